@@ -1,0 +1,166 @@
+package cilium
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// MaxPortsPerRule and MaxICMPFieldsPerRule are Cilium's limits per toPorts and icmps entry.
+const (
+	MaxPortsPerRule      = 40
+	MaxICMPFieldsPerRule = 40
+)
+
+// CompilePolicy turns one host policy into a CiliumClusterwideNetworkPolicy. Each spec rule becomes one Cilium rule per
+// peer kind, with ICMP apart from ports and at most 40 ports or ICMP types each, since Cilium rejects anything else.
+func CompilePolicy(p spec.HostPolicy) ClusterwideNetworkPolicy {
+	out := ClusterwideNetworkPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "cilium.io/v2", Kind: "CiliumClusterwideNetworkPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name},
+		Spec: PolicySpec{
+			Description:  p.Description,
+			NodeSelector: NodeSelector(*p.Nodes),
+		},
+	}
+	for _, r := range p.Ingress {
+		out.Spec.Ingress = append(out.Spec.Ingress, ingressRules(r)...)
+	}
+	for _, r := range p.IngressDeny {
+		out.Spec.IngressDeny = append(out.Spec.IngressDeny, ingressRules(r)...)
+	}
+	for _, r := range p.Egress {
+		out.Spec.Egress = append(out.Spec.Egress, egressRules(r)...)
+	}
+	for _, r := range p.EgressDeny {
+		out.Spec.EgressDeny = append(out.Spec.EgressDeny, egressRules(r)...)
+	}
+	return out
+}
+
+// NodeSelector is the label selector for a node match: a role becomes the control-plane label (present, or absent for
+// workers, which Kubernetes does not label), labels become matchLabels.
+func NodeSelector(m spec.NodeMatch) *metav1.LabelSelector {
+	sel := &metav1.LabelSelector{}
+	switch m.Role {
+	case spec.RoleControlPlane:
+		sel.MatchLabels = map[string]string{spec.ControlPlaneLabel: ""}
+	case spec.RoleWorker:
+		sel.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: spec.ControlPlaneLabel, Operator: metav1.LabelSelectorOpDoesNotExist}}
+	}
+	for k, v := range m.Labels {
+		if sel.MatchLabels == nil {
+			sel.MatchLabels = map[string]string{}
+		}
+		sel.MatchLabels[k] = v
+	}
+	return sel
+}
+
+// peers is one kind of peer of a spec rule, in Cilium's terms.
+type peers struct {
+	entities  []string
+	endpoints []metav1.LabelSelector
+	cidr      []string
+	cidrSet   []CIDRRule
+}
+
+// peerKinds splits a rule's peers by kind, in a fixed order; a rule without peers yields one empty group (any peer).
+func peerKinds(r spec.PolicyRule) []peers {
+	var out []peers
+	if len(r.Entities) > 0 {
+		out = append(out, peers{entities: slices.Clone(r.Entities)})
+	}
+	if len(r.Endpoints) > 0 {
+		var eps []metav1.LabelSelector
+		for _, labels := range r.Endpoints {
+			eps = append(eps, metav1.LabelSelector{MatchLabels: labels})
+		}
+		out = append(out, peers{endpoints: eps})
+	}
+	if len(r.CIDRs) > 0 {
+		holes := slices.ContainsFunc(r.CIDRs, func(c spec.CIDRPeer) bool { return len(c.Except) > 0 })
+		var p peers
+		for _, c := range r.CIDRs {
+			if holes {
+				p.cidrSet = append(p.cidrSet, CIDRRule{CIDR: c.CIDR, Except: c.Except})
+			} else {
+				p.cidr = append(p.cidr, c.CIDR)
+			}
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		out = append(out, peers{})
+	}
+	return out
+}
+
+// l4 is the port or ICMP part of one Cilium rule.
+type l4 struct {
+	ports []PortRule
+	icmps []ICMPRule
+}
+
+// l4Parts splits a rule's ports and ICMP types into Cilium-sized pieces; a rule with neither yields one empty piece
+// (all ports).
+func l4Parts(r spec.PolicyRule) []l4 {
+	var out []l4
+	var ports []PortProtocol
+	for _, s := range r.Ports {
+		p, _ := spec.ParsePort(s) // validated when the spec was loaded
+		pp := PortProtocol{Port: strconv.Itoa(p.Low), Protocol: strings.ToUpper(p.Protocol)}
+		if p.High != p.Low {
+			pp.EndPort = int32(p.High)
+		}
+		ports = append(ports, pp)
+	}
+	for chunk := range slices.Chunk(ports, MaxPortsPerRule) {
+		out = append(out, l4{ports: []PortRule{{Ports: chunk}}})
+	}
+	var fields []ICMPField
+	for _, t := range r.ICMP {
+		family := t.Family
+		if family == "" {
+			family = "IPv4"
+		}
+		fields = append(fields, ICMPField{Type: t.Type, Family: family})
+	}
+	for chunk := range slices.Chunk(fields, MaxICMPFieldsPerRule) {
+		out = append(out, l4{icmps: []ICMPRule{{Fields: chunk}}})
+	}
+	if len(out) == 0 {
+		out = append(out, l4{})
+	}
+	return out
+}
+
+func ingressRules(r spec.PolicyRule) []IngressRule {
+	var out []IngressRule
+	for _, p := range peerKinds(r) {
+		for _, l := range l4Parts(r) {
+			out = append(out, IngressRule{
+				FromEntities: p.entities, FromEndpoints: p.endpoints, FromCIDR: p.cidr, FromCIDRSet: p.cidrSet,
+				ToPorts: l.ports, ICMPs: l.icmps,
+			})
+		}
+	}
+	return out
+}
+
+func egressRules(r spec.PolicyRule) []EgressRule {
+	var out []EgressRule
+	for _, p := range peerKinds(r) {
+		for _, l := range l4Parts(r) {
+			out = append(out, EgressRule{
+				ToEntities: p.entities, ToEndpoints: p.endpoints, ToCIDR: p.cidr, ToCIDRSet: p.cidrSet,
+				ToPorts: l.ports, ICMPs: l.icmps,
+			})
+		}
+	}
+	return out
+}

@@ -1,0 +1,70 @@
+package cilium
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// filteredPrefixes are the label key prefixes Cilium's default label filter drops before it computes identities, so a
+// node selector on them matches nothing (pkg/labelsfilter/filter.go).
+var filteredPrefixes = []string{"kubernetes.io", "io.kubernetes", "k8s.io", "beta.kubernetes.io"}
+
+// LabelFiltered says whether Cilium's label filter hides a label key from selectors.
+func LabelFiltered(key string) bool {
+	for _, p := range filteredPrefixes {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// VisibleLabels is a node's label set as Cilium's selectors see it.
+func VisibleLabels(all map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range all {
+		if !LabelFiltered(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// SelectsNode says whether a host policy's node selector picks a node, after Cilium's label filter.
+func SelectsNode(sel *metav1.LabelSelector, n spec.Node) bool {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return false
+	}
+	return s.Matches(labels.Set(VisibleLabels(spec.NodeLabels(n))))
+}
+
+// Lint finds host policies that Cilium would accept but that cannot do what they say: selectors on labels the filter
+// hides (errors) and selectors that pick no node of the spec (warnings, since nodes may carry labels the spec omits).
+func Lint(m *spec.Model) (errs, warnings spec.Problems) {
+	for i, c := range m.Clusters {
+		for j, p := range c.HostPolicies {
+			path := fmt.Sprintf("clusters[%d].hostPolicies[%d].nodes", i, j)
+			for _, k := range slices.Sorted(maps.Keys(p.Nodes.Labels)) {
+				if LabelFiltered(k) {
+					errs = append(errs, m.Problem(path+".labels."+k,
+						"select by role, or by a label of your own set in the Talos machine config",
+						"Cilium's label filter drops %q before matching, so this policy would select no node", k))
+				}
+			}
+			sel := NodeSelector(*p.Nodes)
+			if !slices.ContainsFunc(c.Nodes, func(n spec.Node) bool { return SelectsNode(sel, n) }) {
+				warnings = append(warnings, m.Problem(path, "check the node labels in the spec",
+					"host policy %q selects none of the cluster's nodes", p.Name))
+			}
+		}
+	}
+	return errs.Sorted(), warnings.Sorted()
+}

@@ -1,0 +1,89 @@
+package cilium
+
+import (
+	"maps"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// Talos needs Cilium without SYS_MODULE and with its own cgroup mount (Talos' Cilium guide; the seed's --set flags).
+var (
+	talosAgentCapabilities = []any{"CHOWN", "KILL", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "SYS_ADMIN", "SYS_RESOURCE", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"}
+	talosCleanCapabilities = []any{"NET_ADMIN", "SYS_ADMIN", "SYS_RESOURCE"}
+)
+
+var (
+	v114 = semver.MustParse("1.14.0")
+	v116 = semver.MustParse("1.16.0")
+)
+
+// HelmValues are the chart values for a cluster, in the vocabulary of the chart version the spec names (the lowest
+// one a range admits), with the spec's raw values deep-merged last.
+func HelmValues(c spec.Cluster) (map[string]any, error) {
+	version, err := spec.ResolveCiliumVersion(c.Cilium.Version)
+	if err != nil {
+		return nil, err
+	}
+	cl := c.Cilium
+	v := map[string]any{
+		"ipam":         map[string]any{"mode": cl.IPAM},
+		"hostFirewall": map[string]any{"enabled": *cl.HostFirewall},
+		"hubble": map[string]any{
+			"relay":       map[string]any{"enabled": cl.Hubble.Relay},
+			"ui":          map[string]any{"enabled": cl.Hubble.UI},
+			"peerService": map[string]any{"clusterDomain": c.Domain},
+		},
+		"securityContext": map[string]any{"capabilities": map[string]any{
+			"ciliumAgent":      talosAgentCapabilities,
+			"cleanCiliumState": talosCleanCapabilities,
+		}},
+		"cgroup":          map[string]any{"autoMount": map[string]any{"enabled": false}, "hostRoot": "/sys/fs/cgroup"},
+		"k8sServiceHost":  cl.K8sService.Host,
+		"k8sServicePort":  cl.K8sService.Port,
+		"kubeProxyReplacement": kubeProxyReplacement(*cl.KubeProxyReplacement, version),
+	}
+	if version.LessThan(v116) {
+		// etcd.clusterDomain went away with the chart's managed etcd in 1.16.
+		v["etcd"] = map[string]any{"clusterDomain": c.Domain}
+	}
+	if cl.Encryption != spec.DefaultEncryption {
+		v["encryption"] = map[string]any{"enabled": true, "type": cl.Encryption}
+	}
+	if cl.AuditMode {
+		v["policyAuditMode"] = true
+	}
+	return DeepMerge(v, cl.Values), nil
+}
+
+// kubeProxyReplacement speaks the chart's vocabulary: strict/disabled up to 1.13 ("partial" is not what anyone
+// asking for replacement means), a boolean from 1.14.
+func kubeProxyReplacement(on bool, version *semver.Version) any {
+	if !version.LessThan(v114) {
+		return on
+	}
+	if on {
+		return "strict"
+	}
+	return "disabled"
+}
+
+// DeepMerge returns base with over merged into it: mappings merge key by key, anything else in over replaces. Neither
+// input is changed.
+func DeepMerge(base, over map[string]any) map[string]any {
+	out := maps.Clone(base)
+	if out == nil {
+		out = map[string]any{}
+	}
+	for k, ov := range over {
+		bm, bok := out[k].(map[string]any)
+		om, ook := ov.(map[string]any)
+		if bok && ook {
+			out[k] = DeepMerge(bm, om)
+			continue
+		}
+		out[k] = ov
+	}
+	return out
+}

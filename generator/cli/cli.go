@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// Exit codes, the same for every command.
+const (
+	ExitOK      = 0 // success; the tree is in sync
+	ExitFailure = 1 // drift, a failed assertion or invalid output
+	ExitUsage   = 2 // bad input or usage: spec errors, missing files, unreadable key
+)
+
+const exitCodesHelp = `Exit codes:
+  0  success; output is in sync with the spec
+  1  drift, a failed assertion, or invalid output
+  2  bad input or usage: spec errors, missing files, an unreadable key`
+
+// exitError carries an exit code to Main; its message, when not empty, is printed once.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func fail(code int, format string, args ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// silent is an exit code whose story the command has already printed.
+func silent(code int) error { return &exitError{code: code} }
+
+// app is what every command shares: where the spec and the tree are, and where output goes.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	specPath       string
+	outDir         string
+	templates      string
+}
+
+// Main runs kronform-gen with args and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	var problems spec.Problems
+	switch {
+	case errors.As(err, &problems):
+		for _, p := range problems {
+			fmt.Fprintln(stderr, p)
+		}
+		fmt.Fprintf(stderr, "%d problem(s) in the spec; nothing was written\n", len(problems))
+		return ExitUsage
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintln(stderr, "kronform-gen:", ee.msg)
+		}
+		return ee.code
+	default:
+		// cobra's own errors: unknown command or flag, wrong number of arguments.
+		fmt.Fprintln(stderr, "kronform-gen:", err)
+		fmt.Fprintln(stderr, "Run 'kronform-gen --help' for usage.")
+		return ExitUsage
+	}
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kronform-gen",
+		Short: "Keep a Flux repository true to one declarative cluster spec",
+		Long: `kronform-gen turns cluster-spec.yaml into the Flux repository tree of a bare-metal Talos + Cilium cluster:
+a HelmRepository and HelmRelease for Cilium, CiliumClusterwideNetworkPolicies that firewall the nodes, and the Flux
+Kustomizations that apply them in order.
+
+` + exitCodesHelp,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&a.specPath, "spec", "f", "cluster-spec.yaml", "the cluster spec")
+	pf.StringVar(&a.outDir, "out", "output", "the output tree (the root of the Flux repository)")
+	pf.StringVar(&a.templates, "templates", "", "a folder whose presets/*.yaml override the embedded presets")
+	root.AddCommand(
+		a.generateCommand(),
+		a.checkCommand(),
+		a.schemaCommand(),
+		a.versionCommand(),
+	)
+	return root
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of kronform-gen",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			version := "(devel)"
+			if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+				version = info.Main.Version
+			}
+			fmt.Fprintln(a.stdout, "kronform-gen", version)
+			return nil
+		},
+	}
+}
+
+func (a *app) schemaCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of the cluster spec (for yaml-language-server)",
+		Example: `  kronform-gen schema > cluster-spec.schema.json
+  # then, first line of cluster-spec.yaml:
+  # yaml-language-server: $schema=./cluster-spec.schema.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := spec.JSONSchema()
+			if err != nil {
+				return err
+			}
+			_, err = a.stdout.Write(b)
+			return err
+		},
+	}
+}

@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kronform/kronform-gen/generator/manifest"
+	"github.com/kronform/kronform-gen/generator/tree"
+)
+
+func (a *app) generateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "generate",
+		Short: "Write the Flux tree the spec describes",
+		Long: `generate renders the spec and writes the tree in one transaction: unchanged files are left alone, stale files
+kronform-gen generated are removed, and nothing else (flux-system, your own files) is touched. When the spec is
+invalid nothing is written.
+
+` + exitCodesHelp,
+		Example: `  kronform-gen generate
+  kronform-gen generate --spec clusters.yaml --out ../fleet-repo`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, t, err := a.render()
+			if err != nil {
+				return err
+			}
+			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
+			var conflict *tree.ConflictError
+			if errors.As(err, &conflict) {
+				return fail(ExitUsage, "%s: %v", a.outDir, err)
+			}
+			if err != nil {
+				return fail(ExitFailure, "writing %s: %v", a.outDir, err)
+			}
+			if !res.Changed() {
+				fmt.Fprintf(a.stderr, "%s is up to date (%d files)\n", a.outDir, t.Len())
+				return nil
+			}
+			for _, p := range res.Written {
+				fmt.Fprintf(a.stderr, "wrote   %s\n", p)
+			}
+			for _, p := range res.Removed {
+				fmt.Fprintf(a.stderr, "removed %s\n", p)
+			}
+			return nil
+		},
+	}
+}

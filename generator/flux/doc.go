@@ -1,0 +1,3 @@
+// Package flux builds the Flux objects of a cluster from the spec with Flux's own API types: the Cilium HelmRepository
+// and HelmRelease, and the Kustomizations that apply each folder of the tree in dependency order.
+package flux

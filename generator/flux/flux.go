@@ -1,0 +1,122 @@
+package flux
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/apis/meta"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// Names of the Flux Kustomizations and the folders they apply.
+const (
+	CiliumName       = "cilium"
+	HostPoliciesName = "host-policies"
+	SecretsName      = "secrets"
+	ReleaseName      = "cilium"
+	// InstallRetries is how often helm-controller retries a failed install or upgrade before it gives up.
+	InstallRetries = 3
+)
+
+// ContentDir is the folder holding a cluster's applied objects, outside the bootstrap path so that the root
+// Kustomization of flux bootstrap applies only the Flux Kustomizations, which then apply these folders in order.
+func ContentDir(c spec.Cluster) string { return path.Join("infrastructure", c.Name) }
+
+// ComponentDir is the folder one Flux Kustomization applies.
+func ComponentDir(c spec.Cluster, component string) string { return path.Join(ContentDir(c), component) }
+
+func duration(s string) metav1.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		panic(fmt.Sprintf("flux: duration %q passed validation: %v", s, err)) // spec validation parses every duration
+	}
+	return metav1.Duration{Duration: d}
+}
+
+// HelmRepository is the Cilium chart repository.
+func HelmRepository(c spec.Cluster) *sourcev1.HelmRepository {
+	repo := &sourcev1.HelmRepository{
+		TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.HelmRepositoryKind},
+		ObjectMeta: metav1.ObjectMeta{Name: ReleaseName, Namespace: c.Cilium.Namespace},
+		Spec: sourcev1.HelmRepositorySpec{
+			URL:      c.Cilium.Repository,
+			Interval: duration(c.Flux.Interval),
+		},
+	}
+	if strings.HasPrefix(c.Cilium.Repository, "oci://") {
+		repo.Spec.Type = sourcev1.HelmRepositoryTypeOCI
+	}
+	return repo
+}
+
+// HelmRelease installs Cilium with the given values.
+func HelmRelease(c spec.Cluster, values map[string]any) (*helmv2.HelmRelease, error) {
+	raw, err := json.Marshal(values)
+	if err != nil {
+		return nil, fmt.Errorf("cilium values: %w", err)
+	}
+	return &helmv2.HelmRelease{
+		TypeMeta:   metav1.TypeMeta{APIVersion: helmv2.GroupVersion.String(), Kind: helmv2.HelmReleaseKind},
+		ObjectMeta: metav1.ObjectMeta{Name: ReleaseName, Namespace: c.Cilium.Namespace},
+		Spec: helmv2.HelmReleaseSpec{
+			Interval:    duration(c.Flux.Interval),
+			ReleaseName: ReleaseName,
+			Chart: &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{
+				Chart:     "cilium",
+				Version:   c.Cilium.Version,
+				SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: ReleaseName},
+			}},
+			Install: &helmv2.Install{Remediation: &helmv2.InstallRemediation{Retries: InstallRetries}},
+			Upgrade: &helmv2.Upgrade{Remediation: &helmv2.UpgradeRemediation{Retries: InstallRetries}},
+			Values:  &apiextensionsv1.JSON{Raw: raw},
+		},
+	}, nil
+}
+
+// Kustomizations are the cluster's Flux Kustomizations: cilium (healthy when the HelmRelease is), host policies after
+// it, and, when the cluster has secrets, the SOPS-decrypting secrets one that Kustomizations needing secrets depend on.
+func Kustomizations(c spec.Cluster) []*kustomizev1.Kustomization {
+	hr := meta.NamespacedObjectKindReference{
+		// The health check names the exact API version the tree writes, so it can never drift from the HelmRelease.
+		APIVersion: helmv2.GroupVersion.String(), Kind: helmv2.HelmReleaseKind,
+		Name: ReleaseName, Namespace: c.Cilium.Namespace,
+	}
+	cilium := kustomization(c, CiliumName)
+	cilium.Spec.HealthChecks = []meta.NamespacedObjectKindReference{hr}
+	out := []*kustomizev1.Kustomization{cilium}
+	if len(c.HostPolicies) > 0 {
+		hp := kustomization(c, HostPoliciesName)
+		hp.Spec.DependsOn = []kustomizev1.DependencyReference{{Name: CiliumName}}
+		out = append(out, hp)
+	}
+	if len(c.Secrets) > 0 {
+		s := kustomization(c, SecretsName)
+		s.Spec.Decryption = &kustomizev1.Decryption{Provider: "sops", SecretRef: &meta.LocalObjectReference{Name: "sops-age"}}
+		out = append(out, s)
+	}
+	return out
+}
+
+func kustomization(c spec.Cluster, component string) *kustomizev1.Kustomization {
+	return &kustomizev1.Kustomization{
+		TypeMeta:   metav1.TypeMeta{APIVersion: kustomizev1.GroupVersion.String(), Kind: kustomizev1.KustomizationKind},
+		ObjectMeta: metav1.ObjectMeta{Name: component, Namespace: c.Flux.Namespace},
+		Spec: kustomizev1.KustomizationSpec{
+			Interval:      duration(c.Flux.Interval),
+			RetryInterval: &metav1.Duration{Duration: duration(c.Flux.RetryInterval).Duration},
+			Timeout:       &metav1.Duration{Duration: duration(c.Flux.Timeout).Duration},
+			Path:          "./" + ComponentDir(c, component),
+			Prune:         true,
+			SourceRef:     kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: c.Flux.GitRepository},
+		},
+	}
+}

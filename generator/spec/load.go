@@ -1,0 +1,375 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Model is a loaded spec: the defaulted, validated Spec plus what is needed to point back into the file.
+type Model struct {
+	Spec
+	// File is the spec's path as the user named it; Dir is the folder relative file sources resolve against.
+	File string
+	Dir  string
+	// Positions maps a field path (clusters[0].nodes[1].name) to where its value stands in the file.
+	Positions map[string]Pos
+	// Presets are the policy presets the spec could name, after --templates overrides.
+	Presets map[string]HostPolicy
+	// Warnings are things that are allowed but probably not meant; the CLI prints them.
+	Warnings Problems
+}
+
+// Options change how a spec is loaded.
+type Options struct {
+	// Templates is a folder whose presets/*.yaml override or add to the embedded presets.
+	Templates string
+}
+
+// LoadFile reads, decodes, defaults and validates the spec at path. Bad input yields Problems listing everything wrong.
+func LoadFile(path string, opts Options) (*Model, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Load(path, data, opts)
+}
+
+// Load is LoadFile for bytes already read; name is used in messages and to resolve relative paths.
+func Load(name string, data []byte, opts Options) (*Model, error) {
+	presets, err := LoadPresets(opts.Templates)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{File: name, Dir: filepath.Dir(name), Positions: map[string]Pos{}, Presets: presets}
+	d := &decoder{file: name, pos: m.Positions}
+	d.decodeYAML(data, reflect.ValueOf(&m.Spec).Elem())
+	if len(d.problems) > 0 {
+		return nil, d.problems.Sorted()
+	}
+	v := &validator{m: m}
+	v.run()
+	if len(v.problems) > 0 {
+		return nil, v.problems.Sorted()
+	}
+	return m, nil
+}
+
+// scalarShorthand lets a type that is normally a mapping also be written as a single scalar (cidrs: [10.0.0.0/8]).
+type scalarShorthand interface {
+	fromScalar(value string)
+}
+
+// decoder turns a YAML node tree into Go values strictly: unknown fields, wrong types and duplicate keys are
+// problems, and decoding goes on after each one so that all of them are reported at once.
+type decoder struct {
+	file     string
+	pos      map[string]Pos
+	problems Problems
+}
+
+func (d *decoder) fail(n *yaml.Node, path, hint, format string, args ...any) {
+	d.problems = append(d.problems, Problem{File: d.file, Pos: Pos{n.Line, n.Column}, Path: path, Msg: fmt.Sprintf(format, args...), Hint: hint})
+}
+
+// decodeYAML decodes the single YAML document in data into v.
+func (d *decoder) decodeYAML(data []byte, v reflect.Value) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.problems = append(d.problems, Problem{File: d.file, Pos: Pos{1, 1}, Msg: "the file is empty"})
+			return
+		}
+		d.problems = append(d.problems, yamlSyntaxProblem(d.file, err))
+		return
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.fail(&extra, "", "keep one spec per file; list several clusters under clusters:", "a second YAML document is not allowed")
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	d.decode(root, "", v)
+}
+
+// yamlSyntaxProblem turns yaml.v3's "yaml: line N: message" into a positioned problem.
+func yamlSyntaxProblem(file string, err error) Problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if i := strings.Index(rest, ":"); i > 0 {
+			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				line, msg = n, strings.TrimSpace(rest[i+1:])
+			}
+		}
+	}
+	return Problem{File: file, Pos: Pos{Line: line, Col: 1}, Msg: "invalid YAML: " + msg}
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch n.Tag {
+	case "!!str":
+		return fmt.Sprintf("the string %q", n.Value)
+	case "!!int":
+		return "the number " + n.Value
+	case "!!float":
+		return "the number " + n.Value
+	case "!!bool":
+		return n.Value
+	case "!!null":
+		return "null"
+	}
+	return n.Value
+}
+
+func joinPath(path, field string) string {
+	if path == "" {
+		return field
+	}
+	return path + "." + field
+}
+
+func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	d.pos[path] = Pos{n.Line, n.Column}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // an explicit null leaves the zero value, as an absent key would
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, path, v.Elem())
+		return
+	}
+	if n.Kind == yaml.ScalarNode && v.Kind() == reflect.Struct {
+		if s, ok := v.Addr().Interface().(scalarShorthand); ok && n.Tag == "!!str" {
+			s.fromScalar(n.Value)
+			return
+		}
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		d.decodeStruct(n, path, v)
+	case reflect.Map:
+		d.decodeMap(n, path, v)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.fail(n, path, "", "expected a list, got %s", kindName(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			d.decode(item, fmt.Sprintf("%s[%d]", path, i), s.Index(i))
+		}
+		v.Set(s)
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+			hint := ""
+			if n.Kind == yaml.ScalarNode {
+				hint = fmt.Sprintf("quote it: %q", n.Value)
+			}
+			d.fail(n, path, hint, "expected a string, got %s", kindName(n))
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Int:
+		i, err := strconv.Atoi(n.Value)
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil {
+			d.fail(n, path, "", "expected a whole number, got %s", kindName(n))
+			return
+		}
+		v.SetInt(int64(i))
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			d.fail(n, path, "write true or false", "expected true or false, got %s", kindName(n))
+			return
+		}
+		v.SetBool(n.Value == "true")
+	case reflect.Interface:
+		var x any
+		if err := n.Decode(&x); err != nil {
+			d.fail(n, path, "", "%v", err)
+			return
+		}
+		d.checkDuplicates(n, path)
+		if x != nil {
+			v.Set(reflect.ValueOf(normalizeAny(x)))
+		}
+	default:
+		panic(fmt.Sprintf("spec: no decoding for %s at %s", v.Type(), path))
+	}
+}
+
+// checkDuplicates reports duplicate keys inside free-form values, which yaml.v3 accepts into interface{} silently.
+func (d *decoder) checkDuplicates(n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		seen := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if first, ok := seen[k.Value]; ok {
+				d.fail(k, joinPath(path, k.Value), "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+			}
+			seen[k.Value] = k
+			d.checkDuplicates(n.Content[i+1], joinPath(path, k.Value))
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			d.checkDuplicates(c, fmt.Sprintf("%s[%d]", path, i))
+		}
+	}
+}
+
+// normalizeAny makes free-form values JSON-shaped (map[string]any) so they merge and marshal predictably.
+func normalizeAny(x any) any {
+	switch t := x.(type) {
+	case map[string]any:
+		for k, v := range t {
+			t[k] = normalizeAny(v)
+		}
+		return t
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, v := range t {
+			m[fmt.Sprint(k)] = normalizeAny(v)
+		}
+		return m
+	case []any:
+		for i, v := range t {
+			t[i] = normalizeAny(v)
+		}
+		return t
+	}
+	return x
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, path string, v reflect.Value) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, path, "", "expected a mapping, got %s", kindName(n))
+		return
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		kpath := joinPath(path, k.Value)
+		if k.Kind != yaml.ScalarNode {
+			d.fail(k, path, "", "expected a string key, got %s", kindName(k))
+			continue
+		}
+		if first, ok := seen[k.Value]; ok {
+			d.fail(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, kpath, elem)
+		v.SetMapIndex(reflect.ValueOf(k.Value), elem)
+	}
+}
+
+type fieldInfo struct {
+	index int
+	name  string
+}
+
+func structFields(t reflect.Type) map[string]fieldInfo {
+	fields := map[string]fieldInfo{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		fields[name] = fieldInfo{index: i, name: name}
+	}
+	return fields
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, path, "", "expected a mapping, got %s", kindName(n))
+		return
+	}
+	fields := structFields(v.Type())
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		kpath := joinPath(path, k.Value)
+		if first, ok := seen[k.Value]; ok {
+			d.fail(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		f, ok := fields[k.Value]
+		if !ok {
+			d.fail(k, kpath, suggest(k.Value, fields), "unknown field %q", k.Value)
+			continue
+		}
+		d.decode(val, kpath, v.Field(f.index))
+	}
+}
+
+// suggest names the known field closest to a misspelt one, or lists them all when none is close.
+func suggest(got string, fields map[string]fieldInfo) string {
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	best, bestDist := "", 1<<30
+	for _, name := range names {
+		if dist := editDistance(strings.ToLower(got), strings.ToLower(name)); dist < bestDist {
+			best, bestDist = name, dist
+		}
+	}
+	if bestDist <= max(2, len(got)/3) {
+		return "did you mean " + best + "?"
+	}
+	return "known fields: " + strings.Join(names, ", ")
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

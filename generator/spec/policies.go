@@ -1,0 +1,145 @@
+package spec
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// ControlPlaneLabel is the label Kubernetes puts on control-plane nodes; Cilium's label filter keeps it.
+const ControlPlaneLabel = "node-role.kubernetes.io/control-plane"
+
+// NodeLabels are the labels a node carries as Cilium sees them before filtering: the role label, the hostname and OS
+// labels every kubelet sets, and the extra labels from the spec.
+func NodeLabels(n Node) map[string]string {
+	labels := map[string]string{"kubernetes.io/hostname": n.Name, "kubernetes.io/os": "linux"}
+	if slices.Contains(n.Roles, RoleControlPlane) {
+		labels[ControlPlaneLabel] = ""
+	}
+	maps.Copy(labels, n.Labels)
+	return labels
+}
+
+// resolvePreset folds a policy's preset into it: the policy's description and nodes win, and its rules come after
+// the preset's.
+func resolvePreset(p HostPolicy, preset HostPolicy) HostPolicy {
+	out := preset
+	out.Name, out.Preset = p.Name, p.Preset
+	if p.Description != "" {
+		out.Description = p.Description
+	}
+	if p.Nodes != nil {
+		out.Nodes = p.Nodes
+	}
+	out.Ingress = append(slices.Clone(preset.Ingress), p.Ingress...)
+	out.IngressDeny = append(slices.Clone(preset.IngressDeny), p.IngressDeny...)
+	out.Egress = append(slices.Clone(preset.Egress), p.Egress...)
+	out.EgressDeny = append(slices.Clone(preset.EgressDeny), p.EgressDeny...)
+	return out
+}
+
+func (v *validator) hostPolicies(p string, c *Cluster) {
+	names := map[string]string{}
+	roles := map[string]bool{}
+	for _, n := range c.Nodes {
+		for _, r := range n.Roles {
+			roles[r] = true
+		}
+	}
+	for i := range c.HostPolicies {
+		hp := &c.HostPolicies[i]
+		pp := fmt.Sprintf("%s.hostPolicies[%d]", p, i)
+		v.dnsSubdomain(pp+".name", hp.Name)
+		if first, ok := names[hp.Name]; ok && hp.Name != "" {
+			v.fail(pp+".name", "", "host policy %q is already defined at %s", hp.Name, first)
+		}
+		names[hp.Name] = pp
+		if hp.Preset != "" {
+			preset, ok := v.m.Presets[hp.Preset]
+			if !ok {
+				v.fail(pp+".preset", "known presets: "+strings.Join(slices.Sorted(maps.Keys(v.m.Presets)), ", "), "unknown preset %q", hp.Preset)
+			} else {
+				*hp = resolvePreset(*hp, preset)
+			}
+		}
+		if hp.Nodes == nil {
+			v.fail(pp+".nodes", "write nodes: {role: control-plane}, or nodes: {} for every node", "a host policy must say which nodes it selects")
+		} else {
+			if hp.Nodes.Role != "" && hp.Nodes.Role != RoleControlPlane && hp.Nodes.Role != RoleWorker {
+				v.fail(pp+".nodes.role", "control-plane or worker", "unknown role %q", hp.Nodes.Role)
+			} else if hp.Nodes.Role != "" && !roles[hp.Nodes.Role] {
+				v.fail(pp+".nodes.role", "add a node with this role, or select another", "no node of the cluster has the role %q", hp.Nodes.Role)
+			}
+			v.labels(pp+".nodes.labels", hp.Nodes.Labels)
+		}
+		if len(hp.Ingress)+len(hp.IngressDeny)+len(hp.Egress)+len(hp.EgressDeny) == 0 {
+			v.fail(pp, "add ingress or egress rules", "host policy %q has no rules", hp.Name)
+		}
+		for dir, rules := range map[string][]PolicyRule{"ingress": hp.Ingress, "ingressDeny": hp.IngressDeny, "egress": hp.Egress, "egressDeny": hp.EgressDeny} {
+			for j, r := range rules {
+				v.rule(fmt.Sprintf("%s.%s[%d]", pp, dir, j), r)
+			}
+		}
+	}
+}
+
+func (v *validator) rule(p string, r PolicyRule) {
+	if len(r.Entities)+len(r.Endpoints)+len(r.CIDRs)+len(r.Ports)+len(r.ICMP) == 0 {
+		v.fail(p, "name peers, ports or icmp; entities: [all] allows everything", "an empty rule is ambiguous")
+	}
+	for i, e := range r.Entities {
+		if !slices.Contains(ciliumEntities, e) {
+			v.fail(fmt.Sprintf("%s.entities[%d]", p, i), "one of "+strings.Join(ciliumEntities, ", "), "unknown Cilium entity %q", e)
+		}
+	}
+	for i, sel := range r.Endpoints {
+		ep := fmt.Sprintf("%s.endpoints[%d]", p, i)
+		if len(sel) == 0 {
+			v.fail(ep, "name at least one label; entities: [cluster] means every pod", "an empty endpoint selector matches every endpoint")
+		}
+		v.labels(ep, sel)
+	}
+	for i, c := range r.CIDRs {
+		cp := fmt.Sprintf("%s.cidrs[%d]", p, i)
+		prefix, err := netip.ParsePrefix(c.CIDR)
+		if err != nil {
+			hint := ""
+			if a, err := netip.ParseAddr(c.CIDR); err == nil {
+				hint = fmt.Sprintf("write %s/%d for one address", a, a.BitLen())
+			}
+			v.fail(cp+".cidr", hint, "%q is not a CIDR", c.CIDR)
+			continue
+		}
+		if prefix.Masked() != prefix {
+			v.fail(cp+".cidr", "write "+prefix.Masked().String(), "%s has host bits set", c.CIDR)
+		}
+		for j, ex := range c.Except {
+			xp := fmt.Sprintf("%s.except[%d]", cp, j)
+			e, err := netip.ParsePrefix(ex)
+			switch {
+			case err != nil:
+				v.fail(xp, "", "%q is not a CIDR", ex)
+			case e.Addr().Is4() != prefix.Addr().Is4():
+				v.fail(xp, "", "%s is not of the same IP family as %s", ex, c.CIDR)
+			case e.Bits() < prefix.Bits() || !prefix.Contains(e.Addr()):
+				v.fail(xp, "", "%s is not inside %s", ex, c.CIDR)
+			}
+		}
+	}
+	for i, s := range r.Ports {
+		if _, err := ParsePort(s); err != nil {
+			v.fail(fmt.Sprintf("%s.ports[%d]", p, i), "", "%v", err)
+		}
+	}
+	for i, t := range r.ICMP {
+		ip := fmt.Sprintf("%s.icmp[%d]", p, i)
+		if t.Family != "" && t.Family != "IPv4" && t.Family != "IPv6" {
+			v.fail(ip+".family", "IPv4 or IPv6", "unknown ICMP family %q", t.Family)
+		}
+		if t.Type < 0 || t.Type > 255 {
+			v.fail(ip+".type", "", "ICMP type %d is out of range 0-255", t.Type)
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package spec
+
+// APIVersion and Kind identify a kronform-gen spec document. The version moves when a field changes meaning.
+const (
+	APIVersion = "kronform.dev/v1alpha1"
+	Kind       = "ClusterSpec"
+)
+
+// Spec is the whole file: fleet-wide defaults and one or more clusters.
+type Spec struct {
+	APIVersion string        `json:"apiVersion" jsonschema:"enum=kronform.dev/v1alpha1"`
+	Kind       string        `json:"kind" jsonschema:"enum=ClusterSpec"`
+	Defaults   FleetDefaults `json:"defaults,omitempty" jsonschema:"description=Settings every cluster inherits unless it sets its own."`
+	Clusters   []Cluster     `json:"clusters" jsonschema:"minItems=1"`
+}
+
+// FleetDefaults are inherited by every cluster that does not set the same field.
+type FleetDefaults struct {
+	// AgeRecipients encrypt every cluster's secrets unless the cluster lists its own.
+	AgeRecipients []string `json:"ageRecipients,omitempty" jsonschema:"description=age public keys (age1...) that can decrypt the secrets."`
+	Flux          Flux     `json:"flux,omitempty"`
+}
+
+// Cluster is one Kubernetes cluster: its nodes and everything Flux reconciles into it.
+type Cluster struct {
+	Name          string       `json:"name" jsonschema:"description=DNS-1123 label; names the cluster's folders."`
+	Domain        string       `json:"domain,omitempty" jsonschema:"description=Cluster DNS domain (default cluster.local)."`
+	APIServer     Endpoint     `json:"apiServer" jsonschema:"description=The Kubernetes API endpoint as clients reach it."`
+	Nodes         []Node       `json:"nodes" jsonschema:"minItems=1"`
+	Flux          Flux         `json:"flux,omitempty"`
+	Cilium        Cilium       `json:"cilium"`
+	HostPolicies  []HostPolicy `json:"hostPolicies,omitempty"`
+	Secrets       []Secret     `json:"secrets,omitempty"`
+	AgeRecipients []string     `json:"ageRecipients,omitempty" jsonschema:"description=age public keys for this cluster's secrets; replaces defaults.ageRecipients."`
+	Hetzner       *Hetzner     `json:"hetzner,omitempty"`
+	Assertions    []Assertion  `json:"assertions,omitempty"`
+}
+
+// Endpoint is a host name or address and a TCP port.
+type Endpoint struct {
+	Host string `json:"host"`
+	Port int    `json:"port,omitempty" jsonschema:"minimum=1,maximum=65535"`
+}
+
+// Node is one machine of the cluster.
+type Node struct {
+	Name      string            `json:"name"`
+	Addresses []string          `json:"addresses,omitempty" jsonschema:"description=Public IPv4/IPv6 addresses."`
+	Roles     []string          `json:"roles" jsonschema:"minItems=1,enum=control-plane,enum=worker"`
+	Labels    map[string]string `json:"labels,omitempty" jsonschema:"description=Extra node labels (as set in the Talos machine config)."`
+}
+
+// Node roles.
+const (
+	RoleControlPlane = "control-plane"
+	RoleWorker       = "worker"
+)
+
+// Flux says where the cluster's Flux installation lives and how often it reconciles.
+type Flux struct {
+	Namespace     string `json:"namespace,omitempty" jsonschema:"description=Namespace of the Flux controllers (default flux-system)."`
+	GitRepository string `json:"gitRepository,omitempty" jsonschema:"description=Name of the GitRepository that flux bootstrap created (default flux-system)."`
+	Interval      string `json:"interval,omitempty" jsonschema:"description=Reconcile interval of the generated Kustomizations (default 10m)."`
+	RetryInterval string `json:"retryInterval,omitempty" jsonschema:"description=Retry interval after a failed reconcile (default 2m)."`
+	Timeout       string `json:"timeout,omitempty" jsonschema:"description=Timeout for apply and health checks (default 5m)."`
+	Path          string `json:"path,omitempty" jsonschema:"description=The --path given to flux bootstrap; relative to the repository root (default clusters/<name>)."`
+}
+
+// Cilium configures the Cilium Helm release.
+type Cilium struct {
+	Version              string         `json:"version" jsonschema:"description=Chart version: exact (1.13.4) or a semver range (~1.15.0)."`
+	Repository           string         `json:"repository,omitempty" jsonschema:"description=Helm repository URL (default https://helm.cilium.io/)."`
+	Namespace            string         `json:"namespace,omitempty" jsonschema:"description=Namespace Cilium runs in (default kube-system)."`
+	IPAM                 string         `json:"ipam,omitempty" jsonschema:"description=ipam.mode (default kubernetes)."`
+	KubeProxyReplacement *bool          `json:"kubeProxyReplacement,omitempty" jsonschema:"description=Replace kube-proxy (default true; written as strict before 1.14)."`
+	HostFirewall         *bool          `json:"hostFirewall,omitempty" jsonschema:"description=Enforce host policies (default true)."`
+	Hubble               Hubble         `json:"hubble,omitempty"`
+	Encryption           string         `json:"encryption,omitempty" jsonschema:"enum=none,enum=wireguard,enum=ipsec,description=Transparent encryption between nodes (default none)."`
+	K8sService           K8sService     `json:"k8sService,omitempty" jsonschema:"description=How Cilium reaches the API server (default: apiServer)."`
+	AuditMode            bool           `json:"auditMode,omitempty" jsonschema:"description=policyAuditMode: report policy drops instead of dropping."`
+	Values               map[string]any `json:"values,omitempty" jsonschema:"description=Raw Helm values deep-merged last."`
+}
+
+// Hubble switches Hubble's relay and UI.
+type Hubble struct {
+	Relay bool `json:"relay,omitempty"`
+	UI    bool `json:"ui,omitempty"`
+}
+
+// K8sService is the API endpoint Cilium uses before kube-proxy replacement has built the service.
+type K8sService struct {
+	Host      string `json:"host,omitempty"`
+	Port      int    `json:"port,omitempty" jsonschema:"minimum=1,maximum=65535"`
+	KubePrism bool   `json:"kubePrism,omitempty" jsonschema:"description=Use Talos KubePrism (localhost:7445)."`
+}
+
+// HostPolicy is a host firewall policy: a CiliumClusterwideNetworkPolicy selecting nodes.
+type HostPolicy struct {
+	Name        string       `json:"name"`
+	Description string       `json:"description,omitempty"`
+	Preset      string       `json:"preset,omitempty" jsonschema:"description=A preset from templates/presets whose fields this policy extends."`
+	Nodes       *NodeMatch   `json:"nodes,omitempty" jsonschema:"description=Which nodes the policy selects; {} selects every node."`
+	Ingress     []PolicyRule `json:"ingress,omitempty"`
+	IngressDeny []PolicyRule `json:"ingressDeny,omitempty"`
+	Egress      []PolicyRule `json:"egress,omitempty"`
+	EgressDeny  []PolicyRule `json:"egressDeny,omitempty"`
+}
+
+// NodeMatch selects nodes by role or by labels (both must hold when both are given).
+type NodeMatch struct {
+	Role   string            `json:"role,omitempty" jsonschema:"enum=control-plane,enum=worker"`
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// PolicyRule allows (or denies) traffic between the selected nodes and peers on ports. Peers of different kinds, and ICMP
+// next to ports, are split into several Cilium rules by the compiler. A rule with no peers matches any peer.
+type PolicyRule struct {
+	Entities  []string            `json:"entities,omitempty" jsonschema:"description=Cilium entities such as world or remote-node or kube-apiserver."`
+	Endpoints []map[string]string `json:"endpoints,omitempty" jsonschema:"description=Pod label selectors (matchLabels)."`
+	CIDRs     []CIDRPeer          `json:"cidrs,omitempty"`
+	Ports     []string            `json:"ports,omitempty" jsonschema:"description=PORT/PROTO or LOW-HIGH/PROTO; PROTO is tcp or udp or sctp or any."`
+	ICMP      []ICMPType          `json:"icmp,omitempty"`
+}
+
+// CIDRPeer is a CIDR, optionally with holes.
+type CIDRPeer struct {
+	CIDR   string   `json:"cidr"`
+	Except []string `json:"except,omitempty"`
+}
+
+// ICMPType is one ICMP (IPv4) or ICMPv6 type.
+type ICMPType struct {
+	Family string `json:"family,omitempty" jsonschema:"enum=IPv4,enum=IPv6,description=Default IPv4."`
+	Type   int    `json:"type" jsonschema:"minimum=0,maximum=255"`
+}
+
+func (c *CIDRPeer) fromScalar(value string) { c.CIDR = value }

@@ -1,0 +1,285 @@
+package spec
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// validator checks a decoded spec for meaning, after defaults and presets, collecting every problem.
+type validator struct {
+	m        *Model
+	problems Problems
+}
+
+// PosOf finds where a field path stands in the file; a defaulted field points at its nearest written parent.
+func (m *Model) PosOf(path string) Pos {
+	for {
+		if p, ok := m.Positions[path]; ok {
+			return p
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return Pos{1, 1}
+		}
+		path = path[:i]
+	}
+}
+
+// Problem makes a positioned problem about the field at path, for later stages that find something wrong.
+func (m *Model) Problem(path, hint, format string, args ...any) Problem {
+	return Problem{File: m.File, Pos: m.PosOf(path), Path: path, Msg: fmt.Sprintf(format, args...), Hint: hint}
+}
+
+func (v *validator) fail(path, hint, format string, args ...any) {
+	v.problems = append(v.problems, v.m.Problem(path, hint, format, args...))
+}
+
+func (v *validator) run() {
+	s := &v.m.Spec
+	if s.APIVersion != APIVersion {
+		v.fail("apiVersion", "write apiVersion: "+APIVersion, "unsupported apiVersion %q", s.APIVersion)
+	}
+	if s.Kind != Kind {
+		v.fail("kind", "write kind: "+Kind, "unsupported kind %q", s.Kind)
+	}
+	if len(s.Clusters) == 0 {
+		v.fail("clusters", "", "at least one cluster is required")
+	}
+	v.recipients("defaults.ageRecipients", s.Defaults.AgeRecipients)
+	v.flux("defaults.flux", s.Defaults.Flux)
+	applyDefaults(s)
+	names := map[string]string{}
+	paths := map[string]string{}
+	for i := range s.Clusters {
+		c := &s.Clusters[i]
+		p := fmt.Sprintf("clusters[%d]", i)
+		v.dnsLabel(p+".name", c.Name)
+		if first, ok := names[c.Name]; ok && c.Name != "" {
+			v.fail(p+".name", "", "cluster %q is already defined at %s", c.Name, first)
+		}
+		names[c.Name] = p
+		if first, ok := paths[c.Flux.Path]; ok {
+			v.fail(p+".flux.path", "", "path %q is already used by %s", c.Flux.Path, first)
+		}
+		paths[c.Flux.Path] = p
+		v.cluster(p, c)
+	}
+}
+
+func (v *validator) cluster(p string, c *Cluster) {
+	if errs := validation.IsDNS1123Subdomain(c.Domain); len(errs) > 0 {
+		v.fail(p+".domain", "", "%q is not a DNS domain: %s", c.Domain, errs[0])
+	}
+	v.host(p+".apiServer.host", c.APIServer.Host)
+	v.port(p+".apiServer.port", c.APIServer.Port)
+	v.nodes(p, c.Nodes)
+	v.flux(p+".flux", c.Flux)
+	v.cilium(p+".cilium", c)
+	v.recipients(p+".ageRecipients", c.AgeRecipients)
+	v.hostPolicies(p, c)
+	v.secrets(p, c)
+	v.hetzner(p, c)
+	v.assertions(p, c)
+}
+
+func (v *validator) dnsLabel(path, name string) {
+	if name == "" {
+		v.fail(path, "", "a name is required")
+		return
+	}
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+		v.fail(path, "lower-case letters, digits and '-', at most 63", "%q is not a valid name: %s", name, errs[0])
+	}
+}
+
+func (v *validator) dnsSubdomain(path, name string) {
+	if name == "" {
+		v.fail(path, "", "a name is required")
+		return
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		v.fail(path, "lower-case letters, digits, '-' and '.', at most 253", "%q is not a valid name: %s", name, errs[0])
+	}
+}
+
+func (v *validator) host(path, host string) {
+	if host == "" {
+		v.fail(path, "", "a host name or address is required")
+		return
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return
+	}
+	if errs := validation.IsDNS1123Subdomain(host); len(errs) > 0 {
+		v.fail(path, "", "%q is neither an IP address nor a DNS name", host)
+	}
+}
+
+func (v *validator) port(path string, port int) {
+	if port < 1 || port > 65535 {
+		v.fail(path, "", "port %d is out of range 1-65535", port)
+	}
+}
+
+func (v *validator) duration(path, d string) {
+	if d == "" {
+		return
+	}
+	dur, err := time.ParseDuration(d)
+	if err != nil {
+		v.fail(path, "a Go duration such as 10m or 1h30m", "%q is not a duration", d)
+		return
+	}
+	if dur <= 0 {
+		v.fail(path, "", "duration %q must be positive", d)
+	}
+}
+
+func (v *validator) flux(p string, f Flux) {
+	if f.Namespace != "" {
+		v.dnsLabel(p+".namespace", f.Namespace)
+	}
+	if f.GitRepository != "" {
+		v.dnsSubdomain(p+".gitRepository", f.GitRepository)
+	}
+	v.duration(p+".interval", f.Interval)
+	v.duration(p+".retryInterval", f.RetryInterval)
+	v.duration(p+".timeout", f.Timeout)
+	if f.Path != "" {
+		clean := path.Clean(f.Path)
+		switch {
+		case path.IsAbs(f.Path) || clean == ".." || strings.HasPrefix(clean, "../"):
+			v.fail(p+".path", "a path inside the repository such as clusters/prod", "path %q leaves the repository", f.Path)
+		case clean != strings.TrimPrefix(f.Path, "./") || clean == ".":
+			v.fail(p+".path", "write "+clean, "path %q is not in clean form", f.Path)
+		}
+	}
+}
+
+func (v *validator) nodes(p string, nodes []Node) {
+	if len(nodes) == 0 {
+		v.fail(p+".nodes", "", "a cluster needs at least one node")
+		return
+	}
+	names := map[string]string{}
+	addrs := map[netip.Addr]string{}
+	controlPlanes := 0
+	for i, n := range nodes {
+		np := fmt.Sprintf("%s.nodes[%d]", p, i)
+		v.dnsSubdomain(np+".name", n.Name)
+		if first, ok := names[n.Name]; ok && n.Name != "" {
+			v.fail(np+".name", "", "node %q is already defined at %s", n.Name, first)
+		}
+		names[n.Name] = np
+		for j, a := range n.Addresses {
+			ap := fmt.Sprintf("%s.addresses[%d]", np, j)
+			addr, err := netip.ParseAddr(a)
+			if err != nil {
+				hint := ""
+				if strings.Contains(a, "/") {
+					hint = "write the address without a prefix length"
+				}
+				v.fail(ap, hint, "%q is not an IP address", a)
+				continue
+			}
+			if first, ok := addrs[addr]; ok {
+				v.fail(ap, "", "address %s is already used by %s", a, first)
+			}
+			addrs[addr] = ap
+		}
+		if len(n.Roles) == 0 {
+			v.fail(np+".roles", "control-plane or worker", "a node needs a role")
+		}
+		seen := map[string]bool{}
+		for j, r := range n.Roles {
+			rp := fmt.Sprintf("%s.roles[%d]", np, j)
+			switch {
+			case r != RoleControlPlane && r != RoleWorker:
+				v.fail(rp, "control-plane or worker", "unknown role %q", r)
+			case seen[r]:
+				v.fail(rp, "", "role %q is listed twice", r)
+			}
+			seen[r] = true
+			if r == RoleControlPlane {
+				controlPlanes++
+			}
+		}
+		v.labels(np+".labels", n.Labels)
+	}
+	if controlPlanes == 0 {
+		v.fail(p+".nodes", "give at least one node the role control-plane", "the cluster has no control-plane node")
+	}
+}
+
+func (v *validator) labels(p string, labels map[string]string) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			v.fail(p+"."+k, "", "%q is not a valid label key: %s", k, errs[0])
+		}
+		if errs := validation.IsValidLabelValue(labels[k]); len(errs) > 0 {
+			v.fail(p+"."+k, "", "%q is not a valid label value: %s", labels[k], errs[0])
+		}
+	}
+}
+
+func (v *validator) recipients(p string, rs []string) {
+	seen := map[string]bool{}
+	for i, r := range rs {
+		rp := fmt.Sprintf("%s[%d]", p, i)
+		if !strings.HasPrefix(r, "age1") || len(r) < 20 {
+			v.fail(rp, "an age X25519 public key, as printed by age-keygen -y", "%q is not an age recipient", r)
+		}
+		if seen[r] {
+			v.fail(rp, "", "recipient %q is listed twice", r)
+		}
+		seen[r] = true
+	}
+}
+
+// Host firewall entities Cilium accepts (the CRD's enum).
+var ciliumEntities = []string{"all", "world", "cluster", "host", "init", "ingress", "unmanaged", "remote-node", "health", "none", "kube-apiserver"}
+
+// IPAM modes of the Cilium chart.
+var ipamModes = []string{"kubernetes", "cluster-pool", "multi-pool", "crd", "eni", "azure", "alibabacloud", "delegated-plugin"}
+
+func (v *validator) cilium(p string, c *Cluster) {
+	cl := &c.Cilium
+	if cl.Version == "" {
+		v.fail(p+".version", "for example 1.16.5 or ~1.16.0", "a chart version is required")
+	} else if _, err := ResolveCiliumVersion(cl.Version); err != nil {
+		v.fail(p+".version", "", "%v", err)
+	}
+	if u, err := url.Parse(cl.Repository); err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "oci") || u.Host == "" {
+		v.fail(p+".repository", "an https:// or oci:// URL", "%q is not a Helm repository URL", cl.Repository)
+	}
+	v.dnsLabel(p+".namespace", cl.Namespace)
+	if !slices.Contains(ipamModes, cl.IPAM) {
+		v.fail(p+".ipam", "one of "+strings.Join(ipamModes, ", "), "unknown IPAM mode %q", cl.IPAM)
+	}
+	if !slices.Contains([]string{"none", "wireguard", "ipsec"}, cl.Encryption) {
+		v.fail(p+".encryption", "none, wireguard or ipsec", "unknown encryption %q", cl.Encryption)
+	}
+	ks := v.m.Positions
+	if cl.K8sService.KubePrism {
+		if _, ok := ks[p+".k8sService.host"]; ok {
+			v.fail(p+".k8sService.host", "drop host and port, or kubePrism", "kubePrism sets the host to localhost")
+		}
+		if _, ok := ks[p+".k8sService.port"]; ok {
+			v.fail(p+".k8sService.port", "drop host and port, or kubePrism", "kubePrism sets the port to 7445")
+		}
+	} else {
+		v.host(p+".k8sService.host", cl.K8sService.Host)
+		v.port(p+".k8sService.port", cl.K8sService.Port)
+	}
+	if !*cl.HostFirewall && len(c.HostPolicies) > 0 {
+		v.fail(p+".hostFirewall", "set hostFirewall: true, or remove the host policies", "host policies exist but the host firewall is off, so Cilium would not enforce them")
+	}
+}

@@ -1,0 +1,83 @@
+package tree
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// ChangeKind says how a file on disk differs from the tree.
+type ChangeKind string
+
+// Kinds of change.
+const (
+	Missing ChangeKind = "missing" // generated, absent on disk
+	Extra   ChangeKind = "extra"   // owned on disk, no longer generated
+	Changed ChangeKind = "changed" // on disk with other contents
+)
+
+// Change is one file that differs. HandEdited marks a file whose contents are not what kronform-gen last wrote.
+type Change struct {
+	Path       string
+	Kind       ChangeKind
+	Want, Have []byte
+	HandEdited bool
+}
+
+// Compare lists every difference between the tree (with its ownership record) and the files at dir, sorted by path.
+// Files kronform-gen does not own are not looked at.
+func Compare(dir string, t *Tree) ([]Change, error) {
+	full, err := withRecord(t)
+	if err != nil {
+		return nil, err
+	}
+	old, err := ReadOwned(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Change
+	for _, p := range full.Paths() {
+		want, _ := full.File(p)
+		have, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			out = append(out, Change{Path: p, Kind: Missing, Want: want})
+		case err != nil:
+			return nil, err
+		case !bytes.Equal(want, have):
+			out = append(out, Change{Path: p, Kind: Changed, Want: want, Have: have, HandEdited: handEdited(old, p, have)})
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(old.Files)) {
+		if _, ok := full.File(p); ok {
+			continue
+		}
+		have, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Change{Path: p, Kind: Extra, Have: have, HandEdited: handEdited(old, p, have)})
+	}
+	slices.SortFunc(out, func(a, b Change) int {
+		if a.Path < b.Path {
+			return -1
+		}
+		if a.Path > b.Path {
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+func handEdited(old Owned, p string, have []byte) bool {
+	d, ok := old.Files[p]
+	return ok && p != OwnedFile && d != Digest(have)
+}

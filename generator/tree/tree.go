@@ -1,0 +1,69 @@
+package tree
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+)
+
+// Tree is the generated output: slash-separated relative paths to file contents.
+type Tree struct {
+	files map[string][]byte
+	// protected are folders the tree must never write into (flux bootstrap's flux-system folders).
+	protected []string
+}
+
+// New makes an empty tree that refuses paths under any of the protected folders.
+func New(protected ...string) *Tree {
+	return &Tree{files: map[string][]byte{}, protected: protected}
+}
+
+// Add puts a file in the tree; a path may be added once.
+func (t *Tree) Add(p string, data []byte) error {
+	if err := checkPath(p); err != nil {
+		return err
+	}
+	for _, dir := range t.protected {
+		if p == dir || strings.HasPrefix(p, dir+"/") {
+			return fmt.Errorf("tree: %s is inside %s, which kronform-gen never writes", p, dir)
+		}
+	}
+	if _, ok := t.files[p]; ok {
+		return fmt.Errorf("tree: %s is generated twice", p)
+	}
+	t.files[p] = data
+	return nil
+}
+
+// checkPath accepts only clean, relative, slash-separated paths that stay inside the tree.
+func checkPath(p string) error {
+	if p == "" || path.IsAbs(p) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../") || strings.Contains(p, "\\") {
+		return fmt.Errorf("tree: %q is not a clean relative path inside the tree", p)
+	}
+	return nil
+}
+
+// Paths lists the tree's files in sorted order.
+func (t *Tree) Paths() []string { return slices.Sorted(maps.Keys(t.files)) }
+
+// File returns one file's contents.
+func (t *Tree) File(p string) ([]byte, bool) {
+	b, ok := t.files[p]
+	return b, ok
+}
+
+// Len is the number of files.
+func (t *Tree) Len() int { return len(t.files) }
+
+// Protected lists the folders the tree never writes into.
+func (t *Tree) Protected() []string { return slices.Clone(t.protected) }
+
+// Digest is the sha256 of a file's contents, as the ownership record keeps it.
+func Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,238 @@
+package tree
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// txnDir holds a transaction: staged files and, once committed, its journal.
+const txnDir = StateDir + "/txn"
+
+// Result says what a write changed.
+type Result struct {
+	Written []string // added or changed files
+	Removed []string // stale owned files deleted
+}
+
+// Changed says whether the write touched the disk.
+func (r Result) Changed() bool { return len(r.Written)+len(r.Removed) > 0 }
+
+// ConflictError is a file in the way that kronform-gen did not generate.
+type ConflictError struct{ Paths []string }
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("refusing to overwrite files kronform-gen did not generate: %v (move them away, or delete them)", e.Paths)
+}
+
+// journal is the committed plan of a transaction: rename each staged file to its place, then delete the stale ones.
+type journal struct {
+	Put    []put    `json:"put"`
+	Remove []string `json:"remove"`
+}
+
+type put struct {
+	Staged string `json:"staged"`
+	Path   string `json:"path"`
+}
+
+// OwnsFunc recognises a file on disk as generated output even when the ownership record does not list it (the record
+// was lost, or the file came from another branch): the DO NOT EDIT header, say.
+type OwnsFunc func(path string, onDisk []byte) bool
+
+// Write makes the tree at dir equal to t in one transaction. Files are staged in the tree's state folder, a journal is
+// committed with one rename, and only then are files moved into place and stale owned files removed. A failure before
+// the commit leaves the old tree; a kill after it is completed by Recover, which every command runs first. Unchanged
+// files are not touched, so a second run writes nothing. Files not owned by kronform-gen are never overwritten unless
+// generated(path, contents) recognises them as generated output whose record was lost.
+func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
+	if err := Recover(dir); err != nil {
+		return Result{}, err
+	}
+	full, err := withRecord(t)
+	if err != nil {
+		return Result{}, err
+	}
+	old, err := ReadOwned(dir)
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	var conflicts []string
+	for _, p := range full.Paths() {
+		want, _ := full.File(p)
+		have, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			res.Written = append(res.Written, p)
+		case err != nil:
+			return Result{}, err
+		case bytes.Equal(have, want):
+		default:
+			if _, owned := old.Files[p]; !owned && p != OwnedFile && p != gitignoreFile && (generated == nil || !generated(p, have)) {
+				conflicts = append(conflicts, p)
+			}
+			res.Written = append(res.Written, p)
+		}
+	}
+	if len(conflicts) > 0 {
+		return Result{}, &ConflictError{Paths: conflicts}
+	}
+	for _, p := range slices.Sorted(maps.Keys(old.Files)) {
+		if _, still := full.File(p); still {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p))); err == nil {
+			res.Removed = append(res.Removed, p)
+		}
+	}
+	if !res.Changed() {
+		return res, nil
+	}
+	j := journal{Remove: res.Removed}
+	stage := filepath.Join(dir, filepath.FromSlash(txnDir))
+	if err := os.MkdirAll(filepath.Join(stage, "files"), 0o755); err != nil {
+		return Result{}, err
+	}
+	for i, p := range res.Written {
+		staged := filepath.Join("files", strconv.Itoa(i))
+		data, _ := full.File(p)
+		if err := writeSynced(filepath.Join(stage, staged), data); err != nil {
+			os.RemoveAll(stage)
+			return Result{}, err
+		}
+		j.Put = append(j.Put, put{Staged: filepath.ToSlash(staged), Path: p})
+	}
+	// The record goes last, so that until the very end the old record still describes what is on disk.
+	slices.SortStableFunc(j.Put, func(a, b put) int {
+		return boolInt(a.Path == OwnedFile) - boolInt(b.Path == OwnedFile)
+	})
+	data, err := json.Marshal(j)
+	if err != nil {
+		os.RemoveAll(stage)
+		return Result{}, err
+	}
+	if err := writeSynced(filepath.Join(stage, "journal.tmp"), data); err != nil {
+		os.RemoveAll(stage)
+		return Result{}, err
+	}
+	testPause("before-commit")
+	// The commit point: from here on the new tree is what this directory holds, even if the process dies.
+	if err := os.Rename(filepath.Join(stage, "journal.tmp"), filepath.Join(stage, "journal")); err != nil {
+		os.RemoveAll(stage)
+		return Result{}, err
+	}
+	if err := syncDir(stage); err != nil {
+		return Result{}, err
+	}
+	if err := apply(dir, j); err != nil {
+		return Result{}, fmt.Errorf("completing the write (run kronform-gen again to finish it): %w", err)
+	}
+	return res, nil
+}
+
+// Recover finishes a committed transaction that a kill interrupted, or discards one that never committed.
+func Recover(dir string) error {
+	stage := filepath.Join(dir, filepath.FromSlash(txnDir))
+	data, err := os.ReadFile(filepath.Join(stage, "journal"))
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.RemoveAll(stage); err != nil {
+			return fmt.Errorf("discarding an unfinished write: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var j journal
+	if err := json.Unmarshal(data, &j); err != nil {
+		return fmt.Errorf("%s/journal is corrupt (%v); delete %s and run kronform-gen generate", txnDir, err, txnDir)
+	}
+	return apply(dir, j)
+}
+
+// apply carries out a committed journal. Each step can run twice: a staged file already moved is skipped.
+func apply(dir string, j journal) error {
+	stage := filepath.Join(dir, filepath.FromSlash(txnDir))
+	for _, op := range j.Put {
+		target := filepath.Join(dir, filepath.FromSlash(op.Path))
+		src := filepath.Join(stage, filepath.FromSlash(op.Staged))
+		if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
+			continue // moved before an earlier run was interrupted
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(src, target); err != nil {
+			return err
+		}
+		testPause("put")
+	}
+	for _, p := range j.Remove {
+		target := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removeEmptyParents(dir, filepath.Dir(target))
+		testPause("remove")
+	}
+	return os.RemoveAll(stage)
+}
+
+// removeEmptyParents deletes folders left empty by pruning, up to (not including) the tree's root.
+func removeEmptyParents(root, dir string) {
+	for dir != root && len(dir) > len(root) {
+		if err := os.Remove(dir); err != nil {
+			return // not empty, or not ours to remove
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+func writeSynced(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// testPause lets the crash test stretch a write so that a kill lands inside it: KRONFORM_GEN_TEST_PAUSE=50ms sleeps at
+// every step. It is read per call so that nothing but that test ever pays for it.
+func testPause(string) {
+	if d, err := time.ParseDuration(os.Getenv("KRONFORM_GEN_TEST_PAUSE")); err == nil {
+		time.Sleep(d)
+	}
+}
