@@ -39,9 +39,9 @@ func HelmValues(c spec.Cluster) (map[string]any, error) {
 			"ciliumAgent":      talosAgentCapabilities,
 			"cleanCiliumState": talosCleanCapabilities,
 		}},
-		"cgroup":          map[string]any{"autoMount": map[string]any{"enabled": false}, "hostRoot": "/sys/fs/cgroup"},
-		"k8sServiceHost":  cl.K8sService.Host,
-		"k8sServicePort":  cl.K8sService.Port,
+		"cgroup":               map[string]any{"autoMount": map[string]any{"enabled": false}, "hostRoot": "/sys/fs/cgroup"},
+		"k8sServiceHost":       cl.K8sService.Host,
+		"k8sServicePort":       cl.K8sService.Port,
 		"kubeProxyReplacement": kubeProxyReplacement(*cl.KubeProxyReplacement, version),
 	}
 	if version.LessThan(v116) {

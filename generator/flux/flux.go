@@ -32,7 +32,9 @@ const (
 func ContentDir(c spec.Cluster) string { return path.Join("infrastructure", c.Name) }
 
 // ComponentDir is the folder one Flux Kustomization applies.
-func ComponentDir(c spec.Cluster, component string) string { return path.Join(ContentDir(c), component) }
+func ComponentDir(c spec.Cluster, component string) string {
+	return path.Join(ContentDir(c), component)
+}
 
 func duration(s string) metav1.Duration {
 	d, err := time.ParseDuration(s)
