@@ -25,7 +25,10 @@ func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.File)
 	if p.Pos.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", p.Pos.Line, p.Pos.Col)
+		fmt.Fprintf(&b, ":%d", p.Pos.Line)
+		if p.Pos.Col > 0 {
+			fmt.Fprintf(&b, ":%d", p.Pos.Col)
+		}
 	}
 	b.WriteString(": ")
 	if p.Path != "" {

@@ -53,15 +53,33 @@ func Load(name string, data []byte, opts Options) (*Model, error) {
 	m := &Model{File: name, Dir: filepath.Dir(name), Positions: map[string]Pos{}, Presets: presets}
 	d := &decoder{file: name, pos: m.Positions}
 	d.decodeYAML(data, reflect.ValueOf(&m.Spec).Elem())
-	if len(d.problems) > 0 {
+	if d.fatal {
 		return nil, d.problems.Sorted()
 	}
+	// Validation runs even after decoding problems, so that one run reports everything; a field that failed to decode
+	// is left zero, and what validation would say about that zero value is dropped as noise.
 	v := &validator{m: m}
 	v.run()
-	if len(v.problems) > 0 {
-		return nil, v.problems.Sorted()
+	problems := d.problems
+	for _, p := range v.problems {
+		if !coveredBy(p.Path, d.problems) {
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems.Sorted()
 	}
 	return m, nil
+}
+
+// coveredBy says whether a validation problem is about a field (or inside a field) that already failed to decode.
+func coveredBy(path string, decoded Problems) bool {
+	for _, p := range decoded {
+		if path == p.Path || strings.HasPrefix(path, p.Path+".") || strings.HasPrefix(path, p.Path+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // scalarShorthand lets a type that is normally a mapping also be written as a single scalar (cidrs: [10.0.0.0/8]).
@@ -75,6 +93,8 @@ type decoder struct {
 	file     string
 	pos      map[string]Pos
 	problems Problems
+	// fatal is set when the document could not be read at all (a syntax error), so there is nothing to validate.
+	fatal bool
 }
 
 func (d *decoder) fail(n *yaml.Node, path, hint, format string, args ...any) {
@@ -88,9 +108,11 @@ func (d *decoder) decodeYAML(data []byte, v reflect.Value) {
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			d.problems = append(d.problems, Problem{File: d.file, Pos: Pos{1, 1}, Msg: "the file is empty"})
+			d.fatal = true
 			return
 		}
 		d.problems = append(d.problems, yamlSyntaxProblem(d.file, err))
+		d.fatal = true
 		return
 	}
 	var extra yaml.Node
@@ -104,7 +126,8 @@ func (d *decoder) decodeYAML(data []byte, v reflect.Value) {
 	d.decode(root, "", v)
 }
 
-// yamlSyntaxProblem turns yaml.v3's "yaml: line N: message" into a positioned problem.
+// yamlSyntaxProblem turns yaml.v3's "yaml: line N: message" into a positioned problem. yaml.v3 counts lines from 0
+// for parser errors ("did not find expected ...") and from 1 for scanner errors, and gives no column for either.
 func yamlSyntaxProblem(file string, err error) Problem {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0
@@ -112,10 +135,13 @@ func yamlSyntaxProblem(file string, err error) Problem {
 		if i := strings.Index(rest, ":"); i > 0 {
 			if n, err := strconv.Atoi(rest[:i]); err == nil {
 				line, msg = n, strings.TrimSpace(rest[i+1:])
+				if strings.HasPrefix(msg, "did not find expected") || strings.HasPrefix(msg, "found undefined tag") || strings.HasPrefix(msg, "found duplicate") {
+					line++
+				}
 			}
 		}
 	}
-	return Problem{File: file, Pos: Pos{Line: line, Col: 1}, Msg: "invalid YAML: " + msg}
+	return Problem{File: file, Pos: Pos{Line: line}, Msg: "invalid YAML: " + msg}
 }
 
 func kindName(n *yaml.Node) string {

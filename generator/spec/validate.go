@@ -76,7 +76,7 @@ func (v *validator) run() {
 
 func (v *validator) cluster(p string, c *Cluster) {
 	if errs := validation.IsDNS1123Subdomain(c.Domain); len(errs) > 0 {
-		v.fail(p+".domain", "", "%q is not a DNS domain: %s", c.Domain, errs[0])
+		v.fail(p+".domain", "", "%q is not a DNS domain: %s", c.Domain, short(errs[0]))
 	}
 	v.host(p+".apiServer.host", c.APIServer.Host)
 	v.port(p+".apiServer.port", c.APIServer.Port)
@@ -96,7 +96,7 @@ func (v *validator) dnsLabel(path, name string) {
 		return
 	}
 	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
-		v.fail(path, "lower-case letters, digits and '-', at most 63", "%q is not a valid name: %s", name, errs[0])
+		v.fail(path, "lower-case letters, digits and '-', at most 63", "%q is not a valid name: %s", name, short(errs[0]))
 	}
 }
 
@@ -106,7 +106,7 @@ func (v *validator) dnsSubdomain(path, name string) {
 		return
 	}
 	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		v.fail(path, "lower-case letters, digits, '-' and '.', at most 253", "%q is not a valid name: %s", name, errs[0])
+		v.fail(path, "lower-case letters, digits, '-' and '.', at most 253", "%q is not a valid name: %s", name, short(errs[0]))
 	}
 }
 
@@ -222,10 +222,10 @@ func (v *validator) nodes(p string, nodes []Node) {
 func (v *validator) labels(p string, labels map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-			v.fail(p+"."+k, "", "%q is not a valid label key: %s", k, errs[0])
+			v.fail(p+"."+k, "", "%q is not a valid label key: %s", k, short(errs[0]))
 		}
 		if errs := validation.IsValidLabelValue(labels[k]); len(errs) > 0 {
-			v.fail(p+"."+k, "", "%q is not a valid label value: %s", labels[k], errs[0])
+			v.fail(p+"."+k, "", "%q is not a valid label value: %s", labels[k], short(errs[0]))
 		}
 	}
 }
@@ -276,10 +276,23 @@ func (v *validator) cilium(p string, c *Cluster) {
 			v.fail(p+".k8sService.port", "drop host and port, or kubePrism", "kubePrism sets the port to 7445")
 		}
 	} else {
-		v.host(p+".k8sService.host", cl.K8sService.Host)
-		v.port(p+".k8sService.port", cl.K8sService.Port)
+		// Unwritten, they are copies of apiServer, which is checked (and reported) there.
+		if _, ok := ks[p+".k8sService.host"]; ok {
+			v.host(p+".k8sService.host", cl.K8sService.Host)
+		}
+		if _, ok := ks[p+".k8sService.port"]; ok {
+			v.port(p+".k8sService.port", cl.K8sService.Port)
+		}
 	}
 	if !*cl.HostFirewall && len(c.HostPolicies) > 0 {
 		v.fail(p+".hostFirewall", "set hostFirewall: true, or remove the host policies", "host policies exist but the host firewall is off, so Cilium would not enforce them")
 	}
+}
+
+// short drops the examples and regular expression that Kubernetes' validation messages end with.
+func short(msg string) string {
+	if i := strings.Index(msg, " (e.g."); i > 0 {
+		return msg[:i]
+	}
+	return msg
 }

@@ -1,0 +1,151 @@
+package tree
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func mustTree(t *testing.T, files map[string]string, protected ...string) *Tree {
+	t.Helper()
+	tr := New(protected...)
+	for p, c := range files {
+		if err := tr.Add(p, []byte(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tr
+}
+
+func read(t *testing.T, dir, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestAddRejectsPathsOutsideTheTree(t *testing.T) {
+	tr := New("clusters/a/flux-system")
+	for _, p := range []string{"", "/etc/passwd", "../x", "a/../../x", "a//b", "./a", `a\b`, "clusters/a/flux-system/gotk-sync.yaml"} {
+		if err := tr.Add(p, nil); err == nil {
+			t.Errorf("Add(%q) accepted", p)
+		}
+	}
+	if err := tr.Add("a/b.yaml", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Add("a/b.yaml", nil); err == nil {
+		t.Error("the same path was accepted twice")
+	}
+}
+
+func TestWriteIsIdempotentAndPrunesOnlyItsOwnFiles(t *testing.T) {
+	dir := t.TempDir()
+	// flux bootstrap's files and a file of the user's live beside the generated ones.
+	for p, c := range map[string]string{"clusters/a/flux-system/gotk-sync.yaml": "bootstrap", "clusters/a/mine.yaml": "user"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644)
+	}
+	v1 := mustTree(t, map[string]string{"clusters/a/x.yaml": "x1", "infra/a/p/one.yaml": "one", "infra/a/p/two.yaml": "two"}, "clusters/a/flux-system")
+	res, err := Write(dir, v1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Written) != 5 { // three files, the record and its .gitignore
+		t.Fatalf("first write: %+v", res)
+	}
+	info, _ := os.Stat(filepath.Join(dir, "infra/a/p/one.yaml"))
+	res, err = Write(dir, v1, nil)
+	if err != nil || res.Changed() {
+		t.Fatalf("second write changed something: %+v %v", res, err)
+	}
+	again, _ := os.Stat(filepath.Join(dir, "infra/a/p/one.yaml"))
+	if !again.ModTime().Equal(info.ModTime()) {
+		t.Error("an unchanged file was rewritten")
+	}
+
+	v2 := mustTree(t, map[string]string{"clusters/a/x.yaml": "x2", "infra/a/q/three.yaml": "three"}, "clusters/a/flux-system")
+	res, err = Write(dir, v2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Removed, []string{"infra/a/p/one.yaml", "infra/a/p/two.yaml"}) {
+		t.Errorf("removed %v", res.Removed)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "infra/a/p")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the emptied folder was left behind")
+	}
+	if read(t, dir, "clusters/a/x.yaml") != "x2" || read(t, dir, "infra/a/q/three.yaml") != "three" {
+		t.Error("new contents not written")
+	}
+	if read(t, dir, "clusters/a/flux-system/gotk-sync.yaml") != "bootstrap" || read(t, dir, "clusters/a/mine.yaml") != "user" {
+		t.Error("a file kronform-gen does not own was touched")
+	}
+	if _, err := os.Stat(filepath.Join(dir, txnDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the transaction folder was left behind")
+	}
+	changes, err := Compare(dir, v2)
+	if err != nil || len(changes) != 0 {
+		t.Errorf("Compare after Write: %+v %v", changes, err)
+	}
+}
+
+func TestWriteRefusesToOverwriteForeignFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "clusters/a"), 0o755)
+	os.WriteFile(filepath.Join(dir, "clusters/a/cilium.yaml"), []byte("hand-written"), 0o644)
+	_, err := Write(dir, mustTree(t, map[string]string{"clusters/a/cilium.yaml": "generated", "b.yaml": "b"}), nil)
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) || !slices.Equal(conflict.Paths, []string{"clusters/a/cilium.yaml"}) {
+		t.Fatalf("got %v", err)
+	}
+	if read(t, dir, "clusters/a/cilium.yaml") != "hand-written" {
+		t.Error("the foreign file was overwritten")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a refused write wrote something")
+	}
+	// A file recognised as generated output (a lost record) may be replaced.
+	_, err = Write(dir, mustTree(t, map[string]string{"clusters/a/cilium.yaml": "generated"}), func(string, []byte) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCompareFindsHandEditsAndStrayOwnedFiles(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a", "b.yaml": "b", "c.yaml": "c"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("edited"), 0o644)
+	os.Remove(filepath.Join(dir, "b.yaml"))
+	changes, err := Compare(dir, mustTree(t, map[string]string{"a.yaml": "a", "b.yaml": "b"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range changes {
+		got = append(got, string(c.Kind)+" "+c.Path+map[bool]string{true: " hand-edited"}[c.HandEdited])
+	}
+	want := []string{"changed .kronform-gen/owned.json", "changed a.yaml hand-edited", "missing b.yaml", "extra c.yaml"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestRecoverDiscardsAnUncommittedWrite(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, txnDir, "files"), 0o755)
+	os.WriteFile(filepath.Join(dir, txnDir, "files", "0"), []byte("half"), 0o644)
+	os.WriteFile(filepath.Join(dir, txnDir, "journal.tmp"), []byte("{"), 0o644)
+	if err := Recover(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, txnDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("staging left behind")
+	}
+}
