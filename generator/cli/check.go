@@ -22,6 +22,11 @@ func (a *app) checkCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// A write that a kill interrupted after its commit point is finished first, as every command does, so that
+			// check judges the tree that write made rather than half of it.
+			if err := tree.Recover(a.outDir); err != nil {
+				return fail(ExitFailure, "%s: %v", a.outDir, err)
+			}
 			changes, err := tree.Compare(a.outDir, t)
 			if err != nil {
 				return fail(ExitUsage, "reading %s: %v", a.outDir, err)

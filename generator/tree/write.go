@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"time"
 )
 
 // txnDir holds a transaction: staged files and, once committed, its journal.
@@ -54,7 +53,15 @@ type OwnsFunc func(path string, onDisk []byte) bool
 // files are not touched, so a second run writes nothing. Files not owned by kronform-gen are never overwritten unless
 // generated(path, contents) recognises them as generated output whose record was lost.
 func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
-	if err := Recover(dir); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Result{}, err
+	}
+	unlock, err := lock(dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
+	if err := recoverLocked(dir); err != nil {
 		return Result{}, err
 	}
 	full, err := withRecord(t)
@@ -124,7 +131,7 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 		os.RemoveAll(stage)
 		return Result{}, err
 	}
-	testPause("before-commit")
+	testHang("before-commit", 0)
 	// The commit point: from here on the new tree is what this directory holds, even if the process dies.
 	if err := os.Rename(filepath.Join(stage, "journal.tmp"), filepath.Join(stage, "journal")); err != nil {
 		os.RemoveAll(stage)
@@ -139,8 +146,21 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 	return res, nil
 }
 
-// Recover finishes a committed transaction that a kill interrupted, or discards one that never committed.
+// Recover finishes a committed transaction that a kill interrupted, or discards one that never committed. Without an
+// unfinished transaction it touches nothing.
 func Recover(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(txnDir))); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	unlock, err := lock(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return recoverLocked(dir)
+}
+
+func recoverLocked(dir string) error {
 	stage := filepath.Join(dir, filepath.FromSlash(txnDir))
 	data, err := os.ReadFile(filepath.Join(stage, "journal"))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -162,7 +182,7 @@ func Recover(dir string) error {
 // apply carries out a committed journal. Each step can run twice: a staged file already moved is skipped.
 func apply(dir string, j journal) error {
 	stage := filepath.Join(dir, filepath.FromSlash(txnDir))
-	for _, op := range j.Put {
+	for i, op := range j.Put {
 		target := filepath.Join(dir, filepath.FromSlash(op.Path))
 		src := filepath.Join(stage, filepath.FromSlash(op.Staged))
 		if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
@@ -171,18 +191,18 @@ func apply(dir string, j journal) error {
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 			return err
 		}
+		testHang("put", i+1)
 		if err := os.Rename(src, target); err != nil {
 			return err
 		}
-		testPause("put")
 	}
-	for _, p := range j.Remove {
+	for i, p := range j.Remove {
 		target := filepath.Join(dir, filepath.FromSlash(p))
+		testHang("remove", i+1)
 		if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		removeEmptyParents(dir, filepath.Dir(target))
-		testPause("remove")
 	}
 	return os.RemoveAll(stage)
 }
@@ -229,10 +249,19 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// testPause lets the crash test stretch a write so that a kill lands inside it: KRONFORM_GEN_TEST_PAUSE=50ms sleeps at
-// every step. It is read per call so that nothing but that test ever pays for it.
-func testPause(string) {
-	if d, err := time.ParseDuration(os.Getenv("KRONFORM_GEN_TEST_PAUSE")); err == nil {
-		time.Sleep(d)
+// testHang lets the crash test kill a write at an exact step: with KRONFORM_GEN_TEST_HANG_AT=put:2 the write announces
+// the step on stderr and blocks there until it is killed. Steps are before-commit, put:N and remove:N, counted from 1.
+func testHang(kind string, n int) {
+	at := os.Getenv("KRONFORM_GEN_TEST_HANG_AT")
+	if at == "" {
+		return
+	}
+	step := kind
+	if n > 0 {
+		step = fmt.Sprintf("%s:%d", kind, n)
+	}
+	if at == step {
+		fmt.Fprintf(os.Stderr, "kronform-gen: test hang at %s\n", step)
+		select {}
 	}
 }

@@ -1,0 +1,149 @@
+package cli_test
+
+import (
+	"bufio"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestKillMidWriteLeavesOldOrNewTree kills the real binary (SIGKILL) at every step of a write — before its commit
+// point, after each file moved into place, after each stale file removed — and checks the promise: before the commit
+// the old tree is on disk untouched; after it, the next command completes the write; either way no mix survives.
+func TestKillMidWriteLeavesOldOrNewTree(t *testing.T) {
+	root := repoRoot(t)
+	example, err := os.ReadFile(filepath.Join(root, "cluster-spec.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	oldSpec := filepath.Join(work, "old.yaml")
+	newSpec := filepath.Join(work, "new.yaml")
+	os.WriteFile(oldSpec, example, 0o644)
+	// The new spec changes the Cilium values, drops the preset policy and adds another, so the write has puts and removes.
+	changed := strings.Replace(string(example), "version: 1.13.4", "version: 1.16.5", 1)
+	changed = strings.Replace(changed, "preset: talos-control-plane", "nodes: {role: control-plane}\n        ingress: [{entities: [world], ports: [6443/tcp]}]", 1)
+	changed = strings.Replace(changed, "name: host-fw-control-plane", "name: api-only", 1)
+	os.WriteFile(newSpec, []byte(changed), 0o644)
+
+	oldTree := generateInto(t, filepath.Join(work, "old"), oldSpec)
+	newTree := generateInto(t, filepath.Join(work, "new"), newSpec)
+
+	steps := []string{"before-commit"}
+	for i := 1; i <= 20; i++ {
+		steps = append(steps, fmt.Sprintf("put:%d", i))
+	}
+	steps = append(steps, "remove:1", "remove:2")
+	killed := 0
+	for _, step := range steps {
+		dir := filepath.Join(work, "run-"+strings.ReplaceAll(step, ":", "-"))
+		copyTree(t, filepath.Join(work, "old"), dir)
+		if !killAt(t, dir, newSpec, step) {
+			continue // the write has fewer steps of this kind
+		}
+		killed++
+		onDisk := snapshot(t, dir)
+		if step == "before-commit" {
+			if diff := cmp.Diff(oldTree, onDisk); diff != "" {
+				t.Errorf("killed before the commit point, the old tree changed:\n%s", diff)
+			}
+		}
+		// Any command finishes (or discards) the interrupted write first; check then judges a whole tree.
+		cmd := exec.Command(filepath.Join(binDir, "kronform-gen"), "check", "-f", newSpec, "--out", dir)
+		out, err := cmd.CombinedOutput()
+		after := snapshot(t, dir)
+		wantNew := step != "before-commit"
+		switch {
+		case wantNew && (err != nil || !cmp.Equal(newTree, after)):
+			t.Errorf("killed at %s after the commit: check said %v\n%s\ntree differs from the new one:\n%s", step, err, out, cmp.Diff(newTree, after))
+		case !wantNew && !cmp.Equal(oldTree, after):
+			t.Errorf("killed at %s: tree is neither old nor new:\n%s", step, cmp.Diff(oldTree, after))
+		}
+		if _, err := os.Stat(filepath.Join(dir, ".kronform-gen", "txn")); err == nil {
+			t.Errorf("killed at %s: the transaction folder survived recovery", step)
+		}
+	}
+	if killed < 5 {
+		t.Fatalf("only %d kills landed inside the write; the test does not exercise it", killed)
+	}
+}
+
+func generateInto(t *testing.T, dir, specFile string) map[string]string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "kronform-gen"), "generate", "-f", specFile, "--out", dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("generate %s: %v\n%s", specFile, err, out)
+	}
+	return snapshot(t, dir)
+}
+
+// killAt runs generate with the hang hook at step and SIGKILLs it once it is there. It reports false when the write
+// finished without reaching that step.
+func killAt(t *testing.T, dir, specFile, step string) bool {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "kronform-gen"), "generate", "-f", specFile, "--out", dir)
+	cmd.Env = append(os.Environ(), "KRONFORM_GEN_TEST_HANG_AT="+step)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reached := false
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "test hang at "+step) {
+			reached = true
+			cmd.Process.Kill()
+			break
+		}
+	}
+	for sc.Scan() {
+	}
+	cmd.Wait()
+	return reached
+}
+
+// snapshot reads every file of a tree except the transaction's staging area.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() {
+			if rel == filepath.Join(".kronform-gen", "txn") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		files[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	for p, c := range snapshot(t, from) {
+		target := filepath.Join(to, filepath.FromSlash(p))
+		os.MkdirAll(filepath.Dir(target), 0o755)
+		if err := os.WriteFile(target, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
