@@ -93,8 +93,10 @@ type decoder struct {
 	file     string
 	pos      map[string]Pos
 	problems Problems
-	// fatal is set when the document could not be read at all (a syntax error), so there is nothing to validate.
+	// fatal is set when the document could not be read whole (a syntax error, an alias bomb): nothing to validate.
 	fatal bool
+	// nodes counts values decoded, aliases expanded.
+	nodes int
 }
 
 func (d *decoder) fail(n *yaml.Node, path, hint, format string, args ...any) {
@@ -175,8 +177,21 @@ func joinPath(path, field string) string {
 	return path + "." + field
 }
 
+// maxNodes bounds how many values a spec may expand to through aliases, so a "billion laughs" spec is refused
+// instead of eating the machine.
+const maxNodes = 200000
+
 func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
+	d.nodes++
+	if d.nodes == maxNodes {
+		d.fail(n, path, "", "the spec expands to more than %d values through aliases", maxNodes)
+		d.fatal = true // what was decoded is a fragment; validating it would only add noise
+	}
+	if d.nodes >= maxNodes {
+		return
+	}
 	if n.Kind == yaml.AliasNode {
+		// The Go types do not nest into themselves, so an alias cannot recurse forever; it can only multiply.
 		n = n.Alias
 	}
 	d.pos[path] = Pos{n.Line, n.Column}

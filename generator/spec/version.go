@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -17,6 +18,25 @@ var MinCiliumVersion = semver.MustParse("1.13.0")
 // ResolveCiliumVersion returns the lowest chart version a version or range admits: the one whose values vocabulary
 // is written. A range that admits nothing known, or spans a vocabulary break, is an error.
 func ResolveCiliumVersion(v string) (*semver.Version, error) {
+	if r, ok := resolved.Load(v); ok {
+		res := r.(resolution)
+		return res.version, res.err
+	}
+	version, err := resolveCiliumVersion(v)
+	resolved.Store(v, resolution{version, err})
+	return version, err
+}
+
+// resolved remembers each version string's answer: a fleet names the same few versions many times, and probing a
+// range costs a few thousand constraint checks.
+var resolved sync.Map
+
+type resolution struct {
+	version *semver.Version
+	err     error
+}
+
+func resolveCiliumVersion(v string) (*semver.Version, error) {
 	if exact, err := semver.StrictNewVersion(v); err == nil {
 		if exact.LessThan(MinCiliumVersion) {
 			return nil, fmt.Errorf("Cilium %s is older than %s, the oldest chart kronform-gen writes values for", v, MinCiliumVersion)
