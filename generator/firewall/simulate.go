@@ -609,11 +609,11 @@ func (t Trace) String() string {
 		fmt.Fprintf(&b, "  hetzner  %-8s %s\n", "-", t.Hetzner.Reason)
 	}
 	cv := func(label string, v CiliumVerdict) {
-		w := word(v.Allowed, "allow", "deny")
+		w, reason := word(v.Allowed, "allow", "deny"), v.Reason
 		if v.Audit {
-			w = "audit"
+			w, reason = "audit", "would drop, passes (audit mode): "+reason
 		}
-		fmt.Fprintf(&b, "  %-8s %-8s %s at %s: %s\n", label, w, v.Direction, v.Node, v.Reason)
+		fmt.Fprintf(&b, "  %-8s %-8s %s at %s: %s\n", label, w, v.Direction, v.Node, reason)
 	}
 	if t.Egress != nil {
 		cv("cilium", *t.Egress)
