@@ -577,8 +577,10 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 		return HetznerVerdict{Reason: "the spec has no hetzner template"}
 	}
 	switch f.Source.Kind {
-	case spec.SourceEntity, spec.SourcePod:
-		return HetznerVerdict{Reason: "in-cluster source without an address: the Robot firewall sees node addresses only (pod traffic between nodes travels inside VXLAN 8472/udp; check node:NAME flows)"}
+	case spec.SourceEntity:
+		return HetznerVerdict{Reason: "entity " + f.Source.Entity + " has no address; the Robot firewall sees addresses (check node-to-node traffic with node:NAME)"}
+	case spec.SourcePod:
+		return HetznerVerdict{Reason: "a pod on another node reaches this one inside VXLAN 8472/udp between node addresses (checked by the node-to-node assertions)"}
 	}
 	if !f.SourceAddr.IsValid() {
 		return HetznerVerdict{Reason: f.SourceNode + " has no address in the spec, so the Robot firewall cannot be checked"}
