@@ -79,11 +79,11 @@ func TestHetznerValidation(t *testing.T) {
 			`fw.yaml:11:16: clusters[0].assertions[0].from: "cluster": entity cluster is a group of senders, not one; name a member such as remote-node or kube-apiserver`,
 			`fw.yaml:11:29: clusters[0].assertions[0].to: "n2" is neither a node nor a role of the cluster`,
 			`fw.yaml:11:39: clusters[0].assertions[0].port: "6443" has no protocol; write 6443/tcp or 6443/udp`,
-			`fw.yaml:11:53: clusters[0].assertions[0].expect: unknown verdict "blocked" (allowed or denied)`,
-			`fw.yaml:12:41: clusters[0].assertions[1].to: no node has the role worker`,
-			`fw.yaml:12:55: clusters[0].assertions[1].port: "icmp:300": write icmp or icmp:TYPE with TYPE 0-255`,
+			`fw.yaml:11:55: clusters[0].assertions[0].expect: unknown verdict "blocked" (allowed or denied)`,
+			`fw.yaml:12:37: clusters[0].assertions[1].to: no node has the role worker`,
+			`fw.yaml:12:51: clusters[0].assertions[1].port: "icmp:300": write icmp or icmp:TYPE with TYPE 0-255`,
 			`fw.yaml:13:16: clusters[0].assertions[2].from: "pod:": name at least one label: pod:KEY=VALUE`,
-			`fw.yaml:13:43: clusters[0].assertions[2].port: "80-81/tcp": a flow goes to one port, not a range`,
+			`fw.yaml:13:45: clusters[0].assertions[2].port: "80-81/tcp": a flow goes to one port, not a range`,
 		}},
 		{"admin without hetzner", `    assertions:
       - {from: admin, to: n1, port: 6443/tcp, expect: allowed}
