@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"flag"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -516,3 +517,5 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s differs (-want +got):\n%s", path, diff)
 	}
 }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
