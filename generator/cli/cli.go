@@ -100,6 +100,9 @@ Kustomizations that apply them in order.
 	root.AddCommand(
 		a.generateCommand(),
 		a.checkCommand(),
+		a.explainCommand(),
+		a.verifyCommand(),
+		a.runbookCommand(),
 		a.schemaCommand(),
 		a.versionCommand(),
 	)

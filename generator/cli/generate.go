@@ -16,15 +16,19 @@ func (a *app) generateCommand() *cobra.Command {
 		Short: "Write the Flux tree the spec describes",
 		Long: `generate renders the spec and writes the tree in one transaction: unchanged files are left alone, stale files
 kronform-gen generated are removed, and nothing else (flux-system, your own files) is touched. When the spec is
-invalid nothing is written.
+invalid nothing is written. Nothing is written either when a cluster has audit mode off and a reachability
+assertion fails (see verify): that tree could lock you out.
 
 ` + exitCodesHelp,
 		Example: `  kronform-gen generate
   kronform-gen generate --spec clusters.yaml --out ../fleet-repo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, t, err := a.render()
+			m, t, err := a.render()
 			if err != nil {
+				return err
+			}
+			if err := a.auditGuard(m); err != nil {
 				return err
 			}
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 
 	"github.com/kronform/kronform-gen/generator/cilium"
+	"github.com/kronform/kronform-gen/generator/firewall"
 	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
@@ -25,6 +26,8 @@ func (a *app) load() (*spec.Model, error) {
 		return nil, fail(ExitUsage, "%v", err)
 	}
 	errs, warnings := cilium.Lint(m)
+	fwErrs, fwWarnings := firewall.Lint(m)
+	errs, warnings = append(errs, fwErrs...).Sorted(), append(warnings, fwWarnings...)
 	for _, w := range append(m.Warnings, warnings...).Sorted() {
 		fmt.Fprintln(a.stderr, "warning:", w)
 	}

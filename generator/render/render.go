@@ -43,6 +43,9 @@ func renderCluster(t *tree.Tree, c spec.Cluster) error {
 	if err := renderCilium(t, c); err != nil {
 		return err
 	}
+	if err := renderHetzner(t, c); err != nil {
+		return err
+	}
 	return renderHostPolicies(t, c)
 }
 

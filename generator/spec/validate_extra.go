@@ -37,7 +37,3 @@ func (v *validator) secrets(p string, c *Cluster) {
 		v.fail(p+".ageRecipients", "list age recipients on the cluster or in defaults.ageRecipients", "the cluster has secrets but no age recipients to encrypt them for")
 	}
 }
-
-func (v *validator) hetzner(p string, c *Cluster) {}
-
-func (v *validator) assertions(p string, c *Cluster) {}

@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run is kronform-gen with a spec written to a temporary folder; out is the tree folder next to it.
+func run(t *testing.T, specText string, args ...string) (code int, stdout, stderr, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "cluster-spec.yaml")
+	if err := os.WriteFile(specPath, []byte(specText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = filepath.Join(dir, "output")
+	var o, e bytes.Buffer
+	code = Main(append(args, "--spec", specPath, "--out", out), strings.NewReader(""), &o, &e)
+	rel := func(s string) string { return strings.ReplaceAll(s, dir+string(filepath.Separator), "") }
+	return code, rel(o.String()), rel(e.String()), out
+}
+
+const seedSpec = `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.13.4, hubble: {relay: true}, auditMode: AUDIT}
+    hostPolicies:
+      - name: host-fw-control-plane
+        preset: talos-control-plane
+        POLICY
+    hetzner: {template: kronform, adminSources: [89.23.224.44/32]}
+    assertions:
+      - {from: world, to: n1, port: 2379/tcp, expect: denied}
+`
+
+// seed is the seed's cluster; lockout swaps its policy for one that forgets the API ports.
+func seed(audit bool, lockout bool) string {
+	s := strings.Replace(seedSpec, "AUDIT", map[bool]string{true: "true", false: "false"}[audit], 1)
+	if lockout {
+		return strings.Replace(strings.Replace(s, "preset: talos-control-plane", "nodes: {role: control-plane}", 1),
+			"POLICY", "ingress: [{entities: [remote-node], ports: [2379-2380/tcp]}, {icmp: [{type: 8}]}]", 1)
+	}
+	return strings.Replace(s, "        POLICY\n", "", 1)
+}
+
+func TestExplain(t *testing.T) {
+	code, stdout, stderr, _ := run(t, seed(true, false), "explain", "--from", "world", "--to", "control-plane", "--port", "2379/tcp")
+	want := `world 203.0.113.1 -> n1 159.69.60.182 2379/tcp
+  hetzner  accept   rule 4 "accept rest" (every packet: accept) of template kronform
+  cilium   audit    ingress at n1: would drop, passes (audit mode): default deny: host-fw-control-plane selects n1 for ingress and no allow rule matches 2379/tcp from world 203.0.113.1
+  result   denied by Cilium at n1; audit mode is on: would drop, passes
+`
+	if code != 0 || stdout != want || stderr != "" {
+		t.Fatalf("exit %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)
+	}
+	code, stdout, _, _ = run(t, seed(false, false), "explain", "--from", "admin", "--to", "n1", "--port", "6443/tcp", "--output", "json")
+	var traces []map[string]any
+	if err := json.Unmarshal([]byte(stdout), &traces); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v:\n%s", code, err, stdout)
+	}
+	h := traces[0]["hetzner"].(map[string]any)
+	c := traces[0]["cilium"].(map[string]any)
+	if traces[0]["allowed"] != true || h["rule"] != 1.0 || c["policy"] != "host-fw-control-plane" || c["rule"] != "ingress[0]" {
+		t.Fatalf("json trace: %s", stdout)
+	}
+}
+
+func TestExplainBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--from", "cluster", "--to", "n1", "--port", "6443/tcp"}, `kronform-gen: "cluster": entity cluster is a group of senders, not one; name a member such as remote-node or kube-apiserver` + "\n"},
+		{[]string{"--from", "world", "--to", "worker", "--port", "6443/tcp"}, "kronform-gen: no node has the role worker\n"},
+		{[]string{"--from", "world", "--to", "n1"}, "kronform-gen: --port is required\n"},
+	} {
+		code, stdout, stderr, _ := run(t, seed(false, false), append([]string{"explain"}, tc.args...)...)
+		if code != ExitUsage || stdout != "" || stderr != tc.want {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	code, stdout, stderr, _ := run(t, seed(false, false), "verify")
+	want := `ok    kronform: cluster-spec.yaml:14:9: clusters[0].assertions[0]: world -> n1 2379/tcp denied
+ok    kronform: built-in: admin -> node:n1 6443/tcp allowed (the admin reaches the Kubernetes API)
+ok    kronform: built-in: admin -> node:n1 50000/tcp allowed (the admin reaches the Talos API (apid))
+ok    kronform: built-in: pod:k8s-app=hubble-relay -> node:n1 4244/tcp allowed (hubble-relay reaches the Hubble server on every node)
+`
+	if code != 0 || stdout != want || stderr != "all 4 assertion(s) hold\n" {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	code, stdout, stderr, _ = run(t, seed(false, true), "verify")
+	if code != ExitFailure || stderr != "3 of 4 assertion(s) fail\n" {
+		t.Fatalf("lockout: exit %d, stderr %q", code, stderr)
+	}
+	for _, want := range []string{
+		"FAIL  kronform: built-in: admin -> node:n1 6443/tcp allowed (the admin reaches the Kubernetes API)\n      expected allowed, got denied:\n      admin 89.23.224.44 -> n1 159.69.60.182 6443/tcp\n",
+		"      cilium   deny     ingress at n1: default deny: host-fw-control-plane selects n1 for ingress and no allow rule matches 6443/tcp from world 89.23.224.44\n",
+		"FAIL  kronform: built-in: admin -> node:n1 50000/tcp allowed",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("verify output lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	code, stdout, _, _ = run(t, seed(false, true), "verify", "--output", "json")
+	var checks []struct {
+		Assertion struct{ From, To, Port, Expect string }
+		OK        bool
+		BuiltIn   string
+		Traces    []struct{ Allowed bool }
+	}
+	if err := json.Unmarshal([]byte(stdout), &checks); err != nil || code != ExitFailure || len(checks) != 4 {
+		t.Fatalf("json: exit %d, %v:\n%s", code, err, stdout)
+	}
+	if checks[1].OK || checks[1].Assertion.Port != "6443/tcp" || checks[1].BuiltIn == "" || checks[1].Traces[0].Allowed || !checks[0].OK {
+		t.Fatalf("json checks: %+v", checks)
+	}
+}
+
+// The seed's "final exam", made safe: with audit mode off, a tree that locks the admin out is never written.
+func TestGenerateRefusesLockoutWithAuditOff(t *testing.T) {
+	code, stdout, stderr, out := run(t, seed(false, true), "generate")
+	if code != ExitFailure || stdout != "" {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("generate wrote %s although it refused: %v", out, err)
+	}
+	for _, want := range []string{
+		"FAIL  kronform: built-in: admin -> node:n1 6443/tcp allowed (the admin reaches the Kubernetes API)\n",
+		"      result   denied by Cilium at n1\n",
+		"kronform-gen: refusing to write " + "output: 3 assertion(s) fail with audit mode off, so these policies could lock you out; fix them, or set cilium.auditMode: true while you work on them\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+
+	// In audit mode the same tree is written, with a warning: audit mode is where policies are worked out.
+	code, _, stderr, out = run(t, seed(true, true), "generate")
+	if code != 0 || !strings.Contains(stderr, "warning: cluster kronform: assertions fail; audit mode lets the drops pass for now") {
+		t.Fatalf("audit on: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "hetzner/kronform/firewall-template.json")); err != nil {
+		t.Fatalf("the Hetzner template was not written: %v", err)
+	}
+
+	// A sound policy leaves audit mode freely.
+	if code, _, stderr, _ = run(t, seed(false, false), "generate"); code != 0 {
+		t.Fatalf("sound policy, audit off: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestRunbookAudit(t *testing.T) {
+	code, stdout, _, _ := run(t, seed(true, false), "runbook", "audit", "on")
+	if code != 0 || !strings.Contains(stdout, `kubectl -n kube-system exec "$POD" -c cilium-agent -- cilium endpoint config "$EP" PolicyAuditMode=Enabled`) {
+		t.Fatalf("runbook on: exit %d\n%s", code, stdout)
+	}
+	code, stdout, stderr, _ := run(t, seed(true, true), "runbook", "audit", "off")
+	if code != ExitFailure || stdout != "" || !strings.Contains(stderr, "kronform-gen: refusing to print the steps out of audit mode: 3 assertion(s) fail for cluster kronform\n") {
+		t.Fatalf("runbook off with a lockout: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	code, stdout, _, _ = run(t, seed(false, false), "runbook", "audit", "off")
+	if code != 0 || !strings.Contains(stdout, "PolicyAuditMode=Disabled") {
+		t.Fatalf("runbook off: exit %d\n%s", code, stdout)
+	}
+	if code, _, _, _ = run(t, seed(false, false), "runbook", "audit", "maybe"); code != ExitUsage {
+		t.Fatalf("runbook audit maybe: exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kronform/kronform-gen/generator/firewall"
+)
+
+func (a *app) runbookCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "runbook",
+		Short: "Print imperative procedures for this cluster",
+		Args:  cobra.NoArgs,
+	}
+	var clusterName string
+	audit := &cobra.Command{
+		Use:   "audit on|off",
+		Short: "Print the kubectl steps that switch Cilium's policy audit mode on or off for each node's host endpoint",
+		Long: `runbook audit prints the seed's procedure for each node of the cluster: find the cilium pod on the node, the
+host endpoint (identity 1), set PolicyAuditMode, check it, and watch 'cilium monitor -t policy-verdict --related-to'.
+It only prints; nothing is run.
+
+'off' is refused (exit 1, each failure with its trace) while any assertion fails, exactly like generate with audit
+mode off: leaving audit mode is when a bad policy locks you out.
+
+` + exitCodesHelp,
+		Example: `  kronform-gen runbook audit on
+  kronform-gen runbook audit off --cluster kronform > audit-off.sh`,
+		ValidArgs: []string{"on", "off"},
+		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := a.load()
+			if err != nil {
+				return err
+			}
+			c, err := a.cluster(m, clusterName)
+			if err != nil {
+				return err
+			}
+			on := args[0] == "on"
+			if !on {
+				checks := firewall.Verify(m)
+				if n := printFailures(a.stderr, m, checks, func(cluster string) bool { return cluster == c.Name }); n > 0 {
+					return fail(ExitFailure, "refusing to print the steps out of audit mode: %d assertion(s) fail for cluster %s", n, c.Name)
+				}
+			}
+			text, err := firewall.AuditRunbook(c, on)
+			if err != nil {
+				return fail(ExitUsage, "%v", err)
+			}
+			fmt.Fprint(a.stdout, text)
+			return nil
+		},
+	}
+	audit.Flags().StringVar(&clusterName, "cluster", "", "the cluster (needed when the spec has several)")
+	cmd.AddCommand(audit)
+	return cmd
+}

@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kronform/kronform-gen/generator/firewall"
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+func (a *app) verifyCommand() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check every reachability assertion through the Hetzner and Cilium layers",
+		Long: `verify evaluates the spec's assertions and the built-in ones through the Hetzner Robot template and the
+compiled Cilium host policies, offline. Built-in assertions are always added: the admin sources reach 6443 and
+50000 on every control plane; nodes reach each other where Talos, etcd, the kubelet and Cilium need it; hubble-relay
+reaches 4244 on every node when the relay is on. An assertion is judged on the enforced verdict: audit mode does not
+make a drop pass. Each failure is printed with its explain trace.
+
+generate runs the same checks and refuses to write a tree with audit mode off while any of them fails.
+
+` + exitCodesHelp,
+		Example: `  kronform-gen verify
+  kronform-gen verify --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			m, err := a.load()
+			if err != nil {
+				return err
+			}
+			checks := firewall.Verify(m)
+			failed := 0
+			for _, c := range checks {
+				if !c.OK {
+					failed++
+				}
+			}
+			if output == "json" {
+				if err := writeJSON(a, checks); err != nil {
+					return err
+				}
+			} else {
+				for _, c := range checks {
+					if c.OK {
+						fmt.Fprintf(a.stdout, "ok    %s: %s\n", c.Cluster, describeCheck(m, c))
+					}
+				}
+				printFailures(a.stdout, m, checks, nil)
+			}
+			if failed > 0 {
+				fmt.Fprintf(a.stderr, "%d of %d assertion(s) fail\n", failed, len(checks))
+				return silent(ExitFailure)
+			}
+			fmt.Fprintf(a.stderr, "all %d assertion(s) hold\n", len(checks))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+// describeCheck names an assertion: where it stands in the spec, or why it is built in.
+func describeCheck(m *spec.Model, c firewall.Check) string {
+	if c.Path != "" {
+		return m.Problem(c.Path, "", "%s", c).String()
+	}
+	return fmt.Sprintf("built-in: %s (%s)", c, c.Why)
+}
+
+// printFailures prints each failed check of the clusters that only keeps (all when nil) with the trace of every flow
+// that broke it, and returns how many it printed.
+func printFailures(w io.Writer, m *spec.Model, checks []firewall.Check, only func(cluster string) bool) int {
+	n := 0
+	for _, c := range checks {
+		if c.OK || (only != nil && !only(c.Cluster)) {
+			continue
+		}
+		n++
+		fmt.Fprintf(w, "FAIL  %s: %s\n", c.Cluster, describeCheck(m, c))
+		if c.Error != "" {
+			fmt.Fprintf(w, "      %s\n", c.Error)
+			continue
+		}
+		for _, t := range c.Failed() {
+			fmt.Fprintf(w, "      expected %s, got %s:\n", c.Assertion.Expect, t.Verdict())
+			for _, line := range strings.Split(strings.TrimRight(t.String(), "\n"), "\n") {
+				fmt.Fprintf(w, "      %s\n", line)
+			}
+		}
+	}
+	return n
+}
+
+// auditGuard is the seed's "final exam", made safe: a cluster leaves audit mode only when every assertion holds.
+// Clusters still in audit mode only get a warning, since audit mode is where policies are worked out.
+func (a *app) auditGuard(m *spec.Model) error {
+	checks := firewall.Verify(m)
+	enforcing := map[string]bool{}
+	for _, c := range m.Clusters {
+		enforcing[c.Name] = !c.Cilium.AuditMode
+	}
+	var auditing []string
+	seen := map[string]bool{}
+	for _, c := range checks {
+		if !c.OK && !enforcing[c.Cluster] && !seen[c.Cluster] {
+			seen[c.Cluster] = true
+			auditing = append(auditing, c.Cluster)
+		}
+	}
+	for _, name := range auditing {
+		fmt.Fprintf(a.stderr, "warning: cluster %s: assertions fail; audit mode lets the drops pass for now, and generate will refuse to turn it off (run kronform-gen verify)\n", name)
+	}
+	n := printFailures(a.stderr, m, checks, func(cluster string) bool { return enforcing[cluster] })
+	if n > 0 {
+		return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail with audit mode off, so these policies could lock you out; fix them, or set cilium.auditMode: true while you work on them", a.outDir, n)
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package firewall
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// Check is one assertion evaluated: every flow it expands to, and whether each met the expected verdict.
+type Check struct {
+	Cluster   string         `json:"cluster"`
+	Assertion spec.Assertion `json:"assertion"`
+	// Path is where a spec assertion stands (clusters[0].assertions[2]); Why says why a built-in one exists.
+	Path   string  `json:"path,omitempty"`
+	Why    string  `json:"builtIn,omitempty"`
+	OK     bool    `json:"ok"`
+	Error  string  `json:"error,omitempty"`
+	Traces []Trace `json:"traces"`
+}
+
+// Failed lists the traces whose verdict is not the expected one.
+func (c Check) Failed() []Trace {
+	var out []Trace
+	for _, t := range c.Traces {
+		if t.Verdict() != c.Assertion.Expect {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// BuiltIn is an assertion kronform-gen always adds, with the reason it must hold.
+type BuiltIn struct {
+	spec.Assertion
+	Why string
+}
+
+// BuiltInAssertions are the flows no cluster can lose: the admin reaches the Kubernetes and Talos APIs of every
+// control plane, and nodes reach each other where Talos, etcd, the kubelet and Cilium need it (Talos network
+// connectivity docs, Cilium system requirements), for the roles present.
+func BuiltInAssertions(c spec.Cluster) []BuiltIn {
+	var out []BuiltIn
+	add := func(from, to, port, why string) {
+		out = append(out, BuiltIn{Assertion: spec.Assertion{From: from, To: to, Port: port, Expect: spec.Allowed}, Why: why})
+	}
+	isCP := func(n spec.Node) bool { return slices.Contains(n.Roles, spec.RoleControlPlane) }
+	if c.Hetzner != nil {
+		for _, n := range c.Nodes {
+			if isCP(n) {
+				add("admin", "node:"+n.Name, "6443/tcp", "the admin reaches the Kubernetes API")
+				add("admin", "node:"+n.Name, "50000/tcp", "the admin reaches the Talos API (apid)")
+			}
+		}
+	}
+	for _, dst := range c.Nodes {
+		for _, src := range c.Nodes {
+			if src.Name == dst.Name {
+				continue
+			}
+			from, to := "node:"+src.Name, "node:"+dst.Name
+			if isCP(dst) {
+				add(from, to, "6443/tcp", "kubelet and Cilium reach the Kubernetes API")
+				add(from, to, "50001/tcp", "nodes get certificates from trustd")
+				if isCP(src) {
+					add(from, to, "2379/tcp", "etcd clients reach etcd")
+					add(from, to, "2380/tcp", "etcd peers reach each other")
+				}
+			}
+			if isCP(src) {
+				add(from, to, "10250/tcp", "the API server reaches the kubelet")
+				add(from, to, "50000/tcp", "apid on the control planes proxies talosctl to every node")
+			}
+			add(from, to, "8472/udp", "Cilium's VXLAN overlay carries pod traffic between nodes")
+			add(from, to, "4240/tcp", "Cilium's health checks")
+			if c.Cilium.Encryption == "wireguard" {
+				add(from, to, "51871/udp", "Cilium's WireGuard tunnel")
+			}
+		}
+	}
+	if c.Cilium.Hubble.Relay {
+		for _, n := range c.Nodes {
+			add("pod:k8s-app=hubble-relay", "node:"+n.Name, "4244/tcp", "hubble-relay reaches the Hubble server on every node")
+		}
+	}
+	return out
+}
+
+// Evaluate runs one assertion through the simulator.
+func (s *Simulator) Evaluate(a spec.Assertion) ([]Trace, error) {
+	src, err := spec.ParseFlowSource(s.Cluster, a.From)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := spec.ParseFlowTarget(s.Cluster, a.To)
+	if err != nil {
+		return nil, err
+	}
+	port, err := spec.ParseFlowPort(a.Port)
+	if err != nil {
+		return nil, err
+	}
+	flows, err := s.Flows(src, targets, port)
+	if err != nil {
+		return nil, err
+	}
+	traces := make([]Trace, 0, len(flows))
+	for _, f := range flows {
+		traces = append(traces, s.Explain(f))
+	}
+	return traces, nil
+}
+
+// Verify checks every cluster's spec assertions, then its built-in ones, in that order.
+func Verify(m *spec.Model) []Check {
+	var out []Check
+	for i, c := range m.Clusters {
+		sim := NewSimulator(c)
+		run := func(ch Check) {
+			traces, err := sim.Evaluate(ch.Assertion)
+			ch.Traces = traces
+			if err != nil {
+				ch.Error = err.Error()
+			}
+			ch.OK = err == nil && len(ch.Failed()) == 0
+			out = append(out, ch)
+		}
+		for j, a := range c.Assertions {
+			run(Check{Cluster: c.Name, Assertion: a, Path: fmt.Sprintf("clusters[%d].assertions[%d]", i, j)})
+		}
+		for _, b := range BuiltInAssertions(c) {
+			run(Check{Cluster: c.Name, Assertion: b.Assertion, Why: b.Why})
+		}
+	}
+	return out
+}
+
+// String names the assertion: from -> to port, expected verdict.
+func (c Check) String() string {
+	a := c.Assertion
+	return fmt.Sprintf("%s -> %s %s %s", a.From, a.To, a.Port, a.Expect)
+}

@@ -1,0 +1,521 @@
+package firewall
+
+import (
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kronform/kronform-gen/generator/cilium"
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// load reads a spec written inline, the way a user would write it.
+func load(t *testing.T, yaml string) *spec.Model {
+	t.Helper()
+	m, err := spec.Load("test.yaml", []byte(yaml), spec.Options{})
+	if err != nil {
+		t.Fatalf("spec does not load:\n%v", err)
+	}
+	return m
+}
+
+// seedSpec is the seed's cluster: one control plane behind the seed's Hetzner template, the seed's final policy.
+const seedSpec = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.13.4, hubble: {relay: true, ui: true}, auditMode: %AUDIT%}
+    hostPolicies:
+      - {name: host-fw-control-plane, preset: talos-control-plane}
+    hetzner: {template: kronform, adminSources: [89.23.224.44/32]}
+`
+
+// multiSpec is a fleet-shaped cluster: two control planes and a worker, both presets, WireGuard.
+const multiSpec = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: multi
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: cp2, addresses: [198.51.100.12], roles: [control-plane]}
+      - {name: w1, addresses: [198.51.100.21], roles: [worker]}
+    cilium: {version: 1.16.5, encryption: wireguard, hubble: {relay: true}}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+      - {name: workers, preset: talos-worker}
+    hetzner: {adminSources: [89.23.224.44/32]}
+`
+
+type flowCase struct {
+	from, to, port string
+	verdict        string // enforced: allowed or denied
+	hetznerRule    int    // 1-based rule that decided; 0: none decided or not evaluated
+	ciliumRule     string // policy + rule that decided at the destination; "" for default deny or no policy
+	result         string // prefix of the end result
+}
+
+func runFlows(t *testing.T, m *spec.Model, cases []flowCase) {
+	t.Helper()
+	sim := NewSimulator(m.Clusters[0])
+	for _, tc := range cases {
+		t.Run(tc.from+"->"+tc.to+":"+tc.port, func(t *testing.T) {
+			traces, err := sim.Evaluate(spec.Assertion{From: tc.from, To: tc.to, Port: tc.port})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tr := range traces {
+				got := flowCase{from: tc.from, to: tc.to, port: tc.port, verdict: tr.Verdict(), hetznerRule: tr.Hetzner.Rule, result: tc.result}
+				if tr.Cilium.Policy != "" {
+					got.ciliumRule = tr.Cilium.Policy + " " + tr.Cilium.Rule
+				}
+				if !strings.HasPrefix(tr.Result, tc.result) {
+					got.result = tr.Result
+				}
+				if diff := cmp.Diff(tc, got, cmp.AllowUnexported(flowCase{})); diff != "" {
+					t.Errorf("verdict differs (-want +got):\n%s\ntrace:\n%s", diff, tr)
+				}
+			}
+		})
+	}
+}
+
+// The seed's own checks: what it tried by hand with kubectl, talosctl and cilium monitor, and what it feared.
+func TestSeedFlows(t *testing.T) {
+	m := load(t, strings.ReplaceAll(seedSpec, "%AUDIT%", "false"))
+	runFlows(t, m, []flowCase{
+		{"admin", "n1", "6443/tcp", "allowed", 1, "host-fw-control-plane ingress[0]", "allowed"},
+		{"89.23.224.44", "n1", "50000/tcp", "allowed", 1, "host-fw-control-plane ingress[1]", "allowed"},
+		{"world", "n1", "6443/tcp", "denied", 2, "host-fw-control-plane ingress[0]", "denied: Hetzner discards it (rule 2 \"discard 6443\")"},
+		{"world", "n1", "50001/tcp", "denied", 3, "host-fw-control-plane ingress[1]", "denied: Hetzner"},
+		// 50002 is outside the Talos range the seed meant (its 500001 is a typo): Hetzner lets it by, Cilium drops it.
+		{"world", "n1", "50002/tcp", "denied", 4, "", "denied by Cilium at n1"},
+		{"world", "n1", "2379/tcp", "denied", 4, "", "denied by Cilium at n1"},
+		{"world", "control-plane", "10250/tcp", "denied", 4, "", "denied by Cilium"},
+		{"remote-node", "n1", "8472/udp", "allowed", 0, "host-fw-control-plane ingress[6]", "allowed"},
+		{"entity:remote-node", "n1", "2380/tcp", "allowed", 0, "host-fw-control-plane ingress[7]", "allowed"},
+		{"world", "n1", "icmp", "allowed", 4, "host-fw-control-plane ingress[5]", "allowed"},
+		{"world", "n1", "icmpv6", "allowed", 0, "host-fw-control-plane ingress[5]", "allowed"},
+		{"world", "n1", "icmp:13", "denied", 4, "", "denied by Cilium"},
+		{"pod:k8s-app=hubble-relay", "n1", "4244/tcp", "allowed", 0, "host-fw-control-plane ingress[3]", "allowed"},
+		{"pod:k8s-app=hubble-ui", "n1", "4244/tcp", "denied", 0, "", "denied by Cilium"},
+		{"kube-apiserver", "n1", "10250/tcp", "allowed", 0, "host-fw-control-plane ingress[2]", "allowed"},
+		{"pod:k8s-app=metrics-server", "n1", "10250/tcp", "allowed", 0, "host-fw-control-plane ingress[4]", "allowed"},
+		// cluster covers pods: any pod reaches the API server on the node.
+		{"pod:app=web", "n1", "6443/tcp", "allowed", 0, "host-fw-control-plane ingress[0]", "allowed"},
+		{"n1", "n1", "2379/tcp", "allowed", 0, "", "allowed (local)"},
+	})
+}
+
+func TestSeedTraceText(t *testing.T) {
+	m := load(t, strings.ReplaceAll(seedSpec, "%AUDIT%", "true"))
+	sim := NewSimulator(m.Clusters[0])
+	var b strings.Builder
+	for _, a := range []spec.Assertion{
+		{From: "admin", To: "n1", Port: "6443/tcp"},
+		{From: "world", To: "n1", Port: "6443/tcp"},
+		{From: "world", To: "n1", Port: "2379/tcp"},
+		{From: "remote-node", To: "n1", Port: "8472/udp"},
+	} {
+		traces, err := sim.Evaluate(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range traces {
+			b.WriteString(tr.String())
+		}
+	}
+	golden(t, "seed-traces.txt", []byte(b.String()))
+}
+
+// Audit mode: a drop is judged a drop (assertions see the enforced verdict) but passes now.
+func TestAuditModePasses(t *testing.T) {
+	m := load(t, strings.ReplaceAll(seedSpec, "%AUDIT%", "true"))
+	traces, err := NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: "world", To: "n1", Port: "2379/tcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := traces[0]
+	if tr.Allowed || !tr.Passes || !tr.Cilium.Audit || tr.Result != "denied by Cilium at n1; audit mode is on: would drop, passes" {
+		t.Fatalf("audit mode: allowed=%v passes=%v audit=%v result=%q", tr.Allowed, tr.Passes, tr.Cilium.Audit, tr.Result)
+	}
+	// Hetzner's discards are not Cilium's to audit.
+	traces, _ = NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: "world", To: "n1", Port: "6443/tcp"})
+	if traces[0].Passes {
+		t.Fatalf("a Hetzner discard passed in audit mode:\n%s", traces[0])
+	}
+}
+
+func TestNodeToNodeFlows(t *testing.T) {
+	m := load(t, multiSpec)
+	runFlows(t, m, []flowCase{
+		// The node accept rules keep the discard rules from cutting kubelets off the API server and trustd.
+		{"w1", "cp1", "6443/tcp", "allowed", 4, "cp ingress[0]", "allowed"},
+		{"w1", "control-plane", "50001/tcp", "allowed", 4, "cp ingress[1]", "allowed"},
+		{"w1", "cp1", "2379/tcp", "allowed", 4, "cp ingress[7]", "allowed"},
+		// kube-apiserver runs on the control planes, so their addresses carry that identity too; a worker's do not.
+		{"cp2", "cp1", "10250/tcp", "allowed", 3, "cp ingress[2]", "allowed"},
+		{"w1", "cp1", "10250/tcp", "denied", 4, "", "denied by Cilium at cp1"},
+		{"cp1", "w1", "10250/tcp", "allowed", 2, "workers ingress[1]", "allowed"}, // first match: the kube-apiserver rule
+		{"cp2", "w1", "50000/tcp", "allowed", 3, "workers ingress[0]", "allowed"},
+		{"cp1", "w1", "51871/udp", "allowed", 2, "workers ingress[6]", "allowed"},
+		{"w1", "cp2", "51871/udp", "allowed", 4, "cp ingress[7]", "allowed"},
+		// CIDR peers and world rules do not decide node traffic: a worker is no world address.
+		{"198.51.100.21", "cp1", "4240/tcp", "allowed", 4, "cp ingress[6]", "allowed"},
+		// Workers run no API server: the worker preset does not open 6443.
+		{"admin", "w1", "6443/tcp", "denied", 1, "", "denied by Cilium at w1"},
+	})
+}
+
+func TestBuiltInAssertionsHoldForThePresets(t *testing.T) {
+	m := load(t, multiSpec)
+	checks := Verify(m)
+	var names []string
+	for _, c := range checks {
+		if !c.OK {
+			t.Errorf("%s failed:\n%s", c, c.Failed())
+		}
+		names = append(names, c.String())
+	}
+	// 2 control planes x 2 admin ports, then 6 ordered node pairs, then hubble-relay to 3 nodes.
+	if len(checks) != 4+len(nodePairAssertions(m))+3 {
+		t.Errorf("unexpected built-ins:\n%s", strings.Join(names, "\n"))
+	}
+	want := []string{
+		"admin -> node:cp1 6443/tcp allowed", "admin -> node:cp1 50000/tcp allowed",
+		"node:w1 -> node:cp1 50001/tcp allowed", "node:cp2 -> node:cp1 2380/tcp allowed",
+		"node:cp1 -> node:w1 10250/tcp allowed", "node:w1 -> node:cp2 51871/udp allowed",
+		"pod:k8s-app=hubble-relay -> node:w1 4244/tcp allowed",
+	}
+	for _, w := range want {
+		if !strings.Contains(strings.Join(names, "\n"), w) {
+			t.Errorf("missing built-in %q", w)
+		}
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, "node:w1 -> node:cp1 2379") || strings.HasPrefix(n, "node:w1 -> node:cp1 10250") {
+			t.Errorf("workers need neither etcd nor a control plane's kubelet: %q", n)
+		}
+	}
+}
+
+func nodePairAssertions(m *spec.Model) []BuiltIn {
+	var out []BuiltIn
+	for _, b := range BuiltInAssertions(m.Clusters[0]) {
+		if strings.HasPrefix(b.From, "node:") {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// A policy that forgets the API ports: the admin is locked out as soon as audit mode is off.
+const lockoutSpec = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.13.4}
+    hostPolicies:
+      - name: etcd-only
+        nodes: {role: control-plane}
+        ingress:
+          - {entities: [remote-node], ports: [2379-2380/tcp]}
+          - icmp: [{type: 8}]
+    hetzner: {template: kronform, adminSources: [89.23.224.44/32]}
+`
+
+func TestLockoutIsCaught(t *testing.T) {
+	m := load(t, lockoutSpec)
+	var failed []string
+	for _, c := range Verify(m) {
+		if !c.OK {
+			failed = append(failed, c.String())
+			for _, tr := range c.Failed() {
+				if tr.Hetzner.Rule != 1 || tr.Cilium.Allowed || !strings.Contains(tr.Cilium.Reason, "default deny: etcd-only selects n1") {
+					t.Errorf("the trace should show Hetzner letting the admin in and Cilium's default deny:\n%s", tr)
+				}
+			}
+		}
+	}
+	want := []string{"admin -> node:n1 6443/tcp allowed", "admin -> node:n1 50000/tcp allowed"}
+	if diff := cmp.Diff(want, failed); diff != "" {
+		t.Fatalf("failed assertions (-want +got):\n%s", diff)
+	}
+}
+
+// The label-filter trap: Cilium drops kubernetes.io/* labels before matching, so this policy selects nothing, the
+// node stays wide open, and cilium.Lint refuses it.
+func TestLabelFilterTrap(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: trap
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: linux-nodes
+        nodes: {labels: {kubernetes.io/os: linux}}
+        ingress:
+          - {entities: [world], ports: [6443/tcp]}
+`)
+	traces, err := NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: "world", To: "n1", Port: "2379/tcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "no host policy selects n1 for ingress: Cilium allows everything (linux-nodes would select n1 but Cilium's label filter hides the labels it matches)"
+	if tr := traces[0]; !tr.Allowed || tr.Cilium.Reason != want {
+		t.Fatalf("got allowed=%v reason %q, want allowed with %q", tr.Allowed, tr.Cilium.Reason, want)
+	}
+	errs, _ := cilium.Lint(m)
+	if len(errs) != 1 || !strings.Contains(errs[0].String(), `Cilium's label filter drops "kubernetes.io/os" before matching`) {
+		t.Fatalf("cilium.Lint: %v", errs)
+	}
+}
+
+// The simulator judges the compiled objects: break the compiled policy and the verdict moves with it.
+func TestSimulatorJudgesCompiledPolicies(t *testing.T) {
+	m := load(t, strings.ReplaceAll(seedSpec, "%AUDIT%", "false"))
+	sim := NewSimulator(m.Clusters[0])
+	sim.Policies[0].Spec.Ingress[0].ToPorts[0].Ports[0].Port = "6444" // a compiler writing the wrong port
+	traces, _ := sim.Evaluate(spec.Assertion{From: "admin", To: "n1", Port: "6443/tcp"})
+	if traces[0].Allowed {
+		t.Fatalf("a wrong compiled port still allowed the admin:\n%s", traces[0])
+	}
+	// A compiled rule Cilium rejects: the whole policy is not applied, and the node falls open.
+	sim = NewSimulator(m.Clusters[0])
+	sim.Policies[0].Spec.Ingress[0].FromCIDR = []string{"10.0.0.0/8"}
+	want := []string{"ingress[0]: combining fromCIDR and fromEntities is not supported"}
+	if diff := cmp.Diff(want, RejectedBy(sim.Policies[0])); diff != "" {
+		t.Fatalf("RejectedBy (-want +got):\n%s", diff)
+	}
+	traces, _ = sim.Evaluate(spec.Assertion{From: "world", To: "n1", Port: "2379/tcp"})
+	if !traces[0].Allowed || !strings.Contains(traces[0].Cilium.Reason, "host-fw-control-plane is rejected by Cilium") {
+		t.Fatalf("a rejected policy must enforce nothing:\n%s", traces[0])
+	}
+	if got := RejectedBy(NewSimulator(m.Clusters[0]).Policies[0]); len(got) != 0 {
+		t.Fatalf("the compiler's own output is rejected: %v", got)
+	}
+}
+
+func TestDenyWinsAndEgress(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: deny
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: w1, addresses: [198.51.100.21], roles: [worker]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: open
+        nodes: {}
+        ingress:
+          - {entities: [all]}
+      - name: no-ssh
+        nodes: {}
+        ingressDeny:
+          - {cidrs: [203.0.113.0/24], ports: [22/tcp]}
+      - name: worker-egress
+        nodes: {role: worker}
+        egress:
+          - {entities: [world], ports: [443/tcp]}
+`)
+	runFlows(t, m, []flowCase{
+		{"203.0.113.9", "cp1", "22/tcp", "denied", 0, "no-ssh ingressDeny[0]", "denied by Cilium at cp1"},
+		{"192.0.2.9", "cp1", "22/tcp", "allowed", 0, "open ingress[0]", "allowed"},
+		// A CIDR deny never hits a node, whatever address it holds.
+		{"w1", "cp1", "22/tcp", "denied", 0, "open ingress[0]", "denied by Cilium egress at w1"},
+		{"cp1", "w1", "22/tcp", "allowed", 0, "open ingress[0]", "allowed"},
+	})
+}
+
+// Robot is stateless: a default-discard template without the reply rule drops the answers to the nodes' own
+// connections, node-to-node flows included.
+func TestStatelessReplies(t *testing.T) {
+	spec := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: strict
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: w1, addresses: [198.51.100.21], roles: [worker]}
+    cilium: {version: 1.16.5}
+    hetzner:
+      adminSources: [89.23.224.44]
+      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.44/32, action: accept}
+        - {name: api from nodes, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: tcp, dstPort: "6443", action: accept}
+%REPLY%`
+	m := load(t, strings.ReplaceAll(spec, "%REPLY%", ""))
+	runFlows(t, m, []flowCase{
+		{"w1", "cp1", "6443/tcp", "denied", 2, "", "denied: the reply is discarded by Hetzner at w1"},
+		{"world", "cp1", "443/tcp", "denied", 0, "", "denied: Hetzner discards it (no rule accepts it)"},
+	})
+	_, warnings := Lint(m)
+	if len(warnings) != 1 || !strings.Contains(warnings[0].String(), "test.yaml:14:9: clusters[0].hetzner.rules: template strict-escape-hatch discards what no rule accepts, and Robot's firewall is stateless") {
+		t.Fatalf("want the reply-rule lint, got:\n%v", warnings)
+	}
+	m = load(t, strings.ReplaceAll(spec, "%REPLY%", "        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}\n"))
+	runFlows(t, m, []flowCase{{"w1", "cp1", "6443/tcp", "allowed", 2, "", "allowed"}})
+	if _, warnings := Lint(m); len(warnings) != 0 {
+		t.Fatalf("reply rule present, still warned: %v", warnings)
+	}
+}
+
+func TestLints(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: lint
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: w1, addresses: [198.51.100.21, "2001:db8:5::21"], roles: [worker]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: nodes-by-cidr
+        nodes: {role: control-plane}
+        ingress:
+          - {cidrs: [198.51.100.0/24], ports: [2379/tcp]}
+      - name: workers
+        nodes: {role: worker}
+        ingress:
+          - {entities: [world], ports: [443/tcp]}
+          - {icmp: [{type: 8}]}
+`)
+	errs, warnings := Lint(m)
+	if len(errs) != 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	want := []string{
+		`test.yaml:12:9: clusters[0].hostPolicies[0]: ping (icmp:8) to cp1 is dropped: nodes-by-cidr select it and no rule allows ICMP, which Cilium blocks once port rules apply (if ping should work, add an ingress rule icmp: [{family: IPv4, type: 8}])`,
+		`test.yaml:15:22: clusters[0].hostPolicies[0].ingress[0].cidrs[0]: 198.51.100.0/24 holds the address of cp1 (198.51.100.11), w1 (198.51.100.21), but CIDR peers never match cluster nodes: Cilium gives node traffic the host or remote-node identity (for node traffic use entities: [remote-node] (other nodes), [host] (the node itself) or [cluster])`,
+		`test.yaml:16:9: clusters[0].hostPolicies[1]: ping (icmpv6:128) to w1 is dropped: workers select it and no rule allows ICMP, which Cilium blocks once port rules apply (if ping should work, add an ingress rule icmp: [{family: IPv6, type: 128}])`,
+	}
+	var got []string
+	for _, w := range warnings {
+		got = append(got, w.String())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+func TestTemplateEncoding(t *testing.T) {
+	m := load(t, strings.ReplaceAll(seedSpec, "%AUDIT%", "false"))
+	tpl, ok := BuildTemplate(m.Clusters[0])
+	if !ok {
+		t.Fatal("no template")
+	}
+	j, err := tpl.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "seed-template.json", j)
+	golden(t, "seed-template.form", tpl.Form())
+
+	// Per-protocol discards need an ip_version, so IPv6 filtering doubles them; nodes get their own accepts.
+	m = load(t, strings.Replace(multiSpec, "hetzner: {adminSources: [89.23.224.44/32]}",
+		`hetzner: {adminSources: [89.23.224.44/32, "2001:db8:9::/48"], discard: [6443/tcp, "50000-50001"], filterIPv6: true}`, 1))
+	tpl, _ = BuildTemplate(m.Clusters[0])
+	var rules []string
+	for _, r := range tpl.Rules {
+		rules = append(rules, r.Name+": "+DescribeRule(r))
+	}
+	want := []string{
+		"admin 1: ip_version ipv4, src_ip 89.23.224.44/32: accept",
+		"admin 2: ip_version ipv6, src_ip 2001:db8:9::/48: accept",
+		"node cp1: ip_version ipv4, src_ip 198.51.100.11/32: accept",
+		"node cp2: ip_version ipv4, src_ip 198.51.100.12/32: accept",
+		"node w1: ip_version ipv4, src_ip 198.51.100.21/32: accept",
+		"discard 6443 tcp: ip_version ipv4, protocol tcp, dst_port 6443: discard",
+		"discard 6443 tcp v6: ip_version ipv6, protocol tcp, dst_port 6443: discard",
+		"discard 50000-50001: dst_port 50000-50001: discard",
+		"accept rest: every packet: accept",
+	}
+	if diff := cmp.Diff(want, rules); diff != "" {
+		t.Fatalf("rules (-want +got):\n%s", diff)
+	}
+	// IPv6 is only filtered when asked: without filterIPv6 an IPv6 world flow passes Hetzner.
+	v := Template{Name: "x", Rules: []spec.HetznerRule{{Name: "drop", Action: "discard"}}}.Evaluate(Packet{Src: mustAddr("2001:db8::1"), Protocol: "tcp", DstPort: 6443})
+	if !v.Accepted || v.Reason != "template x does not filter IPv6 (filter_ipv6 false)" {
+		t.Fatalf("IPv6 without filter_ipv6: %+v", v)
+	}
+}
+
+func TestTemplateTooManyRules(t *testing.T) {
+	var admins []string
+	for i := 1; i <= 8; i++ {
+		admins = append(admins, "203.0.113."+string(rune('0'+i)))
+	}
+	m := load(t, strings.Replace(strings.ReplaceAll(seedSpec, "%AUDIT%", "false"), "adminSources: [89.23.224.44/32]", "adminSources: ["+strings.Join(admins, ", ")+"]", 1))
+	errs, _ := Lint(m)
+	want := "test.yaml:12:14: clusters[0].hetzner: the template has 11 input rules; Robot accepts at most 10 (list fewer admin sources or discard ports, or write rules: yourself with a CIDR that covers several sources)"
+	if len(errs) != 1 || errs[0].String() != want {
+		t.Fatalf("got %v\nwant %s", errs, want)
+	}
+}
+
+func TestRunbook(t *testing.T) {
+	m := load(t, strings.ReplaceAll(seedSpec, "%AUDIT%", "true"))
+	on, err := AuditRunbook(m.Clusters[0], true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "runbook-audit-on.txt", []byte(on))
+	c := m.Clusters[0]
+	c.Cilium.Version = "1.16.5"
+	off, _ := AuditRunbook(c, false)
+	for _, want := range []string{
+		"cilium-dbg endpoint config \"$EP\" PolicyAuditMode=Disabled",
+		"# The spec still sets cilium.auditMode: true",
+		"cilium-dbg monitor -t policy-verdict --related-to \"$EP\"",
+	} {
+		if !strings.Contains(off, want) {
+			t.Errorf("runbook off for 1.16 lacks %q:\n%s", want, off)
+		}
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, diff)
+	}
+}
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

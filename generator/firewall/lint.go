@@ -1,0 +1,211 @@
+package firewall
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kronform/kronform-gen/generator/cilium"
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// RejectedBy lists why Cilium's rule validation would refuse a compiled policy (pkg/policy/api/rule_validation.go and
+// the CRD's limits); none means Cilium accepts it.
+func RejectedBy(p cilium.ClusterwideNetworkPolicy) []string {
+	var out []string
+	if p.Spec.NodeSelector == nil {
+		out = append(out, "spec needs a nodeSelector or an endpointSelector")
+	}
+	check := func(kind string, i int, r rule) {
+		at := fmt.Sprintf("%s[%d]", kind, i)
+		var peers []string
+		for name, set := range map[string]bool{"Entities": r.entities != nil, "Endpoints": r.endpoints != nil, "CIDR": r.cidr != nil, "CIDRSet": r.cidrSet != nil} {
+			if set {
+				peers = append(peers, r.peerField+name)
+			}
+		}
+		slices.Sort(peers)
+		if len(peers) > 1 {
+			out = append(out, fmt.Sprintf("%s: combining %s is not supported", at, strings.Join(peers, " and ")))
+		}
+		if len(r.ports) > 0 && len(r.icmps) > 0 {
+			out = append(out, at+": icmps and toPorts may not share a rule")
+		}
+		for _, pr := range r.ports {
+			if len(pr.Ports) > cilium.MaxPortsPerRule {
+				out = append(out, fmt.Sprintf("%s: %d ports in one toPorts entry, more than %d", at, len(pr.Ports), cilium.MaxPortsPerRule))
+			}
+			for _, pp := range pr.Ports {
+				if msg := portProblem(pp); msg != "" {
+					out = append(out, at+": "+msg)
+				}
+			}
+		}
+		for _, ir := range r.icmps {
+			if len(ir.Fields) > cilium.MaxICMPFieldsPerRule {
+				out = append(out, fmt.Sprintf("%s: %d ICMP fields, more than %d", at, len(ir.Fields), cilium.MaxICMPFieldsPerRule))
+			}
+			for _, f := range ir.Fields {
+				if (f.Family != "" && f.Family != "IPv4" && f.Family != "IPv6") || f.Type < 0 || f.Type > 255 {
+					out = append(out, fmt.Sprintf("%s: ICMP family %q type %d is invalid", at, f.Family, f.Type))
+				}
+			}
+		}
+		for _, c := range r.cidr {
+			if _, err := netip.ParsePrefix(c); err != nil {
+				out = append(out, fmt.Sprintf("%s: %q is not a CIDR", at, c))
+			}
+		}
+		for _, c := range r.cidrSet {
+			p, err := netip.ParsePrefix(c.CIDR)
+			if err != nil {
+				out = append(out, fmt.Sprintf("%s: %q is not a CIDR", at, c.CIDR))
+				continue
+			}
+			for _, x := range c.Except {
+				xp, err := netip.ParsePrefix(x)
+				if err != nil || xp.Addr().Is4() != p.Addr().Is4() || xp.Bits() < p.Bits() || !p.Contains(xp.Addr()) {
+					out = append(out, fmt.Sprintf("%s: except %s is not inside %s", at, x, c.CIDR))
+				}
+			}
+		}
+	}
+	for _, egress := range []bool{false, true} {
+		allow, deny := rulesOf(p, egress)
+		field := "from"
+		if egress {
+			field = "to"
+		}
+		for _, r := range append(allow, deny...) {
+			r.peerField = field
+			check(r.kind, r.index, r)
+		}
+	}
+	return out
+}
+
+func portProblem(pp cilium.PortProtocol) string {
+	if !slices.Contains([]string{"TCP", "UDP", "SCTP", "ANY"}, pp.Protocol) {
+		return fmt.Sprintf("protocol %q is not TCP, UDP, SCTP or ANY", pp.Protocol)
+	}
+	n, err := strconv.Atoi(pp.Port)
+	if err != nil {
+		if pp.Port == "" || strings.ContainsAny(pp.Port, " /:") {
+			return fmt.Sprintf("port %q is neither a number nor a port name", pp.Port)
+		}
+		return ""
+	}
+	if n < 0 || n > 65535 {
+		return fmt.Sprintf("port %d is out of range", n)
+	}
+	if pp.EndPort != 0 && int(pp.EndPort) < n {
+		return fmt.Sprintf("endPort %d is below port %d", pp.EndPort, n)
+	}
+	return ""
+}
+
+// Lint finds firewall setups that load but would not do what they say. Errors: a compiled policy Cilium would reject,
+// a template Robot would refuse. Warnings, with the reason and the fix: a default-discard template without the reply
+// rule, a CIDR peer that holds node addresses (it never matches nodes), ping dropped on a node by default deny. The
+// policies that select no node and the label filter trap are cilium.Lint's; host policies with the host firewall off
+// are refused when the spec loads.
+func Lint(m *spec.Model) (errs, warnings spec.Problems) {
+	for i, c := range m.Clusters {
+		cp := fmt.Sprintf("clusters[%d]", i)
+		sim := NewSimulator(c)
+		for j, p := range sim.Policies {
+			for _, why := range RejectedBy(p) {
+				errs = append(errs, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, j), "the compiler should never write this; report it with the spec",
+					"Cilium would reject the compiled policy %s: %s", p.Name, why))
+			}
+		}
+		if t := sim.Template; t != nil {
+			hp := cp + ".hetzner"
+			if len(t.Rules) > spec.MaxHetznerRules {
+				errs = append(errs, m.Problem(hp, "list fewer admin sources or discard ports, or write rules: yourself with a CIDR that covers several sources",
+					"the template has %d input rules; Robot accepts at most %d", len(t.Rules), spec.MaxHetznerRules))
+			}
+			if t.DiscardsByDefault() {
+				dst := netip.MustParseAddr("198.51.100.1")
+				for _, n := range c.Nodes {
+					if a, ok := spec.HostAddress(n, false); ok {
+						dst = a
+						break
+					}
+				}
+				if !t.AcceptsReplies(dst) {
+					warnings = append(warnings, m.Problem(hp+".rules",
+						"add {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept} before the end",
+						"template %s discards what no rule accepts, and Robot's firewall is stateless: the replies to the nodes' own connections (image pulls, DNS over TCP, the API server's webhooks) would be discarded", t.Name))
+				}
+			}
+		}
+		warnings = append(warnings, cidrPeerWarnings(m, cp, c)...)
+		warnings = append(warnings, pingWarnings(m, cp, sim)...)
+	}
+	return errs.Sorted(), warnings.Sorted()
+}
+
+// cidrPeerWarnings flags CIDR peers that hold a node's address: the author meant the nodes, but Cilium gives node
+// traffic the host or remote-node identity, which CIDR peers never match.
+func cidrPeerWarnings(m *spec.Model, cp string, c spec.Cluster) spec.Problems {
+	var out spec.Problems
+	for j, p := range c.HostPolicies {
+		for _, dir := range []struct {
+			name  string
+			rules []spec.PolicyRule
+		}{{"ingress", p.Ingress}, {"ingressDeny", p.IngressDeny}, {"egress", p.Egress}, {"egressDeny", p.EgressDeny}} {
+			for k, r := range dir.rules {
+				for l, peer := range r.CIDRs {
+					prefix, err := netip.ParsePrefix(peer.CIDR)
+					if err != nil {
+						continue
+					}
+					var hits []string
+					for _, n := range c.Nodes {
+						for _, s := range n.Addresses {
+							if a, err := netip.ParseAddr(s); err == nil && prefix.Contains(a) {
+								hits = append(hits, fmt.Sprintf("%s (%s)", n.Name, a))
+							}
+						}
+					}
+					if len(hits) == 0 {
+						continue
+					}
+					out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d].%s[%d].cidrs[%d]", cp, j, dir.name, k, l),
+						"for node traffic use entities: [remote-node] (other nodes), [host] (the node itself) or [cluster]",
+						"%s holds the address of %s, but CIDR peers never match cluster nodes: Cilium gives node traffic the host or remote-node identity", peer.CIDR, strings.Join(hits, ", ")))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// pingWarnings flags nodes where a policy's default deny drops ping from the internet with no rule meaning it to:
+// once port rules select a node, ICMP is blocked unless a rule allows it.
+func pingWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
+	var out spec.Problems
+	for _, n := range sim.Cluster.Nodes {
+		for _, v6 := range []bool{false, true} {
+			if _, ok := spec.HostAddress(n, v6); v6 && !ok {
+				continue
+			}
+			port := spec.FlowPort{Protocol: "icmp", Family: "IPv4", ICMPType: spec.EchoRequestV4}
+			if v6 {
+				port = spec.FlowPort{Protocol: "icmp", Family: "IPv6", ICMPType: spec.EchoRequestV6}
+			}
+			v := sim.ciliumVerdict(n, false, identity{entities: []string{"world"}, addr: sim.worldAddress(v6)}, port, port.String())
+			if v.Allowed || v.Policy != "" { // allowed, or denied on purpose by a deny rule
+				continue
+			}
+			idx := slices.IndexFunc(sim.Cluster.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == v.Selected[0] })
+			out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
+				fmt.Sprintf("if ping should work, add an ingress rule icmp: [{family: %s, type: %d}]", port.Family, port.ICMPType),
+				"ping (%s) to %s is dropped: %s select it and no rule allows ICMP, which Cilium blocks once port rules apply", port, n.Name, strings.Join(v.Selected, ", ")))
+		}
+	}
+	return out
+}

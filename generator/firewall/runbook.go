@@ -1,0 +1,52 @@
+package firewall
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// agentCLIRename is the release that renamed the agent pod's CLI from cilium to cilium-dbg.
+var agentCLIRename = semver.MustParse("1.15.0")
+
+// AuditRunbook is the seed's imperative procedure for one cluster, node by node: find the Cilium agent on the node,
+// the host endpoint (identity 1), set PolicyAuditMode, and watch the policy verdicts. Per-endpoint audit mode resets
+// when the agent restarts; the declarative switch is cilium.auditMode.
+func AuditRunbook(c spec.Cluster, on bool) (string, error) {
+	version, err := spec.ResolveCiliumVersion(c.Cilium.Version)
+	if err != nil {
+		return "", err
+	}
+	agent := "cilium"
+	if !version.LessThan(agentCLIRename) {
+		agent = "cilium-dbg"
+	}
+	state, word := "Disabled", "off"
+	if on {
+		state, word = "Enabled", "on"
+	}
+	ns := c.Cilium.Namespace
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Policy audit mode %s for the host endpoints of cluster %s (Cilium %s).\n", word, c.Name, c.Cilium.Version)
+	b.WriteString("# Per-endpoint audit mode resets when the Cilium agent restarts; cilium.auditMode in the spec is the lasting switch.\n")
+	if c.Cilium.AuditMode && !on {
+		b.WriteString("# The spec still sets cilium.auditMode: true (policyAuditMode for every endpoint): set it to false and run\n# kronform-gen generate, which refuses while an assertion fails.\n")
+	}
+	for _, n := range c.Nodes {
+		fmt.Fprintf(&b, "\n# %s: the cilium pod on the node, then its host endpoint (the one with identity 1)\n", n.Name)
+		fmt.Fprintf(&b, "POD=$(kubectl -n %s get pods -l k8s-app=cilium --field-selector spec.nodeName=%s -o jsonpath='{.items[0].metadata.name}')\n", ns, n.Name)
+		fmt.Fprintf(&b, "EP=$(kubectl -n %s exec \"$POD\" -c cilium-agent -- %s endpoint list -o jsonpath='{[?(@.status.identity.id==1)].id}')\n", ns, agent)
+		fmt.Fprintf(&b, "kubectl -n %s exec \"$POD\" -c cilium-agent -- %s endpoint config \"$EP\" PolicyAuditMode=%s\n", ns, agent, state)
+		fmt.Fprintf(&b, "kubectl -n %s exec \"$POD\" -c cilium-agent -- %s endpoint config \"$EP\" | grep PolicyAuditMode\n", ns, agent)
+		if on {
+			b.WriteString("# watch the verdicts: action audit marks what would be dropped\n")
+		} else {
+			b.WriteString("# watch the verdicts: drops are real now\n")
+		}
+		fmt.Fprintf(&b, "kubectl -n %s exec \"$POD\" -c cilium-agent -- %s monitor -t policy-verdict --related-to \"$EP\"\n", ns, agent)
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,631 @@
+package firewall
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/kronform/kronform-gen/generator/cilium"
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// Simulator answers, for one cluster, what the Robot firewall and Cilium do with a flow. It evaluates what is applied
+// (the compiled CiliumClusterwideNetworkPolicy objects and the generated template), not the spec's rules, so that a
+// compiler bug shows up as a wrong verdict.
+type Simulator struct {
+	Cluster  spec.Cluster
+	Policies []cilium.ClusterwideNetworkPolicy // evaluated in name order
+	Template *Template                         // nil when the cluster has no Hetzner block
+}
+
+// NewSimulator compiles the cluster's host policies and template.
+func NewSimulator(c spec.Cluster) *Simulator {
+	s := &Simulator{Cluster: c}
+	for _, p := range c.HostPolicies {
+		s.Policies = append(s.Policies, cilium.CompilePolicy(p))
+	}
+	if t, ok := BuildTemplate(c); ok {
+		s.Template = &t
+	}
+	return s
+}
+
+// Flow is one packet's journey: a sender, a destination node, a port or ICMP type.
+type Flow struct {
+	Source     spec.FlowSource `json:"-"`
+	From       string          `json:"from"`
+	SourceNode string          `json:"sourceNode,omitempty"`
+	SourceAddr netip.Addr      `json:"sourceAddress,omitzero"`
+	To         string          `json:"to"`
+	ToAddr     netip.Addr      `json:"toAddress,omitzero"`
+	Port       string          `json:"port"`
+	port       spec.FlowPort
+}
+
+func (f Flow) String() string {
+	to := f.To
+	if f.ToAddr.IsValid() {
+		to += " " + f.ToAddr.String()
+	}
+	return fmt.Sprintf("%s -> %s %s", f.From, to, f.Port)
+}
+
+// worldAddresses stand for "anyone on the internet": documentation ranges, so no real allow list holds them.
+var worldAddresses = map[bool][]string{
+	false: {"203.0.113.1", "198.51.100.1", "192.0.2.1"},
+	true:  {"2001:db8::1", "2001:db8:1::1", "2001:db8:2::1"},
+}
+
+func (s *Simulator) node(name string) spec.Node {
+	for _, n := range s.Cluster.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	panic("firewall: unknown node " + name) // targets come from spec.ParseFlowTarget
+}
+
+// family picks the address family of a flow: ICMP says it; otherwise IPv4 unless the nodes involved have IPv6 only.
+func family(port spec.FlowPort, nodes ...spec.Node) (v6 bool) {
+	if port.Protocol == "icmp" {
+		return port.Family == "IPv6"
+	}
+	for _, n := range nodes {
+		_, has4 := spec.HostAddress(n, false)
+		_, has6 := spec.HostAddress(n, true)
+		if !has4 && has6 {
+			return true
+		}
+	}
+	return false
+}
+
+// Flows expands a source and destinations into single flows: one per admin source, per sending node and per node.
+// Pairs whose address families cannot meet (an IPv6 admin source, an IPv4-only node) are left out; none left is an
+// error.
+func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowPort) ([]Flow, error) {
+	var out []Flow
+	for _, t := range targets {
+		dst := s.node(t)
+		base := Flow{Source: src, To: dst.Name, Port: port.String(), port: port}
+		switch src.Kind {
+		case spec.SourceAdmin:
+			for _, p := range s.Cluster.Hetzner.AdminPrefixes() {
+				if port.Protocol == "icmp" && p.Addr().Is6() != (port.Family == "IPv6") {
+					continue
+				}
+				f := base
+				f.From, f.SourceAddr = "admin "+p.Addr().String(), p.Addr()
+				f.ToAddr, _ = spec.HostAddress(dst, p.Addr().Is6())
+				if _, has := spec.HostAddress(dst, p.Addr().Is6()); !has && len(dst.Addresses) > 0 {
+					continue
+				}
+				out = append(out, f)
+			}
+		case spec.SourceWorld:
+			v6 := family(port, dst)
+			f := base
+			f.SourceAddr = s.worldAddress(v6)
+			f.From = "world " + f.SourceAddr.String()
+			f.ToAddr, _ = spec.HostAddress(dst, v6)
+			out = append(out, f)
+		case spec.SourceAddress:
+			a := src.Prefix.Addr()
+			if port.Protocol == "icmp" && a.Is6() != (port.Family == "IPv6") {
+				continue
+			}
+			f := base
+			f.SourceAddr, f.From = a, a.String()
+			if src.Prefix.Bits() != a.BitLen() {
+				f.From = fmt.Sprintf("%s (first address of %s)", a, src.Prefix)
+			}
+			f.ToAddr, _ = spec.HostAddress(dst, a.Is6())
+			out = append(out, f)
+		case spec.SourceNode:
+			for _, name := range src.Nodes {
+				if name == dst.Name && len(src.Nodes) > 1 {
+					continue // a role reaching its own members means the other nodes
+				}
+				from := s.node(name)
+				v6 := family(port, from, dst)
+				f := base
+				f.SourceNode, f.From = name, name
+				f.SourceAddr, _ = spec.HostAddress(from, v6)
+				f.ToAddr, _ = spec.HostAddress(dst, v6)
+				out = append(out, f)
+			}
+		case spec.SourceEntity:
+			f := base
+			f.From = "entity " + src.Entity
+			out = append(out, f)
+		case spec.SourcePod:
+			f := base
+			f.From = "pod " + formatLabels(src.Labels)
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no flow from %s to %s over %s: the address families do not meet", src.Text, strings.Join(targets, ", "), port)
+	}
+	return out, nil
+}
+
+func (s *Simulator) worldAddress(v6 bool) netip.Addr {
+	var admins []netip.Prefix
+	if s.Cluster.Hetzner != nil {
+		admins = s.Cluster.Hetzner.AdminPrefixes()
+	}
+	for _, c := range worldAddresses[v6] {
+		a := netip.MustParseAddr(c)
+		if !slices.ContainsFunc(admins, func(p netip.Prefix) bool { return p.Contains(a) }) {
+			return a
+		}
+	}
+	return netip.MustParseAddr(worldAddresses[v6][0])
+}
+
+func formatLabels(l map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(l)) {
+		parts = append(parts, k+"="+l[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+// identity is a peer as Cilium's policy engine sees it: reserved labels (the entities it belongs to), pod labels for
+// a cluster pod, and for world an address that CIDR peers match.
+type identity struct {
+	entities []string
+	pod      map[string]string
+	addr     netip.Addr
+}
+
+func (id identity) String() string {
+	switch {
+	case id.pod != nil:
+		return "pod " + formatLabels(id.pod)
+	case id.addr.IsValid():
+		return strings.Join(id.entities, "+") + " " + id.addr.String()
+	}
+	return strings.Join(id.entities, "+")
+}
+
+// nodeIdentity is how a node looks from another node: remote-node, plus kube-apiserver on a control plane, where the
+// API server runs in the host network and Cilium labels the node's addresses with both (inferred).
+func nodeIdentity(n spec.Node, local bool) identity {
+	id := identity{entities: []string{"remote-node"}}
+	if local {
+		id.entities = []string{"host"}
+	}
+	if slices.Contains(n.Roles, spec.RoleControlPlane) {
+		id.entities = append(id.entities, "kube-apiserver")
+	}
+	return id
+}
+
+func (s *Simulator) sourceIdentity(f Flow) identity {
+	switch f.Source.Kind {
+	case spec.SourceAdmin, spec.SourceWorld, spec.SourceAddress:
+		return identity{entities: []string{"world"}, addr: f.SourceAddr}
+	case spec.SourceNode:
+		return nodeIdentity(s.node(f.SourceNode), f.SourceNode == f.To)
+	case spec.SourceEntity:
+		return identity{entities: []string{f.Source.Entity}}
+	default:
+		return identity{pod: f.Source.Labels}
+	}
+}
+
+// clusterEntities are what the entity cluster stands for besides the cluster's pods (pkg/policy/api/entity.go).
+var clusterEntities = []string{"host", "remote-node", "init", "ingress", "health", "unmanaged", "kube-apiserver"}
+
+func entityMatches(entity string, id identity) bool {
+	switch entity {
+	case "all":
+		return true
+	case "none":
+		return false
+	case "cluster":
+		return id.pod != nil || slices.ContainsFunc(id.entities, func(e string) bool { return slices.Contains(clusterEntities, e) })
+	}
+	return slices.Contains(id.entities, entity)
+}
+
+// rule is an ingress or egress rule of a compiled policy, with the peer on the other side of the node.
+type rule struct {
+	policy, kind string
+	index        int
+	entities     []string
+	endpoints    []metav1.LabelSelector
+	cidr         []string
+	cidrSet      []cilium.CIDRRule
+	ports        []cilium.PortRule
+	icmps        []cilium.ICMPRule
+	peerField    string // fromEntities or toEntities, for messages
+}
+
+func (r rule) ref() string { return fmt.Sprintf("%s %s[%d]", r.policy, r.kind, r.index) }
+
+func (r rule) describe() string {
+	var parts []string
+	prefix := "from"
+	if strings.HasPrefix(r.kind, "egress") {
+		prefix = "to"
+	}
+	switch {
+	case r.entities != nil:
+		parts = append(parts, fmt.Sprintf("%sEntities [%s]", prefix, strings.Join(r.entities, " ")))
+	case r.endpoints != nil:
+		var sels []string
+		for _, e := range r.endpoints {
+			sels = append(sels, formatLabels(e.MatchLabels))
+		}
+		parts = append(parts, fmt.Sprintf("%sEndpoints [%s]", prefix, strings.Join(sels, " ")))
+	case r.cidr != nil:
+		parts = append(parts, fmt.Sprintf("%sCIDR [%s]", prefix, strings.Join(r.cidr, " ")))
+	case r.cidrSet != nil:
+		var cs []string
+		for _, c := range r.cidrSet {
+			cs = append(cs, c.CIDR+" except "+strings.Join(c.Except, ","))
+		}
+		parts = append(parts, fmt.Sprintf("%sCIDRSet [%s]", prefix, strings.Join(cs, "; ")))
+	default:
+		parts = append(parts, "any peer")
+	}
+	if len(r.ports) > 0 {
+		var ps []string
+		for _, pr := range r.ports {
+			for _, p := range pr.Ports {
+				s := p.Port
+				if p.EndPort != 0 {
+					s += "-" + strconv.Itoa(int(p.EndPort))
+				}
+				ps = append(ps, s+"/"+p.Protocol)
+			}
+		}
+		parts = append(parts, "toPorts ["+strings.Join(ps, " ")+"]")
+	}
+	if len(r.icmps) > 0 {
+		var fs []string
+		for _, ir := range r.icmps {
+			for _, f := range ir.Fields {
+				fs = append(fs, fmt.Sprintf("%s type %d", icmpFamily(f.Family), f.Type))
+			}
+		}
+		parts = append(parts, "icmps ["+strings.Join(fs, ", ")+"]")
+	}
+	if len(r.ports) == 0 && len(r.icmps) == 0 {
+		parts = append(parts, "every port")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func icmpFamily(f string) string {
+	if f == "" {
+		return "IPv4"
+	}
+	return f
+}
+
+func (r rule) peerMatches(id identity) bool {
+	switch {
+	case r.entities != nil:
+		return slices.ContainsFunc(r.entities, func(e string) bool { return entityMatches(e, id) })
+	case r.endpoints != nil:
+		if id.pod == nil {
+			return false
+		}
+		return slices.ContainsFunc(r.endpoints, func(sel metav1.LabelSelector) bool {
+			s, err := metav1.LabelSelectorAsSelector(&sel)
+			return err == nil && s.Matches(labels.Set(id.pod))
+		})
+	case r.cidr != nil, r.cidrSet != nil:
+		// CIDR peers match world addresses only: nodes and pods carry their own identities (language.rst).
+		if !slices.Contains(id.entities, "world") || !id.addr.IsValid() {
+			return false
+		}
+		for _, c := range r.cidr {
+			if p, err := netip.ParsePrefix(c); err == nil && p.Contains(id.addr) {
+				return true
+			}
+		}
+		for _, c := range r.cidrSet {
+			p, err := netip.ParsePrefix(c.CIDR)
+			if err != nil || !p.Contains(id.addr) {
+				continue
+			}
+			if !slices.ContainsFunc(c.Except, func(x string) bool {
+				xp, err := netip.ParsePrefix(x)
+				return err == nil && xp.Contains(id.addr)
+			}) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+func (r rule) l4Matches(port spec.FlowPort) bool {
+	if len(r.ports) == 0 && len(r.icmps) == 0 {
+		return true
+	}
+	if port.Protocol == "icmp" {
+		for _, ir := range r.icmps {
+			for _, f := range ir.Fields {
+				if icmpFamily(f.Family) == port.Family && f.Type == port.ICMPType {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, pr := range r.ports {
+		for _, p := range pr.Ports {
+			proto := strings.ToLower(p.Protocol)
+			if proto != "any" && proto != port.Protocol {
+				continue
+			}
+			low, err := strconv.Atoi(p.Port)
+			if err != nil {
+				continue // a named port needs the pod's container ports; kronform-gen writes numbers
+			}
+			high := low
+			if p.EndPort != 0 {
+				high = int(p.EndPort)
+			}
+			if low == 0 || (port.Port >= low && port.Port <= high) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// rulesOf lists a policy's allow and deny rules for one direction.
+func rulesOf(p cilium.ClusterwideNetworkPolicy, egress bool) (allow, deny []rule) {
+	if egress {
+		for i, r := range p.Spec.Egress {
+			allow = append(allow, rule{policy: p.Name, kind: "egress", index: i, entities: r.ToEntities, endpoints: r.ToEndpoints, cidr: r.ToCIDR, cidrSet: r.ToCIDRSet, ports: r.ToPorts, icmps: r.ICMPs})
+		}
+		for i, r := range p.Spec.EgressDeny {
+			deny = append(deny, rule{policy: p.Name, kind: "egressDeny", index: i, entities: r.ToEntities, endpoints: r.ToEndpoints, cidr: r.ToCIDR, cidrSet: r.ToCIDRSet, ports: r.ToPorts, icmps: r.ICMPs})
+		}
+		return allow, deny
+	}
+	for i, r := range p.Spec.Ingress {
+		allow = append(allow, rule{policy: p.Name, kind: "ingress", index: i, entities: r.FromEntities, endpoints: r.FromEndpoints, cidr: r.FromCIDR, cidrSet: r.FromCIDRSet, ports: r.ToPorts, icmps: r.ICMPs})
+	}
+	for i, r := range p.Spec.IngressDeny {
+		deny = append(deny, rule{policy: p.Name, kind: "ingressDeny", index: i, entities: r.FromEntities, endpoints: r.FromEndpoints, cidr: r.FromCIDR, cidrSet: r.FromCIDRSet, ports: r.ToPorts, icmps: r.ICMPs})
+	}
+	return allow, deny
+}
+
+// CiliumVerdict is what the host firewall of one node did with a flow in one direction, and which policy and rule
+// decided.
+type CiliumVerdict struct {
+	Direction string   `json:"direction"` // ingress or egress
+	Node      string   `json:"node"`
+	Enforced  bool     `json:"enforced"` // a policy selects the node for this direction
+	Allowed   bool     `json:"allowed"`
+	Audit     bool     `json:"audit,omitempty"` // dropped once enforced; passes now because audit mode is on
+	Policy    string   `json:"policy,omitempty"`
+	Rule      string   `json:"rule,omitempty"`
+	Selected  []string `json:"selectedBy,omitempty"`
+	Reason    string   `json:"reason"`
+}
+
+func (s *Simulator) sortedPolicies() []cilium.ClusterwideNetworkPolicy {
+	ps := slices.Clone(s.Policies)
+	slices.SortFunc(ps, func(a, b cilium.ClusterwideNetworkPolicy) int { return strings.Compare(a.Name, b.Name) })
+	return ps
+}
+
+// ciliumVerdict runs a flow through a node's host firewall: policies select the node by its labels after Cilium's
+// label filter; once one selects it for the direction, default deny; deny rules win; any allow rule admits.
+func (s *Simulator) ciliumVerdict(n spec.Node, egress bool, peer identity, port spec.FlowPort, portText string) CiliumVerdict {
+	dir := "ingress"
+	if egress {
+		dir = "egress"
+	}
+	v := CiliumVerdict{Direction: dir, Node: n.Name}
+	if !*s.Cluster.Cilium.HostFirewall {
+		v.Allowed, v.Reason = true, "hostFirewall is off: Cilium enforces no host policy"
+		return v
+	}
+	var allow, deny []rule
+	var notes []string
+	for _, p := range s.sortedPolicies() {
+		a, d := rulesOf(p, egress)
+		if len(a)+len(d) == 0 {
+			continue
+		}
+		if problems := RejectedBy(p); len(problems) > 0 {
+			notes = append(notes, fmt.Sprintf("%s is rejected by Cilium (%s) and enforces nothing", p.Name, problems[0]))
+			continue
+		}
+		if !cilium.SelectsNode(p.Spec.NodeSelector, n) {
+			if sel, err := metav1.LabelSelectorAsSelector(p.Spec.NodeSelector); err == nil && sel.Matches(labels.Set(spec.NodeLabels(n))) {
+				notes = append(notes, fmt.Sprintf("%s would select %s but Cilium's label filter hides the labels it matches", p.Name, n.Name))
+			}
+			continue
+		}
+		v.Selected = append(v.Selected, p.Name)
+		allow, deny = append(allow, a...), append(deny, d...)
+	}
+	noteText := ""
+	if len(notes) > 0 {
+		noteText = " (" + strings.Join(notes, "; ") + ")"
+	}
+	if len(v.Selected) == 0 {
+		v.Allowed = true
+		v.Reason = fmt.Sprintf("no host policy selects %s for %s: Cilium allows everything%s", n.Name, dir, noteText)
+		return v
+	}
+	v.Enforced = true
+	peerWord := "from"
+	if egress {
+		peerWord = "to"
+	}
+	for _, r := range deny {
+		if r.peerMatches(peer) && r.l4Matches(port) {
+			v.Policy, v.Rule = r.policy, fmt.Sprintf("%s[%d]", r.kind, r.index)
+			v.Reason = fmt.Sprintf("%s (%s) denies %s %s %s; deny wins over every allow", r.ref(), r.describe(), portText, peerWord, peer)
+			v.Audit = s.Cluster.Cilium.AuditMode
+			return v
+		}
+	}
+	for _, r := range allow {
+		if r.peerMatches(peer) && r.l4Matches(port) {
+			v.Allowed = true
+			v.Policy, v.Rule = r.policy, fmt.Sprintf("%s[%d]", r.kind, r.index)
+			v.Reason = fmt.Sprintf("%s (%s) allows %s %s %s", r.ref(), r.describe(), portText, peerWord, peer)
+			return v
+		}
+	}
+	v.Reason = fmt.Sprintf("default deny: %s selects %s for %s and no allow rule matches %s %s %s%s",
+		strings.Join(v.Selected, ", "), n.Name, dir, portText, peerWord, peer, noteText)
+	v.Audit = s.Cluster.Cilium.AuditMode
+	return v
+}
+
+// Trace is the whole answer for one flow: each layer's verdict with what decided, then the end result.
+type Trace struct {
+	Flow    Flow            `json:"flow"`
+	Hetzner HetznerVerdict  `json:"hetzner"`
+	Egress  *CiliumVerdict  `json:"egress,omitempty"` // the sending node's host firewall, for node-to-node flows
+	Cilium  CiliumVerdict   `json:"cilium"`
+	Reply   *HetznerVerdict `json:"reply,omitempty"` // the reply at the sending node's Robot firewall (stateless)
+	Allowed bool            `json:"allowed"`         // the verdict with every layer enforcing
+	Passes  bool            `json:"passes"`          // what happens now: audit mode lets Cilium's drops through
+	Result  string          `json:"result"`
+}
+
+// Verdict is allowed or denied, the enforced outcome.
+func (t Trace) Verdict() string {
+	if t.Allowed {
+		return spec.Allowed
+	}
+	return spec.Denied
+}
+
+// Explain traces one flow through the Robot firewall, the sender's host egress (node senders), the destination's
+// host ingress and, for node-to-node flows, the reply's way back through the sender's Robot firewall.
+func (s *Simulator) Explain(f Flow) Trace {
+	t := Trace{Flow: f}
+	dst := s.node(f.To)
+	if f.Source.Kind == spec.SourceNode && f.SourceNode == f.To {
+		t.Hetzner = HetznerVerdict{Reason: "local traffic never leaves " + f.To}
+		t.Cilium = CiliumVerdict{Direction: "ingress", Node: f.To, Allowed: true, Reason: "local traffic on " + f.To + " does not cross the host firewall, which sits on the network devices"}
+		t.Allowed, t.Passes, t.Result = true, true, "allowed (local)"
+		return t
+	}
+	t.Hetzner = s.hetzner(f)
+	if f.Source.Kind == spec.SourceNode {
+		e := s.ciliumVerdict(s.node(f.SourceNode), true, nodeIdentity(dst, false), f.port, f.Port)
+		t.Egress = &e
+	}
+	t.Cilium = s.ciliumVerdict(dst, false, s.sourceIdentity(f), f.port, f.Port)
+	if f.Source.Kind == spec.SourceNode && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
+		reply := Packet{Src: f.ToAddr, Dst: f.SourceAddr, Protocol: f.port.Protocol}
+		if f.port.Protocol != "icmp" {
+			reply.SrcPort, reply.DstPort = f.port.Port, EphemeralPort
+		}
+		if f.port.Protocol == "tcp" {
+			reply.TCPFlags = []string{"syn", "ack"}
+		}
+		r := s.Template.Evaluate(reply)
+		t.Reply = &r
+	}
+	hetznerOK := !t.Hetzner.Evaluated || t.Hetzner.Accepted
+	replyOK := t.Reply == nil || t.Reply.Accepted
+	egressOK := t.Egress == nil || t.Egress.Allowed
+	t.Allowed = hetznerOK && replyOK && egressOK && t.Cilium.Allowed
+	t.Passes = hetznerOK && replyOK && (egressOK || t.Egress.Audit) && (t.Cilium.Allowed || t.Cilium.Audit)
+	switch {
+	case !hetznerOK:
+		t.Result = fmt.Sprintf("denied: Hetzner discards it (rule %d %q)", t.Hetzner.Rule, t.Hetzner.RuleName)
+		if t.Hetzner.Rule == 0 {
+			t.Result = "denied: Hetzner discards it (no rule accepts it)"
+		}
+	case !egressOK || !t.Cilium.Allowed:
+		layer := "Cilium at " + f.To
+		if !egressOK {
+			layer = "Cilium egress at " + f.SourceNode
+		}
+		t.Result = "denied by " + layer
+		if t.Passes {
+			t.Result += "; audit mode is on: would drop, passes"
+		}
+	case !replyOK:
+		t.Result = fmt.Sprintf("denied: the reply is discarded by Hetzner at %s (Robot is stateless; rule %d)", f.SourceNode, t.Reply.Rule)
+	default:
+		t.Result = "allowed"
+	}
+	return t
+}
+
+func (s *Simulator) hetzner(f Flow) HetznerVerdict {
+	if s.Template == nil {
+		return HetznerVerdict{Reason: "the spec has no hetzner template"}
+	}
+	switch f.Source.Kind {
+	case spec.SourceEntity:
+		return HetznerVerdict{Reason: "entity " + f.Source.Entity + " has no address; the Robot firewall sees addresses (check node-to-node traffic with node:NAME)"}
+	case spec.SourcePod:
+		return HetznerVerdict{Reason: "a pod on another node reaches this one inside VXLAN 8472/udp between node addresses (checked by the node-to-node assertions)"}
+	}
+	if !f.SourceAddr.IsValid() {
+		return HetznerVerdict{Reason: f.SourceNode + " has no address in the spec, so the Robot firewall cannot be checked"}
+	}
+	p := Packet{Src: f.SourceAddr, Dst: f.ToAddr, Protocol: f.port.Protocol}
+	if f.port.Protocol != "icmp" {
+		p.SrcPort, p.DstPort = EphemeralPort, f.port.Port
+	}
+	if f.port.Protocol == "tcp" {
+		p.TCPFlags = []string{"syn"}
+	}
+	return s.Template.Evaluate(p)
+}
+
+// String is the trace as explain prints it.
+func (t Trace) String() string {
+	var b strings.Builder
+	fmt.Fprintln(&b, t.Flow)
+	word := func(ok bool, yes, no string) string {
+		if ok {
+			return yes
+		}
+		return no
+	}
+	if t.Hetzner.Evaluated {
+		fmt.Fprintf(&b, "  hetzner  %-8s %s\n", word(t.Hetzner.Accepted, "accept", "discard"), t.Hetzner.Reason)
+	} else {
+		fmt.Fprintf(&b, "  hetzner  %-8s %s\n", "-", t.Hetzner.Reason)
+	}
+	cv := func(label string, v CiliumVerdict) {
+		w, reason := word(v.Allowed, "allow", "deny"), v.Reason
+		if v.Audit {
+			w, reason = "audit", "would drop, passes (audit mode): "+reason
+		}
+		fmt.Fprintf(&b, "  %-8s %-8s %s at %s: %s\n", label, w, v.Direction, v.Node, reason)
+	}
+	if t.Egress != nil {
+		cv("cilium", *t.Egress)
+	}
+	cv("cilium", t.Cilium)
+	if t.Reply != nil {
+		fmt.Fprintf(&b, "  reply    %-8s %s\n", word(t.Reply.Accepted, "accept", "discard"), t.Reply.Reason)
+	} else if t.Allowed {
+		fmt.Fprintf(&b, "  reply    %-8s conntrack lets the replies of an allowed connection through Cilium\n", "pass")
+	}
+	fmt.Fprintf(&b, "  result   %s\n", t.Result)
+	return b.String()
+}

@@ -1,0 +1,29 @@
+package render
+
+import (
+	"path"
+
+	"github.com/kronform/kronform-gen/generator/firewall"
+	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/generator/tree"
+)
+
+// HetznerDir holds a cluster's Robot firewall template, outside every Flux path: Flux must never apply it, the admin
+// uploads it (curl -d @firewall-template.form) when the escape hatch changes.
+func HetznerDir(c spec.Cluster) string { return path.Join("hetzner", c.Name) }
+
+func renderHetzner(t *tree.Tree, c spec.Cluster) error {
+	tpl, ok := firewall.BuildTemplate(c)
+	if !ok {
+		return nil
+	}
+	data, err := tpl.JSON()
+	if err != nil {
+		return err
+	}
+	dir := HetznerDir(c)
+	if err := t.Add(path.Join(dir, "firewall-template.json"), data); err != nil {
+		return err
+	}
+	return t.Add(path.Join(dir, "firewall-template.form"), tpl.Form())
+}

@@ -1,0 +1,205 @@
+package spec
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Hetzner Robot limits and vocabulary (FACTS.md, Hetzner Robot firewall).
+const MaxHetznerRules = 10
+
+var (
+	hetznerName      = regexp.MustCompile(`^[A-Za-z0-9 .\-+_@]+$`)
+	hetznerProtocols = []string{"tcp", "udp", "gre", "icmp", "ipip", "ah", "esp"}
+	hetznerTCPFlags  = []string{"syn", "fin", "rst", "psh", "urg", "ack"}
+)
+
+// DefaultHetznerDiscard are the seed's discard rules: the Kubernetes API and the Talos API (apid, trustd). The seed
+// writes the Talos range as 50000-500001, a typo.
+var DefaultHetznerDiscard = []string{"6443", "50000-50001"}
+
+// DefaultHetznerTemplate names the template when the spec does not.
+func DefaultHetznerTemplate(cluster string) string { return cluster + "-escape-hatch" }
+
+// ParseHetznerDiscard reads a discard entry: N or N-M for every protocol, or with /tcp or /udp for one.
+func ParseHetznerDiscard(s string) (ports, protocol string, err error) {
+	ports, protocol, _ = strings.Cut(s, "/")
+	if protocol != "" && protocol != "tcp" && protocol != "udp" {
+		return "", "", fmt.Errorf("%q: the protocol of a discarded port is tcp or udp", s)
+	}
+	if _, _, err := ParseHetznerPort(ports); err != nil {
+		return "", "", fmt.Errorf("%q: %w", s, err)
+	}
+	return ports, protocol, nil
+}
+
+// ParseHetznerPort reads Robot's port syntax, N or N-M.
+func ParseHetznerPort(s string) (low, high int, err error) {
+	lowS, highS, isRange := strings.Cut(s, "-")
+	num := func(x string) (int, error) {
+		n, err := strconv.Atoi(x)
+		if err != nil || strings.HasPrefix(x, "+") || n < 0 || n > 65535 {
+			return 0, fmt.Errorf("%q is not a port (N or N-M, 0-65535)", s)
+		}
+		return n, nil
+	}
+	if low, err = num(lowS); err != nil {
+		return 0, 0, err
+	}
+	high = low
+	if isRange {
+		if high, err = num(highS); err != nil {
+			return 0, 0, err
+		}
+		if high < low {
+			return 0, 0, fmt.Errorf("%q ends below its start", s)
+		}
+	}
+	return low, high, nil
+}
+
+// ParseTCPFlags reads syn|ack (any of) or syn&ack (all of).
+func ParseTCPFlags(s string) (flags []string, all bool, err error) {
+	sep := "|"
+	if strings.Contains(s, "&") {
+		if strings.Contains(s, "|") {
+			return nil, false, fmt.Errorf("%q mixes | and &", s)
+		}
+		sep, all = "&", true
+	}
+	for _, f := range strings.Split(s, sep) {
+		if !slices.Contains(hetznerTCPFlags, f) {
+			return nil, false, fmt.Errorf("%q: unknown TCP flag %q (%s)", s, f, strings.Join(hetznerTCPFlags, ", "))
+		}
+		flags = append(flags, f)
+	}
+	return flags, all, nil
+}
+
+func (v *validator) hetzner(p string, c *Cluster) {
+	h := c.Hetzner
+	if h == nil {
+		return
+	}
+	hp := p + ".hetzner"
+	def(&h.Template, DefaultHetznerTemplate(c.Name))
+	if !hetznerName.MatchString(h.Template) {
+		v.fail(hp+".template", "letters, digits, space and . - + _ @", "%q is not a Robot template name", h.Template)
+	}
+	if len(h.AdminSources) == 0 {
+		v.fail(hp+".adminSources", "list the addresses you connect from, e.g. [203.0.113.7/32]", "the escape hatch needs at least one admin source")
+	}
+	for i, s := range h.AdminSources {
+		if _, err := ParseAddressOrCIDR(s); err != nil {
+			v.fail(fmt.Sprintf("%s.adminSources[%d]", hp, i), "", "%v", err)
+		}
+	}
+	if len(h.Rules) > 0 {
+		if len(h.Discard) > 0 {
+			v.fail(hp+".discard", "drop discard, or drop rules to get the generated template", "rules replaces the generated template, so discard would be ignored")
+		}
+		if len(h.Rules) > MaxHetznerRules {
+			v.fail(hp+".rules", "merge rules, e.g. with a CIDR that covers several sources", "Robot accepts at most %d input rules; this template has %d", MaxHetznerRules, len(h.Rules))
+		}
+		for i, r := range h.Rules {
+			v.hetznerRule(fmt.Sprintf("%s.rules[%d]", hp, i), r)
+		}
+		return
+	}
+	if len(h.Discard) == 0 {
+		h.Discard = slices.Clone(DefaultHetznerDiscard)
+	}
+	for i, d := range h.Discard {
+		if _, _, err := ParseHetznerDiscard(d); err != nil {
+			v.fail(fmt.Sprintf("%s.discard[%d]", hp, i), "", "%v", err)
+		}
+	}
+}
+
+func (v *validator) hetznerRule(p string, r HetznerRule) {
+	if r.Name == "" {
+		v.fail(p+".name", "", "a rule needs a name")
+	} else if !hetznerName.MatchString(r.Name) {
+		v.fail(p+".name", "letters, digits, space and . - + _ @", "%q is not a Robot rule name", r.Name)
+	}
+	switch r.IPVersion {
+	case "":
+		for field, value := range map[string]string{"srcIP": r.SrcIP, "dstIP": r.DstIP, "protocol": r.Protocol} {
+			if value != "" {
+				v.fail(p+"."+field, "set ipVersion: ipv4 or ipv6", "Robot accepts %s only in a rule with an ip_version", field)
+			}
+		}
+	case "ipv4", "ipv6":
+	default:
+		v.fail(p+".ipVersion", "ipv4 or ipv6, or leave it out for both", "unknown ip_version %q", r.IPVersion)
+	}
+	for field, value := range map[string]string{"srcIP": r.SrcIP, "dstIP": r.DstIP} {
+		if value == "" {
+			continue
+		}
+		pfx, err := ParseAddressOrCIDR(value)
+		switch {
+		case err != nil:
+			v.fail(p+"."+field, "", "%v", err)
+		case r.IPVersion == "ipv4" && !pfx.Addr().Is4(), r.IPVersion == "ipv6" && pfx.Addr().Is4():
+			v.fail(p+"."+field, "", "%s is not an %s address", value, r.IPVersion)
+		}
+	}
+	for field, value := range map[string]string{"srcPort": r.SrcPort, "dstPort": r.DstPort} {
+		if value == "" {
+			continue
+		}
+		if _, _, err := ParseHetznerPort(value); err != nil {
+			v.fail(p+"."+field, "", "%v", err)
+		}
+		if r.Protocol != "" && r.Protocol != "tcp" && r.Protocol != "udp" {
+			v.fail(p+"."+field, "drop the port, or use tcp or udp", "protocol %s has no ports", r.Protocol)
+		}
+	}
+	if r.Protocol != "" && !slices.Contains(hetznerProtocols, r.Protocol) {
+		v.fail(p+".protocol", strings.Join(hetznerProtocols, ", "), "unknown protocol %q", r.Protocol)
+	}
+	if r.TCPFlags != "" {
+		if _, _, err := ParseTCPFlags(r.TCPFlags); err != nil {
+			v.fail(p+".tcpFlags", "", "%v", err)
+		}
+		if r.Protocol != "tcp" {
+			v.fail(p+".tcpFlags", "set protocol: tcp (and an ipVersion)", "TCP flags need protocol tcp")
+		}
+	}
+	if r.Action != "accept" && r.Action != "discard" {
+		v.fail(p+".action", "accept or discard", "unknown action %q", r.Action)
+	}
+}
+
+func (v *validator) assertions(p string, c *Cluster) {
+	for i, a := range c.Assertions {
+		ap := fmt.Sprintf("%s.assertions[%d]", p, i)
+		if _, err := ParseFlowSource(*c, a.From); err != nil {
+			v.fail(ap+".from", "", "%v", err)
+		}
+		if _, err := ParseFlowTarget(*c, a.To); err != nil {
+			v.fail(ap+".to", "", "%v", err)
+		}
+		if _, err := ParseFlowPort(a.Port); err != nil {
+			v.fail(ap+".port", "", "%v", err)
+		}
+		if a.Expect != Allowed && a.Expect != Denied {
+			v.fail(ap+".expect", "allowed or denied", "unknown verdict %q", a.Expect)
+		}
+	}
+}
+
+// HostAddress is a node address of the given family, if the node has one.
+func HostAddress(n Node, v6 bool) (netip.Addr, bool) {
+	for _, s := range n.Addresses {
+		if a, err := netip.ParseAddr(s); err == nil && a.Is6() == v6 && !a.Is4In6() {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
+}

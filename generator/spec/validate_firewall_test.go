@@ -1,0 +1,154 @@
+package spec
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const firewallBase = `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: fw
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+`
+
+func problemsOf(t *testing.T, yaml string) []string {
+	t.Helper()
+	_, err := Load("fw.yaml", []byte(firewallBase+yaml), Options{})
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("want problems, got %v", err)
+	}
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
+}
+
+func TestHetznerValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"admin sources and discards", `    hetzner:
+      template: "kronform/prod"
+      adminSources: [89.23.224.44/24, nowhere]
+      discard: ["500001", 6443/icmp]
+`, []string{
+			`fw.yaml:10:17: clusters[0].hetzner.template: "kronform/prod" is not a Robot template name (letters, digits, space and . - + _ @)`,
+			`fw.yaml:11:22: clusters[0].hetzner.adminSources[0]: 89.23.224.44/24 has host bits set; write 89.23.224.0/24`,
+			`fw.yaml:11:39: clusters[0].hetzner.adminSources[1]: "nowhere" is neither an address nor a CIDR`,
+			`fw.yaml:12:17: clusters[0].hetzner.discard[0]: "500001": "500001" is not a port (N or N-M, 0-65535)`,
+			`fw.yaml:12:27: clusters[0].hetzner.discard[1]: "6443/icmp": the protocol of a discarded port is tcp or udp`,
+		}},
+		{"no admin source", `    hetzner: {template: x}
+`, []string{
+			`fw.yaml:9:14: clusters[0].hetzner.adminSources: the escape hatch needs at least one admin source (list the addresses you connect from, e.g. [203.0.113.7/32])`,
+		}},
+		{"custom rules", `    hetzner:
+      adminSources: [89.23.224.44]
+      discard: ["6443"]
+      rules:
+        - {name: "admin/home", srcIP: 89.23.224.44, action: accept}
+        - {name: v6, ipVersion: ipv6, srcIP: 10.0.0.0/8, dstPort: 80-70, protocol: icmp, action: allow}
+        - {name: flags, ipVersion: ipv4, protocol: udp, tcpFlags: "syn|ack&fin", action: discard}
+`, []string{
+			`fw.yaml:11:16: clusters[0].hetzner.discard: rules replaces the generated template, so discard would be ignored (drop discard, or drop rules to get the generated template)`,
+			`fw.yaml:13:18: clusters[0].hetzner.rules[0].name: "admin/home" is not a Robot rule name (letters, digits, space and . - + _ @)`,
+			`fw.yaml:13:39: clusters[0].hetzner.rules[0].srcIP: Robot accepts srcIP only in a rule with an ip_version (set ipVersion: ipv4 or ipv6)`,
+			`fw.yaml:14:46: clusters[0].hetzner.rules[1].srcIP: 10.0.0.0/8 is not an ipv6 address`,
+			`fw.yaml:14:67: clusters[0].hetzner.rules[1].dstPort: "80-70" ends below its start`,
+			`fw.yaml:14:67: clusters[0].hetzner.rules[1].dstPort: protocol icmp has no ports (drop the port, or use tcp or udp)`,
+			`fw.yaml:14:98: clusters[0].hetzner.rules[1].action: unknown action "allow" (accept or discard)`,
+			`fw.yaml:15:67: clusters[0].hetzner.rules[2].tcpFlags: "syn|ack&fin" mixes | and &`,
+			`fw.yaml:15:67: clusters[0].hetzner.rules[2].tcpFlags: TCP flags need protocol tcp (set protocol: tcp (and an ipVersion))`,
+		}},
+		{"assertions", `    hetzner: {adminSources: [89.23.224.44]}
+    assertions:
+      - {from: cluster, to: n2, port: "6443", expect: blocked}
+      - {from: "159.69.60.182", to: worker, port: icmp:300, expect: denied}
+      - {from: "pod:", to: "node:n1", port: 80-81/tcp, expect: allowed}
+`, []string{
+			`fw.yaml:11:16: clusters[0].assertions[0].from: "cluster": entity cluster is a group of senders, not one; name a member such as remote-node or kube-apiserver`,
+			`fw.yaml:11:29: clusters[0].assertions[0].to: "n2" is neither a node nor a role of the cluster`,
+			`fw.yaml:11:39: clusters[0].assertions[0].port: "6443" has no protocol; write 6443/tcp or 6443/udp`,
+			`fw.yaml:11:55: clusters[0].assertions[0].expect: unknown verdict "blocked" (allowed or denied)`,
+			`fw.yaml:12:37: clusters[0].assertions[1].to: no node has the role worker`,
+			`fw.yaml:12:51: clusters[0].assertions[1].port: "icmp:300": write icmp or icmp:TYPE with TYPE 0-255`,
+			`fw.yaml:13:16: clusters[0].assertions[2].from: "pod:": name at least one label: pod:KEY=VALUE`,
+			`fw.yaml:13:45: clusters[0].assertions[2].port: "80-81/tcp": a flow goes to one port, not a range`,
+		}},
+		{"admin without hetzner", `    assertions:
+      - {from: admin, to: n1, port: 6443/tcp, expect: allowed}
+`, []string{
+			`fw.yaml:10:16: clusters[0].assertions[0].from: admin means hetzner.adminSources, and the cluster has none`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, problemsOf(t, tc.yaml)); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFlowGrammar(t *testing.T) {
+	m, err := Load("fw.yaml", []byte(firewallBase+`    hetzner: {adminSources: [89.23.224.44]}
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.Clusters[0]
+	if c.Hetzner.Template != "fw-escape-hatch" || strings.Join(c.Hetzner.Discard, " ") != "6443 50000-50001" {
+		t.Fatalf("hetzner defaults: %+v", c.Hetzner)
+	}
+	for _, tc := range []struct{ in, kind, detail string }{
+		{"admin", SourceAdmin, ""},
+		{"world", SourceWorld, ""},
+		{"entity:world", SourceWorld, ""},
+		{"10.0.0.0/8", SourceAddress, "10.0.0.0/8"},
+		{"2001:db8::7", SourceAddress, "2001:db8::7/128"},
+		{"159.69.60.182", SourceNode, "n1"}, // a node's address is the node, never world
+		{"kube-apiserver", SourceEntity, "kube-apiserver"},
+		{"entity:remote-node", SourceEntity, "remote-node"},
+		{"n1", SourceNode, "n1"},
+		{"role:control-plane", SourceNode, "n1"},
+		{"pod:k8s-app=hubble-relay,tier=x", SourcePod, "k8s-app=hubble-relay tier=x"},
+	} {
+		src, err := ParseFlowSource(c, tc.in)
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		detail := src.Entity + strings.Join(src.Nodes, " ")
+		if src.Prefix.IsValid() {
+			detail = src.Prefix.String()
+		}
+		if src.Labels != nil {
+			detail = "k8s-app=" + src.Labels["k8s-app"] + " tier=" + src.Labels["tier"]
+		}
+		if src.Kind != tc.kind || detail != tc.detail {
+			t.Errorf("%s: got %s %q, want %s %q", tc.in, src.Kind, detail, tc.kind, tc.detail)
+		}
+	}
+	for in, want := range map[string]FlowPort{
+		"6443/tcp":   {Protocol: "tcp", Port: 6443},
+		"8472/UDP":   {Protocol: "udp", Port: 8472},
+		"icmp":       {Protocol: "icmp", Family: "IPv4", ICMPType: 8},
+		"icmpv6":     {Protocol: "icmp", Family: "IPv6", ICMPType: 128},
+		"icmp:0":     {Protocol: "icmp", Family: "IPv4", ICMPType: 0},
+		"icmpv6:135": {Protocol: "icmp", Family: "IPv6", ICMPType: 135},
+	} {
+		got, err := ParseFlowPort(in)
+		if err != nil || got != want {
+			t.Errorf("%s: got %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+}
