@@ -17,15 +17,21 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden trees under testdata/golden")
 
 // TestGolden renders each testdata/golden/<case>/cluster-spec.yaml and compares the tree, byte for byte, with
-// testdata/golden/<case>/output. Run with -update to accept a change.
+// testdata/golden/<case>/output; the bundled example is a case too, against the committed output/. Run with -update
+// to accept a change.
 func TestGolden(t *testing.T) {
 	cases, err := filepath.Glob("testdata/golden/*/cluster-spec.yaml")
 	if err != nil || len(cases) == 0 {
 		t.Fatalf("no golden cases: %v", err)
 	}
+	cases = append(cases, "../../cluster-spec.yaml")
 	for _, specFile := range cases {
 		dir := filepath.Dir(specFile)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
+		name := filepath.Base(dir)
+		if name == ".." {
+			name = "example"
+		}
+		t.Run(name, func(t *testing.T) {
 			got := renderFile(t, specFile)
 			want := filepath.Join(dir, "output")
 			if *update {
