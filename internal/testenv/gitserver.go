@@ -36,4 +36,3 @@ func StartGitServer(t testing.TB, repoDir string) string {
 	t.Cleanup(srv.Close)
 	return srv.URL + "/" + filepath.Base(abs)
 }
-
