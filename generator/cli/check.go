@@ -18,13 +18,19 @@ func (a *app) checkCommand() *cobra.Command {
 		Example: `  kronform-gen check`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, t, err := a.render()
+			_, r, err := a.render()
 			if err != nil {
 				return err
 			}
+			a.printNotes(r)
+			t := r.Tree
 			changes, err := tree.Compare(a.outDir, t)
 			if err != nil {
 				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
+			}
+			if stuck := r.NeedsKeyHolder(); len(changes) == 0 && len(stuck) > 0 {
+				fmt.Fprintf(a.stderr, "%s has drifted from %s: %d secret(s) need an age key holder to run kronform-gen generate\n", a.outDir, a.specPath, len(stuck))
+				return silent(ExitFailure)
 			}
 			if len(changes) == 0 {
 				fmt.Fprintf(a.stderr, "%s is in sync with %s (%d files)\n", a.outDir, a.specPath, t.Len())

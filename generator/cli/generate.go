@@ -23,10 +23,15 @@ invalid nothing is written.
   kronform-gen generate --spec clusters.yaml --out ../fleet-repo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, t, err := a.render()
+			_, r, err := a.render()
 			if err != nil {
 				return err
 			}
+			a.printNotes(r)
+			if n := len(r.NeedsKeyHolder()); n > 0 {
+				return fail(ExitUsage, "%d secret(s) changed in a way only an age key holder can write; nothing was written", n)
+			}
+			t := r.Tree
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			if errors.As(err, &conflict) {

@@ -41,7 +41,9 @@ type Note struct {
 	Detail string   `json:"detail"`
 }
 
-func (n Note) String() string { return fmt.Sprintf("%s (%s): %s: %s", n.Path, n.Secret, n.Kind, n.Detail) }
+func (n Note) String() string {
+	return fmt.Sprintf("%s (%s): %s: %s", n.Path, n.Secret, n.Kind, n.Detail)
+}
 
 // Request is everything needed to write one secret's file.
 type Request struct {

@@ -223,4 +223,3 @@ func sameSettings(m sops.Metadata) bool {
 		m.UnencryptedSuffix == "" && m.EncryptedCommentRegex == "" && m.UnencryptedCommentRegex == "" &&
 		!m.MACOnlyEncrypted && m.ShamirThreshold <= 1
 }
-
