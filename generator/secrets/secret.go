@@ -80,11 +80,11 @@ func Render(req Request) (Result, error) {
 	s := req.Secret
 	id := s.Namespace + "/" + s.Name
 	fail := func(format string, args ...any) (Result, error) {
-		return Result{}, fmt.Errorf("secret %s (%s): %s", id, req.Path, fmt.Sprintf(format, args...))
+		return Result{}, fmt.Errorf("secret %s (%s): "+format, append([]any{id, req.Path}, args...)...)
 	}
 	values, absent, err := readSources(s, req.Sources)
 	if err != nil {
-		return fail("%v", err)
+		return fail("%w", err)
 	}
 	if req.Previous == nil {
 		if len(absent) > 0 {
@@ -94,7 +94,7 @@ func Render(req Request) (Result, error) {
 	}
 	old, err := loadEncrypted(req.Previous)
 	if err != nil {
-		return fail("%v; restore it from git, or delete it to create it again from its sources", err)
+		return fail("%w; restore it from git, or delete it to create it again from its sources", err)
 	}
 	if req.Keys.Available() {
 		return renderWithKey(req, values, absent, fail)
@@ -116,12 +116,12 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, fail 
 	s := req.Secret
 	oldPlain, dataKey, err := decrypt(req.Previous, req.Keys)
 	if err != nil {
-		return fail("%v", err)
+		return fail("%w", err)
 	}
 	if len(absent) > 0 {
 		oldValues, err := valuesOf(oldPlain)
 		if err != nil {
-			return fail("%v", err)
+			return fail("%w", err)
 		}
 		var missing []string
 		for _, k := range absent {
@@ -138,11 +138,11 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, fail 
 	}
 	plain, err := plaintext(s, values)
 	if err != nil {
-		return fail("%v", err)
+		return fail("%w", err)
 	}
 	newPlain, err := normalize(plain)
 	if err != nil {
-		return fail("%v", err)
+		return fail("%w", err)
 	}
 	old, _ := loadEncrypted(req.Previous) // parsed once already by Render
 	if !bytes.Equal(oldPlain, newPlain) || !sameSettings(old.Metadata) {
@@ -153,7 +153,7 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, fail 
 	}
 	file, err := rewrap(req.Previous, dataKey, req.Recipients)
 	if err != nil {
-		return fail("%v", err)
+		return fail("%w", err)
 	}
 	return Result{File: file}, nil
 }
@@ -161,11 +161,11 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, fail 
 func encryptNew(s spec.Secret, values map[string][]byte, req Request, fail func(string, ...any) (Result, error)) (Result, error) {
 	plain, err := plaintext(s, values)
 	if err != nil {
-		return fail("%v", err)
+		return fail("%w", err)
 	}
 	file, err := encrypt(plain, req.Recipients, req.Now)
 	if err != nil {
-		return fail("%v", err)
+		return fail("%w", err)
 	}
 	return Result{File: file}, nil
 }
