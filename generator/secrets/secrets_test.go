@@ -362,7 +362,6 @@ func TestBrokenFilesAndWrongKeys(t *testing.T) {
 	}
 }
 
-
 func TestLoadIdentities(t *testing.T) {
 	k := newKey(t)
 	env := func(m map[string]string) func(string) (string, bool) {
