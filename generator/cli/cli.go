@@ -45,6 +45,7 @@ type app struct {
 	specPath       string
 	outDir         string
 	templates      string
+	ageKeyFile     string
 }
 
 // Main runs kronform-gen with args and returns the exit code.
@@ -97,12 +98,14 @@ Kustomizations that apply them in order.
 	pf.StringVarP(&a.specPath, "spec", "f", "cluster-spec.yaml", "the cluster spec")
 	pf.StringVar(&a.outDir, "out", "output", "the output tree (the root of the Flux repository)")
 	pf.StringVar(&a.templates, "templates", "", "a folder whose presets/*.yaml override the embedded presets")
+	pf.StringVar(&a.ageKeyFile, "age-key-file", "", "age identity file that decrypts existing secrets (default: $SOPS_AGE_KEY_FILE, then $SOPS_AGE_KEY; none: CI mode)")
 	root.AddCommand(
 		a.generateCommand(),
 		a.checkCommand(),
 		a.explainCommand(),
 		a.verifyCommand(),
 		a.runbookCommand(),
+		a.initCommand(),
 		a.schemaCommand(),
 		a.versionCommand(),
 	)

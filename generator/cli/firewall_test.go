@@ -10,7 +10,7 @@ import (
 )
 
 // run is kronform-gen with a spec written to a temporary folder; out is the tree folder next to it.
-func run(t *testing.T, specText string, args ...string) (code int, stdout, stderr, out string) {
+func runSpec(t *testing.T, specText string, args ...string) (code int, stdout, stderr, out string) {
 	t.Helper()
 	dir := t.TempDir()
 	specPath := filepath.Join(dir, "cluster-spec.yaml")
@@ -52,7 +52,7 @@ func seed(audit bool, lockout bool) string {
 }
 
 func TestExplain(t *testing.T) {
-	code, stdout, stderr, _ := run(t, seed(true, false), "explain", "--from", "world", "--to", "control-plane", "--port", "2379/tcp")
+	code, stdout, stderr, _ := runSpec(t, seed(true, false), "explain", "--from", "world", "--to", "control-plane", "--port", "2379/tcp")
 	want := `world 203.0.113.1 -> n1 159.69.60.182 2379/tcp
   hetzner  accept   rule 4 "accept rest" (every packet: accept) of template kronform
   cilium   audit    ingress at n1: would drop, passes (audit mode): default deny: host-fw-control-plane selects n1 for ingress and no allow rule matches 2379/tcp from world 203.0.113.1
@@ -61,7 +61,7 @@ func TestExplain(t *testing.T) {
 	if code != 0 || stdout != want || stderr != "" {
 		t.Fatalf("exit %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)
 	}
-	code, stdout, _, _ = run(t, seed(false, false), "explain", "--from", "admin", "--to", "n1", "--port", "6443/tcp", "--output", "json")
+	code, stdout, _, _ = runSpec(t, seed(false, false), "explain", "--from", "admin", "--to", "n1", "--port", "6443/tcp", "--output", "json")
 	var traces []map[string]any
 	if err := json.Unmarshal([]byte(stdout), &traces); err != nil || code != 0 {
 		t.Fatalf("exit %d, %v:\n%s", code, err, stdout)
@@ -82,7 +82,7 @@ func TestExplainBadInput(t *testing.T) {
 		{[]string{"--from", "world", "--to", "worker", "--port", "6443/tcp"}, "kronform-gen: no node has the role worker\n"},
 		{[]string{"--from", "world", "--to", "n1"}, "kronform-gen: --port is required\n"},
 	} {
-		code, stdout, stderr, _ := run(t, seed(false, false), append([]string{"explain"}, tc.args...)...)
+		code, stdout, stderr, _ := runSpec(t, seed(false, false), append([]string{"explain"}, tc.args...)...)
 		if code != ExitUsage || stdout != "" || stderr != tc.want {
 			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", tc.args, code, stderr, tc.want)
 		}
@@ -90,7 +90,7 @@ func TestExplainBadInput(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	code, stdout, stderr, _ := run(t, seed(false, false), "verify")
+	code, stdout, stderr, _ := runSpec(t, seed(false, false), "verify")
 	want := `ok    kronform: cluster-spec.yaml:14:9: clusters[0].assertions[0]: world -> n1 2379/tcp denied
 ok    kronform: built-in: admin -> node:n1 6443/tcp allowed (the admin reaches the Kubernetes API)
 ok    kronform: built-in: admin -> node:n1 50000/tcp allowed (the admin reaches the Talos API (apid))
@@ -100,7 +100,7 @@ ok    kronform: built-in: pod:k8s-app=hubble-relay -> node:n1 4244/tcp allowed (
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 
-	code, stdout, stderr, _ = run(t, seed(false, true), "verify")
+	code, stdout, stderr, _ = runSpec(t, seed(false, true), "verify")
 	if code != ExitFailure || stderr != "3 of 4 assertion(s) fail\n" {
 		t.Fatalf("lockout: exit %d, stderr %q", code, stderr)
 	}
@@ -114,7 +114,7 @@ ok    kronform: built-in: pod:k8s-app=hubble-relay -> node:n1 4244/tcp allowed (
 		}
 	}
 
-	code, stdout, _, _ = run(t, seed(false, true), "verify", "--output", "json")
+	code, stdout, _, _ = runSpec(t, seed(false, true), "verify", "--output", "json")
 	var checks []struct {
 		Assertion struct{ From, To, Port, Expect string }
 		OK        bool
@@ -131,7 +131,7 @@ ok    kronform: built-in: pod:k8s-app=hubble-relay -> node:n1 4244/tcp allowed (
 
 // The seed's "final exam", made safe: with audit mode off, a tree that locks the admin out is never written.
 func TestGenerateRefusesLockoutWithAuditOff(t *testing.T) {
-	code, stdout, stderr, out := run(t, seed(false, true), "generate")
+	code, stdout, stderr, out := runSpec(t, seed(false, true), "generate")
 	if code != ExitFailure || stdout != "" {
 		t.Fatalf("exit %d, stdout %q", code, stdout)
 	}
@@ -149,7 +149,7 @@ func TestGenerateRefusesLockoutWithAuditOff(t *testing.T) {
 	}
 
 	// In audit mode the same tree is written, with a warning: audit mode is where policies are worked out.
-	code, _, stderr, out = run(t, seed(true, true), "generate")
+	code, _, stderr, out = runSpec(t, seed(true, true), "generate")
 	if code != 0 || !strings.Contains(stderr, "warning: cluster kronform: assertions fail; audit mode lets the drops pass for now") {
 		t.Fatalf("audit on: exit %d\n%s", code, stderr)
 	}
@@ -158,25 +158,25 @@ func TestGenerateRefusesLockoutWithAuditOff(t *testing.T) {
 	}
 
 	// A sound policy leaves audit mode freely.
-	if code, _, stderr, _ = run(t, seed(false, false), "generate"); code != 0 {
+	if code, _, stderr, _ = runSpec(t, seed(false, false), "generate"); code != 0 {
 		t.Fatalf("sound policy, audit off: exit %d\n%s", code, stderr)
 	}
 }
 
 func TestRunbookAudit(t *testing.T) {
-	code, stdout, _, _ := run(t, seed(true, false), "runbook", "audit", "on")
+	code, stdout, _, _ := runSpec(t, seed(true, false), "runbook", "audit", "on")
 	if code != 0 || !strings.Contains(stdout, `kubectl -n kube-system exec "$POD" -c cilium-agent -- cilium endpoint config "$EP" PolicyAuditMode=Enabled`) {
 		t.Fatalf("runbook on: exit %d\n%s", code, stdout)
 	}
-	code, stdout, stderr, _ := run(t, seed(true, true), "runbook", "audit", "off")
+	code, stdout, stderr, _ := runSpec(t, seed(true, true), "runbook", "audit", "off")
 	if code != ExitFailure || stdout != "" || !strings.Contains(stderr, "kronform-gen: refusing to print the steps out of audit mode: 3 assertion(s) fail for cluster kronform\n") {
 		t.Fatalf("runbook off with a lockout: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	code, stdout, _, _ = run(t, seed(false, false), "runbook", "audit", "off")
+	code, stdout, _, _ = runSpec(t, seed(false, false), "runbook", "audit", "off")
 	if code != 0 || !strings.Contains(stdout, "PolicyAuditMode=Disabled") {
 		t.Fatalf("runbook off: exit %d\n%s", code, stdout)
 	}
-	if code, _, _, _ = run(t, seed(false, false), "runbook", "audit", "maybe"); code != ExitUsage {
+	if code, _, _, _ = runSpec(t, seed(false, false), "runbook", "audit", "maybe"); code != ExitUsage {
 		t.Fatalf("runbook audit maybe: exit %d, want 2", code)
 	}
 }

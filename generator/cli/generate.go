@@ -24,13 +24,18 @@ assertion fails (see verify): that tree could lock you out.
   kronform-gen generate --spec clusters.yaml --out ../fleet-repo`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, t, err := a.render()
+			m, r, err := a.render()
 			if err != nil {
 				return err
 			}
 			if err := a.auditGuard(m); err != nil {
 				return err
 			}
+			a.printNotes(r)
+			if n := len(r.NeedsKeyHolder()); n > 0 {
+				return fail(ExitUsage, "%d secret(s) changed in a way only an age key holder can write; nothing was written", n)
+			}
+			t := r.Tree
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			if errors.As(err, &conflict) {

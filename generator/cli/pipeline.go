@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/firewall"
 	"github.com/kronform/kronform-gen/generator/render"
+	"github.com/kronform/kronform-gen/generator/secrets"
 	"github.com/kronform/kronform-gen/generator/spec"
-	"github.com/kronform/kronform-gen/generator/tree"
 )
 
 // load reads and validates the spec and runs the lints that need the whole model; warnings go to stderr.
@@ -37,15 +38,31 @@ func (a *app) load() (*spec.Model, error) {
 	return m, nil
 }
 
-// render runs the whole pipeline up to the in-memory tree.
-func (a *app) render() (*spec.Model, *tree.Tree, error) {
+// render runs the whole pipeline up to the in-memory tree. Secret files are read back from the output folder so an
+// unchanged secret keeps its bytes; values come from the environment and from files next to the spec.
+func (a *app) render() (*spec.Model, *render.Result, error) {
 	m, err := a.load()
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := render.Fleet(m)
+	keys, err := secrets.LoadIdentities(a.ageKeyFile, os.LookupEnv)
 	if err != nil {
 		return nil, nil, fail(ExitUsage, "%v", err)
 	}
-	return m, t, nil
+	res, err := render.Fleet(m, render.Options{
+		Previous: os.DirFS(a.outDir),
+		Keys:     keys,
+		Sources:  secrets.Environment{Dir: m.Dir, LookupEnv: os.LookupEnv},
+	})
+	if err != nil {
+		return nil, nil, fail(ExitUsage, "%v", err)
+	}
+	return m, res, nil
+}
+
+// printNotes tells what the run could not verify about secrets, on stderr.
+func (a *app) printNotes(res *render.Result) {
+	for _, n := range res.Notes {
+		fmt.Fprintln(a.stderr, "note:", n)
+	}
 }

@@ -20,7 +20,11 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") == "1",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
-			// Scripts that want the bundled example copy it from here rather than keeping a second copy.
+			// Scripts that want the bundled example copy it from here rather than keeping a second copy; its demo
+			// secret sources and PUBLIC demo key come along under examples/, where the spec names them.
+			if err := os.CopyFS(filepath.Join(env.WorkDir, "examples"), os.DirFS(filepath.Join(repoRoot(t), "examples"))); err != nil {
+				return err
+			}
 			return os.WriteFile(filepath.Join(env.WorkDir, "example-spec.yaml"), example, 0o644)
 		},
 	})

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,8 +86,9 @@ func HelmRelease(c spec.Cluster, values map[string]any) (*helmv2.HelmRelease, er
 }
 
 // Kustomizations are the cluster's Flux Kustomizations: cilium (healthy when the HelmRelease is), host policies after
-// it, and, when the cluster has secrets, the SOPS-decrypting secrets one that Kustomizations needing secrets depend on.
-func Kustomizations(c spec.Cluster) []*kustomizev1.Kustomization {
+// it, and, when the cluster has secrets, the SOPS-decrypting secrets one; cilium depends on it when the release reads
+// one of those secrets (CiliumSecrets). ciliumValues are the Helm values the HelmRelease carries.
+func Kustomizations(c spec.Cluster, ciliumValues map[string]any) []*kustomizev1.Kustomization {
 	hr := meta.NamespacedObjectKindReference{
 		// The health check names the exact API version the tree writes, so it can never drift from the HelmRelease.
 		APIVersion: helmv2.GroupVersion.String(), Kind: helmv2.HelmReleaseKind,
@@ -102,10 +104,63 @@ func Kustomizations(c spec.Cluster) []*kustomizev1.Kustomization {
 	}
 	if len(c.Secrets) > 0 {
 		s := kustomization(c, SecretsName)
-		s.Spec.Decryption = &kustomizev1.Decryption{Provider: "sops", SecretRef: &meta.LocalObjectReference{Name: "sops-age"}}
+		s.Spec.Decryption = &kustomizev1.Decryption{Provider: DecryptionProvider, SecretRef: &meta.LocalObjectReference{Name: DecryptionSecret}}
 		out = append(out, s)
+		if len(CiliumSecrets(c, ciliumValues)) > 0 {
+			cilium.Spec.DependsOn = []kustomizev1.DependencyReference{{Name: SecretsName}}
+		}
 	}
 	return out
+}
+
+// DecryptionProvider and DecryptionSecret are what kustomize-controller decrypts the secrets folder with: sops, with
+// the age keys stored under keys ending in .agekey in this Secret of the Flux namespace.
+const (
+	DecryptionProvider = "sops"
+	DecryptionSecret   = "sops-age"
+)
+
+// IPsecKeySecret is the Secret the Cilium agent reads its IPsec keys from unless a value names another.
+const IPsecKeySecret = "cilium-ipsec-keys"
+
+// CiliumSecrets lists, sorted, the spec's secrets the Cilium release reads, so that cilium waits for them to be
+// applied: the chart reads Secrets of its own namespace by name (IPsec keys, Hubble and clustermesh TLS), so a secret
+// in Cilium's namespace counts when a Helm value names it, or when it is the default IPsec key Secret and encryption
+// is ipsec. Secrets the release does not read do not hold it back: a missing sops-age key must not stop Cilium
+// upgrades for an unrelated Secret.
+func CiliumSecrets(c spec.Cluster, values map[string]any) []string {
+	named := map[string]bool{}
+	collectStrings(values, named)
+	if c.Cilium.Encryption == "ipsec" {
+		named[IPsecKeySecret] = true
+	}
+	var out []string
+	for _, s := range c.Secrets {
+		if s.Namespace == c.Cilium.Namespace && named[s.Name] {
+			out = append(out, s.Namespace+"/"+s.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func collectStrings(v any, into map[string]bool) {
+	switch t := v.(type) {
+	case string:
+		into[t] = true
+	case map[string]any:
+		for _, e := range t {
+			collectStrings(e, into)
+		}
+	case []any:
+		for _, e := range t {
+			collectStrings(e, into)
+		}
+	case []string:
+		for _, e := range t {
+			into[e] = true
+		}
+	}
 }
 
 func kustomization(c spec.Cluster, component string) *kustomizev1.Kustomization {

@@ -1,14 +1,19 @@
 package render
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"path"
 	"slices"
+	"time"
 
 	kustomizetypes "sigs.k8s.io/kustomize/api/types"
 
 	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/flux"
 	"github.com/kronform/kronform-gen/generator/manifest"
+	"github.com/kronform/kronform-gen/generator/secrets"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
 )
@@ -16,44 +21,96 @@ import (
 // BootstrapDir is the folder flux bootstrap owns inside a cluster's path.
 const BootstrapDir = "flux-system"
 
+// Options carry what rendering secrets needs beyond the spec. The zero value renders a tree from nothing, with no key
+// and no sources: fine for a spec without secrets.
+type Options struct {
+	// Previous is the tree as it stands (the output folder, os.DirFS(outDir)). Existing secret files are read from it
+	// so that an unchanged secret keeps its bytes; nil means there is no tree yet.
+	Previous fs.FS
+	// Keys are the age identities that open existing secret files; empty means no key (CI).
+	Keys *secrets.Identities
+	// Sources hand out secret values; nil means none are available.
+	Sources secrets.Sources
+	// Now stamps newly encrypted files (sops' lastmodified); zero means the current time.
+	Now time.Time
+}
+
+// Result is the rendered tree and what could not be verified or updated in it.
+type Result struct {
+	Tree *tree.Tree
+	// Notes list secrets whose files were kept without full verification, sorted by path. A NeedsKeyHolder note
+	// means the tree is not what the spec says: check must fail on it, generate must not write.
+	Notes []secrets.Note
+}
+
+// NeedsKeyHolder lists the notes that say the tree could not be brought in line with the spec.
+func (r *Result) NeedsKeyHolder() []secrets.Note {
+	var out []secrets.Note
+	for _, n := range r.Notes {
+		if n.Kind == secrets.NeedsKeyHolder {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // Fleet renders every cluster of the spec into one tree.
-func Fleet(m *spec.Model) (*tree.Tree, error) {
+func Fleet(m *spec.Model, opts Options) (*Result, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
 	var protected []string
 	for _, c := range m.Clusters {
 		protected = append(protected, path.Join(c.Flux.Path, BootstrapDir))
 	}
-	t := tree.New(protected...)
+	res := &Result{Tree: tree.New(protected...)}
 	for _, c := range m.Clusters {
-		if err := renderCluster(t, c); err != nil {
+		if err := renderCluster(res, c, opts); err != nil {
 			return nil, err
 		}
 	}
-	return t, nil
+	if err := renderSopsConfig(res.Tree, m); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(res.Notes, func(a, b secrets.Note) int {
+		switch {
+		case a.Path < b.Path:
+			return -1
+		case a.Path > b.Path:
+			return 1
+		}
+		return 0
+	})
+	return res, nil
 }
 
 // renderCluster writes one cluster. The Flux Kustomizations go into the bootstrap path, one file each, where the root
 // Kustomization of flux bootstrap finds them; no kustomization.yaml is written there, because one would have to list
 // flux-system too, and kustomize-controller generates it when it is absent.
-func renderCluster(t *tree.Tree, c spec.Cluster) error {
-	for _, k := range flux.Kustomizations(c) {
+func renderCluster(res *Result, c spec.Cluster, opts Options) error {
+	t := res.Tree
+	values, err := cilium.HelmValues(c)
+	if err != nil {
+		return err
+	}
+	for _, k := range flux.Kustomizations(c, values) {
 		if err := addObjects(t, path.Join(c.Flux.Path, k.Name+".yaml"), k); err != nil {
 			return err
 		}
 	}
-	if err := renderCilium(t, c); err != nil {
+	if err := renderCilium(t, c, values); err != nil {
+		return err
+	}
+	if err := renderHostPolicies(t, c); err != nil {
 		return err
 	}
 	if err := renderHetzner(t, c); err != nil {
 		return err
 	}
-	return renderHostPolicies(t, c)
+	return renderSecrets(res, c, opts)
 }
 
-func renderCilium(t *tree.Tree, c spec.Cluster) error {
-	values, err := cilium.HelmValues(c)
-	if err != nil {
-		return err
-	}
+func renderCilium(t *tree.Tree, c spec.Cluster, values map[string]any) error {
 	hr, err := flux.HelmRelease(c, values)
 	if err != nil {
 		return err
@@ -74,6 +131,77 @@ func renderHostPolicies(t *tree.Tree, c spec.Cluster) error {
 		files[p.Name+".yaml"] = cilium.CompilePolicy(p)
 	}
 	return addFolder(t, flux.ComponentDir(c, flux.HostPoliciesName), files)
+}
+
+// SecretFile is where a secret lives inside its cluster's secrets folder: one folder per namespace, so that no two
+// (namespace, name) pairs can share a file, and validated DNS names keep every path inside the folder.
+func SecretFile(s spec.Secret) string { return path.Join(s.Namespace, s.Name+".yaml") }
+
+// renderSecrets writes each secret encrypted, and the folder's kustomization.yaml. The kustomization is plaintext
+// on purpose: it holds no values, and kustomize-controller decrypts the files it lists.
+func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
+	if len(c.Secrets) == 0 {
+		return nil
+	}
+	dir := flux.ComponentDir(c, flux.SecretsName)
+	var files []string
+	for _, s := range c.Secrets {
+		p := path.Join(dir, SecretFile(s))
+		prev, err := previous(opts.Previous, p)
+		if err != nil {
+			return err
+		}
+		out, err := secrets.Render(secrets.Request{
+			Secret: s, Recipients: c.AgeRecipients, Path: p, Previous: prev,
+			Sources: opts.Sources, Keys: opts.Keys, Now: opts.Now,
+		})
+		if err != nil {
+			return err
+		}
+		if out.Note != nil {
+			res.Notes = append(res.Notes, *out.Note)
+		}
+		if err := res.Tree.Add(p, out.File); err != nil {
+			return err
+		}
+		files = append(files, SecretFile(s))
+	}
+	slices.Sort(files)
+	return AddKustomization(res.Tree, dir, files)
+}
+
+// previous reads a file of the existing tree; nil when it is not there.
+func previous(fsys fs.FS, p string) ([]byte, error) {
+	if fsys == nil {
+		return nil, nil
+	}
+	b, err := fs.ReadFile(fsys, p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return b, nil
+}
+
+// renderSopsConfig writes .sops.yaml at the root with one creation rule per cluster that has recipients, so a person
+// running sops on a generated path gets the recipients kronform-gen uses.
+func renderSopsConfig(t *tree.Tree, m *spec.Model) error {
+	var rules []secrets.Rule
+	for _, c := range m.Clusters {
+		if len(c.AgeRecipients) > 0 {
+			rules = append(rules, secrets.Rule{Dir: flux.ComponentDir(c, flux.SecretsName), Recipients: c.AgeRecipients})
+		}
+	}
+	if len(rules) == 0 {
+		return nil
+	}
+	b, err := secrets.Config(rules)
+	if err != nil {
+		return err
+	}
+	return t.Add(secrets.ConfigFile, b)
 }
 
 // addFolder writes one object per file and a kustomization.yaml listing them, so the folder builds with kustomize as

@@ -234,7 +234,7 @@ func (v *validator) recipients(p string, rs []string) {
 	seen := map[string]bool{}
 	for i, r := range rs {
 		rp := fmt.Sprintf("%s[%d]", p, i)
-		if !strings.HasPrefix(r, "age1") || len(r) < 20 {
+		if !validAgeRecipient(r) {
 			v.fail(rp, "an age X25519 public key, as printed by age-keygen -y", "%q is not an age recipient", r)
 		}
 		if seen[r] {

@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+const canary = "CANARY-c4e1-must-never-leak"
+
+// fleet writes a spec with one secret whose token comes from $KG_TOKEN, and returns the folder.
+func fleet(t *testing.T, recipient string) string {
+	t.Helper()
+	dir := t.TempDir()
+	specText := `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+defaults:
+  ageRecipients: [` + recipient + `]
+clusters:
+  - name: lab
+    apiServer: {host: api.lab.example.com}
+    nodes:
+      - {name: cp1, addresses: [192.0.2.10], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    secrets:
+      - name: creds
+        namespace: kube-system
+        data:
+          token: {env: KG_TOKEN}
+          file-token: {file: token.txt}
+`
+	if err := os.WriteFile(filepath.Join(dir, "cluster-spec.yaml"), []byte(specText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "token.txt"), []byte(canary+"-file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func runIn(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	args = append([]string{"--spec", filepath.Join(dir, "cluster-spec.yaml"), "--out", filepath.Join(dir, "output")}, args...)
+	code := Main(args, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// TestCanaryNeverLeaks runs every secret path (create, regenerate, no key, check, tampered file, wrong key) with a
+// distinctive value and looks for it in every file of the tree, every output stream, the temp folder.
+func TestCanaryNeverLeaks(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // any temp file the run made would land here
+	keyDir := t.TempDir()
+	code, _, stderr := initLab(t, keyDir)
+	if code != 0 {
+		t.Fatalf("init: %d %s", code, stderr)
+	}
+	keyFile := filepath.Join(keyDir, "lab.agekey")
+	recipient := recipientOf(t, filepath.Join(keyDir, "cluster-spec.yaml"))
+	dir := fleet(t, recipient)
+	wrongKey := filepath.Join(keyDir, "other.agekey")
+	initKey(t, keyDir, "other")
+
+	leaks := []string{canary, base64.StdEncoding.EncodeToString([]byte(canary)), base64.StdEncoding.EncodeToString([]byte(canary + "-file"))}
+	var streams []string
+	step := func(name string, wantCode int, env map[string]string, args ...string) string {
+		t.Helper()
+		t.Setenv("KG_TOKEN", "")
+		os.Unsetenv("KG_TOKEN")
+		t.Setenv("SOPS_AGE_KEY_FILE", "")
+		os.Unsetenv("SOPS_AGE_KEY_FILE")
+		for k, v := range env {
+			t.Setenv(k, v)
+		}
+		code, out, errOut := runIn(t, dir, args...)
+		streams = append(streams, out, errOut)
+		if code != wantCode {
+			t.Fatalf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", name, code, wantCode, out, errOut)
+		}
+		return errOut
+	}
+	withKey := map[string]string{"KG_TOKEN": canary, "SOPS_AGE_KEY_FILE": keyFile}
+	step("generate", 0, withKey, "generate")
+	secretFile := filepath.Join(dir, "output/infrastructure/lab/secrets/kube-system/creds.yaml")
+	first, err := os.ReadFile(secretFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := step("regenerate", 0, withKey, "generate"); !strings.Contains(msg, "is up to date") {
+		t.Fatalf("regeneration with the key rewrote something: %s", msg)
+	}
+	if msg := step("generate with --age-key-file", 0, map[string]string{"KG_TOKEN": canary}, "--age-key-file", keyFile, "generate"); !strings.Contains(msg, "is up to date") {
+		t.Fatalf("regeneration with --age-key-file rewrote something: %s", msg)
+	}
+	os.Rename(filepath.Join(dir, "token.txt"), filepath.Join(dir, "token.hidden"))
+	msg := step("check without key or sources", 0, nil, "check")
+	if !strings.Contains(msg, "unverified: kept; names, type, keys and recipients match, values not compared") {
+		t.Fatalf("check without a key does not say what it could not verify:\n%s", msg)
+	}
+	step("generate without key or sources", 0, nil, "generate")
+	if now, _ := os.ReadFile(secretFile); !bytes.Equal(now, first) {
+		t.Fatal("generate without a key changed the secret file")
+	}
+	step("generate with the wrong key", 2, map[string]string{"SOPS_AGE_KEY_FILE": wrongKey}, "generate")
+	step("generate with a missing key file", 2, nil, "--age-key-file", filepath.Join(keyDir, "absent.agekey"), "generate")
+	tampered := bytes.Replace(first, []byte("namespace: kube-system"), []byte("namespace: default"), 1)
+	os.WriteFile(secretFile, tampered, 0o644)
+	if msg := step("generate on a tampered file", 2, withKey, "generate"); !strings.Contains(msg, "MAC mismatch") {
+		t.Fatalf("tampered file: %s", msg)
+	}
+	if now, _ := os.ReadFile(secretFile); !bytes.Equal(now, tampered) {
+		t.Fatal("a failed generate changed the tampered file")
+	}
+	os.Remove(secretFile)
+	if msg := step("generate, file and source missing", 2, map[string]string{"SOPS_AGE_KEY_FILE": keyFile}, "generate"); !strings.Contains(msg, "cannot create the file: file token.txt, environment variable KG_TOKEN not set") {
+		t.Fatalf("missing source not named: %s", msg)
+	}
+
+	for i, s := range streams {
+		for _, leak := range leaks {
+			if strings.Contains(s, leak) {
+				t.Fatalf("output stream %d leaks a secret value:\n%s", i, s)
+			}
+		}
+	}
+	for _, root := range []string{dir, tmp} {
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || p == filepath.Join(dir, "token.hidden") {
+				return err
+			}
+			b, _ := os.ReadFile(p)
+			for _, leak := range leaks {
+				if bytes.Contains(b, []byte(leak)) {
+					t.Errorf("%s holds a secret value", p)
+				}
+			}
+			return nil
+		})
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) > 0 {
+		t.Errorf("the run left temp files: %v", entries)
+	}
+}
+
+func TestCheckWithoutKeyFailsWhenRecipientsChanged(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	initKey(t, keyDir, "b")
+	a := recipientOf(t, filepath.Join(keyDir, "a.spec.yaml"))
+	b := recipientOf(t, filepath.Join(keyDir, "b.spec.yaml"))
+	dir := fleet(t, a)
+	t.Setenv("KG_TOKEN", "v")
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	specPath := filepath.Join(dir, "cluster-spec.yaml")
+	text, _ := os.ReadFile(specPath)
+	os.WriteFile(specPath, bytes.Replace(text, []byte(a), []byte(b), 1), 0o644)
+	os.Unsetenv("KG_TOKEN")
+	os.Remove(filepath.Join(dir, "token.txt"))
+	code, _, errOut := runIn(t, dir, "check")
+	if code != 1 || !strings.Contains(errOut, "needs-key-holder") || !strings.Contains(errOut, "1 secret(s) need an age key holder") {
+		t.Fatalf("check: exit %d\n%s", code, errOut)
+	}
+	code, _, errOut = runIn(t, dir, "generate")
+	if code != 2 || !strings.Contains(errOut, "nothing was written") {
+		t.Fatalf("generate: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestInit(t *testing.T) {
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "cluster-spec.yaml")
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"init", "prod", "--spec", specPath}, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatal(stderr.String())
+	}
+	keyFile := filepath.Join(dir, "prod.agekey")
+	want := "kubectl create secret generic sops-age --namespace=flux-system --from-file=age.agekey=" + keyFile + "\n"
+	if stdout.String() != want {
+		t.Fatalf("stdout:\n%s\nwant:\n%s", stdout.String(), want)
+	}
+	if !strings.Contains(stderr.String(), keyFile+" is the PRIVATE key: never commit it") {
+		t.Fatalf("stderr does not warn about the private key:\n%s", stderr.String())
+	}
+	info, err := os.Stat(keyFile)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", info, err)
+	}
+	key, _ := os.ReadFile(keyFile)
+	if strings.Contains(stdout.String()+stderr.String(), "AGE-SECRET-KEY") || !bytes.Contains(key, []byte("AGE-SECRET-KEY-1")) {
+		t.Fatal("the private key must be in the file and nowhere else")
+	}
+	m, err := spec.LoadFile(specPath, spec.Options{})
+	if err != nil {
+		t.Fatalf("scaffolded spec does not load: %v", err)
+	}
+	if m.Clusters[0].Name != "prod" || len(m.Clusters[0].AgeRecipients) != 1 || !bytes.Contains(key, []byte("# public key: "+m.Clusters[0].AgeRecipients[0])) {
+		t.Fatalf("spec does not name the new key's recipient: %+v", m.Clusters[0].AgeRecipients)
+	}
+	before, _ := os.ReadFile(specPath)
+	stdout.Reset()
+	stderr.Reset()
+	if code := Main([]string{"init", "prod", "--spec", specPath}, strings.NewReader(""), &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "already exists; init never overwrites") {
+		t.Fatalf("second init: exit %d %s", code, stderr.String())
+	}
+	if after, _ := os.ReadFile(specPath); !bytes.Equal(before, after) {
+		t.Fatal("second init changed the spec")
+	}
+}
+
+// initLab runs init for cluster lab in dir.
+func initLab(t *testing.T, dir string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"init", "lab", "--spec", filepath.Join(dir, "cluster-spec.yaml")}, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// initKey makes NAME.agekey (and NAME.spec.yaml) in dir through init.
+func initKey(t *testing.T, dir, name string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"init", name, "--spec", filepath.Join(dir, name+".spec.yaml")}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatal(stderr.String())
+	}
+}
+
+func recipientOf(t *testing.T, specPath string) string {
+	t.Helper()
+	m, err := spec.LoadFile(specPath, spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Clusters[0].AgeRecipients[0]
+}

@@ -1,0 +1,316 @@
+package secrets
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/getsops/sops/v3"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kronform/kronform-gen/generator/manifest"
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// NoteKind says what could not be done for a secret.
+type NoteKind string
+
+// Kinds of note.
+const (
+	// Unverified: the file was kept and its readable parts match the spec, but its values could not be compared
+	// without the age key. Informational; the tree is as good as the run can know.
+	Unverified NoteKind = "unverified"
+	// NeedsKeyHolder: the spec changed the secret in a way only someone with the key (or all its sources) can write.
+	// The old file was kept; the tree is not what the spec says.
+	NeedsKeyHolder NoteKind = "needs-key-holder"
+)
+
+// Note is one secret whose file could not be fully verified or updated. It names the secret, the file and what is
+// missing, never a value.
+type Note struct {
+	Path   string   `json:"path"`
+	Secret string   `json:"secret"` // namespace/name
+	Kind   NoteKind `json:"kind"`
+	Detail string   `json:"detail"`
+}
+
+func (n Note) String() string {
+	return fmt.Sprintf("%s (%s): %s: %s", n.Path, n.Secret, n.Kind, n.Detail)
+}
+
+// Request is everything needed to write one secret's file.
+type Request struct {
+	Secret     spec.Secret
+	Recipients []string
+	// Path is the file's place in the tree, for messages.
+	Path string
+	// Previous is the file as it stands in the tree; nil when there is none.
+	Previous []byte
+	Sources  Sources
+	Keys     *Identities
+	// Now stamps sops' lastmodified on a newly encrypted file.
+	Now time.Time
+}
+
+// Result is the file to put in the tree and, when something could not be verified or updated, why.
+type Result struct {
+	File []byte
+	Note *Note
+}
+
+// Render decides one secret's file:
+//   - no file yet: encrypt the sources' values (every source must be there);
+//   - with a key: decrypt the file (MAC checked), take each value from its source or, when the source is absent, from
+//     the file; keep the file byte for byte when content and recipients are unchanged, re-wrap the data key when only
+//     the recipients changed, encrypt anew otherwise;
+//   - without a key: keep the file when its readable parts (metadata, type, key names, recipients) match the spec and
+//     say the values were not verified; when they do not match, encrypt anew if every source is there, else keep the
+//     file and say a key holder must regenerate it.
+//
+// A wrong key, a tampered file or an absent source for a value nobody has are errors; their messages name files,
+// secrets, keys and sources, never values.
+func Render(req Request) (Result, error) {
+	s := req.Secret
+	id := s.Namespace + "/" + s.Name
+	fail := func(format string, args ...any) (Result, error) {
+		return Result{}, fmt.Errorf("secret %s (%s): "+format, append([]any{id, req.Path}, args...)...)
+	}
+	values, absent, err := readSources(s, req.Sources)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if req.Previous == nil {
+		if len(absent) > 0 {
+			return fail("cannot create the file: %s not set (no earlier file to keep)", describeAll(s, absent))
+		}
+		return encryptNew(s, values, req, fail)
+	}
+	old, err := loadEncrypted(req.Previous)
+	if err != nil {
+		return fail("%w; restore it from git, or delete it to create it again from its sources", err)
+	}
+	if req.Keys.Available() {
+		return renderWithKey(req, values, absent, fail)
+	}
+	mismatch := structureMismatch(s, req.Recipients, old)
+	if len(mismatch) == 0 {
+		return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: Unverified,
+			Detail: "kept; names, type, keys and recipients match, values not compared (no age key: set " + KeyFileEnv + " or --age-key-file)"}}, nil
+	}
+	if len(absent) == 0 {
+		// Every value is at hand: encryption needs only the public recipients.
+		return encryptNew(s, values, req, fail)
+	}
+	return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: NeedsKeyHolder,
+		Detail: fmt.Sprintf("%s; someone with the age key (or with %s) must run kronform-gen generate", strings.Join(mismatch, "; "), describeAll(s, absent))}}, nil
+}
+
+func renderWithKey(req Request, values map[string][]byte, absent []string, fail func(string, ...any) (Result, error)) (Result, error) {
+	s := req.Secret
+	oldPlain, dataKey, err := decrypt(req.Previous, req.Keys)
+	if err != nil {
+		return fail("%w", err)
+	}
+	if len(absent) > 0 {
+		oldValues, err := valuesOf(oldPlain)
+		if err != nil {
+			return fail("%w", err)
+		}
+		var missing []string
+		for _, k := range absent {
+			v, ok := oldValues[k]
+			if !ok {
+				missing = append(missing, k)
+				continue
+			}
+			values[k] = v
+		}
+		if len(missing) > 0 {
+			return fail("%s not set, and the file has no value for %s to keep", describeAll(s, missing), quoteAll(missing))
+		}
+	}
+	plain, err := plaintext(s, values)
+	if err != nil {
+		return fail("%w", err)
+	}
+	newPlain, err := normalize(plain)
+	if err != nil {
+		return fail("%w", err)
+	}
+	old, _ := loadEncrypted(req.Previous) // parsed once already by Render
+	if !bytes.Equal(oldPlain, newPlain) || !sameSettings(old.Metadata) {
+		return encryptNew(s, values, req, fail)
+	}
+	if slices.Equal(recipientsOf(old), sortedCopy(req.Recipients)) {
+		return Result{File: req.Previous}, nil
+	}
+	file, err := rewrap(req.Previous, dataKey, req.Recipients)
+	if err != nil {
+		return fail("%w", err)
+	}
+	return Result{File: file}, nil
+}
+
+func encryptNew(s spec.Secret, values map[string][]byte, req Request, fail func(string, ...any) (Result, error)) (Result, error) {
+	plain, err := plaintext(s, values)
+	if err != nil {
+		return fail("%w", err)
+	}
+	file, err := encrypt(plain, req.Recipients, req.Now)
+	if err != nil {
+		return fail("%w", err)
+	}
+	return Result{File: file}, nil
+}
+
+// readSources reads every value whose source is there and lists the keys whose source is absent, sorted.
+func readSources(s spec.Secret, src Sources) (map[string][]byte, []string, error) {
+	if src == nil {
+		src = NoSources{}
+	}
+	values := map[string][]byte{}
+	var absent []string
+	for _, k := range slices.Sorted(maps.Keys(s.Data)) {
+		v, err := src.Value(s.Data[k])
+		switch {
+		case errors.Is(err, ErrAbsent):
+			absent = append(absent, k)
+		case err != nil:
+			return nil, nil, fmt.Errorf("key %q: %w", k, err)
+		default:
+			values[k] = v
+		}
+	}
+	return values, absent, nil
+}
+
+func describeAll(s spec.Secret, keys []string) string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, Describe(s.Data[k]))
+	}
+	return strings.Join(out, ", ")
+}
+
+func quoteAll(keys []string) string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, fmt.Sprintf("%q", k))
+	}
+	return strings.Join(out, ", ")
+}
+
+// text says whether a value can stand in stringData and come back byte for byte: valid UTF-8 of printable
+// characters, newlines and tabs. Anything else goes to data, base64-encoded, as the API server stores it.
+func text(v []byte) bool {
+	if !utf8.Valid(v) {
+		return false
+	}
+	for _, r := range string(v) {
+		if r != '\n' && r != '\t' && !unicode.IsPrint(r) && r != ' ' {
+			return false
+		}
+	}
+	return true
+}
+
+// plaintext is the Secret manifest with the header, in memory only.
+func plaintext(s spec.Secret, values map[string][]byte) ([]byte, error) {
+	stringData := map[string]string{}
+	data := map[string]string{}
+	for k, v := range values {
+		if text(v) {
+			stringData[k] = string(v)
+		} else {
+			data[k] = base64.StdEncoding.EncodeToString(v)
+		}
+	}
+	obj := map[string]any{
+		"apiVersion": "v1",
+		"kind":       "Secret",
+		"metadata":   map[string]any{"name": s.Name, "namespace": s.Namespace},
+		"type":       s.Type,
+	}
+	if len(stringData) > 0 {
+		obj["stringData"] = stringData
+	}
+	if len(data) > 0 {
+		obj["data"] = data
+	}
+	b, err := yaml.Marshal(obj)
+	if err != nil {
+		return nil, errors.New("encoding the Secret failed")
+	}
+	return append([]byte(manifest.Header), b...), nil
+}
+
+// valuesOf reads the values back out of a decrypted Secret.
+func valuesOf(plain []byte) (map[string][]byte, error) {
+	var obj struct {
+		Data       map[string]string `json:"data"`
+		StringData map[string]string `json:"stringData"`
+	}
+	if err := yaml.Unmarshal(plain, &obj); err != nil {
+		return nil, errors.New("the decrypted file is not a Secret manifest")
+	}
+	out := map[string][]byte{}
+	for k, v := range obj.StringData {
+		out[k] = []byte(v)
+	}
+	for k, v := range obj.Data {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			return nil, fmt.Errorf("the decrypted file's data key %q is not base64", k)
+		}
+		out[k] = b
+	}
+	return out, nil
+}
+
+// structureMismatch compares what a file shows without its key (everything but the values, and its recipients) with
+// what the spec asks for, and names each difference. Key names, metadata, type and recipients are not secret.
+func structureMismatch(s spec.Secret, recipients []string, old sops.Tree) []string {
+	var out []string
+	want, err := plaintext(s, nil)
+	if err == nil {
+		want, err = normalize(want)
+	}
+	wantKeys := slices.Sorted(maps.Keys(s.Data))
+	var rest sops.TreeBranch
+	var haveKeys []string
+	for _, item := range old.Branches[0] {
+		if k, _ := item.Key.(string); k == "data" || k == "stringData" {
+			if b, ok := item.Value.(sops.TreeBranch); ok {
+				for _, kv := range b {
+					if name, ok := kv.Key.(string); ok {
+						haveKeys = append(haveKeys, name)
+					}
+				}
+			}
+			continue
+		}
+		rest = append(rest, item)
+	}
+	slices.Sort(haveKeys)
+	have, herr := emitPlain(sops.TreeBranches{rest})
+	if err != nil || herr != nil || !bytes.Equal(want, have) {
+		out = append(out, "the header, apiVersion, kind, metadata or type differ from the spec")
+	}
+	if !slices.Equal(wantKeys, haveKeys) {
+		out = append(out, fmt.Sprintf("the spec has keys [%s], the file [%s]", strings.Join(wantKeys, " "), strings.Join(haveKeys, " ")))
+	}
+	if got := recipientsOf(old); !slices.Equal(got, sortedCopy(recipients)) {
+		out = append(out, fmt.Sprintf("the spec's recipients [%s] differ from the file's [%s]", strings.Join(sortedCopy(recipients), " "), strings.Join(got, " ")))
+	}
+	if !sameSettings(old.Metadata) {
+		out = append(out, "the file was encrypted with other sops settings than encrypted_regex "+EncryptedRegex)
+	}
+	return out
+}

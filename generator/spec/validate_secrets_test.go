@@ -1,0 +1,119 @@
+package spec
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const recipient = "age13l5xnu5xcrr9cvqg3k2dtpezkygelplytj7nmg3hxcx9ul40ryzslcc2p9"
+
+func specWithSecrets(secrets string) string {
+	return `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+defaults:
+  ageRecipients: [` + recipient + `]
+clusters:
+  - name: lab
+    apiServer: {host: api.lab.example.com}
+    nodes:
+      - {name: cp1, roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    secrets:
+` + secrets
+}
+
+func TestSecretValidation(t *testing.T) {
+	cases := []struct {
+		name, secrets string
+		want          []string
+	}{
+		{"valid, sources not looked at", `      - name: creds
+        namespace: kube-system
+        type: kubernetes.io/tls
+        data:
+          tls.crt: {file: does/not/exist.crt}
+          tls.key: {env: NOT_SET_ANYWHERE}
+`, nil},
+		{"bad names and keys", `      - name: ../escape
+        namespace: Kube_System
+        data:
+          "bad key": {env: X}
+          good: {env: "1X"}
+          both: {env: X, file: y}
+          none: {}
+          abs: {file: /etc/passwd}
+`, []string{
+			"spec.yaml:12:15: clusters[0].secrets[0].name: \"../escape\" is not a valid name",
+			"spec.yaml:13:20: clusters[0].secrets[0].namespace: \"Kube_System\" is not a valid name",
+			"clusters[0].secrets[0].data.abs.file: \"/etc/passwd\" is not a relative path",
+			"clusters[0].secrets[0].data.bad key: \"bad key\" is not a valid Secret key",
+			"clusters[0].secrets[0].data.both: give env or file, not both",
+			"clusters[0].secrets[0].data.good.env: \"1X\" is not an environment variable name",
+			"clusters[0].secrets[0].data.none: a value source is required (values never stand in the spec) (env: VARIABLE or file: PATH)",
+		}},
+		{"types", `      - name: a
+        namespace: default
+        type: kubernetes.io/tls
+        data: {tls.crt: {env: C}}
+      - name: b
+        namespace: default
+        type: kubernetes.io/service-account-token
+        data: {token: {env: T}}
+      - name: c
+        namespace: default
+        type: kubernetes.io/bogus
+        data: {x: {env: X}}
+      - name: d
+        namespace: default
+        type: not a type
+        data: {x: {env: X}}
+      - name: e
+        namespace: default
+        type: example.com/custom
+        data: {x: {env: X}}
+      - name: e
+        namespace: default
+        data: {}
+`, []string{
+			"clusters[0].secrets[0].data: a kubernetes.io/tls secret needs the key \"tls.key\"",
+			"clusters[0].secrets[1].type: type kubernetes.io/service-account-token is filled in by the cluster, not by a spec",
+			"clusters[0].secrets[2].type: unknown built-in Secret type \"kubernetes.io/bogus\"",
+			"clusters[0].secrets[3].type: \"not a type\" is not a Secret type",
+			"clusters[0].secrets[5].name: secret default/e is already defined at clusters[0].secrets[4]",
+			"clusters[0].secrets[5].data: a secret needs at least one key",
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Load("spec.yaml", []byte(specWithSecrets(c.secrets)), Options{})
+			if c.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var ps Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("want problems, got %v", err)
+			}
+			got := err.Error()
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("missing %q in:\n%s", w, got)
+				}
+			}
+			if len(ps) != len(c.want) {
+				t.Errorf("got %d problems, want %d:\n%s", len(ps), len(c.want), got)
+			}
+		})
+	}
+}
+
+func TestRecipientMustParse(t *testing.T) {
+	text := strings.Replace(specWithSecrets("      - {name: a, namespace: default, data: {x: {env: X}}}\n"), recipient, "age1notakeyatall000000000", 1)
+	_, err := Load("spec.yaml", []byte(text), Options{})
+	if err == nil || !strings.Contains(err.Error(), "defaults.ageRecipients[0]: \"age1notakeyatall000000000\" is not an age recipient") {
+		t.Fatalf("got %v", err)
+	}
+}
