@@ -87,7 +87,7 @@ func TestFluxReconcilesTheGeneratedTree(t *testing.T) {
 	source := apply(t, api, map[string]any{
 		"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
 		"metadata": map[string]any{"name": "flux-system", "namespace": testenv.FluxNamespace},
-		"spec": map[string]any{"url": gitURL, "interval": "1m0s", "ref": map[string]any{"branch": "main"}},
+		"spec":     map[string]any{"url": gitURL, "interval": "1m0s", "ref": map[string]any{"branch": "main"}},
 	})
 	apply(t, api, map[string]any{
 		"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
