@@ -100,6 +100,7 @@ Kustomizations that apply them in order.
 	root.AddCommand(
 		a.generateCommand(),
 		a.checkCommand(),
+		a.validateCommand(),
 		a.schemaCommand(),
 		a.versionCommand(),
 	)

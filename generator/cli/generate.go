@@ -27,6 +27,9 @@ invalid nothing is written.
 			if err != nil {
 				return err
 			}
+			if err := a.refuseInvalid(t); err != nil {
+				return err
+			}
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			if errors.As(err, &conflict) {
