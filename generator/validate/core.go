@@ -34,9 +34,9 @@ var coreKinds = map[schema.GroupVersionKind]func(map[string]any) []FieldError{
 
 // strict decodes obj into a Go type the way the API server's strict decoder does: unknown and duplicate fields and
 // wrong types are errors, each naming its path.
-func strict(obj map[string]any, into any) []FieldError {
+func strict(obj map[string]any, into any, base64Fields ...string) []FieldError {
 	// a bad base64 value fails decoding without saying where: name it, and decode the rest without it
-	out, obj := base64Values(obj)
+	out, obj := base64Values(obj, base64Fields)
 	b, err := json.Marshal(obj)
 	if err != nil {
 		return []FieldError{{Message: err.Error()}}
@@ -61,11 +61,12 @@ func strict(obj map[string]any, into any) []FieldError {
 	return out
 }
 
-// base64Values checks the values of data and binaryData, which the API server decodes as base64.
-func base64Values(obj map[string]any) ([]FieldError, map[string]any) {
+// base64Values checks the values of the maps the API server decodes as base64 (a Secret's data, a ConfigMap's
+// binaryData).
+func base64Values(obj map[string]any, fields []string) ([]FieldError, map[string]any) {
 	var out []FieldError
 	obj = runtime.DeepCopyJSON(obj)
-	for _, key := range []string{"data", "binaryData"} {
+	for _, key := range fields {
 		m, _ := obj[key].(map[string]any)
 		for _, k := range sortedKeys(m) {
 			s, ok := m[k].(string)
@@ -126,7 +127,7 @@ func withoutSOPS(obj map[string]any) (map[string]any, bool) {
 func secret(in map[string]any) []FieldError {
 	obj, encrypted := withoutSOPS(in)
 	var s corev1.Secret
-	decoded := strict(obj, &s)
+	decoded := strict(obj, &s, "data")
 	errs := validateMeta(&s.ObjectMeta, true, apimachineryvalidation.NameIsDNSSubdomain)
 	// stringData is merged into data before validation, as the API server's conversion does.
 	keys := map[string]int{}
@@ -188,7 +189,7 @@ func dataField(data map[string][]byte, k string) string {
 func configMap(in map[string]any) []FieldError {
 	obj, _ := withoutSOPS(in)
 	var c corev1.ConfigMap
-	decoded := strict(obj, &c)
+	decoded := strict(obj, &c, "binaryData")
 	errs := validateMeta(&c.ObjectMeta, true, apimachineryvalidation.NameIsDNSSubdomain)
 	for _, k := range sortedKeys(c.Data) {
 		errs = append(errs, dataKey(field.NewPath("data").Key(k), k)...)

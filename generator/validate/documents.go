@@ -68,8 +68,8 @@ func parseDocuments(data []byte) ([]document, error) {
 }
 
 // position finds the line and column of a field path such as spec.ingress[0].toPorts[1].ports[0].port or
-// metadata.labels[app]; when the path goes deeper than the document (a missing required field), it stops at the
-// deepest part that exists.
+// metadata.labels[app]: a mapping entry is pointed at by its key, a list item by its first line. When the path goes
+// deeper than the document (a missing required field), it stops at the deepest part that exists.
 func (d document) position(path string) (line, col int) {
 	n := d.node
 	if n == nil || n.Kind != yamlv3.DocumentNode || len(n.Content) == 0 {
@@ -78,18 +78,18 @@ func (d document) position(path string) (line, col int) {
 	n = n.Content[0]
 	line, col = n.Line, n.Column
 	for _, seg := range pathSegments(path) {
-		next := child(n, seg)
+		at, next := child(n, seg)
 		if next == nil {
 			break
 		}
 		n = next
-		line, col = n.Line, n.Column
+		line, col = at.Line, at.Column
 	}
 	return line + d.line - 1, col
 }
 
-// child returns the value node for a mapping key (its key node, for the position) or a sequence index.
-func child(n *yamlv3.Node, seg string) *yamlv3.Node {
+// child returns the node where a mapping key or a sequence index is written, and the value under it.
+func child(n *yamlv3.Node, seg string) (at, value *yamlv3.Node) {
 	for n.Kind == yamlv3.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
@@ -97,20 +97,15 @@ func child(n *yamlv3.Node, seg string) *yamlv3.Node {
 	case yamlv3.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == seg {
-				v := n.Content[i+1]
-				if v.Kind == yamlv3.ScalarNode {
-					// point at the key: "port: 70000" reads best from its start
-					return &yamlv3.Node{Kind: yamlv3.ScalarNode, Line: n.Content[i].Line, Column: n.Content[i].Column}
-				}
-				return v
+				return n.Content[i], n.Content[i+1]
 			}
 		}
 	case yamlv3.SequenceNode:
 		if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(n.Content) {
-			return n.Content[i]
+			return n.Content[i], n.Content[i]
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // pathSegments splits a Kubernetes field path (field.Path's String form, or pruning's dotted form) into keys and
