@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilvalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	kustomizetypes "sigs.k8s.io/kustomize/api/types"
 	sigsjson "sigs.k8s.io/json"
+	kustomizetypes "sigs.k8s.io/kustomize/api/types"
 )
 
 // kustomizeGroup is kustomize's own kustomization.yaml, which never reaches the API server.

@@ -207,7 +207,7 @@ func TestEncryptedSecretIsStillChecked(t *testing.T) {
 
 func TestPathSegments(t *testing.T) {
 	for in, want := range map[string][]string{
-		"spec.ingress[0].toPorts[12].ports[0].port": {"spec", "ingress", "0", "toPorts", "12", "ports", "0", "port"},
+		"spec.ingress[0].toPorts[12].ports[0].port":              {"spec", "ingress", "0", "toPorts", "12", "ports", "0", "port"},
 		"metadata.labels[node-role.kubernetes.io/control-plane]": {"metadata", "labels", "node-role.kubernetes.io/control-plane"},
 		".spec.x": {"spec", "x"},
 		"":        nil,
