@@ -141,4 +141,3 @@ func TestCheckFailsOnInvalidTreeInSync(t *testing.T) {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 }
-
