@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin/kronform-gen
 FUZZTIME ?= 2m
 
-.PHONY: build generate check test lint bench fuzz schema golden
+.PHONY: build generate check test e2e lint bench fuzz schema golden
 
 ## build: the kronform-gen binary in bin/
 build:
@@ -16,14 +16,21 @@ build:
 generate: build
 	SOPS_AGE_KEY_FILE=examples/demo.agekey $(BIN) generate
 
-## check: fail when output/ is not what cluster-spec.yaml generates
+## check: fail when output/ is not what cluster-spec.yaml generates, or holds an object the API server would refuse
 check: build
 	$(BIN) check
+	$(BIN) validate
 
 ## test: vet and every unit, golden, CLI and interop test
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+## e2e: build etcd, kube-apiserver and the Flux controllers into the cache (once), then run the end-to-end tests:
+## server-side dry-runs of every generated object, and Flux reconciling a generated tree
+e2e:
+	bash hack/e2e-deps.sh
+	KRONFORM_E2E=1 $(GO) test -count=1 -timeout 45m -v -run 'APIServer|EndToEnd|Flux' ./internal/... ./generator/validate/
 
 ## lint: formatting and vet
 lint:

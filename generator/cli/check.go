@@ -37,9 +37,16 @@ holder can write.
 				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
 			}
 			stuck := r.NeedsKeyHolder()
-			if len(changes) == 0 && len(stuck) == 0 {
+			invalid, err := a.invalidOnDisk()
+			if err != nil {
+				return err
+			}
+			if len(changes) == 0 && len(stuck) == 0 && invalid == 0 {
 				fmt.Fprintf(a.stderr, "%s is in sync with %s (%d files)\n", a.outDir, a.specPath, t.Len())
 				return nil
+			}
+			if invalid > 0 {
+				fmt.Fprintf(a.stderr, "%s: %d object(s) the API server would refuse\n", a.outDir, invalid)
 			}
 			for _, c := range changes {
 				note := ""

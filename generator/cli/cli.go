@@ -106,6 +106,7 @@ Kustomizations that apply them in order.
 		a.verifyCommand(),
 		a.runbookCommand(),
 		a.initCommand(),
+		a.validateCommand(),
 		a.schemaCommand(),
 		a.versionCommand(),
 	)

@@ -36,6 +36,9 @@ assertion fails (see verify): that tree could lock you out.
 				return fail(ExitUsage, "%d secret(s) changed in a way only an age key holder can write; nothing was written", n)
 			}
 			t := r.Tree
+			if err := a.refuseInvalid(t); err != nil {
+				return err
+			}
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			if errors.As(err, &conflict) {

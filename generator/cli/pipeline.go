@@ -16,7 +16,8 @@ import (
 // load reads and validates the spec and runs the lints that need the whole model; warnings go to stderr.
 func (a *app) load() (*spec.Model, error) {
 	m, err := spec.LoadFile(a.specPath, spec.Options{Templates: a.templates})
-	if errors.Is(err, fs.ErrNotExist) {
+	var missing *fs.PathError
+	if errors.As(err, &missing) && missing.Path == a.specPath && errors.Is(err, fs.ErrNotExist) {
 		return nil, fail(ExitUsage, "spec %s not found (give another with --spec)", a.specPath)
 	}
 	if err != nil {

@@ -1,0 +1,227 @@
+package validate
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kronform/kronform-gen/generator/render"
+	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/generator/tree"
+	"github.com/kronform/kronform-gen/internal/fleetgen"
+)
+
+func schemas(t *testing.T) *Schemas {
+	t.Helper()
+	s, err := DefaultSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func strs(findings []Finding) []string {
+	out := []string{}
+	for _, f := range findings {
+		out = append(out, f.String())
+	}
+	return out
+}
+
+func TestEmbeddedSchemas(t *testing.T) {
+	s := schemas(t)
+	want := []string{
+		"cilium.io/v2 CiliumClusterwideNetworkPolicy",
+		"helm.toolkit.fluxcd.io/v2 HelmRelease",
+		"kustomize.toolkit.fluxcd.io/v1 Kustomization",
+		"source.toolkit.fluxcd.io/v1 GitRepository",
+		"source.toolkit.fluxcd.io/v1 HelmRepository",
+	}
+	if diff := cmp.Diff(want, s.Kinds()); diff != "" {
+		t.Errorf("served kinds (-want +got):\n%s", diff)
+	}
+	for _, pin := range []string{"helm-controller@v1.6.4", "kustomize-controller@v1.9.6", "source-controller@v1.9.6", "cilium@v1.20.2"} {
+		if !strings.Contains(s.Versions, pin) {
+			t.Errorf("crds/VERSIONS does not record %s:\n%s", pin, s.Versions)
+		}
+	}
+}
+
+func TestInvalidObjectsAreRefusedWithTheirFieldPath(t *testing.T) {
+	s := schemas(t)
+	files, _ := filepath.Glob("testdata/invalid/*.yaml")
+	var covered []string
+	for _, c := range invalidCases {
+		covered = append(covered, filepath.Join("testdata/invalid", c.file))
+		t.Run(c.file, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata/invalid", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want, strs(s.File(c.file, b))); diff != "" {
+				t.Errorf("findings (-want +got):\n%s", diff)
+			}
+		})
+	}
+	slices.Sort(covered)
+	if diff := cmp.Diff(files, covered); diff != "" {
+		t.Errorf("every testdata/invalid file needs a case in cases_test.go (-files +cases):\n%s", diff)
+	}
+}
+
+func TestValidObjectsPass(t *testing.T) {
+	s := schemas(t)
+	files, _ := filepath.Glob("testdata/valid/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no testdata/valid files")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strs(s.File(filepath.Base(f), b)); len(got) > 0 {
+			t.Errorf("%s: want no findings, got:\n%s", f, strings.Join(got, "\n"))
+		}
+	}
+}
+
+func renderSpec(t *testing.T, name string, data []byte) *tree.Tree {
+	t.Helper()
+	m, err := spec.Load(name, data, spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := render.Fleet(m, render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Tree
+}
+
+func TestExampleTreeIsValid(t *testing.T) {
+	data, err := os.ReadFile("../../cluster-spec.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rendered as CI renders it: no key, no sources, the committed encrypted files kept.
+	m, err := spec.Load("../../cluster-spec.yaml", data, spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := render.Fleet(m, render.Options{Previous: os.DirFS("../../output")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings, err := Tree(r.Tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findings) > 0 {
+		t.Errorf("the example tree is invalid:\n%s", strings.Join(strs(findings), "\n"))
+	}
+	// the committed output/ is what validate checks on disk
+	findings, err = Dir("../../output")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findings) > 0 {
+		t.Errorf("output/ is invalid:\n%s", strings.Join(strs(findings), "\n"))
+	}
+}
+
+func TestFleetTreeIsValid(t *testing.T) {
+	// 8 clusters cover every chart version fleetgen cycles through, the presets and the split port lists.
+	tr := renderSpec(t, "fleet.yaml", fleetgen.Spec(8))
+	findings, err := Tree(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findings) > 0 {
+		t.Errorf("the fleet tree is invalid:\n%s", strings.Join(strs(findings), "\n"))
+	}
+}
+
+// A tree breaks in more than one way at once: every problem of every file is reported, in file and line order, and
+// files that are not Kubernetes objects are left alone.
+func TestTreeReportsEverythingSorted(t *testing.T) {
+	tr := tree.New()
+	add := func(p, data string) {
+		if err := tr.Add(p, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(".sops.yaml", "creation_rules:\n- path_regex: .*\n")
+	add("hetzner/kronform.json", `{"rules": 1}`)
+	add("README.md", "# not an object\n")
+	add("b/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresource:\n- a.yaml\n")
+	add("a/two.yaml", `# two documents, the second one broken twice
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: fine
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: x
+  namespace: kube-system
+data:
+  ok: "1"
+binaryData:
+  ok: "!!"
+`)
+	add("a/deployment.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n")
+	add("a/list.yaml", "- not\n- an object\n")
+	want := []string{
+		`a/deployment.yaml:2:1: Deployment web: kind: no schema for Deployment apps/v1: kronform-gen validates cilium.io/v2 CiliumClusterwideNetworkPolicy, helm.toolkit.fluxcd.io/v2 HelmRelease, kustomize.toolkit.fluxcd.io/v1 Kustomization, source.toolkit.fluxcd.io/v1 GitRepository, source.toolkit.fluxcd.io/v1 HelmRepository, v1 ConfigMap, v1 Namespace, v1 Secret`,
+		`a/list.yaml: not valid YAML: line 1: a Kubernetes object must be a mapping: json: cannot unmarshal array into Go value of type map[string]interface {}`,
+		`a/two.yaml:15:3: ConfigMap kube-system/x: binaryData[ok]: Invalid value: "ok": duplicate of key present in data`,
+		`a/two.yaml:15:3: ConfigMap kube-system/x: binaryData[ok]: Invalid value: must be base64 (illegal base64 data at input byte 0)`,
+		`b/kustomization.yaml:3:1: Kustomization (no name): resource: unknown field: not declared in the Kustomization schema`,
+	}
+	if diff := cmp.Diff(want, strs(schemas(t).Tree(tr))); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+// Encrypted Secrets are not waved through: only their sops block and encrypted values are set aside.
+func TestEncryptedSecretIsStillChecked(t *testing.T) {
+	b, err := os.ReadFile("testdata/valid/secret-sops.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(b), "    password: ENC[", "    pass word: ENC[", 1)
+	broken = strings.Replace(broken, "type: Opaque\n", "type: kubernetes.io/tls\n", 1)
+	want := []string{
+		`secret.yaml:9:1: Secret kube-system/hetzner-robot: data[tls.crt]: Required value: required for a Secret of type kubernetes.io/tls`,
+		`secret.yaml:9:1: Secret kube-system/hetzner-robot: data[tls.key]: Required value: required for a Secret of type kubernetes.io/tls`,
+		`secret.yaml:10:5: Secret kube-system/hetzner-robot: data[pass word]: Invalid value: "pass word": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+	}
+	if diff := cmp.Diff(want, strs(schemas(t).File("secret.yaml", []byte(broken)))); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	// the sops block is set aside only when it is one: a Secret with a stray sops key is refused
+	plain := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: x\nsops: yes\n"
+	want = []string{`s.yaml:6:1: Secret x/s: sops: unknown field: not declared in the Secret schema`}
+	if diff := cmp.Diff(want, strs(schemas(t).File("s.yaml", []byte(plain)))); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+func TestPathSegments(t *testing.T) {
+	for in, want := range map[string][]string{
+		"spec.ingress[0].toPorts[12].ports[0].port":              {"spec", "ingress", "0", "toPorts", "12", "ports", "0", "port"},
+		"metadata.labels[node-role.kubernetes.io/control-plane]": {"metadata", "labels", "node-role.kubernetes.io/control-plane"},
+		".spec.x": {"spec", "x"},
+		"":        nil,
+	} {
+		if diff := cmp.Diff(want, pathSegments(in)); diff != "" {
+			t.Errorf("pathSegments(%q) (-want +got):\n%s", in, diff)
+		}
+	}
+}
