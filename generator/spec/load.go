@@ -61,8 +61,12 @@ func Load(name string, data []byte, opts Options) (*Model, error) {
 	v := &validator{m: m}
 	v.run()
 	problems := d.problems
+	failed := map[string]bool{}
+	for _, p := range d.problems {
+		failed[p.Path] = true
+	}
 	for _, p := range v.problems {
-		if !coveredBy(p.Path, d.problems) {
+		if !coveredBy(p.Path, failed) {
 			problems = append(problems, p)
 		}
 	}
@@ -72,14 +76,19 @@ func Load(name string, data []byte, opts Options) (*Model, error) {
 	return m, nil
 }
 
-// coveredBy says whether a validation problem is about a field (or inside a field) that already failed to decode.
-func coveredBy(path string, decoded Problems) bool {
-	for _, p := range decoded {
-		if path == p.Path || strings.HasPrefix(path, p.Path+".") || strings.HasPrefix(path, p.Path+"[") {
+// coveredBy says whether a validation problem is about a field (or inside a field) that already failed to decode. It
+// walks up the path, so its cost is the path's depth, however many problems there are.
+func coveredBy(path string, failed map[string]bool) bool {
+	for {
+		if failed[path] {
 			return true
 		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return false
+		}
+		path = path[:i]
 	}
-	return false
 }
 
 // scalarShorthand lets a type that is normally a mapping also be written as a single scalar (cidrs: [10.0.0.0/8]).
