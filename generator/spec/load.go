@@ -104,8 +104,8 @@ type decoder struct {
 	problems Problems
 	// fatal is set when the document could not be read whole (a syntax error, an alias bomb): nothing to validate.
 	fatal bool
-	// nodes counts values decoded, aliases expanded.
-	nodes int
+	// aliased counts values decoded through aliases; aliasDepth is how many aliases the current value is inside.
+	aliased, aliasDepth int
 }
 
 func (d *decoder) fail(n *yaml.Node, path, hint, format string, args ...any) {
@@ -186,21 +186,25 @@ func joinPath(path, field string) string {
 	return path + "." + field
 }
 
-// maxNodes bounds how many values a spec may expand to through aliases, so a "billion laughs" spec is refused
-// instead of eating the machine.
-const maxNodes = 200000
+// maxAliased bounds how many values a spec may get through aliases, so a "billion laughs" spec is refused instead of
+// eating the machine. Values written out count for nothing: a large fleet is bounded by its file's size.
+const maxAliased = 100000
 
 func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
-	d.nodes++
-	if d.nodes == maxNodes {
-		d.fail(n, path, "", "the spec expands to more than %d values through aliases", maxNodes)
-		d.fatal = true // what was decoded is a fragment; validating it would only add noise
-	}
-	if d.nodes >= maxNodes {
-		return
+	if d.aliasDepth > 0 {
+		d.aliased++
+		if d.aliased == maxAliased {
+			d.fail(n, path, "", "the spec expands to more than %d values through aliases", maxAliased)
+			d.fatal = true // what was decoded is a fragment; validating it would only add noise
+		}
+		if d.aliased >= maxAliased {
+			return
+		}
 	}
 	if n.Kind == yaml.AliasNode {
 		// The Go types do not nest into themselves, so an alias cannot recurse forever; it can only multiply.
+		d.aliasDepth++
+		defer func() { d.aliasDepth-- }()
 		n = n.Alias
 	}
 	d.pos[path] = Pos{n.Line, n.Column}
