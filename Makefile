@@ -45,7 +45,7 @@ bench: build
 
 ## fuzz: fuzz the spec loader for FUZZTIME (default 2m); crashers land in generator/spec/testdata/fuzz
 fuzz:
-	cd generator/spec && $(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME)
+	cd generator/spec && $(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
 
 ## schema: refresh schema/cluster-spec.schema.json from the Go types
 schema:
