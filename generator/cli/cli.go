@@ -100,6 +100,8 @@ Kustomizations that apply them in order.
 	root.AddCommand(
 		a.generateCommand(),
 		a.checkCommand(),
+		a.buildCommand(),
+		a.diffCommand(),
 		a.schemaCommand(),
 		a.versionCommand(),
 	)

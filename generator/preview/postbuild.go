@@ -111,7 +111,28 @@ func substitute(r *resource.Resource, vars map[string]string, keepUnknown bool) 
 	if err != nil {
 		return fmt.Errorf("YAMLToJSON: %w", err)
 	}
-	return r.UnmarshalJSON(j)
+	if err := r.UnmarshalJSON(j); err != nil {
+		return err
+	}
+	unmaskPlaceholders(r.RNode.YNode())
+	return nil
+}
+
+// A masked variable is substituted as a placeholder that is safe anywhere in YAML, then the placeholder becomes the
+// mask once the object is parsed again: "*****" written straight into `value: ${TOKEN}` would read as an alias.
+const (
+	placeholderSOPS  = "KRONFORMGENMASKEDSOPS"
+	placeholderPlain = "KRONFORMGENMASKEDPLAIN"
+)
+
+func unmaskPlaceholders(n *kyaml.Node) {
+	if n.Kind == kyaml.ScalarNode && strings.Contains(n.Value, "KRONFORMGENMASKED") {
+		n.Value = strings.NewReplacer(placeholderSOPS, maskSOPS, placeholderPlain, maskPlain).Replace(n.Value)
+		n.Tag, n.Style = "!!str", kyaml.SingleQuotedStyle
+	}
+	for _, c := range n.Content {
+		unmaskPlaceholders(c)
+	}
 }
 
 // sourceVars reads a ConfigMap's data, or a Secret's data (base64) and stringData, as variables.
@@ -128,10 +149,10 @@ func sourceVars(r *resource.Resource, reveal bool) (map[string]string, string, e
 	for k, v := range data {
 		switch {
 		case isEncrypted(v):
-			vars[k] = maskSOPS
+			vars[k] = placeholderSOPS
 			note = fmt.Sprintf("variables from Secret/%s are SOPS-encrypted: shown as %s (use --decrypt with the key)", r.GetName(), maskSOPS)
 		case !reveal:
-			vars[k] = maskPlain
+			vars[k] = placeholderPlain
 		default:
 			dec, err := base64.StdEncoding.DecodeString(v)
 			if err != nil {
@@ -143,9 +164,9 @@ func sourceVars(r *resource.Resource, reveal bool) (map[string]string, string, e
 	for k, v := range stringMap(r, "stringData") {
 		switch {
 		case isEncrypted(v):
-			vars[k] = maskSOPS
+			vars[k] = placeholderSOPS
 		case !reveal:
-			vars[k] = maskPlain
+			vars[k] = placeholderPlain
 		default:
 			vars[k] = strings.ReplaceAll(v, "\n", "")
 		}
