@@ -11,21 +11,33 @@ import (
 )
 
 func (a *app) generateCommand() *cobra.Command {
-	return &cobra.Command{
+	var doCommit bool
+	var msg string
+	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write the Flux tree the spec describes",
 		Long: `generate renders the spec and writes the tree in one transaction: unchanged files are left alone, stale files
 kronform-gen generated are removed, and nothing else (flux-system, your own files) is touched. When the spec is
 invalid nothing is written.
 
+--commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author in git
+config. It refuses, before writing anything, when other changes are staged.
+
 ` + exitCodesHelp,
 		Example: `  kronform-gen generate
-  kronform-gen generate --spec clusters.yaml --out ../fleet-repo`,
+  kronform-gen generate --spec clusters.yaml --out ../fleet-repo
+  kronform-gen generate --commit -m "cilium: 1.16"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, t, err := a.render()
 			if err != nil {
 				return err
+			}
+			var pending *pendingCommit
+			if doCommit {
+				if pending, err = a.prepareCommit(t, msg); err != nil {
+					return err
+				}
 			}
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
@@ -37,7 +49,6 @@ invalid nothing is written.
 			}
 			if !res.Changed() {
 				fmt.Fprintf(a.stderr, "%s is up to date (%d files)\n", a.outDir, t.Len())
-				return nil
 			}
 			for _, p := range res.Written {
 				fmt.Fprintf(a.stderr, "wrote   %s\n", p)
@@ -45,7 +56,13 @@ invalid nothing is written.
 			for _, p := range res.Removed {
 				fmt.Fprintf(a.stderr, "removed %s\n", p)
 			}
+			if pending != nil {
+				return a.commit(pending)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&doCommit, "commit", false, "commit the owned files with go-git after a successful generate")
+	cmd.Flags().StringVarP(&msg, "message", "m", "", "the commit message (default \"kronform-gen: regenerate from SPEC\")")
+	return cmd
 }

@@ -85,7 +85,7 @@ func Diff(old, new []*Build, oldName, newName string) ([]ObjectChange, error) {
 			}
 		}
 		d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-			A: difflib.SplitLines(string(from)), B: difflib.SplitLines(string(to)),
+			A: SplitLines(from), B: SplitLines(to),
 			FromFile: oldName, ToFile: newName, Context: 3,
 		})
 		if err != nil {
@@ -156,4 +156,19 @@ func Summary(changes []ObjectChange) (added, changed, removed int) {
 		}
 	}
 	return
+}
+
+// SplitLines cuts text into lines that keep their newline, for difflib (whose own SplitLines adds an empty last line
+// to text that ends in a newline); a last line without one gets one.
+func SplitLines(b []byte) []string {
+	if len(b) == 0 {
+		return nil
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	} else {
+		lines[len(lines)-1] += "\n"
+	}
+	return lines
 }
