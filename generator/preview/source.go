@@ -2,11 +2,11 @@ package preview
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 
-	securefs "github.com/fluxcd/pkg/kustomize/filesys"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/kronform/kronform-gen/generator/tree"
@@ -20,25 +20,45 @@ type Source struct {
 	root string // absolute path of the repository root inside fs
 }
 
-// FromDir reads the tree at dir on disk (nothing is written there).
+// FromDir reads the tree at dir on disk into memory, once (builds then make no system calls, and nothing is ever
+// written there). .git is skipped, and so are symbolic links, so no build can read outside the tree.
 func FromDir(dir string) (*Source, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
-	st, err := os.Stat(abs)
+	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, err
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
-	// Flux's own guard: no path, symlink or kustomization may read outside the repository.
-	fs, err := securefs.MakeFsOnDiskSecure(abs)
+	files := map[string][]byte{}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(rel)] = b
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &Source{fs: readOnly{fs}, root: abs}, nil
+	return FromFiles(files)
 }
 
 // FromFiles holds a tree given as slash-separated relative paths and their contents (a git commit's tree, say).

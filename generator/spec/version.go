@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -17,6 +18,24 @@ var MinCiliumVersion = semver.MustParse("1.13.0")
 // ResolveCiliumVersion returns the lowest chart version a version or range admits: the one whose values vocabulary
 // is written. A range that admits nothing known, or spans a vocabulary break, is an error.
 func ResolveCiliumVersion(v string) (*semver.Version, error) {
+	// A range costs thousands of constraint checks and a fleet repeats a handful of versions: remember each answer.
+	if r, ok := resolvedVersions.Load(v); ok {
+		r := r.(resolvedVersion)
+		return r.v, r.err
+	}
+	ver, err := resolveCiliumVersion(v)
+	resolvedVersions.Store(v, resolvedVersion{ver, err})
+	return ver, err
+}
+
+type resolvedVersion struct {
+	v   *semver.Version
+	err error
+}
+
+var resolvedVersions sync.Map
+
+func resolveCiliumVersion(v string) (*semver.Version, error) {
 	if exact, err := semver.StrictNewVersion(v); err == nil {
 		if exact.LessThan(MinCiliumVersion) {
 			return nil, fmt.Errorf("Cilium %s is older than %s, the oldest chart kronform-gen writes values for", v, MinCiliumVersion)
