@@ -1,26 +1,86 @@
 package cli
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
 
+	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
+	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/generator/secrets"
 	"github.com/kronform/kronform-gen/generator/tree"
 )
 
+// checkReport is the shape of `check --output json`.
+type checkReport struct {
+	InSync           bool              `json:"inSync"`
+	Spec             string            `json:"spec"`
+	Out              string            `json:"out"`
+	Files            []fileDrift       `json:"files"`
+	PlaintextSecrets []plaintextSecret `json:"plaintextSecrets"`
+	// Secrets are the secret files check could not verify in full (no key), or that need a key holder.
+	Secrets []secrets.Note `json:"secrets"`
+	// InvalidObjects counts objects on disk that the CRD schemas refuse (listed on stderr).
+	InvalidObjects int `json:"invalidObjects"`
+}
+
+// fileDrift is one file that is not what the spec generates.
+type fileDrift struct {
+	Path string `json:"path"`
+	// Change is missing (generated, absent), extra (owned, no longer generated), changed, or stray (not generated,
+	// inside a folder kronform-gen generates whole).
+	Change     string `json:"change"`
+	HandEdited bool   `json:"handEdited"`
+	// Diff is a unified diff from the file on disk to the generated one, Secret values masked.
+	Diff string `json:"diff,omitempty"`
+}
+
+type plaintextSecret struct {
+	Path string `json:"path"`
+	preview.PlaintextSecret
+}
+
 func (a *app) checkCommand() *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Fail when the tree on disk is not what the spec generates (the CI drift gate)",
-		Long: `check renders the spec in memory and compares it with the tree on disk, file by file. It writes nothing.
-Without an age key (CI) an existing secret file is kept and checked as far as its readable parts allow (names, type,
-keys, recipients); check says which values it could not verify, and fails when a secret changed in a way only a key
-holder can write.
+		Short: "Fail when the tree on disk is not what the spec generates, or holds a plaintext Secret (the CI gate)",
+		Long: `check renders the spec in memory and compares it with the tree on disk. It writes nothing and needs no
+private key: without one (CI) an existing secret file is kept and checked as far as its readable parts allow (names,
+type, keys, recipients); check says which values it could not verify, and fails when a secret changed in a way only a
+key holder can write. With a key, secret values are verified too.
+
+It reports, with a unified diff from disk to generated (Secret values masked as **SOPS** or *****):
+  missing   a generated file that is not on disk
+  extra     a file kronform-gen generated that the spec no longer makes
+  changed   a generated file whose contents differ; "(edited by hand)" when it is not what kronform-gen last wrote
+  stray     a file kronform-gen did not generate inside a folder it generates whole (Flux would not apply it,
+            or would apply it unexpectedly); delete or move it
+and, anywhere in the tree (generated or not, .git excepted), every YAML document of kind Secret holding a value
+that is not SOPS ciphertext.
+
+Every object on disk is also validated against the CRD schemas (see validate).
+
+--output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "diff"}],
+"plaintextSecrets": [{"path", "document", "namespace", "name", "keys"}], "secrets": [{"path", "secret", "kind",
+"detail"}], "invalidObjects"}.
 
 ` + exitCodesHelp,
-		Example: `  kronform-gen check`,
-		Args:    cobra.NoArgs,
+		Example: `  kronform-gen check
+  kronform-gen check --output json | jq '.files[].path'`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return fail(ExitUsage, "--output must be text or json, not %q", output)
+			}
 			_, r, err := a.render()
 			if err != nil {
 				return err
@@ -36,32 +96,176 @@ holder can write.
 			if err != nil {
 				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
 			}
+			rep := checkReport{Spec: a.specPath, Out: a.outDir, Files: []fileDrift{}, PlaintextSecrets: []plaintextSecret{}}
+			for _, c := range changes {
+				d, err := fileDiff(c.Path, c.Have, c.Want, c.Kind != tree.Missing, c.Kind != tree.Extra)
+				if err != nil {
+					return err
+				}
+				rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, Diff: d})
+			}
+			stray, err := strayFiles(a.outDir, t)
+			if err != nil {
+				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
+			}
+			for _, p := range stray {
+				rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
+			}
+			slices.SortStableFunc(rep.Files, func(x, y fileDrift) int { return strings.Compare(x.Path, y.Path) })
+			if rep.PlaintextSecrets, err = findPlaintextSecrets(a.outDir); err != nil {
+				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
+			}
+			rep.Secrets = r.Notes
+			if rep.Secrets == nil {
+				rep.Secrets = []secrets.Note{}
+			}
 			stuck := r.NeedsKeyHolder()
 			invalid, err := a.invalidOnDisk()
 			if err != nil {
 				return err
 			}
-			if len(changes) == 0 && len(stuck) == 0 && invalid == 0 {
+			rep.InvalidObjects = invalid
+			rep.InSync = len(rep.Files) == 0 && len(rep.PlaintextSecrets) == 0 && len(stuck) == 0 && invalid == 0
+
+			if output == "json" {
+				b, err := json.MarshalIndent(rep, "", "  ")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "%s\n", b)
+			} else {
+				a.printCheck(rep)
+			}
+			if rep.InSync {
 				fmt.Fprintf(a.stderr, "%s is in sync with %s (%d files)\n", a.outDir, a.specPath, t.Len())
 				return nil
 			}
+			var why []string
+			if n := len(rep.Files); n > 0 {
+				why = append(why, fmt.Sprintf("%d file(s) differ from %s; run kronform-gen generate", n, a.specPath))
+			}
+			if n := len(rep.PlaintextSecrets); n > 0 {
+				why = append(why, fmt.Sprintf("%d plaintext Secret(s): encrypt them with sops or remove them", n))
+			}
+			if n := len(stuck); n > 0 {
+				why = append(why, fmt.Sprintf("%d secret(s) changed in a way only an age key holder can write; run kronform-gen generate with the key", n))
+			}
 			if invalid > 0 {
-				fmt.Fprintf(a.stderr, "%s: %d object(s) the API server would refuse\n", a.outDir, invalid)
+				why = append(why, fmt.Sprintf("%d object(s) the API server would refuse", invalid))
 			}
-			for _, c := range changes {
-				note := ""
-				if c.HandEdited {
-					note = " (edited by hand)"
-				}
-				fmt.Fprintf(a.stdout, "%-8s %s%s\n", c.Kind, c.Path, note)
-			}
-			if len(changes) > 0 {
-				fmt.Fprintf(a.stderr, "%s has drifted from %s: %d file(s) differ; run kronform-gen generate\n", a.outDir, a.specPath, len(changes))
-			}
-			if len(stuck) > 0 {
-				fmt.Fprintf(a.stderr, "%s has drifted from %s: %d secret(s) need an age key holder to run kronform-gen generate\n", a.outDir, a.specPath, len(stuck))
-			}
+			fmt.Fprintf(a.stderr, "%s is not clean: %s\n", a.outDir, strings.Join(why, "; "))
 			return silent(ExitFailure)
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+func (a *app) printCheck(rep checkReport) {
+	for _, f := range rep.Files {
+		note := ""
+		if f.HandEdited {
+			note = " (edited by hand)"
+		}
+		if f.Change == "stray" {
+			note = " (not generated, in a folder kronform-gen generates: delete or move it)"
+		}
+		fmt.Fprintf(a.stdout, "%-8s %s%s\n", f.Change, f.Path, note)
+		fmt.Fprint(a.stdout, f.Diff)
+	}
+	for _, s := range rep.PlaintextSecrets {
+		fmt.Fprintf(a.stdout, "plaintext Secret %s (document %d, %s): %s\n", s.Path, s.Document,
+			strings.TrimPrefix(s.Namespace+"/"+s.Name, "/"), strings.Join(s.Keys, ", "))
+	}
+}
+
+// fileDiff is a unified diff from the file on disk to the generated one, both with Secret values masked.
+func fileDiff(p string, have, want []byte, onDisk, generated bool) (string, error) {
+	from, to := "a/"+p, "b/"+p
+	if !onDisk {
+		from = "/dev/null"
+	}
+	if !generated {
+		to = "/dev/null"
+	}
+	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: preview.SplitLines(preview.MaskFile(have)), B: preview.SplitLines(preview.MaskFile(want)),
+		FromFile: from, ToFile: to, Context: 3,
+	})
+	if err == nil && d == "" && onDisk && generated {
+		d = "# only masked Secret values differ\n"
+	}
+	return d, err
+}
+
+// strayFiles lists files kronform-gen did not generate inside the folders it generates whole: those whose
+// kustomization.yaml it generated (a Flux path it owns). Other folders, clusters/<cluster>/ above all, are shared.
+func strayFiles(dir string, t *tree.Tree) ([]string, error) {
+	var out []string
+	for _, p := range t.Paths() {
+		if path.Base(p) != "kustomization.yaml" {
+			continue
+		}
+		folder := path.Dir(p)
+		err := filepath.WalkDir(filepath.Join(dir, filepath.FromSlash(folder)), func(q string, d fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, err := filepath.Rel(dir, q)
+			if err != nil {
+				return err
+			}
+			if _, ok := t.File(filepath.ToSlash(rel)); !ok {
+				out = append(out, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// findPlaintextSecrets scans every YAML file under dir, .git and the write staging area excepted.
+func findPlaintextSecrets(dir string) ([]plaintextSecret, error) {
+	out := []plaintextSecret{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == dir {
+			return filepath.SkipAll
+		}
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if d.Name() == ".git" || rel == tree.StateDir+"/txn" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if ext := path.Ext(rel); !d.Type().IsRegular() || (ext != ".yaml" && ext != ".yml") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		found, err := preview.PlaintextSecrets(data)
+		if err != nil {
+			// A file that may hold a Secret but cannot be read as YAML cannot be cleared: report it.
+			out = append(out, plaintextSecret{Path: rel, PlaintextSecret: preview.PlaintextSecret{Keys: []string{"(not valid YAML)"}}})
+			return nil
+		}
+		for _, f := range found {
+			out = append(out, plaintextSecret{Path: rel, PlaintextSecret: f})
+		}
+		return nil
+	})
+	return out, err
 }

@@ -107,6 +107,8 @@ Kustomizations that apply them in order.
 		a.runbookCommand(),
 		a.initCommand(),
 		a.validateCommand(),
+		a.buildCommand(),
+		a.diffCommand(),
 		a.schemaCommand(),
 		a.versionCommand(),
 	)

@@ -11,7 +11,9 @@ import (
 )
 
 func (a *app) generateCommand() *cobra.Command {
-	return &cobra.Command{
+	var doCommit bool
+	var msg string
+	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write the Flux tree the spec describes",
 		Long: `generate renders the spec and writes the tree in one transaction: unchanged files are left alone, stale files
@@ -19,9 +21,13 @@ kronform-gen generated are removed, and nothing else (flux-system, your own file
 invalid nothing is written. Nothing is written either when a cluster has audit mode off and a reachability
 assertion fails (see verify): that tree could lock you out.
 
+--commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author in git
+config. It refuses, before writing anything, when other changes are staged.
+
 ` + exitCodesHelp,
 		Example: `  kronform-gen generate
-  kronform-gen generate --spec clusters.yaml --out ../fleet-repo`,
+  kronform-gen generate --spec clusters.yaml --out ../fleet-repo
+  kronform-gen generate --commit -m "cilium: 1.16"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			m, r, err := a.render()
@@ -39,6 +45,12 @@ assertion fails (see verify): that tree could lock you out.
 			if err := a.refuseInvalid(t); err != nil {
 				return err
 			}
+			var pending *pendingCommit
+			if doCommit {
+				if pending, err = a.prepareCommit(t, msg); err != nil {
+					return err
+				}
+			}
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			if errors.As(err, &conflict) {
@@ -49,7 +61,6 @@ assertion fails (see verify): that tree could lock you out.
 			}
 			if !res.Changed() {
 				fmt.Fprintf(a.stderr, "%s is up to date (%d files)\n", a.outDir, t.Len())
-				return nil
 			}
 			for _, p := range res.Written {
 				fmt.Fprintf(a.stderr, "wrote   %s\n", p)
@@ -57,7 +68,13 @@ assertion fails (see verify): that tree could lock you out.
 			for _, p := range res.Removed {
 				fmt.Fprintf(a.stderr, "removed %s\n", p)
 			}
+			if pending != nil {
+				return a.commit(pending)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&doCommit, "commit", false, "commit the owned files with go-git after a successful generate")
+	cmd.Flags().StringVarP(&msg, "message", "m", "", "the commit message (default \"kronform-gen: regenerate from SPEC\")")
+	return cmd
 }

@@ -13,10 +13,10 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	os.Exit(runTests(m))
 }
 
-func run(m *testing.M) int {
+func runTests(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "kronform-gen-cli-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -167,7 +167,7 @@ func TestCheckWithoutKeyFailsWhenRecipientsChanged(t *testing.T) {
 	os.Unsetenv("KG_TOKEN")
 	os.Remove(filepath.Join(dir, "token.txt"))
 	code, _, errOut := runIn(t, dir, "check")
-	if code != 1 || !strings.Contains(errOut, "needs-key-holder") || !strings.Contains(errOut, "1 secret(s) need an age key holder") {
+	if code != 1 || !strings.Contains(errOut, "needs-key-holder") || !strings.Contains(errOut, "1 secret(s) changed in a way only an age key holder can write") {
 		t.Fatalf("check: exit %d\n%s", code, errOut)
 	}
 	code, _, errOut = runIn(t, dir, "generate")

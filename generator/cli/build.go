@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/getsops/sops/v3/cmd/sops/formats"
+	"github.com/getsops/sops/v3/decrypt"
+	"github.com/spf13/cobra"
+
+	"github.com/kronform/kronform-gen/generator/preview"
+)
+
+func (a *app) buildCommand() *cobra.Command {
+	var reveal bool
+	cmd := &cobra.Command{
+		Use:   "build [CLUSTER[/KUSTOMIZATION]]",
+		Short: "Print what Flux will apply: each Flux Kustomization built as kustomize-controller builds it",
+		Long: `build finds every Flux Kustomization (kustomize.toolkit.fluxcd.io) declared under clusters/<cluster>/ in the
+output tree and prints what kustomize-controller would apply for it: kustomize build of its spec.path (with the
+kustomization file Flux generates when the folder has none, and its targetNamespace, namePrefix, patches, images and
+components merged in), then postBuild substitution and commonMetadata. Builds run in parallel; output order is
+cluster, then Kustomization name, and kustomize's own order inside each. With several Kustomizations, each starts with
+a "# cluster/name" line.
+
+CLUSTER is the folder under clusters/ that declares the Kustomization (the cluster whose Flux applies it), and
+KUSTOMIZATION its metadata.name.
+
+postBuild.substituteFrom reads the ConfigMaps and Secrets that the same cluster's Kustomizations build from the tree;
+a source that is not in the tree (it may exist only in the cluster) is reported and its variables are left as written.
+
+Secret values print masked: **SOPS** for SOPS ciphertext, ***** for a value in the clear. --decrypt decrypts SOPS
+Secrets with the age key sops finds (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, or ~/.config/sops/age/keys.txt) and prints
+every value in the clear.
+
+` + exitCodesHelp,
+		Example: `  kronform-gen build                        # every Kustomization of every cluster
+  kronform-gen build kronform               # one cluster
+  kronform-gen build kronform/host-policies # one Kustomization
+  SOPS_AGE_KEY_FILE=age.agekey kronform-gen build --decrypt kronform/secrets`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := preview.FromDir(a.outDir)
+			if err != nil {
+				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
+			}
+			ks, err := src.Kustomizations()
+			if err != nil {
+				return fail(ExitFailure, "%s: %v", a.outDir, err)
+			}
+			opts := preview.Options{}
+			if len(args) == 1 {
+				if opts.Select, err = selectKustomizations(ks, args[0]); err != nil {
+					return err
+				}
+			}
+			if reveal {
+				opts.Decrypt = decryptSOPS
+			}
+			builds, err := src.Build(ks, opts)
+			a.printBuildNotes(builds)
+			if err != nil {
+				return buildFailed(err)
+			}
+			for i, b := range builds {
+				y, err := b.YAML(reveal)
+				if err != nil {
+					return fail(ExitFailure, "%v", err)
+				}
+				if len(builds) > 1 {
+					if i > 0 {
+						fmt.Fprintln(a.stdout, "---")
+					}
+					fmt.Fprintf(a.stdout, "# %s\n", b.ID())
+				}
+				if _, err := a.stdout.Write(y); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&reveal, "decrypt", false, "decrypt SOPS Secrets with sops' age key and print all Secret values in the clear")
+	return cmd
+}
+
+// selectKustomizations turns CLUSTER or CLUSTER/KUSTOMIZATION into a selection, refusing one that matches nothing.
+func selectKustomizations(ks []preview.Kustomization, arg string) (func(preview.Kustomization) bool, error) {
+	cluster, name, one := strings.Cut(arg, "/")
+	sel := func(k preview.Kustomization) bool { return k.Cluster == cluster && (!one || k.Name == name) }
+	var ids []string
+	for _, k := range ks {
+		if sel(k) {
+			return sel, nil
+		}
+		ids = append(ids, k.ID())
+	}
+	slices.Sort(ids)
+	return nil, fail(ExitUsage, "no Flux Kustomization %s in the tree; there are: %s", arg, strings.Join(ids, ", "))
+}
+
+// decryptSOPS decrypts one SOPS YAML document with the key sops itself would use.
+func decryptSOPS(doc []byte) ([]byte, error) {
+	return decrypt.DataWithFormat(doc, formats.Yaml)
+}
+
+func (a *app) printBuildNotes(builds []*preview.Build) {
+	for _, b := range builds {
+		for _, n := range b.Notes {
+			fmt.Fprintf(a.stderr, "note: %s: %s\n", b.ID(), n)
+		}
+	}
+}
+
+// buildFailed prints every Kustomization that did not build; the tree holds invalid output.
+func buildFailed(err error) error {
+	var msgs []string
+	for _, e := range unjoin(err) {
+		msgs = append(msgs, e.Error())
+	}
+	return fail(ExitFailure, "%s", strings.Join(msgs, "\nkronform-gen: "))
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	var single *preview.Error
+	if errors.As(err, &single) {
+		return []error{single}
+	}
+	return []error{err}
+}

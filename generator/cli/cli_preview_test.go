@@ -1,0 +1,370 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/kronform/kronform-gen/generator/cli"
+)
+
+// run calls the CLI in-process and returns exit code, stdout and stderr.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Main(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// project is a copy of the example spec (with its demo secrets) and a freshly generated output tree in a temporary
+// folder.
+type project struct {
+	t         *testing.T
+	dir, spec string
+	out       string
+}
+
+func newProject(t *testing.T) *project {
+	t.Helper()
+	dir := t.TempDir()
+	spec, err := os.ReadFile(filepath.Join("..", "..", "cluster-spec.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &project{t: t, dir: dir, spec: filepath.Join(dir, "cluster-spec.yaml"), out: filepath.Join(dir, "output")}
+	if err := os.WriteFile(p.spec, spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The example's demo secret sources and PUBLIC demo key, where its spec names them.
+	if err := os.CopyFS(filepath.Join(dir, "examples"), os.DirFS(filepath.Join("..", "..", "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(dir, "examples", "demo.agekey"))
+	if code, _, stderr := p.run("generate"); code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	return p
+}
+
+func (p *project) run(args ...string) (int, string, string) {
+	p.t.Helper()
+	return run(p.t, append(args, "--spec", p.spec, "--out", p.out)...)
+}
+
+func (p *project) path(rel string) string { return filepath.Join(p.out, filepath.FromSlash(rel)) }
+
+func (p *project) write(rel, data string) {
+	p.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p.path(rel)), 0o755); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(p.path(rel), []byte(data), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *project) read(rel string) string {
+	p.t.Helper()
+	b, err := os.ReadFile(p.path(rel))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return string(b)
+}
+
+// checkJSON runs check --output json and decodes it.
+func (p *project) checkJSON() (int, map[string]any) {
+	p.t.Helper()
+	code, stdout, stderr := p.run("check", "--output", "json")
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		p.t.Fatalf("check --output json is not JSON: %v\n%s\n%s", err, stdout, stderr)
+	}
+	return code, rep
+}
+
+const release = "infrastructure/kronform/cilium/helmrelease.yaml"
+
+func TestCheckInSync(t *testing.T) {
+	p := newProject(t)
+	code, stdout, stderr := p.run("check")
+	if code != 0 || stdout != "" {
+		t.Fatalf("check on a fresh tree: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, rep := p.checkJSON()
+	if code != 0 || rep["inSync"] != true || len(rep["files"].([]any)) != 0 || len(rep["plaintextSecrets"].([]any)) != 0 {
+		t.Fatalf("check --output json on a fresh tree: exit %d, %v", code, rep)
+	}
+}
+
+func TestCheckHandEdit(t *testing.T) {
+	p := newProject(t)
+	p.write(release, strings.Replace(p.read(release), "version: 1.13.4", "version: 1.14.0", 1))
+	code, stdout, _ := p.run("check")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	want := "changed  " + release + " (edited by hand)\n--- a/" + release + "\n+++ b/" + release + "\n"
+	if !strings.HasPrefix(stdout, want) {
+		t.Fatalf("check output starts:\n%s\nwant it to start:\n%s", stdout, want)
+	}
+	for _, line := range []string{"\n-      version: 1.14.0\n", "\n+      version: 1.13.4\n"} {
+		if !strings.Contains(stdout, line) {
+			t.Errorf("the diff lacks %q:\n%s", line, stdout)
+		}
+	}
+	_, rep := p.checkJSON()
+	files := rep["files"].([]any)
+	if len(files) != 1 {
+		t.Fatalf("files: %v", files)
+	}
+	f := files[0].(map[string]any)
+	if f["path"] != release || f["change"] != "changed" || f["handEdited"] != true || !strings.Contains(f["diff"].(string), "+      version: 1.13.4") {
+		t.Errorf("json file entry: %v", f)
+	}
+}
+
+func TestCheckDeletedFile(t *testing.T) {
+	p := newProject(t)
+	if err := os.Remove(p.path(release)); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := p.run("check")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.HasPrefix(stdout, "missing  "+release+"\n--- /dev/null\n+++ b/"+release+"\n") {
+		t.Fatalf("check output:\n%s", stdout)
+	}
+}
+
+func TestCheckStrayFile(t *testing.T) {
+	p := newProject(t)
+	stray := "infrastructure/kronform/cilium/extra-values.yaml"
+	p.write(stray, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n")
+	// A file of your own beside the bootstrap files is yours: not reported.
+	p.write("clusters/kronform/apps.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n")
+	code, stdout, _ := p.run("check")
+	want := "stray    " + stray + " (not generated, in a folder kronform-gen generates: delete or move it)\n"
+	if code != 1 || stdout != want {
+		t.Fatalf("exit %d, output:\n%s\nwant exit 1 and:\n%s", code, stdout, want)
+	}
+}
+
+func TestCheckPlaintextSecret(t *testing.T) {
+	p := newProject(t)
+	// Not generated, outside any Flux path, and still reported; the value never shows.
+	p.write("apps/db/secret.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  mode: fast
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: db
+  namespace: apps
+stringData:
+  password: hunter2
+`)
+	// Encrypted values are fine.
+	p.write("apps/db/sealed.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: ok\ndata:\n  password: ENC[AES256_GCM,data:abc=,iv:def=,tag:ghi=,type:str]\nsops:\n  version: 3.13.3\n")
+	code, stdout, stderr := p.run("check")
+	want := "plaintext Secret apps/db/secret.yaml (document 2, apps/db): stringData.password\n"
+	if code != 1 || stdout != want {
+		t.Fatalf("exit %d, output:\n%s\nwant exit 1 and:\n%s", code, stdout, want)
+	}
+	if strings.Contains(stdout+stderr, "hunter2") {
+		t.Fatal("the plaintext value was printed")
+	}
+	_, rep := p.checkJSON()
+	s := rep["plaintextSecrets"].([]any)
+	if len(s) != 1 || s[0].(map[string]any)["name"] != "db" {
+		t.Fatalf("plaintextSecrets: %v", s)
+	}
+}
+
+func TestCheckMasksSecretValuesInDiffs(t *testing.T) {
+	p := newProject(t)
+	// An owned file turned into a Secret by hand: the diff shows the change with the value masked.
+	p.write(release, p.read(release)+"---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: leak\nstringData:\n  token: s3cr3t\n")
+	code, stdout, _ := p.run("check")
+	if code != 1 {
+		t.Fatalf("exit %d", code)
+	}
+	if strings.Contains(stdout, "s3cr3t") {
+		t.Fatalf("the secret value shows in the diff:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "-  token: '*****'\n") {
+		t.Errorf("the masked value is not in the diff:\n%s", stdout)
+	}
+}
+
+// gitRepo makes a repository at dir with everything committed, by a known author.
+func gitRepo(t *testing.T, dir string) *git.Repository {
+	t.Helper()
+	r, err := git.PlainInit(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, r, "initial")
+	return r
+}
+
+func commitAll(t *testing.T, r *git.Repository, msg string) {
+	t.Helper()
+	wt, err := r.Worktree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wt.AddGlob("."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wt.Commit(msg, &git.CommitOptions{All: true, Author: &object.Signature{Name: "Test", Email: "test@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDiffAgainstARef(t *testing.T) {
+	p := newProject(t)
+	gitRepo(t, p.dir)
+	code, stdout, stderr := p.run("diff", "--ref", "HEAD")
+	if code != 0 || stdout != "0 added, 0 changed, 0 removed (HEAD -> working tree)\n" {
+		t.Fatalf("diff of an unchanged tree: exit %d\n%s%s", code, stdout, stderr)
+	}
+	// Change the spec: the chart version, and drop the host policies' only policy file by renaming it.
+	spec, _ := os.ReadFile(p.spec)
+	spec = bytes.Replace(spec, []byte("version: 1.13.4"), []byte("version: 1.13.5"), 1)
+	os.WriteFile(p.spec, spec, 0o644)
+	if code, _, stderr := p.run("generate"); code != 0 {
+		t.Fatal(stderr)
+	}
+	p.write("infrastructure/kronform/cilium/kustomization.yaml",
+		p.read("infrastructure/kronform/cilium/kustomization.yaml")+"- secret.yaml\n")
+	p.write("infrastructure/kronform/cilium/secret.yaml",
+		"apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n  namespace: kube-system\nstringData:\n  token: s3cr3t\n")
+	before := p.read(release)
+
+	code, stdout, _ = p.run("diff", "--ref", "HEAD")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, stdout)
+	}
+	want := `~ kronform/HelmRelease/kube-system/cilium (changed)
+--- HEAD
++++ working tree
+@@ -10,7 +10,7 @@
+       sourceRef:
+         kind: HelmRepository
+         name: cilium
+-      version: 1.13.4
++      version: 1.13.5
+   install:
+     remediation:
+       retries: 3
++ kronform/Secret/kube-system/token (added)
+--- HEAD
++++ working tree
+@@ -0,0 +1,7 @@
++apiVersion: v1
++kind: Secret
++metadata:
++  name: token
++  namespace: kube-system
++stringData:
++  token: '*****'
+1 added, 1 changed, 0 removed (HEAD -> working tree)
+`
+	if stdout != want {
+		t.Errorf("diff --ref HEAD:\n%s\nwant:\n%s", stdout, want)
+	}
+	if p.read(release) != before {
+		t.Error("diff changed the working tree")
+	}
+
+	code, stdout, _ = p.run("diff", "--ref", "HEAD", "--max-lines", "3", "--full-output", filepath.Join(p.dir, "full.diff"))
+	full, _ := os.ReadFile(filepath.Join(p.dir, "full.diff"))
+	lines := strings.Split(strings.TrimSuffix(want, "\n"), "\n")
+	truncated := strings.Join(lines[:3], "\n") + "\n... truncated: " + strconv.Itoa(len(lines)-4) + " more lines; the full diff is in " +
+		filepath.Join(p.dir, "full.diff") + "\n" + lines[len(lines)-1] + "\n"
+	if code != 1 || stdout != truncated || string(full) != want {
+		t.Errorf("truncated: exit %d\n%s\nwant:\n%s\nfull file:\n%s", code, stdout, truncated, full)
+	}
+
+	code, stdout, _ = p.run("diff", "--ref", "HEAD", "--output", "json")
+	var rep struct {
+		Summary struct{ Added, Changed, Removed int }
+		Objects []struct{ Key, Change, Diff string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if code != 1 || rep.Summary.Added != 1 || rep.Summary.Changed != 1 || len(rep.Objects) != 2 || rep.Objects[0].Key != "kronform/HelmRelease/kube-system/cilium" {
+		t.Errorf("json: exit %d, %+v", code, rep)
+	}
+	if strings.Contains(stdout, "s3cr3t") {
+		t.Error("a secret value shows in the JSON diff")
+	}
+
+	if code, _, stderr := p.run("diff", "--ref", "no-such-branch"); code != 2 || !strings.Contains(stderr, `resolving "no-such-branch"`) {
+		t.Errorf("unknown ref: exit %d, %s", code, stderr)
+	}
+}
+
+func TestGenerateCommit(t *testing.T) {
+	p := newProject(t)
+	r := gitRepo(t, p.dir)
+	t.Setenv("GIT_AUTHOR_NAME", "Gen Erator")
+	t.Setenv("GIT_AUTHOR_EMAIL", "gen@example.com")
+	p.write("../notes.txt", "not ours\n") // an untracked file elsewhere is left alone
+
+	spec, _ := os.ReadFile(p.spec)
+	os.WriteFile(p.spec, bytes.Replace(spec, []byte("version: 1.13.4"), []byte("version: 1.13.5"), 1), 0o644)
+	code, _, stderr := p.run("generate", "--commit", "-m", "cilium 1.13.5")
+	if code != 0 {
+		t.Fatalf("generate --commit: exit %d\n%s", code, stderr)
+	}
+	head, _ := r.Head()
+	c, _ := r.CommitObject(head.Hash())
+	if c.Message != "cilium 1.13.5" || c.Author.Name != "Gen Erator" {
+		t.Errorf("commit %q by %s", c.Message, c.Author.Name)
+	}
+	parent, _ := c.Parent(0)
+	patch, _ := parent.Patch(c)
+	var changed []string
+	for _, fp := range patch.FilePatches() {
+		from, to := fp.Files()
+		if to != nil {
+			changed = append(changed, to.Path())
+		} else {
+			changed = append(changed, from.Path())
+		}
+	}
+	want := []string{"output/.kronform-gen/owned.json", "output/" + release}
+	if strings.Join(changed, " ") != strings.Join(want, " ") {
+		t.Errorf("the commit changed %v, want %v", changed, want)
+	}
+
+	// Something else staged: refused before anything is written.
+	wt, _ := r.Worktree()
+	os.WriteFile(filepath.Join(p.dir, "cluster-spec.yaml"), bytes.Replace(spec, []byte("version: 1.13.4"), []byte("version: 1.13.6"), 1), 0o644)
+	if _, err := wt.Add("cluster-spec.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	before := p.read(release)
+	code, _, stderr = p.run("generate", "--commit")
+	if code != 2 || !strings.Contains(stderr, "refusing to commit: other changes are staged (cluster-spec.yaml)") {
+		t.Fatalf("with a staged spec: exit %d\n%s", code, stderr)
+	}
+	if p.read(release) != before {
+		t.Error("a refused generate --commit wrote the tree")
+	}
+}

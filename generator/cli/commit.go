@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/kronform/kronform-gen/generator/gitrepo"
+	"github.com/kronform/kronform-gen/generator/tree"
+)
+
+// defaultCommitMessage is used by generate --commit without -m.
+const defaultCommitMessage = "kronform-gen: regenerate from %s"
+
+// pendingCommit is a commit of the owned paths, checked before anything is written.
+type pendingCommit struct {
+	repo   *gitrepo.Repo
+	paths  []string
+	author *object.Signature
+	msg    string
+}
+
+// prepareCommit refuses, before generate writes anything, when the commit could not be made as asked: no
+// repository, no author, or staged changes the commit would sweep in.
+func (a *app) prepareCommit(t *tree.Tree, msg string) (*pendingCommit, error) {
+	repo, err := gitrepo.Open(a.outDir)
+	if err != nil {
+		return nil, fail(ExitUsage, "--commit: %v", err)
+	}
+	old, err := tree.ReadOwned(a.outDir)
+	if err != nil {
+		return nil, fail(ExitUsage, "--commit: %v", err)
+	}
+	// The owned paths: what was generated before (so removals are committed) and what is generated now.
+	owned := map[string]bool{tree.OwnedFile: true, tree.StateDir + "/.gitignore": true}
+	for p := range old.Files {
+		owned[p] = true
+	}
+	for _, p := range t.Paths() {
+		owned[p] = true
+	}
+	paths := slices.Sorted(maps.Keys(owned))
+	staged, err := repo.StagedOutside(paths)
+	if err != nil {
+		return nil, fail(ExitUsage, "--commit: %v", err)
+	}
+	if len(staged) > 0 {
+		return nil, fail(ExitUsage, "--commit: refusing to commit: other changes are staged (%s); commit or unstage them "+
+			"(git restore --staged PATH) first. Nothing was written.", strings.Join(staged, ", "))
+	}
+	author, err := repo.Author()
+	if err != nil {
+		return nil, fail(ExitUsage, "--commit: %v. Nothing was written.", err)
+	}
+	if msg == "" {
+		msg = fmt.Sprintf(defaultCommitMessage, a.specPath)
+	}
+	return &pendingCommit{repo: repo, paths: paths, author: author, msg: msg}, nil
+}
+
+// commit stages exactly the owned paths and commits them.
+func (a *app) commit(p *pendingCommit) error {
+	h, err := p.repo.CommitPaths(p.paths, p.msg, p.author)
+	if err != nil {
+		return fail(ExitFailure, "--commit: the tree was written but not committed: %v", err)
+	}
+	if h.IsZero() {
+		fmt.Fprintln(a.stderr, "nothing to commit: the owned files are as committed")
+		return nil
+	}
+	fmt.Fprintf(a.stderr, "committed %s %q\n", h.String()[:12], firstLine(p.msg))
+	return nil
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}

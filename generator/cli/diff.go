@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kronform/kronform-gen/generator/gitrepo"
+	"github.com/kronform/kronform-gen/generator/preview"
+)
+
+// diffReport is the shape of `diff --output json`.
+type diffReport struct {
+	Ref     string                 `json:"ref"`
+	Summary diffSummary            `json:"summary"`
+	Objects []preview.ObjectChange `json:"objects"`
+}
+
+type diffSummary struct {
+	Added   int `json:"added"`
+	Changed int `json:"changed"`
+	Removed int `json:"removed"`
+}
+
+func (a *app) diffCommand() *cobra.Command {
+	var ref, output, fullOutput string
+	var maxLines int
+	cmd := &cobra.Command{
+		Use:   "diff --ref REF",
+		Short: "Show, object by object, what Flux would apply differently between a git ref and the working tree",
+		Long: `diff builds every Flux Kustomization of the output tree twice, as 'build' does: once from the commit REF names
+(read from git's object store: nothing is checked out and the working tree is not touched) and once from the working
+tree. It prints the objects that were added, changed or removed, keyed cluster/Kind/namespace/name, each with a
+unified diff of its YAML, then a summary line. Secret values are always masked; a change hidden by the mask is
+named ("values changed (masked): data.password").
+
+Long diffs stop after --max-lines lines with a "... truncated" line; --full-output FILE writes the whole diff there.
+
+Exit codes:
+  0  no differences
+  1  differences, or a side that does not build
+  2  bad input or usage: not a git repository, unknown ref`,
+		Example: `  kronform-gen diff --ref main
+  kronform-gen diff --ref origin/main --output json
+  kronform-gen diff --ref HEAD~1 --max-lines 200 --full-output diff.txt`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "unified" && output != "json" {
+				return fail(ExitUsage, "--output must be unified or json, not %q", output)
+			}
+			repo, err := gitrepo.Open(a.outDir)
+			if err != nil {
+				return fail(ExitUsage, "%v", err)
+			}
+			files, err := repo.Files(ref)
+			if err != nil {
+				return fail(ExitUsage, "%v", err)
+			}
+			oldSrc, err := preview.FromFiles(files)
+			if err != nil {
+				return fail(ExitFailure, "%s at %s: %v", a.outDir, ref, err)
+			}
+			oldBuilds, err := a.buildAll(oldSrc, a.outDir+" at "+ref)
+			if err != nil {
+				return err
+			}
+			newSrc, err := preview.FromDir(a.outDir)
+			if err != nil {
+				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
+			}
+			newBuilds, err := a.buildAll(newSrc, a.outDir)
+			if err != nil {
+				return err
+			}
+			changes, err := preview.Diff(oldBuilds, newBuilds, ref, "working tree")
+			if err != nil {
+				return fail(ExitFailure, "%v", err)
+			}
+			added, changed, removed := preview.Summary(changes)
+			summary := fmt.Sprintf("%d added, %d changed, %d removed (%s -> working tree)", added, changed, removed, ref)
+			if output == "json" {
+				if changes == nil {
+					changes = []preview.ObjectChange{}
+				}
+				b, err := json.MarshalIndent(diffReport{Ref: ref, Summary: diffSummary{added, changed, removed}, Objects: changes}, "", "  ")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "%s\n", b)
+			} else {
+				var full bytes.Buffer
+				for _, c := range changes {
+					mark := map[preview.ChangeKind]string{preview.Added: "+", preview.Changed: "~", preview.Removed: "-"}[c.Change]
+					fmt.Fprintf(&full, "%s %s (%s)\n%s", mark, c.Key, c.Change, c.Diff)
+				}
+				if fullOutput != "" {
+					if err := os.WriteFile(fullOutput, append(full.Bytes(), []byte(summary+"\n")...), 0o644); err != nil {
+						return fail(ExitUsage, "writing %s: %v", fullOutput, err)
+					}
+				}
+				if err := writeTruncated(a, full.Bytes(), maxLines, fullOutput); err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, summary)
+			}
+			if len(changes) > 0 {
+				return silent(ExitFailure)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&ref, "ref", "", "the git ref to compare the working tree with (branch, tag, commit, HEAD~1...)")
+	f.StringVarP(&output, "output", "o", "unified", "unified or json")
+	f.IntVar(&maxLines, "max-lines", 2000, "print at most this many diff lines (0: no limit)")
+	f.StringVar(&fullOutput, "full-output", "", "also write the whole diff to this file")
+	_ = cmd.MarkFlagRequired("ref")
+	return cmd
+}
+
+// writeTruncated prints at most max lines of text, then says how much was left out and how to see it.
+func writeTruncated(a *app, text []byte, max int, fullOutput string) error {
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	n, hidden := 0, 0
+	for sc.Scan() {
+		if max > 0 && n >= max {
+			hidden++
+			continue
+		}
+		fmt.Fprintln(a.stdout, sc.Text())
+		n++
+	}
+	if hidden > 0 {
+		if fullOutput != "" {
+			fmt.Fprintf(a.stdout, "... truncated: %d more lines; the full diff is in %s\n", hidden, fullOutput)
+		} else {
+			fmt.Fprintf(a.stdout, "... truncated: %d more lines; rerun with --full-output FILE\n", hidden)
+		}
+	}
+	return sc.Err()
+}
+
+// buildAll builds every Kustomization of a tree, secrets masked; a tree that does not build fails the command.
+func (a *app) buildAll(src *preview.Source, label string) ([]*preview.Build, error) {
+	ks, err := src.Kustomizations()
+	if err != nil {
+		return nil, fail(ExitFailure, "%s: %v", label, err)
+	}
+	builds, err := src.Build(ks, preview.Options{})
+	for _, b := range builds {
+		for _, n := range b.Notes {
+			fmt.Fprintf(a.stderr, "note: %s: %s: %s\n", label, b.ID(), n)
+		}
+	}
+	if err != nil {
+		return nil, fail(ExitFailure, "%s does not build:\n%s", label, strings.TrimSpace(buildFailed(err).Error()))
+	}
+	return builds, nil
+}

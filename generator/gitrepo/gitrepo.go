@@ -1,0 +1,228 @@
+package gitrepo
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Repo is the git repository holding an output folder.
+type Repo struct {
+	repo *git.Repository
+	root string // the work tree's root on disk
+	// Sub is the output folder relative to the work tree's root, slash-separated ("." when it is the root).
+	Sub string
+}
+
+// Open finds the repository that holds dir, searching upward for .git.
+func Open(dir string) (*Repo, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	r, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return nil, fmt.Errorf("%s is not inside a git repository", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening the git repository of %s: %w", dir, err)
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		return nil, fmt.Errorf("the git repository of %s has no work tree: %w", dir, err)
+	}
+	root := wt.Filesystem.Root()
+	// Compare resolved paths: a symlinked temp folder must not look like it is outside the repository.
+	rootReal, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, err
+	}
+	absReal, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := filepath.Rel(rootReal, absReal)
+	if err != nil || sub == ".." || strings.HasPrefix(sub, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("%s is outside the git work tree %s", dir, root)
+	}
+	return &Repo{repo: r, root: root, Sub: filepath.ToSlash(sub)}, nil
+}
+
+// Files reads the output folder's files as they are in the commit that ref names (a branch, tag, commit hash or any
+// revision go-git resolves, such as HEAD~1), straight from the object store. Paths are relative to the output folder.
+// A ref whose commit has no such folder gives an empty tree. Symbolic links and submodules are skipped.
+func (r *Repo) Files(ref string) (map[string][]byte, error) {
+	h, err := r.repo.ResolveRevision(plumbing.Revision(ref))
+	if err != nil {
+		return nil, fmt.Errorf("resolving %q: %w", ref, err)
+	}
+	c, err := r.repo.CommitObject(*h)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a commit: %w", ref, err)
+	}
+	t, err := c.Tree()
+	if err != nil {
+		return nil, err
+	}
+	if r.Sub != "." {
+		t, err = t.Tree(r.Sub)
+		if errors.Is(err, object.ErrDirectoryNotFound) {
+			return map[string][]byte{}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s at %s: %w", r.Sub, ref, err)
+		}
+	}
+	files := map[string][]byte{}
+	err = t.Files().ForEach(func(f *object.File) error {
+		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
+			return nil
+		}
+		rd, err := f.Reader()
+		if err != nil {
+			return err
+		}
+		defer rd.Close()
+		b, err := io.ReadAll(rd)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Name, err)
+		}
+		files[f.Name] = b
+		return nil
+	})
+	return files, err
+}
+
+// repoPath turns a path relative to the output folder into one relative to the work tree.
+func (r *Repo) repoPath(p string) string {
+	if r.Sub == "." {
+		return p
+	}
+	return path.Join(r.Sub, p)
+}
+
+// StagedOutside lists staged changes (the index differs from HEAD) to paths other than the given ones (relative to
+// the output folder), sorted.
+func (r *Repo) StagedOutside(paths []string) ([]string, error) {
+	ours := map[string]bool{}
+	for _, p := range paths {
+		ours[r.repoPath(p)] = true
+	}
+	idx, err := r.repo.Storer.Index()
+	if err != nil {
+		return nil, fmt.Errorf("reading the git index: %w", err)
+	}
+	head := map[string]plumbing.Hash{}
+	if ref, err := r.repo.Head(); err == nil {
+		c, err := r.repo.CommitObject(ref.Hash())
+		if err != nil {
+			return nil, err
+		}
+		t, err := c.Tree()
+		if err != nil {
+			return nil, err
+		}
+		err = t.Files().ForEach(func(f *object.File) error {
+			head[f.Name] = f.Hash
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return nil, err
+	}
+	var out []string
+	inIndex := map[string]bool{}
+	for _, e := range idx.Entries {
+		inIndex[e.Name] = true
+		if h, ok := head[e.Name]; (!ok || h != e.Hash) && !ours[e.Name] {
+			out = append(out, e.Name)
+		}
+	}
+	for name := range head {
+		if !inIndex[name] && !ours[name] {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Author is who commits: GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL, else user.name / user.email from the repository,
+// global and system git config.
+func (r *Repo) Author() (*object.Signature, error) {
+	name, email := os.Getenv("GIT_AUTHOR_NAME"), os.Getenv("GIT_AUTHOR_EMAIL")
+	if name == "" || email == "" {
+		cfg, err := r.repo.ConfigScoped(config.SystemScope)
+		if err != nil {
+			return nil, fmt.Errorf("reading git config: %w", err)
+		}
+		if name == "" {
+			name = cfg.User.Name
+		}
+		if email == "" {
+			email = cfg.User.Email
+		}
+	}
+	if name == "" || email == "" {
+		return nil, fmt.Errorf("no git author: set user.name and user.email (git config --global user.name 'Your Name'; " +
+			"git config --global user.email you@example.com) or GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL")
+	}
+	return &object.Signature{Name: name, Email: email, When: time.Now()}, nil
+}
+
+// CommitPaths stages exactly the given paths (relative to the output folder) as they are on disk, a deleted one as
+// a removal, and commits them. It returns the zero hash and no error when they hold no change.
+func (r *Repo) CommitPaths(paths []string, msg string, author *object.Signature) (plumbing.Hash, error) {
+	wt, err := r.repo.Worktree()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	var removed []string
+	for _, p := range paths {
+		rp := r.repoPath(p)
+		if _, err := os.Lstat(filepath.Join(r.root, filepath.FromSlash(rp))); errors.Is(err, os.ErrNotExist) {
+			removed = append(removed, rp)
+			continue
+		}
+		if _, err := wt.Add(rp); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("staging %s: %w", rp, err)
+		}
+	}
+	if len(removed) > 0 {
+		idx, err := r.repo.Storer.Index()
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		for _, rp := range removed {
+			if _, err := idx.Remove(rp); err != nil && !errors.Is(err, index.ErrEntryNotFound) {
+				return plumbing.ZeroHash, fmt.Errorf("staging the removal of %s: %w", rp, err)
+			}
+		}
+		if err := r.repo.Storer.SetIndex(idx); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	h, err := wt.Commit(msg, &git.CommitOptions{Author: author})
+	if errors.Is(err, git.ErrEmptyCommit) {
+		return plumbing.ZeroHash, nil
+	}
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("committing: %w", err)
+	}
+	return h, nil
+}

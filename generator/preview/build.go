@@ -1,0 +1,254 @@
+package preview
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resource"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
+)
+
+// Options tune a build.
+type Options struct {
+	// Select picks the Kustomizations to build; nil builds all. Others of the same cluster may still be built, unseen,
+	// to resolve postBuild.substituteFrom.
+	Select func(Kustomization) bool
+	// Decrypt, when set, decrypts SOPS-encrypted Secrets (a whole YAML document in, plaintext YAML out) the way
+	// kustomize-controller does before substitution, and lets variables from Secrets be substituted in the clear.
+	// Without it encrypted values stay encrypted and Secret-sourced variables are substituted masked.
+	Decrypt func([]byte) ([]byte, error)
+	// Workers bounds the builds running at once; 0 means one per CPU.
+	Workers int
+}
+
+// Build is what kustomize-controller would apply for one Flux Kustomization.
+type Build struct {
+	Kustomization
+	// Resources are the objects in kustomize's order, after decryption (with Options.Decrypt) and postBuild
+	// substitution. Secret values are NOT masked here: print them with YAML.
+	Resources []*resource.Resource
+	// KustomizationFile is the kustomization file the controller would build when it differs from the folder's (it
+	// generated one, or merged spec fields such as targetNamespace into it); nil when the folder's own is built as is.
+	KustomizationFile []byte
+	// Generated says the folder has no kustomization file and KustomizationFile is the generated one.
+	Generated bool
+	// Notes say what could not be previewed faithfully (a substituteFrom source that is not in the tree, ...).
+	Notes []string
+}
+
+// Error is a Kustomization that failed to build.
+type Error struct {
+	ID  string
+	Err error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.ID, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Build builds the selected Kustomizations in parallel and returns them in the order given. Failures come back as
+// *Error values joined into one error, alongside the builds that succeeded.
+func (s *Source) Build(all []Kustomization, opts Options) ([]*Build, error) {
+	selected := make([]bool, len(all))
+	needCluster := map[string]bool{}
+	for i, k := range all {
+		selected[i] = opts.Select == nil || opts.Select(k)
+		if selected[i] && k.Spec.PostBuild != nil && len(k.Spec.PostBuild.SubstituteFrom) > 0 {
+			needCluster[k.Cluster] = true
+		}
+	}
+	var todo []int
+	for i, k := range all {
+		if selected[i] || needCluster[k.Cluster] {
+			todo = append(todo, i)
+		}
+	}
+	serial, err := s.customSchemas()
+	if err != nil {
+		return nil, err
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if serial {
+		workers = 1
+	}
+
+	builds := make([]*Build, len(all))
+	errs := make([]error, len(all))
+	parallel(todo, workers, func(i int) {
+		b, err := s.kustomize(all[i], serial)
+		if err == nil && opts.Decrypt != nil {
+			err = decryptAll(b.Resources, opts.Decrypt)
+		}
+		if err != nil {
+			errs[i] = &Error{ID: all[i].ID(), Err: err}
+			return
+		}
+		builds[i] = b
+	})
+
+	// postBuild runs once every build of a cluster is done: substituteFrom reads ConfigMaps and Secrets that other
+	// Kustomizations of the same cluster put there.
+	sources := map[string]map[objectKey]*resource.Resource{}
+	for _, i := range todo {
+		if b := builds[i]; b != nil && needCluster[b.Cluster] {
+			if sources[b.Cluster] == nil {
+				sources[b.Cluster] = map[objectKey]*resource.Resource{}
+			}
+			for _, r := range b.Resources {
+				if k := r.GetKind(); k == "ConfigMap" || k == "Secret" {
+					sources[b.Cluster][objectKey{k, r.GetNamespace(), r.GetName()}] = r
+				}
+			}
+		}
+	}
+	var out []*Build
+	var selectedTodo []int
+	for _, i := range todo {
+		if selected[i] && builds[i] != nil {
+			selectedTodo = append(selectedTodo, i)
+		}
+	}
+	parallel(selectedTodo, workers, func(i int) {
+		if err := postBuild(builds[i], sources[builds[i].Cluster], opts.Decrypt != nil); err != nil {
+			errs[i] = &Error{ID: all[i].ID(), Err: err}
+			builds[i] = nil
+		}
+	})
+	var failed []error
+	for i := range all {
+		if errs[i] != nil && (selected[i] || needCluster[all[i].Cluster]) {
+			failed = append(failed, errs[i])
+		}
+		if selected[i] && builds[i] != nil {
+			out = append(out, builds[i])
+		}
+	}
+	return out, errors.Join(failed...)
+}
+
+// parallel calls fn for each index with at most n running at once.
+func parallel(indices []int, n int, fn func(int)) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, len(indices)) {
+		wg.Go(func() {
+			for i := range work {
+				fn(i)
+			}
+		})
+	}
+	for _, i := range indices {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+}
+
+// schemaLock guards kustomize's process-wide OpenAPI schema. Builds share it (read lock); a tree whose kustomization
+// files load a custom schema is built one at a time with the schema reset around each build, as kustomize-controller
+// does for every build.
+var schemaLock sync.RWMutex
+
+// customSchemas says whether any kustomization file in the tree sets `openapi:`.
+func (s *Source) customSchemas() (bool, error) {
+	names := konfig.RecognizedKustomizationFileNames()
+	found := false
+	err := s.fs.Walk(s.root, func(p string, info os.FileInfo, err error) error {
+		if err != nil || found {
+			return err
+		}
+		if info.IsDir() {
+			if info.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !slices.Contains(names, info.Name()) {
+			return nil
+		}
+		data, err := s.fs.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		found = bytes.HasPrefix(data, []byte("openapi:")) || bytes.Contains(data, []byte("\nopenapi:"))
+		return nil
+	})
+	return found, err
+}
+
+// kustomize runs kustomize on the Kustomization's path, with the kustomization file the controller would use.
+func (s *Source) kustomize(k Kustomization, resetSchema bool) (b *Build, err error) {
+	dir := s.abs(k.Path)
+	kfile, data, generated, err := kustomizationFile(s.fs, dir, k)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", k.Path, err)
+	}
+	fs := s.fs
+	if data != nil {
+		fs = overlay{FileSystem: s.fs, path: filepath.Clean(kfile), data: data}
+	}
+	if resetSchema {
+		schemaLock.Lock()
+		defer schemaLock.Unlock()
+		openapi.ResetOpenAPI()
+		_ = openapi.Schema()
+		defer openapi.ResetOpenAPI()
+	} else {
+		schemaLock.RLock()
+		defer schemaLock.RUnlock()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("kustomize build %s panicked: %v", k.Path, r)
+		}
+	}()
+	// The kustomize CLI's order and plugin set; kustomize-controller's load restriction (files outside the folder
+	// but inside the repository may be read).
+	m, err := krusty.MakeKustomizer(&krusty.Options{
+		Reorder:          krusty.ReorderOptionUnspecified,
+		LoadRestrictions: kustypes.LoadRestrictionsNone,
+		PluginConfig:     kustypes.DisabledPluginConfig(),
+	}).Run(fs, dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", k.Path, err)
+	}
+	return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated}, nil
+}
+
+// YAML prints the build as `kustomize build` does: one document per object, separated by ---. Secret values are
+// masked unless reveal is set.
+func (b *Build) YAML(reveal bool) ([]byte, error) {
+	var buf bytes.Buffer
+	for i, r := range b.Resources {
+		if !reveal {
+			r = r.DeepCopy()
+			maskResource(r)
+		}
+		y, err := r.AsYAML()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s/%s: %w", b.ID(), r.GetKind(), r.GetName(), err)
+		}
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		buf.Write(y)
+	}
+	return buf.Bytes(), nil
+}
+
+// objectKey names an object inside one cluster.
+type objectKey struct{ kind, namespace, name string }
+
+func (k objectKey) String() string { return strings.Join([]string{k.kind, k.namespace, k.name}, "/") }

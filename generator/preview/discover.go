@@ -1,0 +1,153 @@
+package preview
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"gopkg.in/yaml.v3"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// ClustersDir is the folder whose subfolders are the clusters (flux bootstrap --path clusters/<cluster>).
+const ClustersDir = "clusters"
+
+// Kustomization is one Flux Kustomization object found in the tree.
+type Kustomization struct {
+	// Cluster is the folder under clusters/ whose files declare the Kustomization: the cluster whose Flux applies it.
+	Cluster string
+	// Name and Namespace are the object's own.
+	Name, Namespace string
+	// File is where it is declared, relative to the repository root.
+	File string
+	// Path is spec.path, cleaned and relative to the repository root ("." for the root).
+	Path string
+	// Spec is the object's spec as kustomize-controller reads it.
+	Spec kustomizev1.KustomizationSpec
+}
+
+// ID is the name users give on the command line: cluster/kustomization.
+func (k Kustomization) ID() string { return k.Cluster + "/" + k.Name }
+
+// Kustomizations finds every Flux Kustomization (kustomize.toolkit.fluxcd.io, kind Kustomization) in YAML files under
+// clusters/<cluster>/, at any depth (flux-system's own included), sorted by cluster, then name.
+func (s *Source) Kustomizations() ([]Kustomization, error) {
+	root := s.abs(ClustersDir)
+	if !s.fs.IsDir(root) {
+		return nil, nil
+	}
+	var out []Kustomization
+	var errs []error
+	err := s.fs.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel := s.rel(p)
+		if info.IsDir() {
+			if strings.HasPrefix(info.Name(), ".") && p != root {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if ext := path.Ext(rel); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		parts := strings.Split(rel, "/")
+		if len(parts) < 3 {
+			return nil // a file directly in clusters/ belongs to no cluster
+		}
+		data, err := s.fs.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		found, err := kustomizationsIn(data)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", rel, err))
+			return nil
+		}
+		for _, k := range found {
+			k.Cluster, k.File = parts[1], rel
+			if k.Path, err = cleanSpecPath(k.Spec.Path); err != nil {
+				errs = append(errs, fmt.Errorf("%s: Kustomization %s: %w", rel, k.Name, err))
+				continue
+			}
+			out = append(out, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	slices.SortFunc(out, func(a, b Kustomization) int {
+		if c := strings.Compare(a.Cluster, b.Cluster); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Namespace, b.Namespace)
+	})
+	for i := 1; i < len(out); i++ {
+		if out[i].Cluster == out[i-1].Cluster && out[i].Name == out[i-1].Name && out[i].Namespace == out[i-1].Namespace {
+			return nil, fmt.Errorf("Kustomization %s/%s is declared twice in cluster %s: %s and %s",
+				out[i].Namespace, out[i].Name, out[i].Cluster, out[i-1].File, out[i].File)
+		}
+	}
+	return out, nil
+}
+
+// kustomizationsIn reads the Flux Kustomizations among a file's YAML documents; other documents are skipped.
+func kustomizationsIn(data []byte) ([]Kustomization, error) {
+	if !bytes.Contains(data, []byte("kustomize.toolkit.fluxcd.io")) {
+		return nil, nil // most files; skips parsing them
+	}
+	var out []Kustomization
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc map[string]any
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		api, _ := doc["apiVersion"].(string)
+		kind, _ := doc["kind"].(string)
+		if kind != "Kustomization" || !strings.HasPrefix(api, kustomizev1.GroupVersion.Group+"/") {
+			continue
+		}
+		j, err := sigsyaml.Marshal(doc)
+		if err != nil {
+			return nil, err
+		}
+		var k kustomizev1.Kustomization
+		if err := sigsyaml.Unmarshal(j, &k); err != nil {
+			return nil, fmt.Errorf("Kustomization %s: %w", k.Name, err)
+		}
+		out = append(out, Kustomization{Name: k.Name, Namespace: k.Namespace, Spec: k.Spec})
+	}
+}
+
+// cleanSpecPath makes spec.path relative to the repository root, as kustomize-controller resolves it inside the
+// source artifact (an absolute path is taken from the root too); it may not leave the repository.
+func cleanSpecPath(p string) (string, error) {
+	c := strings.TrimLeft(path.Clean(p), "/")
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", fmt.Errorf("spec.path %q leaves the repository", p)
+	}
+	if c == "" {
+		return ".", nil
+	}
+	return c, nil
+}

@@ -1,0 +1,200 @@
+package preview
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/provider"
+	"sigs.k8s.io/kustomize/api/resource"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// kustomizationFile is the kustomization file kustomize-controller builds for a Flux Kustomization: the one in the
+// folder, or one it generates listing the folder's manifests; then spec fields that are kustomize settings
+// (targetNamespace, namePrefix, patches, images, components...) are merged in. It returns the file's path and, when
+// the controller would change or create it, the new contents (nil: the folder's own file is built as it is, which
+// keeps the build byte-for-byte equal to `kustomize build`).
+func kustomizationFile(fs filesys.FileSystem, dir string, k Kustomization) (string, []byte, bool, error) {
+	data, kfile, generated, err := findOrGenerate(fs, dir)
+	if err != nil {
+		return "", nil, false, err
+	}
+	if !generated && !hasOverrides(k) && hasResources(data) {
+		return kfile, nil, false, nil
+	}
+	kus := kustypes.Kustomization{TypeMeta: kustypes.TypeMeta{
+		APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind,
+	}}
+	if err := sigsyaml.Unmarshal(data, &kus); err != nil {
+		return "", nil, false, fmt.Errorf("%s: %w", kfile, err)
+	}
+	if !generated && len(kus.Resources) == 0 {
+		// kustomize-controller's guard against "kustomization.yaml is empty" for a file that only has generators.
+		kus.BuildMetadata = []string{"originAnnotations"}
+	}
+	spec := k.Spec
+	if spec.TargetNamespace != "" {
+		kus.Namespace = spec.TargetNamespace
+	}
+	if spec.NamePrefix != "" {
+		kus.NamePrefix = spec.NamePrefix
+	}
+	if spec.NameSuffix != "" {
+		kus.NameSuffix = spec.NameSuffix
+	}
+	for _, p := range spec.Patches {
+		patch := kustypes.Patch{Patch: p.Patch}
+		if t := p.Target; t != nil {
+			patch.Target = &kustypes.Selector{
+				ResId: resid.ResId{
+					Gvk:  resid.Gvk{Group: t.Group, Version: t.Version, Kind: t.Kind},
+					Name: t.Name, Namespace: t.Namespace,
+				},
+				LabelSelector: t.LabelSelector, AnnotationSelector: t.AnnotationSelector,
+			}
+		}
+		kus.Patches = append(kus.Patches, patch)
+	}
+	for _, c := range spec.Components {
+		if filepath.IsAbs(c) || strings.Contains(c, "://") {
+			return "", nil, false, fmt.Errorf("component path %q must be local and relative", c)
+		}
+		if spec.IgnoreMissingComponents && !fs.Exists(filepath.Join(dir, c)) {
+			continue
+		}
+		kus.Components = append(kus.Components, c)
+	}
+	for _, img := range spec.Images {
+		i := indexImage(kus.Images, img.Name)
+		if i < 0 {
+			kus.Images = append(kus.Images, kustypes.Image{Name: img.Name, NewName: img.NewName, NewTag: img.NewTag, Digest: img.Digest})
+			continue
+		}
+		// As the controller does: fields set only in the folder's file survive; tag and digest change together.
+		if img.NewName != "" {
+			kus.Images[i].NewName = img.NewName
+		}
+		if img.NewTag != "" || img.Digest != "" {
+			kus.Images[i].NewTag, kus.Images[i].Digest = img.NewTag, img.Digest
+		}
+	}
+	if len(spec.BuildMetadata) > 0 {
+		kus.BuildMetadata = nil
+		for _, o := range spec.BuildMetadata {
+			kus.BuildMetadata = append(kus.BuildMetadata, string(o))
+		}
+	}
+	out, err := sigsyaml.Marshal(kus)
+	if err != nil {
+		return "", nil, false, err
+	}
+	return kfile, out, generated, nil
+}
+
+func hasOverrides(k Kustomization) bool {
+	s := k.Spec
+	return s.TargetNamespace != "" || s.NamePrefix != "" || s.NameSuffix != "" || len(s.Patches) > 0 ||
+		len(s.Images) > 0 || len(s.Components) > 0 || len(s.BuildMetadata) > 0
+}
+
+func hasResources(data []byte) bool {
+	var kus kustypes.Kustomization
+	if err := sigsyaml.Unmarshal(data, &kus); err != nil {
+		return true // let kustomize report the error in its own words
+	}
+	return len(kus.Resources) > 0 || len(kus.Bases) > 0
+}
+
+func indexImage(images []kustypes.Image, name string) int {
+	for i, img := range images {
+		if img.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// findOrGenerate returns the folder's kustomization file, or generates the one kustomize-controller would: every
+// YAML file that parses as Kubernetes objects, and every subfolder holding a kustomization file (not descended into),
+// in walk order.
+func findOrGenerate(fs filesys.FileSystem, dir string) ([]byte, string, bool, error) {
+	if !fs.IsDir(dir) {
+		return nil, "", false, fmt.Errorf("the path does not exist in the tree")
+	}
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
+		kpath := filepath.Join(dir, name)
+		if fs.Exists(kpath) && !fs.IsDir(kpath) {
+			data, err := fs.ReadFile(kpath)
+			return data, kpath, false, err
+		}
+	}
+	rf := provider.NewDefaultDepProvider().GetResourceFactory()
+	var resources []string
+	err := fs.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir {
+			return nil
+		}
+		if info.IsDir() {
+			for _, name := range konfig.RecognizedKustomizationFileNames() {
+				if kpath := filepath.Join(p, name); fs.Exists(kpath) && !fs.IsDir(kpath) {
+					resources = append(resources, relResource(dir, p))
+					return filepath.SkipDir
+				}
+			}
+			return nil
+		}
+		if ext := filepath.Ext(p); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		data, err := fs.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if _, err := sliceFromBytes(rf, data); err != nil {
+			return fmt.Errorf("failed to decode Kubernetes YAML from %s: %w", filepath.Base(p), err)
+		}
+		resources = append(resources, relResource(dir, p))
+		return nil
+	})
+	if err != nil {
+		return nil, "", false, err
+	}
+	kus := kustypes.Kustomization{TypeMeta: kustypes.TypeMeta{
+		APIVersion: kustypes.KustomizationVersion, Kind: kustypes.KustomizationKind,
+	}}
+	if len(resources) == 0 {
+		kus.Namespace = "_placeholder" // the controller's guard against an empty kustomization
+	} else {
+		kus.Resources = resources
+	}
+	data, err := sigsyaml.Marshal(kus)
+	return data, filepath.Join(dir, konfig.DefaultKustomizationFileName()), true, err
+}
+
+// relResource is a resource entry as the controller writes it: "./" and the path from the folder.
+func relResource(dir, p string) string {
+	r, err := filepath.Rel(dir, p)
+	if err != nil {
+		return p
+	}
+	return "./" + filepath.ToSlash(r)
+}
+
+// sliceFromBytes parses a manifest; kustomize's parser can panic on odd input, which must not end the whole preview.
+func sliceFromBytes(rf *resource.Factory, data []byte) (_ []*resource.Resource, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("kustomize panicked parsing it: %v", r)
+		}
+	}()
+	return rf.SliceFromBytes(data)
+}

@@ -1,0 +1,221 @@
+package preview_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/getsops/sops/v3/cmd/sops/formats"
+	"github.com/getsops/sops/v3/decrypt"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kronform/kronform-gen/generator/cli"
+	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/internal/fleetgen"
+)
+
+func TestBuildEqualsKustomizeCLIOnAFleet(t *testing.T) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "fleet.yaml")
+	if err := os.WriteFile(specFile, fleetgen.Spec(4), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	out := filepath.Join(dir, "repo")
+	if code := cli.Main([]string{"generate", "--spec", specFile, "--out", out}, nil, &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("generate the fleet: exit %d\n%s", code, stderr.String())
+	}
+	if n := assertBuildsMatchCLI(t, out); n != 8 {
+		t.Errorf("checked %d Kustomizations of the fleet, want 8", n)
+	}
+}
+
+// TestBuildFixture pins what postBuild and the spec fields do (substitute, substituteFrom a ConfigMap and a Secret
+// of the same cluster, an unresolved source, defaults, targetNamespace, namePrefix, images, patches,
+// commonMetadata), and that Secret-sourced values are masked.
+func TestBuildFixture(t *testing.T) {
+	src, err := preview.FromDir(filepath.Join("testdata", "fixture"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := src.Kustomizations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds, err := src.Build(ks, preview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	for _, b := range builds {
+		y, err := b.YAML(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.WriteString("# " + b.ID() + "\n")
+		for _, n := range b.Notes {
+			got.WriteString("# note: " + n + "\n")
+		}
+		got.Write(y)
+	}
+	golden := filepath.Join("testdata", "fixture.golden.yaml")
+	if *update {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(string(want), got.String()); d != "" {
+		t.Errorf("fixture build differs from %s (-want +got; rerun with -update if intended):\n%s", golden, d)
+	}
+	if strings.Contains(got.String(), "not-so-secret") {
+		t.Error("a Secret-sourced variable was substituted in the clear")
+	}
+}
+
+func TestBuildSelectsOneKustomization(t *testing.T) {
+	src, err := preview.FromDir(filepath.Join("testdata", "fixture"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, _ := src.Kustomizations()
+	var ids []string
+	for _, k := range ks {
+		ids = append(ids, k.ID()+"="+k.Path)
+	}
+	if want := "alpha/apps=apps/alpha alpha/flux-system=clusters/alpha alpha/vars=vars/alpha beta/apps=apps/beta"; strings.Join(ids, " ") != want {
+		t.Fatalf("Kustomizations: %s\nwant: %s", strings.Join(ids, " "), want)
+	}
+	builds, err := src.Build(ks, preview.Options{Select: func(k preview.Kustomization) bool { return k.ID() == "alpha/apps" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(builds) != 1 || builds[0].ID() != "alpha/apps" {
+		t.Fatalf("selected builds: %v", builds)
+	}
+	// Its substituteFrom sources were still built from alpha/vars.
+	y, _ := builds[0].YAML(false)
+	if !bytes.Contains(y, []byte("value: eu-central")) {
+		t.Errorf("REGION from the ConfigMap in alpha/vars was not substituted:\n%s", y)
+	}
+}
+
+// sopsFixture encrypts a Secret with the real sops CLI and a fresh age key, the way the secrets contract says
+// (encrypted_regex ^(data|stringData)$), and returns the tree holding it and the key file.
+func sopsFixture(t *testing.T) (dir, keyFile string) {
+	t.Helper()
+	dir = t.TempDir()
+	keyFile = filepath.Join(t.TempDir(), "age.agekey")
+	if out, err := exec.Command("go", "tool", "age-keygen", "-o", keyFile).CombinedOutput(); err != nil {
+		t.Fatalf("age-keygen: %v\n%s", err, out)
+	}
+	key, _ := os.ReadFile(keyFile)
+	var recipient string
+	for _, l := range strings.Split(string(key), "\n") {
+		if r, ok := strings.CutPrefix(l, "# public key: "); ok {
+			recipient = r
+		}
+	}
+	plain := filepath.Join(t.TempDir(), "secret.yaml")
+	// Keys in sorted order: kustomize sorts an object's keys, and the SOPS MAC is over the values in document order
+	// (see the limitation in docs/ci.md).
+	os.WriteFile(plain, []byte("apiVersion: v1\ndata:\n  token: czNjcjN0\nkind: Secret\nmetadata:\n  name: db\n  namespace: apps\nstringData:\n  password: hunter2\n"), 0o600)
+	enc, err := exec.Command("go", "tool", "sops", "--encrypt", "--age", recipient, "--encrypted-regex", "^(data|stringData)$", plain).Output()
+	if err != nil {
+		t.Fatalf("sops --encrypt: %v", err)
+	}
+	writeTree(t, dir, map[string][]byte{
+		"clusters/c1/secrets.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: secrets
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./infrastructure/c1/secrets
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  decryption: {provider: sops, secretRef: {name: sops-age}}
+`),
+		"infrastructure/c1/secrets/db.yaml": enc,
+	})
+	return dir, keyFile
+}
+
+func TestBuildMasksAndDecryptsSOPSSecrets(t *testing.T) {
+	dir, keyFile := sopsFixture(t)
+	// kustomize alone (no kustomization.yaml there: the generated one) equals the CLI, ciphertext and all.
+	assertBuildsMatchCLI(t, dir)
+
+	src, _ := preview.FromDir(dir)
+	ks, _ := src.Kustomizations()
+	builds, err := src.Build(ks, preview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	masked, _ := builds[0].YAML(false)
+	for _, want := range []string{"  password: '**SOPS**'\n", "  token: '**SOPS**'\n", "\nsops:\n"} {
+		if !bytes.Contains(masked, []byte(want)) {
+			t.Errorf("masked build lacks %q:\n%s", want, masked)
+		}
+	}
+	if bytes.Count(masked, []byte("ENC[")) != 1 || !bytes.Contains(masked, []byte("  mac: ENC[")) || bytes.Contains(masked, []byte("hunter2")) {
+		t.Errorf("masked build shows a value:\n%s", masked)
+	}
+
+	t.Setenv("SOPS_AGE_KEY_FILE", keyFile)
+	builds, err = src.Build(ks, preview.Options{Decrypt: func(b []byte) ([]byte, error) { return decrypt.DataWithFormat(b, formats.Yaml) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear, _ := builds[0].YAML(true)
+	want := "apiVersion: v1\ndata:\n  token: czNjcjN0\nkind: Secret\nmetadata:\n  name: db\n  namespace: apps\nstringData:\n  password: hunter2\n"
+	if string(clear) != want {
+		t.Errorf("decrypted build:\n%s", clear)
+	}
+	if bytes.Contains(clear, []byte("sops:")) {
+		t.Errorf("the decrypted Secret still carries its sops block:\n%s", clear)
+	}
+
+	// The encrypted file is no plaintext Secret, and masks in a file diff.
+	enc, _ := os.ReadFile(filepath.Join(dir, "infrastructure/c1/secrets/db.yaml"))
+	if found, err := preview.PlaintextSecrets(enc); err != nil || len(found) != 0 {
+		t.Errorf("PlaintextSecrets(encrypted) = %v, %v", found, err)
+	}
+	if m := preview.MaskFile(enc); bytes.Count(m, []byte("ENC[")) != 1 || !bytes.Contains(m, []byte("password: '**SOPS**'")) {
+		t.Errorf("MaskFile(encrypted):\n%s", m)
+	}
+}
+
+func TestPlaintextSecrets(t *testing.T) {
+	for _, tc := range []struct{ name, file, want string }{
+		{"clear stringData", "kind: Secret\nmetadata: {name: a, namespace: n}\nstringData: {x: y}\n", "1 n/a [stringData.x]"},
+		{"clear beside ciphertext under a sops block", "kind: Secret\nmetadata: {name: b}\ndata:\n  x: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n  y: eg==\nsops: {version: 3.13.3}\n", "1 /b [data.y]"},
+		{"second document", "kind: ConfigMap\ndata: {x: y}\n---\nkind: \"Secret\"\nmetadata: {name: c}\ndata: {k: dg==}\n", "2 /c [data.k]"},
+		{"no values", "kind: Secret\nmetadata: {name: d}\ntype: Opaque\n", ""},
+		{"not a Secret", "kind: ConfigMap\nmetadata: {name: e}\ndata: {password: x}\n", ""},
+		{"all encrypted", "kind: Secret\nmetadata: {name: f}\nstringData: {x: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}\nsops: {version: 3.13.3}\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			found, err := preview.PlaintextSecrets([]byte(tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range found {
+				got = append(got, strings.Join([]string{itoa(f.Document), f.Namespace + "/" + f.Name, "[" + strings.Join(f.Keys, " ") + "]"}, " "))
+			}
+			if strings.Join(got, "; ") != tc.want {
+				t.Errorf("got %q, want %q", strings.Join(got, "; "), tc.want)
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return string(rune('0' + n)) }

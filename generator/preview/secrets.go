@@ -1,0 +1,141 @@
+package preview
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// mayHoldSecret is a cheap test that lets files without a Secret skip parsing.
+var mayHoldSecret = regexp.MustCompile(`(?m)^\s*["']?kind["']?\s*:\s*["']?Secret["']?\s*$`)
+
+// MaskFile returns a YAML file with the values of every Secret document masked, for showing in a diff. A file
+// without a Secret comes back unchanged; one with a Secret is re-encoded (both sides of a diff go through the same
+// encoder, so only real changes show). A file that does not parse but may hold a Secret is replaced by one line.
+func MaskFile(data []byte) []byte {
+	if !mayHoldSecret.Match(data) {
+		return data
+	}
+	docs, err := decodeAll(data)
+	if err != nil {
+		return []byte("# (not shown: the file is not valid YAML and may hold Secret values)\n")
+	}
+	masked := false
+	for _, d := range docs {
+		if kindOf(d) == "Secret" {
+			maskNode(d)
+			masked = true
+		}
+	}
+	if !masked {
+		return data
+	}
+	var buf bytes.Buffer
+	for i, d := range docs {
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		enc := kyaml.NewEncoder(&buf)
+		if err := enc.Encode(d); err != nil {
+			return []byte("# (not shown: the file could not be re-encoded and may hold Secret values)\n")
+		}
+		enc.Close()
+	}
+	return buf.Bytes()
+}
+
+// PlaintextSecret is a Secret document with a value that is not SOPS ciphertext.
+type PlaintextSecret struct {
+	Document  int      `json:"document"` // 1-based, within the file
+	Namespace string   `json:"namespace,omitempty"`
+	Name      string   `json:"name"`
+	Keys      []string `json:"keys"` // data.KEY / stringData.KEY holding plaintext; never the values
+}
+
+// PlaintextSecrets lists the Secret documents of a YAML file that hold a value in the clear: any data or stringData
+// value that is not ENC[...], whether or not the document has a sops block (a wrong encrypted_regex leaves values in
+// the clear beside one).
+func PlaintextSecrets(data []byte) ([]PlaintextSecret, error) {
+	if !mayHoldSecret.Match(data) {
+		return nil, nil
+	}
+	docs, err := decodeAll(data)
+	if err != nil {
+		return nil, err
+	}
+	var out []PlaintextSecret
+	for i, d := range docs {
+		if kindOf(d) != "Secret" {
+			continue
+		}
+		root := d.Content[0]
+		p := PlaintextSecret{Document: i + 1}
+		if md := field(root, "metadata"); md != nil {
+			if n := field(md, "name"); n != nil {
+				p.Name = n.Value
+			}
+			if n := field(md, "namespace"); n != nil {
+				p.Namespace = n.Value
+			}
+		}
+		for _, f := range secretFields {
+			m := field(root, f)
+			if m == nil || m.Kind != kyaml.MappingNode {
+				continue
+			}
+			for j := 0; j+1 < len(m.Content); j += 2 {
+				if v := m.Content[j+1]; v.Kind != kyaml.ScalarNode || !isEncrypted(v.Value) {
+					p.Keys = append(p.Keys, f+"."+m.Content[j].Value)
+				}
+			}
+		}
+		if len(p.Keys) > 0 {
+			slices.Sort(p.Keys)
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func decodeAll(data []byte) ([]*kyaml.Node, error) {
+	dec := kyaml.NewDecoder(bytes.NewReader(data))
+	var docs []*kyaml.Node
+	for {
+		var n kyaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("not valid YAML: %w", err)
+		}
+		docs = append(docs, &n)
+	}
+}
+
+func kindOf(doc *kyaml.Node) string {
+	if doc.Kind != kyaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != kyaml.MappingNode {
+		return ""
+	}
+	if k := field(doc.Content[0], "kind"); k != nil {
+		return k.Value
+	}
+	return ""
+}
+
+func field(m *kyaml.Node, name string) *kyaml.Node {
+	if m.Kind != kyaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == name {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package preview
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/kronform/kronform-gen/generator/tree"
+)
+
+// Source is a read-only repository tree that builds read from: the output folder on disk, a git commit, or the
+// in-memory tree a render produced. Every build runs on kustomize's own filesystem interface, so the three behave the
+// same.
+type Source struct {
+	fs   filesys.FileSystem
+	root string // absolute path of the repository root inside fs
+}
+
+// FromDir reads the tree at dir on disk into memory, once (builds then make no system calls, and nothing is ever
+// written there). .git is skipped, and so are symbolic links, so no build can read outside the tree.
+func FromDir(dir string) (*Source, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	files := map[string][]byte{}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return FromFiles(files)
+}
+
+// FromFiles holds a tree given as slash-separated relative paths and their contents (a git commit's tree, say).
+func FromFiles(files map[string][]byte) (*Source, error) {
+	fs := filesys.MakeFsInMemory()
+	for p, b := range files {
+		if p == "" || path.IsAbs(p) || path.Clean(p) != p || p == ".." || len(p) > 2 && p[:3] == "../" {
+			return nil, fmt.Errorf("%q is not a clean relative path", p)
+		}
+		if err := fs.WriteFile("/"+p, b); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	return &Source{fs: readOnly{fs}, root: "/"}, nil
+}
+
+// FromTree holds a rendered tree.
+func FromTree(t *tree.Tree) (*Source, error) {
+	files := make(map[string][]byte, t.Len())
+	for _, p := range t.Paths() {
+		files[p], _ = t.File(p)
+	}
+	return FromFiles(files)
+}
+
+// abs turns a slash-separated path relative to the repository root into a path of fs.
+func (s *Source) abs(rel string) string {
+	return filepath.Join(s.root, filepath.FromSlash(rel))
+}
+
+// rel is the inverse of abs.
+func (s *Source) rel(p string) string {
+	r, err := filepath.Rel(s.root, p)
+	if err != nil {
+		return p
+	}
+	return filepath.ToSlash(r)
+}
+
+// readOnly refuses every write, so that no build (nor a bug in one) can change the tree it reads.
+type readOnly struct{ filesys.FileSystem }
+
+var errReadOnly = fmt.Errorf("preview: the tree is read-only")
+
+func (readOnly) Create(string) (filesys.File, error) { return nil, errReadOnly }
+func (readOnly) Mkdir(string) error                  { return errReadOnly }
+func (readOnly) MkdirAll(string) error               { return errReadOnly }
+func (readOnly) RemoveAll(string) error              { return errReadOnly }
+func (readOnly) WriteFile(string, []byte) error      { return errReadOnly }
