@@ -101,9 +101,10 @@ func selectKustomizations(ks []preview.Kustomization, arg string) (func(preview.
 	return nil, fail(ExitUsage, "no Flux Kustomization %s in the tree; there are: %s", arg, strings.Join(ids, ", "))
 }
 
-// decryptSOPS decrypts one SOPS YAML document with the key sops itself would use.
+// decryptSOPS decrypts one SOPS-encrypted object, given as JSON the way kustomize-controller hands it over, with the
+// key sops itself would use.
 func decryptSOPS(doc []byte) ([]byte, error) {
-	return decrypt.DataWithFormat(doc, formats.Yaml)
+	return decrypt.DataWithFormat(doc, formats.Json)
 }
 
 func (a *app) printBuildNotes(builds []*preview.Build) {

@@ -6,7 +6,6 @@ import (
 
 	"sigs.k8s.io/kustomize/api/resource"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // How a masked Secret value prints (flux2's conventions): SOPS ciphertext, or a value in the clear.
@@ -59,7 +58,8 @@ func maskNode(doc *kyaml.Node) {
 
 func isSecretField(name string) bool { return name == "data" || name == "stringData" }
 
-// decryptAll decrypts, in place, every Secret that carries SOPS metadata, as kustomize-controller does after build.
+// decryptAll decrypts, in place, every Secret that carries SOPS metadata, as kustomize-controller does after build:
+// the object as JSON in, JSON out (decryptor.DecryptResource), so a file that decrypts here decrypts there.
 func decryptAll(rs []*resource.Resource, decrypt func([]byte) ([]byte, error)) error {
 	for _, r := range rs {
 		if r.GetKind() != "Secret" {
@@ -68,21 +68,17 @@ func decryptAll(rs []*resource.Resource, decrypt func([]byte) ([]byte, error)) e
 		if sops, _ := r.Pipe(kyaml.Lookup("sops")); sops == nil {
 			continue
 		}
-		y, err := r.AsYAML()
+		j, err := r.MarshalJSON()
 		if err != nil {
 			return err
 		}
-		plain, err := decrypt(y)
+		plain, err := decrypt(j)
 		if err != nil {
 			// The error of a failed decryption names the file, never a value.
 			return fmt.Errorf("decrypting Secret %s/%s: %w", r.GetNamespace(), r.GetName(), err)
 		}
-		j, err := sigsyaml.YAMLToJSON(plain)
-		if err != nil {
-			return fmt.Errorf("decrypted Secret %s/%s is not YAML", r.GetNamespace(), r.GetName())
-		}
-		if err := r.UnmarshalJSON(j); err != nil {
-			return err
+		if err := r.UnmarshalJSON(plain); err != nil {
+			return fmt.Errorf("decrypted Secret %s/%s is not JSON", r.GetNamespace(), r.GetName())
 		}
 	}
 	return nil

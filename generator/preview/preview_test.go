@@ -123,8 +123,8 @@ func sopsFixture(t *testing.T) (dir, keyFile string) {
 		}
 	}
 	plain := filepath.Join(t.TempDir(), "secret.yaml")
-	// Keys in sorted order: kustomize sorts an object's keys, and the SOPS MAC is over the values in document order
-	// (see the limitation in docs/ci.md).
+	// Keys in sorted order, as kronform-gen writes its own: kustomize-controller hands sops the built object as JSON
+	// with sorted keys, and the SOPS MAC is over the values in the encrypted file's order (see docs/ci.md).
 	os.WriteFile(plain, []byte("apiVersion: v1\ndata:\n  token: czNjcjN0\nkind: Secret\nmetadata:\n  name: db\n  namespace: apps\nstringData:\n  password: hunter2\n"), 0o600)
 	enc, err := exec.Command("go", "tool", "sops", "--encrypt", "--age", recipient, "--encrypted-regex", "^(data|stringData)$", plain).Output()
 	if err != nil {
@@ -170,7 +170,7 @@ func TestBuildMasksAndDecryptsSOPSSecrets(t *testing.T) {
 	}
 
 	t.Setenv("SOPS_AGE_KEY_FILE", keyFile)
-	builds, err = src.Build(ks, preview.Options{Decrypt: func(b []byte) ([]byte, error) { return decrypt.DataWithFormat(b, formats.Yaml) }})
+	builds, err = src.Build(ks, preview.Options{Decrypt: func(b []byte) ([]byte, error) { return decrypt.DataWithFormat(b, formats.Json) }})
 	if err != nil {
 		t.Fatal(err)
 	}
