@@ -11,13 +11,22 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// document is one YAML document of a file: its bytes, the line it starts on, its content as the API server would
-// decode it, and its node tree, which maps a field path back to a line.
+// document is one YAML document of a file: its bytes, the line it starts on, and its content as the API server would
+// decode it. Its node tree, which maps a field path back to a line, is parsed only when a finding needs a position.
 type document struct {
 	raw    []byte
 	line   int // 1-based line of the document's first line in the file
 	object map[string]any
 	node   *yamlv3.Node
+}
+
+// nodes parses the document's node tree on first use.
+func (d *document) nodes() *yamlv3.Node {
+	if d.node == nil {
+		d.node = &yamlv3.Node{}
+		_ = yamlv3.Unmarshal(d.raw, d.node) // positions only; sigs.k8s.io/yaml already accepted the document
+	}
+	return d.node
 }
 
 // splitDocuments splits a multi-document YAML file on "---" lines, as kubectl and kustomize do, and says on which
@@ -60,9 +69,7 @@ func parseDocuments(data []byte) ([]document, error) {
 		if err := utiljson.Unmarshal(j, &obj); err != nil {
 			return out, fmt.Errorf("line %d: a Kubernetes object must be a mapping: %w", starts[i], err)
 		}
-		var node yamlv3.Node
-		_ = yamlv3.Unmarshal(raw, &node) // positions only; sigs.k8s.io/yaml already accepted the document
-		out = append(out, document{raw: raw, line: starts[i], object: obj, node: &node})
+		out = append(out, document{raw: raw, line: starts[i], object: obj})
 	}
 	return out, nil
 }
@@ -70,8 +77,8 @@ func parseDocuments(data []byte) ([]document, error) {
 // position finds the line and column of a field path such as spec.ingress[0].toPorts[1].ports[0].port or
 // metadata.labels[app]: a mapping entry is pointed at by its key, a list item by its first line. When the path goes
 // deeper than the document (a missing required field), it stops at the deepest part that exists.
-func (d document) position(path string) (line, col int) {
-	n := d.node
+func (d *document) position(path string) (line, col int) {
+	n := d.nodes()
 	if n == nil || n.Kind != yamlv3.DocumentNode || len(n.Content) == 0 {
 		return d.line, 1
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path"
+	goruntime "runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
@@ -60,13 +62,33 @@ func Tree(t *tree.Tree) ([]Finding, error) {
 
 // Tree validates every object of the tree, sorted by file, position and field.
 func (s *Schemas) Tree(t *tree.Tree) []Finding {
-	var out []Finding
+	var paths []string
 	for _, p := range t.Paths() {
-		if !Validated(p) {
-			continue
+		if Validated(p) {
+			paths = append(paths, p)
 		}
-		b, _ := t.File(p)
-		out = append(out, s.File(p, b)...)
+	}
+	// Files are independent and the validators are safe for concurrent use (the API server shares them between
+	// requests), so a large tree is validated on every core.
+	found := make([][]Finding, len(paths))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range goruntime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				b, _ := t.File(paths[i])
+				found[i] = s.File(paths[i], b)
+			}
+		})
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var out []Finding
+	for _, f := range found {
+		out = append(out, f...)
 	}
 	return sortFindings(out)
 }
