@@ -86,7 +86,7 @@ func StartAPIServer(t testing.TB) *APIServer {
 		t.Fatal(err)
 	}
 	if err := a.startAPIServer(apiBin, dir, etcdURL); err != nil {
-		t.Fatalf("%v\n%s", err, a.LogTail(40))
+		t.Fatal(err) // the cleanup prints the logs
 	}
 	t.Logf("testenv: kube-apiserver %s ready at %s in %v", KubeAPIServer.Version, a.URL, time.Since(start).Round(time.Millisecond))
 	return a

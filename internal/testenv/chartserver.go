@@ -91,6 +91,13 @@ func PackChart(dir string) (*Chart, error) {
 	return &Chart{Name: name, Version: version, Metadata: md, Archive: buf.Bytes()}, nil
 }
 
+// helmMetadataFields are the JSON fields of Helm's chart.Metadata, which
+// `helm repo index` copies from Chart.yaml into index.yaml.
+var helmMetadataFields = []string{
+	"name", "home", "sources", "version", "description", "keywords", "maintainers", "icon", "apiVersion",
+	"condition", "tags", "appVersion", "deprecated", "annotations", "kubeVersion", "dependencies", "type",
+}
+
 // StartChartServer packs the chart in chartDir and serves it as a Helm
 // repository on 127.0.0.1 until the test ends: index.yaml and
 // NAME-VERSION.tgz. It returns the repository URL (for a HelmRepository's
@@ -107,11 +114,15 @@ func StartChartServer(t testing.TB, chartDir string) (string, *Chart) {
 
 	file := fmt.Sprintf("%s-%s.tgz", chart.Name, chart.Version)
 	sum := sha256.Sum256(chart.Archive)
-	// An index entry is the chart's metadata plus where and when; Helm
-	// skips entries without apiVersion, name or version.
+	// An index entry is the chart's metadata plus where and when. Helm
+	// decodes it strictly, so only the fields of its chart.Metadata go in
+	// (Cilium's Chart.yaml also has displayName), and it skips entries
+	// without apiVersion, name or version.
 	entry := map[string]any{}
-	for k, v := range chart.Metadata {
-		entry[k] = v
+	for _, k := range helmMetadataFields {
+		if v, ok := chart.Metadata[k]; ok {
+			entry[k] = v
+		}
 	}
 	entry["urls"] = []string{srv.URL + "/" + file}
 	entry["digest"] = hex.EncodeToString(sum[:])

@@ -71,12 +71,16 @@ func StartFlux(t testing.TB, api *APIServer) *Flux {
 		t.Fatal(err)
 	}
 	f.StorageURL = "http://" + storageAddr
+	storage := filepath.Join(dir, "storage")
+	if err := os.Mkdir(storage, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	controllers := []struct {
 		bin  Binary
 		args []string
 	}{
 		{SourceController, []string{
-			"--storage-path=" + filepath.Join(dir, "storage"),
+			"--storage-path=" + storage,
 			"--storage-addr=" + storageAddr,
 			"--storage-adv-addr=" + storageAddr,
 		}},
@@ -85,7 +89,7 @@ func StartFlux(t testing.TB, api *APIServer) *Flux {
 	}
 	for _, c := range controllers {
 		if err := f.startController(c.bin, c.args, api, dir); err != nil {
-			t.Fatalf("%v\n%s", err, f.LogTail(60))
+			t.Fatal(err) // the cleanup prints the logs
 		}
 	}
 	t.Logf("testenv: Flux controllers ready in %v", time.Since(start).Round(time.Millisecond))

@@ -196,27 +196,51 @@ func (a *APIServer) Get(obj *unstructured.Unstructured) (*unstructured.Unstructu
 	return got, nil
 }
 
-// WaitReady waits until the object obj names has the condition Ready=True
-// in its status (what Flux objects report), and returns it. The error shows
-// the last conditions seen.
+// Delete deletes the object obj names, if it exists, without waiting for
+// finalizers.
+func (a *APIServer) Delete(obj *unstructured.Unstructured) error {
+	ri, err := a.resourceFor(obj)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ri.Delete(ctx, obj.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s: %w", describeObj(obj), err)
+	}
+	return nil
+}
+
+// WaitReady waits until the object obj names is Ready the way Flux
+// reports it: condition Ready=True, and both the condition's and the
+// status's observedGeneration (where present) equal to the object's
+// generation, so a Ready left from an earlier generation does not count.
+// It returns the object as last read; the error shows its conditions.
 func (a *APIServer) WaitReady(obj *unstructured.Unstructured, timeout time.Duration) (*unstructured.Unstructured, error) {
 	return a.WaitCondition(obj, "Ready", timeout)
 }
 
-// WaitCondition waits until the object obj names has condition cond=True,
-// or the timeout passes.
+// WaitCondition is WaitReady for any condition type.
 func (a *APIServer) WaitCondition(obj *unstructured.Unstructured, cond string, timeout time.Duration) (*unstructured.Unstructured, error) {
+	return a.WaitFor(obj, cond+"=True", timeout, func(got *unstructured.Unstructured) bool {
+		return conditionTrue(got, cond)
+	})
+}
+
+// WaitFor polls the object obj names until done returns true or the timeout
+// passes. what names the awaited state in the error.
+func (a *APIServer) WaitFor(obj *unstructured.Unstructured, what string, timeout time.Duration, done func(*unstructured.Unstructured) bool) (*unstructured.Unstructured, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		got, err := a.Get(obj)
-		if err == nil && conditionTrue(got, cond) {
+		if err == nil && done(got) {
 			return got, nil
 		}
 		if time.Now().After(deadline) {
 			if err != nil {
-				return nil, fmt.Errorf("%s not %s after %v: %w", describeObj(obj), cond, timeout, err)
+				return nil, fmt.Errorf("%s not %s after %v: %w", describeObj(obj), what, timeout, err)
 			}
-			return got, fmt.Errorf("%s not %s after %v; conditions: %s", describeObj(obj), cond, timeout, conditionSummary(got))
+			return got, fmt.Errorf("%s not %s after %v; conditions: %s", describeObj(obj), what, timeout, conditionSummary(got))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -274,6 +298,9 @@ func conditions(obj *unstructured.Unstructured) []map[string]any {
 }
 
 func conditionTrue(obj *unstructured.Unstructured, cond string) bool {
+	if og, found, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration"); found && og != obj.GetGeneration() {
+		return false
+	}
 	for _, c := range conditions(obj) {
 		if c["type"] == cond {
 			// A Flux object reports Ready for its previous generation until

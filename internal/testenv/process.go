@@ -181,9 +181,13 @@ func registerSignalHandler() {
 				fmt.Fprintf(os.Stderr, "testenv: %v: stopping %s (pid %d)\n", sig, procs[i].name, procs[i].cmd.Process.Pid)
 				procs[i].stop()
 			}
-			// Die of the same signal, as if it had not been caught.
+			// Die of the same signal, as if it had not been caught. If the
+			// signal was ignored when the binary started (a background job
+			// of a non-interactive shell), Reset restores "ignored": exit.
 			signal.Reset(sig)
 			_ = syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+			time.Sleep(time.Second)
+			os.Exit(128 + int(sig.(syscall.Signal)))
 		}()
 	})
 }

@@ -103,7 +103,7 @@ func TestEndToEnd(t *testing.T) {
 		return
 	}
 
-	flux := testenv.StartFlux(t, api)
+	testenv.StartFlux(t, api)
 	t.Logf("Flux ready after %v", time.Since(start).Round(time.Millisecond))
 
 	t.Run("GitRepository and Kustomization", func(t *testing.T) {
@@ -116,9 +116,6 @@ func TestEndToEnd(t *testing.T) {
 		testCiliumHelmRelease(t, api)
 		t.Logf("installed in %v", time.Since(phase).Round(time.Millisecond))
 	})
-	if t.Failed() {
-		t.Logf("Flux logs:\n%s", flux.LogTail(30))
-	}
 	t.Logf("end-to-end checks done after %v", time.Since(start).Round(time.Millisecond))
 }
 
@@ -256,6 +253,14 @@ data:
 			t.Fatal(err)
 		}
 	}
+	// The git server stops with this subtest; so must its GitRepository.
+	t.Cleanup(func() {
+		for _, obj := range []*unstructured.Unstructured{ks, gitRepo} {
+			if err := api.Delete(obj); err != nil {
+				t.Error(err)
+			}
+		}
+	})
 	for _, obj := range []*unstructured.Unstructured{gitRepo, ks} {
 		if _, err := api.WaitReady(obj, 90*time.Second); err != nil {
 			t.Fatal(err)
@@ -319,14 +324,18 @@ func testCiliumHelmRelease(t *testing.T, api *testenv.APIServer) {
 	if _, err := api.WaitReady(helmRepo, 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	got, err := api.WaitReady(release, 3*time.Minute)
-	if err != nil {
+	if _, err := api.WaitReady(release, 3*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	history, _, _ := unstructured.NestedSlice(got.Object, "status", "history")
-	if len(history) == 0 {
-		t.Fatal("HelmRelease is Ready but has no release history")
+	got, err := api.WaitFor(release, "installed", 30*time.Second, func(hr *unstructured.Unstructured) bool {
+		history, _, _ := unstructured.NestedSlice(hr.Object, "status", "history")
+		return len(history) > 0
+	})
+	if err != nil {
+		status, _ := json.MarshalIndent(got.Object["status"], "", "  ")
+		t.Fatalf("%v; status:\n%s", err, status)
 	}
+	history, _, _ := unstructured.NestedSlice(got.Object, "status", "history")
 	last := history[0].(map[string]any)
 	if last["status"] != "deployed" || last["chartVersion"] != chart.Version {
 		t.Errorf("latest release: status %v chart %v, want deployed %s", last["status"], last["chartVersion"], chart.Version)
