@@ -8,6 +8,7 @@ HACK_DIR="$(cd "$(dirname "$0")" && pwd)"
 bash "$HACK_DIR/build-k8s.sh"
 bash "$HACK_DIR/build-flux.sh"
 
-# The smoke test installs the Cilium chart shipped inside this Go module;
-# fetch it into the module cache now so the test itself needs no network.
-go mod download github.com/cilium/cilium@v1.15.6
+# The end-to-end tests install the Cilium charts shipped inside these Go
+# modules (1.15.6: the older values vocabulary; 1.20.2: values.schema.json);
+# fetch them into the module cache now so the tests themselves need no network.
+go mod download github.com/cilium/cilium@v1.15.6 github.com/cilium/cilium@v1.20.2

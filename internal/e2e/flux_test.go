@@ -18,13 +18,15 @@ import (
 	"github.com/kronform/kronform-gen/internal/testenv"
 )
 
-// ciliumChart is a Cilium release whose Go module ships the Helm chart (install/kubernetes/cilium); the spec names the
-// same version, so the values kronform-gen writes are checked by that chart's own values.schema.json.
+// Cilium releases whose Go module ships the Helm chart (install/kubernetes/cilium): 1.20.2 checks the values of the
+// current vocabulary against the chart's own values.schema.json; 1.15.6 (which has no schema) the older vocabulary
+// (kubeProxyReplacement, etcd.clusterDomain) through the chart's templates.
 const (
-	ciliumModule  = "github.com/cilium/cilium"
-	ciliumVersion = "1.15.6"
-	cluster       = "e2e"
+	ciliumModule = "github.com/cilium/cilium"
+	cluster      = "e2e"
 )
+
+var ciliumVersions = []string{"1.20.2", "1.15.6"}
 
 // TestFluxReconcilesTheGeneratedTree lets Flux's own controllers reconcile a tree kronform-gen generated: pulled
 // from a git server, its SOPS secrets decrypted, the real Cilium chart installed with the generated values. Then the
@@ -35,6 +37,12 @@ const (
 // gets a patch setting install/upgrade disableWait on the HelmRelease, since with no kubelet no pod ever runs.
 func TestFluxReconcilesTheGeneratedTree(t *testing.T) {
 	testenv.Require(t)
+	for _, version := range ciliumVersions {
+		t.Run("cilium-"+version, func(t *testing.T) { reconcile(t, version) })
+	}
+}
+
+func reconcile(t *testing.T, ciliumVersion string) {
 	start := time.Now()
 	api := testenv.StartAPIServer(t)
 	// Cilium's agent registers its CRDs when it starts; no agent runs here, so the CRD is applied as the agent would.
@@ -63,7 +71,7 @@ func TestFluxReconcilesTheGeneratedTree(t *testing.T) {
 	writeFile(t, keyFile, identity.String()+"\n")
 	writeFile(t, filepath.Join(work, "spec", "db-password.txt"), "first-password\n")
 	specFile := filepath.Join(work, "spec", "cluster-spec.yaml")
-	writeFile(t, specFile, testSpec(chartURL, identity.Recipient().String(), "9100/tcp", true))
+	writeFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9100/tcp", true))
 
 	repo := filepath.Join(work, "repo")
 	gen := generator{t: t, bin: kronformGen(t), spec: specFile, out: repo, env: []string{
@@ -126,7 +134,7 @@ func TestFluxReconcilesTheGeneratedTree(t *testing.T) {
 	assertSecret(t, api, map[string]string{"token": "first-token", "password": "first-password\n"})
 
 	// The spec changes: a policy port, a secret value, and one policy goes away.
-	writeFile(t, specFile, testSpec(chartURL, identity.Recipient().String(), "9200/tcp", false))
+	writeFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9200/tcp", false))
 	writeFile(t, filepath.Join(work, "spec", "db-password.txt"), "second-password\n")
 	gen.generate()
 	forceEnvironment(t, repo)
@@ -151,7 +159,7 @@ func TestFluxReconcilesTheGeneratedTree(t *testing.T) {
 
 // testSpec is the cluster this test generates: two nodes, the Talos presets, one policy of its own, one secret from an
 // environment variable and one from a file.
-func testSpec(chartURL, recipient, exporterPort string, workerPolicy bool) string {
+func testSpec(ciliumVersion, chartURL, recipient, exporterPort string, workerPolicy bool) string {
 	worker := ""
 	if workerPolicy {
 		worker = "      - name: host-fw-worker\n        preset: talos-worker\n"
