@@ -86,7 +86,6 @@ func TestAPIServerAgrees(t *testing.T) {
 	})
 
 	t.Run("sops secret decrypted in memory", func(t *testing.T) {
-		// TODO(lead): once the secrets branch lands, decrypt the example tree's own Secrets with the demo key here.
 		id, err := age.GenerateX25519Identity()
 		if err != nil {
 			t.Fatal(err)

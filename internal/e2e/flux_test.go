@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -57,7 +56,7 @@ func reconcile(t *testing.T, ciliumVersion string) {
 	})
 	t.Logf("API server and Flux up after %v", time.Since(start).Round(time.Millisecond))
 
-	chartURL, chart := testenv.StartChartServer(t, filepath.Join(moduleDir(t, ciliumModule+"@v"+ciliumVersion), "install", "kubernetes", "cilium"))
+	chartURL, chart := testenv.StartChartServer(t, filepath.Join(testenv.ModuleDir(t, ciliumModule+"@v"+ciliumVersion), "install", "kubernetes", "cilium"))
 	if chart.Version != ciliumVersion {
 		t.Fatalf("chart server serves %s, the spec names %s", chart.Version, ciliumVersion)
 	}
@@ -68,20 +67,20 @@ func reconcile(t *testing.T, ciliumVersion string) {
 		t.Fatal(err)
 	}
 	keyFile := filepath.Join(work, "e2e.agekey")
-	writeFile(t, keyFile, identity.String()+"\n")
-	writeFile(t, filepath.Join(work, "spec", "db-password.txt"), "first-password\n")
+	testenv.WriteFile(t, keyFile, identity.String()+"\n")
+	testenv.WriteFile(t, filepath.Join(work, "spec", "db-password.txt"), "first-password\n")
 	specFile := filepath.Join(work, "spec", "cluster-spec.yaml")
-	writeFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9100/tcp", true))
+	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9100/tcp", true))
 
 	repo := filepath.Join(work, "repo")
 	gen := generator{t: t, bin: kronformGen(t), spec: specFile, out: repo, env: []string{
 		"SOPS_AGE_KEY_FILE=" + keyFile, "E2E_API_TOKEN=first-token",
 	}}
 	gen.generate()
-	git(t, repo, "init", "--quiet", "--initial-branch=main")
+	testenv.Git(t, repo, "init", "--quiet", "--initial-branch=main")
 	forceEnvironment(t, repo)
-	git(t, repo, "add", "-A")
-	git(t, repo, "commit", "--quiet", "-m", "kronform-gen: first generation")
+	testenv.Git(t, repo, "add", "-A")
+	testenv.Git(t, repo, "commit", "--quiet", "-m", "kronform-gen: first generation")
 	gitURL := testenv.StartGitServer(t, repo)
 
 	// The sops-age Secret, as the README tells users to create it:
@@ -134,12 +133,12 @@ func reconcile(t *testing.T, ciliumVersion string) {
 	assertSecret(t, api, map[string]string{"token": "first-token", "password": "first-password\n"})
 
 	// The spec changes: a policy port, a secret value, and one policy goes away.
-	writeFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9200/tcp", false))
-	writeFile(t, filepath.Join(work, "spec", "db-password.txt"), "second-password\n")
+	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9200/tcp", false))
+	testenv.WriteFile(t, filepath.Join(work, "spec", "db-password.txt"), "second-password\n")
 	gen.generate()
 	forceEnvironment(t, repo)
-	git(t, repo, "add", "-A")
-	git(t, repo, "commit", "--quiet", "-m", "kronform-gen: port 9200, new password, no worker policy")
+	testenv.Git(t, repo, "add", "-A")
+	testenv.Git(t, repo, "commit", "--quiet", "-m", "kronform-gen: port 9200, new password, no worker policy")
 	phase := time.Now()
 	requestReconcile(t, api, source)
 
@@ -227,7 +226,7 @@ func forceEnvironment(t *testing.T, repo string) {
       path: /spec/upgrade/disableWait
       value: true
 `
-	writeFile(t, k, string(data)+patch)
+	testenv.WriteFile(t, k, string(data)+patch)
 }
 
 // converged says what, if anything, still differs from the changed spec.
@@ -398,7 +397,7 @@ func (g generator) generate() {
 
 func apply(t *testing.T, api *testenv.APIServer, m map[string]any) *unstructured.Unstructured {
 	t.Helper()
-	obj := fromMap(t, m)
+	obj := testenv.Object(t, m)
 	if err := api.Apply(obj); err != nil {
 		t.Fatalf("apply %s %s: %v", obj.GetKind(), obj.GetName(), err)
 	}
@@ -419,19 +418,7 @@ func object(t *testing.T, apiVersion, kind, namespace, name string) *unstructure
 	if namespace != "" {
 		md["namespace"] = namespace
 	}
-	return fromMap(t, map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": md})
-}
-
-func fromMap(t *testing.T, m map[string]any) *unstructured.Unstructured {
-	data, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &unstructured.Unstructured{}
-	if err := obj.UnmarshalJSON(data); err != nil {
-		t.Fatal(err)
-	}
-	return obj
+	return testenv.Object(t, map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": md})
 }
 
 func mapKeys(m map[string]string) func(func(string) bool) {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -46,8 +45,8 @@ func TestVersionsMatchScripts(t *testing.T) {
 
 func TestPackChart(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "Chart.yaml"), "apiVersion: v2\nname: demo\nversion: 0.1.0\n")
-	writeFile(t, filepath.Join(dir, "templates", "cm.yaml"), "kind: ConfigMap\n")
+	testenv.WriteFile(t, filepath.Join(dir, "Chart.yaml"), "apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+	testenv.WriteFile(t, filepath.Join(dir, "templates", "cm.yaml"), "kind: ConfigMap\n")
 	chart, err := testenv.PackChart(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +213,7 @@ func setPort(ingress map[string]any, port string) {
 
 func testGitKustomization(t *testing.T, api *testenv.APIServer) {
 	repo := filepath.Join(t.TempDir(), "fleet")
-	writeFile(t, filepath.Join(repo, "configmap.yaml"), `apiVersion: v1
+	testenv.WriteFile(t, filepath.Join(repo, "configmap.yaml"), `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: e2e-probe
@@ -222,12 +221,12 @@ metadata:
 data:
   hello: flux
 `)
-	git(t, repo, "init", "--quiet", "--initial-branch=main")
-	git(t, repo, "add", ".")
-	git(t, repo, "commit", "--quiet", "-m", "probe")
+	testenv.Git(t, repo, "init", "--quiet", "--initial-branch=main")
+	testenv.Git(t, repo, "add", ".")
+	testenv.Git(t, repo, "commit", "--quiet", "-m", "probe")
 	url := testenv.StartGitServer(t, repo)
 
-	gitRepo := object(t, map[string]any{
+	gitRepo := testenv.Object(t, map[string]any{
 		"apiVersion": "source.toolkit.fluxcd.io/v1",
 		"kind":       "GitRepository",
 		"metadata":   map[string]any{"name": "fleet", "namespace": testenv.FluxNamespace},
@@ -237,7 +236,7 @@ data:
 			"ref":      map[string]any{"branch": "main"},
 		},
 	})
-	ks := object(t, map[string]any{
+	ks := testenv.Object(t, map[string]any{
 		"apiVersion": "kustomize.toolkit.fluxcd.io/v1",
 		"kind":       "Kustomization",
 		"metadata":   map[string]any{"name": "probe", "namespace": testenv.FluxNamespace},
@@ -266,7 +265,7 @@ data:
 			t.Fatal(err)
 		}
 	}
-	cm, err := api.Get(object(t, map[string]any{
+	cm, err := api.Get(testenv.Object(t, map[string]any{
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{"name": "e2e-probe", "namespace": "default"},
 	}))
@@ -283,16 +282,16 @@ data:
 const ciliumModule = "github.com/cilium/cilium@v1.15.6"
 
 func testCiliumHelmRelease(t *testing.T, api *testenv.APIServer) {
-	chartDir := filepath.Join(moduleDir(t, ciliumModule), "install", "kubernetes", "cilium")
+	chartDir := filepath.Join(testenv.ModuleDir(t, ciliumModule), "install", "kubernetes", "cilium")
 	url, chart := testenv.StartChartServer(t, chartDir)
 
-	helmRepo := object(t, map[string]any{
+	helmRepo := testenv.Object(t, map[string]any{
 		"apiVersion": "source.toolkit.fluxcd.io/v1",
 		"kind":       "HelmRepository",
 		"metadata":   map[string]any{"name": "cilium", "namespace": testenv.FluxNamespace},
 		"spec":       map[string]any{"url": url, "interval": "1h"},
 	})
-	release := object(t, map[string]any{
+	release := testenv.Object(t, map[string]any{
 		"apiVersion": "helm.toolkit.fluxcd.io/v2",
 		"kind":       "HelmRelease",
 		"metadata":   map[string]any{"name": "cilium", "namespace": testenv.FluxNamespace},
@@ -341,64 +340,10 @@ func testCiliumHelmRelease(t *testing.T, api *testenv.APIServer) {
 		t.Errorf("latest release: status %v chart %v, want deployed %s", last["status"], last["chartVersion"], chart.Version)
 	}
 	// The chart's objects went through the API server.
-	if _, err := api.Get(object(t, map[string]any{
+	if _, err := api.Get(testenv.Object(t, map[string]any{
 		"apiVersion": "apps/v1", "kind": "DaemonSet",
 		"metadata": map[string]any{"name": "cilium", "namespace": "kube-system"},
 	})); err != nil {
 		t.Errorf("Cilium DaemonSet: %v", err)
-	}
-}
-
-// moduleDir returns the module's folder in the Go module cache, downloading
-// it if it is not there yet.
-func moduleDir(t *testing.T, modVersion string) string {
-	t.Helper()
-	out, err := exec.Command("go", "mod", "download", "-json", modVersion).Output()
-	if err != nil {
-		t.Fatalf("go mod download %s: %v\n%s", modVersion, err, out)
-	}
-	var info struct{ Dir, Error string }
-	if err := json.Unmarshal(out, &info); err != nil {
-		t.Fatal(err)
-	}
-	if info.Error != "" || info.Dir == "" {
-		t.Fatalf("go mod download %s: %s", modVersion, info.Error)
-	}
-	return info.Dir
-}
-
-func object(t *testing.T, m map[string]any) *unstructured.Unstructured {
-	t.Helper()
-	// Round-trip through JSON so numbers and slices have the types the
-	// unstructured helpers expect.
-	data, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := &unstructured.Unstructured{}
-	if err := obj.UnmarshalJSON(data); err != nil {
-		t.Fatal(err)
-	}
-	return obj
-}
-
-func git(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{
-		"-c", "user.name=testenv", "-c", "user.email=testenv@example.invalid", "-c", "commit.gpgsign=false",
-	}, args...)...)
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
