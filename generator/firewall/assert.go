@@ -2,7 +2,9 @@ package firewall
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/kronform/kronform-gen/generator/spec"
 )
@@ -113,24 +115,46 @@ func (s *Simulator) Evaluate(a spec.Assertion) ([]Trace, error) {
 
 // Verify checks every cluster's spec assertions, then its built-in ones, in that order.
 func Verify(m *spec.Model) []Check {
-	var out []Check
-	for i, c := range m.Clusters {
-		sim := NewSimulator(c)
-		run := func(ch Check) {
-			traces, err := sim.Evaluate(ch.Assertion)
-			ch.Traces = traces
-			if err != nil {
-				ch.Error = err.Error()
+	// Clusters share nothing, so a fleet's clusters are verified on every core; the checks keep the clusters' order.
+	perCluster := make([][]Check, len(m.Clusters))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				perCluster[i] = verifyCluster(i, m.Clusters[i])
 			}
-			ch.OK = err == nil && len(ch.Failed()) == 0
-			out = append(out, ch)
+		})
+	}
+	for i := range m.Clusters {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var out []Check
+	for _, checks := range perCluster {
+		out = append(out, checks...)
+	}
+	return out
+}
+
+func verifyCluster(i int, c spec.Cluster) []Check {
+	var out []Check
+	sim := NewSimulator(c)
+	run := func(ch Check) {
+		traces, err := sim.Evaluate(ch.Assertion)
+		ch.Traces = traces
+		if err != nil {
+			ch.Error = err.Error()
 		}
-		for j, a := range c.Assertions {
-			run(Check{Cluster: c.Name, Assertion: a, Path: fmt.Sprintf("clusters[%d].assertions[%d]", i, j)})
-		}
-		for _, b := range BuiltInAssertions(c) {
-			run(Check{Cluster: c.Name, Assertion: b.Assertion, Why: b.Why})
-		}
+		ch.OK = err == nil && len(ch.Failed()) == 0
+		out = append(out, ch)
+	}
+	for j, a := range c.Assertions {
+		run(Check{Cluster: c.Name, Assertion: a, Path: fmt.Sprintf("clusters[%d].assertions[%d]", i, j)})
+	}
+	for _, b := range BuiltInAssertions(c) {
+		run(Check{Cluster: c.Name, Assertion: b.Assertion, Why: b.Why})
 	}
 	return out
 }

@@ -22,6 +22,23 @@ type Simulator struct {
 	Cluster  spec.Cluster
 	Policies []cilium.ClusterwideNetworkPolicy // evaluated in name order
 	Template *Template                         // nil when the cluster has no Hetzner block
+
+	// rejected remembers RejectedBy per policy name: a fleet's built-in assertions evaluate thousands of flows against
+	// the same few policies.
+	rejected map[string][]string
+}
+
+// rejectedBy is RejectedBy, computed once per policy.
+func (s *Simulator) rejectedBy(p cilium.ClusterwideNetworkPolicy) []string {
+	if why, ok := s.rejected[p.Name]; ok {
+		return why
+	}
+	if s.rejected == nil {
+		s.rejected = map[string][]string{}
+	}
+	why := RejectedBy(p)
+	s.rejected[p.Name] = why
+	return why
 }
 
 // NewSimulator compiles the cluster's host policies and template.
@@ -447,7 +464,7 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress bool, peer identity, port 
 		if len(a)+len(d) == 0 {
 			continue
 		}
-		if problems := RejectedBy(p); len(problems) > 0 {
+		if problems := s.rejectedBy(p); len(problems) > 0 {
 			notes = append(notes, fmt.Sprintf("%s is rejected by Cilium (%s) and enforces nothing", p.Name, problems[0]))
 			continue
 		}
