@@ -1,4 +1,3 @@
-
 // Command bench measures build and check on a synthetic 100-cluster fleet against their peers, in the same run:
 // kronform-gen build of every Kustomization versus the kustomize CLI run once per path, and kronform-gen check
 // versus reading the whole tree with cat. Run it with `go run ./hack/bench-preview` (make bench).
