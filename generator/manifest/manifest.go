@@ -39,14 +39,33 @@ func EncodeObject(obj any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding %T: %w", obj, err)
 	}
+	m, err := decodeJSON(j)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %T: %w", obj, err)
+	}
+	Clean(m)
+	return yaml.Marshal(m)
+}
+
+// JSONToYAML is sigs.k8s.io/yaml's JSONToYAML for a JSON object, byte for byte, at a fraction of its cost: it decodes
+// the JSON with encoding/json instead of a YAML parser. kustomize prints every object this way.
+func JSONToYAML(j []byte) ([]byte, error) {
+	m, err := decodeJSON(j)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.Marshal(m)
+}
+
+func decodeJSON(j []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(j))
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("encoding %T: %w", obj, err)
+		return nil, err
 	}
-	Clean(m)
-	return yaml.Marshal(numbers(m))
+	numbers(m)
+	return m, nil
 }
 
 // numbers turns json.Number into the int64 or float64 YAML should print, as a YAML parser reading the JSON would.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/kronform/kronform-gen/generator/manifest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -236,7 +237,12 @@ func (b *Build) YAML(reveal bool) ([]byte, error) {
 			r = r.DeepCopy()
 			maskResource(r)
 		}
-		y, err := r.AsYAML()
+		// What r.AsYAML() prints, without its YAML parse of JSON.
+		j, err := r.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s/%s: %w", b.ID(), r.GetKind(), r.GetName(), err)
+		}
+		y, err := manifest.JSONToYAML(j)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s/%s: %w", b.ID(), r.GetKind(), r.GetName(), err)
 		}
