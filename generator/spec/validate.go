@@ -91,22 +91,21 @@ func (v *validator) cluster(p string, c *Cluster) {
 }
 
 func (v *validator) dnsLabel(path, name string) {
-	if name == "" {
-		v.fail(path, "", "a name is required")
-		return
-	}
-	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
-		v.fail(path, "lower-case letters, digits and '-', at most 63", "%q is not a valid name: %s", name, short(errs[0]))
-	}
+	v.name(path, name, validation.IsDNS1123Label, "lower-case letters, digits and '-', at most 63")
 }
 
 func (v *validator) dnsSubdomain(path, name string) {
+	v.name(path, name, validation.IsDNS1123Subdomain, "lower-case letters, digits, '-' and '.', at most 253")
+}
+
+// name checks a required name with one of Kubernetes' name rules.
+func (v *validator) name(path, name string, rule func(string) []string, hint string) {
 	if name == "" {
 		v.fail(path, "", "a name is required")
 		return
 	}
-	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		v.fail(path, "lower-case letters, digits, '-' and '.', at most 253", "%q is not a valid name: %s", name, short(errs[0]))
+	if errs := rule(name); len(errs) > 0 {
+		v.fail(path, hint, "%q is not a valid name: %s", name, short(errs[0]))
 	}
 }
 

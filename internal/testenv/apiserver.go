@@ -215,8 +215,13 @@ func (a *APIServer) waitReady() error {
 		return fmt.Errorf("transport: %w", err)
 	}
 	client := &http.Client{Transport: transport, Timeout: 2 * time.Second}
-	return waitFor(a.apisrv, apiServerReadyTimeout, "/readyz", func() error {
-		resp, err := client.Get(a.URL + "/readyz")
+	return waitReadyz(a.apisrv, apiServerReadyTimeout, client, a.URL+"/readyz")
+}
+
+// waitReadyz waits until a process's /readyz answers 200, or the process exits, or the timeout passes.
+func waitReadyz(p *process, timeout time.Duration, client *http.Client, url string) error {
+	return waitFor(p, timeout, "/readyz", func() error {
+		resp, err := client.Get(url)
 		if err != nil {
 			return err
 		}

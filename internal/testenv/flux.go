@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"embed"
-	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
@@ -131,17 +130,7 @@ func (f *Flux) startController(b Binary, extra []string, api *APIServer, dir str
 	}
 	f.procs = append(f.procs, p)
 	client := &http.Client{Timeout: time.Second}
-	return waitFor(p, controllerReadyTimeout, "/readyz", func() error {
-		resp, err := client.Get("http://" + healthAddr + "/readyz")
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("/readyz: %s", resp.Status)
-		}
-		return nil
-	})
+	return waitReadyz(p, controllerReadyTimeout, client, "http://"+healthAddr+"/readyz")
 }
 
 // stop ends the controllers, last started first.
