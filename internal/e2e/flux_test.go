@@ -48,12 +48,9 @@ func reconcile(t *testing.T, ciliumVersion string) {
 	if err := api.ApplyCRDs(filepath.Join(repoRoot(t), "generator", "validate", "crds")); err != nil {
 		t.Fatal(err)
 	}
-	flux := testenv.StartFlux(t, api)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("controller logs:\n%s\nkube-apiserver:\n%s", flux.LogTail(40), api.LogTail(20))
-		}
-	})
+	// On failure testenv prints the end of every controller's and the API server's log; the waits below add the
+	// objects' conditions.
+	testenv.StartFlux(t, api)
 	t.Logf("API server and Flux up after %v", time.Since(start).Round(time.Millisecond))
 
 	chartURL, chart := testenv.StartChartServer(t, filepath.Join(testenv.ModuleDir(t, ciliumModule+"@v"+ciliumVersion), "install", "kubernetes", "cilium"))
