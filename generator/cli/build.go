@@ -64,11 +64,12 @@ every value in the clear.
 			if err != nil {
 				return buildFailed(err)
 			}
+			docs, err := preview.YAMLAll(builds, reveal)
+			if err != nil {
+				return fail(ExitFailure, "%v", err)
+			}
 			for i, b := range builds {
-				y, err := b.YAML(reveal)
-				if err != nil {
-					return fail(ExitFailure, "%v", err)
-				}
+				y := docs[i]
 				if len(builds) > 1 {
 					if i > 0 {
 						fmt.Fprintln(a.stdout, "---")

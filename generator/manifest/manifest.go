@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"go.yaml.in/yaml/v2"
 )
@@ -68,7 +69,7 @@ func decodeJSON(j []byte) (map[string]any, error) {
 	return m, nil
 }
 
-// numbers turns json.Number into the int64 or float64 YAML should print, as a YAML parser reading the JSON would.
+// numbers turns json.Number into the int64, uint64 or float64 YAML should print, as a YAML parser reading the JSON would.
 func numbers(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
@@ -82,6 +83,9 @@ func numbers(v any) any {
 	case json.Number:
 		if i, err := t.Int64(); err == nil {
 			return i
+		}
+		if u, err := strconv.ParseUint(t.String(), 10, 64); err == nil {
+			return u // a YAML parser keeps integers up to 2^64-1 exact too
 		}
 		if f, err := t.Float64(); err == nil {
 			return f
@@ -102,3 +106,7 @@ func Clean(m map[string]any) {
 		delete(m, "status")
 	}
 }
+
+// ValueToYAML prints a JSON value (map[string]any, []any, string, int64, float64, bool, nil) as JSONToYAML prints
+// the same value written as JSON.
+func ValueToYAML(v map[string]any) ([]byte, error) { return yaml.Marshal(v) }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/kronform/kronform-gen/generator/manifest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -226,32 +225,6 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool) (b *Build, err err
 		return nil, fmt.Errorf("kustomize build %s: %w", k.Path, err)
 	}
 	return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated}, nil
-}
-
-// YAML prints the build as `kustomize build` does: one document per object, separated by ---. Secret values are
-// masked unless reveal is set.
-func (b *Build) YAML(reveal bool) ([]byte, error) {
-	var buf bytes.Buffer
-	for i, r := range b.Resources {
-		if !reveal {
-			r = r.DeepCopy()
-			maskResource(r)
-		}
-		// What r.AsYAML() prints, without its YAML parse of JSON.
-		j, err := r.MarshalJSON()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s/%s: %w", b.ID(), r.GetKind(), r.GetName(), err)
-		}
-		y, err := manifest.JSONToYAML(j)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s/%s: %w", b.ID(), r.GetKind(), r.GetName(), err)
-		}
-		if i > 0 {
-			buf.WriteString("---\n")
-		}
-		buf.Write(y)
-	}
-	return buf.Bytes(), nil
 }
 
 // objectKey names an object inside one cluster.

@@ -2,6 +2,7 @@ package preview
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +14,6 @@ import (
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"gopkg.in/yaml.v3"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // ClustersDir is the folder whose subfolders are the clusters (flux bootstrap --path clusters/<cluster>).
@@ -127,12 +127,14 @@ func kustomizationsIn(data []byte) ([]Kustomization, error) {
 		if kind != "Kustomization" || !strings.HasPrefix(api, kustomizev1.GroupVersion.Group+"/") {
 			continue
 		}
-		j, err := sigsyaml.Marshal(doc)
+		// yaml.v3 gives maps with string keys, so the document is JSON as it stands: the controller's types decode it
+		// as the API server's JSON would.
+		j, err := json.Marshal(doc)
 		if err != nil {
 			return nil, err
 		}
 		var k kustomizev1.Kustomization
-		if err := sigsyaml.Unmarshal(j, &k); err != nil {
+		if err := json.Unmarshal(j, &k); err != nil {
 			return nil, fmt.Errorf("Kustomization %s: %w", k.Name, err)
 		}
 		out = append(out, Kustomization{Name: k.Name, Namespace: k.Namespace, Spec: k.Spec})
