@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,10 +12,6 @@ import (
 // files kept by hand and flux bootstrap's flux-system folder are not its to judge. A folder kronform-gen never wrote
 // has no record; then every YAML file outside flux-system folders is checked.
 func Dir(dir string) ([]Finding, error) {
-	s, err := DefaultSchemas()
-	if err != nil {
-		return nil, fmt.Errorf("embedded CRDs: %w", err)
-	}
 	if _, err := os.Stat(dir); err != nil {
 		return nil, err
 	}
@@ -66,5 +61,5 @@ func Dir(dir string) ([]Finding, error) {
 			return nil, err
 		}
 	}
-	return s.Tree(t), nil
+	return Tree(t)
 }

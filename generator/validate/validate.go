@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
@@ -21,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 
+	"github.com/kronform/kronform-gen/generator/cache"
 	"github.com/kronform/kronform-gen/generator/tree"
 )
 
@@ -51,13 +54,45 @@ func (f Finding) String() string {
 	return b.String() + ": " + f.Message
 }
 
-// Tree validates every object of an in-memory tree with the embedded schemas.
+// Tree validates every object of an in-memory tree with the embedded schemas. A file whose exact bytes this same
+// binary found valid before (the "validate" set of package cache) is not validated again: the verdict depends on
+// nothing else. Files holding a Secret are never remembered, not even by digest.
 func Tree(t *tree.Tree) ([]Finding, error) {
+	seen := cache.Open("validate")
+	todo := tree.New()
+	remember := map[string]cache.Digest{}
+	for _, p := range t.Paths() {
+		if !Validated(p) {
+			continue
+		}
+		b, _ := t.File(p)
+		d := cache.Sum(b)
+		if seen.Has(d) {
+			continue
+		}
+		if err := todo.Add(p, b); err != nil {
+			return nil, err
+		}
+		if !bytes.Contains(b, []byte("Secret")) {
+			remember[p] = d
+		}
+	}
+	if todo.Len() == 0 {
+		return nil, nil
+	}
 	s, err := DefaultSchemas()
 	if err != nil {
 		return nil, fmt.Errorf("embedded CRDs: %w", err)
 	}
-	return s.Tree(t), nil
+	findings := s.Tree(todo)
+	for _, f := range findings {
+		delete(remember, f.File)
+	}
+	for _, d := range remember {
+		seen.Add(d)
+	}
+	_ = seen.Save() // a cache that cannot be written only costs time
+	return findings, nil
 }
 
 // Tree validates every object of the tree, sorted by file, position and field.
@@ -70,6 +105,7 @@ func (s *Schemas) Tree(t *tree.Tree) []Finding {
 	}
 	// Files are independent and the validators are safe for concurrent use (the API server shares them between
 	// requests), so a large tree is validated on every core.
+	validatedFiles.Add(int64(len(paths)))
 	found := make([][]Finding, len(paths))
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -92,6 +128,9 @@ func (s *Schemas) Tree(t *tree.Tree) []Finding {
 	}
 	return sortFindings(out)
 }
+
+// validatedFiles counts the files Schemas.Tree validated, for tests of the cache.
+var validatedFiles atomic.Int64
 
 // Validated says whether a file of the tree holds Kubernetes objects: YAML files, except the .sops.yaml creation
 // rules and kronform-gen's own bookkeeping. JSON files (the Hetzner Robot template) are not Kubernetes objects.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kronform/kronform-gen/generator/cache"
 	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
@@ -222,6 +223,68 @@ func TestPathSegments(t *testing.T) {
 	} {
 		if diff := cmp.Diff(want, pathSegments(in)); diff != "" {
 			t.Errorf("pathSegments(%q) (-want +got):\n%s", in, diff)
+		}
+	}
+}
+
+// A file found valid is remembered by its bytes and not validated again by the same binary; a changed file, an
+// invalid one and a Secret are validated every time.
+func TestTreeRemembersValidFiles(t *testing.T) {
+	t.Setenv(cache.Env, t.TempDir())
+	tr := renderSpec(t, "fleet.yaml", fleetgen.Spec(2))
+	secret, err := os.ReadFile("testdata/valid/secret-sops.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Add("infrastructure/extra/secret.yaml", secret); err != nil {
+		t.Fatal(err)
+	}
+	var files, secrets int
+	for _, p := range tr.Paths() {
+		if Validated(p) {
+			files++
+			if b, _ := tr.File(p); strings.Contains(string(b), "Secret") {
+				secrets++
+			}
+		}
+	}
+	if secrets == 0 || secrets == files {
+		t.Fatalf("the fleet should hold Secrets and other objects: %d of %d files hold a Secret", secrets, files)
+	}
+	validated := func(tr *tree.Tree) (int64, []Finding) {
+		t.Helper()
+		before := validatedFiles.Load()
+		findings, err := Tree(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return validatedFiles.Load() - before, findings
+	}
+	if n, findings := validated(tr); n != int64(files) || len(findings) > 0 {
+		t.Fatalf("first run validated %d files (want %d), findings %v", n, files, strs(findings))
+	}
+	if n, _ := validated(tr); n != int64(secrets) {
+		t.Fatalf("second run validated %d files, want only the %d holding Secrets", n, secrets)
+	}
+
+	changed := tree.New()
+	var broken string
+	for _, p := range tr.Paths() {
+		b, _ := tr.File(p)
+		if broken == "" && Validated(p) && !strings.Contains(string(b), "Secret") && strings.Contains(string(b), "CiliumClusterwideNetworkPolicy") {
+			broken, b = p, []byte(strings.Replace(string(b), "kind: CiliumClusterwideNetworkPolicy", "kind: CiliumClusterwideNetworkPolicy\nspek: {}", 1))
+		}
+		if err := changed.Add(p, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		n, findings := validated(changed)
+		if n != int64(secrets)+1 {
+			t.Errorf("after one file changed, %d files were validated, want %d", n, secrets+1)
+		}
+		if len(findings) != 1 || findings[0].File != broken || findings[0].Field != "spek" {
+			t.Errorf("the changed file's finding is not reported every time: %v", strs(findings))
 		}
 	}
 }
