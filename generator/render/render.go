@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	kustomizetypes "sigs.k8s.io/kustomize/api/types"
@@ -63,11 +65,37 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 	for _, c := range m.Clusters {
 		protected = append(protected, path.Join(c.Flux.Path, BootstrapDir))
 	}
+	// Clusters are independent: each renders into a tree of its own, on every core, and the trees are merged in the
+	// spec's order, so a path two clusters both generate is refused exactly as before.
+	parts := make([]*Result, len(m.Clusters))
+	errs := make([]error, len(m.Clusters))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(m.Clusters)) {
+		wg.Go(func() {
+			for i := range next {
+				parts[i] = &Result{Tree: tree.New(protected...)}
+				errs[i] = renderCluster(parts[i], m.Clusters[i], opts)
+			}
+		})
+	}
+	for i := range m.Clusters {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	res := &Result{Tree: tree.New(protected...)}
-	for _, c := range m.Clusters {
-		if err := renderCluster(res, c, opts); err != nil {
-			return nil, err
+	for i, part := range parts {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
+		for _, p := range part.Tree.Paths() {
+			b, _ := part.Tree.File(p)
+			if err := res.Tree.Add(p, b); err != nil {
+				return nil, err
+			}
+		}
+		res.Notes = append(res.Notes, part.Notes...)
 	}
 	if err := renderSopsConfig(res.Tree, m); err != nil {
 		return nil, err
