@@ -3,9 +3,11 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/spec"
@@ -112,40 +114,63 @@ func portProblem(pp cilium.PortProtocol) string {
 // policies that select no node and the label filter trap are cilium.Lint's; host policies with the host firewall off
 // are refused when the spec loads.
 func Lint(m *spec.Model) (errs, warnings spec.Problems) {
-	for i, c := range m.Clusters {
-		cp := fmt.Sprintf("clusters[%d]", i)
-		sim := NewSimulator(c)
-		for j, p := range sim.Policies {
-			for _, why := range RejectedBy(p) {
-				errs = append(errs, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, j), "the compiler should never write this; report it with the spec",
-					"Cilium would reject the compiled policy %s: %s", p.Name, why))
+	// Clusters are linted on every core; the problems are sorted in the end, so the order of work does not show.
+	type found struct{ errs, warnings spec.Problems }
+	per := make([]found, len(m.Clusters))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(m.Clusters)) {
+		wg.Go(func() {
+			for i := range next {
+				per[i].errs, per[i].warnings = lintCluster(m, i, m.Clusters[i])
 			}
-		}
-		if t := sim.Template; t != nil {
-			hp := cp + ".hetzner"
-			if len(t.Rules) > spec.MaxHetznerRules {
-				errs = append(errs, m.Problem(hp, "list fewer admin sources or discard ports, or write rules: yourself with a CIDR that covers several sources",
-					"the template has %d input rules; Robot accepts at most %d", len(t.Rules), spec.MaxHetznerRules))
-			}
-			if t.DiscardsByDefault() {
-				dst := netip.MustParseAddr("198.51.100.1")
-				for _, n := range c.Nodes {
-					if a, ok := spec.HostAddress(n, false); ok {
-						dst = a
-						break
-					}
-				}
-				if !t.AcceptsReplies(dst) {
-					warnings = append(warnings, m.Problem(hp+".rules",
-						"add {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept} before the end",
-						"template %s discards what no rule accepts, and Robot's firewall is stateless: the replies to the nodes' own connections (image pulls, DNS over TCP, the API server's webhooks) would be discarded", t.Name))
-				}
-			}
-		}
-		warnings = append(warnings, cidrPeerWarnings(m, cp, c)...)
-		warnings = append(warnings, pingWarnings(m, cp, sim)...)
+		})
+	}
+	for i := range m.Clusters {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, f := range per {
+		errs, warnings = append(errs, f.errs...), append(warnings, f.warnings...)
 	}
 	return errs.Sorted(), warnings.Sorted()
+}
+
+// lintCluster is Lint for the i-th cluster.
+func lintCluster(m *spec.Model, i int, c spec.Cluster) (errs, warnings spec.Problems) {
+	cp := fmt.Sprintf("clusters[%d]", i)
+	sim := NewSimulator(c)
+	for j, p := range sim.Policies {
+		for _, why := range RejectedBy(p) {
+			errs = append(errs, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, j), "the compiler should never write this; report it with the spec",
+				"Cilium would reject the compiled policy %s: %s", p.Name, why))
+		}
+	}
+	if t := sim.Template; t != nil {
+		hp := cp + ".hetzner"
+		if len(t.Rules) > spec.MaxHetznerRules {
+			errs = append(errs, m.Problem(hp, "list fewer admin sources or discard ports, or write rules: yourself with a CIDR that covers several sources",
+				"the template has %d input rules; Robot accepts at most %d", len(t.Rules), spec.MaxHetznerRules))
+		}
+		if t.DiscardsByDefault() {
+			dst := netip.MustParseAddr("198.51.100.1")
+			for _, n := range c.Nodes {
+				if a, ok := spec.HostAddress(n, false); ok {
+					dst = a
+					break
+				}
+			}
+			if !t.AcceptsReplies(dst) {
+				warnings = append(warnings, m.Problem(hp+".rules",
+					"add {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept} before the end",
+					"template %s discards what no rule accepts, and Robot's firewall is stateless: the replies to the nodes' own connections (image pulls, DNS over TCP, the API server's webhooks) would be discarded", t.Name))
+			}
+		}
+	}
+	warnings = append(warnings, cidrPeerWarnings(m, cp, c)...)
+	warnings = append(warnings, pingWarnings(m, cp, sim)...)
+	return errs, warnings
 }
 
 // cidrPeerWarnings flags CIDR peers that hold a node's address: the author meant the nodes, but Cilium gives node

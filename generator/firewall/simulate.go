@@ -23,9 +23,47 @@ type Simulator struct {
 	Policies []cilium.ClusterwideNetworkPolicy // evaluated in name order
 	Template *Template                         // nil when the cluster has no Hetzner block
 
-	// rejected remembers RejectedBy per policy name: a fleet's built-in assertions evaluate thousands of flows against
-	// the same few policies.
+	// rejected remembers RejectedBy per policy name, rules the rules of a policy per direction, and selects whether a
+	// policy selects a node: a fleet's built-in assertions evaluate thousands of flows against the same few policies
+	// and nodes. The policies are not edited after the first verdict.
 	rejected map[string][]string
+	rules    map[ruleKey]policyRules
+	selects  map[[2]string]bool
+}
+
+type ruleKey struct {
+	policy string
+	egress bool
+}
+
+type policyRules struct{ allow, deny []rule }
+
+// rulesOf is rulesOf, computed once per policy and direction.
+func (s *Simulator) rulesOf(p cilium.ClusterwideNetworkPolicy, egress bool) (allow, deny []rule) {
+	k := ruleKey{p.Name, egress}
+	if r, ok := s.rules[k]; ok {
+		return r.allow, r.deny
+	}
+	if s.rules == nil {
+		s.rules = map[ruleKey]policyRules{}
+	}
+	allow, deny = rulesOf(p, egress)
+	s.rules[k] = policyRules{allow, deny}
+	return allow, deny
+}
+
+// selectsNode is cilium.SelectsNode, computed once per policy and node.
+func (s *Simulator) selectsNode(p cilium.ClusterwideNetworkPolicy, n spec.Node) bool {
+	k := [2]string{p.Name, n.Name}
+	if ok, seen := s.selects[k]; seen {
+		return ok
+	}
+	if s.selects == nil {
+		s.selects = map[[2]string]bool{}
+	}
+	ok := cilium.SelectsNode(p.Spec.NodeSelector, n)
+	s.selects[k] = ok
+	return ok
 }
 
 // rejectedBy is RejectedBy, computed once per policy.
@@ -460,7 +498,7 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress bool, peer identity, port 
 	var allow, deny []rule
 	var notes []string
 	for _, p := range s.sortedPolicies() {
-		a, d := rulesOf(p, egress)
+		a, d := s.rulesOf(p, egress)
 		if len(a)+len(d) == 0 {
 			continue
 		}
@@ -468,7 +506,7 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress bool, peer identity, port 
 			notes = append(notes, fmt.Sprintf("%s is rejected by Cilium (%s) and enforces nothing", p.Name, problems[0]))
 			continue
 		}
-		if !cilium.SelectsNode(p.Spec.NodeSelector, n) {
+		if !s.selectsNode(p, n) {
 			if sel, err := metav1.LabelSelectorAsSelector(p.Spec.NodeSelector); err == nil && sel.Matches(labels.Set(spec.NodeLabels(n))) {
 				notes = append(notes, fmt.Sprintf("%s would select %s but Cilium's label filter hides the labels it matches", p.Name, n.Name))
 			}
