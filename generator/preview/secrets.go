@@ -11,14 +11,19 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// mayHoldSecret is a cheap test that lets files without a Secret skip parsing.
-var mayHoldSecret = regexp.MustCompile(`(?m)^\s*["']?kind["']?\s*:\s*["']?Secret["']?\s*$`)
+// kindSecret is a line that may declare a Secret.
+var kindSecret = regexp.MustCompile(`(?m)^\s*["']?kind["']?\s*:\s*["']?Secret["']?\s*$`)
+
+// mayHoldSecret is a cheap test that lets files without a Secret skip parsing; most files do not even hold the word.
+func mayHoldSecret(data []byte) bool {
+	return bytes.Contains(data, []byte("Secret")) && kindSecret.Match(data)
+}
 
 // MaskFile returns a YAML file with the values of every Secret document masked, for showing in a diff. A file
 // without a Secret comes back unchanged; one with a Secret is re-encoded (both sides of a diff go through the same
 // encoder, so only real changes show). A file that does not parse but may hold a Secret is replaced by one line.
 func MaskFile(data []byte) []byte {
-	if !mayHoldSecret.Match(data) {
+	if !mayHoldSecret(data) {
 		return data
 	}
 	docs, err := decodeAll(data)
@@ -61,7 +66,7 @@ type PlaintextSecret struct {
 // value that is not ENC[...], whether or not the document has a sops block (a wrong encrypted_regex leaves values in
 // the clear beside one).
 func PlaintextSecrets(data []byte) ([]PlaintextSecret, error) {
-	if !mayHoldSecret.Match(data) {
+	if !mayHoldSecret(data) {
 		return nil, nil
 	}
 	docs, err := decodeAll(data)
