@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Spec returns a valid spec of n clusters. Each has three control planes and two workers, the Talos presets, a custom
+// Spec returns a valid spec of n clusters, clean of warnings. Each has three control planes and two workers, the Talos presets, a custom
 // policy with CIDRs, ranges, deny rules and enough ports to be split, and a chart version that varies across the fleet
 // so every values vocabulary is exercised.
 func Spec(n int) []byte {
@@ -43,7 +43,7 @@ func Spec(n int) []byte {
       - name: monitoring
         nodes: {labels: {zone: z0}}
         ingress:
-          - cidrs: [{cidr: 10.0.0.0/8, except: [10.99.0.0/16]}]
+          - cidrs: [{cidr: 172.16.0.0/12, except: [172.16.99.0/24]}] # a monitoring network, not the nodes
             ports: [9962-9964/tcp, 9100/tcp]
           - endpoints: [{app: prometheus}]
             ports: [%s]
