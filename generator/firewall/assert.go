@@ -2,11 +2,10 @@ package firewall
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
-	"sync"
 
 	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/internal/parallel"
 )
 
 // Check is one assertion evaluated: every flow it expands to, and whether each met the expected verdict.
@@ -117,20 +116,7 @@ func (s *Simulator) Evaluate(a spec.Assertion) ([]Trace, error) {
 func Verify(m *spec.Model) []Check {
 	// Clusters share nothing, so a fleet's clusters are verified on every core; the checks keep the clusters' order.
 	perCluster := make([][]Check, len(m.Clusters))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := range next {
-				perCluster[i] = verifyCluster(i, m.Clusters[i])
-			}
-		})
-	}
-	for i := range m.Clusters {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.For(len(m.Clusters), 0, func(i int) { perCluster[i] = verifyCluster(i, m.Clusters[i]) })
 	var out []Check
 	for _, checks := range perCluster {
 		out = append(out, checks...)

@@ -3,14 +3,13 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/internal/parallel"
 )
 
 // RejectedBy lists why Cilium's rule validation would refuse a compiled policy (pkg/policy/api/rule_validation.go and
@@ -117,20 +116,7 @@ func Lint(m *spec.Model) (errs, warnings spec.Problems) {
 	// Clusters are linted on every core; the problems are sorted in the end, so the order of work does not show.
 	type found struct{ errs, warnings spec.Problems }
 	per := make([]found, len(m.Clusters))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(m.Clusters)) {
-		wg.Go(func() {
-			for i := range next {
-				per[i].errs, per[i].warnings = lintCluster(m, i, m.Clusters[i])
-			}
-		})
-	}
-	for i := range m.Clusters {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.For(len(m.Clusters), 0, func(i int) { per[i].errs, per[i].warnings = lintCluster(m, i, m.Clusters[i]) })
 	for _, f := range per {
 		errs, warnings = append(errs, f.errs...), append(warnings, f.warnings...)
 	}

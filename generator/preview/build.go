@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +15,8 @@ import (
 	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
+
+	"github.com/kronform/kronform-gen/internal/parallel"
 )
 
 // Options tune a build.
@@ -76,17 +77,14 @@ func (s *Source) Build(all []Kustomization, opts Options) ([]*Build, error) {
 	if err != nil {
 		return nil, err
 	}
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := opts.Workers // 0: one per CPU
 	if serial {
 		workers = 1
 	}
 
 	builds := make([]*Build, len(all))
 	errs := make([]error, len(all))
-	parallel(todo, workers, func(i int) {
+	each(todo, workers, func(i int) {
 		b, err := s.kustomize(all[i], serial)
 		if err == nil && opts.Decrypt != nil {
 			err = decryptAll(b.Resources, opts.Decrypt)
@@ -120,7 +118,7 @@ func (s *Source) Build(all []Kustomization, opts Options) ([]*Build, error) {
 			selectedTodo = append(selectedTodo, i)
 		}
 	}
-	parallel(selectedTodo, workers, func(i int) {
+	each(selectedTodo, workers, func(i int) {
 		if err := postBuild(builds[i], sources[builds[i].Cluster], opts.Decrypt != nil); err != nil {
 			errs[i] = &Error{ID: all[i].ID(), Err: err}
 			builds[i] = nil
@@ -138,22 +136,9 @@ func (s *Source) Build(all []Kustomization, opts Options) ([]*Build, error) {
 	return out, errors.Join(failed...)
 }
 
-// parallel calls fn for each index with at most n running at once.
-func parallel(indices []int, n int, fn func(int)) {
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range min(n, len(indices)) {
-		wg.Go(func() {
-			for i := range work {
-				fn(i)
-			}
-		})
-	}
-	for _, i := range indices {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+// each calls fn for each of the indices, with at most n running at once.
+func each(indices []int, n int, fn func(int)) {
+	parallel.For(len(indices), n, func(j int) { fn(indices[j]) })
 }
 
 // schemaLock guards kustomize's process-wide OpenAPI schema. Builds share it (read lock); a tree whose kustomization

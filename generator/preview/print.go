@@ -3,7 +3,6 @@ package preview
 import (
 	"fmt"
 	"regexp"
-	"runtime"
 	"strconv"
 	"unicode/utf8"
 
@@ -11,6 +10,7 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/kronform/kronform-gen/generator/manifest"
+	"github.com/kronform/kronform-gen/internal/parallel"
 )
 
 // YAML prints the build as `kustomize build` does: one document per object, separated by ---. Secret values are
@@ -34,11 +34,7 @@ func (b *Build) YAML(reveal bool) ([]byte, error) {
 func YAMLAll(builds []*Build, reveal bool) ([][]byte, error) {
 	out := make([][]byte, len(builds))
 	errs := make([]error, len(builds))
-	indices := make([]int, len(builds))
-	for i := range indices {
-		indices[i] = i
-	}
-	parallel(indices, runtime.GOMAXPROCS(0), func(i int) { out[i], errs[i] = builds[i].YAML(reveal) })
+	parallel.For(len(builds), 0, func(i int) { out[i], errs[i] = builds[i].YAML(reveal) })
 	for _, err := range errs {
 		if err != nil {
 			return nil, err

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"runtime"
 	"slices"
-	"sync"
 	"time"
 
 	kustomizetypes "sigs.k8s.io/kustomize/api/types"
@@ -18,6 +16,7 @@ import (
 	"github.com/kronform/kronform-gen/generator/secrets"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
+	"github.com/kronform/kronform-gen/internal/parallel"
 )
 
 // BootstrapDir is the folder flux bootstrap owns inside a cluster's path.
@@ -69,21 +68,10 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 	// spec's order, so a path two clusters both generate is refused exactly as before.
 	parts := make([]*Result, len(m.Clusters))
 	errs := make([]error, len(m.Clusters))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(m.Clusters)) {
-		wg.Go(func() {
-			for i := range next {
-				parts[i] = &Result{Tree: tree.New(protected...)}
-				errs[i] = renderCluster(parts[i], m.Clusters[i], opts)
-			}
-		})
-	}
-	for i := range m.Clusters {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.For(len(m.Clusters), 0, func(i int) {
+		parts[i] = &Result{Tree: tree.New(protected...)}
+		errs[i] = renderCluster(parts[i], m.Clusters[i], opts)
+	})
 	res := &Result{Tree: tree.New(protected...)}
 	for i, part := range parts {
 		if errs[i] != nil {

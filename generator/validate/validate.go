@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"path"
-	goruntime "runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
@@ -25,6 +23,7 @@ import (
 
 	"github.com/kronform/kronform-gen/generator/cache"
 	"github.com/kronform/kronform-gen/generator/tree"
+	"github.com/kronform/kronform-gen/internal/parallel"
 )
 
 // Finding is one object, or one file, the API server would refuse, and why.
@@ -107,21 +106,10 @@ func (s *Schemas) Tree(t *tree.Tree) []Finding {
 	// requests), so a large tree is validated on every core.
 	validatedFiles.Add(int64(len(paths)))
 	found := make([][]Finding, len(paths))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range goruntime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := range next {
-				b, _ := t.File(paths[i])
-				found[i] = s.File(paths[i], b)
-			}
-		})
-	}
-	for i := range paths {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel.For(len(paths), 0, func(i int) {
+		b, _ := t.File(paths[i])
+		found[i] = s.File(paths[i], b)
+	})
 	var out []Finding
 	for _, f := range found {
 		out = append(out, f...)

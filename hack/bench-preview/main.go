@@ -6,16 +6,15 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -26,6 +25,7 @@ import (
 	"github.com/kronform/kronform-gen/generator/cli"
 	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/internal/fleetgen"
+	"github.com/kronform/kronform-gen/internal/parallel"
 )
 
 func main() {
@@ -145,25 +145,11 @@ func run(clusters, rounds int) error {
 func krustyAll(root string, ks []preview.Kustomization) error {
 	fsys := filesys.MakeFsOnDisk()
 	opts := &krusty.Options{Reorder: krusty.ReorderOptionUnspecified, LoadRestrictions: kustypes.LoadRestrictionsNone, PluginConfig: kustypes.DisabledPluginConfig()}
-	errs := make(chan error, len(ks))
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for dir := range work {
-				if _, err := krusty.MakeKustomizer(opts).Run(fsys, dir); err != nil {
-					errs <- err
-				}
-			}
-		})
-	}
-	for _, k := range ks {
-		work <- filepath.Join(root, k.Path)
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	return <-errs
+	errs := make([]error, len(ks))
+	parallel.For(len(ks), 0, func(i int) {
+		_, errs[i] = krusty.MakeKustomizer(opts).Run(fsys, filepath.Join(root, ks[i].Path))
+	})
+	return errors.Join(errs...)
 }
 
 func runEnv(env []string, name string, args ...string) error {
