@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-
-	"go.yaml.in/yaml/v2"
 )
 
 // Header opens every generated YAML file; Owned recognises it.
@@ -45,7 +43,7 @@ func EncodeObject(obj any) ([]byte, error) {
 		return nil, fmt.Errorf("encoding %T: %w", obj, err)
 	}
 	Clean(m)
-	return yaml.Marshal(m)
+	return marshal(m)
 }
 
 // JSONToYAML is sigs.k8s.io/yaml's JSONToYAML for a JSON object, byte for byte, at a fraction of its cost: it decodes
@@ -55,7 +53,7 @@ func JSONToYAML(j []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return yaml.Marshal(m)
+	return marshal(m)
 }
 
 func decodeJSON(j []byte) (map[string]any, error) {
@@ -109,4 +107,4 @@ func Clean(m map[string]any) {
 
 // ValueToYAML prints a JSON value (map[string]any, []any, string, int64, float64, bool, nil) as JSONToYAML prints
 // the same value written as JSON.
-func ValueToYAML(v map[string]any) ([]byte, error) { return yaml.Marshal(v) }
+func ValueToYAML(v map[string]any) ([]byte, error) { return marshal(v) }
