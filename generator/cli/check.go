@@ -2,12 +2,8 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -81,18 +77,37 @@ Every object on disk is also validated against the CRD schemas (see validate).
 			if output != "text" && output != "json" {
 				return fail(ExitUsage, "--output must be text or json, not %q", output)
 			}
-			_, r, err := a.render()
-			if err != nil {
-				return err
-			}
 			// A write that a kill interrupted after its commit point is finished first, as every command does, so that
 			// check judges the tree that write made rather than half of it.
 			if err := tree.Recover(a.outDir); err != nil {
 				return fail(ExitFailure, "%s: %v", a.outDir, err)
 			}
+			// The tree is read once, while the spec loads; every check below, and the render's kept secret files,
+			// read it from memory.
+			type read struct {
+				d   *tree.Disk
+				err error
+			}
+			reading := make(chan read, 1)
+			go func() {
+				d, err := tree.ReadDisk(a.outDir)
+				reading <- read{d, err}
+			}()
+			m, err := a.load()
+			if err != nil {
+				return err
+			}
+			disk := <-reading
+			if disk.err != nil {
+				return fail(ExitUsage, "reading %s: %v", a.outDir, disk.err)
+			}
+			r, err := a.renderModel(m, disk.d)
+			if err != nil {
+				return err
+			}
 			a.printNotes(r)
 			t := r.Tree
-			changes, err := tree.Compare(a.outDir, t)
+			changes, err := tree.CompareDisk(disk.d, t)
 			if err != nil {
 				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
 			}
@@ -104,23 +119,18 @@ Every object on disk is also validated against the CRD schemas (see validate).
 				}
 				rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, Diff: d})
 			}
-			stray, err := strayFiles(a.outDir, t)
-			if err != nil {
-				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
-			}
+			stray := strayFiles(disk.d, t)
 			for _, p := range stray {
 				rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
 			}
 			slices.SortStableFunc(rep.Files, func(x, y fileDrift) int { return strings.Compare(x.Path, y.Path) })
-			if rep.PlaintextSecrets, err = findPlaintextSecrets(a.outDir); err != nil {
-				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
-			}
+			rep.PlaintextSecrets = findPlaintextSecrets(disk.d)
 			rep.Secrets = r.Notes
 			if rep.Secrets == nil {
 				rep.Secrets = []secrets.Note{}
 			}
 			stuck := r.NeedsKeyHolder()
-			invalid, err := a.invalidOnDisk()
+			invalid, err := a.invalidOnDisk(disk.d)
 			if err != nil {
 				return err
 			}
@@ -200,72 +210,45 @@ func fileDiff(p string, have, want []byte, onDisk, generated bool) (string, erro
 
 // strayFiles lists files kronform-gen did not generate inside the folders it generates whole: those whose
 // kustomization.yaml it generated (a Flux path it owns). Other folders, clusters/<cluster>/ above all, are shared.
-func strayFiles(dir string, t *tree.Tree) ([]string, error) {
-	var out []string
+func strayFiles(d *tree.Disk, t *tree.Tree) []string {
+	var folders []string
 	for _, p := range t.Paths() {
-		if path.Base(p) != "kustomization.yaml" {
-			continue
-		}
-		folder := path.Dir(p)
-		err := filepath.WalkDir(filepath.Join(dir, filepath.FromSlash(folder)), func(q string, d fs.DirEntry, err error) error {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			if err != nil || d.IsDir() {
-				return err
-			}
-			rel, err := filepath.Rel(dir, q)
-			if err != nil {
-				return err
-			}
-			if _, ok := t.File(filepath.ToSlash(rel)); !ok {
-				out = append(out, filepath.ToSlash(rel))
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
+		if path.Base(p) == "kustomization.yaml" {
+			folders = append(folders, path.Dir(p)+"/")
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	var out []string
+	for _, p := range d.Paths() {
+		if _, generated := t.File(p); generated {
+			continue
+		}
+		for _, f := range folders {
+			if strings.HasPrefix(p, f) || f == "./" {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
 }
 
-// findPlaintextSecrets scans every YAML file under dir, .git and the write staging area excepted.
-func findPlaintextSecrets(dir string) ([]plaintextSecret, error) {
+// findPlaintextSecrets scans every YAML file of the tree (.git and the write staging area are not part of it).
+func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
 	out := []plaintextSecret{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if errors.Is(err, fs.ErrNotExist) && p == dir {
-			return filepath.SkipAll
+	for _, p := range d.Paths() {
+		if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
+			continue
 		}
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if d.Name() == ".git" || rel == tree.StateDir+"/txn" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if ext := path.Ext(rel); !d.Type().IsRegular() || (ext != ".yaml" && ext != ".yml") {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
+		data, _ := d.File(p)
 		found, err := preview.PlaintextSecrets(data)
 		if err != nil {
 			// A file that may hold a Secret but cannot be read as YAML cannot be cleared: report it.
-			out = append(out, plaintextSecret{Path: rel, PlaintextSecret: preview.PlaintextSecret{Keys: []string{"(not valid YAML)"}}})
-			return nil
+			out = append(out, plaintextSecret{Path: p, PlaintextSecret: preview.PlaintextSecret{Keys: []string{"(not valid YAML)"}}})
+			continue
 		}
 		for _, f := range found {
-			out = append(out, plaintextSecret{Path: rel, PlaintextSecret: f})
+			out = append(out, plaintextSecret{Path: p, PlaintextSecret: f})
 		}
-		return nil
-	})
-	return out, err
+	}
+	return out
 }

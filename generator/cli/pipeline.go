@@ -46,19 +46,25 @@ func (a *app) render() (*spec.Model, *render.Result, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	res, err := a.renderModel(m, os.DirFS(a.outDir))
+	return m, res, err
+}
+
+// renderModel renders a loaded spec; previous is the output tree as it stands.
+func (a *app) renderModel(m *spec.Model, previous fs.FS) (*render.Result, error) {
 	keys, err := secrets.LoadIdentities(a.ageKeyFile, os.LookupEnv)
 	if err != nil {
-		return nil, nil, fail(ExitUsage, "%v", err)
+		return nil, fail(ExitUsage, "%v", err)
 	}
 	res, err := render.Fleet(m, render.Options{
-		Previous: os.DirFS(a.outDir),
+		Previous: previous,
 		Keys:     keys,
 		Sources:  secrets.Environment{Dir: m.Dir, LookupEnv: os.LookupEnv},
 	})
 	if err != nil {
-		return nil, nil, fail(ExitUsage, "%v", err)
+		return nil, fail(ExitUsage, "%v", err)
 	}
-	return m, res, nil
+	return res, nil
 }
 
 // printNotes tells what the run could not verify about secrets, on stderr.

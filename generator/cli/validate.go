@@ -100,11 +100,8 @@ func (a *app) refuseInvalid(t *tree.Tree) error {
 }
 
 // invalidOnDisk is check's validation of the tree CI would ship; it prints the findings and says how many.
-func (a *app) invalidOnDisk() (int, error) {
-	findings, err := validate.Dir(a.outDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil // a missing tree is drift, which check reports
-	}
+func (a *app) invalidOnDisk(d *tree.Disk) (int, error) {
+	findings, err := validate.OnDisk(d)
 	if err != nil {
 		return 0, fail(ExitUsage, "validating %s: %v", a.outDir, err)
 	}

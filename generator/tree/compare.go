@@ -2,12 +2,9 @@ package tree
 
 import (
 	"bytes"
-	"errors"
-	"io/fs"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // ChangeKind says how a file on disk differs from the tree.
@@ -31,23 +28,30 @@ type Change struct {
 // Compare lists every difference between the tree (with its ownership record) and the files at dir, sorted by path.
 // Files kronform-gen does not own are not looked at.
 func Compare(dir string, t *Tree) ([]Change, error) {
+	d, err := ReadDisk(dir)
+	if err != nil {
+		return nil, err
+	}
+	return CompareDisk(d, t)
+}
+
+// CompareDisk is Compare against a tree already read.
+func CompareDisk(d *Disk, t *Tree) ([]Change, error) {
 	full, err := withRecord(t)
 	if err != nil {
 		return nil, err
 	}
-	old, err := ReadOwned(dir)
+	old, err := d.Owned()
 	if err != nil {
 		return nil, err
 	}
 	var out []Change
 	for _, p := range full.Paths() {
 		want, _ := full.File(p)
-		have, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		have, ok := d.File(p)
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
+		case !ok:
 			out = append(out, Change{Path: p, Kind: Missing, Want: want})
-		case err != nil:
-			return nil, err
 		case !bytes.Equal(want, have):
 			out = append(out, Change{Path: p, Kind: Changed, Want: want, Have: have, HandEdited: handEdited(old, p, have)})
 		}
@@ -56,24 +60,11 @@ func Compare(dir string, t *Tree) ([]Change, error) {
 		if _, ok := full.File(p); ok {
 			continue
 		}
-		have, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		if have, ok := d.File(p); ok {
+			out = append(out, Change{Path: p, Kind: Extra, Have: have, HandEdited: handEdited(old, p, have)})
 		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Change{Path: p, Kind: Extra, Have: have, HandEdited: handEdited(old, p, have)})
 	}
-	slices.SortFunc(out, func(a, b Change) int {
-		if a.Path < b.Path {
-			return -1
-		}
-		if a.Path > b.Path {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
 }
 

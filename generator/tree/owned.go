@@ -34,6 +34,10 @@ func ReadOwned(dir string) (Owned, error) {
 	if err != nil {
 		return Owned{}, err
 	}
+	return parseOwned(data)
+}
+
+func parseOwned(data []byte) (Owned, error) {
 	var o Owned
 	if err := json.Unmarshal(data, &o); err != nil {
 		return Owned{}, fmt.Errorf("%s: %w (restore it from git)", OwnedFile, err)

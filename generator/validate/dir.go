@@ -1,9 +1,8 @@
 package validate
 
 import (
-	"io/fs"
 	"os"
-	"path/filepath"
+	"strings"
 
 	"github.com/kronform/kronform-gen/generator/tree"
 )
@@ -15,7 +14,16 @@ func Dir(dir string) ([]Finding, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, err
 	}
-	owned, err := tree.ReadOwned(dir)
+	d, err := tree.ReadDisk(dir)
+	if err != nil {
+		return nil, err
+	}
+	return OnDisk(d)
+}
+
+// OnDisk is Dir for a tree already read.
+func OnDisk(d *tree.Disk) ([]Finding, error) {
+	owned, err := d.Owned()
 	if err != nil {
 		return nil, err
 	}
@@ -24,42 +32,27 @@ func Dir(dir string) ([]Finding, error) {
 		paths = append(paths, p)
 	}
 	if len(paths) == 0 {
-		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
+		for _, p := range d.Paths() {
+			if !inFolder(p, "flux-system") && !inFolder(p, tree.StateDir) {
+				paths = append(paths, p)
 			}
-			if d.IsDir() && p != dir && (d.Name() == "flux-system" || d.Name() == ".git" || d.Name() == tree.StateDir) {
-				return filepath.SkipDir
-			}
-			rel, err := filepath.Rel(dir, p)
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() {
-				paths = append(paths, filepath.ToSlash(rel))
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
 		}
 	}
 	t := tree.New()
 	for _, p := range paths {
-		if !Validated(p) {
+		b, ok := d.File(p)
+		// a generated file that is gone is drift, which check reports; there is nothing here to validate
+		if !ok || !Validated(p) {
 			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
-		if err != nil {
-			// a generated file that is gone is drift, which check reports; there is nothing here to validate
-			if os.IsNotExist(err) {
-				continue
-			}
-			return nil, err
 		}
 		if err := t.Add(p, b); err != nil {
 			return nil, err
 		}
 	}
 	return Tree(t)
+}
+
+// inFolder says whether a slash-separated path lies inside a folder of that name, at any depth.
+func inFolder(p, name string) bool {
+	return strings.HasPrefix(p, name+"/") || strings.Contains(p, "/"+name+"/")
 }

@@ -1,0 +1,118 @@
+package tree
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Disk is a tree as it stands in a folder, read once into memory so that the checks run on it (compare, stray
+// files, plaintext Secrets, validation, the secret files a render keeps) read every file once between them: every
+// regular file below the folder by slash-separated relative path, .git and the write's staging area excepted. A
+// symbolic link counts as the regular file it points to; a link to anything else is left out.
+type Disk struct {
+	files map[string][]byte
+}
+
+// ReadDisk reads the folder dir; a folder that does not exist is an empty tree.
+func ReadDisk(dir string) (*Disk, error) {
+	d := &Disk{files: map[string][]byte{}}
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == dir {
+			return filepath.SkipAll
+		}
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if e.IsDir() {
+			if e.Name() == ".git" || rel == txnDir {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !e.Type().IsRegular() {
+			if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+				return nil
+			}
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		d.files[rel] = b
+		return nil
+	})
+	return d, err
+}
+
+// File returns one file's contents.
+func (d *Disk) File(p string) ([]byte, bool) {
+	b, ok := d.files[p]
+	return b, ok
+}
+
+// Paths lists the files, sorted.
+func (d *Disk) Paths() []string { return slices.Sorted(maps.Keys(d.files)) }
+
+// Owned is the ownership record in the tree; an empty one when there is none.
+func (d *Disk) Owned() (Owned, error) {
+	data, ok := d.files[OwnedFile]
+	if !ok {
+		return Owned{Files: map[string]string{}}, nil
+	}
+	return parseOwned(data)
+}
+
+// ReadFile makes Disk an fs.ReadFileFS, for readers of the previous tree.
+func (d *Disk) ReadFile(name string) ([]byte, error) {
+	b, ok := d.files[name]
+	if !ok {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
+	}
+	return slices.Clone(b), nil
+}
+
+// Open makes Disk an fs.FS of its files (folders are not listed).
+func (d *Disk) Open(name string) (fs.File, error) {
+	b, ok := d.files[name]
+	if !ok {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return &diskFile{name: name, data: b}, nil
+}
+
+type diskFile struct {
+	name string
+	data []byte
+	off  int
+}
+
+func (f *diskFile) Stat() (fs.FileInfo, error) { return diskInfo{f}, nil }
+func (f *diskFile) Close() error               { return nil }
+func (f *diskFile) Read(p []byte) (int, error) {
+	if f.off >= len(f.data) {
+		return 0, io.EOF
+	}
+	n := copy(p, f.data[f.off:])
+	f.off += n
+	return n, nil
+}
+
+type diskInfo struct{ f *diskFile }
+
+func (i diskInfo) Name() string       { return filepath.Base(i.f.name) }
+func (i diskInfo) Size() int64        { return int64(len(i.f.data)) }
+func (i diskInfo) Mode() fs.FileMode  { return 0o444 }
+func (i diskInfo) ModTime() time.Time { return time.Time{} }
+func (i diskInfo) IsDir() bool        { return false }
+func (i diskInfo) Sys() any           { return nil }

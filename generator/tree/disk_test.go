@@ -1,0 +1,60 @@
+package tree
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestReadDiskReadsTheTreeOnce(t *testing.T) {
+	dir := t.TempDir()
+	for p, data := range map[string]string{
+		"a.yaml": "a", "sub/b.yaml": "b", ".git/config": "git", txnDir + "/journal": "staged", OwnedFile: `{"files":{"a.yaml":"x"}}`,
+	} {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("a.yaml", filepath.Join(dir, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("sub", filepath.Join(dir, "dirlink")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := ReadDisk(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{OwnedFile, "a.yaml", "link.yaml", "sub/b.yaml"}
+	if got := d.Paths(); !slices.Equal(got, want) {
+		t.Errorf("paths %q, want %q (no .git, no staging area, a link to a file as the file, no link to a folder)", got, want)
+	}
+	if b, err := fs.ReadFile(d, "link.yaml"); err != nil || string(b) != "a" {
+		t.Errorf("fs.ReadFile through a link: %q, %v", b, err)
+	}
+	if b, err := fs.ReadFile(noReadFile{d}, "sub/b.yaml"); err != nil || string(b) != "b" {
+		t.Errorf("fs.ReadFile through Open: %q, %v", b, err)
+	}
+	if _, err := fs.ReadFile(d, "missing.yaml"); !os.IsNotExist(err) {
+		t.Errorf("a missing file: %v", err)
+	}
+	if o, err := d.Owned(); err != nil || o.Files["a.yaml"] != "x" {
+		t.Errorf("ownership record: %v, %v", o, err)
+	}
+
+	empty, err := ReadDisk(filepath.Join(dir, "nothing-here"))
+	if err != nil || len(empty.Paths()) != 0 {
+		t.Errorf("a folder that does not exist: %v, %v", empty.Paths(), err)
+	}
+}
+
+// noReadFile hides Disk's ReadFile, so fs.ReadFile goes through Open, Stat and Read.
+type noReadFile struct{ d *Disk }
+
+func (n noReadFile) Open(name string) (fs.File, error) { return n.d.Open(name) }
