@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/kronform/kronform-gen/generator/tree"
+	"github.com/kronform/kronform-gen/internal/parallel"
 )
 
 // Source is a read-only repository tree that builds read from: the output folder on disk, a git commit, or the
@@ -30,7 +31,7 @@ func FromDir(dir string) (*Source, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
-	files := map[string][]byte{}
+	var paths []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -41,22 +42,28 @@ func FromDir(dir string) (*Source, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
-			return nil
+		if d.Type().IsRegular() {
+			paths = append(paths, p)
 		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		files[filepath.ToSlash(rel)] = b
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Reading is system calls more than work: a few readers at once on any number of cores.
+	data := make([][]byte, len(paths))
+	errs := make([]error, len(paths))
+	parallel.For(len(paths), 4, func(i int) { data[i], errs[i] = os.ReadFile(paths[i]) })
+	files := make(map[string][]byte, len(paths))
+	for i, p := range paths {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return nil, err
+		}
+		files[filepath.ToSlash(rel)] = data[i]
 	}
 	return FromFiles(files)
 }
