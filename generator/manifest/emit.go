@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v2"
 )
@@ -228,6 +229,9 @@ func sortedKeys(m map[string]any) (keys []string, ok bool) {
 	keys = make([]string, 0, len(m))
 	digits := false
 	for k := range m {
+		if !utf8.ValidString(k) {
+			return nil, false // yaml.v2 writes such a key as !!binary
+		}
 		keys = append(keys, k)
 		digits = digits || strings.IndexFunc(k, unicode.IsDigit) >= 0
 	}
@@ -249,12 +253,15 @@ func sortedKeys(m map[string]any) (keys []string, ok bool) {
 	return keys, true
 }
 
-// keyLess is yaml.v2's order of two string keys.
+// keyLess is yaml.v2's order of two string keys. It walks both strings rune by rune without copying them: the sort
+// of every mapping of a fleet calls it hundreds of thousands of times.
 func keyLess(a, b string) bool {
-	ar, br := []rune(a), []rune(b)
-	for i := 0; i < len(ar) && i < len(br); i++ {
-		x, y := ar[i], br[i]
-		if x == y {
+	i := 0 // byte offset of the current rune, the same in both strings until they differ
+	for i < len(a) && i < len(b) {
+		x, xs := utf8.DecodeRuneInString(a[i:])
+		y, ys := utf8.DecodeRuneInString(b[i:])
+		if x == y && xs == ys {
+			i += xs
 			continue
 		}
 		xl, yl := unicode.IsLetter(x), unicode.IsLetter(y)
@@ -268,27 +275,42 @@ func keyLess(a, b string) bool {
 		// non-zero digit before it) counts as a digit like any other: both numbers get a leading 1.
 		var xn, yn int64
 		if x == '0' || y == '0' {
-			for j := i - 1; j >= 0 && unicode.IsDigit(ar[j]); j-- {
-				if ar[j] != '0' {
+			for j := i; j > 0; {
+				r, size := utf8.DecodeLastRuneInString(a[:j])
+				if !unicode.IsDigit(r) {
+					break
+				}
+				if r != '0' {
 					xn, yn = 1, 1
 					break
 				}
+				j -= size
 			}
 		}
-		xe, ye := i, i
-		for ; xe < len(ar) && unicode.IsDigit(ar[xe]); xe++ {
-			xn = xn*10 + int64(ar[xe]-'0')
-		}
-		for ; ye < len(br) && unicode.IsDigit(br[ye]); ye++ {
-			yn = yn*10 + int64(br[ye]-'0')
-		}
+		xd, xn := digitRun(a[i:], xn)
+		yd, yn := digitRun(b[i:], yn)
 		if xn != yn {
 			return xn < yn
 		}
-		if xe != ye {
-			return xe < ye
+		if xd != yd {
+			return xd < yd
 		}
 		return x < y
 	}
-	return len(ar) < len(br)
+	return utf8.RuneCountInString(a) < utf8.RuneCountInString(b)
+}
+
+// digitRun reads the digits at the start of s into n (n*10 + digit, as yaml.v2 does for any Unicode digit) and says
+// how many there were.
+func digitRun(s string, n int64) (count int, value int64) {
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		if !unicode.IsDigit(r) {
+			break
+		}
+		n = n*10 + int64(r-'0')
+		count++
+		s = s[size:]
+	}
+	return count, n
 }

@@ -13,13 +13,19 @@ import (
 // Tree is the generated output: slash-separated relative paths to file contents.
 type Tree struct {
 	files map[string][]byte
-	// protected are folders the tree must never write into (flux bootstrap's flux-system folders).
-	protected []string
+	// protected are folders the tree must never write into (flux bootstrap's flux-system folders); isProtected holds
+	// them for lookup, since a fleet has one per cluster.
+	protected   []string
+	isProtected map[string]bool
 }
 
 // New makes an empty tree that refuses paths under any of the protected folders.
 func New(protected ...string) *Tree {
-	return &Tree{files: map[string][]byte{}, protected: protected}
+	t := &Tree{files: map[string][]byte{}, protected: protected, isProtected: make(map[string]bool, len(protected))}
+	for _, dir := range protected {
+		t.isProtected[path.Clean(dir)] = true
+	}
+	return t
 }
 
 // Add puts a file in the tree; a path may be added once.
@@ -27,8 +33,8 @@ func (t *Tree) Add(p string, data []byte) error {
 	if err := checkPath(p); err != nil {
 		return err
 	}
-	for _, dir := range t.protected {
-		if p == dir || strings.HasPrefix(p, dir+"/") {
+	for dir := p; dir != "."; dir = path.Dir(dir) {
+		if t.isProtected[dir] {
 			return fmt.Errorf("tree: %s is inside %s, which kronform-gen never writes", p, dir)
 		}
 	}
