@@ -61,11 +61,13 @@ func (e *emitter) mapping(m map[string]any, col int, inline bool) bool {
 		if i > 0 || !inline {
 			e.indent(col)
 		}
+		start := len(e.buf)
 		if len(k) > maxSimpleKey || !e.scalar(k, col) {
 			return false
 		}
+		written := len(e.buf) - start // the key as written, quotes included
 		e.buf = append(e.buf, ':')
-		if !e.value(m[k], col, col+len(k)+2) {
+		if !e.value(m[k], col, col+written+2) {
 			return false
 		}
 	}

@@ -103,6 +103,18 @@ func TestEmitEqualsYAMLv2(t *testing.T) {
 
 // Each tricky string as a key and as a value, at the top and nested, in mappings and sequences.
 func TestEmitTrickyStrings(t *testing.T) {
+	// Values around column 80 after keys yaml.v2 quotes (and escapes): the key as written counts toward the column
+	// where folding starts.
+	for _, k := range []string{"n", "yes", "k", "1", "a\tb", "it's", "a: b"} {
+		for n := 60; n <= 85; n++ {
+			long := strings.Repeat("x", n-2) + " y"
+			v := map[string]any{k: long, "nested": map[string]any{k: long}, "list": []any{long, map[string]any{k: long}}}
+			want, _ := yaml.Marshal(v)
+			if got, ok := emit(v); ok && string(got) != string(want) {
+				t.Errorf("%#v:\nemitted\n%s\nyaml.v2 writes\n%s", v, got, want)
+			}
+		}
+	}
 	for _, s := range tricky {
 		for _, v := range []map[string]any{
 			{s: "x"}, {"k": s}, {"k": []any{s, map[string]any{s: s}}}, {"a": map[string]any{"b": map[string]any{s: []any{s}}}},
