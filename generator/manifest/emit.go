@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,11 +18,36 @@ import (
 // itself; every scalar whose style it does not decide with certainty is printed by yaml.Marshal and reused, and a
 // value it cannot print in full (a multi-line or very long string, an unusual type) goes to yaml.Marshal whole. The
 // tests hold the two to the same bytes on generated trees and on random values.
+//
+// One thing it does differently, on purpose: yaml.v2 sorts keys with an order that is not transitive for some sets
+// of keys with digits ("0x1F" < "1" < "020" < "0x1F"), so for those it writes a different order from run to run (it
+// sorts Go's randomly ordered map keys). Such keys can come from a spec's Helm values; the same spec must give the
+// same bytes, so those keys are put in one fixed order of the ones yaml.v2 may write (see orderedKeys), and what
+// goes to yaml.v2 goes as ordered mappings.
 func marshal(v map[string]any) ([]byte, error) {
 	if out, ok := emit(v); ok {
 		return out, nil
 	}
-	return yaml.Marshal(v)
+	return yaml.Marshal(ordered(v))
+}
+
+// ordered turns every mapping of a JSON value into a yaml.MapSlice in orderedKeys' order.
+func ordered(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(yaml.MapSlice, 0, len(t))
+		for _, k := range orderedKeys(t) {
+			out = append(out, yaml.MapItem{Key: k, Value: ordered(t[k])})
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = ordered(x)
+		}
+		return out
+	}
+	return v
 }
 
 // emit prints v in yaml.Marshal's block style; ok is false when some part of it needs the encoder itself.
@@ -53,16 +79,13 @@ func (e *emitter) indent(n int) {
 // mapping writes a non-empty mapping whose keys start at column col. inline says the first key follows a "- " that is
 // already written.
 func (e *emitter) mapping(m map[string]any, col int, inline bool) bool {
-	keys, ok := sortedKeys(m)
-	if !ok {
-		return false
-	}
+	keys := orderedKeys(m)
 	for i, k := range keys {
 		if i > 0 || !inline {
 			e.indent(col)
 		}
 		start := len(e.buf)
-		if len(k) > maxSimpleKey || !e.scalar(k, col) {
+		if len(k) > maxSimpleKey || !utf8.ValidString(k) || !e.scalar(k, col) {
 			return false
 		}
 		written := len(e.buf) - start // the key as written, quotes included
@@ -221,6 +244,21 @@ func encoded(v any) (string, bool) {
 	}
 	scalars.Store(v, r)
 	return r.text, r.ok
+}
+
+// orderedKeys is sortedKeys, and for a set of keys yaml.v2's order cannot sort consistently, the order yaml.v2's sort
+// gives when the keys come in byte order: an insertion sort, which sort.Sort is for up to twelve keys.
+func orderedKeys(m map[string]any) []string {
+	if keys, ok := sortedKeys(m); ok {
+		return keys
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keyLess(keys[j], keys[j-1]); j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
 }
 
 // sortedKeys orders a mapping's keys as yaml.v2 does: by character, except that letters come after everything else
