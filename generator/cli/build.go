@@ -3,14 +3,15 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/getsops/sops/v3/cmd/sops/formats"
-	"github.com/getsops/sops/v3/decrypt"
 	"github.com/spf13/cobra"
 
 	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/generator/secrets"
 )
 
 func (a *app) buildCommand() *cobra.Command {
@@ -32,8 +33,8 @@ postBuild.substituteFrom reads the ConfigMaps and Secrets that the same cluster'
 a source that is not in the tree (it may exist only in the cluster) is reported and its variables are left as written.
 
 Secret values print masked: **SOPS** for SOPS ciphertext, ***** for a value in the clear. --decrypt decrypts SOPS
-Secrets with the age key sops finds (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, or ~/.config/sops/age/keys.txt) and prints
-every value in the clear.
+Secrets as kustomize-controller does (the object as JSON, no MAC check) with the age key sops would use
+(--age-key-file, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, or ~/.config/sops/age/keys.txt) and prints every value in the clear.
 
 ` + exitCodesHelp,
 		Example: `  kronform-gen build                        # every Kustomization of every cluster
@@ -57,7 +58,11 @@ every value in the clear.
 				}
 			}
 			if reveal {
-				opts.Decrypt = decryptSOPS
+				ids, err := a.sopsIdentities()
+				if err != nil {
+					return fail(ExitUsage, "%v", err)
+				}
+				opts.Decrypt = func(doc []byte) ([]byte, error) { return secrets.DecryptObject(doc, ids) }
 			}
 			builds, err := src.Build(ks, opts)
 			a.printBuildNotes(builds)
@@ -102,10 +107,22 @@ func selectKustomizations(ks []preview.Kustomization, arg string) (func(preview.
 	return nil, fail(ExitUsage, "no Flux Kustomization %s in the tree; there are: %s", arg, strings.Join(ids, ", "))
 }
 
-// decryptSOPS decrypts one SOPS-encrypted object, given as JSON the way kustomize-controller hands it over, with the
-// key sops itself would use.
-func decryptSOPS(doc []byte) ([]byte, error) {
-	return decrypt.DataWithFormat(doc, formats.Json)
+// sopsIdentities are the age keys sops itself would use, in its order: --age-key-file, SOPS_AGE_KEY_FILE,
+// SOPS_AGE_KEY, then the user's sops key file (~/.config/sops/age/keys.txt), as build --decrypt documents.
+func (a *app) sopsIdentities() (*secrets.Identities, error) {
+	ids, err := secrets.LoadIdentities(a.ageKeyFile, os.LookupEnv)
+	if err != nil || ids.Available() {
+		return ids, err
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ids, nil
+	}
+	keys := filepath.Join(dir, "sops", "age", "keys.txt")
+	if _, err := os.Stat(keys); err != nil {
+		return ids, nil
+	}
+	return secrets.LoadIdentities(keys, func(string) (string, bool) { return "", false })
 }
 
 func (a *app) printBuildNotes(builds []*preview.Build) {

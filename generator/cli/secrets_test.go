@@ -242,3 +242,53 @@ func recipientOf(t *testing.T, specPath string) string {
 	}
 	return m.Clusters[0].AgeRecipients[0]
 }
+
+// A Secret whose keys sort differently in YAML (key9 before key10, DB_HOST before DBNAME) and in JSON (byte order)
+// is what kustomize-controller decrypts from JSON without checking the MAC; build --decrypt must show it as Flux
+// applies it, not refuse it with a MAC mismatch (the Flux end-to-end test proves the controller applies it).
+func TestBuildDecryptsSecretsWhoseKeysJSONReorders(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "ops")
+	dir := t.TempDir()
+	values := map[string]string{"key9": "nine", "key10": "ten", "DB_HOST": "db.internal", "DBNAME": "app"}
+	specText := `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+defaults:
+  ageRecipients: [` + recipientOf(t, filepath.Join(keyDir, "ops.spec.yaml")) + `]
+clusters:
+  - name: lab
+    apiServer: {host: api.lab.example.com}
+    nodes:
+      - {name: cp1, addresses: [192.0.2.10], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    secrets:
+      - name: app
+        namespace: default
+        data:
+`
+	for k, v := range values {
+		specText += "          " + k + ": {file: " + k + ".txt}\n"
+		if err := os.WriteFile(filepath.Join(dir, k+".txt"), []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cluster-spec.yaml"), []byte(specText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "ops.agekey"))
+	if code, _, stderr := runIn(t, dir, "generate"); code != 0 {
+		t.Fatalf("generate: %s", stderr)
+	}
+	code, stdout, stderr := runIn(t, dir, "build", "--decrypt", "lab/secrets")
+	if code != 0 {
+		t.Fatalf("build --decrypt: exit %d: %s", code, stderr)
+	}
+	for k, v := range values {
+		if !strings.Contains(stdout, "  "+k+": "+v+"\n") {
+			t.Errorf("build --decrypt does not show %s:\n%s", k, stdout)
+		}
+	}
+	if code, _, stderr := runIn(t, dir, "check"); code != 0 {
+		t.Errorf("check after generate: exit %d: %s", code, stderr)
+	}
+}

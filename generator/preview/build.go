@@ -24,8 +24,9 @@ type Options struct {
 	// Select picks the Kustomizations to build; nil builds all. Others of the same cluster may still be built, unseen,
 	// to resolve postBuild.substituteFrom.
 	Select func(Kustomization) bool
-	// Decrypt, when set, decrypts SOPS-encrypted Secrets (a whole YAML document in, plaintext YAML out) the way
-	// kustomize-controller does before substitution, and lets variables from Secrets be substituted in the clear.
+	// Decrypt, when set, decrypts a SOPS-encrypted Secret (the object as JSON in, plaintext JSON out, as
+	// secrets.DecryptObject does) the way kustomize-controller does before substitution, and lets variables from
+	// Secrets be substituted in the clear.
 	// Without it encrypted values stay encrypted and Secret-sourced variables are substituted masked.
 	Decrypt func([]byte) ([]byte, error)
 	// Workers bounds the builds running at once; 0 means one per CPU.

@@ -8,12 +8,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/getsops/sops/v3/cmd/sops/formats"
-	"github.com/getsops/sops/v3/decrypt"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kronform/kronform-gen/generator/cli"
 	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/generator/secrets"
 	"github.com/kronform/kronform-gen/internal/fleetgen"
 )
 
@@ -169,8 +168,11 @@ func TestBuildMasksAndDecryptsSOPSSecrets(t *testing.T) {
 		t.Errorf("masked build shows a value:\n%s", masked)
 	}
 
-	t.Setenv("SOPS_AGE_KEY_FILE", keyFile)
-	builds, err = src.Build(ks, preview.Options{Decrypt: func(b []byte) ([]byte, error) { return decrypt.DataWithFormat(b, formats.Json) }})
+	ids, err := secrets.LoadIdentities(keyFile, os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds, err = src.Build(ks, preview.Options{Decrypt: func(b []byte) ([]byte, error) { return secrets.DecryptObject(b, ids) }})
 	if err != nil {
 		t.Fatal(err)
 	}

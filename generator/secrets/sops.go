@@ -184,16 +184,8 @@ func decrypt(file []byte, ids *Identities) (plain, dataKey []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, k := range tree.Metadata.KeyGroups[0] {
-		mk := *k.(*sopsage.MasterKey)
-		sopsage.ParsedIdentities(ids.ids).ApplyToMasterKey(&mk)
-		if dk, err := mk.Decrypt(); err == nil {
-			dataKey = dk
-			break
-		}
-	}
-	if dataKey == nil {
-		return nil, nil, fmt.Errorf("%w from %s (the file is for %s)", ErrWrongKey, ids.origin, strings.Join(recipientsOf(tree), ", "))
+	if dataKey, err = dataKeyOf(tree, ids); err != nil {
+		return nil, nil, err
 	}
 	cipher := aes.NewCipher()
 	mac, err := tree.Decrypt(dataKey, cipher)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,6 +67,11 @@ func reconcile(t *testing.T, ciliumVersion string) {
 	keyFile := filepath.Join(work, "e2e.agekey")
 	testenv.WriteFile(t, keyFile, identity.String()+"\n")
 	testenv.WriteFile(t, filepath.Join(work, "spec", "db-password.txt"), "first-password\n")
+	// Keys that YAML (yaml.v2's natural order) and JSON (byte order) sort differently: the controller decrypts the
+	// Secret as JSON, so the SOPS MAC must not depend on the order the file was written in.
+	for k, v := range orderKeys {
+		testenv.WriteFile(t, filepath.Join(work, "spec", k+".txt"), v)
+	}
 	specFile := filepath.Join(work, "spec", "cluster-spec.yaml")
 	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9100/tcp", true))
 
@@ -127,7 +133,7 @@ func reconcile(t *testing.T, ciliumVersion string) {
 		}
 	}
 	assertPorts(t, api, "node-exporter", "9100")
-	assertSecret(t, api, map[string]string{"token": "first-token", "password": "first-password\n"})
+	assertSecret(t, api, withOrderKeys(map[string]string{"token": "first-token", "password": "first-password\n"}))
 
 	// The spec changes: a policy port, a secret value, and one policy goes away.
 	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9200/tcp", false))
@@ -196,6 +202,10 @@ clusters:
         data:
           token: {env: E2E_API_TOKEN}
           password: {file: db-password.txt}
+          key9: {file: key9.txt}
+          key10: {file: key10.txt}
+          DB_HOST: {file: DB_HOST.txt}
+          DBNAME: {file: DBNAME.txt}
 `, cluster, ciliumVersion, chartURL, worker, exporterPort, recipient)
 }
 
@@ -265,6 +275,15 @@ func policyPorts(t *testing.T, api *testenv.APIServer, policy string) []string {
 		}
 	}
 	return ports
+}
+
+// orderKeys are secret keys whose order differs between YAML's natural sort (key9 before key10, DB_HOST before
+// DBNAME) and JSON's byte order, with distinct values, so that a MAC over the wrong order cannot pass by chance.
+var orderKeys = map[string]string{"key9": "nine", "key10": "ten", "DB_HOST": "db.internal", "DBNAME": "app"}
+
+func withOrderKeys(m map[string]string) map[string]string {
+	maps.Copy(m, orderKeys)
+	return m
 }
 
 // assertSecret compares the Secret kustomize-controller decrypted into the cluster with the values of the sources.
