@@ -288,3 +288,44 @@ func TestTreeRemembersValidFiles(t *testing.T) {
 		}
 	}
 }
+
+// A folder kronform-gen never wrote (no ownership record) has every YAML file checked, except flux bootstrap's
+// flux-system folders, kronform-gen's own state and .git; with a record, only the files it lists.
+func TestDirWithoutRecordChecksEveryYAMLFileOutsideFluxSystem(t *testing.T) {
+	dir := t.TempDir()
+	bad := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: ns\nbogus: 1\n"
+	for p, data := range map[string]string{
+		"apps/good.yaml":                          "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n",
+		"apps/bad.yaml":                           bad,
+		"clusters/c1/flux-system/gotk-sync.yaml":  bad,
+		"flux-system/gotk-components.yaml":        bad,
+		".git/x.yaml":                             bad,
+		".kronform-gen/txn/infrastructure/a.yaml": bad,
+	} {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	findings, err := Dir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strs(findings); len(got) != 1 || !strings.HasPrefix(got[0], "apps/bad.yaml:6:1: ConfigMap ns/x: bogus:") {
+		t.Errorf("findings %q, want one for apps/bad.yaml", got)
+	}
+
+	// With a record, the files it lists and nothing else.
+	if err := os.MkdirAll(filepath.Join(dir, tree.StateDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(tree.OwnedFile)), []byte(`{"files":{"apps/good.yaml":"x"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if findings, err := Dir(dir); err != nil || len(findings) != 0 {
+		t.Errorf("with a record listing only a valid file: %q, %v", strs(findings), err)
+	}
+}
