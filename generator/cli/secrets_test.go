@@ -14,11 +14,9 @@ import (
 
 const canary = "CANARY-c4e1-must-never-leak"
 
-// fleet writes a spec with one secret whose token comes from $KG_TOKEN, and returns the folder.
-func fleet(t *testing.T, recipient string) string {
-	t.Helper()
-	dir := t.TempDir()
-	specText := `apiVersion: kronform.dev/v1alpha1
+// labSpec is a one-node cluster "lab" whose secret name/namespace holds data (lines of "key: source" indented by ten).
+func labSpec(recipient, name, namespace, data string) string {
+	return `apiVersion: kronform.dev/v1alpha1
 kind: ClusterSpec
 defaults:
   ageRecipients: [` + recipient + `]
@@ -29,12 +27,17 @@ clusters:
       - {name: cp1, addresses: [192.0.2.10], roles: [control-plane]}
     cilium: {version: 1.16.5}
     secrets:
-      - name: creds
-        namespace: kube-system
+      - name: ` + name + `
+        namespace: ` + namespace + `
         data:
-          token: {env: KG_TOKEN}
-          file-token: {file: token.txt}
-`
+` + data
+}
+
+// fleet writes a spec with one secret whose token comes from $KG_TOKEN, and returns the folder.
+func fleet(t *testing.T, recipient string) string {
+	t.Helper()
+	dir := t.TempDir()
+	specText := labSpec(recipient, "creds", "kube-system", "          token: {env: KG_TOKEN}\n          file-token: {file: token.txt}\n")
 	if err := os.WriteFile(filepath.Join(dir, "cluster-spec.yaml"), []byte(specText), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -251,27 +254,14 @@ func TestBuildDecryptsSecretsWhoseKeysJSONReorders(t *testing.T) {
 	initKey(t, keyDir, "ops")
 	dir := t.TempDir()
 	values := map[string]string{"key9": "nine", "key10": "ten", "DB_HOST": "db.internal", "DBNAME": "app"}
-	specText := `apiVersion: kronform.dev/v1alpha1
-kind: ClusterSpec
-defaults:
-  ageRecipients: [` + recipientOf(t, filepath.Join(keyDir, "ops.spec.yaml")) + `]
-clusters:
-  - name: lab
-    apiServer: {host: api.lab.example.com}
-    nodes:
-      - {name: cp1, addresses: [192.0.2.10], roles: [control-plane]}
-    cilium: {version: 1.16.5}
-    secrets:
-      - name: app
-        namespace: default
-        data:
-`
+	var data string
 	for k, v := range values {
-		specText += "          " + k + ": {file: " + k + ".txt}\n"
+		data += "          " + k + ": {file: " + k + ".txt}\n"
 		if err := os.WriteFile(filepath.Join(dir, k+".txt"), []byte(v), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
+	specText := labSpec(recipientOf(t, filepath.Join(keyDir, "ops.spec.yaml")), "app", "default", data)
 	if err := os.WriteFile(filepath.Join(dir, "cluster-spec.yaml"), []byte(specText), 0o644); err != nil {
 		t.Fatal(err)
 	}
