@@ -85,7 +85,8 @@ func (e *emitter) mapping(m map[string]any, col int, inline bool) bool {
 			e.indent(col)
 		}
 		start := len(e.buf)
-		if len(k) > maxSimpleKey || !utf8.ValidString(k) || !e.scalar(k, col) {
+		// yaml.v2 writes a key holding a line break (any of YAML's) as "? key", even escaped on one line.
+		if len(k) > maxSimpleKey || !utf8.ValidString(k) || hasBreak(k) || !e.scalar(k, col) {
 			return false
 		}
 		written := len(e.buf) - start // the key as written, quotes included
@@ -224,12 +225,15 @@ func plain(s string) bool {
 	return s[len(s)-1] != ' '
 }
 
+// hasBreak says whether s holds a line break as YAML counts them: LF, CR, NEL, LS or PS.
+func hasBreak(s string) bool { return strings.ContainsAny(s, "\n\r\u0085\u2028\u2029") }
+
 // scalars remembers how yaml.v2 writes a scalar on its own; manifests repeat the same few strings many times.
 var scalars sync.Map // any -> encodedScalar
 
 type encodedScalar struct {
 	text string
-	ok   bool // one line
+	ok   bool // one line, no line break of any kind
 }
 
 // encoded is yaml.v2's own rendering of a scalar, when it is one line.
@@ -240,7 +244,7 @@ func encoded(v any) (string, bool) {
 	var r encodedScalar
 	if b, err := yaml.Marshal(v); err == nil {
 		text := strings.TrimSuffix(string(b), "\n")
-		r = encodedScalar{text, !strings.Contains(text, "\n")}
+		r = encodedScalar{text, !hasBreak(text)}
 	}
 	scalars.Store(v, r)
 	return r.text, r.ok

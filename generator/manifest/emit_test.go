@@ -21,7 +21,7 @@ var tricky = []string{
 	"10.0.0.0/8", "1.20.2", "~1.16.0", "v1", "kube-system", "helm.toolkit.fluxcd.io/v2", "https://helm.cilium.io/",
 	"a: b", "a:b", "a:", ":a", "a #b", "a#b", "#a", "@a", "a@b", "%a", "!a", "&a", "*a", "|a", ">a", "?a", "? a", "'a",
 	"\"a", "a'b", "a\"b", "`a", "[a]", "{a}", "a,b", "a ", " a", "a  b", "a\tb", "a\nb", "a\n", "\n", "grüße", "日本",
-	"\u00a0", "\ufeffa", "a\x7fb", "ENC[AES256_GCM,data:abc=,iv:def=,tag:ghi=,type:str]", "**SOPS**", "*****",
+	"\u00a0", "\ufeffa", "a\x7fb", "a\u2028b", "a\u0085b", "\u2029", "a\rb", "\x00", "ENC[AES256_GCM,data:abc=,iv:def=,tag:ghi=,type:str]", "**SOPS**", "*****",
 	strings.Repeat("word ", 30), strings.Repeat("x", 200), "short words then a long tail " + strings.Repeat("y", 70),
 	"reachability-check", "CiliumClusterwideNetworkPolicy", "k8s:io.kubernetes.pod.namespace", "node-role.kubernetes.io/control-plane",
 }
@@ -67,6 +67,11 @@ func randomString(r *rand.Rand) string {
 	runes := []rune(alphabet)
 	var b strings.Builder
 	for range r.IntN(12) {
+		b.WriteRune(runes[r.IntN(len(runes))])
+	}
+	if r.IntN(20) == 0 { // now and then one of YAML's other line breaks
+		breaks := []string{"\r", "\u0085", "\u2028", "\u2029"}
+		b.WriteString(breaks[r.IntN(len(breaks))])
 		b.WriteRune(runes[r.IntN(len(runes))])
 	}
 	return b.String()
