@@ -23,6 +23,7 @@ var tricky = []string{
 	"\"a", "a'b", "a\"b", "`a", "[a]", "{a}", "a,b", "a ", " a", "a  b", "a\tb", "a\nb", "a\n", "\n", "grüße", "日本",
 	"\u00a0", "\ufeffa", "a\x7fb", "a\u2028b", "a\u0085b", "\u2029", "a\rb", "\x00", "ENC[AES256_GCM,data:abc=,iv:def=,tag:ghi=,type:str]", "**SOPS**", "*****",
 	strings.Repeat("word ", 30), strings.Repeat("x", 200), "short words then a long tail " + strings.Repeat("y", 70),
+	strings.Repeat("k", 128), strings.Repeat("k", 129), strings.Repeat("é", 64), strings.Repeat("é", 65), "1" + strings.Repeat("0", 127),
 	"reachability-check", "CiliumClusterwideNetworkPolicy", "k8s:io.kubernetes.pod.namespace", "node-role.kubernetes.io/control-plane",
 }
 
