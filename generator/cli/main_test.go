@@ -23,6 +23,8 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// Validation results are remembered in the run's own folder, not the user's cache (the built binary inherits it).
+	os.Setenv("KRONFORM_GEN_CACHE", filepath.Join(dir, "cache"))
 	_, here, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(here), "..", "..")
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "kronform-gen"), "./cmd/kronform-gen")

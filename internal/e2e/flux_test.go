@@ -77,7 +77,7 @@ func reconcile(t *testing.T, ciliumVersion string) {
 
 	repo := filepath.Join(work, "repo")
 	gen := generator{t: t, bin: kronformGen(t), spec: specFile, out: repo, env: []string{
-		"SOPS_AGE_KEY_FILE=" + keyFile, "E2E_API_TOKEN=first-token",
+		"SOPS_AGE_KEY_FILE=" + keyFile, "E2E_API_TOKEN=first-token", "KRONFORM_GEN_CACHE=" + filepath.Join(work, "cache"),
 	}}
 	gen.generate()
 	testenv.Git(t, repo, "init", "--quiet", "--initial-branch=main")
