@@ -218,7 +218,7 @@ func strayFiles(d *tree.Disk, t *tree.Tree) []string {
 		}
 	}
 	var out []string
-	for _, p := range d.Paths() {
+	for _, p := range d.Entries() {
 		if _, generated := t.File(p); generated {
 			continue
 		}

@@ -17,6 +17,9 @@ import (
 // symbolic link counts as the regular file it points to; a link to anything else is left out.
 type Disk struct {
 	files map[string][]byte
+	// others are the entries that are neither folders nor readable as files (links to folders or to nothing,
+	// pipes, sockets): not read, but listed, since a stray one is still worth a word.
+	others []string
 }
 
 // ReadDisk reads the folder dir; a folder that does not exist is an empty tree.
@@ -42,6 +45,7 @@ func ReadDisk(dir string) (*Disk, error) {
 		}
 		if !e.Type().IsRegular() {
 			if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+				d.others = append(d.others, rel)
 				return nil
 			}
 		}
@@ -63,6 +67,11 @@ func (d *Disk) File(p string) ([]byte, bool) {
 
 // Paths lists the files, sorted.
 func (d *Disk) Paths() []string { return slices.Sorted(maps.Keys(d.files)) }
+
+// Entries lists every entry that is not a folder, files and the others, sorted.
+func (d *Disk) Entries() []string {
+	return slices.Sorted(slices.Values(append(d.Paths(), d.others...)))
+}
 
 // Owned is the ownership record in the tree; an empty one when there is none.
 func (d *Disk) Owned() (Owned, error) {

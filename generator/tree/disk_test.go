@@ -35,6 +35,19 @@ func TestReadDiskReadsTheTreeOnce(t *testing.T) {
 	if got := d.Paths(); !slices.Equal(got, want) {
 		t.Errorf("paths %q, want %q (no .git, no staging area, a link to a file as the file, no link to a folder)", got, want)
 	}
+	if err := os.Symlink("nowhere", filepath.Join(dir, "broken.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = ReadDisk(dir); err != nil {
+		t.Fatal(err)
+	}
+	wantEntries := []string{OwnedFile, "a.yaml", "broken.yaml", "dirlink", "link.yaml", "sub/b.yaml"}
+	if got := d.Entries(); !slices.Equal(got, wantEntries) {
+		t.Errorf("entries %q, want %q (every entry that is not a folder, read or not)", got, wantEntries)
+	}
+	if got := d.Paths(); !slices.Equal(got, want) {
+		t.Errorf("paths after a broken link %q, want %q", got, want)
+	}
 	if b, err := fs.ReadFile(d, "link.yaml"); err != nil || string(b) != "a" {
 		t.Errorf("fs.ReadFile through a link: %q, %v", b, err)
 	}
