@@ -116,7 +116,7 @@ func Lint(m *spec.Model) (errs, warnings spec.Problems) {
 	// Clusters are linted on every core; the problems are sorted in the end, so the order of work does not show.
 	type found struct{ errs, warnings spec.Problems }
 	per := make([]found, len(m.Clusters))
-	parallel.For(len(m.Clusters), 0, func(i int) { per[i].errs, per[i].warnings = lintCluster(m, i, m.Clusters[i]) })
+	parallel.For(len(m.Clusters), 0, func(i int) { per[i].errs, per[i].warnings = lintCluster(m, i) })
 	for _, f := range per {
 		errs, warnings = append(errs, f.errs...), append(warnings, f.warnings...)
 	}
@@ -124,7 +124,8 @@ func Lint(m *spec.Model) (errs, warnings spec.Problems) {
 }
 
 // lintCluster is Lint for the i-th cluster.
-func lintCluster(m *spec.Model, i int, c spec.Cluster) (errs, warnings spec.Problems) {
+func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
+	c := m.Clusters[i]
 	cp := fmt.Sprintf("clusters[%d]", i)
 	sim := NewSimulator(c)
 	for j, p := range sim.Policies {

@@ -23,12 +23,13 @@ type Simulator struct {
 	Policies []cilium.ClusterwideNetworkPolicy // evaluated in name order
 	Template *Template                         // nil when the cluster has no Hetzner block
 
-	// rejected remembers RejectedBy per policy name, rules the rules of a policy per direction, and selects whether a
-	// policy selects a node: a fleet's built-in assertions evaluate thousands of flows against the same few policies
-	// and nodes. The policies are not edited after the first verdict.
+	// rejected remembers RejectedBy per policy name, rules the rules of a policy per direction, selects whether a
+	// policy selects a node, byName the policies in name order: a fleet's built-in assertions evaluate thousands of
+	// flows against the same few policies and nodes. The policies are not edited after the first verdict.
 	rejected map[string][]string
 	rules    map[ruleKey]policyRules
 	selects  map[[2]string]bool
+	byName   []cilium.ClusterwideNetworkPolicy // Policies sorted by name
 }
 
 type ruleKey struct {
@@ -477,10 +478,13 @@ type CiliumVerdict struct {
 	Reason    string   `json:"reason"`
 }
 
+// sortedPolicies is Policies in name order, the order verdicts evaluate them in, sorted once.
 func (s *Simulator) sortedPolicies() []cilium.ClusterwideNetworkPolicy {
-	ps := slices.Clone(s.Policies)
-	slices.SortFunc(ps, func(a, b cilium.ClusterwideNetworkPolicy) int { return strings.Compare(a.Name, b.Name) })
-	return ps
+	if s.byName == nil {
+		s.byName = slices.Clone(s.Policies)
+		slices.SortFunc(s.byName, func(a, b cilium.ClusterwideNetworkPolicy) int { return strings.Compare(a.Name, b.Name) })
+	}
+	return s.byName
 }
 
 // ciliumVerdict runs a flow through a node's host firewall: policies select the node by its labels after Cilium's
