@@ -107,7 +107,7 @@ Every object on disk is also validated against the CRD schemas (see validate).
 			}
 			a.printNotes(r)
 			t := r.Tree
-			changes, err := tree.CompareDisk(disk.d, t)
+			changes, err := tree.Compare(disk.d, t)
 			if err != nil {
 				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
 			}

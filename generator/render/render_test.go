@@ -85,7 +85,11 @@ func exists(p string) bool {
 // compareDir checks that dir holds exactly the tree's files (plus the bookkeeping Write adds) with the same bytes.
 func compareDir(t *testing.T, dir string, got *tree.Tree) {
 	t.Helper()
-	changes, err := tree.Compare(dir, got)
+	d, err := tree.ReadDisk(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := tree.Compare(d, got)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,18 +25,9 @@ type Change struct {
 	HandEdited bool
 }
 
-// Compare lists every difference between the tree (with its ownership record) and the files at dir, sorted by path.
+// Compare lists every difference between the tree (with its ownership record) and the tree on disk, sorted by path.
 // Files kronform-gen does not own are not looked at.
-func Compare(dir string, t *Tree) ([]Change, error) {
-	d, err := ReadDisk(dir)
-	if err != nil {
-		return nil, err
-	}
-	return CompareDisk(d, t)
-}
-
-// CompareDisk is Compare against a tree already read.
-func CompareDisk(d *Disk, t *Tree) ([]Change, error) {
+func Compare(d *Disk, t *Tree) ([]Change, error) {
 	full, err := withRecord(t)
 	if err != nil {
 		return nil, err

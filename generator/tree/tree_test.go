@@ -88,7 +88,7 @@ func TestWriteIsIdempotentAndPrunesOnlyItsOwnFiles(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, txnDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("the transaction folder was left behind")
 	}
-	changes, err := Compare(dir, v2)
+	changes, err := Compare(readDisk(t, dir), v2)
 	if err != nil || len(changes) != 0 {
 		t.Errorf("Compare after Write: %+v %v", changes, err)
 	}
@@ -123,7 +123,7 @@ func TestCompareFindsHandEditsAndStrayOwnedFiles(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("edited"), 0o644)
 	os.Remove(filepath.Join(dir, "b.yaml"))
-	changes, err := Compare(dir, mustTree(t, map[string]string{"a.yaml": "a", "b.yaml": "b"}))
+	changes, err := Compare(readDisk(t, dir), mustTree(t, map[string]string{"a.yaml": "a", "b.yaml": "b"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,4 +148,13 @@ func TestRecoverDiscardsAnUncommittedWrite(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, txnDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("staging left behind")
 	}
+}
+
+func readDisk(t *testing.T, dir string) *Disk {
+	t.Helper()
+	d, err := ReadDisk(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
