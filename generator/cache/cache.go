@@ -174,7 +174,7 @@ func removeStale(dir, keep string) {
 var binaryID = sync.OnceValue(func() string {
 	if exe, err := os.Executable(); err == nil {
 		if id := elfBuildID(exe); id != "" {
-			return hash(id)
+			return shortHash(id)
 		}
 	}
 	info, ok := debug.ReadBuildInfo()
@@ -182,7 +182,7 @@ var binaryID = sync.OnceValue(func() string {
 		return ""
 	}
 	if info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return hash(info.String())
+		return shortHash(info.String())
 	}
 	var revision, modified string
 	for _, s := range info.Settings {
@@ -194,7 +194,7 @@ var binaryID = sync.OnceValue(func() string {
 		}
 	}
 	if revision != "" && modified == "false" {
-		return hash(info.String())
+		return shortHash(info.String())
 	}
 	return ""
 })
@@ -223,7 +223,7 @@ func elfBuildID(exe string) string {
 	return string(note[16 : 16+descsz])
 }
 
-func hash(s string) string {
+func shortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:12])
 }

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -130,5 +131,46 @@ func TestSetIsBounded(t *testing.T) {
 	}
 	if len(again.order) != MaxEntries {
 		t.Errorf("%d entries after save, want %d", len(again.order), MaxEntries)
+	}
+}
+
+func TestResultsAreKeptPerBinaryAndTrimmed(t *testing.T) {
+	t.Setenv(Env, t.TempDir())
+	key := func(i int) Digest { return NewKey("test").String(fmt.Sprint(i)).Sum() }
+	if _, ok := Result("check", key(0)); ok {
+		t.Fatal("an empty cache has a result")
+	}
+	for i := range MaxResults + 5 {
+		if err := StoreResult("check", key(i), []byte(fmt.Sprint("result ", i))); err != nil {
+			t.Fatal(err)
+		}
+		// Distinct use times, key 0 the least recently used.
+		os.Chtimes(resultFile("check", key(i)), time.Unix(int64(1000+i), 0), time.Unix(int64(1000+i), 0))
+	}
+	if b, ok := Result("check", key(MaxResults+4)); !ok || string(b) != fmt.Sprint("result ", MaxResults+4) {
+		t.Fatalf("the newest result: %q %v", b, ok)
+	}
+	StoreResult("check", key(-1), []byte("trim now"))
+	kept := 0
+	for i := range MaxResults + 5 {
+		if _, ok := Result("check", key(i)); ok {
+			kept++
+		}
+	}
+	if kept != MaxResults-1 {
+		t.Fatalf("%d results kept of the first %d, want %d (the bound, less the one just stored)", kept, MaxResults+5, MaxResults-1)
+	}
+	if _, ok := Result("check", key(0)); ok {
+		t.Fatal("the least recently used result survived the trim")
+	}
+	if NewKey("a").String("bc").Sum() == NewKey("a").String("b").String("c").Sum() {
+		t.Fatal("parts run together in a key")
+	}
+	t.Setenv(Env, "off")
+	if err := StoreResult("check", key(1), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := Result("check", key(1)); ok {
+		t.Fatal("a cache that is off returned a result")
 	}
 }

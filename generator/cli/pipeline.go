@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/firewall"
@@ -15,11 +16,29 @@ import (
 
 // load reads and validates the spec and runs the lints that need the whole model; warnings go to stderr.
 func (a *app) load() (*spec.Model, error) {
-	m, err := spec.LoadFile(a.specPath, spec.Options{Templates: a.templates})
+	data, err := a.readSpec()
+	if err != nil {
+		return nil, err
+	}
+	return a.loadBytes(data)
+}
+
+// readSpec reads the spec file.
+func (a *app) readSpec() ([]byte, error) {
+	data, err := os.ReadFile(a.specPath)
 	var missing *fs.PathError
 	if errors.As(err, &missing) && missing.Path == a.specPath && errors.Is(err, fs.ErrNotExist) {
 		return nil, fail(ExitUsage, "spec %s not found (give another with --spec)", a.specPath)
 	}
+	if err != nil {
+		return nil, fail(ExitUsage, "%v", err)
+	}
+	return data, nil
+}
+
+// loadBytes is load for a spec already read.
+func (a *app) loadBytes(data []byte) (*spec.Model, error) {
+	m, err := spec.Load(a.specPath, data, spec.Options{Templates: a.templates})
 	if err != nil {
 		var problems spec.Problems
 		if errors.As(err, &problems) {
@@ -46,20 +65,34 @@ func (a *app) render() (*spec.Model, *render.Result, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := a.renderModel(m, os.DirFS(a.outDir))
+	keys, err := a.identities()
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := a.renderModel(m, os.DirFS(a.outDir), keys, a.sources())
 	return m, res, err
 }
 
-// renderModel renders a loaded spec; previous is the output tree as it stands.
-func (a *app) renderModel(m *spec.Model, previous fs.FS) (*render.Result, error) {
+// identities are the age identities of this run ($SOPS_AGE_KEY_FILE and the rest, or --age-key-file); none in CI.
+func (a *app) identities() (*secrets.Identities, error) {
 	keys, err := secrets.LoadIdentities(a.ageKeyFile, os.LookupEnv)
 	if err != nil {
 		return nil, fail(ExitUsage, "%v", err)
 	}
+	return keys, nil
+}
+
+// sources hand out secret values: environment variables, and files relative to the spec's folder.
+func (a *app) sources() secrets.Environment {
+	return secrets.Environment{Dir: filepath.Dir(a.specPath), LookupEnv: os.LookupEnv}
+}
+
+// renderModel renders a loaded spec; previous is the output tree as it stands.
+func (a *app) renderModel(m *spec.Model, previous fs.FS, keys *secrets.Identities, sources secrets.Sources) (*render.Result, error) {
 	res, err := render.Fleet(m, render.Options{
 		Previous: previous,
 		Keys:     keys,
-		Sources:  secrets.Environment{Dir: m.Dir, LookupEnv: os.LookupEnv},
+		Sources:  sources,
 	})
 	if err != nil {
 		return nil, fail(ExitUsage, "%v", err)

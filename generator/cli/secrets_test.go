@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kronform/kronform-gen/generator/cache"
 	"github.com/kronform/kronform-gen/generator/spec"
 )
 
@@ -60,6 +61,8 @@ func runIn(t *testing.T, dir string, args ...string) (int, string, string) {
 func TestCanaryNeverLeaks(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // any temp file the run made would land here
+	cacheDir := t.TempDir()
+	t.Setenv(cache.Env, cacheDir) // remembered check verdicts would land here
 	keyDir := t.TempDir()
 	code, _, stderr := initLab(t, keyDir)
 	if code != 0 {
@@ -102,6 +105,10 @@ func TestCanaryNeverLeaks(t *testing.T) {
 	if msg := step("generate with --age-key-file", 0, map[string]string{"KG_TOKEN": canary}, "--age-key-file", keyFile, "generate"); !strings.Contains(msg, "is up to date") {
 		t.Fatalf("regeneration with --age-key-file rewrote something: %s", msg)
 	}
+	step("check without key, sources there", 0, map[string]string{"KG_TOKEN": canary}, "check")
+	if msg := step("check again, remembered", 0, map[string]string{"KG_TOKEN": canary}, "check"); !strings.Contains(msg, "cached:") {
+		t.Fatalf("the second check was not answered from the cache: %s", msg)
+	}
 	os.Rename(filepath.Join(dir, "token.txt"), filepath.Join(dir, "token.hidden"))
 	msg := step("check without key or sources", 0, nil, "check")
 	if !strings.Contains(msg, "unverified: kept; names, type, keys and recipients match, values not compared") {
@@ -133,7 +140,7 @@ func TestCanaryNeverLeaks(t *testing.T) {
 			}
 		}
 	}
-	for _, root := range []string{dir, tmp} {
+	for _, root := range []string{dir, tmp, cacheDir} {
 		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() || p == filepath.Join(dir, "token.hidden") {
 				return err

@@ -1,6 +1,8 @@
 package tree
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"io"
 	"io/fs"
@@ -71,6 +73,30 @@ func (d *Disk) Paths() []string { return slices.Sorted(maps.Keys(d.files)) }
 // Entries lists every entry that is not a folder, files and the others, sorted.
 func (d *Disk) Entries() []string {
 	return slices.Sorted(slices.Values(append(d.Paths(), d.others...)))
+}
+
+// Sum is a digest of the tree as read: every entry's path, whether it is a file, and each file's contents. Two
+// Disks with the same Sum are the same tree to every check that runs on a Disk.
+func (d *Disk) Sum() [sha256.Size]byte {
+	h := sha256.New()
+	var n [8]byte
+	part := func(b []byte) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	for _, p := range d.Entries() {
+		part([]byte(p))
+		if b, ok := d.files[p]; ok {
+			sum := sha256.Sum256(b)
+			part(sum[:])
+		} else {
+			part(nil) // not a readable file
+		}
+	}
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
 }
 
 // Owned is the ownership record in the tree; an empty one when there is none.

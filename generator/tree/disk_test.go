@@ -71,3 +71,47 @@ func TestReadDiskReadsTheTreeOnce(t *testing.T) {
 type noReadFile struct{ d *Disk }
 
 func (n noReadFile) Open(name string) (fs.File, error) { return n.d.Open(name) }
+
+// TestSumTellsTreesApart: a tree's Sum changes with any path, any contents, and whether an entry is a file at all,
+// and not with anything else (the order files were written in, .git).
+func TestSumTellsTreesApart(t *testing.T) {
+	sum := func(files map[string]string, links ...string) [32]byte {
+		t.Helper()
+		dir := t.TempDir()
+		for p, data := range files {
+			full := filepath.Join(dir, filepath.FromSlash(p))
+			os.MkdirAll(filepath.Dir(full), 0o755)
+			if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, l := range links {
+			if err := os.Symlink("nowhere", filepath.Join(dir, l)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := ReadDisk(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Sum()
+	}
+	base := map[string]string{"a.yaml": "a", "sub/b.yaml": "b"}
+	want := sum(base)
+	if sum(map[string]string{"sub/b.yaml": "b", "a.yaml": "a", ".git/HEAD": "x"}) != want {
+		t.Error("the same tree gave another sum")
+	}
+	for name, other := range map[string][32]byte{
+		"contents":        sum(map[string]string{"a.yaml": "A", "sub/b.yaml": "b"}),
+		"path":            sum(map[string]string{"a.yaml": "a", "sub/c.yaml": "b"}),
+		"one more file":   sum(map[string]string{"a.yaml": "a", "sub/b.yaml": "b", "c": ""}),
+		"a broken link":   sum(base, "c"),
+		"bytes moved":     sum(map[string]string{"a.yaml": "ab", "sub/b.yaml": ""}),
+		"a file less":     sum(map[string]string{"a.yaml": "a"}),
+		"an empty folder": sum(map[string]string{"a.yaml": "a", "sub/b.yaml": "b", "empty/.keep": ""}),
+	} {
+		if other == want {
+			t.Errorf("a tree with another %s has the same sum", name)
+		}
+	}
+}
