@@ -200,6 +200,17 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool) (b *Build, err err
 			err = fmt.Errorf("kustomize build %s panicked: %v", k.Path, r)
 		}
 	}()
+	if !resetSchema {
+		kdata := data
+		if kdata == nil {
+			kdata, err = fs.ReadFile(kfile)
+		}
+		if err == nil {
+			if m, ok := buildPlain(fs, dir, kdata); ok {
+				return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated}, nil
+			}
+		}
+	}
 	// The kustomize CLI's order and plugin set; kustomize-controller's load restriction (files outside the folder
 	// but inside the repository may be read).
 	m, err := krusty.MakeKustomizer(&krusty.Options{

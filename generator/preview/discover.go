@@ -14,6 +14,8 @@ import (
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"gopkg.in/yaml.v3"
+
+	"github.com/kronform/kronform-gen/internal/parallel"
 )
 
 // ClustersDir is the folder whose subfolders are the clusters (flux bootstrap --path clusters/<cluster>).
@@ -43,50 +45,57 @@ func (s *Source) Kustomizations() ([]Kustomization, error) {
 	if !s.fs.IsDir(root) {
 		return nil, nil
 	}
-	var out []Kustomization
-	var errs []error
+	// The walk lists the candidate files; they are read and parsed on every core, and taken in walk order.
+	var files []string
 	err := s.fs.Walk(root, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
-		rel := s.rel(p)
 		if info.IsDir() {
 			if strings.HasPrefix(info.Name(), ".") && p != root {
 				return filepath.SkipDir
 			}
 			return nil
 		}
+		rel := s.rel(p)
 		if ext := path.Ext(rel); ext != ".yaml" && ext != ".yml" {
 			return nil
 		}
-		parts := strings.Split(rel, "/")
-		if len(parts) < 3 {
+		if strings.Count(rel, "/") < 2 {
 			return nil // a file directly in clusters/ belongs to no cluster
 		}
-		data, err := s.fs.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		found, err := kustomizationsIn(data)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", rel, err))
-			return nil
-		}
-		for _, k := range found {
-			k.Cluster, k.File = parts[1], rel
-			if k.Path, err = cleanSpecPath(k.Spec.Path); err != nil {
-				errs = append(errs, fmt.Errorf("%s: Kustomization %s: %w", rel, k.Name, err))
-				continue
-			}
-			out = append(out, k)
-		}
+		files = append(files, p)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	found := make([][]Kustomization, len(files))
+	errs := make([]error, len(files))
+	parallel.For(len(files), 0, func(i int) {
+		rel := s.rel(files[i])
+		data, err := s.fs.ReadFile(files[i])
+		if err == nil {
+			found[i], err = kustomizationsIn(data)
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("%s: %w", rel, err)
+			return
+		}
+		for j := range found[i] {
+			k := &found[i][j]
+			k.Cluster, k.File = strings.Split(rel, "/")[1], rel
+			if k.Path, err = cleanSpecPath(k.Spec.Path); err != nil {
+				errs[i] = errors.Join(errs[i], fmt.Errorf("%s: Kustomization %s: %w", rel, k.Name, err))
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []Kustomization
+	for _, ks := range found {
+		out = append(out, ks...)
 	}
 	slices.SortFunc(out, func(a, b Kustomization) int {
 		if c := strings.Compare(a.Cluster, b.Cluster); c != 0 {
