@@ -13,7 +13,9 @@ import (
 	"github.com/kronform/kronform-gen/generator/cache"
 	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/generator/secrets"
+	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
+	"github.com/kronform/kronform-gen/generator/validate"
 )
 
 // checkReport is the shape of `check --output json`.
@@ -83,7 +85,7 @@ Every object on disk is also validated against the CRD schemas (see validate).
 			if err := tree.Recover(a.outDir); err != nil {
 				return fail(ExitFailure, "%s: %v", a.outDir, err)
 			}
-			// The tree is read once, while the spec loads; every check below, and the render's kept secret files,
+			// The tree is read once, while the spec parses; every check below, and the render's kept secret files,
 			// read it from memory.
 			type read struct {
 				d   *tree.Disk
@@ -98,6 +100,15 @@ Every object on disk is also validated against the CRD schemas (see validate).
 			if err != nil {
 				return err
 			}
+			type parsed struct {
+				m   *spec.Model
+				err error
+			}
+			parsing := make(chan parsed, 1)
+			go func() {
+				m, err := a.parseSpec(specData)
+				parsing <- parsed{m, err}
+			}()
 			keys, err := a.identities()
 			if err != nil {
 				return err
@@ -120,7 +131,22 @@ Every object on disk is also validated against the CRD schemas (see validate).
 				rec = a.record()
 				sources = rec.sources
 			}
-			m, err := a.loadBytes(specData)
+			// What needs only the tree (plaintext Secrets, validation) runs beside the lints and the render.
+			type treeChecks struct {
+				plaintext []plaintextSecret
+				invalid   []validate.Finding
+				err       error
+			}
+			checking := make(chan treeChecks, 1)
+			go func() {
+				invalid, err := validate.OnDisk(disk.d)
+				checking <- treeChecks{findPlaintextSecrets(disk.d), invalid, err}
+			}()
+			p := <-parsing
+			if p.err != nil {
+				return p.err
+			}
+			m, err := a.lint(p.m)
 			if err != nil {
 				return err
 			}
@@ -147,16 +173,18 @@ Every object on disk is also validated against the CRD schemas (see validate).
 				rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
 			}
 			slices.SortStableFunc(rep.Files, func(x, y fileDrift) int { return strings.Compare(x.Path, y.Path) })
-			rep.PlaintextSecrets = findPlaintextSecrets(disk.d)
+			tc := <-checking
+			if tc.err != nil {
+				return fail(ExitUsage, "validating %s: %v", a.outDir, tc.err)
+			}
+			rep.PlaintextSecrets = tc.plaintext
 			rep.Secrets = r.Notes
 			if rep.Secrets == nil {
 				rep.Secrets = []secrets.Note{}
 			}
 			stuck := r.NeedsKeyHolder()
-			invalid, err := a.invalidOnDisk(disk.d)
-			if err != nil {
-				return err
-			}
+			a.printFindings(tc.invalid, a.outDir)
+			invalid := len(tc.invalid)
 			rep.InvalidObjects = invalid
 			rep.InSync = len(rep.Files) == 0 && len(rep.PlaintextSecrets) == 0 && len(stuck) == 0 && invalid == 0
 

@@ -20,7 +20,11 @@ func (a *app) load() (*spec.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.loadBytes(data)
+	m, err := a.parseSpec(data)
+	if err != nil {
+		return nil, err
+	}
+	return a.lint(m)
 }
 
 // readSpec reads the spec file.
@@ -36,8 +40,8 @@ func (a *app) readSpec() ([]byte, error) {
 	return data, nil
 }
 
-// loadBytes is load for a spec already read.
-func (a *app) loadBytes(data []byte) (*spec.Model, error) {
+// parseSpec decodes, defaults and validates a spec already read; it prints nothing.
+func (a *app) parseSpec(data []byte) (*spec.Model, error) {
 	m, err := spec.Load(a.specPath, data, spec.Options{Templates: a.templates})
 	if err != nil {
 		var problems spec.Problems
@@ -46,6 +50,11 @@ func (a *app) loadBytes(data []byte) (*spec.Model, error) {
 		}
 		return nil, fail(ExitUsage, "%v", err)
 	}
+	return m, nil
+}
+
+// lint runs the lints that need the whole model; warnings go to stderr, errors come back.
+func (a *app) lint(m *spec.Model) (*spec.Model, error) {
 	errs, warnings := cilium.Lint(m)
 	fwErrs, fwWarnings := firewall.Lint(m)
 	errs, warnings = append(errs, fwErrs...).Sorted(), append(warnings, fwWarnings...)

@@ -98,13 +98,3 @@ func (a *app) refuseInvalid(t *tree.Tree) error {
 	a.printFindings(findings, a.outDir)
 	return fail(ExitFailure, "%d object(s) the API server would refuse; nothing was written (this is a kronform-gen bug or a raw value in the spec: please report it)", len(findings))
 }
-
-// invalidOnDisk is check's validation of the tree CI would ship; it prints the findings and says how many.
-func (a *app) invalidOnDisk(d *tree.Disk) (int, error) {
-	findings, err := validate.OnDisk(d)
-	if err != nil {
-		return 0, fail(ExitUsage, "validating %s: %v", a.outDir, err)
-	}
-	a.printFindings(findings, a.outDir)
-	return len(findings), nil
-}
