@@ -105,7 +105,22 @@ func (s *Set) Save() error {
 		}
 		s.order = s.order[len(s.order)-MaxEntries:]
 	}
-	dir := filepath.Dir(s.file)
+	buf := make([]byte, 0, len(s.order)*len(Digest{}))
+	for _, d := range s.order {
+		buf = append(buf, d[:]...)
+	}
+	if err := writeFile(s.file, buf); err != nil {
+		return err
+	}
+	s.dirty = false
+	removeStale(filepath.Dir(s.file), s.file)
+	return nil
+}
+
+// writeFile writes a new file beside file (its folder made if need be, for this user only) and renames it into
+// place, so that a reader never sees half of it.
+func writeFile(file string, data []byte) error {
+	dir := filepath.Dir(file)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -114,23 +129,14 @@ func (s *Set) Save() error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	buf := make([]byte, 0, len(s.order)*len(Digest{}))
-	for _, d := range s.order {
-		buf = append(buf, d[:]...)
-	}
-	if _, err := tmp.Write(buf); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err
 	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), s.file); err != nil {
-		return err
-	}
-	s.dirty = false
-	removeStale(dir, s.file)
-	return nil
+	return os.Rename(tmp.Name(), file)
 }
 
 func (s *Set) merge(ds []Digest) {

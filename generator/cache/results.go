@@ -61,32 +61,17 @@ func Result(name string, key Digest) ([]byte, bool) {
 }
 
 // StoreResult keeps value under name and key for later runs of this binary, then trims the folder to MaxResults
-// entries, least recently used first, and removes the folders of binaries not used for a month. It writes a new
-// file and renames it into place, so a reader never sees half a result.
+// entries, least recently used first, and removes the folders of binaries not used for a month. A reader never sees
+// half a result.
 func StoreResult(name string, key Digest, value []byte) error {
 	file := resultFile(name, key)
 	if file == "" {
 		return nil
 	}
+	if err := writeFile(file, value); err != nil {
+		return err
+	}
 	dir := filepath.Dir(file)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(value); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), file); err != nil {
-		return err
-	}
 	trim(dir, MaxResults)
 	removeStaleDirs(filepath.Dir(dir), dir)
 	return nil

@@ -12,8 +12,10 @@ import (
 
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
 
 	"github.com/kronform/kronform-gen/internal/parallel"
@@ -211,17 +213,21 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool) (b *Build, err err
 			}
 		}
 	}
-	// The kustomize CLI's order and plugin set; kustomize-controller's load restriction (files outside the folder
-	// but inside the repository may be read).
-	m, err := krusty.MakeKustomizer(&krusty.Options{
-		Reorder:          krusty.ReorderOptionUnspecified,
-		LoadRestrictions: kustypes.LoadRestrictionsNone,
-		PluginConfig:     kustypes.DisabledPluginConfig(),
-	}).Run(fs, dir)
+	m, err := runKrusty(fs, dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", k.Path, err)
 	}
 	return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated}, nil
+}
+
+// runKrusty is kustomize's full engine on dir: the kustomize CLI's order and plugin set, and kustomize-controller's
+// load restriction (files outside the folder but inside the repository may be read).
+func runKrusty(fs filesys.FileSystem, dir string) (resmap.ResMap, error) {
+	return krusty.MakeKustomizer(&krusty.Options{
+		Reorder:          krusty.ReorderOptionUnspecified,
+		LoadRestrictions: kustypes.LoadRestrictionsNone,
+		PluginConfig:     kustypes.DisabledPluginConfig(),
+	}).Run(fs, dir)
 }
 
 // objectKey names an object inside one cluster.

@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // buildPlain is kustomize build for the commonest folder of a Flux repository, and of every folder kronform-gen
@@ -76,8 +75,10 @@ func buildPlain(fs filesys.FileSystem, dir string, kustomization []byte) (_ resm
 
 // plainResources returns the files a plain kustomization lists, as paths of fs; nil when it is not plain.
 func plainResources(fs filesys.FileSystem, dir string, kustomization []byte) []string {
+	// yaml.v3 is enough to tell a plain file (kustomize reads YAML 1.1, but a value the two read differently, such as
+	// yes or 1.0, is not a string to yaml.v3 and is declined below).
 	var k map[string]any
-	if sigsyaml.Unmarshal(kustomization, &k) != nil {
+	if yaml.Unmarshal(kustomization, &k) != nil {
 		return nil
 	}
 	for field, v := range k {
@@ -103,7 +104,7 @@ func plainResources(fs filesys.FileSystem, dir string, kustomization []byte) []s
 	for _, v := range list {
 		r, _ := v.(string)
 		clean := path.Clean(r)
-		if r == "" || strings.Contains(r, "://") || path.IsAbs(r) || clean == ".." || strings.HasPrefix(clean, "../") {
+		if !strings.Contains(r, ".") || strings.Contains(r, "://") || path.IsAbs(r) || clean == ".." || strings.HasPrefix(clean, "../") {
 			return nil
 		}
 		p := filepath.Join(dir, filepath.FromSlash(clean))

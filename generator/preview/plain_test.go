@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
-	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/kronform/kronform-gen/generator/render"
@@ -19,11 +17,7 @@ import (
 
 // krustyYAML is kustomize's full engine on dir, as the build runs it, printed by kustomize.
 func krustyYAML(fs filesys.FileSystem, dir string) (string, error) {
-	m, err := krusty.MakeKustomizer(&krusty.Options{
-		Reorder:          krusty.ReorderOptionUnspecified,
-		LoadRestrictions: kustypes.LoadRestrictionsNone,
-		PluginConfig:     kustypes.DisabledPluginConfig(),
-	}).Run(fs, dir)
+	m, err := runKrusty(fs, dir)
 	if err != nil {
 		return "", err
 	}
