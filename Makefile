@@ -39,7 +39,7 @@ lint:
 
 ## bench: every benchmark prints its peer, measured in the same run:
 ##   generate on fleets of 10, 100 and 1000 clusters (time, peak memory, growth, ratio to cp -r of the tree);
-##   build of a 100-cluster fleet against the kustomize CLI once per path, check against cat of the tree;
+##   build of a 100-cluster fleet against the kustomize CLI once per path, check (cold, warm, remembered) against cat;
 ##   200 unchanged secrets regenerated against sops -d once per file
 bench: build
 	$(GO) run ./hack/bench-generate -bin $(BIN)
