@@ -102,13 +102,13 @@ func TestSumTellsTreesApart(t *testing.T) {
 		t.Error("the same tree gave another sum")
 	}
 	for name, other := range map[string][32]byte{
-		"contents":        sum(map[string]string{"a.yaml": "A", "sub/b.yaml": "b"}),
-		"path":            sum(map[string]string{"a.yaml": "a", "sub/c.yaml": "b"}),
-		"one more file":   sum(map[string]string{"a.yaml": "a", "sub/b.yaml": "b", "c": ""}),
-		"a broken link":   sum(base, "c"),
-		"bytes moved":     sum(map[string]string{"a.yaml": "ab", "sub/b.yaml": ""}),
-		"a file less":     sum(map[string]string{"a.yaml": "a"}),
-		"an empty folder": sum(map[string]string{"a.yaml": "a", "sub/b.yaml": "b", "empty/.keep": ""}),
+		"contents":               sum(map[string]string{"a.yaml": "A", "sub/b.yaml": "b"}),
+		"path":                   sum(map[string]string{"a.yaml": "a", "sub/c.yaml": "b"}),
+		"one more file":          sum(map[string]string{"a.yaml": "a", "sub/b.yaml": "b", "c": ""}),
+		"a broken link":          sum(base, "c"),
+		"bytes moved":            sum(map[string]string{"a.yaml": "ab", "sub/b.yaml": ""}),
+		"a file less":            sum(map[string]string{"a.yaml": "a"}),
+		"a file in a new folder": sum(map[string]string{"a.yaml": "a", "sub/b.yaml": "b", "new/.keep": ""}),
 	} {
 		if other == want {
 			t.Errorf("a tree with another %s has the same sum", name)
