@@ -12,6 +12,7 @@ import (
 
 	"github.com/kronform/kronform-gen/generator/cache"
 	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/secrets"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
@@ -76,153 +77,165 @@ Every object on disk is also validated against the CRD schemas (see validate).
 		Example: `  kronform-gen check
   kronform-gen check --output json | jq '.files[].path'`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return fail(ExitUsage, "--output must be text or json, not %q", output)
-			}
-			// A write that a kill interrupted after its commit point is finished first, as every command does, so that
-			// check judges the tree that write made rather than half of it.
-			if err := tree.Recover(a.outDir); err != nil {
-				return fail(ExitFailure, "%s: %v", a.outDir, err)
-			}
-			// The tree is read once, while the spec parses; every check below, and the render's kept secret files,
-			// read it from memory.
-			type read struct {
-				d   *tree.Disk
-				err error
-			}
-			reading := make(chan read, 1)
-			go func() {
-				d, err := tree.ReadDisk(a.outDir)
-				reading <- read{d, err}
-			}()
-			specData, err := a.readSpec()
-			if err != nil {
-				return err
-			}
-			type parsed struct {
-				m   *spec.Model
-				err error
-			}
-			parsing := make(chan parsed, 1)
-			go func() {
-				m, err := a.parseSpec(specData)
-				parsing <- parsed{m, err}
-			}()
-			keys, err := a.identities()
-			if err != nil {
-				return err
-			}
-			disk := <-reading
-			if disk.err != nil {
-				return fail(ExitUsage, "reading %s: %v", a.outDir, disk.err)
-			}
-			// A clean verdict over the same inputs is remembered (see checkCacheName).
-			var (
-				key cache.Digest
-				rec *checkRecorder
-			)
-			sources := secrets.Sources(a.sources())
-			if !keys.Available() && a.templates == "" {
-				key = a.checkKey(output, specData, disk.d)
-				if a.replayCheck(key) {
-					return nil
-				}
-				rec = a.record()
-				sources = rec.sources
-			}
-			// What needs only the tree (plaintext Secrets, validation) runs beside the lints and the render.
-			type treeChecks struct {
-				plaintext []plaintextSecret
-				invalid   []validate.Finding
-				err       error
-			}
-			checking := make(chan treeChecks, 1)
-			go func() {
-				invalid, err := validate.OnDisk(disk.d)
-				checking <- treeChecks{findPlaintextSecrets(disk.d), invalid, err}
-			}()
-			p := <-parsing
-			if p.err != nil {
-				return p.err
-			}
-			m, err := a.lint(p.m)
-			if err != nil {
-				return err
-			}
-			r, err := a.renderModel(m, disk.d, keys, sources)
-			if err != nil {
-				return err
-			}
-			a.printNotes(r)
-			t := r.Tree
-			changes, err := tree.Compare(disk.d, t)
-			if err != nil {
-				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
-			}
-			rep := checkReport{Spec: a.specPath, Out: a.outDir, Files: []fileDrift{}, PlaintextSecrets: []plaintextSecret{}}
-			for _, c := range changes {
-				d, err := fileDiff(c.Path, c.Have, c.Want, c.Kind != tree.Missing, c.Kind != tree.Extra)
-				if err != nil {
-					return err
-				}
-				rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, Diff: d})
-			}
-			stray := strayFiles(disk.d, t)
-			for _, p := range stray {
-				rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
-			}
-			slices.SortStableFunc(rep.Files, func(x, y fileDrift) int { return strings.Compare(x.Path, y.Path) })
-			tc := <-checking
-			if tc.err != nil {
-				return fail(ExitUsage, "validating %s: %v", a.outDir, tc.err)
-			}
-			rep.PlaintextSecrets = tc.plaintext
-			rep.Secrets = r.Notes
-			if rep.Secrets == nil {
-				rep.Secrets = []secrets.Note{}
-			}
-			stuck := r.NeedsKeyHolder()
-			a.printFindings(tc.invalid, a.outDir)
-			invalid := len(tc.invalid)
-			rep.InvalidObjects = invalid
-			rep.InSync = len(rep.Files) == 0 && len(rep.PlaintextSecrets) == 0 && len(stuck) == 0 && invalid == 0
-
-			if output == "json" {
-				b, err := json.MarshalIndent(rep, "", "  ")
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "%s\n", b)
-			} else {
-				a.printCheck(rep)
-			}
-			if rep.InSync {
-				if rec != nil {
-					rec.store(key, t.Len())
-				}
-				fmt.Fprintf(a.stderr, "%s is in sync with %s (%d files)\n", a.outDir, a.specPath, t.Len())
-				return nil
-			}
-			var why []string
-			if n := len(rep.Files); n > 0 {
-				why = append(why, fmt.Sprintf("%d file(s) differ from %s; run kronform-gen generate", n, a.specPath))
-			}
-			if n := len(rep.PlaintextSecrets); n > 0 {
-				why = append(why, fmt.Sprintf("%d plaintext Secret(s): encrypt them with sops or remove them", n))
-			}
-			if n := len(stuck); n > 0 {
-				why = append(why, fmt.Sprintf("%d secret(s) changed in a way only an age key holder can write; run kronform-gen generate with the key", n))
-			}
-			if invalid > 0 {
-				why = append(why, fmt.Sprintf("%d object(s) the API server would refuse", invalid))
-			}
-			fmt.Fprintf(a.stderr, "%s is not clean: %s\n", a.outDir, strings.Join(why, "; "))
-			return silent(ExitFailure)
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runCheck(output) },
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
+}
+
+// runCheck is check: it reads the tree and parses the spec at once, answers from a remembered clean verdict when the
+// inputs are the same, and otherwise renders and compares while the tree-only checks run beside it.
+func (a *app) runCheck(output string) error {
+	if output != "text" && output != "json" {
+		return fail(ExitUsage, "--output must be text or json, not %q", output)
+	}
+	// A write that a kill interrupted after its commit point is finished first, as every command does, so that
+	// check judges the tree that write made rather than half of it.
+	if err := tree.Recover(a.outDir); err != nil {
+		return fail(ExitFailure, "%s: %v", a.outDir, err)
+	}
+	// The tree is read once, while the spec parses; every check below, and the render's kept secret files,
+	// read it from memory.
+	type read struct {
+		d   *tree.Disk
+		err error
+	}
+	reading := make(chan read, 1)
+	go func() {
+		d, err := tree.ReadDisk(a.outDir)
+		reading <- read{d, err}
+	}()
+	specData, err := a.readSpec()
+	if err != nil {
+		return err
+	}
+	type parsed struct {
+		m   *spec.Model
+		err error
+	}
+	parsing := make(chan parsed, 1)
+	go func() {
+		m, err := a.parseSpec(specData)
+		parsing <- parsed{m, err}
+	}()
+	keys, err := a.identities()
+	if err != nil {
+		return err
+	}
+	disk := <-reading
+	if disk.err != nil {
+		return fail(ExitUsage, "reading %s: %v", a.outDir, disk.err)
+	}
+	// A clean verdict over the same inputs is remembered (see checkCacheName).
+	var (
+		key cache.Digest
+		rec *checkRecorder
+	)
+	sources := secrets.Sources(a.sources())
+	if !keys.Available() && a.templates == "" {
+		key = a.checkKey(output, specData, disk.d)
+		if a.replayCheck(key) {
+			return nil
+		}
+		rec = a.record()
+		sources = rec.sources
+	}
+	// What needs only the tree (plaintext Secrets, validation) runs beside the lints and the render.
+	type treeChecks struct {
+		plaintext []plaintextSecret
+		invalid   []validate.Finding
+		err       error
+	}
+	checking := make(chan treeChecks, 1)
+	go func() {
+		invalid, err := validate.OnDisk(disk.d)
+		checking <- treeChecks{findPlaintextSecrets(disk.d), invalid, err}
+	}()
+	p := <-parsing
+	if p.err != nil {
+		return p.err
+	}
+	m, err := a.lint(p.m)
+	if err != nil {
+		return err
+	}
+	r, err := a.renderModel(m, disk.d, keys, sources)
+	if err != nil {
+		return err
+	}
+	a.printNotes(r)
+	t := r.Tree
+	tc := <-checking
+	if tc.err != nil {
+		return fail(ExitUsage, "validating %s: %v", a.outDir, tc.err)
+	}
+	rep, err := a.checkReport(disk.d, r, tc.plaintext)
+	if err != nil {
+		return err
+	}
+	stuck := r.NeedsKeyHolder()
+	a.printFindings(tc.invalid, a.outDir)
+	invalid := len(tc.invalid)
+	rep.InvalidObjects = invalid
+	rep.InSync = len(rep.Files) == 0 && len(rep.PlaintextSecrets) == 0 && len(stuck) == 0 && invalid == 0
+
+	if output == "json" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s\n", b)
+	} else {
+		a.printCheck(rep)
+	}
+	if rep.InSync {
+		if rec != nil {
+			rec.store(key, t.Len())
+		}
+		fmt.Fprintf(a.stderr, "%s is in sync with %s (%d files)\n", a.outDir, a.specPath, t.Len())
+		return nil
+	}
+	var why []string
+	if n := len(rep.Files); n > 0 {
+		why = append(why, fmt.Sprintf("%d file(s) differ from %s; run kronform-gen generate", n, a.specPath))
+	}
+	if n := len(rep.PlaintextSecrets); n > 0 {
+		why = append(why, fmt.Sprintf("%d plaintext Secret(s): encrypt them with sops or remove them", n))
+	}
+	if n := len(stuck); n > 0 {
+		why = append(why, fmt.Sprintf("%d secret(s) changed in a way only an age key holder can write; run kronform-gen generate with the key", n))
+	}
+	if invalid > 0 {
+		why = append(why, fmt.Sprintf("%d object(s) the API server would refuse", invalid))
+	}
+	fmt.Fprintf(a.stderr, "%s is not clean: %s\n", a.outDir, strings.Join(why, "; "))
+	return silent(ExitFailure)
+}
+
+// checkReport compares the rendered tree with the tree on disk: missing, extra, changed and stray files with masked
+// diffs, sorted by path; the plaintext Secrets found and the render's secret notes. InSync and InvalidObjects are the
+// caller's.
+func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []plaintextSecret) (checkReport, error) {
+	rep := checkReport{Spec: a.specPath, Out: a.outDir, Files: []fileDrift{}, PlaintextSecrets: plaintext, Secrets: r.Notes}
+	changes, err := tree.Compare(d, r.Tree)
+	if err != nil {
+		return rep, fail(ExitUsage, "reading %s: %v", a.outDir, err)
+	}
+	for _, c := range changes {
+		diff, err := fileDiff(c.Path, c.Have, c.Want, c.Kind != tree.Missing, c.Kind != tree.Extra)
+		if err != nil {
+			return rep, err
+		}
+		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, Diff: diff})
+	}
+	for _, p := range strayFiles(d, r.Tree) {
+		rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
+	}
+	slices.SortStableFunc(rep.Files, func(x, y fileDrift) int { return strings.Compare(x.Path, y.Path) })
+	if rep.Secrets == nil {
+		rep.Secrets = []secrets.Note{}
+	}
+	return rep, nil
 }
 
 func (a *app) printCheck(rep checkReport) {
