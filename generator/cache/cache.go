@@ -161,6 +161,8 @@ func read(file string) []Digest {
 	return out
 }
 
+// removeStale removes every entry of dir but keep that has not been used for a month: the sets, or the result
+// folders, of older binaries.
 func removeStale(dir, keep string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -168,8 +170,8 @@ func removeStale(dir, keep string) {
 	}
 	for _, e := range entries {
 		p := filepath.Join(dir, e.Name())
-		if info, err := e.Info(); err == nil && p != keep && !e.IsDir() && time.Since(info.ModTime()) > staleAfter {
-			os.Remove(p)
+		if info, err := e.Info(); err == nil && p != keep && time.Since(info.ModTime()) > staleAfter {
+			os.RemoveAll(p)
 		}
 	}
 }

@@ -174,3 +174,26 @@ func TestResultsAreKeptPerBinaryAndTrimmed(t *testing.T) {
 		t.Fatal("a cache that is off returned a result")
 	}
 }
+
+func TestResultsOfBinariesUnusedForAMonthAreRemoved(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(Env, dir)
+	old, recent := filepath.Join(dir, "check", "old-binary"), filepath.Join(dir, "check", "recent-binary")
+	for _, d := range []string{old, recent} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(d, "result"), []byte("x"), 0o600)
+	}
+	month := time.Now().Add(-staleAfter - time.Hour)
+	os.Chtimes(old, month, month)
+	if err := StoreResult("check", NewKey("test").Sum(), []byte("mine")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Error("the results of a binary unused for a month are still there")
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Error("the results of a recently used binary were removed")
+	}
+}

@@ -73,7 +73,7 @@ func StoreResult(name string, key Digest, value []byte) error {
 	}
 	dir := filepath.Dir(file)
 	trim(dir, MaxResults)
-	removeStaleDirs(filepath.Dir(dir), dir)
+	removeStale(filepath.Dir(dir), dir)
 	return nil
 }
 
@@ -109,19 +109,5 @@ func trim(dir string, max int) {
 	slices.SortFunc(results, func(a, b result) int { return b.used.Compare(a.used) })
 	for _, r := range results[max:] {
 		os.Remove(r.path)
-	}
-}
-
-// removeStaleDirs removes the result folders of other binaries that have not been used for a month.
-func removeStaleDirs(parent, keep string) {
-	entries, err := os.ReadDir(parent)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		p := filepath.Join(parent, e.Name())
-		if info, err := e.Info(); err == nil && p != keep && e.IsDir() && time.Since(info.ModTime()) > staleAfter {
-			os.RemoveAll(p)
-		}
 	}
 }
