@@ -38,12 +38,24 @@ func VisibleLabels(all map[string]string) map[string]string {
 }
 
 // SelectsNode says whether a host policy's node selector picks a node, after Cilium's label filter.
-func SelectsNode(sel *metav1.LabelSelector, n spec.Node) bool {
+func SelectsNode(sel *metav1.LabelSelector, n spec.Node) bool { return NodeMatcher(sel, true)(n) }
+
+// NodeMatcher compiles a host policy's node selector once for many nodes (compiling it is most of the cost of a
+// match). filtered says whether the node's labels pass Cilium's label filter first, as Cilium matches them; without
+// it the matcher says what the selector would pick if every label were visible. A selector that does not compile
+// picks no node.
+func NodeMatcher(sel *metav1.LabelSelector, filtered bool) func(spec.Node) bool {
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
-		return false
+		return func(spec.Node) bool { return false }
 	}
-	return s.Matches(labels.Set(VisibleLabels(spec.NodeLabels(n))))
+	return func(n spec.Node) bool {
+		l := spec.NodeLabels(n)
+		if filtered {
+			l = VisibleLabels(l)
+		}
+		return s.Matches(labels.Set(l))
+	}
 }
 
 // Lint finds host policies that Cilium would accept but that cannot do what they say: selectors on labels the filter
@@ -59,8 +71,7 @@ func Lint(m *spec.Model) (errs, warnings spec.Problems) {
 						"Cilium's label filter drops %q before matching, so this policy would select no node", k))
 				}
 			}
-			sel := NodeSelector(*p.Nodes)
-			if !slices.ContainsFunc(c.Nodes, func(n spec.Node) bool { return SelectsNode(sel, n) }) {
+			if !slices.ContainsFunc(c.Nodes, NodeMatcher(NodeSelector(*p.Nodes), true)) {
 				warnings = append(warnings, m.Problem(path, "check the node labels in the spec",
 					"host policy %q selects none of the cluster's nodes", p.Name))
 			}

@@ -28,8 +28,9 @@ type Simulator struct {
 	// flows against the same few policies and nodes. The policies are not edited after the first verdict.
 	rejected map[string][]string
 	rules    map[ruleKey]policyRules
-	selects  map[[2]string]bool
-	byName   []cilium.ClusterwideNetworkPolicy // Policies sorted by name
+	selects  map[[2]string]selection
+	matchers map[string][2]func(spec.Node) bool // per policy: Cilium's match, and the match without its label filter
+	byName   []cilium.ClusterwideNetworkPolicy  // Policies sorted by name
 }
 
 type ruleKey struct {
@@ -53,18 +54,34 @@ func (s *Simulator) rulesOf(p cilium.ClusterwideNetworkPolicy, egress bool) (all
 	return allow, deny
 }
 
-// selectsNode is cilium.SelectsNode, computed once per policy and node.
-func (s *Simulator) selectsNode(p cilium.ClusterwideNetworkPolicy, n spec.Node) bool {
+// selection is whether a policy selects a node (after Cilium's label filter), and whether it would if the filter
+// did not hide the labels it matches.
+type selection struct{ selects, hidden bool }
+
+// selectsNode is cilium.SelectsNode, and what the selector would pick without the label filter, computed once per
+// policy and node.
+func (s *Simulator) selectsNode(p cilium.ClusterwideNetworkPolicy, n spec.Node) selection {
 	k := [2]string{p.Name, n.Name}
-	if ok, seen := s.selects[k]; seen {
-		return ok
+	if sel, seen := s.selects[k]; seen {
+		return sel
 	}
 	if s.selects == nil {
-		s.selects = map[[2]string]bool{}
+		s.selects = map[[2]string]selection{}
 	}
-	ok := cilium.SelectsNode(p.Spec.NodeSelector, n)
-	s.selects[k] = ok
-	return ok
+	match, ok := s.matchers[p.Name]
+	if !ok {
+		if s.matchers == nil {
+			s.matchers = map[string][2]func(spec.Node) bool{}
+		}
+		match = [2]func(spec.Node) bool{cilium.NodeMatcher(p.Spec.NodeSelector, true), cilium.NodeMatcher(p.Spec.NodeSelector, false)}
+		s.matchers[p.Name] = match
+	}
+	var sel selection
+	if sel.selects = match[0](n); !sel.selects {
+		sel.hidden = match[1](n)
+	}
+	s.selects[k] = sel
+	return sel
 }
 
 // rejectedBy is RejectedBy, computed once per policy.
@@ -510,8 +527,8 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress bool, peer identity, port 
 			notes = append(notes, fmt.Sprintf("%s is rejected by Cilium (%s) and enforces nothing", p.Name, problems[0]))
 			continue
 		}
-		if !s.selectsNode(p, n) {
-			if sel, err := metav1.LabelSelectorAsSelector(p.Spec.NodeSelector); err == nil && sel.Matches(labels.Set(spec.NodeLabels(n))) {
+		if sel := s.selectsNode(p, n); !sel.selects {
+			if sel.hidden {
 				notes = append(notes, fmt.Sprintf("%s would select %s but Cilium's label filter hides the labels it matches", p.Name, n.Name))
 			}
 			continue
