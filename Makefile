@@ -46,11 +46,12 @@ bench: build
 	$(GO) run ./hack/bench-preview
 	$(GO) run ./hack/bench-secrets
 
-## fuzz: fuzz the spec loader, then the YAML emitter against yaml.v2, for FUZZTIME each (default 2m); crashers land
-## in the package's testdata/fuzz
+## fuzz: fuzz the spec loader, the YAML emitter against yaml.v2 and the JSON reader against encoding/json, for
+## FUZZTIME each (default 2m); crashers land in the package's testdata/fuzz
 fuzz:
 	cd generator/spec && $(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
 	cd generator/manifest && $(GO) test -run '^$$' -fuzz FuzzEmit -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
+	cd generator/manifest && $(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
 
 ## schema: refresh schema/cluster-spec.schema.json from the Go types
 schema:

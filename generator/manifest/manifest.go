@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 )
 
 // Header opens every generated YAML file; Owned recognises it.
@@ -56,18 +55,7 @@ func JSONToYAML(j []byte) ([]byte, error) {
 	return marshal(m)
 }
 
-func decodeJSON(j []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	numbers(m)
-	return m, nil
-}
-
-// numbers turns json.Number into the int64, uint64 or float64 YAML should print, as a YAML parser reading the JSON would.
+// numbers turns json.Number into the value number gives, as a YAML parser reading the JSON would.
 func numbers(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
@@ -79,16 +67,7 @@ func numbers(v any) any {
 			t[i] = numbers(x)
 		}
 	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		if u, err := strconv.ParseUint(t.String(), 10, 64); err == nil {
-			return u // a YAML parser keeps integers up to 2^64-1 exact too
-		}
-		if f, err := t.Float64(); err == nil {
-			return f
-		}
-		return t.String()
+		return number(t.String())
 	}
 	return v
 }
