@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -50,7 +51,8 @@ func Load(name string, data []byte, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{File: name, Dir: filepath.Dir(name), Positions: map[string]Pos{}, Presets: presets}
+	// About one value per 16 bytes of YAML; sizing the map once spares a fleet's spec its rehashing.
+	m := &Model{File: name, Dir: filepath.Dir(name), Positions: make(map[string]Pos, len(data)/16), Presets: presets}
 	d := &decoder{file: name, pos: m.Positions}
 	d.decodeYAML(data, reflect.ValueOf(&m.Spec).Elem())
 	if d.fatal {
@@ -179,6 +181,9 @@ func kindName(n *yaml.Node) string {
 	return n.Value
 }
 
+// indexPath is path[i].
+func indexPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
 func joinPath(path, field string) string {
 	if path == "" {
 		return field
@@ -236,7 +241,7 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			d.decode(item, fmt.Sprintf("%s[%d]", path, i), s.Index(i))
+			d.decode(item, indexPath(path, i), s.Index(i))
 		}
 		v.Set(s)
 	case reflect.String:
@@ -292,7 +297,7 @@ func (d *decoder) checkDuplicates(n *yaml.Node, path string) {
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			d.checkDuplicates(c, fmt.Sprintf("%s[%d]", path, i))
+			d.checkDuplicates(c, indexPath(path, i))
 		}
 	}
 }
@@ -352,7 +357,13 @@ type fieldInfo struct {
 	name  string
 }
 
+// fieldsByType keeps structFields' answer per type: the spec's few types are decoded thousands of times in a fleet.
+var fieldsByType sync.Map // reflect.Type -> map[string]fieldInfo, never written to after it is stored
+
 func structFields(t reflect.Type) map[string]fieldInfo {
+	if f, ok := fieldsByType.Load(t); ok {
+		return f.(map[string]fieldInfo)
+	}
 	fields := map[string]fieldInfo{}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -362,6 +373,7 @@ func structFields(t reflect.Type) map[string]fieldInfo {
 		}
 		fields[name] = fieldInfo{index: i, name: name}
 	}
+	fieldsByType.Store(t, fields)
 	return fields
 }
 
