@@ -98,10 +98,17 @@ func TestLabelFilter(t *testing.T) {
 		}
 	}
 	n := spec.Node{Name: "n1", Roles: []string{spec.RoleControlPlane}}
-	if !SelectsNode(NodeSelector(spec.NodeMatch{Role: spec.RoleControlPlane}), n) {
+	if !NodeMatcher(NodeSelector(spec.NodeMatch{Role: spec.RoleControlPlane}), true)(n) {
 		t.Error("control-plane selector misses a control plane")
 	}
-	if SelectsNode(NodeSelector(spec.NodeMatch{Labels: map[string]string{"kubernetes.io/hostname": "n1"}}), n) {
+	byHostname := NodeSelector(spec.NodeMatch{Labels: map[string]string{"kubernetes.io/hostname": "n1"}})
+	if NodeMatcher(byHostname, true)(n) {
 		t.Error("a hostname selector matched, but Cilium filters kubernetes.io labels away")
+	}
+	if !NodeMatcher(byHostname, false)(n) {
+		t.Error("without the label filter, a hostname selector misses its node")
+	}
+	if NodeMatcher(NodeSelector(spec.NodeMatch{Labels: map[string]string{"bad key!": "x"}}), false)(n) {
+		t.Error("a selector that does not compile matched")
 	}
 }

@@ -37,13 +37,10 @@ func VisibleLabels(all map[string]string) map[string]string {
 	return out
 }
 
-// SelectsNode says whether a host policy's node selector picks a node, after Cilium's label filter.
-func SelectsNode(sel *metav1.LabelSelector, n spec.Node) bool { return NodeMatcher(sel, true)(n) }
-
-// NodeMatcher compiles a host policy's node selector once for many nodes (compiling it is most of the cost of a
-// match). filtered says whether the node's labels pass Cilium's label filter first, as Cilium matches them; without
-// it the matcher says what the selector would pick if every label were visible. A selector that does not compile
-// picks no node.
+// NodeMatcher says whether a host policy's node selector picks a node; it compiles the selector once for many nodes
+// (compiling is most of the cost of a match). filtered: the node's labels pass Cilium's label filter first, as Cilium
+// matches them; otherwise the matcher says what the selector would pick if every label were visible. A selector that
+// does not compile picks no node.
 func NodeMatcher(sel *metav1.LabelSelector, filtered bool) func(spec.Node) bool {
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {

@@ -58,8 +58,8 @@ func (s *Simulator) rulesOf(p cilium.ClusterwideNetworkPolicy, egress bool) (all
 // did not hide the labels it matches.
 type selection struct{ selects, hidden bool }
 
-// selectsNode is cilium.SelectsNode, and what the selector would pick without the label filter, computed once per
-// policy and node.
+// selectsNode says whether a policy picks a node as Cilium matches, and whether it would without the label filter;
+// once per policy and node.
 func (s *Simulator) selectsNode(p cilium.ClusterwideNetworkPolicy, n spec.Node) selection {
 	k := [2]string{p.Name, n.Name}
 	if sel, seen := s.selects[k]; seen {
