@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -352,9 +353,42 @@ func TestGenerateCommit(t *testing.T) {
 	if strings.Join(changed, " ") != strings.Join(want, " ") {
 		t.Errorf("the commit changed %v, want %v", changed, want)
 	}
+	// The changed spec is not an owned path: it stays out of the commit, and the user hears that check would fail.
+	specNote := "cluster-spec.yaml differs from the commit; commit it too, or kronform-gen check fails on this commit"
+	if !strings.Contains(stderr, specNote) {
+		t.Errorf("no note on the uncommitted spec:\n%s", stderr)
+	}
+	wt, _ := r.Worktree()
+	if _, err := wt.Add("cluster-spec.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wt.Commit("spec", &git.CommitOptions{Author: &object.Signature{Name: "a", Email: "a@b", When: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p.spec, bytes.Replace(spec, []byte("version: 1.13.4"), []byte("version: 1.13.7"), 1), 0o644)
+	code, _, stderr = p.run("generate", "--commit", "-m", "cilium 1.13.7")
+	if code != 0 || !strings.Contains(stderr, specNote) {
+		t.Fatalf("spec changed again: exit %d, want the note\n%s", code, stderr)
+	}
+	if _, err := wt.Add("cluster-spec.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wt.Commit("spec", &git.CommitOptions{Author: &object.Signature{Name: "a", Email: "a@b", When: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p.spec, bytes.Replace(spec, []byte("version: 1.13.4"), []byte("version: 1.13.8"), 1), 0o644)
+	if _, err := wt.Add("cluster-spec.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wt.Commit("spec first", &git.CommitOptions{Author: &object.Signature{Name: "a", Email: "a@b", When: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = p.run("generate", "--commit", "-m", "cilium 1.13.8")
+	if code != 0 || strings.Contains(stderr, "differs from the commit") || !strings.Contains(stderr, "committed ") {
+		t.Fatalf("spec committed first: exit %d, want a commit and no note\n%s", code, stderr)
+	}
 
 	// Something else staged: refused before anything is written.
-	wt, _ := r.Worktree()
 	os.WriteFile(filepath.Join(p.dir, "cluster-spec.yaml"), bytes.Replace(spec, []byte("version: 1.13.4"), []byte("version: 1.13.6"), 1), 0o644)
 	if _, err := wt.Add("cluster-spec.yaml"); err != nil {
 		t.Fatal(err)

@@ -72,6 +72,10 @@ func (a *app) commit(p *pendingCommit) error {
 		return nil
 	}
 	fmt.Fprintf(a.stderr, "committed %s %q\n", h.String()[:12], firstLine(p.msg))
+	// Only the owned paths are committed; a spec left out makes the commit fail its own drift check in CI.
+	if differs, err := p.repo.DiffersFromHead(a.specPath); err == nil && differs {
+		fmt.Fprintf(a.stderr, "note: %s differs from the commit; commit it too, or kronform-gen check fails on this commit\n", a.specPath)
+	}
 	return nil
 }
 

@@ -162,6 +162,50 @@ func (r *Repo) StagedOutside(paths []string) ([]string, error) {
 	return out, nil
 }
 
+// DiffersFromHead says whether a file of the work tree (a path on disk) differs from its version in HEAD: changed,
+// or absent from HEAD. A file outside the work tree, or a repository without commits, gives false.
+func (r *Repo) DiffersFromHead(file string) (bool, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return false, err
+	}
+	rootReal, err := filepath.EvalSymlinks(r.root)
+	if err != nil {
+		return false, err
+	}
+	fileReal, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return false, err
+	}
+	rel, err := filepath.Rel(rootReal, fileReal)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return false, nil
+	}
+	ref, err := r.repo.Head()
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	c, err := r.repo.CommitObject(ref.Hash())
+	if err != nil {
+		return false, err
+	}
+	data, err := os.ReadFile(fileReal)
+	if err != nil {
+		return false, err
+	}
+	f, err := c.File(filepath.ToSlash(rel))
+	if errors.Is(err, object.ErrFileNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return f.Hash != plumbing.ComputeHash(plumbing.BlobObject, data), nil
+}
+
 // Author is who commits: GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL, else user.name / user.email from the repository,
 // global and system git config.
 func (r *Repo) Author() (*object.Signature, error) {
