@@ -39,6 +39,9 @@ type fileDrift struct {
 	// inside a folder kronform-gen generates whole).
 	Change     string `json:"change"`
 	HandEdited bool   `json:"handEdited"`
+	// NotAFile marks a missing file whose path holds a symbolic link (or a pipe, a socket): never followed, and
+	// left out of what Flux applies.
+	NotAFile bool `json:"notAFile,omitempty"`
 	// Diff is a unified diff from the file on disk to the generated one, Secret values masked.
 	Diff string `json:"diff,omitempty"`
 }
@@ -59,7 +62,8 @@ type, keys, recipients); check says which values it could not verify, and fails 
 key holder can write. With a key, secret values are verified too.
 
 It reports, with a unified diff from disk to generated (Secret values masked as **SOPS** or *****):
-  missing   a generated file that is not on disk
+  missing   a generated file that is not on disk, or not as a regular file (a symbolic link is never followed:
+            Flux's source-controller leaves links out of what it applies)
   extra     a file kronform-gen generated that the spec no longer makes
   changed   a generated file whose contents differ; "(edited by hand)" when it is not what kronform-gen last wrote
   stray     a file kronform-gen did not generate inside a folder it generates whole (Flux would not apply it,
@@ -69,7 +73,7 @@ that is not SOPS ciphertext.
 
 Every object on disk is also validated against the CRD schemas (see validate).
 
---output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "diff"}],
+--output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "diff"}],
 "plaintextSecrets": [{"path", "document", "namespace", "name", "keys"}], "secrets": [{"path", "secret", "kind",
 "detail"}], "invalidObjects"}.
 
@@ -226,7 +230,7 @@ func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []plaintextS
 		if err != nil {
 			return rep, err
 		}
-		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, Diff: diff})
+		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, NotAFile: c.NotAFile, Diff: diff})
 	}
 	for _, p := range strayFiles(d, r.Tree) {
 		rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
@@ -246,6 +250,9 @@ func (a *app) printCheck(rep checkReport) {
 		}
 		if f.Change == "stray" {
 			note = " (not generated, in a folder kronform-gen generates: delete or move it)"
+		}
+		if f.NotAFile {
+			note = " (a symbolic link or other non-file stands there: never followed, and Flux leaves it out; run generate)"
 		}
 		fmt.Fprintf(a.stdout, "%-8s %s%s\n", f.Change, f.Path, note)
 		fmt.Fprint(a.stdout, f.Diff)

@@ -105,6 +105,49 @@ func TestCheckInSync(t *testing.T) {
 	}
 }
 
+// A generated file replaced by a link to a file outside the tree: check, validate and build never read the target
+// (in CI it could be a pull request's link to a credentials file, printed in a diff), check calls the file missing,
+// and generate puts the file back.
+func TestLinksInTheTreeAreNeverFollowed(t *testing.T) {
+	p := newProject(t)
+	const canary = "CANARY-LINK-TARGET-4711"
+	target := filepath.Join(t.TempDir(), "credentials")
+	if err := os.WriteFile(target, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+canary+"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(p.path(release))
+	if err := os.Symlink(target, p.path(release)); err != nil {
+		t.Fatal(err)
+	}
+	var streams []string
+	for _, args := range [][]string{{"check"}, {"check", "--output", "json"}, {"validate"}, {"build"}} {
+		_, stdout, stderr := p.run(args...)
+		streams = append(streams, stdout, stderr)
+	}
+	for _, s := range streams {
+		if strings.Contains(s, canary) {
+			t.Fatalf("a command read through the link:\n%s", s)
+		}
+	}
+	code, stdout, _ := p.run("check")
+	if want := "missing  " + release + " (a symbolic link or other non-file stands there"; code != 1 || !strings.HasPrefix(stdout, want) {
+		t.Fatalf("check: exit %d\n%s\nwant it to start %q", code, stdout, want)
+	}
+	_, rep := p.checkJSON()
+	if f := rep["files"].([]any)[0].(map[string]any); f["path"] != release || f["change"] != "missing" || f["notAFile"] != true {
+		t.Fatalf("check --output json: %v", f)
+	}
+	if code, _, stderr := p.run("generate"); code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	if st, err := os.Lstat(p.path(release)); err != nil || !st.Mode().IsRegular() {
+		t.Fatalf("generate left the link: %v", err)
+	}
+	if code, _, stderr := p.run("check"); code != 0 {
+		t.Fatalf("check after generate: exit %d\n%s", code, stderr)
+	}
+}
+
 func TestCheckHandEdit(t *testing.T) {
 	p := newProject(t)
 	p.write(release, strings.Replace(p.read(release), "version: 1.13.4", "version: 1.14.0", 1))

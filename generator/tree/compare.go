@@ -17,12 +17,14 @@ const (
 	Changed ChangeKind = "changed" // on disk with other contents
 )
 
-// Change is one file that differs. HandEdited marks a file whose contents are not what kronform-gen last wrote.
+// Change is one file that differs. HandEdited marks a file whose contents are not what kronform-gen last wrote;
+// NotAFile a missing one whose path holds something other than a regular file (a symbolic link, never followed).
 type Change struct {
 	Path       string
 	Kind       ChangeKind
 	Want, Have []byte
 	HandEdited bool
+	NotAFile   bool
 }
 
 // Compare lists every difference between the tree (with its ownership record) and the tree on disk, sorted by path.
@@ -42,7 +44,7 @@ func Compare(d *Disk, t *Tree) ([]Change, error) {
 		have, ok := d.File(p)
 		switch {
 		case !ok:
-			out = append(out, Change{Path: p, Kind: Missing, Want: want})
+			out = append(out, Change{Path: p, Kind: Missing, Want: want, NotAFile: d.NotAFile(p)})
 		case !bytes.Equal(want, have):
 			out = append(out, Change{Path: p, Kind: Changed, Want: want, Have: have, HandEdited: handEdited(old, p, have)})
 		}

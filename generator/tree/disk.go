@@ -15,12 +15,16 @@ import (
 
 // Disk is a tree as it stands in a folder, read once into memory so that the checks run on it (compare, stray
 // files, plaintext Secrets, validation, the secret files a render keeps) read every file once between them: every
-// regular file below the folder by slash-separated relative path, .git and the write's staging area excepted. A
-// symbolic link counts as the regular file it points to; a link to anything else is left out.
+// regular file below the folder by slash-separated relative path, .git and the write's staging area excepted.
+//
+// Symbolic links are never followed. Flux's source-controller leaves everything that is not a regular file or a
+// folder out of the artifact it hands kustomize-controller, so a link applies nothing; and a link in a pull request
+// that pointed outside the tree (at ~/.git-credentials, /proc/self/environ) would otherwise have check print the
+// target's contents in a diff in a CI log.
 type Disk struct {
 	files map[string][]byte
-	// others are the entries that are neither folders nor readable as files (links to folders or to nothing,
-	// pipes, sockets): not read, but listed, since a stray one is still worth a word.
+	// others are the entries that are neither folders nor regular files (symbolic links, pipes, sockets): not read,
+	// but listed, since a stray one is still worth a word and one where a generated file belongs is drift.
 	others []string
 }
 
@@ -46,10 +50,8 @@ func ReadDisk(dir string) (*Disk, error) {
 			return nil
 		}
 		if !e.Type().IsRegular() {
-			if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
-				d.others = append(d.others, rel)
-				return nil
-			}
+			d.others = append(d.others, rel)
+			return nil
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -66,6 +68,9 @@ func (d *Disk) File(p string) ([]byte, bool) {
 	b, ok := d.files[p]
 	return b, ok
 }
+
+// NotAFile says whether an entry is on disk but is not a regular file (a symbolic link, a pipe, a socket).
+func (d *Disk) NotAFile(p string) bool { return slices.Contains(d.others, p) }
 
 // Paths lists the files, sorted.
 func (d *Disk) Paths() []string { return slices.Sorted(maps.Keys(d.files)) }

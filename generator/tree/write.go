@@ -78,15 +78,33 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 	var conflicts []string
 	for _, p := range full.Paths() {
 		want, _ := full.File(p)
-		have, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		file := filepath.Join(dir, filepath.FromSlash(p))
+		_, owned := old.Files[p]
+		owned = owned || p == OwnedFile || p == gitignoreFile
+		st, err := os.Lstat(file)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			res.Written = append(res.Written, p)
+			continue
+		case err != nil:
+			return Result{}, err
+		case !st.Mode().IsRegular():
+			// A symbolic link is never followed (Flux leaves links out of what it applies, so one where a
+			// generated file belongs applies nothing): the file replaces it, the target untouched. One kronform-gen
+			// did not own there is somebody's, and a conflict like a file.
+			if !owned {
+				conflicts = append(conflicts, p)
+			}
+			res.Written = append(res.Written, p)
+			continue
+		}
+		have, err := os.ReadFile(file)
+		switch {
 		case err != nil:
 			return Result{}, err
 		case bytes.Equal(have, want):
 		default:
-			if _, owned := old.Files[p]; !owned && p != OwnedFile && p != gitignoreFile && (generated == nil || !generated(p, have)) {
+			if !owned && (generated == nil || !generated(p, have)) {
 				conflicts = append(conflicts, p)
 			}
 			res.Written = append(res.Written, p)
