@@ -12,6 +12,7 @@ import (
 	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/secrets"
 	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/generator/tree"
 )
 
 // load reads and validates the spec and runs the lints that need the whole model; warnings go to stderr.
@@ -78,7 +79,7 @@ func (a *app) render() (*spec.Model, *render.Result, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	res, err := a.renderModel(m, os.DirFS(a.outDir), keys, a.sources())
+	res, err := a.renderModel(m, tree.Files(a.outDir), keys, a.sources())
 	return m, res, err
 }
 

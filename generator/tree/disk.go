@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -61,6 +62,32 @@ func ReadDisk(dir string) (*Disk, error) {
 		return nil
 	})
 	return d, err
+}
+
+// Files is the regular files below dir as an fs.FS, read on demand: a path that passes through a symbolic link, or
+// names anything but a regular file, does not exist, as in ReadDisk and in Flux's artifact. For readers of a few
+// files of a large tree (generate reads back only the secret files it keeps).
+func Files(dir string) fs.FS { return regularFiles(dir) }
+
+type regularFiles string
+
+// Open opens a regular file (folders are not opened): every folder on the way must be a folder, not a link to one.
+func (dir regularFiles) Open(name string) (fs.File, error) {
+	notExist := &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	if !fs.ValidPath(name) || name == "." {
+		return nil, notExist
+	}
+	p := string(dir)
+	parts := strings.Split(name, "/")
+	for i, part := range parts {
+		p = filepath.Join(p, part)
+		st, err := os.Lstat(p)
+		last := i == len(parts)-1
+		if err != nil || !last && !st.IsDir() || last && !st.Mode().IsRegular() {
+			return nil, notExist
+		}
+	}
+	return os.Open(p)
 }
 
 // File returns one file's contents.

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -112,6 +113,29 @@ func TestSumTellsTreesApart(t *testing.T) {
 	} {
 		if other == want {
 			t.Errorf("a tree with another %s has the same sum", name)
+		}
+	}
+}
+
+// Files reads regular files only: not through a link to a file, not below a link to a folder, not outside the tree.
+func TestFilesNeverFollowsLinks(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret.yaml"), []byte("outside"), 0o600)
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sub", "a.yaml"), []byte("a"), 0o644)
+	for link, target := range map[string]string{"sub/link.yaml": filepath.Join(outside, "secret.yaml"), "linkdir": outside, "inner": "sub"} {
+		if err := os.Symlink(target, filepath.Join(dir, filepath.FromSlash(link))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := Files(dir)
+	if b, err := fs.ReadFile(f, "sub/a.yaml"); err != nil || string(b) != "a" {
+		t.Errorf("a regular file: %q, %v", b, err)
+	}
+	for _, p := range []string{"sub/link.yaml", "linkdir/secret.yaml", "inner/a.yaml", "sub", ".", "../x", "sub/../sub/a.yaml", "missing.yaml"} {
+		if b, err := fs.ReadFile(f, p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: %q, %v; want it not to exist", p, b, err)
 		}
 	}
 }
