@@ -108,6 +108,20 @@ type decoder struct {
 	fatal bool
 	// aliased counts values decoded through aliases; aliasDepth is how many aliases the current value is inside.
 	aliased, aliasDepth int
+	// secret is how many secret value sources the current value is inside: a scalar there may be the secret itself,
+	// written in place of {env: ...} or {file: ...}, and messages never show it.
+	secret int
+}
+
+var secretSourceType = reflect.TypeFor[SecretSource]()
+
+// describe names what a node is for a message: kindName, except that a scalar inside a secret value source is not
+// shown.
+func (d *decoder) describe(n *yaml.Node) string {
+	if d.secret > 0 && n.Kind == yaml.ScalarNode {
+		return "a value (not shown: it may be the secret itself, and values never stand in the spec)"
+	}
+	return kindName(n)
 }
 
 func (d *decoder) fail(n *yaml.Node, path, hint, format string, args ...any) {
@@ -213,6 +227,10 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		n = n.Alias
 	}
 	d.pos[path] = Pos{n.Line, n.Column}
+	if v.Type() == secretSourceType {
+		d.secret++
+		defer func() { d.secret-- }()
+	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // an explicit null leaves the zero value, as an absent key would
 	}
@@ -236,7 +254,7 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		d.decodeMap(n, path, v)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.fail(n, path, "", "expected a list, got %s", kindName(n))
+			d.fail(n, path, "", "expected a list, got %s", d.describe(n))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -247,23 +265,23 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
 			hint := ""
-			if n.Kind == yaml.ScalarNode {
+			if n.Kind == yaml.ScalarNode && d.secret == 0 {
 				hint = fmt.Sprintf("quote it: %q", n.Value)
 			}
-			d.fail(n, path, hint, "expected a string, got %s", kindName(n))
+			d.fail(n, path, hint, "expected a string, got %s", d.describe(n))
 			return
 		}
 		v.SetString(n.Value)
 	case reflect.Int:
 		i, err := strconv.Atoi(n.Value)
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil {
-			d.fail(n, path, "", "expected a whole number, got %s", kindName(n))
+			d.fail(n, path, "", "expected a whole number, got %s", d.describe(n))
 			return
 		}
 		v.SetInt(int64(i))
 	case reflect.Bool:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-			d.fail(n, path, "write true or false", "expected true or false, got %s", kindName(n))
+			d.fail(n, path, "write true or false", "expected true or false, got %s", d.describe(n))
 			return
 		}
 		v.SetBool(n.Value == "true")
@@ -327,7 +345,7 @@ func normalizeAny(x any) any {
 
 func (d *decoder) decodeMap(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, path, "", "expected a mapping, got %s", kindName(n))
+		d.fail(n, path, "", "expected a mapping, got %s", d.describe(n))
 		return
 	}
 	if v.IsNil() {
@@ -338,7 +356,7 @@ func (d *decoder) decodeMap(n *yaml.Node, path string, v reflect.Value) {
 		k, val := n.Content[i], n.Content[i+1]
 		kpath := joinPath(path, k.Value)
 		if k.Kind != yaml.ScalarNode {
-			d.fail(k, path, "", "expected a string key, got %s", kindName(k))
+			d.fail(k, path, "", "expected a string key, got %s", d.describe(k))
 			continue
 		}
 		if first, ok := seen[k.Value]; ok {
@@ -379,7 +397,7 @@ func structFields(t reflect.Type) map[string]fieldInfo {
 
 func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, path, "", "expected a mapping, got %s", kindName(n))
+		d.fail(n, path, "", "expected a mapping, got %s", d.describe(n))
 		return
 	}
 	fields := structFields(v.Type())

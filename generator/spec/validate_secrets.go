@@ -87,7 +87,8 @@ func (v *validator) secretSource(kp, key string, src SecretSource) {
 	case src.Env == "" && src.File == "":
 		v.fail(kp, "env: VARIABLE or file: PATH", "a value source is required (values never stand in the spec)")
 	case src.Env != "" && !envName.MatchString(src.Env):
-		v.fail(kp+".env", "", "%q is not an environment variable name", src.Env)
+		// Not shown: a value that is no variable name may be the secret itself, written in the wrong place.
+		v.fail(kp+".env", "letters, digits and _, not starting with a digit", "not an environment variable name (not shown: it may be the secret itself)")
 	case src.File != "" && (filepath.IsAbs(src.File) || strings.HasPrefix(src.File, "~")):
 		v.fail(kp+".file", "a path relative to the spec file, so the spec works from any checkout", "%q is not a relative path", src.File)
 	}

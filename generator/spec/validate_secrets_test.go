@@ -49,7 +49,7 @@ func TestSecretValidation(t *testing.T) {
 			"clusters[0].secrets[0].data.abs.file: \"/etc/passwd\" is not a relative path",
 			"clusters[0].secrets[0].data.bad key: \"bad key\" is not a valid Secret key",
 			"clusters[0].secrets[0].data.both: give env or file, not both",
-			"clusters[0].secrets[0].data.good.env: \"1X\" is not an environment variable name",
+			"clusters[0].secrets[0].data.good.env: not an environment variable name (not shown: it may be the secret itself) (letters, digits and _, not starting with a digit)",
 			"clusters[0].secrets[0].data.none: a value source is required (values never stand in the spec) (env: VARIABLE or file: PATH)",
 		}},
 		{"types", `      - name: a
@@ -107,6 +107,34 @@ func TestSecretValidation(t *testing.T) {
 				t.Errorf("got %d problems, want %d:\n%s", len(ps), len(c.want), got)
 			}
 		})
+	}
+}
+
+// A value written where its source belongs (the likeliest slip) is refused without ever being shown: spec errors
+// land in CI logs.
+func TestMessagesNeverShowAValueWrittenInPlaceOfItsSource(t *testing.T) {
+	const value = "Sup3rS3cret-4711"
+	for _, data := range []string{
+		"password: " + value,
+		"password: \"" + value + "\"",
+		"password: 47114711",
+		"password: {env: " + value + "!}",
+		"password: {env: 47114711}",
+		"password: {file: [" + value + "]}",
+		"password: [" + value + "]",
+	} {
+		text := specWithSecrets("      - name: a\n        namespace: default\n        data:\n          " + data + "\n")
+		_, err := Load("spec.yaml", []byte(text), Options{})
+		if err == nil {
+			t.Fatalf("%s: accepted", data)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "4711") {
+			t.Errorf("%s: the message shows the value:\n%s", data, msg)
+		}
+		if !strings.Contains(msg, "clusters[0].secrets[0].data.password") {
+			t.Errorf("%s: the message does not name the field:\n%s", data, msg)
+		}
 	}
 }
 
