@@ -278,6 +278,46 @@ func commitAll(t *testing.T, r *git.Repository, msg string) {
 	}
 }
 
+// The first run in a new repository: no commit yet, no output folder yet. generate --commit makes the first commit;
+// diff against it with the output folder gone lists every object as removed, as a ref without the folder would
+// list every object as added.
+func TestFirstCommitAndADiffWithoutTheOutputFolder(t *testing.T) {
+	dir := t.TempDir()
+	spec, err := os.ReadFile(filepath.Join("..", "..", "cluster-spec.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "cluster-spec.yaml"), spec, 0o644)
+	if err := os.CopyFS(filepath.Join(dir, "examples"), os.DirFS(filepath.Join("..", "..", "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(dir, "examples", "demo.agekey"))
+	t.Setenv("GIT_AUTHOR_NAME", "Gen Erator")
+	t.Setenv("GIT_AUTHOR_EMAIL", "gen@example.com")
+	r, err := git.PlainInit(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &project{t: t, dir: dir, spec: filepath.Join(dir, "cluster-spec.yaml"), out: filepath.Join(dir, "output")}
+	code, _, stderr := p.run("generate", "--commit", "-m", "first")
+	if code != 0 || !strings.Contains(stderr, "committed ") {
+		t.Fatalf("generate --commit in a repository without commits or output folder: exit %d\n%s", code, stderr)
+	}
+	head, err := r.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := r.CommitObject(head.Hash())
+	if _, err := c.File("output/" + release); err != nil || c.Message != "first" {
+		t.Fatalf("the first commit %q lacks %s: %v", c.Message, release, err)
+	}
+	os.RemoveAll(p.out)
+	code, stdout, stderr := p.run("diff", "--ref", "HEAD")
+	if code != 1 || !strings.HasSuffix(stdout, "0 added, 0 changed, 4 removed (HEAD -> working tree)\n") {
+		t.Fatalf("diff with the output folder gone: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
 func TestDiffAgainstARef(t *testing.T) {
 	p := newProject(t)
 	gitRepo(t, p.dir)

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -69,7 +71,11 @@ Exit codes:
 			if err != nil {
 				return err
 			}
+			// A working tree without the output folder builds nothing, as a ref without it does.
 			newSrc, err := preview.FromDir(a.outDir)
+			if errors.Is(err, fs.ErrNotExist) {
+				newSrc, err = preview.FromFiles(nil)
+			}
 			if err != nil {
 				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
 			}

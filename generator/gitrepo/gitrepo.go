@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -50,7 +51,7 @@ func Open(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	absReal, err := filepath.EvalSymlinks(abs)
+	absReal, err := resolve(abs)
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +60,24 @@ func Open(dir string) (*Repo, error) {
 		return nil, fmt.Errorf("%s is outside the git work tree %s", dir, root)
 	}
 	return &Repo{repo: r, root: root, Sub: filepath.ToSlash(sub)}, nil
+}
+
+// resolve is filepath.EvalSymlinks for a path that may not exist yet (the output folder before the first
+// generate): the deepest existing folder is resolved and the rest appended.
+func resolve(p string) (string, error) {
+	r, err := filepath.EvalSymlinks(p)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return r, err
+	}
+	parent := filepath.Dir(p)
+	if parent == p {
+		return "", err
+	}
+	r, err = resolve(parent)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(r, filepath.Base(p)), nil
 }
 
 // Files reads the output folder's files as they are in the commit that ref names (a branch, tag, commit hash or any
