@@ -51,7 +51,8 @@ func (a *app) initCommand() *cobra.Command {
 		Use:   "init CLUSTER",
 		Short: "Scaffold a cluster spec and an age key pair for its secrets",
 		Long: `init writes a new cluster spec (--spec, default cluster-spec.yaml) for CLUSTER and a new age key pair
-(--age-key, default CLUSTER.agekey next to the spec, mode 0600). It never overwrites either. It prints on stdout
+(--age-key, default CLUSTER.agekey next to the spec, mode 0600, and added to the .gitignore beside it). It never
+overwrites either. It prints on stdout
 the kubectl command that stores the private key in the cluster as the sops-age Secret that Flux decrypts with:
 the Secret key must end in .agekey, or kustomize-controller does not pick it up.
 
@@ -67,7 +68,8 @@ the Secret key must end in .agekey, or kustomize-controller does not pick it up.
 			if apiServer == "" {
 				apiServer = "api." + name + ".example.com"
 			}
-			if keyFile == "" {
+			besideSpec := keyFile == ""
+			if besideSpec {
 				keyFile = filepath.Join(filepath.Dir(a.specPath), name+".agekey")
 			}
 			for _, p := range []string{a.specPath, keyFile} {
@@ -95,7 +97,17 @@ the Secret key must end in .agekey, or kustomize-controller does not pick it up.
 				return fail(ExitUsage, "writing %s: %v", a.specPath, err)
 			}
 			fmt.Fprintf(a.stderr, "wrote %s and %s (age public key %s)\n", a.specPath, keyFile, recipient)
-			fmt.Fprintf(a.stderr, "%s is the PRIVATE key: never commit it (add it to .gitignore) and keep a copy somewhere safe.\n", keyFile)
+			fmt.Fprintf(a.stderr, "%s is the PRIVATE key: never commit it and keep a copy somewhere safe.\n", keyFile)
+			// Beside the spec, the key sits in the repository: one `git add .` from being committed.
+			if besideSpec {
+				ignore, added, err := ignoreFile(keyFile)
+				switch {
+				case err != nil:
+					fmt.Fprintf(a.stderr, "warning: could not add %s to %s (%v): add it yourself\n", filepath.Base(keyFile), ignore, err)
+				case added:
+					fmt.Fprintf(a.stderr, "added /%s to %s\n", filepath.Base(keyFile), ignore)
+				}
+			}
 			fmt.Fprintf(a.stderr, "Create the Secret Flux decrypts with (after flux bootstrap):\n")
 			fmt.Fprintf(a.stdout, "kubectl create secret generic %s --namespace=%s --from-file=age.agekey=%s\n",
 				flux.DecryptionSecret, spec.DefaultFluxNamespace, keyFile)
@@ -105,6 +117,28 @@ the Secret key must end in .agekey, or kustomize-controller does not pick it up.
 	cmd.Flags().StringVar(&apiServer, "api-server", "", "the API server host name (default api.CLUSTER.example.com)")
 	cmd.Flags().StringVar(&keyFile, "age-key", "", "where to write the age key pair (default CLUSTER.agekey next to the spec)")
 	return cmd
+}
+
+// ignoreFile makes the .gitignore next to file ignore it, unless a line there already does (the name itself, or a
+// pattern without a slash inside that matches it, such as *.agekey).
+func ignoreFile(file string) (ignore string, added bool, err error) {
+	ignore = filepath.Join(filepath.Dir(file), ".gitignore")
+	name := filepath.Base(file)
+	data, err := os.ReadFile(ignore)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return ignore, false, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		pattern := strings.TrimPrefix(strings.TrimSpace(line), "/")
+		if ok, _ := filepath.Match(pattern, name); ok && !strings.Contains(pattern, "/") {
+			return ignore, false, nil
+		}
+	}
+	if len(data) > 0 && !strings.HasSuffix(string(data), "\n") {
+		data = append(data, '\n')
+	}
+	data = append(data, "# the age private key kronform-gen init wrote: never commit it\n/"+name+"\n"...)
+	return ignore, true, os.WriteFile(ignore, data, 0o644)
 }
 
 // writeNew creates a file that must not exist yet.

@@ -217,6 +217,33 @@ func TestInit(t *testing.T) {
 	if m.Clusters[0].Name != "prod" || len(m.Clusters[0].AgeRecipients) != 1 || !bytes.Contains(key, []byte("# public key: "+m.Clusters[0].AgeRecipients[0])) {
 		t.Fatalf("spec does not name the new key's recipient: %+v", m.Clusters[0].AgeRecipients)
 	}
+	// The key next to the spec is in the repository: init has it ignored, once, and keeps what .gitignore held.
+	ignored := func() string { b, _ := os.ReadFile(filepath.Join(dir, ".gitignore")); return string(b) }
+	if want := "# the age private key kronform-gen init wrote: never commit it\n/prod.agekey\n"; ignored() != want {
+		t.Fatalf(".gitignore:\n%s\nwant:\n%s", ignored(), want)
+	}
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("node_modules/\n*.agekey"), 0o644)
+	if code := Main([]string{"init", "stage", "--spec", filepath.Join(dir, "stage.yaml")}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatal(stderr.String())
+	}
+	if ignored() != "node_modules/\n*.agekey" {
+		t.Errorf("a .gitignore that ignores *.agekey was changed:\n%s", ignored())
+	}
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("node_modules/"), 0o644)
+	if code := Main([]string{"init", "dev", "--spec", filepath.Join(dir, "dev.yaml")}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatal(stderr.String())
+	}
+	if want := "node_modules/\n# the age private key kronform-gen init wrote: never commit it\n/dev.agekey\n"; ignored() != want {
+		t.Errorf(".gitignore:\n%s\nwant:\n%s", ignored(), want)
+	}
+	elsewhere := t.TempDir()
+	if code := Main([]string{"init", "qa", "--spec", filepath.Join(dir, "qa.yaml"), "--age-key", filepath.Join(elsewhere, "qa.agekey")}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatal(stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(elsewhere, ".gitignore")); !os.IsNotExist(err) {
+		t.Error("a key written elsewhere with --age-key got a .gitignore beside it")
+	}
+
 	before, _ := os.ReadFile(specPath)
 	stdout.Reset()
 	stderr.Reset()
