@@ -18,7 +18,8 @@ func (a *app) verifyCommand() *cobra.Command {
 		Short: "Check every reachability assertion through the Hetzner and Cilium layers",
 		Long: `verify evaluates the spec's assertions and the built-in ones through the Hetzner Robot template and the
 compiled Cilium host policies, offline. Built-in assertions are always added: the admin sources reach 6443 and
-50000 on every control plane; nodes reach each other where Talos, etcd, the kubelet and Cilium need it; hubble-relay
+50000 on every control plane (without a hetzner block: someone outside the cluster does, the world or an address of
+a CIDR the policies let in); nodes reach each other where Talos, etcd, the kubelet and Cilium need it; hubble-relay
 reaches 4244 on every node when the relay is on. An assertion is judged on the enforced verdict: audit mode does not
 make a drop pass. Each failure is printed with its explain trace.
 

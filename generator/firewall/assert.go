@@ -2,7 +2,9 @@ package firewall
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/internal/parallel"
@@ -142,7 +144,98 @@ func verifyCluster(i int, c spec.Cluster) []Check {
 	for _, b := range BuiltInAssertions(c) {
 		run(Check{Cluster: c.Name, Assertion: b.Assertion, Why: b.Why})
 	}
+	if c.Hetzner == nil {
+		out = append(out, outsideChecks(sim)...)
+	}
 	return out
+}
+
+// Outside is the From of the checks that someone outside the cluster reaches its control planes.
+const Outside = "outside"
+
+// outsideChecks hold a cluster without a hetzner block (so without admin addresses to assert from) to the same
+// promise as one with: someone outside the cluster reaches the Kubernetes and Talos APIs of every control plane.
+// Talos has no shell; with apid and the API server cut off from everywhere, the machines are lost to their owner.
+// Each check passes when any of the senders outsideSenders lists gets through; when none does, every one's trace is
+// kept to show why.
+func outsideChecks(sim *Simulator) []Check {
+	var out []Check
+	senders := outsideSenders(sim.Cluster)
+	for _, n := range sim.Cluster.Nodes {
+		if !slices.Contains(n.Roles, spec.RoleControlPlane) {
+			continue
+		}
+		for _, target := range []struct{ port, why string }{
+			{"6443/tcp", "someone outside the cluster reaches the Kubernetes API"},
+			{"50000/tcp", "someone outside the cluster reaches the Talos API (apid)"},
+		} {
+			ch := Check{Cluster: sim.Cluster.Name, Assertion: spec.Assertion{From: Outside, To: "node:" + n.Name, Port: target.port, Expect: spec.Allowed},
+				Why: target.why + "; with no hetzner block naming the admin, tried from " + strings.Join(senders, ", ")}
+			var denied []Trace
+			for _, from := range senders {
+				traces, err := sim.Evaluate(spec.Assertion{From: from, To: "node:" + n.Name, Port: target.port, Expect: spec.Allowed})
+				if err != nil {
+					ch.Error = err.Error()
+					continue
+				}
+				if len(traces) > 0 && !slices.ContainsFunc(traces, func(t Trace) bool { return !t.Allowed }) {
+					ch.OK, ch.Traces = true, traces
+					break
+				}
+				denied = append(denied, traces...)
+			}
+			if !ch.OK {
+				ch.Traces = denied
+			}
+			ch.OK = ch.OK && ch.Error == ""
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// outsideSenders are the senders outside the cluster a spec allows for: the world, and one address in every CIDR an
+// ingress rule names (outside its holes), since that is where a policy that narrows the APIs lets its owner in.
+func outsideSenders(c spec.Cluster) []string {
+	out := []string{"world"}
+	for _, p := range c.HostPolicies {
+		for _, r := range p.Ingress {
+			for _, peer := range r.CIDRs {
+				if a, ok := addressIn(peer); ok && !slices.Contains(out, a) {
+					out = append(out, a)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// addressIn picks an address of a CIDR outside its holes: the first, second or last one (holes rarely cover all
+// three); false when the CIDR does not parse or the holes do cover them.
+func addressIn(peer spec.CIDRPeer) (string, bool) {
+	prefix, err := netip.ParsePrefix(peer.CIDR)
+	if err != nil {
+		return "", false
+	}
+	prefix = prefix.Masked()
+	last := prefix.Addr().AsSlice()
+	for i := prefix.Bits(); i < len(last)*8; i++ {
+		last[i/8] |= 0x80 >> (i % 8)
+	}
+	lastAddr, _ := netip.AddrFromSlice(last)
+	for _, a := range []netip.Addr{prefix.Addr(), prefix.Addr().Next(), lastAddr.Unmap()} {
+		if !a.IsValid() || !prefix.Contains(a) {
+			continue
+		}
+		inHole := slices.ContainsFunc(peer.Except, func(e string) bool {
+			hole, err := netip.ParsePrefix(e)
+			return err == nil && hole.Contains(a)
+		})
+		if !inHole {
+			return a.String(), true
+		}
+	}
+	return "", false
 }
 
 // String names the assertion: from -> to port, expected verdict.

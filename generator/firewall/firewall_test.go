@@ -259,6 +259,71 @@ func TestLockoutIsCaught(t *testing.T) {
 	}
 }
 
+// Without a hetzner block there are no admin addresses to assert from, and the same lockout went unnoticed: now the
+// APIs of every control plane must be reachable from somewhere outside the cluster, the world or an address of a
+// CIDR the policies let in (outside its holes).
+func TestLockoutWithoutHetznerIsCaught(t *testing.T) {
+	base := strings.Replace(lockoutSpec, "    hetzner: {template: kronform, adminSources: [89.23.224.44/32]}\n", "", 1)
+	outside := func(m *spec.Model) (checks []Check) {
+		for _, c := range Verify(m) {
+			if c.Assertion.From == Outside {
+				checks = append(checks, c)
+			}
+		}
+		return checks
+	}
+	locked := outside(load(t, base))
+	if len(locked) != 2 || locked[0].OK || locked[1].OK || locked[0].Assertion.Port != "6443/tcp" || locked[1].Assertion.Port != "50000/tcp" {
+		t.Fatalf("a lockout without a hetzner block: %+v", locked)
+	}
+	if tr := locked[0].Failed(); len(tr) != 1 || tr[0].Flow.From != "world 203.0.113.1" || !strings.Contains(tr[0].Cilium.Reason, "default deny: etcd-only selects n1") {
+		t.Errorf("the failure should show the world's flow and Cilium's default deny:\n%v", tr)
+	}
+
+	// Narrowed to an office network with a hole at its start: the last address of the block gets in.
+	narrowed := strings.Replace(base, "          - icmp: [{type: 8}]\n",
+		"          - icmp: [{type: 8}]\n          - {cidrs: [{cidr: 10.0.0.0/8, except: [10.0.0.0/24]}], ports: [6443/tcp, 50000/tcp]}\n", 1)
+	for _, c := range outside(load(t, narrowed)) {
+		if !c.OK || len(c.Traces) != 1 || c.Traces[0].Flow.From != "10.255.255.255" || len(c.Failed()) != 0 {
+			t.Errorf("%s: %+v", c, c.Traces)
+		}
+		if !strings.Contains(c.Why, "tried from world, 10.255.255.255") {
+			t.Errorf("the check does not say where it tried from: %s", c.Why)
+		}
+	}
+
+	// With a hetzner block the admin assertions stand for it; the presets open the APIs to the world.
+	if c := outside(load(t, lockoutSpec)); len(c) != 0 {
+		t.Errorf("outside checks beside the admin's: %v", c)
+	}
+	presets := strings.Replace(multiSpec, "    hetzner: {adminSources: [89.23.224.44/32]}\n", "", 1)
+	if c := outside(load(t, presets)); len(c) != 4 || !c[0].OK || !c[3].OK {
+		t.Errorf("the presets without a hetzner block: %+v", c)
+	}
+}
+
+func TestAddressIn(t *testing.T) {
+	for _, c := range []struct {
+		cidr   string
+		except []string
+		want   string
+	}{
+		{"10.0.0.0/8", nil, "10.0.0.0"},
+		{"10.1.2.3/8", nil, "10.0.0.0"},
+		{"10.0.0.0/8", []string{"10.0.0.0/31"}, "10.255.255.255"},
+		{"10.0.0.0/8", []string{"10.0.0.0/32"}, "10.0.0.1"},
+		{"192.0.2.7/32", nil, "192.0.2.7"},
+		{"192.0.2.7/32", []string{"192.0.2.0/24"}, ""},
+		{"2001:db8::/32", []string{"2001:db8::/64"}, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{"not a cidr", nil, ""},
+	} {
+		got, ok := addressIn(spec.CIDRPeer{CIDR: c.cidr, Except: c.except})
+		if got != c.want || ok != (c.want != "") {
+			t.Errorf("addressIn(%s except %v) = %q, %v; want %q", c.cidr, c.except, got, ok, c.want)
+		}
+	}
+}
+
 // The label-filter trap: Cilium drops kubernetes.io/* labels before matching, so this policy selects nothing, the
 // node stays wide open, and cilium.Lint refuses it.
 func TestLabelFilterTrap(t *testing.T) {
