@@ -114,18 +114,35 @@ func (r *jsonReader) enter() error {
 	return nil
 }
 
+// closing reads the closing bracket if it comes next (after whitespace), leaving the container.
+func (r *jsonReader) closing(bracket byte) bool {
+	r.space()
+	if r.pos < len(r.data) && r.data[r.pos] == bracket {
+		r.pos++
+		r.depth--
+		return true
+	}
+	return false
+}
+
+// after reads what follows a member or an element: a comma (done is false) or the closing bracket.
+func (r *jsonReader) after(bracket byte) (done bool, err error) {
+	if r.closing(bracket) {
+		return true, nil
+	}
+	if r.pos < len(r.data) && r.data[r.pos] == ',' {
+		r.pos++
+		return false, nil
+	}
+	return false, errDecline
+}
+
 func (r *jsonReader) object() (any, error) {
 	if err := r.enter(); err != nil {
 		return nil, err
 	}
 	m := map[string]any{}
-	r.space()
-	if r.pos < len(r.data) && r.data[r.pos] == '}' {
-		r.pos++
-		r.depth--
-		return m, nil
-	}
-	for {
+	for done := r.closing('}'); !done; {
 		r.space()
 		if r.pos >= len(r.data) || r.data[r.pos] != '"' {
 			return nil, errDecline
@@ -144,21 +161,11 @@ func (r *jsonReader) object() (any, error) {
 			return nil, err
 		}
 		m[k] = v // a repeated key keeps its last value, as in encoding/json
-		r.space()
-		if r.pos >= len(r.data) {
-			return nil, errDecline
-		}
-		switch r.data[r.pos] {
-		case ',':
-			r.pos++
-		case '}':
-			r.pos++
-			r.depth--
-			return m, nil
-		default:
-			return nil, errDecline
+		if done, err = r.after('}'); err != nil {
+			return nil, err
 		}
 	}
+	return m, nil
 }
 
 func (r *jsonReader) array() (any, error) {
@@ -166,33 +173,17 @@ func (r *jsonReader) array() (any, error) {
 		return nil, err
 	}
 	s := []any{}
-	r.space()
-	if r.pos < len(r.data) && r.data[r.pos] == ']' {
-		r.pos++
-		r.depth--
-		return s, nil
-	}
-	for {
+	for done := r.closing(']'); !done; {
 		v, err := r.value()
 		if err != nil {
 			return nil, err
 		}
 		s = append(s, v)
-		r.space()
-		if r.pos >= len(r.data) {
-			return nil, errDecline
-		}
-		switch r.data[r.pos] {
-		case ',':
-			r.pos++
-		case ']':
-			r.pos++
-			r.depth--
-			return s, nil
-		default:
-			return nil, errDecline
+		if done, err = r.after(']'); err != nil {
+			return nil, err
 		}
 	}
+	return s, nil
 }
 
 // str reads a string whose opening quote is at pos. Control characters and invalid UTF-8 decline (encoding/json
