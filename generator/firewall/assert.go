@@ -172,10 +172,11 @@ func outsideChecks(sim *Simulator) []Check {
 			ch := Check{Cluster: sim.Cluster.Name, Assertion: spec.Assertion{From: Outside, To: "node:" + n.Name, Port: target.port, Expect: spec.Allowed},
 				Why: target.why + "; with no hetzner block naming the admin, tried from " + strings.Join(senders, ", ")}
 			var denied []Trace
+			var errs []string
 			for _, from := range senders {
 				traces, err := sim.Evaluate(spec.Assertion{From: from, To: "node:" + n.Name, Port: target.port, Expect: spec.Allowed})
 				if err != nil {
-					ch.Error = err.Error()
+					errs = append(errs, err.Error())
 					continue
 				}
 				if len(traces) > 0 && !slices.ContainsFunc(traces, func(t Trace) bool { return !t.Allowed }) {
@@ -185,9 +186,8 @@ func outsideChecks(sim *Simulator) []Check {
 				denied = append(denied, traces...)
 			}
 			if !ch.OK {
-				ch.Traces = denied
+				ch.Traces, ch.Error = denied, strings.Join(errs, "; ")
 			}
-			ch.OK = ch.OK && ch.Error == ""
 			out = append(out, ch)
 		}
 	}
