@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -201,4 +202,42 @@ func readDisk(t *testing.T, dir string) *Disk {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// A folder on the way that is a link: writing through it would put the files outside the tree, where neither Flux
+// nor check looks. Write refuses and writes nothing.
+func TestWriteRefusesLinkedFolders(t *testing.T) {
+	dir := t.TempDir()
+	elsewhere := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "infra"), 0o755)
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "infra", "a")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Write(dir, mustTree(t, map[string]string{"infra/a/p/one.yaml": "one", "b.yaml": "b"}), nil)
+	if err == nil || !strings.Contains(err.Error(), "refusing to write through [infra/a]") {
+		t.Fatalf("got %v", err)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+		t.Errorf("files were written through the link: %v", entries)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "b.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Error("a refused write wrote something")
+	}
+
+	// A stale owned file below a folder that has become a link is not deleted through it.
+	dir = t.TempDir()
+	if _, err := Write(dir, mustTree(t, map[string]string{"infra/a/old.yaml": "old"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(elsewhere, "old.yaml"), []byte("not ours"), 0o644)
+	os.RemoveAll(filepath.Join(dir, "infra", "a"))
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "infra", "a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(dir, mustTree(t, map[string]string{"b.yaml": "b"}), nil); err == nil {
+		t.Fatal("a write that would delete through a link was accepted")
+	}
+	if b, err := os.ReadFile(filepath.Join(elsewhere, "old.yaml")); err != nil || string(b) != "not ours" {
+		t.Errorf("a file outside the tree was deleted through the link: %v", err)
+	}
 }

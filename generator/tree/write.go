@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -76,6 +77,12 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 	}
 	var res Result
 	var conflicts []string
+	// Files are written and stale ones removed only below real folders: through a link they would land (or be
+	// deleted) outside the tree.
+	if linked := linkedFolders(dir, append(full.Paths(), slices.Collect(maps.Keys(old.Files))...)); len(linked) > 0 {
+		return Result{}, fmt.Errorf("refusing to write through %v: not folders but symbolic links (or files); Flux leaves "+
+			"linked folders out of what it applies and check never follows them: make each a real folder", linked)
+	}
 	for _, p := range full.Paths() {
 		want, _ := full.File(p)
 		file := filepath.Join(dir, filepath.FromSlash(p))
@@ -170,6 +177,26 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 		return Result{}, fmt.Errorf("completing the write (run kronform-gen again to finish it): %w", err)
 	}
 	return res, nil
+}
+
+// linkedFolders lists the folders below dir on the way to the given paths that are symbolic links (or anything but
+// a folder), sorted: writing through one would put files outside the tree, where nothing reads them.
+func linkedFolders(dir string, paths []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range paths {
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			if seen[d] {
+				break
+			}
+			seen[d] = true
+			if st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(d))); err == nil && !st.IsDir() {
+				out = append(out, d)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Recover finishes a committed transaction that a kill interrupted, or discards one that never committed. Without an
