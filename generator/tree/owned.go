@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // StateDir is the tree's bookkeeping folder: the ownership record (committed) and the transaction being written
@@ -44,6 +47,13 @@ func parseOwned(data []byte) (Owned, error) {
 	}
 	if o.Files == nil {
 		o.Files = map[string]string{}
+	}
+	// generate deletes what the record lists and no longer generates: a path outside the tree, or in .git, is a
+	// damaged or hostile record, never one kronform-gen wrote.
+	for _, p := range slices.Sorted(maps.Keys(o.Files)) {
+		if err := checkPath(p); err != nil || slices.Contains(strings.Split(p, "/"), ".git") {
+			return Owned{}, fmt.Errorf("%s lists %q, which is not a path kronform-gen writes (restore it from git)", OwnedFile, p)
+		}
 	}
 	return o, nil
 }

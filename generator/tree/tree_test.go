@@ -241,3 +241,33 @@ func TestWriteRefusesLinkedFolders(t *testing.T) {
 		t.Errorf("a file outside the tree was deleted through the link: %v", err)
 	}
 }
+
+// The ownership record is committed, so a damaged or hostile one must not make generate delete what is not its own:
+// a path outside the tree or in .git is refused when the record is read (check too), one inside a protected
+// flux-system folder when generate would remove it.
+func TestADamagedRecordDeletesNothing(t *testing.T) {
+	for _, bad := range []string{"../victim.txt", "/etc/passwd", "a/../../victim.txt", ".git/config", "sub/.git/HEAD", `a\b`} {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, ".kronform-gen"), 0o755)
+		os.WriteFile(filepath.Join(dir, OwnedFile), []byte(`{"files":{"`+strings.ReplaceAll(bad, `\`, `\\`)+`":"00"}}`), 0o644)
+		if _, err := ReadOwned(dir); err == nil || !strings.Contains(err.Error(), "which is not a path kronform-gen writes") {
+			t.Errorf("%s: ReadOwned: %v", bad, err)
+		}
+		if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a"}), nil); err == nil {
+			t.Errorf("%s: Write accepted the record", bad)
+		}
+	}
+	dir := t.TempDir()
+	boot := filepath.Join(dir, "clusters", "a", "flux-system", "gotk-sync.yaml")
+	os.MkdirAll(filepath.Dir(boot), 0o755)
+	os.WriteFile(boot, []byte("bootstrap"), 0o644)
+	os.MkdirAll(filepath.Join(dir, ".kronform-gen"), 0o755)
+	os.WriteFile(filepath.Join(dir, OwnedFile), []byte(`{"files":{"clusters/a/flux-system/gotk-sync.yaml":"00"}}`), 0o644)
+	_, err := Write(dir, mustTree(t, map[string]string{"clusters/a/x.yaml": "x"}, "clusters/a/flux-system"), nil)
+	if err == nil || !strings.Contains(err.Error(), "inside clusters/a/flux-system, which kronform-gen never writes") {
+		t.Fatalf("a record claiming flux bootstrap's file: %v", err)
+	}
+	if b, err := os.ReadFile(boot); err != nil || string(b) != "bootstrap" {
+		t.Errorf("flux bootstrap's file was deleted: %v", err)
+	}
+}

@@ -75,6 +75,13 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	for _, p := range slices.Sorted(maps.Keys(old.Files)) {
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			if full.isProtected[d] {
+				return Result{}, fmt.Errorf("%s lists %s, inside %s, which kronform-gen never writes (restore it from git)", OwnedFile, p, d)
+			}
+		}
+	}
 	var res Result
 	var conflicts []string
 	// Files are written and stale ones removed only below real folders: through a link they would land (or be
