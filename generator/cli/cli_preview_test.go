@@ -148,6 +148,28 @@ func TestLinksInTheTreeAreNeverFollowed(t *testing.T) {
 	}
 }
 
+// A pull request that commits a hand-edited tree together with a staging folder whose journal would put the
+// generated files back: check must not apply it (the gate would then pass a tree that is not what gets merged); it
+// refuses, exit 2, and writes nothing.
+func TestCheckNeverAppliesACommittedWrite(t *testing.T) {
+	p := newProject(t)
+	generated := p.read(release)
+	edited := strings.Replace(generated, "version: 1.13.4", "version: 9.9.9", 1)
+	p.write(release, edited)
+	p.write(".kronform-gen/txn/files/0", generated)
+	p.write(".kronform-gen/txn/journal", `{"put":[{"staged":"files/0","path":"`+release+`"}]}`)
+	code, stdout, stderr := p.run("check")
+	if code != 2 || !strings.Contains(stderr, "holds an unfinished write") || !strings.Contains(stderr, "remove it from git") {
+		t.Fatalf("check with a committed staging folder: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if p.read(release) != edited {
+		t.Fatal("check applied the staged write")
+	}
+	if _, err := os.Stat(p.path(".kronform-gen/txn/journal")); err != nil {
+		t.Fatal("check removed the staging folder")
+	}
+}
+
 func TestCheckHandEdit(t *testing.T) {
 	p := newProject(t)
 	p.write(release, strings.Replace(p.read(release), "version: 1.13.4", "version: 1.14.0", 1))

@@ -11,11 +11,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kronform/kronform-gen/generator/tree"
 )
 
 // TestKillMidWriteLeavesOldOrNewTree kills the real binary (SIGKILL) at every step of a write — before its commit
 // point, after each file moved into place, after each stale file removed — and checks the promise: before the commit
-// the old tree is on disk untouched; after it, the next command completes the write; either way no mix survives.
+// the old tree is on disk untouched; after it, recovery (generate's first step) completes the write; either way no mix
+// survives, and check, which writes nothing, refuses to judge a half-written tree rather than finishing it.
 func TestKillMidWriteLeavesOldOrNewTree(t *testing.T) {
 	root := repoRoot(t)
 	example, err := os.ReadFile(filepath.Join(root, "cluster-spec.yaml"))
@@ -61,19 +64,33 @@ func TestKillMidWriteLeavesOldOrNewTree(t *testing.T) {
 				t.Errorf("killed before the commit point, the old tree changed:\n%s", diff)
 			}
 		}
-		// Any command finishes (or discards) the interrupted write first; check then judges a whole tree.
+		// check writes nothing: it refuses to judge the half-written tree and leaves it as it is.
 		cmd := exec.Command(filepath.Join(binDir, "kronform-gen"), "check", "-f", newSpec, "--out", dir)
 		out, err := cmd.CombinedOutput()
+		if code := exitCode(err); code != 2 || !strings.Contains(string(out), "holds an unfinished write") {
+			t.Errorf("killed at %s: check exited %d, want 2 naming the unfinished write:\n%s", step, code, out)
+		}
+		if diff := cmp.Diff(onDisk, snapshot(t, dir)); diff != "" {
+			t.Errorf("killed at %s: check changed the tree:\n%s", step, diff)
+		}
+		// Recovery, which generate runs first under its lock, completes a committed write and discards the rest.
+		if err := tree.Recover(dir); err != nil {
+			t.Fatalf("killed at %s: recover: %v", step, err)
+		}
 		after := snapshot(t, dir)
-		wantNew := step != "before-commit"
-		switch {
-		case wantNew && (err != nil || !cmp.Equal(newTree, after)):
-			t.Errorf("killed at %s after the commit: check said %v\n%s\ntree differs from the new one:\n%s", step, err, out, cmp.Diff(newTree, after))
-		case !wantNew && !cmp.Equal(oldTree, after):
-			t.Errorf("killed at %s: tree is neither old nor new:\n%s", step, cmp.Diff(oldTree, after))
+		if want := map[bool]map[string]string{true: newTree, false: oldTree}[step != "before-commit"]; !cmp.Equal(want, after) {
+			t.Errorf("killed at %s: after recovery the tree is neither old nor new as it should be:\n%s", step, cmp.Diff(want, after))
 		}
 		if _, err := os.Stat(filepath.Join(dir, ".kronform-gen", "txn")); err == nil {
 			t.Errorf("killed at %s: the transaction folder survived recovery", step)
+		}
+	}
+	// And generate, killed mid-write, finishes on its next run.
+	dir := filepath.Join(work, "rerun")
+	copyTree(t, filepath.Join(work, "old"), dir)
+	if killAt(t, dir, newSpec, "put:2") {
+		if got := generateInto(t, dir, newSpec); !cmp.Equal(newTree, got) {
+			t.Errorf("generate after a kill:\n%s", cmp.Diff(newTree, got))
 		}
 	}
 	if killed < 5 {
@@ -152,4 +169,15 @@ func copyTree(t *testing.T, from, to string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// exitCode is a finished command's exit status (0 when err is nil).
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }

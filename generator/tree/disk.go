@@ -45,7 +45,7 @@ func ReadDisk(dir string) (*Disk, error) {
 		}
 		rel = filepath.ToSlash(rel)
 		if e.IsDir() {
-			if e.Name() == ".git" || rel == txnDir {
+			if e.Name() == ".git" || rel == TxnDir {
 				return filepath.SkipDir
 			}
 			return nil

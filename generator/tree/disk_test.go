@@ -12,7 +12,7 @@ import (
 func TestReadDiskReadsTheTreeOnce(t *testing.T) {
 	dir := t.TempDir()
 	for p, data := range map[string]string{
-		"a.yaml": "a", "sub/b.yaml": "b", ".git/config": "git", txnDir + "/journal": "staged", OwnedFile: `{"files":{"a.yaml":"x"}}`,
+		"a.yaml": "a", "sub/b.yaml": "b", ".git/config": "git", TxnDir + "/journal": "staged", OwnedFile: `{"files":{"a.yaml":"x"}}`,
 	} {
 		full := filepath.Join(dir, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {

@@ -2,6 +2,7 @@ package tree
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -86,7 +87,7 @@ func TestWriteIsIdempotentAndPrunesOnlyItsOwnFiles(t *testing.T) {
 	if read(t, dir, "clusters/a/flux-system/gotk-sync.yaml") != "bootstrap" || read(t, dir, "clusters/a/mine.yaml") != "user" {
 		t.Error("a file kronform-gen does not own was touched")
 	}
-	if _, err := os.Stat(filepath.Join(dir, txnDir)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, TxnDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("the transaction folder was left behind")
 	}
 	changes, err := Compare(readDisk(t, dir), v2)
@@ -184,13 +185,13 @@ func TestLinksAreNeverFollowed(t *testing.T) {
 
 func TestRecoverDiscardsAnUncommittedWrite(t *testing.T) {
 	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, txnDir, "files"), 0o755)
-	os.WriteFile(filepath.Join(dir, txnDir, "files", "0"), []byte("half"), 0o644)
-	os.WriteFile(filepath.Join(dir, txnDir, "journal.tmp"), []byte("{"), 0o644)
+	os.MkdirAll(filepath.Join(dir, TxnDir, "files"), 0o755)
+	os.WriteFile(filepath.Join(dir, TxnDir, "files", "0"), []byte("half"), 0o644)
+	os.WriteFile(filepath.Join(dir, TxnDir, "journal.tmp"), []byte("{"), 0o644)
 	if err := Recover(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, txnDir)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, TxnDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("staging left behind")
 	}
 }
@@ -270,4 +271,65 @@ func TestADamagedRecordDeletesNothing(t *testing.T) {
 	if b, err := os.ReadFile(boot); err != nil || string(b) != "bootstrap" {
 		t.Errorf("flux bootstrap's file was deleted: %v", err)
 	}
+}
+
+// The staging folder is git-ignored but can be committed by force, and check in CI or generate on a fresh clone would
+// then meet a journal kronform-gen never wrote. Recover applies only journals that stage files/N and name clean paths
+// inside the tree, outside .git and the staging folder, below real folders; anything else is refused untouched.
+func TestRecoverRefusesForeignJournals(t *testing.T) {
+	outside := t.TempDir()
+	victim := filepath.Join(outside, "victim.txt")
+	for name, j := range map[string]string{
+		"put outside":       `{"put":[{"staged":"files/0","path":"../x"}]}`,
+		"put absolute":      `{"put":[{"staged":"files/0","path":"` + victim + `"}]}`,
+		"put into .git":     `{"put":[{"staged":"files/0","path":".git/hooks/post-checkout"}]}`,
+		"put into staging":  `{"put":[{"staged":"files/0","path":".kronform-gen/txn/journal"}]}`,
+		"stage from afar":   `{"put":[{"staged":"../../../x","path":"a.yaml"}]}`,
+		"stage other name":  `{"put":[{"staged":"files/01","path":"a.yaml"}]}`,
+		"remove outside":    `{"remove":["../victim.txt"]}`,
+		"through a link":    `{"put":[{"staged":"files/0","path":"linked/a.yaml"}]}`,
+		"remove via a link": `{"remove":["linked/victim.txt"]}`,
+	} {
+		dir := t.TempDir()
+		os.WriteFile(victim, []byte("not ours"), 0o644)
+		stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
+		os.MkdirAll(filepath.Join(stage, "files"), 0o755)
+		os.WriteFile(filepath.Join(stage, "files", "0"), []byte("payload"), 0o644)
+		os.WriteFile(filepath.Join(stage, "journal"), []byte(j), 0o644)
+		if err := os.Symlink(outside, filepath.Join(dir, "linked")); err != nil {
+			t.Fatal(err)
+		}
+		before := snapshotDir(t, dir)
+		if err := Recover(dir); err == nil || !strings.Contains(err.Error(), "kronform-gen never writes such a journal") {
+			t.Errorf("%s: Recover: %v", name, err)
+		}
+		if b, err := os.ReadFile(victim); err != nil || string(b) != "not ours" {
+			t.Errorf("%s: a file outside the tree was touched: %v", name, err)
+		}
+		if after := snapshotDir(t, dir); !slices.Equal(before, after) {
+			t.Errorf("%s: the tree changed: %v -> %v", name, before, after)
+		}
+	}
+}
+
+// snapshotDir lists every entry below dir with its contents, links as their target, without following them.
+func snapshotDir(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			out = append(out, rel+" -> "+target)
+		case !e.IsDir():
+			b, _ := os.ReadFile(p)
+			out = append(out, rel+": "+string(b))
+		}
+		return nil
+	})
+	return out
 }

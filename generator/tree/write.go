@@ -12,12 +12,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// txnDir holds a transaction: staged files and, once committed, its journal.
-const txnDir = StateDir + "/txn"
+// TxnDir holds a transaction, relative to the tree: staged files and, once committed, its journal.
+const TxnDir = StateDir + "/txn"
 
 // Result says what a write changed.
 type Result struct {
@@ -52,9 +53,9 @@ type OwnsFunc func(path string, onDisk []byte) bool
 
 // Write makes the tree at dir equal to t in one transaction. Files are staged in the tree's state folder, a journal is
 // committed with one rename, and only then are files moved into place and stale owned files removed. A failure before
-// the commit leaves the old tree; a kill after it is completed by Recover, which every command runs first. Unchanged
-// files are not touched, so a second run writes nothing. Files not owned by kronform-gen are never overwritten unless
-// generated(path, contents) recognises them as generated output whose record was lost.
+// the commit leaves the old tree; a kill after it is completed by Recover, which Write runs first (readers only ask
+// Pending). Unchanged files are not touched, so a second run writes nothing. Files not owned by kronform-gen are never
+// overwritten unless generated(path, contents) recognises them as generated output whose record was lost.
 func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, err
@@ -139,7 +140,7 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 		return res, nil
 	}
 	j := journal{Remove: res.Removed}
-	stage := filepath.Join(dir, filepath.FromSlash(txnDir))
+	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
 	if err := os.MkdirAll(filepath.Join(stage, "files"), 0o755); err != nil {
 		return Result{}, err
 	}
@@ -209,7 +210,7 @@ func linkedFolders(dir string, paths []string) []string {
 // Recover finishes a committed transaction that a kill interrupted, or discards one that never committed. Without an
 // unfinished transaction it touches nothing.
 func Recover(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(txnDir))); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(TxnDir))); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	unlock, err := lock(dir)
@@ -221,7 +222,7 @@ func Recover(dir string) error {
 }
 
 func recoverLocked(dir string) error {
-	stage := filepath.Join(dir, filepath.FromSlash(txnDir))
+	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
 	data, err := os.ReadFile(filepath.Join(stage, "journal"))
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := os.RemoveAll(stage); err != nil {
@@ -234,14 +235,49 @@ func recoverLocked(dir string) error {
 	}
 	var j journal
 	if err := json.Unmarshal(data, &j); err != nil {
-		return fmt.Errorf("%s/journal is corrupt (%v); delete %s and run kronform-gen generate", txnDir, err, txnDir)
+		return fmt.Errorf("%s/journal is corrupt (%v); delete %s and run kronform-gen generate", TxnDir, err, TxnDir)
+	}
+	if err := j.check(dir); err != nil {
+		return fmt.Errorf("%s/journal %v: kronform-gen never writes such a journal; delete %s (and never commit it)", TxnDir, err, TxnDir)
 	}
 	return apply(dir, j)
 }
 
+// check refuses a journal kronform-gen could not have written: a staged name other than files/N, or a target that is
+// not a clean path inside the tree, lies in .git or the state folder's staging area, or lies below a folder that is a
+// link. The state folder is git-ignored but can be committed by force, and an applied journal writes and deletes.
+func (j journal) check(dir string) error {
+	var targets []string
+	for _, op := range j.Put {
+		n, ok := strings.CutPrefix(op.Staged, "files/")
+		if i, err := strconv.Atoi(n); !ok || err != nil || i < 0 || strconv.Itoa(i) != n {
+			return fmt.Errorf("stages %q", op.Staged)
+		}
+		targets = append(targets, op.Path)
+	}
+	targets = append(targets, j.Remove...)
+	for _, p := range targets {
+		parts := strings.Split(p, "/")
+		if checkPath(p) != nil || slices.Contains(parts, ".git") || p == TxnDir || strings.HasPrefix(p, TxnDir+"/") {
+			return fmt.Errorf("names %q", p)
+		}
+	}
+	if linked := linkedFolders(dir, targets); len(linked) > 0 {
+		return fmt.Errorf("writes through the links %v", linked)
+	}
+	return nil
+}
+
+// Pending says whether dir holds an unfinished write: staged files, and perhaps a committed journal, that Recover
+// (which every writing command runs first) would finish or discard.
+func Pending(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(TxnDir)))
+	return err == nil
+}
+
 // apply carries out a committed journal. Each step can run twice: a staged file already moved is skipped.
 func apply(dir string, j journal) error {
-	stage := filepath.Join(dir, filepath.FromSlash(txnDir))
+	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
 	for i, op := range j.Put {
 		target := filepath.Join(dir, filepath.FromSlash(op.Path))
 		src := filepath.Join(stage, filepath.FromSlash(op.Staged))
