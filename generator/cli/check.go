@@ -68,8 +68,8 @@ It reports, with a unified diff from disk to generated (Secret values masked as 
   changed   a generated file whose contents differ; "(edited by hand)" when it is not what kronform-gen last wrote
   stray     a file kronform-gen did not generate inside a folder it generates whole (Flux would not apply it,
             or would apply it unexpectedly); delete or move it
-and, anywhere in the tree (generated or not, .git excepted), every YAML document of kind Secret holding a value
-that is not SOPS ciphertext.
+and, anywhere in the tree (generated or not, any file name, .git excepted), every YAML or JSON document of kind
+Secret holding a value that is not SOPS ciphertext.
 
 Every object on disk is also validated against the CRD schemas (see validate).
 
@@ -309,18 +309,20 @@ func strayFiles(d *tree.Disk, t *tree.Tree) []string {
 	return out
 }
 
-// findPlaintextSecrets scans every YAML file of the tree (.git and the write staging area are not part of it).
+// findPlaintextSecrets scans every file of the tree for Secret documents (.git and the write staging area are not
+// part of it).
 func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
 	out := []plaintextSecret{}
 	for _, p := range d.Paths() {
-		if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
-			continue
-		}
 		data, _ := d.File(p)
 		found, err := preview.PlaintextSecrets(data)
 		if err != nil {
-			// A file that may hold a Secret but cannot be read as YAML cannot be cleared: report it.
-			out = append(out, plaintextSecret{Path: p, PlaintextSecret: preview.PlaintextSecret{Keys: []string{"(not valid YAML)"}}})
+			// A manifest that may hold a Secret but cannot be read as YAML cannot be cleared: report it. Any file can
+			// be a kustomize resource (secret.txt, JSON), so every one is read; one of another kind that is not YAML
+			// (a README) is no manifest Flux could apply.
+			if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" || ext == ".json" {
+				out = append(out, plaintextSecret{Path: p, PlaintextSecret: preview.PlaintextSecret{Keys: []string{"(not valid YAML)"}}})
+			}
 			continue
 		}
 		for _, f := range found {

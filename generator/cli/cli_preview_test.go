@@ -257,6 +257,18 @@ stringData:
 	if len(s) != 1 || s[0].(map[string]any)["name"] != "db" {
 		t.Fatalf("plaintextSecrets: %v", s)
 	}
+
+	// Any file can be a kustomize resource: JSON, or a name without .yaml; prose that mentions Secrets is no manifest.
+	os.Remove(p.path("apps/db/secret.yaml"))
+	p.write("apps/db/creds.txt", "apiVersion: v1\nkind: Secret # for the app\nmetadata: {name: txt, namespace: apps}\nstringData: {token: hunter2}\n")
+	p.write("apps/db/creds.json", `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"json","namespace":"apps"},"data":{"token":"aHVudGVyMg=="}}`)
+	p.write("apps/README.md", "# Secrets: never commit them [in the clear\n")
+	code, stdout, stderr = p.run("check")
+	want = "plaintext Secret apps/db/creds.json (document 1, apps/json): data.token\n" +
+		"plaintext Secret apps/db/creds.txt (document 1, apps/txt): stringData.token\n"
+	if code != 1 || stdout != want || strings.Contains(stdout+stderr, "hunter2") || strings.Contains(stdout+stderr, "aHVudGVyMg") {
+		t.Fatalf("exit %d, output:\n%s%s\nwant exit 1 and:\n%s", code, stdout, stderr, want)
+	}
 }
 
 func TestCheckMasksSecretValuesInDiffs(t *testing.T) {

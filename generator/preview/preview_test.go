@@ -203,6 +203,13 @@ func TestPlaintextSecrets(t *testing.T) {
 		{"no values", "kind: Secret\nmetadata: {name: d}\ntype: Opaque\n", ""},
 		{"not a Secret", "kind: ConfigMap\nmetadata: {name: e}\ndata: {password: x}\n", ""},
 		{"all encrypted", "kind: Secret\nmetadata: {name: f}\nstringData: {x: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}\nsops: {version: 3.13.3}\n", ""},
+		// However the kind is written, a Secret is found: these once slipped past a line-based pre-check unmasked.
+		{"JSON on one line", `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"g"},"stringData":{"p":"x"}}`, "1 /g [stringData.p]"},
+		{"flow mapping", "{kind: Secret, metadata: {name: h}, data: {p: eA==}}\n", "1 /h [data.p]"},
+		{"comment after the kind", "kind: Secret # db\nmetadata: {name: i}\nstringData: {p: x}\n", "1 /i [stringData.p]"},
+		{"tagged kind", "kind: !!str Secret\nmetadata: {name: j}\nstringData: {p: x}\n", "1 /j [stringData.p]"},
+		{"escaped kind", "kind: \"Secr\\u0065t\"\nmetadata: {name: k}\nstringData: {p: x}\n", "1 /k [stringData.p]"},
+		{"kind through an alias", "a: &k Secret\n---\nkind: Secret\nmetadata: {name: l}\nstringData: {p: x}\n", "2 /l [stringData.p]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			found, err := preview.PlaintextSecrets([]byte(tc.file))
@@ -221,3 +228,18 @@ func TestPlaintextSecrets(t *testing.T) {
 }
 
 func itoa(n int) string { return string(rune('0' + n)) }
+
+// MaskFile masks a Secret however its kind is written, so a diff never shows the value.
+func TestMaskFileFindsEverySpellingOfSecret(t *testing.T) {
+	for _, file := range []string{
+		`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"g"},"stringData":{"p":"CANARY"}}`,
+		"kind: Secret # db\nstringData: {p: CANARY}\n",
+		"kind: !!str Secret\nstringData: {p: CANARY}\n",
+		"kind: \"Secr\\u0065t\"\nstringData: {p: CANARY}\n",
+		"kind: \"Secret\"\nstringData: {p: CANARY\n", // not valid YAML: replaced whole
+	} {
+		if got := string(preview.MaskFile([]byte(file))); strings.Contains(got, "CANARY") {
+			t.Errorf("%q masked as %q", file, got)
+		}
+	}
+}

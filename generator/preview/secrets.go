@@ -5,18 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// kindSecret is a line that may declare a Secret.
-var kindSecret = regexp.MustCompile(`(?m)^\s*["']?kind["']?\s*:\s*["']?Secret["']?\s*$`)
-
 // mayHoldSecret is a cheap test that lets files without a Secret skip parsing; most files do not even hold the word.
+// It must never be wrong the other way, or a value would go unmasked: the kind can be written in JSON or flow style,
+// quoted, tagged or followed by a comment, so every file holding the word is parsed, and so is every file that could
+// spell it without writing it (an escape in a double-quoted scalar; UTF-16, whose ASCII comes with NUL bytes).
 func mayHoldSecret(data []byte) bool {
-	return bytes.Contains(data, []byte("Secret")) && kindSecret.Match(data)
+	return bytes.Contains(data, []byte("Secret")) || bytes.IndexByte(data, '\\') >= 0 || bytes.IndexByte(data, 0) >= 0
 }
 
 // MaskFile returns a YAML file with the values of every Secret document masked, for showing in a diff. A file
