@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -419,6 +420,38 @@ func TestConfigMatchesGeneratedPathsOnly(t *testing.T) {
 	} {
 		if got := regexp.MustCompile(re).MatchString(p); got != want {
 			t.Errorf("%s matches %s: %v, want %v", re, p, got, want)
+		}
+	}
+}
+
+// A value file named by the spec must be a regular file of at most 1 MiB: a pipe or /dev/zero fails at once (the spec
+// comes from pull requests, and check runs on them), and so does a file too large for any Secret. Links are followed.
+func TestValueFilesAreRegularAndBounded(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ok"), []byte("v"), 0o600)
+	os.Symlink("ok", filepath.Join(dir, "link"))
+	os.WriteFile(filepath.Join(dir, "big"), make([]byte, maxValue+1), 0o600)
+	os.WriteFile(filepath.Join(dir, "max"), make([]byte, maxValue), 0o600)
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := Environment{Dir: dir, LookupEnv: func(string) (string, bool) { return "", false }}
+	for file, want := range map[string]string{
+		"ok": "", "link": "", "max": "", "missing": "absent",
+		"big":       "reading file big: larger than 1 MiB, the most a Kubernetes Secret holds",
+		"pipe":      "reading file pipe: not a regular file",
+		"/dev/zero": "reading file /dev/zero: not a regular file",
+	} {
+		rel := file
+		if filepath.IsAbs(file) {
+			rel, _ = filepath.Rel(dir, file)
+		}
+		_, err := env.Value(spec.SecretSource{File: filepath.ToSlash(rel)})
+		switch {
+		case want == "" && err != nil, want == "absent" && !errors.Is(err, ErrAbsent):
+			t.Errorf("%s: %v", file, err)
+		case want != "" && want != "absent" && (err == nil || !strings.HasSuffix(err.Error(), strings.TrimPrefix(want, "reading file "+file+": "))):
+			t.Errorf("%s: %v, want %q", file, err, want)
 		}
 	}
 }

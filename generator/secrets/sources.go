@@ -3,6 +3,7 @@ package secrets
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,13 +35,41 @@ func (e Environment) Value(src spec.SecretSource) ([]byte, error) {
 		}
 		return []byte(v), nil
 	}
-	b, err := os.ReadFile(filepath.Join(e.Dir, filepath.FromSlash(src.File)))
+	b, err := readValueFile(filepath.Join(e.Dir, filepath.FromSlash(src.File)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrAbsent
 	}
 	if err != nil {
-		// The os error names the path and the reason, never the contents.
+		// The error names the path and the reason, never the contents.
 		return nil, fmt.Errorf("reading %s: %w", Describe(src), err)
+	}
+	return b, nil
+}
+
+// maxValue is the most a Kubernetes Secret holds, all its keys together: a larger file cannot be a value.
+const maxValue = 1 << 20
+
+// readValueFile reads a value file: a regular file (a link to one is fine) of at most maxValue bytes. The spec names
+// the path, and check runs on pull requests: /dev/zero or a pipe must fail at once, not eat the machine or hang it.
+func readValueFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxValue+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxValue {
+		return nil, fmt.Errorf("larger than 1 MiB, the most a Kubernetes Secret holds")
 	}
 	return b, nil
 }
