@@ -77,7 +77,7 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 		return Result{}, err
 	}
 	for _, p := range slices.Sorted(maps.Keys(old.Files)) {
-		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		for d := path.Dir(p); d != "." && d != "/"; d = path.Dir(d) {
 			if full.isProtected[d] {
 				return Result{}, fmt.Errorf("%s lists %s, inside %s, which kronform-gen never writes (restore it from git)", OwnedFile, p, d)
 			}
@@ -193,7 +193,7 @@ func linkedFolders(dir string, paths []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range paths {
-		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		for d := path.Dir(p); d != "." && d != "/"; d = path.Dir(d) {
 			if seen[d] {
 				break
 			}
