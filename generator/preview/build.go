@@ -222,12 +222,15 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool) (b *Build, err err
 
 // runKrusty is kustomize's full engine on dir: the kustomize CLI's order and plugin set, and kustomize-controller's
 // load restriction (files outside the folder but inside the repository may be read).
+// Nothing remote is fetched (see goOffline).
 func runKrusty(fs filesys.FileSystem, dir string) (resmap.ResMap, error) {
-	return krusty.MakeKustomizer(&krusty.Options{
+	goOffline()
+	rm, err := krusty.MakeKustomizer(&krusty.Options{
 		Reorder:          krusty.ReorderOptionUnspecified,
 		LoadRestrictions: kustypes.LoadRestrictionsNone,
 		PluginConfig:     kustypes.DisabledPluginConfig(),
 	}).Run(fs, dir)
+	return rm, remoteError(err)
 }
 
 // objectKey names an object inside one cluster.
