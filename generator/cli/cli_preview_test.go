@@ -170,6 +170,33 @@ func TestCheckNeverAppliesACommittedWrite(t *testing.T) {
 	}
 }
 
+// In CI the spec comes from the pull request: a link out of the repository (to a token on the runner) is refused
+// before it is read. A link inside the repository, or a spec outside any repository, is read as before.
+func TestASpecIsNotReadThroughALinkOutOfItsRepository(t *testing.T) {
+	p := newProject(t)
+	gitRepo(t, p.dir)
+	real, _ := os.ReadFile(p.spec)
+	token := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(token, []byte("ghp_SECRET4711\n"), 0o600)
+	os.Remove(p.spec)
+	if err := os.Symlink(token, p.spec); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := p.run("check")
+	if code != 2 || strings.Contains(stdout+stderr, "4711") || !strings.Contains(stderr, "outside the git repository") {
+		t.Fatalf("a spec linked out of the repository: exit %d\n%s%s", code, stdout, stderr)
+	}
+	os.MkdirAll(filepath.Join(p.dir, "specs"), 0o755)
+	os.WriteFile(filepath.Join(p.dir, "specs", "kronform.yaml"), real, 0o644)
+	os.Remove(p.spec)
+	if err := os.Symlink(filepath.Join("specs", "kronform.yaml"), p.spec); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := p.run("check"); code != 0 {
+		t.Fatalf("a spec linked inside the repository: exit %d\n%s", code, stderr)
+	}
+}
+
 func TestCheckHandEdit(t *testing.T) {
 	p := newProject(t)
 	p.write(release, strings.Replace(p.read(release), "version: 1.13.4", "version: 1.14.0", 1))

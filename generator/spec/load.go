@@ -150,7 +150,26 @@ func (d *decoder) decodeYAML(data []byte, v reflect.Value) {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
+	if root.Kind != yaml.MappingNode {
+		// Not a spec at all, and perhaps not meant to be read: a file holding one value (a token, a key) is not
+		// quoted back, since the spec's path can come from a pull request (a link to a file of the CI runner).
+		d.fail(root, "", "a spec starts with apiVersion: kronform.dev/v1alpha1, kind: ClusterSpec and clusters:",
+			"the spec must be a mapping; this file holds %s", describeRoot(root))
+		d.fatal = true
+		return
+	}
 	d.decode(root, "", v)
+}
+
+// describeRoot names what a document holds without its contents.
+func describeRoot(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "a single value (not shown)"
 }
 
 // yamlSyntaxProblem turns yaml.v3's "yaml: line N: message" into a positioned problem. yaml.v3 counts lines from 0

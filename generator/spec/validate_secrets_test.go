@@ -145,3 +145,22 @@ func TestRecipientMustParse(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A file that is no spec at all is refused without being quoted: the spec's path can come from a pull request, as a
+// link to a token or key file of the CI runner.
+func TestASpecThatIsNoMappingIsNotQuoted(t *testing.T) {
+	for text, holds := range map[string]string{
+		"ghp_SECRET4711\n": "a single value (not shown)",
+		"https://x-access-token:ghs_SECRET4711@github.com\nhttps://u:p@example.com\n":                          "a single value (not shown)",
+		"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktSECRET4711\n-----END OPENSSH PRIVATE KEY-----\n": "a single value (not shown)",
+		"- SECRET4711\n": "a list",
+	} {
+		_, err := Load("spec.yaml", []byte(text), Options{})
+		if err == nil || strings.Contains(err.Error(), "4711") || !strings.Contains(err.Error(), "the spec must be a mapping; this file holds "+holds) {
+			t.Errorf("%q: %v", text, err)
+		}
+		if ps := (Problems{}); errors.As(err, &ps) && len(ps) != 1 {
+			t.Errorf("%q: %d problems, want the one:\n%v", text, len(ps), err)
+		}
+	}
+}
