@@ -163,11 +163,8 @@ func (d *decoder) decodeYAML(data []byte, v reflect.Value) {
 
 // describeRoot names what a document holds without its contents.
 func describeRoot(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
+	if s := shapeName(n); s != "" {
+		return s
 	}
 	return "a single value (not shown)"
 }
@@ -190,7 +187,8 @@ func yamlSyntaxProblem(file string, err error) Problem {
 	return Problem{File: file, Pos: Pos{Line: line}, Msg: "invalid YAML: " + msg}
 }
 
-func kindName(n *yaml.Node) string {
+// shapeName names a node that is not a scalar; "" for a scalar.
+func shapeName(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
@@ -198,6 +196,14 @@ func kindName(n *yaml.Node) string {
 		return "a list"
 	case yaml.AliasNode:
 		return "an alias"
+	}
+	return ""
+}
+
+// kindName names a node for a message, a scalar with its value.
+func kindName(n *yaml.Node) string {
+	if s := shapeName(n); s != "" {
+		return s
 	}
 	switch n.Tag {
 	case "!!str":
