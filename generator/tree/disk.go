@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -77,15 +76,9 @@ func (dir regularFiles) Open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) || name == "." {
 		return nil, notExist
 	}
-	p := string(dir)
-	parts := strings.Split(name, "/")
-	for i, part := range parts {
-		p = filepath.Join(p, part)
-		st, err := os.Lstat(p)
-		last := i == len(parts)-1
-		if err != nil || !last && !st.IsDir() || last && !st.Mode().IsRegular() {
-			return nil, notExist
-		}
+	p := filepath.Join(string(dir), filepath.FromSlash(name))
+	if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() || len(linkedFolders(string(dir), []string{name})) > 0 {
+		return nil, notExist
 	}
 	return os.Open(p)
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 )
 
 // StateDir is the tree's bookkeeping folder: the ownership record (committed) and the transaction being written
@@ -51,7 +50,7 @@ func parseOwned(data []byte) (Owned, error) {
 	// generate deletes what the record lists and no longer generates: a path outside the tree, or in .git, is a
 	// damaged or hostile record, never one kronform-gen wrote.
 	for _, p := range slices.Sorted(maps.Keys(o.Files)) {
-		if err := checkPath(p); err != nil || slices.Contains(strings.Split(p, "/"), ".git") {
+		if !ownedPath(p) {
 			return Owned{}, fmt.Errorf("%s lists %q, which is not a path kronform-gen writes (restore it from git)", OwnedFile, p)
 		}
 	}

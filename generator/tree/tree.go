@@ -33,16 +33,30 @@ func (t *Tree) Add(p string, data []byte) error {
 	if err := checkPath(p); err != nil {
 		return err
 	}
-	for dir := p; dir != "."; dir = path.Dir(dir) {
-		if t.isProtected[dir] {
-			return fmt.Errorf("tree: %s is inside %s, which kronform-gen never writes", p, dir)
-		}
+	if dir, ok := t.protectedDir(p); ok {
+		return fmt.Errorf("tree: %s is inside %s, which kronform-gen never writes", p, dir)
 	}
 	if _, ok := t.files[p]; ok {
 		return fmt.Errorf("tree: %s is generated twice", p)
 	}
 	t.files[p] = data
 	return nil
+}
+
+// protectedDir names the protected folder a path lies in, if any.
+func (t *Tree) protectedDir(p string) (string, bool) {
+	for dir := p; dir != "." && dir != "/"; dir = path.Dir(dir) {
+		if t.isProtected[dir] {
+			return dir, true
+		}
+	}
+	return "", false
+}
+
+// ownedPath accepts what kronform-gen can have written: a clean relative path inside the tree, outside .git. A record
+// or journal naming anything else is damaged or hostile, and both delete what they name.
+func ownedPath(p string) bool {
+	return checkPath(p) == nil && !slices.Contains(strings.Split(p, "/"), ".git")
 }
 
 // checkPath accepts only clean, relative, slash-separated paths that stay inside the tree.

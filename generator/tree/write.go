@@ -77,10 +77,8 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 		return Result{}, err
 	}
 	for _, p := range slices.Sorted(maps.Keys(old.Files)) {
-		for d := path.Dir(p); d != "." && d != "/"; d = path.Dir(d) {
-			if full.isProtected[d] {
-				return Result{}, fmt.Errorf("%s lists %s, inside %s, which kronform-gen never writes (restore it from git)", OwnedFile, p, d)
-			}
+		if d, ok := full.protectedDir(p); ok {
+			return Result{}, fmt.Errorf("%s lists %s, inside %s, which kronform-gen never writes (restore it from git)", OwnedFile, p, d)
 		}
 	}
 	var res Result
@@ -257,8 +255,7 @@ func (j journal) check(dir string) error {
 	}
 	targets = append(targets, j.Remove...)
 	for _, p := range targets {
-		parts := strings.Split(p, "/")
-		if checkPath(p) != nil || slices.Contains(parts, ".git") || p == TxnDir || strings.HasPrefix(p, TxnDir+"/") {
+		if !ownedPath(p) || p == TxnDir || strings.HasPrefix(p, TxnDir+"/") {
 			return fmt.Errorf("names %q", p)
 		}
 	}
