@@ -6,10 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/firewall"
+	"github.com/kronform/kronform-gen/generator/gitrepo"
 	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/secrets"
 	"github.com/kronform/kronform-gen/generator/spec"
@@ -31,7 +31,7 @@ func (a *app) load() (*spec.Model, error) {
 
 // readSpec reads the spec file.
 func (a *app) readSpec() ([]byte, error) {
-	if outside, root := leavesRepository(a.specPath); outside != "" {
+	if outside, root := gitrepo.LeavesWorkTree(a.specPath); outside != "" {
 		return nil, fail(ExitUsage, "spec %s leads to %s, outside the git repository %s: a spec is not read through a link "+
 			"out of its repository (in CI the link could come from a pull request and point at a file of the runner)",
 			a.specPath, outside, root)
@@ -45,34 +45,6 @@ func (a *app) readSpec() ([]byte, error) {
 		return nil, fail(ExitUsage, "%v", err)
 	}
 	return data, nil
-}
-
-// leavesRepository says where a path leads when links take it out of the git work tree that holds it (found by
-// looking for .git upward from its folder), and that work tree; empty when it stays inside, or is in none.
-func leavesRepository(p string) (outside, root string) {
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", ""
-	}
-	resolved, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return "", "" // missing: readSpec says so
-	}
-	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
-		if _, err := os.Lstat(filepath.Join(dir, ".git")); err == nil {
-			realRoot, err := filepath.EvalSymlinks(dir)
-			if err != nil {
-				return "", ""
-			}
-			if rel, err := filepath.Rel(realRoot, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-				return resolved, dir
-			}
-			return "", ""
-		}
-		if filepath.Dir(dir) == dir {
-			return "", ""
-		}
-	}
 }
 
 // parseSpec decodes, defaults and validates a spec already read; it prints nothing.

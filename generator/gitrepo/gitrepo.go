@@ -55,11 +55,49 @@ func Open(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
-	sub, err := filepath.Rel(rootReal, absReal)
-	if err != nil || sub == ".." || strings.HasPrefix(sub, ".."+string(filepath.Separator)) {
+	sub, ok := inside(rootReal, absReal)
+	if !ok {
 		return nil, fmt.Errorf("%s is outside the git work tree %s", dir, root)
 	}
 	return &Repo{repo: r, root: root, Sub: filepath.ToSlash(sub)}, nil
+}
+
+// inside says whether the resolved path p lies in the resolved folder root, and where relative to it.
+func inside(root, p string) (string, bool) {
+	rel, err := filepath.Rel(root, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return rel, true
+}
+
+// LeavesWorkTree says where a path leads when links take it out of the git work tree that holds it (found by
+// looking for .git upward from its folder), and that work tree; empty when it stays inside, or is in none. Cheap
+// enough for every run: it opens no repository.
+func LeavesWorkTree(p string) (outside, root string) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", ""
+	}
+	resolved, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", "" // missing: whoever reads it says so
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if _, err := os.Lstat(filepath.Join(dir, ".git")); err == nil {
+			realRoot, err := filepath.EvalSymlinks(dir)
+			if err != nil {
+				return "", ""
+			}
+			if _, ok := inside(realRoot, resolved); !ok {
+				return resolved, dir
+			}
+			return "", ""
+		}
+		if filepath.Dir(dir) == dir {
+			return "", ""
+		}
+	}
 }
 
 // resolve is filepath.EvalSymlinks for a path that may not exist yet (the output folder before the first
@@ -196,8 +234,8 @@ func (r *Repo) DiffersFromHead(file string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	rel, err := filepath.Rel(rootReal, fileReal)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	rel, ok := inside(rootReal, fileReal)
+	if !ok {
 		return false, nil
 	}
 	ref, err := r.repo.Head()
