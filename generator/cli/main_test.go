@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/kronform/kronform-gen/generator/cache"
 )
 
 // binDir holds the kronform-gen binary built once for the CLI tests, so they run the real program.
@@ -24,7 +26,7 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	// Validation results are remembered in the run's own folder, not the user's cache (the built binary inherits it).
-	os.Setenv("KRONFORM_GEN_CACHE", filepath.Join(dir, "cache"))
+	os.Setenv(cache.Env, filepath.Join(dir, "cache"))
 	_, here, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(here), "..", "..")
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "kronform-gen"), "./cmd/kronform-gen")

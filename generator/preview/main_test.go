@@ -3,6 +3,8 @@ package preview_test
 import (
 	"os"
 	"testing"
+
+	"github.com/kronform/kronform-gen/generator/cache"
 )
 
 // The trees these tests generate are validated with the results remembered in the run's own folder, not the user's
@@ -12,7 +14,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	os.Setenv("KRONFORM_GEN_CACHE", dir)
+	os.Setenv(cache.Env, dir)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
