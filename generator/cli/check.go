@@ -180,7 +180,7 @@ func (a *app) runCheck(output string) error {
 	if err != nil {
 		return err
 	}
-	stuck := r.NeedsKeyHolder()
+	stuck := r.Stuck()
 	a.printFindings(tc.invalid, a.outDir)
 	invalid := len(tc.invalid)
 	rep.InvalidObjects = invalid
@@ -210,7 +210,7 @@ func (a *app) runCheck(output string) error {
 		why = append(why, fmt.Sprintf("%d plaintext Secret(s): encrypt them with sops or remove them", n))
 	}
 	if n := len(stuck); n > 0 {
-		why = append(why, fmt.Sprintf("%d secret(s) changed in a way only an age key holder can write; run kronform-gen generate with the key", n))
+		why = append(why, fmt.Sprintf("%d secret file(s) not as the spec says that only someone with the age key or the values can write (see the notes)", n))
 	}
 	if invalid > 0 {
 		why = append(why, fmt.Sprintf("%d object(s) the API server would refuse", invalid))

@@ -38,8 +38,8 @@ config. It refuses, before writing anything, when other changes are staged.
 				return err
 			}
 			a.printNotes(r)
-			if n := len(r.NeedsKeyHolder()); n > 0 {
-				return fail(ExitUsage, "%d secret(s) changed in a way only an age key holder can write; nothing was written", n)
+			if n := len(r.Stuck()); n > 0 {
+				return fail(ExitUsage, "%d secret file(s) cannot be written by this run (see the notes above); nothing was written", n)
 			}
 			t := r.Tree
 			if err := a.refuseInvalid(t); err != nil {

@@ -177,7 +177,7 @@ func TestCheckWithoutKeyFailsWhenRecipientsChanged(t *testing.T) {
 	os.Unsetenv("KG_TOKEN")
 	os.Remove(filepath.Join(dir, "token.txt"))
 	code, _, errOut := runIn(t, dir, "check")
-	if code != 1 || !strings.Contains(errOut, "needs-key-holder") || !strings.Contains(errOut, "1 secret(s) changed in a way only an age key holder can write") {
+	if code != 1 || !strings.Contains(errOut, "needs-key-holder") || !strings.Contains(errOut, "1 secret file(s) not as the spec says that only someone with the age key or the values can write") {
 		t.Fatalf("check: exit %d\n%s", code, errOut)
 	}
 	code, _, errOut = runIn(t, dir, "generate")
@@ -314,5 +314,67 @@ func TestBuildDecryptsSecretsWhoseKeysJSONReorders(t *testing.T) {
 	}
 	if code, _, stderr := runIn(t, dir, "check"); code != 0 {
 		t.Errorf("check after generate: exit %d: %s", code, stderr)
+	}
+}
+
+// A secret file changed outside kronform-gen is reported by check (exit 1) and stops generate (exit 2, nothing
+// written) when the run has neither the key nor the values: decrypted in place (sops -d -i), or re-encrypted with
+// other values for the same public recipients.
+func TestSecretFileChangedOutsideWithoutKey(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	a := recipientOf(t, filepath.Join(keyDir, "a.spec.yaml"))
+	dir, other := fleet(t, a), fleet(t, a)
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	t.Setenv("KG_TOKEN", "someone-elses-value")
+	if code, _, errOut := runIn(t, other, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	os.Unsetenv("KG_TOKEN")
+	os.Remove(filepath.Join(dir, "token.txt"))
+	file := filepath.Join(dir, "output", "infrastructure", "lab", "secrets", "kube-system", "creds.yaml")
+	reencrypted, err := os.ReadFile(filepath.Join(other, "output", "infrastructure", "lab", "secrets", "kube-system", "creds.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decrypted := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: kube-system\ntype: Opaque\nstringData:\n  token: " + canary + "\n"
+	cases := []struct {
+		name, file string
+		want       []string
+	}{
+		{"decrypted in place", decrypted, []string{"unreadable", "not a readable sops-encrypted file", "1 plaintext Secret(s)"}},
+		{"re-encrypted with other values", string(reencrypted), []string{"needs-key-holder", "changed since kronform-gen wrote it"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := os.WriteFile(file, []byte(c.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, output := range []string{"text", "json"} {
+				code, stdout, stderr := runIn(t, dir, "check", "--output", output)
+				if code != 1 {
+					t.Fatalf("check --output %s: exit %d, want 1\n%s%s", output, code, stdout, stderr)
+				}
+				for _, w := range c.want {
+					if !strings.Contains(stdout+stderr, w) {
+						t.Errorf("check --output %s does not say %q:\n%s%s", output, w, stdout, stderr)
+					}
+				}
+				if strings.Contains(stdout+stderr, canary) {
+					t.Fatalf("check printed the value:\n%s%s", stdout, stderr)
+				}
+			}
+			code, _, stderr := runIn(t, dir, "generate")
+			if code != 2 || !strings.Contains(stderr, "nothing was written") {
+				t.Fatalf("generate: exit %d, want 2\n%s", code, stderr)
+			}
+			if got, _ := os.ReadFile(file); string(got) != c.file {
+				t.Fatal("generate changed the file")
+			}
+		})
 	}
 }

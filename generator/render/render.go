@@ -34,21 +34,23 @@ type Options struct {
 	Sources secrets.Sources
 	// Now stamps newly encrypted files (sops' lastmodified); zero means the current time.
 	Now time.Time
+
+	recorded map[string]string // the ownership record of Previous, path -> digest
 }
 
 // Result is the rendered tree and what could not be verified or updated in it.
 type Result struct {
 	Tree *tree.Tree
-	// Notes list secrets whose files were kept without full verification, sorted by path. A NeedsKeyHolder note
+	// Notes list secrets whose files were kept without full verification, sorted by path. A stuck note (Note.Stuck)
 	// means the tree is not what the spec says: check must fail on it, generate must not write.
 	Notes []secrets.Note
 }
 
-// NeedsKeyHolder lists the notes that say the tree could not be brought in line with the spec.
-func (r *Result) NeedsKeyHolder() []secrets.Note {
+// Stuck lists the notes that say the tree could not be brought in line with the spec.
+func (r *Result) Stuck() []secrets.Note {
 	var out []secrets.Note
 	for _, n := range r.Notes {
-		if n.Kind == secrets.NeedsKeyHolder {
+		if n.Stuck() {
 			out = append(out, n)
 		}
 	}
@@ -66,6 +68,14 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 	}
 	// Clusters are independent: each renders into a tree of its own, on every core, and the trees are merged in the
 	// spec's order, so a path two clusters both generate is refused exactly as before.
+	// The ownership record says which secret files are still as kronform-gen wrote them. A damaged record is
+	// reported by the commands that read it; here it only means nothing is known.
+	if opts.Previous != nil && opts.recorded == nil {
+		opts.recorded = map[string]string{}
+		if rec, err := tree.OwnedIn(opts.Previous); err == nil {
+			opts.recorded = rec.Files
+		}
+	}
 	parts := make([]*Result, len(m.Clusters))
 	errs := make([]error, len(m.Clusters))
 	parallel.For(len(m.Clusters), 0, func(i int) {
@@ -167,9 +177,11 @@ func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
 		if err != nil {
 			return err
 		}
+		digest, recorded := opts.recorded[p]
 		out, err := secrets.Render(secrets.Request{
 			Secret: s, Recipients: c.AgeRecipients, Path: p, Previous: prev,
-			Sources: opts.Sources, Keys: opts.Keys, Now: opts.Now,
+			ChangedOutside: prev != nil && recorded && tree.Digest(prev) != digest,
+			Sources:        opts.Sources, Keys: opts.Keys, Now: opts.Now,
 		})
 		if err != nil {
 			return err

@@ -71,7 +71,7 @@ func renderFile(t *testing.T, specFile string) *tree.Tree {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := got.NeedsKeyHolder(); len(n) > 0 {
+	if n := got.Stuck(); len(n) > 0 {
 		t.Fatalf("secrets need a key holder: %+v", n)
 	}
 	return got.Tree

@@ -30,7 +30,14 @@ const (
 	// NeedsKeyHolder: the spec changed the secret in a way only someone with the key (or all its sources) can write.
 	// The old file was kept; the tree is not what the spec says.
 	NeedsKeyHolder NoteKind = "needs-key-holder"
+	// Unreadable: the file in the tree is not a sops-encrypted file kronform-gen can read (decrypted in place, say)
+	// and not every value is at hand to write it anew. The file was kept; the tree is not what the spec says.
+	Unreadable NoteKind = "unreadable"
 )
+
+// Stuck says whether a note means the tree could not be brought in line with the spec: check fails on it, generate
+// writes nothing.
+func (n Note) Stuck() bool { return n.Kind == NeedsKeyHolder || n.Kind == Unreadable }
 
 // Note is one secret whose file could not be fully verified or updated. It names the secret, the file and what is
 // missing, never a value.
@@ -53,8 +60,11 @@ type Request struct {
 	Path string
 	// Previous is the file as it stands in the tree; nil when there is none.
 	Previous []byte
-	Sources  Sources
-	Keys     *Identities
+	// ChangedOutside says Previous is not the file kronform-gen last wrote at Path (its ownership record says
+	// otherwise): someone changed it since.
+	ChangedOutside bool
+	Sources        Sources
+	Keys           *Identities
 	// Now stamps sops' lastmodified on a newly encrypted file.
 	Now time.Time
 }
@@ -94,10 +104,27 @@ func Render(req Request) (Result, error) {
 	}
 	old, err := loadEncrypted(req.Previous)
 	if err != nil {
-		return fail("%w; restore it from git, or delete it to create it again from its sources", err)
+		// Drift, not bad input: the file was most likely decrypted in place. It is written anew when every value is
+		// at hand; otherwise it is kept and reported, so check can say what happened and generate writes nothing.
+		if len(absent) == 0 {
+			return encryptNew(s, values, req, fail)
+		}
+		return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: Unreadable,
+			Detail: fmt.Sprintf("%v; restore it from git, or run kronform-gen generate with %s", err, describeAll(s, absent))}}, nil
 	}
 	if req.Keys.Available() {
 		return renderWithKey(req, values, absent, fail)
+	}
+	if req.ChangedOutside {
+		// Anyone can encrypt for the public recipients, so without the key a file changed since kronform-gen wrote
+		// it could hold any values: it is not kept as if verified.
+		if len(absent) == 0 {
+			return encryptNew(s, values, req, fail)
+		}
+		return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: NeedsKeyHolder,
+			Detail: fmt.Sprintf("changed since kronform-gen wrote it (it does not match the ownership record), and its values "+
+				"cannot be checked without the age key; someone with the key (or with %s) must run kronform-gen generate, or restore it from git",
+				describeAll(s, absent))}}, nil
 	}
 	mismatch := structureMismatch(s, req.Recipients, old)
 	if len(mismatch) == 0 {

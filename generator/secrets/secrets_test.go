@@ -345,8 +345,6 @@ func TestBrokenFilesAndWrongKeys(t *testing.T) {
 		{"tampered value", tamperValue(), a.ids, ErrTampered},
 		{"tampered plaintext metadata", tamperMetadata, a.ids, ErrTampered},
 		{"wrong key", first.File, b.ids, ErrWrongKey},
-		{"not sops", []byte("apiVersion: v1\nkind: Secret\n"), a.ids, errCorrupt},
-		{"not YAML", []byte("{{{"), nil, errCorrupt},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -360,6 +358,61 @@ func TestBrokenFilesAndWrongKeys(t *testing.T) {
 	// sops itself agrees the tampered file is broken.
 	if _, err := sopsDecrypt(t, tamperValue(), a.file); err == nil {
 		t.Fatal("sops -d accepted the tampered file")
+	}
+}
+
+// A file that is not sops output (decrypted in place, say) is drift, not bad input: written anew from its sources,
+// or kept with a note that stops generate and fails check, never an error that stops check from reporting it.
+func TestUnreadableFile(t *testing.T) {
+	a := newKey(t)
+	first := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: values})
+	plain, err := sopsDecrypt(t, first.File, a.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range [][]byte{plain, []byte("{{{")} {
+		for _, keys := range []*Identities{nil, a.ids} {
+			res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: values, Previous: file, Keys: keys, Path: "p.yaml"})
+			if res.Note != nil || bytes.Equal(res.File, file) {
+				t.Fatalf("with every value at hand the file is not written anew (note %v)", res.Note)
+			}
+			if got, err := sopsDecrypt(t, res.File, a.file); err != nil || !bytes.Contains(got, []byte(canary)) {
+				t.Fatalf("the new file does not decrypt to the values: %v", err)
+			}
+			res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: file, Keys: keys, Path: "p.yaml"})
+			if !bytes.Equal(res.File, file) || res.Note == nil || res.Note.Kind != Unreadable || !res.Note.Stuck() {
+				t.Fatalf("want the file kept with an unreadable note, got %v", res.Note)
+			}
+			if !strings.Contains(res.Note.Detail, "not a readable sops-encrypted file") || !strings.Contains(res.Note.Detail, "environment variable HCLOUD_TOKEN") {
+				t.Fatalf("the note does not say what is wrong and what would mend it: %s", res.Note.Detail)
+			}
+			assertNoCanary(t, "note", []byte(res.Note.String()))
+		}
+	}
+}
+
+// Without the key, a file that is not the one kronform-gen wrote may hold anybody's values (the recipients are
+// public): it is never kept as if verified.
+func TestChangedOutsideWithoutKey(t *testing.T) {
+	a := newKey(t)
+	first := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: values})
+	other := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: mapSources{"HCLOUD_TOKEN": "attacker", "cert.pem": "x", "blob.bin": "y"}})
+
+	res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, ChangedOutside: true, Path: "p.yaml"})
+	if !bytes.Equal(res.File, other.File) || res.Note == nil || res.Note.Kind != NeedsKeyHolder {
+		t.Fatalf("want the file kept with a needs-key-holder note, got %v", res.Note)
+	}
+	if !strings.Contains(res.Note.Detail, "changed since kronform-gen wrote it") {
+		t.Fatalf("the note does not say why: %s", res.Note.Detail)
+	}
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, ChangedOutside: true, Sources: values})
+	if res.Note != nil || bytes.Equal(res.File, other.File) {
+		t.Fatalf("with every value at hand the file is not written anew (note %v)", res.Note)
+	}
+	// The key holder decrypts and compares, so the record does not matter to them.
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File, ChangedOutside: true, Sources: values, Keys: a.ids})
+	if res.Note != nil || !bytes.Equal(res.File, first.File) {
+		t.Fatalf("the key holder's unchanged file was not kept (note %v)", res.Note)
 	}
 }
 

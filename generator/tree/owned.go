@@ -39,6 +39,19 @@ func ReadOwned(dir string) (Owned, error) {
 	return parseOwned(data)
 }
 
+// OwnedIn reads the ownership record from a tree given as a file system (tree.Files, a Disk); an empty one when
+// there is none.
+func OwnedIn(fsys fs.FS) (Owned, error) {
+	data, err := fs.ReadFile(fsys, OwnedFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Owned{Files: map[string]string{}}, nil
+	}
+	if err != nil {
+		return Owned{}, err
+	}
+	return parseOwned(data)
+}
+
 func parseOwned(data []byte) (Owned, error) {
 	var o Owned
 	if err := json.Unmarshal(data, &o); err != nil {
