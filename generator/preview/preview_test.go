@@ -210,6 +210,11 @@ func TestPlaintextSecrets(t *testing.T) {
 		{"tagged kind", "kind: !!str Secret\nmetadata: {name: j}\nstringData: {p: x}\n", "1 /j [stringData.p]"},
 		{"escaped kind", "kind: \"Secr\\u0065t\"\nmetadata: {name: k}\nstringData: {p: x}\n", "1 /k [stringData.p]"},
 		{"kind through an alias", "a: &k Secret\n---\nkind: Secret\nmetadata: {name: l}\nstringData: {p: x}\n", "2 /l [stringData.p]"},
+		// kustomize and Flux apply each item of a List: one once passed check and printed unmasked.
+		{"item of a List", "apiVersion: v1\nkind: List\nitems:\n- {kind: ConfigMap, metadata: {name: m0}, data: {p: x}}\n- {kind: Secret, metadata: {name: m, namespace: n}, stringData: {p: x}}\n", "1 n/m [stringData.p]"},
+		{"items of a SecretList", "kind: SecretList\nitems:\n- {kind: Secret, metadata: {name: n1}, data: {p: eA==}}\n- {kind: Secret, metadata: {name: n2}, data: {q: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}}\n", "1 /n1 [data.p]"},
+		{"a List inside a List", "kind: List\nitems:\n- kind: List\n  items:\n  - {kind: Secret, metadata: {name: o}, stringData: {p: x}}\n", "1 /o [stringData.p]"},
+		{"items of a kind that is no List", "kind: Thing\nitems:\n- {kind: Secret, metadata: {name: p}, stringData: {p: x}}\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			found, err := preview.PlaintextSecrets([]byte(tc.file))
@@ -237,6 +242,8 @@ func TestMaskFileFindsEverySpellingOfSecret(t *testing.T) {
 		"kind: !!str Secret\nstringData: {p: CANARY}\n",
 		"kind: \"Secr\\u0065t\"\nstringData: {p: CANARY}\n",
 		"kind: \"Secret\"\nstringData: {p: CANARY\n", // not valid YAML: replaced whole
+		"kind: List\nitems:\n- kind: Secret\n  stringData: {p: CANARY}\n",
+		"kind: SecretList\nitems:\n- {kind: Secret, data: {p: CANARY}}\n",
 	} {
 		if got := string(preview.MaskFile([]byte(file))); strings.Contains(got, "CANARY") {
 			t.Errorf("%q masked as %q", file, got)

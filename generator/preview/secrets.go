@@ -31,8 +31,8 @@ func MaskFile(data []byte) []byte {
 	}
 	masked := false
 	for _, d := range docs {
-		if kindOf(d) == "Secret" {
-			maskNode(d)
+		for _, secret := range secretNodes(d) {
+			maskNode(secret)
 			masked = true
 		}
 	}
@@ -74,36 +74,39 @@ func PlaintextSecrets(data []byte) ([]PlaintextSecret, error) {
 	}
 	var out []PlaintextSecret
 	for i, d := range docs {
-		if kindOf(d) != "Secret" {
-			continue
-		}
-		root := d.Content[0]
-		p := PlaintextSecret{Document: i + 1}
-		if md := field(root, "metadata"); md != nil {
-			if n := field(md, "name"); n != nil {
-				p.Name = n.Value
+		for _, root := range secretNodes(d) {
+			if p, ok := plaintextIn(root, i+1); ok {
+				out = append(out, p)
 			}
-			if n := field(md, "namespace"); n != nil {
-				p.Namespace = n.Value
-			}
-		}
-		for _, f := range secretFields {
-			m := field(root, f)
-			if m == nil || m.Kind != kyaml.MappingNode {
-				continue
-			}
-			for j := 0; j+1 < len(m.Content); j += 2 {
-				if v := m.Content[j+1]; v.Kind != kyaml.ScalarNode || !isEncrypted(v.Value) {
-					p.Keys = append(p.Keys, f+"."+m.Content[j].Value)
-				}
-			}
-		}
-		if len(p.Keys) > 0 {
-			slices.Sort(p.Keys)
-			out = append(out, p)
 		}
 	}
 	return out, nil
+}
+
+// plaintextIn reports one Secret object's values that are in the clear.
+func plaintextIn(root *kyaml.Node, document int) (PlaintextSecret, bool) {
+	p := PlaintextSecret{Document: document}
+	if md := field(root, "metadata"); md != nil {
+		if n := field(md, "name"); n != nil {
+			p.Name = n.Value
+		}
+		if n := field(md, "namespace"); n != nil {
+			p.Namespace = n.Value
+		}
+	}
+	for _, f := range secretFields {
+		m := field(root, f)
+		if m == nil || m.Kind != kyaml.MappingNode {
+			continue
+		}
+		for j := 0; j+1 < len(m.Content); j += 2 {
+			if v := m.Content[j+1]; v.Kind != kyaml.ScalarNode || !isEncrypted(v.Value) {
+				p.Keys = append(p.Keys, f+"."+m.Content[j].Value)
+			}
+		}
+	}
+	slices.Sort(p.Keys)
+	return p, len(p.Keys) > 0
 }
 
 func decodeAll(data []byte) ([]*kyaml.Node, error) {
@@ -120,16 +123,6 @@ func decodeAll(data []byte) ([]*kyaml.Node, error) {
 		}
 		docs = append(docs, &n)
 	}
-}
-
-func kindOf(doc *kyaml.Node) string {
-	if doc.Kind != kyaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != kyaml.MappingNode {
-		return ""
-	}
-	if k := field(doc.Content[0], "kind"); k != nil {
-		return k.Value
-	}
-	return ""
 }
 
 func field(m *kyaml.Node, name string) *kyaml.Node {
