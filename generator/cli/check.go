@@ -325,6 +325,13 @@ func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
 			}
 			continue
 		}
+		if preview.IsKustomizationFile(p) {
+			generated, err := preview.GeneratorSecrets(p, data, d.File)
+			if err != nil {
+				continue // not a kustomization kustomize could read: the build says so
+			}
+			found = append(found, generated...)
+		}
 		for _, f := range found {
 			out = append(out, plaintextSecret{Path: p, PlaintextSecret: f})
 		}

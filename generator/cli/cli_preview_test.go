@@ -296,6 +296,18 @@ stringData:
 	if code != 1 || stdout != want || strings.Contains(stdout+stderr, "hunter2") || strings.Contains(stdout+stderr, "aHVudGVyMg") {
 		t.Fatalf("exit %d, output:\n%s%s\nwant exit 1 and:\n%s", code, stdout, stderr, want)
 	}
+
+	// secretGenerator: the commonest way plaintext reaches a kustomize repository. A SOPS-encrypted env file is fine.
+	os.Remove(p.path("apps/db/creds.txt"))
+	os.Remove(p.path("apps/db/creds.json"))
+	p.write("apps/gen/kustomization.yaml", "secretGenerator:\n- name: app\n  namespace: apps\n  literals: [password=hunter2]\n  envs: [db.env, sealed.env]\n")
+	p.write("apps/gen/db.env", "TOKEN=hunter2\n")
+	p.write("apps/gen/sealed.env", "TOKEN=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\nsops_mac=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n")
+	code, stdout, stderr = p.run("check")
+	want = "plaintext Secret apps/gen/kustomization.yaml (document 1, apps/app): secretGenerator.envs.db.env, secretGenerator.literals.password\n"
+	if code != 1 || stdout != want || strings.Contains(stdout+stderr, "hunter2") {
+		t.Fatalf("exit %d, output:\n%s%s\nwant exit 1 and:\n%s", code, stdout, stderr, want)
+	}
 }
 
 func TestCheckMasksSecretValuesInDiffs(t *testing.T) {

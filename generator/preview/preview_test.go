@@ -250,3 +250,47 @@ func TestMaskFileFindsEverySpellingOfSecret(t *testing.T) {
 		}
 	}
 }
+
+// secretGenerator makes Secrets from values kept beside the kustomization: literals are always in the clear, env and
+// file sources unless SOPS-encrypted (kustomize-controller decrypts those).
+func TestGeneratorSecrets(t *testing.T) {
+	files := map[string]string{
+		"apps/db.env":         "PASSWORD=x\n",
+		"apps/enc.env":        "PASSWORD=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\nsops_mac=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n",
+		"apps/creds.yaml":     "user: x\n",
+		"apps/creds.enc.yaml": "user: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n",
+		"shared/ca.crt":       "-----BEGIN CERTIFICATE-----\n",
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	kustomization := `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+secretGenerator:
+  - name: app
+    namespace: apps
+    literals: [password=hunter2, user=admin]
+    envs: [db.env, enc.env]
+    files: [creds.yaml, token=creds.enc.yaml, ../shared/ca.crt, ../../outside.txt, missing.txt]
+  - name: sealed
+    envs: [enc.env]
+    files: [creds.enc.yaml]
+  - name: legacy
+    env: db.env
+`
+	found, err := preview.GeneratorSecrets("apps/kustomization.yaml", []byte(kustomization), read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range found {
+		got = append(got, f.Namespace+"/"+f.Name+" ["+strings.Join(f.Keys, " ")+"]")
+	}
+	want := "apps/app [secretGenerator.envs.db.env secretGenerator.files.ca.crt secretGenerator.files.creds.yaml " +
+		"secretGenerator.literals.password secretGenerator.literals.user]; /legacy [secretGenerator.envs.db.env]"
+	if strings.Join(got, "; ") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, "; "), want)
+	}
+	masked := string(preview.MaskFile([]byte(kustomization)))
+	if strings.Contains(masked, "hunter2") || strings.Contains(masked, "admin") || !strings.Contains(masked, "password=*****") {
+		t.Errorf("literals not masked:\n%s", masked)
+	}
+}

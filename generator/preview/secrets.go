@@ -15,7 +15,8 @@ import (
 // quoted, tagged or followed by a comment, so every file holding the word is parsed, and so is every file that could
 // spell it without writing it (an escape in a double-quoted scalar; UTF-16, whose ASCII comes with NUL bytes).
 func mayHoldSecret(data []byte) bool {
-	return bytes.Contains(data, []byte("Secret")) || bytes.IndexByte(data, '\\') >= 0 || bytes.IndexByte(data, 0) >= 0
+	return bytes.Contains(data, []byte("Secret")) || bytes.Contains(data, []byte("secretGenerator")) ||
+		bytes.IndexByte(data, '\\') >= 0 || bytes.IndexByte(data, 0) >= 0
 }
 
 // MaskFile returns a YAML file with the values of every Secret document masked, for showing in a diff. A file
@@ -33,6 +34,9 @@ func MaskFile(data []byte) []byte {
 	for _, d := range docs {
 		for _, secret := range secretNodes(d) {
 			maskNode(secret)
+			masked = true
+		}
+		if maskLiterals(d) {
 			masked = true
 		}
 	}

@@ -1,0 +1,115 @@
+package preview
+
+import (
+	"bytes"
+	"path"
+	"slices"
+	"strings"
+
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// kustomizationFiles are the names kustomize reads a folder's kustomization from (konfig's recognized names).
+var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+// IsKustomizationFile says whether kustomize would read a file of this path as its folder's kustomization.
+func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFiles, path.Base(p)) }
+
+// GeneratorSecrets lists the Secrets a kustomization file (p, relative to the tree) makes from values kept in the
+// clear: every secretGenerator literal, and every env or file source that is not SOPS-encrypted (kustomize-controller
+// decrypts those that are before it builds). read gives the tree's files; a source that is not in the tree is
+// left to the build, which fails on it. Only key names and source paths are reported, never values.
+func GeneratorSecrets(p string, data []byte, read func(string) ([]byte, bool)) ([]PlaintextSecret, error) {
+	if !bytes.Contains(data, []byte("secretGenerator")) {
+		return nil, nil
+	}
+	var k kustypes.Kustomization
+	if err := yaml.Unmarshal(data, &k); err != nil {
+		return nil, err
+	}
+	dir := path.Dir(p)
+	var out []PlaintextSecret
+	for _, g := range k.SecretGenerator {
+		s := PlaintextSecret{Document: 1, Namespace: g.Namespace, Name: g.Name}
+		for _, l := range g.LiteralSources {
+			key, _, _ := strings.Cut(l, "=")
+			s.Keys = append(s.Keys, "secretGenerator.literals."+key)
+		}
+		envs := slices.Clone(g.EnvSources)
+		if g.EnvSource != "" {
+			envs = append(envs, g.EnvSource)
+		}
+		for _, e := range envs {
+			if inClear(dir, e, read) {
+				s.Keys = append(s.Keys, "secretGenerator.envs."+e)
+			}
+		}
+		for _, f := range g.FileSources {
+			key, src, found := strings.Cut(f, "=")
+			if !found {
+				key, src = path.Base(f), f
+			}
+			if inClear(dir, src, read) {
+				s.Keys = append(s.Keys, "secretGenerator.files."+key)
+			}
+		}
+		if len(s.Keys) > 0 {
+			slices.Sort(s.Keys)
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// inClear says whether a generator's source file is in the tree and holds no SOPS metadata.
+func inClear(dir, src string, read func(string) ([]byte, bool)) bool {
+	p := path.Clean(path.Join(dir, src))
+	if path.IsAbs(src) || p == ".." || strings.HasPrefix(p, "../") {
+		return false
+	}
+	b, ok := read(p)
+	return ok && !sopsEncrypted(b)
+}
+
+// sopsEncrypted says whether a file carries SOPS metadata in any of the formats kustomize-controller decrypts: a
+// dotenv file's sops_mac line, or a sops block with a mac in a YAML or JSON document (binary files are stored as JSON).
+func sopsEncrypted(b []byte) bool {
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "sops_mac=") {
+			return true
+		}
+	}
+	var doc struct {
+		Sops struct {
+			MAC string `json:"mac"`
+		} `json:"sops"`
+	}
+	return yaml.Unmarshal(b, &doc) == nil && doc.Sops.MAC != ""
+}
+
+// maskLiterals masks the values of a kustomization document's secretGenerator literals (KEY=VALUE becomes
+// KEY=*****), for showing the file in a diff. It says whether it masked any.
+func maskLiterals(doc *kyaml.Node) bool {
+	if doc.Kind == kyaml.DocumentNode && len(doc.Content) > 0 {
+		doc = doc.Content[0]
+	}
+	gens := field(doc, "secretGenerator")
+	if gens == nil || gens.Kind != kyaml.SequenceNode {
+		return false
+	}
+	masked := false
+	for _, g := range gens.Content {
+		lits := field(g, "literals")
+		if lits == nil || lits.Kind != kyaml.SequenceNode {
+			continue
+		}
+		for _, l := range lits.Content {
+			key, _, _ := strings.Cut(l.Value, "=")
+			*l = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: key + "=" + maskPlain}
+			masked = true
+		}
+	}
+	return masked
+}
