@@ -178,3 +178,36 @@ func TestWorkflowExample(t *testing.T) {
 		t.Error("comment: --edit-last edits the bot's last comment, which may be another workflow's")
 	}
 }
+
+// The hook judges what generate made: with the presets of templates/ when the repository has them.
+func TestPreCommitExample(t *testing.T) {
+	data, err := os.ReadFile(preCommitExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Repos []struct {
+			Hooks []struct {
+				ID    string `json:"id"`
+				Entry string `json:"entry"`
+				Files string `json:"files"`
+			} `json:"hooks"`
+		} `json:"repos"`
+	}
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatalf("%s does not parse: %v", preCommitExample, err)
+	}
+	if len(cfg.Repos) != 1 || len(cfg.Repos[0].Hooks) != 1 {
+		t.Fatalf("want one hook, got %+v", cfg)
+	}
+	h := cfg.Repos[0].Hooks[0]
+	if !strings.Contains(h.Entry, "if [ -d templates ]; then exec kronform-gen check --templates templates; else exec kronform-gen check; fi") {
+		t.Errorf("entry = %q: want check with --templates templates when the folder exists", h.Entry)
+	}
+	files := regexp.MustCompile(h.Files)
+	for _, p := range []string{"cluster-spec.yaml", "templates/presets/custom.yaml", "output/clusters/a/x.yaml"} {
+		if !files.MatchString(p) {
+			t.Errorf("files %q does not match %s", h.Files, p)
+		}
+	}
+}
