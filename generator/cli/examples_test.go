@@ -211,3 +211,42 @@ func TestPreCommitExample(t *testing.T) {
 		}
 	}
 }
+
+// The README shows both examples in full; each copy must be the file, byte for byte, under a marker naming it.
+func TestExamplesInREADME(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{preCommitExample, workflowExample} {
+		want, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimPrefix(file, "../../")
+		marker := "<!-- " + name + " "
+		_, after, ok := strings.Cut(string(readme), marker)
+		if !ok {
+			t.Errorf("README.md: no copy of %s (want a line starting %q before a fenced block)", name, marker)
+			continue
+		}
+		lines := strings.SplitAfter(after, "\n")
+		if len(lines) < 2 || !strings.HasPrefix(lines[1], "```") {
+			t.Errorf("README.md: the line after %q must open a fenced block", marker)
+			continue
+		}
+		fence := strings.TrimRight(strings.TrimRight(lines[1], "\n"), "yaml")
+		var got strings.Builder
+		closed := false
+		for _, l := range lines[2:] {
+			if strings.TrimRight(l, "\n") == fence {
+				closed = true
+				break
+			}
+			got.WriteString(l)
+		}
+		if !closed || got.String() != string(want) {
+			t.Errorf("README.md's copy of %s differs from the file: copy the file into the fenced block again", name)
+		}
+	}
+}
