@@ -203,8 +203,18 @@ func (a *app) runCheck(output string) error {
 		return nil
 	}
 	var why []string
-	if n := len(rep.Files); n > 0 {
+	strays := 0
+	for _, f := range rep.Files {
+		if f.Change == "stray" {
+			strays++
+		}
+	}
+	if n := len(rep.Files) - strays; n > 0 {
 		why = append(why, fmt.Sprintf("%d file(s) differ from %s; run kronform-gen generate", n, a.specPath))
+	}
+	// generate leaves files it did not write alone, so it cannot mend these.
+	if strays > 0 {
+		why = append(why, fmt.Sprintf("%d stray file(s) in folders kronform-gen generates whole: delete or move them", strays))
 	}
 	if n := len(rep.PlaintextSecrets); n > 0 {
 		why = append(why, fmt.Sprintf("%d plaintext Secret(s): encrypt them with sops or remove them", n))

@@ -244,10 +244,14 @@ func TestCheckStrayFile(t *testing.T) {
 	p.write(stray, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n")
 	// A file of your own beside the bootstrap files is yours: not reported.
 	p.write("clusters/kronform/apps.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n")
-	code, stdout, _ := p.run("check")
+	code, stdout, stderr := p.run("check")
 	want := "stray    " + stray + " (not generated, in a folder kronform-gen generates: delete or move it)\n"
 	if code != 1 || stdout != want {
 		t.Fatalf("exit %d, output:\n%s\nwant exit 1 and:\n%s", code, stdout, want)
+	}
+	// generate leaves files it did not write alone: the summary must not send the user there.
+	if !strings.Contains(stderr, "1 stray file(s) in folders kronform-gen generates whole: delete or move them") || strings.Contains(stderr, "run kronform-gen generate") {
+		t.Fatalf("summary:\n%s", stderr)
 	}
 }
 
