@@ -118,6 +118,36 @@ func TestWriteRefusesToOverwriteForeignFiles(t *testing.T) {
 	}
 }
 
+// A folder where a file is generated (owned or not) is refused before anything is written: a rename cannot replace
+// it, and found after the journal's commit it left a write nobody could finish. A folder where an owned file used to
+// be stays.
+func TestWriteRefusesFoldersWhereFilesBelong(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, mustTree(t, map[string]string{"a/f.yaml": "1", "a/gone.yaml": "1", "b.yaml": "1"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a/f.yaml", "a/gone.yaml"} {
+		os.Remove(filepath.Join(dir, p))
+		os.MkdirAll(filepath.Join(dir, p, "inside"), 0o755)
+	}
+	_, err := Write(dir, mustTree(t, map[string]string{"a/f.yaml": "2", "b.yaml": "2"}), nil)
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) || !slices.Equal(conflict.Folders, []string{"a/f.yaml"}) || !strings.Contains(err.Error(), "folders stand") {
+		t.Fatalf("got %v", err)
+	}
+	if read(t, dir, "b.yaml") != "1" || Pending(dir) {
+		t.Fatal("a refused write wrote something, or left a transaction")
+	}
+	os.RemoveAll(filepath.Join(dir, "a/f.yaml"))
+	res, err := Write(dir, mustTree(t, map[string]string{"a/f.yaml": "2", "b.yaml": "2"}), nil)
+	if err != nil || slices.Contains(res.Removed, "a/gone.yaml") {
+		t.Fatalf("got %v, removed %v", err, res.Removed)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "a/gone.yaml", "inside")); err != nil || !st.IsDir() {
+		t.Fatal("the folder standing where an owned file was is gone")
+	}
+}
+
 func TestCompareFindsHandEditsAndStrayOwnedFiles(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a", "b.yaml": "b", "c.yaml": "c"}), nil); err != nil {

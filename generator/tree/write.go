@@ -29,11 +29,18 @@ type Result struct {
 // Changed says whether the write touched the disk.
 func (r Result) Changed() bool { return len(r.Written)+len(r.Removed) > 0 }
 
-// ConflictError is a file in the way that kronform-gen did not generate.
-type ConflictError struct{ Paths []string }
+// ConflictError is a file in the way that kronform-gen did not generate, or a folder where it generates a file.
+type ConflictError struct{ Paths, Folders []string }
 
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("refusing to overwrite files kronform-gen did not generate: %v (move them away, or delete them)", e.Paths)
+	var parts []string
+	if len(e.Paths) > 0 {
+		parts = append(parts, fmt.Sprintf("refusing to overwrite files kronform-gen did not generate: %v (move them away, or delete them)", e.Paths))
+	}
+	if len(e.Folders) > 0 {
+		parts = append(parts, fmt.Sprintf("refusing to write files where folders stand: %v (move them away)", e.Folders))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // journal is the committed plan of a transaction: rename each staged file to its place, then delete the stale ones.
@@ -82,7 +89,7 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 		}
 	}
 	var res Result
-	var conflicts []string
+	var conflicts, folders []string
 	// Files are written and stale ones removed only below real folders: through a link they would land (or be
 	// deleted) outside the tree.
 	if linked := linkedFolders(dir, append(full.Paths(), slices.Collect(maps.Keys(old.Files))...)); len(linked) > 0 {
@@ -101,6 +108,11 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 			continue
 		case err != nil:
 			return Result{}, err
+		case st.IsDir():
+			// A rename cannot replace a folder: found only after the journal is committed, it would leave a
+			// transaction that neither generate nor check can get past.
+			folders = append(folders, p)
+			continue
 		case !st.Mode().IsRegular():
 			// A symbolic link is never followed (Flux leaves links out of what it applies, so one where a
 			// generated file belongs applies nothing): the file replaces it, the target untouched. One kronform-gen
@@ -123,14 +135,15 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 			res.Written = append(res.Written, p)
 		}
 	}
-	if len(conflicts) > 0 {
-		return Result{}, &ConflictError{Paths: conflicts}
+	if len(conflicts)+len(folders) > 0 {
+		return Result{}, &ConflictError{Paths: conflicts, Folders: folders}
 	}
 	for _, p := range slices.Sorted(maps.Keys(old.Files)) {
 		if _, still := full.File(p); still {
 			continue
 		}
-		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p))); err == nil {
+		// A folder that now stands where a file was generated is somebody's: it stays.
+		if st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p))); err == nil && !st.IsDir() {
 			res.Removed = append(res.Removed, p)
 		}
 	}
