@@ -20,9 +20,9 @@ var secretFields = []string{"data", "stringData"}
 // isEncrypted says whether a value is SOPS ciphertext.
 func isEncrypted(v string) bool { return strings.HasPrefix(v, "ENC[") && strings.HasSuffix(v, "]") }
 
-// Mask is how a Secret value prints.
+// Mask is how a Secret value prints: a value substituted from SOPS ciphertext prints as ciphertext does.
 func Mask(v string) string {
-	if isEncrypted(v) {
+	if isEncrypted(v) || strings.Contains(v, placeholderSOPS) {
 		return maskSOPS
 	}
 	return maskPlain

@@ -111,31 +111,12 @@ func substitute(r *resource.Resource, vars map[string]string, keepUnknown bool) 
 	if err != nil {
 		return fmt.Errorf("YAMLToJSON: %w", err)
 	}
-	if err := r.UnmarshalJSON(j); err != nil {
-		return err
-	}
-	unmaskPlaceholders(r.RNode.YNode())
-	return nil
+	return r.UnmarshalJSON(j)
 }
 
-// A masked variable is substituted as a placeholder that is safe anywhere in YAML, then the placeholder becomes the
-// mask once the object is parsed again: "*****" written straight into `value: ${TOKEN}` would read as an alias.
-const (
-	placeholderSOPS  = "KRONFORMGENMASKEDSOPS"
-	placeholderPlain = "KRONFORMGENMASKEDPLAIN"
-)
-
-func unmaskPlaceholders(n *kyaml.Node) {
-	if n.Kind == kyaml.ScalarNode && strings.Contains(n.Value, "KRONFORMGENMASKED") {
-		n.Value = strings.NewReplacer(placeholderSOPS, maskSOPS, placeholderPlain, maskPlain).Replace(n.Value)
-		n.Tag, n.Style = "!!str", kyaml.SingleQuotedStyle
-	}
-	for _, c := range n.Content {
-		unmaskPlaceholders(c)
-	}
-}
-
-// sourceVars reads a ConfigMap's data, or a Secret's data (base64) and stringData, as variables.
+// sourceVars reads a ConfigMap's data, or a Secret's data (base64) and stringData, as variables. A Secret's values are
+// placeholders (see placeholder.go) unless reveal is set: of the ciphertext for a SOPS value, else of the value Flux
+// would substitute.
 func sourceVars(r *resource.Resource, reveal bool) (map[string]string, string, error) {
 	vars := map[string]string{}
 	var note string
@@ -149,24 +130,28 @@ func sourceVars(r *resource.Resource, reveal bool) (map[string]string, string, e
 	for k, v := range data {
 		switch {
 		case isEncrypted(v):
-			vars[k] = placeholderSOPS
+			vars[k] = placeholder(placeholderSOPS, v)
 			note = fmt.Sprintf("variables from Secret/%s are SOPS-encrypted: shown as %s (use --decrypt with the key)", r.GetName(), maskSOPS)
-		case !reveal:
-			vars[k] = placeholderPlain
 		default:
 			dec, err := base64.StdEncoding.DecodeString(v)
-			if err != nil {
+			switch {
+			case err != nil && reveal:
 				return nil, "", fmt.Errorf("data.%s is not base64", k)
+			case err != nil:
+				vars[k] = placeholder(placeholderPlain, v)
+			case reveal:
+				vars[k] = strings.ReplaceAll(string(dec), "\n", "")
+			default:
+				vars[k] = placeholder(placeholderPlain, strings.ReplaceAll(string(dec), "\n", ""))
 			}
-			vars[k] = strings.ReplaceAll(string(dec), "\n", "")
 		}
 	}
 	for k, v := range stringMap(r, "stringData") {
 		switch {
 		case isEncrypted(v):
-			vars[k] = placeholderSOPS
+			vars[k] = placeholder(placeholderSOPS, v)
 		case !reveal:
-			vars[k] = placeholderPlain
+			vars[k] = placeholder(placeholderPlain, strings.ReplaceAll(v, "\n", ""))
 		default:
 			vars[k] = strings.ReplaceAll(v, "\n", "")
 		}

@@ -1,0 +1,111 @@
+package preview_test
+
+import (
+	"encoding/json"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/kronform/kronform-gen/generator/preview"
+)
+
+// varsTree is a cluster whose Kustomization "vars" builds Secret flux-system/cluster-secret-vars, and whose
+// Kustomization "apps" substitutes its variables into apps/config.yaml.
+func varsTree(token, config string) map[string][]byte {
+	return map[string][]byte{
+		"clusters/c1/vars.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: vars, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./vars
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+`),
+		"clusters/c1/apps.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild:
+    substituteFrom:
+    - {kind: Secret, name: cluster-secret-vars}
+`),
+		"vars/secret.yaml": []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secret-vars\n  namespace: flux-system\n" +
+			"stringData:\n  api_token: " + token + "\n"),
+		"apps/config.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: apps\ndata:\n" + config),
+	}
+}
+
+func buildFiles(t *testing.T, files map[string][]byte, opts preview.Options) []*preview.Build {
+	t.Helper()
+	src, err := preview.FromFiles(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := src.Kustomizations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds, err := src.Build(ks, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return builds
+}
+
+// An object that changes only through a Secret-sourced variable is changed: Flux rewrites it. The diff lists it, says
+// the change is masked, and shows neither value.
+func TestDiffSeesAChangeOfASecretSourcedVariable(t *testing.T) {
+	const oldToken, newToken = "KRONOLD-s3cr3t-token", "KRONNEW-0th3r-token"
+	config := "  token: ${api_token}\n  url: https://api.example.com/?t=${api_token}\n  plain: unchanged\n"
+	old := buildFiles(t, varsTree(oldToken, config), preview.Options{})
+	same := buildFiles(t, varsTree(oldToken, config), preview.Options{})
+	if changes, err := preview.Diff(old, same, "HEAD", "working tree"); err != nil || len(changes) != 0 {
+		t.Fatalf("two builds of one tree differ: %v %+v", err, changes)
+	}
+	changed := buildFiles(t, varsTree(newToken, config), preview.Options{})
+	changes, err := preview.Diff(old, changed, "HEAD", "working tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]preview.ObjectChange{}
+	for _, c := range changes {
+		byKey[c.Key] = c
+	}
+	cm, ok := byKey["c1/ConfigMap/apps/app-config"]
+	if !ok {
+		t.Fatalf("app-config, whose variable changed, is not in the diff: %v", slicesKeys(byKey))
+	}
+	if cm.Change != preview.Changed || strings.Join(cm.SecretKeysChanged, ",") != "data.token,data.url" {
+		t.Errorf("app-config: %s, masked changes %v", cm.Change, cm.SecretKeysChanged)
+	}
+	if !strings.Contains(cm.Diff, "# values changed (masked): data.token, data.url\n") {
+		t.Errorf("the diff does not say the change is masked:\n%s", cm.Diff)
+	}
+	if _, ok := byKey["c1/Secret/flux-system/cluster-secret-vars"]; !ok || len(changes) != 2 {
+		t.Errorf("changes: %v", slicesKeys(byKey))
+	}
+	all, _ := json.Marshal(changes)
+	for _, v := range []string{"KRONOLD", "KRONNEW", "s3cr3t", "0th3r", "KRONFORMGENMASKED"} {
+		if strings.Contains(string(all), v) {
+			t.Errorf("the diff shows %q:\n%s", v, all)
+		}
+	}
+	// It prints masked as before.
+	y, _ := changed[0].YAML(false)
+	if !strings.Contains(string(y), "  token: '*****'\n") || !strings.Contains(string(y), "  url: https://api.example.com/?t=*****\n") {
+		t.Errorf("build:\n%s", y)
+	}
+}
+
+func slicesKeys(m map[string]preview.ObjectChange) []string {
+	var out []string
+	for k := range maps.Keys(m) {
+		out = append(out, k)
+	}
+	return out
+}
