@@ -33,8 +33,10 @@ postBuild.substituteFrom reads the ConfigMaps and Secrets that the same cluster'
 a source that is not in the tree (it may exist only in the cluster) is reported and its variables are left as written.
 
 Secret values print masked: **SOPS** for SOPS ciphertext, ***** for a value in the clear. --decrypt decrypts SOPS
-Secrets as kustomize-controller does (the object as JSON, no MAC check) with the age key sops would use
+objects as kustomize-controller does (only for a Kustomization with spec.decryption, not an object annotated
+kustomize.toolkit.fluxcd.io/decrypt: disabled; the object as JSON, no MAC check) with the age key sops would use
 (--age-key-file, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, or ~/.config/sops/age/keys.txt) and prints every value in the clear.
+A Kustomization whose build still holds a SOPS-encrypted Secret fails, as the controller refuses to apply it.
 
 ` + exitCodesHelp,
 		Example: `  kronform-gen build                        # every Kustomization of every cluster

@@ -3,10 +3,13 @@ package preview_test
 import (
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/generator/secrets"
 )
 
 // varsTree is a cluster whose Kustomization "vars" builds Secret flux-system/cluster-secret-vars, and whose
@@ -108,4 +111,49 @@ func slicesKeys(m map[string]preview.ObjectChange) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// kustomize-controller decrypts only for a Kustomization with spec.decryption, and refuses to apply one whose build
+// still holds a SOPS-encrypted Secret, unless the Secret is annotated decrypt: disabled. build (masked or with the key)
+// and diff fail the same way.
+func TestSOPSSecretsFollowTheKustomizationsDecryption(t *testing.T) {
+	dir, keyFile := sopsFixture(t)
+	ids, err := secrets.LoadIdentities(keyFile, os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKey := preview.Options{Decrypt: func(b []byte) ([]byte, error) { return secrets.DecryptObject(b, ids) }}
+	kpath := filepath.Join(dir, "clusters/c1/secrets.yaml")
+	k, _ := os.ReadFile(kpath)
+	noDecryption := strings.Replace(string(k), "  decryption: {provider: sops, secretRef: {name: sops-age}}\n", "", 1)
+	if noDecryption == string(k) {
+		t.Fatal("the fixture has no decryption to remove")
+	}
+	os.WriteFile(kpath, []byte(noDecryption), 0o644)
+	const reason = "c1/secrets: Secret/apps/db is SOPS encrypted, configuring decryption is required for this secret to be reconciled"
+	for name, opts := range map[string]preview.Options{"masked": {}, "with the key": withKey} {
+		src, _ := preview.FromDir(dir)
+		ks, _ := src.Kustomizations()
+		builds, err := src.Build(ks, opts)
+		if err == nil || err.Error() != reason || len(builds) != 0 {
+			t.Errorf("%s, without spec.decryption: %d builds, error %v; want %q", name, len(builds), err, reason)
+		}
+	}
+
+	// Annotated decrypt: disabled, the Secret is applied as it is: never decrypted, with or without spec.decryption.
+	os.WriteFile(filepath.Join(dir, "infrastructure/c1/secrets/kustomization.yaml"), []byte(
+		"resources: [db.yaml]\ncommonAnnotations: {kustomize.toolkit.fluxcd.io/decrypt: Disabled}\n"), 0o644)
+	for _, kfile := range []string{noDecryption, string(k)} {
+		os.WriteFile(kpath, []byte(kfile), 0o644)
+		src, _ := preview.FromDir(dir)
+		ks, _ := src.Kustomizations()
+		builds, err := src.Build(ks, withKey)
+		if err != nil {
+			t.Fatalf("decrypt: disabled: %v", err)
+		}
+		y, _ := builds[0].YAML(true)
+		if strings.Contains(string(y), "hunter2") || !strings.Contains(string(y), "password: ENC[") {
+			t.Errorf("a Secret annotated decrypt: disabled was decrypted:\n%s", y)
+		}
+	}
 }
