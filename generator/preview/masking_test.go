@@ -157,3 +157,47 @@ func TestSOPSSecretsFollowTheKustomizationsDecryption(t *testing.T) {
 		}
 	}
 }
+
+// Any expression whose value derives from a masked variable prints masked, and while a required source is missing an
+// expression on an unknown variable prints as written, default included.
+func TestExpressionsOnMaskedVariablesPrintMasked(t *testing.T) {
+	config := "  keep: ${undefined_var:=fallback}\n  keep2: x-${undefined_var,,}-${undefined_var/a\\/b/c}\n" +
+		"  head: ${api_token:0:4}\n  lower: ${api_token,,}\n  upper: ${api_token^}\n  len: ${#api_token}\n" +
+		"  trim: ${api_token#KRON}\n  repl: pre-${api_token/o/0}\n  dflt: ${api_token:-none}\n  arg: ${HOST/x/${api_token}}\n"
+	files := varsTree("KRONFORM-s3cr3t", config)
+	files["clusters/c1/apps.yaml"] = []byte(strings.Replace(string(files["clusters/c1/apps.yaml"]),
+		"    - {kind: Secret, name: cluster-secret-vars}\n",
+		"    - {kind: Secret, name: cluster-secret-vars}\n    - {kind: ConfigMap, name: only-in-the-cluster}\n", 1))
+	b := buildFiles(t, files, preview.Options{})
+	y, err := b[0].YAML(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `apiVersion: v1
+data:
+  arg: ${HOST/x/${api_token}}
+  dflt: '*****'
+  head: '*****'
+  keep: ${undefined_var:=fallback}
+  keep2: x-${undefined_var,,}-${undefined_var/a\/b/c}
+  len: '*****'
+  lower: '*****'
+  repl: pre-*****
+  trim: '*****'
+  upper: '*****'
+kind: ConfigMap
+metadata:
+  name: app-config
+  namespace: apps
+`
+	if string(y) != want {
+		t.Errorf("build:\n%s\nwant:\n%s", y, want)
+	}
+	// With HOST known, its replacement takes the masked value as an argument: the result is masked too.
+	files["clusters/c1/apps.yaml"] = []byte(strings.Replace(string(files["clusters/c1/apps.yaml"]),
+		"    substituteFrom:\n", "    substitute: {HOST: xhost}\n    substituteFrom:\n", 1))
+	y, _ = buildFiles(t, files, preview.Options{})[0].YAML(false)
+	if !strings.Contains(string(y), "  arg: '*****'\n") {
+		t.Errorf("an argument from a masked variable:\n%s", y)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	"github.com/fluxcd/pkg/envsubst"
 	"sigs.k8s.io/kustomize/api/resource"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -85,8 +84,9 @@ func postBuild(b *Build, sources map[objectKey]*resource.Resource, reveal bool) 
 	return nil
 }
 
-// substitute runs Flux's envsubst on one object. Unknown variables become empty, as in the cluster; but when a
-// source could not be resolved they are kept as written, so the preview shows a gap rather than a wrong value.
+// substitute runs Flux's envsubst on one object (see substitution). Unknown variables become empty, as in the cluster;
+// but when a source could not be resolved their expressions are kept as written, so the preview shows a gap rather
+// than a wrong value.
 func substitute(r *resource.Resource, vars map[string]string, keepUnknown bool) error {
 	if r.GetLabels()[substituteKey] == "disabled" || r.GetAnnotations()[substituteKey] == "disabled" {
 		return nil
@@ -95,15 +95,7 @@ func substitute(r *resource.Resource, vars map[string]string, keepUnknown bool) 
 	if err != nil {
 		return err
 	}
-	out, err := envsubst.Eval(string(y), func(name string) (string, bool) {
-		if v, ok := vars[name]; ok {
-			return v, true
-		}
-		if keepUnknown {
-			return "${" + name + "}", true
-		}
-		return "", true
-	})
+	out, err := substitution{vars: vars, keepUnknown: keepUnknown}.eval(string(y))
 	if err != nil {
 		return fmt.Errorf("variable substitution failed: %w", err)
 	}
