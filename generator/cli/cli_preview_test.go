@@ -546,3 +546,22 @@ func TestGenerateCommit(t *testing.T) {
 		t.Error("a refused generate --commit wrote the tree")
 	}
 }
+
+// --full-output with --output json writes the JSON report, as printed; a negative --max-lines is refused.
+func TestDiffFullOutputJSONAndNegativeMaxLines(t *testing.T) {
+	p := newProject(t)
+	gitRepo(t, p.dir)
+	p.write(release, strings.Replace(p.read(release), "version: 1.13.4", "version: 1.13.5", 1))
+	full := filepath.Join(p.dir, "full.json")
+	code, stdout, stderr := p.run("diff", "--ref", "HEAD", "-o", "json", "--full-output", full)
+	written, err := os.ReadFile(full)
+	if code != 1 || err != nil || string(written) != stdout || !strings.Contains(stdout, `"key": "kronform/HelmRelease/kube-system/cilium"`) {
+		t.Errorf("diff -o json --full-output: exit %d, %v\nstdout:\n%s\nfile:\n%s\n%s", code, err, stdout, written, stderr)
+	}
+	for _, out := range []string{"unified", "json"} {
+		code, stdout, stderr = p.run("diff", "--ref", "HEAD", "-o", out, "--max-lines", "-1")
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "--max-lines must be 0 (no limit) or more, not -1") {
+			t.Errorf("--max-lines -1 -o %s: exit %d\n%s%s", out, code, stdout, stderr)
+		}
+	}
+}
