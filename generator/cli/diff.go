@@ -47,7 +47,7 @@ there. The JSON report (--output json) is never truncated, and --full-output wri
 Exit codes:
   0  no differences
   1  differences, or a side that does not build
-  2  bad input or usage: not a git repository, unknown ref`,
+  2  bad input or usage: not a git repository, an unknown ref, a bad flag value, an unwritable --full-output file`,
 		Example: `  kronform-gen diff --ref main
   kronform-gen diff --ref origin/main --output json
   kronform-gen diff --ref HEAD~1 --max-lines 200 --full-output diff.txt`,
