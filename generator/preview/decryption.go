@@ -1,6 +1,7 @@
 package preview
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 
@@ -24,6 +25,12 @@ func decryption(b *Build, decrypt func([]byte) ([]byte, error)) error {
 	decrypts := d != nil && d.Provider == "sops"
 	for _, r := range b.Resources {
 		if strings.EqualFold(r.GetAnnotations()[decryptKey], kustomizev1.DisabledValue) {
+			continue
+		}
+		if decrypts && r.GetKind() == "Secret" && !hasField(r, "sops") && holdsSOPSFiles(r) {
+			b.Notes = append(b.Notes, fmt.Sprintf("%s is generated from SOPS-encrypted files, which kronform-gen "+
+				"does not decrypt: Flux decrypts them before kustomize build, so its keys and values differ from "+
+				"what is shown", fmtObject(r)))
 			continue
 		}
 		if decrypts && hasSOPSMAC(r) {
@@ -58,6 +65,30 @@ func decryptResource(r *resource.Resource, decrypt func([]byte) ([]byte, error))
 		return fmt.Errorf("decrypted %s is not JSON", fmtObject(r))
 	}
 	return nil
+}
+
+// sopsMarkers are what the controller looks for to tell a SOPS file in a Secret's value, by format (binary and JSON
+// share one; dotenv, INI, YAML), plus one line of an encrypted dotenv file read by a secretGenerator's envs.
+var sopsMarkers = []string{`"mac": "ENC[`, "sops_mac=ENC[", "[sops]", "mac: ENC["}
+
+// holdsSOPSFiles says whether a Secret holds values that a secretGenerator read from SOPS-encrypted files: a whole
+// file (files:) or the lines of an encrypted dotenv file (envs:, which brings keys such as sops_mac).
+func holdsSOPSFiles(r *resource.Resource) bool {
+	for k, v := range r.GetDataMap() {
+		dec, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			continue
+		}
+		if strings.HasPrefix(k, "sops_") && isEncrypted(string(dec)) {
+			return true
+		}
+		for _, m := range sopsMarkers {
+			if strings.Contains(string(dec), m) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // hasSOPSMAC is the controller's test for a SOPS-encrypted object (isSOPSEncryptedResource): a sops block with a mac.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -199,5 +200,56 @@ metadata:
 	y, _ = buildFiles(t, files, preview.Options{})[0].YAML(false)
 	if !strings.Contains(string(y), "  arg: '*****'\n") {
 		t.Errorf("an argument from a masked variable:\n%s", y)
+	}
+}
+
+// Flux decrypts the SOPS-encrypted files a secretGenerator reads before kustomize build; kronform-gen does not, so
+// such a Secret is not what Flux applies, and the build says so rather than pass it off as the real thing.
+func TestSecretsGeneratedFromSOPSFilesAreNoted(t *testing.T) {
+	dir := t.TempDir()
+	key, err := filepath.Abs(filepath.Join("..", "..", "examples", "demo.agekey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyText, _ := os.ReadFile(key)
+	_, recipient, _ := strings.Cut(string(keyText), "# public key: ")
+	recipient, _, _ = strings.Cut(recipient, "\n")
+	enc := func(name, plain string) []byte {
+		t.Helper()
+		p := filepath.Join(t.TempDir(), name)
+		os.WriteFile(p, []byte(plain), 0o600)
+		out, err := exec.Command("go", "tool", "sops", "encrypt", "--age", recipient, p).Output()
+		if err != nil {
+			t.Fatalf("sops encrypt %s: %v", name, err)
+		}
+		return out
+	}
+	writeTree(t, dir, map[string][]byte{
+		"clusters/c1/apps.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  decryption: {provider: sops}
+`),
+		"apps/kustomization.yaml": []byte("secretGenerator:\n- name: app\n  namespace: apps\n  envs: [app.enc.env]\n" +
+			"- name: creds\n  namespace: apps\n  files: [creds.yaml=creds.enc.yaml]\n"),
+		"apps/app.enc.env":    enc("app.env", "API_KEY=s3cr3t\n"),
+		"apps/creds.enc.yaml": enc("creds.yaml", "user: admin\npassword: hunter2\n"),
+	})
+	src, _ := preview.FromDir(dir)
+	ks, _ := src.Kustomizations()
+	builds, err := src.Build(ks, preview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(builds[0].Notes, "\n")
+	for _, s := range []string{"Secret/apps/app-", "Secret/apps/creds-"} {
+		if !strings.Contains(notes, s) || !strings.Contains(notes, "generated from SOPS-encrypted files") {
+			t.Errorf("no note on %s: %q", s, notes)
+		}
 	}
 }
