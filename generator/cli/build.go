@@ -33,10 +33,16 @@ postBuild.substituteFrom reads the ConfigMaps and Secrets that the same cluster'
 a source that is not in the tree (it may exist only in the cluster) is reported and its variables are left as written.
 
 Secret values print masked: **SOPS** for SOPS ciphertext, ***** for a value in the clear. --decrypt decrypts SOPS
-Secrets as kustomize-controller does (the object as JSON, no MAC check) with the age key sops would use
+objects as kustomize-controller does (only for a Kustomization with spec.decryption, not an object annotated
+kustomize.toolkit.fluxcd.io/decrypt: disabled; the object as JSON, no MAC check) with the age key sops would use
 (--age-key-file, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, or ~/.config/sops/age/keys.txt) and prints every value in the clear.
+A Kustomization whose build still holds a SOPS-encrypted Secret fails, as the controller refuses to apply it.
 
-` + exitCodesHelp,
+Exit codes:
+  0  every selected Kustomization built
+  1  a Kustomization does not build (kustomize, decryption, substitution, or Flux would refuse to apply it)
+  2  bad input or usage: an unreadable output folder, an unknown CLUSTER/KUSTOMIZATION, or --decrypt without an age
+     key that reads and opens the tree's SOPS files`,
 		Example: `  kronform-gen build                        # every Kustomization of every cluster
   kronform-gen build kronform               # one cluster
   kronform-gen build kronform/host-policies # one Kustomization
@@ -62,10 +68,18 @@ Secrets as kustomize-controller does (the object as JSON, no MAC check) with the
 				if err != nil {
 					return fail(ExitUsage, "%v", err)
 				}
+				if !ids.Available() {
+					return fail(ExitUsage, "--decrypt needs an age key: give --age-key-file, set %s or %s, or keep one in "+
+						"~/.config/sops/age/keys.txt", secrets.KeyFileEnv, secrets.KeyEnv)
+				}
 				opts.Decrypt = func(doc []byte) ([]byte, error) { return secrets.DecryptObject(doc, ids) }
 			}
 			builds, err := src.Build(ks, opts)
 			a.printBuildNotes(builds)
+			if errors.Is(err, secrets.ErrWrongKey) {
+				// The tree may be fine: the key given is not one its SOPS files are for.
+				return fail(ExitUsage, "%s", buildFailed(err).Error())
+			}
 			if err != nil {
 				return buildFailed(err)
 			}

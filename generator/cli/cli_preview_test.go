@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/kronform/kronform-gen/generator/cli"
+	"github.com/kronform/kronform-gen/generator/secrets"
 )
 
 // run calls the CLI in-process and returns exit code, stdout and stderr.
@@ -560,5 +561,58 @@ func TestGenerateCommit(t *testing.T) {
 	}
 	if p.read(release) != before {
 		t.Error("a refused generate --commit wrote the tree")
+	}
+}
+
+// --full-output with --output json writes the JSON report, as printed; a negative --max-lines is refused.
+func TestDiffFullOutputJSONAndNegativeMaxLines(t *testing.T) {
+	p := newProject(t)
+	gitRepo(t, p.dir)
+	p.write(release, strings.Replace(p.read(release), "version: 1.13.4", "version: 1.13.5", 1))
+	full := filepath.Join(p.dir, "full.json")
+	code, stdout, stderr := p.run("diff", "--ref", "HEAD", "-o", "json", "--full-output", full)
+	written, err := os.ReadFile(full)
+	if code != 1 || err != nil || string(written) != stdout || !strings.Contains(stdout, `"key": "kronform/HelmRelease/kube-system/cilium"`) {
+		t.Errorf("diff -o json --full-output: exit %d, %v\nstdout:\n%s\nfile:\n%s\n%s", code, err, stdout, written, stderr)
+	}
+	for _, out := range []string{"unified", "json"} {
+		code, stdout, stderr = p.run("diff", "--ref", "HEAD", "-o", out, "--max-lines", "-1")
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "--max-lines must be 0 (no limit) or more, not -1") {
+			t.Errorf("--max-lines -1 -o %s: exit %d\n%s%s", out, code, stdout, stderr)
+		}
+	}
+}
+
+// A key problem is bad input (exit 2), not a failed build: --decrypt with no key at all, or with one that opens none
+// of the tree's SOPS files. Each command's help states its own exit codes.
+func TestBuildDecryptKeyProblemsAreUsageErrors(t *testing.T) {
+	p := newProject(t)
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("SOPS_AGE_KEY", "")
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", "")
+	code, stdout, stderr := p.run("build", "--decrypt")
+	if code != 2 || stdout != "" || !strings.Contains(stderr, "--decrypt needs an age key") {
+		t.Errorf("build --decrypt without a key: exit %d\n%s%s", code, stdout, stderr)
+	}
+	other := filepath.Join(t.TempDir(), "other.agekey")
+	if _, err := secrets.WriteKeyPair(other, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = p.run("build", "--decrypt", "--age-key-file", other)
+	if code != 2 || !strings.Contains(stderr, "none of the age keys can decrypt this file") {
+		t.Errorf("build --decrypt with a key for other files: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := p.run("build", "--decrypt", "--age-key-file", filepath.Join(p.dir, "examples", "demo.agekey")); code != 0 {
+		t.Errorf("build --decrypt with the demo key: exit %d\n%s", code, stderr)
+	}
+	for cmd, want := range map[string]string{
+		"build": "0  every selected Kustomization built",
+		"diff":  "0  no differences",
+	} {
+		_, help, _ := run(t, cmd, "--help")
+		if !strings.Contains(help, want) || strings.Contains(help, "in sync with the spec") || strings.Contains(help, "drift") {
+			t.Errorf("%s --help:\n%s", cmd, help)
+		}
 	}
 }

@@ -41,12 +41,13 @@ tree. It prints the objects that were added, changed or removed, keyed cluster/K
 unified diff of its YAML, then a summary line. Secret values are always masked; a change hidden by the mask is
 named ("values changed (masked): data.password").
 
-Long diffs stop after --max-lines lines with a "... truncated" line; --full-output FILE writes the whole diff there.
+Long unified diffs stop after --max-lines lines with a "... truncated" line; --full-output FILE writes the whole diff
+there. The JSON report (--output json) is never truncated, and --full-output writes it to FILE as well.
 
 Exit codes:
   0  no differences
   1  differences, or a side that does not build
-  2  bad input or usage: not a git repository, unknown ref`,
+  2  bad input or usage: not a git repository, an unknown ref, a bad flag value, an unwritable --full-output file`,
 		Example: `  kronform-gen diff --ref main
   kronform-gen diff --ref origin/main --output json
   kronform-gen diff --ref HEAD~1 --max-lines 200 --full-output diff.txt`,
@@ -54,6 +55,9 @@ Exit codes:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "unified" && output != "json" {
 				return fail(ExitUsage, "--output must be unified or json, not %q", output)
+			}
+			if maxLines < 0 {
+				return fail(ExitUsage, "--max-lines must be 0 (no limit) or more, not %d", maxLines)
 			}
 			repo, err := gitrepo.Open(a.outDir)
 			if err != nil {
@@ -97,7 +101,17 @@ Exit codes:
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "%s\n", b)
+				b = append(b, '\n')
+				// The JSON report is never truncated; --full-output writes it to the file too, so a pipeline can
+				// keep one form whichever output it prints.
+				if fullOutput != "" {
+					if err := os.WriteFile(fullOutput, b, 0o644); err != nil {
+						return fail(ExitUsage, "writing %s: %v", fullOutput, err)
+					}
+				}
+				if _, err := a.stdout.Write(b); err != nil {
+					return err
+				}
 			} else {
 				var full bytes.Buffer
 				for _, c := range changes {
@@ -123,8 +137,8 @@ Exit codes:
 	f := cmd.Flags()
 	f.StringVar(&ref, "ref", "", "the git ref to compare the working tree with (branch, tag, commit, HEAD~1...)")
 	f.StringVarP(&output, "output", "o", "unified", "unified or json")
-	f.IntVar(&maxLines, "max-lines", 2000, "print at most this many diff lines (0: no limit)")
-	f.StringVar(&fullOutput, "full-output", "", "also write the whole diff to this file")
+	f.IntVar(&maxLines, "max-lines", 2000, "print at most this many lines of the unified diff (0: no limit)")
+	f.StringVar(&fullOutput, "full-output", "", "also write the whole diff (or the JSON report) to this file")
 	_ = cmd.MarkFlagRequired("ref")
 	return cmd
 }

@@ -89,8 +89,8 @@ func (s *Source) Build(all []Kustomization, opts Options) ([]*Build, error) {
 	errs := make([]error, len(all))
 	each(todo, workers, func(i int) {
 		b, err := s.kustomize(all[i], serial)
-		if err == nil && opts.Decrypt != nil {
-			err = decryptAll(b.Resources, opts.Decrypt)
+		if err == nil {
+			err = decryption(b, opts.Decrypt)
 		}
 		if err != nil {
 			errs[i] = &Error{ID: all[i].ID(), Err: err}

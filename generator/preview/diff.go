@@ -31,15 +31,16 @@ type ObjectChange struct {
 	Change    ChangeKind `json:"change"`
 	// Diff is a unified diff of the object's YAML, old to new (all lines added or removed for a new or gone object).
 	Diff string `json:"diff"`
-	// SecretKeysChanged lists Secret keys whose values differ although their masks are equal.
+	// SecretKeysChanged lists the masked values (a Secret's data.KEY or stringData.KEY, or the path of a field holding
+	// a Secret-sourced variable, such as data.token of a ConfigMap) that differ although they print the same.
 	SecretKeysChanged []string `json:"secretKeysChanged,omitempty"`
 }
 
-// object is one built object, masked for display and in the clear for comparison.
+// object is one built object, masked for display and as built for comparison.
 type object struct {
 	cluster, kind, namespace, name string
 	masked, raw                    []byte
-	values                         map[string]string // Secret values by "field.key"
+	values                         map[string][2]string // masked scalars by path: as built, as printed
 }
 
 // Diff compares two sets of builds object by object (objects keyed by cluster, kind, namespace and name) and
@@ -79,7 +80,7 @@ func Diff(old, new []*Build, oldName, newName string) ([]ObjectChange, error) {
 			c.Change, from, to = Changed, o.masked, n.masked
 			c.Cluster, c.Kind, c.Namespace, c.Name = n.cluster, n.kind, n.namespace, n.name
 			for _, k := range slices.Sorted(maps.Keys(n.values)) {
-				if ov, ok := o.values[k]; ok && ov != n.values[k] {
+				if ov, ok := o.values[k]; ok && ov[0] != n.values[k][0] && ov[1] == n.values[k][1] {
 					c.SecretKeysChanged = append(c.SecretKeysChanged, k)
 				}
 			}
@@ -112,19 +113,13 @@ func objects(builds []*Build) (map[string]object, error) {
 			}
 			m := r.DeepCopy()
 			maskResource(m)
+			maskNodePlaceholders(m.RNode.YNode())
 			masked, err := m.AsYAML()
 			if err != nil {
 				return nil, err
 			}
 			o := object{cluster: b.Cluster, kind: r.GetKind(), namespace: r.GetNamespace(), name: r.GetName(), masked: masked, raw: raw}
-			if o.kind == "Secret" {
-				o.values = map[string]string{}
-				for _, f := range secretFields {
-					for k, v := range stringMap(r, f) {
-						o.values[f+"."+k] = v
-					}
-				}
-			}
+			o.values = maskedScalars(o.kind, r.RNode.YNode())
 			key := ObjectKey(o.cluster, o.kind, o.namespace, o.name)
 			if _, dup := out[key]; dup {
 				key += " (" + b.ID() + ")"

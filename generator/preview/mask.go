@@ -1,7 +1,6 @@
 package preview
 
 import (
-	"fmt"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/resource"
@@ -20,9 +19,9 @@ var secretFields = []string{"data", "stringData"}
 // isEncrypted says whether a value is SOPS ciphertext.
 func isEncrypted(v string) bool { return strings.HasPrefix(v, "ENC[") && strings.HasSuffix(v, "]") }
 
-// Mask is how a Secret value prints.
+// Mask is how a Secret value prints: a value substituted from SOPS ciphertext prints as ciphertext does.
 func Mask(v string) string {
-	if isEncrypted(v) {
+	if isEncrypted(v) || strings.Contains(v, placeholderSOPS) {
 		return maskSOPS
 	}
 	return maskPlain
@@ -57,29 +56,3 @@ func maskNode(doc *kyaml.Node) {
 }
 
 func isSecretField(name string) bool { return name == "data" || name == "stringData" }
-
-// decryptAll decrypts, in place, every Secret that carries SOPS metadata, as kustomize-controller does after build:
-// the object as JSON in, JSON out (decryptor.DecryptResource), so a file that decrypts here decrypts there.
-func decryptAll(rs []*resource.Resource, decrypt func([]byte) ([]byte, error)) error {
-	for _, r := range rs {
-		if r.GetKind() != "Secret" {
-			continue
-		}
-		if sops, _ := r.Pipe(kyaml.Lookup("sops")); sops == nil {
-			continue
-		}
-		j, err := r.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		plain, err := decrypt(j)
-		if err != nil {
-			// The error of a failed decryption names the file, never a value.
-			return fmt.Errorf("decrypting Secret %s/%s: %w", r.GetNamespace(), r.GetName(), err)
-		}
-		if err := r.UnmarshalJSON(plain); err != nil {
-			return fmt.Errorf("decrypted Secret %s/%s is not JSON", r.GetNamespace(), r.GetName())
-		}
-	}
-	return nil
-}

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
-	"github.com/fluxcd/pkg/envsubst"
 	"sigs.k8s.io/kustomize/api/resource"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
@@ -85,8 +84,9 @@ func postBuild(b *Build, sources map[objectKey]*resource.Resource, reveal bool) 
 	return nil
 }
 
-// substitute runs Flux's envsubst on one object. Unknown variables become empty, as in the cluster; but when a
-// source could not be resolved they are kept as written, so the preview shows a gap rather than a wrong value.
+// substitute runs Flux's envsubst on one object (see substitution). Unknown variables become empty, as in the cluster;
+// but when a source could not be resolved their expressions are kept as written, so the preview shows a gap rather
+// than a wrong value.
 func substitute(r *resource.Resource, vars map[string]string, keepUnknown bool) error {
 	if r.GetLabels()[substituteKey] == "disabled" || r.GetAnnotations()[substituteKey] == "disabled" {
 		return nil
@@ -95,15 +95,7 @@ func substitute(r *resource.Resource, vars map[string]string, keepUnknown bool) 
 	if err != nil {
 		return err
 	}
-	out, err := envsubst.Eval(string(y), func(name string) (string, bool) {
-		if v, ok := vars[name]; ok {
-			return v, true
-		}
-		if keepUnknown {
-			return "${" + name + "}", true
-		}
-		return "", true
-	})
+	out, err := substitution{vars: vars, keepUnknown: keepUnknown}.eval(string(y))
 	if err != nil {
 		return fmt.Errorf("variable substitution failed: %w", err)
 	}
@@ -111,31 +103,12 @@ func substitute(r *resource.Resource, vars map[string]string, keepUnknown bool) 
 	if err != nil {
 		return fmt.Errorf("YAMLToJSON: %w", err)
 	}
-	if err := r.UnmarshalJSON(j); err != nil {
-		return err
-	}
-	unmaskPlaceholders(r.RNode.YNode())
-	return nil
+	return r.UnmarshalJSON(j)
 }
 
-// A masked variable is substituted as a placeholder that is safe anywhere in YAML, then the placeholder becomes the
-// mask once the object is parsed again: "*****" written straight into `value: ${TOKEN}` would read as an alias.
-const (
-	placeholderSOPS  = "KRONFORMGENMASKEDSOPS"
-	placeholderPlain = "KRONFORMGENMASKEDPLAIN"
-)
-
-func unmaskPlaceholders(n *kyaml.Node) {
-	if n.Kind == kyaml.ScalarNode && strings.Contains(n.Value, "KRONFORMGENMASKED") {
-		n.Value = strings.NewReplacer(placeholderSOPS, maskSOPS, placeholderPlain, maskPlain).Replace(n.Value)
-		n.Tag, n.Style = "!!str", kyaml.SingleQuotedStyle
-	}
-	for _, c := range n.Content {
-		unmaskPlaceholders(c)
-	}
-}
-
-// sourceVars reads a ConfigMap's data, or a Secret's data (base64) and stringData, as variables.
+// sourceVars reads a ConfigMap's data, or a Secret's data (base64) and stringData, as variables. A Secret's values are
+// placeholders (see placeholder.go) unless reveal is set: of the ciphertext for a SOPS value, else of the value Flux
+// would substitute.
 func sourceVars(r *resource.Resource, reveal bool) (map[string]string, string, error) {
 	vars := map[string]string{}
 	var note string
@@ -149,24 +122,28 @@ func sourceVars(r *resource.Resource, reveal bool) (map[string]string, string, e
 	for k, v := range data {
 		switch {
 		case isEncrypted(v):
-			vars[k] = placeholderSOPS
+			vars[k] = placeholder(placeholderSOPS, v)
 			note = fmt.Sprintf("variables from Secret/%s are SOPS-encrypted: shown as %s (use --decrypt with the key)", r.GetName(), maskSOPS)
-		case !reveal:
-			vars[k] = placeholderPlain
 		default:
 			dec, err := base64.StdEncoding.DecodeString(v)
-			if err != nil {
+			switch {
+			case err != nil && reveal:
 				return nil, "", fmt.Errorf("data.%s is not base64", k)
+			case err != nil:
+				vars[k] = placeholder(placeholderPlain, v)
+			case reveal:
+				vars[k] = strings.ReplaceAll(string(dec), "\n", "")
+			default:
+				vars[k] = placeholder(placeholderPlain, strings.ReplaceAll(string(dec), "\n", ""))
 			}
-			vars[k] = strings.ReplaceAll(string(dec), "\n", "")
 		}
 	}
 	for k, v := range stringMap(r, "stringData") {
 		switch {
 		case isEncrypted(v):
-			vars[k] = placeholderSOPS
+			vars[k] = placeholder(placeholderSOPS, v)
 		case !reveal:
-			vars[k] = placeholderPlain
+			vars[k] = placeholder(placeholderPlain, strings.ReplaceAll(v, "\n", ""))
 		default:
 			vars[k] = strings.ReplaceAll(v, "\n", "")
 		}

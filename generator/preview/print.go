@@ -47,6 +47,8 @@ func YAMLAll(builds []*Build, reveal bool) ([][]byte, error) {
 // JSONToYAML, so keys come out sorted and scalars as JSON typed them). The usual object is turned into that JSON
 // value straight from its node tree; an object holding anything whose JSON typing is subtle (floats, timestamps,
 // custom tags, merge keys, anchors, large or non-decimal integers, duplicate keys) takes kustomize's own round trip.
+// Placeholders of masked variables print as their masks, with or without reveal (a SOPS value left encrypted stays
+// masked).
 func resourceYAML(r *resource.Resource, reveal bool) ([]byte, error) {
 	secret := !reveal && r.GetKind() == "Secret"
 	if v, ok := jsonValue(r.RNode.YNode()); ok {
@@ -54,6 +56,7 @@ func resourceYAML(r *resource.Resource, reveal bool) ([]byte, error) {
 			if secret {
 				maskValues(m)
 			}
+			maskValuePlaceholders(m)
 			return manifest.ValueToYAML(m)
 		}
 	}
@@ -64,6 +67,15 @@ func resourceYAML(r *resource.Resource, reveal bool) ([]byte, error) {
 	j, err := r.MarshalJSON()
 	if err != nil {
 		return nil, err
+	}
+	if hasPlaceholder(string(j)) {
+		if !secret {
+			r = r.DeepCopy()
+		}
+		maskNodePlaceholders(r.RNode.YNode())
+		if j, err = r.MarshalJSON(); err != nil {
+			return nil, err
+		}
 	}
 	return manifest.JSONToYAML(j)
 }

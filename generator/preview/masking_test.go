@@ -1,0 +1,255 @@
+package preview_test
+
+import (
+	"encoding/json"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/generator/secrets"
+)
+
+// varsTree is a cluster whose Kustomization "vars" builds Secret flux-system/cluster-secret-vars, and whose
+// Kustomization "apps" substitutes its variables into apps/config.yaml.
+func varsTree(token, config string) map[string][]byte {
+	return map[string][]byte{
+		"clusters/c1/vars.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: vars, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./vars
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+`),
+		"clusters/c1/apps.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild:
+    substituteFrom:
+    - {kind: Secret, name: cluster-secret-vars}
+`),
+		"vars/secret.yaml": []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secret-vars\n  namespace: flux-system\n" +
+			"stringData:\n  api_token: " + token + "\n"),
+		"apps/config.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: apps\ndata:\n" + config),
+	}
+}
+
+func buildFiles(t *testing.T, files map[string][]byte, opts preview.Options) []*preview.Build {
+	t.Helper()
+	src, err := preview.FromFiles(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := src.Kustomizations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds, err := src.Build(ks, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return builds
+}
+
+// An object that changes only through a Secret-sourced variable is changed: Flux rewrites it. The diff lists it, says
+// the change is masked, and shows neither value.
+func TestDiffSeesAChangeOfASecretSourcedVariable(t *testing.T) {
+	const oldToken, newToken = "KRONOLD-s3cr3t-token", "KRONNEW-0th3r-token"
+	config := "  token: ${api_token}\n  url: https://api.example.com/?t=${api_token}\n  plain: unchanged\n"
+	old := buildFiles(t, varsTree(oldToken, config), preview.Options{})
+	same := buildFiles(t, varsTree(oldToken, config), preview.Options{})
+	if changes, err := preview.Diff(old, same, "HEAD", "working tree"); err != nil || len(changes) != 0 {
+		t.Fatalf("two builds of one tree differ: %v %+v", err, changes)
+	}
+	changed := buildFiles(t, varsTree(newToken, config), preview.Options{})
+	changes, err := preview.Diff(old, changed, "HEAD", "working tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]preview.ObjectChange{}
+	for _, c := range changes {
+		byKey[c.Key] = c
+	}
+	cm, ok := byKey["c1/ConfigMap/apps/app-config"]
+	if !ok {
+		t.Fatalf("app-config, whose variable changed, is not in the diff: %v", slicesKeys(byKey))
+	}
+	if cm.Change != preview.Changed || strings.Join(cm.SecretKeysChanged, ",") != "data.token,data.url" {
+		t.Errorf("app-config: %s, masked changes %v", cm.Change, cm.SecretKeysChanged)
+	}
+	if !strings.Contains(cm.Diff, "# values changed (masked): data.token, data.url\n") {
+		t.Errorf("the diff does not say the change is masked:\n%s", cm.Diff)
+	}
+	if _, ok := byKey["c1/Secret/flux-system/cluster-secret-vars"]; !ok || len(changes) != 2 {
+		t.Errorf("changes: %v", slicesKeys(byKey))
+	}
+	all, _ := json.Marshal(changes)
+	for _, v := range []string{"KRONOLD", "KRONNEW", "s3cr3t", "0th3r", "KRONFORMGENMASKED"} {
+		if strings.Contains(string(all), v) {
+			t.Errorf("the diff shows %q:\n%s", v, all)
+		}
+	}
+	// It prints masked as before.
+	y, _ := changed[0].YAML(false)
+	if !strings.Contains(string(y), "  token: '*****'\n") || !strings.Contains(string(y), "  url: https://api.example.com/?t=*****\n") {
+		t.Errorf("build:\n%s", y)
+	}
+}
+
+func slicesKeys(m map[string]preview.ObjectChange) []string {
+	var out []string
+	for k := range maps.Keys(m) {
+		out = append(out, k)
+	}
+	return out
+}
+
+// kustomize-controller decrypts only for a Kustomization with spec.decryption, and refuses to apply one whose build
+// still holds a SOPS-encrypted Secret, unless the Secret is annotated decrypt: disabled. build (masked or with the key)
+// and diff fail the same way.
+func TestSOPSSecretsFollowTheKustomizationsDecryption(t *testing.T) {
+	dir, keyFile := sopsFixture(t)
+	ids, err := secrets.LoadIdentities(keyFile, os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKey := preview.Options{Decrypt: func(b []byte) ([]byte, error) { return secrets.DecryptObject(b, ids) }}
+	kpath := filepath.Join(dir, "clusters/c1/secrets.yaml")
+	k, _ := os.ReadFile(kpath)
+	noDecryption := strings.Replace(string(k), "  decryption: {provider: sops, secretRef: {name: sops-age}}\n", "", 1)
+	if noDecryption == string(k) {
+		t.Fatal("the fixture has no decryption to remove")
+	}
+	os.WriteFile(kpath, []byte(noDecryption), 0o644)
+	const reason = "c1/secrets: Secret/apps/db is SOPS encrypted, configuring decryption is required for this secret to be reconciled"
+	for name, opts := range map[string]preview.Options{"masked": {}, "with the key": withKey} {
+		src, _ := preview.FromDir(dir)
+		ks, _ := src.Kustomizations()
+		builds, err := src.Build(ks, opts)
+		if err == nil || err.Error() != reason || len(builds) != 0 {
+			t.Errorf("%s, without spec.decryption: %d builds, error %v; want %q", name, len(builds), err, reason)
+		}
+	}
+
+	// Annotated decrypt: disabled, the Secret is applied as it is: never decrypted, with or without spec.decryption.
+	os.WriteFile(filepath.Join(dir, "infrastructure/c1/secrets/kustomization.yaml"), []byte(
+		"resources: [db.yaml]\ncommonAnnotations: {kustomize.toolkit.fluxcd.io/decrypt: Disabled}\n"), 0o644)
+	for _, kfile := range []string{noDecryption, string(k)} {
+		os.WriteFile(kpath, []byte(kfile), 0o644)
+		src, _ := preview.FromDir(dir)
+		ks, _ := src.Kustomizations()
+		builds, err := src.Build(ks, withKey)
+		if err != nil {
+			t.Fatalf("decrypt: disabled: %v", err)
+		}
+		y, _ := builds[0].YAML(true)
+		if strings.Contains(string(y), "hunter2") || !strings.Contains(string(y), "password: ENC[") {
+			t.Errorf("a Secret annotated decrypt: disabled was decrypted:\n%s", y)
+		}
+	}
+}
+
+// Any expression whose value derives from a masked variable prints masked, and while a required source is missing an
+// expression on an unknown variable prints as written, default included.
+func TestExpressionsOnMaskedVariablesPrintMasked(t *testing.T) {
+	config := "  keep: ${undefined_var:=fallback}\n  keep2: x-${undefined_var,,}-${undefined_var/a\\/b/c}\n" +
+		"  head: ${api_token:0:4}\n  lower: ${api_token,,}\n  upper: ${api_token^}\n  len: ${#api_token}\n" +
+		"  trim: ${api_token#KRON}\n  repl: pre-${api_token/o/0}\n  dflt: ${api_token:-none}\n  arg: ${HOST/x/${api_token}}\n"
+	files := varsTree("KRONFORM-s3cr3t", config)
+	files["clusters/c1/apps.yaml"] = []byte(strings.Replace(string(files["clusters/c1/apps.yaml"]),
+		"    - {kind: Secret, name: cluster-secret-vars}\n",
+		"    - {kind: Secret, name: cluster-secret-vars}\n    - {kind: ConfigMap, name: only-in-the-cluster}\n", 1))
+	b := buildFiles(t, files, preview.Options{})
+	y, err := b[0].YAML(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `apiVersion: v1
+data:
+  arg: ${HOST/x/${api_token}}
+  dflt: '*****'
+  head: '*****'
+  keep: ${undefined_var:=fallback}
+  keep2: x-${undefined_var,,}-${undefined_var/a\/b/c}
+  len: '*****'
+  lower: '*****'
+  repl: pre-*****
+  trim: '*****'
+  upper: '*****'
+kind: ConfigMap
+metadata:
+  name: app-config
+  namespace: apps
+`
+	if string(y) != want {
+		t.Errorf("build:\n%s\nwant:\n%s", y, want)
+	}
+	// With HOST known, its replacement takes the masked value as an argument: the result is masked too.
+	files["clusters/c1/apps.yaml"] = []byte(strings.Replace(string(files["clusters/c1/apps.yaml"]),
+		"    substituteFrom:\n", "    substitute: {HOST: xhost}\n    substituteFrom:\n", 1))
+	y, _ = buildFiles(t, files, preview.Options{})[0].YAML(false)
+	if !strings.Contains(string(y), "  arg: '*****'\n") {
+		t.Errorf("an argument from a masked variable:\n%s", y)
+	}
+}
+
+// Flux decrypts the SOPS-encrypted files a secretGenerator reads before kustomize build; kronform-gen does not, so
+// such a Secret is not what Flux applies, and the build says so rather than pass it off as the real thing.
+func TestSecretsGeneratedFromSOPSFilesAreNoted(t *testing.T) {
+	dir := t.TempDir()
+	key, err := filepath.Abs(filepath.Join("..", "..", "examples", "demo.agekey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyText, _ := os.ReadFile(key)
+	_, recipient, _ := strings.Cut(string(keyText), "# public key: ")
+	recipient, _, _ = strings.Cut(recipient, "\n")
+	enc := func(name, plain string) []byte {
+		t.Helper()
+		p := filepath.Join(t.TempDir(), name)
+		os.WriteFile(p, []byte(plain), 0o600)
+		out, err := exec.Command("go", "tool", "sops", "encrypt", "--age", recipient, p).Output()
+		if err != nil {
+			t.Fatalf("sops encrypt %s: %v", name, err)
+		}
+		return out
+	}
+	writeTree(t, dir, map[string][]byte{
+		"clusters/c1/apps.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  path: ./apps
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  decryption: {provider: sops}
+`),
+		"apps/kustomization.yaml": []byte("secretGenerator:\n- name: app\n  namespace: apps\n  envs: [app.enc.env]\n" +
+			"- name: creds\n  namespace: apps\n  files: [creds.yaml=creds.enc.yaml]\n"),
+		"apps/app.enc.env":    enc("app.env", "API_KEY=s3cr3t\n"),
+		"apps/creds.enc.yaml": enc("creds.yaml", "user: admin\npassword: hunter2\n"),
+	})
+	src, _ := preview.FromDir(dir)
+	ks, _ := src.Kustomizations()
+	builds, err := src.Build(ks, preview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(builds[0].Notes, "\n")
+	for _, s := range []string{"Secret/apps/app-", "Secret/apps/creds-"} {
+		if !strings.Contains(notes, s) || !strings.Contains(notes, "generated from SOPS-encrypted files") {
+			t.Errorf("no note on %s: %q", s, notes)
+		}
+	}
+}

@@ -1,0 +1,153 @@
+package preview
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// A value that must not print (a variable from a Secret, or anything an expression derives from one) is substituted
+// as a placeholder: a marker, the kind of mask it prints as, and an HMAC of the value. The objects of a build keep
+// the placeholders; printing turns them into the mask. A constant placeholder would hide a change: both sides of a
+// diff would hold the same one however the Secret changed, although Flux rewrites every object using it. The HMAC
+// makes an unchanged value keep its placeholder and a changed one get another, so diff can say "values changed
+// (masked)". Its key is drawn at random once per process (both sides of a diff are built in one process): no
+// placeholder can be reproduced by anyone, in another run or from a guess, so it says nothing about the value even
+// if it were seen. It never prints; nor does anything else derived from the value (no length, no prefix).
+const (
+	placeholderMarker = "KRONFORMGENMASKED"
+	placeholderSOPS   = placeholderMarker + "SOPS"
+	placeholderPlain  = placeholderMarker + "PLAIN"
+)
+
+// placeholderRE finds placeholders inside any text: the marker, the kind, 32 hex digits.
+var placeholderRE = regexp.MustCompile(placeholderMarker + `(SOPS|PLAIN)[0-9a-f]{32}`)
+
+var placeholderKey = sync.OnceValue(func() []byte {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		// crypto/rand does not fail on any supported platform; a fixed key would make placeholders reproducible.
+		panic("preview: no randomness for the placeholder key: " + err.Error())
+	}
+	return k
+})
+
+// placeholder is kind (placeholderSOPS or placeholderPlain) followed by an HMAC of the parts, each length-prefixed so
+// that no two lists of parts run together into the same input.
+func placeholder(kind string, parts ...string) string {
+	m := hmac.New(sha256.New, placeholderKey())
+	m.Write([]byte(kind))
+	for _, p := range parts {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		m.Write(n[:])
+		m.Write([]byte(p))
+	}
+	return kind + hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// hasPlaceholder says whether text holds a placeholder (or something that looks like one's start).
+func hasPlaceholder(s string) bool { return strings.Contains(s, placeholderMarker) }
+
+// placeholderKind is the kind of mask a text holding placeholders prints as: SOPS if any of them is SOPS ciphertext.
+func placeholderKind(s string) string {
+	if strings.Contains(s, placeholderSOPS) {
+		return placeholderSOPS
+	}
+	return placeholderPlain
+}
+
+// maskPlaceholders replaces every placeholder in text with the mask it stands for.
+func maskPlaceholders(s string) string {
+	if !hasPlaceholder(s) {
+		return s
+	}
+	return placeholderRE.ReplaceAllStringFunc(s, func(p string) string {
+		if strings.HasPrefix(p, placeholderSOPS) {
+			return maskSOPS
+		}
+		return maskPlain
+	})
+}
+
+// maskNodePlaceholders masks the placeholders of every scalar of a node tree, keys included. A scalar that held one
+// becomes a single-quoted string: "*****" as a plain scalar would read as an alias.
+func maskNodePlaceholders(n *kyaml.Node) {
+	if n.Kind == kyaml.ScalarNode && hasPlaceholder(n.Value) {
+		n.Value = maskPlaceholders(n.Value)
+		n.Tag, n.Style = "!!str", kyaml.SingleQuotedStyle
+	}
+	for _, c := range n.Content {
+		maskNodePlaceholders(c)
+	}
+}
+
+// maskValuePlaceholders does the same to a JSON value (map[string]any, []any, scalars) and returns it.
+func maskValuePlaceholders(v any) any {
+	switch x := v.(type) {
+	case string:
+		return maskPlaceholders(x)
+	case []any:
+		for i := range x {
+			x[i] = maskValuePlaceholders(x[i])
+		}
+	case map[string]any:
+		for k, e := range x {
+			e = maskValuePlaceholders(e)
+			if mk := maskPlaceholders(k); mk != k {
+				delete(x, k)
+				k = mk
+			}
+			x[k] = e
+		}
+	}
+	return v
+}
+
+// maskedScalars lists, by path (data.token, spec.containers[0].env[1].value), the scalars of an object that print
+// masked: every value of a Secret's data and stringData, and any scalar holding a placeholder. Each comes with the
+// text as built and as printed, so a diff can name a change that the mask hides.
+func maskedScalars(kind string, doc *kyaml.Node) map[string][2]string {
+	out := map[string][2]string{}
+	// secretMap says n is a Secret's data or stringData, whose scalar values all print masked.
+	var walk func(n *kyaml.Node, path string, secretMap bool)
+	walk = func(n *kyaml.Node, path string, secretMap bool) {
+		switch n.Kind {
+		case kyaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path, false)
+			}
+		case kyaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i].Value, n.Content[i+1]
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				if secretMap && v.Kind == kyaml.ScalarNode {
+					out[p] = [2]string{v.Value, Mask(v.Value)}
+					continue
+				}
+				walk(v, p, path == "" && kind == "Secret" && isSecretField(k))
+			}
+		case kyaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, path+"["+strconv.Itoa(i)+"]", false)
+			}
+		case kyaml.ScalarNode:
+			if hasPlaceholder(n.Value) {
+				out[path] = [2]string{n.Value, maskPlaceholders(n.Value)}
+			}
+		}
+	}
+	walk(doc, "", false)
+	return out
+}
