@@ -18,7 +18,9 @@ const (
 
 // CompilePolicy turns one host policy into a CiliumClusterwideNetworkPolicy. Each spec rule becomes one Cilium rule per
 // peer kind, with ICMP apart from ports and at most 40 ports or ICMP types each, since Cilium rejects anything else.
-func CompilePolicy(p spec.HostPolicy) ClusterwideNetworkPolicy {
+// ranges says whether the cluster's CRD has endPort (spec.CiliumPortRanges); without it each port of a range is written
+// on its own, since the API server would prune endPort and leave only the range's first port.
+func CompilePolicy(p spec.HostPolicy, ranges bool) ClusterwideNetworkPolicy {
 	out := ClusterwideNetworkPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "cilium.io/v2", Kind: "CiliumClusterwideNetworkPolicy"},
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name},
@@ -28,16 +30,16 @@ func CompilePolicy(p spec.HostPolicy) ClusterwideNetworkPolicy {
 		},
 	}
 	for _, r := range p.Ingress {
-		out.Spec.Ingress = append(out.Spec.Ingress, ingressRules(r)...)
+		out.Spec.Ingress = append(out.Spec.Ingress, ingressRules(r, ranges)...)
 	}
 	for _, r := range p.IngressDeny {
-		out.Spec.IngressDeny = append(out.Spec.IngressDeny, ingressRules(r)...)
+		out.Spec.IngressDeny = append(out.Spec.IngressDeny, ingressRules(r, ranges)...)
 	}
 	for _, r := range p.Egress {
-		out.Spec.Egress = append(out.Spec.Egress, egressRules(r)...)
+		out.Spec.Egress = append(out.Spec.Egress, egressRules(r, ranges)...)
 	}
 	for _, r := range p.EgressDeny {
-		out.Spec.EgressDeny = append(out.Spec.EgressDeny, egressRules(r)...)
+		out.Spec.EgressDeny = append(out.Spec.EgressDeny, egressRules(r, ranges)...)
 	}
 	return out
 }
@@ -107,13 +109,20 @@ type l4 struct {
 }
 
 // l4Parts splits a rule's ports and ICMP types into Cilium-sized pieces; a rule with neither yields one empty piece
-// (all ports).
-func l4Parts(r spec.PolicyRule) []l4 {
+// (all ports). Without ranges, a range becomes its single ports (the spec bounds how many: spec.MaxExpandedPorts).
+func l4Parts(r spec.PolicyRule, ranges bool) []l4 {
 	var out []l4
 	var ports []PortProtocol
 	for _, s := range r.Ports {
 		p, _ := spec.ParsePort(s) // validated when the spec was loaded
-		pp := PortProtocol{Port: strconv.Itoa(p.Low), Protocol: strings.ToUpper(p.Protocol)}
+		proto := strings.ToUpper(p.Protocol)
+		if !ranges {
+			for port := p.Low; port <= p.High; port++ {
+				ports = append(ports, PortProtocol{Port: strconv.Itoa(port), Protocol: proto})
+			}
+			continue
+		}
+		pp := PortProtocol{Port: strconv.Itoa(p.Low), Protocol: proto}
 		if p.High != p.Low {
 			pp.EndPort = int32(p.High)
 		}
@@ -139,10 +148,10 @@ func l4Parts(r spec.PolicyRule) []l4 {
 	return out
 }
 
-func ingressRules(r spec.PolicyRule) []IngressRule {
+func ingressRules(r spec.PolicyRule, ranges bool) []IngressRule {
 	var out []IngressRule
 	for _, p := range peerKinds(r) {
-		for _, l := range l4Parts(r) {
+		for _, l := range l4Parts(r, ranges) {
 			out = append(out, IngressRule{
 				FromEntities: p.entities, FromEndpoints: p.endpoints, FromCIDR: p.cidr, FromCIDRSet: p.cidrSet,
 				ToPorts: l.ports, ICMPs: l.icmps,
@@ -152,10 +161,10 @@ func ingressRules(r spec.PolicyRule) []IngressRule {
 	return out
 }
 
-func egressRules(r spec.PolicyRule) []EgressRule {
+func egressRules(r spec.PolicyRule, ranges bool) []EgressRule {
 	var out []EgressRule
 	for _, p := range peerKinds(r) {
-		for _, l := range l4Parts(r) {
+		for _, l := range l4Parts(r, ranges) {
 			out = append(out, EgressRule{
 				ToEntities: p.entities, ToEndpoints: p.endpoints, ToCIDR: p.cidr, ToCIDRSet: p.cidrSet,
 				ToPorts: l.ports, ICMPs: l.icmps,

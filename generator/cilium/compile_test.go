@@ -24,7 +24,7 @@ func TestCompileSplitsWhatCiliumRejects(t *testing.T) {
 		Ports:     ports,
 		ICMP:      []spec.ICMPType{{Type: 8}},
 	}
-	p := CompilePolicy(spec.HostPolicy{Name: "p", Nodes: &spec.NodeMatch{}, Ingress: []spec.PolicyRule{rule}})
+	p := CompilePolicy(spec.HostPolicy{Name: "p", Nodes: &spec.NodeMatch{}, Ingress: []spec.PolicyRule{rule}}, true)
 	// 3 peer kinds x (2 port chunks + 1 ICMP rule).
 	if len(p.Spec.Ingress) != 9 {
 		t.Fatalf("got %d rules, want 9: %+v", len(p.Spec.Ingress), p.Spec.Ingress)
@@ -69,7 +69,7 @@ func TestCompileRangesAndCIDRSets(t *testing.T) {
 			CIDRs: []spec.CIDRPeer{{CIDR: "192.0.2.0/24", Except: []string{"192.0.2.0/25"}}, {CIDR: "198.51.100.0/24"}},
 			Ports: []string{"6800-7300/tcp", "53/any"},
 		}},
-	})
+	}, true)
 	want := []EgressRule{{
 		ToCIDRSet: []CIDRRule{{CIDR: "192.0.2.0/24", Except: []string{"192.0.2.0/25"}}, {CIDR: "198.51.100.0/24"}},
 		ToPorts:   []PortRule{{Ports: []PortProtocol{{Port: "6800", EndPort: 7300, Protocol: "TCP"}, {Port: "53", Protocol: "ANY"}}}},
@@ -79,6 +79,41 @@ func TestCompileRangesAndCIDRSets(t *testing.T) {
 	}
 	if got := p.Spec.NodeSelector.MatchExpressions; len(got) != 1 || got[0].Key != spec.ControlPlaneLabel || got[0].Operator != "DoesNotExist" {
 		t.Errorf("worker selector: %+v", p.Spec.NodeSelector)
+	}
+}
+
+// TestCompileWritesRangesPortByPortBefore116: the CRD of Cilium before 1.16 has no endPort and the API server prunes
+// it, so a range written as one entry would open (or deny) only its first port. Without ranges, each port of a range
+// is its own entry, still at most 40 to a rule.
+func TestCompileWritesRangesPortByPortBefore116(t *testing.T) {
+	rule := spec.PolicyRule{Entities: []string{"world"}, Ports: []string{"6443/tcp", "50000-50001/tcp", "30000-30044/udp"}}
+	p := CompilePolicy(spec.HostPolicy{Name: "p", Nodes: &spec.NodeMatch{}, Ingress: []spec.PolicyRule{rule}}, spec.CiliumPortRanges("1.13.4"))
+	var got []string
+	for _, r := range p.Spec.Ingress {
+		if len(r.ToPorts) != 1 || len(r.ToPorts[0].Ports) > MaxPortsPerRule {
+			t.Fatalf("rule over Cilium's limit: %+v", r)
+		}
+		for _, pp := range r.ToPorts[0].Ports {
+			if pp.EndPort != 0 {
+				t.Fatalf("endPort written for a chart whose CRD lacks it: %+v", pp)
+			}
+			got = append(got, pp.Port+"/"+pp.Protocol)
+		}
+	}
+	want := []string{"6443/TCP", "50000/TCP", "50001/TCP"}
+	for port := 30000; port <= 30044; port++ {
+		want = append(want, fmt.Sprintf("%d/UDP", port))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ports (-want +got):\n%s", diff)
+	}
+	if len(p.Spec.Ingress) != 2 {
+		t.Errorf("48 ports make %d rules, want 2", len(p.Spec.Ingress))
+	}
+	// From 1.16 the range stays one entry.
+	p = CompilePolicy(spec.HostPolicy{Name: "p", Nodes: &spec.NodeMatch{}, Ingress: []spec.PolicyRule{rule}}, spec.CiliumPortRanges("~1.16.0"))
+	if ports := p.Spec.Ingress[0].ToPorts[0].Ports; len(ports) != 3 || ports[1].EndPort != 50001 {
+		t.Errorf("1.16 ports: %+v", ports)
 	}
 }
 

@@ -125,7 +125,7 @@ func TestExamplePolicyIsTheSeeds(t *testing.T) {
 	var got ClusterwideNetworkPolicy
 	for _, p := range c.HostPolicies {
 		if p.Name == "host-fw-control-plane" {
-			got = CompilePolicy(p)
+			got = CompilePolicy(p, spec.CiliumPortRanges(c.Cilium.Version))
 		}
 	}
 	if got.Name != seed.Name || got.Spec.Description != seed.Spec.Description {

@@ -87,3 +87,60 @@ func DeepMerge(base, over map[string]any) map[string]any {
 	}
 	return out
 }
+
+// Overlay is how the chart values carry pod traffic between nodes: a VXLAN or Geneve tunnel on a UDP port, which the
+// host firewall (and Robot) must let through between every pair of nodes, or native routing, which needs no port.
+type Overlay struct {
+	Protocol string // "vxlan" or "geneve"; "" with native routing
+	Port     int    // the tunnel's UDP port; 0 with native routing
+}
+
+// Name is how Cilium's docs name the overlay.
+func (o Overlay) Name() string {
+	if o.Protocol == "geneve" {
+		return "Geneve"
+	}
+	return "VXLAN"
+}
+
+// The agent's tunnel ports when tunnelPort is 0 (pkg/defaults: TunnelPortVXLAN, TunnelPortGeneve).
+const (
+	vxlanPort  = 8472
+	genevePort = 6081
+)
+
+// OverlayOf reads the overlay from the values the HelmRelease gets (the spec's with the raw ones merged), the way the
+// chart reads them: tunnel (vxlan, geneve or disabled) before 1.14, routingMode and tunnelProtocol from 1.14, and
+// tunnelPort in every version. spec validation refuses values it could not read; the chart's defaults fill the rest.
+func OverlayOf(c spec.Cluster) Overlay {
+	v, err := HelmValues(c)
+	if err != nil {
+		v = c.Cilium.Values // only an unknown version fails, and the spec loader refuses those
+	}
+	str := func(key string) string { s, _ := v[key].(string); return s }
+	native, protocol := false, "vxlan"
+	if spec.CiliumTunnelKeys(c.Cilium.Version) {
+		native = str("routingMode") == "native"
+		if p := str("tunnelProtocol"); p != "" {
+			protocol = p
+		}
+	} else {
+		switch t := str("tunnel"); t {
+		case "disabled":
+			native = true
+		case "geneve":
+			protocol = t
+		}
+	}
+	if native {
+		return Overlay{}
+	}
+	port := vxlanPort
+	if protocol == "geneve" {
+		port = genevePort
+	}
+	if p, ok := v["tunnelPort"].(int); ok && p != 0 {
+		port = p
+	}
+	return Overlay{Protocol: protocol, Port: port}
+}

@@ -69,3 +69,27 @@ func TestRawValuesMergeLast(t *testing.T) {
 		t.Errorf("raw values did not win: %v %v", v["hostFirewall"], v["ipam"])
 	}
 }
+
+// TestOverlayFollowsTheValues: the tunnel the built-in checks test is the one the HelmRelease's values configure, in
+// the words of the chart version: tunnel before 1.14, routingMode and tunnelProtocol after, tunnelPort in both.
+func TestOverlayFollowsTheValues(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		values  map[string]any
+		want    Overlay
+	}{
+		{"1.13.4", nil, Overlay{"vxlan", 8472}},
+		{"1.13.4", map[string]any{"tunnel": "geneve"}, Overlay{"geneve", 6081}},
+		{"1.13.4", map[string]any{"tunnel": "disabled"}, Overlay{}},
+		{"1.16.5", nil, Overlay{"vxlan", 8472}},
+		{"1.16.5", map[string]any{"tunnelProtocol": "geneve"}, Overlay{"geneve", 6081}},
+		{"~1.15.0", map[string]any{"routingMode": "native", "tunnelProtocol": "geneve"}, Overlay{}},
+		{"1.18.0", map[string]any{"routingMode": "tunnel", "tunnelPort": 9472}, Overlay{"vxlan", 9472}},
+	} {
+		c := cluster(tc.version)
+		c.Cilium.Values = tc.values
+		if got := OverlayOf(c); got != tc.want {
+			t.Errorf("%s %v: overlay %+v, want %+v", tc.version, tc.values, got, tc.want)
+		}
+	}
+}

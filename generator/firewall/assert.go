@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/internal/parallel"
 )
@@ -48,6 +49,7 @@ func BuiltInAssertions(c spec.Cluster) []BuiltIn {
 		out = append(out, BuiltIn{Assertion: spec.Assertion{From: from, To: to, Port: port, Expect: spec.Allowed}, Why: why})
 	}
 	isCP := func(n spec.Node) bool { return slices.Contains(n.Roles, spec.RoleControlPlane) }
+	overlay := cilium.OverlayOf(c) // the tunnel the values configure; native routing has none
 	if c.Hetzner != nil {
 		for _, n := range c.Nodes {
 			if isCP(n) {
@@ -74,7 +76,9 @@ func BuiltInAssertions(c spec.Cluster) []BuiltIn {
 				add(from, to, "10250/tcp", "the API server reaches the kubelet")
 				add(from, to, "50000/tcp", "apid on the control planes proxies talosctl to every node")
 			}
-			add(from, to, "8472/udp", "Cilium's VXLAN overlay carries pod traffic between nodes")
+			if overlay.Port != 0 {
+				add(from, to, fmt.Sprintf("%d/udp", overlay.Port), "Cilium's "+overlay.Name()+" overlay carries pod traffic between nodes")
+			}
 			add(from, to, "4240/tcp", "Cilium's health checks")
 			if c.Cilium.Encryption == "wireguard" {
 				add(from, to, "51871/udp", "Cilium's WireGuard tunnel")

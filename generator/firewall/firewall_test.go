@@ -477,9 +477,9 @@ clusters:
 		t.Fatalf("errors: %v", errs)
 	}
 	want := []string{
-		`test.yaml:12:9: clusters[0].hostPolicies[0]: ping (icmp:8) to cp1 is dropped: nodes-by-cidr select it and no rule allows ICMP, which Cilium blocks once port rules apply (if ping should work, add an ingress rule icmp: [{family: IPv4, type: 8}])`,
+		`test.yaml:12:9: clusters[0].hostPolicies[0]: ping (icmp:8) to cp1 is dropped: nodes-by-cidr selects it and no rule allows ICMP, which Cilium blocks once port rules apply (if ping should work, add an ingress rule icmp: [{family: IPv4, type: 8}])`,
 		`test.yaml:15:22: clusters[0].hostPolicies[0].ingress[0].cidrs[0]: 198.51.100.0/24 holds the address of cp1 (198.51.100.11), w1 (198.51.100.21), but CIDR peers never match cluster nodes: Cilium gives node traffic the host or remote-node identity (for node traffic use entities: [remote-node] (other nodes), [host] (the node itself) or [cluster])`,
-		`test.yaml:16:9: clusters[0].hostPolicies[1]: ping (icmpv6:128) to w1 is dropped: workers select it and no rule allows ICMP, which Cilium blocks once port rules apply (if ping should work, add an ingress rule icmp: [{family: IPv6, type: 128}])`,
+		`test.yaml:16:9: clusters[0].hostPolicies[1]: ping (icmpv6:128) to w1 is dropped: workers selects it and no rule allows ICMP, which Cilium blocks once port rules apply (if ping should work, add an ingress rule icmp: [{family: IPv6, type: 128}])`,
 	}
 	var got []string
 	for _, w := range warnings {

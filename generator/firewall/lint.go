@@ -214,9 +214,13 @@ func pingWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
 				continue
 			}
 			idx := slices.IndexFunc(sim.Cluster.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == v.Selected[0] })
+			verb := "selects" // the subject is one policy name, or a list of them
+			if len(v.Selected) > 1 {
+				verb = "select"
+			}
 			out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
 				fmt.Sprintf("if ping should work, add an ingress rule icmp: [{family: %s, type: %d}]", port.Family, port.ICMPType),
-				"ping (%s) to %s is dropped: %s select it and no rule allows ICMP, which Cilium blocks once port rules apply", port, n.Name, strings.Join(v.Selected, ", ")))
+				"ping (%s) to %s is dropped: %s %s it and no rule allows ICMP, which Cilium blocks once port rules apply", port, n.Name, strings.Join(v.Selected, ", "), verb))
 		}
 	}
 	return out

@@ -101,7 +101,7 @@ func (s *Simulator) rejectedBy(p cilium.ClusterwideNetworkPolicy) []string {
 func NewSimulator(c spec.Cluster) *Simulator {
 	s := &Simulator{Cluster: c}
 	for _, p := range c.HostPolicies {
-		s.Policies = append(s.Policies, cilium.CompilePolicy(p))
+		s.Policies = append(s.Policies, cilium.CompilePolicy(p, spec.CiliumPortRanges(c.Cilium.Version)))
 	}
 	if t, ok := BuildTemplate(c); ok {
 		s.Template = &t

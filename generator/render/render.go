@@ -153,8 +153,9 @@ func renderHostPolicies(t *tree.Tree, c spec.Cluster) error {
 		return nil
 	}
 	files := map[string]any{}
+	ranges := spec.CiliumPortRanges(c.Cilium.Version)
 	for _, p := range c.HostPolicies {
-		files[p.Name+".yaml"] = cilium.CompilePolicy(p)
+		files[p.Name+".yaml"] = cilium.CompilePolicy(p, ranges)
 	}
 	return addFolder(t, flux.ComponentDir(c, flux.HostPoliciesName), files)
 }

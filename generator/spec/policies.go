@@ -77,15 +77,17 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 		if len(hp.Ingress)+len(hp.IngressDeny)+len(hp.Egress)+len(hp.EgressDeny) == 0 {
 			v.fail(pp, "add ingress or egress rules", "host policy %q has no rules", hp.Name)
 		}
+		ranges := CiliumPortRanges(c.Cilium.Version)
 		for dir, rules := range map[string][]PolicyRule{"ingress": hp.Ingress, "ingressDeny": hp.IngressDeny, "egress": hp.Egress, "egressDeny": hp.EgressDeny} {
 			for j, r := range rules {
-				v.rule(fmt.Sprintf("%s.%s[%d]", pp, dir, j), r)
+				v.rule(fmt.Sprintf("%s.%s[%d]", pp, dir, j), r, ranges, c.Cilium.Version)
 			}
 		}
 	}
 }
 
-func (v *validator) rule(p string, r PolicyRule) {
+// rule checks one policy rule; ranges says whether the cluster's chart has port ranges (version names it).
+func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 	if len(r.Entities)+len(r.Endpoints)+len(r.CIDRs)+len(r.Ports)+len(r.ICMP) == 0 {
 		v.fail(p, "name peers, ports or icmp; entities: [all] allows everything", "an empty rule is ambiguous")
 	}
@@ -128,10 +130,23 @@ func (v *validator) rule(p string, r PolicyRule) {
 			}
 		}
 	}
+	expanded, widest := 0, -1
 	for i, s := range r.Ports {
-		if _, err := ParsePort(s); err != nil {
+		pr, err := ParsePort(s)
+		if err != nil {
 			v.fail(fmt.Sprintf("%s.ports[%d]", p, i), "", "%v", err)
+			continue
 		}
+		expanded += pr.High - pr.Low + 1
+		if pr.High != pr.Low && (widest < 0 || pr.High-pr.Low > portWidth(r.Ports[widest])) {
+			widest = i
+		}
+	}
+	if !ranges && expanded > MaxExpandedPorts && widest >= 0 {
+		v.fail(fmt.Sprintf("%s.ports[%d]", p, widest),
+			"upgrade cilium.version to 1.16 or later, where ranges are written as endPort, or narrow the range",
+			"Cilium %s has no port ranges in policies (endPort came with 1.16), so each port of a range is written on its own; this rule comes to %d ports, more than the %d kronform-gen writes for one rule",
+			version, expanded, MaxExpandedPorts)
 	}
 	for i, t := range r.ICMP {
 		ip := fmt.Sprintf("%s.icmp[%d]", p, i)
@@ -142,4 +157,10 @@ func (v *validator) rule(p string, r PolicyRule) {
 			v.fail(ip+".type", "", "ICMP type %d is out of range 0-255", t.Type)
 		}
 	}
+}
+
+// portWidth is how many ports past the first a valid port entry spans.
+func portWidth(s string) int {
+	pr, _ := ParsePort(s)
+	return pr.High - pr.Low
 }

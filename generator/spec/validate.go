@@ -286,6 +286,7 @@ func (v *validator) cilium(p string, c *Cluster) {
 	if !*cl.HostFirewall && len(c.HostPolicies) > 0 {
 		v.fail(p+".hostFirewall", "set hostFirewall: true, or remove the host policies", "host policies exist but the host firewall is off, so Cilium would not enforce them")
 	}
+	v.ciliumValues(p, c)
 }
 
 // short drops the examples and regular expression that Kubernetes' validation messages end with.

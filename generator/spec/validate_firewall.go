@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -31,32 +30,34 @@ func ParseHetznerDiscard(s string) (ports, protocol string, err error) {
 	if protocol != "" && protocol != "tcp" && protocol != "udp" {
 		return "", "", fmt.Errorf("%q: the protocol of a discarded port is tcp or udp", s)
 	}
-	if _, _, err := ParseHetznerPort(ports); err != nil {
+	if _, _, err := parseHetznerPort(ports); err != nil {
 		return "", "", fmt.Errorf("%q: %w", s, err)
 	}
 	return ports, protocol, nil
 }
 
-// ParseHetznerPort reads Robot's port syntax, N or N-M.
+// ParseHetznerPort reads Robot's port syntax, N or N-M, with N and M in 1-65535: the range policy ports have, so one
+// spec speaks of ports one way (port 0 names no service a firewall could open or close).
 func ParseHetznerPort(s string) (low, high int, err error) {
-	lowS, highS, isRange := strings.Cut(s, "-")
-	num := func(x string) (int, error) {
-		n, err := strconv.Atoi(x)
-		if err != nil || strings.HasPrefix(x, "+") || n < 0 || n > 65535 {
-			return 0, fmt.Errorf("%q is not a port (N or N-M, 0-65535)", s)
-		}
-		return n, nil
+	if low, high, err = parseHetznerPort(s); err != nil {
+		return 0, 0, fmt.Errorf("%q: %w", s, err)
 	}
-	if low, err = num(lowS); err != nil {
-		return 0, 0, err
+	return low, high, nil
+}
+
+// parseHetznerPort is ParseHetznerPort with errors that do not repeat the text, for callers that quote it themselves.
+func parseHetznerPort(s string) (low, high int, err error) {
+	lowS, highS, isRange := strings.Cut(s, "-")
+	if low, err = parsePortNumber(lowS); err != nil {
+		return 0, 0, fmt.Errorf("%w (write N or N-M)", err)
 	}
 	high = low
 	if isRange {
-		if high, err = num(highS); err != nil {
-			return 0, 0, err
+		if high, err = parsePortNumber(highS); err != nil {
+			return 0, 0, fmt.Errorf("%w (write N or N-M)", err)
 		}
 		if high < low {
-			return 0, 0, fmt.Errorf("%q ends below its start", s)
+			return 0, 0, fmt.Errorf("range %d-%d ends below its start", low, high)
 		}
 	}
 	return low, high, nil

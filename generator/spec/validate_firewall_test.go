@@ -45,8 +45,16 @@ func TestHetznerValidation(t *testing.T) {
 			`fw.yaml:10:17: clusters[0].hetzner.template: "kronform/prod" is not a Robot template name (letters, digits, space and . - + _ @)`,
 			`fw.yaml:11:22: clusters[0].hetzner.adminSources[0]: 89.23.224.44/24 has host bits set; write 89.23.224.0/24`,
 			`fw.yaml:11:39: clusters[0].hetzner.adminSources[1]: "nowhere" is neither an address nor a CIDR`,
-			`fw.yaml:12:17: clusters[0].hetzner.discard[0]: "500001": "500001" is not a port (N or N-M, 0-65535)`,
+			`fw.yaml:12:17: clusters[0].hetzner.discard[0]: "500001": port 500001 is out of range 1-65535 (write N or N-M)`,
 			`fw.yaml:12:27: clusters[0].hetzner.discard[1]: "6443/icmp": the protocol of a discarded port is tcp or udp`,
+		}},
+		{"ports in the range policy ports have", `    hetzner:
+      adminSources: [89.23.224.44/32]
+      discard: ["50000-500001", "0-1023/tcp", "x"]
+`, []string{
+			`fw.yaml:11:17: clusters[0].hetzner.discard[0]: "50000-500001": port 500001 is out of range 1-65535 (write N or N-M)`,
+			`fw.yaml:11:33: clusters[0].hetzner.discard[1]: "0-1023/tcp": port 0 is out of range 1-65535 (write N or N-M)`,
+			`fw.yaml:11:47: clusters[0].hetzner.discard[2]: "x": "x" is not a port number (write N or N-M)`,
 		}},
 		{"no admin source", `    hetzner: {template: x}
 `, []string{
@@ -64,7 +72,7 @@ func TestHetznerValidation(t *testing.T) {
 			`fw.yaml:13:18: clusters[0].hetzner.rules[0].name: "admin/home" is not a Robot rule name (letters, digits, space and . - + _ @)`,
 			`fw.yaml:13:39: clusters[0].hetzner.rules[0].srcIP: Robot accepts srcIP only in a rule with an ip_version (set ipVersion: ipv4 or ipv6)`,
 			`fw.yaml:14:46: clusters[0].hetzner.rules[1].srcIP: 10.0.0.0/8 is not an ipv6 address`,
-			`fw.yaml:14:67: clusters[0].hetzner.rules[1].dstPort: "80-70" ends below its start`,
+			`fw.yaml:14:67: clusters[0].hetzner.rules[1].dstPort: "80-70": range 80-70 ends below its start`,
 			`fw.yaml:14:67: clusters[0].hetzner.rules[1].dstPort: protocol icmp has no ports (drop the port, or use tcp or udp)`,
 			`fw.yaml:14:98: clusters[0].hetzner.rules[1].action: unknown action "allow" (accept or discard)`,
 			`fw.yaml:15:67: clusters[0].hetzner.rules[2].tcpFlags: "syn|ack&fin" mixes | and &`,

@@ -12,6 +12,25 @@ import (
 // on one side of each, or the values would be right for only part of it.
 var CiliumValueBreaks = []*semver.Version{semver.MustParse("1.14.0"), semver.MustParse("1.16.0")}
 
+// CiliumPortRangesSince is the first chart whose CiliumClusterwideNetworkPolicy CRD has toPorts[].ports[].endPort.
+// Before it the API server prunes the field (the CRDs of 1.13.4, 1.14.0, 1.15.6 and 1.15.19 have no endPort and do not
+// preserve unknown fields; 1.16.0 has it), so a range would silently shrink to its first port. It is also a break in
+// CiliumValueBreaks, so a version range is wholly on one side.
+var CiliumPortRangesSince = semver.MustParse("1.16.0")
+
+// CiliumPortRanges says whether the chart a version or range resolves to accepts port ranges in policies; false
+// when the version does not resolve (reported where the version is validated).
+func CiliumPortRanges(version string) bool {
+	v, err := ResolveCiliumVersion(version)
+	return err == nil && !v.LessThan(CiliumPortRangesSince)
+}
+
+// MaxExpandedPorts bounds how many single ports one policy rule may come to when a chart without port ranges makes
+// kronform-gen write each port of a range on its own. 1024 holds the well-known ports (a deny of 1-1024) and the
+// ranges Talos and Cilium use; it is 26 Cilium rules of 40 ports per peer kind, and the agent keeps one policy map
+// entry per port and peer identity (16384 per endpoint by default), so much wider ranges cannot work well anyway.
+const MaxExpandedPorts = 1024
+
 // MinCiliumVersion is the oldest chart whose values kronform-gen knows.
 var MinCiliumVersion = semver.MustParse("1.13.0")
 

@@ -1,0 +1,56 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestRawValuesSayOnlyWhatIsModelled: raw values merge last, so a chart value a spec field writes is refused with
+// the field to use, one that changes policy in a way the lock-out check does not model is refused unless it says the
+// default, and the overlay keys must be ones this chart version reads.
+func TestRawValuesSayOnlyWhatIsModelled(t *testing.T) {
+	for _, tc := range []struct {
+		name, version, values string
+		want                  []string
+	}{
+		{"owned by spec fields", "1.16.5", `{policyAuditMode: false, hostFirewall: {enabled: false}, ipam: cluster-pool, hubble: {relay: {replicas: 2}, ui: null}, operator: {replicas: 1}}`, []string{
+			`fw.yaml:10:33: clusters[0].cilium.values.policyAuditMode: sets policyAuditMode, which cilium.auditMode writes; the lock-out check and the audit-mode guard read cilium.auditMode, so values may not say otherwise (set cilium.auditMode instead)`,
+			`fw.yaml:10:54: clusters[0].cilium.values.hostFirewall: sets hostFirewall, which cilium.hostFirewall writes; the lock-out check and the audit-mode guard read cilium.hostFirewall, so values may not say otherwise (set cilium.hostFirewall instead)`,
+			`fw.yaml:10:78: clusters[0].cilium.values.ipam: replaces ipam.mode (values merge last), which cilium.ipam writes; the lock-out check and the audit-mode guard read cilium.ipam, so values may not say otherwise (set cilium.ipam instead)`,
+			`fw.yaml:10:100: clusters[0].cilium.values.hubble.ui: replaces hubble.ui.enabled (values merge last), which cilium.hubble.ui writes; the lock-out check and the audit-mode guard read cilium.hubble.ui, so values may not say otherwise (set cilium.hubble.ui instead)`,
+		}},
+		{"not modelled", "1.16.5", `{policyEnforcementMode: always, policyCIDRMatchMode: [nodes], loadBalancer: {dsrDispatch: geneve}}`, []string{
+			`fw.yaml:10:39: clusters[0].cilium.values.policyEnforcementMode: policyEnforcementMode always changes which endpoints Cilium enforces policy on; kronform-gen's lock-out check does not model it, so it cannot promise this spec keeps you in (remove it; host policies enforce on the nodes they select)`,
+			`fw.yaml:10:68: clusters[0].cilium.values.policyCIDRMatchMode: policyCIDRMatchMode [nodes] lets CIDR peers match nodes, which by default they never do; kronform-gen's lock-out check does not model it, so it cannot promise this spec keeps you in (remove it; for node traffic use entities: [remote-node], [host] or [cluster])`,
+			`fw.yaml:10:91: clusters[0].cilium.values.loadBalancer.dsrDispatch: loadBalancer.dsrDispatch geneve sends load-balanced traffic between nodes in a Geneve tunnel; kronform-gen's lock-out check does not model it, so it cannot promise this spec keeps you in (remove it, or use the default opt)`,
+		}},
+		{"defaults said out loud", "1.16.5", `{policyEnforcementMode: default, policyCIDRMatchMode: [], routingMode: tunnel, tunnelProtocol: geneve, tunnelPort: 6082}`, nil},
+		{"overlay keys of 1.14 and later", "~1.15.0", `{tunnel: disabled, routingMode: direct, tunnelProtocol: 6081, tunnelPort: 70000}`, []string{
+			`fw.yaml:10:24: clusters[0].cilium.values.tunnel: 1.14 replaced tunnel with routingMode and tunnelProtocol (1.15 removed it); for Cilium ~1.15.0 kronform-gen reads those (write routingMode: native for no tunnel, or tunnelProtocol: vxlan or geneve)`,
+			`fw.yaml:10:47: clusters[0].cilium.values.routingMode: routingMode direct is not a value the Cilium chart knows (one of "", "tunnel", "native")`,
+			`fw.yaml:10:71: clusters[0].cilium.values.tunnelProtocol: tunnelProtocol 6081 is not a value the Cilium chart knows (one of "", "vxlan", "geneve")`,
+			`fw.yaml:10:89: clusters[0].cilium.values.tunnelPort: tunnelPort 70000 is not a port number (a UDP port, or 0 for the protocol's own: 8472 VXLAN, 6081 Geneve)`,
+		}},
+		{"overlay keys before 1.14", "1.13.4", `{routingMode: native, tunnel: disabled}`, []string{
+			`fw.yaml:10:29: clusters[0].cilium.values.routingMode: Cilium 1.13.4 has no routingMode value; it came with 1.14 (write tunnel: disabled for native routing, or tunnel: vxlan or geneve)`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := strings.Replace(firewallBase, "cilium: {version: 1.16.5}", "cilium:\n      version: "+tc.version+"\n      values: "+tc.values, 1)
+			_, err := Load("fw.yaml", []byte(base), Options{})
+			var got []string
+			if ps, ok := err.(Problems); ok {
+				for _, p := range ps {
+					got = append(got, p.String())
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
