@@ -158,7 +158,9 @@ func (a *app) buildAll(src *preview.Source, label string) ([]*preview.Build, err
 	if err != nil {
 		return nil, fail(ExitFailure, "%s: %v", label, err)
 	}
-	builds, err := src.Build(ks, preview.Options{})
+	res, err := src.Build(ks, preview.Options{})
+	a.printSkipped(label+": ", res.Skipped)
+	builds := res.Builds
 	for _, b := range builds {
 		for _, n := range b.Notes {
 			fmt.Fprintf(a.stderr, "note: %s: %s: %s\n", label, b.ID(), n)

@@ -1,0 +1,83 @@
+package cli_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fluxTree writes a Flux repository tree under a new folder's output/ and returns the folder and output/.
+func fluxTree(t *testing.T, files map[string]string) (dir, out string) {
+	t.Helper()
+	dir = t.TempDir()
+	out = filepath.Join(dir, "output")
+	for p, s := range files {
+		full := filepath.Join(out, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, out
+}
+
+func fluxKustomization(name, path string, spec ...string) string {
+	s := fmt.Sprintf("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: %s\n  namespace: flux-system\n"+
+		"spec:\n  interval: 10m\n  path: %s\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n", name, path)
+	for _, l := range spec {
+		s += "  " + l + "\n"
+	}
+	return s
+}
+
+func configMap(name string, data ...string) string {
+	return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  namespace: flux-system\ndata:\n  " + strings.Join(data, "\n  ") + "\n"
+}
+
+// A Kustomization declared outside clusters/<cluster>/, in another one's build, is applied by Flux: build and diff
+// see it.
+func TestBuildAndDiffSeeNestedKustomizations(t *testing.T) {
+	dir, out := fluxTree(t, map[string]string{
+		"clusters/kronform/apps.yaml": fluxKustomization("parent", "./apps/nested"),
+		"apps/nested/child.yaml":      fluxKustomization("child", "./apps/onlychild"),
+		"apps/onlychild/cm.yaml":      configMap("only", "color: blue"),
+	})
+	gitRepo(t, dir)
+	os.WriteFile(filepath.Join(out, "apps/onlychild/cm.yaml"), []byte(configMap("only", "color: green")), 0o644)
+	code, stdout, stderr := run(t, "diff", "--ref", "HEAD", "--out", out)
+	if code != 1 || !strings.Contains(stdout, "-  color: blue\n+  color: green\n") || !strings.HasSuffix(stdout, "0 added, 1 changed, 0 removed (HEAD -> working tree)\n") {
+		t.Errorf("diff: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = run(t, "build", "kronform/child", "--out", out)
+	if code != 0 || !strings.Contains(stdout, "color: green") {
+		t.Errorf("build kronform/child: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = run(t, "build", "kronform/nope", "--out", out)
+	if code != 2 || !strings.Contains(stderr, "no Flux Kustomization kronform/nope in the tree; there are: kronform/child, kronform/parent") {
+		t.Errorf("build kronform/nope: exit %d\n%s", code, stderr)
+	}
+}
+
+// substituteFrom takes a source after its own substitution; and another Kustomization's failure is not its own.
+func TestBuildSubstitutesFromSubstitutedSourcesDespiteOtherFailures(t *testing.T) {
+	_, out := fluxTree(t, map[string]string{
+		"clusters/kronform/vars.yaml":   fluxKustomization("vars", "./vars", "postBuild:", "  substitute:", "    base_domain: kronform.example"),
+		"clusters/kronform/apps.yaml":   fluxKustomization("apps-subst", "./apps", "postBuild:", "  substituteFrom:", "  - kind: ConfigMap", "    name: cluster-vars"),
+		"clusters/kronform/charts.yaml": fluxKustomization("charts", "./charts"),
+		"vars/cm.yaml":                  configMap("cluster-vars", "domain: ${base_domain}"),
+		"apps/cm.yaml":                  configMap("app", "host: app.${domain}"),
+		"charts/kustomization.yaml":     "helmCharts:\n- name: podinfo\n  repo: https://stefanprodan.github.io/podinfo\n  version: 6.5.4\n",
+	})
+	code, stdout, stderr := run(t, "build", "kronform/apps-subst", "--out", out)
+	if code != 0 || !strings.Contains(stdout, "host: app.kronform.example") {
+		t.Errorf("build kronform/apps-subst: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = run(t, "build", "kronform", "--out", out)
+	if code != 1 || !strings.Contains(stderr, "kronform/charts: ") || strings.Contains(stderr, "apps-subst") {
+		t.Errorf("build kronform: exit %d\n%s", code, stderr)
+	}
+}
