@@ -81,3 +81,40 @@ func TestBuildSubstitutesFromSubstitutedSourcesDespiteOtherFailures(t *testing.T
 		t.Errorf("build kronform: exit %d\n%s", code, stderr)
 	}
 }
+
+// Flux applies nothing from a suspended Kustomization or from one with another source: diff and build leave them
+// out with a note, and build builds one that is named.
+func TestSuspendedAndForeignKustomizationsAreSkippedWithANote(t *testing.T) {
+	dir, out := fluxTree(t, map[string]string{
+		"clusters/kronform/apps.yaml":   fluxKustomization("apps", "./apps"),
+		"clusters/kronform/paused.yaml": fluxKustomization("paused", "./paused", "suspend: true"),
+		"clusters/kronform/oci.yaml":    strings.Replace(fluxKustomization("oci", "./oci"), "kind: GitRepository", "kind: OCIRepository", 1),
+		"apps/cm.yaml":                  configMap("app", "a: b"),
+		"paused/cm.yaml":                configMap("paused", "a: b"),
+		"oci/cm.yaml":                   configMap("oci", "a: b"),
+	})
+	gitRepo(t, dir)
+	for _, f := range []string{"paused/cm.yaml", "oci/cm.yaml"} {
+		os.WriteFile(filepath.Join(out, f), []byte(configMap("changed", "a: c")), 0o644)
+	}
+	code, stdout, stderr := run(t, "diff", "--ref", "HEAD", "--out", out)
+	for _, want := range []string{
+		"note: " + out + " at HEAD: kronform/oci: not built from this tree: its source is OCIRepository flux-system/flux-system",
+		"note: " + out + ": kronform/paused: not built from this tree: it is suspended (spec.suspend: true)",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("diff's stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != 0 || stdout != "0 added, 0 changed, 0 removed (HEAD -> working tree)\n" {
+		t.Errorf("diff: exit %d\n%s", code, stdout)
+	}
+	code, stdout, stderr = run(t, "build", "--out", out)
+	if code != 0 || strings.Contains(stdout, "changed") || !strings.Contains(stderr, "kronform/paused: not built from this tree") {
+		t.Errorf("build: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = run(t, "build", "kronform/paused", "--out", out)
+	if code != 0 || !strings.Contains(stdout, "name: changed") || !strings.Contains(stderr, "note: kronform/paused: built because it was named, although Flux does not apply it from this tree: it is suspended (spec.suspend: true)") {
+		t.Errorf("build kronform/paused: exit %d\n%s%s", code, stdout, stderr)
+	}
+}

@@ -227,6 +227,13 @@ func (c *cluster) add(k Kustomization, opts Options) bool {
 		return false // the same object again: flux-system's build holds the Kustomizations under clusters/<cluster>/
 	}
 	n := &node{k: k}
+	switch ref := refOf(k); {
+	case k.Spec.Suspend:
+		n.skip = "it is suspended (spec.suspend: true): Flux applies nothing from it until it is resumed"
+	case ref != c.own:
+		n.skip = fmt.Sprintf("its source is %s, not this repository's %s: Flux builds it from that source", ref, c.own)
+	}
+	n.forced = n.skip != "" && opts.Name == k.Name
 	c.byName[k.Name] = n
 	c.nodes = append(c.nodes, n)
 	return true

@@ -199,3 +199,58 @@ func TestAFailureStaysWithTheKustomizationsThatNeedIt(t *testing.T) {
 		t.Errorf("apps-subst alone: %v, %v", res.Builds, err)
 	}
 }
+
+// Flux applies nothing from a suspended Kustomization, and builds one with another source from that source: neither
+// is built from this tree, unless named on its own. The cluster's own GitRepository is the one its bootstrap
+// Kustomization (clusters/<cluster>/flux-system) reads.
+func TestKustomizationsFluxDoesNotApplyFromTheTreeAreSkipped(t *testing.T) {
+	ociRef := "sourceRef:\n    kind: OCIRepository\n    name: podinfo"
+	files := map[string]string{
+		"clusters/kronform/flux-system/gotk-sync.yaml": fluxKustomization("flux-system", "./clusters/kronform") +
+			"---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\n" +
+			"spec:\n  interval: 1m\n  url: ssh://git@example.com/fleet\n  ref:\n    branch: main\n",
+		"clusters/kronform/apps.yaml":      fluxKustomization("apps", "./apps"),
+		"clusters/kronform/paused.yaml":    fluxKustomization("paused", "./apps", "suspend: true"),
+		"clusters/kronform/oci.yaml":       strings.Replace(fluxKustomization("oci", "./apps"), "sourceRef:\n    kind: GitRepository\n    name: flux-system", ociRef, 1),
+		"clusters/kronform/other-git.yaml": strings.Replace(fluxKustomization("other-git", "./apps"), "name: flux-system\n", "name: elsewhere\n", 2),
+		"apps/cm.yaml":                     configMap("app"),
+	}
+	res, err := buildTree(t, files, preview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range res.Builds {
+		got = append(got, b.ID())
+	}
+	if strings.Join(got, " ") != "kronform/apps kronform/flux-system" {
+		t.Errorf("built %v", got)
+	}
+	var skipped []string
+	for _, s := range res.Skipped {
+		skipped = append(skipped, s.ID()+": "+s.Reason)
+	}
+	want := []string{
+		"kronform/oci: its source is OCIRepository flux-system/podinfo, not this repository's GitRepository flux-system/flux-system: Flux builds it from that source",
+		"kronform/other-git: its source is GitRepository flux-system/elsewhere, not this repository's GitRepository flux-system/flux-system: Flux builds it from that source",
+		"kronform/paused: it is suspended (spec.suspend: true): Flux applies nothing from it until it is resumed",
+	}
+	if strings.Join(skipped, "\n") != strings.Join(want, "\n") {
+		t.Errorf("skipped:\n%s\nwant:\n%s", strings.Join(skipped, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Named on its own, it is built, with the note.
+	res, err = buildTree(t, files, preview.Options{Cluster: "kronform", Name: "paused"})
+	if err != nil || len(res.Builds) != 1 || len(res.Builds[0].Notes) != 1 || !strings.Contains(res.Builds[0].Notes[0], "suspended") {
+		t.Fatalf("paused, named: %v, %v", res.Builds, err)
+	}
+
+	// A cluster bootstrapped with another GitRepository: that one is the cluster's own.
+	for p, s := range files {
+		files[p] = strings.ReplaceAll(s, "name: flux-system\n", "name: fleet\n")
+	}
+	res, err = buildTree(t, files, preview.Options{})
+	if err != nil || len(res.Builds) != 2 || len(res.Skipped) != 3 || !strings.Contains(res.Skipped[0].Reason, "GitRepository flux-system/fleet") {
+		t.Errorf("bootstrapped with GitRepository fleet: built %v, skipped %v, %v", res.Builds, res.Skipped, err)
+	}
+}
