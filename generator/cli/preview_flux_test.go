@@ -118,3 +118,31 @@ func TestSuspendedAndForeignKustomizationsAreSkippedWithANote(t *testing.T) {
 		t.Errorf("build kronform/paused: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// Both sides of a diff leave out what source-controller leaves out of the artifact: its defaults (.sops.yaml at the
+// root, which a Kustomization with path ./ would otherwise fail on), or what .sourceignore files list.
+func TestBuildAndDiffApplySourceIgnoreRules(t *testing.T) {
+	sops := "creation_rules:\n- path_regex: .*.yaml\n  age: age1xyz\n"
+	dir, out := fluxTree(t, map[string]string{
+		"clusters/kronform/root.yaml": fluxKustomization("root", "./"),
+		".sops.yaml":                  sops,
+		"apps/cm.yaml":                configMap("app", "a: b"),
+	})
+	r := gitRepo(t, dir)
+	os.WriteFile(filepath.Join(out, ".sops.yaml"), []byte(sops+"# changed\n"), 0o644)
+	if code, stdout, stderr := run(t, "diff", "--ref", "HEAD", "--out", out); code != 0 || stdout != "0 added, 0 changed, 0 removed (HEAD -> working tree)\n" {
+		t.Errorf("diff with .sops.yaml at the root: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := run(t, "build", "--out", out); code != 0 || !strings.Contains(stdout, "name: app\n") {
+		t.Errorf("build: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	os.WriteFile(filepath.Join(out, ".sourceignore"), []byte(".sops.yaml\nscratch/\n"), 0o644)
+	os.MkdirAll(filepath.Join(out, "scratch"), 0o755)
+	os.WriteFile(filepath.Join(out, "scratch", "notes.yaml"), []byte(configMap("scratch", "a: b")), 0o644)
+	commitAll(t, r, "ignore scratch")
+	os.WriteFile(filepath.Join(out, "scratch", "notes.yaml"), []byte("not: [a manifest\n"), 0o644)
+	if code, stdout, stderr := run(t, "diff", "--ref", "HEAD", "--out", out); code != 0 || stdout != "0 added, 0 changed, 0 removed (HEAD -> working tree)\n" {
+		t.Errorf("diff with scratch/ in .sourceignore: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
