@@ -46,7 +46,7 @@ Long diffs stop after --max-lines lines with a "... truncated" line; --full-outp
 Exit codes:
   0  no differences
   1  differences, or a side that does not build
-  2  bad input or usage: not a git repository, unknown ref`,
+  2  bad input or usage: not a git repository, unknown ref, a reflog ref (main@{1}: pass its commit)`,
 		Example: `  kronform-gen diff --ref main
   kronform-gen diff --ref origin/main --output json
   kronform-gen diff --ref HEAD~1 --max-lines 200 --full-output diff.txt`,
@@ -54,6 +54,9 @@ Exit codes:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "unified" && output != "json" {
 				return fail(ExitUsage, "--output must be unified or json, not %q", output)
+			}
+			if err := refusedRef(ref); err != nil {
+				return err
 			}
 			repo, err := gitrepo.Open(a.outDir)
 			if err != nil {
@@ -127,6 +130,15 @@ Exit codes:
 	f.StringVar(&fullOutput, "full-output", "", "also write the whole diff to this file")
 	_ = cmd.MarkFlagRequired("ref")
 	return cmd
+}
+
+// refusedRef refuses a reflog ref (main@{1}, HEAD@{2.days.ago}, @{u}): go-git resolves it by dropping the @{...}
+// part, so the diff would quietly be against the current commit.
+func refusedRef(ref string) error {
+	if strings.Contains(ref, "@{") {
+		return fail(ExitUsage, "--ref %s: reflog and upstream refs (@{...}) are not supported; pass the commit instead: --ref \"$(git rev-parse '%s')\"", ref, ref)
+	}
+	return nil
 }
 
 // writeTruncated prints at most max lines of text, then says how much was left out and how to see it.

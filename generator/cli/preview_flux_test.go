@@ -146,3 +146,20 @@ func TestBuildAndDiffApplySourceIgnoreRules(t *testing.T) {
 		t.Errorf("diff with scratch/ in .sourceignore: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// go-git drops a ref's @{...} part, so main@{1} would quietly be the current commit: such refs are refused.
+func TestDiffRefusesReflogRefs(t *testing.T) {
+	dir, out := fluxTree(t, map[string]string{
+		"clusters/kronform/apps.yaml": fluxKustomization("apps", "./apps"),
+		"apps/cm.yaml":                configMap("app", "a: b"),
+	})
+	r := gitRepo(t, dir)
+	os.WriteFile(filepath.Join(out, "apps/cm.yaml"), []byte(configMap("app", "a: c")), 0o644)
+	commitAll(t, r, "second")
+	for _, ref := range []string{"HEAD@{1}", "master@{1}", "@{u}"} {
+		code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "git rev-parse '"+ref+"'") {
+			t.Errorf("diff --ref %s: exit %d\n%s%s", ref, code, stdout, stderr)
+		}
+	}
+}
