@@ -57,6 +57,8 @@ type cluster struct {
 	// two do), keyed by the objects as kustomize built them.
 	providers map[objectKey]*node
 	errs      []error // Kustomizations whose name clashes
+	// unbuilt are the Kustomizations Flux applies that kustomize could not build: what they hold is unknown.
+	unbuilt []string
 }
 
 // sourceRef names a Flux source object.
@@ -119,8 +121,13 @@ func (s *Source) Build(seeds []Kustomization, opts Options) (*Result, error) {
 		for _, n := range todo {
 			n.built = true
 			n.final = n.err != nil
+			if n.b == nil && n.applied() {
+				c := clusters[n.k.Cluster]
+				c.unbuilt = append(c.unbuilt, n.k.ID())
+			}
 		}
 		for _, c := range order {
+			slices.Sort(c.unbuilt)
 			c.indexProviders()
 		}
 
@@ -281,6 +288,15 @@ func refs(k Kustomization) []objectKey {
 	return out
 }
 
+func optional(k Kustomization, key objectKey) bool {
+	for _, ref := range k.Spec.PostBuild.SubstituteFrom {
+		if ref.Kind == key.kind && ref.Name == key.name && ref.Optional {
+			return true
+		}
+	}
+	return false
+}
+
 // ready lists the nodes whose postBuild can run: every source's provider is done. With absent set, a source that no
 // build holds does not hold a node back either.
 func (c *cluster) ready(absent bool) []*node {
@@ -310,6 +326,10 @@ func (c *cluster) postBuild(n *node, reveal bool) {
 	for _, key := range refs(n.k) {
 		p := c.providers[key]
 		if p == nil {
+			if len(c.unbuilt) > 0 && !optional(n.k, key) {
+				n.b.Notes = append(n.b.Notes, fmt.Sprintf("postBuild.substituteFrom %s/%s may be held by a Kustomization that does not build: %s",
+					key.kind, key.name, strings.Join(c.unbuilt, ", ")))
+			}
 			continue
 		}
 		if p.err != nil {

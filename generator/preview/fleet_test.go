@@ -193,6 +193,17 @@ func TestAFailureStaysWithTheKustomizationsThatNeedIt(t *testing.T) {
 		t.Errorf("apps-subst:\n%s", y)
 	}
 
+	// A source that no build holds may be in one that does not build: the note says which.
+	files["clusters/kronform/vars.yaml"] = fluxKustomization("vars", "./charts")
+	res, _ = buildTree(t, files, preview.Options{Decrypt: noKey})
+	buildOf(t, res, "kronform/apps-subst")
+	for _, b := range res.Builds {
+		if b.ID() == "kronform/apps-subst" && !slices.Contains(b.Notes, "postBuild.substituteFrom ConfigMap/cluster-vars may be held by a Kustomization that does not build: kronform/charts, kronform/vars") {
+			t.Errorf("apps-subst's notes: %q", b.Notes)
+		}
+	}
+	files["clusters/kronform/vars.yaml"] = fluxKustomization("vars", "./vars")
+
 	// Selected alone, it builds, and the others' failures are not its own.
 	res, err = buildTree(t, files, preview.Options{Cluster: "kronform", Name: "apps-subst", Decrypt: noKey})
 	if err != nil || len(res.Builds) != 1 {
