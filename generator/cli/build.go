@@ -20,17 +20,18 @@ func (a *app) buildCommand() *cobra.Command {
 		Use:   "build [CLUSTER[/KUSTOMIZATION]]",
 		Short: "Print what Flux will apply: each Flux Kustomization built as kustomize-controller builds it",
 		Long: `build finds every Flux Kustomization (kustomize.toolkit.fluxcd.io) declared under clusters/<cluster>/ in the
-output tree and prints what kustomize-controller would apply for it: kustomize build of its spec.path (with the
+output tree, and every Kustomization that their builds hold, at any depth (Flux applies those too), and prints what
+kustomize-controller would apply for it: kustomize build of its spec.path (with the
 kustomization file Flux generates when the folder has none, and its targetNamespace, namePrefix, patches, images and
 components merged in), then postBuild substitution and commonMetadata. Builds run in parallel; output order is
 cluster, then Kustomization name, and kustomize's own order inside each. With several Kustomizations, each starts with
 a "# cluster/name" line.
 
-CLUSTER is the folder under clusters/ that declares the Kustomization (the cluster whose Flux applies it), and
-KUSTOMIZATION its metadata.name.
+CLUSTER is the folder under clusters/ whose Flux applies the Kustomization, and KUSTOMIZATION its metadata.name.
 
-postBuild.substituteFrom reads the ConfigMaps and Secrets that the same cluster's Kustomizations build from the tree;
-a source that is not in the tree (it may exist only in the cluster) is reported and its variables are left as written.
+postBuild.substituteFrom reads the ConfigMaps and Secrets that the same cluster's Kustomizations build from the tree,
+after their own substitution; a source that is not in the tree (it may exist only in the cluster) is reported and
+its variables are left as written.
 
 Secret values print masked: **SOPS** for SOPS ciphertext, ***** for a value in the clear. --decrypt decrypts SOPS
 objects as kustomize-controller does (only for a Kustomization with spec.decryption, not an object annotated
@@ -59,7 +60,7 @@ Exit codes:
 			}
 			opts := preview.Options{}
 			if len(args) == 1 {
-				if opts.Select, err = selectKustomizations(ks, args[0]); err != nil {
+				if opts.Cluster, opts.Name, err = selectKustomizations(ks, args[0]); err != nil {
 					return err
 				}
 			}
@@ -74,7 +75,9 @@ Exit codes:
 				}
 				opts.Decrypt = func(doc []byte) ([]byte, error) { return secrets.DecryptObject(doc, ids) }
 			}
-			builds, err := src.Build(ks, opts)
+			res, err := src.Build(ks, opts)
+			builds := res.Builds
+			a.printSkipped("", res.Skipped)
 			a.printBuildNotes(builds)
 			if errors.Is(err, secrets.ErrWrongKey) {
 				// The tree may be fine: the key given is not one its SOPS files are for.
@@ -82,6 +85,9 @@ Exit codes:
 			}
 			if err != nil {
 				return buildFailed(err)
+			}
+			if err := notFound(res, opts); err != nil {
+				return err
 			}
 			docs, err := preview.YAMLAll(builds, reveal)
 			if err != nil {
@@ -106,19 +112,19 @@ Exit codes:
 	return cmd
 }
 
-// selectKustomizations turns CLUSTER or CLUSTER/KUSTOMIZATION into a selection, refusing one that matches nothing.
-func selectKustomizations(ks []preview.Kustomization, arg string) (func(preview.Kustomization) bool, error) {
-	cluster, name, one := strings.Cut(arg, "/")
-	sel := func(k preview.Kustomization) bool { return k.Cluster == cluster && (!one || k.Name == name) }
+// selectKustomizations splits CLUSTER or CLUSTER/KUSTOMIZATION, refusing a cluster that has no Kustomization. The
+// name is checked once the cluster is built (see notFound): builds declare Kustomizations too.
+func selectKustomizations(ks []preview.Kustomization, arg string) (cluster, name string, err error) {
+	cluster, name, _ = strings.Cut(arg, "/")
 	var ids []string
 	for _, k := range ks {
-		if sel(k) {
-			return sel, nil
+		if k.Cluster == cluster {
+			return cluster, name, nil
 		}
 		ids = append(ids, k.ID())
 	}
 	slices.Sort(ids)
-	return nil, fail(ExitUsage, "no Flux Kustomization %s in the tree; there are: %s", arg, strings.Join(ids, ", "))
+	return "", "", fail(ExitUsage, "no Flux Kustomization %s in the tree; there are: %s", arg, strings.Join(ids, ", "))
 }
 
 // sopsIdentities are the age keys sops itself would use, in its order: --age-key-file, SOPS_AGE_KEY_FILE,

@@ -47,7 +47,8 @@ there. The JSON report (--output json) is never truncated, and --full-output wri
 Exit codes:
   0  no differences
   1  differences, or a side that does not build
-  2  bad input or usage: not a git repository, an unknown ref, a bad flag value, an unwritable --full-output file`,
+  2  bad input or usage: not a git repository, an unknown ref, a reflog ref (main@{1}: pass its commit), a bad
+     flag value, an unwritable --full-output file`,
 		Example: `  kronform-gen diff --ref main
   kronform-gen diff --ref origin/main --output json
   kronform-gen diff --ref HEAD~1 --max-lines 200 --full-output diff.txt`,
@@ -58,6 +59,9 @@ Exit codes:
 			}
 			if maxLines < 0 {
 				return fail(ExitUsage, "--max-lines must be 0 (no limit) or more, not %d", maxLines)
+			}
+			if err := refusedRef(ref); err != nil {
+				return err
 			}
 			repo, err := gitrepo.Open(a.outDir)
 			if err != nil {
@@ -143,6 +147,15 @@ Exit codes:
 	return cmd
 }
 
+// refusedRef refuses a reflog ref (main@{1}, HEAD@{2.days.ago}, @{u}): go-git resolves it by dropping the @{...}
+// part, so the diff would quietly be against the current commit.
+func refusedRef(ref string) error {
+	if strings.Contains(ref, "@{") {
+		return fail(ExitUsage, "--ref %s: reflog and upstream refs (@{...}) are not supported; pass the commit instead: --ref \"$(git rev-parse '%s')\"", ref, ref)
+	}
+	return nil
+}
+
 // writeTruncated prints at most max lines of text, then says how much was left out and how to see it.
 func writeTruncated(a *app, text []byte, max int, fullOutput string) error {
 	sc := bufio.NewScanner(bytes.NewReader(text))
@@ -172,7 +185,9 @@ func (a *app) buildAll(src *preview.Source, label string) ([]*preview.Build, err
 	if err != nil {
 		return nil, fail(ExitFailure, "%s: %v", label, err)
 	}
-	builds, err := src.Build(ks, preview.Options{})
+	res, err := src.Build(ks, preview.Options{})
+	a.printSkipped(label+": ", res.Skipped)
+	builds := res.Builds
 	for _, b := range builds {
 		for _, n := range b.Notes {
 			fmt.Fprintf(a.stderr, "note: %s: %s: %s\n", label, b.ID(), n)

@@ -2,7 +2,6 @@ package preview
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,15 +16,14 @@ import (
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
-
-	"github.com/kronform/kronform-gen/internal/parallel"
 )
 
 // Options tune a build.
 type Options struct {
-	// Select picks the Kustomizations to build; nil builds all. Others of the same cluster may still be built, unseen,
-	// to resolve postBuild.substituteFrom.
-	Select func(Kustomization) bool
+	// Cluster, when set, builds that cluster alone, and Name, with it, selects that one Kustomization, which is then
+	// built even when Flux would not apply it from this tree (with a note saying why). The rest of the cluster is
+	// still built, unseen: it declares Kustomizations and provides substituteFrom sources.
+	Cluster, Name string
 	// Decrypt, when set, decrypts a SOPS-encrypted Secret (the object as JSON in, plaintext JSON out, as
 	// secrets.DecryptObject does) the way kustomize-controller does before substitution, and lets variables from
 	// Secrets be substituted in the clear.
@@ -58,91 +56,6 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.ID, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
-
-// Build builds the selected Kustomizations in parallel and returns them in the order given. Failures come back as
-// *Error values joined into one error, alongside the builds that succeeded.
-func (s *Source) Build(all []Kustomization, opts Options) ([]*Build, error) {
-	selected := make([]bool, len(all))
-	needCluster := map[string]bool{}
-	for i, k := range all {
-		selected[i] = opts.Select == nil || opts.Select(k)
-		if selected[i] && k.Spec.PostBuild != nil && len(k.Spec.PostBuild.SubstituteFrom) > 0 {
-			needCluster[k.Cluster] = true
-		}
-	}
-	var todo []int
-	for i, k := range all {
-		if selected[i] || needCluster[k.Cluster] {
-			todo = append(todo, i)
-		}
-	}
-	serial, err := s.customSchemas()
-	if err != nil {
-		return nil, err
-	}
-	workers := opts.Workers // 0: one per CPU
-	if serial {
-		workers = 1
-	}
-
-	builds := make([]*Build, len(all))
-	errs := make([]error, len(all))
-	each(todo, workers, func(i int) {
-		b, err := s.kustomize(all[i], serial)
-		if err == nil {
-			err = decryption(b, opts.Decrypt)
-		}
-		if err != nil {
-			errs[i] = &Error{ID: all[i].ID(), Err: err}
-			return
-		}
-		builds[i] = b
-	})
-
-	// postBuild runs once every build of a cluster is done: substituteFrom reads ConfigMaps and Secrets that other
-	// Kustomizations of the same cluster put there.
-	sources := map[string]map[objectKey]*resource.Resource{}
-	for _, i := range todo {
-		if b := builds[i]; b != nil && needCluster[b.Cluster] {
-			if sources[b.Cluster] == nil {
-				sources[b.Cluster] = map[objectKey]*resource.Resource{}
-			}
-			for _, r := range b.Resources {
-				if k := r.GetKind(); k == "ConfigMap" || k == "Secret" {
-					sources[b.Cluster][objectKey{k, r.GetNamespace(), r.GetName()}] = r
-				}
-			}
-		}
-	}
-	var out []*Build
-	var selectedTodo []int
-	for _, i := range todo {
-		if selected[i] && builds[i] != nil {
-			selectedTodo = append(selectedTodo, i)
-		}
-	}
-	each(selectedTodo, workers, func(i int) {
-		if err := postBuild(builds[i], sources[builds[i].Cluster], opts.Decrypt != nil); err != nil {
-			errs[i] = &Error{ID: all[i].ID(), Err: err}
-			builds[i] = nil
-		}
-	})
-	var failed []error
-	for i := range all {
-		if errs[i] != nil && (selected[i] || needCluster[all[i].Cluster]) {
-			failed = append(failed, errs[i])
-		}
-		if selected[i] && builds[i] != nil {
-			out = append(out, builds[i])
-		}
-	}
-	return out, errors.Join(failed...)
-}
-
-// each calls fn for each of the indices, with at most n running at once.
-func each(indices []int, n int, fn func(int)) {
-	parallel.For(len(indices), n, func(j int) { fn(indices[j]) })
-}
 
 // schemaLock guards kustomize's process-wide OpenAPI schema. Builds share it (read lock); a tree whose kustomization
 // files load a custom schema is built one at a time with the schema reset around each build, as kustomize-controller

@@ -96,7 +96,8 @@ func assertBuildsMatchCLI(t *testing.T, dir string) int {
 	for i := range ks {
 		ks[i].Spec.PostBuild, ks[i].Spec.CommonMetadata = nil, nil
 	}
-	builds, err := src.Build(ks, preview.Options{})
+	res, err := src.Build(ks, preview.Options{})
+	builds := res.Builds
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,10 @@ type Kustomization struct {
 	Cluster string
 	// Name and Namespace are the object's own.
 	Name, Namespace string
-	// File is where it is declared, relative to the repository root.
+	// File is where it is declared, relative to the repository root; "" for one that a build declares.
 	File string
+	// DeclaredBy is the ID of the Kustomization whose build holds it; "" for one declared under clusters/<cluster>/.
+	DeclaredBy string
 	// Path is spec.path, cleaned and relative to the repository root ("." for the root).
 	Path string
 	// Spec is the object's spec as kustomize-controller reads it.

@@ -54,11 +54,11 @@ func buildFiles(t *testing.T, files map[string][]byte, opts preview.Options) []*
 	if err != nil {
 		t.Fatal(err)
 	}
-	builds, err := src.Build(ks, opts)
+	res, err := src.Build(ks, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return builds
+	return res.Builds
 }
 
 // An object that changes only through a Secret-sourced variable is changed: Flux rewrites it. The diff lists it, says
@@ -135,7 +135,8 @@ func TestSOPSSecretsFollowTheKustomizationsDecryption(t *testing.T) {
 	for name, opts := range map[string]preview.Options{"masked": {}, "with the key": withKey} {
 		src, _ := preview.FromDir(dir)
 		ks, _ := src.Kustomizations()
-		builds, err := src.Build(ks, opts)
+		res, err := src.Build(ks, opts)
+		builds := buildsOf(res)
 		if err == nil || err.Error() != reason || len(builds) != 0 {
 			t.Errorf("%s, without spec.decryption: %d builds, error %v; want %q", name, len(builds), err, reason)
 		}
@@ -148,10 +149,11 @@ func TestSOPSSecretsFollowTheKustomizationsDecryption(t *testing.T) {
 		os.WriteFile(kpath, []byte(kfile), 0o644)
 		src, _ := preview.FromDir(dir)
 		ks, _ := src.Kustomizations()
-		builds, err := src.Build(ks, withKey)
+		res, err := src.Build(ks, withKey)
 		if err != nil {
 			t.Fatalf("decrypt: disabled: %v", err)
 		}
+		builds := res.Builds
 		y, _ := builds[0].YAML(true)
 		if strings.Contains(string(y), "hunter2") || !strings.Contains(string(y), "password: ENC[") {
 			t.Errorf("a Secret annotated decrypt: disabled was decrypted:\n%s", y)
@@ -242,14 +244,21 @@ spec:
 	})
 	src, _ := preview.FromDir(dir)
 	ks, _ := src.Kustomizations()
-	builds, err := src.Build(ks, preview.Options{})
+	res, err := src.Build(ks, preview.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	notes := strings.Join(builds[0].Notes, "\n")
+	notes := strings.Join(res.Builds[0].Notes, "\n")
 	for _, s := range []string{"Secret/apps/app-", "Secret/apps/creds-"} {
 		if !strings.Contains(notes, s) || !strings.Contains(notes, "generated from SOPS-encrypted files") {
 			t.Errorf("no note on %s: %q", s, notes)
 		}
 	}
+}
+
+func buildsOf(r *preview.Result) []*preview.Build {
+	if r == nil {
+		return nil
+	}
+	return r.Builds
 }

@@ -44,7 +44,8 @@ func TestBuildFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	builds, err := src.Build(ks, preview.Options{})
+	res, err := src.Build(ks, preview.Options{})
+	builds := res.Builds
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,8 @@ func TestBuildSelectsOneKustomization(t *testing.T) {
 	if want := "alpha/apps=apps/alpha alpha/flux-system=clusters/alpha alpha/vars=vars/alpha beta/apps=apps/beta"; strings.Join(ids, " ") != want {
 		t.Fatalf("Kustomizations: %s\nwant: %s", strings.Join(ids, " "), want)
 	}
-	builds, err := src.Build(ks, preview.Options{Select: func(k preview.Kustomization) bool { return k.ID() == "alpha/apps" }})
+	res, err := src.Build(ks, preview.Options{Cluster: "alpha", Name: "apps"})
+	builds := res.Builds
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,8 @@ func TestBuildMasksAndDecryptsSOPSSecrets(t *testing.T) {
 
 	src, _ := preview.FromDir(dir)
 	ks, _ := src.Kustomizations()
-	builds, err := src.Build(ks, preview.Options{})
+	res, err := src.Build(ks, preview.Options{})
+	builds := res.Builds
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +175,11 @@ func TestBuildMasksAndDecryptsSOPSSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	builds, err = src.Build(ks, preview.Options{Decrypt: func(b []byte) ([]byte, error) { return secrets.DecryptObject(b, ids) }})
+	res, err = src.Build(ks, preview.Options{Decrypt: func(b []byte) ([]byte, error) { return secrets.DecryptObject(b, ids) }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	builds = res.Builds
 	clear, _ := builds[0].YAML(true)
 	want := "apiVersion: v1\ndata:\n  token: czNjcjN0\nkind: Secret\nmetadata:\n  name: db\n  namespace: apps\nstringData:\n  password: hunter2\n"
 	if string(clear) != want {

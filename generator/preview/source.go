@@ -68,10 +68,11 @@ func FromDir(dir string) (*Source, error) {
 	return FromFiles(files)
 }
 
-// FromFiles holds a tree given as slash-separated relative paths and their contents (a git commit's tree, say).
+// FromFiles holds a tree given as slash-separated relative paths and their contents (a git commit's tree, say),
+// less the files source-controller leaves out of the artifact (see withoutIgnored).
 func FromFiles(files map[string][]byte) (*Source, error) {
 	fs := filesys.MakeFsInMemory()
-	for p, b := range files {
+	for p, b := range withoutIgnored(files) {
 		if p == "" || path.IsAbs(p) || path.Clean(p) != p || p == ".." || len(p) > 2 && p[:3] == "../" {
 			return nil, fmt.Errorf("%q is not a clean relative path", p)
 		}
