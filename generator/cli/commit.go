@@ -24,11 +24,14 @@ type pendingCommit struct {
 }
 
 // prepareCommit refuses, before generate writes anything, when the commit could not be made as asked: no
-// repository, no author, or staged changes the commit would sweep in.
+// repository, an operation git has not finished, no author, or staged changes the commit would sweep in.
 func (a *app) prepareCommit(t *tree.Tree, msg string) (*pendingCommit, error) {
 	repo, err := gitrepo.Open(a.outDir)
 	if err != nil {
 		return nil, fail(ExitUsage, "--commit: %v", err)
+	}
+	if err := repo.Unfinished(); err != nil {
+		return nil, fail(ExitUsage, "--commit: refusing to commit: %v. Nothing was written.", err)
 	}
 	old, err := tree.ReadOwned(a.outDir)
 	if err != nil {

@@ -22,7 +22,8 @@ invalid nothing is written. Nothing is written either when a cluster has audit m
 assertion fails (see verify): that tree could lock you out.
 
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author in git
-config. It refuses, before writing anything, when other changes are staged.
+config. It refuses, before writing anything, when other changes are staged, or while git is in the middle of a merge,
+rebase, cherry-pick or revert, or the index has unmerged paths.
 
 ` + exitCodesHelp,
 		Example: `  kronform-gen generate

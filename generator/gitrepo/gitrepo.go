@@ -171,6 +171,96 @@ func (r *Repo) repoPath(p string) string {
 	return path.Join(r.Sub, p)
 }
 
+// gitDir is the work tree's own git folder: .git, or the folder a linked work tree's .git file names. Operations in
+// progress are recorded there, not in the common folder a linked work tree shares.
+func (r *Repo) gitDir() (string, error) {
+	dot := filepath.Join(r.root, ".git")
+	fi, err := os.Stat(dot)
+	if err != nil {
+		return "", err
+	}
+	if fi.IsDir() {
+		return dot, nil
+	}
+	b, err := os.ReadFile(dot)
+	if err != nil {
+		return "", err
+	}
+	dir, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:")
+	if !ok {
+		return "", fmt.Errorf("%s is neither a folder nor a gitdir: file", dot)
+	}
+	dir = strings.TrimSpace(dir)
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(r.root, dir)
+	}
+	return dir, nil
+}
+
+// inProgress names the markers git leaves in the git folder while an operation waits for the user, and how the user
+// ends each. rebase-apply is shared by git am and git rebase --apply; "applying" inside it says which.
+var inProgress = []struct{ marker, what, finish string }{
+	{"rebase-merge", "a rebase", "git rebase --continue, or abort it with git rebase --abort"},
+	{"rebase-apply/applying", "git am", "git am --continue, or abort it with git am --abort"},
+	{"rebase-apply", "a rebase", "git rebase --continue, or abort it with git rebase --abort"},
+	{"MERGE_HEAD", "a merge", "git commit, or abort it with git merge --abort"},
+	{"CHERRY_PICK_HEAD", "a cherry-pick", "git cherry-pick --continue, or abort it with git cherry-pick --abort"},
+	{"REVERT_HEAD", "a revert", "git revert --continue, or abort it with git revert --abort"},
+}
+
+// Unfinished says why no commit may be made now: an operation git is in the middle of (its commit needs parents and
+// a message only git knows), or unmerged paths in the index (a tree built from them holds a path several times). Nil
+// when there is neither.
+func (r *Repo) Unfinished() error {
+	dir, err := r.gitDir()
+	if err != nil {
+		return fmt.Errorf("finding the git folder: %w", err)
+	}
+	idx, err := r.index()
+	if err != nil {
+		return err
+	}
+	unmerged := unmergedPaths(idx)
+	for _, op := range inProgress {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(op.marker))); err != nil {
+			continue
+		}
+		conflicts := ""
+		if len(unmerged) > 0 {
+			conflicts = fmt.Sprintf(" with unmerged paths (%s)", strings.Join(unmerged, ", "))
+		}
+		return fmt.Errorf("%s is in progress%s: run kronform-gen generate without --commit, resolve and git add "+
+			"what is left, and finish it with %s", op.what, conflicts, op.finish)
+	}
+	if len(unmerged) > 0 {
+		return fmt.Errorf("the index has unmerged paths (%s): resolve them and git add them, or git restore --staged "+
+			"them, first", strings.Join(unmerged, ", "))
+	}
+	return nil
+}
+
+// unmergedPaths lists, sorted and once each, the paths the index holds in a conflict stage. Git writes a resolved
+// entry with stage 0 (go-git's index.Merged constant says 1, which is the merge base's stage).
+func unmergedPaths(idx *index.Index) []string {
+	var out []string
+	for _, e := range idx.Entries {
+		if e.Stage != 0 {
+			out = append(out, e.Name)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// index reads the git index.
+func (r *Repo) index() (*index.Index, error) {
+	idx, err := r.repo.Storer.Index()
+	if err != nil {
+		return nil, fmt.Errorf("reading the git index: %w", err)
+	}
+	return idx, nil
+}
+
 // StagedOutside lists staged changes (the index differs from HEAD) to paths other than the given ones (relative to
 // the output folder), sorted.
 func (r *Repo) StagedOutside(paths []string) ([]string, error) {
@@ -178,9 +268,9 @@ func (r *Repo) StagedOutside(paths []string) ([]string, error) {
 	for _, p := range paths {
 		ours[r.repoPath(p)] = true
 	}
-	idx, err := r.repo.Storer.Index()
+	idx, err := r.index()
 	if err != nil {
-		return nil, fmt.Errorf("reading the git index: %w", err)
+		return nil, err
 	}
 	head := map[string]plumbing.Hash{}
 	if ref, err := r.repo.Head(); err == nil {
@@ -289,6 +379,9 @@ func (r *Repo) Author() (*object.Signature, error) {
 // CommitPaths stages exactly the given paths (relative to the output folder) as they are on disk, a deleted one as
 // a removal, and commits them. It returns the zero hash and no error when they hold no change.
 func (r *Repo) CommitPaths(paths []string, msg string, author *object.Signature) (plumbing.Hash, error) {
+	if err := r.Unfinished(); err != nil {
+		return plumbing.ZeroHash, err
+	}
 	wt, err := r.repo.Worktree()
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -305,7 +398,7 @@ func (r *Repo) CommitPaths(paths []string, msg string, author *object.Signature)
 		}
 	}
 	if len(removed) > 0 {
-		idx, err := r.repo.Storer.Index()
+		idx, err := r.index()
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -318,6 +411,14 @@ func (r *Repo) CommitPaths(paths []string, msg string, author *object.Signature)
 			return plumbing.ZeroHash, err
 		}
 	}
+	// go-git builds the tree from every index entry: a path in several stages would be written several times.
+	idx, err := r.index()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := checkEntries(idx); err != nil {
+		return plumbing.ZeroHash, err
+	}
 	h, err := wt.Commit(msg, &git.CommitOptions{Author: author})
 	if errors.Is(err, git.ErrEmptyCommit) {
 		return plumbing.ZeroHash, nil
@@ -326,4 +427,19 @@ func (r *Repo) CommitPaths(paths []string, msg string, author *object.Signature)
 		return plumbing.ZeroHash, fmt.Errorf("committing: %w", err)
 	}
 	return h, nil
+}
+
+// checkEntries refuses an index that would give a tree holding a path twice.
+func checkEntries(idx *index.Index) error {
+	if u := unmergedPaths(idx); len(u) > 0 {
+		return fmt.Errorf("the index has unmerged paths (%s)", strings.Join(u, ", "))
+	}
+	seen := map[string]bool{}
+	for _, e := range idx.Entries {
+		if seen[e.Name] {
+			return fmt.Errorf("the index holds %s twice", e.Name)
+		}
+		seen[e.Name] = true
+	}
+	return nil
 }

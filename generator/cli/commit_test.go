@@ -1,0 +1,116 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// isolateGit keeps the machine's git config out of a test and gives git one known identity, for the git CLI the
+// test runs and the one kronform-gen runs alike.
+func isolateGit(t *testing.T) {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(home, ".gitconfig"))
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	for _, v := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+		"GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+	gitIn(t, home, "config", "--global", "user.name", "Gen Erator")
+	gitIn(t, home, "config", "--global", "user.email", "gen@example.com")
+}
+
+// gitIn runs the git CLI in dir and returns its output, failing the test when git fails.
+func gitIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := gitTry(dir, args...)
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// gitTry runs the git CLI in dir, for commands expected to fail (a conflicting merge).
+func gitTry(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// setCilium writes the spec with the example's cilium chart version replaced.
+func (p *project) setCilium(version string) {
+	p.t.Helper()
+	spec, err := os.ReadFile(filepath.Join(repoRoot(p.t), "cluster-spec.yaml"))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	spec = bytes.Replace(spec, []byte("version: 1.13.4"), []byte("version: "+version), 1)
+	if err := os.WriteFile(p.spec, spec, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// The tester's repro: both sides of a merge regenerated, the merge conflicts, the user takes their side of the spec
+// and of owned.json but leaves owned.json unmerged in the index. A commit now would drop the merged branch as a
+// parent and write owned.json three times into the tree, so generate --commit refuses before writing anything; in a
+// linked work tree the cherry-pick in progress is found through its .git file.
+func TestCommitRefusedWhileGitIsMidOperation(t *testing.T) {
+	p := newProject(t)
+	isolateGit(t)
+	gitRepo(t, p.dir)
+	regenerate := func(version string) {
+		t.Helper()
+		p.setCilium(version)
+		gitIn(t, p.dir, "commit", "-q", "-m", "spec "+version, "cluster-spec.yaml")
+		if code, _, stderr := p.run("generate", "--commit", "-m", "cilium "+version); code != 0 {
+			t.Fatalf("generate --commit: exit %d\n%s", code, stderr)
+		}
+	}
+	gitIn(t, p.dir, "checkout", "-q", "-b", "a")
+	regenerate("1.13.5")
+	gitIn(t, p.dir, "checkout", "-q", "-")
+	regenerate("1.13.6")
+	if out, err := gitTry(p.dir, "merge", "a"); err == nil {
+		t.Fatalf("the merge did not conflict:\n%s", out)
+	}
+	gitIn(t, p.dir, "checkout", "--ours", "cluster-spec.yaml")
+	gitIn(t, p.dir, "add", "cluster-spec.yaml")
+	gitIn(t, p.dir, "checkout", "--ours", "--", "output/.kronform-gen/owned.json")
+
+	head := gitIn(t, p.dir, "rev-parse", "HEAD")
+	before := p.read(release)
+	code, _, stderr := p.run("generate", "--commit", "-m", "merged")
+	if code != 2 || !strings.Contains(stderr, "a merge is in progress with unmerged paths (output/.kronform-gen/owned.json, output/"+
+		release+")") || !strings.Contains(stderr, "git merge --abort") {
+		t.Fatalf("generate --commit during a merge: exit %d, want 2 and what is in progress\n%s", code, stderr)
+	}
+	if p.read(release) != before || gitIn(t, p.dir, "rev-parse", "HEAD") != head {
+		t.Error("a refused generate --commit wrote the tree or committed")
+	}
+
+	// Resolved in the index, the merge is still git's to finish: its commit needs MERGE_HEAD as second parent.
+	gitIn(t, p.dir, "add", "output")
+	if code, _, stderr := p.run("generate", "--commit", "-m", "merged"); code != 2 || !strings.Contains(stderr, "a merge is in progress: ") {
+		t.Fatalf("generate --commit during a merge without conflicts: exit %d\n%s", code, stderr)
+	}
+	gitIn(t, p.dir, "merge", "--abort")
+
+	linked := filepath.Join(t.TempDir(), "linked")
+	gitIn(t, p.dir, "worktree", "add", "-q", "-b", "c", linked)
+	if out, err := gitTry(linked, "cherry-pick", "a"); err == nil {
+		t.Fatalf("the cherry-pick did not conflict:\n%s", out)
+	}
+	code, _, stderr = run(t, "generate", "--commit", "--spec", filepath.Join(linked, "cluster-spec.yaml"), "--out", filepath.Join(linked, "output"))
+	if code != 2 || !strings.Contains(stderr, "a cherry-pick is in progress with unmerged paths") ||
+		!strings.Contains(stderr, "git cherry-pick --abort") {
+		t.Fatalf("generate --commit during a cherry-pick in a linked work tree: exit %d\n%s", code, stderr)
+	}
+}
