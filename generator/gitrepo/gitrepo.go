@@ -272,7 +272,11 @@ func (r *Repo) StagedOutside(paths []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	head := map[string]plumbing.Hash{}
+	type blob struct {
+		hash plumbing.Hash
+		mode filemode.FileMode
+	}
+	head := map[string]blob{}
 	if ref, err := r.repo.Head(); err == nil {
 		c, err := r.repo.CommitObject(ref.Hash())
 		if err != nil {
@@ -282,12 +286,19 @@ func (r *Repo) StagedOutside(paths []string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = t.Files().ForEach(func(f *object.File) error {
-			head[f.Name] = f.Hash
-			return nil
-		})
-		if err != nil {
-			return nil, err
+		w := object.NewTreeWalker(t, true, nil)
+		defer w.Close()
+		for {
+			name, e, err := w.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			if e.Mode != filemode.Dir {
+				head[name] = blob{e.Hash, e.Mode}
+			}
 		}
 	} else if !errors.Is(err, plumbing.ErrReferenceNotFound) {
 		return nil, err
@@ -296,7 +307,8 @@ func (r *Repo) StagedOutside(paths []string) ([]string, error) {
 	inIndex := map[string]bool{}
 	for _, e := range idx.Entries {
 		inIndex[e.Name] = true
-		if h, ok := head[e.Name]; (!ok || h != e.Hash) && !ours[e.Name] {
+		// A mode change alone (chmod +x; git add) is a staged change too.
+		if b, ok := head[e.Name]; (!ok || b != (blob{e.Hash, e.Mode})) && !ours[e.Name] {
 			out = append(out, e.Name)
 		}
 	}

@@ -1,0 +1,116 @@
+package gitrepo_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/kronform/kronform-gen/generator/gitrepo"
+)
+
+// isolateGit keeps the machine's git config out of a test and gives git one known identity.
+func isolateGit(t *testing.T) string {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(home, ".gitconfig"))
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	for _, v := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+		"GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+	gitIn(t, home, "config", "--global", "user.name", "Gen Erator")
+	gitIn(t, home, "config", "--global", "user.email", "gen@example.com")
+	return home
+}
+
+// gitIn runs the git CLI in dir and returns its output, failing the test when git fails.
+func gitIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newRepo makes a repository with a Makefile and an output folder committed, and opens it at the output folder.
+func newRepo(t *testing.T) (string, *gitrepo.Repo) {
+	t.Helper()
+	isolateGit(t)
+	dir := t.TempDir()
+	gitIn(t, dir, "init", "-q")
+	write(t, filepath.Join(dir, "Makefile"), "all:\n")
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 1\n")
+	gitIn(t, dir, "add", ".")
+	gitIn(t, dir, "commit", "-q", "-m", "initial")
+	r, err := gitrepo.Open(filepath.Join(dir, "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, r
+}
+
+func staged(t *testing.T, r *gitrepo.Repo) []string {
+	t.Helper()
+	out, err := r.StagedOutside([]string{"owned.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// git add of a mode change stages it though the content is the same: a commit of the owned paths must not take it.
+func TestStagedOutsideSeesAModeChange(t *testing.T) {
+	dir, r := newRepo(t)
+	if err := os.Chmod(filepath.Join(dir, "Makefile"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, dir, "add", "Makefile")
+	if got := staged(t, r); !slices.Equal(got, []string{"Makefile"}) {
+		t.Errorf("a staged chmod +x: StagedOutside = %v, want [Makefile]", got)
+	}
+}
+
+// A submodule is an entry of HEAD's tree like a file: unchanged, it is not a staged change.
+func TestStagedOutsideWithASubmodule(t *testing.T) {
+	dir, r := newRepo(t)
+	sub := t.TempDir()
+	gitIn(t, sub, "init", "-q")
+	gitIn(t, sub, "commit", "-q", "--allow-empty", "-m", "sub")
+	gitIn(t, dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "vendor/sub")
+	if got := staged(t, r); !slices.Equal(got, []string{".gitmodules", "vendor/sub"}) {
+		t.Fatalf("a submodule being added: StagedOutside = %v, want [.gitmodules vendor/sub]", got)
+	}
+	gitIn(t, dir, "commit", "-q", "-m", "submodule")
+	if got := staged(t, r); len(got) != 0 {
+		t.Fatalf("nothing staged in a repository with a submodule: StagedOutside = %v", got)
+	}
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 2\n")
+	if _, err := r.CommitPaths([]string{"owned.yaml"}, "owned", &object.Signature{Name: "a", Email: "a@b", When: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if tree := gitIn(t, dir, "ls-tree", "HEAD", "vendor/sub"); !strings.HasPrefix(tree, "160000 commit ") {
+		t.Errorf("the commit lost the submodule: ls-tree says %q", tree)
+	}
+}
