@@ -17,10 +17,10 @@ const defaultCommitMessage = "kronform-gen: regenerate from %s"
 
 // pendingCommit is a commit of the owned paths, checked before anything is written.
 type pendingCommit struct {
-	repo   *gitrepo.Repo
-	paths  []string
-	author *object.Signature
-	msg    string
+	repo              *gitrepo.Repo
+	paths             []string
+	author, committer *object.Signature
+	msg               string
 }
 
 // prepareCommit refuses, before generate writes anything, when the commit could not be made as asked: no
@@ -54,19 +54,19 @@ func (a *app) prepareCommit(t *tree.Tree, msg string) (*pendingCommit, error) {
 		return nil, fail(ExitUsage, "--commit: refusing to commit: other changes are staged (%s); commit or unstage them "+
 			"(git restore --staged PATH) first. Nothing was written.", strings.Join(staged, ", "))
 	}
-	author, err := repo.Author()
+	author, committer, err := repo.Identity()
 	if err != nil {
 		return nil, fail(ExitUsage, "--commit: %v. Nothing was written.", err)
 	}
 	if msg == "" {
 		msg = fmt.Sprintf(defaultCommitMessage, a.specPath)
 	}
-	return &pendingCommit{repo: repo, paths: paths, author: author, msg: msg}, nil
+	return &pendingCommit{repo: repo, paths: paths, author: author, committer: committer, msg: msg}, nil
 }
 
 // commit stages exactly the owned paths and commits them.
 func (a *app) commit(p *pendingCommit) error {
-	h, err := p.repo.CommitPaths(p.paths, p.msg, p.author)
+	h, err := p.repo.CommitPaths(p.paths, p.msg, p.author, p.committer)
 	if err != nil {
 		return fail(ExitFailure, "--commit: the tree was written but not committed: %v", err)
 	}

@@ -11,9 +11,9 @@ import (
 
 // isolateGit keeps the machine's git config out of a test and gives git one known identity, for the git CLI the
 // test runs and the one kronform-gen runs alike.
-func isolateGit(t *testing.T) {
+func isolateGit(t *testing.T) (home string) {
 	t.Helper()
-	home := t.TempDir()
+	home = t.TempDir()
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
 	t.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(home, ".gitconfig"))
@@ -25,6 +25,7 @@ func isolateGit(t *testing.T) {
 	}
 	gitIn(t, home, "config", "--global", "user.name", "Gen Erator")
 	gitIn(t, home, "config", "--global", "user.email", "gen@example.com")
+	return home
 }
 
 // gitIn runs the git CLI in dir and returns its output, failing the test when git fails.
@@ -112,5 +113,48 @@ func TestCommitRefusedWhileGitIsMidOperation(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "a cherry-pick is in progress with unmerged paths") ||
 		!strings.Contains(stderr, "git cherry-pick --abort") {
 		t.Fatalf("generate --commit during a cherry-pick in a linked work tree: exit %d\n%s", code, stderr)
+	}
+}
+
+// The author is whom git would name: here an identity set for the project's folder through includeIf, which go-git's
+// config reading does not follow; the committer is set apart, from the environment.
+func TestCommitAuthorFollowsIncludeIf(t *testing.T) {
+	p := newProject(t)
+	home := isolateGit(t)
+	r := gitRepo(t, p.dir)
+	dir, err := filepath.EvalSymlinks(p.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(home, "work.gitconfig")
+	gitIn(t, home, "config", "--file", work, "user.name", "Work Person")
+	gitIn(t, home, "config", "--file", work, "user.email", "work@example.com")
+	gitIn(t, home, "config", "--global", "includeIf.gitdir:"+dir+"/.path", work)
+	t.Setenv("GIT_COMMITTER_NAME", "Commit Ter")
+	t.Setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+	p.setCilium("1.13.5")
+	if code, _, stderr := p.run("generate", "--commit", "-m", "cilium 1.13.5"); code != 0 {
+		t.Fatalf("generate --commit: exit %d\n%s", code, stderr)
+	}
+	head, _ := r.Head()
+	c, _ := r.CommitObject(head.Hash())
+	if c.Author.Name != "Work Person" || c.Author.Email != "work@example.com" ||
+		c.Committer.Name != "Commit Ter" || c.Committer.Email != "committer@example.com" {
+		t.Errorf("author %s <%s>, committer %s <%s>; want Work Person <work@example.com>, Commit Ter <committer@example.com>",
+			c.Author.Name, c.Author.Email, c.Committer.Name, c.Committer.Email)
+	}
+
+	// git refuses to guess (user.useConfigOnly) and kronform-gen says so before writing.
+	gitIn(t, home, "config", "--global", "--unset", "includeIf.gitdir:"+dir+"/.path")
+	gitIn(t, home, "config", "--global", "--unset", "user.email")
+	gitIn(t, home, "config", "--global", "user.useConfigOnly", "true")
+	p.setCilium("1.13.6")
+	before := p.read(release)
+	code, _, stderr := p.run("generate", "--commit")
+	if code != 2 || !strings.Contains(stderr, "no git author (git var GIT_AUTHOR_IDENT: no email was given and auto-detection is disabled)") {
+		t.Fatalf("without an email and with user.useConfigOnly: exit %d\n%s", code, stderr)
+	}
+	if p.read(release) != before {
+		t.Error("a refused generate --commit wrote the tree")
 	}
 }

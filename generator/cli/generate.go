@@ -21,8 +21,8 @@ kronform-gen generated are removed, and nothing else (flux-system, your own file
 invalid nothing is written. Nothing is written either when a cluster has audit mode off and a reachability
 assertion fails (see verify): that tree could lock you out.
 
---commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author in git
-config. It refuses, before writing anything, when other changes are staged, or while git is in the middle of a merge,
+--commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
+committer git would use. It refuses, before writing anything, when other changes are staged, or while git is in the middle of a merge,
 rebase, cherry-pick or revert, or the index has unmerged paths.
 
 ` + exitCodesHelp,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -365,32 +366,118 @@ func (r *Repo) DiffersFromHead(file string) (bool, error) {
 	return f.Hash != plumbing.ComputeHash(plumbing.BlobObject, data), nil
 }
 
-// Author is who commits: GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL, else user.name / user.email from the repository,
-// global and system git config.
-func (r *Repo) Author() (*object.Signature, error) {
-	name, email := os.Getenv("GIT_AUTHOR_NAME"), os.Getenv("GIT_AUTHOR_EMAIL")
-	if name == "" || email == "" {
-		cfg, err := r.repo.ConfigScoped(config.SystemScope)
-		if err != nil {
-			return nil, fmt.Errorf("reading git config: %w", err)
-		}
+// Identity is who authors and who commits, as git commit would have them: git var asks git itself, so the
+// GIT_AUTHOR_*/GIT_COMMITTER_* variables, [include] and [includeIf] (which go-git does not resolve) and
+// user.useConfigOnly all count. Without the git CLI, the environment and user.name/user.email as go-git reads the
+// repository, global and system config.
+func (r *Repo) Identity() (author, committer *object.Signature, err error) {
+	author, found, err := r.gitIdent("GIT_AUTHOR_IDENT", "author")
+	if !found {
+		return r.configIdentity()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	committer, _, err = r.gitIdent("GIT_COMMITTER_IDENT", "committer")
+	if err != nil {
+		return nil, nil, err
+	}
+	return author, committer, nil
+}
+
+// gitIdent reads one identity through git var; found is false when git is not installed.
+func (r *Repo) gitIdent(variable, role string) (sig *object.Signature, found bool, err error) {
+	out, found, err := r.git("var", variable)
+	if !found {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, noIdentity(role, err.Error())
+	}
+	sig = &object.Signature{}
+	sig.Decode([]byte(out))
+	if sig.Name == "" || sig.Email == "" {
+		return nil, true, noIdentity(role, fmt.Sprintf("git var %s gave %q", variable, out))
+	}
+	return sig, true, nil
+}
+
+func noIdentity(role, why string) error {
+	env := "GIT_" + strings.ToUpper(role)
+	return fmt.Errorf("no git %s (%s): set user.name and user.email (git config --global user.name 'Your Name'; "+
+		"git config --global user.email you@example.com) or %s_NAME and %s_EMAIL", role, why, env, env)
+}
+
+// configIdentity is Identity without the git CLI.
+func (r *Repo) configIdentity() (author, committer *object.Signature, err error) {
+	cfg, err := r.repo.ConfigScoped(config.SystemScope)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading git config: %w", err)
+	}
+	sig := func(role string) *object.Signature {
+		env := "GIT_" + strings.ToUpper(role)
+		name, email := os.Getenv(env+"_NAME"), os.Getenv(env+"_EMAIL")
 		if name == "" {
 			name = cfg.User.Name
 		}
 		if email == "" {
 			email = cfg.User.Email
 		}
+		if name == "" || email == "" {
+			return nil
+		}
+		return &object.Signature{Name: name, Email: email, When: time.Now()}
 	}
-	if name == "" || email == "" {
-		return nil, fmt.Errorf("no git author: set user.name and user.email (git config --global user.name 'Your Name'; " +
-			"git config --global user.email you@example.com) or GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL")
+	if author = sig("author"); author == nil {
+		return nil, nil, noIdentity("author", "none in the environment or git config")
 	}
-	return &object.Signature{Name: name, Email: email, When: time.Now()}, nil
+	if committer = sig("committer"); committer == nil {
+		return nil, nil, noIdentity("committer", "none in the environment or git config")
+	}
+	return author, committer, nil
 }
+
+// git runs the git CLI in the work tree and returns its output without the final newline; found is false when git is
+// not installed. A failure's error carries git's own reason.
+func (r *Repo) git(args ...string) (out string, found bool, err error) {
+	bin, err := exec.LookPath("git")
+	if err != nil {
+		return "", false, nil
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = r.root
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		return "", true, &gitError{args: args, stderr: stderr.String(), err: err}
+	}
+	return strings.TrimSuffix(string(b), "\n"), true, nil
+}
+
+// gitError is a failed run of the git CLI.
+type gitError struct {
+	args   []string
+	stderr string
+	err    error
+}
+
+// Error gives git's fatal line: the rest of its output is advice for the terminal.
+func (e *gitError) Error() string {
+	why := e.err.Error()
+	for _, l := range strings.Split(e.stderr, "\n") {
+		if f, ok := strings.CutPrefix(l, "fatal: "); ok {
+			why = f
+		}
+	}
+	return "git " + strings.Join(e.args, " ") + ": " + why
+}
+
+func (e *gitError) Unwrap() error { return e.err }
 
 // CommitPaths stages exactly the given paths (relative to the output folder) as they are on disk, a deleted one as
 // a removal, and commits them. It returns the zero hash and no error when they hold no change.
-func (r *Repo) CommitPaths(paths []string, msg string, author *object.Signature) (plumbing.Hash, error) {
+func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object.Signature) (plumbing.Hash, error) {
 	if err := r.Unfinished(); err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -431,7 +518,7 @@ func (r *Repo) CommitPaths(paths []string, msg string, author *object.Signature)
 	if err := checkEntries(idx); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	h, err := wt.Commit(msg, &git.CommitOptions{Author: author})
+	h, err := wt.Commit(msg, &git.CommitOptions{Author: author, Committer: committer})
 	if errors.Is(err, git.ErrEmptyCommit) {
 		return plumbing.ZeroHash, nil
 	}

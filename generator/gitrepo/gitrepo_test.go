@@ -107,10 +107,25 @@ func TestStagedOutsideWithASubmodule(t *testing.T) {
 		t.Fatalf("nothing staged in a repository with a submodule: StagedOutside = %v", got)
 	}
 	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 2\n")
-	if _, err := r.CommitPaths([]string{"owned.yaml"}, "owned", &object.Signature{Name: "a", Email: "a@b", When: time.Now()}); err != nil {
+	sig := &object.Signature{Name: "a", Email: "a@b", When: time.Now()}
+	if _, err := r.CommitPaths([]string{"owned.yaml"}, "owned", sig, sig); err != nil {
 		t.Fatal(err)
 	}
 	if tree := gitIn(t, dir, "ls-tree", "HEAD", "vendor/sub"); !strings.HasPrefix(tree, "160000 commit ") {
 		t.Errorf("the commit lost the submodule: ls-tree says %q", tree)
+	}
+}
+
+// Without the git CLI the identity comes from the environment and the config go-git reads.
+func TestIdentityWithoutGit(t *testing.T) {
+	_, r := newRepo(t)
+	t.Setenv("PATH", "")
+	t.Setenv("GIT_COMMITTER_NAME", "Commit Ter")
+	author, committer, err := r.Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if author.Name != "Gen Erator" || author.Email != "gen@example.com" || committer.Name != "Commit Ter" || committer.Email != "gen@example.com" {
+		t.Errorf("author %s <%s>, committer %s <%s>", author.Name, author.Email, committer.Name, committer.Email)
 	}
 }
