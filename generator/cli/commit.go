@@ -24,7 +24,8 @@ type pendingCommit struct {
 }
 
 // prepareCommit refuses, before generate writes anything, when the commit could not be made as asked: no
-// repository, an operation git has not finished, no author, or staged changes the commit would sweep in.
+// repository, an operation git has not finished, no author, staged changes the commit would sweep in, or a commit
+// that should be signed.
 func (a *app) prepareCommit(t *tree.Tree, msg string) (*pendingCommit, error) {
 	repo, err := gitrepo.Open(a.outDir)
 	if err != nil {
@@ -57,6 +58,14 @@ func (a *app) prepareCommit(t *tree.Tree, msg string) (*pendingCommit, error) {
 	author, committer, err := repo.Identity()
 	if err != nil {
 		return nil, fail(ExitUsage, "--commit: %v. Nothing was written.", err)
+	}
+	// Committing unsigned where the user asked for signed commits would slip past the policy they set.
+	if signs, err := repo.SignsCommits(); err != nil {
+		return nil, fail(ExitUsage, "--commit: %v. Nothing was written.", err)
+	} else if signs {
+		return nil, fail(ExitUsage, "--commit: refusing to commit: commit.gpgsign is set and kronform-gen cannot sign "+
+			"commits; run generate without --commit and commit the owned files with git (git add %s; git commit). "+
+			"Nothing was written.", a.outDir)
 	}
 	if msg == "" {
 		msg = fmt.Sprintf(defaultCommitMessage, a.specPath)

@@ -158,3 +158,21 @@ func TestCommitAuthorFollowsIncludeIf(t *testing.T) {
 		t.Error("a refused generate --commit wrote the tree")
 	}
 }
+
+// commit.gpgsign asks for signed commits; go-git would write an unsigned one without a word, so --commit refuses.
+func TestCommitRefusedWhenCommitsMustBeSigned(t *testing.T) {
+	p := newProject(t)
+	isolateGit(t)
+	gitRepo(t, p.dir)
+	gitIn(t, p.dir, "config", "commit.gpgsign", "true")
+	p.setCilium("1.13.5")
+	head := gitIn(t, p.dir, "rev-parse", "HEAD")
+	before := p.read(release)
+	code, _, stderr := p.run("generate", "--commit")
+	if code != 2 || !strings.Contains(stderr, "commit.gpgsign is set and kronform-gen cannot sign commits") {
+		t.Fatalf("generate --commit with commit.gpgsign: exit %d\n%s", code, stderr)
+	}
+	if p.read(release) != before || gitIn(t, p.dir, "rev-parse", "HEAD") != head {
+		t.Error("a refused generate --commit wrote the tree or committed")
+	}
+}

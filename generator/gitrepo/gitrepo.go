@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -435,6 +436,54 @@ func (r *Repo) configIdentity() (author, committer *object.Signature, err error)
 		return nil, nil, noIdentity("committer", "none in the environment or git config")
 	}
 	return author, committer, nil
+}
+
+// SignsCommits says whether commit.gpgsign asks for signed commits, read like Identity: through the git CLI, which
+// follows includes, else through go-git's config reading.
+func (r *Repo) SignsCommits() (bool, error) {
+	out, found, err := r.git("config", "--bool", "--get", "commit.gpgsign")
+	if found {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 1 {
+			return false, nil // not set
+		}
+		if err != nil {
+			return false, fmt.Errorf("reading commit.gpgsign: %w", err)
+		}
+		return out == "true", nil
+	}
+	// ConfigScoped merges only the fields go-git knows, not the raw sections: look in each scope, nearest first.
+	scopes := []func() (*config.Config, error){
+		r.repo.Config,
+		func() (*config.Config, error) { return config.LoadConfig(config.GlobalScope) },
+		func() (*config.Config, error) { return config.LoadConfig(config.SystemScope) },
+	}
+	for _, load := range scopes {
+		cfg, err := load()
+		if err != nil {
+			return false, fmt.Errorf("reading git config: %w", err)
+		}
+		if sect := cfg.Raw.Section("commit"); sect.HasOption("gpgsign") {
+			return gitBool("commit.gpgsign", sect.Option("gpgsign"))
+		}
+	}
+	return false, nil
+}
+
+// gitBool reads a boolean as git does; a key without a value is true.
+func gitBool(key, v string) (bool, error) {
+	switch v = strings.ToLower(v); v {
+	case "", "true", "yes", "on":
+		return true, nil
+	case "false", "no", "off":
+		return false, nil
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return false, fmt.Errorf("%s: %q is not a boolean", key, v)
+		}
+		return n != 0, nil
+	}
 }
 
 // git runs the git CLI in the work tree and returns its output without the final newline; found is false when git is

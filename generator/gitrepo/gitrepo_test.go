@@ -129,3 +129,19 @@ func TestIdentityWithoutGit(t *testing.T) {
 		t.Errorf("author %s <%s>, committer %s <%s>", author.Name, author.Email, committer.Name, committer.Email)
 	}
 }
+
+// Without the git CLI, commit.gpgsign is read from the config go-git reads.
+func TestSignsCommitsWithoutGit(t *testing.T) {
+	dir, r := newRepo(t)
+	path := os.Getenv("PATH")
+	t.Setenv("PATH", "")
+	if signs, err := r.SignsCommits(); err != nil || signs {
+		t.Fatalf("unset: SignsCommits = %v, %v", signs, err)
+	}
+	t.Setenv("PATH", path)
+	gitIn(t, dir, "config", "--global", "commit.gpgsign", "yes")
+	t.Setenv("PATH", "")
+	if signs, err := r.SignsCommits(); err != nil || !signs {
+		t.Fatalf("commit.gpgsign=yes: SignsCommits = %v, %v", signs, err)
+	}
+}
