@@ -73,9 +73,19 @@ func (a *app) prepareCommit(t *tree.Tree, msg string) (*pendingCommit, error) {
 	return &pendingCommit{repo: repo, paths: paths, author: author, committer: committer, msg: msg}, nil
 }
 
-// commit stages exactly the owned paths and commits them.
+// commit stages exactly the owned paths and commits them, but for those git add would refuse as ignored and
+// untracked: git would not commit them either. The ignore rules are read after the write, which may change them.
 func (a *app) commit(p *pendingCommit) error {
-	h, err := p.repo.CommitPaths(p.paths, p.msg, p.author, p.committer)
+	skip, err := p.repo.IgnoredUntracked(p.paths)
+	if err != nil {
+		return fail(ExitFailure, "--commit: the tree was written but not committed: %v", err)
+	}
+	paths := p.paths
+	if len(skip) > 0 {
+		paths = slices.DeleteFunc(slices.Clone(paths), func(s string) bool { return slices.Contains(skip, s) })
+		fmt.Fprintf(a.stderr, "not committed, ignored by git and untracked (git add -f would take them): %s\n", strings.Join(skip, ", "))
+	}
+	h, err := p.repo.CommitPaths(paths, p.msg, p.author, p.committer)
 	if err != nil {
 		return fail(ExitFailure, "--commit: the tree was written but not committed: %v", err)
 	}

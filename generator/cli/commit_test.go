@@ -176,3 +176,38 @@ func TestCommitRefusedWhenCommitsMustBeSigned(t *testing.T) {
 		t.Error("a refused generate --commit wrote the tree or committed")
 	}
 }
+
+// Owned files that git ignores and does not track are left out, as git add would leave them; a tracked file is
+// committed though a rule matches it, since ignore rules do not apply to tracked files.
+func TestCommitLeavesOutIgnoredUntrackedFiles(t *testing.T) {
+	p := newProject(t)
+	home := isolateGit(t)
+	gitRepo(t, p.dir)
+	excludes := filepath.Join(home, "excludes")
+	if err := os.WriteFile(excludes, []byte("hetzner/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, home, "config", "--global", "core.excludesFile", excludes)
+	if err := os.WriteFile(filepath.Join(p.dir, ".gitignore"), []byte("/output/"+release+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, p.dir, "rm", "-r", "-q", "--cached", "output/hetzner")
+	gitIn(t, p.dir, "add", ".gitignore")
+	gitIn(t, p.dir, "commit", "-q", "-m", "hetzner is not committed")
+	p.setCilium("1.13.5")
+	code, _, stderr := p.run("generate", "--commit", "-m", "cilium 1.13.5")
+	if code != 0 {
+		t.Fatalf("generate --commit: exit %d\n%s", code, stderr)
+	}
+	want := "not committed, ignored by git and untracked (git add -f would take them): " +
+		"hetzner/kronform/firewall-template.form, hetzner/kronform/firewall-template.json\n"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("no word of the ignored files, want %q:\n%s", want, stderr)
+	}
+	if files := gitIn(t, p.dir, "ls-tree", "-r", "--name-only", "HEAD", "output/hetzner"); files != "" {
+		t.Errorf("ignored untracked files were committed:\n%s", files)
+	}
+	if !strings.Contains(gitIn(t, p.dir, "show", "HEAD:output/"+release), "version: 1.13.5") {
+		t.Error("the tracked release, matched by .gitignore, was not committed")
+	}
+}

@@ -14,10 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -197,6 +199,126 @@ func (r *Repo) gitDir() (string, error) {
 		dir = filepath.Join(r.root, dir)
 	}
 	return dir, nil
+}
+
+// commonDir is the git folder a linked work tree shares with the main one (config, objects, info/exclude): the one
+// its commondir file names; for a main work tree its own.
+func (r *Repo) commonDir() (string, error) {
+	dir, err := r.gitDir()
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "commondir"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return dir, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	common := strings.TrimSpace(string(b))
+	if !filepath.IsAbs(common) {
+		common = filepath.Join(dir, common)
+	}
+	return common, nil
+}
+
+// IgnoredUntracked lists the paths (relative to the output folder, sorted) that git add would refuse without -f:
+// present on disk, not in the index, and ignored by the .gitignore files, info/exclude or the global or system
+// core.excludesFile. Ignore rules do not apply to tracked files.
+func (r *Repo) IgnoredUntracked(paths []string) ([]string, error) {
+	idx, err := r.index()
+	if err != nil {
+		return nil, err
+	}
+	tracked := map[string]bool{}
+	for _, e := range idx.Entries {
+		tracked[e.Name] = true
+	}
+	m, err := r.ignoreMatcher()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range paths {
+		rp := r.repoPath(p)
+		if tracked[rp] {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(r.root, filepath.FromSlash(rp))); err != nil {
+			continue
+		}
+		if ignored(m, strings.Split(rp, "/")) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ignored matches a file as git does: once a folder above it is ignored, no pattern can take the file back.
+func ignored(m gitignore.Matcher, segs []string) bool {
+	for i := 1; i < len(segs); i++ {
+		if m.Match(segs[:i], true) {
+			return true
+		}
+	}
+	return m.Match(segs, false)
+}
+
+// ignoreMatcher gathers the ignore patterns, lowest priority first: system and global core.excludesFile,
+// info/exclude, then the .gitignore files from the root down.
+func (r *Repo) ignoreMatcher() (gitignore.Matcher, error) {
+	root := osfs.New("/")
+	ps, err := gitignore.LoadSystemPatterns(root)
+	if err != nil {
+		return nil, fmt.Errorf("reading the system excludes: %w", err)
+	}
+	global, err := gitignore.LoadGlobalPatterns(root)
+	if err != nil {
+		return nil, fmt.Errorf("reading the global excludes: %w", err)
+	}
+	ps = append(ps, global...)
+	// ReadPatterns reads .git/info/exclude, which a linked work tree does not have: its own is in the common folder.
+	common, err := r.commonDir()
+	if err != nil {
+		return nil, err
+	}
+	if filepath.Clean(common) != filepath.Join(r.root, ".git") {
+		exclude, err := readPatternFile(filepath.Join(common, "info", "exclude"))
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, exclude...)
+	}
+	wt, err := r.repo.Worktree()
+	if err != nil {
+		return nil, err
+	}
+	local, err := gitignore.ReadPatterns(wt.Filesystem, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading .gitignore files: %w", err)
+	}
+	return gitignore.NewMatcher(append(ps, local...)), nil
+}
+
+// readPatternFile reads an exclude file whose patterns apply from the work tree's root; a missing one has none.
+func readPatternFile(name string) ([]gitignore.Pattern, error) {
+	b, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ps []gitignore.Pattern
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSuffix(l, "\r")
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		ps = append(ps, gitignore.ParsePattern(l, nil))
+	}
+	return ps, nil
 }
 
 // inProgress names the markers git leaves in the git folder while an operation waits for the user, and how the user

@@ -145,3 +145,33 @@ func TestSignsCommitsWithoutGit(t *testing.T) {
 		t.Fatalf("commit.gpgsign=yes: SignsCommits = %v, %v", signs, err)
 	}
 }
+
+// In a linked work tree info/exclude is the common folder's; a file under an ignored folder stays ignored whatever
+// pattern re-includes it, as git check-ignore says too.
+func TestIgnoredUntrackedInALinkedWorkTree(t *testing.T) {
+	dir, _ := newRepo(t)
+	write(t, filepath.Join(dir, ".git", "info", "exclude"), "excluded.yaml\n")
+	write(t, filepath.Join(dir, "output", ".gitignore"), "sub/\n!sub/kept.yaml\n")
+	gitIn(t, dir, "add", "output/.gitignore")
+	gitIn(t, dir, "commit", "-q", "-m", "ignores")
+	linked := filepath.Join(t.TempDir(), "linked")
+	gitIn(t, dir, "worktree", "add", "-q", linked)
+	paths := []string{"excluded.yaml", "sub/kept.yaml", "new.yaml", "owned.yaml"}
+	for _, p := range paths {
+		write(t, filepath.Join(linked, "output", p), "x: 1\n")
+	}
+	r, err := gitrepo.Open(filepath.Join(linked, "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.IgnoredUntracked(append(paths, "missing.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"excluded.yaml", "sub/kept.yaml"}; !slices.Equal(got, want) {
+		t.Errorf("IgnoredUntracked = %v, want %v", got, want)
+	}
+	if out := gitIn(t, linked, "check-ignore", "output/excluded.yaml", "output/sub/kept.yaml"); out != "output/excluded.yaml\noutput/sub/kept.yaml\n" {
+		t.Errorf("git itself disagrees: check-ignore says %q", out)
+	}
+}
