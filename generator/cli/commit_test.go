@@ -211,3 +211,22 @@ func TestCommitLeavesOutIgnoredUntrackedFiles(t *testing.T) {
 		t.Error("the tracked release, matched by .gitignore, was not committed")
 	}
 }
+
+// A message given empty or blank is refused, as git refuses it, rather than replaced by the default or committed.
+func TestCommitRefusesAnEmptyMessage(t *testing.T) {
+	p := newProject(t)
+	isolateGit(t)
+	gitRepo(t, p.dir)
+	p.setCilium("1.13.5")
+	head := gitIn(t, p.dir, "rev-parse", "HEAD")
+	before := p.read(release)
+	for _, msg := range []string{"   \n\t", ""} {
+		code, _, stderr := p.run("generate", "--commit", "-m", msg)
+		if code != 2 || !strings.Contains(stderr, "-m: the commit message is empty") {
+			t.Errorf("-m %q: exit %d\n%s", msg, code, stderr)
+		}
+	}
+	if p.read(release) != before || gitIn(t, p.dir, "rev-parse", "HEAD") != head {
+		t.Error("a refused generate --commit wrote the tree or committed")
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +32,11 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
   kronform-gen generate --commit -m "cilium: 1.16"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// git refuses an empty message; an explicit -m "" must not fall back to the default either.
+			if doCommit && cmd.Flags().Changed("message") && strings.TrimSpace(msg) == "" {
+				return fail(ExitUsage, "-m: the commit message is empty; give one, or leave -m out for the default. "+
+					"Nothing was written.")
+			}
 			m, r, err := a.render()
 			if err != nil {
 				return err
