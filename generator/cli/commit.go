@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -68,7 +69,12 @@ func (a *app) prepareCommit(t *tree.Tree, msg string) (*pendingCommit, error) {
 			"Nothing was written.", a.outDir)
 	}
 	if msg == "" {
-		msg = fmt.Sprintf(defaultCommitMessage, a.specPath)
+		// Named as in the repository: an absolute path would put this machine's folders into the history.
+		name, ok := repo.RelPath(a.specPath)
+		if !ok {
+			name = filepath.Base(a.specPath)
+		}
+		msg = fmt.Sprintf(defaultCommitMessage, name)
 	}
 	return &pendingCommit{repo: repo, paths: paths, author: author, committer: committer, msg: msg}, nil
 }

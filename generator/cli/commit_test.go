@@ -230,3 +230,44 @@ func TestCommitRefusesAnEmptyMessage(t *testing.T) {
 		t.Error("a refused generate --commit wrote the tree or committed")
 	}
 }
+
+// The default message names the spec relative to the work tree's root however --spec named it, and by its base name
+// when it lies outside the repository.
+func TestDefaultCommitMessageNamesTheSpecInTheRepository(t *testing.T) {
+	p := newProject(t)
+	isolateGit(t)
+	r := gitRepo(t, p.dir)
+	message := func() string {
+		t.Helper()
+		head, _ := r.Head()
+		c, _ := r.CommitObject(head.Hash())
+		return c.Message
+	}
+	p.setCilium("1.13.5")
+	if code, _, stderr := p.run("generate", "--commit"); code != 0 {
+		t.Fatalf("generate --commit: exit %d\n%s", code, stderr)
+	}
+	if got := message(); got != "kronform-gen: regenerate from cluster-spec.yaml" {
+		t.Errorf("absolute --spec inside the repository: message %q", got)
+	}
+
+	spec, err := os.ReadFile(p.spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec = bytes.Replace(spec, []byte("version: 1.13.5"), []byte("version: 1.13.6"), 1)
+	elsewhere := filepath.Join(t.TempDir(), "fleet.yaml")
+	if err := os.WriteFile(elsewhere, spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The spec names its secret sources relative to itself.
+	if err := os.Symlink(filepath.Join(p.dir, "examples"), filepath.Join(filepath.Dir(elsewhere), "examples")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, "generate", "--commit", "--spec", elsewhere, "--out", p.out); code != 0 {
+		t.Fatalf("generate --commit with a spec outside the repository: exit %d\n%s", code, stderr)
+	}
+	if got := message(); got != "kronform-gen: regenerate from fleet.yaml" {
+		t.Errorf("--spec outside the repository: message %q", got)
+	}
+}

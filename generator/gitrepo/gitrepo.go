@@ -445,6 +445,28 @@ func (r *Repo) StagedOutside(paths []string) ([]string, error) {
 	return out, nil
 }
 
+// RelPath names a file (a path on disk) relative to the work tree's root, slash-separated, when it is inside it. Its
+// folder is resolved but not the file itself, so a link keeps its own name.
+func (r *Repo) RelPath(file string) (string, bool) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return "", false
+	}
+	rootReal, err := filepath.EvalSymlinks(r.root)
+	if err != nil {
+		return "", false
+	}
+	dir, err := resolve(filepath.Dir(abs))
+	if err != nil {
+		return "", false
+	}
+	rel, ok := inside(rootReal, filepath.Join(dir, filepath.Base(abs)))
+	if !ok {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
+}
+
 // DiffersFromHead says whether a file of the work tree (a path on disk) differs from its version in HEAD: changed,
 // or absent from HEAD. A file outside the work tree, or a repository without commits, gives false.
 func (r *Repo) DiffersFromHead(file string) (bool, error) {
