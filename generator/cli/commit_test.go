@@ -271,3 +271,25 @@ func TestDefaultCommitMessageNamesTheSpecInTheRepository(t *testing.T) {
 		t.Errorf("--spec outside the repository: message %q", got)
 	}
 }
+
+// go-git cannot read a split index; the refusal says so and how to get an index it reads.
+func TestCommitWithASplitIndex(t *testing.T) {
+	p := newProject(t)
+	isolateGit(t)
+	gitRepo(t, p.dir)
+	gitIn(t, p.dir, "update-index", "--split-index")
+	p.setCilium("1.13.5")
+	before := p.read(release)
+	code, _, stderr := p.run("generate", "--commit")
+	if code != 2 || !strings.Contains(stderr, "go-git cannot read the git index (unknown extension), as when it is split: "+
+		"run git update-index --no-split-index") {
+		t.Fatalf("generate --commit with a split index: exit %d\n%s", code, stderr)
+	}
+	if p.read(release) != before {
+		t.Error("a refused generate --commit wrote the tree")
+	}
+	gitIn(t, p.dir, "update-index", "--no-split-index")
+	if code, _, stderr := p.run("generate", "--commit"); code != 0 {
+		t.Fatalf("generate --commit after git update-index --no-split-index: exit %d\n%s", code, stderr)
+	}
+}

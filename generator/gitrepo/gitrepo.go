@@ -379,6 +379,11 @@ func unmergedPaths(idx *index.Index) []string {
 // index reads the git index.
 func (r *Repo) index() (*index.Index, error) {
 	idx, err := r.repo.Storer.Index()
+	if errors.Is(err, index.ErrUnknownExtension) {
+		// git writes a split index (core.splitIndex) with a mandatory "link" extension go-git cannot read.
+		return nil, fmt.Errorf("go-git cannot read the git index (%w), as when it is split: run git update-index "+
+			"--no-split-index (and git config core.splitIndex false, or git splits it again) to get one it reads", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the git index: %w", err)
 	}
