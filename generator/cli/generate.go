@@ -23,7 +23,8 @@ invalid nothing is written. Nothing is written either when a cluster has audit m
 assertion fails (see verify): that tree could lock you out.
 
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
-committer git would use. It refuses, before writing anything, when other changes are staged, or while git is in the middle of a merge,
+committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when
+other changes are staged, commit.gpgsign asks for a signature, -m is empty, or while git is in the middle of a merge,
 rebase, cherry-pick or revert, or the index has unmerged paths.
 
 ` + exitCodesHelp,
