@@ -357,8 +357,8 @@ func (r *Repo) Unfinished() error {
 			"what is left, and finish it with %s", op.what, conflicts, op.finish)
 	}
 	if len(unmerged) > 0 {
-		return fmt.Errorf("the index has unmerged paths (%s): resolve them and git add them, or git restore --staged "+
-			"them, first", strings.Join(unmerged, ", "))
+		return fmt.Errorf("the index has unmerged paths (%s): resolve them and git add them first",
+			strings.Join(unmerged, ", "))
 	}
 	return nil
 }

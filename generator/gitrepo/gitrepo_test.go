@@ -175,3 +175,29 @@ func TestIgnoredUntrackedInALinkedWorkTree(t *testing.T) {
 		t.Errorf("git itself disagrees: check-ignore says %q", out)
 	}
 }
+
+// A conflicted git stash pop leaves unmerged paths and no operation marker. CommitPaths refuses them itself, so no
+// caller can have go-git write a tree holding a path once per stage.
+func TestCommitPathsRefusesUnmergedPaths(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: stashed\n")
+	gitIn(t, dir, "stash", "-q")
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: committed\n")
+	gitIn(t, dir, "commit", "-q", "-am", "change")
+	cmd := exec.Command("git", "stash", "pop")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("git stash pop did not conflict:\n%s", out)
+	}
+	head := gitIn(t, dir, "rev-parse", "HEAD")
+	if err := r.Unfinished(); err == nil || !strings.Contains(err.Error(), "the index has unmerged paths (output/owned.yaml)") {
+		t.Errorf("Unfinished = %v", err)
+	}
+	sig := &object.Signature{Name: "a", Email: "a@b", When: time.Now()}
+	if _, err := r.CommitPaths([]string{"owned.yaml"}, "unmerged", sig, sig); err == nil {
+		t.Error("CommitPaths committed an index with unmerged paths")
+	}
+	if gitIn(t, dir, "rev-parse", "HEAD") != head {
+		t.Error("HEAD moved")
+	}
+}
