@@ -370,6 +370,7 @@ func TestFirstCommitAndADiffWithoutTheOutputFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(dir, "examples", "demo.agekey"))
+	isolateGit(t)
 	t.Setenv("GIT_AUTHOR_NAME", "Gen Erator")
 	t.Setenv("GIT_AUTHOR_EMAIL", "gen@example.com")
 	r, err := git.PlainInit(dir, false)
@@ -483,6 +484,7 @@ func TestDiffAgainstARef(t *testing.T) {
 
 func TestGenerateCommit(t *testing.T) {
 	p := newProject(t)
+	isolateGit(t)
 	r := gitRepo(t, p.dir)
 	t.Setenv("GIT_AUTHOR_NAME", "Gen Erator")
 	t.Setenv("GIT_AUTHOR_EMAIL", "gen@example.com")

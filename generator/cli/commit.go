@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -17,18 +18,22 @@ const defaultCommitMessage = "kronform-gen: regenerate from %s"
 
 // pendingCommit is a commit of the owned paths, checked before anything is written.
 type pendingCommit struct {
-	repo   *gitrepo.Repo
-	paths  []string
-	author *object.Signature
-	msg    string
+	repo              *gitrepo.Repo
+	paths             []string
+	author, committer *object.Signature
+	msg               string
 }
 
 // prepareCommit refuses, before generate writes anything, when the commit could not be made as asked: no
-// repository, no author, or staged changes the commit would sweep in.
+// repository, an operation git has not finished, no author, staged changes the commit would sweep in, or a commit
+// that should be signed.
 func (a *app) prepareCommit(t *tree.Tree, msg string) (*pendingCommit, error) {
 	repo, err := gitrepo.Open(a.outDir)
 	if err != nil {
 		return nil, fail(ExitUsage, "--commit: %v", err)
+	}
+	if err := repo.Unfinished(); err != nil {
+		return nil, fail(ExitUsage, "--commit: refusing to commit: %v. Nothing was written.", err)
 	}
 	old, err := tree.ReadOwned(a.outDir)
 	if err != nil {
@@ -51,19 +56,42 @@ func (a *app) prepareCommit(t *tree.Tree, msg string) (*pendingCommit, error) {
 		return nil, fail(ExitUsage, "--commit: refusing to commit: other changes are staged (%s); commit or unstage them "+
 			"(git restore --staged PATH) first. Nothing was written.", strings.Join(staged, ", "))
 	}
-	author, err := repo.Author()
+	author, committer, err := repo.Identity()
 	if err != nil {
 		return nil, fail(ExitUsage, "--commit: %v. Nothing was written.", err)
 	}
-	if msg == "" {
-		msg = fmt.Sprintf(defaultCommitMessage, a.specPath)
+	// Committing unsigned where the user asked for signed commits would slip past the policy they set.
+	if signs, err := repo.SignsCommits(); err != nil {
+		return nil, fail(ExitUsage, "--commit: %v. Nothing was written.", err)
+	} else if signs {
+		return nil, fail(ExitUsage, "--commit: refusing to commit: commit.gpgsign is set and kronform-gen cannot sign "+
+			"commits; run generate without --commit and commit the owned files with git (git add %s; git commit). "+
+			"Nothing was written.", a.outDir)
 	}
-	return &pendingCommit{repo: repo, paths: paths, author: author, msg: msg}, nil
+	if msg == "" {
+		// Named as in the repository: an absolute path would put this machine's folders into the history.
+		name, ok := repo.RelPath(a.specPath)
+		if !ok {
+			name = filepath.Base(a.specPath)
+		}
+		msg = fmt.Sprintf(defaultCommitMessage, name)
+	}
+	return &pendingCommit{repo: repo, paths: paths, author: author, committer: committer, msg: msg}, nil
 }
 
-// commit stages exactly the owned paths and commits them.
+// commit stages exactly the owned paths and commits them, but for those git add would refuse as ignored and
+// untracked: git would not commit them either. The ignore rules are read after the write, which may change them.
 func (a *app) commit(p *pendingCommit) error {
-	h, err := p.repo.CommitPaths(p.paths, p.msg, p.author)
+	skip, err := p.repo.IgnoredUntracked(p.paths)
+	if err != nil {
+		return fail(ExitFailure, "--commit: the tree was written but not committed: %v", err)
+	}
+	paths := p.paths
+	if len(skip) > 0 {
+		paths = slices.DeleteFunc(slices.Clone(paths), func(s string) bool { return slices.Contains(skip, s) })
+		fmt.Fprintf(a.stderr, "not committed, ignored by git and untracked (git add -f would take them): %s\n", strings.Join(skip, ", "))
+	}
+	h, err := p.repo.CommitPaths(paths, p.msg, p.author, p.committer)
 	if err != nil {
 		return fail(ExitFailure, "--commit: the tree was written but not committed: %v", err)
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,8 +22,10 @@ kronform-gen generated are removed, and nothing else (flux-system, your own file
 invalid nothing is written. Nothing is written either when a cluster has audit mode off and a reachability
 assertion fails (see verify): that tree could lock you out.
 
---commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author in git
-config. It refuses, before writing anything, when other changes are staged.
+--commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
+committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when
+other changes are staged, commit.gpgsign asks for a signature, -m is empty, or while git is in the middle of a merge,
+rebase, cherry-pick or revert, or the index has unmerged paths.
 
 ` + exitCodesHelp,
 		Example: `  kronform-gen generate
@@ -30,6 +33,11 @@ config. It refuses, before writing anything, when other changes are staged.
   kronform-gen generate --commit -m "cilium: 1.16"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// git refuses an empty message; an explicit -m "" must not fall back to the default either.
+			if doCommit && cmd.Flags().Changed("message") && strings.TrimSpace(msg) == "" {
+				return fail(ExitUsage, "-m: the commit message is empty; give one, or leave -m out for the default. "+
+					"Nothing was written.")
+			}
 			m, r, err := a.render()
 			if err != nil {
 				return err

@@ -6,16 +6,20 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -171,6 +175,221 @@ func (r *Repo) repoPath(p string) string {
 	return path.Join(r.Sub, p)
 }
 
+// gitDir is the work tree's own git folder: .git, or the folder a linked work tree's .git file names. Operations in
+// progress are recorded there, not in the common folder a linked work tree shares.
+func (r *Repo) gitDir() (string, error) {
+	dot := filepath.Join(r.root, ".git")
+	fi, err := os.Stat(dot)
+	if err != nil {
+		return "", err
+	}
+	if fi.IsDir() {
+		return dot, nil
+	}
+	b, err := os.ReadFile(dot)
+	if err != nil {
+		return "", err
+	}
+	dir, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:")
+	if !ok {
+		return "", fmt.Errorf("%s is neither a folder nor a gitdir: file", dot)
+	}
+	dir = strings.TrimSpace(dir)
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(r.root, dir)
+	}
+	return dir, nil
+}
+
+// commonDir is the git folder a linked work tree shares with the main one (config, objects, info/exclude): the one
+// its commondir file names; for a main work tree its own.
+func (r *Repo) commonDir() (string, error) {
+	dir, err := r.gitDir()
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "commondir"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return dir, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	common := strings.TrimSpace(string(b))
+	if !filepath.IsAbs(common) {
+		common = filepath.Join(dir, common)
+	}
+	return common, nil
+}
+
+// IgnoredUntracked lists the paths (relative to the output folder, sorted) that git add would refuse without -f:
+// present on disk, not in the index, and ignored by the .gitignore files, info/exclude or the global or system
+// core.excludesFile. Ignore rules do not apply to tracked files.
+func (r *Repo) IgnoredUntracked(paths []string) ([]string, error) {
+	idx, err := r.index()
+	if err != nil {
+		return nil, err
+	}
+	tracked := map[string]bool{}
+	for _, e := range idx.Entries {
+		tracked[e.Name] = true
+	}
+	m, err := r.ignoreMatcher()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range paths {
+		rp := r.repoPath(p)
+		if tracked[rp] {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(r.root, filepath.FromSlash(rp))); err != nil {
+			continue
+		}
+		if ignored(m, strings.Split(rp, "/")) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ignored matches a file as git does: once a folder above it is ignored, no pattern can take the file back.
+func ignored(m gitignore.Matcher, segs []string) bool {
+	for i := 1; i < len(segs); i++ {
+		if m.Match(segs[:i], true) {
+			return true
+		}
+	}
+	return m.Match(segs, false)
+}
+
+// ignoreMatcher gathers the ignore patterns, lowest priority first: system and global core.excludesFile,
+// info/exclude, then the .gitignore files from the root down.
+func (r *Repo) ignoreMatcher() (gitignore.Matcher, error) {
+	root := osfs.New("/")
+	ps, err := gitignore.LoadSystemPatterns(root)
+	if err != nil {
+		return nil, fmt.Errorf("reading the system excludes: %w", err)
+	}
+	global, err := gitignore.LoadGlobalPatterns(root)
+	if err != nil {
+		return nil, fmt.Errorf("reading the global excludes: %w", err)
+	}
+	ps = append(ps, global...)
+	// ReadPatterns reads .git/info/exclude, which a linked work tree does not have: its own is in the common folder.
+	common, err := r.commonDir()
+	if err != nil {
+		return nil, err
+	}
+	if filepath.Clean(common) != filepath.Join(r.root, ".git") {
+		exclude, err := readPatternFile(filepath.Join(common, "info", "exclude"))
+		if err != nil {
+			return nil, err
+		}
+		ps = append(ps, exclude...)
+	}
+	wt, err := r.repo.Worktree()
+	if err != nil {
+		return nil, err
+	}
+	local, err := gitignore.ReadPatterns(wt.Filesystem, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading .gitignore files: %w", err)
+	}
+	return gitignore.NewMatcher(append(ps, local...)), nil
+}
+
+// readPatternFile reads an exclude file whose patterns apply from the work tree's root; a missing one has none.
+func readPatternFile(name string) ([]gitignore.Pattern, error) {
+	b, err := os.ReadFile(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ps []gitignore.Pattern
+	for _, l := range strings.Split(string(b), "\n") {
+		l = strings.TrimSuffix(l, "\r")
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		ps = append(ps, gitignore.ParsePattern(l, nil))
+	}
+	return ps, nil
+}
+
+// inProgress names the markers git leaves in the git folder while an operation waits for the user, and how the user
+// ends each. rebase-apply is shared by git am and git rebase --apply; "applying" inside it says which.
+var inProgress = []struct{ marker, what, finish string }{
+	{"rebase-merge", "a rebase", "git rebase --continue, or abort it with git rebase --abort"},
+	{"rebase-apply/applying", "git am", "git am --continue, or abort it with git am --abort"},
+	{"rebase-apply", "a rebase", "git rebase --continue, or abort it with git rebase --abort"},
+	{"MERGE_HEAD", "a merge", "git commit, or abort it with git merge --abort"},
+	{"CHERRY_PICK_HEAD", "a cherry-pick", "git cherry-pick --continue, or abort it with git cherry-pick --abort"},
+	{"REVERT_HEAD", "a revert", "git revert --continue, or abort it with git revert --abort"},
+}
+
+// Unfinished says why no commit may be made now: an operation git is in the middle of (its commit needs parents and
+// a message only git knows), or unmerged paths in the index (a tree built from them holds a path several times). Nil
+// when there is neither.
+func (r *Repo) Unfinished() error {
+	dir, err := r.gitDir()
+	if err != nil {
+		return fmt.Errorf("finding the git folder: %w", err)
+	}
+	idx, err := r.index()
+	if err != nil {
+		return err
+	}
+	unmerged := unmergedPaths(idx)
+	for _, op := range inProgress {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(op.marker))); err != nil {
+			continue
+		}
+		conflicts := ""
+		if len(unmerged) > 0 {
+			conflicts = fmt.Sprintf(" with unmerged paths (%s)", strings.Join(unmerged, ", "))
+		}
+		return fmt.Errorf("%s is in progress%s: run kronform-gen generate without --commit, resolve and git add "+
+			"what is left, and finish it with %s", op.what, conflicts, op.finish)
+	}
+	if len(unmerged) > 0 {
+		return fmt.Errorf("the index has unmerged paths (%s): resolve them and git add them first",
+			strings.Join(unmerged, ", "))
+	}
+	return nil
+}
+
+// unmergedPaths lists, sorted and once each, the paths the index holds in a conflict stage. Git writes a resolved
+// entry with stage 0 (go-git's index.Merged constant says 1, which is the merge base's stage).
+func unmergedPaths(idx *index.Index) []string {
+	var out []string
+	for _, e := range idx.Entries {
+		if e.Stage != 0 {
+			out = append(out, e.Name)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// index reads the git index.
+func (r *Repo) index() (*index.Index, error) {
+	idx, err := r.repo.Storer.Index()
+	if errors.Is(err, index.ErrUnknownExtension) {
+		// git writes a split index (core.splitIndex) with a mandatory "link" extension go-git cannot read.
+		return nil, fmt.Errorf("go-git cannot read the git index (%w), as when it is split: run git update-index "+
+			"--no-split-index (and git config core.splitIndex false, or git splits it again) to get one it reads", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the git index: %w", err)
+	}
+	return idx, nil
+}
+
 // StagedOutside lists staged changes (the index differs from HEAD) to paths other than the given ones (relative to
 // the output folder), sorted.
 func (r *Repo) StagedOutside(paths []string) ([]string, error) {
@@ -178,11 +397,15 @@ func (r *Repo) StagedOutside(paths []string) ([]string, error) {
 	for _, p := range paths {
 		ours[r.repoPath(p)] = true
 	}
-	idx, err := r.repo.Storer.Index()
+	idx, err := r.index()
 	if err != nil {
-		return nil, fmt.Errorf("reading the git index: %w", err)
+		return nil, err
 	}
-	head := map[string]plumbing.Hash{}
+	type blob struct {
+		hash plumbing.Hash
+		mode filemode.FileMode
+	}
+	head := map[string]blob{}
 	if ref, err := r.repo.Head(); err == nil {
 		c, err := r.repo.CommitObject(ref.Hash())
 		if err != nil {
@@ -192,12 +415,19 @@ func (r *Repo) StagedOutside(paths []string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = t.Files().ForEach(func(f *object.File) error {
-			head[f.Name] = f.Hash
-			return nil
-		})
-		if err != nil {
-			return nil, err
+		w := object.NewTreeWalker(t, true, nil)
+		defer w.Close()
+		for {
+			name, e, err := w.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			if e.Mode != filemode.Dir {
+				head[name] = blob{e.Hash, e.Mode}
+			}
 		}
 	} else if !errors.Is(err, plumbing.ErrReferenceNotFound) {
 		return nil, err
@@ -206,7 +436,8 @@ func (r *Repo) StagedOutside(paths []string) ([]string, error) {
 	inIndex := map[string]bool{}
 	for _, e := range idx.Entries {
 		inIndex[e.Name] = true
-		if h, ok := head[e.Name]; (!ok || h != e.Hash) && !ours[e.Name] {
+		// A mode change alone (chmod +x; git add) is a staged change too.
+		if b, ok := head[e.Name]; (!ok || b != (blob{e.Hash, e.Mode})) && !ours[e.Name] {
 			out = append(out, e.Name)
 		}
 	}
@@ -217,6 +448,28 @@ func (r *Repo) StagedOutside(paths []string) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// RelPath names a file (a path on disk) relative to the work tree's root, slash-separated, when it is inside it. Its
+// folder is resolved but not the file itself, so a link keeps its own name.
+func (r *Repo) RelPath(file string) (string, bool) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return "", false
+	}
+	rootReal, err := filepath.EvalSymlinks(r.root)
+	if err != nil {
+		return "", false
+	}
+	dir, err := resolve(filepath.Dir(abs))
+	if err != nil {
+		return "", false
+	}
+	rel, ok := inside(rootReal, filepath.Join(dir, filepath.Base(abs)))
+	if !ok {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
 }
 
 // DiffersFromHead says whether a file of the work tree (a path on disk) differs from its version in HEAD: changed,
@@ -263,32 +516,169 @@ func (r *Repo) DiffersFromHead(file string) (bool, error) {
 	return f.Hash != plumbing.ComputeHash(plumbing.BlobObject, data), nil
 }
 
-// Author is who commits: GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL, else user.name / user.email from the repository,
-// global and system git config.
-func (r *Repo) Author() (*object.Signature, error) {
-	name, email := os.Getenv("GIT_AUTHOR_NAME"), os.Getenv("GIT_AUTHOR_EMAIL")
-	if name == "" || email == "" {
-		cfg, err := r.repo.ConfigScoped(config.SystemScope)
-		if err != nil {
-			return nil, fmt.Errorf("reading git config: %w", err)
-		}
+// Identity is who authors and who commits, as git commit would have them: git var asks git itself, so the
+// GIT_AUTHOR_*/GIT_COMMITTER_* variables, [include] and [includeIf] (which go-git does not resolve) and
+// user.useConfigOnly all count. Without the git CLI, the environment and user.name/user.email as go-git reads the
+// repository, global and system config.
+func (r *Repo) Identity() (author, committer *object.Signature, err error) {
+	author, found, err := r.gitIdent("GIT_AUTHOR_IDENT", "author")
+	if !found {
+		return r.configIdentity()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	committer, _, err = r.gitIdent("GIT_COMMITTER_IDENT", "committer")
+	if err != nil {
+		return nil, nil, err
+	}
+	return author, committer, nil
+}
+
+// gitIdent reads one identity through git var; found is false when git is not installed.
+func (r *Repo) gitIdent(variable, role string) (sig *object.Signature, found bool, err error) {
+	out, found, err := r.git("var", variable)
+	if !found {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, noIdentity(role, err.Error())
+	}
+	sig = &object.Signature{}
+	sig.Decode([]byte(out))
+	if sig.Name == "" || sig.Email == "" {
+		return nil, true, noIdentity(role, fmt.Sprintf("git var %s gave %q", variable, out))
+	}
+	return sig, true, nil
+}
+
+func noIdentity(role, why string) error {
+	env := "GIT_" + strings.ToUpper(role)
+	return fmt.Errorf("no git %s (%s): set user.name and user.email (git config --global user.name 'Your Name'; "+
+		"git config --global user.email you@example.com) or %s_NAME and %s_EMAIL", role, why, env, env)
+}
+
+// configIdentity is Identity without the git CLI.
+func (r *Repo) configIdentity() (author, committer *object.Signature, err error) {
+	cfg, err := r.repo.ConfigScoped(config.SystemScope)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading git config: %w", err)
+	}
+	sig := func(role string) *object.Signature {
+		env := "GIT_" + strings.ToUpper(role)
+		name, email := os.Getenv(env+"_NAME"), os.Getenv(env+"_EMAIL")
 		if name == "" {
 			name = cfg.User.Name
 		}
 		if email == "" {
 			email = cfg.User.Email
 		}
+		if name == "" || email == "" {
+			return nil
+		}
+		return &object.Signature{Name: name, Email: email, When: time.Now()}
 	}
-	if name == "" || email == "" {
-		return nil, fmt.Errorf("no git author: set user.name and user.email (git config --global user.name 'Your Name'; " +
-			"git config --global user.email you@example.com) or GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL")
+	if author = sig("author"); author == nil {
+		return nil, nil, noIdentity("author", "none in the environment or git config")
 	}
-	return &object.Signature{Name: name, Email: email, When: time.Now()}, nil
+	if committer = sig("committer"); committer == nil {
+		return nil, nil, noIdentity("committer", "none in the environment or git config")
+	}
+	return author, committer, nil
 }
+
+// SignsCommits says whether commit.gpgsign asks for signed commits, read like Identity: through the git CLI, which
+// follows includes, else through go-git's config reading.
+func (r *Repo) SignsCommits() (bool, error) {
+	out, found, err := r.git("config", "--bool", "--get", "commit.gpgsign")
+	if found {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 1 {
+			return false, nil // not set
+		}
+		if err != nil {
+			return false, fmt.Errorf("reading commit.gpgsign: %w", err)
+		}
+		return out == "true", nil
+	}
+	// ConfigScoped merges only the fields go-git knows, not the raw sections: look in each scope, nearest first.
+	scopes := []func() (*config.Config, error){
+		r.repo.Config,
+		func() (*config.Config, error) { return config.LoadConfig(config.GlobalScope) },
+		func() (*config.Config, error) { return config.LoadConfig(config.SystemScope) },
+	}
+	for _, load := range scopes {
+		cfg, err := load()
+		if err != nil {
+			return false, fmt.Errorf("reading git config: %w", err)
+		}
+		if sect := cfg.Raw.Section("commit"); sect.HasOption("gpgsign") {
+			return gitBool("commit.gpgsign", sect.Option("gpgsign"))
+		}
+	}
+	return false, nil
+}
+
+// gitBool reads a boolean as git does; a key without a value is true.
+func gitBool(key, v string) (bool, error) {
+	switch v = strings.ToLower(v); v {
+	case "", "true", "yes", "on":
+		return true, nil
+	case "false", "no", "off":
+		return false, nil
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return false, fmt.Errorf("%s: %q is not a boolean", key, v)
+		}
+		return n != 0, nil
+	}
+}
+
+// git runs the git CLI in the work tree and returns its output without the final newline; found is false when git is
+// not installed. A failure's error carries git's own reason.
+func (r *Repo) git(args ...string) (out string, found bool, err error) {
+	bin, err := exec.LookPath("git")
+	if err != nil {
+		return "", false, nil
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = r.root
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		return "", true, &gitError{args: args, stderr: stderr.String(), err: err}
+	}
+	return strings.TrimSuffix(string(b), "\n"), true, nil
+}
+
+// gitError is a failed run of the git CLI.
+type gitError struct {
+	args   []string
+	stderr string
+	err    error
+}
+
+// Error gives git's fatal line: the rest of its output is advice for the terminal.
+func (e *gitError) Error() string {
+	why := e.err.Error()
+	for _, l := range strings.Split(e.stderr, "\n") {
+		if f, ok := strings.CutPrefix(l, "fatal: "); ok {
+			why = f
+		}
+	}
+	return "git " + strings.Join(e.args, " ") + ": " + why
+}
+
+func (e *gitError) Unwrap() error { return e.err }
 
 // CommitPaths stages exactly the given paths (relative to the output folder) as they are on disk, a deleted one as
 // a removal, and commits them. It returns the zero hash and no error when they hold no change.
-func (r *Repo) CommitPaths(paths []string, msg string, author *object.Signature) (plumbing.Hash, error) {
+func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object.Signature) (plumbing.Hash, error) {
+	if err := r.Unfinished(); err != nil {
+		return plumbing.ZeroHash, err
+	}
 	wt, err := r.repo.Worktree()
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -305,7 +695,7 @@ func (r *Repo) CommitPaths(paths []string, msg string, author *object.Signature)
 		}
 	}
 	if len(removed) > 0 {
-		idx, err := r.repo.Storer.Index()
+		idx, err := r.index()
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -318,7 +708,15 @@ func (r *Repo) CommitPaths(paths []string, msg string, author *object.Signature)
 			return plumbing.ZeroHash, err
 		}
 	}
-	h, err := wt.Commit(msg, &git.CommitOptions{Author: author})
+	// go-git builds the tree from every index entry: a path in several stages would be written several times.
+	idx, err := r.index()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := checkEntries(idx); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	h, err := wt.Commit(msg, &git.CommitOptions{Author: author, Committer: committer})
 	if errors.Is(err, git.ErrEmptyCommit) {
 		return plumbing.ZeroHash, nil
 	}
@@ -326,4 +724,19 @@ func (r *Repo) CommitPaths(paths []string, msg string, author *object.Signature)
 		return plumbing.ZeroHash, fmt.Errorf("committing: %w", err)
 	}
 	return h, nil
+}
+
+// checkEntries refuses an index that would give a tree holding a path twice.
+func checkEntries(idx *index.Index) error {
+	if u := unmergedPaths(idx); len(u) > 0 {
+		return fmt.Errorf("the index has unmerged paths (%s)", strings.Join(u, ", "))
+	}
+	seen := map[string]bool{}
+	for _, e := range idx.Entries {
+		if seen[e.Name] {
+			return fmt.Errorf("the index holds %s twice", e.Name)
+		}
+		seen[e.Name] = true
+	}
+	return nil
 }

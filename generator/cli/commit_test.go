@@ -1,0 +1,295 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// isolateGit keeps the machine's git config out of a test and gives git one known identity, for the git CLI the
+// test runs and the one kronform-gen runs alike.
+func isolateGit(t *testing.T) (home string) {
+	t.Helper()
+	home = t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(home, ".gitconfig"))
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	for _, v := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+		"GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+	gitIn(t, home, "config", "--global", "user.name", "Gen Erator")
+	gitIn(t, home, "config", "--global", "user.email", "gen@example.com")
+	return home
+}
+
+// gitIn runs the git CLI in dir and returns its output, failing the test when git fails.
+func gitIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := gitTry(dir, args...)
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// gitTry runs the git CLI in dir, for commands expected to fail (a conflicting merge).
+func gitTry(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// setCilium writes the spec with the example's cilium chart version replaced.
+func (p *project) setCilium(version string) {
+	p.t.Helper()
+	spec, err := os.ReadFile(filepath.Join(repoRoot(p.t), "cluster-spec.yaml"))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	spec = bytes.Replace(spec, []byte("version: 1.13.4"), []byte("version: "+version), 1)
+	if err := os.WriteFile(p.spec, spec, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// The tester's repro: both sides of a merge regenerated, the merge conflicts, the user takes their side of the spec
+// and of owned.json but leaves owned.json unmerged in the index. A commit now would drop the merged branch as a
+// parent and write owned.json three times into the tree, so generate --commit refuses before writing anything; in a
+// linked work tree the cherry-pick in progress is found through its .git file.
+func TestCommitRefusedWhileGitIsMidOperation(t *testing.T) {
+	p := newProject(t)
+	isolateGit(t)
+	gitRepo(t, p.dir)
+	regenerate := func(version string) {
+		t.Helper()
+		p.setCilium(version)
+		gitIn(t, p.dir, "commit", "-q", "-m", "spec "+version, "cluster-spec.yaml")
+		if code, _, stderr := p.run("generate", "--commit", "-m", "cilium "+version); code != 0 {
+			t.Fatalf("generate --commit: exit %d\n%s", code, stderr)
+		}
+	}
+	gitIn(t, p.dir, "checkout", "-q", "-b", "a")
+	regenerate("1.13.5")
+	gitIn(t, p.dir, "checkout", "-q", "-")
+	regenerate("1.13.6")
+	if out, err := gitTry(p.dir, "merge", "a"); err == nil {
+		t.Fatalf("the merge did not conflict:\n%s", out)
+	}
+	gitIn(t, p.dir, "checkout", "--ours", "cluster-spec.yaml")
+	gitIn(t, p.dir, "add", "cluster-spec.yaml")
+	gitIn(t, p.dir, "checkout", "--ours", "--", "output/.kronform-gen/owned.json")
+
+	head := gitIn(t, p.dir, "rev-parse", "HEAD")
+	before := p.read(release)
+	code, _, stderr := p.run("generate", "--commit", "-m", "merged")
+	if code != 2 || !strings.Contains(stderr, "a merge is in progress with unmerged paths (output/.kronform-gen/owned.json, output/"+
+		release+")") || !strings.Contains(stderr, "git merge --abort") {
+		t.Fatalf("generate --commit during a merge: exit %d, want 2 and what is in progress\n%s", code, stderr)
+	}
+	if p.read(release) != before || gitIn(t, p.dir, "rev-parse", "HEAD") != head {
+		t.Error("a refused generate --commit wrote the tree or committed")
+	}
+
+	// Resolved in the index, the merge is still git's to finish: its commit needs MERGE_HEAD as second parent.
+	gitIn(t, p.dir, "add", "output")
+	if code, _, stderr := p.run("generate", "--commit", "-m", "merged"); code != 2 || !strings.Contains(stderr, "a merge is in progress: ") {
+		t.Fatalf("generate --commit during a merge without conflicts: exit %d\n%s", code, stderr)
+	}
+	gitIn(t, p.dir, "merge", "--abort")
+
+	linked := filepath.Join(t.TempDir(), "linked")
+	gitIn(t, p.dir, "worktree", "add", "-q", "-b", "c", linked)
+	if out, err := gitTry(linked, "cherry-pick", "a"); err == nil {
+		t.Fatalf("the cherry-pick did not conflict:\n%s", out)
+	}
+	code, _, stderr = run(t, "generate", "--commit", "--spec", filepath.Join(linked, "cluster-spec.yaml"), "--out", filepath.Join(linked, "output"))
+	if code != 2 || !strings.Contains(stderr, "a cherry-pick is in progress with unmerged paths") ||
+		!strings.Contains(stderr, "git cherry-pick --abort") {
+		t.Fatalf("generate --commit during a cherry-pick in a linked work tree: exit %d\n%s", code, stderr)
+	}
+}
+
+// The author is whom git would name: here an identity set for the project's folder through includeIf, which go-git's
+// config reading does not follow; the committer is set apart, from the environment.
+func TestCommitAuthorFollowsIncludeIf(t *testing.T) {
+	p := newProject(t)
+	home := isolateGit(t)
+	r := gitRepo(t, p.dir)
+	dir, err := filepath.EvalSymlinks(p.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(home, "work.gitconfig")
+	gitIn(t, home, "config", "--file", work, "user.name", "Work Person")
+	gitIn(t, home, "config", "--file", work, "user.email", "work@example.com")
+	gitIn(t, home, "config", "--global", "includeIf.gitdir:"+dir+"/.path", work)
+	t.Setenv("GIT_COMMITTER_NAME", "Commit Ter")
+	t.Setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+	p.setCilium("1.13.5")
+	if code, _, stderr := p.run("generate", "--commit", "-m", "cilium 1.13.5"); code != 0 {
+		t.Fatalf("generate --commit: exit %d\n%s", code, stderr)
+	}
+	head, _ := r.Head()
+	c, _ := r.CommitObject(head.Hash())
+	if c.Author.Name != "Work Person" || c.Author.Email != "work@example.com" ||
+		c.Committer.Name != "Commit Ter" || c.Committer.Email != "committer@example.com" {
+		t.Errorf("author %s <%s>, committer %s <%s>; want Work Person <work@example.com>, Commit Ter <committer@example.com>",
+			c.Author.Name, c.Author.Email, c.Committer.Name, c.Committer.Email)
+	}
+
+	// git refuses to guess (user.useConfigOnly) and kronform-gen says so before writing.
+	gitIn(t, home, "config", "--global", "--unset", "includeIf.gitdir:"+dir+"/.path")
+	gitIn(t, home, "config", "--global", "--unset", "user.email")
+	gitIn(t, home, "config", "--global", "user.useConfigOnly", "true")
+	p.setCilium("1.13.6")
+	before := p.read(release)
+	code, _, stderr := p.run("generate", "--commit")
+	if code != 2 || !strings.Contains(stderr, "no git author (git var GIT_AUTHOR_IDENT: no email was given and auto-detection is disabled)") {
+		t.Fatalf("without an email and with user.useConfigOnly: exit %d\n%s", code, stderr)
+	}
+	if p.read(release) != before {
+		t.Error("a refused generate --commit wrote the tree")
+	}
+}
+
+// commit.gpgsign asks for signed commits; go-git would write an unsigned one without a word, so --commit refuses.
+func TestCommitRefusedWhenCommitsMustBeSigned(t *testing.T) {
+	p := newProject(t)
+	isolateGit(t)
+	gitRepo(t, p.dir)
+	gitIn(t, p.dir, "config", "commit.gpgsign", "true")
+	p.setCilium("1.13.5")
+	head := gitIn(t, p.dir, "rev-parse", "HEAD")
+	before := p.read(release)
+	code, _, stderr := p.run("generate", "--commit")
+	if code != 2 || !strings.Contains(stderr, "commit.gpgsign is set and kronform-gen cannot sign commits") {
+		t.Fatalf("generate --commit with commit.gpgsign: exit %d\n%s", code, stderr)
+	}
+	if p.read(release) != before || gitIn(t, p.dir, "rev-parse", "HEAD") != head {
+		t.Error("a refused generate --commit wrote the tree or committed")
+	}
+}
+
+// Owned files that git ignores and does not track are left out, as git add would leave them; a tracked file is
+// committed though a rule matches it, since ignore rules do not apply to tracked files.
+func TestCommitLeavesOutIgnoredUntrackedFiles(t *testing.T) {
+	p := newProject(t)
+	home := isolateGit(t)
+	gitRepo(t, p.dir)
+	excludes := filepath.Join(home, "excludes")
+	if err := os.WriteFile(excludes, []byte("hetzner/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, home, "config", "--global", "core.excludesFile", excludes)
+	if err := os.WriteFile(filepath.Join(p.dir, ".gitignore"), []byte("/output/"+release+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, p.dir, "rm", "-r", "-q", "--cached", "output/hetzner")
+	gitIn(t, p.dir, "add", ".gitignore")
+	gitIn(t, p.dir, "commit", "-q", "-m", "hetzner is not committed")
+	p.setCilium("1.13.5")
+	code, _, stderr := p.run("generate", "--commit", "-m", "cilium 1.13.5")
+	if code != 0 {
+		t.Fatalf("generate --commit: exit %d\n%s", code, stderr)
+	}
+	want := "not committed, ignored by git and untracked (git add -f would take them): " +
+		"hetzner/kronform/firewall-template.form, hetzner/kronform/firewall-template.json\n"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("no word of the ignored files, want %q:\n%s", want, stderr)
+	}
+	if files := gitIn(t, p.dir, "ls-tree", "-r", "--name-only", "HEAD", "output/hetzner"); files != "" {
+		t.Errorf("ignored untracked files were committed:\n%s", files)
+	}
+	if !strings.Contains(gitIn(t, p.dir, "show", "HEAD:output/"+release), "version: 1.13.5") {
+		t.Error("the tracked release, matched by .gitignore, was not committed")
+	}
+}
+
+// A message given empty or blank is refused, as git refuses it, rather than replaced by the default or committed.
+func TestCommitRefusesAnEmptyMessage(t *testing.T) {
+	p := newProject(t)
+	isolateGit(t)
+	gitRepo(t, p.dir)
+	p.setCilium("1.13.5")
+	head := gitIn(t, p.dir, "rev-parse", "HEAD")
+	before := p.read(release)
+	for _, msg := range []string{"   \n\t", ""} {
+		code, _, stderr := p.run("generate", "--commit", "-m", msg)
+		if code != 2 || !strings.Contains(stderr, "-m: the commit message is empty") {
+			t.Errorf("-m %q: exit %d\n%s", msg, code, stderr)
+		}
+	}
+	if p.read(release) != before || gitIn(t, p.dir, "rev-parse", "HEAD") != head {
+		t.Error("a refused generate --commit wrote the tree or committed")
+	}
+}
+
+// The default message names the spec relative to the work tree's root however --spec named it, and by its base name
+// when it lies outside the repository.
+func TestDefaultCommitMessageNamesTheSpecInTheRepository(t *testing.T) {
+	p := newProject(t)
+	isolateGit(t)
+	r := gitRepo(t, p.dir)
+	message := func() string {
+		t.Helper()
+		head, _ := r.Head()
+		c, _ := r.CommitObject(head.Hash())
+		return c.Message
+	}
+	p.setCilium("1.13.5")
+	if code, _, stderr := p.run("generate", "--commit"); code != 0 {
+		t.Fatalf("generate --commit: exit %d\n%s", code, stderr)
+	}
+	if got := message(); got != "kronform-gen: regenerate from cluster-spec.yaml" {
+		t.Errorf("absolute --spec inside the repository: message %q", got)
+	}
+
+	spec, err := os.ReadFile(p.spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec = bytes.Replace(spec, []byte("version: 1.13.5"), []byte("version: 1.13.6"), 1)
+	elsewhere := filepath.Join(t.TempDir(), "fleet.yaml")
+	if err := os.WriteFile(elsewhere, spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The spec names its secret sources relative to itself.
+	if err := os.Symlink(filepath.Join(p.dir, "examples"), filepath.Join(filepath.Dir(elsewhere), "examples")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, "generate", "--commit", "--spec", elsewhere, "--out", p.out); code != 0 {
+		t.Fatalf("generate --commit with a spec outside the repository: exit %d\n%s", code, stderr)
+	}
+	if got := message(); got != "kronform-gen: regenerate from fleet.yaml" {
+		t.Errorf("--spec outside the repository: message %q", got)
+	}
+}
+
+// go-git cannot read a split index; the refusal says so and how to get an index it reads.
+func TestCommitWithASplitIndex(t *testing.T) {
+	p := newProject(t)
+	isolateGit(t)
+	gitRepo(t, p.dir)
+	gitIn(t, p.dir, "update-index", "--split-index")
+	p.setCilium("1.13.5")
+	before := p.read(release)
+	code, _, stderr := p.run("generate", "--commit")
+	if code != 2 || !strings.Contains(stderr, "go-git cannot read the git index (unknown extension), as when it is split: "+
+		"run git update-index --no-split-index") {
+		t.Fatalf("generate --commit with a split index: exit %d\n%s", code, stderr)
+	}
+	if p.read(release) != before {
+		t.Error("a refused generate --commit wrote the tree")
+	}
+	gitIn(t, p.dir, "update-index", "--no-split-index")
+	if code, _, stderr := p.run("generate", "--commit"); code != 0 {
+		t.Fatalf("generate --commit after git update-index --no-split-index: exit %d\n%s", code, stderr)
+	}
+}

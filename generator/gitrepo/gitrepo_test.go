@@ -1,0 +1,203 @@
+package gitrepo_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/kronform/kronform-gen/generator/gitrepo"
+)
+
+// isolateGit keeps the machine's git config out of a test and gives git one known identity.
+func isolateGit(t *testing.T) string {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	t.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(home, ".gitconfig"))
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	for _, v := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
+		"GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+	gitIn(t, home, "config", "--global", "user.name", "Gen Erator")
+	gitIn(t, home, "config", "--global", "user.email", "gen@example.com")
+	return home
+}
+
+// gitIn runs the git CLI in dir and returns its output, failing the test when git fails.
+func gitIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func write(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newRepo makes a repository with a Makefile and an output folder committed, and opens it at the output folder.
+func newRepo(t *testing.T) (string, *gitrepo.Repo) {
+	t.Helper()
+	isolateGit(t)
+	dir := t.TempDir()
+	gitIn(t, dir, "init", "-q")
+	write(t, filepath.Join(dir, "Makefile"), "all:\n")
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 1\n")
+	gitIn(t, dir, "add", ".")
+	gitIn(t, dir, "commit", "-q", "-m", "initial")
+	r, err := gitrepo.Open(filepath.Join(dir, "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, r
+}
+
+func staged(t *testing.T, r *gitrepo.Repo) []string {
+	t.Helper()
+	out, err := r.StagedOutside([]string{"owned.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// git add of a mode change stages it though the content is the same: a commit of the owned paths must not take it.
+func TestStagedOutsideSeesAModeChange(t *testing.T) {
+	dir, r := newRepo(t)
+	if err := os.Chmod(filepath.Join(dir, "Makefile"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(t, dir, "add", "Makefile")
+	if got := staged(t, r); !slices.Equal(got, []string{"Makefile"}) {
+		t.Errorf("a staged chmod +x: StagedOutside = %v, want [Makefile]", got)
+	}
+}
+
+// A submodule is an entry of HEAD's tree like a file: unchanged, it is not a staged change.
+func TestStagedOutsideWithASubmodule(t *testing.T) {
+	dir, r := newRepo(t)
+	sub := t.TempDir()
+	gitIn(t, sub, "init", "-q")
+	gitIn(t, sub, "commit", "-q", "--allow-empty", "-m", "sub")
+	gitIn(t, dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "vendor/sub")
+	if got := staged(t, r); !slices.Equal(got, []string{".gitmodules", "vendor/sub"}) {
+		t.Fatalf("a submodule being added: StagedOutside = %v, want [.gitmodules vendor/sub]", got)
+	}
+	gitIn(t, dir, "commit", "-q", "-m", "submodule")
+	if got := staged(t, r); len(got) != 0 {
+		t.Fatalf("nothing staged in a repository with a submodule: StagedOutside = %v", got)
+	}
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 2\n")
+	sig := &object.Signature{Name: "a", Email: "a@b", When: time.Now()}
+	if _, err := r.CommitPaths([]string{"owned.yaml"}, "owned", sig, sig); err != nil {
+		t.Fatal(err)
+	}
+	if tree := gitIn(t, dir, "ls-tree", "HEAD", "vendor/sub"); !strings.HasPrefix(tree, "160000 commit ") {
+		t.Errorf("the commit lost the submodule: ls-tree says %q", tree)
+	}
+}
+
+// Without the git CLI the identity comes from the environment and the config go-git reads.
+func TestIdentityWithoutGit(t *testing.T) {
+	_, r := newRepo(t)
+	t.Setenv("PATH", "")
+	t.Setenv("GIT_COMMITTER_NAME", "Commit Ter")
+	author, committer, err := r.Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if author.Name != "Gen Erator" || author.Email != "gen@example.com" || committer.Name != "Commit Ter" || committer.Email != "gen@example.com" {
+		t.Errorf("author %s <%s>, committer %s <%s>", author.Name, author.Email, committer.Name, committer.Email)
+	}
+}
+
+// Without the git CLI, commit.gpgsign is read from the config go-git reads.
+func TestSignsCommitsWithoutGit(t *testing.T) {
+	dir, r := newRepo(t)
+	path := os.Getenv("PATH")
+	t.Setenv("PATH", "")
+	if signs, err := r.SignsCommits(); err != nil || signs {
+		t.Fatalf("unset: SignsCommits = %v, %v", signs, err)
+	}
+	t.Setenv("PATH", path)
+	gitIn(t, dir, "config", "--global", "commit.gpgsign", "yes")
+	t.Setenv("PATH", "")
+	if signs, err := r.SignsCommits(); err != nil || !signs {
+		t.Fatalf("commit.gpgsign=yes: SignsCommits = %v, %v", signs, err)
+	}
+}
+
+// In a linked work tree info/exclude is the common folder's; a file under an ignored folder stays ignored whatever
+// pattern re-includes it, as git check-ignore says too.
+func TestIgnoredUntrackedInALinkedWorkTree(t *testing.T) {
+	dir, _ := newRepo(t)
+	write(t, filepath.Join(dir, ".git", "info", "exclude"), "excluded.yaml\n")
+	write(t, filepath.Join(dir, "output", ".gitignore"), "sub/\n!sub/kept.yaml\n")
+	gitIn(t, dir, "add", "output/.gitignore")
+	gitIn(t, dir, "commit", "-q", "-m", "ignores")
+	linked := filepath.Join(t.TempDir(), "linked")
+	gitIn(t, dir, "worktree", "add", "-q", linked)
+	paths := []string{"excluded.yaml", "sub/kept.yaml", "new.yaml", "owned.yaml"}
+	for _, p := range paths {
+		write(t, filepath.Join(linked, "output", p), "x: 1\n")
+	}
+	r, err := gitrepo.Open(filepath.Join(linked, "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.IgnoredUntracked(append(paths, "missing.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"excluded.yaml", "sub/kept.yaml"}; !slices.Equal(got, want) {
+		t.Errorf("IgnoredUntracked = %v, want %v", got, want)
+	}
+	if out := gitIn(t, linked, "check-ignore", "output/excluded.yaml", "output/sub/kept.yaml"); out != "output/excluded.yaml\noutput/sub/kept.yaml\n" {
+		t.Errorf("git itself disagrees: check-ignore says %q", out)
+	}
+}
+
+// A conflicted git stash pop leaves unmerged paths and no operation marker. CommitPaths refuses them itself, so no
+// caller can have go-git write a tree holding a path once per stage.
+func TestCommitPathsRefusesUnmergedPaths(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: stashed\n")
+	gitIn(t, dir, "stash", "-q")
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: committed\n")
+	gitIn(t, dir, "commit", "-q", "-am", "change")
+	cmd := exec.Command("git", "stash", "pop")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("git stash pop did not conflict:\n%s", out)
+	}
+	head := gitIn(t, dir, "rev-parse", "HEAD")
+	if err := r.Unfinished(); err == nil || !strings.Contains(err.Error(), "the index has unmerged paths (output/owned.yaml)") {
+		t.Errorf("Unfinished = %v", err)
+	}
+	sig := &object.Signature{Name: "a", Email: "a@b", When: time.Now()}
+	if _, err := r.CommitPaths([]string{"owned.yaml"}, "unmerged", sig, sig); err == nil {
+		t.Error("CommitPaths committed an index with unmerged paths")
+	}
+	if gitIn(t, dir, "rev-parse", "HEAD") != head {
+		t.Error("HEAD moved")
+	}
+}
