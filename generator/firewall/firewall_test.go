@@ -584,3 +584,92 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// adminCIDRSpec: the admin connects from a /24; the policy and the template are the knobs.
+const adminCIDRSpec = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress:
+          - {cidrs: [{cidr: %CIDR%}], ports: [6443/tcp, 50000/tcp]}
+          - {entities: [cluster], ports: [6443/tcp, 50000-50001/tcp, 2379-2380/tcp, 10250/tcp, 4240/tcp, 8472/udp]}
+    hetzner:
+      adminSources: [89.23.224.0/24]
+%RULES%`
+
+// An admin CIDR stands for every address in it: a policy or template that lets in only part of it fails, naming an
+// address that is cut off (it used to be judged by the CIDR's first address only).
+func TestAdminCIDRIsCheckedWhole(t *testing.T) {
+	failedFrom := func(yaml string) (from []string) {
+		t.Helper()
+		for _, c := range Verify(load(t, yaml)) {
+			if c.Assertion.From != "admin" {
+				continue
+			}
+			for _, tr := range c.Failed() {
+				from = append(from, c.Assertion.Port+" "+tr.Flow.From)
+			}
+		}
+		return from
+	}
+	spec := func(cidr, rules string) string {
+		return strings.NewReplacer("%CIDR%", cidr, "%RULES%", rules).Replace(adminCIDRSpec)
+	}
+	// Cilium lets in the first address only.
+	want := []string{"6443/tcp admin 89.23.224.1 (in 89.23.224.0/24)", "50000/tcp admin 89.23.224.1 (in 89.23.224.0/24)"}
+	if diff := cmp.Diff(want, failedFrom(spec("89.23.224.0/32", ""))); diff != "" {
+		t.Errorf("Cilium allowing 89.23.224.0/32 only (-want +got):\n%s", diff)
+	}
+	// The whole block allowed: it holds, with one flow per piece (here the whole /24 is one).
+	if got := failedFrom(spec("89.23.224.0/24", "")); len(got) != 0 {
+		t.Errorf("the whole /24 allowed, still failing: %v", got)
+	}
+	// Robot accepts the lower half only; the upper half hits the discard rules.
+	rules := `      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.0/25, action: accept}
+        - {name: d6443, dstPort: "6443", action: discard}
+        - {name: d50000, dstPort: "50000-50001", action: discard}
+        - {name: rest, action: accept}
+`
+	want = []string{"6443/tcp admin 89.23.224.128 (in 89.23.224.0/24)", "50000/tcp admin 89.23.224.128 (in 89.23.224.0/24)"}
+	if diff := cmp.Diff(want, failedFrom(spec("89.23.224.0/24", rules))); diff != "" {
+		t.Errorf("Robot accepting 89.23.224.0/25 only (-want +got):\n%s", diff)
+	}
+}
+
+func TestPieces(t *testing.T) {
+	pfx := netip.MustParsePrefix
+	for _, c := range []struct {
+		p    string
+		cuts []string
+		want string
+	}{
+		{"10.0.0.0/24", nil, "10.0.0.0"},
+		{"10.0.0.0/24", []string{"10.0.0.0/32"}, "10.0.0.0 10.0.0.1"},
+		{"10.0.0.0/24", []string{"10.0.0.64/26", "0.0.0.0/0", "10.0.0.0/8", "192.0.2.0/24"}, "10.0.0.0 10.0.0.64 10.0.0.128"},
+		{"10.0.0.0/24", []string{"10.0.0.255/32"}, "10.0.0.0 10.0.0.255"},
+		{"255.255.255.0/24", []string{"255.255.255.128/25"}, "255.255.255.0 255.255.255.128"},
+		{"2001:db8::/32", []string{"2001:db8::/64", "10.0.0.0/8"}, "2001:db8:: 2001:db8:0:1::"},
+	} {
+		var cuts []netip.Prefix
+		for _, s := range c.cuts {
+			cuts = append(cuts, pfx(s))
+		}
+		var got []string
+		for _, a := range pieces(pfx(c.p), cuts) {
+			got = append(got, a.String())
+		}
+		want := c.want
+		if strings.Join(got, " ") != want {
+			t.Errorf("pieces(%s, %v) = %v, want %s", c.p, c.cuts, got, want)
+		}
+	}
+}

@@ -31,6 +31,7 @@ type Simulator struct {
 	selects  map[[2]string]selection
 	matchers map[string][2]func(spec.Node) bool // per policy: Cilium's match, and the match without its label filter
 	byName   []cilium.ClusterwideNetworkPolicy  // Policies sorted by name
+	cuts     []netip.Prefix                     // boundaries: the address ranges the layers name
 }
 
 type ruleKey struct {
@@ -173,13 +174,20 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 				if port.Protocol == "icmp" && p.Addr().Is6() != (port.Family == "IPv6") {
 					continue
 				}
-				f := base
-				f.From, f.SourceAddr = "admin "+p.Addr().String(), p.Addr()
-				f.ToAddr, _ = spec.HostAddress(dst, p.Addr().Is6())
 				if _, has := spec.HostAddress(dst, p.Addr().Is6()); !has && len(dst.Addresses) > 0 {
 					continue
 				}
-				out = append(out, f)
+				// Every address of an admin CIDR must get in, not just its first: one flow per piece the layers'
+				// boundaries cut it into, each naming its address.
+				for _, a := range pieces(p, s.boundaries()) {
+					f := base
+					f.From, f.SourceAddr = "admin "+a.String(), a
+					if p.Bits() != a.BitLen() {
+						f.From += " (in " + p.String() + ")"
+					}
+					f.ToAddr, _ = spec.HostAddress(dst, a.Is6())
+					out = append(out, f)
+				}
 			}
 		case spec.SourceWorld:
 			v6 := family(port, dst)
@@ -189,17 +197,19 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 			f.ToAddr, _ = spec.HostAddress(dst, v6)
 			out = append(out, f)
 		case spec.SourceAddress:
-			a := src.Prefix.Addr()
-			if port.Protocol == "icmp" && a.Is6() != (port.Family == "IPv6") {
+			if port.Protocol == "icmp" && src.Prefix.Addr().Is6() != (port.Family == "IPv6") {
 				continue
 			}
-			f := base
-			f.SourceAddr, f.From = a, a.String()
-			if src.Prefix.Bits() != a.BitLen() {
-				f.From = fmt.Sprintf("%s (first address of %s)", a, src.Prefix)
+			// A CIDR stands for all its addresses: one flow per piece, as for the admin sources.
+			for _, a := range pieces(src.Prefix, s.boundaries()) {
+				f := base
+				f.SourceAddr, f.From = a, a.String()
+				if src.Prefix.Bits() != a.BitLen() {
+					f.From = fmt.Sprintf("%s (in %s)", a, src.Prefix)
+				}
+				f.ToAddr, _ = spec.HostAddress(dst, a.Is6())
+				out = append(out, f)
 			}
-			f.ToAddr, _ = spec.HostAddress(dst, a.Is6())
-			out = append(out, f)
 		case spec.SourceNode:
 			for _, name := range src.Nodes {
 				if name == dst.Name && len(src.Nodes) > 1 {
