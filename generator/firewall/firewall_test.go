@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -284,10 +285,10 @@ func TestLockoutWithoutHetznerIsCaught(t *testing.T) {
 	narrowed := strings.Replace(base, "          - icmp: [{type: 8}]\n",
 		"          - icmp: [{type: 8}]\n          - {cidrs: [{cidr: 10.0.0.0/8, except: [10.0.0.0/24]}], ports: [6443/tcp, 50000/tcp]}\n", 1)
 	for _, c := range outside(load(t, narrowed)) {
-		if !c.OK || len(c.Traces) != 1 || c.Traces[0].Flow.From != "10.255.255.255" || len(c.Failed()) != 0 {
+		if !c.OK || len(c.Traces) != 1 || c.Traces[0].Flow.From != "10.0.1.0" || len(c.Failed()) != 0 {
 			t.Errorf("%s: %+v", c, c.Traces)
 		}
-		if !strings.Contains(c.Why, "tried from world, 10.255.255.255") {
+		if !strings.Contains(c.Why, "tried from world, 10.0.1.0") {
 			t.Errorf("the check does not say where it tried from: %s", c.Why)
 		}
 	}
@@ -302,7 +303,8 @@ func TestLockoutWithoutHetznerIsCaught(t *testing.T) {
 	}
 }
 
-func TestAddressIn(t *testing.T) {
+func TestOutsideAddressIn(t *testing.T) {
+	nodes := append(slices.Clone(notOutside), netip.MustParsePrefix("10.0.0.1/32"))
 	for _, c := range []struct {
 		cidr   string
 		except []string
@@ -310,16 +312,64 @@ func TestAddressIn(t *testing.T) {
 	}{
 		{"10.0.0.0/8", nil, "10.0.0.0"},
 		{"10.1.2.3/8", nil, "10.0.0.0"},
-		{"10.0.0.0/8", []string{"10.0.0.0/31"}, "10.255.255.255"},
-		{"10.0.0.0/8", []string{"10.0.0.0/32"}, "10.0.0.1"},
+		{"10.0.0.0/8", []string{"10.0.0.0/31"}, "10.0.0.2"},
+		{"10.0.0.0/8", []string{"10.0.0.0/32"}, "10.0.0.2"}, // 10.0.0.1 is a node
 		{"192.0.2.7/32", nil, "192.0.2.7"},
 		{"192.0.2.7/32", []string{"192.0.2.0/24"}, ""},
-		{"2001:db8::/32", []string{"2001:db8::/64"}, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{"2001:db8::/32", []string{"2001:db8::/64"}, "2001:db8:0:1::"},
+		{"127.0.0.0/8", nil, ""},
+		{"0.0.0.0/32", nil, ""},
+		{"0.0.0.0/0", nil, "1.0.0.0"},
+		{"::/0", nil, "::2"},
+		{"224.0.0.0/3", nil, ""},
+		{"169.254.0.0/15", nil, "169.255.0.0"},
+		{"fe80::/10", nil, ""},
 		{"not a cidr", nil, ""},
 	} {
-		got, ok := addressIn(spec.CIDRPeer{CIDR: c.cidr, Except: c.except})
+		got, ok := outsideAddressIn(c.cidr, c.except, nodes)
 		if got != c.want || ok != (c.want != "") {
-			t.Errorf("addressIn(%s except %v) = %q, %v; want %q", c.cidr, c.except, got, ok, c.want)
+			t.Errorf("outsideAddressIn(%s except %v) = %q, %v; want %q", c.cidr, c.except, got, ok, c.want)
+		}
+	}
+}
+
+// Without a hetzner block, the outside check must be passed by an address that can be outside: not loopback or
+// unspecified (c6), not a node's own address, which Cilium sees as the node (c7), and only from a rule for the port.
+func TestOutsideSendersAreOutside(t *testing.T) {
+	const base = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress:
+          - {entities: [cluster], ports: [6443/tcp, 50000-50001/tcp, 2379-2380/tcp, 10250/tcp, 4240/tcp, 8472/udp]}
+%RULE%`
+	for _, c := range []struct{ rule, tried string }{
+		{"          - {cidrs: [127.0.0.0/8, 0.0.0.0/32], ports: [6443/tcp, 50000/tcp]}\n", "tried from world"},
+		{"          - {cidrs: [159.69.60.182/32], ports: [6443/tcp, 50000/tcp]}\n", "tried from world"},
+		{"          - {cidrs: [159.69.60.0/24], ports: [9100/tcp]}\n", "tried from world"},
+		{"          - {cidrs: [224.0.0.0/4, 169.254.0.0/16, 240.0.0.0/4], ports: [6443/tcp, 50000/tcp]}\n", "tried from world"},
+	} {
+		for _, ch := range Verify(load(t, strings.Replace(base, "%RULE%", c.rule, 1))) {
+			if ch.Assertion.From != Outside {
+				continue
+			}
+			if ch.OK || !strings.HasSuffix(ch.Why, c.tried) {
+				t.Errorf("%s with %s: ok=%v, %s\n%v", ch, strings.TrimSpace(c.rule), ch.OK, ch.Why, ch.Traces)
+			}
+		}
+	}
+	// A block holding the node: the first address that is neither the node nor special gets in.
+	for _, ch := range Verify(load(t, strings.Replace(base, "%RULE%", "          - {cidrs: [159.69.60.182/31], ports: [6443/tcp, 50000/tcp]}\n", 1))) {
+		if ch.Assertion.From == Outside && (!ch.OK || ch.Traces[0].Flow.From != "159.69.60.183") {
+			t.Errorf("%s: ok=%v %s %v", ch, ch.OK, ch.Why, ch.Traces)
 		}
 	}
 }
