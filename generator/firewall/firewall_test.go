@@ -723,3 +723,58 @@ func TestPieces(t *testing.T) {
 		}
 	}
 }
+
+// Robot is stateless for inbound connections too: a template that accepts the admin's SYN by its flags but not the
+// ACKs that follow lets no connection up (c4). Both packets are checked and the trace says which one was dropped.
+func TestStatelessInboundConnection(t *testing.T) {
+	const tmpl = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - {name: host-fw-control-plane, preset: talos-control-plane}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: admin new conns, ipVersion: ipv4, srcIP: 89.23.224.44/32, protocol: tcp, tcpFlags: syn, action: accept}
+%ACK%        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}
+        - {name: icmp, ipVersion: ipv4, protocol: icmp, action: accept}
+`
+	m := load(t, strings.ReplaceAll(tmpl, "%ACK%", ""))
+	runFlows(t, m, []flowCase{
+		{"admin", "n1", "6443/tcp", "denied", 0, "host-fw-control-plane ingress[0]",
+			"denied: Hetzner discards the connection's ACK packets (Robot is stateless: accepting the SYN is not enough) (no rule accepts it)"},
+		// 50000 lies inside the reply rule's 32768-65535, so that rule accepts the admin's ACKs to apid: it works.
+		{"admin", "n1", "50000/tcp", "allowed", 1, "host-fw-control-plane ingress[1]", "allowed"},
+		{"admin", "n1", "icmp", "allowed", 3, "host-fw-control-plane ingress[5]", "allowed"},
+	})
+	traces, _ := NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: "admin", To: "n1", Port: "6443/tcp"})
+	if v := traces[0].Hetzner; v.Packet != PacketACK || !strings.Contains(v.Reason, `the SYN passes (rule 1 "admin new conns"`) {
+		t.Errorf("the trace should say the SYN passed and the ACK did not: %+v", v)
+	}
+	failed := 0
+	for _, c := range Verify(m) {
+		if !c.OK {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("the admin's 6443 built-in should fail, %d checks failed", failed)
+	}
+	// Accepting the admin's ACKs too brings the connection up.
+	m = load(t, strings.ReplaceAll(tmpl, "%ACK%", "        - {name: admin acks, ipVersion: ipv4, srcIP: 89.23.224.44/32, protocol: tcp, tcpFlags: ack, action: accept}\n"))
+	runFlows(t, m, []flowCase{{"admin", "n1", "6443/tcp", "allowed", 1, "host-fw-control-plane ingress[0]", "allowed"}})
+
+	// The reply lint: a reply rule that matches by SYN lets the SYN-ACK through, not the data after it.
+	synOnly := Template{Name: "x", Rules: []spec.HetznerRule{
+		{Name: "replies", IPVersion: "ipv4", Protocol: "tcp", DstPort: "32768-65535", TCPFlags: "syn", Action: "accept"},
+	}}
+	if synOnly.AcceptsReplies(mustAddr("159.69.60.182")) {
+		t.Error("a reply rule on tcpFlags syn counted as accepting replies")
+	}
+}

@@ -624,10 +624,10 @@ func (s *Simulator) Explain(f Flow) Trace {
 		if f.port.Protocol != "icmp" {
 			reply.SrcPort, reply.DstPort = f.port.Port, EphemeralPort
 		}
-		if f.port.Protocol == "tcp" {
-			reply.TCPFlags = []string{"syn", "ack"}
-		}
 		r := s.Template.Evaluate(reply)
+		if f.port.Protocol == "tcp" {
+			r = s.Template.EvaluateConnection(reply, []string{"syn", "ack"})
+		}
 		t.Reply = &r
 	}
 	hetznerOK := !t.Hetzner.Evaluated || t.Hetzner.Accepted
@@ -637,9 +637,13 @@ func (s *Simulator) Explain(f Flow) Trace {
 	t.Passes = hetznerOK && replyOK && (egressOK || t.Egress.Audit) && (t.Cilium.Allowed || t.Cilium.Audit)
 	switch {
 	case !hetznerOK:
-		t.Result = fmt.Sprintf("denied: Hetzner discards it (rule %d %q)", t.Hetzner.Rule, t.Hetzner.RuleName)
+		what := "it"
+		if t.Hetzner.Packet == PacketACK {
+			what = "the connection's ACK packets (Robot is stateless: accepting the SYN is not enough)"
+		}
+		t.Result = fmt.Sprintf("denied: Hetzner discards %s (rule %d %q)", what, t.Hetzner.Rule, t.Hetzner.RuleName)
 		if t.Hetzner.Rule == 0 {
-			t.Result = "denied: Hetzner discards it (no rule accepts it)"
+			t.Result = fmt.Sprintf("denied: Hetzner discards %s (no rule accepts it)", what)
 		}
 	case !egressOK || !t.Cilium.Allowed:
 		layer := "Cilium at " + f.To
@@ -651,7 +655,11 @@ func (s *Simulator) Explain(f Flow) Trace {
 			t.Result += "; audit mode is on: would drop, passes"
 		}
 	case !replyOK:
-		t.Result = fmt.Sprintf("denied: the reply is discarded by Hetzner at %s (Robot is stateless; rule %d)", f.SourceNode, t.Reply.Rule)
+		what := "the reply is"
+		if t.Reply.Packet == PacketACK {
+			what = "the reply's ACK packets (after its SYN-ACK) are"
+		}
+		t.Result = fmt.Sprintf("denied: %s discarded by Hetzner at %s (Robot is stateless; rule %d)", what, f.SourceNode, t.Reply.Rule)
 	default:
 		t.Result = "allowed"
 	}
@@ -675,10 +683,10 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 	if f.port.Protocol != "icmp" {
 		p.SrcPort, p.DstPort = EphemeralPort, f.port.Port
 	}
-	if f.port.Protocol == "tcp" {
-		p.TCPFlags = []string{"syn"}
+	if f.port.Protocol != "tcp" {
+		return s.Template.Evaluate(p)
 	}
-	return s.Template.Evaluate(p)
+	return s.Template.EvaluateConnection(p, []string{"syn"})
 }
 
 // String is the trace as explain prints it.
