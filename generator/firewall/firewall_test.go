@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -108,7 +109,8 @@ func TestSeedFlows(t *testing.T) {
 		{"remote-node", "n1", "8472/udp", "allowed", 0, "host-fw-control-plane ingress[6]", "allowed"},
 		{"entity:remote-node", "n1", "2380/tcp", "allowed", 0, "host-fw-control-plane ingress[7]", "allowed"},
 		{"world", "n1", "icmp", "allowed", 4, "host-fw-control-plane ingress[5]", "allowed"},
-		{"world", "n1", "icmpv6", "allowed", 0, "host-fw-control-plane ingress[5]", "allowed"},
+		// n1 has no IPv6 address: nothing reaches it over IPv6, whatever the policy allows.
+		{"world", "n1", "icmpv6", "denied", 0, "", "denied: n1 has no IPv6 address (it has 159.69.60.182)"},
 		{"world", "n1", "icmp:13", "denied", 4, "", "denied by Cilium"},
 		{"pod:k8s-app=hubble-relay", "n1", "4244/tcp", "allowed", 0, "host-fw-control-plane ingress[3]", "allowed"},
 		{"pod:k8s-app=hubble-ui", "n1", "4244/tcp", "denied", 0, "", "denied by Cilium"},
@@ -776,5 +778,73 @@ clusters:
 	}}
 	if synOnly.AcceptsReplies(mustAddr("159.69.60.182")) {
 		t.Error("a reply rule on tcpFlags syn counted as accepting replies")
+	}
+}
+
+// World flows go over every family the node has (c9: Robot does not filter IPv6, so 6443 is open to the IPv6
+// internet), and a flow from a family the node has no address in is never allowed (c13).
+func TestIPv6Flows(t *testing.T) {
+	const dual = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182, %V6%], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - {name: host-fw-control-plane, preset: talos-control-plane}
+    hetzner: {adminSources: [89.23.224.44/32]%FILTER%}
+    assertions:
+      - {from: world, to: n1, port: 6443/tcp, expect: denied}
+      - {from: "2a02:8108::5", to: n1, port: 6443/tcp, expect: allowed}
+`
+	verdicts := func(yaml string) (out []string) {
+		t.Helper()
+		for _, c := range Verify(load(t, yaml)) {
+			if c.Path == "" {
+				continue
+			}
+			for _, tr := range c.Traces {
+				out = append(out, fmt.Sprintf("%s %s: %s", tr.Flow.From, c.Assertion.Port, tr.Result))
+			}
+		}
+		return out
+	}
+	r := strings.NewReplacer("%V6%", `"2a01:4f8:1::1"`, "%FILTER%", "")
+	want := []string{
+		`world 203.0.113.1 6443/tcp: denied: Hetzner discards it (rule 2 "discard 6443")`,
+		"world 2001:db8::1 6443/tcp: allowed",
+		"2a02:8108::5 6443/tcp: allowed",
+	}
+	if diff := cmp.Diff(want, verdicts(r.Replace(dual))); diff != "" {
+		t.Errorf("dual stack, IPv6 unfiltered (-want +got):\n%s", diff)
+	}
+	m := load(t, r.Replace(dual))
+	_, warnings := Lint(m)
+	if len(warnings) != 1 || !strings.Contains(warnings[0].String(), "template kronform-escape-hatch does not filter IPv6, so Robot lets every IPv6 packet through to n1 (2a01:4f8:1::1)") {
+		t.Errorf("want the filterIPv6 lint, got %v", warnings)
+	}
+	r = strings.NewReplacer("%V6%", `"2a01:4f8:1::1"`, "%FILTER%", ", filterIPv6: true")
+	want = []string{
+		`world 203.0.113.1 6443/tcp: denied: Hetzner discards it (rule 2 "discard 6443")`,
+		`world 2001:db8::1 6443/tcp: denied: Hetzner discards it (rule 2 "discard 6443")`,
+		`2a02:8108::5 6443/tcp: denied: Hetzner discards it (rule 2 "discard 6443")`,
+	}
+	if diff := cmp.Diff(want, verdicts(r.Replace(dual))); diff != "" {
+		t.Errorf("dual stack, IPv6 filtered (-want +got):\n%s", diff)
+	}
+	if _, warnings := Lint(load(t, r.Replace(dual))); len(warnings) != 0 {
+		t.Errorf("IPv6 filtered, still warned: %v", warnings)
+	}
+	// IPv4 only: the IPv6 sender cannot reach n1 at all.
+	v4 := strings.Replace(r.Replace(dual), `, "2a01:4f8:1::1"`, "", 1)
+	want = []string{
+		`world 203.0.113.1 6443/tcp: denied: Hetzner discards it (rule 2 "discard 6443")`,
+		"2a02:8108::5 6443/tcp: denied: n1 has no IPv6 address (it has 159.69.60.182), so 2a02:8108::5 cannot reach it over IPv6",
+	}
+	if diff := cmp.Diff(want, verdicts(v4)); diff != "" {
+		t.Errorf("IPv4 only (-want +got):\n%s", diff)
 	}
 }

@@ -155,6 +155,19 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 			}
 		}
 	}
+	if t := sim.Template; t != nil && !t.FilterIPv6 {
+		var v6 []string
+		for _, n := range c.Nodes {
+			if a, ok := spec.HostAddress(n, true); ok {
+				v6 = append(v6, fmt.Sprintf("%s (%s)", n.Name, a))
+			}
+		}
+		if len(v6) > 0 {
+			warnings = append(warnings, m.Problem(cp+".hetzner",
+				"set filterIPv6: true, and list your IPv6 addresses in adminSources if you connect over IPv6",
+				"template %s does not filter IPv6, so Robot lets every IPv6 packet through to %s: the escape hatch's discard rules protect IPv4 only", t.Name, strings.Join(v6, ", ")))
+		}
+	}
 	warnings = append(warnings, cidrPeerWarnings(m, cp, c)...)
 	warnings = append(warnings, pingWarnings(m, cp, sim)...)
 	return errs, warnings

@@ -160,6 +160,24 @@ func family(port spec.FlowPort, nodes ...spec.Node) (v6 bool) {
 	return false
 }
 
+// worldFamilies are the address families a world flow to a node is tested in (false IPv4, true IPv6): the ICMP
+// family when the port names one, else every family the node has an address in, else IPv4 as family says.
+func worldFamilies(port spec.FlowPort, dst spec.Node) []bool {
+	if port.Protocol == "icmp" {
+		return []bool{port.Family == "IPv6"}
+	}
+	var out []bool
+	for _, v6 := range []bool{false, true} {
+		if _, ok := spec.HostAddress(dst, v6); ok {
+			out = append(out, v6)
+		}
+	}
+	if len(out) == 0 {
+		return []bool{family(port, dst)}
+	}
+	return out
+}
+
 // Flows expands a source and destinations into single flows: one per admin source, per sending node and per node.
 // Pairs whose address families cannot meet (an IPv6 admin source, an IPv4-only node) are left out; none left is an
 // error.
@@ -190,12 +208,15 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 				}
 			}
 		case spec.SourceWorld:
-			v6 := family(port, dst)
-			f := base
-			f.SourceAddr = s.worldAddress(v6)
-			f.From = "world " + f.SourceAddr.String()
-			f.ToAddr, _ = spec.HostAddress(dst, v6)
-			out = append(out, f)
+			// The internet reaches a node over every family it has an address in, and the layers may treat the
+			// families differently (Robot passes IPv6 unless filter_ipv6): one flow per family. ICMP names its own.
+			for _, v6 := range worldFamilies(port, dst) {
+				f := base
+				f.SourceAddr = s.worldAddress(v6)
+				f.From = "world " + f.SourceAddr.String()
+				f.ToAddr, _ = spec.HostAddress(dst, v6)
+				out = append(out, f)
+			}
 		case spec.SourceAddress:
 			if port.Protocol == "icmp" && src.Prefix.Addr().Is6() != (port.Family == "IPv6") {
 				continue
@@ -611,6 +632,19 @@ func (s *Simulator) Explain(f Flow) Trace {
 		t.Hetzner = HetznerVerdict{Reason: "local traffic never leaves " + f.To}
 		t.Cilium = CiliumVerdict{Direction: "ingress", Node: f.To, Allowed: true, Reason: "local traffic on " + f.To + " does not cross the host firewall, which sits on the network devices"}
 		t.Allowed, t.Passes, t.Result = true, true, "allowed (local)"
+		return t
+	}
+	if f.Source.Kind != spec.SourceNode && f.SourceAddr.IsValid() && !f.ToAddr.IsValid() && len(dst.Addresses) > 0 {
+		// The node has addresses, none in the sender's family: no packet can be addressed to it, so the flow is
+		// denied, whatever the firewalls say (they would be judging a packet that cannot exist).
+		fam := "IPv4"
+		if f.SourceAddr.Is6() {
+			fam = "IPv6"
+		}
+		why := fmt.Sprintf("%s has no %s address (it has %s), so %s cannot reach it over %s", f.To, fam, strings.Join(dst.Addresses, ", "), f.SourceAddr, fam)
+		t.Hetzner = HetznerVerdict{Reason: why}
+		t.Cilium = CiliumVerdict{Direction: "ingress", Node: f.To, Reason: "never reached: " + why}
+		t.Result = "denied: " + why
 		return t
 	}
 	t.Hetzner = s.hetzner(f)
