@@ -81,12 +81,33 @@ func BuiltInAssertions(c spec.Cluster) []BuiltIn {
 			}
 		}
 	}
+	// Flux applies every change, fixes to the policies included: with kube-proxy replacement the kubernetes Service
+	// is translated in the pod's own socket to a control plane's 6443, and the host firewall filters that pod-to-host
+	// traffic (FACTS.md), so a policy that opens 6443 to the world and the nodes only cuts Flux (and CoreDNS, the
+	// cloud controller, ...) off the API, and the fix can no longer be applied. The simulator does not tell a pod on
+	// the same node from one on another (both carry the pod's identity, and the Robot firewall sees neither), so one
+	// check per control plane covers both.
+	for _, n := range c.Nodes {
+		if isCP(n) {
+			add(FluxPod(c), "node:"+n.Name, "6443/tcp", "Flux's kustomize-controller reaches the Kubernetes API, or no fix can be applied")
+		}
+	}
 	if c.Cilium.Hubble.Relay {
 		for _, n := range c.Nodes {
 			add("pod:k8s-app=hubble-relay", "node:"+n.Name, "4244/tcp", "hubble-relay reaches the Hubble server on every node")
 		}
 	}
 	return out
+}
+
+// FluxPod is the flow source of Flux's kustomize-controller: its app label and the namespace label Cilium gives every
+// pod (io.kubernetes.pod.namespace), so a policy may select it either way.
+func FluxPod(c spec.Cluster) string {
+	ns := c.Flux.Namespace
+	if ns == "" {
+		ns = spec.DefaultFluxNamespace
+	}
+	return "pod:app=kustomize-controller,io.kubernetes.pod.namespace=" + ns
 }
 
 // Evaluate runs one assertion through the simulator.
