@@ -141,7 +141,7 @@ func TestGenerateRefusesLockoutWithAuditOff(t *testing.T) {
 	for _, want := range []string{
 		"FAIL  kronform: built-in: admin -> node:n1 6443/tcp allowed (the admin reaches the Kubernetes API)\n",
 		"      result   denied by Cilium at n1\n",
-		"kronform-gen: refusing to write " + "output: 3 assertion(s) fail with audit mode off, so these policies could lock you out; fix them, or set cilium.auditMode: true while you work on them\n",
+		"kronform-gen: refusing to write " + "output: 4 assertion(s) fail with audit mode off, so these policies could lock you out; fix them, or set cilium.auditMode: true while you work on them\n",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
@@ -161,6 +161,18 @@ func TestGenerateRefusesLockoutWithAuditOff(t *testing.T) {
 	if code, _, stderr, _ = runSpec(t, seed(false, false), "generate"); code != 0 {
 		t.Fatalf("sound policy, audit off: exit %d\n%s", code, stderr)
 	}
+
+	// An expected deny that is allowed leaves something open; it locks no one out, and the refusal says so.
+	exposed := strings.Replace(seed(false, false), "port: 2379/tcp, expect: denied", "port: icmp, expect: denied", 1)
+	code, _, stderr, _ = runSpec(t, exposed, "generate")
+	want := "kronform-gen: refusing to write output: 1 assertion(s) fail with audit mode off, so these policies would expose what they should deny; fix them"
+	if code != ExitFailure || !strings.Contains(stderr, want) {
+		t.Fatalf("an exposure: exit %d, want %q in:\n%s", code, want, stderr)
+	}
+	both := strings.Replace(seed(false, true), "port: 2379/tcp, expect: denied", "port: icmp, expect: denied", 1)
+	if _, _, stderr, _ = runSpec(t, both, "generate"); !strings.Contains(stderr, "so these policies could lock you out and expose what they should deny;") {
+		t.Fatalf("a lockout and an exposure:\n%s", stderr)
+	}
 }
 
 func TestRunbookAudit(t *testing.T) {
@@ -169,7 +181,7 @@ func TestRunbookAudit(t *testing.T) {
 		t.Fatalf("runbook on: exit %d\n%s", code, stdout)
 	}
 	code, stdout, stderr, _ := runSpec(t, seed(true, true), "runbook", "audit", "off")
-	if code != ExitFailure || stdout != "" || !strings.Contains(stderr, "kronform-gen: refusing to print the steps out of audit mode: 3 assertion(s) fail for cluster kronform\n") {
+	if code != ExitFailure || stdout != "" || !strings.Contains(stderr, "kronform-gen: refusing to print the steps out of audit mode: 4 assertion(s) fail for cluster kronform\n") {
 		t.Fatalf("runbook off with a lockout: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	code, stdout, _, _ = runSpec(t, seed(false, false), "runbook", "audit", "off")
