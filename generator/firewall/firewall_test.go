@@ -497,13 +497,58 @@ clusters:
 		{"world", "cp1", "443/tcp", "denied", 0, "", "denied: Hetzner discards it (no rule accepts it)"},
 	})
 	_, warnings := Lint(m)
-	if len(warnings) != 1 || !strings.Contains(warnings[0].String(), "test.yaml:14:9: clusters[0].hetzner.rules: template strict-escape-hatch discards what no rule accepts, and Robot's firewall is stateless") {
-		t.Fatalf("want the reply-rule lint, got:\n%v", warnings)
+	const prefix = "test.yaml:14:9: clusters[0].hetzner.rules: template strict-escape-hatch discards what no rule accepts, and Robot's firewall is stateless: the replies to the nodes' "
+	if len(warnings) != 2 || !strings.HasPrefix(warnings[0].String(), prefix+"DNS (53/udp) and NTP (123/udp) queries would be discarded") ||
+		!strings.HasPrefix(warnings[1].String(), prefix+"own connections") {
+		t.Fatalf("want the TCP and UDP reply-rule lints, got:\n%v", warnings)
 	}
-	m = load(t, strings.ReplaceAll(spec, "%REPLY%", "        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}\n"))
+	tcpReplies := "        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}\n"
+	m = load(t, strings.ReplaceAll(spec, "%REPLY%", tcpReplies))
 	runFlows(t, m, []flowCase{{"w1", "cp1", "6443/tcp", "allowed", 2, "", "allowed"}})
-	if _, warnings := Lint(m); len(warnings) != 0 {
-		t.Fatalf("reply rule present, still warned: %v", warnings)
+	if _, warnings := Lint(m); len(warnings) != 1 || !strings.HasPrefix(warnings[0].String(), prefix+"DNS (53/udp) and NTP (123/udp)") {
+		t.Fatalf("TCP reply rule present: want only the UDP lint, got %v", warnings)
+	}
+	// DNS answered, NTP not: the lint names what is still lost.
+	dns := "        - {name: dns, ipVersion: ipv4, protocol: udp, srcPort: \"53\", dstPort: 32768-65535, action: accept}\n"
+	if _, warnings := Lint(load(t, strings.ReplaceAll(spec, "%REPLY%", tcpReplies+dns))); len(warnings) != 1 || !strings.HasPrefix(warnings[0].String(), prefix+"NTP (123/udp) queries") {
+		t.Fatalf("DNS replies accepted: want the NTP lint, got %v", warnings)
+	}
+	udp := "        - {name: udp replies, ipVersion: ipv4, protocol: udp, dstPort: 32768-65535, action: accept}\n"
+	if _, warnings := Lint(load(t, strings.ReplaceAll(spec, "%REPLY%", tcpReplies+udp))); len(warnings) != 0 {
+		t.Fatalf("reply rules present, still warned: %v", warnings)
+	}
+}
+
+// Lints of the spec's intent: a worker policy that skips a node with both roles (c10), an admin source that is the
+// whole internet.
+func TestRoleAndAdminLints(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: both
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane, worker]}
+      - {name: n2, addresses: [159.69.60.183], roles: [worker]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+      - {name: workers, preset: talos-worker}
+    hetzner: {adminSources: [89.23.224.44/32, 0.0.0.0/0, "::/0"]}
+`)
+	_, warnings := Lint(m)
+	var got []string
+	for _, w := range warnings {
+		got = append(got, w.String())
+	}
+	want := []string{
+		"test.yaml:13:9: clusters[0].hostPolicies[1]: workers does not apply to n1: n1 has the roles control-plane and worker, but role: worker selects nodes without the node-role.kubernetes.io/control-plane label, which Talos puts on every control plane, even one that runs workloads (select the node by a label of your own (nodes: {labels: ...}), or make the control-plane policy cover its workloads too)",
+		"test.yaml:14:47: clusters[0].hetzner.adminSources[1]: 0.0.0.0/0 as an admin source makes the admin the whole internet: the template accepts everyone before its discard rules, and the admin assertions prove nothing (list the addresses or networks you connect from)",
+		"test.yaml:14:58: clusters[0].hetzner.adminSources[2]: ::/0 as an admin source makes the admin the whole internet: the template accepts everyone before its discard rules, and the admin assertions prove nothing (list the addresses or networks you connect from)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
 

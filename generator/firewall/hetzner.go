@@ -324,3 +324,25 @@ func (t Template) AcceptsReplies(dst netip.Addr) bool {
 	}
 	return true
 }
+
+// lostUDPReplies names the UDP services whose replies a template discards: DNS (from port 53) and NTP (from port 123)
+// answer the nodes' queries on an ephemeral port, and Robot, being stateless, must accept them explicitly.
+func (t Template) lostUDPReplies(dst netip.Addr) []string {
+	src := netip.MustParseAddr("192.0.2.1")
+	if dst.Is6() {
+		src = netip.MustParseAddr("2001:db8::1")
+	}
+	var out []string
+	for _, svc := range []struct {
+		name string
+		port int
+	}{{"DNS (53/udp)", 53}, {"NTP (123/udp)", 123}} {
+		for _, port := range []int{EphemeralPort, 60999, 65535} {
+			if !t.Evaluate(Packet{Src: src, Dst: dst, Protocol: "udp", SrcPort: svc.port, DstPort: port}).Accepted {
+				out = append(out, svc.name)
+				break
+			}
+		}
+	}
+	return out
+}
