@@ -800,7 +800,7 @@ clusters:
 	m := load(t, strings.ReplaceAll(tmpl, "%ACK%", ""))
 	runFlows(t, m, []flowCase{
 		{"admin", "n1", "6443/tcp", "denied", 0, "host-fw-control-plane ingress[0]",
-			"denied: Hetzner discards the connection's ACK packets (Robot is stateless: accepting the SYN is not enough) (no rule accepts it)"},
+			"denied: Hetzner accepts the SYN but discards the connection's ACK packets (no rule accepts it); Robot is stateless"},
 		// 50000 lies inside the reply rule's 32768-65535, so that rule accepts the admin's ACKs to apid: it works.
 		{"admin", "n1", "50000/tcp", "allowed", 1, "host-fw-control-plane ingress[1]", "allowed"},
 		{"admin", "n1", "icmp", "allowed", 3, "host-fw-control-plane ingress[5]", "allowed"},

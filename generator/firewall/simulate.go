@@ -671,13 +671,13 @@ func (s *Simulator) Explain(f Flow) Trace {
 	t.Passes = hetznerOK && replyOK && (egressOK || t.Egress.Audit) && (t.Cilium.Allowed || t.Cilium.Audit)
 	switch {
 	case !hetznerOK:
-		what := "it"
-		if t.Hetzner.Packet == PacketACK {
-			what = "the connection's ACK packets (Robot is stateless: accepting the SYN is not enough)"
-		}
-		t.Result = fmt.Sprintf("denied: Hetzner discards %s (rule %d %q)", what, t.Hetzner.Rule, t.Hetzner.RuleName)
+		rule := fmt.Sprintf("rule %d %q", t.Hetzner.Rule, t.Hetzner.RuleName)
 		if t.Hetzner.Rule == 0 {
-			t.Result = fmt.Sprintf("denied: Hetzner discards %s (no rule accepts it)", what)
+			rule = "no rule accepts it"
+		}
+		t.Result = fmt.Sprintf("denied: Hetzner discards it (%s)", rule)
+		if t.Hetzner.Packet == PacketACK {
+			t.Result = fmt.Sprintf("denied: Hetzner accepts the SYN but discards the connection's ACK packets (%s); Robot is stateless", rule)
 		}
 	case !egressOK || !t.Cilium.Allowed:
 		layer := "Cilium at " + f.To
