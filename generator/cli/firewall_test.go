@@ -94,14 +94,15 @@ func TestVerify(t *testing.T) {
 	want := `ok    kronform: cluster-spec.yaml:14:9: clusters[0].assertions[0]: world -> n1 2379/tcp denied
 ok    kronform: built-in: admin -> node:n1 6443/tcp allowed (the admin reaches the Kubernetes API)
 ok    kronform: built-in: admin -> node:n1 50000/tcp allowed (the admin reaches the Talos API (apid))
+ok    kronform: built-in: pod:app=kustomize-controller,io.kubernetes.pod.namespace=flux-system -> node:n1 6443/tcp allowed (Flux's kustomize-controller reaches the Kubernetes API, or no fix can be applied)
 ok    kronform: built-in: pod:k8s-app=hubble-relay -> node:n1 4244/tcp allowed (hubble-relay reaches the Hubble server on every node)
 `
-	if code != 0 || stdout != want || stderr != "all 4 assertion(s) hold\n" {
+	if code != 0 || stdout != want || stderr != "all 5 assertion(s) hold\n" {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 
 	code, stdout, stderr, _ = runSpec(t, seed(false, true), "verify")
-	if code != ExitFailure || stderr != "3 of 4 assertion(s) fail\n" {
+	if code != ExitFailure || stderr != "4 of 5 assertion(s) fail\n" {
 		t.Fatalf("lockout: exit %d, stderr %q", code, stderr)
 	}
 	for _, want := range []string{
@@ -121,7 +122,7 @@ ok    kronform: built-in: pod:k8s-app=hubble-relay -> node:n1 4244/tcp allowed (
 		BuiltIn   string
 		Traces    []struct{ Allowed bool }
 	}
-	if err := json.Unmarshal([]byte(stdout), &checks); err != nil || code != ExitFailure || len(checks) != 4 {
+	if err := json.Unmarshal([]byte(stdout), &checks); err != nil || code != ExitFailure || len(checks) != 5 {
 		t.Fatalf("json: exit %d, %v:\n%s", code, err, stdout)
 	}
 	if checks[1].OK || checks[1].Assertion.Port != "6443/tcp" || checks[1].BuiltIn == "" || checks[1].Traces[0].Allowed || !checks[0].OK {
