@@ -94,14 +94,15 @@ func TestVerify(t *testing.T) {
 	want := `ok    kronform: cluster-spec.yaml:14:9: clusters[0].assertions[0]: world -> n1 2379/tcp denied
 ok    kronform: built-in: admin -> node:n1 6443/tcp allowed (the admin reaches the Kubernetes API)
 ok    kronform: built-in: admin -> node:n1 50000/tcp allowed (the admin reaches the Talos API (apid))
+ok    kronform: built-in: pod:app=kustomize-controller,io.kubernetes.pod.namespace=flux-system -> node:n1 6443/tcp allowed (Flux's kustomize-controller reaches the Kubernetes API, or no fix can be applied)
 ok    kronform: built-in: pod:k8s-app=hubble-relay -> node:n1 4244/tcp allowed (hubble-relay reaches the Hubble server on every node)
 `
-	if code != 0 || stdout != want || stderr != "all 4 assertion(s) hold\n" {
+	if code != 0 || stdout != want || stderr != "all 5 assertion(s) hold\n" {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 
 	code, stdout, stderr, _ = runSpec(t, seed(false, true), "verify")
-	if code != ExitFailure || stderr != "3 of 4 assertion(s) fail\n" {
+	if code != ExitFailure || stderr != "4 of 5 assertion(s) fail\n" {
 		t.Fatalf("lockout: exit %d, stderr %q", code, stderr)
 	}
 	for _, want := range []string{
@@ -121,7 +122,7 @@ ok    kronform: built-in: pod:k8s-app=hubble-relay -> node:n1 4244/tcp allowed (
 		BuiltIn   string
 		Traces    []struct{ Allowed bool }
 	}
-	if err := json.Unmarshal([]byte(stdout), &checks); err != nil || code != ExitFailure || len(checks) != 4 {
+	if err := json.Unmarshal([]byte(stdout), &checks); err != nil || code != ExitFailure || len(checks) != 5 {
 		t.Fatalf("json: exit %d, %v:\n%s", code, err, stdout)
 	}
 	if checks[1].OK || checks[1].Assertion.Port != "6443/tcp" || checks[1].BuiltIn == "" || checks[1].Traces[0].Allowed || !checks[0].OK {
@@ -141,7 +142,7 @@ func TestGenerateRefusesLockoutWithAuditOff(t *testing.T) {
 	for _, want := range []string{
 		"FAIL  kronform: built-in: admin -> node:n1 6443/tcp allowed (the admin reaches the Kubernetes API)\n",
 		"      result   denied by Cilium at n1\n",
-		"kronform-gen: refusing to write " + "output: 3 assertion(s) fail with audit mode off, so these policies could lock you out; fix them, or set cilium.auditMode: true while you work on them\n",
+		"kronform-gen: refusing to write " + "output: 4 assertion(s) fail with audit mode off, so these policies could lock you out; fix them, or set cilium.auditMode: true while you work on them\n",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
@@ -161,6 +162,18 @@ func TestGenerateRefusesLockoutWithAuditOff(t *testing.T) {
 	if code, _, stderr, _ = runSpec(t, seed(false, false), "generate"); code != 0 {
 		t.Fatalf("sound policy, audit off: exit %d\n%s", code, stderr)
 	}
+
+	// An expected deny that is allowed leaves something open; it locks no one out, and the refusal says so.
+	exposed := strings.Replace(seed(false, false), "port: 2379/tcp, expect: denied", "port: icmp, expect: denied", 1)
+	code, _, stderr, _ = runSpec(t, exposed, "generate")
+	want := "kronform-gen: refusing to write output: 1 assertion(s) fail with audit mode off, so these policies would expose what they should deny; fix them"
+	if code != ExitFailure || !strings.Contains(stderr, want) {
+		t.Fatalf("an exposure: exit %d, want %q in:\n%s", code, want, stderr)
+	}
+	both := strings.Replace(seed(false, true), "port: 2379/tcp, expect: denied", "port: icmp, expect: denied", 1)
+	if _, _, stderr, _ = runSpec(t, both, "generate"); !strings.Contains(stderr, "so these policies could lock you out and expose what they should deny;") {
+		t.Fatalf("a lockout and an exposure:\n%s", stderr)
+	}
 }
 
 func TestRunbookAudit(t *testing.T) {
@@ -169,7 +182,7 @@ func TestRunbookAudit(t *testing.T) {
 		t.Fatalf("runbook on: exit %d\n%s", code, stdout)
 	}
 	code, stdout, stderr, _ := runSpec(t, seed(true, true), "runbook", "audit", "off")
-	if code != ExitFailure || stdout != "" || !strings.Contains(stderr, "kronform-gen: refusing to print the steps out of audit mode: 3 assertion(s) fail for cluster kronform\n") {
+	if code != ExitFailure || stdout != "" || !strings.Contains(stderr, "kronform-gen: refusing to print the steps out of audit mode: 4 assertion(s) fail for cluster kronform\n") {
 		t.Fatalf("runbook off with a lockout: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	code, stdout, _, _ = runSpec(t, seed(false, false), "runbook", "audit", "off")

@@ -20,7 +20,7 @@ func (a *app) generateCommand() *cobra.Command {
 		Long: `generate renders the spec and writes the tree in one transaction: unchanged files are left alone, stale files
 kronform-gen generated are removed, and nothing else (flux-system, your own files) is touched. When the spec is
 invalid nothing is written. Nothing is written either when a cluster has audit mode off and a reachability
-assertion fails (see verify): that tree could lock you out.
+assertion fails (see verify): that tree could lock you out, or leave open what should be denied.
 
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
 committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when

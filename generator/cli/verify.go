@@ -121,7 +121,31 @@ func (a *app) auditGuard(m *spec.Model) error {
 	}
 	n := printFailures(a.stderr, m, checks, func(cluster string) bool { return enforcing[cluster] })
 	if n > 0 {
-		return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail with audit mode off, so these policies could lock you out; fix them, or set cilium.auditMode: true while you work on them", a.outDir, n)
+		return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail with audit mode off, so these policies %s; fix them, or set cilium.auditMode: true while you work on them", a.outDir, n, harm(checks, enforcing))
 	}
 	return nil
+}
+
+// harm words what the failed checks of the enforcing clusters mean: an expected allow that fails cuts someone off,
+// an expected deny that fails leaves open what should be closed. Saying "lock you out" for an exposure sends the
+// reader looking for the wrong problem.
+func harm(checks []firewall.Check, enforcing map[string]bool) string {
+	var lockout, exposure bool
+	for _, c := range checks {
+		if c.OK || !enforcing[c.Cluster] {
+			continue
+		}
+		if c.Assertion.Expect == spec.Denied {
+			exposure = true
+		} else {
+			lockout = true
+		}
+	}
+	switch {
+	case lockout && exposure:
+		return "could lock you out and expose what they should deny"
+	case exposure:
+		return "would expose what they should deny"
+	}
+	return "could lock you out"
 }

@@ -85,12 +85,33 @@ func BuiltInAssertions(c spec.Cluster) []BuiltIn {
 			}
 		}
 	}
+	// Flux applies every change, fixes to the policies included: with kube-proxy replacement the kubernetes Service
+	// is translated in the pod's own socket to a control plane's 6443, and the host firewall filters that pod-to-host
+	// traffic (FACTS.md), so a policy that opens 6443 to the world and the nodes only cuts Flux (and CoreDNS, the
+	// cloud controller, ...) off the API, and the fix can no longer be applied. The simulator does not tell a pod on
+	// the same node from one on another (both carry the pod's identity, and the Robot firewall sees neither), so one
+	// check per control plane covers both.
+	for _, n := range c.Nodes {
+		if isCP(n) {
+			add(FluxPod(c), "node:"+n.Name, "6443/tcp", "Flux's kustomize-controller reaches the Kubernetes API, or no fix can be applied")
+		}
+	}
 	if c.Cilium.Hubble.Relay {
 		for _, n := range c.Nodes {
 			add("pod:k8s-app=hubble-relay", "node:"+n.Name, "4244/tcp", "hubble-relay reaches the Hubble server on every node")
 		}
 	}
 	return out
+}
+
+// FluxPod is the flow source of Flux's kustomize-controller: its app label and the namespace label Cilium gives every
+// pod (io.kubernetes.pod.namespace), so a policy may select it either way.
+func FluxPod(c spec.Cluster) string {
+	ns := c.Flux.Namespace
+	if ns == "" {
+		ns = spec.DefaultFluxNamespace
+	}
+	return "pod:app=kustomize-controller,io.kubernetes.pod.namespace=" + ns
 }
 
 // Evaluate runs one assertion through the simulator.
@@ -160,11 +181,10 @@ const Outside = "outside"
 // outsideChecks hold a cluster without a hetzner block (so without admin addresses to assert from) to the same
 // promise as one with: someone outside the cluster reaches the Kubernetes and Talos APIs of every control plane.
 // Talos has no shell; with apid and the API server cut off from everywhere, the machines are lost to their owner.
-// Each check passes when any of the senders outsideSenders lists gets through; when none does, every one's trace is
-// kept to show why.
+// Each check passes when any flow of the senders outsideSenders lists gets through (one way in is enough for the
+// owner); when none does, every trace is kept to show why.
 func outsideChecks(sim *Simulator) []Check {
 	var out []Check
-	senders := outsideSenders(sim.Cluster)
 	for _, n := range sim.Cluster.Nodes {
 		if !slices.Contains(n.Roles, spec.RoleControlPlane) {
 			continue
@@ -173,6 +193,8 @@ func outsideChecks(sim *Simulator) []Check {
 			{"6443/tcp", "someone outside the cluster reaches the Kubernetes API"},
 			{"50000/tcp", "someone outside the cluster reaches the Talos API (apid)"},
 		} {
+			port, _ := spec.ParseFlowPort(target.port)
+			senders := outsideSenders(sim, port)
 			ch := Check{Cluster: sim.Cluster.Name, Assertion: spec.Assertion{From: Outside, To: "node:" + n.Name, Port: target.port, Expect: spec.Allowed},
 				Why: target.why + "; with no hetzner block naming the admin, tried from " + strings.Join(senders, ", ")}
 			var denied []Trace
@@ -183,8 +205,8 @@ func outsideChecks(sim *Simulator) []Check {
 					errs = append(errs, err.Error())
 					continue
 				}
-				if len(traces) > 0 && !slices.ContainsFunc(traces, func(t Trace) bool { return !t.Allowed }) {
-					ch.OK, ch.Traces = true, traces
+				if i := slices.IndexFunc(traces, func(t Trace) bool { return t.Allowed }); i >= 0 {
+					ch.OK, ch.Traces = true, traces[i:i+1]
 					break
 				}
 				denied = append(denied, traces...)
@@ -198,44 +220,67 @@ func outsideChecks(sim *Simulator) []Check {
 	return out
 }
 
-// outsideSenders are the senders outside the cluster a spec allows for: the world, and one address in every CIDR an
-// ingress rule names (outside its holes), since that is where a policy that narrows the APIs lets its owner in.
-func outsideSenders(c spec.Cluster) []string {
+// notOutside are the ranges no sender outside the cluster comes from: unspecified and "this network", loopback,
+// link-local, multicast and IPv4's reserved class E (broadcast included). A rule naming them lets no one in.
+var notOutside = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/128"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("fe80::/10"),
+	netip.MustParsePrefix("ff00::/8"),
+}
+
+// outsideSenders are the senders outside the cluster a spec allows for: the world, and one outside address in every
+// CIDR of an ingress allow rule that covers the port, since that is where a policy that narrows the APIs lets its
+// owner in. A rule for another port is no way in to this one, and addresses that cannot be outside (loopback,
+// multicast, a node's own: Cilium gives those the node's identity) prove nothing.
+func outsideSenders(sim *Simulator, port spec.FlowPort) []string {
+	avoid := slices.Clone(notOutside)
+	for _, n := range sim.Cluster.Nodes {
+		for _, s := range n.Addresses {
+			if a, err := netip.ParseAddr(s); err == nil {
+				avoid = append(avoid, netip.PrefixFrom(a, a.BitLen()))
+			}
+		}
+	}
 	out := []string{"world"}
-	for _, p := range c.HostPolicies {
-		for _, r := range p.Ingress {
-			for _, peer := range r.CIDRs {
-				if a, ok := addressIn(peer); ok && !slices.Contains(out, a) {
-					out = append(out, a)
-				}
+	add := func(cidr string, except []string) {
+		if a, ok := outsideAddressIn(cidr, except, avoid); ok && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, p := range sim.sortedPolicies() {
+		allow, _ := sim.rulesOf(p, false)
+		for _, r := range allow {
+			if !r.l4Matches(port) {
+				continue
+			}
+			for _, c := range r.cidr {
+				add(c, nil)
+			}
+			for _, c := range r.cidrSet {
+				add(c.CIDR, c.Except)
 			}
 		}
 	}
 	return out
 }
 
-// addressIn picks an address of a CIDR outside its holes: the first, second or last one (holes rarely cover all
-// three); false when the CIDR does not parse or the holes do cover them.
-func addressIn(peer spec.CIDRPeer) (string, bool) {
-	prefix, err := netip.ParsePrefix(peer.CIDR)
+// outsideAddressIn picks the lowest address of a CIDR that is in none of its holes and none of the avoided ranges;
+// false when the CIDR does not parse or has no such address. The CIDR is cut at the holes' and the avoided ranges'
+// boundaries, so the first address of a piece outside all of them is found without walking the CIDR.
+func outsideAddressIn(cidr string, except []string, avoid []netip.Prefix) (string, bool) {
+	prefix, err := netip.ParsePrefix(cidr)
 	if err != nil {
 		return "", false
 	}
-	prefix = prefix.Masked()
-	last := prefix.Addr().AsSlice()
-	for i := prefix.Bits(); i < len(last)*8; i++ {
-		last[i/8] |= 0x80 >> (i % 8)
-	}
-	lastAddr, _ := netip.AddrFromSlice(last)
-	for _, a := range []netip.Addr{prefix.Addr(), prefix.Addr().Next(), lastAddr.Unmap()} {
-		if !a.IsValid() || !prefix.Contains(a) {
-			continue
+	skip := slices.Clone(avoid)
+	for _, e := range except {
+		if hole, err := netip.ParsePrefix(e); err == nil {
+			skip = append(skip, hole.Masked())
 		}
-		inHole := slices.ContainsFunc(peer.Except, func(e string) bool {
-			hole, err := netip.ParsePrefix(e)
-			return err == nil && hole.Contains(a)
-		})
-		if !inHole {
+	}
+	for _, a := range pieces(prefix, skip) {
+		if !slices.ContainsFunc(skip, func(p netip.Prefix) bool { return p.Contains(a) }) {
 			return a.String(), true
 		}
 	}

@@ -2,9 +2,11 @@ package firewall
 
 import (
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -107,7 +109,8 @@ func TestSeedFlows(t *testing.T) {
 		{"remote-node", "n1", "8472/udp", "allowed", 0, "host-fw-control-plane ingress[6]", "allowed"},
 		{"entity:remote-node", "n1", "2380/tcp", "allowed", 0, "host-fw-control-plane ingress[7]", "allowed"},
 		{"world", "n1", "icmp", "allowed", 4, "host-fw-control-plane ingress[5]", "allowed"},
-		{"world", "n1", "icmpv6", "allowed", 0, "host-fw-control-plane ingress[5]", "allowed"},
+		// n1 has no IPv6 address: nothing reaches it over IPv6, whatever the policy allows.
+		{"world", "n1", "icmpv6", "denied", 0, "", "denied: n1 has no IPv6 address (it has 159.69.60.182)"},
 		{"world", "n1", "icmp:13", "denied", 4, "", "denied by Cilium"},
 		{"pod:k8s-app=hubble-relay", "n1", "4244/tcp", "allowed", 0, "host-fw-control-plane ingress[3]", "allowed"},
 		{"pod:k8s-app=hubble-ui", "n1", "4244/tcp", "denied", 0, "", "denied by Cilium"},
@@ -189,8 +192,9 @@ func TestBuiltInAssertionsHoldForThePresets(t *testing.T) {
 		}
 		names = append(names, c.String())
 	}
-	// 2 control planes x 2 admin ports, then 6 ordered node pairs, then hubble-relay to 3 nodes.
-	if len(checks) != 4+len(nodePairAssertions(m))+3 {
+	// 2 control planes x 2 admin ports, then 6 ordered node pairs, then kustomize-controller to 2 control planes,
+	// then hubble-relay to 3 nodes.
+	if len(checks) != 4+len(nodePairAssertions(m))+2+3 {
 		t.Errorf("unexpected built-ins:\n%s", strings.Join(names, "\n"))
 	}
 	want := []string{
@@ -247,13 +251,17 @@ func TestLockoutIsCaught(t *testing.T) {
 		if !c.OK {
 			failed = append(failed, c.String())
 			for _, tr := range c.Failed() {
+				if tr.Flow.Source.Kind == spec.SourcePod {
+					continue // Flux's pod has no address for Robot to judge
+				}
 				if tr.Hetzner.Rule != 1 || tr.Cilium.Allowed || !strings.Contains(tr.Cilium.Reason, "default deny: etcd-only selects n1") {
 					t.Errorf("the trace should show Hetzner letting the admin in and Cilium's default deny:\n%s", tr)
 				}
 			}
 		}
 	}
-	want := []string{"admin -> node:n1 6443/tcp allowed", "admin -> node:n1 50000/tcp allowed"}
+	want := []string{"admin -> node:n1 6443/tcp allowed", "admin -> node:n1 50000/tcp allowed",
+		"pod:app=kustomize-controller,io.kubernetes.pod.namespace=flux-system -> node:n1 6443/tcp allowed"}
 	if diff := cmp.Diff(want, failed); diff != "" {
 		t.Fatalf("failed assertions (-want +got):\n%s", diff)
 	}
@@ -284,10 +292,10 @@ func TestLockoutWithoutHetznerIsCaught(t *testing.T) {
 	narrowed := strings.Replace(base, "          - icmp: [{type: 8}]\n",
 		"          - icmp: [{type: 8}]\n          - {cidrs: [{cidr: 10.0.0.0/8, except: [10.0.0.0/24]}], ports: [6443/tcp, 50000/tcp]}\n", 1)
 	for _, c := range outside(load(t, narrowed)) {
-		if !c.OK || len(c.Traces) != 1 || c.Traces[0].Flow.From != "10.255.255.255" || len(c.Failed()) != 0 {
+		if !c.OK || len(c.Traces) != 1 || c.Traces[0].Flow.From != "10.0.1.0" || len(c.Failed()) != 0 {
 			t.Errorf("%s: %+v", c, c.Traces)
 		}
-		if !strings.Contains(c.Why, "tried from world, 10.255.255.255") {
+		if !strings.Contains(c.Why, "tried from world, 10.0.1.0") {
 			t.Errorf("the check does not say where it tried from: %s", c.Why)
 		}
 	}
@@ -302,7 +310,8 @@ func TestLockoutWithoutHetznerIsCaught(t *testing.T) {
 	}
 }
 
-func TestAddressIn(t *testing.T) {
+func TestOutsideAddressIn(t *testing.T) {
+	nodes := append(slices.Clone(notOutside), netip.MustParsePrefix("10.0.0.1/32"))
 	for _, c := range []struct {
 		cidr   string
 		except []string
@@ -310,16 +319,64 @@ func TestAddressIn(t *testing.T) {
 	}{
 		{"10.0.0.0/8", nil, "10.0.0.0"},
 		{"10.1.2.3/8", nil, "10.0.0.0"},
-		{"10.0.0.0/8", []string{"10.0.0.0/31"}, "10.255.255.255"},
-		{"10.0.0.0/8", []string{"10.0.0.0/32"}, "10.0.0.1"},
+		{"10.0.0.0/8", []string{"10.0.0.0/31"}, "10.0.0.2"},
+		{"10.0.0.0/8", []string{"10.0.0.0/32"}, "10.0.0.2"}, // 10.0.0.1 is a node
 		{"192.0.2.7/32", nil, "192.0.2.7"},
 		{"192.0.2.7/32", []string{"192.0.2.0/24"}, ""},
-		{"2001:db8::/32", []string{"2001:db8::/64"}, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"},
+		{"2001:db8::/32", []string{"2001:db8::/64"}, "2001:db8:0:1::"},
+		{"127.0.0.0/8", nil, ""},
+		{"0.0.0.0/32", nil, ""},
+		{"0.0.0.0/0", nil, "1.0.0.0"},
+		{"::/0", nil, "::2"},
+		{"224.0.0.0/3", nil, ""},
+		{"169.254.0.0/15", nil, "169.255.0.0"},
+		{"fe80::/10", nil, ""},
 		{"not a cidr", nil, ""},
 	} {
-		got, ok := addressIn(spec.CIDRPeer{CIDR: c.cidr, Except: c.except})
+		got, ok := outsideAddressIn(c.cidr, c.except, nodes)
 		if got != c.want || ok != (c.want != "") {
-			t.Errorf("addressIn(%s except %v) = %q, %v; want %q", c.cidr, c.except, got, ok, c.want)
+			t.Errorf("outsideAddressIn(%s except %v) = %q, %v; want %q", c.cidr, c.except, got, ok, c.want)
+		}
+	}
+}
+
+// Without a hetzner block, the outside check must be passed by an address that can be outside: not loopback or
+// unspecified (c6), not a node's own address, which Cilium sees as the node (c7), and only from a rule for the port.
+func TestOutsideSendersAreOutside(t *testing.T) {
+	const base = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress:
+          - {entities: [cluster], ports: [6443/tcp, 50000-50001/tcp, 2379-2380/tcp, 10250/tcp, 4240/tcp, 8472/udp]}
+%RULE%`
+	for _, c := range []struct{ rule, tried string }{
+		{"          - {cidrs: [127.0.0.0/8, 0.0.0.0/32], ports: [6443/tcp, 50000/tcp]}\n", "tried from world"},
+		{"          - {cidrs: [159.69.60.182/32], ports: [6443/tcp, 50000/tcp]}\n", "tried from world"},
+		{"          - {cidrs: [159.69.60.0/24], ports: [9100/tcp]}\n", "tried from world"},
+		{"          - {cidrs: [224.0.0.0/4, 169.254.0.0/16, 240.0.0.0/4], ports: [6443/tcp, 50000/tcp]}\n", "tried from world"},
+	} {
+		for _, ch := range Verify(load(t, strings.Replace(base, "%RULE%", c.rule, 1))) {
+			if ch.Assertion.From != Outside {
+				continue
+			}
+			if ch.OK || !strings.HasSuffix(ch.Why, c.tried) {
+				t.Errorf("%s with %s: ok=%v, %s\n%v", ch, strings.TrimSpace(c.rule), ch.OK, ch.Why, ch.Traces)
+			}
+		}
+	}
+	// A block holding the node: the first address that is neither the node nor special gets in.
+	for _, ch := range Verify(load(t, strings.Replace(base, "%RULE%", "          - {cidrs: [159.69.60.182/31], ports: [6443/tcp, 50000/tcp]}\n", 1))) {
+		if ch.Assertion.From == Outside && (!ch.OK || ch.Traces[0].Flow.From != "159.69.60.183") {
+			t.Errorf("%s: ok=%v %s %v", ch, ch.OK, ch.Why, ch.Traces)
 		}
 	}
 }
@@ -440,13 +497,58 @@ clusters:
 		{"world", "cp1", "443/tcp", "denied", 0, "", "denied: Hetzner discards it (no rule accepts it)"},
 	})
 	_, warnings := Lint(m)
-	if len(warnings) != 1 || !strings.Contains(warnings[0].String(), "test.yaml:14:9: clusters[0].hetzner.rules: template strict-escape-hatch discards what no rule accepts, and Robot's firewall is stateless") {
-		t.Fatalf("want the reply-rule lint, got:\n%v", warnings)
+	const prefix = "test.yaml:14:9: clusters[0].hetzner.rules: template strict-escape-hatch discards what no rule accepts, and Robot's firewall is stateless: the replies to the nodes' "
+	if len(warnings) != 2 || !strings.HasPrefix(warnings[0].String(), prefix+"DNS (53/udp) and NTP (123/udp) queries would be discarded") ||
+		!strings.HasPrefix(warnings[1].String(), prefix+"own connections") {
+		t.Fatalf("want the TCP and UDP reply-rule lints, got:\n%v", warnings)
 	}
-	m = load(t, strings.ReplaceAll(spec, "%REPLY%", "        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}\n"))
+	tcpReplies := "        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}\n"
+	m = load(t, strings.ReplaceAll(spec, "%REPLY%", tcpReplies))
 	runFlows(t, m, []flowCase{{"w1", "cp1", "6443/tcp", "allowed", 2, "", "allowed"}})
-	if _, warnings := Lint(m); len(warnings) != 0 {
-		t.Fatalf("reply rule present, still warned: %v", warnings)
+	if _, warnings := Lint(m); len(warnings) != 1 || !strings.HasPrefix(warnings[0].String(), prefix+"DNS (53/udp) and NTP (123/udp)") {
+		t.Fatalf("TCP reply rule present: want only the UDP lint, got %v", warnings)
+	}
+	// DNS answered, NTP not: the lint names what is still lost.
+	dns := "        - {name: dns, ipVersion: ipv4, protocol: udp, srcPort: \"53\", dstPort: 32768-65535, action: accept}\n"
+	if _, warnings := Lint(load(t, strings.ReplaceAll(spec, "%REPLY%", tcpReplies+dns))); len(warnings) != 1 || !strings.HasPrefix(warnings[0].String(), prefix+"NTP (123/udp) queries") {
+		t.Fatalf("DNS replies accepted: want the NTP lint, got %v", warnings)
+	}
+	udp := "        - {name: udp replies, ipVersion: ipv4, protocol: udp, dstPort: 32768-65535, action: accept}\n"
+	if _, warnings := Lint(load(t, strings.ReplaceAll(spec, "%REPLY%", tcpReplies+udp))); len(warnings) != 0 {
+		t.Fatalf("reply rules present, still warned: %v", warnings)
+	}
+}
+
+// Lints of the spec's intent: a worker policy that skips a node with both roles (c10), an admin source that is the
+// whole internet.
+func TestRoleAndAdminLints(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: both
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane, worker]}
+      - {name: n2, addresses: [159.69.60.183], roles: [worker]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+      - {name: workers, preset: talos-worker}
+    hetzner: {adminSources: [89.23.224.44/32, 0.0.0.0/0, "::/0"]}
+`)
+	_, warnings := Lint(m)
+	var got []string
+	for _, w := range warnings {
+		got = append(got, w.String())
+	}
+	want := []string{
+		"test.yaml:13:9: clusters[0].hostPolicies[1]: workers does not apply to n1: n1 has the roles control-plane and worker, but role: worker selects nodes without the node-role.kubernetes.io/control-plane label, which Talos puts on every control plane, even one that runs workloads (select the node by a label of your own (nodes: {labels: ...}), or make the control-plane policy cover its workloads too)",
+		"test.yaml:14:47: clusters[0].hetzner.adminSources[1]: 0.0.0.0/0 as an admin source makes the admin the whole internet: the template accepts everyone before its discard rules, and the admin assertions prove nothing (list the addresses or networks you connect from)",
+		"test.yaml:14:58: clusters[0].hetzner.adminSources[2]: ::/0 as an admin source makes the admin the whole internet: the template accepts everyone before its discard rules, and the admin assertions prove nothing (list the addresses or networks you connect from)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
 
@@ -584,3 +686,264 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// adminCIDRSpec: the admin connects from a /24; the policy and the template are the knobs.
+const adminCIDRSpec = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress:
+          - {cidrs: [{cidr: %CIDR%}], ports: [6443/tcp, 50000/tcp]}
+          - {entities: [cluster], ports: [6443/tcp, 50000-50001/tcp, 2379-2380/tcp, 10250/tcp, 4240/tcp, 8472/udp]}
+    hetzner:
+      adminSources: [89.23.224.0/24]
+%RULES%`
+
+// An admin CIDR stands for every address in it: a policy or template that lets in only part of it fails, naming an
+// address that is cut off (it used to be judged by the CIDR's first address only).
+func TestAdminCIDRIsCheckedWhole(t *testing.T) {
+	failedFrom := func(yaml string) (from []string) {
+		t.Helper()
+		for _, c := range Verify(load(t, yaml)) {
+			if c.Assertion.From != "admin" {
+				continue
+			}
+			for _, tr := range c.Failed() {
+				from = append(from, c.Assertion.Port+" "+tr.Flow.From)
+			}
+		}
+		return from
+	}
+	spec := func(cidr, rules string) string {
+		return strings.NewReplacer("%CIDR%", cidr, "%RULES%", rules).Replace(adminCIDRSpec)
+	}
+	// Cilium lets in the first address only.
+	want := []string{"6443/tcp admin 89.23.224.1 (in 89.23.224.0/24)", "50000/tcp admin 89.23.224.1 (in 89.23.224.0/24)"}
+	if diff := cmp.Diff(want, failedFrom(spec("89.23.224.0/32", ""))); diff != "" {
+		t.Errorf("Cilium allowing 89.23.224.0/32 only (-want +got):\n%s", diff)
+	}
+	// The whole block allowed: it holds, with one flow per piece (here the whole /24 is one).
+	if got := failedFrom(spec("89.23.224.0/24", "")); len(got) != 0 {
+		t.Errorf("the whole /24 allowed, still failing: %v", got)
+	}
+	// Robot accepts the lower half only; the upper half hits the discard rules.
+	rules := `      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.0/25, action: accept}
+        - {name: d6443, dstPort: "6443", action: discard}
+        - {name: d50000, dstPort: "50000-50001", action: discard}
+        - {name: rest, action: accept}
+`
+	want = []string{"6443/tcp admin 89.23.224.128 (in 89.23.224.0/24)", "50000/tcp admin 89.23.224.128 (in 89.23.224.0/24)"}
+	if diff := cmp.Diff(want, failedFrom(spec("89.23.224.0/24", rules))); diff != "" {
+		t.Errorf("Robot accepting 89.23.224.0/25 only (-want +got):\n%s", diff)
+	}
+}
+
+func TestPieces(t *testing.T) {
+	pfx := netip.MustParsePrefix
+	for _, c := range []struct {
+		p    string
+		cuts []string
+		want string
+	}{
+		{"10.0.0.0/24", nil, "10.0.0.0"},
+		{"10.0.0.0/24", []string{"10.0.0.0/32"}, "10.0.0.0 10.0.0.1"},
+		{"10.0.0.0/24", []string{"10.0.0.64/26", "0.0.0.0/0", "10.0.0.0/8", "192.0.2.0/24"}, "10.0.0.0 10.0.0.64 10.0.0.128"},
+		{"10.0.0.0/24", []string{"10.0.0.255/32"}, "10.0.0.0 10.0.0.255"},
+		{"255.255.255.0/24", []string{"255.255.255.128/25"}, "255.255.255.0 255.255.255.128"},
+		{"2001:db8::/32", []string{"2001:db8::/64", "10.0.0.0/8"}, "2001:db8:: 2001:db8:0:1::"},
+	} {
+		var cuts []netip.Prefix
+		for _, s := range c.cuts {
+			cuts = append(cuts, pfx(s))
+		}
+		var got []string
+		for _, a := range pieces(pfx(c.p), cuts) {
+			got = append(got, a.String())
+		}
+		want := c.want
+		if strings.Join(got, " ") != want {
+			t.Errorf("pieces(%s, %v) = %v, want %s", c.p, c.cuts, got, want)
+		}
+	}
+}
+
+// Robot is stateless for inbound connections too: a template that accepts the admin's SYN by its flags but not the
+// ACKs that follow lets no connection up (c4). Both packets are checked and the trace says which one was dropped.
+func TestStatelessInboundConnection(t *testing.T) {
+	const tmpl = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - {name: host-fw-control-plane, preset: talos-control-plane}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: admin new conns, ipVersion: ipv4, srcIP: 89.23.224.44/32, protocol: tcp, tcpFlags: syn, action: accept}
+%ACK%        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}
+        - {name: icmp, ipVersion: ipv4, protocol: icmp, action: accept}
+`
+	m := load(t, strings.ReplaceAll(tmpl, "%ACK%", ""))
+	runFlows(t, m, []flowCase{
+		{"admin", "n1", "6443/tcp", "denied", 0, "host-fw-control-plane ingress[0]",
+			"denied: Hetzner accepts the SYN but discards the connection's ACK packets (no rule accepts it); Robot is stateless"},
+		// 50000 lies inside the reply rule's 32768-65535, so that rule accepts the admin's ACKs to apid: it works.
+		{"admin", "n1", "50000/tcp", "allowed", 1, "host-fw-control-plane ingress[1]", "allowed"},
+		{"admin", "n1", "icmp", "allowed", 3, "host-fw-control-plane ingress[5]", "allowed"},
+	})
+	traces, _ := NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: "admin", To: "n1", Port: "6443/tcp"})
+	if v := traces[0].Hetzner; v.Packet != PacketACK || !strings.Contains(v.Reason, `the SYN passes (rule 1 "admin new conns"`) {
+		t.Errorf("the trace should say the SYN passed and the ACK did not: %+v", v)
+	}
+	failed := 0
+	for _, c := range Verify(m) {
+		if !c.OK {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("the admin's 6443 built-in should fail, %d checks failed", failed)
+	}
+	// Accepting the admin's ACKs too brings the connection up.
+	m = load(t, strings.ReplaceAll(tmpl, "%ACK%", "        - {name: admin acks, ipVersion: ipv4, srcIP: 89.23.224.44/32, protocol: tcp, tcpFlags: ack, action: accept}\n"))
+	runFlows(t, m, []flowCase{{"admin", "n1", "6443/tcp", "allowed", 1, "host-fw-control-plane ingress[0]", "allowed"}})
+
+	// The reply lint: a reply rule that matches by SYN lets the SYN-ACK through, not the data after it.
+	synOnly := Template{Name: "x", Rules: []spec.HetznerRule{
+		{Name: "replies", IPVersion: "ipv4", Protocol: "tcp", DstPort: "32768-65535", TCPFlags: "syn", Action: "accept"},
+	}}
+	if synOnly.AcceptsReplies(mustAddr("159.69.60.182")) {
+		t.Error("a reply rule on tcpFlags syn counted as accepting replies")
+	}
+}
+
+// World flows go over every family the node has (c9: Robot does not filter IPv6, so 6443 is open to the IPv6
+// internet), and a flow from a family the node has no address in is never allowed (c13).
+func TestIPv6Flows(t *testing.T) {
+	const dual = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182, %V6%], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - {name: host-fw-control-plane, preset: talos-control-plane}
+    hetzner: {adminSources: [89.23.224.44/32]%FILTER%}
+    assertions:
+      - {from: world, to: n1, port: 6443/tcp, expect: denied}
+      - {from: "2a02:8108::5", to: n1, port: 6443/tcp, expect: allowed}
+`
+	verdicts := func(yaml string) (out []string) {
+		t.Helper()
+		for _, c := range Verify(load(t, yaml)) {
+			if c.Path == "" {
+				continue
+			}
+			for _, tr := range c.Traces {
+				out = append(out, fmt.Sprintf("%s %s: %s", tr.Flow.From, c.Assertion.Port, tr.Result))
+			}
+		}
+		return out
+	}
+	r := strings.NewReplacer("%V6%", `"2a01:4f8:1::1"`, "%FILTER%", "")
+	want := []string{
+		`world 203.0.113.1 6443/tcp: denied: Hetzner discards it (rule 2 "discard 6443")`,
+		"world 2001:db8::1 6443/tcp: allowed",
+		"2a02:8108::5 6443/tcp: allowed",
+	}
+	if diff := cmp.Diff(want, verdicts(r.Replace(dual))); diff != "" {
+		t.Errorf("dual stack, IPv6 unfiltered (-want +got):\n%s", diff)
+	}
+	m := load(t, r.Replace(dual))
+	_, warnings := Lint(m)
+	if len(warnings) != 1 || !strings.Contains(warnings[0].String(), "template kronform-escape-hatch does not filter IPv6, so Robot lets every IPv6 packet through to n1 (2a01:4f8:1::1)") {
+		t.Errorf("want the filterIPv6 lint, got %v", warnings)
+	}
+	r = strings.NewReplacer("%V6%", `"2a01:4f8:1::1"`, "%FILTER%", ", filterIPv6: true")
+	want = []string{
+		`world 203.0.113.1 6443/tcp: denied: Hetzner discards it (rule 2 "discard 6443")`,
+		`world 2001:db8::1 6443/tcp: denied: Hetzner discards it (rule 2 "discard 6443")`,
+		`2a02:8108::5 6443/tcp: denied: Hetzner discards it (rule 2 "discard 6443")`,
+	}
+	if diff := cmp.Diff(want, verdicts(r.Replace(dual))); diff != "" {
+		t.Errorf("dual stack, IPv6 filtered (-want +got):\n%s", diff)
+	}
+	if _, warnings := Lint(load(t, r.Replace(dual))); len(warnings) != 0 {
+		t.Errorf("IPv6 filtered, still warned: %v", warnings)
+	}
+	// IPv4 only: the IPv6 sender cannot reach n1 at all.
+	v4 := strings.Replace(r.Replace(dual), `, "2a01:4f8:1::1"`, "", 1)
+	want = []string{
+		`world 203.0.113.1 6443/tcp: denied: Hetzner discards it (rule 2 "discard 6443")`,
+		"2a02:8108::5 6443/tcp: denied: n1 has no IPv6 address (it has 159.69.60.182), so 2a02:8108::5 cannot reach it over IPv6",
+	}
+	if diff := cmp.Diff(want, verdicts(v4)); diff != "" {
+		t.Errorf("IPv4 only (-want +got):\n%s", diff)
+	}
+}
+
+// With kube-proxy replacement a pod's kubernetes Service traffic lands on a control plane's 6443 through the host
+// firewall: a policy opening 6443 only to the world and the nodes (c11) cuts Flux off the API, so no fix can be
+// applied. The built-in check catches it; the presets (which allow cluster) and a selector on Flux's namespace pass.
+func TestFluxReachesTheAPI(t *testing.T) {
+	const tmpl = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kronform
+    apiServer: {host: api.kronform.pius.dev}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+      - {name: n2, addresses: [159.69.60.183], roles: [worker]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress:
+          - {entities: [world, remote-node], ports: [6443/tcp, 50000-50001/tcp, 2379-2380/tcp, 4240/tcp, 8472/udp]}
+%RULE%    hetzner: {adminSources: [89.23.224.44/32]}
+`
+	failed := func(yaml string) (out []string) {
+		t.Helper()
+		for _, c := range Verify(load(t, yaml)) {
+			if !c.OK {
+				out = append(out, c.String())
+			}
+		}
+		return out
+	}
+	want := []string{"pod:app=kustomize-controller,io.kubernetes.pod.namespace=flux-system -> node:n1 6443/tcp allowed"}
+	if diff := cmp.Diff(want, failed(strings.ReplaceAll(tmpl, "%RULE%", ""))); diff != "" {
+		t.Errorf("6443 closed to pods (-want +got):\n%s", diff)
+	}
+	for _, rule := range []string{
+		"          - {entities: [cluster], ports: [6443/tcp]}\n",
+		"          - {endpoints: [{io.kubernetes.pod.namespace: flux-system}], ports: [6443/tcp]}\n",
+		"          - {endpoints: [{app: kustomize-controller}], ports: [6443/tcp]}\n",
+	} {
+		if got := failed(strings.ReplaceAll(tmpl, "%RULE%", rule)); len(got) != 0 {
+			t.Errorf("with %s: %v", strings.TrimSpace(rule), got)
+		}
+	}
+	// The seed's policy allows cluster on 6443.
+	if got := failed(strings.ReplaceAll(seedSpec, "%AUDIT%", "false")); len(got) != 0 {
+		t.Errorf("the seed: %v", got)
+	}
+}

@@ -168,7 +168,7 @@ type Packet struct {
 	Protocol string // tcp, udp, sctp or icmp
 	SrcPort  int
 	DstPort  int
-	TCPFlags []string // set on tcp packets: syn for a connection's first packet, syn and ack for its reply
+	TCPFlags []string // set on tcp packets: syn for a connection's first packet, syn and ack for its reply, ack after
 }
 
 // HetznerVerdict is what the Robot firewall did with a packet and which rule decided.
@@ -177,7 +177,35 @@ type HetznerVerdict struct {
 	Accepted  bool   `json:"accepted"`
 	Rule      int    `json:"rule,omitempty"` // 1-based; 0 when no rule decided
 	RuleName  string `json:"ruleName,omitempty"`
-	Reason    string `json:"reason"`
+	// Packet is which packet of a TCP connection was decided: PacketACK when the first one passed and a later one
+	// did not; empty for the first packet.
+	Packet string `json:"packet,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// PacketACK names a TCP connection's packets after its first: they carry ACK and no SYN.
+const PacketACK = "ack"
+
+// EvaluateConnection runs a TCP connection's packets in one direction through the template: the first (flags first:
+// SYN for a new connection, SYN and ACK for its reply), then a later one (ACK alone, as every data packet carries).
+// Robot is stateless, so a rule that accepts the first packet by its flags lets nothing else of the connection
+// through unless another rule accepts the ACKs. The verdict is the first packet's unless it passes and the ACK does
+// not.
+func (t Template) EvaluateConnection(p Packet, first []string) HetznerVerdict {
+	p.TCPFlags = first
+	v := t.Evaluate(p)
+	if !v.Accepted {
+		return v
+	}
+	p.TCPFlags = []string{"ack"}
+	later := t.Evaluate(p)
+	if later.Accepted {
+		return v
+	}
+	later.Packet = PacketACK
+	later.Reason = fmt.Sprintf("the %s passes (%s), but the connection's later ACK packets do not: %s",
+		strings.ToUpper(strings.Join(first, "-")), v.Reason, later.Reason)
+	return later
 }
 
 // Evaluate runs a packet through the template: the first matching rule decides; a packet no rule matches is
@@ -289,11 +317,32 @@ func (t Template) AcceptsReplies(dst netip.Addr) bool {
 		src = netip.MustParseAddr("2001:db8::1")
 	}
 	for _, port := range []int{EphemeralPort, 60999, 65535} {
-		v := t.Evaluate(Packet{Src: src, Dst: dst, Protocol: "tcp",
-			SrcPort: 443, DstPort: port, TCPFlags: []string{"syn", "ack"}})
+		v := t.EvaluateConnection(Packet{Src: src, Dst: dst, Protocol: "tcp", SrcPort: 443, DstPort: port}, []string{"syn", "ack"})
 		if !v.Accepted {
 			return false
 		}
 	}
 	return true
+}
+
+// lostUDPReplies names the UDP services whose replies a template discards: DNS (from port 53) and NTP (from port 123)
+// answer the nodes' queries on an ephemeral port, and Robot, being stateless, must accept them explicitly.
+func (t Template) lostUDPReplies(dst netip.Addr) []string {
+	src := netip.MustParseAddr("192.0.2.1")
+	if dst.Is6() {
+		src = netip.MustParseAddr("2001:db8::1")
+	}
+	var out []string
+	for _, svc := range []struct {
+		name string
+		port int
+	}{{"DNS (53/udp)", 53}, {"NTP (123/udp)", 123}} {
+		for _, port := range []int{EphemeralPort, 60999, 65535} {
+			if !t.Evaluate(Packet{Src: src, Dst: dst, Protocol: "udp", SrcPort: svc.port, DstPort: port}).Accepted {
+				out = append(out, svc.name)
+				break
+			}
+		}
+	}
+	return out
 }

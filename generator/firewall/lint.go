@@ -153,6 +153,32 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 					"add {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept} before the end",
 					"template %s discards what no rule accepts, and Robot's firewall is stateless: the replies to the nodes' own connections (image pulls, DNS over TCP, the API server's webhooks) would be discarded", t.Name))
 			}
+			if lost := t.lostUDPReplies(dst); len(lost) > 0 {
+				warnings = append(warnings, m.Problem(hp+".rules",
+					"add {name: udp replies, ipVersion: ipv4, protocol: udp, dstPort: 32768-65535, action: accept} before the end, or one rule per service with its srcPort (53, 123)",
+					"template %s discards what no rule accepts, and Robot's firewall is stateless: the replies to the nodes' %s queries would be discarded", t.Name, strings.Join(lost, " and ")))
+			}
+		}
+		for k, p := range c.Hetzner.AdminPrefixes() {
+			if p.Bits() == 0 {
+				warnings = append(warnings, m.Problem(fmt.Sprintf("%s.adminSources[%d]", hp, k),
+					"list the addresses or networks you connect from",
+					"%s as an admin source makes the admin the whole internet: the template accepts everyone before its discard rules, and the admin assertions prove nothing", p))
+			}
+		}
+	}
+	warnings = append(warnings, workerRoleWarnings(m, cp, c)...)
+	if t := sim.Template; t != nil && !t.FilterIPv6 {
+		var v6 []string
+		for _, n := range c.Nodes {
+			if a, ok := spec.HostAddress(n, true); ok {
+				v6 = append(v6, fmt.Sprintf("%s (%s)", n.Name, a))
+			}
+		}
+		if len(v6) > 0 {
+			warnings = append(warnings, m.Problem(cp+".hetzner",
+				"set filterIPv6: true, and list your IPv6 addresses in adminSources if you connect over IPv6",
+				"template %s does not filter IPv6, so Robot lets every IPv6 packet through to %s: the escape hatch's discard rules protect IPv4 only", t.Name, strings.Join(v6, ", ")))
 		}
 	}
 	warnings = append(warnings, cidrPeerWarnings(m, cp, c)...)
@@ -221,6 +247,26 @@ func pingWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
 			out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
 				fmt.Sprintf("if ping should work, add an ingress rule icmp: [{family: %s, type: %d}]", port.Family, port.ICMPType),
 				"ping (%s) to %s is dropped: %s %s it and no rule allows ICMP, which Cilium blocks once port rules apply", port, n.Name, strings.Join(v.Selected, ", "), verb))
+		}
+	}
+	return out
+}
+
+// workerRoleWarnings flags nodes with both roles that a role: worker policy leaves out: the worker role selects nodes
+// without the control-plane label, and Talos labels every control plane with it, even one that schedules workloads.
+func workerRoleWarnings(m *spec.Model, cp string, c spec.Cluster) spec.Problems {
+	var out spec.Problems
+	for j, p := range c.HostPolicies {
+		if p.Nodes.Role != spec.RoleWorker {
+			continue
+		}
+		for _, n := range c.Nodes {
+			if slices.Contains(n.Roles, spec.RoleWorker) && slices.Contains(n.Roles, spec.RoleControlPlane) {
+				out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, j),
+					"select the node by a label of your own (nodes: {labels: ...}), or make the control-plane policy cover its workloads too",
+					"%s does not apply to %s: %s has the roles control-plane and worker, but role: worker selects nodes without the %s label, which Talos puts on every control plane, even one that runs workloads",
+					p.Name, n.Name, n.Name, spec.ControlPlaneLabel))
+			}
 		}
 	}
 	return out

@@ -31,6 +31,7 @@ type Simulator struct {
 	selects  map[[2]string]selection
 	matchers map[string][2]func(spec.Node) bool // per policy: Cilium's match, and the match without its label filter
 	byName   []cilium.ClusterwideNetworkPolicy  // Policies sorted by name
+	cuts     []netip.Prefix                     // boundaries: the address ranges the layers name
 }
 
 type ruleKey struct {
@@ -159,6 +160,24 @@ func family(port spec.FlowPort, nodes ...spec.Node) (v6 bool) {
 	return false
 }
 
+// worldFamilies are the address families a world flow to a node is tested in (false IPv4, true IPv6): the ICMP
+// family when the port names one, else every family the node has an address in, else IPv4 as family says.
+func worldFamilies(port spec.FlowPort, dst spec.Node) []bool {
+	if port.Protocol == "icmp" {
+		return []bool{port.Family == "IPv6"}
+	}
+	var out []bool
+	for _, v6 := range []bool{false, true} {
+		if _, ok := spec.HostAddress(dst, v6); ok {
+			out = append(out, v6)
+		}
+	}
+	if len(out) == 0 {
+		return []bool{family(port, dst)}
+	}
+	return out
+}
+
 // Flows expands a source and destinations into single flows: one per admin source, per sending node and per node.
 // Pairs whose address families cannot meet (an IPv6 admin source, an IPv4-only node) are left out; none left is an
 // error.
@@ -173,33 +192,45 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 				if port.Protocol == "icmp" && p.Addr().Is6() != (port.Family == "IPv6") {
 					continue
 				}
-				f := base
-				f.From, f.SourceAddr = "admin "+p.Addr().String(), p.Addr()
-				f.ToAddr, _ = spec.HostAddress(dst, p.Addr().Is6())
 				if _, has := spec.HostAddress(dst, p.Addr().Is6()); !has && len(dst.Addresses) > 0 {
 					continue
 				}
-				out = append(out, f)
+				// Every address of an admin CIDR must get in, not just its first: one flow per piece the layers'
+				// boundaries cut it into, each naming its address.
+				for _, a := range pieces(p, s.boundaries()) {
+					f := base
+					f.From, f.SourceAddr = "admin "+a.String(), a
+					if p.Bits() != a.BitLen() {
+						f.From += " (in " + p.String() + ")"
+					}
+					f.ToAddr, _ = spec.HostAddress(dst, a.Is6())
+					out = append(out, f)
+				}
 			}
 		case spec.SourceWorld:
-			v6 := family(port, dst)
-			f := base
-			f.SourceAddr = s.worldAddress(v6)
-			f.From = "world " + f.SourceAddr.String()
-			f.ToAddr, _ = spec.HostAddress(dst, v6)
-			out = append(out, f)
+			// The internet reaches a node over every family it has an address in, and the layers may treat the
+			// families differently (Robot passes IPv6 unless filter_ipv6): one flow per family. ICMP names its own.
+			for _, v6 := range worldFamilies(port, dst) {
+				f := base
+				f.SourceAddr = s.worldAddress(v6)
+				f.From = "world " + f.SourceAddr.String()
+				f.ToAddr, _ = spec.HostAddress(dst, v6)
+				out = append(out, f)
+			}
 		case spec.SourceAddress:
-			a := src.Prefix.Addr()
-			if port.Protocol == "icmp" && a.Is6() != (port.Family == "IPv6") {
+			if port.Protocol == "icmp" && src.Prefix.Addr().Is6() != (port.Family == "IPv6") {
 				continue
 			}
-			f := base
-			f.SourceAddr, f.From = a, a.String()
-			if src.Prefix.Bits() != a.BitLen() {
-				f.From = fmt.Sprintf("%s (first address of %s)", a, src.Prefix)
+			// A CIDR stands for all its addresses: one flow per piece, as for the admin sources.
+			for _, a := range pieces(src.Prefix, s.boundaries()) {
+				f := base
+				f.SourceAddr, f.From = a, a.String()
+				if src.Prefix.Bits() != a.BitLen() {
+					f.From = fmt.Sprintf("%s (in %s)", a, src.Prefix)
+				}
+				f.ToAddr, _ = spec.HostAddress(dst, a.Is6())
+				out = append(out, f)
 			}
-			f.ToAddr, _ = spec.HostAddress(dst, a.Is6())
-			out = append(out, f)
 		case spec.SourceNode:
 			for _, name := range src.Nodes {
 				if name == dst.Name && len(src.Nodes) > 1 {
@@ -603,6 +634,19 @@ func (s *Simulator) Explain(f Flow) Trace {
 		t.Allowed, t.Passes, t.Result = true, true, "allowed (local)"
 		return t
 	}
+	if f.Source.Kind != spec.SourceNode && f.SourceAddr.IsValid() && !f.ToAddr.IsValid() && len(dst.Addresses) > 0 {
+		// The node has addresses, none in the sender's family: no packet can be addressed to it, so the flow is
+		// denied, whatever the firewalls say (they would be judging a packet that cannot exist).
+		fam := "IPv4"
+		if f.SourceAddr.Is6() {
+			fam = "IPv6"
+		}
+		why := fmt.Sprintf("%s has no %s address (it has %s), so %s cannot reach it over %s", f.To, fam, strings.Join(dst.Addresses, ", "), f.SourceAddr, fam)
+		t.Hetzner = HetznerVerdict{Reason: why}
+		t.Cilium = CiliumVerdict{Direction: "ingress", Node: f.To, Reason: "never reached: " + why}
+		t.Result = "denied: " + why
+		return t
+	}
 	t.Hetzner = s.hetzner(f)
 	if f.Source.Kind == spec.SourceNode {
 		e := s.ciliumVerdict(s.node(f.SourceNode), true, nodeIdentity(dst, false), f.port, f.Port)
@@ -614,10 +658,10 @@ func (s *Simulator) Explain(f Flow) Trace {
 		if f.port.Protocol != "icmp" {
 			reply.SrcPort, reply.DstPort = f.port.Port, EphemeralPort
 		}
-		if f.port.Protocol == "tcp" {
-			reply.TCPFlags = []string{"syn", "ack"}
-		}
 		r := s.Template.Evaluate(reply)
+		if f.port.Protocol == "tcp" {
+			r = s.Template.EvaluateConnection(reply, []string{"syn", "ack"})
+		}
 		t.Reply = &r
 	}
 	hetznerOK := !t.Hetzner.Evaluated || t.Hetzner.Accepted
@@ -627,9 +671,13 @@ func (s *Simulator) Explain(f Flow) Trace {
 	t.Passes = hetznerOK && replyOK && (egressOK || t.Egress.Audit) && (t.Cilium.Allowed || t.Cilium.Audit)
 	switch {
 	case !hetznerOK:
-		t.Result = fmt.Sprintf("denied: Hetzner discards it (rule %d %q)", t.Hetzner.Rule, t.Hetzner.RuleName)
+		rule := fmt.Sprintf("rule %d %q", t.Hetzner.Rule, t.Hetzner.RuleName)
 		if t.Hetzner.Rule == 0 {
-			t.Result = "denied: Hetzner discards it (no rule accepts it)"
+			rule = "no rule accepts it"
+		}
+		t.Result = fmt.Sprintf("denied: Hetzner discards it (%s)", rule)
+		if t.Hetzner.Packet == PacketACK {
+			t.Result = fmt.Sprintf("denied: Hetzner accepts the SYN but discards the connection's ACK packets (%s); Robot is stateless", rule)
 		}
 	case !egressOK || !t.Cilium.Allowed:
 		layer := "Cilium at " + f.To
@@ -641,7 +689,11 @@ func (s *Simulator) Explain(f Flow) Trace {
 			t.Result += "; audit mode is on: would drop, passes"
 		}
 	case !replyOK:
-		t.Result = fmt.Sprintf("denied: the reply is discarded by Hetzner at %s (Robot is stateless; rule %d)", f.SourceNode, t.Reply.Rule)
+		what := "the reply is"
+		if t.Reply.Packet == PacketACK {
+			what = "the reply's ACK packets (after its SYN-ACK) are"
+		}
+		t.Result = fmt.Sprintf("denied: %s discarded by Hetzner at %s (Robot is stateless; rule %d)", what, f.SourceNode, t.Reply.Rule)
 	default:
 		t.Result = "allowed"
 	}
@@ -665,10 +717,10 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 	if f.port.Protocol != "icmp" {
 		p.SrcPort, p.DstPort = EphemeralPort, f.port.Port
 	}
-	if f.port.Protocol == "tcp" {
-		p.TCPFlags = []string{"syn"}
+	if f.port.Protocol != "tcp" {
+		return s.Template.Evaluate(p)
 	}
-	return s.Template.Evaluate(p)
+	return s.Template.EvaluateConnection(p, []string{"syn"})
 }
 
 // String is the trace as explain prints it.
