@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -209,6 +210,18 @@ func ownSource(clusterName string, seeds []Kustomization) sourceRef {
 			k.Spec.SourceRef.Kind == "GitRepository" {
 			return refOf(k)
 		}
+	}
+	// Not bootstrapped yet, or its files are kept elsewhere: what sits directly at the bootstrap path is applied from
+	// the bootstrap GitRepository, and the Kustomizations kronform-gen writes there name it (the spec's
+	// flux.gitRepository). When those agree, that is the one; else bootstrap's default.
+	var found []sourceRef
+	for _, k := range seeds {
+		if k.Cluster == clusterName && path.Dir(k.File) == dir && k.Spec.SourceRef.Kind == "GitRepository" {
+			found = append(found, refOf(k))
+		}
+	}
+	if len(found) > 0 && !slices.ContainsFunc(found, func(r sourceRef) bool { return r != found[0] }) {
+		return found[0]
 	}
 	return sourceRef{"GitRepository", "flux-system", "flux-system"}
 }

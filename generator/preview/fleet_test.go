@@ -264,4 +264,15 @@ func TestKustomizationsFluxDoesNotApplyFromTheTreeAreSkipped(t *testing.T) {
 	if err != nil || len(res.Builds) != 2 || len(res.Skipped) != 3 || !strings.Contains(res.Skipped[0].Reason, "GitRepository flux-system/fleet") {
 		t.Errorf("bootstrapped with GitRepository fleet: built %v, skipped %v, %v", res.Builds, res.Skipped, err)
 	}
+
+	// Not bootstrapped yet (a freshly generated tree of a spec with flux.gitRepository: fleet): the Kustomizations at
+	// the bootstrap path all name fleet, so that is the one bootstrap will make, and they are built.
+	generated := map[string]string{"apps/cm.yaml": configMap("app")}
+	for _, name := range []string{"cilium", "host-policies"} {
+		generated["clusters/kronform/"+name+".yaml"] = strings.ReplaceAll(fluxKustomization(name, "./apps"), "name: flux-system\n", "name: fleet\n")
+	}
+	res, err = buildTree(t, generated, preview.Options{})
+	if err != nil || len(res.Builds) != 2 || len(res.Skipped) != 0 {
+		t.Errorf("not bootstrapped, GitRepository fleet: built %v, skipped %v, %v", res.Builds, res.Skipped, err)
+	}
 }
