@@ -269,6 +269,10 @@ func orderedKeys(m map[string]any) []string {
 // and runs of digits compare by their value ("port9" before "port10"). That order is not transitive for every set of
 // keys with digits ("0x1F" < "1" < "020" < "0x1F"): then yaml.v2's own order depends on the map's iteration order,
 // and ok is false. Without digits it is a plain character order.
+//
+// The transitivity check compares every pair, so it is made only for mappings of up to pairCheckLimit keys (every
+// mapping a spec or chart really has). A wider one is sorted from its keys in byte order instead, so that even where
+// the order is not transitive the result is the same on every run; yaml.v2's own is not, there.
 func sortedKeys(m map[string]any) (keys []string, ok bool) {
 	keys = make([]string, 0, len(m))
 	digits := false
@@ -279,13 +283,17 @@ func sortedKeys(m map[string]any) (keys []string, ok bool) {
 		keys = append(keys, k)
 		digits = digits || strings.IndexFunc(k, unicode.IsDigit) >= 0
 	}
+	wide := digits && len(keys) > pairCheckLimit
+	if wide {
+		slices.Sort(keys)
+	}
 	slices.SortFunc(keys, func(a, b string) int {
 		if keyLess(a, b) {
 			return -1
 		}
 		return 1 // keys differ, and of two different keys exactly one comes first
 	})
-	if digits {
+	if digits && !wide {
 		for i := range keys {
 			for j := i + 1; j < len(keys); j++ {
 				if !keyLess(keys[i], keys[j]) {
@@ -296,6 +304,9 @@ func sortedKeys(m map[string]any) (keys []string, ok bool) {
 	}
 	return keys, true
 }
+
+// pairCheckLimit bounds the mappings whose key order is checked pair by pair (see sortedKeys).
+const pairCheckLimit = 512
 
 // keyLess is yaml.v2's order of two string keys. It walks both strings rune by rune without copying them: the sort
 // of every mapping of a fleet calls it hundreds of thousands of times.

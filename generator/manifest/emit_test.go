@@ -259,3 +259,25 @@ func FuzzEmit(f *testing.F) {
 		}
 	})
 }
+
+// A mapping too wide for the pairwise check of its key order still prints the same on every run, even when its keys
+// hold a triple yaml.v2 cannot order ("0x1F" < "1" < "020" < "0x1F"): maps iterate in a new order each time.
+func TestWideMappingOrderIsStable(t *testing.T) {
+	m := map[string]any{"0x1F": 1, "1": 2, "020": 3}
+	for i := range pairCheckLimit + 100 {
+		m[fmt.Sprintf("k%d", i)] = i
+	}
+	first, err := Encode(map[string]any{"values": m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		again, err := Encode(map[string]any{"values": m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(again) != string(first) {
+			t.Fatal("a wide mapping printed in another order")
+		}
+	}
+}
