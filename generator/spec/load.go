@@ -311,8 +311,8 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 		v.SetBool(n.Value == "true")
 	case reflect.Interface:
-		var x any
-		if err := n.Decode(&x); err != nil {
+		x, err := decodeAny(n)
+		if err != nil {
 			d.fail(n, path, "", "%v", err)
 			return
 		}
@@ -346,6 +346,52 @@ func (d *decoder) checkDuplicates(n *yaml.Node, path string) {
 }
 
 // normalizeAny makes free-form values JSON-shaped (map[string]any) so they merge and marshal predictably.
+// decodeAny is yaml.v3's decoding into interface{} for free-form values (Helm values), made linear: yaml.v3 checks a
+// mapping's keys for duplicates pair by pair, which a mapping of many thousand keys turns into minutes (duplicates
+// are reported by checkDuplicates instead). Mappings and sequences of plain nodes are walked here, string scalars
+// read as they stand; every other scalar, and every collection that holds an alias, a merge key, a key that is not
+// a string or a tag of its own, goes to yaml.v3, so its semantics and its limits on aliases apply there.
+func decodeAny(n *yaml.Node) (any, error) {
+	switch {
+	case n.Kind == yaml.MappingNode && n.Tag == "!!map" && plainChildren(n, true):
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			v, err := decodeAny(n.Content[i+1])
+			if err != nil {
+				return nil, err
+			}
+			m[n.Content[i].Value] = v
+		}
+		return m, nil
+	case n.Kind == yaml.SequenceNode && n.Tag == "!!seq" && plainChildren(n, false):
+		out := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			v, err := decodeAny(c)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
+		return n.Value, nil
+	}
+	var x any
+	err := n.Decode(&x)
+	return x, err
+}
+
+// plainChildren says a collection holds no alias and, for a mapping, only string keys (a merge key is tagged
+// !!merge, so it is not one).
+func plainChildren(n *yaml.Node, mapping bool) bool {
+	for i, c := range n.Content {
+		if c.Kind == yaml.AliasNode || mapping && i%2 == 0 && (c.Kind != yaml.ScalarNode || c.Tag != "!!str") {
+			return false
+		}
+	}
+	return true
+}
+
 func normalizeAny(x any) any {
 	switch t := x.(type) {
 	case map[string]any:
