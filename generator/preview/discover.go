@@ -15,11 +15,12 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"gopkg.in/yaml.v3"
 
+	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/internal/parallel"
 )
 
 // ClustersDir is the folder whose subfolders are the clusters (flux bootstrap --path clusters/<cluster>).
-const ClustersDir = "clusters"
+const ClustersDir = spec.ClustersDir
 
 // Kustomization is one Flux Kustomization object found in the tree.
 type Kustomization struct {

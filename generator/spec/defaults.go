@@ -1,7 +1,5 @@
 package spec
 
-import "fmt"
-
 // Defaults the spec documents; the JSON Schema descriptions name the same values.
 const (
 	DefaultDomain           = "cluster.local"
@@ -38,7 +36,7 @@ func applyDefaults(s *Spec) {
 		def(&f.Interval, s.Defaults.Flux.Interval, DefaultInterval)
 		def(&f.RetryInterval, s.Defaults.Flux.RetryInterval, DefaultRetryInterval)
 		def(&f.Timeout, s.Defaults.Flux.Timeout, DefaultTimeout)
-		def(&f.Path, fmt.Sprintf("clusters/%s", c.Name))
+		def(&f.Path, ClustersDir+"/"+c.Name)
 
 		cl := &c.Cilium
 		def(&cl.Repository, DefaultCiliumRepository)
@@ -77,3 +75,7 @@ func def(field *string, candidates ...string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// ClustersDir is the folder whose subfolders are the clusters' Flux paths (flux bootstrap --path clusters/<cluster>):
+// where build and diff look for each cluster's Flux Kustomizations.
+const ClustersDir = "clusters"

@@ -63,7 +63,7 @@ type Flux struct {
 	Interval      string `json:"interval,omitempty" jsonschema:"description=Reconcile interval of the generated Kustomizations (default 10m)."`
 	RetryInterval string `json:"retryInterval,omitempty" jsonschema:"description=Retry interval after a failed reconcile (default 2m)."`
 	Timeout       string `json:"timeout,omitempty" jsonschema:"description=Timeout for apply and health checks (default 5m)."`
-	Path          string `json:"path,omitempty" jsonschema:"description=The --path given to flux bootstrap; relative to the repository root (default clusters/<name>)."`
+	Path          string `json:"path,omitempty" jsonschema:"description=The --path given to flux bootstrap: a folder directly in clusters/ (default clusters/<name>)."`
 }
 
 // Cilium configures the Cilium Helm release.

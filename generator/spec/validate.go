@@ -70,6 +70,15 @@ func (v *validator) run() {
 			v.fail(p+".flux.path", "", "path %q is already used by %s", c.Flux.Path, first)
 		}
 		paths[c.Flux.Path] = p
+		// The default path follows the name, whose own errors are reported; an unclean path is reported by flux.
+		if fp := c.Flux.Path; fp != ClustersDir+"/"+c.Name && path.Clean(fp) == fp {
+			if dir, rest, _ := strings.Cut(fp, "/"); dir != ClustersDir || rest == "" || strings.Contains(rest, "/") {
+				v.fail(p+".flux.path", ClustersDir+"/<folder>, as flux bootstrap --path "+ClustersDir+"/"+c.Name,
+					"path %q is not a folder directly in %s/: build, diff and the CI workflow find each cluster's Flux "+
+						"Kustomizations in %s/<cluster>/, so they would never see this cluster, and a path inside another "+
+						"cluster's folder makes that cluster apply this one's objects", fp, ClustersDir, ClustersDir)
+			}
+		}
 		v.cluster(p, c)
 	}
 }

@@ -1,0 +1,28 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+)
+
+// A cluster's Flux path is a folder directly in clusters/: build, diff and the CI workflow find its Kustomizations
+// there, and only there; a path inside another cluster's folder would make that cluster apply this one's objects.
+func TestFluxPathIsAFolderOfClusters(t *testing.T) {
+	for _, c := range []struct{ path, want string }{
+		{"fleet/lab", `fw.yaml:9:18: clusters[0].flux.path: path "fleet/lab" is not a folder directly in clusters/`},
+		{"clusters/lab2/sub", `path "clusters/lab2/sub" is not a folder directly in clusters/`},
+		{".kronform-gen", `path ".kronform-gen" is not a folder directly in clusters/`},
+		{"infrastructure/other", `path "infrastructure/other" is not a folder directly in clusters/`},
+		{"clusters", `path "clusters" is not a folder directly in clusters/`},
+		// Already refused for its form: one message, not two.
+		{"./clusters/x/", `path "./clusters/x/" is not in clean form`},
+	} {
+		got := strings.Join(problemsOf(t, "    flux: {path: "+c.path+"}\n"), "\n")
+		if !strings.Contains(got, c.want) || strings.Count(got, "flux.path") > 1 {
+			t.Errorf("path %s:\n%s\nwant %q", c.path, got, c.want)
+		}
+	}
+	if _, err := Load("fw.yaml", []byte(firewallBase+"    flux: {path: clusters/prod}\n"), Options{}); err != nil {
+		t.Fatalf("clusters/prod: %v", err)
+	}
+}
