@@ -378,3 +378,22 @@ func TestSecretFileChangedOutsideWithoutKey(t *testing.T) {
 		})
 	}
 }
+
+// sops leaves an empty value unencrypted: generate writes it so, and check must then agree the tree is in sync
+// rather than fail on it as a plaintext Secret forever.
+func TestEmptySecretValueStaysInSync(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	a := recipientOf(t, filepath.Join(keyDir, "a.spec.yaml"))
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "cluster-spec.yaml"), []byte(labSpec(a, "creds", "kube-system", "          empty: {file: empty.dat}\n          token: {env: KG_TOKEN}\n")), 0o644)
+	os.WriteFile(filepath.Join(dir, "empty.dat"), nil, 0o600)
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, stdout, errOut := runIn(t, dir, "check"); code != 0 {
+		t.Fatalf("check: exit %d\n%s%s", code, stdout, errOut)
+	}
+}

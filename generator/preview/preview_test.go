@@ -218,6 +218,8 @@ func TestPlaintextSecrets(t *testing.T) {
 		{"item of a List", "apiVersion: v1\nkind: List\nitems:\n- {kind: ConfigMap, metadata: {name: m0}, data: {p: x}}\n- {kind: Secret, metadata: {name: m, namespace: n}, stringData: {p: x}}\n", "1 n/m [stringData.p]"},
 		{"items of a SecretList", "kind: SecretList\nitems:\n- {kind: Secret, metadata: {name: n1}, data: {p: eA==}}\n- {kind: Secret, metadata: {name: n2}, data: {q: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}}\n", "1 /n1 [data.p]"},
 		{"a List inside a List", "kind: List\nitems:\n- kind: List\n  items:\n  - {kind: Secret, metadata: {name: o}, stringData: {p: x}}\n", "1 /o [stringData.p]"},
+		// sops leaves an empty value as it is, and it holds nothing to leak.
+		{"empty values", "kind: Secret\nmetadata: {name: q}\nstringData: {a: '', b: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}\ndata: {c: \"\", d: x}\n", "1 /q [data.d]"},
 		{"items of a kind that is no List", "kind: Thing\nitems:\n- {kind: Secret, metadata: {name: p}, stringData: {p: x}}\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

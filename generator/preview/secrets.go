@@ -104,7 +104,9 @@ func plaintextIn(root *kyaml.Node, document int) (PlaintextSecret, bool) {
 			continue
 		}
 		for j := 0; j+1 < len(m.Content); j += 2 {
-			if v := m.Content[j+1]; v.Kind != kyaml.ScalarNode || !isEncrypted(v.Value) {
+			// An empty value holds nothing to leak, and sops leaves it as it is: flagging it would fail check on
+			// every file generate writes for an empty value.
+			if v := m.Content[j+1]; v.Kind != kyaml.ScalarNode || v.Value != "" && !isEncrypted(v.Value) {
 				p.Keys = append(p.Keys, f+"."+m.Content[j].Value)
 			}
 		}
