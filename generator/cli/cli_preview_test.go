@@ -254,6 +254,11 @@ func TestCheckStrayFile(t *testing.T) {
 	if !strings.Contains(stderr, "1 stray file(s) in folders kronform-gen generates whole: delete or move them") || strings.Contains(stderr, "run kronform-gen generate") {
 		t.Fatalf("summary:\n%s", stderr)
 	}
+	// generate leaves it alone too, but says so rather than "up to date" alone.
+	code, _, stderr = p.run("generate")
+	if code != 0 || !strings.Contains(stderr, "note: stray "+stray+" (not generated, in a folder kronform-gen generates whole") {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
 }
 
 func TestCheckPlaintextSecret(t *testing.T) {
