@@ -947,3 +947,33 @@ clusters:
 		t.Errorf("the seed: %v", got)
 	}
 }
+
+// One machine in two clusters: each cluster's template and checks would take it for its own.
+func TestSharedAddressLint(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: a
+    apiServer: {host: api.a.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11, "2001:db8::1"], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+  - name: b
+    apiServer: {host: api.b.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.12], roles: [control-plane]}
+      - {name: cp2, addresses: ["2001:db8:0::1"], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+`)
+	_, warnings := Lint(m)
+	var shared []string
+	for _, w := range warnings {
+		if strings.Contains(w.String(), "is also an address") {
+			shared = append(shared, w.String())
+		}
+	}
+	if len(shared) != 1 || !strings.HasPrefix(shared[0], "test.yaml:14:33:") || !strings.Contains(shared[0], "clusters[1].nodes[1].addresses[0]: 2001:db8:0::1 is also an address of node cp1 of cluster a") {
+		t.Fatalf("got %q", shared)
+	}
+}

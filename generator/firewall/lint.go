@@ -120,7 +120,37 @@ func Lint(m *spec.Model) (errs, warnings spec.Problems) {
 	for _, f := range per {
 		errs, warnings = append(errs, f.errs...), append(warnings, f.warnings...)
 	}
+	warnings = append(warnings, sharedAddresses(m)...)
 	return errs.Sorted(), warnings.Sorted()
+}
+
+// sharedAddresses warns about an address that nodes of two clusters both hold. A machine belongs to one cluster, and
+// each cluster's Hetzner template and lock-out checks take its nodes for its own; private addresses may repeat in
+// separate networks, so it is a warning.
+func sharedAddresses(m *spec.Model) spec.Problems {
+	type holder struct{ cluster, node string }
+	first := map[netip.Addr]holder{}
+	var out spec.Problems
+	for i, c := range m.Clusters {
+		for j, n := range c.Nodes {
+			for k, a := range n.Addresses {
+				addr, err := netip.ParseAddr(a)
+				if err != nil {
+					continue
+				}
+				h, seen := first[addr.Unmap()]
+				switch {
+				case !seen:
+					first[addr.Unmap()] = holder{c.Name, n.Name}
+				case h.cluster != c.Name:
+					out = append(out, m.Problem(fmt.Sprintf("clusters[%d].nodes[%d].addresses[%d]", i, j, k),
+						"a machine belongs to one cluster; each cluster's Hetzner template and lock-out checks take the node for its own",
+						"%s is also an address of node %s of cluster %s", a, h.node, h.cluster))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // lintCluster is Lint for the i-th cluster.
