@@ -423,20 +423,23 @@ func (d *decoder) decodeMap(n *yaml.Node, path string, v reflect.Value) {
 		v.Set(reflect.MakeMap(v.Type()))
 	}
 	seen := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
+	content, merged := d.withMerges(n, path)
+	for i := 0; i+1 < len(content); i += 2 {
+		k, val := content[i], content[i+1]
 		kpath := joinPath(path, k.Value)
 		if k.Kind != yaml.ScalarNode {
 			d.fail(k, path, "", "expected a string key, got %s", d.describe(k))
 			continue
 		}
 		if first, ok := seen[k.Value]; ok {
-			d.fail(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+			if i < merged {
+				d.fail(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+			}
 			continue
 		}
 		seen[k.Value] = k
 		elem := reflect.New(v.Type().Elem()).Elem()
-		d.decode(val, kpath, elem)
+		d.decodeMerged(i >= merged, val, kpath, elem)
 		v.SetMapIndex(reflect.ValueOf(k.Value), elem)
 	}
 }
@@ -473,11 +476,14 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 	}
 	fields := structFields(v.Type())
 	seen := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
+	content, merged := d.withMerges(n, path)
+	for i := 0; i+1 < len(content); i += 2 {
+		k, val := content[i], content[i+1]
 		kpath := joinPath(path, k.Value)
 		if first, ok := seen[k.Value]; ok {
-			d.fail(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+			if i < merged {
+				d.fail(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+			}
 			continue
 		}
 		seen[k.Value] = k
@@ -486,8 +492,66 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 			d.fail(k, kpath, suggest(k.Value, fields), "unknown field %q", k.Value)
 			continue
 		}
-		d.decode(val, kpath, v.Field(f.index))
+		d.decodeMerged(i >= merged, val, kpath, v.Field(f.index))
 	}
+}
+
+// withMerges is a mapping's content with the keys its merge keys (<<: *anchor, or a list of them) bring in appended,
+// as YAML's merge key type says: a key the mapping writes itself wins, and so does an earlier merged mapping over a
+// later one. merged is where the merged pairs start; a merged key that repeats is dropped, not a duplicate.
+func (d *decoder) withMerges(n *yaml.Node, path string) (content []*yaml.Node, merged int) {
+	return d.mergeChain(n, path, map[*yaml.Node]bool{n: true})
+}
+
+// mergeChain is withMerges, with the mappings whose merges are being expanded: an anchor is known from the start of
+// its node, so a mapping can merge itself (&a {<<: *a}), which would never end.
+func (d *decoder) mergeChain(n *yaml.Node, path string, chain map[*yaml.Node]bool) (content []*yaml.Node, merged int) {
+	var sources []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			sources = append(sources, n.Content[i+1])
+			continue
+		}
+		content = append(content, n.Content[i], n.Content[i+1])
+	}
+	if sources == nil {
+		return n.Content, len(n.Content)
+	}
+	merged = len(content)
+	var add func(src *yaml.Node, top bool)
+	add = func(src *yaml.Node, top bool) {
+		if src.Kind == yaml.AliasNode {
+			src = src.Alias
+		}
+		switch {
+		case src.Kind == yaml.MappingNode && chain[src]:
+			d.fail(src, joinPath(path, "<<"), "", "a merge key brings in the mapping that holds it")
+		case src.Kind == yaml.MappingNode:
+			chain[src] = true
+			inner, _ := d.mergeChain(src, path, chain)
+			delete(chain, src)
+			content = append(content, inner...)
+		case src.Kind == yaml.SequenceNode && top:
+			for _, s := range src.Content {
+				add(s, false)
+			}
+		default:
+			d.fail(src, joinPath(path, "<<"), "", "a merge key takes a mapping or a list of mappings, got %s", d.describe(src))
+		}
+	}
+	for _, src := range sources {
+		add(src, true)
+	}
+	return content, merged
+}
+
+// decodeMerged decodes a value a merge key brought in as an aliased one: it counts toward the alias limit.
+func (d *decoder) decodeMerged(merged bool, n *yaml.Node, path string, v reflect.Value) {
+	if merged {
+		d.aliasDepth++
+		defer func() { d.aliasDepth-- }()
+	}
+	d.decode(n, path, v)
 }
 
 // suggest names the known field closest to a misspelt one, or lists them all when none is close.
