@@ -36,7 +36,9 @@ func applyDefaults(s *Spec) {
 		def(&f.Interval, s.Defaults.Flux.Interval, DefaultInterval)
 		def(&f.RetryInterval, s.Defaults.Flux.RetryInterval, DefaultRetryInterval)
 		def(&f.Timeout, s.Defaults.Flux.Timeout, DefaultTimeout)
-		def(&f.Path, ClustersDir+"/"+c.Name)
+		if c.Name != "" { // a missing or mistyped name is reported; a path made from it would only add noise
+			def(&f.Path, ClustersDir+"/"+c.Name)
+		}
 
 		cl := &c.Cilium
 		def(&cl.Repository, DefaultCiliumRepository)

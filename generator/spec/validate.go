@@ -66,7 +66,7 @@ func (v *validator) run() {
 			v.fail(p+".name", "", "cluster %q is already defined at %s", c.Name, first)
 		}
 		names[c.Name] = p
-		if first, ok := paths[c.Flux.Path]; ok {
+		if first, ok := paths[c.Flux.Path]; ok && c.Flux.Path != "" {
 			v.fail(p+".flux.path", "", "path %q is already used by %s", c.Flux.Path, first)
 		}
 		paths[c.Flux.Path] = p

@@ -26,3 +26,12 @@ func TestFluxPathIsAFolderOfClusters(t *testing.T) {
 		t.Fatalf("clusters/prod: %v", err)
 	}
 }
+
+// A name that does not decode gives one problem, not a second about the Flux path made from it.
+func TestBadNameGivesOneProblem(t *testing.T) {
+	spec := strings.Replace(firewallBase, "name: fw", "name: 123", 1)
+	_, err := Load("fw.yaml", []byte(spec), Options{})
+	if err == nil || strings.Count(err.Error(), "\n") != 0 || !strings.Contains(err.Error(), "clusters[0].name: expected a string") {
+		t.Fatalf("got %v", err)
+	}
+}
