@@ -1,0 +1,82 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kronform/kronform-gen/generator/cli"
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+func runInit(args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := cli.Main(append([]string{"init"}, args...), strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// entries lists what a folder holds, to show that a refused init left nothing behind.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// --api-server takes what people paste (a kubeconfig's server: URL, host:port), and whatever init writes generate
+// loads; what generate would refuse, init refuses with generate's message and writes nothing.
+func TestInitAPIServer(t *testing.T) {
+	for _, tc := range []struct {
+		flag, host string
+		port       int
+	}{
+		{"https://api.x.com:6443", "api.x.com", 6443},
+		{"https://api.x.com/", "api.x.com", spec.DefaultAPIPort},
+		{"api.x.com:443", "api.x.com", 443},
+		{"api.x.com", "api.x.com", spec.DefaultAPIPort},
+		{"https://[2001:db8::1]:6443", "2001:db8::1", 6443},
+		{"2001:db8::1", "2001:db8::1", spec.DefaultAPIPort},
+		{"192.0.2.1:8443", "192.0.2.1", 8443},
+	} {
+		dir := t.TempDir()
+		specPath := filepath.Join(dir, "cluster-spec.yaml")
+		if code, _, errOut := runInit("lab2", "--spec", specPath, "--api-server", tc.flag); code != 0 {
+			t.Errorf("--api-server %s: exit %d\n%s", tc.flag, code, errOut)
+			continue
+		}
+		m, err := spec.LoadFile(specPath, spec.Options{})
+		if err != nil {
+			t.Errorf("--api-server %s: generate would refuse the spec init wrote:\n%v", tc.flag, err)
+			continue
+		}
+		if got := m.Clusters[0].APIServer; got.Host != tc.host || got.Port != tc.port {
+			t.Errorf("--api-server %s: host %q port %d, want %q %d", tc.flag, got.Host, got.Port, tc.host, tc.port)
+		}
+	}
+	for _, tc := range []struct{ flag, msg string }{
+		{"api_x.com", `--api-server "api_x.com": "api_x.com" is neither an IP address nor a DNS name`},
+		{"https://api x.com", `--api-server "https://api x.com": invalid character " " in host name`},
+		{"http://api.x.com", "served over https, not http"},
+		{"https://api.x.com:6443/k8s", "no place for a user, path or query"},
+		{"api.x.com:0", `port "0" is not a number in 1-65535`},
+		{"api.x.com:http", `port "http" is not a number`},
+		{"api.x.com # the API", "nothing was written"},
+	} {
+		dir := t.TempDir()
+		code, _, errOut := runInit("lab2", "--spec", filepath.Join(dir, "cluster-spec.yaml"), "--api-server", tc.flag)
+		if code != 2 || !strings.Contains(errOut, tc.msg) {
+			t.Errorf("--api-server %q: exit %d, want 2 and %q:\n%s", tc.flag, code, tc.msg, errOut)
+		}
+		if left := entries(t, dir); len(left) > 0 {
+			t.Errorf("--api-server %q: refused, yet wrote %v", tc.flag, left)
+		}
+	}
+}
