@@ -3,10 +3,12 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -57,8 +59,9 @@ func (a *app) initCommand() *cobra.Command {
 		Use:   "init CLUSTER",
 		Short: "Scaffold a cluster spec and an age key pair for its secrets",
 		Long: `init writes a new cluster spec (--spec, default cluster-spec.yaml) for CLUSTER and a new age key pair
-(--age-key, default CLUSTER.agekey next to the spec, mode 0600, and added to the .gitignore beside it). It never
-overwrites either, and writes nothing when it refuses. --api-server takes a host name or address, host:port,
+(--age-key, default CLUSTER.agekey next to the spec, mode 0600), creating missing folders (the key's mode 0700). It
+never overwrites either, and writes nothing when it refuses. A key beside the spec is added to the .gitignore there.
+--api-server takes a host name or address, host:port,
 or an https:// URL as a kubeconfig's server: holds. It prints on stdout
 the kubectl command that stores the private key in the cluster as the sops-age Secret that Flux decrypts with:
 the Secret key must end in .agekey, or kustomize-controller does not pick it up.
@@ -106,7 +109,26 @@ the Secret key must end in .agekey, or kustomize-controller does not pick it up.
 			if err := checkScaffold(a.specPath, []byte(b.String()), apiServer, host, port); err != nil {
 				return err
 			}
+			// The spec's folder is part of the repository (0755); a folder only the key needs is private (0700).
+			var made []string
+			undo := func() {
+				for i := len(made) - 1; i >= 0; i-- {
+					os.Remove(made[i])
+				}
+			}
+			for _, d := range []struct {
+				dir  string
+				perm os.FileMode
+			}{{filepath.Dir(a.specPath), 0o755}, {filepath.Dir(keyFile), 0o700}} {
+				created, err := makeDirs(d.dir, d.perm)
+				made = append(made, created...)
+				if err != nil {
+					undo()
+					return fail(ExitUsage, "creating the folder %s: %v; nothing was written", d.dir, err)
+				}
+			}
 			if err := key.WriteFile(keyFile); err != nil {
+				undo()
 				if errors.Is(err, secrets.ErrKeyFileExists) {
 					return fail(ExitUsage, "%v; init never overwrites", err)
 				}
@@ -114,6 +136,7 @@ the Secret key must end in .agekey, or kustomize-controller does not pick it up.
 			}
 			if err := writeNew(a.specPath, []byte(b.String())); err != nil {
 				os.Remove(keyFile)
+				undo()
 				return fail(ExitUsage, "writing %s: %v; nothing was written", a.specPath, err)
 			}
 			fmt.Fprintf(a.stderr, "wrote %s and %s (age public key %s)\n", a.specPath, keyFile, key.Recipient)
@@ -196,6 +219,35 @@ func checkScaffold(specPath string, data []byte, flag, host string, port int) er
 		return fail(ExitUsage, "--api-server %q reads back as host %q port %d; nothing was written", flag, got.Host, got.Port)
 	}
 	return nil
+}
+
+// makeDirs creates dir and its missing parents with perm, and returns those it created, outermost first, for the
+// caller to take away again if a later step fails. On error it has taken away what it made itself.
+func makeDirs(dir string, perm os.FileMode) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		_, err := os.Stat(d)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	slices.Reverse(missing)
+	for i, d := range missing {
+		if err := os.Mkdir(d, perm); err != nil {
+			for j := i - 1; j >= 0; j-- {
+				os.Remove(missing[j])
+			}
+			return nil, err
+		}
+	}
+	return missing, nil
 }
 
 // ignoreFile makes the .gitignore next to file ignore it, unless a line there already does (the name itself, or a

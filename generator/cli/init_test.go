@@ -80,3 +80,34 @@ func TestInitAPIServer(t *testing.T) {
 		}
 	}
 }
+
+// The --help example, `init lab -f lab/cluster-spec.yaml --age-key ~/keys/lab.agekey`, works on a fresh machine:
+// init makes the folders, the key's private to its owner; and when it cannot, it takes away what it made.
+func TestInitCreatesFolders(t *testing.T) {
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "lab", "cluster-spec.yaml")
+	keyFile := filepath.Join(dir, "home", "keys", "lab.agekey")
+	if code, _, errOut := runInit("lab", "-f", specPath, "--age-key", keyFile); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if _, err := spec.LoadFile(specPath, spec.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{filepath.Dir(keyFile): 0o700, keyFile: 0o600} {
+		if info, err := os.Stat(p); err != nil || info.Mode().Perm() != want {
+			t.Errorf("%s: %v %v, want mode %o", p, info, err, want)
+		}
+	}
+
+	dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "afile"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runInit("lab", "-f", filepath.Join(dir, "a", "b", "cluster-spec.yaml"), "--age-key", filepath.Join(dir, "afile", "k", "lab.agekey"))
+	if code != 2 || !strings.Contains(errOut, "creating the folder") || !strings.Contains(errOut, "nothing was written") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if left := entries(t, dir); len(left) != 1 {
+		t.Errorf("a failed init left %v behind", left)
+	}
+}
