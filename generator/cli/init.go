@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kronform/kronform-gen/generator/flux"
+	"github.com/kronform/kronform-gen/generator/gitrepo"
 	"github.com/kronform/kronform-gen/generator/secrets"
 	"github.com/kronform/kronform-gen/generator/spec"
 )
@@ -60,8 +61,8 @@ func (a *app) initCommand() *cobra.Command {
 		Short: "Scaffold a cluster spec and an age key pair for its secrets",
 		Long: `init writes a new cluster spec (--spec, default cluster-spec.yaml) for CLUSTER and a new age key pair
 (--age-key, default CLUSTER.agekey next to the spec, mode 0600), creating missing folders (the key's mode 0700). It
-never overwrites either, and writes nothing when it refuses. A key beside the spec is added to the .gitignore there.
---api-server takes a host name or address, host:port,
+never overwrites either, and writes nothing when it refuses. A key beside the spec or inside a git work tree is added
+to the .gitignore of its folder, unless git ignores it already. --api-server takes a host name or address, host:port,
 or an https:// URL as a kubeconfig's server: holds. It prints on stdout
 the kubectl command that stores the private key in the cluster as the sops-age Secret that Flux decrypts with:
 the Secret key must end in .agekey, or kustomize-controller does not pick it up.
@@ -141,16 +142,7 @@ the Secret key must end in .agekey, or kustomize-controller does not pick it up.
 			}
 			fmt.Fprintf(a.stderr, "wrote %s and %s (age public key %s)\n", a.specPath, keyFile, key.Recipient)
 			fmt.Fprintf(a.stderr, "%s is the PRIVATE key: never commit it and keep a copy somewhere safe.\n", keyFile)
-			// Beside the spec, the key sits in the repository: one `git add .` from being committed.
-			if besideSpec {
-				ignore, added, err := ignoreFile(keyFile)
-				switch {
-				case err != nil:
-					fmt.Fprintf(a.stderr, "warning: could not add %s to %s (%v): add it yourself\n", filepath.Base(keyFile), ignore, err)
-				case added:
-					fmt.Fprintf(a.stderr, "added /%s to %s\n", filepath.Base(keyFile), ignore)
-				}
-			}
+			a.ignoreKey(keyFile, besideSpec)
 			fmt.Fprintf(a.stderr, "Create the Secret Flux decrypts with (after flux bootstrap):\n")
 			fmt.Fprintf(a.stdout, "kubectl create secret generic %s --namespace=%s --from-file=age.agekey=%s\n",
 				flux.DecryptionSecret, spec.DefaultFluxNamespace, keyFile)
@@ -248,6 +240,46 @@ func makeDirs(dir string, perm os.FileMode) ([]string, error) {
 		}
 	}
 	return missing, nil
+}
+
+// ignoreKey keeps the private key init wrote out of git: beside the spec (a folder bound for a repository) and
+// anywhere inside a git work tree it is one `git add .` from being committed, so the .gitignore of its folder gets a
+// line for it, unless git ignores it already. It says what it did, and warns when it could not.
+func (a *app) ignoreKey(keyFile string, besideSpec bool) {
+	name := filepath.Base(keyFile)
+	warn := func(format string, args ...any) {
+		fmt.Fprintf(a.stderr, "warning: %s: add %s to a .gitignore yourself\n", fmt.Sprintf(format, args...), name)
+	}
+	repo, err := gitrepo.Open(filepath.Dir(keyFile))
+	switch {
+	case errors.Is(err, gitrepo.ErrNoRepository):
+		repo = nil
+		if !besideSpec {
+			return // in no repository (~/keys): there is nothing to commit it to
+		}
+	case err != nil:
+		repo = nil // a repository go-git cannot read: a line in the folder's .gitignore is still the safe side
+	default:
+		if ignored, err := repo.IgnoredUntracked([]string{name}); err == nil && len(ignored) == 1 {
+			return // a *.agekey at the repository's root, a global exclude: git leaves it alone already
+		}
+	}
+	ignore, added, err := ignoreFile(keyFile)
+	if err != nil {
+		warn("could not add it to %s (%v)", ignore, err)
+		return
+	}
+	if added {
+		fmt.Fprintf(a.stderr, "added /%s to %s\n", name, ignore)
+	}
+	if repo != nil {
+		// Read back through git's own rules: a pattern elsewhere (a negation, an ignored folder's rules) may still win.
+		if ignored, err := repo.IgnoredUntracked([]string{name}); err != nil {
+			warn("could not check that git ignores %s (%v)", keyFile, err)
+		} else if len(ignored) != 1 {
+			warn("git still does not ignore %s", keyFile)
+		}
+	}
 }
 
 // ignoreFile makes the .gitignore next to file ignore it, unless a line there already does (the name itself, or a
