@@ -20,7 +20,8 @@ func (a *app) runbookCommand() *cobra.Command {
 		Short: "Print the kubectl steps that switch Cilium's policy audit mode on or off for each node's host endpoint",
 		Long: `runbook audit prints the seed's procedure for each node of the cluster: find the cilium pod on the node, the
 host endpoint (identity 1), set PolicyAuditMode, check it, and watch 'cilium monitor -t policy-verdict --related-to'.
-It only prints; nothing is run.
+It only prints; nothing is run. The output runs as a script from the first node to the last: the monitor steps,
+which never end by themselves, are printed commented out, to paste after a node's block to watch that node.
 
 'off' is refused (exit 1, each failure with its trace) while any assertion fails, exactly like generate with audit
 mode off: leaving audit mode is when a bad policy locks you out.

@@ -1,14 +1,18 @@
 package firewall
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -664,6 +668,66 @@ func TestRunbook(t *testing.T) {
 	} {
 		if !strings.Contains(off, want) {
 			t.Errorf("runbook off for 1.16 lacks %q:\n%s", want, off)
+		}
+	}
+}
+
+// The runbook is printed to be run (runbook audit off > audit-off.sh; sh audit-off.sh): run against a kubectl that
+// answers at once, except that cilium monitor never ends (as the real one does not), it must switch every node and
+// finish.
+func TestRunbookRunsAsScript(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	m := load(t, multiSpec)
+	for _, on := range []bool{true, false} {
+		text, err := AuditRunbook(m.Clusters[0], on)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		log := filepath.Join(dir, "kubectl.log")
+		kubectl := `#!/bin/sh
+echo "$*" >> "` + log + `"
+case "$*" in
+*" get pods "*) echo cilium-x ;;
+*"endpoint list"*) echo 7 ;;
+*"endpoint config 7") echo "PolicyAuditMode : Disabled" ;;
+*monitor*) exec sleep 3600 ;;
+esac
+`
+		if err := os.WriteFile(filepath.Join(dir, "kubectl"), []byte(kubectl), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		script := filepath.Join(dir, "audit.sh")
+		if err := os.WriteFile(script, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		cmd := exec.CommandContext(ctx, "sh", script)
+		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+		// A hung script leaves its sleep behind: kill the whole group, and stop waiting for its output soon after.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+		cmd.WaitDelay = time.Second
+		out, err := cmd.CombinedOutput()
+		hung := ctx.Err() != nil
+		cancel()
+		if hung {
+			t.Fatalf("audit on=%v: the script did not finish (a step that never ends?)\n%s", on, out)
+		}
+		calls, _ := os.ReadFile(log)
+		state := "Disabled"
+		if on {
+			state = "Enabled"
+		}
+		if n := strings.Count(string(calls), "cilium-dbg endpoint config 7 PolicyAuditMode="+state); n != len(m.Clusters[0].Nodes) || err != nil {
+			t.Errorf("audit on=%v: %d of %d nodes switched (%v)\n%s\n%s", on, n, len(m.Clusters[0].Nodes), err, calls, out)
+		}
+		for _, line := range strings.Split(text, "\n") {
+			if strings.Contains(line, " monitor ") && !strings.HasPrefix(line, "#") {
+				t.Errorf("audit on=%v: a live monitor step: %s", on, line)
+			}
 		}
 	}
 }

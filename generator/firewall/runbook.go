@@ -13,8 +13,9 @@ import (
 var agentCLIRename = semver.MustParse("1.15.0")
 
 // AuditRunbook is the seed's imperative procedure for one cluster, node by node: find the Cilium agent on the node,
-// the host endpoint (identity 1), set PolicyAuditMode, and watch the policy verdicts. Per-endpoint audit mode resets
-// when the agent restarts; the declarative switch is cilium.auditMode.
+// the host endpoint (identity 1), set PolicyAuditMode, check it, and (commented out, as it never ends) watch the
+// policy verdicts. Per-endpoint audit mode resets when the agent restarts; the declarative switch is
+// cilium.auditMode.
 func AuditRunbook(c spec.Cluster, on bool) (string, error) {
 	version, err := spec.ResolveCiliumVersion(c.Cilium.Version)
 	if err != nil {
@@ -32,6 +33,7 @@ func AuditRunbook(c spec.Cluster, on bool) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Policy audit mode %s for the host endpoints of cluster %s (Cilium %s).\n", word, c.Name, c.Cilium.Version)
 	b.WriteString("# Per-endpoint audit mode resets when the Cilium agent restarts; cilium.auditMode in the spec is the lasting switch.\n")
+	b.WriteString("# Runs as a script (sh FILE), node after node; the monitor steps are commented out as they never end by themselves.\n")
 	if c.Cilium.AuditMode && !on {
 		b.WriteString("# The spec still sets cilium.auditMode: true (policyAuditMode for every endpoint): set it to false and run\n# kronform-gen generate, which refuses while an assertion fails.\n")
 	}
@@ -41,12 +43,14 @@ func AuditRunbook(c spec.Cluster, on bool) (string, error) {
 		fmt.Fprintf(&b, "EP=$(kubectl -n %s exec \"$POD\" -c cilium-agent -- %s endpoint list -o jsonpath='{[?(@.status.identity.id==1)].id}')\n", ns, agent)
 		fmt.Fprintf(&b, "kubectl -n %s exec \"$POD\" -c cilium-agent -- %s endpoint config \"$EP\" PolicyAuditMode=%s\n", ns, agent, state)
 		fmt.Fprintf(&b, "kubectl -n %s exec \"$POD\" -c cilium-agent -- %s endpoint config \"$EP\" | grep PolicyAuditMode\n", ns, agent)
+		// The monitor runs until it is interrupted: live, it would hold a script (runbook audit off > f.sh; sh f.sh) at
+		// the first node forever. Commented, the script switches every node, and the reader pastes it to watch one.
+		verdicts := "drops are real now"
 		if on {
-			b.WriteString("# watch the verdicts: action audit marks what would be dropped\n")
-		} else {
-			b.WriteString("# watch the verdicts: drops are real now\n")
+			verdicts = "action audit marks what would be dropped"
 		}
-		fmt.Fprintf(&b, "kubectl -n %s exec \"$POD\" -c cilium-agent -- %s monitor -t policy-verdict --related-to \"$EP\"\n", ns, agent)
+		fmt.Fprintf(&b, "# watch the verdicts on %s (%s); it runs until Ctrl-C, so paste it by hand:\n", n.Name, verdicts)
+		fmt.Fprintf(&b, "#   kubectl -n %s exec \"$POD\" -c cilium-agent -- %s monitor -t policy-verdict --related-to \"$EP\"\n", ns, agent)
 	}
 	return b.String(), nil
 }

@@ -32,6 +32,10 @@ type Repo struct {
 	Sub string
 }
 
+// ErrNoRepository is what Open returns, wrapped, for a folder in no git work tree: for a caller to whom that is a
+// normal answer rather than a failure.
+var ErrNoRepository = errors.New("not inside a git repository")
+
 // Open finds the repository that holds dir, searching upward for .git.
 func Open(dir string) (*Repo, error) {
 	abs, err := filepath.Abs(dir)
@@ -40,7 +44,7 @@ func Open(dir string) (*Repo, error) {
 	}
 	r, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if errors.Is(err, git.ErrRepositoryNotExists) {
-		return nil, fmt.Errorf("%s is not inside a git repository", dir)
+		return nil, fmt.Errorf("%s is %w", dir, ErrNoRepository)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the git repository of %s: %w", dir, err)

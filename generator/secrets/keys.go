@@ -76,32 +76,57 @@ func parseIdentities(r io.Reader, origin string) (*Identities, error) {
 // ErrKeyFileExists is returned by WriteKeyPair rather than overwrite a key.
 var ErrKeyFileExists = errors.New("key file already exists")
 
-// WriteKeyPair creates a new age key pair in path (mode 0600, never overwriting) in the format age-keygen writes,
-// and returns the public key to list as a recipient.
-func WriteKeyPair(path string, now time.Time) (recipient string, err error) {
+// KeyPair is a new age key pair not written anywhere yet: its public key, and the key file (which holds the private
+// key) as age-keygen writes it. Made before anything is written, it lets a caller check everything that names the
+// public key first, so that a refusal leaves nothing behind.
+type KeyPair struct {
+	Recipient string
+	File      []byte
+}
+
+// NewKeyPair generates an age key pair; now is the creation time its file records.
+func NewKeyPair(now time.Time) (KeyPair, error) {
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
-		return "", fmt.Errorf("generating an age key: %w", err)
+		return KeyPair{}, fmt.Errorf("generating an age key: %w", err)
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# created: %s\n", now.UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "# public key: %s\n", id.Recipient())
 	fmt.Fprintf(&b, "%s\n", id)
+	return KeyPair{Recipient: id.Recipient().String(), File: b.Bytes()}, nil
+}
+
+// WriteFile writes the key file to path, mode 0600, never overwriting: ErrKeyFileExists if path exists.
+func (k KeyPair) WriteFile(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return "", fmt.Errorf("%s: %w", path, ErrKeyFileExists)
+		return fmt.Errorf("%s: %w", path, ErrKeyFileExists)
 	}
 	if err != nil {
-		return "", err
+		return err
 	}
-	if _, err := f.Write(b.Bytes()); err != nil {
+	if _, err := f.Write(k.File); err != nil {
 		f.Close()
 		os.Remove(path)
-		return "", err
+		return err
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+// WriteKeyPair creates a new age key pair in path (mode 0600, never overwriting) in the format age-keygen writes,
+// and returns the public key to list as a recipient.
+func WriteKeyPair(path string, now time.Time) (recipient string, err error) {
+	k, err := NewKeyPair(now)
+	if err != nil {
 		return "", err
 	}
-	return id.Recipient().String(), nil
+	if err := k.WriteFile(path); err != nil {
+		return "", err
+	}
+	return k.Recipient, nil
 }

@@ -128,25 +128,40 @@ func (d *decoder) fail(n *yaml.Node, path, hint, format string, args ...any) {
 	d.problems = append(d.problems, Problem{File: d.file, Pos: Pos{n.Line, n.Column}, Path: path, Msg: fmt.Sprintf(format, args...), Hint: hint})
 }
 
-// decodeYAML decodes the single YAML document in data into v.
+// decodeYAML decodes the single YAML document in data into v. Empty documents are skipped, as kubectl and kustomize
+// skip them: a file ending in --- (an empty last document) holds one spec, and a file of --- alone holds none.
 func (d *decoder) decodeYAML(data []byte, v reflect.Value) {
-	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
+	var doc *yaml.Node
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
 		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// Before the spec, nothing can be read; after it, a broken second document is still one too many.
+			d.problems = append(d.problems, yamlSyntaxProblem(d.file, err))
+			d.fatal = doc == nil
+			break
+		}
+		if emptyDocument(&n) {
+			continue
+		}
+		if doc != nil {
+			d.fail(&n, "", "keep one spec per file; list several clusters under clusters:", "a second YAML document is not allowed")
+			break
+		}
+		doc = &n
+	}
+	if doc == nil {
+		if !d.fatal {
 			d.problems = append(d.problems, Problem{File: d.file, Pos: Pos{1, 1}, Msg: "the file is empty"})
 			d.fatal = true
-			return
 		}
-		d.problems = append(d.problems, yamlSyntaxProblem(d.file, err))
-		d.fatal = true
 		return
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		d.fail(&extra, "", "keep one spec per file; list several clusters under clusters:", "a second YAML document is not allowed")
-	}
-	root := &doc
+	root := doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
@@ -159,6 +174,19 @@ func (d *decoder) decodeYAML(data []byte, v reflect.Value) {
 		return
 	}
 	d.decode(root, "", v)
+}
+
+// emptyDocument says a document holds nothing: yaml.v3 gives a --- with nothing after it (or only comments) as a
+// null scalar with no text and no style. A written null (~, null, !!null) has text or a style, and is a value.
+func emptyDocument(n *yaml.Node) bool {
+	if n.Kind != yaml.DocumentNode {
+		return false
+	}
+	if len(n.Content) == 0 {
+		return true
+	}
+	c := n.Content[0]
+	return len(n.Content) == 1 && c.Kind == yaml.ScalarNode && c.Tag == "!!null" && c.Value == "" && c.Style == 0
 }
 
 // describeRoot names what a document holds without its contents.
