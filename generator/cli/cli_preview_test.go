@@ -15,6 +15,7 @@ import (
 
 	"github.com/kronform/kronform-gen/generator/cli"
 	"github.com/kronform/kronform-gen/generator/secrets"
+	"github.com/kronform/kronform-gen/internal/gittest"
 )
 
 // run calls the CLI in-process and returns exit code, stdout and stderr.
@@ -375,7 +376,7 @@ func TestFirstCommitAndADiffWithoutTheOutputFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(dir, "examples", "demo.agekey"))
-	isolateGit(t)
+	gittest.Isolate(t)
 	t.Setenv("GIT_AUTHOR_NAME", "Gen Erator")
 	t.Setenv("GIT_AUTHOR_EMAIL", "gen@example.com")
 	r, err := git.PlainInit(dir, false)
@@ -489,7 +490,7 @@ func TestDiffAgainstARef(t *testing.T) {
 
 func TestGenerateCommit(t *testing.T) {
 	p := newProject(t)
-	isolateGit(t)
+	gittest.Isolate(t)
 	r := gitRepo(t, p.dir)
 	t.Setenv("GIT_AUTHOR_NAME", "Gen Erator")
 	t.Setenv("GIT_AUTHOR_EMAIL", "gen@example.com")

@@ -3,48 +3,12 @@ package cli_test
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kronform/kronform-gen/internal/gittest"
 )
-
-// isolateGit keeps the machine's git config out of a test and gives git one known identity, for the git CLI the
-// test runs and the one kronform-gen runs alike.
-func isolateGit(t *testing.T) (home string) {
-	t.Helper()
-	home = t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(home, ".gitconfig"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	for _, v := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
-		"GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"} {
-		t.Setenv(v, "")
-		os.Unsetenv(v)
-	}
-	gitIn(t, home, "config", "--global", "user.name", "Gen Erator")
-	gitIn(t, home, "config", "--global", "user.email", "gen@example.com")
-	return home
-}
-
-// gitIn runs the git CLI in dir and returns its output, failing the test when git fails.
-func gitIn(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	out, err := gitTry(dir, args...)
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
-}
-
-// gitTry runs the git CLI in dir, for commands expected to fail (a conflicting merge).
-func gitTry(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
 
 // setCilium writes the spec with the example's cilium chart version replaced.
 func (p *project) setCilium(version string) {
@@ -65,48 +29,48 @@ func (p *project) setCilium(version string) {
 // linked work tree the cherry-pick in progress is found through its .git file.
 func TestCommitRefusedWhileGitIsMidOperation(t *testing.T) {
 	p := newProject(t)
-	isolateGit(t)
+	gittest.Isolate(t)
 	gitRepo(t, p.dir)
 	regenerate := func(version string) {
 		t.Helper()
 		p.setCilium(version)
-		gitIn(t, p.dir, "commit", "-q", "-m", "spec "+version, "cluster-spec.yaml")
+		gittest.Run(t, p.dir, "commit", "-q", "-m", "spec "+version, "cluster-spec.yaml")
 		if code, _, stderr := p.run("generate", "--commit", "-m", "cilium "+version); code != 0 {
 			t.Fatalf("generate --commit: exit %d\n%s", code, stderr)
 		}
 	}
-	gitIn(t, p.dir, "checkout", "-q", "-b", "a")
+	gittest.Run(t, p.dir, "checkout", "-q", "-b", "a")
 	regenerate("1.13.5")
-	gitIn(t, p.dir, "checkout", "-q", "-")
+	gittest.Run(t, p.dir, "checkout", "-q", "-")
 	regenerate("1.13.6")
-	if out, err := gitTry(p.dir, "merge", "a"); err == nil {
+	if out, err := gittest.Try(p.dir, "merge", "a"); err == nil {
 		t.Fatalf("the merge did not conflict:\n%s", out)
 	}
-	gitIn(t, p.dir, "checkout", "--ours", "cluster-spec.yaml")
-	gitIn(t, p.dir, "add", "cluster-spec.yaml")
-	gitIn(t, p.dir, "checkout", "--ours", "--", "output/.kronform-gen/owned.json")
+	gittest.Run(t, p.dir, "checkout", "--ours", "cluster-spec.yaml")
+	gittest.Run(t, p.dir, "add", "cluster-spec.yaml")
+	gittest.Run(t, p.dir, "checkout", "--ours", "--", "output/.kronform-gen/owned.json")
 
-	head := gitIn(t, p.dir, "rev-parse", "HEAD")
+	head := gittest.Run(t, p.dir, "rev-parse", "HEAD")
 	before := p.read(release)
 	code, _, stderr := p.run("generate", "--commit", "-m", "merged")
 	if code != 2 || !strings.Contains(stderr, "a merge is in progress with unmerged paths (output/.kronform-gen/owned.json, output/"+
 		release+")") || !strings.Contains(stderr, "git merge --abort") {
 		t.Fatalf("generate --commit during a merge: exit %d, want 2 and what is in progress\n%s", code, stderr)
 	}
-	if p.read(release) != before || gitIn(t, p.dir, "rev-parse", "HEAD") != head {
+	if p.read(release) != before || gittest.Run(t, p.dir, "rev-parse", "HEAD") != head {
 		t.Error("a refused generate --commit wrote the tree or committed")
 	}
 
 	// Resolved in the index, the merge is still git's to finish: its commit needs MERGE_HEAD as second parent.
-	gitIn(t, p.dir, "add", "output")
+	gittest.Run(t, p.dir, "add", "output")
 	if code, _, stderr := p.run("generate", "--commit", "-m", "merged"); code != 2 || !strings.Contains(stderr, "a merge is in progress: ") {
 		t.Fatalf("generate --commit during a merge without conflicts: exit %d\n%s", code, stderr)
 	}
-	gitIn(t, p.dir, "merge", "--abort")
+	gittest.Run(t, p.dir, "merge", "--abort")
 
 	linked := filepath.Join(t.TempDir(), "linked")
-	gitIn(t, p.dir, "worktree", "add", "-q", "-b", "c", linked)
-	if out, err := gitTry(linked, "cherry-pick", "a"); err == nil {
+	gittest.Run(t, p.dir, "worktree", "add", "-q", "-b", "c", linked)
+	if out, err := gittest.Try(linked, "cherry-pick", "a"); err == nil {
 		t.Fatalf("the cherry-pick did not conflict:\n%s", out)
 	}
 	code, _, stderr = run(t, "generate", "--commit", "--spec", filepath.Join(linked, "cluster-spec.yaml"), "--out", filepath.Join(linked, "output"))
@@ -120,16 +84,16 @@ func TestCommitRefusedWhileGitIsMidOperation(t *testing.T) {
 // config reading does not follow; the committer is set apart, from the environment.
 func TestCommitAuthorFollowsIncludeIf(t *testing.T) {
 	p := newProject(t)
-	home := isolateGit(t)
+	home := gittest.Isolate(t)
 	r := gitRepo(t, p.dir)
 	dir, err := filepath.EvalSymlinks(p.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	work := filepath.Join(home, "work.gitconfig")
-	gitIn(t, home, "config", "--file", work, "user.name", "Work Person")
-	gitIn(t, home, "config", "--file", work, "user.email", "work@example.com")
-	gitIn(t, home, "config", "--global", "includeIf.gitdir:"+dir+"/.path", work)
+	gittest.Run(t, home, "config", "--file", work, "user.name", "Work Person")
+	gittest.Run(t, home, "config", "--file", work, "user.email", "work@example.com")
+	gittest.Run(t, home, "config", "--global", "includeIf.gitdir:"+dir+"/.path", work)
 	t.Setenv("GIT_COMMITTER_NAME", "Commit Ter")
 	t.Setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
 	p.setCilium("1.13.5")
@@ -145,9 +109,9 @@ func TestCommitAuthorFollowsIncludeIf(t *testing.T) {
 	}
 
 	// git refuses to guess (user.useConfigOnly) and kronform-gen says so before writing.
-	gitIn(t, home, "config", "--global", "--unset", "includeIf.gitdir:"+dir+"/.path")
-	gitIn(t, home, "config", "--global", "--unset", "user.email")
-	gitIn(t, home, "config", "--global", "user.useConfigOnly", "true")
+	gittest.Run(t, home, "config", "--global", "--unset", "includeIf.gitdir:"+dir+"/.path")
+	gittest.Run(t, home, "config", "--global", "--unset", "user.email")
+	gittest.Run(t, home, "config", "--global", "user.useConfigOnly", "true")
 	p.setCilium("1.13.6")
 	before := p.read(release)
 	code, _, stderr := p.run("generate", "--commit")
@@ -162,17 +126,17 @@ func TestCommitAuthorFollowsIncludeIf(t *testing.T) {
 // commit.gpgsign asks for signed commits; go-git would write an unsigned one without a word, so --commit refuses.
 func TestCommitRefusedWhenCommitsMustBeSigned(t *testing.T) {
 	p := newProject(t)
-	isolateGit(t)
+	gittest.Isolate(t)
 	gitRepo(t, p.dir)
-	gitIn(t, p.dir, "config", "commit.gpgsign", "true")
+	gittest.Run(t, p.dir, "config", "commit.gpgsign", "true")
 	p.setCilium("1.13.5")
-	head := gitIn(t, p.dir, "rev-parse", "HEAD")
+	head := gittest.Run(t, p.dir, "rev-parse", "HEAD")
 	before := p.read(release)
 	code, _, stderr := p.run("generate", "--commit")
 	if code != 2 || !strings.Contains(stderr, "commit.gpgsign is set and kronform-gen cannot sign commits") {
 		t.Fatalf("generate --commit with commit.gpgsign: exit %d\n%s", code, stderr)
 	}
-	if p.read(release) != before || gitIn(t, p.dir, "rev-parse", "HEAD") != head {
+	if p.read(release) != before || gittest.Run(t, p.dir, "rev-parse", "HEAD") != head {
 		t.Error("a refused generate --commit wrote the tree or committed")
 	}
 }
@@ -181,19 +145,19 @@ func TestCommitRefusedWhenCommitsMustBeSigned(t *testing.T) {
 // committed though a rule matches it, since ignore rules do not apply to tracked files.
 func TestCommitLeavesOutIgnoredUntrackedFiles(t *testing.T) {
 	p := newProject(t)
-	home := isolateGit(t)
+	home := gittest.Isolate(t)
 	gitRepo(t, p.dir)
 	excludes := filepath.Join(home, "excludes")
 	if err := os.WriteFile(excludes, []byte("hetzner/\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	gitIn(t, home, "config", "--global", "core.excludesFile", excludes)
+	gittest.Run(t, home, "config", "--global", "core.excludesFile", excludes)
 	if err := os.WriteFile(filepath.Join(p.dir, ".gitignore"), []byte("/output/"+release+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	gitIn(t, p.dir, "rm", "-r", "-q", "--cached", "output/hetzner")
-	gitIn(t, p.dir, "add", ".gitignore")
-	gitIn(t, p.dir, "commit", "-q", "-m", "hetzner is not committed")
+	gittest.Run(t, p.dir, "rm", "-r", "-q", "--cached", "output/hetzner")
+	gittest.Run(t, p.dir, "add", ".gitignore")
+	gittest.Run(t, p.dir, "commit", "-q", "-m", "hetzner is not committed")
 	p.setCilium("1.13.5")
 	code, _, stderr := p.run("generate", "--commit", "-m", "cilium 1.13.5")
 	if code != 0 {
@@ -204,10 +168,10 @@ func TestCommitLeavesOutIgnoredUntrackedFiles(t *testing.T) {
 	if !strings.Contains(stderr, want) {
 		t.Errorf("no word of the ignored files, want %q:\n%s", want, stderr)
 	}
-	if files := gitIn(t, p.dir, "ls-tree", "-r", "--name-only", "HEAD", "output/hetzner"); files != "" {
+	if files := gittest.Run(t, p.dir, "ls-tree", "-r", "--name-only", "HEAD", "output/hetzner"); files != "" {
 		t.Errorf("ignored untracked files were committed:\n%s", files)
 	}
-	if !strings.Contains(gitIn(t, p.dir, "show", "HEAD:output/"+release), "version: 1.13.5") {
+	if !strings.Contains(gittest.Run(t, p.dir, "show", "HEAD:output/"+release), "version: 1.13.5") {
 		t.Error("the tracked release, matched by .gitignore, was not committed")
 	}
 }
@@ -215,10 +179,10 @@ func TestCommitLeavesOutIgnoredUntrackedFiles(t *testing.T) {
 // A message given empty or blank is refused, as git refuses it, rather than replaced by the default or committed.
 func TestCommitRefusesAnEmptyMessage(t *testing.T) {
 	p := newProject(t)
-	isolateGit(t)
+	gittest.Isolate(t)
 	gitRepo(t, p.dir)
 	p.setCilium("1.13.5")
-	head := gitIn(t, p.dir, "rev-parse", "HEAD")
+	head := gittest.Run(t, p.dir, "rev-parse", "HEAD")
 	before := p.read(release)
 	for _, msg := range []string{"   \n\t", ""} {
 		code, _, stderr := p.run("generate", "--commit", "-m", msg)
@@ -226,7 +190,7 @@ func TestCommitRefusesAnEmptyMessage(t *testing.T) {
 			t.Errorf("-m %q: exit %d\n%s", msg, code, stderr)
 		}
 	}
-	if p.read(release) != before || gitIn(t, p.dir, "rev-parse", "HEAD") != head {
+	if p.read(release) != before || gittest.Run(t, p.dir, "rev-parse", "HEAD") != head {
 		t.Error("a refused generate --commit wrote the tree or committed")
 	}
 }
@@ -235,7 +199,7 @@ func TestCommitRefusesAnEmptyMessage(t *testing.T) {
 // when it lies outside the repository.
 func TestDefaultCommitMessageNamesTheSpecInTheRepository(t *testing.T) {
 	p := newProject(t)
-	isolateGit(t)
+	gittest.Isolate(t)
 	r := gitRepo(t, p.dir)
 	message := func() string {
 		t.Helper()
@@ -275,9 +239,9 @@ func TestDefaultCommitMessageNamesTheSpecInTheRepository(t *testing.T) {
 // go-git cannot read a split index; the refusal says so and how to get an index it reads.
 func TestCommitWithASplitIndex(t *testing.T) {
 	p := newProject(t)
-	isolateGit(t)
+	gittest.Isolate(t)
 	gitRepo(t, p.dir)
-	gitIn(t, p.dir, "update-index", "--split-index")
+	gittest.Run(t, p.dir, "update-index", "--split-index")
 	p.setCilium("1.13.5")
 	before := p.read(release)
 	code, _, stderr := p.run("generate", "--commit")
@@ -288,7 +252,7 @@ func TestCommitWithASplitIndex(t *testing.T) {
 	if p.read(release) != before {
 		t.Error("a refused generate --commit wrote the tree")
 	}
-	gitIn(t, p.dir, "update-index", "--no-split-index")
+	gittest.Run(t, p.dir, "update-index", "--no-split-index")
 	if code, _, stderr := p.run("generate", "--commit"); code != 0 {
 		t.Fatalf("generate --commit after git update-index --no-split-index: exit %d\n%s", code, stderr)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kronform/kronform-gen/generator/cli"
 	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/internal/gittest"
 )
 
 func runInit(args ...string) (int, string, string) {
@@ -115,21 +116,21 @@ func TestInitCreatesFolders(t *testing.T) {
 // A key written anywhere inside a git work tree, not only beside the spec, is ignored by git: `git add .` must not
 // pick up the private key. A key git already ignores (a *.agekey at the root) gets no extra .gitignore.
 func TestInitIgnoresKeyInWorkTree(t *testing.T) {
-	isolateGit(t)
+	gittest.Isolate(t)
 	repo := t.TempDir()
-	gitIn(t, repo, "init", "-q")
+	gittest.Run(t, repo, "init", "-q")
 	if code, _, errOut := runInit("lab", "-f", filepath.Join(repo, "s", "cluster-spec.yaml"), "--age-key", filepath.Join(repo, "lab.agekey")); code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
-	if status := gitIn(t, repo, "status", "--porcelain", "--untracked-files=all"); strings.Contains(status, "lab.agekey") {
+	if status := gittest.Run(t, repo, "status", "--porcelain", "--untracked-files=all"); strings.Contains(status, "lab.agekey") {
 		t.Errorf("git would commit the private key:\n%s", status)
 	}
-	if status := gitIn(t, repo, "check-ignore", "lab.agekey"); status != "lab.agekey\n" {
+	if status := gittest.Run(t, repo, "check-ignore", "lab.agekey"); status != "lab.agekey\n" {
 		t.Errorf("git check-ignore: %q", status)
 	}
 
 	repo = t.TempDir()
-	gitIn(t, repo, "init", "-q")
+	gittest.Run(t, repo, "init", "-q")
 	if err := os.WriteFile(filepath.Join(repo, ".gitignore"), []byte("*.agekey\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func TestInitIgnoresKeyInWorkTree(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repo, "keys", ".gitignore")); !os.IsNotExist(err) {
 		t.Errorf("a key the root's *.agekey ignores got a .gitignore of its own (%v)", err)
 	}
-	if status := gitIn(t, repo, "status", "--porcelain", "--untracked-files=all"); strings.Contains(status, "lab.agekey") {
+	if status := gittest.Run(t, repo, "status", "--porcelain", "--untracked-files=all"); strings.Contains(status, "lab.agekey") {
 		t.Errorf("git would commit the private key:\n%s", status)
 	}
 }

@@ -12,37 +12,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/kronform/kronform-gen/generator/gitrepo"
+	"github.com/kronform/kronform-gen/internal/gittest"
 )
-
-// isolateGit keeps the machine's git config out of a test and gives git one known identity.
-func isolateGit(t *testing.T) string {
-	t.Helper()
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(home, ".gitconfig"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	for _, v := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL",
-		"GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"} {
-		t.Setenv(v, "")
-		os.Unsetenv(v)
-	}
-	gitIn(t, home, "config", "--global", "user.name", "Gen Erator")
-	gitIn(t, home, "config", "--global", "user.email", "gen@example.com")
-	return home
-}
-
-// gitIn runs the git CLI in dir and returns its output, failing the test when git fails.
-func gitIn(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
 
 func write(t *testing.T, path, data string) {
 	t.Helper()
@@ -57,13 +28,13 @@ func write(t *testing.T, path, data string) {
 // newRepo makes a repository with a Makefile and an output folder committed, and opens it at the output folder.
 func newRepo(t *testing.T) (string, *gitrepo.Repo) {
 	t.Helper()
-	isolateGit(t)
+	gittest.Isolate(t)
 	dir := t.TempDir()
-	gitIn(t, dir, "init", "-q")
+	gittest.Run(t, dir, "init", "-q")
 	write(t, filepath.Join(dir, "Makefile"), "all:\n")
 	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 1\n")
-	gitIn(t, dir, "add", ".")
-	gitIn(t, dir, "commit", "-q", "-m", "initial")
+	gittest.Run(t, dir, "add", ".")
+	gittest.Run(t, dir, "commit", "-q", "-m", "initial")
 	r, err := gitrepo.Open(filepath.Join(dir, "output"))
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +57,7 @@ func TestStagedOutsideSeesAModeChange(t *testing.T) {
 	if err := os.Chmod(filepath.Join(dir, "Makefile"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	gitIn(t, dir, "add", "Makefile")
+	gittest.Run(t, dir, "add", "Makefile")
 	if got := staged(t, r); !slices.Equal(got, []string{"Makefile"}) {
 		t.Errorf("a staged chmod +x: StagedOutside = %v, want [Makefile]", got)
 	}
@@ -96,13 +67,13 @@ func TestStagedOutsideSeesAModeChange(t *testing.T) {
 func TestStagedOutsideWithASubmodule(t *testing.T) {
 	dir, r := newRepo(t)
 	sub := t.TempDir()
-	gitIn(t, sub, "init", "-q")
-	gitIn(t, sub, "commit", "-q", "--allow-empty", "-m", "sub")
-	gitIn(t, dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "vendor/sub")
+	gittest.Run(t, sub, "init", "-q")
+	gittest.Run(t, sub, "commit", "-q", "--allow-empty", "-m", "sub")
+	gittest.Run(t, dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "vendor/sub")
 	if got := staged(t, r); !slices.Equal(got, []string{".gitmodules", "vendor/sub"}) {
 		t.Fatalf("a submodule being added: StagedOutside = %v, want [.gitmodules vendor/sub]", got)
 	}
-	gitIn(t, dir, "commit", "-q", "-m", "submodule")
+	gittest.Run(t, dir, "commit", "-q", "-m", "submodule")
 	if got := staged(t, r); len(got) != 0 {
 		t.Fatalf("nothing staged in a repository with a submodule: StagedOutside = %v", got)
 	}
@@ -111,7 +82,7 @@ func TestStagedOutsideWithASubmodule(t *testing.T) {
 	if _, err := r.CommitPaths([]string{"owned.yaml"}, "owned", sig, sig); err != nil {
 		t.Fatal(err)
 	}
-	if tree := gitIn(t, dir, "ls-tree", "HEAD", "vendor/sub"); !strings.HasPrefix(tree, "160000 commit ") {
+	if tree := gittest.Run(t, dir, "ls-tree", "HEAD", "vendor/sub"); !strings.HasPrefix(tree, "160000 commit ") {
 		t.Errorf("the commit lost the submodule: ls-tree says %q", tree)
 	}
 }
@@ -139,7 +110,7 @@ func TestSignsCommitsWithoutGit(t *testing.T) {
 		t.Fatalf("unset: SignsCommits = %v, %v", signs, err)
 	}
 	t.Setenv("PATH", path)
-	gitIn(t, dir, "config", "--global", "commit.gpgsign", "yes")
+	gittest.Run(t, dir, "config", "--global", "commit.gpgsign", "yes")
 	t.Setenv("PATH", "")
 	if signs, err := r.SignsCommits(); err != nil || !signs {
 		t.Fatalf("commit.gpgsign=yes: SignsCommits = %v, %v", signs, err)
@@ -152,10 +123,10 @@ func TestIgnoredUntrackedInALinkedWorkTree(t *testing.T) {
 	dir, _ := newRepo(t)
 	write(t, filepath.Join(dir, ".git", "info", "exclude"), "excluded.yaml\n")
 	write(t, filepath.Join(dir, "output", ".gitignore"), "sub/\n!sub/kept.yaml\n")
-	gitIn(t, dir, "add", "output/.gitignore")
-	gitIn(t, dir, "commit", "-q", "-m", "ignores")
+	gittest.Run(t, dir, "add", "output/.gitignore")
+	gittest.Run(t, dir, "commit", "-q", "-m", "ignores")
 	linked := filepath.Join(t.TempDir(), "linked")
-	gitIn(t, dir, "worktree", "add", "-q", linked)
+	gittest.Run(t, dir, "worktree", "add", "-q", linked)
 	paths := []string{"excluded.yaml", "sub/kept.yaml", "new.yaml", "owned.yaml"}
 	for _, p := range paths {
 		write(t, filepath.Join(linked, "output", p), "x: 1\n")
@@ -171,7 +142,7 @@ func TestIgnoredUntrackedInALinkedWorkTree(t *testing.T) {
 	if want := []string{"excluded.yaml", "sub/kept.yaml"}; !slices.Equal(got, want) {
 		t.Errorf("IgnoredUntracked = %v, want %v", got, want)
 	}
-	if out := gitIn(t, linked, "check-ignore", "output/excluded.yaml", "output/sub/kept.yaml"); out != "output/excluded.yaml\noutput/sub/kept.yaml\n" {
+	if out := gittest.Run(t, linked, "check-ignore", "output/excluded.yaml", "output/sub/kept.yaml"); out != "output/excluded.yaml\noutput/sub/kept.yaml\n" {
 		t.Errorf("git itself disagrees: check-ignore says %q", out)
 	}
 }
@@ -181,15 +152,15 @@ func TestIgnoredUntrackedInALinkedWorkTree(t *testing.T) {
 func TestCommitPathsRefusesUnmergedPaths(t *testing.T) {
 	dir, r := newRepo(t)
 	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: stashed\n")
-	gitIn(t, dir, "stash", "-q")
+	gittest.Run(t, dir, "stash", "-q")
 	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: committed\n")
-	gitIn(t, dir, "commit", "-q", "-am", "change")
+	gittest.Run(t, dir, "commit", "-q", "-am", "change")
 	cmd := exec.Command("git", "stash", "pop")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err == nil {
 		t.Fatalf("git stash pop did not conflict:\n%s", out)
 	}
-	head := gitIn(t, dir, "rev-parse", "HEAD")
+	head := gittest.Run(t, dir, "rev-parse", "HEAD")
 	if err := r.Unfinished(); err == nil || !strings.Contains(err.Error(), "the index has unmerged paths (output/owned.yaml)") {
 		t.Errorf("Unfinished = %v", err)
 	}
@@ -197,7 +168,7 @@ func TestCommitPathsRefusesUnmergedPaths(t *testing.T) {
 	if _, err := r.CommitPaths([]string{"owned.yaml"}, "unmerged", sig, sig); err == nil {
 		t.Error("CommitPaths committed an index with unmerged paths")
 	}
-	if gitIn(t, dir, "rev-parse", "HEAD") != head {
+	if gittest.Run(t, dir, "rev-parse", "HEAD") != head {
 		t.Error("HEAD moved")
 	}
 }
