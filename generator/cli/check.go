@@ -2,7 +2,10 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -203,6 +206,10 @@ func (a *app) runCheck(output string) error {
 		return nil
 	}
 	var why []string
+	// A mistyped --out reads as a tree with every file missing: say so first.
+	if _, err := os.Stat(a.outDir); errors.Is(err, fs.ErrNotExist) {
+		why = append(why, fmt.Sprintf("%s does not exist (a mistyped --out, or generate never ran)", a.outDir))
+	}
 	strays := 0
 	for _, f := range rep.Files {
 		if f.Change == "stray" {

@@ -238,6 +238,11 @@ func TestCheckDeletedFile(t *testing.T) {
 	if !strings.HasPrefix(stdout, "missing  "+release+"\n--- /dev/null\n+++ b/"+release+"\n") {
 		t.Fatalf("check output:\n%s", stdout)
 	}
+	// A mistyped --out reads as every file missing: the summary says why first.
+	code, _, stderr := run(t, "check", "--spec", p.spec, "--out", p.out+"-typo")
+	if code != 1 || !strings.Contains(stderr, "-typo does not exist (a mistyped --out, or generate never ran)") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
 }
 
 func TestCheckStrayFile(t *testing.T) {
