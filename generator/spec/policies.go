@@ -60,9 +60,9 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 			preset, ok := v.m.Presets[hp.Preset]
 			if !ok {
 				v.fail(pp+".preset", "known presets: "+strings.Join(slices.Sorted(maps.Keys(v.m.Presets)), ", "), "unknown preset %q", hp.Preset)
-			} else {
-				*hp = resolvePreset(*hp, preset)
+				continue // its nodes and rules would come from the preset: saying they are missing is only noise
 			}
+			*hp = resolvePreset(*hp, preset)
 		}
 		if hp.Nodes == nil {
 			v.fail(pp+".nodes", "write nodes: {role: control-plane}, or nodes: {} for every node", "a host policy must say which nodes it selects")

@@ -35,3 +35,11 @@ func TestBadNameGivesOneProblem(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// An unknown preset gives one problem, not others about the nodes and rules the preset would have brought.
+func TestUnknownPresetGivesOneProblem(t *testing.T) {
+	got := problemsOf(t, "    hostPolicies:\n      - {name: p, preset: no-such-preset}\n")
+	if len(got) != 1 || !strings.Contains(got[0], `clusters[0].hostPolicies[0].preset: unknown preset "no-such-preset"`) {
+		t.Fatalf("got %q", got)
+	}
+}
