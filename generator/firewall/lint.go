@@ -164,6 +164,13 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 				"Cilium would reject the compiled policy %s: %s", p.Name, why))
 		}
 	}
+	if t := sim.Template; t != nil && cilium.OverlayOf(c).Port == 0 {
+		// The checks see pod traffic between nodes as the tunnel's packets between node addresses. With native
+		// routing pods' own addresses cross Robot, which they do not model: a template that filters sources (the
+		// escape hatch discards 6443 from all but admins) could cut Flux off the API on another node unseen.
+		errs = append(errs, m.Problem(cp+".cilium.values", "keep tunnel routing (the default) with a hetzner template, or drop the template",
+			"native routing sends pod traffic between nodes from pod addresses through the Robot firewall, which the lock-out checks do not model"))
+	}
 	if t := sim.Template; t != nil {
 		hp := cp + ".hetzner"
 		if len(t.Rules) > spec.MaxHetznerRules {

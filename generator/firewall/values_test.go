@@ -52,3 +52,38 @@ clusters:
 		t.Errorf("native routing: overlay checks %v, failures %v", ports, fails)
 	}
 }
+
+// With native routing pods' own addresses cross Robot, which the checks do not model: a cluster with a hetzner
+// template and native routing is refused by the lints; without a template it is fine.
+func TestNativeRoutingThroughRobotIsRefused(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: native
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+    cilium:
+      version: 1.16.5
+      values: {routingMode: native}
+`
+	refused := func(s string) bool {
+		errs, _ := Lint(load(t, s))
+		for _, p := range errs {
+			if strings.Contains(p.String(), "clusters[0].cilium.values: native routing sends pod traffic between nodes from pod addresses through the Robot firewall") {
+				return true
+			}
+		}
+		return false
+	}
+	if !refused(doc + "    hetzner: {adminSources: [89.23.224.44/32]}\n") {
+		t.Error("native routing behind a Robot template was not refused")
+	}
+	if refused(doc) {
+		t.Error("native routing without a Robot template was refused")
+	}
+	if refused(strings.Replace(doc, "values: {routingMode: native}", "values: {routingMode: tunnel}", 1) + "    hetzner: {adminSources: [89.23.224.44/32]}\n") {
+		t.Error("tunnel routing behind a Robot template was refused")
+	}
+}
