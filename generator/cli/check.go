@@ -252,7 +252,7 @@ func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []plaintextS
 		}
 		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, NotAFile: c.NotAFile, Diff: diff})
 	}
-	for _, p := range strayFiles(d, r.Tree) {
+	for _, p := range strayFiles(d.Entries(), r.Tree) {
 		rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
 	}
 	slices.SortStableFunc(rep.Files, func(x, y fileDrift) int { return strings.Compare(x.Path, y.Path) })
@@ -302,22 +302,29 @@ func fileDiff(p string, have, want []byte, onDisk, generated bool) (string, erro
 	return d, err
 }
 
-// strayFiles lists files kronform-gen did not generate inside the folders it generates whole: those whose
-// kustomization.yaml it generated (a Flux path it owns). Other folders, clusters/<cluster>/ above all, are shared.
-func strayFiles(d *tree.Disk, t *tree.Tree) []string {
+// generatedFolders are the folders kronform-gen generates whole: those whose kustomization.yaml it generated (a
+// Flux path it owns). Other folders, clusters/<cluster>/ above all, are shared.
+func generatedFolders(t *tree.Tree) []string {
 	var folders []string
 	for _, p := range t.Paths() {
 		if path.Base(p) == "kustomization.yaml" {
-			folders = append(folders, path.Dir(p)+"/")
+			folders = append(folders, path.Dir(p))
 		}
 	}
+	return folders
+}
+
+// strayFiles lists the entries (Disk.Entries, tree.Entries) that kronform-gen did not generate inside the folders it
+// generates whole.
+func strayFiles(entries []string, t *tree.Tree) []string {
+	folders := generatedFolders(t)
 	var out []string
-	for _, p := range d.Entries() {
+	for _, p := range entries {
 		if _, generated := t.File(p); generated {
 			continue
 		}
 		for _, f := range folders {
-			if strings.HasPrefix(p, f) || f == "./" {
+			if f == "." || strings.HasPrefix(p, f+"/") {
 				out = append(out, p)
 				break
 			}

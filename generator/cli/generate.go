@@ -77,8 +77,8 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 				fmt.Fprintf(a.stderr, "removed %s\n", p)
 			}
 			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole.
-			if d, err := tree.ReadDisk(a.outDir); err == nil {
-				for _, p := range strayFiles(d, t) {
+			if entries, err := tree.Entries(a.outDir, generatedFolders(t)); err == nil {
+				for _, p := range strayFiles(entries, t) {
 					fmt.Fprintf(a.stderr, "note: stray %s (not generated, in a folder kronform-gen generates whole: Flux applies it too, and check fails on it; delete or move it)\n", p)
 				}
 			}

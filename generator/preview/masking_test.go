@@ -17,27 +17,8 @@ import (
 // Kustomization "apps" substitutes its variables into apps/config.yaml.
 func varsTree(token, config string) map[string][]byte {
 	return map[string][]byte{
-		"clusters/c1/vars.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: vars, namespace: flux-system}
-spec:
-  interval: 10m
-  path: ./vars
-  prune: true
-  sourceRef: {kind: GitRepository, name: flux-system}
-`),
-		"clusters/c1/apps.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: apps, namespace: flux-system}
-spec:
-  interval: 10m
-  path: ./apps
-  prune: true
-  sourceRef: {kind: GitRepository, name: flux-system}
-  postBuild:
-    substituteFrom:
-    - {kind: Secret, name: cluster-secret-vars}
-`),
+		"clusters/c1/vars.yaml": []byte(fluxKustomization("vars", "./vars")),
+		"clusters/c1/apps.yaml": []byte(fluxKustomization("apps", "./apps", "postBuild:", "  substituteFrom:", "  - {kind: Secret, name: cluster-secret-vars}")),
 		"vars/secret.yaml": []byte("apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secret-vars\n  namespace: flux-system\n" +
 			"stringData:\n  api_token: " + token + "\n"),
 		"apps/config.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  namespace: apps\ndata:\n" + config),
@@ -227,16 +208,7 @@ func TestSecretsGeneratedFromSOPSFilesAreNoted(t *testing.T) {
 		return out
 	}
 	writeTree(t, dir, map[string][]byte{
-		"clusters/c1/apps.yaml": []byte(`apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: apps, namespace: flux-system}
-spec:
-  interval: 10m
-  path: ./apps
-  prune: true
-  sourceRef: {kind: GitRepository, name: flux-system}
-  decryption: {provider: sops}
-`),
+		"clusters/c1/apps.yaml": []byte(fluxKustomization("apps", "./apps", "decryption: {provider: sops}")),
 		"apps/kustomization.yaml": []byte("secretGenerator:\n- name: app\n  namespace: apps\n  envs: [app.enc.env]\n" +
 			"- name: creds\n  namespace: apps\n  files: [creds.yaml=creds.enc.yaml]\n"),
 		"apps/app.enc.env":    enc("app.env", "API_KEY=s3cr3t\n"),

@@ -63,6 +63,41 @@ func ReadDisk(dir string) (*Disk, error) {
 	return d, err
 }
 
+// Entries lists what lies below the given folders of the tree at dir (slash-separated, relative to dir; "." for all
+// of it): files and non-files alike, as Disk.Entries names them, without reading any file. A folder that does not
+// exist has none.
+func Entries(dir string, folders []string) ([]string, error) {
+	var out []string
+	for _, f := range folders {
+		root := filepath.Join(dir, filepath.FromSlash(f))
+		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) && p == root {
+				return filepath.SkipAll
+			}
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(dir, p)
+			if err != nil {
+				return err
+			}
+			rel = filepath.ToSlash(rel)
+			switch {
+			case e.IsDir() && (e.Name() == ".git" || rel == TxnDir):
+				return filepath.SkipDir
+			case !e.IsDir():
+				out = append(out, rel)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
 // Files is the regular files below dir as an fs.FS, read on demand: a path that passes through a symbolic link, or
 // names anything but a regular file, does not exist, as in ReadDisk and in Flux's artifact. For readers of a few
 // files of a large tree (generate reads back only the secret files it keeps).
