@@ -73,7 +73,7 @@ Exit codes:
 					return fail(ExitUsage, "--decrypt needs an age key: give --age-key-file, set %s or %s, or keep one in "+
 						"~/.config/sops/age/keys.txt", secrets.KeyFileEnv, secrets.KeyEnv)
 				}
-				opts.Decrypt = func(doc []byte) ([]byte, error) { return secrets.DecryptObject(doc, ids) }
+				opts.Decrypt = secrets.NewDecryptor(ids)
 			}
 			res, err := src.Build(ks, opts)
 			builds := res.Builds

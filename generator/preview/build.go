@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/getsops/sops/v3/cmd/sops/formats"
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
@@ -24,13 +25,21 @@ type Options struct {
 	// built even when Flux would not apply it from this tree (with a note saying why). The rest of the cluster is
 	// still built, unseen: it declares Kustomizations and provides substituteFrom sources.
 	Cluster, Name string
-	// Decrypt, when set, decrypts a SOPS-encrypted Secret (the object as JSON in, plaintext JSON out, as
-	// secrets.DecryptObject does) the way kustomize-controller does before substitution, and lets variables from
-	// Secrets be substituted in the clear.
+	// Decrypt, when set, decrypts what kustomize-controller decrypts for a Kustomization with spec.decryption: the
+	// SOPS-encrypted files its secretGenerators read and its patches (before kustomize build), SOPS-encrypted objects
+	// and SOPS files held in a Secret's values (after), and lets variables from Secrets be substituted in the clear.
 	// Without it encrypted values stay encrypted and Secret-sourced variables are substituted masked.
-	Decrypt func([]byte) ([]byte, error)
+	Decrypt Decryptor
 	// Workers bounds the builds running at once; 0 means one per CPU.
 	Workers int
+}
+
+// Decryptor decrypts with the user's key what kustomize-controller decrypts with its own (secrets.Decryptor).
+type Decryptor interface {
+	// Object decrypts a SOPS-encrypted object: the object as JSON in, plaintext JSON out.
+	Object(doc []byte) ([]byte, error)
+	// File decrypts a SOPS-encrypted file read in format in, and emits the plaintext in format out.
+	File(data []byte, in, out formats.Format) ([]byte, error)
 }
 
 // Build is what kustomize-controller would apply for one Flux Kustomization.
@@ -90,7 +99,7 @@ func (s *Source) customSchemas() (bool, error) {
 }
 
 // kustomize runs kustomize on the Kustomization's path, with the kustomization file the controller would use.
-func (s *Source) kustomize(k Kustomization, resetSchema bool) (b *Build, err error) {
+func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b *Build, err error) {
 	dir := s.abs(k.Path)
 	kfile, data, generated, err := kustomizationFile(s.fs, dir, k)
 	if err != nil {
@@ -98,7 +107,24 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool) (b *Build, err err
 	}
 	fs := s.fs
 	if data != nil {
-		fs = overlay{FileSystem: s.fs, path: filepath.Clean(kfile), data: data}
+		fs = withFiles(fs, map[string][]byte{kfile: data})
+	}
+	var notes []string
+	if decrypts(k) {
+		src, err := decryptSources(fs, s.root, dir, dec)
+		if err != nil {
+			return nil, fmt.Errorf("error decrypting sources: %w", err)
+		}
+		fs = withFiles(fs, src.files)
+		if len(src.encrypted) > 0 {
+			patches := ""
+			if len(src.files) > 0 {
+				patches = ", and the patches in them are left out"
+			}
+			notes = append(notes, fmt.Sprintf(sourcesNote+"%s before kustomize build; built here "+
+				"from the SOPS-encrypted files, what is made of them differs from what Flux applies (Secrets in their "+
+				"values and name suffix%s): use --decrypt with the key", strings.Join(src.encrypted, ", "), patches))
+		}
 	}
 	if resetSchema {
 		schemaLock.Lock()
@@ -122,7 +148,7 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool) (b *Build, err err
 		}
 		if err == nil {
 			if m, ok := buildPlain(fs, dir, kdata); ok {
-				return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated}, nil
+				return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes}, nil
 			}
 		}
 	}
@@ -130,7 +156,15 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool) (b *Build, err err
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", k.Path, err)
 	}
-	return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated}, nil
+	return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes}, nil
+}
+
+// sourcesNote opens the note on SOPS-encrypted sources that a build without the key cannot decrypt.
+const sourcesNote = "kustomize-controller decrypts "
+
+// decrypts says whether kustomize-controller decrypts for the Kustomization: spec.decryption with provider sops.
+func decrypts(k Kustomization) bool {
+	return k.Spec.Decryption != nil && k.Spec.Decryption.Provider == "sops"
 }
 
 // runKrusty is kustomize's full engine on dir: the kustomize CLI's order and plugin set, and kustomize-controller's

@@ -1,9 +1,14 @@
 package preview
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/getsops/sops/v3/cmd/sops/formats"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"sigs.k8s.io/kustomize/api/resource"
@@ -13,34 +18,33 @@ import (
 // being encrypted (internal/decryptor IsDecryptionDisabled).
 var decryptKey = kustomizev1.GroupVersion.Group + "/decrypt"
 
-// decryption does with a build's SOPS-encrypted objects what kustomize-controller does. With spec.decryption
-// (provider sops) it decrypts, after kustomize build and before substitution, every object of any kind carrying a
-// sops block with a MAC (DecryptResource), unless annotated decrypt: disabled: decrypt, when set, does it here (the
-// object as JSON in, JSON out, so a file that decrypts here decrypts there); without it the values stay encrypted
-// and print masked. Then, before applying, the controller refuses the whole Kustomization if a v1 Secret still
-// carries a sops block without that annotation: that is an error here too, in its words, with or without a key,
-// since Flux would apply nothing of it.
-func decryption(b *Build, decrypt func([]byte) ([]byte, error)) error {
-	d := b.Spec.Decryption
-	decrypts := d != nil && d.Provider == "sops"
+// decryption does with a build's SOPS-encrypted objects what kustomize-controller does after kustomize build and
+// before substitution (DecryptResource), for a Kustomization with spec.decryption (provider sops), except for objects
+// annotated decrypt: disabled: an object of any kind carrying a sops block with a MAC is decrypted whole (the object
+// as JSON in, JSON out, so a file that decrypts here decrypts there); in any other Secret, each value that holds a
+// SOPS-encrypted file (found by its format's marker) is decrypted, in the format of its key. dec, when set, does it
+// here; without it the values stay encrypted and print masked. Then, before applying, the controller refuses the
+// whole Kustomization if a v1 Secret still carries a sops block without that annotation: that is an error here too,
+// in its words, with or without a key, since Flux would apply nothing of it.
+func decryption(b *Build, dec Decryptor) error {
+	on := decrypts(b.Kustomization)
 	for _, r := range b.Resources {
 		if strings.EqualFold(r.GetAnnotations()[decryptKey], kustomizev1.DisabledValue) {
 			continue
 		}
-		if decrypts && r.GetKind() == "Secret" && !hasField(r, "sops") && holdsSOPSFiles(r) {
-			b.Notes = append(b.Notes, fmt.Sprintf("%s is generated from SOPS-encrypted files, which kronform-gen "+
-				"does not decrypt: Flux decrypts them before kustomize build, so its keys and values differ from "+
-				"what is shown", fmtObject(r)))
-			continue
-		}
-		if decrypts && hasSOPSMAC(r) {
-			if decrypt == nil {
+		switch {
+		case on && hasSOPSMAC(r):
+			if dec == nil {
 				continue // decrypted in the cluster; masked here
 			}
-			if err := decryptResource(r, decrypt); err != nil {
+			if err := decryptResource(r, dec); err != nil {
 				return err
 			}
 			continue
+		case on && r.GetKind() == "Secret":
+			if err := decryptValues(b, r, dec); err != nil {
+				return err
+			}
 		}
 		if r.GetKind() == "Secret" && r.GetApiVersion() == "v1" && hasField(r, "sops") {
 			return fmt.Errorf("%s is SOPS encrypted, configuring decryption is required for this secret to be reconciled",
@@ -51,12 +55,12 @@ func decryption(b *Build, decrypt func([]byte) ([]byte, error)) error {
 }
 
 // decryptResource decrypts one object in place.
-func decryptResource(r *resource.Resource, decrypt func([]byte) ([]byte, error)) error {
+func decryptResource(r *resource.Resource, dec Decryptor) error {
 	j, err := r.MarshalJSON()
 	if err != nil {
 		return err
 	}
-	plain, err := decrypt(j)
+	plain, err := dec.Object(j)
 	if err != nil {
 		// The error of a failed decryption names the object, never a value.
 		return fmt.Errorf("decrypting %s: %w", fmtObject(r), err)
@@ -67,28 +71,53 @@ func decryptResource(r *resource.Resource, decrypt func([]byte) ([]byte, error))
 	return nil
 }
 
-// sopsMarkers are what the controller looks for to tell a SOPS file in a Secret's value, by format (binary and JSON
-// share one; dotenv, INI, YAML), plus one line of an encrypted dotenv file read by a secretGenerator's envs.
-var sopsMarkers = []string{`"mac": "ENC[`, "sops_mac=ENC[", "[sops]", "mac: ENC["}
+// valueMarkers are the formats the controller tells a SOPS-encrypted file in a Secret's value by, in the order they
+// are tried here (the controller tries them in map order; binary and JSON share a marker and load alike).
+var valueMarkers = []formats.Format{formats.Json, formats.Dotenv, formats.Ini, formats.Yaml}
 
-// holdsSOPSFiles says whether a Secret holds values that a secretGenerator read from SOPS-encrypted files: a whole
-// file (files:) or the lines of an encrypted dotenv file (envs:, which brings keys such as sops_mac).
-func holdsSOPSFiles(r *resource.Resource) bool {
-	for k, v := range r.GetDataMap() {
-		dec, err := base64.StdEncoding.DecodeString(v)
+// decryptValues decrypts the values of a Secret that hold SOPS-encrypted files, each emitted in the format its key
+// names (a key ending in .yaml gets YAML, one without an extension the binary store's plain bytes). A value that is
+// not base64 is left for the API server to refuse. Without dec, a note lists the keys.
+func decryptValues(b *Build, r *resource.Resource, dec Decryptor) error {
+	data := r.GetDataMap()
+	var encrypted []string
+	changed := false
+	for _, key := range slices.Sorted(maps.Keys(data)) {
+		raw, err := base64.StdEncoding.DecodeString(data[key])
 		if err != nil {
 			continue
 		}
-		if strings.HasPrefix(k, "sops_") && isEncrypted(string(dec)) {
-			return true
-		}
-		for _, m := range sopsMarkers {
-			if strings.Contains(string(dec), m) {
-				return true
+		in, found := formats.Format(0), false
+		for _, f := range valueMarkers {
+			if bytes.Contains(raw, sourceMarkers[f]) {
+				in, found = f, true
+				break
 			}
 		}
+		if !found {
+			continue
+		}
+		if dec == nil {
+			encrypted = append(encrypted, key)
+			continue
+		}
+		plain, err := dec.File(raw, in, formatForPath(key))
+		if err != nil {
+			return fmt.Errorf("failed to decrypt and format '%s/%s' Secret field '%s': %w", r.GetNamespace(), r.GetName(), key, err)
+		}
+		data[key], changed = base64.StdEncoding.EncodeToString(plain), true
 	}
-	return false
+	// The note on the sources the Secret was generated from says it already.
+	if len(encrypted) > 0 && !slices.ContainsFunc(b.Notes, func(n string) bool { return strings.HasPrefix(n, sourcesNote) }) {
+		b.Notes = append(b.Notes, fmt.Sprintf("%s holds SOPS-encrypted files in %s, which kustomize-controller decrypts "+
+			"(use --decrypt with the key to see them as Flux applies them)", fmtObject(r), strings.Join(encrypted, ", ")))
+	}
+	// The controller sets the values back even when none changed; that moves data to the end of the object, which
+	// the cluster does not see, and which would only make this build differ from kustomize's.
+	if changed {
+		r.SetDataMap(data)
+	}
+	return nil
 }
 
 // hasSOPSMAC is the controller's test for a SOPS-encrypted object (isSOPSEncryptedResource): a sops block with a mac.

@@ -112,7 +112,7 @@ func (s *Source) Build(seeds []Kustomization, opts Options) (*Result, error) {
 		}
 		parallel.For(len(todo), workers, func(i int) {
 			n := todo[i]
-			n.b, n.err = s.kustomize(n.k, serial)
+			n.b, n.err = s.kustomize(n.k, serial, opts.Decrypt)
 			if n.err == nil {
 				n.err = decryption(n.b, opts.Decrypt)
 			}

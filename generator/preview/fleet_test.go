@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getsops/sops/v3/cmd/sops/formats"
+
 	"github.com/kronform/kronform-gen/generator/preview"
 )
 
@@ -177,7 +179,7 @@ func TestAFailureStaysWithTheKustomizationsThatNeedIt(t *testing.T) {
 		"keys/secret.yaml":          fmt.Sprintf(sopsSecret, "db-keys"),
 		"db/cm.yaml":                configMap("db", "token: ${token}"),
 	}
-	noKey := func([]byte) ([]byte, error) { return nil, errors.New("no age key could decrypt it") }
+	var noKey wrongKey
 	res, err := buildTree(t, files, preview.Options{Decrypt: noKey})
 	var failed []string
 	for _, e := range unjoinErrors(err) {
@@ -275,4 +277,12 @@ func TestKustomizationsFluxDoesNotApplyFromTheTreeAreSkipped(t *testing.T) {
 	if err != nil || len(res.Builds) != 2 || len(res.Skipped) != 0 {
 		t.Errorf("not bootstrapped, GitRepository fleet: built %v, skipped %v, %v", res.Builds, res.Skipped, err)
 	}
+}
+
+// wrongKey decrypts nothing, as a key that is not the tree's.
+type wrongKey struct{}
+
+func (wrongKey) Object([]byte) ([]byte, error) { return nil, errors.New("no age key could decrypt it") }
+func (wrongKey) File([]byte, formats.Format, formats.Format) ([]byte, error) {
+	return nil, errors.New("no age key could decrypt it")
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,7 +103,7 @@ func TestSOPSSecretsFollowTheKustomizationsDecryption(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withKey := preview.Options{Decrypt: func(b []byte) ([]byte, error) { return secrets.DecryptObject(b, ids) }}
+	withKey := preview.Options{Decrypt: secrets.NewDecryptor(ids)}
 	kpath := filepath.Join(dir, "clusters/c1/secrets.yaml")
 	k, _ := os.ReadFile(kpath)
 	noDecryption := strings.Replace(string(k), "  decryption: {provider: sops, secretRef: {name: sops-age}}\n", "", 1)
@@ -183,48 +182,6 @@ metadata:
 	y, _ = buildFiles(t, files, preview.Options{})[0].YAML(false)
 	if !strings.Contains(string(y), "  arg: '*****'\n") {
 		t.Errorf("an argument from a masked variable:\n%s", y)
-	}
-}
-
-// Flux decrypts the SOPS-encrypted files a secretGenerator reads before kustomize build; kronform-gen does not, so
-// such a Secret is not what Flux applies, and the build says so rather than pass it off as the real thing.
-func TestSecretsGeneratedFromSOPSFilesAreNoted(t *testing.T) {
-	dir := t.TempDir()
-	key, err := filepath.Abs(filepath.Join("..", "..", "examples", "demo.agekey"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyText, _ := os.ReadFile(key)
-	_, recipient, _ := strings.Cut(string(keyText), "# public key: ")
-	recipient, _, _ = strings.Cut(recipient, "\n")
-	enc := func(name, plain string) []byte {
-		t.Helper()
-		p := filepath.Join(t.TempDir(), name)
-		os.WriteFile(p, []byte(plain), 0o600)
-		out, err := exec.Command("go", "tool", "sops", "encrypt", "--age", recipient, p).Output()
-		if err != nil {
-			t.Fatalf("sops encrypt %s: %v", name, err)
-		}
-		return out
-	}
-	writeTree(t, dir, map[string][]byte{
-		"clusters/c1/apps.yaml": []byte(fluxKustomization("apps", "./apps", "decryption: {provider: sops}")),
-		"apps/kustomization.yaml": []byte("secretGenerator:\n- name: app\n  namespace: apps\n  envs: [app.enc.env]\n" +
-			"- name: creds\n  namespace: apps\n  files: [creds.yaml=creds.enc.yaml]\n"),
-		"apps/app.enc.env":    enc("app.env", "API_KEY=s3cr3t\n"),
-		"apps/creds.enc.yaml": enc("creds.yaml", "user: admin\npassword: hunter2\n"),
-	})
-	src, _ := preview.FromDir(dir)
-	ks, _ := src.Kustomizations()
-	res, err := src.Build(ks, preview.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	notes := strings.Join(res.Builds[0].Notes, "\n")
-	for _, s := range []string{"Secret/apps/app-", "Secret/apps/creds-"} {
-		if !strings.Contains(notes, s) || !strings.Contains(notes, "generated from SOPS-encrypted files") {
-			t.Errorf("no note on %s: %q", s, notes)
-		}
 	}
 }
 

@@ -175,7 +175,7 @@ func TestBuildMasksAndDecryptsSOPSSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = src.Build(ks, preview.Options{Decrypt: func(b []byte) ([]byte, error) { return secrets.DecryptObject(b, ids) }})
+	res, err = src.Build(ks, preview.Options{Decrypt: secrets.NewDecryptor(ids)})
 	if err != nil {
 		t.Fatal(err)
 	}

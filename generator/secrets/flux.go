@@ -8,8 +8,12 @@ import (
 	"github.com/getsops/sops/v3"
 	"github.com/getsops/sops/v3/aes"
 	sopsage "github.com/getsops/sops/v3/age"
+	"github.com/getsops/sops/v3/cmd/sops/formats"
 	"github.com/getsops/sops/v3/config"
+	sopsdotenv "github.com/getsops/sops/v3/stores/dotenv"
+	sopsini "github.com/getsops/sops/v3/stores/ini"
 	sopsjson "github.com/getsops/sops/v3/stores/json"
+	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 )
 
 // DecryptObject decrypts one SOPS-encrypted object given as JSON, the way kustomize-controller decrypts a Secret
@@ -59,4 +63,77 @@ func dataKeyOf(tree sops.Tree, ids *Identities) ([]byte, error) {
 			KeyFileEnv, KeyEnv, strings.Join(sortedCopy(recipients), ", "))
 	}
 	return nil, fmt.Errorf("%w from %s (the file is for %s)", ErrWrongKey, ids.origin, strings.Join(sortedCopy(recipients), ", "))
+}
+
+// Decryptor decrypts with the identities given what kustomize-controller decrypts with its own (internal/decryptor):
+// SOPS-encrypted objects after kustomize build, and SOPS-encrypted files (a secretGenerator's sources, a patch, a
+// Secret's value) in any of sops' formats.
+type Decryptor struct{ ids *Identities }
+
+// NewDecryptor decrypts with ids.
+func NewDecryptor(ids *Identities) Decryptor { return Decryptor{ids: ids} }
+
+// Object is DecryptObject.
+func (d Decryptor) Object(doc []byte) ([]byte, error) { return DecryptObject(doc, d.ids) }
+
+// File decrypts a SOPS-encrypted file read in format in and emits its plaintext in format out, as the controller's
+// SopsDecryptWithFormat does: sops' stores with their default settings (config.NewStoresConfig), no MAC check (the
+// controller skips it). Errors never quote the file.
+func (d Decryptor) File(data []byte, in, out formats.Format) (plain []byte, err error) {
+	// Malformed input can make sops panic; the controller recovers, and so does this.
+	defer func() {
+		if r := recover(); r != nil {
+			plain, err = nil, fmt.Errorf("sops failed on the %s file", formatName(in))
+		}
+	}()
+	tree, err := storeFor(in).LoadEncryptedFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("not a SOPS-encrypted %s file (its sops metadata does not load)", formatName(in))
+	}
+	dataKey, err := dataKeyOf(tree, d.ids)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tree.Decrypt(dataKey, aes.NewCipher()); err != nil {
+		return nil, fmt.Errorf("%w (a value does not decrypt)", ErrTampered)
+	}
+	plain, err = storeFor(out).EmitPlainFile(tree.Branches)
+	if err != nil {
+		return nil, fmt.Errorf("emitting the decrypted %s file as %s failed", formatName(in), formatName(out))
+	}
+	return plain, nil
+}
+
+// storeFor is sops' store for a format with its default settings, as its CLI (common.StoreForFormat) and
+// kustomize-controller make it; anything else is binary.
+func storeFor(f formats.Format) sops.Store {
+	c := config.NewStoresConfig()
+	switch f {
+	case formats.Yaml:
+		return sopsyaml.NewStore(&c.YAML)
+	case formats.Json:
+		return sopsjson.NewStore(&c.JSON)
+	case formats.Dotenv:
+		return sopsdotenv.NewStore(&c.Dotenv)
+	case formats.Ini:
+		return sopsini.NewStore(&c.INI)
+	default:
+		return sopsjson.NewBinaryStore(&c.JSONBinary)
+	}
+}
+
+// formatName names a format as the controller's messages do.
+func formatName(f formats.Format) string {
+	switch f {
+	case formats.Yaml:
+		return "YAML"
+	case formats.Json:
+		return "JSON"
+	case formats.Dotenv:
+		return "dotenv"
+	case formats.Ini:
+		return "INI"
+	default:
+		return "binary"
+	}
 }
