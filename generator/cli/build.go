@@ -33,10 +33,12 @@ postBuild.substituteFrom reads the ConfigMaps and Secrets that the same cluster'
 after their own substitution; a source that is not in the tree (it may exist only in the cluster) is reported and
 its variables are left as written.
 
-Secret values print masked: **SOPS** for SOPS ciphertext, ***** for a value in the clear. --decrypt decrypts SOPS
-objects as kustomize-controller does (only for a Kustomization with spec.decryption, not an object annotated
-kustomize.toolkit.fluxcd.io/decrypt: disabled; the object as JSON, no MAC check) with the age key sops would use
-(--age-key-file, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, or ~/.config/sops/age/keys.txt) and prints every value in the clear.
+Secret values print masked: **SOPS** for SOPS ciphertext, ***** for a value in the clear. --decrypt decrypts what
+kustomize-controller decrypts for a Kustomization with spec.decryption: the SOPS-encrypted files its secretGenerators
+read and its patches (before kustomize build), SOPS objects not annotated kustomize.toolkit.fluxcd.io/decrypt:
+disabled (the object as JSON, no MAC check) and SOPS files held in Secret values (after), with the age key sops would
+use (--age-key-file, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, or ~/.config/sops/age/keys.txt), and prints every value in the
+clear. Without it, what is made of encrypted generator sources differs from what Flux applies, and a note says so.
 A Kustomization whose build still holds a SOPS-encrypted Secret fails, as the controller refuses to apply it.
 
 Exit codes:

@@ -14,6 +14,7 @@ import (
 
 	"filippo.io/age"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/kronform/kronform-gen/internal/testenv"
 )
@@ -80,6 +81,7 @@ func reconcile(t *testing.T, ciliumVersion string) {
 		"SOPS_AGE_KEY_FILE=" + keyFile, "E2E_API_TOKEN=first-token", "KRONFORM_GEN_CACHE=" + filepath.Join(work, "cache"),
 	}}
 	gen.generate()
+	userApps(t, repo, identity.Recipient().String())
 	testenv.Git(t, repo, "init", "--quiet", "--initial-branch=main")
 	forceEnvironment(t, repo)
 	testenv.Git(t, repo, "add", "-A")
@@ -109,7 +111,7 @@ func reconcile(t *testing.T, ciliumVersion string) {
 	})
 
 	generated := []string{"secrets", "cilium", "host-policies"}
-	order := waitKustomizationsReady(t, api, generated, 4*time.Minute)
+	order := waitKustomizationsReady(t, api, append(slices.Clone(generated), "apps"), 4*time.Minute)
 	t.Logf("Kustomizations Ready in the order %v after %v", order, time.Since(start).Round(time.Millisecond))
 	// dependsOn: host-policies waits for cilium (whose health check is the HelmRelease), cilium for nothing else here.
 	if slices.Index(order, "host-policies") < slices.Index(order, "cilium") {
@@ -134,6 +136,7 @@ func reconcile(t *testing.T, ciliumVersion string) {
 	}
 	assertPorts(t, api, "node-exporter", "9100")
 	assertSecret(t, api, withOrderKeys(map[string]string{"token": "first-token", "password": "first-password\n"}))
+	assertBuildIsApplied(t, api, gen, repo, keyFile, "apps")
 
 	// The spec changes: a policy port, a secret value, and one policy goes away.
 	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9200/tcp", false))
@@ -444,5 +447,102 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 				return
 			}
 		}
+	}
+}
+
+// userApps adds to the repository what a user keeps beside the generated tree: a Kustomization of their own with
+// spec.decryption, whose folder generates Secrets from SOPS-encrypted files (dotenv envs, a YAML file, a binary file)
+// and patches a ConfigMap with an encrypted patch, all encrypted by the real sops CLI for the cluster's key.
+func userApps(t *testing.T, repo, recipient string) {
+	t.Helper()
+	enc := func(name, text string, args ...string) {
+		t.Helper()
+		plain := filepath.Join(t.TempDir(), name)
+		testenv.WriteFile(t, plain, text)
+		out, err := exec.Command("go", append(append([]string{"tool", "sops", "encrypt", "--age", recipient}, args...), plain)...).Output()
+		if err != nil {
+			t.Fatalf("sops encrypt %s: %v", name, err)
+		}
+		testenv.WriteFile(t, filepath.Join(repo, "apps", name), string(out))
+	}
+	enc("app.enc.env", "API_KEY=env-value\nDB_HOST=db.internal\n")
+	enc("creds.enc.yaml", "user: admin\npassword: yaml-value\n")
+	enc("token.enc", "binary-value\n")
+	enc("patch.enc.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  mode: patched\n",
+		"--encrypted-regex", "^data$")
+	testenv.WriteFile(t, filepath.Join(repo, "apps", "settings.yaml"),
+		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  mode: plain\n")
+	testenv.WriteFile(t, filepath.Join(repo, "apps", "kustomization.yaml"), `resources: [settings.yaml]
+secretGenerator:
+- name: app-env
+  namespace: default
+  envs: [app.enc.env]
+- name: app-files
+  namespace: default
+  files: [creds.yaml=creds.enc.yaml, token=token.enc]
+patches:
+- path: patch.enc.yaml
+`)
+	testenv.WriteFile(t, filepath.Join(repo, "clusters", cluster, "apps.yaml"), `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  interval: 10m0s
+  path: ./apps
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  decryption:
+    provider: sops
+    secretRef:
+      name: sops-age
+`)
+}
+
+// assertBuildIsApplied holds `kronform-gen build --decrypt` of a Kustomization to what kustomize-controller applied:
+// every object it prints is in the cluster under the same name (generated Secrets carry a hash of their decrypted
+// values in it) with the same data. Values are compared, never printed.
+func assertBuildIsApplied(t *testing.T, api *testenv.APIServer, gen generator, repo, keyFile, name string) {
+	t.Helper()
+	cmd := exec.Command(gen.bin, "build", cluster+"/"+name, "--decrypt", "--out", repo)
+	cmd.Env = append(os.Environ(), "SOPS_AGE_KEY_FILE="+keyFile, "KRONFORM_GEN_CACHE="+t.TempDir())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kronform-gen build --decrypt: %v\n%s", err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Errorf("kronform-gen build --decrypt noted: %s", stderr.String())
+	}
+	objects := 0
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		var m map[string]any
+		if err := sigsyaml.Unmarshal([]byte(doc), &m); err != nil || m == nil {
+			t.Fatalf("build printed a document that does not parse: %v", err)
+		}
+		built := &unstructured.Unstructured{Object: m}
+		applied, err := api.Get(object(t, built.GetAPIVersion(), built.GetKind(), built.GetNamespace(), built.GetName()))
+		if err != nil {
+			t.Errorf("build prints %s %s/%s, which Flux did not apply: %v", built.GetKind(), built.GetNamespace(), built.GetName(), err)
+			continue
+		}
+		objects++
+		want, _, _ := unstructured.NestedStringMap(applied.Object, "data")
+		got, _, _ := unstructured.NestedStringMap(built.Object, "data")
+		for k := range mapKeys(want) {
+			if got[k] != want[k] {
+				t.Errorf("%s %s key %s: build's value differs from the applied one", built.GetKind(), built.GetName(), k)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s %s: build has keys %v, the cluster %v", built.GetKind(), built.GetName(), slices.Sorted(mapKeys(got)), slices.Sorted(mapKeys(want)))
+		}
+	}
+	if objects != 3 {
+		t.Errorf("%d of build's objects are in the cluster, want 3 (ConfigMap settings, Secrets app-env-*, app-files-*)", objects)
 	}
 }
