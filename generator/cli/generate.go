@@ -28,6 +28,9 @@ off, generate also checks the state in between: the new settings with the host p
 output folder at HEAD in a git repository, else on disk). If a check that expects a flow allowed fails there, nothing
 is written: split the change, policies first.
 
+The agents read Cilium's values (cilium-config) only when they start, and the chart does not restart them: when
+the values change, generate prints the restart to run once Flux has applied them (audit mode included).
+
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
 committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when
 other changes are staged, commit.gpgsign asks for a signature, -m is empty, or while git is in the middle of a merge,
@@ -99,6 +102,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 					fmt.Fprintf(a.stderr, "note: stray %s (not generated, in a folder kronform-gen generates whole: Flux applies it too, and check fails on it; delete or move it)\n", p)
 				}
 			}
+			a.printRestartNotes(m, steps)
 			if pending != nil {
 				return a.commit(pending)
 			}

@@ -36,6 +36,7 @@ type transition struct {
 	releaseErr error     // why the baseline's HelmRelease could not be read
 	chart      [2]string // the chart version before and after
 	values     []string  // the dotted keys of the values that change, sorted
+	rollOut    bool      // the new values set rollOutCiliumPods: the chart restarts the agents itself
 	policies   []string  // the host policies that change: "NAME added|removed|changed", sorted
 	// applied are the baseline's host policies, what Cilium enforces until host-policies reconciles; appliedErr says
 	// why they could not be read.
@@ -107,6 +108,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, read func(string) ([]byte
 			return nil, fail(ExitFailure, "%s: %v", releasePath, err)
 		}
 		tr.chart[1] = newChart
+		tr.rollOut = newValues["rollOutCiliumPods"] == true
 		switch {
 		case errors.Is(oldErr, fs.ErrNotExist):
 			tr.values = changedKeys(nil, newValues, "")
@@ -346,4 +348,23 @@ func (a *app) transitionGuard(m *spec.Model, steps []transition, label string) e
 	}
 	return fail(ExitFailure, "refusing to write %s: cluster %s: %s. Split the change: first the host policies alone, with the Cilium settings %s; "+
 		"commit, push and let Flux apply it; then the Cilium change", a.outDir, strings.Join(refused, ", "), what, label)
+}
+
+// printRestartNotes says when the agents must be restarted for a change to take effect: they read cilium-config only
+// when they start, and the chart restarts them on a change of it only with rollOutCiliumPods (a new chart version
+// restarts them anyway, with a new image). policyAuditMode, either way, is such a change.
+func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
+	for _, t := range steps {
+		if !t.hadRelease || len(t.values) == 0 || t.chart[0] != t.chart[1] || t.rollOut {
+			continue
+		}
+		c := m.Clusters[t.cluster]
+		until := ""
+		if slices.Contains(t.values, "policyAuditMode") {
+			until = fmt.Sprintf(" (until then audit mode stays %s)", map[bool]string{true: "off", false: "on"}[c.Cilium.AuditMode])
+		}
+		fmt.Fprintf(a.stderr, "note: cluster %s: Cilium's values change (%s): the agents read cilium-config only when they start, and the chart "+
+			"restarts them only with rollOutCiliumPods: true; once Flux has applied this, restart them%s: kubectl -n %s rollout restart daemonset/cilium\n",
+			c.Name, strings.Join(t.values, ", "), until, c.Cilium.Namespace)
+	}
 }

@@ -213,3 +213,29 @@ func TestTransitionJudgedAgainstHEAD(t *testing.T) {
 	gittest.Run(t, w.dir, "commit", "-q", "-m", "policy")
 	w.mustGenerate(fixed(transitionSpec))
 }
+
+// The agents read cilium-config only when they start and the chart does not restart them when it changes, so audit
+// mode, either way, takes effect only after a restart: generate says so. A new chart version restarts them (a new
+// image), and rollOutCiliumPods makes the chart do it: no note then.
+func TestGenerateSaysToRestartAgents(t *testing.T) {
+	w := newWorkspace(t)
+	if stderr := w.mustGenerate(twoNodes); strings.Contains(stderr, "restart") {
+		t.Fatalf("a new tree: %s", stderr)
+	}
+	stderr := w.mustGenerate(strings.Replace(twoNodes, "auditMode: false", "auditMode: true", 1))
+	want := "note: cluster alpha: Cilium's values change (policyAuditMode): the agents read cilium-config only when they start, and the chart restarts them " +
+		"only with rollOutCiliumPods: true; once Flux has applied this, restart them (until then audit mode stays off): kubectl -n kube-system rollout restart daemonset/cilium\n"
+	if !strings.Contains(stderr, want) {
+		t.Fatalf("audit mode on: stderr lacks %q:\n%s", want, stderr)
+	}
+	if stderr := w.mustGenerate(twoNodes); !strings.Contains(stderr, "(until then audit mode stays on)") {
+		t.Fatalf("audit mode off:\n%s", stderr)
+	}
+	if stderr := w.mustGenerate(strings.Replace(twoNodes, "version: 1.16.0", "version: 1.16.1", 1)); strings.Contains(stderr, "restart") {
+		t.Fatalf("a new chart version restarts the agents itself:\n%s", stderr)
+	}
+	rollOut := strings.Replace(twoNodes, "auditMode: false}", "auditMode: true, values: {rollOutCiliumPods: true}}", 1)
+	if stderr := w.mustGenerate(rollOut); strings.Contains(stderr, "restart") {
+		t.Fatalf("rollOutCiliumPods: true restarts the agents itself:\n%s", stderr)
+	}
+}
