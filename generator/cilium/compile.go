@@ -173,3 +173,39 @@ func egressRules(r spec.PolicyRule, ranges bool) []EgressRule {
 	}
 	return out
 }
+
+// WithoutPortRanges is a policy as an agent without port ranges enforces it (ranges false: a chart before 1.16, whose
+// agent and CRD have no endPort): every range shrinks to its first port. A policy written for 1.16 or later still
+// applied after a downgrade is enforced so. The policy given is not changed.
+func WithoutPortRanges(p ClusterwideNetworkPolicy) ClusterwideNetworkPolicy {
+	shrink := func(ports []PortRule) []PortRule {
+		if len(ports) == 0 {
+			return ports
+		}
+		out := make([]PortRule, len(ports))
+		for i, pr := range ports {
+			out[i] = PortRule{Ports: slices.Clone(pr.Ports)}
+			for j := range out[i].Ports {
+				out[i].Ports[j].EndPort = 0
+			}
+		}
+		return out
+	}
+	ingress := func(rules []IngressRule) []IngressRule {
+		out := slices.Clone(rules)
+		for i := range out {
+			out[i].ToPorts = shrink(out[i].ToPorts)
+		}
+		return out
+	}
+	egress := func(rules []EgressRule) []EgressRule {
+		out := slices.Clone(rules)
+		for i := range out {
+			out[i].ToPorts = shrink(out[i].ToPorts)
+		}
+		return out
+	}
+	p.Spec.Ingress, p.Spec.IngressDeny = ingress(p.Spec.Ingress), ingress(p.Spec.IngressDeny)
+	p.Spec.Egress, p.Spec.EgressDeny = egress(p.Spec.Egress), egress(p.Spec.EgressDeny)
+	return p
+}

@@ -22,6 +22,15 @@ kronform-gen generated are removed, and nothing else (flux-system, your own file
 invalid nothing is written. Nothing is written either when a cluster has audit mode off and a reachability
 assertion fails (see verify): that tree could lock you out, or leave open what should be denied.
 
+Flux applies a change in two steps: the cilium Kustomization (the HelmRelease), then host-policies, which waits for
+it. When one change brings new Cilium settings (chart or values) and new host policies to a cluster with audit mode
+off, generate also checks the state in between: the new settings with the host policies Flux applies now (the
+output folder at HEAD in a git repository, else on disk). If a check that expects a flow allowed fails there, nothing
+is written: split the change, policies first.
+
+The agents read Cilium's values (cilium-config) only when they start, and the chart does not restart them: when
+the values change, generate prints the restart to run once Flux has applied them (audit mode included).
+
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
 committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when
 other changes are staged, commit.gpgsign asks for a signature, -m is empty, or while git is in the middle of a merge,
@@ -43,6 +52,17 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 				return err
 			}
 			if err := a.auditGuard(m); err != nil {
+				return err
+			}
+			read, label, err := a.baseline()
+			if err != nil {
+				return err
+			}
+			steps, err := a.transitions(m, r.Tree, read)
+			if err != nil {
+				return err
+			}
+			if err := a.transitionGuard(m, steps, label); err != nil {
 				return err
 			}
 			a.printNotes(r)
@@ -82,6 +102,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 					fmt.Fprintf(a.stderr, "note: stray %s (not generated, in a folder kronform-gen generates whole: Flux applies it too, and check fails on it; delete or move it)\n", p)
 				}
 			}
+			a.printRestartNotes(m, steps)
 			if pending != nil {
 				return a.commit(pending)
 			}

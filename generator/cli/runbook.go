@@ -23,6 +23,11 @@ host endpoint (identity 1), set PolicyAuditMode, check it, and watch 'cilium mon
 It only prints; nothing is run. The output runs as a script from the first node to the last: the monitor steps,
 which never end by themselves, are printed commented out, to paste after a node's block to watch that node.
 
+Per-endpoint audit mode resets when an agent restarts; cilium.auditMode in the spec is the lasting switch, and the
+agents read it only when they start. When the spec already asks for this direction, the last step restarts them
+(kubectl rollout restart daemonset/cilium) once cilium-config says so, that is once Flux has applied it; otherwise
+it says how to change the spec, and the restart to run after.
+
 'off' is refused (exit 1, each failure with its trace) while any assertion fails, exactly like generate with audit
 mode off: leaving audit mode is when a bad policy locks you out.
 

@@ -151,9 +151,17 @@ func Verify(m *spec.Model) []Check {
 	return out
 }
 
-func verifyCluster(i int, c spec.Cluster) []Check {
+// VerifyWith checks cluster i's assertions, its spec's and the built-in ones, against the given policies in place of
+// the ones its spec compiles to (see NewSimulatorWith).
+func VerifyWith(m *spec.Model, i int, policies []cilium.ClusterwideNetworkPolicy) []Check {
+	return verifySimulated(i, NewSimulatorWith(m.Clusters[i], policies))
+}
+
+func verifyCluster(i int, c spec.Cluster) []Check { return verifySimulated(i, NewSimulator(c)) }
+
+func verifySimulated(i int, sim *Simulator) []Check {
 	var out []Check
-	sim := NewSimulator(c)
+	c := sim.Cluster
 	run := func(ch Check) {
 		traces, err := sim.Evaluate(ch.Assertion)
 		ch.Traces = traces

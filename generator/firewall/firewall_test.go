@@ -1041,3 +1041,67 @@ clusters:
 		t.Fatalf("got %q", shared)
 	}
 }
+
+// The agents read policy-audit-mode from cilium-config only when they start, and the chart does not restart them
+// when it changes (rollOutCiliumPods is off): the script restarts them once cilium-config says what the spec asks
+// for, and only then; when the spec says the other way, it only says how to get there, since a restart would bring
+// the spec's setting back.
+func TestRunbookRestartsAgents(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	for _, tc := range []struct {
+		specAudit, on bool
+		configMap     string // what kubectl says cilium-config holds for policy-audit-mode
+		restart       bool
+	}{
+		{specAudit: false, on: false, configMap: "", restart: true},
+		{specAudit: false, on: false, configMap: "false", restart: true},
+		{specAudit: false, on: false, configMap: "true", restart: false}, // Flux has not applied the spec yet
+		{specAudit: true, on: true, configMap: "true", restart: true},
+		{specAudit: true, on: true, configMap: "", restart: false},
+		{specAudit: false, on: true, configMap: "", restart: false}, // an emergency: the spec must change first
+		{specAudit: true, on: false, configMap: "true", restart: false},
+	} {
+		spec := strings.Replace(multiSpec, "hubble: {relay: true}}", fmt.Sprintf("hubble: {relay: true}, auditMode: %t}", tc.specAudit), 1)
+		text, err := AuditRunbook(load(t, spec).Clusters[0], tc.on)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		log := filepath.Join(dir, "kubectl.log")
+		kubectl := `#!/bin/sh
+echo "$*" >> "` + log + `"
+case "$*" in
+*" get pods "*) echo cilium-x ;;
+*"endpoint list"*) echo 7 ;;
+*"endpoint config 7") echo "PolicyAuditMode : Disabled" ;;
+*"get configmap cilium-config"*) printf %s "` + tc.configMap + `" ;;
+esac
+`
+		if err := os.WriteFile(filepath.Join(dir, "kubectl"), []byte(kubectl), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		script := filepath.Join(dir, "audit.sh")
+		if err := os.WriteFile(script, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("sh", script)
+		cmd.Env = append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%+v: %v\n%s", tc, err, out)
+		}
+		calls, _ := os.ReadFile(log)
+		restarted := strings.Contains(string(calls), "-n kube-system rollout restart daemonset/cilium")
+		if restarted != tc.restart {
+			t.Errorf("%+v: restarted %v, want %v\n%s\n%s", tc, restarted, tc.restart, calls, text)
+		}
+		if restarted && !strings.Contains(string(calls), "-n kube-system rollout status daemonset/cilium") {
+			t.Errorf("%+v: the restart is not waited for\n%s", tc, calls)
+		}
+		if !strings.Contains(text, "kubectl -n kube-system rollout restart daemonset/cilium") {
+			t.Errorf("%+v: the runbook does not name the restart\n%s", tc, text)
+		}
+	}
+}

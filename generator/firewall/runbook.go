@@ -15,7 +15,10 @@ var agentCLIRename = semver.MustParse("1.15.0")
 // AuditRunbook is the seed's imperative procedure for one cluster, node by node: find the Cilium agent on the node,
 // the host endpoint (identity 1), set PolicyAuditMode, check it, and (commented out, as it never ends) watch the
 // policy verdicts. Per-endpoint audit mode resets when the agent restarts; the declarative switch is
-// cilium.auditMode.
+// cilium.auditMode, which the agents read (policy-audit-mode in cilium-config) only when they start, and the chart
+// restarts them on a change of cilium-config only with rollOutCiliumPods. So the last step restarts them once
+// cilium-config says what the spec does, when the spec already asks for this direction; otherwise it says how to get
+// there, since a restart would bring the spec's setting back.
 func AuditRunbook(c spec.Cluster, on bool) (string, error) {
 	version, err := spec.ResolveCiliumVersion(c.Cilium.Version)
 	if err != nil {
@@ -34,8 +37,8 @@ func AuditRunbook(c spec.Cluster, on bool) (string, error) {
 	fmt.Fprintf(&b, "# Policy audit mode %s for the host endpoints of cluster %s (Cilium %s).\n", word, c.Name, c.Cilium.Version)
 	b.WriteString("# Per-endpoint audit mode resets when the Cilium agent restarts; cilium.auditMode in the spec is the lasting switch.\n")
 	b.WriteString("# Runs as a script (sh FILE), node after node; the monitor steps are commented out as they never end by themselves.\n")
-	if c.Cilium.AuditMode && !on {
-		b.WriteString("# The spec still sets cilium.auditMode: true (policyAuditMode for every endpoint): set it to false and run\n# kronform-gen generate, which refuses while an assertion fails.\n")
+	if c.Cilium.AuditMode != on {
+		fmt.Fprintf(&b, "# The spec still sets cilium.auditMode: %t (policyAuditMode for every endpoint), which an agent restart brings back:\n# see the last step.\n", c.Cilium.AuditMode)
 	}
 	for _, n := range c.Nodes {
 		fmt.Fprintf(&b, "\n# %s: the cilium pod on the node, then its host endpoint (the one with identity 1)\n", n.Name)
@@ -52,5 +55,27 @@ func AuditRunbook(c spec.Cluster, on bool) (string, error) {
 		fmt.Fprintf(&b, "# watch the verdicts on %s (%s); it runs until Ctrl-C, so paste it by hand:\n", n.Name, verdicts)
 		fmt.Fprintf(&b, "#   kubectl -n %s exec \"$POD\" -c cilium-agent -- %s monitor -t policy-verdict --related-to \"$EP\"\n", ns, agent)
 	}
+	restart := fmt.Sprintf("kubectl -n %s rollout restart daemonset/cilium", ns)
+	b.WriteString("\n# The lasting switch is cilium.auditMode in the spec. The agents read it (policy-audit-mode in cilium-config) only\n")
+	b.WriteString("# when they start, and the chart does not restart them when it changes: restart them once Flux has applied it.\n")
+	if c.Cilium.AuditMode != on {
+		guard := ""
+		if !on {
+			guard = ", which refuses while an assertion fails"
+		}
+		fmt.Fprintf(&b, "# Set cilium.auditMode: %t, run kronform-gen generate%s, commit and push; once Flux has applied it:\n", on, guard)
+		fmt.Fprintf(&b, "#   %s\n", restart)
+		return b.String(), nil
+	}
+	test := "="
+	if !on {
+		test = "!="
+	}
+	fmt.Fprintf(&b, "if [ \"$(kubectl -n %s get configmap cilium-config -o jsonpath='{.data.policy-audit-mode}')\" %s true ]; then\n", ns, test)
+	fmt.Fprintf(&b, "  %s\n", restart)
+	fmt.Fprintf(&b, "  kubectl -n %s rollout status daemonset/cilium\n", ns)
+	b.WriteString("else\n")
+	fmt.Fprintf(&b, "  echo \"cilium-config does not have audit mode %s yet: once Flux has applied the HelmRelease, run %s\" >&2\n", word, restart)
+	b.WriteString("fi\n")
 	return b.String(), nil
 }

@@ -100,10 +100,17 @@ func (s *Simulator) rejectedBy(p cilium.ClusterwideNetworkPolicy) []string {
 
 // NewSimulator compiles the cluster's host policies and template.
 func NewSimulator(c spec.Cluster) *Simulator {
-	s := &Simulator{Cluster: c}
+	var policies []cilium.ClusterwideNetworkPolicy
 	for _, p := range c.HostPolicies {
-		s.Policies = append(s.Policies, cilium.CompilePolicy(p, spec.CiliumPortRanges(c.Cilium.Version)))
+		policies = append(policies, cilium.CompilePolicy(p, spec.CiliumPortRanges(c.Cilium.Version)))
 	}
+	return NewSimulatorWith(c, policies)
+}
+
+// NewSimulatorWith evaluates the cluster's Cilium settings and template with the given policies in place of the ones
+// its spec compiles to: those still applied while Flux has rolled out new Cilium settings but not the new policies.
+func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
+	s := &Simulator{Cluster: c, Policies: policies}
 	if t, ok := BuildTemplate(c); ok {
 		s.Template = &t
 	}

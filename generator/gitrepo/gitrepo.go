@@ -171,6 +171,62 @@ func (r *Repo) Files(ref string) (map[string][]byte, error) {
 	return files, err
 }
 
+// Snapshot is the output folder as one commit holds it, read a file at a time from the object store.
+type Snapshot struct {
+	tree *object.Tree // nil: the commit has no output folder, or there is no commit
+}
+
+// HeadSnapshot is the output folder as HEAD holds it; empty when HEAD has no commit yet or no such folder.
+func (r *Repo) HeadSnapshot() (*Snapshot, error) {
+	ref, err := r.repo.Head()
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return &Snapshot{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading HEAD: %w", err)
+	}
+	c, err := r.repo.CommitObject(ref.Hash())
+	if err != nil {
+		return nil, fmt.Errorf("HEAD is not a commit: %w", err)
+	}
+	t, err := c.Tree()
+	if err != nil {
+		return nil, err
+	}
+	if r.Sub != "." {
+		t, err = t.Tree(r.Sub)
+		if errors.Is(err, object.ErrDirectoryNotFound) {
+			return &Snapshot{}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s at HEAD: %w", r.Sub, err)
+		}
+	}
+	return &Snapshot{tree: t}, nil
+}
+
+// ReadFile reads a file of the snapshot, by its slash-separated path relative to the output folder. A path that is
+// not a regular file there (absent, a folder, a link, a submodule) gives an error wrapping fs.ErrNotExist.
+func (s *Snapshot) ReadFile(p string) ([]byte, error) {
+	if s.tree == nil {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
+	}
+	e, err := s.tree.FindEntry(p)
+	if err != nil || (e.Mode != filemode.Regular && e.Mode != filemode.Executable) {
+		return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
+	}
+	f, err := s.tree.TreeEntryFile(e)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	rd, err := f.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	return io.ReadAll(rd)
+}
+
 // repoPath turns a path relative to the output folder into one relative to the work tree.
 func (r *Repo) repoPath(p string) string {
 	if r.Sub == "." {

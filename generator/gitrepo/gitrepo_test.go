@@ -1,6 +1,8 @@
 package gitrepo_test
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -170,5 +172,43 @@ func TestCommitPathsRefusesUnmergedPaths(t *testing.T) {
 	}
 	if gittest.Run(t, dir, "rev-parse", "HEAD") != head {
 		t.Error("HEAD moved")
+	}
+}
+
+// HeadSnapshot reads the output folder as committed, not as on disk; what is not a regular file there does not
+// exist, and a repository without a commit holds nothing.
+func TestHeadSnapshot(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 2\n") // not committed
+	write(t, filepath.Join(dir, "output", "sub", "f.yaml"), "b: 1\n")
+	gittest.Run(t, dir, "add", "output/sub")
+	gittest.Run(t, dir, "commit", "-q", "-m", "sub")
+	head, err := r.HeadSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := head.ReadFile("owned.yaml"); err != nil || string(b) != "a: 1\n" {
+		t.Errorf("owned.yaml at HEAD: %q, %v", b, err)
+	}
+	if b, err := head.ReadFile("sub/f.yaml"); err != nil || string(b) != "b: 1\n" {
+		t.Errorf("sub/f.yaml at HEAD: %q, %v", b, err)
+	}
+	for _, p := range []string{"sub", "missing.yaml", "sub/missing.yaml", "../Makefile"} {
+		if _, err := head.ReadFile(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s: %v, want not exist", p, err)
+		}
+	}
+
+	empty := t.TempDir()
+	gittest.Run(t, empty, "init", "-q")
+	r, err = gitrepo.Open(empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head, err = r.HeadSnapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := head.ReadFile("owned.yaml"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a repository without commits: %v, want not exist", err)
 	}
 }
