@@ -3,6 +3,7 @@ package secrets
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/getsops/sops/v3"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kronform/kronform-gen/generator/manifest"
@@ -248,8 +250,40 @@ func text(v []byte) bool {
 	return true
 }
 
+// jsonKeys are the keys the API server parses as a JSON object in a Secret of the type.
+var jsonKeys = map[string]string{
+	string(corev1.SecretTypeDockerConfigJson): corev1.DockerConfigJsonKey,
+	string(corev1.SecretTypeDockercfg):        corev1.DockerConfigKey,
+}
+
+// checkValues refuses the values the API server would refuse in a Secret of this type (in what the spec cannot say
+// about them: keys per type are spec validation's). The secrets Kustomization applies with force, which deletes and
+// recreates a Secret whose update is refused as invalid; values that would fail the create as well must never get
+// that far, or the old Secret would be gone. The messages name keys and sources, never values.
+func checkValues(s spec.Secret, values map[string][]byte) error {
+	total := 0
+	for _, v := range values {
+		total += len(v)
+	}
+	if total > corev1.MaxSecretSize {
+		return fmt.Errorf("the values add up to %d bytes, more than the %d (1 MiB) a Kubernetes Secret holds", total, corev1.MaxSecretSize)
+	}
+	if k, ok := jsonKeys[s.Type]; ok {
+		if v, ok := values[k]; ok {
+			var obj map[string]any
+			if json.Unmarshal(v, &obj) != nil { // the parser's error can quote the value
+				return fmt.Errorf("key %q (%s): not a JSON object, which the API server requires of a %s Secret", k, Describe(s.Data[k]), s.Type)
+			}
+		}
+	}
+	return nil
+}
+
 // plaintext is the Secret manifest with the header, in memory only.
 func plaintext(s spec.Secret, values map[string][]byte) ([]byte, error) {
+	if err := checkValues(s, values); err != nil {
+		return nil, err
+	}
 	stringData := map[string]string{}
 	data := map[string]string{}
 	for k, v := range values {

@@ -508,3 +508,43 @@ func TestValueFilesAreRegularAndBounded(t *testing.T) {
 		}
 	}
 }
+
+// The secrets Kustomization applies with force: a Secret whose update the API server refuses is deleted and created
+// anew. Values it would refuse on create too must be refused here, or the old Secret would be gone.
+func TestValuesTheAPIServerWouldRefuse(t *testing.T) {
+	a := newKey(t)
+	pull := spec.Secret{Name: "pull", Namespace: "apps", Type: "kubernetes.io/dockerconfigjson", Data: map[string]spec.SecretSource{
+		".dockerconfigjson": {File: "docker.json"},
+	}}
+	big := spec.Secret{Name: "big", Namespace: "apps", Type: "Opaque", Data: map[string]spec.SecretSource{
+		"a": {Env: "A"}, "b": {Env: "B"},
+	}}
+	half := strings.Repeat("x", 1<<19)
+	cases := []struct {
+		name    string
+		secret  spec.Secret
+		sources mapSources
+		want    string
+	}{
+		{"dockerconfigjson not JSON", pull, mapSources{"docker.json": canary}, `key ".dockerconfigjson" (file docker.json): not a JSON object, which the API server requires of a kubernetes.io/dockerconfigjson Secret`},
+		{"dockerconfigjson a JSON string", pull, mapSources{"docker.json": `"` + canary + `"`}, "not a JSON object"},
+		{"dockerconfigjson an object", pull, mapSources{"docker.json": `{"auths": {}}`}, ""},
+		{"1 MiB in all", big, mapSources{"A": half, "B": half}, ""},
+		{"over 1 MiB in all", big, mapSources{"A": half, "B": half + canary}, "more than the 1048576 (1 MiB) a Kubernetes Secret holds"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Render(Request{Secret: c.secret, Recipients: []string{a.recipient()}, Sources: c.sources, Path: "p.yaml", Now: now})
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+			assertNoCanary(t, "error", []byte(err.Error()))
+		})
+	}
+}
