@@ -379,6 +379,71 @@ func TestSecretFileChangedOutsideWithoutKey(t *testing.T) {
 	}
 }
 
+// A secret file the ownership record does not list is vouched for by nothing: here one left behind when a generate
+// was undone with git checkout (which restores the spec, the record and the kustomization.yaml, and leaves the new,
+// untracked file). Without the key it must not be kept as if verified when the secret comes back with another value:
+// written anew from the sources, or, without them, reported (check 1) and refused (generate 2).
+func TestLeftoverSecretFileIsNotTrusted(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	keyFile := filepath.Join(keyDir, "a.agekey")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	specFile := filepath.Join(dir, "cluster-spec.yaml")
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	// What git checkout -- . restores.
+	restore := map[string][]byte{}
+	for _, p := range []string{specFile, filepath.Join(dir, "output", ".kronform-gen", "owned.json"), filepath.Join(dir, "output", "infrastructure", "lab", "secrets", "kustomization.yaml")} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		restore[p] = b
+	}
+	withDB := string(restore[specFile]) + "      - name: db\n        namespace: kube-system\n        data:\n          pass: {env: DB_PASS}\n"
+	os.WriteFile(specFile, []byte(withDB), 0o644)
+	t.Setenv("DB_PASS", "old-value")
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	db := filepath.Join(dir, "output", "infrastructure", "lab", "secrets", "kube-system", "db.yaml")
+	leftover, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, b := range restore {
+		os.WriteFile(p, b, 0o644)
+	}
+	os.WriteFile(specFile, []byte(withDB), 0o644) // the secret comes back
+
+	os.Unsetenv("DB_PASS")
+	code, stdout, stderr := runIn(t, dir, "check")
+	if code != 1 || !strings.Contains(stderr, "needs-key-holder: not in the ownership record") {
+		t.Fatalf("check without the value: exit %d, want 1 and a needs-key-holder note\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runIn(t, dir, "generate"); code != 2 || !strings.Contains(stderr, "nothing was written") {
+		t.Fatalf("generate without the value: exit %d, want 2\n%s", code, stderr)
+	}
+	t.Setenv("DB_PASS", "new-value")
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	if now, _ := os.ReadFile(db); bytes.Equal(now, leftover) {
+		t.Fatal("the leftover file was kept: it holds the old value")
+	}
+	if code, _, errOut := runIn(t, dir, "check"); code != 0 {
+		t.Fatalf("check after generate: exit %d\n%s", code, errOut)
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", keyFile)
+	code, stdout, stderr = runIn(t, dir, "build", "--decrypt", "lab/secrets")
+	if code != 0 || !strings.Contains(stdout, "  pass: new-value\n") {
+		t.Fatalf("build --decrypt: exit %d, the Secret does not hold the new value\n%s", code, stderr)
+	}
+}
+
 // sops leaves an empty value unencrypted: generate writes it so, and check must then agree the tree is in sync
 // rather than fail on it as a plaintext Secret forever.
 func TestEmptySecretValueStaysInSync(t *testing.T) {

@@ -62,14 +62,28 @@ type Request struct {
 	Path string
 	// Previous is the file as it stands in the tree; nil when there is none.
 	Previous []byte
-	// ChangedOutside says Previous is not the file kronform-gen last wrote at Path (its ownership record says
-	// otherwise): someone changed it since.
-	ChangedOutside bool
-	Sources        Sources
-	Keys           *Identities
+	// Record is what the tree's ownership record says of Previous. Without the key, only a file the record vouches
+	// for (Recorded) is kept unverified; the zero value vouches for nothing.
+	Record  Record
+	Sources Sources
+	Keys    *Identities
 	// Now stamps sops' lastmodified on a newly encrypted file.
 	Now time.Time
 }
+
+// Record is what the tree's ownership record (.kronform-gen/owned.json, which holds the digest of every file
+// kronform-gen wrote) says of an existing secret file.
+type Record int
+
+const (
+	// NotRecorded: the record does not list the file. kronform-gen did not write it, or wrote it in a run whose
+	// record was undone (git checkout of the tracked files leaves a new, untracked file behind), or the record is lost.
+	NotRecorded Record = iota
+	// Recorded: the file is the one kronform-gen last wrote (the record holds its digest).
+	Recorded
+	// ChangedSince: the record holds another digest: the file was changed since kronform-gen wrote it.
+	ChangedSince
+)
 
 // Result is the file to put in the tree and, when something could not be verified or updated, why.
 type Result struct {
@@ -82,9 +96,9 @@ type Result struct {
 //   - with a key: decrypt the file (MAC checked), take each value from its source or, when the source is absent, from
 //     the file; keep the file byte for byte when content and recipients are unchanged, re-wrap the data key when only
 //     the recipients changed, encrypt anew otherwise;
-//   - without a key: keep the file when its readable parts (metadata, type, key names, recipients) match the spec and
-//     say the values were not verified; when they do not match, encrypt anew if every source is there, else keep the
-//     file and say a key holder must regenerate it.
+//   - without a key: keep the file when the ownership record vouches for it and its readable parts (metadata, type,
+//     key names, recipients) match the spec, and say the values were not verified; otherwise encrypt anew if every
+//     source is there, else keep the file and say a key holder must regenerate it.
 //
 // A wrong key, a tampered file or an absent source for a value nobody has are errors; their messages name files,
 // secrets, keys and sources, never values.
@@ -117,16 +131,21 @@ func Render(req Request) (Result, error) {
 	if req.Keys.Available() {
 		return renderWithKey(req, values, absent, fail)
 	}
-	if req.ChangedOutside {
-		// Anyone can encrypt for the public recipients, so without the key a file changed since kronform-gen wrote
-		// it could hold any values: it is not kept as if verified.
+	if req.Record != Recorded {
+		// Anyone can encrypt for the public recipients, so without the key a file the ownership record does not
+		// vouch for (changed since kronform-gen wrote it, or never recorded) could hold any values: it is not kept
+		// as if verified.
 		if len(absent) == 0 {
 			return encryptNew(s, values, req, fail)
 		}
+		why, mend := "changed since kronform-gen wrote it (it does not match the ownership record)", "restore it from git"
+		if req.Record == NotRecorded {
+			why, mend = "not in the ownership record (left from a generate that was undone, or not written by kronform-gen)",
+				"delete it (or, if the record was lost, restore the record from git)"
+		}
 		return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: NeedsKeyHolder,
-			Detail: fmt.Sprintf("changed since kronform-gen wrote it (it does not match the ownership record), and its values "+
-				"cannot be checked without the age key; someone with the key (or with %s) must run kronform-gen generate, or restore it from git",
-				describeAll(s, absent))}}, nil
+			Detail: fmt.Sprintf("%s, and its values cannot be checked without the age key; someone with the key (or with %s) "+
+				"must run kronform-gen generate, or %s", why, describeAll(s, absent), mend)}}, nil
 	}
 	mismatch := structureMismatch(s, req.Recipients, old)
 	if len(mismatch) == 0 {

@@ -274,13 +274,13 @@ func TestWithoutKey(t *testing.T) {
 	first := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: values})
 
 	t.Run("sources absent, file kept and unverified", func(t *testing.T) {
-		res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File})
+		res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File, Record: Recorded})
 		if !bytes.Equal(res.File, first.File) || res.Note == nil || res.Note.Kind != Unverified {
 			t.Fatalf("want the file kept with an unverified note, got note %v", res.Note)
 		}
 	})
 	t.Run("recipients changed, sources absent: needs a key holder", func(t *testing.T) {
-		res := render(t, Request{Secret: hcloud, Recipients: []string{b.recipient()}, Previous: first.File})
+		res := render(t, Request{Secret: hcloud, Recipients: []string{b.recipient()}, Previous: first.File, Record: Recorded})
 		if !bytes.Equal(res.File, first.File) || res.Note == nil || res.Note.Kind != NeedsKeyHolder {
 			t.Fatalf("want the file kept with a needs-key-holder note, got %v", res.Note)
 		}
@@ -292,13 +292,13 @@ func TestWithoutKey(t *testing.T) {
 	t.Run("key added, sources absent: needs a key holder naming the keys", func(t *testing.T) {
 		more := hcloud
 		more.Data = map[string]spec.SecretSource{"token": {Env: "HCLOUD_TOKEN"}, "cert": {File: "cert.pem"}, "binary": {File: "blob.bin"}, "extra": {Env: "EXTRA"}}
-		res := render(t, Request{Secret: more, Recipients: []string{a.recipient()}, Previous: first.File})
+		res := render(t, Request{Secret: more, Recipients: []string{a.recipient()}, Previous: first.File, Record: Recorded})
 		if res.Note == nil || res.Note.Kind != NeedsKeyHolder || !strings.Contains(res.Note.Detail, "the spec has keys [binary cert extra token], the file [binary cert token]") {
 			t.Fatalf("got %v", res.Note)
 		}
 	})
 	t.Run("recipients changed, sources present: encrypted anew", func(t *testing.T) {
-		res := render(t, Request{Secret: hcloud, Recipients: []string{b.recipient()}, Previous: first.File, Sources: values})
+		res := render(t, Request{Secret: hcloud, Recipients: []string{b.recipient()}, Previous: first.File, Record: Recorded, Sources: values})
 		if res.Note != nil {
 			t.Fatalf("unexpected note %v", res.Note)
 		}
@@ -391,26 +391,36 @@ func TestUnreadableFile(t *testing.T) {
 	}
 }
 
-// Without the key, a file that is not the one kronform-gen wrote may hold anybody's values (the recipients are
-// public): it is never kept as if verified.
+// Without the key, a file that is not the one kronform-gen wrote, or that its record does not list, may hold
+// anybody's values (the recipients are public): it is never kept as if verified.
 func TestChangedOutsideWithoutKey(t *testing.T) {
 	a := newKey(t)
 	first := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: values})
 	other := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: mapSources{"HCLOUD_TOKEN": "attacker", "cert.pem": "x", "blob.bin": "y"}})
 
-	res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, ChangedOutside: true, Path: "p.yaml"})
+	res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, Record: ChangedSince, Path: "p.yaml"})
 	if !bytes.Equal(res.File, other.File) || res.Note == nil || res.Note.Kind != NeedsKeyHolder {
 		t.Fatalf("want the file kept with a needs-key-holder note, got %v", res.Note)
 	}
 	if !strings.Contains(res.Note.Detail, "changed since kronform-gen wrote it") {
 		t.Fatalf("the note does not say why: %s", res.Note.Detail)
 	}
-	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, ChangedOutside: true, Sources: values})
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, Record: ChangedSince, Sources: values})
 	if res.Note != nil || bytes.Equal(res.File, other.File) {
 		t.Fatalf("with every value at hand the file is not written anew (note %v)", res.Note)
 	}
+	// A file the record does not list (left from a generate whose record was undone: git checkout leaves the new,
+	// untracked file) is vouched for by nothing either, even when its readable parts match the spec.
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, Record: NotRecorded, Path: "p.yaml"})
+	if !bytes.Equal(res.File, other.File) || res.Note == nil || res.Note.Kind != NeedsKeyHolder || !strings.Contains(res.Note.Detail, "not in the ownership record") {
+		t.Fatalf("want the unrecorded file kept with a needs-key-holder note, got %v", res.Note)
+	}
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, Record: NotRecorded, Sources: values})
+	if res.Note != nil || bytes.Equal(res.File, other.File) {
+		t.Fatalf("with every value at hand the unrecorded file is not written anew (note %v)", res.Note)
+	}
 	// The key holder decrypts and compares, so the record does not matter to them.
-	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File, ChangedOutside: true, Sources: values, Keys: a.ids})
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File, Record: ChangedSince, Sources: values, Keys: a.ids})
 	if res.Note != nil || !bytes.Equal(res.File, first.File) {
 		t.Fatalf("the key holder's unchanged file was not kept (note %v)", res.Note)
 	}
