@@ -186,6 +186,41 @@ func TestCheckWithoutKeyFailsWhenRecipientsChanged(t *testing.T) {
 	}
 }
 
+// Rotating recipients without the key, with every source at hand, writes each secret anew from the local sources
+// (encryption needs only the public keys), and must say so per file: nobody compared the committed values with those
+// sources, and a stale local file would replace a committed value unnoticed.
+func TestRecipientsRotatedWithoutKeyNoteEachFile(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	initKey(t, keyDir, "b")
+	a := recipientOf(t, filepath.Join(keyDir, "a.spec.yaml"))
+	b := recipientOf(t, filepath.Join(keyDir, "b.spec.yaml"))
+	dir := fleet(t, a)
+	t.Setenv("KG_TOKEN", canary)
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	specPath := filepath.Join(dir, "cluster-spec.yaml")
+	text, _ := os.ReadFile(specPath)
+	os.WriteFile(specPath, bytes.Replace(text, []byte("["+a+"]"), []byte("["+a+", "+b+"]"), 1), 0o644)
+	code, _, errOut := runIn(t, dir, "generate")
+	if code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, errOut)
+	}
+	want := "note: infrastructure/lab/secrets/kube-system/creds.yaml (kube-system/creds): reencrypted: the spec's recipients"
+	if !strings.Contains(errOut, want) || !strings.Contains(errOut, "encrypted anew from the local sources (file token.txt, environment variable KG_TOKEN), not compared with the committed values") {
+		t.Fatalf("generate does not say the file was written anew from the local sources unverified:\n%s", errOut)
+	}
+	if strings.Contains(errOut, canary) {
+		t.Fatal("generate printed the value")
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "b.agekey"))
+	if code, _, errOut := runIn(t, dir, "check"); code != 0 {
+		t.Fatalf("check with the new key: exit %d\n%s", code, errOut)
+	}
+}
+
 func TestInit(t *testing.T) {
 	dir := t.TempDir()
 	specPath := filepath.Join(dir, "cluster-spec.yaml")

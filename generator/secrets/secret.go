@@ -32,6 +32,10 @@ const (
 	// NeedsKeyHolder: the spec changed the secret in a way only someone with the key (or all its sources) can write.
 	// The old file was kept; the tree is not what the spec says.
 	NeedsKeyHolder NoteKind = "needs-key-holder"
+	// Reencrypted: without the age key, an existing file was written anew from the value sources (its recipients,
+	// keys or type changed, or the ownership record does not vouch for it), so its committed values were never
+	// compared with the new ones. Informational, for the reviewer: the tree is what the spec and the sources say.
+	Reencrypted NoteKind = "reencrypted"
 	// Unreadable: the file in the tree is not a sops-encrypted file kronform-gen can read (decrypted in place, say)
 	// and not every value is at hand to write it anew. The file was kept; the tree is not what the spec says.
 	Unreadable NoteKind = "unreadable"
@@ -135,13 +139,13 @@ func Render(req Request) (Result, error) {
 		// Anyone can encrypt for the public recipients, so without the key a file the ownership record does not
 		// vouch for (changed since kronform-gen wrote it, or never recorded) could hold any values: it is not kept
 		// as if verified.
-		if len(absent) == 0 {
-			return encryptNew(s, values, req, fail)
-		}
 		why, mend := "changed since kronform-gen wrote it (it does not match the ownership record)", "restore it from git"
 		if req.Record == NotRecorded {
 			why, mend = "not in the ownership record (left from a generate that was undone, or not written by kronform-gen)",
 				"delete it (or, if the record was lost, restore the record from git)"
+		}
+		if len(absent) == 0 {
+			return reencrypted(s, values, req, why, fail)
 		}
 		return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: NeedsKeyHolder,
 			Detail: fmt.Sprintf("%s, and its values cannot be checked without the age key; someone with the key (or with %s) "+
@@ -154,10 +158,24 @@ func Render(req Request) (Result, error) {
 	}
 	if len(absent) == 0 {
 		// Every value is at hand: encryption needs only the public recipients.
-		return encryptNew(s, values, req, fail)
+		return reencrypted(s, values, req, strings.Join(mismatch, "; "), fail)
 	}
 	return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: NeedsKeyHolder,
 		Detail: fmt.Sprintf("%s; someone with the age key (or with %s) must run kronform-gen generate", strings.Join(mismatch, "; "), describeAll(s, absent))}}, nil
+}
+
+// reencrypted writes an existing file anew from the sources without the key, and says so: the committed values could
+// not be read, so nobody knows whether the new file changes them (a stale local source would go unnoticed, and a
+// review diff shows every key as changed). why says what made the old file unfit to keep.
+func reencrypted(s spec.Secret, values map[string][]byte, req Request, why string, fail func(string, ...any) (Result, error)) (Result, error) {
+	res, err := encryptNew(s, values, req, fail)
+	if err != nil {
+		return res, err
+	}
+	res.Note = &Note{Path: req.Path, Secret: s.Namespace + "/" + s.Name, Kind: Reencrypted,
+		Detail: fmt.Sprintf("%s; encrypted anew from the local sources (%s), not compared with the committed values (no "+
+			"age key to read them): any value may have changed; make sure the sources are current", why, describeAll(s, slices.Sorted(maps.Keys(s.Data))))}
+	return res, nil
 }
 
 func renderWithKey(req Request, values map[string][]byte, absent []string, fail func(string, ...any) (Result, error)) (Result, error) {

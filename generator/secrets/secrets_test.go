@@ -297,11 +297,18 @@ func TestWithoutKey(t *testing.T) {
 			t.Fatalf("got %v", res.Note)
 		}
 	})
-	t.Run("recipients changed, sources present: encrypted anew", func(t *testing.T) {
-		res := render(t, Request{Secret: hcloud, Recipients: []string{b.recipient()}, Previous: first.File, Record: Recorded, Sources: values})
-		if res.Note != nil {
-			t.Fatalf("unexpected note %v", res.Note)
+	t.Run("recipients changed, sources present: encrypted anew, with a note", func(t *testing.T) {
+		res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient(), b.recipient()}, Previous: first.File, Record: Recorded, Sources: values})
+		// Without the key the committed values cannot be compared with the local ones: the reviewer must be told.
+		if res.Note == nil || res.Note.Kind != Reencrypted || res.Note.Stuck() {
+			t.Fatalf("want a reencrypted note, got %v", res.Note)
 		}
+		for _, want := range []string{"recipients", "encrypted anew from the local sources (file blob.bin, file cert.pem, environment variable HCLOUD_TOKEN)", "not compared with the committed values"} {
+			if !strings.Contains(res.Note.Detail, want) {
+				t.Errorf("the note does not say %q: %s", want, res.Note.Detail)
+			}
+		}
+		assertNoCanary(t, "note", []byte(res.Note.String()))
 		if _, err := sopsDecrypt(t, res.File, b.file); err != nil {
 			t.Fatalf("new recipient cannot decrypt: %v", err)
 		}
@@ -406,7 +413,7 @@ func TestChangedOutsideWithoutKey(t *testing.T) {
 		t.Fatalf("the note does not say why: %s", res.Note.Detail)
 	}
 	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, Record: ChangedSince, Sources: values})
-	if res.Note != nil || bytes.Equal(res.File, other.File) {
+	if res.Note == nil || res.Note.Kind != Reencrypted || bytes.Equal(res.File, other.File) {
 		t.Fatalf("with every value at hand the file is not written anew (note %v)", res.Note)
 	}
 	// A file the record does not list (left from a generate whose record was undone: git checkout leaves the new,
@@ -416,7 +423,7 @@ func TestChangedOutsideWithoutKey(t *testing.T) {
 		t.Fatalf("want the unrecorded file kept with a needs-key-holder note, got %v", res.Note)
 	}
 	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, Record: NotRecorded, Sources: values})
-	if res.Note != nil || bytes.Equal(res.File, other.File) {
+	if res.Note == nil || res.Note.Kind != Reencrypted || bytes.Equal(res.File, other.File) {
 		t.Fatalf("with every value at hand the unrecorded file is not written anew (note %v)", res.Note)
 	}
 	// The key holder decrypts and compares, so the record does not matter to them.
