@@ -221,6 +221,52 @@ func TestRecipientsRotatedWithoutKeyNoteEachFile(t *testing.T) {
 	}
 }
 
+// Rotating in one step (the old recipient replaced by the new one) and running with the new key: the key opens none
+// of the files, which is drift (the files are behind the spec), not a usage error. check reports it (exit 1), as it
+// does without a key; generate refuses without the values (exit 2) and says how to rotate.
+func TestRotatedToTheNewKeyOnly(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "old")
+	initKey(t, keyDir, "new")
+	oldR := recipientOf(t, filepath.Join(keyDir, "old.spec.yaml"))
+	newR := recipientOf(t, filepath.Join(keyDir, "new.spec.yaml"))
+	dir := fleet(t, oldR)
+	t.Setenv("KG_TOKEN", canary)
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	specPath := filepath.Join(dir, "cluster-spec.yaml")
+	text, _ := os.ReadFile(specPath)
+	os.WriteFile(specPath, bytes.Replace(text, []byte(oldR), []byte(newR), 1), 0o644)
+	os.Unsetenv("KG_TOKEN")
+	os.Rename(filepath.Join(dir, "token.txt"), filepath.Join(dir, "token.hidden"))
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "new.agekey"))
+	hint := "list the new recipient beside the old ones and generate with an old key"
+	code, stdout, errOut := runIn(t, dir, "check")
+	if code != 1 || !strings.Contains(errOut, "needs-key-holder") || !strings.Contains(errOut, hint) {
+		t.Fatalf("check with the new key: exit %d, want 1 and the hint\n%s%s", code, stdout, errOut)
+	}
+	code, _, errOut = runIn(t, dir, "generate")
+	if code != 2 || !strings.Contains(errOut, "nothing was written") || !strings.Contains(errOut, hint) {
+		t.Fatalf("generate with the new key: exit %d, want 2 and the hint\n%s", code, errOut)
+	}
+	// As the hint says: both recipients, the old key; then the new recipient alone, the new key.
+	os.WriteFile(specPath, bytes.Replace(text, []byte("["+oldR+"]"), []byte("["+oldR+", "+newR+"]"), 1), 0o644)
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "old.agekey"))
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 || strings.Contains(errOut, "note:") {
+		t.Fatalf("generate with both recipients and the old key: exit %d\n%s", code, errOut)
+	}
+	os.WriteFile(specPath, bytes.Replace(text, []byte(oldR), []byte(newR), 1), 0o644)
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "new.agekey"))
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 || strings.Contains(errOut, "note:") {
+		t.Fatalf("generate with the new recipient alone and the new key: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := runIn(t, dir, "check"); code != 0 {
+		t.Fatalf("check after the rotation: exit %d\n%s", code, errOut)
+	}
+}
+
 func TestInit(t *testing.T) {
 	dir := t.TempDir()
 	specPath := filepath.Join(dir, "cluster-spec.yaml")

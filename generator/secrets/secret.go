@@ -132,8 +132,30 @@ func Render(req Request) (Result, error) {
 		return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: Unreadable,
 			Detail: fmt.Sprintf("%v; restore it from git, or run kronform-gen generate with %s", err, describeAll(s, absent))}}, nil
 	}
-	if req.Keys.Available() {
-		return renderWithKey(req, values, absent, fail)
+	if !req.Keys.Available() {
+		return renderWithoutKey(req, old, values, absent, "", fail)
+	}
+	if fileRecipients := recipientsOf(old); !req.Keys.anyListed(fileRecipients) && req.Keys.anyListed(req.Recipients) {
+		// The key is one of the spec's recipients and none of the file's: the spec's recipients changed and the file
+		// was not re-wrapped yet (the old recipient removed in the same step as the new one came). This key cannot
+		// read the file, which is drift, not a wrong key: the file is handled as without a key.
+		return renderWithoutKey(req, old, values, absent, fmt.Sprintf("the age key from %s is not one of the file's recipients",
+			req.Keys.Origin()), fail)
+	}
+	return renderWithKey(req, values, absent, fail)
+}
+
+// rotateHint says how a new key comes to open the files.
+const rotateHint = "a new key opens the files only after a run with an old key re-wraps them: list the new recipient " +
+	"beside the old ones and generate with an old key, then remove the old one"
+
+// renderWithoutKey decides a file no key at hand opens: keyless says why, "" when the run has no key at all.
+func renderWithoutKey(req Request, old sops.Tree, values map[string][]byte, absent []string, keyless string, fail func(string, ...any) (Result, error)) (Result, error) {
+	s := req.Secret
+	id := s.Namespace + "/" + s.Name
+	unread, hint := "no age key to read them", ""
+	if keyless != "" {
+		unread, hint = keyless, "; "+keyless+": "+rotateHint
 	}
 	if req.Record != Recorded {
 		// Anyone can encrypt for the public recipients, so without the key a file the ownership record does not
@@ -145,11 +167,11 @@ func Render(req Request) (Result, error) {
 				"delete it (or, if the record was lost, restore the record from git)"
 		}
 		if len(absent) == 0 {
-			return reencrypted(s, values, req, why, fail)
+			return reencrypted(s, values, req, why, unread, fail)
 		}
 		return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: NeedsKeyHolder,
 			Detail: fmt.Sprintf("%s, and its values cannot be checked without the age key; someone with the key (or with %s) "+
-				"must run kronform-gen generate, or %s", why, describeAll(s, absent), mend)}}, nil
+				"must run kronform-gen generate, or %s%s", why, describeAll(s, absent), mend, hint)}}, nil
 	}
 	mismatch := structureMismatch(s, req.Recipients, old)
 	if len(mismatch) == 0 {
@@ -158,29 +180,33 @@ func Render(req Request) (Result, error) {
 	}
 	if len(absent) == 0 {
 		// Every value is at hand: encryption needs only the public recipients.
-		return reencrypted(s, values, req, strings.Join(mismatch, "; "), fail)
+		return reencrypted(s, values, req, strings.Join(mismatch, "; "), unread, fail)
 	}
 	return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: NeedsKeyHolder,
-		Detail: fmt.Sprintf("%s; someone with the age key (or with %s) must run kronform-gen generate", strings.Join(mismatch, "; "), describeAll(s, absent))}}, nil
+		Detail: fmt.Sprintf("%s; someone with the age key (or with %s) must run kronform-gen generate%s", strings.Join(mismatch, "; "), describeAll(s, absent), hint)}}, nil
 }
 
 // reencrypted writes an existing file anew from the sources without the key, and says so: the committed values could
 // not be read, so nobody knows whether the new file changes them (a stale local source would go unnoticed, and a
 // review diff shows every key as changed). why says what made the old file unfit to keep.
-func reencrypted(s spec.Secret, values map[string][]byte, req Request, why string, fail func(string, ...any) (Result, error)) (Result, error) {
+func reencrypted(s spec.Secret, values map[string][]byte, req Request, why, unread string, fail func(string, ...any) (Result, error)) (Result, error) {
 	res, err := encryptNew(s, values, req, fail)
 	if err != nil {
 		return res, err
 	}
 	res.Note = &Note{Path: req.Path, Secret: s.Namespace + "/" + s.Name, Kind: Reencrypted,
-		Detail: fmt.Sprintf("%s; encrypted anew from the local sources (%s), not compared with the committed values (no "+
-			"age key to read them): any value may have changed; make sure the sources are current", why, describeAll(s, slices.Sorted(maps.Keys(s.Data))))}
+		Detail: fmt.Sprintf("%s; encrypted anew from the local sources (%s), not compared with the committed values (%s): "+
+			"any value may have changed; make sure the sources are current", why, describeAll(s, slices.Sorted(maps.Keys(s.Data))), unread)}
 	return res, nil
 }
 
 func renderWithKey(req Request, values map[string][]byte, absent []string, fail func(string, ...any) (Result, error)) (Result, error) {
 	s := req.Secret
 	oldPlain, dataKey, err := decrypt(req.Previous, req.Keys)
+	if errors.Is(err, ErrWrongKey) {
+		// The key is none of the file's recipients nor the spec's: most likely the wrong key file.
+		return fail("%w; run with a key of one of its recipients, or without a key; %s", err, rotateHint)
+	}
 	if err != nil {
 		return fail("%w", err)
 	}

@@ -368,6 +368,36 @@ func TestBrokenFilesAndWrongKeys(t *testing.T) {
 	}
 }
 
+// A key that is one of the spec's recipients and none of the file's (the old recipient removed in the same step as the
+// new one came) cannot read the file: that is drift, handled as without a key, and the note says how to rotate. A key
+// that is neither the file's nor the spec's is the wrong key.
+func TestKeyOfTheSpecButNotOfTheFile(t *testing.T) {
+	a, b := newKey(t), newKey(t)
+	first := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: values})
+
+	res := render(t, Request{Secret: hcloud, Recipients: []string{b.recipient()}, Previous: first.File, Record: Recorded, Keys: b.ids})
+	if !bytes.Equal(res.File, first.File) || res.Note == nil || res.Note.Kind != NeedsKeyHolder {
+		t.Fatalf("want the file kept with a needs-key-holder note, got %v", res.Note)
+	}
+	for _, want := range []string{"the age key from test key is not one of the file's recipients", "list the new recipient beside the old ones and generate with an old key"} {
+		if !strings.Contains(res.Note.Detail, want) {
+			t.Errorf("the note does not say %q: %s", want, res.Note.Detail)
+		}
+	}
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient(), b.recipient()}, Previous: first.File, Record: Recorded, Keys: b.ids, Sources: values})
+	if res.Note == nil || res.Note.Kind != Reencrypted || !strings.Contains(res.Note.Detail, "not compared with the committed values (the age key from test key is not one of the file's recipients)") {
+		t.Fatalf("want the file encrypted anew from the sources with a note, got %v", res.Note)
+	}
+	if _, err := sopsDecrypt(t, res.File, b.file); err != nil {
+		t.Fatalf("the new recipient cannot decrypt: %v", err)
+	}
+
+	_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File, Record: Recorded, Keys: b.ids, Path: "p.yaml", Now: now})
+	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "run with a key of one of its recipients, or without a key") {
+		t.Fatalf("a key of neither the file nor the spec: got %v", err)
+	}
+}
+
 // A file that is not sops output (decrypted in place, say) is drift, not bad input: written anew from its sources,
 // or kept with a note that stops generate and fails check, never an error that stops check from reporting it.
 func TestUnreadableFile(t *testing.T) {
