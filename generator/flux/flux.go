@@ -86,7 +86,8 @@ func HelmRelease(c spec.Cluster, values map[string]any) (*helmv2.HelmRelease, er
 }
 
 // Kustomizations are the cluster's Flux Kustomizations: cilium (healthy when the HelmRelease is), host policies after
-// it, and, when the cluster has secrets, the SOPS-decrypting secrets one; cilium depends on it when the release reads
+// it, and, when the cluster has secrets, the SOPS-decrypting secrets one (with force, so a Secret whose type
+// changes is recreated); cilium depends on it when the release reads
 // one of those secrets (CiliumSecrets). ciliumValues are the Helm values the HelmRelease carries.
 func Kustomizations(c spec.Cluster, ciliumValues map[string]any) []*kustomizev1.Kustomization {
 	hr := meta.NamespacedObjectKindReference{
@@ -105,6 +106,13 @@ func Kustomizations(c spec.Cluster, ciliumValues map[string]any) []*kustomizev1.
 	if len(c.Secrets) > 0 {
 		s := kustomization(c, SecretsName)
 		s.Spec.Decryption = &kustomizev1.Decryption{Provider: DecryptionProvider, SecretRef: &meta.LocalObjectReference{Name: DecryptionSecret}}
+		// A Secret's type is immutable: without force, a spec that changes it makes every apply fail ("field is
+		// immutable") and wedges the Kustomization, and cilium with it when it depends on secrets. With force
+		// the controller deletes and recreates a Secret whose update the API server refuses as invalid. The folder
+		// holds only generated Secrets, whose keys the spec validates per type, so that refusal is an immutable
+		// field. On the Kustomization rather than as an annotation on each Secret, so existing encrypted files
+		// keep their bytes.
+		s.Spec.Force = true
 		out = append(out, s)
 		if len(CiliumSecrets(c, ciliumValues)) > 0 {
 			cilium.Spec.DependsOn = []kustomizev1.DependencyReference{{Name: SecretsName}}

@@ -47,6 +47,10 @@ func TestCiliumDependsOnSecretsItReads(t *testing.T) {
 				case SecretsName:
 					d := k.Spec.Decryption
 					secrets = d != nil && d.Provider == "sops" && d.SecretRef.Name == "sops-age"
+					// A Secret's type is immutable: only force lets Flux apply a changed type (by recreating it).
+					if !k.Spec.Force {
+						t.Error("the secrets Kustomization has no force: a changed Secret type would fail every apply")
+					}
 				}
 			}
 			if cilium != c.depends || !secrets {

@@ -178,11 +178,9 @@ func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
 		if err != nil {
 			return err
 		}
-		digest, recorded := opts.recorded[p]
 		out, err := secrets.Render(secrets.Request{
-			Secret: s, Recipients: c.AgeRecipients, Path: p, Previous: prev,
-			ChangedOutside: prev != nil && recorded && tree.Digest(prev) != digest,
-			Sources:        opts.Sources, Keys: opts.Keys, Now: opts.Now,
+			Secret: s, Recipients: c.AgeRecipients, Path: p, Previous: prev, Record: record(opts.recorded, p, prev),
+			Sources: opts.Sources, Keys: opts.Keys, Now: opts.Now,
 		})
 		if err != nil {
 			return err
@@ -197,6 +195,20 @@ func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
 	}
 	slices.Sort(files)
 	return AddKustomization(res.Tree, dir, files)
+}
+
+// record says what the ownership record knows of the file prev at p. A file it does not list is vouched for by
+// nothing, as one changed since: a file left from a generate whose record was undone (git checkout of the tracked
+// files leaves it behind) holds values nobody checked against the sources.
+func record(recorded map[string]string, p string, prev []byte) secrets.Record {
+	digest, ok := recorded[p]
+	switch {
+	case !ok:
+		return secrets.NotRecorded
+	case tree.Digest(prev) != digest:
+		return secrets.ChangedSince
+	}
+	return secrets.Recorded
 }
 
 // previous reads a file of the existing tree; nil when it is not there.

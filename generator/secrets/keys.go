@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,20 @@ type Identities struct {
 
 // Available says whether any key was loaded.
 func (i *Identities) Available() bool { return i != nil && len(i.ids) > 0 }
+
+// anyListed says whether the public key of one of the identities is among recipients. Identities whose public key
+// is not known (age plugins) count as listed nowhere.
+func (i *Identities) anyListed(recipients []string) bool {
+	if i == nil {
+		return false
+	}
+	for _, id := range i.ids {
+		if x, ok := id.(*age.X25519Identity); ok && slices.Contains(recipients, x.Recipient().String()) {
+			return true
+		}
+	}
+	return false
+}
 
 // Origin names where the keys were read from.
 func (i *Identities) Origin() string {

@@ -3,6 +3,7 @@ package secrets
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/getsops/sops/v3"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kronform/kronform-gen/generator/manifest"
@@ -30,6 +32,10 @@ const (
 	// NeedsKeyHolder: the spec changed the secret in a way only someone with the key (or all its sources) can write.
 	// The old file was kept; the tree is not what the spec says.
 	NeedsKeyHolder NoteKind = "needs-key-holder"
+	// Reencrypted: without the age key, an existing file was written anew from the value sources (its recipients,
+	// keys or type changed, or the ownership record does not vouch for it), so its committed values were never
+	// compared with the new ones. Informational, for the reviewer: the tree is what the spec and the sources say.
+	Reencrypted NoteKind = "reencrypted"
 	// Unreadable: the file in the tree is not a sops-encrypted file kronform-gen can read (decrypted in place, say)
 	// and not every value is at hand to write it anew. The file was kept; the tree is not what the spec says.
 	Unreadable NoteKind = "unreadable"
@@ -60,14 +66,28 @@ type Request struct {
 	Path string
 	// Previous is the file as it stands in the tree; nil when there is none.
 	Previous []byte
-	// ChangedOutside says Previous is not the file kronform-gen last wrote at Path (its ownership record says
-	// otherwise): someone changed it since.
-	ChangedOutside bool
-	Sources        Sources
-	Keys           *Identities
+	// Record is what the tree's ownership record says of Previous. Without the key, only a file the record vouches
+	// for (Recorded) is kept unverified; the zero value vouches for nothing.
+	Record  Record
+	Sources Sources
+	Keys    *Identities
 	// Now stamps sops' lastmodified on a newly encrypted file.
 	Now time.Time
 }
+
+// Record is what the tree's ownership record (.kronform-gen/owned.json, which holds the digest of every file
+// kronform-gen wrote) says of an existing secret file.
+type Record int
+
+const (
+	// NotRecorded: the record does not list the file. kronform-gen did not write it, or wrote it in a run whose
+	// record was undone (git checkout of the tracked files leaves a new, untracked file behind), or the record is lost.
+	NotRecorded Record = iota
+	// Recorded: the file is the one kronform-gen last wrote (the record holds its digest).
+	Recorded
+	// ChangedSince: the record holds another digest: the file was changed since kronform-gen wrote it.
+	ChangedSince
+)
 
 // Result is the file to put in the tree and, when something could not be verified or updated, why.
 type Result struct {
@@ -80,9 +100,9 @@ type Result struct {
 //   - with a key: decrypt the file (MAC checked), take each value from its source or, when the source is absent, from
 //     the file; keep the file byte for byte when content and recipients are unchanged, re-wrap the data key when only
 //     the recipients changed, encrypt anew otherwise;
-//   - without a key: keep the file when its readable parts (metadata, type, key names, recipients) match the spec and
-//     say the values were not verified; when they do not match, encrypt anew if every source is there, else keep the
-//     file and say a key holder must regenerate it.
+//   - without a key: keep the file when the ownership record vouches for it and its readable parts (metadata, type,
+//     key names, recipients) match the spec, and say the values were not verified; otherwise encrypt anew if every
+//     source is there, else keep the file and say a key holder must regenerate it.
 //
 // A wrong key, a tampered file or an absent source for a value nobody has are errors; their messages name files,
 // secrets, keys and sources, never values.
@@ -112,19 +132,46 @@ func Render(req Request) (Result, error) {
 		return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: Unreadable,
 			Detail: fmt.Sprintf("%v; restore it from git, or run kronform-gen generate with %s", err, describeAll(s, absent))}}, nil
 	}
-	if req.Keys.Available() {
-		return renderWithKey(req, values, absent, fail)
+	if !req.Keys.Available() {
+		return renderWithoutKey(req, old, values, absent, "", fail)
 	}
-	if req.ChangedOutside {
-		// Anyone can encrypt for the public recipients, so without the key a file changed since kronform-gen wrote
-		// it could hold any values: it is not kept as if verified.
+	if fileRecipients := recipientsOf(old); !req.Keys.anyListed(fileRecipients) && req.Keys.anyListed(req.Recipients) {
+		// The key is one of the spec's recipients and none of the file's: the spec's recipients changed and the file
+		// was not re-wrapped yet (the old recipient removed in the same step as the new one came). This key cannot
+		// read the file, which is drift, not a wrong key: the file is handled as without a key.
+		return renderWithoutKey(req, old, values, absent, fmt.Sprintf("the age key from %s is not one of the file's recipients",
+			req.Keys.Origin()), fail)
+	}
+	return renderWithKey(req, values, absent, fail)
+}
+
+// rotateHint says how a new key comes to open the files.
+const rotateHint = "a new key opens the files only after a run with an old key re-wraps them: list the new recipient " +
+	"beside the old ones and generate with an old key, then remove the old one"
+
+// renderWithoutKey decides a file no key at hand opens: keyless says why, "" when the run has no key at all.
+func renderWithoutKey(req Request, old sops.Tree, values map[string][]byte, absent []string, keyless string, fail func(string, ...any) (Result, error)) (Result, error) {
+	s := req.Secret
+	id := s.Namespace + "/" + s.Name
+	unread, hint := "no age key to read them", ""
+	if keyless != "" {
+		unread, hint = keyless, "; "+keyless+": "+rotateHint
+	}
+	if req.Record != Recorded {
+		// Anyone can encrypt for the public recipients, so without the key a file the ownership record does not
+		// vouch for (changed since kronform-gen wrote it, or never recorded) could hold any values: it is not kept
+		// as if verified.
+		why, mend := "changed since kronform-gen wrote it (it does not match the ownership record)", "restore it from git"
+		if req.Record == NotRecorded {
+			why, mend = "not in the ownership record (left from a generate that was undone, or not written by kronform-gen)",
+				"delete it (or, if the record was lost, restore the record from git)"
+		}
 		if len(absent) == 0 {
-			return encryptNew(s, values, req, fail)
+			return reencrypted(s, values, req, why, unread, fail)
 		}
 		return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: NeedsKeyHolder,
-			Detail: fmt.Sprintf("changed since kronform-gen wrote it (it does not match the ownership record), and its values "+
-				"cannot be checked without the age key; someone with the key (or with %s) must run kronform-gen generate, or restore it from git",
-				describeAll(s, absent))}}, nil
+			Detail: fmt.Sprintf("%s, and its values cannot be checked without the age key; someone with the key (or with %s) "+
+				"must run kronform-gen generate, or %s%s", why, describeAll(s, absent), mend, hint)}}, nil
 	}
 	mismatch := structureMismatch(s, req.Recipients, old)
 	if len(mismatch) == 0 {
@@ -133,15 +180,33 @@ func Render(req Request) (Result, error) {
 	}
 	if len(absent) == 0 {
 		// Every value is at hand: encryption needs only the public recipients.
-		return encryptNew(s, values, req, fail)
+		return reencrypted(s, values, req, strings.Join(mismatch, "; "), unread, fail)
 	}
 	return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: NeedsKeyHolder,
-		Detail: fmt.Sprintf("%s; someone with the age key (or with %s) must run kronform-gen generate", strings.Join(mismatch, "; "), describeAll(s, absent))}}, nil
+		Detail: fmt.Sprintf("%s; someone with the age key (or with %s) must run kronform-gen generate%s", strings.Join(mismatch, "; "), describeAll(s, absent), hint)}}, nil
+}
+
+// reencrypted writes an existing file anew from the sources without the key, and says so: the committed values could
+// not be read, so nobody knows whether the new file changes them (a stale local source would go unnoticed, and a
+// review diff shows every key as changed). why says what made the old file unfit to keep.
+func reencrypted(s spec.Secret, values map[string][]byte, req Request, why, unread string, fail func(string, ...any) (Result, error)) (Result, error) {
+	res, err := encryptNew(s, values, req, fail)
+	if err != nil {
+		return res, err
+	}
+	res.Note = &Note{Path: req.Path, Secret: s.Namespace + "/" + s.Name, Kind: Reencrypted,
+		Detail: fmt.Sprintf("%s; encrypted anew from the local sources (%s), not compared with the committed values (%s): "+
+			"any value may have changed; make sure the sources are current", why, describeAll(s, slices.Sorted(maps.Keys(s.Data))), unread)}
+	return res, nil
 }
 
 func renderWithKey(req Request, values map[string][]byte, absent []string, fail func(string, ...any) (Result, error)) (Result, error) {
 	s := req.Secret
 	oldPlain, dataKey, err := decrypt(req.Previous, req.Keys)
+	if errors.Is(err, ErrWrongKey) {
+		// The key is none of the file's recipients nor the spec's: most likely the wrong key file.
+		return fail("%w; run with a key of one of its recipients, or without a key; %s", err, rotateHint)
+	}
 	if err != nil {
 		return fail("%w", err)
 	}
@@ -248,8 +313,40 @@ func text(v []byte) bool {
 	return true
 }
 
+// jsonKeys are the keys the API server parses as a JSON object in a Secret of the type.
+var jsonKeys = map[string]string{
+	string(corev1.SecretTypeDockerConfigJson): corev1.DockerConfigJsonKey,
+	string(corev1.SecretTypeDockercfg):        corev1.DockerConfigKey,
+}
+
+// checkValues refuses the values the API server would refuse in a Secret of this type (in what the spec cannot say
+// about them: keys per type are spec validation's). The secrets Kustomization applies with force, which deletes and
+// recreates a Secret whose update is refused as invalid; values that would fail the create as well must never get
+// that far, or the old Secret would be gone. The messages name keys and sources, never values.
+func checkValues(s spec.Secret, values map[string][]byte) error {
+	total := 0
+	for _, v := range values {
+		total += len(v)
+	}
+	if total > corev1.MaxSecretSize {
+		return fmt.Errorf("the values add up to %d bytes, more than the %d (1 MiB) a Kubernetes Secret holds", total, corev1.MaxSecretSize)
+	}
+	if k, ok := jsonKeys[s.Type]; ok {
+		if v, ok := values[k]; ok {
+			var obj map[string]any
+			if json.Unmarshal(v, &obj) != nil { // the parser's error can quote the value
+				return fmt.Errorf("key %q (%s): not a JSON object, which the API server requires of a %s Secret", k, Describe(s.Data[k]), s.Type)
+			}
+		}
+	}
+	return nil
+}
+
 // plaintext is the Secret manifest with the header, in memory only.
 func plaintext(s spec.Secret, values map[string][]byte) ([]byte, error) {
+	if err := checkValues(s, values); err != nil {
+		return nil, err
+	}
 	stringData := map[string]string{}
 	data := map[string]string{}
 	for k, v := range values {

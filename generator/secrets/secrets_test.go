@@ -274,13 +274,13 @@ func TestWithoutKey(t *testing.T) {
 	first := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: values})
 
 	t.Run("sources absent, file kept and unverified", func(t *testing.T) {
-		res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File})
+		res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File, Record: Recorded})
 		if !bytes.Equal(res.File, first.File) || res.Note == nil || res.Note.Kind != Unverified {
 			t.Fatalf("want the file kept with an unverified note, got note %v", res.Note)
 		}
 	})
 	t.Run("recipients changed, sources absent: needs a key holder", func(t *testing.T) {
-		res := render(t, Request{Secret: hcloud, Recipients: []string{b.recipient()}, Previous: first.File})
+		res := render(t, Request{Secret: hcloud, Recipients: []string{b.recipient()}, Previous: first.File, Record: Recorded})
 		if !bytes.Equal(res.File, first.File) || res.Note == nil || res.Note.Kind != NeedsKeyHolder {
 			t.Fatalf("want the file kept with a needs-key-holder note, got %v", res.Note)
 		}
@@ -292,16 +292,23 @@ func TestWithoutKey(t *testing.T) {
 	t.Run("key added, sources absent: needs a key holder naming the keys", func(t *testing.T) {
 		more := hcloud
 		more.Data = map[string]spec.SecretSource{"token": {Env: "HCLOUD_TOKEN"}, "cert": {File: "cert.pem"}, "binary": {File: "blob.bin"}, "extra": {Env: "EXTRA"}}
-		res := render(t, Request{Secret: more, Recipients: []string{a.recipient()}, Previous: first.File})
+		res := render(t, Request{Secret: more, Recipients: []string{a.recipient()}, Previous: first.File, Record: Recorded})
 		if res.Note == nil || res.Note.Kind != NeedsKeyHolder || !strings.Contains(res.Note.Detail, "the spec has keys [binary cert extra token], the file [binary cert token]") {
 			t.Fatalf("got %v", res.Note)
 		}
 	})
-	t.Run("recipients changed, sources present: encrypted anew", func(t *testing.T) {
-		res := render(t, Request{Secret: hcloud, Recipients: []string{b.recipient()}, Previous: first.File, Sources: values})
-		if res.Note != nil {
-			t.Fatalf("unexpected note %v", res.Note)
+	t.Run("recipients changed, sources present: encrypted anew, with a note", func(t *testing.T) {
+		res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient(), b.recipient()}, Previous: first.File, Record: Recorded, Sources: values})
+		// Without the key the committed values cannot be compared with the local ones: the reviewer must be told.
+		if res.Note == nil || res.Note.Kind != Reencrypted || res.Note.Stuck() {
+			t.Fatalf("want a reencrypted note, got %v", res.Note)
 		}
+		for _, want := range []string{"recipients", "encrypted anew from the local sources (file blob.bin, file cert.pem, environment variable HCLOUD_TOKEN)", "not compared with the committed values"} {
+			if !strings.Contains(res.Note.Detail, want) {
+				t.Errorf("the note does not say %q: %s", want, res.Note.Detail)
+			}
+		}
+		assertNoCanary(t, "note", []byte(res.Note.String()))
 		if _, err := sopsDecrypt(t, res.File, b.file); err != nil {
 			t.Fatalf("new recipient cannot decrypt: %v", err)
 		}
@@ -361,6 +368,36 @@ func TestBrokenFilesAndWrongKeys(t *testing.T) {
 	}
 }
 
+// A key that is one of the spec's recipients and none of the file's (the old recipient removed in the same step as the
+// new one came) cannot read the file: that is drift, handled as without a key, and the note says how to rotate. A key
+// that is neither the file's nor the spec's is the wrong key.
+func TestKeyOfTheSpecButNotOfTheFile(t *testing.T) {
+	a, b := newKey(t), newKey(t)
+	first := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: values})
+
+	res := render(t, Request{Secret: hcloud, Recipients: []string{b.recipient()}, Previous: first.File, Record: Recorded, Keys: b.ids})
+	if !bytes.Equal(res.File, first.File) || res.Note == nil || res.Note.Kind != NeedsKeyHolder {
+		t.Fatalf("want the file kept with a needs-key-holder note, got %v", res.Note)
+	}
+	for _, want := range []string{"the age key from test key is not one of the file's recipients", "list the new recipient beside the old ones and generate with an old key"} {
+		if !strings.Contains(res.Note.Detail, want) {
+			t.Errorf("the note does not say %q: %s", want, res.Note.Detail)
+		}
+	}
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient(), b.recipient()}, Previous: first.File, Record: Recorded, Keys: b.ids, Sources: values})
+	if res.Note == nil || res.Note.Kind != Reencrypted || !strings.Contains(res.Note.Detail, "not compared with the committed values (the age key from test key is not one of the file's recipients)") {
+		t.Fatalf("want the file encrypted anew from the sources with a note, got %v", res.Note)
+	}
+	if _, err := sopsDecrypt(t, res.File, b.file); err != nil {
+		t.Fatalf("the new recipient cannot decrypt: %v", err)
+	}
+
+	_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File, Record: Recorded, Keys: b.ids, Path: "p.yaml", Now: now})
+	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "run with a key of one of its recipients, or without a key") {
+		t.Fatalf("a key of neither the file nor the spec: got %v", err)
+	}
+}
+
 // A file that is not sops output (decrypted in place, say) is drift, not bad input: written anew from its sources,
 // or kept with a note that stops generate and fails check, never an error that stops check from reporting it.
 func TestUnreadableFile(t *testing.T) {
@@ -391,26 +428,36 @@ func TestUnreadableFile(t *testing.T) {
 	}
 }
 
-// Without the key, a file that is not the one kronform-gen wrote may hold anybody's values (the recipients are
-// public): it is never kept as if verified.
+// Without the key, a file that is not the one kronform-gen wrote, or that its record does not list, may hold
+// anybody's values (the recipients are public): it is never kept as if verified.
 func TestChangedOutsideWithoutKey(t *testing.T) {
 	a := newKey(t)
 	first := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: values})
 	other := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: mapSources{"HCLOUD_TOKEN": "attacker", "cert.pem": "x", "blob.bin": "y"}})
 
-	res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, ChangedOutside: true, Path: "p.yaml"})
+	res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, Record: ChangedSince, Path: "p.yaml"})
 	if !bytes.Equal(res.File, other.File) || res.Note == nil || res.Note.Kind != NeedsKeyHolder {
 		t.Fatalf("want the file kept with a needs-key-holder note, got %v", res.Note)
 	}
 	if !strings.Contains(res.Note.Detail, "changed since kronform-gen wrote it") {
 		t.Fatalf("the note does not say why: %s", res.Note.Detail)
 	}
-	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, ChangedOutside: true, Sources: values})
-	if res.Note != nil || bytes.Equal(res.File, other.File) {
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, Record: ChangedSince, Sources: values})
+	if res.Note == nil || res.Note.Kind != Reencrypted || bytes.Equal(res.File, other.File) {
 		t.Fatalf("with every value at hand the file is not written anew (note %v)", res.Note)
 	}
+	// A file the record does not list (left from a generate whose record was undone: git checkout leaves the new,
+	// untracked file) is vouched for by nothing either, even when its readable parts match the spec.
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, Record: NotRecorded, Path: "p.yaml"})
+	if !bytes.Equal(res.File, other.File) || res.Note == nil || res.Note.Kind != NeedsKeyHolder || !strings.Contains(res.Note.Detail, "not in the ownership record") {
+		t.Fatalf("want the unrecorded file kept with a needs-key-holder note, got %v", res.Note)
+	}
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: other.File, Record: NotRecorded, Sources: values})
+	if res.Note == nil || res.Note.Kind != Reencrypted || bytes.Equal(res.File, other.File) {
+		t.Fatalf("with every value at hand the unrecorded file is not written anew (note %v)", res.Note)
+	}
 	// The key holder decrypts and compares, so the record does not matter to them.
-	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File, ChangedOutside: true, Sources: values, Keys: a.ids})
+	res = render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File, Record: ChangedSince, Sources: values, Keys: a.ids})
 	if res.Note != nil || !bytes.Equal(res.File, first.File) {
 		t.Fatalf("the key holder's unchanged file was not kept (note %v)", res.Note)
 	}
@@ -506,5 +553,45 @@ func TestValueFilesAreRegularAndBounded(t *testing.T) {
 		case want != "" && want != "absent" && (err == nil || !strings.HasSuffix(err.Error(), strings.TrimPrefix(want, "reading file "+file+": "))):
 			t.Errorf("%s: %v, want %q", file, err, want)
 		}
+	}
+}
+
+// The secrets Kustomization applies with force: a Secret whose update the API server refuses is deleted and created
+// anew. Values it would refuse on create too must be refused here, or the old Secret would be gone.
+func TestValuesTheAPIServerWouldRefuse(t *testing.T) {
+	a := newKey(t)
+	pull := spec.Secret{Name: "pull", Namespace: "apps", Type: "kubernetes.io/dockerconfigjson", Data: map[string]spec.SecretSource{
+		".dockerconfigjson": {File: "docker.json"},
+	}}
+	big := spec.Secret{Name: "big", Namespace: "apps", Type: "Opaque", Data: map[string]spec.SecretSource{
+		"a": {Env: "A"}, "b": {Env: "B"},
+	}}
+	half := strings.Repeat("x", 1<<19)
+	cases := []struct {
+		name    string
+		secret  spec.Secret
+		sources mapSources
+		want    string
+	}{
+		{"dockerconfigjson not JSON", pull, mapSources{"docker.json": canary}, `key ".dockerconfigjson" (file docker.json): not a JSON object, which the API server requires of a kubernetes.io/dockerconfigjson Secret`},
+		{"dockerconfigjson a JSON string", pull, mapSources{"docker.json": `"` + canary + `"`}, "not a JSON object"},
+		{"dockerconfigjson an object", pull, mapSources{"docker.json": `{"auths": {}}`}, ""},
+		{"1 MiB in all", big, mapSources{"A": half, "B": half}, ""},
+		{"over 1 MiB in all", big, mapSources{"A": half, "B": half + canary}, "more than the 1048576 (1 MiB) a Kubernetes Secret holds"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Render(Request{Secret: c.secret, Recipients: []string{a.recipient()}, Sources: c.sources, Path: "p.yaml", Now: now})
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+			assertNoCanary(t, "error", []byte(err.Error()))
+		})
 	}
 }

@@ -31,7 +31,8 @@ var ciliumVersions = []string{"1.20.2", "1.15.6"}
 
 // TestFluxReconcilesTheGeneratedTree lets Flux's own controllers reconcile a tree kronform-gen generated: pulled
 // from a git server, its SOPS secrets decrypted, the real Cilium chart installed with the generated values. Then the
-// spec changes (a policy port, a secret value, a policy removed) and the cluster must converge again.
+// spec changes (a policy port, a secret value and the Secret's immutable type, a policy removed) and the cluster must
+// converge again.
 //
 // The environment forces two things, and only these differ from a real cluster: the spec's chart repository is a
 // chart server on 127.0.0.1 (the spec's own repository field, no patch), and the cilium folder's kustomization.yaml
@@ -74,7 +75,7 @@ func reconcile(t *testing.T, ciliumVersion string) {
 		testenv.WriteFile(t, filepath.Join(work, "spec", k+".txt"), v)
 	}
 	specFile := filepath.Join(work, "spec", "cluster-spec.yaml")
-	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9100/tcp", true))
+	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9100/tcp", "Opaque", true))
 
 	repo := filepath.Join(work, "repo")
 	gen := generator{t: t, bin: kronformGen(t), spec: specFile, out: repo, env: []string{
@@ -138,13 +139,14 @@ func reconcile(t *testing.T, ciliumVersion string) {
 	assertSecret(t, api, withOrderKeys(map[string]string{"token": "first-token", "password": "first-password\n"}))
 	assertBuildIsApplied(t, api, gen, repo, keyFile, "apps")
 
-	// The spec changes: a policy port, a secret value, and one policy goes away.
-	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9200/tcp", false))
+	// The spec changes: a policy port, a secret value, the Secret's type (immutable in the API: Flux must recreate
+	// it), and one policy goes away.
+	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9200/tcp", "kubernetes.io/basic-auth", false))
 	testenv.WriteFile(t, filepath.Join(work, "spec", "db-password.txt"), "second-password\n")
 	gen.generate()
 	forceEnvironment(t, repo)
 	testenv.Git(t, repo, "add", "-A")
-	testenv.Git(t, repo, "commit", "--quiet", "-m", "kronform-gen: port 9200, new password, no worker policy")
+	testenv.Git(t, repo, "commit", "--quiet", "-m", "kronform-gen: port 9200, new password, basic-auth, no worker policy")
 	phase := time.Now()
 	requestReconcile(t, api, source)
 
@@ -163,8 +165,8 @@ func reconcile(t *testing.T, ciliumVersion string) {
 }
 
 // testSpec is the cluster this test generates: two nodes, the Talos presets, one policy of its own, one secret from an
-// environment variable and one from a file.
-func testSpec(ciliumVersion, chartURL, recipient, exporterPort string, workerPolicy bool) string {
+// environment variable and the others from files, of the given type.
+func testSpec(ciliumVersion, chartURL, recipient, exporterPort, secretType string, workerPolicy bool) string {
 	worker := ""
 	if workerPolicy {
 		worker = "      - name: host-fw-worker\n        preset: talos-worker\n"
@@ -202,6 +204,7 @@ clusters:
     secrets:
       - name: app
         namespace: default
+        type: %s
         data:
           token: {env: E2E_API_TOKEN}
           password: {file: db-password.txt}
@@ -209,7 +212,7 @@ clusters:
           key10: {file: key10.txt}
           DB_HOST: {file: DB_HOST.txt}
           DBNAME: {file: DBNAME.txt}
-`, cluster, ciliumVersion, chartURL, worker, exporterPort, recipient)
+`, cluster, ciliumVersion, chartURL, worker, exporterPort, recipient, secretType)
 }
 
 // forceEnvironment is the test overlay: with no kubelet, the chart's pods never run, so helm-controller must not wait
@@ -249,6 +252,9 @@ func converged(t *testing.T, api *testenv.APIServer) error {
 	}
 	if got := secretValues(t, api); got["password"] != "second-password\n" || got["token"] != "first-token" {
 		return fmt.Errorf("secret default/app not updated")
+	}
+	if obj, err := api.Get(object(t, "v1", "Secret", "default", "app")); err != nil || obj.Object["type"] != "kubernetes.io/basic-auth" {
+		return fmt.Errorf("secret default/app does not have its new type kubernetes.io/basic-auth")
 	}
 	return nil
 }
