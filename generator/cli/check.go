@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kronform/kronform-gen/generator/cache"
+	"github.com/kronform/kronform-gen/generator/manifest"
 	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/secrets"
@@ -45,6 +46,9 @@ type fileDrift struct {
 	// NotAFile marks a missing file whose path holds a symbolic link (or a pipe, a socket): never followed, and
 	// left out of what Flux applies.
 	NotAFile bool `json:"notAFile,omitempty"`
+	// Foreign marks an extra file whose contents kronform-gen did not write (no DO NOT EDIT header): generate
+	// refuses to delete it, so it must be moved or deleted by hand.
+	Foreign bool `json:"foreign,omitempty"`
 	// Diff is a unified diff from the file on disk to the generated one, Secret values masked.
 	Diff string `json:"diff,omitempty"`
 }
@@ -67,7 +71,8 @@ key holder can write. With a key, secret values are verified too.
 It reports, with a unified diff from disk to generated (Secret values masked as **SOPS** or *****):
   missing   a generated file that is not on disk, or not as a regular file (a symbolic link is never followed:
             Flux's source-controller leaves links out of what it applies)
-  extra     a file kronform-gen generated that the spec no longer makes
+  extra     a file kronform-gen generated that the spec no longer makes; when its contents are not what
+            kronform-gen wrote (no DO NOT EDIT header), generate will not delete it: move it away or delete it
   changed   a generated file whose contents differ; "(edited by hand)" when it is not what kronform-gen last wrote
   stray     a file kronform-gen did not generate inside a folder it generates whole (Flux would not apply it,
             or would apply it unexpectedly); delete or move it
@@ -76,7 +81,7 @@ Secret holding a value that is not SOPS ciphertext.
 
 Every object on disk is also validated against the CRD schemas (see validate).
 
---output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "diff"}],
+--output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "foreign", "diff"}],
 "plaintextSecrets": [{"path", "document", "namespace", "name", "keys"}], "secrets": [{"path", "secret", "kind",
 "detail"}], "invalidObjects"}.
 
@@ -210,18 +215,24 @@ func (a *app) runCheck(output string) error {
 	if _, err := os.Stat(a.outDir); errors.Is(err, fs.ErrNotExist) {
 		why = append(why, fmt.Sprintf("%s does not exist (a mistyped --out, or generate never ran)", a.outDir))
 	}
-	strays := 0
+	strays, foreign := 0, 0
 	for _, f := range rep.Files {
-		if f.Change == "stray" {
+		switch {
+		case f.Change == "stray":
 			strays++
+		case f.Foreign:
+			foreign++
 		}
 	}
-	if n := len(rep.Files) - strays; n > 0 {
+	if n := len(rep.Files) - strays - foreign; n > 0 {
 		why = append(why, fmt.Sprintf("%d file(s) differ from %s; run kronform-gen generate", n, a.specPath))
 	}
 	// generate leaves files it did not write alone, so it cannot mend these.
 	if strays > 0 {
 		why = append(why, fmt.Sprintf("%d stray file(s) in folders kronform-gen generates whole: delete or move them", strays))
+	}
+	if foreign > 0 {
+		why = append(why, fmt.Sprintf("%d file(s) no longer generated hold contents kronform-gen did not write: move them away or delete them", foreign))
 	}
 	if n := len(rep.PlaintextSecrets); n > 0 {
 		why = append(why, fmt.Sprintf("%d plaintext Secret(s): encrypt them with sops or remove them", n))
@@ -250,10 +261,14 @@ func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []plaintextS
 		if err != nil {
 			return rep, err
 		}
-		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, NotAFile: c.NotAFile, Diff: diff})
+		foreign := c.Kind == tree.Extra && c.HandEdited && !manifest.Owned(c.Have)
+		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, NotAFile: c.NotAFile, Foreign: foreign, Diff: diff})
 	}
 	for _, p := range strayFiles(d.Entries(), r.Tree) {
-		rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
+		// A file the record lists is reported above, once: extra, not stray as well.
+		if !slices.ContainsFunc(changes, func(c tree.Change) bool { return c.Path == p }) {
+			rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
+		}
 	}
 	slices.SortStableFunc(rep.Files, func(x, y fileDrift) int { return strings.Compare(x.Path, y.Path) })
 	if rep.Secrets == nil {
@@ -267,6 +282,9 @@ func (a *app) printCheck(rep checkReport) {
 		note := ""
 		if f.HandEdited {
 			note = " (edited by hand)"
+		}
+		if f.Foreign {
+			note = " (not what kronform-gen wrote, so generate will not delete it: move it away or delete it)"
 		}
 		if f.Change == "stray" {
 			note = " (not generated, in a folder kronform-gen generates: delete or move it)"
