@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -76,10 +77,20 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			for _, p := range res.Removed {
 				fmt.Fprintf(a.stderr, "removed %s\n", p)
 			}
-			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole.
-			if entries, err := tree.Entries(a.outDir, generatedFolders(t)); err == nil {
-				for _, p := range strayFiles(entries, t) {
+			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole,
+			// and on files that look generated anywhere.
+			if entries, err := tree.Entries(a.outDir, []string{"."}); err == nil {
+				files := tree.Files(a.outDir)
+				read := func(p string) ([]byte, bool) {
+					b, err := fs.ReadFile(files, p)
+					return b, err == nil
+				}
+				strays, leftovers := unownedFiles(entries, read, t, func(string) bool { return false })
+				for _, p := range strays {
 					fmt.Fprintf(a.stderr, "note: stray %s (not generated, in a folder kronform-gen generates whole: Flux applies it too, and check fails on it; delete or move it)\n", p)
+				}
+				for _, p := range leftovers {
+					fmt.Fprintf(a.stderr, "note: leftover %s (%s)\n", p, leftoverNote)
 				}
 			}
 			if pending != nil {
