@@ -4,11 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kronform/kronform-gen/generator/manifest"
+	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/tree"
 )
 
@@ -77,6 +81,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			for _, p := range res.Removed {
 				fmt.Fprintf(a.stderr, "removed %s\n", p)
 			}
+			a.noteHetzner(res, t)
 			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole,
 			// and on files that look generated anywhere.
 			if entries, err := tree.Entries(a.outDir, []string{"."}); err == nil {
@@ -102,4 +107,28 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 	cmd.Flags().BoolVar(&doCommit, "commit", false, "commit the owned files with go-git after a successful generate")
 	cmd.Flags().StringVarP(&msg, "message", "m", "", "the commit message (default \"kronform-gen: regenerate from SPEC\")")
 	return cmd
+}
+
+// noteHetzner says which clusters' Robot templates the write changed: Flux never applies them, so until the admin
+// uploads one it is not live, whatever verify and explain say about it.
+func (a *app) noteHetzner(res tree.Result, t *tree.Tree) {
+	changed := map[string]bool{}
+	for _, p := range append(slices.Clone(res.Written), res.Removed...) {
+		if rest, ok := strings.CutPrefix(p, render.HetznerRoot+"/"); ok {
+			if dir, _, ok := strings.Cut(rest, "/"); ok {
+				changed[path.Join(render.HetznerRoot, dir)] = true
+			}
+		}
+	}
+	for _, dir := range slices.Sorted(maps.Keys(changed)) {
+		form := path.Join(dir, render.HetznerFormFile)
+		if _, ok := t.File(form); !ok {
+			fmt.Fprintf(a.stderr, "note: %s/ is no longer generated: its Robot template stays in Robot, and on the servers "+
+				"it is applied to, until you remove it there\n", dir)
+			continue
+		}
+		fmt.Fprintf(a.stderr, "note: the Robot firewall template in %s/ changed, and Flux does not apply it: upload %s "+
+			"to Robot and apply it to each server of the cluster (docs/firewall.md, \"The Hetzner escape hatch\"); until "+
+			"then the servers keep the old one, whatever verify says\n", dir, form)
+	}
 }
