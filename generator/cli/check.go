@@ -274,7 +274,9 @@ func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []plaintextS
 		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, NotAFile: c.NotAFile, Foreign: foreign, Diff: diff})
 	}
 	// A file the record lists is reported above, once: extra, not stray or leftover as well.
-	listed := func(p string) bool { return slices.ContainsFunc(changes, func(c tree.Change) bool { return c.Path == p }) }
+	listed := func(p string) bool {
+		return slices.ContainsFunc(changes, func(c tree.Change) bool { return c.Path == p })
+	}
 	strays, leftovers := unownedFiles(d.Entries(), d.File, r.Tree, listed)
 	for _, p := range strays {
 		rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
