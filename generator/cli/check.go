@@ -183,6 +183,15 @@ func (a *app) runCheck(output string) error {
 	}
 	a.printNotes(r)
 	t := r.Tree
+	boot, err := bootstraps(disk.d.Paths(), disk.d.File)
+	if err != nil {
+		return fail(ExitUsage, "reading flux bootstrap's files in %s: %v", a.outDir, err)
+	}
+	if problems, err := sourceProblems(m, t, boot); err != nil {
+		return fail(ExitFailure, "%v", err)
+	} else if len(problems) > 0 {
+		return problems
+	}
 	tc := <-checking
 	if tc.err != nil {
 		return fail(ExitUsage, "validating %s: %v", a.outDir, tc.err)

@@ -19,6 +19,7 @@ import (
 func (a *app) generateCommand() *cobra.Command {
 	var doCommit bool
 	var msg string
+	var allowPrune []string
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write the Flux tree the spec describes",
@@ -26,6 +27,12 @@ func (a *app) generateCommand() *cobra.Command {
 kronform-gen generated are removed, and nothing else (flux-system, your own files) is touched. When the spec is
 invalid nothing is written. Nothing is written either when a cluster has audit mode off and a reachability
 assertion fails (see verify): that tree could lock you out, or leave open what should be denied.
+
+A cluster folder holding flux bootstrap's files (clusters/<cluster>/flux-system) is applied by Flux on a live
+cluster with prune: true. generate refuses (exit 2, nothing written) to write Kustomizations there whose source is
+not the GitRepository bootstrap made (flux.namespace, flux.gitRepository), and to remove the Kustomizations it wrote
+there when the spec no longer generates that folder (a cluster removed or renamed, or its flux.path changed): Flux
+would delete Cilium (the CNI), the host policies and the Secrets. --allow-prune=CLUSTER lets it, on purpose.
 
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
 committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when
@@ -63,6 +70,18 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 				if pending, err = a.prepareCommit(t, msg); err != nil {
 					return err
 				}
+			}
+			boot, err := a.diskBootstraps()
+			if err != nil {
+				return err
+			}
+			if problems, err := sourceProblems(m, t, boot); err != nil {
+				return fail(ExitFailure, "%v", err)
+			} else if len(problems) > 0 {
+				return problems
+			}
+			if err := a.pruneGuard(m, t, boot, allowPrune); err != nil {
+				return err
 			}
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
@@ -106,6 +125,8 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 	}
 	cmd.Flags().BoolVar(&doCommit, "commit", false, "commit the owned files with go-git after a successful generate")
 	cmd.Flags().StringVarP(&msg, "message", "m", "", "the commit message (default \"kronform-gen: regenerate from SPEC\")")
+	cmd.Flags().StringSliceVar(&allowPrune, "allow-prune", nil, "let Flux on these bootstrapped clusters (folders under "+
+		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them")
 	return cmd
 }
 
