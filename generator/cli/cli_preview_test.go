@@ -403,7 +403,7 @@ func TestFirstCommitAndADiffWithoutTheOutputFolder(t *testing.T) {
 	}
 	os.RemoveAll(p.out)
 	code, stdout, stderr := p.run("diff", "--ref", "HEAD")
-	if code != 1 || !strings.HasSuffix(stdout, "0 added, 0 changed, 4 removed (HEAD -> working tree)\n") {
+	if code != 1 || !strings.HasSuffix(stdout, "0 added, 0 changed, 4 removed (HEAD -> working tree); 2 file(s) changed under hetzner/, which Flux does not apply: upload to Robot\n") {
 		t.Fatalf("diff with the output folder gone: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
@@ -490,6 +490,45 @@ func TestDiffAgainstARef(t *testing.T) {
 
 	if code, _, stderr := p.run("diff", "--ref", "no-such-branch"); code != 2 || !strings.Contains(stderr, `resolving "no-such-branch"`) {
 		t.Errorf("unknown ref: exit %d, %s", code, stderr)
+	}
+}
+
+// A change to the escape hatch rewrites only hetzner/, which no Flux Kustomization applies: generate says the
+// template must be uploaded to Robot, and diff lists the files apart from the objects, in text and JSON, and exits 1.
+func TestRobotTemplateChangesAreNamed(t *testing.T) {
+	p := newProject(t)
+	gitRepo(t, p.dir)
+	spec, _ := os.ReadFile(p.spec)
+	os.WriteFile(p.spec, bytes.Replace(spec, []byte("adminSources: [89.23.224.44/32]"), []byte("adminSources: [89.23.224.45/32]"), 1), 0o644)
+	code, _, stderr := p.run("generate")
+	if code != 0 || !strings.Contains(stderr, "note: the Robot firewall template in hetzner/kronform/ changed, and Flux does not apply it: "+
+		"upload hetzner/kronform/firewall-template.form to Robot and apply it to each server of the cluster") {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+
+	code, stdout, _ := p.run("diff", "--ref", "HEAD")
+	for _, want := range []string{
+		"~ hetzner/kronform/firewall-template.form (changed; not applied by Flux: upload to Robot)\n",
+		"-rules[input][0][src_ip]=89.23.224.44%2F32&\n+rules[input][0][src_ip]=89.23.224.45%2F32&\n",
+		"~ hetzner/kronform/firewall-template.json (changed; not applied by Flux: upload to Robot)\n",
+		"\n0 added, 0 changed, 0 removed (HEAD -> working tree); 2 file(s) changed under hetzner/, which Flux does not apply: upload to Robot\n",
+	} {
+		if code != 1 || !strings.Contains(stdout, want) {
+			t.Errorf("diff: exit %d, no %q in\n%s", code, want, stdout)
+		}
+	}
+
+	code, stdout, _ = p.run("diff", "--ref", "HEAD", "--output", "json")
+	var rep struct {
+		Summary struct{ Added, Changed, Removed, Hetzner int }
+		Hetzner []struct{ Path, Change, Diff string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if code != 1 || rep.Summary.Hetzner != 2 || len(rep.Hetzner) != 2 || rep.Hetzner[1].Path != "hetzner/kronform/firewall-template.json" ||
+		rep.Hetzner[1].Change != "changed" || !strings.Contains(rep.Hetzner[1].Diff, `+          "src_ip": "89.23.224.45/32",`) {
+		t.Errorf("json: exit %d, %+v", code, rep)
 	}
 }
 

@@ -7,13 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
 	"github.com/kronform/kronform-gen/generator/gitrepo"
 	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/generator/render"
+	"github.com/kronform/kronform-gen/generator/tree"
 )
 
 // diffReport is the shape of `diff --output json`.
@@ -21,13 +26,28 @@ type diffReport struct {
 	Ref     string                 `json:"ref"`
 	Summary diffSummary            `json:"summary"`
 	Objects []preview.ObjectChange `json:"objects"`
+	// Hetzner are the files under hetzner/ that differ: Robot templates, which Flux never applies.
+	Hetzner []fileChange `json:"hetzner"`
 }
 
 type diffSummary struct {
 	Added   int `json:"added"`
 	Changed int `json:"changed"`
 	Removed int `json:"removed"`
+	// Hetzner counts the changed files under hetzner/.
+	Hetzner int `json:"hetzner"`
 }
+
+// fileChange is a file that differs between the ref and the working tree, with a unified diff.
+type fileChange struct {
+	Path   string             `json:"path"`
+	Change preview.ChangeKind `json:"change"`
+	Diff   string             `json:"diff"`
+}
+
+// hetznerNote says what a changed Robot template asks of the admin.
+const hetznerNote = "Flux does not apply files under hetzner/: upload each changed Robot template to Robot and apply it " +
+	"to each server of its cluster (docs/firewall.md, \"The Hetzner escape hatch\")"
 
 func (a *app) diffCommand() *cobra.Command {
 	var ref, output, fullOutput string
@@ -39,7 +59,8 @@ func (a *app) diffCommand() *cobra.Command {
 (read from git's object store: nothing is checked out and the working tree is not touched) and once from the working
 tree. It prints the objects that were added, changed or removed, keyed cluster/Kind/namespace/name, each with a
 unified diff of its YAML, then a summary line. Secret values are always masked; a change hidden by the mask is
-named ("values changed (masked): data.password").
+named ("values changed (masked): data.password"). Files under hetzner/ (the Robot templates, which Flux never
+applies) are compared as files and listed after the objects: upload a changed one to Robot.
 
 Long unified diffs stop after --max-lines lines with a "... truncated" line; --full-output FILE writes the whole diff
 there. The JSON report (--output json) is never truncated, and --full-output writes it to FILE as well.
@@ -95,13 +116,24 @@ Exit codes:
 			if err != nil {
 				return fail(ExitFailure, "%v", err)
 			}
+			hetzner, err := a.hetznerChanges(files, ref)
+			if err != nil {
+				return err
+			}
 			added, changed, removed := preview.Summary(changes)
 			summary := fmt.Sprintf("%d added, %d changed, %d removed (%s -> working tree)", added, changed, removed, ref)
+			if len(hetzner) > 0 {
+				summary += fmt.Sprintf("; %d file(s) changed under hetzner/, which Flux does not apply: upload to Robot", len(hetzner))
+			}
 			if output == "json" {
 				if changes == nil {
 					changes = []preview.ObjectChange{}
 				}
-				b, err := json.MarshalIndent(diffReport{Ref: ref, Summary: diffSummary{added, changed, removed}, Objects: changes}, "", "  ")
+				if hetzner == nil {
+					hetzner = []fileChange{}
+				}
+				b, err := json.MarshalIndent(diffReport{Ref: ref, Summary: diffSummary{added, changed, removed, len(hetzner)},
+					Objects: changes, Hetzner: hetzner}, "", "  ")
 				if err != nil {
 					return err
 				}
@@ -118,9 +150,15 @@ Exit codes:
 				}
 			} else {
 				var full bytes.Buffer
+				mark := map[preview.ChangeKind]string{preview.Added: "+", preview.Changed: "~", preview.Removed: "-"}
 				for _, c := range changes {
-					mark := map[preview.ChangeKind]string{preview.Added: "+", preview.Changed: "~", preview.Removed: "-"}[c.Change]
-					fmt.Fprintf(&full, "%s %s (%s)\n%s", mark, c.Key, c.Change, c.Diff)
+					fmt.Fprintf(&full, "%s %s (%s)\n%s", mark[c.Change], c.Key, c.Change, c.Diff)
+				}
+				if len(hetzner) > 0 {
+					fmt.Fprintf(&full, "# %s\n", hetznerNote)
+				}
+				for _, c := range hetzner {
+					fmt.Fprintf(&full, "%s %s (%s; not applied by Flux: upload to Robot)\n%s", mark[c.Change], c.Path, c.Change, c.Diff)
 				}
 				if fullOutput != "" {
 					if err := os.WriteFile(fullOutput, append(full.Bytes(), []byte(summary+"\n")...), 0o644); err != nil {
@@ -132,7 +170,7 @@ Exit codes:
 				}
 				fmt.Fprintln(a.stdout, summary)
 			}
-			if len(changes) > 0 {
+			if len(changes)+len(hetzner) > 0 {
 				return silent(ExitFailure)
 			}
 			return nil
@@ -197,4 +235,57 @@ func (a *app) buildAll(src *preview.Source, label string) ([]*preview.Build, err
 		return nil, fail(ExitFailure, "%s does not build:\n%s", label, strings.TrimSpace(buildFailed(err).Error()))
 	}
 	return builds, nil
+}
+
+// hetznerChanges compares the files under hetzner/ at the ref (files) with the working tree's, sorted by path. They
+// are outside every Flux path, so no build sees them, but a change is one the admin must carry to Robot.
+func (a *app) hetznerChanges(files map[string][]byte, ref string) ([]fileChange, error) {
+	old := map[string][]byte{}
+	for p, b := range files {
+		if strings.HasPrefix(p, render.HetznerRoot+"/") {
+			old[p] = b
+		}
+	}
+	entries, err := tree.Entries(a.outDir, []string{render.HetznerRoot})
+	if err != nil {
+		return nil, fail(ExitUsage, "reading %s: %v", a.outDir, err)
+	}
+	now := map[string][]byte{}
+	disk := tree.Files(a.outDir)
+	for _, p := range entries {
+		// Links and other non-files are left out, as git and Flux leave them.
+		if b, err := fs.ReadFile(disk, p); err == nil {
+			now[p] = b
+		}
+	}
+	paths := map[string]bool{}
+	for p := range old {
+		paths[p] = true
+	}
+	for p := range now {
+		paths[p] = true
+	}
+	var out []fileChange
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		from, inOld := old[p]
+		to, inNew := now[p]
+		c := fileChange{Path: p, Change: preview.Changed}
+		switch {
+		case !inOld:
+			c.Change = preview.Added
+		case !inNew:
+			c.Change = preview.Removed
+		case bytes.Equal(from, to):
+			continue
+		}
+		d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+			A: preview.SplitLines(from), B: preview.SplitLines(to), FromFile: ref, ToFile: "working tree", Context: 3,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.Diff = d
+		out = append(out, c)
+	}
+	return out, nil
 }

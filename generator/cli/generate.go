@@ -3,17 +3,23 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kronform/kronform-gen/generator/manifest"
+	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/tree"
 )
 
 func (a *app) generateCommand() *cobra.Command {
 	var doCommit bool
 	var msg string
+	var allowPrune []string
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write the Flux tree the spec describes",
@@ -30,6 +36,12 @@ is written: split the change, policies first.
 
 The agents read Cilium's values (cilium-config) only when they start, and the chart does not restart them: when
 the values change, generate prints the restart to run once Flux has applied them (audit mode included).
+
+A cluster folder holding flux bootstrap's files (clusters/<cluster>/flux-system) is applied by Flux on a live
+cluster with prune: true. generate refuses (exit 2, nothing written) to write Kustomizations there whose source is
+not the GitRepository bootstrap made (flux.namespace, flux.gitRepository), and to remove the Kustomizations it wrote
+there when the spec no longer generates that folder (a cluster removed or renamed, or its flux.path changed): Flux
+would delete Cilium (the CNI), the host policies and the Secrets. --allow-prune=CLUSTER lets it, on purpose.
 
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
 committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when
@@ -79,6 +91,18 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 					return err
 				}
 			}
+			boot, err := a.diskBootstraps()
+			if err != nil {
+				return err
+			}
+			if problems, err := sourceProblems(m, t, boot); err != nil {
+				return fail(ExitFailure, "%v", err)
+			} else if len(problems) > 0 {
+				return problems
+			}
+			if err := a.pruneGuard(m, t, boot, allowPrune); err != nil {
+				return err
+			}
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			if errors.As(err, &conflict) {
@@ -96,10 +120,21 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			for _, p := range res.Removed {
 				fmt.Fprintf(a.stderr, "removed %s\n", p)
 			}
-			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole.
-			if entries, err := tree.Entries(a.outDir, generatedFolders(t)); err == nil {
-				for _, p := range strayFiles(entries, t) {
+			a.noteHetzner(res, t)
+			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole,
+			// and on files that look generated anywhere.
+			if entries, err := tree.Entries(a.outDir, []string{"."}); err == nil {
+				files := tree.Files(a.outDir)
+				read := func(p string) ([]byte, bool) {
+					b, err := fs.ReadFile(files, p)
+					return b, err == nil
+				}
+				strays, leftovers := unownedFiles(entries, read, t, func(string) bool { return false })
+				for _, p := range strays {
 					fmt.Fprintf(a.stderr, "note: stray %s (not generated, in a folder kronform-gen generates whole: Flux applies it too, and check fails on it; delete or move it)\n", p)
+				}
+				for _, p := range leftovers {
+					fmt.Fprintf(a.stderr, "note: leftover %s (%s)\n", p, leftoverNote)
 				}
 			}
 			a.printRestartNotes(m, steps)
@@ -111,5 +146,31 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 	}
 	cmd.Flags().BoolVar(&doCommit, "commit", false, "commit the owned files with go-git after a successful generate")
 	cmd.Flags().StringVarP(&msg, "message", "m", "", "the commit message (default \"kronform-gen: regenerate from SPEC\")")
+	cmd.Flags().StringSliceVar(&allowPrune, "allow-prune", nil, "let Flux on these bootstrapped clusters (folders under "+
+		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them")
 	return cmd
+}
+
+// noteHetzner says which clusters' Robot templates the write changed: Flux never applies them, so until the admin
+// uploads one it is not live, whatever verify and explain say about it.
+func (a *app) noteHetzner(res tree.Result, t *tree.Tree) {
+	changed := map[string]bool{}
+	for _, p := range append(slices.Clone(res.Written), res.Removed...) {
+		if rest, ok := strings.CutPrefix(p, render.HetznerRoot+"/"); ok {
+			if dir, _, ok := strings.Cut(rest, "/"); ok {
+				changed[path.Join(render.HetznerRoot, dir)] = true
+			}
+		}
+	}
+	for _, dir := range slices.Sorted(maps.Keys(changed)) {
+		form := path.Join(dir, render.HetznerFormFile)
+		if _, ok := t.File(form); !ok {
+			fmt.Fprintf(a.stderr, "note: %s/ is no longer generated: its Robot template stays in Robot, and on the servers "+
+				"it is applied to, until you remove it there\n", dir)
+			continue
+		}
+		fmt.Fprintf(a.stderr, "note: the Robot firewall template in %s/ changed, and Flux does not apply it: upload %s "+
+			"to Robot and apply it to each server of the cluster (docs/firewall.md, \"The Hetzner escape hatch\"); until "+
+			"then the servers keep the old one, whatever verify says\n", dir, form)
+	}
 }

@@ -51,7 +51,7 @@ func (n *node) applied() bool { return n.skip == "" }
 // cluster is the state of one cluster's builds.
 type cluster struct {
 	name   string
-	own    sourceRef
+	own    SourceRef
 	byName map[string]*node
 	nodes  []*node
 	// providers are the Kustomizations whose builds hold each ConfigMap and Secret (the first, in name order, when
@@ -62,10 +62,10 @@ type cluster struct {
 	unbuilt []string
 }
 
-// sourceRef names a Flux source object.
-type sourceRef struct{ kind, namespace, name string }
+// SourceRef names a Flux source object.
+type SourceRef struct{ Kind, Namespace, Name string }
 
-func (r sourceRef) String() string { return r.kind + " " + r.namespace + "/" + r.name }
+func (r SourceRef) String() string { return r.Kind + " " + r.Namespace + "/" + r.Name }
 
 // Build builds what Flux would apply for every cluster of the seeds (the Kustomizations declared under
 // clusters/<cluster>/, as Kustomizations returns them), the way Flux reconciles a cluster: flux bootstrap's
@@ -201,36 +201,46 @@ func selected(k Kustomization, opts Options) bool {
 }
 
 // ownSource is the GitRepository that flux bootstrap made for a cluster: the one its bootstrap Kustomization
-// (clusters/<cluster>/flux-system, path clusters/<cluster>) reads. A tree without it (not bootstrapped yet) has
-// bootstrap's default, flux-system/flux-system.
-func ownSource(clusterName string, seeds []Kustomization) sourceRef {
-	dir := ClustersDir + "/" + clusterName
-	for _, k := range seeds {
-		if k.Cluster == clusterName && k.Path == dir && strings.HasPrefix(k.File, dir+"/flux-system/") &&
-			k.Spec.SourceRef.Kind == "GitRepository" {
-			return refOf(k)
-		}
+// reads. A tree without it (not bootstrapped yet) has bootstrap's default, flux-system/flux-system.
+func ownSource(clusterName string, seeds []Kustomization) SourceRef {
+	if k, ok := Bootstrap(clusterName, seeds); ok {
+		return k.Source()
 	}
 	// Not bootstrapped yet, or its files are kept elsewhere: what sits directly at the bootstrap path is applied from
 	// the bootstrap GitRepository, and the Kustomizations kronform-gen writes there name it (the spec's
 	// flux.gitRepository). When those agree, that is the one; else bootstrap's default.
-	var found []sourceRef
+	dir := ClustersDir + "/" + clusterName
+	var found []SourceRef
 	for _, k := range seeds {
 		if k.Cluster == clusterName && path.Dir(k.File) == dir && k.Spec.SourceRef.Kind == "GitRepository" {
-			found = append(found, refOf(k))
+			found = append(found, k.Source())
 		}
 	}
-	if len(found) > 0 && !slices.ContainsFunc(found, func(r sourceRef) bool { return r != found[0] }) {
+	if len(found) > 0 && !slices.ContainsFunc(found, func(r SourceRef) bool { return r != found[0] }) {
 		return found[0]
 	}
-	return sourceRef{"GitRepository", "flux-system", "flux-system"}
+	return SourceRef{"GitRepository", "flux-system", "flux-system"}
 }
 
-// refOf is a Kustomization's sourceRef, its namespace defaulted to the Kustomization's as Flux does.
-func refOf(k Kustomization) sourceRef {
-	r := sourceRef{k.Spec.SourceRef.Kind, k.Spec.SourceRef.Namespace, k.Spec.SourceRef.Name}
-	if r.namespace == "" {
-		r.namespace = k.Namespace
+// Bootstrap is the Kustomization that flux bootstrap made for a cluster, among the Kustomizations found in a tree:
+// declared under clusters/<cluster>/flux-system/, it applies clusters/<cluster> from a GitRepository. false when
+// the cluster has none in this tree (not bootstrapped yet, or its files kept elsewhere).
+func Bootstrap(clusterName string, ks []Kustomization) (Kustomization, bool) {
+	dir := ClustersDir + "/" + clusterName
+	for _, k := range ks {
+		if k.Cluster == clusterName && k.DeclaredBy == "" && k.Path == dir && strings.HasPrefix(k.File, dir+"/flux-system/") &&
+			k.Spec.SourceRef.Kind == "GitRepository" {
+			return k, true
+		}
+	}
+	return Kustomization{}, false
+}
+
+// Source is a Kustomization's sourceRef, its namespace defaulted to the Kustomization's as Flux does.
+func (k Kustomization) Source() SourceRef {
+	r := SourceRef{k.Spec.SourceRef.Kind, k.Spec.SourceRef.Namespace, k.Spec.SourceRef.Name}
+	if r.Namespace == "" {
+		r.Namespace = k.Namespace
 	}
 	return r
 }
@@ -247,7 +257,7 @@ func (c *cluster) add(k Kustomization, opts Options) bool {
 		return false // the same object again: flux-system's build holds the Kustomizations under clusters/<cluster>/
 	}
 	n := &node{k: k}
-	switch ref := refOf(k); {
+	switch ref := k.Source(); {
 	case k.Spec.Suspend:
 		n.skip = "it is suspended (spec.suspend: true): Flux applies nothing from it until it is resumed"
 	case ref != c.own:

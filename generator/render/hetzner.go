@@ -8,9 +8,18 @@ import (
 	"github.com/kronform/kronform-gen/generator/tree"
 )
 
+// HetznerRoot holds the clusters' Robot firewall templates, one folder each (HetznerDir).
+const HetznerRoot = "hetzner"
+
+// The files of a cluster's template: the Robot API's JSON, and the form body that uploads it.
+const (
+	HetznerJSONFile = "firewall-template.json"
+	HetznerFormFile = "firewall-template.form"
+)
+
 // HetznerDir holds a cluster's Robot firewall template, outside every Flux path: Flux must never apply it, the admin
 // uploads it (curl -d @firewall-template.form) when the escape hatch changes.
-func HetznerDir(c spec.Cluster) string { return path.Join("hetzner", c.Name) }
+func HetznerDir(c spec.Cluster) string { return path.Join(HetznerRoot, c.Name) }
 
 func renderHetzner(t *tree.Tree, c spec.Cluster) error {
 	tpl, ok := firewall.BuildTemplate(c)
@@ -22,8 +31,8 @@ func renderHetzner(t *tree.Tree, c spec.Cluster) error {
 		return err
 	}
 	dir := HetznerDir(c)
-	if err := t.Add(path.Join(dir, "firewall-template.json"), data); err != nil {
+	if err := t.Add(path.Join(dir, HetznerJSONFile), data); err != nil {
 		return err
 	}
-	return t.Add(path.Join(dir, "firewall-template.form"), tpl.Form())
+	return t.Add(path.Join(dir, HetznerFormFile), tpl.Form())
 }

@@ -58,6 +58,7 @@ func (v *validator) run() {
 	applyDefaults(s)
 	names := map[string]string{}
 	paths := map[string]string{}
+	templates := map[string]string{}
 	for i := range s.Clusters {
 		c := &s.Clusters[i]
 		p := fmt.Sprintf("clusters[%d]", i)
@@ -80,6 +81,17 @@ func (v *validator) run() {
 			}
 		}
 		v.cluster(p, c)
+		// The template name (defaulted by cluster) is how the admin finds a template in Robot to update it and apply
+		// it to servers: two clusters' templates under one name are taken for each other.
+		if h := c.Hetzner; h != nil && h.Template != "" {
+			if first, ok := templates[h.Template]; ok {
+				v.fail(p+".hetzner.template", "give each cluster a template name of its own",
+					"Robot template %q is also %s's: uploading one cluster's would replace the other's rules, or "+
+						"leave the servers on the wrong one", h.Template, first)
+			} else {
+				templates[h.Template] = p
+			}
+		}
 	}
 }
 

@@ -93,6 +93,21 @@ func TestHetznerValidation(t *testing.T) {
 			`fw.yaml:13:16: clusters[0].assertions[2].from: "pod:": name at least one label: pod:KEY=VALUE`,
 			`fw.yaml:13:45: clusters[0].assertions[2].port: "80-81/tcp": a flow goes to one port, not a range`,
 		}},
+		{"template names collide", `    hetzner: {adminSources: [89.23.224.44]}
+  - name: b
+    apiServer: {host: api.example.com}
+    nodes: [{name: n1, addresses: [159.69.60.183], roles: [control-plane]}]
+    cilium: {version: 1.16.5}
+    hetzner: {template: fw-escape-hatch, adminSources: [89.23.224.44]}
+  - name: c
+    apiServer: {host: api.example.com}
+    nodes: [{name: n1, addresses: [159.69.60.184], roles: [control-plane]}]
+    cilium: {version: 1.16.5}
+    hetzner: {template: fw-escape-hatch, adminSources: [89.23.224.45]}
+`, []string{
+			`fw.yaml:14:25: clusters[1].hetzner.template: Robot template "fw-escape-hatch" is also clusters[0]'s: uploading one cluster's would replace the other's rules, or leave the servers on the wrong one (give each cluster a template name of its own)`,
+			`fw.yaml:19:25: clusters[2].hetzner.template: Robot template "fw-escape-hatch" is also clusters[0]'s: uploading one cluster's would replace the other's rules, or leave the servers on the wrong one (give each cluster a template name of its own)`,
+		}},
 		{"admin without hetzner", `    assertions:
       - {from: admin, to: n1, port: 6443/tcp, expect: allowed}
 `, []string{

@@ -118,6 +118,29 @@ func TestWriteRefusesToOverwriteForeignFiles(t *testing.T) {
 	}
 }
 
+// A file the spec no longer generates is pruned only with the contents kronform-gen wrote (or recognised as
+// generated output): one the user replaced is theirs, and the write is refused whole rather than deleting it.
+func TestWriteRefusesToPruneForeignContents(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, mustTree(t, map[string]string{"p/kept.yaml": "1", "p/mine.yaml": "1", "p/gone.yaml": "1"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "p/mine.yaml"), []byte("the user's own"), 0o644)
+	_, err := Write(dir, mustTree(t, map[string]string{"p/kept.yaml": "2"}), nil)
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) || !slices.Equal(conflict.Kept, []string{"p/mine.yaml"}) || !strings.Contains(err.Error(), "refusing to delete") {
+		t.Fatalf("got %v", err)
+	}
+	if read(t, dir, "p/mine.yaml") != "the user's own" || read(t, dir, "p/kept.yaml") != "1" || read(t, dir, "p/gone.yaml") != "1" || Pending(dir) {
+		t.Fatal("a refused write changed something")
+	}
+	// Recognised as generated output (the header, say), it is pruned.
+	res, err := Write(dir, mustTree(t, map[string]string{"p/kept.yaml": "2"}), func(string, []byte) bool { return true })
+	if err != nil || !slices.Equal(res.Removed, []string{"p/gone.yaml", "p/mine.yaml"}) {
+		t.Fatalf("got %+v, %v", res, err)
+	}
+}
+
 // A folder where a file is generated (owned or not) is refused before anything is written: a rename cannot replace
 // it, and found after the journal's commit it left a write nobody could finish. A folder where an owned file used to
 // be stays.

@@ -29,8 +29,9 @@ type Result struct {
 // Changed says whether the write touched the disk.
 func (r Result) Changed() bool { return len(r.Written)+len(r.Removed) > 0 }
 
-// ConflictError is a file in the way that kronform-gen did not generate, or a folder where it generates a file.
-type ConflictError struct{ Paths, Folders []string }
+// ConflictError is a file in the way that kronform-gen did not generate, a folder where it generates a file, or a
+// file it would prune whose contents it did not write.
+type ConflictError struct{ Paths, Folders, Kept []string }
 
 func (e *ConflictError) Error() string {
 	var parts []string
@@ -39,6 +40,10 @@ func (e *ConflictError) Error() string {
 	}
 	if len(e.Folders) > 0 {
 		parts = append(parts, fmt.Sprintf("refusing to write files where folders stand: %v (move them away)", e.Folders))
+	}
+	if len(e.Kept) > 0 {
+		parts = append(parts, fmt.Sprintf("refusing to delete files the spec no longer generates whose contents kronform-gen "+
+			"did not write: %v (move them away, or delete them)", e.Kept))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -135,17 +140,33 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 			res.Written = append(res.Written, p)
 		}
 	}
-	if len(conflicts)+len(folders) > 0 {
-		return Result{}, &ConflictError{Paths: conflicts, Folders: folders}
-	}
+	var kept []string
 	for _, p := range slices.Sorted(maps.Keys(old.Files)) {
 		if _, still := full.File(p); still {
 			continue
 		}
 		// A folder that now stands where a file was generated is somebody's: it stays.
-		if st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p))); err == nil && !st.IsDir() {
-			res.Removed = append(res.Removed, p)
+		file := filepath.Join(dir, filepath.FromSlash(p))
+		st, err := os.Lstat(file)
+		if err != nil || st.IsDir() {
+			continue
 		}
+		// A file is pruned only as kronform-gen wrote it, or recognised as generated output: contents put there by
+		// someone else are theirs, as they would be where a file is written.
+		if st.Mode().IsRegular() {
+			have, err := os.ReadFile(file)
+			if err != nil {
+				return Result{}, err
+			}
+			if Digest(have) != old.Files[p] && (generated == nil || !generated(p, have)) {
+				kept = append(kept, p)
+				continue
+			}
+		}
+		res.Removed = append(res.Removed, p)
+	}
+	if len(conflicts)+len(folders)+len(kept) > 0 {
+		return Result{}, &ConflictError{Paths: conflicts, Folders: folders, Kept: kept}
 	}
 	if !res.Changed() {
 		return res, nil

@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/kronform/kronform-gen/generator/flux"
+	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/generator/render"
+	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/generator/tree"
+)
+
+// A cluster folder that holds flux bootstrap's files is applied by Flux on a live cluster: its bootstrap
+// Kustomization (clusters/<cluster>/flux-system) reconciles clusters/<cluster> with prune: true, so the
+// Kustomizations kronform-gen writes there must keep naming the bootstrap's source, and must not vanish by accident.
+
+// bootstraps are the Flux Kustomizations of the flux-system folders of a tree (paths slash-separated, relative to
+// the tree; read gives a file's contents, false for a non-file): where preview.Bootstrap finds a cluster's.
+func bootstraps(paths []string, read func(string) ([]byte, bool)) ([]preview.Kustomization, error) {
+	files := map[string][]byte{}
+	for _, p := range paths {
+		if parts := strings.Split(p, "/"); len(parts) > 3 && parts[0] == spec.ClustersDir && parts[2] == render.BootstrapDir {
+			if b, ok := read(p); ok {
+				files[p] = b
+			}
+		}
+	}
+	if len(files) == 0 {
+		return nil, nil
+	}
+	src, err := preview.FromFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	return src.Kustomizations()
+}
+
+// diskBootstraps reads the flux-system folders of the tree at a.outDir, and nothing else of it.
+func (a *app) diskBootstraps() ([]preview.Kustomization, error) {
+	entries, err := tree.Entries(a.outDir, []string{spec.ClustersDir})
+	if err != nil {
+		return nil, fail(ExitUsage, "reading %s: %v", a.outDir, err)
+	}
+	files := tree.Files(a.outDir)
+	ks, err := bootstraps(entries, func(p string) ([]byte, bool) {
+		b, err := fs.ReadFile(files, p)
+		return b, err == nil
+	})
+	if err != nil {
+		return nil, fail(ExitUsage, "reading flux bootstrap's files in %s: %v", a.outDir, err)
+	}
+	return ks, nil
+}
+
+// sourceProblems are the clusters whose generated Kustomizations name another source than the one flux bootstrap
+// made for their folder (flux.namespace or flux.gitRepository changed, or the folder bootstrapped with other names):
+// Flux would find no such source and apply nothing of them. Each is positioned at the spec field to change.
+func sourceProblems(m *spec.Model, t *tree.Tree, boot []preview.Kustomization) (spec.Problems, error) {
+	var problems spec.Problems
+	for i, c := range m.Clusters {
+		folder := path.Base(c.Flux.Path)
+		b, ok := preview.Bootstrap(folder, boot)
+		if !ok {
+			continue
+		}
+		own := b.Source()
+		files := map[string][]byte{}
+		for _, p := range t.Paths() {
+			if path.Dir(p) == c.Flux.Path {
+				files[p], _ = t.File(p)
+			}
+		}
+		src, err := preview.FromFiles(files)
+		if err != nil {
+			return nil, err
+		}
+		generated, err := src.Kustomizations()
+		if err != nil {
+			return nil, err
+		}
+		var names, namespaces []string
+		for _, k := range generated {
+			ref := k.Source()
+			if ref.Kind != own.Kind || ref.Name != own.Name {
+				names = append(names, k.Name)
+			}
+			if ref.Namespace != own.Namespace {
+				namespaces = append(namespaces, k.Name)
+			}
+		}
+		at := fmt.Sprintf("clusters[%d].flux.", i)
+		why := fmt.Sprintf("%s applies %s from %s, and Flux would find no source for Kustomizations naming another",
+			b.File, c.Flux.Path, own)
+		if len(names) > 0 {
+			problems = append(problems, m.Problem(at+"gitRepository",
+				fmt.Sprintf("write gitRepository: %s, or bootstrap the cluster again with the new name first", own.Name),
+				"%q is not the GitRepository flux bootstrap made for this cluster: %s", c.Flux.GitRepository, why))
+		}
+		if len(namespaces) > 0 {
+			problems = append(problems, m.Problem(at+"namespace",
+				fmt.Sprintf("write namespace: %s, or bootstrap the cluster again in the new namespace first", own.Namespace),
+				"%q is not the namespace of the GitRepository flux bootstrap made for this cluster: %s", c.Flux.Namespace, why))
+		}
+	}
+	return problems.Sorted(), nil
+}
+
+// pruneGuard refuses to remove what kronform-gen wrote into a bootstrapped cluster folder that the spec no longer
+// generates (the cluster removed or renamed, or its flux.path changed): the cluster's Flux would prune every
+// Kustomization it applied, and with them Cilium (the CNI), the host policies and the Secrets. allowed names the
+// folders (clusters/<folder>) whose pruning the user asked for.
+func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomization, allowed []string) error {
+	owned, err := tree.ReadOwned(a.outDir)
+	if err != nil {
+		return nil // the write refuses a damaged record, and prunes nothing
+	}
+	kept := map[string]bool{}
+	for _, c := range m.Clusters {
+		kept[c.Flux.Path] = true
+	}
+	// The owned files directly in each cluster folder that the spec no longer generates: the Flux Kustomizations.
+	gone := map[string][]string{}
+	for _, p := range slices.Sorted(maps.Keys(owned.Files)) {
+		dir := path.Dir(p)
+		if path.Dir(dir) != spec.ClustersDir || kept[dir] {
+			continue
+		}
+		if _, still := t.File(p); !still {
+			gone[path.Base(dir)] = append(gone[path.Base(dir)], p)
+		}
+	}
+	var blocks, refused []string
+	for _, folder := range slices.Sorted(maps.Keys(gone)) {
+		b, ok := preview.Bootstrap(folder, boot)
+		if !ok || b.Spec.Suspend || !b.Spec.Prune {
+			continue // Flux does not apply the folder from this tree, or deletes nothing when it empties
+		}
+		if slices.Contains(allowed, folder) {
+			fmt.Fprintf(a.stderr, "note: --allow-prune=%s: Flux on that cluster will delete what %s applied\n", folder,
+				strings.Join(gone[folder], ", "))
+			continue
+		}
+		blocks = append(blocks, a.pruned(folder, b, gone[folder]))
+		refused = append(refused, folder)
+	}
+	for _, folder := range allowed {
+		if _, ok := gone[folder]; !ok {
+			fmt.Fprintf(a.stderr, "note: --allow-prune=%s: nothing kronform-gen wrote in %s/%s is removed\n", folder, spec.ClustersDir, folder)
+		}
+	}
+	if len(blocks) == 0 {
+		return nil
+	}
+	dirs := make([]string, len(refused))
+	for i, f := range refused {
+		dirs[i] = spec.ClustersDir + "/" + f
+	}
+	return fail(ExitUsage, "%s\nTo rename or move a cluster, keep its old flux.path (%s) until flux bootstrap has run at "+
+		"the new one, then delete the old folder. To decommission it, uninstall or suspend its Flux first, or pass "+
+		"--allow-prune=%s to let Flux delete all of the above. Nothing was written.", strings.Join(blocks, "\n"),
+		strings.Join(dirs, ", "), strings.Join(refused, ","))
+}
+
+// pruned words what Flux on a bootstrapped cluster deletes when the given Kustomization files disappear from its
+// folder: the objects their builds apply, from the tree as it stands.
+func (a *app) pruned(folder string, b preview.Kustomization, files []string) string {
+	var out strings.Builder
+	fmt.Fprintf(&out, "refusing to remove the Flux Kustomizations in %s/%s/: no cluster of the spec has that flux.path "+
+		"any more, but flux bootstrap's %s applies the folder on a live cluster with prune: true, and Flux there "+
+		"would delete:", spec.ClustersDir, folder, b.File)
+	var builds []*preview.Build
+	if src, err := preview.FromDir(a.outDir); err == nil {
+		if ks, err := src.Kustomizations(); err == nil {
+			res, _ := src.Build(ks, preview.Options{Cluster: folder})
+			builds = res.Builds
+		}
+	}
+	for _, f := range files {
+		fmt.Fprintf(&out, "\n  %s:", f)
+		i := slices.IndexFunc(builds, func(b *preview.Build) bool { return b.File == f })
+		if i < 0 {
+			out.WriteString(" (does not build: what it applied is unknown)")
+			continue
+		}
+		var objects []string
+		for _, r := range builds[i].Resources {
+			o := r.GetKind() + " " + strings.TrimPrefix(r.GetNamespace()+"/"+r.GetName(), "/")
+			if r.GetKind() == "HelmRelease" && r.GetName() == flux.ReleaseName {
+				o += " (Cilium, the CNI: uninstalled, pods lose their network)"
+			}
+			objects = append(objects, o)
+		}
+		fmt.Fprintf(&out, " Kustomization %s/%s, %s", builds[i].Namespace, builds[i].Name, strings.Join(objects, ", "))
+	}
+	return out.String()
+}
