@@ -66,13 +66,17 @@ func (v *validator) run() {
 			v.fail(p+".name", "", "cluster %q is already defined at %s", c.Name, first)
 		}
 		names[c.Name] = p
-		if first, ok := paths[c.Flux.Path]; ok && c.Flux.Path != "" {
-			v.fail(p+".flux.path", "", "path %q is already used by %s", c.Flux.Path, first)
-		}
-		paths[c.Flux.Path] = p
-		// The default path follows the name, whose own errors are reported; an unclean path is reported by flux.
-		if fp := c.Flux.Path; fp != ClustersDir+"/"+c.Name && path.Clean(fp) == fp {
-			if dir, rest, _ := strings.Cut(fp, "/"); dir != ClustersDir || rest == "" || strings.Contains(rest, "/") {
+		// flux bootstrap takes --path ./clusters/x as well as clusters/x: the model keeps the clean form, which every
+		// check below and every later stage compares. A path not in clean form otherwise is reported by flux.
+		fp, clean := c.Flux.Path, path.Clean(c.Flux.Path)
+		if fp != "" && (clean == fp || "./"+clean == fp) && clean != "." {
+			c.Flux.Path = clean
+			if first, ok := paths[clean]; ok {
+				v.fail(p+".flux.path", "", "path %q is already used by %s", clean, first)
+			}
+			paths[clean] = p
+			// The default path follows the name, whose own errors are reported.
+			if dir, rest, _ := strings.Cut(clean, "/"); clean != ClustersDir+"/"+c.Name && (dir != ClustersDir || rest == "" || strings.Contains(rest, "/")) {
 				v.fail(p+".flux.path", ClustersDir+"/<folder>, as flux bootstrap --path "+ClustersDir+"/"+c.Name,
 					"path %q is not a folder directly in %s/: build, diff and the CI workflow find each cluster's Flux "+
 						"Kustomizations in %s/<cluster>/, so they would never see this cluster, and a path inside another "+
