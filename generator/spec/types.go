@@ -60,9 +60,9 @@ const (
 type Flux struct {
 	Namespace     string `json:"namespace,omitempty" jsonschema:"description=Namespace of the Flux controllers (default flux-system)."`
 	GitRepository string `json:"gitRepository,omitempty" jsonschema:"description=Name of the GitRepository that flux bootstrap created (default flux-system)."`
-	Interval      string `json:"interval,omitempty" jsonschema:"description=Reconcile interval of the generated Kustomizations (default 10m)."`
-	RetryInterval string `json:"retryInterval,omitempty" jsonschema:"description=Retry interval after a failed reconcile (default 2m)."`
-	Timeout       string `json:"timeout,omitempty" jsonschema:"description=Timeout for apply and health checks (default 5m)."`
+	Interval      string `json:"interval,omitempty" jsonschema:"pattern=^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$,description=Reconcile interval of the generated Kustomizations (default 10m)."`
+	RetryInterval string `json:"retryInterval,omitempty" jsonschema:"pattern=^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$,description=Retry interval after a failed reconcile (default 2m)."`
+	Timeout       string `json:"timeout,omitempty" jsonschema:"pattern=^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$,description=Timeout for apply and health checks (default 5m)."`
 	Path          string `json:"path,omitempty" jsonschema:"description=The --path given to flux bootstrap: a folder directly in clusters/ (default clusters/<name>)."`
 }
 

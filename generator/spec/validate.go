@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -141,17 +142,33 @@ func (v *validator) port(path string, port int) {
 	}
 }
 
+// fluxDuration is the pattern of every duration field of the Flux APIs kronform-gen writes (interval, retryInterval
+// and timeout of Kustomization, HelmRelease and HelmRepository: the CRDs in generator/validate/crds).
+var fluxDuration = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`)
+
+const durationHint = "a duration in ms, s, m and h, such as 10m or 1h30m"
+
 func (v *validator) duration(path, d string) {
 	if d == "" {
 		return
 	}
-	dur, err := time.ParseDuration(d)
-	if err != nil {
-		v.fail(path, "a Go duration such as 10m or 1h30m", "%q is not a duration", d)
+	if !fluxDuration.MatchString(d) {
+		if _, err := time.ParseDuration(d); err == nil {
+			v.fail(path, durationHint, "%q is a Go duration that Flux refuses: its durations take the units ms, s, m and h", d)
+		} else {
+			v.fail(path, durationHint, "%q is not a duration", d)
+		}
 		return
 	}
-	if dur <= 0 {
+	dur, err := time.ParseDuration(d)
+	switch {
+	case err != nil: // digits past what a time.Duration holds
+		v.fail(path, "", "duration %q is too long", d)
+	case dur <= 0:
 		v.fail(path, "", "duration %q must be positive", d)
+	case dur < time.Millisecond:
+		// The Flux objects hold a time.Duration, written back in Go's form: 0.5ms would become 500µs.
+		v.fail(path, durationHint, "duration %q is shorter than 1ms, the smallest Flux takes", d)
 	}
 }
 
