@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,12 +129,17 @@ func (v *validator) host(path, host string) {
 		v.fail(path, "", "a host name or address is required")
 		return
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return
-	}
-	if errs := validation.IsDNS1123Subdomain(host); len(errs) > 0 {
+	if !validHost(host) {
 		v.fail(path, "", "%q is neither an IP address nor a DNS name", host)
 	}
+}
+
+// validHost says host is an IP address or a DNS name.
+func validHost(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return len(validation.IsDNS1123Subdomain(host)) == 0
 }
 
 func (v *validator) port(path string, port int) {
@@ -286,9 +292,7 @@ func (v *validator) cilium(p string, c *Cluster) {
 	} else if _, err := ResolveCiliumVersion(cl.Version); err != nil {
 		v.fail(p+".version", "", "%v", err)
 	}
-	if u, err := url.Parse(cl.Repository); err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "oci") || u.Host == "" {
-		v.fail(p+".repository", "an https:// or oci:// URL", "%q is not a Helm repository URL", cl.Repository)
-	}
+	v.repository(p+".repository", cl.Repository)
 	v.dnsLabel(p+".namespace", cl.Namespace)
 	if !slices.Contains(ipamModes, cl.IPAM) {
 		v.fail(p+".ipam", "one of "+strings.Join(ipamModes, ", "), "unknown IPAM mode %q", cl.IPAM)
@@ -317,6 +321,37 @@ func (v *validator) cilium(p string, c *Cluster) {
 		v.fail(p+".hostFirewall", "set hostFirewall: true, or remove the host policies", "host policies exist but the host firewall is off, so Cilium would not enforce them")
 	}
 	v.ciliumValues(p, c)
+}
+
+// helmRepositoryURL is the pattern of a HelmRepository's spec.url (the CRD in generator/validate/crds): the scheme in
+// lower case.
+var helmRepositoryURL = regexp.MustCompile(`^(http|https|oci)://.*$`)
+
+func (v *validator) repository(p, repo string) {
+	const hint = "an https:// or oci:// URL"
+	u, err := url.Parse(repo)
+	if !helmRepositoryURL.MatchString(repo) || err != nil || u.Host == "" {
+		if err == nil && u.Host != "" && !helmRepositoryURL.MatchString(repo) && helmRepositoryURL.MatchString(strings.ToLower(repo)) {
+			v.fail(p, "write "+strings.ToLower(u.Scheme)+"://", "%q is not a Helm repository URL: Flux takes the scheme in lower case", repo)
+			return
+		}
+		v.fail(p, hint, "%q is not a Helm repository URL", repo)
+		return
+	}
+	if u.User != nil {
+		// Not quoted: the URL holds a password.
+		v.fail(p, "a HelmRepository takes credentials from a Secret (spec.secretRef), which kronform-gen does not write",
+			"the repository URL holds credentials, which would be committed in plain text")
+		return
+	}
+	if port := u.Port(); port != "" || strings.HasSuffix(u.Host, ":") {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			v.fail(p, "", "%q: port %q is out of range 1-65535", repo, port)
+		}
+	}
+	if h := u.Hostname(); !validHost(strings.ToLower(h)) { // DNS names are case-insensitive
+		v.fail(p, hint, "%q: %q is neither an IP address nor a DNS name", repo, h)
+	}
 }
 
 // short drops the examples and regular expression that Kubernetes' validation messages end with.

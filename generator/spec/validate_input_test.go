@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -35,5 +36,31 @@ func TestDurationsAreFluxDurations(t *testing.T) {
 	)
 	if _, err := Load("fw.yaml", []byte(firewallBase+"    flux: {interval: 1.5h, retryInterval: 90s, timeout: 1m30s}\n"), Options{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The repository URL is checked against the HelmRepository CRD's pattern (a lower-case scheme), and may not carry
+// credentials, which would be committed in plain text, nor a port out of range.
+func TestHelmRepositoryURL(t *testing.T) {
+	for repo, want := range map[string]string{
+		"HTTPS://helm.cilium.io/":           `"HTTPS://helm.cilium.io/" is not a Helm repository URL: Flux takes the scheme in lower case (write https://)`,
+		"https://user:pass@helm.cilium.io/": `the repository URL holds credentials, which would be committed in plain text (a HelmRepository takes credentials from a Secret (spec.secretRef), which kronform-gen does not write)`,
+		"https://user@helm.cilium.io/":      `the repository URL holds credentials`,
+		"https://helm.cilium.io:99999/":     `"https://helm.cilium.io:99999/": port "99999" is out of range 1-65535`,
+		"https://helm.cilium.io:0/":         `"https://helm.cilium.io:0/": port "0" is out of range 1-65535`,
+		"https://helm.cilium.io:/":          `"https://helm.cilium.io:/": port "" is out of range 1-65535`,
+		"https://helm_cilium.io/":           `"https://helm_cilium.io/": "helm_cilium.io" is neither an IP address nor a DNS name`,
+		"ftp://helm.cilium.io/":             `"ftp://helm.cilium.io/" is not a Helm repository URL (an https:// or oci:// URL)`,
+		"https:///charts":                   `"https:///charts" is not a Helm repository URL (an https:// or oci:// URL)`,
+	} {
+		got := strings.Join(problemsOf(t, "", "cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, repository: \""+repo+"\"}"), "\n")
+		if !strings.Contains(got, "clusters[0].cilium.repository: "+want) || strings.Contains(got, "pass") {
+			t.Errorf("%s:\ngot  %s\nwant %s", repo, got, want)
+		}
+	}
+	for _, repo := range []string{"https://helm.cilium.io/", "oci://ghcr.io/cilium/charts", "http://10.0.0.1:8080/charts", "https://[2001:db8::1]/", "https://Helm.Cilium.io/"} {
+		if _, err := Load("fw.yaml", []byte(strings.Replace(firewallBase, "cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, repository: \""+repo+"\"}", 1)), Options{}); err != nil {
+			t.Errorf("%s: %v", repo, err)
+		}
 	}
 }
