@@ -28,6 +28,14 @@ type Model struct {
 	Presets map[string]HostPolicy
 	// Warnings are things that are allowed but probably not meant; the CLI prints them.
 	Warnings Problems
+	// nulls are the paths written as null, which count as left out.
+	nulls map[string]bool
+}
+
+// written says the field at path stands in the file with a value (null counts as left out).
+func (m *Model) written(path string) bool {
+	_, ok := m.Positions[path]
+	return ok && !m.nulls[path]
 }
 
 // Options change how a spec is loaded.
@@ -53,7 +61,8 @@ func Load(name string, data []byte, opts Options) (*Model, error) {
 	}
 	// About one value per 16 bytes of YAML; sizing the map once spares a fleet's spec its rehashing.
 	m := &Model{File: name, Dir: filepath.Dir(name), Positions: make(map[string]Pos, len(data)/16), Presets: presets}
-	d := &decoder{file: name, pos: m.Positions}
+	d := &decoder{file: name, pos: m.Positions, nulls: map[string]bool{}}
+	m.nulls = d.nulls
 	d.decodeYAML(data, reflect.ValueOf(&m.Spec).Elem())
 	if d.fatal {
 		return nil, d.problems.Sorted()
@@ -103,6 +112,7 @@ type scalarShorthand interface {
 type decoder struct {
 	file     string
 	pos      map[string]Pos
+	nulls    map[string]bool // paths written as null; nil when nobody asks
 	problems Problems
 	// fatal is set when the document could not be read whole (a syntax error, an alias bomb): nothing to validate.
 	fatal bool
@@ -285,6 +295,9 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		defer func() { d.secret-- }()
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		if d.nulls != nil {
+			d.nulls[path] = true
+		}
 		return // an explicit null leaves the zero value, as an absent key would
 	}
 	if v.Kind() == reflect.Pointer {

@@ -19,6 +19,8 @@ import (
 type validator struct {
 	m        *Model
 	problems Problems
+	// emptied are the fields written empty and then defaulted (emptyWritten reported them).
+	emptied map[string]bool
 }
 
 // PosOf finds where a field path stands in the file; a defaulted field points at its nearest written parent.
@@ -57,7 +59,7 @@ func (v *validator) run() {
 	}
 	v.recipients("defaults.ageRecipients", s.Defaults.AgeRecipients)
 	v.flux("defaults.flux", s.Defaults.Flux)
-	applyDefaults(s)
+	v.applyDefaults()
 	names := map[string]string{}
 	paths := map[string]string{}
 	for i := range s.Clusters {
@@ -300,20 +302,21 @@ func (v *validator) cilium(p string, c *Cluster) {
 	if !slices.Contains([]string{"none", "wireguard", "ipsec"}, cl.Encryption) {
 		v.fail(p+".encryption", "none, wireguard or ipsec", "unknown encryption %q", cl.Encryption)
 	}
-	ks := v.m.Positions
+	written := v.m.written
 	if cl.K8sService.KubePrism {
-		if _, ok := ks[p+".k8sService.host"]; ok {
+		if written(p + ".k8sService.host") {
 			v.fail(p+".k8sService.host", "drop host and port, or kubePrism", "kubePrism sets the host to localhost")
 		}
-		if _, ok := ks[p+".k8sService.port"]; ok {
+		if written(p + ".k8sService.port") {
 			v.fail(p+".k8sService.port", "drop host and port, or kubePrism", "kubePrism sets the port to 7445")
 		}
 	} else {
-		// Unwritten, they are copies of apiServer, which is checked (and reported) there.
-		if _, ok := ks[p+".k8sService.host"]; ok {
+		// Unwritten, they are copies of apiServer, which is checked (and reported) there; an empty host is reported
+		// by applyDefaults.
+		if written(p+".k8sService.host") && !v.emptied[p+".k8sService.host"] {
 			v.host(p+".k8sService.host", cl.K8sService.Host)
 		}
-		if _, ok := ks[p+".k8sService.port"]; ok {
+		if written(p + ".k8sService.port") {
 			v.port(p+".k8sService.port", cl.K8sService.Port)
 		}
 	}

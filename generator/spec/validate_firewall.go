@@ -87,7 +87,7 @@ func (v *validator) hetzner(p string, c *Cluster) {
 		return
 	}
 	hp := p + ".hetzner"
-	def(&h.Template, DefaultHetznerTemplate(c.Name))
+	v.defString(hp+".template", &h.Template, DefaultHetznerTemplate(c.Name))
 	if !hetznerName.MatchString(h.Template) {
 		v.fail(hp+".template", "letters, digits, space and . - + _ @", "%q is not a Robot template name", h.Template)
 	}
@@ -112,6 +112,7 @@ func (v *validator) hetzner(p string, c *Cluster) {
 		return
 	}
 	if len(h.Discard) == 0 {
+		v.emptyWritten(hp+".discard", "leave it out for the default "+strings.Join(DefaultHetznerDiscard, ", "))
 		h.Discard = slices.Clone(DefaultHetznerDiscard)
 	}
 	for i, d := range h.Discard {

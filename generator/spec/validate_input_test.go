@@ -64,3 +64,55 @@ func TestHelmRepositoryURL(t *testing.T) {
 		}
 	}
 }
+
+// Whether a field was written is read from the file, not from its zero value: an explicit port 0 is refused like any
+// port out of range, and an explicit empty value is refused instead of quietly becoming the default. null is left out.
+func TestWrittenZeroValuesAreNotDefaults(t *testing.T) {
+	wantProblems(t, `    domain: ""
+    ageRecipients: []
+    flux: {namespace: "", gitRepository: "", interval: "", retryInterval: "", timeout: "", path: ""}
+    secrets:
+      - {name: s, namespace: default, type: "", data: {k: {env: K}}}
+    hetzner: {template: "", adminSources: [192.0.2.9], discard: []}
+defaults:
+  ageRecipients: [age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p]
+  flux: {interval: "", path: clusters/all}
+`,
+		`fw.yaml:9:13: clusters[0].domain: an empty value is not allowed (leave it out for the default)`,
+		`fw.yaml:10:20: clusters[0].ageRecipients: an empty value is not allowed (leave it out to use defaults.ageRecipients)`,
+		`fw.yaml:11:23: clusters[0].flux.namespace: an empty value is not allowed (leave it out for the default)`,
+		`fw.yaml:11:42: clusters[0].flux.gitRepository: an empty value is not allowed (leave it out for the default)`,
+		`fw.yaml:11:56: clusters[0].flux.interval: an empty value is not allowed (leave it out for the default)`,
+		`fw.yaml:11:75: clusters[0].flux.retryInterval: an empty value is not allowed (leave it out for the default)`,
+		`fw.yaml:11:88: clusters[0].flux.timeout: an empty value is not allowed (leave it out for the default)`,
+		`fw.yaml:11:98: clusters[0].flux.path: an empty value is not allowed (leave it out for clusters/<name>)`,
+		`fw.yaml:13:45: clusters[0].secrets[0].type: an empty value is not allowed (leave it out for the default)`,
+		`fw.yaml:14:25: clusters[0].hetzner.template: an empty value is not allowed (leave it out for the default)`,
+		`fw.yaml:14:65: clusters[0].hetzner.discard: an empty value is not allowed (leave it out for the default 6443, 50000-50001)`,
+		`fw.yaml:17:20: defaults.flux.interval: an empty value is not allowed (leave it out for the default)`,
+		`fw.yaml:17:30: defaults.flux.path: a fleet-wide path would put every cluster in one folder, so it is not inherited (set flux.path on each cluster, or leave it out for clusters/<name>)`,
+	)
+	for _, c := range []struct {
+		old, new, want string
+		count          int
+	}{
+		{"{host: api.example.com}", "{host: api.example.com, port: 0}", `fw.yaml:5:46: clusters[0].apiServer.port: port 0 is out of range 1-65535`, 1},
+		{"cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, k8sService: {port: 0}}", `fw.yaml:8:50: clusters[0].cilium.k8sService.port: port 0 is out of range 1-65535`, 1},
+		{"cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, k8sService: {host: \"\"}}", `fw.yaml:8:50: clusters[0].cilium.k8sService.host: an empty value is not allowed (leave it out for the default)`, 1},
+		{"cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, repository: '', namespace: '', ipam: '', encryption: ''}", `fw.yaml:8:43: clusters[0].cilium.repository: an empty value is not allowed (leave it out for the default)`, 4},
+	} {
+		got := problemsOf(t, "", c.old, c.new)
+		if len(got) != c.count || got[0] != c.want {
+			t.Errorf("%s:\ngot  %q\nwant %s", c.new, got, c.want)
+		}
+	}
+	// null is left out: the defaults apply.
+	m, err := Load("fw.yaml", []byte(strings.NewReplacer("{host: api.example.com}", "{host: api.example.com, port: null}",
+		"cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, k8sService: {port: ~}}").Replace(firewallBase)+"    domain: null\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Clusters[0]; c.APIServer.Port != DefaultAPIPort || c.Cilium.K8sService.Port != DefaultAPIPort || c.Domain != DefaultDomain {
+		t.Errorf("null is not left out: %+v", c)
+	}
+}
