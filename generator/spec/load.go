@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -151,7 +152,7 @@ func (d *decoder) decodeYAML(data []byte, v reflect.Value) {
 		}
 		if err != nil {
 			// Before the spec, nothing can be read; after it, a broken second document is still one too many.
-			d.problems = append(d.problems, yamlSyntaxProblem(d.file, err))
+			d.problems = append(d.problems, yamlSyntaxProblem(d.file, data, err))
 			d.fatal = doc == nil
 			break
 		}
@@ -207,22 +208,99 @@ func describeRoot(n *yaml.Node) string {
 	return "a single value (not shown)"
 }
 
-// yamlSyntaxProblem turns yaml.v3's "yaml: line N: message" into a positioned problem. yaml.v3 counts lines from 0
-// for parser errors ("did not find expected ...") and from 1 for scanner errors, and gives no column for either.
-func yamlSyntaxProblem(file string, err error) Problem {
+// yamlSyntaxProblem turns a syntax error of yaml.v3 into a positioned problem. yaml.v3's "line N" is where the
+// construct around the error began (a block mapping lines above it), or nothing at all (an unknown alias), and it
+// gives no column. The exact place is found with yaml.v3 itself: the shortest prefix of the file that fails with the
+// same message ends at the character where the parser stopped, since it reads the stream in order.
+func yamlSyntaxProblem(file string, data []byte, err error) Problem {
+	msg := syntaxMessage(err)
+	p := Problem{File: file, Msg: "invalid YAML: " + msg}
+	fails := func(n int) bool {
+		err := firstSyntaxError(data[:n])
+		return err != nil && syntaxMessage(err) == msg
+	}
+	if !fails(len(data)) { // not a plain syntax error of this text; keep what yaml.v3 said
+		p.Msg = "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
+		return p
+	}
+	// The line: the first whose end makes the prefix fail.
+	var ends []int
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	line := sort.Search(len(ends), func(i int) bool { return fails(ends[i]) })
+	start := 0
+	if line > 0 {
+		start = ends[line-1]
+	}
+	text := string(data[start:ends[line]])
+	p.Pos.Line = line + 1
+	// The column, counted in characters as yaml.v3 counts them.
+	if name, ok := strings.CutPrefix(msg, "unknown anchor '"); ok {
+		// The message names the alias whole; a part of it names another one. Find it in the line instead.
+		if i := strings.Index(text, "*"+strings.TrimSuffix(name, "' referenced")); i >= 0 {
+			p.Pos.Col = utf8.RuneCountInString(text[:i]) + 1
+		}
+		return p
+	}
+	var offsets []int // offsets[c] is the byte offset just past the line's first c+1 characters
+	for i := range text {
+		if i > 0 {
+			offsets = append(offsets, start+i)
+		}
+	}
+	offsets = append(offsets, ends[line])
+	col := sort.Search(len(offsets), func(c int) bool { return fails(offsets[c]) })
+	if col < len(offsets) {
+		p.Pos.Col = col + 1
+		if r, _ := utf8.DecodeRuneInString(text[offsetIn(text, col):]); r == '\t' {
+			p.Hint = "indent with spaces: YAML does not allow tabs there"
+		}
+	}
+	return p
+}
+
+// offsetIn is the byte offset of the character at index c of text.
+func offsetIn(text string, c int) int {
+	for i := range text {
+		if c == 0 {
+			return i
+		}
+		c--
+	}
+	return len(text)
+}
+
+// syntaxMessage is a yaml.v3 error without its "yaml: " and "line N: " prefixes.
+func syntaxMessage(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if i := strings.Index(rest, ":"); i > 0 {
-			if n, err := strconv.Atoi(rest[:i]); err == nil {
-				line, msg = n, strings.TrimSpace(rest[i+1:])
-				if strings.HasPrefix(msg, "did not find expected") || strings.HasPrefix(msg, "found undefined tag") || strings.HasPrefix(msg, "found duplicate") {
-					line++
-				}
+		if i := strings.Index(rest, ": "); i > 0 {
+			if _, err := strconv.Atoi(rest[:i]); err == nil {
+				return rest[i+2:]
 			}
 		}
 	}
-	return Problem{File: file, Pos: Pos{Line: line}, Msg: "invalid YAML: " + msg}
+	return msg
+}
+
+// firstSyntaxError reads every document of data, as decodeYAML does, and returns the first error.
+func firstSyntaxError(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
 }
 
 // shapeName names a node that is not a scalar; "" for a scalar.
