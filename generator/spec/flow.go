@@ -246,14 +246,40 @@ func parseLabels(s string) (map[string]string, error) {
 	return out, nil
 }
 
-// ParseAddressOrCIDR reads 1.2.3.4 as 1.2.3.4/32 and a CIDR as itself; host bits must be clear.
+// ParseAddressOrCIDR reads 1.2.3.4 as 1.2.3.4/32 and a CIDR as itself; host bits must be clear, and neither may
+// have a zone or the IPv4-mapped IPv6 form (see ParseCIDR).
 func ParseAddressOrCIDR(s string) (netip.Prefix, error) {
 	if a, err := netip.ParseAddr(s); err == nil {
+		if msg, hint := addrProblem(a); msg != "" {
+			return netip.Prefix{}, fmt.Errorf("%s; %s", msg, hint)
+		}
 		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
+	if strings.Contains(s, "/") {
+		return ParseCIDR(s)
+	}
+	return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a CIDR", s)
+}
+
+// ParseCIDR reads a CIDR whose host bits are clear. An IPv4-mapped IPv6 CIDR (::ffff:192.0.2.0/120) is refused: no
+// packet carries such an address, so a rule with it never matches IPv4 traffic.
+func ParseCIDR(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a CIDR", s)
+		if a, aerr := netip.ParseAddr(s); aerr == nil && a.Zone() == "" {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR; write %s/%d for one address", s, a, a.BitLen())
+		}
+		if addr, _, ok := strings.Cut(s, "/"); ok && strings.Contains(addr, "%") {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR: a CIDR has no zone", s)
+		}
+		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR", s)
+	}
+	if p.Addr().Is4In6() {
+		unmapped := "a CIDR of at least /96"
+		if p.Bits() >= 96 {
+			unmapped = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked().String()
+		}
+		return netip.Prefix{}, fmt.Errorf("%s is an IPv4-mapped IPv6 CIDR, which no packet carries; write the IPv4 CIDR %s", s, unmapped)
 	}
 	if p.Masked() != p {
 		return netip.Prefix{}, fmt.Errorf("%s has host bits set; write %s", s, p.Masked())

@@ -105,24 +105,15 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 	}
 	for i, c := range r.CIDRs {
 		cp := fmt.Sprintf("%s.cidrs[%d]", p, i)
-		prefix, err := netip.ParsePrefix(c.CIDR)
-		if err != nil {
-			hint := ""
-			if a, err := netip.ParseAddr(c.CIDR); err == nil {
-				hint = fmt.Sprintf("write %s/%d for one address", a, a.BitLen())
-			}
-			v.fail(cp+".cidr", hint, "%q is not a CIDR", c.CIDR)
+		prefix, ok := v.cidr(cp+".cidr", c.CIDR)
+		if !ok {
 			continue
-		}
-		if prefix.Masked() != prefix {
-			v.fail(cp+".cidr", "write "+prefix.Masked().String(), "%s has host bits set", c.CIDR)
 		}
 		for j, ex := range c.Except {
 			xp := fmt.Sprintf("%s.except[%d]", cp, j)
-			e, err := netip.ParsePrefix(ex)
+			e, ok := v.cidr(xp, ex)
 			switch {
-			case err != nil:
-				v.fail(xp, "", "%q is not a CIDR", ex)
+			case !ok:
 			case e.Addr().Is4() != prefix.Addr().Is4():
 				v.fail(xp, "", "%s is not of the same IP family as %s", ex, c.CIDR)
 			case e.Bits() < prefix.Bits() || !prefix.Contains(e.Addr()):
@@ -157,6 +148,20 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 			v.fail(ip+".type", "", "ICMP type %d is out of range 0-255", t.Type)
 		}
 	}
+}
+
+// cidr checks a CIDR of a rule; ok says it parsed, though its host bits may be set (which is reported).
+func (v *validator) cidr(path, s string) (prefix netip.Prefix, ok bool) {
+	prefix, err := ParseCIDR(s)
+	if err == nil {
+		return prefix, true
+	}
+	if raw, perr := netip.ParsePrefix(s); perr == nil && raw.Masked() != raw && !raw.Addr().Is4In6() {
+		v.fail(path, "write "+raw.Masked().String(), "%s has host bits set", s)
+		return raw, true
+	}
+	v.fail(path, "", "%v", err)
+	return netip.Prefix{}, false
 }
 
 // portWidth is how many ports past the first a valid port entry spans.

@@ -131,17 +131,60 @@ func (v *validator) host(path, host string) {
 		v.fail(path, "", "a host name or address is required")
 		return
 	}
-	if !validHost(host) {
-		v.fail(path, "", "%q is neither an IP address nor a DNS name", host)
+	if msg, hint := hostProblem(host); msg != "" {
+		v.fail(path, hint, "%s", msg)
 	}
 }
 
-// validHost says host is an IP address or a DNS name.
-func validHost(host string) bool {
-	if _, err := netip.ParseAddr(host); err == nil {
-		return true
+// hostProblem says what keeps host from being an IP address a client can connect to or a DNS name; "" when nothing.
+// A name that ends in an all-numeric label is not a DNS name (RFC 1123 2.1, RFC 3696 2): 256.1.1.1 and 1.2.3.04
+// are addresses written wrong, which a resolver would not look up.
+func hostProblem(host string) (msg, hint string) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		if msg, hint := addrProblem(a); msg != "" {
+			return msg, hint
+		}
+		if a.IsUnspecified() || a.IsMulticast() || a == broadcast {
+			return fmt.Sprintf("%s is not an address a client can connect to", host), ""
+		}
+		return "", ""
 	}
-	return len(validation.IsDNS1123Subdomain(host)) == 0
+	labels := strings.Split(host, ".")
+	if last := labels[len(labels)-1]; last != "" && strings.Trim(last, "0123456789") == "" {
+		if _, err := netip.ParseAddr(host); len(labels) == 4 && err != nil {
+			return fmt.Sprintf("%q is not an IPv4 address: %s", host, parseError(err)), ""
+		}
+		return fmt.Sprintf("%q is neither an IP address nor a DNS name: a DNS name does not end in an all-numeric label", host), ""
+	}
+	if len(validation.IsDNS1123Subdomain(host)) > 0 {
+		return fmt.Sprintf("%q is neither an IP address nor a DNS name", host), ""
+	}
+	return "", ""
+}
+
+// broadcast is the limited broadcast address, which names no one machine.
+var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+// addrProblem says what keeps a parsed address from standing as written in a firewall rule or a connection: a zone,
+// which names an interface of one machine, or the IPv4-mapped form, which no packet carries (an IPv4 rule never
+// matches it). "" when nothing.
+func addrProblem(a netip.Addr) (msg, hint string) {
+	switch {
+	case a.Zone() != "":
+		return fmt.Sprintf("%s has a zone (%%%s), which names an interface of one machine", a, a.Zone()), "write " + a.WithZone("").String()
+	case a.Is4In6():
+		return fmt.Sprintf("%s is an IPv4-mapped IPv6 address, which no packet carries", a), "write the IPv4 address " + a.Unmap().String()
+	}
+	return "", ""
+}
+
+// parseError is a net/netip error without the call it repeats (ParseAddr("x"): ).
+func parseError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "): "); i >= 0 {
+		return msg[i+3:]
+	}
+	return msg
 }
 
 func (v *validator) port(path string, port int) {
@@ -227,6 +270,15 @@ func (v *validator) nodes(p string, nodes []Node) {
 				v.fail(ap, hint, "%q is not an IP address", a)
 				continue
 			}
+			if msg, hint := addrProblem(addr); msg != "" {
+				v.fail(ap, hint, "%s", msg)
+				continue
+			}
+			// Each node address becomes an accept rule of the Hetzner template and a peer of the lock-out check.
+			if kind := notANodeAddress(addr); kind != "" {
+				v.fail(ap, "list the public addresses the node is reached at", "%s is %s address, which no node has", a, kind)
+				continue
+			}
 			if first, ok := addrs[addr]; ok {
 				v.fail(ap, "", "address %s is already used by %s", a, first)
 			}
@@ -254,6 +306,21 @@ func (v *validator) nodes(p string, nodes []Node) {
 	if controlPlanes == 0 {
 		v.fail(p+".nodes", "give at least one node the role control-plane", "the cluster has no control-plane node")
 	}
+}
+
+// notANodeAddress names the kind of an address no machine has as its own ("an unspecified"), or "".
+func notANodeAddress(a netip.Addr) string {
+	switch {
+	case a.IsUnspecified():
+		return "the unspecified"
+	case a.IsLoopback():
+		return "a loopback"
+	case a.IsMulticast():
+		return "a multicast"
+	case a == broadcast:
+		return "the broadcast"
+	}
+	return ""
 }
 
 func (v *validator) labels(p string, labels map[string]string) {
@@ -352,8 +419,8 @@ func (v *validator) repository(p, repo string) {
 			v.fail(p, "", "%q: port %q is out of range 1-65535", repo, port)
 		}
 	}
-	if h := u.Hostname(); !validHost(strings.ToLower(h)) { // DNS names are case-insensitive
-		v.fail(p, hint, "%q: %q is neither an IP address nor a DNS name", repo, h)
+	if msg, _ := hostProblem(strings.ToLower(u.Hostname())); msg != "" { // DNS names are case-insensitive
+		v.fail(p, hint, "%q: %s", repo, msg)
 	}
 }
 

@@ -116,3 +116,63 @@ defaults:
 		t.Errorf("null is not left out: %+v", c)
 	}
 }
+
+// Addresses are checked for what a firewall rule and a connection need: no zone, no IPv4-mapped form (a duplicate of
+// an IPv4 address in disguise, and never matched by an IPv4 rule), and for nodes an address a machine can have.
+// Host names that look like IPv4 addresses but are not valid ones are not DNS names.
+func TestAddresses(t *testing.T) {
+	wantProblems(t, `    hetzner: {adminSources: ["::ffff:1.2.3.4", "fe80::1%eth0", "::ffff:1.2.3.0/120"]}
+  - name: b
+    apiServer: {host: "fe80::1%eth0"}
+    nodes:
+      - name: n1
+        roles: [control-plane]
+        addresses: ["::ffff:159.69.60.182", "fe80::1%eth0", 0.0.0.0, "::", 255.255.255.255, 224.0.0.1, 127.0.0.1, "::1", "ff02::1"]
+    cilium: {version: 1.16.5, k8sService: {host: 1.2.3.04}}
+  - name: c
+    apiServer: {host: 256.1.1.1}
+    nodes:
+      - {name: n1, addresses: [159.69.60.184], roles: [control-plane]}
+      - {name: n2, addresses: [159.69.60.184], roles: [worker]}
+    cilium: {version: 1.16.5, k8sService: {host: "api.123"}}
+`,
+		`fw.yaml:9:30: clusters[0].hetzner.adminSources[0]: ::ffff:1.2.3.4 is an IPv4-mapped IPv6 address, which no packet carries; write the IPv4 address 1.2.3.4`,
+		`fw.yaml:9:48: clusters[0].hetzner.adminSources[1]: fe80::1%eth0 has a zone (%eth0), which names an interface of one machine; write fe80::1`,
+		`fw.yaml:9:64: clusters[0].hetzner.adminSources[2]: ::ffff:1.2.3.0/120 is an IPv4-mapped IPv6 CIDR, which no packet carries; write the IPv4 CIDR 1.2.3.0/24`,
+		`fw.yaml:11:23: clusters[1].apiServer.host: fe80::1%eth0 has a zone (%eth0), which names an interface of one machine (write fe80::1)`,
+		`fw.yaml:15:21: clusters[1].nodes[0].addresses[0]: ::ffff:159.69.60.182 is an IPv4-mapped IPv6 address, which no packet carries (write the IPv4 address 159.69.60.182)`,
+		`fw.yaml:15:45: clusters[1].nodes[0].addresses[1]: fe80::1%eth0 has a zone (%eth0), which names an interface of one machine (write fe80::1)`,
+		`fw.yaml:15:61: clusters[1].nodes[0].addresses[2]: 0.0.0.0 is the unspecified address, which no node has (list the public addresses the node is reached at)`,
+		`fw.yaml:15:70: clusters[1].nodes[0].addresses[3]: :: is the unspecified address, which no node has (list the public addresses the node is reached at)`,
+		`fw.yaml:15:76: clusters[1].nodes[0].addresses[4]: 255.255.255.255 is the broadcast address, which no node has (list the public addresses the node is reached at)`,
+		`fw.yaml:15:93: clusters[1].nodes[0].addresses[5]: 224.0.0.1 is a multicast address, which no node has (list the public addresses the node is reached at)`,
+		`fw.yaml:15:104: clusters[1].nodes[0].addresses[6]: 127.0.0.1 is a loopback address, which no node has (list the public addresses the node is reached at)`,
+		`fw.yaml:15:115: clusters[1].nodes[0].addresses[7]: ::1 is a loopback address, which no node has (list the public addresses the node is reached at)`,
+		`fw.yaml:15:122: clusters[1].nodes[0].addresses[8]: ff02::1 is a multicast address, which no node has (list the public addresses the node is reached at)`,
+		`fw.yaml:16:50: clusters[1].cilium.k8sService.host: "1.2.3.04" is not an IPv4 address: IPv4 field has octet with leading zero`,
+		`fw.yaml:18:23: clusters[2].apiServer.host: "256.1.1.1" is not an IPv4 address: IPv4 field has value >255`,
+		`fw.yaml:21:32: clusters[2].nodes[1].addresses[0]: address 159.69.60.184 is already used by clusters[2].nodes[0].addresses[0]`,
+		`fw.yaml:22:50: clusters[2].cilium.k8sService.host: "api.123" is neither an IP address nor a DNS name: a DNS name does not end in an all-numeric label`,
+	)
+	// The mapped form of a node's IPv4 address is not a second address of it.
+	got := problemsOf(t, "", "addresses: [159.69.60.182]", `addresses: [159.69.60.182, "::ffff:159.69.60.182"]`)
+	if len(got) != 1 || !strings.Contains(got[0], "nodes[0].addresses[1]: ::ffff:159.69.60.182 is an IPv4-mapped IPv6 address") {
+		t.Errorf("got %q", got)
+	}
+}
+
+// except CIDRs are checked as cidr is, host bits included; a zone in a CIDR gets a hint that makes sense.
+func TestCIDRPeers(t *testing.T) {
+	wantProblems(t, `    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - cidrs: [{cidr: 10.1.0.0/16, except: ["10.1.0.1/24", "::ffff:10.1.0.0/112"]}, "fe80::%eth0/64", "192.0.2.1", "fe80::1%eth0"]
+`,
+		`fw.yaml:13:50: clusters[0].hostPolicies[0].ingress[0].cidrs[0].except[0]: 10.1.0.1/24 has host bits set (write 10.1.0.0/24)`,
+		`fw.yaml:13:65: clusters[0].hostPolicies[0].ingress[0].cidrs[0].except[1]: ::ffff:10.1.0.0/112 is an IPv4-mapped IPv6 CIDR, which no packet carries; write the IPv4 CIDR 10.1.0.0/16`,
+		`fw.yaml:13:90: clusters[0].hostPolicies[0].ingress[0].cidrs[1].cidr: "fe80::%eth0/64" is not a CIDR: a CIDR has no zone`,
+		`fw.yaml:13:108: clusters[0].hostPolicies[0].ingress[0].cidrs[2].cidr: "192.0.2.1" is not a CIDR; write 192.0.2.1/32 for one address`,
+		`fw.yaml:13:121: clusters[0].hostPolicies[0].ingress[0].cidrs[3].cidr: "fe80::1%eth0" is not a CIDR`,
+	)
+}
