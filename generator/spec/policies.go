@@ -1,10 +1,13 @@
 package spec
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -91,24 +94,35 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 	if len(r.Entities)+len(r.Endpoints)+len(r.CIDRs)+len(r.Ports)+len(r.ICMP) == 0 {
 		v.fail(p, "name peers, ports or icmp; entities: [all] allows everything", "an empty rule is ambiguous")
 	}
+	// A repeat inside a rule is refused, not dropped: the spec says something twice, perhaps meaning something else.
+	entities := repeats{v: v, list: p + ".entities"}
 	for i, e := range r.Entities {
 		if !slices.Contains(ciliumEntities, e) {
 			v.fail(fmt.Sprintf("%s.entities[%d]", p, i), "one of "+strings.Join(ciliumEntities, ", "), "unknown Cilium entity %q", e)
+			continue
 		}
+		entities.check(i, e, strconv.Quote(e))
 	}
+	endpoints := repeats{v: v, list: p + ".endpoints"}
 	for i, sel := range r.Endpoints {
 		ep := fmt.Sprintf("%s.endpoints[%d]", p, i)
 		if len(sel) == 0 {
 			v.fail(ep, "name at least one label; entities: [cluster] means every pod", "an empty endpoint selector matches every endpoint")
 		}
 		v.labels(ep, sel)
+		key, _ := json.Marshal(sel) // sorted keys: one text per selector
+		endpoints.check(i, string(key), "the selector "+string(key))
 	}
+	cidrs := repeats{v: v, list: p + ".cidrs"}
 	for i, c := range r.CIDRs {
 		cp := fmt.Sprintf("%s.cidrs[%d]", p, i)
 		prefix, ok := v.cidr(cp+".cidr", c.CIDR)
 		if !ok {
 			continue
 		}
+		key := prefix.Masked().String()
+		excepts := repeats{v: v, list: cp + ".except"}
+		var holes []string
 		for j, ex := range c.Except {
 			xp := fmt.Sprintf("%s.except[%d]", cp, j)
 			e, ok := v.cidr(xp, ex)
@@ -118,14 +132,23 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 				v.fail(xp, "", "%s is not of the same IP family as %s", ex, c.CIDR)
 			case e.Bits() < prefix.Bits() || !prefix.Contains(e.Addr()):
 				v.fail(xp, "", "%s is not inside %s", ex, c.CIDR)
+			default:
+				excepts.check(j, e.Masked().String(), strconv.Quote(ex))
+				holes = append(holes, e.Masked().String())
 			}
 		}
+		slices.Sort(holes)
+		cidrs.check(i, key+" except "+strings.Join(slices.Compact(holes), ","), strconv.Quote(c.CIDR))
 	}
+	ports := repeats{v: v, list: p + ".ports"}
 	expanded, widest := 0, -1
 	for i, s := range r.Ports {
 		pr, err := ParsePort(s)
 		if err != nil {
 			v.fail(fmt.Sprintf("%s.ports[%d]", p, i), "", "%v", err)
+			continue
+		}
+		if !ports.check(i, pr.String(), strconv.Quote(s)) {
 			continue
 		}
 		expanded += pr.High - pr.Low + 1
@@ -139,15 +162,42 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 			"Cilium %s has no port ranges in policies (endPort came with 1.16), so each port of a range is written on its own; this rule comes to %d ports, more than the %d kronform-gen writes for one rule",
 			version, expanded, MaxExpandedPorts)
 	}
+	icmps := repeats{v: v, list: p + ".icmp"}
 	for i, t := range r.ICMP {
 		ip := fmt.Sprintf("%s.icmp[%d]", p, i)
+		bad := false
 		if t.Family != "" && t.Family != "IPv4" && t.Family != "IPv6" {
 			v.fail(ip+".family", "IPv4 or IPv6", "unknown ICMP family %q", t.Family)
+			bad = true
 		}
 		if t.Type < 0 || t.Type > 255 {
 			v.fail(ip+".type", "", "ICMP type %d is out of range 0-255", t.Type)
+			bad = true
+		}
+		if family := cmp.Or(t.Family, "IPv4"); !bad {
+			icmps.check(i, fmt.Sprintf("%s %d", family, t.Type), fmt.Sprintf("%s type %d", family, t.Type))
 		}
 	}
+}
+
+// repeats finds the entries of one list that say what an earlier one said.
+type repeats struct {
+	v     *validator
+	list  string // the list's path
+	first map[string]int
+}
+
+// check reports entry i when key was seen before; shown is how the message names it. It says whether i is new.
+func (r *repeats) check(i int, key, shown string) bool {
+	if first, ok := r.first[key]; ok {
+		r.v.fail(indexPath(r.list, i), "remove the repeat", "%s is listed twice (first as %s)", shown, indexPath(r.list[strings.LastIndex(r.list, ".")+1:], first))
+		return false
+	}
+	if r.first == nil {
+		r.first = map[string]int{}
+	}
+	r.first[key] = i
+	return true
 }
 
 // cidr checks a CIDR of a rule; ok says it parsed, though its host bits may be set (which is reported).

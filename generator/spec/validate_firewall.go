@@ -24,9 +24,11 @@ var DefaultHetznerDiscard = []string{"6443", "50000-50001"}
 // DefaultHetznerTemplate names the template when the spec does not.
 func DefaultHetznerTemplate(cluster string) string { return cluster + "-escape-hatch" }
 
-// ParseHetznerDiscard reads a discard entry: N or N-M for every protocol, or with /tcp or /udp for one.
+// ParseHetznerDiscard reads a discard entry: N or N-M for every protocol, or with /tcp or /udp for one. The protocol
+// is case-insensitive, as in policy ports.
 func ParseHetznerDiscard(s string) (ports, protocol string, err error) {
 	ports, protocol, _ = strings.Cut(s, "/")
+	protocol = strings.ToLower(protocol)
 	if protocol != "" && protocol != "tcp" && protocol != "udp" {
 		return "", "", fmt.Errorf("%q: the protocol of a discarded port is tcp or udp", s)
 	}
@@ -94,10 +96,20 @@ func (v *validator) hetzner(p string, c *Cluster) {
 	if len(h.AdminSources) == 0 {
 		v.fail(hp+".adminSources", "list the addresses you connect from, e.g. [203.0.113.7/32]", "the escape hatch needs at least one admin source")
 	}
+	sources := map[netip.Prefix]int{}
 	for i, s := range h.AdminSources {
-		if _, err := ParseAddressOrCIDR(s); err != nil {
-			v.fail(fmt.Sprintf("%s.adminSources[%d]", hp, i), "", "%v", err)
+		sp := fmt.Sprintf("%s.adminSources[%d]", hp, i)
+		pfx, err := ParseAddressOrCIDR(s)
+		if err != nil {
+			v.fail(sp, "", "%v", err)
+			continue
 		}
+		// Each source is a Robot rule, of 10: a repeat spends one on nothing.
+		if first, ok := sources[pfx]; ok {
+			v.fail(sp, "remove the repeat", "%q is listed twice (first as adminSources[%d])", s, first)
+			continue
+		}
+		sources[pfx] = i
 	}
 	if len(h.Rules) > 0 {
 		if len(h.Discard) > 0 {
@@ -115,10 +127,21 @@ func (v *validator) hetzner(p string, c *Cluster) {
 		v.emptyWritten(hp+".discard", "leave it out for the default "+strings.Join(DefaultHetznerDiscard, ", "))
 		h.Discard = slices.Clone(DefaultHetznerDiscard)
 	}
+	discards := map[string]int{}
 	for i, d := range h.Discard {
-		if _, _, err := ParseHetznerDiscard(d); err != nil {
-			v.fail(fmt.Sprintf("%s.discard[%d]", hp, i), "", "%v", err)
+		dp := fmt.Sprintf("%s.discard[%d]", hp, i)
+		ports, proto, err := ParseHetznerDiscard(d)
+		if err != nil {
+			v.fail(dp, "", "%v", err)
+			continue
 		}
+		low, high, _ := parseHetznerPort(ports)
+		key := fmt.Sprintf("%d-%d/%s", low, high, proto)
+		if first, ok := discards[key]; ok {
+			v.fail(dp, "remove the repeat", "%q is listed twice (first as discard[%d])", d, first)
+			continue
+		}
+		discards[key] = i
 	}
 }
 

@@ -176,3 +176,33 @@ func TestCIDRPeers(t *testing.T) {
 		`fw.yaml:13:121: clusters[0].hostPolicies[0].ingress[0].cidrs[3].cidr: "fe80::1%eth0" is not a CIDR`,
 	)
 }
+
+// A repeat inside a rule, or among the Hetzner admin sources and discards, is refused where it stands: it would be
+// emitted as is (two identical Robot rules spend 2 of Robot's 10). Protocols are case-insensitive in discard as in
+// policy ports.
+func TestRepeatsAreRefused(t *testing.T) {
+	wantProblems(t, `    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - entities: [world, world]
+            ports: [80/tcp, 80/tcp, 80/TCP, 81/tcp, 81-82/tcp]
+          - endpoints: [{a: b, c: d}, {c: d, a: b}]
+            icmp: [{type: 8}, {family: IPv4, type: 8}]
+          - cidrs: [10.0.0.0/8, 10.0.0.0/8, {cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.1.0.0/16]}]
+    hetzner:
+      adminSources: [1.2.3.4, 1.2.3.4/32]
+      discard: ["6443/TCP", "6443/tcp", "6443-6443/tcp"]
+`,
+		`fw.yaml:13:31: clusters[0].hostPolicies[0].ingress[0].entities[1]: "world" is listed twice (first as entities[0]) (remove the repeat)`,
+		`fw.yaml:14:29: clusters[0].hostPolicies[0].ingress[0].ports[1]: "80/tcp" is listed twice (first as ports[0]) (remove the repeat)`,
+		`fw.yaml:14:37: clusters[0].hostPolicies[0].ingress[0].ports[2]: "80/TCP" is listed twice (first as ports[0]) (remove the repeat)`,
+		`fw.yaml:15:39: clusters[0].hostPolicies[0].ingress[1].endpoints[1]: the selector {"a":"b","c":"d"} is listed twice (first as endpoints[0]) (remove the repeat)`,
+		`fw.yaml:16:31: clusters[0].hostPolicies[0].ingress[1].icmp[1]: IPv4 type 8 is listed twice (first as icmp[0]) (remove the repeat)`,
+		`fw.yaml:17:33: clusters[0].hostPolicies[0].ingress[2].cidrs[1]: "10.0.0.0/8" is listed twice (first as cidrs[0]) (remove the repeat)`,
+		`fw.yaml:17:86: clusters[0].hostPolicies[0].ingress[2].cidrs[2].except[1]: "10.1.0.0/16" is listed twice (first as except[0]) (remove the repeat)`,
+		`fw.yaml:19:31: clusters[0].hetzner.adminSources[1]: "1.2.3.4/32" is listed twice (first as adminSources[0]) (remove the repeat)`,
+		`fw.yaml:20:29: clusters[0].hetzner.discard[1]: "6443/tcp" is listed twice (first as discard[0]) (remove the repeat)`,
+		`fw.yaml:20:41: clusters[0].hetzner.discard[2]: "6443-6443/tcp" is listed twice (first as discard[0]) (remove the repeat)`,
+	)
+}
