@@ -31,6 +31,9 @@ type Model struct {
 	Warnings Problems
 	// nulls are the paths written as null, which count as left out.
 	nulls map[string]bool
+	// keys are where the keys of free-form mappings stand, by the path of their value (labels.zone): a problem with
+	// a key points at the key.
+	keys map[string]Pos
 }
 
 // written says the field at path stands in the file with a value (null counts as left out).
@@ -62,8 +65,8 @@ func Load(name string, data []byte, opts Options) (*Model, error) {
 	}
 	// About one value per 16 bytes of YAML; sizing the map once spares a fleet's spec its rehashing.
 	m := &Model{File: name, Dir: filepath.Dir(name), Positions: make(map[string]Pos, len(data)/16), Presets: presets}
-	d := &decoder{file: name, pos: m.Positions, nulls: map[string]bool{}}
-	m.nulls = d.nulls
+	d := &decoder{file: name, pos: m.Positions, nulls: map[string]bool{}, keys: map[string]Pos{}}
+	m.nulls, m.keys = d.nulls, d.keys
 	d.decodeYAML(data, reflect.ValueOf(&m.Spec).Elem())
 	if d.fatal {
 		return nil, d.problems.Sorted()
@@ -73,12 +76,8 @@ func Load(name string, data []byte, opts Options) (*Model, error) {
 	v := &validator{m: m}
 	v.run()
 	problems := d.problems
-	failed := map[string]bool{}
-	for _, p := range d.problems {
-		failed[p.Path] = true
-	}
 	for _, p := range v.problems {
-		if !coveredBy(p.Path, failed) {
+		if !coveredBy(p.Path, d.failed) {
 			problems = append(problems, p)
 		}
 	}
@@ -114,7 +113,9 @@ type decoder struct {
 	file     string
 	pos      map[string]Pos
 	nulls    map[string]bool // paths written as null; nil when nobody asks
+	keys     map[string]Pos  // where the keys of free-form mappings (labels, secret data, values) stand; nil: not kept
 	problems Problems
+	failed   map[string]bool // paths whose value could not be decoded (fail)
 	// fatal is set when the document could not be read whole (a syntax error, an alias bomb): nothing to validate.
 	fatal bool
 	// aliased counts values decoded through aliases; aliasDepth is how many aliases the current value is inside.
@@ -135,7 +136,19 @@ func (d *decoder) describe(n *yaml.Node) string {
 	return kindName(n)
 }
 
+// fail reports that the value at path could not be decoded: it is left zero, and what validation says about it, or
+// about anything inside it, is dropped as noise.
 func (d *decoder) fail(n *yaml.Node, path, hint, format string, args ...any) {
+	d.report(n, path, hint, format, args...)
+	if d.failed == nil {
+		d.failed = map[string]bool{}
+	}
+	d.failed[path] = true
+}
+
+// report reports a problem that leaves the value at path decoded (a repeated key, an unknown field, a key that is
+// no string next to good ones): validation still speaks about it.
+func (d *decoder) report(n *yaml.Node, path, hint, format string, args ...any) {
 	d.problems = append(d.problems, Problem{File: d.file, Pos: Pos{n.Line, n.Column}, Path: path, Msg: fmt.Sprintf(format, args...), Hint: hint})
 }
 
@@ -452,7 +465,7 @@ func (d *decoder) checkDuplicates(n *yaml.Node, path string) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
 			if first, ok := seen[k.Value]; ok {
-				d.fail(k, joinPath(path, k.Value), "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+				d.report(k, joinPath(path, k.Value), "", "duplicate key %q (first at line %d)", k.Value, first.Line)
 			}
 			seen[k.Value] = k
 			d.checkDuplicates(n.Content[i+1], joinPath(path, k.Value))
@@ -547,16 +560,19 @@ func (d *decoder) decodeMap(n *yaml.Node, path string, v reflect.Value) {
 		k, val := content[i], content[i+1]
 		kpath := joinPath(path, k.Value)
 		if k.Kind != yaml.ScalarNode {
-			d.fail(k, path, "", "expected a string key, got %s", d.describe(k))
+			d.report(k, path, "", "expected a string key, got %s", d.describe(k))
 			continue
 		}
 		if first, ok := seen[k.Value]; ok {
 			if i < merged {
-				d.fail(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+				d.report(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
 			}
 			continue
 		}
 		seen[k.Value] = k
+		if d.keys != nil {
+			d.keys[kpath] = Pos{k.Line, k.Column}
+		}
 		elem := reflect.New(v.Type().Elem()).Elem()
 		d.decodeMerged(i >= merged, val, kpath, elem)
 		v.SetMapIndex(reflect.ValueOf(k.Value), elem)
@@ -601,14 +617,14 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		kpath := joinPath(path, k.Value)
 		if first, ok := seen[k.Value]; ok {
 			if i < merged {
-				d.fail(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+				d.report(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
 			}
 			continue
 		}
 		seen[k.Value] = k
 		f, ok := fields[k.Value]
 		if !ok {
-			d.fail(k, kpath, suggest(k.Value, fields), "unknown field %q", k.Value)
+			d.report(k, kpath, suggest(k.Value, fields), "unknown field %q", k.Value)
 			continue
 		}
 		d.decodeMerged(i >= merged, val, kpath, v.Field(f.index))
@@ -644,7 +660,7 @@ func (d *decoder) mergeChain(n *yaml.Node, path string, chain map[*yaml.Node]boo
 		}
 		switch {
 		case src.Kind == yaml.MappingNode && chain[src]:
-			d.fail(src, joinPath(path, "<<"), "", "a merge key brings in the mapping that holds it")
+			d.report(src, joinPath(path, "<<"), "", "a merge key brings in the mapping that holds it")
 		case src.Kind == yaml.MappingNode:
 			chain[src] = true
 			inner, _ := d.mergeChain(src, path, chain)
@@ -655,7 +671,7 @@ func (d *decoder) mergeChain(n *yaml.Node, path string, chain map[*yaml.Node]boo
 				add(s, false)
 			}
 		default:
-			d.fail(src, joinPath(path, "<<"), "", "a merge key takes a mapping or a list of mappings, got %s", d.describe(src))
+			d.report(src, joinPath(path, "<<"), "", "a merge key takes a mapping or a list of mappings, got %s", d.describe(src))
 		}
 	}
 	for _, src := range sources {

@@ -46,6 +46,15 @@ func (v *validator) fail(path, hint, format string, args ...any) {
 	v.problems = append(v.problems, v.m.Problem(path, hint, format, args...))
 }
 
+// failKey is fail for a problem with the key of a free-form mapping entry: it points at the key, not at its value.
+func (v *validator) failKey(path, hint, format string, args ...any) {
+	p := v.m.Problem(path, hint, format, args...)
+	if pos, ok := v.m.keys[path]; ok {
+		p.Pos = pos
+	}
+	v.problems = append(v.problems, p)
+}
+
 func (v *validator) run() {
 	s := &v.m.Spec
 	if s.APIVersion != APIVersion {
@@ -326,7 +335,7 @@ func notANodeAddress(a netip.Addr) string {
 func (v *validator) labels(p string, labels map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-			v.fail(p+"."+k, "", "%q is not a valid label key: %s", k, short(errs[0]))
+			v.failKey(p+"."+k, "", "%q is not a valid label key: %s", k, short(errs[0]))
 		}
 		if errs := validation.IsValidLabelValue(labels[k]); len(errs) > 0 {
 			v.fail(p+"."+k, "", "%q is not a valid label value: %s", labels[k], short(errs[0]))

@@ -10,7 +10,13 @@ import (
 // wantProblems loads firewallBase plus extra and compares every problem, in order.
 func wantProblems(t *testing.T, extra string, want ...string) {
 	t.Helper()
-	got := problemsOf(t, extra)
+	wantProblemsIn(t, extra, nil, want...)
+}
+
+// wantProblemsIn is wantProblems with pairs of replace (old, new) applied to firewallBase first.
+func wantProblemsIn(t *testing.T, extra string, replace []string, want ...string) {
+	t.Helper()
+	got := problemsOf(t, extra, replace...)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("%s\nproblems (-want +got):\n%s", extra, diff)
 	}
@@ -204,5 +210,44 @@ func TestRepeatsAreRefused(t *testing.T) {
 		`fw.yaml:19:31: clusters[0].hetzner.adminSources[1]: "1.2.3.4/32" is listed twice (first as adminSources[0]) (remove the repeat)`,
 		`fw.yaml:20:29: clusters[0].hetzner.discard[1]: "6443/tcp" is listed twice (first as discard[0]) (remove the repeat)`,
 		`fw.yaml:20:41: clusters[0].hetzner.discard[2]: "6443-6443/tcp" is listed twice (first as discard[0]) (remove the repeat)`,
+	)
+}
+
+// A key that is not a string does not hide the problems of the entries next to it, and a bad key is reported at the
+// key, not at its value.
+func TestOneDecodeErrorHidesNothingNextToIt(t *testing.T) {
+	wantProblemsIn(t, `    secrets:
+      - name: s
+        namespace: default
+        data:
+          "bad key": {env: A}
+          ? [k]
+          : {env: B}
+          ok: {env: C, file: c}
+    ageRecipients: [age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p]
+`, []string{"    cilium: {version: 1.16.5}\n", `      - name: n2
+        roles: [worker]
+        labels:
+          "bad key": x
+          x: "bad value!"
+          "": e
+          ? [k]
+          : v
+    cilium:
+      version: 1.16.5
+      values:
+        ? [k]
+        : v
+        policyAuditMode: false
+`},
+		`fw.yaml:11:11: clusters[0].nodes[1].labels.bad key: "bad key" is not a valid label key: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+		`fw.yaml:12:14: clusters[0].nodes[1].labels.x: "bad value!" is not a valid label value: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+		`fw.yaml:13:11: clusters[0].nodes[1].labels.: "" is not a valid label key: name part must be non-empty`,
+		`fw.yaml:14:13: clusters[0].nodes[1].labels: expected a string key, got a list`,
+		`fw.yaml:19:11: clusters[0].cilium.values: expected a string key, got a list`,
+		`fw.yaml:21:26: clusters[0].cilium.values.policyAuditMode: sets policyAuditMode, which cilium.auditMode writes; the lock-out check and the audit-mode guard read cilium.auditMode, so values may not say otherwise (set cilium.auditMode instead)`,
+		`fw.yaml:26:11: clusters[0].secrets[0].data.bad key: "bad key" is not a valid Secret key: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (letters, digits, '-', '_' and '.')`,
+		`fw.yaml:27:13: clusters[0].secrets[0].data: expected a string key, got a list`,
+		`fw.yaml:29:15: clusters[0].secrets[0].data.ok: give env or file, not both`,
 	)
 }

@@ -79,7 +79,7 @@ func (v *validator) secretType(sp string, s Secret) {
 
 func (v *validator) secretSource(kp, key string, src SecretSource) {
 	if errs := validation.IsConfigMapKey(key); len(errs) > 0 {
-		v.fail(kp, "letters, digits, '-', '_' and '.'", "%q is not a valid Secret key: %s", key, errs[0])
+		v.failKey(kp, "letters, digits, '-', '_' and '.'", "%q is not a valid Secret key: %s", key, short(errs[0]))
 	}
 	switch {
 	case src.Env != "" && src.File != "":
