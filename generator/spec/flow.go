@@ -105,7 +105,7 @@ func ParseFlowSource(c Cluster, s string) (FlowSource, error) {
 			return entitySource(src, value)
 		case "node":
 			if !slices.ContainsFunc(c.Nodes, func(n Node) bool { return n.Name == value }) {
-				return src, fmt.Errorf("%q: no node named %q", s, value)
+				return src, absentf("%q: no node named %q", s, value)
 			}
 			src.Kind, src.Nodes = SourceNode, []string{value}
 			return src, nil
@@ -190,7 +190,7 @@ func ParseFlowTarget(c Cluster, s string) ([]string, error) {
 	switch {
 	case prefixed && kind == "node":
 		if !isNode(value) {
-			return nil, fmt.Errorf("%q: no node named %q", s, value)
+			return nil, absentf("%q: no node named %q", s, value)
 		}
 		return []string{value}, nil
 	case prefixed && kind == "role":
@@ -206,7 +206,7 @@ func ParseFlowTarget(c Cluster, s string) ([]string, error) {
 	case s == RoleControlPlane || s == RoleWorker:
 		return roleNodes(c, s)
 	}
-	return nil, fmt.Errorf("%q is neither a node nor a role of the cluster", s)
+	return nil, absentf("%q is neither a node nor a role of the cluster", s)
 }
 
 func roleNodes(c Cluster, role string) ([]string, error) {
@@ -220,10 +220,17 @@ func roleNodes(c Cluster, role string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no node has the role %s", role)
+		return nil, absentf("no node has the role %s", role)
 	}
 	return out, nil
 }
+
+// absentError says a flow names a node or role that the cluster does not have.
+type absentError struct{ msg string }
+
+func (e absentError) Error() string { return e.msg }
+
+func absentf(format string, args ...any) error { return absentError{fmt.Sprintf(format, args...)} }
 
 func parseLabels(s string) (map[string]string, error) {
 	if s == "" {

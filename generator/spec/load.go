@@ -2,9 +2,11 @@ package spec
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -73,7 +76,7 @@ func Load(name string, data []byte, opts Options) (*Model, error) {
 	}
 	// Validation runs even after decoding problems, so that one run reports everything; a field that failed to decode
 	// is left zero, and what validation would say about that zero value is dropped as noise.
-	v := &validator{m: m}
+	v := &validator{m: m, failed: d.failed}
 	v.run()
 	problems := d.problems
 	for _, p := range v.problems {
@@ -140,6 +143,10 @@ func (d *decoder) describe(n *yaml.Node) string {
 // about anything inside it, is dropped as noise.
 func (d *decoder) fail(n *yaml.Node, path, hint, format string, args ...any) {
 	d.report(n, path, hint, format, args...)
+	d.markFailed(path)
+}
+
+func (d *decoder) markFailed(path string) {
 	if d.failed == nil {
 		d.failed = map[string]bool{}
 	}
@@ -345,6 +352,11 @@ func kindName(n *yaml.Node) string {
 		return n.Value
 	case "!!null":
 		return "null"
+	case "!!timestamp":
+		return "the timestamp " + n.Value
+	}
+	if n.Style&yaml.TaggedStyle != 0 {
+		return fmt.Sprintf("%q tagged %s", n.Value, n.Tag)
 	}
 	return n.Value
 }
@@ -422,7 +434,13 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
 			hint := ""
-			if n.Kind == yaml.ScalarNode && d.secret == 0 {
+			switch {
+			case n.Kind != yaml.ScalarNode:
+			case n.Style&yaml.TaggedStyle != 0 && (d.secret > 0 || plainTag(n.Value) == "!!str"):
+				hint = "drop the tag " + n.Tag // quoting would keep it
+			case n.Style&yaml.TaggedStyle != 0:
+				hint = fmt.Sprintf("drop the tag %s and quote it: %q", n.Tag, n.Value)
+			case d.secret == 0:
 				hint = fmt.Sprintf("quote it: %q", n.Value)
 			}
 			d.fail(n, path, hint, "expected a string, got %s", d.describe(n))
@@ -448,7 +466,10 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 			d.fail(n, path, "", "%v", err)
 			return
 		}
-		d.checkDuplicates(n, path)
+		if !d.checkFreeForm(n, path) {
+			d.markFailed(path) // reported where it stands; the value as a whole is not checked further
+			return
+		}
 		if x != nil {
 			v.Set(reflect.ValueOf(normalizeAny(x)))
 		}
@@ -457,24 +478,79 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	}
 }
 
-// checkDuplicates reports duplicate keys inside free-form values, which yaml.v3 accepts into interface{} silently.
-func (d *decoder) checkDuplicates(n *yaml.Node, path string) {
+// checkFreeForm reports what free-form values (Helm values) would not carry as written into the HelmRelease, whose
+// values are JSON: duplicate keys, which yaml.v3 accepts into interface{} silently, and scalars that decoding would
+// change. It says whether the value is fine. Aliases are checked where their anchor stands.
+func (d *decoder) checkFreeForm(n *yaml.Node, path string) bool {
+	ok := true
 	switch n.Kind {
 	case yaml.MappingNode:
 		seen := map[string]*yaml.Node{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
-			if first, ok := seen[k.Value]; ok {
-				d.report(k, joinPath(path, k.Value), "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+			kpath := joinPath(path, k.Value)
+			if first, dup := seen[k.Value]; dup {
+				d.report(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
 			}
 			seen[k.Value] = k
-			d.checkDuplicates(n.Content[i+1], joinPath(path, k.Value))
+			if k.Kind == yaml.ScalarNode && k.Tag != "!!str" && k.Tag != "!!merge" {
+				// normalizeAny names a key by its decoded value: 0x1F would become "31", null "<nil>".
+				var x any
+				if err := k.Decode(&x); err == nil && fmt.Sprint(x) != k.Value {
+					d.report(k, kpath, fmt.Sprintf("quote it: %q", k.Value), "the key %s would be written as %q", k.Value, fmt.Sprint(x))
+					ok = false
+				}
+			}
+			ok = d.checkFreeForm(n.Content[i+1], kpath) && ok
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			d.checkDuplicates(c, indexPath(path, i))
+			ok = d.checkFreeForm(c, indexPath(path, i)) && ok
+		}
+	case yaml.ScalarNode:
+		if msg, hint := changedScalar(n); msg != "" {
+			d.report(n, path, hint, "%s", msg)
+			return false
 		}
 	}
+	return ok
+}
+
+// changedScalar says how decoding a free-form scalar into JSON-shaped values would change it; "" when it would not.
+func changedScalar(n *yaml.Node) (msg, hint string) {
+	quote := fmt.Sprintf("quote it to keep the text: %q", n.Value)
+	switch n.Tag {
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			return "", ""
+		}
+		switch {
+		case math.IsNaN(f) || math.IsInf(f, 0):
+			return fmt.Sprintf("%s has no JSON form, and HelmRelease values are JSON", n.Value), quote
+		case !strings.ContainsAny(n.Value, ".eE"): // a whole number past 64 bits, which YAML reads as a float
+			return fmt.Sprintf("%s is too large for a whole number and would be written as %s", n.Value, strconv.FormatFloat(f, 'g', -1, 64)), quote
+		}
+	case "!!binary":
+		var s string
+		if err := n.Decode(&s); err == nil && !utf8.ValidString(s) {
+			return "binary data that is not UTF-8 text has no JSON form, and HelmRelease values are JSON",
+				"write the base64 text as a string without !!binary, and decode it in the chart (b64dec)"
+		}
+	case "!!timestamp":
+		var t time.Time
+		if err := n.Decode(&t); err == nil {
+			if b, err := json.Marshal(t); err == nil && strings.Trim(string(b), `"`) != n.Value {
+				return fmt.Sprintf("%s is read as a timestamp and would be written as %s", n.Value, b), quote
+			}
+		}
+	}
+	return "", ""
+}
+
+// plainTag is the tag YAML gives value written plain, without a tag.
+func plainTag(value string) string {
+	return (&yaml.Node{Kind: yaml.ScalarNode, Value: value}).ShortTag()
 }
 
 // normalizeAny makes free-form values JSON-shaped (map[string]any) so they merge and marshal predictably.

@@ -72,7 +72,7 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 		} else {
 			if hp.Nodes.Role != "" && hp.Nodes.Role != RoleControlPlane && hp.Nodes.Role != RoleWorker {
 				v.fail(pp+".nodes.role", "control-plane or worker", "unknown role %q", hp.Nodes.Role)
-			} else if hp.Nodes.Role != "" && !roles[hp.Nodes.Role] {
+			} else if hp.Nodes.Role != "" && !roles[hp.Nodes.Role] && !v.nodesUnknown(p) {
 				v.fail(pp+".nodes.role", "add a node with this role, or select another", "no node of the cluster has the role %q", hp.Nodes.Role)
 			}
 			v.labels(pp+".nodes.labels", hp.Nodes.Labels)

@@ -19,6 +19,8 @@ import (
 type validator struct {
 	m        *Model
 	problems Problems
+	// failed are the paths whose values did not decode (decoder.fail): what is said about them is noise.
+	failed map[string]bool
 	// emptied are the fields written empty and then defaulted (emptyWritten reported them).
 	emptied map[string]bool
 }
@@ -57,10 +59,18 @@ func (v *validator) failKey(path, hint, format string, args ...any) {
 
 func (v *validator) run() {
 	s := &v.m.Spec
-	if s.APIVersion != APIVersion {
+	switch {
+	case s.APIVersion == APIVersion:
+	case !v.m.written("apiVersion"):
+		v.fail("apiVersion", "write apiVersion: "+APIVersion, "apiVersion is missing")
+	default:
 		v.fail("apiVersion", "write apiVersion: "+APIVersion, "unsupported apiVersion %q", s.APIVersion)
 	}
-	if s.Kind != Kind {
+	switch {
+	case s.Kind == Kind:
+	case !v.m.written("kind"):
+		v.fail("kind", "write kind: "+Kind, "kind is missing")
+	default:
 		v.fail("kind", "write kind: "+Kind, "unsupported kind %q", s.Kind)
 	}
 	if len(s.Clusters) == 0 {
@@ -312,9 +322,28 @@ func (v *validator) nodes(p string, nodes []Node) {
 		}
 		v.labels(np+".labels", n.Labels)
 	}
-	if controlPlanes == 0 {
+	if controlPlanes == 0 && !v.nodesUnknown(p) {
 		v.fail(p+".nodes", "give at least one node the role control-plane", "the cluster has no control-plane node")
 	}
+}
+
+// nodesUnknown says the names or roles of the cluster at p did not all decode: that no node has some name or role is
+// then not known, and saying so would only add noise to the decoding problem.
+func (v *validator) nodesUnknown(p string) bool {
+	prefix := p + ".nodes"
+	for path := range v.failed {
+		rest, ok := strings.CutPrefix(path, prefix)
+		if !ok {
+			continue
+		}
+		if i := strings.Index(rest, "]"); strings.HasPrefix(rest, "[") && i > 0 {
+			rest = rest[i+1:]
+		}
+		if rest == "" || rest == ".name" || strings.HasPrefix(rest, ".roles") {
+			return true
+		}
+	}
+	return false
 }
 
 // notANodeAddress names the kind of an address no machine has as its own ("an unspecified"), or "".

@@ -251,3 +251,66 @@ func TestOneDecodeErrorHidesNothingNextToIt(t *testing.T) {
 		`fw.yaml:29:15: clusters[0].secrets[0].data.ok: give env or file, not both`,
 	)
 }
+
+// Messages say what is wrong and a hint that works: quoting keeps a tag, so the hint drops it; a missing apiVersion
+// is missing, not unsupported; roles that do not decode give one problem, not others about the roles no node has.
+func TestMessagesSayWhatIsWrong(t *testing.T) {
+	wantProblemsIn(t, "", []string{"name: fw", "name: !!foo a", "{name: n1,", "{name: !!int 5,"},
+		`fw.yaml:4:11: clusters[0].name: expected a string, got "a" tagged !!foo (drop the tag !!foo)`,
+		`fw.yaml:7:16: clusters[0].nodes[0].name: expected a string, got the number 5 (drop the tag !!int and quote it: "5")`,
+	)
+	_, err := Load("fw.yaml", []byte(strings.Replace(firewallBase, "apiVersion: kronform.dev/v1alpha1\n", "", 1)), Options{})
+	if want := `fw.yaml:1:1: apiVersion: apiVersion is missing (write apiVersion: kronform.dev/v1alpha1)`; err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+	wantProblemsIn(t, `    hostPolicies:
+      - {name: p, preset: talos-control-plane}
+    hetzner: {adminSources: [192.0.2.9]}
+    assertions:
+      - {from: admin, to: control-plane, port: 6443/tcp, expect: allowed}
+      - {from: role:control-plane, to: node:n1, port: 6443/tcp, expect: allowed}
+`, []string{"roles: [control-plane]", "roles: control-plane"},
+		`fw.yaml:7:55: clusters[0].nodes[0].roles: expected a list, got the string "control-plane"`,
+	)
+}
+
+// Raw Helm values that the HelmRelease (JSON) would not carry as written are refused where they stand, instead of
+// being changed: a whole number past 64 bits, NaN and infinities, binary data that is not text, a timestamp, a key
+// that would be renamed.
+func TestValuesAreNotChangedSilently(t *testing.T) {
+	wantProblemsIn(t, "", []string{"cilium: {version: 1.16.5}", `cilium:
+      version: 1.16.5
+      values:
+        big: 123456789012345678901234567890
+        negative: -9223372036854775809
+        max: 18446744073709551615
+        nan: .nan
+        inf: [-.inf]
+        bytes: !!binary /w==
+        text: !!binary aGVsbG8=
+        date: 2001-12-14
+        stamp: 2001-12-14T21:59:43Z
+        keys: {0x1F: a, null: b, 1: c, true: d, 1.5: e}
+        float: 1.5e3`},
+		`fw.yaml:11:14: clusters[0].cilium.values.big: 123456789012345678901234567890 is too large for a whole number and would be written as 1.2345678901234568e+29 (quote it to keep the text: "123456789012345678901234567890")`,
+		`fw.yaml:12:19: clusters[0].cilium.values.negative: -9223372036854775809 is too large for a whole number and would be written as -9.223372036854776e+18 (quote it to keep the text: "-9223372036854775809")`,
+		`fw.yaml:14:14: clusters[0].cilium.values.nan: .nan has no JSON form, and HelmRelease values are JSON (quote it to keep the text: ".nan")`,
+		`fw.yaml:15:15: clusters[0].cilium.values.inf[0]: -.inf has no JSON form, and HelmRelease values are JSON (quote it to keep the text: "-.inf")`,
+		`fw.yaml:16:16: clusters[0].cilium.values.bytes: binary data that is not UTF-8 text has no JSON form, and HelmRelease values are JSON (write the base64 text as a string without !!binary, and decode it in the chart (b64dec))`,
+		`fw.yaml:18:15: clusters[0].cilium.values.date: 2001-12-14 is read as a timestamp and would be written as "2001-12-14T00:00:00Z" (quote it to keep the text: "2001-12-14")`,
+		`fw.yaml:20:16: clusters[0].cilium.values.keys.0x1F: the key 0x1F would be written as "31" (quote it: "0x1F")`,
+		`fw.yaml:20:25: clusters[0].cilium.values.keys.null: the key null would be written as "<nil>" (quote it: "null")`,
+	)
+	// NaN and infinities are refused in any free-form value that becomes JSON, not only at the top.
+	wantProblemsIn(t, "", []string{"cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, values: {x: .nan}}"},
+		`fw.yaml:8:43: clusters[0].cilium.values.x: .nan has no JSON form, and HelmRelease values are JSON (quote it to keep the text: ".nan")`,
+	)
+}
+
+// A label that does not decode says nothing about roles: the cluster without a control plane is still reported.
+func TestBadLabelKeepsRoleProblems(t *testing.T) {
+	wantProblemsIn(t, "", []string{"roles: [control-plane]}", "roles: [worker], labels: {zone: 1}}"},
+		`fw.yaml:7:7: clusters[0].nodes: the cluster has no control-plane node (give at least one node the role control-plane)`,
+		`fw.yaml:7:80: clusters[0].nodes[0].labels.zone: expected a string, got the number 1 (quote it: "1")`,
+	)
+}
