@@ -37,6 +37,18 @@ type Model struct {
 	// keys are where the keys of free-form mappings stand, by the path of their value (labels.zone): a problem with
 	// a key points at the key.
 	keys map[string]Pos
+	// presetSources are where each preset was read; fromPreset says, by host policy path, what of a policy came from
+	// its preset.
+	presetSources map[string]presetSource
+	fromPreset    map[string]presetParts
+}
+
+// presetParts are what a resolved host policy took from its preset: the first rules of each direction, and perhaps
+// the node selector.
+type presetParts struct {
+	source presetSource
+	rules  map[string]int // direction (ingress, ...) -> how many of its first rules are the preset's
+	nodes  bool
 }
 
 // written says the field at path stands in the file with a value (null counts as left out).
@@ -62,12 +74,13 @@ func LoadFile(path string, opts Options) (*Model, error) {
 
 // Load is LoadFile for bytes already read; name is used in messages and to resolve relative paths.
 func Load(name string, data []byte, opts Options) (*Model, error) {
-	presets, err := LoadPresets(opts.Templates)
+	presets, sources, err := loadPresets(opts.Templates)
 	if err != nil {
 		return nil, err
 	}
 	// About one value per 16 bytes of YAML; sizing the map once spares a fleet's spec its rehashing.
-	m := &Model{File: name, Dir: filepath.Dir(name), Positions: make(map[string]Pos, len(data)/16), Presets: presets}
+	m := &Model{File: name, Dir: filepath.Dir(name), Positions: make(map[string]Pos, len(data)/16), Presets: presets,
+		presetSources: sources}
 	d := &decoder{file: name, pos: m.Positions, nulls: map[string]bool{}, keys: map[string]Pos{}}
 	m.nulls, m.keys = d.nulls, d.keys
 	d.decodeYAML(data, reflect.ValueOf(&m.Spec).Elem())

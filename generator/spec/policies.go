@@ -65,6 +65,12 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 				v.fail(pp+".preset", "known presets: "+strings.Join(slices.Sorted(maps.Keys(v.m.Presets)), ", "), "unknown preset %q", hp.Preset)
 				continue // its nodes and rules would come from the preset: saying they are missing is only noise
 			}
+			if v.m.fromPreset == nil {
+				v.m.fromPreset = map[string]presetParts{}
+			}
+			v.m.fromPreset[pp] = presetParts{source: v.m.presetSources[hp.Preset], nodes: hp.Nodes == nil, rules: map[string]int{
+				"ingress": len(preset.Ingress), "ingressDeny": len(preset.IngressDeny), "egress": len(preset.Egress), "egressDeny": len(preset.EgressDeny),
+			}}
 			*hp = resolvePreset(*hp, preset)
 		}
 		if hp.Nodes == nil {
@@ -73,7 +79,12 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 			if hp.Nodes.Role != "" && hp.Nodes.Role != RoleControlPlane && hp.Nodes.Role != RoleWorker {
 				v.fail(pp+".nodes.role", "control-plane or worker", "unknown role %q", hp.Nodes.Role)
 			} else if hp.Nodes.Role != "" && !roles[hp.Nodes.Role] && !v.nodesUnknown(p) {
-				v.fail(pp+".nodes.role", "add a node with this role, or select another", "no node of the cluster has the role %q", hp.Nodes.Role)
+				if v.m.fromPreset[pp].nodes {
+					// Said at the policy: the fix is in this spec, not in the preset.
+					v.fail(pp+".preset", "add a node with this role, or select nodes: on the policy", "preset %q selects the role %q, which no node of the cluster has", hp.Preset, hp.Nodes.Role)
+				} else {
+					v.fail(pp+".nodes.role", "add a node with this role, or select another", "no node of the cluster has the role %q", hp.Nodes.Role)
+				}
 			}
 			v.labels(pp+".nodes.labels", hp.Nodes.Labels)
 		}

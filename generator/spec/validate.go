@@ -26,9 +26,11 @@ type validator struct {
 }
 
 // PosOf finds where a field path stands in the file; a defaulted field points at its nearest written parent.
-func (m *Model) PosOf(path string) Pos {
+func (m *Model) PosOf(path string) Pos { return posIn(m.Positions, path) }
+
+func posIn(positions map[string]Pos, path string) Pos {
 	for {
-		if p, ok := m.Positions[path]; ok {
+		if p, ok := positions[path]; ok {
 			return p
 		}
 		i := strings.LastIndexAny(path, ".[")
@@ -39,9 +41,68 @@ func (m *Model) PosOf(path string) Pos {
 	}
 }
 
-// Problem makes a positioned problem about the field at path, for later stages that find something wrong.
+// Problem makes a positioned problem about the field at path, for later stages that find something wrong. A path
+// into what a host policy took from its preset (its first rules, perhaps its nodes) is reported in the preset's
+// file, with the path inside the preset; a path into the policy's own rules, with their index as written.
 func (m *Model) Problem(path, hint, format string, args ...any) Problem {
-	return Problem{File: m.File, Pos: m.PosOf(path), Path: path, Msg: fmt.Sprintf(format, args...), Hint: hint}
+	return m.problem(path, false, hint, format, args...)
+}
+
+// problem is Problem; key says the problem is with the key of a free-form mapping entry (a label), which it points at
+// rather than at the value.
+func (m *Model) problem(path string, key bool, hint, format string, args ...any) Problem {
+	file, positions, keys, shown := m.File, m.Positions, m.keys, path
+	if policy, rest, ok := cutPolicy(path); ok {
+		if parts, ok := m.fromPreset[policy]; ok {
+			shown = policy + rest
+			inPreset := parts.nodes && (rest == ".nodes" || strings.HasPrefix(rest, ".nodes."))
+			for dir, n := range parts.rules {
+				i, tail, ok := cutIndex(rest, "."+dir)
+				switch {
+				case !ok:
+				case i < n:
+					inPreset = true
+				default:
+					shown = fmt.Sprintf("%s.%s[%d]%s", policy, dir, i-n, tail)
+				}
+			}
+			if inPreset {
+				file, positions, keys, shown = parts.source.file, parts.source.pos, parts.source.keys, rest[1:]
+			}
+		}
+	}
+	pos, ok := keys[shown]
+	if !key || !ok {
+		pos = posIn(positions, shown)
+	}
+	return Problem{File: file, Pos: pos, Path: shown, Msg: fmt.Sprintf(format, args...), Hint: hint}
+}
+
+// cutPolicy splits a path inside a host policy into the policy's path and the rest (.ingress[0].ports[1]).
+func cutPolicy(path string) (policy, rest string, ok bool) {
+	i := strings.Index(path, ".hostPolicies[")
+	if i < 0 {
+		return "", "", false
+	}
+	j := strings.Index(path[i:], "]")
+	if j < 0 {
+		return "", "", false
+	}
+	return path[:i+j+1], path[i+j+1:], true
+}
+
+// cutIndex reads field[i] at the start of path, and what follows it.
+func cutIndex(path, field string) (i int, tail string, ok bool) {
+	rest, ok := strings.CutPrefix(path, field+"[")
+	if !ok {
+		return 0, "", false
+	}
+	j := strings.Index(rest, "]")
+	if j < 0 {
+		return 0, "", false
+	}
+	i, err := strconv.Atoi(rest[:j])
+	return i, rest[j+1:], err == nil
 }
 
 func (v *validator) fail(path, hint, format string, args ...any) {
@@ -50,11 +111,7 @@ func (v *validator) fail(path, hint, format string, args ...any) {
 
 // failKey is fail for a problem with the key of a free-form mapping entry: it points at the key, not at its value.
 func (v *validator) failKey(path, hint, format string, args ...any) {
-	p := v.m.Problem(path, hint, format, args...)
-	if pos, ok := v.m.keys[path]; ok {
-		p.Pos = pos
-	}
-	v.problems = append(v.problems, p)
+	v.problems = append(v.problems, v.m.problem(path, true, hint, format, args...))
 }
 
 func (v *validator) run() {

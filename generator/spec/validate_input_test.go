@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -313,4 +315,49 @@ func TestBadLabelKeepsRoleProblems(t *testing.T) {
 		`fw.yaml:7:7: clusters[0].nodes: the cluster has no control-plane node (give at least one node the role control-plane)`,
 		`fw.yaml:7:80: clusters[0].nodes[0].labels.zone: expected a string, got the number 1 (quote it: "1")`,
 	)
+}
+
+// A policy's own rules keep their own index and position when it also uses a preset, whose rules come first in the
+// resolved policy; a problem with a preset's rule is reported in the preset's file, at the preset's line.
+func TestPresetRulesKeepTheirPlaces(t *testing.T) {
+	wantProblems(t, `    hostPolicies:
+      - name: p
+        preset: talos-control-plane
+        ingress:
+          - ports: [99999/tcp]
+          - ports: [80/tcp]
+          - entities: [bogus]
+        egress:
+          - ports: [0/tcp]
+`,
+		`fw.yaml:13:21: clusters[0].hostPolicies[0].ingress[0].ports[0]: "99999/tcp": port 99999 is out of range 1-65535`,
+		`fw.yaml:15:24: clusters[0].hostPolicies[0].ingress[2].entities[0]: unknown Cilium entity "bogus" (one of all, world, cluster, host, init, ingress, unmanaged, remote-node, health, none, kube-apiserver)`,
+		`fw.yaml:17:21: clusters[0].hostPolicies[0].egress[0].ports[0]: "0/tcp": port 0 is out of range 1-65535`,
+	)
+
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "presets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	preset := "nodes: {role: worker, labels: {\"bad key\": x}}\ningress:\n  - entities: [bogus]\n    ports: [70000/tcp]\n"
+	if err := os.WriteFile(filepath.Join(dir, "presets", "mine.yaml"), []byte(preset), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load("fw.yaml", []byte(firewallBase+`    hostPolicies:
+      - name: p
+        preset: mine
+        ingress:
+          - ports: [99999/tcp]
+`), Options{Templates: dir})
+	shown := filepath.Join(dir, "presets", "mine.yaml")
+	want := []string{
+		shown + `:1:32: nodes.labels.bad key: "bad key" is not a valid label key: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+		shown + `:3:16: ingress[0].entities[0]: unknown Cilium entity "bogus" (one of all, world, cluster, host, init, ingress, unmanaged, remote-node, health, none, kube-apiserver)`,
+		shown + `:4:13: ingress[0].ports[0]: "70000/tcp": port 70000 is out of range 1-65535`,
+		`fw.yaml:11:17: clusters[0].hostPolicies[0].preset: preset "mine" selects the role "worker", which no node of the cluster has (add a node with this role, or select nodes: on the policy)`,
+		`fw.yaml:13:21: clusters[0].hostPolicies[0].ingress[0].ports[0]: "99999/tcp": port 99999 is out of range 1-65535`,
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
 }
