@@ -55,6 +55,10 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 		hp := &c.HostPolicies[i]
 		pp := fmt.Sprintf("%s.hostPolicies[%d]", p, i)
 		v.dnsSubdomain(pp+".name", hp.Name)
+		v.fileName(pp+".name", hp.Name)
+		if hp.Name == "kustomization" {
+			v.fail(pp+".name", "choose another name", "a host policy named kustomization would be written as kustomization.yaml, the file that lists its folder")
+		}
 		if first, ok := names[hp.Name]; ok && hp.Name != "" {
 			v.fail(pp+".name", "", "host policy %q is already defined at %s", hp.Name, first)
 		}

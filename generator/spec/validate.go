@@ -202,6 +202,19 @@ func (v *validator) name(path, name string, rule func(string) []string, hint str
 	}
 }
 
+// MaxFileName is the longest file name, in bytes, that the file systems a repository is checked out on take (ext4,
+// XFS, APFS, NTFS in UTF-16 units).
+const MaxFileName = 255
+
+// fileName checks that a name that becomes a file, NAME.yaml, fits in a file name. A DNS subdomain may have 253
+// characters, more than that leaves room for.
+func (v *validator) fileName(path, name string) {
+	if file := name + ".yaml"; len(file) > MaxFileName {
+		v.fail(path, fmt.Sprintf("at most %d characters", MaxFileName-len(".yaml")),
+			"the name has %d characters, and its file NAME.yaml would be longer than the %d bytes a file name may have", len(name), MaxFileName)
+	}
+}
+
 func (v *validator) host(path, host string) {
 	if host == "" {
 		v.fail(path, "", "a host name or address is required")

@@ -361,3 +361,23 @@ func TestPresetRulesKeepTheirPlaces(t *testing.T) {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
 }
+
+// A name that becomes a file name is refused at load when the file could not be written: a host policy named
+// kustomization would be its folder's kustomization.yaml, and a 251-character name (a valid DNS subdomain) makes
+// NAME.yaml longer than the 255 bytes a file name may have.
+func TestNamesThatBecomeFiles(t *testing.T) {
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 59) // 251
+	longest := long[:250]
+	wantProblems(t, `    hostPolicies:
+      - {name: kustomization, nodes: {}, ingress: [{entities: [world]}]}
+      - {name: `+long+`, nodes: {}, ingress: [{entities: [world]}]}
+      - {name: `+longest+`, nodes: {}, ingress: [{entities: [world]}]}
+    secrets:
+      - {name: `+long+`xx, namespace: default, data: {k: {env: K}}}
+    ageRecipients: [age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p]
+`,
+		`fw.yaml:10:16: clusters[0].hostPolicies[0].name: a host policy named kustomization would be written as kustomization.yaml, the file that lists its folder (choose another name)`,
+		`fw.yaml:11:16: clusters[0].hostPolicies[1].name: the name has 251 characters, and its file NAME.yaml would be longer than the 255 bytes a file name may have (at most 250 characters)`,
+		`fw.yaml:14:16: clusters[0].secrets[0].name: the name has 253 characters, and its file NAME.yaml would be longer than the 255 bytes a file name may have (at most 250 characters)`,
+	)
+}

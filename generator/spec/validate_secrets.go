@@ -33,6 +33,7 @@ func (v *validator) secrets(p string, c *Cluster) {
 	for i, s := range c.Secrets {
 		sp := fmt.Sprintf("%s.secrets[%d]", p, i)
 		v.dnsSubdomain(sp+".name", s.Name)
+		v.fileName(sp+".name", s.Name)
 		v.dnsLabel(sp+".namespace", s.Namespace)
 		id := s.Namespace + "/" + s.Name
 		if first, ok := names[id]; ok {
