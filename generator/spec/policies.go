@@ -147,13 +147,16 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 				v.fail(xp, "", "%s is not of the same IP family as %s", ex, c.CIDR)
 			case e.Bits() < prefix.Bits() || !prefix.Contains(e.Addr()):
 				v.fail(xp, "", "%s is not inside %s", ex, c.CIDR)
-			default:
-				excepts.check(j, e.Masked().String(), strconv.Quote(ex))
-				holes = append(holes, e.Masked().String())
+			case e.Masked() == e:
+				excepts.check(j, e.String(), strconv.Quote(ex))
+				holes = append(holes, e.String())
 			}
 		}
-		slices.Sort(holes)
-		cidrs.check(i, key+" except "+strings.Join(slices.Compact(holes), ","), strconv.Quote(c.CIDR))
+		// Only a peer whose every part is valid is compared: a wrong one is reported as such, not as a repeat.
+		if prefix.Masked() == prefix && len(holes) == len(c.Except) {
+			slices.Sort(holes)
+			cidrs.check(i, key+" except "+strings.Join(slices.Compact(holes), ","), strconv.Quote(c.CIDR))
+		}
 	}
 	ports := repeats{v: v, list: p + ".ports"}
 	expanded, widest := 0, -1

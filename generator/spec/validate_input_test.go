@@ -197,7 +197,7 @@ func TestRepeatsAreRefused(t *testing.T) {
             ports: [80/tcp, 80/tcp, 80/TCP, 81/tcp, 81-82/tcp]
           - endpoints: [{a: b, c: d}, {c: d, a: b}]
             icmp: [{type: 8}, {family: IPv4, type: 8}]
-          - cidrs: [10.0.0.0/8, 10.0.0.0/8, {cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.1.0.0/16]}]
+          - cidrs: [10.0.0.0/8, 10.0.0.0/8, {cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.1.0.0/16]}, 10.0.0.1/8, {cidr: 10.0.0.0/8, except: [192.0.2.0/24]}]
     hetzner:
       adminSources: [1.2.3.4, 1.2.3.4/32]
       discard: ["6443/TCP", "6443/tcp", "6443-6443/tcp"]
@@ -209,6 +209,8 @@ func TestRepeatsAreRefused(t *testing.T) {
 		`fw.yaml:16:31: clusters[0].hostPolicies[0].ingress[1].icmp[1]: IPv4 type 8 is listed twice (first as icmp[0]) (remove the repeat)`,
 		`fw.yaml:17:33: clusters[0].hostPolicies[0].ingress[2].cidrs[1]: "10.0.0.0/8" is listed twice (first as cidrs[0]) (remove the repeat)`,
 		`fw.yaml:17:86: clusters[0].hostPolicies[0].ingress[2].cidrs[2].except[1]: "10.1.0.0/16" is listed twice (first as except[0]) (remove the repeat)`,
+		`fw.yaml:17:101: clusters[0].hostPolicies[0].ingress[2].cidrs[3].cidr: 10.0.0.1/8 has host bits set (write 10.0.0.0/8)`,
+		`fw.yaml:17:141: clusters[0].hostPolicies[0].ingress[2].cidrs[4].except[0]: 192.0.2.0/24 is not inside 10.0.0.0/8`,
 		`fw.yaml:19:31: clusters[0].hetzner.adminSources[1]: "1.2.3.4/32" is listed twice (first as adminSources[0]) (remove the repeat)`,
 		`fw.yaml:20:29: clusters[0].hetzner.discard[1]: "6443/tcp" is listed twice (first as discard[0]) (remove the repeat)`,
 		`fw.yaml:20:41: clusters[0].hetzner.discard[2]: "6443-6443/tcp" is listed twice (first as discard[0]) (remove the repeat)`,
