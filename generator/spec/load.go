@@ -244,20 +244,14 @@ func describeRoot(n *yaml.Node) string {
 // yamlSyntaxProblem turns a syntax error of yaml.v3 into a positioned problem. yaml.v3's "line N" is where the
 // construct around the error began (a block mapping lines above it), or nothing at all (an unknown alias), and it
 // gives no column. The exact place is found with yaml.v3 itself: the shortest prefix of the file that fails with the
-// same message ends at the character where the parser stopped, since it reads the stream in order.
+// same message ends at the character where the parser stopped, since it reads the stream in order. The search starts
+// at yaml.v3's line, which is never past the error, and widens from there; it parses at most syntaxSearchBudget bytes
+// in all, so that a very large file is not parsed for long: then the problem names the lines the error is within.
 func yamlSyntaxProblem(file string, data []byte, err error) Problem {
-	msg := syntaxMessage(err)
+	msg, reported := syntaxMessage(err)
 	p := Problem{File: file, Msg: "invalid YAML: " + msg}
-	fails := func(n int) bool {
-		err := firstSyntaxError(data[:n])
-		return err != nil && syntaxMessage(err) == msg
-	}
-	if !fails(len(data)) { // not a plain syntax error of this text; keep what yaml.v3 said
-		p.Msg = "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
-		return p
-	}
-	// The line: the first whose end makes the prefix fail.
-	var ends []int
+	s := &prefixSearch{data: data, msg: msg, passes: -1, fails: len(data)}
+	var ends []int // ends[i] is the offset just past line i
 	for i, b := range data {
 		if b == '\n' {
 			ends = append(ends, i+1)
@@ -266,7 +260,32 @@ func yamlSyntaxProblem(file string, data []byte, err error) Problem {
 	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
 		ends = append(ends, len(data))
 	}
-	line := sort.Search(len(ends), func(i int) bool { return fails(ends[i]) })
+	// The line: the first whose end makes the prefix fail (the whole file does).
+	line := -1
+	alias, isAlias := strings.CutPrefix(msg, "unknown anchor '")
+	alias = "*" + strings.TrimSuffix(alias, "' referenced")
+	if isAlias {
+		// Only a line that names the alias can be it: try those, in order.
+		for i, from := 0, 0; i < len(ends) && line < 0 && !s.exhausted; i++ {
+			if bytes.Contains(data[from:ends[i]], []byte(alias)) && s.fail(ends[i]) {
+				line = i
+			}
+			from = ends[i]
+		}
+	}
+	if line < 0 {
+		line = firstFrom(max(reported-2, 0), len(ends)-1, func(i int) bool { return s.fail(ends[i]) })
+	}
+	if s.exhausted {
+		first := sort.SearchInts(ends, s.passes+1) // the line after the longest prefix known to pass
+		last := sort.SearchInts(ends, s.fails)     // the line that ends the shortest prefix known to fail
+		first = min(max(first, reported-2), last)  // the search took the lines before yaml.v3's as passing
+		p.Pos.Line = first + 1
+		if last > first {
+			p.Msg += fmt.Sprintf(" (in lines %d-%d)", first+1, last+1)
+		}
+		return p
+	}
 	start := 0
 	if line > 0 {
 		start = ends[line-1]
@@ -274,9 +293,9 @@ func yamlSyntaxProblem(file string, data []byte, err error) Problem {
 	text := string(data[start:ends[line]])
 	p.Pos.Line = line + 1
 	// The column, counted in characters as yaml.v3 counts them.
-	if name, ok := strings.CutPrefix(msg, "unknown anchor '"); ok {
+	if isAlias {
 		// The message names the alias whole; a part of it names another one. Find it in the line instead.
-		if i := strings.Index(text, "*"+strings.TrimSuffix(name, "' referenced")); i >= 0 {
+		if i := strings.Index(text, alias); i >= 0 {
 			p.Pos.Col = utf8.RuneCountInString(text[:i]) + 1
 		}
 		return p
@@ -288,14 +307,64 @@ func yamlSyntaxProblem(file string, data []byte, err error) Problem {
 		}
 	}
 	offsets = append(offsets, ends[line])
-	col := sort.Search(len(offsets), func(c int) bool { return fails(offsets[c]) })
-	if col < len(offsets) {
+	col := firstFrom(0, len(offsets)-1, func(c int) bool { return s.fail(offsets[c]) })
+	if !s.exhausted {
 		p.Pos.Col = col + 1
 		if r, _ := utf8.DecodeRuneInString(text[offsetIn(text, col):]); r == '\t' {
 			p.Hint = "indent with spaces: YAML does not allow tabs there"
 		}
 	}
 	return p
+}
+
+// syntaxSearchBudget bounds how many bytes yamlSyntaxProblem parses in all: every parse a 200 KB spec needs, a
+// few of a fleet's megabytes. A variable for tests.
+var syntaxSearchBudget = 8 << 20
+
+// prefixSearch parses prefixes of data for the error msg, within syntaxSearchBudget.
+type prefixSearch struct {
+	data          []byte
+	msg           string
+	spent         int
+	exhausted     bool
+	passes, fails int // the longest prefix known not to fail, the shortest known to fail
+}
+
+// fail says the first n bytes fail with the message. Past the budget it parses nothing and says yes, and the caller
+// falls back on passes and fails.
+func (s *prefixSearch) fail(n int) bool {
+	if s.spent+n > syntaxSearchBudget {
+		s.exhausted = true
+	}
+	if s.exhausted {
+		return true
+	}
+	s.spent += n
+	err := firstSyntaxError(s.data[:n])
+	m := ""
+	if err != nil {
+		m, _ = syntaxMessage(err)
+	}
+	if m == s.msg {
+		s.fails = min(s.fails, n)
+		return true
+	}
+	s.passes = max(s.passes, n)
+	return false
+}
+
+// firstFrom is the smallest i in [lo, hi] for which f holds, taking f(hi) as true and f as monotone: it probes lo,
+// lo+1, lo+3, lo+7, ... and then bisects the last step, so an answer near lo costs few probes.
+func firstFrom(lo, hi int, f func(int) bool) int {
+	below, step := lo-1, 1 // f(below) is false (or below is out of range)
+	for i := lo; i < hi; i = below + step {
+		if f(i) {
+			hi = i
+			break
+		}
+		below, step = i, step*2
+	}
+	return below + 1 + sort.Search(hi-below-1, func(k int) bool { return f(below + 1 + k) })
 }
 
 // offsetIn is the byte offset of the character at index c of text.
@@ -309,17 +378,17 @@ func offsetIn(text string, c int) int {
 	return len(text)
 }
 
-// syntaxMessage is a yaml.v3 error without its "yaml: " and "line N: " prefixes.
-func syntaxMessage(err error) string {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+// syntaxMessage is a yaml.v3 error without its "yaml: " and "line N: " prefixes, and N (0 when there is none).
+func syntaxMessage(err error) (msg string, line int) {
+	msg = strings.TrimPrefix(err.Error(), "yaml: ")
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
 		if i := strings.Index(rest, ": "); i > 0 {
-			if _, err := strconv.Atoi(rest[:i]); err == nil {
-				return rest[i+2:]
+			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				return rest[i+2:], n
 			}
 		}
 	}
-	return msg
+	return msg, 0
 }
 
 // firstSyntaxError reads every document of data, as decodeYAML does, and returns the first error.

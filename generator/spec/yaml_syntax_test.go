@@ -1,6 +1,10 @@
 package spec
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 // A syntax error is reported where yaml.v3 stopped reading, line and column, not at the start of the construct
 // around it (yaml.v3's own "line N"); an error found only at the end of the file (an unclosed quote or brace), where
@@ -29,5 +33,27 @@ func TestYAMLSyntaxErrorPositions(t *testing.T) {
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%s\ngot  %v\nwant %s", c.text, err, c.want)
 		}
+	}
+}
+
+// The search for the place parses a bounded number of bytes: past it, the problem names the lines it narrowed the
+// error to.
+func TestYAMLSyntaxSearchIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: kronform.dev/v1alpha1\nkind: ClusterSpec\nclusters:\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "  - name: c%d\n    apiServer: {host: api.example.com}\n", i)
+	}
+	b.WriteString("   cilium: {version: 1.16.5}\n") // line 404
+	text := b.String()
+	_, err := Load("t.yaml", []byte(text), Options{})
+	if want := "t.yaml:404:4: invalid YAML: did not find expected '-' indicator"; err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+	defer func(budget int) { syntaxSearchBudget = budget }(syntaxSearchBudget)
+	syntaxSearchBudget = 4 * len(text)
+	_, err = Load("t.yaml", []byte(text), Options{})
+	if want := "t.yaml:387: invalid YAML: did not find expected '-' indicator (in lines 387-404)"; err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
 	}
 }
