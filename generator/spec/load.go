@@ -251,9 +251,9 @@ func yamlSyntaxProblem(file string, data []byte, err error) Problem {
 	msg, reported := syntaxMessage(err)
 	p := Problem{File: file, Msg: "invalid YAML: " + msg}
 	s := &prefixSearch{data: data, msg: msg, passes: -1, fails: len(data)}
-	var ends []int // ends[i] is the offset just past line i
+	var ends []int // ends[i] is the offset just past line i; YAML ends a line with \n, \r\n or \r
 	for i, b := range data {
-		if b == '\n' {
+		if b == '\n' || b == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
 			ends = append(ends, i+1)
 		}
 	}
@@ -274,7 +274,7 @@ func yamlSyntaxProblem(file string, data []byte, err error) Problem {
 		}
 	}
 	if line < 0 {
-		line = firstFrom(max(reported-2, 0), len(ends)-1, func(i int) bool { return s.fail(ends[i]) })
+		line = firstFrom(min(max(reported-2, 0), len(ends)-1), len(ends)-1, func(i int) bool { return s.fail(ends[i]) })
 	}
 	if s.exhausted {
 		first := sort.SearchInts(ends, s.passes+1) // the line after the longest prefix known to pass

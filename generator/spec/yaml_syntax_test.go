@@ -28,6 +28,11 @@ func TestYAMLSyntaxErrorPositions(t *testing.T) {
 			"t.yaml:5:17: invalid YAML: did not find expected ',' or '}'"},
 		{head + "    name: @x\n", "t.yaml:5:11: invalid YAML: found character that cannot start any token"},
 		{minimalSpec + "---\n\tkind: Other\n", "t.yaml:10:1: invalid YAML: found character that cannot start any token (indent with spaces: YAML does not allow tabs there)"},
+		// Lines end with \r\n or a lone \r too, as YAML counts them.
+		{strings.ReplaceAll(head, "\n", "\r\n") + "    name: @x\r\n", "t.yaml:5:11: invalid YAML: found character that cannot start any token"},
+		{strings.ReplaceAll(head, "\n", "\r") + "    name: @x\r", "t.yaml:5:11: invalid YAML: found character that cannot start any token"},
+		{"0\r\r\r#\n0", "t.yaml:1:1: the spec must be a mapping; this file holds a single value (not shown) (a spec starts with apiVersion: kronform.dev/v1alpha1, kind: ClusterSpec and clusters:)\n" +
+			"t.yaml:5:1: invalid YAML: did not find expected <document start>"},
 	} {
 		_, err := Load("t.yaml", []byte(c.text), Options{})
 		if err == nil || err.Error() != c.want {
