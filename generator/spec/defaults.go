@@ -1,5 +1,7 @@
 package spec
 
+import "fmt"
+
 // Defaults the spec documents; the JSON Schema descriptions name the same values.
 const (
 	DefaultDomain           = "cluster.local"
@@ -19,32 +21,37 @@ const (
 )
 
 // applyDefaults fills what the user left out, fleet defaults first, then the built-in ones. It never overrides a value
-// the user wrote.
-func applyDefaults(s *Spec) {
+// the user wrote: whether a field was written is read from the file (Positions), not from its zero value, so an
+// explicit port: 0 is refused as out of range instead of becoming 6443, and an explicit empty value is refused instead
+// of quietly becoming the default.
+func (v *validator) applyDefaults() {
+	s := &v.m.Spec
+	fleet := s.Defaults.Flux // checked for empty values only: the clusters inherit it as written
+	v.def("defaults.flux", &fleet, Flux{})
+	if s.Defaults.Flux.Path != "" {
+		v.fail("defaults.flux.path", "set flux.path on each cluster, or leave it out for clusters/<name>",
+			"a fleet-wide path would put every cluster in one folder, so it is not inherited")
+	}
 	for i := range s.Clusters {
 		c := &s.Clusters[i]
-		def(&c.Domain, DefaultDomain)
-		if c.APIServer.Port == 0 {
-			c.APIServer.Port = DefaultAPIPort
-		}
+		p := fmt.Sprintf("clusters[%d]", i)
+		v.defString(p+".domain", &c.Domain, DefaultDomain)
+		v.defPort(p+".apiServer.port", &c.APIServer.Port, DefaultAPIPort)
 		if len(c.AgeRecipients) == 0 {
+			v.emptyWritten(p+".ageRecipients", "leave it out to use defaults.ageRecipients")
 			c.AgeRecipients = s.Defaults.AgeRecipients
 		}
-		f := &c.Flux
-		def(&f.Namespace, s.Defaults.Flux.Namespace, DefaultFluxNamespace)
-		def(&f.GitRepository, s.Defaults.Flux.GitRepository, DefaultGitRepository)
-		def(&f.Interval, s.Defaults.Flux.Interval, DefaultInterval)
-		def(&f.RetryInterval, s.Defaults.Flux.RetryInterval, DefaultRetryInterval)
-		def(&f.Timeout, s.Defaults.Flux.Timeout, DefaultTimeout)
+		v.def(p+".flux", &c.Flux, s.Defaults.Flux)
 		if c.Name != "" { // a missing or mistyped name is reported; a path made from it would only add noise
-			def(&f.Path, ClustersDir+"/"+c.Name)
+			def(&c.Flux.Path, ClustersDir+"/"+c.Name)
 		}
 
 		cl := &c.Cilium
-		def(&cl.Repository, DefaultCiliumRepository)
-		def(&cl.Namespace, DefaultCiliumNamespace)
-		def(&cl.IPAM, DefaultIPAM)
-		def(&cl.Encryption, DefaultEncryption)
+		cp := p + ".cilium"
+		v.defString(cp+".repository", &cl.Repository, DefaultCiliumRepository)
+		v.defString(cp+".namespace", &cl.Namespace, DefaultCiliumNamespace)
+		v.defString(cp+".ipam", &cl.IPAM, DefaultIPAM)
+		v.defString(cp+".encryption", &cl.Encryption, DefaultEncryption)
 		if cl.KubeProxyReplacement == nil {
 			cl.KubeProxyReplacement = ptr(true)
 		}
@@ -55,14 +62,55 @@ func applyDefaults(s *Spec) {
 		case cl.K8sService.KubePrism:
 			cl.K8sService.Host, cl.K8sService.Port = KubePrismHost, KubePrismPort
 		default:
-			def(&cl.K8sService.Host, c.APIServer.Host)
-			if cl.K8sService.Port == 0 {
-				cl.K8sService.Port = c.APIServer.Port
-			}
+			v.defString(cp+".k8sService.host", &cl.K8sService.Host, c.APIServer.Host)
+			v.defPort(cp+".k8sService.port", &cl.K8sService.Port, c.APIServer.Port)
 		}
 		for j := range c.Secrets {
-			def(&c.Secrets[j].Type, DefaultSecretType)
+			v.defString(fmt.Sprintf("%s.secrets[%d].type", p, j), &c.Secrets[j].Type, DefaultSecretType)
 		}
+	}
+}
+
+// def fills the Flux settings left out from inherited ones, then from the built-in defaults. The path is not one of
+// them: it is per cluster.
+func (v *validator) def(p string, f *Flux, inherited Flux) {
+	v.defString(p+".namespace", &f.Namespace, inherited.Namespace, DefaultFluxNamespace)
+	v.defString(p+".gitRepository", &f.GitRepository, inherited.GitRepository, DefaultGitRepository)
+	v.defString(p+".interval", &f.Interval, inherited.Interval, DefaultInterval)
+	v.defString(p+".retryInterval", &f.RetryInterval, inherited.RetryInterval, DefaultRetryInterval)
+	v.defString(p+".timeout", &f.Timeout, inherited.Timeout, DefaultTimeout)
+	if f.Path == "" {
+		v.emptyWritten(p+".path", "leave it out for clusters/<name>")
+	}
+}
+
+// defString is def for a field at path: an empty value written in the file is refused (and then defaulted all the
+// same, so that what follows is checked as if it had been left out).
+func (v *validator) defString(path string, field *string, candidates ...string) {
+	if *field == "" {
+		v.emptyWritten(path, "leave it out for the default")
+	}
+	def(field, candidates...)
+}
+
+// emptyWritten reports a field written with an empty value, where leaving it out means a default; it says whether it
+// did. A field written null counts as left out.
+func (v *validator) emptyWritten(path, hint string) bool {
+	if !v.m.written(path) {
+		return false
+	}
+	v.fail(path, hint, "an empty value is not allowed")
+	if v.emptied == nil {
+		v.emptied = map[string]bool{}
+	}
+	v.emptied[path] = true
+	return true
+}
+
+// defPort sets a port left out to its default. A port written as 0 stays 0, for the range check to refuse.
+func (v *validator) defPort(path string, port *int, value int) {
+	if *port == 0 && !v.m.written(path) {
+		*port = value
 	}
 }
 

@@ -105,7 +105,7 @@ func ParseFlowSource(c Cluster, s string) (FlowSource, error) {
 			return entitySource(src, value)
 		case "node":
 			if !slices.ContainsFunc(c.Nodes, func(n Node) bool { return n.Name == value }) {
-				return src, fmt.Errorf("%q: no node named %q", s, value)
+				return src, absentf("%q: no node named %q", s, value)
 			}
 			src.Kind, src.Nodes = SourceNode, []string{value}
 			return src, nil
@@ -190,7 +190,7 @@ func ParseFlowTarget(c Cluster, s string) ([]string, error) {
 	switch {
 	case prefixed && kind == "node":
 		if !isNode(value) {
-			return nil, fmt.Errorf("%q: no node named %q", s, value)
+			return nil, absentf("%q: no node named %q", s, value)
 		}
 		return []string{value}, nil
 	case prefixed && kind == "role":
@@ -206,7 +206,7 @@ func ParseFlowTarget(c Cluster, s string) ([]string, error) {
 	case s == RoleControlPlane || s == RoleWorker:
 		return roleNodes(c, s)
 	}
-	return nil, fmt.Errorf("%q is neither a node nor a role of the cluster", s)
+	return nil, absentf("%q is neither a node nor a role of the cluster", s)
 }
 
 func roleNodes(c Cluster, role string) ([]string, error) {
@@ -220,10 +220,17 @@ func roleNodes(c Cluster, role string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no node has the role %s", role)
+		return nil, absentf("no node has the role %s", role)
 	}
 	return out, nil
 }
+
+// absentError says a flow names a node or role that the cluster does not have.
+type absentError struct{ msg string }
+
+func (e absentError) Error() string { return e.msg }
+
+func absentf(format string, args ...any) error { return absentError{fmt.Sprintf(format, args...)} }
 
 func parseLabels(s string) (map[string]string, error) {
 	if s == "" {
@@ -246,14 +253,40 @@ func parseLabels(s string) (map[string]string, error) {
 	return out, nil
 }
 
-// ParseAddressOrCIDR reads 1.2.3.4 as 1.2.3.4/32 and a CIDR as itself; host bits must be clear.
+// ParseAddressOrCIDR reads 1.2.3.4 as 1.2.3.4/32 and a CIDR as itself; host bits must be clear, and neither may
+// have a zone or the IPv4-mapped IPv6 form (see ParseCIDR).
 func ParseAddressOrCIDR(s string) (netip.Prefix, error) {
 	if a, err := netip.ParseAddr(s); err == nil {
+		if msg, hint := addrProblem(a); msg != "" {
+			return netip.Prefix{}, fmt.Errorf("%s; %s", msg, hint)
+		}
 		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
+	if strings.Contains(s, "/") {
+		return ParseCIDR(s)
+	}
+	return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a CIDR", s)
+}
+
+// ParseCIDR reads a CIDR whose host bits are clear. An IPv4-mapped IPv6 CIDR (::ffff:192.0.2.0/120) is refused: no
+// packet carries such an address, so a rule with it never matches IPv4 traffic.
+func ParseCIDR(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is neither an address nor a CIDR", s)
+		if a, aerr := netip.ParseAddr(s); aerr == nil && a.Zone() == "" {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR; write %s/%d for one address", s, a, a.BitLen())
+		}
+		if addr, _, ok := strings.Cut(s, "/"); ok && strings.Contains(addr, "%") {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR: a CIDR has no zone", s)
+		}
+		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR", s)
+	}
+	if p.Addr().Is4In6() {
+		unmapped := "a CIDR of at least /96"
+		if p.Bits() >= 96 {
+			unmapped = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked().String()
+		}
+		return netip.Prefix{}, fmt.Errorf("%s is an IPv4-mapped IPv6 CIDR, which no packet carries; write the IPv4 CIDR %s", s, unmapped)
 	}
 	if p.Masked() != p {
 		return netip.Prefix{}, fmt.Errorf("%s has host bits set; write %s", s, p.Masked())

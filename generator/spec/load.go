@@ -2,9 +2,11 @@ package spec
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -28,6 +32,29 @@ type Model struct {
 	Presets map[string]HostPolicy
 	// Warnings are things that are allowed but probably not meant; the CLI prints them.
 	Warnings Problems
+	// nulls are the paths written as null, which count as left out.
+	nulls map[string]bool
+	// keys are where the keys of free-form mappings stand, by the path of their value (labels.zone): a problem with
+	// a key points at the key.
+	keys map[string]Pos
+	// presetSources are where each preset was read; fromPreset says, by host policy path, what of a policy came from
+	// its preset.
+	presetSources map[string]presetSource
+	fromPreset    map[string]presetParts
+}
+
+// presetParts are what a resolved host policy took from its preset: the first rules of each direction, and perhaps
+// the node selector.
+type presetParts struct {
+	source presetSource
+	rules  map[string]int // direction (ingress, ...) -> how many of its first rules are the preset's
+	nodes  bool
+}
+
+// written says the field at path stands in the file with a value (null counts as left out).
+func (m *Model) written(path string) bool {
+	_, ok := m.Positions[path]
+	return ok && !m.nulls[path]
 }
 
 // Options change how a spec is loaded.
@@ -47,28 +74,26 @@ func LoadFile(path string, opts Options) (*Model, error) {
 
 // Load is LoadFile for bytes already read; name is used in messages and to resolve relative paths.
 func Load(name string, data []byte, opts Options) (*Model, error) {
-	presets, err := LoadPresets(opts.Templates)
+	presets, sources, err := loadPresets(opts.Templates)
 	if err != nil {
 		return nil, err
 	}
 	// About one value per 16 bytes of YAML; sizing the map once spares a fleet's spec its rehashing.
-	m := &Model{File: name, Dir: filepath.Dir(name), Positions: make(map[string]Pos, len(data)/16), Presets: presets}
-	d := &decoder{file: name, pos: m.Positions}
+	m := &Model{File: name, Dir: filepath.Dir(name), Positions: make(map[string]Pos, len(data)/16), Presets: presets,
+		presetSources: sources}
+	d := &decoder{file: name, pos: m.Positions, nulls: map[string]bool{}, keys: map[string]Pos{}}
+	m.nulls, m.keys = d.nulls, d.keys
 	d.decodeYAML(data, reflect.ValueOf(&m.Spec).Elem())
 	if d.fatal {
 		return nil, d.problems.Sorted()
 	}
 	// Validation runs even after decoding problems, so that one run reports everything; a field that failed to decode
 	// is left zero, and what validation would say about that zero value is dropped as noise.
-	v := &validator{m: m}
+	v := &validator{m: m, failed: d.failed}
 	v.run()
 	problems := d.problems
-	failed := map[string]bool{}
-	for _, p := range d.problems {
-		failed[p.Path] = true
-	}
 	for _, p := range v.problems {
-		if !coveredBy(p.Path, failed) {
+		if !coveredBy(p.Path, d.failed) {
 			problems = append(problems, p)
 		}
 	}
@@ -103,7 +128,10 @@ type scalarShorthand interface {
 type decoder struct {
 	file     string
 	pos      map[string]Pos
+	nulls    map[string]bool // paths written as null; nil when nobody asks
+	keys     map[string]Pos  // where the keys of free-form mappings (labels, secret data, values) stand; nil: not kept
 	problems Problems
+	failed   map[string]bool // paths whose value could not be decoded (fail)
 	// fatal is set when the document could not be read whole (a syntax error, an alias bomb): nothing to validate.
 	fatal bool
 	// aliased counts values decoded through aliases; aliasDepth is how many aliases the current value is inside.
@@ -124,7 +152,23 @@ func (d *decoder) describe(n *yaml.Node) string {
 	return kindName(n)
 }
 
+// fail reports that the value at path could not be decoded: it is left zero, and what validation says about it, or
+// about anything inside it, is dropped as noise.
 func (d *decoder) fail(n *yaml.Node, path, hint, format string, args ...any) {
+	d.report(n, path, hint, format, args...)
+	d.markFailed(path)
+}
+
+func (d *decoder) markFailed(path string) {
+	if d.failed == nil {
+		d.failed = map[string]bool{}
+	}
+	d.failed[path] = true
+}
+
+// report reports a problem that leaves the value at path decoded (a repeated key, an unknown field, a key that is
+// no string next to good ones): validation still speaks about it.
+func (d *decoder) report(n *yaml.Node, path, hint, format string, args ...any) {
 	d.problems = append(d.problems, Problem{File: d.file, Pos: Pos{n.Line, n.Column}, Path: path, Msg: fmt.Sprintf(format, args...), Hint: hint})
 }
 
@@ -141,7 +185,7 @@ func (d *decoder) decodeYAML(data []byte, v reflect.Value) {
 		}
 		if err != nil {
 			// Before the spec, nothing can be read; after it, a broken second document is still one too many.
-			d.problems = append(d.problems, yamlSyntaxProblem(d.file, err))
+			d.problems = append(d.problems, yamlSyntaxProblem(d.file, data, err))
 			d.fatal = doc == nil
 			break
 		}
@@ -197,22 +241,168 @@ func describeRoot(n *yaml.Node) string {
 	return "a single value (not shown)"
 }
 
-// yamlSyntaxProblem turns yaml.v3's "yaml: line N: message" into a positioned problem. yaml.v3 counts lines from 0
-// for parser errors ("did not find expected ...") and from 1 for scanner errors, and gives no column for either.
-func yamlSyntaxProblem(file string, err error) Problem {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
+// yamlSyntaxProblem turns a syntax error of yaml.v3 into a positioned problem. yaml.v3's "line N" is where the
+// construct around the error began (a block mapping lines above it), or nothing at all (an unknown alias), and it
+// gives no column. The exact place is found with yaml.v3 itself: the shortest prefix of the file that fails with the
+// same message ends at the character where the parser stopped, since it reads the stream in order. The search starts
+// at yaml.v3's line, which is never past the error, and widens from there; it parses at most syntaxSearchBudget bytes
+// in all, so that a very large file is not parsed for long: then the problem names the lines the error is within.
+func yamlSyntaxProblem(file string, data []byte, err error) Problem {
+	msg, reported := syntaxMessage(err)
+	p := Problem{File: file, Msg: "invalid YAML: " + msg}
+	s := &prefixSearch{data: data, msg: msg, passes: -1, fails: len(data)}
+	var ends []int // ends[i] is the offset just past line i; YAML ends a line with \n, \r\n or \r
+	for i, b := range data {
+		if b == '\n' || b == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(ends) == 0 || ends[len(ends)-1] != len(data) {
+		ends = append(ends, len(data))
+	}
+	// The line: the first whose end makes the prefix fail (the whole file does).
+	line := -1
+	alias, isAlias := strings.CutPrefix(msg, "unknown anchor '")
+	alias = "*" + strings.TrimSuffix(alias, "' referenced")
+	if isAlias {
+		// Only a line that names the alias can be it: try those, in order.
+		for i, from := 0, 0; i < len(ends) && line < 0 && !s.exhausted; i++ {
+			if bytes.Contains(data[from:ends[i]], []byte(alias)) && s.fail(ends[i]) {
+				line = i
+			}
+			from = ends[i]
+		}
+	}
+	if line < 0 {
+		line = firstFrom(min(max(reported-2, 0), len(ends)-1), len(ends)-1, func(i int) bool { return s.fail(ends[i]) })
+	}
+	if s.exhausted {
+		first := sort.SearchInts(ends, s.passes+1) // the line after the longest prefix known to pass
+		last := sort.SearchInts(ends, s.fails)     // the line that ends the shortest prefix known to fail
+		first = min(max(first, reported-2), last)  // the search took the lines before yaml.v3's as passing
+		p.Pos.Line = first + 1
+		if last > first {
+			p.Msg += fmt.Sprintf(" (in lines %d-%d)", first+1, last+1)
+		}
+		return p
+	}
+	start := 0
+	if line > 0 {
+		start = ends[line-1]
+	}
+	text := string(data[start:ends[line]])
+	p.Pos.Line = line + 1
+	// The column, counted in characters as yaml.v3 counts them.
+	if isAlias {
+		// The message names the alias whole; a part of it names another one. Find it in the line instead.
+		if i := strings.Index(text, alias); i >= 0 {
+			p.Pos.Col = utf8.RuneCountInString(text[:i]) + 1
+		}
+		return p
+	}
+	var offsets []int // offsets[c] is the byte offset just past the line's first c+1 characters
+	for i := range text {
+		if i > 0 {
+			offsets = append(offsets, start+i)
+		}
+	}
+	offsets = append(offsets, ends[line])
+	col := firstFrom(0, len(offsets)-1, func(c int) bool { return s.fail(offsets[c]) })
+	if !s.exhausted {
+		p.Pos.Col = col + 1
+		if r, _ := utf8.DecodeRuneInString(text[offsetIn(text, col):]); r == '\t' {
+			p.Hint = "indent with spaces: YAML does not allow tabs there"
+		}
+	}
+	return p
+}
+
+// syntaxSearchBudget bounds how many bytes yamlSyntaxProblem parses in all: every parse a 200 KB spec needs, a
+// few of a fleet's megabytes. A variable for tests.
+var syntaxSearchBudget = 8 << 20
+
+// prefixSearch parses prefixes of data for the error msg, within syntaxSearchBudget.
+type prefixSearch struct {
+	data          []byte
+	msg           string
+	spent         int
+	exhausted     bool
+	passes, fails int // the longest prefix known not to fail, the shortest known to fail
+}
+
+// fail says the first n bytes fail with the message. Past the budget it parses nothing and says yes, and the caller
+// falls back on passes and fails.
+func (s *prefixSearch) fail(n int) bool {
+	if s.spent+n > syntaxSearchBudget {
+		s.exhausted = true
+	}
+	if s.exhausted {
+		return true
+	}
+	s.spent += n
+	err := firstSyntaxError(s.data[:n])
+	m := ""
+	if err != nil {
+		m, _ = syntaxMessage(err)
+	}
+	if m == s.msg {
+		s.fails = min(s.fails, n)
+		return true
+	}
+	s.passes = max(s.passes, n)
+	return false
+}
+
+// firstFrom is the smallest i in [lo, hi] for which f holds, taking f(hi) as true and f as monotone: it probes lo,
+// lo+1, lo+3, lo+7, ... and then bisects the last step, so an answer near lo costs few probes.
+func firstFrom(lo, hi int, f func(int) bool) int {
+	below, step := lo-1, 1 // f(below) is false (or below is out of range)
+	for i := lo; i < hi; i = below + step {
+		if f(i) {
+			hi = i
+			break
+		}
+		below, step = i, step*2
+	}
+	return below + 1 + sort.Search(hi-below-1, func(k int) bool { return f(below + 1 + k) })
+}
+
+// offsetIn is the byte offset of the character at index c of text.
+func offsetIn(text string, c int) int {
+	for i := range text {
+		if c == 0 {
+			return i
+		}
+		c--
+	}
+	return len(text)
+}
+
+// syntaxMessage is a yaml.v3 error without its "yaml: " and "line N: " prefixes, and N (0 when there is none).
+func syntaxMessage(err error) (msg string, line int) {
+	msg = strings.TrimPrefix(err.Error(), "yaml: ")
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if i := strings.Index(rest, ":"); i > 0 {
+		if i := strings.Index(rest, ": "); i > 0 {
 			if n, err := strconv.Atoi(rest[:i]); err == nil {
-				line, msg = n, strings.TrimSpace(rest[i+1:])
-				if strings.HasPrefix(msg, "did not find expected") || strings.HasPrefix(msg, "found undefined tag") || strings.HasPrefix(msg, "found duplicate") {
-					line++
-				}
+				return rest[i+2:], n
 			}
 		}
 	}
-	return Problem{File: file, Pos: Pos{Line: line}, Msg: "invalid YAML: " + msg}
+	return msg, 0
+}
+
+// firstSyntaxError reads every document of data, as decodeYAML does, and returns the first error.
+func firstSyntaxError(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
 }
 
 // shapeName names a node that is not a scalar; "" for a scalar.
@@ -244,6 +434,11 @@ func kindName(n *yaml.Node) string {
 		return n.Value
 	case "!!null":
 		return "null"
+	case "!!timestamp":
+		return "the timestamp " + n.Value
+	}
+	if n.Style&yaml.TaggedStyle != 0 {
+		return fmt.Sprintf("%q tagged %s", n.Value, n.Tag)
 	}
 	return n.Value
 }
@@ -285,6 +480,9 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		defer func() { d.secret-- }()
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		if d.nulls != nil {
+			d.nulls[path] = true
+		}
 		return // an explicit null leaves the zero value, as an absent key would
 	}
 	if v.Kind() == reflect.Pointer {
@@ -318,7 +516,13 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
 			hint := ""
-			if n.Kind == yaml.ScalarNode && d.secret == 0 {
+			switch {
+			case n.Kind != yaml.ScalarNode:
+			case n.Style&yaml.TaggedStyle != 0 && (d.secret > 0 || plainTag(n.Value) == "!!str"):
+				hint = "drop the tag " + n.Tag // quoting would keep it
+			case n.Style&yaml.TaggedStyle != 0:
+				hint = fmt.Sprintf("drop the tag %s and quote it: %q", n.Tag, n.Value)
+			case d.secret == 0:
 				hint = fmt.Sprintf("quote it: %q", n.Value)
 			}
 			d.fail(n, path, hint, "expected a string, got %s", d.describe(n))
@@ -344,7 +548,10 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 			d.fail(n, path, "", "%v", err)
 			return
 		}
-		d.checkDuplicates(n, path)
+		if !d.checkFreeForm(n, path) {
+			d.markFailed(path) // reported where it stands; the value as a whole is not checked further
+			return
+		}
 		if x != nil {
 			v.Set(reflect.ValueOf(normalizeAny(x)))
 		}
@@ -353,24 +560,79 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	}
 }
 
-// checkDuplicates reports duplicate keys inside free-form values, which yaml.v3 accepts into interface{} silently.
-func (d *decoder) checkDuplicates(n *yaml.Node, path string) {
+// checkFreeForm reports what free-form values (Helm values) would not carry as written into the HelmRelease, whose
+// values are JSON: duplicate keys, which yaml.v3 accepts into interface{} silently, and scalars that decoding would
+// change. It says whether the value is fine. Aliases are checked where their anchor stands.
+func (d *decoder) checkFreeForm(n *yaml.Node, path string) bool {
+	ok := true
 	switch n.Kind {
 	case yaml.MappingNode:
 		seen := map[string]*yaml.Node{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
-			if first, ok := seen[k.Value]; ok {
-				d.fail(k, joinPath(path, k.Value), "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+			kpath := joinPath(path, k.Value)
+			if first, dup := seen[k.Value]; dup {
+				d.report(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
 			}
 			seen[k.Value] = k
-			d.checkDuplicates(n.Content[i+1], joinPath(path, k.Value))
+			if k.Kind == yaml.ScalarNode && k.Tag != "!!str" && k.Tag != "!!merge" {
+				// normalizeAny names a key by its decoded value: 0x1F would become "31", null "<nil>".
+				var x any
+				if err := k.Decode(&x); err == nil && fmt.Sprint(x) != k.Value {
+					d.report(k, kpath, fmt.Sprintf("quote it: %q", k.Value), "the key %s would be written as %q", k.Value, fmt.Sprint(x))
+					ok = false
+				}
+			}
+			ok = d.checkFreeForm(n.Content[i+1], kpath) && ok
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			d.checkDuplicates(c, indexPath(path, i))
+			ok = d.checkFreeForm(c, indexPath(path, i)) && ok
+		}
+	case yaml.ScalarNode:
+		if msg, hint := changedScalar(n); msg != "" {
+			d.report(n, path, hint, "%s", msg)
+			return false
 		}
 	}
+	return ok
+}
+
+// changedScalar says how decoding a free-form scalar into JSON-shaped values would change it; "" when it would not.
+func changedScalar(n *yaml.Node) (msg, hint string) {
+	quote := fmt.Sprintf("quote it to keep the text: %q", n.Value)
+	switch n.Tag {
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			return "", ""
+		}
+		switch {
+		case math.IsNaN(f) || math.IsInf(f, 0):
+			return fmt.Sprintf("%s has no JSON form, and HelmRelease values are JSON", n.Value), quote
+		case !strings.ContainsAny(n.Value, ".eE"): // a whole number past 64 bits, which YAML reads as a float
+			return fmt.Sprintf("%s is too large for a whole number and would be written as %s", n.Value, strconv.FormatFloat(f, 'g', -1, 64)), quote
+		}
+	case "!!binary":
+		var s string
+		if err := n.Decode(&s); err == nil && !utf8.ValidString(s) {
+			return "binary data that is not UTF-8 text has no JSON form, and HelmRelease values are JSON",
+				"write the base64 text as a string without !!binary, and decode it in the chart (b64dec)"
+		}
+	case "!!timestamp":
+		var t time.Time
+		if err := n.Decode(&t); err == nil {
+			if b, err := json.Marshal(t); err == nil && strings.Trim(string(b), `"`) != n.Value {
+				return fmt.Sprintf("%s is read as a timestamp and would be written as %s", n.Value, b), quote
+			}
+		}
+	}
+	return "", ""
+}
+
+// plainTag is the tag YAML gives value written plain, without a tag.
+func plainTag(value string) string {
+	return (&yaml.Node{Kind: yaml.ScalarNode, Value: value}).ShortTag()
 }
 
 // normalizeAny makes free-form values JSON-shaped (map[string]any) so they merge and marshal predictably.
@@ -456,16 +718,19 @@ func (d *decoder) decodeMap(n *yaml.Node, path string, v reflect.Value) {
 		k, val := content[i], content[i+1]
 		kpath := joinPath(path, k.Value)
 		if k.Kind != yaml.ScalarNode {
-			d.fail(k, path, "", "expected a string key, got %s", d.describe(k))
+			d.report(k, path, "", "expected a string key, got %s", d.describe(k))
 			continue
 		}
 		if first, ok := seen[k.Value]; ok {
 			if i < merged {
-				d.fail(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+				d.report(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
 			}
 			continue
 		}
 		seen[k.Value] = k
+		if d.keys != nil {
+			d.keys[kpath] = Pos{k.Line, k.Column}
+		}
 		elem := reflect.New(v.Type().Elem()).Elem()
 		d.decodeMerged(i >= merged, val, kpath, elem)
 		v.SetMapIndex(reflect.ValueOf(k.Value), elem)
@@ -510,14 +775,14 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		kpath := joinPath(path, k.Value)
 		if first, ok := seen[k.Value]; ok {
 			if i < merged {
-				d.fail(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
+				d.report(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
 			}
 			continue
 		}
 		seen[k.Value] = k
 		f, ok := fields[k.Value]
 		if !ok {
-			d.fail(k, kpath, suggest(k.Value, fields), "unknown field %q", k.Value)
+			d.report(k, kpath, suggest(k.Value, fields), "unknown field %q", k.Value)
 			continue
 		}
 		d.decodeMerged(i >= merged, val, kpath, v.Field(f.index))
@@ -553,7 +818,7 @@ func (d *decoder) mergeChain(n *yaml.Node, path string, chain map[*yaml.Node]boo
 		}
 		switch {
 		case src.Kind == yaml.MappingNode && chain[src]:
-			d.fail(src, joinPath(path, "<<"), "", "a merge key brings in the mapping that holds it")
+			d.report(src, joinPath(path, "<<"), "", "a merge key brings in the mapping that holds it")
 		case src.Kind == yaml.MappingNode:
 			chain[src] = true
 			inner, _ := d.mergeChain(src, path, chain)
@@ -564,7 +829,7 @@ func (d *decoder) mergeChain(n *yaml.Node, path string, chain map[*yaml.Node]boo
 				add(s, false)
 			}
 		default:
-			d.fail(src, joinPath(path, "<<"), "", "a merge key takes a mapping or a list of mappings, got %s", d.describe(src))
+			d.report(src, joinPath(path, "<<"), "", "a merge key takes a mapping or a list of mappings, got %s", d.describe(src))
 		}
 	}
 	for _, src := range sources {

@@ -54,7 +54,7 @@ func TestLoadDocuments(t *testing.T) {
 		"--- ~\n":                               "t.yaml:1:5: the spec must be a mapping; this file holds a single value (not shown) (a spec starts with apiVersion: kronform.dev/v1alpha1, kind: ClusterSpec and clusters:)",
 		minimalSpec + "---\nkind: Other\n":      "t.yaml:9:1: a second YAML document is not allowed (keep one spec per file; list several clusters under clusters:)",
 		minimalSpec + "---\n---\nkind: Other\n": "t.yaml:10:1: a second YAML document is not allowed (keep one spec per file; list several clusters under clusters:)",
-		minimalSpec + "---\n\tkind: Other\n":    "t.yaml:10: invalid YAML: found character that cannot start any token",
+		minimalSpec + "---\n\tkind: Other\n":    "t.yaml:10:1: invalid YAML: found character that cannot start any token (indent with spaces: YAML does not allow tabs there)",
 	} {
 		_, err := Load("t.yaml", []byte(text), Options{})
 		if err == nil || err.Error() != want {

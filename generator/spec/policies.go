@@ -1,10 +1,13 @@
 package spec
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -52,6 +55,10 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 		hp := &c.HostPolicies[i]
 		pp := fmt.Sprintf("%s.hostPolicies[%d]", p, i)
 		v.dnsSubdomain(pp+".name", hp.Name)
+		v.fileName(pp+".name", hp.Name)
+		if hp.Name == "kustomization" {
+			v.fail(pp+".name", "choose another name", "a host policy named kustomization would be written as kustomization.yaml, the file that lists its folder")
+		}
 		if first, ok := names[hp.Name]; ok && hp.Name != "" {
 			v.fail(pp+".name", "", "host policy %q is already defined at %s", hp.Name, first)
 		}
@@ -62,6 +69,12 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 				v.fail(pp+".preset", "known presets: "+strings.Join(slices.Sorted(maps.Keys(v.m.Presets)), ", "), "unknown preset %q", hp.Preset)
 				continue // its nodes and rules would come from the preset: saying they are missing is only noise
 			}
+			if v.m.fromPreset == nil {
+				v.m.fromPreset = map[string]presetParts{}
+			}
+			v.m.fromPreset[pp] = presetParts{source: v.m.presetSources[hp.Preset], nodes: hp.Nodes == nil, rules: map[string]int{
+				"ingress": len(preset.Ingress), "ingressDeny": len(preset.IngressDeny), "egress": len(preset.Egress), "egressDeny": len(preset.EgressDeny),
+			}}
 			*hp = resolvePreset(*hp, preset)
 		}
 		if hp.Nodes == nil {
@@ -69,8 +82,13 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 		} else {
 			if hp.Nodes.Role != "" && hp.Nodes.Role != RoleControlPlane && hp.Nodes.Role != RoleWorker {
 				v.fail(pp+".nodes.role", "control-plane or worker", "unknown role %q", hp.Nodes.Role)
-			} else if hp.Nodes.Role != "" && !roles[hp.Nodes.Role] {
-				v.fail(pp+".nodes.role", "add a node with this role, or select another", "no node of the cluster has the role %q", hp.Nodes.Role)
+			} else if hp.Nodes.Role != "" && !roles[hp.Nodes.Role] && !v.nodesUnknown(p) {
+				if v.m.fromPreset[pp].nodes {
+					// Said at the policy: the fix is in this spec, not in the preset.
+					v.fail(pp+".preset", "add a node with this role, or select nodes: on the policy", "preset %q selects the role %q, which no node of the cluster has", hp.Preset, hp.Nodes.Role)
+				} else {
+					v.fail(pp+".nodes.role", "add a node with this role, or select another", "no node of the cluster has the role %q", hp.Nodes.Role)
+				}
 			}
 			v.labels(pp+".nodes.labels", hp.Nodes.Labels)
 		}
@@ -91,50 +109,64 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 	if len(r.Entities)+len(r.Endpoints)+len(r.CIDRs)+len(r.Ports)+len(r.ICMP) == 0 {
 		v.fail(p, "name peers, ports or icmp; entities: [all] allows everything", "an empty rule is ambiguous")
 	}
+	// A repeat inside a rule is refused, not dropped: the spec says something twice, perhaps meaning something else.
+	entities := repeats{v: v, list: p + ".entities"}
 	for i, e := range r.Entities {
 		if !slices.Contains(ciliumEntities, e) {
 			v.fail(fmt.Sprintf("%s.entities[%d]", p, i), "one of "+strings.Join(ciliumEntities, ", "), "unknown Cilium entity %q", e)
+			continue
 		}
+		entities.check(i, e, strconv.Quote(e))
 	}
+	endpoints := repeats{v: v, list: p + ".endpoints"}
 	for i, sel := range r.Endpoints {
 		ep := fmt.Sprintf("%s.endpoints[%d]", p, i)
 		if len(sel) == 0 {
 			v.fail(ep, "name at least one label; entities: [cluster] means every pod", "an empty endpoint selector matches every endpoint")
 		}
 		v.labels(ep, sel)
+		key, _ := json.Marshal(sel) // sorted keys: one text per selector
+		endpoints.check(i, string(key), "the selector "+string(key))
 	}
+	cidrs := repeats{v: v, list: p + ".cidrs"}
 	for i, c := range r.CIDRs {
 		cp := fmt.Sprintf("%s.cidrs[%d]", p, i)
-		prefix, err := netip.ParsePrefix(c.CIDR)
-		if err != nil {
-			hint := ""
-			if a, err := netip.ParseAddr(c.CIDR); err == nil {
-				hint = fmt.Sprintf("write %s/%d for one address", a, a.BitLen())
-			}
-			v.fail(cp+".cidr", hint, "%q is not a CIDR", c.CIDR)
+		prefix, ok := v.cidr(cp+".cidr", c.CIDR)
+		if !ok {
 			continue
 		}
-		if prefix.Masked() != prefix {
-			v.fail(cp+".cidr", "write "+prefix.Masked().String(), "%s has host bits set", c.CIDR)
-		}
+		key := prefix.Masked().String()
+		excepts := repeats{v: v, list: cp + ".except"}
+		var holes []string
 		for j, ex := range c.Except {
 			xp := fmt.Sprintf("%s.except[%d]", cp, j)
-			e, err := netip.ParsePrefix(ex)
+			e, ok := v.cidr(xp, ex)
 			switch {
-			case err != nil:
-				v.fail(xp, "", "%q is not a CIDR", ex)
+			case !ok:
 			case e.Addr().Is4() != prefix.Addr().Is4():
 				v.fail(xp, "", "%s is not of the same IP family as %s", ex, c.CIDR)
 			case e.Bits() < prefix.Bits() || !prefix.Contains(e.Addr()):
 				v.fail(xp, "", "%s is not inside %s", ex, c.CIDR)
+			case e.Masked() == e:
+				excepts.check(j, e.String(), strconv.Quote(ex))
+				holes = append(holes, e.String())
 			}
 		}
+		// Only a peer whose every part is valid is compared: a wrong one is reported as such, not as a repeat.
+		if prefix.Masked() == prefix && len(holes) == len(c.Except) {
+			slices.Sort(holes)
+			cidrs.check(i, key+" except "+strings.Join(slices.Compact(holes), ","), strconv.Quote(c.CIDR))
+		}
 	}
+	ports := repeats{v: v, list: p + ".ports"}
 	expanded, widest := 0, -1
 	for i, s := range r.Ports {
 		pr, err := ParsePort(s)
 		if err != nil {
 			v.fail(fmt.Sprintf("%s.ports[%d]", p, i), "", "%v", err)
+			continue
+		}
+		if !ports.check(i, pr.String(), strconv.Quote(s)) {
 			continue
 		}
 		expanded += pr.High - pr.Low + 1
@@ -148,15 +180,56 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 			"Cilium %s has no port ranges in policies (endPort came with 1.16), so each port of a range is written on its own; this rule comes to %d ports, more than the %d kronform-gen writes for one rule",
 			version, expanded, MaxExpandedPorts)
 	}
+	icmps := repeats{v: v, list: p + ".icmp"}
 	for i, t := range r.ICMP {
 		ip := fmt.Sprintf("%s.icmp[%d]", p, i)
+		bad := false
 		if t.Family != "" && t.Family != "IPv4" && t.Family != "IPv6" {
 			v.fail(ip+".family", "IPv4 or IPv6", "unknown ICMP family %q", t.Family)
+			bad = true
 		}
 		if t.Type < 0 || t.Type > 255 {
 			v.fail(ip+".type", "", "ICMP type %d is out of range 0-255", t.Type)
+			bad = true
+		}
+		if family := cmp.Or(t.Family, "IPv4"); !bad {
+			icmps.check(i, fmt.Sprintf("%s %d", family, t.Type), fmt.Sprintf("%s type %d", family, t.Type))
 		}
 	}
+}
+
+// repeats finds the entries of one list that say what an earlier one said.
+type repeats struct {
+	v     *validator
+	list  string // the list's path
+	first map[string]int
+}
+
+// check reports entry i when key was seen before; shown is how the message names it. It says whether i is new.
+func (r *repeats) check(i int, key, shown string) bool {
+	if first, ok := r.first[key]; ok {
+		r.v.fail(indexPath(r.list, i), "remove the repeat", "%s is listed twice (first as %s)", shown, indexPath(r.list[strings.LastIndex(r.list, ".")+1:], first))
+		return false
+	}
+	if r.first == nil {
+		r.first = map[string]int{}
+	}
+	r.first[key] = i
+	return true
+}
+
+// cidr checks a CIDR of a rule; ok says it parsed, though its host bits may be set (which is reported).
+func (v *validator) cidr(path, s string) (prefix netip.Prefix, ok bool) {
+	prefix, err := ParseCIDR(s)
+	if err == nil {
+		return prefix, true
+	}
+	if raw, perr := netip.ParsePrefix(s); perr == nil && raw.Masked() != raw && !raw.Addr().Is4In6() {
+		v.fail(path, "write "+raw.Masked().String(), "%s has host bits set", s)
+		return raw, true
+	}
+	v.fail(path, "", "%v", err)
+	return netip.Prefix{}, false
 }
 
 // portWidth is how many ports past the first a valid port entry spans.

@@ -15,26 +15,38 @@ import (
 // LoadPresets reads the embedded host policy presets and, when dir is set, the presets/*.yaml of that folder on top
 // (a file of the same name replaces the embedded one). A preset is a host policy without a name: the file name names it.
 func LoadPresets(dir string) (map[string]HostPolicy, error) {
-	presets := map[string]HostPolicy{}
-	if err := readPresets(templates.FS, "embedded templates", presets); err != nil {
-		return nil, err
+	presets, _, err := loadPresets(dir)
+	return presets, err
+}
+
+// presetSource is where a preset was read: a problem with the rules a policy got from it points there.
+type presetSource struct {
+	file string
+	pos  map[string]Pos // as Model.Positions, with paths inside the preset (ingress[0].ports[1])
+	keys map[string]Pos // as Model.keys
+}
+
+func loadPresets(dir string) (map[string]HostPolicy, map[string]presetSource, error) {
+	presets, sources := map[string]HostPolicy{}, map[string]presetSource{}
+	if err := readPresets(templates.FS, "embedded templates", presets, sources); err != nil {
+		return nil, nil, err
 	}
 	if dir != "" {
 		info, err := os.Stat(dir)
 		if err != nil {
-			return nil, fmt.Errorf("--templates: %w", err)
+			return nil, nil, fmt.Errorf("--templates: %w", err)
 		}
 		if !info.IsDir() {
-			return nil, fmt.Errorf("--templates %s: not a folder", dir)
+			return nil, nil, fmt.Errorf("--templates %s: not a folder", dir)
 		}
-		if err := readPresets(os.DirFS(dir), dir, presets); err != nil {
-			return nil, err
+		if err := readPresets(os.DirFS(dir), dir, presets, sources); err != nil {
+			return nil, nil, err
 		}
 	}
-	return presets, nil
+	return presets, sources, nil
 }
 
-func readPresets(fsys fs.FS, origin string, into map[string]HostPolicy) error {
+func readPresets(fsys fs.FS, origin string, into map[string]HostPolicy, sources map[string]presetSource) error {
 	names, err := fs.Glob(fsys, "presets/*.yaml")
 	if err != nil {
 		return err
@@ -51,13 +63,15 @@ func readPresets(fsys fs.FS, origin string, into map[string]HostPolicy) error {
 			shown = path.Join(origin, name)
 		}
 		var p HostPolicy
-		d := &decoder{file: shown, pos: map[string]Pos{}}
+		d := &decoder{file: shown, pos: map[string]Pos{}, keys: map[string]Pos{}}
 		d.decodeYAML(data, reflect.ValueOf(&p).Elem())
 		if p.Name != "" || p.Preset != "" {
 			d.problems = append(d.problems, Problem{File: shown, Pos: Pos{1, 1}, Msg: "a preset has no name or preset field: its file name names it"})
 		}
 		problems = append(problems, d.problems...)
-		into[strings.TrimSuffix(path.Base(name), ".yaml")] = p
+		preset := strings.TrimSuffix(path.Base(name), ".yaml")
+		into[preset] = p
+		sources[preset] = presetSource{file: shown, pos: d.pos, keys: d.keys}
 	}
 	if len(problems) > 0 {
 		return problems.Sorted()

@@ -24,14 +24,14 @@ type FleetDefaults struct {
 // Cluster is one Kubernetes cluster: its nodes and everything Flux reconciles into it.
 type Cluster struct {
 	Name          string       `json:"name" jsonschema:"description=DNS-1123 label; names the cluster's folders."`
-	Domain        string       `json:"domain,omitempty" jsonschema:"description=Cluster DNS domain (default cluster.local)."`
+	Domain        string       `json:"domain,omitempty" jsonschema:"minLength=1,description=Cluster DNS domain (default cluster.local)."`
 	APIServer     Endpoint     `json:"apiServer" jsonschema:"description=The Kubernetes API endpoint as clients reach it."`
 	Nodes         []Node       `json:"nodes" jsonschema:"minItems=1"`
 	Flux          Flux         `json:"flux,omitempty"`
 	Cilium        Cilium       `json:"cilium"`
 	HostPolicies  []HostPolicy `json:"hostPolicies,omitempty"`
 	Secrets       []Secret     `json:"secrets,omitempty"`
-	AgeRecipients []string     `json:"ageRecipients,omitempty" jsonschema:"description=age public keys for this cluster's secrets; replaces defaults.ageRecipients."`
+	AgeRecipients []string     `json:"ageRecipients,omitempty" jsonschema:"minItems=1,description=age public keys for this cluster's secrets; replaces defaults.ageRecipients."`
 	Hetzner       *Hetzner     `json:"hetzner,omitempty"`
 	Assertions    []Assertion  `json:"assertions,omitempty"`
 }
@@ -58,20 +58,20 @@ const (
 
 // Flux says where the cluster's Flux installation lives and how often it reconciles.
 type Flux struct {
-	Namespace     string `json:"namespace,omitempty" jsonschema:"description=Namespace of the Flux controllers (default flux-system)."`
-	GitRepository string `json:"gitRepository,omitempty" jsonschema:"description=Name of the GitRepository that flux bootstrap created (default flux-system)."`
-	Interval      string `json:"interval,omitempty" jsonschema:"description=Reconcile interval of the generated Kustomizations (default 10m)."`
-	RetryInterval string `json:"retryInterval,omitempty" jsonschema:"description=Retry interval after a failed reconcile (default 2m)."`
-	Timeout       string `json:"timeout,omitempty" jsonschema:"description=Timeout for apply and health checks (default 5m)."`
-	Path          string `json:"path,omitempty" jsonschema:"description=The --path given to flux bootstrap: a folder directly in clusters/ (default clusters/<name>)."`
+	Namespace     string `json:"namespace,omitempty" jsonschema:"minLength=1,description=Namespace of the Flux controllers (default flux-system)."`
+	GitRepository string `json:"gitRepository,omitempty" jsonschema:"minLength=1,description=Name of the GitRepository that flux bootstrap created (default flux-system)."`
+	Interval      string `json:"interval,omitempty" jsonschema:"minLength=1,pattern=^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$,description=Reconcile interval of the generated Kustomizations (default 10m)."`
+	RetryInterval string `json:"retryInterval,omitempty" jsonschema:"minLength=1,pattern=^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$,description=Retry interval after a failed reconcile (default 2m)."`
+	Timeout       string `json:"timeout,omitempty" jsonschema:"minLength=1,pattern=^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$,description=Timeout for apply and health checks (default 5m)."`
+	Path          string `json:"path,omitempty" jsonschema:"minLength=1,description=The --path given to flux bootstrap: a folder directly in clusters/ (default clusters/<name>)."`
 }
 
 // Cilium configures the Cilium Helm release.
 type Cilium struct {
 	Version              string         `json:"version" jsonschema:"description=Chart version: exact (1.13.4) or a semver range (~1.15.0)."`
-	Repository           string         `json:"repository,omitempty" jsonschema:"description=Helm repository URL (default https://helm.cilium.io/)."`
-	Namespace            string         `json:"namespace,omitempty" jsonschema:"description=Namespace Cilium runs in (default kube-system)."`
-	IPAM                 string         `json:"ipam,omitempty" jsonschema:"description=ipam.mode (default kubernetes)."`
+	Repository           string         `json:"repository,omitempty" jsonschema:"minLength=1,pattern=^(http|https|oci)://.*$,description=Helm repository URL (default https://helm.cilium.io/)."`
+	Namespace            string         `json:"namespace,omitempty" jsonschema:"minLength=1,description=Namespace Cilium runs in (default kube-system)."`
+	IPAM                 string         `json:"ipam,omitempty" jsonschema:"minLength=1,description=ipam.mode (default kubernetes)."`
 	KubeProxyReplacement *bool          `json:"kubeProxyReplacement,omitempty" jsonschema:"description=Replace kube-proxy (default true; written as strict before 1.14)."`
 	HostFirewall         *bool          `json:"hostFirewall,omitempty" jsonschema:"description=Enforce host policies (default true)."`
 	Hubble               Hubble         `json:"hubble,omitempty"`
@@ -89,7 +89,7 @@ type Hubble struct {
 
 // K8sService is the API endpoint Cilium uses before kube-proxy replacement has built the service.
 type K8sService struct {
-	Host      string `json:"host,omitempty"`
+	Host      string `json:"host,omitempty" jsonschema:"minLength=1"`
 	Port      int    `json:"port,omitempty" jsonschema:"minimum=1,maximum=65535"`
 	KubePrism bool   `json:"kubePrism,omitempty" jsonschema:"description=Use Talos KubePrism (localhost:7445)."`
 }

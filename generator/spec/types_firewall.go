@@ -3,9 +3,9 @@ package spec
 // Hetzner is the out-of-cluster escape hatch: a Hetzner Robot firewall template that keeps the Kubernetes and Talos
 // APIs reachable for the admin whatever the in-cluster policies say.
 type Hetzner struct {
-	Template     string        `json:"template,omitempty" jsonschema:"description=Template name (default <cluster>-escape-hatch)."`
+	Template     string        `json:"template,omitempty" jsonschema:"minLength=1,description=Template name (default <cluster>-escape-hatch)."`
 	AdminSources []string      `json:"adminSources" jsonschema:"minItems=1,description=Addresses or CIDRs the admin connects from; they are the source 'admin' in assertions."`
-	Discard      []string      `json:"discard,omitempty" jsonschema:"description=Ports discarded for everyone else: N or N-M (every protocol) or N/tcp or N-M/udp (default 6443 and 50000-50001)."`
+	Discard      []string      `json:"discard,omitempty" jsonschema:"minItems=1,description=Ports discarded for everyone else: N or N-M (every protocol) or N/tcp or N-M/udp (default 6443 and 50000-50001)."`
 	Rules        []HetznerRule `json:"rules,omitempty" jsonschema:"maxItems=10,description=A complete custom list of input rules; replaces the generated admin/discard/accept rules."`
 	FilterIPv6   bool          `json:"filterIPv6,omitempty" jsonschema:"description=Filter IPv6 too (filter_ipv6); without it IPv6 passes Hetzner unfiltered."`
 	WhitelistHOS bool          `json:"whitelistHOS,omitempty" jsonschema:"description=Let Hetzner's own services in."`

@@ -4,7 +4,7 @@ package spec
 type Secret struct {
 	Name      string                  `json:"name"`
 	Namespace string                  `json:"namespace"`
-	Type      string                  `json:"type,omitempty" jsonschema:"description=Secret type (default Opaque)."`
+	Type      string                  `json:"type,omitempty" jsonschema:"minLength=1,description=Secret type (default Opaque)."`
 	Data      map[string]SecretSource `json:"data" jsonschema:"description=Key -> where its value comes from."`
 }
 

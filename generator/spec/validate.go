@@ -6,7 +6,9 @@ import (
 	"net/netip"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,12 +19,18 @@ import (
 type validator struct {
 	m        *Model
 	problems Problems
+	// failed are the paths whose values did not decode (decoder.fail): what is said about them is noise.
+	failed map[string]bool
+	// emptied are the fields written empty and then defaulted (emptyWritten reported them).
+	emptied map[string]bool
 }
 
 // PosOf finds where a field path stands in the file; a defaulted field points at its nearest written parent.
-func (m *Model) PosOf(path string) Pos {
+func (m *Model) PosOf(path string) Pos { return posIn(m.Positions, path) }
+
+func posIn(positions map[string]Pos, path string) Pos {
 	for {
-		if p, ok := m.Positions[path]; ok {
+		if p, ok := positions[path]; ok {
 			return p
 		}
 		i := strings.LastIndexAny(path, ".[")
@@ -33,21 +41,93 @@ func (m *Model) PosOf(path string) Pos {
 	}
 }
 
-// Problem makes a positioned problem about the field at path, for later stages that find something wrong.
+// Problem makes a positioned problem about the field at path, for later stages that find something wrong. A path
+// into what a host policy took from its preset (its first rules, perhaps its nodes) is reported in the preset's
+// file, with the path inside the preset; a path into the policy's own rules, with their index as written.
 func (m *Model) Problem(path, hint, format string, args ...any) Problem {
-	return Problem{File: m.File, Pos: m.PosOf(path), Path: path, Msg: fmt.Sprintf(format, args...), Hint: hint}
+	return m.problem(path, false, hint, format, args...)
+}
+
+// problem is Problem; key says the problem is with the key of a free-form mapping entry (a label), which it points at
+// rather than at the value.
+func (m *Model) problem(path string, key bool, hint, format string, args ...any) Problem {
+	file, positions, keys, shown := m.File, m.Positions, m.keys, path
+	if policy, rest, ok := cutPolicy(path); ok {
+		if parts, ok := m.fromPreset[policy]; ok {
+			shown = policy + rest
+			inPreset := parts.nodes && (rest == ".nodes" || strings.HasPrefix(rest, ".nodes."))
+			for dir, n := range parts.rules {
+				i, tail, ok := cutIndex(rest, "."+dir)
+				switch {
+				case !ok:
+				case i < n:
+					inPreset = true
+				default:
+					shown = fmt.Sprintf("%s.%s[%d]%s", policy, dir, i-n, tail)
+				}
+			}
+			if inPreset {
+				file, positions, keys, shown = parts.source.file, parts.source.pos, parts.source.keys, rest[1:]
+			}
+		}
+	}
+	pos, ok := keys[shown]
+	if !key || !ok {
+		pos = posIn(positions, shown)
+	}
+	return Problem{File: file, Pos: pos, Path: shown, Msg: fmt.Sprintf(format, args...), Hint: hint}
+}
+
+// cutPolicy splits a path inside a host policy into the policy's path and the rest (.ingress[0].ports[1]).
+func cutPolicy(path string) (policy, rest string, ok bool) {
+	i := strings.Index(path, ".hostPolicies[")
+	if i < 0 {
+		return "", "", false
+	}
+	j := strings.Index(path[i:], "]")
+	if j < 0 {
+		return "", "", false
+	}
+	return path[:i+j+1], path[i+j+1:], true
+}
+
+// cutIndex reads field[i] at the start of path, and what follows it.
+func cutIndex(path, field string) (i int, tail string, ok bool) {
+	rest, ok := strings.CutPrefix(path, field+"[")
+	if !ok {
+		return 0, "", false
+	}
+	j := strings.Index(rest, "]")
+	if j < 0 {
+		return 0, "", false
+	}
+	i, err := strconv.Atoi(rest[:j])
+	return i, rest[j+1:], err == nil
 }
 
 func (v *validator) fail(path, hint, format string, args ...any) {
 	v.problems = append(v.problems, v.m.Problem(path, hint, format, args...))
 }
 
+// failKey is fail for a problem with the key of a free-form mapping entry: it points at the key, not at its value.
+func (v *validator) failKey(path, hint, format string, args ...any) {
+	v.problems = append(v.problems, v.m.problem(path, true, hint, format, args...))
+}
+
 func (v *validator) run() {
 	s := &v.m.Spec
-	if s.APIVersion != APIVersion {
+	switch {
+	case s.APIVersion == APIVersion:
+	case !v.m.written("apiVersion"):
+		v.fail("apiVersion", "write apiVersion: "+APIVersion, "apiVersion is missing")
+	default:
 		v.fail("apiVersion", "write apiVersion: "+APIVersion, "unsupported apiVersion %q", s.APIVersion)
 	}
-	if s.Kind != Kind {
+	switch {
+	case s.Kind == Kind:
+	case !v.m.written("kind"):
+		v.fail("kind", "write kind: "+Kind, "kind is missing")
+	default:
 		v.fail("kind", "write kind: "+Kind, "unsupported kind %q", s.Kind)
 	}
 	if len(s.Clusters) == 0 {
@@ -55,7 +135,7 @@ func (v *validator) run() {
 	}
 	v.recipients("defaults.ageRecipients", s.Defaults.AgeRecipients)
 	v.flux("defaults.flux", s.Defaults.Flux)
-	applyDefaults(s)
+	v.applyDefaults()
 	names := map[string]string{}
 	paths := map[string]string{}
 	templates := map[string]string{}
@@ -67,13 +147,17 @@ func (v *validator) run() {
 			v.fail(p+".name", "", "cluster %q is already defined at %s", c.Name, first)
 		}
 		names[c.Name] = p
-		if first, ok := paths[c.Flux.Path]; ok && c.Flux.Path != "" {
-			v.fail(p+".flux.path", "", "path %q is already used by %s", c.Flux.Path, first)
-		}
-		paths[c.Flux.Path] = p
-		// The default path follows the name, whose own errors are reported; an unclean path is reported by flux.
-		if fp := c.Flux.Path; fp != ClustersDir+"/"+c.Name && path.Clean(fp) == fp {
-			if dir, rest, _ := strings.Cut(fp, "/"); dir != ClustersDir || rest == "" || strings.Contains(rest, "/") {
+		// flux bootstrap takes --path ./clusters/x as well as clusters/x: the model keeps the clean form, which every
+		// check below and every later stage compares. A path not in clean form otherwise is reported by flux.
+		fp, clean := c.Flux.Path, path.Clean(c.Flux.Path)
+		if fp != "" && (clean == fp || "./"+clean == fp) && clean != "." {
+			c.Flux.Path = clean
+			if first, ok := paths[clean]; ok {
+				v.fail(p+".flux.path", "", "path %q is already used by %s", clean, first)
+			}
+			paths[clean] = p
+			// The default path follows the name, whose own errors are reported.
+			if dir, rest, _ := strings.Cut(clean, "/"); clean != ClustersDir+"/"+c.Name && (dir != ClustersDir || rest == "" || strings.Contains(rest, "/")) {
 				v.fail(p+".flux.path", ClustersDir+"/<folder>, as flux bootstrap --path "+ClustersDir+"/"+c.Name,
 					"path %q is not a folder directly in %s/: build, diff and the CI workflow find each cluster's Flux "+
 						"Kustomizations in %s/<cluster>/, so they would never see this cluster, and a path inside another "+
@@ -130,17 +214,78 @@ func (v *validator) name(path, name string, rule func(string) []string, hint str
 	}
 }
 
+// MaxFileName is the longest file name, in bytes, that the file systems a repository is checked out on take (ext4,
+// XFS, APFS, NTFS in UTF-16 units).
+const MaxFileName = 255
+
+// fileName checks that a name that becomes a file, NAME.yaml, fits in a file name. A DNS subdomain may have 253
+// characters, more than that leaves room for.
+func (v *validator) fileName(path, name string) {
+	if file := name + ".yaml"; len(file) > MaxFileName {
+		v.fail(path, fmt.Sprintf("at most %d characters", MaxFileName-len(".yaml")),
+			"the name has %d characters, and its file NAME.yaml would be longer than the %d bytes a file name may have", len(name), MaxFileName)
+	}
+}
+
 func (v *validator) host(path, host string) {
 	if host == "" {
 		v.fail(path, "", "a host name or address is required")
 		return
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return
+	if msg, hint := hostProblem(host); msg != "" {
+		v.fail(path, hint, "%s", msg)
 	}
-	if errs := validation.IsDNS1123Subdomain(host); len(errs) > 0 {
-		v.fail(path, "", "%q is neither an IP address nor a DNS name", host)
+}
+
+// hostProblem says what keeps host from being an IP address a client can connect to or a DNS name; "" when nothing.
+// A name that ends in an all-numeric label is not a DNS name (RFC 1123 2.1, RFC 3696 2): 256.1.1.1 and 1.2.3.04
+// are addresses written wrong, which a resolver would not look up.
+func hostProblem(host string) (msg, hint string) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		if msg, hint := addrProblem(a); msg != "" {
+			return msg, hint
+		}
+		if a.IsUnspecified() || a.IsMulticast() || a == broadcast {
+			return fmt.Sprintf("%s is not an address a client can connect to", host), ""
+		}
+		return "", ""
 	}
+	labels := strings.Split(host, ".")
+	if last := labels[len(labels)-1]; last != "" && strings.Trim(last, "0123456789") == "" {
+		if _, err := netip.ParseAddr(host); len(labels) == 4 && err != nil {
+			return fmt.Sprintf("%q is not an IPv4 address: %s", host, parseError(err)), ""
+		}
+		return fmt.Sprintf("%q is neither an IP address nor a DNS name: a DNS name does not end in an all-numeric label", host), ""
+	}
+	if len(validation.IsDNS1123Subdomain(host)) > 0 {
+		return fmt.Sprintf("%q is neither an IP address nor a DNS name", host), ""
+	}
+	return "", ""
+}
+
+// broadcast is the limited broadcast address, which names no one machine.
+var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+// addrProblem says what keeps a parsed address from standing as written in a firewall rule or a connection: a zone,
+// which names an interface of one machine, or the IPv4-mapped form, which no packet carries (an IPv4 rule never
+// matches it). "" when nothing.
+func addrProblem(a netip.Addr) (msg, hint string) {
+	switch {
+	case a.Zone() != "":
+		return fmt.Sprintf("%s has a zone (%%%s), which names an interface of one machine", a, a.Zone()), "write " + a.WithZone("").String()
+	case a.Is4In6():
+		return fmt.Sprintf("%s is an IPv4-mapped IPv6 address, which no packet carries", a), "write the IPv4 address " + a.Unmap().String()
+	}
+	return "", ""
+}
+
+// parseError is a net/netip error without the call it repeats (ParseAddr("x"): ).
+func parseError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "): "); i >= 0 {
+		return msg[i+3:]
+	}
+	return msg
 }
 
 func (v *validator) port(path string, port int) {
@@ -149,17 +294,33 @@ func (v *validator) port(path string, port int) {
 	}
 }
 
+// fluxDuration is the pattern of every duration field of the Flux APIs kronform-gen writes (interval, retryInterval
+// and timeout of Kustomization, HelmRelease and HelmRepository: the CRDs in generator/validate/crds).
+var fluxDuration = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`)
+
+const durationHint = "a duration in ms, s, m and h, such as 10m or 1h30m"
+
 func (v *validator) duration(path, d string) {
 	if d == "" {
 		return
 	}
-	dur, err := time.ParseDuration(d)
-	if err != nil {
-		v.fail(path, "a Go duration such as 10m or 1h30m", "%q is not a duration", d)
+	if !fluxDuration.MatchString(d) {
+		if _, err := time.ParseDuration(d); err == nil {
+			v.fail(path, durationHint, "%q is a Go duration that Flux refuses: its durations take the units ms, s, m and h", d)
+		} else {
+			v.fail(path, durationHint, "%q is not a duration", d)
+		}
 		return
 	}
-	if dur <= 0 {
+	dur, err := time.ParseDuration(d)
+	switch {
+	case err != nil: // digits past what a time.Duration holds
+		v.fail(path, "", "duration %q is too long", d)
+	case dur <= 0:
 		v.fail(path, "", "duration %q must be positive", d)
+	case dur < time.Millisecond:
+		// The Flux objects hold a time.Duration, written back in Go's form: 0.5ms would become 500µs.
+		v.fail(path, durationHint, "duration %q is shorter than 1ms, the smallest Flux takes", d)
 	}
 }
 
@@ -210,6 +371,15 @@ func (v *validator) nodes(p string, nodes []Node) {
 				v.fail(ap, hint, "%q is not an IP address", a)
 				continue
 			}
+			if msg, hint := addrProblem(addr); msg != "" {
+				v.fail(ap, hint, "%s", msg)
+				continue
+			}
+			// Each node address becomes an accept rule of the Hetzner template and a peer of the lock-out check.
+			if kind := notANodeAddress(addr); kind != "" {
+				v.fail(ap, "list the public addresses the node is reached at", "%s is %s address, which no node has", a, kind)
+				continue
+			}
 			if first, ok := addrs[addr]; ok {
 				v.fail(ap, "", "address %s is already used by %s", a, first)
 			}
@@ -234,15 +404,49 @@ func (v *validator) nodes(p string, nodes []Node) {
 		}
 		v.labels(np+".labels", n.Labels)
 	}
-	if controlPlanes == 0 {
+	if controlPlanes == 0 && !v.nodesUnknown(p) {
 		v.fail(p+".nodes", "give at least one node the role control-plane", "the cluster has no control-plane node")
 	}
+}
+
+// nodesUnknown says the names or roles of the cluster at p did not all decode: that no node has some name or role is
+// then not known, and saying so would only add noise to the decoding problem.
+func (v *validator) nodesUnknown(p string) bool {
+	prefix := p + ".nodes"
+	for path := range v.failed {
+		rest, ok := strings.CutPrefix(path, prefix)
+		if !ok {
+			continue
+		}
+		if i := strings.Index(rest, "]"); strings.HasPrefix(rest, "[") && i > 0 {
+			rest = rest[i+1:]
+		}
+		if rest == "" || rest == ".name" || strings.HasPrefix(rest, ".roles") {
+			return true
+		}
+	}
+	return false
+}
+
+// notANodeAddress names the kind of an address no machine has as its own ("an unspecified"), or "".
+func notANodeAddress(a netip.Addr) string {
+	switch {
+	case a.IsUnspecified():
+		return "the unspecified"
+	case a.IsLoopback():
+		return "a loopback"
+	case a.IsMulticast():
+		return "a multicast"
+	case a == broadcast:
+		return "the broadcast"
+	}
+	return ""
 }
 
 func (v *validator) labels(p string, labels map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-			v.fail(p+"."+k, "", "%q is not a valid label key: %s", k, short(errs[0]))
+			v.failKey(p+"."+k, "", "%q is not a valid label key: %s", k, short(errs[0]))
 		}
 		if errs := validation.IsValidLabelValue(labels[k]); len(errs) > 0 {
 			v.fail(p+"."+k, "", "%q is not a valid label value: %s", labels[k], short(errs[0]))
@@ -277,9 +481,7 @@ func (v *validator) cilium(p string, c *Cluster) {
 	} else if _, err := ResolveCiliumVersion(cl.Version); err != nil {
 		v.fail(p+".version", "", "%v", err)
 	}
-	if u, err := url.Parse(cl.Repository); err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "oci") || u.Host == "" {
-		v.fail(p+".repository", "an https:// or oci:// URL", "%q is not a Helm repository URL", cl.Repository)
-	}
+	v.repository(p+".repository", cl.Repository)
 	v.dnsLabel(p+".namespace", cl.Namespace)
 	if !slices.Contains(ipamModes, cl.IPAM) {
 		v.fail(p+".ipam", "one of "+strings.Join(ipamModes, ", "), "unknown IPAM mode %q", cl.IPAM)
@@ -287,20 +489,21 @@ func (v *validator) cilium(p string, c *Cluster) {
 	if !slices.Contains([]string{"none", "wireguard", "ipsec"}, cl.Encryption) {
 		v.fail(p+".encryption", "none, wireguard or ipsec", "unknown encryption %q", cl.Encryption)
 	}
-	ks := v.m.Positions
+	written := v.m.written
 	if cl.K8sService.KubePrism {
-		if _, ok := ks[p+".k8sService.host"]; ok {
+		if written(p + ".k8sService.host") {
 			v.fail(p+".k8sService.host", "drop host and port, or kubePrism", "kubePrism sets the host to localhost")
 		}
-		if _, ok := ks[p+".k8sService.port"]; ok {
+		if written(p + ".k8sService.port") {
 			v.fail(p+".k8sService.port", "drop host and port, or kubePrism", "kubePrism sets the port to 7445")
 		}
 	} else {
-		// Unwritten, they are copies of apiServer, which is checked (and reported) there.
-		if _, ok := ks[p+".k8sService.host"]; ok {
+		// Unwritten, they are copies of apiServer, which is checked (and reported) there; an empty host is reported
+		// by applyDefaults.
+		if written(p+".k8sService.host") && !v.emptied[p+".k8sService.host"] {
 			v.host(p+".k8sService.host", cl.K8sService.Host)
 		}
-		if _, ok := ks[p+".k8sService.port"]; ok {
+		if written(p + ".k8sService.port") {
 			v.port(p+".k8sService.port", cl.K8sService.Port)
 		}
 	}
@@ -308,6 +511,37 @@ func (v *validator) cilium(p string, c *Cluster) {
 		v.fail(p+".hostFirewall", "set hostFirewall: true, or remove the host policies", "host policies exist but the host firewall is off, so Cilium would not enforce them")
 	}
 	v.ciliumValues(p, c)
+}
+
+// helmRepositoryURL is the pattern of a HelmRepository's spec.url (the CRD in generator/validate/crds): the scheme in
+// lower case.
+var helmRepositoryURL = regexp.MustCompile(`^(http|https|oci)://.*$`)
+
+func (v *validator) repository(p, repo string) {
+	const hint = "an https:// or oci:// URL"
+	u, err := url.Parse(repo)
+	if !helmRepositoryURL.MatchString(repo) || err != nil || u.Host == "" {
+		if err == nil && u.Host != "" && !helmRepositoryURL.MatchString(repo) && helmRepositoryURL.MatchString(strings.ToLower(repo)) {
+			v.fail(p, "write "+strings.ToLower(u.Scheme)+"://", "%q is not a Helm repository URL: Flux takes the scheme in lower case", repo)
+			return
+		}
+		v.fail(p, hint, "%q is not a Helm repository URL", repo)
+		return
+	}
+	if u.User != nil {
+		// Not quoted: the URL holds a password.
+		v.fail(p, "a HelmRepository takes credentials from a Secret (spec.secretRef), which kronform-gen does not write",
+			"the repository URL holds credentials, which would be committed in plain text")
+		return
+	}
+	if port := u.Port(); port != "" || strings.HasSuffix(u.Host, ":") {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			v.fail(p, "", "%q: port %q is out of range 1-65535", repo, port)
+		}
+	}
+	if msg, _ := hostProblem(strings.ToLower(u.Hostname())); msg != "" { // DNS names are case-insensitive
+		v.fail(p, hint, "%q: %s", repo, msg)
+	}
 }
 
 // short drops the examples and regular expression that Kubernetes' validation messages end with.

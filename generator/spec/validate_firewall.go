@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -24,9 +25,11 @@ var DefaultHetznerDiscard = []string{"6443", "50000-50001"}
 // DefaultHetznerTemplate names the template when the spec does not.
 func DefaultHetznerTemplate(cluster string) string { return cluster + "-escape-hatch" }
 
-// ParseHetznerDiscard reads a discard entry: N or N-M for every protocol, or with /tcp or /udp for one.
+// ParseHetznerDiscard reads a discard entry: N or N-M for every protocol, or with /tcp or /udp for one. The protocol
+// is case-insensitive, as in policy ports.
 func ParseHetznerDiscard(s string) (ports, protocol string, err error) {
 	ports, protocol, _ = strings.Cut(s, "/")
+	protocol = strings.ToLower(protocol)
 	if protocol != "" && protocol != "tcp" && protocol != "udp" {
 		return "", "", fmt.Errorf("%q: the protocol of a discarded port is tcp or udp", s)
 	}
@@ -87,17 +90,27 @@ func (v *validator) hetzner(p string, c *Cluster) {
 		return
 	}
 	hp := p + ".hetzner"
-	def(&h.Template, DefaultHetznerTemplate(c.Name))
+	v.defString(hp+".template", &h.Template, DefaultHetznerTemplate(c.Name))
 	if !hetznerName.MatchString(h.Template) {
 		v.fail(hp+".template", "letters, digits, space and . - + _ @", "%q is not a Robot template name", h.Template)
 	}
 	if len(h.AdminSources) == 0 {
 		v.fail(hp+".adminSources", "list the addresses you connect from, e.g. [203.0.113.7/32]", "the escape hatch needs at least one admin source")
 	}
+	sources := map[netip.Prefix]int{}
 	for i, s := range h.AdminSources {
-		if _, err := ParseAddressOrCIDR(s); err != nil {
-			v.fail(fmt.Sprintf("%s.adminSources[%d]", hp, i), "", "%v", err)
+		sp := fmt.Sprintf("%s.adminSources[%d]", hp, i)
+		pfx, err := ParseAddressOrCIDR(s)
+		if err != nil {
+			v.fail(sp, "", "%v", err)
+			continue
 		}
+		// Each source is a Robot rule, of 10: a repeat spends one on nothing.
+		if first, ok := sources[pfx]; ok {
+			v.fail(sp, "remove the repeat", "%q is listed twice (first as adminSources[%d])", s, first)
+			continue
+		}
+		sources[pfx] = i
 	}
 	if len(h.Rules) > 0 {
 		if len(h.Discard) > 0 {
@@ -112,12 +125,24 @@ func (v *validator) hetzner(p string, c *Cluster) {
 		return
 	}
 	if len(h.Discard) == 0 {
+		v.emptyWritten(hp+".discard", "leave it out for the default "+strings.Join(DefaultHetznerDiscard, ", "))
 		h.Discard = slices.Clone(DefaultHetznerDiscard)
 	}
+	discards := map[string]int{}
 	for i, d := range h.Discard {
-		if _, _, err := ParseHetznerDiscard(d); err != nil {
-			v.fail(fmt.Sprintf("%s.discard[%d]", hp, i), "", "%v", err)
+		dp := fmt.Sprintf("%s.discard[%d]", hp, i)
+		ports, proto, err := ParseHetznerDiscard(d)
+		if err != nil {
+			v.fail(dp, "", "%v", err)
+			continue
 		}
+		low, high, _ := parseHetznerPort(ports)
+		key := fmt.Sprintf("%d-%d/%s", low, high, proto)
+		if first, ok := discards[key]; ok {
+			v.fail(dp, "remove the repeat", "%q is listed twice (first as discard[%d])", d, first)
+			continue
+		}
+		discards[key] = i
 	}
 }
 
@@ -178,12 +203,18 @@ func (v *validator) hetznerRule(p string, r HetznerRule) {
 }
 
 func (v *validator) assertions(p string, c *Cluster) {
+	// A node or role the cluster seems not to have is noise when some node did not decode.
+	unknown := v.nodesUnknown(p)
+	noise := func(err error) bool {
+		var absent absentError
+		return unknown && errors.As(err, &absent)
+	}
 	for i, a := range c.Assertions {
 		ap := fmt.Sprintf("%s.assertions[%d]", p, i)
-		if _, err := ParseFlowSource(*c, a.From); err != nil {
+		if _, err := ParseFlowSource(*c, a.From); err != nil && !noise(err) {
 			v.fail(ap+".from", "", "%v", err)
 		}
-		if _, err := ParseFlowTarget(*c, a.To); err != nil {
+		if _, err := ParseFlowTarget(*c, a.To); err != nil && !noise(err) {
 			v.fail(ap+".to", "", "%v", err)
 		}
 		if _, err := ParseFlowPort(a.Port); err != nil {

@@ -18,9 +18,10 @@ clusters:
     cilium: {version: 1.16.5}
 `
 
-func problemsOf(t *testing.T, yaml string) []string {
+// problemsOf loads firewallBase plus yaml, with each pair of replace (old, new) applied to firewallBase first.
+func problemsOf(t *testing.T, yaml string, replace ...string) []string {
 	t.Helper()
-	_, err := Load("fw.yaml", []byte(firewallBase+yaml), Options{})
+	_, err := Load("fw.yaml", []byte(strings.NewReplacer(replace...).Replace(firewallBase)+yaml), Options{})
 	var ps Problems
 	if !errors.As(err, &ps) {
 		t.Fatalf("want problems, got %v", err)

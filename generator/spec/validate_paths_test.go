@@ -14,6 +14,11 @@ func TestFluxPathIsAFolderOfClusters(t *testing.T) {
 		{".kronform-gen", `path ".kronform-gen" is not a folder directly in clusters/`},
 		{"infrastructure/other", `path "infrastructure/other" is not a folder directly in clusters/`},
 		{"clusters", `path "clusters" is not a folder directly in clusters/`},
+		// A ./ prefix, as flux bootstrap --path takes it, goes through the same checks.
+		{"./clusters/fw/flux-system", `path "./clusters/fw/flux-system" is not a folder directly in clusters/`},
+		{"./foo", `path "./foo" is not a folder directly in clusters/`},
+		{"./clusters/x/y", `path "./clusters/x/y" is not a folder directly in clusters/`},
+		{"./infrastructure/fw/cilium", `path "./infrastructure/fw/cilium" is not a folder directly in clusters/`},
 		// Already refused for its form: one message, not two.
 		{"./clusters/x/", `path "./clusters/x/" is not in clean form`},
 	} {
@@ -22,8 +27,30 @@ func TestFluxPathIsAFolderOfClusters(t *testing.T) {
 			t.Errorf("path %s:\n%s\nwant %q", c.path, got, c.want)
 		}
 	}
-	if _, err := Load("fw.yaml", []byte(firewallBase+"    flux: {path: clusters/prod}\n"), Options{}); err != nil {
-		t.Fatalf("clusters/prod: %v", err)
+	for _, fp := range []string{"clusters/prod", "./clusters/prod"} {
+		m, err := Load("fw.yaml", []byte(firewallBase+"    flux: {path: "+fp+"}\n"), Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", fp, err)
+		}
+		if got := m.Clusters[0].Flux.Path; got != "clusters/prod" {
+			t.Errorf("%s: the model holds %q, want the clean clusters/prod", fp, got)
+		}
+	}
+}
+
+// Two clusters on one Flux path are refused at the second, however the path is written.
+func TestFluxPathUsedTwice(t *testing.T) {
+	spec := firewallBase + `  - name: b
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [159.69.60.183], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    flux: {path: ./clusters/fw}
+`
+	_, err := Load("fw.yaml", []byte(spec), Options{})
+	want := `fw.yaml:14:18: clusters[1].flux.path: path "clusters/fw" is already used by clusters[0]`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got  %v\nwant %s", err, want)
 	}
 }
 

@@ -33,6 +33,7 @@ func (v *validator) secrets(p string, c *Cluster) {
 	for i, s := range c.Secrets {
 		sp := fmt.Sprintf("%s.secrets[%d]", p, i)
 		v.dnsSubdomain(sp+".name", s.Name)
+		v.fileName(sp+".name", s.Name)
 		v.dnsLabel(sp+".namespace", s.Namespace)
 		id := s.Namespace + "/" + s.Name
 		if first, ok := names[id]; ok {
@@ -79,7 +80,7 @@ func (v *validator) secretType(sp string, s Secret) {
 
 func (v *validator) secretSource(kp, key string, src SecretSource) {
 	if errs := validation.IsConfigMapKey(key); len(errs) > 0 {
-		v.fail(kp, "letters, digits, '-', '_' and '.'", "%q is not a valid Secret key: %s", key, errs[0])
+		v.failKey(kp, "letters, digits, '-', '_' and '.'", "%q is not a valid Secret key: %s", key, short(errs[0]))
 	}
 	switch {
 	case src.Env != "" && src.File != "":
