@@ -1,7 +1,6 @@
 package preview
 
 import (
-	"bytes"
 	"path"
 	"slices"
 	"strings"
@@ -9,6 +8,8 @@ import (
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kronform/kronform-gen/generator/manifest"
 )
 
 // kustomizationFiles are the names kustomize reads a folder's kustomization from (konfig's recognized names).
@@ -22,7 +23,7 @@ func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFi
 // decrypts those that are before it builds). read gives the tree's files; a source that is not in the tree is
 // left to the build, which fails on it. Only key names and source paths are reported, never values.
 func GeneratorSecrets(p string, data []byte, read func(string) ([]byte, bool)) ([]PlaintextSecret, error) {
-	if !bytes.Contains(data, []byte("secretGenerator")) {
+	if !manifest.MayHoldSecret(data) {
 		return nil, nil
 	}
 	var k kustypes.Kustomization
@@ -92,23 +93,37 @@ func sopsEncrypted(b []byte) bool {
 // maskLiterals masks the values of a kustomization document's secretGenerator literals (KEY=VALUE becomes
 // KEY=*****), for showing the file in a diff. It says whether it masked any.
 func maskLiterals(doc *kyaml.Node) bool {
-	if doc.Kind == kyaml.DocumentNode && len(doc.Content) > 0 {
-		doc = doc.Content[0]
-	}
-	gens := field(doc, "secretGenerator")
-	if gens == nil || gens.Kind != kyaml.SequenceNode {
-		return false
-	}
 	masked := false
-	for _, g := range gens.Content {
-		lits := field(g, "literals")
-		if lits == nil || lits.Kind != kyaml.SequenceNode {
+	seen := map[*kyaml.Node]bool{}
+	for _, gens := range fields(root(doc), "secretGenerator") {
+		gens = deref(gens)
+		if gens == nil || gens.Kind != kyaml.SequenceNode {
 			continue
 		}
-		for _, l := range lits.Content {
-			key, _, _ := strings.Cut(l.Value, "=")
-			*l = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: key + "=" + maskPlain}
-			masked = true
+		for _, g := range gens.Content {
+			for _, lits := range fields(g, "literals") {
+				lits = deref(lits)
+				if lits == nil {
+					continue
+				}
+				items := lits.Content
+				if lits.Kind == kyaml.ScalarNode {
+					items = []*kyaml.Node{lits}
+				}
+				for _, l := range items {
+					if l = deref(l); l == nil || seen[l] || l.Kind != kyaml.ScalarNode {
+						continue
+					}
+					seen[l] = true
+					s, _ := text(l)
+					key, _, found := strings.Cut(s, "=")
+					if !found {
+						key = "" // no KEY=: the whole of it may be the value
+					}
+					*l = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: key + "=" + maskPlain, Anchor: l.Anchor}
+					masked = true
+				}
+			}
 		}
 	}
 	return masked

@@ -6,12 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-
-	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // A value that must not print (a variable from a Secret, or anything an expression derives from one) is substituted
@@ -78,19 +77,8 @@ func maskPlaceholders(s string) string {
 	})
 }
 
-// maskNodePlaceholders masks the placeholders of every scalar of a node tree, keys included. A scalar that held one
-// becomes a single-quoted string: "*****" as a plain scalar would read as an alias.
-func maskNodePlaceholders(n *kyaml.Node) {
-	if n.Kind == kyaml.ScalarNode && hasPlaceholder(n.Value) {
-		n.Value = maskPlaceholders(n.Value)
-		n.Tag, n.Style = "!!str", kyaml.SingleQuotedStyle
-	}
-	for _, c := range n.Content {
-		maskNodePlaceholders(c)
-	}
-}
-
-// maskValuePlaceholders does the same to a JSON value (map[string]any, []any, scalars) and returns it.
+// maskValuePlaceholders masks the placeholders of every string of a JSON value (map[string]any, []any, scalars),
+// keys included, and returns it.
 func maskValuePlaceholders(v any) any {
 	switch x := v.(type) {
 	case string:
@@ -112,42 +100,42 @@ func maskValuePlaceholders(v any) any {
 	return v
 }
 
-// maskedScalars lists, by path (data.token, spec.containers[0].env[1].value), the scalars of an object that print
-// masked: every value of a Secret's data and stringData, and any scalar holding a placeholder. Each comes with the
-// text as built and as printed, so a diff can name a change that the mask hides.
-func maskedScalars(kind string, doc *kyaml.Node) map[string][2]string {
-	out := map[string][2]string{}
-	// secretMap says n is a Secret's data or stringData, whose scalar values all print masked.
-	var walk func(n *kyaml.Node, path string, secretMap bool)
-	walk = func(n *kyaml.Node, path string, secretMap bool) {
-		switch n.Kind {
-		case kyaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, path, false)
-			}
-		case kyaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i].Value, n.Content[i+1]
-				p := k
+// maskedScalars lists, by path (data.token, spec.containers[0].env[1].value), the scalars of an object's JSON value
+// that print masked: every value of a Secret's data and stringData, and any string holding a placeholder. Each comes
+// as two strings, as built and as printed, so a diff can name a change that the mask hides. Paths print, so keys in
+// them are masked too; scalars whose paths are then one are listed together, pair after pair.
+func maskedScalars(obj map[string]any) map[string][]string {
+	out := map[string][]string{}
+	kind, _ := obj["kind"].(string)
+	add := func(path, built, printed string) { out[path] = append(out[path], built, printed) }
+	var walk func(v any, path string, secretValue bool)
+	walk = func(v any, path string, secretValue bool) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				p := maskPlaceholders(k)
 				if path != "" {
-					p = path + "." + k
+					p = path + "." + p
 				}
-				if secretMap && v.Kind == kyaml.ScalarNode {
-					out[p] = [2]string{v.Value, Mask(v.Value)}
-					continue
-				}
-				walk(v, p, path == "" && kind == "Secret" && isSecretField(k))
+				walk(e, p, secretValue || path == "" && kind == "Secret" && isSecretField(k))
 			}
-		case kyaml.SequenceNode:
-			for i, c := range n.Content {
-				walk(c, path+"["+strconv.Itoa(i)+"]", false)
+		case []any:
+			for i, e := range x {
+				walk(e, path+"["+strconv.Itoa(i)+"]", secretValue)
 			}
-		case kyaml.ScalarNode:
-			if hasPlaceholder(n.Value) {
-				out[path] = [2]string{n.Value, maskPlaceholders(n.Value)}
+		case string:
+			switch {
+			case secretValue:
+				add(path, x, Mask(x))
+			case hasPlaceholder(x):
+				add(path, x, maskPlaceholders(x))
+			}
+		default:
+			if secretValue {
+				add(path, fmt.Sprint(x), maskPlain)
 			}
 		}
 	}
-	walk(doc, "", false)
+	walk(obj, "", false)
 	return out
 }

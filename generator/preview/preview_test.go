@@ -221,6 +221,21 @@ func TestPlaintextSecrets(t *testing.T) {
 		// sops leaves an empty value as it is, and it holds nothing to leak.
 		{"empty values", "kind: Secret\nmetadata: {name: q}\nstringData: {a: '', b: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}\ndata: {c: \"\", d: x}\n", "1 /q [data.d]"},
 		{"items of a kind that is no List", "kind: Thing\nitems:\n- {kind: Secret, metadata: {name: p}, stringData: {p: x}}\n", ""},
+		// kustomize decodes tags and resolves aliases and merge keys: Flux applies each of these as a Secret.
+		{"kind tagged !!binary", "kind: !!binary U2VjcmV0\nmetadata: {name: r}\nstringData: {p: x}\n", "1 /r [stringData.p]"},
+		{"kind tagged !!binary, verbatim", "kind: !<tag:yaml.org,2002:binary> U2VjcmV0\nmetadata: {name: r2}\nstringData: {p: x}\n", "1 /r2 [stringData.p]"},
+		{"kind escaped in hex", "kind: \"Secr\\x65t\"\nmetadata: {name: r3}\nstringData: {p: x}\n", "1 /r3 [stringData.p]"},
+		{"kind merged in", "<<: {kind: Secret}\nmetadata: {name: s}\nstringData: {p: x}\n", "1 /s [stringData.p]"},
+		{"kind from an anchor", "metadata: {name: t, annotations: {a: &k Secret}}\nkind: *k\nstringData: {p: x}\n", "1 /t [stringData.p]"},
+		{"values from an anchor", "kind: Secret\nmetadata: {name: u, labels: &v {p: x}}\nstringData: *v\n", "1 /u [stringData.p]"},
+		{"values merged in", "kind: Secret\nmetadata: {name: v, labels: &v {p: x}}\nstringData: {<<: *v, q: ''}\n", "1 /v [stringData.p]"},
+		{"key tagged !!binary", "kind: Secret\nmetadata: {name: w}\n!!binary c3RyaW5nRGF0YQ==: {p: x}\n", "1 /w [stringData.p]"},
+		// The API server takes only a mapping of strings, but kustomize passes anything on, and prints it.
+		{"stringData a string", "kind: Secret\nmetadata: {name: x}\nstringData: value\n", "1 /x [stringData]"},
+		{"stringData a list", "kind: Secret\nmetadata: {name: y}\nstringData: [value]\n", "1 /y [stringData]"},
+		{"data a string", "kind: Secret\nmetadata: {name: z}\ndata: dmFsdWU=\n", "1 /z [data]"},
+		{"a value a mapping", "kind: Secret\nmetadata: {name: z2}\nstringData: {p: {q: value}}\n", "1 /z2 [stringData.p]"},
+		{"empty shapes", "kind: Secret\nmetadata: {name: z3}\nstringData: ''\ndata: []\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			found, err := preview.PlaintextSecrets([]byte(tc.file))
@@ -250,8 +265,23 @@ func TestMaskFileFindsEverySpellingOfSecret(t *testing.T) {
 		"kind: \"Secret\"\nstringData: {p: CANARY\n", // not valid YAML: replaced whole
 		"kind: List\nitems:\n- kind: Secret\n  stringData: {p: CANARY}\n",
 		"kind: SecretList\nitems:\n- {kind: Secret, data: {p: CANARY}}\n",
+		"kind: !!binary U2VjcmV0\nstringData: {p: CANARY}\n",
+		"kind: \"Secr\\x65t\"\nstringData: {p: CANARY}\n",
+		"kind: !<tag:yaml.org,2002:binary> U2VjcmV0\nstringData: {p: CANARY}\n",
+		"%TAG !e! tag:yaml.org,2002:\n---\nkind: !e!binary U2VjcmV0\nstringData: {p: CANARY}\n",
+		"<<: {kind: Secret}\nstringData: {p: CANARY}\n",
+		"<<: [{a: b}, {kind: Secret}]\nstringData: {p: CANARY}\n",
+		"metadata: {annotations: {a: &k Secret}}\nkind: *k\nstringData: {p: CANARY}\n",
+		// An anchored value is the same value wherever it stands: it is masked where it is defined too.
+		"kind: Secret\nmetadata: {labels: &v {p: CANARY}}\nstringData: *v\n",
+		"kind: Secret\nmetadata: {annotations: {a: &s CANARY}}\nstringData: {p: *s}\n",
+		"kind: Secret\nmetadata: {labels: &v {p: CANARY}}\nstringData: {<<: *v}\n",
+		"kind: Secret\nstringData: CANARY\n",
+		"kind: Secret\nstringData: [CANARY]\n",
+		"kind: Secret\ndata: {p: [{q: CANARY}]}\n",
+		"kind: Secret\ndata: Q0FOQVJZ\n",
 	} {
-		if got := string(preview.MaskFile([]byte(file))); strings.Contains(got, "CANARY") {
+		if got := string(preview.MaskFile([]byte(file))); strings.Contains(got, "CANARY") || strings.Contains(got, "Q0FOQVJZ") {
 			t.Errorf("%q masked as %q", file, got)
 		}
 	}

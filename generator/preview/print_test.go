@@ -77,17 +77,15 @@ stringData: {c: clear}
 				t.Errorf("printed\n%s\nkustomize prints\n%s", got, want)
 			}
 
-			masked := r.DeepCopy()
-			maskResource(masked)
-			wantMasked, err := masked.AsYAML()
-			if err != nil {
-				t.Fatal(err)
+			wantMasked := string(want)
+			if c.name == "secret" {
+				wantMasked = "apiVersion: v1\ndata:\n  a: '**SOPS**'\n  b: '*****'\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  c: '*****'\ntype: Opaque\n"
 			}
 			gotMasked, err := resourceYAML(r, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(gotMasked) != string(wantMasked) {
+			if string(gotMasked) != wantMasked {
 				t.Errorf("masked, printed\n%s\nwant\n%s", gotMasked, wantMasked)
 			}
 		})
