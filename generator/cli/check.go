@@ -350,7 +350,7 @@ func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
 			continue
 		}
 		if preview.IsKustomizationFile(p) {
-			generated, err := preview.GeneratorSecrets(p, data, d.File)
+			generated, err := preview.KustomizationSecrets(p, data, d.File)
 			if err != nil {
 				continue // not a kustomization kustomize could read: the build says so
 			}

@@ -18,11 +18,12 @@ var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Ku
 // IsKustomizationFile says whether kustomize would read a file of this path as its folder's kustomization.
 func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFiles, path.Base(p)) }
 
-// GeneratorSecrets lists the Secrets a kustomization file (p, relative to the tree) makes from values kept in the
-// clear: every secretGenerator literal, and every env or file source that is not SOPS-encrypted (kustomize-controller
-// decrypts those that are before it builds). read gives the tree's files; a source that is not in the tree is
-// left to the build, which fails on it. Only key names and source paths are reported, never values.
-func GeneratorSecrets(p string, data []byte, read func(string) ([]byte, bool)) ([]PlaintextSecret, error) {
+// KustomizationSecrets lists the Secrets a kustomization file (p, relative to the tree) makes or changes with values
+// kept in the clear: every secretGenerator literal, every env or file source that is not SOPS-encrypted
+// (kustomize-controller decrypts those that are before it builds), and every patch that writes such a value into a
+// Secret (inline, or from a file in the tree). read gives the tree's files; a source that is not in the tree is left
+// to the build, which fails on it. Only key names and source paths are reported, never values.
+func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool)) ([]PlaintextSecret, error) {
 	if !manifest.MayHoldSecret(data) {
 		return nil, nil
 	}
@@ -31,6 +32,22 @@ func GeneratorSecrets(p string, data []byte, read func(string) ([]byte, bool)) (
 		return nil, err
 	}
 	dir := path.Dir(p)
+	out := generatorSecrets(k, dir, read)
+	docs, err := decodeAll(data)
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range docs {
+		for _, pt := range patchesOf(d, dir, read) {
+			if s, ok := pt.plaintext(i + 1); ok && !strings.HasPrefix(pt.where, "spec.") {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}
+
+func generatorSecrets(k kustypes.Kustomization, dir string, read func(string) ([]byte, bool)) []PlaintextSecret {
 	var out []PlaintextSecret
 	for _, g := range k.SecretGenerator {
 		s := PlaintextSecret{Document: 1, Namespace: g.Namespace, Name: g.Name}
@@ -61,7 +78,7 @@ func GeneratorSecrets(p string, data []byte, read func(string) ([]byte, bool)) (
 			out = append(out, s)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // inClear says whether a generator's source file is in the tree and holds no SOPS metadata.

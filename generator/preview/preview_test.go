@@ -312,7 +312,7 @@ secretGenerator:
   - name: legacy
     env: db.env
 `
-	found, err := preview.GeneratorSecrets("apps/kustomization.yaml", []byte(kustomization), read)
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(kustomization), read)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,5 +328,85 @@ secretGenerator:
 	masked := string(preview.MaskFile([]byte(kustomization)))
 	if strings.Contains(masked, "hunter2") || strings.Contains(masked, "admin") || !strings.Contains(masked, "password=*****") {
 		t.Errorf("literals not masked:\n%s", masked)
+	}
+}
+
+// A patch that writes a value in the clear into a Secret is a plaintext Secret: check reports it and diffs mask it,
+// inline in a kustomization file or a Flux Kustomization, or in a file a kustomization names.
+func TestPatchSecrets(t *testing.T) {
+	files := map[string]string{
+		"apps/secret-patch.yaml": "stringData: {f: CANARY5}\n",
+		"apps/enc-patch.yaml":    "stringData:\n  f: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n",
+		"apps/ops.json":          `[{"op": "add", "path": "/data/o", "value": "Q0FOQVJZ"}]`,
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	kustomization := `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [secret.yaml]
+patches:
+- patch: "apiVersion: v1\nkind: Secret\nmetadata: {name: canary, namespace: apps}\nstringData: {extra: CANARY0}"
+- target: {kind: Secret, name: canary}
+  patch: '[{"op": "add", "path": "/stringData/x", "value": "CANARY1"}]'
+- target: {name: anything}
+  patch: '[{op: add, path: /data/y, value: Q0FOQVJZ}, {op: add, path: /metadata/labels/a, value: shown}]'
+- target: {kind: ConfigMap}
+  patch: '[{op: add, path: /data/z, value: shown}]'
+- target: {kind: Secret}
+  patch: '[{op: add, path: /metadata/labels/b, value: shown}, {op: add, path: /stringData/e, value: "ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]"}]'
+- target: {kind: Secret}
+  path: secret-patch.yaml
+- target: {kind: Secret}
+  path: enc-patch.yaml
+- target: {kind: "Sec.*"}
+  patch: '[{op: replace, path: "", value: {stringData: {w: CANARY7}}}]'
+- target: {kind: Secret, name: ops}
+  path: ops.json
+patchesStrategicMerge:
+- |
+  kind: Secret
+  metadata: {name: psm}
+  stringData: {q: CANARY9}
+- secret-patch.yaml
+patchesJson6902:
+- target: {version: v1, kind: Secret, name: j}
+  patch: '[{op: replace, path: /data/k, value: Q0FOQVJZ}]'
+`
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(kustomization), read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range found {
+		got = append(got, f.Namespace+"/"+f.Name+" ["+strings.Join(f.Keys, " ")+"]")
+	}
+	want := []string{
+		"apps/canary [patches[0].stringData.extra]", "/canary [patches[1]/stringData/x]", "/anything [patches[2]/data/y]",
+		"/ [patches[5].stringData.f]", "/ [patches[7].stringData.w]", "/ops [patches[8]/data/o]",
+		"/psm [patchesStrategicMerge[0].stringData.q]", "/j [patchesJson6902[0]/data/k]",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	masked := string(preview.MaskFile([]byte(kustomization)))
+	if strings.Contains(masked, "CANARY") || strings.Count(masked, "shown") != 3 {
+		t.Errorf("patches not masked as they should be:\n%s", masked)
+	}
+
+	flux := `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  patches:
+  - target: {kind: Secret, name: db}
+    patch: |
+      - {op: add, path: /stringData/t, value: CANARY}
+  - patch: "kind: ConfigMap\nmetadata: {name: c}\ndata: {shown: shown}"
+`
+	found, err = preview.PlaintextSecrets([]byte(flux))
+	if err != nil || len(found) != 1 || found[0].Name != "db" || strings.Join(found[0].Keys, " ") != "spec.patches[0]/stringData/t" {
+		t.Errorf("PlaintextSecrets(Flux Kustomization) = %+v, %v", found, err)
+	}
+	if masked := string(preview.MaskFile([]byte(flux))); strings.Contains(masked, "CANARY") || !strings.Contains(masked, "shown: shown") {
+		t.Errorf("Flux Kustomization:\n%s", masked)
 	}
 }

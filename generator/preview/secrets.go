@@ -13,7 +13,7 @@ import (
 )
 
 // MaskFile returns a YAML file with every value that must not show masked, for showing in a diff: the values of
-// every Secret document and secretGenerator literals. A file without any comes back unchanged; one with any is re-encoded (both sides of a diff go
+// every Secret document, secretGenerator literals, and inline patches that may touch a Secret. A file without any comes back unchanged; one with any is re-encoded (both sides of a diff go
 // through the same encoder, so only real changes show). A file that does not parse but may hold a Secret is
 // replaced by one line.
 func MaskFile(data []byte) []byte {
@@ -55,6 +55,7 @@ func maskDocument(d *kyaml.Node) bool {
 		masked = maskSecretObject(secret, seen) || masked
 	}
 	masked = maskLiterals(d) || masked
+	masked = maskPatches(d) || masked
 	return masked
 }
 
@@ -68,7 +69,7 @@ type PlaintextSecret struct {
 
 // PlaintextSecrets lists the Secret documents of a YAML file that hold a value in the clear: any data or stringData
 // value that is not ENC[...], whether or not the document has a sops block (a wrong encrypted_regex leaves values in
-// the clear beside one).
+// the clear beside one), and the patches of Flux Kustomizations that write one into a Secret.
 func PlaintextSecrets(data []byte) ([]PlaintextSecret, error) {
 	if !manifest.MayHoldSecret(data) {
 		return nil, nil
@@ -84,6 +85,7 @@ func PlaintextSecrets(data []byte) ([]PlaintextSecret, error) {
 				out = append(out, p)
 			}
 		}
+		out = append(out, fluxPatchSecrets(d, i+1)...)
 	}
 	return out, nil
 }
