@@ -119,3 +119,61 @@ func setScalar(n *kyaml.Node, v string) {
 }
 
 func isSecretField(name string) bool { return name == "data" || name == "stringData" }
+
+// sopsShown are the sops metadata a masked file still shows: the public recipients and the settings. The rest (the
+// data key wrapped for each recipient, the MAC, lastmodified) is masked: anyone holding a recipient's key, one a pull
+// request may have added, could unwrap the data key and read the MAC, a hash of every value.
+var sopsShown = map[string]bool{
+	"recipient": true, "version": true, "encrypted_regex": true, "unencrypted_regex": true,
+	"encrypted_suffix": true, "unencrypted_suffix": true, "encrypted_comment_regex": true,
+	"unencrypted_comment_regex": true, "mac_only_encrypted": true,
+}
+
+// maskSOPSMetadata masks, in place, a document's sops block (but for sopsShown) and every SOPS-encrypted value in it.
+func maskSOPSMetadata(doc *kyaml.Node, seen map[*kyaml.Node]bool) bool {
+	masked := false
+	var walk func(n *kyaml.Node, show bool)
+	walk = func(n *kyaml.Node, show bool) {
+		n = deref(n)
+		if n == nil || seen[n] {
+			return
+		}
+		seen[n] = true
+		switch n.Kind {
+		case kyaml.ScalarNode:
+			if !show && n.ShortTag() != kyaml.NodeTagNull {
+				setScalar(n, maskPlain)
+				masked = true
+			}
+		case kyaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, _ := text(n.Content[i])
+				walk(n.Content[i+1], sopsShown[k])
+			}
+		case kyaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c, false)
+			}
+		}
+	}
+	for _, s := range fields(root(doc), "sops") {
+		walk(s, false)
+	}
+	var encrypted func(n *kyaml.Node)
+	encrypted = func(n *kyaml.Node) {
+		n = deref(n)
+		if n == nil || seen[n] {
+			return
+		}
+		seen[n] = true
+		if n.Kind == kyaml.ScalarNode && isEncrypted(n.Value) {
+			setScalar(n, maskSOPS)
+			masked = true
+		}
+		for _, c := range n.Content {
+			encrypted(c)
+		}
+	}
+	encrypted(doc)
+	return masked
+}

@@ -194,7 +194,10 @@ func TestBuildMasksAndDecryptsSOPSSecrets(t *testing.T) {
 	if found, err := preview.PlaintextSecrets(enc); err != nil || len(found) != 0 {
 		t.Errorf("PlaintextSecrets(encrypted) = %v, %v", found, err)
 	}
-	if m := preview.MaskFile(enc); bytes.Count(m, []byte("ENC[")) != 1 || !bytes.Contains(m, []byte("password: '**SOPS**'")) {
+	// Nor its sops block: with a recipient's key the data key unwraps and the MAC, a hash of every value, decrypts.
+	if m := preview.MaskFile(enc); bytes.Contains(m, []byte("ENC[")) || !bytes.Contains(m, []byte("password: '**SOPS**'")) ||
+		!bytes.Contains(m, []byte("  mac: '*****'\n")) || !bytes.Contains(m, []byte("  - enc: '*****'\n")) ||
+		!bytes.Contains(m, []byte("    recipient: age1")) {
 		t.Errorf("MaskFile(encrypted):\n%s", m)
 	}
 }

@@ -13,9 +13,10 @@ import (
 )
 
 // MaskFile returns a YAML file with every value that must not show masked, for showing in a diff: the values of
-// every Secret document, secretGenerator literals, and inline patches that may touch a Secret. A file without any comes back unchanged; one with any is re-encoded (both sides of a diff go
-// through the same encoder, so only real changes show). A file that does not parse but may hold a Secret is
-// replaced by one line.
+// every Secret document, secretGenerator literals, inline patches that may touch a Secret, SOPS ciphertext, and the
+// sops block but for its recipients and settings. A file without any comes back unchanged; one with any is
+// re-encoded (both sides of a diff go through the same encoder, so only real changes show). A file that does not
+// parse but may hold a Secret is replaced by one line.
 func MaskFile(data []byte) []byte {
 	if !manifest.MayHoldSecret(data) {
 		return data
@@ -56,6 +57,7 @@ func maskDocument(d *kyaml.Node) bool {
 	}
 	masked = maskLiterals(d) || masked
 	masked = maskPatches(d) || masked
+	masked = maskSOPSMetadata(d, seen) || masked
 	return masked
 }
 
