@@ -1,6 +1,7 @@
 package preview
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -138,4 +139,61 @@ func maskedScalars(obj map[string]any) map[string][]string {
 	}
 	walk(obj, "", false)
 	return out
+}
+
+// MaskPlaceholders masks every placeholder in text; nothing kronform-gen prints may hold one (a name or a message can
+// carry one a long way: a Kustomization named by a substituted variable, an error about it).
+func MaskPlaceholders(b []byte) []byte {
+	if !bytes.Contains(b, []byte(placeholderMarker)) {
+		return b
+	}
+	return []byte(maskPlaceholders(string(b)))
+}
+
+// placeholderLen is the length of every placeholder, PLAIN or SOPS (one letter shorter).
+var placeholderLen = len(placeholderPlain) + 32
+
+// PlaceholderTail is the length of the longest end of text that a placeholder could start with but that is not
+// one yet: a writer masking a stream holds it back until the next write says what it is.
+func PlaceholderTail(b []byte) int {
+	for i := max(0, len(b)-placeholderLen+1); i < len(b); i++ {
+		if startsPlaceholder(b[i:]) {
+			return len(b) - i
+		}
+	}
+	return 0
+}
+
+// startsPlaceholder says whether b is the start of a placeholder, short of a whole one.
+func startsPlaceholder(b []byte) bool {
+	marker := []byte(placeholderMarker)
+	if len(b) <= len(marker) {
+		return bytes.HasPrefix(marker, b)
+	}
+	if !bytes.HasPrefix(b, marker) {
+		return false
+	}
+	rest := b[len(marker):]
+	for _, kind := range []string{"SOPS", "PLAIN"} {
+		if len(rest) <= len(kind) {
+			if strings.HasPrefix(kind, string(rest)) {
+				return true
+			}
+			continue
+		}
+		if !strings.HasPrefix(string(rest), kind) {
+			continue
+		}
+		digits := rest[len(kind):]
+		if len(digits) >= 32 {
+			return false
+		}
+		for _, c := range digits {
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
