@@ -116,3 +116,110 @@ func TestSubstitutedSecretValuesNeverPrint(t *testing.T) {
 		t.Errorf("the output tells whether two variables are equal:\n%s\n----\n%s", outputs[0], outputs[1])
 	}
 }
+
+// reviewerProject is the example tree with a Flux Kustomization of the user's own, apps, whose path kronform-gen does
+// not generate, all committed.
+func reviewerProject(t *testing.T) *project {
+	t.Helper()
+	p := newProject(t)
+	p.write("clusters/kronform/apps.yaml", fluxKustomization("apps", "./apps/kronform"))
+	p.write("apps/kronform/cm.yaml", configMap("base", "a: b"))
+	gitRepo(t, p.dir)
+	return p
+}
+
+// The reviewer's cases: a value that Flux applies in a Secret never prints, in build, diff or check, and check
+// reports it. Each case adds files to the committed tree (an owned file replaced by its own text plus the case's).
+func TestReviewedLeaksStayMasked(t *testing.T) {
+	const secrets = "infrastructure/kronform/secrets/kustomization.yaml"
+	encoded := base64.StdEncoding.EncodeToString([]byte(leakCanary))
+	patch := `"apiVersion: v1\nkind: Secret\nmetadata: {name: canary, namespace: default}\nstringData: {extra: ` + leakCanary + `}"`
+	for _, c := range []struct {
+		name      string
+		files     map[string]string
+		owned     string // appended to the owned secrets kustomization, whose diff check prints
+		plaintext []string
+	}{
+		{name: "kind tagged !!binary", files: map[string]string{"apps/kronform/bin.yaml": "apiVersion: v1\nkind: !!binary U2VjcmV0\nmetadata: {name: binkind, namespace: default}\nstringData: {pw: " + leakCanary + "}\n"},
+			plaintext: []string{"plaintext Secret apps/kronform/bin.yaml (document 1, default/binkind): stringData.pw"}},
+		{name: "kind escaped", files: map[string]string{"apps/kronform/esc.yaml": "apiVersion: v1\nkind: \"Secr\\x65t\"\nmetadata: {name: esc, namespace: default}\nstringData: {pw: " + leakCanary + "}\n"},
+			plaintext: []string{"plaintext Secret apps/kronform/esc.yaml (document 1, default/esc): stringData.pw"}},
+		{name: "values not a mapping", files: map[string]string{
+			"apps/kronform/s1.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s1, namespace: default}\nstringData: " + leakCanary + "\n",
+			"apps/kronform/s2.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s2, namespace: default}\nstringData: [" + leakCanary + "]\n",
+			"apps/kronform/s3.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s3, namespace: default}\ndata: " + encoded + "\n"},
+			owned: "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s4, namespace: default}\nstringData: " + leakCanary + "\n",
+			plaintext: []string{
+				"plaintext Secret apps/kronform/s1.yaml (document 1, default/s1): stringData",
+				"plaintext Secret apps/kronform/s2.yaml (document 1, default/s2): stringData",
+				"plaintext Secret apps/kronform/s3.yaml (document 1, default/s3): data",
+				"plaintext Secret " + secrets + " (document 2, default/s4): stringData"}},
+		{name: "aliases and merge keys", files: map[string]string{
+			"apps/kronform/m1.yaml": "apiVersion: v1\n<<: {kind: Secret}\nmetadata: {name: m1, namespace: default}\nstringData: {pw: " + leakCanary + "}\n",
+			"apps/kronform/m2.yaml": "apiVersion: v1\nmetadata: {name: m2, namespace: default, annotations: {a: &k Secret}}\nkind: *k\nstringData: {pw: " + leakCanary + "}\n"},
+			owned: "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: m3\n  namespace: default\n  labels: &v {pw: " + leakCanary + "}\nstringData: *v\n",
+			plaintext: []string{
+				"plaintext Secret apps/kronform/m1.yaml (document 1, default/m1): stringData.pw",
+				"plaintext Secret apps/kronform/m2.yaml (document 1, default/m2): stringData.pw",
+				"plaintext Secret " + secrets + " (document 2, default/m3): stringData.pw"}},
+		{name: "inline patches", files: map[string]string{
+			"apps/kronform/kustomization.yaml": "resources: [cm.yaml, empty.yaml]\npatches:\n- patch: " + patch + "\n" +
+				"- target: {kind: Secret, name: canary}\n  patch: '[{\"op\": \"add\", \"path\": \"/stringData/x\", \"value\": \"" + leakCanary + "\"}]'\n",
+			"apps/kronform/empty.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: canary, namespace: default}\n"},
+			owned: "patches:\n- patch: " + patch + "\n",
+			plaintext: []string{
+				"plaintext Secret apps/kronform/kustomization.yaml (document 1, default/canary): patches[0].stringData.extra",
+				"plaintext Secret apps/kronform/kustomization.yaml (document 1, canary): patches[1]/stringData/x",
+				"plaintext Secret " + secrets + " (document 1, default/canary): patches[0].stringData.extra"}},
+		{name: "a patch of a Flux Kustomization", files: map[string]string{
+			"apps/kronform/empty.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: canary, namespace: default}\n",
+			"clusters/kronform/apps.yaml": fluxKustomization("apps", "./apps/kronform", "patches:",
+				"- target: {kind: Secret, name: canary}", "  patch: '[{op: add, path: /stringData/x, value: "+leakCanary+"}]'")},
+			plaintext: []string{"plaintext Secret clusters/kronform/apps.yaml (document 1, canary): spec.patches[0]/stringData/x"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := reviewerProject(t)
+			for f, s := range c.files {
+				p.write(f, s)
+			}
+			if c.owned != "" {
+				p.write(secrets, p.read(secrets)+c.owned)
+			}
+			for _, args := range [][]string{{"build"}, {"diff", "--ref", "HEAD"}, {"diff", "--ref", "HEAD", "-o", "json"}, {"check", "-o", "json"}} {
+				code, stdout, stderr := p.run(args...)
+				if l := leaked(stdout + stderr); l != nil || code == 2 {
+					t.Errorf("%v: exit %d, shows %v:\n%s%s", args, code, l, stdout, stderr)
+				}
+			}
+			code, stdout, stderr := p.run("check")
+			if l := leaked(stdout + stderr); l != nil || code != 1 {
+				t.Errorf("check: exit %d, shows %v:\n%s%s", code, l, stdout, stderr)
+			}
+			for _, want := range c.plaintext {
+				if !strings.Contains(stdout, want+"\n") {
+					t.Errorf("check does not report %q:\n%s", want, stdout)
+				}
+			}
+		})
+	}
+}
+
+// YAML errors quote what they read: an alias to an unknown anchor names it, and the name may be the value.
+func TestYAMLErrorsDoNotQuoteTheFile(t *testing.T) {
+	p := reviewerProject(t)
+	bad := "apiVersion: v1\nkind: Secret\nmetadata: {name: bad, namespace: default}\nstringData: {pw: *" + leakCanary + "}\n"
+	p.write("apps/kronform/bad.yaml", bad) // no kustomization.yaml: Flux generates one, parsing every file
+	p.write(release, bad)                  // an owned file, which check validates
+	for _, args := range [][]string{{"build"}, {"diff", "--ref", "HEAD"}, {"diff", "--ref", "HEAD", "-o", "json"}, {"check"}, {"validate"}} {
+		code, stdout, stderr := p.run(args...)
+		if l := leaked(stdout + stderr); l != nil || code != 1 {
+			t.Errorf("%v: exit %d, shows %v:\n%s%s", args, code, l, stdout, stderr)
+		}
+	}
+	p.write("apps/kronform/kustomization.yaml", "resources: [cm.yaml, bad.yaml]\n") // krusty's own words
+	code, _, stderr := p.run("build", "kronform/apps")
+	if l := leaked(stderr); l != nil || code != 1 || !strings.Contains(stderr, "unknown anchor (not shown) referenced") ||
+		!strings.Contains(stderr, "'bad.yaml'") {
+		t.Errorf("build kronform/apps: exit %d, shows %v:\n%s", code, l, stderr)
+	}
+}

@@ -139,7 +139,8 @@ func (s *Schemas) File(name string, data []byte) []Finding {
 	docs, err := parseDocuments(data)
 	var out []Finding
 	if err != nil {
-		out = append(out, Finding{File: name, Message: "not valid YAML: " + err.Error()})
+		// The parser's words may quote the file (an unknown anchor's name), which may hold a secret value.
+		out = append(out, Finding{File: name, Message: "not valid YAML: " + manifest.Redact(err.Error(), nil)})
 	}
 	for _, d := range docs {
 		for _, e := range s.Object(d.object) {
