@@ -89,13 +89,22 @@ func maskValuePlaceholders(v any) any {
 			x[i] = maskValuePlaceholders(x[i])
 		}
 	case map[string]any:
+		var masked []string
 		for k, e := range x {
-			e = maskValuePlaceholders(e)
-			if mk := maskPlaceholders(k); mk != k {
-				delete(x, k)
-				k = mk
+			x[k] = maskValuePlaceholders(e)
+			if hasPlaceholder(k) {
+				masked = append(masked, k)
 			}
-			x[k] = e
+		}
+		// Keys that mask alike are one key: the value that prints first in order stays, whichever key held it,
+		// so the output does not depend on the placeholders.
+		for _, k := range masked {
+			e := x[k]
+			delete(x, k)
+			mk := maskPlaceholders(k)
+			if old, taken := x[mk]; !taken || fmt.Sprint(e) < fmt.Sprint(old) {
+				x[mk] = e
+			}
 		}
 	}
 	return v
