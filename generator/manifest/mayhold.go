@@ -24,7 +24,8 @@ func MayHoldSecret(data []byte) bool {
 	return bytes.ContainsAny(data, "\\!\x00")
 }
 
-var mayHoldWords = [][]byte{[]byte("Secret"), []byte("secretGenerator"), []byte("patch"), []byte("sops"), []byte("ENC[")}
+// mayHoldWords: "ENC[" stands in every SOPS-encrypted file (its MAC, if no value), whose sops block is masked too.
+var mayHoldWords = [][]byte{[]byte("Secret"), []byte("secretGenerator"), []byte("patch"), []byte("ENC[")}
 
 // Redacted is how a quoted fragment of an error message prints once redacted.
 const Redacted = "(not shown)"
