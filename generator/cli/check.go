@@ -72,7 +72,8 @@ It reports, with a unified diff from disk to generated (Secret values masked as 
   stray     a file kronform-gen did not generate inside a folder it generates whole (Flux would not apply it,
             or would apply it unexpectedly); delete or move it
 and, anywhere in the tree (generated or not, any file name, .git excepted), every YAML or JSON document of kind
-Secret holding a value that is not SOPS ciphertext.
+Secret (as kustomize reads it: tags, escapes, aliases and merge keys resolved) holding a value that is not SOPS
+ciphertext, and every secretGenerator and patch that writes such a value into a Secret.
 
 Every object on disk is also validated against the CRD schemas (see validate).
 
