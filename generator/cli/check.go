@@ -80,7 +80,8 @@ It reports, with a unified diff from disk to generated (Secret values masked as 
   leftover  a file with kronform-gen's DO NOT EDIT header that this spec does not generate and the record does
             not list (left by an undone run, or another branch); generate does not touch it: delete it
 and, anywhere in the tree (generated or not, any file name, .git excepted), every YAML or JSON document of kind
-Secret holding a value that is not SOPS ciphertext.
+Secret (as kustomize reads it: tags, escapes, aliases and merge keys resolved) holding a value that is not SOPS
+ciphertext, and every secretGenerator and patch that writes such a value into a Secret.
 
 Every object on disk is also validated against the CRD schemas (see validate).
 
@@ -403,7 +404,7 @@ func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
 			continue
 		}
 		if preview.IsKustomizationFile(p) {
-			generated, err := preview.GeneratorSecrets(p, data, d.File)
+			generated, err := preview.KustomizationSecrets(p, data, d.File)
 			if err != nil {
 				continue // not a kustomization kustomize could read: the build says so
 			}

@@ -50,6 +50,14 @@ type app struct {
 
 // Main runs kronform-gen with args and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	out, errOut := &maskingWriter{w: stdout}, &maskingWriter{w: stderr}
+	defer out.Flush()
+	defer errOut.Flush()
+	return runMain(args, stdin, out, errOut)
+}
+
+// runMain is Main on writers that mask placeholders.
+func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := a.rootCommand()
 	root.SetArgs(args)

@@ -141,7 +141,7 @@ Exit codes:
 				// The JSON report is never truncated; --full-output writes it to the file too, so a pipeline can
 				// keep one form whichever output it prints.
 				if fullOutput != "" {
-					if err := os.WriteFile(fullOutput, b, 0o644); err != nil {
+					if err := os.WriteFile(fullOutput, preview.MaskPlaceholders(b), 0o644); err != nil {
 						return fail(ExitUsage, "writing %s: %v", fullOutput, err)
 					}
 				}
@@ -161,7 +161,7 @@ Exit codes:
 					fmt.Fprintf(&full, "%s %s (%s; not applied by Flux: upload to Robot)\n%s", mark[c.Change], c.Path, c.Change, c.Diff)
 				}
 				if fullOutput != "" {
-					if err := os.WriteFile(fullOutput, append(full.Bytes(), []byte(summary+"\n")...), 0o644); err != nil {
+					if err := os.WriteFile(fullOutput, preview.MaskPlaceholders(append(full.Bytes(), []byte(summary+"\n")...)), 0o644); err != nil {
 						return fail(ExitUsage, "writing %s: %v", fullOutput, err)
 					}
 				}

@@ -1,3 +1,3 @@
 // Package manifest encodes Kubernetes objects as the deterministic YAML files of the tree: sorted keys, no empty
-// status or null creationTimestamp, several objects separated by ---, under a DO NOT EDIT header.
+// status or null creationTimestamp, several objects separated by ---, under a DO NOT EDIT header. MayHoldSecret tells the files that may hold a secret value from those that cannot.
 package manifest

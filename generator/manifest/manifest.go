@@ -87,3 +87,7 @@ func Clean(m map[string]any) {
 // ValueToYAML prints a JSON value (map[string]any, []any, string, int64, float64, bool, nil) as JSONToYAML prints
 // the same value written as JSON.
 func ValueToYAML(v map[string]any) ([]byte, error) { return marshal(v) }
+
+// JSONValue is the value JSONToYAML prints for a JSON object: ValueToYAML(JSONValue(j)) is JSONToYAML(j), so a
+// caller can change the value in between.
+func JSONValue(j []byte) (map[string]any, error) { return decodeJSON(j) }

@@ -63,7 +63,7 @@ type Error struct {
 	Err error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.ID, e.Err) }
+func (e *Error) Error() string { return maskPlaceholders(fmt.Sprintf("%s: %v", e.ID, e.Err)) }
 func (e *Error) Unwrap() error { return e.Err }
 
 // schemaLock guards kustomize's process-wide OpenAPI schema. Builds share it (read lock); a tree whose kustomization

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/kronform/kronform-gen/generator/manifest"
 )
 
 // ChangeKind says how an object differs between two builds.
@@ -36,11 +38,14 @@ type ObjectChange struct {
 	SecretKeysChanged []string `json:"secretKeysChanged,omitempty"`
 }
 
-// object is one built object, masked for display and as built for comparison.
+// object is what a diff compares under one key: a built object, masked for display and as built for comparison. A
+// name or namespace holding a masked variable prints masked, and objects whose keys differ only there are one entry
+// holding them all, in build order: telling them apart would print the values, or show which of them are equal.
 type object struct {
-	cluster, kind, namespace, name string
-	masked, raw                    []byte
-	values                         map[string][2]string // masked scalars by path: as built, as printed
+	cluster, kind, namespace, name string // as printed
+	build                          string // the Kustomization that built it
+	masked, raw                    [][]byte
+	values                         map[string][]string // masked scalars by path, as built and as printed (see maskedScalars)
 }
 
 // Diff compares two sets of builds object by object (objects keyed by cluster, kind, namespace and name) and
@@ -69,18 +74,18 @@ func Diff(old, new []*Build, oldName, newName string) ([]ObjectChange, error) {
 		var from, to []byte
 		switch {
 		case !inOld:
-			c.Change, to = Added, n.masked
+			c.Change, to = Added, n.joined()
 			c.Cluster, c.Kind, c.Namespace, c.Name = n.cluster, n.kind, n.namespace, n.name
 		case !inNew:
-			c.Change, from = Removed, o.masked
+			c.Change, from = Removed, o.joined()
 			c.Cluster, c.Kind, c.Namespace, c.Name = o.cluster, o.kind, o.namespace, o.name
-		case bytes.Equal(o.raw, n.raw):
+		case slices.EqualFunc(o.raw, n.raw, bytes.Equal):
 			continue
 		default:
-			c.Change, from, to = Changed, o.masked, n.masked
+			c.Change, from, to = Changed, o.joined(), n.joined()
 			c.Cluster, c.Kind, c.Namespace, c.Name = n.cluster, n.kind, n.namespace, n.name
 			for _, k := range slices.Sorted(maps.Keys(n.values)) {
-				if ov, ok := o.values[k]; ok && ov[0] != n.values[k][0] && ov[1] == n.values[k][1] {
+				if ov, ok := o.values[k]; ok && maskedChange(ov, n.values[k]) {
 					c.SecretKeysChanged = append(c.SecretKeysChanged, k)
 				}
 			}
@@ -103,31 +108,66 @@ func Diff(old, new []*Build, oldName, newName string) ([]ObjectChange, error) {
 
 // objects indexes the builds' objects by key. An object built by two Kustomizations of one cluster (which Flux would
 // fight over) is kept twice, told apart by the Kustomization.
-func objects(builds []*Build) (map[string]object, error) {
-	out := map[string]object{}
+func objects(builds []*Build) (map[string]*object, error) {
+	out := map[string]*object{}
 	for _, b := range builds {
 		for _, r := range b.Resources {
-			raw, err := r.AsYAML()
+			v, err := objectValue(r)
 			if err != nil {
 				return nil, err
 			}
-			m := r.DeepCopy()
-			maskResource(m)
-			maskNodePlaceholders(m.RNode.YNode())
-			masked, err := m.AsYAML()
+			raw, err := manifest.ValueToYAML(v)
 			if err != nil {
 				return nil, err
 			}
-			o := object{cluster: b.Cluster, kind: r.GetKind(), namespace: r.GetNamespace(), name: r.GetName(), masked: masked, raw: raw}
-			o.values = maskedScalars(o.kind, r.RNode.YNode())
-			key := ObjectKey(o.cluster, o.kind, o.namespace, o.name)
-			if _, dup := out[key]; dup {
+			values := maskedScalars(v)
+			kind, _ := v["kind"].(string)
+			md, _ := v["metadata"].(map[string]any)
+			namespace, _ := md["namespace"].(string)
+			name, _ := md["name"].(string)
+			maskObject(v)
+			maskValuePlaceholders(v)
+			masked, err := manifest.ValueToYAML(v)
+			if err != nil {
+				return nil, err
+			}
+			kind, namespace, name = maskPlaceholders(kind), maskPlaceholders(namespace), maskPlaceholders(name)
+			key := ObjectKey(b.Cluster, kind, namespace, name)
+			if o, dup := out[key]; dup && o.build != b.ID() {
 				key += " (" + b.ID() + ")"
 			}
-			out[key] = o
+			o := out[key]
+			if o == nil {
+				o = &object{cluster: b.Cluster, kind: kind, namespace: namespace, name: name, build: b.ID(), values: map[string][]string{}}
+				out[key] = o
+			}
+			o.masked, o.raw = append(o.masked, masked), append(o.raw, raw)
+			for p, pair := range values {
+				o.values[p] = append(o.values[p], pair...)
+			}
 		}
 	}
 	return out, nil
+}
+
+// joined is the masked YAML of the objects under one key, one document each.
+func (o *object) joined() []byte { return bytes.Join(o.masked, []byte("---\n")) }
+
+// maskedChange says whether the masked scalars at one path (as built and as printed, in pairs; several when objects
+// share a key) changed while printing the same. They are compared as sets: which object holds which value must not
+// matter, since the order of objects sharing a key is not theirs to tell.
+func maskedChange(old, new []string) bool {
+	split := func(pairs []string) (built, printed []string) {
+		for i := 0; i+1 < len(pairs); i += 2 {
+			built, printed = append(built, pairs[i]), append(printed, pairs[i+1])
+		}
+		slices.Sort(built)
+		slices.Sort(printed)
+		return built, printed
+	}
+	ob, op := split(old)
+	nb, np := split(new)
+	return !slices.Equal(ob, nb) && slices.Equal(op, np)
 }
 
 // ObjectKey names an object across a fleet: cluster/Kind/namespace/name, or cluster/Kind/name when cluster-scoped.

@@ -179,7 +179,7 @@ func (s *Source) Build(seeds []Kustomization, opts Options) (*Result, error) {
 			}
 			switch {
 			case n.err != nil:
-				failed = append(failed, &Error{ID: n.k.ID(), Err: n.err})
+				failed = append(failed, &Error{ID: n.k.ID(), Err: s.redact(n.err)})
 			case !n.applied() && !n.forced:
 				res.Skipped = append(res.Skipped, Skipped{Kustomization: n.k, Reason: n.skip})
 			case n.b != nil:

@@ -1,7 +1,6 @@
 package preview
 
 import (
-	"bytes"
 	"path"
 	"slices"
 	"strings"
@@ -9,6 +8,8 @@ import (
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kronform/kronform-gen/generator/manifest"
 )
 
 // kustomizationFiles are the names kustomize reads a folder's kustomization from (konfig's recognized names).
@@ -17,12 +18,13 @@ var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Ku
 // IsKustomizationFile says whether kustomize would read a file of this path as its folder's kustomization.
 func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFiles, path.Base(p)) }
 
-// GeneratorSecrets lists the Secrets a kustomization file (p, relative to the tree) makes from values kept in the
-// clear: every secretGenerator literal, and every env or file source that is not SOPS-encrypted (kustomize-controller
-// decrypts those that are before it builds). read gives the tree's files; a source that is not in the tree is
-// left to the build, which fails on it. Only key names and source paths are reported, never values.
-func GeneratorSecrets(p string, data []byte, read func(string) ([]byte, bool)) ([]PlaintextSecret, error) {
-	if !bytes.Contains(data, []byte("secretGenerator")) {
+// KustomizationSecrets lists the Secrets a kustomization file (p, relative to the tree) makes or changes with values
+// kept in the clear: every secretGenerator literal, every env or file source that is not SOPS-encrypted
+// (kustomize-controller decrypts those that are before it builds), and every patch that writes such a value into a
+// Secret (inline, or from a file in the tree). read gives the tree's files; a source that is not in the tree is left
+// to the build, which fails on it. Only key names and source paths are reported, never values.
+func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool)) ([]PlaintextSecret, error) {
+	if !manifest.MayHoldSecret(data) {
 		return nil, nil
 	}
 	var k kustypes.Kustomization
@@ -30,6 +32,22 @@ func GeneratorSecrets(p string, data []byte, read func(string) ([]byte, bool)) (
 		return nil, err
 	}
 	dir := path.Dir(p)
+	out := generatorSecrets(k, dir, read)
+	docs, err := decodeAll(data)
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range docs {
+		for _, pt := range patchesOf(d, dir, read) {
+			if s, ok := pt.plaintext(i + 1); ok && !strings.HasPrefix(pt.where, "spec.") {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}
+
+func generatorSecrets(k kustypes.Kustomization, dir string, read func(string) ([]byte, bool)) []PlaintextSecret {
 	var out []PlaintextSecret
 	for _, g := range k.SecretGenerator {
 		s := PlaintextSecret{Document: 1, Namespace: g.Namespace, Name: g.Name}
@@ -60,7 +78,7 @@ func GeneratorSecrets(p string, data []byte, read func(string) ([]byte, bool)) (
 			out = append(out, s)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // inClear says whether a generator's source file is in the tree and holds no SOPS metadata.
@@ -92,23 +110,37 @@ func sopsEncrypted(b []byte) bool {
 // maskLiterals masks the values of a kustomization document's secretGenerator literals (KEY=VALUE becomes
 // KEY=*****), for showing the file in a diff. It says whether it masked any.
 func maskLiterals(doc *kyaml.Node) bool {
-	if doc.Kind == kyaml.DocumentNode && len(doc.Content) > 0 {
-		doc = doc.Content[0]
-	}
-	gens := field(doc, "secretGenerator")
-	if gens == nil || gens.Kind != kyaml.SequenceNode {
-		return false
-	}
 	masked := false
-	for _, g := range gens.Content {
-		lits := field(g, "literals")
-		if lits == nil || lits.Kind != kyaml.SequenceNode {
+	seen := map[*kyaml.Node]bool{}
+	for _, gens := range fields(root(doc), "secretGenerator") {
+		gens = deref(gens)
+		if gens == nil || gens.Kind != kyaml.SequenceNode {
 			continue
 		}
-		for _, l := range lits.Content {
-			key, _, _ := strings.Cut(l.Value, "=")
-			*l = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: key + "=" + maskPlain}
-			masked = true
+		for _, g := range gens.Content {
+			for _, lits := range fields(g, "literals") {
+				lits = deref(lits)
+				if lits == nil {
+					continue
+				}
+				items := lits.Content
+				if lits.Kind == kyaml.ScalarNode {
+					items = []*kyaml.Node{lits}
+				}
+				for _, l := range items {
+					if l = deref(l); l == nil || seen[l] || l.Kind != kyaml.ScalarNode {
+						continue
+					}
+					seen[l] = true
+					s, _ := text(l)
+					key, _, found := strings.Cut(s, "=")
+					if !found {
+						key = "" // no KEY=: the whole of it may be the value
+					}
+					*l = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: key + "=" + maskPlain, Anchor: l.Anchor}
+					masked = true
+				}
+			}
 		}
 	}
 	return masked

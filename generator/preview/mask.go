@@ -3,7 +3,6 @@ package preview
 import (
 	"strings"
 
-	"sigs.k8s.io/kustomize/api/resource"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -27,32 +26,154 @@ func Mask(v string) string {
 	return maskPlain
 }
 
-// maskResource replaces every value of a Secret's data and stringData with its mask.
-func maskResource(r *resource.Resource) {
-	if r.GetKind() != "Secret" {
-		return
+// maskValue masks a Secret's data or stringData as a JSON value: each value of a mapping (at any depth), or the
+// whole of anything else but null. The API server takes only a mapping of strings, but what kustomize prints is
+// what it was given.
+func maskValue(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		for k, e := range x {
+			x[k] = maskLeaves(e)
+		}
+		return x
 	}
-	maskNode(r.RNode.YNode())
+	return maskLeaves(v)
 }
 
-// maskNode masks the Secret values of one document's root mapping.
-func maskNode(doc *kyaml.Node) {
-	if doc.Kind == kyaml.DocumentNode && len(doc.Content) > 0 {
-		doc = doc.Content[0]
-	}
-	if doc.Kind != kyaml.MappingNode {
-		return
-	}
-	for i := 0; i+1 < len(doc.Content); i += 2 {
-		k, v := doc.Content[i], doc.Content[i+1]
-		if !isSecretField(k.Value) || v.Kind != kyaml.MappingNode {
-			continue
+func maskLeaves(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = maskLeaves(e)
 		}
-		for j := 1; j < len(v.Content); j += 2 {
-			val := v.Content[j]
-			*val = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: Mask(val.Value), Style: kyaml.SingleQuotedStyle}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = maskLeaves(e)
+		}
+		return x
+	case string:
+		return Mask(x)
+	}
+	return maskPlain
+}
+
+// maskSecret masks a Secret's values in its JSON value.
+func maskSecret(m map[string]any) {
+	for _, f := range secretFields {
+		if v, ok := m[f]; ok {
+			m[f] = maskValue(v)
 		}
 	}
+}
+
+// maskSecretObject masks, in place, the values a Secret object's node tree gives data and stringData, wherever they
+// stand: under an alias, in a mapping merged in, given twice. A node masked through an alias is masked where it is
+// defined too (labels: &v {pw: ...} with stringData: *v prints neither).
+func maskSecretObject(obj *kyaml.Node, seen map[*kyaml.Node]bool) bool {
+	masked := false
+	for _, f := range secretFields {
+		for _, v := range fields(obj, f) {
+			if n := deref(v); n != nil && (n.Kind != kyaml.ScalarNode || n.ShortTag() != kyaml.NodeTagNull) {
+				masked = maskNodeValues(n, seen) || masked
+			}
+		}
+	}
+	return masked
+}
+
+// maskNodeValues masks every scalar under n but the keys of mappings, following aliases; seen keeps a node shared
+// through aliases from being walked twice.
+func maskNodeValues(n *kyaml.Node, seen map[*kyaml.Node]bool) bool {
+	n = deref(n)
+	if n == nil || seen[n] {
+		return false
+	}
+	seen[n] = true
+	switch n.Kind {
+	case kyaml.ScalarNode:
+		setScalar(n, Mask(n.Value))
+		return true
+	case kyaml.MappingNode:
+		masked := false
+		for i := 1; i < len(n.Content); i += 2 {
+			masked = maskNodeValues(n.Content[i], seen) || masked
+		}
+		return masked
+	case kyaml.SequenceNode, kyaml.DocumentNode:
+		masked := false
+		for _, c := range n.Content {
+			masked = maskNodeValues(c, seen) || masked
+		}
+		return masked
+	}
+	return false
+}
+
+// setScalar makes n a single-quoted string ("*****" as a plain scalar would read as an alias), keeping its anchor
+// so that aliases to it still print as aliases.
+func setScalar(n *kyaml.Node, v string) {
+	*n = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: v, Style: kyaml.SingleQuotedStyle, Anchor: n.Anchor}
 }
 
 func isSecretField(name string) bool { return name == "data" || name == "stringData" }
+
+// sopsShown are the sops metadata a masked file still shows: the public recipients and the settings. The rest (the
+// data key wrapped for each recipient, the MAC, lastmodified) is masked: anyone holding a recipient's key, one a pull
+// request may have added, could unwrap the data key and read the MAC, a hash of every value.
+var sopsShown = map[string]bool{
+	"recipient": true, "version": true, "encrypted_regex": true, "unencrypted_regex": true,
+	"encrypted_suffix": true, "unencrypted_suffix": true, "encrypted_comment_regex": true,
+	"unencrypted_comment_regex": true, "mac_only_encrypted": true,
+}
+
+// maskSOPSMetadata masks, in place, a document's sops block (but for sopsShown) and every SOPS-encrypted value in it.
+func maskSOPSMetadata(doc *kyaml.Node, seen map[*kyaml.Node]bool) bool {
+	masked := false
+	var walk func(n *kyaml.Node, show bool)
+	walk = func(n *kyaml.Node, show bool) {
+		n = deref(n)
+		if n == nil || seen[n] {
+			return
+		}
+		seen[n] = true
+		switch n.Kind {
+		case kyaml.ScalarNode:
+			if !show && n.ShortTag() != kyaml.NodeTagNull {
+				setScalar(n, maskPlain)
+				masked = true
+			}
+		case kyaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, _ := text(n.Content[i])
+				walk(n.Content[i+1], sopsShown[k])
+			}
+		case kyaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c, false)
+			}
+		}
+	}
+	for _, s := range fields(root(doc), "sops") {
+		walk(s, false)
+	}
+	var encrypted func(n *kyaml.Node)
+	encrypted = func(n *kyaml.Node) {
+		n = deref(n)
+		if n == nil || seen[n] {
+			return
+		}
+		seen[n] = true
+		if n.Kind == kyaml.ScalarNode && isEncrypted(n.Value) {
+			setScalar(n, maskSOPS)
+			masked = true
+		}
+		for _, c := range n.Content {
+			encrypted(c)
+		}
+	}
+	encrypted(doc)
+	return masked
+}

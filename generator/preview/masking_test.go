@@ -1,6 +1,7 @@
 package preview_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"maps"
 	"os"
@@ -190,4 +191,48 @@ func buildsOf(r *preview.Result) []*preview.Build {
 		return nil
 	}
 	return r.Builds
+}
+
+// build and diff decide what is a Secret on the object as kustomize prints it and Flux applies it (tags decoded,
+// aliases and merge keys resolved), and mask its data and stringData whatever their shape.
+func TestBuildAndDiffMaskSecretsAsApplied(t *testing.T) {
+	const canary = "CANARY-b1n4ry"
+	encoded := base64.StdEncoding.EncodeToString([]byte(canary))
+	secrets := map[string]string{
+		"binary":  "apiVersion: v1\nkind: !!binary U2VjcmV0\nmetadata: {name: binary, namespace: apps}\nstringData: {pw: " + canary + "}\n",
+		"escaped": "apiVersion: v1\nkind: \"Secr\\x65t\"\nmetadata: {name: escaped, namespace: apps}\nstringData: {pw: " + canary + "}\n",
+		"merged":  "apiVersion: v1\n<<: {kind: Secret}\nmetadata: {name: merged, namespace: apps}\nstringData: {pw: " + canary + "}\n",
+		"string":  "apiVersion: v1\nkind: Secret\nmetadata: {name: string, namespace: apps}\nstringData: " + canary + "\n",
+		"list":    "apiVersion: v1\nkind: Secret\nmetadata: {name: list, namespace: apps}\nstringData: [" + canary + "]\n",
+		"data":    "apiVersion: v1\nkind: Secret\nmetadata: {name: data, namespace: apps}\ndata: " + encoded + "\n",
+		"nested":  "apiVersion: v1\nkind: Secret\nmetadata: {name: nested, namespace: apps}\ndata: {pw: {x: " + encoded + "}}\n",
+	}
+	files := map[string][]byte{"clusters/c1/apps.yaml": []byte(fluxKustomization("apps", "./apps"))}
+	for name, doc := range secrets {
+		files["apps/"+name+".yaml"] = []byte(doc)
+	}
+	builds := buildFiles(t, files, preview.Options{})
+	y, err := builds[0].YAML(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(y), canary) || strings.Contains(string(y), encoded) {
+		t.Errorf("build shows a value:\n%s", y)
+	}
+	changes, err := preview.Diff(nil, builds, "HEAD", "working tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := json.Marshal(changes)
+	if strings.Contains(string(all), canary) || strings.Contains(string(all), encoded) {
+		t.Errorf("diff shows a value:\n%s", all)
+	}
+	for _, c := range changes {
+		if c.Kind != "Secret" || c.Key != "c1/Secret/apps/"+c.Name {
+			t.Errorf("%s: kind %q", c.Key, c.Kind)
+		}
+	}
+	if len(changes) != len(secrets) {
+		t.Errorf("%d objects in the diff, want %d", len(changes), len(secrets))
+	}
 }

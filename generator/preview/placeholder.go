@@ -1,17 +1,17 @@
 package preview
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-
-	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // A value that must not print (a variable from a Secret, or anything an expression derives from one) is substituted
@@ -78,19 +78,8 @@ func maskPlaceholders(s string) string {
 	})
 }
 
-// maskNodePlaceholders masks the placeholders of every scalar of a node tree, keys included. A scalar that held one
-// becomes a single-quoted string: "*****" as a plain scalar would read as an alias.
-func maskNodePlaceholders(n *kyaml.Node) {
-	if n.Kind == kyaml.ScalarNode && hasPlaceholder(n.Value) {
-		n.Value = maskPlaceholders(n.Value)
-		n.Tag, n.Style = "!!str", kyaml.SingleQuotedStyle
-	}
-	for _, c := range n.Content {
-		maskNodePlaceholders(c)
-	}
-}
-
-// maskValuePlaceholders does the same to a JSON value (map[string]any, []any, scalars) and returns it.
+// maskValuePlaceholders masks the placeholders of every string of a JSON value (map[string]any, []any, scalars),
+// keys included, and returns it.
 func maskValuePlaceholders(v any) any {
 	switch x := v.(type) {
 	case string:
@@ -100,54 +89,120 @@ func maskValuePlaceholders(v any) any {
 			x[i] = maskValuePlaceholders(x[i])
 		}
 	case map[string]any:
+		var masked []string
 		for k, e := range x {
-			e = maskValuePlaceholders(e)
-			if mk := maskPlaceholders(k); mk != k {
-				delete(x, k)
-				k = mk
+			x[k] = maskValuePlaceholders(e)
+			if hasPlaceholder(k) {
+				masked = append(masked, k)
 			}
-			x[k] = e
+		}
+		// Keys that mask alike are one key: the value that prints first in order stays, whichever key held it,
+		// so the output does not depend on the placeholders.
+		for _, k := range masked {
+			e := x[k]
+			delete(x, k)
+			mk := maskPlaceholders(k)
+			if old, taken := x[mk]; !taken || fmt.Sprint(e) < fmt.Sprint(old) {
+				x[mk] = e
+			}
 		}
 	}
 	return v
 }
 
-// maskedScalars lists, by path (data.token, spec.containers[0].env[1].value), the scalars of an object that print
-// masked: every value of a Secret's data and stringData, and any scalar holding a placeholder. Each comes with the
-// text as built and as printed, so a diff can name a change that the mask hides.
-func maskedScalars(kind string, doc *kyaml.Node) map[string][2]string {
-	out := map[string][2]string{}
-	// secretMap says n is a Secret's data or stringData, whose scalar values all print masked.
-	var walk func(n *kyaml.Node, path string, secretMap bool)
-	walk = func(n *kyaml.Node, path string, secretMap bool) {
-		switch n.Kind {
-		case kyaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, path, false)
-			}
-		case kyaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i].Value, n.Content[i+1]
-				p := k
+// maskedScalars lists, by path (data.token, spec.containers[0].env[1].value), the scalars of an object's JSON value
+// that print masked: every value of a Secret's data and stringData, and any string holding a placeholder. Each comes
+// as two strings, as built and as printed, so a diff can name a change that the mask hides. Paths print, so keys in
+// them are masked too; scalars whose paths are then one are listed together, pair after pair.
+func maskedScalars(obj map[string]any) map[string][]string {
+	out := map[string][]string{}
+	kind, _ := obj["kind"].(string)
+	add := func(path, built, printed string) { out[path] = append(out[path], built, printed) }
+	var walk func(v any, path string, secretValue bool)
+	walk = func(v any, path string, secretValue bool) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				p := maskPlaceholders(k)
 				if path != "" {
-					p = path + "." + k
+					p = path + "." + p
 				}
-				if secretMap && v.Kind == kyaml.ScalarNode {
-					out[p] = [2]string{v.Value, Mask(v.Value)}
-					continue
-				}
-				walk(v, p, path == "" && kind == "Secret" && isSecretField(k))
+				walk(e, p, secretValue || path == "" && kind == "Secret" && isSecretField(k))
 			}
-		case kyaml.SequenceNode:
-			for i, c := range n.Content {
-				walk(c, path+"["+strconv.Itoa(i)+"]", false)
+		case []any:
+			for i, e := range x {
+				walk(e, path+"["+strconv.Itoa(i)+"]", secretValue)
 			}
-		case kyaml.ScalarNode:
-			if hasPlaceholder(n.Value) {
-				out[path] = [2]string{n.Value, maskPlaceholders(n.Value)}
+		case string:
+			switch {
+			case secretValue:
+				add(path, x, Mask(x))
+			case hasPlaceholder(x):
+				add(path, x, maskPlaceholders(x))
+			}
+		default:
+			if secretValue {
+				add(path, fmt.Sprint(x), maskPlain)
 			}
 		}
 	}
-	walk(doc, "", false)
+	walk(obj, "", false)
 	return out
+}
+
+// MaskPlaceholders masks every placeholder in text; nothing kronform-gen prints may hold one (a name or a message can
+// carry one a long way: a Kustomization named by a substituted variable, an error about it).
+func MaskPlaceholders(b []byte) []byte {
+	if !bytes.Contains(b, []byte(placeholderMarker)) {
+		return b
+	}
+	return []byte(maskPlaceholders(string(b)))
+}
+
+// placeholderLen is the length of every placeholder, PLAIN or SOPS (one letter shorter).
+var placeholderLen = len(placeholderPlain) + 32
+
+// PlaceholderTail is the length of the longest end of text that a placeholder could start with but that is not
+// one yet: a writer masking a stream holds it back until the next write says what it is.
+func PlaceholderTail(b []byte) int {
+	for i := max(0, len(b)-placeholderLen+1); i < len(b); i++ {
+		if startsPlaceholder(b[i:]) {
+			return len(b) - i
+		}
+	}
+	return 0
+}
+
+// startsPlaceholder says whether b is the start of a placeholder, short of a whole one.
+func startsPlaceholder(b []byte) bool {
+	marker := []byte(placeholderMarker)
+	if len(b) <= len(marker) {
+		return bytes.HasPrefix(marker, b)
+	}
+	if !bytes.HasPrefix(b, marker) {
+		return false
+	}
+	rest := b[len(marker):]
+	for _, kind := range []string{"SOPS", "PLAIN"} {
+		if len(rest) <= len(kind) {
+			if strings.HasPrefix(kind, string(rest)) {
+				return true
+			}
+			continue
+		}
+		if !strings.HasPrefix(string(rest), kind) {
+			continue
+		}
+		digits := rest[len(kind):]
+		if len(digits) >= 32 {
+			return false
+		}
+		for _, c := range digits {
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

@@ -58,7 +58,7 @@ func postBuild(b *Build, sources map[objectKey]*resource.Resource, reveal bool) 
 		if len(vars) > 0 || pb.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways {
 			for _, r := range b.Resources {
 				if err := substitute(r, vars, unresolved); err != nil {
-					return fmt.Errorf("postBuild: %s/%s: %w", r.GetKind(), r.GetName(), err)
+					return fmt.Errorf("postBuild: %s/%s: %w", maskPlaceholders(r.GetKind()), maskPlaceholders(r.GetName()), err)
 				}
 			}
 		}

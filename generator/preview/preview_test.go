@@ -194,7 +194,10 @@ func TestBuildMasksAndDecryptsSOPSSecrets(t *testing.T) {
 	if found, err := preview.PlaintextSecrets(enc); err != nil || len(found) != 0 {
 		t.Errorf("PlaintextSecrets(encrypted) = %v, %v", found, err)
 	}
-	if m := preview.MaskFile(enc); bytes.Count(m, []byte("ENC[")) != 1 || !bytes.Contains(m, []byte("password: '**SOPS**'")) {
+	// Nor its sops block: with a recipient's key the data key unwraps and the MAC, a hash of every value, decrypts.
+	if m := preview.MaskFile(enc); bytes.Contains(m, []byte("ENC[")) || !bytes.Contains(m, []byte("password: '**SOPS**'")) ||
+		!bytes.Contains(m, []byte("  mac: '*****'\n")) || !bytes.Contains(m, []byte("  - enc: '*****'\n")) ||
+		!bytes.Contains(m, []byte("    recipient: age1")) {
 		t.Errorf("MaskFile(encrypted):\n%s", m)
 	}
 }
@@ -221,6 +224,21 @@ func TestPlaintextSecrets(t *testing.T) {
 		// sops leaves an empty value as it is, and it holds nothing to leak.
 		{"empty values", "kind: Secret\nmetadata: {name: q}\nstringData: {a: '', b: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}\ndata: {c: \"\", d: x}\n", "1 /q [data.d]"},
 		{"items of a kind that is no List", "kind: Thing\nitems:\n- {kind: Secret, metadata: {name: p}, stringData: {p: x}}\n", ""},
+		// kustomize decodes tags and resolves aliases and merge keys: Flux applies each of these as a Secret.
+		{"kind tagged !!binary", "kind: !!binary U2VjcmV0\nmetadata: {name: r}\nstringData: {p: x}\n", "1 /r [stringData.p]"},
+		{"kind tagged !!binary, verbatim", "kind: !<tag:yaml.org,2002:binary> U2VjcmV0\nmetadata: {name: r2}\nstringData: {p: x}\n", "1 /r2 [stringData.p]"},
+		{"kind escaped in hex", "kind: \"Secr\\x65t\"\nmetadata: {name: r3}\nstringData: {p: x}\n", "1 /r3 [stringData.p]"},
+		{"kind merged in", "<<: {kind: Secret}\nmetadata: {name: s}\nstringData: {p: x}\n", "1 /s [stringData.p]"},
+		{"kind from an anchor", "metadata: {name: t, annotations: {a: &k Secret}}\nkind: *k\nstringData: {p: x}\n", "1 /t [stringData.p]"},
+		{"values from an anchor", "kind: Secret\nmetadata: {name: u, labels: &v {p: x}}\nstringData: *v\n", "1 /u [stringData.p]"},
+		{"values merged in", "kind: Secret\nmetadata: {name: v, labels: &v {p: x}}\nstringData: {<<: *v, q: ''}\n", "1 /v [stringData.p]"},
+		{"key tagged !!binary", "kind: Secret\nmetadata: {name: w}\n!!binary c3RyaW5nRGF0YQ==: {p: x}\n", "1 /w [stringData.p]"},
+		// The API server takes only a mapping of strings, but kustomize passes anything on, and prints it.
+		{"stringData a string", "kind: Secret\nmetadata: {name: x}\nstringData: value\n", "1 /x [stringData]"},
+		{"stringData a list", "kind: Secret\nmetadata: {name: y}\nstringData: [value]\n", "1 /y [stringData]"},
+		{"data a string", "kind: Secret\nmetadata: {name: z}\ndata: dmFsdWU=\n", "1 /z [data]"},
+		{"a value a mapping", "kind: Secret\nmetadata: {name: z2}\nstringData: {p: {q: value}}\n", "1 /z2 [stringData.p]"},
+		{"empty shapes", "kind: Secret\nmetadata: {name: z3}\nstringData: ''\ndata: []\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			found, err := preview.PlaintextSecrets([]byte(tc.file))
@@ -250,8 +268,23 @@ func TestMaskFileFindsEverySpellingOfSecret(t *testing.T) {
 		"kind: \"Secret\"\nstringData: {p: CANARY\n", // not valid YAML: replaced whole
 		"kind: List\nitems:\n- kind: Secret\n  stringData: {p: CANARY}\n",
 		"kind: SecretList\nitems:\n- {kind: Secret, data: {p: CANARY}}\n",
+		"kind: !!binary U2VjcmV0\nstringData: {p: CANARY}\n",
+		"kind: \"Secr\\x65t\"\nstringData: {p: CANARY}\n",
+		"kind: !<tag:yaml.org,2002:binary> U2VjcmV0\nstringData: {p: CANARY}\n",
+		"%TAG !e! tag:yaml.org,2002:\n---\nkind: !e!binary U2VjcmV0\nstringData: {p: CANARY}\n",
+		"<<: {kind: Secret}\nstringData: {p: CANARY}\n",
+		"<<: [{a: b}, {kind: Secret}]\nstringData: {p: CANARY}\n",
+		"metadata: {annotations: {a: &k Secret}}\nkind: *k\nstringData: {p: CANARY}\n",
+		// An anchored value is the same value wherever it stands: it is masked where it is defined too.
+		"kind: Secret\nmetadata: {labels: &v {p: CANARY}}\nstringData: *v\n",
+		"kind: Secret\nmetadata: {annotations: {a: &s CANARY}}\nstringData: {p: *s}\n",
+		"kind: Secret\nmetadata: {labels: &v {p: CANARY}}\nstringData: {<<: *v}\n",
+		"kind: Secret\nstringData: CANARY\n",
+		"kind: Secret\nstringData: [CANARY]\n",
+		"kind: Secret\ndata: {p: [{q: CANARY}]}\n",
+		"kind: Secret\ndata: Q0FOQVJZ\n",
 	} {
-		if got := string(preview.MaskFile([]byte(file))); strings.Contains(got, "CANARY") {
+		if got := string(preview.MaskFile([]byte(file))); strings.Contains(got, "CANARY") || strings.Contains(got, "Q0FOQVJZ") {
 			t.Errorf("%q masked as %q", file, got)
 		}
 	}
@@ -282,7 +315,7 @@ secretGenerator:
   - name: legacy
     env: db.env
 `
-	found, err := preview.GeneratorSecrets("apps/kustomization.yaml", []byte(kustomization), read)
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(kustomization), read)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,5 +331,85 @@ secretGenerator:
 	masked := string(preview.MaskFile([]byte(kustomization)))
 	if strings.Contains(masked, "hunter2") || strings.Contains(masked, "admin") || !strings.Contains(masked, "password=*****") {
 		t.Errorf("literals not masked:\n%s", masked)
+	}
+}
+
+// A patch that writes a value in the clear into a Secret is a plaintext Secret: check reports it and diffs mask it,
+// inline in a kustomization file or a Flux Kustomization, or in a file a kustomization names.
+func TestPatchSecrets(t *testing.T) {
+	files := map[string]string{
+		"apps/secret-patch.yaml": "stringData: {f: CANARY5}\n",
+		"apps/enc-patch.yaml":    "stringData:\n  f: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\nsops:\n  mac: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n",
+		"apps/ops.json":          `[{"op": "add", "path": "/data/o", "value": "Q0FOQVJZ"}]`,
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	kustomization := `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [secret.yaml]
+patches:
+- patch: "apiVersion: v1\nkind: Secret\nmetadata: {name: canary, namespace: apps}\nstringData: {extra: CANARY0}"
+- target: {kind: Secret, name: canary}
+  patch: '[{"op": "add", "path": "/stringData/x", "value": "CANARY1"}]'
+- target: {name: anything}
+  patch: '[{op: add, path: /data/y, value: Q0FOQVJZ}, {op: add, path: /metadata/labels/a, value: shown}]'
+- target: {kind: ConfigMap}
+  patch: '[{op: add, path: /data/z, value: shown}]'
+- target: {kind: Secret}
+  patch: '[{op: add, path: /metadata/labels/b, value: shown}, {op: add, path: /stringData/e, value: "ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]"}]'
+- target: {kind: Secret}
+  path: secret-patch.yaml
+- target: {kind: Secret}
+  path: enc-patch.yaml
+- target: {kind: "Sec.*"}
+  patch: '[{op: replace, path: "", value: {stringData: {w: CANARY7}}}]'
+- target: {kind: Secret, name: ops}
+  path: ops.json
+patchesStrategicMerge:
+- |
+  kind: Secret
+  metadata: {name: psm}
+  stringData: {q: CANARY9}
+- secret-patch.yaml
+patchesJson6902:
+- target: {version: v1, kind: Secret, name: j}
+  patch: '[{op: replace, path: /data/k, value: Q0FOQVJZ}]'
+`
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(kustomization), read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range found {
+		got = append(got, f.Namespace+"/"+f.Name+" ["+strings.Join(f.Keys, " ")+"]")
+	}
+	want := []string{
+		"apps/canary [patches[0].stringData.extra]", "/canary [patches[1]/stringData/x]", "/anything [patches[2]/data/y]",
+		"/ [patches[5].stringData.f]", "/ [patches[7].stringData.w]", "/ops [patches[8]/data/o]",
+		"/psm [patchesStrategicMerge[0].stringData.q]", "/j [patchesJson6902[0]/data/k]",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	masked := string(preview.MaskFile([]byte(kustomization)))
+	if strings.Contains(masked, "CANARY") || strings.Count(masked, "shown") != 3 {
+		t.Errorf("patches not masked as they should be:\n%s", masked)
+	}
+
+	flux := `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  patches:
+  - target: {kind: Secret, name: db}
+    patch: |
+      - {op: add, path: /stringData/t, value: CANARY}
+  - patch: "kind: ConfigMap\nmetadata: {name: c}\ndata: {shown: shown}"
+`
+	found, err = preview.PlaintextSecrets([]byte(flux))
+	if err != nil || len(found) != 1 || found[0].Name != "db" || strings.Join(found[0].Keys, " ") != "spec.patches[0]/stringData/t" {
+		t.Errorf("PlaintextSecrets(Flux Kustomization) = %+v, %v", found, err)
+	}
+	if masked := string(preview.MaskFile([]byte(flux))); strings.Contains(masked, "CANARY") || !strings.Contains(masked, "shown: shown") {
+		t.Errorf("Flux Kustomization:\n%s", masked)
 	}
 }

@@ -44,53 +44,42 @@ func YAMLAll(builds []*Build, reveal bool) ([][]byte, error) {
 }
 
 // resourceYAML prints one object as kustomize does (resource.AsYAML: the object as JSON, then sigs.k8s.io/yaml's
-// JSONToYAML, so keys come out sorted and scalars as JSON typed them). The usual object is turned into that JSON
-// value straight from its node tree; an object holding anything whose JSON typing is subtle (floats, timestamps,
-// custom tags, merge keys, anchors, large or non-decimal integers, duplicate keys) takes kustomize's own round trip.
-// Placeholders of masked variables print as their masks, with or without reveal (a SOPS value left encrypted stays
-// masked).
+// JSONToYAML, so keys come out sorted and scalars as JSON typed them), from its JSON value (objectValue). Secret
+// values are masked unless reveal is set, and placeholders of masked variables print as their masks, with or without
+// reveal (a SOPS value left encrypted stays masked).
 func resourceYAML(r *resource.Resource, reveal bool) ([]byte, error) {
-	secret := !reveal && r.GetKind() == "Secret"
+	m, err := objectValue(r)
+	if err != nil {
+		return nil, err
+	}
+	if !reveal {
+		maskObject(m)
+	}
+	maskValuePlaceholders(m)
+	return manifest.ValueToYAML(m)
+}
+
+// objectValue is an object as kustomize prints it and Flux applies it, as a JSON value (a new one, free to change):
+// aliases and merge keys resolved, tags decoded (kind: !!binary U2VjcmV0 is a Secret). The usual object is turned into
+// it straight from its node tree; an object holding anything whose JSON typing is subtle (floats, timestamps, custom
+// tags, merge keys, anchors, large or non-decimal integers, duplicate keys) takes kustomize's own round trip.
+func objectValue(r *resource.Resource) (map[string]any, error) {
 	if v, ok := jsonValue(r.RNode.YNode()); ok {
 		if m, isMap := v.(map[string]any); isMap {
-			if secret {
-				maskValues(m)
-			}
-			maskValuePlaceholders(m)
-			return manifest.ValueToYAML(m)
+			return m, nil
 		}
-	}
-	if secret {
-		r = r.DeepCopy()
-		maskResource(r)
 	}
 	j, err := r.MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
-	if hasPlaceholder(string(j)) {
-		if !secret {
-			r = r.DeepCopy()
-		}
-		maskNodePlaceholders(r.RNode.YNode())
-		if j, err = r.MarshalJSON(); err != nil {
-			return nil, err
-		}
-	}
-	return manifest.JSONToYAML(j)
+	return manifest.JSONValue(j)
 }
 
-// maskValues masks a Secret's values in its JSON value, as maskNode does in its node tree.
-func maskValues(m map[string]any) {
-	for _, f := range secretFields {
-		values, ok := m[f].(map[string]any)
-		if !ok {
-			continue
-		}
-		for k, v := range values {
-			s, _ := v.(string)
-			values[k] = Mask(s)
-		}
+// maskObject masks the values of a Secret, decided on its kind as applied.
+func maskObject(m map[string]any) {
+	if kind, _ := m["kind"].(string); kind == "Secret" {
+		maskSecret(m)
 	}
 }
 

@@ -8,22 +8,17 @@ import (
 	"slices"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/kronform/kronform-gen/generator/manifest"
 )
 
-// mayHoldSecret is a cheap test that lets files without a Secret skip parsing; most files do not even hold the word.
-// It must never be wrong the other way, or a value would go unmasked: the kind can be written in JSON or flow style,
-// quoted, tagged or followed by a comment, so every file holding the word is parsed, and so is every file that could
-// spell it without writing it (an escape in a double-quoted scalar; UTF-16, whose ASCII comes with NUL bytes).
-func mayHoldSecret(data []byte) bool {
-	return bytes.Contains(data, []byte("Secret")) || bytes.Contains(data, []byte("secretGenerator")) ||
-		bytes.IndexByte(data, '\\') >= 0 || bytes.IndexByte(data, 0) >= 0
-}
-
-// MaskFile returns a YAML file with the values of every Secret document masked, for showing in a diff. A file
-// without a Secret comes back unchanged; one with a Secret is re-encoded (both sides of a diff go through the same
-// encoder, so only real changes show). A file that does not parse but may hold a Secret is replaced by one line.
+// MaskFile returns a YAML file with every value that must not show masked, for showing in a diff: the values of
+// every Secret document, secretGenerator literals, inline patches that may touch a Secret, SOPS ciphertext, and the
+// sops block but for its recipients and settings. A file without any comes back unchanged; one with any is
+// re-encoded (both sides of a diff go through the same encoder, so only real changes show). A file that does not
+// parse but may hold a Secret is replaced by one line.
 func MaskFile(data []byte) []byte {
-	if !mayHoldSecret(data) {
+	if !manifest.MayHoldSecret(data) {
 		return data
 	}
 	docs, err := decodeAll(data)
@@ -32,11 +27,7 @@ func MaskFile(data []byte) []byte {
 	}
 	masked := false
 	for _, d := range docs {
-		for _, secret := range secretNodes(d) {
-			maskNode(secret)
-			masked = true
-		}
-		if maskLiterals(d) {
+		if maskDocument(d) {
 			masked = true
 		}
 	}
@@ -57,6 +48,19 @@ func MaskFile(data []byte) []byte {
 	return buf.Bytes()
 }
 
+// maskDocument masks one document in place; it says whether it masked anything.
+func maskDocument(d *kyaml.Node) bool {
+	seen := map[*kyaml.Node]bool{}
+	masked := false
+	for _, secret := range secretObjects(d) {
+		masked = maskSecretObject(secret, seen) || masked
+	}
+	masked = maskLiterals(d) || masked
+	masked = maskPatches(d) || masked
+	masked = maskSOPSMetadata(d, seen) || masked
+	return masked
+}
+
 // PlaintextSecret is a Secret document with a value that is not SOPS ciphertext.
 type PlaintextSecret struct {
 	Document  int      `json:"document"` // 1-based, within the file
@@ -67,9 +71,9 @@ type PlaintextSecret struct {
 
 // PlaintextSecrets lists the Secret documents of a YAML file that hold a value in the clear: any data or stringData
 // value that is not ENC[...], whether or not the document has a sops block (a wrong encrypted_regex leaves values in
-// the clear beside one).
+// the clear beside one), and the patches of Flux Kustomizations that write one into a Secret.
 func PlaintextSecrets(data []byte) ([]PlaintextSecret, error) {
-	if !mayHoldSecret(data) {
+	if !manifest.MayHoldSecret(data) {
 		return nil, nil
 	}
 	docs, err := decodeAll(data)
@@ -78,41 +82,78 @@ func PlaintextSecrets(data []byte) ([]PlaintextSecret, error) {
 	}
 	var out []PlaintextSecret
 	for i, d := range docs {
-		for _, root := range secretNodes(d) {
-			if p, ok := plaintextIn(root, i+1); ok {
+		for _, obj := range secretObjects(d) {
+			if p, ok := plaintextIn(obj, i+1); ok {
 				out = append(out, p)
 			}
 		}
+		out = append(out, fluxPatchSecrets(d, i+1)...)
 	}
 	return out, nil
 }
 
 // plaintextIn reports one Secret object's values that are in the clear.
-func plaintextIn(root *kyaml.Node, document int) (PlaintextSecret, bool) {
+func plaintextIn(obj *kyaml.Node, document int) (PlaintextSecret, bool) {
 	p := PlaintextSecret{Document: document}
-	if md := field(root, "metadata"); md != nil {
-		if n := field(md, "name"); n != nil {
-			p.Name = n.Value
-		}
-		if n := field(md, "namespace"); n != nil {
-			p.Namespace = n.Value
-		}
-	}
-	for _, f := range secretFields {
-		m := field(root, f)
-		if m == nil || m.Kind != kyaml.MappingNode {
-			continue
-		}
-		for j := 0; j+1 < len(m.Content); j += 2 {
-			// An empty value holds nothing to leak, and sops leaves it as it is: flagging it would fail check on
-			// every file generate writes for an empty value.
-			if v := m.Content[j+1]; v.Kind != kyaml.ScalarNode || v.Value != "" && !isEncrypted(v.Value) {
-				p.Keys = append(p.Keys, f+"."+m.Content[j].Value)
-			}
-		}
-	}
-	slices.Sort(p.Keys)
+	p.Namespace, p.Name = identity(obj)
+	p.Keys = plaintextKeys(obj, "")
 	return p, len(p.Keys) > 0
+}
+
+// identity is an object's namespace and name as written.
+func identity(obj *kyaml.Node) (namespace, name string) {
+	md := field(obj, "metadata")
+	name, _ = text(field(md, "name"))
+	namespace, _ = text(field(md, "namespace"))
+	return namespace, name
+}
+
+// plaintextKeys lists, prefixed, the data and stringData keys of an object that hold a value in the clear, sorted.
+// A data or stringData that is not a mapping of strings (which the API server refuses, but kustomize passes on)
+// counts as one value.
+func plaintextKeys(obj *kyaml.Node, prefix string) []string {
+	var keys []string
+	for _, f := range secretFields {
+		for _, v := range fields(obj, f) {
+			v = deref(v)
+			if v == nil || v.Kind == kyaml.ScalarNode && v.ShortTag() == kyaml.NodeTagNull {
+				continue
+			}
+			if v.Kind != kyaml.MappingNode {
+				if inClearValue(v) {
+					keys = append(keys, prefix+f)
+				}
+				continue
+			}
+			visitFields(v, map[*kyaml.Node]bool{}, func(k, val *kyaml.Node) {
+				if inClearValue(val) {
+					name, _ := text(k)
+					keys = append(keys, prefix+f+"."+name)
+				}
+			})
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// inClearValue says whether a value holds anything that is not SOPS ciphertext. An empty value holds nothing to leak,
+// and sops leaves it as it is: flagging it would fail check on every file generate writes for an empty value.
+func inClearValue(v *kyaml.Node) bool {
+	v = deref(v)
+	if v == nil {
+		return false
+	}
+	if v.Kind == kyaml.ScalarNode {
+		s, _ := text(v)
+		return s != "" && !isEncrypted(s)
+	}
+	for _, c := range v.Content {
+		if inClearValue(c) {
+			return true
+		}
+	}
+	return false
 }
 
 func decodeAll(data []byte) ([]*kyaml.Node, error) {
@@ -129,16 +170,4 @@ func decodeAll(data []byte) ([]*kyaml.Node, error) {
 		}
 		docs = append(docs, &n)
 	}
-}
-
-func field(m *kyaml.Node, name string) *kyaml.Node {
-	if m.Kind != kyaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == name {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }

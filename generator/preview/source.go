@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -19,6 +20,9 @@ import (
 type Source struct {
 	fs   filesys.FileSystem
 	root string // absolute path of the repository root inside fs
+	// baseNames are the names of the tree's files and folders, which error messages may quote (see redact).
+	baseNamesOnce sync.Once
+	baseNames     map[string]bool
 }
 
 // FromDir reads the tree at dir on disk into memory, once (builds then make no system calls, and nothing is ever

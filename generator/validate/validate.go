@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path"
@@ -22,6 +21,7 @@ import (
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 
 	"github.com/kronform/kronform-gen/generator/cache"
+	"github.com/kronform/kronform-gen/generator/manifest"
 	"github.com/kronform/kronform-gen/generator/tree"
 	"github.com/kronform/kronform-gen/internal/parallel"
 )
@@ -55,7 +55,8 @@ func (f Finding) String() string {
 
 // Tree validates every object of an in-memory tree with the embedded schemas. A file whose exact bytes this same
 // binary found valid before (the "validate" set of package cache) is not validated again: the verdict depends on
-// nothing else. Files holding a Secret are never remembered, not even by digest.
+// nothing else. Files that may hold a secret value (manifest.MayHoldSecret: a Secret however its kind is spelled, a
+// secretGenerator literal, a patch, SOPS ciphertext) are never remembered, not even by digest.
 func Tree(t *tree.Tree) ([]Finding, error) {
 	seen := cache.Open("validate")
 	todo := tree.New()
@@ -72,7 +73,7 @@ func Tree(t *tree.Tree) ([]Finding, error) {
 		if err := todo.Add(p, b); err != nil {
 			return nil, err
 		}
-		if !bytes.Contains(b, []byte("Secret")) {
+		if !manifest.MayHoldSecret(b) {
 			remember[p] = d
 		}
 	}
@@ -138,7 +139,8 @@ func (s *Schemas) File(name string, data []byte) []Finding {
 	docs, err := parseDocuments(data)
 	var out []Finding
 	if err != nil {
-		out = append(out, Finding{File: name, Message: "not valid YAML: " + err.Error()})
+		// The parser's words may quote the file (an unknown anchor's name), which may hold a secret value.
+		out = append(out, Finding{File: name, Message: "not valid YAML: " + manifest.Redact(err.Error(), nil)})
 	}
 	for _, d := range docs {
 		for _, e := range s.Object(d.object) {

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kronform/kronform-gen/generator/cache"
+	"github.com/kronform/kronform-gen/generator/manifest"
 	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
@@ -243,7 +244,7 @@ func TestTreeRemembersValidFiles(t *testing.T) {
 	for _, p := range tr.Paths() {
 		if Validated(p) {
 			files++
-			if b, _ := tr.File(p); strings.Contains(string(b), "Secret") {
+			if b, _ := tr.File(p); manifest.MayHoldSecret(b) {
 				secrets++
 			}
 		}
@@ -327,5 +328,34 @@ func TestDirWithoutRecordChecksEveryYAMLFileOutsideFluxSystem(t *testing.T) {
 	}
 	if findings, err := Dir(dir); err != nil || len(findings) != 0 {
 		t.Errorf("with a record listing only a valid file: %q, %v", strs(findings), err)
+	}
+}
+
+// The digest of a file that may hold a secret value is never remembered, however the value stands in it: a
+// secretGenerator literal, a patch, a Secret whose kind is tagged or escaped (these once held no "Secret" and were).
+func TestTreeNeverRemembersFilesThatMayHoldASecretValue(t *testing.T) {
+	t.Setenv(cache.Env, t.TempDir())
+	tr := tree.New()
+	for p, data := range map[string]string{
+		"apps/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nsecretGenerator:\n- name: app\n  literals: [password=hunter2]\n",
+		"apps/patched/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n" +
+			"patches:\n- target: {name: a}\n  patch: '[{op: add, path: /stringData/pw, value: hunter2}]'\n",
+		"apps/binary.yaml":  "apiVersion: v1\nkind: !!binary U2VjcmV0\nmetadata: {name: b, namespace: apps}\nstringData: {pw: hunter2}\n",
+		"apps/escaped.yaml": "apiVersion: v1\nkind: \"Secr\\x65t\"\nmetadata: {name: e, namespace: apps}\nstringData: {pw: hunter2}\n",
+		"apps/config.yaml":  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: apps}\ndata: {color: blue}\n",
+	} {
+		if err := tr.Add(p, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for run := range 2 {
+		before := validatedFiles.Load()
+		findings, err := Tree(tr)
+		if err != nil || len(findings) > 0 {
+			t.Fatalf("run %d: %v %v", run, err, strs(findings))
+		}
+		if n, want := validatedFiles.Load()-before, []int64{5, 4}[run]; n != want {
+			t.Errorf("run %d validated %d files, want %d (only the ConfigMap remembered)", run, n, want)
+		}
 	}
 }

@@ -1,0 +1,305 @@
+package preview
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Patches write values too, and a patch that changes a Secret is as much a plaintext Secret as the Secret it
+// changes: kustomize's patches, patchesStrategicMerge and patchesJson6902 in a kustomization file (inline, or in a
+// file they name), and a Flux Kustomization's spec.patches, which kustomize-controller adds to the kustomization it
+// builds. Diffs mask the inline ones that may touch a Secret; check reports those that write a value in the clear.
+
+// patch is one patch as a kustomization or a Flux Kustomization gives it.
+type patch struct {
+	where  string // patches[0], spec.patches[1], ...
+	body   string
+	inline *kyaml.Node // the scalar holding the body, when inline
+	// target is the patch's target; nil when it has none (a strategic merge patch names its object itself).
+	target *kyaml.Node
+}
+
+// patchesOf lists the patches a document declares: as a kustomization (patches, patchesStrategicMerge,
+// patchesJson6902) and as a Flux Kustomization (spec.patches). read gives the files a kustomization names (path:),
+// relative to the repository; nil leaves them out, and so does a file that is not there or is SOPS-encrypted
+// (kustomize-controller decrypts it).
+func patchesOf(doc *kyaml.Node, dir string, read func(string) ([]byte, bool)) []patch {
+	r := root(doc)
+	var out []patch
+	entries := func(where string, lists []*kyaml.Node) {
+		n := 0
+		for _, list := range lists {
+			list = deref(list)
+			if list == nil || list.Kind != kyaml.SequenceNode {
+				continue
+			}
+			for _, e := range list.Content {
+				p := patch{where: fmt.Sprintf("%s[%d]", where, n)}
+				n++
+				e = deref(e)
+				switch {
+				case e != nil && e.Kind == kyaml.ScalarNode: // patchesStrategicMerge: a file, or the patch itself
+					s, _ := text(e)
+					if isInlinePatch(s) {
+						p.body, p.inline = s, e
+					} else if b, ok := readPatch(dir, s, read); ok {
+						p.body = string(b)
+					} else {
+						continue
+					}
+				case e != nil && e.Kind == kyaml.MappingNode:
+					p.target = field(e, "target")
+					if b := field(e, "patch"); b != nil && b.Kind == kyaml.ScalarNode {
+						p.body, _ = text(b)
+						p.inline = b
+					} else if file, ok := text(field(e, "path")); ok {
+						b, ok := readPatch(dir, file, read)
+						if !ok {
+							continue
+						}
+						p.body = string(b)
+					} else {
+						continue
+					}
+				default:
+					continue
+				}
+				out = append(out, p)
+			}
+		}
+	}
+	entries("patches", fields(r, "patches"))
+	entries("patchesStrategicMerge", fields(r, "patchesStrategicMerge"))
+	entries("patchesJson6902", fields(r, "patchesJson6902"))
+	entries("spec.patches", fields(field(r, "spec"), "patches"))
+	return out
+}
+
+// isInlinePatch tells an inline patch from a file name among patchesStrategicMerge, as kustomize does: a file name
+// reads as one plain string.
+func isInlinePatch(s string) bool {
+	var n kyaml.Node
+	if kyaml.Unmarshal([]byte(s), &n) != nil {
+		return true // not a file name either: masked, to be safe
+	}
+	r := root(&n)
+	return r != nil && r.Kind != kyaml.ScalarNode
+}
+
+func readPatch(dir, file string, read func(string) ([]byte, bool)) ([]byte, bool) {
+	if read == nil {
+		return nil, false
+	}
+	p := path.Clean(path.Join(dir, file))
+	if path.IsAbs(file) || p == ".." || strings.HasPrefix(p, "../") {
+		return nil, false
+	}
+	b, ok := read(p)
+	if !ok || sopsEncrypted(b) {
+		return nil, false
+	}
+	return b, true
+}
+
+// mayTouchSecret says whether a patch may change a Secret: its target's kind selects one (no kind selects every
+// object; kustomize's selectors are regular expressions), the patch names one itself, or it cannot be read.
+func (p patch) mayTouchSecret() bool {
+	if p.target != nil && kindMaySelectSecret(fields(p.target, "kind")) {
+		return true
+	}
+	docs, err := decodeAll([]byte(p.body))
+	if err != nil {
+		return true
+	}
+	for _, d := range docs {
+		if len(secretObjects(d)) > 0 {
+			return true
+		}
+		if r := root(d); r != nil && r.Kind == kyaml.SequenceNode && p.target == nil {
+			return true // a JSON patch without a target, which kustomize refuses
+		}
+	}
+	return false
+}
+
+// secretKindSpellings are how kustomize's object IDs spell the kind of a Secret: as written, or as the base64 text
+// of a !!binary tag, which kustomize keeps undecoded in an ID but decodes in the object it prints.
+var secretKindSpellings = []string{"Secret", base64.StdEncoding.EncodeToString([]byte("Secret"))}
+
+func kindMaySelectSecret(kinds []*kyaml.Node) bool {
+	if len(kinds) == 0 {
+		return true
+	}
+	for _, k := range kinds {
+		s, ok := text(k)
+		if !ok || s == "" {
+			return true
+		}
+		re, err := regexp.Compile("^(?:" + s + ")$")
+		if err != nil {
+			return true
+		}
+		for _, kind := range secretKindSpellings {
+			if re.MatchString(kind) {
+				return true
+			}
+		}
+		if b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), "")); err == nil && string(b) == "Secret" {
+			return true
+		}
+	}
+	return false
+}
+
+// maskPatches masks, in place, the inline patches of a document that may touch a Secret: the values a strategic
+// merge patch gives data and stringData, and those a JSON patch writes there. It says whether it masked any.
+func maskPatches(doc *kyaml.Node) bool {
+	masked := false
+	for _, p := range patchesOf(doc, "", nil) {
+		if p.inline == nil || !p.mayTouchSecret() {
+			continue
+		}
+		body := maskPatchBody(p.body)
+		*p.inline = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: body, Anchor: p.inline.Anchor}
+		masked = true
+	}
+	return masked
+}
+
+func maskPatchBody(body string) string {
+	const hidden = "# (not shown: the patch is not valid YAML and may hold Secret values)\n"
+	docs, err := decodeAll([]byte(body))
+	if err != nil {
+		return hidden
+	}
+	seen := map[*kyaml.Node]bool{}
+	for _, d := range docs {
+		r := root(d)
+		switch {
+		case r == nil:
+		case r.Kind == kyaml.SequenceNode: // a JSON patch
+			for _, op := range r.Content {
+				switch value, whole := secretOp(op); {
+				case value == nil:
+				case whole:
+					maskSecretObject(value, seen)
+				default:
+					maskNodeValues(value, seen)
+				}
+			}
+		default:
+			maskSecretObject(r, seen)
+			for _, obj := range secretObjects(d) {
+				maskSecretObject(obj, seen)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	for i, d := range docs {
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		enc := kyaml.NewEncoder(&buf)
+		if enc.Encode(d) != nil {
+			return hidden
+		}
+		enc.Close()
+	}
+	return buf.String()
+}
+
+// plaintext reports the values in the clear that a patch which may touch a Secret writes: those a strategic merge
+// patch gives data and stringData, and those a JSON patch adds, replaces or tests under /data or /stringData (or
+// whole, at the root). Keys are named after the patch (patches[0].stringData.token, patches[1]/data/token).
+func (p patch) plaintext(document int) (PlaintextSecret, bool) {
+	s := PlaintextSecret{Document: document}
+	if p.target != nil {
+		s.Name, _ = text(field(p.target, "name"))
+		s.Namespace, _ = text(field(p.target, "namespace"))
+	}
+	if !p.mayTouchSecret() {
+		return s, false
+	}
+	docs, err := decodeAll([]byte(p.body))
+	if err != nil {
+		s.Keys = []string{p.where + " (not valid YAML)"}
+		return s, true
+	}
+	for _, d := range docs {
+		r := root(d)
+		switch {
+		case r == nil:
+		case r.Kind == kyaml.SequenceNode:
+			for _, op := range r.Content {
+				switch value, whole := secretOp(op); {
+				case value == nil:
+				case whole:
+					s.Keys = append(s.Keys, plaintextKeys(value, p.where+".")...)
+				case inClearValue(value):
+					ptr, _ := text(field(op, "path"))
+					s.Keys = append(s.Keys, p.where+ptr)
+				}
+			}
+		default:
+			if s.Name == "" {
+				s.Namespace, s.Name = identity(r)
+			}
+			s.Keys = append(s.Keys, plaintextKeys(r, p.where+".")...)
+			for _, obj := range secretObjects(d) {
+				if obj != r {
+					s.Keys = append(s.Keys, plaintextKeys(obj, p.where+".")...)
+				}
+			}
+		}
+	}
+	slices.Sort(s.Keys)
+	s.Keys = slices.Compact(s.Keys)
+	return s, len(s.Keys) > 0
+}
+
+// secretOp is the value a JSON patch operation writes into a Secret's values: under /data or /stringData, or the whole
+// object (path "", whole set), whose data and stringData are then the values. It is nil for any other operation.
+func secretOp(op *kyaml.Node) (value *kyaml.Node, whole bool) {
+	kind, _ := text(field(op, "op"))
+	if kind != "add" && kind != "replace" && kind != "test" {
+		return nil, false
+	}
+	value = field(op, "value")
+	ptr, ok := text(field(op, "path"))
+	segments := strings.Split(ptr, "/")
+	switch {
+	case value == nil || !ok:
+		return nil, false
+	case ptr == "":
+		return value, true
+	case len(segments) > 1 && isSecretField(unescapePointer(segments[1])):
+		return value, false
+	}
+	return nil, false
+}
+
+func unescapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
+}
+
+// fluxPatchSecrets reports the patches of a Flux Kustomization document that write a value in the clear into a
+// Secret.
+func fluxPatchSecrets(doc *kyaml.Node, document int) []PlaintextSecret {
+	var out []PlaintextSecret
+	for _, p := range patchesOf(doc, "", nil) {
+		if !strings.HasPrefix(p.where, "spec.") {
+			continue // a kustomization's own, reported by KustomizationSecrets for the files kustomize reads as one
+		}
+		if s, ok := p.plaintext(document); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
