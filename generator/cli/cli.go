@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -112,6 +113,9 @@ Kustomizations that apply them in order.
 		a.schemaCommand(),
 		a.versionCommand(),
 	)
+	for _, c := range root.Commands() {
+		groupOnly(c)
+	}
 	return root
 }
 
@@ -148,4 +152,40 @@ func (a *app) schemaCommand() *cobra.Command {
 			return err
 		},
 	}
+}
+
+// groupOnly makes a command that only groups others (runbook) refuse arguments that name no subcommand: cobra
+// prints the help of a command that cannot run and exits 0, whatever follows it, so a mistyped subcommand would pass
+// for success. Without arguments it still prints its help.
+func groupOnly(c *cobra.Command) {
+	if !c.HasSubCommands() {
+		return
+	}
+	if !c.Runnable() {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for %q%s", args[0], cmd.CommandPath(), suggest(cmd, args[0]))
+			}
+			return nil
+		}
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	for _, sub := range c.Commands() {
+		groupOnly(sub)
+	}
+}
+
+// suggest is cobra's "Did you mean this?" for a mistyped subcommand of cmd, as cobra words it for the root.
+func suggest(cmd *cobra.Command, typed string) string {
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	var b strings.Builder
+	if s := cmd.SuggestionsFor(typed); len(s) > 0 {
+		b.WriteString("\n\nDid you mean this?\n")
+		for _, name := range s {
+			fmt.Fprintf(&b, "\t%s\n", name)
+		}
+	}
+	return b.String()
 }
