@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kronform/kronform-gen/generator/spec"
 )
@@ -116,7 +117,44 @@ Kustomizations that apply them in order.
 	for _, c := range root.Commands() {
 		groupOnly(c)
 	}
+	onceOnly(root)
 	return root
+}
+
+// onceOnly makes every flag that takes one value refuse a second: pflag keeps the last, so `-f a.yaml -f b.yaml`
+// would quietly judge b.yaml. Lists and switches (--commit twice says nothing new) are left as they are.
+func onceOnly(c *cobra.Command) {
+	wrap := func(f *pflag.Flag) {
+		if _, done := f.Value.(*onceValue); done || f.Value.Type() == "bool" || strings.HasSuffix(f.Value.Type(), "Slice") ||
+			strings.HasSuffix(f.Value.Type(), "Array") || f.Value.Type() == "count" {
+			return
+		}
+		name := "--" + f.Name
+		if f.Shorthand != "" {
+			name = "-" + f.Shorthand + "/" + name
+		}
+		f.Value = &onceValue{Value: f.Value, name: name}
+	}
+	c.PersistentFlags().VisitAll(wrap)
+	c.Flags().VisitAll(wrap)
+	for _, sub := range c.Commands() {
+		onceOnly(sub)
+	}
+}
+
+// onceValue is a flag value that may be set once.
+type onceValue struct {
+	pflag.Value
+	name  string
+	first *string
+}
+
+func (o *onceValue) Set(s string) error {
+	if o.first != nil {
+		return fail(ExitUsage, "%s is given twice (%q, then %q); give it once", o.name, *o.first, s)
+	}
+	o.first = &s
+	return o.Value.Set(s)
 }
 
 func (a *app) versionCommand() *cobra.Command {
