@@ -96,6 +96,9 @@ func (a *app) runCheck(output string) error {
 	if output != "text" && output != "json" {
 		return fail(ExitUsage, "--output must be text or json, not %q", output)
 	}
+	if err := a.checkOut(false); err != nil {
+		return err
+	}
 	// check writes nothing, so it does not finish a write that a kill interrupted (generate does, first): it refuses
 	// to judge half a tree. In CI the staging folder can only have come from git, and applying it would let a pull
 	// request rewrite the tree it is judged on (or write outside it).

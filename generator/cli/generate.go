@@ -33,6 +33,9 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
   kronform-gen generate --commit -m "cilium: 1.16"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.checkOut(false); err != nil {
+				return err
+			}
 			// git refuses an empty message; an explicit -m "" must not fall back to the default either.
 			if doCommit && cmd.Flags().Changed("message") && strings.TrimSpace(msg) == "" {
 				return fail(ExitUsage, "-m: the commit message is empty; give one, or leave -m out for the default. "+

@@ -97,7 +97,7 @@ func TestValidateCommand(t *testing.T) {
 
 func TestValidateEmptyJSONIsAList(t *testing.T) {
 	code, stdout, _ := run("validate", "--out", copyTree(t), "-o", "json")
-	if code != ExitOK || stdout != "{\n  \"valid\": true,\n  \"findings\": []\n}\n" {
+	if code != ExitOK || stdout != "{\n  \"valid\": true,\n  \"files\": 10,\n  \"findings\": []\n}\n" {
 		t.Errorf("exit %d, stdout %q", code, stdout)
 	}
 }
