@@ -31,7 +31,7 @@ type checkReport struct {
 	PlaintextSecrets []plaintextSecret `json:"plaintextSecrets"`
 	// Secrets are the secret files check could not verify in full (no key), or that need a key holder.
 	Secrets []secrets.Note `json:"secrets"`
-	// InvalidObjects counts objects on disk that the CRD schemas refuse (listed on stderr).
+	// InvalidObjects counts objects on disk that the CRD schemas refuse (listed on stderr with --output json).
 	InvalidObjects int `json:"invalidObjects"`
 }
 
@@ -78,7 +78,8 @@ Every object on disk is also validated against the CRD schemas (see validate).
 
 --output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "diff"}],
 "plaintextSecrets": [{"path", "document", "namespace", "name", "keys"}], "secrets": [{"path", "secret", "kind",
-"detail"}], "invalidObjects"}.
+"detail"}], "invalidObjects"} (the invalid objects are listed on stderr). A check that fails before its report (a bad
+spec, exit 2) prints {"error", "problems": [{"file", "line", "column", "path", "message", "hint"}]} instead.
 
 ` + exitCodesHelp,
 		Example: `  kronform-gen check
@@ -187,7 +188,12 @@ func (a *app) runCheck(output string) error {
 		return err
 	}
 	stuck := r.Stuck()
-	a.printFindings(tc.invalid, a.outDir)
+	// With --output json, stdout holds the report alone (it counts them); the findings go to stderr.
+	findingsTo := a.stdout
+	if output == "json" {
+		findingsTo = a.stderr
+	}
+	printFindings(findingsTo, tc.invalid, a.outDir)
 	invalid := len(tc.invalid)
 	rep.InvalidObjects = invalid
 	rep.InSync = len(rep.Files) == 0 && len(rep.PlaintextSecrets) == 0 && len(stuck) == 0 && invalid == 0

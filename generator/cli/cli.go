@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,10 +59,19 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return ExitOK
 	}
+	code := report(stderr, err)
+	if cmd != nil && wantsJSON(cmd) {
+		writeErrorJSON(stdout, err)
+	}
+	return code
+}
+
+// report prints a failed command's error on stderr and returns its exit code.
+func report(stderr io.Writer, err error) int {
 	var ee *exitError
 	var problems spec.Problems
 	switch {
@@ -82,6 +92,50 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Run 'kronform-gen --help' for usage.")
 		return ExitUsage
 	}
+}
+
+// wantsJSON says whether the command was asked for --output json.
+func wantsJSON(cmd *cobra.Command) bool {
+	f := cmd.Flags().Lookup("output")
+	return f != nil && f.Value.String() == "json"
+}
+
+// errorJSON is what a command asked for --output json prints on stdout when it fails without its report, so that a
+// pipeline reading stdout gets JSON whatever happened: the error, and for a bad spec each problem with its place.
+type errorJSON struct {
+	Error    string        `json:"error"`
+	Problems []problemJSON `json:"problems,omitempty"`
+}
+
+// problemJSON is one problem of the spec; line and column are 0 when the problem has no place in the file.
+type problemJSON struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Path    string `json:"path"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+// writeErrorJSON prints the error document; nothing for an error whose command already printed its report (drift, a
+// failed assertion, invalid objects).
+func writeErrorJSON(stdout io.Writer, err error) {
+	var ee *exitError
+	var problems spec.Problems
+	doc := errorJSON{Error: err.Error()}
+	switch {
+	case errors.As(err, &problems):
+		doc.Error = fmt.Sprintf("%d problem(s) in the spec", len(problems))
+		for _, p := range problems {
+			doc.Problems = append(doc.Problems, problemJSON{File: p.File, Line: p.Pos.Line, Column: p.Pos.Col, Path: p.Path, Message: p.Msg, Hint: p.Hint})
+		}
+	case errors.As(err, &ee) && ee.msg == "":
+		return
+	case errors.As(err, &ee):
+		doc.Error = ee.msg
+	}
+	b, _ := json.MarshalIndent(doc, "", "  ")
+	fmt.Fprintf(stdout, "%s\n", b)
 }
 
 func (a *app) rootCommand() *cobra.Command {

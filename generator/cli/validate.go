@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -51,7 +52,7 @@ SOPS-encrypted Secrets are checked without their sops block; their encrypted val
 				fmt.Fprintf(a.stderr, "%s: every object is valid\n", a.outDir)
 				return nil
 			}
-			a.printFindings(findings, a.outDir)
+			printFindings(a.stdout, findings, a.outDir)
 			fmt.Fprintf(a.stderr, "%d problem(s) in %s: the API server would refuse these objects\n", len(findings), a.outDir)
 			return silent(ExitFailure)
 		},
@@ -84,10 +85,10 @@ func (a *app) printFindingsJSON(findings []validate.Finding, files int) error {
 }
 
 // printFindings writes one line per finding, paths relative to the working directory like every other message.
-func (a *app) printFindings(findings []validate.Finding, dir string) {
+func printFindings(w io.Writer, findings []validate.Finding, dir string) {
 	for _, f := range findings {
 		f.File = filepath.ToSlash(filepath.Join(dir, filepath.FromSlash(f.File)))
-		fmt.Fprintln(a.stdout, f)
+		fmt.Fprintln(w, f)
 	}
 }
 
@@ -100,6 +101,6 @@ func (a *app) refuseInvalid(t *tree.Tree) error {
 	if len(findings) == 0 {
 		return nil
 	}
-	a.printFindings(findings, a.outDir)
+	printFindings(a.stdout, findings, a.outDir)
 	return fail(ExitFailure, "%d object(s) the API server would refuse; nothing was written (this is a kronform-gen bug or a raw value in the spec: please report it)", len(findings))
 }

@@ -141,3 +141,25 @@ func TestCheckFailsOnInvalidTreeInSync(t *testing.T) {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 }
+
+// check --output json prints the report alone on stdout (it counts the invalid objects); their lines go to stderr, or
+// `check --output json | jq` would choke on them.
+func TestCheckJSONKeepsFindingsOffStdout(t *testing.T) {
+	dir := copyTree(t)
+	policy := filepath.Join(dir, "infrastructure/kronform/host-policies/host-fw-control-plane.yaml")
+	b, err := os.ReadFile(policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(policy, []byte(strings.Replace(string(b), "    - world\n", "    - bogus\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run("check", "--spec", "../../cluster-spec.yaml", "--out", dir, "--output", "json")
+	var rep checkReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
+	}
+	if code != ExitFailure || rep.InvalidObjects != 1 || !strings.Contains(stderr, `Unsupported value: "bogus"`) {
+		t.Errorf("exit %d, invalidObjects %d, stderr:\n%s", code, rep.InvalidObjects, stderr)
+	}
+}
