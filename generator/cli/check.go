@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,8 @@ type fileDrift struct {
 	// NotAFile marks a missing file whose path holds a symbolic link (or a pipe, a socket): never followed, and
 	// left out of what Flux applies.
 	NotAFile bool `json:"notAFile,omitempty"`
+	// Executable marks a changed file that is executable on disk: git records the bit, generated files never have it.
+	Executable bool `json:"executable,omitempty"`
 	// Diff is a unified diff from the file on disk to the generated one, Secret values masked.
 	Diff string `json:"diff,omitempty"`
 }
@@ -68,7 +71,8 @@ It reports, with a unified diff from disk to generated (Secret values masked as 
   missing   a generated file that is not on disk, or not as a regular file (a symbolic link is never followed:
             Flux's source-controller leaves links out of what it applies)
   extra     a file kronform-gen generated that the spec no longer makes
-  changed   a generated file whose contents differ; "(edited by hand)" when it is not what kronform-gen last wrote
+  changed   a generated file whose contents differ; "(edited by hand)" when it is not what kronform-gen last wrote;
+            "(executable)" when it is executable on disk (git records the bit; generated files are 0644)
   stray     a file kronform-gen did not generate inside a folder it generates whole (Flux would not apply it,
             or would apply it unexpectedly); delete or move it
 and, anywhere in the tree (generated or not, any file name, .git excepted), every YAML or JSON document of kind
@@ -255,11 +259,12 @@ func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []plaintextS
 		return rep, fail(ExitUsage, "reading %s: %v", a.outDir, err)
 	}
 	for _, c := range changes {
-		diff, err := fileDiff(c.Path, c.Have, c.Want, c.Kind != tree.Missing, c.Kind != tree.Extra)
+		diff, err := fileDiff(c.Path, c.Have, c.Want, c.Kind != tree.Missing, c.Kind != tree.Extra, c.Executable)
 		if err != nil {
 			return rep, err
 		}
-		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, NotAFile: c.NotAFile, Diff: diff})
+		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, NotAFile: c.NotAFile,
+			Executable: c.Executable, Diff: diff})
 	}
 	for _, p := range strayFiles(d.Entries(), r.Tree) {
 		rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
@@ -283,6 +288,9 @@ func (a *app) printCheck(rep checkReport) {
 		if f.NotAFile {
 			note = " (a symbolic link or other non-file stands there: never followed, and Flux leaves it out; run generate)"
 		}
+		if f.Executable {
+			note += " (executable: git records the bit, and generated files are 0644; run generate)"
+		}
 		fmt.Fprintf(a.stdout, "%-8s %s%s\n", f.Change, f.Path, note)
 		fmt.Fprint(a.stdout, f.Diff)
 	}
@@ -292,8 +300,19 @@ func (a *app) printCheck(rep checkReport) {
 	}
 }
 
-// fileDiff is a unified diff from the file on disk to the generated one, both with Secret values masked.
-func fileDiff(p string, have, want []byte, onDisk, generated bool) (string, error) {
+// fileDiff is a unified diff from the file on disk to the generated one, both with Secret values masked; git's mode
+// lines first when the file on disk is executable.
+func fileDiff(p string, have, want []byte, onDisk, generated, executable bool) (string, error) {
+	if executable {
+		d := ""
+		if !bytes.Equal(have, want) {
+			var err error
+			if d, err = fileDiff(p, have, want, onDisk, generated, false); err != nil {
+				return "", err
+			}
+		}
+		return "old mode 100755\nnew mode 100644\n" + d, nil
+	}
 	from, to := "a/"+p, "b/"+p
 	if !onDisk {
 		from = "/dev/null"

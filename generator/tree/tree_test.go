@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -362,4 +363,52 @@ func snapshotDir(t *testing.T, dir string) []string {
 		return nil
 	})
 	return out
+}
+
+// Every file and folder a write creates has FileMode and FolderMode whatever the umask, and an executable bit on a
+// generated file is drift (git records it): Compare reports it, Write puts the file back without it.
+func TestWriteModesIgnoreTheUmaskAndTheExecutableBitIsDrift(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "out")
+	tr := mustTree(t, map[string]string{"a/b/c.yaml": "c", "d.yaml": "d"})
+	if _, err := Write(dir, tr, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"", "a", "a/b", StateDir} {
+		if st, err := os.Stat(filepath.Join(dir, p)); err != nil || st.Mode().Perm() != FolderMode {
+			t.Errorf("folder %q: %v %v, want %v", p, st.Mode(), err, FolderMode)
+		}
+	}
+	for _, p := range []string{"a/b/c.yaml", "d.yaml", OwnedFile, gitignoreFile} {
+		if st, err := os.Stat(filepath.Join(dir, p)); err != nil || st.Mode().Perm() != FileMode {
+			t.Errorf("file %q: %v %v, want %v", p, st.Mode(), err, FileMode)
+		}
+	}
+
+	file := filepath.Join(dir, "a/b/c.yaml")
+	if err := os.Chmod(file, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d, err := ReadDisk(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := Compare(d, tr)
+	if err != nil || len(changes) != 1 || changes[0].Path != "a/b/c.yaml" || changes[0].Kind != Changed || !changes[0].Executable || changes[0].HandEdited {
+		t.Errorf("compare: %+v %v", changes, err)
+	}
+	res, err := Write(dir, tr, nil)
+	if err != nil || !slices.Equal(res.Written, []string{"a/b/c.yaml"}) {
+		t.Errorf("write: %+v %v", res, err)
+	}
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != FileMode {
+		t.Errorf("after write: %v %v", st.Mode(), err)
+	}
+	if d, err = ReadDisk(dir); err != nil {
+		t.Fatal(err)
+	}
+	if changes, err := Compare(d, tr); err != nil || len(changes) != 0 {
+		t.Errorf("compare after write: %+v %v", changes, err)
+	}
 }

@@ -64,7 +64,7 @@ type OwnsFunc func(path string, onDisk []byte) bool
 // Pending). Unchanged files are not touched, so a second run writes nothing. Files not owned by kronform-gen are never
 // overwritten unless generated(path, contents) recognises them as generated output whose record was lost.
 func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirAll(dir); err != nil {
 		return Result{}, err
 	}
 	unlock, err := lock(dir)
@@ -127,6 +127,9 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 		switch {
 		case err != nil:
 			return Result{}, err
+		case bytes.Equal(have, want) && st.Mode()&0o111 != 0:
+			// git records the executable bit: the file is written anew, with the mode every generated file has.
+			res.Written = append(res.Written, p)
 		case bytes.Equal(have, want):
 		default:
 			if !owned && (generated == nil || !generated(p, have)) {
@@ -152,13 +155,13 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 	}
 	j := journal{Remove: res.Removed}
 	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
-	if err := os.MkdirAll(filepath.Join(stage, "files"), 0o755); err != nil {
+	if err := mkdirAll(filepath.Join(stage, "files")); err != nil {
 		return Result{}, err
 	}
 	for i, p := range res.Written {
 		staged := filepath.Join("files", strconv.Itoa(i))
 		data, _ := full.File(p)
-		if err := os.WriteFile(filepath.Join(stage, staged), data, 0o644); err != nil {
+		if err := writeFile(filepath.Join(stage, staged), data); err != nil {
 			os.RemoveAll(stage)
 			return Result{}, err
 		}
@@ -294,7 +297,7 @@ func apply(dir string, j journal) error {
 		if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 			continue // moved before an earlier run was interrupted
 		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		if err := mkdirAll(filepath.Dir(target)); err != nil {
 			return err
 		}
 		testHang("put", i+1)
@@ -321,6 +324,54 @@ func removeEmptyParents(root, dir string) {
 		}
 		dir = filepath.Dir(dir)
 	}
+}
+
+// FileMode and FolderMode are the modes of every file and folder kronform-gen creates, whatever the umask. The tree
+// is published through git, which records only whether a file is executable; a umask of 077 would otherwise make a
+// tree that only its writer can read (a CI job or a git server running as another user could not), and one generated
+// file executable would be a change git commits that nothing else sees. Secret files are no exception: they hold
+// SOPS ciphertext, and are as public as the repository.
+const (
+	FileMode   fs.FileMode = 0o644
+	FolderMode fs.FileMode = 0o755
+)
+
+// writeFile writes a staged file with FileMode, whatever the umask.
+func writeFile(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, FileMode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(FileMode); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// mkdirAll is os.MkdirAll with every folder it creates set to FolderMode, whatever the umask; folders that already
+// stand keep theirs (git does not record a folder's mode).
+func mkdirAll(dir string) error {
+	var created []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		created = append(created, d)
+	}
+	if err := os.MkdirAll(dir, FolderMode); err != nil {
+		return err
+	}
+	for _, d := range created {
+		if err := os.Chmod(d, FolderMode); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writeSynced(name string, data []byte) error {
