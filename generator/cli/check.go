@@ -108,7 +108,7 @@ func (a *app) runCheck(output string) error {
 	// to judge half a tree. In CI the staging folder can only have come from git, and applying it would let a pull
 	// request rewrite the tree it is judged on (or write outside it).
 	if tree.Pending(a.outDir) {
-		return fail(ExitUsage, "%s holds an unfinished write (%s/%s): run kronform-gen generate to finish it; check judges "+
+		return fail(ExitUsage, "%s holds an unfinished write (%s/%s): run kronform-gen generate to finish (or undo) it; check judges "+
 			"only whole trees and writes nothing. In a fresh clone it was committed by mistake: remove it from git",
 			a.outDir, a.outDir, tree.TxnDir)
 	}
