@@ -137,6 +137,10 @@ func (a *app) renderModel(m *spec.Model, previous fs.FS, keys *secrets.Identitie
 		Keys:     keys,
 		Sources:  sources,
 	})
+	var problems spec.Problems
+	if errors.As(err, &problems) {
+		return nil, problems // value sources missing or unreadable, each at its place in the spec
+	}
 	if err != nil {
 		return nil, fail(ExitUsage, "%v", err)
 	}
