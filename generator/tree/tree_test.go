@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func mustTree(t *testing.T, files map[string]string, protected ...string) *Tree {
@@ -549,5 +551,36 @@ func TestWriteGivesUpAnUnfinishableJournalOfAnEarlierKronformGen(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "placed.yaml")); !errors.Is(err, fs.ErrNotExist) || Pending(dir) || read(t, dir, "a.yaml") != "a2" {
 		t.Errorf("placed.yaml left, or the write not done: %v", err)
+	}
+}
+
+// A folder of the tree that is a mount point: a rename cannot cross into it, and a read-only one cannot be written.
+// Both are found before anything is written. (Needs the right to mount a tmpfs; skipped without it.)
+func TestWriteRefusesFoldersItCannotMoveFilesInto(t *testing.T) {
+	for name, tc := range map[string]struct {
+		flags uintptr
+		want  string
+	}{
+		"another file system": {0, "is on another file system than"},
+		"read-only":           {unix.MS_RDONLY, "cannot be written (a read-only file system)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			mnt := filepath.Join(dir, "infra")
+			os.Mkdir(mnt, 0o755)
+			if err := unix.Mount("tmpfs", mnt, "tmpfs", tc.flags, ""); err != nil {
+				t.Skipf("cannot mount a tmpfs: %v", err)
+			}
+			t.Cleanup(func() { unix.Unmount(mnt, 0) })
+			_, err := Write(dir, mustTree(t, map[string]string{"infra/a/p.yaml": "p", "b.yaml": "b"}), nil)
+			var unwritable *UnwritableError
+			if !errors.As(err, &unwritable) || len(unwritable.Problems) != 1 || !strings.HasPrefix(unwritable.Problems[0], "infra/a/p.yaml: ") ||
+				!strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v", err)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 || Pending(dir) {
+				t.Errorf("something was written: %v", entries)
+			}
+		})
 	}
 }
