@@ -168,6 +168,8 @@ Kustomizations that apply them in order.
 		a.schemaCommand(),
 		a.versionCommand(),
 	)
+	// cobra adds its completion command (a group of one per shell) when it runs; added now, it is a group like ours.
+	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		groupOnly(c)
 	}
