@@ -584,3 +584,24 @@ func TestWriteRefusesFoldersItCannotMoveFilesInto(t *testing.T) {
 		})
 	}
 }
+
+// A folder made, after the commit, where a file the write removes stood is somebody's: it stays, with what is in it
+// (the removal would otherwise move it into the staging area, which goes at the end).
+func TestWriteLeavesAFolderMadeWhereARemovedFileWas(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a", "b.yaml": "b"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	testAfterCommit = func(dir string) {
+		os.Remove(filepath.Join(dir, "b.yaml"))
+		os.MkdirAll(filepath.Join(dir, "b.yaml"), 0o755)
+		os.WriteFile(filepath.Join(dir, "b.yaml", "mine"), []byte("mine"), 0o644)
+	}
+	defer func() { testAfterCommit = nil }()
+	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a2"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	if read(t, dir, "b.yaml/mine") != "mine" || read(t, dir, "a.yaml") != "a2" || Pending(dir) {
+		t.Error("the write did not complete, or took the folder")
+	}
+}

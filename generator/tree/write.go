@@ -458,6 +458,10 @@ func forward(dir string, j journal) error {
 		testHang("remove", i+1)
 		var err error
 		if j.Undo {
+			// A folder made since where the file was is somebody's, as Write decides before a journal: it stays.
+			if st, lerr := os.Lstat(target); lerr == nil && st.IsDir() {
+				continue
+			}
 			gone := filepath.Join(stage, "gone", strconv.Itoa(i))
 			if err = mkdirAll(filepath.Dir(gone)); err == nil {
 				err = os.Rename(target, gone)
@@ -488,6 +492,8 @@ func finish(dir string) error {
 // complete or undo again. Then the staging area goes, and the folders the write created, where empty.
 func undo(dir string, j journal) error {
 	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
+	step := 0
+	hang := func() { step++; testHang("undo", step) }
 	for i := len(j.Remove) - 1; i >= 0; i-- {
 		target := filepath.Join(dir, filepath.FromSlash(j.Remove[i]))
 		gone := filepath.Join(stage, "gone", strconv.Itoa(i))
@@ -497,6 +503,7 @@ func undo(dir string, j journal) error {
 		if err := mkdirAll(filepath.Dir(target)); err != nil {
 			return err
 		}
+		hang()
 		if err := os.Rename(gone, target); err != nil {
 			return err
 		}
@@ -507,11 +514,13 @@ func undo(dir string, j journal) error {
 		src, aside := staged(stage, op, i)
 		if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
 			// Moved into place: back to the staging area.
+			hang()
 			if err := os.Rename(target, src); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
 		}
 		if _, err := os.Lstat(aside); err == nil {
+			hang()
 			if err := os.Rename(aside, target); err != nil {
 				return err
 			}
@@ -630,7 +639,8 @@ func boolInt(b bool) int {
 var testAfterCommit func(dir string)
 
 // testHang lets the crash test kill a write at an exact step: with KRONFORM_GEN_TEST_HANG_AT=put:2 the write announces
-// the step on stderr and blocks there until it is killed. Steps are before-commit, put:N and remove:N, counted from 1.
+// the step on stderr and blocks there until it is killed. Steps are before-commit, put:N, remove:N and undo:N (each
+// rename an undo makes), counted from 1.
 func testHang(kind string, n int) {
 	at := os.Getenv("KRONFORM_GEN_TEST_HANG_AT")
 	if at == "" {
