@@ -52,6 +52,9 @@ Exit codes:
   SOPS_AGE_KEY_FILE=age.agekey kronform-gen build --decrypt kronform/secrets`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.checkOut(true); err != nil {
+				return err
+			}
 			src, err := preview.FromDir(a.outDir)
 			if err != nil {
 				return fail(ExitUsage, "reading %s: %v", a.outDir, err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,7 +33,7 @@ type checkReport struct {
 	PlaintextSecrets []plaintextSecret `json:"plaintextSecrets"`
 	// Secrets are the secret files check could not verify in full (no key), or that need a key holder.
 	Secrets []secrets.Note `json:"secrets"`
-	// InvalidObjects counts objects on disk that the CRD schemas refuse (listed on stderr).
+	// InvalidObjects counts objects on disk that the CRD schemas refuse (listed on stderr with --output json).
 	InvalidObjects int `json:"invalidObjects"`
 }
 
@@ -50,6 +51,8 @@ type fileDrift struct {
 	// Foreign marks an extra file whose contents kronform-gen did not write (no DO NOT EDIT header): generate
 	// refuses to delete it, so it must be moved or deleted by hand.
 	Foreign bool `json:"foreign,omitempty"`
+	// Executable marks a changed file that is executable on disk: git records the bit, generated files never have it.
+	Executable bool `json:"executable,omitempty"`
 	// Diff is a unified diff from the file on disk to the generated one, Secret values masked.
 	Diff string `json:"diff,omitempty"`
 }
@@ -74,7 +77,8 @@ It reports, with a unified diff from disk to generated (Secret values masked as 
             Flux's source-controller leaves links out of what it applies)
   extra     a file kronform-gen generated that the spec no longer makes; when its contents are not what
             kronform-gen wrote (no DO NOT EDIT header), generate will not delete it: move it away or delete it
-  changed   a generated file whose contents differ; "(edited by hand)" when it is not what kronform-gen last wrote
+  changed   a generated file whose contents differ; "(edited by hand)" when it is not what kronform-gen last wrote;
+            "(executable)" when it is executable on disk (git records the bit; generated files are 0644)
   stray     a file kronform-gen did not generate inside a folder it generates whole (Flux would not apply it,
             or would apply it unexpectedly); delete or move it
   leftover  a file with kronform-gen's DO NOT EDIT header that this spec does not generate and the record does
@@ -87,7 +91,8 @@ Every object on disk is also validated against the CRD schemas (see validate).
 
 --output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "foreign", "diff"}],
 "plaintextSecrets": [{"path", "document", "namespace", "name", "keys"}], "secrets": [{"path", "secret", "kind",
-"detail"}], "invalidObjects"}.
+"detail"}], "invalidObjects"} (the invalid objects are listed on stderr). A check that fails before its report (a bad
+spec, exit 2) prints {"error", "problems": [{"file", "line", "column", "path", "message", "hint"}]} instead.
 
 ` + exitCodesHelp,
 		Example: `  kronform-gen check
@@ -105,11 +110,14 @@ func (a *app) runCheck(output string) error {
 	if output != "text" && output != "json" {
 		return fail(ExitUsage, "--output must be text or json, not %q", output)
 	}
+	if err := a.checkOut(false); err != nil {
+		return err
+	}
 	// check writes nothing, so it does not finish a write that a kill interrupted (generate does, first): it refuses
 	// to judge half a tree. In CI the staging folder can only have come from git, and applying it would let a pull
 	// request rewrite the tree it is judged on (or write outside it).
 	if tree.Pending(a.outDir) {
-		return fail(ExitUsage, "%s holds an unfinished write (%s/%s): run kronform-gen generate to finish it; check judges "+
+		return fail(ExitUsage, "%s holds an unfinished write (%s/%s): run kronform-gen generate to finish (or undo) it; check judges "+
 			"only whole trees and writes nothing. In a fresh clone it was committed by mistake: remove it from git",
 			a.outDir, a.outDir, tree.TxnDir)
 	}
@@ -202,7 +210,12 @@ func (a *app) runCheck(output string) error {
 		return err
 	}
 	stuck := r.Stuck()
-	a.printFindings(tc.invalid, a.outDir)
+	// With --output json, stdout holds the report alone (it counts them); the findings go to stderr.
+	findingsTo := a.stdout
+	if output == "json" {
+		findingsTo = a.stderr
+	}
+	printFindings(findingsTo, tc.invalid, a.outDir)
 	invalid := len(tc.invalid)
 	rep.InvalidObjects = invalid
 	rep.InSync = len(rep.Files) == 0 && len(rep.PlaintextSecrets) == 0 && len(stuck) == 0 && invalid == 0
@@ -276,12 +289,13 @@ func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []plaintextS
 		return rep, fail(ExitUsage, "reading %s: %v", a.outDir, err)
 	}
 	for _, c := range changes {
-		diff, err := fileDiff(c.Path, c.Have, c.Want, c.Kind != tree.Missing, c.Kind != tree.Extra)
+		diff, err := fileDiff(c.Path, c.Have, c.Want, c.Kind != tree.Missing, c.Kind != tree.Extra, c.Executable)
 		if err != nil {
 			return rep, err
 		}
 		foreign := c.Kind == tree.Extra && c.HandEdited && !manifest.Owned(c.Have)
-		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, NotAFile: c.NotAFile, Foreign: foreign, Diff: diff})
+		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, NotAFile: c.NotAFile,
+			Foreign: foreign, Executable: c.Executable, Diff: diff})
 	}
 	// A file the record lists is reported above, once: extra, not stray or leftover as well.
 	listed := func(p string) bool {
@@ -319,6 +333,9 @@ func (a *app) printCheck(rep checkReport) {
 		if f.NotAFile {
 			note = " (a symbolic link or other non-file stands there: never followed, and Flux leaves it out; run generate)"
 		}
+		if f.Executable {
+			note += " (executable: git records the bit, and generated files are 0644; run generate)"
+		}
 		fmt.Fprintf(a.stdout, "%-8s %s%s\n", f.Change, f.Path, note)
 		fmt.Fprint(a.stdout, f.Diff)
 	}
@@ -328,8 +345,19 @@ func (a *app) printCheck(rep checkReport) {
 	}
 }
 
-// fileDiff is a unified diff from the file on disk to the generated one, both with Secret values masked.
-func fileDiff(p string, have, want []byte, onDisk, generated bool) (string, error) {
+// fileDiff is a unified diff from the file on disk to the generated one, both with Secret values masked; git's mode
+// lines first when the file on disk is executable.
+func fileDiff(p string, have, want []byte, onDisk, generated, executable bool) (string, error) {
+	if executable {
+		d := ""
+		if !bytes.Equal(have, want) {
+			var err error
+			if d, err = fileDiff(p, have, want, onDisk, generated, false); err != nil {
+				return "", err
+			}
+		}
+		return "old mode 100755\nnew mode 100644\n" + d, nil
+	}
 	from, to := "a/"+p, "b/"+p
 	if !onDisk {
 		from = "/dev/null"

@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kronform/kronform-gen/generator/spec"
 )
@@ -64,10 +67,19 @@ func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return ExitOK
 	}
+	code := report(stderr, err)
+	if cmd != nil && wantsJSON(cmd) {
+		writeErrorJSON(stdout, err)
+	}
+	return code
+}
+
+// report prints a failed command's error on stderr and returns its exit code.
+func report(stderr io.Writer, err error) int {
 	var ee *exitError
 	var problems spec.Problems
 	switch {
@@ -88,6 +100,50 @@ func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Run 'kronform-gen --help' for usage.")
 		return ExitUsage
 	}
+}
+
+// wantsJSON says whether the command was asked for --output json.
+func wantsJSON(cmd *cobra.Command) bool {
+	f := cmd.Flags().Lookup("output")
+	return f != nil && f.Value.String() == "json"
+}
+
+// errorJSON is what a command asked for --output json prints on stdout when it fails without its report, so that a
+// pipeline reading stdout gets JSON whatever happened: the error, and for a bad spec each problem with its place.
+type errorJSON struct {
+	Error    string        `json:"error"`
+	Problems []problemJSON `json:"problems,omitempty"`
+}
+
+// problemJSON is one problem of the spec; line and column are 0 when the problem has no place in the file.
+type problemJSON struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Path    string `json:"path"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+// writeErrorJSON prints the error document; nothing for an error whose command already printed its report (drift, a
+// failed assertion, invalid objects).
+func writeErrorJSON(stdout io.Writer, err error) {
+	var ee *exitError
+	var problems spec.Problems
+	doc := errorJSON{Error: err.Error()}
+	switch {
+	case errors.As(err, &problems):
+		doc.Error = fmt.Sprintf("%d problem(s) in the spec", len(problems))
+		for _, p := range problems {
+			doc.Problems = append(doc.Problems, problemJSON{File: p.File, Line: p.Pos.Line, Column: p.Pos.Col, Path: p.Path, Message: p.Msg, Hint: p.Hint})
+		}
+	case errors.As(err, &ee) && ee.msg == "":
+		return
+	case errors.As(err, &ee):
+		doc.Error = ee.msg
+	}
+	b, _ := json.MarshalIndent(doc, "", "  ")
+	fmt.Fprintf(stdout, "%s\n", b)
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -120,7 +176,49 @@ Kustomizations that apply them in order.
 		a.schemaCommand(),
 		a.versionCommand(),
 	)
+	// cobra adds its completion command (a group of one per shell) when it runs; added now, it is a group like ours.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		groupOnly(c)
+	}
+	onceOnly(root)
 	return root
+}
+
+// onceOnly makes every flag that takes one value refuse a second: pflag keeps the last, so `-f a.yaml -f b.yaml`
+// would quietly judge b.yaml. Lists and switches (--commit twice says nothing new) are left as they are.
+func onceOnly(c *cobra.Command) {
+	wrap := func(f *pflag.Flag) {
+		if _, done := f.Value.(*onceValue); done || f.Value.Type() == "bool" || strings.HasSuffix(f.Value.Type(), "Slice") ||
+			strings.HasSuffix(f.Value.Type(), "Array") || f.Value.Type() == "count" {
+			return
+		}
+		name := "--" + f.Name
+		if f.Shorthand != "" {
+			name = "-" + f.Shorthand + "/" + name
+		}
+		f.Value = &onceValue{Value: f.Value, name: name}
+	}
+	c.PersistentFlags().VisitAll(wrap)
+	c.Flags().VisitAll(wrap)
+	for _, sub := range c.Commands() {
+		onceOnly(sub)
+	}
+}
+
+// onceValue is a flag value that may be set once.
+type onceValue struct {
+	pflag.Value
+	name  string
+	first *string
+}
+
+func (o *onceValue) Set(s string) error {
+	if o.first != nil {
+		return fail(ExitUsage, "%s is given twice (%q, then %q); give it once", o.name, *o.first, s)
+	}
+	o.first = &s
+	return o.Value.Set(s)
 }
 
 func (a *app) versionCommand() *cobra.Command {
@@ -156,4 +254,40 @@ func (a *app) schemaCommand() *cobra.Command {
 			return err
 		},
 	}
+}
+
+// groupOnly makes a command that only groups others (runbook) refuse arguments that name no subcommand: cobra
+// prints the help of a command that cannot run and exits 0, whatever follows it, so a mistyped subcommand would pass
+// for success. Without arguments it still prints its help.
+func groupOnly(c *cobra.Command) {
+	if !c.HasSubCommands() {
+		return
+	}
+	if !c.Runnable() {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for %q%s", args[0], cmd.CommandPath(), suggest(cmd, args[0]))
+			}
+			return nil
+		}
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	for _, sub := range c.Commands() {
+		groupOnly(sub)
+	}
+}
+
+// suggest is cobra's "Did you mean this?" for a mistyped subcommand of cmd, as cobra words it for the root.
+func suggest(cmd *cobra.Command, typed string) string {
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	var b strings.Builder
+	if s := cmd.SuggestionsFor(typed); len(s) > 0 {
+		b.WriteString("\n\nDid you mean this?\n")
+		for _, name := range s {
+			fmt.Fprintf(&b, "\t%s\n", name)
+		}
+	}
+	return b.String()
 }

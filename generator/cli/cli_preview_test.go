@@ -627,9 +627,10 @@ func TestDiffFullOutputJSONAndNegativeMaxLines(t *testing.T) {
 	if code != 1 || err != nil || string(written) != stdout || !strings.Contains(stdout, `"key": "kronform/HelmRelease/kube-system/cilium"`) {
 		t.Errorf("diff -o json --full-output: exit %d, %v\nstdout:\n%s\nfile:\n%s\n%s", code, err, stdout, written, stderr)
 	}
-	for _, out := range []string{"unified", "json"} {
+	// With -o json, stdout holds the error as JSON (see errorJSON).
+	for out, want := range map[string]string{"unified": "", "json": "{\n  \"error\": \"--max-lines must be 0 (no limit) or more, not -1\"\n}\n"} {
 		code, stdout, stderr = p.run("diff", "--ref", "HEAD", "-o", out, "--max-lines", "-1")
-		if code != 2 || stdout != "" || !strings.Contains(stderr, "--max-lines must be 0 (no limit) or more, not -1") {
+		if code != 2 || stdout != want || !strings.Contains(stderr, "--max-lines must be 0 (no limit) or more, not -1") {
 			t.Errorf("--max-lines -1 -o %s: exit %d\n%s%s", out, code, stdout, stderr)
 		}
 	}

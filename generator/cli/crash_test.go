@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -180,4 +181,96 @@ func exitCode(err error) int {
 		return -1
 	}
 	return 0
+}
+
+// A committed write that cannot be completed (killed at put:3, then a folder made where one of its files goes) is
+// undone by whoever finds it. Killed at every step of that undo, the next recovery still undoes it whole: the old tree
+// comes back exactly, with no transaction left, and generate then writes the new tree once the folder is gone.
+func TestKillMidUndoLeavesTheOldTree(t *testing.T) {
+	root := repoRoot(t)
+	example, err := os.ReadFile(filepath.Join(root, "cluster-spec.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	if err := os.CopyFS(filepath.Join(work, "examples"), os.DirFS(filepath.Join(root, "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(work, "examples", "demo.agekey"))
+	oldSpec, newSpec := filepath.Join(work, "old.yaml"), filepath.Join(work, "new.yaml")
+	os.WriteFile(oldSpec, example, 0o644)
+	changed := strings.Replace(string(example), "version: 1.13.4", "version: 1.16.5", 1)
+	changed = strings.Replace(changed, "preset: talos-control-plane", "nodes: {role: control-plane}\n        ingress: [{entities: [world], ports: [6443/tcp]}]", 1)
+	// The new policy's file sorts after the kustomization.yaml beside it: puts 1 and 2 replace files, put 3 is new.
+	changed = strings.Replace(changed, "name: host-fw-control-plane", "name: zz-only", 1)
+	os.WriteFile(newSpec, []byte(changed), 0o644)
+	oldTree := generateInto(t, filepath.Join(work, "old"), oldSpec)
+	copyTree(t, filepath.Join(work, "old"), filepath.Join(work, "new"))
+	newTree := generateInto(t, filepath.Join(work, "new"), newSpec)
+
+	killed := 0
+	for step := 1; ; step++ {
+		dir := filepath.Join(work, fmt.Sprintf("undo-%d", step))
+		copyTree(t, filepath.Join(work, "old"), dir)
+		if !killAt(t, dir, newSpec, "put:3") {
+			t.Fatal("the write has no third put")
+		}
+		obstacle := blockNextPut(t, dir)
+		// Recovery (generate with the old spec) finds the write unfinishable and undoes it; killed at this step.
+		if !killAt(t, dir, oldSpec, fmt.Sprintf("undo:%d", step)) {
+			break
+		}
+		killed++
+		if err := tree.Recover(dir); err == nil || !strings.Contains(err.Error(), "was undone") {
+			t.Fatalf("killed at undo:%d: recover: %v", step, err)
+		}
+		if after := snapshot(t, dir); !cmp.Equal(oldTree, after) {
+			t.Errorf("killed at undo:%d: after recovery the tree is not the old one:\n%s", step, cmp.Diff(oldTree, after))
+		}
+		if tree.Pending(dir) {
+			t.Errorf("killed at undo:%d: the transaction survived", step)
+		}
+		os.Remove(obstacle)
+		if got := generateInto(t, dir, newSpec); !cmp.Equal(newTree, got) {
+			t.Errorf("killed at undo:%d: generate after it:\n%s", step, cmp.Diff(newTree, got))
+		}
+	}
+	if killed < 3 {
+		t.Fatalf("only %d kills landed inside the undo; the test does not exercise it", killed)
+	}
+}
+
+// blockNextPut makes a folder where the committed journal in dir puts its next new file (not there before the write),
+// so that the write cannot be completed, and returns it.
+func blockNextPut(t *testing.T, dir string) string {
+	t.Helper()
+	txn := filepath.Join(dir, filepath.FromSlash(tree.TxnDir))
+	data, err := os.ReadFile(filepath.Join(txn, "journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j struct {
+		Put []struct{ Staged, Path string }
+	}
+	if err := json.Unmarshal(data, &j); err != nil {
+		t.Fatal(err)
+	}
+	for i, op := range j.Put {
+		target := filepath.Join(dir, filepath.FromSlash(op.Path))
+		if _, err := os.Stat(filepath.Join(txn, op.Staged)); err != nil {
+			continue // already in place
+		}
+		if _, err := os.Lstat(target); err == nil {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(txn, "old", fmt.Sprint(i))); err == nil {
+			continue // a file moved aside to be replaced: a folder there would stop the undo too
+		}
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return target
+	}
+	t.Fatal("no put left to block")
+	return ""
 }

@@ -84,6 +84,9 @@ Exit codes:
 			if err := refusedRef(ref); err != nil {
 				return err
 			}
+			if err := a.checkOut(false); err != nil {
+				return err
+			}
 			repo, err := gitrepo.Open(a.outDir)
 			if err != nil {
 				return fail(ExitUsage, "%v", err)

@@ -54,6 +54,9 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
   kronform-gen generate --commit -m "cilium: 1.16"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.checkOut(false); err != nil {
+				return err
+			}
 			// git refuses an empty message; an explicit -m "" must not fall back to the default either.
 			if doCommit && cmd.Flags().Changed("message") && strings.TrimSpace(msg) == "" {
 				return fail(ExitUsage, "-m: the commit message is empty; give one, or leave -m out for the default. "+
@@ -105,11 +108,19 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			}
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
-			if errors.As(err, &conflict) {
+			var unwritable *tree.UnwritableError
+			switch {
+			case errors.As(err, &conflict):
 				return fail(ExitUsage, "%s: %v", a.outDir, err)
-			}
-			if err != nil {
+			case errors.As(err, &unwritable):
+				// Found before anything was written: names the spec makes that this file system cannot hold, or an
+				// --out that cannot be written.
+				return fail(ExitUsage, "%s: %v; nothing was written", a.outDir, err)
+			case err != nil:
 				return fail(ExitFailure, "writing %s: %v", a.outDir, err)
+			}
+			if res.Undone != "" {
+				fmt.Fprintf(a.stderr, "note: %s\n", res.Undone)
 			}
 			if !res.Changed() {
 				fmt.Fprintf(a.stderr, "%s is up to date (%d files)\n", a.outDir, t.Len())

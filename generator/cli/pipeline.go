@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/firewall"
@@ -27,6 +28,32 @@ func (a *app) load() (*spec.Model, error) {
 		return nil, err
 	}
 	return a.lint(m)
+}
+
+// checkOut refuses an --out that cannot be the output folder, before anything reads or writes it: empty, a file, a
+// symbolic link (the tree's own links are never followed, and the root is no exception: check would see an empty
+// tree through one that generate wrote through), or below a file. A folder that does not exist yet is fine for the
+// commands that say so themselves (generate creates it, check reports it); the others want it there.
+func (a *app) checkOut(mustExist bool) error {
+	if a.outDir == "" {
+		return fail(ExitUsage, "--out is empty: name the output folder (default output)")
+	}
+	st, err := os.Lstat(a.outDir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !mustExist:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fail(ExitUsage, "%s not found (give another with --out)", a.outDir)
+	case errors.Is(err, syscall.ENOTDIR):
+		return fail(ExitUsage, "--out %s: a folder on the way is a file", a.outDir)
+	case err != nil:
+		return fail(ExitUsage, "--out %v", err)
+	case st.Mode()&fs.ModeSymlink != 0:
+		return fail(ExitUsage, "--out %s is a symbolic link: name the folder it leads to (links are never followed)", a.outDir)
+	case !st.IsDir():
+		return fail(ExitUsage, "--out %s is not a folder", a.outDir)
+	}
+	return nil
 }
 
 // readSpec reads the spec file.
@@ -110,6 +137,10 @@ func (a *app) renderModel(m *spec.Model, previous fs.FS, keys *secrets.Identitie
 		Keys:     keys,
 		Sources:  sources,
 	})
+	var problems spec.Problems
+	if errors.As(err, &problems) {
+		return nil, problems // value sources missing or unreadable, each at its place in the spec
+	}
 	if err != nil {
 		return nil, fail(ExitUsage, "%v", err)
 	}

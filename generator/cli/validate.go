@@ -2,9 +2,8 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -34,21 +33,26 @@ SOPS-encrypted Secrets are checked without their sops block; their encrypted val
 			if output != "text" && output != "json" {
 				return fail(ExitUsage, "--output must be text or json, not %q", output)
 			}
-			findings, err := validate.Dir(a.outDir)
-			if errors.Is(err, fs.ErrNotExist) {
-				return fail(ExitUsage, "%s not found (give another with --out)", a.outDir)
+			if err := a.checkOut(true); err != nil {
+				return err
 			}
+			findings, files, err := validate.Dir(a.outDir)
 			if err != nil {
 				return fail(ExitUsage, "validating %s: %v", a.outDir, err)
 			}
 			if output == "json" {
-				return a.printFindingsJSON(findings)
+				return a.printFindingsJSON(findings, files)
+			}
+			if files == 0 {
+				// Not an error (an empty tree holds nothing invalid), but a mistyped --out must not read as a pass.
+				fmt.Fprintf(a.stderr, "%s: nothing to validate: no generated YAML files there\n", a.outDir)
+				return nil
 			}
 			if len(findings) == 0 {
 				fmt.Fprintf(a.stderr, "%s: every object is valid\n", a.outDir)
 				return nil
 			}
-			a.printFindings(findings, a.outDir)
+			printFindings(a.stdout, findings, a.outDir)
 			fmt.Fprintf(a.stderr, "%d problem(s) in %s: the API server would refuse these objects\n", len(findings), a.outDir)
 			return silent(ExitFailure)
 		},
@@ -57,17 +61,19 @@ SOPS-encrypted Secrets are checked without their sops block; their encrypted val
 	return cmd
 }
 
-// findingsJSON is validate's machine-readable result; findings is always a list, never null.
+// findingsJSON is validate's machine-readable result; findings is always a list, never null. Files counts the files
+// validated: 0 says there was nothing to validate.
 type findingsJSON struct {
 	Valid    bool               `json:"valid"`
+	Files    int                `json:"files"`
 	Findings []validate.Finding `json:"findings"`
 }
 
-func (a *app) printFindingsJSON(findings []validate.Finding) error {
+func (a *app) printFindingsJSON(findings []validate.Finding, files int) error {
 	if findings == nil {
 		findings = []validate.Finding{}
 	}
-	b, err := json.MarshalIndent(findingsJSON{Valid: len(findings) == 0, Findings: findings}, "", "  ")
+	b, err := json.MarshalIndent(findingsJSON{Valid: len(findings) == 0, Files: files, Findings: findings}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -79,10 +85,10 @@ func (a *app) printFindingsJSON(findings []validate.Finding) error {
 }
 
 // printFindings writes one line per finding, paths relative to the working directory like every other message.
-func (a *app) printFindings(findings []validate.Finding, dir string) {
+func printFindings(w io.Writer, findings []validate.Finding, dir string) {
 	for _, f := range findings {
 		f.File = filepath.ToSlash(filepath.Join(dir, filepath.FromSlash(f.File)))
-		fmt.Fprintln(a.stdout, f)
+		fmt.Fprintln(w, f)
 	}
 }
 
@@ -95,6 +101,6 @@ func (a *app) refuseInvalid(t *tree.Tree) error {
 	if len(findings) == 0 {
 		return nil
 	}
-	a.printFindings(findings, a.outDir)
+	printFindings(a.stdout, findings, a.outDir)
 	return fail(ExitFailure, "%d object(s) the API server would refuse; nothing was written (this is a kronform-gen bug or a raw value in the spec: please report it)", len(findings))
 }

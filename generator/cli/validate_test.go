@@ -97,7 +97,7 @@ func TestValidateCommand(t *testing.T) {
 
 func TestValidateEmptyJSONIsAList(t *testing.T) {
 	code, stdout, _ := run("validate", "--out", copyTree(t), "-o", "json")
-	if code != ExitOK || stdout != "{\n  \"valid\": true,\n  \"findings\": []\n}\n" {
+	if code != ExitOK || stdout != "{\n  \"valid\": true,\n  \"files\": 10,\n  \"findings\": []\n}\n" {
 		t.Errorf("exit %d, stdout %q", code, stdout)
 	}
 }
@@ -139,5 +139,27 @@ func TestCheckFailsOnInvalidTreeInSync(t *testing.T) {
 		!strings.Contains(stdout, "changed  infrastructure/kronform/host-policies/host-fw-control-plane.yaml (edited by hand)") ||
 		!strings.Contains(stderr, "1 object(s) the API server would refuse") {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}
+
+// check --output json prints the report alone on stdout (it counts the invalid objects); their lines go to stderr, or
+// `check --output json | jq` would choke on them.
+func TestCheckJSONKeepsFindingsOffStdout(t *testing.T) {
+	dir := copyTree(t)
+	policy := filepath.Join(dir, "infrastructure/kronform/host-policies/host-fw-control-plane.yaml")
+	b, err := os.ReadFile(policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(policy, []byte(strings.Replace(string(b), "    - world\n", "    - bogus\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run("check", "--spec", "../../cluster-spec.yaml", "--out", dir, "--output", "json")
+	var rep checkReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
+	}
+	if code != ExitFailure || rep.InvalidObjects != 1 || !strings.Contains(stderr, `Unsupported value: "bogus"`) {
+		t.Errorf("exit %d, invalidObjects %d, stderr:\n%s", code, rep.InvalidObjects, stderr)
 	}
 }

@@ -212,3 +212,20 @@ func TestHeadSnapshot(t *testing.T) {
 		t.Errorf("a repository without commits: %v, want not exist", err)
 	}
 }
+
+// A ref past the first commit fails in go-git with a bare EOF; the error says how long the history is instead.
+func TestFilesRefBeyondHistory(t *testing.T) {
+	_, r := newRepo(t)
+	for ref, want := range map[string]string{
+		"HEAD~5": "HEAD~5: no such commit: the history of HEAD has only 1 commit(s) along first parents (HEAD~0 is the oldest)",
+		"HEAD^2": "HEAD^2: no such commit: the history of HEAD has only 1 commit(s) along first parents (HEAD~0 is the oldest)",
+		"nope":   `resolving "nope": reference not found`,
+	} {
+		if _, err := r.Files(ref); err == nil || err.Error() != want {
+			t.Errorf("Files(%q): %v, want %s", ref, err, want)
+		}
+	}
+	if _, err := r.Files("HEAD~0"); err != nil {
+		t.Errorf("HEAD~0: %v", err)
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	kustomizetypes "sigs.k8s.io/kustomize/api/types"
@@ -83,7 +85,14 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 		errs[i] = renderCluster(parts[i], m.Clusters[i], opts)
 	})
 	res := &Result{Tree: tree.New(protected...)}
+	// Secret value sources that cannot be read are bad input: every one is reported, at its place in the spec.
+	var problems spec.Problems
 	for i, part := range parts {
+		var unread sourceErrors
+		if errors.As(errs[i], &unread) {
+			problems = append(problems, unread.problems(m, i)...)
+			continue
+		}
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
@@ -94,6 +103,9 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 			}
 		}
 		res.Notes = append(res.Notes, part.Notes...)
+	}
+	if len(problems) > 0 {
+		return nil, problems.Sorted()
 	}
 	if err := renderSopsConfig(res.Tree, m); err != nil {
 		return nil, err
@@ -172,7 +184,8 @@ func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
 	}
 	dir := flux.ComponentDir(c, flux.SecretsName)
 	var files []string
-	for _, s := range c.Secrets {
+	unread := sourceErrors{}
+	for i, s := range c.Secrets {
 		p := path.Join(dir, SecretFile(s))
 		prev, err := previous(opts.Previous, p)
 		if err != nil {
@@ -182,6 +195,11 @@ func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
 			Secret: s, Recipients: c.AgeRecipients, Path: p, Previous: prev, Record: record(opts.recorded, p, prev),
 			Sources: opts.Sources, Keys: opts.Keys, Now: opts.Now,
 		})
+		var sourceErr *secrets.SourceError
+		if errors.As(err, &sourceErr) {
+			unread[i] = sourceErr // and on to the next secret, to find every source missing
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -192,6 +210,9 @@ func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
 			return err
 		}
 		files = append(files, SecretFile(s))
+	}
+	if len(unread) > 0 {
+		return unread
 	}
 	slices.Sort(files)
 	return AddKustomization(res.Tree, dir, files)
@@ -209,6 +230,33 @@ func record(recorded map[string]string, p string, prev []byte) secrets.Record {
 		return secrets.ChangedSince
 	}
 	return secrets.Recorded
+}
+
+// sourceErrors are the secrets of one cluster whose value sources could not be read, by the secret's index.
+type sourceErrors map[int]*secrets.SourceError
+
+func (e sourceErrors) Error() string {
+	var parts []string
+	for _, i := range slices.Sorted(maps.Keys(e)) {
+		parts = append(parts, e[i].Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// problems places each source problem of cluster c at its source in the spec: clusters[c].secrets[i].data.KEY.env
+// (or .file).
+func (e sourceErrors) problems(m *spec.Model, c int) spec.Problems {
+	var out spec.Problems
+	for _, i := range slices.Sorted(maps.Keys(e)) {
+		for _, p := range e[i].Problems {
+			field := "file"
+			if p.Source.Env != "" {
+				field = "env"
+			}
+			out = append(out, m.Problem(fmt.Sprintf("clusters[%d].secrets[%d].data.%s.%s", c, i, p.Key, field), "", "%s", p.Msg))
+		}
+	}
+	return out
 }
 
 // previous reads a file of the existing tree; nil when it is not there.

@@ -58,6 +58,30 @@ func (n Note) String() string {
 	return fmt.Sprintf("%s (%s): %s: %s", n.Path, n.Secret, n.Kind, n.Detail)
 }
 
+// SourceProblem is one value source that a render needed and could not read: missing (a variable not set, a file
+// that does not exist) where no value can be kept from the secret's file, or unreadable. It names the source, never a
+// value.
+type SourceProblem struct {
+	Key    string
+	Source spec.SecretSource
+	Msg    string
+}
+
+// SourceError lists every value source of one secret that its render needed and could not read, sorted by key: all of
+// them, so one run names every variable and file to provide.
+type SourceError struct {
+	Secret   string // namespace/name
+	Problems []SourceProblem
+}
+
+func (e *SourceError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = fmt.Sprintf("key %q: %s", p.Key, p.Msg)
+	}
+	return fmt.Sprintf("secret %s: %s", e.Secret, strings.Join(parts, "; "))
+}
+
 // Request is everything needed to write one secret's file.
 type Request struct {
 	Secret     spec.Secret
@@ -112,18 +136,28 @@ func Render(req Request) (Result, error) {
 	fail := func(format string, args ...any) (Result, error) {
 		return Result{}, fmt.Errorf("secret %s (%s): "+format, append([]any{id, req.Path}, args...)...)
 	}
-	values, absent, err := readSources(s, req.Sources)
-	if err != nil {
-		return fail("%w", err)
-	}
+	values, absent, unreadable := readSources(s, req.Sources)
 	if req.Previous == nil {
-		if len(absent) > 0 {
-			return fail("cannot create the file: %s not set (no earlier file to keep)", describeAll(s, absent))
+		var missing []SourceProblem
+		for _, k := range absent {
+			missing = append(missing, SourceProblem{Key: k, Source: s.Data[k],
+				Msg: fmt.Sprintf("cannot create %s: %s (no earlier file to keep)", req.Path, missingSource(s.Data[k]))})
+		}
+		if err := sourceError(id, unreadable, missing); err != nil {
+			return Result{}, err
 		}
 		return encryptNew(s, values, req, fail)
 	}
+	// An unreadable source is an error whatever the file holds; with the key, those whose value the file lacks are
+	// found too, so that one run names them all.
+	if len(unreadable) > 0 && !req.Keys.Available() {
+		return Result{}, sourceError(id, unreadable, nil)
+	}
 	old, err := loadEncrypted(req.Previous)
 	if err != nil {
+		if len(unreadable) > 0 {
+			return Result{}, sourceError(id, unreadable, nil)
+		}
 		// Drift, not bad input: the file was most likely decrypted in place. It is written anew when every value is
 		// at hand; otherwise it is kept and reported, so check can say what happened and generate writes nothing.
 		if len(absent) == 0 {
@@ -139,10 +173,13 @@ func Render(req Request) (Result, error) {
 		// The key is one of the spec's recipients and none of the file's: the spec's recipients changed and the file
 		// was not re-wrapped yet (the old recipient removed in the same step as the new one came). This key cannot
 		// read the file, which is drift, not a wrong key: the file is handled as without a key.
+		if len(unreadable) > 0 {
+			return Result{}, sourceError(id, unreadable, nil)
+		}
 		return renderWithoutKey(req, old, values, absent, fmt.Sprintf("the age key from %s is not one of the file's recipients",
 			req.Keys.Origin()), fail)
 	}
-	return renderWithKey(req, values, absent, fail)
+	return renderWithKey(req, values, absent, unreadable, fail)
 }
 
 // rotateHint says how a new key comes to open the files.
@@ -200,7 +237,7 @@ func reencrypted(s spec.Secret, values map[string][]byte, req Request, why, unre
 	return res, nil
 }
 
-func renderWithKey(req Request, values map[string][]byte, absent []string, fail func(string, ...any) (Result, error)) (Result, error) {
+func renderWithKey(req Request, values map[string][]byte, absent []string, unreadable []SourceProblem, fail func(string, ...any) (Result, error)) (Result, error) {
 	s := req.Secret
 	oldPlain, dataKey, err := decrypt(req.Previous, req.Keys)
 	if errors.Is(err, ErrWrongKey) {
@@ -210,22 +247,23 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, fail 
 	if err != nil {
 		return fail("%w", err)
 	}
-	if len(absent) > 0 {
+	if len(absent)+len(unreadable) > 0 {
 		oldValues, err := valuesOf(oldPlain)
 		if err != nil {
 			return fail("%w", err)
 		}
-		var missing []string
+		var missing []SourceProblem
 		for _, k := range absent {
 			v, ok := oldValues[k]
 			if !ok {
-				missing = append(missing, k)
+				missing = append(missing, SourceProblem{Key: k, Source: s.Data[k],
+					Msg: fmt.Sprintf("%s, and %s has no value for %q to keep", missingSource(s.Data[k]), req.Path, k)})
 				continue
 			}
 			values[k] = v
 		}
-		if len(missing) > 0 {
-			return fail("%s not set, and the file has no value for %s to keep", describeAll(s, missing), quoteAll(missing))
+		if err := sourceError(s.Namespace+"/"+s.Name, unreadable, missing); err != nil {
+			return Result{}, err
 		}
 	}
 	plain, err := plaintext(s, values)
@@ -262,39 +300,51 @@ func encryptNew(s spec.Secret, values map[string][]byte, req Request, fail func(
 	return Result{File: file}, nil
 }
 
-// readSources reads every value whose source is there and lists the keys whose source is absent, sorted.
-func readSources(s spec.Secret, src Sources) (map[string][]byte, []string, error) {
+// readSources reads every value whose source is there, and lists the keys whose source is absent and the sources that
+// could not be read, each sorted by key.
+func readSources(s spec.Secret, src Sources) (map[string][]byte, []string, []SourceProblem) {
 	if src == nil {
 		src = NoSources{}
 	}
 	values := map[string][]byte{}
 	var absent []string
+	var unreadable []SourceProblem
 	for _, k := range slices.Sorted(maps.Keys(s.Data)) {
 		v, err := src.Value(s.Data[k])
 		switch {
 		case errors.Is(err, ErrAbsent):
 			absent = append(absent, k)
 		case err != nil:
-			return nil, nil, fmt.Errorf("key %q: %w", k, err)
+			unreadable = append(unreadable, SourceProblem{Key: k, Source: s.Data[k], Msg: err.Error()})
 		default:
 			values[k] = v
 		}
 	}
-	return values, absent, nil
+	return values, absent, unreadable
+}
+
+// missingSource says that a source is absent: a variable not set (or empty), a file that does not exist.
+func missingSource(src spec.SecretSource) string {
+	if src.Env != "" {
+		return "environment variable " + src.Env + " is not set"
+	}
+	return "file " + src.File + " does not exist"
+}
+
+// sourceError is the error for the problems found, sorted by key; nil when there are none.
+func sourceError(secret string, problems ...[]SourceProblem) error {
+	all := slices.Concat(problems...)
+	if len(all) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(all, func(a, b SourceProblem) int { return strings.Compare(a.Key, b.Key) })
+	return &SourceError{Secret: secret, Problems: all}
 }
 
 func describeAll(s spec.Secret, keys []string) string {
 	var out []string
 	for _, k := range keys {
 		out = append(out, Describe(s.Data[k]))
-	}
-	return strings.Join(out, ", ")
-}
-
-func quoteAll(keys []string) string {
-	var out []string
-	for _, k := range keys {
-		out = append(out, fmt.Sprintf("%q", k))
 	}
 	return strings.Join(out, ", ")
 }

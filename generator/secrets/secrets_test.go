@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kronform/kronform-gen/generator/spec"
@@ -316,7 +317,7 @@ func TestWithoutKey(t *testing.T) {
 	t.Run("file missing, source absent: error names the source", func(t *testing.T) {
 		partial := mapSources{"cert.pem": "x", "blob.bin": "y"}
 		_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: partial, Path: "p.yaml"})
-		want := "secret kube-system/hcloud (p.yaml): cannot create the file: environment variable HCLOUD_TOKEN not set (no earlier file to keep)"
+		want := `secret kube-system/hcloud: key "token": cannot create p.yaml: environment variable HCLOUD_TOKEN is not set (no earlier file to keep)`
 		if err == nil || err.Error() != want {
 			t.Fatalf("got %v\nwant %s", err, want)
 		}
@@ -593,5 +594,58 @@ func TestValuesTheAPIServerWouldRefuse(t *testing.T) {
 			}
 			assertNoCanary(t, "error", []byte(err.Error()))
 		})
+	}
+}
+
+// brokenSources is mapSources with one file that cannot be read.
+type brokenSources struct {
+	mapSources
+	broken string
+}
+
+func (b brokenSources) Value(src spec.SecretSource) ([]byte, error) {
+	if src.File == b.broken {
+		return nil, errors.New("reading file " + src.File + ": not a regular file")
+	}
+	return b.mapSources.Value(src)
+}
+
+// Every source a render needs and cannot read is named in one error, sorted by key, each with its source, so one run
+// tells what to provide: an unreadable one no longer hides the missing ones.
+func TestRenderNamesEverySourceItCannotRead(t *testing.T) {
+	a := newKey(t)
+	s := spec.Secret{Name: "s1", Namespace: "default", Type: "Opaque", Data: map[string]spec.SecretSource{
+		"a": {Env: "UNSET_VAR"}, "b": {File: "nope.txt"}, "d": {File: "examples"}, "ok": {File: "ok.txt"},
+	}}
+	sources := brokenSources{mapSources{"ok.txt": "v", "UNSET_VAR": "kept"}, "examples"}
+	_, err := Render(Request{Secret: s, Recipients: []string{a.recipient()}, Path: "p.yaml",
+		Sources: brokenSources{mapSources{"ok.txt": "v"}, "examples"}})
+	var sourceErr *SourceError
+	if !errors.As(err, &sourceErr) {
+		t.Fatalf("no file yet: %v", err)
+	}
+	want := []SourceProblem{
+		{Key: "a", Source: spec.SecretSource{Env: "UNSET_VAR"}, Msg: "cannot create p.yaml: environment variable UNSET_VAR is not set (no earlier file to keep)"},
+		{Key: "b", Source: spec.SecretSource{File: "nope.txt"}, Msg: "cannot create p.yaml: file nope.txt does not exist (no earlier file to keep)"},
+		{Key: "d", Source: spec.SecretSource{File: "examples"}, Msg: "reading file examples: not a regular file"},
+	}
+	if diff := cmp.Diff(want, sourceErr.Problems); diff != "" {
+		t.Errorf("no file yet (-want +got):\n%s", diff)
+	}
+
+	// With the key and a file that holds a and ok but not b: a is kept from the file, b and d are reported together.
+	partial := spec.Secret{Name: s.Name, Namespace: s.Namespace, Type: s.Type, Data: map[string]spec.SecretSource{"a": s.Data["a"], "ok": s.Data["ok"]}}
+	first := render(t, Request{Secret: partial, Recipients: []string{a.recipient()}, Sources: sources, Keys: a.ids})
+	_, err = Render(Request{Secret: s, Recipients: []string{a.recipient()}, Path: "p.yaml", Previous: first.File, Keys: a.ids,
+		Sources: brokenSources{mapSources{"ok.txt": "v"}, "examples"}})
+	if !errors.As(err, &sourceErr) {
+		t.Fatalf("with the key: %v", err)
+	}
+	want = []SourceProblem{
+		{Key: "b", Source: spec.SecretSource{File: "nope.txt"}, Msg: `file nope.txt does not exist, and p.yaml has no value for "b" to keep`},
+		{Key: "d", Source: spec.SecretSource{File: "examples"}, Msg: "reading file examples: not a regular file"},
+	}
+	if diff := cmp.Diff(want, sourceErr.Problems); diff != "" {
+		t.Errorf("with the key (-want +got):\n%s", diff)
 	}
 }

@@ -18,13 +18,16 @@ const (
 )
 
 // Change is one file that differs. HandEdited marks a file whose contents are not what kronform-gen last wrote;
-// NotAFile a missing one whose path holds something other than a regular file (a symbolic link, never followed).
+// NotAFile a missing one whose path holds something other than a regular file (a symbolic link, never followed);
+// Executable a changed one that is executable on disk (git records the bit; generated files are FileMode), whatever
+// its contents.
 type Change struct {
 	Path       string
 	Kind       ChangeKind
 	Want, Have []byte
 	HandEdited bool
 	NotAFile   bool
+	Executable bool
 }
 
 // Compare lists every difference between the tree (with its ownership record) and the tree on disk, sorted by path.
@@ -45,8 +48,8 @@ func Compare(d *Disk, t *Tree) ([]Change, error) {
 		switch {
 		case !ok:
 			out = append(out, Change{Path: p, Kind: Missing, Want: want, NotAFile: d.NotAFile(p)})
-		case !bytes.Equal(want, have):
-			out = append(out, Change{Path: p, Kind: Changed, Want: want, Have: have, HandEdited: handEdited(old, p, have)})
+		case !bytes.Equal(want, have) || d.Executable(p):
+			out = append(out, Change{Path: p, Kind: Changed, Want: want, Have: have, HandEdited: handEdited(old, p, have), Executable: d.Executable(p)})
 		}
 	}
 	for _, p := range slices.Sorted(maps.Keys(old.Files)) {

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -26,11 +27,13 @@ type Disk struct {
 	// others are the entries that are neither folders nor regular files (symbolic links, pipes, sockets): not read,
 	// but listed, since a stray one is still worth a word and one where a generated file belongs is drift.
 	others []string
+	// executable are the files with an executable bit: git records it, so on a generated file it is drift.
+	executable map[string]bool
 }
 
 // ReadDisk reads the folder dir; a folder that does not exist is an empty tree.
 func ReadDisk(dir string) (*Disk, error) {
-	d := &Disk{files: map[string][]byte{}}
+	d := &Disk{files: map[string][]byte{}, executable: map[string]bool{}}
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) && p == dir {
 			return filepath.SkipAll
@@ -53,14 +56,36 @@ func ReadDisk(dir string) (*Disk, error) {
 			d.others = append(d.others, rel)
 			return nil
 		}
-		b, err := os.ReadFile(p)
+		b, mode, err := readFile(p)
 		if err != nil {
 			return err
 		}
 		d.files[rel] = b
+		if mode&0o111 != 0 {
+			d.executable[rel] = true
+		}
 		return nil
 	})
 	return d, err
+}
+
+// readFile is os.ReadFile that also returns the file's mode, from the same open file.
+func readFile(name string) ([]byte, fs.FileMode, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	var b bytes.Buffer
+	b.Grow(int(st.Size()) + bytes.MinRead)
+	if _, err := b.ReadFrom(f); err != nil {
+		return nil, 0, err
+	}
+	return b.Bytes(), st.Mode(), nil
 }
 
 // Entries lists what lies below the given folders of the tree at dir (slash-separated, relative to dir; "." for all
@@ -124,6 +149,9 @@ func (d *Disk) File(p string) ([]byte, bool) {
 	return b, ok
 }
 
+// Executable says whether a file has an executable bit.
+func (d *Disk) Executable(p string) bool { return d.executable[p] }
+
 // NotAFile says whether an entry is on disk but is not a regular file (a symbolic link, a pipe, a socket).
 func (d *Disk) NotAFile(p string) bool { return slices.Contains(d.others, p) }
 
@@ -135,8 +163,8 @@ func (d *Disk) Entries() []string {
 	return slices.Sorted(slices.Values(append(d.Paths(), d.others...)))
 }
 
-// Sum is a digest of the tree as read: every entry's path, whether it is a file, and each file's contents. Two
-// Disks with the same Sum are the same tree to every check that runs on a Disk.
+// Sum is a digest of the tree as read: every entry's path, whether it is a file, and each file's contents and
+// executable bit. Two Disks with the same Sum are the same tree to every check that runs on a Disk.
 func (d *Disk) Sum() [sha256.Size]byte {
 	h := sha256.New()
 	var n [8]byte
@@ -150,6 +178,7 @@ func (d *Disk) Sum() [sha256.Size]byte {
 		if b, ok := d.files[p]; ok {
 			sum := sha256.Sum256(b)
 			part(sum[:])
+			part([]byte{boolByte(d.executable[p])})
 		} else {
 			part(nil) // not a readable file
 		}
@@ -211,3 +240,10 @@ func (i diskInfo) Mode() fs.FileMode  { return 0o444 }
 func (i diskInfo) ModTime() time.Time { return time.Time{} }
 func (i diskInfo) IsDir() bool        { return false }
 func (i diskInfo) Sys() any           { return nil }
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}

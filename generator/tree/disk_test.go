@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -80,10 +81,14 @@ func TestSumTellsTreesApart(t *testing.T) {
 		t.Helper()
 		dir := t.TempDir()
 		for p, data := range files {
+			p, executable := strings.CutSuffix(p, "*") // a name ending in * is made executable
 			full := filepath.Join(dir, filepath.FromSlash(p))
 			os.MkdirAll(filepath.Dir(full), 0o755)
 			if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
 				t.Fatal(err)
+			}
+			if executable {
+				os.Chmod(full, 0o755)
 			}
 		}
 		for _, l := range links {
@@ -110,6 +115,7 @@ func TestSumTellsTreesApart(t *testing.T) {
 		"bytes moved":            sum(map[string]string{"a.yaml": "ab", "sub/b.yaml": ""}),
 		"a file less":            sum(map[string]string{"a.yaml": "a"}),
 		"a file in a new folder": sum(map[string]string{"a.yaml": "a", "sub/b.yaml": "b", "new/.keep": ""}),
+		"an executable bit":      sum(map[string]string{"a.yaml*": "a", "sub/b.yaml": "b"}),
 	} {
 		if other == want {
 			t.Errorf("a tree with another %s has the same sum", name)

@@ -1,4 +1,5 @@
 // Package tree holds the output as an in-memory map of path to bytes and moves it to disk: it records which files it
-// owns, writes them in one journaled transaction (old tree or new, never a mix, after a failure or a kill), prunes only
-// stale files it owns, and compares the tree with what is on disk.
+// owns, writes them in one journaled transaction (old tree or new, never a mix, after a failure or a kill: every step
+// after the commit is tried before it, and a write that still cannot be completed is undone), prunes only stale files
+// it owns, and compares the tree with what is on disk.
 package tree

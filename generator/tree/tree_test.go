@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func mustTree(t *testing.T, files map[string]string, protected ...string) *Tree {
@@ -385,4 +388,243 @@ func snapshotDir(t *testing.T, dir string) []string {
 		return nil
 	})
 	return out
+}
+
+// Every file and folder a write creates has FileMode and FolderMode whatever the umask, and an executable bit on a
+// generated file is drift (git records it): Compare reports it, Write puts the file back without it.
+func TestWriteModesIgnoreTheUmaskAndTheExecutableBitIsDrift(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "out")
+	tr := mustTree(t, map[string]string{"a/b/c.yaml": "c", "d.yaml": "d"})
+	if _, err := Write(dir, tr, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"", "a", "a/b", StateDir} {
+		if st, err := os.Stat(filepath.Join(dir, p)); err != nil || st.Mode().Perm() != FolderMode {
+			t.Errorf("folder %q: %v %v, want %v", p, st.Mode(), err, FolderMode)
+		}
+	}
+	for _, p := range []string{"a/b/c.yaml", "d.yaml", OwnedFile, gitignoreFile} {
+		if st, err := os.Stat(filepath.Join(dir, p)); err != nil || st.Mode().Perm() != FileMode {
+			t.Errorf("file %q: %v %v, want %v", p, st.Mode(), err, FileMode)
+		}
+	}
+
+	file := filepath.Join(dir, "a/b/c.yaml")
+	if err := os.Chmod(file, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d, err := ReadDisk(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := Compare(d, tr)
+	if err != nil || len(changes) != 1 || changes[0].Path != "a/b/c.yaml" || changes[0].Kind != Changed || !changes[0].Executable || changes[0].HandEdited {
+		t.Errorf("compare: %+v %v", changes, err)
+	}
+	res, err := Write(dir, tr, nil)
+	if err != nil || !slices.Equal(res.Written, []string{"a/b/c.yaml"}) {
+		t.Errorf("write: %+v %v", res, err)
+	}
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != FileMode {
+		t.Errorf("after write: %v %v", st.Mode(), err)
+	}
+	if d, err = ReadDisk(dir); err != nil {
+		t.Fatal(err)
+	}
+	if changes, err := Compare(d, tr); err != nil || len(changes) != 0 {
+		t.Errorf("compare after write: %+v %v", changes, err)
+	}
+}
+
+// A name longer than the file system takes, or a path longer than the kernel takes, is refused before anything is
+// written, the output folder not even created: found after the journal's commit, it left a write that every later
+// run failed on. Where the folders already stand, Lstat failed on it with a bare "file name too long".
+func TestWriteRefusesNamesTheFileSystemCannotHold(t *testing.T) {
+	long := strings.Repeat("a", 251) + ".yaml" // a valid DNS subdomain of 251 characters, as a policy's file
+	deep := strings.Repeat(strings.Repeat("d", 200)+"/", 21) + "x.yaml"
+	for name, tc := range map[string]struct{ path, want string }{
+		"name": {"infra/host-policies/" + long, `infra/host-policies/` + long + `: the name "` + long + `" is 256 bytes long, and this file system takes at most 255`},
+		"path": {deep, deep + ": the path is "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tr := mustTree(t, map[string]string{tc.path: "x", "infra/ok.yaml": "ok"})
+			fresh := filepath.Join(t.TempDir(), "fresh")
+			_, err := Write(fresh, tr, nil)
+			var unwritable *UnwritableError
+			if !errors.As(err, &unwritable) || len(unwritable.Problems) != 1 || !strings.HasPrefix(unwritable.Problems[0], tc.want) {
+				t.Fatalf("fresh folder: %v", err)
+			}
+			if _, err := os.Lstat(fresh); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the output folder was created: %v", err)
+			}
+			// A tree whose folders stand already: refused the same way, and left as it was.
+			dir := t.TempDir()
+			if _, err := Write(dir, mustTree(t, map[string]string{"infra/host-policies/p.yaml": "p", "infra/ok.yaml": "old"}), nil); err != nil {
+				t.Fatal(err)
+			}
+			before := snapshotDir(t, dir)
+			if _, err := Write(dir, tr, nil); !errors.As(err, &unwritable) {
+				t.Fatalf("existing folder: %v", err)
+			}
+			if after := snapshotDir(t, dir); !slices.Equal(before, after) || Pending(dir) {
+				t.Errorf("the tree changed: %v -> %v", before, after)
+			}
+		})
+	}
+}
+
+// A step that fails after the commit point despite the checks before it (here a folder made where a file goes, once
+// the journal is committed) has the write undone: the old tree is back byte for byte and no transaction is left, so
+// the next write starts clean.
+func TestWriteUndoesAWriteThatCannotBeCompleted(t *testing.T) {
+	dir := t.TempDir()
+	v1 := map[string]string{"a.yaml": "a1", "sub/b.yaml": "b1", "old.yaml": "old"}
+	if _, err := Write(dir, mustTree(t, v1), nil); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotDir(t, dir)
+	v2 := mustTree(t, map[string]string{"a.yaml": "a2", "sub/b.yaml": "b2", "new/deeper/c.yaml": "c", "z.yaml": "z"})
+	testAfterCommit = func(dir string) { os.MkdirAll(filepath.Join(dir, "z.yaml"), 0o755) }
+	defer func() { testAfterCommit = nil }()
+	_, err := Write(dir, v2, nil)
+	if err == nil || !strings.Contains(err.Error(), "z.yaml: a folder stands where the file goes; the write was undone and the tree is as it was") {
+		t.Fatalf("got %v", err)
+	}
+	os.Remove(filepath.Join(dir, "z.yaml"))
+	if after := snapshotDir(t, dir); !slices.Equal(before, after) || Pending(dir) {
+		t.Errorf("not the old tree:\n%v\n%v", before, after)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "new")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a folder the undone write created is left: %v", err)
+	}
+	testAfterCommit = nil
+	if _, err := Write(dir, v2, nil); err != nil || read(t, dir, "new/deeper/c.yaml") != "c" {
+		t.Fatalf("the next write: %v", err)
+	}
+}
+
+// A write killed after its commit whose journal then cannot be completed (the tree changed under it, or it names what
+// this file system cannot hold) does not block every later run: the next write undoes it, says so, and writes its
+// own tree.
+func TestWriteUndoesAnUnfinishableJournalOfAKilledRun(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a1", "old.yaml": "old"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	killed := filepath.Join(t.TempDir(), "killed")
+	// The state a kill at the commit point leaves, copied aside; then a folder where the journal puts a file.
+	testAfterCommit = func(dir string) {
+		if err := os.CopyFS(killed, os.DirFS(dir)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a2", "b.yaml": "b"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	testAfterCommit = nil
+	if !Pending(killed) {
+		t.Fatal("no journal in the killed copy")
+	}
+	os.MkdirAll(filepath.Join(killed, "b.yaml"), 0o755)
+	if err := Recover(killed); err == nil || !strings.Contains(err.Error(), "could not be completed (b.yaml: a folder stands where the file goes) and was undone") {
+		t.Fatalf("Recover: %v", err)
+	}
+	if read(t, killed, "a.yaml") != "a1" || read(t, killed, "old.yaml") != "old" || Pending(killed) {
+		t.Fatal("Recover did not undo the write")
+	}
+
+	// The same through Write, with a spec that no longer makes b.yaml.
+	os.RemoveAll(killed)
+	testAfterCommit = func(dir string) { os.CopyFS(killed, os.DirFS(dir)) }
+	Write(dir, mustTree(t, map[string]string{"a.yaml": "a3", "b.yaml": "b", "c.yaml": "c"}), nil)
+	testAfterCommit = nil
+	os.MkdirAll(filepath.Join(killed, "c.yaml"), 0o755)
+	res, err := Write(killed, mustTree(t, map[string]string{"a.yaml": "fixed"}), nil)
+	if err != nil || !strings.Contains(res.Undone, "was undone") {
+		t.Fatalf("write after an unfinishable journal: %+v %v", res, err)
+	}
+	if read(t, killed, "a.yaml") != "fixed" || Pending(killed) {
+		t.Error("the fixed tree was not written")
+	}
+	if _, err := os.Lstat(filepath.Join(killed, "b.yaml")); err == nil {
+		t.Error("b.yaml, no longer generated, was not pruned")
+	}
+}
+
+// A journal of an earlier kronform-gen (no undo: it overwrote and deleted as it went) that cannot be completed is
+// given up by the next write, which owns the files it had moved into place: rewritten, or pruned when the spec no
+// longer makes them. (Such a journal stuck every later run, and check, until txn/ was deleted by hand.)
+func TestWriteGivesUpAnUnfinishableJournalOfAnEarlierKronformGen(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a1"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("p", 251) + ".yaml"
+	// The earlier write had moved placed.yaml into place, then failed on the long name.
+	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
+	os.MkdirAll(filepath.Join(stage, "files"), 0o755)
+	os.WriteFile(filepath.Join(stage, "files", "1"), []byte("long"), 0o644)
+	os.WriteFile(filepath.Join(dir, "placed.yaml"), []byte("placed"), 0o644)
+	os.WriteFile(filepath.Join(stage, "journal"), []byte(`{"put":[{"staged":"files/0","path":"placed.yaml"},{"staged":"files/1","path":"hp/`+long+`"}],"remove":null}`), 0o644)
+	res, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a2"}), nil)
+	if err != nil || !strings.Contains(res.Undone, "file name too long") || !strings.Contains(res.Undone, "given up") {
+		t.Fatalf("got %+v, %v", res, err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "placed.yaml")); !errors.Is(err, fs.ErrNotExist) || Pending(dir) || read(t, dir, "a.yaml") != "a2" {
+		t.Errorf("placed.yaml left, or the write not done: %v", err)
+	}
+}
+
+// A folder of the tree that is a mount point: a rename cannot cross into it, and a read-only one cannot be written.
+// Both are found before anything is written. (Needs the right to mount a tmpfs; skipped without it.)
+func TestWriteRefusesFoldersItCannotMoveFilesInto(t *testing.T) {
+	for name, tc := range map[string]struct {
+		flags uintptr
+		want  string
+	}{
+		"another file system": {0, "is on another file system than"},
+		"read-only":           {unix.MS_RDONLY, "cannot be written (a read-only file system)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			mnt := filepath.Join(dir, "infra")
+			os.Mkdir(mnt, 0o755)
+			if err := unix.Mount("tmpfs", mnt, "tmpfs", tc.flags, ""); err != nil {
+				t.Skipf("cannot mount a tmpfs: %v", err)
+			}
+			t.Cleanup(func() { unix.Unmount(mnt, 0) })
+			_, err := Write(dir, mustTree(t, map[string]string{"infra/a/p.yaml": "p", "b.yaml": "b"}), nil)
+			var unwritable *UnwritableError
+			if !errors.As(err, &unwritable) || len(unwritable.Problems) != 1 || !strings.HasPrefix(unwritable.Problems[0], "infra/a/p.yaml: ") ||
+				!strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v", err)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 || Pending(dir) {
+				t.Errorf("something was written: %v", entries)
+			}
+		})
+	}
+}
+
+// A folder made, after the commit, where a file the write removes stood is somebody's: it stays, with what is in it
+// (the removal would otherwise move it into the staging area, which goes at the end).
+func TestWriteLeavesAFolderMadeWhereARemovedFileWas(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a", "b.yaml": "b"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	testAfterCommit = func(dir string) {
+		os.Remove(filepath.Join(dir, "b.yaml"))
+		os.MkdirAll(filepath.Join(dir, "b.yaml"), 0o755)
+		os.WriteFile(filepath.Join(dir, "b.yaml", "mine"), []byte("mine"), 0o644)
+	}
+	defer func() { testAfterCommit = nil }()
+	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a2"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	if read(t, dir, "b.yaml/mine") != "mine" || read(t, dir, "a.yaml") != "a2" || Pending(dir) {
+		t.Error("the write did not complete, or took the folder")
+	}
 }

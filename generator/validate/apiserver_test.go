@@ -175,7 +175,7 @@ func namespaceOf(ns string) *unstructured.Unstructured {
 // many objects went to the server.
 func acceptDir(t *testing.T, dir string, accept func(*testing.T, string, *unstructured.Unstructured), encrypted func(*testing.T, string, []byte)) int {
 	t.Helper()
-	findings, err := Dir(dir)
+	findings, _, err := Dir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

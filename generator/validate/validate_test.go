@@ -127,7 +127,7 @@ func TestExampleTreeIsValid(t *testing.T) {
 		t.Errorf("the example tree is invalid:\n%s", strings.Join(strs(findings), "\n"))
 	}
 	// the committed output/ is what validate checks on disk
-	findings, err = Dir("../../output")
+	findings, _, err = Dir("../../output")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestDirWithoutRecordChecksEveryYAMLFileOutsideFluxSystem(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	findings, err := Dir(dir)
+	findings, _, err := Dir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestDirWithoutRecordChecksEveryYAMLFileOutsideFluxSystem(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(tree.OwnedFile)), []byte(`{"files":{"apps/good.yaml":"x"}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if findings, err := Dir(dir); err != nil || len(findings) != 0 {
+	if findings, _, err := Dir(dir); err != nil || len(findings) != 0 {
 		t.Errorf("with a record listing only a valid file: %q, %v", strs(findings), err)
 	}
 }
