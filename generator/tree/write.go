@@ -178,14 +178,15 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 		if err != nil || st.IsDir() {
 			continue
 		}
-		// A file is pruned only as kronform-gen wrote it, or recognised as generated output: contents put there by
-		// someone else are theirs, as they would be where a file is written.
+		// A file is pruned only as kronform-gen wrote it (by the record, or moved into place by a given-up write), or
+		// recognised as generated output: contents put there by someone else are theirs, as they would be where a file
+		// is written.
 		if st.Mode().IsRegular() {
 			have, err := os.ReadFile(file)
 			if err != nil {
 				return Result{}, err
 			}
-			if Digest(have) != old.Files[p] && (generated == nil || !generated(p, have)) {
+			if Digest(have) != old.Files[p] && !slices.Contains(adopted, p) && (generated == nil || !generated(p, have)) {
 				kept = append(kept, p)
 				continue
 			}
