@@ -55,6 +55,8 @@ type Build struct {
 	Generated bool
 	// Notes say what could not be previewed faithfully (a substituteFrom source that is not in the tree, ...).
 	Notes []string
+	// noted are the contents of the SOPS-encrypted sources a note already names (built without the key).
+	noted map[string]bool
 }
 
 // Error is a Kustomization that failed to build.
@@ -110,12 +112,14 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b 
 		fs = withFiles(fs, map[string][]byte{kfile: data})
 	}
 	var notes []string
+	var noted map[string]bool
 	if decrypts(k) {
 		src, err := decryptSources(fs, s.root, dir, dec)
 		if err != nil {
 			return nil, fmt.Errorf("error decrypting sources: %w", err)
 		}
 		fs = withFiles(fs, src.files)
+		noted = src.contents
 		if len(src.encrypted) > 0 {
 			patches := ""
 			if len(src.files) > 0 {
@@ -148,7 +152,7 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b 
 		}
 		if err == nil {
 			if m, ok := buildPlain(fs, dir, kdata); ok {
-				return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes}, nil
+				return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes, noted: noted}, nil
 			}
 		}
 	}
@@ -156,7 +160,7 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b 
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", k.Path, err)
 	}
-	return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes}, nil
+	return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes, noted: noted}, nil
 }
 
 // sourcesNote opens the note on SOPS-encrypted sources that a build without the key cannot decrypt.

@@ -98,7 +98,10 @@ func decryptValues(b *Build, r *resource.Resource, dec Decryptor) error {
 			continue
 		}
 		if dec == nil {
-			encrypted = append(encrypted, key)
+			// A value that is a whole source file the note on sources names is not named again.
+			if !b.noted[string(raw)] {
+				encrypted = append(encrypted, key)
+			}
 			continue
 		}
 		plain, err := dec.File(raw, in, formatForPath(key))
@@ -107,8 +110,7 @@ func decryptValues(b *Build, r *resource.Resource, dec Decryptor) error {
 		}
 		data[key], changed = base64.StdEncoding.EncodeToString(plain), true
 	}
-	// The note on the sources the Secret was generated from says it already.
-	if len(encrypted) > 0 && !slices.ContainsFunc(b.Notes, func(n string) bool { return strings.HasPrefix(n, sourcesNote) }) {
+	if len(encrypted) > 0 {
 		b.Notes = append(b.Notes, fmt.Sprintf("%s holds SOPS-encrypted files in %s, which kustomize-controller decrypts "+
 			"(use --decrypt with the key to see them as Flux applies them)", fmtObject(r), strings.Join(encrypted, ", ")))
 	}

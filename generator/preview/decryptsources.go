@@ -41,10 +41,12 @@ func formatForPath(p string) formats.Format {
 
 // sources are the SOPS-encrypted files of one Kustomization's build. files are to be laid over the tree (by absolute
 // path): with a key the decrypted files; without one the kustomization files that name an encrypted patch, less that
-// patch. encrypted lists the encrypted files found without a key (relative to the repository root).
+// patch. encrypted lists the encrypted files found without a key (relative to the repository root), and contents
+// holds what they hold.
 type sources struct {
 	files     map[string][]byte
 	encrypted []string
+	contents  map[string]bool
 }
 
 // decryptSources does what kustomize-controller does before kustomize build for a Kustomization with spec.decryption
@@ -57,7 +59,7 @@ type sources struct {
 // large, or does not decrypt.
 func decryptSources(fs filesys.FileSystem, root, dir string, dec Decryptor) (sources, error) {
 	w := &sourceWalk{fs: fs, root: root, dec: dec, visited: map[string]bool{}, done: map[string]bool{},
-		out: sources{files: map[string][]byte{}}}
+		out: sources{files: map[string][]byte{}, contents: map[string]bool{}}}
 	err := w.folder(dir)
 	return w.out, err
 }
@@ -231,6 +233,7 @@ func (w *sourceWalk) file(dir, p string, format formats.Format) (bool, error) {
 	w.done[p] = true
 	if w.dec == nil {
 		w.out.encrypted = append(w.out.encrypted, w.rel(p))
+		w.out.contents[string(data)] = true
 		return true, nil
 	}
 	plain, err := w.dec.File(data, format, format)

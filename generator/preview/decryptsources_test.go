@@ -164,6 +164,9 @@ func TestSOPSSourcesWithoutTheKeyAreNoted(t *testing.T) {
 			"apps/app.enc.ini, apps/patch.enc.yaml, apps/base/nested.enc.env before kustomize build; built here from the " +
 			"SOPS-encrypted files, what is made of them differs from what Flux applies (Secrets in their values and name " +
 			"suffix, and the patches in them are left out): use --decrypt with the key",
+		// The value that is not one of those files is named on its own; the generated ones are not named twice.
+		"Secret/apps/embedded holds SOPS-encrypted files in creds.json, which kustomize-controller decrypts " +
+			"(use --decrypt with the key to see them as Flux applies them)",
 	}
 	if diff := cmp.Diff(want, b.Notes); diff != "" {
 		t.Errorf("notes (-want +got):\n%s", diff)
