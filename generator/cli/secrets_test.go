@@ -268,6 +268,77 @@ func TestRotatedToTheNewKeyOnly(t *testing.T) {
 	}
 }
 
+// In a fleet where each cluster has its own recipients, the key of one cluster opens none of the other's files: that
+// is no wrong key, and whoever holds it can run generate and check. The other cluster's files are handled as without
+// a key. A key listed nowhere (the wrong key file) is refused; one listed only by a file (its cluster moved to a new
+// recipient) opens that file and re-wraps it.
+func TestFleetKeyOfOneCluster(t *testing.T) {
+	keyDir := t.TempDir()
+	for _, n := range []string{"a", "b", "a2", "stray"} {
+		initKey(t, keyDir, n)
+	}
+	a := recipientOf(t, filepath.Join(keyDir, "a.spec.yaml"))
+	b := recipientOf(t, filepath.Join(keyDir, "b.spec.yaml"))
+	a2 := recipientOf(t, filepath.Join(keyDir, "a2.spec.yaml"))
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "cluster-spec.yaml")
+	cluster := func(name, addr, recipient, env string) string {
+		return `  - name: ` + name + `
+    apiServer: {host: api.` + name + `.example.com}
+    nodes: [{name: cp1, addresses: [` + addr + `], roles: [control-plane]}]
+    cilium: {version: 1.16.5}
+    ageRecipients: [` + recipient + `]
+    secrets: [{name: s, namespace: default, data: {tok: {env: ` + env + `}}}]
+`
+	}
+	writeSpec := func(caRecipient string) {
+		text := "apiVersion: kronform.dev/v1alpha1\nkind: ClusterSpec\nclusters:\n" +
+			cluster("ca", "192.0.2.10", caRecipient, "TOK_A") + cluster("cb", "192.0.2.11", b, "TOK_B")
+		if err := os.WriteFile(specPath, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeSpec(a)
+	t.Setenv("SOPS_AGE_KEY", "")
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("TOK_A", canary+"-a")
+	t.Setenv("TOK_B", canary+"-b")
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	os.Unsetenv("TOK_B")
+	cbFile := filepath.Join(dir, "output", "infrastructure", "cb", "secrets", "default", "s.yaml")
+	before, _ := os.ReadFile(cbFile)
+	keyA := filepath.Join(keyDir, "a.agekey")
+	note := "note: infrastructure/cb/secrets/default/s.yaml (default/s): unverified: kept; names, type, keys and recipients match, " +
+		"values not compared (the age key from --age-key-file " + keyA + " is a recipient elsewhere in the spec or the tree, not of this file)"
+	for _, cmd := range []string{"generate", "check"} {
+		code, stdout, errOut := runIn(t, dir, cmd, "--age-key-file", keyA)
+		if code != 0 || !strings.Contains(errOut, note) {
+			t.Errorf("%s with cluster ca's key: exit %d, want 0 and the note\n%s%s", cmd, code, stdout, errOut)
+		}
+	}
+	if after, _ := os.ReadFile(cbFile); !bytes.Equal(before, after) {
+		t.Error("cluster cb's secret file changed")
+	}
+
+	code, _, errOut := runIn(t, dir, "check", "--age-key-file", filepath.Join(keyDir, "stray.agekey"))
+	if code != 2 || !strings.Contains(errOut, "none of the age keys can decrypt this file") || !strings.Contains(errOut, "(the wrong key file?)") {
+		t.Errorf("check with a key listed nowhere: exit %d, want 2\n%s", code, errOut)
+	}
+
+	// Cluster ca moves to recipient a2: key a is no spec's recipient now, but ca's file lists it, so it opens that
+	// file and re-wraps it for a2, and leaves cb's alone.
+	writeSpec(a2)
+	if code, _, errOut := runIn(t, dir, "generate", "--age-key-file", keyA); code != 0 || !strings.Contains(errOut, note) {
+		t.Fatalf("generate with the old key of ca after ca moved to a2: exit %d\n%s", code, errOut)
+	}
+	os.Unsetenv("TOK_A")
+	if code, _, errOut := runIn(t, dir, "check", "--age-key-file", filepath.Join(keyDir, "a2.agekey")); code != 0 {
+		t.Errorf("check with ca's new key: exit %d\n%s", code, errOut)
+	}
+}
+
 func TestInit(t *testing.T) {
 	dir := t.TempDir()
 	specPath := filepath.Join(dir, "cluster-spec.yaml")

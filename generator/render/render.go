@@ -38,6 +38,7 @@ type Options struct {
 	Now time.Time
 
 	recorded map[string]string // the ownership record of Previous, path -> digest
+	known    []string          // every age recipient of the spec and of the secret files in Previous (with a key)
 }
 
 // Result is the rendered tree and what could not be verified or updated in it.
@@ -77,6 +78,10 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 		if rec, err := tree.OwnedIn(opts.Previous); err == nil {
 			opts.recorded = rec.Files
 		}
+	}
+	// A key that opens none of a cluster's files may be another cluster's: that is no wrong key.
+	if opts.Keys.Available() && opts.known == nil {
+		opts.known = knownRecipients(m, opts.Previous, opts.Keys)
 	}
 	parts := make([]*Result, len(m.Clusters))
 	errs := make([]error, len(m.Clusters))
@@ -192,7 +197,7 @@ func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
 			return err
 		}
 		out, err := secrets.Render(secrets.Request{
-			Secret: s, Recipients: c.AgeRecipients, Path: p, Previous: prev, Record: record(opts.recorded, p, prev),
+			Secret: s, Recipients: c.AgeRecipients, Known: opts.known, Path: p, Previous: prev, Record: record(opts.recorded, p, prev),
 			Sources: opts.Sources, Keys: opts.Keys, Now: opts.Now,
 		})
 		var sourceErr *secrets.SourceError
@@ -216,6 +221,33 @@ func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
 	}
 	slices.Sort(files)
 	return AddKustomization(res.Tree, dir, files)
+}
+
+// knownRecipients lists, sorted, every age recipient of the spec's clusters and of the secret files the spec's
+// secrets have in prev. A file that cannot be read or parsed adds nothing: its own render reports it. The files are
+// read only when keys is none of the spec's recipients: the list serves only to tell whether it is listed somewhere.
+func knownRecipients(m *spec.Model, prev fs.FS, keys *secrets.Identities) []string {
+	var out []string
+	for _, c := range m.Clusters {
+		out = append(out, c.AgeRecipients...)
+	}
+	for _, c := range m.Clusters {
+		if keys.AnyListed(out) {
+			break
+		}
+		dir := flux.ComponentDir(c, flux.SecretsName)
+		for _, s := range c.Secrets {
+			b, err := previous(prev, path.Join(dir, SecretFile(s)))
+			if err != nil || b == nil {
+				continue
+			}
+			if r, err := secrets.FileRecipients(b); err == nil {
+				out = append(out, r...)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // record says what the ownership record knows of the file prev at p. A file it does not list is vouched for by

@@ -30,9 +30,9 @@ type Identities struct {
 // Available says whether any key was loaded.
 func (i *Identities) Available() bool { return i != nil && len(i.ids) > 0 }
 
-// anyListed says whether the public key of one of the identities is among recipients. Identities whose public key
+// AnyListed says whether the public key of one of the identities is among recipients. Identities whose public key
 // is not known (age plugins) count as listed nowhere.
-func (i *Identities) anyListed(recipients []string) bool {
+func (i *Identities) AnyListed(recipients []string) bool {
 	if i == nil {
 		return false
 	}

@@ -86,6 +86,10 @@ func (e *SourceError) Error() string {
 type Request struct {
 	Secret     spec.Secret
 	Recipients []string
+	// Known are the age recipients listed anywhere else in the run: every cluster's ageRecipients and the recipients
+	// of the secret files in the tree. A key among them that is neither one of Recipients nor of this file's belongs
+	// to another cluster or file: this file is handled as without a key. A key listed nowhere is the wrong key.
+	Known []string
 	// Path is the file's place in the tree, for messages.
 	Path string
 	// Previous is the file as it stands in the tree; nil when there is none.
@@ -128,8 +132,9 @@ type Result struct {
 //     key names, recipients) match the spec, and say the values were not verified; otherwise encrypt anew if every
 //     source is there, else keep the file and say a key holder must regenerate it.
 //
-// A wrong key, a tampered file or an absent source for a value nobody has are errors; their messages name files,
-// secrets, keys and sources, never values.
+// A key that is none of the file's recipients but one of Recipients or Known (another cluster's, another file's) is
+// handled as no key. A wrong key (listed nowhere), a tampered file or an absent source for a value nobody has are
+// errors; their messages name files, secrets, keys and sources, never values.
 func Render(req Request) (Result, error) {
 	s := req.Secret
 	id := s.Namespace + "/" + s.Name
@@ -167,17 +172,27 @@ func Render(req Request) (Result, error) {
 			Detail: fmt.Sprintf("%v; restore it from git, or run kronform-gen generate with %s", err, describeAll(s, absent))}}, nil
 	}
 	if !req.Keys.Available() {
-		return renderWithoutKey(req, old, values, absent, "", fail)
+		return renderWithoutKey(req, old, values, absent, "", "", fail)
 	}
-	if fileRecipients := recipientsOf(old); !req.Keys.anyListed(fileRecipients) && req.Keys.anyListed(req.Recipients) {
-		// The key is one of the spec's recipients and none of the file's: the spec's recipients changed and the file
-		// was not re-wrapped yet (the old recipient removed in the same step as the new one came). This key cannot
-		// read the file, which is drift, not a wrong key: the file is handled as without a key.
-		if len(unreadable) > 0 {
-			return Result{}, sourceError(id, unreadable, nil)
+	if !req.Keys.AnyListed(recipientsOf(old)) {
+		// A key that is none of the file's recipients cannot read it. One of the spec's recipients for this file: the
+		// recipients changed and the file was not re-wrapped yet (the old recipient removed in the same step as the
+		// new one came). One listed elsewhere in the run: another cluster's key, or another file's. Either way this is
+		// not a wrong key: the file is handled as without a key.
+		var keyless, hint string
+		switch {
+		case req.Keys.AnyListed(req.Recipients):
+			keyless = fmt.Sprintf("the age key from %s is not one of the file's recipients", req.Keys.Origin())
+			hint = keyless + ": " + rotateHint
+		case req.Keys.AnyListed(req.Known):
+			keyless = fmt.Sprintf("the age key from %s is a recipient elsewhere in the spec or the tree, not of this file", req.Keys.Origin())
 		}
-		return renderWithoutKey(req, old, values, absent, fmt.Sprintf("the age key from %s is not one of the file's recipients",
-			req.Keys.Origin()), fail)
+		if keyless != "" {
+			if len(unreadable) > 0 {
+				return Result{}, sourceError(id, unreadable, nil)
+			}
+			return renderWithoutKey(req, old, values, absent, keyless, hint, fail)
+		}
 	}
 	return renderWithKey(req, values, absent, unreadable, fail)
 }
@@ -186,13 +201,17 @@ func Render(req Request) (Result, error) {
 const rotateHint = "a new key opens the files only after a run with an old key re-wraps them: list the new recipient " +
 	"beside the old ones and generate with an old key, then remove the old one"
 
-// renderWithoutKey decides a file no key at hand opens: keyless says why, "" when the run has no key at all.
-func renderWithoutKey(req Request, old sops.Tree, values map[string][]byte, absent []string, keyless string, fail func(string, ...any) (Result, error)) (Result, error) {
+// renderWithoutKey decides a file no key at hand opens: keyless says why, "" when the run has no key at all; hint,
+// when not "", says how to proceed.
+func renderWithoutKey(req Request, old sops.Tree, values map[string][]byte, absent []string, keyless, hint string, fail func(string, ...any) (Result, error)) (Result, error) {
 	s := req.Secret
 	id := s.Namespace + "/" + s.Name
-	unread, hint := "no age key to read them", ""
+	unread, unverified := "no age key to read them", "no age key: set "+KeyFileEnv+" or --age-key-file"
 	if keyless != "" {
-		unread, hint = keyless, "; "+keyless+": "+rotateHint
+		unread, unverified = keyless, keyless
+	}
+	if hint != "" {
+		hint = "; " + hint
 	}
 	if req.Record != Recorded {
 		// Anyone can encrypt for the public recipients, so without the key a file the ownership record does not
@@ -213,7 +232,7 @@ func renderWithoutKey(req Request, old sops.Tree, values map[string][]byte, abse
 	mismatch := structureMismatch(s, req.Recipients, old)
 	if len(mismatch) == 0 {
 		return Result{File: req.Previous, Note: &Note{Path: req.Path, Secret: id, Kind: Unverified,
-			Detail: "kept; names, type, keys and recipients match, values not compared (no age key: set " + KeyFileEnv + " or --age-key-file)"}}, nil
+			Detail: "kept; names, type, keys and recipients match, values not compared (" + unverified + ")"}}, nil
 	}
 	if len(absent) == 0 {
 		// Every value is at hand: encryption needs only the public recipients.
@@ -241,8 +260,9 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 	s := req.Secret
 	oldPlain, dataKey, err := decrypt(req.Previous, req.Keys)
 	if errors.Is(err, ErrWrongKey) {
-		// The key is none of the file's recipients nor the spec's: most likely the wrong key file.
-		return fail("%w; run with a key of one of its recipients, or without a key; %s", err, rotateHint)
+		// The key is a recipient of nothing in the spec or the tree: most likely the wrong key file.
+		return fail("%w; the key is no recipient in the spec nor of any secret file in the tree (the wrong key file?): "+
+			"run with a key of one of its recipients, or without a key; %s", err, rotateHint)
 	}
 	if err != nil {
 		return fail("%w", err)

@@ -399,6 +399,32 @@ func TestKeyOfTheSpecButNotOfTheFile(t *testing.T) {
 	}
 }
 
+// A key listed elsewhere in the run (another cluster's recipients, another file's) is no wrong key for a file it does
+// not open: the file is handled as without a key, and the note gives no rotation hint, since nothing is rotating.
+func TestKeyOfAnotherCluster(t *testing.T) {
+	a, b := newKey(t), newKey(t)
+	first := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: values})
+	known := []string{a.recipient(), b.recipient()}
+
+	res := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Known: known, Previous: first.File, Record: Recorded, Keys: b.ids})
+	if !bytes.Equal(res.File, first.File) || res.Note == nil || res.Note.Kind != Unverified ||
+		!strings.Contains(res.Note.Detail, "values not compared (the age key from test key is a recipient elsewhere in the spec or the tree, not of this file)") {
+		t.Fatalf("want the file kept unverified, got %v", res.Note)
+	}
+	changed := hcloud
+	changed.Type = "kubernetes.io/basic-auth"
+	changed.Data = map[string]spec.SecretSource{"username": {Env: "U"}, "password": {Env: "P"}}
+	res = render(t, Request{Secret: changed, Recipients: []string{a.recipient()}, Known: known, Previous: first.File, Record: Recorded, Keys: b.ids})
+	if res.Note == nil || res.Note.Kind != NeedsKeyHolder || strings.Contains(res.Note.Detail, rotateHint) {
+		t.Fatalf("want needs-key-holder without the rotation hint, got %v", res.Note)
+	}
+	c := newKey(t)
+	_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Known: known, Previous: first.File, Record: Recorded, Keys: c.ids, Path: "p.yaml", Now: now})
+	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "the wrong key file?") {
+		t.Fatalf("a key listed nowhere: got %v", err)
+	}
+}
+
 // A file that is not sops output (decrypted in place, say) is drift, not bad input: written anew from its sources,
 // or kept with a note that stops generate and fails check, never an error that stops check from reporting it.
 func TestUnreadableFile(t *testing.T) {

@@ -171,6 +171,15 @@ func recipientsOf(tree sops.Tree) []string {
 	return out
 }
 
+// FileRecipients lists the age recipients of a sops file kronform-gen can manage, sorted.
+func FileRecipients(file []byte) ([]string, error) {
+	tree, err := loadEncrypted(file)
+	if err != nil {
+		return nil, err
+	}
+	return recipientsOf(tree), nil
+}
+
 // ErrWrongKey means the keys given open none of a file's recipients.
 var ErrWrongKey = errors.New("none of the age keys can decrypt this file")
 
