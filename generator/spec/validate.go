@@ -232,15 +232,16 @@ func (v *validator) host(path, host string) {
 		v.fail(path, "", "a host name or address is required")
 		return
 	}
-	if msg, hint := hostProblem(host); msg != "" {
+	if msg, hint := hostProblem(host, validation.IsDNS1123Subdomain); msg != "" {
 		v.fail(path, hint, "%s", msg)
 	}
 }
 
 // hostProblem says what keeps host from being an IP address a client can connect to or a DNS name; "" when nothing.
+// dnsName says which names are DNS names; it is given the name in lower case, as DNS names are case-insensitive.
 // A name that ends in an all-numeric label is not a DNS name (RFC 1123 2.1, RFC 3696 2): 256.1.1.1 and 1.2.3.04
 // are addresses written wrong, which a resolver would not look up.
-func hostProblem(host string) (msg, hint string) {
+func hostProblem(host string, dnsName func(string) []string) (msg, hint string) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		if msg, hint := addrProblem(a); msg != "" {
 			return msg, hint
@@ -250,17 +251,23 @@ func hostProblem(host string) (msg, hint string) {
 		}
 		return "", ""
 	}
-	labels := strings.Split(host, ".")
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".") // a fully qualified name ends in a dot
 	if last := labels[len(labels)-1]; last != "" && strings.Trim(last, "0123456789") == "" {
-		if _, err := netip.ParseAddr(host); len(labels) == 4 && err != nil {
+		if _, err := netip.ParseAddr(host); len(labels) == 4 && !strings.HasSuffix(host, ".") && err != nil {
 			return fmt.Sprintf("%q is not an IPv4 address: %s", host, parseError(err)), ""
 		}
 		return fmt.Sprintf("%q is neither an IP address nor a DNS name: a DNS name does not end in an all-numeric label", host), ""
 	}
-	if len(validation.IsDNS1123Subdomain(host)) > 0 {
+	if len(dnsName(strings.ToLower(host))) > 0 {
 		return fmt.Sprintf("%q is neither an IP address nor a DNS name", host), ""
 	}
 	return "", ""
+}
+
+// resolvableName admits the DNS names Go's resolver looks up, which source-controller fetches a Helm repository
+// with: RFC 1123 names with underscores, fully qualified (one trailing dot) or not.
+func resolvableName(name string) []string {
+	return validation.IsDNS1123SubdomainWithUnderscore(strings.TrimSuffix(name, "."))
 }
 
 // broadcast is the limited broadcast address, which names no one machine.
@@ -539,7 +546,7 @@ func (v *validator) repository(p, repo string) {
 			v.fail(p, "", "%q: port %q is out of range 1-65535", repo, port)
 		}
 	}
-	if msg, _ := hostProblem(strings.ToLower(u.Hostname())); msg != "" { // DNS names are case-insensitive
+	if msg, _ := hostProblem(u.Hostname(), resolvableName); msg != "" {
 		v.fail(p, hint, "%q: %s", repo, msg)
 	}
 }

@@ -57,7 +57,13 @@ func TestHelmRepositoryURL(t *testing.T) {
 		"https://helm.cilium.io:99999/":     `"https://helm.cilium.io:99999/": port "99999" is out of range 1-65535`,
 		"https://helm.cilium.io:0/":         `"https://helm.cilium.io:0/": port "0" is out of range 1-65535`,
 		"https://helm.cilium.io:/":          `"https://helm.cilium.io:/": port "" is out of range 1-65535`,
-		"https://helm_cilium.io/":           `"https://helm_cilium.io/": "helm_cilium.io" is neither an IP address nor a DNS name`,
+		"https://helm..cilium.io/":          `"https://helm..cilium.io/": "helm..cilium.io" is neither an IP address nor a DNS name`,
+		"https://-helm.cilium.io/":          `"https://-helm.cilium.io/": "-helm.cilium.io" is neither an IP address nor a DNS name`,
+		"https://helm.cilium.io../":         `"https://helm.cilium.io../": "helm.cilium.io.." is neither an IP address nor a DNS name`,
+		"https://charts.123./":              `"https://charts.123./": "charts.123." is neither an IP address nor a DNS name: a DNS name does not end in an all-numeric label`,
+		"https://1.2.3.4./":                 `"https://1.2.3.4./": "1.2.3.4." is neither an IP address nor a DNS name: a DNS name does not end in an all-numeric label`,
+		"https://user@helm.cilium.io./":     `the repository URL holds credentials`,
+		"https://helm.cilium.io.:0/":        `"https://helm.cilium.io.:0/": port "0" is out of range 1-65535`,
 		"ftp://helm.cilium.io/":             `"ftp://helm.cilium.io/" is not a Helm repository URL (an https:// or oci:// URL)`,
 		"https:///charts":                   `"https:///charts" is not a Helm repository URL (an https:// or oci:// URL)`,
 	} {
@@ -66,7 +72,10 @@ func TestHelmRepositoryURL(t *testing.T) {
 			t.Errorf("%s:\ngot  %s\nwant %s", repo, got, want)
 		}
 	}
-	for _, repo := range []string{"https://helm.cilium.io/", "oci://ghcr.io/cilium/charts", "http://10.0.0.1:8080/charts", "https://[2001:db8::1]/", "https://Helm.Cilium.io/"} {
+	// The host is what Go's URL parser and resolver take, as source-controller fetches with them: a fully qualified
+	// name (trailing dot) and underscores included.
+	for _, repo := range []string{"https://helm.cilium.io/", "oci://ghcr.io/cilium/charts", "http://10.0.0.1:8080/charts", "https://[2001:db8::1]/", "https://Helm.Cilium.io/",
+		"https://helm.cilium.io./", "https://charts_int.example.com/", "oci://_registry.example.com./charts", "https://HELM.CILIUM.IO.:8443/"} {
 		if _, err := Load("fw.yaml", []byte(strings.Replace(firewallBase, "cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, repository: \""+repo+"\"}", 1)), Options{}); err != nil {
 			t.Errorf("%s: %v", repo, err)
 		}
@@ -162,6 +171,18 @@ func TestAddresses(t *testing.T) {
 		`fw.yaml:21:32: clusters[2].nodes[1].addresses[0]: address 159.69.60.184 is already used by clusters[2].nodes[0].addresses[0]`,
 		`fw.yaml:22:50: clusters[2].cilium.k8sService.host: "api.123" is neither an IP address nor a DNS name: a DNS name does not end in an all-numeric label`,
 	)
+	// DNS is case-insensitive, and so are the clients of the API server (Cilium's agent, kube-apiserver's SNI): a host
+	// name in capitals is taken, and written as given.
+	m, err := Load("fw.yaml", []byte(strings.Replace(firewallBase, "api.example.com", "API.Example.COM", 1)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Clusters[0].Cilium.K8sService.Host; got != "API.Example.COM" {
+		t.Errorf("k8sService.host: %q", got)
+	}
+	if _, err := Load("fw.yaml", []byte(strings.Replace(firewallBase, "cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, k8sService: {host: API.Example.COM}}", 1)), Options{}); err != nil {
+		t.Error(err)
+	}
 	// The mapped form of a node's IPv4 address is not a second address of it.
 	got := problemsOf(t, "", "addresses: [159.69.60.182]", `addresses: [159.69.60.182, "::ffff:159.69.60.182"]`)
 	if len(got) != 1 || !strings.Contains(got[0], "nodes[0].addresses[1]: ::ffff:159.69.60.182 is an IPv4-mapped IPv6 address") {
