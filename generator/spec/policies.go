@@ -188,12 +188,18 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 			v.fail(ip+".family", "IPv4 or IPv6", "unknown ICMP family %q", t.Family)
 			bad = true
 		}
-		if t.Type < 0 || t.Type > 255 {
-			v.fail(ip+".type", "", "ICMP type %d is out of range 0-255", t.Type)
+		switch {
+		case t.Type == nil:
+			// Cilium requires it too, and has no wildcard: a rule allows the types it lists.
+			v.fail(ip+".type", "write type: 8 for ping, or family: IPv6 with type: 128; Cilium has no wildcard type: list each to allow",
+				"an ICMP type is required")
+			bad = true
+		case *t.Type < 0 || *t.Type > 255:
+			v.fail(ip+".type", "", "ICMP type %d is out of range 0-255", *t.Type)
 			bad = true
 		}
 		if family := cmp.Or(t.Family, "IPv4"); !bad {
-			icmps.check(i, fmt.Sprintf("%s %d", family, t.Type), fmt.Sprintf("%s type %d", family, t.Type))
+			icmps.check(i, fmt.Sprintf("%s %d", family, *t.Type), fmt.Sprintf("%s type %d", family, *t.Type))
 		}
 	}
 }

@@ -128,10 +128,11 @@ type CIDRPeer struct {
 	Except []string `json:"except,omitempty"`
 }
 
-// ICMPType is one ICMP (IPv4) or ICMPv6 type.
+// ICMPType is one ICMP (IPv4) or ICMPv6 type. Type is required (a validated model never holds nil): left out, it would
+// be type 0 (echo reply), which nobody means.
 type ICMPType struct {
 	Family string `json:"family,omitempty" jsonschema:"enum=IPv4,enum=IPv6,description=Default IPv4."`
-	Type   int    `json:"type" jsonschema:"minimum=0,maximum=255"`
+	Type   *int   `json:"type" jsonschema:"minimum=0,maximum=255,description=The ICMP type number: 8 is ping (EchoRequest); for IPv6 128."`
 }
 
 func (c *CIDRPeer) fromScalar(value string) { c.CIDR = value }

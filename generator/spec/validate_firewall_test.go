@@ -2,6 +2,8 @@ package spec
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -174,5 +176,33 @@ func TestFlowGrammar(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("%s: got %+v, %v; want %+v", in, got, err, want)
 		}
+	}
+}
+
+// An ICMP entry without a type is refused, in the spec and in a preset: decoded as 0 it would allow echo replies
+// only (Cilium requires the type too, and has no wildcard), while its writer meant ping or every ICMP type.
+func TestICMPTypeIsRequired(t *testing.T) {
+	hint := "write type: 8 for ping, or family: IPv6 with type: 128; Cilium has no wildcard type: list each to allow"
+	wantProblems(t, `    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - icmp: [{family: IPv4}, {family: IPv6, type: null}, null, {type: 0}]
+`,
+		`fw.yaml:13:20: clusters[0].hostPolicies[0].ingress[0].icmp[0].type: an ICMP type is required (`+hint+`)`,
+		`fw.yaml:13:57: clusters[0].hostPolicies[0].ingress[0].icmp[1].type: an ICMP type is required (`+hint+`)`,
+		`fw.yaml:13:64: clusters[0].hostPolicies[0].ingress[0].icmp[2].type: an ICMP type is required (`+hint+`)`,
+	)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "presets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "presets", "mine.yaml"), []byte("nodes: {}\ningress:\n  - icmp: [{family: IPv6}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load("fw.yaml", []byte(firewallBase+"    hostPolicies:\n      - {name: p, preset: mine}\n"), Options{Templates: dir})
+	want := filepath.Join(dir, "presets", "mine.yaml") + `:3:12: ingress[0].icmp[0].type: an ICMP type is required (` + hint + `)`
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
 }
