@@ -2,6 +2,8 @@ package spec
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 
 	"github.com/invopop/jsonschema"
 )
@@ -10,17 +12,88 @@ import (
 const SchemaID = "https://kronform.dev/schemas/v1alpha1/cluster-spec.schema.json"
 
 // JSONSchema describes the spec, generated from the Go types so it can never disagree with the loader: unknown fields
-// are rejected (additionalProperties: false), fields without a default are required.
+// are rejected (additionalProperties: false), fields without a default are required, and a field that may be left out
+// may also be written null, which the loader reads as left out. What the schema cannot say (a range of numbers
+// inside a string, one field against another) only the loader checks; TestSchemaAgreesWithLoader holds the two to
+// the same verdicts.
 func JSONSchema() ([]byte, error) {
 	r := &jsonschema.Reflector{ExpandedStruct: true, DoNotReference: false}
 	s := r.Reflect(&Spec{})
 	s.ID = SchemaID
 	s.Title = "kronform-gen cluster spec"
+	fleetFlux(s)
+	nullable(s)
+	for _, d := range s.Definitions {
+		nullable(d)
+	}
 	out, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	return append(out, '\n'), nil
+}
+
+// fleetFlux gives defaults.flux a definition of its own without path, which is per cluster: the loader refuses a
+// fleet-wide one.
+func fleetFlux(s *jsonschema.Schema) {
+	flux := s.Definitions["Flux"]
+	props := jsonschema.NewProperties()
+	for p := flux.Properties.Oldest(); p != nil; p = p.Next() {
+		if p.Key != "path" {
+			props.Set(p.Key, p.Value)
+		}
+	}
+	fleet := *flux
+	fleet.Properties = props
+	fleet.Description = "Flux settings every cluster inherits; flux.path is set per cluster."
+	s.Definitions["FleetFlux"] = &fleet
+	s.Definitions["FleetDefaults"].Properties.Set("flux", &jsonschema.Schema{Ref: "#/$defs/FleetFlux"})
+}
+
+// nullable lets every property of s, and of the schemas inside it, that is not required be null, as the loader reads
+// null as left out (an empty hubble: key, values: null); and the value of a string map (labels: {zone: null}), which
+// the loader reads as "". Definitions a $ref names are not inside: each is passed on its own.
+func nullable(s *jsonschema.Schema) {
+	if s == nil {
+		return
+	}
+	if s.Properties != nil {
+		for p := s.Properties.Oldest(); p != nil; p = p.Next() {
+			nullable(p.Value)
+			if !slices.Contains(s.Required, p.Key) {
+				p.Value = orNull(p.Value)
+			}
+		}
+	}
+	if a := s.AdditionalProperties; a != nil {
+		nullable(a)
+		if a.Type == "string" {
+			s.AdditionalProperties = orNull(a)
+		}
+	}
+	nullable(s.Items)
+	for _, o := range slices.Concat(s.OneOf, s.AnyOf) {
+		nullable(o)
+	}
+}
+
+// orNull is s, or null.
+func orNull(s *jsonschema.Schema) *jsonschema.Schema {
+	if _, done := s.Extras["type"]; done || slices.ContainsFunc(s.AnyOf, func(o *jsonschema.Schema) bool { return o.Type == "null" }) {
+		return s
+	}
+	if s.Type == "" {
+		inner := *s
+		inner.Description = ""
+		return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{&inner, {Type: "null"}}, Description: s.Description}
+	}
+	out := *s
+	out.Extras = map[string]any{"type": []string{s.Type, "null"}}
+	out.Type = ""
+	if out.Enum != nil {
+		out.Enum = append(slices.Clone(out.Enum), nil)
+	}
+	return &out
 }
 
 // JSONSchema lets a CIDR peer be written as a bare CIDR or as {cidr, except}, as the loader accepts.
@@ -32,4 +105,76 @@ func (CIDRPeer) JSONSchema() *jsonschema.Schema {
 		{Type: "string", Description: "A CIDR such as 10.0.0.0/8."},
 		{Type: "object", Properties: props, Required: []string{"cidr"}, AdditionalProperties: jsonschema.FalseSchema},
 	}}
+}
+
+// JSONSchemaExtend says that a value source names exactly one of env and file (a null one is left out).
+func (SecretSource) JSONSchemaExtend(s *jsonschema.Schema) {
+	only := func(field string) *jsonschema.Schema {
+		props := jsonschema.NewProperties()
+		props.Set(field, &jsonschema.Schema{Type: "string"})
+		return &jsonschema.Schema{Required: []string{field}, Properties: props}
+	}
+	s.OneOf = []*jsonschema.Schema{only("env"), only("file")}
+}
+
+// JSONSchemaExtend says that a secret has at least one key.
+func (Secret) JSONSchemaExtend(s *jsonschema.Schema) {
+	data, _ := s.Properties.Get("data")
+	data.MinProperties = new(uint64(1))
+}
+
+// JSONSchemaExtend lists the IPAM modes the loader takes.
+func (Cilium) JSONSchemaExtend(s *jsonschema.Schema) {
+	ipam, _ := s.Properties.Get("ipam")
+	ipam.Enum = anyOf(ipamModes)
+}
+
+// zeroDuration matches the durations Flux's pattern takes and the loader refuses: zero (0s, 0m0s), and a single ms
+// below 1 (0.5ms), which a Flux object would write back as µs. How long is too long needs arithmetic: the loader
+// checks that.
+const zeroDuration = `^(0+(\.0+)?(ms|s|m|h))+$|^0*(\.[0-9]+)?ms$`
+
+// JSONSchemaExtend refuses the durations Flux's pattern takes but the loader does not.
+func (Flux) JSONSchemaExtend(s *jsonschema.Schema) {
+	for _, f := range []string{"interval", "retryInterval", "timeout"} {
+		d, _ := s.Properties.Get(f)
+		d.Not = &jsonschema.Schema{Type: "string", Pattern: zeroDuration}
+	}
+}
+
+// JSONSchemaExtend says what a rule needs: a non-empty list of peers, ports or ICMP types, known entities, non-empty
+// endpoint selectors, and ports with a protocol. Port numbers out of range are the loader's to find.
+func (PolicyRule) JSONSchemaExtend(s *jsonschema.Schema) {
+	for p := s.Properties.Oldest(); p != nil; p = p.Next() {
+		props := jsonschema.NewProperties()
+		props.Set(p.Key, &jsonschema.Schema{Type: "array", MinItems: new(uint64(1))})
+		s.AnyOf = append(s.AnyOf, &jsonschema.Schema{Required: []string{p.Key}, Properties: props})
+	}
+	entities, _ := s.Properties.Get("entities")
+	entities.Items.Enum = anyOf(ciliumEntities)
+	endpoints, _ := s.Properties.Get("endpoints")
+	endpoints.Items.MinProperties = new(uint64(1))
+	ports, _ := s.Properties.Get("ports")
+	var protocols []string
+	for _, p := range Protocols {
+		protocols = append(protocols, anyCase(p))
+	}
+	ports.Items.Pattern = `^[0-9]+(-[0-9]+)?/(` + strings.Join(protocols, "|") + `)$`
+}
+
+// anyCase is a pattern that matches s in any case: JSON Schema's regular expressions (ECMA-262) have no flag for it.
+func anyCase(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteString("[" + strings.ToUpper(string(r)) + string(r) + "]")
+	}
+	return b.String()
+}
+
+func anyOf(values []string) []any {
+	out := make([]any, len(values))
+	for i, v := range values {
+		out[i] = v
+	}
+	return out
 }
