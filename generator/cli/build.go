@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/getsops/sops/v3/cmd/sops/formats"
 	"github.com/spf13/cobra"
 
 	"github.com/kronform/kronform-gen/generator/preview"
@@ -78,18 +79,18 @@ Exit codes:
 					return fail(ExitUsage, "--decrypt needs an age key: give --age-key-file, set %s or %s, or keep one in "+
 						"~/.config/sops/age/keys.txt", secrets.KeyFileEnv, secrets.KeyEnv)
 				}
-				opts.Decrypt = secrets.NewDecryptor(ids)
+				opts.Decrypt = fleetDecryptor{secrets.NewDecryptor(ids)}
 			}
 			res, err := src.Build(ks, opts)
 			builds := res.Builds
 			a.printSkipped("", res.Skipped)
 			a.printBuildNotes(builds)
-			if errors.Is(err, secrets.ErrWrongKey) {
-				// The tree may be fine: the key given is not one its SOPS files are for.
-				return fail(ExitUsage, "%s", buildFailed(err).Error())
-			}
 			if err != nil {
 				return buildFailed(err)
+			}
+			if reveal && res.Decrypted == 0 && res.Keyless > 0 {
+				// The tree may be fine: the key given is not one its SOPS files are for.
+				return fail(ExitUsage, "--decrypt: the age key given opens none of the SOPS files these builds hold (see the notes)")
 			}
 			if err := notFound(res, opts); err != nil {
 				return err
@@ -176,4 +177,26 @@ func unjoin(err error) []error {
 		return []error{single}
 	}
 	return []error{err}
+}
+
+// fleetDecryptor decrypts with the user's keys; a file none of them opens is, for the build, one the key given does
+// not open (preview.ErrKeyless): in a fleet whose clusters have keys of their own the user may hold some. build
+// fails only when the key opens none of what it meets.
+type fleetDecryptor struct{ secrets.Decryptor }
+
+func (d fleetDecryptor) Object(doc []byte) ([]byte, error) {
+	out, err := d.Decryptor.Object(doc)
+	return out, keyless(err)
+}
+
+func (d fleetDecryptor) File(data []byte, in, out formats.Format) ([]byte, error) {
+	plain, err := d.Decryptor.File(data, in, out)
+	return plain, keyless(err)
+}
+
+func keyless(err error) error {
+	if errors.Is(err, secrets.ErrWrongKey) {
+		return fmt.Errorf("%w (%w)", preview.ErrKeyless, err)
+	}
+	return err
 }

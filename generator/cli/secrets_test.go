@@ -327,6 +327,18 @@ func TestFleetKeyOfOneCluster(t *testing.T) {
 		t.Errorf("check with a key listed nowhere: exit %d, want 2\n%s", code, errOut)
 	}
 
+	// build --decrypt with ca's key shows ca's values and leaves cb's encrypted (masked), with a note; a key that
+	// opens none of them is refused.
+	code, out, errOut := runIn(t, dir, "build", "--decrypt", "--age-key-file", keyA)
+	if code != 0 || !strings.Contains(out, canary+"-a") || strings.Contains(out, canary+"-b") ||
+		!strings.Contains(errOut, "Secret/default/s is not decrypted: the age key given opens none of its recipients") {
+		t.Errorf("build --decrypt with cluster ca's key: exit %d\n%s", code, errOut)
+	}
+	code, _, errOut = runIn(t, dir, "build", "--decrypt", "--age-key-file", filepath.Join(keyDir, "stray.agekey"))
+	if code != 2 || !strings.Contains(errOut, "--decrypt: the age key given opens none of the SOPS files") {
+		t.Errorf("build --decrypt with a key listed nowhere: exit %d, want 2\n%s", code, errOut)
+	}
+
 	// Cluster ca moves to recipient a2: key a is no spec's recipient now, but ca's file lists it, so it opens that
 	// file and re-wraps it for a2, and leaves cb's alone.
 	writeSpec(a2)

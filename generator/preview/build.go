@@ -2,6 +2,7 @@ package preview
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,6 +35,11 @@ type Options struct {
 	Workers int
 }
 
+// ErrKeyless marks a Decryptor's error that says the key given opens none of a file's recipients (a fleet whose
+// clusters have keys of their own, and the user holds some). What it cannot open is built as without a key: kept
+// encrypted, masked, and noted.
+var ErrKeyless = errors.New("the age key given opens none of its recipients")
+
 // Decryptor decrypts with the user's key what kustomize-controller decrypts with its own (secrets.Decryptor).
 type Decryptor interface {
 	// Object decrypts a SOPS-encrypted object: the object as JSON in, plaintext JSON out.
@@ -57,6 +63,8 @@ type Build struct {
 	Notes []string
 	// noted are the contents of the SOPS-encrypted sources a note already names (built without the key).
 	noted map[string]bool
+	// opened and keyless count what the key given decrypted, and what it opened none of the recipients of.
+	opened, keyless int
 }
 
 // Error is a Kustomization that failed to build.
@@ -113,21 +121,26 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b 
 	}
 	var notes []string
 	var noted map[string]bool
+	var opened, keyless int
 	if decrypts(k) {
 		src, err := decryptSources(fs, s.root, dir, dec)
 		if err != nil {
 			return nil, fmt.Errorf("error decrypting sources: %w", err)
 		}
 		fs = withFiles(fs, src.files)
-		noted = src.contents
+		noted, opened, keyless = src.contents, src.opened, len(src.encrypted)
 		if len(src.encrypted) > 0 {
 			patches := ""
-			if len(src.files) > 0 {
+			if src.dropped {
 				patches = ", and the patches in them are left out"
+			}
+			how := "use --decrypt with the key"
+			if dec != nil {
+				how = "the age key given opens none of their recipients"
 			}
 			notes = append(notes, fmt.Sprintf(sourcesNote+"%s before kustomize build; built here "+
 				"from the SOPS-encrypted files, what is made of them differs from what Flux applies (Secrets in their "+
-				"values and name suffix%s): use --decrypt with the key", strings.Join(src.encrypted, ", "), patches))
+				"values and name suffix%s): %s", strings.Join(src.encrypted, ", "), patches, how))
 		}
 	}
 	if resetSchema {
@@ -152,7 +165,8 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b 
 		}
 		if err == nil {
 			if m, ok := buildPlain(fs, dir, kdata); ok {
-				return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes, noted: noted}, nil
+				return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes, noted: noted,
+					opened: opened, keyless: keyless}, nil
 			}
 		}
 	}
@@ -160,7 +174,8 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b 
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", k.Path, err)
 	}
-	return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes, noted: noted}, nil
+	return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes, noted: noted,
+		opened: opened, keyless: keyless}, nil
 }
 
 // sourcesNote opens the note on SOPS-encrypted sources that a build without the key cannot decrypt.

@@ -3,6 +3,7 @@ package preview
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -37,8 +38,14 @@ func decryption(b *Build, dec Decryptor) error {
 			if dec == nil {
 				continue // decrypted in the cluster; masked here
 			}
-			if err := decryptResource(r, dec); err != nil {
+			switch err := decryptResource(r, dec); {
+			case errors.Is(err, ErrKeyless):
+				b.keyless++
+				b.Notes = append(b.Notes, fmt.Sprintf("%s is not decrypted: %v", fmtObject(r), err))
+			case err != nil:
 				return err
+			default:
+				b.opened++
 			}
 			continue
 		case on && r.GetKind() == "Secret":
@@ -61,6 +68,9 @@ func decryptResource(r *resource.Resource, dec Decryptor) error {
 		return err
 	}
 	plain, err := dec.Object(j)
+	if errors.Is(err, ErrKeyless) {
+		return err // the caller names the object
+	}
 	if err != nil {
 		// The error of a failed decryption names the object, never a value.
 		return fmt.Errorf("decrypting %s: %w", fmtObject(r), err)
@@ -97,22 +107,31 @@ func decryptValues(b *Build, r *resource.Resource, dec Decryptor) error {
 		if !found {
 			continue
 		}
-		if dec == nil {
+		var plain []byte
+		if dec != nil {
+			plain, err = dec.File(raw, in, formatForPath(key))
+			if err != nil && !errors.Is(err, ErrKeyless) {
+				return fmt.Errorf("failed to decrypt and format '%s/%s' Secret field '%s': %w", r.GetNamespace(), r.GetName(), key, err)
+			}
+		}
+		if dec == nil || err != nil {
 			// A value that is a whole source file the note on sources names is not named again.
 			if !b.noted[string(raw)] {
 				encrypted = append(encrypted, key)
+				b.keyless++
 			}
 			continue
 		}
-		plain, err := dec.File(raw, in, formatForPath(key))
-		if err != nil {
-			return fmt.Errorf("failed to decrypt and format '%s/%s' Secret field '%s': %w", r.GetNamespace(), r.GetName(), key, err)
-		}
+		b.opened++
 		data[key], changed = base64.StdEncoding.EncodeToString(plain), true
 	}
 	if len(encrypted) > 0 {
+		how := "use --decrypt with the key to see them as Flux applies them"
+		if dec != nil {
+			how = "the age key given opens none of their recipients"
+		}
 		b.Notes = append(b.Notes, fmt.Sprintf("%s holds SOPS-encrypted files in %s, which kustomize-controller decrypts "+
-			"(use --decrypt with the key to see them as Flux applies them)", fmtObject(r), strings.Join(encrypted, ", ")))
+			"(%s)", fmtObject(r), strings.Join(encrypted, ", "), how))
 	}
 	// The controller sets the values back even when none changed; that moves data to the end of the object, which
 	// the cluster does not see, and which would only make this build differ from kustomize's.

@@ -47,6 +47,9 @@ type sources struct {
 	files     map[string][]byte
 	encrypted []string
 	contents  map[string]bool
+	// dropped says a patch was left out; opened counts the files decrypted.
+	dropped bool
+	opened  int
 }
 
 // decryptSources does what kustomize-controller does before kustomize build for a Kustomization with spec.decryption
@@ -131,7 +134,7 @@ func (w *sourceWalk) folder(dir string) error {
 		if err != nil {
 			return err
 		}
-		if encrypted && w.dec == nil {
+		if _, decrypted := w.out.files[w.inside(joinRel(dir, p.Path))]; encrypted && !decrypted {
 			dropped = append(dropped, p.Path)
 		}
 	}
@@ -143,6 +146,7 @@ func (w *sourceWalk) folder(dir string) error {
 		if w.out.files[kfile], err = withoutPatches(data, dropped); err != nil {
 			return fmt.Errorf("%s: %w", w.rel(kfile), err)
 		}
+		w.out.dropped = true
 	}
 	for _, r := range append(kus.Resources, kus.Components...) {
 		if !filepath.IsAbs(r) {
@@ -207,10 +211,7 @@ func withoutPatches(data []byte, paths []string) ([]byte, error) {
 
 // file decrypts one source, relative to the folder that names it, and says whether it was encrypted.
 func (w *sourceWalk) file(dir, p string, format formats.Format) (bool, error) {
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(dir, p)
-	}
-	p = w.inside(p)
+	p = w.inside(joinRel(dir, p))
 	if encrypted, done := w.done[p]; done {
 		return encrypted, nil
 	}
@@ -231,17 +232,28 @@ func (w *sourceWalk) file(dir, p string, format formats.Format) (bool, error) {
 		return false, nil
 	}
 	w.done[p] = true
-	if w.dec == nil {
+	var plain []byte
+	if w.dec != nil {
+		if plain, err = w.dec.File(data, format, format); err != nil && !errors.Is(err, ErrKeyless) {
+			return false, fmt.Errorf("%s: %w", w.rel(p), err)
+		}
+	}
+	if w.dec == nil || err != nil {
 		w.out.encrypted = append(w.out.encrypted, w.rel(p))
 		w.out.contents[string(data)] = true
 		return true, nil
 	}
-	plain, err := w.dec.File(data, format, format)
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", w.rel(p), err)
-	}
 	w.out.files[p] = plain
+	w.out.opened++
 	return true, nil
+}
+
+// joinRel is a path named in the kustomization file of dir, as the walk resolves it.
+func joinRel(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
 }
 
 func (w *sourceWalk) rel(p string) string {

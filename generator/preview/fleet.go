@@ -23,6 +23,9 @@ type Result struct {
 	Kustomizations []Kustomization
 	// Skipped are selected Kustomizations that Flux does not apply from this tree, so they were not built.
 	Skipped []Skipped
+	// Decrypted and Keyless count, over the Builds, the SOPS files and objects Options.Decrypt decrypted, and those
+	// whose recipients the key opens none of (left encrypted, and noted).
+	Decrypted, Keyless int
 }
 
 // Skipped is a Kustomization that Flux would not apply from this tree, and why.
@@ -184,6 +187,8 @@ func (s *Source) Build(seeds []Kustomization, opts Options) (*Result, error) {
 				res.Skipped = append(res.Skipped, Skipped{Kustomization: n.k, Reason: n.skip})
 			case n.b != nil:
 				res.Builds = append(res.Builds, n.b)
+				res.Decrypted += n.b.opened
+				res.Keyless += n.b.keyless
 			}
 		}
 		for _, e := range c.errs {
