@@ -110,6 +110,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			if err := a.pruneGuard(m, t, boot, allowPrune); err != nil {
 				return err
 			}
+			formerForms := a.robotForms(t)
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			var unwritable *tree.UnwritableError
@@ -135,7 +136,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			for _, p := range res.Removed {
 				fmt.Fprintf(a.stderr, "removed %s\n", p)
 			}
-			a.noteHetzner(res, t)
+			a.noteHetzner(res, t, formerForms)
 			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole,
 			// and on files that look generated anywhere.
 			if entries, err := tree.Entries(a.outDir, []string{"."}); err == nil {
@@ -166,9 +167,23 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 	return cmd
 }
 
+// robotForms are the Robot template forms of the tree that are on disk before it is written.
+func (a *app) robotForms(t *tree.Tree) map[string]bool {
+	out := map[string]bool{}
+	disk := tree.Files(a.outDir)
+	for _, p := range t.Paths() {
+		if strings.HasPrefix(p, render.HetznerRoot+"/") && path.Base(p) == render.HetznerFormFile {
+			if _, err := fs.Stat(disk, p); err == nil {
+				out[p] = true
+			}
+		}
+	}
+	return out
+}
+
 // noteHetzner says which clusters' Robot templates the write changed: Flux never applies them, so until the admin
-// uploads one it is not live, whatever verify and explain say about it.
-func (a *app) noteHetzner(res tree.Result, t *tree.Tree) {
+// uploads one it is not live, whatever verify and explain say about it. former are the forms on disk before.
+func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string]bool) {
 	changed := map[string]bool{}
 	for _, p := range append(slices.Clone(res.Written), res.Removed...) {
 		if rest, ok := strings.CutPrefix(p, render.HetznerRoot+"/"); ok {
@@ -184,8 +199,12 @@ func (a *app) noteHetzner(res tree.Result, t *tree.Tree) {
 				"it is applied to, until you remove it there\n", dir)
 			continue
 		}
-		fmt.Fprintf(a.stderr, "note: the Robot firewall template in %s/ changed, and Flux does not apply it: upload %s "+
+		what, until := "changed", "the servers keep the old one"
+		if !former[form] {
+			what, until = "is new", "it filters nothing"
+		}
+		fmt.Fprintf(a.stderr, "note: the Robot firewall template in %s/ %s, and Flux does not apply it: upload %s "+
 			"to Robot and apply it to each server of the cluster (docs/firewall.md, \"The Hetzner escape hatch\"); until "+
-			"then the servers keep the old one, whatever verify says\n", dir, form)
+			"then %s, whatever verify says\n", dir, what, form, until)
 	}
 }

@@ -506,3 +506,18 @@ func TestNonAgentValuesChangeNoAgent(t *testing.T) {
 		t.Errorf("operator.replicas needs no agent restart:\n%s", stderr)
 	}
 }
+
+// The Robot template of a first generate replaces nothing: the note says it is new.
+func TestGenerateNotesNewRobotTemplate(t *testing.T) {
+	w := newWorkspace(t)
+	stderr := w.mustGenerate(twoNodes)
+	want := "note: the Robot firewall template in hetzner/alpha/ is new, and Flux does not apply it: upload hetzner/alpha/firewall-template.form " +
+		"to Robot and apply it to each server of the cluster (docs/firewall.md, \"The Hetzner escape hatch\"); until then it filters nothing, whatever verify says\n"
+	if !strings.Contains(stderr, want) || strings.Contains(stderr, "keep the old one") {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	stderr = w.mustGenerate(strings.Replace(twoNodes, "203.0.113.7/32", "203.0.113.8/32", 1))
+	if !strings.Contains(stderr, "hetzner/alpha/ changed, and Flux does not apply it") || !strings.Contains(stderr, "until then the servers keep the old one") {
+		t.Errorf("a changed template:\n%s", stderr)
+	}
+}
