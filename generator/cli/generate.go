@@ -29,13 +29,17 @@ invalid nothing is written. Nothing is written either when a cluster has audit m
 assertion fails (see verify): that tree could lock you out, or leave open what should be denied.
 
 Flux applies a change in two steps: the cilium Kustomization (the HelmRelease), then host-policies, which waits for
-it. When one change brings new Cilium settings (chart or values) and new host policies to a cluster with audit mode
-off, generate also checks the state in between: the new settings with the host policies Flux applies now (the
-output folder at HEAD in a git repository, else on disk). If a check that expects a flow allowed fails there, nothing
-is written: split the change, policies first.
+it; the agents take new values only when they restart, which the chart does only for a new chart version or with
+rollOutCiliumPods: true. When one change brings new Cilium settings and new host policies, generate also checks the
+states in between that enforce: the new settings with the host policies Flux applies now, and, while the agents
+lag, the old settings with the new policies. What Flux applies now is read from the branch Flux follows (the
+GitRepository in clusters/<cluster>/flux-system, on its remote; else the current branch's upstream; else HEAD; the
+folder on disk outside git), so commits not pushed count as part of the change. If a state fails a check that
+expects a flow allowed (or exposes what holds denied now), nothing is written, and the refusal says which state
+fails and which order of steps works.
 
-The agents read Cilium's values (cilium-config) only when they start, and the chart does not restart them: when
-the values change, generate prints the restart to run once Flux has applied them (audit mode included).
+The agents read Cilium's values (cilium-config) only when they start: when values they read change, generate prints
+the restart to run once Flux has applied them (audit mode included); the operator's, Hubble Relay's and UI's need none.
 
 A cluster folder holding flux bootstrap's files (clusters/<cluster>/flux-system) is applied by Flux on a live
 cluster with prune: true. generate refuses (exit 2, nothing written) to write Kustomizations there whose source is
@@ -69,15 +73,15 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			if err := a.auditGuard(m); err != nil {
 				return err
 			}
-			read, label, err := a.baseline()
+			bases, err := a.baselines(m)
 			if err != nil {
 				return err
 			}
-			steps, err := a.transitions(m, r.Tree, read)
+			steps, err := a.transitions(m, r.Tree, bases)
 			if err != nil {
 				return err
 			}
-			if err := a.transitionGuard(m, steps, label); err != nil {
+			if err := a.transitionGuard(m, steps); err != nil {
 				return err
 			}
 			a.printNotes(r)
@@ -106,6 +110,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			if err := a.pruneGuard(m, t, boot, allowPrune); err != nil {
 				return err
 			}
+			formerForms := a.robotForms(t)
 			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			var unwritable *tree.UnwritableError
@@ -131,7 +136,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			for _, p := range res.Removed {
 				fmt.Fprintf(a.stderr, "removed %s\n", p)
 			}
-			a.noteHetzner(res, t)
+			a.noteHetzner(res, t, formerForms)
 			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole,
 			// and on files that look generated anywhere.
 			if entries, err := tree.Entries(a.outDir, []string{"."}); err == nil {
@@ -162,9 +167,23 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 	return cmd
 }
 
+// robotForms are the Robot template forms of the tree that are on disk before it is written.
+func (a *app) robotForms(t *tree.Tree) map[string]bool {
+	out := map[string]bool{}
+	disk := tree.Files(a.outDir)
+	for _, p := range t.Paths() {
+		if strings.HasPrefix(p, render.HetznerRoot+"/") && path.Base(p) == render.HetznerFormFile {
+			if _, err := fs.Stat(disk, p); err == nil {
+				out[p] = true
+			}
+		}
+	}
+	return out
+}
+
 // noteHetzner says which clusters' Robot templates the write changed: Flux never applies them, so until the admin
-// uploads one it is not live, whatever verify and explain say about it.
-func (a *app) noteHetzner(res tree.Result, t *tree.Tree) {
+// uploads one it is not live, whatever verify and explain say about it. former are the forms on disk before.
+func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string]bool) {
 	changed := map[string]bool{}
 	for _, p := range append(slices.Clone(res.Written), res.Removed...) {
 		if rest, ok := strings.CutPrefix(p, render.HetznerRoot+"/"); ok {
@@ -180,8 +199,12 @@ func (a *app) noteHetzner(res tree.Result, t *tree.Tree) {
 				"it is applied to, until you remove it there\n", dir)
 			continue
 		}
-		fmt.Fprintf(a.stderr, "note: the Robot firewall template in %s/ changed, and Flux does not apply it: upload %s "+
+		what, until := "changed", "the servers keep the old one"
+		if !former[form] {
+			what, until = "is new", "it filters nothing"
+		}
+		fmt.Fprintf(a.stderr, "note: the Robot firewall template in %s/ %s, and Flux does not apply it: upload %s "+
 			"to Robot and apply it to each server of the cluster (docs/firewall.md, \"The Hetzner escape hatch\"); until "+
-			"then the servers keep the old one, whatever verify says\n", dir, form)
+			"then %s, whatever verify says\n", dir, what, form, until)
 	}
 }

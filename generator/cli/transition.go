@@ -19,41 +19,60 @@ import (
 	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/firewall"
 	"github.com/kronform/kronform-gen/generator/flux"
-	"github.com/kronform/kronform-gen/generator/gitrepo"
+	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
 )
 
 // Flux applies a cluster's change in two steps: the cilium Kustomization (the HelmRelease; its health check waits for
-// the upgrade), then host-policies, which dependsOn it. In between, the agents can run the new Cilium settings while
-// the host policies applied are still the old ones. A transition is what one run changes in each step, against the
-// tree Flux applies now (baseline).
+// the upgrade), then host-policies, which dependsOn it. The agents read cilium-config only when they start: a new
+// chart version restarts them in step 1 (a new image), and so does the chart when the values set rollOutCiliumPods;
+// otherwise they take new values at their next restart (by hand, a crash, a node reboot), which may come before or
+// after step 2. So from the settings and policies Flux applies now (the baseline) to the new ones, the enforced
+// firewall can pass through the new settings with the old policies, and, while the agents lag, the old settings with
+// the new policies. A transition is what one run changes in each step.
 
 // transition is one cluster's change between the baseline and the tree this run renders.
 type transition struct {
-	cluster    int       // index in the model
-	hadRelease bool      // the baseline has the cluster's HelmRelease
-	releaseErr error     // why the baseline's HelmRelease could not be read
+	cluster int
+	base    *baseline
+	// newRelease says the baseline's cluster folder applies no HelmRelease; releaseErr why the one it applies cannot be
+	// read. Otherwise old is that release.
+	newRelease bool
+	releaseErr error
+	old        release
 	chart      [2]string // the chart version before and after
 	values     []string  // the dotted keys of the values that change, sorted
-	rollOut    bool      // the new values set rollOutCiliumPods: the chart restarts the agents itself
-	policies   []string  // the host policies that change: "NAME added|removed|changed", sorted
+	// agentValues are those of values that the agents read (cilium.ReachesAgents): the others change no agent.
+	agentValues []string
+	// restarts says why the chart restarts the agents in step 1; "" when it does not.
+	restarts string
+	policies []string // the host policies that change: "NAME added|removed|changed", sorted
 	// applied are the baseline's host policies, what Cilium enforces until host-policies reconciles; appliedErr says
-	// why they could not be read.
+	// why they could not be read. written are this run's.
 	applied    []cilium.ClusterwideNetworkPolicy
 	appliedErr error
+	written    []cilium.ClusterwideNetworkPolicy
 }
 
-// ciliumChanges says whether the first step changes what the agents run: the chart or its values.
-func (t transition) ciliumChanges() bool { return t.chart[0] != t.chart[1] || len(t.values) > 0 }
+// settingsChange says whether step 1 can change what the agents run: the chart, or values they read.
+func (t transition) settingsChange() bool {
+	return t.newRelease || t.releaseErr != nil || t.chart[0] != t.chart[1] || len(t.agentValues) > 0
+}
 
-// describeCilium names the first step's change: "chart 1.15.6 -> 1.16.0, values policyAuditMode".
+// agentsLag says whether the agents can still run the baseline's settings after step 2: they take new values only
+// when they restart, and the chart does not restart them.
+func (t transition) agentsLag() bool {
+	return !t.newRelease && t.restarts == "" && (t.releaseErr != nil || len(t.agentValues) > 0)
+}
+
+// describeCilium names the first step's change: "chart 1.15.6 -> 1.16.0; values policyAuditMode".
 func (t transition) describeCilium() string {
 	var parts []string
 	switch {
 	case t.releaseErr != nil:
 		return fmt.Sprintf("the HelmRelease applied now cannot be read (%v)", t.releaseErr)
-	case !t.hadRelease:
+	case t.newRelease:
 		return "the HelmRelease is new"
 	}
 	if t.chart[0] != t.chart[1] {
@@ -65,26 +84,75 @@ func (t transition) describeCilium() string {
 	return strings.Join(parts, "; ")
 }
 
-// baseline reads the tree Flux applies now, as far as kronform-gen can know it: the output folder as HEAD holds it
-// when the folder is in a git repository (Flux applies what was committed; a tree written and not committed is not
-// applied, and two runs before one commit reach Flux as one change), else (no repository, or one go-git cannot open)
-// the folder on disk. It must be read before this run writes. label names it in messages: "at HEAD", "in output".
-func (a *app) baseline() (read func(string) ([]byte, error), label string, err error) {
-	repo, err := gitrepo.Open(a.outDir)
-	if err != nil {
-		disk := tree.Files(a.outDir)
-		return func(p string) ([]byte, error) { return fs.ReadFile(disk, p) }, "in " + a.outDir, nil
-	}
-	head, err := repo.HeadSnapshot()
-	if err != nil {
-		return nil, "", fail(ExitUsage, "reading %s at HEAD: %v", a.outDir, err)
-	}
-	return head.ReadFile, "at HEAD", nil
+// release is what a HelmRelease file kronform-gen wrote says: the chart version and the values.
+type release struct {
+	chart  string
+	values map[string]any
 }
 
-// transitions compares each cluster's Cilium release and host policies in the new tree with the baseline's. Clusters
-// whose HelmRelease is byte for byte the baseline's are left out: their first step changes nothing.
-func (a *app) transitions(m *spec.Model, t *tree.Tree, read func(string) ([]byte, error)) ([]transition, error) {
+// applied is where the baseline's Flux Kustomizations of a cluster apply Cilium and the host policies from: the
+// folders their spec.path names ("" when the cluster folder has no such Kustomization).
+type applied struct {
+	release, policies string // the HelmRelease file, and the host-policies folder
+	from              string // the file declaring the cilium Kustomization
+}
+
+// appliedDirs reads the Flux Kustomizations directly in the cluster's folder (flux.path) at the baseline, the ones
+// flux bootstrap's root Kustomization applies, and finds the cilium and host-policies ones: what Flux applies for the
+// cluster now, wherever it is (a cluster renamed keeps its folder, not its infrastructure/ folder).
+func appliedDirs(c spec.Cluster, base *baseline) (applied, error) {
+	var out applied
+	files, err := base.files(c.Flux.Path)
+	if err != nil {
+		return out, fmt.Errorf("reading %s %s: %w", c.Flux.Path, base.label, err)
+	}
+	direct := map[string][]byte{}
+	for p, b := range files {
+		if path.Dir(p) == c.Flux.Path {
+			direct[p] = b
+		}
+	}
+	if len(direct) == 0 {
+		return out, nil
+	}
+	src, err := preview.FromFiles(direct)
+	if err == nil {
+		var ks []preview.Kustomization
+		if ks, err = src.Kustomizations(); err == nil {
+			pick := func(name string) (preview.Kustomization, bool) {
+				var found []preview.Kustomization
+				for _, k := range ks {
+					if k.Name == name {
+						found = append(found, k)
+					}
+				}
+				for _, k := range found {
+					if k.Namespace == c.Flux.Namespace {
+						return k, true
+					}
+				}
+				if len(found) == 1 {
+					return found[0], true
+				}
+				return preview.Kustomization{}, false
+			}
+			if k, ok := pick(flux.CiliumName); ok {
+				out.release, out.from = path.Join(k.Path, "helmrelease.yaml"), k.File
+			}
+			if k, ok := pick(flux.HostPoliciesName); ok {
+				out.policies = k.Path
+			}
+		}
+	}
+	if err != nil {
+		return out, fmt.Errorf("the Flux Kustomizations in %s %s: %w", c.Flux.Path, base.label, err)
+	}
+	return out, nil
+}
+
+// transitions compares each cluster's Cilium release and host policies in the new tree with the ones its baseline
+// applies. Clusters whose HelmRelease is byte for byte the baseline's are left out: their first step changes nothing.
+func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]transition, error) {
 	readNew := func(p string) ([]byte, error) {
 		if b, ok := t.File(p); ok {
 			return b, nil
@@ -93,53 +161,71 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, read func(string) ([]byte
 	}
 	var out []transition
 	for i, c := range m.Clusters {
+		base := bases[i]
 		releasePath := path.Join(flux.ComponentDir(c, flux.CiliumName), "helmrelease.yaml")
-		newRelease, err := readNew(releasePath)
+		newData, err := readNew(releasePath)
 		if err != nil {
 			return nil, fail(ExitFailure, "%s: %v", releasePath, err)
 		}
-		oldRelease, oldErr := read(releasePath)
-		if oldErr == nil && bytes.Equal(oldRelease, newRelease) {
-			continue
-		}
-		tr := transition{cluster: i}
-		newChart, newValues, err := releaseOf(newRelease)
+		newRelease, err := releaseOf(newData)
 		if err != nil {
 			return nil, fail(ExitFailure, "%s: %v", releasePath, err)
 		}
-		tr.chart[1] = newChart
-		tr.rollOut = newValues["rollOutCiliumPods"] == true
+		tr := transition{cluster: i, base: base}
+		tr.chart[1] = newRelease.chart
+		dirs, dirsErr := appliedDirs(c, base)
 		switch {
-		case errors.Is(oldErr, fs.ErrNotExist):
-			tr.values = changedKeys(nil, newValues, "")
-		case oldErr != nil:
-			return nil, fail(ExitUsage, "reading %s: %v", releasePath, oldErr)
+		case dirsErr != nil:
+			tr.releaseErr, tr.appliedErr = dirsErr, dirsErr
+		case dirs.release == "":
+			tr.newRelease = true
 		default:
-			oldChart, oldValues, err := releaseOf(oldRelease)
-			if err != nil {
-				// Not a release kronform-gen wrote: what the agents run now is unknown, so everything changes.
-				tr.releaseErr = err
-				oldChart, oldValues = "", nil
+			oldData, err := base.read(dirs.release)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				tr.releaseErr = fmt.Errorf("%s applies %s, which has no helmrelease.yaml", dirs.from, path.Dir(dirs.release))
+			case err != nil:
+				return nil, fail(ExitUsage, "reading %s %s: %v", dirs.release, base.label, err)
+			case bytes.Equal(oldData, newData):
+				continue
+			default:
+				if tr.old, err = releaseOf(oldData); err != nil {
+					// Not a release kronform-gen wrote: what the agents run now is unknown.
+					tr.releaseErr = fmt.Errorf("%s: %w", dirs.release, err)
+				}
+				tr.chart[0] = tr.old.chart
 			}
-			tr.hadRelease = err == nil
-			tr.chart[0], tr.values = oldChart, changedKeys(oldValues, newValues, "")
 		}
-		if !tr.ciliumChanges() {
-			continue
+		tr.values = changedKeys(tr.old.values, newRelease.values, "")
+		for _, k := range tr.values {
+			if cilium.ReachesAgents(k) {
+				tr.agentValues = append(tr.agentValues, k)
+			}
 		}
-		dir := flux.ComponentDir(c, flux.HostPoliciesName)
-		newPolicies, err := policiesIn(readNew, dir)
-		if err != nil {
+		switch {
+		case tr.newRelease || tr.releaseErr != nil:
+		case tr.chart[0] != tr.chart[1]:
+			tr.restarts = "the new chart version restarts the agents in step 1 (a new image)"
+		case cilium.RollsOutAgents(newRelease.values) || cilium.RollsOutAgents(tr.old.values):
+			tr.restarts = "rollOutCiliumPods makes the chart restart the agents in step 1"
+		}
+		if tr.written, err = policiesIn(readNew, flux.ComponentDir(c, flux.HostPoliciesName)); err != nil {
 			return nil, fail(ExitFailure, "the policies this run writes: %v", err)
 		}
-		tr.applied, tr.appliedErr = policiesIn(read, dir)
-		tr.policies = changedPolicies(tr.applied, newPolicies)
+		if dirs.policies != "" && tr.appliedErr == nil {
+			if _, err := base.read(path.Join(dirs.policies, "kustomization.yaml")); errors.Is(err, fs.ErrNotExist) {
+				tr.appliedErr = fmt.Errorf("%s has no kustomization.yaml", dirs.policies)
+			} else {
+				tr.applied, tr.appliedErr = policiesIn(base.read, dirs.policies)
+			}
+		}
+		tr.policies = changedPolicies(tr.applied, tr.written)
 		if tr.appliedErr != nil {
 			// What changes is unknown: name what comes.
 			tr.policies = []string{"no policies"}
-			if len(newPolicies) > 0 {
+			if len(tr.written) > 0 {
 				tr.policies = nil
-				for _, p := range newPolicies {
+				for _, p := range tr.written {
 					tr.policies = append(tr.policies, p.Name)
 				}
 			}
@@ -149,8 +235,9 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, read func(string) ([]byte
 	return out, nil
 }
 
-// releaseOf reads the chart version and the values of a HelmRelease file.
-func releaseOf(data []byte) (chart string, values map[string]any, err error) {
+// releaseOf reads the chart version and the values of a HelmRelease file. Whole numbers come out as int, as the
+// spec loader gives them (tunnelPort is read so).
+func releaseOf(data []byte) (release, error) {
 	var hr struct {
 		Kind string `json:"kind"`
 		Spec struct {
@@ -162,13 +249,41 @@ func releaseOf(data []byte) (chart string, values map[string]any, err error) {
 			Values map[string]any `json:"values"`
 		} `json:"spec"`
 	}
-	if err := yaml.Unmarshal(data, &hr); err != nil {
-		return "", nil, err
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return release{}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	if err := dec.Decode(&hr); err != nil {
+		return release{}, err
 	}
 	if hr.Kind != "HelmRelease" {
-		return "", nil, fmt.Errorf("not a HelmRelease")
+		return release{}, fmt.Errorf("not a HelmRelease")
 	}
-	return hr.Spec.Chart.Spec.Version, hr.Spec.Values, nil
+	values, _ := wholeNumbers(hr.Spec.Values).(map[string]any)
+	return release{chart: hr.Spec.Chart.Spec.Version, values: values}, nil
+}
+
+// wholeNumbers turns the json.Numbers of decoded JSON into int when whole, else float64.
+func wholeNumbers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = wholeNumbers(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = wholeNumbers(e)
+		}
+	case json.Number:
+		if n, err := t.Int64(); err == nil {
+			return int(n)
+		}
+		f, _ := t.Float64()
+		return f
+	}
+	return v
 }
 
 // changedKeys lists the dotted keys whose values differ between two value trees, down to the first key that is not a
@@ -298,73 +413,253 @@ func changedPolicies(old, new []cilium.ClusterwideNetworkPolicy) []string {
 	return out
 }
 
-// transitionGuard refuses a change whose state between Flux's two steps could lock the admin, the nodes or Flux out:
-// new Cilium settings (chart or values) and new host policies in one change, for a cluster that enforces, where the
-// baseline's policies under the new settings fail a check that expects a flow allowed (the built-in ones, and the
-// spec's). Loosening is never refused: with audit mode on after the change nothing is enforced in between. What is
-// only exposed in between was exposed before the change too, since new settings open nothing old policies closed.
-func (a *app) transitionGuard(m *spec.Model, steps []transition, label string) error {
+// transitionGuard refuses a change that could lock the admin, the nodes or Flux out between Flux's two steps: for a
+// cluster whose agents run new settings in step 1 and whose host policies change in step 2, every state in between
+// that enforces (its settings have audit mode off) must pass the checks that expect a flow allowed (the built-in
+// ones, for the settings the agents run then, and the spec's). When the new settings enforce, a check that expects a
+// flow denied fails there only when it holds now: an exposure neither end has. Each refusal names the state that
+// fails, the failures with their traces, and a way of splitting the change that works.
+func (a *app) transitionGuard(m *spec.Model, steps []transition) error {
 	var refused []string
-	failed := 0
+	var lockouts, exposures, unknown int
 	for _, t := range steps {
-		c := m.Clusters[t.cluster]
-		if c.Cilium.AuditMode || !t.ciliumChanges() || len(t.policies) == 0 {
+		if len(t.policies) == 0 || !t.settingsChange() {
+			continue // one step, or none, changes: the state in between is the start or the end
+		}
+		j := judge(m, t)
+		if j.lockouts+j.exposures == 0 && !j.unknown {
 			continue
 		}
-		intro := fmt.Sprintf("cluster %s: Flux applies this change in two steps: 1. cilium: %s; 2. host-policies, which waits for it: %s.",
-			c.Name, t.describeCilium(), strings.Join(t.policies, ", "))
-		if t.appliedErr != nil {
-			fmt.Fprintf(a.stderr, "%s In between, Cilium runs the new settings with the host policies %s, which cannot be read: %v\n", intro, label, t.appliedErr)
-			refused = append(refused, c.Name)
-			continue
+		io.WriteString(a.stderr, j.report)
+		refused = append(refused, m.Clusters[t.cluster].Name)
+		lockouts, exposures = lockouts+j.lockouts, exposures+j.exposures
+		if j.unknown {
+			unknown++
 		}
-		applied := t.applied
-		if !spec.CiliumPortRanges(c.Cilium.Version) {
-			applied = make([]cilium.ClusterwideNetworkPolicy, len(t.applied))
-			for i, p := range t.applied {
-				applied[i] = cilium.WithoutPortRanges(p)
-			}
-		}
-		var lockout []firewall.Check
-		for _, ch := range firewall.VerifyWith(m, t.cluster, applied) {
-			if !ch.OK && ch.Assertion.Expect == spec.Allowed {
-				lockout = append(lockout, ch)
-			}
-		}
-		if len(lockout) == 0 {
-			continue
-		}
-		fmt.Fprintf(a.stderr, "%s In between, Cilium runs the new settings with the host policies %s, and %d check(s) fail:\n", intro, label, len(lockout))
-		printFailures(a.stderr, m, lockout, nil)
-		refused = append(refused, c.Name)
-		failed += len(lockout)
 	}
 	if len(refused) == 0 {
 		return nil
 	}
-	what := fmt.Sprintf("%d check(s) fail between Flux's two steps, which could lock you out (Flux too: then nothing more is applied)", failed)
-	if failed == 0 {
-		what = "the state between Flux's two steps cannot be verified"
+	var what []string
+	if lockouts > 0 {
+		what = append(what, fmt.Sprintf("%d check(s) fail between Flux's two steps, which could lock you out (Flux too: then nothing more is applied)", lockouts))
 	}
-	return fail(ExitFailure, "refusing to write %s: cluster %s: %s. Split the change: first the host policies alone, with the Cilium settings %s; "+
-		"commit, push and let Flux apply it; then the Cilium change", a.outDir, strings.Join(refused, ", "), what, label)
+	if exposures > 0 {
+		what = append(what, fmt.Sprintf("%d check(s) fail between Flux's two steps, which would expose what they should deny", exposures))
+	}
+	if unknown > 0 {
+		what = append(what, "the state between Flux's two steps cannot be verified")
+	}
+	return fail(ExitFailure, "refusing to write %s: cluster %s: %s; split the change as given above", a.outDir,
+		strings.Join(refused, ", "), strings.Join(what, "; "))
 }
 
-// printRestartNotes says when the agents must be restarted for a change to take effect: they read cilium-config only
-// when they start, and the chart restarts them on a change of it only with rollOutCiliumPods (a new chart version
-// restarts them anyway, with a new image). policyAuditMode, either way, is such a change.
+// judgement is one cluster's transition judged: the failures in between, and the report that says so.
+type judgement struct {
+	lockouts, exposures int
+	unknown             bool
+	report              string
+}
+
+// stateChecks evaluates the cluster's checks with the agents running settings (a cluster of the model, or one
+// cilium.AsReleased) and enforcing policies; nil when those settings enforce nothing (audit mode). An agent before
+// 1.16 knows no endPort: a range written for a later one is enforced as its first port.
+func stateChecks(i int, settings spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) []firewall.Check {
+	if settings.Cilium.AuditMode {
+		return nil
+	}
+	if !spec.CiliumPortRanges(settings.Cilium.Version) {
+		shrunk := make([]cilium.ClusterwideNetworkPolicy, len(policies))
+		for k, p := range policies {
+			shrunk[k] = cilium.WithoutPortRanges(p)
+		}
+		policies = shrunk
+	}
+	return firewall.VerifyWith(i, settings, policies)
+}
+
+// judge evaluates each state a transition can pass through and, when one fails, words the refusal.
+func judge(m *spec.Model, t transition) judgement {
+	c := m.Clusters[t.cluster]
+	label := t.base.label
+	known := !t.newRelease && t.releaseErr == nil
+	var before spec.Cluster // the settings the agents run now
+	if known {
+		before = cilium.AsReleased(c, t.chart[0], t.old.values)
+	}
+
+	// holdsNow are the checks expecting a denial that pass now; nil when that is unknown or nothing is enforced.
+	var holdsNow map[string]bool
+	if known && t.appliedErr == nil {
+		holdsNow = map[string]bool{}
+		for _, ch := range stateChecks(t.cluster, before, t.applied) {
+			if ch.OK && ch.Assertion.Expect == spec.Denied {
+				holdsNow[ch.Path] = true
+			}
+		}
+	}
+	failures := func(settings spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) (failing []firewall.Check, lockouts, exposures int) {
+		for _, ch := range stateChecks(t.cluster, settings, policies) {
+			switch {
+			case ch.OK:
+			case ch.Assertion.Expect == spec.Allowed:
+				failing, lockouts = append(failing, ch), lockouts+1
+			case !c.Cilium.AuditMode && holdsNow[ch.Path]:
+				failing, exposures = append(failing, ch), exposures+1
+			}
+		}
+		return failing, lockouts, exposures
+	}
+
+	var j judgement
+	var b strings.Builder
+	fmt.Fprintf(&b, "cluster %s: Flux applies this change in two steps: 1. cilium: %s; 2. host-policies, which waits for it: %s.",
+		c.Name, t.describeCilium(), strings.Join(t.policies, ", "))
+	switch {
+	case t.restarts != "":
+		fmt.Fprintf(&b, " %s%s.", strings.ToUpper(t.restarts[:1]), t.restarts[1:])
+	case t.releaseErr != nil:
+		b.WriteString(" What the agents run now is unknown, and they take the new settings only when they restart, before or after step 2.")
+	case t.agentsLag():
+		fmt.Fprintf(&b, " The agents take the new values (%s) only when they restart, which the chart does not do here (no new "+
+			"chart version, no rollOutCiliumPods): that may be before or after step 2.", strings.Join(t.agentValues, ", "))
+	}
+	fmt.Fprintf(&b, " What Flux applies now is read %s: %s.%s\n", label, t.base.why, t.base.unpushedNote())
+
+	// A: the new settings with the old policies, between the steps.
+	failedA := false
+	switch failing, l, e := failures(c, t.applied); {
+	case c.Cilium.AuditMode:
+		// The new settings enforce nothing, whatever the policies.
+	case t.appliedErr != nil:
+		fmt.Fprintf(&b, "cluster %s: after step 1 and before step 2, the agents run the new Cilium settings with the host policies %s, which cannot be read: %v\n",
+			c.Name, label, t.appliedErr)
+		j.unknown, failedA = true, true
+	case len(failing) > 0:
+		fmt.Fprintf(&b, "cluster %s: after step 1 and before step 2, the agents run the new Cilium settings with the host policies %s, and %d check(s) fail:\n",
+			c.Name, label, len(failing))
+		printFailures(&b, m, failing, nil)
+		j.lockouts, j.exposures, failedA = j.lockouts+l, j.exposures+e, true
+	}
+	// B: the old settings with the new policies, after step 2 until the agents restart.
+	failedB := false
+	if t.agentsLag() {
+		if t.releaseErr != nil {
+			fmt.Fprintf(&b, "cluster %s: after step 2 and until the agents restart, they run the Cilium settings %s, which cannot be read: %v\n",
+				c.Name, label, t.releaseErr)
+			j.unknown, failedB = true, true
+		} else if failing, l, e := failures(before, t.written); len(failing) > 0 {
+			fmt.Fprintf(&b, "cluster %s: after step 2 and until the agents restart, they run the Cilium settings %s with the new host policies, and %d check(s) fail:\n",
+				c.Name, label, len(failing))
+			printFailures(&b, m, failing, nil)
+			j.lockouts, j.exposures, failedB = j.lockouts+l, j.exposures+e, true
+		}
+	}
+	if !failedA && !failedB {
+		return judgement{}
+	}
+
+	// The way out follows from the state that failed, and is checked where kronform-gen can.
+	ns := c.Cilium.Namespace
+	restart := fmt.Sprintf("kubectl -n %s rollout restart daemonset/cilium; kubectl -n %s rollout status daemonset/cilium", ns, ns)
+	passes := func(settings spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) bool {
+		failing, _, _ := failures(settings, policies)
+		return len(failing) == 0
+	}
+	compiled := func(ranges bool) []cilium.ClusterwideNetworkPolicy {
+		var out []cilium.ClusterwideNetworkPolicy
+		for _, p := range c.HostPolicies {
+			out = append(out, cilium.CompilePolicy(p, ranges))
+		}
+		return out
+	}
+	fmt.Fprintf(&b, "cluster %s: a way that works: ", c.Name)
+	switch {
+	case t.appliedErr != nil:
+		fmt.Fprintf(&b, "first the host policies alone, with the Cilium settings %s; commit, push and let Flux apply them; then the Cilium change.\n", label)
+	case !failedA:
+		// Only the agents lagging behind the policies fails: Cilium first, and the agents restarted before the policies.
+		fmt.Fprintf(&b, "set rollOutCiliumPods: true in cilium.values in this change: the chart then restarts the agents in step 1, "+
+			"so only the new Cilium settings with the host policies %s come in between, and they pass. Or first the Cilium change "+
+			"alone, with the host policies %s; commit, push and let Flux apply it; restart the agents (%s); then the host policies.\n",
+			label, label, restart)
+	case known && (spec.CiliumPortRanges(t.chart[0]) || fitsWithoutRanges(c)) &&
+		passes(before, compiled(spec.CiliumPortRanges(t.chart[0]))) && passes(c, compiled(spec.CiliumPortRanges(t.chart[0]))):
+		fmt.Fprintf(&b, "first the host policies alone, with the Cilium settings %s; commit, push and let Flux apply them; then the Cilium change.\n", label)
+	case known && spec.CiliumPortRanges(t.chart[0]) && !spec.CiliumPortRanges(t.chart[1]) && len(portRanges(c)) > 0 &&
+		passes(before, compiled(false)) && passes(c, compiled(false)):
+		fmt.Fprintf(&b, "first write the port ranges of the host policies as single ports (%s), with the Cilium settings %s: "+
+			"an agent before 1.16 knows no endPort and enforces only the first port of a range written for %s until host-policies "+
+			"is applied, and while the chart stays at %s the spec writes ranges with endPort, so the policies cannot go first as they are; "+
+			"commit, push and let Flux apply them; then the Cilium change.\n",
+			strings.Join(portRanges(c), ", "), label, t.chart[0], t.chart[0])
+	default:
+		then := "then the Cilium change"
+		if t.agentsLag() {
+			then += fmt.Sprintf(" (with rollOutCiliumPods: true in cilium.values, or restart the agents once Flux has applied it: %s)", restart)
+		}
+		fmt.Fprintf(&b, "no order of the two changes passes. First host policies that pass under both the Cilium settings %s and "+
+			"the new ones (the failures above name the flows each needs), with the Cilium settings %s; commit, push and let Flux "+
+			"apply them; %s; then the host policies you want.\n", label, label, then)
+	}
+	j.report = b.String()
+	return j
+}
+
+// fitsWithoutRanges says whether the cluster's host policies can be written for a chart without port ranges: no rule
+// comes to more than spec.MaxExpandedPorts single ports (the spec refuses more for such a chart).
+func fitsWithoutRanges(c spec.Cluster) bool {
+	for _, p := range c.HostPolicies {
+		for _, rules := range [][]spec.PolicyRule{p.Ingress, p.IngressDeny, p.Egress, p.EgressDeny} {
+			for _, r := range rules {
+				n := 0
+				for _, s := range r.Ports {
+					if pr, err := spec.ParsePort(s); err == nil {
+						n += pr.High - pr.Low + 1
+					}
+				}
+				if n > spec.MaxExpandedPorts {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// portRanges lists the port ranges of the cluster's host policies, as "POLICY: LOW-HIGH/PROTO", in spec order.
+func portRanges(c spec.Cluster) []string {
+	var out []string
+	for _, p := range c.HostPolicies {
+		for _, rules := range [][]spec.PolicyRule{p.Ingress, p.IngressDeny, p.Egress, p.EgressDeny} {
+			for _, r := range rules {
+				for _, port := range r.Ports {
+					if strings.Contains(port, "-") && !slices.Contains(out, p.Name+": "+port) {
+						out = append(out, p.Name+": "+port)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// printRestartNotes says when the agents must be restarted for a change to take effect: they read cilium-config
+// only when they start, and the chart restarts them on a change of it only with rollOutCiliumPods (a new chart
+// version restarts them anyway, with a new image). Values the agents do not read (cilium.ReachesAgents: the
+// operator's, Hubble Relay's and UI's, ...) need no restart.
 func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 	for _, t := range steps {
-		if !t.hadRelease || len(t.values) == 0 || t.chart[0] != t.chart[1] || t.rollOut {
+		if t.newRelease || t.releaseErr != nil || len(t.agentValues) == 0 || t.restarts != "" {
 			continue
 		}
 		c := m.Clusters[t.cluster]
 		until := ""
-		if slices.Contains(t.values, "policyAuditMode") {
+		if slices.Contains(t.agentValues, "policyAuditMode") {
 			until = fmt.Sprintf(" (until then audit mode stays %s)", map[bool]string{true: "off", false: "on"}[c.Cilium.AuditMode])
 		}
 		fmt.Fprintf(a.stderr, "note: cluster %s: Cilium's values change (%s): the agents read cilium-config only when they start, and the chart "+
 			"restarts them only with rollOutCiliumPods: true; once Flux has applied this, restart them%s: kubectl -n %s rollout restart daemonset/cilium\n",
-			c.Name, strings.Join(t.values, ", "), until, c.Cilium.Namespace)
+			c.Name, strings.Join(t.agentValues, ", "), until, c.Cilium.Namespace)
 	}
 }

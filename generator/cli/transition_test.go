@@ -85,11 +85,13 @@ func TestGenerateRefusesUnsafeTransition(t *testing.T) {
 	code, stderr := w.generate(fixed(transitionSpec))
 	for _, want := range []string{
 		"cluster alpha: Flux applies this change in two steps: 1. cilium: chart 1.15.6 -> 1.16.0; values etcd, policyAuditMode; " +
-			"2. host-policies, which waits for it: cp changed. In between, Cilium runs the new settings with the host policies in output, and 1 check(s) fail:\n",
-		"FAIL  alpha: built-in: pod:app=kustomize-controller,io.kubernetes.pod.namespace=flux-system -> node:a1 6443/tcp allowed",
+			"2. host-policies, which waits for it: cp changed. The new chart version restarts the agents in step 1 (a new image). " +
+			"What Flux applies now is read in output: the folder is in no git repository",
+		"cluster alpha: after step 1 and before step 2, the agents run the new Cilium settings with the host policies in output, and 1 check(s) fail:\n" +
+			"FAIL  alpha: built-in: pod:app=kustomize-controller,io.kubernetes.pod.namespace=flux-system -> node:a1 6443/tcp allowed",
+		"cluster alpha: a way that works: first the host policies alone, with the Cilium settings in output; commit, push and let Flux apply them; then the Cilium change.\n",
 		"kronform-gen: refusing to write output: cluster alpha: 1 check(s) fail between Flux's two steps, which could lock you out " +
-			"(Flux too: then nothing more is applied). Split the change: first the host policies alone, with the Cilium settings in output; " +
-			"commit, push and let Flux apply it; then the Cilium change\n",
+			"(Flux too: then nothing more is applied); split the change as given above\n",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
@@ -109,13 +111,86 @@ func TestGenerateRefusesUnsafeTransition(t *testing.T) {
 	w.mustGenerate(fixed(transitionSpec))
 }
 
-// Loosening is never refused: with audit mode on after the change, nothing is enforced in between, although the old
-// policy drops the new overlay's port.
-func TestGenerateAllowsLooseningTransition(t *testing.T) {
+// Audit mode on does not make a change safe in between: the agents take it only when they restart, and the chart
+// does not restart them, so host-policies can be enforced under the old settings, audit off. Geneve with its port
+// instead of VXLAN's, with audit mode turned on, leaves VXLAN running under a policy that drops it: refused, with
+// the ways that work, which then pass.
+func TestGenerateRefusesPoliciesAheadOfAuditMode(t *testing.T) {
 	w := newWorkspace(t)
 	w.mustGenerate(twoNodes)
-	w.mustGenerate(strings.NewReplacer("auditMode: false}", "auditMode: true, values: {routingMode: tunnel, tunnelProtocol: geneve}}",
-		"8472/udp", "6081/udp").Replace(twoNodes))
+	geneve := strings.NewReplacer("auditMode: false}", "auditMode: true, values: {routingMode: tunnel, tunnelProtocol: geneve}}",
+		"8472/udp", "6081/udp").Replace(twoNodes)
+	code, stderr := w.generate(geneve)
+	for _, want := range []string{
+		"The agents take the new values (policyAuditMode, routingMode, tunnelProtocol) only when they restart, which the chart does not do here",
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host policies, and 2 check(s) fail:\n" +
+			"FAIL  alpha: built-in: node:a2 -> node:a1 8472/udp allowed (Cilium's VXLAN overlay carries pod traffic between nodes)\n",
+		"cluster alpha: a way that works: set rollOutCiliumPods: true in cilium.values in this change: the chart then restarts the agents in step 1, " +
+			"so only the new Cilium settings with the host policies in output come in between, and they pass. Or first the Cilium change alone, " +
+			"with the host policies in output; commit, push and let Flux apply it; restart the agents (kubectl -n kube-system rollout restart " +
+			"daemonset/cilium; kubectl -n kube-system rollout status daemonset/cilium); then the host policies.\n",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "after step 1 and before step 2") {
+		t.Errorf("audit mode on enforces nothing between the steps:\n%s", stderr)
+	}
+	// Either way out passes.
+	w.mustGenerate(strings.Replace(geneve, "tunnelProtocol: geneve}", "tunnelProtocol: geneve, rollOutCiliumPods: true}", 1))
+	w = newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	w.mustGenerate(strings.Replace(geneve, "6081/udp", "8472/udp", 1))
+	w.mustGenerate(geneve)
+}
+
+// The reviewer's repro: audit mode on and a policy that denies the APIs to the world, in one change. Audit mode
+// waits for the agents' restart; the deny does not, and the restart the note asks for needs the API it cuts.
+func TestGenerateRefusesDenyAheadOfAuditMode(t *testing.T) {
+	w := newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	lock := "      - {name: lock, nodes: {role: control-plane}, ingressDeny: [{entities: [world], ports: [6443/tcp, 50000/tcp]}]}\n"
+	locked := strings.Replace(twoNodes, "    hetzner:", lock+"    hetzner:", 1)
+	both := strings.Replace(locked, "auditMode: false", "auditMode: true", 1)
+	code, stderr := w.generate(both)
+	for _, want := range []string{
+		"2. host-policies, which waits for it: lock added. The agents take the new values (policyAuditMode) only when they restart",
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host policies, and 4 check(s) fail:\n" +
+			"FAIL  alpha: built-in: admin -> node:a1 6443/tcp allowed (the admin reaches the Kubernetes API)\n",
+		"cluster alpha: a way that works: set rollOutCiliumPods: true in cilium.values in this change",
+		"kronform-gen: refusing to write output: cluster alpha: 4 check(s) fail between Flux's two steps, which could lock you out",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
+	}
+	// Audit mode first, then the deny: the second change leaves the settings alone, so nothing comes in between.
+	if stderr := w.mustGenerate(strings.Replace(twoNodes, "auditMode: false", "auditMode: true", 1)); !strings.Contains(stderr, "restart them (until then audit mode stays off)") {
+		t.Errorf("no restart note:\n%s", stderr)
+	}
+	w.mustGenerate(both)
+}
+
+// Without a hetzner block native routing may replace the overlay. Its values wait for the agents' restart, and a
+// policy that no longer opens VXLAN's port is applied in step 2: the agents still tunnel in VXLAN until they restart.
+func TestGenerateRefusesPoliciesAheadOfNativeRouting(t *testing.T) {
+	w := newWorkspace(t)
+	noHetzner := strings.Replace(twoNodes, "    hetzner: {adminSources: [203.0.113.7/32]}\n", "", 1)
+	w.mustGenerate(noHetzner)
+	native := strings.NewReplacer("auditMode: false}", "auditMode: false, values: {routingMode: native, ipv4NativeRoutingCIDR: 10.0.0.0/8, autoDirectNodeRoutes: true}}",
+		" 8472/udp,", "").Replace(noHetzner)
+	code, stderr := w.generate(native)
+	for _, want := range []string{
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host policies, and 2 check(s) fail:\n" +
+			"FAIL  alpha: built-in: node:a2 -> node:a1 8472/udp allowed (Cilium's VXLAN overlay carries pod traffic between nodes)\n",
+		"cluster alpha: a way that works: set rollOutCiliumPods: true in cilium.values in this change",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
+	}
+	w.mustGenerate(strings.Replace(native, "autoDirectNodeRoutes: true}", "autoDirectNodeRoutes: true, rollOutCiliumPods: true}", 1))
 }
 
 // twoNodes is a sound cluster of two control planes, audit mode off, on Cilium's default VXLAN overlay.
@@ -146,7 +221,9 @@ func TestGenerateRefusesOverlayChangeWithItsPolicy(t *testing.T) {
 	geneve := strings.Replace(openGeneve, "auditMode: false}", "auditMode: false, values: {routingMode: tunnel, tunnelProtocol: geneve}}", 1)
 	code, stderr := w.generate(geneve)
 	if code != ExitFailure || !strings.Contains(stderr, "1. cilium: values routingMode, tunnelProtocol; 2. host-policies, which waits for it: cp changed.") ||
-		!strings.Contains(stderr, "FAIL  alpha: built-in: node:a2 -> node:a1 6081/udp allowed (Cilium's Geneve overlay carries pod traffic between nodes)") {
+		!strings.Contains(stderr, "after step 1 and before step 2, the agents run the new Cilium settings with the host policies in output, and 2 check(s) fail:\n"+
+			"FAIL  alpha: built-in: node:a2 -> node:a1 6081/udp allowed (Cilium's Geneve overlay carries pod traffic between nodes)") ||
+		!strings.Contains(stderr, "cluster alpha: a way that works: first the host policies alone, with the Cilium settings in output;") {
 		t.Fatalf("exit %d, want 1 and the Geneve port failing in between\n%s", code, stderr)
 	}
 	w.mustGenerate(openGeneve)
@@ -154,16 +231,52 @@ func TestGenerateRefusesOverlayChangeWithItsPolicy(t *testing.T) {
 }
 
 // A port range is written with endPort from Cilium 1.16; an agent before 1.16 knows no endPort and enforces the
-// range's first port alone. Downgrading with a policy change keeps the 1.16 policy applied under the old agent in
-// between: trustd (50001) of 50000-50001 is cut between the control planes.
+// range's first port alone. Downgrading keeps the 1.16 policy applied under the old agent in between: trustd (50001)
+// of 50000-50001 is cut between the control planes. The policies cannot go first (at 1.16 the spec writes the range
+// with endPort): the ranges must be written as single ports first, which then lets the downgrade through.
 func TestGenerateRefusesDowngradeUnderRangePolicies(t *testing.T) {
 	w := newWorkspace(t)
 	w.mustGenerate(twoNodes)
 	downgrade := strings.NewReplacer("version: 1.16.0", "version: 1.15.6",
 		"8472/udp, 4240/tcp]}", "8472/udp, 4240/tcp, 4244/tcp]}").Replace(twoNodes)
 	code, stderr := w.generate(downgrade)
-	if code != ExitFailure || !strings.Contains(stderr, "FAIL  alpha: built-in: node:a2 -> node:a1 50001/tcp allowed (nodes get certificates from trustd)") {
-		t.Fatalf("exit %d, want 1 and trustd failing in between\n%s", code, stderr)
+	for _, want := range []string{
+		"FAIL  alpha: built-in: node:a2 -> node:a1 50001/tcp allowed (nodes get certificates from trustd)",
+		"cluster alpha: a way that works: first write the port ranges of the host policies as single ports (cp: 50000-50001/tcp, " +
+			"cp: 2379-2380/tcp), with the Cilium settings in output: an agent before 1.16 knows no endPort and enforces only the first " +
+			"port of a range written for 1.16.0 until host-policies is applied",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "first the host policies alone") {
+		t.Errorf("advice that cannot be followed:\n%s", stderr)
+	}
+	singles := strings.NewReplacer("50000-50001/tcp", "50000/tcp, 50001/tcp", "2379-2380/tcp", "2379/tcp, 2380/tcp")
+	w.mustGenerate(singles.Replace(twoNodes))
+	w.mustGenerate(singles.Replace(downgrade))
+}
+
+// A range the agent in between enforces as its first port also shrinks a deny: with audit mode off after the
+// change, a check that expects a denial and holds now fails in between (exposed until host-policies is applied):
+// here a policy opens every port to the world but etcd's.
+func TestGenerateRefusesDowngradeExposingDenyRange(t *testing.T) {
+	w := newWorkspace(t)
+	deny := strings.NewReplacer("    hetzner:", "      - {name: etcd, nodes: {role: control-plane}, ingress: [{entities: [world]}], ingressDeny: [{entities: [world], ports: [2379-2380/tcp]}]}\n    hetzner:",
+		"50000-50001/tcp", "50000/tcp, 50001/tcp", "2379-2380/tcp, 10250", "2379/tcp, 2380/tcp, 10250").Replace(twoNodes) +
+		"    assertions: [{from: world, to: a1, port: 2380/tcp, expect: denied}]\n"
+	w.mustGenerate(deny)
+	code, stderr := w.generate(strings.Replace(deny, "version: 1.16.0", "version: 1.15.6", 1))
+	for _, want := range []string{
+		"after step 1 and before step 2, the agents run the new Cilium settings with the host policies in output, and 1 check(s) fail:\n" +
+			"FAIL  alpha: cluster-spec.yaml:",
+		"clusters[0].assertions[0]: world -> a1 2380/tcp denied",
+		"kronform-gen: refusing to write output: cluster alpha: 1 check(s) fail between Flux's two steps, which would expose what they should deny",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
 	}
 }
 
@@ -183,8 +296,10 @@ func TestGenerateRefusesTransitionFromUnknownPolicies(t *testing.T) {
 	code, stderr := w.generate(strings.NewReplacer("auditMode: false}", "auditMode: false, values: {tunnelPort: 8473}}",
 		"8472/udp", "8472-8473/udp").Replace(twoNodes))
 	for _, want := range []string{
-		"In between, Cilium runs the new settings with the host policies in output, which cannot be read: infrastructure/alpha/host-policies/kustomization.yaml: patches: kronform-gen writes only a list of resources\n",
-		"kronform-gen: refusing to write output: cluster alpha: the state between Flux's two steps cannot be verified. Split the change:",
+		"after step 1 and before step 2, the agents run the new Cilium settings with the host policies in output, which cannot be read: " +
+			"infrastructure/alpha/host-policies/kustomization.yaml: patches: kronform-gen writes only a list of resources\n",
+		"cluster alpha: a way that works: first the host policies alone, with the Cilium settings in output;",
+		"kronform-gen: refusing to write output: cluster alpha: the state between Flux's two steps cannot be verified; split the change as given above\n",
 	} {
 		if code != ExitFailure || !strings.Contains(stderr, want) {
 			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
@@ -206,7 +321,8 @@ func TestTransitionJudgedAgainstHEAD(t *testing.T) {
 	policyFirst := strings.Replace(transitionSpec, "entities: [world]", "entities: [world, cluster]", 1)
 	w.mustGenerate(policyFirst) // written, not committed
 	code, stderr := w.generate(fixed(transitionSpec))
-	if code != ExitFailure || !strings.Contains(stderr, "with the host policies at HEAD, and 1 check(s) fail") {
+	if code != ExitFailure || !strings.Contains(stderr, "with the host policies at HEAD, and 1 check(s) fail") ||
+		!strings.Contains(stderr, "What Flux applies now is read at HEAD: no remote branch Flux follows is known") {
 		t.Fatalf("the policy and Cilium generated in two runs but not committed apart: exit %d, want 1\n%s", code, stderr)
 	}
 	gittest.Run(t, w.dir, "add", "-A")
@@ -237,5 +353,171 @@ func TestGenerateSaysToRestartAgents(t *testing.T) {
 	rollOut := strings.Replace(twoNodes, "auditMode: false}", "auditMode: true, values: {rollOutCiliumPods: true}}", 1)
 	if stderr := w.mustGenerate(rollOut); strings.Contains(stderr, "restart") {
 		t.Fatalf("rollOutCiliumPods: true restarts the agents itself:\n%s", stderr)
+	}
+}
+
+// nodePorts is a sound cluster with a worker that opens a NodePort range to the world, which the admin uses.
+const nodePorts = `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: alpha
+    apiServer: {host: api.alpha.example.com, port: 6443}
+    nodes:
+      - {name: a1, addresses: [198.51.100.1], roles: [control-plane]}
+      - {name: w1, addresses: [198.51.100.11], roles: [worker]}
+    cilium: {version: 1.16.0, hostFirewall: true, kubeProxyReplacement: true, auditMode: false}
+    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress:
+          - {entities: [world, cluster], ports: [6443/tcp, 50000/tcp, 50001/tcp]}
+          - {entities: [remote-node], ports: [8472/udp, 4240/tcp]}
+      - name: workers
+        nodes: {role: worker}
+        ingress:
+          - {entities: [world], ports: [30000-30010/tcp]}
+          - {entities: [remote-node], ports: [10250/tcp, 50000/tcp, 8472/udp, 4240/tcp]}
+    hetzner: {adminSources: [89.23.224.44/32]}
+    assertions:
+      - {from: 89.23.224.44, to: w1, port: 30005/tcp, expect: allowed}
+`
+
+// nodePortsSingle writes nodePorts' range as its eleven ports.
+var nodePortsSingle = strings.Replace(nodePorts, "30000-30010/tcp", "30000/tcp, 30001/tcp, 30002/tcp, 30003/tcp, 30004/tcp, "+
+	"30005/tcp, 30006/tcp, 30007/tcp, 30008/tcp, 30009/tcp, 30010/tcp", 1)
+
+// Flux applies what was pushed, not HEAD: two changes committed one after the other and pushed together reach Flux as
+// one. The reviewer's repro: the range written as single ports, committed; the downgrade to 1.15, committed; pushed
+// together, the 1.16 range is applied under the 1.15 agent in between, which cuts 30005. Judged against the
+// upstream, the second commit is refused, saying why; pushed (and so applied) first, it passes.
+func TestTransitionJudgedAgainstUpstream(t *testing.T) {
+	gittest.Isolate(t)
+	w := newWorkspace(t)
+	remote := t.TempDir()
+	gittest.Run(t, remote, "init", "-q", "--bare")
+	gittest.Run(t, w.dir, "init", "-q", "-b", "main")
+	gittest.Run(t, w.dir, "remote", "add", "origin", remote)
+	w.mustGenerate(nodePorts)
+	gittest.Run(t, w.dir, "add", "-A")
+	gittest.Run(t, w.dir, "commit", "-q", "-m", "alpha")
+	gittest.Run(t, w.dir, "push", "-q", "-u", "origin", "main")
+
+	if code, stderr := w.generate(nodePortsSingle, "--commit", "-m", "single ports"); code != 0 {
+		t.Fatalf("single ports: exit %d\n%s", code, stderr)
+	}
+	downgrade := strings.Replace(nodePortsSingle, "version: 1.16.0", "version: 1.15.6", 1)
+	code, stderr := w.generate(downgrade, "--commit", "-m", "1.15")
+	for _, want := range []string{
+		"What Flux applies now is read at origin/main: the upstream of the current branch, as this clone last fetched or pushed it",
+		"HEAD has 1 commit(s) changing the tree that origin/main lacks: Flux has not applied them, so they count as part of this change " +
+			"(push them and let Flux apply them first, if each is a step of its own).\n",
+		"after step 1 and before step 2, the agents run the new Cilium settings with the host policies at origin/main, and 1 check(s) fail:\n" +
+			"FAIL  alpha: cluster-spec.yaml:",
+		"clusters[0].assertions[0]: 89.23.224.44 -> w1 30005/tcp allowed",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
+	}
+	gittest.Run(t, w.dir, "push", "-q", "origin", "main")
+	if code, stderr := w.generate(downgrade, "--commit", "-m", "1.15"); code != 0 {
+		t.Fatalf("the single ports pushed: exit %d\n%s", code, stderr)
+	}
+}
+
+// Without an upstream, the branch flux bootstrap's GitRepository names, on the remote of its URL, is what Flux
+// applies: on a feature branch, two unpushed commits are judged against origin/main.
+func TestTransitionJudgedAgainstTheBranchFluxFollows(t *testing.T) {
+	gittest.Isolate(t)
+	w := newWorkspace(t)
+	gittest.Run(t, w.dir, "init", "-q", "-b", "main")
+	gittest.Run(t, w.dir, "remote", "add", "origin", "git@github.com:acme/fleet.git")
+	w.mustGenerate(nodePorts)
+	sync := filepath.Join(w.dir, "output", "clusters", "alpha", "flux-system", "gotk-sync.yaml")
+	if err := os.MkdirAll(filepath.Dir(sync), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sync, []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1m0s
+  ref: {branch: main}
+  secretRef: {name: flux-system}
+  url: ssh://git@github.com/acme/fleet
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m0s
+  path: ./clusters/alpha
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Run(t, w.dir, "add", "-A")
+	gittest.Run(t, w.dir, "commit", "-q", "-m", "alpha")
+	// As if pushed and fetched: the remote-tracking branch, and no upstream.
+	gittest.Run(t, w.dir, "update-ref", "refs/remotes/origin/main", "HEAD")
+	gittest.Run(t, w.dir, "checkout", "-q", "-b", "feature")
+
+	if code, stderr := w.generate(nodePortsSingle, "--commit", "-m", "single ports"); code != 0 {
+		t.Fatalf("single ports: exit %d\n%s", code, stderr)
+	}
+	code, stderr := w.generate(strings.Replace(nodePortsSingle, "version: 1.16.0", "version: 1.15.6", 1), "--commit", "-m", "1.15")
+	want := "What Flux applies now is read at origin/main: branch main of ssh://git@github.com/acme/fleet, which Flux follows " +
+		"(clusters/alpha/flux-system/gotk-sync.yaml), as this clone last fetched or pushed it. HEAD has 1 commit(s)"
+	if code != ExitFailure || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+	}
+}
+
+// A renamed cluster keeps its Flux folder (flux.path), and what Flux applies there is found through the
+// Kustomizations in it, wherever they point: the release under infrastructure/alpha/ is not new to the cluster, and
+// the downgrade that comes with the rename is judged against it.
+func TestTransitionFollowsTheClusterFolder(t *testing.T) {
+	w := newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	renamed := strings.NewReplacer("  - name: alpha\n", "  - name: alpha2\n    flux: {path: clusters/alpha}\n",
+		"version: 1.16.0", "version: 1.15.6").Replace(twoNodes)
+	code, stderr := w.generate(renamed)
+	for _, want := range []string{
+		"cluster alpha2: Flux applies this change in two steps: 1. cilium: chart 1.16.0 -> 1.15.6;",
+		"FAIL  alpha2: built-in: node:a2 -> node:a1 50001/tcp allowed (nodes get certificates from trustd)",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
+	}
+}
+
+// Values the agents do not read (the operator's) restart no agent and leave the agents' settings as they are: no
+// restart note, and no state in between, so a new flow asserted with the policy that opens it goes in one change.
+func TestNonAgentValuesChangeNoAgent(t *testing.T) {
+	w := newWorkspace(t)
+	operator := strings.Replace(twoNodes, "auditMode: false}", "auditMode: false, values: {operator: {replicas: 2}}}", 1)
+	w.mustGenerate(operator)
+	more := strings.NewReplacer("replicas: 2", "replicas: 3", "ports: [6443/tcp, 50000-50001/tcp]", "ports: [6443/tcp, 50000-50001/tcp, 8080/tcp]").Replace(operator) +
+		"    assertions: [{from: world, to: a1, port: 8080/tcp, expect: allowed}]\n"
+	stderr := w.mustGenerate(more)
+	if strings.Contains(stderr, "restart") {
+		t.Errorf("operator.replicas needs no agent restart:\n%s", stderr)
+	}
+}
+
+// The Robot template of a first generate replaces nothing: the note says it is new.
+func TestGenerateNotesNewRobotTemplate(t *testing.T) {
+	w := newWorkspace(t)
+	stderr := w.mustGenerate(twoNodes)
+	want := "note: the Robot firewall template in hetzner/alpha/ is new, and Flux does not apply it: upload hetzner/alpha/firewall-template.form " +
+		"to Robot and apply it to each server of the cluster (docs/firewall.md, \"The Hetzner escape hatch\"); until then it filters nothing, whatever verify says\n"
+	if !strings.Contains(stderr, want) || strings.Contains(stderr, "keep the old one") {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	stderr = w.mustGenerate(strings.Replace(twoNodes, "203.0.113.7/32", "203.0.113.8/32", 1))
+	if !strings.Contains(stderr, "hetzner/alpha/ changed, and Flux does not apply it") || !strings.Contains(stderr, "until then the servers keep the old one") {
+		t.Errorf("a changed template:\n%s", stderr)
 	}
 }

@@ -151,10 +151,11 @@ func Verify(m *spec.Model) []Check {
 	return out
 }
 
-// VerifyWith checks cluster i's assertions, its spec's and the built-in ones, against the given policies in place of
-// the ones its spec compiles to (see NewSimulatorWith).
-func VerifyWith(m *spec.Model, i int, policies []cilium.ClusterwideNetworkPolicy) []Check {
-	return verifySimulated(i, NewSimulatorWith(m.Clusters[i], policies))
+// VerifyWith checks a cluster's assertions, its spec's and the built-in ones, against the given policies in place of
+// the ones its spec compiles to (see NewSimulatorWith); i is its index in the model, for the checks' paths. c may be
+// a cluster of the model with other Cilium settings (cilium.AsReleased): the built-in checks follow those.
+func VerifyWith(i int, c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) []Check {
+	return verifySimulated(i, NewSimulatorWith(c, policies))
 }
 
 func verifyCluster(i int, c spec.Cluster) []Check { return verifySimulated(i, NewSimulator(c)) }

@@ -185,24 +185,74 @@ func (r *Repo) HeadSnapshot() (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading HEAD: %w", err)
 	}
-	c, err := r.repo.CommitObject(ref.Hash())
+	return r.snapshot(ref.Hash(), "HEAD")
+}
+
+// RefSnapshot is the output folder as the commit a full reference name (refs/remotes/origin/main) points to holds
+// it; empty when that commit has no such folder.
+func (r *Repo) RefSnapshot(name string) (*Snapshot, error) {
+	ref, err := r.repo.Reference(plumbing.ReferenceName(name), true)
 	if err != nil {
-		return nil, fmt.Errorf("HEAD is not a commit: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	t, err := c.Tree()
+	return r.snapshot(ref.Hash(), plumbing.ReferenceName(name).Short())
+}
+
+func (r *Repo) snapshot(h plumbing.Hash, what string) (*Snapshot, error) {
+	c, err := r.repo.CommitObject(h)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s is not a commit: %w", what, err)
 	}
-	if r.Sub != "." {
-		t, err = t.Tree(r.Sub)
-		if errors.Is(err, object.ErrDirectoryNotFound) {
-			return &Snapshot{}, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s at HEAD: %w", r.Sub, err)
-		}
+	t, err := r.outputTree(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s at %s: %w", r.Sub, what, err)
 	}
 	return &Snapshot{tree: t}, nil
+}
+
+// outputTree is the output folder's tree in a commit; nil when the commit has no such folder.
+func (r *Repo) outputTree(c *object.Commit) (*object.Tree, error) {
+	t, err := c.Tree()
+	if err != nil || r.Sub == "." {
+		return t, err
+	}
+	t, err = t.Tree(r.Sub)
+	if errors.Is(err, object.ErrDirectoryNotFound) {
+		return nil, nil
+	}
+	return t, err
+}
+
+// Files reads the regular files under a folder of the snapshot (slash-separated, relative to the output folder), at
+// any depth, keyed by their path relative to the output folder. A folder that is not there holds nothing.
+func (s *Snapshot) Files(dir string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	if s.tree == nil {
+		return out, nil
+	}
+	t := s.tree
+	if dir = path.Clean(dir); dir != "." {
+		var err error
+		t, err = s.tree.Tree(dir)
+		if errors.Is(err, object.ErrDirectoryNotFound) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+	}
+	err := t.Files().ForEach(func(f *object.File) error {
+		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
+			return nil
+		}
+		b, err := f.Contents()
+		if err != nil {
+			return fmt.Errorf("%s: %w", path.Join(dir, f.Name), err)
+		}
+		out[path.Join(dir, f.Name)] = []byte(b)
+		return nil
+	})
+	return out, err
 }
 
 // ReadFile reads a file of the snapshot, by its slash-separated path relative to the output folder. A path that is

@@ -229,3 +229,60 @@ func TestFilesRefBeyondHistory(t *testing.T) {
 		t.Errorf("HEAD~0: %v", err)
 	}
 }
+
+// What Flux follows is a remote-tracking branch: the upstream of the current branch, or a branch of the remote a URL
+// names. Unpushed counts the commits HEAD has beyond it that change the output folder, and RefSnapshot reads the
+// folder as it holds it.
+func TestWhatFluxFollows(t *testing.T) {
+	dir, r := newRepo(t)
+	if _, ok, err := r.Upstream(); ok || err != nil {
+		t.Fatalf("no upstream yet: %v, %v", ok, err)
+	}
+	remote := t.TempDir()
+	gittest.Run(t, remote, "init", "-q", "--bare")
+	gittest.Run(t, dir, "remote", "add", "origin", remote)
+	gittest.Run(t, dir, "push", "-q", "-u", "origin", "HEAD:main")
+	branch := strings.TrimSpace(gittest.Run(t, dir, "rev-parse", "--abbrev-ref", "HEAD"))
+	gittest.Run(t, dir, "branch", "-q", "--set-upstream-to", "origin/main", branch)
+	if ref, ok, err := r.Upstream(); !ok || err != nil || ref != "refs/remotes/origin/main" {
+		t.Fatalf("Upstream: %q, %v, %v", ref, ok, err)
+	}
+	if ref, ok, err := r.RemoteBranch("file://"+remote+".git", "main"); !ok || err != nil || ref != "refs/remotes/origin/main" {
+		t.Errorf("RemoteBranch by URL: %q, %v, %v", ref, ok, err)
+	}
+	if _, ok, _ := r.RemoteBranch("git@github.com:acme/fleet.git", "main"); ok {
+		t.Error("RemoteBranch of a URL no remote has")
+	}
+	if _, ok, _ := r.RemoteBranch(remote, "other"); ok {
+		t.Error("RemoteBranch of a branch never fetched")
+	}
+
+	write(t, filepath.Join(dir, "Makefile"), "all: x\n") // outside the output folder: does not count
+	gittest.Run(t, dir, "commit", "-q", "-am", "make")
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 2\n")
+	gittest.Run(t, dir, "commit", "-q", "-am", "two")
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 3\n")
+	gittest.Run(t, dir, "commit", "-q", "-am", "three")
+	if n, err := r.Unpushed("refs/remotes/origin/main"); n != 2 || err != nil {
+		t.Errorf("Unpushed: %d, %v; want 2", n, err)
+	}
+	snap, err := r.RefSnapshot("refs/remotes/origin/main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := snap.ReadFile("owned.yaml"); err != nil || string(b) != "a: 1\n" {
+		t.Errorf("owned.yaml at origin/main: %q, %v", b, err)
+	}
+	files, err := snap.Files(".")
+	if err != nil || len(files) != 1 || string(files["owned.yaml"]) != "a: 1\n" {
+		t.Errorf("Files: %v, %v", files, err)
+	}
+	gittest.Run(t, dir, "push", "-q", "origin", "HEAD:main")
+	if n, err := r.Unpushed("refs/remotes/origin/main"); n != 0 || err != nil {
+		t.Errorf("Unpushed after the push: %d, %v", n, err)
+	}
+	gittest.Run(t, dir, "checkout", "-q", "--detach")
+	if _, ok, err := r.Upstream(); ok || err != nil {
+		t.Errorf("a detached HEAD has no upstream: %v, %v", ok, err)
+	}
+}

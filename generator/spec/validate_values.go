@@ -12,9 +12,9 @@ import (
 // value that changes how the host firewall treats traffic is therefore one of three kinds: owned by a spec field
 // (refused in values, so the field the simulator and the audit-mode guard read is the one written), modelled (read
 // by the built-in checks from the final values), or not modelled (refused unless it says the chart's default).
-// rollOutCiliumPods is none of these and stays free: it changes when the agents take new values (at once, instead of
-// at their next restart), not how the firewall treats traffic, and the check of the state between Flux's two steps
-// already assumes the agents run the new values there.
+// rollOutCiliumPods is none of these and stays free: it changes when the agents take new values (in Flux's first
+// step, instead of at their next restart), not how the firewall treats traffic; the check of the states between
+// Flux's two steps reads it from the HelmRelease.
 
 // ownedValues are the chart values a spec field writes, with that field.
 var ownedValues = []struct{ key, field string }{

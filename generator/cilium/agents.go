@@ -1,0 +1,79 @@
+package cilium
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// The agents read cilium-config, which the chart writes from the values, only when they start. Which values they
+// read, and the cluster as a HelmRelease's values configure them, are what judging a change between Flux's two
+// steps needs.
+
+// notAgentValues are the value subtrees the chart renders only into workloads other than the agents: the operator,
+// Hubble Relay and UI, the clustermesh API server, the certificate jobs, and the cluster domain the relay and the
+// old etcd operator read. Checked in the chart templates of 1.13.4, 1.14.0, 1.15.6, 1.15.19, 1.16.0 and 1.20.2:
+// none reaches templates/cilium-agent/ or templates/cilium-configmap.yaml, but operator.* (options only the
+// operator reads: identity-gc-interval, operator-prometheus-serve-addr, ...) and
+// clustermesh.apiserver.kvstoremesh.enabled (which the agent DaemonSet reads, see agentValueExceptions).
+var notAgentValues = []string{
+	"certgen",
+	"clustermesh.apiserver",
+	"etcd.clusterDomain",
+	"hubble.peerService.clusterDomain",
+	"hubble.relay",
+	"hubble.ui",
+	"operator",
+}
+
+// agentValueExceptions are keys under notAgentValues that the agents do read.
+var agentValueExceptions = []string{"clustermesh.apiserver.kvstoremesh"}
+
+// ReachesAgents says whether a change of the value at a dotted key (or of the subtree under it) can change what the
+// agents run: false only for keys inside notAgentValues. A key above one of them (hubble) holds agent values too.
+func ReachesAgents(key string) bool {
+	under := func(prefixes []string) bool {
+		return slices.ContainsFunc(prefixes, func(p string) bool { return key == p || strings.HasPrefix(key, p+".") })
+	}
+	above := func(prefixes []string) bool {
+		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(p, key+".") })
+	}
+	return !under(notAgentValues) || under(agentValueExceptions) || above(agentValueExceptions)
+}
+
+// RollsOutAgents says whether values make the chart restart the agents whenever cilium-config changes
+// (rollOutCiliumPods: the config's checksum as an annotation of the agents' pods).
+func RollsOutAgents(values map[string]any) bool { return values["rollOutCiliumPods"] == true }
+
+// AsReleased is cluster c with the Cilium settings a HelmRelease kronform-gen wrote carries, read back from its chart
+// version and values, in place of the spec's: what the agents run until they restart. The values stand whole (they
+// merge last in HelmValues, so they win over every setting the spec's fields write); the fields the firewall
+// simulator reads (audit mode, host firewall, encryption, Hubble Relay) are read back from them. Numbers must be
+// whole numbers as int, as the spec loader gives them.
+func AsReleased(c spec.Cluster, chart string, values map[string]any) spec.Cluster {
+	get := func(key string) any {
+		var v any = values
+		for _, k := range strings.Split(key, ".") {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		}
+		return v
+	}
+	cl := c.Cilium
+	cl.Version = chart
+	cl.Values = values
+	cl.AuditMode = get("policyAuditMode") == true
+	hostFirewall := get("hostFirewall.enabled") == true
+	cl.HostFirewall = &hostFirewall
+	cl.Encryption = spec.DefaultEncryption
+	if t, ok := get("encryption.type").(string); ok && get("encryption.enabled") == true {
+		cl.Encryption = t
+	}
+	cl.Hubble.Relay = get("hubble.relay.enabled") == true
+	c.Cilium = cl
+	return c
+}

@@ -1,0 +1,66 @@
+package cilium
+
+import (
+	"testing"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// Only the subtrees the chart renders into other workloads change no agent; a key above one holds agent values too,
+// and kvstoremesh.enabled, under the clustermesh API server, is read by the agent DaemonSet.
+func TestReachesAgents(t *testing.T) {
+	for key, want := range map[string]bool{
+		"policyAuditMode":                  true,
+		"routingMode":                      true,
+		"hubble":                           true,
+		"hubble.metrics.enabled":           true,
+		"hubble.relay":                     false,
+		"hubble.relay.replicas":            false,
+		"hubble.ui.enabled":                false,
+		"hubble.peerService.clusterDomain": false,
+		"hubble.peerService.targetPort":    true,
+		"etcd.clusterDomain":               false,
+		"etcd":                             true,
+		"operator":                         false,
+		"operator.replicas":                false,
+		"operatorX":                        true,
+		"certgen.image.tag":                false,
+		"clustermesh.apiserver.replicas":   false,
+		"clustermesh.apiserver":            true,
+		"clustermesh.apiserver.kvstoremesh.enabled": true,
+		"clustermesh.useAPIServer":                  true,
+		"envoy.enabled":                             true,
+		"rollOutCiliumPods":                         true,
+	} {
+		if got := ReachesAgents(key); got != want {
+			t.Errorf("ReachesAgents(%q) = %v, want %v", key, got, want)
+		}
+	}
+}
+
+// A cluster read back from the values kronform-gen writes for it has the settings the simulator reads: audit mode,
+// host firewall, encryption, Hubble Relay, and the overlay; whatever the cluster it is read into said.
+func TestAsReleasedReadsTheValuesBack(t *testing.T) {
+	c := cluster("1.15.6")
+	*c.Cilium.HostFirewall = true
+	c.Cilium.AuditMode, c.Cilium.Encryption, c.Cilium.Hubble.Relay = true, "wireguard", true
+	c.Cilium.Values = map[string]any{"routingMode": "tunnel", "tunnelProtocol": "geneve", "tunnelPort": 7000}
+	v, err := HelmValues(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := AsReleased(cluster("1.16.0"), "1.15.6", v)
+	if got.Cilium.Version != "1.15.6" || !got.Cilium.AuditMode || !*got.Cilium.HostFirewall || got.Cilium.Encryption != "wireguard" || !got.Cilium.Hubble.Relay {
+		t.Errorf("AsReleased: %+v", got.Cilium)
+	}
+	if o := OverlayOf(got); o != (Overlay{Protocol: "geneve", Port: 7000}) {
+		t.Errorf("overlay %+v", o)
+	}
+	off := AsReleased(c, "1.15.6", map[string]any{"hostFirewall": map[string]any{"enabled": false}})
+	if off.Cilium.AuditMode || *off.Cilium.HostFirewall || off.Cilium.Encryption != spec.DefaultEncryption || off.Cilium.Hubble.Relay {
+		t.Errorf("AsReleased of bare values: %+v", off.Cilium)
+	}
+	if !*c.Cilium.HostFirewall {
+		t.Error("AsReleased changed the cluster given")
+	}
+}

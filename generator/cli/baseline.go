@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kronform/kronform-gen/generator/gitrepo"
+	"github.com/kronform/kronform-gen/generator/render"
+	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/generator/tree"
+)
+
+// baseline is the tree Flux applies now for one cluster, as far as kronform-gen can know it: in a git repository, the
+// branch Flux follows as this clone last fetched or pushed it (commits not pushed have not reached Flux, and reach
+// it together with this change), else HEAD; outside one, the folder on disk.
+type baseline struct {
+	label string // where it was read, for messages: "at origin/main", "at HEAD", "in output"
+	// why says how the baseline was chosen, for a refusal; unpushed counts the commits of HEAD that change the output
+	// folder and that the baseline lacks (nil: none can), only when a refusal needs it.
+	why      string
+	unpushed func() (int, error)
+	read     func(p string) ([]byte, error)              // a file, by its path in the tree; fs.ErrNotExist when absent
+	files    func(dir string) (map[string][]byte, error) // the files under a folder of the tree, at any depth
+}
+
+// baselines reads, for each cluster of the model, the tree Flux applies now. It must run before this run writes.
+func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
+	out := make([]*baseline, len(m.Clusters))
+	repo, err := gitrepo.Open(a.outDir)
+	if err != nil {
+		disk := tree.Files(a.outDir)
+		b := &baseline{
+			label: "in " + a.outDir,
+			why:   "the folder is in no git repository (go-git found none, or cannot open it), so what Flux applies is taken to be what is on disk",
+			read:  func(p string) ([]byte, error) { return fs.ReadFile(disk, p) },
+			files: func(dir string) (map[string][]byte, error) {
+				entries, err := tree.Entries(a.outDir, []string{dir})
+				if err != nil {
+					return nil, err
+				}
+				files := map[string][]byte{}
+				for _, p := range entries {
+					if b, err := fs.ReadFile(disk, p); err == nil {
+						files[p] = b // regular files only
+					}
+				}
+				return files, nil
+			},
+		}
+		for i := range out {
+			out[i] = b
+		}
+		return out, nil
+	}
+	byRef := map[string]*baseline{}
+	for i, c := range m.Clusters {
+		ref, why, err := a.fluxRef(repo, c)
+		if err != nil {
+			return nil, fail(ExitUsage, "cluster %s: finding the branch Flux follows: %v", c.Name, err)
+		}
+		if b, ok := byRef[ref+"\x00"+why]; ok {
+			out[i] = b
+			continue
+		}
+		var snap *gitrepo.Snapshot
+		b := &baseline{label: "at HEAD", why: why}
+		if ref == "" {
+			snap, err = repo.HeadSnapshot()
+		} else {
+			b.label = "at " + shortRef(ref)
+			snap, err = repo.RefSnapshot(ref)
+			b.unpushed = func() (int, error) { return repo.Unpushed(ref) }
+		}
+		if err != nil {
+			return nil, fail(ExitUsage, "reading %s %s: %v", a.outDir, b.label, err)
+		}
+		b.read, b.files = snap.ReadFile, snap.Files
+		byRef[ref+"\x00"+why] = b
+		out[i] = b
+	}
+	return out, nil
+}
+
+// fluxRef finds the remote-tracking branch Flux follows for a cluster: the branch of the GitRepository flux bootstrap
+// wrote into its folder (flux-system/gotk-sync.yaml), on the remote of that URL; else the upstream of the current
+// branch; else none ("", HEAD). why says which, for messages.
+func (a *app) fluxRef(repo *gitrepo.Repo, c spec.Cluster) (ref, why string, err error) {
+	src, file, err := a.bootstrapSource(c)
+	if err != nil {
+		return "", "", err
+	}
+	if src != nil && src.Spec.Reference != nil && src.Spec.Reference.Branch != "" {
+		branch := src.Spec.Reference.Branch
+		ref, ok, err := repo.RemoteBranch(src.Spec.URL, branch)
+		if err != nil {
+			return "", "", err
+		}
+		if ok {
+			return ref, fmt.Sprintf("branch %s of %s, which Flux follows (%s), as this clone last fetched or pushed it", branch, src.Spec.URL, file), nil
+		}
+	}
+	ref, ok, err := repo.Upstream()
+	if err != nil {
+		return "", "", err
+	}
+	if ok {
+		return ref, "the upstream of the current branch, as this clone last fetched or pushed it (no flux-system/gotk-sync.yaml names a branch of a remote this clone has fetched)", nil
+	}
+	return "", "no remote branch Flux follows is known (the current branch has no upstream, and no " +
+		"flux-system/gotk-sync.yaml names a branch of a remote this clone has fetched), so HEAD stands for it", nil
+}
+
+// bootstrapSource reads, from the cluster's flux-system folder on disk, the GitRepository flux bootstrap made
+// (flux.namespace, flux.gitRepository), and the file that holds it; nil when there is none.
+func (a *app) bootstrapSource(c spec.Cluster) (*sourcev1.GitRepository, string, error) {
+	dir := path.Join(c.Flux.Path, render.BootstrapDir)
+	entries, err := os.ReadDir(filepath.Join(a.outDir, filepath.FromSlash(dir)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || (path.Ext(e.Name()) != ".yaml" && path.Ext(e.Name()) != ".yml") {
+			continue
+		}
+		rel := path.Join(dir, e.Name())
+		data, err := os.ReadFile(filepath.Join(a.outDir, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, "", err
+		}
+		if !bytes.Contains(data, []byte("GitRepository")) {
+			continue
+		}
+		docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+		for {
+			doc, err := docs.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, "", fmt.Errorf("%s: %w", rel, err)
+			}
+			var r sourcev1.GitRepository
+			if yaml.Unmarshal(doc, &r) != nil || r.Kind != sourcev1.GitRepositoryKind ||
+				!strings.HasPrefix(r.APIVersion, sourcev1.GroupVersion.Group+"/") {
+				continue
+			}
+			if r.Name == c.Flux.GitRepository && slices.Contains([]string{"", c.Flux.Namespace}, r.Namespace) {
+				return &r, rel, nil
+			}
+		}
+	}
+	return nil, "", nil
+}
+
+// shortRef names a reference as git log does: origin/main for refs/remotes/origin/main.
+func shortRef(ref string) string {
+	for _, p := range []string{"refs/remotes/", "refs/heads/"} {
+		if s, ok := strings.CutPrefix(ref, p); ok {
+			return s
+		}
+	}
+	return ref
+}
+
+// unpushedNote says, for a refusal, that HEAD holds changes Flux has not applied: they are judged with this one.
+func (b *baseline) unpushedNote() string {
+	if b.unpushed == nil {
+		return ""
+	}
+	n, err := b.unpushed()
+	switch {
+	case err != nil:
+		return fmt.Sprintf(" Whether HEAD has commits %s lacks is unknown: %v.", strings.TrimPrefix(b.label, "at "), err)
+	case n == 0:
+		return ""
+	}
+	return fmt.Sprintf(" HEAD has %d commit(s) changing the tree that %s lacks: Flux has not applied them, so they count "+
+		"as part of this change (push them and let Flux apply them first, if each is a step of its own).",
+		n, strings.TrimPrefix(b.label, "at "))
+}
