@@ -28,23 +28,26 @@ func (e *UnwritableError) Error() string {
 // kronform-gen that cannot finish it, be left behind. It asks the file system about the folders that already stand,
 // once each.
 type probe struct {
-	dir      string
-	stageDev uint64
+	dir   string
+	stage folderStat // the staging area's, or the nearest folder that stands on the way to it
 	// folders caches, for a folder on the way, the nearest folder that stands (itself, or an ancestor).
 	folders map[string]string
 	stats   map[string]folderStat
 }
 
 type folderStat struct {
-	namelen  int    // the longest name its file system takes
-	dev      uint64 // its file system
-	writable error  // nil when this process can create and remove entries in it
+	namelen int    // the longest name its file system takes
+	dev     uint64 // its file system
+	// mount identifies its mount (statx's STATX_MNT_ID), where the kernel tells: a bind mount of a folder of the same
+	// file system has the same dev, and a rename across it fails all the same (EXDEV). 0 where unknown.
+	mount    uint64
+	writable error // nil when this process can create and remove entries in it
 }
 
 func newProbe(dir string) *probe {
 	p := &probe{dir: dir, folders: map[string]string{}, stats: map[string]folderStat{}}
 	// The staging area is TxnDir, or, until it stands, the nearest folder on the way to it.
-	p.stageDev = p.stat(p.standing(filepath.Join(dir, filepath.FromSlash(TxnDir)))).dev
+	p.stage = p.stat(p.standing(filepath.Join(dir, filepath.FromSlash(TxnDir))))
 	return p
 }
 
@@ -82,6 +85,12 @@ func (p *probe) stat(folder string) folderStat {
 	if err := unix.Stat(folder, &st); err == nil {
 		s.dev = st.Dev
 	}
+	// Linux 5.8 and later tell the mount; before, or where statx is missing (ENOSYS), the file system is all there is
+	// to compare.
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, folder, unix.AT_STATX_DONT_SYNC, unix.STATX_MNT_ID, &stx); err == nil && stx.Mask&unix.STATX_MNT_ID != 0 {
+		s.mount = stx.Mnt_id
+	}
 	s.writable = unix.Access(folder, unix.W_OK|unix.X_OK)
 	p.stats[folder] = s
 	return s
@@ -112,16 +121,19 @@ func (p *probe) names(rel string) string {
 
 // movable says why a file cannot be created, replaced or removed at rel by a rename from the staging area: the folder
 // it goes into (or the nearest that stands, where its folders are created) cannot be written, or lies on another file
-// system, which a rename cannot cross.
+// system or mount, which a rename cannot cross.
 func (p *probe) movable(rel string) string {
 	base := p.standing(filepath.Dir(filepath.Join(p.dir, filepath.FromSlash(rel))))
 	s := p.stat(base)
 	switch {
 	case s.writable != nil:
 		return fmt.Sprintf("%s cannot be written (%v)", base, describeErrno(s.writable))
-	case s.dev != p.stageDev:
+	case s.dev != p.stage.dev:
 		return fmt.Sprintf("%s is on another file system than %s (a mount point inside the tree): files are moved into "+
 			"place by rename, which cannot cross one", base, filepath.Join(p.dir, filepath.FromSlash(StateDir)))
+	case s.mount != 0 && p.stage.mount != 0 && s.mount != p.stage.mount:
+		return fmt.Sprintf("%s is on another mount than %s (a bind mount inside the tree): files are moved into place "+
+			"by rename, which cannot cross one", base, filepath.Join(p.dir, filepath.FromSlash(StateDir)))
 	}
 	return ""
 }
