@@ -27,7 +27,8 @@ type Disk struct {
 	// others are the entries that are neither folders nor regular files (symbolic links, pipes, sockets): not read,
 	// but listed, since a stray one is still worth a word and one where a generated file belongs is drift.
 	others []string
-	// executable are the files with an executable bit: git records it, so on a generated file it is drift.
+	// executable are the files whose owner may execute them: git records that bit (and no other), so on a generated
+	// file it is drift.
 	executable map[string]bool
 }
 
@@ -61,7 +62,7 @@ func ReadDisk(dir string) (*Disk, error) {
 			return err
 		}
 		d.files[rel] = b
-		if mode&0o111 != 0 {
+		if mode&0o100 != 0 {
 			d.executable[rel] = true
 		}
 		return nil
@@ -149,7 +150,7 @@ func (d *Disk) File(p string) ([]byte, bool) {
 	return b, ok
 }
 
-// Executable says whether a file has an executable bit.
+// Executable says whether a file's owner may execute it, the one executable bit git records.
 func (d *Disk) Executable(p string) bool { return d.executable[p] }
 
 // NotAFile says whether an entry is on disk but is not a regular file (a symbolic link, a pipe, a socket).

@@ -156,8 +156,9 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 		switch {
 		case err != nil:
 			return Result{}, err
-		case bytes.Equal(have, want) && st.Mode()&0o111 != 0:
-			// git records the executable bit: the file is written anew, with the mode every generated file has.
+		case bytes.Equal(have, want) && st.Mode()&0o100 != 0:
+			// git records the owner's executable bit (and no other): the file is written anew, with the mode every
+			// generated file has.
 			res.Written = append(res.Written, p)
 		case bytes.Equal(have, want):
 		default:
