@@ -185,8 +185,10 @@ Kustomizations that apply them in order.
 	return root
 }
 
-// onceOnly makes every flag that takes one value refuse a second: pflag keeps the last, so `-f a.yaml -f b.yaml`
-// would quietly judge b.yaml. Lists and switches (--commit twice says nothing new) are left as they are.
+// onceOnly makes every flag that takes one value refuse a second, different one: pflag keeps the last, so
+// `-f a.yaml -f b.yaml` would quietly judge b.yaml, and the one a script meant may be either. The same value again
+// (a wrapper that appends an override equal to the default) says nothing new and is taken. Lists and switches
+// (--commit twice says nothing new) are left as they are.
 func onceOnly(c *cobra.Command) {
 	wrap := func(f *pflag.Flag) {
 		if _, done := f.Value.(*onceValue); done || f.Value.Type() == "bool" || strings.HasSuffix(f.Value.Type(), "Slice") ||
@@ -206,7 +208,7 @@ func onceOnly(c *cobra.Command) {
 	}
 }
 
-// onceValue is a flag value that may be set once.
+// onceValue is a flag value that may be set once, or again to the same value.
 type onceValue struct {
 	pflag.Value
 	name  string
@@ -214,8 +216,11 @@ type onceValue struct {
 }
 
 func (o *onceValue) Set(s string) error {
+	if o.first != nil && *o.first == s {
+		return nil
+	}
 	if o.first != nil {
-		return fail(ExitUsage, "%s is given twice (%q, then %q); give it once", o.name, *o.first, s)
+		return fail(ExitUsage, "%s is given twice, with different values (%q, then %q); give it once", o.name, *o.first, s)
 	}
 	o.first = &s
 	return o.Value.Set(s)
