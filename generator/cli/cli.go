@@ -72,7 +72,7 @@ func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ExitOK
 	}
 	code := report(stderr, err)
-	if cmd != nil && wantsJSON(cmd) {
+	if cmd != nil && wantsJSON(cmd, args) {
 		writeErrorJSON(stdout, err)
 	}
 	return code
@@ -102,10 +102,44 @@ func report(stderr io.Writer, err error) int {
 	}
 }
 
-// wantsJSON says whether the command was asked for --output json.
-func wantsJSON(cmd *cobra.Command) bool {
-	f := cmd.Flags().Lookup("output")
-	return f != nil && f.Value.String() == "json"
+// wantsJSON says whether the command was asked for --output json, by the arguments as given: when parsing fails (an
+// unknown flag before -o json, a flag before the command's name) the flag was never set, and the command may not even
+// have been found (cmd is then the root, and the first argument naming a command is taken).
+func wantsJSON(cmd *cobra.Command, args []string) bool {
+	asked := false
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			break
+		}
+		value, ok := "", false
+		switch {
+		case arg == "-o" || arg == "--output":
+			if i+1 < len(args) {
+				value, ok = args[i+1], true
+				i++
+			}
+		case strings.HasPrefix(arg, "--output="):
+			value, ok = strings.TrimPrefix(arg, "--output="), true
+		case strings.HasPrefix(arg, "-o") && !strings.HasPrefix(arg, "--"):
+			value, ok = strings.TrimPrefix(strings.TrimPrefix(arg, "-o"), "="), true
+		}
+		if ok {
+			asked = value == "json" // the last one counts, as pflag keeps it
+		}
+	}
+	if !asked {
+		return false
+	}
+	if !cmd.HasParent() {
+		for _, arg := range args {
+			if sub, _, err := cmd.Find([]string{arg}); err == nil && sub != cmd {
+				cmd = sub
+				break
+			}
+		}
+	}
+	return cmd.Flags().Lookup("output") != nil
 }
 
 // errorJSON is what a command asked for --output json prints on stdout when it fails without its report, so that a
