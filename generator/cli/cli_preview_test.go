@@ -491,6 +491,12 @@ func TestDiffAgainstARef(t *testing.T) {
 	if code, _, stderr := p.run("diff", "--ref", "no-such-branch"); code != 2 || !strings.Contains(stderr, `resolving "no-such-branch"`) {
 		t.Errorf("unknown ref: exit %d, %s", code, stderr)
 	}
+	// A mistyped --out, in neither the working tree nor the ref, would compare nothing with nothing and pass.
+	missing := filepath.Join(p.dir, "outptu")
+	code, stdout, stderr = run(t, "diff", "--ref", "HEAD", "--spec", p.spec, "--out", missing)
+	if code != 2 || !strings.Contains(stderr, missing+" exists neither in the working tree nor at HEAD") {
+		t.Errorf("diff --out of a folder that is nowhere: exit %d\n%s%s", code, stdout, stderr)
+	}
 }
 
 // A change to the escape hatch rewrites only hetzner/, which no Flux Kustomization applies: generate says the

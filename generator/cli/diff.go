@@ -69,7 +69,7 @@ Exit codes:
   0  no differences
   1  differences, or a side that does not build
   2  bad input or usage: not a git repository, an unknown ref, a reflog ref (main@{1}: pass its commit), a bad
-     flag value, an unwritable --full-output file`,
+     flag value, an unwritable --full-output file, an output folder in neither the working tree nor REF`,
 		Example: `  kronform-gen diff --ref main
   kronform-gen diff --ref origin/main --output json
   kronform-gen diff --ref HEAD~1 --max-lines 200 --full-output diff.txt`,
@@ -94,6 +94,10 @@ Exit codes:
 			files, err := repo.Files(ref)
 			if err != nil {
 				return fail(ExitUsage, "%v", err)
+			}
+			// A mistyped --out would otherwise compare nothing with nothing and pass.
+			if _, err := os.Lstat(a.outDir); errors.Is(err, fs.ErrNotExist) && len(files) == 0 {
+				return fail(ExitUsage, "%s exists neither in the working tree nor at %s (give the output folder with --out)", a.outDir, ref)
 			}
 			oldSrc, err := preview.FromFiles(files)
 			if err != nil {
