@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,8 +20,9 @@ import (
 
 // TestKillMidWriteLeavesOldOrNewTree kills the real binary (SIGKILL) at every step of a write — before its commit
 // point, after each file moved into place, after each stale file removed — and checks the promise: before the commit
-// the old tree is on disk untouched; after it, recovery (generate's first step) completes the write; either way no mix
-// survives, and check, which writes nothing, refuses to judge a half-written tree rather than finishing it.
+// the old tree is on disk untouched, and check judges it; after it, recovery (generate's first step) completes the
+// write; either way no mix survives, and check, which writes nothing, refuses to judge a half-written tree rather than
+// finishing it.
 func TestKillMidWriteLeavesOldOrNewTree(t *testing.T) {
 	root := repoRoot(t)
 	example, err := os.ReadFile(filepath.Join(root, "cluster-spec.yaml"))
@@ -65,10 +68,14 @@ func TestKillMidWriteLeavesOldOrNewTree(t *testing.T) {
 				t.Errorf("killed before the commit point, the old tree changed:\n%s", diff)
 			}
 		}
-		// check writes nothing: it refuses to judge the half-written tree and leaves it as it is.
+		// check writes nothing: it refuses to judge the half-written tree and leaves it as it is. Killed before the
+		// commit, the tree is the old one, whole: check judges it (drift against the new spec, exit 1).
 		cmd := exec.Command(filepath.Join(binDir, "kronform-gen"), "check", "-f", newSpec, "--out", dir)
 		out, err := cmd.CombinedOutput()
-		if code := exitCode(err); code != 2 || !strings.Contains(string(out), "holds an unfinished write") {
+		switch code := exitCode(err); {
+		case step == "before-commit" && (code != 1 || strings.Contains(string(out), "unfinished write")):
+			t.Errorf("killed at %s: check exited %d, want 1 (drift), the old tree being whole:\n%s", step, code, out)
+		case step != "before-commit" && (code != 2 || !strings.Contains(string(out), "holds an unfinished write")):
 			t.Errorf("killed at %s: check exited %d, want 2 naming the unfinished write:\n%s", step, code, out)
 		}
 		if diff := cmp.Diff(onDisk, snapshot(t, dir)); diff != "" {
@@ -273,4 +280,142 @@ func blockNextPut(t *testing.T, dir string) string {
 	}
 	t.Fatal("no put left to block")
 	return ""
+}
+
+// crashWork is a folder with the example's demo secret sources and key, and specs made from the example by edit.
+func crashWork(t *testing.T, edits ...func(string) string) (work string, specs []string) {
+	t.Helper()
+	root := repoRoot(t)
+	example, err := os.ReadFile(filepath.Join(root, "cluster-spec.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	work = t.TempDir()
+	if err := os.CopyFS(filepath.Join(work, "examples"), os.DirFS(filepath.Join(root, "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(work, "examples", "demo.agekey"))
+	for i, edit := range edits {
+		name := filepath.Join(work, fmt.Sprintf("v%d.yaml", i+1))
+		if err := os.WriteFile(name, []byte(edit(string(example))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, name)
+	}
+	return work, specs
+}
+
+func replace(old, new string) func(string) string {
+	return func(s string) string {
+		if !strings.Contains(s, old) {
+			panic("the example has no " + old)
+		}
+		return strings.Replace(s, old, new, 1)
+	}
+}
+
+// generateAgain runs generate (with env added to the test's environment, and the variables in unset removed) and
+// returns its exit code and output.
+func generateAgain(dir, specFile string, unset ...string) (int, string) {
+	cmd := exec.Command(filepath.Join(binDir, "kronform-gen"), "generate", "-f", specFile, "--out", dir)
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(unset, name) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	return exitCode(err), string(out)
+}
+
+// generate finishes (or undoes) a write a kill left before it reads anything of the tree. Killed with the file the
+// write replaces moved aside and the new one not yet in place, the tree lacks a secret file; a render that read it
+// then found no file to keep and demanded every secret value again (exit 2), and check refused the tree, until
+// someone holding every value ran generate.
+func TestGenerateFinishesAKilledWriteBeforeReadingTheTree(t *testing.T) {
+	token := replace("          robot-password: {file: examples/demo-secrets/robot-password}\n",
+		"          robot-password: {file: examples/demo-secrets/robot-password}\n          token: {env: KG_TEST_TOKEN}\n")
+	work, specs := crashWork(t, token, func(s string) string {
+		s = token(s)
+		s = replace("          token: {env: KG_TEST_TOKEN}\n", "          token: {env: KG_TEST_TOKEN}\n          extra: {env: KG_TEST_EXTRA}\n")(s)
+		return replace("      auditMode: true\n", "      auditMode: true\n      values: {operator: {replicas: 2}}\n")(s)
+	})
+	t.Setenv("KG_TEST_TOKEN", "token")
+	t.Setenv("KG_TEST_EXTRA", "extra")
+	v1, v2 := specs[0], specs[1]
+	dir := filepath.Join(work, "out")
+	generateInto(t, dir, v1)
+	// put:1 is the HelmRelease, put:2 the Secret, moved aside once the kill lands.
+	if !killAt(t, dir, v2, "put:2") {
+		t.Fatal("the write has no second put")
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "infrastructure", "kronform", "secrets", "kube-system", "hcloud.yaml")); err == nil {
+		t.Fatal("the secret file is in place: the kill did not land where the test needs it")
+	}
+	code, out := generateAgain(dir, v1, "KG_TEST_TOKEN", "KG_TEST_EXTRA")
+	if code != 0 || !strings.Contains(out, "note: "+dir+": finished the write an earlier run left unfinished") {
+		t.Fatalf("generate without the values after the kill: exit %d\n%s", code, out)
+	}
+	if tree.Pending(dir) {
+		t.Error("the unfinished write is left")
+	}
+}
+
+// A write killed after its commit is completed by the next generate only where the tree is as the write left it.
+// Completing it over a file made (or replaced) since would move the user's file aside and throw it away with the
+// staging area, where a fresh generate refuses to touch it: the write is undone instead, with a note, and the user's
+// file is judged as any (a refusal, exit 2). The note is printed whatever the write that follows does.
+func TestGenerateNeverFinishesAKilledWriteOverWhatChangedSince(t *testing.T) {
+	storage := replace("        preset: talos-control-plane\n", "        preset: talos-control-plane\n"+
+		"      - name: storage\n        nodes: {role: control-plane}\n        ingress: [{cidrs: [10.0.0.0/8], ports: [3260/tcp]}]\n")
+	work, specs := crashWork(t, func(s string) string { return s }, storage)
+	oldSpec, newSpec := specs[0], specs[1]
+	const policy = "infrastructure/kronform/host-policies/storage.yaml"
+	oldTree := generateInto(t, filepath.Join(work, "old"), oldSpec)
+	copyTree(t, filepath.Join(work, "old"), filepath.Join(work, "new"))
+	newTree := generateInto(t, filepath.Join(work, "new"), newSpec)
+
+	for name, tc := range map[string]struct {
+		from, spec string
+		want       map[string]string // the tree the undo leaves, but for the user's change
+		change     func(file string)
+		refused    string
+	}{
+		// put:1 is the host policies' kustomization.yaml; the policy's own put comes next.
+		"a file made where the write puts a new one": {"old", newSpec, oldTree,
+			func(file string) { os.WriteFile(file, []byte("notes\n"), 0o644) },
+			"refusing to overwrite files kronform-gen did not generate: [" + policy + "]"},
+		"a file replaced that the write removes": {"new", oldSpec, newTree,
+			func(file string) { os.WriteFile(file, []byte("mine\n"), 0o644) },
+			"refusing to delete files the spec no longer generates whose contents kronform-gen did not write: [" + policy + "]"},
+		"a folder made where the write puts a file": {"old", newSpec, oldTree,
+			func(file string) { os.MkdirAll(filepath.Join(file, "inside"), 0o755) },
+			"refusing to write files where folders stand: [" + policy + "]"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			copyTree(t, filepath.Join(work, tc.from), dir)
+			if !killAt(t, dir, tc.spec, "put:1") {
+				t.Fatal("the write has no put")
+			}
+			file := filepath.Join(dir, filepath.FromSlash(policy))
+			tc.change(file)
+			mine := snapshot(t, dir)[policy]
+			code, out := generateAgain(dir, tc.spec)
+			if code != 2 || !strings.Contains(out, "the unfinished write of an earlier run could not be completed ("+policy) ||
+				!strings.Contains(out, "and was undone") || !strings.Contains(out, tc.refused) {
+				t.Fatalf("exit %d, want 2 with a note that the write was undone, then the refusal:\n%s", code, out)
+			}
+			got := snapshot(t, dir)
+			if got[policy] != mine {
+				t.Fatalf("the user's %s is gone: %q", policy, got[policy])
+			}
+			want := maps.Clone(tc.want)
+			delete(want, policy)
+			delete(got, policy)
+			if diff := cmp.Diff(want, got); diff != "" || tree.Pending(dir) {
+				t.Errorf("not the tree before the killed write:\n%s", diff)
+			}
+		})
+	}
 }

@@ -66,6 +66,11 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 				return fail(ExitUsage, "-m: the commit message is empty; give one, or leave -m out for the default. "+
 					"Nothing was written.")
 			}
+			w, err := a.openTree()
+			if err != nil {
+				return err
+			}
+			defer w.Close()
 			m, r, err := a.render()
 			if err != nil {
 				return err
@@ -111,7 +116,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 				return err
 			}
 			formerForms := a.robotForms(t)
-			res, err := tree.Write(a.outDir, t, func(_ string, b []byte) bool { return manifest.Owned(b) })
+			res, err := w.Write(t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			var unwritable *tree.UnwritableError
 			switch {
@@ -123,9 +128,6 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 				return fail(ExitUsage, "%s: %v; nothing was written", a.outDir, err)
 			case err != nil:
 				return fail(ExitFailure, "writing %s: %v", a.outDir, err)
-			}
-			if res.Undone != "" {
-				fmt.Fprintf(a.stderr, "note: %s\n", res.Undone)
 			}
 			if !res.Changed() {
 				fmt.Fprintf(a.stderr, "%s is up to date (%d files)\n", a.outDir, t.Len())

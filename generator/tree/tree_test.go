@@ -542,7 +542,7 @@ func TestWriteUndoesAnUnfinishableJournalOfAKilledRun(t *testing.T) {
 	testAfterCommit = nil
 	os.MkdirAll(filepath.Join(killed, "c.yaml"), 0o755)
 	res, err := Write(killed, mustTree(t, map[string]string{"a.yaml": "fixed"}), nil)
-	if err != nil || !strings.Contains(res.Undone, "was undone") {
+	if err != nil || !strings.Contains(res.Recovered.String(), "was undone") {
 		t.Fatalf("write after an unfinishable journal: %+v %v", res, err)
 	}
 	if read(t, killed, "a.yaml") != "fixed" || Pending(killed) {
@@ -569,7 +569,7 @@ func TestWriteGivesUpAnUnfinishableJournalOfAnEarlierKronformGen(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "placed.yaml"), []byte("placed"), 0o644)
 	os.WriteFile(filepath.Join(stage, "journal"), []byte(`{"put":[{"staged":"files/0","path":"placed.yaml"},{"staged":"files/1","path":"hp/`+long+`"}],"remove":null}`), 0o644)
 	res, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a2"}), nil)
-	if err != nil || !strings.Contains(res.Undone, "file name too long") || !strings.Contains(res.Undone, "given up") {
+	if err != nil || !strings.Contains(res.Recovered.String(), "file name too long") || !strings.Contains(res.Recovered.String(), "given up") {
 		t.Fatalf("got %+v, %v", res, err)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "placed.yaml")); !errors.Is(err, fs.ErrNotExist) || Pending(dir) || read(t, dir, "a.yaml") != "a2" {

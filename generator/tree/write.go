@@ -24,9 +24,9 @@ const TxnDir = StateDir + "/txn"
 type Result struct {
 	Written []string // added or changed files
 	Removed []string // stale owned files deleted
-	// Undone says an unfinished write of an earlier run could not be completed and was undone (or, from a
-	// kronform-gen that could not undo it, given up), and why; this write then started from the tree before it.
-	Undone string
+	// Recovered is what was done, before the write, with an unfinished write of an earlier run (see Open). The
+	// function Write sets it on every return, a failed write's included; a Writer's write leaves it to Writer.Recovered.
+	Recovered Recovery
 }
 
 // Changed says whether the write touched the disk.
@@ -51,36 +51,71 @@ func (e *ConflictError) Error() string {
 	return strings.Join(parts, "; ")
 }
 
-// journal is the committed plan of a transaction: rename each staged file to its place, then delete the stale ones.
-//
-// With Undo (every journal this kronform-gen writes) nothing is overwritten or deleted before the end: the file a put
-// replaces is first moved to old/N in the staging area and a removed file to gone/N, so a write that cannot be
-// completed is undone step by step, each step the inverse of one made, and Folders (those the write creates) are
-// removed again. The staging area, old files with it, goes only once the write is complete.
-type journal struct {
-	Undo    bool     `json:"undo,omitempty"`
-	Put     []put    `json:"put"`
-	Remove  []string `json:"remove"`
-	Folders []string `json:"folders,omitempty"`
-}
-
-type put struct {
-	Staged string `json:"staged"`
-	Path   string `json:"path"`
-}
-
 // OwnsFunc recognises a file on disk as generated output even when the ownership record does not list it (the record
 // was lost, or the file came from another branch): the DO NOT EDIT header, say.
 type OwnsFunc func(path string, onDisk []byte) bool
 
-// Write makes the tree at dir equal to t in one transaction. Files are staged in the tree's state folder, a journal is
+// Writer is a tree locked for writing. Open takes the lock and deals with an unfinished write of an earlier run
+// before the caller reads anything of the tree (a render reads the secret files it keeps, generate the tree Flux
+// applies now): read half written, the tree would be rendered from and judged as a mix of two. The lock is held until
+// Close, so no other kronform-gen writes the tree between those reads and the write.
+type Writer struct {
+	dir    string
+	unlock func()
+	// Recovered says what Open did with the unfinished write it found, if any.
+	Recovered Recovery
+}
+
+// Open locks the tree at dir (flock: a killed run never leaves it locked) and completes, undoes or gives up an
+// unfinished write found there, as Recover does; what it did is in Recovered. A folder that does not exist yet holds
+// no unfinished write: Write creates and locks it.
+func Open(dir string) (*Writer, error) {
+	w := &Writer{dir: dir}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return w, nil
+	}
+	unlock, err := lock(dir)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := recoverLocked(dir)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	w.unlock, w.Recovered = unlock, rec
+	return w, nil
+}
+
+// Close releases the lock.
+func (w *Writer) Close() {
+	if w.unlock != nil {
+		w.unlock()
+		w.unlock = nil
+	}
+}
+
+// Write is Open, Writer.Write and Close in one: what Open recovered is in the Result, whatever the write's outcome.
+func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
+	w, err := Open(dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer w.Close()
+	res, err := w.Write(t, generated)
+	res.Recovered = w.Recovered
+	return res, err
+}
+
+// Write makes the tree equal to t in one transaction. Files are staged in the tree's state folder, a journal is
 // committed with one rename, and only then are files moved into place and stale owned files removed. A failure before
-// the commit leaves the old tree; a kill after it is completed by Recover, which Write runs first (readers only ask
-// Pending). Every step after the commit is tried before it (names the file system takes, folders it can write, one
-// file system); a step that still fails (a full disk) has the write undone, and the old tree is back. Unchanged files
+// the commit leaves the old tree, and no staging folder; a kill after it is completed by the next Open (readers only
+// ask Pending). Every step after the commit is tried before it (names the file system takes, folders it can write,
+// one mount); a step that still fails (a full disk) has the write undone, and the old tree is back. Unchanged files
 // are not touched, so a second run writes nothing. Files not owned by kronform-gen are never overwritten unless
 // generated(path, contents) recognises them as generated output whose record was lost.
-func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
+func (w *Writer) Write(t *Tree, generated OwnsFunc) (Result, error) {
+	dir := w.dir
 	full, err := withRecord(t)
 	if err != nil {
 		return Result{}, err
@@ -92,12 +127,20 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 	if err := mkdirAll(dir); err != nil {
 		return Result{}, err
 	}
-	unlock, err := lock(dir)
-	if err != nil {
-		return Result{}, err
+	if w.unlock == nil {
+		unlock, err := lock(dir)
+		if err != nil {
+			return Result{}, err
+		}
+		w.unlock = unlock
+		// Open found no folder, so no unfinished write to deal with: one there now was left by another kronform-gen
+		// since, and is not this write's to finish or undo unannounced.
+		if Pending(dir) {
+			return Result{}, fmt.Errorf("another kronform-gen left an unfinished write in %s while this one ran: run kronform-gen generate again", dir)
+		}
 	}
-	defer unlock()
-	undone, adopted, err := recoverLocked(dir)
+	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
+	adopted, err := readAdopted(stage)
 	if err != nil {
 		return Result{}, err
 	}
@@ -107,7 +150,7 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 	}
 	// Files that a given-up write of an earlier kronform-gen moved into place are its output: owned here, so that those
 	// the spec no longer makes are pruned rather than left behind unrecorded.
-	for _, p := range adopted {
+	for p := range adopted {
 		if _, ok := old.Files[p]; !ok {
 			old.Files[p] = ""
 		}
@@ -117,8 +160,10 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 			return Result{}, fmt.Errorf("%s lists %s, inside %s, which kronform-gen never writes (restore it from git)", OwnedFile, p, d)
 		}
 	}
-	res := Result{Undone: undone}
+	var res Result
 	var conflicts, folders []string
+	// was holds what stands at each target now, for the journal: completing it later touches only what is still so.
+	was := map[string]string{}
 	// Files are written and stale ones removed only below real folders: through a link they would land (or be
 	// deleted) outside the tree.
 	if linked := linkedFolders(dir, append(full.Paths(), slices.Collect(maps.Keys(old.Files))...)); len(linked) > 0 {
@@ -149,26 +194,32 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 			if !owned {
 				conflicts = append(conflicts, p)
 			}
+			if was[p], err = entryState(file); err != nil {
+				return Result{}, err
+			}
 			res.Written = append(res.Written, p)
 			continue
 		}
 		have, err := os.ReadFile(file)
-		switch {
-		case err != nil:
+		if err != nil {
 			return Result{}, err
+		}
+		switch {
 		case bytes.Equal(have, want) && st.Mode()&0o100 != 0:
 			// git records the owner's executable bit (and no other): the file is written anew, with the mode every
 			// generated file has.
 			res.Written = append(res.Written, p)
 		case bytes.Equal(have, want):
+			continue
 		default:
 			if !owned && (generated == nil || !generated(p, have)) {
 				conflicts = append(conflicts, p)
 			}
 			res.Written = append(res.Written, p)
 		}
+		was[p] = Digest(have)
 	}
-	var kept []string
+	var kept, gone []string
 	for _, p := range slices.Sorted(maps.Keys(old.Files)) {
 		if _, still := full.File(p); still {
 			continue
@@ -179,49 +230,69 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 		if err != nil || st.IsDir() {
 			continue
 		}
-		// A file is pruned only as kronform-gen wrote it (by the record, or moved into place by a given-up write), or
-		// recognised as generated output: contents put there by someone else are theirs, as they would be where a file
-		// is written.
+		// A file is pruned only as kronform-gen wrote it (by the record, or as a given-up write moved it into place),
+		// or recognised as generated output: contents put there by someone else are theirs, as they would be where a
+		// file is written.
+		var state string
 		if st.Mode().IsRegular() {
 			have, err := os.ReadFile(file)
 			if err != nil {
 				return Result{}, err
 			}
-			if Digest(have) != old.Files[p] && !slices.Contains(adopted, p) && (generated == nil || !generated(p, have)) {
+			state = Digest(have)
+			if state != old.Files[p] && state != adopted[p] && (generated == nil || !generated(p, have)) {
 				kept = append(kept, p)
 				continue
 			}
+		} else if state, err = entryState(file); err != nil {
+			return Result{}, err
 		}
 		res.Removed = append(res.Removed, p)
+		gone = append(gone, state)
 	}
 	if len(conflicts)+len(folders)+len(kept) > 0 {
 		return Result{}, &ConflictError{Paths: conflicts, Folders: folders, Kept: kept}
 	}
 	if !res.Changed() {
+		// Every file a given-up write left is as this tree has it, and listed in the record, or gone.
+		if len(adopted) > 0 {
+			if err := os.Remove(filepath.Join(stage, adoptedFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return Result{}, err
+			}
+			discardStage(stage, false)
+		}
 		return res, nil
 	}
 	if err := unwritable(append(slices.Clone(res.Written), res.Removed...), newProbe(dir).movable); err != nil {
 		return Result{}, err
 	}
-	j := journal{Undo: true, Remove: res.Removed, Folders: newFolders(dir, res.Written)}
-	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
-	if err := mkdirAll(filepath.Join(stage, "files")); err != nil {
+	j := journal{Undo: true, Version: 2, Remove: res.Removed, Gone: gone, Folders: newFolders(dir, res.Written),
+		Modes: folderModes(dir, res.Removed)}
+	// Before the commit, a failure leaves nothing behind: no staging folder, nor the state folder if it made that.
+	stateDir := filepath.Join(dir, filepath.FromSlash(StateDir))
+	_, statErr := os.Lstat(stateDir)
+	abort := func(err error) (Result, error) {
+		discardStage(stage, true)
+		if errors.Is(statErr, fs.ErrNotExist) {
+			os.Remove(stateDir) // where empty
+		}
 		return Result{}, err
+	}
+	if err := mkdirAll(filepath.Join(stage, "files")); err != nil {
+		return abort(err)
 	}
 	for i, p := range res.Written {
 		staged := filepath.Join("files", strconv.Itoa(i))
 		data, _ := full.File(p)
 		if err := writeFile(filepath.Join(stage, staged), data); err != nil {
-			os.RemoveAll(stage)
-			return Result{}, err
+			return abort(err)
 		}
-		j.Put = append(j.Put, put{Staged: filepath.ToSlash(staged), Path: p})
+		j.Put = append(j.Put, put{Staged: filepath.ToSlash(staged), Path: p, Was: was[p], Want: Digest(data)})
 	}
 	// One syncfs makes every staged file durable before the journal can name it; a sync per file costs a disk flush
 	// per file and made large fleets crawl.
 	if err := syncFS(stage); err != nil {
-		os.RemoveAll(stage)
-		return Result{}, err
+		return abort(err)
 	}
 	// The record goes last, so that until the very end the old record still describes what is on disk.
 	slices.SortStableFunc(j.Put, func(a, b put) int {
@@ -229,18 +300,15 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 	})
 	data, err := json.Marshal(j)
 	if err != nil {
-		os.RemoveAll(stage)
-		return Result{}, err
+		return abort(err)
 	}
 	if err := writeSynced(filepath.Join(stage, "journal.tmp"), data); err != nil {
-		os.RemoveAll(stage)
-		return Result{}, err
+		return abort(err)
 	}
 	testHang("before-commit", 0)
 	// The commit point: from here on the new tree is what this directory holds, even if the process dies.
 	if err := os.Rename(filepath.Join(stage, "journal.tmp"), filepath.Join(stage, "journal")); err != nil {
-		os.RemoveAll(stage)
-		return Result{}, err
+		return abort(err)
 	}
 	if err := syncDir(stage); err != nil {
 		return Result{}, err
@@ -252,6 +320,29 @@ func Write(dir string, t *Tree, generated OwnsFunc) (Result, error) {
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// folderModes records the modes of the folders that removing the given files may leave empty, and so remove, where
+// they are not FolderMode: an undo makes them again as they were (0700, setgid 2775), not as kronform-gen makes its own.
+func folderModes(dir string, removed []string) map[string]string {
+	seen := map[string]bool{}
+	modes := map[string]string{}
+	for _, p := range removed {
+		for d := path.Dir(p); d != "." && !seen[d]; d = path.Dir(d) {
+			seen[d] = true
+			st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(d)))
+			if err != nil || !st.IsDir() {
+				continue
+			}
+			if m := st.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky); m != FolderMode {
+				modes[d] = fmt.Sprintf("%04o", unixMode(m))
+			}
+		}
+	}
+	if len(modes) == 0 {
+		return nil
+	}
+	return modes
 }
 
 // newFolders lists the folders that writing the given files creates, deepest first: those a write's undo removes.
@@ -295,277 +386,6 @@ func linkedFolders(dir string, paths []string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// Recover finishes a committed transaction that a kill interrupted, undoes one that cannot be finished, or discards one
-// that never committed. Without an unfinished transaction it touches nothing. A transaction undone (or given up) is
-// an error here, saying why; Write carries on from the old tree instead.
-func Recover(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(TxnDir))); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	unlock, err := lock(dir)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	undone, _, err := recoverLocked(dir)
-	if err == nil && undone != "" {
-		err = errors.New(undone)
-	}
-	return err
-}
-
-// recoverLocked deals with the transaction left in dir, if any. A committed one is completed; one that cannot be is
-// undone, and undone says why. A journal of an earlier kronform-gen, which overwrote and deleted as it went, cannot be
-// undone: it is given up, and adopted lists the files it may have moved into place (and those it was to remove), for
-// the write that follows to own, so that what the spec no longer makes is pruned and not left unrecorded.
-func recoverLocked(dir string) (undone string, adopted []string, err error) {
-	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
-	data, err := os.ReadFile(filepath.Join(stage, "journal"))
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.RemoveAll(stage); err != nil {
-			return "", nil, fmt.Errorf("discarding an unfinished write: %w", err)
-		}
-		return "", nil, nil
-	}
-	if err != nil {
-		return "", nil, err
-	}
-	var j journal
-	if err := json.Unmarshal(data, &j); err != nil {
-		return "", nil, fmt.Errorf("%s/journal is corrupt (%v); delete %s and run kronform-gen generate", TxnDir, err, TxnDir)
-	}
-	if err := j.check(dir); err != nil {
-		return "", nil, fmt.Errorf("%s/journal %v: kronform-gen never writes such a journal; delete %s (and never commit it)", TxnDir, err, TxnDir)
-	}
-	err = apply(dir, j)
-	cause := err
-	var cannot *incompleteError
-	if errors.As(err, &cannot) {
-		cause = cannot.err
-	}
-	switch {
-	case err == nil:
-		return "", nil, nil
-	case cannot != nil && cannot.undone:
-		return fmt.Sprintf("the unfinished write of an earlier run could not be completed (%v) and was undone", cause), nil, nil
-	case j.Undo:
-		return "", nil, err
-	}
-	// An earlier kronform-gen's journal: what it overwrote and deleted is gone, so it cannot be undone.
-	for _, op := range j.Put {
-		if _, serr := os.Lstat(filepath.Join(stage, filepath.FromSlash(op.Staged))); errors.Is(serr, fs.ErrNotExist) {
-			adopted = append(adopted, op.Path)
-		}
-	}
-	adopted = append(adopted, j.Remove...)
-	if rerr := os.RemoveAll(stage); rerr != nil {
-		return "", nil, fmt.Errorf("an unfinished write of an earlier kronform-gen could not be completed (%v), and giving it up failed: %w", cause, rerr)
-	}
-	return fmt.Sprintf("the unfinished write of an earlier kronform-gen could not be completed (%v) nor undone: given up; "+
-		"the files it had moved into place are rewritten or pruned like the rest", cause), adopted, nil
-}
-
-// check refuses a journal kronform-gen could not have written: a staged name other than files/N, or a target that is
-// not a clean path inside the tree, lies in .git or the state folder's staging area, or lies below a folder that is a
-// link. The state folder is git-ignored but can be committed by force, and an applied journal writes and deletes.
-func (j journal) check(dir string) error {
-	var targets []string
-	for _, op := range j.Put {
-		n, ok := strings.CutPrefix(op.Staged, "files/")
-		if i, err := strconv.Atoi(n); !ok || err != nil || i < 0 || strconv.Itoa(i) != n {
-			return fmt.Errorf("stages %q", op.Staged)
-		}
-		targets = append(targets, op.Path)
-	}
-	targets = append(targets, j.Remove...)
-	targets = append(targets, j.Folders...)
-	for _, p := range targets {
-		if !ownedPath(p) || p == TxnDir || strings.HasPrefix(p, TxnDir+"/") {
-			return fmt.Errorf("names %q", p)
-		}
-	}
-	if linked := linkedFolders(dir, targets); len(linked) > 0 {
-		return fmt.Errorf("writes through the links %v", linked)
-	}
-	return nil
-}
-
-// Pending says whether dir holds an unfinished write: staged files, and perhaps a committed journal, that Recover
-// (which every writing command runs first) would finish or discard.
-func Pending(dir string) bool {
-	_, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(TxnDir)))
-	return err == nil
-}
-
-// incompleteError is a committed write that could not be completed: undone, or not (then its staging area is left
-// for the next run to complete or undo).
-type incompleteError struct {
-	err     error // the step that failed
-	undoErr error // why undoing it failed
-	undone  bool
-}
-
-func (e *incompleteError) Error() string {
-	switch {
-	case e.undone:
-		return fmt.Sprintf("%v; the write was undone and the tree is as it was", e.err)
-	case e.undoErr != nil:
-		return fmt.Sprintf("%v; undoing the write failed too (%v): the tree is half written, and %s holds what "+
-			"completes or undoes it: run kronform-gen generate again once the cause is fixed", e.err, e.undoErr, TxnDir)
-	}
-	return fmt.Sprintf("%v (completing the write: run kronform-gen generate again to finish it)", e.err)
-}
-
-func (e *incompleteError) Unwrap() error { return e.err }
-
-// apply carries out a committed journal. Each step can run twice: a staged file already moved is skipped. A step that
-// fails has the journal undone when it allows (Undo), and an error says so.
-func apply(dir string, j journal) error {
-	err := forward(dir, j)
-	if err == nil {
-		return finish(dir)
-	}
-	if !j.Undo {
-		return &incompleteError{err: err}
-	}
-	if uerr := undo(dir, j); uerr != nil {
-		return &incompleteError{err: err, undoErr: uerr}
-	}
-	return &incompleteError{err: err, undone: true}
-}
-
-// staged names the places of step i of a journal in its staging area: the new file, and where the old one is kept.
-func staged(stage string, op put, i int) (src, aside string) {
-	return filepath.Join(stage, filepath.FromSlash(op.Staged)), filepath.Join(stage, "old", strconv.Itoa(i))
-}
-
-func forward(dir string, j journal) error {
-	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
-	for i, op := range j.Put {
-		target := filepath.Join(dir, filepath.FromSlash(op.Path))
-		src, aside := staged(stage, op, i)
-		if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
-			continue // moved before an earlier run was interrupted
-		}
-		if err := mkdirAll(filepath.Dir(target)); err != nil {
-			return err
-		}
-		if j.Undo {
-			// The file it replaces is kept aside, for an undo, unless it was on an earlier run.
-			if _, err := os.Lstat(aside); errors.Is(err, fs.ErrNotExist) {
-				st, err := os.Lstat(target)
-				switch {
-				case err == nil && st.IsDir():
-					return fmt.Errorf("%s: a folder stands where the file goes", op.Path)
-				case err == nil:
-					if err := mkdirAll(filepath.Dir(aside)); err != nil {
-						return err
-					}
-					if err := os.Rename(target, aside); err != nil {
-						return err
-					}
-				case !errors.Is(err, fs.ErrNotExist):
-					return err
-				}
-			}
-		}
-		testHang("put", i+1)
-		if err := os.Rename(src, target); err != nil {
-			return err
-		}
-	}
-	for i, p := range j.Remove {
-		target := filepath.Join(dir, filepath.FromSlash(p))
-		testHang("remove", i+1)
-		var err error
-		if j.Undo {
-			// A folder made since where the file was is somebody's, as Write decides before a journal: it stays.
-			if st, lerr := os.Lstat(target); lerr == nil && st.IsDir() {
-				continue
-			}
-			gone := filepath.Join(stage, "gone", strconv.Itoa(i))
-			if err = mkdirAll(filepath.Dir(gone)); err == nil {
-				err = os.Rename(target, gone)
-			}
-		} else {
-			err = os.Remove(target)
-		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		removeEmptyParents(dir, filepath.Dir(target))
-	}
-	return nil
-}
-
-// finish ends a completed write: the journal goes first, so that from then on what is left can only be discarded
-// (the old files kept for an undo with it), never undone without them.
-func finish(dir string) error {
-	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
-	if err := os.Remove(filepath.Join(stage, "journal")); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return os.RemoveAll(stage)
-}
-
-// undo takes back every step forward made, last first, each by the inverse rename, so that the tree is as it was
-// before the commit and the staging area as it was at it: a kill while undoing leaves a journal the next run can
-// complete or undo again. Then the staging area goes, and the folders the write created, where empty.
-func undo(dir string, j journal) error {
-	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
-	step := 0
-	hang := func() { step++; testHang("undo", step) }
-	for i := len(j.Remove) - 1; i >= 0; i-- {
-		target := filepath.Join(dir, filepath.FromSlash(j.Remove[i]))
-		gone := filepath.Join(stage, "gone", strconv.Itoa(i))
-		if _, err := os.Lstat(gone); errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err := mkdirAll(filepath.Dir(target)); err != nil {
-			return err
-		}
-		hang()
-		if err := os.Rename(gone, target); err != nil {
-			return err
-		}
-	}
-	for i := len(j.Put) - 1; i >= 0; i-- {
-		op := j.Put[i]
-		target := filepath.Join(dir, filepath.FromSlash(op.Path))
-		src, aside := staged(stage, op, i)
-		if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
-			// Moved into place: back to the staging area.
-			hang()
-			if err := os.Rename(target, src); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-		}
-		if _, err := os.Lstat(aside); err == nil {
-			hang()
-			if err := os.Rename(aside, target); err != nil {
-				return err
-			}
-		}
-	}
-	if err := finish(dir); err != nil {
-		return err
-	}
-	for _, d := range j.Folders {
-		os.Remove(filepath.Join(dir, filepath.FromSlash(d))) // where empty; a folder somebody filled since stays
-	}
-	return nil
-}
-
-// removeEmptyParents deletes folders left empty by pruning, up to (not including) the tree's root.
-func removeEmptyParents(root, dir string) {
-	for dir != root && len(dir) > len(root) {
-		if err := os.Remove(dir); err != nil {
-			return // not empty, or not ours to remove
-		}
-		dir = filepath.Dir(dir)
-	}
 }
 
 // FileMode and FolderMode are the modes of every file and folder kronform-gen creates, whatever the umask. The tree

@@ -1,0 +1,22 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/kronform/kronform-gen/generator/tree"
+)
+
+// openTree locks the output tree for generate and completes or undoes the write a killed run left there, saying
+// which, before anything reads the tree: the render keeps secret files from it, and the transition check and the
+// bootstrap and prune guards read it too, which on half a tree would judge a mix of two. The lock is held until the
+// Writer is closed, so that no other kronform-gen writes the tree between those reads and the write.
+func (a *app) openTree() (*tree.Writer, error) {
+	w, err := tree.Open(a.outDir)
+	if err != nil {
+		return nil, fail(ExitFailure, "%s: %v", a.outDir, err)
+	}
+	if note := w.Recovered.String(); note != "" {
+		fmt.Fprintf(a.stderr, "note: %s: %s\n", a.outDir, note)
+	}
+	return w, nil
+}
