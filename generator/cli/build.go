@@ -45,8 +45,8 @@ A Kustomization whose build still holds a SOPS-encrypted Secret fails, as the co
 Exit codes:
   0  every selected Kustomization built
   1  a Kustomization does not build (kustomize, decryption, substitution, or Flux would refuse to apply it)
-  2  bad input or usage: an unreadable output folder, an unknown CLUSTER/KUSTOMIZATION, or --decrypt without an age
-     key that reads and opens the tree's SOPS files`,
+  2  bad input or usage: an unreadable output folder or one holding an unfinished write (run generate), an unknown
+     CLUSTER/KUSTOMIZATION, or --decrypt without an age key that reads and opens the tree's SOPS files`,
 		Example: `  kronform-gen build                        # every Kustomization of every cluster
   kronform-gen build kronform               # one cluster
   kronform-gen build kronform/host-policies # one Kustomization
@@ -54,6 +54,9 @@ Exit codes:
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := a.checkOut(true); err != nil {
+				return err
+			}
+			if err := a.refusePending("build"); err != nil {
 				return err
 			}
 			src, err := preview.FromDir(a.outDir)

@@ -114,12 +114,9 @@ func (a *app) runCheck(output string) error {
 		return err
 	}
 	// check writes nothing, so it does not finish a write that a kill interrupted (generate does, first): it refuses
-	// to judge half a tree. In CI the staging folder can only have come from git, and applying it would let a pull
-	// request rewrite the tree it is judged on (or write outside it).
-	if tree.Pending(a.outDir) {
-		return fail(ExitUsage, "%s holds an unfinished write (%s/%s): run kronform-gen generate to finish (or undo) it; check judges "+
-			"only whole trees and writes nothing. In a fresh clone it was committed by mistake: remove it from git",
-			a.outDir, a.outDir, tree.TxnDir)
+	// to judge half a tree.
+	if err := a.refusePending("check"); err != nil {
+		return err
 	}
 	// The tree is read once, while the spec parses; every check below, and the render's kept secret files,
 	// read it from memory.

@@ -170,6 +170,14 @@ func TestCheckNeverAppliesACommittedWrite(t *testing.T) {
 	if _, err := os.Stat(p.path(".kronform-gen/txn/journal")); err != nil {
 		t.Fatal("check removed the staging folder")
 	}
+	// The other commands that read the tree and write nothing refuse it the same way, rather than judge or build
+	// the tree the journal would rewrite.
+	for _, args := range [][]string{{"diff", "--ref", "HEAD"}, {"validate"}, {"build"}} {
+		code, stdout, stderr := p.run(args...)
+		if code != 2 || !strings.Contains(stderr, "holds an unfinished write") || !strings.Contains(stderr, args[0]+" reads only whole trees") {
+			t.Errorf("%s with a committed staging folder: exit %d\n%s%s", args[0], code, stdout, stderr)
+		}
+	}
 }
 
 // In CI the spec comes from the pull request: a link out of the repository (to a token on the runner) is refused

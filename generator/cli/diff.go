@@ -69,7 +69,8 @@ Exit codes:
   0  no differences
   1  differences, or a side that does not build
   2  bad input or usage: not a git repository, an unknown ref, a reflog ref (main@{1}: pass its commit), a bad
-     flag value, an unwritable --full-output file, an output folder in neither the working tree nor REF`,
+     flag value, an unwritable --full-output file, an output folder in neither the working tree nor REF, or one
+     holding an unfinished write (run generate)`,
 		Example: `  kronform-gen diff --ref main
   kronform-gen diff --ref origin/main --output json
   kronform-gen diff --ref HEAD~1 --max-lines 200 --full-output diff.txt`,
@@ -85,6 +86,9 @@ Exit codes:
 				return err
 			}
 			if err := a.checkOut(false); err != nil {
+				return err
+			}
+			if err := a.refusePending("diff"); err != nil {
 				return err
 			}
 			repo, err := gitrepo.Open(a.outDir)

@@ -20,3 +20,15 @@ func (a *app) openTree() (*tree.Writer, error) {
 	}
 	return w, nil
 }
+
+// refusePending refuses to judge or build a tree holding an unfinished write (a committed journal): the commands that
+// only read the tree never finish one (generate does, first). In CI the staging folder can only have come from git,
+// and applying it would let a pull request rewrite the tree it is judged on (or write outside it).
+func (a *app) refusePending(command string) error {
+	if !tree.Pending(a.outDir) {
+		return nil
+	}
+	return fail(ExitUsage, "%s holds an unfinished write (%s/%s): run kronform-gen generate to finish (or undo) it; %s "+
+		"reads only whole trees and writes nothing. In a fresh clone it was committed by mistake: remove it from git",
+		a.outDir, a.outDir, tree.TxnDir, command)
+}

@@ -36,6 +36,9 @@ SOPS-encrypted Secrets are checked without their sops block; their encrypted val
 			if err := a.checkOut(true); err != nil {
 				return err
 			}
+			if err := a.refusePending("validate"); err != nil {
+				return err
+			}
 			findings, files, err := validate.Dir(a.outDir)
 			if err != nil {
 				return fail(ExitUsage, "validating %s: %v", a.outDir, err)
