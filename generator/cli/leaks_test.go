@@ -223,3 +223,28 @@ func TestYAMLErrorsDoNotQuoteTheFile(t *testing.T) {
 		t.Errorf("build kronform/apps: exit %d, shows %v:\n%s", code, l, stderr)
 	}
 }
+
+// The reviewer's false positive: patches whose target names no kind, applied to a ConfigMap, failed check as
+// plaintext Secrets. kustomize applies them to whatever the target selects, so they are reported once the tree has a
+// Secret of that name, and only then.
+func TestCheckReportsPatchesWithoutAKindOnlyWhereASecretIs(t *testing.T) {
+	p := reviewerProject(t)
+	p.write("apps/kronform/web.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config, namespace: default}\ndata: {LOG_LEVEL: info}\n")
+	p.write("apps/kronform/kustomization.yaml", "resources: [cm.yaml, web.yaml]\npatches:\n"+
+		"- target: {name: web-config}\n  patch: \"- op: add\\n  path: /data/EXTRA\\n  value: \\\"1\\\"\"\n")
+	p.write("clusters/kronform/apps.yaml", fluxKustomization("apps", "./apps/kronform", "patches:", "- target: {name: web-config}",
+		`  patch: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\ndata: {LOG_LEVEL: debug}"`))
+	if code, stdout, stderr := p.run("check"); code != 0 || strings.Contains(stdout, "plaintext Secret") {
+		t.Errorf("check with ConfigMap patches: exit %d\n%s%s", code, stdout, stderr)
+	}
+	p.write("apps/kronform/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: web-config, namespace: default}\n")
+	code, stdout, stderr := p.run("check")
+	for _, want := range []string{
+		"plaintext Secret apps/kronform/kustomization.yaml (document 1, web-config): patches[0]/data/EXTRA\n",
+		"plaintext Secret clusters/kronform/apps.yaml (document 1, web-config): spec.patches[0].data.LOG_LEVEL\n",
+	} {
+		if code != 1 || !strings.Contains(stdout, want) {
+			t.Errorf("check with a Secret named web-config: exit %d, no %q:\n%s%s", code, want, stdout, stderr)
+		}
+	}
+}
