@@ -248,3 +248,33 @@ func TestCheckReportsPatchesWithoutAKindOnlyWhereASecretIs(t *testing.T) {
 		}
 	}
 }
+
+// Redacting the errors of builds that may read a secret value must not hide what is wrong: a build that reads none
+// prints kustomize's words as they are.
+func TestBuildErrorsNameTheFiles(t *testing.T) {
+	for _, c := range []struct {
+		name, kustomization, want string
+		files                     map[string]string
+	}{
+		{name: "a resource misspelt", kustomization: "resources: [cm.yaml, deploymnet.yaml]\n",
+			want: "accumulation err='accumulating resources from 'deploymnet.yaml': '/apps/kronform/deploymnet.yaml' doesn't exist'"},
+		{name: "a resource without a kind", kustomization: "resources: [cm.yaml, deploy.yaml]\n", files: map[string]string{"deploy.yaml": "apiVersion: v1\nmetadata: {name: x}\n"},
+			want: "accumulation err='accumulating resources from 'deploy.yaml': missing kind in object "},
+		{name: "a resource outside", kustomization: "resources: [cm.yaml, ../nope]\n",
+			want: "accumulation err='accumulating resources from '../nope': '/apps/nope' doesn't exist'"},
+		{name: "a replacement's field misspelt", kustomization: "resources: [cm.yaml]\nreplacements:\n- source: {kind: ConfigMap, name: base, fieldPath: data.nope}\n  targets: [{select: {kind: ConfigMap}, fieldPaths: [data.b]}]\n",
+			want: "fieldPath `data.nope` is missing for replacement source ConfigMap.[noVer].[noGrp]/base.[noNs]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := reviewerProject(t)
+			p.write("apps/kronform/kustomization.yaml", c.kustomization)
+			for f, s := range c.files {
+				p.write("apps/kronform/"+f, s)
+			}
+			code, stdout, stderr := p.run("build", "kronform/apps")
+			if code != 1 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "(not shown)") {
+				t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
+			}
+		})
+	}
+}

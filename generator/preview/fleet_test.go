@@ -286,3 +286,18 @@ func (wrongKey) Object([]byte) ([]byte, error) { return nil, errors.New("no age 
 func (wrongKey) File([]byte, formats.Format, formats.Format) ([]byte, error) {
 	return nil, errors.New("no age key could decrypt it")
 }
+
+// With the key, postBuild substitutes a Secret's values in the clear: an error about the objects they are
+// substituted into (here an alias to an unknown anchor) prints no value, although the build read no Secret.
+func TestPostBuildErrorsDoNotPrintSecretValues(t *testing.T) {
+	files := map[string]string{
+		"clusters/kronform/vars.yaml": fluxKustomization("vars", "./vars"),
+		"clusters/kronform/apps.yaml": fluxKustomization("apps", "./apps", "postBuild:", "  substituteFrom:", "  - {kind: Secret, name: vars}"),
+		"vars/secret.yaml":            "apiVersion: v1\nkind: Secret\nmetadata: {name: vars, namespace: flux-system}\nstringData: {pw: '*CANARY-s3cr3t'}\n",
+		"apps/cm.yaml":                configMap("app", "x: ${pw}"),
+	}
+	_, err := buildTree(t, files, preview.Options{Decrypt: wrongKey{}})
+	if err == nil || strings.Contains(err.Error(), "CANARY") || !strings.Contains(err.Error(), "kronform/apps: postBuild: ConfigMap/app: ") {
+		t.Errorf("build: %v", err)
+	}
+}
