@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,7 +219,7 @@ func TestYAMLErrorsDoNotQuoteTheFile(t *testing.T) {
 	}
 	p.write("apps/kronform/kustomization.yaml", "resources: [cm.yaml, bad.yaml]\n") // krusty's own words
 	code, _, stderr := p.run("build", "kronform/apps")
-	if l := leaked(stderr); l != nil || code != 1 || !strings.Contains(stderr, "unknown anchor (not shown) referenced") ||
+	if l := leaked(stderr); l != nil || code != 1 || !strings.Contains(stderr, "unknown anchor '(not shown)' referenced") ||
 		!strings.Contains(stderr, "'bad.yaml'") {
 		t.Errorf("build kronform/apps: exit %d, shows %v:\n%s", code, l, stderr)
 	}
@@ -249,9 +250,38 @@ func TestCheckReportsPatchesWithoutAKindOnlyWhereASecretIs(t *testing.T) {
 	}
 }
 
-// Redacting the errors of builds that may read a secret value must not hide what is wrong: a build that reads none
-// prints kustomize's words as they are.
+// The reviewer's leaks: a secretGenerator literal that is no key=value printed every literal of the generator, and an
+// env line of invalid UTF-8 printed as bytes, in build and diff (whose output CI posts on the pull request).
+func TestBuildErrorsDoNotPrintSecretValues(t *testing.T) {
+	for name, files := range map[string]map[string]string{
+		"literal": {"apps/kronform/kustomization.yaml": "resources: [cm.yaml]\nsecretGenerator: [{name: c, literals: [password=" + leakCanary + ", token" + leakCanary + "]}]\n"},
+		"env line": {"apps/kronform/kustomization.yaml": "resources: [cm.yaml]\nsecretGenerator: [{name: c, envs: [s.env]}]\n",
+			"apps/kronform/s.env": "GOOD=fine\nbad\xffkey=" + leakCanary + "\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := reviewerProject(t)
+			for f, s := range files {
+				p.write(f, s)
+			}
+			var bytes []string
+			for _, c := range []byte(leakCanary) {
+				bytes = append(bytes, fmt.Sprint(c))
+			}
+			for _, args := range [][]string{{"build"}, {"build", "kronform/apps"}, {"diff", "--ref", "HEAD"}, {"diff", "--ref", "HEAD", "-o", "json"}} {
+				code, stdout, stderr := p.run(args...)
+				if l := leaked(stdout + stderr); l != nil || code != 1 || strings.Contains(stdout+stderr, strings.Join(bytes, " ")) ||
+					!strings.Contains(stdout+stderr, "kronform/apps: kustomize build apps/kronform: loading KV pairs: ") {
+					t.Errorf("%v: exit %d, shows %v:\n%s%s", args, code, l, stdout, stderr)
+				}
+			}
+		})
+	}
+}
+
+// Redacting the errors of builds that read a secret value must not hide what is wrong: the names the kustomization
+// files give print, and a build that reads none prints kustomize's words as they are.
 func TestBuildErrorsNameTheFiles(t *testing.T) {
+	const secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: default}\nstringData: {pw: " + leakCanary + "}\n"
 	for _, c := range []struct {
 		name, kustomization, want string
 		files                     map[string]string
@@ -265,16 +295,23 @@ func TestBuildErrorsNameTheFiles(t *testing.T) {
 		{name: "a replacement's field misspelt", kustomization: "resources: [cm.yaml]\nreplacements:\n- source: {kind: ConfigMap, name: base, fieldPath: data.nope}\n  targets: [{select: {kind: ConfigMap}, fieldPaths: [data.b]}]\n",
 			want: "fieldPath `data.nope` is missing for replacement source ConfigMap.[noVer].[noGrp]/base.[noNs]"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			p := reviewerProject(t)
-			p.write("apps/kronform/kustomization.yaml", c.kustomization)
-			for f, s := range c.files {
-				p.write("apps/kronform/"+f, s)
-			}
-			code, stdout, stderr := p.run("build", "kronform/apps")
-			if code != 1 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "(not shown)") {
-				t.Errorf("exit %d:\n%s%s", code, stdout, stderr)
-			}
-		})
+		for _, withSecret := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, a Secret beside: %v", c.name, withSecret), func(t *testing.T) {
+				p := reviewerProject(t)
+				k := c.kustomization
+				if withSecret {
+					k = strings.Replace(k, "resources: [cm.yaml", "resources: [cm.yaml, secret.yaml", 1)
+					p.write("apps/kronform/secret.yaml", secret)
+				}
+				p.write("apps/kronform/kustomization.yaml", k)
+				for f, s := range c.files {
+					p.write("apps/kronform/"+f, s)
+				}
+				code, stdout, stderr := p.run("build", "kronform/apps")
+				if l := leaked(stdout + stderr); l != nil || code != 1 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "err=(not shown)") {
+					t.Errorf("exit %d, shows %v:\n%s%s", code, l, stdout, stderr)
+				}
+			})
+		}
 	}
 }
