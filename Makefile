@@ -57,7 +57,8 @@ fuzz:
 schema:
 	$(GO) test ./generator/spec -run Schema -update
 
-## golden: accept changed golden trees and CLI script output after reviewing the diff
+## golden: accept changed golden trees, CLI script output and the wording build errors keep, after reviewing the diff
 golden:
 	$(GO) test ./generator/render -update
+	$(GO) test ./generator/manifest -run TestWordingIsCurrent -update
 	UPDATE_SCRIPTS=1 $(GO) test ./generator/cli -run Scripts

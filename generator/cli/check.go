@@ -416,9 +416,10 @@ func unownedFiles(entries []string, read func(string) ([]byte, bool), t *tree.Tr
 // part of it).
 func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
 	out := []plaintextSecret{}
+	secrets := preview.NewSecretNames(d.Paths(), d.File)
 	for _, p := range d.Paths() {
 		data, _ := d.File(p)
-		found, err := preview.PlaintextSecrets(data)
+		found, err := preview.PlaintextSecrets(data, secrets)
 		if err != nil {
 			// A manifest that may hold a Secret but cannot be read as YAML cannot be cleared: report it. Any file can
 			// be a kustomize resource (secret.txt, JSON), so every one is read; one of another kind that is not YAML
@@ -429,7 +430,7 @@ func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
 			continue
 		}
 		if preview.IsKustomizationFile(p) {
-			generated, err := preview.KustomizationSecrets(p, data, d.File)
+			generated, err := preview.KustomizationSecrets(p, data, d.File, secrets)
 			if err != nil {
 				continue // not a kustomization kustomize could read: the build says so
 			}

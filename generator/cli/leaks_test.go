@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,8 +219,99 @@ func TestYAMLErrorsDoNotQuoteTheFile(t *testing.T) {
 	}
 	p.write("apps/kronform/kustomization.yaml", "resources: [cm.yaml, bad.yaml]\n") // krusty's own words
 	code, _, stderr := p.run("build", "kronform/apps")
-	if l := leaked(stderr); l != nil || code != 1 || !strings.Contains(stderr, "unknown anchor (not shown) referenced") ||
+	if l := leaked(stderr); l != nil || code != 1 || !strings.Contains(stderr, "unknown anchor '(not shown)' referenced") ||
 		!strings.Contains(stderr, "'bad.yaml'") {
 		t.Errorf("build kronform/apps: exit %d, shows %v:\n%s", code, l, stderr)
+	}
+}
+
+// The reviewer's false positive: patches whose target names no kind, applied to a ConfigMap, failed check as
+// plaintext Secrets. kustomize applies them to whatever the target selects, so they are reported once the tree has a
+// Secret of that name, and only then.
+func TestCheckReportsPatchesWithoutAKindOnlyWhereASecretIs(t *testing.T) {
+	p := reviewerProject(t)
+	p.write("apps/kronform/web.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config, namespace: default}\ndata: {LOG_LEVEL: info}\n")
+	p.write("apps/kronform/kustomization.yaml", "resources: [cm.yaml, web.yaml]\npatches:\n"+
+		"- target: {name: web-config}\n  patch: \"- op: add\\n  path: /data/EXTRA\\n  value: \\\"1\\\"\"\n")
+	p.write("clusters/kronform/apps.yaml", fluxKustomization("apps", "./apps/kronform", "patches:", "- target: {name: web-config}",
+		`  patch: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\ndata: {LOG_LEVEL: debug}"`))
+	if code, stdout, stderr := p.run("check"); code != 0 || strings.Contains(stdout, "plaintext Secret") {
+		t.Errorf("check with ConfigMap patches: exit %d\n%s%s", code, stdout, stderr)
+	}
+	p.write("apps/kronform/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: web-config, namespace: default}\n")
+	code, stdout, stderr := p.run("check")
+	for _, want := range []string{
+		"plaintext Secret apps/kronform/kustomization.yaml (document 1, web-config): patches[0]/data/EXTRA\n",
+		"plaintext Secret clusters/kronform/apps.yaml (document 1, web-config): spec.patches[0].data.LOG_LEVEL\n",
+	} {
+		if code != 1 || !strings.Contains(stdout, want) {
+			t.Errorf("check with a Secret named web-config: exit %d, no %q:\n%s%s", code, want, stdout, stderr)
+		}
+	}
+}
+
+// The reviewer's leaks: a secretGenerator literal that is no key=value printed every literal of the generator, and an
+// env line of invalid UTF-8 printed as bytes, in build and diff (whose output CI posts on the pull request).
+func TestBuildErrorsDoNotPrintSecretValues(t *testing.T) {
+	for name, files := range map[string]map[string]string{
+		"literal": {"apps/kronform/kustomization.yaml": "resources: [cm.yaml]\nsecretGenerator: [{name: c, literals: [password=" + leakCanary + ", token" + leakCanary + "]}]\n"},
+		"env line": {"apps/kronform/kustomization.yaml": "resources: [cm.yaml]\nsecretGenerator: [{name: c, envs: [s.env]}]\n",
+			"apps/kronform/s.env": "GOOD=fine\nbad\xffkey=" + leakCanary + "\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := reviewerProject(t)
+			for f, s := range files {
+				p.write(f, s)
+			}
+			var bytes []string
+			for _, c := range []byte(leakCanary) {
+				bytes = append(bytes, fmt.Sprint(c))
+			}
+			for _, args := range [][]string{{"build"}, {"build", "kronform/apps"}, {"diff", "--ref", "HEAD"}, {"diff", "--ref", "HEAD", "-o", "json"}} {
+				code, stdout, stderr := p.run(args...)
+				if l := leaked(stdout + stderr); l != nil || code != 1 || strings.Contains(stdout+stderr, strings.Join(bytes, " ")) ||
+					!strings.Contains(stdout+stderr, "kronform/apps: kustomize build apps/kronform: loading KV pairs: ") {
+					t.Errorf("%v: exit %d, shows %v:\n%s%s", args, code, l, stdout, stderr)
+				}
+			}
+		})
+	}
+}
+
+// Redacting the errors of builds that read a secret value must not hide what is wrong: the names the kustomization
+// files give print, and a build that reads none prints kustomize's words as they are.
+func TestBuildErrorsNameTheFiles(t *testing.T) {
+	const secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: default}\nstringData: {pw: " + leakCanary + "}\n"
+	for _, c := range []struct {
+		name, kustomization, want string
+		files                     map[string]string
+	}{
+		{name: "a resource misspelt", kustomization: "resources: [cm.yaml, deploymnet.yaml]\n",
+			want: "accumulation err='accumulating resources from 'deploymnet.yaml': '/apps/kronform/deploymnet.yaml' doesn't exist'"},
+		{name: "a resource without a kind", kustomization: "resources: [cm.yaml, deploy.yaml]\n", files: map[string]string{"deploy.yaml": "apiVersion: v1\nmetadata: {name: x}\n"},
+			want: "accumulation err='accumulating resources from 'deploy.yaml': missing kind in object "},
+		{name: "a resource outside", kustomization: "resources: [cm.yaml, ../nope]\n",
+			want: "accumulation err='accumulating resources from '../nope': '/apps/nope' doesn't exist'"},
+		{name: "a replacement's field misspelt", kustomization: "resources: [cm.yaml]\nreplacements:\n- source: {kind: ConfigMap, name: base, fieldPath: data.nope}\n  targets: [{select: {kind: ConfigMap}, fieldPaths: [data.b]}]\n",
+			want: "fieldPath `data.nope` is missing for replacement source ConfigMap.[noVer].[noGrp]/base.[noNs]"},
+	} {
+		for _, withSecret := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, a Secret beside: %v", c.name, withSecret), func(t *testing.T) {
+				p := reviewerProject(t)
+				k := c.kustomization
+				if withSecret {
+					k = strings.Replace(k, "resources: [cm.yaml", "resources: [cm.yaml, secret.yaml", 1)
+					p.write("apps/kronform/secret.yaml", secret)
+				}
+				p.write("apps/kronform/kustomization.yaml", k)
+				for f, s := range c.files {
+					p.write("apps/kronform/"+f, s)
+				}
+				code, stdout, stderr := p.run("build", "kronform/apps")
+				if l := leaked(stdout + stderr); l != nil || code != 1 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "err=(not shown)") {
+					t.Errorf("exit %d, shows %v:\n%s%s", code, l, stdout, stderr)
+				}
+			})
+		}
 	}
 }

@@ -65,6 +65,8 @@ type Build struct {
 	noted map[string]bool
 	// opened and keyless count what the key given decrypted, and what it opened none of the recipients of.
 	opened, keyless int
+	// in is what the build read, which its later errors (decryption, postBuild) are redacted by.
+	in *inputs
 }
 
 // Error is a Kustomization that failed to build.
@@ -108,10 +110,17 @@ func (s *Source) customSchemas() (bool, error) {
 	return found, err
 }
 
-// kustomize runs kustomize on the Kustomization's path, with the kustomization file the controller would use.
+// kustomize runs kustomize on the Kustomization's path, with the kustomization file the controller would use. Its
+// error is redacted when what the build read may hold a secret value (see inputs).
 func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b *Build, err error) {
+	in := newInputs(s)
+	defer func() {
+		if err != nil {
+			err = in.redact(err)
+		}
+	}()
 	dir := s.abs(k.Path)
-	kfile, data, generated, err := kustomizationFile(s.fs, dir, k)
+	kfile, data, generated, err := kustomizationFile(in.over(s.fs), dir, k)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", k.Path, err)
 	}
@@ -123,11 +132,14 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b 
 	var noted map[string]bool
 	var opened, keyless int
 	if decrypts(k) {
-		src, err := decryptSources(fs, s.root, dir, dec)
+		src, err := decryptSources(in.over(fs), s.root, dir, dec)
 		if err != nil {
 			return nil, fmt.Errorf("error decrypting sources: %w", err)
 		}
 		fs = withFiles(fs, src.files)
+		for p := range src.files {
+			in.decrypted[filepath.Clean(p)] = true
+		}
 		noted, opened, keyless = src.contents, src.opened, len(src.encrypted)
 		if len(src.encrypted) > 0 {
 			patches := ""
@@ -143,6 +155,7 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b 
 				"values and name suffix%s): %s", strings.Join(src.encrypted, ", "), patches, how))
 		}
 	}
+	read := in.over(fs)
 	if resetSchema {
 		schemaLock.Lock()
 		defer schemaLock.Unlock()
@@ -161,21 +174,21 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b 
 	if !resetSchema {
 		kdata := data
 		if kdata == nil {
-			kdata, err = fs.ReadFile(kfile)
+			kdata, err = read.ReadFile(kfile)
 		}
 		if err == nil {
-			if m, ok := buildPlain(fs, dir, kdata); ok {
+			if m, ok := buildPlain(read, dir, kdata); ok {
 				return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes, noted: noted,
-					opened: opened, keyless: keyless}, nil
+					opened: opened, keyless: keyless, in: in}, nil
 			}
 		}
 	}
-	m, err := runKrusty(fs, dir)
+	m, err := runKrusty(read, dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", k.Path, err)
 	}
 	return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes, noted: noted,
-		opened: opened, keyless: keyless}, nil
+		opened: opened, keyless: keyless, in: in}, nil
 }
 
 // sourcesNote opens the note on SOPS-encrypted sources that a build without the key cannot decrypt.

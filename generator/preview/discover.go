@@ -82,7 +82,7 @@ func (s *Source) Kustomizations() ([]Kustomization, error) {
 			found[i], err = kustomizationsIn(data)
 		}
 		if err != nil {
-			errs[i] = s.redact(fmt.Errorf("%s: %w", rel, err))
+			errs[i] = fmt.Errorf("%s: %w", rel, s.redactFile(err, data))
 			return
 		}
 		for j := range found[i] {

@@ -117,7 +117,7 @@ func (s *Source) Build(seeds []Kustomization, opts Options) (*Result, error) {
 			n := todo[i]
 			n.b, n.err = s.kustomize(n.k, serial, opts.Decrypt)
 			if n.err == nil {
-				n.err = decryption(n.b, opts.Decrypt)
+				n.err = n.b.in.redact(decryption(n.b, opts.Decrypt))
 			}
 		})
 		// A build that failed only in decryption keeps its objects: they still say which sources it would provide, so
@@ -182,7 +182,7 @@ func (s *Source) Build(seeds []Kustomization, opts Options) (*Result, error) {
 			}
 			switch {
 			case n.err != nil:
-				failed = append(failed, &Error{ID: n.k.ID(), Err: s.redact(n.err)})
+				failed = append(failed, &Error{ID: n.k.ID(), Err: n.err})
 			case !n.applied() && !n.forced:
 				res.Skipped = append(res.Skipped, Skipped{Kustomization: n.k, Reason: n.skip})
 			case n.b != nil:
@@ -433,6 +433,7 @@ func (c *cluster) declare(n *node, opts Options) bool {
 			continue
 		}
 		k, err := kustomizationOf(r)
+		err = n.b.in.redact(err)
 		k.Cluster, k.DeclaredBy = c.name, n.k.ID()
 		if err == nil {
 			k.Path, err = cleanSpecPath(k.Spec.Path)

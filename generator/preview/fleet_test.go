@@ -10,6 +10,7 @@ import (
 	"github.com/getsops/sops/v3/cmd/sops/formats"
 
 	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/generator/secrets"
 )
 
 // fluxKustomization is a Flux Kustomization of the cluster's own GitRepository, with extra spec lines.
@@ -188,7 +189,7 @@ func TestAFailureStaysWithTheKustomizationsThatNeedIt(t *testing.T) {
 	slices.Sort(failed)
 	if len(failed) != 3 || !strings.HasPrefix(failed[0], "kronform/charts: ") ||
 		failed[1] != "kronform/db: postBuild.substituteFrom Secret/db-keys comes from Kustomization kronform/keys, which does not build" ||
-		!strings.HasPrefix(failed[2], "kronform/keys: decrypting Secret/flux-system/db-keys: no age key") {
+		failed[2] != "kronform/keys: decrypting Secret/flux-system/db-keys: "+secrets.ErrWrongKey.Error() {
 		t.Errorf("failures:\n%s", strings.Join(failed, "\n"))
 	}
 	if y := buildOf(t, res, "kronform/apps-subst"); !strings.Contains(y, "host: app.kronform.example") {
@@ -282,7 +283,23 @@ func TestKustomizationsFluxDoesNotApplyFromTheTreeAreSkipped(t *testing.T) {
 // wrongKey decrypts nothing, as a key that is not the tree's.
 type wrongKey struct{}
 
-func (wrongKey) Object([]byte) ([]byte, error) { return nil, errors.New("no age key could decrypt it") }
+func (wrongKey) Object([]byte) ([]byte, error) { return nil, secrets.ErrWrongKey }
 func (wrongKey) File([]byte, formats.Format, formats.Format) ([]byte, error) {
-	return nil, errors.New("no age key could decrypt it")
+	return nil, secrets.ErrWrongKey
+}
+
+// With the key, postBuild substitutes a Secret's values in the clear: an error about the objects they are
+// substituted into (here an alias to an unknown anchor) prints no value.
+func TestPostBuildErrorsDoNotPrintSecretValues(t *testing.T) {
+	files := map[string]string{
+		"clusters/kronform/vars.yaml": fluxKustomization("vars", "./vars"),
+		"clusters/kronform/apps.yaml": fluxKustomization("apps", "./apps", "postBuild:", "  substituteFrom:", "  - {kind: Secret, name: vars}"),
+		"vars/secret.yaml":            "apiVersion: v1\nkind: Secret\nmetadata: {name: vars, namespace: flux-system}\nstringData: {pw: '*CANARY-s3cr3t'}\n",
+		"apps/cm.yaml":                configMap("app", "x: ${pw}"),
+	}
+	_, err := buildTree(t, files, preview.Options{Decrypt: wrongKey{}})
+	if err == nil || strings.Contains(err.Error(), "CANARY") || !strings.Contains(err.Error(), "kronform/apps: postBuild: ConfigMap/app: ") ||
+		!strings.Contains(err.Error(), "unknown anchor '(not shown)' referenced") {
+		t.Errorf("build: %v", err)
+	}
 }

@@ -21,9 +21,10 @@ func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFi
 // KustomizationSecrets lists the Secrets a kustomization file (p, relative to the tree) makes or changes with values
 // kept in the clear: every secretGenerator literal, every env or file source that is not SOPS-encrypted
 // (kustomize-controller decrypts those that are before it builds), and every patch that writes such a value into a
-// Secret (inline, or from a file in the tree). read gives the tree's files; a source that is not in the tree is left
-// to the build, which fails on it. Only key names and source paths are reported, never values.
-func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool)) ([]PlaintextSecret, error) {
+// Secret of the tree (inline, or from a file in the tree; see patch.mayTouchSecret, secrets nil taking any). read
+// gives the tree's files; a source that is not in the tree is left to the build, which fails on it. Only key names
+// and source paths are reported, never values.
+func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool), secrets *SecretNames) ([]PlaintextSecret, error) {
 	if !manifest.MayHoldSecret(data) {
 		return nil, nil
 	}
@@ -39,7 +40,7 @@ func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool
 	}
 	for i, d := range docs {
 		for _, pt := range patchesOf(d, dir, read) {
-			if s, ok := pt.plaintext(i + 1); ok && !strings.HasPrefix(pt.where, "spec.") {
+			if s, ok := pt.plaintext(i+1, secrets); ok && !strings.HasPrefix(pt.where, "spec.") {
 				out = append(out, s)
 			}
 		}

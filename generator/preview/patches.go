@@ -108,11 +108,23 @@ func readPatch(dir, file string, read func(string) ([]byte, bool)) ([]byte, bool
 	return b, true
 }
 
-// mayTouchSecret says whether a patch may change a Secret: its target's kind selects one (no kind selects every
-// object; kustomize's selectors are regular expressions), the patch names one itself, or it cannot be read.
-func (p patch) mayTouchSecret() bool {
-	if p.target != nil && kindMaySelectSecret(fields(p.target, "kind")) {
-		return true
+// mayTouchSecret says whether a patch may change a Secret: the patch names one itself, or its target may select one.
+// kustomize applies a patch with a target to every object the target selects, whatever kind a strategic merge
+// patch's body gives (the object keeps its own): only the target counts. A target whose kind is a Secret's (and not
+// a ConfigMap's: a pattern that selects both, or none, is not about Secrets) may; one with any other kind cannot; and
+// one whose kind would select a Secret among others may when a Secret of the tree matches its name (secrets; nil
+// stands for a tree not known, where any may). A patch that cannot be read may too.
+func (p patch) mayTouchSecret(secrets *SecretNames) bool {
+	if p.target != nil {
+		kinds := fields(p.target, "kind")
+		switch {
+		case kindNamesSecret(kinds):
+			return true
+		case kindMaySelectSecret(kinds):
+			if secrets.mayMatch(p.target) {
+				return true
+			}
+		}
 	}
 	docs, err := decodeAll([]byte(p.body))
 	if err != nil {
@@ -133,29 +145,56 @@ func (p patch) mayTouchSecret() bool {
 // of a !!binary tag, which kustomize keeps undecoded in an ID but decodes in the object it prints.
 var secretKindSpellings = []string{"Secret", base64.StdEncoding.EncodeToString([]byte("Secret"))}
 
+// kindMaySelectSecret says whether a target's kind selects Secrets, among other kinds or alone: no kind (or an empty
+// one) selects every object, and kustomize's selectors are regular expressions.
 func kindMaySelectSecret(kinds []*kyaml.Node) bool {
 	if len(kinds) == 0 {
 		return true
 	}
 	for _, k := range kinds {
-		s, ok := text(k)
-		if !ok || s == "" {
-			return true
-		}
-		re, err := regexp.Compile("^(?:" + s + ")$")
-		if err != nil {
-			return true
-		}
-		for _, kind := range secretKindSpellings {
-			if re.MatchString(kind) {
-				return true
-			}
-		}
-		if b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), "")); err == nil && string(b) == "Secret" {
+		if re, ok := kindPattern(k); !ok || re == nil || selectsSecret(re, k) {
 			return true
 		}
 	}
 	return false
+}
+
+// kindNamesSecret says whether a target's kind is about Secrets: it selects them and not ConfigMaps, the kind that
+// holds the same data in the clear. A kind that is no string or no pattern is taken as one.
+func kindNamesSecret(kinds []*kyaml.Node) bool {
+	for _, k := range kinds {
+		if re, ok := kindPattern(k); !ok || re != nil && selectsSecret(re, k) && !re.MatchString("ConfigMap") {
+			return true
+		}
+	}
+	return false
+}
+
+// kindPattern is a target's kind as kustomize matches it: nil for an empty one, which selects every kind; false
+// when it is not a string or not a pattern.
+func kindPattern(k *kyaml.Node) (*regexp.Regexp, bool) {
+	s, ok := text(k)
+	if !ok {
+		return nil, false
+	}
+	if s == "" {
+		return nil, true
+	}
+	re, err := regexp.Compile("^(?:" + s + ")$")
+	return re, err == nil
+}
+
+// selectsSecret says whether a kind pattern selects a Secret, as its kind is written or as the base64 text of a
+// !!binary tag (which kustomize keeps undecoded in an ID), or is that text itself.
+func selectsSecret(re *regexp.Regexp, k *kyaml.Node) bool {
+	for _, kind := range secretKindSpellings {
+		if re.MatchString(kind) {
+			return true
+		}
+	}
+	s, _ := text(k)
+	b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(s), ""))
+	return err == nil && string(b) == "Secret"
 }
 
 // maskPatches masks, in place, the inline patches of a document that may touch a Secret: the values a strategic
@@ -163,7 +202,7 @@ func kindMaySelectSecret(kinds []*kyaml.Node) bool {
 func maskPatches(doc *kyaml.Node) bool {
 	masked := false
 	for _, p := range patchesOf(doc, "", nil) {
-		if p.inline == nil || !p.mayTouchSecret() {
+		if p.inline == nil || !p.mayTouchSecret(nil) {
 			continue
 		}
 		body := maskPatchBody(p.body)
@@ -215,16 +254,17 @@ func maskPatchBody(body string) string {
 	return buf.String()
 }
 
-// plaintext reports the values in the clear that a patch which may touch a Secret writes: those a strategic merge
-// patch gives data and stringData, and those a JSON patch adds, replaces or tests under /data or /stringData (or
-// whole, at the root). Keys are named after the patch (patches[0].stringData.token, patches[1]/data/token).
-func (p patch) plaintext(document int) (PlaintextSecret, bool) {
+// plaintext reports the values in the clear that a patch which may touch a Secret of the tree (see mayTouchSecret)
+// writes: those a strategic merge patch gives data and stringData, and those a JSON patch adds, replaces or tests
+// under /data or /stringData (or whole, at the root). Keys are named after the patch (patches[0].stringData.token,
+// patches[1]/data/token).
+func (p patch) plaintext(document int, secrets *SecretNames) (PlaintextSecret, bool) {
 	s := PlaintextSecret{Document: document}
 	if p.target != nil {
 		s.Name, _ = text(field(p.target, "name"))
 		s.Namespace, _ = text(field(p.target, "namespace"))
 	}
-	if !p.mayTouchSecret() {
+	if !p.mayTouchSecret(secrets) {
 		return s, false
 	}
 	docs, err := decodeAll([]byte(p.body))
@@ -290,14 +330,14 @@ func unescapePointer(s string) string {
 }
 
 // fluxPatchSecrets reports the patches of a Flux Kustomization document that write a value in the clear into a
-// Secret.
-func fluxPatchSecrets(doc *kyaml.Node, document int) []PlaintextSecret {
+// Secret of the tree.
+func fluxPatchSecrets(doc *kyaml.Node, document int, secrets *SecretNames) []PlaintextSecret {
 	var out []PlaintextSecret
 	for _, p := range patchesOf(doc, "", nil) {
 		if !strings.HasPrefix(p.where, "spec.") {
 			continue // a kustomization's own, reported by KustomizationSecrets for the files kustomize reads as one
 		}
-		if s, ok := p.plaintext(document); ok {
+		if s, ok := p.plaintext(document, secrets); ok {
 			out = append(out, s)
 		}
 	}

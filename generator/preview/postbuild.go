@@ -38,6 +38,11 @@ func postBuild(b *Build, sources map[objectKey]*resource.Resource, reveal bool) 
 				}
 				continue
 			}
+			if ref.Kind == "Secret" && b.in != nil {
+				b.in.mu.Lock()
+				b.in.secretVars = true
+				b.in.mu.Unlock()
+			}
 			from, note, err := sourceVars(src, reveal)
 			if err != nil {
 				return fmt.Errorf("postBuild.substituteFrom %s/%s: %w", ref.Kind, ref.Name, err)
@@ -58,7 +63,7 @@ func postBuild(b *Build, sources map[objectKey]*resource.Resource, reveal bool) 
 		if len(vars) > 0 || pb.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways {
 			for _, r := range b.Resources {
 				if err := substitute(r, vars, unresolved); err != nil {
-					return fmt.Errorf("postBuild: %s/%s: %w", maskPlaceholders(r.GetKind()), maskPlaceholders(r.GetName()), err)
+					return fmt.Errorf("postBuild: %s/%s: %w", maskPlaceholders(r.GetKind()), maskPlaceholders(r.GetName()), b.in.redact(err))
 				}
 			}
 		}

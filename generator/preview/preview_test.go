@@ -191,7 +191,7 @@ func TestBuildMasksAndDecryptsSOPSSecrets(t *testing.T) {
 
 	// The encrypted file is no plaintext Secret, and masks in a file diff.
 	enc, _ := os.ReadFile(filepath.Join(dir, "infrastructure/c1/secrets/db.yaml"))
-	if found, err := preview.PlaintextSecrets(enc); err != nil || len(found) != 0 {
+	if found, err := preview.PlaintextSecrets(enc, nil); err != nil || len(found) != 0 {
 		t.Errorf("PlaintextSecrets(encrypted) = %v, %v", found, err)
 	}
 	// Nor its sops block: with a recipient's key the data key unwraps and the MAC, a hash of every value, decrypts.
@@ -241,7 +241,7 @@ func TestPlaintextSecrets(t *testing.T) {
 		{"empty shapes", "kind: Secret\nmetadata: {name: z3}\nstringData: ''\ndata: []\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			found, err := preview.PlaintextSecrets([]byte(tc.file))
+			found, err := preview.PlaintextSecrets([]byte(tc.file), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -315,7 +315,7 @@ secretGenerator:
   - name: legacy
     env: db.env
 `
-	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(kustomization), read)
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(kustomization), read, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ patchesJson6902:
 - target: {version: v1, kind: Secret, name: j}
   patch: '[{op: replace, path: /data/k, value: Q0FOQVJZ}]'
 `
-	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(kustomization), read)
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(kustomization), read, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,11 +405,71 @@ spec:
       - {op: add, path: /stringData/t, value: CANARY}
   - patch: "kind: ConfigMap\nmetadata: {name: c}\ndata: {shown: shown}"
 `
-	found, err = preview.PlaintextSecrets([]byte(flux))
+	found, err = preview.PlaintextSecrets([]byte(flux), nil)
 	if err != nil || len(found) != 1 || found[0].Name != "db" || strings.Join(found[0].Keys, " ") != "spec.patches[0]/stringData/t" {
 		t.Errorf("PlaintextSecrets(Flux Kustomization) = %+v, %v", found, err)
 	}
 	if masked := string(preview.MaskFile([]byte(flux))); strings.Contains(masked, "CANARY") || !strings.Contains(masked, "shown: shown") {
 		t.Errorf("Flux Kustomization:\n%s", masked)
+	}
+}
+
+// kustomize applies a patch with a target to every object the target selects, whatever kind a strategic merge
+// patch's body names: a patch whose target has no kind (or one that selects ConfigMaps too) writes into a Secret
+// only when the tree has a Secret its name selects. A target whose kind is Secret's is reported whatever the tree.
+func TestPatchSecretsNeedASecretOfTheTree(t *testing.T) {
+	const (
+		kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [cm.yaml]\npatches:\n" +
+			"- target: {name: web-config}\n  patch: \"- op: add\\n  path: /data/EXTRA\\n  value: \\\"1\\\"\"\n" +
+			"- target: {kind: Secret|ConfigMap, name: web-config}\n  patch: '[{op: add, path: /data/B, value: b}]'\n" +
+			"- target: {kind: Secret, name: nowhere}\n  patch: '[{op: add, path: /data/C, value: c}]'\n" +
+			"- target: {kind: ConfigMap}\n  patch: '[{op: add, path: /data/D, value: d}]'\n"
+		flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: web, namespace: flux-system}\n" +
+			"spec:\n  patches:\n  - target: {name: web-config}\n" +
+			"    patch: \"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: web-config}\\ndata: {LOG_LEVEL: debug}\"\n"
+	)
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\ndata: {LOG_LEVEL: info}\n"
+	report := func(files map[string]string) string {
+		t.Helper()
+		var paths []string
+		for p := range files {
+			paths = append(paths, p)
+		}
+		read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+		names := preview.NewSecretNames(paths, read)
+		var got []string
+		k, err := preview.KustomizationSecrets("apps/web/kustomization.yaml", []byte(files["apps/web/kustomization.yaml"]), read, names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := preview.PlaintextSecrets([]byte(files["clusters/c/web.yaml"]), names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range append(k, f...) {
+			got = append(got, s.Name+" "+strings.Join(s.Keys, " "))
+		}
+		return strings.Join(got, "; ")
+	}
+	files := map[string]string{"apps/web/kustomization.yaml": kustomization, "apps/web/cm.yaml": cm, "clusters/c/web.yaml": flux}
+	if got, want := report(files), "nowhere patches[2]/data/C"; got != want {
+		t.Errorf("no Secret named web-config: got %q, want %q", got, want)
+	}
+	for name, secret := range map[string]map[string]string{
+		"as written":     {"other/s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: web-config}\n"},
+		"in a List":      {"other/s.yaml": "apiVersion: v1\nkind: List\nitems: [{apiVersion: v1, kind: Secret, metadata: {name: web-config}}]\n"},
+		"named by a tag": {"other/s.yaml": "apiVersion: v1\nkind: !!binary U2VjcmV0\nmetadata: {name: web-config}\n"},
+		"not valid YAML": {"other/s.yaml": "kind: Secret\nmetadata: {name: web-config\n"},
+		"generated":      {"other/kustomization.yaml": "secretGenerator: [{name: web-config, literals: [a=b]}]\n"},
+		"with a prefix": {"other/s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: config}\n",
+			"other/kustomization.yaml": "resources: [s.yaml]\nnamePrefix: web-\n"},
+	} {
+		for p, s := range files {
+			secret[p] = s
+		}
+		want := "web-config patches[0]/data/EXTRA; web-config patches[1]/data/B; nowhere patches[2]/data/C; web-config spec.patches[0].data.LOG_LEVEL"
+		if got := report(secret); got != want {
+			t.Errorf("a Secret %s: got %q, want %q", name, got, want)
+		}
 	}
 }

@@ -71,8 +71,9 @@ type PlaintextSecret struct {
 
 // PlaintextSecrets lists the Secret documents of a YAML file that hold a value in the clear: any data or stringData
 // value that is not ENC[...], whether or not the document has a sops block (a wrong encrypted_regex leaves values in
-// the clear beside one), and the patches of Flux Kustomizations that write one into a Secret.
-func PlaintextSecrets(data []byte) ([]PlaintextSecret, error) {
+// the clear beside one), and the patches of Flux Kustomizations that write one into a Secret of the tree (see
+// patch.mayTouchSecret; secrets nil takes any).
+func PlaintextSecrets(data []byte, secrets *SecretNames) ([]PlaintextSecret, error) {
 	if !manifest.MayHoldSecret(data) {
 		return nil, nil
 	}
@@ -87,7 +88,7 @@ func PlaintextSecrets(data []byte) ([]PlaintextSecret, error) {
 				out = append(out, p)
 			}
 		}
-		out = append(out, fluxPatchSecrets(d, i+1)...)
+		out = append(out, fluxPatchSecrets(d, i+1, secrets)...)
 	}
 	return out, nil
 }

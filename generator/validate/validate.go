@@ -140,7 +140,11 @@ func (s *Schemas) File(name string, data []byte) []Finding {
 	var out []Finding
 	if err != nil {
 		// The parser's words may quote the file (an unknown anchor's name), which may hold a secret value.
-		out = append(out, Finding{File: name, Message: "not valid YAML: " + manifest.Redact(err.Error(), nil)})
+		msg := err.Error()
+		if manifest.MayHoldSecret(data) {
+			msg = manifest.Redact(msg, nil)
+		}
+		out = append(out, Finding{File: name, Message: "not valid YAML: " + msg})
 	}
 	for _, d := range docs {
 		for _, e := range s.Object(d.object) {
