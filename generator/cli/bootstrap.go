@@ -61,19 +61,37 @@ func (a *app) diskBootstraps() ([]preview.Kustomization, error) {
 // made for their folder (flux.namespace or flux.gitRepository changed, or the folder bootstrapped with other names):
 // Flux would find no such source and apply nothing of them. Each is positioned at the spec field to change.
 func sourceProblems(m *spec.Model, t *tree.Tree, boot []preview.Kustomization) (spec.Problems, error) {
+	if len(boot) == 0 {
+		return nil, nil
+	}
+	// Indexed once: a fleet has a bootstrap and a folder of Kustomizations per cluster, and a search of the whole tree
+	// for each made a fleet's every generate quadratic in its size.
+	byCluster := map[string][]preview.Kustomization{}
+	for _, k := range boot {
+		byCluster[k.Cluster] = append(byCluster[k.Cluster], k)
+	}
+	inFolder := map[string]map[string][]byte{}
+	for _, p := range t.Paths() {
+		dir := path.Dir(p)
+		if path.Dir(dir) != spec.ClustersDir || len(byCluster[path.Base(dir)]) == 0 {
+			continue
+		}
+		if inFolder[dir] == nil {
+			inFolder[dir] = map[string][]byte{}
+		}
+		inFolder[dir][p], _ = t.File(p)
+	}
 	var problems spec.Problems
 	for i, c := range m.Clusters {
 		folder := path.Base(c.Flux.Path)
-		b, ok := preview.Bootstrap(folder, boot)
+		b, ok := preview.Bootstrap(folder, byCluster[folder])
 		if !ok {
 			continue
 		}
 		own := b.Source()
-		files := map[string][]byte{}
-		for _, p := range t.Paths() {
-			if path.Dir(p) == c.Flux.Path {
-				files[p], _ = t.File(p)
-			}
+		files := inFolder[c.Flux.Path]
+		if files == nil {
+			files = map[string][]byte{}
 		}
 		src, err := preview.FromFiles(files)
 		if err != nil {
