@@ -298,10 +298,11 @@ func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []plaintextS
 			Foreign: foreign, Executable: c.Executable, Diff: diff})
 	}
 	// A file the record lists is reported above, once: extra, not stray or leftover as well.
-	listed := func(p string) bool {
-		return slices.ContainsFunc(changes, func(c tree.Change) bool { return c.Path == p })
+	listed := make(map[string]bool, len(changes))
+	for _, c := range changes {
+		listed[c.Path] = true
 	}
-	strays, leftovers := unownedFiles(d.Entries(), d.File, r.Tree, listed)
+	strays, leftovers := unownedFiles(d.Entries(), ownedOn(d), r.Tree, func(p string) bool { return listed[p] })
 	for _, p := range strays {
 		rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
 	}
@@ -377,11 +378,11 @@ func fileDiff(p string, have, want []byte, onDisk, generated, executable bool) (
 
 // generatedFolders are the folders kronform-gen generates whole: those whose kustomization.yaml it generated (a
 // Flux path it owns). Other folders, clusters/<cluster>/ above all, are shared.
-func generatedFolders(t *tree.Tree) []string {
-	var folders []string
+func generatedFolders(t *tree.Tree) map[string]bool {
+	folders := map[string]bool{}
 	for _, p := range t.Paths() {
 		if path.Base(p) == "kustomization.yaml" {
-			folders = append(folders, path.Dir(p))
+			folders[path.Dir(p)] = true
 		}
 	}
 	return folders
@@ -394,25 +395,41 @@ const leftoverNote = "has kronform-gen's DO NOT EDIT header, but this spec does 
 // unownedFiles sorts the entries (Disk.Entries, tree.Entries) that the tree does not generate and recorded does not
 // list: leftovers carry kronform-gen's DO NOT EDIT header (an earlier run's output whose record was undone, or
 // another branch's), wherever they lie; strays are the rest of those inside the folders kronform-gen generates
-// whole. read gives a file's contents (false for a non-file, never followed).
-func unownedFiles(entries []string, read func(string) ([]byte, bool), t *tree.Tree, recorded func(string) bool) (strays, leftovers []string) {
+// whole. owned says whether a regular file starts with the header (false for a non-file, never followed).
+func unownedFiles(entries []string, owned func(string) bool, t *tree.Tree, recorded func(string) bool) (strays, leftovers []string) {
 	folders := generatedFolders(t)
 	for _, p := range entries {
 		if _, generated := t.File(p); generated || recorded(p) || strings.HasPrefix(p, tree.StateDir+"/") {
 			continue
 		}
-		if b, ok := read(p); ok && manifest.Owned(b) {
+		if owned(p) {
 			leftovers = append(leftovers, p)
 			continue
 		}
-		for _, f := range folders {
-			if f == "." || strings.HasPrefix(p, f+"/") {
+		for dir := path.Dir(p); ; dir = path.Dir(dir) {
+			if folders[dir] {
 				strays = append(strays, p)
+				break
+			}
+			if dir == "." {
 				break
 			}
 		}
 	}
 	return strays, leftovers
+}
+
+// ownedOn says whether a file of fsys starts with kronform-gen's DO NOT EDIT header, reading no more than the header:
+// the files it asks about are anyone's, of any size.
+func ownedOn(fsys fs.FS) func(string) bool {
+	return func(p string) bool {
+		f, err := fsys.Open(p)
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		return manifest.OwnedFrom(f)
+	}
 }
 
 // findPlaintextSecrets scans every file of the tree for Secret documents (.git and the write staging area are not

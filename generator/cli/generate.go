@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"path"
 	"slices"
@@ -135,12 +134,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole,
 			// and on files that look generated anywhere.
 			if entries, err := tree.Entries(a.outDir, []string{"."}); err == nil {
-				files := tree.Files(a.outDir)
-				read := func(p string) ([]byte, bool) {
-					b, err := fs.ReadFile(files, p)
-					return b, err == nil
-				}
-				strays, leftovers := unownedFiles(entries, read, t, func(string) bool { return false })
+				strays, leftovers := unownedFiles(entries, ownedOn(tree.Files(a.outDir)), t, func(string) bool { return false })
 				for _, p := range strays {
 					fmt.Fprintf(a.stderr, "note: stray %s (not generated, in a folder kronform-gen generates whole: Flux applies it too, and check fails on it; delete or move it)\n", p)
 				}
