@@ -85,7 +85,8 @@ It reports, with a unified diff from disk to generated (Secret values masked as 
             not list (left by an undone run, or another branch); generate does not touch it: delete it
 and, anywhere in the tree (generated or not, any file name, .git excepted), every YAML or JSON document of kind
 Secret (as kustomize reads it: tags, escapes, aliases and merge keys resolved) holding a value that is not SOPS
-ciphertext, and every secretGenerator and patch that writes such a value into a Secret.
+ciphertext, and every secretGenerator and patch that writes such a value into a Secret. A file over 1 MiB is read
+only if kustomize could read it (a .yaml, .yml or .json name, or a kustomization naming it).
 
 Every object on disk is also validated against the CRD schemas (see validate).
 
@@ -433,17 +434,33 @@ func ownedOn(fsys fs.FS) func(string) bool {
 }
 
 // findPlaintextSecrets scans every file of the tree for Secret documents (.git and the write staging area are not
-// part of it).
+// part of it), but for a file larger than tree.ReadWhole that kustomize could not read: one not named as a YAML or
+// JSON manifest, nor as a resource by a kustomization (a disk image at the root of the repository).
 func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
 	out := []plaintextSecret{}
-	for _, p := range d.Paths() {
+	paths := d.Paths()
+	resources := map[string]bool{}
+	for _, p := range paths {
+		if !preview.IsKustomizationFile(p) {
+			continue
+		}
+		data, _ := d.File(p)
+		named, _ := preview.KustomizationResources(p, data) // one kustomize cannot read is reported below
+		for _, r := range named {
+			resources[r] = true
+		}
+	}
+	for _, p := range paths {
+		if d.Size(p) > tree.ReadWhole && !manifestName(p) && !resources[p] {
+			continue
+		}
 		data, _ := d.File(p)
 		found, err := preview.PlaintextSecrets(data)
 		if err != nil {
 			// A manifest that may hold a Secret but cannot be read as YAML cannot be cleared: report it. Any file can
 			// be a kustomize resource (secret.txt, JSON), so every one is read; one of another kind that is not YAML
 			// (a README) is no manifest Flux could apply.
-			if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" || ext == ".json" {
+			if manifestName(p) {
 				out = append(out, plaintextSecret{Path: p, PlaintextSecret: preview.PlaintextSecret{Keys: []string{"(not valid YAML)"}}})
 			}
 			continue
@@ -460,4 +477,10 @@ func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
 		}
 	}
 	return out
+}
+
+// manifestName says whether a file's name makes it a manifest: YAML or JSON, or a kustomization.
+func manifestName(p string) bool {
+	ext := path.Ext(p)
+	return ext == ".yaml" || ext == ".yml" || ext == ".json" || preview.IsKustomizationFile(p)
 }
