@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -20,24 +21,40 @@ import (
 // Kustomizations kronform-gen writes there must keep naming the bootstrap's source, and must not vanish by accident.
 
 // bootstraps are the Flux Kustomizations of the flux-system folders of a tree (paths slash-separated, relative to
-// the tree; read gives a file's contents, false for a non-file): where preview.Bootstrap finds a cluster's.
+// the tree; read gives a file's contents, false for a non-file): where preview.Bootstrap finds a cluster's. A
+// cluster's files are read and let go before the next's: flux bootstrap's gotk-components.yaml is large, and a fleet
+// has one in every cluster.
 func bootstraps(paths []string, read func(string) ([]byte, bool)) ([]preview.Kustomization, error) {
-	files := map[string][]byte{}
+	byFolder := map[string][]string{}
 	for _, p := range paths {
 		if parts := strings.Split(p, "/"); len(parts) > 3 && parts[0] == spec.ClustersDir && parts[2] == render.BootstrapDir {
+			byFolder[parts[1]] = append(byFolder[parts[1]], p)
+		}
+	}
+	var out []preview.Kustomization
+	var errs []error
+	for _, folder := range slices.Sorted(maps.Keys(byFolder)) {
+		files := map[string][]byte{}
+		for _, p := range byFolder[folder] {
 			if b, ok := read(p); ok {
 				files[p] = b
 			}
 		}
+		src, err := preview.FromFiles(files)
+		if err != nil {
+			return nil, err
+		}
+		ks, err := src.Kustomizations()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, ks...)
 	}
-	if len(files) == 0 {
-		return nil, nil
-	}
-	src, err := preview.FromFiles(files)
-	if err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return src.Kustomizations()
+	return out, nil
 }
 
 // diskBootstraps reads the flux-system folders of the tree at a.outDir, and nothing else of it.
