@@ -169,7 +169,7 @@ func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomizati
 			gone[path.Base(dir)] = append(gone[path.Base(dir)], p)
 		}
 	}
-	var blocks, refused []string
+	var blocks, refused, syncFiles, suspends []string
 	for _, folder := range slices.Sorted(maps.Keys(gone)) {
 		b, ok := preview.Bootstrap(folder, boot)
 		if !ok || b.Spec.Suspend || !b.Spec.Prune {
@@ -182,6 +182,10 @@ func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomizati
 		}
 		blocks = append(blocks, a.pruned(folder, b, gone[folder]))
 		refused = append(refused, folder)
+		syncFiles = append(syncFiles, b.File)
+		if s := "flux suspend kustomization " + b.Name + " -n " + b.Namespace; !slices.Contains(suspends, s) {
+			suspends = append(suspends, s)
+		}
 	}
 	for _, folder := range allowed {
 		if _, ok := gone[folder]; !ok {
@@ -192,13 +196,21 @@ func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomizati
 		return nil
 	}
 	dirs := make([]string, len(refused))
+	bootDirs := make([]string, len(refused))
 	for i, f := range refused {
 		dirs[i] = spec.ClustersDir + "/" + f
+		bootDirs[i] = dirs[i] + "/" + render.BootstrapDir + "/"
 	}
+	// The refusal reads flux bootstrap's files in this tree, not the cluster; and kustomize-controller prunes with the
+	// spec it had before it applied a revision, so a suspend or prune: false in the same change deletes all the same.
 	return fail(ExitUsage, "%s\nTo rename or move a cluster, keep its old flux.path (%s) until flux bootstrap has run at "+
-		"the new one, then delete the old folder. To decommission it, uninstall or suspend its Flux first, or pass "+
-		"--allow-prune=%s to let Flux delete all of the above. Nothing was written.", strings.Join(blocks, "\n"),
-		strings.Join(dirs, ", "), strings.Join(refused, ","))
+		"the new one, then delete the old folder. To decommission it, either run flux uninstall on it (what Flux "+
+		"applied stays) and delete %s in this change; or set suspend: true (or prune: false) in %s and make it live "+
+		"before this change lands (%s, or a commit of its own), since Flux prunes by the settings it had before the "+
+		"change; or pass --allow-prune=%s to let Flux delete all of the above. generate reads these files, not the "+
+		"cluster: flux suspend or flux uninstall alone does not lift this refusal. Nothing was written.", strings.Join(blocks, "\n"),
+		strings.Join(dirs, ", "), strings.Join(bootDirs, ", "), strings.Join(syncFiles, ", "),
+		strings.Join(suspends, "; "), strings.Join(refused, ","))
 }
 
 // pruned words what Flux on a bootstrapped cluster deletes when the given Kustomization files disappear from its

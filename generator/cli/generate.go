@@ -40,7 +40,10 @@ A cluster folder holding flux bootstrap's files (clusters/<cluster>/flux-system)
 cluster with prune: true. generate refuses (exit 2, nothing written) to write Kustomizations there whose source is
 not the GitRepository bootstrap made (flux.namespace, flux.gitRepository), and to remove the Kustomizations it wrote
 there when the spec no longer generates that folder (a cluster removed or renamed, or its flux.path changed): Flux
-would delete Cilium (the CNI), the host policies and the Secrets. --allow-prune=CLUSTER lets it, on purpose.
+would delete Cilium (the CNI), the host policies and the Secrets. It reads the files, not the cluster: it lets the
+removal through when the folder's flux-system is gone (Flux uninstalled from the cluster), when its Kustomization
+says suspend: true or prune: false (live on the cluster before the change lands: Flux prunes by the settings it had
+before), or with --allow-prune=CLUSTER, on purpose.
 
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
 committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when
