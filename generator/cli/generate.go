@@ -20,8 +20,9 @@ func (a *app) generateCommand() *cobra.Command {
 	var msg string
 	var allowPrune []string
 	cmd := &cobra.Command{
-		Use:   "generate",
-		Short: "Write the Flux tree the spec describes",
+		Use:         "generate",
+		Annotations: map[string]string{writesAnnotation: "yes"},
+		Short:       "Write the Flux tree the spec describes",
 		Long: `generate renders the spec and writes the tree in one transaction: unchanged files are left alone, stale files
 kronform-gen generated are removed, and nothing else (flux-system, your own files) is touched. When the spec is
 invalid nothing is written. Nothing is written either when a cluster has audit mode off and a reachability
