@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -20,24 +21,40 @@ import (
 // Kustomizations kronform-gen writes there must keep naming the bootstrap's source, and must not vanish by accident.
 
 // bootstraps are the Flux Kustomizations of the flux-system folders of a tree (paths slash-separated, relative to
-// the tree; read gives a file's contents, false for a non-file): where preview.Bootstrap finds a cluster's.
+// the tree; read gives a file's contents, false for a non-file): where preview.Bootstrap finds a cluster's. A
+// cluster's files are read and let go before the next's: flux bootstrap's gotk-components.yaml is large, and a fleet
+// has one in every cluster.
 func bootstraps(paths []string, read func(string) ([]byte, bool)) ([]preview.Kustomization, error) {
-	files := map[string][]byte{}
+	byFolder := map[string][]string{}
 	for _, p := range paths {
 		if parts := strings.Split(p, "/"); len(parts) > 3 && parts[0] == spec.ClustersDir && parts[2] == render.BootstrapDir {
+			byFolder[parts[1]] = append(byFolder[parts[1]], p)
+		}
+	}
+	var out []preview.Kustomization
+	var errs []error
+	for _, folder := range slices.Sorted(maps.Keys(byFolder)) {
+		files := map[string][]byte{}
+		for _, p := range byFolder[folder] {
 			if b, ok := read(p); ok {
 				files[p] = b
 			}
 		}
+		src, err := preview.FromFiles(files)
+		if err != nil {
+			return nil, err
+		}
+		ks, err := src.Kustomizations()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, ks...)
 	}
-	if len(files) == 0 {
-		return nil, nil
-	}
-	src, err := preview.FromFiles(files)
-	if err != nil {
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return src.Kustomizations()
+	return out, nil
 }
 
 // diskBootstraps reads the flux-system folders of the tree at a.outDir, and nothing else of it.
@@ -61,19 +78,37 @@ func (a *app) diskBootstraps() ([]preview.Kustomization, error) {
 // made for their folder (flux.namespace or flux.gitRepository changed, or the folder bootstrapped with other names):
 // Flux would find no such source and apply nothing of them. Each is positioned at the spec field to change.
 func sourceProblems(m *spec.Model, t *tree.Tree, boot []preview.Kustomization) (spec.Problems, error) {
+	if len(boot) == 0 {
+		return nil, nil
+	}
+	// Indexed once: a fleet has a bootstrap and a folder of Kustomizations per cluster, and a search of the whole tree
+	// for each made a fleet's every generate quadratic in its size.
+	byCluster := map[string][]preview.Kustomization{}
+	for _, k := range boot {
+		byCluster[k.Cluster] = append(byCluster[k.Cluster], k)
+	}
+	inFolder := map[string]map[string][]byte{}
+	for _, p := range t.Paths() {
+		dir := path.Dir(p)
+		if path.Dir(dir) != spec.ClustersDir || len(byCluster[path.Base(dir)]) == 0 {
+			continue
+		}
+		if inFolder[dir] == nil {
+			inFolder[dir] = map[string][]byte{}
+		}
+		inFolder[dir][p], _ = t.File(p)
+	}
 	var problems spec.Problems
 	for i, c := range m.Clusters {
 		folder := path.Base(c.Flux.Path)
-		b, ok := preview.Bootstrap(folder, boot)
+		b, ok := preview.Bootstrap(folder, byCluster[folder])
 		if !ok {
 			continue
 		}
 		own := b.Source()
-		files := map[string][]byte{}
-		for _, p := range t.Paths() {
-			if path.Dir(p) == c.Flux.Path {
-				files[p], _ = t.File(p)
-			}
+		files := inFolder[c.Flux.Path]
+		if files == nil {
+			files = map[string][]byte{}
 		}
 		src, err := preview.FromFiles(files)
 		if err != nil {
@@ -134,7 +169,7 @@ func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomizati
 			gone[path.Base(dir)] = append(gone[path.Base(dir)], p)
 		}
 	}
-	var blocks, refused []string
+	var blocks, refused, syncFiles, suspends []string
 	for _, folder := range slices.Sorted(maps.Keys(gone)) {
 		b, ok := preview.Bootstrap(folder, boot)
 		if !ok || b.Spec.Suspend || !b.Spec.Prune {
@@ -147,6 +182,10 @@ func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomizati
 		}
 		blocks = append(blocks, a.pruned(folder, b, gone[folder]))
 		refused = append(refused, folder)
+		syncFiles = append(syncFiles, b.File)
+		if s := "flux suspend kustomization " + b.Name + " -n " + b.Namespace; !slices.Contains(suspends, s) {
+			suspends = append(suspends, s)
+		}
 	}
 	for _, folder := range allowed {
 		if _, ok := gone[folder]; !ok {
@@ -157,13 +196,21 @@ func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomizati
 		return nil
 	}
 	dirs := make([]string, len(refused))
+	bootDirs := make([]string, len(refused))
 	for i, f := range refused {
 		dirs[i] = spec.ClustersDir + "/" + f
+		bootDirs[i] = dirs[i] + "/" + render.BootstrapDir + "/"
 	}
+	// The refusal reads flux bootstrap's files in this tree, not the cluster; and kustomize-controller prunes with the
+	// spec it had before it applied a revision, so a suspend or prune: false in the same change deletes all the same.
 	return fail(ExitUsage, "%s\nTo rename or move a cluster, keep its old flux.path (%s) until flux bootstrap has run at "+
-		"the new one, then delete the old folder. To decommission it, uninstall or suspend its Flux first, or pass "+
-		"--allow-prune=%s to let Flux delete all of the above. Nothing was written.", strings.Join(blocks, "\n"),
-		strings.Join(dirs, ", "), strings.Join(refused, ","))
+		"the new one, then delete the old folder. To decommission it, either run flux uninstall on it (what Flux "+
+		"applied stays) and delete %s in this change; or set suspend: true (or prune: false) in %s and make it live "+
+		"before this change lands (%s, or a commit of its own), since Flux prunes by the settings it had before the "+
+		"change; or pass --allow-prune=%s to let Flux delete all of the above. generate reads these files, not the "+
+		"cluster: flux suspend or flux uninstall alone does not lift this refusal. Nothing was written.", strings.Join(blocks, "\n"),
+		strings.Join(dirs, ", "), strings.Join(bootDirs, ", "), strings.Join(syncFiles, ", "),
+		strings.Join(suspends, "; "), strings.Join(refused, ","))
 }
 
 // pruned words what Flux on a bootstrapped cluster deletes when the given Kustomization files disappear from its

@@ -85,7 +85,8 @@ It reports, with a unified diff from disk to generated (Secret values masked as 
             not list (left by an undone run, or another branch); generate does not touch it: delete it
 and, anywhere in the tree (generated or not, any file name, .git excepted), every YAML or JSON document of kind
 Secret (as kustomize reads it: tags, escapes, aliases and merge keys resolved) holding a value that is not SOPS
-ciphertext, and every secretGenerator and patch that writes such a value into a Secret.
+ciphertext, and every secretGenerator and patch that writes such a value into a Secret. A file over 1 MiB is read
+only if kustomize could read it (a .yaml, .yml or .json name, or a kustomization naming it).
 
 Every object on disk is also validated against the CRD schemas (see validate).
 
@@ -295,10 +296,11 @@ func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []plaintextS
 			Foreign: foreign, Executable: c.Executable, Diff: diff})
 	}
 	// A file the record lists is reported above, once: extra, not stray or leftover as well.
-	listed := func(p string) bool {
-		return slices.ContainsFunc(changes, func(c tree.Change) bool { return c.Path == p })
+	listed := make(map[string]bool, len(changes))
+	for _, c := range changes {
+		listed[c.Path] = true
 	}
-	strays, leftovers := unownedFiles(d.Entries(), d.File, r.Tree, listed)
+	strays, leftovers := unownedFiles(d.Entries(), ownedOn(d), r.Tree, func(p string) bool { return listed[p] })
 	for _, p := range strays {
 		rep.Files = append(rep.Files, fileDrift{Path: p, Change: "stray"})
 	}
@@ -374,11 +376,11 @@ func fileDiff(p string, have, want []byte, onDisk, generated, executable bool) (
 
 // generatedFolders are the folders kronform-gen generates whole: those whose kustomization.yaml it generated (a
 // Flux path it owns). Other folders, clusters/<cluster>/ above all, are shared.
-func generatedFolders(t *tree.Tree) []string {
-	var folders []string
+func generatedFolders(t *tree.Tree) map[string]bool {
+	folders := map[string]bool{}
 	for _, p := range t.Paths() {
 		if path.Base(p) == "kustomization.yaml" {
-			folders = append(folders, path.Dir(p))
+			folders[path.Dir(p)] = true
 		}
 	}
 	return folders
@@ -391,20 +393,23 @@ const leftoverNote = "has kronform-gen's DO NOT EDIT header, but this spec does 
 // unownedFiles sorts the entries (Disk.Entries, tree.Entries) that the tree does not generate and recorded does not
 // list: leftovers carry kronform-gen's DO NOT EDIT header (an earlier run's output whose record was undone, or
 // another branch's), wherever they lie; strays are the rest of those inside the folders kronform-gen generates
-// whole. read gives a file's contents (false for a non-file, never followed).
-func unownedFiles(entries []string, read func(string) ([]byte, bool), t *tree.Tree, recorded func(string) bool) (strays, leftovers []string) {
+// whole. owned says whether a regular file starts with the header (false for a non-file, never followed).
+func unownedFiles(entries []string, owned func(string) bool, t *tree.Tree, recorded func(string) bool) (strays, leftovers []string) {
 	folders := generatedFolders(t)
 	for _, p := range entries {
 		if _, generated := t.File(p); generated || recorded(p) || strings.HasPrefix(p, tree.StateDir+"/") {
 			continue
 		}
-		if b, ok := read(p); ok && manifest.Owned(b) {
+		if owned(p) {
 			leftovers = append(leftovers, p)
 			continue
 		}
-		for _, f := range folders {
-			if f == "." || strings.HasPrefix(p, f+"/") {
+		for dir := path.Dir(p); ; dir = path.Dir(dir) {
+			if folders[dir] {
 				strays = append(strays, p)
+				break
+			}
+			if dir == "." {
 				break
 			}
 		}
@@ -412,19 +417,48 @@ func unownedFiles(entries []string, read func(string) ([]byte, bool), t *tree.Tr
 	return strays, leftovers
 }
 
+// ownedOn says whether a file of fsys starts with kronform-gen's DO NOT EDIT header, reading no more than the header:
+// the files it asks about are anyone's, of any size.
+func ownedOn(fsys fs.FS) func(string) bool {
+	return func(p string) bool {
+		f, err := fsys.Open(p)
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		return manifest.OwnedFrom(f)
+	}
+}
+
 // findPlaintextSecrets scans every file of the tree for Secret documents (.git and the write staging area are not
-// part of it).
+// part of it), but for a file larger than tree.ReadWhole that kustomize could not read: one not named as a YAML or
+// JSON manifest, nor as a resource by a kustomization (a disk image at the root of the repository).
 func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
 	out := []plaintextSecret{}
 	secrets := preview.NewSecretNames(d.Paths(), d.File)
-	for _, p := range d.Paths() {
+	paths := d.Paths()
+	resources := map[string]bool{}
+	for _, p := range paths {
+		if !preview.IsKustomizationFile(p) {
+			continue
+		}
+		data, _ := d.File(p)
+		named, _ := preview.KustomizationResources(p, data) // one kustomize cannot read is reported below
+		for _, r := range named {
+			resources[r] = true
+		}
+	}
+	for _, p := range paths {
+		if d.Size(p) > tree.ReadWhole && !manifestName(p) && !resources[p] {
+			continue
+		}
 		data, _ := d.File(p)
 		found, err := preview.PlaintextSecrets(data, secrets)
 		if err != nil {
 			// A manifest that may hold a Secret but cannot be read as YAML cannot be cleared: report it. Any file can
 			// be a kustomize resource (secret.txt, JSON), so every one is read; one of another kind that is not YAML
 			// (a README) is no manifest Flux could apply.
-			if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" || ext == ".json" {
+			if manifestName(p) {
 				out = append(out, plaintextSecret{Path: p, PlaintextSecret: preview.PlaintextSecret{Keys: []string{"(not valid YAML)"}}})
 			}
 			continue
@@ -441,4 +475,10 @@ func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
 		}
 	}
 	return out
+}
+
+// manifestName says whether a file's name makes it a manifest: YAML or JSON, or a kustomization.
+func manifestName(p string) bool {
+	ext := path.Ext(p)
+	return ext == ".yaml" || ext == ".yml" || ext == ".json" || preview.IsKustomizationFile(p)
 }

@@ -71,15 +71,20 @@ func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
-	code := report(stderr, err)
+	code := report(stderr, err, cmd != nil && cmd.Annotations[writesAnnotation] != "")
 	if cmd != nil && wantsJSON(cmd, args) {
 		writeErrorJSON(stdout, err)
 	}
 	return code
 }
 
-// report prints a failed command's error on stderr and returns its exit code.
-func report(stderr io.Writer, err error) int {
+// writesAnnotation marks the commands that write files (generate, init): after a bad spec only they can say that
+// nothing was written; the others never write.
+const writesAnnotation = "kronform-gen/writes"
+
+// report prints a failed command's error on stderr and returns its exit code; writes says whether the command writes
+// files.
+func report(stderr io.Writer, err error, writes bool) int {
 	var ee *exitError
 	var problems spec.Problems
 	switch {
@@ -87,7 +92,11 @@ func report(stderr io.Writer, err error) int {
 		for _, p := range problems {
 			fmt.Fprintln(stderr, p)
 		}
-		fmt.Fprintf(stderr, "%d problem(s) in the spec; nothing was written\n", len(problems))
+		if writes {
+			fmt.Fprintf(stderr, "%d problem(s) in the spec; nothing was written\n", len(problems))
+		} else {
+			fmt.Fprintf(stderr, "%d problem(s) in the spec\n", len(problems))
+		}
 		return ExitUsage
 	case errors.As(err, &ee):
 		if ee.msg != "" {

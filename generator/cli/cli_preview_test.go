@@ -332,6 +332,26 @@ stringData:
 	if code != 1 || stdout != want || strings.Contains(stdout+stderr, "hunter2") {
 		t.Fatalf("exit %d, output:\n%s%s\nwant exit 1 and:\n%s", code, stdout, stderr, want)
 	}
+
+	// Past 1 MiB a file is read only if kustomize could read it: a YAML or JSON name, a kustomization naming it as a
+	// resource or a generator's source. Another (a disk image) is no manifest Flux applies, and is not read whole.
+	os.RemoveAll(p.path("apps/gen"))
+	pad := strings.Repeat("# padding\n", 120_000)
+	secret := func(name string) string {
+		return pad + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: " + name + ", namespace: apps}\nstringData: {token: hunter2}\n"
+	}
+	p.write("apps/big/secret.yaml", secret("yaml"))
+	p.write("apps/big/bundle.txt", secret("named"))
+	p.write("apps/big/kustomization.yaml", "resources: [secret.yaml, bundle.txt]\nsecretGenerator:\n- name: gen\n  namespace: apps\n  envs: [big.env]\n")
+	p.write("apps/big/big.env", pad+"TOKEN=hunter2\n")
+	p.write("apps/big/disk.img", secret("image"))
+	code, stdout, stderr = p.run("check")
+	want = "plaintext Secret apps/big/bundle.txt (document 1, apps/named): stringData.token\n" +
+		"plaintext Secret apps/big/kustomization.yaml (document 1, apps/gen): secretGenerator.envs.big.env\n" +
+		"plaintext Secret apps/big/secret.yaml (document 1, apps/yaml): stringData.token\n"
+	if code != 1 || stdout != want || strings.Contains(stdout+stderr, "hunter2") {
+		t.Fatalf("exit %d, output:\n%s%s\nwant exit 1 and:\n%s", code, stdout, stderr, want)
+	}
 }
 
 func TestCheckMasksSecretValuesInDiffs(t *testing.T) {

@@ -21,8 +21,9 @@ func (a *app) generateCommand() *cobra.Command {
 	var msg string
 	var allowPrune []string
 	cmd := &cobra.Command{
-		Use:   "generate",
-		Short: "Write the Flux tree the spec describes",
+		Use:         "generate",
+		Annotations: map[string]string{writesAnnotation: "yes"},
+		Short:       "Write the Flux tree the spec describes",
 		Long: `generate renders the spec and writes the tree in one transaction: unchanged files are left alone, stale files
 kronform-gen generated are removed, and nothing else (flux-system, your own files) is touched. When the spec is
 invalid nothing is written. Nothing is written either when a cluster has audit mode off and a reachability
@@ -45,7 +46,10 @@ A cluster folder holding flux bootstrap's files (clusters/<cluster>/flux-system)
 cluster with prune: true. generate refuses (exit 2, nothing written) to write Kustomizations there whose source is
 not the GitRepository bootstrap made (flux.namespace, flux.gitRepository), and to remove the Kustomizations it wrote
 there when the spec no longer generates that folder (a cluster removed or renamed, or its flux.path changed): Flux
-would delete Cilium (the CNI), the host policies and the Secrets. --allow-prune=CLUSTER lets it, on purpose.
+would delete Cilium (the CNI), the host policies and the Secrets. It reads the files, not the cluster: it lets the
+removal through when the folder's flux-system is gone (Flux uninstalled from the cluster), when its Kustomization
+says suspend: true or prune: false (live on the cluster before the change lands: Flux prunes by the settings it had
+before), or with --allow-prune=CLUSTER, on purpose.
 
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
 committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when
@@ -142,12 +146,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole,
 			// and on files that look generated anywhere.
 			if entries, err := tree.Entries(a.outDir, []string{"."}); err == nil {
-				files := tree.Files(a.outDir)
-				read := func(p string) ([]byte, bool) {
-					b, err := fs.ReadFile(files, p)
-					return b, err == nil
-				}
-				strays, leftovers := unownedFiles(entries, read, t, func(string) bool { return false })
+				strays, leftovers := unownedFiles(entries, ownedOn(tree.Files(a.outDir)), t, func(string) bool { return false })
 				for _, p := range strays {
 					fmt.Fprintf(a.stderr, "note: stray %s (not generated, in a folder kronform-gen generates whole: Flux applies it too, and check fails on it; delete or move it)\n", p)
 				}

@@ -57,8 +57,9 @@ clusters:
 func (a *app) initCommand() *cobra.Command {
 	var apiServer, keyFile string
 	cmd := &cobra.Command{
-		Use:   "init CLUSTER",
-		Short: "Scaffold a cluster spec and an age key pair for its secrets",
+		Use:         "init CLUSTER",
+		Annotations: map[string]string{writesAnnotation: "yes"},
+		Short:       "Scaffold a cluster spec and an age key pair for its secrets",
 		Long: `init writes a new cluster spec (--spec, default cluster-spec.yaml) for CLUSTER and a new age key pair
 (--age-key, default CLUSTER.agekey next to the spec, mode 0600), creating missing folders (the key's mode 0700). It
 never overwrites either, and writes nothing when it refuses. A key beside the spec or inside a git work tree is added

@@ -2,6 +2,7 @@ package preview
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"gopkg.in/yaml.v3"
@@ -118,11 +120,30 @@ func (s *Source) Kustomizations() ([]Kustomization, error) {
 	return out, nil
 }
 
-// kustomizationsIn reads the Flux Kustomizations among a file's YAML documents; other documents are skipped.
+// kustomizationsIn reads the Flux Kustomizations among a file's YAML documents; other documents are skipped. A
+// file's contents are parsed once per process: a fleet's flux-system folders hold the same gotk-components.yaml
+// (Flux's CRDs, hundreds of kB of YAML, naming the Kustomization kind) in every cluster.
 func kustomizationsIn(data []byte) ([]Kustomization, error) {
 	if !bytes.Contains(data, []byte("kustomize.toolkit.fluxcd.io")) {
 		return nil, nil // most files; skips parsing them
 	}
+	key := sha256.Sum256(data)
+	if ks, ok := parsedKustomizations.Load(key); ok {
+		return slices.Clone(ks.([]Kustomization)), nil
+	}
+	ks, err := parseKustomizations(data)
+	if err != nil {
+		return nil, err
+	}
+	parsedKustomizations.Store(key, ks)
+	return slices.Clone(ks), nil
+}
+
+// parsedKustomizations holds what kustomizationsIn found in each file's contents, by their SHA-256. Callers set the
+// Kustomizations' own fields (Cluster, File, Path) on their copy; the specs are shared and never written.
+var parsedKustomizations sync.Map
+
+func parseKustomizations(data []byte) ([]Kustomization, error) {
 	var out []Kustomization
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {

@@ -48,6 +48,26 @@ func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool
 	return out, nil
 }
 
+// KustomizationResources lists the files a kustomization file (p, relative to the tree) names as resources
+// (resources, crds, bases), as paths relative to the tree: kustomize reads each as manifests, whatever its name.
+// Entries that leave the tree are left out; those that name a folder, or nothing, are the caller's to skip.
+func KustomizationResources(p string, data []byte) ([]string, error) {
+	var k kustypes.Kustomization
+	if err := yaml.Unmarshal(data, &k); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, list := range [][]string{k.Resources, k.Crds, k.Bases} {
+		for _, r := range list {
+			f := path.Clean(path.Join(path.Dir(p), r))
+			if !path.IsAbs(r) && f != ".." && !strings.HasPrefix(f, "../") {
+				out = append(out, f)
+			}
+		}
+	}
+	return out, nil
+}
+
 func generatorSecrets(k kustypes.Kustomization, dir string, read func(string) ([]byte, bool)) []PlaintextSecret {
 	var out []PlaintextSecret
 	for _, g := range k.SecretGenerator {

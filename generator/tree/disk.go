@@ -7,23 +7,29 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 )
 
 // Disk is a tree as it stands in a folder, read once into memory so that the checks run on it (compare, stray
 // files, plaintext Secrets, validation, the secret files a render keeps) read every file once between them: every
-// regular file below the folder by slash-separated relative path, .git and the write's staging area excepted.
+// regular file below the folder by slash-separated relative path, .git and the write's staging area excepted. A file
+// larger than ReadWhole is listed but read only when it is asked for (File, ReadFile), and streamed by Open and Sum:
+// an output folder may hold anything (--out . at a repository root with a disk image in it), and what the checks
+// need of such a file is rarely more than its first bytes.
 //
 // Symbolic links are never followed. Flux's source-controller leaves everything that is not a regular file or a
 // folder out of the artifact it hands kustomize-controller, so a link applies nothing; and a link in a pull request
 // that pointed outside the tree (at ~/.git-credentials, /proc/self/environ) would otherwise have check print the
 // target's contents in a diff in a CI log.
 type Disk struct {
+	dir   string
 	files map[string][]byte
+	// large are the files larger than ReadWhole, read on demand.
+	large map[string]*largeFile
 	// others are the entries that are neither folders nor regular files (symbolic links, pipes, sockets): not read,
 	// but listed, since a stray one is still worth a word and one where a generated file belongs is drift.
 	others []string
@@ -32,9 +38,21 @@ type Disk struct {
 	executable map[string]bool
 }
 
+// ReadWhole is the size up to which ReadDisk reads a file at once; a larger one is read when it is asked for.
+const ReadWhole = 1 << 20
+
+// largeFile is a file larger than ReadWhole: its size as listed, and its contents once File asked for them (safe
+// for the checks that run side by side).
+type largeFile struct {
+	size int64
+	once sync.Once
+	data []byte
+	ok   bool
+}
+
 // ReadDisk reads the folder dir; a folder that does not exist is an empty tree.
 func ReadDisk(dir string) (*Disk, error) {
-	d := &Disk{files: map[string][]byte{}, executable: map[string]bool{}}
+	d := &Disk{dir: dir, files: map[string][]byte{}, large: map[string]*largeFile{}, executable: map[string]bool{}}
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) && p == dir {
 			return filepath.SkipAll
@@ -57,11 +75,20 @@ func ReadDisk(dir string) (*Disk, error) {
 			d.others = append(d.others, rel)
 			return nil
 		}
-		b, mode, err := readFile(p)
+		st, err := e.Info()
 		if err != nil {
 			return err
 		}
-		d.files[rel] = b
+		mode := st.Mode()
+		if st.Size() > ReadWhole {
+			d.large[rel] = &largeFile{size: st.Size()}
+		} else {
+			b, m, err := readFile(p)
+			if err != nil {
+				return err
+			}
+			d.files[rel], mode = b, m
+		}
 		if mode&0o100 != 0 {
 			d.executable[rel] = true
 		}
@@ -144,10 +171,29 @@ func (dir regularFiles) Open(name string) (fs.File, error) {
 	return os.Open(p)
 }
 
-// File returns one file's contents.
+// File returns one file's contents; false for a path that is not a regular file of the tree, or a large file that
+// can no longer be read as one.
 func (d *Disk) File(p string) ([]byte, bool) {
-	b, ok := d.files[p]
-	return b, ok
+	if b, ok := d.files[p]; ok {
+		return b, true
+	}
+	l, ok := d.large[p]
+	if !ok {
+		return nil, false
+	}
+	l.once.Do(func() {
+		b, err := fs.ReadFile(regularFiles(d.dir), p)
+		l.data, l.ok = b, err == nil
+	})
+	return l.data, l.ok
+}
+
+// Size is a file's size in bytes, as listed; 0 for a path that is not a file of the tree.
+func (d *Disk) Size(p string) int64 {
+	if l, ok := d.large[p]; ok {
+		return l.size
+	}
+	return int64(len(d.files[p]))
 }
 
 // Executable says whether a file's owner may execute it, the one executable bit git records.
@@ -157,7 +203,20 @@ func (d *Disk) Executable(p string) bool { return d.executable[p] }
 func (d *Disk) NotAFile(p string) bool { return slices.Contains(d.others, p) }
 
 // Paths lists the files, sorted.
-func (d *Disk) Paths() []string { return slices.Sorted(maps.Keys(d.files)) }
+func (d *Disk) Paths() []string {
+	return slices.Sorted(func(yield func(string) bool) {
+		for p := range d.files {
+			if !yield(p) {
+				return
+			}
+		}
+		for p := range d.large {
+			if !yield(p) {
+				return
+			}
+		}
+	})
+}
 
 // Entries lists every entry that is not a folder, files and the others, sorted.
 func (d *Disk) Entries() []string {
@@ -165,7 +224,8 @@ func (d *Disk) Entries() []string {
 }
 
 // Sum is a digest of the tree as read: every entry's path, whether it is a file, and each file's contents and
-// executable bit. Two Disks with the same Sum are the same tree to every check that runs on a Disk.
+// executable bit (a large file's streamed). Two Disks with the same Sum are the same
+// tree to every check that runs on a Disk.
 func (d *Disk) Sum() [sha256.Size]byte {
 	h := sha256.New()
 	var n [8]byte
@@ -176,8 +236,7 @@ func (d *Disk) Sum() [sha256.Size]byte {
 	}
 	for _, p := range d.Entries() {
 		part([]byte(p))
-		if b, ok := d.files[p]; ok {
-			sum := sha256.Sum256(b)
+		if sum, ok := d.fileSum(p); ok {
 			part(sum[:])
 			part([]byte{boolByte(d.executable[p])})
 		} else {
@@ -189,9 +248,31 @@ func (d *Disk) Sum() [sha256.Size]byte {
 	return out
 }
 
+// fileSum is the sha256 of a file's contents; a large file's is streamed.
+func (d *Disk) fileSum(p string) ([sha256.Size]byte, bool) {
+	if b, ok := d.files[p]; ok {
+		return sha256.Sum256(b), true
+	}
+	if _, ok := d.large[p]; !ok {
+		return [sha256.Size]byte{}, false
+	}
+	f, err := d.Open(p)
+	if err != nil {
+		return [sha256.Size]byte{}, false
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return [sha256.Size]byte{}, false
+	}
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out, true
+}
+
 // Owned is the ownership record in the tree; an empty one when there is none.
 func (d *Disk) Owned() (Owned, error) {
-	data, ok := d.files[OwnedFile]
+	data, ok := d.File(OwnedFile)
 	if !ok {
 		return Owned{Files: map[string]string{}}, nil
 	}
@@ -200,15 +281,18 @@ func (d *Disk) Owned() (Owned, error) {
 
 // ReadFile makes Disk an fs.ReadFileFS, for readers of the previous tree.
 func (d *Disk) ReadFile(name string) ([]byte, error) {
-	b, ok := d.files[name]
+	b, ok := d.File(name)
 	if !ok {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fs.ErrNotExist}
 	}
 	return slices.Clone(b), nil
 }
 
-// Open makes Disk an fs.FS of its files (folders are not listed).
+// Open makes Disk an fs.FS of its files (folders are not listed); a large file is opened on disk, to be streamed.
 func (d *Disk) Open(name string) (fs.File, error) {
+	if _, ok := d.large[name]; ok {
+		return regularFiles(d.dir).Open(name)
+	}
 	b, ok := d.files[name]
 	if !ok {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}

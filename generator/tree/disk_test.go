@@ -123,6 +123,48 @@ func TestSumTellsTreesApart(t *testing.T) {
 	}
 }
 
+// A file larger than ReadWhole is listed, sized and summed like any, but read only when asked for: an output folder
+// may hold anything, and reading a disk image at the root of a repository whole cost check its size in memory.
+func TestReadDiskReadsLargeFilesWhenAsked(t *testing.T) {
+	dir := t.TempDir()
+	big := strings.Repeat("x", ReadWhole) + "y"
+	for p, data := range map[string]string{"a.yaml": "a", "disk.img": big} {
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := ReadDisk(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, read := d.files["disk.img"]; read {
+		t.Fatal("ReadDisk read a large file whole")
+	}
+	if got := d.Paths(); !slices.Equal(got, []string{"a.yaml", "disk.img"}) {
+		t.Errorf("paths %q", got)
+	}
+	if d.Size("disk.img") != int64(len(big)) || d.Size("a.yaml") != 1 || d.Size("nope") != 0 {
+		t.Errorf("sizes %d, %d, %d", d.Size("disk.img"), d.Size("a.yaml"), d.Size("nope"))
+	}
+	sum := d.Sum()
+	// Sum streams the large file: its contents count, as any file's.
+	if err := os.WriteFile(filepath.Join(dir, "disk.img"), []byte(strings.Repeat("x", ReadWhole)+"z"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d2, _ := ReadDisk(dir); d2.Sum() == sum {
+		t.Error("a large file's contents changed and the sum did not")
+	}
+	if b, err := fs.ReadFile(noReadFile{d}, "disk.img"); err != nil || !strings.HasSuffix(string(b), "z") {
+		t.Errorf("Open streams the file as it stands: %d bytes, %v", len(b), err)
+	}
+	if b, ok := d.File("disk.img"); !ok || !strings.HasSuffix(string(b), "z") {
+		t.Errorf("File reads a large file when asked: %d bytes, %v", len(b), ok)
+	}
+	if b, err := d.ReadFile("disk.img"); err != nil || len(b) != len(big) {
+		t.Errorf("ReadFile: %d bytes, %v", len(b), err)
+	}
+}
+
 // Files reads regular files only: not through a link to a file, not below a link to a folder, not outside the tree.
 func TestFilesNeverFollowsLinks(t *testing.T) {
 	dir := t.TempDir()

@@ -60,10 +60,12 @@ func toValidate(d *tree.Disk) (*tree.Tree, error) {
 	}
 	t := tree.New()
 	for _, p := range paths {
-		b, ok := d.File(p)
-		// a generated file that is gone is drift, which check reports; there is nothing here to validate
-		if !ok || !Validated(p) {
+		if !Validated(p) {
 			continue
+		}
+		b, ok := d.File(p)
+		if !ok {
+			continue // a generated file that is gone is drift, which check reports; there is nothing here to validate
 		}
 		if err := t.Add(p, b); err != nil {
 			return nil, err
