@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -14,7 +12,6 @@ import (
 	"strings"
 
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kronform/kronform-gen/generator/gitrepo"
@@ -146,15 +143,11 @@ func (a *app) bootstrapSource(c spec.Cluster) (*sourcev1.GitRepository, string, 
 		if !bytes.Contains(data, []byte("GitRepository")) {
 			continue
 		}
-		docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-		for {
-			doc, err := docs.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, "", fmt.Errorf("%s: %w", rel, err)
-			}
+		docs, err := yamlDocuments(data)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", rel, err)
+		}
+		for _, doc := range docs {
 			var r sourcev1.GitRepository
 			if yaml.Unmarshal(doc, &r) != nil || r.Kind != sourcev1.GitRepositoryKind ||
 				!strings.HasPrefix(r.APIVersion, sourcev1.GroupVersion.Group+"/") {

@@ -355,15 +355,11 @@ func policiesIn(read func(string) ([]byte, error), dir string) ([]cilium.Cluster
 		if err != nil {
 			return nil, err
 		}
-		docs := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-		for {
-			doc, err := docs.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
-			}
+		docs, err := yamlDocuments(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		for _, doc := range docs {
 			var probe map[string]any
 			if err := yaml.Unmarshal(doc, &probe); err != nil {
 				return nil, fmt.Errorf("%s: %w", p, err)
@@ -661,5 +657,21 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 		fmt.Fprintf(a.stderr, "note: cluster %s: Cilium's values change (%s): the agents read cilium-config only when they start, and the chart "+
 			"restarts them only with rollOutCiliumPods: true; once Flux has applied this, restart them%s: kubectl -n %s rollout restart daemonset/cilium\n",
 			c.Name, strings.Join(t.agentValues, ", "), until, c.Cilium.Namespace)
+	}
+}
+
+// yamlDocuments splits a YAML stream into its documents, as kubectl and Flux read one.
+func yamlDocuments(data []byte) ([][]byte, error) {
+	var out [][]byte
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, doc)
 	}
 }

@@ -101,7 +101,7 @@ func (w *sourceWalk) folder(dir string) error {
 	if !w.fs.IsDir(dir) {
 		return errIgnore
 	}
-	kfile, kus, err := w.kustomization(dir)
+	kfile, kdata, kus, err := w.kustomization(dir)
 	if err != nil {
 		return err
 	}
@@ -139,11 +139,7 @@ func (w *sourceWalk) folder(dir string) error {
 		}
 	}
 	if len(dropped) > 0 {
-		data, err := w.fs.ReadFile(kfile)
-		if err != nil {
-			return err
-		}
-		if w.out.files[kfile], err = withoutPatches(data, dropped); err != nil {
+		if w.out.files[kfile], err = withoutPatches(kdata, dropped); err != nil {
 			return fmt.Errorf("%s: %w", w.rel(kfile), err)
 		}
 		w.out.dropped = true
@@ -161,7 +157,7 @@ func (w *sourceWalk) folder(dir string) error {
 
 // kustomization loads a folder's kustomization file as the controller does (secureLoadKustomizationFile): exactly one
 // of the names kustomize knows, unmarshalled leniently.
-func (w *sourceWalk) kustomization(dir string) (string, *kustypes.Kustomization, error) {
+func (w *sourceWalk) kustomization(dir string) (string, []byte, *kustypes.Kustomization, error) {
 	var kfile string
 	for _, name := range konfig.RecognizedKustomizationFileNames() {
 		p := filepath.Join(dir, name)
@@ -169,25 +165,25 @@ func (w *sourceWalk) kustomization(dir string) (string, *kustypes.Kustomization,
 			continue
 		}
 		if w.fs.IsDir(p) {
-			return "", nil, fmt.Errorf("expected %s to be a regular file", name)
+			return "", nil, nil, fmt.Errorf("expected %s to be a regular file", name)
 		}
 		if kfile != "" {
-			return "", nil, errors.New("found multiple kustomization files")
+			return "", nil, nil, errors.New("found multiple kustomization files")
 		}
 		kfile = p
 	}
 	if kfile == "" {
-		return "", nil, errors.New("no kustomization file found")
+		return "", nil, nil, errors.New("no kustomization file found")
 	}
 	data, err := w.fs.ReadFile(kfile)
 	if err != nil {
-		return "", nil, fmt.Errorf("failed to read kustomization file: %w", err)
+		return "", nil, nil, fmt.Errorf("failed to read kustomization file: %w", err)
 	}
 	kus := &kustypes.Kustomization{}
 	if err := sigsyaml.Unmarshal(data, kus); err != nil {
-		return "", nil, fmt.Errorf("failed to unmarshal kustomization file from '%s': %w", w.rel(kfile), err)
+		return "", nil, nil, fmt.Errorf("failed to unmarshal kustomization file from '%s': %w", w.rel(kfile), err)
 	}
-	return kfile, kus, nil
+	return kfile, data, kus, nil
 }
 
 // withoutPatches is a kustomization file less the patches read from the given paths; the rest stays as written.
