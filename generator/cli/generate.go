@@ -107,7 +107,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 					return err
 				}
 			}
-			boot, err := a.diskBootstraps()
+			boot, err := a.diskBootstraps(m.RepositoryPath)
 			if err != nil {
 				return err
 			}
