@@ -117,7 +117,7 @@ func FromTree(t *tree.Tree) (*Source, error) {
 // knows it better than the tree's record: the spec being generated.
 func (s *Source) SetRepositoryPath(p string) { s.repositoryPath = p }
 
-// abs turns a slash-separated path relative to the repository root into a path of fs.
+// abs turns a slash-separated path relative to the tree into a path of fs.
 func (s *Source) abs(rel string) string {
 	return filepath.Join(s.root, filepath.FromSlash(rel))
 }
