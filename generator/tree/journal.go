@@ -275,6 +275,27 @@ func (j journal) changed(dir string) ([]string, error) {
 	return out, nil
 }
 
+// unchanged says, for a Version 2 journal, that what stands at a target is what stood there at the commit (was), just
+// before forward moves it aside: the tree was judged before the files were staged, and somebody may have made or
+// replaced the file since, in that window or after a kill. Such a file is theirs, as a fresh write would judge it:
+// moved aside, it would be thrown away with the staging area once the write completes, so the write stops here (and
+// is undone) instead.
+func (j journal) unchanged(p, target, was string) error {
+	if j.Version < journalVersion {
+		return nil
+	}
+	now, err := entryState(target)
+	switch {
+	case err != nil:
+		return err
+	case now == "" || now == was:
+		return nil
+	case was == "":
+		return fmt.Errorf("%s: a file was made there while the write ran", p)
+	}
+	return fmt.Errorf("%s: changed while the write ran", p)
+}
+
 // Pending says whether dir holds an unfinished write: a committed journal, which Open (every writing command's first
 // step) completes or undoes. Staged files without one are a write that never committed: the tree is whole.
 func Pending(dir string) bool {
@@ -345,6 +366,9 @@ func forward(dir string, j journal) error {
 				case err == nil && st.IsDir():
 					return fmt.Errorf("%s: a folder stands where the file goes", op.Path)
 				case err == nil:
+					if err := j.unchanged(op.Path, target, op.Was); err != nil {
+						return err
+					}
 					if err := mkdirAll(filepath.Dir(aside)); err != nil {
 						return err
 					}
@@ -370,6 +394,10 @@ func forward(dir string, j journal) error {
 			// A folder made since where the file was is somebody's, as Write decides before a journal: it stays.
 			if st, lerr := os.Lstat(target); lerr == nil && st.IsDir() {
 				continue
+			} else if lerr == nil {
+				if err := j.unchanged(p, target, j.Gone[i]); err != nil {
+					return err
+				}
 			}
 			gone := filepath.Join(stage, "gone", strconv.Itoa(i))
 			if err = mkdirAll(filepath.Dir(gone)); err == nil {

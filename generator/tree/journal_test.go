@@ -251,3 +251,37 @@ func TestUndoRestoresTheModesOfRemovedFolders(t *testing.T) {
 		}
 	}
 }
+
+// A write judges the tree before it stages its files; the user may change it before the journal commits (staging a
+// large fleet takes a while). A file made or replaced there in that window is somebody's, as it is after a kill: the
+// write is undone rather than completed over it, and the file stays.
+func TestWriteNeverCompletesOverAFileChangedBeforeItsCommit(t *testing.T) {
+	v1 := map[string]string{"a.yaml": "a1", "old.yaml": "old"}
+	v2 := map[string]string{"a.yaml": "a2", "new.yaml": "n"}
+	for name, path := range map[string]string{
+		"a file made where a new one goes": "new.yaml",
+		"a file replaced that is replaced": "a.yaml",
+		"a file replaced that is removed":  "old.yaml",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := Write(dir, mustTree(t, v1), nil); err != nil {
+				t.Fatal(err)
+			}
+			testAfterCommit = func(dir string) {
+				os.WriteFile(filepath.Join(dir, path), []byte("the user's notes"), 0o644)
+			}
+			defer func() { testAfterCommit = nil }()
+			_, err := Write(dir, mustTree(t, v2), nil)
+			if got, _ := os.ReadFile(filepath.Join(dir, path)); string(got) != "the user's notes" {
+				t.Fatalf("the user's file is gone (write: %v); %s holds %q", err, path, got)
+			}
+			if err == nil || !strings.Contains(err.Error(), path+": ") || !strings.Contains(err.Error(), "the write was undone") {
+				t.Errorf("write: %v", err)
+			}
+			if Pending(dir) {
+				t.Error("the journal is left")
+			}
+		})
+	}
+}
