@@ -537,11 +537,14 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 		v.SetInt(int64(i))
 	case reflect.Bool:
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		// YAML writes true as true, True or TRUE (the JSON an editor validates against the schema reads each as true);
+		// a tag (!!bool yes) makes no boolean of what YAML does not read as one.
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
 			d.fail(n, path, "write true or false", "expected true or false, got %s", d.describe(n))
 			return
 		}
-		v.SetBool(n.Value == "true")
+		v.SetBool(b)
 	case reflect.Interface:
 		x, err := decodeAny(n)
 		if err != nil {

@@ -404,3 +404,22 @@ func TestNamesThatBecomeFiles(t *testing.T) {
 		`fw.yaml:14:16: clusters[0].secrets[0].name: the name has 253 characters, and its file NAME.yaml would be longer than the 255 bytes a file name may have (at most 250 characters)`,
 	)
 }
+
+// YAML writes a boolean as true, True or TRUE, and the schema takes each as true: the loader reads them so too (True
+// was read as false, so auditMode: True turned audit mode off). A tag makes no boolean of what YAML does not read as one.
+func TestBooleansAreReadAsYAMLWritesThem(t *testing.T) {
+	m, err := Load("fw.yaml", []byte(strings.Replace(firewallBase, "cilium: {version: 1.16.5}",
+		"cilium: {version: 1.16.5, auditMode: True, hostFirewall: TRUE, kubeProxyReplacement: False, hubble: {relay: true, ui: FALSE}}", 1)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.Clusters[0].Cilium
+	if !c.AuditMode || !*c.HostFirewall || *c.KubeProxyReplacement || !c.Hubble.Relay || c.Hubble.UI {
+		t.Errorf("read as %+v, hostFirewall %v, kubeProxyReplacement %v", c, *c.HostFirewall, *c.KubeProxyReplacement)
+	}
+	got := problemsOf(t, "", "cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, auditMode: !!bool yes}")
+	want := []string{`fw.yaml:8:42: clusters[0].cilium.auditMode: expected true or false, got yes (write true or false)`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+}
