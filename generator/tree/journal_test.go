@@ -285,3 +285,26 @@ func TestWriteNeverCompletesOverAFileChangedBeforeItsCommit(t *testing.T) {
 		})
 	}
 }
+
+// Open holds no lock on a folder that does not exist yet: a tree another kronform-gen wrote there meanwhile was never
+// seen by what the caller read before writing (its guards judged an empty tree), and is not overwritten or pruned
+// unjudged. The next run judges it.
+func TestWriteRefusesATreeWrittenSinceOpenFoundNone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	w, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "theirs", "b.yaml": "b"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotDir(t, dir)
+	_, err = w.Write(mustTree(t, map[string]string{"a.yaml": "ours"}), nil)
+	if err == nil || !strings.Contains(err.Error(), "another kronform-gen wrote") {
+		t.Errorf("write: %v", err)
+	}
+	if after := snapshotDir(t, dir); !slices.Equal(before, after) {
+		t.Errorf("the other tree changed:\n%v\n%v", before, after)
+	}
+}
