@@ -423,3 +423,24 @@ func TestBooleansAreReadAsYAMLWritesThem(t *testing.T) {
 		t.Error(diff)
 	}
 }
+
+// A bad value in defaults is reported once, where defaults writes it: not again at every cluster that inherits it,
+// at the cluster's first line with a path the file does not hold. A cluster's own value is its own problem.
+func TestBadDefaultsAreReportedOnceWhereTheyStand(t *testing.T) {
+	second := strings.Replace(strings.SplitN(firewallBase, "clusters:\n", 2)[1], "name: fw", "name: fw2", 1)
+	second = strings.Replace(second, "159.69.60.182", "159.69.60.183", 1)
+	got := problemsOf(t, second+`    flux: {timeout: 1x}
+defaults:
+  flux: {interval: 0s, namespace: Bad_NS}
+  ageRecipients: [age1bogus]
+`)
+	want := []string{
+		`fw.yaml:14:21: clusters[1].flux.timeout: "1x" is not a duration (a duration in ms, s, m and h, such as 10m or 1h30m)`,
+		`fw.yaml:16:20: defaults.flux.interval: duration "0s" must be positive`,
+		`fw.yaml:16:35: defaults.flux.namespace: "Bad_NS" is not a valid name: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (lower-case letters, digits and '-', at most 63)`,
+		`fw.yaml:17:19: defaults.ageRecipients[0]: "age1bogus" is not an age recipient (an age X25519 public key, as printed by age-keygen -y)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+}
