@@ -286,3 +286,34 @@ func TestWhatFluxFollows(t *testing.T) {
 		t.Errorf("a detached HEAD has no upstream: %v, %v", ok, err)
 	}
 }
+
+// While another git process holds the index (index.lock stands), git commit refuses: that process would write its
+// index over the one go-git writes. CommitPaths refuses too, and Unfinished says so before anything is written; while
+// it commits, CommitPaths holds the lock itself, and leaves none behind.
+func TestCommitPathsRefusesAnIndexAnotherGitHolds(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 2\n")
+	lock := filepath.Join(dir, ".git", "index.lock")
+	write(t, lock, "")
+	head := gittest.Run(t, dir, "rev-parse", "HEAD")
+	if err := r.Unfinished(); err == nil || !strings.Contains(err.Error(), "index.lock exists: another git process seems to be running") {
+		t.Errorf("Unfinished = %v", err)
+	}
+	sig := &object.Signature{Name: "a", Email: "a@b", When: time.Now()}
+	if _, err := r.CommitPaths([]string{"owned.yaml"}, "locked", sig, sig); err == nil {
+		t.Error("CommitPaths committed while another git process held the index")
+	}
+	if gittest.Run(t, dir, "rev-parse", "HEAD") != head {
+		t.Error("HEAD moved")
+	}
+	os.Remove(lock)
+	if _, err := r.CommitPaths([]string{"owned.yaml"}, "unlocked", sig, sig); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(lock); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the index is left locked: %v", err)
+	}
+	if gittest.Run(t, dir, "rev-parse", "HEAD") == head {
+		t.Error("not committed")
+	}
+}
