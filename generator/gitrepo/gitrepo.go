@@ -836,8 +836,9 @@ func (e *gitError) Error() string {
 
 func (e *gitError) Unwrap() error { return e.err }
 
-// CommitPaths stages exactly the given paths (relative to the output folder) as they are on disk, a deleted one as
-// a removal, and commits them. It returns the zero hash and no error when they hold no change.
+// CommitPaths stages exactly the given paths (relative to the output folder) as they are on disk, a deleted one (or
+// one where a folder now stands) as a removal, and commits them. It returns the zero hash and no error when they hold
+// no change.
 func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object.Signature) (plumbing.Hash, error) {
 	if err := r.Unfinished(); err != nil {
 		return plumbing.ZeroHash, err
@@ -854,7 +855,9 @@ func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object
 	var removed []string
 	for _, p := range paths {
 		rp := r.repoPath(p)
-		if _, err := os.Lstat(filepath.Join(r.root, filepath.FromSlash(rp))); errors.Is(err, os.ErrNotExist) {
+		// A folder standing where a file was is somebody's (generate leaves it): the file is gone, and adding the
+		// folder would commit every file in it.
+		if st, err := os.Lstat(filepath.Join(r.root, filepath.FromSlash(rp))); errors.Is(err, os.ErrNotExist) || err == nil && st.IsDir() {
 			removed = append(removed, rp)
 			continue
 		}

@@ -317,3 +317,18 @@ func TestCommitPathsRefusesAnIndexAnotherGitHolds(t *testing.T) {
 		t.Error("not committed")
 	}
 }
+
+// A folder made where a committed file was is not that file: its removal is committed, and nothing in the folder,
+// which is somebody's (go-git added both, and wrote a tree holding owned.yaml as a file and as a folder).
+func TestCommitPathsTakesNothingOfAFolderWhereAFileWas(t *testing.T) {
+	dir, r := newRepo(t)
+	os.Remove(filepath.Join(dir, "output", "owned.yaml"))
+	write(t, filepath.Join(dir, "output", "owned.yaml", "notes.txt"), "mine\n")
+	sig := &object.Signature{Name: "a", Email: "a@b", When: time.Now()}
+	if _, err := r.CommitPaths([]string{"owned.yaml"}, "removed", sig, sig); err != nil {
+		t.Fatal(err)
+	}
+	if files := strings.TrimSpace(gittest.Run(t, dir, "ls-tree", "-r", "--name-only", "HEAD")); files != "Makefile" {
+		t.Errorf("committed %q, want only the Makefile", files)
+	}
+}
