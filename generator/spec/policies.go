@@ -69,6 +69,9 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 				v.fail(pp+".preset", "known presets: "+strings.Join(slices.Sorted(maps.Keys(v.m.Presets)), ", "), "unknown preset %q", hp.Preset)
 				continue // its nodes and rules would come from the preset: saying they are missing is only noise
 			}
+			if v.m.presetSources[hp.Preset].fatal {
+				continue // the preset file could not be read (reported there): the same noise
+			}
 			if v.m.fromPreset == nil {
 				v.m.fromPreset = map[string]presetParts{}
 			}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -442,5 +443,45 @@ defaults:
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// A preset that does not decode does not hide the spec's problems, nor the rest of its own: everything is reported
+// in one run, each in its file, what did not decode once. A preset file that cannot be read at all is reported alone:
+// its policies are not checked further.
+func TestPresetProblemsAreReportedWithTheSpecs(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "presets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"mine.yaml":   "name: mine\nnodes: {}\ningress:\n  - entities: [wrld]\n    ports: [6443]\n",
+		"broken.yaml": "nodes: {\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "presets", name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Load("fw.yaml", []byte(strings.Replace(firewallBase, "name: fw", "name: Fw", 1)+`    hostPolicies:
+      - {name: p, preset: mine}
+      - {name: q, preset: broken}
+`), Options{Templates: dir})
+	mine, broken := filepath.Join(dir, "presets", "mine.yaml"), filepath.Join(dir, "presets", "broken.yaml")
+	want := []string{ // sorted by file, the temporary folder's first
+		broken + `:1:8: invalid YAML: did not find expected node content`,
+		mine + `:1:7: name: a preset has no name or preset field: its file name names it`,
+		mine + `:4:16: ingress[0].entities[0]: unknown Cilium entity "wrld" (one of all, world, cluster, host, init, ingress, unmanaged, remote-node, health, none, kube-apiserver)`,
+		mine + `:5:13: ingress[0].ports[0]: expected a string, got the number 6443 (quote it: "6443")`,
+		`fw.yaml:4:11: clusters[0].name: "Fw" is not a valid name: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (lower-case letters, digits and '-', at most 63)`,
+	}
+	var got []string
+	var ps Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			got = append(got, p.String())
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%v\n%s", err, diff)
 	}
 }
