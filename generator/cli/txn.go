@@ -28,6 +28,12 @@ func (a *app) refusePending(command string) error {
 	if !tree.Pending(a.outDir) {
 		return nil
 	}
+	// A generate running now holds the lock: its write is in progress, and what it keeps in the staging folder is
+	// what completes or undoes it, not something to remove.
+	if tree.Writing(a.outDir) {
+		return fail(ExitUsage, "another kronform-gen is writing %s; %s reads only whole trees: try again when it is done",
+			a.outDir, command)
+	}
 	return fail(ExitUsage, "%s holds an unfinished write (%s/%s): run kronform-gen generate to finish (or undo) it; %s "+
 		"reads only whole trees and writes nothing. In a fresh clone it was committed by mistake: remove it from git",
 		a.outDir, a.outDir, tree.TxnDir, command)
