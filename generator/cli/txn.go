@@ -25,6 +25,9 @@ func (a *app) openTree() (*tree.Writer, error) {
 // only read the tree never finish one (generate does, first). In CI the staging folder can only have come from git,
 // and applying it would let a pull request rewrite the tree it is judged on (or write outside it).
 func (a *app) refusePending(command string) error {
+	if err := tree.Staging(a.outDir); err != nil {
+		return fail(ExitUsage, "%s: %v", a.outDir, err)
+	}
 	if !tree.Pending(a.outDir) {
 		return nil
 	}

@@ -308,3 +308,42 @@ func TestWriteRefusesATreeWrittenSinceOpenFoundNone(t *testing.T) {
 		t.Errorf("the other tree changed:\n%v\n%v", before, after)
 	}
 }
+
+// The staging area is discarded entry by entry: through a link committed in its place (.kronform-gen/txn -> ../..)
+// that would delete everything in the folder it leads to. A staging area, or a folder of it, that is not a real
+// folder is refused by every writer and reader, and nothing through it is touched.
+func TestAStagingAreaThatIsALinkIsRefused(t *testing.T) {
+	for _, p := range []string{TxnDir, TxnDir + "/old", StateDir} {
+		t.Run(p, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a"}), nil); err != nil {
+				t.Fatal(err)
+			}
+			victim := t.TempDir()
+			os.WriteFile(filepath.Join(victim, "precious"), []byte("mine"), 0o644)
+			link := filepath.Join(dir, filepath.FromSlash(p))
+			if p == StateDir {
+				os.Rename(link, filepath.Join(victim, "state"))
+				os.Symlink(filepath.Join(victim, "state"), link)
+			} else {
+				os.MkdirAll(filepath.Dir(link), 0o755)
+				os.Symlink(victim, link)
+			}
+			if err := Staging(dir); err == nil || !strings.Contains(err.Error(), p+" is a symbolic link, not a folder") {
+				t.Errorf("Staging: %v", err)
+			}
+			if _, err := Open(dir); err == nil {
+				t.Error("Open took the tree")
+			}
+			if err := Recover(dir); err == nil {
+				t.Error("Recover took the tree")
+			}
+			if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "b"}), nil); err == nil {
+				t.Error("Write took the tree")
+			}
+			if b, err := os.ReadFile(filepath.Join(victim, "precious")); err != nil || string(b) != "mine" {
+				t.Errorf("the file the link leads to: %q, %v", b, err)
+			}
+		})
+	}
+}

@@ -143,6 +143,10 @@ func (w *Writer) Write(t *Tree, generated OwnsFunc) (Result, error) {
 			return Result{}, fmt.Errorf("another kronform-gen wrote %s while this one ran: run kronform-gen generate again", dir)
 		}
 	}
+	// Open checked it; a link made since would have the staged files written, and then discarded, through it.
+	if err := Staging(dir); err != nil {
+		return Result{}, err
+	}
 	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
 	adopted, err := readAdopted(stage)
 	if err != nil {
