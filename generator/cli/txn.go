@@ -11,6 +11,10 @@ import (
 // bootstrap and prune guards read it too, which on half a tree would judge a mix of two. The lock is held until the
 // Writer is closed, so that no other kronform-gen writes the tree between those reads and the write.
 func (a *app) openTree() (*tree.Writer, error) {
+	// Bad input, as the readers judge it (exit 2): a staging folder that is a link or a file.
+	if err := tree.Staging(a.outDir); err != nil {
+		return nil, fail(ExitUsage, "%s: %v", a.outDir, err)
+	}
 	w, err := tree.Open(a.outDir)
 	if err != nil {
 		return nil, fail(ExitFailure, "%s: %v", a.outDir, err)
