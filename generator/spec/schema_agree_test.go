@@ -195,6 +195,12 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"port: 6443}", "port: 0}", bad, ""},
 		{"roles: [control-plane]", "roles: []", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: []}", bad, ""},
+		{"nodes: {role: control-plane}", "nodes: {role: \"\"}", bad, ""},
+		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: \"\", type: 8}]", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: \"\"}]}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: \"\"}]}", bad, ""},
+		// YAML's true in any of its spellings is true to both.
+		{"hubble: {relay: true}", "hubble: {relay: True, ui: TRUE}", ok, ""},
 	}
 	for _, c := range cases {
 		text := agreeBase

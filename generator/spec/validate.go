@@ -23,6 +23,8 @@ type validator struct {
 	failed map[string]bool
 	// emptied are the fields written empty and then defaulted (emptyWritten reported them).
 	emptied map[string]bool
+	// inherited are the clusters' fields that hold what defaults wrote (inherit): checked there, and only there.
+	inherited map[string]bool
 }
 
 // PosOf finds where a field path stands in the file; a defaulted field points at its nearest written parent.
@@ -106,6 +108,9 @@ func cutIndex(path, field string) (i int, tail string, ok bool) {
 }
 
 func (v *validator) fail(path, hint, format string, args ...any) {
+	if coveredBy(path, v.inherited) {
+		return // reported where defaults writes the value
+	}
 	v.problems = append(v.problems, v.m.Problem(path, hint, format, args...))
 }
 
