@@ -102,14 +102,93 @@ func generatorSecrets(k kustypes.Kustomization, dir string, read func(string) ([
 	return out
 }
 
-// inClear says whether a generator's source file is in the tree and holds no SOPS metadata.
+// inClear says whether a generator's source file is in the tree and holds a value in the clear (see clearFile).
 func inClear(dir, src string, read func(string) ([]byte, bool)) bool {
 	p := path.Clean(path.Join(dir, src))
 	if path.IsAbs(src) || p == ".." || strings.HasPrefix(p, "../") {
 		return false
 	}
 	b, ok := read(p)
-	return ok && !sopsEncrypted(b)
+	return ok && clearFile(b)
+}
+
+// clearFile says whether a file that a generator or a patch reads holds a value in the clear: it is not
+// SOPS-encrypted, or it is and a value stands beside the ciphertext unencrypted (an unencrypted_suffix or an
+// encrypted_regex that leaves it out, a value added by hand). kustomize-controller decrypts the file before the
+// build, or uses it as it is when its format's marker is not there; either way such a value reaches the Secret as
+// written. Empty and null values hold nothing (sops leaves them as they are), nor do comments or sops' metadata.
+func clearFile(b []byte) bool {
+	lines := strings.Split(string(b), "\n")
+	switch {
+	case slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "sops_mac=") }):
+		// dotenv: KEY=VALUE lines, sops' own keys prefixed sops_.
+		for _, l := range lines {
+			l = strings.TrimSpace(l)
+			key, value, found := strings.Cut(l, "=")
+			if found && !strings.HasPrefix(l, "#") && !strings.HasPrefix(key, "sops_") && value != "" && !isEncrypted(value) {
+				return true
+			}
+		}
+		return false
+	case slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSpace(l) == "[sops]" }):
+		// INI: key = value lines under sections, sops' own in [sops].
+		section := ""
+		for _, l := range lines {
+			l = strings.TrimSpace(l)
+			if strings.HasPrefix(l, "[") && strings.HasSuffix(l, "]") {
+				section = l
+				continue
+			}
+			key, value, found := strings.Cut(l, "=")
+			value = strings.TrimSpace(value)
+			if found && section != "[sops]" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, ";") &&
+				strings.TrimSpace(key) != "" && value != "" && !isEncrypted(strings.Trim(value, `"`)) {
+				return true
+			}
+		}
+		return false
+	case !sopsEncrypted(b):
+		return true
+	}
+	// YAML or JSON: every value outside the sops block.
+	docs, err := decodeAll(b)
+	if err != nil {
+		return true
+	}
+	clear := false
+	seen := map[*kyaml.Node]bool{}
+	for _, d := range docs {
+		visitFields(root(d), map[*kyaml.Node]bool{}, func(k, v *kyaml.Node) {
+			if name, _ := text(k); name != "sops" && !clear {
+				clear = clearLeaf(v, seen)
+			}
+		})
+	}
+	return clear
+}
+
+// clearLeaf says whether a node holds a scalar that is neither empty, null nor SOPS ciphertext.
+func clearLeaf(n *kyaml.Node, seen map[*kyaml.Node]bool) bool {
+	n = deref(n)
+	if n == nil || seen[n] {
+		return false
+	}
+	seen[n] = true
+	switch n.Kind {
+	case kyaml.ScalarNode:
+		s, _ := text(n)
+		return n.ShortTag() != kyaml.NodeTagNull && s != "" && !isEncrypted(s)
+	case kyaml.MappingNode:
+		clear := false
+		visitFields(n, map[*kyaml.Node]bool{}, func(_, v *kyaml.Node) { clear = clear || clearLeaf(v, seen) })
+		return clear
+	}
+	for _, c := range n.Content {
+		if clearLeaf(c, seen) {
+			return true
+		}
+	}
+	return false
 }
 
 // sopsEncrypted says whether a file carries SOPS metadata in any of the formats kustomize-controller decrypts: a

@@ -28,8 +28,9 @@ type patch struct {
 
 // patchesOf lists the patches a document declares: as a kustomization (patches, patchesStrategicMerge,
 // patchesJson6902) and as a Flux Kustomization (spec.patches). read gives the files a kustomization names (path:),
-// relative to the repository; nil leaves them out, and so does a file that is not there or is SOPS-encrypted
-// (kustomize-controller decrypts it).
+// relative to the repository; nil leaves them out, and so does a file that is not there. A SOPS-encrypted file is
+// read as it stands: kustomize-controller decrypts it before the build, so its ciphertext values are none in the
+// clear, and a value sops left unencrypted is written as it stands.
 func patchesOf(doc *kyaml.Node, dir string, read func(string) ([]byte, bool)) []patch {
 	r := root(doc)
 	var out []patch
@@ -101,11 +102,7 @@ func readPatch(dir, file string, read func(string) ([]byte, bool)) ([]byte, bool
 	if path.IsAbs(file) || p == ".." || strings.HasPrefix(p, "../") {
 		return nil, false
 	}
-	b, ok := read(p)
-	if !ok || sopsEncrypted(b) {
-		return nil, false
-	}
-	return b, true
+	return read(p)
 }
 
 // mayTouchSecret says whether a patch may change a Secret: the patch names one itself, or its target may select one.
