@@ -1,6 +1,8 @@
 package preview
 
 import (
+	"bytes"
+	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -21,11 +23,12 @@ func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFi
 // KustomizationSecrets lists the Secrets a kustomization file (p, relative to the tree) makes or changes with values
 // kept in the clear: every secretGenerator literal, every env or file source that is not SOPS-encrypted
 // (kustomize-controller decrypts those that are before it builds), and every patch that writes such a value into a
-// Secret of the tree (inline, or from a file in the tree; see patch.mayTouchSecret, secrets nil taking any). read
-// gives the tree's files; a source that is not in the tree is left to the build, which fails on it. Only key names
-// and source paths are reported, never values.
+// Secret of the tree (inline, or from a file in the tree; see patch.mayTouchSecret, secrets nil taking any), and
+// the same of the SecretGenerator configurations its generators give (see configSecrets). read gives the tree's
+// files; a source that is not in the tree is left to the build, which fails on it. Only key names and source paths
+// are reported, never values.
 func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool), secrets *SecretNames) ([]PlaintextSecret, error) {
-	if !manifest.MayHoldSecret(data) {
+	if !manifest.MayHoldSecret(data) && !bytes.Contains(data, []byte("generators")) {
 		return nil, nil
 	}
 	var k kustypes.Kustomization
@@ -33,7 +36,13 @@ func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool
 		return nil, err
 	}
 	dir := path.Dir(p)
-	out := generatorSecrets(k, dir, read)
+	var out []PlaintextSecret
+	for _, g := range k.SecretGenerator {
+		if s, ok := generatorSecret(g, "secretGenerator.", dir, read); ok {
+			out = append(out, s)
+		}
+	}
+	out = append(out, configSecrets(k.Generators, dir, read)...)
 	docs, err := decodeAll(data)
 	if err != nil {
 		return nil, err
@@ -68,38 +77,132 @@ func KustomizationResources(p string, data []byte) ([]string, error) {
 	return out, nil
 }
 
-func generatorSecrets(k kustypes.Kustomization, dir string, read func(string) ([]byte, bool)) []PlaintextSecret {
+// generatorSecret reports a secretGenerator's literals, and its env and file sources in the clear, each key prefixed.
+func generatorSecret(g kustypes.SecretArgs, prefix, dir string, read func(string) ([]byte, bool)) (PlaintextSecret, bool) {
+	s := PlaintextSecret{Document: 1, Namespace: g.Namespace, Name: g.Name}
+	for _, l := range g.LiteralSources {
+		key, _, _ := strings.Cut(l, "=")
+		s.Keys = append(s.Keys, prefix+"literals."+key)
+	}
+	envs := slices.Clone(g.EnvSources)
+	if g.EnvSource != "" {
+		envs = append(envs, g.EnvSource)
+	}
+	for _, e := range envs {
+		if inClear(dir, e, read) {
+			s.Keys = append(s.Keys, prefix+"envs."+e)
+		}
+	}
+	for _, f := range g.FileSources {
+		key, src, found := strings.Cut(f, "=")
+		if !found {
+			key, src = path.Base(f), f
+		}
+		if inClear(dir, src, read) {
+			s.Keys = append(s.Keys, prefix+"files."+key)
+		}
+	}
+	slices.Sort(s.Keys)
+	return s, len(s.Keys) > 0
+}
+
+// secretGeneratorConfig is the configuration of kustomize's SecretGenerator plugin, which a kustomization's
+// generators give: the arguments of a secretGenerator, its name and namespace in metadata.
+type secretGeneratorConfig struct {
+	Kind     string `json:"kind"`
+	Metadata struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+	kustypes.SecretArgs `json:",inline"`
+}
+
+// configSecrets reports what the SecretGenerator configurations among a kustomization's generators make in the
+// clear, as kustomize reads them: an entry that parses as objects is the configurations themselves (inline: literals
+// and sources), any other names a file or a folder whose kustomization lists them (sources alone: their literals
+// are reported where they are written, by PlaintextSecrets). Either way their sources are read from the folder of
+// the kustomization that lists the generators.
+func configSecrets(generators []string, dir string, read func(string) ([]byte, bool)) []PlaintextSecret {
 	var out []PlaintextSecret
-	for _, g := range k.SecretGenerator {
-		s := PlaintextSecret{Document: 1, Namespace: g.Namespace, Name: g.Name}
-		for _, l := range g.LiteralSources {
-			key, _, _ := strings.Cut(l, "=")
-			s.Keys = append(s.Keys, "secretGenerator.literals."+key)
+	for i, g := range generators {
+		prefix := fmt.Sprintf("generators[%d].", i)
+		configs, inline := inlineConfigs(g)
+		if !inline {
+			configs = fileConfigs(path.Join(dir, g), read, map[string]bool{})
 		}
-		envs := slices.Clone(g.EnvSources)
-		if g.EnvSource != "" {
-			envs = append(envs, g.EnvSource)
-		}
-		for _, e := range envs {
-			if inClear(dir, e, read) {
-				s.Keys = append(s.Keys, "secretGenerator.envs."+e)
+		for _, c := range configs {
+			var cfg secretGeneratorConfig
+			if yaml.Unmarshal([]byte(c), &cfg) != nil || cfg.Kind != "SecretGenerator" {
+				continue
 			}
-		}
-		for _, f := range g.FileSources {
-			key, src, found := strings.Cut(f, "=")
-			if !found {
-				key, src = path.Base(f), f
+			args := cfg.SecretArgs
+			args.Name, args.Namespace = cfg.Metadata.Name, cfg.Metadata.Namespace
+			if !inline {
+				args.LiteralSources = nil
 			}
-			if inClear(dir, src, read) {
-				s.Keys = append(s.Keys, "secretGenerator.files."+key)
+			if s, ok := generatorSecret(args, prefix, dir, read); ok {
+				out = append(out, s)
 			}
-		}
-		if len(s.Keys) > 0 {
-			slices.Sort(s.Keys)
-			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// inlineConfigs are the documents of a generators entry that kustomize reads as objects (it tries that before taking
+// the entry as a path); ok is false for a path.
+func inlineConfigs(entry string) ([]string, bool) {
+	docs, err := decodeAll([]byte(entry))
+	if err != nil {
+		return nil, false
+	}
+	var out []string
+	for _, d := range docs {
+		if r := root(d); r != nil && r.Kind == kyaml.MappingNode {
+			b, err := kyaml.Marshal(d)
+			if err != nil {
+				return nil, false
+			}
+			out = append(out, string(b))
+		}
+	}
+	return out, len(out) > 0
+}
+
+// fileConfigs are the documents of a generators entry that names a file of the tree, or a folder whose
+// kustomization lists them as resources (at any depth).
+func fileConfigs(p string, read func(string) ([]byte, bool), seen map[string]bool) []string {
+	p = path.Clean(p)
+	if p == ".." || strings.HasPrefix(p, "../") || seen[p] {
+		return nil
+	}
+	seen[p] = true
+	if b, ok := read(p); ok {
+		docs, err := decodeAll(b)
+		if err != nil {
+			return nil
+		}
+		var out []string
+		for _, d := range docs {
+			if s, err := kyaml.Marshal(d); err == nil {
+				out = append(out, string(s))
+			}
+		}
+		return out
+	}
+	for _, name := range kustomizationFiles {
+		k := path.Join(p, name)
+		data, ok := read(k)
+		if !ok {
+			continue
+		}
+		resources, _ := KustomizationResources(k, data)
+		var out []string
+		for _, r := range resources {
+			out = append(out, fileConfigs(r, read, seen)...)
+		}
+		return out
+	}
+	return nil
 }
 
 // inClear says whether a generator's source file is in the tree and holds a value in the clear (see clearFile).
@@ -207,41 +310,103 @@ func sopsEncrypted(b []byte) bool {
 	return yaml.Unmarshal(b, &doc) == nil && doc.Sops.MAC != ""
 }
 
-// maskLiterals masks the values of a kustomization document's secretGenerator literals (KEY=VALUE becomes
-// KEY=*****), for showing the file in a diff. It says whether it masked any.
+// maskLiterals masks the literals of a document's secretGenerators (KEY=VALUE becomes KEY=*****), of a SecretGenerator
+// configuration, and of those a kustomization's generators give inline, for showing the file in a diff. It says
+// whether it masked any.
 func maskLiterals(doc *kyaml.Node) bool {
 	masked := false
 	seen := map[*kyaml.Node]bool{}
-	for _, gens := range fields(root(doc), "secretGenerator") {
+	mask := func(lits *kyaml.Node) {
+		for _, l := range literalNodes(lits) {
+			if seen[l] {
+				continue
+			}
+			seen[l] = true
+			s, _ := text(l)
+			key, _, found := strings.Cut(s, "=")
+			if !found {
+				key = "" // no KEY=: the whole of it may be the value
+			}
+			*l = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: key + "=" + maskPlain, Anchor: l.Anchor}
+			masked = true
+		}
+	}
+	r := root(doc)
+	for _, gens := range fields(r, "secretGenerator") {
 		gens = deref(gens)
 		if gens == nil || gens.Kind != kyaml.SequenceNode {
 			continue
 		}
 		for _, g := range gens.Content {
 			for _, lits := range fields(g, "literals") {
-				lits = deref(lits)
-				if lits == nil {
-					continue
-				}
-				items := lits.Content
-				if lits.Kind == kyaml.ScalarNode {
-					items = []*kyaml.Node{lits}
-				}
-				for _, l := range items {
-					if l = deref(l); l == nil || seen[l] || l.Kind != kyaml.ScalarNode {
-						continue
-					}
-					seen[l] = true
-					s, _ := text(l)
-					key, _, found := strings.Cut(s, "=")
-					if !found {
-						key = "" // no KEY=: the whole of it may be the value
-					}
-					*l = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: key + "=" + maskPlain, Anchor: l.Anchor}
-					masked = true
-				}
+				mask(lits)
 			}
 		}
 	}
+	if hasText(fields(r, "kind"), "SecretGenerator") {
+		for _, lits := range fields(r, "literals") {
+			mask(lits)
+		}
+	}
+	for _, gens := range fields(r, "generators") {
+		gens = deref(gens)
+		if gens == nil || gens.Kind != kyaml.SequenceNode {
+			continue
+		}
+		for _, g := range gens.Content {
+			if g = deref(g); g == nil || seen[g] || g.Kind != kyaml.ScalarNode {
+				continue
+			}
+			seen[g] = true
+			entry, _ := text(g)
+			if _, inline := inlineConfigs(entry); !inline {
+				continue
+			}
+			*g = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: maskInlineConfigs(entry), Anchor: g.Anchor}
+			masked = true
+		}
+	}
 	return masked
+}
+
+// literalNodes are the scalars of a literals field: the items of a list, or the field itself.
+func literalNodes(lits *kyaml.Node) []*kyaml.Node {
+	lits = deref(lits)
+	if lits == nil {
+		return nil
+	}
+	items := lits.Content
+	if lits.Kind == kyaml.ScalarNode {
+		items = []*kyaml.Node{lits}
+	}
+	var out []*kyaml.Node
+	for _, l := range items {
+		if l = deref(l); l != nil && l.Kind == kyaml.ScalarNode {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// maskInlineConfigs is an inline generators entry with every document masked as a file's are; one that cannot be
+// re-encoded is replaced whole.
+func maskInlineConfigs(entry string) string {
+	const hidden = "# (not shown: an inline generator that may hold Secret values)\n"
+	docs, err := decodeAll([]byte(entry))
+	if err != nil {
+		return hidden
+	}
+	var buf bytes.Buffer
+	for i, d := range docs {
+		maskDocument(d)
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		enc := kyaml.NewEncoder(&buf)
+		if enc.Encode(d) != nil {
+			return hidden
+		}
+		enc.Close()
+	}
+	return buf.String()
 }

@@ -2,9 +2,12 @@ package preview_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -331,6 +334,85 @@ secretGenerator:
 	masked := string(preview.MaskFile([]byte(kustomization)))
 	if strings.Contains(masked, "hunter2") || strings.Contains(masked, "admin") || !strings.Contains(masked, "password=*****") {
 		t.Errorf("literals not masked:\n%s", masked)
+	}
+}
+
+// kustomize's SecretGenerator plugin makes Secrets too, from the configurations a kustomization's generators give:
+// a file, a folder whose kustomization lists them, or the configuration inline. Their literals are plaintext where
+// they are written (check scans every file), and their sources, read from the folder of the kustomization that lists
+// the generators, as a secretGenerator's are. Diffs mask the literals. The real kustomize CLI builds the tree into
+// the Secrets named.
+func TestGeneratorConfigSecrets(t *testing.T) {
+	files := map[string]string{
+		"apps/db.env":  "TOKEN=CANARY-env\n",
+		"apps/enc.env": "PASSWORD=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\nsops_mac=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n",
+		"apps/gen.yaml": "apiVersion: builtin\nkind: SecretGenerator\nmetadata: {name: fromfile, namespace: apps}\n" +
+			"literals: [password=CANARY-file]\nenvs: [db.env, enc.env]\n",
+		"apps/sub/kustomization.yaml": "resources: [gen.yaml]\n",
+		"apps/sub/gen.yaml":           "apiVersion: builtin\nkind: SecretGenerator\nmetadata: {name: fromdir}\nfiles: [db.env]\n",
+		"apps/kustomization.yaml": `generators:
+- gen.yaml
+- sub
+- |
+  apiVersion: builtin
+  kind: SecretGenerator
+  metadata: {name: inline}
+  literals: [x=CANARY-inline]
+- |
+  apiVersion: builtin
+  kind: ConfigMapGenerator
+  metadata: {name: settings}
+  literals: [shown=shown]
+`,
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	var got []string
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		found, err := preview.PlaintextSecrets([]byte(files[p]), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if preview.IsKustomizationFile(p) {
+			k, err := preview.KustomizationSecrets(p, []byte(files[p]), read, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found = append(found, k...)
+		}
+		for _, f := range found {
+			got = append(got, p+": "+f.Namespace+"/"+f.Name+" "+strings.Join(f.Keys, " "))
+		}
+	}
+	want := []string{
+		"apps/gen.yaml: apps/fromfile literals.password",
+		"apps/kustomization.yaml: apps/fromfile generators[0].envs.db.env",
+		"apps/kustomization.yaml: /fromdir generators[1].files.db.env",
+		"apps/kustomization.yaml: /inline generators[2].literals.x",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("plaintext (-want +got):\n%s", diff)
+	}
+	for _, p := range []string{"apps/gen.yaml", "apps/kustomization.yaml"} {
+		masked := string(preview.MaskFile([]byte(files[p])))
+		if strings.Contains(masked, "CANARY") || !strings.Contains(masked, "=*****") {
+			t.Errorf("MaskFile(%s):\n%s", p, masked)
+		}
+		if p == "apps/kustomization.yaml" && !strings.Contains(masked, "shown=shown") {
+			t.Errorf("MaskFile(%s) masks a ConfigMap's literal:\n%s", p, masked)
+		}
+	}
+
+	dir := t.TempDir()
+	tree := map[string][]byte{}
+	for p, b := range files {
+		tree[p] = []byte(b)
+	}
+	writeTree(t, dir, tree)
+	built := string(kustomizeBuild(t, filepath.Join(dir, "apps")))
+	for _, s := range []string{"name: fromfile-", "name: fromdir-", "name: inline-", "TOKEN: " + base64.StdEncoding.EncodeToString([]byte("CANARY-env"))} {
+		if !strings.Contains(built, s) {
+			t.Errorf("kustomize build lacks %q:\n%s", s, built)
+		}
 	}
 }
 

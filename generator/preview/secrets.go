@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -88,9 +89,34 @@ func PlaintextSecrets(data []byte, secrets *SecretNames) ([]PlaintextSecret, err
 				out = append(out, p)
 			}
 		}
+		if p, ok := generatorConfigLiterals(d, i+1); ok {
+			out = append(out, p)
+		}
 		out = append(out, fluxPatchSecrets(d, i+1, secrets)...)
 	}
 	return out, nil
+}
+
+// generatorConfigLiterals reports the literals of a SecretGenerator plugin configuration (what a kustomization's
+// generators read from a file, kind SecretGenerator): each is a value in the clear that kustomize writes into the
+// Secret it generates.
+func generatorConfigLiterals(doc *kyaml.Node, document int) (PlaintextSecret, bool) {
+	r := root(doc)
+	if !hasText(fields(r, "kind"), "SecretGenerator") {
+		return PlaintextSecret{}, false
+	}
+	p := PlaintextSecret{Document: document}
+	p.Namespace, p.Name = identity(r)
+	for _, lits := range fields(r, "literals") {
+		for _, l := range literalNodes(lits) {
+			s, _ := text(l)
+			key, _, _ := strings.Cut(s, "=")
+			p.Keys = append(p.Keys, "literals."+key)
+		}
+	}
+	slices.Sort(p.Keys)
+	p.Keys = slices.Compact(p.Keys)
+	return p, len(p.Keys) > 0
 }
 
 // plaintextIn reports one Secret object's values that are in the clear.
