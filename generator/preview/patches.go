@@ -131,8 +131,13 @@ func (p patch) mayTouchSecret(secrets *SecretNames) bool {
 		if len(secretObjects(d)) > 0 {
 			return true
 		}
-		if r := root(d); r != nil && r.Kind == kyaml.SequenceNode && p.target == nil {
-			return true // a JSON patch without a target, which kustomize refuses
+		if r := root(d); r != nil && r.Kind == kyaml.SequenceNode {
+			if p.target == nil {
+				return true // a JSON patch without a target, which kustomize refuses
+			}
+			if slices.ContainsFunc(r.Content, makesSecret) {
+				return true
+			}
 		}
 	}
 	return false
@@ -275,6 +280,10 @@ func (p patch) plaintext(document int, secrets *SecretNames) (PlaintextSecret, b
 		case r == nil:
 		case r.Kind == kyaml.SequenceNode:
 			for _, op := range r.Content {
+				if makesSecret(op) {
+					// The object the target selects becomes a Secret, with whatever values it holds.
+					s.Keys = append(s.Keys, p.where+"/kind")
+				}
 				switch value, whole := secretOp(op); {
 				case value == nil:
 				case whole:
@@ -320,6 +329,24 @@ func secretOp(op *kyaml.Node) (value *kyaml.Node, whole bool) {
 		return value, false
 	}
 	return nil, false
+}
+
+// makesSecret says whether a JSON patch operation may turn the object it patches into a Secret: it adds or replaces
+// /kind with Secret (as kustomize reads the value: a !!binary tag decoded), or copies or moves some value there.
+// kustomize applies it to whatever the target selects, a ConfigMap say, whose values then stand in a Secret.
+func makesSecret(op *kyaml.Node) bool {
+	kind, _ := text(field(op, "op"))
+	if ptr, _ := text(field(op, "path")); ptr != "/kind" {
+		return false
+	}
+	switch kind {
+	case "add", "replace":
+		v, _ := text(field(op, "value"))
+		return v == "Secret"
+	case "copy", "move":
+		return true
+	}
+	return false
 }
 
 func unescapePointer(s string) string {

@@ -416,6 +416,49 @@ func TestGeneratorConfigSecrets(t *testing.T) {
 	}
 }
 
+// A JSON patch that sets /kind to Secret turns the object its target selects (a ConfigMap holding a password, say)
+// into a Secret holding those values, as the real kustomize CLI builds it: check reports the patch, in a
+// kustomization and in a Flux Kustomization, and one that sets another kind is no Secret.
+func TestPatchThatMakesASecret(t *testing.T) {
+	files := map[string][]byte{
+		"apps/cm.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: db, namespace: apps}\ndata: {password: aHVudGVyMg==}\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: apps}\ndata: {shown: shown}\n"),
+		"apps/kustomization.yaml": []byte(`resources: [cm.yaml]
+patches:
+- target: {kind: ConfigMap, name: db}
+  patch: |
+    - {op: replace, path: /kind, value: !!binary U2VjcmV0}
+- target: {kind: ConfigMap, name: other}
+  patch: |
+    - {op: add, path: /metadata/labels, value: {kind: Secret}}
+    - {op: replace, path: /kind, value: ConfigMap}
+`),
+	}
+	dir := t.TempDir()
+	writeTree(t, dir, files)
+	if built := string(kustomizeBuild(t, filepath.Join(dir, "apps"))); !strings.Contains(built, "kind: Secret\nmetadata:\n  name: db\n") {
+		t.Fatalf("kustomize did not make a Secret:\n%s", built)
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return b, ok }
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", files["apps/kustomization.yaml"], read, nil)
+	if err != nil || len(found) != 1 || found[0].Name != "db" || strings.Join(found[0].Keys, " ") != "patches[0]/kind" {
+		t.Errorf("KustomizationSecrets = %+v, %v", found, err)
+	}
+	flux := `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  patches:
+  - target: {kind: ConfigMap}
+    patch: |
+      - {op: replace, path: /kind, value: Secret}
+`
+	found, err = preview.PlaintextSecrets([]byte(flux), preview.NewSecretNames(nil, read))
+	if err != nil || len(found) != 1 || strings.Join(found[0].Keys, " ") != "spec.patches[0]/kind" {
+		t.Errorf("PlaintextSecrets(Flux Kustomization) = %+v, %v", found, err)
+	}
+}
+
 // A patch that writes a value in the clear into a Secret is a plaintext Secret: check reports it and diffs mask it,
 // inline in a kustomization file or a Flux Kustomization, or in a file a kustomization names.
 func TestPatchSecrets(t *testing.T) {
