@@ -248,6 +248,8 @@ func TestCheckReportsValuesSOPSLeftInTheClear(t *testing.T) {
 		return out
 	}
 	suffix := []string{"--unencrypted-suffix", "_unencrypted"}
+	partialEnv := enc("partial.enc.env", "PASSWORD=s3cret\nUSER_unencrypted=clear-user\n", suffix...)
+	wholeYAML := enc("whole.enc.yaml", "password: s3cret\nempty: ''\nnothing: null\n")
 	writeTree(t, dir, map[string][]byte{
 		"partial/kustomization.yaml": []byte(`secretGenerator:
 - name: partial
@@ -257,10 +259,10 @@ func TestCheckReportsValuesSOPSLeftInTheClear(t *testing.T) {
 patches:
 - path: patch.enc.yaml
 `),
-		"partial/partial.enc.env":  enc("partial.enc.env", "PASSWORD=s3cret\nUSER_unencrypted=clear-user\n", suffix...),
+		"partial/partial.enc.env":  partialEnv,
 		"partial/partial.enc.yaml": enc("partial.enc.yaml", "password: s3cret\nuser_unencrypted: clear-user\n", suffix...),
 		"partial/partial.enc.ini":  enc("partial.enc.ini", "[db]\npassword = s3cret\nuser_unencrypted = clear-user\n", suffix...),
-		"partial/whole.enc.yaml":   enc("whole.enc.yaml", "password: s3cret\nempty: ''\nnothing: null\n"),
+		"partial/whole.enc.yaml":   wholeYAML,
 		"partial/patch.enc.yaml": enc("patch.enc.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: embedded, namespace: apps}\ndata: {a: YQ==}\nstringData: {b: clear-b}\n",
 			"--encrypted-regex", "^data$"),
 		// A sops_mac line makes no file encrypted: the controller finds no marker and reads it as it is.
@@ -288,5 +290,24 @@ patches:
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("KustomizationSecrets (-want +got):\n%s", diff)
+	}
+
+	// A Secret value that is a whole encrypted file is no value in the clear (kustomize-controller decrypts it in
+	// data; in stringData it stays ciphertext), unless sops left one in it.
+	got = nil
+	embedded, _ := os.ReadFile(filepath.Join(dir, "apps/embedded.yaml"))
+	partial := fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: partial}\ndata:\n  part.env: %s\n  whole.yaml: %s\nstringData:\n  whole.yaml: |\n    %s\n",
+		b64(partialEnv), b64(wholeYAML), strings.ReplaceAll(strings.TrimSpace(string(wholeYAML)), "\n", "\n    "))
+	for _, f := range [][]byte{embedded, []byte(partial)} {
+		found, err := preview.PlaintextSecrets(f, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range found {
+			got = append(got, s.Name+" "+strings.Join(s.Keys, " "))
+		}
+	}
+	if diff := cmp.Diff([]string{"embedded data.plain", "partial data.part.env"}, got); diff != "" {
+		t.Errorf("PlaintextSecrets (-want +got):\n%s", diff)
 	}
 }

@@ -2,6 +2,7 @@ package preview
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -173,11 +174,27 @@ func inClearValue(v *kyaml.Node) bool {
 	}
 	if v.Kind == kyaml.ScalarNode {
 		s, _ := text(v)
-		return s != "" && !isEncrypted(s)
+		return s != "" && !isEncrypted(s) && !encryptedFile(s)
 	}
 	for _, c := range v.Content {
 		if inClearValue(c) {
 			return true
+		}
+	}
+	return false
+}
+
+// encryptedFile says whether a value is a whole SOPS-encrypted file with no value in the clear (see clearFile), as it
+// stands or base64-encoded (a data value): kustomize-controller decrypts such a file in a Secret's data, and
+// anywhere else it stays ciphertext.
+func encryptedFile(v string) bool {
+	b := []byte(v)
+	if d, err := base64.StdEncoding.DecodeString(v); err == nil {
+		b = d
+	}
+	for _, marker := range sourceMarkers {
+		if bytes.Contains(b, marker) {
+			return !clearFile(b)
 		}
 	}
 	return false
