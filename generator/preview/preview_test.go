@@ -363,17 +363,23 @@ func TestGeneratorConfigSecrets(t *testing.T) {
   kind: ConfigMapGenerator
   metadata: {name: settings}
   literals: [shown=shown]
+patches:
+- target: {name: inline}
+  patch: |
+    - {op: add, path: /data/y, value: Q0FOQVJZ}
 `,
 	}
 	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	// The inline configuration's Secret is one a patch without a kind can select.
+	names := preview.NewSecretNames(slices.Sorted(maps.Keys(files)), read)
 	var got []string
 	for _, p := range slices.Sorted(maps.Keys(files)) {
-		found, err := preview.PlaintextSecrets([]byte(files[p]), nil)
+		found, err := preview.PlaintextSecrets([]byte(files[p]), names)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if preview.IsKustomizationFile(p) {
-			k, err := preview.KustomizationSecrets(p, []byte(files[p]), read, nil)
+			k, err := preview.KustomizationSecrets(p, []byte(files[p]), read, names)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -388,6 +394,7 @@ func TestGeneratorConfigSecrets(t *testing.T) {
 		"apps/kustomization.yaml: apps/fromfile generators[0].envs.db.env",
 		"apps/kustomization.yaml: /fromdir generators[1].files.db.env",
 		"apps/kustomization.yaml: /inline generators[2].literals.x",
+		"apps/kustomization.yaml: /inline patches[0]/data/y",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("plaintext (-want +got):\n%s", diff)
