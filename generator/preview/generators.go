@@ -28,7 +28,7 @@ func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFi
 // files; a source that is not in the tree is left to the build, which fails on it. Only key names and source paths
 // are reported, never values.
 func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool), secrets *SecretNames) ([]PlaintextSecret, error) {
-	if !manifest.MayHoldSecret(data) && !bytes.Contains(data, []byte("generators")) {
+	if !manifest.MayHoldSecret(data) && !bytes.Contains(data, []byte("generators")) && !bytes.Contains(data, []byte("transformers")) {
 		return nil, nil
 	}
 	var k kustypes.Kustomization
@@ -49,12 +49,42 @@ func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool
 	}
 	for i, d := range docs {
 		for _, pt := range patchesOf(d, dir, read) {
-			if s, ok := pt.plaintext(i+1, secrets); ok && !strings.HasPrefix(pt.where, "spec.") {
+			if s, ok := pt.plaintext(i+1, secrets); ok && !strings.HasPrefix(pt.where, "spec.") && !pt.config {
 				out = append(out, s)
 			}
 		}
 	}
-	return out, nil
+	return append(out, transformerSecrets(k.Transformers, dir, read, secrets)...), nil
+}
+
+// transformerSecrets reports the patches of the patch transformer configurations among a kustomization's
+// transformers that write a value in the clear into a Secret, as configSecrets does the generators': all of an
+// inline configuration, and the files of one in a file or folder (its inline patches are reported where they are
+// written, by PlaintextSecrets).
+func transformerSecrets(transformers []string, dir string, read func(string) ([]byte, bool), secrets *SecretNames) []PlaintextSecret {
+	var out []PlaintextSecret
+	for i, t := range transformers {
+		configs, inline := inlineConfigs(t)
+		if !inline {
+			configs = fileConfigs(path.Join(dir, t), read, map[string]bool{})
+		}
+		for _, c := range configs {
+			docs, err := decodeAll([]byte(c))
+			if err != nil || len(docs) == 0 {
+				continue
+			}
+			for _, pt := range patchesOf(docs[0], dir, read) {
+				if !pt.config || !inline && pt.inline != nil {
+					continue
+				}
+				pt.where = fmt.Sprintf("transformers[%d].%s", i, pt.where)
+				if s, ok := pt.plaintext(1, secrets); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // KustomizationResources lists the files a kustomization file (p, relative to the tree) names as resources
@@ -311,8 +341,8 @@ func sopsEncrypted(b []byte) bool {
 }
 
 // maskLiterals masks the literals of a document's secretGenerators (KEY=VALUE becomes KEY=*****), of a SecretGenerator
-// configuration, and of those a kustomization's generators give inline, for showing the file in a diff. It says
-// whether it masked any.
+// configuration, and of those a kustomization's generators give inline (and the patches of the transformers it gives
+// inline), for showing the file in a diff. It says whether it masked any.
 func maskLiterals(doc *kyaml.Node) bool {
 	masked := false
 	seen := map[*kyaml.Node]bool{}
@@ -348,7 +378,7 @@ func maskLiterals(doc *kyaml.Node) bool {
 			mask(lits)
 		}
 	}
-	for _, gens := range fields(r, "generators") {
+	for _, gens := range append(fields(r, "generators"), fields(r, "transformers")...) {
 		gens = deref(gens)
 		if gens == nil || gens.Kind != kyaml.SequenceNode {
 			continue
@@ -391,7 +421,7 @@ func literalNodes(lits *kyaml.Node) []*kyaml.Node {
 // maskInlineConfigs is an inline generators entry with every document masked as a file's are; one that cannot be
 // re-encoded is replaced whole.
 func maskInlineConfigs(entry string) string {
-	const hidden = "# (not shown: an inline generator that may hold Secret values)\n"
+	const hidden = "# (not shown: an inline generator or transformer that may hold Secret values)\n"
 	docs, err := decodeAll([]byte(entry))
 	if err != nil {
 		return hidden

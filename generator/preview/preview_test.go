@@ -466,6 +466,93 @@ spec:
 	}
 }
 
+// kustomize's patch transformers patch as a kustomization's patches do, configured through its transformers (a
+// file, or inline): check reports those that write a value in the clear into a Secret (inline patches where they are
+// written, files read from the kustomization's folder), diffs mask them, and the real kustomize CLI applies them all.
+func TestTransformerConfigSecrets(t *testing.T) {
+	files := map[string]string{
+		"apps/s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: apps}\ntype: Opaque\n",
+		"apps/tr.yaml": "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: a}\ntarget: {kind: Secret}\n" +
+			"patch: |\n  - {op: add, path: /stringData/a, value: CANARY-a}\n",
+		"apps/json.yaml": "apiVersion: builtin\nkind: PatchJson6902Transformer\nmetadata: {name: b}\n" +
+			"target: {version: v1, kind: Secret, name: s, namespace: apps}\njsonOp: '[{\"op\": \"add\", \"path\": \"/data\", \"value\": {\"b\": \"Q0FOQVJZLWI=\"}}]'\n",
+		"apps/smp.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: apps}\nstringData: {c: CANARY-c}\n",
+		"apps/ops.yaml": "- {op: add, path: /stringData/d, value: CANARY-d}\n",
+		"apps/kustomization.yaml": `resources: [s.yaml]
+transformers:
+- tr.yaml
+- json.yaml
+- |
+  apiVersion: builtin
+  kind: PatchStrategicMergeTransformer
+  metadata: {name: c}
+  paths: [smp.yaml]
+- |
+  apiVersion: builtin
+  kind: PatchTransformer
+  metadata: {name: d}
+  target: {kind: Secret, name: s}
+  path: ops.yaml
+- |
+  apiVersion: builtin
+  kind: PatchStrategicMergeTransformer
+  metadata: {name: e}
+  patches: |-
+    apiVersion: v1
+    kind: Secret
+    metadata: {name: s, namespace: apps}
+    stringData: {e: CANARY-e}
+`,
+	}
+	dir := t.TempDir()
+	tree := map[string][]byte{}
+	for p, b := range files {
+		tree[p] = []byte(b)
+	}
+	writeTree(t, dir, tree)
+	built := string(kustomizeBuild(t, filepath.Join(dir, "apps")))
+	for _, s := range []string{"a: CANARY-a", "b: Q0FOQVJZLWI=", "c: CANARY-c", "d: CANARY-d", "e: CANARY-e"} {
+		if !strings.Contains(built, s) {
+			t.Errorf("kustomize build lacks %q:\n%s", s, built)
+		}
+	}
+
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	var got []string
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		found, err := preview.PlaintextSecrets([]byte(files[p]), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if preview.IsKustomizationFile(p) {
+			k, err := preview.KustomizationSecrets(p, []byte(files[p]), read, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found = append(found, k...)
+		}
+		for _, f := range found {
+			got = append(got, p+": "+f.Name+" "+strings.Join(f.Keys, " "))
+		}
+	}
+	want := []string{
+		"apps/json.yaml: s jsonOp/data",
+		"apps/kustomization.yaml: s transformers[2].paths[0].stringData.c",
+		"apps/kustomization.yaml: s transformers[3].patch/stringData/d",
+		"apps/kustomization.yaml: s transformers[4].patches.stringData.e",
+		"apps/smp.yaml: s stringData.c",
+		"apps/tr.yaml:  patch/stringData/a",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("plaintext (-want +got):\n%s", diff)
+	}
+	for _, p := range []string{"apps/tr.yaml", "apps/json.yaml", "apps/kustomization.yaml"} {
+		if masked := string(preview.MaskFile([]byte(files[p]))); strings.Contains(masked, "CANARY") || strings.Contains(masked, "Q0FOQVJZ") {
+			t.Errorf("MaskFile(%s):\n%s", p, masked)
+		}
+	}
+}
+
 // A patch that writes a value in the clear into a Secret is a plaintext Secret: check reports it and diffs mask it,
 // inline in a kustomization file or a Flux Kustomization, or in a file a kustomization names.
 func TestPatchSecrets(t *testing.T) {
