@@ -208,6 +208,7 @@ func TestBuildMasksAndDecryptsSOPSSecrets(t *testing.T) {
 func TestPlaintextSecrets(t *testing.T) {
 	for _, tc := range []struct{ name, file, want string }{
 		{"clear stringData", "kind: Secret\nmetadata: {name: a, namespace: n}\nstringData: {x: y}\n", "1 n/a [stringData.x]"},
+		{"kind substituted by Flux", "apiVersion: v1\nkind: ${k}\nmetadata: {name: s}\nstringData: {x: y}\n", "1 /s [stringData.x]"},
 		{"clear beside ciphertext under a sops block", "kind: Secret\nmetadata: {name: b}\ndata:\n  x: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n  y: eg==\nsops: {version: 3.13.3}\n", "1 /b [data.y]"},
 		{"second document", "kind: ConfigMap\ndata: {x: y}\n---\nkind: \"Secret\"\nmetadata: {name: c}\ndata: {k: dg==}\n", "2 /c [data.k]"},
 		{"no values", "kind: Secret\nmetadata: {name: d}\ntype: Opaque\n", ""},
@@ -286,6 +287,9 @@ func TestMaskFileFindsEverySpellingOfSecret(t *testing.T) {
 		"kind: Secret\nstringData: [CANARY]\n",
 		"kind: Secret\ndata: {p: [{q: CANARY}]}\n",
 		"kind: Secret\ndata: Q0FOQVJZ\n",
+		// Flux's postBuild may substitute Secret for the kind.
+		"apiVersion: v1\nkind: ${kind}\nstringData: {p: CANARY}\n",
+		"kind: Sec${suffix:=ret}\ndata: {p: Q0FOQVJZ}\n",
 	} {
 		if got := string(preview.MaskFile([]byte(file))); strings.Contains(got, "CANARY") || strings.Contains(got, "Q0FOQVJZ") {
 			t.Errorf("%q masked as %q", file, got)

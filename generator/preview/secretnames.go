@@ -8,8 +8,6 @@ import (
 	"sync"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
-
-	"github.com/kronform/kronform-gen/generator/manifest"
 )
 
 // SecretNames are the names of the Secrets a tree holds or generates, for telling whether a patch whose target's
@@ -50,7 +48,7 @@ func (s *SecretNames) load() {
 			continue
 		}
 		kustomization := IsKustomizationFile(p)
-		secret := manifest.MayHoldSecret(data)
+		secret := mayHoldSecret(data)
 		if !kustomization && !secret && !bytes.Contains(data, []byte("namePrefix")) && !bytes.Contains(data, []byte("nameSuffix")) {
 			continue
 		}

@@ -20,7 +20,7 @@ import (
 // re-encoded (both sides of a diff go through the same encoder, so only real changes show). A file that does not
 // parse but may hold a Secret is replaced by one line.
 func MaskFile(data []byte) []byte {
-	if !manifest.MayHoldSecret(data) {
+	if !mayHoldSecret(data) {
 		return data
 	}
 	docs, err := decodeAll(data)
@@ -63,6 +63,22 @@ func maskDocument(d *kyaml.Node) bool {
 	return masked
 }
 
+// mayHoldSecret is manifest.MayHoldSecret, and also says yes for a file holding an object whose kind Flux's postBuild
+// substitutes (see secretObjects): the word Secret may then stand only in the Flux Kustomization.
+func mayHoldSecret(data []byte) bool {
+	if manifest.MayHoldSecret(data) {
+		return true
+	}
+	if !bytes.Contains(data, []byte("${")) {
+		return false
+	}
+	docs, err := decodeAll(data)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(docs, func(d *kyaml.Node) bool { return len(secretObjects(d)) > 0 })
+}
+
 // PlaintextSecret is a Secret document with a value that is not SOPS ciphertext.
 type PlaintextSecret struct {
 	Document  int      `json:"document"` // 1-based, within the file
@@ -76,7 +92,7 @@ type PlaintextSecret struct {
 // the clear beside one), and the patches of Flux Kustomizations that write one into a Secret of the tree (see
 // patch.mayTouchSecret; secrets nil takes any).
 func PlaintextSecrets(data []byte, secrets *SecretNames) ([]PlaintextSecret, error) {
-	if !manifest.MayHoldSecret(data) {
+	if !mayHoldSecret(data) {
 		return nil, nil
 	}
 	docs, err := decodeAll(data)
