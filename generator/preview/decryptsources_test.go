@@ -255,7 +255,7 @@ func TestCheckReportsValuesSOPSLeftInTheClear(t *testing.T) {
 - name: partial
   namespace: apps
   envs: [partial.enc.env, fake.env]
-  files: [partial.enc.yaml, partial.enc.ini, whole.enc.yaml]
+  files: [partial.enc.yaml, partial.enc.ini, whole.enc.yaml, token=sneaky.env, sneaky.yaml, comment.env]
 patches:
 - path: patch.enc.yaml
 `),
@@ -267,6 +267,11 @@ patches:
 			"--encrypted-regex", "^data$"),
 		// A sops_mac line makes no file encrypted: the controller finds no marker and reads it as it is.
 		"partial/fake.env": []byte("PASSWORD=hunter2\nsops_mac=not-a-mac\n"),
+		// Lines and documents beside sops' metadata that are no KEY=ENC[...] nor a mapping: the value as it stands
+		// (a binary key reads the file whole, undecrypted), and a comment sops did not encrypt.
+		"partial/sneaky.env":  []byte("hunter2\nsops_mac=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n"),
+		"partial/sneaky.yaml": []byte("sops: {mac: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}\n---\nhunter2\n"),
+		"partial/comment.env": append(enc("comment.env", "# an encrypted comment\nA=b\n"), "# hunter2\n"...),
 	})
 	var got []string
 	for _, k := range []string{"apps/kustomization.yaml", "apps/base/kustomization.yaml", "partial/kustomization.yaml"} {
@@ -285,7 +290,8 @@ patches:
 	}
 	want := []string{
 		"partial/kustomization.yaml: apps/partial secretGenerator.envs.fake.env secretGenerator.envs.partial.enc.env " +
-			"secretGenerator.files.partial.enc.ini secretGenerator.files.partial.enc.yaml",
+			"secretGenerator.files.comment.env secretGenerator.files.partial.enc.ini secretGenerator.files.partial.enc.yaml " +
+			"secretGenerator.files.sneaky.yaml secretGenerator.files.token",
 		"partial/kustomization.yaml: apps/embedded patches[0].stringData.b",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -296,7 +302,7 @@ patches:
 	// data; in stringData it stays ciphertext), unless sops left one in it.
 	got = nil
 	embedded, _ := os.ReadFile(filepath.Join(dir, "apps/embedded.yaml"))
-	partial := fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: partial}\ndata:\n  part.env: %s\n  whole.yaml: %s\nstringData:\n  whole.yaml: |\n    %s\n",
+	partial := fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: partial}\ndata:\n  part.env: %s\n  whole.yaml: %s\nstringData:\n  whole.yaml: |\n    %s\n  sneaky: |\n    hunter2\n    sops_mac=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n",
 		b64(partialEnv), b64(wholeYAML), strings.ReplaceAll(strings.TrimSpace(string(wholeYAML)), "\n", "\n    "))
 	for _, f := range [][]byte{embedded, []byte(partial)} {
 		found, err := preview.PlaintextSecrets(f, nil)
@@ -307,7 +313,7 @@ patches:
 			got = append(got, s.Name+" "+strings.Join(s.Keys, " "))
 		}
 	}
-	if diff := cmp.Diff([]string{"embedded data.plain", "partial data.part.env"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"embedded data.plain", "partial data.part.env stringData.sneaky"}, got); diff != "" {
 		t.Errorf("PlaintextSecrets (-want +got):\n%s", diff)
 	}
 }

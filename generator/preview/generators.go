@@ -252,13 +252,26 @@ func inClear(dir, src string, read func(string) ([]byte, bool)) bool {
 // written. Empty and null values hold nothing (sops leaves them as they are), nor do comments or sops' metadata.
 func clearFile(b []byte) bool {
 	lines := strings.Split(string(b), "\n")
+	// clearComment: sops encrypts comments too (#ENC[...], ; ENC[...]).
+	clearComment := func(l string) bool {
+		c := strings.TrimSpace(l[1:])
+		return c != "" && !isEncrypted(c)
+	}
 	switch {
 	case slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "sops_mac=") }):
-		// dotenv: KEY=VALUE lines, sops' own keys prefixed sops_.
+		// dotenv: KEY=VALUE lines, sops' own keys prefixed sops_; any other line is read as it stands.
 		for _, l := range lines {
 			l = strings.TrimSpace(l)
 			key, value, found := strings.Cut(l, "=")
-			if found && !strings.HasPrefix(l, "#") && !strings.HasPrefix(key, "sops_") && value != "" && !isEncrypted(value) {
+			switch {
+			case l == "":
+			case strings.HasPrefix(l, "#"):
+				if clearComment(l) {
+					return true
+				}
+			case !found:
+				return true
+			case !strings.HasPrefix(key, "sops_") && value != "" && !isEncrypted(value):
 				return true
 			}
 		}
@@ -268,14 +281,20 @@ func clearFile(b []byte) bool {
 		section := ""
 		for _, l := range lines {
 			l = strings.TrimSpace(l)
-			if strings.HasPrefix(l, "[") && strings.HasSuffix(l, "]") {
-				section = l
-				continue
-			}
-			key, value, found := strings.Cut(l, "=")
+			_, value, found := strings.Cut(l, "=")
 			value = strings.TrimSpace(value)
-			if found && section != "[sops]" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, ";") &&
-				strings.TrimSpace(key) != "" && value != "" && !isEncrypted(strings.Trim(value, `"`)) {
+			switch {
+			case l == "":
+			case strings.HasPrefix(l, "[") && strings.HasSuffix(l, "]"):
+				section = l
+			case strings.HasPrefix(l, "#") || strings.HasPrefix(l, ";"):
+				if clearComment(l) {
+					return true
+				}
+			case section == "[sops]":
+			case !found:
+				return true
+			case value != "" && !isEncrypted(strings.Trim(value, `"`)):
 				return true
 			}
 		}
@@ -283,7 +302,7 @@ func clearFile(b []byte) bool {
 	case !sopsEncrypted(b):
 		return true
 	}
-	// YAML or JSON: every value outside the sops block.
+	// YAML or JSON: every value outside the sops block of each document.
 	docs, err := decodeAll(b)
 	if err != nil {
 		return true
@@ -291,7 +310,12 @@ func clearFile(b []byte) bool {
 	clear := false
 	seen := map[*kyaml.Node]bool{}
 	for _, d := range docs {
-		visitFields(root(d), map[*kyaml.Node]bool{}, func(k, v *kyaml.Node) {
+		r := root(d)
+		if r == nil || r.Kind != kyaml.MappingNode {
+			clear = clear || clearLeaf(r, seen)
+			continue
+		}
+		visitFields(r, map[*kyaml.Node]bool{}, func(k, v *kyaml.Node) {
 			if name, _ := text(k); name != "sops" && !clear {
 				clear = clearLeaf(v, seen)
 			}
