@@ -177,6 +177,12 @@ func TestReviewedLeaksStayMasked(t *testing.T) {
 			"clusters/kronform/apps.yaml": fluxKustomization("apps", "./apps/kronform", "patches:",
 				"- target: {kind: Secret, name: canary}", "  patch: '[{op: add, path: /stringData/x, value: "+leakCanary+"}]'")},
 			plaintext: []string{"plaintext Secret clusters/kronform/apps.yaml (document 1, canary): spec.patches[0]/stringData/x"}},
+		{name: "values without their keys", files: map[string]string{
+			"apps/kronform/kustomization.yaml": "resources: [cm.yaml, k.yaml]\nsecretGenerator: [{name: g, literals: [" + leakCanary + "]}]\n",
+			"apps/kronform/k.yaml":             "apiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: default}\nstringData: {'the password is " + leakCanary + "': x}\n"},
+			plaintext: []string{
+				"plaintext Secret apps/kronform/kustomization.yaml (document 1, g): secretGenerator.literals[0] (not KEY=VALUE)",
+				"plaintext Secret apps/kronform/k.yaml (document 1, default/k): stringData.(a key that is not valid, not shown)"}},
 		{name: "a kind Flux substitutes", files: map[string]string{
 			"clusters/kronform/apps.yaml":      fluxKustomization("apps", "./apps/kronform", "postBuild:", "  substitute: {k: Secret}"),
 			"apps/kronform/kustomization.yaml": "resources: [cm.yaml, sub.yaml]\n",

@@ -110,9 +110,8 @@ func KustomizationResources(p string, data []byte) ([]string, error) {
 // generatorSecret reports a secretGenerator's literals, and its env and file sources in the clear, each key prefixed.
 func generatorSecret(g kustypes.SecretArgs, prefix, dir string, read func(string) ([]byte, bool)) (PlaintextSecret, bool) {
 	s := PlaintextSecret{Document: 1, Namespace: g.Namespace, Name: g.Name}
-	for _, l := range g.LiteralSources {
-		key, _, _ := strings.Cut(l, "=")
-		s.Keys = append(s.Keys, prefix+"literals."+key)
+	for i, l := range g.LiteralSources {
+		s.Keys = append(s.Keys, prefix+"literals"+literalKey(l, i))
 	}
 	envs := slices.Clone(g.EnvSources)
 	if g.EnvSource != "" {
@@ -134,6 +133,20 @@ func generatorSecret(g kustypes.SecretArgs, prefix, dir string, read func(string
 	}
 	slices.Sort(s.Keys)
 	return s, len(s.Keys) > 0
+}
+
+// literalKey names a literal (the i-th) in a report: .KEY, or by its index when it is not KEY=VALUE with a key the
+// API server takes (a value pasted without its key would otherwise print whole; kustomize refuses such a literal).
+func literalKey(l string, i int) string {
+	if key, _, found := strings.Cut(l, "="); found && validKey(key) {
+		return "." + key
+	}
+	return fmt.Sprintf("[%d] (not KEY=VALUE)", i)
+}
+
+// validKey says whether a Secret or ConfigMap key is one the API server takes (IsConfigMapKey).
+func validKey(k string) bool {
+	return k != "" && k != "." && k != ".." && len(k) <= 253 && strings.Trim(k, "-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == ""
 }
 
 // secretGeneratorConfig is the configuration of kustomize's SecretGenerator plugin, which a kustomization's
@@ -378,7 +391,7 @@ func maskLiterals(doc *kyaml.Node) bool {
 			seen[l] = true
 			s, _ := text(l)
 			key, _, found := strings.Cut(s, "=")
-			if !found {
+			if !found || !validKey(key) {
 				key = "" // no KEY=: the whole of it may be the value
 			}
 			*l = kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!str", Value: key + "=" + maskPlain, Anchor: l.Anchor}

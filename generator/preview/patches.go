@@ -346,6 +346,9 @@ func (p patch) plaintext(document int, secrets *SecretNames) (PlaintextSecret, b
 					s.Keys = append(s.Keys, plaintextKeys(value, p.where+".")...)
 				case inClearValue(value):
 					ptr, _ := text(field(op, "path"))
+					if segments := strings.Split(ptr, "/"); len(segments) > 2 && !validKey(unescapePointer(segments[2])) {
+						ptr = "/" + segments[1] + "/(a key that is not valid, not shown)"
+					}
 					s.Keys = append(s.Keys, p.where+ptr)
 				}
 			}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -124,11 +123,12 @@ func generatorConfigLiterals(doc *kyaml.Node, document int) (PlaintextSecret, bo
 	}
 	p := PlaintextSecret{Document: document}
 	p.Namespace, p.Name = identity(r)
+	i := 0
 	for _, lits := range fields(r, "literals") {
 		for _, l := range literalNodes(lits) {
 			s, _ := text(l)
-			key, _, _ := strings.Cut(s, "=")
-			p.Keys = append(p.Keys, "literals."+key)
+			p.Keys = append(p.Keys, "literals"+literalKey(s, i))
+			i++
 		}
 	}
 	slices.Sort(p.Keys)
@@ -172,6 +172,9 @@ func plaintextKeys(obj *kyaml.Node, prefix string) []string {
 			visitFields(v, map[*kyaml.Node]bool{}, func(k, val *kyaml.Node) {
 				if inClearValue(val) {
 					name, _ := text(k)
+					if !validKey(name) {
+						name = "(a key that is not valid, not shown)" // a value pasted as a key prints nowhere
+					}
 					keys = append(keys, prefix+f+"."+name)
 				}
 			})
