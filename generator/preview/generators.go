@@ -23,12 +23,14 @@ func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFi
 // KustomizationSecrets lists the Secrets a kustomization file (p, relative to the tree) makes or changes with values
 // kept in the clear: every secretGenerator literal, every env or file source that is not SOPS-encrypted
 // (kustomize-controller decrypts those that are before it builds), and every patch that writes such a value into a
-// Secret of the tree (inline, or from a file in the tree; see patch.mayTouchSecret, secrets nil taking any), and
-// the same of the SecretGenerator configurations its generators give (see configSecrets). read gives the tree's
+// Secret of the tree (inline, or from a file in the tree; see patch.mayTouchSecret, secrets nil taking any) or that
+// a replacement copies there (see replacementSecrets), and the same of the SecretGenerator configurations its
+// generators give (see configSecrets). read gives the tree's
 // files; a source that is not in the tree is left to the build, which fails on it. Only key names and source paths
 // are reported, never values.
 func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool), secrets *SecretNames) ([]PlaintextSecret, error) {
-	if !manifest.MayHoldSecret(data) && !bytes.Contains(data, []byte("generators")) && !bytes.Contains(data, []byte("transformers")) {
+	if !manifest.MayHoldSecret(data) && !slices.ContainsFunc([]string{"generators", "transformers", "replacements"},
+		func(w string) bool { return bytes.Contains(data, []byte(w)) }) {
 		return nil, nil
 	}
 	var k kustypes.Kustomization
@@ -52,6 +54,10 @@ func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool
 			if s, ok := pt.plaintext(i+1, secrets); ok && !strings.HasPrefix(pt.where, "spec.") && !pt.config {
 				out = append(out, s)
 			}
+		}
+		for _, s := range replacementSecrets(d, dir, read, secrets) {
+			s.Document = i + 1
+			out = append(out, s)
 		}
 	}
 	return append(out, transformerSecrets(k.Transformers, dir, read, secrets)...), nil

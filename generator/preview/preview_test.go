@@ -557,6 +557,58 @@ transformers:
 	}
 }
 
+// A replacement copies a value from one object into another: from a ConfigMap into a Secret's data or stringData
+// (created there with options.create), inline or from a file, it writes a value in the clear into a Secret, as the
+// real kustomize CLI builds it. check reports those, and not one copying from a Secret or into a ConfigMap.
+func TestReplacementSecrets(t *testing.T) {
+	files := map[string]string{
+		"apps/r.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {pw: CANARY-r}\n---\n" +
+			"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: Opaque\n---\n" +
+			"apiVersion: v1\nkind: Secret\nmetadata: {name: t}\ndata: {pw: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: {copy: x}\n",
+		"apps/rep.yaml": "- source: {kind: ConfigMap, name: c, fieldPath: data.pw}\n  targets:\n  - select: {name: s}\n" +
+			"    fieldPaths: [data.fromfile]\n    options: {create: true}\n",
+		"apps/kustomization.yaml": `resources: [r.yaml]
+replacements:
+- source: {kind: ConfigMap, name: c, fieldPath: data.pw}
+  targets:
+  - select: {kind: Secret, name: s}
+    fieldPaths: [stringData.pw]
+    options: {create: true}
+  - select: {kind: ConfigMap, name: d}
+    fieldPaths: [data.copy]
+- source: {kind: Secret, name: t, fieldPath: data.pw}
+  targets:
+  - select: {kind: ConfigMap, name: d}
+    fieldPaths: [data.copy]
+- path: rep.yaml
+`,
+	}
+	dir := t.TempDir()
+	tree := map[string][]byte{}
+	for p, b := range files {
+		tree[p] = []byte(b)
+	}
+	writeTree(t, dir, tree)
+	built := string(kustomizeBuild(t, filepath.Join(dir, "apps")))
+	for _, s := range []string{"  fromfile: CANARY-r\nkind: Secret", "  pw: CANARY-r\ntype: Opaque"} {
+		if !strings.Contains(built, s) {
+			t.Errorf("kustomize build lacks %q:\n%s", s, built)
+		}
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	names := preview.NewSecretNames(slices.Sorted(maps.Keys(files)), read)
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(files["apps/kustomization.yaml"]), read, names)
+	var got []string
+	for _, f := range found {
+		got = append(got, f.Name+" "+strings.Join(f.Keys, " "))
+	}
+	want := []string{"s replacements[0].targets[0].stringData.pw", "s replacements[2].targets[0].data.fromfile"}
+	if diff := cmp.Diff(want, got); err != nil || diff != "" {
+		t.Errorf("KustomizationSecrets (-want +got), %v:\n%s", err, diff)
+	}
+}
+
 // A patch that writes a value in the clear into a Secret is a plaintext Secret: check reports it and diffs mask it,
 // inline in a kustomization file or a Flux Kustomization, or in a file a kustomization names.
 func TestPatchSecrets(t *testing.T) {
