@@ -66,7 +66,8 @@ func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool
 // transformerSecrets reports the patches of the patch transformer configurations among a kustomization's
 // transformers that write a value in the clear into a Secret, as configSecrets does the generators': all of an
 // inline configuration, and the files of one in a file or folder (its inline patches are reported where they are
-// written, by PlaintextSecrets).
+// written, by PlaintextSecrets); and the replacements of ReplacementTransformer configurations that copy one there
+// (see replacementSecrets).
 func transformerSecrets(transformers []string, dir string, read func(string) ([]byte, bool), secrets *SecretNames) []PlaintextSecret {
 	var out []PlaintextSecret
 	for i, t := range transformers {
@@ -85,6 +86,14 @@ func transformerSecrets(transformers []string, dir string, read func(string) ([]
 				}
 				pt.where = fmt.Sprintf("transformers[%d].%s", i, pt.where)
 				if s, ok := pt.plaintext(1, secrets); ok {
+					out = append(out, s)
+				}
+			}
+			if hasText(fields(root(docs[0]), "kind"), "ReplacementTransformer") {
+				for _, s := range replacementSecrets(docs[0], dir, read, secrets) {
+					for k := range s.Keys {
+						s.Keys[k] = fmt.Sprintf("transformers[%d].%s", i, s.Keys[k])
+					}
 					out = append(out, s)
 				}
 			}

@@ -582,6 +582,17 @@ replacements:
   - select: {kind: ConfigMap, name: d}
     fieldPaths: [data.copy]
 - path: rep.yaml
+transformers:
+- |
+  apiVersion: builtin
+  kind: ReplacementTransformer
+  metadata: {name: r}
+  replacements:
+  - source: {kind: ConfigMap, name: c, fieldPath: data.pw}
+    targets:
+    - select: {kind: Secret, name: s}
+      fieldPaths: [stringData.again]
+      options: {create: true}
 `,
 	}
 	dir := t.TempDir()
@@ -591,7 +602,7 @@ replacements:
 	}
 	writeTree(t, dir, tree)
 	built := string(kustomizeBuild(t, filepath.Join(dir, "apps")))
-	for _, s := range []string{"  fromfile: CANARY-r\nkind: Secret", "  pw: CANARY-r\ntype: Opaque"} {
+	for _, s := range []string{"  fromfile: CANARY-r\nkind: Secret", "  again: CANARY-r\n  pw: CANARY-r\ntype: Opaque"} {
 		if !strings.Contains(built, s) {
 			t.Errorf("kustomize build lacks %q:\n%s", s, built)
 		}
@@ -603,7 +614,8 @@ replacements:
 	for _, f := range found {
 		got = append(got, f.Name+" "+strings.Join(f.Keys, " "))
 	}
-	want := []string{"s replacements[0].targets[0].stringData.pw", "s replacements[2].targets[0].data.fromfile"}
+	want := []string{"s replacements[0].targets[0].stringData.pw", "s replacements[2].targets[0].data.fromfile",
+		"s transformers[0].replacements[0].targets[0].stringData.again"}
 	if diff := cmp.Diff(want, got); err != nil || diff != "" {
 		t.Errorf("KustomizationSecrets (-want +got), %v:\n%s", err, diff)
 	}
