@@ -21,13 +21,13 @@ var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Ku
 func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFiles, path.Base(p)) }
 
 // KustomizationSecrets lists the Secrets a kustomization file (p, relative to the tree) makes or changes with values
-// kept in the clear: every secretGenerator literal, every env or file source that is not SOPS-encrypted
-// (kustomize-controller decrypts those that are before it builds), and every patch that writes such a value into a
-// Secret of the tree (inline, or from a file in the tree; see patch.mayTouchSecret, secrets nil taking any) or that
-// a replacement copies there (see replacementSecrets), and the same of the SecretGenerator configurations its
-// generators give (see configSecrets). read gives the tree's
-// files; a source that is not in the tree is left to the build, which fails on it. Only key names and source paths
-// are reported, never values.
+// kept in the clear: every secretGenerator literal, every env or file source that holds a value in the clear (a
+// SOPS-encrypted one, which kustomize-controller decrypts before it builds, counts by what sops left in the clear in
+// it: see clearFile), every patch that writes such a value into a Secret of the tree (inline, or from a file in the
+// tree; see patch.mayTouchSecret, secrets nil taking any) or replacement that copies one there (see
+// replacementSecrets), and the same of the generator and transformer configurations it gives (see configSecrets and
+// transformerSecrets). read gives the tree's files; a source that is not in the tree is left to the build, which
+// fails on it. Only key names and source paths are reported, never values.
 func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool), secrets *SecretNames) ([]PlaintextSecret, error) {
 	if !manifest.MayHoldSecret(data) && !slices.ContainsFunc([]string{"generators", "transformers", "replacements"},
 		func(w string) bool { return bytes.Contains(data, []byte(w)) }) {
