@@ -85,7 +85,8 @@ It reports, with a unified diff from disk to generated (Secret values masked as 
             not list (left by an undone run, or another branch); generate does not touch it: delete it
 and, anywhere in the tree (generated or not, any file name, .git excepted), every YAML or JSON document of kind
 Secret (as kustomize reads it: tags, escapes, aliases and merge keys resolved) holding a value that is not SOPS
-ciphertext, and every secretGenerator and patch that writes such a value into a Secret. A file over 1 MiB is read
+ciphertext, and every secretGenerator (SecretGenerator configurations included) and patch that writes such a
+value into a Secret, values sops left unencrypted in an encrypted source included. A file over 1 MiB is read
 only if kustomize could read it (a .yaml, .yml or .json name, or a kustomization naming it).
 
 Every object on disk is also validated against the CRD schemas (see validate).

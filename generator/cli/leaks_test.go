@@ -177,6 +177,31 @@ func TestReviewedLeaksStayMasked(t *testing.T) {
 			"clusters/kronform/apps.yaml": fluxKustomization("apps", "./apps/kronform", "patches:",
 				"- target: {kind: Secret, name: canary}", "  patch: '[{op: add, path: /stringData/x, value: "+leakCanary+"}]'")},
 			plaintext: []string{"plaintext Secret clusters/kronform/apps.yaml (document 1, canary): spec.patches[0]/stringData/x"}},
+		{name: "values without their keys", files: map[string]string{
+			"apps/kronform/kustomization.yaml": "resources: [cm.yaml, k.yaml]\nsecretGenerator: [{name: g, literals: [" + leakCanary + "]}]\n",
+			"apps/kronform/k.yaml":             "apiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: default}\nstringData: {'the password is " + leakCanary + "': x}\n"},
+			plaintext: []string{
+				"plaintext Secret apps/kronform/kustomization.yaml (document 1, g): secretGenerator.literals[0] (not KEY=VALUE)",
+				"plaintext Secret apps/kronform/k.yaml (document 1, default/k): stringData.(a key that is not valid, not shown)"}},
+		{name: "a kind Flux substitutes", files: map[string]string{
+			"clusters/kronform/apps.yaml":      fluxKustomization("apps", "./apps/kronform", "postBuild:", "  substitute: {k: Secret}"),
+			"apps/kronform/kustomization.yaml": "resources: [cm.yaml, sub.yaml]\n",
+			"apps/kronform/sub.yaml":           "apiVersion: v1\nkind: ${k}\nmetadata: {name: sub, namespace: default}\nstringData: {pw: " + leakCanary + "}\n"},
+			plaintext: []string{"plaintext Secret apps/kronform/sub.yaml (document 1, default/sub): stringData.pw"}},
+		{name: "a JSON patch that makes a Secret", files: map[string]string{
+			"apps/kronform/kustomization.yaml": "resources: [cm.yaml, db.yaml]\npatches:\n- target: {kind: ConfigMap, name: db}\n  patch: |\n    - {op: replace, path: /kind, value: Secret}\n",
+			"apps/kronform/db.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: db, namespace: default}\ndata: {pw: " + encoded + "}\n"},
+			plaintext: []string{"plaintext Secret apps/kronform/kustomization.yaml (document 1, db): patches[0]/kind"}},
+		{name: "generator and transformer configurations", files: map[string]string{
+			"apps/kronform/kustomization.yaml": "resources: [cm.yaml]\ngenerators:\n- gen.yaml\n- |\n  apiVersion: builtin\n  kind: SecretGenerator\n" +
+				"  metadata: {name: inline, namespace: default}\n  literals: [pw=" + leakCanary + "]\ntransformers:\n- tr.yaml\n",
+			"apps/kronform/gen.yaml": "apiVersion: builtin\nkind: SecretGenerator\nmetadata: {name: file, namespace: default}\nliterals: [pw=" + leakCanary + "]\n",
+			"apps/kronform/tr.yaml": "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: t}\ntarget: {kind: Secret, name: file}\n" +
+				"patch: '[{\"op\": \"add\", \"path\": \"/stringData\", \"value\": {\"x\": \"" + leakCanary + "\"}}]'\n"},
+			plaintext: []string{
+				"plaintext Secret apps/kronform/gen.yaml (document 1, default/file): literals.pw",
+				"plaintext Secret apps/kronform/kustomization.yaml (document 1, default/inline): generators[1].literals.pw",
+				"plaintext Secret apps/kronform/tr.yaml (document 1, file): patch/stringData"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := reviewerProject(t)

@@ -227,3 +227,93 @@ func TestSOPSSourcesThatDoNotDecryptFail(t *testing.T) {
 		t.Errorf("a missing source: %v, want %q", err, want)
 	}
 }
+
+// check reports what kustomize-controller writes into a Secret in the clear from a SOPS-encrypted source: none of the
+// values sops encrypted (in any format it reads, INI included), every value sops left unencrypted beside them (an
+// unencrypted suffix, an encrypted_regex that misses a key), and every value of a file that only looks encrypted.
+// The files are the real sops CLI's.
+func TestCheckReportsValuesSOPSLeftInTheClear(t *testing.T) {
+	dir, keyFile, _, _ := sopsSources(t)
+	key, _ := os.ReadFile(keyFile)
+	_, recipient, _ := strings.Cut(string(key), "# public key: ")
+	recipient, _, _ = strings.Cut(recipient, "\n")
+	enc := func(name, text string, args ...string) []byte {
+		t.Helper()
+		p := filepath.Join(t.TempDir(), filepath.Base(name))
+		os.WriteFile(p, []byte(text), 0o600)
+		out, err := exec.Command("go", append(append([]string{"tool", "sops", "encrypt", "--age", recipient}, args...), p)...).Output()
+		if err != nil {
+			t.Fatalf("sops encrypt %s: %v", name, err)
+		}
+		return out
+	}
+	suffix := []string{"--unencrypted-suffix", "_unencrypted"}
+	partialEnv := enc("partial.enc.env", "PASSWORD=s3cret\nUSER_unencrypted=clear-user\n", suffix...)
+	wholeYAML := enc("whole.enc.yaml", "password: s3cret\nempty: ''\nnothing: null\n")
+	writeTree(t, dir, map[string][]byte{
+		"partial/kustomization.yaml": []byte(`secretGenerator:
+- name: partial
+  namespace: apps
+  envs: [partial.enc.env, fake.env]
+  files: [partial.enc.yaml, partial.enc.ini, whole.enc.yaml, token=sneaky.env, sneaky.yaml, comment.env]
+patches:
+- path: patch.enc.yaml
+`),
+		"partial/partial.enc.env":  partialEnv,
+		"partial/partial.enc.yaml": enc("partial.enc.yaml", "password: s3cret\nuser_unencrypted: clear-user\n", suffix...),
+		"partial/partial.enc.ini":  enc("partial.enc.ini", "[db]\npassword = s3cret\nuser_unencrypted = clear-user\n", suffix...),
+		"partial/whole.enc.yaml":   wholeYAML,
+		"partial/patch.enc.yaml": enc("patch.enc.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: embedded, namespace: apps}\ndata: {a: YQ==}\nstringData: {b: clear-b}\n",
+			"--encrypted-regex", "^data$"),
+		// A sops_mac line makes no file encrypted: the controller finds no marker and reads it as it is.
+		"partial/fake.env": []byte("PASSWORD=hunter2\nsops_mac=not-a-mac\n"),
+		// Lines and documents beside sops' metadata that are no KEY=ENC[...] nor a mapping: the value as it stands
+		// (a binary key reads the file whole, undecrypted), and a comment sops did not encrypt.
+		"partial/sneaky.env":  []byte("hunter2\nsops_mac=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n"),
+		"partial/sneaky.yaml": []byte("sops: {mac: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}\n---\nhunter2\n"),
+		"partial/comment.env": append(enc("comment.env", "# an encrypted comment\nA=b\n"), "# hunter2\n"...),
+	})
+	var got []string
+	for _, k := range []string{"apps/kustomization.yaml", "apps/base/kustomization.yaml", "partial/kustomization.yaml"} {
+		data, err := os.ReadFile(filepath.Join(dir, k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := func(p string) ([]byte, bool) { b, err := os.ReadFile(filepath.Join(dir, p)); return b, err == nil }
+		found, err := preview.KustomizationSecrets(k, data, read, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range found {
+			got = append(got, k+": "+f.Namespace+"/"+f.Name+" "+strings.Join(f.Keys, " "))
+		}
+	}
+	want := []string{
+		"partial/kustomization.yaml: apps/partial secretGenerator.envs.fake.env secretGenerator.envs.partial.enc.env " +
+			"secretGenerator.files.comment.env secretGenerator.files.partial.enc.ini secretGenerator.files.partial.enc.yaml " +
+			"secretGenerator.files.sneaky.yaml secretGenerator.files.token",
+		"partial/kustomization.yaml: apps/embedded patches[0].stringData.b",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("KustomizationSecrets (-want +got):\n%s", diff)
+	}
+
+	// A Secret value that is a whole encrypted file is no value in the clear (kustomize-controller decrypts it in
+	// data; in stringData it stays ciphertext), unless sops left one in it.
+	got = nil
+	embedded, _ := os.ReadFile(filepath.Join(dir, "apps/embedded.yaml"))
+	partial := fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: partial}\ndata:\n  part.env: %s\n  whole.yaml: %s\nstringData:\n  whole.yaml: |\n    %s\n  sneaky: |\n    hunter2\n    sops_mac=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n",
+		b64(partialEnv), b64(wholeYAML), strings.ReplaceAll(strings.TrimSpace(string(wholeYAML)), "\n", "\n    "))
+	for _, f := range [][]byte{embedded, []byte(partial)} {
+		found, err := preview.PlaintextSecrets(f, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range found {
+			got = append(got, s.Name+" "+strings.Join(s.Keys, " "))
+		}
+	}
+	if diff := cmp.Diff([]string{"embedded data.plain", "partial data.part.env stringData.sneaky"}, got); diff != "" {
+		t.Errorf("PlaintextSecrets (-want +got):\n%s", diff)
+	}
+}

@@ -1,6 +1,7 @@
 package preview
 
 import (
+	"slices"
 	"strings"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
@@ -111,7 +112,8 @@ func hasText(nodes []*kyaml.Node, s string) bool {
 
 // secretObjects are the Secret objects a document holds: the document itself, or the items of a List (kind List or
 // any kind ending in List, as kustomize expands them, at any depth). kustomize and Flux apply each item, so each is
-// scanned and masked like a document of its own.
+// scanned and masked like a document of its own. A kind that Flux's postBuild substitutes (kind: ${kind}) may be a
+// Secret where Flux applies it, and counts as one.
 func secretObjects(doc *kyaml.Node) []*kyaml.Node {
 	return secretObjectsIn(root(doc), 0)
 }
@@ -121,7 +123,7 @@ func secretObjectsIn(obj *kyaml.Node, depth int) []*kyaml.Node {
 		return nil
 	}
 	kinds := fields(obj, "kind")
-	if hasText(kinds, "Secret") {
+	if hasText(kinds, "Secret") || slices.ContainsFunc(kinds, substituted) {
 		return []*kyaml.Node{obj}
 	}
 	list := false
@@ -142,4 +144,11 @@ func secretObjectsIn(obj *kyaml.Node, depth int) []*kyaml.Node {
 		}
 	}
 	return out
+}
+
+// substituted says whether a scalar holds an expression of Flux's postBuild substitution, ${...}, whose value is
+// known only where Flux applies it.
+func substituted(n *kyaml.Node) bool {
+	s, ok := text(n)
+	return ok && strings.Contains(s, "${")
 }

@@ -24,15 +24,35 @@ type patch struct {
 	inline *kyaml.Node // the scalar holding the body, when inline
 	// target is the patch's target; nil when it has none (a strategic merge patch names its object itself).
 	target *kyaml.Node
+	// config: the patch is a patch transformer's configuration (see transformerPatches).
+	config bool
 }
 
 // patchesOf lists the patches a document declares: as a kustomization (patches, patchesStrategicMerge,
 // patchesJson6902) and as a Flux Kustomization (spec.patches). read gives the files a kustomization names (path:),
-// relative to the repository; nil leaves them out, and so does a file that is not there or is SOPS-encrypted
-// (kustomize-controller decrypts it).
+// relative to the repository; nil leaves them out, and so does a file that is not there. A SOPS-encrypted file is
+// read as it stands: kustomize-controller decrypts it before the build, so its ciphertext values are none in the
+// clear, and a value sops left unencrypted is written as it stands.
 func patchesOf(doc *kyaml.Node, dir string, read func(string) ([]byte, bool)) []patch {
 	r := root(doc)
 	var out []patch
+	// mapped is a patch given as a mapping: its target, and its body inline (under bodyField) or in a file (path).
+	mapped := func(where string, e *kyaml.Node, bodyField string) (patch, bool) {
+		p := patch{where: where, target: field(e, "target")}
+		if b := field(e, bodyField); b != nil && b.Kind == kyaml.ScalarNode {
+			p.body, _ = text(b)
+			p.inline = b
+		} else if file, ok := text(field(e, "path")); ok {
+			b, ok := readPatch(dir, file, read)
+			if !ok {
+				return p, false
+			}
+			p.body = string(b)
+		} else {
+			return p, false
+		}
+		return p, true
+	}
 	entries := func(where string, lists []*kyaml.Node) {
 		n := 0
 		for _, list := range lists {
@@ -55,17 +75,8 @@ func patchesOf(doc *kyaml.Node, dir string, read func(string) ([]byte, bool)) []
 						continue
 					}
 				case e != nil && e.Kind == kyaml.MappingNode:
-					p.target = field(e, "target")
-					if b := field(e, "patch"); b != nil && b.Kind == kyaml.ScalarNode {
-						p.body, _ = text(b)
-						p.inline = b
-					} else if file, ok := text(field(e, "path")); ok {
-						b, ok := readPatch(dir, file, read)
-						if !ok {
-							continue
-						}
-						p.body = string(b)
-					} else {
+					var ok bool
+					if p, ok = mapped(p.where, e, "patch"); !ok {
 						continue
 					}
 				default:
@@ -79,6 +90,52 @@ func patchesOf(doc *kyaml.Node, dir string, read func(string) ([]byte, bool)) []
 	entries("patchesStrategicMerge", fields(r, "patchesStrategicMerge"))
 	entries("patchesJson6902", fields(r, "patchesJson6902"))
 	entries("spec.patches", fields(field(r, "spec"), "patches"))
+	return append(out, transformerPatches(r, dir, read, mapped)...)
+}
+
+// transformerPatches are the patches of a configuration of kustomize's patch transformers, which a kustomization's
+// transformers give (a file, a folder whose kustomization lists them, or inline) and which patch as its patches do:
+// PatchTransformer (patch or path, and a target), PatchJson6902Transformer (jsonOp or path, and a target) and
+// PatchStrategicMergeTransformer (patches inline, paths). Files are read from the folder of the kustomization that
+// lists the transformers: dir and read, as patchesOf.
+func transformerPatches(r *kyaml.Node, dir string, read func(string) ([]byte, bool), mapped func(string, *kyaml.Node, string) (patch, bool)) []patch {
+	var out []patch
+	kinds := fields(r, "kind")
+	switch {
+	case hasText(kinds, "PatchTransformer"):
+		if p, ok := mapped("patch", r, "patch"); ok {
+			out = append(out, p)
+		}
+	case hasText(kinds, "PatchJson6902Transformer"):
+		if p, ok := mapped("jsonOp", r, "jsonOp"); ok {
+			out = append(out, p)
+		}
+	case hasText(kinds, "PatchStrategicMergeTransformer"):
+		for _, b := range fields(r, "patches") {
+			if b = deref(b); b != nil && b.Kind == kyaml.ScalarNode {
+				s, _ := text(b)
+				out = append(out, patch{where: "patches", body: s, inline: b})
+			}
+		}
+		n := 0
+		for _, list := range fields(r, "paths") {
+			if list = deref(list); list == nil || list.Kind != kyaml.SequenceNode {
+				continue
+			}
+			for _, e := range list.Content {
+				where := fmt.Sprintf("paths[%d]", n)
+				n++
+				if file, ok := text(e); ok {
+					if b, ok := readPatch(dir, file, read); ok {
+						out = append(out, patch{where: where, body: string(b)})
+					}
+				}
+			}
+		}
+	}
+	for i := range out {
+		out[i].config = true
+	}
 	return out
 }
 
@@ -101,11 +158,7 @@ func readPatch(dir, file string, read func(string) ([]byte, bool)) ([]byte, bool
 	if path.IsAbs(file) || p == ".." || strings.HasPrefix(p, "../") {
 		return nil, false
 	}
-	b, ok := read(p)
-	if !ok || sopsEncrypted(b) {
-		return nil, false
-	}
-	return b, true
+	return read(p)
 }
 
 // mayTouchSecret says whether a patch may change a Secret: the patch names one itself, or its target may select one.
@@ -134,8 +187,13 @@ func (p patch) mayTouchSecret(secrets *SecretNames) bool {
 		if len(secretObjects(d)) > 0 {
 			return true
 		}
-		if r := root(d); r != nil && r.Kind == kyaml.SequenceNode && p.target == nil {
-			return true // a JSON patch without a target, which kustomize refuses
+		if r := root(d); r != nil && r.Kind == kyaml.SequenceNode {
+			if p.target == nil {
+				return true // a JSON patch without a target, which kustomize refuses
+			}
+			if slices.ContainsFunc(r.Content, makesSecret) {
+				return true
+			}
 		}
 	}
 	return false
@@ -278,12 +336,19 @@ func (p patch) plaintext(document int, secrets *SecretNames) (PlaintextSecret, b
 		case r == nil:
 		case r.Kind == kyaml.SequenceNode:
 			for _, op := range r.Content {
+				if makesSecret(op) {
+					// The object the target selects becomes a Secret, with whatever values it holds.
+					s.Keys = append(s.Keys, p.where+"/kind")
+				}
 				switch value, whole := secretOp(op); {
 				case value == nil:
 				case whole:
 					s.Keys = append(s.Keys, plaintextKeys(value, p.where+".")...)
 				case inClearValue(value):
 					ptr, _ := text(field(op, "path"))
+					if segments := strings.Split(ptr, "/"); len(segments) > 2 && !validKey(unescapePointer(segments[2])) {
+						ptr = "/" + segments[1] + "/(a key that is not valid, not shown)"
+					}
 					s.Keys = append(s.Keys, p.where+ptr)
 				}
 			}
@@ -325,16 +390,35 @@ func secretOp(op *kyaml.Node) (value *kyaml.Node, whole bool) {
 	return nil, false
 }
 
+// makesSecret says whether a JSON patch operation may turn the object it patches into a Secret: it adds or replaces
+// /kind with Secret (as kustomize reads the value: a !!binary tag decoded), or copies or moves some value there.
+// kustomize applies it to whatever the target selects, a ConfigMap say, whose values then stand in a Secret.
+func makesSecret(op *kyaml.Node) bool {
+	kind, _ := text(field(op, "op"))
+	if ptr, _ := text(field(op, "path")); ptr != "/kind" {
+		return false
+	}
+	switch kind {
+	case "add", "replace":
+		v, _ := text(field(op, "value"))
+		return v == "Secret"
+	case "copy", "move":
+		return true
+	}
+	return false
+}
+
 func unescapePointer(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
 }
 
-// fluxPatchSecrets reports the patches of a Flux Kustomization document that write a value in the clear into a
-// Secret of the tree.
+// fluxPatchSecrets reports the patches of a Flux Kustomization document, and those a patch transformer's
+// configuration gives inline (its files are read from the kustomization that lists it: see KustomizationSecrets),
+// that write a value in the clear into a Secret of the tree.
 func fluxPatchSecrets(doc *kyaml.Node, document int, secrets *SecretNames) []PlaintextSecret {
 	var out []PlaintextSecret
 	for _, p := range patchesOf(doc, "", nil) {
-		if !strings.HasPrefix(p.where, "spec.") {
+		if !strings.HasPrefix(p.where, "spec.") && !p.config {
 			continue // a kustomization's own, reported by KustomizationSecrets for the files kustomize reads as one
 		}
 		if s, ok := p.plaintext(document, secrets); ok {

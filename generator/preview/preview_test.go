@@ -2,9 +2,12 @@ package preview_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -205,6 +208,7 @@ func TestBuildMasksAndDecryptsSOPSSecrets(t *testing.T) {
 func TestPlaintextSecrets(t *testing.T) {
 	for _, tc := range []struct{ name, file, want string }{
 		{"clear stringData", "kind: Secret\nmetadata: {name: a, namespace: n}\nstringData: {x: y}\n", "1 n/a [stringData.x]"},
+		{"kind substituted by Flux", "apiVersion: v1\nkind: ${k}\nmetadata: {name: s}\nstringData: {x: y}\n", "1 /s [stringData.x]"},
 		{"clear beside ciphertext under a sops block", "kind: Secret\nmetadata: {name: b}\ndata:\n  x: ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n  y: eg==\nsops: {version: 3.13.3}\n", "1 /b [data.y]"},
 		{"second document", "kind: ConfigMap\ndata: {x: y}\n---\nkind: \"Secret\"\nmetadata: {name: c}\ndata: {k: dg==}\n", "2 /c [data.k]"},
 		{"no values", "kind: Secret\nmetadata: {name: d}\ntype: Opaque\n", ""},
@@ -283,6 +287,9 @@ func TestMaskFileFindsEverySpellingOfSecret(t *testing.T) {
 		"kind: Secret\nstringData: [CANARY]\n",
 		"kind: Secret\ndata: {p: [{q: CANARY}]}\n",
 		"kind: Secret\ndata: Q0FOQVJZ\n",
+		// Flux's postBuild may substitute Secret for the kind.
+		"apiVersion: v1\nkind: ${kind}\nstringData: {p: CANARY}\n",
+		"kind: Sec${suffix:=ret}\ndata: {p: Q0FOQVJZ}\n",
 	} {
 		if got := string(preview.MaskFile([]byte(file))); strings.Contains(got, "CANARY") || strings.Contains(got, "Q0FOQVJZ") {
 			t.Errorf("%q masked as %q", file, got)
@@ -331,6 +338,286 @@ secretGenerator:
 	masked := string(preview.MaskFile([]byte(kustomization)))
 	if strings.Contains(masked, "hunter2") || strings.Contains(masked, "admin") || !strings.Contains(masked, "password=*****") {
 		t.Errorf("literals not masked:\n%s", masked)
+	}
+}
+
+// kustomize's SecretGenerator plugin makes Secrets too, from the configurations a kustomization's generators give:
+// a file, a folder whose kustomization lists them, or the configuration inline. Their literals are plaintext where
+// they are written (check scans every file), and their sources, read from the folder of the kustomization that lists
+// the generators, as a secretGenerator's are. Diffs mask the literals. The real kustomize CLI builds the tree into
+// the Secrets named.
+func TestGeneratorConfigSecrets(t *testing.T) {
+	files := map[string]string{
+		"apps/db.env":  "TOKEN=CANARY-env\n",
+		"apps/enc.env": "PASSWORD=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\nsops_mac=ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]\n",
+		"apps/gen.yaml": "apiVersion: builtin\nkind: SecretGenerator\nmetadata: {name: fromfile, namespace: apps}\n" +
+			"literals: [password=CANARY-file]\nenvs: [db.env, enc.env]\n",
+		"apps/sub/kustomization.yaml": "resources: [gen.yaml]\n",
+		"apps/sub/gen.yaml":           "apiVersion: builtin\nkind: SecretGenerator\nmetadata: {name: fromdir}\nfiles: [db.env]\n",
+		"apps/kustomization.yaml": `generators:
+- gen.yaml
+- sub
+- |
+  apiVersion: builtin
+  kind: SecretGenerator
+  metadata: {name: inline}
+  literals: [x=CANARY-inline]
+- |
+  apiVersion: builtin
+  kind: ConfigMapGenerator
+  metadata: {name: settings}
+  literals: [shown=shown]
+patches:
+- target: {name: inline}
+  patch: |
+    - {op: add, path: /data/y, value: Q0FOQVJZ}
+`,
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	// The inline configuration's Secret is one a patch without a kind can select.
+	names := preview.NewSecretNames(slices.Sorted(maps.Keys(files)), read)
+	var got []string
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		found, err := preview.PlaintextSecrets([]byte(files[p]), names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if preview.IsKustomizationFile(p) {
+			k, err := preview.KustomizationSecrets(p, []byte(files[p]), read, names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found = append(found, k...)
+		}
+		for _, f := range found {
+			got = append(got, p+": "+f.Namespace+"/"+f.Name+" "+strings.Join(f.Keys, " "))
+		}
+	}
+	want := []string{
+		"apps/gen.yaml: apps/fromfile literals.password",
+		"apps/kustomization.yaml: apps/fromfile generators[0].envs.db.env",
+		"apps/kustomization.yaml: /fromdir generators[1].files.db.env",
+		"apps/kustomization.yaml: /inline generators[2].literals.x",
+		"apps/kustomization.yaml: /inline patches[0]/data/y",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("plaintext (-want +got):\n%s", diff)
+	}
+	for _, p := range []string{"apps/gen.yaml", "apps/kustomization.yaml"} {
+		masked := string(preview.MaskFile([]byte(files[p])))
+		if strings.Contains(masked, "CANARY") || !strings.Contains(masked, "=*****") {
+			t.Errorf("MaskFile(%s):\n%s", p, masked)
+		}
+		if p == "apps/kustomization.yaml" && !strings.Contains(masked, "shown=shown") {
+			t.Errorf("MaskFile(%s) masks a ConfigMap's literal:\n%s", p, masked)
+		}
+	}
+
+	dir := t.TempDir()
+	tree := map[string][]byte{}
+	for p, b := range files {
+		tree[p] = []byte(b)
+	}
+	writeTree(t, dir, tree)
+	built := string(kustomizeBuild(t, filepath.Join(dir, "apps")))
+	for _, s := range []string{"name: fromfile-", "name: fromdir-", "name: inline-", "TOKEN: " + base64.StdEncoding.EncodeToString([]byte("CANARY-env"))} {
+		if !strings.Contains(built, s) {
+			t.Errorf("kustomize build lacks %q:\n%s", s, built)
+		}
+	}
+}
+
+// A JSON patch that sets /kind to Secret turns the object its target selects (a ConfigMap holding a password, say)
+// into a Secret holding those values, as the real kustomize CLI builds it: check reports the patch, in a
+// kustomization and in a Flux Kustomization, and one that sets another kind is no Secret.
+func TestPatchThatMakesASecret(t *testing.T) {
+	files := map[string][]byte{
+		"apps/cm.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: db, namespace: apps}\ndata: {password: aHVudGVyMg==}\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: apps}\ndata: {shown: shown}\n"),
+		"apps/kustomization.yaml": []byte(`resources: [cm.yaml]
+patches:
+- target: {kind: ConfigMap, name: db}
+  patch: |
+    - {op: replace, path: /kind, value: !!binary U2VjcmV0}
+- target: {kind: ConfigMap, name: other}
+  patch: |
+    - {op: add, path: /metadata/labels, value: {kind: Secret}}
+    - {op: replace, path: /kind, value: ConfigMap}
+`),
+	}
+	dir := t.TempDir()
+	writeTree(t, dir, files)
+	if built := string(kustomizeBuild(t, filepath.Join(dir, "apps"))); !strings.Contains(built, "kind: Secret\nmetadata:\n  name: db\n") {
+		t.Fatalf("kustomize did not make a Secret:\n%s", built)
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return b, ok }
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", files["apps/kustomization.yaml"], read, nil)
+	if err != nil || len(found) != 1 || found[0].Name != "db" || strings.Join(found[0].Keys, " ") != "patches[0]/kind" {
+		t.Errorf("KustomizationSecrets = %+v, %v", found, err)
+	}
+	flux := `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  patches:
+  - target: {kind: ConfigMap}
+    patch: |
+      - {op: replace, path: /kind, value: Secret}
+`
+	found, err = preview.PlaintextSecrets([]byte(flux), preview.NewSecretNames(nil, read))
+	if err != nil || len(found) != 1 || strings.Join(found[0].Keys, " ") != "spec.patches[0]/kind" {
+		t.Errorf("PlaintextSecrets(Flux Kustomization) = %+v, %v", found, err)
+	}
+}
+
+// kustomize's patch transformers patch as a kustomization's patches do, configured through its transformers (a
+// file, or inline): check reports those that write a value in the clear into a Secret (inline patches where they are
+// written, files read from the kustomization's folder), diffs mask them, and the real kustomize CLI applies them all.
+func TestTransformerConfigSecrets(t *testing.T) {
+	files := map[string]string{
+		"apps/s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: apps}\ntype: Opaque\n",
+		"apps/tr.yaml": "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: a}\ntarget: {kind: Secret}\n" +
+			"patch: |\n  - {op: add, path: /stringData/a, value: CANARY-a}\n",
+		"apps/json.yaml": "apiVersion: builtin\nkind: PatchJson6902Transformer\nmetadata: {name: b}\n" +
+			"target: {version: v1, kind: Secret, name: s, namespace: apps}\njsonOp: '[{\"op\": \"add\", \"path\": \"/data\", \"value\": {\"b\": \"Q0FOQVJZLWI=\"}}]'\n",
+		"apps/smp.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: apps}\nstringData: {c: CANARY-c}\n",
+		"apps/ops.yaml": "- {op: add, path: /stringData/d, value: CANARY-d}\n",
+		"apps/kustomization.yaml": `resources: [s.yaml]
+transformers:
+- tr.yaml
+- json.yaml
+- |
+  apiVersion: builtin
+  kind: PatchStrategicMergeTransformer
+  metadata: {name: c}
+  paths: [smp.yaml]
+- |
+  apiVersion: builtin
+  kind: PatchTransformer
+  metadata: {name: d}
+  target: {kind: Secret, name: s}
+  path: ops.yaml
+- |
+  apiVersion: builtin
+  kind: PatchStrategicMergeTransformer
+  metadata: {name: e}
+  patches: |-
+    apiVersion: v1
+    kind: Secret
+    metadata: {name: s, namespace: apps}
+    stringData: {e: CANARY-e}
+`,
+	}
+	dir := t.TempDir()
+	tree := map[string][]byte{}
+	for p, b := range files {
+		tree[p] = []byte(b)
+	}
+	writeTree(t, dir, tree)
+	built := string(kustomizeBuild(t, filepath.Join(dir, "apps")))
+	for _, s := range []string{"a: CANARY-a", "b: Q0FOQVJZLWI=", "c: CANARY-c", "d: CANARY-d", "e: CANARY-e"} {
+		if !strings.Contains(built, s) {
+			t.Errorf("kustomize build lacks %q:\n%s", s, built)
+		}
+	}
+
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	var got []string
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		found, err := preview.PlaintextSecrets([]byte(files[p]), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if preview.IsKustomizationFile(p) {
+			k, err := preview.KustomizationSecrets(p, []byte(files[p]), read, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found = append(found, k...)
+		}
+		for _, f := range found {
+			got = append(got, p+": "+f.Name+" "+strings.Join(f.Keys, " "))
+		}
+	}
+	want := []string{
+		"apps/json.yaml: s jsonOp/data",
+		"apps/kustomization.yaml: s transformers[2].paths[0].stringData.c",
+		"apps/kustomization.yaml: s transformers[3].patch/stringData/d",
+		"apps/kustomization.yaml: s transformers[4].patches.stringData.e",
+		"apps/smp.yaml: s stringData.c",
+		"apps/tr.yaml:  patch/stringData/a",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("plaintext (-want +got):\n%s", diff)
+	}
+	for _, p := range []string{"apps/tr.yaml", "apps/json.yaml", "apps/kustomization.yaml"} {
+		if masked := string(preview.MaskFile([]byte(files[p]))); strings.Contains(masked, "CANARY") || strings.Contains(masked, "Q0FOQVJZ") {
+			t.Errorf("MaskFile(%s):\n%s", p, masked)
+		}
+	}
+}
+
+// A replacement copies a value from one object into another: from a ConfigMap into a Secret's data or stringData
+// (created there with options.create), inline or from a file, it writes a value in the clear into a Secret, as the
+// real kustomize CLI builds it. check reports those, and not one copying from a Secret or into a ConfigMap.
+func TestReplacementSecrets(t *testing.T) {
+	files := map[string]string{
+		"apps/r.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {pw: CANARY-r}\n---\n" +
+			"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: Opaque\n---\n" +
+			"apiVersion: v1\nkind: Secret\nmetadata: {name: t}\ndata: {pw: 'ENC[AES256_GCM,data:a,iv:b,tag:c,type:str]'}\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: {copy: x}\n",
+		"apps/rep.yaml": "- source: {kind: ConfigMap, name: c, fieldPath: data.pw}\n  targets:\n  - select: {name: s}\n" +
+			"    fieldPaths: [data.fromfile]\n    options: {create: true}\n",
+		"apps/kustomization.yaml": `resources: [r.yaml]
+replacements:
+- source: {kind: ConfigMap, name: c, fieldPath: data.pw}
+  targets:
+  - select: {kind: Secret, name: s}
+    fieldPaths: [stringData.pw]
+    options: {create: true}
+  - select: {kind: ConfigMap, name: d}
+    fieldPaths: [data.copy]
+- source: {kind: Secret, name: t, fieldPath: data.pw}
+  targets:
+  - select: {kind: ConfigMap, name: d}
+    fieldPaths: [data.copy]
+- path: rep.yaml
+transformers:
+- |
+  apiVersion: builtin
+  kind: ReplacementTransformer
+  metadata: {name: r}
+  replacements:
+  - source: {kind: ConfigMap, name: c, fieldPath: data.pw}
+    targets:
+    - select: {kind: Secret, name: s}
+      fieldPaths: [stringData.again]
+      options: {create: true}
+`,
+	}
+	dir := t.TempDir()
+	tree := map[string][]byte{}
+	for p, b := range files {
+		tree[p] = []byte(b)
+	}
+	writeTree(t, dir, tree)
+	built := string(kustomizeBuild(t, filepath.Join(dir, "apps")))
+	for _, s := range []string{"  fromfile: CANARY-r\nkind: Secret", "  again: CANARY-r\n  pw: CANARY-r\ntype: Opaque"} {
+		if !strings.Contains(built, s) {
+			t.Errorf("kustomize build lacks %q:\n%s", s, built)
+		}
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	names := preview.NewSecretNames(slices.Sorted(maps.Keys(files)), read)
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(files["apps/kustomization.yaml"]), read, names)
+	var got []string
+	for _, f := range found {
+		got = append(got, f.Name+" "+strings.Join(f.Keys, " "))
+	}
+	want := []string{"s replacements[0].targets[0].stringData.pw", "s replacements[2].targets[0].data.fromfile",
+		"s transformers[0].replacements[0].targets[0].stringData.again"}
+	if diff := cmp.Diff(want, got); err != nil || diff != "" {
+		t.Errorf("KustomizationSecrets (-want +got), %v:\n%s", err, diff)
 	}
 }
 

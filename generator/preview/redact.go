@@ -17,7 +17,7 @@ import (
 // kustomize's and the YAML parsers' errors print what they read, and what they read may be a Secret: a literal that
 // is no key=value, an env file's line of invalid UTF-8 (as bytes), an alias to an unknown anchor (pw: *the-value), a
 // patch or an object dumped whole. A build records the files it reads (inputs); when its error comes and any of them
-// may hold a secret value (manifest.MayHoldSecret, or decrypted for the build), or postBuild substituted variables
+// may hold a secret value (mayHoldSecret, or decrypted for the build), or postBuild substituted variables
 // from a Secret, the message keeps only kustomize's own wording and the names the build's kustomization files and
 // objects give, and the tree's paths (manifest.Redact); everything else prints as (not shown). An error of a build
 // that read no such file prints as kustomize wrote it.
@@ -140,7 +140,7 @@ func (in *inputs) redact(err error) error {
 			continue
 		}
 		files[p] = data
-		secret = secret || in.decrypted[filepath.Clean(p)] || manifest.MayHoldSecret(data)
+		secret = secret || in.decrypted[filepath.Clean(p)] || mayHoldSecret(data)
 	}
 	if !secret {
 		return err

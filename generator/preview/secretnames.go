@@ -8,15 +8,13 @@ import (
 	"sync"
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
-
-	"github.com/kronform/kronform-gen/generator/manifest"
 )
 
 // SecretNames are the names of the Secrets a tree holds or generates, for telling whether a patch whose target's
 // kind does not name Secret can select one (see patch.mayTouchSecret): every Secret document in any file (any file
-// can be a kustomize resource), every secretGenerator and SecretGenerator, each as written and with each namePrefix
-// and nameSuffix a kustomization or Flux Kustomization of the tree gives (kustomize matches a target's name against
-// an object's name as written and as its prefixes and suffixes make it). Namespaces and labels are not compared:
+// can be a kustomize resource), every secretGenerator and SecretGenerator (in a file, or inline among generators),
+// each as written and with each namePrefix and nameSuffix a kustomization or Flux Kustomization of the tree gives
+// (kustomize matches a target's name against an object's name as written and as its prefixes and suffixes make it). Namespaces and labels are not compared:
 // kustomize and Flux change them too, so a target that differs from a Secret only there is taken to match it.
 type SecretNames struct {
 	paths []string
@@ -50,7 +48,7 @@ func (s *SecretNames) load() {
 			continue
 		}
 		kustomization := IsKustomizationFile(p)
-		secret := manifest.MayHoldSecret(data)
+		secret := mayHoldSecret(data)
 		if !kustomization && !secret && !bytes.Contains(data, []byte("namePrefix")) && !bytes.Contains(data, []byte("nameSuffix")) {
 			continue
 		}
@@ -76,6 +74,26 @@ func (s *SecretNames) load() {
 				if gens = deref(gens); gens != nil && gens.Kind == kyaml.SequenceNode {
 					for _, g := range gens.Content {
 						add(names, fields(g, "name"))
+					}
+				}
+			}
+			// SecretGenerator configurations a kustomization's generators give inline (those in files are read above).
+			for _, gens := range fields(r, "generators") {
+				if gens = deref(gens); gens != nil && gens.Kind == kyaml.SequenceNode {
+					for _, g := range gens.Content {
+						entry, _ := text(g)
+						configs, _ := inlineConfigs(entry)
+						for _, c := range configs {
+							cd, err := decodeAll([]byte(c))
+							if err != nil || len(cd) == 0 || !hasText(fields(root(cd[0]), "kind"), "SecretGenerator") {
+								continue
+							}
+							if n, ok := text(field(field(root(cd[0]), "metadata"), "name")); ok {
+								names[n] = true
+							} else {
+								s.anyName = true
+							}
+						}
 					}
 				}
 			}

@@ -2,6 +2,7 @@ package preview
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +19,7 @@ import (
 // re-encoded (both sides of a diff go through the same encoder, so only real changes show). A file that does not
 // parse but may hold a Secret is replaced by one line.
 func MaskFile(data []byte) []byte {
-	if !manifest.MayHoldSecret(data) {
+	if !mayHoldSecret(data) {
 		return data
 	}
 	docs, err := decodeAll(data)
@@ -61,6 +62,22 @@ func maskDocument(d *kyaml.Node) bool {
 	return masked
 }
 
+// mayHoldSecret is manifest.MayHoldSecret, and also says yes for a file holding an object whose kind Flux's postBuild
+// substitutes (see secretObjects): the word Secret may then stand only in the Flux Kustomization.
+func mayHoldSecret(data []byte) bool {
+	if manifest.MayHoldSecret(data) {
+		return true
+	}
+	if !bytes.Contains(data, []byte("${")) {
+		return false
+	}
+	docs, err := decodeAll(data)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(docs, func(d *kyaml.Node) bool { return len(secretObjects(d)) > 0 })
+}
+
 // PlaintextSecret is a Secret document with a value that is not SOPS ciphertext.
 type PlaintextSecret struct {
 	Document  int      `json:"document"` // 1-based, within the file
@@ -74,7 +91,7 @@ type PlaintextSecret struct {
 // the clear beside one), and the patches of Flux Kustomizations that write one into a Secret of the tree (see
 // patch.mayTouchSecret; secrets nil takes any).
 func PlaintextSecrets(data []byte, secrets *SecretNames) ([]PlaintextSecret, error) {
-	if !manifest.MayHoldSecret(data) {
+	if !mayHoldSecret(data) {
 		return nil, nil
 	}
 	docs, err := decodeAll(data)
@@ -88,9 +105,35 @@ func PlaintextSecrets(data []byte, secrets *SecretNames) ([]PlaintextSecret, err
 				out = append(out, p)
 			}
 		}
+		if p, ok := generatorConfigLiterals(d, i+1); ok {
+			out = append(out, p)
+		}
 		out = append(out, fluxPatchSecrets(d, i+1, secrets)...)
 	}
 	return out, nil
+}
+
+// generatorConfigLiterals reports the literals of a SecretGenerator plugin configuration (what a kustomization's
+// generators read from a file, kind SecretGenerator): each is a value in the clear that kustomize writes into the
+// Secret it generates.
+func generatorConfigLiterals(doc *kyaml.Node, document int) (PlaintextSecret, bool) {
+	r := root(doc)
+	if !hasText(fields(r, "kind"), "SecretGenerator") {
+		return PlaintextSecret{}, false
+	}
+	p := PlaintextSecret{Document: document}
+	p.Namespace, p.Name = identity(r)
+	i := 0
+	for _, lits := range fields(r, "literals") {
+		for _, l := range literalNodes(lits) {
+			s, _ := text(l)
+			p.Keys = append(p.Keys, "literals"+literalKey(s, i))
+			i++
+		}
+	}
+	slices.Sort(p.Keys)
+	p.Keys = slices.Compact(p.Keys)
+	return p, len(p.Keys) > 0
 }
 
 // plaintextIn reports one Secret object's values that are in the clear.
@@ -129,6 +172,9 @@ func plaintextKeys(obj *kyaml.Node, prefix string) []string {
 			visitFields(v, map[*kyaml.Node]bool{}, func(k, val *kyaml.Node) {
 				if inClearValue(val) {
 					name, _ := text(k)
+					if !validKey(name) {
+						name = "(a key that is not valid, not shown)" // a value pasted as a key prints nowhere
+					}
 					keys = append(keys, prefix+f+"."+name)
 				}
 			})
@@ -147,11 +193,27 @@ func inClearValue(v *kyaml.Node) bool {
 	}
 	if v.Kind == kyaml.ScalarNode {
 		s, _ := text(v)
-		return s != "" && !isEncrypted(s)
+		return s != "" && !isEncrypted(s) && !encryptedFile(s)
 	}
 	for _, c := range v.Content {
 		if inClearValue(c) {
 			return true
+		}
+	}
+	return false
+}
+
+// encryptedFile says whether a value is a whole SOPS-encrypted file with no value in the clear (see clearFile), as it
+// stands or base64-encoded (a data value): kustomize-controller decrypts such a file in a Secret's data, and
+// anywhere else it stays ciphertext.
+func encryptedFile(v string) bool {
+	b := []byte(v)
+	if d, err := base64.StdEncoding.DecodeString(v); err == nil {
+		b = d
+	}
+	for _, marker := range sourceMarkers {
+		if bytes.Contains(b, marker) {
+			return !clearFile(b)
 		}
 	}
 	return false
