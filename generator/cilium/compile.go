@@ -137,7 +137,7 @@ func l4Parts(r spec.PolicyRule, ranges bool) []l4 {
 		if family == "" {
 			family = "IPv4"
 		}
-		fields = append(fields, ICMPField{Type: *t.Type, Family: family}) // validated: never nil
+		fields = append(fields, ICMPField{Type: t.Type.Number, Family: family}) // validated: never nil, a name made its number
 	}
 	for chunk := range slices.Chunk(fields, MaxICMPFieldsPerRule) {
 		out = append(out, l4{icmps: []ICMPRule{{Fields: chunk}}})

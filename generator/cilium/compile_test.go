@@ -22,7 +22,7 @@ func TestCompileSplitsWhatCiliumRejects(t *testing.T) {
 		Endpoints: []map[string]string{{"app": "x"}},
 		CIDRs:     []spec.CIDRPeer{{CIDR: "10.0.0.0/8"}},
 		Ports:     ports,
-		ICMP:      []spec.ICMPType{{Type: new(8)}},
+		ICMP:      []spec.ICMPType{{Type: &spec.ICMPTypeValue{Number: 8}}},
 	}
 	p := CompilePolicy(spec.HostPolicy{Name: "p", Nodes: &spec.NodeMatch{}, Ingress: []spec.PolicyRule{rule}}, true)
 	// 3 peer kinds x (2 port chunks + 1 ICMP rule).

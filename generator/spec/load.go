@@ -130,6 +130,13 @@ type scalarShorthand interface {
 	fromScalar(value string)
 }
 
+// scalarValue is a type written as one scalar of several kinds (an ICMP type: a number or a name), never as a mapping.
+// setScalar takes a scalar's tag and text and says whether they make a value; expected says what would.
+type scalarValue interface {
+	setScalar(tag, value string) bool
+	expected() string
+}
+
 // decoder turns a YAML node tree into Go values strictly: unknown fields, wrong types and duplicate keys are
 // problems, and decoding goes on after each one so that all of them are reported at once.
 type decoder struct {
@@ -498,6 +505,14 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 		d.decode(n, path, v.Elem())
 		return
+	}
+	if v.Kind() == reflect.Struct {
+		if s, ok := v.Addr().Interface().(scalarValue); ok {
+			if n.Kind != yaml.ScalarNode || !s.setScalar(n.Tag, n.Value) {
+				d.fail(n, path, "", "expected %s, got %s", s.expected(), d.describe(n))
+			}
+			return
+		}
 	}
 	if n.Kind == yaml.ScalarNode && v.Kind() == reflect.Struct {
 		if s, ok := v.Addr().Interface().(scalarShorthand); ok && n.Tag == "!!str" {

@@ -195,18 +195,35 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 			v.fail(ip+".family", "IPv4 or IPv6", "unknown ICMP family %q", t.Family)
 			bad = true
 		}
+		family := cmp.Or(t.Family, "IPv4")
 		switch {
+		case v.failed[ip+".type"]:
+			bad = true // reported where it stands, and no type to compare
 		case t.Type == nil:
 			// Cilium requires it too, and has no wildcard: a rule allows the types it lists.
-			v.fail(ip+".type", "write type: 8 for ping, or family: IPv6 with type: 128; Cilium has no wildcard type: list each to allow",
+			v.fail(ip+".type", "write type: 8 (or EchoRequest) for ping, or family: IPv6 with type: 128; Cilium has no wildcard type: list each to allow",
 				"an ICMP type is required")
 			bad = true
-		case *t.Type < 0 || *t.Type > 255:
-			v.fail(ip+".type", "", "ICMP type %d is out of range 0-255", *t.Type)
+		case t.Type.Name != "" && !bad:
+			// A name is the family's: EchoRequest is 8 for IPv4 and 128 for IPv6.
+			n, ok := icmpNames(family)[t.Type.Name]
+			if !ok {
+				hint := "one of " + strings.Join(slices.Sorted(maps.Keys(icmpNames(family))), ", ") + ", or the type's number"
+				if other := map[string]string{"IPv4": "IPv6", "IPv6": "IPv4"}[family]; icmpNames(other)[t.Type.Name] != 0 || t.Type.Name == "EchoReply" {
+					hint = "it is an " + other + " name: write family: " + other + ", or " + hint
+				}
+				v.fail(ip+".type", hint, "%q is not an %s ICMP type name", t.Type.Name, family)
+				bad = true
+				break
+			}
+			t.Type.Number = n
+		case t.Type.Name != "":
+		case t.Type.Number < 0 || t.Type.Number > 255:
+			v.fail(ip+".type", "", "ICMP type %d is out of range 0-255", t.Type.Number)
 			bad = true
 		}
-		if family := cmp.Or(t.Family, "IPv4"); !bad {
-			icmps.check(i, fmt.Sprintf("%s %d", family, *t.Type), fmt.Sprintf("%s type %d", family, *t.Type))
+		if !bad {
+			icmps.check(i, fmt.Sprintf("%s %d", family, t.Type.Number), fmt.Sprintf("%s type %d", family, t.Type.Number))
 		}
 	}
 }

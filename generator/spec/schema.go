@@ -178,3 +178,20 @@ func anyOf(values []string) []any {
 	}
 	return out
 }
+
+// JSONSchema lets an ICMP type be written as its number or as a name either family has (the loader checks the name
+// against the rule's family).
+func (ICMPTypeValue) JSONSchema() *jsonschema.Schema {
+	names := make([]any, 0, len(ICMPTypeNames()))
+	for _, n := range ICMPTypeNames() {
+		names = append(names, n)
+	}
+	zero, top := json.Number("0"), json.Number("255")
+	return &jsonschema.Schema{
+		Description: "The ICMP type: its number (8 is ping: EchoRequest; for IPv6 128) or Cilium's name for it in the rule's family.",
+		OneOf: []*jsonschema.Schema{
+			{Type: "integer", Minimum: zero, Maximum: top},
+			{Type: "string", Enum: names},
+		},
+	}
+}

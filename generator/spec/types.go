@@ -1,5 +1,7 @@
 package spec
 
+import "strconv"
+
 // APIVersion and Kind identify a kronform-gen spec document. The version moves when a field changes meaning.
 const (
 	APIVersion = "kronform.dev/v1alpha1"
@@ -134,8 +136,34 @@ type CIDRPeer struct {
 // ICMPType is one ICMP (IPv4) or ICMPv6 type. Type is required (a validated model never holds nil): left out, it would
 // be type 0 (echo reply), which nobody means.
 type ICMPType struct {
-	Family string `json:"family,omitempty" jsonschema:"enum=IPv4,enum=IPv6,description=Default IPv4."`
-	Type   *int   `json:"type" jsonschema:"minimum=0,maximum=255,description=The ICMP type number: 8 is ping (EchoRequest); for IPv6 128."`
+	Family string         `json:"family,omitempty" jsonschema:"enum=IPv4,enum=IPv6,description=Default IPv4."`
+	Type   *ICMPTypeValue `json:"type"`
+}
+
+// ICMPTypeValue is an ICMP type as the spec writes it: its number (0-255), or the name Cilium gives it for the rule's
+// family (EchoRequest is 8 for IPv4 and 128 for IPv6). Validation turns a name into its number, which is what the
+// policies are written with (names came with Cilium 1.16): a validated model's Number is the type.
+type ICMPTypeValue struct {
+	Number int
+	Name   string // as written, when the type is given by name
+}
+
+// setScalar takes the type from a YAML scalar: a whole number or a name.
+func (t *ICMPTypeValue) setScalar(tag, value string) bool {
+	switch tag {
+	case "!!int":
+		n, err := strconv.Atoi(value)
+		t.Number = n
+		return err == nil
+	case "!!str":
+		t.Name = value
+		return true
+	}
+	return false
+}
+
+func (*ICMPTypeValue) expected() string {
+	return "an ICMP type: a number 0-255, or a name such as EchoRequest"
 }
 
 func (c *CIDRPeer) fromScalar(value string) { c.CIDR = value }

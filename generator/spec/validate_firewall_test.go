@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -182,7 +183,7 @@ func TestFlowGrammar(t *testing.T) {
 // An ICMP entry without a type is refused, in the spec and in a preset: decoded as 0 it would allow echo replies
 // only (Cilium requires the type too, and has no wildcard), while its writer meant ping or every ICMP type.
 func TestICMPTypeIsRequired(t *testing.T) {
-	hint := "write type: 8 for ping, or family: IPv6 with type: 128; Cilium has no wildcard type: list each to allow"
+	hint := "write type: 8 (or EchoRequest) for ping, or family: IPv6 with type: 128; Cilium has no wildcard type: list each to allow"
 	wantProblems(t, `    hostPolicies:
       - name: p
         nodes: {}
@@ -205,4 +206,40 @@ func TestICMPTypeIsRequired(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
+}
+
+// An ICMP type may be Cilium's name for it, in the rule's family: the model holds its number, which is what the
+// policies are written with (a chart before 1.16 takes no names), and a name and its number are one type.
+func TestICMPTypeNames(t *testing.T) {
+	m, err := Load("fw.yaml", []byte(firewallBase+`    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - icmp: [{type: EchoRequest}, {family: IPv6, type: EchoRequest}, {type: DestinationUnreachable}, {family: IPv6, type: PacketTooBig}, {type: 11}]
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ty := range m.Clusters[0].HostPolicies[0].Ingress[0].ICMP {
+		got = append(got, ty.Family+" "+strconv.Itoa(ty.Type.Number))
+	}
+	if want := []string{" 8", "IPv6 128", " 3", "IPv6 2", " 11"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("types %q, want %q", got, want)
+	}
+
+	wantProblems(t, `    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - icmp: [{type: EchoRequest}, {type: 8}, {family: IPv6, type: Echo}, {type: PacketTooBig}, {type: Ping}, {type: {name: x}}, {type: true}, {type: 8.0}]
+`,
+		`fw.yaml:13:41: clusters[0].hostPolicies[0].ingress[0].icmp[1]: IPv4 type 8 is listed twice (first as icmp[0]) (remove the repeat)`,
+		`fw.yaml:13:73: clusters[0].hostPolicies[0].ingress[0].icmp[2].type: "Echo" is not an IPv6 ICMP type name (it is an IPv4 name: write family: IPv4, or one of DestinationUnreachable, DuplicateAddressConfirmationCodeSuffix, DuplicateAddressRequestCodeSuffix, EchoReply, EchoRequest, HomeAgentAddressDiscoveryReply, HomeAgentAddressDiscoveryRequest, ICMPNodeInformationQuery, ICMPNodeInformationResponse, InverseNeighborDiscoveryAdvertisement, InverseNeighborDiscoverySolicitation, MobilePrefixAdvertisement, MobilePrefixSolicitation, MulticastListenerDone, MulticastListenerQuery, MulticastListenerReport, NeighborAdvertisement, NeighborSolicitation, PacketTooBig, ParameterProblem, RedirectMessage, RouterAdvertisement, RouterRenumbering, RouterSolicitation, TimeExceeded, or the type's number)`,
+		`fw.yaml:13:87: clusters[0].hostPolicies[0].ingress[0].icmp[3].type: "PacketTooBig" is not an IPv4 ICMP type name (it is an IPv6 name: write family: IPv6, or one of DestinationUnreachable, Echo, EchoReply, EchoRequest, ExtendedEchoReply, ExtendedEchoRequest, ParameterProblem, Photuris, Redirect, RouterAdvertisement, RouterSelection, TimeExceeded, Timestamp, TimestampReply, or the type's number)`,
+		`fw.yaml:13:109: clusters[0].hostPolicies[0].ingress[0].icmp[4].type: "Ping" is not an IPv4 ICMP type name (one of DestinationUnreachable, Echo, EchoReply, EchoRequest, ExtendedEchoReply, ExtendedEchoRequest, ParameterProblem, Photuris, Redirect, RouterAdvertisement, RouterSelection, TimeExceeded, Timestamp, TimestampReply, or the type's number)`,
+		`fw.yaml:13:123: clusters[0].hostPolicies[0].ingress[0].icmp[5].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got a mapping`,
+		`fw.yaml:13:142: clusters[0].hostPolicies[0].ingress[0].icmp[6].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got true`,
+		`fw.yaml:13:156: clusters[0].hostPolicies[0].ingress[0].icmp[7].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got the number 8.0`,
+	)
 }
