@@ -209,15 +209,27 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		case cilium.RollsOutAgents(newRelease.values) || cilium.RollsOutAgents(tr.old.values):
 			tr.restarts = "rollOutCiliumPods makes the chart restart the agents in step 1"
 		}
-		if tr.written, err = policiesIn(readNew, flux.ComponentDir(c, flux.HostPoliciesName)); err != nil {
+		written, err := readPolicySource(readNew, flux.ComponentDir(c, flux.HostPoliciesName))
+		if err != nil {
 			return nil, fail(ExitFailure, "the policies this run writes: %v", err)
 		}
+		var applied policySource
 		if dirs.policies != "" && tr.appliedErr == nil {
-			if _, err := base.read(path.Join(dirs.policies, "kustomization.yaml")); errors.Is(err, fs.ErrNotExist) {
+			if applied, tr.appliedErr = readPolicySource(base.read, dirs.policies); tr.appliedErr == nil && applied.kustomization == nil {
 				tr.appliedErr = fmt.Errorf("%s has no kustomization.yaml", dirs.policies)
-			} else {
-				tr.applied, tr.appliedErr = policiesIn(base.read, dirs.policies)
 			}
+		}
+		if tr.appliedErr == nil && applied.sameAs(written) {
+			// The same bytes make the same policies: step 2 changes nothing, and nothing comes in between. A fleet-wide
+			// change of Cilium's values leaves most clusters' policies so, and parsing them was most of its run.
+			out = append(out, tr)
+			continue
+		}
+		if tr.written, err = written.policies(); err != nil {
+			return nil, fail(ExitFailure, "the policies this run writes: %v", err)
+		}
+		if tr.appliedErr == nil {
+			tr.applied, tr.appliedErr = applied.policies()
 		}
 		tr.policies = changedPolicies(tr.applied, tr.written)
 		if tr.appliedErr != nil {
@@ -310,22 +322,31 @@ func changedKeys(old, new map[string]any, prefix string) []string {
 	return out
 }
 
-// policiesIn reads the CiliumClusterwideNetworkPolicies a host-policies folder applies: the files its
-// kustomization.yaml lists, as kronform-gen writes it. No folder is no policies. Anything else there (a patch, a
-// file it does not list as a plain name, an object that is not a policy kronform-gen could have written) is an error:
-// the policies it applies are then unknown.
-func policiesIn(read func(string) ([]byte, error), dir string) ([]cilium.ClusterwideNetworkPolicy, error) {
-	kpath := path.Join(dir, "kustomization.yaml")
-	data, err := read(kpath)
+// policySource is what a host-policies folder applies, as kronform-gen writes one: its kustomization.yaml and the
+// files that lists, in order. A folder without a kustomization.yaml (kustomization nil) applies no policies.
+type policySource struct {
+	kpath         string
+	kustomization []byte
+	files         []string // the listed files' paths
+	data          [][]byte // and their contents
+}
+
+// readPolicySource reads a host-policies folder's kustomization.yaml and the files it lists. Anything there that
+// kronform-gen does not write (a patch, a file it does not list as a plain name) is an error: the policies it
+// applies are then unknown.
+func readPolicySource(read func(string) ([]byte, error), dir string) (policySource, error) {
+	src := policySource{kpath: path.Join(dir, "kustomization.yaml")}
+	data, err := read(src.kpath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return src, nil
 	}
 	if err != nil {
-		return nil, err
+		return src, err
 	}
+	src.kustomization = data
 	var k map[string]any
 	if err := yaml.Unmarshal(data, &k); err != nil {
-		return nil, fmt.Errorf("%s: %w", kpath, err)
+		return src, fmt.Errorf("%s: %w", src.kpath, err)
 	}
 	var resources []string
 	for key, v := range k {
@@ -339,23 +360,48 @@ func policiesIn(read func(string) ([]byte, error), dir string) ([]cilium.Cluster
 				resources = append(resources, s)
 			}
 			if !ok {
-				return nil, fmt.Errorf("%s: resources is not a list of file names", kpath)
+				return src, fmt.Errorf("%s: resources is not a list of file names", src.kpath)
 			}
 		default:
-			return nil, fmt.Errorf("%s: %s: kronform-gen writes only a list of resources", kpath, key)
+			return src, fmt.Errorf("%s: %s: kronform-gen writes only a list of resources", src.kpath, key)
 		}
 	}
-	var out []cilium.ClusterwideNetworkPolicy
 	for _, r := range resources {
 		if r == "" || strings.Contains(r, "/") || r == "." || r == ".." {
-			return nil, fmt.Errorf("%s: resource %q is not a file of the folder", kpath, r)
+			return src, fmt.Errorf("%s: resource %q is not a file of the folder", src.kpath, r)
 		}
 		p := path.Join(dir, r)
 		data, err := read(p)
 		if err != nil {
-			return nil, err
+			return src, err
 		}
-		docs, err := yamlDocuments(data)
+		src.files, src.data = append(src.files, p), append(src.data, data)
+	}
+	return src, nil
+}
+
+// sameAs says whether two folders apply the same policies because they hold the same bytes: the same
+// kustomization.yaml (so the same list of files) and, file by file, the same contents. Folders that differ may still
+// apply the same policies; policies says.
+func (s policySource) sameAs(o policySource) bool {
+	if !bytes.Equal(s.kustomization, o.kustomization) || (s.kustomization == nil) != (o.kustomization == nil) ||
+		len(s.data) != len(o.data) {
+		return false
+	}
+	for i := range s.data {
+		if !bytes.Equal(s.data[i], o.data[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// policies parses the CiliumClusterwideNetworkPolicies of the listed files. An object that is not a policy
+// kronform-gen could have written is an error: the policies the folder applies are then unknown.
+func (s policySource) policies() ([]cilium.ClusterwideNetworkPolicy, error) {
+	var out []cilium.ClusterwideNetworkPolicy
+	for i, p := range s.files {
+		docs, err := yamlDocuments(s.data[i])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
