@@ -30,8 +30,8 @@ invalid nothing is written. Nothing is written either when a cluster has audit m
 assertion fails (see verify): that tree could lock you out, or leave open what should be denied.
 
 Flux applies a change in two steps: the cilium Kustomization (the HelmRelease), then host-policies, which waits for
-it; the agents take new values only when they restart, which the chart does only for a new chart version or with
-rollOutCiliumPods: true. When one change brings new Cilium settings and new host policies, generate also checks the
+it; the agents take new values only when they restart, which the chart does only for a new chart version (not
+v1.16.0 for 1.16.0, nor a range that may admit the release installed) or with rollOutCiliumPods: true. When one change brings new Cilium settings and new host policies, generate also checks the
 states in between that enforce: the new settings with the host policies Flux applies now, and, while the agents
 lag, the old settings with the new policies. What Flux applies now is read from the branch Flux follows (the
 GitRepository in clusters/<cluster>/flux-system, on its remote; else the current branch's upstream; else HEAD; the

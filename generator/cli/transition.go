@@ -204,7 +204,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		}
 		switch {
 		case tr.newRelease || tr.releaseErr != nil:
-		case tr.chart[0] != tr.chart[1]:
+		case cilium.NewChart(tr.chart[0], tr.chart[1]):
 			tr.restarts = "the new chart version restarts the agents in step 1 (a new image)"
 		case cilium.RollsOutAgents(newRelease.values) || cilium.RollsOutAgents(tr.old.values):
 			tr.restarts = "rollOutCiliumPods makes the chart restart the agents in step 1"
@@ -563,8 +563,12 @@ func judge(m *spec.Model, t transition) judgement {
 	case t.releaseErr != nil:
 		b.WriteString(" What the agents run now is unknown, and they take the new settings only when they restart, before or after step 2.")
 	case t.agentsLag():
-		fmt.Fprintf(&b, " The agents take the new values (%s) only when they restart, which the chart does not do here (no new "+
-			"chart version, no rollOutCiliumPods): that may be before or after step 2.", strings.Join(t.agentValues, ", "))
+		why := "no new chart version"
+		if t.chart[0] != t.chart[1] {
+			why = fmt.Sprintf("%s may name the chart %s installed, so no new image", t.chart[1], t.chart[0])
+		}
+		fmt.Fprintf(&b, " The agents take the new values (%s) only when they restart, which the chart does not do here (%s, "+
+			"no rollOutCiliumPods): that may be before or after step 2.", strings.Join(t.agentValues, ", "), why)
 	}
 	fmt.Fprintf(&b, " What Flux applies now is read %s: %s.%s\n", label, t.base.why, t.base.unpushedNote())
 

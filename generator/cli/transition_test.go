@@ -521,3 +521,34 @@ func TestGenerateNotesNewRobotTemplate(t *testing.T) {
 		t.Errorf("a changed template:\n%s", stderr)
 	}
 }
+
+// A chart version that is written anew but may name the release installed (v1.16.0 for 1.16.0, a range that admits
+// it) installs no new image, so it restarts no agent: the geneve change with audit mode on and VXLAN's port closed
+// is refused as it is without it, and says to restart the agents when let through. A chart that is certainly another
+// restarts them in step 1, where audit mode on enforces nothing.
+func TestGenerateRefusesPoliciesAheadOfAgentsUnderTheSameChart(t *testing.T) {
+	geneve := strings.NewReplacer("auditMode: false}", "auditMode: true, values: {routingMode: tunnel, tunnelProtocol: geneve}}",
+		"8472/udp", "6081/udp")
+	for _, version := range []string{`"v1.16.0"`, `"~1.16.0"`, `">=1.16.0 <1.16.1"`} {
+		w := newWorkspace(t)
+		w.mustGenerate(twoNodes)
+		code, stderr := w.generate(geneve.Replace(strings.Replace(twoNodes, "version: 1.16.0", "version: "+version, 1)))
+		for _, want := range []string{
+			"only when they restart, which the chart does not do here (" + strings.Trim(version, `"`) + " may name the chart 1.16.0 installed, so no new image, no rollOutCiliumPods)",
+			"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host policies, and 2 check(s) fail:\n" +
+				"FAIL  alpha: built-in: node:a2 -> node:a1 8472/udp allowed",
+		} {
+			if code != ExitFailure || !strings.Contains(stderr, want) {
+				t.Errorf("%s: exit %d, want 1 and %q in:\n%s", version, code, want, stderr)
+			}
+		}
+		// Audit mode alone goes through, and needs the restart.
+		auditOn := strings.NewReplacer("version: 1.16.0", "version: "+version, "auditMode: false", "auditMode: true").Replace(twoNodes)
+		if stderr := w.mustGenerate(auditOn); !strings.Contains(stderr, "note: cluster alpha: Cilium's values change (policyAuditMode)") {
+			t.Errorf("%s: no restart note:\n%s", version, stderr)
+		}
+	}
+	w := newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	w.mustGenerate(geneve.Replace(strings.Replace(twoNodes, "version: 1.16.0", "version: 1.16.1", 1)))
+}
