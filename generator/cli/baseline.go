@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"sigs.k8s.io/yaml"
@@ -30,7 +32,7 @@ type baseline struct {
 	why      string
 	unpushed func() (int, error)
 	read     func(p string) ([]byte, error)              // a file, by its path in the tree; fs.ErrNotExist when absent
-	files    func(dir string) (map[string][]byte, error) // the files under a folder of the tree, at any depth
+	files    func(dir string) (map[string][]byte, error) // the files directly in a folder of the tree
 }
 
 // baselines reads, for each cluster of the model, the tree Flux applies now. It must run before this run writes.
@@ -44,12 +46,16 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 			why:   "the folder is in no git repository (go-git found none, or cannot open it), so what Flux applies is taken to be what is on disk",
 			read:  func(p string) ([]byte, error) { return fs.ReadFile(disk, p) },
 			files: func(dir string) (map[string][]byte, error) {
-				entries, err := tree.Entries(a.outDir, []string{dir})
+				entries, err := os.ReadDir(filepath.Join(a.outDir, filepath.FromSlash(dir)))
+				if errors.Is(err, fs.ErrNotExist) {
+					return map[string][]byte{}, nil
+				}
 				if err != nil {
 					return nil, err
 				}
 				files := map[string][]byte{}
-				for _, p := range entries {
+				for _, e := range entries {
+					p := path.Join(dir, e.Name())
 					if b, err := fs.ReadFile(disk, p); err == nil {
 						files[p] = b // regular files only
 					}
@@ -84,7 +90,7 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 		if err != nil {
 			return nil, fail(ExitUsage, "reading %s %s: %v", a.outDir, b.label, err)
 		}
-		b.read, b.files = snap.ReadFile, snap.Files
+		b.read, b.files = snap.ReadFile, snap.Dir
 		byRef[ref+"\x00"+why] = b
 		out[i] = b
 	}
@@ -140,19 +146,11 @@ func (a *app) bootstrapSource(c spec.Cluster) (*sourcev1.GitRepository, string, 
 		if err != nil {
 			return nil, "", err
 		}
-		if !bytes.Contains(data, []byte("GitRepository")) {
-			continue
-		}
-		docs, err := yamlDocuments(data)
+		repos, err := gitRepositoriesIn(data)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", rel, err)
 		}
-		for _, doc := range docs {
-			var r sourcev1.GitRepository
-			if yaml.Unmarshal(doc, &r) != nil || r.Kind != sourcev1.GitRepositoryKind ||
-				!strings.HasPrefix(r.APIVersion, sourcev1.GroupVersion.Group+"/") {
-				continue
-			}
+		for _, r := range repos {
 			if r.Name == c.Flux.GitRepository && slices.Contains([]string{"", c.Flux.Namespace}, r.Namespace) {
 				return &r, rel, nil
 			}
@@ -160,6 +158,39 @@ func (a *app) bootstrapSource(c spec.Cluster) (*sourcev1.GitRepository, string, 
 	}
 	return nil, "", nil
 }
+
+// gitRepositoriesIn reads the GitRepositories among a file's YAML documents; documents that are not one are skipped.
+// A file's contents are parsed once per process: every cluster's flux-system folder holds the same
+// gotk-components.yaml (Flux's CRDs, hundreds of kB of YAML that name the GitRepository kind), and parsing each
+// cluster's took most of a no-op generate of a bootstrapped fleet.
+func gitRepositoriesIn(data []byte) ([]sourcev1.GitRepository, error) {
+	if !bytes.Contains(data, []byte("GitRepository")) {
+		return nil, nil
+	}
+	key := sha256.Sum256(data)
+	if repos, ok := parsedGitRepositories.Load(key); ok {
+		return repos.([]sourcev1.GitRepository), nil
+	}
+	docs, err := yamlDocuments(data)
+	if err != nil {
+		return nil, err
+	}
+	var out []sourcev1.GitRepository
+	for _, doc := range docs {
+		var r sourcev1.GitRepository
+		if yaml.Unmarshal(doc, &r) != nil || r.Kind != sourcev1.GitRepositoryKind ||
+			!strings.HasPrefix(r.APIVersion, sourcev1.GroupVersion.Group+"/") {
+			continue
+		}
+		out = append(out, r)
+	}
+	parsedGitRepositories.Store(key, out)
+	return out, nil
+}
+
+// parsedGitRepositories holds what gitRepositoriesIn found in each file's contents, by their SHA-256. Callers take a
+// copy of the one they keep (bootstrapSource returns the address of its loop variable) and write none.
+var parsedGitRepositories sync.Map
 
 // shortRef names a reference as git log does: origin/main for refs/remotes/origin/main.
 func shortRef(ref string) string {

@@ -102,15 +102,9 @@ type applied struct {
 // cluster now, wherever it is (a cluster renamed keeps its folder, not its infrastructure/ folder).
 func appliedDirs(c spec.Cluster, base *baseline) (applied, error) {
 	var out applied
-	files, err := base.files(c.Flux.Path)
+	direct, err := base.files(c.Flux.Path)
 	if err != nil {
 		return out, fmt.Errorf("reading %s %s: %w", c.Flux.Path, base.label, err)
-	}
-	direct := map[string][]byte{}
-	for p, b := range files {
-		if path.Dir(p) == c.Flux.Path {
-			direct[p] = b
-		}
 	}
 	if len(direct) == 0 {
 		return out, nil

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"io/fs"
+	"path"
 	"runtime"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func treeBaseline(t *tree.Tree) *baseline {
 	return &baseline{label: "at HEAD", why: "a test", read: read, files: func(dir string) (map[string][]byte, error) {
 		out := map[string][]byte{}
 		for _, p := range t.Paths() {
-			if strings.HasPrefix(p, dir+"/") {
+			if path.Dir(p) == dir {
 				out[p], _ = read(p)
 			}
 		}

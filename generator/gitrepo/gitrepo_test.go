@@ -193,6 +193,16 @@ func TestHeadSnapshot(t *testing.T) {
 	if b, err := head.ReadFile("sub/f.yaml"); err != nil || string(b) != "b: 1\n" {
 		t.Errorf("sub/f.yaml at HEAD: %q, %v", b, err)
 	}
+	// Dir reads a folder's own files, not its subfolders' (a cluster folder's flux-system is large).
+	if files, err := head.Dir("."); err != nil || len(files) != 1 || string(files["owned.yaml"]) != "a: 1\n" {
+		t.Errorf("Dir(.): %q, %v", files, err)
+	}
+	if files, err := head.Dir("sub"); err != nil || len(files) != 1 || string(files["sub/f.yaml"]) != "b: 1\n" {
+		t.Errorf("Dir(sub): %q, %v", files, err)
+	}
+	if files, err := head.Dir("missing"); err != nil || len(files) != 0 {
+		t.Errorf("Dir(missing): %q, %v", files, err)
+	}
 	for _, p := range []string{"sub", "missing.yaml", "sub/missing.yaml", "../Makefile"} {
 		if _, err := head.ReadFile(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s: %v, want not exist", p, err)
@@ -273,9 +283,9 @@ func TestWhatFluxFollows(t *testing.T) {
 	if b, err := snap.ReadFile("owned.yaml"); err != nil || string(b) != "a: 1\n" {
 		t.Errorf("owned.yaml at origin/main: %q, %v", b, err)
 	}
-	files, err := snap.Files(".")
+	files, err := snap.Dir(".")
 	if err != nil || len(files) != 1 || string(files["owned.yaml"]) != "a: 1\n" {
-		t.Errorf("Files: %v, %v", files, err)
+		t.Errorf("Dir: %v, %v", files, err)
 	}
 	gittest.Run(t, dir, "push", "-q", "origin", "HEAD:main")
 	if n, err := r.Unpushed("refs/remotes/origin/main"); n != 0 || err != nil {
