@@ -201,7 +201,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		case cilium.NewChart(tr.chart[0], tr.chart[1]):
 			tr.restarts = "the new chart version restarts the agents in step 1 (a new image)"
 		case cilium.RollsOutAgents(newRelease.values) || cilium.RollsOutAgents(tr.old.values):
-			tr.restarts = "rollOutCiliumPods makes the chart restart the agents in step 1"
+			tr.restarts = "with rollOutCiliumPods the chart restarts the agents in step 1"
 		}
 		written, err := readPolicySource(readNew, flux.ComponentDir(c, flux.HostPoliciesName))
 		if err != nil {

@@ -552,3 +552,15 @@ func TestGenerateRefusesPoliciesAheadOfAgentsUnderTheSameChart(t *testing.T) {
 	w.mustGenerate(twoNodes)
 	w.mustGenerate(geneve.Replace(strings.Replace(twoNodes, "version: 1.16.0", "version: 1.16.1", 1)))
 }
+
+// The refusal names a value as it is spelt: rollOutCiliumPods, not a capitalised key that the chart does not read.
+func TestRefusalSpellsRollOutCiliumPods(t *testing.T) {
+	w := newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	code, stderr := w.generate(strings.NewReplacer("auditMode: false}", "auditMode: false, values: {rollOutCiliumPods: true, tunnelPort: 8473}}",
+		"8472/udp", "8472-8473/udp").Replace(twoNodes))
+	if code != ExitFailure || !strings.Contains(stderr, " With rollOutCiliumPods the chart restarts the agents in step 1.") ||
+		strings.Contains(stderr, "RollOutCiliumPods") {
+		t.Errorf("exit %d, want 1 and the key as written:\n%s", code, stderr)
+	}
+}
