@@ -46,7 +46,9 @@ A cluster folder holding flux bootstrap's files (clusters/<cluster>/flux-system)
 cluster with prune: true. generate refuses (exit 2, nothing written) to write Kustomizations there whose source is
 not the GitRepository bootstrap made (flux.namespace, flux.gitRepository), and to remove the Kustomizations it wrote
 there when the spec no longer generates that folder (a cluster removed or renamed, or its flux.path changed): Flux
-would delete Cilium (the CNI), the host policies and the Secrets. It reads the files, not the cluster: it lets the
+would delete Cilium (the CNI), the host policies and the Secrets; and to move the Cilium HelmRelease Flux applies
+there to another namespace (cilium.namespace): Flux would prune the old one, and helm-controller uninstall Cilium
+with it. It reads the files, not the cluster: it lets the
 removal through when the folder's flux-system is gone (Flux uninstalled from the cluster), when its Kustomization
 says suspend: true or prune: false (live on the cluster before the change lands: Flux prunes by the settings it had
 before), or with --allow-prune=CLUSTER, on purpose.
@@ -116,7 +118,11 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			} else if len(problems) > 0 {
 				return problems
 			}
-			if err := a.pruneGuard(m, t, boot, allowPrune); err != nil {
+			problems, moved := a.releaseMoves(m, steps, boot, allowPrune)
+			if len(problems) > 0 {
+				return problems
+			}
+			if err := a.pruneGuard(m, t, boot, allowPrune, moved); err != nil {
 				return err
 			}
 			formerForms := a.robotForms(t)
@@ -164,7 +170,8 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 	cmd.Flags().BoolVar(&doCommit, "commit", false, "commit the owned files with go-git after a successful generate")
 	cmd.Flags().StringVarP(&msg, "message", "m", "", "the commit message (default \"kronform-gen: regenerate from SPEC\")")
 	cmd.Flags().StringSliceVar(&allowPrune, "allow-prune", nil, "let Flux on these bootstrapped clusters (folders under "+
-		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them")
+		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them, "+
+		"or the Cilium HelmRelease, when cilium.namespace moves it")
 	return cmd
 }
 

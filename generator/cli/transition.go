@@ -42,6 +42,7 @@ type transition struct {
 	releaseErr error
 	old        release
 	chart      [2]string // the chart version before and after
+	namespace  [2]string // the HelmRelease's namespace before and after
 	values     []string  // the dotted keys of the values that change, sorted
 	// agentValues are those of values that the agents read (cilium.ReachesAgents): the others change no agent.
 	agentValues []string
@@ -84,10 +85,11 @@ func (t transition) describeCilium() string {
 	return strings.Join(parts, "; ")
 }
 
-// release is what a HelmRelease file kronform-gen wrote says: the chart version and the values.
+// release is what a HelmRelease file kronform-gen wrote says: its namespace, the chart version and the values.
 type release struct {
-	chart  string
-	values map[string]any
+	namespace string
+	chart     string
+	values    map[string]any
 }
 
 // applied is where the baseline's Flux Kustomizations of a cluster apply Cilium and the host policies from: the
@@ -166,7 +168,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 			return nil, fail(ExitFailure, "%s: %v", releasePath, err)
 		}
 		tr := transition{cluster: i, base: base}
-		tr.chart[1] = newRelease.chart
+		tr.chart[1], tr.namespace[1] = newRelease.chart, newRelease.namespace
 		dirs, dirsErr := appliedDirs(c, base)
 		switch {
 		case dirsErr != nil:
@@ -187,7 +189,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 					// Not a release kronform-gen wrote: what the agents run now is unknown.
 					tr.releaseErr = fmt.Errorf("%s: %w", dirs.release, err)
 				}
-				tr.chart[0] = tr.old.chart
+				tr.chart[0], tr.namespace[0] = tr.old.chart, tr.old.namespace
 			}
 		}
 		tr.values = changedKeys(tr.old.values, newRelease.values, "")
@@ -245,7 +247,10 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 // spec loader gives them (tunnelPort is read so).
 func releaseOf(data []byte) (release, error) {
 	var hr struct {
-		Kind string `json:"kind"`
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
 		Spec struct {
 			Chart struct {
 				Spec struct {
@@ -268,7 +273,7 @@ func releaseOf(data []byte) (release, error) {
 		return release{}, fmt.Errorf("not a HelmRelease")
 	}
 	values, _ := wholeNumbers(hr.Spec.Values).(map[string]any)
-	return release{chart: hr.Spec.Chart.Spec.Version, values: values}, nil
+	return release{namespace: hr.Metadata.Namespace, chart: hr.Spec.Chart.Spec.Version, values: values}, nil
 }
 
 // wholeNumbers turns the json.Numbers of decoded JSON into int when whole, else float64.
