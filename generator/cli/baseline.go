@@ -97,22 +97,47 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 	return out, nil
 }
 
-// fluxRef finds the remote-tracking branch Flux follows for a cluster: the branch of the GitRepository flux bootstrap
-// wrote into its folder (flux-system/gotk-sync.yaml), on the remote of that URL; else the upstream of the current
-// branch; else none ("", HEAD). why says which, for messages.
+// fluxRef finds the reference Flux follows for a cluster: what the GitRepository flux bootstrap wrote into its folder
+// (flux-system/gotk-sync.yaml) names, as source-controller reads spec.ref (name before semver, tag and branch; no ref
+// is branch master): a branch on the remote of that URL, or a tag; else the upstream of the current branch; else none
+// ("", HEAD). A commit or a semver range is not followed here. why says which, for messages.
 func (a *app) fluxRef(repo *gitrepo.Repo, c spec.Cluster) (ref, why string, err error) {
 	src, file, err := a.bootstrapSource(c)
 	if err != nil {
 		return "", "", err
 	}
-	if src != nil && src.Spec.Reference != nil && src.Spec.Reference.Branch != "" {
-		branch := src.Spec.Reference.Branch
-		ref, ok, err := repo.RemoteBranch(src.Spec.URL, branch)
+	if src != nil {
+		branch, tag := "master", ""
+		if r := src.Spec.Reference; r != nil {
+			switch {
+			case r.Commit != "" || r.SemVer != "":
+				branch = ""
+			case r.Name != "":
+				branch, tag = "", ""
+				if b, ok := strings.CutPrefix(r.Name, "refs/heads/"); ok {
+					branch = b
+				} else if t, ok := strings.CutPrefix(r.Name, "refs/tags/"); ok {
+					tag = t
+				}
+			case r.Tag != "":
+				branch, tag = "", r.Tag
+			case r.Branch != "":
+				branch = r.Branch
+			}
+		}
+		var ok bool
+		switch {
+		case tag != "":
+			if ref, ok, err = repo.Tag(tag); ok {
+				return ref, fmt.Sprintf("tag %s, which Flux follows (%s), as this clone last fetched it", tag, file), nil
+			}
+		case branch != "":
+			if ref, ok, err = repo.RemoteBranch(src.Spec.URL, branch); ok {
+				return ref, fmt.Sprintf("branch %s of %s, which Flux follows (%s), as this clone last fetched or pushed it", branch, src.Spec.URL, file), nil
+			}
+		}
 		if err != nil {
 			return "", "", err
-		}
-		if ok {
-			return ref, fmt.Sprintf("branch %s of %s, which Flux follows (%s), as this clone last fetched or pushed it", branch, src.Spec.URL, file), nil
 		}
 	}
 	ref, ok, err := repo.Upstream()
@@ -120,10 +145,10 @@ func (a *app) fluxRef(repo *gitrepo.Repo, c spec.Cluster) (ref, why string, err 
 		return "", "", err
 	}
 	if ok {
-		return ref, "the upstream of the current branch, as this clone last fetched or pushed it (no flux-system/gotk-sync.yaml names a branch of a remote this clone has fetched)", nil
+		return ref, "the upstream of the current branch, as this clone last fetched or pushed it (no flux-system/gotk-sync.yaml names a branch of a remote this clone has fetched, or a tag it has)", nil
 	}
 	return "", "no remote branch Flux follows is known (the current branch has no upstream, and no " +
-		"flux-system/gotk-sync.yaml names a branch of a remote this clone has fetched), so HEAD stands for it", nil
+		"flux-system/gotk-sync.yaml names a branch of a remote this clone has fetched, or a tag it has), so HEAD stands for it", nil
 }
 
 // bootstrapSource reads, from the cluster's flux-system folder on disk, the GitRepository flux bootstrap made
@@ -192,9 +217,9 @@ func gitRepositoriesIn(data []byte) ([]sourcev1.GitRepository, error) {
 // copy of the one they keep (bootstrapSource returns the address of its loop variable) and write none.
 var parsedGitRepositories sync.Map
 
-// shortRef names a reference as git log does: origin/main for refs/remotes/origin/main.
+// shortRef names a reference as git log does: origin/main for refs/remotes/origin/main, v1 for refs/tags/v1.
 func shortRef(ref string) string {
-	for _, p := range []string{"refs/remotes/", "refs/heads/"} {
+	for _, p := range []string{"refs/remotes/", "refs/heads/", "refs/tags/"} {
 		if s, ok := strings.CutPrefix(ref, p); ok {
 			return s
 		}

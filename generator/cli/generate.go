@@ -30,14 +30,14 @@ invalid nothing is written. Nothing is written either when a cluster has audit m
 assertion fails (see verify): that tree could lock you out, or leave open what should be denied.
 
 Flux applies a change in two steps: the cilium Kustomization (the HelmRelease), then host-policies, which waits for
-it; the agents take new values only when they restart, which the chart does only for a new chart version (not
-v1.16.0 for 1.16.0, nor a range that may admit the release installed) or with rollOutCiliumPods: true. When one change brings new Cilium settings and new host policies, generate also checks the
-states in between that enforce: the new settings with the host policies Flux applies now, and, while the agents
-lag, the old settings with the new policies. What Flux applies now is read from the branch Flux follows (the
-GitRepository in clusters/<cluster>/flux-system, on its remote; else the current branch's upstream; else HEAD; the
-folder on disk outside git), so commits not pushed count as part of the change. If a state fails a check that
-expects a flow allowed (or exposes what holds denied now), nothing is written, and the refusal says which state
-fails and which order of steps works.
+it; the agents take new values only when they restart, which the chart does only for a new chart version (not v1.16.0
+for 1.16.0, nor a range that may admit the release installed) or with rollOutCiliumPods: true. When one change brings
+new Cilium settings and new host policies, generate also checks the states in between that enforce: the new settings
+with the host policies Flux applies now, and, while the agents lag, the old settings with the new policies. What Flux
+applies now is read from the branch Flux follows (the GitRepository in clusters/<cluster>/flux-system, on its remote,
+or the tag it follows; else the current branch's upstream; else HEAD; the folder on disk outside git), so commits not
+pushed count as part of the change. If a state fails a check that expects a flow allowed (or exposes what holds
+denied now), nothing is written, and the refusal says which state fails and which order of steps works.
 
 The agents read Cilium's values (cilium-config) only when they start: when values they read change, generate prints
 the restart to run once Flux has applied them (audit mode included); the operator's, Hubble Relay's and UI's need none.

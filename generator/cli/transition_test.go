@@ -564,3 +564,56 @@ func TestRefusalSpellsRollOutCiliumPods(t *testing.T) {
 		t.Errorf("exit %d, want 1 and the key as written:\n%s", code, stderr)
 	}
 }
+
+// A GitRepository may follow a tag: Flux applies the commit the tag names, whatever the branches hold, so commits
+// after it reach Flux together when the tag moves. The downgrade is judged against the tag (the range still applied),
+// not against HEAD, where the single ports are committed but not yet tagged.
+func TestTransitionJudgedAgainstTheTagFluxFollows(t *testing.T) {
+	gittest.Isolate(t)
+	w := newWorkspace(t)
+	gittest.Run(t, w.dir, "init", "-q", "-b", "main")
+	w.mustGenerate(nodePorts)
+	sync := filepath.Join(w.dir, "output", "clusters", "alpha", "flux-system", "gotk-sync.yaml")
+	if err := os.MkdirAll(filepath.Dir(sync), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sync, []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1m0s
+  ref: {tag: live}
+  url: ssh://git@github.com/acme/fleet
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m0s
+  path: ./clusters/alpha
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Run(t, w.dir, "add", "-A")
+	gittest.Run(t, w.dir, "commit", "-q", "-m", "alpha")
+	gittest.Run(t, w.dir, "tag", "-a", "-m", "live", "live")
+
+	if code, stderr := w.generate(nodePortsSingle, "--commit", "-m", "single ports"); code != 0 {
+		t.Fatalf("single ports: exit %d\n%s", code, stderr)
+	}
+	downgrade := strings.Replace(nodePortsSingle, "version: 1.16.0", "version: 1.15.6", 1)
+	code, stderr := w.generate(downgrade)
+	for _, want := range []string{
+		"What Flux applies now is read at live: tag live, which Flux follows (clusters/alpha/flux-system/gotk-sync.yaml), as this " +
+			"clone last fetched it. HEAD has 1 commit(s) changing the tree that live lacks",
+		"after step 1 and before step 2, the agents run the new Cilium settings with the host policies at live, and 1 check(s) fail:",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
+	}
+	gittest.Run(t, w.dir, "tag", "-f", "-a", "-m", "live", "live")
+	w.mustGenerate(downgrade)
+}

@@ -188,14 +188,14 @@ func (r *Repo) HeadSnapshot() (*Snapshot, error) {
 	return r.snapshot(ref.Hash(), "HEAD")
 }
 
-// RefSnapshot is the output folder as the commit a full reference name (refs/remotes/origin/main) points to holds
-// it; empty when that commit has no such folder.
+// RefSnapshot is the output folder as the commit a full reference name (refs/remotes/origin/main, or a tag's,
+// annotated or not) points to holds it; empty when that commit has no such folder.
 func (r *Repo) RefSnapshot(name string) (*Snapshot, error) {
-	ref, err := r.repo.Reference(plumbing.ReferenceName(name), true)
+	c, err := r.refCommit(name)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, err
 	}
-	return r.snapshot(ref.Hash(), plumbing.ReferenceName(name).Short())
+	return r.snapshot(c.Hash, plumbing.ReferenceName(name).Short())
 }
 
 func (r *Repo) snapshot(h plumbing.Hash, what string) (*Snapshot, error) {

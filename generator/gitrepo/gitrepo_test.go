@@ -287,6 +287,22 @@ func TestWhatFluxFollows(t *testing.T) {
 	if err != nil || len(files) != 1 || string(files["owned.yaml"]) != "a: 1\n" {
 		t.Errorf("Dir: %v, %v", files, err)
 	}
+	// A tag, annotated or not, names its commit.
+	gittest.Run(t, dir, "tag", "-a", "-m", "live", "live", "HEAD~1")
+	if ref, ok, err := r.Tag("live"); !ok || err != nil || ref != "refs/tags/live" {
+		t.Fatalf("Tag: %q, %v, %v", ref, ok, err)
+	}
+	if _, ok, err := r.Tag("gone"); ok || err != nil {
+		t.Errorf("Tag of no tag: %v, %v", ok, err)
+	}
+	if n, err := r.Unpushed("refs/tags/live"); n != 1 || err != nil {
+		t.Errorf("Unpushed beyond the tag: %d, %v; want 1", n, err)
+	}
+	if snap, err := r.RefSnapshot("refs/tags/live"); err != nil {
+		t.Errorf("RefSnapshot of an annotated tag: %v", err)
+	} else if b, err := snap.ReadFile("owned.yaml"); err != nil || string(b) != "a: 2\n" {
+		t.Errorf("owned.yaml at the tag: %q, %v", b, err)
+	}
 	gittest.Run(t, dir, "push", "-q", "origin", "HEAD:main")
 	if n, err := r.Unpushed("refs/remotes/origin/main"); n != 0 || err != nil {
 		t.Errorf("Unpushed after the push: %d, %v", n, err)
