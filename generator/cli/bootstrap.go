@@ -282,3 +282,14 @@ func (a *app) releaseMoves(m *spec.Model, steps []transition, boot []preview.Kus
 	}
 	return problems.Sorted(), moved
 }
+
+// pruneFolders reads --allow-prune's values as the folders under clusters/ they name: a value may also be written as
+// the folder's path (clusters/alpha, ./clusters/alpha/), as the refusal prints it.
+func pruneFolders(values []string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		v = strings.TrimSuffix(strings.TrimPrefix(v, "./"), "/")
+		out[i] = strings.TrimPrefix(v, spec.ClustersDir+"/")
+	}
+	return out
+}

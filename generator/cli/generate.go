@@ -118,11 +118,12 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 			} else if len(problems) > 0 {
 				return problems
 			}
-			problems, moved := a.releaseMoves(m, steps, boot, allowPrune)
+			allowed := pruneFolders(allowPrune)
+			problems, moved := a.releaseMoves(m, steps, boot, allowed)
 			if len(problems) > 0 {
 				return problems
 			}
-			if err := a.pruneGuard(m, t, boot, allowPrune, moved); err != nil {
+			if err := a.pruneGuard(m, t, boot, allowed, moved); err != nil {
 				return err
 			}
 			formerForms := a.robotForms(t)
