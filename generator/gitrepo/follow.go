@@ -112,6 +112,11 @@ func (r *Repo) Unpushed(ref string) (int, error) {
 		return 0, err
 	}
 	bases, err := hc.MergeBase(bc)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		// A shallow clone lacks the history below its boundary, which the merge base search walks: the commit of ref
+		// itself bounds the walk from HEAD, when HEAD descends from it (a walk that passes the boundary fails below).
+		bases, err = []*object.Commit{bc}, nil
+	}
 	if err != nil {
 		return 0, err
 	}

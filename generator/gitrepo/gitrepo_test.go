@@ -312,3 +312,27 @@ func TestWhatFluxFollows(t *testing.T) {
 		t.Errorf("a detached HEAD has no upstream: %v, %v", ok, err)
 	}
 }
+
+// A shallow clone (CI checks out one commit) lacks the history the merge base search walks: commits on top of the
+// branch Flux follows are still counted.
+func TestUnpushedInAShallowClone(t *testing.T) {
+	dir, _ := newRepo(t)
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 2\n")
+	gittest.Run(t, dir, "commit", "-q", "-am", "two")
+	branch := strings.TrimSpace(gittest.Run(t, dir, "rev-parse", "--abbrev-ref", "HEAD"))
+	clone := filepath.Join(t.TempDir(), "clone")
+	gittest.Run(t, dir, "clone", "-q", "--depth", "1", "-b", branch, "file://"+dir, clone)
+	write(t, filepath.Join(clone, "output", "owned.yaml"), "a: 3\n")
+	gittest.Run(t, clone, "commit", "-q", "-am", "three")
+	r, err := gitrepo.Open(filepath.Join(clone, "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, ok, err := r.Upstream()
+	if !ok || err != nil {
+		t.Fatalf("Upstream: %q, %v, %v", ref, ok, err)
+	}
+	if n, err := r.Unpushed(ref); n != 1 || err != nil {
+		t.Errorf("Unpushed in a shallow clone: %d, %v; want 1", n, err)
+	}
+}
