@@ -35,6 +35,20 @@ type baseline struct {
 	files    func(dir string) (map[string][]byte, error) // the files directly in a folder of the tree
 }
 
+// repositoryPath is where the baseline's tree lies in the repository Flux follows, as its ownership record says ("" for
+// the root, and for a tree without a record): its Flux Kustomizations' paths start there.
+func (b *baseline) repositoryPath() string {
+	data, err := b.read(tree.OwnedFile)
+	if err != nil {
+		return ""
+	}
+	owned, err := tree.ParseOwned(data)
+	if err != nil {
+		return ""
+	}
+	return owned.RepositoryPath
+}
+
 // baselines reads, for each cluster of the model, the tree Flux applies now. It must run before this run writes.
 func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 	out := make([]*baseline, len(m.Clusters))

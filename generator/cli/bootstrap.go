@@ -24,7 +24,10 @@ import (
 // the tree; read gives a file's contents, false for a non-file): where preview.Bootstrap finds a cluster's. A
 // cluster's files are read and let go before the next's: flux bootstrap's gotk-components.yaml is large, and a fleet
 // has one in every cluster.
-func bootstraps(paths []string, read func(string) ([]byte, bool)) ([]preview.Kustomization, error) {
+//
+// repositoryPath is where the tree lies in the repository Flux follows (the spec's): bootstrap's spec.path is read
+// from that repository's root, and one outside the tree is kept (Outside set) for bootstrapPathProblems to report.
+func bootstraps(paths []string, read func(string) ([]byte, bool), repositoryPath string) ([]preview.Kustomization, error) {
 	byFolder := map[string][]string{}
 	for _, p := range paths {
 		if parts := strings.Split(p, "/"); len(parts) > 3 && parts[0] == spec.ClustersDir && parts[2] == render.BootstrapDir {
@@ -44,6 +47,7 @@ func bootstraps(paths []string, read func(string) ([]byte, bool)) ([]preview.Kus
 		if err != nil {
 			return nil, err
 		}
+		src.SetRepositoryPath(repositoryPath)
 		ks, err := src.Kustomizations()
 		if err != nil {
 			errs = append(errs, err)
@@ -57,8 +61,54 @@ func bootstraps(paths []string, read func(string) ([]byte, bool)) ([]preview.Kus
 	return out, nil
 }
 
+// bootstrapPathProblems are the clusters whose flux bootstrap applies their folder by another path from the
+// repository's root than the spec's repositoryPath and flux.path make: kustomize-controller resolves every spec.path
+// from that root, so the Kustomizations kronform-gen writes there would name folders Flux cannot find (or, the
+// bootstrap unrecognised, no guard of a live cluster would hold). byCluster holds bootstraps' Kustomizations.
+func bootstrapPathProblems(m *spec.Model, byCluster map[string][]preview.Kustomization) spec.Problems {
+	var problems spec.Problems
+	for i, c := range m.Clusters {
+		folder := path.Base(c.Flux.Path)
+		if _, ok := preview.Bootstrap(folder, byCluster[folder]); ok {
+			continue
+		}
+		for _, k := range byCluster[folder] {
+			if k.DeclaredBy != "" || k.Spec.SourceRef.Kind != "GitRepository" ||
+				!strings.HasPrefix(k.File, c.Flux.Path+"/"+render.BootstrapDir+"/") {
+				continue
+			}
+			applied := strings.Trim(path.Clean("/"+k.Spec.Path), "/")
+			if prefix, ok := strings.CutSuffix("/"+applied, "/"+c.Flux.Path); ok {
+				prefix = strings.TrimPrefix(prefix, "/")
+				hint := "write repositoryPath: " + prefix
+				if prefix == "" {
+					hint = "leave repositoryPath out"
+				}
+				problems = append(problems, m.Problem("repositoryPath", hint,
+					"%s applies ./%s: the tree is %s of the repository Flux follows, not %s, and Flux would find none of the folders the Kustomizations in %s name",
+					k.File, applied, treeIn(prefix), treeIn(m.RepositoryPath), c.Flux.Path))
+				break
+			}
+			problems = append(problems, m.Problem(fmt.Sprintf("clusters[%d].flux.path", i),
+				"bootstrap the cluster again with --path "+path.Join(m.RepositoryPath, c.Flux.Path),
+				"%s applies ./%s, which is not this cluster's folder (%s in the repository Flux follows): Flux does not apply what kronform-gen writes there",
+				k.File, applied, path.Join(m.RepositoryPath, c.Flux.Path)))
+			break
+		}
+	}
+	return problems
+}
+
+// treeIn names where a tree lies in a repository, for messages.
+func treeIn(repositoryPath string) string {
+	if repositoryPath == "" {
+		return "the root"
+	}
+	return "the folder " + repositoryPath
+}
+
 // diskBootstraps reads the flux-system folders of the tree at a.outDir, and nothing else of it.
-func (a *app) diskBootstraps() ([]preview.Kustomization, error) {
+func (a *app) diskBootstraps(repositoryPath string) ([]preview.Kustomization, error) {
 	entries, err := tree.Entries(a.outDir, []string{spec.ClustersDir})
 	if err != nil {
 		return nil, fail(ExitUsage, "reading %s: %v", a.outDir, err)
@@ -67,7 +117,7 @@ func (a *app) diskBootstraps() ([]preview.Kustomization, error) {
 	ks, err := bootstraps(entries, func(p string) ([]byte, bool) {
 		b, err := fs.ReadFile(files, p)
 		return b, err == nil
-	})
+	}, repositoryPath)
 	if err != nil {
 		return nil, fail(ExitUsage, "reading flux bootstrap's files in %s: %v", a.outDir, err)
 	}
@@ -98,7 +148,7 @@ func sourceProblems(m *spec.Model, t *tree.Tree, boot []preview.Kustomization) (
 		}
 		inFolder[dir][p], _ = t.File(p)
 	}
-	var problems spec.Problems
+	problems := bootstrapPathProblems(m, byCluster)
 	for i, c := range m.Clusters {
 		folder := path.Base(c.Flux.Path)
 		b, ok := preview.Bootstrap(folder, byCluster[folder])

@@ -44,7 +44,7 @@ metadata: {name: flux-system, namespace: flux-system}
 spec: {interval: 10m, path: ./%s, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
 `, dir)
 	}
-	boot, err := bootstraps(syncPaths, func(p string) ([]byte, bool) { b, ok := sync[p]; return b, ok })
+	boot, err := bootstraps(syncPaths, func(p string) ([]byte, bool) { b, ok := sync[p]; return b, ok }, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,7 +190,7 @@ func (a *app) runCheck(output string) error {
 	}
 	a.printNotes(r)
 	t := r.Tree
-	boot, err := bootstraps(disk.d.Paths(), disk.d.File)
+	boot, err := bootstraps(disk.d.Paths(), disk.d.File, m.RepositoryPath)
 	if err != nil {
 		return fail(ExitUsage, "reading flux bootstrap's files in %s: %v", a.outDir, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -230,11 +231,12 @@ Kustomizations that apply them in order.
 
 // onceOnly makes every flag that takes one value refuse a second, different one: pflag keeps the last, so
 // `-f a.yaml -f b.yaml` would quietly judge b.yaml, and the one a script meant may be either. The same value again
-// (a wrapper that appends an override equal to the default) says nothing new and is taken. Lists and switches
-// (--commit twice says nothing new) are left as they are.
+// (a wrapper that appends an override equal to the default) says nothing new and is taken. Switches count by what
+// they say: --commit twice (or --commit --commit=true) is taken, --decrypt=false --decrypt refused. Lists are left
+// as they are.
 func onceOnly(c *cobra.Command) {
 	wrap := func(f *pflag.Flag) {
-		if _, done := f.Value.(*onceValue); done || f.Value.Type() == "bool" || strings.HasSuffix(f.Value.Type(), "Slice") ||
+		if _, done := f.Value.(*onceValue); done || strings.HasSuffix(f.Value.Type(), "Slice") ||
 			strings.HasSuffix(f.Value.Type(), "Array") || f.Value.Type() == "count" {
 			return
 		}
@@ -259,7 +261,7 @@ type onceValue struct {
 }
 
 func (o *onceValue) Set(s string) error {
-	if o.first != nil && *o.first == s {
+	if o.first != nil && (*o.first == s || o.Type() == "bool" && sameBool(*o.first, s)) {
 		return nil
 	}
 	if o.first != nil {
@@ -267,6 +269,13 @@ func (o *onceValue) Set(s string) error {
 	}
 	o.first = &s
 	return o.Value.Set(s)
+}
+
+// sameBool says two values of a switch say the same (true and 1, as pflag parses them).
+func sameBool(a, b string) bool {
+	x, errA := strconv.ParseBool(a)
+	y, errB := strconv.ParseBool(b)
+	return errA == nil && errB == nil && x == y
 }
 
 func (a *app) versionCommand() *cobra.Command {

@@ -419,3 +419,54 @@ func TestGenerateNeverFinishesAKilledWriteOverWhatChangedSince(t *testing.T) {
 		})
 	}
 }
+
+// A reader that finds a generate mid-write (its journal committed, its lock held) says another kronform-gen is writing
+// the tree, not that the staging folder was committed by mistake and may be removed from git: removing it now would
+// take away what completes or undoes that write. Killed, the write is one a kill left, and said to be so.
+func TestReadersTellAWriteInProgressFromOneAKillLeft(t *testing.T) {
+	root := repoRoot(t)
+	work := t.TempDir()
+	if err := os.CopyFS(filepath.Join(work, "examples"), os.DirFS(filepath.Join(root, "examples"))); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(work, "examples", "demo.agekey"))
+	example, err := os.ReadFile(filepath.Join(root, "cluster-spec.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldSpec, newSpec := filepath.Join(work, "old.yaml"), filepath.Join(work, "new.yaml")
+	os.WriteFile(oldSpec, example, 0o644)
+	os.WriteFile(newSpec, []byte(strings.Replace(string(example), "version: 1.13.4", "version: 1.16.5", 1)), 0o644)
+	dir := filepath.Join(work, "out")
+	generateInto(t, dir, oldSpec)
+
+	cmd := exec.Command(filepath.Join(binDir, "kronform-gen"), "generate", "-f", newSpec, "--out", dir)
+	cmd.Env = append(os.Environ(), "KRONFORM_GEN_TEST_HANG_AT=put:1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.Contains(sc.Text(), "test hang at put:1") {
+	}
+	for _, command := range []string{"check", "validate"} {
+		out, err := exec.Command(filepath.Join(binDir, "kronform-gen"), command, "-f", newSpec, "--out", dir).CombinedOutput()
+		if code := exitCode(err); code != 2 || !strings.Contains(string(out), "another kronform-gen is writing "+dir) ||
+			strings.Contains(string(out), "remove it from git") {
+			t.Errorf("%s during a write: exit %d, want 2 saying another kronform-gen is writing:\n%s", command, code, out)
+		}
+	}
+	cmd.Process.Kill()
+	for sc.Scan() {
+	}
+	cmd.Wait()
+	out, err := exec.Command(filepath.Join(binDir, "kronform-gen"), "check", "-f", newSpec, "--out", dir).CombinedOutput()
+	if code := exitCode(err); code != 2 || !strings.Contains(string(out), "holds an unfinished write") {
+		t.Errorf("check after the kill: exit %d\n%s", code, out)
+	}
+}

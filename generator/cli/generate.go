@@ -56,7 +56,7 @@ before), or with --allow-prune=CLUSTER, on purpose.
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
 committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when
 other changes are staged, commit.gpgsign asks for a signature, -m is empty, or while git is in the middle of a merge,
-rebase, cherry-pick or revert, or the index has unmerged paths.
+rebase, cherry-pick or revert, the index has unmerged paths, or another git process holds it (index.lock).
 
 ` + exitCodesHelp,
 		Example: `  kronform-gen generate
@@ -109,7 +109,7 @@ rebase, cherry-pick or revert, or the index has unmerged paths.
 					return err
 				}
 			}
-			boot, err := a.diskBootstraps()
+			boot, err := a.diskBootstraps(m.RepositoryPath)
 			if err != nil {
 				return err
 			}

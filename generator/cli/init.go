@@ -26,6 +26,9 @@ import (
 var initSpec = template.Must(template.New("spec").Parse(`# Scaffolded by kronform-gen init. Describe your machines, then run kronform-gen generate.
 apiVersion: {{.APIVersion}}
 kind: {{.Kind}}
+# When Flux follows the repository that holds this spec and output/, the tree is its folder output: uncomment, and
+# bootstrap with flux bootstrap ... --path output/clusters/{{.Name}}. Leave it out when output/ is that repository's root.
+# repositoryPath: output
 clusters:
   - name: {{.Name}}
     apiServer:

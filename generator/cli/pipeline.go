@@ -39,6 +39,13 @@ func (a *app) checkOut(mustExist bool) error {
 		return fail(ExitUsage, "--out is empty: name the output folder (default output)")
 	}
 	st, err := os.Lstat(a.outDir)
+	if err == nil && st.IsDir() {
+		// A trailing / or /. makes the system follow a link where the path ends (linked/ is the folder it leads
+		// to): look at the last name itself.
+		if clean, cerr := os.Lstat(filepath.Clean(a.outDir)); cerr == nil {
+			st = clean
+		}
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !mustExist:
 		return nil

@@ -113,12 +113,13 @@ func appliedDirs(c spec.Cluster, base *baseline) (applied, error) {
 	}
 	src, err := preview.FromFiles(direct)
 	if err == nil {
+		src.SetRepositoryPath(base.repositoryPath())
 		var ks []preview.Kustomization
 		if ks, err = src.Kustomizations(); err == nil {
 			pick := func(name string) (preview.Kustomization, bool) {
 				var found []preview.Kustomization
 				for _, k := range ks {
-					if k.Name == name {
+					if k.Name == name && k.Outside == nil {
 						found = append(found, k)
 					}
 				}

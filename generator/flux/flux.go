@@ -88,23 +88,25 @@ func HelmRelease(c spec.Cluster, values map[string]any) (*helmv2.HelmRelease, er
 // Kustomizations are the cluster's Flux Kustomizations: cilium (healthy when the HelmRelease is), host policies after
 // it, and, when the cluster has secrets, the SOPS-decrypting secrets one (with force, so a Secret whose type
 // changes is recreated); cilium depends on it when the release reads
-// one of those secrets (CiliumSecrets). ciliumValues are the Helm values the HelmRelease carries.
-func Kustomizations(c spec.Cluster, ciliumValues map[string]any) []*kustomizev1.Kustomization {
+// one of those secrets (CiliumSecrets). repositoryPath is the tree's folder in the repository Flux follows (the
+// spec's repositoryPath, "" for its root): kustomize-controller resolves spec.path from the repository's root.
+// ciliumValues are the Helm values the HelmRelease carries.
+func Kustomizations(c spec.Cluster, repositoryPath string, ciliumValues map[string]any) []*kustomizev1.Kustomization {
 	hr := meta.NamespacedObjectKindReference{
 		// The health check names the exact API version the tree writes, so it can never drift from the HelmRelease.
 		APIVersion: helmv2.GroupVersion.String(), Kind: helmv2.HelmReleaseKind,
 		Name: ReleaseName, Namespace: c.Cilium.Namespace,
 	}
-	cilium := kustomization(c, CiliumName)
+	cilium := kustomization(c, repositoryPath, CiliumName)
 	cilium.Spec.HealthChecks = []meta.NamespacedObjectKindReference{hr}
 	out := []*kustomizev1.Kustomization{cilium}
 	if len(c.HostPolicies) > 0 {
-		hp := kustomization(c, HostPoliciesName)
+		hp := kustomization(c, repositoryPath, HostPoliciesName)
 		hp.Spec.DependsOn = []kustomizev1.DependencyReference{{Name: CiliumName}}
 		out = append(out, hp)
 	}
 	if len(c.Secrets) > 0 {
-		s := kustomization(c, SecretsName)
+		s := kustomization(c, repositoryPath, SecretsName)
 		s.Spec.Decryption = &kustomizev1.Decryption{Provider: DecryptionProvider, SecretRef: &meta.LocalObjectReference{Name: DecryptionSecret}}
 		// A Secret's type is immutable: without force, a spec that changes it makes every apply fail ("field is
 		// immutable") and wedges the Kustomization, and cilium with it when it depends on secrets. With force
@@ -171,7 +173,7 @@ func collectStrings(v any, into map[string]bool) {
 	}
 }
 
-func kustomization(c spec.Cluster, component string) *kustomizev1.Kustomization {
+func kustomization(c spec.Cluster, repositoryPath, component string) *kustomizev1.Kustomization {
 	return &kustomizev1.Kustomization{
 		TypeMeta:   metav1.TypeMeta{APIVersion: kustomizev1.GroupVersion.String(), Kind: kustomizev1.KustomizationKind},
 		ObjectMeta: metav1.ObjectMeta{Name: component, Namespace: c.Flux.Namespace},
@@ -179,7 +181,7 @@ func kustomization(c spec.Cluster, component string) *kustomizev1.Kustomization 
 			Interval:      duration(c.Flux.Interval),
 			RetryInterval: &metav1.Duration{Duration: duration(c.Flux.RetryInterval).Duration},
 			Timeout:       &metav1.Duration{Duration: duration(c.Flux.Timeout).Duration},
-			Path:          "./" + ComponentDir(c, component),
+			Path:          "./" + path.Join(repositoryPath, ComponentDir(c, component)),
 			Prune:         true,
 			SourceRef:     kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: c.Flux.GitRepository},
 		},

@@ -38,7 +38,7 @@ func TestCiliumDependsOnSecretsItReads(t *testing.T) {
 			if got := CiliumSecrets(c.c, c.values); !slices.Equal(got, c.reads) {
 				t.Fatalf("CiliumSecrets = %v, want %v", got, c.reads)
 			}
-			ks := Kustomizations(c.c, c.values)
+			ks := Kustomizations(c.c, "", c.values)
 			var cilium, secrets bool
 			for _, k := range ks {
 				switch k.Name {

@@ -478,6 +478,9 @@ func (r *Repo) Unfinished() error {
 	if err != nil {
 		return fmt.Errorf("finding the git folder: %w", err)
 	}
+	if _, err := os.Lstat(filepath.Join(dir, "index.lock")); err == nil {
+		return errIndexLocked(dir)
+	}
 	idx, err := r.index()
 	if err != nil {
 		return err
@@ -499,6 +502,33 @@ func (r *Repo) Unfinished() error {
 			strings.Join(unmerged, ", "))
 	}
 	return nil
+}
+
+// errIndexLocked is git's own refusal while index.lock stands in the git folder dir: another git process (an editor's
+// background git included) is writing the index, and would replace what go-git writes with its own when it is done.
+func errIndexLocked(dir string) error {
+	return fmt.Errorf("%s exists: another git process seems to be running in this repository; wait for it, or remove "+
+		"the file if no git process runs", filepath.Join(dir, "index.lock"))
+}
+
+// lockIndex takes the index as git does, by creating index.lock, for the time go-git writes it and commits: git
+// processes wait or refuse meanwhile rather than write an index of their own over it. go-git writes the index in
+// place; the lock file itself stays empty and is removed by unlock.
+func (r *Repo) lockIndex() (unlock func(), err error) {
+	dir, err := r.gitDir()
+	if err != nil {
+		return nil, fmt.Errorf("finding the git folder: %w", err)
+	}
+	name := filepath.Join(dir, "index.lock")
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, errIndexLocked(dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	return func() { os.Remove(name) }, nil
 }
 
 // unmergedPaths lists, sorted and once each, the paths the index holds in a conflict stage. Git writes a resolved
@@ -811,12 +841,18 @@ func (e *gitError) Error() string {
 
 func (e *gitError) Unwrap() error { return e.err }
 
-// CommitPaths stages exactly the given paths (relative to the output folder) as they are on disk, a deleted one as
-// a removal, and commits them. It returns the zero hash and no error when they hold no change.
+// CommitPaths stages exactly the given paths (relative to the output folder) as they are on disk, a deleted one (or
+// one where a folder now stands) as a removal, and commits them. It returns the zero hash and no error when they hold
+// no change.
 func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object.Signature) (plumbing.Hash, error) {
 	if err := r.Unfinished(); err != nil {
 		return plumbing.ZeroHash, err
 	}
+	unlock, err := r.lockIndex()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	defer unlock()
 	wt, err := r.repo.Worktree()
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -824,7 +860,9 @@ func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object
 	var removed []string
 	for _, p := range paths {
 		rp := r.repoPath(p)
-		if _, err := os.Lstat(filepath.Join(r.root, filepath.FromSlash(rp))); errors.Is(err, os.ErrNotExist) {
+		// A folder standing where a file was is somebody's (generate leaves it): the file is gone, and adding the
+		// folder would commit every file in it.
+		if st, err := os.Lstat(filepath.Join(r.root, filepath.FromSlash(rp))); errors.Is(err, os.ErrNotExist) || err == nil && st.IsDir() {
 			removed = append(removed, rp)
 			continue
 		}

@@ -336,3 +336,49 @@ func TestUnpushedInAShallowClone(t *testing.T) {
 		t.Errorf("Unpushed in a shallow clone: %d, %v; want 1", n, err)
 	}
 }
+
+// While another git process holds the index (index.lock stands), git commit refuses: that process would write its
+// index over the one go-git writes. CommitPaths refuses too, and Unfinished says so before anything is written; while
+// it commits, CommitPaths holds the lock itself, and leaves none behind.
+func TestCommitPathsRefusesAnIndexAnotherGitHolds(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 2\n")
+	lock := filepath.Join(dir, ".git", "index.lock")
+	write(t, lock, "")
+	head := gittest.Run(t, dir, "rev-parse", "HEAD")
+	if err := r.Unfinished(); err == nil || !strings.Contains(err.Error(), "index.lock exists: another git process seems to be running") {
+		t.Errorf("Unfinished = %v", err)
+	}
+	sig := &object.Signature{Name: "a", Email: "a@b", When: time.Now()}
+	if _, err := r.CommitPaths([]string{"owned.yaml"}, "locked", sig, sig); err == nil {
+		t.Error("CommitPaths committed while another git process held the index")
+	}
+	if gittest.Run(t, dir, "rev-parse", "HEAD") != head {
+		t.Error("HEAD moved")
+	}
+	os.Remove(lock)
+	if _, err := r.CommitPaths([]string{"owned.yaml"}, "unlocked", sig, sig); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(lock); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the index is left locked: %v", err)
+	}
+	if gittest.Run(t, dir, "rev-parse", "HEAD") == head {
+		t.Error("not committed")
+	}
+}
+
+// A folder made where a committed file was is not that file: its removal is committed, and nothing in the folder,
+// which is somebody's (go-git added both, and wrote a tree holding owned.yaml as a file and as a folder).
+func TestCommitPathsTakesNothingOfAFolderWhereAFileWas(t *testing.T) {
+	dir, r := newRepo(t)
+	os.Remove(filepath.Join(dir, "output", "owned.yaml"))
+	write(t, filepath.Join(dir, "output", "owned.yaml", "notes.txt"), "mine\n")
+	sig := &object.Signature{Name: "a", Email: "a@b", When: time.Now()}
+	if _, err := r.CommitPaths([]string{"owned.yaml"}, "removed", sig, sig); err != nil {
+		t.Fatal(err)
+	}
+	if files := strings.TrimSpace(gittest.Run(t, dir, "ls-tree", "-r", "--name-only", "HEAD")); files != "Makefile" {
+		t.Errorf("committed %q, want only the Makefile", files)
+	}
+}

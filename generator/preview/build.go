@@ -113,6 +113,9 @@ func (s *Source) customSchemas() (bool, error) {
 // kustomize runs kustomize on the Kustomization's path, with the kustomization file the controller would use. Its
 // error is redacted when what the build read may hold a secret value (see inputs).
 func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b *Build, err error) {
+	if k.Outside != nil {
+		return nil, k.Outside
+	}
 	in := newInputs(s)
 	defer func() {
 		if err != nil {

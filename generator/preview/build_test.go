@@ -139,3 +139,11 @@ func TestBuildEqualsKustomizeCLIOnTheFixture(t *testing.T) {
 		t.Errorf("checked %d Kustomizations of the fixture, want 4", n)
 	}
 }
+
+// A tree that is a folder of the repository Flux follows (repositoryPath: output, recorded in owned.json): its Flux
+// Kustomizations name their folders from the repository's root, and each builds as the CLI builds that folder.
+func TestBuildEqualsKustomizeCLIInOneRepository(t *testing.T) {
+	if n := assertBuildsMatchCLI(t, filepath.Join("..", "render", "testdata", "golden", "one-repository", "output")); n != 2 {
+		t.Errorf("checked %d Kustomizations of the tree, want 2 (cilium, host-policies)", n)
+	}
+}

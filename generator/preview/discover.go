@@ -34,8 +34,10 @@ type Kustomization struct {
 	File string
 	// DeclaredBy is the ID of the Kustomization whose build holds it; "" for one declared under clusters/<cluster>/.
 	DeclaredBy string
-	// Path is spec.path, cleaned and relative to the repository root ("." for the root).
-	Path string
+	// Path is spec.path, cleaned and relative to the tree ("." for its root): see Source.specPath. It is "" when
+	// spec.path lies outside the tree (the repository holds more than the tree), and Outside says why.
+	Path    string
+	Outside error
 	// Spec is the object's spec as kustomize-controller reads it.
 	Spec kustomizev1.KustomizationSpec
 }
@@ -90,7 +92,9 @@ func (s *Source) Kustomizations() ([]Kustomization, error) {
 		for j := range found[i] {
 			k := &found[i][j]
 			k.Cluster, k.File = strings.Split(rel, "/")[1], rel
-			if k.Path, err = cleanSpecPath(k.Spec.Path); err != nil {
+			if k.Path, err = s.specPath(k.Spec.Path); errors.As(err, new(*outsideError)) {
+				k.Outside = err // Flux reads it from elsewhere in the repository: only building it fails
+			} else if err != nil {
 				errs[i] = errors.Join(errs[i], fmt.Errorf("%s: Kustomization %s: %w", rel, k.Name, err))
 			}
 		}
@@ -174,15 +178,32 @@ func parseKustomizations(data []byte) ([]Kustomization, error) {
 	}
 }
 
-// cleanSpecPath makes spec.path relative to the repository root, as kustomize-controller resolves it inside the
-// source artifact (an absolute path is taken from the root too); it may not leave the repository.
-func cleanSpecPath(p string) (string, error) {
+// specPath makes spec.path relative to the tree, as kustomize-controller resolves it inside the source artifact: from
+// the repository's root (an absolute path too), where the tree lies at its repositoryPath. It may not leave the
+// repository, and a path outside the tree names nothing a build can read.
+func (s *Source) specPath(p string) (string, error) {
 	c := strings.TrimLeft(path.Clean(p), "/")
 	if c == ".." || strings.HasPrefix(c, "../") {
 		return "", fmt.Errorf("spec.path %q leaves the repository", p)
 	}
 	if c == "" {
-		return ".", nil
+		c = "."
 	}
-	return c, nil
+	switch rp := s.repositoryPath; {
+	case rp == "":
+		return c, nil
+	case c == rp:
+		return ".", nil
+	case strings.HasPrefix(c, rp+"/"):
+		return c[len(rp)+1:], nil
+	}
+	return "", &outsideError{p, s.repositoryPath}
+}
+
+// outsideError is a spec.path in the repository Flux follows but outside the tree, which is all a build can read.
+type outsideError struct{ path, repositoryPath string }
+
+func (e *outsideError) Error() string {
+	return fmt.Sprintf("spec.path %q lies outside the tree, which is the folder %s of the repository Flux follows (repositoryPath): kronform-gen builds only what the tree holds",
+		e.path, e.repositoryPath)
 }

@@ -436,7 +436,9 @@ func (c *cluster) declare(n *node, opts Options) bool {
 		err = n.b.in.redact(err)
 		k.Cluster, k.DeclaredBy = c.name, n.k.ID()
 		if err == nil {
-			k.Path, err = cleanSpecPath(k.Spec.Path)
+			if k.Path, err = n.b.in.src.specPath(k.Spec.Path); errors.As(err, new(*outsideError)) {
+				k.Outside, err = err, nil
+			}
 		}
 		if err != nil {
 			c.errs = append(c.errs, &Error{ID: k.ID(), Err: fmt.Errorf("declared by %s: %w", n.k.ID(), err)})

@@ -19,7 +19,10 @@ import (
 // same.
 type Source struct {
 	fs   filesys.FileSystem
-	root string // absolute path of the repository root inside fs
+	root string // absolute path of the tree's root inside fs
+	// repositoryPath is the tree's folder in the git repository Flux follows ("" for its root), from which
+	// kustomize-controller resolves spec.path: see specPath.
+	repositoryPath string
 	// baseNames are the names of the tree's files and folders, which error messages may quote (see redact).
 	baseNamesOnce sync.Once
 	baseNames     map[string]bool
@@ -73,8 +76,17 @@ func FromDir(dir string) (*Source, error) {
 }
 
 // FromFiles holds a tree given as slash-separated relative paths and their contents (a git commit's tree, say),
-// less the files source-controller leaves out of the artifact (see withoutIgnored).
+// less the files source-controller leaves out of the artifact (see withoutIgnored). The tree's folder in the
+// repository Flux follows is taken from its ownership record (.kronform-gen/owned.json), when it has one.
 func FromFiles(files map[string][]byte) (*Source, error) {
+	var repositoryPath string
+	if b, ok := files[tree.OwnedFile]; ok {
+		owned, err := tree.ParseOwned(b)
+		if err != nil {
+			return nil, err
+		}
+		repositoryPath = owned.RepositoryPath
+	}
 	fs := filesys.MakeFsInMemory()
 	for p, b := range withoutIgnored(files) {
 		if p == "" || path.IsAbs(p) || path.Clean(p) != p || p == ".." || len(p) > 2 && p[:3] == "../" {
@@ -84,19 +96,28 @@ func FromFiles(files map[string][]byte) (*Source, error) {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 	}
-	return &Source{fs: readOnly{fs}, root: "/"}, nil
+	return &Source{fs: readOnly{fs}, root: "/", repositoryPath: repositoryPath}, nil
 }
 
-// FromTree holds a rendered tree.
+// FromTree holds a rendered tree, which lies at its repositoryPath.
 func FromTree(t *tree.Tree) (*Source, error) {
 	files := make(map[string][]byte, t.Len())
 	for _, p := range t.Paths() {
 		files[p], _ = t.File(p)
 	}
-	return FromFiles(files)
+	s, err := FromFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	s.SetRepositoryPath(t.RepositoryPath())
+	return s, nil
 }
 
-// abs turns a slash-separated path relative to the repository root into a path of fs.
+// SetRepositoryPath says where the tree lies in the git repository Flux follows ("" for its root), when the caller
+// knows it better than the tree's record: the spec being generated.
+func (s *Source) SetRepositoryPath(p string) { s.repositoryPath = p }
+
+// abs turns a slash-separated path relative to the tree into a path of fs.
 func (s *Source) abs(rel string) string {
 	return filepath.Join(s.root, filepath.FromSlash(rel))
 }

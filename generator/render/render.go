@@ -37,8 +37,9 @@ type Options struct {
 	// Now stamps newly encrypted files (sops' lastmodified); zero means the current time.
 	Now time.Time
 
-	recorded map[string]string // the ownership record of Previous, path -> digest
-	known    []string          // every age recipient of the spec and of the secret files in Previous (with a key)
+	repositoryPath string            // the spec's repositoryPath: where the tree lies in the repository Flux follows
+	recorded       map[string]string // the ownership record of Previous, path -> digest
+	known          []string          // every age recipient of the spec and of the secret files in Previous (with a key)
 }
 
 // Result is the rendered tree and what could not be verified or updated in it.
@@ -83,6 +84,7 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 	if opts.Keys.Available() && opts.known == nil {
 		opts.known = knownRecipients(m, opts.Previous, opts.Keys)
 	}
+	opts.repositoryPath = m.RepositoryPath
 	parts := make([]*Result, len(m.Clusters))
 	errs := make([]error, len(m.Clusters))
 	parallel.For(len(m.Clusters), 0, func(i int) {
@@ -90,6 +92,7 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 		errs[i] = renderCluster(parts[i], m.Clusters[i], opts)
 	})
 	res := &Result{Tree: tree.New(protected...)}
+	res.Tree.SetRepositoryPath(m.RepositoryPath)
 	// Secret value sources that cannot be read are bad input: every one is reported, at its place in the spec.
 	var problems spec.Problems
 	for i, part := range parts {
@@ -136,7 +139,7 @@ func renderCluster(res *Result, c spec.Cluster, opts Options) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range flux.Kustomizations(c, values) {
+	for _, k := range flux.Kustomizations(c, opts.repositoryPath, values) {
 		if err := addObjects(t, path.Join(c.Flux.Path, k.Name+".yaml"), k); err != nil {
 			return err
 		}

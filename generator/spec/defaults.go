@@ -40,6 +40,7 @@ func (v *validator) applyDefaults() {
 		if len(c.AgeRecipients) == 0 {
 			v.emptyWritten(p+".ageRecipients", "leave it out to use defaults.ageRecipients")
 			c.AgeRecipients = s.Defaults.AgeRecipients
+			v.inherit(p+".ageRecipients", len(c.AgeRecipients) > 0)
 		}
 		v.def(p+".flux", &c.Flux, s.Defaults.Flux)
 		if c.Name != "" { // a missing or mistyped name is reported; a path made from it would only add noise
@@ -74,6 +75,11 @@ func (v *validator) applyDefaults() {
 // def fills the Flux settings left out from inherited ones, then from the built-in defaults. The path is not one of
 // them: it is per cluster.
 func (v *validator) def(p string, f *Flux, inherited Flux) {
+	v.inherit(p+".namespace", f.Namespace == "" && inherited.Namespace != "")
+	v.inherit(p+".gitRepository", f.GitRepository == "" && inherited.GitRepository != "")
+	v.inherit(p+".interval", f.Interval == "" && inherited.Interval != "")
+	v.inherit(p+".retryInterval", f.RetryInterval == "" && inherited.RetryInterval != "")
+	v.inherit(p+".timeout", f.Timeout == "" && inherited.Timeout != "")
 	v.defString(p+".namespace", &f.Namespace, inherited.Namespace, DefaultFluxNamespace)
 	v.defString(p+".gitRepository", &f.GitRepository, inherited.GitRepository, DefaultGitRepository)
 	v.defString(p+".interval", &f.Interval, inherited.Interval, DefaultInterval)
@@ -82,6 +88,19 @@ func (v *validator) def(p string, f *Flux, inherited Flux) {
 	if f.Path == "" {
 		v.emptyWritten(p+".path", "leave it out for clusters/<name>")
 	}
+}
+
+// inherit records, when it is so, that a cluster's field at path holds the value of defaults: a problem with that
+// value is reported once, where defaults writes it, and not again at every cluster that inherits it (at a place it
+// does not stand, the nearest written parent).
+func (v *validator) inherit(path string, inherited bool) {
+	if !inherited || v.m.written(path) {
+		return
+	}
+	if v.inherited == nil {
+		v.inherited = map[string]bool{}
+	}
+	v.inherited[path] = true
 }
 
 // defString is def for a field at path: an empty value written in the file is refused (and then defaulted all the

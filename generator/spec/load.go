@@ -74,8 +74,10 @@ func LoadFile(path string, opts Options) (*Model, error) {
 
 // Load is LoadFile for bytes already read; name is used in messages and to resolve relative paths.
 func Load(name string, data []byte, opts Options) (*Model, error) {
+	// Problems in the presets are reported with the spec's, in one run.
 	presets, sources, err := loadPresets(opts.Templates)
-	if err != nil {
+	var presetProblems Problems
+	if err != nil && !errors.As(err, &presetProblems) {
 		return nil, err
 	}
 	// About one value per 16 bytes of YAML; sizing the map once spares a fleet's spec its rehashing.
@@ -85,15 +87,20 @@ func Load(name string, data []byte, opts Options) (*Model, error) {
 	m.nulls, m.keys = d.nulls, d.keys
 	d.decodeYAML(data, reflect.ValueOf(&m.Spec).Elem())
 	if d.fatal {
-		return nil, d.problems.Sorted()
+		return nil, append(presetProblems, d.problems...).Sorted()
 	}
 	// Validation runs even after decoding problems, so that one run reports everything; a field that failed to decode
-	// is left zero, and what validation would say about that zero value is dropped as noise.
+	// is left zero, and what validation would say about that zero value is dropped as noise, in the spec and in the
+	// presets alike.
 	v := &validator{m: m, failed: d.failed}
 	v.run()
-	problems := d.problems
+	failedIn := map[string]map[string]bool{name: d.failed}
+	for _, src := range sources {
+		failedIn[src.file] = src.failed
+	}
+	problems := append(presetProblems, d.problems...)
 	for _, p := range v.problems {
-		if !coveredBy(p.Path, d.failed) {
+		if !coveredBy(p.Path, failedIn[p.File]) {
 			problems = append(problems, p)
 		}
 	}
@@ -537,11 +544,14 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 		v.SetInt(int64(i))
 	case reflect.Bool:
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		// YAML writes true as true, True or TRUE (the JSON an editor validates against the schema reads each as true);
+		// a tag (!!bool yes) makes no boolean of what YAML does not read as one.
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
 			d.fail(n, path, "write true or false", "expected true or false, got %s", d.describe(n))
 			return
 		}
-		v.SetBool(n.Value == "true")
+		v.SetBool(b)
 	case reflect.Interface:
 		x, err := decodeAny(n)
 		if err != nil {

@@ -69,6 +69,9 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 				v.fail(pp+".preset", "known presets: "+strings.Join(slices.Sorted(maps.Keys(v.m.Presets)), ", "), "unknown preset %q", hp.Preset)
 				continue // its nodes and rules would come from the preset: saying they are missing is only noise
 			}
+			if v.m.presetSources[hp.Preset].fatal {
+				continue // the preset file could not be read (reported there): the same noise
+			}
 			if v.m.fromPreset == nil {
 				v.m.fromPreset = map[string]presetParts{}
 			}
@@ -80,7 +83,9 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 		if hp.Nodes == nil {
 			v.fail(pp+".nodes", "write nodes: {role: control-plane}, or nodes: {} for every node", "a host policy must say which nodes it selects")
 		} else {
-			if hp.Nodes.Role != "" && hp.Nodes.Role != RoleControlPlane && hp.Nodes.Role != RoleWorker {
+			if hp.Nodes.Role == "" {
+				v.emptyWritten(pp+".nodes.role", "leave it out to select nodes of every role")
+			} else if hp.Nodes.Role != RoleControlPlane && hp.Nodes.Role != RoleWorker {
 				v.fail(pp+".nodes.role", "control-plane or worker", "unknown role %q", hp.Nodes.Role)
 			} else if hp.Nodes.Role != "" && !roles[hp.Nodes.Role] && !v.nodesUnknown(p) {
 				if v.m.fromPreset[pp].nodes {
@@ -184,7 +189,9 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 	for i, t := range r.ICMP {
 		ip := fmt.Sprintf("%s.icmp[%d]", p, i)
 		bad := false
-		if t.Family != "" && t.Family != "IPv4" && t.Family != "IPv6" {
+		if t.Family == "" {
+			v.emptyWritten(ip+".family", "leave it out for IPv4")
+		} else if t.Family != "IPv4" && t.Family != "IPv6" {
 			v.fail(ip+".family", "IPv4 or IPv6", "unknown ICMP family %q", t.Family)
 			bad = true
 		}

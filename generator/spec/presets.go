@@ -24,8 +24,14 @@ type presetSource struct {
 	file string
 	pos  map[string]Pos // as Model.Positions, with paths inside the preset (ingress[0].ports[1])
 	keys map[string]Pos // as Model.keys
+	// failed are the paths inside the preset whose values did not decode (reported then: what validation says about
+	// them is noise), and fatal says the file could not be read at all: a policy of it is not checked further.
+	failed map[string]bool
+	fatal  bool
 }
 
+// loadPresets reads the presets; problems in them come back as Problems along with the presets, which are then read
+// as far as they could be.
 func loadPresets(dir string) (map[string]HostPolicy, map[string]presetSource, error) {
 	presets, sources := map[string]HostPolicy{}, map[string]presetSource{}
 	if err := readPresets(templates.FS, "embedded templates", presets, sources); err != nil {
@@ -40,7 +46,7 @@ func loadPresets(dir string) (map[string]HostPolicy, map[string]presetSource, er
 			return nil, nil, fmt.Errorf("--templates %s: not a folder", dir)
 		}
 		if err := readPresets(os.DirFS(dir), dir, presets, sources); err != nil {
-			return nil, nil, err
+			return presets, sources, err
 		}
 	}
 	return presets, sources, nil
@@ -65,13 +71,15 @@ func readPresets(fsys fs.FS, origin string, into map[string]HostPolicy, sources 
 		var p HostPolicy
 		d := &decoder{file: shown, pos: map[string]Pos{}, keys: map[string]Pos{}}
 		d.decodeYAML(data, reflect.ValueOf(&p).Elem())
-		if p.Name != "" || p.Preset != "" {
-			d.problems = append(d.problems, Problem{File: shown, Pos: Pos{1, 1}, Msg: "a preset has no name or preset field: its file name names it"})
+		for _, field := range []string{"name", "preset"} {
+			if pos, ok := d.pos[field]; ok {
+				d.problems = append(d.problems, Problem{File: shown, Pos: pos, Path: field, Msg: "a preset has no name or preset field: its file name names it"})
+			}
 		}
 		problems = append(problems, d.problems...)
 		preset := strings.TrimSuffix(path.Base(name), ".yaml")
 		into[preset] = p
-		sources[preset] = presetSource{file: shown, pos: d.pos, keys: d.keys}
+		sources[preset] = presetSource{file: shown, pos: d.pos, keys: d.keys, failed: d.failed, fatal: d.fatal}
 	}
 	if len(problems) > 0 {
 		return problems.Sorted()

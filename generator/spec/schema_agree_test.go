@@ -111,6 +111,11 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"- name: lab", "- name: null", bad, ""},
 		{"clusters:\n  - name: lab", "clusters:\n  - null\n  - name: lab", bad, ""},
 		{"apiVersion: kronform.dev/v1alpha1", "apiVersion: null", bad, ""},
+		{"kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: output\n", ok, ""},
+		{"kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: fleet/output\n", ok, ""},
+		{"kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: null\n", ok, ""},
+		{"kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: ''\n", bad, ""},
+		{"kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: ../output\n", bad, "a path's form is the loader's to judge"},
 		{"addresses: [192.0.2.10]", "addresses: null", ok, ""},
 		{"labels: {zone: a}", "labels: null", ok, ""},
 		{"labels: {zone: a}", "labels: {zone: null}", ok, ""},
@@ -190,6 +195,12 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"port: 6443}", "port: 0}", bad, ""},
 		{"roles: [control-plane]", "roles: []", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: []}", bad, ""},
+		{"nodes: {role: control-plane}", "nodes: {role: \"\"}", bad, ""},
+		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: \"\", type: 8}]", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: \"\"}]}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: \"\"}]}", bad, ""},
+		// YAML's true in any of its spellings is true to both.
+		{"hubble: {relay: true}", "hubble: {relay: True, ui: TRUE}", ok, ""},
 	}
 	for _, c := range cases {
 		text := agreeBase

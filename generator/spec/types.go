@@ -8,10 +8,13 @@ const (
 
 // Spec is the whole file: fleet-wide defaults and one or more clusters.
 type Spec struct {
-	APIVersion string        `json:"apiVersion" jsonschema:"enum=kronform.dev/v1alpha1"`
-	Kind       string        `json:"kind" jsonschema:"enum=ClusterSpec"`
-	Defaults   FleetDefaults `json:"defaults,omitempty" jsonschema:"description=Settings every cluster inherits unless it sets its own."`
-	Clusters   []Cluster     `json:"clusters" jsonschema:"minItems=1"`
+	APIVersion string `json:"apiVersion" jsonschema:"enum=kronform.dev/v1alpha1"`
+	Kind       string `json:"kind" jsonschema:"enum=ClusterSpec"`
+	// RepositoryPath is the output tree's folder in the git repository Flux follows: every path Flux resolves (a
+	// Kustomization's spec.path, flux bootstrap's --path) starts there. "" when the tree is that repository's root.
+	RepositoryPath string        `json:"repositoryPath,omitempty" jsonschema:"minLength=1,description=The output tree's folder in the git repository Flux follows: output when that repository holds the spec and output/ together (flux bootstrap --path output/clusters/<cluster>). Default: the repository's root."`
+	Defaults       FleetDefaults `json:"defaults,omitempty" jsonschema:"description=Settings every cluster inherits unless it sets its own."`
+	Clusters       []Cluster     `json:"clusters" jsonschema:"minItems=1"`
 }
 
 // FleetDefaults are inherited by every cluster that does not set the same field.

@@ -23,6 +23,8 @@ type validator struct {
 	failed map[string]bool
 	// emptied are the fields written empty and then defaulted (emptyWritten reported them).
 	emptied map[string]bool
+	// inherited are the clusters' fields that hold what defaults wrote (inherit): checked there, and only there.
+	inherited map[string]bool
 }
 
 // PosOf finds where a field path stands in the file; a defaulted field points at its nearest written parent.
@@ -106,6 +108,9 @@ func cutIndex(path, field string) (i int, tail string, ok bool) {
 }
 
 func (v *validator) fail(path, hint, format string, args ...any) {
+	if coveredBy(path, v.inherited) {
+		return // reported where defaults writes the value
+	}
 	v.problems = append(v.problems, v.m.Problem(path, hint, format, args...))
 }
 
@@ -133,6 +138,7 @@ func (v *validator) run() {
 	if len(s.Clusters) == 0 {
 		v.fail("clusters", "", "at least one cluster is required")
 	}
+	v.repositoryPath()
 	v.recipients("defaults.ageRecipients", s.Defaults.AgeRecipients)
 	v.flux("defaults.flux", s.Defaults.Flux)
 	v.applyDefaults()
@@ -349,6 +355,31 @@ func (v *validator) flux(p string, f Flux) {
 		case clean != strings.TrimPrefix(f.Path, "./") || clean == ".":
 			v.fail(p+".path", "write "+clean, "path %q is not in clean form", f.Path)
 		}
+	}
+}
+
+// repositoryPath checks where the tree lies in the repository Flux follows, and keeps its clean form: a Kustomization's
+// spec.path is written from it, and kustomize-controller resolves that path from the repository's root.
+func (v *validator) repositoryPath() {
+	const p = "repositoryPath"
+	s := &v.m.Spec
+	rp := s.RepositoryPath
+	if rp == "" {
+		v.emptyWritten(p, "leave it out when the tree is the root of the repository Flux follows")
+		return
+	}
+	clean := path.Clean(rp)
+	switch first, _, _ := strings.Cut(clean, "/"); {
+	case path.IsAbs(rp) || clean == ".." || strings.HasPrefix(clean, "../"):
+		v.fail(p, "the folder that holds the tree, from the repository's root, such as output", "path %q leaves the repository", rp)
+	case clean == ".":
+		v.fail(p, "leave it out when the tree is the root of the repository Flux follows", "path %q is the repository's root", rp)
+	case clean != strings.TrimPrefix(rp, "./"):
+		v.fail(p, "write "+clean, "path %q is not in clean form", rp)
+	case first == ".git":
+		v.fail(p, "", "path %q is inside .git, which Flux never reads", rp)
+	default:
+		s.RepositoryPath = clean
 	}
 }
 

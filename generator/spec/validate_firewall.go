@@ -152,6 +152,14 @@ func (v *validator) hetznerRule(p string, r HetznerRule) {
 	} else if !hetznerName.MatchString(r.Name) {
 		v.fail(p+".name", "letters, digits, space and . - + _ @", "%q is not a Robot rule name", r.Name)
 	}
+	// Left out, ipVersion means both families and protocol any: written empty, they are refused like every other
+	// empty value where leaving it out means something.
+	if r.IPVersion == "" {
+		v.emptyWritten(p+".ipVersion", "leave it out for both families")
+	}
+	if r.Protocol == "" {
+		v.emptyWritten(p+".protocol", "leave it out for every protocol")
+	}
 	switch r.IPVersion {
 	case "":
 		for field, value := range map[string]string{"srcIP": r.SrcIP, "dstIP": r.DstIP, "protocol": r.Protocol} {

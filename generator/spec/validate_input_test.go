@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -403,4 +404,84 @@ func TestNamesThatBecomeFiles(t *testing.T) {
 		`fw.yaml:11:16: clusters[0].hostPolicies[1].name: the name has 251 characters, and its file NAME.yaml would be longer than the 255 bytes a file name may have (at most 250 characters)`,
 		`fw.yaml:14:16: clusters[0].secrets[0].name: the name has 253 characters, and its file NAME.yaml would be longer than the 255 bytes a file name may have (at most 250 characters)`,
 	)
+}
+
+// YAML writes a boolean as true, True or TRUE, and the schema takes each as true: the loader reads them so too (True
+// was read as false, so auditMode: True turned audit mode off). A tag makes no boolean of what YAML does not read as one.
+func TestBooleansAreReadAsYAMLWritesThem(t *testing.T) {
+	m, err := Load("fw.yaml", []byte(strings.Replace(firewallBase, "cilium: {version: 1.16.5}",
+		"cilium: {version: 1.16.5, auditMode: True, hostFirewall: TRUE, kubeProxyReplacement: False, hubble: {relay: true, ui: FALSE}}", 1)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.Clusters[0].Cilium
+	if !c.AuditMode || !*c.HostFirewall || *c.KubeProxyReplacement || !c.Hubble.Relay || c.Hubble.UI {
+		t.Errorf("read as %+v, hostFirewall %v, kubeProxyReplacement %v", c, *c.HostFirewall, *c.KubeProxyReplacement)
+	}
+	got := problemsOf(t, "", "cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, auditMode: !!bool yes}")
+	want := []string{`fw.yaml:8:42: clusters[0].cilium.auditMode: expected true or false, got yes (write true or false)`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+}
+
+// A bad value in defaults is reported once, where defaults writes it: not again at every cluster that inherits it,
+// at the cluster's first line with a path the file does not hold. A cluster's own value is its own problem.
+func TestBadDefaultsAreReportedOnceWhereTheyStand(t *testing.T) {
+	second := strings.Replace(strings.SplitN(firewallBase, "clusters:\n", 2)[1], "name: fw", "name: fw2", 1)
+	second = strings.Replace(second, "159.69.60.182", "159.69.60.183", 1)
+	got := problemsOf(t, second+`    flux: {timeout: 1x}
+defaults:
+  flux: {interval: 0s, namespace: Bad_NS}
+  ageRecipients: [age1bogus]
+`)
+	want := []string{
+		`fw.yaml:14:21: clusters[1].flux.timeout: "1x" is not a duration (a duration in ms, s, m and h, such as 10m or 1h30m)`,
+		`fw.yaml:16:20: defaults.flux.interval: duration "0s" must be positive`,
+		`fw.yaml:16:35: defaults.flux.namespace: "Bad_NS" is not a valid name: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (lower-case letters, digits and '-', at most 63)`,
+		`fw.yaml:17:19: defaults.ageRecipients[0]: "age1bogus" is not an age recipient (an age X25519 public key, as printed by age-keygen -y)`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+}
+
+// A preset that does not decode does not hide the spec's problems, nor the rest of its own: everything is reported
+// in one run, each in its file, what did not decode once. A preset file that cannot be read at all is reported alone:
+// its policies are not checked further.
+func TestPresetProblemsAreReportedWithTheSpecs(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "presets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"mine.yaml":   "name: mine\nnodes: {}\ningress:\n  - entities: [wrld]\n    ports: [6443]\n",
+		"broken.yaml": "nodes: {\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "presets", name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Load("fw.yaml", []byte(strings.Replace(firewallBase, "name: fw", "name: Fw", 1)+`    hostPolicies:
+      - {name: p, preset: mine}
+      - {name: q, preset: broken}
+`), Options{Templates: dir})
+	mine, broken := filepath.Join(dir, "presets", "mine.yaml"), filepath.Join(dir, "presets", "broken.yaml")
+	want := []string{ // sorted by file, the temporary folder's first
+		broken + `:1:8: invalid YAML: did not find expected node content`,
+		mine + `:1:7: name: a preset has no name or preset field: its file name names it`,
+		mine + `:4:16: ingress[0].entities[0]: unknown Cilium entity "wrld" (one of all, world, cluster, host, init, ingress, unmanaged, remote-node, health, none, kube-apiserver)`,
+		mine + `:5:13: ingress[0].ports[0]: expected a string, got the number 6443 (quote it: "6443")`,
+		`fw.yaml:4:11: clusters[0].name: "Fw" is not a valid name: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (lower-case letters, digits and '-', at most 63)`,
+	}
+	var got []string
+	var ps Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			got = append(got, p.String())
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%v\n%s", err, diff)
+	}
 }

@@ -70,3 +70,34 @@ func TestUnknownPresetGivesOneProblem(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// repositoryPath is where the tree lies in the repository Flux follows: a folder of it, in clean form (./ taken, as
+// flux bootstrap takes it), never its root written out, nor outside it, nor in .git.
+func TestRepositoryPath(t *testing.T) {
+	for _, c := range []struct{ path, want string }{
+		{"''", `fw.yaml:3:17: repositoryPath: an empty value is not allowed (leave it out when the tree is the root of the repository Flux follows)`},
+		{".", `fw.yaml:3:17: repositoryPath: path "." is the repository's root (leave it out when the tree is the root of the repository Flux follows)`},
+		{"./", `repositoryPath: path "./" is the repository's root`},
+		{"/srv/fleet", `fw.yaml:3:17: repositoryPath: path "/srv/fleet" leaves the repository (the folder that holds the tree, from the repository's root, such as output)`},
+		{"../output", `repositoryPath: path "../output" leaves the repository`},
+		{"output/", `fw.yaml:3:17: repositoryPath: path "output/" is not in clean form (write output)`},
+		{"fleet//output", `repositoryPath: path "fleet//output" is not in clean form (write fleet/output)`},
+		{".git/output", `repositoryPath: path ".git/output" is inside .git, which Flux never reads`},
+	} {
+		spec := strings.Replace(firewallBase, "kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: "+c.path+"\n", 1)
+		_, err := Load("fw.yaml", []byte(spec), Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Count(err.Error(), "repositoryPath") != 1 {
+			t.Errorf("repositoryPath %s:\n%v\nwant %q", c.path, err, c.want)
+		}
+	}
+	for _, rp := range []string{"output", "./output", "fleet/output"} {
+		spec := strings.Replace(firewallBase, "kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: "+rp+"\n", 1)
+		m, err := Load("fw.yaml", []byte(spec), Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", rp, err)
+		}
+		if want := strings.TrimPrefix(rp, "./"); m.RepositoryPath != want {
+			t.Errorf("%s: the model holds %q, want %q", rp, m.RepositoryPath, want)
+		}
+	}
+}

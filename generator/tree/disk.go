@@ -276,7 +276,7 @@ func (d *Disk) Owned() (Owned, error) {
 	if !ok {
 		return Owned{Files: map[string]string{}}, nil
 	}
-	return parseOwned(data)
+	return ParseOwned(data)
 }
 
 // ReadFile makes Disk an fs.ReadFileFS, for readers of the previous tree.

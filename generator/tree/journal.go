@@ -97,7 +97,10 @@ func (r Recovery) String() string {
 // that never committed. Without an unfinished transaction it touches nothing. A transaction undone (or given up) is
 // an error here, saying why; Open reports it in Writer.Recovered instead.
 func Recover(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(TxnDir))); errors.Is(err, fs.ErrNotExist) {
+	if err := Staging(dir); err != nil {
+		return err
+	}
+	if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(TxnDir))); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	unlock, err := lock(dir)
@@ -118,6 +121,9 @@ func Recover(dir string) error {
 // remove) are listed in the staging area's adopted file, for the writes that follow to own until one completes, so
 // that what the spec no longer makes is pruned and not left unrecorded.
 func recoverLocked(dir string) (Recovery, error) {
+	if err := Staging(dir); err != nil {
+		return Recovery{}, err
+	}
 	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
 	data, err := os.ReadFile(filepath.Join(stage, "journal"))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -275,6 +281,52 @@ func (j journal) changed(dir string) ([]string, error) {
 	return out, nil
 }
 
+// unchanged says, for a Version 2 journal, that what stands at a target is what stood there at the commit (was), just
+// before forward moves it aside: the tree was judged before the files were staged, and somebody may have made or
+// replaced the file since, in that window or after a kill. Such a file is theirs, as a fresh write would judge it:
+// moved aside, it would be thrown away with the staging area once the write completes, so the write stops here (and
+// is undone) instead.
+func (j journal) unchanged(p, target, was string) error {
+	if j.Version < journalVersion {
+		return nil
+	}
+	now, err := entryState(target)
+	switch {
+	case err != nil:
+		return err
+	case now == "" || now == was:
+		return nil
+	case was == "":
+		return fmt.Errorf("%s: a file was made there while the write ran", p)
+	}
+	return fmt.Errorf("%s: changed while the write ran", p)
+}
+
+// Staging refuses a state folder or staging area that is not a real folder (a symbolic link, a file), and folders of
+// the staging area that are links: kronform-gen never makes one, and a write reads, moves and deletes files through
+// them. The staging area is discarded entry by entry, so through a link committed in its place (.kronform-gen/txn ->
+// ../../..) the next generate would delete everything in the folder it leads to. Readers refuse the tree too, so
+// that check fails on the commit that brings such a link in.
+func Staging(dir string) error {
+	for _, p := range []string{StateDir, TxnDir, TxnDir + "/files", TxnDir + "/old", TxnDir + "/gone"} {
+		st, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(p)))
+		switch {
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+			continue
+		case err != nil:
+			return err
+		case !st.IsDir():
+			what := "a file"
+			if st.Mode()&fs.ModeSymlink != 0 {
+				what = "a symbolic link"
+			}
+			return fmt.Errorf("%s is %s, not a folder: kronform-gen never makes one, and a write would read, move and "+
+				"delete files through it; remove it (and from git, where it is committed)", p, what)
+		}
+	}
+	return nil
+}
+
 // Pending says whether dir holds an unfinished write: a committed journal, which Open (every writing command's first
 // step) completes or undoes. Staged files without one are a write that never committed: the tree is whole.
 func Pending(dir string) bool {
@@ -345,6 +397,9 @@ func forward(dir string, j journal) error {
 				case err == nil && st.IsDir():
 					return fmt.Errorf("%s: a folder stands where the file goes", op.Path)
 				case err == nil:
+					if err := j.unchanged(op.Path, target, op.Was); err != nil {
+						return err
+					}
 					if err := mkdirAll(filepath.Dir(aside)); err != nil {
 						return err
 					}
@@ -370,6 +425,10 @@ func forward(dir string, j journal) error {
 			// A folder made since where the file was is somebody's, as Write decides before a journal: it stays.
 			if st, lerr := os.Lstat(target); lerr == nil && st.IsDir() {
 				continue
+			} else if lerr == nil {
+				if err := j.unchanged(p, target, j.Gone[i]); err != nil {
+					return err
+				}
 			}
 			gone := filepath.Join(stage, "gone", strconv.Itoa(i))
 			if err = mkdirAll(filepath.Dir(gone)); err == nil {

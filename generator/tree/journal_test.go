@@ -251,3 +251,99 @@ func TestUndoRestoresTheModesOfRemovedFolders(t *testing.T) {
 		}
 	}
 }
+
+// A write judges the tree before it stages its files; the user may change it before the journal commits (staging a
+// large fleet takes a while). A file made or replaced there in that window is somebody's, as it is after a kill: the
+// write is undone rather than completed over it, and the file stays.
+func TestWriteNeverCompletesOverAFileChangedBeforeItsCommit(t *testing.T) {
+	v1 := map[string]string{"a.yaml": "a1", "old.yaml": "old"}
+	v2 := map[string]string{"a.yaml": "a2", "new.yaml": "n"}
+	for name, path := range map[string]string{
+		"a file made where a new one goes": "new.yaml",
+		"a file replaced that is replaced": "a.yaml",
+		"a file replaced that is removed":  "old.yaml",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := Write(dir, mustTree(t, v1), nil); err != nil {
+				t.Fatal(err)
+			}
+			testAfterCommit = func(dir string) {
+				os.WriteFile(filepath.Join(dir, path), []byte("the user's notes"), 0o644)
+			}
+			defer func() { testAfterCommit = nil }()
+			_, err := Write(dir, mustTree(t, v2), nil)
+			if got, _ := os.ReadFile(filepath.Join(dir, path)); string(got) != "the user's notes" {
+				t.Fatalf("the user's file is gone (write: %v); %s holds %q", err, path, got)
+			}
+			if err == nil || !strings.Contains(err.Error(), path+": ") || !strings.Contains(err.Error(), "the write was undone") {
+				t.Errorf("write: %v", err)
+			}
+			if Pending(dir) {
+				t.Error("the journal is left")
+			}
+		})
+	}
+}
+
+// Open holds no lock on a folder that does not exist yet: a tree another kronform-gen wrote there meanwhile was never
+// seen by what the caller read before writing (its guards judged an empty tree), and is not overwritten or pruned
+// unjudged. The next run judges it.
+func TestWriteRefusesATreeWrittenSinceOpenFoundNone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	w, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "theirs", "b.yaml": "b"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotDir(t, dir)
+	_, err = w.Write(mustTree(t, map[string]string{"a.yaml": "ours"}), nil)
+	if err == nil || !strings.Contains(err.Error(), "another kronform-gen wrote") {
+		t.Errorf("write: %v", err)
+	}
+	if after := snapshotDir(t, dir); !slices.Equal(before, after) {
+		t.Errorf("the other tree changed:\n%v\n%v", before, after)
+	}
+}
+
+// The staging area is discarded entry by entry: through a link committed in its place (.kronform-gen/txn -> ../..)
+// that would delete everything in the folder it leads to. A staging area, or a folder of it, that is not a real
+// folder is refused by every writer and reader, and nothing through it is touched.
+func TestAStagingAreaThatIsALinkIsRefused(t *testing.T) {
+	for _, p := range []string{TxnDir, TxnDir + "/old", StateDir} {
+		t.Run(p, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a"}), nil); err != nil {
+				t.Fatal(err)
+			}
+			victim := t.TempDir()
+			os.WriteFile(filepath.Join(victim, "precious"), []byte("mine"), 0o644)
+			link := filepath.Join(dir, filepath.FromSlash(p))
+			if p == StateDir {
+				os.Rename(link, filepath.Join(victim, "state"))
+				os.Symlink(filepath.Join(victim, "state"), link)
+			} else {
+				os.MkdirAll(filepath.Dir(link), 0o755)
+				os.Symlink(victim, link)
+			}
+			if err := Staging(dir); err == nil || !strings.Contains(err.Error(), p+" is a symbolic link, not a folder") {
+				t.Errorf("Staging: %v", err)
+			}
+			if _, err := Open(dir); err == nil {
+				t.Error("Open took the tree")
+			}
+			if err := Recover(dir); err == nil {
+				t.Error("Recover took the tree")
+			}
+			if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "b"}), nil); err == nil {
+				t.Error("Write took the tree")
+			}
+			if b, err := os.ReadFile(filepath.Join(victim, "precious")); err != nil || string(b) != "mine" {
+				t.Errorf("the file the link leads to: %q, %v", b, err)
+			}
+		})
+	}
+}

@@ -23,3 +23,15 @@ func lock(dir string) (unlock func(), err error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// Writing says whether a kronform-gen holds the lock of the tree at dir now: its unfinished write is one in progress,
+// not one a kill left. A folder that cannot be opened is not being written.
+func Writing(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	return errors.Is(err, syscall.EWOULDBLOCK)
+}

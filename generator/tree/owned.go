@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // StateDir is the tree's bookkeeping folder: the ownership record (committed) and the transaction being written
@@ -23,6 +24,9 @@ const gitignoreFile = StateDir + "/.gitignore"
 
 // Owned is the ownership record.
 type Owned struct {
+	// RepositoryPath is the tree's folder in the git repository Flux follows ("" for its root): a Flux
+	// Kustomization's spec.path is resolved from that repository's root.
+	RepositoryPath string `json:"repositoryPath,omitempty"`
 	// Files maps each generated path to the sha256 of its contents when it was written.
 	Files map[string]string `json:"files"`
 }
@@ -36,7 +40,7 @@ func ReadOwned(dir string) (Owned, error) {
 	if err != nil {
 		return Owned{}, err
 	}
-	return parseOwned(data)
+	return ParseOwned(data)
 }
 
 // OwnedIn reads the ownership record from a tree given as a file system (tree.Files, a Disk); an empty one when
@@ -49,10 +53,11 @@ func OwnedIn(fsys fs.FS) (Owned, error) {
 	if err != nil {
 		return Owned{}, err
 	}
-	return parseOwned(data)
+	return ParseOwned(data)
 }
 
-func parseOwned(data []byte) (Owned, error) {
+// ParseOwned reads an ownership record's contents, refusing one kronform-gen could not have written.
+func ParseOwned(data []byte) (Owned, error) {
 	var o Owned
 	if err := json.Unmarshal(data, &o); err != nil {
 		return Owned{}, fmt.Errorf("%s: %w (restore it from git)", OwnedFile, err)
@@ -62,6 +67,9 @@ func parseOwned(data []byte) (Owned, error) {
 	}
 	// generate deletes what the record lists and no longer generates: a path outside the tree, or in .git, is a
 	// damaged or hostile record, never one kronform-gen wrote.
+	if rp := o.RepositoryPath; rp != "" && (!fs.ValidPath(rp) || rp == "." || strings.HasPrefix(rp, ".git/") || rp == ".git") {
+		return Owned{}, fmt.Errorf("%s gives repositoryPath %q, which is no folder of a repository (restore it from git)", OwnedFile, rp)
+	}
 	for _, p := range slices.Sorted(maps.Keys(o.Files)) {
 		if !ownedPath(p) {
 			return Owned{}, fmt.Errorf("%s lists %q, which is not a path kronform-gen writes (restore it from git)", OwnedFile, p)
@@ -73,7 +81,7 @@ func parseOwned(data []byte) (Owned, error) {
 // withRecord returns the tree plus its bookkeeping files: the ownership record of every file and the .gitignore.
 func withRecord(t *Tree) (*Tree, error) {
 	out := New(t.protected...)
-	owned := Owned{Files: map[string]string{}}
+	owned := Owned{RepositoryPath: t.repositoryPath, Files: map[string]string{}}
 	for _, p := range t.Paths() {
 		if p == OwnedFile || p == gitignoreFile {
 			return nil, fmt.Errorf("tree: %s is kronform-gen's own bookkeeping file", p)

@@ -17,7 +17,16 @@ type Tree struct {
 	// them for lookup, since a fleet has one per cluster.
 	protected   []string
 	isProtected map[string]bool
+	// repositoryPath is the tree's folder in the git repository Flux follows ("" for its root), for the record.
+	repositoryPath string
 }
+
+// SetRepositoryPath records the tree's folder in the git repository Flux follows ("" for its root): the ownership
+// record carries it, so that build and diff, which read no spec, resolve Flux's paths as kustomize-controller does.
+func (t *Tree) SetRepositoryPath(p string) { t.repositoryPath = p }
+
+// RepositoryPath is what SetRepositoryPath recorded.
+func (t *Tree) RepositoryPath() string { return t.repositoryPath }
 
 // New makes an empty tree that refuses paths under any of the protected folders.
 func New(protected ...string) *Tree {

@@ -134,10 +134,18 @@ func (w *Writer) Write(t *Tree, generated OwnsFunc) (Result, error) {
 		}
 		w.unlock = unlock
 		// Open found no folder, so no unfinished write to deal with: one there now was left by another kronform-gen
-		// since, and is not this write's to finish or undo unannounced.
+		// since, and is not this write's to finish or undo unannounced. Nor is a tree another wrote since, which the
+		// caller's reads (the secret files it keeps, the guards) never saw: it would be overwritten and pruned unjudged.
 		if Pending(dir) {
 			return Result{}, fmt.Errorf("another kronform-gen left an unfinished write in %s while this one ran: run kronform-gen generate again", dir)
 		}
+		if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(OwnedFile))); err == nil {
+			return Result{}, fmt.Errorf("another kronform-gen wrote %s while this one ran: run kronform-gen generate again", dir)
+		}
+	}
+	// Open checked it; a link made since would have the staged files written, and then discarded, through it.
+	if err := Staging(dir); err != nil {
+		return Result{}, err
 	}
 	stage := filepath.Join(dir, filepath.FromSlash(TxnDir))
 	adopted, err := readAdopted(stage)

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,14 +38,22 @@ var ciliumVersions = []string{"1.20.2", "1.15.6"}
 // The environment forces two things, and only these differ from a real cluster: the spec's chart repository is a
 // chart server on 127.0.0.1 (the spec's own repository field, no patch), and the cilium folder's kustomization.yaml
 // gets a patch setting install/upgrade disableWait on the HelmRelease, since with no kubelet no pod ever runs.
+//
+// The two runs also cover both layouts of the repository Flux follows: the first has the tree at its root, the second
+// the layout the README shows, the spec and output/ in one repository (repositoryPath: output, flux bootstrap --path
+// output/clusters/<cluster>), where every spec.path must start at the repository's root.
 func TestFluxReconcilesTheGeneratedTree(t *testing.T) {
 	testenv.Require(t)
-	for _, version := range ciliumVersions {
-		t.Run("cilium-"+version, func(t *testing.T) { reconcile(t, version) })
+	for i, version := range ciliumVersions {
+		repositoryPath := ""
+		if i == 1 {
+			repositoryPath = "output"
+		}
+		t.Run("cilium-"+version, func(t *testing.T) { reconcile(t, version, repositoryPath) })
 	}
 }
 
-func reconcile(t *testing.T, ciliumVersion string) {
+func reconcile(t *testing.T, ciliumVersion, repositoryPath string) {
 	start := time.Now()
 	api := testenv.StartAPIServer(t)
 	// Cilium's agent registers its CRDs when it starts; no agent runs here, so the CRD is applied as the agent would.
@@ -75,19 +84,21 @@ func reconcile(t *testing.T, ciliumVersion string) {
 		testenv.WriteFile(t, filepath.Join(work, "spec", k+".txt"), v)
 	}
 	specFile := filepath.Join(work, "spec", "cluster-spec.yaml")
-	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9100/tcp", "Opaque", true))
+	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9100/tcp", "Opaque", true, repositoryPath))
 
-	repo := filepath.Join(work, "repo")
+	// root is the repository Flux follows; the tree (--out) is its folder repositoryPath.
+	root := filepath.Join(work, "repo")
+	repo := filepath.Join(root, filepath.FromSlash(repositoryPath))
 	gen := generator{t: t, bin: kronformGen(t), spec: specFile, out: repo, env: []string{
 		"SOPS_AGE_KEY_FILE=" + keyFile, "E2E_API_TOKEN=first-token", "KRONFORM_GEN_CACHE=" + filepath.Join(work, "cache"),
 	}}
 	gen.generate()
-	userApps(t, repo, identity.Recipient().String())
-	testenv.Git(t, repo, "init", "--quiet", "--initial-branch=main")
+	userApps(t, repo, repositoryPath, identity.Recipient().String())
+	testenv.Git(t, root, "init", "--quiet", "--initial-branch=main")
 	forceEnvironment(t, repo)
-	testenv.Git(t, repo, "add", "-A")
-	testenv.Git(t, repo, "commit", "--quiet", "-m", "kronform-gen: first generation")
-	gitURL := testenv.StartGitServer(t, repo)
+	testenv.Git(t, root, "add", "-A")
+	testenv.Git(t, root, "commit", "--quiet", "-m", "kronform-gen: first generation")
+	gitURL := testenv.StartGitServer(t, root)
 
 	// The sops-age Secret, as the README tells users to create it:
 	// kubectl create secret generic sops-age --namespace=flux-system --from-file=age.agekey=e2e.agekey
@@ -106,7 +117,7 @@ func reconcile(t *testing.T, ciliumVersion string) {
 		"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
 		"metadata": map[string]any{"name": "flux-system", "namespace": testenv.FluxNamespace},
 		"spec": map[string]any{
-			"interval": "10m0s", "path": "./clusters/" + cluster, "prune": true,
+			"interval": "10m0s", "path": "./" + path.Join(repositoryPath, "clusters", cluster), "prune": true,
 			"sourceRef": map[string]any{"kind": "GitRepository", "name": "flux-system"},
 		},
 	})
@@ -141,12 +152,12 @@ func reconcile(t *testing.T, ciliumVersion string) {
 
 	// The spec changes: a policy port, a secret value, the Secret's type (immutable in the API: Flux must recreate
 	// it), and one policy goes away.
-	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9200/tcp", "kubernetes.io/basic-auth", false))
+	testenv.WriteFile(t, specFile, testSpec(ciliumVersion, chartURL, identity.Recipient().String(), "9200/tcp", "kubernetes.io/basic-auth", false, repositoryPath))
 	testenv.WriteFile(t, filepath.Join(work, "spec", "db-password.txt"), "second-password\n")
 	gen.generate()
 	forceEnvironment(t, repo)
-	testenv.Git(t, repo, "add", "-A")
-	testenv.Git(t, repo, "commit", "--quiet", "-m", "kronform-gen: port 9200, new password, basic-auth, no worker policy")
+	testenv.Git(t, root, "add", "-A")
+	testenv.Git(t, root, "commit", "--quiet", "-m", "kronform-gen: port 9200, new password, basic-auth, no worker policy")
 	phase := time.Now()
 	requestReconcile(t, api, source)
 
@@ -165,13 +176,18 @@ func reconcile(t *testing.T, ciliumVersion string) {
 }
 
 // testSpec is the cluster this test generates: two nodes, the Talos presets, one policy of its own, one secret from an
-// environment variable and the others from files, of the given type.
-func testSpec(ciliumVersion, chartURL, recipient, exporterPort, secretType string, workerPolicy bool) string {
+// environment variable and the others from files, of the given type. repositoryPath is the tree's folder in the
+// repository Flux follows ("" for its root).
+func testSpec(ciliumVersion, chartURL, recipient, exporterPort, secretType string, workerPolicy bool, repositoryPath string) string {
 	worker := ""
 	if workerPolicy {
 		worker = "      - name: host-fw-worker\n        preset: talos-worker\n"
 	}
-	return fmt.Sprintf(`apiVersion: kronform.dev/v1alpha1
+	layout := ""
+	if repositoryPath != "" {
+		layout = "repositoryPath: " + repositoryPath + "\n"
+	}
+	return layout + fmt.Sprintf(`apiVersion: kronform.dev/v1alpha1
 kind: ClusterSpec
 clusters:
   - name: %s
@@ -459,7 +475,7 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 // userApps adds to the repository what a user keeps beside the generated tree: a Kustomization of their own with
 // spec.decryption, whose folder generates Secrets from SOPS-encrypted files (dotenv envs, a YAML file, a binary file)
 // and patches a ConfigMap with an encrypted patch, all encrypted by the real sops CLI for the cluster's key.
-func userApps(t *testing.T, repo, recipient string) {
+func userApps(t *testing.T, repo, repositoryPath, recipient string) {
 	t.Helper()
 	enc := func(name, text string, args ...string) {
 		t.Helper()
@@ -489,14 +505,14 @@ secretGenerator:
 patches:
 - path: patch.enc.yaml
 `)
-	testenv.WriteFile(t, filepath.Join(repo, "clusters", cluster, "apps.yaml"), `apiVersion: kustomize.toolkit.fluxcd.io/v1
+	testenv.WriteFile(t, filepath.Join(repo, "clusters", cluster, "apps.yaml"), strings.ReplaceAll(`apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata:
   name: apps
   namespace: flux-system
 spec:
   interval: 10m0s
-  path: ./apps
+  path: ./APPS
   prune: true
   sourceRef:
     kind: GitRepository
@@ -505,7 +521,7 @@ spec:
     provider: sops
     secretRef:
       name: sops-age
-`)
+`, "./APPS", "./"+path.Join(repositoryPath, "apps")))
 }
 
 // assertBuildIsApplied holds `kronform-gen build --decrypt` of a Kustomization to what kustomize-controller applied:
