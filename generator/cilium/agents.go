@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/kronform/kronform-gen/generator/spec"
 )
 
@@ -45,6 +47,39 @@ func ReachesAgents(key string) bool {
 // RollsOutAgents says whether values make the chart restart the agents whenever cilium-config changes
 // (rollOutCiliumPods: the config's checksum as an annotation of the agents' pods).
 func RollsOutAgents(values map[string]any) bool { return values["rollOutCiliumPods"] == true }
+
+// NewChart says whether a HelmRelease whose chart version changes from old to new certainly installs another chart
+// than the one running, which restarts the agents (a new image). A version is looked up as source-controller does:
+// the exact string first, then as a semver constraint, so v1.16.0 is 1.16.0, and a range may name the release running
+// now (1.16.5 -> ~1.16.0 while 1.16.5 is the newest): only versions no release can satisfy both of are certainly
+// another chart. Pre-releases under a range, and strings that parse as neither, are not known to differ.
+func NewChart(old, new string) bool {
+	if old == new {
+		return false
+	}
+	ov, oErr := semver.StrictNewVersion(strings.TrimPrefix(old, "v"))
+	nv, nErr := semver.StrictNewVersion(strings.TrimPrefix(new, "v"))
+	if oErr == nil && nErr == nil {
+		return !ov.Equal(nv)
+	}
+	oc, oErr := semver.NewConstraint(old)
+	nc, nErr := semver.NewConstraint(new)
+	if oErr != nil || nErr != nil || strings.Contains(old+new, "-") {
+		return false
+	}
+	candidates := []*semver.Version{ov, nv}
+	for minor := uint64(0); minor <= 60; minor++ {
+		for patch := uint64(0); patch <= 60; patch++ {
+			candidates = append(candidates, semver.New(1, minor, patch, "", ""))
+		}
+	}
+	for _, v := range candidates {
+		if v != nil && oc.Check(v) && nc.Check(v) {
+			return false
+		}
+	}
+	return true
+}
 
 // AsReleased is cluster c with the Cilium settings a HelmRelease kronform-gen wrote carries, read back from its chart
 // version and values, in place of the spec's: what the agents run until they restart. The values stand whole (they

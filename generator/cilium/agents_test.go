@@ -64,3 +64,31 @@ func TestAsReleasedReadsTheValuesBack(t *testing.T) {
 		t.Error("AsReleased changed the cluster given")
 	}
 }
+
+// A chart version string that changes may still name the release running: v1.16.0 is 1.16.0 to source-controller,
+// and a range may admit the version installed now. Only versions no release satisfies both of restart the agents.
+func TestNewChart(t *testing.T) {
+	for _, c := range []struct {
+		old, new string
+		want     bool
+	}{
+		{"1.16.0", "1.16.0", false},
+		{"1.16.0", "1.16.1", true},
+		{"1.15.6", "1.16.0", true},
+		{"1.16.0", "v1.16.0", false},
+		{"v1.16.0", "1.16.0", false},
+		{"1.16.5", "~1.16.0", false},
+		{"~1.16.0", "1.16.5", false},
+		{"1.16.0", ">=1.16.0 <1.16.1", false},
+		{"~1.16.0", "~1.17.0", true},
+		{"1.15.6", "~1.16.0", true},
+		{"~1.16.0", "1.17.0", true},
+		{"1.17.0-rc.1", "1.17.0", true},
+		{"1.17.0-rc.1", "~1.17.0-0", false},
+		{"1.16.0", "nonsense", false},
+	} {
+		if got := NewChart(c.old, c.new); got != c.want {
+			t.Errorf("NewChart(%q, %q) = %v, want %v", c.old, c.new, got, c.want)
+		}
+	}
+}

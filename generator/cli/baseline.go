@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	"sigs.k8s.io/yaml"
@@ -30,7 +32,7 @@ type baseline struct {
 	why      string
 	unpushed func() (int, error)
 	read     func(p string) ([]byte, error)              // a file, by its path in the tree; fs.ErrNotExist when absent
-	files    func(dir string) (map[string][]byte, error) // the files under a folder of the tree, at any depth
+	files    func(dir string) (map[string][]byte, error) // the files directly in a folder of the tree
 }
 
 // repositoryPath is where the baseline's tree lies in the repository Flux follows, as its ownership record says ("" for
@@ -58,12 +60,16 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 			why:   "the folder is in no git repository (go-git found none, or cannot open it), so what Flux applies is taken to be what is on disk",
 			read:  func(p string) ([]byte, error) { return fs.ReadFile(disk, p) },
 			files: func(dir string) (map[string][]byte, error) {
-				entries, err := tree.Entries(a.outDir, []string{dir})
+				entries, err := os.ReadDir(filepath.Join(a.outDir, filepath.FromSlash(dir)))
+				if errors.Is(err, fs.ErrNotExist) {
+					return map[string][]byte{}, nil
+				}
 				if err != nil {
 					return nil, err
 				}
 				files := map[string][]byte{}
-				for _, p := range entries {
+				for _, e := range entries {
+					p := path.Join(dir, e.Name())
 					if b, err := fs.ReadFile(disk, p); err == nil {
 						files[p] = b // regular files only
 					}
@@ -98,29 +104,54 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 		if err != nil {
 			return nil, fail(ExitUsage, "reading %s %s: %v", a.outDir, b.label, err)
 		}
-		b.read, b.files = snap.ReadFile, snap.Files
+		b.read, b.files = snap.ReadFile, snap.Dir
 		byRef[ref+"\x00"+why] = b
 		out[i] = b
 	}
 	return out, nil
 }
 
-// fluxRef finds the remote-tracking branch Flux follows for a cluster: the branch of the GitRepository flux bootstrap
-// wrote into its folder (flux-system/gotk-sync.yaml), on the remote of that URL; else the upstream of the current
-// branch; else none ("", HEAD). why says which, for messages.
+// fluxRef finds the reference Flux follows for a cluster: what the GitRepository flux bootstrap wrote into its folder
+// (flux-system/gotk-sync.yaml) names, as source-controller reads spec.ref (name before semver, tag and branch; no ref
+// is branch master): a branch on the remote of that URL, or a tag; else the upstream of the current branch; else none
+// ("", HEAD). A commit or a semver range is not followed here. why says which, for messages.
 func (a *app) fluxRef(repo *gitrepo.Repo, c spec.Cluster) (ref, why string, err error) {
 	src, file, err := a.bootstrapSource(c)
 	if err != nil {
 		return "", "", err
 	}
-	if src != nil && src.Spec.Reference != nil && src.Spec.Reference.Branch != "" {
-		branch := src.Spec.Reference.Branch
-		ref, ok, err := repo.RemoteBranch(src.Spec.URL, branch)
+	if src != nil {
+		branch, tag := "master", ""
+		if r := src.Spec.Reference; r != nil {
+			switch {
+			case r.Commit != "" || r.SemVer != "":
+				branch = ""
+			case r.Name != "":
+				branch, tag = "", ""
+				if b, ok := strings.CutPrefix(r.Name, "refs/heads/"); ok {
+					branch = b
+				} else if t, ok := strings.CutPrefix(r.Name, "refs/tags/"); ok {
+					tag = t
+				}
+			case r.Tag != "":
+				branch, tag = "", r.Tag
+			case r.Branch != "":
+				branch = r.Branch
+			}
+		}
+		var ok bool
+		switch {
+		case tag != "":
+			if ref, ok, err = repo.Tag(tag); ok {
+				return ref, fmt.Sprintf("tag %s, which Flux follows (%s), as this clone last fetched it", tag, file), nil
+			}
+		case branch != "":
+			if ref, ok, err = repo.RemoteBranch(src.Spec.URL, branch); ok {
+				return ref, fmt.Sprintf("branch %s of %s, which Flux follows (%s), as this clone last fetched or pushed it", branch, src.Spec.URL, file), nil
+			}
+		}
 		if err != nil {
 			return "", "", err
-		}
-		if ok {
-			return ref, fmt.Sprintf("branch %s of %s, which Flux follows (%s), as this clone last fetched or pushed it", branch, src.Spec.URL, file), nil
 		}
 	}
 	ref, ok, err := repo.Upstream()
@@ -128,10 +159,10 @@ func (a *app) fluxRef(repo *gitrepo.Repo, c spec.Cluster) (ref, why string, err 
 		return "", "", err
 	}
 	if ok {
-		return ref, "the upstream of the current branch, as this clone last fetched or pushed it (no flux-system/gotk-sync.yaml names a branch of a remote this clone has fetched)", nil
+		return ref, "the upstream of the current branch, as this clone last fetched or pushed it (no flux-system/gotk-sync.yaml names a branch of a remote this clone has fetched, or a tag it has)", nil
 	}
 	return "", "no remote branch Flux follows is known (the current branch has no upstream, and no " +
-		"flux-system/gotk-sync.yaml names a branch of a remote this clone has fetched), so HEAD stands for it", nil
+		"flux-system/gotk-sync.yaml names a branch of a remote this clone has fetched, or a tag it has), so HEAD stands for it", nil
 }
 
 // bootstrapSource reads, from the cluster's flux-system folder on disk, the GitRepository flux bootstrap made
@@ -154,19 +185,11 @@ func (a *app) bootstrapSource(c spec.Cluster) (*sourcev1.GitRepository, string, 
 		if err != nil {
 			return nil, "", err
 		}
-		if !bytes.Contains(data, []byte("GitRepository")) {
-			continue
-		}
-		docs, err := yamlDocuments(data)
+		repos, err := gitRepositoriesIn(data)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", rel, err)
 		}
-		for _, doc := range docs {
-			var r sourcev1.GitRepository
-			if yaml.Unmarshal(doc, &r) != nil || r.Kind != sourcev1.GitRepositoryKind ||
-				!strings.HasPrefix(r.APIVersion, sourcev1.GroupVersion.Group+"/") {
-				continue
-			}
+		for _, r := range repos {
 			if r.Name == c.Flux.GitRepository && slices.Contains([]string{"", c.Flux.Namespace}, r.Namespace) {
 				return &r, rel, nil
 			}
@@ -175,9 +198,42 @@ func (a *app) bootstrapSource(c spec.Cluster) (*sourcev1.GitRepository, string, 
 	return nil, "", nil
 }
 
-// shortRef names a reference as git log does: origin/main for refs/remotes/origin/main.
+// gitRepositoriesIn reads the GitRepositories among a file's YAML documents; documents that are not one are skipped.
+// A file's contents are parsed once per process: every cluster's flux-system folder holds the same
+// gotk-components.yaml (Flux's CRDs, hundreds of kB of YAML that name the GitRepository kind), and parsing each
+// cluster's took most of a no-op generate of a bootstrapped fleet.
+func gitRepositoriesIn(data []byte) ([]sourcev1.GitRepository, error) {
+	if !bytes.Contains(data, []byte("GitRepository")) {
+		return nil, nil
+	}
+	key := sha256.Sum256(data)
+	if repos, ok := parsedGitRepositories.Load(key); ok {
+		return repos.([]sourcev1.GitRepository), nil
+	}
+	docs, err := yamlDocuments(data)
+	if err != nil {
+		return nil, err
+	}
+	var out []sourcev1.GitRepository
+	for _, doc := range docs {
+		var r sourcev1.GitRepository
+		if yaml.Unmarshal(doc, &r) != nil || r.Kind != sourcev1.GitRepositoryKind ||
+			!strings.HasPrefix(r.APIVersion, sourcev1.GroupVersion.Group+"/") {
+			continue
+		}
+		out = append(out, r)
+	}
+	parsedGitRepositories.Store(key, out)
+	return out, nil
+}
+
+// parsedGitRepositories holds what gitRepositoriesIn found in each file's contents, by their SHA-256. Callers take a
+// copy of the one they keep (bootstrapSource returns the address of its loop variable) and write none.
+var parsedGitRepositories sync.Map
+
+// shortRef names a reference as git log does: origin/main for refs/remotes/origin/main, v1 for refs/tags/v1.
 func shortRef(ref string) string {
-	for _, p := range []string{"refs/remotes/", "refs/heads/"} {
+	for _, p := range []string{"refs/remotes/", "refs/heads/", "refs/tags/"} {
 		if s, ok := strings.CutPrefix(ref, p); ok {
 			return s
 		}

@@ -198,8 +198,8 @@ func sourceProblems(m *spec.Model, t *tree.Tree, boot []preview.Kustomization) (
 // pruneGuard refuses to remove what kronform-gen wrote into a bootstrapped cluster folder that the spec no longer
 // generates (the cluster removed or renamed, or its flux.path changed): the cluster's Flux would prune every
 // Kustomization it applied, and with them Cilium (the CNI), the host policies and the Secrets. allowed names the
-// folders (clusters/<folder>) whose pruning the user asked for.
-func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomization, allowed []string) error {
+// folders (clusters/<folder>) whose pruning the user asked for; moved those where it lets a release move (releaseMoves).
+func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomization, allowed, moved []string) error {
 	owned, err := tree.ReadOwned(a.outDir)
 	if err != nil {
 		return nil // the write refuses a damaged record, and prunes nothing
@@ -238,7 +238,7 @@ func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomizati
 		}
 	}
 	for _, folder := range allowed {
-		if _, ok := gone[folder]; !ok {
+		if _, ok := gone[folder]; !ok && !slices.Contains(moved, folder) {
 			fmt.Fprintf(a.stderr, "note: --allow-prune=%s: nothing kronform-gen wrote in %s/%s is removed\n", folder, spec.ClustersDir, folder)
 		}
 	}
@@ -295,4 +295,51 @@ func (a *app) pruned(folder string, b preview.Kustomization, files []string) str
 		fmt.Fprintf(&out, " Kustomization %s/%s, %s", builds[i].Namespace, builds[i].Name, strings.Join(objects, ", "))
 	}
 	return out.String()
+}
+
+// releaseMoves are the bootstrapped clusters whose Cilium HelmRelease this change moves to another namespace
+// (cilium.namespace changed): the cilium Kustomization applies the new one and prunes the one Flux applies now, and
+// helm-controller uninstalls that release, Cilium (the CNI) with it, while the new release cannot install beside it
+// (the cluster-wide objects belong to the old one until it is gone). Each is positioned at cilium.namespace; allowed
+// names the folders (clusters/<folder>) where the user let Flux prune; moved are those of them where a release moves.
+func (a *app) releaseMoves(m *spec.Model, steps []transition, boot []preview.Kustomization, allowed []string) (spec.Problems, []string) {
+	var problems spec.Problems
+	var moved []string
+	for _, t := range steps {
+		if t.newRelease || t.releaseErr != nil || t.namespace[0] == t.namespace[1] {
+			continue
+		}
+		c := m.Clusters[t.cluster]
+		folder := path.Base(c.Flux.Path)
+		b, ok := preview.Bootstrap(folder, boot)
+		if !ok {
+			continue // no live cluster applies the folder from this tree
+		}
+		// Not even a suspended bootstrap Kustomization keeps it: the cilium Kustomization it applied reconciles on its own.
+		old := t.namespace[0] + "/" + flux.ReleaseName
+		if slices.Contains(allowed, folder) {
+			fmt.Fprintf(a.stderr, "note: --allow-prune=%s: Flux on that cluster will delete HelmRelease %s, and helm-controller "+
+				"uninstalls Cilium with it\n", folder, old)
+			moved = append(moved, folder)
+			continue
+		}
+		problems = append(problems, m.Problem(fmt.Sprintf("clusters[%d].cilium.namespace", t.cluster),
+			fmt.Sprintf("keep namespace: %s; moving Cilium is a reinstall, not a Flux change; or pass --allow-prune=%s to let Flux do it", t.namespace[0], folder),
+			"%q moves the Cilium HelmRelease out of %s, where Flux applies it now (read %s): flux bootstrap's %s applies %s on "+
+				"a live cluster, and its cilium Kustomization would prune HelmRelease %s, so helm-controller uninstalls Cilium (the "+
+				"CNI: pods lose their network) while the release in %s cannot install beside it", c.Cilium.Namespace, t.namespace[0],
+			t.base.label, b.File, c.Flux.Path, old, c.Cilium.Namespace))
+	}
+	return problems.Sorted(), moved
+}
+
+// pruneFolders reads --allow-prune's values as the folders under clusters/ they name: a value may also be written as
+// the folder's path (clusters/alpha, ./clusters/alpha/), as the refusal prints it.
+func pruneFolders(values []string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		v = strings.TrimSuffix(strings.TrimPrefix(v, "./"), "/")
+		out[i] = strings.TrimPrefix(v, spec.ClustersDir+"/")
+	}
+	return out
 }

@@ -30,14 +30,14 @@ invalid nothing is written. Nothing is written either when a cluster has audit m
 assertion fails (see verify): that tree could lock you out, or leave open what should be denied.
 
 Flux applies a change in two steps: the cilium Kustomization (the HelmRelease), then host-policies, which waits for
-it; the agents take new values only when they restart, which the chart does only for a new chart version or with
-rollOutCiliumPods: true. When one change brings new Cilium settings and new host policies, generate also checks the
-states in between that enforce: the new settings with the host policies Flux applies now, and, while the agents
-lag, the old settings with the new policies. What Flux applies now is read from the branch Flux follows (the
-GitRepository in clusters/<cluster>/flux-system, on its remote; else the current branch's upstream; else HEAD; the
-folder on disk outside git), so commits not pushed count as part of the change. If a state fails a check that
-expects a flow allowed (or exposes what holds denied now), nothing is written, and the refusal says which state
-fails and which order of steps works.
+it; the agents take new values only when they restart, which the chart does only for a new chart version (not v1.16.0
+for 1.16.0, nor a range that may admit the release installed) or with rollOutCiliumPods: true. When one change brings
+new Cilium settings and new host policies, generate also checks the states in between that enforce: the new settings
+with the host policies Flux applies now, and, while the agents lag, the old settings with the new policies. What Flux
+applies now is read from the branch Flux follows (the GitRepository in clusters/<cluster>/flux-system, on its remote,
+or the tag it follows; else the current branch's upstream; else HEAD; the folder on disk outside git), so commits not
+pushed count as part of the change. If a state fails a check that expects a flow allowed (or exposes what holds
+denied now), nothing is written, and the refusal says which state fails and which order of steps works.
 
 The agents read Cilium's values (cilium-config) only when they start: when values they read change, generate prints
 the restart to run once Flux has applied them (audit mode included); the operator's, Hubble Relay's and UI's need none.
@@ -46,7 +46,9 @@ A cluster folder holding flux bootstrap's files (clusters/<cluster>/flux-system)
 cluster with prune: true. generate refuses (exit 2, nothing written) to write Kustomizations there whose source is
 not the GitRepository bootstrap made (flux.namespace, flux.gitRepository), and to remove the Kustomizations it wrote
 there when the spec no longer generates that folder (a cluster removed or renamed, or its flux.path changed): Flux
-would delete Cilium (the CNI), the host policies and the Secrets. It reads the files, not the cluster: it lets the
+would delete Cilium (the CNI), the host policies and the Secrets; and to move the Cilium HelmRelease Flux applies
+there to another namespace (cilium.namespace): Flux would prune the old one, and helm-controller uninstall Cilium
+with it. It reads the files, not the cluster: it lets the
 removal through when the folder's flux-system is gone (Flux uninstalled from the cluster), when its Kustomization
 says suspend: true or prune: false (live on the cluster before the change lands: Flux prunes by the settings it had
 before), or with --allow-prune=CLUSTER, on purpose.
@@ -116,7 +118,12 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 			} else if len(problems) > 0 {
 				return problems
 			}
-			if err := a.pruneGuard(m, t, boot, allowPrune); err != nil {
+			allowed := pruneFolders(allowPrune)
+			problems, moved := a.releaseMoves(m, steps, boot, allowed)
+			if len(problems) > 0 {
+				return problems
+			}
+			if err := a.pruneGuard(m, t, boot, allowed, moved); err != nil {
 				return err
 			}
 			formerForms := a.robotForms(t)
@@ -164,7 +171,8 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 	cmd.Flags().BoolVar(&doCommit, "commit", false, "commit the owned files with go-git after a successful generate")
 	cmd.Flags().StringVarP(&msg, "message", "m", "", "the commit message (default \"kronform-gen: regenerate from SPEC\")")
 	cmd.Flags().StringSliceVar(&allowPrune, "allow-prune", nil, "let Flux on these bootstrapped clusters (folders under "+
-		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them")
+		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them, "+
+		"or the Cilium HelmRelease, when cilium.namespace moves it")
 	return cmd
 }
 

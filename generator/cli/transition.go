@@ -42,6 +42,7 @@ type transition struct {
 	releaseErr error
 	old        release
 	chart      [2]string // the chart version before and after
+	namespace  [2]string // the HelmRelease's namespace before and after
 	values     []string  // the dotted keys of the values that change, sorted
 	// agentValues are those of values that the agents read (cilium.ReachesAgents): the others change no agent.
 	agentValues []string
@@ -84,10 +85,11 @@ func (t transition) describeCilium() string {
 	return strings.Join(parts, "; ")
 }
 
-// release is what a HelmRelease file kronform-gen wrote says: the chart version and the values.
+// release is what a HelmRelease file kronform-gen wrote says: its namespace, the chart version and the values.
 type release struct {
-	chart  string
-	values map[string]any
+	namespace string
+	chart     string
+	values    map[string]any
 }
 
 // applied is where the baseline's Flux Kustomizations of a cluster apply Cilium and the host policies from: the
@@ -102,15 +104,9 @@ type applied struct {
 // cluster now, wherever it is (a cluster renamed keeps its folder, not its infrastructure/ folder).
 func appliedDirs(c spec.Cluster, base *baseline) (applied, error) {
 	var out applied
-	files, err := base.files(c.Flux.Path)
+	direct, err := base.files(c.Flux.Path)
 	if err != nil {
 		return out, fmt.Errorf("reading %s %s: %w", c.Flux.Path, base.label, err)
-	}
-	direct := map[string][]byte{}
-	for p, b := range files {
-		if path.Dir(p) == c.Flux.Path {
-			direct[p] = b
-		}
 	}
 	if len(direct) == 0 {
 		return out, nil
@@ -173,7 +169,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 			return nil, fail(ExitFailure, "%s: %v", releasePath, err)
 		}
 		tr := transition{cluster: i, base: base}
-		tr.chart[1] = newRelease.chart
+		tr.chart[1], tr.namespace[1] = newRelease.chart, newRelease.namespace
 		dirs, dirsErr := appliedDirs(c, base)
 		switch {
 		case dirsErr != nil:
@@ -194,7 +190,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 					// Not a release kronform-gen wrote: what the agents run now is unknown.
 					tr.releaseErr = fmt.Errorf("%s: %w", dirs.release, err)
 				}
-				tr.chart[0] = tr.old.chart
+				tr.chart[0], tr.namespace[0] = tr.old.chart, tr.old.namespace
 			}
 		}
 		tr.values = changedKeys(tr.old.values, newRelease.values, "")
@@ -205,20 +201,32 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		}
 		switch {
 		case tr.newRelease || tr.releaseErr != nil:
-		case tr.chart[0] != tr.chart[1]:
+		case cilium.NewChart(tr.chart[0], tr.chart[1]):
 			tr.restarts = "the new chart version restarts the agents in step 1 (a new image)"
 		case cilium.RollsOutAgents(newRelease.values) || cilium.RollsOutAgents(tr.old.values):
-			tr.restarts = "rollOutCiliumPods makes the chart restart the agents in step 1"
+			tr.restarts = "with rollOutCiliumPods the chart restarts the agents in step 1"
 		}
-		if tr.written, err = policiesIn(readNew, flux.ComponentDir(c, flux.HostPoliciesName)); err != nil {
+		written, err := readPolicySource(readNew, flux.ComponentDir(c, flux.HostPoliciesName))
+		if err != nil {
 			return nil, fail(ExitFailure, "the policies this run writes: %v", err)
 		}
+		var applied policySource
 		if dirs.policies != "" && tr.appliedErr == nil {
-			if _, err := base.read(path.Join(dirs.policies, "kustomization.yaml")); errors.Is(err, fs.ErrNotExist) {
+			if applied, tr.appliedErr = readPolicySource(base.read, dirs.policies); tr.appliedErr == nil && applied.kustomization == nil {
 				tr.appliedErr = fmt.Errorf("%s has no kustomization.yaml", dirs.policies)
-			} else {
-				tr.applied, tr.appliedErr = policiesIn(base.read, dirs.policies)
 			}
+		}
+		if tr.appliedErr == nil && applied.sameAs(written) {
+			// The same bytes make the same policies: step 2 changes nothing, and nothing comes in between. A fleet-wide
+			// change of Cilium's values leaves most clusters' policies so, and parsing them was most of its run.
+			out = append(out, tr)
+			continue
+		}
+		if tr.written, err = written.policies(); err != nil {
+			return nil, fail(ExitFailure, "the policies this run writes: %v", err)
+		}
+		if tr.appliedErr == nil {
+			tr.applied, tr.appliedErr = applied.policies()
 		}
 		tr.policies = changedPolicies(tr.applied, tr.written)
 		if tr.appliedErr != nil {
@@ -240,7 +248,10 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 // spec loader gives them (tunnelPort is read so).
 func releaseOf(data []byte) (release, error) {
 	var hr struct {
-		Kind string `json:"kind"`
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
 		Spec struct {
 			Chart struct {
 				Spec struct {
@@ -263,7 +274,7 @@ func releaseOf(data []byte) (release, error) {
 		return release{}, fmt.Errorf("not a HelmRelease")
 	}
 	values, _ := wholeNumbers(hr.Spec.Values).(map[string]any)
-	return release{chart: hr.Spec.Chart.Spec.Version, values: values}, nil
+	return release{namespace: hr.Metadata.Namespace, chart: hr.Spec.Chart.Spec.Version, values: values}, nil
 }
 
 // wholeNumbers turns the json.Numbers of decoded JSON into int when whole, else float64.
@@ -311,22 +322,31 @@ func changedKeys(old, new map[string]any, prefix string) []string {
 	return out
 }
 
-// policiesIn reads the CiliumClusterwideNetworkPolicies a host-policies folder applies: the files its
-// kustomization.yaml lists, as kronform-gen writes it. No folder is no policies. Anything else there (a patch, a
-// file it does not list as a plain name, an object that is not a policy kronform-gen could have written) is an error:
-// the policies it applies are then unknown.
-func policiesIn(read func(string) ([]byte, error), dir string) ([]cilium.ClusterwideNetworkPolicy, error) {
-	kpath := path.Join(dir, "kustomization.yaml")
-	data, err := read(kpath)
+// policySource is what a host-policies folder applies, as kronform-gen writes one: its kustomization.yaml and the
+// files that lists, in order. A folder without a kustomization.yaml (kustomization nil) applies no policies.
+type policySource struct {
+	kpath         string
+	kustomization []byte
+	files         []string // the listed files' paths
+	data          [][]byte // and their contents
+}
+
+// readPolicySource reads a host-policies folder's kustomization.yaml and the files it lists. Anything there that
+// kronform-gen does not write (a patch, a file it does not list as a plain name) is an error: the policies it
+// applies are then unknown.
+func readPolicySource(read func(string) ([]byte, error), dir string) (policySource, error) {
+	src := policySource{kpath: path.Join(dir, "kustomization.yaml")}
+	data, err := read(src.kpath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return src, nil
 	}
 	if err != nil {
-		return nil, err
+		return src, err
 	}
+	src.kustomization = data
 	var k map[string]any
 	if err := yaml.Unmarshal(data, &k); err != nil {
-		return nil, fmt.Errorf("%s: %w", kpath, err)
+		return src, fmt.Errorf("%s: %w", src.kpath, err)
 	}
 	var resources []string
 	for key, v := range k {
@@ -340,23 +360,48 @@ func policiesIn(read func(string) ([]byte, error), dir string) ([]cilium.Cluster
 				resources = append(resources, s)
 			}
 			if !ok {
-				return nil, fmt.Errorf("%s: resources is not a list of file names", kpath)
+				return src, fmt.Errorf("%s: resources is not a list of file names", src.kpath)
 			}
 		default:
-			return nil, fmt.Errorf("%s: %s: kronform-gen writes only a list of resources", kpath, key)
+			return src, fmt.Errorf("%s: %s: kronform-gen writes only a list of resources", src.kpath, key)
 		}
 	}
-	var out []cilium.ClusterwideNetworkPolicy
 	for _, r := range resources {
 		if r == "" || strings.Contains(r, "/") || r == "." || r == ".." {
-			return nil, fmt.Errorf("%s: resource %q is not a file of the folder", kpath, r)
+			return src, fmt.Errorf("%s: resource %q is not a file of the folder", src.kpath, r)
 		}
 		p := path.Join(dir, r)
 		data, err := read(p)
 		if err != nil {
-			return nil, err
+			return src, err
 		}
-		docs, err := yamlDocuments(data)
+		src.files, src.data = append(src.files, p), append(src.data, data)
+	}
+	return src, nil
+}
+
+// sameAs says whether two folders apply the same policies because they hold the same bytes: the same
+// kustomization.yaml (so the same list of files) and, file by file, the same contents. Folders that differ may still
+// apply the same policies; policies says.
+func (s policySource) sameAs(o policySource) bool {
+	if !bytes.Equal(s.kustomization, o.kustomization) || (s.kustomization == nil) != (o.kustomization == nil) ||
+		len(s.data) != len(o.data) {
+		return false
+	}
+	for i := range s.data {
+		if !bytes.Equal(s.data[i], o.data[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// policies parses the CiliumClusterwideNetworkPolicies of the listed files. An object that is not a policy
+// kronform-gen could have written is an error: the policies the folder applies are then unknown.
+func (s policySource) policies() ([]cilium.ClusterwideNetworkPolicy, error) {
+	var out []cilium.ClusterwideNetworkPolicy
+	for i, p := range s.files {
+		docs, err := yamlDocuments(s.data[i])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
@@ -518,8 +563,12 @@ func judge(m *spec.Model, t transition) judgement {
 	case t.releaseErr != nil:
 		b.WriteString(" What the agents run now is unknown, and they take the new settings only when they restart, before or after step 2.")
 	case t.agentsLag():
-		fmt.Fprintf(&b, " The agents take the new values (%s) only when they restart, which the chart does not do here (no new "+
-			"chart version, no rollOutCiliumPods): that may be before or after step 2.", strings.Join(t.agentValues, ", "))
+		why := "no new chart version"
+		if t.chart[0] != t.chart[1] {
+			why = fmt.Sprintf("%s may name the chart %s installed, so no new image", t.chart[1], t.chart[0])
+		}
+		fmt.Fprintf(&b, " The agents take the new values (%s) only when they restart, which the chart does not do here (%s, "+
+			"no rollOutCiliumPods): that may be before or after step 2.", strings.Join(t.agentValues, ", "), why)
 	}
 	fmt.Fprintf(&b, " What Flux applies now is read %s: %s.%s\n", label, t.base.why, t.base.unpushedNote())
 

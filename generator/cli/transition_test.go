@@ -521,3 +521,99 @@ func TestGenerateNotesNewRobotTemplate(t *testing.T) {
 		t.Errorf("a changed template:\n%s", stderr)
 	}
 }
+
+// A chart version that is written anew but may name the release installed (v1.16.0 for 1.16.0, a range that admits
+// it) installs no new image, so it restarts no agent: the geneve change with audit mode on and VXLAN's port closed
+// is refused as it is without it, and says to restart the agents when let through. A chart that is certainly another
+// restarts them in step 1, where audit mode on enforces nothing.
+func TestGenerateRefusesPoliciesAheadOfAgentsUnderTheSameChart(t *testing.T) {
+	geneve := strings.NewReplacer("auditMode: false}", "auditMode: true, values: {routingMode: tunnel, tunnelProtocol: geneve}}",
+		"8472/udp", "6081/udp")
+	for _, version := range []string{`"v1.16.0"`, `"~1.16.0"`, `">=1.16.0 <1.16.1"`} {
+		w := newWorkspace(t)
+		w.mustGenerate(twoNodes)
+		code, stderr := w.generate(geneve.Replace(strings.Replace(twoNodes, "version: 1.16.0", "version: "+version, 1)))
+		for _, want := range []string{
+			"only when they restart, which the chart does not do here (" + strings.Trim(version, `"`) + " may name the chart 1.16.0 installed, so no new image, no rollOutCiliumPods)",
+			"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host policies, and 2 check(s) fail:\n" +
+				"FAIL  alpha: built-in: node:a2 -> node:a1 8472/udp allowed",
+		} {
+			if code != ExitFailure || !strings.Contains(stderr, want) {
+				t.Errorf("%s: exit %d, want 1 and %q in:\n%s", version, code, want, stderr)
+			}
+		}
+		// Audit mode alone goes through, and needs the restart.
+		auditOn := strings.NewReplacer("version: 1.16.0", "version: "+version, "auditMode: false", "auditMode: true").Replace(twoNodes)
+		if stderr := w.mustGenerate(auditOn); !strings.Contains(stderr, "note: cluster alpha: Cilium's values change (policyAuditMode)") {
+			t.Errorf("%s: no restart note:\n%s", version, stderr)
+		}
+	}
+	w := newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	w.mustGenerate(geneve.Replace(strings.Replace(twoNodes, "version: 1.16.0", "version: 1.16.1", 1)))
+}
+
+// The refusal names a value as it is spelt: rollOutCiliumPods, not a capitalised key that the chart does not read.
+func TestRefusalSpellsRollOutCiliumPods(t *testing.T) {
+	w := newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	code, stderr := w.generate(strings.NewReplacer("auditMode: false}", "auditMode: false, values: {rollOutCiliumPods: true, tunnelPort: 8473}}",
+		"8472/udp", "8472-8473/udp").Replace(twoNodes))
+	if code != ExitFailure || !strings.Contains(stderr, " With rollOutCiliumPods the chart restarts the agents in step 1.") ||
+		strings.Contains(stderr, "RollOutCiliumPods") {
+		t.Errorf("exit %d, want 1 and the key as written:\n%s", code, stderr)
+	}
+}
+
+// A GitRepository may follow a tag: Flux applies the commit the tag names, whatever the branches hold, so commits
+// after it reach Flux together when the tag moves. The downgrade is judged against the tag (the range still applied),
+// not against HEAD, where the single ports are committed but not yet tagged.
+func TestTransitionJudgedAgainstTheTagFluxFollows(t *testing.T) {
+	gittest.Isolate(t)
+	w := newWorkspace(t)
+	gittest.Run(t, w.dir, "init", "-q", "-b", "main")
+	w.mustGenerate(nodePorts)
+	sync := filepath.Join(w.dir, "output", "clusters", "alpha", "flux-system", "gotk-sync.yaml")
+	if err := os.MkdirAll(filepath.Dir(sync), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sync, []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 1m0s
+  ref: {tag: live}
+  url: ssh://git@github.com/acme/fleet
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec:
+  interval: 10m0s
+  path: ./clusters/alpha
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Run(t, w.dir, "add", "-A")
+	gittest.Run(t, w.dir, "commit", "-q", "-m", "alpha")
+	gittest.Run(t, w.dir, "tag", "-a", "-m", "live", "live")
+
+	if code, stderr := w.generate(nodePortsSingle, "--commit", "-m", "single ports"); code != 0 {
+		t.Fatalf("single ports: exit %d\n%s", code, stderr)
+	}
+	downgrade := strings.Replace(nodePortsSingle, "version: 1.16.0", "version: 1.15.6", 1)
+	code, stderr := w.generate(downgrade)
+	for _, want := range []string{
+		"What Flux applies now is read at live: tag live, which Flux follows (clusters/alpha/flux-system/gotk-sync.yaml), as this " +
+			"clone last fetched it. HEAD has 1 commit(s) changing the tree that live lacks",
+		"after step 1 and before step 2, the agents run the new Cilium settings with the host policies at live, and 1 check(s) fail:",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
+	}
+	gittest.Run(t, w.dir, "tag", "-f", "-a", "-m", "live", "live")
+	w.mustGenerate(downgrade)
+}

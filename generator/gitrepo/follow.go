@@ -43,6 +43,18 @@ func (r *Repo) RemoteBranch(url, branch string) (ref string, ok bool, err error)
 	return "", false, nil
 }
 
+// Tag is the reference of a tag as this clone holds it (refs/tags/TAG, as last fetched); ok is false when there is none.
+func (r *Repo) Tag(tag string) (ref string, ok bool, err error) {
+	name := plumbing.NewTagReferenceName(tag)
+	if _, err := r.repo.Reference(name, true); err != nil {
+		if errors.Is(err, plumbing.ErrReferenceNotFound) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	return name.String(), true, nil
+}
+
 // Upstream is the remote-tracking reference of the current branch's upstream (branch.NAME.remote and .merge; a
 // local upstream, remote ".", is that branch). ok is false when HEAD is detached, the branch has no upstream, or the
 // upstream was never fetched.
@@ -88,22 +100,23 @@ func (r *Repo) Unpushed(ref string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("reading HEAD: %w", err)
 	}
-	base, err := r.repo.Reference(plumbing.ReferenceName(ref), true)
+	bc, err := r.refCommit(ref)
 	if err != nil {
-		return 0, fmt.Errorf("reading %s: %w", ref, err)
+		return 0, err
 	}
-	if head.Hash() == base.Hash() {
+	if head.Hash() == bc.Hash {
 		return 0, nil
 	}
 	hc, err := r.repo.CommitObject(head.Hash())
 	if err != nil {
 		return 0, err
 	}
-	bc, err := r.repo.CommitObject(base.Hash())
-	if err != nil {
-		return 0, err
-	}
 	bases, err := hc.MergeBase(bc)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		// A shallow clone lacks the history below its boundary, which the merge base search walks: the commit of ref
+		// itself bounds the walk from HEAD, when HEAD descends from it (a walk that passes the boundary fails below).
+		bases, err = []*object.Commit{bc}, nil
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -137,6 +150,27 @@ func (r *Repo) Unpushed(ref string) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// refCommit is the commit a full reference name points to, through an annotated tag.
+func (r *Repo) refCommit(ref string) (*object.Commit, error) {
+	base, err := r.repo.Reference(plumbing.ReferenceName(ref), true)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
+	}
+	h := base.Hash()
+	if tag, err := r.repo.TagObject(h); err == nil {
+		c, err := tag.Commit()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
+		return c, nil
+	}
+	c, err := r.repo.CommitObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a commit: %w", ref, err)
+	}
+	return c, nil
 }
 
 // changesOutput says whether a commit's output folder differs from its first parent's (a root commit's from none).

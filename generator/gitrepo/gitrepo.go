@@ -188,14 +188,14 @@ func (r *Repo) HeadSnapshot() (*Snapshot, error) {
 	return r.snapshot(ref.Hash(), "HEAD")
 }
 
-// RefSnapshot is the output folder as the commit a full reference name (refs/remotes/origin/main) points to holds
-// it; empty when that commit has no such folder.
+// RefSnapshot is the output folder as the commit a full reference name (refs/remotes/origin/main, or a tag's,
+// annotated or not) points to holds it; empty when that commit has no such folder.
 func (r *Repo) RefSnapshot(name string) (*Snapshot, error) {
-	ref, err := r.repo.Reference(plumbing.ReferenceName(name), true)
+	c, err := r.refCommit(name)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, err
 	}
-	return r.snapshot(ref.Hash(), plumbing.ReferenceName(name).Short())
+	return r.snapshot(c.Hash, plumbing.ReferenceName(name).Short())
 }
 
 func (r *Repo) snapshot(h plumbing.Hash, what string) (*Snapshot, error) {
@@ -223,9 +223,10 @@ func (r *Repo) outputTree(c *object.Commit) (*object.Tree, error) {
 	return t, err
 }
 
-// Files reads the regular files under a folder of the snapshot (slash-separated, relative to the output folder), at
-// any depth, keyed by their path relative to the output folder. A folder that is not there holds nothing.
-func (s *Snapshot) Files(dir string) (map[string][]byte, error) {
+// Dir reads the regular files directly in a folder of the snapshot (slash-separated, relative to the output folder;
+// not those of its subfolders, which a cluster folder's flux-system is), keyed by their path relative to the output
+// folder. A folder that is not there holds nothing.
+func (s *Snapshot) Dir(dir string) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	if s.tree == nil {
 		return out, nil
@@ -241,18 +242,22 @@ func (s *Snapshot) Files(dir string) (map[string][]byte, error) {
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
 	}
-	err := t.Files().ForEach(func(f *object.File) error {
-		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
-			return nil
+	for _, e := range t.Entries {
+		if e.Mode != filemode.Regular && e.Mode != filemode.Executable {
+			continue
+		}
+		p := path.Join(dir, e.Name)
+		f, err := t.TreeEntryFile(&e)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		b, err := f.Contents()
 		if err != nil {
-			return fmt.Errorf("%s: %w", path.Join(dir, f.Name), err)
+			return nil, fmt.Errorf("%s: %w", p, err)
 		}
-		out[path.Join(dir, f.Name)] = []byte(b)
-		return nil
-	})
-	return out, err
+		out[p] = []byte(b)
+	}
+	return out, nil
 }
 
 // ReadFile reads a file of the snapshot, by its slash-separated path relative to the output folder. A path that is

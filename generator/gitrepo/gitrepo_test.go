@@ -193,6 +193,16 @@ func TestHeadSnapshot(t *testing.T) {
 	if b, err := head.ReadFile("sub/f.yaml"); err != nil || string(b) != "b: 1\n" {
 		t.Errorf("sub/f.yaml at HEAD: %q, %v", b, err)
 	}
+	// Dir reads a folder's own files, not its subfolders' (a cluster folder's flux-system is large).
+	if files, err := head.Dir("."); err != nil || len(files) != 1 || string(files["owned.yaml"]) != "a: 1\n" {
+		t.Errorf("Dir(.): %q, %v", files, err)
+	}
+	if files, err := head.Dir("sub"); err != nil || len(files) != 1 || string(files["sub/f.yaml"]) != "b: 1\n" {
+		t.Errorf("Dir(sub): %q, %v", files, err)
+	}
+	if files, err := head.Dir("missing"); err != nil || len(files) != 0 {
+		t.Errorf("Dir(missing): %q, %v", files, err)
+	}
 	for _, p := range []string{"sub", "missing.yaml", "sub/missing.yaml", "../Makefile"} {
 		if _, err := head.ReadFile(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s: %v, want not exist", p, err)
@@ -273,9 +283,25 @@ func TestWhatFluxFollows(t *testing.T) {
 	if b, err := snap.ReadFile("owned.yaml"); err != nil || string(b) != "a: 1\n" {
 		t.Errorf("owned.yaml at origin/main: %q, %v", b, err)
 	}
-	files, err := snap.Files(".")
+	files, err := snap.Dir(".")
 	if err != nil || len(files) != 1 || string(files["owned.yaml"]) != "a: 1\n" {
-		t.Errorf("Files: %v, %v", files, err)
+		t.Errorf("Dir: %v, %v", files, err)
+	}
+	// A tag, annotated or not, names its commit.
+	gittest.Run(t, dir, "tag", "-a", "-m", "live", "live", "HEAD~1")
+	if ref, ok, err := r.Tag("live"); !ok || err != nil || ref != "refs/tags/live" {
+		t.Fatalf("Tag: %q, %v, %v", ref, ok, err)
+	}
+	if _, ok, err := r.Tag("gone"); ok || err != nil {
+		t.Errorf("Tag of no tag: %v, %v", ok, err)
+	}
+	if n, err := r.Unpushed("refs/tags/live"); n != 1 || err != nil {
+		t.Errorf("Unpushed beyond the tag: %d, %v; want 1", n, err)
+	}
+	if snap, err := r.RefSnapshot("refs/tags/live"); err != nil {
+		t.Errorf("RefSnapshot of an annotated tag: %v", err)
+	} else if b, err := snap.ReadFile("owned.yaml"); err != nil || string(b) != "a: 2\n" {
+		t.Errorf("owned.yaml at the tag: %q, %v", b, err)
 	}
 	gittest.Run(t, dir, "push", "-q", "origin", "HEAD:main")
 	if n, err := r.Unpushed("refs/remotes/origin/main"); n != 0 || err != nil {
@@ -284,6 +310,30 @@ func TestWhatFluxFollows(t *testing.T) {
 	gittest.Run(t, dir, "checkout", "-q", "--detach")
 	if _, ok, err := r.Upstream(); ok || err != nil {
 		t.Errorf("a detached HEAD has no upstream: %v, %v", ok, err)
+	}
+}
+
+// A shallow clone (CI checks out one commit) lacks the history the merge base search walks: commits on top of the
+// branch Flux follows are still counted.
+func TestUnpushedInAShallowClone(t *testing.T) {
+	dir, _ := newRepo(t)
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 2\n")
+	gittest.Run(t, dir, "commit", "-q", "-am", "two")
+	branch := strings.TrimSpace(gittest.Run(t, dir, "rev-parse", "--abbrev-ref", "HEAD"))
+	clone := filepath.Join(t.TempDir(), "clone")
+	gittest.Run(t, dir, "clone", "-q", "--depth", "1", "-b", branch, "file://"+dir, clone)
+	write(t, filepath.Join(clone, "output", "owned.yaml"), "a: 3\n")
+	gittest.Run(t, clone, "commit", "-q", "-am", "three")
+	r, err := gitrepo.Open(filepath.Join(clone, "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, ok, err := r.Upstream()
+	if !ok || err != nil {
+		t.Fatalf("Upstream: %q, %v, %v", ref, ok, err)
+	}
+	if n, err := r.Unpushed(ref); n != 1 || err != nil {
+		t.Errorf("Unpushed in a shallow clone: %d, %v; want 1", n, err)
 	}
 }
 

@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// Every cluster folder of a bootstrapped fleet holds the same gotk-components.yaml, hundreds of kB of CRDs that name
+// the GitRepository kind; finding each cluster's GitRepository parsed it every time, most of a no-op generate of
+// 1000 such clusters. The same contents are parsed once: each further cluster costs about the bytes read.
+func TestBootstrapSourceParsesTheSameComponentsOnce(t *testing.T) {
+	var components bytes.Buffer
+	for _, f := range []string{"source.toolkit.fluxcd.io_gitrepositories.yaml", "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
+		"helm.toolkit.fluxcd.io_helmreleases.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "validate", "crds", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		components.Write(b)
+		components.WriteString("\n---\n")
+	}
+	out := t.TempDir()
+	a := &app{outDir: out}
+	const n = 12
+	var clusters []spec.Cluster
+	for i := range n {
+		name := fmt.Sprintf("c%02d", i)
+		c := spec.Cluster{Name: name, Flux: spec.Flux{Namespace: "flux-system", GitRepository: "flux-system", Path: "clusters/" + name}}
+		clusters = append(clusters, c)
+		dir := filepath.Join(out, "clusters", name, "flux-system")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "gotk-components.yaml"), components.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "gotk-sync.yaml"), fmt.Appendf(nil, `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 10m0s, path: ./clusters/%s, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`, name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	find := func(c spec.Cluster) {
+		r, file, err := a.bootstrapSource(c)
+		if err != nil || r == nil || r.Spec.Reference.Branch != "main" || file != c.Flux.Path+"/flux-system/gotk-sync.yaml" {
+			t.Fatalf("%s: %+v, %s, %v", c.Name, r, file, err)
+		}
+	}
+	find(clusters[0])
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, c := range clusters[1:] {
+		find(c)
+	}
+	runtime.ReadMemStats(&after)
+	per := float64(after.TotalAlloc-before.TotalAlloc) / float64(n-1)
+	t.Logf("%.0f bytes allocated per cluster, for %d bytes of gotk-components.yaml", per, components.Len())
+	if per > 4*float64(components.Len()) {
+		t.Errorf("each cluster allocates %.1f times its gotk-components.yaml: it is parsed again", per/float64(components.Len()))
+	}
+}
