@@ -209,7 +209,8 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 			n, ok := icmpNames(family)[t.Type.Name]
 			if !ok {
 				hint := "one of " + strings.Join(slices.Sorted(maps.Keys(icmpNames(family))), ", ") + ", or the type's number"
-				if other := map[string]string{"IPv4": "IPv6", "IPv6": "IPv4"}[family]; icmpNames(other)[t.Type.Name] != 0 || t.Type.Name == "EchoReply" {
+				other := map[string]string{"IPv4": "IPv6", "IPv6": "IPv4"}[family]
+				if _, theirs := icmpNames(other)[t.Type.Name]; theirs {
 					hint = "it is an " + other + " name: write family: " + other + ", or " + hint
 				}
 				v.fail(ip+".type", hint, "%q is not an %s ICMP type name", t.Type.Name, family)

@@ -235,11 +235,32 @@ func TestICMPTypeNames(t *testing.T) {
           - icmp: [{type: EchoRequest}, {type: 8}, {family: IPv6, type: Echo}, {type: PacketTooBig}, {type: Ping}, {type: {name: x}}, {type: true}, {type: 8.0}]
 `,
 		`fw.yaml:13:41: clusters[0].hostPolicies[0].ingress[0].icmp[1]: IPv4 type 8 is listed twice (first as icmp[0]) (remove the repeat)`,
-		`fw.yaml:13:73: clusters[0].hostPolicies[0].ingress[0].icmp[2].type: "Echo" is not an IPv6 ICMP type name (it is an IPv4 name: write family: IPv4, or one of DestinationUnreachable, DuplicateAddressConfirmationCodeSuffix, DuplicateAddressRequestCodeSuffix, EchoReply, EchoRequest, HomeAgentAddressDiscoveryReply, HomeAgentAddressDiscoveryRequest, ICMPNodeInformationQuery, ICMPNodeInformationResponse, InverseNeighborDiscoveryAdvertisement, InverseNeighborDiscoverySolicitation, MobilePrefixAdvertisement, MobilePrefixSolicitation, MulticastListenerDone, MulticastListenerQuery, MulticastListenerReport, NeighborAdvertisement, NeighborSolicitation, PacketTooBig, ParameterProblem, RedirectMessage, RouterAdvertisement, RouterRenumbering, RouterSolicitation, TimeExceeded, or the type's number)`,
+		`fw.yaml:13:73: clusters[0].hostPolicies[0].ingress[0].icmp[2].type: "Echo" is not an IPv6 ICMP type name (it is an IPv4 name: write family: IPv4, or one of DestinationUnreachable, DuplicateAddressConfirmationCodeSuffix, DuplicateAddressRequestCodeSuffix, EchoReply, EchoRequest, ExtendedEchoReply, ExtendedEchoRequest, HomeAgentAddressDiscoveryReply, HomeAgentAddressDiscoveryRequest, ICMPNodeInformationQuery, ICMPNodeInformationResponse, InverseNeighborDiscoveryAdvertisement, InverseNeighborDiscoverySolicitation, MobilePrefixAdvertisement, MobilePrefixSolicitation, MulticastListenerDone, MulticastListenerQuery, MulticastListenerReport, NeighborAdvertisement, NeighborSolicitation, PacketTooBig, ParameterProblem, RedirectMessage, RouterAdvertisement, RouterRenumbering, RouterSolicitation, TimeExceeded, or the type's number)`,
 		`fw.yaml:13:87: clusters[0].hostPolicies[0].ingress[0].icmp[3].type: "PacketTooBig" is not an IPv4 ICMP type name (it is an IPv6 name: write family: IPv6, or one of DestinationUnreachable, Echo, EchoReply, EchoRequest, ExtendedEchoReply, ExtendedEchoRequest, ParameterProblem, Photuris, Redirect, RouterAdvertisement, RouterSelection, TimeExceeded, Timestamp, TimestampReply, or the type's number)`,
 		`fw.yaml:13:109: clusters[0].hostPolicies[0].ingress[0].icmp[4].type: "Ping" is not an IPv4 ICMP type name (one of DestinationUnreachable, Echo, EchoReply, EchoRequest, ExtendedEchoReply, ExtendedEchoRequest, ParameterProblem, Photuris, Redirect, RouterAdvertisement, RouterSelection, TimeExceeded, Timestamp, TimestampReply, or the type's number)`,
 		`fw.yaml:13:123: clusters[0].hostPolicies[0].ingress[0].icmp[5].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got a mapping`,
 		`fw.yaml:13:142: clusters[0].hostPolicies[0].ingress[0].icmp[6].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got true`,
 		`fw.yaml:13:156: clusters[0].hostPolicies[0].ingress[0].icmp[7].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got the number 8.0`,
 	)
+}
+
+// Cilium's IPv6 table names the extended echo types too (RFC 8335: 160 and 161, pkg/policy/api/icmp.go), as its IPv4
+// table does (42 and 43): in an IPv6 rule they are those numbers, not "an IPv4 name".
+func TestICMPExtendedEchoIsBothFamilies(t *testing.T) {
+	m, err := Load("fw.yaml", []byte(firewallBase+`    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - icmp: [{type: ExtendedEchoRequest}, {type: ExtendedEchoReply}, {family: IPv6, type: ExtendedEchoRequest}, {family: IPv6, type: ExtendedEchoReply}]
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ty := range m.Clusters[0].HostPolicies[0].Ingress[0].ICMP {
+		got = append(got, ty.Family+" "+strconv.Itoa(ty.Type.Number))
+	}
+	if want := []string{" 42", " 43", "IPv6 160", "IPv6 161"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("types %q, want %q", got, want)
+	}
 }
