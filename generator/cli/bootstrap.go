@@ -72,23 +72,22 @@ func bootstrapPathProblems(m *spec.Model, byCluster map[string][]preview.Kustomi
 		if _, ok := preview.Bootstrap(folder, byCluster[folder]); ok {
 			continue
 		}
+		if k, prefix, ok := liveBootstrap(folder, byCluster[folder]); ok {
+			hint := "write repositoryPath: " + prefix
+			if prefix == "" {
+				hint = "leave repositoryPath out"
+			}
+			problems = append(problems, m.Problem("repositoryPath", hint,
+				"%s applies ./%s: the tree is %s of the repository Flux follows, not %s, and Flux would find none of the folders the Kustomizations in %s name",
+				k.File, appliedPath(k), treeIn(prefix), treeIn(m.RepositoryPath), c.Flux.Path))
+			continue
+		}
 		for _, k := range byCluster[folder] {
 			if k.DeclaredBy != "" || k.Spec.SourceRef.Kind != "GitRepository" ||
 				!strings.HasPrefix(k.File, c.Flux.Path+"/"+render.BootstrapDir+"/") {
 				continue
 			}
-			applied := strings.Trim(path.Clean("/"+k.Spec.Path), "/")
-			if prefix, ok := strings.CutSuffix("/"+applied, "/"+c.Flux.Path); ok {
-				prefix = strings.TrimPrefix(prefix, "/")
-				hint := "write repositoryPath: " + prefix
-				if prefix == "" {
-					hint = "leave repositoryPath out"
-				}
-				problems = append(problems, m.Problem("repositoryPath", hint,
-					"%s applies ./%s: the tree is %s of the repository Flux follows, not %s, and Flux would find none of the folders the Kustomizations in %s name",
-					k.File, applied, treeIn(prefix), treeIn(m.RepositoryPath), c.Flux.Path))
-				break
-			}
+			applied := appliedPath(k)
 			problems = append(problems, m.Problem(fmt.Sprintf("clusters[%d].flux.path", i),
 				"bootstrap the cluster again with --path "+path.Join(m.RepositoryPath, c.Flux.Path),
 				"%s applies ./%s, which is not this cluster's folder (%s in the repository Flux follows): Flux does not apply what kronform-gen writes there",
@@ -97,6 +96,36 @@ func bootstrapPathProblems(m *spec.Model, byCluster map[string][]preview.Kustomi
 		}
 	}
 	return problems
+}
+
+// liveBootstrap is flux bootstrap's Kustomization for the cluster folder clusters/<folder> among bootstraps' ones,
+// from whichever folder of the repository it applies it: one declared in the folder's flux-system/, from a
+// GitRepository, whose spec.path is the cluster folder under some prefix. That prefix is where the bootstrap takes
+// the tree to lie in the repository Flux follows ("" for its root). preview.Bootstrap recognises only the spec's
+// repositoryPath; the guards of what Flux does on a live cluster use this, so that a repositoryPath changed in the
+// same change (or written wrong) cannot hide a live cluster from them.
+func liveBootstrap(folder string, ks []preview.Kustomization) (k preview.Kustomization, prefix string, ok bool) {
+	dir := spec.ClustersDir + "/" + folder
+	if k, ok := preview.Bootstrap(folder, ks); ok {
+		prefix, _ := strings.CutSuffix(appliedPath(k), dir)
+		return k, strings.TrimSuffix(prefix, "/"), true
+	}
+	for _, k := range ks {
+		if k.Cluster != folder || k.DeclaredBy != "" || k.Spec.SourceRef.Kind != "GitRepository" ||
+			!strings.HasPrefix(k.File, dir+"/"+render.BootstrapDir+"/") {
+			continue
+		}
+		if prefix, ok := strings.CutSuffix("/"+appliedPath(k), "/"+dir); ok {
+			return k, strings.TrimPrefix(prefix, "/"), true
+		}
+	}
+	return preview.Kustomization{}, "", false
+}
+
+// appliedPath is a Kustomization's spec.path as kustomize-controller resolves it, from the repository's root and
+// without ./ (an absolute path is taken from the root too).
+func appliedPath(k preview.Kustomization) string {
+	return strings.Trim(path.Clean("/"+k.Spec.Path), "/")
 }
 
 // treeIn names where a tree lies in a repository, for messages.
@@ -221,7 +250,7 @@ func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomizati
 	}
 	var blocks, refused, syncFiles, suspends []string
 	for _, folder := range slices.Sorted(maps.Keys(gone)) {
-		b, ok := preview.Bootstrap(folder, boot)
+		b, _, ok := liveBootstrap(folder, boot)
 		if !ok || b.Spec.Suspend || !b.Spec.Prune {
 			continue // Flux does not apply the folder from this tree, or deletes nothing when it empties
 		}

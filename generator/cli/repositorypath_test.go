@@ -165,3 +165,38 @@ func TestRepositoryPathMustMatchBootstrap(t *testing.T) {
 		t.Error("a refused generate left a staging folder")
 	}
 }
+
+// The prune guard judges flux bootstrap's files by where they apply the cluster folder from, not by the spec's
+// repositoryPath: a change that removes or renames a bootstrapped cluster and moves repositoryPath (either way) would
+// otherwise not recognise the bootstrap, and generate removed the Kustomizations Flux there prunes Cilium with.
+func TestPruneGuardHoldsAcrossARepositoryPathChange(t *testing.T) {
+	for _, c := range []struct{ name, sync, from, to string }{
+		{"left out", "./output/clusters/kronform", "repositoryPath: output\n", ""},
+		{"written", "./clusters/kronform", "", "repositoryPath: output\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := newProject(t)
+			spec, err := os.ReadFile(p.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := strings.Replace(string(spec), "kind: ClusterSpec\n", "kind: ClusterSpec\n"+c.from, 1)
+			p.writeSpec(t, text)
+			p.write("clusters/kronform/flux-system/gotk-sync.yaml", bootstrapSync(c.sync))
+			if code, _, stderr := p.run("generate"); code != 0 {
+				t.Fatalf("generate: exit %d\n%s", code, stderr)
+			}
+			gitRepo(t, p.dir)
+			text = strings.Replace(text, "kind: ClusterSpec\n"+c.from, "kind: ClusterSpec\n"+c.to, 1)
+			p.writeSpec(t, strings.Replace(text, "  - name: kronform\n", "  - name: kronform2\n", 1))
+			code, _, stderr := p.run("generate")
+			if code != 2 || !strings.Contains(stderr, "refusing to remove the Flux Kustomizations in clusters/kronform/") ||
+				!strings.Contains(stderr, "HelmRelease kube-system/cilium (Cilium, the CNI") {
+				t.Errorf("generate: exit %d\n%s", code, stderr)
+			}
+			if _, err := os.Stat(p.path("clusters/kronform/cilium.yaml")); err != nil {
+				t.Errorf("the cluster's Kustomizations were removed: %v", err)
+			}
+		})
+	}
+}
