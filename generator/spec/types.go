@@ -68,7 +68,7 @@ type Flux struct {
 	Interval      string `json:"interval,omitempty" jsonschema:"minLength=1,pattern=^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$,description=Reconcile interval of the generated Kustomizations (default 10m)."`
 	RetryInterval string `json:"retryInterval,omitempty" jsonschema:"minLength=1,pattern=^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$,description=Retry interval after a failed reconcile (default 2m)."`
 	Timeout       string `json:"timeout,omitempty" jsonschema:"minLength=1,pattern=^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$,description=Timeout for apply and health checks (default 5m)."`
-	Path          string `json:"path,omitempty" jsonschema:"minLength=1,description=The --path given to flux bootstrap: a folder directly in clusters/ (default clusters/<name>)."`
+	Path          string `json:"path,omitempty" jsonschema:"minLength=1,description=The cluster's folder in the tree: a folder directly in clusters/ (default clusters/<name>). It is the --path given to flux bootstrap; under repositoryPath when that is set (output/clusters/<name>)."`
 }
 
 // Cilium configures the Cilium Helm release.

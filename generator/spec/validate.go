@@ -138,7 +138,7 @@ func (v *validator) run() {
 	if len(s.Clusters) == 0 {
 		v.fail("clusters", "", "at least one cluster is required")
 	}
-	v.repositoryPath()
+	rp := v.repositoryPath()
 	v.recipients("defaults.ageRecipients", s.Defaults.AgeRecipients)
 	v.flux("defaults.flux", s.Defaults.Flux)
 	v.applyDefaults()
@@ -162,9 +162,17 @@ func (v *validator) run() {
 				v.fail(p+".flux.path", "", "path %q is already used by %s", clean, first)
 			}
 			paths[clean] = p
-			// The default path follows the name, whose own errors are reported.
-			if dir, rest, _ := strings.Cut(clean, "/"); clean != ClustersDir+"/"+c.Name && (dir != ClustersDir || rest == "" || strings.Contains(rest, "/")) {
-				v.fail(p+".flux.path", ClustersDir+"/<folder>, as flux bootstrap --path "+ClustersDir+"/"+c.Name,
+			// The default path follows the name, whose own errors are reported. With repositoryPath, bootstrap's
+			// --path is the folder under it: a flux.path written that way is told so.
+			inTree, fromRoot := strings.CutPrefix(clean, rp+"/")
+			switch {
+			case clean == ClustersDir+"/"+c.Name || clusterFolder(clean):
+			case rp != "" && fromRoot && clusterFolder(inTree):
+				v.fail(p+".flux.path", "write "+inTree+", and bootstrap with flux bootstrap --path "+clean,
+					"path %q is a path from the repository's root, but flux.path is the cluster's folder in the tree, "+
+						"and the tree is the folder %s of the repository Flux follows (repositoryPath)", fp, rp)
+			default:
+				v.fail(p+".flux.path", ClustersDir+"/<folder>, as flux bootstrap --path "+path.Join(rp, ClustersDir, c.Name),
 					"path %q is not a folder directly in %s/: build, diff and the CI workflow find each cluster's Flux "+
 						"Kustomizations in %s/<cluster>/, so they would never see this cluster, and a path inside another "+
 						"cluster's folder makes that cluster apply this one's objects", fp, ClustersDir, ClustersDir)
@@ -358,15 +366,22 @@ func (v *validator) flux(p string, f Flux) {
 	}
 }
 
+// clusterFolder says whether a clean path is a folder directly in clusters/, as a cluster's flux.path must be.
+func clusterFolder(clean string) bool {
+	dir, rest, _ := strings.Cut(clean, "/")
+	return dir == ClustersDir && rest != "" && !strings.Contains(rest, "/")
+}
+
 // repositoryPath checks where the tree lies in the repository Flux follows, and keeps its clean form: a Kustomization's
-// spec.path is written from it, and kustomize-controller resolves that path from the repository's root.
-func (v *validator) repositoryPath() {
+// spec.path is written from it, and kustomize-controller resolves that path from the repository's root. It returns
+// the clean form, "" when left out or refused.
+func (v *validator) repositoryPath() string {
 	const p = "repositoryPath"
 	s := &v.m.Spec
 	rp := s.RepositoryPath
 	if rp == "" {
 		v.emptyWritten(p, "leave it out when the tree is the root of the repository Flux follows")
-		return
+		return ""
 	}
 	clean := path.Clean(rp)
 	switch first, _, _ := strings.Cut(clean, "/"); {
@@ -380,7 +395,9 @@ func (v *validator) repositoryPath() {
 		v.fail(p, "", "path %q is inside .git, which Flux never reads", rp)
 	default:
 		s.RepositoryPath = clean
+		return clean
 	}
+	return ""
 }
 
 func (v *validator) nodes(p string, nodes []Node) {

@@ -101,3 +101,23 @@ func TestRepositoryPath(t *testing.T) {
 		}
 	}
 }
+
+// flux.path is the cluster's folder in the tree; with repositoryPath, flux bootstrap's --path is that folder under
+// repositoryPath. A flux.path written as the bootstrap path (output/clusters/fw) is told to drop the prefix, and the
+// hint for any other bad path names the --path bootstrap takes in this layout, not the tree's own folder.
+func TestFluxPathWithRepositoryPath(t *testing.T) {
+	withRP := func(fluxPath string) string {
+		return strings.Replace(firewallBase, "kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: output\n", 1) +
+			"    flux: {path: " + fluxPath + "}\n"
+	}
+	for _, c := range []struct{ path, want string }{
+		{"output/clusters/fw", `clusters[0].flux.path: path "output/clusters/fw" is a path from the repository's root, but flux.path is the cluster's folder in the tree, and the tree is the folder output of the repository Flux follows (repositoryPath) (write clusters/fw, and bootstrap with flux bootstrap --path output/clusters/fw)`},
+		{"./output/clusters/fw", `(write clusters/fw, and bootstrap with flux bootstrap --path output/clusters/fw)`},
+		{"fleet/lab", `path "fleet/lab" is not a folder directly in clusters/: build, diff and the CI workflow find each cluster's Flux Kustomizations in clusters/<cluster>/, so they would never see this cluster, and a path inside another cluster's folder makes that cluster apply this one's objects (clusters/<folder>, as flux bootstrap --path output/clusters/fw)`},
+	} {
+		_, err := Load("fw.yaml", []byte(withRP(c.path)), Options{})
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Count(err.Error(), "flux.path:") != 1 {
+			t.Errorf("path %s:\n%v\nwant %q", c.path, err, c.want)
+		}
+	}
+}
