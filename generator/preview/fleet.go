@@ -267,6 +267,15 @@ func (c *cluster) add(k Kustomization, opts Options) bool {
 		n.skip = "it is suspended (spec.suspend: true): Flux applies nothing from it until it is resumed"
 	case ref != c.own:
 		n.skip = fmt.Sprintf("its source is %s, not this repository's %s: Flux builds it from that source", ref, c.own)
+	case k.Outside != nil:
+		// The repository Flux follows holds more than the tree (repositoryPath): Flux builds it from elsewhere in it.
+		var outside *outsideError
+		if errors.As(k.Outside, &outside) {
+			n.skip = fmt.Sprintf("its spec.path %q lies outside the tree, which is the folder %s of the repository Flux follows: Flux builds it from there",
+				outside.path, outside.repositoryPath)
+		} else {
+			n.skip = k.Outside.Error()
+		}
 	}
 	n.forced = n.skip != "" && opts.Name == k.Name
 	c.byName[k.Name] = n
