@@ -57,23 +57,30 @@ const (
 	EchoRequestV6 = 128
 )
 
-// ParseFlowPort parses PORT/PROTO, icmp[:TYPE] or icmpv6[:TYPE]; a bare icmp or icmpv6 is ping.
+// ParseFlowPort parses PORT/PROTO, icmp[:TYPE] or icmpv6[:TYPE]; a bare icmp or icmpv6 is ping. TYPE is a number or
+// Cilium's name for it in that family, as a rule's icmp entries take it (icmpv6:NeighborSolicitation is 135).
 func ParseFlowPort(s string) (FlowPort, error) {
-	lower := strings.ToLower(s)
 	for _, f := range []struct {
-		prefix, family string
-		ping           int
-	}{{"icmpv6", "IPv6", EchoRequestV6}, {"icmp", "IPv4", EchoRequestV4}} {
-		rest, ok := strings.CutPrefix(lower, f.prefix)
-		if !ok {
+		prefix, family, otherPrefix, otherFamily string
+		ping                                     int
+	}{{"icmpv6", "IPv6", "icmp", "IPv4", EchoRequestV6}, {"icmp", "IPv4", "icmpv6", "IPv6", EchoRequestV4}} {
+		if len(s) < len(f.prefix) || !strings.EqualFold(s[:len(f.prefix)], f.prefix) {
 			continue
 		}
-		if rest == "" {
+		if len(s) == len(f.prefix) {
 			return FlowPort{Protocol: "icmp", Family: f.family, ICMPType: f.ping}, nil
 		}
-		t, err := strconv.Atoi(strings.TrimPrefix(rest, ":"))
-		if !strings.HasPrefix(rest, ":") || err != nil || t < 0 || t > 255 {
-			return FlowPort{}, fmt.Errorf("%q: write %s or %s:TYPE with TYPE 0-255", s, f.prefix, f.prefix)
+		typ, colon := strings.CutPrefix(s[len(f.prefix):], ":") // as written: names are spelled as Cilium spells them
+		t, err := strconv.Atoi(typ)
+		if n, ok := icmpNames(f.family)[typ]; ok {
+			t, err = n, nil
+		} else if _, theirs := icmpNames(f.otherFamily)[typ]; theirs && colon {
+			return FlowPort{}, fmt.Errorf("%q: %s is not an %s ICMP type name (it is an %s one: write %s:%s)", s, typ, f.family,
+				f.otherFamily, f.otherPrefix, typ)
+		}
+		if !colon || err != nil || t < 0 || t > 255 {
+			return FlowPort{}, fmt.Errorf("%q: write %s or %s:TYPE with TYPE 0-255 or an %s ICMP type name as Cilium spells it (EchoRequest)",
+				s, f.prefix, f.prefix, f.family)
 		}
 		return FlowPort{Protocol: "icmp", Family: f.family, ICMPType: t}, nil
 	}

@@ -30,7 +30,7 @@ type HetznerRule struct {
 type Assertion struct {
 	From   string `json:"from" jsonschema:"description=admin or world or a CIDR or address or an entity (kube-apiserver or entity:NAME) or node:NAME or role:NAME or pod:KEY=VALUE[,KEY=VALUE]."`
 	To     string `json:"to" jsonschema:"description=A node or role: NAME or node:NAME or role:NAME."`
-	Port   string `json:"port" jsonschema:"description=PORT/PROTO (tcp or udp or sctp); or icmp or icmp:TYPE or icmpv6 or icmpv6:TYPE (ping is icmp)."`
+	Port   string `json:"port" jsonschema:"description=PORT/PROTO (tcp or udp or sctp); or icmp or icmp:TYPE or icmpv6 or icmpv6:TYPE (ping is icmp; TYPE is a number or Cilium's name for it in that family such as EchoRequest)."`
 	Expect string `json:"expect" jsonschema:"enum=allowed,enum=denied"`
 }
 

@@ -93,7 +93,7 @@ func TestHetznerValidation(t *testing.T) {
 			`fw.yaml:11:39: clusters[0].assertions[0].port: "6443" has no protocol; write 6443/tcp or 6443/udp`,
 			`fw.yaml:11:55: clusters[0].assertions[0].expect: unknown verdict "blocked" (allowed or denied)`,
 			`fw.yaml:12:37: clusters[0].assertions[1].to: no node has the role worker`,
-			`fw.yaml:12:51: clusters[0].assertions[1].port: "icmp:300": write icmp or icmp:TYPE with TYPE 0-255`,
+			`fw.yaml:12:51: clusters[0].assertions[1].port: "icmp:300": write icmp or icmp:TYPE with TYPE 0-255 or an IPv4 ICMP type name as Cilium spells it (EchoRequest)`,
 			`fw.yaml:13:16: clusters[0].assertions[2].from: "pod:": name at least one label: pod:KEY=VALUE`,
 			`fw.yaml:13:45: clusters[0].assertions[2].port: "80-81/tcp": a flow goes to one port, not a range`,
 		}},
@@ -172,10 +172,25 @@ func TestFlowGrammar(t *testing.T) {
 		"icmpv6":     {Protocol: "icmp", Family: "IPv6", ICMPType: 128},
 		"icmp:0":     {Protocol: "icmp", Family: "IPv4", ICMPType: 0},
 		"icmpv6:135": {Protocol: "icmp", Family: "IPv6", ICMPType: 135},
+		// Cilium's names, as a rule's icmp entries take them, in the family the prefix says.
+		"icmp:EchoReply":              {Protocol: "icmp", Family: "IPv4", ICMPType: 0},
+		"ICMP:TimeExceeded":           {Protocol: "icmp", Family: "IPv4", ICMPType: 11},
+		"icmpv6:NeighborSolicitation": {Protocol: "icmp", Family: "IPv6", ICMPType: 135},
+		"icmpv6:EchoRequest":          {Protocol: "icmp", Family: "IPv6", ICMPType: 128},
 	} {
 		got, err := ParseFlowPort(in)
 		if err != nil || got != want {
 			t.Errorf("%s: got %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"icmp:PacketTooBig": `"icmp:PacketTooBig": PacketTooBig is not an IPv4 ICMP type name (it is an IPv6 one: write icmpv6:PacketTooBig)`,
+		"icmpv6:Echo":       `"icmpv6:Echo": Echo is not an IPv6 ICMP type name (it is an IPv4 one: write icmp:Echo)`,
+		"icmp:echorequest":  `"icmp:echorequest": write icmp or icmp:TYPE with TYPE 0-255 or an IPv4 ICMP type name as Cilium spells it (EchoRequest)`,
+		"icmpv6:300":        `"icmpv6:300": write icmpv6 or icmpv6:TYPE with TYPE 0-255 or an IPv6 ICMP type name as Cilium spells it (EchoRequest)`,
+	} {
+		if _, err := ParseFlowPort(in); err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %s", in, err, want)
 		}
 	}
 }
