@@ -41,7 +41,7 @@ func formatForPath(p string) formats.Format {
 
 // sources are the SOPS-encrypted files of one Kustomization's build. files are to be laid over the tree (by absolute
 // path): with a key the decrypted files; without one the kustomization files that name an encrypted patch, less that
-// patch. encrypted lists the encrypted files found without a key (relative to the repository root), and contents
+// patch. encrypted lists the encrypted files found without a key (relative to the tree), and contents
 // holds what they hold.
 type sources struct {
 	files     map[string][]byte

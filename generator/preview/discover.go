@@ -30,7 +30,8 @@ type Kustomization struct {
 	Cluster string
 	// Name and Namespace are the object's own.
 	Name, Namespace string
-	// File is where it is declared, relative to the repository root; "" for one that a build declares.
+	// File is where it is declared, relative to the tree (see Source: the root of what builds read); "" for one that a
+	// build declares.
 	File string
 	// DeclaredBy is the ID of the Kustomization whose build holds it; "" for one declared under clusters/<cluster>/.
 	DeclaredBy string
