@@ -106,10 +106,6 @@ func bootstrapPathProblems(m *spec.Model, byCluster map[string][]preview.Kustomi
 // same change (or written wrong) cannot hide a live cluster from them.
 func liveBootstrap(folder string, ks []preview.Kustomization) (k preview.Kustomization, prefix string, ok bool) {
 	dir := spec.ClustersDir + "/" + folder
-	if k, ok := preview.Bootstrap(folder, ks); ok {
-		prefix, _ := strings.CutSuffix(appliedPath(k), dir)
-		return k, strings.TrimSuffix(prefix, "/"), true
-	}
 	for _, k := range ks {
 		if k.Cluster != folder || k.DeclaredBy != "" || k.Spec.SourceRef.Kind != "GitRepository" ||
 			!strings.HasPrefix(k.File, dir+"/"+render.BootstrapDir+"/") {
