@@ -865,7 +865,7 @@ func (e *gitError) Error() string {
 func (e *gitError) Unwrap() error { return e.err }
 
 // CommitPaths stages exactly the given paths (relative to the output folder) as they are on disk, a deleted one (or
-// one where a folder now stands) as a removal, and commits them. It returns the zero hash and no error when they hold
+// one where a folder now stands) as a removal, and commits them, refusing while other changes are staged. It returns the zero hash and no error when they hold
 // no change.
 func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object.Signature) (plumbing.Hash, error) {
 	if err := r.Unfinished(); err != nil {
@@ -876,6 +876,13 @@ func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object
 		return plumbing.ZeroHash, err
 	}
 	defer unlock()
+	// generate checked this before it wrote the tree; a git add since (by hand, an editor's git) would ride along.
+	if staged, err := r.StagedOutside(paths); err != nil {
+		return plumbing.ZeroHash, err
+	} else if len(staged) > 0 {
+		return plumbing.ZeroHash, fmt.Errorf("other changes are staged (%s); commit or unstage them (git restore "+
+			"--staged PATH) first", strings.Join(staged, ", "))
+	}
 	wt, err := r.repo.Worktree()
 	if err != nil {
 		return plumbing.ZeroHash, err

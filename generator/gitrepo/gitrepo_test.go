@@ -439,3 +439,21 @@ func TestCommitPathsInterruptedLeavesNoIndexLock(t *testing.T) {
 	// The index is whole: git reads it.
 	gittest.Run(t, dir, "diff", "--cached", "--quiet", "--exit-code", "--", "Makefile")
 }
+
+// CommitPaths commits exactly the paths given: a change staged outside them since generate checked (a git add while
+// it wrote the tree) is refused under the index lock, not swept into the commit.
+func TestCommitPathsRefusesChangesStagedOutsideThem(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 2\n")
+	write(t, filepath.Join(dir, "Makefile"), "all: x\n")
+	gittest.Run(t, dir, "add", "Makefile")
+	head := gittest.Run(t, dir, "rev-parse", "HEAD")
+	sig := &object.Signature{Name: "a", Email: "a@b", When: time.Now()}
+	_, err := r.CommitPaths([]string{"owned.yaml"}, "owned", sig, sig)
+	if err == nil || !strings.Contains(err.Error(), "other changes are staged (Makefile)") {
+		t.Errorf("CommitPaths with the Makefile staged: %v", err)
+	}
+	if gittest.Run(t, dir, "rev-parse", "HEAD") != head {
+		t.Errorf("committed: %s", gittest.Run(t, dir, "show", "--stat", "HEAD"))
+	}
+}
