@@ -130,8 +130,9 @@ func (a *app) fluxRef(repo *gitrepo.Repo, c spec.Cluster) (ref, why string, err 
 	if src != nil {
 		branch, tag := "master", ""
 		if r := src.Spec.Reference; r != nil {
+			// Commit, then Name, before SemVer, Tag and Branch (GitRepositoryRef's precedence).
 			switch {
-			case r.Commit != "" || r.SemVer != "":
+			case r.Commit != "":
 				branch = ""
 			case r.Name != "":
 				branch, tag = "", ""
@@ -140,6 +141,8 @@ func (a *app) fluxRef(repo *gitrepo.Repo, c spec.Cluster) (ref, why string, err 
 				} else if t, ok := strings.CutPrefix(r.Name, "refs/tags/"); ok {
 					tag = t
 				}
+			case r.SemVer != "":
+				branch = ""
 			case r.Tag != "":
 				branch, tag = "", r.Tag
 			case r.Branch != "":
