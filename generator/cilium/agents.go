@@ -81,6 +81,19 @@ func NewChart(old, new string) bool {
 	return true
 }
 
+// PinsAgentImage says whether values name the agents' image themselves (image.override, image.tag or image.digest)
+// rather than leave it to the chart, whose default is its own release's image: a new chart version then need not
+// change the agents' pods, and so need not restart them.
+func PinsAgentImage(values map[string]any) bool {
+	image, _ := values["image"].(map[string]any)
+	for _, k := range []string{"override", "tag", "digest"} {
+		if v, set := image[k]; set && v != nil && v != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // AsReleased is cluster c with the Cilium settings a HelmRelease kronform-gen wrote carries, read back from its chart
 // version and values, in place of the spec's: what the agents run until they restart. The values stand whole (they
 // merge last in HelmValues, so they win over every setting the spec's fields write); the fields the firewall

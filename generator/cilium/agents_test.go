@@ -92,3 +92,24 @@ func TestNewChart(t *testing.T) {
 		}
 	}
 }
+
+// The agents' image is the chart's own unless the values name it: override, tag or digest.
+func TestPinsAgentImage(t *testing.T) {
+	for _, c := range []struct {
+		values map[string]any
+		want   bool
+	}{
+		{nil, false},
+		{map[string]any{"image": map[string]any{"pullPolicy": "Always"}}, false},
+		{map[string]any{"image": map[string]any{"repository": "mirror.example/cilium"}}, false},
+		{map[string]any{"image": map[string]any{"tag": ""}}, false},
+		{map[string]any{"image": map[string]any{"override": "quay.io/cilium/cilium:v1.16.0"}}, true},
+		{map[string]any{"image": map[string]any{"tag": "v1.16.0"}}, true},
+		{map[string]any{"image": map[string]any{"digest": "sha256:0123"}}, true},
+		{map[string]any{"operator": map[string]any{"image": map[string]any{"tag": "v1.16.0"}}}, false},
+	} {
+		if got := PinsAgentImage(c.values); got != c.want {
+			t.Errorf("PinsAgentImage(%v) = %v, want %v", c.values, got, c.want)
+		}
+	}
+}
