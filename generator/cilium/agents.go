@@ -1,6 +1,7 @@
 package cilium
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 
@@ -52,7 +53,10 @@ func RollsOutAgents(values map[string]any) bool { return values["rollOutCiliumPo
 // than the one running, which restarts the agents (a new image). A version is looked up as source-controller does:
 // the exact string first, then as a semver constraint, so v1.16.0 is 1.16.0, and a range may name the release running
 // now (1.16.5 -> ~1.16.0 while 1.16.5 is the newest): only versions no release can satisfy both of are certainly
-// another chart. Pre-releases under a range, and strings that parse as neither, are not known to differ.
+// another chart. An exact version names that release alone, which the other side's constraint admits or not (a
+// pre-release only where that constraint names one, as Masterminds/semver checks it). Two ranges are compared on the
+// releases Cilium makes; where either names a pre-release they may meet on one, and are not known to differ. Strings
+// that parse as neither are not known to differ.
 func NewChart(old, new string) bool {
 	if old == new {
 		return false
@@ -64,21 +68,41 @@ func NewChart(old, new string) bool {
 	}
 	oc, oErr := semver.NewConstraint(old)
 	nc, nErr := semver.NewConstraint(new)
-	if oErr != nil || nErr != nil || strings.Contains(old+new, "-") {
+	switch {
+	case oErr != nil || nErr != nil:
+		return false
+	case ov != nil:
+		return !nc.Check(ov)
+	case nv != nil:
+		return !oc.Check(nv)
+	case strings.Contains(hyphenRange.ReplaceAllString(old+" "+new, " "), "-"):
 		return false
 	}
-	candidates := []*semver.Version{ov, nv}
 	for minor := uint64(0); minor <= 60; minor++ {
 		for patch := uint64(0); patch <= 60; patch++ {
-			candidates = append(candidates, semver.New(1, minor, patch, "", ""))
-		}
-	}
-	for _, v := range candidates {
-		if v != nil && oc.Check(v) && nc.Check(v) {
-			return false
+			if v := semver.New(1, minor, patch, "", ""); oc.Check(v) && nc.Check(v) {
+				return false
+			}
 		}
 	}
 	return true
+}
+
+// hyphenRange is the separator of a range written 1.16.0 - 1.16.9 (whitespace on both sides, as Masterminds/semver
+// requires): the one hyphen that names no pre-release.
+var hyphenRange = regexp.MustCompile(`\s+-\s+`)
+
+// PinsAgentImage says whether values name the agents' image themselves (image.override, image.tag or image.digest)
+// rather than leave it to the chart, whose default is its own release's image: a new chart version then need not
+// change the agents' pods, and so need not restart them.
+func PinsAgentImage(values map[string]any) bool {
+	image, _ := values["image"].(map[string]any)
+	for _, k := range []string{"override", "tag", "digest"} {
+		if v, set := image[k]; set && v != nil && v != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // AsReleased is cluster c with the Cilium settings a HelmRelease kronform-gen wrote carries, read back from its chart

@@ -86,9 +86,42 @@ func TestNewChart(t *testing.T) {
 		{"1.17.0-rc.1", "1.17.0", true},
 		{"1.17.0-rc.1", "~1.17.0-0", false},
 		{"1.16.0", "nonsense", false},
+		{"1.16.0 - 1.16.9", "1.17.0", true},
+		{"1.16.0 - 1.16.9", "1.16.5", false},
+		{"1.16.0 - 1.16.9", "~1.17.0", true},
+		{"1.16.0 - 1.16.9", "~1.16.3", false},
+		{">=1.16.0 <1.17.0", "1.17.0-rc.1", true},
+		{"1.17.0-rc.1", ">=1.17.0-0 <1.18.0", false},
+		{"~1.17.0-0", ">=1.17.0-rc.1 <1.17.0", false},
+		{"1.16.x", "1.17.x", true},
+		{"^1.16.0", "~1.17.0", false},
+		{"1.16", "1.16.3", false},
+		{"v1.16.0", "=1.16.0", false},
+		{"1.16.0+build.1", "1.16.0", false},
 	} {
 		if got := NewChart(c.old, c.new); got != c.want {
 			t.Errorf("NewChart(%q, %q) = %v, want %v", c.old, c.new, got, c.want)
+		}
+	}
+}
+
+// The agents' image is the chart's own unless the values name it: override, tag or digest.
+func TestPinsAgentImage(t *testing.T) {
+	for _, c := range []struct {
+		values map[string]any
+		want   bool
+	}{
+		{nil, false},
+		{map[string]any{"image": map[string]any{"pullPolicy": "Always"}}, false},
+		{map[string]any{"image": map[string]any{"repository": "mirror.example/cilium"}}, false},
+		{map[string]any{"image": map[string]any{"tag": ""}}, false},
+		{map[string]any{"image": map[string]any{"override": "quay.io/cilium/cilium:v1.16.0"}}, true},
+		{map[string]any{"image": map[string]any{"tag": "v1.16.0"}}, true},
+		{map[string]any{"image": map[string]any{"digest": "sha256:0123"}}, true},
+		{map[string]any{"operator": map[string]any{"image": map[string]any{"tag": "v1.16.0"}}}, false},
+	} {
+		if got := PinsAgentImage(c.values); got != c.want {
+			t.Errorf("PinsAgentImage(%v) = %v, want %v", c.values, got, c.want)
 		}
 	}
 }

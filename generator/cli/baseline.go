@@ -33,20 +33,27 @@ type baseline struct {
 	unpushed func() (int, error)
 	read     func(p string) ([]byte, error)              // a file, by its path in the tree; fs.ErrNotExist when absent
 	files    func(dir string) (map[string][]byte, error) // the files directly in a folder of the tree
+	// repoPath holds repositoryPath's answer: the ownership record lists every file of the fleet (a megabyte for 1000
+	// clusters), and the transition check asks for each cluster of a baseline that many share.
+	repoPath struct {
+		once sync.Once
+		path string
+	}
 }
 
 // repositoryPath is where the baseline's tree lies in the repository Flux follows, as its ownership record says ("" for
-// the root, and for a tree without a record): its Flux Kustomizations' paths start there.
+// the root, and for a tree without a record): its Flux Kustomizations' paths start there. The record is read once.
 func (b *baseline) repositoryPath() string {
-	data, err := b.read(tree.OwnedFile)
-	if err != nil {
-		return ""
-	}
-	owned, err := tree.ParseOwned(data)
-	if err != nil {
-		return ""
-	}
-	return owned.RepositoryPath
+	b.repoPath.once.Do(func() {
+		data, err := b.read(tree.OwnedFile)
+		if err != nil {
+			return
+		}
+		if owned, err := tree.ParseOwned(data); err == nil {
+			b.repoPath.path = owned.RepositoryPath
+		}
+	})
+	return b.repoPath.path
 }
 
 // baselines reads, for each cluster of the model, the tree Flux applies now. It must run before this run writes.
@@ -123,8 +130,9 @@ func (a *app) fluxRef(repo *gitrepo.Repo, c spec.Cluster) (ref, why string, err 
 	if src != nil {
 		branch, tag := "master", ""
 		if r := src.Spec.Reference; r != nil {
+			// Commit, then Name, before SemVer, Tag and Branch (GitRepositoryRef's precedence).
 			switch {
-			case r.Commit != "" || r.SemVer != "":
+			case r.Commit != "":
 				branch = ""
 			case r.Name != "":
 				branch, tag = "", ""
@@ -133,6 +141,8 @@ func (a *app) fluxRef(repo *gitrepo.Repo, c spec.Cluster) (ref, why string, err 
 				} else if t, ok := strings.CutPrefix(r.Name, "refs/tags/"); ok {
 					tag = t
 				}
+			case r.SemVer != "":
+				branch = ""
 			case r.Tag != "":
 				branch, tag = "", r.Tag
 			case r.Branch != "":

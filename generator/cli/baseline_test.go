@@ -8,7 +8,9 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/kronform/kronform-gen/generator/gitrepo"
 	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/internal/gittest"
 )
 
 // Every cluster folder of a bootstrapped fleet holds the same gotk-components.yaml, hundreds of kB of CRDs that name
@@ -71,5 +73,54 @@ spec: {interval: 10m0s, path: ./clusters/%s, prune: true, sourceRef: {kind: GitR
 	t.Logf("%.0f bytes allocated per cluster, for %d bytes of gotk-components.yaml", per, components.Len())
 	if per > 4*float64(components.Len()) {
 		t.Errorf("each cluster allocates %.1f times its gotk-components.yaml: it is parsed again", per/float64(components.Len()))
+	}
+}
+
+// fluxRef reads spec.ref as source-controller does: commit first, then name (before semver, tag and branch), then
+// semver, tag, branch; no ref is branch master. A name or tag Flux follows is judged at that tag, a commit or a semver
+// range at no reference of its own (the upstream of the current branch stands for it).
+func TestFluxRefReadsTheReferenceAsSourceControllerDoes(t *testing.T) {
+	gittest.Isolate(t)
+	root := t.TempDir()
+	gittest.Run(t, root, "init", "-q", "-b", "main")
+	out := filepath.Join(root, "output")
+	dir := filepath.Join(out, "clusters", "alpha", "flux-system")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sync := filepath.Join(dir, "gotk-sync.yaml")
+	if err := os.WriteFile(sync, []byte("a: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Run(t, root, "add", "-A")
+	gittest.Run(t, root, "commit", "-q", "-m", "alpha")
+	gittest.Run(t, root, "tag", "live")
+	gittest.Run(t, root, "tag", "other")
+	repo, err := gitrepo.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{outDir: out}
+	c := spec.Cluster{Name: "alpha", Flux: spec.Flux{Namespace: "flux-system", GitRepository: "flux-system", Path: "clusters/alpha"}}
+	for ref, want := range map[string]string{
+		"{tag: live}":                                      "refs/tags/live",
+		"{name: refs/tags/live}":                           "refs/tags/live",
+		"{name: refs/tags/live, semver: '>=1.0.0'}":        "refs/tags/live",
+		"{name: refs/tags/live, tag: other}":               "refs/tags/live",
+		"{semver: '>=1.0.0', tag: live}":                   "",
+		"{commit: 0123456789abcdef, name: refs/tags/live}": "",
+		"{tag: live, branch: main}":                        "refs/tags/live",
+	} {
+		if err := os.WriteFile(sync, fmt.Appendf(nil, `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m0s, ref: %s, url: ssh://git@github.com/acme/fleet}
+`, ref), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, why, err := a.fluxRef(repo, c)
+		if err != nil || got != want {
+			t.Errorf("ref %s: %q (%s), %v; want %q", ref, got, why, err, want)
+		}
 	}
 }

@@ -201,7 +201,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		}
 		switch {
 		case tr.newRelease || tr.releaseErr != nil:
-		case cilium.NewChart(tr.chart[0], tr.chart[1]):
+		case cilium.NewChart(tr.chart[0], tr.chart[1]) && !cilium.PinsAgentImage(tr.old.values) && !cilium.PinsAgentImage(newRelease.values):
 			tr.restarts = "the new chart version restarts the agents in step 1 (a new image)"
 		case cilium.RollsOutAgents(newRelease.values) || cilium.RollsOutAgents(tr.old.values):
 			tr.restarts = "with rollOutCiliumPods the chart restarts the agents in step 1"
@@ -564,7 +564,10 @@ func judge(m *spec.Model, t transition) judgement {
 		b.WriteString(" What the agents run now is unknown, and they take the new settings only when they restart, before or after step 2.")
 	case t.agentsLag():
 		why := "no new chart version"
-		if t.chart[0] != t.chart[1] {
+		switch {
+		case t.chart[0] != t.chart[1] && cilium.NewChart(t.chart[0], t.chart[1]):
+			why = fmt.Sprintf("chart %s -> %s, but the values pin the agents' image", t.chart[0], t.chart[1])
+		case t.chart[0] != t.chart[1]:
 			why = fmt.Sprintf("%s may name the chart %s installed, so no new image", t.chart[1], t.chart[0])
 		}
 		fmt.Fprintf(&b, " The agents take the new values (%s) only when they restart, which the chart does not do here (%s, "+

@@ -130,3 +130,36 @@ func TestTransitionsSkipPoliciesThatAreTheSameBytes(t *testing.T) {
 		t.Errorf("a values change allocates %.1f times what no change does: policies that are the same bytes are parsed", ratio)
 	}
 }
+
+// The ownership record lists every file of the fleet: the transition check reads it (for repositoryPath) once per
+// baseline, not once per cluster, which on 1000 clusters parsed a megabyte a thousand times and made a generate that
+// changes nothing five times slower.
+func TestTransitionsReadTheOwnershipRecordOncePerBaseline(t *testing.T) {
+	const n = 12
+	text := string(fleetgen.Spec(n))
+	m, before := fleetTree(t, text)
+	_, after := fleetTree(t, strings.ReplaceAll(text, "operator: {replicas: 2}\n", "operator: {replicas: 3}\n"))
+	base := treeBaseline(before)
+	reads, read := 0, base.read
+	base.read = func(p string) ([]byte, error) {
+		if p == tree.OwnedFile {
+			reads++
+			return []byte(`{"files":{}}`), nil
+		}
+		return read(p)
+	}
+	bases := make([]*baseline, n)
+	for i := range bases {
+		bases[i] = base
+	}
+	steps, err := (&app{}).transitions(m, after, bases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != n {
+		t.Fatalf("%d transitions, want %d", len(steps), n)
+	}
+	if reads != 1 {
+		t.Errorf("the ownership record was read %d times for %d clusters of one baseline, want once", reads, n)
+	}
+}

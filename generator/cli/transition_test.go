@@ -617,3 +617,23 @@ spec:
 	gittest.Run(t, w.dir, "tag", "-f", "-a", "-m", "live", "live")
 	w.mustGenerate(downgrade)
 }
+
+// Values that pin the agents' image keep it across a chart version: the new chart need not restart the agents, so
+// the geneve change with audit mode on and VXLAN's port closed is refused as under the same chart.
+func TestGenerateRefusesPoliciesAheadOfAgentsWhoseImageIsPinned(t *testing.T) {
+	pinned := strings.Replace(twoNodes, "auditMode: false}", "auditMode: false, values: {image: {override: quay.io/cilium/cilium:v1.16.0}}}", 1)
+	geneve := strings.NewReplacer("version: 1.16.0", "version: 1.16.1", "values: {", "auditMode: true, values: {routingMode: tunnel, tunnelProtocol: geneve, ",
+		"auditMode: false, ", "", "8472/udp", "6081/udp")
+	w := newWorkspace(t)
+	w.mustGenerate(pinned)
+	code, stderr := w.generate(geneve.Replace(pinned))
+	for _, want := range []string{
+		"which the chart does not do here (chart 1.16.0 -> 1.16.1, but the values pin the agents' image, no rollOutCiliumPods)",
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host policies, and 2 check(s) fail:\n" +
+			"FAIL  alpha: built-in: node:a2 -> node:a1 8472/udp allowed",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
+	}
+}

@@ -7,11 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -513,22 +515,43 @@ func errIndexLocked(dir string) error {
 
 // lockIndex takes the index as git does, by creating index.lock, for the time go-git writes it and commits: git
 // processes wait or refuse meanwhile rather than write an index of their own over it. go-git writes the index in
-// place; the lock file itself stays empty and is removed by unlock.
-func (r *Repo) lockIndex() (unlock func(), err error) {
+// place; the lock file itself stays empty and is removed by unlock. An interrupt (SIGINT, SIGTERM, SIGHUP) while it is
+// held is not fatal at once, as Go makes it, which would leave index.lock behind for every git command after to refuse
+// on: interrupted reports it, for the caller to stop between two index writes (each whole) and unlock. One that comes
+// during the commit itself lets it finish.
+func (r *Repo) lockIndex() (unlock func(), interrupted func() error, err error) {
 	dir, err := r.gitDir()
 	if err != nil {
-		return nil, fmt.Errorf("finding the git folder: %w", err)
+		return nil, nil, fmt.Errorf("finding the git folder: %w", err)
 	}
 	name := filepath.Join(dir, "index.lock")
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, errIndexLocked(dir)
-	}
 	if err != nil {
-		return nil, err
+		signal.Stop(sig)
+		if errors.Is(err, fs.ErrExist) {
+			return nil, nil, errIndexLocked(dir)
+		}
+		return nil, nil, err
 	}
 	f.Close()
-	return func() { os.Remove(name) }, nil
+	var got os.Signal
+	interrupted = func() error {
+		if got == nil {
+			select {
+			case got = <-sig:
+			default:
+				return nil
+			}
+		}
+		return fmt.Errorf("interrupted (%v)", got)
+	}
+	unlock = func() {
+		os.Remove(name)
+		signal.Stop(sig)
+	}
+	return unlock, interrupted, nil
 }
 
 // unmergedPaths lists, sorted and once each, the paths the index holds in a conflict stage. Git writes a resolved
@@ -842,23 +865,33 @@ func (e *gitError) Error() string {
 func (e *gitError) Unwrap() error { return e.err }
 
 // CommitPaths stages exactly the given paths (relative to the output folder) as they are on disk, a deleted one (or
-// one where a folder now stands) as a removal, and commits them. It returns the zero hash and no error when they hold
+// one where a folder now stands) as a removal, and commits them, refusing while other changes are staged. It returns the zero hash and no error when they hold
 // no change.
 func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object.Signature) (plumbing.Hash, error) {
 	if err := r.Unfinished(); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	unlock, err := r.lockIndex()
+	unlock, interrupted, err := r.lockIndex()
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
 	defer unlock()
+	// generate checked this before it wrote the tree; a git add since (by hand, an editor's git) would ride along.
+	if staged, err := r.StagedOutside(paths); err != nil {
+		return plumbing.ZeroHash, err
+	} else if len(staged) > 0 {
+		return plumbing.ZeroHash, fmt.Errorf("other changes are staged (%s); commit or unstage them (git restore "+
+			"--staged PATH) first", strings.Join(staged, ", "))
+	}
 	wt, err := r.repo.Worktree()
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
 	var removed []string
 	for _, p := range paths {
+		if err := interrupted(); err != nil {
+			return plumbing.ZeroHash, err
+		}
 		rp := r.repoPath(p)
 		// A folder standing where a file was is somebody's (generate leaves it): the file is gone, and adding the
 		// folder would commit every file in it.
@@ -890,6 +923,9 @@ func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object
 		return plumbing.ZeroHash, err
 	}
 	if err := checkEntries(idx); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := interrupted(); err != nil {
 		return plumbing.ZeroHash, err
 	}
 	h, err := wt.Commit(msg, &git.CommitOptions{Author: author, Committer: committer})

@@ -2,6 +2,7 @@ package gitrepo_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -380,5 +381,79 @@ func TestCommitPathsTakesNothingOfAFolderWhereAFileWas(t *testing.T) {
 	}
 	if files := strings.TrimSpace(gittest.Run(t, dir, "ls-tree", "-r", "--name-only", "HEAD")); files != "Makefile" {
 		t.Errorf("committed %q, want only the Makefile", files)
+	}
+}
+
+// An interrupt (Ctrl-C) while CommitPaths holds the index does not leave index.lock behind, which every git command
+// after would refuse on: CommitPaths stops between two index writes, says why, and unlocks. The commit runs in a
+// child process (this test binary again), which the test interrupts once the lock stands.
+func TestCommitPathsInterruptedLeavesNoIndexLock(t *testing.T) {
+	const n = 1500
+	if dir := os.Getenv("KRONFORM_GITREPO_TEST_COMMIT"); dir != "" {
+		r, err := gitrepo.Open(filepath.Join(dir, "output"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths := []string{}
+		for i := range n {
+			paths = append(paths, fmt.Sprintf("f%04d.yaml", i))
+		}
+		sig := &object.Signature{Name: "a", Email: "a@b", When: time.Now()}
+		_, err = r.CommitPaths(paths, "many", sig, sig)
+		fmt.Printf("CommitPaths: %v\n", err)
+		return
+	}
+	dir, _ := newRepo(t)
+	for i := range n {
+		write(t, filepath.Join(dir, "output", fmt.Sprintf("f%04d.yaml", i)), fmt.Sprintf("i: %d\n", i))
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCommitPathsInterruptedLeavesNoIndexLock$")
+	cmd.Env = append(os.Environ(), "KRONFORM_GITREPO_TEST_COMMIT="+dir)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(dir, ".git", "index.lock")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Lstat(lock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("index.lock never stood:\n%s", out.String())
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if _, lerr := os.Lstat(lock); !errors.Is(lerr, fs.ErrNotExist) {
+		t.Errorf("the interrupted commit left index.lock behind (exit: %v):\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "CommitPaths: interrupted (interrupt)") {
+		t.Errorf("CommitPaths did not say it was interrupted (exit: %v):\n%s", err, out.String())
+	}
+	// The index is whole: git reads it.
+	gittest.Run(t, dir, "diff", "--cached", "--quiet", "--exit-code", "--", "Makefile")
+}
+
+// CommitPaths commits exactly the paths given: a change staged outside them since generate checked (a git add while
+// it wrote the tree) is refused under the index lock, not swept into the commit.
+func TestCommitPathsRefusesChangesStagedOutsideThem(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, "output", "owned.yaml"), "a: 2\n")
+	write(t, filepath.Join(dir, "Makefile"), "all: x\n")
+	gittest.Run(t, dir, "add", "Makefile")
+	head := gittest.Run(t, dir, "rev-parse", "HEAD")
+	sig := &object.Signature{Name: "a", Email: "a@b", When: time.Now()}
+	_, err := r.CommitPaths([]string{"owned.yaml"}, "owned", sig, sig)
+	if err == nil || !strings.Contains(err.Error(), "other changes are staged (Makefile)") {
+		t.Errorf("CommitPaths with the Makefile staged: %v", err)
+	}
+	if gittest.Run(t, dir, "rev-parse", "HEAD") != head {
+		t.Errorf("committed: %s", gittest.Run(t, dir, "show", "--stat", "HEAD"))
 	}
 }
