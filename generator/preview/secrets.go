@@ -187,16 +187,23 @@ func plaintextKeys(obj *kyaml.Node, prefix string) []string {
 // inClearValue says whether a value holds anything that is not SOPS ciphertext. An empty value holds nothing to leak,
 // and sops leaves it as it is: flagging it would fail check on every file generate writes for an empty value.
 func inClearValue(v *kyaml.Node) bool {
+	return inClearNode(v, map[*kyaml.Node]bool{})
+}
+
+// inClearNode is inClearValue, each node looked at once: aliases of aliases (ten of ten of ten...) would otherwise
+// have a file of a few lines walked for ever.
+func inClearNode(v *kyaml.Node, seen map[*kyaml.Node]bool) bool {
 	v = deref(v)
-	if v == nil {
-		return false
+	if v == nil || seen[v] {
+		return false // one seen before held nothing in the clear, or the walk would have ended there
 	}
+	seen[v] = true
 	if v.Kind == kyaml.ScalarNode {
 		s, _ := text(v)
 		return s != "" && !isEncrypted(s) && !encryptedFile(s)
 	}
 	for _, c := range v.Content {
-		if inClearValue(c) {
+		if inClearNode(c, seen) {
 			return true
 		}
 	}
