@@ -25,11 +25,12 @@ func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFi
 // SOPS-encrypted one, which kustomize-controller decrypts before it builds, counts by what sops left in the clear in
 // it: see clearFile), every patch that writes such a value into a Secret of the tree (inline, or from a file in the
 // tree; see patch.mayTouchSecret, secrets nil taking any) or replacement that copies one there (see
-// replacementSecrets), and the same of the generator and transformer configurations it gives (see configSecrets and
-// transformerSecrets). read gives the tree's files; a source that is not in the tree is left to the build, which
+// replacementSecrets), every label, annotation or other value its transformers write at a field of a Secret's values
+// (see fieldSpecSecrets), and the same of the generator and transformer configurations it gives (see configSecrets
+// and transformerSecrets). read gives the tree's files; a source that is not in the tree is left to the build, which
 // fails on it. Only key names and source paths are reported, never values.
 func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool), secrets *SecretNames) ([]PlaintextSecret, error) {
-	if !manifest.MayHoldSecret(data) && !slices.ContainsFunc([]string{"generators", "transformers", "replacements"},
+	if !manifest.MayHoldSecret(data) && !slices.ContainsFunc([]string{"generators", "transformers", "replacements", "fields", "configurations"},
 		func(w string) bool { return bytes.Contains(data, []byte(w)) }) {
 		return nil, nil
 	}
@@ -57,6 +58,11 @@ func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool
 		}
 		for _, s := range replacementSecrets(d, dir, read, secrets) {
 			s.Document = i + 1
+			out = append(out, s)
+		}
+	}
+	if len(docs) > 0 {
+		if s, ok := fieldSpecSecrets(docs[0], dir, read, secrets); ok {
 			out = append(out, s)
 		}
 	}

@@ -2,7 +2,9 @@ package preview_test
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,77 @@ import (
 
 	"github.com/kronform/kronform-gen/generator/preview"
 )
+
+// kustomize's value transformers write their value at the fields their field specs name, creating them: a label, an
+// annotation or a ValueAddTransformer's value so written into a Secret's data or stringData stands there in the clear.
+// The kustomize CLI's build shows each canary in a Secret; check reports each field spec, and none that writes
+// elsewhere, into a ConfigMap, or nothing.
+func TestFieldSpecSecrets(t *testing.T) {
+	files := map[string]string{
+		"apps/s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: Opaque\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+		"apps/fs.yaml": "commonAnnotations:\n- {path: stringData, kind: Secret, create: true}\n" +
+			"- {path: data, kind: ConfigMap, create: true}\n- {path: metadata/annotations, create: true}\n",
+		"apps/va.yaml": "apiVersion: builtin\nkind: ValueAddTransformer\nmetadata: {name: va}\nvalue: CANARY-va\n" +
+			"targets:\n- {selector: {kind: Secret}, fieldPath: stringData/va}\n- {selector: {kind: ConfigMap}, fieldPath: data/va}\n",
+		"apps/kustomization.yaml": `resources: [s.yaml]
+labels:
+- pairs: {lbl: CANARY-l}
+  fields:
+  - {path: stringData, kind: Secret, create: true}
+  - {path: metadata/labels, create: true}
+  - {path: data, kind: ConfigMap, create: true}
+- pairs: {empty: ""}
+  fields:
+  - {path: data, create: true}
+commonAnnotations: {ann: CANARY-a}
+configurations: [fs.yaml]
+transformers:
+- va.yaml
+- |-
+  apiVersion: builtin
+  kind: LabelTransformer
+  metadata: {name: lt}
+  labels: {lt: CANARY-lt}
+  fieldSpecs:
+  - {path: data, create: true}
+  - {path: data, group: apps, create: true}
+`,
+	}
+	dir := t.TempDir()
+	tree := map[string][]byte{}
+	for p, b := range files {
+		tree[p] = []byte(b)
+	}
+	writeTree(t, dir, tree)
+	built := string(kustomizeBuild(t, filepath.Join(dir, "apps")))
+	var secret string
+	for _, d := range strings.Split(built, "---\n") {
+		if strings.Contains(d, "kind: Secret") {
+			secret = d
+		}
+	}
+	for _, s := range []string{"lbl: CANARY-l", "ann: CANARY-a", "va: CANARY-va", "lt: CANARY-lt"} {
+		if !strings.Contains(secret, s) {
+			t.Errorf("kustomize build's Secret lacks %q:\n%s", s, built)
+		}
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	names := preview.NewSecretNames(slices.Sorted(maps.Keys(files)), read)
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(files["apps/kustomization.yaml"]), read, names)
+	var got []string
+	for _, f := range found {
+		got = append(got, f.Keys...)
+	}
+	want := []string{"configurations[0].commonAnnotations[0].stringData", "labels[0].fields[0].stringData",
+		"transformers[0].targets[0].stringData/va", "transformers[1].fieldSpecs[0].data"}
+	if diff := cmp.Diff(want, got); err != nil || diff != "" {
+		t.Errorf("KustomizationSecrets (-want +got), %v:\n%s", err, diff)
+	}
+	if strings.Contains(fmt.Sprint(found), "CANARY") {
+		t.Errorf("a value in the report: %v", found)
+	}
+}
 
 // A JSON patch's copy and move write into a Secret's values whatever stands at from: an annotation an earlier
 // operation added, in the clear. One moving a value within the Secret's values moves what the Secret's own report
