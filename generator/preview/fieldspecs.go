@@ -160,3 +160,35 @@ func holdsValue(n *kyaml.Node) bool {
 	visitFields(n, map[*kyaml.Node]bool{}, func(_, v *kyaml.Node) { held = held || holdsValue(v) })
 	return held
 }
+
+// maskFieldSpecValues masks, in place, the values a document writes into a Secret's values through field specs (see
+// fieldSpecSecrets), for showing it in a diff: the pairs of a kustomization's labels entry with such a field, and the
+// value of a value transformer's configuration with one. A kustomization's configurations, in files a diff does not
+// read, may give its commonLabels, labels and commonAnnotations such fields: with any, their values are masked. It
+// says whether it masked any.
+func maskFieldSpecValues(doc *kyaml.Node) bool {
+	r := root(doc)
+	seen := map[*kyaml.Node]bool{}
+	masked := false
+	configured := len(items(field(r, "configurations"))) > 0
+	for _, l := range items(field(r, "labels")) {
+		if configured || slices.ContainsFunc(items(field(l, "fields")), func(fs *kyaml.Node) bool {
+			_, ok := secretFieldSpec(fs)
+			return ok
+		}) {
+			masked = maskNodeValues(field(l, "pairs"), seen) || masked
+		}
+	}
+	if configured {
+		for _, f := range []string{"commonLabels", "commonAnnotations"} {
+			masked = maskNodeValues(field(r, f), seen) || masked
+		}
+	}
+	if len(transformerFieldSpecs(r, "", nil)) > 0 {
+		for _, v := range []*kyaml.Node{field(r, "value"), field(r, "labels"), field(r, "annotations"), field(r, "prefix"),
+			field(r, "suffix"), field(r, "imageTag"), field(field(r, "metadata"), "namespace")} {
+			masked = maskNodeValues(v, seen) || masked
+		}
+	}
+	return masked
+}

@@ -85,6 +85,25 @@ transformers:
 	}
 }
 
+// A diff shows a kustomization or transformer configuration with the values its field specs write into a Secret
+// masked, and others as they are.
+func TestMaskFileMasksFieldSpecValues(t *testing.T) {
+	for _, tc := range []struct{ file, shown string }{
+		{"labels:\n- pairs: {pw: CANARY-l}\n  fields: [{path: stringData, create: true}]\n- pairs: {a: shown}\n", "a: shown"},
+		{"labels:\n- pairs: {a: shown}\n  fields: [{path: metadata/labels, create: true}]\n", "a: shown"},
+		{"commonAnnotations: {a: CANARY-a}\nconfigurations: [fs.yaml]\nnamespace: shown\n", "namespace: shown"},
+		{"transformers:\n- |\n  apiVersion: builtin\n  kind: AnnotationsTransformer\n  metadata: {name: shown}\n" +
+			"  annotations: {a: CANARY-t}\n  fieldSpecs: [{path: data, create: true}]\n", "name: shown"},
+		{"apiVersion: builtin\nkind: ValueAddTransformer\nmetadata: {name: shown}\nvalue: CANARY-v\n" +
+			"targets: [{fieldPath: stringData/v}]\n", "name: shown"},
+	} {
+		masked := string(preview.MaskFile([]byte(tc.file)))
+		if strings.Contains(masked, "CANARY") || !strings.Contains(masked, tc.shown) {
+			t.Errorf("MaskFile(%q) =\n%s", tc.file, masked)
+		}
+	}
+}
+
 // A JSON patch's copy and move write into a Secret's values whatever stands at from: an annotation an earlier
 // operation added, in the clear. One moving a value within the Secret's values moves what the Secret's own report
 // covers.

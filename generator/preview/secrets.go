@@ -14,12 +14,12 @@ import (
 )
 
 // MaskFile returns a YAML file with every value that must not show masked, for showing in a diff: the values of
-// every Secret document, secretGenerator literals, inline patches that may touch a Secret, SOPS ciphertext, and the
-// sops block but for its recipients and settings. A file without any comes back unchanged; one with any is
-// re-encoded (both sides of a diff go through the same encoder, so only real changes show). A file that does not
+// every Secret document, secretGenerator literals, inline patches that may touch a Secret, the values field specs
+// write into a Secret (see maskFieldSpecValues), SOPS ciphertext, and the sops block but for its recipients and
+// settings. A file without any comes back unchanged; one with any is re-encoded (both sides of a diff go through the same encoder, so only real changes show). A file that does not
 // parse but may hold a Secret is replaced by one line.
 func MaskFile(data []byte) []byte {
-	if !mayHoldSecret(data) {
+	if !mayHoldSecret(data) && !bytes.Contains(data, []byte("field")) && !bytes.Contains(data, []byte("configurations")) {
 		return data
 	}
 	docs, err := decodeAll(data)
@@ -58,6 +58,7 @@ func maskDocument(d *kyaml.Node) bool {
 	}
 	masked = maskLiterals(d) || masked
 	masked = maskPatches(d) || masked
+	masked = maskFieldSpecValues(d) || masked
 	masked = maskSOPSMetadata(d, seen) || masked
 	return masked
 }
