@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode"
 
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
@@ -132,14 +133,16 @@ func KustomizationResources(p string, data []byte) ([]string, error) {
 func generatorSecret(g kustypes.SecretArgs, prefix, dir string, read func(string) ([]byte, bool)) (PlaintextSecret, bool) {
 	s := PlaintextSecret{Document: 1, Namespace: g.Namespace, Name: g.Name}
 	for i, l := range g.LiteralSources {
-		s.Keys = append(s.Keys, prefix+"literals"+literalKey(l, i))
+		if !emptyLiteral(l) {
+			s.Keys = append(s.Keys, prefix+"literals"+literalKey(l, i))
+		}
 	}
 	envs := slices.Clone(g.EnvSources)
 	if g.EnvSource != "" {
 		envs = append(envs, g.EnvSource)
 	}
 	for _, e := range envs {
-		if inClear(dir, e, read) {
+		if inClear(dir, e, read, true) {
 			s.Keys = append(s.Keys, prefix+"envs."+e)
 		}
 	}
@@ -148,7 +151,7 @@ func generatorSecret(g kustypes.SecretArgs, prefix, dir string, read func(string
 		if !found {
 			key, src = path.Base(f), f
 		}
-		if inClear(dir, src, read) {
+		if inClear(dir, src, read, false) {
 			s.Keys = append(s.Keys, prefix+"files."+key)
 		}
 	}
@@ -163,6 +166,13 @@ func literalKey(l string, i int) string {
 		return "." + key
 	}
 	return fmt.Sprintf("[%d] (not KEY=VALUE)", i)
+}
+
+// emptyLiteral says whether a literal is KEY= with nothing after it: kustomize writes the key with an empty value,
+// which holds nothing to leak (as an empty data or stringData value does not; see inClearValue).
+func emptyLiteral(l string) bool {
+	key, value, found := strings.Cut(l, "=")
+	return found && validKey(key) && value == ""
 }
 
 // validKey says whether a Secret or ConfigMap key is one the API server takes (IsConfigMapKey).
@@ -269,14 +279,45 @@ func fileConfigs(p string, read func(string) ([]byte, bool), seen map[string]boo
 	return nil
 }
 
-// inClear says whether a generator's source file is in the tree and holds a value in the clear (see clearFile).
-func inClear(dir, src string, read func(string) ([]byte, bool)) bool {
+// inClear says whether a generator's source file is in the tree and holds a value in the clear (see clearFile). An
+// empty file holds none, and neither does an env source (env) in the clear that gives no value (see envValues).
+func inClear(dir, src string, read func(string) ([]byte, bool), env bool) bool {
 	p := path.Clean(path.Join(dir, src))
 	if path.IsAbs(src) || p == ".." || strings.HasPrefix(p, "../") {
 		return false
 	}
 	b, ok := read(p)
-	return ok && clearFile(b)
+	switch {
+	case !ok || len(b) == 0:
+		return false
+	case env && !sopsFile(b):
+		return envValues(b)
+	}
+	return clearFile(b)
+}
+
+// envValues says whether a dotenv file gives a value as kustomize reads it (kv's keyValuesFromLine): a line that is
+// not blank, a comment, nor KEY= with nothing after it. A line without = counts: kustomize takes it as a key with an
+// empty value, and that key may be a value pasted without its own.
+func envValues(b []byte) bool {
+	for i, l := range strings.Split(string(b), "\n") {
+		if i == 0 {
+			l = strings.TrimPrefix(l, "\ufeff")
+		}
+		l = strings.TrimLeftFunc(strings.TrimSuffix(l, "\r"), unicode.IsSpace)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if _, value, found := strings.Cut(l, "="); !found || value != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// sopsFile says whether a file carries SOPS metadata in any format clearFile reads: dotenv, INI, YAML or JSON.
+func sopsFile(b []byte) bool {
+	return sopsEncrypted(b) || slices.ContainsFunc(strings.Split(string(b), "\n"), func(l string) bool { return strings.TrimSpace(l) == "[sops]" })
 }
 
 // clearFile says whether a file that a generator or a patch reads holds a value in the clear: it is not

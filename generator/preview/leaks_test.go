@@ -169,3 +169,49 @@ func TestPlaintextSecretsOnAliasesOfAliases(t *testing.T) {
 		t.Fatal("PlaintextSecrets still walking the aliases after 20s")
 	}
 }
+
+// kustomize writes a Secret from an empty literal, an empty file or an env file of comments and empty values with no
+// value in it, as an empty stringData value holds none: check reports none of them, and still every source that gives
+// a value (a space, a key alone, a comment in a file source, which is its value).
+func TestGeneratorSourcesWithoutValues(t *testing.T) {
+	files := map[string]string{
+		"apps/empty.txt":    "",
+		"apps/comment.txt":  "# CANARY\n",
+		"apps/comments.env": "\ufeff# CANARY\n\n   # indented\r\n",
+		"apps/empty.env":    "NOTHING=\n  ALSO=\r\n",
+		"apps/space.env":    "SPACE= \n",
+		"apps/keyalone.env": "CANARY\n",
+		"apps/kustomization.yaml": `secretGenerator:
+- name: none
+  literals: [EMPTY=]
+  files: [empty.txt]
+  envs: [comments.env, empty.env]
+- name: some
+  literals: [K=CANARY, "K2=CANARY=="]
+  files: [comment.txt]
+  envs: [space.env, keyalone.env]
+`,
+	}
+	dir := t.TempDir()
+	tree := map[string][]byte{}
+	for p, b := range files {
+		tree[p] = []byte(b)
+	}
+	writeTree(t, dir, tree)
+	for _, d := range strings.Split(string(kustomizeBuild(t, filepath.Join(dir, "apps"))), "---\n") {
+		if strings.Contains(d, "name: none-") && !strings.Contains(d, "data:\n  ALSO: \"\"\n  EMPTY: \"\"\n  NOTHING: \"\"\n  empty.txt: \"\"\nkind") {
+			t.Errorf("kustomize build's Secret none holds more than empty values:\n%s", d)
+		}
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(files["apps/kustomization.yaml"]), read, nil)
+	var got []string
+	for _, f := range found {
+		got = append(got, f.Name+" "+strings.Join(f.Keys, " "))
+	}
+	want := []string{"some secretGenerator.envs.keyalone.env secretGenerator.envs.space.env secretGenerator.files.comment.txt " +
+		"secretGenerator.literals.K secretGenerator.literals.K2"}
+	if diff := cmp.Diff(want, got); err != nil || diff != "" {
+		t.Errorf("KustomizationSecrets (-want +got), %v:\n%s", err, diff)
+	}
+}

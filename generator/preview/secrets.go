@@ -128,7 +128,9 @@ func generatorConfigLiterals(doc *kyaml.Node, document int) (PlaintextSecret, bo
 	for _, lits := range fields(r, "literals") {
 		for _, l := range literalNodes(lits) {
 			s, _ := text(l)
-			p.Keys = append(p.Keys, "literals"+literalKey(s, i))
+			if !emptyLiteral(s) {
+				p.Keys = append(p.Keys, "literals"+literalKey(s, i))
+			}
 			i++
 		}
 	}
