@@ -324,7 +324,8 @@ func sopsFile(b []byte) bool {
 // SOPS-encrypted, or it is and a value stands beside the ciphertext unencrypted (an unencrypted_suffix or an
 // encrypted_regex that leaves it out, a value added by hand). kustomize-controller decrypts the file before the
 // build, or uses it as it is when its format's marker is not there; either way such a value reaches the Secret as
-// written. Empty and null values hold nothing (sops leaves them as they are), nor do comments or sops' metadata.
+// written. A Secret manifest's kind and metadata are no values (see plaintextKeys). Empty and null values hold
+// nothing (sops leaves them as they are), nor do comments or sops' metadata.
 func clearFile(b []byte) bool {
 	lines := strings.Split(string(b), "\n")
 	// clearComment: sops encrypts comments too (#ENC[...], ; ENC[...]).
@@ -377,7 +378,8 @@ func clearFile(b []byte) bool {
 	case !sopsEncrypted(b):
 		return true
 	}
-	// YAML or JSON: every value outside the sops block of each document.
+	// YAML or JSON: every value outside the sops block of each document; of a Secret manifest (sops' own
+	// encrypted_regex ^(data|stringData)$ leaves its kind and metadata in the clear), its values, as anywhere else.
 	docs, err := decodeAll(b)
 	if err != nil {
 		return true
@@ -388,6 +390,10 @@ func clearFile(b []byte) bool {
 		r := root(d)
 		if r == nil || r.Kind != kyaml.MappingNode {
 			clear = clear || clearLeaf(r, seen)
+			continue
+		}
+		if hasText(fields(r, "kind"), "Secret") {
+			clear = clear || len(plaintextKeys(r, "")) > 0
 			continue
 		}
 		visitFields(r, map[*kyaml.Node]bool{}, func(k, v *kyaml.Node) {
