@@ -215,3 +215,30 @@ func TestGeneratorSourcesWithoutValues(t *testing.T) {
 		t.Errorf("KustomizationSecrets (-want +got), %v:\n%s", err, diff)
 	}
 }
+
+// A prefix transformer's configuration renames the Secrets of a base as namePrefix does: a patch whose target has no
+// kind selects the Secret by its new name, and writes its values into it.
+func TestPatchSecretsSeeTransformerPrefixes(t *testing.T) {
+	files := map[string]string{
+		"apps/base/s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: Opaque\n",
+		"apps/base/kustomization.yaml": "resources: [s.yaml]\ntransformers:\n- |-\n  apiVersion: builtin\n" +
+			"  kind: PrefixTransformer\n  metadata: {name: p}\n  prefix: pre-\n  fieldSpecs: [{path: metadata/name}]\n",
+		"apps/kustomization.yaml": "resources: [base]\npatches:\n- target: {name: pre-s}\n  patch: |-\n" +
+			"    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: whatever}\n    stringData: {x: CANARY}\n",
+	}
+	dir := t.TempDir()
+	tree := map[string][]byte{}
+	for p, b := range files {
+		tree[p] = []byte(b)
+	}
+	writeTree(t, dir, tree)
+	if built := string(kustomizeBuild(t, filepath.Join(dir, "apps"))); !strings.Contains(built, "x: CANARY") {
+		t.Errorf("kustomize build lacks the patched value:\n%s", built)
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	names := preview.NewSecretNames(slices.Sorted(maps.Keys(files)), read)
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(files["apps/kustomization.yaml"]), read, names)
+	if err != nil || len(found) != 1 || found[0].Name != "pre-s" || strings.Join(found[0].Keys, " ") != "patches[0].stringData.x" {
+		t.Errorf("KustomizationSecrets = %+v, %v", found, err)
+	}
+}
