@@ -255,7 +255,8 @@ func TestCheckReportsValuesSOPSLeftInTheClear(t *testing.T) {
 - name: partial
   namespace: apps
   envs: [partial.enc.env, fake.env]
-  files: [partial.enc.yaml, partial.enc.ini, whole.enc.yaml, token=sneaky.env, sneaky.yaml, comment.env]
+  files: [partial.enc.yaml, partial.enc.ini, whole.enc.yaml, token=sneaky.env, sneaky.yaml, comment.env, manifest.enc.yaml,
+    leaky.enc.yaml]
 patches:
 - path: patch.enc.yaml
 `),
@@ -264,6 +265,12 @@ patches:
 		"partial/partial.enc.ini":  enc("partial.enc.ini", "[db]\npassword = s3cret\nuser_unencrypted = clear-user\n", suffix...),
 		"partial/whole.enc.yaml":   wholeYAML,
 		"partial/patch.enc.yaml": enc("patch.enc.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: embedded, namespace: apps}\ndata: {a: YQ==}\nstringData: {b: clear-b}\n",
+			"--encrypted-regex", "^data$"),
+		// A Secret manifest encrypted as kronform-gen encrypts one: its kind and metadata are in the clear, and no value
+		// is; one whose stringData sops left in the clear.
+		"partial/manifest.enc.yaml": enc("manifest.enc.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: m, namespace: apps}\ntype: Opaque\nstringData: {b: s3cret}\n",
+			"--encrypted-regex", "^(data|stringData)$"),
+		"partial/leaky.enc.yaml": enc("leaky.enc.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: l}\ndata: {a: YQ==}\nstringData: {b: clear-b}\n",
 			"--encrypted-regex", "^data$"),
 		// A sops_mac line makes no file encrypted: the controller finds no marker and reads it as it is.
 		"partial/fake.env": []byte("PASSWORD=hunter2\nsops_mac=not-a-mac\n"),
@@ -290,7 +297,7 @@ patches:
 	}
 	want := []string{
 		"partial/kustomization.yaml: apps/partial secretGenerator.envs.fake.env secretGenerator.envs.partial.enc.env " +
-			"secretGenerator.files.comment.env secretGenerator.files.partial.enc.ini secretGenerator.files.partial.enc.yaml " +
+			"secretGenerator.files.comment.env secretGenerator.files.leaky.enc.yaml secretGenerator.files.partial.enc.ini secretGenerator.files.partial.enc.yaml " +
 			"secretGenerator.files.sneaky.yaml secretGenerator.files.token",
 		"partial/kustomization.yaml: apps/embedded patches[0].stringData.b",
 	}

@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode"
 
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
@@ -25,11 +26,12 @@ func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFi
 // SOPS-encrypted one, which kustomize-controller decrypts before it builds, counts by what sops left in the clear in
 // it: see clearFile), every patch that writes such a value into a Secret of the tree (inline, or from a file in the
 // tree; see patch.mayTouchSecret, secrets nil taking any) or replacement that copies one there (see
-// replacementSecrets), and the same of the generator and transformer configurations it gives (see configSecrets and
-// transformerSecrets). read gives the tree's files; a source that is not in the tree is left to the build, which
+// replacementSecrets), every label, annotation or other value its transformers write at a field of a Secret's values
+// (see fieldSpecSecrets), and the same of the generator and transformer configurations it gives (see configSecrets
+// and transformerSecrets). read gives the tree's files; a source that is not in the tree is left to the build, which
 // fails on it. Only key names and source paths are reported, never values.
 func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool), secrets *SecretNames) ([]PlaintextSecret, error) {
-	if !manifest.MayHoldSecret(data) && !slices.ContainsFunc([]string{"generators", "transformers", "replacements"},
+	if !manifest.MayHoldSecret(data) && !slices.ContainsFunc([]string{"generators", "transformers", "replacements", "fields", "configurations"},
 		func(w string) bool { return bytes.Contains(data, []byte(w)) }) {
 		return nil, nil
 	}
@@ -57,6 +59,11 @@ func KustomizationSecrets(p string, data []byte, read func(string) ([]byte, bool
 		}
 		for _, s := range replacementSecrets(d, dir, read, secrets) {
 			s.Document = i + 1
+			out = append(out, s)
+		}
+	}
+	if len(docs) > 0 {
+		if s, ok := fieldSpecSecrets(docs[0], dir, read, secrets); ok {
 			out = append(out, s)
 		}
 	}
@@ -126,14 +133,16 @@ func KustomizationResources(p string, data []byte) ([]string, error) {
 func generatorSecret(g kustypes.SecretArgs, prefix, dir string, read func(string) ([]byte, bool)) (PlaintextSecret, bool) {
 	s := PlaintextSecret{Document: 1, Namespace: g.Namespace, Name: g.Name}
 	for i, l := range g.LiteralSources {
-		s.Keys = append(s.Keys, prefix+"literals"+literalKey(l, i))
+		if !emptyLiteral(l) {
+			s.Keys = append(s.Keys, prefix+"literals"+literalKey(l, i))
+		}
 	}
 	envs := slices.Clone(g.EnvSources)
 	if g.EnvSource != "" {
 		envs = append(envs, g.EnvSource)
 	}
 	for _, e := range envs {
-		if inClear(dir, e, read) {
+		if inClear(dir, e, read, true) {
 			s.Keys = append(s.Keys, prefix+"envs."+e)
 		}
 	}
@@ -142,7 +151,7 @@ func generatorSecret(g kustypes.SecretArgs, prefix, dir string, read func(string
 		if !found {
 			key, src = path.Base(f), f
 		}
-		if inClear(dir, src, read) {
+		if inClear(dir, src, read, false) {
 			s.Keys = append(s.Keys, prefix+"files."+key)
 		}
 	}
@@ -157,6 +166,13 @@ func literalKey(l string, i int) string {
 		return "." + key
 	}
 	return fmt.Sprintf("[%d] (not KEY=VALUE)", i)
+}
+
+// emptyLiteral says whether a literal is KEY= with nothing after it: kustomize writes the key with an empty value,
+// which holds nothing to leak (as an empty data or stringData value does not; see inClearValue).
+func emptyLiteral(l string) bool {
+	key, value, found := strings.Cut(l, "=")
+	return found && validKey(key) && value == ""
 }
 
 // validKey says whether a Secret or ConfigMap key is one the API server takes (IsConfigMapKey).
@@ -263,21 +279,53 @@ func fileConfigs(p string, read func(string) ([]byte, bool), seen map[string]boo
 	return nil
 }
 
-// inClear says whether a generator's source file is in the tree and holds a value in the clear (see clearFile).
-func inClear(dir, src string, read func(string) ([]byte, bool)) bool {
+// inClear says whether a generator's source file is in the tree and holds a value in the clear (see clearFile). An
+// empty file holds none, and neither does an env source (env) in the clear that gives no value (see envValues).
+func inClear(dir, src string, read func(string) ([]byte, bool), env bool) bool {
 	p := path.Clean(path.Join(dir, src))
 	if path.IsAbs(src) || p == ".." || strings.HasPrefix(p, "../") {
 		return false
 	}
 	b, ok := read(p)
-	return ok && clearFile(b)
+	switch {
+	case !ok || len(b) == 0:
+		return false
+	case env && !sopsFile(b):
+		return envValues(b)
+	}
+	return clearFile(b)
+}
+
+// envValues says whether a dotenv file gives a value as kustomize reads it (kv's keyValuesFromLine): a line that is
+// not blank, a comment, nor KEY= with nothing after it. A line without = counts: kustomize takes it as a key with an
+// empty value, and that key may be a value pasted without its own.
+func envValues(b []byte) bool {
+	for i, l := range strings.Split(string(b), "\n") {
+		if i == 0 {
+			l = strings.TrimPrefix(l, "\ufeff")
+		}
+		l = strings.TrimLeftFunc(strings.TrimSuffix(l, "\r"), unicode.IsSpace)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if _, value, found := strings.Cut(l, "="); !found || value != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// sopsFile says whether a file carries SOPS metadata in any format clearFile reads: dotenv, INI, YAML or JSON.
+func sopsFile(b []byte) bool {
+	return sopsEncrypted(b) || slices.ContainsFunc(strings.Split(string(b), "\n"), func(l string) bool { return strings.TrimSpace(l) == "[sops]" })
 }
 
 // clearFile says whether a file that a generator or a patch reads holds a value in the clear: it is not
 // SOPS-encrypted, or it is and a value stands beside the ciphertext unencrypted (an unencrypted_suffix or an
 // encrypted_regex that leaves it out, a value added by hand). kustomize-controller decrypts the file before the
 // build, or uses it as it is when its format's marker is not there; either way such a value reaches the Secret as
-// written. Empty and null values hold nothing (sops leaves them as they are), nor do comments or sops' metadata.
+// written. A Secret manifest's kind and metadata are no values (see plaintextKeys). Empty and null values hold
+// nothing (sops leaves them as they are), nor do comments or sops' metadata.
 func clearFile(b []byte) bool {
 	lines := strings.Split(string(b), "\n")
 	// clearComment: sops encrypts comments too (#ENC[...], ; ENC[...]).
@@ -330,7 +378,8 @@ func clearFile(b []byte) bool {
 	case !sopsEncrypted(b):
 		return true
 	}
-	// YAML or JSON: every value outside the sops block of each document.
+	// YAML or JSON: every value outside the sops block of each document; of a Secret manifest (sops' own
+	// encrypted_regex ^(data|stringData)$ leaves its kind and metadata in the clear), its values, as anywhere else.
 	docs, err := decodeAll(b)
 	if err != nil {
 		return true
@@ -341,6 +390,10 @@ func clearFile(b []byte) bool {
 		r := root(d)
 		if r == nil || r.Kind != kyaml.MappingNode {
 			clear = clear || clearLeaf(r, seen)
+			continue
+		}
+		if hasText(fields(r, "kind"), "Secret") {
+			clear = clear || len(plaintextKeys(r, "")) > 0
 			continue
 		}
 		visitFields(r, map[*kyaml.Node]bool{}, func(k, v *kyaml.Node) {

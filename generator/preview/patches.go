@@ -340,16 +340,15 @@ func (p patch) plaintext(document int, secrets *SecretNames) (PlaintextSecret, b
 					// The object the target selects becomes a Secret, with whatever values it holds.
 					s.Keys = append(s.Keys, p.where+"/kind")
 				}
+				if copiesIntoSecret(op) {
+					s.Keys = append(s.Keys, p.where+pointerKey(op))
+				}
 				switch value, whole := secretOp(op); {
 				case value == nil:
 				case whole:
 					s.Keys = append(s.Keys, plaintextKeys(value, p.where+".")...)
 				case inClearValue(value):
-					ptr, _ := text(field(op, "path"))
-					if segments := strings.Split(ptr, "/"); len(segments) > 2 && !validKey(unescapePointer(segments[2])) {
-						ptr = "/" + segments[1] + "/(a key that is not valid, not shown)"
-					}
-					s.Keys = append(s.Keys, p.where+ptr)
+					s.Keys = append(s.Keys, p.where+pointerKey(op))
 				}
 			}
 		default:
@@ -388,6 +387,31 @@ func secretOp(op *kyaml.Node) (value *kyaml.Node, whole bool) {
 		return value, false
 	}
 	return nil, false
+}
+
+// pointerKey is a JSON patch operation's path as a report names it: a key that is not one the API server takes is
+// not shown (see plaintextKeys).
+func pointerKey(op *kyaml.Node) string {
+	ptr, _ := text(field(op, "path"))
+	if segments := strings.Split(ptr, "/"); len(segments) > 2 && !validKey(unescapePointer(segments[2])) {
+		ptr = "/" + segments[1] + "/(a key that is not valid, not shown)"
+	}
+	return ptr
+}
+
+// copiesIntoSecret says whether a JSON patch operation copies or moves a value into a Secret's values from a field
+// that is none of them (an annotation, a label, a field an earlier operation added): the value, in the clear where it
+// stood, stands in the Secret as it is.
+func copiesIntoSecret(op *kyaml.Node) bool {
+	kind, _ := text(field(op, "op"))
+	if kind != "copy" && kind != "move" {
+		return false
+	}
+	to, _ := text(field(op, "path"))
+	from, _ := text(field(op, "from"))
+	into, out := strings.Split(to, "/"), strings.Split(from, "/")
+	return (to == "" || len(into) > 1 && isSecretField(unescapePointer(into[1]))) &&
+		!(len(out) > 1 && isSecretField(unescapePointer(out[1])))
 }
 
 // makesSecret says whether a JSON patch operation may turn the object it patches into a Secret: it adds or replaces

@@ -13,8 +13,8 @@ import (
 // SecretNames are the names of the Secrets a tree holds or generates, for telling whether a patch whose target's
 // kind does not name Secret can select one (see patch.mayTouchSecret): every Secret document in any file (any file
 // can be a kustomize resource), every secretGenerator and SecretGenerator (in a file, or inline among generators),
-// each as written and with each namePrefix and nameSuffix a kustomization or Flux Kustomization of the tree gives
-// (kustomize matches a target's name against an object's name as written and as its prefixes and suffixes make it). Namespaces and labels are not compared:
+// each as written and with each namePrefix and nameSuffix a kustomization or Flux Kustomization of the tree gives, and
+// each prefix and suffix a prefix or suffix transformer's configuration gives (kustomize matches a target's name against an object's name as written and as its prefixes and suffixes make it). Namespaces and labels are not compared:
 // kustomize and Flux change them too, so a target that differs from a Secret only there is taken to match it.
 type SecretNames struct {
 	paths []string
@@ -49,7 +49,8 @@ func (s *SecretNames) load() {
 		}
 		kustomization := IsKustomizationFile(p)
 		secret := mayHoldSecret(data)
-		if !kustomization && !secret && !bytes.Contains(data, []byte("namePrefix")) && !bytes.Contains(data, []byte("nameSuffix")) {
+		if !kustomization && !secret && !bytes.Contains(data, []byte("namePrefix")) && !bytes.Contains(data, []byte("nameSuffix")) &&
+			!bytes.Contains(data, []byte("fixTransformer")) {
 			continue
 		}
 		docs, err := decodeAll(data)
@@ -101,6 +102,23 @@ func (s *SecretNames) load() {
 			for _, m := range []*kyaml.Node{r, field(r, "spec")} {
 				add(prefixes, fields(m, "namePrefix"))
 				add(suffixes, fields(m, "nameSuffix"))
+			}
+			// A prefix or suffix transformer's configuration, in a file or inline among a kustomization's transformers.
+			configs := []*kyaml.Node{r}
+			for _, entry := range texts(field(r, "transformers")) {
+				inline, _ := inlineConfigs(entry)
+				for _, c := range inline {
+					if cd, err := decodeAll([]byte(c)); err == nil && len(cd) > 0 {
+						configs = append(configs, root(cd[0]))
+					}
+				}
+			}
+			for _, c := range configs {
+				kinds := fields(c, "kind")
+				if hasText(kinds, "PrefixTransformer") || hasText(kinds, "SuffixTransformer") || hasText(kinds, "PrefixSuffixTransformer") {
+					add(prefixes, fields(c, "prefix"))
+					add(suffixes, fields(c, "suffix"))
+				}
 			}
 		}
 	}

@@ -14,12 +14,12 @@ import (
 )
 
 // MaskFile returns a YAML file with every value that must not show masked, for showing in a diff: the values of
-// every Secret document, secretGenerator literals, inline patches that may touch a Secret, SOPS ciphertext, and the
-// sops block but for its recipients and settings. A file without any comes back unchanged; one with any is
-// re-encoded (both sides of a diff go through the same encoder, so only real changes show). A file that does not
+// every Secret document, secretGenerator literals, inline patches that may touch a Secret, the values field specs
+// write into a Secret (see maskFieldSpecValues), SOPS ciphertext, and the sops block but for its recipients and
+// settings. A file without any comes back unchanged; one with any is re-encoded (both sides of a diff go through the same encoder, so only real changes show). A file that does not
 // parse but may hold a Secret is replaced by one line.
 func MaskFile(data []byte) []byte {
-	if !mayHoldSecret(data) {
+	if !mayHoldSecret(data) && !bytes.Contains(data, []byte("field")) && !bytes.Contains(data, []byte("configurations")) {
 		return data
 	}
 	docs, err := decodeAll(data)
@@ -58,6 +58,7 @@ func maskDocument(d *kyaml.Node) bool {
 	}
 	masked = maskLiterals(d) || masked
 	masked = maskPatches(d) || masked
+	masked = maskFieldSpecValues(d) || masked
 	masked = maskSOPSMetadata(d, seen) || masked
 	return masked
 }
@@ -127,7 +128,9 @@ func generatorConfigLiterals(doc *kyaml.Node, document int) (PlaintextSecret, bo
 	for _, lits := range fields(r, "literals") {
 		for _, l := range literalNodes(lits) {
 			s, _ := text(l)
-			p.Keys = append(p.Keys, "literals"+literalKey(s, i))
+			if !emptyLiteral(s) {
+				p.Keys = append(p.Keys, "literals"+literalKey(s, i))
+			}
 			i++
 		}
 	}
@@ -187,16 +190,23 @@ func plaintextKeys(obj *kyaml.Node, prefix string) []string {
 // inClearValue says whether a value holds anything that is not SOPS ciphertext. An empty value holds nothing to leak,
 // and sops leaves it as it is: flagging it would fail check on every file generate writes for an empty value.
 func inClearValue(v *kyaml.Node) bool {
+	return inClearNode(v, map[*kyaml.Node]bool{})
+}
+
+// inClearNode is inClearValue, each node looked at once: aliases of aliases (ten of ten of ten...) would otherwise
+// have a file of a few lines walked for ever.
+func inClearNode(v *kyaml.Node, seen map[*kyaml.Node]bool) bool {
 	v = deref(v)
-	if v == nil {
-		return false
+	if v == nil || seen[v] {
+		return false // one seen before held nothing in the clear, or the walk would have ended there
 	}
+	seen[v] = true
 	if v.Kind == kyaml.ScalarNode {
 		s, _ := text(v)
 		return s != "" && !isEncrypted(s) && !encryptedFile(s)
 	}
 	for _, c := range v.Content {
-		if inClearValue(c) {
+		if inClearNode(c, seen) {
 			return true
 		}
 	}
