@@ -83,8 +83,7 @@ func bootstrapPathProblems(m *spec.Model, byCluster map[string][]preview.Kustomi
 			continue
 		}
 		for _, k := range byCluster[folder] {
-			if k.DeclaredBy != "" || k.Spec.SourceRef.Kind != "GitRepository" ||
-				!strings.HasPrefix(k.File, c.Flux.Path+"/"+render.BootstrapDir+"/") {
+			if !k.FromBootstrap(folder) {
 				continue
 			}
 			applied := appliedPath(k)
@@ -107,8 +106,7 @@ func bootstrapPathProblems(m *spec.Model, byCluster map[string][]preview.Kustomi
 func liveBootstrap(folder string, ks []preview.Kustomization) (k preview.Kustomization, prefix string, ok bool) {
 	dir := spec.ClustersDir + "/" + folder
 	for _, k := range ks {
-		if k.Cluster != folder || k.DeclaredBy != "" || k.Spec.SourceRef.Kind != "GitRepository" ||
-			!strings.HasPrefix(k.File, dir+"/"+render.BootstrapDir+"/") {
+		if !k.FromBootstrap(folder) {
 			continue
 		}
 		if prefix, ok := strings.CutSuffix("/"+appliedPath(k), "/"+dir); ok {

@@ -231,14 +231,19 @@ func ownSource(clusterName string, seeds []Kustomization) SourceRef {
 // declared under clusters/<cluster>/flux-system/, it applies clusters/<cluster> from a GitRepository. false when
 // the cluster has none in this tree (not bootstrapped yet, or its files kept elsewhere).
 func Bootstrap(clusterName string, ks []Kustomization) (Kustomization, bool) {
-	dir := ClustersDir + "/" + clusterName
 	for _, k := range ks {
-		if k.Cluster == clusterName && k.DeclaredBy == "" && k.Path == dir && strings.HasPrefix(k.File, dir+"/flux-system/") &&
-			k.Spec.SourceRef.Kind == "GitRepository" {
+		if k.FromBootstrap(clusterName) && k.Path == ClustersDir+"/"+clusterName {
 			return k, true
 		}
 	}
 	return Kustomization{}, false
+}
+
+// FromBootstrap says the Kustomization stands where flux bootstrap writes a cluster's own: declared under
+// clusters/<cluster>/flux-system/, from a GitRepository. Whether it applies that cluster folder is its path's to say.
+func (k Kustomization) FromBootstrap(clusterName string) bool {
+	return k.Cluster == clusterName && k.DeclaredBy == "" && k.Spec.SourceRef.Kind == "GitRepository" &&
+		strings.HasPrefix(k.File, ClustersDir+"/"+clusterName+"/flux-system/")
 }
 
 // Source is a Kustomization's sourceRef, its namespace defaulted to the Kustomization's as Flux does.
