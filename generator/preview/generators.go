@@ -531,17 +531,12 @@ func maskInlineConfigs(entry string) string {
 	if err != nil {
 		return hidden
 	}
-	var buf bytes.Buffer
-	for i, d := range docs {
+	for _, d := range docs {
 		maskDocument(d)
-		if i > 0 {
-			buf.WriteString("---\n")
-		}
-		enc := kyaml.NewEncoder(&buf)
-		if enc.Encode(d) != nil {
-			return hidden
-		}
-		enc.Close()
 	}
-	return buf.String()
+	out, ok := encodeDocuments(docs)
+	if !ok {
+		return hidden
+	}
+	return string(out)
 }

@@ -1,7 +1,6 @@
 package preview
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"path"
@@ -298,18 +297,11 @@ func maskPatchBody(body string) string {
 			}
 		}
 	}
-	var buf bytes.Buffer
-	for i, d := range docs {
-		if i > 0 {
-			buf.WriteString("---\n")
-		}
-		enc := kyaml.NewEncoder(&buf)
-		if enc.Encode(d) != nil {
-			return hidden
-		}
-		enc.Close()
+	out, ok := encodeDocuments(docs)
+	if !ok {
+		return hidden
 	}
-	return buf.String()
+	return string(out)
 }
 
 // plaintext reports the values in the clear that a patch which may touch a Secret of the tree (see mayTouchSecret)

@@ -35,18 +35,28 @@ func MaskFile(data []byte) []byte {
 	if !masked {
 		return data
 	}
+	out, ok := encodeDocuments(docs)
+	if !ok {
+		return []byte("# (not shown: the file could not be re-encoded and may hold Secret values)\n")
+	}
+	return out
+}
+
+// encodeDocuments writes masked documents back as one YAML stream; ok is false when one cannot be encoded, and then
+// the caller shows a placeholder instead, never the documents as they were.
+func encodeDocuments(docs []*kyaml.Node) (out []byte, ok bool) {
 	var buf bytes.Buffer
 	for i, d := range docs {
 		if i > 0 {
 			buf.WriteString("---\n")
 		}
 		enc := kyaml.NewEncoder(&buf)
-		if err := enc.Encode(d); err != nil {
-			return []byte("# (not shown: the file could not be re-encoded and may hold Secret values)\n")
+		if enc.Encode(d) != nil {
+			return nil, false
 		}
 		enc.Close()
 	}
-	return buf.Bytes()
+	return buf.Bytes(), true
 }
 
 // maskDocument masks one document in place; it says whether it masked anything.
