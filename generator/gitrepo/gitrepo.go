@@ -24,6 +24,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage"
 )
 
 // Repo is the git repository holding an output folder.
@@ -887,6 +888,21 @@ func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
+	// go-git's Add reads the index and writes it back whole, once per path: quadratic in the tree. Staging goes
+	// through a view of the repository whose index is held in memory, written once after the last path.
+	idx, err := r.index()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	mem := &memIndex{Storer: r.repo.Storer, idx: idx}
+	staging, err := git.Open(mem, wt.Filesystem)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	swt, err := staging.Worktree()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
 	var removed []string
 	for _, p := range paths {
 		if err := interrupted(); err != nil {
@@ -901,29 +917,23 @@ func (r *Repo) CommitPaths(paths []string, msg string, author, committer *object
 		}
 		// SkipStatus: the path is a file (or a link) on disk, and the status that Add computes first is of the
 		// whole work tree, every file hashed, once per path: quadratic in the tree (a 100-cluster fleet took 50 s).
-		if err := wt.AddWithOptions(&git.AddOptions{Path: rp, SkipStatus: true}); err != nil {
+		if err := swt.AddWithOptions(&git.AddOptions{Path: rp, SkipStatus: true}); err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("staging %s: %w", rp, err)
 		}
 	}
-	if len(removed) > 0 {
-		idx, err := r.index()
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		for _, rp := range removed {
-			if _, err := idx.Remove(rp); err != nil && !errors.Is(err, index.ErrEntryNotFound) {
-				return plumbing.ZeroHash, fmt.Errorf("staging the removal of %s: %w", rp, err)
-			}
-		}
-		if err := r.repo.Storer.SetIndex(idx); err != nil {
-			return plumbing.ZeroHash, err
+	idx = mem.idx
+	for _, rp := range removed {
+		if _, err := idx.Remove(rp); err != nil && !errors.Is(err, index.ErrEntryNotFound) {
+			return plumbing.ZeroHash, fmt.Errorf("staging the removal of %s: %w", rp, err)
 		}
 	}
-	// go-git builds the tree from every index entry: a path in several stages would be written several times.
-	idx, err := r.index()
-	if err != nil {
+	if err := interrupted(); err != nil {
 		return plumbing.ZeroHash, err
 	}
+	if err := r.repo.Storer.SetIndex(idx); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	// go-git builds the tree from every index entry: a path in several stages would be written several times.
 	if err := checkEntries(idx); err != nil {
 		return plumbing.ZeroHash, err
 	}
@@ -952,5 +962,19 @@ func checkEntries(idx *index.Index) error {
 		}
 		seen[e.Name] = true
 	}
+	return nil
+}
+
+// memIndex is a repository's storage with its index held in memory: go-git's Add reads and writes the index
+// through the storage, and CommitPaths writes it to disk once, after every path is staged.
+type memIndex struct {
+	storage.Storer
+	idx *index.Index
+}
+
+func (m *memIndex) Index() (*index.Index, error) { return m.idx, nil }
+
+func (m *memIndex) SetIndex(idx *index.Index) error {
+	m.idx = idx
 	return nil
 }
