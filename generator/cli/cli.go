@@ -72,7 +72,11 @@ func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
-	code := report(stderr, err, cmd != nil && cmd.Annotations[writesAnnotation] != "")
+	usage := root.CommandPath()
+	if cmd != nil {
+		usage = cmd.CommandPath()
+	}
+	code := report(stderr, err, cmd != nil && cmd.Annotations[writesAnnotation] != "", usage)
 	if cmd != nil && wantsJSON(cmd, args) {
 		writeErrorJSON(stdout, err)
 	}
@@ -84,8 +88,8 @@ func runMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 const writesAnnotation = "kronform-gen/writes"
 
 // report prints a failed command's error on stderr and returns its exit code; writes says whether the command writes
-// files.
-func report(stderr io.Writer, err error, writes bool) int {
+// files, usage is the command line whose --help the user is pointed to ("kronform-gen init").
+func report(stderr io.Writer, err error, writes bool, usage string) int {
 	var ee *exitError
 	var problems spec.Problems
 	switch {
@@ -107,7 +111,7 @@ func report(stderr io.Writer, err error, writes bool) int {
 	default:
 		// cobra's own errors: unknown command or flag, wrong number of arguments.
 		fmt.Fprintln(stderr, "kronform-gen:", err)
-		fmt.Fprintln(stderr, "Run 'kronform-gen --help' for usage.")
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", usage)
 		return ExitUsage
 	}
 }
@@ -347,4 +351,14 @@ func suggest(cmd *cobra.Command, typed string) string {
 		}
 	}
 	return b.String()
+}
+
+// exactlyOne is cobra.ExactArgs(1) that says what the argument is: "init takes one argument, CLUSTER (...)".
+func exactlyOne(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("%s takes one argument, %s; got %d", strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "), what, len(args))
+		}
+		return nil
+	}
 }

@@ -74,7 +74,7 @@ the Secret key must end in .agekey, or kustomize-controller does not pick it up.
 ` + exitCodesHelp,
 		Example: `  kronform-gen init prod --api-server https://api.prod.example.com:6443
   kronform-gen init lab -f lab/cluster-spec.yaml --age-key ~/keys/lab.agekey`,
-		Args: cobra.ExactArgs(1),
+		Args: exactlyOne("CLUSTER (the new cluster's name)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if errs := validation.IsDNS1123Label(name); len(errs) > 0 {

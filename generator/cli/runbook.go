@@ -35,7 +35,7 @@ mode off: leaving audit mode is when a bad policy locks you out.
 		Example: `  kronform-gen runbook audit on
   kronform-gen runbook audit off --cluster kronform > audit-off.sh`,
 		ValidArgs: []string{"on", "off"},
-		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		Args:      cobra.MatchAll(exactlyOne("on or off"), cobra.OnlyValidArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := a.load()
 			if err != nil {
