@@ -107,7 +107,69 @@ func (CIDRPeer) JSONSchema() *jsonschema.Schema {
 	}}
 }
 
-// JSONSchemaExtend says that a value source names exactly one of env and file (a null one is left out).
+// The name rules the loader checks (Kubernetes' validation functions, and its own), as patterns that ECMA-262 (the
+// editors') and RE2 read alike, with the lengths the rules set. TestNamePatternsAreTheLoadersRules holds each to its
+// rule.
+const (
+	dnsLabelPattern     = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	dnsSubdomainPattern = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// A label key is a name of at most 63 characters, with an optional DNS subdomain prefix of at most 253 and a /.
+	labelKeyPattern       = `^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$`
+	labelKeyPrefixPattern = `^([^/]{1,253}/)?[^/]*$`
+	labelValuePattern     = `^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$`
+	// A Secret key: letters, digits, '-', '_' and '.', neither . nor .. nor starting with .. (IsConfigMapKey).
+	secretKeyPattern = `^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$`
+)
+
+// nameSchema sets a string property of s to a name rule: a pattern and a longest length.
+func nameSchema(s *jsonschema.Schema, property, pattern string, maxLength uint64) {
+	p, _ := s.Properties.Get(property)
+	p.Pattern, p.MaxLength = pattern, new(maxLength)
+}
+
+// dnsLabel and dnsSubdomain are Kubernetes' name rules; fileName is a subdomain that names a file, NAME.yaml.
+func dnsLabel(s *jsonschema.Schema, property string) { nameSchema(s, property, dnsLabelPattern, 63) }
+func dnsSubdomain(s *jsonschema.Schema, property string) {
+	nameSchema(s, property, dnsSubdomainPattern, 253)
+}
+func fileName(s *jsonschema.Schema, property string) {
+	nameSchema(s, property, dnsSubdomainPattern, MaxFileName-uint64(len(".yaml")))
+}
+
+// labelMap makes a string map a map of Kubernetes labels: label keys, label values.
+func labelMap(m *jsonschema.Schema) {
+	m.PropertyNames = &jsonschema.Schema{Pattern: labelKeyPattern, AllOf: []*jsonschema.Schema{{Pattern: labelKeyPrefixPattern}}}
+	m.AdditionalProperties.Pattern, m.AdditionalProperties.MaxLength = labelValuePattern, new(uint64(63))
+}
+
+// JSONSchemaExtend gives the cluster's name and domain Kubernetes' name rules.
+func (Cluster) JSONSchemaExtend(s *jsonschema.Schema) {
+	dnsLabel(s, "name")
+	dnsSubdomain(s, "domain")
+}
+
+// JSONSchemaExtend gives a node's name and labels Kubernetes' rules.
+func (Node) JSONSchemaExtend(s *jsonschema.Schema) {
+	dnsSubdomain(s, "name")
+	labels, _ := s.Properties.Get("labels")
+	labelMap(labels)
+}
+
+// JSONSchemaExtend gives a host policy a name its file can have: not kustomization, whose file lists the folder.
+func (HostPolicy) JSONSchemaExtend(s *jsonschema.Schema) {
+	fileName(s, "name")
+	name, _ := s.Properties.Get("name")
+	name.Not = &jsonschema.Schema{Const: "kustomization"}
+}
+
+// JSONSchemaExtend gives the node labels a policy selects by Kubernetes' label rules.
+func (NodeMatch) JSONSchemaExtend(s *jsonschema.Schema) {
+	labels, _ := s.Properties.Get("labels")
+	labelMap(labels)
+}
+
+// JSONSchemaExtend says that a value source names exactly one of env and file (a null one is left out), and an env
+// source an environment variable.
 func (SecretSource) JSONSchemaExtend(s *jsonschema.Schema) {
 	only := func(field string) *jsonschema.Schema {
 		props := jsonschema.NewProperties()
@@ -115,18 +177,37 @@ func (SecretSource) JSONSchemaExtend(s *jsonschema.Schema) {
 		return &jsonschema.Schema{Required: []string{field}, Properties: props}
 	}
 	s.OneOf = []*jsonschema.Schema{only("env"), only("file")}
+	env, _ := s.Properties.Get("env")
+	env.Pattern = envName.String()
 }
 
-// JSONSchemaExtend says that a secret has at least one key.
+// JSONSchemaExtend says that a secret has at least one key, each a key a Secret may have, and gives its name (which
+// names its file) and namespace Kubernetes' name rules.
 func (Secret) JSONSchemaExtend(s *jsonschema.Schema) {
 	data, _ := s.Properties.Get("data")
 	data.MinProperties = new(uint64(1))
+	data.PropertyNames = &jsonschema.Schema{Pattern: secretKeyPattern, MaxLength: new(uint64(253))}
+	fileName(s, "name")
+	dnsLabel(s, "namespace")
 }
 
-// JSONSchemaExtend lists the IPAM modes the loader takes.
+// JSONSchemaExtend names Robot's characters for a template name.
+func (Hetzner) JSONSchemaExtend(s *jsonschema.Schema) {
+	template, _ := s.Properties.Get("template")
+	template.Pattern = hetznerName.String()
+}
+
+// JSONSchemaExtend names Robot's characters for a rule name.
+func (HetznerRule) JSONSchemaExtend(s *jsonschema.Schema) {
+	name, _ := s.Properties.Get("name")
+	name.Pattern = hetznerName.String()
+}
+
+// JSONSchemaExtend lists the IPAM modes the loader takes, and gives the namespace Kubernetes' name rule.
 func (Cilium) JSONSchemaExtend(s *jsonschema.Schema) {
 	ipam, _ := s.Properties.Get("ipam")
 	ipam.Enum = anyOf(ipamModes)
+	dnsLabel(s, "namespace")
 }
 
 // zeroDuration matches the durations Flux's pattern takes and the loader refuses: zero (0s, 0m0s), and a single ms
@@ -134,12 +215,15 @@ func (Cilium) JSONSchemaExtend(s *jsonschema.Schema) {
 // checks that.
 const zeroDuration = `^(0+(\.0+)?(ms|s|m|h))+$|^0*(\.[0-9]+)?ms$`
 
-// JSONSchemaExtend refuses the durations Flux's pattern takes but the loader does not.
+// JSONSchemaExtend refuses the durations Flux's pattern takes but the loader does not, and gives the namespace and
+// the GitRepository's name Kubernetes' name rules.
 func (Flux) JSONSchemaExtend(s *jsonschema.Schema) {
 	for _, f := range []string{"interval", "retryInterval", "timeout"} {
 		d, _ := s.Properties.Get(f)
 		d.Not = &jsonschema.Schema{Type: "string", Pattern: zeroDuration}
 	}
+	dnsLabel(s, "namespace")
+	dnsSubdomain(s, "gitRepository")
 }
 
 // JSONSchemaExtend says what a rule needs: a non-empty list of peers, ports or ICMP types, known entities, non-empty
@@ -154,6 +238,7 @@ func (PolicyRule) JSONSchemaExtend(s *jsonschema.Schema) {
 	entities.Items.Enum = anyOf(ciliumEntities)
 	endpoints, _ := s.Properties.Get("endpoints")
 	endpoints.Items.MinProperties = new(uint64(1))
+	labelMap(endpoints.Items)
 	ports, _ := s.Properties.Get("ports")
 	var protocols []string
 	for _, p := range Protocols {
