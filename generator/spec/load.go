@@ -42,7 +42,17 @@ type Model struct {
 	// its preset.
 	presetSources map[string]presetSource
 	fromPreset    map[string]presetParts
+	// unsound are the clusters a model LoadPartial gives with problems did not load whole (see Sound); all nil: every
+	// cluster did.
+	unsound    map[int]bool
+	allUnsound bool
 }
+
+// Sound says whether the i-th cluster loaded whole, so that what looks at a loaded cluster (the lints) may look at
+// it: every cluster of a model Load returns. Of one LoadPartial returns with problems, a cluster no problem stands
+// in, when none stands outside every cluster either (the defaults, the presets, the file as a whole), which every
+// cluster takes from.
+func (m *Model) Sound(i int) bool { return !m.allUnsound && !m.unsound[i] }
 
 // presetParts are what a resolved host policy took from its preset: the first rules of each direction, and perhaps
 // the node selector.
@@ -75,6 +85,17 @@ func LoadFile(path string, opts Options) (*Model, error) {
 
 // Load is LoadFile for bytes already read; name is used in messages and to resolve relative paths.
 func Load(name string, data []byte, opts Options) (*Model, error) {
+	m, err := LoadPartial(name, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// LoadPartial is Load, but for a spec with problems it also returns the model as far as it loaded, when the file
+// could be read whole: its clusters that loaded whole are Sound, so that what is found only after loading (the
+// lints) can be reported for them in the same run. Nothing else may use such a model.
+func LoadPartial(name string, data []byte, opts Options) (*Model, error) {
 	// Problems in the presets are reported with the spec's, in one run.
 	presets, sources, err := loadPresets(opts.Templates)
 	var presetProblems Problems
@@ -106,9 +127,26 @@ func Load(name string, data []byte, opts Options) (*Model, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return nil, problems.Sorted()
+		m.unsoundFrom(problems)
+		return m, problems.Sorted()
 	}
 	return m, nil
+}
+
+// unsoundFrom marks the clusters the problems stand in as not loaded whole, and every cluster when one stands
+// outside them, or in another file (a preset).
+func (m *Model) unsoundFrom(problems Problems) {
+	m.unsound = map[int]bool{}
+	for _, p := range problems {
+		rest, ok := strings.CutPrefix(p.Path, "clusters[")
+		idx, _, closed := strings.Cut(rest, "]")
+		i, err := strconv.Atoi(idx)
+		if p.File != m.File || !ok || !closed || err != nil {
+			m.allUnsound = true
+			return
+		}
+		m.unsound[i] = true
+	}
 }
 
 // coveredBy says whether a validation problem is about a field (or inside a field) that already failed to decode. It
