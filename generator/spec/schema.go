@@ -2,6 +2,7 @@ package spec
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 
@@ -114,9 +115,13 @@ const (
 	dnsLabelPattern     = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	dnsSubdomainPattern = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	// A label key is a name of at most 63 characters, with an optional DNS subdomain prefix of at most 253 and a /.
-	labelKeyPattern       = `^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$`
+	labelKeyPrefix        = `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/`
+	labelKeyName          = `([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]`
+	labelKeyPattern       = `^(` + labelKeyPrefix + `)?` + labelKeyName + `$`
 	labelKeyPrefixPattern = `^([^/]{1,253}/)?[^/]*$`
-	labelValuePattern     = `^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$`
+	// A Secret type of one's own is a label key with its prefix, outside kubernetes.io/.
+	ownSecretTypePattern = `^` + labelKeyPrefix + labelKeyName + `$`
+	labelValuePattern    = `^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$`
 	// A Secret key: letters, digits, '-', '_' and '.', neither . nor .. nor starting with .. (IsConfigMapKey).
 	secretKeyPattern = `^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$`
 )
@@ -168,27 +173,36 @@ func (NodeMatch) JSONSchemaExtend(s *jsonschema.Schema) {
 	labelMap(labels)
 }
 
-// JSONSchemaExtend says that a value source names exactly one of env and file (a null one is left out), and an env
-// source an environment variable.
+// JSONSchemaExtend says that a value source names exactly one of env and file (a null or empty one is left out), an
+// environment variable or a relative path.
 func (SecretSource) JSONSchemaExtend(s *jsonschema.Schema) {
 	only := func(field string) *jsonschema.Schema {
 		props := jsonschema.NewProperties()
-		props.Set(field, &jsonschema.Schema{Type: "string"})
+		props.Set(field, &jsonschema.Schema{Type: "string", MinLength: new(uint64(1))})
 		return &jsonschema.Schema{Required: []string{field}, Properties: props}
 	}
 	s.OneOf = []*jsonschema.Schema{only("env"), only("file")}
 	env, _ := s.Properties.Get("env")
-	env.Pattern = envName.String()
+	env.Pattern = "^(" + strings.TrimSuffix(strings.TrimPrefix(envName.String(), "^"), "$") + ")?$" // "" is left out
+	file, _ := s.Properties.Get("file")
+	file.Not = &jsonschema.Schema{Type: "string", Pattern: `^[/~]`}
 }
 
-// JSONSchemaExtend says that a secret has at least one key, each a key a Secret may have, and gives its name (which
-// names its file) and namespace Kubernetes' name rules.
+// JSONSchemaExtend says that a secret has at least one key, each a key a Secret may have, gives its name (which
+// names its file) and namespace Kubernetes' name rules, and its type: a built-in type kronform-gen writes, or one of
+// the user's own, DOMAIN/NAME outside kubernetes.io/ (the keys a built-in type needs are the loader's to check).
 func (Secret) JSONSchemaExtend(s *jsonschema.Schema) {
 	data, _ := s.Properties.Get("data")
 	data.MinProperties = new(uint64(1))
 	data.PropertyNames = &jsonschema.Schema{Pattern: secretKeyPattern, MaxLength: new(uint64(253))}
 	fileName(s, "name")
 	dnsLabel(s, "namespace")
+	typ, _ := s.Properties.Get("type")
+	typ.AnyOf = []*jsonschema.Schema{
+		{Enum: anyOf(slices.Sorted(maps.Keys(secretTypes)))},
+		{Pattern: ownSecretTypePattern, AllOf: []*jsonschema.Schema{{Pattern: labelKeyPrefixPattern}},
+			Not: &jsonschema.Schema{Type: "string", Pattern: `^kubernetes\.io/`}},
+	}
 }
 
 // JSONSchemaExtend names Robot's characters for a template name.
