@@ -147,10 +147,22 @@ func labelMap(m *jsonschema.Schema) {
 	m.AdditionalProperties.Pattern, m.AdditionalProperties.MaxLength = labelValuePattern, new(uint64(63))
 }
 
-// JSONSchemaExtend gives the cluster's name and domain Kubernetes' name rules.
+// ageRecipientPattern is an age X25519 recipient's form: age1 and 58 characters of bech32's alphabet (its checksum
+// is the loader's to check).
+const ageRecipientPattern = `^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$`
+
+// JSONSchemaExtend gives the cluster's name and domain Kubernetes' name rules, and its recipients age's form.
 func (Cluster) JSONSchemaExtend(s *jsonschema.Schema) {
 	dnsLabel(s, "name")
 	dnsSubdomain(s, "domain")
+	recipients, _ := s.Properties.Get("ageRecipients")
+	recipients.Items.Pattern = ageRecipientPattern
+}
+
+// JSONSchemaExtend gives the recipients age's form.
+func (FleetDefaults) JSONSchemaExtend(s *jsonschema.Schema) {
+	recipients, _ := s.Properties.Get("ageRecipients")
+	recipients.Items.Pattern = ageRecipientPattern
 }
 
 // JSONSchemaExtend gives a node's name and labels Kubernetes' rules.
@@ -205,16 +217,30 @@ func (Secret) JSONSchemaExtend(s *jsonschema.Schema) {
 	}
 }
 
-// JSONSchemaExtend names Robot's characters for a template name.
+// hetznerPortPattern is Robot's port syntax, N or N-M (the numbers' range is the loader's to check).
+const hetznerPortPattern = `[0-9]+(-[0-9]+)?`
+
+// JSONSchemaExtend names Robot's characters for a template name, and the form of a discarded port: N or N-M, for
+// every protocol or with /tcp or /udp.
 func (Hetzner) JSONSchemaExtend(s *jsonschema.Schema) {
 	template, _ := s.Properties.Get("template")
 	template.Pattern = hetznerName.String()
+	discard, _ := s.Properties.Get("discard")
+	discard.Items.Pattern = `^` + hetznerPortPattern + `(/(` + anyCase("tcp") + `|` + anyCase("udp") + `)?)?$`
 }
 
-// JSONSchemaExtend names Robot's characters for a rule name.
+// JSONSchemaExtend names Robot's characters for a rule name, Robot's port syntax, and its TCP flags: any of them
+// joined by |, or all of them by &. An empty port or flags is left out, as the loader reads it.
 func (HetznerRule) JSONSchemaExtend(s *jsonschema.Schema) {
 	name, _ := s.Properties.Get("name")
 	name.Pattern = hetznerName.String()
+	for _, f := range []string{"srcPort", "dstPort"} {
+		port, _ := s.Properties.Get(f)
+		port.Pattern = `^(` + hetznerPortPattern + `)?$`
+	}
+	flag := `(` + strings.Join(hetznerTCPFlags, "|") + `)`
+	flags, _ := s.Properties.Get("tcpFlags")
+	flags.Pattern = `^(` + flag + `(\|` + flag + `)*|` + flag + `(&` + flag + `)*)?$`
 }
 
 // JSONSchemaExtend lists the IPAM modes the loader takes, and gives the namespace Kubernetes' name rule.
