@@ -57,8 +57,12 @@ func NodeMatcher(sel *metav1.LabelSelector, filtered bool) func(spec.Node) bool 
 
 // Lint finds host policies that Cilium would accept but that cannot do what they say: selectors on labels the filter
 // hides (errors) and selectors that pick no node of the spec (warnings, since nodes may carry labels the spec omits).
+// Only the clusters that loaded whole are looked at (see spec.Model.Sound).
 func Lint(m *spec.Model) (errs, warnings spec.Problems) {
 	for i, c := range m.Clusters {
+		if !m.Sound(i) {
+			continue
+		}
 		for j, p := range c.HostPolicies {
 			path := fmt.Sprintf("clusters[%d].hostPolicies[%d].nodes", i, j)
 			for _, k := range slices.Sorted(maps.Keys(p.Nodes.Labels)) {

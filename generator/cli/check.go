@@ -340,8 +340,12 @@ func (a *app) printCheck(rep checkReport) {
 		fmt.Fprint(a.stdout, f.Diff)
 	}
 	for _, s := range rep.PlaintextSecrets {
-		fmt.Fprintf(a.stdout, "plaintext Secret %s (document %d, %s): %s\n", s.Path, s.Document,
-			strings.TrimPrefix(s.Namespace+"/"+s.Name, "/"), strings.Join(s.Keys, ", "))
+		// A field spec or a replacement may write into Secrets it does not name: the document alone says where.
+		where := fmt.Sprintf("document %d", s.Document)
+		if id := strings.TrimPrefix(s.Namespace+"/"+s.Name, "/"); id != "" {
+			where += ", " + id
+		}
+		fmt.Fprintf(a.stdout, "plaintext Secret %s (%s): %s\n", s.Path, where, strings.Join(s.Keys, ", "))
 	}
 }
 

@@ -192,6 +192,16 @@ func TestReviewedLeaksStayMasked(t *testing.T) {
 			"apps/kronform/kustomization.yaml": "resources: [cm.yaml, db.yaml]\npatches:\n- target: {kind: ConfigMap, name: db}\n  patch: |\n    - {op: replace, path: /kind, value: Secret}\n",
 			"apps/kronform/db.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: db, namespace: default}\ndata: {pw: " + encoded + "}\n"},
 			plaintext: []string{"plaintext Secret apps/kronform/kustomization.yaml (document 1, db): patches[0]/kind"}},
+		{name: "images and replicas through configurations", files: map[string]string{
+			"apps/kronform/kustomization.yaml": "resources: [cm.yaml, s.yaml]\nconfigurations: [fs.yaml]\n" +
+				"images: [{name: nginx, newTag: " + leakCanary + "}]\nreplicas: [{name: s, count: 31337}]\n",
+			"apps/kronform/s.yaml":                    "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: default}\nstringData: {img: nginx}\n",
+			"apps/kronform/fs.yaml":                   "images: [{path: stringData/img, kind: Secret}]\nreplicas: [{path: stringData/count, kind: Secret, create: true}]\n",
+			"infrastructure/kronform/secrets/fs.yaml": "images: [{path: stringData/img, kind: Secret}]\n"},
+			owned: "configurations: [fs.yaml]\nimages: [{name: nginx, newTag: " + leakCanary + "}]\n",
+			plaintext: []string{
+				"plaintext Secret apps/kronform/kustomization.yaml (document 1): configurations[0].images[0].stringData/img, configurations[0].replicas[0].stringData/count",
+				"plaintext Secret " + secrets + " (document 1): configurations[0].images[0].stringData/img"}},
 		{name: "generator and transformer configurations", files: map[string]string{
 			"apps/kronform/kustomization.yaml": "resources: [cm.yaml]\ngenerators:\n- gen.yaml\n- |\n  apiVersion: builtin\n  kind: SecretGenerator\n" +
 				"  metadata: {name: inline, namespace: default}\n  literals: [pw=" + leakCanary + "]\ntransformers:\n- tr.yaml\n",

@@ -81,12 +81,18 @@ func (a *app) readSpec() ([]byte, error) {
 	return data, nil
 }
 
-// parseSpec decodes, defaults and validates a spec already read; it prints nothing.
+// parseSpec decodes, defaults and validates a spec already read; it prints nothing. With problems, the lints' errors
+// about the clusters that loaded whole come with them (see spec.Model.Sound), so that one run reports both; their
+// warnings wait for a spec that loads.
 func (a *app) parseSpec(data []byte) (*spec.Model, error) {
-	m, err := spec.Load(a.specPath, data, spec.Options{Templates: a.templates})
+	m, err := spec.LoadPartial(a.specPath, data, spec.Options{Templates: a.templates})
 	if err != nil {
 		var problems spec.Problems
 		if errors.As(err, &problems) {
+			if m != nil {
+				errs, _ := lints(m)
+				problems = append(problems, errs...).Sorted()
+			}
 			return nil, problems
 		}
 		return nil, fail(ExitUsage, "%v", err)
@@ -94,11 +100,16 @@ func (a *app) parseSpec(data []byte) (*spec.Model, error) {
 	return m, nil
 }
 
+// lints are the lints that need the whole model (see spec.Model.Sound).
+func lints(m *spec.Model) (errs, warnings spec.Problems) {
+	errs, warnings = cilium.Lint(m)
+	fwErrs, fwWarnings := firewall.Lint(m)
+	return append(errs, fwErrs...).Sorted(), append(warnings, fwWarnings...)
+}
+
 // lint runs the lints that need the whole model; warnings go to stderr, errors come back.
 func (a *app) lint(m *spec.Model) (*spec.Model, error) {
-	errs, warnings := cilium.Lint(m)
-	fwErrs, fwWarnings := firewall.Lint(m)
-	errs, warnings = append(errs, fwErrs...).Sorted(), append(warnings, fwWarnings...)
+	errs, warnings := lints(m)
 	for _, w := range append(m.Warnings, warnings...).Sorted() {
 		fmt.Fprintln(a.stderr, "warning:", w)
 	}

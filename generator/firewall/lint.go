@@ -111,12 +111,16 @@ func portProblem(pp cilium.PortProtocol) string {
 // a template Robot would refuse. Warnings, with the reason and the fix: a default-discard template without the reply
 // rule, a CIDR peer that holds node addresses (it never matches nodes), ping dropped on a node by default deny. The
 // policies that select no node and the label filter trap are cilium.Lint's; host policies with the host firewall off
-// are refused when the spec loads.
+// are refused when the spec loads. Only the clusters that loaded whole are looked at (see spec.Model.Sound).
 func Lint(m *spec.Model) (errs, warnings spec.Problems) {
 	// Clusters are linted on every core; the problems are sorted in the end, so the order of work does not show.
 	type found struct{ errs, warnings spec.Problems }
 	per := make([]found, len(m.Clusters))
-	parallel.For(len(m.Clusters), 0, func(i int) { per[i].errs, per[i].warnings = lintCluster(m, i) })
+	parallel.For(len(m.Clusters), 0, func(i int) {
+		if m.Sound(i) {
+			per[i].errs, per[i].warnings = lintCluster(m, i)
+		}
+	})
 	for _, f := range per {
 		errs, warnings = append(errs, f.errs...), append(warnings, f.warnings...)
 	}
@@ -132,6 +136,9 @@ func sharedAddresses(m *spec.Model) spec.Problems {
 	first := map[netip.Addr]holder{}
 	var out spec.Problems
 	for i, c := range m.Clusters {
+		if !m.Sound(i) {
+			continue
+		}
 		for j, n := range c.Nodes {
 			for k, a := range n.Addresses {
 				addr, err := netip.ParseAddr(a)

@@ -9,25 +9,58 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// kustomize's value transformers write a value of their own (a label, an annotation, a prefix, a namespace) at every
-// field their field specs name, and create the field when a spec says create: a spec naming a Secret's data or
-// stringData writes that value, in the clear, into every Secret it selects. A kustomization does so through its
-// labels' fields, and through the field specs its configurations give its commonLabels, labels, commonAnnotations,
-// namePrefix, nameSuffix and namespace; a ValueAddTransformer, through its targets' fieldPath.
+// kustomize's value transformers write a value of their own (a label, an annotation, a prefix, a namespace, an image
+// tag, a replica count) at every field their field specs name, and create the field when a spec says create: a spec
+// naming a Secret's data or stringData writes that value, in the clear, into every Secret it selects. A kustomization
+// does so through its labels' fields, and through the field specs its configurations give its commonLabels, labels,
+// commonAnnotations, namePrefix, nameSuffix, namespace, images, replicas and vars; a ValueAddTransformer, through its
+// targets' fieldPath.
 
 // valueTransformerKinds are the builtin transformers that write their value at the fields their fieldSpecs name, each
 // with the fields of its configuration giving the value.
 var valueTransformerKinds = map[string][]string{"LabelTransformer": {"labels"}, "AnnotationsTransformer": {"annotations"},
 	"PrefixTransformer": {"prefix"}, "SuffixTransformer": {"suffix"}, "PrefixSuffixTransformer": {"prefix", "suffix"},
-	"NamespaceTransformer": {"metadata"}, "ImageTagTransformer": {"imageTag"}}
+	"NamespaceTransformer": {"metadata"}, "ImageTagTransformer": {"imageTag"}, "ReplicaCountTransformer": {"replica"}}
 
-// configurationFields are the field spec lists of a kustomization's configurations that carry one of its own values,
-// each with the fields of the kustomization giving the value.
-var configurationFields = map[string][]string{
-	"commonLabels": {"commonLabels", "labels"}, "labels": {"commonLabels", "labels"},
-	"templateLabels": {"commonLabels", "labels"}, "volumeClaimTemplateLabels": {"commonLabels", "labels"},
-	"commonAnnotations": {"commonAnnotations"}, "namePrefix": {"namePrefix"}, "nameSuffix": {"nameSuffix"},
-	"namespace": {"namespace"},
+// configurationFields are the field spec lists of a kustomization's configurations that carry one of its own values
+// (see configuredValues).
+var configurationFields = []string{"commonLabels", "labels", "templateLabels", "volumeClaimTemplateLabels",
+	"commonAnnotations", "namePrefix", "nameSuffix", "namespace", "images", "replicas", "varReference"}
+
+// configuredValues are the values of a kustomization k that kustomize writes at the field specs its configurations
+// give the list: for the label lists, its commonLabels and every labels entry's pairs (which of them a list serves
+// depends on includeSelectors and includeTemplates: any may); for images, each entry's new name, tag, digest and
+// tag suffix (its name is only matched against the value already there); for replicas, each entry's count; for
+// varReference, each of its vars that reads an object other than a Secret (one reading a Secret copies a value in the
+// clear or ciphertext already where it stands, which that Secret's own report covers, as with replacements).
+func configuredValues(k *kyaml.Node, list string) []*kyaml.Node {
+	var out []*kyaml.Node
+	switch list {
+	case "commonLabels", "labels", "templateLabels", "volumeClaimTemplateLabels":
+		out = append(out, field(k, "commonLabels"))
+		for _, l := range items(field(k, "labels")) {
+			out = append(out, field(l, "pairs"))
+		}
+	case "commonAnnotations", "namePrefix", "nameSuffix", "namespace":
+		out = append(out, field(k, list))
+	case "images":
+		for _, img := range items(field(k, "images")) {
+			for _, f := range []string{"newName", "newTag", "digest", "tagSuffix"} {
+				out = append(out, field(img, f))
+			}
+		}
+	case "replicas":
+		for _, r := range items(field(k, "replicas")) {
+			out = append(out, field(r, "count"))
+		}
+	case "varReference":
+		for _, v := range items(field(k, "vars")) {
+			if !hasText(fields(field(v, "objref"), "kind"), "Secret") {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // fieldSpecSecrets reports where a kustomization document's labels and configurations, and the value transformer
@@ -59,11 +92,7 @@ func fieldSpecSecrets(doc *kyaml.Node, dir string, read func(string) ([]byte, bo
 			}
 			visitFields(root(docs[0]), map[*kyaml.Node]bool{}, func(k, v *kyaml.Node) {
 				list, _ := text(k)
-				given := false
-				for _, f := range configurationFields[list] {
-					given = given || holdsValue(field(r, f))
-				}
-				if !given {
+				if !slices.ContainsFunc(configuredValues(r, list), holdsValue) {
 					return
 				}
 				for j, fs := range items(v) {
@@ -146,15 +175,19 @@ func secretFieldSpec(fs *kyaml.Node) (string, bool) {
 	return p, (kind == "" || kind == "Secret") && group == "" && (version == "" || version == "v1") && isSecretField(first)
 }
 
-// holdsValue says whether a node holds a value that is not empty: a scalar, or a mapping with a value that is not.
+// holdsValue says whether a node holds a value that is not empty: a scalar, or a mapping or list with a value that
+// is not.
 func holdsValue(n *kyaml.Node) bool {
 	n = deref(n)
 	if n == nil {
 		return false
 	}
-	if n.Kind == kyaml.ScalarNode {
+	switch n.Kind {
+	case kyaml.ScalarNode:
 		s, _ := text(n)
 		return s != "" && n.ShortTag() != kyaml.NodeTagNull
+	case kyaml.SequenceNode:
+		return slices.ContainsFunc(items(n), holdsValue)
 	}
 	held := false
 	visitFields(n, map[*kyaml.Node]bool{}, func(_, v *kyaml.Node) { held = held || holdsValue(v) })
@@ -164,15 +197,16 @@ func holdsValue(n *kyaml.Node) bool {
 // maskFieldSpecValues masks, in place, the values a document writes into a Secret's values through field specs (see
 // fieldSpecSecrets), for showing it in a diff: the pairs of a kustomization's labels entry with such a field, and the
 // value of a value transformer's configuration with one. A kustomization's configurations, in files a diff does not
-// read, may give its commonLabels, labels and commonAnnotations such fields: with any, their values are masked. It
-// says whether it masked any.
+// read, may give any of configurationFields such fields: with any configurations, every value of the kustomization
+// they could write is masked (see configuredValues; vars name where a value is read, and hold none). It says whether
+// it masked any.
 func maskFieldSpecValues(doc *kyaml.Node) bool {
 	r := root(doc)
 	seen := map[*kyaml.Node]bool{}
 	masked := false
 	configured := len(items(field(r, "configurations"))) > 0
 	for _, l := range items(field(r, "labels")) {
-		if configured || slices.ContainsFunc(items(field(l, "fields")), func(fs *kyaml.Node) bool {
+		if slices.ContainsFunc(items(field(l, "fields")), func(fs *kyaml.Node) bool {
 			_, ok := secretFieldSpec(fs)
 			return ok
 		}) {
@@ -180,13 +214,18 @@ func maskFieldSpecValues(doc *kyaml.Node) bool {
 		}
 	}
 	if configured {
-		for _, f := range []string{"commonLabels", "commonAnnotations"} {
-			masked = maskNodeValues(field(r, f), seen) || masked
+		for _, list := range configurationFields {
+			if list == "varReference" {
+				continue
+			}
+			for _, v := range configuredValues(r, list) {
+				masked = maskNodeValues(v, seen) || masked
+			}
 		}
 	}
 	if len(transformerFieldSpecs(r, "", nil)) > 0 {
 		for _, v := range []*kyaml.Node{field(r, "value"), field(r, "labels"), field(r, "annotations"), field(r, "prefix"),
-			field(r, "suffix"), field(r, "imageTag"), field(field(r, "metadata"), "namespace")} {
+			field(r, "suffix"), field(r, "imageTag"), field(field(r, "metadata"), "namespace"), field(field(r, "replica"), "count")} {
 			masked = maskNodeValues(v, seen) || masked
 		}
 	}

@@ -85,22 +85,104 @@ transformers:
 	}
 }
 
+// The field specs a kustomization's configurations give its images, replicas, labels and varReference name where its
+// images, replicas, labels (pairs) and vars write their values, as a ReplicaCountTransformer's fieldSpecs name where
+// its count goes: into a Secret's data or stringData, the image's new tag, the replica count, the label and the var's
+// value (a ConfigMap's, in the clear) stand there as written. The kustomize CLI's build shows each canary in the
+// Secret; check reports each field spec, and none naming a ConfigMap.
+func TestConfiguredFieldSpecSecrets(t *testing.T) {
+	files := map[string]string{
+		"apps/s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: Opaque\nstringData: {img: nginx, v: $(V)}\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {v: CANARY-var}\n",
+		"apps/fs.yaml": "images:\n- {path: stringData/img, kind: Secret}\n- {path: data/img, kind: ConfigMap}\n" +
+			"replicas:\n- {path: stringData/count, kind: Secret, create: true}\n" +
+			"labels:\n- {path: stringData, kind: Secret, create: true}\n" +
+			"varReference:\n- {path: stringData/v, kind: Secret}\n",
+		"apps/kustomization.yaml": `resources: [s.yaml]
+configurations: [fs.yaml]
+images:
+- {name: nginx, newTag: CANARY-tag}
+replicas:
+- {name: s, count: 31337}
+labels:
+- pairs: {lbl: CANARY-l}
+vars:
+- name: V
+  objref: {kind: ConfigMap, name: c, apiVersion: v1}
+  fieldref: {fieldpath: data.v}
+transformers:
+- |-
+  apiVersion: builtin
+  kind: ReplicaCountTransformer
+  metadata: {name: rc}
+  replica: {name: s, count: 4242}
+  fieldSpecs: [{path: stringData/rc, kind: Secret, create: true}]
+`,
+	}
+	dir := t.TempDir()
+	tree := map[string][]byte{}
+	for p, b := range files {
+		tree[p] = []byte(b)
+	}
+	writeTree(t, dir, tree)
+	built := string(kustomizeBuild(t, filepath.Join(dir, "apps")))
+	var secret string
+	for _, d := range strings.Split(built, "---\n") {
+		if strings.Contains(d, "kind: Secret") {
+			secret = d
+		}
+	}
+	for _, s := range []string{"img: nginx:CANARY-tag", "count: 31337", "lbl: CANARY-l", "v: CANARY-var", "rc: 4242"} {
+		if !strings.Contains(secret, s) {
+			t.Errorf("kustomize build's Secret lacks %q:\n%s", s, built)
+		}
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	names := preview.NewSecretNames(slices.Sorted(maps.Keys(files)), read)
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(files["apps/kustomization.yaml"]), read, names)
+	var got []string
+	for _, f := range found {
+		got = append(got, f.Keys...)
+	}
+	want := []string{"configurations[0].images[0].stringData/img", "configurations[0].labels[0].stringData",
+		"configurations[0].replicas[0].stringData/count", "configurations[0].varReference[0].stringData/v",
+		"transformers[0].fieldSpecs[0].stringData/rc"}
+	if diff := cmp.Diff(want, got); err != nil || diff != "" {
+		t.Errorf("KustomizationSecrets (-want +got), %v:\n%s", err, diff)
+	}
+	if strings.Contains(fmt.Sprint(found), "CANARY") {
+		t.Errorf("a value in the report: %v", found)
+	}
+}
+
 // A diff shows a kustomization or transformer configuration with the values its field specs write into a Secret
 // masked, and others as they are.
 func TestMaskFileMasksFieldSpecValues(t *testing.T) {
 	for _, tc := range []struct{ file, shown string }{
 		{"labels:\n- pairs: {pw: CANARY-l}\n  fields: [{path: stringData, create: true}]\n- pairs: {a: shown}\n", "a: shown"},
 		{"labels:\n- pairs: {a: shown}\n  fields: [{path: metadata/labels, create: true}]\n", "a: shown"},
-		{"commonAnnotations: {a: CANARY-a}\nconfigurations: [fs.yaml]\nnamespace: shown\n", "namespace: shown"},
+		{"commonAnnotations: {a: CANARY-a}\nconfigurations: [fs.yaml]\nresources: [shown.yaml]\n", "shown.yaml"},
+		{"configurations: [fs.yaml]\nnamespace: CANARY-ns\nnamePrefix: CANARY-p-\nnameSuffix: -CANARY-s\nresources: [shown.yaml]\n" +
+			"labels:\n- pairs: {a: CANARY-l}\n", "shown.yaml"},
+		{"configurations: [fs.yaml]\nimages:\n- {name: shown, newName: CANARY-n, newTag: CANARY-t, digest: CANARY-d, tagSuffix: CANARY-x}\n" +
+			"replicas:\n- {name: shown-r, count: 31337}\n", "name: shown-r"},
+		{"apiVersion: builtin\nkind: ReplicaCountTransformer\nmetadata: {name: shown}\nreplica: {name: s, count: 31337}\n" +
+			"fieldSpecs: [{path: stringData/n, create: true}]\n", "name: shown"},
 		{"transformers:\n- |\n  apiVersion: builtin\n  kind: AnnotationsTransformer\n  metadata: {name: shown}\n" +
 			"  annotations: {a: CANARY-t}\n  fieldSpecs: [{path: data, create: true}]\n", "name: shown"},
 		{"apiVersion: builtin\nkind: ValueAddTransformer\nmetadata: {name: shown}\nvalue: CANARY-v\n" +
 			"targets: [{fieldPath: stringData/v}]\n", "name: shown"},
 	} {
 		masked := string(preview.MaskFile([]byte(tc.file)))
-		if strings.Contains(masked, "CANARY") || !strings.Contains(masked, tc.shown) {
+		if strings.Contains(masked, "CANARY") || strings.Contains(masked, "31337") || !strings.Contains(masked, tc.shown) {
 			t.Errorf("MaskFile(%q) =\n%s", tc.file, masked)
 		}
+	}
+	// Without configurations, a kustomization's namespace, images and replicas write only where kustomize's own field
+	// specs say, never into a Secret's values: the file shows as it is.
+	plain := "namespace: shown\nnamePrefix: p-\nimages: [{name: n, newTag: t}]\nreplicas: [{name: r, count: 3}]\n"
+	if masked := string(preview.MaskFile([]byte(plain))); masked != plain {
+		t.Errorf("MaskFile(%q) =\n%s", plain, masked)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,7 +42,17 @@ type Model struct {
 	// its preset.
 	presetSources map[string]presetSource
 	fromPreset    map[string]presetParts
+	// unsound are the clusters a model LoadPartial gives with problems did not load whole (see Sound); all nil: every
+	// cluster did.
+	unsound    map[int]bool
+	allUnsound bool
 }
+
+// Sound says whether the i-th cluster loaded whole, so that what looks at a loaded cluster (the lints) may look at
+// it: every cluster of a model Load returns. Of one LoadPartial returns with problems, a cluster no problem stands
+// in, when none stands outside every cluster either (the defaults, the presets, the file as a whole), which every
+// cluster takes from.
+func (m *Model) Sound(i int) bool { return !m.allUnsound && !m.unsound[i] }
 
 // presetParts are what a resolved host policy took from its preset: the first rules of each direction, and perhaps
 // the node selector.
@@ -74,6 +85,17 @@ func LoadFile(path string, opts Options) (*Model, error) {
 
 // Load is LoadFile for bytes already read; name is used in messages and to resolve relative paths.
 func Load(name string, data []byte, opts Options) (*Model, error) {
+	m, err := LoadPartial(name, data, opts)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// LoadPartial is Load, but for a spec with problems it also returns the model as far as it loaded, when the file
+// could be read whole: its clusters that loaded whole are Sound, so that what is found only after loading (the
+// lints) can be reported for them in the same run. Nothing else may use such a model.
+func LoadPartial(name string, data []byte, opts Options) (*Model, error) {
 	// Problems in the presets are reported with the spec's, in one run.
 	presets, sources, err := loadPresets(opts.Templates)
 	var presetProblems Problems
@@ -105,9 +127,26 @@ func Load(name string, data []byte, opts Options) (*Model, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return nil, problems.Sorted()
+		m.unsoundFrom(problems)
+		return m, problems.Sorted()
 	}
 	return m, nil
+}
+
+// unsoundFrom marks the clusters the problems stand in as not loaded whole, and every cluster when one stands
+// outside them, or in another file (a preset).
+func (m *Model) unsoundFrom(problems Problems) {
+	m.unsound = map[int]bool{}
+	for _, p := range problems {
+		rest, ok := strings.CutPrefix(p.Path, "clusters[")
+		idx, _, closed := strings.Cut(rest, "]")
+		i, err := strconv.Atoi(idx)
+		if p.File != m.File || !ok || !closed || err != nil {
+			m.allUnsound = true
+			return
+		}
+		m.unsound[i] = true
+	}
 }
 
 // coveredBy says whether a validation problem is about a field (or inside a field) that already failed to decode. It
@@ -506,10 +545,15 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		d.decode(n, path, v.Elem())
 		return
 	}
+	// Free-form values keep yaml.v3's reading (see checkFreeForm); every other scalar is read as an editor reads it.
+	written := n
+	if v.Kind() != reflect.Interface {
+		n = asCore(n)
+	}
 	if v.Kind() == reflect.Struct {
 		if s, ok := v.Addr().Interface().(scalarValue); ok {
 			if n.Kind != yaml.ScalarNode || !s.setScalar(n.Tag, n.Value) {
-				d.fail(n, path, "", "expected %s, got %s", s.expected(), d.describe(n))
+				d.fail(n, path, numberHint(written), "expected %s, got %s", s.expected(), d.describe(n))
 			}
 			return
 		}
@@ -552,9 +596,9 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 		v.SetString(n.Value)
 	case reflect.Int:
-		i, err := strconv.Atoi(n.Value)
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil {
-			d.fail(n, path, "", "expected a whole number, got %s", d.describe(n))
+		i, ok := wholeNumber(n.Tag, n.Value)
+		if n.Kind != yaml.ScalarNode || !ok {
+			d.fail(n, path, numberHint(written), "expected a whole number, got %s", d.describe(n))
 			return
 		}
 		v.SetInt(int64(i))
@@ -653,6 +697,87 @@ func changedScalar(n *yaml.Node) (msg, hint string) {
 		}
 	}
 	return "", ""
+}
+
+// The loader reads a scalar written plain (without quotes or a tag) as YAML 1.2's core schema does, which is how
+// editors read the spec to check it against the JSON schema (yaml-language-server's default). yaml.v3 reads more
+// as numbers and timestamps: YAML 1.1's 6_443, 0b1010 and 0X1A as whole numbers (and 017 as 15), 2001-12-14 as a
+// timestamp. To an editor those are strings (and 017 is 17), so they are to the loader.
+var (
+	coreInt   = regexp.MustCompile(`^([-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$`)
+	coreFloat = regexp.MustCompile(`^([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$`)
+)
+
+// coreTag is the tag YAML 1.2's core schema gives a scalar written plain.
+func coreTag(value string) string {
+	switch value {
+	case "", "~", "null", "Null", "NULL":
+		return "!!null"
+	case "true", "True", "TRUE", "false", "False", "FALSE":
+		return "!!bool"
+	}
+	switch {
+	case coreInt.MatchString(value):
+		return "!!int"
+	case coreFloat.MatchString(value):
+		return "!!float"
+	}
+	return "!!str"
+}
+
+// asCore is a scalar with the tag the loader judges it by: for one written plain, the core schema's (see coreTag); a
+// quoted scalar, a block scalar and one with a tag of its own keep theirs.
+func asCore(n *yaml.Node) *yaml.Node {
+	const notPlain = yaml.TaggedStyle | yaml.DoubleQuotedStyle | yaml.SingleQuotedStyle | yaml.LiteralStyle | yaml.FoldedStyle
+	// yaml.v3 gives a plain scalar the core schema's strings, booleans and nulls; only its numbers, timestamps and
+	// merge keys can be something else to YAML 1.2, and a fleet's spec has many scalars.
+	if n.Kind != yaml.ScalarNode || n.Style&notPlain != 0 || n.Tag == "!!str" || n.Tag == "!!bool" || n.Tag == "!!null" {
+		return n
+	}
+	if tag := coreTag(n.Value); tag != n.Tag {
+		c := *n
+		c.Tag = tag
+		return &c
+	}
+	return n
+}
+
+// wholeNumber reads a number in YAML 1.2's spellings, and says whether it is a whole number an int holds: 6443,
+// 0o14453, 0x192B and 6443.0 are one port to an editor checking the spec against the schema (JSON keeps no spelling,
+// and 6443.0 is an integer to JSON Schema), and so they are to the loader.
+func wholeNumber(tag, value string) (int, bool) {
+	if tag != "!!int" && tag != "!!float" {
+		return 0, false
+	}
+	var i int64
+	var err error
+	switch {
+	case strings.HasPrefix(value, "0o") && coreInt.MatchString(value):
+		i, err = strconv.ParseInt(value[2:], 8, 64)
+	case strings.HasPrefix(value, "0x") && coreInt.MatchString(value):
+		i, err = strconv.ParseInt(value[2:], 16, 64)
+	case coreInt.MatchString(value):
+		i, err = strconv.ParseInt(value, 10, 64)
+	case coreFloat.MatchString(value):
+		f, ferr := strconv.ParseFloat(value, 64)
+		if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+			return 0, false
+		}
+		i = int64(f)
+	default:
+		return 0, false
+	}
+	return int(i), err == nil && int64(int(i)) == i
+}
+
+// numberHint says how to write a whole number that yaml.v3 reads as one and YAML 1.2 does not (6_443, 0b1010): an
+// editor takes it for a string, and so does the loader. "" for anything else.
+func numberHint(written *yaml.Node) string {
+	var i int64
+	if written.Kind != yaml.ScalarNode || asCore(written) == written || written.Decode(&i) != nil {
+		return ""
+	}
+	return fmt.Sprintf("write %d: %s is a number only to YAML 1.1, and editors read YAML 1.2", i, written.Value)
 }
 
 // plainTag is the tag YAML gives value written plain, without a tag.

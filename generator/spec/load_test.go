@@ -1,7 +1,11 @@
 package spec
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -59,6 +63,48 @@ func TestLoadDocuments(t *testing.T) {
 		_, err := Load("t.yaml", []byte(text), Options{})
 		if err == nil || err.Error() != want {
 			t.Errorf("%q:\ngot  %v\nwant %s", text, err, want)
+		}
+	}
+}
+
+// A spec with problems still gives, through LoadPartial, the clusters no problem stands in, as loaded whole, so that
+// the lints can speak about them in the same run; none when a problem stands outside every cluster, which each takes
+// from (the defaults, a preset, the file). Load gives no model at all.
+func TestLoadPartialSaysWhichClustersLoadedWhole(t *testing.T) {
+	second := `  - name: fw2
+    apiServer: {host: api2.example.com, port: 70000}
+    nodes:
+      - {name: n1, addresses: [159.69.60.183], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+`
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "presets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "presets", "broken.yaml"), []byte("nodes: {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, text string
+		opts       Options
+		sound      []bool
+	}{
+		{"a problem in the second cluster", firewallBase + second, Options{}, []bool{true, false}},
+		{"a problem in the first cluster", strings.Replace(firewallBase, "name: n1", "name: N1", 1) + second, Options{}, []bool{false, false}},
+		{"a problem in the defaults", strings.Replace(firewallBase, "clusters:", "defaults: {flux: {interval: 0s}}\nclusters:", 1) +
+			strings.Replace(second, "70000", "6443", 1), Options{}, []bool{false, false}},
+		{"a problem in a preset", firewallBase + strings.Replace(second, "70000", "6443", 1), Options{Templates: dir}, []bool{false, false}},
+		{"no problem", firewallBase + strings.Replace(second, "70000", "6443", 1), Options{}, []bool{true, true}},
+	} {
+		m, err := LoadPartial("fw.yaml", []byte(c.text), c.opts)
+		if m == nil || len(m.Clusters) != 2 {
+			t.Fatalf("%s: LoadPartial gave no model of two clusters: %v", c.name, err)
+		}
+		if got := []bool{m.Sound(0), m.Sound(1)}; !slices.Equal(got, c.sound) || (err == nil) != (c.name == "no problem") {
+			t.Errorf("%s: sound %v, want %v; %v", c.name, got, c.sound, err)
+		}
+		if full, ferr := Load("fw.yaml", []byte(c.text), c.opts); (full == nil) != (err != nil) || fmt.Sprint(ferr) != fmt.Sprint(err) {
+			t.Errorf("%s: Load gave %v, %v", c.name, full, ferr)
 		}
 	}
 }

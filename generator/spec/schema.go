@@ -2,6 +2,7 @@ package spec
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 
@@ -107,26 +108,146 @@ func (CIDRPeer) JSONSchema() *jsonschema.Schema {
 	}}
 }
 
-// JSONSchemaExtend says that a value source names exactly one of env and file (a null one is left out).
+// The name rules the loader checks (Kubernetes' validation functions, and its own), as patterns that ECMA-262 (the
+// editors') and RE2 read alike, with the lengths the rules set. TestNamePatternsAreTheLoadersRules holds each to its
+// rule.
+const (
+	dnsLabelPattern     = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	dnsSubdomainPattern = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// A label key is a name of at most 63 characters, with an optional DNS subdomain prefix of at most 253 and a /.
+	labelKeyPrefix        = `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/`
+	labelKeyName          = `([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]`
+	labelKeyPattern       = `^(` + labelKeyPrefix + `)?` + labelKeyName + `$`
+	labelKeyPrefixPattern = `^([^/]{1,253}/)?[^/]*$`
+	// A Secret type of one's own is a label key with its prefix, outside kubernetes.io/.
+	ownSecretTypePattern = `^` + labelKeyPrefix + labelKeyName + `$`
+	labelValuePattern    = `^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$`
+	// A Secret key: letters, digits, '-', '_' and '.', neither . nor .. nor starting with .. (IsConfigMapKey).
+	secretKeyPattern = `^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$`
+)
+
+// nameSchema sets a string property of s to a name rule: a pattern and a longest length.
+func nameSchema(s *jsonschema.Schema, property, pattern string, maxLength uint64) {
+	p, _ := s.Properties.Get(property)
+	p.Pattern, p.MaxLength = pattern, new(maxLength)
+}
+
+// dnsLabel and dnsSubdomain are Kubernetes' name rules; fileName is a subdomain that names a file, NAME.yaml.
+func dnsLabel(s *jsonschema.Schema, property string) { nameSchema(s, property, dnsLabelPattern, 63) }
+func dnsSubdomain(s *jsonschema.Schema, property string) {
+	nameSchema(s, property, dnsSubdomainPattern, 253)
+}
+func fileName(s *jsonschema.Schema, property string) {
+	nameSchema(s, property, dnsSubdomainPattern, MaxFileName-uint64(len(".yaml")))
+}
+
+// labelMap makes a string map a map of Kubernetes labels: label keys, label values.
+func labelMap(m *jsonschema.Schema) {
+	m.PropertyNames = &jsonschema.Schema{Pattern: labelKeyPattern, AllOf: []*jsonschema.Schema{{Pattern: labelKeyPrefixPattern}}}
+	m.AdditionalProperties.Pattern, m.AdditionalProperties.MaxLength = labelValuePattern, new(uint64(63))
+}
+
+// ageRecipientPattern is an age X25519 recipient's form: age1 and 58 characters of bech32's alphabet (its checksum
+// is the loader's to check).
+const ageRecipientPattern = `^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$`
+
+// JSONSchemaExtend gives the cluster's name and domain Kubernetes' name rules, and its recipients age's form.
+func (Cluster) JSONSchemaExtend(s *jsonschema.Schema) {
+	dnsLabel(s, "name")
+	dnsSubdomain(s, "domain")
+	recipients, _ := s.Properties.Get("ageRecipients")
+	recipients.Items.Pattern = ageRecipientPattern
+}
+
+// JSONSchemaExtend gives the recipients age's form.
+func (FleetDefaults) JSONSchemaExtend(s *jsonschema.Schema) {
+	recipients, _ := s.Properties.Get("ageRecipients")
+	recipients.Items.Pattern = ageRecipientPattern
+}
+
+// JSONSchemaExtend gives a node's name and labels Kubernetes' rules.
+func (Node) JSONSchemaExtend(s *jsonschema.Schema) {
+	dnsSubdomain(s, "name")
+	labels, _ := s.Properties.Get("labels")
+	labelMap(labels)
+}
+
+// JSONSchemaExtend gives a host policy a name its file can have: not kustomization, whose file lists the folder.
+func (HostPolicy) JSONSchemaExtend(s *jsonschema.Schema) {
+	fileName(s, "name")
+	name, _ := s.Properties.Get("name")
+	name.Not = &jsonschema.Schema{Const: "kustomization"}
+}
+
+// JSONSchemaExtend gives the node labels a policy selects by Kubernetes' label rules.
+func (NodeMatch) JSONSchemaExtend(s *jsonschema.Schema) {
+	labels, _ := s.Properties.Get("labels")
+	labelMap(labels)
+}
+
+// JSONSchemaExtend says that a value source names exactly one of env and file (a null or empty one is left out), an
+// environment variable or a relative path.
 func (SecretSource) JSONSchemaExtend(s *jsonschema.Schema) {
 	only := func(field string) *jsonschema.Schema {
 		props := jsonschema.NewProperties()
-		props.Set(field, &jsonschema.Schema{Type: "string"})
+		props.Set(field, &jsonschema.Schema{Type: "string", MinLength: new(uint64(1))})
 		return &jsonschema.Schema{Required: []string{field}, Properties: props}
 	}
 	s.OneOf = []*jsonschema.Schema{only("env"), only("file")}
+	env, _ := s.Properties.Get("env")
+	env.Pattern = "^(" + strings.TrimSuffix(strings.TrimPrefix(envName.String(), "^"), "$") + ")?$" // "" is left out
+	file, _ := s.Properties.Get("file")
+	file.Not = &jsonschema.Schema{Type: "string", Pattern: `^[/~]`}
 }
 
-// JSONSchemaExtend says that a secret has at least one key.
+// JSONSchemaExtend says that a secret has at least one key, each a key a Secret may have, gives its name (which
+// names its file) and namespace Kubernetes' name rules, and its type: a built-in type kronform-gen writes, or one of
+// the user's own, DOMAIN/NAME outside kubernetes.io/ (the keys a built-in type needs are the loader's to check).
 func (Secret) JSONSchemaExtend(s *jsonschema.Schema) {
 	data, _ := s.Properties.Get("data")
 	data.MinProperties = new(uint64(1))
+	data.PropertyNames = &jsonschema.Schema{Pattern: secretKeyPattern, MaxLength: new(uint64(253))}
+	fileName(s, "name")
+	dnsLabel(s, "namespace")
+	typ, _ := s.Properties.Get("type")
+	typ.AnyOf = []*jsonschema.Schema{
+		{Enum: anyOf(slices.Sorted(maps.Keys(secretTypes)))},
+		{Pattern: ownSecretTypePattern, AllOf: []*jsonschema.Schema{{Pattern: labelKeyPrefixPattern}},
+			Not: &jsonschema.Schema{Type: "string", Pattern: `^kubernetes\.io/`}},
+	}
 }
 
-// JSONSchemaExtend lists the IPAM modes the loader takes.
+// hetznerPortPattern is Robot's port syntax, N or N-M (the numbers' range is the loader's to check).
+const hetznerPortPattern = `[0-9]+(-[0-9]+)?`
+
+// JSONSchemaExtend names Robot's characters for a template name, and the form of a discarded port: N or N-M, for
+// every protocol or with /tcp or /udp.
+func (Hetzner) JSONSchemaExtend(s *jsonschema.Schema) {
+	template, _ := s.Properties.Get("template")
+	template.Pattern = hetznerName.String()
+	discard, _ := s.Properties.Get("discard")
+	discard.Items.Pattern = `^` + hetznerPortPattern + `(/(` + anyCase("tcp") + `|` + anyCase("udp") + `)?)?$`
+}
+
+// JSONSchemaExtend names Robot's characters for a rule name, Robot's port syntax, and its TCP flags: any of them
+// joined by |, or all of them by &. An empty port or flags is left out, as the loader reads it.
+func (HetznerRule) JSONSchemaExtend(s *jsonschema.Schema) {
+	name, _ := s.Properties.Get("name")
+	name.Pattern = hetznerName.String()
+	for _, f := range []string{"srcPort", "dstPort"} {
+		port, _ := s.Properties.Get(f)
+		port.Pattern = `^(` + hetznerPortPattern + `)?$`
+	}
+	flag := `(` + strings.Join(hetznerTCPFlags, "|") + `)`
+	flags, _ := s.Properties.Get("tcpFlags")
+	flags.Pattern = `^(` + flag + `(\|` + flag + `)*|` + flag + `(&` + flag + `)*)?$`
+}
+
+// JSONSchemaExtend lists the IPAM modes the loader takes, and gives the namespace Kubernetes' name rule.
 func (Cilium) JSONSchemaExtend(s *jsonschema.Schema) {
 	ipam, _ := s.Properties.Get("ipam")
 	ipam.Enum = anyOf(ipamModes)
+	dnsLabel(s, "namespace")
 }
 
 // zeroDuration matches the durations Flux's pattern takes and the loader refuses: zero (0s, 0m0s), and a single ms
@@ -134,12 +255,15 @@ func (Cilium) JSONSchemaExtend(s *jsonschema.Schema) {
 // checks that.
 const zeroDuration = `^(0+(\.0+)?(ms|s|m|h))+$|^0*(\.[0-9]+)?ms$`
 
-// JSONSchemaExtend refuses the durations Flux's pattern takes but the loader does not.
+// JSONSchemaExtend refuses the durations Flux's pattern takes but the loader does not, and gives the namespace and
+// the GitRepository's name Kubernetes' name rules.
 func (Flux) JSONSchemaExtend(s *jsonschema.Schema) {
 	for _, f := range []string{"interval", "retryInterval", "timeout"} {
 		d, _ := s.Properties.Get(f)
 		d.Not = &jsonschema.Schema{Type: "string", Pattern: zeroDuration}
 	}
+	dnsLabel(s, "namespace")
+	dnsSubdomain(s, "gitRepository")
 }
 
 // JSONSchemaExtend says what a rule needs: a non-empty list of peers, ports or ICMP types, known entities, non-empty
@@ -154,6 +278,7 @@ func (PolicyRule) JSONSchemaExtend(s *jsonschema.Schema) {
 	entities.Items.Enum = anyOf(ciliumEntities)
 	endpoints, _ := s.Properties.Get("endpoints")
 	endpoints.Items.MinProperties = new(uint64(1))
+	labelMap(endpoints.Items)
 	ports, _ := s.Properties.Get("ports")
 	var protocols []string
 	for _, p := range Protocols {

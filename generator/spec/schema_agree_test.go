@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // agreeBase is a spec both the loader and the schema accept; each case below changes one thing in it.
@@ -35,7 +38,7 @@ clusters:
       - {name: s, namespace: default, data: {k: {env: K}}}
     hetzner: {adminSources: [192.0.2.9]}
     assertions:
-      - {from: admin, to: cp1, port: 6443/tcp, expect: allowed}
+      - {from: admin, to: role:control-plane, port: 6443/tcp, expect: allowed}
 `
 
 // schemaValidator compiles the schema JSONSchema generates.
@@ -60,14 +63,15 @@ func schemaValidator(t *testing.T) *jsonschema.Schema {
 	return s
 }
 
-// schemaVerdict validates a spec's YAML against the schema as an editor would: the YAML read as JSON.
+// schemaVerdict validates a spec's YAML against the schema as an editor would: the YAML read as JSON, as YAML 1.2
+// reads it (see editorValue).
 func schemaVerdict(t *testing.T, s *jsonschema.Schema, text string) error {
 	t.Helper()
-	var x any
-	if err := yaml.Unmarshal([]byte(text), &x); err != nil {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(x)
+	b, err := json.Marshal(editorValue(t, &doc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,6 +80,80 @@ func schemaVerdict(t *testing.T, s *jsonschema.Schema, text string) error {
 		t.Fatal(err)
 	}
 	return s.Validate(inst)
+}
+
+// The plain scalars of YAML 1.2's core schema (YAML 1.2.2, 10.3.2), which editors read a spec with
+// (yaml-language-server's default): yaml.v3 reads YAML 1.1's 6_443, 0b1010 and 0X1A as numbers too, and 2001-12-14
+// as a timestamp, all strings to an editor.
+var (
+	editorNull  = regexp.MustCompile(`^(null|Null|NULL|~|)$`)
+	editorBool  = regexp.MustCompile(`^(true|True|TRUE|false|False|FALSE)$`)
+	editorInt10 = regexp.MustCompile(`^[-+]?[0-9]+$`)
+	editorInt8  = regexp.MustCompile(`^0o[0-7]+$`)
+	editorInt16 = regexp.MustCompile(`^0x[0-9a-fA-F]+$`)
+	editorFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+)
+
+// editorValue is a YAML node as an editor reads it into JSON: a plain scalar by YAML 1.2's core schema, a quoted or
+// tagged one as its style or tag says (yaml.v3's decoding), aliases followed.
+func editorValue(t *testing.T, n *yaml.Node) any {
+	t.Helper()
+	switch n.Kind {
+	case yaml.DocumentNode:
+		return editorValue(t, n.Content[0])
+	case yaml.AliasNode:
+		return editorValue(t, n.Alias)
+	case yaml.SequenceNode:
+		out := []any{}
+		for _, c := range n.Content {
+			out = append(out, editorValue(t, c))
+		}
+		return out
+	case yaml.MappingNode:
+		out := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Tag == "!!merge" {
+				t.Fatal("editors differ on merge keys: no case uses them")
+			}
+			out[n.Content[i].Value] = editorValue(t, n.Content[i+1])
+		}
+		return out
+	}
+	const notPlain = yaml.TaggedStyle | yaml.DoubleQuotedStyle | yaml.SingleQuotedStyle | yaml.LiteralStyle | yaml.FoldedStyle
+	if n.Style&notPlain != 0 {
+		var x any
+		if err := n.Decode(&x); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	v := n.Value
+	parse := func(s string, base int) any {
+		i, err := strconv.ParseInt(s, base, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
+	switch {
+	case editorNull.MatchString(v):
+		return nil
+	case editorBool.MatchString(v):
+		return strings.ToLower(v) == "true"
+	case editorInt10.MatchString(v):
+		return parse(v, 10)
+	case editorInt8.MatchString(v):
+		return parse(v[2:], 8)
+	case editorInt16.MatchString(v):
+		return parse(v[2:], 16)
+	case editorFloat.MatchString(v):
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	return v
 }
 
 // TestSchemaAgreesWithLoader runs specs through the loader and the JSON schema editors read, and requires the same
@@ -123,7 +201,7 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"    secrets:\n      - {name: s, namespace: default, data: {k: {env: K}}}", "    secrets: null", ok, ""},
 		{"    secrets:\n      - {name: s, namespace: default, data: {k: {env: K}}}", "    secrets: [null]", bad, ""},
 		{"{name: s, namespace: default,", "{name: s, namespace: default, type: null,", ok, ""},
-		{"    assertions:\n      - {from: admin, to: cp1, port: 6443/tcp, expect: allowed}", "    assertions: null", ok, ""},
+		{"    assertions:\n      - {from: admin, to: role:control-plane, port: 6443/tcp, expect: allowed}", "    assertions: null", ok, ""},
 		{"expect: allowed}", "expect: null}", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], discard: null, rules: null, template: null, filterIPv6: null}", ok, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, srcPort: null, ipVersion: null}]}", ok, ""},
@@ -207,6 +285,118 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: \"\"}]}", bad, ""},
 		// YAML's true in any of its spellings is true to both.
 		{"hubble: {relay: true}", "hubble: {relay: True, ui: TRUE}", ok, ""},
+		// A whole number in any of YAML 1.2's spellings is one to both (JSON keeps no spelling, and 6443.0 is an
+		// integer to JSON Schema); YAML 1.1's spellings, which yaml.v3 reads as numbers too, are strings to an editor.
+		{"port: 6443}", "port: 0x192B}", ok, ""},
+		{"port: 6443}", "port: 0o14453}", ok, ""},
+		{"port: 6443}", "port: 06443}", ok, ""},
+		{"port: 6443}", "port: +6443}", ok, ""},
+		{"port: 6443}", "port: 6443.0}", ok, ""},
+		{"port: 6443}", "port: 6.443e3}", ok, ""},
+		{"port: 6443}", "port: !!float 6443}", ok, ""},
+		{"port: 6443}", "port: !!int '6443'}", ok, ""},
+		{"port: 6443}", "port: 6443.5}", bad, ""},
+		{"port: 6443}", "port: 6_443}", bad, ""},
+		{"port: 6443}", "port: 0X192B}", bad, ""},
+		{"port: 6443}", "port: 0b1100100101011}", bad, ""},
+		{"port: 6443}", "port: -0x1}", bad, ""},
+		{"port: 6443}", "port: 0x_192B}", bad, ""},
+		{"port: 6443}", "port: '6443'}", bad, ""},
+		{"port: 6443}", "port: .inf}", bad, ""},
+		{"port: 6443}", "port: 1e20}", bad, ""},
+		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: IPv4, type: 0x8}]", ok, ""},
+		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: IPv4, type: 8.0}]", ok, ""},
+		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: IPv4, type: 0b1000}]", bad, ""},
+		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: IPv4, type: 8.5}]", bad, ""},
+		// What yaml.v3 reads as a number or a timestamp and YAML 1.2 as a string is a string to both.
+		{"- name: lab", "- name: 2001-12-14", ok, ""},
+		{"{name: cp1,", "{name: 0b1010,", ok, ""},
+		{"{name: cp1,", "{name: 1_0,", bad, ""},
+		{"{name: s, namespace: default,", "{name: 0x1a, namespace: default,", bad, ""},
+		{"hetzner: {adminSources: [192.0.2.9]}", "hetzner: {adminSources: [192.0.2.9], template: 6_443}", ok, ""},
+		// Names, by the rules of Kubernetes and of Robot.
+		{"- name: lab", "- name: Lab", bad, ""},
+		{"- name: lab", "- name: lab_1", bad, ""},
+		{"- name: lab", "- name: lab.x", bad, ""},
+		{"- name: lab", "- name: -lab", bad, ""},
+		{"- name: lab", "- name: " + strings.Repeat("a", 63), ok, ""},
+		{"- name: lab", "- name: " + strings.Repeat("a", 64), bad, ""},
+		{"    nodes:\n", "    domain: lab.example\n    nodes:\n", ok, ""},
+		{"    nodes:\n", "    domain: Lab.example\n    nodes:\n", bad, ""},
+		{"    nodes:\n", "    domain: ''\n    nodes:\n", bad, ""},
+		{"{name: cp1,", "{name: cp1.lab.example,", ok, ""},
+		{"{name: cp1,", "{name: cp1..lab,", bad, ""},
+		{"{name: cp1,", "{name: CP1,", bad, ""},
+		{"{name: cp1,", "{name: " + strings.Repeat("a.", 127) + "a,", bad, ""},
+		{"labels: {zone: a}", "labels: {Zone_1.x: A-b_c.D, example.com/zone: '', k: ''}", ok, ""},
+		{"labels: {zone: a}", "labels: {Example.com/zone: a}", bad, ""},
+		{"labels: {zone: a}", "labels: {/zone: a}", bad, ""},
+		{"labels: {zone: a}", "labels: {a/b/c: a}", bad, ""},
+		{"labels: {zone: a}", "labels: {_zone: a}", bad, ""},
+		{"labels: {zone: a}", "labels: {" + strings.Repeat("z", 63) + ": a}", ok, ""},
+		{"labels: {zone: a}", "labels: {" + strings.Repeat("z", 64) + ": a}", bad, ""},
+		{"labels: {zone: a}", "labels: {" + strings.Repeat("a.", 126) + "a/zone: a}", ok, ""},
+		{"labels: {zone: a}", "labels: {" + strings.Repeat("a.", 127) + "a/zone: a}", bad, ""},
+		{"labels: {zone: a}", "labels: {zone: a b}", bad, ""},
+		{"labels: {zone: a}", "labels: {zone: -a}", bad, ""},
+		{"labels: {zone: a}", "labels: {zone: " + strings.Repeat("a", 64) + "}", bad, ""},
+		{"nodes: {role: control-plane}", "nodes: {labels: {zone: a_}}", bad, ""},
+		{"nodes: {role: control-plane}", "nodes: {labels: {zone: a}}", ok, ""},
+		{"{entities: [world], ports: [6443/tcp]}", "{endpoints: [{app: web}]}", ok, ""},
+		{"{entities: [world], ports: [6443/tcp]}", "{endpoints: [{app: web!}]}", bad, ""},
+		{"{entities: [world], ports: [6443/tcp]}", "{endpoints: [{a pp: web}]}", bad, ""},
+		{"- name: cp\n", "- name: cp.x\n", ok, ""},
+		{"- name: cp\n", "- name: kustomization\n", bad, ""},
+		{"- name: cp\n", "- name: CP\n", bad, ""},
+		{"{name: s, namespace: default,", "{name: s.x, namespace: default,", ok, ""},
+		{"{name: s, namespace: default,", "{name: S, namespace: default,", bad, ""},
+		{"{name: s, namespace: default,", "{name: s, namespace: Default,", bad, ""},
+		{"{name: s, namespace: default,", "{name: s, namespace: a.b,", bad, ""},
+		{"{name: s, namespace: default,", "{name: " + strings.Repeat("s", 250) + ", namespace: default,", ok, ""},
+		{"{name: s, namespace: default,", "{name: " + strings.Repeat("s", 251) + ", namespace: default,", bad, ""},
+		{"data: {k: {env: K}}", "data: {.k_-1: {env: K}}", ok, ""},
+		{"data: {k: {env: K}}", "data: {..k: {env: K}}", bad, ""},
+		{"data: {k: {env: K}}", "data: {'.': {env: K}}", bad, ""},
+		{"data: {k: {env: K}}", "data: {'a b': {env: K}}", bad, ""},
+		{"data: {k: {env: K}}", "data: {k: {env: _K1}}", ok, ""},
+		{"data: {k: {env: K}}", "data: {k: {env: 1K}}", bad, ""},
+		{"data: {k: {env: K}}", "data: {k: {env: K-1}}", bad, ""},
+		{"data: {k: {env: K}}", "data: {k: {env: K, file: ''}}", ok, ""},
+		{"data: {k: {env: K}}", "data: {k: {env: '', file: f}}", ok, ""},
+		{"data: {k: {env: K}}", "data: {k: {file: ''}}", bad, ""},
+		{"data: {k: {env: K}}", "data: {k: {file: /etc/f}}", bad, ""},
+		{"data: {k: {env: K}}", "data: {k: {file: ~/f}}", bad, ""},
+		{"{name: s, namespace: default,", "{name: s, namespace: default, type: example.com/mine,", ok, ""},
+		{"{name: s, namespace: default,", "{name: s, namespace: default, type: bootstrap.kubernetes.io/mine,", ok, ""},
+		{"{name: s, namespace: default, data: {k: {env: K}}}", "{name: s, namespace: default, type: kubernetes.io/basic-auth, data: {username: {env: U}}}", ok, ""},
+		{"{name: s, namespace: default,", "{name: s, namespace: default, type: kubernetes.io/tls,", bad, "the keys a type needs are another field's"},
+		{"{name: s, namespace: default,", "{name: s, namespace: default, type: kubernetes.io/mine,", bad, ""},
+		{"{name: s, namespace: default,", "{name: s, namespace: default, type: kubernetes.io/service-account-token,", bad, ""},
+		{"{name: s, namespace: default,", "{name: s, namespace: default, type: mine,", bad, ""},
+		{"{name: s, namespace: default,", "{name: s, namespace: default, type: Example.com/mine,", bad, ""},
+		// Forms: Robot's ports and TCP flags, age recipients.
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], discard: ['6443', 50000-50001, 53/UDP, 22/tcp]}", ok, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], discard: [6443/icmp]}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], discard: [x]}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], discard: ['70000']}", bad, "a port number out of range takes arithmetic"},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, srcPort: '80', dstPort: 1000-2000, tcpFlags: syn|ack}]}", ok, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, tcpFlags: syn&ack&fin}]}", ok, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, srcPort: '', dstPort: '', tcpFlags: ''}]}", ok, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, srcPort: x}]}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, tcpFlags: syn|ack&fin}]}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, tcpFlags: SYN}]}", bad, ""},
+		{"ageRecipients: [", "ageRecipients: [bogus, ", bad, ""},
+		{"ageRecipients: [", "ageRecipients: [" + strings.ToUpper(recipient) + ", ", bad, ""},
+		{"ageRecipients: [", "ageRecipients: [" + strings.TrimSuffix(recipient, recipient[len(recipient)-1:]) + "q, ", bad, "a checksum takes arithmetic"},
+		{"    nodes:\n", "    ageRecipients: [" + recipient + "x]\n    nodes:\n", bad, ""},
+		{"  flux: {interval: 10m}", "  flux: {interval: 10m, namespace: flux, gitRepository: flux.repo}", ok, ""},
+		{"  flux: {interval: 10m}", "  flux: {interval: 10m, namespace: flux.x}", bad, ""},
+		{"  flux: {interval: 10m}", "  flux: {interval: 10m, gitRepository: Flux}", bad, ""},
+		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, namespace: Flux}", bad, ""},
+		{"cilium: {version: 1.16.5,", "cilium: {version: 1.16.5, namespace: cilium_1,", bad, ""},
+		{"hetzner: {adminSources: [192.0.2.9]}", "hetzner: {adminSources: [192.0.2.9], template: 'lab 1.x-+_@'}", ok, ""},
+		{"hetzner: {adminSources: [192.0.2.9]}", "hetzner: {adminSources: [192.0.2.9], template: lab/1}", bad, ""},
+		{"hetzner: {adminSources: [192.0.2.9]}", "hetzner: {adminSources: [192.0.2.9], rules: [{name: a/b, action: accept}]}", bad, ""},
 	}
 	for _, c := range cases {
 		text := agreeBase
@@ -244,6 +434,55 @@ func TestSchemaTakesTheExamples(t *testing.T) {
 		}
 		if err := schemaVerdict(t, s, string(data)); err != nil {
 			t.Errorf("%s: the schema refuses what the loader takes: %v", f, err)
+		}
+	}
+}
+
+// The schema's name patterns (with their lengths) take exactly what the loader's rules take: Kubernetes' validation
+// functions and the loader's own expressions, over every string of a few characters from an alphabet of the kinds
+// that matter, and strings around each length limit.
+func TestNamePatternsAreTheLoadersRules(t *testing.T) {
+	ok := func(errs []string) bool { return len(errs) == 0 }
+	keyRE, prefixRE := regexp.MustCompile(labelKeyPattern), regexp.MustCompile(labelKeyPrefixPattern)
+	labelKey := func(s string) bool { return keyRE.MatchString(s) && prefixRE.MatchString(s) }
+	rules := []struct {
+		name    string
+		pattern string
+		max     int
+		loader  func(string) bool
+	}{
+		{"DNS label", dnsLabelPattern, 63, func(s string) bool { return ok(validation.IsDNS1123Label(s)) }},
+		{"DNS subdomain", dnsSubdomainPattern, 253, func(s string) bool { return ok(validation.IsDNS1123Subdomain(s)) }},
+		{"label value", labelValuePattern, 63, func(s string) bool { return ok(validation.IsValidLabelValue(s)) }},
+		{"Secret key", secretKeyPattern, 253, func(s string) bool { return ok(validation.IsConfigMapKey(s)) }},
+	}
+	alphabet := []string{"a", "Z", "0", "-", ".", "_", "/", " "}
+	var corpus []string
+	var grow func(prefix string, n int)
+	grow = func(prefix string, n int) {
+		corpus = append(corpus, prefix)
+		if n > 0 {
+			for _, c := range alphabet {
+				grow(prefix+c, n-1)
+			}
+		}
+	}
+	grow("", 5)
+	for _, n := range []int{62, 63, 64, 249, 250, 251, 252, 253, 254, 255, 317, 318} {
+		corpus = append(corpus, strings.Repeat("a", n), strings.Repeat("a", n-2)+".a", strings.Repeat("a.", n/2)+"a"[:n%2],
+			strings.Repeat("a", n)+"/a", "a/"+strings.Repeat("a", n), strings.Repeat("a.", n/2)+"/"+strings.Repeat("b", 63))
+	}
+	for _, r := range rules {
+		re := regexp.MustCompile(r.pattern)
+		for _, s := range corpus {
+			if schema := re.MatchString(s) && len(s) <= r.max; schema != r.loader(s) {
+				t.Errorf("%s %q: the schema takes it: %v, the loader: %v", r.name, s, schema, r.loader(s))
+			}
+		}
+	}
+	for _, s := range corpus {
+		if labelKey(s) != ok(validation.IsQualifiedName(s)) {
+			t.Errorf("label key %q: the schema takes it: %v, the loader: %v", s, labelKey(s), !labelKey(s))
 		}
 	}
 }

@@ -1,7 +1,5 @@
 package spec
 
-import "strconv"
-
 // APIVersion and Kind identify a kronform-gen spec document. The version moves when a field changes meaning.
 const (
 	APIVersion = "kronform.dev/v1alpha1"
@@ -151,10 +149,10 @@ type ICMPTypeValue struct {
 // setScalar takes the type from a YAML scalar: a whole number or a name.
 func (t *ICMPTypeValue) setScalar(tag, value string) bool {
 	switch tag {
-	case "!!int":
-		n, err := strconv.Atoi(value)
+	case "!!int", "!!float":
+		n, ok := wholeNumber(tag, value)
 		t.Number = n
-		return err == nil
+		return ok
 	case "!!str":
 		t.Name = value
 		return true

@@ -247,7 +247,7 @@ func TestICMPTypeNames(t *testing.T) {
       - name: p
         nodes: {}
         ingress:
-          - icmp: [{type: EchoRequest}, {type: 8}, {family: IPv6, type: Echo}, {type: PacketTooBig}, {type: Ping}, {type: {name: x}}, {type: true}, {type: 8.0}]
+          - icmp: [{type: EchoRequest}, {type: 8}, {family: IPv6, type: Echo}, {type: PacketTooBig}, {type: Ping}, {type: {name: x}}, {type: true}, {type: 8.5}]
 `,
 		`fw.yaml:13:41: clusters[0].hostPolicies[0].ingress[0].icmp[1]: IPv4 type 8 is listed twice (first as icmp[0]) (remove the repeat)`,
 		`fw.yaml:13:73: clusters[0].hostPolicies[0].ingress[0].icmp[2].type: "Echo" is not an IPv6 ICMP type name (it is an IPv4 name: write family: IPv4, or one of DestinationUnreachable, DuplicateAddressConfirmationCodeSuffix, DuplicateAddressRequestCodeSuffix, EchoReply, EchoRequest, ExtendedEchoReply, ExtendedEchoRequest, HomeAgentAddressDiscoveryReply, HomeAgentAddressDiscoveryRequest, ICMPNodeInformationQuery, ICMPNodeInformationResponse, InverseNeighborDiscoveryAdvertisement, InverseNeighborDiscoverySolicitation, MobilePrefixAdvertisement, MobilePrefixSolicitation, MulticastListenerDone, MulticastListenerQuery, MulticastListenerReport, NeighborAdvertisement, NeighborSolicitation, PacketTooBig, ParameterProblem, RedirectMessage, RouterAdvertisement, RouterRenumbering, RouterSolicitation, TimeExceeded, or the type's number)`,
@@ -255,7 +255,7 @@ func TestICMPTypeNames(t *testing.T) {
 		`fw.yaml:13:109: clusters[0].hostPolicies[0].ingress[0].icmp[4].type: "Ping" is not an IPv4 ICMP type name (one of DestinationUnreachable, Echo, EchoReply, EchoRequest, ExtendedEchoReply, ExtendedEchoRequest, ParameterProblem, Photuris, Redirect, RouterAdvertisement, RouterSelection, TimeExceeded, Timestamp, TimestampReply, or the type's number)`,
 		`fw.yaml:13:123: clusters[0].hostPolicies[0].ingress[0].icmp[5].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got a mapping`,
 		`fw.yaml:13:142: clusters[0].hostPolicies[0].ingress[0].icmp[6].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got true`,
-		`fw.yaml:13:156: clusters[0].hostPolicies[0].ingress[0].icmp[7].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got the number 8.0`,
+		`fw.yaml:13:156: clusters[0].hostPolicies[0].ingress[0].icmp[7].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got the number 8.5`,
 	)
 }
 

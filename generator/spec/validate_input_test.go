@@ -425,6 +425,24 @@ func TestBooleansAreReadAsYAMLWritesThem(t *testing.T) {
 	}
 }
 
+// Numbers are read as YAML 1.2 writes them, which is how editors read the spec against the schema: a whole number in
+// any of its spellings is that number (0x192B and 6443.0 are port 6443), and what only YAML 1.1 (and yaml.v3) reads
+// as a number is a string, refused where a number belongs, with the number to write; taken where a string belongs.
+func TestNumbersAreReadAsYAML12WritesThem(t *testing.T) {
+	for _, port := range []string{"6443", "0x192B", "0o14453", "06443", "6443.0", "6.443e3", "!!float 6443"} {
+		m, err := Load("fw.yaml", []byte(strings.Replace(firewallBase, "{host: api.example.com}", "{host: api.example.com, port: "+port+"}", 1)), Options{})
+		if err != nil || m.Clusters[0].APIServer.Port != 6443 {
+			t.Errorf("port: %s: %v, %v", port, m, err)
+		}
+	}
+	got := problemsOf(t, "", "{host: api.example.com}", "{host: api.example.com, port: 6_443}", "name: n1", "name: 2001-12-14")
+	want := []string{`fw.yaml:5:46: clusters[0].apiServer.port: expected a whole number, got the string "6_443" ` +
+		`(write 6443: 6_443 is a number only to YAML 1.1, and editors read YAML 1.2)`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+}
+
 // A bad value in defaults is reported once, where defaults writes it: not again at every cluster that inherits it,
 // at the cluster's first line with a path the file does not hold. A cluster's own value is its own problem.
 func TestBadDefaultsAreReportedOnceWhereTheyStand(t *testing.T) {
