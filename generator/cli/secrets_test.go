@@ -627,3 +627,38 @@ func TestEmptySecretValueStaysInSync(t *testing.T) {
 		t.Fatalf("check: exit %d\n%s%s", code, stdout, errOut)
 	}
 }
+
+// A value the API server would refuse (a .dockerconfigjson that is no JSON object, values past 1 MiB in all) is bad
+// input, as a missing source is: every one is reported in one run at its place in the spec, with its field path and
+// never the value; exit 2, nothing written, and --output json lists them as problems.
+func TestValuesTheAPIServerWouldRefuseArePlacedInTheSpec(t *testing.T) {
+	dir := t.TempDir()
+	specText := labSpec("age13l5xnu5xcrr9cvqg3k2dtpezkygelplytj7nmg3hxcx9ul40ryzslcc2p9", "big", "apps",
+		"          a: {file: half}\n          b: {file: half}\n          c: {env: KG_TOKEN}\n") +
+		"      - name: pull\n        namespace: apps\n        type: kubernetes.io/dockerconfigjson\n        data:\n" +
+		"          .dockerconfigjson: {file: docker.json}\n"
+	os.WriteFile(filepath.Join(dir, "cluster-spec.yaml"), []byte(specText), 0o644)
+	os.WriteFile(filepath.Join(dir, "half"), bytes.Repeat([]byte("x"), 1<<19), 0o600)
+	os.WriteFile(filepath.Join(dir, "docker.json"), []byte(canary), 0o600)
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	spec := filepath.Join(dir, "cluster-spec.yaml")
+	want := spec + ":15:11: clusters[0].secrets[0].data: the values add up to 1048603 bytes, more than the 1048576 (1 MiB) a Kubernetes Secret holds\n" +
+		spec + ":22:37: clusters[0].secrets[1].data..dockerconfigjson.file: file docker.json: not a JSON object, which the API server requires of a kubernetes.io/dockerconfigjson Secret\n" +
+		"2 problem(s) in the spec; nothing was written\n"
+	code, stdout, stderr := runIn(t, dir, "generate")
+	if code != 2 || stdout != "" || stderr != want {
+		t.Errorf("generate: exit %d, stdout %q, stderr:\n%s\nwant:\n%s", code, stdout, stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "output")); !os.IsNotExist(err) {
+		t.Errorf("generate wrote output: %v", err)
+	}
+	code, stdout, stderr = runIn(t, dir, "check", "--output", "json")
+	if code != 2 || !strings.Contains(stdout, `"path": "clusters[0].secrets[1].data..dockerconfigjson.file"`) ||
+		!strings.Contains(stdout, `"line": 15,`) {
+		t.Errorf("check --output json: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, canary) {
+		t.Errorf("a value leaked:\n%s%s", stdout, stderr)
+	}
+}

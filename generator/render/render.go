@@ -279,16 +279,20 @@ func (e sourceErrors) Error() string {
 }
 
 // problems places each source problem of cluster c at its source in the spec: clusters[c].secrets[i].data.KEY.env
-// (or .file).
+// (or .file), and a problem of a secret's values in all at clusters[c].secrets[i].data.
 func (e sourceErrors) problems(m *spec.Model, c int) spec.Problems {
 	var out spec.Problems
 	for _, i := range slices.Sorted(maps.Keys(e)) {
 		for _, p := range e[i].Problems {
-			field := "file"
-			if p.Source.Env != "" {
-				field = "env"
+			at := fmt.Sprintf("clusters[%d].secrets[%d].data", c, i)
+			if p.Key != "" {
+				field := "file"
+				if p.Source.Env != "" {
+					field = "env"
+				}
+				at += "." + p.Key + "." + field
 			}
-			out = append(out, m.Problem(fmt.Sprintf("clusters[%d].secrets[%d].data.%s.%s", c, i, p.Key, field), "", "%s", p.Msg))
+			out = append(out, m.Problem(at, "", "%s", p.Msg))
 		}
 	}
 	return out

@@ -600,7 +600,7 @@ func TestValuesTheAPIServerWouldRefuse(t *testing.T) {
 		sources mapSources
 		want    string
 	}{
-		{"dockerconfigjson not JSON", pull, mapSources{"docker.json": canary}, `key ".dockerconfigjson" (file docker.json): not a JSON object, which the API server requires of a kubernetes.io/dockerconfigjson Secret`},
+		{"dockerconfigjson not JSON", pull, mapSources{"docker.json": canary}, `key ".dockerconfigjson": file docker.json: not a JSON object, which the API server requires of a kubernetes.io/dockerconfigjson Secret`},
 		{"dockerconfigjson a JSON string", pull, mapSources{"docker.json": `"` + canary + `"`}, "not a JSON object"},
 		{"dockerconfigjson an object", pull, mapSources{"docker.json": `{"auths": {}}`}, ""},
 		{"1 MiB in all", big, mapSources{"A": half, "B": half}, ""},
@@ -617,6 +617,11 @@ func TestValuesTheAPIServerWouldRefuse(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want %q", err, c.want)
+			}
+			// Bad input, placed at its source in the spec as a missing source is.
+			var sourceErr *SourceError
+			if !errors.As(err, &sourceErr) {
+				t.Errorf("%T is no *SourceError", err)
 			}
 			assertNoCanary(t, "error", []byte(err.Error()))
 		})
