@@ -130,7 +130,7 @@ func TestCanaryNeverLeaks(t *testing.T) {
 	}
 	os.Remove(secretFile)
 	if msg := step("generate, file and source missing", 2, map[string]string{"SOPS_AGE_KEY_FILE": keyFile}, "generate"); !strings.Contains(msg, "file token.txt does not exist (no earlier file to keep)") ||
-		!strings.Contains(msg, "environment variable KG_TOKEN is not set (no earlier file to keep)") {
+		!strings.Contains(msg, "environment variable KG_TOKEN is not set or is empty (no earlier file to keep)") {
 		t.Fatalf("missing source not named: %s", msg)
 	}
 

@@ -353,10 +353,11 @@ func readSources(s spec.Secret, src Sources) (map[string][]byte, []string, []Sou
 	return values, absent, unreadable
 }
 
-// missingSource says that a source is absent: a variable not set (or empty), a file that does not exist.
+// missingSource says that a source is absent: a variable not set or empty (which counts as absent), a file that does
+// not exist.
 func missingSource(src spec.SecretSource) string {
 	if src.Env != "" {
-		return "environment variable " + src.Env + " is not set"
+		return "environment variable " + src.Env + " is not set or is empty"
 	}
 	return "file " + src.File + " does not exist"
 }

@@ -317,7 +317,7 @@ func TestWithoutKey(t *testing.T) {
 	t.Run("file missing, source absent: error names the source", func(t *testing.T) {
 		partial := mapSources{"cert.pem": "x", "blob.bin": "y"}
 		_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: partial, Path: "p.yaml"})
-		want := `secret kube-system/hcloud: key "token": cannot create p.yaml: environment variable HCLOUD_TOKEN is not set (no earlier file to keep)`
+		want := `secret kube-system/hcloud: key "token": cannot create p.yaml: environment variable HCLOUD_TOKEN is not set or is empty (no earlier file to keep)`
 		if err == nil || err.Error() != want {
 			t.Fatalf("got %v\nwant %s", err, want)
 		}
@@ -656,7 +656,7 @@ func TestRenderNamesEverySourceItCannotRead(t *testing.T) {
 		t.Fatalf("no file yet: %v", err)
 	}
 	want := []SourceProblem{
-		{Key: "a", Source: spec.SecretSource{Env: "UNSET_VAR"}, Msg: "cannot create p.yaml: environment variable UNSET_VAR is not set (no earlier file to keep)"},
+		{Key: "a", Source: spec.SecretSource{Env: "UNSET_VAR"}, Msg: "cannot create p.yaml: environment variable UNSET_VAR is not set or is empty (no earlier file to keep)"},
 		{Key: "b", Source: spec.SecretSource{File: "nope.txt"}, Msg: "cannot create p.yaml: file nope.txt does not exist (no earlier file to keep)"},
 		{Key: "d", Source: spec.SecretSource{File: "examples"}, Msg: "reading file examples: not a regular file"},
 	}
