@@ -106,7 +106,11 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 		}
 		for _, p := range part.Tree.Paths() {
 			b, _ := part.Tree.File(p)
-			if err := res.Tree.Add(p, b); err != nil {
+			err := res.Tree.Add
+			if recorded, ok := part.Tree.Unvouched(p); ok {
+				err = func(p string, b []byte) error { return res.Tree.AddUnvouched(p, b, recorded) }
+			}
+			if err := err(p, b); err != nil {
 				return nil, err
 			}
 		}
@@ -211,10 +215,15 @@ func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
 		if err != nil {
 			return err
 		}
+		add := res.Tree.Add
 		if out.Note != nil {
 			res.Notes = append(res.Notes, *out.Note)
+			if out.Note.Stuck() {
+				// Kept as it stands, not as the spec says: the record must not come to vouch for it.
+				add = func(p string, b []byte) error { return res.Tree.AddUnvouched(p, b, opts.recorded[p]) }
+			}
 		}
-		if err := res.Tree.Add(p, out.File); err != nil {
+		if err := add(p, out.File); err != nil {
 			return err
 		}
 		files = append(files, SecretFile(s))
