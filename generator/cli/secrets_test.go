@@ -12,6 +12,7 @@ import (
 	"github.com/kronform/kronform-gen/generator/cache"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
+	"github.com/kronform/kronform-gen/internal/gittest"
 )
 
 const canary = "CANARY-c4e1-must-never-leak"
@@ -667,5 +668,46 @@ func TestValuesTheAPIServerWouldRefuseArePlacedInTheSpec(t *testing.T) {
 	}
 	if strings.Contains(stdout+stderr, canary) {
 		t.Errorf("a value leaked:\n%s%s", stdout, stderr)
+	}
+}
+
+// A secret file encrypted anew has new ciphertext for every value (a new data key, new IVs), so without the key diff
+// cannot tell which values changed: when only the Secret's type changed, it must not claim that its values did. It
+// says the values were re-encrypted, and names no value as changed.
+func TestDiffDoesNotClaimValuesChangedWhenASecretIsReencrypted(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	gittest.Isolate(t)
+	gittest.Run(t, dir, "init", "-q")
+	gittest.Run(t, dir, "add", "-A")
+	gittest.Run(t, dir, "commit", "-q", "-m", "secret")
+	specFile := filepath.Join(dir, "cluster-spec.yaml")
+	b, _ := os.ReadFile(specFile)
+	changed := strings.Replace(string(b), "        namespace: kube-system\n", "        namespace: kube-system\n        type: example.com/other\n", 1)
+	if changed == string(b) {
+		t.Fatal("the spec did not change")
+	}
+	os.WriteFile(specFile, []byte(changed), 0o644)
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "a.agekey"))
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, output := range []string{"unified", "json"} {
+		code, stdout, stderr := runIn(t, dir, "diff", "--ref", "HEAD", "--output", output)
+		if code != 1 {
+			t.Fatalf("diff --output %s: exit %d\n%s%s", output, code, stdout, stderr)
+		}
+		if strings.Contains(stdout, "values changed") || strings.Contains(stdout, "secretKeysChanged") {
+			t.Errorf("diff --output %s claims values changed:\n%s", output, stdout)
+		}
+		if !strings.Contains(stdout, "re-encrypted") && !strings.Contains(stdout, `"secretKeysReencrypted": [`) {
+			t.Errorf("diff --output %s does not say the values were re-encrypted:\n%s", output, stdout)
+		}
 	}
 }
