@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kronform/kronform-gen/generator/gitrepo"
 	"github.com/kronform/kronform-gen/generator/manifest"
 	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/tree"
@@ -165,6 +166,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 			if pending != nil {
 				return a.commit(pending)
 			}
+			a.warnIgnored(t)
 			return nil
 		},
 	}
@@ -174,6 +176,24 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them, "+
 		"or the Cilium HelmRelease, when cilium.namespace moves it")
 	return cmd
+}
+
+// warnIgnored names the files of the tree that git ignores and does not track: git add leaves them out, so a clone
+// (check in CI, Flux) lacks them, while check on this working tree passes. A .gitignore line written for plaintext
+// value files (secrets/) ignores the tree's secrets folders too. Outside a git work tree, or when git cannot be read,
+// it says nothing: this is advice, not part of the write. (generate --commit says it of the files it leaves out.)
+func (a *app) warnIgnored(t *tree.Tree) {
+	repo, err := gitrepo.Open(a.outDir)
+	if err != nil {
+		return
+	}
+	ignored, err := repo.IgnoredUntracked(append(t.Paths(), tree.OwnedFile, tree.StateDir+"/.gitignore"))
+	if err != nil || len(ignored) == 0 {
+		return
+	}
+	fmt.Fprintf(a.stderr, "warning: git ignores %d file(s) kronform-gen wrote, and does not track them: %s; git add leaves "+
+		"them out, so a clone (check in CI, Flux) will not have them: change the .gitignore rule that matches them "+
+		"(or git add -f them)\n", len(ignored), strings.Join(ignored, ", "))
 }
 
 // robotForms are the Robot template forms of the tree that are on disk before it is written.

@@ -711,3 +711,35 @@ func TestDiffDoesNotClaimValuesChangedWhenASecretIsReencrypted(t *testing.T) {
 		}
 	}
 }
+
+// A .gitignore line such as secrets/ (written for plaintext value files) also ignores the secrets folders of the tree:
+// git add leaves the new encrypted files out, check passes on the working tree and fails in CI, whose clone has none
+// of them. generate names the files it wrote that git ignores and does not track.
+func TestGenerateWarnsOfFilesGitIgnores(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	gittest.Isolate(t)
+	gittest.Run(t, dir, "init", "-q")
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 || strings.Contains(errOut, "warning: git ignores") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("secrets/\n"), 0o644)
+	specFile := filepath.Join(dir, "cluster-spec.yaml")
+	b, _ := os.ReadFile(specFile)
+	os.WriteFile(specFile, append(b, []byte("      - name: more\n        namespace: apps\n        data:\n          k: {env: KG_TOKEN}\n")...), 0o644)
+	code, _, errOut := runIn(t, dir, "generate")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, p := range []string{"infrastructure/lab/secrets/apps/more.yaml", "infrastructure/lab/secrets/kube-system/creds.yaml", "infrastructure/lab/secrets/kustomization.yaml"} {
+		if !strings.Contains(errOut, p) || !strings.Contains(errOut, "warning: git ignores") {
+			t.Errorf("generate does not warn that git ignores %s:\n%s", p, errOut)
+		}
+	}
+	if strings.Contains(errOut, canary) {
+		t.Errorf("a value leaked:\n%s", errOut)
+	}
+}
