@@ -743,3 +743,43 @@ func TestGenerateWarnsOfFilesGitIgnores(t *testing.T) {
 		t.Errorf("a value leaked:\n%s", errOut)
 	}
 }
+
+// A value file holds its value in the clear, and belongs outside the repository or ignored by git (docs/secrets.md).
+// One that git add -A would commit, or that git tracks already, is named by generate, never with its value.
+func TestGenerateWarnsOfValueFilesGitWouldCommit(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	gittest.Isolate(t)
+	gittest.Run(t, dir, "init", "-q")
+	const addable, tracked = "warning: secret value file token.txt is in the git work tree and not ignored", "warning: secret value file token.txt is tracked by git"
+	for _, c := range []struct {
+		name, setup string
+		want        string
+	}{
+		{"neither ignored nor tracked", "", addable},
+		{"ignored", "ignore", ""},
+		{"tracked, though ignored", "track", tracked},
+	} {
+		switch c.setup {
+		case "ignore":
+			os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("/token.txt\n"), 0o644)
+		case "track":
+			gittest.Run(t, dir, "add", "-f", "token.txt")
+		}
+		code, _, errOut := runIn(t, dir, "generate")
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", c.name, code, errOut)
+		}
+		for _, w := range []string{addable, tracked} {
+			if strings.Contains(errOut, w) != (w == c.want) {
+				t.Errorf("%s: want %q, got:\n%s", c.name, c.want, errOut)
+			}
+		}
+		if strings.Contains(errOut, canary) {
+			t.Errorf("%s: a value leaked:\n%s", c.name, errOut)
+		}
+	}
+}
