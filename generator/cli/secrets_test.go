@@ -783,3 +783,42 @@ func TestGenerateWarnsOfValueFilesGitWouldCommit(t *testing.T) {
 		}
 	}
 }
+
+// generate and check read no key from sops' own key file (~/.config/sops/age/keys.txt), so that what a run verifies
+// does not depend on whose machine runs it. A user whose key is only there, where sops -d finds it, is told so, and
+// how to give it, when a run without a key could not open the files; not "someone with the age key must run generate".
+func TestNoKeyGivenNamesSopsOwnKeyFile(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	initKey(t, keyDir, "b")
+	a := recipientOf(t, filepath.Join(keyDir, "a.spec.yaml"))
+	b := recipientOf(t, filepath.Join(keyDir, "b.spec.yaml"))
+	dir := fleet(t, a)
+	t.Setenv("KG_TOKEN", canary)
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("SOPS_AGE_KEY", "")
+	config := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", config)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	keys := filepath.Join(config, "sops", "age", "keys.txt")
+	os.MkdirAll(filepath.Dir(keys), 0o700)
+	key, _ := os.ReadFile(filepath.Join(keyDir, "a.agekey"))
+	os.WriteFile(keys, key, 0o600)
+	specPath := filepath.Join(dir, "cluster-spec.yaml")
+	text, _ := os.ReadFile(specPath)
+	os.WriteFile(specPath, bytes.Replace(text, []byte("["+a+"]"), []byte("["+a+", "+b+"]"), 1), 0o644)
+	os.Unsetenv("KG_TOKEN")
+	hint := "no age key was given, and generate and check do not read sops' own key file " + keys + ": to use it, set SOPS_AGE_KEY_FILE=" + keys
+	for _, cmd := range []string{"check", "generate"} {
+		code, stdout, errOut := runIn(t, dir, cmd)
+		if code == 0 || !strings.Contains(errOut, hint) {
+			t.Errorf("%s: exit %d, want the hint %q\n%s%s", cmd, code, hint, stdout, errOut)
+		}
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", keys)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 || strings.Contains(errOut, "sops' own key file") {
+		t.Fatalf("generate with the key: exit %d\n%s", code, errOut)
+	}
+}
