@@ -268,6 +268,10 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 		return fail("%w; the key is no recipient in the spec nor of any secret file in the tree (the wrong key file?): "+
 			"run with a key of one of its recipients, or without a key; %s", err, rotateHint)
 	}
+	if errors.Is(err, ErrTampered) {
+		// Nothing of it can be trusted, nor is it written over: the way out is the user's.
+		return fail("%w; restore it from git, or delete it for generate to encrypt it anew from the sources", err)
+	}
 	if err != nil {
 		return fail("%w", err)
 	}
