@@ -106,11 +106,11 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 		}
 		for _, p := range part.Tree.Paths() {
 			b, _ := part.Tree.File(p)
-			err := res.Tree.Add
+			add := res.Tree.Add
 			if recorded, ok := part.Tree.Unvouched(p); ok {
-				err = func(p string, b []byte) error { return res.Tree.AddUnvouched(p, b, recorded) }
+				add = func(p string, b []byte) error { return res.Tree.AddUnvouched(p, b, recorded) }
 			}
-			if err := err(p, b); err != nil {
+			if err := add(p, b); err != nil {
 				return nil, err
 			}
 		}
