@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -143,12 +142,8 @@ func (a *app) sopsIdentities() (*secrets.Identities, error) {
 	if err != nil || ids.Available() {
 		return ids, err
 	}
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		return ids, nil
-	}
-	keys := filepath.Join(dir, "sops", "age", "keys.txt")
-	if _, err := os.Stat(keys); err != nil {
+	keys, ok := sopsKeysFile()
+	if !ok {
 		return ids, nil
 	}
 	return secrets.LoadIdentities(keys, func(string) (string, bool) { return "", false })

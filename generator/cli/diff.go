@@ -59,7 +59,8 @@ func (a *app) diffCommand() *cobra.Command {
 (read from git's object store: nothing is checked out and the working tree is not touched) and once from the working
 tree. It prints the objects that were added, changed or removed, keyed cluster/Kind/namespace/name, each with a
 unified diff of its YAML, then a summary line. Secret values are always masked; a change hidden by the mask is
-named ("values changed (masked): data.password"). Files under hetzner/ (the Robot templates, which Flux never
+named ("values changed (masked): data.password"), and SOPS ciphertext that changed is named apart ("values
+re-encrypted"): sops encrypts anew with new IVs, so without the key nobody can tell whether the values changed. Files under hetzner/ (the Robot templates, which Flux never
 applies) are compared as files and listed after the objects: upload a changed one to Robot.
 
 Long unified diffs stop after --max-lines lines with a "... truncated" line; --full-output FILE writes the whole diff

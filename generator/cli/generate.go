@@ -6,13 +6,16 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kronform/kronform-gen/generator/gitrepo"
 	"github.com/kronform/kronform-gen/generator/manifest"
 	"github.com/kronform/kronform-gen/generator/render"
+	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
 )
 
@@ -162,9 +165,11 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 				}
 			}
 			a.printRestartNotes(m, steps)
+			a.warnValueFiles(m)
 			if pending != nil {
 				return a.commit(pending)
 			}
+			a.warnIgnored(t)
 			return nil
 		},
 	}
@@ -174,6 +179,60 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them, "+
 		"or the Cilium HelmRelease, when cilium.namespace moves it")
 	return cmd
+}
+
+// warnIgnored names the files of the tree that git ignores and does not track: git add leaves them out, so a clone
+// (check in CI, Flux) lacks them, while check on this working tree passes. A .gitignore line written for plaintext
+// value files (secrets/) ignores the tree's secrets folders too. Outside a git work tree, or when git cannot be read,
+// it says nothing: this is advice, not part of the write. (generate --commit says it of the files it leaves out.)
+func (a *app) warnIgnored(t *tree.Tree) {
+	repo, err := gitrepo.Open(a.outDir)
+	if err != nil {
+		return
+	}
+	ignored, err := repo.IgnoredUntracked(append(t.Paths(), tree.OwnedFile, tree.StateDir+"/.gitignore"))
+	if err != nil || len(ignored) == 0 {
+		return
+	}
+	fmt.Fprintf(a.stderr, "warning: git ignores %d file(s) kronform-gen wrote, and does not track them: %s; git add leaves "+
+		"them out, so a clone (check in CI, Flux) will not have them: change the .gitignore rule that matches them "+
+		"(or git add -f them)\n", len(ignored), strings.Join(ignored, ", "))
+}
+
+// warnValueFiles names the secret value files of the spec that git tracks, or that git add -A would commit: they hold
+// values in the clear, and belong outside the repository or ignored by git. Names only, never contents; outside a git
+// work tree, or when git cannot be read, it says nothing.
+func (a *app) warnValueFiles(m *spec.Model) {
+	dir := filepath.Dir(a.specPath)
+	named := map[string]string{} // path on disk -> the source as the spec names it
+	for _, c := range m.Clusters {
+		for _, s := range c.Secrets {
+			for _, src := range s.Data {
+				if src.File != "" {
+					named[filepath.Join(dir, filepath.FromSlash(src.File))] = src.File
+				}
+			}
+		}
+	}
+	if len(named) == 0 {
+		return
+	}
+	repo, err := gitrepo.Open(dir)
+	if err != nil {
+		return
+	}
+	tracked, addable, err := repo.Committable(slices.Sorted(maps.Keys(named)))
+	if err != nil {
+		return
+	}
+	for _, f := range tracked {
+		fmt.Fprintf(a.stderr, "warning: secret value file %s is tracked by git: its value is in the clear in the "+
+			"repository's history; change the value where it is used, git rm --cached the file and ignore it\n", named[f])
+	}
+	for _, f := range addable {
+		fmt.Fprintf(a.stderr, "warning: secret value file %s is in the git work tree and not ignored: git add -A would "+
+			"commit its value in the clear; add it to .gitignore, or move it out of the repository\n", named[f])
+	}
 }
 
 // robotForms are the Robot template forms of the tree that are on disk before it is written.

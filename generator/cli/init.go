@@ -54,7 +54,8 @@ clusters:
     #     namespace: kube-system
     #     data:
     #       token: {env: HCLOUD_TOKEN}          # read at generate time, never written in plaintext
-    #       robot-password: {file: robot.pass}  # relative to this file
+    #       # Relative to this file, and outside the repository (or ignored by git): it holds the value in the clear.
+    #       robot-password: {file: ../private/robot.pass}
 `))
 
 func (a *app) initCommand() *cobra.Command {

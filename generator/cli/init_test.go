@@ -144,3 +144,63 @@ func TestInitIgnoresKeyInWorkTree(t *testing.T) {
 		t.Errorf("git would commit the private key:\n%s", status)
 	}
 }
+
+// The scaffold's commented secrets example, uncommented as it stands, names no value file that git would commit: a
+// file source holds its value in the clear (docs/secrets.md: outside the repository, or ignored by git).
+func TestInitExampleValueFilesStayOutOfGit(t *testing.T) {
+	gittest.Isolate(t)
+	repo := filepath.Join(t.TempDir(), "repo")
+	if err := os.Mkdir(repo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Run(t, repo, "init", "-q")
+	specPath := filepath.Join(repo, "cluster-spec.yaml")
+	if code, _, errOut := runInit("lab", "-f", specPath); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	b, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	uncommented := false
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "    # "); ok && (strings.HasPrefix(rest, "secrets:") || strings.HasPrefix(rest, "  ")) {
+			line, uncommented = "    "+rest, true
+		}
+		out = append(out, line)
+	}
+	if !uncommented {
+		t.Fatalf("no commented secrets example in:\n%s", b)
+	}
+	if err := os.WriteFile(specPath, []byte(strings.Join(out, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := spec.LoadFile(specPath, spec.Options{})
+	if err != nil {
+		t.Fatalf("the uncommented example does not load: %v\n%s", err, strings.Join(out, ""))
+	}
+	files := 0
+	for _, s := range m.Clusters[0].Secrets {
+		for _, src := range s.Data {
+			if src.File == "" {
+				continue
+			}
+			files++
+			p := filepath.Join(repo, filepath.FromSlash(src.File))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("value"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if files == 0 {
+		t.Fatal("the example names no value file")
+	}
+	gittest.Run(t, repo, "add", "-A")
+	if status := gittest.Run(t, repo, "status", "--porcelain", "--untracked-files=all"); strings.Contains(status, "pass") {
+		t.Errorf("git would commit a value file of the example:\n%s", status)
+	}
+}

@@ -183,6 +183,13 @@ func TestReviewedLeaksStayMasked(t *testing.T) {
 			plaintext: []string{
 				"plaintext Secret apps/kronform/kustomization.yaml (document 1, g): secretGenerator.literals[0] (not KEY=VALUE)",
 				"plaintext Secret apps/kronform/k.yaml (document 1, default/k): stringData.(a key that is not valid, not shown)"}},
+		{name: "a value pasted as a key, in a folder that builds", files: map[string]string{
+			"apps/kronform/kustomization.yaml": "resources: [cm.yaml, k.yaml]\n",
+			"apps/kronform/k.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: default}\n" +
+				"stringData: {'the password is " + leakCanary + "': x, 'token=" + leakCanary + "': y, ok: z}\n" +
+				"data: {'" + leakCanary + "/x': eA==}\n"},
+			plaintext: []string{
+				"plaintext Secret apps/kronform/k.yaml (document 1, default/k): data.(a key that is not valid, not shown), stringData.(a key that is not valid, not shown), stringData.ok"}},
 		{name: "a kind Flux substitutes", files: map[string]string{
 			"clusters/kronform/apps.yaml":      fluxKustomization("apps", "./apps/kronform", "postBuild:", "  substitute: {k: Secret}"),
 			"apps/kronform/kustomization.yaml": "resources: [cm.yaml, sub.yaml]\n",
@@ -347,6 +354,28 @@ func TestBuildErrorsNameTheFiles(t *testing.T) {
 					t.Errorf("exit %d, shows %v:\n%s%s", code, l, stdout, stderr)
 				}
 			})
+		}
+	}
+}
+
+// A Secret's key that the API server would not take is most likely a value pasted where its key belongs: check names
+// it "(a key that is not valid, not shown)", and build and diff print it masked, also where diff names the values
+// that changed under the mask.
+func TestDiffNamesNoKeyThatIsNotValid(t *testing.T) {
+	p := newProject(t)
+	p.write("clusters/kronform/apps.yaml", fluxKustomization("apps", "./apps/kronform"))
+	p.write("apps/kronform/kustomization.yaml", "resources: [k.yaml]\n")
+	p.write("apps/kronform/k.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: default}\nstringData: {'"+leakCanary+"=': a, ok: b}\n")
+	gitRepo(t, p.dir)
+	p.write("apps/kronform/k.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: default}\nstringData: {'"+leakCanary+"=': c, ok: b}\n")
+	for _, args := range [][]string{{"build"}, {"diff", "--ref", "HEAD"}, {"diff", "--ref", "HEAD", "-o", "json"}} {
+		code, stdout, stderr := p.run(args...)
+		if l := leaked(stdout + stderr); l != nil || code == 2 {
+			t.Errorf("%v: exit %d, shows %v:\n%s%s", args, code, l, stdout, stderr)
+		}
+		if args[0] == "diff" && !strings.Contains(stdout, "values changed (masked): stringData.*****") &&
+			!strings.Contains(stdout, `"secretKeysChanged": [`+"\n"+`            "stringData.*****"`) {
+			t.Errorf("%v does not name the masked change:\n%s", args, stdout)
 		}
 	}
 }

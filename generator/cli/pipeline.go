@@ -165,9 +165,36 @@ func (a *app) renderModel(m *spec.Model, previous fs.FS, keys *secrets.Identitie
 	return res, nil
 }
 
-// printNotes tells what the run could not verify about secrets, on stderr.
+// printNotes tells what the run could not verify about secrets, on stderr. When a key would have helped and none
+// was given while sops' own key file is there (where sops -d finds it), it says that this run does not read it.
 func (a *app) printNotes(res *render.Result) {
+	keyWouldHelp := false
 	for _, n := range res.Notes {
 		fmt.Fprintln(a.stderr, "note:", n)
+		keyWouldHelp = keyWouldHelp || n.Kind != secrets.Unreadable
 	}
+	if !keyWouldHelp {
+		return
+	}
+	if keys, err := secrets.LoadIdentities(a.ageKeyFile, os.LookupEnv); err != nil || keys.Available() {
+		return
+	}
+	if f, ok := sopsKeysFile(); ok {
+		fmt.Fprintf(a.stderr, "note: no age key was given, and generate and check do not read sops' own key file %s: "+
+			"to use it, set %s=%s (or give --age-key-file)\n", f, secrets.KeyFileEnv, f)
+	}
+}
+
+// sopsKeysFile is sops' own age key file (keys.txt in sops/age under the user's configuration folder,
+// ~/.config/sops/age/keys.txt), when there is one.
+func sopsKeysFile() (string, bool) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", false
+	}
+	keys := filepath.Join(dir, "sops", "age", "keys.txt")
+	if _, err := os.Stat(keys); err != nil {
+		return "", false
+	}
+	return keys, true
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/kronform/kronform-gen/generator/cache"
 	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/generator/tree"
+	"github.com/kronform/kronform-gen/internal/gittest"
 )
 
 const canary = "CANARY-c4e1-must-never-leak"
@@ -122,7 +124,9 @@ func TestCanaryNeverLeaks(t *testing.T) {
 	step("generate with a missing key file", 2, nil, "--age-key-file", filepath.Join(keyDir, "absent.agekey"), "generate")
 	tampered := bytes.Replace(first, []byte("namespace: kube-system"), []byte("namespace: default"), 1)
 	os.WriteFile(secretFile, tampered, 0o644)
-	if msg := step("generate on a tampered file", 2, withKey, "generate"); !strings.Contains(msg, "MAC mismatch") {
+	// The message says the way out, too: the file cannot be trusted, and kronform-gen does not write over it.
+	if msg := step("generate on a tampered file", 2, withKey, "generate"); !strings.Contains(msg, "MAC mismatch") ||
+		!strings.Contains(msg, "restore it from git, or delete it for generate to encrypt it anew from the sources") {
 		t.Fatalf("tampered file: %s", msg)
 	}
 	if now, _ := os.ReadFile(secretFile); !bytes.Equal(now, tampered) {
@@ -130,7 +134,7 @@ func TestCanaryNeverLeaks(t *testing.T) {
 	}
 	os.Remove(secretFile)
 	if msg := step("generate, file and source missing", 2, map[string]string{"SOPS_AGE_KEY_FILE": keyFile}, "generate"); !strings.Contains(msg, "file token.txt does not exist (no earlier file to keep)") ||
-		!strings.Contains(msg, "environment variable KG_TOKEN is not set (no earlier file to keep)") {
+		!strings.Contains(msg, "environment variable KG_TOKEN is not set or is empty (no earlier file to keep)") {
 		t.Fatalf("missing source not named: %s", msg)
 	}
 
@@ -532,6 +536,12 @@ func TestSecretFileChangedOutsideWithoutKey(t *testing.T) {
 				if strings.Contains(stdout+stderr, canary) {
 					t.Fatalf("check printed the value:\n%s%s", stdout, stderr)
 				}
+				// The file is kept, not vouched for: the record still says what kronform-gen wrote, so check shows no
+				// change of the record (a digest of the file, as if generate would accept it) nor asks for a generate
+				// that refuses; the note says what happened.
+				if strings.Contains(stdout, tree.OwnedFile) || strings.Contains(stderr, "file(s) differ from") {
+					t.Errorf("check --output %s reports the ownership record as drift:\n%s%s", output, stdout, stderr)
+				}
 			}
 			code, _, stderr := runIn(t, dir, "generate")
 			if code != 2 || !strings.Contains(stderr, "nothing was written") {
@@ -625,5 +635,192 @@ func TestEmptySecretValueStaysInSync(t *testing.T) {
 	}
 	if code, stdout, errOut := runIn(t, dir, "check"); code != 0 {
 		t.Fatalf("check: exit %d\n%s%s", code, stdout, errOut)
+	}
+}
+
+// A value the API server would refuse (a .dockerconfigjson that is no JSON object, values past 1 MiB in all) is bad
+// input, as a missing source is: every one is reported in one run at its place in the spec, with its field path and
+// never the value; exit 2, nothing written, and --output json lists them as problems.
+func TestValuesTheAPIServerWouldRefuseArePlacedInTheSpec(t *testing.T) {
+	dir := t.TempDir()
+	specText := labSpec("age13l5xnu5xcrr9cvqg3k2dtpezkygelplytj7nmg3hxcx9ul40ryzslcc2p9", "big", "apps",
+		"          a: {file: half}\n          b: {file: half}\n          c: {env: KG_TOKEN}\n") +
+		"      - name: pull\n        namespace: apps\n        type: kubernetes.io/dockerconfigjson\n        data:\n" +
+		"          .dockerconfigjson: {file: docker.json}\n"
+	os.WriteFile(filepath.Join(dir, "cluster-spec.yaml"), []byte(specText), 0o644)
+	os.WriteFile(filepath.Join(dir, "half"), bytes.Repeat([]byte("x"), 1<<19), 0o600)
+	os.WriteFile(filepath.Join(dir, "docker.json"), []byte(canary), 0o600)
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	spec := filepath.Join(dir, "cluster-spec.yaml")
+	want := spec + ":15:11: clusters[0].secrets[0].data: the values add up to 1048603 bytes, more than the 1048576 (1 MiB) a Kubernetes Secret holds\n" +
+		spec + ":22:37: clusters[0].secrets[1].data..dockerconfigjson.file: file docker.json: not a JSON object, which the API server requires of a kubernetes.io/dockerconfigjson Secret\n" +
+		"2 problem(s) in the spec; nothing was written\n"
+	code, stdout, stderr := runIn(t, dir, "generate")
+	if code != 2 || stdout != "" || stderr != want {
+		t.Errorf("generate: exit %d, stdout %q, stderr:\n%s\nwant:\n%s", code, stdout, stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "output")); !os.IsNotExist(err) {
+		t.Errorf("generate wrote output: %v", err)
+	}
+	code, stdout, stderr = runIn(t, dir, "check", "--output", "json")
+	if code != 2 || !strings.Contains(stdout, `"path": "clusters[0].secrets[1].data..dockerconfigjson.file"`) ||
+		!strings.Contains(stdout, `"line": 15,`) {
+		t.Errorf("check --output json: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, canary) {
+		t.Errorf("a value leaked:\n%s%s", stdout, stderr)
+	}
+}
+
+// A secret file encrypted anew has new ciphertext for every value (a new data key, new IVs), so without the key diff
+// cannot tell which values changed: when only the Secret's type changed, it must not claim that its values did. It
+// says the values were re-encrypted, and names no value as changed.
+func TestDiffDoesNotClaimValuesChangedWhenASecretIsReencrypted(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	gittest.Isolate(t)
+	gittest.Run(t, dir, "init", "-q")
+	gittest.Run(t, dir, "add", "-A")
+	gittest.Run(t, dir, "commit", "-q", "-m", "secret")
+	specFile := filepath.Join(dir, "cluster-spec.yaml")
+	b, _ := os.ReadFile(specFile)
+	changed := strings.Replace(string(b), "        namespace: kube-system\n", "        namespace: kube-system\n        type: example.com/other\n", 1)
+	if changed == string(b) {
+		t.Fatal("the spec did not change")
+	}
+	os.WriteFile(specFile, []byte(changed), 0o644)
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "a.agekey"))
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, output := range []string{"unified", "json"} {
+		code, stdout, stderr := runIn(t, dir, "diff", "--ref", "HEAD", "--output", output)
+		if code != 1 {
+			t.Fatalf("diff --output %s: exit %d\n%s%s", output, code, stdout, stderr)
+		}
+		if strings.Contains(stdout, "values changed") || strings.Contains(stdout, "secretKeysChanged") {
+			t.Errorf("diff --output %s claims values changed:\n%s", output, stdout)
+		}
+		if !strings.Contains(stdout, "re-encrypted") && !strings.Contains(stdout, `"secretKeysReencrypted": [`) {
+			t.Errorf("diff --output %s does not say the values were re-encrypted:\n%s", output, stdout)
+		}
+	}
+}
+
+// A .gitignore line such as secrets/ (written for plaintext value files) also ignores the secrets folders of the tree:
+// git add leaves the new encrypted files out, check passes on the working tree and fails in CI, whose clone has none
+// of them. generate names the files it wrote that git ignores and does not track.
+func TestGenerateWarnsOfFilesGitIgnores(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	gittest.Isolate(t)
+	gittest.Run(t, dir, "init", "-q")
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 || strings.Contains(errOut, "warning: git ignores") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("secrets/\n"), 0o644)
+	specFile := filepath.Join(dir, "cluster-spec.yaml")
+	b, _ := os.ReadFile(specFile)
+	os.WriteFile(specFile, append(b, []byte("      - name: more\n        namespace: apps\n        data:\n          k: {env: KG_TOKEN}\n")...), 0o644)
+	code, _, errOut := runIn(t, dir, "generate")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, p := range []string{"infrastructure/lab/secrets/apps/more.yaml", "infrastructure/lab/secrets/kube-system/creds.yaml", "infrastructure/lab/secrets/kustomization.yaml"} {
+		if !strings.Contains(errOut, p) || !strings.Contains(errOut, "warning: git ignores") {
+			t.Errorf("generate does not warn that git ignores %s:\n%s", p, errOut)
+		}
+	}
+	if strings.Contains(errOut, canary) {
+		t.Errorf("a value leaked:\n%s", errOut)
+	}
+}
+
+// A value file holds its value in the clear, and belongs outside the repository or ignored by git (docs/secrets.md).
+// One that git add -A would commit, or that git tracks already, is named by generate, never with its value.
+func TestGenerateWarnsOfValueFilesGitWouldCommit(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	gittest.Isolate(t)
+	gittest.Run(t, dir, "init", "-q")
+	const addable, tracked = "warning: secret value file token.txt is in the git work tree and not ignored", "warning: secret value file token.txt is tracked by git"
+	for _, c := range []struct {
+		name, setup string
+		want        string
+	}{
+		{"neither ignored nor tracked", "", addable},
+		{"ignored", "ignore", ""},
+		{"tracked, though ignored", "track", tracked},
+	} {
+		switch c.setup {
+		case "ignore":
+			os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("/token.txt\n"), 0o644)
+		case "track":
+			gittest.Run(t, dir, "add", "-f", "token.txt")
+		}
+		code, _, errOut := runIn(t, dir, "generate")
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", c.name, code, errOut)
+		}
+		for _, w := range []string{addable, tracked} {
+			if strings.Contains(errOut, w) != (w == c.want) {
+				t.Errorf("%s: want %q, got:\n%s", c.name, c.want, errOut)
+			}
+		}
+		if strings.Contains(errOut, canary) {
+			t.Errorf("%s: a value leaked:\n%s", c.name, errOut)
+		}
+	}
+}
+
+// generate and check read no key from sops' own key file (~/.config/sops/age/keys.txt), so that what a run verifies
+// does not depend on whose machine runs it. A user whose key is only there, where sops -d finds it, is told so, and
+// how to give it, when a run without a key could not open the files; not "someone with the age key must run generate".
+func TestNoKeyGivenNamesSopsOwnKeyFile(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	initKey(t, keyDir, "b")
+	a := recipientOf(t, filepath.Join(keyDir, "a.spec.yaml"))
+	b := recipientOf(t, filepath.Join(keyDir, "b.spec.yaml"))
+	dir := fleet(t, a)
+	t.Setenv("KG_TOKEN", canary)
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("SOPS_AGE_KEY", "")
+	config := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", config)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	keys := filepath.Join(config, "sops", "age", "keys.txt")
+	os.MkdirAll(filepath.Dir(keys), 0o700)
+	key, _ := os.ReadFile(filepath.Join(keyDir, "a.agekey"))
+	os.WriteFile(keys, key, 0o600)
+	specPath := filepath.Join(dir, "cluster-spec.yaml")
+	text, _ := os.ReadFile(specPath)
+	os.WriteFile(specPath, bytes.Replace(text, []byte("["+a+"]"), []byte("["+a+", "+b+"]"), 1), 0o644)
+	os.Unsetenv("KG_TOKEN")
+	hint := "no age key was given, and generate and check do not read sops' own key file " + keys + ": to use it, set SOPS_AGE_KEY_FILE=" + keys
+	for _, cmd := range []string{"check", "generate"} {
+		code, stdout, errOut := runIn(t, dir, cmd)
+		if code == 0 || !strings.Contains(errOut, hint) {
+			t.Errorf("%s: exit %d, want the hint %q\n%s%s", cmd, code, hint, stdout, errOut)
+		}
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", keys)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 || strings.Contains(errOut, "sops' own key file") {
+		t.Fatalf("generate with the key: exit %d\n%s", code, errOut)
 	}
 }

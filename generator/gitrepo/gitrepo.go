@@ -396,6 +396,37 @@ func (r *Repo) IgnoredUntracked(paths []string) ([]string, error) {
 	return out, nil
 }
 
+// Committable sorts files (paths on disk, returned as given, in their order) that git keeps, or would keep, in the
+// repository's history: tracked ones, which the index lists, and addable ones, present, untracked and not ignored,
+// which git add -A takes. A file outside the work tree is neither.
+func (r *Repo) Committable(files []string) (tracked, addable []string, err error) {
+	idx, err := r.index()
+	if err != nil {
+		return nil, nil, err
+	}
+	inIndex := map[string]bool{}
+	for _, e := range idx.Entries {
+		inIndex[e.Name] = true
+	}
+	m, err := r.ignoreMatcher()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range files {
+		rp, ok := r.RelPath(f)
+		switch {
+		case !ok || rp == "." || strings.HasPrefix(rp, ".git/"):
+		case inIndex[rp]:
+			tracked = append(tracked, f)
+		default:
+			if _, err := os.Lstat(f); err == nil && !ignored(m, strings.Split(rp, "/")) {
+				addable = append(addable, f)
+			}
+		}
+	}
+	return tracked, addable, nil
+}
+
 // ignored matches a file as git does: once a folder above it is ignored, no pattern can take the file back.
 func ignored(m gitignore.Matcher, segs []string) bool {
 	for i := 1; i < len(segs); i++ {

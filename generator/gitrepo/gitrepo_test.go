@@ -152,6 +152,32 @@ func TestIgnoredUntrackedInALinkedWorkTree(t *testing.T) {
 	}
 }
 
+// Committable answers as git would: a tracked file whatever the ignore rules, an untracked one unless ignored, and
+// nothing for a file that is missing or outside the work tree.
+func TestCommittable(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, ".gitignore"), "secrets/\n")
+	for _, p := range []string{"secrets/a.pass", "b.pass", "Makefile"} {
+		write(t, filepath.Join(dir, p), "x\n")
+	}
+	gittest.Run(t, dir, "add", "-f", "secrets/a.pass")
+	outside := filepath.Join(t.TempDir(), "c.pass")
+	write(t, outside, "x\n")
+	files := []string{filepath.Join(dir, "secrets", "a.pass"), filepath.Join(dir, "b.pass"), filepath.Join(dir, "Makefile"),
+		filepath.Join(dir, "missing.pass"), outside, filepath.Join(dir, "secrets", "d.pass")}
+	write(t, files[5], "x\n")
+	tracked, addable, err := r.Committable(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{files[0], files[2]}; !slices.Equal(tracked, want) {
+		t.Errorf("tracked = %v, want %v", tracked, want)
+	}
+	if want := []string{files[1]}; !slices.Equal(addable, want) {
+		t.Errorf("addable = %v, want %v", addable, want)
+	}
+}
+
 // A conflicted git stash pop leaves unmerged paths and no operation marker. CommitPaths refuses them itself, so no
 // caller can have go-git write a tree holding a path once per stage.
 func TestCommitPathsRefusesUnmergedPaths(t *testing.T) {

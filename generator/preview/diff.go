@@ -36,6 +36,10 @@ type ObjectChange struct {
 	// SecretKeysChanged lists the masked values (a Secret's data.KEY or stringData.KEY, or the path of a field holding
 	// a Secret-sourced variable, such as data.token of a ConfigMap) that differ although they print the same.
 	SecretKeysChanged []string `json:"secretKeysChanged,omitempty"`
+	// SecretKeysReencrypted lists, the same way, the SOPS-encrypted values whose ciphertext differs. sops encrypts
+	// a value anew with a new IV (kronform-gen a whole file with a new data key), so the ciphertext changes whether the
+	// value did or not: without the key, nobody can tell which.
+	SecretKeysReencrypted []string `json:"secretKeysReencrypted,omitempty"`
 }
 
 // object is what a diff compares under one key: a built object, masked for display and as built for comparison. A
@@ -85,7 +89,12 @@ func Diff(old, new []*Build, oldName, newName string) ([]ObjectChange, error) {
 			c.Change, from, to = Changed, o.joined(), n.joined()
 			c.Cluster, c.Kind, c.Namespace, c.Name = n.cluster, n.kind, n.namespace, n.name
 			for _, k := range slices.Sorted(maps.Keys(n.values)) {
-				if ov, ok := o.values[k]; ok && maskedChange(ov, n.values[k]) {
+				ov, ok := o.values[k]
+				switch {
+				case !ok || !maskedChange(ov, n.values[k]):
+				case ciphertextOnly(ov) && ciphertextOnly(n.values[k]):
+					c.SecretKeysReencrypted = append(c.SecretKeysReencrypted, k)
+				default:
 					c.SecretKeysChanged = append(c.SecretKeysChanged, k)
 				}
 			}
@@ -99,6 +108,10 @@ func Diff(old, new []*Build, oldName, newName string) ([]ObjectChange, error) {
 		}
 		if len(c.SecretKeysChanged) > 0 {
 			d += "# values changed (masked): " + strings.Join(c.SecretKeysChanged, ", ") + "\n"
+		}
+		if len(c.SecretKeysReencrypted) > 0 {
+			d += "# values re-encrypted (SOPS; without the key, whether they changed cannot be told): " +
+				strings.Join(c.SecretKeysReencrypted, ", ") + "\n"
 		}
 		c.Diff = d
 		out = append(out, c)
@@ -168,6 +181,17 @@ func maskedChange(old, new []string) bool {
 	ob, op := split(old)
 	nb, np := split(new)
 	return !slices.Equal(ob, nb) && slices.Equal(op, np)
+}
+
+// ciphertextOnly says whether the masked scalars at one path (as built and as printed, in pairs) all print as SOPS
+// ciphertext: their change says they were encrypted anew, not that their values changed.
+func ciphertextOnly(pairs []string) bool {
+	for i := 1; i < len(pairs); i += 2 {
+		if pairs[i] != maskSOPS {
+			return false
+		}
+	}
+	return true
 }
 
 // ObjectKey names an object across a fleet: cluster/Kind/namespace/name, or cluster/Kind/name when cluster-scoped.

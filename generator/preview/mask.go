@@ -28,14 +28,24 @@ func Mask(v string) string {
 
 // maskValue masks a Secret's data or stringData as a JSON value: each value of a mapping (at any depth), or the
 // whole of anything else but null. The API server takes only a mapping of strings, but what kustomize prints is
-// what it was given.
+// what it was given. A key that is not one the API server takes is most likely a value pasted where its key belongs:
+// it becomes a placeholder, which prints masked (check names it "(a key that is not valid, not shown)").
 func maskValue(v any) any {
 	switch x := v.(type) {
 	case nil:
 		return nil
 	case map[string]any:
+		var invalid []string
 		for k, e := range x {
 			x[k] = maskLeaves(e)
+			if !validKey(k) {
+				invalid = append(invalid, k)
+			}
+		}
+		for _, k := range invalid {
+			e := x[k]
+			delete(x, k)
+			x[placeholder(placeholderPlain, "key", k)] = e
 		}
 		return x
 	}

@@ -113,7 +113,8 @@ func maskValuePlaceholders(v any) any {
 // maskedScalars lists, by path (data.token, spec.containers[0].env[1].value), the scalars of an object's JSON value
 // that print masked: every value of a Secret's data and stringData, and any string holding a placeholder. Each comes
 // as two strings, as built and as printed, so a diff can name a change that the mask hides. Paths print, so keys in
-// them are masked too; scalars whose paths are then one are listed together, pair after pair.
+// them are masked too (placeholders, and a Secret's keys the API server would not take); scalars whose paths are then
+// one are listed together, pair after pair.
 func maskedScalars(obj map[string]any) map[string][]string {
 	out := map[string][]string{}
 	kind, _ := obj["kind"].(string)
@@ -124,6 +125,9 @@ func maskedScalars(obj map[string]any) map[string][]string {
 		case map[string]any:
 			for k, e := range x {
 				p := maskPlaceholders(k)
+				if secretValue && (path == "data" || path == "stringData") && !validKey(k) {
+					p = maskPlain // a value pasted where its key belongs (see maskValue)
+				}
 				if path != "" {
 					p = path + "." + p
 				}

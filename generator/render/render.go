@@ -106,7 +106,11 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 		}
 		for _, p := range part.Tree.Paths() {
 			b, _ := part.Tree.File(p)
-			if err := res.Tree.Add(p, b); err != nil {
+			add := res.Tree.Add
+			if recorded, ok := part.Tree.Unvouched(p); ok {
+				add = func(p string, b []byte) error { return res.Tree.AddUnvouched(p, b, recorded) }
+			}
+			if err := add(p, b); err != nil {
 				return nil, err
 			}
 		}
@@ -211,10 +215,15 @@ func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
 		if err != nil {
 			return err
 		}
+		add := res.Tree.Add
 		if out.Note != nil {
 			res.Notes = append(res.Notes, *out.Note)
+			if out.Note.Stuck() {
+				// Kept as it stands, not as the spec says: the record must not come to vouch for it.
+				add = func(p string, b []byte) error { return res.Tree.AddUnvouched(p, b, opts.recorded[p]) }
+			}
 		}
-		if err := res.Tree.Add(p, out.File); err != nil {
+		if err := add(p, out.File); err != nil {
 			return err
 		}
 		files = append(files, SecretFile(s))
@@ -279,16 +288,20 @@ func (e sourceErrors) Error() string {
 }
 
 // problems places each source problem of cluster c at its source in the spec: clusters[c].secrets[i].data.KEY.env
-// (or .file).
+// (or .file), and a problem of a secret's values in all at clusters[c].secrets[i].data.
 func (e sourceErrors) problems(m *spec.Model, c int) spec.Problems {
 	var out spec.Problems
 	for _, i := range slices.Sorted(maps.Keys(e)) {
 		for _, p := range e[i].Problems {
-			field := "file"
-			if p.Source.Env != "" {
-				field = "env"
+			at := fmt.Sprintf("clusters[%d].secrets[%d].data", c, i)
+			if p.Key != "" {
+				field := "file"
+				if p.Source.Env != "" {
+					field = "env"
+				}
+				at += "." + p.Key + "." + field
 			}
-			out = append(out, m.Problem(fmt.Sprintf("clusters[%d].secrets[%d].data.%s.%s", c, i, p.Key, field), "", "%s", p.Msg))
+			out = append(out, m.Problem(at, "", "%s", p.Msg))
 		}
 	}
 	return out

@@ -59,8 +59,8 @@ func (n Note) String() string {
 }
 
 // SourceProblem is one value source that a render needed and could not read: missing (a variable not set, a file
-// that does not exist) where no value can be kept from the secret's file, or unreadable. It names the source, never a
-// value.
+// that does not exist) where no value can be kept from the secret's file, or unreadable; or a value the API server
+// would refuse. Key is empty for a problem of the secret's values in all. It names the source, never a value.
 type SourceProblem struct {
 	Key    string
 	Source spec.SecretSource
@@ -68,7 +68,8 @@ type SourceProblem struct {
 }
 
 // SourceError lists every value source of one secret that its render needed and could not read, sorted by key: all of
-// them, so one run names every variable and file to provide.
+// them, so one run names every variable and file to provide. Failing that, it lists the values the API server would
+// refuse.
 type SourceError struct {
 	Secret   string // namespace/name
 	Problems []SourceProblem
@@ -77,7 +78,10 @@ type SourceError struct {
 func (e *SourceError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
-		parts[i] = fmt.Sprintf("key %q: %s", p.Key, p.Msg)
+		parts[i] = p.Msg
+		if p.Key != "" {
+			parts[i] = fmt.Sprintf("key %q: %s", p.Key, p.Msg)
+		}
 	}
 	return fmt.Sprintf("secret %s: %s", e.Secret, strings.Join(parts, "; "))
 }
@@ -264,6 +268,10 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 		return fail("%w; the key is no recipient in the spec nor of any secret file in the tree (the wrong key file?): "+
 			"run with a key of one of its recipients, or without a key; %s", err, rotateHint)
 	}
+	if errors.Is(err, ErrTampered) {
+		// Nothing of it can be trusted, nor is it written over: the way out is the user's.
+		return fail("%w; restore it from git, or delete it for generate to encrypt it anew from the sources", err)
+	}
 	if err != nil {
 		return fail("%w", err)
 	}
@@ -285,6 +293,9 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 		if err := sourceError(s.Namespace+"/"+s.Name, unreadable, missing); err != nil {
 			return Result{}, err
 		}
+	}
+	if err := sourceError(s.Namespace+"/"+s.Name, valueProblems(s, values)); err != nil {
+		return Result{}, err
 	}
 	plain, err := plaintext(s, values)
 	if err != nil {
@@ -309,6 +320,9 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 }
 
 func encryptNew(s spec.Secret, values map[string][]byte, req Request, fail func(string, ...any) (Result, error)) (Result, error) {
+	if err := sourceError(s.Namespace+"/"+s.Name, valueProblems(s, values)); err != nil {
+		return Result{}, err
+	}
 	plain, err := plaintext(s, values)
 	if err != nil {
 		return fail("%w", err)
@@ -343,10 +357,11 @@ func readSources(s spec.Secret, src Sources) (map[string][]byte, []string, []Sou
 	return values, absent, unreadable
 }
 
-// missingSource says that a source is absent: a variable not set (or empty), a file that does not exist.
+// missingSource says that a source is absent: a variable not set or empty (which counts as absent), a file that does
+// not exist.
 func missingSource(src spec.SecretSource) string {
 	if src.Env != "" {
-		return "environment variable " + src.Env + " is not set"
+		return "environment variable " + src.Env + " is not set or is empty"
 	}
 	return "file " + src.File + " does not exist"
 }
@@ -389,34 +404,34 @@ var jsonKeys = map[string]string{
 	string(corev1.SecretTypeDockercfg):        corev1.DockerConfigKey,
 }
 
-// checkValues refuses the values the API server would refuse in a Secret of this type (in what the spec cannot say
-// about them: keys per type are spec validation's). The secrets Kustomization applies with force, which deletes and
-// recreates a Secret whose update is refused as invalid; values that would fail the create as well must never get
-// that far, or the old Secret would be gone. The messages name keys and sources, never values.
-func checkValues(s spec.Secret, values map[string][]byte) error {
+// valueProblems lists the values the API server would refuse in a Secret of this type (in what the spec cannot say
+// about them: keys per type are spec validation's), sorted by key; one about the values in all has no key. The secrets
+// Kustomization applies with force, which deletes and recreates a Secret whose update is refused as invalid; values
+// that would fail the create as well must never get that far, or the old Secret would be gone. They are bad input,
+// reported at their source as a missing one is. The messages name keys and sources, never values.
+func valueProblems(s spec.Secret, values map[string][]byte) []SourceProblem {
+	var out []SourceProblem
 	total := 0
 	for _, v := range values {
 		total += len(v)
 	}
 	if total > corev1.MaxSecretSize {
-		return fmt.Errorf("the values add up to %d bytes, more than the %d (1 MiB) a Kubernetes Secret holds", total, corev1.MaxSecretSize)
+		out = append(out, SourceProblem{Msg: fmt.Sprintf("the values add up to %d bytes, more than the %d (1 MiB) a Kubernetes Secret holds", total, corev1.MaxSecretSize)})
 	}
 	if k, ok := jsonKeys[s.Type]; ok {
 		if v, ok := values[k]; ok {
 			var obj map[string]any
 			if json.Unmarshal(v, &obj) != nil { // the parser's error can quote the value
-				return fmt.Errorf("key %q (%s): not a JSON object, which the API server requires of a %s Secret", k, Describe(s.Data[k]), s.Type)
+				out = append(out, SourceProblem{Key: k, Source: s.Data[k],
+					Msg: fmt.Sprintf("%s: not a JSON object, which the API server requires of a %s Secret", Describe(s.Data[k]), s.Type)})
 			}
 		}
 	}
-	return nil
+	return out
 }
 
 // plaintext is the Secret manifest with the header, in memory only.
 func plaintext(s spec.Secret, values map[string][]byte) ([]byte, error) {
-	if err := checkValues(s, values); err != nil {
-		return nil, err
-	}
 	stringData := map[string]string{}
 	data := map[string]string{}
 	for k, v := range values {

@@ -317,7 +317,7 @@ func TestWithoutKey(t *testing.T) {
 	t.Run("file missing, source absent: error names the source", func(t *testing.T) {
 		partial := mapSources{"cert.pem": "x", "blob.bin": "y"}
 		_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: partial, Path: "p.yaml"})
-		want := `secret kube-system/hcloud: key "token": cannot create p.yaml: environment variable HCLOUD_TOKEN is not set (no earlier file to keep)`
+		want := `secret kube-system/hcloud: key "token": cannot create p.yaml: environment variable HCLOUD_TOKEN is not set or is empty (no earlier file to keep)`
 		if err == nil || err.Error() != want {
 			t.Fatalf("got %v\nwant %s", err, want)
 		}
@@ -600,7 +600,7 @@ func TestValuesTheAPIServerWouldRefuse(t *testing.T) {
 		sources mapSources
 		want    string
 	}{
-		{"dockerconfigjson not JSON", pull, mapSources{"docker.json": canary}, `key ".dockerconfigjson" (file docker.json): not a JSON object, which the API server requires of a kubernetes.io/dockerconfigjson Secret`},
+		{"dockerconfigjson not JSON", pull, mapSources{"docker.json": canary}, `key ".dockerconfigjson": file docker.json: not a JSON object, which the API server requires of a kubernetes.io/dockerconfigjson Secret`},
 		{"dockerconfigjson a JSON string", pull, mapSources{"docker.json": `"` + canary + `"`}, "not a JSON object"},
 		{"dockerconfigjson an object", pull, mapSources{"docker.json": `{"auths": {}}`}, ""},
 		{"1 MiB in all", big, mapSources{"A": half, "B": half}, ""},
@@ -617,6 +617,11 @@ func TestValuesTheAPIServerWouldRefuse(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want %q", err, c.want)
+			}
+			// Bad input, placed at its source in the spec as a missing source is.
+			var sourceErr *SourceError
+			if !errors.As(err, &sourceErr) {
+				t.Errorf("%T is no *SourceError", err)
 			}
 			assertNoCanary(t, "error", []byte(err.Error()))
 		})
@@ -651,7 +656,7 @@ func TestRenderNamesEverySourceItCannotRead(t *testing.T) {
 		t.Fatalf("no file yet: %v", err)
 	}
 	want := []SourceProblem{
-		{Key: "a", Source: spec.SecretSource{Env: "UNSET_VAR"}, Msg: "cannot create p.yaml: environment variable UNSET_VAR is not set (no earlier file to keep)"},
+		{Key: "a", Source: spec.SecretSource{Env: "UNSET_VAR"}, Msg: "cannot create p.yaml: environment variable UNSET_VAR is not set or is empty (no earlier file to keep)"},
 		{Key: "b", Source: spec.SecretSource{File: "nope.txt"}, Msg: "cannot create p.yaml: file nope.txt does not exist (no earlier file to keep)"},
 		{Key: "d", Source: spec.SecretSource{File: "examples"}, Msg: "reading file examples: not a regular file"},
 	}

@@ -513,6 +513,12 @@ func (v *validator) recipients(p string, rs []string) {
 	seen := map[string]bool{}
 	for i, r := range rs {
 		rp := fmt.Sprintf("%s[%d]", p, i)
+		if privateKey(r) {
+			// Never shown: the spec's errors reach CI logs and pull request checks.
+			v.fail(rp, "one committed or pushed is compromised: make a new key pair", "an age private key (not shown) "+
+				"stands where its public key belongs: list the public key, which age-keygen -y KEYFILE prints")
+			continue
+		}
 		if !validAgeRecipient(r) {
 			v.fail(rp, "an age X25519 public key, as printed by age-keygen -y", "%q is not an age recipient", r)
 		}

@@ -164,3 +164,24 @@ func TestASpecThatIsNoMappingIsNotQuoted(t *testing.T) {
 		}
 	}
 }
+
+// A private age key pasted where its public key belongs (the key file's last line instead of its "# public key:" line)
+// is refused without being shown, in the spec's errors as anywhere: they reach CI logs and pull request checks. The
+// message says what it is, so that it is removed and replaced.
+func TestAPrivateKeyListedAsRecipientIsNotShown(t *testing.T) {
+	const private = "AGE-SECRET-KEY-1X883Q3CC6L0UD87HR8R2870X6AW0QQQL2VDMQ2XM8MFQETSGYQTQF4829R"
+	for _, listed := range []string{private, strings.ToLower(private), private + ", " + private} {
+		text := strings.Replace(specWithSecrets("      - {name: a, namespace: default, data: {x: {env: X}}}\n"), recipient, listed, 1)
+		_, err := Load("spec.yaml", []byte(text), Options{})
+		if err == nil {
+			t.Fatalf("%s: accepted", listed)
+		}
+		msg := err.Error()
+		if strings.Contains(strings.ToUpper(msg), "X883Q3CC6L0UD87") {
+			t.Errorf("the message shows the private key:\n%s", msg)
+		}
+		if !strings.Contains(msg, "spec.yaml:4:19: defaults.ageRecipients[0]: an age private key") {
+			t.Errorf("the message does not say a private key stands there:\n%s", msg)
+		}
+	}
+}

@@ -19,6 +19,8 @@ type Tree struct {
 	isProtected map[string]bool
 	// repositoryPath is the tree's folder in the git repository Flux follows ("" for its root), for the record.
 	repositoryPath string
+	// unvouched are the files added with AddUnvouched, each with what the record said of it ("" for nothing).
+	unvouched map[string]string
 }
 
 // SetRepositoryPath records the tree's folder in the git repository Flux follows ("" for its root): the ownership
@@ -50,6 +52,28 @@ func (t *Tree) Add(p string, data []byte) error {
 	}
 	t.files[p] = data
 	return nil
+}
+
+// AddUnvouched puts in the tree a file the run keeps as it stands on disk without vouching for it: a secret file no
+// key at hand opens, which is not as the spec says (the run that renders such a tree must not write it). The ownership
+// record goes on saying what it said of the file: recorded is its digest there, "" when it did not list it. A record
+// holding the file's own digest would vouch for contents kronform-gen never wrote nor verified, and check would show
+// that digest as the change to make.
+func (t *Tree) AddUnvouched(p string, data []byte, recorded string) error {
+	if err := t.Add(p, data); err != nil {
+		return err
+	}
+	if t.unvouched == nil {
+		t.unvouched = map[string]string{}
+	}
+	t.unvouched[p] = recorded
+	return nil
+}
+
+// Unvouched says whether p was added with AddUnvouched, and what the record said of it then.
+func (t *Tree) Unvouched(p string) (recorded string, ok bool) {
+	recorded, ok = t.unvouched[p]
+	return recorded, ok
 }
 
 // protectedDir names the protected folder a path lies in, if any.

@@ -195,6 +195,31 @@ func TestCompareFindsHandEditsAndStrayOwnedFiles(t *testing.T) {
 	}
 }
 
+// A file kept without being vouched for (a secret file no key at hand opens) is no change of the record: the record
+// goes on saying what it said of it, and Compare reports nothing for a tree that only keeps such files.
+func TestCompareLeavesTheRecordOfUnvouchedFiles(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, mustTree(t, map[string]string{"a.yaml": "a", "b.yaml": "b"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("edited"), 0o644)
+	os.WriteFile(filepath.Join(dir, "new.yaml"), []byte("unlisted"), 0o644)
+	tr := mustTree(t, map[string]string{"b.yaml": "b"})
+	if err := tr.AddUnvouched("a.yaml", []byte("edited"), Digest([]byte("a"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.AddUnvouched("new.yaml", []byte("unlisted"), ""); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := Compare(readDisk(t, dir), tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes {
+		t.Errorf("%s %s", c.Kind, c.Path)
+	}
+}
+
 // A symbolic link where a generated file belongs is never followed: Flux leaves links out of what it applies, and
 // its target may be anything on the machine (in CI, a pull request's link to a credentials file). Compare calls the
 // file missing without reading the target; Write replaces an owned path's link with the file even when the target
