@@ -21,6 +21,7 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/gitattributes"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -397,8 +398,9 @@ func (r *Repo) IgnoredUntracked(paths []string) ([]string, error) {
 }
 
 // Committable sorts files (paths on disk, returned as given, in their order) that git keeps, or would keep, in the
-// repository's history: tracked ones, which the index lists, and addable ones, present, untracked and not ignored,
-// which git add -A takes. A file outside the work tree is neither.
+// repository's history as they are on disk: tracked ones, which the index lists, and addable ones, present, untracked
+// and not ignored, which git add -A takes. A file outside the work tree is neither, nor is one git keeps encrypted
+// (see encryptedByFilter).
 func (r *Repo) Committable(files []string) (tracked, addable []string, err error) {
 	idx, err := r.index()
 	if err != nil {
@@ -416,6 +418,7 @@ func (r *Repo) Committable(files []string) (tracked, addable []string, err error
 		rp, ok := r.RelPath(f)
 		switch {
 		case !ok || rp == "." || strings.HasPrefix(rp, ".git/"):
+		case r.encryptedByFilter(rp):
 		case inIndex[rp]:
 			tracked = append(tracked, f)
 		default:
@@ -425,6 +428,33 @@ func (r *Repo) Committable(files []string) (tracked, addable []string, err error
 		}
 	}
 	return tracked, addable, nil
+}
+
+// encryptedByFilter says whether git keeps the file rp (slash-separated, from the work tree's root) as a clean filter
+// makes it: one its .gitattributes (or info/attributes) give a filter other than Git LFS's, as git-crypt and
+// transcrypt do (filter=git-crypt), so that the history holds ciphertext. An attributes file that cannot be read
+// counts as none.
+func (r *Repo) encryptedByFilter(rp string) bool {
+	segs := strings.Split(rp, "/")
+	root := osfs.New(r.root)
+	var stack []gitattributes.MatchAttribute
+	// Lowest priority first: the root's .gitattributes, then each folder's down to the file's, then info/attributes.
+	for i := range len(segs) {
+		// A copy: ReadAttributesFile appends the file name to the folder's path, and its patterns keep the path.
+		attrs, err := gitattributes.ReadAttributesFile(root, slices.Clone(segs[:i]), ".gitattributes", i == 0)
+		if err != nil {
+			return false
+		}
+		stack = append(stack, attrs...)
+	}
+	if common, err := r.commonDir(); err == nil {
+		if attrs, err := gitattributes.ReadAttributesFile(osfs.New(filepath.Join(common, "info")), nil, "attributes", true); err == nil {
+			stack = append(stack, attrs...)
+		}
+	}
+	results, _ := gitattributes.NewMatcher(stack).Match(segs, []string{"filter"})
+	filter, ok := results["filter"]
+	return ok && filter.IsValueSet() && filter.Value() != "lfs"
 }
 
 // ignored matches a file as git does: once a folder above it is ignored, no pattern can take the file back.

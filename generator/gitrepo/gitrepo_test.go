@@ -178,6 +178,40 @@ func TestCommittable(t *testing.T) {
 	}
 }
 
+// A file git-crypt (or transcrypt) encrypts is in the history as ciphertext: not committable in the clear, whether
+// the filter comes from the root's .gitattributes, a folder's, or info/attributes. Git LFS's filter encrypts nothing.
+func TestCommittableLeavesOutFilesAFilterEncrypts(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, ".gitattributes"), "*.pass filter=git-crypt diff=git-crypt\n*.lfs filter=lfs\n")
+	write(t, filepath.Join(dir, "vault", ".gitattributes"), "*.key filter=transcrypt\nplain.pass -filter\n")
+	write(t, filepath.Join(dir, ".git", "info", "attributes"), "local.txt filter=git-crypt\n")
+	names := []string{"a.pass", "vault/b.key", "vault/plain.pass", "big.lfs", "local.txt", "c.txt"}
+	var files []string
+	for _, n := range names {
+		files = append(files, filepath.Join(dir, filepath.FromSlash(n)))
+		write(t, files[len(files)-1], "x\n")
+	}
+	gittest.Run(t, dir, "add", "a.pass", "vault/plain.pass")
+	// git's own reading of the attributes, which the expectations below follow.
+	for _, n := range names {
+		_, value, _ := strings.Cut(strings.TrimSpace(gittest.Run(t, dir, "check-attr", "filter", "--", n)), "filter: ")
+		encrypted := value != "unspecified" && value != "unset" && value != "set" && value != "lfs"
+		if want := n == "a.pass" || n == "vault/b.key" || n == "local.txt"; encrypted != want {
+			t.Errorf("git check-attr filter %s = %q", n, value)
+		}
+	}
+	tracked, addable, err := r.Committable(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{files[2]}; !slices.Equal(tracked, want) {
+		t.Errorf("tracked = %v, want %v", tracked, want)
+	}
+	if want := []string{files[3], files[5]}; !slices.Equal(addable, want) {
+		t.Errorf("addable = %v, want %v", addable, want)
+	}
+}
+
 // A conflicted git stash pop leaves unmerged paths and no operation marker. CommitPaths refuses them itself, so no
 // caller can have go-git write a tree holding a path once per stage.
 func TestCommitPathsRefusesUnmergedPaths(t *testing.T) {
