@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 
@@ -15,7 +16,7 @@ import (
 
 // The workflow example's diff and summary steps, run with bash on a pull request's checkout (the base branch as
 // origin/main): the comment's title says what differs. A change to hetzner/ alone was titled "What Flux will apply
-// differently" above a summary of 0 added, 0 changed, 0 removed.
+// differently" above a summary of 0 added, 0 changed, 0 removed. The comment fits in one GitHub comment.
 func TestWorkflowCommentTitle(t *testing.T) {
 	for _, tool := range []string{"bash", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -161,5 +162,28 @@ clusters:
 	}
 	if got, want := title(), "### kronform-gen diff failed: a tree does not build"; got != want {
 		t.Errorf("a tree that does not build: %q, want %q", got, want)
+	}
+
+	// GitHub refuses a comment over 65536 characters, and the step posting it fails the job: --max-lines bounds the
+	// lines of the diff, not their length, and one long Helm value made a comment of 70,000.
+	if err := os.Remove(filepath.Join(repo, "output", "clusters", "alpha", "apps.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	generate(strings.Replace(spec, "auditMode: true}", "auditMode: true, values: {note: "+strings.Repeat("x", 70000)+"}}", 1))
+	if got, want := title(), "### What Flux will apply differently"; got != want {
+		t.Errorf("a long value changed: %q, want %q", got, want)
+	}
+	comment, err := os.ReadFile(filepath.Join(repo, "comment.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := utf8.RuneCount(comment); n > 65536 {
+		t.Errorf("the comment has %d characters; GitHub takes at most 65536", n)
+	}
+	for _, want := range []string{"~ alpha/HelmRelease/kube-system/cilium (changed)\n",
+		"0 added, 1 changed, 0 removed (origin/main -> working tree)\n````\n", "... truncated to fit a pull request comment"} {
+		if !strings.Contains(string(comment), want) {
+			t.Errorf("the shortened comment holds no %q:\n%.2000s", want, comment)
+		}
 	}
 }
