@@ -45,9 +45,31 @@ type fileChange struct {
 	Diff   string             `json:"diff"`
 }
 
-// hetznerNote says what a changed Robot template asks of the admin.
-const hetznerNote = "Flux does not apply files under hetzner/: upload each changed Robot template to Robot and apply it " +
-	"to each server of its cluster (docs/firewall.md, \"The Hetzner escape hatch\")"
+// hetznerNote says what the changed Robot templates ask of the admin: a new or changed one is uploaded, and a removed
+// one, which Robot and the servers keep (as generate says), is removed there.
+func hetznerNote(uploads, removals int) string {
+	var asks []string
+	if uploads > 0 {
+		asks = append(asks, "upload each changed Robot template to Robot and apply it to each server of its cluster")
+	}
+	if removals > 0 {
+		asks = append(asks, "a removed Robot template stays in Robot, and on the servers it is applied to, until you remove it there")
+	}
+	return "Flux does not apply files under hetzner/: " + strings.Join(asks, "; ") + " (docs/firewall.md, \"The Hetzner escape hatch\")"
+}
+
+// hetznerSummary is the summary line's part for the changed Robot templates.
+func hetznerSummary(uploads, removals int) string {
+	switch {
+	case uploads == 0:
+		return fmt.Sprintf("; %d file(s) removed under hetzner/, which Flux does not apply: remove the template from Robot and its servers", removals)
+	case removals == 0:
+		return fmt.Sprintf("; %d file(s) changed under hetzner/, which Flux does not apply: upload to Robot", uploads)
+	default:
+		return fmt.Sprintf("; %d file(s) changed under hetzner/, which Flux does not apply: upload to Robot, and remove the "+
+			"removed template from Robot and its servers", uploads+removals)
+	}
+}
 
 func (a *app) diffCommand() *cobra.Command {
 	var ref, output, fullOutput string
@@ -133,8 +155,14 @@ Exit codes:
 			}
 			added, changed, removed := preview.Summary(changes)
 			summary := fmt.Sprintf("%d added, %d changed, %d removed (%s -> working tree)", added, changed, removed, ref)
+			removals := 0
+			for _, c := range hetzner {
+				if c.Change == preview.Removed {
+					removals++
+				}
+			}
 			if len(hetzner) > 0 {
-				summary += fmt.Sprintf("; %d file(s) changed under hetzner/, which Flux does not apply: upload to Robot", len(hetzner))
+				summary += hetznerSummary(len(hetzner)-removals, removals)
 			}
 			if output == "json" {
 				if changes == nil {
@@ -166,10 +194,14 @@ Exit codes:
 					fmt.Fprintf(&full, "%s %s (%s)\n%s", mark[c.Change], c.Key, c.Change, c.Diff)
 				}
 				if len(hetzner) > 0 {
-					fmt.Fprintf(&full, "# %s\n", hetznerNote)
+					fmt.Fprintf(&full, "# %s\n", hetznerNote(len(hetzner)-removals, removals))
 				}
 				for _, c := range hetzner {
-					fmt.Fprintf(&full, "%s %s (%s; not applied by Flux: upload to Robot)\n%s", mark[c.Change], c.Path, c.Change, c.Diff)
+					ask := "upload to Robot"
+					if c.Change == preview.Removed {
+						ask = "remove it from Robot and its servers"
+					}
+					fmt.Fprintf(&full, "%s %s (%s; not applied by Flux: %s)\n%s", mark[c.Change], c.Path, c.Change, ask, c.Diff)
 				}
 				if fullOutput != "" {
 					if err := os.WriteFile(fullOutput, preview.MaskPlaceholders(append(full.Bytes(), []byte(summary+"\n")...)), 0o644); err != nil {

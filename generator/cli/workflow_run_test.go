@@ -155,6 +155,11 @@ clusters:
 	if got, want := title(), "### What Flux will apply differently, and Robot firewall templates to upload"; got != want {
 		t.Errorf("both changed: %q, want %q", got, want)
 	}
+	// A template that goes away is none to upload: it stays in Robot until the admin removes it there.
+	generate(strings.Replace(spec, "    hetzner: {adminSources: [203.0.113.7/32]}\n", "", 1))
+	if got, want := title(), "### Flux will apply nothing differently; Robot firewall templates to remove from Robot"; got != want {
+		t.Errorf("the Robot template removed: %q, want %q", got, want)
+	}
 	broken := "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\n" +
 		"spec: {interval: 10m, path: ./nowhere, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}\n"
 	if err := os.WriteFile(filepath.Join(repo, "output", "clusters", "alpha", "apps.yaml"), []byte(broken), 0o644); err != nil {
