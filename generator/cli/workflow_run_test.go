@@ -192,3 +192,68 @@ clusters:
 		}
 	}
 }
+
+// kronform-gen keeps its results per binary (its Go build ID), and actions/cache saves nothing when its key is found:
+// keyed on output/ alone, a new kronform-gen (another version, with output/ unchanged) restored the old binary's
+// results, ran cold, and saved nothing, until output/ changed. The install step names the binary for the key.
+func TestWorkflowCacheKeyNamesTheBinary(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skipf("the workflow's steps need bash: %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "examples", "github-actions", "kronform-gen.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				ID   string         `json:"id"`
+				Uses string         `json:"uses"`
+				Run  string         `json:"run"`
+				With map[string]any `json:"with"`
+			} `json:"steps"`
+		} `json:"jobs"`
+	}
+	if err := yaml.Unmarshal(data, &wf); err != nil {
+		t.Fatal(err)
+	}
+	var install, key, restore string
+	for _, s := range wf.Jobs["check"].Steps {
+		switch {
+		case strings.Contains(s.Run, "go install github.com/kronform/kronform-gen/cmd/kronform-gen@"):
+			if s.ID != "install" {
+				t.Errorf("the install step has id %q, want install", s.ID)
+			}
+			install = s.Run
+		case strings.HasPrefix(s.Uses, "actions/cache@"):
+			key, _ = s.With["key"].(string)
+			restore, _ = s.With["restore-keys"].(string)
+		}
+	}
+	const binary = "${{ steps.install.outputs.binary }}"
+	if !strings.Contains(key, binary+"-${{ hashFiles('output/**') }}") {
+		t.Errorf("cache key %q does not name the binary (%s)", key, binary)
+	}
+	for _, k := range strings.Split(strings.TrimSpace(restore), "\n") {
+		if !strings.Contains(k, binary) {
+			t.Errorf("restore key %q restores the results of any binary", k)
+		}
+	}
+
+	// The step, with go install standing in for itself: it writes the binary's digest to the step's outputs.
+	fake := t.TempDir()
+	if err := os.WriteFile(filepath.Join(fake, "go"), []byte("#!/bin/sh\n[ \"$1\" = install ] || exit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	outputs := filepath.Join(t.TempDir(), "outputs")
+	cmd := exec.Command("bash", "--noprofile", "--norc", "-e", "-c", install)
+	cmd.Env = append(os.Environ(), "GITHUB_OUTPUT="+outputs,
+		"PATH="+fake+string(os.PathListSeparator)+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("install step: %v\n%s", err, out)
+	}
+	got, _ := os.ReadFile(outputs)
+	if !regexp.MustCompile(`^binary=[0-9a-f]{16,}\n$`).Match(got) {
+		t.Errorf("install step outputs %q, want binary=<digest>", got)
+	}
+}
