@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 // prune a bootstrapped cluster folder tells the user to do to move the folder (flux.path): first make the bootstrap's
 // Kustomization stop pruning (prune: false, live); then, in one commit, generate at the new folder and copy
 // bootstrap's files there; then flux bootstrap there; then delete the old folder. Cilium's Kustomizations must live
-// through every step.
+// through every step. A cluster renamed with its flux.path kept, the refusal's other advice, keeps its HelmRelease.
 //
 // It also shows why the order matters: an earlier refusal said to keep the old flux.path "until flux bootstrap has
 // run at the new one", and a bootstrap at a folder that does not hold the cluster's Kustomizations yet has Flux prune
@@ -42,6 +43,31 @@ func TestFluxKeepsTheKustomizationsOfAMovedClusterFolder(t *testing.T) {
 				t.Fatal("Flux kept the cilium Kustomization after a bootstrap at a folder without it")
 			}
 			time.Sleep(200 * time.Millisecond)
+		}
+	})
+	t.Run("renamed, its flux.path kept", func(t *testing.T) {
+		f := startFleet(t)
+		release := object(t, "helm.toolkit.fluxcd.io/v2", "HelmRelease", "kube-system", "cilium")
+		if _, err := f.api.WaitFor(release, "applied", 2*time.Minute, func(*unstructured.Unstructured) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+		f.writeNamedSpec("renamed", cluster)
+		f.gen.generate()
+		f.commit("kronform-gen: the cluster renamed, its flux.path kept")
+		revision := f.reconcile()
+		f.alive("renamed")
+		// The cilium Kustomization applies the same HelmRelease from the renamed folder, and prunes nothing. (Before
+		// flux-system gives it the new path, it may try the old one at the new revision: path not found, nothing
+		// pruned.) Its health checks at the new revision come after it applied and pruned; the chart is never served
+		// here, so they never pass.
+		if _, err := f.api.WaitFor(f.kustomization("cilium"), "applied from the renamed folder at "+revision, 2*time.Minute, func(o *unstructured.Unstructured) bool {
+			path, _, _ := unstructured.NestedString(o.Object, "spec", "path")
+			return path == "./output/infrastructure/renamed/cilium" && strings.Contains(fmt.Sprint(o.Object["status"]), "health checks for revision "+revision)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if hr, err := f.api.Get(release); err != nil || deleting(hr) {
+			t.Errorf("the renamed cluster's Flux pruned the HelmRelease (%v)", err)
 		}
 	})
 	t.Run("as the refusal says", func(t *testing.T) {
@@ -157,15 +183,18 @@ func startFleet(t *testing.T) *fleet {
 }
 
 // writeSpec writes a spec whose one cluster has its Flux folder at clusters/<folder>.
-func (f *fleet) writeSpec(folder string) {
+func (f *fleet) writeSpec(folder string) { f.writeNamedSpec(cluster, folder) }
+
+// writeNamedSpec writes a spec whose one cluster is called name and has its Flux folder at clusters/<folder>.
+func (f *fleet) writeNamedSpec(name, folder string) {
 	testenv.WriteFile(f.t, f.specFile, `apiVersion: kronform.dev/v1alpha1
 kind: ClusterSpec
 repositoryPath: output
 clusters:
-  - name: `+cluster+`
+  - name: `+name+`
     apiServer: {host: 192.0.2.10}
     nodes: [{name: cp1, addresses: [192.0.2.10], roles: [control-plane]}]
-    flux: {path: clusters/`+folder+`, interval: 1m, retryInterval: 5s}
+    flux: {path: clusters/`+folder+`, interval: 1m, retryInterval: 5s, timeout: 10s}
     cilium: {version: 1.15.6, repository: http://127.0.0.1:9/, auditMode: true}
     hostPolicies:
       - {name: host-fw-control-plane, preset: talos-control-plane}
@@ -221,8 +250,9 @@ func (f *fleet) commit(msg string) {
 	testenv.Git(f.t, f.root, "commit", "--quiet", "--allow-empty", "-m", msg)
 }
 
-// reconcile has Flux fetch the repository and waits until the flux-system Kustomization applied its last commit.
-func (f *fleet) reconcile() {
+// reconcile has Flux fetch the repository, waits until the flux-system Kustomization applied its last commit, and
+// returns that revision.
+func (f *fleet) reconcile() string {
 	f.t.Helper()
 	head, err := exec.Command("git", "-C", f.root, "rev-parse", "HEAD").Output()
 	if err != nil {
@@ -236,6 +266,7 @@ func (f *fleet) reconcile() {
 	}); err != nil {
 		f.t.Fatal(err)
 	}
+	return revision
 }
 
 // alive fails the test when a generated Kustomization is gone or being deleted.
