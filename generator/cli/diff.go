@@ -129,7 +129,7 @@ Exit codes:
 			if err != nil {
 				return fail(ExitFailure, "%s at %s: %v", a.outDir, ref, err)
 			}
-			oldBuilds, err := a.buildAll(oldSrc, a.outDir+" at "+ref)
+			oldBuilds, oldSkipped, err := a.buildAll(oldSrc, a.outDir+" at "+ref)
 			if err != nil {
 				return err
 			}
@@ -141,10 +141,11 @@ Exit codes:
 			if err != nil {
 				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
 			}
-			newBuilds, err := a.buildAll(newSrc, a.outDir)
+			newBuilds, newSkipped, err := a.buildAll(newSrc, a.outDir)
 			if err != nil {
 				return err
 			}
+			oldBuilds, newBuilds = a.leaveOutOnBothSides(oldBuilds, newBuilds, oldSkipped, newSkipped, ref)
 			changes, err := preview.Diff(oldBuilds, newBuilds, ref, "working tree")
 			if err != nil {
 				return fail(ExitFailure, "%v", err)
@@ -260,11 +261,12 @@ func writeTruncated(a *app, text []byte, max int, fullOutput string) error {
 	return sc.Err()
 }
 
-// buildAll builds every Kustomization of a tree, secrets masked; a tree that does not build fails the command.
-func (a *app) buildAll(src *preview.Source, label string) ([]*preview.Build, error) {
+// buildAll builds every Kustomization of a tree, secrets masked; a tree that does not build fails the command. It
+// also returns the Kustomizations Flux does not apply from the tree (suspended, another source), which it noted.
+func (a *app) buildAll(src *preview.Source, label string) ([]*preview.Build, []preview.Skipped, error) {
 	ks, err := src.Kustomizations()
 	if err != nil {
-		return nil, fail(ExitFailure, "%s: %v", label, err)
+		return nil, nil, fail(ExitFailure, "%s: %v", label, err)
 	}
 	res, err := src.Build(ks, preview.Options{})
 	a.printSkipped(label+": ", res.Skipped)
@@ -275,9 +277,50 @@ func (a *app) buildAll(src *preview.Source, label string) ([]*preview.Build, err
 		}
 	}
 	if err != nil {
-		return nil, fail(ExitFailure, "%s does not build:\n%s", label, strings.TrimSpace(buildFailed(err).Error()))
+		return nil, nil, fail(ExitFailure, "%s does not build:\n%s", label, strings.TrimSpace(buildFailed(err).Error()))
 	}
-	return builds, nil
+	return builds, res.Skipped, nil
+}
+
+// leaveOutOnBothSides drops from each side of a diff the builds of the Kustomizations Flux does not apply from the
+// other (with those their builds declare): suspending a Kustomization deletes nothing it applied, and resuming one
+// applies what it holds then, so neither is a change of what it holds. Built on one side only, all it applies showed
+// as removed (or added).
+func (a *app) leaveOutOnBothSides(oldBuilds, newBuilds []*preview.Build, oldSkipped, newSkipped []preview.Skipped, ref string) ([]*preview.Build, []*preview.Build) {
+	out := map[string]string{} // the IDs left out, and the side Flux does not apply them from
+	for _, s := range oldSkipped {
+		out[s.ID()] = ref
+	}
+	for _, s := range newSkipped {
+		if _, ok := out[s.ID()]; !ok {
+			out[s.ID()] = "the working tree"
+		}
+	}
+	if len(out) == 0 {
+		return oldBuilds, newBuilds
+	}
+	for grew := true; grew; {
+		grew = false
+		for _, b := range slices.Concat(oldBuilds, newBuilds) {
+			if from, ok := out[b.DeclaredBy]; ok && b.DeclaredBy != "" {
+				if _, seen := out[b.ID()]; !seen {
+					out[b.ID()], grew = from, true
+				}
+			}
+		}
+	}
+	keep := func(builds []*preview.Build, label string) []*preview.Build {
+		var kept []*preview.Build
+		for _, b := range builds {
+			if from, ok := out[b.ID()]; ok {
+				fmt.Fprintf(a.stderr, "note: %s: %s: left out here too, as Flux does not apply it from %s\n", label, b.ID(), from)
+				continue
+			}
+			kept = append(kept, b)
+		}
+		return kept
+	}
+	return keep(oldBuilds, a.outDir+" at "+ref), keep(newBuilds, a.outDir)
 }
 
 // hetznerChanges compares the files under hetzner/ at the ref (files) with the working tree's, sorted by path. They
