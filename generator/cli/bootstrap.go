@@ -276,13 +276,21 @@ func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomizati
 	}
 	// The refusal reads flux bootstrap's files in this tree, not the cluster; and kustomize-controller prunes with the
 	// spec it had before it applied a revision, so a suspend or prune: false in the same change deletes all the same.
-	return fail(ExitUsage, "%s\nTo rename or move a cluster, keep its old flux.path (%s) until flux bootstrap has run at "+
-		"the new one, then delete the old folder. To decommission it, either run flux uninstall on it (what Flux "+
+	// Flux applies a folder flux bootstrap points it at with prune: true, at whatever revision it holds then: unless
+	// the folder holds bootstrap's files and the Kustomizations already, Flux prunes them (and itself).
+	// TestFluxKeepsTheKustomizationsOfAMovedClusterFolder walks both orders with Flux's controllers.
+	return fail(ExitUsage, "%s\nTo rename a cluster, keep its old flux.path (%s) in the spec: Flux goes on applying the "+
+		"same Kustomizations from that folder. To move the folder, set prune: false in %s and make that live first (a "+
+		"commit of its own); then, in one commit, change flux.path, generate, and copy %s into the new folder with the "+
+		"new path in its gotk-sync.yaml; then run flux bootstrap at the new folder, and delete the old one. Never "+
+		"bootstrap at a folder that does not hold bootstrap's files and the Kustomizations already: Flux would apply "+
+		"it without them, and prune them. To decommission the cluster, either run flux uninstall on it (what Flux "+
 		"applied stays) and delete %s in this change; or set suspend: true (or prune: false) in %s and make it live "+
 		"before this change lands (%s, or a commit of its own), since Flux prunes by the settings it had before the "+
 		"change; or pass --allow-prune=%s to let Flux delete all of the above. generate reads these files, not the "+
 		"cluster: flux suspend or flux uninstall alone does not lift this refusal. Nothing was written.", strings.Join(blocks, "\n"),
-		strings.Join(dirs, ", "), strings.Join(bootDirs, ", "), strings.Join(syncFiles, ", "),
+		strings.Join(dirs, ", "), strings.Join(syncFiles, ", "), strings.Join(bootDirs, ", "), strings.Join(bootDirs, ", "),
+		strings.Join(syncFiles, ", "),
 		strings.Join(suspends, "; "), strings.Join(refused, ","))
 }
 

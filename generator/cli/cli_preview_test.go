@@ -431,7 +431,7 @@ func TestFirstCommitAndADiffWithoutTheOutputFolder(t *testing.T) {
 	}
 	os.RemoveAll(p.out)
 	code, stdout, stderr := p.run("diff", "--ref", "HEAD")
-	if code != 1 || !strings.HasSuffix(stdout, "0 added, 0 changed, 4 removed (HEAD -> working tree); 2 file(s) changed under hetzner/, which Flux does not apply: upload to Robot\n") {
+	if code != 1 || !strings.HasSuffix(stdout, "0 added, 0 changed, 4 removed (HEAD -> working tree); 2 file(s) removed under hetzner/, which Flux does not apply: remove the template from Robot and its servers\n") {
 		t.Fatalf("diff with the output folder gone: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
@@ -563,6 +563,42 @@ func TestRobotTemplateChangesAreNamed(t *testing.T) {
 	if code != 1 || rep.Summary.Hetzner != 2 || len(rep.Hetzner) != 2 || rep.Hetzner[1].Path != "hetzner/kronform/firewall-template.json" ||
 		rep.Hetzner[1].Change != "changed" || !strings.Contains(rep.Hetzner[1].Diff, `+          "src_ip": "89.23.224.45/32",`) {
 		t.Errorf("json: exit %d, %+v", code, rep)
+	}
+}
+
+// A Robot template that goes away (its cluster removed, or its hetzner block) is nothing to upload: it stays in Robot,
+// and on the servers it is applied to, until the admin removes it there, as generate says. diff said "upload to Robot".
+func TestRemovedRobotTemplatesAreNotToUpload(t *testing.T) {
+	p := newProject(t)
+	gitRepo(t, p.dir)
+	if err := os.RemoveAll(p.path("hetzner")); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := p.run("diff", "--ref", "HEAD")
+	for _, want := range []string{
+		"# Flux does not apply files under hetzner/: a removed Robot template stays in Robot, and on the servers it is applied to, until you remove it there (docs/firewall.md",
+		"- hetzner/kronform/firewall-template.form (removed; not applied by Flux: remove it from Robot and its servers)\n",
+		"\n0 added, 0 changed, 0 removed (HEAD -> working tree); 2 file(s) removed under hetzner/, which Flux does not apply: remove the template from Robot and its servers\n",
+	} {
+		if code != 1 || !strings.Contains(stdout, want) {
+			t.Errorf("diff: exit %d, no %q in\n%s", code, want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "upload") {
+		t.Errorf("diff tells to upload a template that went away:\n%s", stdout)
+	}
+
+	// A template removed beside one added (a cluster renamed): both are said.
+	p.write("hetzner/other/firewall-template.form", "name=other\n")
+	_, stdout, _ = p.run("diff", "--ref", "HEAD")
+	for _, want := range []string{
+		"# Flux does not apply files under hetzner/: upload each changed Robot template to Robot and apply it to each server of its cluster; a removed Robot template stays in Robot",
+		"+ hetzner/other/firewall-template.form (added; not applied by Flux: upload to Robot)\n",
+		"; 3 file(s) changed under hetzner/, which Flux does not apply: upload to Robot, and remove the removed template from Robot and its servers\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("diff: no %q in\n%s", want, stdout)
+		}
 	}
 }
 

@@ -45,9 +45,31 @@ type fileChange struct {
 	Diff   string             `json:"diff"`
 }
 
-// hetznerNote says what a changed Robot template asks of the admin.
-const hetznerNote = "Flux does not apply files under hetzner/: upload each changed Robot template to Robot and apply it " +
-	"to each server of its cluster (docs/firewall.md, \"The Hetzner escape hatch\")"
+// hetznerNote says what the changed Robot templates ask of the admin: a new or changed one is uploaded, and a removed
+// one, which Robot and the servers keep (as generate says), is removed there.
+func hetznerNote(uploads, removals int) string {
+	var asks []string
+	if uploads > 0 {
+		asks = append(asks, "upload each changed Robot template to Robot and apply it to each server of its cluster")
+	}
+	if removals > 0 {
+		asks = append(asks, "a removed Robot template stays in Robot, and on the servers it is applied to, until you remove it there")
+	}
+	return "Flux does not apply files under hetzner/: " + strings.Join(asks, "; ") + " (docs/firewall.md, \"The Hetzner escape hatch\")"
+}
+
+// hetznerSummary is the summary line's part for the changed Robot templates.
+func hetznerSummary(uploads, removals int) string {
+	switch {
+	case uploads == 0:
+		return fmt.Sprintf("; %d file(s) removed under hetzner/, which Flux does not apply: remove the template from Robot and its servers", removals)
+	case removals == 0:
+		return fmt.Sprintf("; %d file(s) changed under hetzner/, which Flux does not apply: upload to Robot", uploads)
+	default:
+		return fmt.Sprintf("; %d file(s) changed under hetzner/, which Flux does not apply: upload to Robot, and remove the "+
+			"removed template from Robot and its servers", uploads+removals)
+	}
+}
 
 func (a *app) diffCommand() *cobra.Command {
 	var ref, output, fullOutput string
@@ -108,7 +130,7 @@ Exit codes:
 			if err != nil {
 				return fail(ExitFailure, "%s at %s: %v", a.outDir, ref, err)
 			}
-			oldBuilds, err := a.buildAll(oldSrc, a.outDir+" at "+ref)
+			oldBuilds, oldSkipped, err := a.buildAll(oldSrc, a.outDir+" at "+ref)
 			if err != nil {
 				return err
 			}
@@ -120,10 +142,11 @@ Exit codes:
 			if err != nil {
 				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
 			}
-			newBuilds, err := a.buildAll(newSrc, a.outDir)
+			newBuilds, newSkipped, err := a.buildAll(newSrc, a.outDir)
 			if err != nil {
 				return err
 			}
+			oldBuilds, newBuilds = a.leaveOutOnBothSides(oldBuilds, newBuilds, oldSkipped, newSkipped, ref)
 			changes, err := preview.Diff(oldBuilds, newBuilds, ref, "working tree")
 			if err != nil {
 				return fail(ExitFailure, "%v", err)
@@ -134,8 +157,14 @@ Exit codes:
 			}
 			added, changed, removed := preview.Summary(changes)
 			summary := fmt.Sprintf("%d added, %d changed, %d removed (%s -> working tree)", added, changed, removed, ref)
+			removals := 0
+			for _, c := range hetzner {
+				if c.Change == preview.Removed {
+					removals++
+				}
+			}
 			if len(hetzner) > 0 {
-				summary += fmt.Sprintf("; %d file(s) changed under hetzner/, which Flux does not apply: upload to Robot", len(hetzner))
+				summary += hetznerSummary(len(hetzner)-removals, removals)
 			}
 			if output == "json" {
 				if changes == nil {
@@ -167,10 +196,14 @@ Exit codes:
 					fmt.Fprintf(&full, "%s %s (%s)\n%s", mark[c.Change], c.Key, c.Change, c.Diff)
 				}
 				if len(hetzner) > 0 {
-					fmt.Fprintf(&full, "# %s\n", hetznerNote)
+					fmt.Fprintf(&full, "# %s\n", hetznerNote(len(hetzner)-removals, removals))
 				}
 				for _, c := range hetzner {
-					fmt.Fprintf(&full, "%s %s (%s; not applied by Flux: upload to Robot)\n%s", mark[c.Change], c.Path, c.Change, c.Diff)
+					ask := "upload to Robot"
+					if c.Change == preview.Removed {
+						ask = "remove it from Robot and its servers"
+					}
+					fmt.Fprintf(&full, "%s %s (%s; not applied by Flux: %s)\n%s", mark[c.Change], c.Path, c.Change, ask, c.Diff)
 				}
 				if fullOutput != "" {
 					if err := os.WriteFile(fullOutput, preview.MaskPlaceholders(append(full.Bytes(), []byte(summary+"\n")...)), 0o644); err != nil {
@@ -229,11 +262,12 @@ func writeTruncated(a *app, text []byte, max int, fullOutput string) error {
 	return sc.Err()
 }
 
-// buildAll builds every Kustomization of a tree, secrets masked; a tree that does not build fails the command.
-func (a *app) buildAll(src *preview.Source, label string) ([]*preview.Build, error) {
+// buildAll builds every Kustomization of a tree, secrets masked; a tree that does not build fails the command. It
+// also returns the Kustomizations Flux does not apply from the tree (suspended, another source), which it noted.
+func (a *app) buildAll(src *preview.Source, label string) ([]*preview.Build, []preview.Skipped, error) {
 	ks, err := src.Kustomizations()
 	if err != nil {
-		return nil, fail(ExitFailure, "%s: %v", label, err)
+		return nil, nil, fail(ExitFailure, "%s: %v", label, err)
 	}
 	res, err := src.Build(ks, preview.Options{})
 	a.printSkipped(label+": ", res.Skipped)
@@ -244,9 +278,50 @@ func (a *app) buildAll(src *preview.Source, label string) ([]*preview.Build, err
 		}
 	}
 	if err != nil {
-		return nil, fail(ExitFailure, "%s does not build:\n%s", label, strings.TrimSpace(buildFailed(err).Error()))
+		return nil, nil, fail(ExitFailure, "%s does not build:\n%s", label, strings.TrimSpace(buildFailed(err).Error()))
 	}
-	return builds, nil
+	return builds, res.Skipped, nil
+}
+
+// leaveOutOnBothSides drops from each side of a diff the builds of the Kustomizations Flux does not apply from the
+// other (with those their builds declare): suspending a Kustomization deletes nothing it applied, and resuming one
+// applies what it holds then, so neither is a change of what it holds. Built on one side only, all it applies showed
+// as removed (or added).
+func (a *app) leaveOutOnBothSides(oldBuilds, newBuilds []*preview.Build, oldSkipped, newSkipped []preview.Skipped, ref string) ([]*preview.Build, []*preview.Build) {
+	out := map[string]string{} // the IDs left out, and the side Flux does not apply them from
+	for _, s := range oldSkipped {
+		out[s.ID()] = ref
+	}
+	for _, s := range newSkipped {
+		if _, ok := out[s.ID()]; !ok {
+			out[s.ID()] = "the working tree"
+		}
+	}
+	if len(out) == 0 {
+		return oldBuilds, newBuilds
+	}
+	for grew := true; grew; {
+		grew = false
+		for _, b := range slices.Concat(oldBuilds, newBuilds) {
+			if from, ok := out[b.DeclaredBy]; ok && b.DeclaredBy != "" {
+				if _, seen := out[b.ID()]; !seen {
+					out[b.ID()], grew = from, true
+				}
+			}
+		}
+	}
+	keep := func(builds []*preview.Build, label string) []*preview.Build {
+		var kept []*preview.Build
+		for _, b := range builds {
+			if from, ok := out[b.ID()]; ok {
+				fmt.Fprintf(a.stderr, "note: %s: %s: left out here too, as Flux does not apply it from %s\n", label, b.ID(), from)
+				continue
+			}
+			kept = append(kept, b)
+		}
+		return kept
+	}
+	return keep(oldBuilds, a.outDir+" at "+ref), keep(newBuilds, a.outDir)
 }
 
 // hetznerChanges compares the files under hetzner/ at the ref (files) with the working tree's, sorted by path. They

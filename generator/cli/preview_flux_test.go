@@ -119,6 +119,36 @@ func TestSuspendedAndForeignKustomizationsAreSkippedWithANote(t *testing.T) {
 	}
 }
 
+// A Kustomization suspended on one side of a diff is left out of both, as docs/ci.md says: suspending one deletes
+// nothing it applied (Flux just stops reconciling it), but diff built it on the side where it was not suspended and
+// listed all it applies as removed. A pull request that suspends flux bootstrap's Kustomization, as the refusal to
+// prune a cluster folder suggests, showed its Namespace, GitRepository and every Kustomization as removed.
+func TestDiffLeavesOutOnBothSidesAKustomizationSuspendedOnOne(t *testing.T) {
+	dir, out := fluxTree(t, map[string]string{
+		"clusters/kronform/flux-system/gotk-sync.yaml": fluxKustomization("flux-system", "./clusters/kronform"),
+		"clusters/kronform/apps.yaml":                  fluxKustomization("apps", "./apps"),
+		"apps/cm.yaml":                                 configMap("app", "a: b"),
+	})
+	r := gitRepo(t, dir)
+	for _, suspended := range []string{"apps", "flux-system"} {
+		file := map[string]string{"apps": "clusters/kronform/apps.yaml", "flux-system": "clusters/kronform/flux-system/gotk-sync.yaml"}[suspended]
+		path := map[string]string{"apps": "./apps", "flux-system": "./clusters/kronform"}[suspended]
+		os.WriteFile(filepath.Join(out, file), []byte(fluxKustomization(suspended, path, "suspend: true")), 0o644)
+		code, stdout, stderr := run(t, "diff", "--ref", "HEAD", "--out", out)
+		if strings.Contains(stdout, "(removed)") || !strings.Contains(stderr, "kronform/"+suspended+": not built from this tree: it is suspended") {
+			t.Errorf("%s suspended in the working tree: exit %d\n%s%s", suspended, code, stdout, stderr)
+		}
+		// Resumed, with a change Flux applies once resumed: left out as well, as on the other side.
+		commitAll(t, r, suspended+" suspended")
+		os.WriteFile(filepath.Join(out, file), []byte(fluxKustomization(suspended, path)), 0o644)
+		code, stdout, stderr = run(t, "diff", "--ref", "HEAD", "--out", out)
+		if strings.Contains(stdout, "(added)") {
+			t.Errorf("%s resumed in the working tree: exit %d\n%s%s", suspended, code, stdout, stderr)
+		}
+		commitAll(t, r, suspended+" resumed")
+	}
+}
+
 // Both sides of a diff leave out what source-controller leaves out of the artifact: its defaults (.sops.yaml at the
 // root, which a Kustomization with path ./ would otherwise fail on), or what .sourceignore files list.
 func TestBuildAndDiffApplySourceIgnoreRules(t *testing.T) {
