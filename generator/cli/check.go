@@ -89,7 +89,7 @@ ciphertext, and every secretGenerator (SecretGenerator configurations included) 
 value into a Secret, values sops left unencrypted in an encrypted source included. A file over 1 MiB is read
 only if kustomize could read it (a .yaml, .yml or .json name, or a kustomization naming it).
 
-Every object on disk is also validated against the CRD schemas (see validate).
+Every generated object on disk is also validated against the CRD schemas (see validate; your own files are not).
 
 --output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "foreign", "diff"}],
 "plaintextSecrets": [{"path", "document", "namespace", "name", "keys"}], "secrets": [{"path", "secret", "kind",

@@ -52,7 +52,7 @@ SOPS-encrypted Secrets are checked without their sops block; their encrypted val
 				return nil
 			}
 			if len(findings) == 0 {
-				fmt.Fprintf(a.stderr, "%s: every object is valid\n", a.outDir)
+				fmt.Fprintf(a.stderr, "%s: every generated object is valid\n", a.outDir)
 				return nil
 			}
 			printFindings(a.stdout, findings, a.outDir)

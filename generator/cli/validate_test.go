@@ -48,7 +48,7 @@ func run(args ...string) (code int, stdout, stderr string) {
 func TestValidateCommand(t *testing.T) {
 	dir := copyTree(t)
 	code, stdout, stderr := run("validate", "--out", dir)
-	if code != ExitOK || stdout != "" || stderr != dir+": every object is valid\n" {
+	if code != ExitOK || stdout != "" || stderr != dir+": every generated object is valid\n" {
 		t.Fatalf("valid tree: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 
