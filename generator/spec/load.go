@@ -771,10 +771,25 @@ func wholeNumber(tag, value string) (int, bool) {
 }
 
 // numberHint says how to write a whole number that yaml.v3 reads as one and YAML 1.2 does not (6_443, 0b1010): an
-// editor takes it for a string, and so does the loader. "" for anything else.
+// editor takes it for a string, and so does the loader. "" for anything else, a fraction (6_443.5) included: yaml.v3
+// would decode it into an int cut off (6443), a number the spec does not say.
 func numberHint(written *yaml.Node) string {
+	var x any
+	if written.Kind != yaml.ScalarNode || asCore(written) == written || written.Decode(&x) != nil {
+		return ""
+	}
 	var i int64
-	if written.Kind != yaml.ScalarNode || asCore(written) == written || written.Decode(&i) != nil {
+	switch n := x.(type) {
+	case int:
+		i = int64(n)
+	case int64:
+		i = n
+	case float64:
+		if n != math.Trunc(n) || math.Abs(n) > 1<<53 {
+			return ""
+		}
+		i = int64(n)
+	default:
 		return ""
 	}
 	return fmt.Sprintf("write %d: %s is a number only to YAML 1.1, and editors read YAML 1.2", i, written.Value)

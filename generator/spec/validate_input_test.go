@@ -443,6 +443,22 @@ func TestNumbersAreReadAsYAML12WritesThem(t *testing.T) {
 	}
 }
 
+// The number to write is the number YAML 1.1 reads, and only a whole one: 6_443.5 is no port, and writing 6443 for it
+// would change the spec's meaning. yaml.v3 decodes 6_443.5 into an int as 6443, cutting off the fraction.
+func TestNumberHintIsNeverAFractionCutOff(t *testing.T) {
+	for port, want := range map[string]string{
+		"6_443.5":  `fw.yaml:5:46: clusters[0].apiServer.port: expected a whole number, got the string "6_443.5"`,
+		"6_443.0":  `fw.yaml:5:46: clusters[0].apiServer.port: expected a whole number, got the string "6_443.0" (write 6443: 6_443.0 is a number only to YAML 1.1, and editors read YAML 1.2)`,
+		"1_0e-1":   `fw.yaml:5:46: clusters[0].apiServer.port: expected a whole number, got the string "1_0e-1" (write 1: 1_0e-1 is a number only to YAML 1.1, and editors read YAML 1.2)`,
+		"0b1010.1": `fw.yaml:5:46: clusters[0].apiServer.port: expected a whole number, got the string "0b1010.1"`,
+	} {
+		got := problemsOf(t, "", "{host: api.example.com}", "{host: api.example.com, port: "+port+"}")
+		if diff := cmp.Diff([]string{want}, got); diff != "" {
+			t.Errorf("port: %s: %s", port, diff)
+		}
+	}
+}
+
 // A bad value in defaults is reported once, where defaults writes it: not again at every cluster that inherits it,
 // at the cluster's first line with a path the file does not hold. A cluster's own value is its own problem.
 func TestBadDefaultsAreReportedOnceWhereTheyStand(t *testing.T) {
