@@ -14,7 +14,7 @@ import (
 // naming a Secret's data or stringData writes that value, in the clear, into every Secret it selects. A kustomization
 // does so through its labels' fields, and through the field specs its configurations give its commonLabels, labels,
 // commonAnnotations, namePrefix, nameSuffix, namespace, images, replicas and vars; a ValueAddTransformer, through its
-// targets' fieldPath.
+// targets' fieldPath. Images and vars only rewrite a value already there (see rewritingLists).
 
 // valueTransformerKinds are the builtin transformers that write their value at the fields their fieldSpecs name, each
 // with the fields of its configuration giving the value.
@@ -26,6 +26,14 @@ var valueTransformerKinds = map[string][]string{"LabelTransformer": {"labels"}, 
 // (see configuredValues).
 var configurationFields = []string{"commonLabels", "labels", "templateLabels", "volumeClaimTemplateLabels",
 	"commonAnnotations", "namePrefix", "nameSuffix", "namespace", "images", "replicas", "varReference"}
+
+// rewritingLists are the configuration lists whose transformers never create a field, and rewrite only a value
+// already standing at one: the images' an image reference naming the image, the vars' a string holding $(VAR). In a
+// Secret's values such a value stands in the clear already, which the Secret's own report covers; ciphertext and
+// base64 never match. So they write nothing into a Secret that check would not report anyway, and reporting them
+// would only fail an ordinary kustomization (a ConfigMap's data/image, no kind) that kustomize writes no Secret for.
+// A diff still masks their values (see maskFieldSpecValues), which costs only a hidden tag.
+var rewritingLists = map[string]bool{"images": true, "varReference": true}
 
 // configuredValues are the values of a kustomization k that kustomize writes at the field specs its configurations
 // give the list: for the label lists, its commonLabels and every labels entry's pairs (which of them a list serves
@@ -92,7 +100,7 @@ func fieldSpecSecrets(doc *kyaml.Node, dir string, read func(string) ([]byte, bo
 			}
 			visitFields(root(docs[0]), map[*kyaml.Node]bool{}, func(k, v *kyaml.Node) {
 				list, _ := text(k)
-				if !slices.ContainsFunc(configuredValues(r, list), holdsValue) {
+				if rewritingLists[list] || !slices.ContainsFunc(configuredValues(r, list), holdsValue) {
 					return
 				}
 				for j, fs := range items(v) {

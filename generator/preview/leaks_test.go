@@ -89,7 +89,9 @@ transformers:
 // images, replicas, labels (pairs) and vars write their values, as a ReplicaCountTransformer's fieldSpecs name where
 // its count goes: into a Secret's data or stringData, the image's new tag, the replica count, the label and the var's
 // value (a ConfigMap's, in the clear) stand there as written. The kustomize CLI's build shows each canary in the
-// Secret; check reports each field spec, and none naming a ConfigMap.
+// Secret; check reports each field spec that writes a value of its own, and none naming a ConfigMap. The images and
+// the var rewrite values the Secret holds in the clear (see TestRewritingFieldSpecsAreNoSecretsReport): the Secret's
+// own report names them.
 func TestConfiguredFieldSpecSecrets(t *testing.T) {
 	files := map[string]string{
 		"apps/s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: Opaque\nstringData: {img: nginx, v: $(V)}\n---\n" +
@@ -144,14 +146,60 @@ transformers:
 	for _, f := range found {
 		got = append(got, f.Keys...)
 	}
-	want := []string{"configurations[0].images[0].stringData/img", "configurations[0].labels[0].stringData",
-		"configurations[0].replicas[0].stringData/count", "configurations[0].varReference[0].stringData/v",
+	want := []string{"configurations[0].labels[0].stringData", "configurations[0].replicas[0].stringData/count",
 		"transformers[0].fieldSpecs[0].stringData/rc"}
 	if diff := cmp.Diff(want, got); err != nil || diff != "" {
 		t.Errorf("KustomizationSecrets (-want +got), %v:\n%s", err, diff)
 	}
+	own, err := preview.PlaintextSecrets([]byte(files["apps/s.yaml"]), names)
+	if err != nil || len(own) != 1 || !slices.Equal(own[0].Keys, []string{"stringData.img", "stringData.v"}) {
+		t.Errorf("the Secret's own report: %v, %v", own, err)
+	}
 	if strings.Contains(fmt.Sprint(found), "CANARY") {
 		t.Errorf("a value in the report: %v", found)
+	}
+}
+
+// Images and vars only rewrite a value already standing where their field specs point (an image naming the image, a
+// string holding $(VAR)), and never create one: in a Secret's values that value stands in the clear already, which
+// the Secret's own report covers, and ciphertext or base64 is never rewritten. A kustomization whose configurations
+// give its images and vars field specs that a Secret's values would match (no kind: the ConfigMap's data/image) is
+// not reported when kustomize writes nothing into a Secret: here the build has none, and the encrypted one keeps its
+// values as they were.
+func TestRewritingFieldSpecsAreNoSecretsReport(t *testing.T) {
+	files := map[string]string{
+		"apps/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: images}\ndata: {image: nginx, url: $(HOST)/x}\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: host}\ndata: {host: example.com}\n",
+		"apps/enc.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: enc}\ntype: Opaque\n" +
+			"data: {image: 'ENC[AES256_GCM,data:bmdpbng=,iv:aXY=,tag:dGFn,type:str]', url: 'ENC[AES256_GCM,data:eA==,iv:aXY=,tag:dGFn,type:str]'}\n",
+		"apps/kc.yaml": "images:\n- {path: data/image}\nvarReference:\n- {path: data/url}\n",
+		"apps/kustomization.yaml": `resources: [cm.yaml, enc.yaml]
+configurations: [kc.yaml]
+images:
+- {name: nginx, newTag: "1.25"}
+vars:
+- name: HOST
+  objref: {kind: ConfigMap, name: host, apiVersion: v1}
+  fieldref: {fieldpath: data.host}
+`,
+	}
+	dir := t.TempDir()
+	tree := map[string][]byte{}
+	for p, b := range files {
+		tree[p] = []byte(b)
+	}
+	writeTree(t, dir, tree)
+	built := string(kustomizeBuild(t, filepath.Join(dir, "apps")))
+	for _, s := range []string{"image: nginx:1.25", "url: example.com/x", "image: ENC[AES256_GCM,data:bmdpbng=", "url: ENC[AES256_GCM,data:eA=="} {
+		if !strings.Contains(built, s) {
+			t.Errorf("kustomize build lacks %q:\n%s", s, built)
+		}
+	}
+	read := func(p string) ([]byte, bool) { b, ok := files[p]; return []byte(b), ok }
+	names := preview.NewSecretNames(slices.Sorted(maps.Keys(files)), read)
+	found, err := preview.KustomizationSecrets("apps/kustomization.yaml", []byte(files["apps/kustomization.yaml"]), read, names)
+	if err != nil || len(found) > 0 {
+		t.Errorf("KustomizationSecrets: %v, %v", found, err)
 	}
 }
 

@@ -729,9 +729,11 @@ func coreTag(value string) string {
 // quoted scalar, a block scalar and one with a tag of its own keep theirs.
 func asCore(n *yaml.Node) *yaml.Node {
 	const notPlain = yaml.TaggedStyle | yaml.DoubleQuotedStyle | yaml.SingleQuotedStyle | yaml.LiteralStyle | yaml.FoldedStyle
-	// yaml.v3 gives a plain scalar the core schema's strings, booleans and nulls; only its numbers, timestamps and
-	// merge keys can be something else to YAML 1.2, and a fleet's spec has many scalars.
-	if n.Kind != yaml.ScalarNode || n.Style&notPlain != 0 || n.Tag == "!!str" || n.Tag == "!!bool" || n.Tag == "!!null" {
+	// yaml.v3 gives a plain scalar the core schema's booleans and nulls; only its numbers, timestamps and merge keys
+	// can be something else to YAML 1.2, and a fleet's spec has many scalars. Its strings are the core schema's too,
+	// but for the numbers it cannot hold: a hexadecimal or octal one past 64 bits, a float past float64's range.
+	if n.Kind != yaml.ScalarNode || n.Style&notPlain != 0 || n.Tag == "!!bool" || n.Tag == "!!null" ||
+		n.Tag == "!!str" && !pastYAMLv3sNumbers(n.Value) {
 		return n
 	}
 	if tag := coreTag(n.Value); tag != n.Tag {
@@ -740,6 +742,12 @@ func asCore(n *yaml.Node) *yaml.Node {
 		return &c
 	}
 	return n
+}
+
+// pastYAMLv3sNumbers says a string yaml.v3 reads may be a number too large for it, as cheaply as it can be told: one
+// starting as a number does, and long enough to overflow (0x and 17 digits) or with an exponent (1e400).
+func pastYAMLv3sNumbers(value string) bool {
+	return value != "" && strings.IndexByte("0123456789+-.", value[0]) >= 0 && (len(value) > 18 || strings.ContainsAny(value, "eE"))
 }
 
 // wholeNumber reads a number in YAML 1.2's spellings, and says whether it is a whole number an int holds: 6443,
@@ -771,10 +779,25 @@ func wholeNumber(tag, value string) (int, bool) {
 }
 
 // numberHint says how to write a whole number that yaml.v3 reads as one and YAML 1.2 does not (6_443, 0b1010): an
-// editor takes it for a string, and so does the loader. "" for anything else.
+// editor takes it for a string, and so does the loader. "" for anything else, a fraction (6_443.5) included: yaml.v3
+// would decode it into an int cut off (6443), a number the spec does not say.
 func numberHint(written *yaml.Node) string {
+	var x any
+	if written.Kind != yaml.ScalarNode || asCore(written) == written || written.Decode(&x) != nil {
+		return ""
+	}
 	var i int64
-	if written.Kind != yaml.ScalarNode || asCore(written) == written || written.Decode(&i) != nil {
+	switch n := x.(type) {
+	case int:
+		i = int64(n)
+	case int64:
+		i = n
+	case float64:
+		if n != math.Trunc(n) || math.Abs(n) > 1<<53 {
+			return ""
+		}
+		i = int64(n)
+	default:
 		return ""
 	}
 	return fmt.Sprintf("write %d: %s is a number only to YAML 1.1, and editors read YAML 1.2", i, written.Value)

@@ -374,6 +374,7 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"{name: s, namespace: default,", "{name: s, namespace: default, type: kubernetes.io/service-account-token,", bad, ""},
 		{"{name: s, namespace: default,", "{name: s, namespace: default, type: mine,", bad, ""},
 		{"{name: s, namespace: default,", "{name: s, namespace: default, type: Example.com/mine,", bad, ""},
+		{"type: 8}", "type: ''}", bad, ""},
 		// Forms: Robot's ports and TCP flags, age recipients.
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], discard: ['6443', 50000-50001, 53/UDP, 22/tcp]}", ok, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], discard: [6443/icmp]}", bad, ""},

@@ -146,7 +146,8 @@ type ICMPTypeValue struct {
 	Name   string // as written, when the type is given by name
 }
 
-// setScalar takes the type from a YAML scalar: a whole number or a name.
+// setScalar takes the type from a YAML scalar: a whole number or a name. An empty name is none: taken, it would leave
+// the type 0 (echo reply).
 func (t *ICMPTypeValue) setScalar(tag, value string) bool {
 	switch tag {
 	case "!!int", "!!float":
@@ -155,7 +156,7 @@ func (t *ICMPTypeValue) setScalar(tag, value string) bool {
 		return ok
 	case "!!str":
 		t.Name = value
-		return true
+		return value != ""
 	}
 	return false
 }

@@ -223,6 +223,20 @@ func TestICMPTypeIsRequired(t *testing.T) {
 	}
 }
 
+// An ICMP type written as an empty string is no type: it is refused, as the schema refuses it, rather than left as
+// type 0 (echo replies), which its writer did not name.
+func TestEmptyICMPTypeIsRefused(t *testing.T) {
+	wantProblems(t, `    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - icmp: [{type: ''}, {family: IPv6, type: ""}]
+`,
+		`fw.yaml:13:27: clusters[0].hostPolicies[0].ingress[0].icmp[0].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got the string ""`,
+		`fw.yaml:13:53: clusters[0].hostPolicies[0].ingress[0].icmp[1].type: expected an ICMP type: a number 0-255, or a name such as EchoRequest, got the string ""`,
+	)
+}
+
 // An ICMP type may be Cilium's name for it, in the rule's family: the model holds its number, which is what the
 // policies are written with (a chart before 1.16 takes no names), and a name and its number are one type.
 func TestICMPTypeNames(t *testing.T) {

@@ -443,6 +443,44 @@ func TestNumbersAreReadAsYAML12WritesThem(t *testing.T) {
 	}
 }
 
+// The number to write is the number YAML 1.1 reads, and only a whole one: 6_443.5 is no port, and writing 6443 for it
+// would change the spec's meaning. yaml.v3 decodes 6_443.5 into an int as 6443, cutting off the fraction.
+func TestNumberHintIsNeverAFractionCutOff(t *testing.T) {
+	for port, want := range map[string]string{
+		"6_443.5":  `fw.yaml:5:46: clusters[0].apiServer.port: expected a whole number, got the string "6_443.5"`,
+		"6_443.0":  `fw.yaml:5:46: clusters[0].apiServer.port: expected a whole number, got the string "6_443.0" (write 6443: 6_443.0 is a number only to YAML 1.1, and editors read YAML 1.2)`,
+		"1_0e-1":   `fw.yaml:5:46: clusters[0].apiServer.port: expected a whole number, got the string "1_0e-1" (write 1: 1_0e-1 is a number only to YAML 1.1, and editors read YAML 1.2)`,
+		"0b1010.1": `fw.yaml:5:46: clusters[0].apiServer.port: expected a whole number, got the string "0b1010.1"`,
+	} {
+		got := problemsOf(t, "", "{host: api.example.com}", "{host: api.example.com, port: "+port+"}")
+		if diff := cmp.Diff([]string{want}, got); diff != "" {
+			t.Errorf("port: %s: %s", port, diff)
+		}
+	}
+}
+
+// A number past what yaml.v3 holds (a hexadecimal or octal one past 64 bits, a float past float64's range) is a
+// string to yaml.v3, and a number to YAML 1.2 as to an editor, whose schema refuses it where a string belongs: so
+// does the loader, and where a number belongs it says it got a number.
+func TestNumbersPastYAMLv3sRangeAreNumbers(t *testing.T) {
+	got := problemsOf(t, "", "{name: n1,", "{name: 1e400,", "{host: api.example.com}", "{host: api.example.com, port: 0x10000000000000000}",
+		"cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, namespace: 0o7777777777777777777777777}")
+	want := []string{
+		`fw.yaml:5:46: clusters[0].apiServer.port: expected a whole number, got the number 0x10000000000000000`,
+		`fw.yaml:7:16: clusters[0].nodes[0].name: expected a string, got the number 1e400 (quote it: "1e400")`,
+		`fw.yaml:8:42: clusters[0].cilium.namespace: expected a string, got the number 0o7777777777777777777777777 (quote it: "0o7777777777777777777777777")`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Error(diff)
+	}
+	// What only looks like one stays a string.
+	for _, name := range []string{"1e4x", "0x1g", "1.16.5", "12345678901234567890a", "e1"} {
+		if _, err := Load("fw.yaml", []byte(strings.Replace(firewallBase, "{name: n1,", "{name: "+name+",", 1)), Options{}); err != nil {
+			t.Errorf("name: %s: %v", name, err)
+		}
+	}
+}
+
 // A bad value in defaults is reported once, where defaults writes it: not again at every cluster that inherits it,
 // at the cluster's first line with a path the file does not hold. A cluster's own value is its own problem.
 func TestBadDefaultsAreReportedOnceWhereTheyStand(t *testing.T) {
