@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -822,5 +823,37 @@ func TestNoKeyGivenNamesSopsOwnKeyFile(t *testing.T) {
 	t.Setenv("SOPS_AGE_KEY_FILE", keys)
 	if code, _, errOut := runIn(t, dir, "generate"); code != 0 || strings.Contains(errOut, "sops' own key file") {
 		t.Fatalf("generate with the key: exit %d\n%s", code, errOut)
+	}
+}
+
+// A generated file edited by hand to hold a Secret whose key is a value pasted where the key belongs: check's diff
+// of the file and the findings of what the API server would refuse (check and validate, text and JSON) name the key "(a key that is not valid, not shown)", at its place in the file, and never show it.
+func TestCheckShowsNoSecretKeyThatIsNotValid(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", "a-token")
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	file := filepath.Join(dir, "output", "infrastructure", "lab", "cilium", "helmrepository.yaml")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := string(b) + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: default}\n" +
+		"stringData:\n  'the password is " + canary + "': x\n  ok: z\n"
+	os.WriteFile(file, []byte(edited), 0o644)
+	line := strings.Count(string(b), "\n") + 6 // the line of the pasted key
+	at := fmt.Sprintf("helmrepository.yaml:%d:3: Secret default/k: stringData[(a key that is not valid, not shown)]: Invalid value: a valid config key", line)
+	for _, args := range [][]string{{"check"}, {"check", "--output", "json"}, {"validate"}, {"validate", "--output", "json"}} {
+		code, stdout, stderr := runIn(t, dir, args...)
+		if strings.Contains(stdout+stderr, canary) || code == 0 {
+			t.Errorf("%v: exit %d, shows the value:\n%s%s", args, code, stdout, stderr)
+		}
+		if len(args) == 1 && !strings.Contains(stdout+stderr, at) {
+			t.Errorf("%v does not say %q:\n%s%s", args, at, stdout, stderr)
+		}
 	}
 }
