@@ -480,18 +480,18 @@ func (r *Repo) ignoreMatcher() (gitignore.Matcher, error) {
 		return nil, fmt.Errorf("reading the global excludes: %w", err)
 	}
 	ps = append(ps, global...)
-	// ReadPatterns reads .git/info/exclude, which a linked work tree does not have: its own is in the common folder.
+	// info/exclude is the common folder's (a linked work tree has none of its own). It is read from there for the main
+	// work tree too: ReadPatterns would read .git/info/exclude through the work tree's file system, which refuses any
+	// path through .git, so it never does.
 	common, err := r.commonDir()
 	if err != nil {
 		return nil, err
 	}
-	if filepath.Clean(common) != filepath.Join(r.root, ".git") {
-		exclude, err := readPatternFile(filepath.Join(common, "info", "exclude"))
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, exclude...)
+	exclude, err := readPatternFile(filepath.Join(common, "info", "exclude"))
+	if err != nil {
+		return nil, err
 	}
+	ps = append(ps, exclude...)
 	wt, err := r.repo.Worktree()
 	if err != nil {
 		return nil, err

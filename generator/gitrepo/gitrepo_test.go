@@ -152,6 +152,30 @@ func TestIgnoredUntrackedInALinkedWorkTree(t *testing.T) {
 	}
 }
 
+// info/exclude of the main work tree (where private files of one clone are ignored) counts as in a linked one: go-git
+// reads no path through .git from the work tree, so it is read from the git folder, as git check-ignore does.
+func TestIgnoredByTheMainWorkTreesInfoExclude(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, ".git", "info", "exclude"), "excluded.yaml\n/robot.pass\n")
+	for _, p := range []string{"output/excluded.yaml", "robot.pass"} {
+		write(t, filepath.Join(dir, filepath.FromSlash(p)), "x: 1\n")
+	}
+	got, err := r.IgnoredUntracked([]string{"excluded.yaml", "owned.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"excluded.yaml"}; !slices.Equal(got, want) {
+		t.Errorf("IgnoredUntracked = %v, want %v", got, want)
+	}
+	tracked, addable, err := r.Committable([]string{filepath.Join(dir, "robot.pass")})
+	if err != nil || len(tracked)+len(addable) > 0 {
+		t.Errorf("Committable = %v, %v, %v; want nothing", tracked, addable, err)
+	}
+	if out := gittest.Run(t, dir, "check-ignore", "output/excluded.yaml", "robot.pass"); out != "output/excluded.yaml\nrobot.pass\n" {
+		t.Errorf("git itself disagrees: check-ignore says %q", out)
+	}
+}
+
 // Committable answers as git would: a tracked file whatever the ignore rules, an untracked one unless ignored, and
 // nothing for a file that is missing or outside the work tree.
 func TestCommittable(t *testing.T) {
