@@ -857,3 +857,48 @@ func TestCheckShowsNoSecretKeyThatIsNotValid(t *testing.T) {
 		}
 	}
 }
+
+// A value file in a git repository of its own inside the spec's (a clone, or a submodule, holding private files) is
+// that repository's: git add -A in the spec's repository takes the folder as a repository, never the file. Whether
+// the file is ignored or tracked is asked of the repository that holds it.
+func TestValueFileInANestedRepositoryIsThatRepositorys(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	specFile := filepath.Join(dir, "cluster-spec.yaml")
+	b, _ := os.ReadFile(specFile)
+	os.WriteFile(specFile, bytes.Replace(b, []byte("{file: token.txt}"), []byte("{file: private/token.txt}"), 1), 0o644)
+	private := filepath.Join(dir, "private")
+	os.Mkdir(private, 0o755)
+	os.Rename(filepath.Join(dir, "token.txt"), filepath.Join(private, "token.txt"))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	gittest.Isolate(t)
+	gittest.Run(t, dir, "init", "-q")
+	gittest.Run(t, private, "init", "-q")
+	const addable, tracked = "warning: secret value file private/token.txt is in the git work tree and not ignored",
+		"warning: secret value file private/token.txt is tracked by git"
+	for _, c := range []struct {
+		name, setup string
+		want        string
+	}{
+		{"ignored by its own repository's info/exclude", "exclude", ""},
+		{"tracked by its own repository", "track", tracked},
+	} {
+		switch c.setup {
+		case "exclude":
+			os.WriteFile(filepath.Join(private, ".git", "info", "exclude"), []byte("/token.txt\n"), 0o644)
+		case "track":
+			gittest.Run(t, private, "add", "-f", "token.txt")
+		}
+		code, _, errOut := runIn(t, dir, "generate")
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", c.name, code, errOut)
+		}
+		for _, w := range []string{addable, tracked} {
+			if strings.Contains(errOut, w) != (w == c.want) {
+				t.Errorf("%s: want %q, got:\n%s", c.name, c.want, errOut)
+			}
+		}
+	}
+}

@@ -74,6 +74,9 @@ func Open(dir string) (*Repo, error) {
 	return &Repo{repo: r, root: root, Sub: filepath.ToSlash(sub)}, nil
 }
 
+// Root is the work tree's root on disk.
+func (r *Repo) Root() string { return r.root }
+
 // inside says whether the resolved path p lies in the resolved folder root, and where relative to it.
 func inside(root, p string) (string, bool) {
 	rel, err := filepath.Rel(root, p)
