@@ -470,19 +470,19 @@ func ignored(m gitignore.Matcher, segs []string) bool {
 	return m.Match(segs, false)
 }
 
-// ignoreMatcher gathers the ignore patterns, lowest priority first: system and global core.excludesFile,
-// info/exclude, then the .gitignore files from the root down.
+// ignoreMatcher gathers the ignore patterns, lowest priority first: core.excludesFile (or git's default global ignore
+// file), info/exclude, then the .gitignore files from the root down.
 func (r *Repo) ignoreMatcher() (gitignore.Matcher, error) {
-	root := osfs.New("/")
-	ps, err := gitignore.LoadSystemPatterns(root)
+	excludes, err := r.excludesFile()
 	if err != nil {
-		return nil, fmt.Errorf("reading the system excludes: %w", err)
+		return nil, err
 	}
-	global, err := gitignore.LoadGlobalPatterns(root)
-	if err != nil {
-		return nil, fmt.Errorf("reading the global excludes: %w", err)
+	var ps []gitignore.Pattern
+	if excludes != "" {
+		if ps, err = readPatternFile(excludes); err != nil {
+			return nil, fmt.Errorf("reading the global excludes: %w", err)
+		}
 	}
-	ps = append(ps, global...)
 	// info/exclude is the common folder's (a linked work tree has none of its own). It is read from there for the main
 	// work tree too: ReadPatterns would read .git/info/exclude through the work tree's file system, which refuses any
 	// path through .git, so it never does.
@@ -504,6 +504,49 @@ func (r *Repo) ignoreMatcher() (gitignore.Matcher, error) {
 		return nil, fmt.Errorf("reading .gitignore files: %w", err)
 	}
 	return gitignore.NewMatcher(append(ps, local...)), nil
+}
+
+// excludesFile is the file git reads ignore patterns from beyond the work tree's: core.excludesFile as git config gives
+// it (through the git CLI, which follows includes and GIT_CONFIG_GLOBAL; else go-git's reading of each scope), else
+// git's default, $XDG_CONFIG_HOME/git/ignore or ~/.config/git/ignore; "" without a home folder to find that in.
+func (r *Repo) excludesFile() (string, error) {
+	out, found, err := r.git("config", "--path", "--get", "core.excludesFile")
+	var exit *exec.ExitError
+	switch {
+	case found && err == nil:
+		return out, nil
+	case found && !(errors.As(err, &exit) && exit.ExitCode() == 1): // 1: not set
+		return "", fmt.Errorf("reading core.excludesFile: %w", err)
+	case !found:
+		// ConfigScoped merges only the fields go-git knows, not the raw sections: look in each scope, nearest first. A
+		// scope that cannot be read (no home folder for the global one) holds nothing.
+		scopes := []func() (*config.Config, error){
+			r.repo.Config,
+			func() (*config.Config, error) { return config.LoadConfig(config.GlobalScope) },
+			func() (*config.Config, error) { return config.LoadConfig(config.SystemScope) },
+		}
+		for _, load := range scopes {
+			if cfg, err := load(); err == nil && cfg.Raw.Section("core").HasOption("excludesfile") {
+				f := cfg.Raw.Section("core").Option("excludesfile")
+				if rest, ok := strings.CutPrefix(f, "~/"); ok {
+					home, err := os.UserHomeDir()
+					if err != nil {
+						return "", nil
+					}
+					f = filepath.Join(home, rest)
+				}
+				return f, nil
+			}
+		}
+	}
+	if xdg := os.Getenv("XDG_CONFIG_HOME"); xdg != "" {
+		return filepath.Join(xdg, "git", "ignore"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", nil
+	}
+	return filepath.Join(home, ".config", "git", "ignore"), nil
 }
 
 // readPatternFile reads an exclude file whose patterns apply from the work tree's root; a missing one has none.

@@ -176,6 +176,54 @@ func TestIgnoredByTheMainWorkTreesInfoExclude(t *testing.T) {
 	}
 }
 
+// git's global ignore file is core.excludesFile, and without one $XDG_CONFIG_HOME/git/ignore (~/.config/git/ignore),
+// where many keep *.pass and .env; a run without a home folder (a bare CI container) reads none, as git does, and
+// does not fail.
+func TestGlobalExcludesAsGitReadsThem(t *testing.T) {
+	dir, r := newRepo(t)
+	home := os.Getenv("HOME")
+	for _, p := range []string{"robot.pass", "token.env", "output/local.yaml"} {
+		write(t, filepath.Join(dir, filepath.FromSlash(p)), "x: 1\n")
+	}
+	check := func(name string, wantAddable []string, wantIgnored []string) {
+		t.Helper()
+		_, addable, err := r.Committable([]string{filepath.Join(dir, "robot.pass"), filepath.Join(dir, "token.env")})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var rel []string
+		for _, f := range addable {
+			rel = append(rel, filepath.Base(f))
+		}
+		if !slices.Equal(rel, wantAddable) {
+			t.Errorf("%s: addable = %v, want %v", name, rel, wantAddable)
+		}
+		ignored, err := r.IgnoredUntracked([]string{"local.yaml"})
+		if err != nil || !slices.Equal(ignored, wantIgnored) {
+			t.Errorf("%s: IgnoredUntracked = %v, %v, want %v", name, ignored, err, wantIgnored)
+		}
+	}
+	write(t, filepath.Join(home, ".config", "git", "ignore"), "*.pass\nlocal.yaml\n")
+	check("the default global ignore file", []string{"token.env"}, []string{"local.yaml"})
+	write(t, filepath.Join(home, "my-ignores"), "*.env\n")
+	gittest.Run(t, dir, "config", "--global", "core.excludesFile", "~/my-ignores")
+	check("core.excludesFile", []string{"robot.pass"}, nil)
+	if out := gittest.Run(t, dir, "status", "--porcelain", "--ignored", "robot.pass", "token.env"); out != "?? robot.pass\n!! token.env\n" {
+		t.Errorf("git itself disagrees: status says %q", out)
+	}
+	path := os.Getenv("PATH")
+	t.Setenv("PATH", "") // without the git CLI, go-git's reading of the config
+	check("core.excludesFile, without git", []string{"robot.pass"}, nil)
+	t.Setenv("PATH", path)
+	t.Setenv("HOME", "")
+	os.Unsetenv("HOME")
+	t.Setenv("XDG_CONFIG_HOME", "")
+	os.Unsetenv("XDG_CONFIG_HOME")
+	t.Setenv("GIT_CONFIG_GLOBAL", "")
+	os.Unsetenv("GIT_CONFIG_GLOBAL")
+	check("no home folder", []string{"robot.pass", "token.env"}, nil)
+}
+
 // Committable answers as git would: a tracked file whatever the ignore rules, an untracked one unless ignored, and
 // nothing for a file that is missing or outside the work tree.
 func TestCommittable(t *testing.T) {
