@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -379,7 +380,11 @@ func (r *Repo) IgnoredUntracked(paths []string) ([]string, error) {
 	for _, e := range idx.Entries {
 		tracked[e.Name] = true
 	}
-	m, err := r.ignoreMatcher()
+	rps := make([]string, len(paths))
+	for i, p := range paths {
+		rps[i] = r.repoPath(p)
+	}
+	m, err := r.ignoreMatcher(rps)
 	if err != nil {
 		return nil, err
 	}
@@ -413,7 +418,13 @@ func (r *Repo) Committable(files []string) (tracked, addable []string, err error
 	for _, e := range idx.Entries {
 		inIndex[e.Name] = true
 	}
-	m, err := r.ignoreMatcher()
+	var rps []string
+	for _, f := range files {
+		if rp, ok := r.RelPath(f); ok {
+			rps = append(rps, rp)
+		}
+	}
+	m, err := r.ignoreMatcher(rps)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -470,16 +481,19 @@ func ignored(m gitignore.Matcher, segs []string) bool {
 	return m.Match(segs, false)
 }
 
-// ignoreMatcher gathers the ignore patterns, lowest priority first: core.excludesFile (or git's default global ignore
-// file), info/exclude, then the .gitignore files from the root down.
-func (r *Repo) ignoreMatcher() (gitignore.Matcher, error) {
+// ignoreMatcher gathers the ignore patterns that bear on paths (slash-separated, from the work tree's root), lowest
+// priority first: core.excludesFile (or git's default global ignore file), info/exclude, then the .gitignore files of
+// the folders from the root down to each path's. No other folder is read: a .gitignore applies only below its own
+// folder, and a work tree may hold tens of thousands of folders (generate asks on every run), or some that cannot be
+// read (a container's volume).
+func (r *Repo) ignoreMatcher(paths []string) (gitignore.Matcher, error) {
 	excludes, err := r.excludesFile()
 	if err != nil {
 		return nil, err
 	}
 	var ps []gitignore.Pattern
 	if excludes != "" {
-		if ps, err = readPatternFile(excludes); err != nil {
+		if ps, err = readPatternFile(excludes, nil); err != nil {
 			return nil, fmt.Errorf("reading the global excludes: %w", err)
 		}
 	}
@@ -490,20 +504,36 @@ func (r *Repo) ignoreMatcher() (gitignore.Matcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	exclude, err := readPatternFile(filepath.Join(common, "info", "exclude"))
+	exclude, err := readPatternFile(filepath.Join(common, "info", "exclude"), nil)
 	if err != nil {
 		return nil, err
 	}
 	ps = append(ps, exclude...)
-	wt, err := r.repo.Worktree()
-	if err != nil {
-		return nil, err
+	// The folders on the way, parents before their children: a deeper .gitignore takes precedence.
+	folders := map[string][]string{"": nil}
+	for _, p := range paths {
+		segs := strings.Split(p, "/")
+		for i := 1; i < len(segs); i++ {
+			folders[strings.Join(segs[:i], "/")] = segs[:i:i]
+		}
 	}
-	local, err := gitignore.ReadPatterns(wt.Filesystem, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reading .gitignore files: %w", err)
+	order := slices.SortedFunc(maps.Keys(folders), func(a, b string) int {
+		if c := len(folders[a]) - len(folders[b]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	for _, f := range order {
+		if slices.Contains(folders[f], ".git") {
+			continue
+		}
+		local, err := readPatternFile(filepath.Join(r.root, filepath.FromSlash(f), ".gitignore"), folders[f])
+		if err != nil {
+			return nil, fmt.Errorf("reading .gitignore files: %w", err)
+		}
+		ps = append(ps, local...)
 	}
-	return gitignore.NewMatcher(append(ps, local...)), nil
+	return gitignore.NewMatcher(ps), nil
 }
 
 // excludesFile is the file git reads ignore patterns from beyond the work tree's: core.excludesFile as git config gives
@@ -549,10 +579,11 @@ func (r *Repo) excludesFile() (string, error) {
 	return filepath.Join(home, ".config", "git", "ignore"), nil
 }
 
-// readPatternFile reads an exclude file whose patterns apply from the work tree's root; a missing one has none.
-func readPatternFile(name string) ([]gitignore.Pattern, error) {
+// readPatternFile reads an exclude file whose patterns apply from the folder domain (nil for the work tree's root); a
+// missing one has none, nor has a folder that is not one.
+func readPatternFile(name string, domain []string) ([]gitignore.Pattern, error) {
 	b, err := os.ReadFile(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
 		return nil, nil
 	}
 	if err != nil {
@@ -564,7 +595,7 @@ func readPatternFile(name string) ([]gitignore.Pattern, error) {
 		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
 			continue
 		}
-		ps = append(ps, gitignore.ParsePattern(l, nil))
+		ps = append(ps, gitignore.ParsePattern(l, domain))
 	}
 	return ps, nil
 }

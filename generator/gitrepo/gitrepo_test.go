@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -222,6 +223,53 @@ func TestGlobalExcludesAsGitReadsThem(t *testing.T) {
 	t.Setenv("GIT_CONFIG_GLOBAL", "")
 	os.Unsetenv("GIT_CONFIG_GLOBAL")
 	check("no home folder", []string{"robot.pass", "token.env"}, nil)
+}
+
+// Only the .gitignore files of the folders down to each path asked about bear on it, and only those are read: a work
+// tree may hold tens of thousands of other folders (generate asks on every run, and walking them all took seconds),
+// or folders that cannot be read (a container's volume). Here a .gitignore that is a named pipe, which blocks whoever
+// opens it, stands for such a folder; the rules on the way to the paths still count.
+func TestIgnoreRulesReadOnlyOnTheWayToThePaths(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, "output", "sub", ".gitignore"), "local.yaml\n")
+	write(t, filepath.Join(dir, ".gitignore"), "*.pass\n")
+	for _, p := range []string{"output/sub/local.yaml", "output/kept.yaml", "robot.pass", "token.env"} {
+		write(t, filepath.Join(dir, filepath.FromSlash(p)), "x: 1\n")
+	}
+	elsewhere := filepath.Join(dir, "volumes", "db")
+	if err := os.MkdirAll(elsewhere, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(elsewhere, ".gitignore"), 0o644); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		got, err := r.IgnoredUntracked([]string{"sub/local.yaml", "kept.yaml"})
+		if want := []string{"sub/local.yaml"}; err != nil || !slices.Equal(got, want) {
+			t.Errorf("IgnoredUntracked = %v, %v, want %v", got, err, want)
+		}
+		_, addable, err := r.Committable([]string{filepath.Join(dir, "robot.pass"), filepath.Join(dir, "token.env")})
+		if want := []string{filepath.Join(dir, "token.env")}; err != nil || !slices.Equal(addable, want) {
+			t.Errorf("Committable: addable = %v, %v, want %v", addable, err, want)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		// Unblock every reader of the pipe, so the test ends.
+		for {
+			if f, err := os.OpenFile(filepath.Join(elsewhere, ".gitignore"), os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				f.Close()
+			}
+			select {
+			case <-done:
+				t.Fatal("reading the ignore rules opened a .gitignore in a folder none of the paths is in")
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
 }
 
 // Committable answers as git would: a tracked file whatever the ignore rules, an untracked one unless ignored, and
