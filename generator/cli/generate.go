@@ -200,8 +200,10 @@ func (a *app) warnIgnored(t *tree.Tree) {
 }
 
 // warnValueFiles names the secret value files of the spec that git tracks, or that git add -A would commit: they hold
-// values in the clear, and belong outside the repository or ignored by git. Names only, never contents; outside a git
-// work tree, or when git cannot be read, it says nothing.
+// values in the clear, and belong outside the repository or ignored by git. Each file is asked of the repository that
+// holds it, the innermost: a value file in a repository of its own inside the spec's (a clone or a submodule of
+// private files) is no file git add -A takes in the spec's. Names only, never contents; outside a git work tree, or
+// when git cannot be read, it says nothing.
 func (a *app) warnValueFiles(m *spec.Model) {
 	dir := filepath.Dir(a.specPath)
 	named := map[string]string{} // path on disk -> the source as the spec names it
@@ -214,17 +216,26 @@ func (a *app) warnValueFiles(m *spec.Model) {
 			}
 		}
 	}
-	if len(named) == 0 {
-		return
+	repos := map[string]*gitrepo.Repo{} // by work tree root
+	held := map[string][]string{}       // work tree root -> the value files it holds
+	for _, f := range slices.Sorted(maps.Keys(named)) {
+		repo, err := gitrepo.Open(filepath.Dir(f))
+		if err != nil {
+			continue
+		}
+		repos[repo.Root()] = repo
+		held[repo.Root()] = append(held[repo.Root()], f)
 	}
-	repo, err := gitrepo.Open(dir)
-	if err != nil {
-		return
+	var tracked, addable []string
+	for _, root := range slices.Sorted(maps.Keys(repos)) {
+		inIndex, untracked, err := repos[root].Committable(held[root])
+		if err != nil {
+			continue
+		}
+		tracked, addable = append(tracked, inIndex...), append(addable, untracked...)
 	}
-	tracked, addable, err := repo.Committable(slices.Sorted(maps.Keys(named)))
-	if err != nil {
-		return
-	}
+	slices.Sort(tracked)
+	slices.Sort(addable)
 	for _, f := range tracked {
 		fmt.Fprintf(a.stderr, "warning: secret value file %s is tracked by git: its value is in the clear in the "+
 			"repository's history; change the value where it is used, git rm --cached the file and ignore it\n", named[f])

@@ -387,3 +387,24 @@ func TestDiffNamesNoKeyThatIsNotValid(t *testing.T) {
 		}
 	}
 }
+
+// A value pasted where a Secret's key belongs prints masked: when it changes and the value under it does not, diff
+// still names the change the mask hides, rather than an object "changed" with an empty diff.
+func TestDiffNamesAChangeOfAKeyThatIsNotValid(t *testing.T) {
+	p := newProject(t)
+	p.write("clusters/kronform/apps.yaml", fluxKustomization("apps", "./apps/kronform"))
+	p.write("apps/kronform/kustomization.yaml", "resources: [k.yaml]\n")
+	p.write("apps/kronform/k.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: default}\nstringData: {'"+leakCanary+"=': a, ok: b}\n")
+	gitRepo(t, p.dir)
+	p.write("apps/kronform/k.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: default}\nstringData: {'"+leakCanary+"-2=': a, ok: b}\n")
+	for _, args := range [][]string{{"diff", "--ref", "HEAD"}, {"diff", "--ref", "HEAD", "-o", "json"}} {
+		code, stdout, stderr := p.run(args...)
+		if l := leaked(stdout + stderr); l != nil || code != 1 {
+			t.Errorf("%v: exit %d, shows %v:\n%s%s", args, code, l, stdout, stderr)
+		}
+		if !strings.Contains(stdout, "values changed (masked): stringData.*****") &&
+			!strings.Contains(stdout, `"secretKeysChanged": [`+"\n"+`            "stringData.*****"`) {
+			t.Errorf("%v does not name the masked change:\n%s", args, stdout)
+		}
+	}
+}

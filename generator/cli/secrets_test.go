@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -822,5 +823,82 @@ func TestNoKeyGivenNamesSopsOwnKeyFile(t *testing.T) {
 	t.Setenv("SOPS_AGE_KEY_FILE", keys)
 	if code, _, errOut := runIn(t, dir, "generate"); code != 0 || strings.Contains(errOut, "sops' own key file") {
 		t.Fatalf("generate with the key: exit %d\n%s", code, errOut)
+	}
+}
+
+// A generated file edited by hand to hold a Secret whose key is a value pasted where the key belongs: check's diff
+// of the file and the findings of what the API server would refuse (check and validate, text and JSON) name the key "(a key that is not valid, not shown)", at its place in the file, and never show it.
+func TestCheckShowsNoSecretKeyThatIsNotValid(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", "a-token")
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	file := filepath.Join(dir, "output", "infrastructure", "lab", "cilium", "helmrepository.yaml")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := string(b) + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: k, namespace: default}\n" +
+		"stringData:\n  'the password is " + canary + "': x\n  ok: z\n"
+	os.WriteFile(file, []byte(edited), 0o644)
+	line := strings.Count(string(b), "\n") + 6 // the line of the pasted key
+	at := fmt.Sprintf("helmrepository.yaml:%d:3: Secret default/k: stringData[(a key that is not valid, not shown)]: Invalid value: a valid config key", line)
+	for _, args := range [][]string{{"check"}, {"check", "--output", "json"}, {"validate"}, {"validate", "--output", "json"}} {
+		code, stdout, stderr := runIn(t, dir, args...)
+		if strings.Contains(stdout+stderr, canary) || code == 0 {
+			t.Errorf("%v: exit %d, shows the value:\n%s%s", args, code, stdout, stderr)
+		}
+		if len(args) == 1 && !strings.Contains(stdout+stderr, at) {
+			t.Errorf("%v does not say %q:\n%s%s", args, at, stdout, stderr)
+		}
+	}
+}
+
+// A value file in a git repository of its own inside the spec's (a clone, or a submodule, holding private files) is
+// that repository's: git add -A in the spec's repository takes the folder as a repository, never the file. Whether
+// the file is ignored or tracked is asked of the repository that holds it.
+func TestValueFileInANestedRepositoryIsThatRepositorys(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	specFile := filepath.Join(dir, "cluster-spec.yaml")
+	b, _ := os.ReadFile(specFile)
+	os.WriteFile(specFile, bytes.Replace(b, []byte("{file: token.txt}"), []byte("{file: private/token.txt}"), 1), 0o644)
+	private := filepath.Join(dir, "private")
+	os.Mkdir(private, 0o755)
+	os.Rename(filepath.Join(dir, "token.txt"), filepath.Join(private, "token.txt"))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	gittest.Isolate(t)
+	gittest.Run(t, dir, "init", "-q")
+	gittest.Run(t, private, "init", "-q")
+	const addable, tracked = "warning: secret value file private/token.txt is in the git work tree and not ignored",
+		"warning: secret value file private/token.txt is tracked by git"
+	for _, c := range []struct {
+		name, setup string
+		want        string
+	}{
+		{"ignored by its own repository's info/exclude", "exclude", ""},
+		{"tracked by its own repository", "track", tracked},
+	} {
+		switch c.setup {
+		case "exclude":
+			os.WriteFile(filepath.Join(private, ".git", "info", "exclude"), []byte("/token.txt\n"), 0o644)
+		case "track":
+			gittest.Run(t, private, "add", "-f", "token.txt")
+		}
+		code, _, errOut := runIn(t, dir, "generate")
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", c.name, code, errOut)
+		}
+		for _, w := range []string{addable, tracked} {
+			if strings.Contains(errOut, w) != (w == c.want) {
+				t.Errorf("%s: want %q, got:\n%s", c.name, c.want, errOut)
+			}
+		}
 	}
 }

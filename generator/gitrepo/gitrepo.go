@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -73,6 +74,9 @@ func Open(dir string) (*Repo, error) {
 	}
 	return &Repo{repo: r, root: root, Sub: filepath.ToSlash(sub)}, nil
 }
+
+// Root is the work tree's root on disk.
+func (r *Repo) Root() string { return r.root }
 
 // inside says whether the resolved path p lies in the resolved folder root, and where relative to it.
 func inside(root, p string) (string, bool) {
@@ -376,7 +380,11 @@ func (r *Repo) IgnoredUntracked(paths []string) ([]string, error) {
 	for _, e := range idx.Entries {
 		tracked[e.Name] = true
 	}
-	m, err := r.ignoreMatcher()
+	rps := make([]string, len(paths))
+	for i, p := range paths {
+		rps[i] = r.repoPath(p)
+	}
+	m, err := r.ignoreMatcher(rps)
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +418,13 @@ func (r *Repo) Committable(files []string) (tracked, addable []string, err error
 	for _, e := range idx.Entries {
 		inIndex[e.Name] = true
 	}
-	m, err := r.ignoreMatcher()
+	var rps []string
+	for _, f := range files {
+		if rp, ok := r.RelPath(f); ok {
+			rps = append(rps, rp)
+		}
+	}
+	m, err := r.ignoreMatcher(rps)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -467,46 +481,109 @@ func ignored(m gitignore.Matcher, segs []string) bool {
 	return m.Match(segs, false)
 }
 
-// ignoreMatcher gathers the ignore patterns, lowest priority first: system and global core.excludesFile,
-// info/exclude, then the .gitignore files from the root down.
-func (r *Repo) ignoreMatcher() (gitignore.Matcher, error) {
-	root := osfs.New("/")
-	ps, err := gitignore.LoadSystemPatterns(root)
+// ignoreMatcher gathers the ignore patterns that bear on paths (slash-separated, from the work tree's root), lowest
+// priority first: core.excludesFile (or git's default global ignore file), info/exclude, then the .gitignore files of
+// the folders from the root down to each path's. No other folder is read: a .gitignore applies only below its own
+// folder, and a work tree may hold tens of thousands of folders (generate asks on every run), or some that cannot be
+// read (a container's volume).
+func (r *Repo) ignoreMatcher(paths []string) (gitignore.Matcher, error) {
+	excludes, err := r.excludesFile()
 	if err != nil {
-		return nil, fmt.Errorf("reading the system excludes: %w", err)
+		return nil, err
 	}
-	global, err := gitignore.LoadGlobalPatterns(root)
-	if err != nil {
-		return nil, fmt.Errorf("reading the global excludes: %w", err)
+	var ps []gitignore.Pattern
+	if excludes != "" {
+		if ps, err = readPatternFile(excludes, nil); err != nil {
+			return nil, fmt.Errorf("reading the global excludes: %w", err)
+		}
 	}
-	ps = append(ps, global...)
-	// ReadPatterns reads .git/info/exclude, which a linked work tree does not have: its own is in the common folder.
+	// info/exclude is the common folder's (a linked work tree has none of its own). It is read from there for the main
+	// work tree too: ReadPatterns would read .git/info/exclude through the work tree's file system, which refuses any
+	// path through .git, so it never does.
 	common, err := r.commonDir()
 	if err != nil {
 		return nil, err
 	}
-	if filepath.Clean(common) != filepath.Join(r.root, ".git") {
-		exclude, err := readPatternFile(filepath.Join(common, "info", "exclude"))
-		if err != nil {
-			return nil, err
-		}
-		ps = append(ps, exclude...)
-	}
-	wt, err := r.repo.Worktree()
+	exclude, err := readPatternFile(filepath.Join(common, "info", "exclude"), nil)
 	if err != nil {
 		return nil, err
 	}
-	local, err := gitignore.ReadPatterns(wt.Filesystem, nil)
-	if err != nil {
-		return nil, fmt.Errorf("reading .gitignore files: %w", err)
+	ps = append(ps, exclude...)
+	// The folders on the way, parents before their children: a deeper .gitignore takes precedence.
+	folders := map[string][]string{"": nil}
+	for _, p := range paths {
+		segs := strings.Split(p, "/")
+		for i := 1; i < len(segs); i++ {
+			folders[strings.Join(segs[:i], "/")] = segs[:i:i]
+		}
 	}
-	return gitignore.NewMatcher(append(ps, local...)), nil
+	order := slices.SortedFunc(maps.Keys(folders), func(a, b string) int {
+		if c := len(folders[a]) - len(folders[b]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	for _, f := range order {
+		if slices.Contains(folders[f], ".git") {
+			continue
+		}
+		local, err := readPatternFile(filepath.Join(r.root, filepath.FromSlash(f), ".gitignore"), folders[f])
+		if err != nil {
+			return nil, fmt.Errorf("reading .gitignore files: %w", err)
+		}
+		ps = append(ps, local...)
+	}
+	return gitignore.NewMatcher(ps), nil
 }
 
-// readPatternFile reads an exclude file whose patterns apply from the work tree's root; a missing one has none.
-func readPatternFile(name string) ([]gitignore.Pattern, error) {
+// excludesFile is the file git reads ignore patterns from beyond the work tree's: core.excludesFile as git config gives
+// it (through the git CLI, which follows includes and GIT_CONFIG_GLOBAL; else go-git's reading of each scope), else
+// git's default, $XDG_CONFIG_HOME/git/ignore or ~/.config/git/ignore; "" without a home folder to find that in.
+func (r *Repo) excludesFile() (string, error) {
+	out, found, err := r.git("config", "--path", "--get", "core.excludesFile")
+	var exit *exec.ExitError
+	switch {
+	case found && err == nil:
+		return out, nil
+	case found && !(errors.As(err, &exit) && exit.ExitCode() == 1): // 1: not set
+		return "", fmt.Errorf("reading core.excludesFile: %w", err)
+	case !found:
+		// ConfigScoped merges only the fields go-git knows, not the raw sections: look in each scope, nearest first. A
+		// scope that cannot be read (no home folder for the global one) holds nothing.
+		scopes := []func() (*config.Config, error){
+			r.repo.Config,
+			func() (*config.Config, error) { return config.LoadConfig(config.GlobalScope) },
+			func() (*config.Config, error) { return config.LoadConfig(config.SystemScope) },
+		}
+		for _, load := range scopes {
+			if cfg, err := load(); err == nil && cfg.Raw.Section("core").HasOption("excludesfile") {
+				f := cfg.Raw.Section("core").Option("excludesfile")
+				if rest, ok := strings.CutPrefix(f, "~/"); ok {
+					home, err := os.UserHomeDir()
+					if err != nil {
+						return "", nil
+					}
+					f = filepath.Join(home, rest)
+				}
+				return f, nil
+			}
+		}
+	}
+	if xdg := os.Getenv("XDG_CONFIG_HOME"); xdg != "" {
+		return filepath.Join(xdg, "git", "ignore"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", nil
+	}
+	return filepath.Join(home, ".config", "git", "ignore"), nil
+}
+
+// readPatternFile reads an exclude file whose patterns apply from the folder domain (nil for the work tree's root); a
+// missing one has none, nor has a folder that is not one.
+func readPatternFile(name string, domain []string) ([]gitignore.Pattern, error) {
 	b, err := os.ReadFile(name)
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) {
 		return nil, nil
 	}
 	if err != nil {
@@ -518,7 +595,7 @@ func readPatternFile(name string) ([]gitignore.Pattern, error) {
 		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
 			continue
 		}
-		ps = append(ps, gitignore.ParsePattern(l, nil))
+		ps = append(ps, gitignore.ParsePattern(l, domain))
 	}
 	return ps, nil
 }

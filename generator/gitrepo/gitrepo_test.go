@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -149,6 +150,125 @@ func TestIgnoredUntrackedInALinkedWorkTree(t *testing.T) {
 	}
 	if out := gittest.Run(t, linked, "check-ignore", "output/excluded.yaml", "output/sub/kept.yaml"); out != "output/excluded.yaml\noutput/sub/kept.yaml\n" {
 		t.Errorf("git itself disagrees: check-ignore says %q", out)
+	}
+}
+
+// info/exclude of the main work tree (where private files of one clone are ignored) counts as in a linked one: go-git
+// reads no path through .git from the work tree, so it is read from the git folder, as git check-ignore does.
+func TestIgnoredByTheMainWorkTreesInfoExclude(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, ".git", "info", "exclude"), "excluded.yaml\n/robot.pass\n")
+	for _, p := range []string{"output/excluded.yaml", "robot.pass"} {
+		write(t, filepath.Join(dir, filepath.FromSlash(p)), "x: 1\n")
+	}
+	got, err := r.IgnoredUntracked([]string{"excluded.yaml", "owned.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"excluded.yaml"}; !slices.Equal(got, want) {
+		t.Errorf("IgnoredUntracked = %v, want %v", got, want)
+	}
+	tracked, addable, err := r.Committable([]string{filepath.Join(dir, "robot.pass")})
+	if err != nil || len(tracked)+len(addable) > 0 {
+		t.Errorf("Committable = %v, %v, %v; want nothing", tracked, addable, err)
+	}
+	if out := gittest.Run(t, dir, "check-ignore", "output/excluded.yaml", "robot.pass"); out != "output/excluded.yaml\nrobot.pass\n" {
+		t.Errorf("git itself disagrees: check-ignore says %q", out)
+	}
+}
+
+// git's global ignore file is core.excludesFile, and without one $XDG_CONFIG_HOME/git/ignore (~/.config/git/ignore),
+// where many keep *.pass and .env; a run without a home folder (a bare CI container) reads none, as git does, and
+// does not fail.
+func TestGlobalExcludesAsGitReadsThem(t *testing.T) {
+	dir, r := newRepo(t)
+	home := os.Getenv("HOME")
+	for _, p := range []string{"robot.pass", "token.env", "output/local.yaml"} {
+		write(t, filepath.Join(dir, filepath.FromSlash(p)), "x: 1\n")
+	}
+	check := func(name string, wantAddable []string, wantIgnored []string) {
+		t.Helper()
+		_, addable, err := r.Committable([]string{filepath.Join(dir, "robot.pass"), filepath.Join(dir, "token.env")})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var rel []string
+		for _, f := range addable {
+			rel = append(rel, filepath.Base(f))
+		}
+		if !slices.Equal(rel, wantAddable) {
+			t.Errorf("%s: addable = %v, want %v", name, rel, wantAddable)
+		}
+		ignored, err := r.IgnoredUntracked([]string{"local.yaml"})
+		if err != nil || !slices.Equal(ignored, wantIgnored) {
+			t.Errorf("%s: IgnoredUntracked = %v, %v, want %v", name, ignored, err, wantIgnored)
+		}
+	}
+	write(t, filepath.Join(home, ".config", "git", "ignore"), "*.pass\nlocal.yaml\n")
+	check("the default global ignore file", []string{"token.env"}, []string{"local.yaml"})
+	write(t, filepath.Join(home, "my-ignores"), "*.env\n")
+	gittest.Run(t, dir, "config", "--global", "core.excludesFile", "~/my-ignores")
+	check("core.excludesFile", []string{"robot.pass"}, nil)
+	if out := gittest.Run(t, dir, "status", "--porcelain", "--ignored", "robot.pass", "token.env"); out != "?? robot.pass\n!! token.env\n" {
+		t.Errorf("git itself disagrees: status says %q", out)
+	}
+	path := os.Getenv("PATH")
+	t.Setenv("PATH", "") // without the git CLI, go-git's reading of the config
+	check("core.excludesFile, without git", []string{"robot.pass"}, nil)
+	t.Setenv("PATH", path)
+	t.Setenv("HOME", "")
+	os.Unsetenv("HOME")
+	t.Setenv("XDG_CONFIG_HOME", "")
+	os.Unsetenv("XDG_CONFIG_HOME")
+	t.Setenv("GIT_CONFIG_GLOBAL", "")
+	os.Unsetenv("GIT_CONFIG_GLOBAL")
+	check("no home folder", []string{"robot.pass", "token.env"}, nil)
+}
+
+// Only the .gitignore files of the folders down to each path asked about bear on it, and only those are read: a work
+// tree may hold tens of thousands of other folders (generate asks on every run, and walking them all took seconds),
+// or folders that cannot be read (a container's volume). Here a .gitignore that is a named pipe, which blocks whoever
+// opens it, stands for such a folder; the rules on the way to the paths still count.
+func TestIgnoreRulesReadOnlyOnTheWayToThePaths(t *testing.T) {
+	dir, r := newRepo(t)
+	write(t, filepath.Join(dir, "output", "sub", ".gitignore"), "local.yaml\n")
+	write(t, filepath.Join(dir, ".gitignore"), "*.pass\n")
+	for _, p := range []string{"output/sub/local.yaml", "output/kept.yaml", "robot.pass", "token.env"} {
+		write(t, filepath.Join(dir, filepath.FromSlash(p)), "x: 1\n")
+	}
+	elsewhere := filepath.Join(dir, "volumes", "db")
+	if err := os.MkdirAll(elsewhere, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(elsewhere, ".gitignore"), 0o644); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		got, err := r.IgnoredUntracked([]string{"sub/local.yaml", "kept.yaml"})
+		if want := []string{"sub/local.yaml"}; err != nil || !slices.Equal(got, want) {
+			t.Errorf("IgnoredUntracked = %v, %v, want %v", got, err, want)
+		}
+		_, addable, err := r.Committable([]string{filepath.Join(dir, "robot.pass"), filepath.Join(dir, "token.env")})
+		if want := []string{filepath.Join(dir, "token.env")}; err != nil || !slices.Equal(addable, want) {
+			t.Errorf("Committable: addable = %v, %v, want %v", addable, err, want)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		// Unblock every reader of the pipe, so the test ends.
+		for {
+			if f, err := os.OpenFile(filepath.Join(elsewhere, ".gitignore"), os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				f.Close()
+			}
+			select {
+			case <-done:
+				t.Fatal("reading the ignore rules opened a .gitignore in a folder none of the paths is in")
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
 	}
 }
 

@@ -175,9 +175,10 @@ func emptyLiteral(l string) bool {
 	return found && validKey(key) && value == ""
 }
 
-// validKey says whether a Secret or ConfigMap key is one the API server takes (IsConfigMapKey).
+// validKey says whether a Secret or ConfigMap key is one the API server takes (IsConfigMapKey): neither . nor .. nor
+// starting with .., of letters, digits, '-', '_' and '.'.
 func validKey(k string) bool {
-	return k != "" && k != "." && k != ".." && len(k) <= 253 && strings.Trim(k, "-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == ""
+	return k != "" && k != "." && !strings.HasPrefix(k, "..") && len(k) <= 253 && strings.Trim(k, "-._abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == ""
 }
 
 // secretGeneratorConfig is the configuration of kustomize's SecretGenerator plugin, which a kustomization's

@@ -81,12 +81,19 @@ func maskSecret(m map[string]any) {
 
 // maskSecretObject masks, in place, the values a Secret object's node tree gives data and stringData, wherever they
 // stand: under an alias, in a mapping merged in, given twice. A node masked through an alias is masked where it is
-// defined too (labels: &v {pw: ...} with stringData: *v prints neither).
+// defined too (labels: &v {pw: ...} with stringData: *v prints neither). A key of theirs that the API server would not
+// take is most likely a value pasted where its key belongs: it is masked too, as build and diff print it (maskValue).
 func maskSecretObject(obj *kyaml.Node, seen map[*kyaml.Node]bool) bool {
 	masked := false
 	for _, f := range secretFields {
 		for _, v := range fields(obj, f) {
 			if n := deref(v); n != nil && (n.Kind != kyaml.ScalarNode || n.ShortTag() != kyaml.NodeTagNull) {
+				visitFields(n, map[*kyaml.Node]bool{}, func(k, _ *kyaml.Node) {
+					if name, _ := text(k); !validKey(name) {
+						setScalar(k, maskPlain)
+						masked = true
+					}
+				})
 				masked = maskNodeValues(n, seen) || masked
 			}
 		}

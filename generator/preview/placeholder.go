@@ -126,7 +126,13 @@ func maskedScalars(obj map[string]any) map[string][]string {
 			for k, e := range x {
 				p := maskPlaceholders(k)
 				if secretValue && (path == "data" || path == "stringData") && !validKey(k) {
-					p = maskPlain // a value pasted where its key belongs (see maskValue)
+					// A value pasted where its key belongs (see maskValue): the key prints masked too, so it is part
+					// of what changes unseen.
+					if v, ok := e.(string); ok {
+						add(path+"."+maskPlain, k+"\x00"+v, Mask(v))
+						continue
+					}
+					p = maskPlain
 				}
 				if path != "" {
 					p = path + "." + p

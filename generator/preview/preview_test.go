@@ -297,6 +297,23 @@ func TestMaskFileFindsEverySpellingOfSecret(t *testing.T) {
 	}
 }
 
+// A Secret's key the API server would not take is most likely a value pasted where its key belongs: check's diff of a
+// file shows it masked, as build and diff print it and as check's report names it ("(a key that is not valid, not
+// shown)"); keys the API server takes (dots, dashes, underscores) show as they are.
+func TestMaskFileHidesSecretKeysThatAreNotValid(t *testing.T) {
+	for _, file := range []string{
+		"kind: Secret\nstringData: {'the password is CANARY': x, ok.key_1-a: y}\n",
+		"kind: Secret\ndata:\n  CANARY/x: eA==\n  ok.key_1-a: eQ==\n",
+		"kind: Secret\nstringData: {'..CANARY': x, ok.key_1-a: y, 'CANARY 2': z}\n",
+		"kind: Secret\nmetadata: {labels: &v {'CANARY=': x}}\nstringData: {<<: *v, ok.key_1-a: y}\n",
+	} {
+		got := string(preview.MaskFile([]byte(file)))
+		if strings.Contains(got, "CANARY") || !strings.Contains(got, "ok.key_1-a") {
+			t.Errorf("%q masked as %q", file, got)
+		}
+	}
+}
+
 // secretGenerator makes Secrets from values kept beside the kustomization: literals are always in the clear, env and
 // file sources unless SOPS-encrypted (kustomize-controller decrypts those).
 func TestGeneratorSecrets(t *testing.T) {

@@ -196,11 +196,14 @@ type decoder struct {
 
 var secretSourceType = reflect.TypeFor[SecretSource]()
 
-// describe names what a node is for a message: kindName, except that a scalar inside a secret value source is not
-// shown.
+// describe names what a node is for a message: kindName, except that a scalar inside a secret value source, or one
+// holding a private key (an age key file's line pasted as its recipients), is not shown.
 func (d *decoder) describe(n *yaml.Node) string {
 	if d.secret > 0 && n.Kind == yaml.ScalarNode {
 		return "a value (not shown: it may be the secret itself, and values never stand in the spec)"
+	}
+	if n.Kind == yaml.ScalarNode && privateKey(n.Value) {
+		return "a private key (not shown)"
 	}
 	return kindName(n)
 }

@@ -96,11 +96,12 @@ func (v *validator) secretSource(kp, key string, src SecretSource) {
 }
 
 // validAgeRecipient accepts exactly what sops can encrypt to: an age X25519 public key.
-// privateKey says whether a value is a private key: an age identity (AGE-SECRET-KEY-1..., or an age plugin's
-// AGE-PLUGIN-...), in either case as bech32 allows, or a PEM private key. It must never be shown.
+// privateKey says whether a value holds a private key: an age identity (AGE-SECRET-KEY-1..., or an age plugin's
+// AGE-PLUGIN-...), in either case as bech32 allows, or a PEM private key, wherever it stands in the value (a line
+// pasted with what came before it). It must never be shown.
 func privateKey(s string) bool {
-	u := strings.ToUpper(strings.TrimSpace(s))
-	return strings.HasPrefix(u, "AGE-SECRET-KEY-") || strings.HasPrefix(u, "AGE-PLUGIN-") || strings.Contains(u, "PRIVATE KEY")
+	u := strings.ToUpper(s)
+	return strings.Contains(u, "AGE-SECRET-KEY-") || strings.Contains(u, "AGE-PLUGIN-") || strings.Contains(u, "PRIVATE KEY")
 }
 
 func validAgeRecipient(r string) bool {

@@ -185,3 +185,24 @@ func TestAPrivateKeyListedAsRecipientIsNotShown(t *testing.T) {
 		}
 	}
 }
+
+// However it is pasted, a private age key is never shown: as the whole list (ageRecipients: AGE-SECRET-KEY-1...,
+// the natural paste of one line), after other text, or where any other field's value belongs.
+func TestAPrivateKeyPastedAnyWayIsNotShown(t *testing.T) {
+	const private = "AGE-SECRET-KEY-1X883Q3CC6L0UD87HR8R2870X6AW0QQQL2VDMQ2XM8MFQETSGYQTQF4829R"
+	base := specWithSecrets("      - {name: a, namespace: default, data: {x: {env: X}}}\n")
+	for _, text := range []string{
+		strings.Replace(base, "["+recipient+"]", private, 1),
+		strings.Replace(base, "["+recipient+"]", "['# "+private+"']", 1),
+		strings.Replace(base, "["+recipient+"]", "[\"key: "+strings.ToLower(private)+"\"]", 1),
+		strings.Replace(base, "{version: 1.16.5}", "{version: 1.16.5, rollOutCiliumPods: "+private+"}", 1),
+	} {
+		_, err := Load("spec.yaml", []byte(text), Options{})
+		if err == nil {
+			t.Fatalf("accepted:\n%s", text)
+		}
+		if msg := err.Error(); strings.Contains(strings.ToUpper(msg), "X883Q3CC6L0UD87") {
+			t.Errorf("the message shows the private key:\n%s", msg)
+		}
+	}
+}

@@ -155,9 +155,10 @@ func needsKey(t *testing.T, rel string, _ []byte) {
 }
 
 // serverNeedle is the part of an offline finding the server's error must contain too: the field path, or for a
-// rule on the whole object (a CEL rule at the root) its message.
+// rule on the whole object (a CEL rule at the root), or a path holding a Secret's key that the offline finding does
+// not show, its message.
 func serverNeedle(f Finding) string {
-	if f.Field != "" {
+	if f.Field != "" && !strings.Contains(f.Field, keyNotShown) {
 		return f.Field
 	}
 	return strings.TrimPrefix(f.Message, "Invalid value: ")

@@ -48,7 +48,7 @@ var invalidCases = []invalidCase{
 		`namespace-bad-name.yaml:4:3: Namespace Monitoring: metadata.name: Invalid value: "Monitoring": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
 	}},
 	{file: "secret-bad-key.yaml", want: []string{
-		`secret-bad-key.yaml:8:3: Secret kube-system/api-token: data[api token]: Invalid value: "api token": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+		`secret-bad-key.yaml:8:3: Secret kube-system/api-token: data[(a key that is not valid, not shown)]: Invalid value: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
 	}},
 	{file: "secret-unknown-field.yaml", want: []string{
 		`secret-unknown-field.yaml:7:1: Secret kube-system/api-token: strinData: unknown field: not declared in the Secret schema`,

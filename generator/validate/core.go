@@ -66,6 +66,7 @@ func strict(obj map[string]any, into any, base64Fields ...string) []FieldError {
 func base64Values(obj map[string]any, fields []string) ([]FieldError, map[string]any) {
 	var out []FieldError
 	obj = runtime.DeepCopyJSON(obj)
+	secret := kindOf(obj) == "Secret"
 	for _, key := range fields {
 		m, _ := obj[key].(map[string]any)
 		for _, k := range sortedKeys(m) {
@@ -74,12 +75,26 @@ func base64Values(obj map[string]any, fields []string) ([]FieldError, map[string
 				continue // strict decoding names the wrong type
 			}
 			if _, err := base64.StdEncoding.DecodeString(s); err != nil {
-				out = append(out, FieldError{Field: field.NewPath(key).Key(k).String(), Message: "Invalid value: must be base64 (" + err.Error() + ")"})
+				out = append(out, FieldError{Message: "Invalid value: must be base64 (" + err.Error() + ")"})
+				out[len(out)-1].Field, out[len(out)-1].At = keyPath(field.NewPath(key), k, secret)
 				m[k] = ""
 			}
 		}
 	}
 	return out, obj
+}
+
+// keyNotShown stands in a field path for a Secret's key that the API server would not take: most likely a value
+// pasted where its key belongs, it prints nowhere (check's report names it so too).
+const keyNotShown = "(a key that is not valid, not shown)"
+
+// keyPath is the path of key k under p as a finding shows it, and, when that hides the key (a Secret's key that the
+// API server would not take), where it stands.
+func keyPath(p *field.Path, k string, secret bool) (shown, at string) {
+	if secret && len(utilvalidation.IsConfigMapKey(k)) > 0 {
+		return p.Key(keyNotShown).String(), p.Key(k).String()
+	}
+	return p.Key(k).String(), ""
 }
 
 func jsonType(goType string) string {
@@ -138,9 +153,17 @@ func secret(in map[string]any) []FieldError {
 		keys[k] = len(v)
 	}
 	total := 0
+	var hidden []FieldError // findings on keys that are not valid, which never show
 	for _, k := range sortedKeys(keys) {
 		total += keys[k]
-		errs = append(errs, dataKey(field.NewPath(dataField(s.Data, k)).Key(k), k)...)
+		p := field.NewPath(dataField(s.Data, k))
+		if shown, at := keyPath(p, k, true); at != "" {
+			for _, msg := range utilvalidation.IsConfigMapKey(k) {
+				hidden = append(hidden, FieldError{Field: shown, At: at, Message: field.Invalid(p, field.OmitValueType{}, msg).ErrorBody()})
+			}
+			continue
+		}
+		errs = append(errs, dataKey(p.Key(k), k)...)
 	}
 	if !encrypted && total > corev1.MaxSecretSize {
 		errs = append(errs, field.TooLong(field.NewPath("data"), "", corev1.MaxSecretSize))
@@ -176,7 +199,7 @@ func secret(in map[string]any) []FieldError {
 			errs = append(errs, field.Required(field.NewPath("metadata", "annotations").Key(corev1.ServiceAccountNameKey), ""))
 		}
 	}
-	return append(decoded, fieldErrors(errs)...)
+	return append(append(decoded, hidden...), fieldErrors(errs)...)
 }
 
 func dataField(data map[string][]byte, k string) string {

@@ -148,7 +148,11 @@ func (s *Schemas) File(name string, data []byte) []Finding {
 	}
 	for _, d := range docs {
 		for _, e := range s.Object(d.object) {
-			line, col := d.position(e.Field)
+			at := e.Field
+			if e.At != "" {
+				at = e.At
+			}
+			line, col := d.position(at)
 			out = append(out, Finding{File: name, Line: line, Column: col, Object: describe(d.object), Field: e.Field, Message: e.Message})
 		}
 	}
@@ -159,6 +163,9 @@ func (s *Schemas) File(name string, data []byte) []Finding {
 type FieldError struct {
 	Field   string
 	Message string
+	// At is where the problem stands, when Field does not show all of it (a Secret's key that is not valid); "" for
+	// Field.
+	At string
 }
 
 // Object validates one decoded object the way kube-apiserver validates a create with fieldValidation=Strict.

@@ -202,7 +202,7 @@ func TestEncryptedSecretIsStillChecked(t *testing.T) {
 	want := []string{
 		`secret.yaml:9:1: Secret kube-system/hetzner-robot: data[tls.crt]: Required value: required for a Secret of type kubernetes.io/tls`,
 		`secret.yaml:9:1: Secret kube-system/hetzner-robot: data[tls.key]: Required value: required for a Secret of type kubernetes.io/tls`,
-		`secret.yaml:10:5: Secret kube-system/hetzner-robot: data[pass word]: Invalid value: "pass word": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+		`secret.yaml:10:5: Secret kube-system/hetzner-robot: data[(a key that is not valid, not shown)]: Invalid value: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
 	}
 	if diff := cmp.Diff(want, strs(schemas(t).File("secret.yaml", []byte(broken)))); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
@@ -212,6 +212,30 @@ func TestEncryptedSecretIsStillChecked(t *testing.T) {
 	want = []string{`s.yaml:6:1: Secret x/s: sops: unknown field: not declared in the Secret schema`}
 	if diff := cmp.Diff(want, strs(schemas(t).File("s.yaml", []byte(plain)))); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+}
+
+// A Secret's key the API server would not take is most likely a value pasted where its key belongs: a finding names
+// it "(a key that is not valid, not shown)", as check's report does, at the key's place in the file, and never quotes
+// it; a ConfigMap's keys hold no secret and show. Keys the API server takes show as they are.
+func TestSecretKeysThatAreNotValidAreNotShown(t *testing.T) {
+	file := "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: x}\n" +
+		"stringData:\n  ok.key_1-a: x\n  'the password is CANARY': z\n" +
+		"data:\n  ..CANARY: eA==\n  'CANARY=': '!!'\n"
+	want := []string{
+		`s.yaml:6:3: Secret x/s: stringData[(a key that is not valid, not shown)]: Invalid value: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+		`s.yaml:8:3: Secret x/s: data[(a key that is not valid, not shown)]: Invalid value: must not start with '..'`,
+		`s.yaml:9:3: Secret x/s: data[(a key that is not valid, not shown)]: Invalid value: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+		`s.yaml:9:3: Secret x/s: data[(a key that is not valid, not shown)]: Invalid value: must be base64 (illegal base64 data at input byte 0)`,
+	}
+	if diff := cmp.Diff(want, strs(schemas(t).File("s.yaml", []byte(file)))); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: x}\ndata: {'a b': x}\nbinaryData: {'c d': '!!'}\n"
+	for _, f := range strs(schemas(t).File("c.yaml", []byte(cm))) {
+		if !strings.Contains(f, "[a b]") && !strings.Contains(f, "[c d]") {
+			t.Errorf("a ConfigMap's key is not shown: %s", f)
+		}
 	}
 }
 
