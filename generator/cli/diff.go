@@ -262,64 +262,85 @@ func writeTruncated(a *app, text []byte, max int, fullOutput string) error {
 // the other side only all it holds showed as removed; yet what it holds is applied all the same, so it is compared
 // rather than left out. flux bootstrap's Kustomization applies the revision that suspends it (it is not suspended
 // when it reconciles it), one declared by another may reconcile that revision before its parent suspends it, and one
-// resumed applies what it holds then. Kustomizations Flux does not apply from either side are left out of both.
+// resumed applies what it holds then. One that does not build as if resumed on the side it is suspended on (it was
+// suspended as it was broken) is left out of that side, noted. Kustomizations Flux does not apply from either side
+// are left out of both.
 func (a *app) buildBoth(oldSrc, newSrc *preview.Source, ref string) ([]*preview.Build, []*preview.Build, error) {
-	oldLabel, newLabel := a.outDir+" at "+ref, a.outDir
-	var resume []string
-	suspendedOn := map[string]int{} // the Kustomizations resumed, and the side they are suspended on (0 the ref)
-	for {
-		oldRes, err := a.buildAll(oldSrc, oldLabel, resume)
+	sides := [2]struct {
+		src         *preview.Source
+		label, name string
+		ks          []preview.Kustomization
+		res         *preview.Result
+	}{{oldSrc, a.outDir + " at " + ref, "at " + ref, nil, nil}, {newSrc, a.outDir, "in the working tree", nil, nil}}
+	for i := range sides {
+		ks, err := sides[i].src.Kustomizations()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fail(ExitFailure, "%s: %v", sides[i].label, err)
 		}
-		newRes, err := a.buildAll(newSrc, newLabel, resume)
-		if err != nil {
-			return nil, nil, err
+		sides[i].ks = ks
+	}
+	suspendedOn := map[string]int{} // the Kustomizations resumed, and the side they are suspended on
+	broken := map[string]bool{}     // those of them that do not build as if resumed on that side
+	for {
+		for i := range sides {
+			var resume, own []string // own: resumed on the side they are suspended on
+			for id, j := range suspendedOn {
+				switch {
+				case j != i:
+					resume = append(resume, id)
+				case !broken[id]:
+					own = append(own, id)
+				}
+			}
+			slices.Sort(resume)
+			slices.Sort(own)
+			res, err := sides[i].src.Build(sides[i].ks, preview.Options{Resume: slices.Concat(resume, own)})
+			if err != nil && len(own) > 0 {
+				if again, e := sides[i].src.Build(sides[i].ks, preview.Options{Resume: resume}); e == nil {
+					for _, id := range own {
+						broken[id] = true
+					}
+					res, err = again, nil
+				}
+			}
+			if err != nil {
+				a.printDiffNotes(sides[i].label, res)
+				return nil, nil, fail(ExitFailure, "%s does not build:\n%s", sides[i].label, strings.TrimSpace(buildFailed(err).Error()))
+			}
+			sides[i].res = res
 		}
 		more := false
-		for i, side := range []struct{ res, other *preview.Result }{{oldRes, newRes}, {newRes, oldRes}} {
+		for i, side := range sides {
 			for _, s := range side.res.Skipped {
-				// Resumed already, it is skipped for another reason as well (another source): left out of that side.
-				if s.Spec.Suspend && !slices.Contains(resume, s.ID()) && slices.ContainsFunc(side.other.Kustomizations, func(k preview.Kustomization) bool {
+				if _, seen := suspendedOn[s.ID()]; !seen && s.Spec.Suspend && slices.ContainsFunc(sides[1-i].res.Kustomizations, func(k preview.Kustomization) bool {
 					return k.ID() == s.ID() && !k.Spec.Suspend
 				}) {
-					resume, suspendedOn[s.ID()], more = append(resume, s.ID()), i, true
+					suspendedOn[s.ID()], more = i, true
 				}
 			}
 		}
 		if more {
 			continue
 		}
-		for i, side := range []struct {
-			res         *preview.Result
-			label, name string
-		}{{oldRes, oldLabel, "at " + ref}, {newRes, newLabel, "in the working tree"}} {
+		for i, side := range sides {
 			a.printDiffNotes(side.label, side.res)
-			for _, b := range side.res.Builds {
-				if j, ok := suspendedOn[b.ID()]; ok && i == j {
+			for _, id := range slices.Sorted(maps.Keys(suspendedOn)) {
+				switch {
+				case suspendedOn[id] != i:
+				case !broken[id] && !slices.ContainsFunc(side.res.Builds, func(b *preview.Build) bool { return b.ID() == id }):
+					// Skipped for another reason too (another source), and noted so.
+				case broken[id]:
+					fmt.Fprintf(a.stderr, "note: %s: %s: suspended %s only, and does not build there as if resumed: left "+
+						"out of this side, as Flux applies nothing from it there\n", side.label, id, side.name)
+				default:
 					fmt.Fprintf(a.stderr, "note: %s: %s: suspended %s only: built on both sides all the same, as Flux "+
 						"applies what it holds (flux bootstrap's own Kustomization applies the revision that suspends it; one "+
-						"resumed applies what it holds then)\n", side.label, b.ID(), side.name)
+						"resumed applies what it holds then)\n", side.label, id, side.name)
 				}
 			}
 		}
-		return oldRes.Builds, newRes.Builds, nil
+		return sides[0].res.Builds, sides[1].res.Builds, nil
 	}
-}
-
-// buildAll builds every Kustomization of a tree, secrets masked, those named in resume as if not suspended; a tree
-// that does not build fails the command, its notes printed.
-func (a *app) buildAll(src *preview.Source, label string, resume []string) (*preview.Result, error) {
-	ks, err := src.Kustomizations()
-	if err != nil {
-		return nil, fail(ExitFailure, "%s: %v", label, err)
-	}
-	res, err := src.Build(ks, preview.Options{Resume: resume})
-	if err != nil {
-		a.printDiffNotes(label, res)
-		return nil, fail(ExitFailure, "%s does not build:\n%s", label, strings.TrimSpace(buildFailed(err).Error()))
-	}
-	return res, nil
 }
 
 // printDiffNotes prints, for one side of a diff, the Kustomizations its build skipped, and its builds' notes.

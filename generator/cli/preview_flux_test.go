@@ -189,6 +189,27 @@ func TestDiffShowsWhatAKustomizationSuspendedOnOneSideHolds(t *testing.T) {
 	}
 }
 
+// A Kustomization suspended at the ref as it did not build there, resumed and mended in the working tree: built as if
+// resumed at the ref it fails, and that must not fail the diff. It is left out of the ref's side, noted, so all it
+// holds shows as added, as Flux applies it once resumed.
+func TestDiffOfAKustomizationResumedOnceMended(t *testing.T) {
+	dir, out := fluxTree(t, map[string]string{
+		"clusters/kronform/flux-system/gotk-sync.yaml": fluxKustomization("flux-system", "./clusters/kronform"),
+		"clusters/kronform/apps.yaml":                  fluxKustomization("apps", "./apps", "suspend: true"),
+		"apps/kustomization.yaml":                      "resources: [cm.yaml, missing.yaml]\n",
+		"apps/cm.yaml":                                 configMap("app", "a: b"),
+	})
+	gitRepo(t, dir)
+	os.WriteFile(filepath.Join(out, "clusters/kronform/apps.yaml"), []byte(fluxKustomization("apps", "./apps")), 0o644)
+	os.WriteFile(filepath.Join(out, "apps/kustomization.yaml"), []byte("resources: [cm.yaml]\n"), 0o644)
+	code, stdout, stderr := run(t, "diff", "--ref", "HEAD", "--out", out)
+	if code != 1 || !strings.Contains(stdout, "+ kronform/ConfigMap/flux-system/app (added)") ||
+		!strings.HasSuffix(stdout, "1 added, 1 changed, 0 removed (HEAD -> working tree)\n") ||
+		!strings.Contains(stderr, "note: "+out+" at HEAD: kronform/apps: suspended at HEAD only, and does not build there as if resumed") {
+		t.Errorf("exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
 // Both sides of a diff leave out what source-controller leaves out of the artifact: its defaults (.sops.yaml at the
 // root, which a Kustomization with path ./ would otherwise fail on), or what .sourceignore files list.
 func TestBuildAndDiffApplySourceIgnoreRules(t *testing.T) {
