@@ -163,6 +163,16 @@ func TestDiffShowsWhatAKustomizationSuspendedOnOneSideHolds(t *testing.T) {
 	write("clusters/kronform/policy.yaml", configMap("policy", "allow: all"))
 	diff("flux-system suspended with a change", 2, "~ kronform/Kustomization/flux-system/flux-system (changed)", "+  suspend: true",
 		"+  allow: all", "note: "+out+": kronform/flux-system: suspended in the working tree only")
+	// With a removal beside it: Flux prunes by the spec it had before it applied the revision, so the suspend in the
+	// same commit saves nothing (the prune guard says as much), and the diff must list what goes.
+	if err := os.Remove(filepath.Join(out, "clusters/kronform/apps.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := run(t, "diff", "--ref", "HEAD", "--out", out); code != 1 ||
+		!strings.Contains(stdout, "- kronform/Kustomization/flux-system/apps (removed)") || !strings.Contains(stdout, "- kronform/ConfigMap/flux-system/app (removed)") {
+		t.Errorf("flux-system suspended with a removal beside it: exit %d\n%s%s", code, stdout, stderr)
+	}
+	write("clusters/kronform/apps.yaml", fluxKustomization("apps", "./apps"))
 	write(gotk, fluxKustomization("flux-system", "./clusters/kronform"))
 	write("clusters/kronform/policy.yaml", configMap("policy", "allow: none"))
 
