@@ -130,10 +130,6 @@ Exit codes:
 			if err != nil {
 				return fail(ExitFailure, "%s at %s: %v", a.outDir, ref, err)
 			}
-			oldBuilds, oldSkipped, err := a.buildAll(oldSrc, a.outDir+" at "+ref)
-			if err != nil {
-				return err
-			}
 			// A working tree without the output folder builds nothing, as a ref without it does.
 			newSrc, err := preview.FromDir(a.outDir)
 			if errors.Is(err, fs.ErrNotExist) {
@@ -142,11 +138,10 @@ Exit codes:
 			if err != nil {
 				return fail(ExitUsage, "reading %s: %v", a.outDir, err)
 			}
-			newBuilds, newSkipped, err := a.buildAll(newSrc, a.outDir)
+			oldBuilds, newBuilds, err := a.buildBoth(oldSrc, newSrc, ref)
 			if err != nil {
 				return err
 			}
-			oldBuilds, newBuilds = a.leaveOutOnBothSides(oldBuilds, newBuilds, oldSkipped, newSkipped, ref)
 			changes, err := preview.Diff(oldBuilds, newBuilds, ref, "working tree")
 			if err != nil {
 				return fail(ExitFailure, "%v", err)
@@ -262,66 +257,100 @@ func writeTruncated(a *app, text []byte, max int, fullOutput string) error {
 	return sc.Err()
 }
 
-// buildAll builds every Kustomization of a tree, secrets masked; a tree that does not build fails the command. It
-// also returns the Kustomizations Flux does not apply from the tree (suspended, another source), which it noted.
-func (a *app) buildAll(src *preview.Source, label string) ([]*preview.Build, []preview.Skipped, error) {
-	ks, err := src.Kustomizations()
-	if err != nil {
-		return nil, nil, fail(ExitFailure, "%s: %v", label, err)
+// buildBoth builds both sides of a diff. A Kustomization suspended on one side only is built on both, as if resumed
+// (with the Kustomizations its build declares), and noted: suspending one deletes nothing it applied, so built on
+// the other side only all it holds showed as removed; yet what it holds is applied all the same, so it is compared
+// rather than left out. flux bootstrap's Kustomization applies the revision that suspends it (it is not suspended
+// when it reconciles it), one declared by another may reconcile that revision before its parent suspends it, and one
+// resumed applies what it holds then. One that does not build as if resumed on the side it is suspended on (it was
+// suspended as it was broken) is left out of that side, noted. Kustomizations Flux does not apply from either side
+// are left out of both.
+func (a *app) buildBoth(oldSrc, newSrc *preview.Source, ref string) ([]*preview.Build, []*preview.Build, error) {
+	sides := [2]struct {
+		src         *preview.Source
+		label, name string
+		ks          []preview.Kustomization
+		res         *preview.Result
+	}{{oldSrc, a.outDir + " at " + ref, "at " + ref, nil, nil}, {newSrc, a.outDir, "in the working tree", nil, nil}}
+	for i := range sides {
+		ks, err := sides[i].src.Kustomizations()
+		if err != nil {
+			return nil, nil, fail(ExitFailure, "%s: %v", sides[i].label, err)
+		}
+		sides[i].ks = ks
 	}
-	res, err := src.Build(ks, preview.Options{})
+	suspendedOn := map[string]int{} // the Kustomizations resumed, and the side they are suspended on
+	broken := map[string]bool{}     // those of them that do not build as if resumed on that side
+	for {
+		for i := range sides {
+			var resume, own []string // own: resumed on the side they are suspended on
+			for id, j := range suspendedOn {
+				switch {
+				case j != i:
+					resume = append(resume, id)
+				case !broken[id]:
+					own = append(own, id)
+				}
+			}
+			slices.Sort(resume)
+			slices.Sort(own)
+			res, err := sides[i].src.Build(sides[i].ks, preview.Options{Resume: slices.Concat(resume, own)})
+			if err != nil && len(own) > 0 {
+				if again, e := sides[i].src.Build(sides[i].ks, preview.Options{Resume: resume}); e == nil {
+					for _, id := range own {
+						broken[id] = true
+					}
+					res, err = again, nil
+				}
+			}
+			if err != nil {
+				a.printDiffNotes(sides[i].label, res)
+				return nil, nil, fail(ExitFailure, "%s does not build:\n%s", sides[i].label, strings.TrimSpace(buildFailed(err).Error()))
+			}
+			sides[i].res = res
+		}
+		more := false
+		for i, side := range sides {
+			for _, s := range side.res.Skipped {
+				if _, seen := suspendedOn[s.ID()]; !seen && s.Spec.Suspend && slices.ContainsFunc(sides[1-i].res.Kustomizations, func(k preview.Kustomization) bool {
+					return k.ID() == s.ID() && !k.Spec.Suspend
+				}) {
+					suspendedOn[s.ID()], more = i, true
+				}
+			}
+		}
+		if more {
+			continue
+		}
+		for i, side := range sides {
+			a.printDiffNotes(side.label, side.res)
+			for _, id := range slices.Sorted(maps.Keys(suspendedOn)) {
+				switch {
+				case suspendedOn[id] != i:
+				case !broken[id] && !slices.ContainsFunc(side.res.Builds, func(b *preview.Build) bool { return b.ID() == id }):
+					// Skipped for another reason too (another source), and noted so.
+				case broken[id]:
+					fmt.Fprintf(a.stderr, "note: %s: %s: suspended %s only, and does not build there as if resumed: left "+
+						"out of this side, as Flux applies nothing from it there\n", side.label, id, side.name)
+				default:
+					fmt.Fprintf(a.stderr, "note: %s: %s: suspended %s only: built on both sides all the same, as Flux "+
+						"applies what it holds (flux bootstrap's own Kustomization applies the revision that suspends it; one "+
+						"resumed applies what it holds then)\n", side.label, id, side.name)
+				}
+			}
+		}
+		return sides[0].res.Builds, sides[1].res.Builds, nil
+	}
+}
+
+// printDiffNotes prints, for one side of a diff, the Kustomizations its build skipped, and its builds' notes.
+func (a *app) printDiffNotes(label string, res *preview.Result) {
 	a.printSkipped(label+": ", res.Skipped)
-	builds := res.Builds
-	for _, b := range builds {
+	for _, b := range res.Builds {
 		for _, n := range b.Notes {
 			fmt.Fprintf(a.stderr, "note: %s: %s: %s\n", label, b.ID(), n)
 		}
 	}
-	if err != nil {
-		return nil, nil, fail(ExitFailure, "%s does not build:\n%s", label, strings.TrimSpace(buildFailed(err).Error()))
-	}
-	return builds, res.Skipped, nil
-}
-
-// leaveOutOnBothSides drops from each side of a diff the builds of the Kustomizations Flux does not apply from the
-// other (with those their builds declare): suspending a Kustomization deletes nothing it applied, and resuming one
-// applies what it holds then, so neither is a change of what it holds. Built on one side only, all it applies showed
-// as removed (or added).
-func (a *app) leaveOutOnBothSides(oldBuilds, newBuilds []*preview.Build, oldSkipped, newSkipped []preview.Skipped, ref string) ([]*preview.Build, []*preview.Build) {
-	out := map[string]string{} // the IDs left out, and the side Flux does not apply them from
-	for _, s := range oldSkipped {
-		out[s.ID()] = ref
-	}
-	for _, s := range newSkipped {
-		if _, ok := out[s.ID()]; !ok {
-			out[s.ID()] = "the working tree"
-		}
-	}
-	if len(out) == 0 {
-		return oldBuilds, newBuilds
-	}
-	for grew := true; grew; {
-		grew = false
-		for _, b := range slices.Concat(oldBuilds, newBuilds) {
-			if from, ok := out[b.DeclaredBy]; ok && b.DeclaredBy != "" {
-				if _, seen := out[b.ID()]; !seen {
-					out[b.ID()], grew = from, true
-				}
-			}
-		}
-	}
-	keep := func(builds []*preview.Build, label string) []*preview.Build {
-		var kept []*preview.Build
-		for _, b := range builds {
-			if from, ok := out[b.ID()]; ok {
-				fmt.Fprintf(a.stderr, "note: %s: %s: left out here too, as Flux does not apply it from %s\n", label, b.ID(), from)
-				continue
-			}
-			kept = append(kept, b)
-		}
-		return kept
-	}
-	return keep(oldBuilds, a.outDir+" at "+ref), keep(newBuilds, a.outDir)
 }
 
 // hetznerChanges compares the files under hetzner/ at the ref (files) with the working tree's, sorted by path. They

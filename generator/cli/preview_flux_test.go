@@ -119,33 +119,104 @@ func TestSuspendedAndForeignKustomizationsAreSkippedWithANote(t *testing.T) {
 	}
 }
 
-// A Kustomization suspended on one side of a diff is left out of both, as docs/ci.md says: suspending one deletes
-// nothing it applied (Flux just stops reconciling it), but diff built it on the side where it was not suspended and
-// listed all it applies as removed. A pull request that suspends flux bootstrap's Kustomization, as the refusal to
-// prune a cluster folder suggests, showed its Namespace, GitRepository and every Kustomization as removed.
-func TestDiffLeavesOutOnBothSidesAKustomizationSuspendedOnOne(t *testing.T) {
+// A Kustomization suspended on one side of a diff is built on both, as if resumed. Suspending one deletes nothing it
+// applied, so it is no removal of all it holds; but leaving it out of both sides hid what a pull request changes in
+// it: flux bootstrap's Kustomization applies the revision that suspends it (it is not suspended yet when it
+// reconciles it), so a change committed with the suspend is live, and a Kustomization resumed applies what it holds
+// then. Each case below showed nothing of the change, and a suspend with a change beside it passed as no difference.
+func TestDiffShowsWhatAKustomizationSuspendedOnOneSideHolds(t *testing.T) {
 	dir, out := fluxTree(t, map[string]string{
 		"clusters/kronform/flux-system/gotk-sync.yaml": fluxKustomization("flux-system", "./clusters/kronform"),
 		"clusters/kronform/apps.yaml":                  fluxKustomization("apps", "./apps"),
+		"clusters/kronform/policy.yaml":                configMap("policy", "allow: none"),
+		"apps/nested.yaml":                             fluxKustomization("nested", "./nested"),
 		"apps/cm.yaml":                                 configMap("app", "a: b"),
+		"nested/cm.yaml":                               configMap("deep", "d: e"),
 	})
 	r := gitRepo(t, dir)
-	for _, suspended := range []string{"apps", "flux-system"} {
-		file := map[string]string{"apps": "clusters/kronform/apps.yaml", "flux-system": "clusters/kronform/flux-system/gotk-sync.yaml"}[suspended]
-		path := map[string]string{"apps": "./apps", "flux-system": "./clusters/kronform"}[suspended]
-		os.WriteFile(filepath.Join(out, file), []byte(fluxKustomization(suspended, path, "suspend: true")), 0o644)
+	write := func(file, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(out, file), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	diff := func(what string, changed int, want ...string) {
+		t.Helper()
 		code, stdout, stderr := run(t, "diff", "--ref", "HEAD", "--out", out)
-		if strings.Contains(stdout, "(removed)") || !strings.Contains(stderr, "kronform/"+suspended+": not built from this tree: it is suspended") {
-			t.Errorf("%s suspended in the working tree: exit %d\n%s%s", suspended, code, stdout, stderr)
+		if code != 1 || strings.Contains(stdout, "(removed)") || strings.Contains(stdout, "(added)") {
+			t.Errorf("%s: exit %d\n%s%s", what, code, stdout, stderr)
 		}
-		// Resumed, with a change Flux applies once resumed: left out as well, as on the other side.
-		commitAll(t, r, suspended+" suspended")
-		os.WriteFile(filepath.Join(out, file), []byte(fluxKustomization(suspended, path)), 0o644)
-		code, stdout, stderr = run(t, "diff", "--ref", "HEAD", "--out", out)
-		if strings.Contains(stdout, "(added)") {
-			t.Errorf("%s resumed in the working tree: exit %d\n%s%s", suspended, code, stdout, stderr)
+		for _, w := range want {
+			if !strings.Contains(stdout+stderr, w) {
+				t.Errorf("%s: the diff does not say %q:\n%s%s", what, w, stdout, stderr)
+			}
 		}
-		commitAll(t, r, suspended+" resumed")
+		code, stdout, stderr = run(t, "diff", "--ref", "HEAD", "--out", out, "--output", "json")
+		if code != 1 || strings.Contains(stdout, `"removed": 1`) || strings.Contains(stdout, `"added": 1`) || !strings.Contains(stdout, `"changed": `+fmt.Sprint(changed)) {
+			t.Errorf("%s, as JSON: exit %d\n%s%s", what, code, stdout, stderr)
+		}
+	}
+	gotk := "clusters/kronform/flux-system/gotk-sync.yaml"
+
+	// flux bootstrap's Kustomization suspended, with a change to what it applies beside it.
+	write(gotk, fluxKustomization("flux-system", "./clusters/kronform", "suspend: true"))
+	write("clusters/kronform/policy.yaml", configMap("policy", "allow: all"))
+	diff("flux-system suspended with a change", 2, "~ kronform/Kustomization/flux-system/flux-system (changed)", "+  suspend: true",
+		"+  allow: all", "note: "+out+": kronform/flux-system: suspended in the working tree only")
+	// With a removal beside it: Flux prunes by the spec it had before it applied the revision, so the suspend in the
+	// same commit saves nothing (the prune guard says as much), and the diff must list what goes.
+	if err := os.Remove(filepath.Join(out, "clusters/kronform/apps.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := run(t, "diff", "--ref", "HEAD", "--out", out); code != 1 ||
+		!strings.Contains(stdout, "- kronform/Kustomization/flux-system/apps (removed)") || !strings.Contains(stdout, "- kronform/ConfigMap/flux-system/app (removed)") {
+		t.Errorf("flux-system suspended with a removal beside it: exit %d\n%s%s", code, stdout, stderr)
+	}
+	write("clusters/kronform/apps.yaml", fluxKustomization("apps", "./apps"))
+	write(gotk, fluxKustomization("flux-system", "./clusters/kronform"))
+	write("clusters/kronform/policy.yaml", configMap("policy", "allow: none"))
+
+	// apps suspended, with a change to what it applies, and to what the Kustomization it declares applies.
+	write("clusters/kronform/apps.yaml", fluxKustomization("apps", "./apps", "suspend: true"))
+	write("apps/cm.yaml", configMap("app", "a: changed"))
+	write("nested/cm.yaml", configMap("deep", "d: changed"))
+	diff("apps suspended with a change", 3, "+  suspend: true", "+  a: changed", "+  d: changed")
+
+	// Resumed, with a change Flux applies once resumed.
+	commitAll(t, r, "apps suspended")
+	write("clusters/kronform/apps.yaml", fluxKustomization("apps", "./apps"))
+	write("apps/cm.yaml", configMap("app", "a: resumed"))
+	diff("apps resumed with a change", 2, "-  suspend: true", "+  a: resumed",
+		"note: "+out+" at HEAD: kronform/apps: suspended at HEAD only")
+
+	// Suspended, and from another source: Flux does not build it from this tree for either reason (diff ends).
+	commitAll(t, r, "apps resumed")
+	write("clusters/kronform/apps.yaml", strings.Replace(fluxKustomization("apps", "./apps", "suspend: true"), "name: flux-system\n", "name: elsewhere\n", 1))
+	code, stdout, stderr := run(t, "diff", "--ref", "HEAD", "--out", out)
+	if code != 1 || !strings.Contains(stdout, "~ kronform/Kustomization/flux-system/apps (changed)") ||
+		!strings.Contains(stderr, "note: "+out+": kronform/apps: not built from this tree: its source is GitRepository flux-system/elsewhere") {
+		t.Errorf("apps suspended, from another source: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// A Kustomization suspended at the ref as it did not build there, resumed and mended in the working tree: built as if
+// resumed at the ref it fails, and that must not fail the diff. It is left out of the ref's side, noted, so all it
+// holds shows as added, as Flux applies it once resumed.
+func TestDiffOfAKustomizationResumedOnceMended(t *testing.T) {
+	dir, out := fluxTree(t, map[string]string{
+		"clusters/kronform/flux-system/gotk-sync.yaml": fluxKustomization("flux-system", "./clusters/kronform"),
+		"clusters/kronform/apps.yaml":                  fluxKustomization("apps", "./apps", "suspend: true"),
+		"apps/kustomization.yaml":                      "resources: [cm.yaml, missing.yaml]\n",
+		"apps/cm.yaml":                                 configMap("app", "a: b"),
+	})
+	gitRepo(t, dir)
+	os.WriteFile(filepath.Join(out, "clusters/kronform/apps.yaml"), []byte(fluxKustomization("apps", "./apps")), 0o644)
+	os.WriteFile(filepath.Join(out, "apps/kustomization.yaml"), []byte("resources: [cm.yaml]\n"), 0o644)
+	code, stdout, stderr := run(t, "diff", "--ref", "HEAD", "--out", out)
+	if code != 1 || !strings.Contains(stdout, "+ kronform/ConfigMap/flux-system/app (added)") ||
+		!strings.HasSuffix(stdout, "1 added, 1 changed, 0 removed (HEAD -> working tree)\n") ||
+		!strings.Contains(stderr, "note: "+out+" at HEAD: kronform/apps: suspended at HEAD only, and does not build there as if resumed") {
+		t.Errorf("exit %d\n%s%s", code, stdout, stderr)
 	}
 }
 

@@ -33,6 +33,10 @@ type Options struct {
 	Decrypt Decryptor
 	// Workers bounds the builds running at once; 0 means one per CPU.
 	Workers int
+	// Resume names Kustomizations (cluster/name) to build as if not suspended, with all they declare: diff builds one
+	// suspended on one side only on both, as what it holds is applied all the same (flux bootstrap's Kustomization
+	// applies the revision that suspends it; one resumed applies what it holds then).
+	Resume []string
 }
 
 // ErrKeyless marks a Decryptor's error that says the key given opens none of a file's recipients (a fleet whose

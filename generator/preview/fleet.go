@@ -268,7 +268,7 @@ func (c *cluster) add(k Kustomization, opts Options) bool {
 	}
 	n := &node{k: k}
 	switch ref := k.Source(); {
-	case k.Spec.Suspend:
+	case k.Spec.Suspend && !slices.Contains(opts.Resume, k.ID()):
 		n.skip = "it is suspended (spec.suspend: true): Flux applies nothing from it until it is resumed"
 	case ref != c.own:
 		n.skip = fmt.Sprintf("its source is %s, not this repository's %s: Flux builds it from that source", ref, c.own)
