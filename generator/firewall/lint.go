@@ -225,6 +225,19 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 				"template %s does not filter IPv6, so Robot lets every IPv6 packet through to %s: the escape hatch's discard rules protect IPv4 only", t.Name, strings.Join(v6, ", ")))
 		}
 	}
+	if *c.Cilium.HostFirewall && !sim.families.IPv6 {
+		var v6 []string
+		for _, n := range c.Nodes {
+			if a, ok := spec.HostAddress(n, true); ok {
+				v6 = append(v6, fmt.Sprintf("%s (%s)", n.Name, a))
+			}
+		}
+		if len(v6) > 0 {
+			warnings = append(warnings, m.Problem(cp+".cilium",
+				"set cilium.values ipv6: {enabled: true} if the nodes should be reached over IPv6",
+				"Cilium runs without IPv6 (ipv6.enabled is false, the chart's default) and with the host firewall on, so its agents drop every IPv6 packet on %s, before any policy and in audit mode too", strings.Join(v6, ", ")))
+		}
+	}
 	warnings = append(warnings, cidrPeerWarnings(m, cp, c)...)
 	warnings = append(warnings, pingWarnings(m, cp, sim)...)
 	return errs, warnings
@@ -279,8 +292,8 @@ func pingWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
 			if v6 {
 				port = spec.FlowPort{Protocol: "icmp", Family: "IPv6", ICMPType: spec.EchoRequestV6}
 			}
-			v := sim.ciliumVerdict(n, false, identity{entities: []string{"world"}, addr: sim.worldAddress(v6)}, port, port.String())
-			if v.Allowed || v.Policy != "" { // allowed, or denied on purpose by a deny rule
+			v := sim.ciliumVerdict(n, false, v6, identity{entities: []string{"world"}, addr: sim.worldAddress(v6)}, port, port.String())
+			if v.Allowed || v.Policy != "" || len(v.Selected) == 0 { // allowed, denied on purpose by a deny rule, or by the datapath
 				continue
 			}
 			idx := slices.IndexFunc(sim.Cluster.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == v.Selected[0] })

@@ -32,6 +32,7 @@ type Simulator struct {
 	matchers map[string][2]func(spec.Node) bool // per policy: Cilium's match, and the match without its label filter
 	byName   []cilium.ClusterwideNetworkPolicy  // Policies sorted by name
 	cuts     []netip.Prefix                     // boundaries: the address ranges the layers name
+	families cilium.Families                    // the address families the agents handle
 }
 
 type ruleKey struct {
@@ -110,7 +111,7 @@ func NewSimulator(c spec.Cluster) *Simulator {
 // NewSimulatorWith evaluates the cluster's Cilium settings and template with the given policies in place of the ones
 // its spec compiles to: those still applied while Flux has rolled out new Cilium settings but not the new policies.
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
-	s := &Simulator{Cluster: c, Policies: policies}
+	s := &Simulator{Cluster: c, Policies: policies, families: cilium.FamiliesOf(c)}
 	if t, ok := BuildTemplate(c); ok {
 		s.Template = &t
 	}
@@ -544,7 +545,7 @@ func (s *Simulator) sortedPolicies() []cilium.ClusterwideNetworkPolicy {
 
 // ciliumVerdict runs a flow through a node's host firewall: policies select the node by its labels after Cilium's
 // label filter; once one selects it for the direction, default deny; deny rules win; any allow rule admits.
-func (s *Simulator) ciliumVerdict(n spec.Node, egress bool, peer identity, port spec.FlowPort, portText string) CiliumVerdict {
+func (s *Simulator) ciliumVerdict(n spec.Node, egress, v6 bool, peer identity, port spec.FlowPort, portText string) CiliumVerdict {
 	dir := "ingress"
 	if egress {
 		dir = "egress"
@@ -552,6 +553,17 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress bool, peer identity, port 
 	v := CiliumVerdict{Direction: dir, Node: n.Name}
 	if !*s.Cluster.Cilium.HostFirewall {
 		v.Allowed, v.Reason = true, "hostFirewall is off: Cilium enforces no host policy"
+		return v
+	}
+	if fam, key := "IPv4", "ipv4"; (!v6 && !s.families.IPv4) || (v6 && !s.families.IPv6) {
+		// Not a policy verdict: the datapath drops the packet before any policy is asked, so audit mode does not
+		// let it through either (bpf_host.c do_netdev; cilium/cilium#27484).
+		if v6 {
+			fam, key = "IPv6", "ipv6"
+		}
+		v.Enforced = true
+		v.Reason = fmt.Sprintf("Cilium runs without %s (%s.enabled is false; the chart's default for %s): with the host firewall on, the agent drops every %s packet on %s's devices before any policy, audit mode or not (set cilium.values %s.enabled: true)",
+			fam, key, key, fam, n.Name, key)
 		return v
 	}
 	var allow, deny []rule
@@ -655,11 +667,17 @@ func (s *Simulator) Explain(f Flow) Trace {
 		return t
 	}
 	t.Hetzner = s.hetzner(f)
+	// The packet's family: its addresses' when it has them, else the ICMP family or the destination's (an entity or
+	// a pod sends in the family the node is reached in).
+	v6 := family(f.port, dst)
+	if f.ToAddr.IsValid() {
+		v6 = f.ToAddr.Is6()
+	}
 	if f.Source.Kind == spec.SourceNode {
-		e := s.ciliumVerdict(s.node(f.SourceNode), true, nodeIdentity(dst, false), f.port, f.Port)
+		e := s.ciliumVerdict(s.node(f.SourceNode), true, v6, nodeIdentity(dst, false), f.port, f.Port)
 		t.Egress = &e
 	}
-	t.Cilium = s.ciliumVerdict(dst, false, s.sourceIdentity(f), f.port, f.Port)
+	t.Cilium = s.ciliumVerdict(dst, false, v6, s.sourceIdentity(f), f.port, f.Port)
 	if f.Source.Kind == spec.SourceNode && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
 		reply := Packet{Src: f.ToAddr, Dst: f.SourceAddr, Protocol: f.port.Protocol}
 		if f.port.Protocol != "icmp" {
