@@ -238,6 +238,7 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 				"Cilium runs without IPv6 (ipv6.enabled is false, the chart's default) and with the host firewall on, so its agents drop every IPv6 packet on %s, before any policy and in audit mode too", strings.Join(v6, ", ")))
 		}
 	}
+	warnings = append(warnings, neighbourDiscoveryWarnings(m, cp, sim)...)
 	warnings = append(warnings, cidrPeerWarnings(m, cp, c)...)
 	warnings = append(warnings, pingWarnings(m, cp, sim)...)
 	return errs, warnings
@@ -325,6 +326,33 @@ func workerRoleWarnings(m *spec.Model, cp string, c spec.Cluster) spec.Problems 
 					p.Name, n.Name, n.Name, spec.ControlPlaneLabel))
 			}
 		}
+	}
+	return out
+}
+
+// neighbourDiscoveryWarnings flags IPv6 nodes whose host policies drop their neighbour solicitations, in the Cilium
+// versions that hand those to the policies: the node then loses IPv6, whatever its rules for ports say.
+func neighbourDiscoveryWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
+	var out spec.Problems
+	if !*sim.Cluster.Cilium.HostFirewall || !sim.families.IPv6 {
+		return out
+	}
+	for _, n := range sim.Cluster.Nodes {
+		if _, ok := spec.HostAddress(n, true); !ok {
+			continue
+		}
+		nd := sim.neighbourDiscovery(n)
+		if nd == nil || len(nd.Selected) == 0 {
+			continue
+		}
+		idx := slices.IndexFunc(sim.Cluster.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == nd.Selected[0] })
+		field := "icmp: [{family: IPv6, type: NeighborSolicitation}] with entities: [world]"
+		if nd.Direction == "egress" {
+			field = "icmp: [{family: IPv6, type: NeighborSolicitation}] with toEntities world (egress)"
+		}
+		out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
+			fmt.Sprintf("add an %s rule %s", nd.Direction, field),
+			"%s loses IPv6: Cilium %s hands its %s neighbour solicitations (icmpv6:135) to the host policies, and %s", n.Name, sim.Cluster.Cilium.Version, nd.Direction, nd.Reason))
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -33,6 +34,7 @@ type Simulator struct {
 	byName   []cilium.ClusterwideNetworkPolicy  // Policies sorted by name
 	cuts     []netip.Prefix                     // boundaries: the address ranges the layers name
 	families cilium.Families                    // the address families the agents handle
+	version  *semver.Version                    // the chart version (the lowest of a range); nil if it does not resolve
 }
 
 type ruleKey struct {
@@ -112,6 +114,7 @@ func NewSimulator(c spec.Cluster) *Simulator {
 // its spec compiles to: those still applied while Flux has rolled out new Cilium settings but not the new policies.
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	s := &Simulator{Cluster: c, Policies: policies, families: cilium.FamiliesOf(c)}
+	s.version, _ = spec.ResolveCiliumVersion(c.Cilium.Version)
 	if t, ok := BuildTemplate(c); ok {
 		s.Template = &t
 	}
@@ -566,6 +569,18 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress, v6 bool, peer identity, p
 			fam, key, key, fam, n.Name, key)
 		return v
 	}
+	if port.Protocol == "icmp" && port.Family == "IPv6" {
+		switch icmpv6PathOf(port.ICMPType, egress, s.version) {
+		case icmpv6Pass:
+			v.Allowed = true
+			v.Reason = fmt.Sprintf("Cilium passes %s around the host policies (a type RFC 4890 says a node needs)", portText)
+			return v
+		case icmpv6Drop:
+			v.Enforced = true
+			v.Reason = fmt.Sprintf("Cilium's host firewall drops %s before any policy (RFC 4890: not a type a node needs), audit mode or not", portText)
+			return v
+		}
+	}
 	var allow, deny []rule
 	var notes []string
 	for _, p := range s.sortedPolicies() {
@@ -673,11 +688,19 @@ func (s *Simulator) Explain(f Flow) Trace {
 	if f.ToAddr.IsValid() {
 		v6 = f.ToAddr.Is6()
 	}
+	// An IPv6 packet between addresses needs neighbour discovery at the node that sends or receives it.
+	ndp := v6 && f.SourceAddr.IsValid() && !neighbourDiscoveryType(f.port)
 	if f.Source.Kind == spec.SourceNode {
 		e := s.ciliumVerdict(s.node(f.SourceNode), true, v6, nodeIdentity(dst, false), f.port, f.Port)
+		if ndp {
+			e = s.withNeighbourDiscovery(e, s.node(f.SourceNode))
+		}
 		t.Egress = &e
 	}
 	t.Cilium = s.ciliumVerdict(dst, false, v6, s.sourceIdentity(f), f.port, f.Port)
+	if ndp {
+		t.Cilium = s.withNeighbourDiscovery(t.Cilium, dst)
+	}
 	if f.Source.Kind == spec.SourceNode && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
 		reply := Packet{Src: f.ToAddr, Dst: f.SourceAddr, Protocol: f.port.Protocol}
 		if f.port.Protocol != "icmp" {
