@@ -293,3 +293,25 @@ func TestICMPExtendedEchoIsBothFamilies(t *testing.T) {
 		t.Errorf("types %q, want %q", got, want)
 	}
 }
+
+// An empty peer list written out is refused: Cilium before 1.16 reads an empty fromEntities, fromEndpoints or
+// fromCIDR as no peer field (any peer), and from 1.16 as no peer at all, while the compiler, which leaves the empty
+// list out, made it any peer on the rule's ports, the whole internet included.
+func TestEmptyPeerListIsRefused(t *testing.T) {
+	got := problemsOf(t, `    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - {entities: [], ports: [6443/tcp]}
+          - {endpoints: [], ports: [4244/tcp]}
+          - {cidrs: [], ports: [50000/tcp]}
+`)
+	want := []string{
+		`fw.yaml:13:24: clusters[0].hostPolicies[0].ingress[0].entities: an empty value is not allowed (Cilium reads an empty peer list as every peer before 1.16 and as none from 1.16: name the peers, or leave the field out for any peer)`,
+		`fw.yaml:14:25: clusters[0].hostPolicies[0].ingress[1].endpoints: an empty value is not allowed (Cilium reads an empty peer list as every peer before 1.16 and as none from 1.16: name the peers, or leave the field out for any peer)`,
+		`fw.yaml:15:21: clusters[0].hostPolicies[0].ingress[2].cidrs: an empty value is not allowed (Cilium reads an empty peer list as every peer before 1.16 and as none from 1.16: name the peers, or leave the field out for any peer)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
