@@ -252,6 +252,13 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 				f := base
 				f.SourceNode, f.From = name, name
 				f.SourceAddr, _ = spec.HostAddress(from, v6)
+				if a := src.Prefix.Addr(); src.Prefix.IsValid() {
+					// Written as one of the node's addresses: the node sends from it, in its family.
+					if port.Protocol == "icmp" && a.Is6() != (port.Family == "IPv6") {
+						continue
+					}
+					v6, f.SourceAddr, f.From = a.Is6(), a, name+" "+a.String()
+				}
 				f.ToAddr, _ = spec.HostAddress(dst, v6)
 				out = append(out, f)
 			}
@@ -657,6 +664,37 @@ func (t Trace) Verdict() string {
 	return spec.Denied
 }
 
+// familyGap says why a flow cannot exist: the destination node, or the sending node, has addresses but none in the
+// flow's family; "" when it can. A node without addresses in the spec is not judged.
+func (s *Simulator) familyGap(f Flow, dst spec.Node) string {
+	famName := func(v6 bool) string {
+		if v6 {
+			return "IPv6"
+		}
+		return "IPv4"
+	}
+	if f.Source.Kind != spec.SourceNode {
+		if f.SourceAddr.IsValid() && !f.ToAddr.IsValid() && len(dst.Addresses) > 0 {
+			fam := famName(f.SourceAddr.Is6())
+			return fmt.Sprintf("%s has no %s address (it has %s), so %s cannot reach it over %s", f.To, fam, strings.Join(dst.Addresses, ", "), f.SourceAddr, fam)
+		}
+		return ""
+	}
+	from := s.node(f.SourceNode)
+	v6 := family(f.port, from, dst)
+	if f.SourceAddr.IsValid() {
+		v6 = f.SourceAddr.Is6()
+	}
+	fam := famName(v6)
+	switch {
+	case !f.SourceAddr.IsValid() && len(from.Addresses) > 0:
+		return fmt.Sprintf("%s has no %s address (it has %s), so it cannot send to %s over %s", from.Name, fam, strings.Join(from.Addresses, ", "), f.To, fam)
+	case !f.ToAddr.IsValid() && len(dst.Addresses) > 0:
+		return fmt.Sprintf("%s has no %s address (it has %s), so %s cannot reach it over %s", f.To, fam, strings.Join(dst.Addresses, ", "), from.Name, fam)
+	}
+	return ""
+}
+
 // Explain traces one flow through the Robot firewall, the sender's host egress (node senders), the destination's
 // host ingress and, for node-to-node flows, the reply's way back through the sender's Robot firewall.
 func (s *Simulator) Explain(f Flow) Trace {
@@ -668,14 +706,9 @@ func (s *Simulator) Explain(f Flow) Trace {
 		t.Allowed, t.Passes, t.Result = true, true, "allowed (local)"
 		return t
 	}
-	if f.Source.Kind != spec.SourceNode && f.SourceAddr.IsValid() && !f.ToAddr.IsValid() && len(dst.Addresses) > 0 {
-		// The node has addresses, none in the sender's family: no packet can be addressed to it, so the flow is
+	if why := s.familyGap(f, dst); why != "" {
+		// No packet can be addressed to the node (or sent by the sending node) in the flow's family, so the flow is
 		// denied, whatever the firewalls say (they would be judging a packet that cannot exist).
-		fam := "IPv4"
-		if f.SourceAddr.Is6() {
-			fam = "IPv6"
-		}
-		why := fmt.Sprintf("%s has no %s address (it has %s), so %s cannot reach it over %s", f.To, fam, strings.Join(dst.Addresses, ", "), f.SourceAddr, fam)
 		t.Hetzner = HetznerVerdict{Reason: why}
 		t.Cilium = CiliumVerdict{Direction: "ingress", Node: f.To, Reason: "never reached: " + why}
 		t.Result = "denied: " + why

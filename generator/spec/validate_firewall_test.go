@@ -142,7 +142,7 @@ func TestFlowGrammar(t *testing.T) {
 		{"entity:world", SourceWorld, ""},
 		{"10.0.0.0/8", SourceAddress, "10.0.0.0/8"},
 		{"2001:db8::7", SourceAddress, "2001:db8::7/128"},
-		{"159.69.60.182", SourceNode, "n1"}, // a node's address is the node, never world
+		{"159.69.60.182", SourceNode, "n1 159.69.60.182/32"}, // a node's address is the node, never world, sending from it
 		{"kube-apiserver", SourceEntity, "kube-apiserver"},
 		{"entity:remote-node", SourceEntity, "remote-node"},
 		{"n1", SourceNode, "n1"},
@@ -156,7 +156,7 @@ func TestFlowGrammar(t *testing.T) {
 		}
 		detail := src.Entity + strings.Join(src.Nodes, " ")
 		if src.Prefix.IsValid() {
-			detail = src.Prefix.String()
+			detail = strings.TrimPrefix(detail+" "+src.Prefix.String(), " ")
 		}
 		if src.Labels != nil {
 			detail = "k8s-app=" + src.Labels["k8s-app"] + " tier=" + src.Labels["tier"]
