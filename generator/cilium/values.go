@@ -2,6 +2,7 @@ package cilium
 
 import (
 	"maps"
+	"strconv"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -143,4 +144,31 @@ func OverlayOf(c spec.Cluster) Overlay {
 		port = p
 	}
 	return Overlay{Protocol: protocol, Port: port}
+}
+
+// Families says which address families the agents handle: the chart's ipv4.enabled (default true) and ipv6.enabled
+// (default false), which it writes to cilium-config as enable-ipv4 and enable-ipv6. An agent compiled without a
+// family passes that family's packets untouched, unless the host firewall is on: then bpf_host drops them all on the
+// node's devices as an unknown L3 protocol (do_netdev, DROP_UNKNOWN_L3), before any policy and in audit mode too.
+type Families struct{ IPv4, IPv6 bool }
+
+// FamiliesOf reads the families from the values the HelmRelease gets, as the agent parses the config's string.
+func FamiliesOf(c spec.Cluster) Families {
+	v, err := HelmValues(c)
+	if err != nil {
+		v = c.Cilium.Values // only an unknown version fails, and the spec loader refuses those
+	}
+	enabled := func(family string, def bool) bool {
+		m, _ := v[family].(map[string]any)
+		switch e := m["enabled"].(type) {
+		case bool:
+			return e
+		case string:
+			if b, err := strconv.ParseBool(e); err == nil {
+				return b
+			}
+		}
+		return def
+	}
+	return Families{IPv4: enabled("ipv4", true), IPv6: enabled("ipv6", false)}
 }

@@ -193,3 +193,47 @@ func TestRunbookAudit(t *testing.T) {
 		t.Fatalf("runbook audit maybe: exit %d, want 2", code)
 	}
 }
+
+// Audit mode lets Cilium's policy drops pass, nothing else: a Robot template that discards the admin, or a family
+// the agents do not run, locks the admin out with audit mode on too. generate refuses such a tree in audit mode as
+// well, instead of writing it with a warning that the drops pass.
+func TestGenerateRefusesLockoutAuditModeDoesNotLift(t *testing.T) {
+	robot := `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kf
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.16.5, auditMode: true}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: ssh, ipVersion: ipv4, protocol: tcp, dstPort: "22", action: accept}
+        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}
+        - {name: udp replies, ipVersion: ipv4, protocol: udp, dstPort: 32768-65535, action: accept}
+        - {name: drop, action: discard}
+`
+	code, _, stderr, out := runSpec(t, robot, "generate")
+	if code != ExitFailure || !strings.Contains(stderr, "FAIL  kf: built-in: admin -> node:cp1 6443/tcp allowed") ||
+		!strings.Contains(stderr, "audit mode does not let through") || strings.Contains(stderr, "audit mode lets the drops pass") {
+		t.Errorf("Robot discards the admin, audit on: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("generate wrote %s although the admin is locked out: %v", out, err)
+	}
+
+	// The same in Cilium's datapath: an IPv6 admin, and agents without IPv6.
+	v6 := strings.NewReplacer("[159.69.60.182]", `[159.69.60.182, "2a01:4f8:1:2::2"]`, "[89.23.224.44/32]", `["2a02:8108::/32"]
+      filterIPv6: true`).Replace(robot[:strings.Index(robot, "      rules:")])
+	if code, _, stderr, _ = runSpec(t, v6, "generate"); code != ExitFailure || !strings.Contains(stderr, "audit mode does not let through") {
+		t.Errorf("IPv6 admin, Cilium without IPv6, audit on: exit %d\n%s", code, stderr)
+	}
+	// With IPv6 on in Cilium the drops are policy drops, which audit mode lets pass: written, with the warning.
+	v6on := strings.Replace(v6, "auditMode: true}", "auditMode: true, values: {ipv6: {enabled: true}}}", 1)
+	if code, _, stderr, _ = runSpec(t, v6on, "generate"); code != 0 || strings.Contains(stderr, "FAIL") {
+		t.Errorf("IPv6 on: exit %d\n%s", code, stderr)
+	}
+}

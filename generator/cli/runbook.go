@@ -48,7 +48,7 @@ mode off: leaving audit mode is when a bad policy locks you out.
 			on := args[0] == "on"
 			if !on {
 				checks := firewall.Verify(m)
-				if n := printFailures(a.stderr, m, checks, func(cluster string) bool { return cluster == c.Name }); n > 0 {
+				if n := printFailures(a.stderr, m, checks, func(ch firewall.Check) bool { return ch.Cluster == c.Name }); n > 0 {
 					return fail(ExitFailure, "refusing to print the steps out of audit mode: %d assertion(s) fail for cluster %s", n, c.Name)
 				}
 			}

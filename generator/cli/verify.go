@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -76,12 +77,12 @@ func describeCheck(m *spec.Model, c firewall.Check) string {
 	return fmt.Sprintf("built-in: %s (%s)", c, c.Why)
 }
 
-// printFailures prints each failed check of the clusters that only keeps (all when nil) with the trace of every flow
-// that broke it, and returns how many it printed.
-func printFailures(w io.Writer, m *spec.Model, checks []firewall.Check, only func(cluster string) bool) int {
+// printFailures prints each failed check that only keeps (all when nil) with the trace of every flow that broke it,
+// and returns how many it printed.
+func printFailures(w io.Writer, m *spec.Model, checks []firewall.Check, only func(firewall.Check) bool) int {
 	n := 0
 	for _, c := range checks {
-		if c.OK || (only != nil && !only(c.Cluster)) {
+		if c.OK || (only != nil && !only(c)) {
 			continue
 		}
 		n++
@@ -101,17 +102,20 @@ func printFailures(w io.Writer, m *spec.Model, checks []firewall.Check, only fun
 }
 
 // auditGuard is the seed's "final exam", made safe: a cluster leaves audit mode only when every assertion holds.
-// Clusters still in audit mode only get a warning, since audit mode is where policies are worked out.
+// Clusters still in audit mode only get a warning, since audit mode is where policies are worked out, unless an
+// expected allow fails even now: audit mode lets Cilium's policy drops pass, not the Robot firewall's nor those of
+// Cilium's datapath before any policy (a family the agents do not run), so such a tree locks out in audit mode too.
 func (a *app) auditGuard(m *spec.Model) error {
 	checks := firewall.Verify(m)
 	enforcing := map[string]bool{}
 	for _, c := range m.Clusters {
 		enforcing[c.Name] = !c.Cilium.AuditMode
 	}
+	refused := func(c firewall.Check) bool { return enforcing[c.Cluster] || c.FailsNow() }
 	var auditing []string
 	seen := map[string]bool{}
 	for _, c := range checks {
-		if !c.OK && !enforcing[c.Cluster] && !seen[c.Cluster] {
+		if !c.OK && !refused(c) && !seen[c.Cluster] {
 			seen[c.Cluster] = true
 			auditing = append(auditing, c.Cluster)
 		}
@@ -119,20 +123,24 @@ func (a *app) auditGuard(m *spec.Model) error {
 	for _, name := range auditing {
 		fmt.Fprintf(a.stderr, "warning: cluster %s: assertions fail; audit mode lets the drops pass for now, and generate will refuse to turn it off (run kronform-gen verify)\n", name)
 	}
-	n := printFailures(a.stderr, m, checks, func(cluster string) bool { return enforcing[cluster] })
-	if n > 0 {
-		return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail with audit mode off, so these policies %s; fix them, or set cilium.auditMode: true while you work on them", a.outDir, n, harm(checks, enforcing))
+	n := printFailures(a.stderr, m, checks, refused)
+	if n == 0 {
+		return nil
 	}
-	return nil
+	unaudited := slices.ContainsFunc(checks, func(c firewall.Check) bool { return !c.OK && !enforcing[c.Cluster] && c.FailsNow() })
+	if !unaudited {
+		return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail with audit mode off, so these policies %s; fix them, or set cilium.auditMode: true while you work on them", a.outDir, n, harm(checks, refused))
+	}
+	return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail, some with audit mode on, and audit mode does not let through what the Robot firewall or Cilium's datapath drops before any policy, so these policies %s; fix them", a.outDir, n, harm(checks, refused))
 }
 
 // harm words what the failed checks of the enforcing clusters mean: an expected allow that fails cuts someone off,
 // an expected deny that fails leaves open what should be closed. Saying "lock you out" for an exposure sends the
 // reader looking for the wrong problem.
-func harm(checks []firewall.Check, enforcing map[string]bool) string {
+func harm(checks []firewall.Check, refused func(firewall.Check) bool) string {
 	var lockout, exposure bool
 	for _, c := range checks {
-		if c.OK || !enforcing[c.Cluster] {
+		if c.OK || !refused(c) {
 			continue
 		}
 		if c.Assertion.Expect == spec.Denied {

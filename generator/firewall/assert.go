@@ -34,6 +34,23 @@ func (c Check) Failed() []Trace {
 	return out
 }
 
+// FailsNow says whether an expected allow fails even while audit mode lets Cilium's policy drops pass: no flow can
+// exist (an error), or a flow that breaks it is dropped by what audit mode does not touch (the Robot firewall, Cilium's
+// datapath before any policy), so it does not get through now either. A check of the outside, which any one flow
+// satisfies, fails now when no flow gets through. An expected deny that fails is an exposure, not this.
+func (c Check) FailsNow() bool {
+	if c.OK || c.Assertion.Expect != spec.Allowed {
+		return false
+	}
+	if c.Error != "" && (c.Assertion.From != Outside || len(c.Traces) == 0) {
+		return true
+	}
+	if c.Assertion.From == Outside {
+		return !slices.ContainsFunc(c.Traces, func(t Trace) bool { return t.Passes })
+	}
+	return slices.ContainsFunc(c.Failed(), func(t Trace) bool { return !t.Passes })
+}
+
 // BuiltIn is an assertion kronform-gen always adds, with the reason it must hold.
 type BuiltIn struct {
 	spec.Assertion

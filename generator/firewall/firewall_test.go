@@ -566,7 +566,7 @@ clusters:
     nodes:
       - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
       - {name: w1, addresses: [198.51.100.21, "2001:db8:5::21"], roles: [worker]}
-    cilium: {version: 1.16.5}
+    cilium: {version: 1.16.5, values: {ipv6: {enabled: true}}}
     hostPolicies:
       - name: nodes-by-cidr
         nodes: {role: control-plane}
@@ -906,7 +906,7 @@ clusters:
     apiServer: {host: api.kronform.pius.dev}
     nodes:
       - {name: n1, addresses: [159.69.60.182, %V6%], roles: [control-plane]}
-    cilium: {version: 1.16.5}
+    cilium: {version: 1.16.5, values: {ipv6: {enabled: true}}}
     hostPolicies:
       - {name: host-fw-control-plane, preset: talos-control-plane}
     hetzner: {adminSources: [89.23.224.44/32]%FILTER%}

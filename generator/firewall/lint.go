@@ -225,6 +225,20 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 				"template %s does not filter IPv6, so Robot lets every IPv6 packet through to %s: the escape hatch's discard rules protect IPv4 only", t.Name, strings.Join(v6, ", ")))
 		}
 	}
+	if *c.Cilium.HostFirewall && !sim.families.IPv6 {
+		var v6 []string
+		for _, n := range c.Nodes {
+			if a, ok := spec.HostAddress(n, true); ok {
+				v6 = append(v6, fmt.Sprintf("%s (%s)", n.Name, a))
+			}
+		}
+		if len(v6) > 0 {
+			warnings = append(warnings, m.Problem(cp+".cilium",
+				"set cilium.values ipv6: {enabled: true} if the nodes should be reached over IPv6",
+				"Cilium runs without IPv6 (ipv6.enabled is false, the chart's default) and with the host firewall on, so its agents drop every IPv6 packet on %s, before any policy and in audit mode too", strings.Join(v6, ", ")))
+		}
+	}
+	warnings = append(warnings, neighbourDiscoveryWarnings(m, cp, sim)...)
 	warnings = append(warnings, cidrPeerWarnings(m, cp, c)...)
 	warnings = append(warnings, pingWarnings(m, cp, sim)...)
 	return errs, warnings
@@ -279,8 +293,8 @@ func pingWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
 			if v6 {
 				port = spec.FlowPort{Protocol: "icmp", Family: "IPv6", ICMPType: spec.EchoRequestV6}
 			}
-			v := sim.ciliumVerdict(n, false, identity{entities: []string{"world"}, addr: sim.worldAddress(v6)}, port, port.String())
-			if v.Allowed || v.Policy != "" { // allowed, or denied on purpose by a deny rule
+			v := sim.ciliumVerdict(n, false, v6, identity{entities: []string{"world"}, addr: sim.worldAddress(v6)}, port, port.String())
+			if v.Allowed || v.Policy != "" || len(v.Selected) == 0 { // allowed, denied on purpose by a deny rule, or by the datapath
 				continue
 			}
 			idx := slices.IndexFunc(sim.Cluster.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == v.Selected[0] })
@@ -312,6 +326,33 @@ func workerRoleWarnings(m *spec.Model, cp string, c spec.Cluster) spec.Problems 
 					p.Name, n.Name, n.Name, spec.ControlPlaneLabel))
 			}
 		}
+	}
+	return out
+}
+
+// neighbourDiscoveryWarnings flags IPv6 nodes whose host policies drop their neighbour solicitations, in the Cilium
+// versions that hand those to the policies: the node then loses IPv6, whatever its rules for ports say.
+func neighbourDiscoveryWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
+	var out spec.Problems
+	if !*sim.Cluster.Cilium.HostFirewall || !sim.families.IPv6 {
+		return out
+	}
+	for _, n := range sim.Cluster.Nodes {
+		if _, ok := spec.HostAddress(n, true); !ok {
+			continue
+		}
+		nd := sim.neighbourDiscovery(n)
+		if nd == nil || len(nd.Selected) == 0 {
+			continue
+		}
+		idx := slices.IndexFunc(sim.Cluster.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == nd.Selected[0] })
+		field := "icmp: [{family: IPv6, type: NeighborSolicitation}] with entities: [world]"
+		if nd.Direction == "egress" {
+			field = "icmp: [{family: IPv6, type: NeighborSolicitation}] with toEntities world (egress)"
+		}
+		out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
+			fmt.Sprintf("add an %s rule %s", nd.Direction, field),
+			"%s loses IPv6: Cilium %s hands its %s neighbour solicitations (icmpv6:135) to the host policies, and %s", n.Name, sim.Cluster.Cilium.Version, nd.Direction, nd.Reason))
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -32,6 +33,8 @@ type Simulator struct {
 	matchers map[string][2]func(spec.Node) bool // per policy: Cilium's match, and the match without its label filter
 	byName   []cilium.ClusterwideNetworkPolicy  // Policies sorted by name
 	cuts     []netip.Prefix                     // boundaries: the address ranges the layers name
+	families cilium.Families                    // the address families the agents handle
+	version  *semver.Version                    // the chart version (the lowest of a range); nil if it does not resolve
 }
 
 type ruleKey struct {
@@ -110,7 +113,8 @@ func NewSimulator(c spec.Cluster) *Simulator {
 // NewSimulatorWith evaluates the cluster's Cilium settings and template with the given policies in place of the ones
 // its spec compiles to: those still applied while Flux has rolled out new Cilium settings but not the new policies.
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
-	s := &Simulator{Cluster: c, Policies: policies}
+	s := &Simulator{Cluster: c, Policies: policies, families: cilium.FamiliesOf(c)}
+	s.version, _ = spec.ResolveCiliumVersion(c.Cilium.Version)
 	if t, ok := BuildTemplate(c); ok {
 		s.Template = &t
 	}
@@ -248,6 +252,13 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 				f := base
 				f.SourceNode, f.From = name, name
 				f.SourceAddr, _ = spec.HostAddress(from, v6)
+				if a := src.Prefix.Addr(); src.Prefix.IsValid() {
+					// Written as one of the node's addresses: the node sends from it, in its family.
+					if port.Protocol == "icmp" && a.Is6() != (port.Family == "IPv6") {
+						continue
+					}
+					v6, f.SourceAddr, f.From = a.Is6(), a, name+" "+a.String()
+				}
 				f.ToAddr, _ = spec.HostAddress(dst, v6)
 				out = append(out, f)
 			}
@@ -544,7 +555,7 @@ func (s *Simulator) sortedPolicies() []cilium.ClusterwideNetworkPolicy {
 
 // ciliumVerdict runs a flow through a node's host firewall: policies select the node by its labels after Cilium's
 // label filter; once one selects it for the direction, default deny; deny rules win; any allow rule admits.
-func (s *Simulator) ciliumVerdict(n spec.Node, egress bool, peer identity, port spec.FlowPort, portText string) CiliumVerdict {
+func (s *Simulator) ciliumVerdict(n spec.Node, egress, v6 bool, peer identity, port spec.FlowPort, portText string) CiliumVerdict {
 	dir := "ingress"
 	if egress {
 		dir = "egress"
@@ -553,6 +564,29 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress bool, peer identity, port 
 	if !*s.Cluster.Cilium.HostFirewall {
 		v.Allowed, v.Reason = true, "hostFirewall is off: Cilium enforces no host policy"
 		return v
+	}
+	if fam, key := "IPv4", "ipv4"; (!v6 && !s.families.IPv4) || (v6 && !s.families.IPv6) {
+		// Not a policy verdict: the datapath drops the packet before any policy is asked, so audit mode does not
+		// let it through either (bpf_host.c do_netdev; cilium/cilium#27484).
+		if v6 {
+			fam, key = "IPv6", "ipv6"
+		}
+		v.Enforced = true
+		v.Reason = fmt.Sprintf("Cilium runs without %s (%s.enabled is false; the chart's default for %s): with the host firewall on, the agent drops every %s packet on %s's devices before any policy, audit mode or not (set cilium.values %s.enabled: true)",
+			fam, key, key, fam, n.Name, key)
+		return v
+	}
+	if port.Protocol == "icmp" && port.Family == "IPv6" {
+		switch icmpv6PathOf(port.ICMPType, egress, s.version) {
+		case icmpv6Pass:
+			v.Allowed = true
+			v.Reason = fmt.Sprintf("Cilium passes %s around the host policies (a type RFC 4890 says a node needs)", portText)
+			return v
+		case icmpv6Drop:
+			v.Enforced = true
+			v.Reason = fmt.Sprintf("Cilium's host firewall drops %s before any policy (RFC 4890: not a type a node needs), audit mode or not", portText)
+			return v
+		}
 	}
 	var allow, deny []rule
 	var notes []string
@@ -630,6 +664,37 @@ func (t Trace) Verdict() string {
 	return spec.Denied
 }
 
+// familyGap says why a flow cannot exist: the destination node, or the sending node, has addresses but none in the
+// flow's family; "" when it can. A node without addresses in the spec is not judged.
+func (s *Simulator) familyGap(f Flow, dst spec.Node) string {
+	famName := func(v6 bool) string {
+		if v6 {
+			return "IPv6"
+		}
+		return "IPv4"
+	}
+	if f.Source.Kind != spec.SourceNode {
+		if f.SourceAddr.IsValid() && !f.ToAddr.IsValid() && len(dst.Addresses) > 0 {
+			fam := famName(f.SourceAddr.Is6())
+			return fmt.Sprintf("%s has no %s address (it has %s), so %s cannot reach it over %s", f.To, fam, strings.Join(dst.Addresses, ", "), f.SourceAddr, fam)
+		}
+		return ""
+	}
+	from := s.node(f.SourceNode)
+	v6 := family(f.port, from, dst)
+	if f.SourceAddr.IsValid() {
+		v6 = f.SourceAddr.Is6()
+	}
+	fam := famName(v6)
+	switch {
+	case !f.SourceAddr.IsValid() && len(from.Addresses) > 0:
+		return fmt.Sprintf("%s has no %s address (it has %s), so it cannot send to %s over %s", from.Name, fam, strings.Join(from.Addresses, ", "), f.To, fam)
+	case !f.ToAddr.IsValid() && len(dst.Addresses) > 0:
+		return fmt.Sprintf("%s has no %s address (it has %s), so %s cannot reach it over %s", f.To, fam, strings.Join(dst.Addresses, ", "), from.Name, fam)
+	}
+	return ""
+}
+
 // Explain traces one flow through the Robot firewall, the sender's host egress (node senders), the destination's
 // host ingress and, for node-to-node flows, the reply's way back through the sender's Robot firewall.
 func (s *Simulator) Explain(f Flow) Trace {
@@ -641,25 +706,34 @@ func (s *Simulator) Explain(f Flow) Trace {
 		t.Allowed, t.Passes, t.Result = true, true, "allowed (local)"
 		return t
 	}
-	if f.Source.Kind != spec.SourceNode && f.SourceAddr.IsValid() && !f.ToAddr.IsValid() && len(dst.Addresses) > 0 {
-		// The node has addresses, none in the sender's family: no packet can be addressed to it, so the flow is
+	if why := s.familyGap(f, dst); why != "" {
+		// No packet can be addressed to the node (or sent by the sending node) in the flow's family, so the flow is
 		// denied, whatever the firewalls say (they would be judging a packet that cannot exist).
-		fam := "IPv4"
-		if f.SourceAddr.Is6() {
-			fam = "IPv6"
-		}
-		why := fmt.Sprintf("%s has no %s address (it has %s), so %s cannot reach it over %s", f.To, fam, strings.Join(dst.Addresses, ", "), f.SourceAddr, fam)
 		t.Hetzner = HetznerVerdict{Reason: why}
 		t.Cilium = CiliumVerdict{Direction: "ingress", Node: f.To, Reason: "never reached: " + why}
 		t.Result = "denied: " + why
 		return t
 	}
 	t.Hetzner = s.hetzner(f)
+	// The packet's family: its addresses' when it has them, else the ICMP family or the destination's (an entity or
+	// a pod sends in the family the node is reached in).
+	v6 := family(f.port, dst)
+	if f.ToAddr.IsValid() {
+		v6 = f.ToAddr.Is6()
+	}
+	// An IPv6 packet between addresses needs neighbour discovery at the node that sends or receives it.
+	ndp := v6 && f.SourceAddr.IsValid() && !neighbourDiscoveryType(f.port)
 	if f.Source.Kind == spec.SourceNode {
-		e := s.ciliumVerdict(s.node(f.SourceNode), true, nodeIdentity(dst, false), f.port, f.Port)
+		e := s.ciliumVerdict(s.node(f.SourceNode), true, v6, nodeIdentity(dst, false), f.port, f.Port)
+		if ndp {
+			e = s.withNeighbourDiscovery(e, s.node(f.SourceNode))
+		}
 		t.Egress = &e
 	}
-	t.Cilium = s.ciliumVerdict(dst, false, s.sourceIdentity(f), f.port, f.Port)
+	t.Cilium = s.ciliumVerdict(dst, false, v6, s.sourceIdentity(f), f.port, f.Port)
+	if ndp {
+		t.Cilium = s.withNeighbourDiscovery(t.Cilium, dst)
+	}
 	if f.Source.Kind == spec.SourceNode && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
 		reply := Packet{Src: f.ToAddr, Dst: f.SourceAddr, Protocol: f.port.Protocol}
 		if f.port.Protocol != "icmp" {

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kronform/kronform-gen/generator/spec"
 )
 
 // TestBuiltInChecksTestTheConfiguredOverlay: the node-to-node overlay check follows the Cilium values. With Geneve
@@ -85,5 +87,73 @@ clusters:
 	}
 	if refused(strings.Replace(doc, "values: {routingMode: native}", "values: {routingMode: tunnel}", 1) + "    hetzner: {adminSources: [89.23.224.44/32]}\n") {
 		t.Error("tunnel routing behind a Robot template was refused")
+	}
+}
+
+// TestIPv6OffInCiliumDropsEveryIPv6Packet: the chart leaves ipv6.enabled false, and an agent without IPv6 that runs
+// the host firewall drops every IPv6 packet on the node's devices (bpf_host.c do_netdev: DROP_UNKNOWN_L3), before any
+// policy and in audit mode too (cilium/cilium#27484). An admin who connects over IPv6 to dual-stack control planes is
+// locked out however open the policies are; verify must say so, and must pass once the values turn IPv6 on.
+func TestIPv6OffInCiliumDropsEveryIPv6Packet(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: v6
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11, "2a01:4f8:1:2::2"], roles: [control-plane]}
+    cilium:
+      version: 1.16.5
+      auditMode: %AUDIT%
+      values: %VALUES%
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner: {adminSources: ["2a02:8108::/32"], filterIPv6: true}
+`
+	failures := func(audit, values string) []string {
+		m := load(t, strings.NewReplacer("%AUDIT%", audit, "%VALUES%", values).Replace(doc))
+		var out []string
+		for _, ch := range Verify(m) {
+			if !ch.OK {
+				out = append(out, ch.String())
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := []string{"admin -> node:cp1 50000/tcp allowed", "admin -> node:cp1 6443/tcp allowed"}
+	for _, audit := range []string{"false", "true"} {
+		if got := failures(audit, "{}"); !slices.Equal(got, want) {
+			t.Errorf("ipv6.enabled unset, auditMode %s: failures %v, want %v (Cilium drops every IPv6 packet)", audit, got, want)
+		}
+	}
+	if got := failures("false", "{ipv6: {enabled: true}}"); len(got) != 0 {
+		t.Errorf("ipv6.enabled true: failures %v, want none", got)
+	}
+	for values, warned := range map[string]bool{"{}": true, "{ipv6: {enabled: true}}": false} {
+		_, warnings := Lint(load(t, strings.NewReplacer("%AUDIT%", "false", "%VALUES%", values).Replace(doc)))
+		got := slices.ContainsFunc(warnings, func(p spec.Problem) bool {
+			return strings.Contains(p.String(), "Cilium runs without IPv6") && strings.Contains(p.String(), "cp1 (2a01:4f8:1:2::2)")
+		})
+		if got != warned {
+			t.Errorf("values %s: IPv6-off warning %v, want %v; warnings %v", values, got, warned, warnings)
+		}
+	}
+
+	m := load(t, strings.NewReplacer("%AUDIT%", "true", "%VALUES%", "{}").Replace(doc))
+	sim := NewSimulator(m.Clusters[0])
+	src, err := spec.ParseFlowSource(m.Clusters[0], "2a02:8108::5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := spec.ParseFlowPort("6443/tcp")
+	flows, err := sim.Flows(src, []string{"cp1"}, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := sim.Explain(flows[0])
+	if tr.Allowed || tr.Passes || !strings.Contains(tr.Cilium.Reason, "ipv6.enabled") {
+		t.Errorf("IPv6 flow with Cilium's IPv6 off: allowed %v, passes %v, reason %q; want dropped, naming ipv6.enabled", tr.Allowed, tr.Passes, tr.Cilium.Reason)
 	}
 }

@@ -27,7 +27,7 @@ var SourceEntities = []string{"world", "host", "remote-node", "kube-apiserver", 
 type FlowSource struct {
 	Kind   string
 	Text   string            // as written
-	Prefix netip.Prefix      // SourceAddress
+	Prefix netip.Prefix      // SourceAddress; for SourceNode, the node's address when the source was written as one
 	Entity string            // SourceEntity
 	Nodes  []string          // SourceNode: node names in spec order
 	Labels map[string]string // SourcePod
@@ -147,7 +147,8 @@ func ParseFlowSource(c Cluster, s string) (FlowSource, error) {
 		for _, n := range c.Nodes {
 			for _, a := range n.Addresses {
 				if addr, err := netip.ParseAddr(a); err == nil && p.Bits() == addr.BitLen() && p.Addr() == addr {
-					src.Kind, src.Nodes = SourceNode, []string{n.Name}
+					// The node, sending from this address: its family is the flow's.
+					src.Kind, src.Nodes, src.Prefix = SourceNode, []string{n.Name}, p
 					return src, nil
 				}
 			}

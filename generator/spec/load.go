@@ -68,6 +68,17 @@ func (m *Model) written(path string) bool {
 	return ok && !m.nulls[path]
 }
 
+// writtenRule is written for a field of a host policy's rule, which may have come from its preset: there the preset's
+// file says (where null is not told apart, so it counts as written).
+func (m *Model) writtenRule(path string) bool {
+	_, positions, _, shown, inPreset := m.locate(path)
+	if !inPreset {
+		return m.written(shown)
+	}
+	_, ok := positions[shown]
+	return ok
+}
+
 // Options change how a spec is loaded.
 type Options struct {
 	// Templates is a folder whose presets/*.yaml override or add to the embedded presets.

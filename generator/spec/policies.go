@@ -114,6 +114,17 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 	if len(r.Entities)+len(r.Endpoints)+len(r.CIDRs)+len(r.Ports)+len(r.ICMP) == 0 {
 		v.fail(p, "name peers, ports or icmp; entities: [all] allows everything", "an empty rule is ambiguous")
 	}
+	// An empty peer list is no peer field to the compiler, which leaves it out (any peer), but Cilium reads it as any
+	// peer before 1.16 and as none from 1.16 (mergeEndpointSelectors): whatever was meant, one of them is wrong.
+	for _, peers := range []struct {
+		field string
+		n     int
+	}{{"entities", len(r.Entities)}, {"endpoints", len(r.Endpoints)}, {"cidrs", len(r.CIDRs)}} {
+		if peers.n == 0 && v.m.writtenRule(p+"."+peers.field) {
+			v.fail(p+"."+peers.field, "Cilium reads an empty peer list as every peer before 1.16 and as none from 1.16: name the peers, or leave the field out for any peer",
+				"an empty value is not allowed")
+		}
+	}
 	// A repeat inside a rule is refused, not dropped: the spec says something twice, perhaps meaning something else.
 	entities := repeats{v: v, list: p + ".entities"}
 	for i, e := range r.Entities {

@@ -118,9 +118,9 @@ type NodeMatch struct {
 // PolicyRule allows (or denies) traffic between the selected nodes and peers on ports. Peers of different kinds, and ICMP
 // next to ports, are split into several Cilium rules by the compiler. A rule with no peers matches any peer.
 type PolicyRule struct {
-	Entities  []string            `json:"entities,omitempty" jsonschema:"description=Cilium entities such as world or remote-node or kube-apiserver."`
-	Endpoints []map[string]string `json:"endpoints,omitempty" jsonschema:"description=Pod label selectors (matchLabels)."`
-	CIDRs     []CIDRPeer          `json:"cidrs,omitempty"`
+	Entities  []string            `json:"entities,omitempty" jsonschema:"minItems=1,description=Cilium entities such as world or remote-node or kube-apiserver."`
+	Endpoints []map[string]string `json:"endpoints,omitempty" jsonschema:"minItems=1,description=Pod label selectors (matchLabels)."`
+	CIDRs     []CIDRPeer          `json:"cidrs,omitempty" jsonschema:"minItems=1"`
 	Ports     []string            `json:"ports,omitempty" jsonschema:"description=PORT/PROTO or LOW-HIGH/PROTO; PROTO is tcp or udp or sctp or any."`
 	ICMP      []ICMPType          `json:"icmp,omitempty"`
 }

@@ -53,11 +53,22 @@ func (m *Model) Problem(path, hint, format string, args ...any) Problem {
 // problem is Problem; key says the problem is with the key of a free-form mapping entry (a label), which it points at
 // rather than at the value.
 func (m *Model) problem(path string, key bool, hint, format string, args ...any) Problem {
-	file, positions, keys, shown := m.File, m.Positions, m.keys, path
+	file, positions, keys, shown, _ := m.locate(path)
+	pos, ok := keys[shown]
+	if !key || !ok {
+		pos = posIn(positions, shown)
+	}
+	return Problem{File: file, Pos: pos, Path: shown, Msg: fmt.Sprintf(format, args...), Hint: hint}
+}
+
+// locate finds where the field at a path of the loaded model was written: in the spec, or, for what a host policy
+// took from its preset, in the preset's file (inPreset), with the path as written there.
+func (m *Model) locate(path string) (file string, positions, keys map[string]Pos, shown string, inPreset bool) {
+	file, positions, keys, shown = m.File, m.Positions, m.keys, path
 	if policy, rest, ok := cutPolicy(path); ok {
 		if parts, ok := m.fromPreset[policy]; ok {
 			shown = policy + rest
-			inPreset := parts.nodes && (rest == ".nodes" || strings.HasPrefix(rest, ".nodes."))
+			inPreset = parts.nodes && (rest == ".nodes" || strings.HasPrefix(rest, ".nodes."))
 			for dir, n := range parts.rules {
 				i, tail, ok := cutIndex(rest, "."+dir)
 				switch {
@@ -73,11 +84,7 @@ func (m *Model) problem(path string, key bool, hint, format string, args ...any)
 			}
 		}
 	}
-	pos, ok := keys[shown]
-	if !key || !ok {
-		pos = posIn(positions, shown)
-	}
-	return Problem{File: file, Pos: pos, Path: shown, Msg: fmt.Sprintf(format, args...), Hint: hint}
+	return file, positions, keys, shown, inPreset
 }
 
 // cutPolicy splits a path inside a host policy into the policy's path and the rest (.ingress[0].ports[1]).

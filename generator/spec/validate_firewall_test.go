@@ -142,7 +142,7 @@ func TestFlowGrammar(t *testing.T) {
 		{"entity:world", SourceWorld, ""},
 		{"10.0.0.0/8", SourceAddress, "10.0.0.0/8"},
 		{"2001:db8::7", SourceAddress, "2001:db8::7/128"},
-		{"159.69.60.182", SourceNode, "n1"}, // a node's address is the node, never world
+		{"159.69.60.182", SourceNode, "n1 159.69.60.182/32"}, // a node's address is the node, never world, sending from it
 		{"kube-apiserver", SourceEntity, "kube-apiserver"},
 		{"entity:remote-node", SourceEntity, "remote-node"},
 		{"n1", SourceNode, "n1"},
@@ -156,7 +156,7 @@ func TestFlowGrammar(t *testing.T) {
 		}
 		detail := src.Entity + strings.Join(src.Nodes, " ")
 		if src.Prefix.IsValid() {
-			detail = src.Prefix.String()
+			detail = strings.TrimPrefix(detail+" "+src.Prefix.String(), " ")
 		}
 		if src.Labels != nil {
 			detail = "k8s-app=" + src.Labels["k8s-app"] + " tier=" + src.Labels["tier"]
@@ -291,5 +291,27 @@ func TestICMPExtendedEchoIsBothFamilies(t *testing.T) {
 	}
 	if want := []string{" 42", " 43", "IPv6 160", "IPv6 161"}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("types %q, want %q", got, want)
+	}
+}
+
+// An empty peer list written out is refused: Cilium before 1.16 reads an empty fromEntities, fromEndpoints or
+// fromCIDR as no peer field (any peer), and from 1.16 as no peer at all, while the compiler, which leaves the empty
+// list out, made it any peer on the rule's ports, the whole internet included.
+func TestEmptyPeerListIsRefused(t *testing.T) {
+	got := problemsOf(t, `    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - {entities: [], ports: [6443/tcp]}
+          - {endpoints: [], ports: [4244/tcp]}
+          - {cidrs: [], ports: [50000/tcp]}
+`)
+	want := []string{
+		`fw.yaml:13:24: clusters[0].hostPolicies[0].ingress[0].entities: an empty value is not allowed (Cilium reads an empty peer list as every peer before 1.16 and as none from 1.16: name the peers, or leave the field out for any peer)`,
+		`fw.yaml:14:25: clusters[0].hostPolicies[0].ingress[1].endpoints: an empty value is not allowed (Cilium reads an empty peer list as every peer before 1.16 and as none from 1.16: name the peers, or leave the field out for any peer)`,
+		`fw.yaml:15:21: clusters[0].hostPolicies[0].ingress[2].cidrs: an empty value is not allowed (Cilium reads an empty peer list as every peer before 1.16 and as none from 1.16: name the peers, or leave the field out for any peer)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -35,6 +35,7 @@ func Spec(n int) []byte {
       auditMode: %t
       values:
         operator: {replicas: 2}
+        ipv6: {enabled: true} # the nodes are dual-stack: without it the host firewall drops their IPv6
     hostPolicies:
       - name: host-fw-control-plane
         preset: talos-control-plane

@@ -1,0 +1,91 @@
+package firewall
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// familySpec: cp1 has IPv4 only, cp2 both families, w1 IPv6 only; Cilium runs IPv6, Robot filters it.
+const familySpec = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: fam
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: cp2, addresses: [198.51.100.12, "2001:db8:7::12"], roles: [control-plane]}
+      - {name: w1, addresses: ["2001:db8:7::21"], roles: [worker]}
+      - {name: w2, addresses: [198.51.100.22, "2001:db8:7::22"], roles: [worker]}
+    cilium: {version: 1.16.5, values: {ipv6: {enabled: true}}}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner: {adminSources: [89.23.224.44/32], filterIPv6: true}
+`
+
+func familyTraces(t *testing.T, from, to, port string) []Trace {
+	t.Helper()
+	sim := NewSimulator(load(t, familySpec).Clusters[0])
+	src, err := spec.ParseFlowSource(sim.Cluster, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := spec.ParseFlowTarget(sim.Cluster, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := spec.ParseFlowPort(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flows, err := sim.Flows(src, targets, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Trace
+	for _, f := range flows {
+		out = append(out, sim.Explain(f))
+	}
+	return out
+}
+
+// A node cannot send a packet of a family it, or the node it sends to, has no address in: such a flow is denied
+// before any layer is asked, as it is for a sender outside the cluster.
+func TestNodeFlowAcrossFamiliesIsDenied(t *testing.T) {
+	for _, c := range []struct{ from, to, port, why string }{
+		{"cp1", "cp2", "icmpv6", "cp1 has no IPv6 address"},
+		{"cp2", "cp1", "icmpv6", "cp1 has no IPv6 address"},
+		{"cp1", "w1", "10250/tcp", "has no IPv"},
+		{"w1", "cp1", "6443/tcp", "has no IPv"},
+	} {
+		for _, tr := range familyTraces(t, c.from, c.to, c.port) {
+			if tr.Allowed || tr.Passes || !strings.Contains(tr.Result, c.why) {
+				t.Errorf("%s -> %s %s: allowed %v, passes %v, result %q; want denied: %s", c.from, c.to, c.port, tr.Allowed, tr.Passes, tr.Result, c.why)
+			}
+		}
+	}
+	// The built-in checks between cp1 (IPv4 only) and w1 (IPv6 only) cannot hold.
+	var failed []string
+	for _, ch := range Verify(load(t, familySpec)) {
+		if !ch.OK && strings.Contains(ch.String(), "w1") && strings.Contains(ch.String(), "cp1") {
+			failed = append(failed, ch.String())
+		}
+	}
+	if len(failed) == 0 {
+		t.Errorf("no built-in check between cp1 (IPv4 only) and w1 (IPv6 only) fails")
+	}
+}
+
+// A node's own address as the source is that node sending from that address, in that address's family.
+func TestNodeAddressSourceKeepsItsFamily(t *testing.T) {
+	trs := familyTraces(t, "2001:db8:7::12", "w2", "10250/tcp")
+	if len(trs) != 1 || trs[0].Flow.SourceAddr.String() != "2001:db8:7::12" || trs[0].Flow.ToAddr.String() != "2001:db8:7::22" || trs[0].Flow.SourceNode != "cp2" {
+		t.Fatalf("flows %+v; want one from cp2 at 2001:db8:7::12 to w2 at 2001:db8:7::22", trs)
+	}
+	trs = familyTraces(t, "198.51.100.12", "cp1", "6443/tcp")
+	if len(trs) != 1 || trs[0].Flow.SourceAddr.String() != "198.51.100.12" || !trs[0].Allowed {
+		t.Fatalf("flows %+v; want one allowed from cp2 at 198.51.100.12", trs)
+	}
+}

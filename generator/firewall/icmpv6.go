@@ -1,0 +1,100 @@
+package firewall
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// What bpf_host does with ICMPv6 before the host policies see it (bpf/lib/icmp6.h icmp6_host_handle, read in the
+// charts' sources of 1.13.4, 1.14.0, 1.15.6, 1.15.19, 1.16.0 and 1.20.2): echo request and reply go to the policies;
+// the types RFC 4890 says a node needs (errors, MLD, router and neighbour discovery, SEND) pass around them; every
+// other type is dropped (DROP_FORBIDDEN_ICMP6), whatever the policies say and in audit mode too. Neighbour
+// solicitations (135) are the exception that moved: 1.13 answers or passes them in the datapath; 1.14 hands them to
+// the policies in both directions; from 1.15 those that arrive are handled in the datapath again, while those the node
+// sends reach the egress policies until cilium/cilium#46325 (in 1.20.2; earlier patch releases are taken as without
+// it, which can only make a verdict denied).
+type icmpv6Path int
+
+const (
+	icmpv6Policy icmpv6Path = iota // the host policies decide
+	icmpv6Pass                     // passes around the host policies
+	icmpv6Drop                     // dropped whatever the host policies say
+)
+
+var (
+	cilium114  = semver.MustParse("1.14.0")
+	cilium115  = semver.MustParse("1.15.0")
+	cilium1202 = semver.MustParse("1.20.2")
+)
+
+// icmpv6PathOf says which way an ICMPv6 type takes through a node's host firewall in one direction. A version that
+// does not resolve (the loader refuses those) is taken as handing solicitations to the policies.
+func icmpv6PathOf(typ int, egress bool, version *semver.Version) icmpv6Path {
+	switch {
+	case typ == 128 || typ == 129:
+		return icmpv6Policy
+	case typ == 135 && solicitationsReachPolicies(egress, version):
+		return icmpv6Policy
+	case typ >= 1 && typ <= 4, typ >= 130 && typ <= 136, typ >= 141 && typ <= 143, typ == 148 || typ == 149,
+		typ >= 151 && typ <= 153:
+		return icmpv6Pass
+	}
+	return icmpv6Drop
+}
+
+func solicitationsReachPolicies(egress bool, v *semver.Version) bool {
+	switch {
+	case v == nil:
+		return true
+	case v.LessThan(cilium114):
+		return false
+	case v.LessThan(cilium115):
+		return true
+	}
+	return egress && v.LessThan(cilium1202)
+}
+
+// neighbourDiscoveryType says whether an ICMPv6 type is part of neighbour or router discovery (133-137), which a flow
+// of its own does not depend on.
+func neighbourDiscoveryType(port spec.FlowPort) bool {
+	return port.Protocol == "icmp" && port.Family == "IPv6" && port.ICMPType >= 133 && port.ICMPType <= 137
+}
+
+// hetznerRouter is the link-local address of the IPv6 gateway of a Hetzner server (Hetzner's network docs): the node
+// resolves it, and it resolves the node, with neighbour solicitations. Cilium sees a link-local peer as world.
+var hetznerRouter = netip.MustParseAddr("fe80::1")
+
+// neighbourDiscovery checks that a node's neighbour solicitations get through its host firewall both ways: those of
+// the router looking for the node (ingress) and the node's own for the router (egress). Without them no IPv6 packet
+// reaches the node, nor any reply leaves it. It returns the verdict that cuts them, or nil.
+func (s *Simulator) neighbourDiscovery(n spec.Node) *CiliumVerdict {
+	ns := spec.FlowPort{Protocol: "icmp", Family: "IPv6", ICMPType: 135}
+	router := identity{entities: []string{"world"}, addr: hetznerRouter}
+	for _, egress := range []bool{false, true} {
+		if v := s.ciliumVerdict(n, egress, true, router, ns, ns.String()); !v.Allowed {
+			return &v
+		}
+	}
+	return nil
+}
+
+// withNeighbourDiscovery turns a verdict that lets an IPv6 flow through into a drop when the node's neighbour
+// discovery is cut, saying both.
+func (s *Simulator) withNeighbourDiscovery(v CiliumVerdict, n spec.Node) CiliumVerdict {
+	if !v.Allowed {
+		return v
+	}
+	nd := s.neighbourDiscovery(n)
+	if nd == nil {
+		return v
+	}
+	out := *nd
+	out.Direction = v.Direction
+	out.Reason = fmt.Sprintf("the policies pass it (%s), but %s's neighbour discovery is cut, so no IPv6 packet gets to or from it: its %s neighbour solicitations (icmpv6:135, Cilium %s hands them to the host policies): %s",
+		v.Reason, n.Name, nd.Direction, s.Cluster.Cilium.Version, nd.Reason)
+	return out
+}
