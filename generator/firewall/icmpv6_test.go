@@ -139,3 +139,29 @@ func TestNeighbourDiscoveryLint(t *testing.T) {
 		t.Errorf("1.16.5 with an egress default deny: %v; want one egress warning", got)
 	}
 }
+
+// TestNeighbourSolicitationReleases: the datapath's neighbour solicitation responder on from-netdev was removed in
+// 1.14.0 (cilium/cilium#25329) and put back by #30837, backported to 1.14.8 (#31186) and 1.15.2 (#31155), both per
+// the release notes. In between, solicitations arriving at the node go to the host policies: 1.15.0 and 1.15.1 behave
+// like 1.14.0, not like 1.15.2. A range is judged by every release it admits, since Flux may install any of them.
+func TestNeighbourSolicitationReleases(t *testing.T) {
+	failures := func(version string) int {
+		m := load(t, strings.NewReplacer("%VERSION%", version, "%AUDIT%", "false", "%EXTRA%", "").Replace(icmpv6Spec))
+		n := 0
+		for _, ch := range Verify(m) {
+			if !ch.OK {
+				n++
+			}
+		}
+		return n
+	}
+	for version, want := range map[string]int{
+		"1.13.4": 0, "1.14.0": 2, "1.14.7": 2, "1.14.8": 0, "1.15.0": 2, "1.15.1": 2, "1.15.2": 0, "1.16.0": 0,
+		`">=1.14.8 <1.16.0"`: 2, // admits 1.15.0 and 1.15.1
+		`"~1.15.2"`:          0,
+	} {
+		if got := failures(version); got != want {
+			t.Errorf("Cilium %s, ingress solicitations under the preset's default deny: %d failed checks, want %d", version, got, want)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -34,7 +33,9 @@ type Simulator struct {
 	byName   []cilium.ClusterwideNetworkPolicy  // Policies sorted by name
 	cuts     []netip.Prefix                     // boundaries: the address ranges the layers name
 	families cilium.Families                    // the address families the agents handle
-	version  *semver.Version                    // the chart version (the lowest of a range); nil if it does not resolve
+	// solicitations says whether the chart hands the node's neighbour solicitations to the host policies, for
+	// ingress and egress (any release of a range doing so counts).
+	solicitations [2]bool
 }
 
 type ruleKey struct {
@@ -114,7 +115,7 @@ func NewSimulator(c spec.Cluster) *Simulator {
 // its spec compiles to: those still applied while Flux has rolled out new Cilium settings but not the new policies.
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	s := &Simulator{Cluster: c, Policies: policies, families: cilium.FamiliesOf(c)}
-	s.version, _ = spec.ResolveCiliumVersion(c.Cilium.Version)
+	s.solicitations = solicitationsOf(c.Cilium.Version)
 	if t, ok := BuildTemplate(c); ok {
 		s.Template = &t
 	}
@@ -577,7 +578,7 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress, v6 bool, peer identity, p
 		return v
 	}
 	if port.Protocol == "icmp" && port.Family == "IPv6" {
-		switch icmpv6PathOf(port.ICMPType, egress, s.version) {
+		switch icmpv6PathOf(port.ICMPType, egress, s.solicitations) {
 		case icmpv6Pass:
 			v.Allowed = true
 			v.Reason = fmt.Sprintf("Cilium passes %s around the host policies (a type RFC 4890 says a node needs)", portText)
