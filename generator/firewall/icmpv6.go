@@ -18,7 +18,8 @@ import (
 // datapath's responder (cilium/cilium#25329) and hands them to the policies in both directions; #30837 put the
 // responder back for those that arrive, in 1.14.8 (#31186) and 1.15.2 (#31155) by the release notes, so 1.15.0 and
 // 1.15.1 still hand both directions to the policies. Those the node sends reach the egress policies until
-// cilium/cilium#46325 (in 1.20.2; earlier patch releases are taken as without it, which can only make a verdict denied).
+// cilium/cilium#46325 (in 1.20.2, and backported to 1.19.6 by #46669 per its release notes; other patch releases are
+// taken as without it, which can only make a verdict denied).
 type icmpv6Path int
 
 const (
@@ -32,6 +33,8 @@ var (
 	cilium1148 = semver.MustParse("1.14.8")
 	cilium115  = semver.MustParse("1.15.0")
 	cilium1152 = semver.MustParse("1.15.2")
+	cilium1196 = semver.MustParse("1.19.6")
+	cilium120  = semver.MustParse("1.20.0")
 	cilium1202 = semver.MustParse("1.20.2")
 )
 
@@ -64,6 +67,9 @@ func solicitationsReachPolicies(egress bool, v *semver.Version) bool {
 		return egress
 	case v.LessThan(cilium1152):
 		return true
+	}
+	if !v.LessThan(cilium1196) && v.LessThan(cilium120) {
+		return false // the fix's backport (#46669)
 	}
 	return egress && v.LessThan(cilium1202)
 }

@@ -105,6 +105,13 @@ func TestNeighbourDiscoveryUnderHostPolicies(t *testing.T) {
 	if got := failures("1.16.5", out); !slices.Equal(got, admin) {
 		t.Errorf("1.16.5 with an egress default deny: failures %v, want %v", got, admin)
 	}
+	// The fix was backported to 1.19.6 (its release notes: Backport PR cilium/cilium#46669).
+	if got := failures("1.19.5", out); !slices.Equal(got, admin) {
+		t.Errorf("1.19.5 with an egress default deny: failures %v, want %v", got, admin)
+	}
+	if got := failures("1.19.6", out); len(got) != 0 {
+		t.Errorf("1.19.6 with an egress default deny (the fix's backport): failures %v, want none", got)
+	}
 	if got := failures("1.20.2", out); len(got) != 0 {
 		t.Errorf("1.20.2 with an egress default deny (its solicitations pass around the policies): failures %v, want none", got)
 	}
