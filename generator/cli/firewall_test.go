@@ -218,17 +218,22 @@ clusters:
 `
 	code, _, stderr, out := runSpec(t, robot, "generate")
 	if code != ExitFailure || !strings.Contains(stderr, "FAIL  kf: built-in: admin -> node:cp1 6443/tcp allowed") ||
-		!strings.Contains(stderr, "audit mode does not let through") || strings.Contains(stderr, "audit mode lets the drops pass") {
+		!strings.Contains(stderr, "audit mode does not lift them all") || strings.Contains(stderr, "audit mode lets the drops pass") {
 		t.Errorf("Robot discards the admin, audit on: exit %d\n%s", code, stderr)
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("generate wrote %s although the admin is locked out: %v", out, err)
 	}
+	// The refusal says where the fault is: not in the host policies (fixing those, or audit mode, changes nothing).
+	refusal := stderr[strings.LastIndex(stderr, "kronform-gen: refusing"):]
+	if strings.Contains(refusal, "these policies") || !strings.Contains(refusal, "the hetzner rules that discard") || !strings.Contains(refusal, "cilium.values") {
+		t.Errorf("Robot discards the admin, audit on: the refusal does not say what to fix:\n%s", refusal)
+	}
 
 	// The same in Cilium's datapath: an IPv6 admin, and agents without IPv6.
 	v6 := strings.NewReplacer("[159.69.60.182]", `[159.69.60.182, "2a01:4f8:1:2::2"]`, "[89.23.224.44/32]", `["2a02:8108::/32"]
       filterIPv6: true`).Replace(robot[:strings.Index(robot, "      rules:")])
-	if code, _, stderr, _ = runSpec(t, v6, "generate"); code != ExitFailure || !strings.Contains(stderr, "audit mode does not let through") {
+	if code, _, stderr, _ = runSpec(t, v6, "generate"); code != ExitFailure || !strings.Contains(stderr, "audit mode does not lift them all") {
 		t.Errorf("IPv6 admin, Cilium without IPv6, audit on: exit %d\n%s", code, stderr)
 	}
 	// With IPv6 on in Cilium the drops are policy drops, which audit mode lets pass: written, with the warning.

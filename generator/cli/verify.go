@@ -131,7 +131,9 @@ func (a *app) auditGuard(m *spec.Model) error {
 	if !unaudited {
 		return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail with audit mode off, so these policies %s; fix them, or set cilium.auditMode: true while you work on them", a.outDir, n, harm(checks, refused))
 	}
-	return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail, some with audit mode on, and audit mode does not let through what the Robot firewall or Cilium's datapath drops before any policy, so these policies %s; fix them", a.outDir, n, harm(checks, refused))
+	// The fault is not in the host policies of the audited clusters: audit mode already lets their drops pass, so
+	// pointing at "these policies" would send the reader to the wrong layer.
+	return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail, and audit mode does not lift them all: it lets Cilium's policy drops pass, not what the Robot firewall or Cilium's datapath drops before any policy, so this tree %s; fix what the traces above name: the hetzner rules that discard, cilium.values for a family the agents do not run (ipv4.enabled, ipv6.enabled), the host policies of a cluster out of audit mode, or an assertion that is wrong", a.outDir, n, harm(checks, refused))
 }
 
 // harm words what the failed checks of the enforcing clusters mean: an expected allow that fails cuts someone off,

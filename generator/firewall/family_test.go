@@ -89,3 +89,40 @@ func TestNodeAddressSourceKeepsItsFamily(t *testing.T) {
 		t.Fatalf("flows %+v; want one allowed from cp2 at 198.51.100.12", trs)
 	}
 }
+
+// TestIPv6OnlyCiliumOnDualStackHosts: with ipv4.enabled false and ipv6.enabled true the cluster runs on IPv6 (the
+// node IPs, the overlay, the pods), so node-to-node and pod-to-node flows between dual-stack hosts go over IPv6. The
+// simulator sent them over IPv4, which the agents drop, and so failed every built-in check and refused the tree even
+// in audit mode.
+func TestIPv6OnlyCiliumOnDualStackHosts(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: v6
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182, "2a01:4f8:1c1c:1::2"], roles: [control-plane]}
+      - {name: n2, addresses: [159.69.60.183, "2a01:4f8:1c1c:2::2"], roles: [worker]}
+    cilium: {version: 1.16.0, auditMode: true, values: {ipv4: {enabled: false}, ipv6: {enabled: true}}}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+      - {name: w, preset: talos-worker}
+    hetzner: {adminSources: ["2a02:8108::/32"], filterIPv6: true}
+`
+	for _, ch := range Verify(load(t, doc)) {
+		if !ch.OK {
+			t.Errorf("%s fails: %+v", ch, ch.Traces)
+		}
+	}
+	// IPv4 stays the family of a dual-stack cluster, and of one that runs IPv4 only.
+	for _, values := range []string{"{ipv6: {enabled: true}}", "{}"} {
+		sim := NewSimulator(load(t, strings.Replace(doc, "{ipv4: {enabled: false}, ipv6: {enabled: true}}", values, 1)).Clusters[0])
+		p, _ := spec.ParseFlowPort("8472/udp")
+		src, _ := spec.ParseFlowSource(sim.Cluster, "node:n2")
+		flows, err := sim.Flows(src, []string{"n1"}, p)
+		if err != nil || len(flows) != 1 || !flows[0].ToAddr.Is4() {
+			t.Errorf("values %s: flows %+v, %v; want one over IPv4", values, flows, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -13,10 +14,12 @@ import (
 // charts' sources of 1.13.4, 1.14.0, 1.15.6, 1.15.19, 1.16.0 and 1.20.2): echo request and reply go to the policies;
 // the types RFC 4890 says a node needs (errors, MLD, router and neighbour discovery, SEND) pass around them; every
 // other type is dropped (DROP_FORBIDDEN_ICMP6), whatever the policies say and in audit mode too. Neighbour
-// solicitations (135) are the exception that moved: 1.13 answers or passes them in the datapath; 1.14 hands them to
-// the policies in both directions; from 1.15 those that arrive are handled in the datapath again, while those the node
-// sends reach the egress policies until cilium/cilium#46325 (in 1.20.2; earlier patch releases are taken as without
-// it, which can only make a verdict denied).
+// solicitations (135) are the exception that moved: 1.13 answers or passes them in the datapath; 1.14.0 removed the
+// datapath's responder (cilium/cilium#25329) and hands them to the policies in both directions; #30837 put the
+// responder back for those that arrive, in 1.14.8 (#31186) and 1.15.2 (#31155) by the release notes, so 1.15.0 and
+// 1.15.1 still hand both directions to the policies. Those the node sends reach the egress policies until
+// cilium/cilium#46325 (in 1.20.2, and backported to 1.19.6 by #46669 per its release notes; other patch releases are
+// taken as without it, which can only make a verdict denied).
 type icmpv6Path int
 
 const (
@@ -27,17 +30,25 @@ const (
 
 var (
 	cilium114  = semver.MustParse("1.14.0")
+	cilium1148 = semver.MustParse("1.14.8")
 	cilium115  = semver.MustParse("1.15.0")
+	cilium1152 = semver.MustParse("1.15.2")
+	cilium1196 = semver.MustParse("1.19.6")
+	cilium120  = semver.MustParse("1.20.0")
 	cilium1202 = semver.MustParse("1.20.2")
 )
 
-// icmpv6PathOf says which way an ICMPv6 type takes through a node's host firewall in one direction. A version that
-// does not resolve (the loader refuses those) is taken as handing solicitations to the policies.
-func icmpv6PathOf(typ int, egress bool, version *semver.Version) icmpv6Path {
+// icmpv6PathOf says which way an ICMPv6 type takes through a node's host firewall in one direction, given whether
+// the chart hands the node's neighbour solicitations to the policies in each direction (ingress, egress).
+func icmpv6PathOf(typ int, egress bool, solicitations [2]bool) icmpv6Path {
+	dir := 0
+	if egress {
+		dir = 1
+	}
 	switch {
 	case typ == 128 || typ == 129:
 		return icmpv6Policy
-	case typ == 135 && solicitationsReachPolicies(egress, version):
+	case typ == 135 && solicitations[dir]:
 		return icmpv6Policy
 	case typ >= 1 && typ <= 4, typ >= 130 && typ <= 136, typ >= 141 && typ <= 143, typ == 148 || typ == 149,
 		typ >= 151 && typ <= 153:
@@ -48,15 +59,58 @@ func icmpv6PathOf(typ int, egress bool, version *semver.Version) icmpv6Path {
 
 func solicitationsReachPolicies(egress bool, v *semver.Version) bool {
 	switch {
-	case v == nil:
-		return true
 	case v.LessThan(cilium114):
 		return false
-	case v.LessThan(cilium115):
+	case v.LessThan(cilium1148):
 		return true
+	case v.LessThan(cilium115):
+		return egress
+	case v.LessThan(cilium1152):
+		return true
+	}
+	if !v.LessThan(cilium1196) && v.LessThan(cilium120) {
+		return false // the fix's backport (#46669)
 	}
 	return egress && v.LessThan(cilium1202)
 }
+
+// solicitationsOf says, for ingress and egress, whether the chart a version or range names hands neighbour
+// solicitations to the host policies. A range is judged by every release it admits, not by its lowest one: Flux may
+// install any of them, and solicitations moved within a minor release (1.14.8, 1.15.2), so a release that hands them
+// to the policies anywhere in the range counts. A version that does not resolve (the loader refuses those) is taken
+// as handing them to the policies.
+func solicitationsOf(version string) [2]bool {
+	if r, ok := solicitationsCache.Load(version); ok {
+		return r.([2]bool)
+	}
+	out := [2]bool{true, true}
+	if _, err := spec.ResolveCiliumVersion(version); err == nil {
+		var admitted func(*semver.Version) bool
+		if exact, err := semver.StrictNewVersion(version); err == nil {
+			admitted = exact.Equal
+		} else if c, err := semver.NewConstraint(version); err == nil {
+			admitted = c.Check
+		}
+		if admitted != nil {
+			out = [2]bool{}
+			for minor := uint64(0); minor <= 60; minor++ {
+				for patch := uint64(0); patch <= 60; patch++ {
+					v := semver.New(1, minor, patch, "", "")
+					if !admitted(v) {
+						continue
+					}
+					out[0] = out[0] || solicitationsReachPolicies(false, v)
+					out[1] = out[1] || solicitationsReachPolicies(true, v)
+				}
+			}
+		}
+	}
+	solicitationsCache.Store(version, out)
+	return out
+}
+
+// solicitationsCache remembers each version string's answer: probing a range costs a few thousand constraint checks.
+var solicitationsCache sync.Map
 
 // neighbourDiscoveryType says whether an ICMPv6 type is part of neighbour or router discovery (133-137), which a flow
 // of its own does not depend on.

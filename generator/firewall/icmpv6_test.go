@@ -105,6 +105,13 @@ func TestNeighbourDiscoveryUnderHostPolicies(t *testing.T) {
 	if got := failures("1.16.5", out); !slices.Equal(got, admin) {
 		t.Errorf("1.16.5 with an egress default deny: failures %v, want %v", got, admin)
 	}
+	// The fix was backported to 1.19.6 (its release notes: Backport PR cilium/cilium#46669).
+	if got := failures("1.19.5", out); !slices.Equal(got, admin) {
+		t.Errorf("1.19.5 with an egress default deny: failures %v, want %v", got, admin)
+	}
+	if got := failures("1.19.6", out); len(got) != 0 {
+		t.Errorf("1.19.6 with an egress default deny (the fix's backport): failures %v, want none", got)
+	}
 	if got := failures("1.20.2", out); len(got) != 0 {
 		t.Errorf("1.20.2 with an egress default deny (its solicitations pass around the policies): failures %v, want none", got)
 	}
@@ -137,5 +144,31 @@ func TestNeighbourDiscoveryLint(t *testing.T) {
 	out := "      - {name: out, nodes: {}, egress: [{entities: [cluster]}]}"
 	if got := warned("1.16.5", out); len(got) != 1 || !strings.Contains(got[0], "hands its egress neighbour solicitations") {
 		t.Errorf("1.16.5 with an egress default deny: %v; want one egress warning", got)
+	}
+}
+
+// TestNeighbourSolicitationReleases: the datapath's neighbour solicitation responder on from-netdev was removed in
+// 1.14.0 (cilium/cilium#25329) and put back by #30837, backported to 1.14.8 (#31186) and 1.15.2 (#31155), both per
+// the release notes. In between, solicitations arriving at the node go to the host policies: 1.15.0 and 1.15.1 behave
+// like 1.14.0, not like 1.15.2. A range is judged by every release it admits, since Flux may install any of them.
+func TestNeighbourSolicitationReleases(t *testing.T) {
+	failures := func(version string) int {
+		m := load(t, strings.NewReplacer("%VERSION%", version, "%AUDIT%", "false", "%EXTRA%", "").Replace(icmpv6Spec))
+		n := 0
+		for _, ch := range Verify(m) {
+			if !ch.OK {
+				n++
+			}
+		}
+		return n
+	}
+	for version, want := range map[string]int{
+		"1.13.4": 0, "1.14.0": 2, "1.14.7": 2, "1.14.8": 0, "1.15.0": 2, "1.15.1": 2, "1.15.2": 0, "1.16.0": 0,
+		`">=1.14.8 <1.16.0"`: 2, // admits 1.15.0 and 1.15.1
+		`"~1.15.2"`:          0,
+	} {
+		if got := failures(version); got != want {
+			t.Errorf("Cilium %s, ingress solicitations under the preset's default deny: %d failed checks, want %d", version, got, want)
+		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -34,7 +33,9 @@ type Simulator struct {
 	byName   []cilium.ClusterwideNetworkPolicy  // Policies sorted by name
 	cuts     []netip.Prefix                     // boundaries: the address ranges the layers name
 	families cilium.Families                    // the address families the agents handle
-	version  *semver.Version                    // the chart version (the lowest of a range); nil if it does not resolve
+	// solicitations says whether the chart hands the node's neighbour solicitations to the host policies, for
+	// ingress and egress (any release of a range doing so counts).
+	solicitations [2]bool
 }
 
 type ruleKey struct {
@@ -114,7 +115,7 @@ func NewSimulator(c spec.Cluster) *Simulator {
 // its spec compiles to: those still applied while Flux has rolled out new Cilium settings but not the new policies.
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	s := &Simulator{Cluster: c, Policies: policies, families: cilium.FamiliesOf(c)}
-	s.version, _ = spec.ResolveCiliumVersion(c.Cilium.Version)
+	s.solicitations = solicitationsOf(c.Cilium.Version)
 	if t, ok := BuildTemplate(c); ok {
 		s.Template = &t
 	}
@@ -156,24 +157,28 @@ func (s *Simulator) node(name string) spec.Node {
 	panic("firewall: unknown node " + name) // targets come from spec.ParseFlowTarget
 }
 
-// family picks the address family of a flow: ICMP says it; otherwise IPv4 unless the nodes involved have IPv6 only.
-func family(port spec.FlowPort, nodes ...spec.Node) (v6 bool) {
+// family picks the address family of a flow: ICMP says it; otherwise IPv4 unless the nodes involved have IPv6 only,
+// or the cluster runs IPv6 only (Cilium's ipv4.enabled false, ipv6.enabled true) and every node involved has an IPv6
+// address: then the node IPs, the overlay and the pods are IPv6, and so is traffic between dual-stack hosts.
+func (s *Simulator) family(port spec.FlowPort, nodes ...spec.Node) (v6 bool) {
 	if port.Protocol == "icmp" {
 		return port.Family == "IPv6"
 	}
+	all6 := true
 	for _, n := range nodes {
 		_, has4 := spec.HostAddress(n, false)
 		_, has6 := spec.HostAddress(n, true)
 		if !has4 && has6 {
 			return true
 		}
+		all6 = all6 && (has6 || len(n.Addresses) == 0)
 	}
-	return false
+	return all6 && s.families.IPv6 && !s.families.IPv4
 }
 
 // worldFamilies are the address families a world flow to a node is tested in (false IPv4, true IPv6): the ICMP
 // family when the port names one, else every family the node has an address in, else IPv4 as family says.
-func worldFamilies(port spec.FlowPort, dst spec.Node) []bool {
+func (s *Simulator) worldFamilies(port spec.FlowPort, dst spec.Node) []bool {
 	if port.Protocol == "icmp" {
 		return []bool{port.Family == "IPv6"}
 	}
@@ -184,7 +189,7 @@ func worldFamilies(port spec.FlowPort, dst spec.Node) []bool {
 		}
 	}
 	if len(out) == 0 {
-		return []bool{family(port, dst)}
+		return []bool{s.family(port, dst)}
 	}
 	return out
 }
@@ -221,7 +226,7 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 		case spec.SourceWorld:
 			// The internet reaches a node over every family it has an address in, and the layers may treat the
 			// families differently (Robot passes IPv6 unless filter_ipv6): one flow per family. ICMP names its own.
-			for _, v6 := range worldFamilies(port, dst) {
+			for _, v6 := range s.worldFamilies(port, dst) {
 				f := base
 				f.SourceAddr = s.worldAddress(v6)
 				f.From = "world " + f.SourceAddr.String()
@@ -248,7 +253,7 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 					continue // a role reaching its own members means the other nodes
 				}
 				from := s.node(name)
-				v6 := family(port, from, dst)
+				v6 := s.family(port, from, dst)
 				f := base
 				f.SourceNode, f.From = name, name
 				f.SourceAddr, _ = spec.HostAddress(from, v6)
@@ -577,7 +582,7 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress, v6 bool, peer identity, p
 		return v
 	}
 	if port.Protocol == "icmp" && port.Family == "IPv6" {
-		switch icmpv6PathOf(port.ICMPType, egress, s.version) {
+		switch icmpv6PathOf(port.ICMPType, egress, s.solicitations) {
 		case icmpv6Pass:
 			v.Allowed = true
 			v.Reason = fmt.Sprintf("Cilium passes %s around the host policies (a type RFC 4890 says a node needs)", portText)
@@ -681,7 +686,7 @@ func (s *Simulator) familyGap(f Flow, dst spec.Node) string {
 		return ""
 	}
 	from := s.node(f.SourceNode)
-	v6 := family(f.port, from, dst)
+	v6 := s.family(f.port, from, dst)
 	if f.SourceAddr.IsValid() {
 		v6 = f.SourceAddr.Is6()
 	}
@@ -717,7 +722,7 @@ func (s *Simulator) Explain(f Flow) Trace {
 	t.Hetzner = s.hetzner(f)
 	// The packet's family: its addresses' when it has them, else the ICMP family or the destination's (an entity or
 	// a pod sends in the family the node is reached in).
-	v6 := family(f.port, dst)
+	v6 := s.family(f.port, dst)
 	if f.ToAddr.IsValid() {
 		v6 = f.ToAddr.Is6()
 	}
