@@ -212,13 +212,14 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 		}
 	}
 	warnings = append(warnings, workerRoleWarnings(m, cp, c)...)
-	if t := sim.Template; t != nil && !t.FilterIPv6 {
-		var v6 []string
-		for _, n := range c.Nodes {
-			if a, ok := spec.HostAddress(n, true); ok {
-				v6 = append(v6, fmt.Sprintf("%s (%s)", n.Name, a))
-			}
+	// The nodes with an IPv6 address, as "n1 (2001:db8::1)".
+	var v6 []string
+	for _, n := range c.Nodes {
+		if a, ok := spec.HostAddress(n, true); ok {
+			v6 = append(v6, fmt.Sprintf("%s (%s)", n.Name, a))
 		}
+	}
+	if t := sim.Template; t != nil && !t.FilterIPv6 {
 		if len(v6) > 0 {
 			warnings = append(warnings, m.Problem(cp+".hetzner",
 				"set filterIPv6: true, and list your IPv6 addresses in adminSources if you connect over IPv6",
@@ -226,12 +227,6 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 		}
 	}
 	if *c.Cilium.HostFirewall && !sim.families.IPv6 {
-		var v6 []string
-		for _, n := range c.Nodes {
-			if a, ok := spec.HostAddress(n, true); ok {
-				v6 = append(v6, fmt.Sprintf("%s (%s)", n.Name, a))
-			}
-		}
 		if len(v6) > 0 {
 			warnings = append(warnings, m.Problem(cp+".cilium",
 				"set cilium.values ipv6: {enabled: true} if the nodes should be reached over IPv6",
