@@ -212,9 +212,12 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 		}
 	}
 	warnings = append(warnings, workerRoleWarnings(m, cp, c)...)
-	// The nodes with an IPv6 address, as "n1 (2001:db8::1)".
-	var v6 []string
+	// The nodes with an address of each family, as "n1 (2001:db8::1)".
+	var v4, v6 []string
 	for _, n := range c.Nodes {
+		if a, ok := spec.HostAddress(n, false); ok {
+			v4 = append(v4, fmt.Sprintf("%s (%s)", n.Name, a))
+		}
 		if a, ok := spec.HostAddress(n, true); ok {
 			v6 = append(v6, fmt.Sprintf("%s (%s)", n.Name, a))
 		}
@@ -232,6 +235,11 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 				"set cilium.values ipv6: {enabled: true} if the nodes should be reached over IPv6",
 				"Cilium runs without IPv6 (ipv6.enabled is false, the chart's default) and with the host firewall on, so its agents drop every IPv6 packet on %s, before any policy and in audit mode too", strings.Join(v6, ", ")))
 		}
+	}
+	if *c.Cilium.HostFirewall && !sim.families.IPv4 && len(v4) > 0 {
+		warnings = append(warnings, m.Problem(cp+".cilium",
+			"set cilium.values ipv4: {enabled: true} if the nodes should be reached over IPv4",
+			"Cilium runs without IPv4 (ipv4.enabled is false) and with the host firewall on, so its agents drop every IPv4 packet on %s, before any policy and in audit mode too", strings.Join(v4, ", ")))
 	}
 	warnings = append(warnings, neighbourDiscoveryWarnings(m, cp, sim)...)
 	warnings = append(warnings, cidrPeerWarnings(m, cp, c)...)

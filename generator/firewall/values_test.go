@@ -157,3 +157,42 @@ clusters:
 		t.Errorf("IPv6 flow with Cilium's IPv6 off: allowed %v, passes %v, reason %q; want dropped, naming ipv6.enabled", tr.Allowed, tr.Passes, tr.Cilium.Reason)
 	}
 }
+
+// The same for IPv4: with ipv4.enabled false (an IPv6-only Cilium), the agents drop every IPv4 packet on the nodes'
+// devices once the host firewall is on, so a node's IPv4 address is warned of; a node without one is not.
+func TestIPv4OffInCiliumIsWarned(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: v4
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11, "2a01:4f8:1:2::2"], roles: [control-plane]}
+      - {name: w1, addresses: ["2a01:4f8:1:2::3"], roles: [worker]}
+    cilium:
+      version: 1.16.5
+      values: %VALUES%
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner: {adminSources: ["2a02:8108::/32"], filterIPv6: true}
+`
+	for values, warned := range map[string]bool{
+		"{ipv4: {enabled: false}, ipv6: {enabled: true}}": true,
+		"{ipv6: {enabled: true}}":                         false,
+	} {
+		_, warnings := Lint(load(t, strings.Replace(doc, "%VALUES%", values, 1)))
+		var found []string
+		for _, p := range warnings {
+			if strings.Contains(p.String(), "Cilium runs without IPv4") {
+				found = append(found, p.String())
+			}
+		}
+		if warned != (len(found) == 1) {
+			t.Errorf("values %s: IPv4-off warnings %q, want warned %v", values, found, warned)
+		}
+		if warned && len(found) == 1 && (!strings.Contains(found[0], "cp1 (198.51.100.11)") || strings.Contains(found[0], "w1")) {
+			t.Errorf("values %s: the warning names %q, want cp1 (198.51.100.11) alone", values, found[0])
+		}
+	}
+}
