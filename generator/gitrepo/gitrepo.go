@@ -418,9 +418,11 @@ func (r *Repo) Committable(files []string) (tracked, addable []string, err error
 	for _, e := range idx.Entries {
 		inIndex[e.Name] = true
 	}
+	rel := make([]string, len(files)) // "" for a file outside the work tree
 	var rps []string
-	for _, f := range files {
+	for i, f := range files {
 		if rp, ok := r.RelPath(f); ok {
+			rel[i] = rp
 			rps = append(rps, rp)
 		}
 	}
@@ -428,11 +430,12 @@ func (r *Repo) Committable(files []string) (tracked, addable []string, err error
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, f := range files {
-		rp, ok := r.RelPath(f)
+	encrypted := r.encryptedByFilter(rps)
+	for i, f := range files {
+		rp := rel[i]
 		switch {
-		case !ok || rp == "." || strings.HasPrefix(rp, ".git/"):
-		case r.encryptedByFilter(rp):
+		case rp == "" || rp == "." || strings.HasPrefix(rp, ".git/"):
+		case encrypted(rp):
 		case inIndex[rp]:
 			tracked = append(tracked, f)
 		default:
@@ -444,31 +447,58 @@ func (r *Repo) Committable(files []string) (tracked, addable []string, err error
 	return tracked, addable, nil
 }
 
-// encryptedByFilter says whether git keeps the file rp (slash-separated, from the work tree's root) as a clean filter
-// makes it: one its .gitattributes (or info/attributes) give a filter other than Git LFS's, as git-crypt and
-// transcrypt do (filter=git-crypt), so that the history holds ciphertext. An attributes file that cannot be read
-// counts as none.
-func (r *Repo) encryptedByFilter(rp string) bool {
-	segs := strings.Split(rp, "/")
+// encryptedByFilter says, for the paths given (slash-separated, from the work tree's root), whether git keeps each as
+// a clean filter makes it: one its .gitattributes (or info/attributes) give a filter other than Git LFS's, as
+// git-crypt and transcrypt do (filter=git-crypt), so that the history holds ciphertext. An attributes file that
+// cannot be read counts as none.
+func (r *Repo) encryptedByFilter(paths []string) func(rp string) bool {
 	root := osfs.New(r.root)
 	var stack []gitattributes.MatchAttribute
-	// Lowest priority first: the root's .gitattributes, then each folder's down to the file's, then info/attributes.
-	for i := range len(segs) {
+	// Lowest priority first: the root's .gitattributes, then each folder's down to the files', then info/attributes.
+	for _, folder := range foldersOnTheWay(paths) {
 		// A copy: ReadAttributesFile appends the file name to the folder's path, and its patterns keep the path.
-		attrs, err := gitattributes.ReadAttributesFile(root, slices.Clone(segs[:i]), ".gitattributes", i == 0)
-		if err != nil {
-			return false
+		if attrs, err := gitattributes.ReadAttributesFile(root, slices.Clone(folder), ".gitattributes", len(folder) == 0); err == nil {
+			stack = append(stack, attrs...)
 		}
-		stack = append(stack, attrs...)
 	}
 	if common, err := r.commonDir(); err == nil {
 		if attrs, err := gitattributes.ReadAttributesFile(osfs.New(filepath.Join(common, "info")), nil, "attributes", true); err == nil {
 			stack = append(stack, attrs...)
 		}
 	}
-	results, _ := gitattributes.NewMatcher(stack).Match(segs, []string{"filter"})
-	filter, ok := results["filter"]
-	return ok && filter.IsValueSet() && filter.Value() != "lfs"
+	m := gitattributes.NewMatcher(stack)
+	return func(rp string) bool {
+		results, _ := m.Match(strings.Split(rp, "/"), []string{"filter"})
+		filter, ok := results["filter"]
+		return ok && filter.IsValueSet() && filter.Value() != "lfs"
+	}
+}
+
+// foldersOnTheWay are the folders from the work tree's root (the empty path) down to each path's own, as segments,
+// parents before their children, .git and what lies in it left out: the folders whose .gitignore and .gitattributes
+// bear on the paths.
+func foldersOnTheWay(paths []string) [][]string {
+	folders := map[string][]string{"": {}}
+	for _, p := range paths {
+		segs := strings.Split(p, "/")
+		for i := 1; i < len(segs); i++ {
+			if segs[i-1] == ".git" {
+				break
+			}
+			folders[strings.Join(segs[:i], "/")] = segs[:i:i]
+		}
+	}
+	order := slices.SortedFunc(maps.Keys(folders), func(a, b string) int {
+		if c := len(folders[a]) - len(folders[b]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	out := make([][]string, len(order))
+	for i, f := range order {
+		out[i] = folders[f]
+	}
+	return out
 }
 
 // ignored matches a file as git does: once a folder above it is ignored, no pattern can take the file back.
@@ -510,24 +540,8 @@ func (r *Repo) ignoreMatcher(paths []string) (gitignore.Matcher, error) {
 	}
 	ps = append(ps, exclude...)
 	// The folders on the way, parents before their children: a deeper .gitignore takes precedence.
-	folders := map[string][]string{"": nil}
-	for _, p := range paths {
-		segs := strings.Split(p, "/")
-		for i := 1; i < len(segs); i++ {
-			folders[strings.Join(segs[:i], "/")] = segs[:i:i]
-		}
-	}
-	order := slices.SortedFunc(maps.Keys(folders), func(a, b string) int {
-		if c := len(folders[a]) - len(folders[b]); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
-	for _, f := range order {
-		if slices.Contains(folders[f], ".git") {
-			continue
-		}
-		local, err := readPatternFile(filepath.Join(r.root, filepath.FromSlash(f), ".gitignore"), folders[f])
+	for _, folder := range foldersOnTheWay(paths) {
+		local, err := readPatternFile(filepath.Join(r.root, filepath.Join(folder...), ".gitignore"), folder)
 		if err != nil {
 			return nil, fmt.Errorf("reading .gitignore files: %w", err)
 		}
