@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 
 	"github.com/kronform/kronform-gen/generator/cilium"
@@ -188,7 +189,7 @@ func (a *app) printNotes(res *render.Result) {
 // sopsKeysFile is sops' own age key file (keys.txt in sops/age under the user's configuration folder,
 // ~/.config/sops/age/keys.txt), when there is one.
 func sopsKeysFile() (string, bool) {
-	dir, err := os.UserConfigDir()
+	dir, err := sopsConfigDir(runtime.GOOS, os.LookupEnv, os.UserConfigDir)
 	if err != nil {
 		return "", false
 	}
@@ -197,4 +198,16 @@ func sopsKeysFile() (string, bool) {
 		return "", false
 	}
 	return keys, true
+}
+
+// sopsConfigDir is the folder sops looks for sops/age/keys.txt in: the user's configuration folder, except that on
+// macOS a set XDG_CONFIG_HOME wins, as sops itself decides (os.UserConfigDir ignores it there and answers
+// ~/Library/Application Support).
+func sopsConfigDir(goos string, lookupEnv func(string) (string, bool), userConfigDir func() (string, error)) (string, error) {
+	if goos == "darwin" {
+		if dir, ok := lookupEnv("XDG_CONFIG_HOME"); ok && dir != "" {
+			return dir, nil
+		}
+	}
+	return userConfigDir()
 }

@@ -902,3 +902,28 @@ func TestValueFileInANestedRepositoryIsThatRepositorys(t *testing.T) {
 		}
 	}
 }
+
+// sops finds its key file where sops itself looks: on macOS a set XDG_CONFIG_HOME wins over ~/Library/Application
+// Support (os.UserConfigDir ignores it there); elsewhere os.UserConfigDir already honours it.
+func TestSopsConfigDirFollowsSops(t *testing.T) {
+	userDir := func(dir string) func() (string, error) { return func() (string, error) { return dir, nil } }
+	env := func(vars map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	}
+	for _, c := range []struct {
+		goos string
+		vars map[string]string
+		want string
+	}{
+		{"darwin", map[string]string{"XDG_CONFIG_HOME": "/xdg"}, "/xdg"},
+		{"darwin", map[string]string{"XDG_CONFIG_HOME": ""}, "/Users/u/Library/Application Support"},
+		{"darwin", nil, "/Users/u/Library/Application Support"},
+		// On Linux os.UserConfigDir reads XDG_CONFIG_HOME itself: its answer stands.
+		{"linux", map[string]string{"XDG_CONFIG_HOME": "/xdg"}, "/Users/u/Library/Application Support"},
+	} {
+		got, err := sopsConfigDir(c.goos, env(c.vars), userDir("/Users/u/Library/Application Support"))
+		if err != nil || got != c.want {
+			t.Errorf("%s %v: got %q, %v; want %q", c.goos, c.vars, got, err, c.want)
+		}
+	}
+}
