@@ -448,13 +448,19 @@ func (r *Repo) Committable(files []string) (tracked, addable []string, err error
 }
 
 // encryptedByFilter says, for the paths given (slash-separated, from the work tree's root), whether git keeps each as
-// a clean filter makes it: one its .gitattributes (or info/attributes) give a filter other than Git LFS's, as
-// git-crypt and transcrypt do (filter=git-crypt), so that the history holds ciphertext. An attributes file that
-// cannot be read counts as none.
+// a clean filter makes it: one its attributes (the user's global attributes file, .gitattributes, info/attributes)
+// give a filter other than Git LFS's, as git-crypt and transcrypt do (filter=git-crypt), so that the history holds
+// ciphertext. An attributes file that cannot be read counts as none.
 func (r *Repo) encryptedByFilter(paths []string) func(rp string) bool {
 	root := osfs.New(r.root)
 	var stack []gitattributes.MatchAttribute
-	// Lowest priority first: the root's .gitattributes, then each folder's down to the files', then info/attributes.
+	// Lowest priority first: core.attributesFile, the root's .gitattributes, then each folder's down to the files',
+	// then info/attributes.
+	if global, err := r.attributesFile(); err == nil && global != "" {
+		if attrs, err := gitattributes.ReadAttributesFile(osfs.New(filepath.Dir(global)), nil, filepath.Base(global), true); err == nil {
+			stack = append(stack, attrs...)
+		}
+	}
 	for _, folder := range foldersOnTheWay(paths) {
 		// A copy: ReadAttributesFile appends the file name to the folder's path, and its patterns keep the path.
 		if attrs, err := gitattributes.ReadAttributesFile(root, slices.Clone(folder), ".gitattributes", len(folder) == 0); err == nil {
@@ -550,17 +556,25 @@ func (r *Repo) ignoreMatcher(paths []string) (gitignore.Matcher, error) {
 	return gitignore.NewMatcher(ps), nil
 }
 
-// excludesFile is the file git reads ignore patterns from beyond the work tree's: core.excludesFile as git config gives
-// it (through the git CLI, which follows includes and GIT_CONFIG_GLOBAL; else go-git's reading of each scope), else
-// git's default, $XDG_CONFIG_HOME/git/ignore or ~/.config/git/ignore; "" without a home folder to find that in.
-func (r *Repo) excludesFile() (string, error) {
-	out, found, err := r.git("config", "--path", "--get", "core.excludesFile")
+// excludesFile is the file git reads ignore patterns from beyond the work tree's: core.excludesFile, else git's
+// default, $XDG_CONFIG_HOME/git/ignore or ~/.config/git/ignore (see userFile).
+func (r *Repo) excludesFile() (string, error) { return r.userFile("excludesFile", "ignore") }
+
+// attributesFile is the file git reads attributes from beyond the work tree's, below every .gitattributes:
+// core.attributesFile, else $XDG_CONFIG_HOME/git/attributes or ~/.config/git/attributes (see userFile).
+func (r *Repo) attributesFile() (string, error) { return r.userFile("attributesFile", "attributes") }
+
+// userFile is the file a core option (excludesFile, attributesFile) names as git config gives it (through the git CLI,
+// which follows includes and GIT_CONFIG_GLOBAL; else go-git's reading of each scope), else git's default for it,
+// $XDG_CONFIG_HOME/git/NAME or ~/.config/git/NAME; "" without a home folder to find that in.
+func (r *Repo) userFile(option, name string) (string, error) {
+	out, found, err := r.git("config", "--path", "--get", "core."+option)
 	var exit *exec.ExitError
 	switch {
 	case found && err == nil:
 		return out, nil
 	case found && !(errors.As(err, &exit) && exit.ExitCode() == 1): // 1: not set
-		return "", fmt.Errorf("reading core.excludesFile: %w", err)
+		return "", fmt.Errorf("reading core.%s: %w", option, err)
 	case !found:
 		// ConfigScoped merges only the fields go-git knows, not the raw sections: look in each scope, nearest first. A
 		// scope that cannot be read (no home folder for the global one) holds nothing.
@@ -570,8 +584,8 @@ func (r *Repo) excludesFile() (string, error) {
 			func() (*config.Config, error) { return config.LoadConfig(config.SystemScope) },
 		}
 		for _, load := range scopes {
-			if cfg, err := load(); err == nil && cfg.Raw.Section("core").HasOption("excludesfile") {
-				f := cfg.Raw.Section("core").Option("excludesfile")
+			if cfg, err := load(); err == nil && cfg.Raw.Section("core").HasOption(option) {
+				f := cfg.Raw.Section("core").Option(option)
 				if rest, ok := strings.CutPrefix(f, "~/"); ok {
 					home, err := os.UserHomeDir()
 					if err != nil {
@@ -584,13 +598,13 @@ func (r *Repo) excludesFile() (string, error) {
 		}
 	}
 	if xdg := os.Getenv("XDG_CONFIG_HOME"); xdg != "" {
-		return filepath.Join(xdg, "git", "ignore"), nil
+		return filepath.Join(xdg, "git", name), nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return "", nil
 	}
-	return filepath.Join(home, ".config", "git", "ignore"), nil
+	return filepath.Join(home, ".config", "git", name), nil
 }
 
 // readPatternFile reads an exclude file whose patterns apply from the folder domain (nil for the work tree's root); a

@@ -332,6 +332,46 @@ func TestCommittableLeavesOutFilesAFilterEncrypts(t *testing.T) {
 	}
 }
 
+// The user's global attributes file (core.attributesFile, else ~/.config/git/attributes) is where some keep their
+// git-crypt or transcrypt patterns: it counts, below every .gitattributes, as git reads it.
+func TestCommittableReadsGlobalAttributes(t *testing.T) {
+	dir, r := newRepo(t)
+	home := os.Getenv("HOME")
+	write(t, filepath.Join(dir, ".gitattributes"), "open.pass -filter\n")
+	names := []string{"a.pass", "open.pass", "b.key"}
+	var files []string
+	for _, n := range names {
+		files = append(files, filepath.Join(dir, n))
+		write(t, files[len(files)-1], "x\n")
+	}
+	check := func(name string, wantAddable []string) {
+		t.Helper()
+		for _, n := range names {
+			_, value, _ := strings.Cut(strings.TrimSpace(gittest.Run(t, dir, "check-attr", "filter", "--", n)), "filter: ")
+			encrypted := value != "unspecified" && value != "unset" && value != "set" && value != "lfs"
+			if want := !slices.Contains(wantAddable, n); encrypted != want {
+				t.Errorf("%s: git check-attr filter %s = %q, the test expects otherwise", name, n, value)
+			}
+		}
+		_, addable, err := r.Committable(files)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var rel []string
+		for _, f := range addable {
+			rel = append(rel, filepath.Base(f))
+		}
+		if !slices.Equal(rel, wantAddable) {
+			t.Errorf("%s: addable = %v, want %v", name, rel, wantAddable)
+		}
+	}
+	write(t, filepath.Join(home, ".config", "git", "attributes"), "*.pass filter=git-crypt\n")
+	check("the default global attributes file", []string{"open.pass", "b.key"})
+	write(t, filepath.Join(home, "my-attributes"), "*.key filter=transcrypt\n")
+	gittest.Run(t, dir, "config", "--global", "core.attributesFile", "~/my-attributes")
+	check("core.attributesFile", []string{"a.pass", "open.pass"})
+}
+
 // A conflicted git stash pop leaves unmerged paths and no operation marker. CommitPaths refuses them itself, so no
 // caller can have go-git write a tree holding a path once per stage.
 func TestCommitPathsRefusesUnmergedPaths(t *testing.T) {
