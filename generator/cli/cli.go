@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/kronform/kronform-gen/generator/secrets"
 	"github.com/kronform/kronform-gen/generator/spec"
 )
 
@@ -50,6 +51,7 @@ type app struct {
 	outDir         string
 	templates      string
 	ageKeyFile     string
+	keys           *secrets.Identities // this run's age identities, once loaded (identities)
 }
 
 // Main runs kronform-gen with args and returns the exit code.

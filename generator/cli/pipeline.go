@@ -136,11 +136,16 @@ func (a *app) render() (*spec.Model, *render.Result, error) {
 }
 
 // identities are the age identities of this run ($SOPS_AGE_KEY_FILE and the rest, or --age-key-file); none in CI.
+// They are read once.
 func (a *app) identities() (*secrets.Identities, error) {
+	if a.keys != nil {
+		return a.keys, nil
+	}
 	keys, err := secrets.LoadIdentities(a.ageKeyFile, os.LookupEnv)
 	if err != nil {
 		return nil, fail(ExitUsage, "%v", err)
 	}
+	a.keys = keys
 	return keys, nil
 }
 
@@ -177,7 +182,7 @@ func (a *app) printNotes(res *render.Result) {
 	if !keyWouldHelp {
 		return
 	}
-	if keys, err := secrets.LoadIdentities(a.ageKeyFile, os.LookupEnv); err != nil || keys.Available() {
+	if keys, err := a.identities(); err != nil || keys.Available() {
 		return
 	}
 	if f, ok := sopsKeysFile(); ok {
