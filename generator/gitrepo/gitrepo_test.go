@@ -188,17 +188,7 @@ func TestGlobalExcludesAsGitReadsThem(t *testing.T) {
 	}
 	check := func(name string, wantAddable []string, wantIgnored []string) {
 		t.Helper()
-		_, addable, err := r.Committable([]string{filepath.Join(dir, "robot.pass"), filepath.Join(dir, "token.env")})
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var rel []string
-		for _, f := range addable {
-			rel = append(rel, filepath.Base(f))
-		}
-		if !slices.Equal(rel, wantAddable) {
-			t.Errorf("%s: addable = %v, want %v", name, rel, wantAddable)
-		}
+		wantCommittable(t, name, r, []string{filepath.Join(dir, "robot.pass"), filepath.Join(dir, "token.env")}, wantAddable)
 		ignored, err := r.IgnoredUntracked([]string{"local.yaml"})
 		if err != nil || !slices.Equal(ignored, wantIgnored) {
 			t.Errorf("%s: IgnoredUntracked = %v, %v, want %v", name, ignored, err, wantIgnored)
@@ -353,23 +343,29 @@ func TestCommittableReadsGlobalAttributes(t *testing.T) {
 				t.Errorf("%s: git check-attr filter %s = %q, the test expects otherwise", name, n, value)
 			}
 		}
-		_, addable, err := r.Committable(files)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var rel []string
-		for _, f := range addable {
-			rel = append(rel, filepath.Base(f))
-		}
-		if !slices.Equal(rel, wantAddable) {
-			t.Errorf("%s: addable = %v, want %v", name, rel, wantAddable)
-		}
+		wantCommittable(t, name, r, files, wantAddable)
 	}
 	write(t, filepath.Join(home, ".config", "git", "attributes"), "*.pass filter=git-crypt\n")
 	check("the default global attributes file", []string{"open.pass", "b.key"})
 	write(t, filepath.Join(home, "my-attributes"), "*.key filter=transcrypt\n")
 	gittest.Run(t, dir, "config", "--global", "core.attributesFile", "~/my-attributes")
 	check("core.attributesFile", []string{"a.pass", "open.pass"})
+}
+
+// wantCommittable asks Committable about files and wants the untracked ones it may add, by their base names.
+func wantCommittable(t *testing.T, name string, r *gitrepo.Repo, files, wantAddable []string) {
+	t.Helper()
+	_, addable, err := r.Committable(files)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var rel []string
+	for _, f := range addable {
+		rel = append(rel, filepath.Base(f))
+	}
+	if !slices.Equal(rel, wantAddable) {
+		t.Errorf("%s: addable = %v, want %v", name, rel, wantAddable)
+	}
 }
 
 // A conflicted git stash pop leaves unmerged paths and no operation marker. CommitPaths refuses them itself, so no
