@@ -260,6 +260,12 @@ var notOutside = []netip.Prefix{
 // owner in. A rule for another port is no way in to this one, and addresses that cannot be outside (loopback,
 // multicast, a node's own: Cilium gives those the node's identity) prove nothing.
 func outsideSenders(sim *Simulator, port spec.FlowPort) []string {
+	return outsidePeers(sim, port, false)
+}
+
+// outsidePeers are outsideSenders for ingress, and for egress the peers outside the cluster a node's own traffic
+// may go to: the world, and one outside address in every CIDR of an egress allow rule that covers the port.
+func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 	avoid := slices.Clone(notOutside)
 	for _, n := range sim.Cluster.Nodes {
 		for _, s := range n.Addresses {
@@ -275,7 +281,7 @@ func outsideSenders(sim *Simulator, port spec.FlowPort) []string {
 		}
 	}
 	for _, p := range sim.sortedPolicies() {
-		allow, _ := sim.rulesOf(p, false)
+		allow, _ := sim.rulesOf(p, egress)
 		for _, r := range allow {
 			if !r.l4Matches(port) {
 				continue

@@ -242,6 +242,7 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 			"Cilium runs without IPv4 (ipv4.enabled is false) and with the host firewall on, so its agents drop every IPv4 packet on %s, before any policy and in audit mode too", strings.Join(v4, ", ")))
 	}
 	warnings = append(warnings, neighbourDiscoveryWarnings(m, cp, sim)...)
+	warnings = append(warnings, worldEgressWarnings(m, cp, sim)...)
 	warnings = append(warnings, cidrPeerWarnings(m, cp, c)...)
 	warnings = append(warnings, pingWarnings(m, cp, sim)...)
 	return errs, warnings
@@ -356,6 +357,67 @@ func neighbourDiscoveryWarnings(m *spec.Model, cp string, sim *Simulator) spec.P
 		out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
 			fmt.Sprintf("add an %s rule %s", nd.Direction, field),
 			"%s loses IPv6: Cilium %s hands its %s neighbour solicitations (icmpv6:135) to the host policies, and %s", n.Name, sim.Cluster.Cilium.Version, nd.Direction, nd.Reason))
+	}
+	return out
+}
+
+// worldServices are what a Talos node reaches in the world by itself: its resolvers, its time servers, and over
+// HTTPS the registries it pulls images from and Talos' discovery service.
+var worldServices = []struct{ name, port string }{{"DNS", "53/udp"}, {"NTP", "123/udp"}, {"HTTPS", "443/tcp"}}
+
+// worldEgressWarnings flags nodes that host policies select for egress (from then on Cilium denies the node's own
+// traffic that no egress rule allows) with no way out to the world for a service Talos needs: in none of the node's
+// address families does any world address, nor an outside address of a CIDR an egress rule names for the port, get
+// through. Names cannot be resolved, the clock drifts (and certificates with it), and images cannot be pulled.
+func worldEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
+	var out spec.Problems
+	if !*sim.Cluster.Cilium.HostFirewall {
+		return out
+	}
+	peers := map[string][]netip.Addr{} // per port, the world addresses to try
+	for _, svc := range worldServices {
+		port, _ := spec.ParseFlowPort(svc.port)
+		for _, v6 := range []bool{false, true} {
+			peers[svc.port] = append(peers[svc.port], sim.worldAddress(v6))
+		}
+		for _, a := range outsidePeers(sim, port, true)[1:] { // [0] is "world"
+			peers[svc.port] = append(peers[svc.port], netip.MustParseAddr(a))
+		}
+	}
+	for _, n := range sim.Cluster.Nodes {
+		var lost, selected []string
+		for _, svc := range worldServices {
+			port, _ := spec.ParseFlowPort(svc.port)
+			tried, reached := false, false
+			for _, to := range peers[svc.port] {
+				v6 := to.Is6()
+				if _, ok := spec.HostAddress(n, v6); !ok || (v6 && !sim.families.IPv6) || (!v6 && !sim.families.IPv4) {
+					continue // no packet of this family leaves the node: the family lints say so
+				}
+				tried = true
+				v := sim.ciliumVerdict(n, true, v6, identity{entities: []string{"world"}, addr: to}, port, svc.port)
+				if v.Allowed {
+					reached = true
+					break
+				}
+				selected = v.Selected
+			}
+			if tried && !reached {
+				lost = append(lost, fmt.Sprintf("%s (%s)", svc.name, svc.port))
+			}
+		}
+		if len(lost) == 0 {
+			continue
+		}
+		idx := slices.IndexFunc(sim.Cluster.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == selected[0] })
+		audit := ""
+		if sim.Cluster.Cilium.AuditMode {
+			audit = " (audit mode lets it through until the policies are enforced)"
+		}
+		out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
+			"add an egress rule to entities: [world] (or to the CIDRs of your resolvers, time servers and registry mirror) for 53/udp, 123/udp and 443/tcp",
+			"%s cannot reach the world for %s%s: once a policy selects it for egress (%s), Cilium denies its own traffic that no egress rule allows, and Talos on %s resolves names, keeps its clock and pulls images itself",
+			n.Name, strings.Join(lost, ", "), audit, strings.Join(selected, ", "), n.Name))
 	}
 	return out
 }

@@ -1,0 +1,73 @@
+package firewall
+
+import (
+	"strings"
+	"testing"
+)
+
+// A host policy with egress rules puts the nodes it selects under default deny for their own traffic: Talos then
+// resolves no names, keeps no time and pulls no images unless an egress rule lets DNS, NTP and HTTPS out, to the
+// world or to the CIDRs of the user's own servers. The lint names each node and what it loses, at the policy.
+func TestWorldEgressIsWarned(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: out
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: w1, addresses: ["2a01:4f8:1:2::3"], roles: [worker]}
+      - {name: w2, addresses: [198.51.100.22], roles: [worker]}
+    cilium:
+      version: 1.16.5
+      values: {ipv6: {enabled: true}}
+    hostPolicies:
+      - {name: in, nodes: {}, ingress: [{entities: [all]}]}
+      - name: out
+        nodes: {role: %ROLE%}
+        egress:
+          - {entities: [cluster]}
+%EGRESS%`
+	cases := []struct {
+		name, role, egress string
+		want               []string // per node warned, what it cannot reach
+	}{
+		{"cluster only", "worker", "", []string{
+			"test.yaml:16:9: clusters[0].hostPolicies[1]: w1 cannot reach the world for DNS (53/udp), NTP (123/udp), HTTPS (443/tcp)",
+			"test.yaml:16:9: clusters[0].hostPolicies[1]: w2 cannot reach the world for DNS (53/udp), NTP (123/udp), HTTPS (443/tcp)"}},
+		{"HTTPS to the world", "worker", "          - {entities: [world], ports: [443/tcp]}\n", []string{
+			"w1 cannot reach the world for DNS (53/udp), NTP (123/udp):",
+			"w2 cannot reach the world for DNS (53/udp), NTP (123/udp):"}},
+		// The user's own resolvers and time servers, in each family: one way out is enough.
+		{"own servers", "worker", "          - {entities: [world], ports: [443/tcp]}\n" +
+			"          - {cidrs: [185.12.64.0/24], ports: [53/udp]}\n" +
+			"          - {cidrs: [\"2a01:4ff:ff00::/48\"], ports: [53/udp]}\n" +
+			"          - {cidrs: [10.0.0.0/8, \"fd00::/8\"], ports: [123/udp]}\n", nil},
+		// IPv4 servers only: the IPv6-only node has no way out.
+		{"IPv4 servers", "worker", "          - {entities: [world], ports: [443/tcp]}\n" +
+			"          - {cidrs: [185.12.64.0/24], ports: [53/udp, 123/udp]}\n", []string{
+			"w1 cannot reach the world for DNS (53/udp), NTP (123/udp):"}},
+		{"a deny wins", "control-plane", "          - {entities: [world]}\n        egressDeny:\n          - {entities: [world], ports: [53/udp]}\n", []string{
+			"cp1 cannot reach the world for DNS (53/udp):"}},
+	}
+	for _, c := range cases {
+		spec := strings.NewReplacer("%ROLE%", c.role, "%EGRESS%", c.egress).Replace(doc)
+		_, warnings := Lint(load(t, spec))
+		var got []string
+		for _, w := range warnings {
+			if strings.Contains(w.String(), "cannot reach the world") {
+				got = append(got, w.String())
+			}
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%s: got %d warnings, want %d:\n%s", c.name, len(got), len(c.want), strings.Join(got, "\n"))
+			continue
+		}
+		for i, w := range c.want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("%s: warning %d = %q, want it to hold %q", c.name, i, got[i], w)
+			}
+		}
+	}
+}
