@@ -741,3 +741,36 @@ func TestBuildDecryptKeyProblemsAreUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// A Kustomization of the user's own with prune: false: an object it no longer builds stays in the cluster, and diff
+// says so on the object and in the summary, in text and JSON.
+func TestDiffNamesWhatFluxLeavesInTheCluster(t *testing.T) {
+	p := newProject(t)
+	p.write("clusters/kronform/apps.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n"+
+		"  name: apps\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./apps\n  prune: false\n"+
+		"  sourceRef:\n    kind: GitRepository\n    name: flux-system\n")
+	p.write("apps/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: default\ndata:\n  x: '1'\n")
+	p.write("apps/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  namespace: default\ndata:\n  x: '1'\n")
+	gitRepo(t, p.dir)
+	if err := os.Remove(p.path("apps/b.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := p.run("diff", "--ref", "HEAD")
+	if code != 1 || !strings.HasPrefix(stdout, "- kronform/ConfigMap/default/b (removed; Flux leaves it in the cluster)\n") ||
+		!strings.Contains(stdout, "# Flux leaves it in the cluster: Kustomization kronform/apps has prune: false\n") ||
+		!strings.HasSuffix(stdout, "0 added, 0 changed, 1 removed, 1 of them left in the cluster by Flux (HEAD -> working tree)\n") {
+		t.Fatalf("diff: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = p.run("diff", "--ref", "HEAD", "--output", "json")
+	var rep struct {
+		Summary struct{ Removed, KeptInCluster int }
+		Objects []struct{ Key, KeptInCluster string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if code != 1 || rep.Summary.Removed != 1 || rep.Summary.KeptInCluster != 1 || len(rep.Objects) != 1 ||
+		rep.Objects[0].KeptInCluster != "Kustomization kronform/apps has prune: false" {
+		t.Errorf("json: exit %d, %+v", code, rep)
+	}
+}

@@ -34,6 +34,9 @@ type diffSummary struct {
 	Added   int `json:"added"`
 	Changed int `json:"changed"`
 	Removed int `json:"removed"`
+	// KeptInCluster counts the removed objects Flux leaves in the cluster (prune: false, or annotated
+	// kustomize.toolkit.fluxcd.io/prune: disabled).
+	KeptInCluster int `json:"keptInCluster"`
 	// Hetzner counts the changed files under hetzner/.
 	Hetzner int `json:"hetzner"`
 }
@@ -83,7 +86,9 @@ tree. It prints the objects that were added, changed or removed, keyed cluster/K
 unified diff of its YAML, then a summary line. Secret values are always masked; a change hidden by the mask is
 named ("values changed (masked): data.password"), and SOPS ciphertext that changed is named apart ("values
 re-encrypted"): sops encrypts anew with new IVs, so without the key nobody can tell whether the values changed. Files under hetzner/ (the Robot templates, which Flux never
-applies) are compared as files and listed after the objects: upload a changed one to Robot.
+applies) are compared as files and listed after the objects: upload a changed one to Robot. A removed object that
+kustomize-controller leaves in the cluster (its Kustomization has prune: false, or the object is annotated
+kustomize.toolkit.fluxcd.io/prune: disabled) is marked so, and the summary counts them.
 
 Long unified diffs stop after --max-lines lines with a "... truncated" line; --full-output FILE writes the whole diff
 there. The JSON report (--output json) is never truncated, and --full-output writes it to FILE as well.
@@ -151,7 +156,12 @@ Exit codes:
 				return err
 			}
 			added, changed, removed := preview.Summary(changes)
-			summary := fmt.Sprintf("%d added, %d changed, %d removed (%s -> working tree)", added, changed, removed, ref)
+			kept := preview.Kept(changes)
+			summary := fmt.Sprintf("%d added, %d changed, %d removed", added, changed, removed)
+			if kept > 0 {
+				summary += fmt.Sprintf(", %d of them left in the cluster by Flux", kept)
+			}
+			summary += fmt.Sprintf(" (%s -> working tree)", ref)
 			removals := 0
 			for _, c := range hetzner {
 				if c.Change == preview.Removed {
@@ -168,7 +178,7 @@ Exit codes:
 				if hetzner == nil {
 					hetzner = []fileChange{}
 				}
-				b, err := json.MarshalIndent(diffReport{Ref: ref, Summary: diffSummary{added, changed, removed, len(hetzner)},
+				b, err := json.MarshalIndent(diffReport{Ref: ref, Summary: diffSummary{added, changed, removed, kept, len(hetzner)},
 					Objects: changes, Hetzner: hetzner}, "", "  ")
 				if err != nil {
 					return err
@@ -188,7 +198,11 @@ Exit codes:
 				var full bytes.Buffer
 				mark := map[preview.ChangeKind]string{preview.Added: "+", preview.Changed: "~", preview.Removed: "-"}
 				for _, c := range changes {
-					fmt.Fprintf(&full, "%s %s (%s)\n%s", mark[c.Change], c.Key, c.Change, c.Diff)
+					what := string(c.Change)
+					if c.KeptInCluster != "" {
+						what += "; Flux leaves it in the cluster"
+					}
+					fmt.Fprintf(&full, "%s %s (%s)\n%s", mark[c.Change], c.Key, what, c.Diff)
 				}
 				if len(hetzner) > 0 {
 					fmt.Fprintf(&full, "# %s\n", hetznerNote(len(hetzner)-removals, removals))

@@ -40,7 +40,17 @@ type ObjectChange struct {
 	// a value anew with a new IV (kronform-gen a whole file with a new data key), so the ciphertext changes whether the
 	// value did or not: without the key, nobody can tell which.
 	SecretKeysReencrypted []string `json:"secretKeysReencrypted,omitempty"`
+	// KeptInCluster, for a removed object, says why Flux leaves it in the cluster rather than deleting it: the
+	// Kustomization that applied it has prune: false (before the change and after, or it is gone), or the object is
+	// annotated kustomize.toolkit.fluxcd.io/prune: disabled. Empty when Flux deletes it (or may).
+	KeptInCluster string `json:"keptInCluster,omitempty"`
 }
+
+// PruneAnnotation, set to PruneDisabled on an object, keeps kustomize-controller from ever deleting it.
+const (
+	PruneAnnotation = "kustomize.toolkit.fluxcd.io/prune"
+	PruneDisabled   = "disabled"
+)
 
 // object is what a diff compares under one key: a built object, masked for display and as built for comparison. A
 // name or namespace holding a masked variable prints masked, and objects whose keys differ only there are one entry
@@ -48,6 +58,7 @@ type ObjectChange struct {
 type object struct {
 	cluster, kind, namespace, name string // as printed
 	build                          string // the Kustomization that built it
+	pruneDisabled                  bool   // every object under the key is annotated PruneAnnotation: PruneDisabled
 	masked, raw                    [][]byte
 	values                         map[string][]string // masked scalars by path, as built and as printed (see maskedScalars)
 }
@@ -63,6 +74,7 @@ func Diff(old, new []*Build, oldName, newName string) ([]ObjectChange, error) {
 	if err != nil {
 		return nil, err
 	}
+	oldByID, newByID := byID(old), byID(new)
 	keys := map[string]bool{}
 	for k := range a {
 		keys[k] = true
@@ -83,6 +95,7 @@ func Diff(old, new []*Build, oldName, newName string) ([]ObjectChange, error) {
 		case !inNew:
 			c.Change, from = Removed, o.joined()
 			c.Cluster, c.Kind, c.Namespace, c.Name = o.cluster, o.kind, o.namespace, o.name
+			c.KeptInCluster = keptInCluster(o, oldByID[o.build], newByID[o.build])
 		case slices.EqualFunc(o.raw, n.raw, bytes.Equal):
 			continue
 		default:
@@ -108,6 +121,9 @@ func Diff(old, new []*Build, oldName, newName string) ([]ObjectChange, error) {
 		}
 		if len(c.SecretKeysChanged) > 0 {
 			d += "# values changed (masked): " + strings.Join(c.SecretKeysChanged, ", ") + "\n"
+		}
+		if c.KeptInCluster != "" {
+			d += "# Flux leaves it in the cluster: " + c.KeptInCluster + "\n"
 		}
 		if len(c.SecretKeysReencrypted) > 0 {
 			d += "# values re-encrypted (SOPS; without the key, whether they changed cannot be told): " +
@@ -138,6 +154,8 @@ func objects(builds []*Build) (map[string]*object, error) {
 			md, _ := v["metadata"].(map[string]any)
 			namespace, _ := md["namespace"].(string)
 			name, _ := md["name"].(string)
+			annotations, _ := md["annotations"].(map[string]any)
+			pruneDisabled := annotations[PruneAnnotation] == PruneDisabled
 			maskObject(v)
 			maskValuePlaceholders(v)
 			masked, err := manifest.ValueToYAML(v)
@@ -151,9 +169,10 @@ func objects(builds []*Build) (map[string]*object, error) {
 			}
 			o := out[key]
 			if o == nil {
-				o = &object{cluster: b.Cluster, kind: kind, namespace: namespace, name: name, build: b.ID(), values: map[string][]string{}}
+				o = &object{cluster: b.Cluster, kind: kind, namespace: namespace, name: name, build: b.ID(), values: map[string][]string{}, pruneDisabled: true}
 				out[key] = o
 			}
+			o.pruneDisabled = o.pruneDisabled && pruneDisabled
 			o.masked, o.raw = append(o.masked, masked), append(o.raw, raw)
 			for p, pair := range values {
 				o.values[p] = append(o.values[p], pair...)
@@ -161,6 +180,37 @@ func objects(builds []*Build) (map[string]*object, error) {
 		}
 	}
 	return out, nil
+}
+
+// keptInCluster says why kustomize-controller would leave an object that is gone from the tree in the cluster, or ""
+// when it deletes it. It deletes what a Kustomization applied before and no longer builds only with prune: true;
+// when the Kustomization itself is gone, its finalizer deletes what it applied by the spec it had, so prune: false
+// then keeps everything. When prune changes in the same change, which spec the controller uses first depends on the
+// order in which it reconciles the Kustomization and the one that applies it, so the object counts as deleted.
+// before and after are that Kustomization's builds on the two sides (nil where it is not).
+func keptInCluster(o *object, before, after *Build) string {
+	if o.pruneDisabled {
+		return "it is annotated " + PruneAnnotation + ": " + PruneDisabled
+	}
+	if before == nil || before.Spec.Prune {
+		return ""
+	}
+	if after == nil {
+		return fmt.Sprintf("Kustomization %s had prune: false, and is gone", o.build)
+	}
+	if !after.Spec.Prune {
+		return fmt.Sprintf("Kustomization %s has prune: false", o.build)
+	}
+	return ""
+}
+
+// byID indexes builds by their Kustomization's ID.
+func byID(builds []*Build) map[string]*Build {
+	out := make(map[string]*Build, len(builds))
+	for _, b := range builds {
+		out[b.ID()] = b
+	}
+	return out
 }
 
 // joined is the masked YAML of the objects under one key, one document each.
@@ -200,6 +250,17 @@ func ObjectKey(cluster, kind, namespace, name string) string {
 		return fmt.Sprintf("%s/%s/%s", cluster, kind, name)
 	}
 	return fmt.Sprintf("%s/%s/%s/%s", cluster, kind, namespace, name)
+}
+
+// Kept counts the removed objects Flux leaves in the cluster (see ObjectChange.KeptInCluster).
+func Kept(changes []ObjectChange) int {
+	n := 0
+	for _, c := range changes {
+		if c.KeptInCluster != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // Summary counts changes by kind.

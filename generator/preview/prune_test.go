@@ -1,0 +1,88 @@
+package preview_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kronform/kronform-gen/generator/preview"
+)
+
+// A removed object is one Flux deletes, unless kustomize-controller leaves it: its Kustomization has prune: false
+// before and after the change, or had it and is gone (its finalizer deletes by the spec it had), or the object is
+// annotated kustomize.toolkit.fluxcd.io/prune: disabled. When prune changes in the same change the controller may
+// use either spec first, so the object counts as deleted.
+func TestDiffSaysWhatFluxLeavesInTheCluster(t *testing.T) {
+	apps := func(prune bool, extra ...string) string {
+		k := fluxKustomization("apps", "./apps", extra...)
+		if !prune {
+			k = strings.Replace(k, "  prune: true\n", "  prune: false\n", 1)
+		}
+		return k
+	}
+	tree := func(k string, objects ...string) map[string][]byte {
+		files := map[string][]byte{"apps/a.yaml": []byte(configMap("a", "x: '1'"))}
+		if k != "" {
+			files["clusters/c1/apps.yaml"] = []byte(k)
+		}
+		for i, o := range objects {
+			files["apps/"+string(rune('b'+i))+".yaml"] = []byte(o)
+		}
+		return files
+	}
+	kept := configMap("kept", "x: '1'")
+	kept = strings.Replace(kept, "  namespace: flux-system\n", "  namespace: flux-system\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n", 1)
+	cases := []struct {
+		name     string
+		old, new map[string][]byte
+		want     map[string]string // key -> KeptInCluster of each removed object
+	}{
+		{"prune: true", tree(apps(true), configMap("b")), tree(apps(true)),
+			map[string]string{"c1/ConfigMap/flux-system/b": ""}},
+		{"prune: false on both sides", tree(apps(false), configMap("b")), tree(apps(false)),
+			map[string]string{"c1/ConfigMap/flux-system/b": "Kustomization c1/apps has prune: false"}},
+		{"prune: false, Kustomization gone", tree(apps(false), configMap("b")), tree(""),
+			map[string]string{"c1/ConfigMap/flux-system/a": "Kustomization c1/apps had prune: false, and is gone",
+				"c1/ConfigMap/flux-system/b": "Kustomization c1/apps had prune: false, and is gone"}},
+		{"prune turned on", tree(apps(false), configMap("b")), tree(apps(true)),
+			map[string]string{"c1/ConfigMap/flux-system/b": ""}},
+		{"prune turned off", tree(apps(true), configMap("b")), tree(apps(false)),
+			map[string]string{"c1/ConfigMap/flux-system/b": ""}},
+		{"annotated", tree(apps(true), kept, configMap("b")), tree(apps(true)),
+			map[string]string{"c1/ConfigMap/flux-system/kept": "it is annotated kustomize.toolkit.fluxcd.io/prune: disabled",
+				"c1/ConfigMap/flux-system/b": ""}},
+	}
+	for _, c := range cases {
+		changes, err := preview.Diff(buildFiles(t, c.old, preview.Options{}), buildFiles(t, c.new, preview.Options{}), "HEAD", "working tree")
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got := map[string]string{}
+		for _, ch := range changes {
+			if ch.Change != preview.Removed {
+				continue
+			}
+			got[ch.Key] = ch.KeptInCluster
+			if note := "# Flux leaves it in the cluster: " + ch.KeptInCluster + "\n"; (ch.KeptInCluster != "") != strings.Contains(ch.Diff, note) {
+				t.Errorf("%s: %s: the diff's note does not match %q:\n%s", c.name, ch.Key, ch.KeptInCluster, ch.Diff)
+			}
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%s: removed %v, want %v", c.name, got, c.want)
+			continue
+		}
+		for k, w := range c.want {
+			if g, ok := got[k]; !ok || g != w {
+				t.Errorf("%s: %s kept %q, want %q", c.name, k, g, w)
+			}
+		}
+		want := 0
+		for _, w := range c.want {
+			if w != "" {
+				want++
+			}
+		}
+		if n := preview.Kept(changes); n != want {
+			t.Errorf("%s: Kept = %d, want %d", c.name, n, want)
+		}
+	}
+}
