@@ -186,6 +186,91 @@ func TestNodeToNodeFlows(t *testing.T) {
 	})
 }
 
+// remote-node stands for every other node of the cluster, and their packets reach the node from their own addresses,
+// so the Robot firewall filters them: the source is one flow per other node through every layer, as a role's
+// members are, and an assertion from it holds only when it holds for each of them.
+func TestRemoteNodeCrossesRobot(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: three
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: n2, addresses: [198.51.100.12], roles: [control-plane]}
+      - {name: n3, addresses: [198.51.100.13], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.44/32, action: accept}
+        - {name: n2, ipVersion: ipv4, srcIP: 198.51.100.12/32, action: accept}
+        - {name: no vxlan, ipVersion: ipv4, protocol: udp, dstPort: "8472", action: discard}
+        - {name: rest, action: accept}
+    assertions:
+      - {from: remote-node, to: n1, port: 8472/udp, expect: allowed}
+      - {from: remote-node, to: n1, port: 8472/udp, expect: denied}
+      - {from: entity:remote-node, to: n1, port: 4240/tcp, expect: allowed}
+`)
+	sim := NewSimulator(m.Clusters[0])
+	traces, err := sim.Evaluate(spec.Assertion{From: "remote-node", To: "n1", Port: "8472/udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tr := range traces {
+		got = append(got, tr.Flow.String()+": "+tr.Result)
+	}
+	want := []string{
+		"remote-node n2 -> n1 198.51.100.11 8472/udp: allowed",
+		`remote-node n3 -> n1 198.51.100.11 8472/udp: denied: Hetzner discards it (rule 3 "no vxlan")`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("flows (-want +got):\n%s", diff)
+	}
+	for _, tr := range traces {
+		// The same flow written with the sending node gets the same verdict, for the same reasons.
+		node, err := sim.Evaluate(spec.Assertion{From: tr.Flow.SourceNode, To: "n1", Port: "8472/udp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(node) != 1 || node[0].Result != tr.Result || node[0].Hetzner != tr.Hetzner || node[0].Cilium.Reason != tr.Cilium.Reason {
+			t.Errorf("remote-node and %s disagree:\n%s\n%s", tr.Flow.SourceNode, tr, node)
+		}
+	}
+	var verdicts []string
+	for _, c := range Verify(m) {
+		if c.Path != "" {
+			verdicts = append(verdicts, fmt.Sprintf("%s: ok=%v", c, c.OK))
+		}
+	}
+	// n3 is discarded, so allowed fails; n2 gets through, so denied fails too; 4240/tcp passes from both.
+	if diff := cmp.Diff([]string{
+		"remote-node -> n1 8472/udp allowed: ok=false",
+		"remote-node -> n1 8472/udp denied: ok=false",
+		"entity:remote-node -> n1 4240/tcp allowed: ok=true",
+	}, verdicts); diff != "" {
+		t.Errorf("assertions (-want +got):\n%s", diff)
+	}
+}
+
+// With no other node in the spec, remote-node has no address for the Robot firewall to filter: the Cilium policies
+// alone judge it, and the trace says why Robot was not.
+func TestRemoteNodeWithoutOtherNodes(t *testing.T) {
+	m := load(t, strings.ReplaceAll(seedSpec, "%AUDIT%", "false"))
+	traces, err := NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: "remote-node", To: "n1", Port: "8472/udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(traces) != 1 || traces[0].Hetzner.Evaluated || !traces[0].Allowed ||
+		traces[0].Hetzner.Reason != "remote-node: the spec has no node besides n1, so no address for the Robot firewall to filter; judged by the Cilium policies alone" {
+		t.Fatalf("remote-node in a one-node cluster:\n%v", traces)
+	}
+}
+
 func TestBuiltInAssertionsHoldForThePresets(t *testing.T) {
 	m := load(t, multiSpec)
 	checks := Verify(m)

@@ -252,22 +252,22 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 				if name == dst.Name && len(src.Nodes) > 1 {
 					continue // a role reaching its own members means the other nodes
 				}
-				from := s.node(name)
-				v6 := s.family(port, from, dst)
-				f := base
-				f.SourceNode, f.From = name, name
-				f.SourceAddr, _ = spec.HostAddress(from, v6)
-				if a := src.Prefix.Addr(); src.Prefix.IsValid() {
-					// Written as one of the node's addresses: the node sends from it, in its family.
-					if port.Protocol == "icmp" && a.Is6() != (port.Family == "IPv6") {
-						continue
-					}
-					v6, f.SourceAddr, f.From = a.Is6(), a, name+" "+a.String()
+				if f, ok := s.nodeFlow(base, src, name, dst, port); ok {
+					out = append(out, f)
 				}
-				f.ToAddr, _ = spec.HostAddress(dst, v6)
-				out = append(out, f)
 			}
 		case spec.SourceEntity:
+			// remote-node is every other node of the cluster, and their packets come from their own addresses: through
+			// the Robot firewall, which filters by address, their host egress, and Robot again for the replies. One
+			// flow per other node, as for a role's members; with none in the spec, the entity alone (Cilium's view).
+			if others := s.otherNodes(dst.Name); src.Entity == "remote-node" && len(others) > 0 {
+				for _, name := range others {
+					f, _ := s.nodeFlow(base, spec.FlowSource{Kind: spec.SourceNode, Text: src.Text, Nodes: []string{name}}, name, dst, port)
+					f.From = "remote-node " + name
+					out = append(out, f)
+				}
+				continue
+			}
 			f := base
 			f.From = "entity " + src.Entity
 			out = append(out, f)
@@ -281,6 +281,36 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 		return nil, fmt.Errorf("no flow from %s to %s over %s: the address families do not meet", src.Text, strings.Join(targets, ", "), port)
 	}
 	return out, nil
+}
+
+// nodeFlow is the flow from the node name to dst: from the node's address in the flow's family, or from the address
+// src was written as (the node sends from it, in its family); false when that address's family is not the ICMP's.
+func (s *Simulator) nodeFlow(base Flow, src spec.FlowSource, name string, dst spec.Node, port spec.FlowPort) (Flow, bool) {
+	from := s.node(name)
+	v6 := s.family(port, from, dst)
+	f := base
+	f.Source = src
+	f.SourceNode, f.From = name, name
+	f.SourceAddr, _ = spec.HostAddress(from, v6)
+	if a := src.Prefix.Addr(); src.Prefix.IsValid() {
+		if port.Protocol == "icmp" && a.Is6() != (port.Family == "IPv6") {
+			return Flow{}, false
+		}
+		v6, f.SourceAddr, f.From = a.Is6(), a, name+" "+a.String()
+	}
+	f.ToAddr, _ = spec.HostAddress(dst, v6)
+	return f, true
+}
+
+// otherNodes are the cluster's nodes but name, in spec order.
+func (s *Simulator) otherNodes(name string) []string {
+	var out []string
+	for _, n := range s.Cluster.Nodes {
+		if n.Name != name {
+			out = append(out, n.Name)
+		}
+	}
+	return out
 }
 
 func (s *Simulator) worldAddress(v6 bool) netip.Addr {
@@ -792,6 +822,9 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 	}
 	switch f.Source.Kind {
 	case spec.SourceEntity:
+		if f.Source.Entity == "remote-node" { // Flows gives it an address whenever the spec has another node
+			return HetznerVerdict{Reason: "remote-node: the spec has no node besides " + f.To + ", so no address for the Robot firewall to filter; judged by the Cilium policies alone"}
+		}
 		return HetznerVerdict{Reason: "entity " + f.Source.Entity + " has no address; the Robot firewall sees addresses (check node-to-node traffic with node:NAME)"}
 	case spec.SourcePod:
 		return HetznerVerdict{Reason: "a pod on another node reaches this one inside VXLAN 8472/udp between node addresses (checked by the node-to-node assertions)"}
