@@ -257,17 +257,72 @@ clusters:
 	}
 }
 
-// With no other node in the spec, remote-node has no address for the Robot firewall to filter: the Cilium policies
-// alone judge it, and the trace says why Robot was not.
-func TestRemoteNodeWithoutOtherNodes(t *testing.T) {
-	m := load(t, strings.ReplaceAll(seedSpec, "%AUDIT%", "false"))
-	traces, err := NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: "remote-node", To: "n1", Port: "8472/udp"})
-	if err != nil {
-		t.Fatal(err)
+// kube-apiserver is the API server, which runs in the host network of every control plane: from another node's, its
+// packets carry that node's address and cross the Robot firewall, so it is one flow per other control plane, each
+// exactly that node's flow, as remote-node is one per other node.
+func TestKubeAPIServerCrossesRobot(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: multi
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: cp2, addresses: [198.51.100.12], roles: [control-plane]}
+      - {name: w1, addresses: [198.51.100.21], roles: [worker]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+      - {name: workers, preset: talos-worker}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.44/32, action: accept}
+        - {name: cp2, ipVersion: ipv4, srcIP: 198.51.100.12, action: accept}
+        - {name: no kubelet, ipVersion: ipv4, protocol: tcp, dstPort: "10250", action: discard}
+        - {name: rest, action: accept}
+`)
+	sim := NewSimulator(m.Clusters[0])
+	var got []string
+	for _, to := range []string{"w1", "cp1"} {
+		traces, err := sim.Evaluate(spec.Assertion{From: "kube-apiserver", To: to, Port: "10250/tcp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range traces {
+			got = append(got, tr.Flow.String()+": "+tr.Result)
+			node, err := sim.Evaluate(spec.Assertion{From: tr.Flow.SourceNode, To: to, Port: "10250/tcp"})
+			if err != nil || len(node) != 1 || node[0].Result != tr.Result || node[0].Hetzner != tr.Hetzner {
+				t.Errorf("kube-apiserver and %q disagree (%v):\n%s\n%s", tr.Flow.SourceNode, err, tr, node)
+			}
+		}
 	}
-	if len(traces) != 1 || traces[0].Hetzner.Evaluated || !traces[0].Allowed ||
-		traces[0].Hetzner.Reason != "remote-node: the spec has no node besides n1, so no address for the Robot firewall to filter; judged by the Cilium policies alone" {
-		t.Fatalf("remote-node in a one-node cluster:\n%v", traces)
+	want := []string{
+		`kube-apiserver cp1 -> w1 198.51.100.21 10250/tcp: denied: Hetzner discards it (rule 3 "no kubelet")`,
+		"kube-apiserver cp2 -> w1 198.51.100.21 10250/tcp: allowed",
+		"kube-apiserver cp2 -> cp1 198.51.100.11 10250/tcp: allowed",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("flows (-want +got):\n%s", diff)
+	}
+}
+
+// With no other node (control plane) in the spec, remote-node (kube-apiserver) has no address for the Robot firewall
+// to filter: the Cilium policies alone judge it, and the trace says why Robot was not.
+func TestNodeEntitiesWithoutOtherNodes(t *testing.T) {
+	m := load(t, strings.ReplaceAll(seedSpec, "%AUDIT%", "false"))
+	for _, tc := range []struct{ from, port, reason string }{
+		{"remote-node", "8472/udp", "remote-node: the spec has no node besides n1, so no address for the Robot firewall to filter; judged by the Cilium policies alone"},
+		{"kube-apiserver", "10250/tcp", "kube-apiserver: the spec has no control plane besides n1, so no address for the Robot firewall to filter; judged by the Cilium policies alone"},
+	} {
+		traces, err := NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: tc.from, To: "n1", Port: tc.port})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(traces) != 1 || traces[0].Hetzner.Evaluated || !traces[0].Allowed || traces[0].Hetzner.Reason != tc.reason {
+			t.Errorf("%s in a one-node cluster:\n%v", tc.from, traces)
+		}
 	}
 }
 

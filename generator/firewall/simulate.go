@@ -257,13 +257,14 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 				}
 			}
 		case spec.SourceEntity:
-			// remote-node is every other node of the cluster, and their packets come from their own addresses: through
+			// remote-node is every other node of the cluster, kube-apiserver the API server on every other control
+			// plane (it runs in their host network), and their packets come from those nodes' own addresses: through
 			// the Robot firewall, which filters by address, their host egress, and Robot again for the replies. One
-			// flow per other node, as for a role's members; with none in the spec, the entity alone (Cilium's view).
-			if others := s.otherNodes(dst.Name); src.Entity == "remote-node" && len(others) > 0 {
-				for _, name := range others {
+			// flow per such node, as for a role's members; with none in the spec, the entity alone (Cilium's view).
+			if senders := s.entityNodes(src.Entity, dst.Name); len(senders) > 0 {
+				for _, name := range senders {
 					f, _ := s.nodeFlow(base, spec.FlowSource{Kind: spec.SourceNode, Text: src.Text, Nodes: []string{name}}, name, dst, port)
-					f.From = "remote-node " + name
+					f.From = src.Entity + " " + name
 					out = append(out, f)
 				}
 				continue
@@ -302,11 +303,23 @@ func (s *Simulator) nodeFlow(base Flow, src spec.FlowSource, name string, dst sp
 	return f, true
 }
 
-// otherNodes are the cluster's nodes but name, in spec order.
-func (s *Simulator) otherNodes(name string) []string {
+// nodeEntities are the entities that stand for other nodes sending from their own addresses, and the nodes each
+// covers: every node (remote-node), or the control planes, where the API server runs in the host network.
+var nodeEntities = map[string]func(spec.Node) bool{
+	"remote-node":    func(spec.Node) bool { return true },
+	"kube-apiserver": func(n spec.Node) bool { return slices.Contains(n.Roles, spec.RoleControlPlane) },
+}
+
+// entityNodes are the nodes other than dst, in spec order, that the entity stands for: none for an entity that is
+// no node, or when the spec has no such node besides dst.
+func (s *Simulator) entityNodes(entity, dst string) []string {
+	covers, ok := nodeEntities[entity]
+	if !ok {
+		return nil
+	}
 	var out []string
 	for _, n := range s.Cluster.Nodes {
-		if n.Name != name {
+		if n.Name != dst && covers(n) {
 			out = append(out, n.Name)
 		}
 	}
@@ -822,8 +835,12 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 	}
 	switch f.Source.Kind {
 	case spec.SourceEntity:
-		if f.Source.Entity == "remote-node" { // Flows gives it an address whenever the spec has another node
+		// Flows gives these the nodes' addresses whenever the spec has such a node besides the destination.
+		switch f.Source.Entity {
+		case "remote-node":
 			return HetznerVerdict{Reason: "remote-node: the spec has no node besides " + f.To + ", so no address for the Robot firewall to filter; judged by the Cilium policies alone"}
+		case "kube-apiserver":
+			return HetznerVerdict{Reason: "kube-apiserver: the spec has no control plane besides " + f.To + ", so no address for the Robot firewall to filter; judged by the Cilium policies alone"}
 		}
 		return HetznerVerdict{Reason: "entity " + f.Source.Entity + " has no address; the Robot firewall sees addresses (check node-to-node traffic with node:NAME)"}
 	case spec.SourcePod:
