@@ -616,6 +616,49 @@ clusters:
 	})
 }
 
+// Cilium's tunnels get no replies: each node sends its VXLAN (or Geneve) packets to the other's tunnel port from a
+// port of its own, and WireGuard from 51871 to 51871, so the packets back are the other node's flow to the same port,
+// which the built-in checks of the other direction judge. A template that accepts the tunnel ports from the nodes
+// and discards the rest carries both; a check of a reply to an ephemeral port would refuse it for nothing. Other
+// UDP flows keep their reply check, and a reply no rule accepts says so rather than "rule 0".
+func TestTunnelsHaveNoReplies(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: two
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: n2, addresses: [198.51.100.12], roles: [control-plane]}
+    cilium: {version: 1.16.5, encryption: wireguard}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+      - {name: app, nodes: {}, ingress: [{entities: [remote-node], ports: [9999/udp]}]}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.44/32, action: accept}
+        - {name: nodes tcp, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: tcp, action: accept}
+        - {name: vxlan, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: udp, dstPort: "8472", action: accept}
+        - {name: wireguard, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: udp, srcPort: "51871", dstPort: "51871", action: accept}
+        - {name: app, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: udp, dstPort: "9999", action: accept}
+        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}
+        - {name: dns replies, ipVersion: ipv4, protocol: udp, srcPort: "53", dstPort: 32768-65535, action: accept}
+        - {name: ntp replies, ipVersion: ipv4, protocol: udp, srcPort: "123", dstPort: 32768-65535, action: accept}
+`)
+	runFlows(t, m, []flowCase{
+		{"n2", "n1", "8472/udp", "allowed", 3, "cp ingress[6]", "allowed"},
+		{"n2", "n1", "51871/udp", "allowed", 4, "cp ingress[7]", "allowed"},
+		{"n2", "n1", "9999/udp", "denied", 5, "app ingress[0]", "denied: the reply is discarded by Hetzner at n2 (Robot is stateless; no rule accepts it)"},
+	})
+	for _, c := range Verify(m) {
+		if !c.OK {
+			t.Errorf("%s failed:\n%s", c, c.Failed())
+		}
+	}
+}
+
 // Robot is stateless: a default-discard template without the reply rule drops the answers to the nodes' own
 // connections, node-to-node flows included.
 func TestStatelessReplies(t *testing.T) {

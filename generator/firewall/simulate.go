@@ -36,6 +36,38 @@ type Simulator struct {
 	// solicitations says whether the chart hands the node's neighbour solicitations to the host policies, for
 	// ingress and egress (any release of a range doing so counts).
 	solicitations [2]bool
+	// tunnels are the UDP ports of Cilium's tunnels between nodes (the overlay's, WireGuard's), and the port each
+	// sends from.
+	tunnels map[int]int
+}
+
+// WireGuardPort is the UDP port Cilium's WireGuard listens on and sends from, on every node.
+const WireGuardPort = 51871
+
+// tunnelsOf are the cluster's tunnels between nodes: the overlay's port (VXLAN, Geneve, tunnelPort), whose packets
+// leave from a port the kernel picks in the ephemeral range, and with WireGuard 51871, from 51871 to 51871.
+func tunnelsOf(c spec.Cluster) map[int]int {
+	out := map[int]int{}
+	if o := cilium.OverlayOf(c); o.Port != 0 {
+		out[o.Port] = EphemeralPort
+	}
+	if c.Cilium.Encryption == "wireguard" {
+		out[WireGuardPort] = WireGuardPort
+	}
+	return out
+}
+
+// tunnelSource is the port a node's packet leaves from, and whether it is a tunnel's: a UDP flow between nodes to a
+// tunnel port. A tunnel gets no replies: the packets back are the other node's own flow to that port.
+func (s *Simulator) tunnelSource(f Flow) (int, bool) {
+	if f.Source.Kind != spec.SourceNode || f.port.Protocol != "udp" {
+		return EphemeralPort, false
+	}
+	from, ok := s.tunnels[f.port.Port]
+	if !ok {
+		return EphemeralPort, false
+	}
+	return from, true
 }
 
 type ruleKey struct {
@@ -116,6 +148,7 @@ func NewSimulator(c spec.Cluster) *Simulator {
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	s := &Simulator{Cluster: c, Policies: policies, families: cilium.FamiliesOf(c)}
 	s.solicitations = solicitationsOf(c.Cilium.Version)
+	s.tunnels = tunnelsOf(c)
 	if t, ok := BuildTemplate(c); ok {
 		s.Template = &t
 	}
@@ -782,7 +815,9 @@ func (s *Simulator) Explain(f Flow) Trace {
 	if ndp {
 		t.Cilium = s.withNeighbourDiscovery(t.Cilium, dst)
 	}
-	if f.Source.Kind == spec.SourceNode && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
+	if _, tunnel := s.tunnelSource(f); tunnel && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
+		t.Reply = &HetznerVerdict{Reason: fmt.Sprintf("a tunnel gets no replies: the packets back are %s's own flow to %s", f.To, f.Port)}
+	} else if f.Source.Kind == spec.SourceNode && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
 		reply := Packet{Src: f.ToAddr, Dst: f.SourceAddr, Protocol: f.port.Protocol}
 		if f.port.Protocol != "icmp" {
 			reply.SrcPort, reply.DstPort = f.port.Port, EphemeralPort
@@ -794,16 +829,13 @@ func (s *Simulator) Explain(f Flow) Trace {
 		t.Reply = &r
 	}
 	hetznerOK := !t.Hetzner.Evaluated || t.Hetzner.Accepted
-	replyOK := t.Reply == nil || t.Reply.Accepted
+	replyOK := t.Reply == nil || !t.Reply.Evaluated || t.Reply.Accepted
 	egressOK := t.Egress == nil || t.Egress.Allowed
 	t.Allowed = hetznerOK && replyOK && egressOK && t.Cilium.Allowed
 	t.Passes = hetznerOK && replyOK && (egressOK || t.Egress.Audit) && (t.Cilium.Allowed || t.Cilium.Audit)
 	switch {
 	case !hetznerOK:
-		rule := fmt.Sprintf("rule %d %q", t.Hetzner.Rule, t.Hetzner.RuleName)
-		if t.Hetzner.Rule == 0 {
-			rule = "no rule accepts it"
-		}
+		rule := ruleText(t.Hetzner)
 		t.Result = fmt.Sprintf("denied: Hetzner discards it (%s)", rule)
 		if t.Hetzner.Packet == PacketACK {
 			t.Result = fmt.Sprintf("denied: Hetzner accepts the SYN but discards the connection's ACK packets (%s); Robot is stateless", rule)
@@ -822,11 +854,19 @@ func (s *Simulator) Explain(f Flow) Trace {
 		if t.Reply.Packet == PacketACK {
 			what = "the reply's ACK packets (after its SYN-ACK) are"
 		}
-		t.Result = fmt.Sprintf("denied: %s discarded by Hetzner at %s (Robot is stateless; rule %d)", what, f.SourceNode, t.Reply.Rule)
+		t.Result = fmt.Sprintf("denied: %s discarded by Hetzner at %s (Robot is stateless; %s)", what, f.SourceNode, ruleText(*t.Reply))
 	default:
 		t.Result = "allowed"
 	}
 	return t
+}
+
+// ruleText names the rule that discarded a packet: `rule N "name"`, or that none accepts it.
+func ruleText(v HetznerVerdict) string {
+	if v.Rule == 0 {
+		return "no rule accepts it"
+	}
+	return fmt.Sprintf("rule %d %q", v.Rule, v.RuleName)
 }
 
 func (s *Simulator) hetzner(f Flow) HetznerVerdict {
@@ -851,7 +891,8 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 	}
 	p := Packet{Src: f.SourceAddr, Dst: f.ToAddr, Protocol: f.port.Protocol}
 	if f.port.Protocol != "icmp" {
-		p.SrcPort, p.DstPort = EphemeralPort, f.port.Port
+		p.SrcPort, _ = s.tunnelSource(f)
+		p.DstPort = f.port.Port
 	}
 	if f.port.Protocol != "tcp" {
 		return s.Template.Evaluate(p)
@@ -885,7 +926,9 @@ func (t Trace) String() string {
 		cv("cilium", *t.Egress)
 	}
 	cv("cilium", t.Cilium)
-	if t.Reply != nil {
+	if t.Reply != nil && !t.Reply.Evaluated {
+		fmt.Fprintf(&b, "  reply    %-8s %s\n", "-", t.Reply.Reason)
+	} else if t.Reply != nil {
 		fmt.Fprintf(&b, "  reply    %-8s %s\n", word(t.Reply.Accepted, "accept", "discard"), t.Reply.Reason)
 	} else if t.Allowed {
 		fmt.Fprintf(&b, "  reply    %-8s conntrack lets the replies of an allowed connection through Cilium\n", "pass")
