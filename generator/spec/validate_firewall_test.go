@@ -237,9 +237,9 @@ func TestEmptyICMPTypeIsRefused(t *testing.T) {
 	)
 }
 
-// A Robot rule field written as the empty string is refused, as every empty value where leaving the field out means something: left
-// out, srcIP and dstIP match every address, the ports every port and tcpFlags any flags, so an admin rule whose source
-// came out empty ({srcIP: ”}) would accept the whole internet.
+// A Robot rule field written as the empty string is refused, as every empty value where leaving the field out means
+// something: left out, srcIP and dstIP match every address, the ports every port and tcpFlags any flags, so an admin
+// rule whose source came out empty would accept the whole internet.
 func TestEmptyHetznerRuleFieldsAreRefused(t *testing.T) {
 	wantProblems(t, `    hetzner:
       adminSources: [89.23.224.44]
