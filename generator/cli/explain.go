@@ -56,7 +56,8 @@ never match nodes, ICMP only where allowed), then the end result. With audit mod
 "would drop, passes".
 
 Sources: admin (hetzner.adminSources), world, an address or CIDR, an entity (kube-apiserver, remote-node, host,
-health, or entity:NAME), a node or role name (node:NAME, role:NAME; node-to-node traffic), pod:KEY=VALUE[,KEY=VALUE].
+health, or entity:NAME; remote-node is every other node and kube-apiserver every other control plane, one flow from
+each), a node or role name (node:NAME, role:NAME; node-to-node traffic), pod:KEY=VALUE[,KEY=VALUE].
 Ports: PORT/tcp, PORT/udp, PORT/sctp, icmp (ping), icmp:TYPE, icmpv6, icmpv6:TYPE (TYPE a number, or Cilium's
 name for it in that family: icmpv6:NeighborSolicitation).
 

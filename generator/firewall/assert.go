@@ -98,7 +98,7 @@ func BuiltInAssertions(c spec.Cluster) []BuiltIn {
 			}
 			add(from, to, "4240/tcp", "Cilium's health checks")
 			if c.Cilium.Encryption == "wireguard" {
-				add(from, to, "51871/udp", "Cilium's WireGuard tunnel")
+				add(from, to, fmt.Sprintf("%d/udp", WireGuardPort), "Cilium's WireGuard tunnel")
 			}
 		}
 	}

@@ -186,6 +186,146 @@ func TestNodeToNodeFlows(t *testing.T) {
 	})
 }
 
+// remote-node stands for every other node of the cluster, and their packets reach the node from their own addresses,
+// so the Robot firewall filters them: the source is one flow per other node through every layer, as a role's
+// members are, and an assertion from it holds only when it holds for each of them.
+func TestRemoteNodeCrossesRobot(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: three
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: n2, addresses: [198.51.100.12], roles: [control-plane]}
+      - {name: n3, addresses: [198.51.100.13], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.44/32, action: accept}
+        - {name: n2, ipVersion: ipv4, srcIP: 198.51.100.12/32, action: accept}
+        - {name: no vxlan, ipVersion: ipv4, protocol: udp, dstPort: "8472", action: discard}
+        - {name: rest, action: accept}
+    assertions:
+      - {from: remote-node, to: n1, port: 8472/udp, expect: allowed}
+      - {from: remote-node, to: n1, port: 8472/udp, expect: denied}
+      - {from: entity:remote-node, to: n1, port: 4240/tcp, expect: allowed}
+`)
+	sim := NewSimulator(m.Clusters[0])
+	traces, err := sim.Evaluate(spec.Assertion{From: "remote-node", To: "n1", Port: "8472/udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tr := range traces {
+		got = append(got, tr.Flow.String()+": "+tr.Result)
+	}
+	want := []string{
+		"remote-node n2 -> n1 198.51.100.11 8472/udp: allowed",
+		`remote-node n3 -> n1 198.51.100.11 8472/udp: denied: Hetzner discards it (rule 3 "no vxlan")`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("flows (-want +got):\n%s", diff)
+	}
+	for _, tr := range traces {
+		// The same flow written with the sending node gets the same verdict, for the same reasons.
+		node, err := sim.Evaluate(spec.Assertion{From: tr.Flow.SourceNode, To: "n1", Port: "8472/udp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(node) != 1 || node[0].Result != tr.Result || node[0].Hetzner != tr.Hetzner || node[0].Cilium.Reason != tr.Cilium.Reason {
+			t.Errorf("remote-node and %s disagree:\n%s\n%s", tr.Flow.SourceNode, tr, node)
+		}
+	}
+	var verdicts []string
+	for _, c := range Verify(m) {
+		if c.Path != "" {
+			verdicts = append(verdicts, fmt.Sprintf("%s: ok=%v", c, c.OK))
+		}
+	}
+	// n3 is discarded, so allowed fails; n2 gets through, so denied fails too; 4240/tcp passes from both.
+	if diff := cmp.Diff([]string{
+		"remote-node -> n1 8472/udp allowed: ok=false",
+		"remote-node -> n1 8472/udp denied: ok=false",
+		"entity:remote-node -> n1 4240/tcp allowed: ok=true",
+	}, verdicts); diff != "" {
+		t.Errorf("assertions (-want +got):\n%s", diff)
+	}
+}
+
+// kube-apiserver is the API server, which runs in the host network of every control plane: from another node's, its
+// packets carry that node's address and cross the Robot firewall, so it is one flow per other control plane, each
+// exactly that node's flow, as remote-node is one per other node.
+func TestKubeAPIServerCrossesRobot(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: multi
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: cp2, addresses: [198.51.100.12], roles: [control-plane]}
+      - {name: w1, addresses: [198.51.100.21], roles: [worker]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+      - {name: workers, preset: talos-worker}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.44/32, action: accept}
+        - {name: cp2, ipVersion: ipv4, srcIP: 198.51.100.12, action: accept}
+        - {name: no kubelet, ipVersion: ipv4, protocol: tcp, dstPort: "10250", action: discard}
+        - {name: rest, action: accept}
+`)
+	sim := NewSimulator(m.Clusters[0])
+	var got []string
+	for _, to := range []string{"w1", "cp1"} {
+		traces, err := sim.Evaluate(spec.Assertion{From: "kube-apiserver", To: to, Port: "10250/tcp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tr := range traces {
+			got = append(got, tr.Flow.String()+": "+tr.Result)
+			node, err := sim.Evaluate(spec.Assertion{From: tr.Flow.SourceNode, To: to, Port: "10250/tcp"})
+			if err != nil || len(node) != 1 || node[0].Result != tr.Result || node[0].Hetzner != tr.Hetzner {
+				t.Errorf("kube-apiserver and %q disagree (%v):\n%s\n%s", tr.Flow.SourceNode, err, tr, node)
+			}
+		}
+	}
+	want := []string{
+		`kube-apiserver cp1 -> w1 198.51.100.21 10250/tcp: denied: Hetzner discards it (rule 3 "no kubelet")`,
+		"kube-apiserver cp2 -> w1 198.51.100.21 10250/tcp: allowed",
+		"kube-apiserver cp2 -> cp1 198.51.100.11 10250/tcp: allowed",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("flows (-want +got):\n%s", diff)
+	}
+}
+
+// With no other node (control plane) in the spec, remote-node (kube-apiserver) has no address for the Robot firewall
+// to filter: the Cilium policies alone judge it, and the trace says why Robot was not.
+func TestNodeEntitiesWithoutOtherNodes(t *testing.T) {
+	m := load(t, strings.ReplaceAll(seedSpec, "%AUDIT%", "false"))
+	for _, tc := range []struct{ from, port, reason string }{
+		{"remote-node", "8472/udp", "remote-node: the spec has no node besides n1, so no address for the Robot firewall to filter; judged by the Cilium policies alone"},
+		{"kube-apiserver", "10250/tcp", "kube-apiserver: the spec has no control plane besides n1, so no address for the Robot firewall to filter; judged by the Cilium policies alone"},
+	} {
+		traces, err := NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: tc.from, To: "n1", Port: tc.port})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(traces) != 1 || traces[0].Hetzner.Evaluated || !traces[0].Allowed || traces[0].Hetzner.Reason != tc.reason {
+			t.Errorf("%s in a one-node cluster:\n%v", tc.from, traces)
+		}
+	}
+}
+
 func TestBuiltInAssertionsHoldForThePresets(t *testing.T) {
 	m := load(t, multiSpec)
 	checks := Verify(m)
@@ -474,6 +614,49 @@ clusters:
 		{"w1", "cp1", "22/tcp", "denied", 0, "open ingress[0]", "denied by Cilium egress at w1"},
 		{"cp1", "w1", "22/tcp", "allowed", 0, "open ingress[0]", "allowed"},
 	})
+}
+
+// Cilium's tunnels get no replies: each node sends its VXLAN (or Geneve) packets to the other's tunnel port from a
+// port of its own, and WireGuard from 51871 to 51871, so the packets back are the other node's flow to the same port,
+// which the built-in checks of the other direction judge. A template that accepts the tunnel ports from the nodes
+// and discards the rest carries both; a check of a reply to an ephemeral port would refuse it for nothing. Other
+// UDP flows keep their reply check, and a reply no rule accepts says so rather than "rule 0".
+func TestTunnelsHaveNoReplies(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: two
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: n2, addresses: [198.51.100.12], roles: [control-plane]}
+    cilium: {version: 1.16.5, encryption: wireguard}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+      - {name: app, nodes: {}, ingress: [{entities: [remote-node], ports: [9999/udp]}]}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.44/32, action: accept}
+        - {name: nodes tcp, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: tcp, action: accept}
+        - {name: vxlan, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: udp, dstPort: "8472", action: accept}
+        - {name: wireguard, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: udp, srcPort: "51871", dstPort: "51871", action: accept}
+        - {name: app, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: udp, dstPort: "9999", action: accept}
+        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}
+        - {name: dns replies, ipVersion: ipv4, protocol: udp, srcPort: "53", dstPort: 32768-65535, action: accept}
+        - {name: ntp replies, ipVersion: ipv4, protocol: udp, srcPort: "123", dstPort: 32768-65535, action: accept}
+`)
+	runFlows(t, m, []flowCase{
+		{"n2", "n1", "8472/udp", "allowed", 3, "cp ingress[6]", "allowed"},
+		{"n2", "n1", "51871/udp", "allowed", 4, "cp ingress[7]", "allowed"},
+		{"n2", "n1", "9999/udp", "denied", 5, "app ingress[0]", "denied: the reply is discarded by Hetzner at n2 (Robot is stateless; no rule accepts it)"},
+	})
+	for _, c := range Verify(m) {
+		if !c.OK {
+			t.Errorf("%s failed:\n%s", c, c.Failed())
+		}
+	}
 }
 
 // Robot is stateless: a default-discard template without the reply rule drops the answers to the nodes' own

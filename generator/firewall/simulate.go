@@ -36,6 +36,38 @@ type Simulator struct {
 	// solicitations says whether the chart hands the node's neighbour solicitations to the host policies, for
 	// ingress and egress (any release of a range doing so counts).
 	solicitations [2]bool
+	// tunnels are the UDP ports of Cilium's tunnels between nodes (the overlay's, WireGuard's), and the port each
+	// sends from.
+	tunnels map[int]int
+}
+
+// WireGuardPort is the UDP port Cilium's WireGuard listens on and sends from, on every node.
+const WireGuardPort = 51871
+
+// tunnelsOf are the cluster's tunnels between nodes: the overlay's port (VXLAN, Geneve, tunnelPort), whose packets
+// leave from a port the kernel picks in the ephemeral range, and with WireGuard 51871, from 51871 to 51871.
+func tunnelsOf(c spec.Cluster) map[int]int {
+	out := map[int]int{}
+	if o := cilium.OverlayOf(c); o.Port != 0 {
+		out[o.Port] = EphemeralPort
+	}
+	if c.Cilium.Encryption == "wireguard" {
+		out[WireGuardPort] = WireGuardPort
+	}
+	return out
+}
+
+// tunnelSource is the port a node's packet leaves from, and whether it is a tunnel's: a UDP flow between nodes to a
+// tunnel port. A tunnel gets no replies: the packets back are the other node's own flow to that port.
+func (s *Simulator) tunnelSource(f Flow) (int, bool) {
+	if f.Source.Kind != spec.SourceNode || f.port.Protocol != "udp" {
+		return EphemeralPort, false
+	}
+	from, ok := s.tunnels[f.port.Port]
+	if !ok {
+		return EphemeralPort, false
+	}
+	return from, true
 }
 
 type ruleKey struct {
@@ -116,6 +148,7 @@ func NewSimulator(c spec.Cluster) *Simulator {
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	s := &Simulator{Cluster: c, Policies: policies, families: cilium.FamiliesOf(c)}
 	s.solicitations = solicitationsOf(c.Cilium.Version)
+	s.tunnels = tunnelsOf(c)
 	if t, ok := BuildTemplate(c); ok {
 		s.Template = &t
 	}
@@ -252,22 +285,23 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 				if name == dst.Name && len(src.Nodes) > 1 {
 					continue // a role reaching its own members means the other nodes
 				}
-				from := s.node(name)
-				v6 := s.family(port, from, dst)
-				f := base
-				f.SourceNode, f.From = name, name
-				f.SourceAddr, _ = spec.HostAddress(from, v6)
-				if a := src.Prefix.Addr(); src.Prefix.IsValid() {
-					// Written as one of the node's addresses: the node sends from it, in its family.
-					if port.Protocol == "icmp" && a.Is6() != (port.Family == "IPv6") {
-						continue
-					}
-					v6, f.SourceAddr, f.From = a.Is6(), a, name+" "+a.String()
+				if f, ok := s.nodeFlow(base, src, name, dst, port); ok {
+					out = append(out, f)
 				}
-				f.ToAddr, _ = spec.HostAddress(dst, v6)
-				out = append(out, f)
 			}
 		case spec.SourceEntity:
+			// remote-node is every other node of the cluster, kube-apiserver the API server on every other control
+			// plane (it runs in their host network), and their packets come from those nodes' own addresses: through
+			// the Robot firewall, which filters by address, their host egress, and Robot again for the replies. One
+			// flow per such node, as for a role's members; with none in the spec, the entity alone (Cilium's view).
+			if senders := s.entityNodes(src.Entity, dst.Name); len(senders) > 0 {
+				for _, name := range senders {
+					f, _ := s.nodeFlow(base, spec.FlowSource{Kind: spec.SourceNode, Text: src.Text, Nodes: []string{name}}, name, dst, port)
+					f.From = src.Entity + " " + name
+					out = append(out, f)
+				}
+				continue
+			}
 			f := base
 			f.From = "entity " + src.Entity
 			out = append(out, f)
@@ -281,6 +315,48 @@ func (s *Simulator) Flows(src spec.FlowSource, targets []string, port spec.FlowP
 		return nil, fmt.Errorf("no flow from %s to %s over %s: the address families do not meet", src.Text, strings.Join(targets, ", "), port)
 	}
 	return out, nil
+}
+
+// nodeFlow is the flow from the node name to dst: from the node's address in the flow's family, or from the address
+// src was written as (the node sends from it, in its family); false when that address's family is not the ICMP's.
+func (s *Simulator) nodeFlow(base Flow, src spec.FlowSource, name string, dst spec.Node, port spec.FlowPort) (Flow, bool) {
+	from := s.node(name)
+	v6 := s.family(port, from, dst)
+	f := base
+	f.Source = src
+	f.SourceNode, f.From = name, name
+	f.SourceAddr, _ = spec.HostAddress(from, v6)
+	if a := src.Prefix.Addr(); src.Prefix.IsValid() {
+		if port.Protocol == "icmp" && a.Is6() != (port.Family == "IPv6") {
+			return Flow{}, false
+		}
+		v6, f.SourceAddr, f.From = a.Is6(), a, name+" "+a.String()
+	}
+	f.ToAddr, _ = spec.HostAddress(dst, v6)
+	return f, true
+}
+
+// nodeEntities are the entities that stand for other nodes sending from their own addresses, and the nodes each
+// covers: every node (remote-node), or the control planes, where the API server runs in the host network.
+var nodeEntities = map[string]func(spec.Node) bool{
+	"remote-node":    func(spec.Node) bool { return true },
+	"kube-apiserver": func(n spec.Node) bool { return slices.Contains(n.Roles, spec.RoleControlPlane) },
+}
+
+// entityNodes are the nodes other than dst, in spec order, that the entity stands for: none for an entity that is
+// no node, or when the spec has no such node besides dst.
+func (s *Simulator) entityNodes(entity, dst string) []string {
+	covers, ok := nodeEntities[entity]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, n := range s.Cluster.Nodes {
+		if n.Name != dst && covers(n) {
+			out = append(out, n.Name)
+		}
+	}
+	return out
 }
 
 func (s *Simulator) worldAddress(v6 bool) netip.Addr {
@@ -739,7 +815,9 @@ func (s *Simulator) Explain(f Flow) Trace {
 	if ndp {
 		t.Cilium = s.withNeighbourDiscovery(t.Cilium, dst)
 	}
-	if f.Source.Kind == spec.SourceNode && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
+	if _, tunnel := s.tunnelSource(f); tunnel && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
+		t.Reply = &HetznerVerdict{Reason: fmt.Sprintf("a tunnel gets no replies: the packets back are %s's own flow to %s", f.To, f.Port)}
+	} else if f.Source.Kind == spec.SourceNode && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
 		reply := Packet{Src: f.ToAddr, Dst: f.SourceAddr, Protocol: f.port.Protocol}
 		if f.port.Protocol != "icmp" {
 			reply.SrcPort, reply.DstPort = f.port.Port, EphemeralPort
@@ -751,16 +829,13 @@ func (s *Simulator) Explain(f Flow) Trace {
 		t.Reply = &r
 	}
 	hetznerOK := !t.Hetzner.Evaluated || t.Hetzner.Accepted
-	replyOK := t.Reply == nil || t.Reply.Accepted
+	replyOK := t.Reply == nil || !t.Reply.Evaluated || t.Reply.Accepted
 	egressOK := t.Egress == nil || t.Egress.Allowed
 	t.Allowed = hetznerOK && replyOK && egressOK && t.Cilium.Allowed
 	t.Passes = hetznerOK && replyOK && (egressOK || t.Egress.Audit) && (t.Cilium.Allowed || t.Cilium.Audit)
 	switch {
 	case !hetznerOK:
-		rule := fmt.Sprintf("rule %d %q", t.Hetzner.Rule, t.Hetzner.RuleName)
-		if t.Hetzner.Rule == 0 {
-			rule = "no rule accepts it"
-		}
+		rule := ruleText(t.Hetzner)
 		t.Result = fmt.Sprintf("denied: Hetzner discards it (%s)", rule)
 		if t.Hetzner.Packet == PacketACK {
 			t.Result = fmt.Sprintf("denied: Hetzner accepts the SYN but discards the connection's ACK packets (%s); Robot is stateless", rule)
@@ -779,11 +854,19 @@ func (s *Simulator) Explain(f Flow) Trace {
 		if t.Reply.Packet == PacketACK {
 			what = "the reply's ACK packets (after its SYN-ACK) are"
 		}
-		t.Result = fmt.Sprintf("denied: %s discarded by Hetzner at %s (Robot is stateless; rule %d)", what, f.SourceNode, t.Reply.Rule)
+		t.Result = fmt.Sprintf("denied: %s discarded by Hetzner at %s (Robot is stateless; %s)", what, f.SourceNode, ruleText(*t.Reply))
 	default:
 		t.Result = "allowed"
 	}
 	return t
+}
+
+// ruleText names the rule that discarded a packet: `rule N "name"`, or that none accepts it.
+func ruleText(v HetznerVerdict) string {
+	if v.Rule == 0 {
+		return "no rule accepts it"
+	}
+	return fmt.Sprintf("rule %d %q", v.Rule, v.RuleName)
 }
 
 func (s *Simulator) hetzner(f Flow) HetznerVerdict {
@@ -792,6 +875,13 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 	}
 	switch f.Source.Kind {
 	case spec.SourceEntity:
+		// Flows gives these the nodes' addresses whenever the spec has such a node besides the destination.
+		switch f.Source.Entity {
+		case "remote-node":
+			return HetznerVerdict{Reason: "remote-node: the spec has no node besides " + f.To + ", so no address for the Robot firewall to filter; judged by the Cilium policies alone"}
+		case "kube-apiserver":
+			return HetznerVerdict{Reason: "kube-apiserver: the spec has no control plane besides " + f.To + ", so no address for the Robot firewall to filter; judged by the Cilium policies alone"}
+		}
 		return HetznerVerdict{Reason: "entity " + f.Source.Entity + " has no address; the Robot firewall sees addresses (check node-to-node traffic with node:NAME)"}
 	case spec.SourcePod:
 		return HetznerVerdict{Reason: "a pod on another node reaches this one inside VXLAN 8472/udp between node addresses (checked by the node-to-node assertions)"}
@@ -801,7 +891,8 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 	}
 	p := Packet{Src: f.SourceAddr, Dst: f.ToAddr, Protocol: f.port.Protocol}
 	if f.port.Protocol != "icmp" {
-		p.SrcPort, p.DstPort = EphemeralPort, f.port.Port
+		p.SrcPort, _ = s.tunnelSource(f)
+		p.DstPort = f.port.Port
 	}
 	if f.port.Protocol != "tcp" {
 		return s.Template.Evaluate(p)
@@ -835,7 +926,9 @@ func (t Trace) String() string {
 		cv("cilium", *t.Egress)
 	}
 	cv("cilium", t.Cilium)
-	if t.Reply != nil {
+	if t.Reply != nil && !t.Reply.Evaluated {
+		fmt.Fprintf(&b, "  reply    %-8s %s\n", "-", t.Reply.Reason)
+	} else if t.Reply != nil {
 		fmt.Fprintf(&b, "  reply    %-8s %s\n", word(t.Reply.Accepted, "accept", "discard"), t.Reply.Reason)
 	} else if t.Allowed {
 		fmt.Fprintf(&b, "  reply    %-8s conntrack lets the replies of an allowed connection through Cilium\n", "pass")

@@ -15,7 +15,7 @@ const (
 	SourceAdmin   = "admin"   // the Hetzner admin sources: world, but accepted by the escape hatch
 	SourceWorld   = "world"   // any address outside the cluster
 	SourceAddress = "address" // one address or a CIDR outside the cluster
-	SourceEntity  = "entity"  // a Cilium identity without an address (kube-apiserver, remote-node, ...)
+	SourceEntity  = "entity"  // a Cilium identity (kube-apiserver, remote-node: the other nodes they stand for, health, ...)
 	SourceNode    = "node"    // one or more nodes of the cluster (a node or a role)
 	SourcePod     = "pod"     // a cluster pod with the given labels
 )

@@ -230,17 +230,17 @@ func (Hetzner) JSONSchemaExtend(s *jsonschema.Schema) {
 }
 
 // JSONSchemaExtend names Robot's characters for a rule name, Robot's port syntax, and its TCP flags: any of them
-// joined by |, or all of them by &. An empty port or flags is left out, as the loader reads it.
+// joined by |, or all of them by &. An empty port or flags is refused, as the loader refuses it (leave it out).
 func (HetznerRule) JSONSchemaExtend(s *jsonschema.Schema) {
 	name, _ := s.Properties.Get("name")
 	name.Pattern = hetznerName.String()
 	for _, f := range []string{"srcPort", "dstPort"} {
 		port, _ := s.Properties.Get(f)
-		port.Pattern = `^(` + hetznerPortPattern + `)?$`
+		port.Pattern = `^` + hetznerPortPattern + `$`
 	}
 	flag := `(` + strings.Join(hetznerTCPFlags, "|") + `)`
 	flags, _ := s.Properties.Get("tcpFlags")
-	flags.Pattern = `^(` + flag + `(\|` + flag + `)*|` + flag + `(&` + flag + `)*)?$`
+	flags.Pattern = `^(` + flag + `(\|` + flag + `)*|` + flag + `(&` + flag + `)*)$`
 }
 
 // JSONSchemaExtend lists the IPAM modes the loader takes, and gives the namespace Kubernetes' name rule.

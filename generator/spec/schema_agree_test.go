@@ -285,6 +285,9 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: \"\", type: 8}]", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: \"\"}]}", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: \"\"}]}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, srcIP: \"\"}]}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, dstIP: \"\"}]}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, srcIP: 192.0.2.0/24, dstIP: 192.0.2.10}]}", ok, ""},
 		// YAML's true in any of its spellings is true to both.
 		{"hubble: {relay: true}", "hubble: {relay: True, ui: TRUE}", ok, ""},
 		// A whole number in any of YAML 1.2's spellings is one to both (JSON keeps no spelling, and 6443.0 is an
@@ -384,7 +387,9 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], discard: ['70000']}", bad, "a port number out of range takes arithmetic"},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, srcPort: '80', dstPort: 1000-2000, tcpFlags: syn|ack}]}", ok, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, tcpFlags: syn&ack&fin}]}", ok, ""},
-		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, srcPort: '', dstPort: '', tcpFlags: ''}]}", ok, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, srcPort: ''}]}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, dstPort: ''}]}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, tcpFlags: ''}]}", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, srcPort: x}]}", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, tcpFlags: syn|ack&fin}]}", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: ipv4, protocol: tcp, tcpFlags: SYN}]}", bad, ""},

@@ -16,12 +16,12 @@ type Hetzner struct {
 type HetznerRule struct {
 	Name      string `json:"name" jsonschema:"description=Letters and digits and space and . - + _ @"`
 	IPVersion string `json:"ipVersion,omitempty" jsonschema:"enum=ipv4,enum=ipv6,description=Omitted: both families (then no srcIP or dstIP or protocol)."`
-	SrcIP     string `json:"srcIP,omitempty" jsonschema:"description=Source address or CIDR."`
-	DstIP     string `json:"dstIP,omitempty" jsonschema:"description=Destination address or CIDR."`
-	SrcPort   string `json:"srcPort,omitempty" jsonschema:"description=N or N-M."`
-	DstPort   string `json:"dstPort,omitempty" jsonschema:"description=N or N-M."`
+	SrcIP     string `json:"srcIP,omitempty" jsonschema:"minLength=1,description=Source address or CIDR."`
+	DstIP     string `json:"dstIP,omitempty" jsonschema:"minLength=1,description=Destination address or CIDR."`
+	SrcPort   string `json:"srcPort,omitempty" jsonschema:"minLength=1,description=N or N-M."`
+	DstPort   string `json:"dstPort,omitempty" jsonschema:"minLength=1,description=N or N-M."`
 	Protocol  string `json:"protocol,omitempty" jsonschema:"enum=tcp,enum=udp,enum=gre,enum=icmp,enum=ipip,enum=ah,enum=esp"`
-	TCPFlags  string `json:"tcpFlags,omitempty" jsonschema:"description=syn or fin or rst or psh or urg or ack joined by | (any) or & (all)."`
+	TCPFlags  string `json:"tcpFlags,omitempty" jsonschema:"minLength=1,description=syn or fin or rst or psh or urg or ack joined by | (any) or & (all)."`
 	Action    string `json:"action" jsonschema:"enum=accept,enum=discard"`
 }
 

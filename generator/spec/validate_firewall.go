@@ -152,13 +152,21 @@ func (v *validator) hetznerRule(p string, r HetznerRule) {
 	} else if !hetznerName.MatchString(r.Name) {
 		v.fail(p+".name", "letters, digits, space and . - + _ @", "%q is not a Robot rule name", r.Name)
 	}
-	// Left out, ipVersion means both families and protocol any: written empty, they are refused like every other
-	// empty value where leaving it out means something.
-	if r.IPVersion == "" {
-		v.emptyWritten(p+".ipVersion", "leave it out for both families")
-	}
-	if r.Protocol == "" {
-		v.emptyWritten(p+".protocol", "leave it out for every protocol")
+	// Left out, ipVersion means both families, protocol any, the addresses and ports every one and tcpFlags any:
+	// written empty, they are refused like every other empty value where leaving it out means something (an admin
+	// rule whose srcIP came out empty would accept everyone).
+	for _, f := range []struct{ field, value, hint string }{
+		{"ipVersion", r.IPVersion, "leave it out for both families"},
+		{"srcIP", r.SrcIP, "leave it out for every source address"},
+		{"dstIP", r.DstIP, "leave it out for every destination address"},
+		{"srcPort", r.SrcPort, "leave it out for every source port"},
+		{"dstPort", r.DstPort, "leave it out for every destination port"},
+		{"protocol", r.Protocol, "leave it out for every protocol"},
+		{"tcpFlags", r.TCPFlags, "leave it out for any flags"},
+	} {
+		if f.value == "" {
+			v.emptyWritten(p+"."+f.field, f.hint)
+		}
 	}
 	switch r.IPVersion {
 	case "":

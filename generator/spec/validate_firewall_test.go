@@ -237,6 +237,24 @@ func TestEmptyICMPTypeIsRefused(t *testing.T) {
 	)
 }
 
+// A Robot rule field written as the empty string is refused, as every empty value where leaving the field out means
+// something: left out, srcIP and dstIP match every address, the ports every port and tcpFlags any flags, so an admin
+// rule whose source came out empty would accept the whole internet.
+func TestEmptyHetznerRuleFieldsAreRefused(t *testing.T) {
+	wantProblems(t, `    hetzner:
+      adminSources: [89.23.224.44]
+      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: '', dstIP: "", action: accept}
+        - {name: api, ipVersion: ipv4, protocol: tcp, srcPort: '', dstPort: '', tcpFlags: '', action: discard}
+`,
+		`fw.yaml:12:49: clusters[0].hetzner.rules[0].srcIP: an empty value is not allowed (leave it out for every source address)`,
+		`fw.yaml:12:60: clusters[0].hetzner.rules[0].dstIP: an empty value is not allowed (leave it out for every destination address)`,
+		`fw.yaml:13:64: clusters[0].hetzner.rules[1].srcPort: an empty value is not allowed (leave it out for every source port)`,
+		`fw.yaml:13:77: clusters[0].hetzner.rules[1].dstPort: an empty value is not allowed (leave it out for every destination port)`,
+		`fw.yaml:13:91: clusters[0].hetzner.rules[1].tcpFlags: an empty value is not allowed (leave it out for any flags)`,
+	)
+}
+
 // An ICMP type may be Cilium's name for it, in the rule's family: the model holds its number, which is what the
 // policies are written with (a chart before 1.16 takes no names), and a name and its number are one type.
 func TestICMPTypeNames(t *testing.T) {
