@@ -902,3 +902,37 @@ func TestValueFileInANestedRepositoryIsThatRepositorys(t *testing.T) {
 		}
 	}
 }
+
+// A plaintext Secret in a folder generate writes (added by hand, or a decrypted copy left beside its encrypted file)
+// makes check fail; generate, run before the commit, names the file too, never its value, and still exits 0.
+func TestGenerateWarnsOfPlaintextSecrets(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 || strings.Contains(errOut, "plaintext") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	plain := "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: kube-system}\nstringData: {token: " + canary + "}\n"
+	for _, p := range []string{"clusters/lab/leak.yaml", "infrastructure/lab/secrets/kube-system/creds.dec.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, "output", filepath.FromSlash(p)), []byte(plain), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errOut := runIn(t, dir, "generate")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, p := range []string{"clusters/lab/leak.yaml", "infrastructure/lab/secrets/kube-system/creds.dec.yaml"} {
+		if !strings.Contains(errOut, "warning: plaintext Secret "+p+" (document 1, kube-system/creds): stringData.token") {
+			t.Errorf("generate does not warn of the plaintext Secret in %s:\n%s", p, errOut)
+		}
+	}
+	if strings.Contains(errOut, canary) {
+		t.Errorf("a value leaked:\n%s", errOut)
+	}
+	if code, out, _ := runIn(t, dir, "check"); code != 1 || !strings.Contains(out, "plaintext Secret clusters/lab/leak.yaml") {
+		t.Errorf("check: exit %d\n%s", code, out)
+	}
+}
