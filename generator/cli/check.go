@@ -176,7 +176,7 @@ func (a *app) runCheck(output string) error {
 	if p.err != nil {
 		return p.err
 	}
-	m, err := a.lint(p.m)
+	m, err := a.lint(p.m, disk.d)
 	if err != nil {
 		return err
 	}

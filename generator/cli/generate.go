@@ -206,30 +206,9 @@ func (a *app) warnPlaintext(entries []string, t *tree.Tree) {
 		}
 		return false
 	}
-	for _, s := range preview.FindPlaintextSecrets(diskFiles{tree.Files(a.outDir), entries}, inScope) {
+	for _, s := range preview.FindPlaintextSecrets(diskFiles{tree.Files(a.outDir), func() []string { return entries }}, inScope) {
 		fmt.Fprintf(a.stderr, "warning: %s (check fails on it: encrypt it with sops, or delete it; never commit it)\n", plaintextLine(s))
 	}
-}
-
-// diskFiles are files of a tree on disk, read when asked for (preview.Files).
-type diskFiles struct {
-	fsys  fs.FS
-	paths []string
-}
-
-func (d diskFiles) Paths() []string { return d.paths }
-
-func (d diskFiles) File(p string) ([]byte, bool) {
-	b, err := fs.ReadFile(d.fsys, p)
-	return b, err == nil
-}
-
-func (d diskFiles) Size(p string) int64 {
-	st, err := fs.Stat(d.fsys, p)
-	if err != nil {
-		return 0
-	}
-	return st.Size()
 }
 
 // warnIgnored names the files of the tree that git ignores and does not track: git add leaves them out, so a clone
