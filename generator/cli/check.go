@@ -26,11 +26,11 @@ import (
 
 // checkReport is the shape of `check --output json`.
 type checkReport struct {
-	InSync           bool              `json:"inSync"`
-	Spec             string            `json:"spec"`
-	Out              string            `json:"out"`
-	Files            []fileDrift       `json:"files"`
-	PlaintextSecrets []plaintextSecret `json:"plaintextSecrets"`
+	InSync           bool                    `json:"inSync"`
+	Spec             string                  `json:"spec"`
+	Out              string                  `json:"out"`
+	Files            []fileDrift             `json:"files"`
+	PlaintextSecrets []preview.PlaintextFile `json:"plaintextSecrets"`
 	// Secrets are the secret files check could not verify in full (no key), or that need a key holder.
 	Secrets []secrets.Note `json:"secrets"`
 	// InvalidObjects counts objects on disk that the CRD schemas refuse (listed on stderr with --output json).
@@ -55,11 +55,6 @@ type fileDrift struct {
 	Executable bool `json:"executable,omitempty"`
 	// Diff is a unified diff from the file on disk to the generated one, Secret values masked.
 	Diff string `json:"diff,omitempty"`
-}
-
-type plaintextSecret struct {
-	Path string `json:"path"`
-	preview.PlaintextSecret
 }
 
 func (a *app) checkCommand() *cobra.Command {
@@ -168,20 +163,20 @@ func (a *app) runCheck(output string) error {
 	}
 	// What needs only the tree (plaintext Secrets, validation) runs beside the lints and the render.
 	type treeChecks struct {
-		plaintext []plaintextSecret
+		plaintext []preview.PlaintextFile
 		invalid   []validate.Finding
 		err       error
 	}
 	checking := make(chan treeChecks, 1)
 	go func() {
 		invalid, err := validate.OnDisk(disk.d)
-		checking <- treeChecks{findPlaintextSecrets(disk.d), invalid, err}
+		checking <- treeChecks{preview.FindPlaintextSecrets(disk.d, nil), invalid, err}
 	}()
 	p := <-parsing
 	if p.err != nil {
 		return p.err
 	}
-	m, err := a.lint(p.m)
+	m, err := a.lint(p.m, disk.d)
 	if err != nil {
 		return err
 	}
@@ -281,7 +276,7 @@ func (a *app) runCheck(output string) error {
 // checkReport compares the rendered tree with the tree on disk: missing, extra, changed and stray files with masked
 // diffs, sorted by path; the plaintext Secrets found and the render's secret notes. InSync and InvalidObjects are the
 // caller's.
-func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []plaintextSecret) (checkReport, error) {
+func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []preview.PlaintextFile) (checkReport, error) {
 	rep := checkReport{Spec: a.specPath, Out: a.outDir, Files: []fileDrift{}, PlaintextSecrets: plaintext, Secrets: r.Notes}
 	changes, err := tree.Compare(d, r.Tree)
 	if err != nil {
@@ -340,13 +335,18 @@ func (a *app) printCheck(rep checkReport) {
 		fmt.Fprint(a.stdout, f.Diff)
 	}
 	for _, s := range rep.PlaintextSecrets {
-		// A field spec or a replacement may write into Secrets it does not name: the document alone says where.
-		where := fmt.Sprintf("document %d", s.Document)
-		if id := strings.TrimPrefix(s.Namespace+"/"+s.Name, "/"); id != "" {
-			where += ", " + id
-		}
-		fmt.Fprintf(a.stdout, "plaintext Secret %s (%s): %s\n", s.Path, where, strings.Join(s.Keys, ", "))
+		fmt.Fprintln(a.stdout, plaintextLine(s))
 	}
+}
+
+// plaintextLine names a plaintext Secret: its file, document and Secret, and the keys in the clear, never a value.
+func plaintextLine(s preview.PlaintextFile) string {
+	// A field spec or a replacement may write into Secrets it does not name: the document alone says where.
+	where := fmt.Sprintf("document %d", s.Document)
+	if id := strings.TrimPrefix(s.Namespace+"/"+s.Name, "/"); id != "" {
+		where += ", " + id
+	}
+	return fmt.Sprintf("plaintext Secret %s (%s): %s", s.Path, where, strings.Join(s.Keys, ", "))
 }
 
 // fileDiff is a unified diff from the file on disk to the generated one, both with Secret values masked; git's mode
@@ -433,57 +433,4 @@ func ownedOn(fsys fs.FS) func(string) bool {
 		defer f.Close()
 		return manifest.OwnedFrom(f)
 	}
-}
-
-// findPlaintextSecrets scans every file of the tree for Secret documents (.git and the write staging area are not
-// part of it), but for a file larger than tree.ReadWhole that kustomize could not read: one not named as a YAML or
-// JSON manifest, nor as a resource by a kustomization (a disk image at the root of the repository).
-func findPlaintextSecrets(d *tree.Disk) []plaintextSecret {
-	out := []plaintextSecret{}
-	secrets := preview.NewSecretNames(d.Paths(), d.File)
-	paths := d.Paths()
-	resources := map[string]bool{}
-	for _, p := range paths {
-		if !preview.IsKustomizationFile(p) {
-			continue
-		}
-		data, _ := d.File(p)
-		named, _ := preview.KustomizationResources(p, data) // one kustomize cannot read is reported below
-		for _, r := range named {
-			resources[r] = true
-		}
-	}
-	for _, p := range paths {
-		if d.Size(p) > tree.ReadWhole && !manifestName(p) && !resources[p] {
-			continue
-		}
-		data, _ := d.File(p)
-		found, err := preview.PlaintextSecrets(data, secrets)
-		if err != nil {
-			// A manifest that may hold a Secret but cannot be read as YAML cannot be cleared: report it. Any file can
-			// be a kustomize resource (secret.txt, JSON), so every one is read; one of another kind that is not YAML
-			// (a README) is no manifest Flux could apply.
-			if manifestName(p) {
-				out = append(out, plaintextSecret{Path: p, PlaintextSecret: preview.PlaintextSecret{Keys: []string{"(not valid YAML)"}}})
-			}
-			continue
-		}
-		if preview.IsKustomizationFile(p) {
-			generated, err := preview.KustomizationSecrets(p, data, d.File, secrets)
-			if err != nil {
-				continue // not a kustomization kustomize could read: the build says so
-			}
-			found = append(found, generated...)
-		}
-		for _, f := range found {
-			out = append(out, plaintextSecret{Path: p, PlaintextSecret: f})
-		}
-	}
-	return out
-}
-
-// manifestName says whether a file's name makes it a manifest: YAML or JSON, or a kustomization.
-func manifestName(p string) bool {
-	ext := path.Ext(p)
-	return ext == ".yaml" || ext == ".yml" || ext == ".json" || preview.IsKustomizationFile(p)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kronform/kronform-gen/generator/gitrepo"
 	"github.com/kronform/kronform-gen/generator/manifest"
+	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
@@ -163,6 +164,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 				for _, p := range leftovers {
 					fmt.Fprintf(a.stderr, "note: leftover %s (%s)\n", p, leftoverNote)
 				}
+				a.warnPlaintext(entries, t)
 			}
 			a.printRestartNotes(m, steps)
 			a.warnValueFiles(m)
@@ -179,6 +181,34 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them, "+
 		"or the Cilium HelmRelease, when cilium.namespace moves it")
 	return cmd
+}
+
+// warnPlaintext names the plaintext Secrets that lie in the folders generate writes (a Secret added by hand, a
+// decrypted copy left beside its encrypted file): check fails on them, and generate must not let the run that comes
+// before a commit say all is well. Path, Secret and key names only, never a value; the exit code stays: generate
+// wrote what the spec says. Only those folders are scanned (files that cannot hold a Secret are not even parsed):
+// check scans the rest of the tree, flux bootstrap's own folders with their large manifests included. entries are
+// the tree's entries on disk, after the write.
+func (a *app) warnPlaintext(entries []string, t *tree.Tree) {
+	written := map[string]bool{}
+	for _, p := range t.Paths() {
+		written[path.Dir(p)] = true
+	}
+	whole := generatedFolders(t)
+	inScope := func(p string) bool {
+		if written[path.Dir(p)] {
+			return true
+		}
+		for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+			if whole[dir] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range preview.FindPlaintextSecrets(diskFiles{tree.Files(a.outDir), func() []string { return entries }}, inScope) {
+		fmt.Fprintf(a.stderr, "warning: %s (check fails on it: encrypt it with sops, or delete it; never commit it)\n", plaintextLine(s))
+	}
 }
 
 // warnIgnored names the files of the tree that git ignores and does not track: git add leaves them out, so a clone

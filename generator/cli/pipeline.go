@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"syscall"
 
 	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/firewall"
+	"github.com/kronform/kronform-gen/generator/flux"
 	"github.com/kronform/kronform-gen/generator/gitrepo"
 	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/secrets"
@@ -28,7 +30,7 @@ func (a *app) load() (*spec.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.lint(m)
+	return a.lint(m, a.diskFiles())
 }
 
 // checkOut refuses an --out that cannot be the output folder, before anything reads or writes it: empty, a file, a
@@ -108,9 +110,11 @@ func lints(m *spec.Model) (errs, warnings spec.Problems) {
 	return append(errs, fwErrs...).Sorted(), append(warnings, fwWarnings...)
 }
 
-// lint runs the lints that need the whole model; warnings go to stderr, errors come back.
-func (a *app) lint(m *spec.Model) (*spec.Model, error) {
+// lint runs the lints that need the whole model; warnings go to stderr, errors come back. Those that need the tree
+// on disk as well (out, read only as they need it) warn only: the tree is not the spec's to get wrong.
+func (a *app) lint(m *spec.Model, out flux.Files) (*spec.Model, error) {
 	errs, warnings := lints(m)
+	warnings = append(warnings, flux.Lint(m, out)...)
 	for _, w := range append(m.Warnings, warnings...).Sorted() {
 		fmt.Fprintln(a.stderr, "warning:", w)
 	}
@@ -118,6 +122,37 @@ func (a *app) lint(m *spec.Model) (*spec.Model, error) {
 		return nil, errs
 	}
 	return m, nil
+}
+
+// diskFiles are the files of the output folder, listed when first asked for and read on demand (flux.Files,
+// preview.Files). A tree that cannot be listed has no files.
+func (a *app) diskFiles() diskFiles {
+	return diskFiles{tree.Files(a.outDir), sync.OnceValue(func() []string {
+		entries, _ := tree.Entries(a.outDir, []string{"."})
+		return entries
+	})}
+}
+
+// diskFiles are files of a tree on disk: paths lists them (entries that are no regular file among them, which File
+// says are not there), fsys reads them.
+type diskFiles struct {
+	fsys  fs.FS
+	paths func() []string
+}
+
+func (d diskFiles) Paths() []string { return d.paths() }
+
+func (d diskFiles) File(p string) ([]byte, bool) {
+	b, err := fs.ReadFile(d.fsys, p)
+	return b, err == nil
+}
+
+func (d diskFiles) Size(p string) int64 {
+	st, err := fs.Stat(d.fsys, p)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }
 
 // render runs the whole pipeline up to the in-memory tree. Secret files are read back from the output folder so an

@@ -644,9 +644,10 @@ func TestEmptySecretValueStaysInSync(t *testing.T) {
 // never the value; exit 2, nothing written, and --output json lists them as problems.
 func TestValuesTheAPIServerWouldRefuseArePlacedInTheSpec(t *testing.T) {
 	dir := t.TempDir()
-	specText := labSpec("age13l5xnu5xcrr9cvqg3k2dtpezkygelplytj7nmg3hxcx9ul40ryzslcc2p9", "big", "apps",
+	// In a namespace every cluster has: one that nothing creates draws a warning, which is not what this is about.
+	specText := labSpec("age13l5xnu5xcrr9cvqg3k2dtpezkygelplytj7nmg3hxcx9ul40ryzslcc2p9", "big", "default",
 		"          a: {file: half}\n          b: {file: half}\n          c: {env: KG_TOKEN}\n") +
-		"      - name: pull\n        namespace: apps\n        type: kubernetes.io/dockerconfigjson\n        data:\n" +
+		"      - name: pull\n        namespace: default\n        type: kubernetes.io/dockerconfigjson\n        data:\n" +
 		"          .dockerconfigjson: {file: docker.json}\n"
 	os.WriteFile(filepath.Join(dir, "cluster-spec.yaml"), []byte(specText), 0o644)
 	os.WriteFile(filepath.Join(dir, "half"), bytes.Repeat([]byte("x"), 1<<19), 0o600)
@@ -899,6 +900,84 @@ func TestValueFileInANestedRepositoryIsThatRepositorys(t *testing.T) {
 			if strings.Contains(errOut, w) != (w == c.want) {
 				t.Errorf("%s: want %q, got:\n%s", c.name, c.want, errOut)
 			}
+		}
+	}
+}
+
+// A plaintext Secret in a folder generate writes (added by hand, or a decrypted copy left beside its encrypted file)
+// makes check fail; generate, run before the commit, names the file too, never its value, and still exits 0.
+func TestGenerateWarnsOfPlaintextSecrets(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 || strings.Contains(errOut, "plaintext") {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	plain := "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: kube-system}\nstringData: {token: " + canary + "}\n"
+	for _, p := range []string{"clusters/lab/leak.yaml", "infrastructure/lab/secrets/kube-system/creds.dec.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, "output", filepath.FromSlash(p)), []byte(plain), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errOut := runIn(t, dir, "generate")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, p := range []string{"clusters/lab/leak.yaml", "infrastructure/lab/secrets/kube-system/creds.dec.yaml"} {
+		if !strings.Contains(errOut, "warning: plaintext Secret "+p+" (document 1, kube-system/creds): stringData.token") {
+			t.Errorf("generate does not warn of the plaintext Secret in %s:\n%s", p, errOut)
+		}
+	}
+	if strings.Contains(errOut, canary) {
+		t.Errorf("a value leaked:\n%s", errOut)
+	}
+	if code, out, _ := runIn(t, dir, "check"); code != 1 || !strings.Contains(out, "plaintext Secret clusters/lab/leak.yaml") {
+		t.Errorf("check: exit %d\n%s", code, out)
+	}
+}
+
+// A secret in a namespace the cluster is not known to have keeps Flux's whole secrets Kustomization from applying
+// (the API server refuses the Secret, and kustomize-controller applies all or nothing; internal/e2e shows it): every
+// command that loads the spec warns of it at its place in the spec, and says which Kustomization fails and how to
+// create the namespace. A Namespace object under the cluster's folder, which flux bootstrap's Kustomization applies,
+// settles it.
+func TestSecretInANamespaceNothingCreatesWarns(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "a")
+	dir := t.TempDir()
+	specText := labSpec(recipientOf(t, filepath.Join(keyDir, "a.spec.yaml")), "db", "apps", "          pass: {env: KG_TOKEN}\n") +
+		"      - name: hcloud\n        namespace: kube-system\n        data: {token: {env: KG_TOKEN}}\n"
+	if err := os.WriteFile(filepath.Join(dir, "cluster-spec.yaml"), []byte(specText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	t.Setenv("KG_TOKEN", canary)
+	want := "cluster-spec.yaml:13:20: clusters[0].secrets[0].namespace: namespace \"apps\" is not one the cluster is " +
+		"known to have (default, kube-node-lease, kube-public, kube-system, flux-system), and no Namespace under " +
+		"clusters/lab/ creates it: the API server refuses Secret apps/db, and Flux applies the secrets Kustomization " +
+		"(clusters/lab/secrets.yaml) all or nothing, so none of the cluster's secrets is applied or updated while it " +
+		"is missing (create it: a Namespace in a YAML file under clusters/lab/"
+	for _, cmd := range []string{"generate", "check"} {
+		code, _, errOut := runIn(t, dir, cmd)
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", cmd, code, errOut)
+		}
+		if !strings.Contains(errOut, "warning: "+filepath.Join(dir, want)) {
+			t.Errorf("%s does not warn of the namespace nothing creates:\n%s", cmd, errOut)
+		}
+		if strings.Count(errOut, "is not one the cluster is known to have") != 1 {
+			t.Errorf("%s: one warning expected, for apps alone:\n%s", cmd, errOut)
+		}
+	}
+	ns := "# created here so that the secrets Kustomization can apply\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"
+	if err := os.WriteFile(filepath.Join(dir, "output", "clusters", "lab", "namespaces.yaml"), []byte(ns), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"generate", "check"} {
+		if code, _, errOut := runIn(t, dir, cmd); code != 0 || strings.Contains(errOut, "known to have") {
+			t.Errorf("%s: exit %d, with the namespace created under clusters/lab/:\n%s", cmd, code, errOut)
 		}
 	}
 }
