@@ -159,7 +159,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 			if entries, err := tree.Entries(a.outDir, []string{"."}); err == nil {
 				strays, leftovers := unownedFiles(entries, ownedOn(tree.Files(a.outDir)), t, func(string) bool { return false })
 				for _, p := range strays {
-					fmt.Fprintf(a.stderr, "note: stray %s (not generated, in a folder kronform-gen generates whole: Flux applies it too, and check fails on it; delete or move it)\n", p)
+					fmt.Fprintf(a.stderr, "note: stray %s (not generated, in a folder kronform-gen generates whole: the kustomization.yaml there does not list it, so Flux does not apply it, and check fails on it; delete or move it)\n", p)
 				}
 				for _, p := range leftovers {
 					fmt.Fprintf(a.stderr, "note: leftover %s (%s)\n", p, leftoverNote)
