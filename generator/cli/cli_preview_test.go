@@ -568,6 +568,37 @@ func TestRobotTemplateChangesAreNamed(t *testing.T) {
 	}
 }
 
+// A Robot template whose files move to another folder under the same template name (its cluster renamed, its
+// template name kept) is the template Robot has: diff neither asks to remove it from Robot and its servers, which
+// would take the escape hatch off them, nor to upload it unchanged; changed, it is to upload, diffed against the old.
+func TestMovedRobotTemplateIsNotRemoved(t *testing.T) {
+	p := newProject(t)
+	gitRepo(t, p.dir)
+	if err := os.Rename(p.path("hetzner/kronform"), p.path("hetzner/kf")); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := p.run("diff", "--ref", "HEAD")
+	want := "# hetzner/kronform/ moved to hetzner/kf/: the same Robot template (kronform), unchanged: nothing to upload or remove\n"
+	if code != 0 || !strings.Contains(stdout, want) || strings.Contains(stdout, "remove it from Robot") || strings.Contains(stdout, "upload to Robot") {
+		t.Errorf("an unchanged template moved: exit %d, want 0 and %q in\n%s", code, want, stdout)
+	}
+	form, _ := os.ReadFile(p.path("hetzner/kf/firewall-template.form"))
+	p.write("hetzner/kf/firewall-template.form", strings.Replace(string(form), "89.23.224.44", "89.23.224.45", 1))
+	code, stdout, _ = p.run("diff", "--ref", "HEAD")
+	for _, want := range []string{
+		"~ hetzner/kf/firewall-template.form (changed; moved from hetzner/kronform/firewall-template.form, the same Robot template (kronform); not applied by Flux: upload to Robot)\n",
+		"-rules[input][0][src_ip]=89.23.224.44%2F32&\n+rules[input][0][src_ip]=89.23.224.45%2F32&\n",
+		"; 1 file(s) changed under hetzner/, which Flux does not apply: upload to Robot\n",
+	} {
+		if code != 1 || !strings.Contains(stdout, want) {
+			t.Errorf("a changed template moved: exit %d, no %q in\n%s", code, want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "remove it from Robot") || strings.Contains(stdout, "remove the") || strings.Contains(stdout, "removed;") {
+		t.Errorf("a changed template moved is not to remove:\n%s", stdout)
+	}
+}
+
 // A Robot template that goes away (its cluster removed, or its hetzner block) is nothing to upload: it stays in Robot,
 // and on the servers it is applied to, until the admin removes it there, as generate says. diff said "upload to Robot".
 func TestRemovedRobotTemplatesAreNotToUpload(t *testing.T) {

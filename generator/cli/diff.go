@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"slices"
 	"strings"
 
@@ -28,6 +29,16 @@ type diffReport struct {
 	Objects []preview.ObjectChange `json:"objects"`
 	// Hetzner are the files under hetzner/ that differ: Robot templates, which Flux never applies.
 	Hetzner []fileChange `json:"hetzner"`
+	// HetznerMoved are the Robot templates whose files moved to another folder unchanged: nothing to carry to Robot.
+	HetznerMoved []hetznerMove `json:"hetznerMoved,omitempty"`
+}
+
+// hetznerMove is a Robot template whose folder under hetzner/ changed (its cluster renamed) and whose name did not:
+// Robot knows a template by its name, so it is the template Robot has, not one removed and one added.
+type hetznerMove struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Template string `json:"template"`
 }
 
 type diffSummary struct {
@@ -45,7 +56,11 @@ type diffSummary struct {
 type fileChange struct {
 	Path   string             `json:"path"`
 	Change preview.ChangeKind `json:"change"`
-	Diff   string             `json:"diff"`
+	// From is where a changed file stood at the ref when its Robot template moved to another folder.
+	From string `json:"from,omitempty"`
+	Diff string `json:"diff"`
+
+	template string // the Robot template a moved file belongs to
 }
 
 // hetznerNote says what the changed Robot templates ask of the admin: a new or changed one is uploaded, and a removed
@@ -151,7 +166,7 @@ Exit codes:
 			if err != nil {
 				return fail(ExitFailure, "%v", err)
 			}
-			hetzner, err := a.hetznerChanges(files, ref)
+			hetzner, moves, err := a.hetznerChanges(files, ref)
 			if err != nil {
 				return err
 			}
@@ -179,7 +194,7 @@ Exit codes:
 					hetzner = []fileChange{}
 				}
 				b, err := json.MarshalIndent(diffReport{Ref: ref, Summary: diffSummary{added, changed, removed, kept, len(hetzner)},
-					Objects: changes, Hetzner: hetzner}, "", "  ")
+					Objects: changes, Hetzner: hetzner, HetznerMoved: moves}, "", "  ")
 				if err != nil {
 					return err
 				}
@@ -204,6 +219,9 @@ Exit codes:
 					}
 					fmt.Fprintf(&full, "%s %s (%s)\n%s", mark[c.Change], c.Key, what, c.Diff)
 				}
+				for _, m := range moves {
+					fmt.Fprintf(&full, "# %s/ moved to %s/: the same Robot template (%s), unchanged: nothing to upload or remove\n", m.From, m.To, m.Template)
+				}
 				if len(hetzner) > 0 {
 					fmt.Fprintf(&full, "# %s\n", hetznerNote(len(hetzner)-removals, removals))
 				}
@@ -212,7 +230,11 @@ Exit codes:
 					if c.Change == preview.Removed {
 						ask = "remove it from Robot and its servers"
 					}
-					fmt.Fprintf(&full, "%s %s (%s; not applied by Flux: %s)\n%s", mark[c.Change], c.Path, c.Change, ask, c.Diff)
+					moved := ""
+					if c.From != "" {
+						moved = fmt.Sprintf("; moved from %s, the same Robot template (%s)", c.From, c.template)
+					}
+					fmt.Fprintf(&full, "%s %s (%s%s; not applied by Flux: %s)\n%s", mark[c.Change], c.Path, c.Change, moved, ask, c.Diff)
 				}
 				if fullOutput != "" {
 					if err := os.WriteFile(fullOutput, preview.MaskPlaceholders(append(full.Bytes(), []byte(summary+"\n")...)), 0o644); err != nil {
@@ -368,8 +390,11 @@ func (a *app) printDiffNotes(label string, res *preview.Result) {
 }
 
 // hetznerChanges compares the files under hetzner/ at the ref (files) with the working tree's, sorted by path. They
-// are outside every Flux path, so no build sees them, but a change is one the admin must carry to Robot.
-func (a *app) hetznerChanges(files map[string][]byte, ref string) ([]fileChange, error) {
+// are outside every Flux path, so no build sees them, but a change is one the admin must carry to Robot. A folder
+// that went away while one holding the same Robot template name came (a cluster renamed, its template name kept) is
+// that template moved: its files are compared with their old selves, and when none changed it is listed in moves,
+// with nothing to carry to Robot.
+func (a *app) hetznerChanges(files map[string][]byte, ref string) ([]fileChange, []hetznerMove, error) {
 	old := map[string][]byte{}
 	for p, b := range files {
 		if strings.HasPrefix(p, render.HetznerRoot+"/") {
@@ -378,7 +403,7 @@ func (a *app) hetznerChanges(files map[string][]byte, ref string) ([]fileChange,
 	}
 	entries, err := tree.Entries(a.outDir, []string{render.HetznerRoot})
 	if err != nil {
-		return nil, fail(ExitUsage, "reading %s: %v", a.outDir, err)
+		return nil, nil, fail(ExitUsage, "reading %s: %v", a.outDir, err)
 	}
 	now := map[string][]byte{}
 	disk := tree.Files(a.outDir)
@@ -395,27 +420,83 @@ func (a *app) hetznerChanges(files map[string][]byte, ref string) ([]fileChange,
 	for p := range now {
 		paths[p] = true
 	}
+	from, moves := movedTemplates(old, now)
 	var out []fileChange
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
-		from, inOld := old[p]
-		to, inNew := now[p]
+		before, inOld := old[p]
+		after, inNew := now[p]
 		c := fileChange{Path: p, Change: preview.Changed}
 		switch {
+		case from[p] != "" && inNew:
+			c.From, c.template = from[p], render.HetznerTemplateName(now[path.Join(path.Dir(p), render.HetznerFormFile)])
+			before = old[c.From]
+		case from[p] != "":
+			continue // moved: compared at its new path
 		case !inOld:
 			c.Change = preview.Added
 		case !inNew:
 			c.Change = preview.Removed
-		case bytes.Equal(from, to):
+		case bytes.Equal(before, after):
+			continue
+		}
+		if c.From != "" && bytes.Equal(before, after) {
 			continue
 		}
 		d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-			A: preview.SplitLines(from), B: preview.SplitLines(to), FromFile: ref, ToFile: "working tree", Context: 3,
+			A: preview.SplitLines(before), B: preview.SplitLines(after), FromFile: ref, ToFile: "working tree", Context: 3,
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		c.Diff = d
 		out = append(out, c)
 	}
-	return out, nil
+	return out, moves, nil
+}
+
+// movedTemplates pairs the folders under hetzner/ that hold a Robot template only at the ref with those that hold
+// one only in the working tree, by template name. from maps each file of a pair, at its new path and its old one, to
+// its old path; moves are the pairs whose files are all unchanged.
+func movedTemplates(old, now map[string][]byte) (from map[string]string, moves []hetznerMove) {
+	folders := func(files map[string][]byte) map[string]bool {
+		out := map[string]bool{}
+		for p := range files {
+			out[path.Dir(p)] = true
+		}
+		return out
+	}
+	oldDirs, newDirs := folders(old), folders(now)
+	gone := map[string]string{} // template name -> folder at the ref only
+	for dir := range oldDirs {
+		if name := render.HetznerTemplateName(old[path.Join(dir, render.HetznerFormFile)]); name != "" && !newDirs[dir] {
+			gone[name] = dir
+		}
+	}
+	from = map[string]string{}
+	for _, dir := range slices.Sorted(maps.Keys(newDirs)) {
+		name := render.HetznerTemplateName(now[path.Join(dir, render.HetznerFormFile)])
+		was, ok := gone[name]
+		if name == "" || oldDirs[dir] || !ok {
+			continue
+		}
+		unchanged := true
+		for _, files := range []map[string][]byte{old, now} {
+			for p := range files {
+				d, base := path.Split(p)
+				if d != was+"/" && d != dir+"/" {
+					continue
+				}
+				before, inOld := old[path.Join(was, base)]
+				after, inNew := now[path.Join(dir, base)]
+				if inOld && inNew {
+					from[path.Join(dir, base)], from[path.Join(was, base)] = path.Join(was, base), path.Join(was, base)
+				}
+				unchanged = unchanged && inOld && inNew && bytes.Equal(before, after)
+			}
+		}
+		if unchanged {
+			moves = append(moves, hetznerMove{From: was, To: dir, Template: name})
+		}
+	}
+	return from, moves
 }

@@ -242,3 +242,67 @@ clusters:
 		t.Errorf("IPv6 on: exit %d\n%s", code, stderr)
 	}
 }
+
+// Out of audit mode too, a refusal whose failures audit mode would not lift (the Robot firewall discards the admin,
+// a node has no address in the family) must not offer audit mode as the way to work on them, nor blame the host
+// policies: turning audit mode on gets the same tree refused again.
+func TestGenerateRefusalAuditOffSaysWhenAuditModeWouldNotHelp(t *testing.T) {
+	robot := `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kf
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.16.5, auditMode: false}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: ssh, ipVersion: ipv4, protocol: tcp, dstPort: "22", action: accept}
+        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}
+        - {name: udp replies, ipVersion: ipv4, protocol: udp, dstPort: 32768-65535, action: accept}
+        - {name: drop, action: discard}
+`
+	family := `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: kf
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [159.69.60.182], roles: [control-plane]}
+      - {name: cp2, addresses: ["2a01:4f8:1:2::2"], roles: [control-plane]}
+    cilium: {version: 1.16.5, auditMode: false, values: {ipv6: {enabled: true}}}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+`
+	for name, s := range map[string]string{"robot": robot, "family": family} {
+		code, _, stderr, out := runSpec(t, s, "generate")
+		if code != ExitFailure || !strings.Contains(stderr, "kronform-gen: refusing") {
+			t.Fatalf("%s: exit %d\n%s", name, code, stderr)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%s: generate wrote %s although it refused: %v", name, out, err)
+		}
+		refusal := stderr[strings.LastIndex(stderr, "kronform-gen: refusing"):]
+		if strings.Contains(refusal, "set cilium.auditMode: true") || strings.Contains(refusal, "these policies") ||
+			!strings.Contains(refusal, "audit mode does not lift them all") {
+			t.Errorf("%s: the refusal points at audit mode or the policies, which would not help:\n%s", name, refusal)
+		}
+		if name == "family" && !strings.Contains(refusal, "nor a flow no address can carry") {
+			t.Errorf("family: the refusal does not name what audit mode cannot lift here:\n%s", refusal)
+		}
+		// And indeed: in audit mode the same tree is refused too.
+		audit := strings.Replace(s, "auditMode: false", "auditMode: true", 1)
+		if code, _, stderr, _ = runSpec(t, audit, "generate"); code != ExitFailure {
+			t.Errorf("%s, audit on: exit %d, want the refusal\n%s", name, code, stderr)
+		}
+	}
+
+	// A lock-out in the host policies alone is what audit mode is for: that refusal still offers it.
+	code, _, stderr, _ := runSpec(t, seed(false, true), "generate")
+	if code != ExitFailure || !strings.Contains(stderr, "or set cilium.auditMode: true while you work on them") {
+		t.Errorf("policy lock-out: exit %d\n%s", code, stderr)
+	}
+}

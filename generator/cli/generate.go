@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -130,7 +131,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 			if err := a.pruneGuard(m, t, boot, allowed, moved); err != nil {
 				return err
 			}
-			formerForms := a.robotForms(t)
+			formerForms := a.robotForms()
 			res, err := w.Write(t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			var unwritable *tree.UnwritableError
@@ -276,23 +277,31 @@ func (a *app) warnValueFiles(m *spec.Model) {
 	}
 }
 
-// robotForms are the Robot template forms of the tree that are on disk before it is written.
-func (a *app) robotForms(t *tree.Tree) map[string]bool {
-	out := map[string]bool{}
+// robotForms are the Robot template forms on disk before the tree is written, by path, with their contents: those the
+// write replaces, and those it removes.
+func (a *app) robotForms() map[string][]byte {
+	out := map[string][]byte{}
+	entries, err := tree.Entries(a.outDir, []string{render.HetznerRoot})
+	if err != nil {
+		return out
+	}
 	disk := tree.Files(a.outDir)
-	for _, p := range t.Paths() {
-		if strings.HasPrefix(p, render.HetznerRoot+"/") && path.Base(p) == render.HetznerFormFile {
-			if _, err := fs.Stat(disk, p); err == nil {
-				out[p] = true
-			}
+	for _, p := range entries {
+		if path.Base(p) != render.HetznerFormFile || path.Dir(path.Dir(p)) != render.HetznerRoot {
+			continue
+		}
+		if b, err := fs.ReadFile(disk, p); err == nil {
+			out[p] = b
 		}
 	}
 	return out
 }
 
 // noteHetzner says which clusters' Robot templates the write changed: Flux never applies them, so until the admin
-// uploads one it is not live, whatever verify and explain say about it. former are the forms on disk before.
-func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string]bool) {
+// uploads one it is not live, whatever verify and explain say about it. former are the forms on disk before. Robot
+// knows a template by its name, so a folder that goes away while one with the same template name comes (a cluster
+// renamed, its template name kept) is that template moved: neither new nor to remove from Robot.
+func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string][]byte) {
 	changed := map[string]bool{}
 	for _, p := range append(slices.Clone(res.Written), res.Removed...) {
 		if rest, ok := strings.CutPrefix(p, render.HetznerRoot+"/"); ok {
@@ -301,19 +310,49 @@ func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string]bool)
 			}
 		}
 	}
+	form := func(dir string) string { return path.Join(dir, render.HetznerFormFile) }
+	gone := map[string]string{} // Robot template name -> the folder that no longer holds it
+	for dir := range changed {
+		if _, ok := t.File(form(dir)); !ok {
+			if name := render.HetznerTemplateName(former[form(dir)]); name != "" {
+				gone[name] = dir
+			}
+		}
+	}
+	movedFrom, movedTo := map[string]string{}, map[string]bool{}
+	for dir := range changed {
+		if data, ok := t.File(form(dir)); ok {
+			if _, existed := former[form(dir)]; !existed {
+				if from, ok := gone[render.HetznerTemplateName(data)]; ok {
+					movedFrom[dir], movedTo[from] = from, true
+				}
+			}
+		}
+	}
 	for _, dir := range slices.Sorted(maps.Keys(changed)) {
-		form := path.Join(dir, render.HetznerFormFile)
-		if _, ok := t.File(form); !ok {
+		data, ok := t.File(form(dir))
+		switch {
+		case !ok && movedTo[dir]:
+			continue // said with the folder it moved to
+		case !ok:
 			fmt.Fprintf(a.stderr, "note: %s/ is no longer generated: its Robot template stays in Robot, and on the servers "+
 				"it is applied to, until you remove it there\n", dir)
 			continue
 		}
-		what, until := "changed", "the servers keep the old one"
-		if !former[form] {
-			what, until = "is new", "it filters nothing"
+		what, until := "in "+dir+"/ changed", "the servers keep the old one"
+		if from, ok := movedFrom[dir]; ok {
+			name := render.HetznerTemplateName(data)
+			if bytes.Equal(former[form(from)], data) {
+				fmt.Fprintf(a.stderr, "note: the Robot firewall template %s moved from %s/ to %s/ unchanged: it is the template "+
+					"Robot has, nothing to upload or remove\n", name, from, dir)
+				continue
+			}
+			what = fmt.Sprintf("%s (moved from %s/ to %s/) changed", name, from, dir)
+		} else if _, existed := former[form(dir)]; !existed {
+			what, until = "in "+dir+"/ is new", "it filters nothing"
 		}
-		fmt.Fprintf(a.stderr, "note: the Robot firewall template in %s/ %s, and Flux does not apply it: upload %s "+
+		fmt.Fprintf(a.stderr, "note: the Robot firewall template %s, and Flux does not apply it: upload %s "+
 			"to Robot and apply it to each server of the cluster (docs/firewall.md, \"The Hetzner escape hatch\"); until "+
-			"then %s, whatever verify says\n", dir, what, form, until)
+			"then %s, whatever verify says\n", what, form(dir), until)
 	}
 }

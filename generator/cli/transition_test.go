@@ -522,6 +522,33 @@ func TestGenerateNotesNewRobotTemplate(t *testing.T) {
 	}
 }
 
+// A cluster renamed with its folder and its Robot template name kept (as the README says to rename one) moves the
+// template's files from hetzner/<old>/ to hetzner/<new>/, but Robot knows a template by its name: it is the one Robot
+// has. The notes said it was new and filtered nothing, and that the old one stayed in Robot until removed there:
+// removing it would take the escape hatch off the servers.
+func TestGenerateRobotTemplateMovedWithItsCluster(t *testing.T) {
+	w := newWorkspace(t)
+	named := strings.Replace(twoNodes, "hetzner: {adminSources", "hetzner: {template: alpha-fw, adminSources", 1)
+	w.mustGenerate(named)
+	renamed := strings.Replace(named, "  - name: alpha\n", "  - name: beta\n    flux: {path: clusters/alpha}\n", 1)
+	stderr := w.mustGenerate(renamed)
+	want := "note: the Robot firewall template alpha-fw moved from hetzner/alpha/ to hetzner/beta/ unchanged: it is the template Robot has, nothing to upload or remove\n"
+	if !strings.Contains(stderr, want) || strings.Contains(stderr, "is new") || strings.Contains(stderr, "no longer generated") {
+		t.Errorf("an unchanged template moved: want %q, and no other note about it, in:\n%s", want, stderr)
+	}
+	// Moved and changed: to upload, as any changed template, and nothing to remove.
+	stderr = w.mustGenerate(strings.NewReplacer("name: beta", "name: gamma", "203.0.113.7/32", "203.0.113.8/32").Replace(renamed))
+	want = "note: the Robot firewall template alpha-fw (moved from hetzner/beta/ to hetzner/gamma/) changed, and Flux does not apply it: upload hetzner/gamma/firewall-template.form"
+	if !strings.Contains(stderr, want) || !strings.Contains(stderr, "until then the servers keep the old one") || strings.Contains(stderr, "no longer generated") {
+		t.Errorf("a changed template moved: want %q in:\n%s", want, stderr)
+	}
+	// Moved under a new name, it is another template in Robot: new, and the old one stays there until removed.
+	stderr = w.mustGenerate(strings.NewReplacer("name: beta", "name: delta", "203.0.113.7/32", "203.0.113.8/32", "template: alpha-fw", "template: delta-fw").Replace(renamed))
+	if !strings.Contains(stderr, "hetzner/delta/ is new") || !strings.Contains(stderr, "note: hetzner/gamma/ is no longer generated") || strings.Contains(stderr, "moved from") {
+		t.Errorf("a template moved under another name:\n%s", stderr)
+	}
+}
+
 // A chart version that is written anew but may name the release installed (v1.16.0 for 1.16.0, a range that admits
 // it) installs no new image, so it restarts no agent: the geneve change with audit mode on and VXLAN's port closed
 // is refused as it is without it, and says to restart the agents when let through. A chart that is certainly another

@@ -111,7 +111,7 @@ func (a *app) auditGuard(m *spec.Model) error {
 	for _, c := range m.Clusters {
 		enforcing[c.Name] = !c.Cilium.AuditMode
 	}
-	refused := func(c firewall.Check) bool { return enforcing[c.Cluster] || c.FailsNow() }
+	refused := func(c firewall.Check) bool { return enforcing[c.Cluster] || c.FailsInAuditMode() }
 	var auditing []string
 	seen := map[string]bool{}
 	for _, c := range checks {
@@ -127,13 +127,15 @@ func (a *app) auditGuard(m *spec.Model) error {
 	if n == 0 {
 		return nil
 	}
-	unaudited := slices.ContainsFunc(checks, func(c firewall.Check) bool { return !c.OK && !enforcing[c.Cluster] && c.FailsNow() })
-	if !unaudited {
+	// Audit mode is a way to work on the failures only when it lifts them all: in an audited cluster it already
+	// would have, and in one out of audit mode a failure it would not lift gets the tree refused with it on too.
+	unliftable := slices.ContainsFunc(checks, func(c firewall.Check) bool { return c.FailsInAuditMode() })
+	if !unliftable {
 		return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail with audit mode off, so these policies %s; fix them, or set cilium.auditMode: true while you work on them", a.outDir, n, harm(checks, refused))
 	}
-	// The fault is not in the host policies of the audited clusters: audit mode already lets their drops pass, so
-	// pointing at "these policies" would send the reader to the wrong layer.
-	return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail, and audit mode does not lift them all: it lets Cilium's policy drops pass, not what the Robot firewall or Cilium's datapath drops before any policy, so this tree %s; fix what the traces above name: the hetzner rules that discard, cilium.values for a family the agents do not run (ipv4.enabled, ipv6.enabled), the host policies of a cluster out of audit mode, or an assertion that is wrong", a.outDir, n, harm(checks, refused))
+	// The fault is not (only) in the host policies: audit mode lets their drops pass, so pointing at "these policies",
+	// or at audit mode, would send the reader to the wrong layer.
+	return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail, and audit mode does not lift them all: it lets Cilium's policy drops pass, not what the Robot firewall or Cilium's datapath drops before any policy, nor a flow no address can carry, so this tree %s; fix what the traces above name: the hetzner rules that discard, cilium.values for a family the agents do not run (ipv4.enabled, ipv6.enabled), a node's addresses (a family it has none in), the host policies of a cluster out of audit mode, or an assertion that is wrong", a.outDir, n, harm(checks, refused))
 }
 
 // harm words what the failed checks of the enforcing clusters mean: an expected allow that fails cuts someone off,

@@ -34,11 +34,12 @@ func (c Check) Failed() []Trace {
 	return out
 }
 
-// FailsNow says whether an expected allow fails even while audit mode lets Cilium's policy drops pass: no flow can
-// exist (an error), or a flow that breaks it is dropped by what audit mode does not touch (the Robot firewall, Cilium's
-// datapath before any policy), so it does not get through now either. A check of the outside, which any one flow
-// satisfies, fails now when no flow gets through. An expected deny that fails is an exposure, not this.
-func (c Check) FailsNow() bool {
+// FailsInAuditMode says whether an expected allow fails even with audit mode on, which lets Cilium's policy drops
+// pass: no flow can exist (an error), or a flow that breaks it is dropped by what audit mode does not touch (the Robot
+// firewall, Cilium's datapath before any policy). For a cluster in audit mode that is a failure now; for one out of it,
+// a failure that turning audit mode on would not lift. A check of the outside, which any one flow satisfies, fails
+// when no flow gets through. An expected deny that fails is an exposure, not this.
+func (c Check) FailsInAuditMode() bool {
 	if c.OK || c.Assertion.Expect != spec.Allowed {
 		return false
 	}
@@ -46,9 +47,9 @@ func (c Check) FailsNow() bool {
 		return true
 	}
 	if c.Assertion.From == Outside {
-		return !slices.ContainsFunc(c.Traces, func(t Trace) bool { return t.Passes })
+		return !slices.ContainsFunc(c.Traces, func(t Trace) bool { return t.passesInAudit })
 	}
-	return slices.ContainsFunc(c.Failed(), func(t Trace) bool { return !t.Passes })
+	return slices.ContainsFunc(c.Failed(), func(t Trace) bool { return !t.passesInAudit })
 }
 
 // BuiltIn is an assertion kronform-gen always adds, with the reason it must hold.

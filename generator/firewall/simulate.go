@@ -623,6 +623,9 @@ type CiliumVerdict struct {
 	Rule      string   `json:"rule,omitempty"`
 	Selected  []string `json:"selectedBy,omitempty"`
 	Reason    string   `json:"reason"`
+	// policyDrop says the policies dropped it (a deny rule, or default deny): the one drop audit mode lets pass,
+	// whether or not the cluster is in audit mode now.
+	policyDrop bool
 }
 
 // sortedPolicies is Policies in name order, the order verdicts evaluate them in, sorted once.
@@ -707,7 +710,7 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress, v6 bool, peer identity, p
 		if r.peerMatches(peer) && r.l4Matches(port) {
 			v.Policy, v.Rule = r.policy, fmt.Sprintf("%s[%d]", r.kind, r.index)
 			v.Reason = fmt.Sprintf("%s (%s) denies %s %s %s; deny wins over every allow", r.ref(), r.describe(), portText, peerWord, peer)
-			v.Audit = s.Cluster.Cilium.AuditMode
+			v.Audit, v.policyDrop = s.Cluster.Cilium.AuditMode, true
 			return v
 		}
 	}
@@ -721,7 +724,7 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress, v6 bool, peer identity, p
 	}
 	v.Reason = fmt.Sprintf("default deny: %s selects %s for %s and no allow rule matches %s %s %s%s",
 		strings.Join(v.Selected, ", "), n.Name, dir, portText, peerWord, peer, noteText)
-	v.Audit = s.Cluster.Cilium.AuditMode
+	v.Audit, v.policyDrop = s.Cluster.Cilium.AuditMode, true
 	return v
 }
 
@@ -735,6 +738,10 @@ type Trace struct {
 	Allowed bool            `json:"allowed"`         // the verdict with every layer enforcing
 	Passes  bool            `json:"passes"`          // what happens now: audit mode lets Cilium's drops through
 	Result  string          `json:"result"`
+
+	// passesInAudit is what would happen with audit mode on, whatever the cluster's mode: Passes for a cluster in
+	// audit mode; for one out of it, whether audit mode would be a way to work on a failure.
+	passesInAudit bool
 }
 
 // Verdict is allowed or denied, the enforced outcome.
@@ -784,7 +791,7 @@ func (s *Simulator) Explain(f Flow) Trace {
 	if f.Source.Kind == spec.SourceNode && f.SourceNode == f.To {
 		t.Hetzner = HetznerVerdict{Reason: "local traffic never leaves " + f.To}
 		t.Cilium = CiliumVerdict{Direction: "ingress", Node: f.To, Allowed: true, Reason: "local traffic on " + f.To + " does not cross the host firewall, which sits on the network devices"}
-		t.Allowed, t.Passes, t.Result = true, true, "allowed (local)"
+		t.Allowed, t.Passes, t.passesInAudit, t.Result = true, true, true, "allowed (local)"
 		return t
 	}
 	if why := s.familyGap(f, dst); why != "" {
@@ -833,6 +840,7 @@ func (s *Simulator) Explain(f Flow) Trace {
 	egressOK := t.Egress == nil || t.Egress.Allowed
 	t.Allowed = hetznerOK && replyOK && egressOK && t.Cilium.Allowed
 	t.Passes = hetznerOK && replyOK && (egressOK || t.Egress.Audit) && (t.Cilium.Allowed || t.Cilium.Audit)
+	t.passesInAudit = hetznerOK && replyOK && (egressOK || t.Egress.policyDrop) && (t.Cilium.Allowed || t.Cilium.policyDrop)
 	switch {
 	case !hetznerOK:
 		rule := ruleText(t.Hetzner)

@@ -1,7 +1,9 @@
 package render
 
 import (
+	"net/url"
 	"path"
+	"strings"
 
 	"github.com/kronform/kronform-gen/generator/firewall"
 	"github.com/kronform/kronform-gen/generator/spec"
@@ -35,4 +37,14 @@ func renderHetzner(t *tree.Tree, c spec.Cluster) error {
 		return err
 	}
 	return t.Add(path.Join(dir, HetznerFormFile), tpl.Form())
+}
+
+// HetznerTemplateName is the Robot template name a firewall-template.form holds (its name parameter), "" when it holds
+// none. Robot knows a template by its name, so files that move between folders under one name are one template.
+func HetznerTemplateName(form []byte) string {
+	q, err := url.ParseQuery(strings.ReplaceAll(string(form), "\n", ""))
+	if err != nil {
+		return ""
+	}
+	return q.Get("name")
 }

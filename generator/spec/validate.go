@@ -207,6 +207,7 @@ func (v *validator) cluster(p string, c *Cluster) {
 	v.host(p+".apiServer.host", c.APIServer.Host)
 	v.port(p+".apiServer.port", c.APIServer.Port)
 	v.nodes(p, c.Nodes)
+	v.apiEndpoint(p, p+".apiServer.host", c.APIServer.Host, c.Nodes)
 	v.flux(p+".flux", c.Flux)
 	v.cilium(p+".cilium", c)
 	v.recipients(p+".ageRecipients", c.AgeRecipients)
@@ -490,6 +491,27 @@ func (v *validator) nodesUnknown(p string) bool {
 	return false
 }
 
+// apiEndpoint refuses an API server named by the address of a node that is not a control plane: Talos runs
+// kube-apiserver on the control planes only, so no client reaches it there, Cilium's agents (which find the API
+// through k8sServiceHost) included, while every firewall check still passes. A node renumbered, or a control plane's
+// old address given to a new worker, leaves such a spec behind. An address no node has may be a VIP or a load
+// balancer, and is taken. p is the cluster's path, to leave the check to the nodes' own problems when they hide roles.
+func (v *validator) apiEndpoint(p, path, host string, nodes []Node) {
+	a, err := netip.ParseAddr(host)
+	if err != nil || v.nodesUnknown(p) {
+		return
+	}
+	for _, n := range nodes {
+		for _, s := range n.Addresses {
+			if b, err := netip.ParseAddr(s); err == nil && b == a && !slices.Contains(n.Roles, RoleControlPlane) {
+				v.fail(path, "name a control plane's address, or an address that reaches them all: a VIP, a load balancer, a DNS name",
+					"%s is the address of %s, which is not a control plane: Talos runs the API server on control planes only", host, n.Name)
+				return
+			}
+		}
+	}
+}
+
 // notANodeAddress names the kind of an address no machine has as its own ("an unspecified"), or "".
 func notANodeAddress(a netip.Addr) string {
 	switch {
@@ -570,6 +592,7 @@ func (v *validator) cilium(p string, c *Cluster) {
 		// by applyDefaults.
 		if written(p+".k8sService.host") && !v.emptied[p+".k8sService.host"] {
 			v.host(p+".k8sService.host", cl.K8sService.Host)
+			v.apiEndpoint(strings.TrimSuffix(p, ".cilium"), p+".k8sService.host", cl.K8sService.Host, c.Nodes)
 		}
 		if written(p + ".k8sService.port") {
 			v.port(p+".k8sService.port", cl.K8sService.Port)

@@ -541,3 +541,40 @@ func TestPresetProblemsAreReportedWithTheSpecs(t *testing.T) {
 		t.Errorf("%v\n%s", err, diff)
 	}
 }
+
+// Talos runs kube-apiserver on the control planes only: an API server named by the address of a worker (a node
+// renumbered, a control plane's old address given to a new worker) is one no client, Cilium's agents included, can
+// reach, and every check would still pass. A control plane's address, or one no node has (a VIP, a load balancer),
+// is taken, and the address is compared as an address, however it is written.
+func TestAPIServerOnAWorkersAddress(t *testing.T) {
+	worker := []string{"roles: [control-plane]}\n", "roles: [control-plane]}\n      - {name: w1, addresses: [159.69.60.183, \"2a01:4f8::1\"], roles: [worker]}\n"}
+	wantProblemsIn(t, "", append([]string{"host: api.example.com", "host: 159.69.60.183"}, worker...),
+		`fw.yaml:5:23: clusters[0].apiServer.host: 159.69.60.183 is the address of w1, which is not a control plane: Talos runs the API server on control planes only (name a control plane's address, or an address that reaches them all: a VIP, a load balancer, a DNS name)`,
+	)
+	wantProblemsIn(t, "", append([]string{"cilium: {version: 1.16.5}", "cilium: {version: 1.16.5, k8sService: {host: \"2a01:04f8::0001\"}}"}, worker...),
+		`fw.yaml:9:50: clusters[0].cilium.k8sService.host: 2a01:04f8::0001 is the address of w1, which is not a control plane: Talos runs the API server on control planes only (name a control plane's address, or an address that reaches them all: a VIP, a load balancer, a DNS name)`,
+	)
+	for _, host := range []string{"159.69.60.182", "192.0.2.10", "api.example.com"} {
+		if got := problemsOrNone(t, strings.NewReplacer(append([]string{"host: api.example.com", "host: " + host}, worker...)...).Replace(firewallBase)); len(got) > 0 {
+			t.Errorf("apiServer.host %s: %v", host, got)
+		}
+	}
+}
+
+// problemsOrNone loads a spec and returns its problems, none when it loads.
+func problemsOrNone(t *testing.T, yaml string) []string {
+	t.Helper()
+	_, err := Load("fw.yaml", []byte(yaml), Options{})
+	if err == nil {
+		return nil
+	}
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("want problems or none, got %v", err)
+	}
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.String())
+	}
+	return out
+}
