@@ -56,12 +56,24 @@ func NodeMatcher(sel *metav1.LabelSelector, filtered bool) func(spec.Node) bool 
 }
 
 // Lint finds host policies that Cilium would accept but that cannot do what they say: selectors on labels the filter
-// hides (errors) and selectors that pick no node of the spec (warnings, since nodes may carry labels the spec omits).
+// hides (errors) and selectors that pick no node of the spec (warnings, since nodes may carry labels the spec omits);
+// and warns of a chart version newer than any kronform-gen was checked against.
 // Only the clusters that loaded whole are looked at (see spec.Model.Sound).
 func Lint(m *spec.Model) (errs, warnings spec.Problems) {
 	for i, c := range m.Clusters {
 		if !m.Sound(i) {
 			continue
+		}
+		if v, ok := spec.CiliumBeyondChecked(c.Cilium.Version); ok {
+			checked := fmt.Sprintf("%d.%d", spec.NewestCiliumMinor.Major(), spec.NewestCiliumMinor.Minor())
+			what := fmt.Sprintf("Cilium %s is", v)
+			if v.Original() != c.Cilium.Version {
+				what = fmt.Sprintf("%q admits Cilium %s,", c.Cilium.Version, v)
+			}
+			warnings = append(warnings, m.Problem(fmt.Sprintf("clusters[%d].cilium.version", i),
+				fmt.Sprintf("pin a %s release (or ~%s.0), or read the new release's upgrade notes before trusting generate and verify", checked, checked),
+				"%s newer than %s, the newest release kronform-gen was checked against: the chart values it writes and what verify models of the host firewall (address families, ICMPv6) are %s's, and may not hold",
+				what, checked, checked))
 		}
 		for j, p := range c.HostPolicies {
 			path := fmt.Sprintf("clusters[%d].hostPolicies[%d].nodes", i, j)

@@ -34,6 +34,36 @@ const MaxExpandedPorts = 1024
 // MinCiliumVersion is the oldest chart whose values kronform-gen knows.
 var MinCiliumVersion = semver.MustParse("1.13.0")
 
+// NewestCiliumMinor is the newest minor release whose chart values, CRDs and host datapath kronform-gen was checked
+// against (the chart and sources of 1.20.2): a later minor may rename a value or change what the host firewall does.
+var NewestCiliumMinor = semver.MustParse("1.20.0")
+
+// CiliumBeyondChecked returns the first release a version or range admits whose minor is newer than
+// NewestCiliumMinor, and whether there is one; false for a version that does not resolve (reported where it is
+// validated).
+func CiliumBeyondChecked(version string) (*semver.Version, bool) {
+	if _, err := ResolveCiliumVersion(version); err != nil {
+		return nil, false
+	}
+	next := semver.New(1, NewestCiliumMinor.Minor()+1, 0, "", "")
+	if exact, err := semver.StrictNewVersion(version); err == nil {
+		return exact, !exact.LessThan(next)
+	}
+	c, err := semver.NewConstraint(version)
+	if err != nil {
+		return nil, false
+	}
+	// The same grid ResolveCiliumVersion probes, from the first minor beyond the checked one.
+	for minor := next.Minor(); minor <= 60; minor++ {
+		for patch := uint64(0); patch <= 60; patch++ {
+			if cand := semver.New(1, minor, patch, "", ""); c.Check(cand) {
+				return cand, true
+			}
+		}
+	}
+	return nil, false
+}
+
 // ResolveCiliumVersion returns the lowest chart version a version or range admits: the one whose values vocabulary
 // is written. A range that admits nothing known, or spans a vocabulary break, is an error.
 func ResolveCiliumVersion(v string) (*semver.Version, error) {

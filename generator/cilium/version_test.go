@@ -1,0 +1,51 @@
+package cilium
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// A chart newer than any kronform-gen was checked against loads (the values may well hold), with a warning at the
+// version that names the first such release the version or range admits. A caret range admits every later minor.
+func TestNewerCiliumThanCheckedIsWarned(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: c
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+    cilium: {version: "%V%"}
+`
+	for version, want := range map[string]string{
+		"1.21.0":           `test.yaml:9:23: clusters[0].cilium.version: Cilium 1.21.0 is newer than 1.20,`,
+		"1.22.3":           `Cilium 1.22.3 is newer than 1.20,`,
+		"^1.16.0":          `"^1.16.0" admits Cilium 1.21.0, newer than 1.20,`,
+		">=1.19.0":         `">=1.19.0" admits Cilium 1.21.0`,
+		"1.20.9":           "",
+		"~1.20.0":          "",
+		">=1.19.0 <1.21.0": "",
+		"1.16.5":           "",
+	} {
+		m, err := spec.Load("test.yaml", []byte(strings.Replace(doc, "%V%", version, 1)), spec.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", version, err)
+		}
+		_, warnings := Lint(m)
+		var got []string
+		for _, w := range warnings {
+			if strings.Contains(w.String(), "newest release kronform-gen was checked against") {
+				got = append(got, w.String())
+			}
+		}
+		switch {
+		case want == "" && len(got) > 0:
+			t.Errorf("%s: warned %q", version, got)
+		case want != "" && (len(got) != 1 || !strings.Contains(got[0], want)):
+			t.Errorf("%s: warnings %q, want one holding %q", version, got, want)
+		}
+	}
+}
