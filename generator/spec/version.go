@@ -42,38 +42,26 @@ var NewestCiliumMinor = semver.MustParse("1.20.0")
 // NewestCiliumMinor, and whether there is one; false for a version that does not resolve (reported where it is
 // validated).
 func CiliumBeyondChecked(version string) (*semver.Version, bool) {
-	if _, err := ResolveCiliumVersion(version); err != nil {
-		return nil, false
-	}
-	next := semver.New(1, NewestCiliumMinor.Minor()+1, 0, "", "")
-	if exact, err := semver.StrictNewVersion(version); err == nil {
-		return exact, !exact.LessThan(next)
-	}
-	c, err := semver.NewConstraint(version)
-	if err != nil {
-		return nil, false
-	}
-	// The same grid ResolveCiliumVersion probes, from the first minor beyond the checked one.
-	for minor := next.Minor(); minor <= 60; minor++ {
-		for patch := uint64(0); patch <= 60; patch++ {
-			if cand := semver.New(1, minor, patch, "", ""); c.Check(cand) {
-				return cand, true
-			}
-		}
-	}
-	return nil, false
+	res := resolve(version)
+	return res.beyond, res.err == nil && res.beyond != nil
 }
 
 // ResolveCiliumVersion returns the lowest chart version a version or range admits: the one whose values vocabulary
 // is written. A range that admits nothing known, or spans a vocabulary break, is an error.
 func ResolveCiliumVersion(v string) (*semver.Version, error) {
+	res := resolve(v)
+	return res.version, res.err
+}
+
+// resolve is resolveCiliumVersion, remembered.
+func resolve(v string) resolution {
 	if r, ok := resolved.Load(v); ok {
-		res := r.(resolution)
-		return res.version, res.err
+		return r.(resolution)
 	}
-	version, err := resolveCiliumVersion(v)
-	resolved.Store(v, resolution{version, err})
-	return version, err
+	var res resolution
+	res.version, res.beyond, res.err = resolveCiliumVersion(v)
+	resolved.Store(v, res)
+	return res
 }
 
 // resolved remembers each version string's answer: a fleet names the same few versions many times, and probing a
@@ -81,23 +69,27 @@ func ResolveCiliumVersion(v string) (*semver.Version, error) {
 var resolved sync.Map
 
 type resolution struct {
-	version *semver.Version
-	err     error
+	version, beyond *semver.Version // beyond: see CiliumBeyondChecked
+	err             error
 }
 
-func resolveCiliumVersion(v string) (*semver.Version, error) {
+// resolveCiliumVersion is ResolveCiliumVersion, with the first admitted release beyond NewestCiliumMinor (nil: none).
+func resolveCiliumVersion(v string) (lowest, beyond *semver.Version, err error) {
 	if exact, err := semver.StrictNewVersion(v); err == nil {
 		if exact.LessThan(MinCiliumVersion) {
-			return nil, fmt.Errorf("Cilium %s is older than %s, the oldest chart kronform-gen writes values for", v, MinCiliumVersion)
+			return nil, nil, fmt.Errorf("Cilium %s is older than %s, the oldest chart kronform-gen writes values for", v, MinCiliumVersion)
 		}
-		return exact, nil
+		if exact.Major() == 1 && exact.Minor() > NewestCiliumMinor.Minor() {
+			beyond = exact
+		}
+		return exact, beyond, nil
 	}
 	c, err := semver.NewConstraint(v)
 	if err != nil {
-		return nil, fmt.Errorf("%q is neither a version nor a semver range: %v", v, err)
+		return nil, nil, fmt.Errorf("%q is neither a version nor a semver range: %v", v, err)
 	}
 	// Cilium releases are 1.x.y; probing that grid finds the lowest admitted version and any break inside the range.
-	var lowest, highest *semver.Version
+	var highest *semver.Version
 	for minor := uint64(0); minor <= 60; minor++ {
 		for patch := uint64(0); patch <= 60; patch++ {
 			cand := semver.New(1, minor, patch, "", "")
@@ -107,19 +99,22 @@ func resolveCiliumVersion(v string) (*semver.Version, error) {
 			if lowest == nil {
 				lowest = cand
 			}
+			if beyond == nil && minor > NewestCiliumMinor.Minor() {
+				beyond = cand
+			}
 			highest = cand
 		}
 	}
 	if lowest == nil {
-		return nil, fmt.Errorf("range %q admits no Cilium 1.x release", v)
+		return nil, nil, fmt.Errorf("range %q admits no Cilium 1.x release", v)
 	}
 	if lowest.LessThan(MinCiliumVersion) {
-		return nil, fmt.Errorf("range %q admits %s, older than %s, the oldest chart kronform-gen writes values for", v, lowest, MinCiliumVersion)
+		return nil, nil, fmt.Errorf("range %q admits %s, older than %s, the oldest chart kronform-gen writes values for", v, lowest, MinCiliumVersion)
 	}
 	for _, b := range CiliumValueBreaks {
 		if lowest.LessThan(b) && !highest.LessThan(b) {
-			return nil, fmt.Errorf("range %q spans %d.%d, where the chart's values changed; narrow it to one side (for example ~%d.%d.0)", v, b.Major(), b.Minor(), lowest.Major(), lowest.Minor())
+			return nil, nil, fmt.Errorf("range %q spans %d.%d, where the chart's values changed; narrow it to one side (for example ~%d.%d.0)", v, b.Major(), b.Minor(), lowest.Major(), lowest.Minor())
 		}
 	}
-	return lowest, nil
+	return lowest, beyond, nil
 }
