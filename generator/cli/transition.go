@@ -713,6 +713,35 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 	}
 }
 
+// printMinorSkips warns of a chart version that moves Cilium by more than one minor release from the one the
+// baseline applies, up or down: Cilium tests upgrades and rollbacks only between consecutive minor releases, and its
+// upgrade notes for each minor say what to do before it (docs.cilium.io, Upgrade Guide). A range counts as the
+// lowest release it admits, the one whose values are written.
+func (a *app) printMinorSkips(m *spec.Model, steps []transition) {
+	for _, t := range steps {
+		if t.newRelease || t.releaseErr != nil || t.chart[0] == "" {
+			continue
+		}
+		from, err1 := spec.ResolveCiliumVersion(t.chart[0])
+		to, err2 := spec.ResolveCiliumVersion(t.chart[1])
+		if err1 != nil || err2 != nil || from.Major() != to.Major() {
+			continue
+		}
+		lo, hi := min(from.Minor(), to.Minor()), max(from.Minor(), to.Minor())
+		if hi-lo < 2 {
+			continue
+		}
+		step := from.Minor() + 1
+		if to.Minor() < from.Minor() {
+			step = from.Minor() - 1
+		}
+		fmt.Fprintf(a.stderr, "warning: cluster %s: Cilium goes from %s to %s, across more than one minor release: Cilium "+
+			"tests upgrades and rollbacks only between consecutive minor releases (its Upgrade Guide), and each minor's upgrade "+
+			"notes say what to do before it; go through %d.%d first (its latest patch), let Flux apply it, then go on\n",
+			m.Clusters[t.cluster].Name, t.chart[0], t.chart[1], from.Major(), step)
+	}
+}
+
 // yamlDocuments splits a YAML stream into its documents, as kubectl and Flux read one.
 func yamlDocuments(data []byte) ([][]byte, error) {
 	var out [][]byte

@@ -664,3 +664,26 @@ func TestGenerateRefusesPoliciesAheadOfAgentsWhoseImageIsPinned(t *testing.T) {
 		}
 	}
 }
+
+// Cilium tests upgrades and rollbacks only between consecutive minor releases: a change of more than one minor from
+// what Flux applies, either way, is warned about, naming the release to go through; the tree is written all the same.
+func TestGenerateWarnsOfSkippedCiliumMinors(t *testing.T) {
+	w := newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	version := func(v string) string { return strings.Replace(twoNodes, "version: 1.16.0", "version: "+v, 1) }
+	for _, c := range []struct{ to, want string }{
+		{"1.17.3", ""},
+		{"1.19.0", "warning: cluster alpha: Cilium goes from 1.17.3 to 1.19.0, across more than one minor release: Cilium tests " +
+			"upgrades and rollbacks only between consecutive minor releases (its Upgrade Guide), and each minor's upgrade notes say " +
+			"what to do before it; go through 1.18 first (its latest patch), let Flux apply it, then go on\n"},
+		{"~1.17.0", "go through 1.18 first"},
+		{"1.18.2", ""},
+		{"1.18.3", ""},
+	} {
+		stderr := w.mustGenerate(version(c.to))
+		got := strings.Contains(stderr, "across more than one minor release")
+		if got != (c.want != "") || !strings.Contains(stderr, c.want) {
+			t.Errorf("to %s: want %q, got:\n%s", c.to, c.want, stderr)
+		}
+	}
+}
