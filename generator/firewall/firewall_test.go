@@ -706,6 +706,47 @@ clusters:
 	}
 }
 
+// A tunnel's packets leave from a port the kernel picks per inner flow: VXLAN in the local port range (32768-60999),
+// Geneve anywhere in 1-65535 (drivers/net/geneve.c: udp_flow_src_port(..., 1, USHRT_MAX, ...)), WireGuard from
+// 51871. A template that accepts the tunnel only from the ephemeral ports passes VXLAN whole and cuts Geneve's flows
+// from low ports: the check must hold for every source port the tunnel may use, not for 32768 alone.
+func TestTunnelSourcePorts(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: two
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: n2, addresses: [198.51.100.12], roles: [control-plane]}
+    cilium: {version: 1.16.5, values: {tunnelProtocol: %PROTO%, tunnelPort: 8472}}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.44/32, action: accept}
+        - {name: nodes tcp, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: tcp, action: accept}
+        - {name: tunnel, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: udp, srcPort: 32768-65535, dstPort: "8472", action: accept}
+        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}
+        - {name: udp replies, ipVersion: ipv4, protocol: udp, dstPort: 32768-65535, action: accept}
+`
+	runFlows(t, load(t, strings.Replace(doc, "%PROTO%", "vxlan", 1)), []flowCase{
+		{"n2", "n1", "8472/udp", "allowed", 3, "cp ingress[6]", "allowed"},
+	})
+	runFlows(t, load(t, strings.Replace(doc, "%PROTO%", "geneve", 1)), []flowCase{
+		{"n2", "n1", "8472/udp", "denied", 0, "cp ingress[6]", "denied: Hetzner discards it (no rule accepts it)"},
+	})
+	traces, err := NewSimulator(load(t, strings.Replace(doc, "%PROTO%", "geneve", 1)).Clusters[0]).Evaluate(spec.Assertion{From: "n2", To: "n1", Port: "8472/udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "from source port 1 (Geneve's packets leave from a port in 1-65535 the kernel picks per flow)"; !strings.Contains(traces[0].Hetzner.Reason, want) {
+		t.Errorf("the trace does not say which source port is discarded, want %q:\n%s", want, traces[0])
+	}
+}
+
 // Robot is stateless: a default-discard template without the reply rule drops the answers to the nodes' own
 // connections, node-to-node flows included.
 func TestStatelessReplies(t *testing.T) {
