@@ -747,6 +747,33 @@ clusters:
 	}
 }
 
+// A pod on another node reaches the node inside Cilium's tunnels between node addresses: the trace names the tunnels
+// the cluster runs (Geneve on its port, WireGuard), not VXLAN 8472/udp whatever the values say.
+func TestPodTraceNamesTheTunnels(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: two
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: n2, addresses: [198.51.100.12], roles: [control-plane]}
+    cilium: {version: 1.16.5, encryption: wireguard, values: {tunnelProtocol: geneve}}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner: {adminSources: [89.23.224.44/32]}
+`)
+	traces, err := NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: "pod:k8s-app=hubble-relay", To: "n1", Port: "4244/tcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "a pod on another node reaches this one inside Cilium's tunnels between node addresses (Geneve 6081/udp, WireGuard 51871/udp), which the node-to-node assertions check"
+	if len(traces) != 1 || traces[0].Hetzner.Reason != want {
+		t.Errorf("want the Hetzner line %q, got:\n%v", want, traces)
+	}
+}
+
 // Robot is stateless: a default-discard template without the reply rule drops the answers to the nodes' own
 // connections, node-to-node flows included.
 func TestStatelessReplies(t *testing.T) {

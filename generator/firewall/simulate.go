@@ -894,7 +894,19 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 		}
 		return HetznerVerdict{Reason: "entity " + f.Source.Entity + " has no address; the Robot firewall sees addresses (check node-to-node traffic with node:NAME)"}
 	case spec.SourcePod:
-		return HetznerVerdict{Reason: "a pod on another node reaches this one inside VXLAN 8472/udp between node addresses (checked by the node-to-node assertions)"}
+		var tunnels []string
+		for _, port := range slices.Sorted(maps.Keys(s.tunnels)) {
+			if port != WireGuardPort {
+				tunnels = append(tunnels, fmt.Sprintf("%s %d/udp", s.tunnels[port].name, port))
+			}
+		}
+		if _, ok := s.tunnels[WireGuardPort]; ok {
+			tunnels = append(tunnels, fmt.Sprintf("WireGuard %d/udp", WireGuardPort))
+		}
+		if len(tunnels) == 0 { // native routing, which a cluster with a template may not use
+			return HetznerVerdict{Reason: "a pod on another node reaches this one from its own address, which the Robot checks do not model"}
+		}
+		return HetznerVerdict{Reason: fmt.Sprintf("a pod on another node reaches this one inside Cilium's tunnels between node addresses (%s), which the node-to-node assertions check", strings.Join(tunnels, ", "))}
 	}
 	if !f.SourceAddr.IsValid() {
 		return HetznerVerdict{Reason: f.SourceNode + " has no address in the spec, so the Robot firewall cannot be checked"}
