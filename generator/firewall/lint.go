@@ -350,10 +350,8 @@ func neighbourDiscoveryWarnings(m *spec.Model, cp string, sim *Simulator) spec.P
 			continue
 		}
 		idx := slices.IndexFunc(sim.Cluster.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == nd.Selected[0] })
+		// The spec names an egress rule's peers entities too (toEntities is Cilium's field).
 		field := "icmp: [{family: IPv6, type: NeighborSolicitation}] with entities: [world]"
-		if nd.Direction == "egress" {
-			field = "icmp: [{family: IPv6, type: NeighborSolicitation}] with toEntities world (egress)"
-		}
 		out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
 			fmt.Sprintf("add an %s rule %s", nd.Direction, field),
 			"%s loses IPv6: Cilium %s hands its %s neighbour solicitations (icmpv6:135) to the host policies, and %s", n.Name, sim.Cluster.Cilium.Version, nd.Direction, nd.Reason))
