@@ -54,7 +54,8 @@ type tunnel struct {
 // tunnelsOf are the cluster's tunnels between nodes. The overlay's port (VXLAN, Geneve, tunnelPort) is sent to from
 // a port the kernel picks by a hash of the inner flow: VXLAN in the local port range (udp_flow_src_port with no
 // range of the device: 32768-60999, Cilium's tunnelSourcePortRange left at its default 0-0), Geneve in 1-65535
-// (drivers/net/geneve.c: udp_flow_src_port(..., 1, USHRT_MAX, ...)). WireGuard sends from 51871 to 51871.
+// (drivers/net/geneve.c: udp_flow_src_port(..., 1, USHRT_MAX, ...); Cilium 1.20's setupGeneveDevice in
+// pkg/datapath/loader/netlink.go sets 1-65535 for 0-0 too). WireGuard sends from 51871 to 51871.
 func tunnelsOf(c spec.Cluster) map[int]tunnel {
 	out := map[int]tunnel{}
 	if o := cilium.OverlayOf(c); o.Port != 0 {
