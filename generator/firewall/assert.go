@@ -256,16 +256,22 @@ var notOutside = []netip.Prefix{
 	netip.MustParsePrefix("ff00::/8"),
 }
 
-// outsideSenders are the senders outside the cluster a spec allows for: the world, and one outside address in every
-// CIDR of an ingress allow rule that covers the port, since that is where a policy that narrows the APIs lets its
-// owner in. A rule for another port is no way in to this one, and addresses that cannot be outside (loopback,
+// outsideSenders are the senders outside the cluster a spec allows for: the world, and an outside address of every
+// range the CIDRs of the ingress rules for the port (allow and deny, their holes included) cut out, since that is
+// where a policy that narrows the APIs lets its owner in: an allow rule's CIDR, or the hole of a deny rule that shuts
+// out everyone else. A rule for another port is no way in to this one, and addresses that cannot be outside (loopback,
 // multicast, a node's own: Cilium gives those the node's identity) prove nothing.
 func outsideSenders(sim *Simulator, port spec.FlowPort) []string {
 	return outsidePeers(sim, port, false)
 }
 
 // outsidePeers are outsideSenders for ingress, and for egress the peers outside the cluster a node's own traffic
-// may go to: the world, and one outside address in every CIDR of an egress allow rule that covers the port.
+// may go to: the world, then one outside address per way the rules for the port can tell outside addresses apart.
+// Whether a CIDR peer (a CIDR outside its holes) matches is all a rule knows of an outside address, so addresses that
+// every such peer of the rules, allow and deny, matches alike get the same verdict on every node: the address space
+// is cut at the peers' boundaries and at the ranges that cannot be outside, and the first outside address of each
+// piece that some peer tells apart from the world address of its family is tried, in address order. Exact, and at
+// most 2n+1 addresses per family for n boundaries.
 func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 	avoid := slices.Clone(notOutside)
 	for _, n := range sim.Cluster.Nodes {
@@ -275,49 +281,86 @@ func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 			}
 		}
 	}
-	out := []string{"world"}
-	add := func(cidr string, except []string) {
-		if a, ok := outsideAddressIn(cidr, except, avoid); ok && !slices.Contains(out, a) {
-			out = append(out, a)
-		}
-	}
+	var peers []cidrPeer
+	var cuts []netip.Prefix
 	for _, p := range sim.sortedPolicies() {
-		allow, _ := sim.rulesOf(p, egress)
-		for _, r := range allow {
+		allow, deny := sim.rulesOf(p, egress)
+		for _, r := range append(slices.Clone(allow), deny...) {
 			if !r.l4Matches(port) {
 				continue
 			}
+			var rulePeers []cilium.CIDRRule
 			for _, c := range r.cidr {
-				add(c, nil)
+				rulePeers = append(rulePeers, cilium.CIDRRule{CIDR: c})
 			}
-			for _, c := range r.cidrSet {
-				add(c.CIDR, c.Except)
+			rulePeers = append(rulePeers, r.cidrSet...)
+			for _, c := range rulePeers {
+				cp, ok := parseCIDRPeer(c)
+				if !ok {
+					continue
+				}
+				peers = append(peers, cp)
+				cuts = append(cuts, cp.cidr)
+				cuts = append(cuts, cp.except...)
+			}
+		}
+	}
+	out := []string{"world"}
+	if len(peers) == 0 {
+		return out
+	}
+	cuts = append(cuts, avoid...)
+	signature := func(a netip.Addr) string {
+		b := make([]byte, len(peers))
+		for i, p := range peers {
+			b[i] = '0'
+			if p.matches(a) {
+				b[i] = '1'
+			}
+		}
+		return string(b)
+	}
+	for _, v6 := range []bool{false, true} {
+		whole := netip.MustParsePrefix("0.0.0.0/0")
+		if v6 {
+			whole = netip.MustParsePrefix("::/0")
+		}
+		seen := map[string]bool{signature(sim.worldAddress(v6)): true}
+		for _, a := range pieces(whole, cuts) {
+			if slices.ContainsFunc(avoid, func(p netip.Prefix) bool { return p.Contains(a) }) {
+				continue
+			}
+			if sig := signature(a); !seen[sig] {
+				seen[sig] = true
+				out = append(out, a.String())
 			}
 		}
 	}
 	return out
 }
 
-// outsideAddressIn picks the lowest address of a CIDR that is in none of its holes and none of the avoided ranges;
-// false when the CIDR does not parse or has no such address. The CIDR is cut at the holes' and the avoided ranges'
-// boundaries, so the first address of a piece outside all of them is found without walking the CIDR.
-func outsideAddressIn(cidr string, except []string, avoid []netip.Prefix) (string, bool) {
-	prefix, err := netip.ParsePrefix(cidr)
+// cidrPeer is a CIDR peer of a rule, parsed: it matches the addresses of cidr outside its holes.
+type cidrPeer struct {
+	cidr   netip.Prefix
+	except []netip.Prefix
+}
+
+func parseCIDRPeer(c cilium.CIDRRule) (cidrPeer, bool) {
+	p, err := netip.ParsePrefix(c.CIDR)
 	if err != nil {
-		return "", false
+		return cidrPeer{}, false
 	}
-	skip := slices.Clone(avoid)
-	for _, e := range except {
-		if hole, err := netip.ParsePrefix(e); err == nil {
-			skip = append(skip, hole.Masked())
+	out := cidrPeer{cidr: p.Masked()}
+	for _, x := range c.Except {
+		if hole, err := netip.ParsePrefix(x); err == nil {
+			out.except = append(out.except, hole.Masked())
 		}
 	}
-	for _, a := range pieces(prefix, skip) {
-		if !slices.ContainsFunc(skip, func(p netip.Prefix) bool { return p.Contains(a) }) {
-			return a.String(), true
-		}
-	}
-	return "", false
+	return out, true
+}
+
+func (p cidrPeer) matches(a netip.Addr) bool {
+	return p.cidr.Contains(a) && !slices.ContainsFunc(p.except, func(x netip.Prefix) bool { return x.Contains(a) })
 }
 
 // String names the assertion: from -> to port, expected verdict.

@@ -48,8 +48,22 @@ clusters:
 		{"IPv4 servers", "worker", "          - {entities: [world], ports: [443/tcp]}\n" +
 			"          - {cidrs: [185.12.64.0/24], ports: [53/udp, 123/udp]}\n", []string{
 			"w1 cannot reach the world for DNS (53/udp), NTP (123/udp):"}},
+		// A deny wins over every allow: the hint is to narrow it, at the policy that holds it; adding the allow rule
+		// the policy already has would change nothing.
 		{"a deny wins", "control-plane", "          - {entities: [world]}\n        egressDeny:\n          - {entities: [world], ports: [53/udp]}\n", []string{
-			"cp1 cannot reach the world for DNS (53/udp):"}},
+			"test.yaml:16:9: clusters[0].hostPolicies[1]: cp1 cannot reach the world for DNS (53/udp): out egressDeny[0] denies it, and a deny wins over every allow; Talos on cp1 resolves names, keeps its clock and pulls images itself (narrow out egressDeny[0] (an except for the CIDRs of your resolvers, time servers and registry mirror) so 53/udp gets out)"}},
+		{"a deny wins in another policy", "control-plane", "          - {entities: [world]}\n      - {name: a-deny, nodes: {}, egressDeny: [{entities: [world], ports: [123/udp]}]}\n", []string{
+			"test.yaml:21:9: clusters[0].hostPolicies[2]: cp1 cannot reach the world for NTP (123/udp): a-deny egressDeny[0] denies it, and a deny wins over every allow;",
+			// a-deny selects the workers for egress too, so default deny takes the rest.
+			"test.yaml:21:9: clusters[0].hostPolicies[2]: w1 cannot reach the world for DNS (53/udp), NTP (123/udp), HTTPS (443/tcp): a-deny egressDeny[0] denies NTP (123/udp), and a deny wins over every allow; once a policy selects it for egress (a-deny), Cilium denies its own traffic that no egress rule allows (DNS (53/udp), HTTPS (443/tcp));",
+			"test.yaml:21:9: clusters[0].hostPolicies[2]: w2 cannot reach the world for DNS (53/udp), NTP (123/udp), HTTPS (443/tcp):"}},
+		// Only the hole of a deny rule reaches the resolvers: that is a way out.
+		{"a resolver in a deny's hole", "worker", "          - {entities: [world]}\n        egressDeny:\n" +
+			"          - {cidrs: [{cidr: 0.0.0.0/0, except: [185.12.64.0/24]}, {cidr: \"::/0\", except: [\"2a01:4ff:ff00::/48\"]}], ports: [53/udp]}\n", nil},
+		// Default deny for one service, a deny rule for another: both fixes are named.
+		{"both", "worker", "          - {entities: [world], ports: [443/tcp, 53/udp]}\n        egressDeny:\n          - {entities: [world], ports: [53/udp]}\n", []string{
+			"w1 cannot reach the world for DNS (53/udp), NTP (123/udp): out egressDeny[0] denies DNS (53/udp), and a deny wins over every allow; once a policy selects it for egress (out), Cilium denies its own traffic that no egress rule allows (NTP (123/udp)); Talos on w1 resolves names, keeps its clock and pulls images itself (narrow out egressDeny[0] (an except for the CIDRs of your resolvers, time servers and registry mirror) so 53/udp gets out; add an egress rule to entities: [world] (or to the CIDRs of your resolvers, time servers and registry mirror) for 123/udp)",
+			"w2 cannot reach the world for DNS (53/udp), NTP (123/udp): out egressDeny[0] denies DNS (53/udp)"}},
 	}
 	for _, c := range cases {
 		spec := strings.NewReplacer("%ROLE%", c.role, "%EGRESS%", c.egress).Replace(doc)

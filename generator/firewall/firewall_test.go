@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -454,32 +453,80 @@ func TestLockoutWithoutHetznerIsCaught(t *testing.T) {
 	}
 }
 
-func TestOutsideAddressIn(t *testing.T) {
-	nodes := append(slices.Clone(notOutside), netip.MustParsePrefix("10.0.0.1/32"))
-	for _, c := range []struct {
-		cidr   string
-		except []string
-		want   string
-	}{
-		{"10.0.0.0/8", nil, "10.0.0.0"},
-		{"10.1.2.3/8", nil, "10.0.0.0"},
-		{"10.0.0.0/8", []string{"10.0.0.0/31"}, "10.0.0.2"},
-		{"10.0.0.0/8", []string{"10.0.0.0/32"}, "10.0.0.2"}, // 10.0.0.1 is a node
-		{"192.0.2.7/32", nil, "192.0.2.7"},
-		{"192.0.2.7/32", []string{"192.0.2.0/24"}, ""},
-		{"2001:db8::/32", []string{"2001:db8::/64"}, "2001:db8:0:1::"},
-		{"127.0.0.0/8", nil, ""},
-		{"0.0.0.0/32", nil, ""},
-		{"0.0.0.0/0", nil, "1.0.0.0"},
-		{"::/0", nil, "::2"},
-		{"224.0.0.0/3", nil, ""},
-		{"169.254.0.0/15", nil, "169.255.0.0"},
-		{"fe80::/10", nil, ""},
-		{"not a cidr", nil, ""},
+// A deny rule with holes is a way in too: the APIs open to the world (the preset) and denied to all but an office
+// network (except) let the office in, so the outside check passes from an address in the hole, and generate does
+// not refuse a working setup. A hole inside a hole's hole is found as well: every range the rules cut counts.
+func TestOutsideCheckFindsHolesOfDenyRules(t *testing.T) {
+	const doc = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: office
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [159.69.60.182], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: cp
+        preset: talos-control-plane
+        ingressDeny:
+%DENY%`
+	for _, c := range []struct{ deny, from string }{
+		{"          - {cidrs: [{cidr: 0.0.0.0/0, except: [89.23.224.0/24]}], ports: [6443/tcp, 50000/tcp]}\n", "89.23.224.0"},
+		// The office's first half is denied again: its second half gets in.
+		{"          - {cidrs: [{cidr: 0.0.0.0/0, except: [89.23.224.0/24]}], ports: [6443/tcp, 50000/tcp]}\n" +
+			"          - {cidrs: [89.23.224.0/25], ports: [6443/tcp, 50000/tcp]}\n", "89.23.224.128"},
 	} {
-		got, ok := outsideAddressIn(c.cidr, c.except, nodes)
-		if got != c.want || ok != (c.want != "") {
-			t.Errorf("outsideAddressIn(%s except %v) = %q, %v; want %q", c.cidr, c.except, got, ok, c.want)
+		for _, ch := range Verify(load(t, strings.Replace(doc, "%DENY%", c.deny, 1))) {
+			if ch.Assertion.From != Outside {
+				continue
+			}
+			if !ch.OK || len(ch.Traces) != 1 || ch.Traces[0].Flow.From != c.from {
+				t.Errorf("%s with %s: ok=%v, %s\n%v", ch, strings.TrimSpace(c.deny), ch.OK, ch.Why, ch.Traces)
+			}
+		}
+	}
+}
+
+// The outside addresses tried for a port: the world, then the first address that can be outside of each range the
+// rules' CIDR peers tell apart from the world address, in address order.
+func TestOutsidePeers(t *testing.T) {
+	const doc = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: peers
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [10.0.0.1, "2001:db8:ff::1"], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: cp
+        nodes: {}
+        ingress:
+          - {cidrs: [%CIDRS%], ports: [6443/tcp]}
+          - {cidrs: [192.0.2.0/24], ports: [9100/tcp]}
+`
+	port, _ := spec.ParseFlowPort("6443/tcp")
+	for _, c := range []struct{ cidrs, want string }{
+		{"10.0.0.0/8", "world 10.0.0.0"},
+		{"{cidr: 10.0.0.0/8, except: [10.0.0.0/31]}", "world 10.0.0.2"}, // 10.0.0.1 is the node
+		{"{cidr: 10.0.0.0/8, except: [10.0.0.0/32]}", "world 10.0.0.2"},
+		{"192.0.2.7/32", "world 192.0.2.7"},
+		{"{cidr: 192.0.2.0/24, except: [192.0.2.0/24]}", "world"},
+		{"{cidr: \"2001:db8::/32\", except: [\"2001:db8::/64\"]}", "world 2001:db8:0:1::"},
+		{"127.0.0.0/8", "world"},
+		{"0.0.0.0/32", "world"},
+		{"0.0.0.0/0", "world"}, // the world address is in it: nothing to tell apart
+		{"\"::/0\"", "world"},
+		{"224.0.0.0/3", "world"},
+		{"169.254.0.0/15", "world 169.255.0.0"},
+		{"fe80::/10", "world"},
+		{"203.0.113.0/24", "world 1.0.0.0"}, // holds the world address: the rest of the world is told apart
+	} {
+		sim := NewSimulator(load(t, strings.Replace(doc, "%CIDRS%", c.cidrs, 1)).Clusters[0])
+		if got := strings.Join(outsidePeers(sim, port, false), " "); got != c.want {
+			t.Errorf("%s: tried %q, want %q", c.cidrs, got, c.want)
 		}
 	}
 }
@@ -656,6 +703,74 @@ clusters:
 		if !c.OK {
 			t.Errorf("%s failed:\n%s", c, c.Failed())
 		}
+	}
+}
+
+// A tunnel's packets leave from a port the kernel picks per inner flow: VXLAN in the local port range (32768-60999),
+// Geneve anywhere in 1-65535 (drivers/net/geneve.c: udp_flow_src_port(..., 1, USHRT_MAX, ...)), WireGuard from
+// 51871. A template that accepts the tunnel only from the ephemeral ports passes VXLAN whole and cuts Geneve's flows
+// from low ports: the check must hold for every source port the tunnel may use, not for 32768 alone.
+func TestTunnelSourcePorts(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: two
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: n2, addresses: [198.51.100.12], roles: [control-plane]}
+    cilium: {version: 1.16.5, values: {tunnelProtocol: %PROTO%, tunnelPort: 8472}}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner:
+      adminSources: [89.23.224.44/32]
+      rules:
+        - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.44/32, action: accept}
+        - {name: nodes tcp, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: tcp, action: accept}
+        - {name: tunnel, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: udp, srcPort: 32768-65535, dstPort: "8472", action: accept}
+        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}
+        - {name: udp replies, ipVersion: ipv4, protocol: udp, dstPort: 32768-65535, action: accept}
+`
+	runFlows(t, load(t, strings.Replace(doc, "%PROTO%", "vxlan", 1)), []flowCase{
+		{"n2", "n1", "8472/udp", "allowed", 3, "cp ingress[6]", "allowed"},
+	})
+	runFlows(t, load(t, strings.Replace(doc, "%PROTO%", "geneve", 1)), []flowCase{
+		{"n2", "n1", "8472/udp", "denied", 0, "cp ingress[6]", "denied: Hetzner discards it (no rule accepts it)"},
+	})
+	traces, err := NewSimulator(load(t, strings.Replace(doc, "%PROTO%", "geneve", 1)).Clusters[0]).Evaluate(spec.Assertion{From: "n2", To: "n1", Port: "8472/udp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "from source port 1 (Geneve's packets leave from a port in 1-65535 the kernel picks per flow)"; !strings.Contains(traces[0].Hetzner.Reason, want) {
+		t.Errorf("the trace does not say which source port is discarded, want %q:\n%s", want, traces[0])
+	}
+}
+
+// A pod on another node reaches the node inside Cilium's tunnels between node addresses: the trace names the tunnels
+// the cluster runs (Geneve on its port, WireGuard), not VXLAN 8472/udp whatever the values say.
+func TestPodTraceNamesTheTunnels(t *testing.T) {
+	m := load(t, `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: two
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: n2, addresses: [198.51.100.12], roles: [control-plane]}
+    cilium: {version: 1.16.5, encryption: wireguard, values: {tunnelProtocol: geneve}}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner: {adminSources: [89.23.224.44/32]}
+`)
+	traces, err := NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: "pod:k8s-app=hubble-relay", To: "n1", Port: "4244/tcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "a pod on another node reaches this one inside Cilium's tunnels between node addresses (Geneve 6081/udp, WireGuard 51871/udp), which the node-to-node assertions check"
+	if len(traces) != 1 || traces[0].Hetzner.Reason != want {
+		t.Errorf("want the Hetzner line %q, got:\n%v", want, traces)
 	}
 }
 

@@ -229,6 +229,53 @@ func (t Template) Evaluate(p Packet) HetznerVerdict {
 	return HetznerVerdict{Evaluated: true, Reason: fmt.Sprintf("no rule of template %s matches: Robot discards the rest", t.Name)}
 }
 
+// evaluateSourcePorts runs a tunnel's packet through the template from every source port the tunnel may send from:
+// the range is cut at the rules' src_port boundaries, so one port per piece decides for the whole piece. The verdict
+// is the first piece's, unless some pieces are discarded and others accepted: then the first discarded, saying from
+// which source port.
+func (t Template) evaluateSourcePorts(p Packet, tun tunnel) HetznerVerdict {
+	starts := []int{tun.low}
+	for _, r := range t.Rules {
+		if r.SrcPort == "" {
+			continue
+		}
+		low, high, err := spec.ParseHetznerPort(r.SrcPort)
+		if err != nil {
+			continue
+		}
+		for _, b := range []int{low, high + 1} {
+			if b > tun.low && b <= tun.top {
+				starts = append(starts, b)
+			}
+		}
+	}
+	slices.Sort(starts)
+	var discarded *HetznerVerdict
+	var first HetznerVerdict
+	accepted := false
+	for i, port := range slices.Compact(starts) {
+		p.SrcPort = port
+		v := t.Evaluate(p)
+		if i == 0 {
+			first = v
+		}
+		switch {
+		case v.Accepted:
+			accepted = true
+		case discarded == nil:
+			v.Reason = fmt.Sprintf("from source port %d (%s's packets leave from a port in %d-%d the kernel picks per flow): %s", port, tun.name, tun.low, tun.top, v.Reason)
+			discarded = &v
+		}
+	}
+	switch {
+	case discarded == nil:
+		return first
+	case !accepted:
+		return first // discarded from every source port: the port is no part of why
+	}
+	return *discarded
+}
+
 func ruleMatches(r spec.HetznerRule, p Packet) bool {
 	if r.IPVersion != "" && r.IPVersion != ipVersion(p.Src) {
 		return false

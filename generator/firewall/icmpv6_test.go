@@ -142,8 +142,11 @@ func TestNeighbourDiscoveryLint(t *testing.T) {
 		t.Errorf("1.16.5 without egress policies: %v; want none", got)
 	}
 	out := "      - {name: out, nodes: {}, egress: [{entities: [cluster]}]}"
-	if got := warned("1.16.5", out); len(got) != 1 || !strings.Contains(got[0], "hands its egress neighbour solicitations") {
-		t.Errorf("1.16.5 with an egress default deny: %v; want one egress warning", got)
+	// The hint is in the spec's words: an egress rule's peers are entities, as an ingress rule's (toEntities is
+	// Cilium's field, which the spec does not have).
+	if got := warned("1.16.5", out); len(got) != 1 || !strings.Contains(got[0], "hands its egress neighbour solicitations") ||
+		!strings.HasSuffix(got[0], "(add an egress rule icmp: [{family: IPv6, type: NeighborSolicitation}] with entities: [world])") {
+		t.Errorf("1.16.5 with an egress default deny: %v; want one egress warning with the spec's syntax", got)
 	}
 }
 

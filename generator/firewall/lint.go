@@ -350,10 +350,8 @@ func neighbourDiscoveryWarnings(m *spec.Model, cp string, sim *Simulator) spec.P
 			continue
 		}
 		idx := slices.IndexFunc(sim.Cluster.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == nd.Selected[0] })
+		// The spec names an egress rule's peers entities too (toEntities is Cilium's field).
 		field := "icmp: [{family: IPv6, type: NeighborSolicitation}] with entities: [world]"
-		if nd.Direction == "egress" {
-			field = "icmp: [{family: IPv6, type: NeighborSolicitation}] with toEntities world (egress)"
-		}
 		out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
 			fmt.Sprintf("add an %s rule %s", nd.Direction, field),
 			"%s loses IPv6: Cilium %s hands its %s neighbour solicitations (icmpv6:135) to the host policies, and %s", n.Name, sim.Cluster.Cilium.Version, nd.Direction, nd.Reason))
@@ -367,8 +365,10 @@ var worldServices = []struct{ name, port string }{{"DNS", "53/udp"}, {"NTP", "12
 
 // worldEgressWarnings flags nodes that host policies select for egress (from then on Cilium denies the node's own
 // traffic that no egress rule allows) with no way out to the world for a service Talos needs: in none of the node's
-// address families does any world address, nor an outside address of a CIDR an egress rule names for the port, get
-// through. Names cannot be resolved, the clock drifts (and certificates with it), and images cannot be pulled.
+// address families does any world address, nor an outside address the egress rules for the port tell apart from it
+// (outsidePeers: an allow rule's CIDR, a deny rule's hole), get through. Names cannot be resolved, the clock drifts
+// (and certificates with it), and images cannot be pulled. The fix follows the cause: a deny rule wins over every
+// allow, so it must be narrowed; default deny needs an allow rule.
 func worldEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
 	var out spec.Problems
 	if !*sim.Cluster.Cilium.HostFirewall {
@@ -385,10 +385,13 @@ func worldEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems
 		}
 	}
 	for _, n := range sim.Cluster.Nodes {
-		var lost, selected []string
+		// What the node loses, and why: a deny rule (which wins over every allow: narrow it), or default deny (add
+		// an allow rule). A service lost both ways (a deny for one family, default deny for the other) is named in
+		// both, since either fix lets it out.
+		var lost, byDeny, byDefault, denyPorts, defaultPorts, denies, selected []string
 		for _, svc := range worldServices {
 			port, _ := spec.ParseFlowPort(svc.port)
-			tried, reached := false, false
+			tried, reached, denied, defaulted := false, false, false, false
 			for _, to := range peers[svc.port] {
 				v6 := to.Is6()
 				if _, ok := spec.HostAddress(n, v6); !ok || (v6 && !sim.families.IPv6) || (!v6 && !sim.families.IPv4) {
@@ -400,24 +403,68 @@ func worldEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems
 					reached = true
 					break
 				}
-				selected = v.Selected
+				if selected == nil {
+					selected = v.Selected
+				}
+				if v.Policy != "" {
+					denied = true
+					if ref := v.Policy + " " + v.Rule; !slices.Contains(denies, ref) {
+						denies = append(denies, ref)
+					}
+				} else {
+					defaulted = true
+				}
 			}
-			if tried && !reached {
-				lost = append(lost, fmt.Sprintf("%s (%s)", svc.name, svc.port))
+			if !tried || reached {
+				continue
+			}
+			name := fmt.Sprintf("%s (%s)", svc.name, svc.port)
+			lost = append(lost, name)
+			if denied {
+				byDeny, denyPorts = append(byDeny, name), append(denyPorts, svc.port)
+			}
+			if defaulted {
+				byDefault, defaultPorts = append(byDefault, name), append(defaultPorts, svc.port)
 			}
 		}
 		if len(lost) == 0 {
 			continue
 		}
-		idx := slices.IndexFunc(sim.Cluster.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == selected[0] })
+		at := selected[0]
+		if len(denies) > 0 {
+			at, _, _ = strings.Cut(denies[0], " ")
+		}
+		idx := slices.IndexFunc(sim.Cluster.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == at })
 		audit := ""
 		if sim.Cluster.Cilium.AuditMode {
 			audit = " (audit mode lets it through until the policies are enforced)"
 		}
-		out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
-			"add an egress rule to entities: [world] (or to the CIDRs of your resolvers, time servers and registry mirror) for 53/udp, 123/udp and 443/tcp",
-			"%s cannot reach the world for %s%s: once a policy selects it for egress (%s), Cilium denies its own traffic that no egress rule allows, and Talos on %s resolves names, keeps its clock and pulls images itself",
-			n.Name, strings.Join(lost, ", "), audit, strings.Join(selected, ", "), n.Name))
+		var why, fixes []string
+		if len(byDeny) > 0 {
+			what := "it"
+			if len(byDeny) < len(lost) {
+				what = strings.Join(byDeny, ", ")
+			}
+			verb := "denies"
+			if len(denies) > 1 {
+				verb = "deny"
+			}
+			why = append(why, fmt.Sprintf("%s %s %s, and a deny wins over every allow", strings.Join(denies, ", "), verb, what))
+			fixes = append(fixes, fmt.Sprintf("narrow %s (an except for the CIDRs of your resolvers, time servers and registry mirror) so %s gets out",
+				strings.Join(denies, ", "), strings.Join(denyPorts, ", ")))
+		}
+		if len(byDefault) > 0 {
+			what := ""
+			if len(byDefault) < len(lost) {
+				what = " (" + strings.Join(byDefault, ", ") + ")"
+			}
+			why = append(why, fmt.Sprintf("once a policy selects it for egress (%s), Cilium denies its own traffic that no egress rule allows%s", strings.Join(selected, ", "), what))
+			fixes = append(fixes, fmt.Sprintf("add an egress rule to entities: [world] (or to the CIDRs of your resolvers, time servers and registry mirror) for %s",
+				strings.Join(defaultPorts, ", ")))
+		}
+		out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx), strings.Join(fixes, "; "),
+			"%s cannot reach the world for %s%s: %s; Talos on %s resolves names, keeps its clock and pulls images itself",
+			n.Name, strings.Join(lost, ", "), audit, strings.Join(why, "; "), n.Name))
 	}
 	return out
 }

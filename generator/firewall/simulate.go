@@ -36,38 +36,49 @@ type Simulator struct {
 	// solicitations says whether the chart hands the node's neighbour solicitations to the host policies, for
 	// ingress and egress (any release of a range doing so counts).
 	solicitations [2]bool
-	// tunnels are the UDP ports of Cilium's tunnels between nodes (the overlay's, WireGuard's), and the port each
-	// sends from.
-	tunnels map[int]int
+	// tunnels are the UDP ports of Cilium's tunnels between nodes (the overlay's, WireGuard's), and the source ports
+	// each sends from.
+	tunnels map[int]tunnel
 }
 
 // WireGuardPort is the UDP port Cilium's WireGuard listens on and sends from, on every node.
 const WireGuardPort = 51871
 
-// tunnelsOf are the cluster's tunnels between nodes: the overlay's port (VXLAN, Geneve, tunnelPort), whose packets
-// leave from a port the kernel picks in the ephemeral range, and with WireGuard 51871, from 51871 to 51871.
-func tunnelsOf(c spec.Cluster) map[int]int {
-	out := map[int]int{}
+// tunnel is one of Cilium's tunnels between nodes: the source ports its packets may leave from (the kernel picks one
+// per inner flow), and its name for messages.
+type tunnel struct {
+	name     string
+	low, top int
+}
+
+// tunnelsOf are the cluster's tunnels between nodes. The overlay's port (VXLAN, Geneve, tunnelPort) is sent to from
+// a port the kernel picks by a hash of the inner flow: VXLAN in the local port range (udp_flow_src_port with no
+// range of the device: 32768-60999, Cilium's tunnelSourcePortRange left at its default 0-0), Geneve in 1-65535
+// (drivers/net/geneve.c: udp_flow_src_port(..., 1, USHRT_MAX, ...); Cilium 1.20's setupGeneveDevice in
+// pkg/datapath/loader/netlink.go sets 1-65535 for 0-0 too). WireGuard sends from 51871 to 51871.
+func tunnelsOf(c spec.Cluster) map[int]tunnel {
+	out := map[int]tunnel{}
 	if o := cilium.OverlayOf(c); o.Port != 0 {
-		out[o.Port] = EphemeralPort
+		t := tunnel{name: o.Name(), low: EphemeralPort, top: 60999}
+		if o.Protocol == "geneve" {
+			t.low, t.top = 1, 65535
+		}
+		out[o.Port] = t
 	}
 	if c.Cilium.Encryption == "wireguard" {
-		out[WireGuardPort] = WireGuardPort
+		out[WireGuardPort] = tunnel{name: "WireGuard", low: WireGuardPort, top: WireGuardPort}
 	}
 	return out
 }
 
-// tunnelSource is the port a node's packet leaves from, and whether it is a tunnel's: a UDP flow between nodes to a
-// tunnel port. A tunnel gets no replies: the packets back are the other node's own flow to that port.
-func (s *Simulator) tunnelSource(f Flow) (int, bool) {
+// tunnelOf is the tunnel a flow is a packet of, if any: a UDP flow between nodes to a tunnel's port. A tunnel gets
+// no replies: the packets back are the other node's own flow to that port.
+func (s *Simulator) tunnelOf(f Flow) (tunnel, bool) {
 	if f.Source.Kind != spec.SourceNode || f.port.Protocol != "udp" {
-		return EphemeralPort, false
+		return tunnel{}, false
 	}
-	from, ok := s.tunnels[f.port.Port]
-	if !ok {
-		return EphemeralPort, false
-	}
-	return from, true
+	t, ok := s.tunnels[f.port.Port]
+	return t, ok
 }
 
 type ruleKey struct {
@@ -822,7 +833,7 @@ func (s *Simulator) Explain(f Flow) Trace {
 	if ndp {
 		t.Cilium = s.withNeighbourDiscovery(t.Cilium, dst)
 	}
-	if _, tunnel := s.tunnelSource(f); tunnel && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
+	if _, tunnel := s.tunnelOf(f); tunnel && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
 		t.Reply = &HetznerVerdict{Reason: fmt.Sprintf("a tunnel gets no replies: the packets back are %s's own flow to %s", f.To, f.Port)}
 	} else if f.Source.Kind == spec.SourceNode && s.Template != nil && f.SourceAddr.IsValid() && f.ToAddr.IsValid() {
 		reply := Packet{Src: f.ToAddr, Dst: f.SourceAddr, Protocol: f.port.Protocol}
@@ -892,15 +903,29 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 		}
 		return HetznerVerdict{Reason: "entity " + f.Source.Entity + " has no address; the Robot firewall sees addresses (check node-to-node traffic with node:NAME)"}
 	case spec.SourcePod:
-		return HetznerVerdict{Reason: "a pod on another node reaches this one inside VXLAN 8472/udp between node addresses (checked by the node-to-node assertions)"}
+		var tunnels []string
+		for _, port := range slices.Sorted(maps.Keys(s.tunnels)) {
+			if port != WireGuardPort {
+				tunnels = append(tunnels, fmt.Sprintf("%s %d/udp", s.tunnels[port].name, port))
+			}
+		}
+		if _, ok := s.tunnels[WireGuardPort]; ok {
+			tunnels = append(tunnels, fmt.Sprintf("WireGuard %d/udp", WireGuardPort))
+		}
+		if len(tunnels) == 0 { // native routing, which a cluster with a template may not use
+			return HetznerVerdict{Reason: "a pod on another node reaches this one from its own address, which the Robot checks do not model"}
+		}
+		return HetznerVerdict{Reason: fmt.Sprintf("a pod on another node reaches this one inside Cilium's tunnels between node addresses (%s), which the node-to-node assertions check", strings.Join(tunnels, ", "))}
 	}
 	if !f.SourceAddr.IsValid() {
 		return HetznerVerdict{Reason: f.SourceNode + " has no address in the spec, so the Robot firewall cannot be checked"}
 	}
 	p := Packet{Src: f.SourceAddr, Dst: f.ToAddr, Protocol: f.port.Protocol}
 	if f.port.Protocol != "icmp" {
-		p.SrcPort, _ = s.tunnelSource(f)
-		p.DstPort = f.port.Port
+		p.SrcPort, p.DstPort = EphemeralPort, f.port.Port
+	}
+	if t, ok := s.tunnelOf(f); ok {
+		return s.Template.evaluateSourcePorts(p, t)
 	}
 	if f.port.Protocol != "tcp" {
 		return s.Template.Evaluate(p)

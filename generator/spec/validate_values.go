@@ -78,6 +78,10 @@ func (v *validator) ciliumValues(p string, c *Cluster) {
 			notModelled(at, "remove it; it is for "+strings.ToUpper(cloud)+" clusters", "%s sets the routing mode by itself", at)
 		}
 	}
+	if x, ok := values["tunnelSourcePortRange"]; ok && x != "0-0" {
+		notModelled("tunnelSourcePortRange", "remove it; the kernel then picks them, which the check models: VXLAN 32768-60999, Geneve 1-65535",
+			"tunnelSourcePortRange %v changes the source ports of the tunnel's packets, which the Robot firewall filters by", x)
+	}
 	if lb, ok := values["loadBalancer"].(map[string]any); ok {
 		if d, ok := lb["dsrDispatch"]; ok && d != "opt" {
 			notModelled("loadBalancer.dsrDispatch", "remove it, or use the default opt", "loadBalancer.dsrDispatch %v sends load-balanced traffic between nodes in a Geneve tunnel", d)

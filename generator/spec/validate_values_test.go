@@ -26,7 +26,11 @@ func TestRawValuesSayOnlyWhatIsModelled(t *testing.T) {
 			`fw.yaml:10:68: clusters[0].cilium.values.policyCIDRMatchMode: policyCIDRMatchMode [nodes] lets CIDR peers match nodes, which by default they never do; kronform-gen's lock-out check does not model it, so it cannot promise this spec keeps you in (remove it; for node traffic use entities: [remote-node], [host] or [cluster])`,
 			`fw.yaml:10:91: clusters[0].cilium.values.loadBalancer.dsrDispatch: loadBalancer.dsrDispatch geneve sends load-balanced traffic between nodes in a Geneve tunnel; kronform-gen's lock-out check does not model it, so it cannot promise this spec keeps you in (remove it, or use the default opt)`,
 		}},
-		{"defaults said out loud", "1.16.5", `{policyEnforcementMode: default, policyCIDRMatchMode: [], routingMode: tunnel, tunnelProtocol: geneve, tunnelPort: 6082}`, nil},
+		// The tunnel's source ports cross the Robot firewall, which the checks judge for the kernel's own picks.
+		{"tunnel source ports", "1.16.5", `{tunnelSourcePortRange: 1000-2000}`, []string{
+			`fw.yaml:10:39: clusters[0].cilium.values.tunnelSourcePortRange: tunnelSourcePortRange 1000-2000 changes the source ports of the tunnel's packets, which the Robot firewall filters by; kronform-gen's lock-out check does not model it, so it cannot promise this spec keeps you in (remove it; the kernel then picks them, which the check models: VXLAN 32768-60999, Geneve 1-65535)`,
+		}},
+		{"defaults said out loud", "1.16.5", `{policyEnforcementMode: default, policyCIDRMatchMode: [], routingMode: tunnel, tunnelProtocol: geneve, tunnelPort: 6082, tunnelSourcePortRange: 0-0}`, nil},
 		{"overlay keys of 1.14 and later", "~1.15.0", `{tunnel: disabled, routingMode: direct, tunnelProtocol: 6081, tunnelPort: 70000}`, []string{
 			`fw.yaml:10:24: clusters[0].cilium.values.tunnel: 1.14 replaced tunnel with routingMode and tunnelProtocol (1.15 removed it); for Cilium ~1.15.0 kronform-gen reads those (write routingMode: native for no tunnel, or tunnelProtocol: vxlan or geneve)`,
 			`fw.yaml:10:47: clusters[0].cilium.values.routingMode: routingMode direct is not a value the Cilium chart knows (one of "", "tunnel", "native")`,
