@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/kronform/kronform-gen/generator/manifest"
@@ -41,8 +42,9 @@ type ObjectChange struct {
 	// value did or not: without the key, nobody can tell which.
 	SecretKeysReencrypted []string `json:"secretKeysReencrypted,omitempty"`
 	// KeptInCluster, for a removed object, says why Flux leaves it in the cluster rather than deleting it: the
-	// Kustomization that applied it has prune: false (before the change and after, or it is gone), or the object is
-	// annotated kustomize.toolkit.fluxcd.io/prune: disabled. Empty when Flux deletes it (or may).
+	// Kustomization that applied it has prune: false before the change and after, or it is gone and its finalizer
+	// keeps what it applied (prune: false with the default deletionPolicy, or deletionPolicy: Orphan), or the object
+	// is annotated kustomize.toolkit.fluxcd.io/prune: disabled. Empty when Flux deletes it (or may).
 	KeptInCluster string `json:"keptInCluster,omitempty"`
 }
 
@@ -183,22 +185,31 @@ func objects(builds []*Build) (map[string]*object, error) {
 }
 
 // keptInCluster says why kustomize-controller would leave an object that is gone from the tree in the cluster, or ""
-// when it deletes it. It deletes what a Kustomization applied before and no longer builds only with prune: true;
-// when the Kustomization itself is gone, its finalizer deletes what it applied by the spec it had, so prune: false
-// then keeps everything. When prune changes in the same change, which spec the controller uses first depends on the
-// order in which it reconciles the Kustomization and the one that applies it, so the object counts as deleted.
-// before and after are that Kustomization's builds on the two sides (nil where it is not).
+// when it deletes it. It deletes what a Kustomization applied before and no longer builds only with prune: true.
+// When the Kustomization itself is gone, its finalizer deletes what it applied by the deletionPolicy it had:
+// MirrorPrune (the default) deletes with prune: true alone, Delete and WaitForTermination whatever prune says, Orphan
+// never. When prune changes in the same change, which spec the controller uses first depends on the order in which
+// it reconciles the Kustomization and the one that applies it, so the object counts as deleted. before and after
+// are that Kustomization's builds on the two sides (nil where it is not).
 func keptInCluster(o *object, before, after *Build) string {
 	if o.pruneDisabled {
 		return "it is annotated " + PruneAnnotation + ": " + PruneDisabled
 	}
-	if before == nil || before.Spec.Prune {
+	if before == nil {
 		return ""
 	}
 	if after == nil {
-		return fmt.Sprintf("Kustomization %s had prune: false, and is gone", o.build)
+		switch before.Spec.DeletionPolicy {
+		case "", kustomizev1.DeletionPolicyMirrorPrune:
+			if !before.Spec.Prune {
+				return fmt.Sprintf("Kustomization %s had prune: false, and is gone", o.build)
+			}
+		case kustomizev1.DeletionPolicyOrphan:
+			return fmt.Sprintf("Kustomization %s had deletionPolicy: %s, and is gone", o.build, kustomizev1.DeletionPolicyOrphan)
+		}
+		return ""
 	}
-	if !after.Spec.Prune {
+	if !before.Spec.Prune && !after.Spec.Prune {
 		return fmt.Sprintf("Kustomization %s has prune: false", o.build)
 	}
 	return ""

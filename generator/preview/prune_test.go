@@ -43,6 +43,17 @@ func TestDiffSaysWhatFluxLeavesInTheCluster(t *testing.T) {
 		{"prune: false, Kustomization gone", tree(apps(false), configMap("b")), tree(""),
 			map[string]string{"c1/ConfigMap/flux-system/a": "Kustomization c1/apps had prune: false, and is gone",
 				"c1/ConfigMap/flux-system/b": "Kustomization c1/apps had prune: false, and is gone"}},
+		// The finalizer deletes by the deletionPolicy it had: MirrorPrune (the default) follows prune, Delete and
+		// WaitForTermination delete whatever prune says, Orphan never deletes.
+		{"prune: false, deletionPolicy: Delete, Kustomization gone", tree(apps(false, "deletionPolicy: Delete"), configMap("b")), tree(""),
+			map[string]string{"c1/ConfigMap/flux-system/a": "", "c1/ConfigMap/flux-system/b": ""}},
+		{"prune: false, deletionPolicy: WaitForTermination, Kustomization gone", tree(apps(false, "deletionPolicy: WaitForTermination"), configMap("b")), tree(""),
+			map[string]string{"c1/ConfigMap/flux-system/a": "", "c1/ConfigMap/flux-system/b": ""}},
+		{"prune: true, deletionPolicy: Orphan, Kustomization gone", tree(apps(true, "deletionPolicy: Orphan"), configMap("b")), tree(""),
+			map[string]string{"c1/ConfigMap/flux-system/a": "Kustomization c1/apps had deletionPolicy: Orphan, and is gone",
+				"c1/ConfigMap/flux-system/b": "Kustomization c1/apps had deletionPolicy: Orphan, and is gone"}},
+		{"prune: false, deletionPolicy: Delete on both sides", tree(apps(false, "deletionPolicy: Delete"), configMap("b")), tree(apps(false, "deletionPolicy: Delete")),
+			map[string]string{"c1/ConfigMap/flux-system/b": "Kustomization c1/apps has prune: false"}},
 		{"prune turned on", tree(apps(false), configMap("b")), tree(apps(true)),
 			map[string]string{"c1/ConfigMap/flux-system/b": ""}},
 		{"prune turned off", tree(apps(true), configMap("b")), tree(apps(false)),
