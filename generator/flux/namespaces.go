@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"slices"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -79,8 +79,10 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 	return warnings
 }
 
-// NamespacesIn lists, sorted, the namespaces that Namespace objects (apiVersion v1) in the YAML files below dir create.
-// A file that does not parse adds those of its documents before the one that does not.
+// NamespacesIn lists, sorted, the namespaces that Namespace objects (apiVersion v1) in the YAML files below dir create,
+// those in the items of a List too (kustomize applies them one by one). Only the documents that hold a kind:
+// Namespace entry are parsed: flux bootstrap's gotk-components.yaml, below every cluster's folder, is hundreds of KB
+// of CRDs, and this runs on every generate and check. A document that does not parse creates none.
 func NamespacesIn(tree Files, dir string) []string {
 	if tree == nil {
 		return nil
@@ -91,34 +93,105 @@ func NamespacesIn(tree Files, dir string) []string {
 			continue
 		}
 		data, ok := tree.File(p)
-		if !ok || !bytes.Contains(data, []byte("Namespace")) {
+		if !ok || !mayHoldNamespace(data) {
 			continue
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
+		for _, doc := range documents(data) {
+			if !mayHoldNamespace(doc) {
+				continue
+			}
 			var obj struct {
-				APIVersion string `yaml:"apiVersion"`
-				Kind       string `yaml:"kind"`
-				Metadata   struct {
-					Name string `yaml:"name"`
-				} `yaml:"metadata"`
+				namespaceObject `yaml:",inline"`
+				Items           []namespaceObject `yaml:"items"`
 			}
-			err := dec.Decode(&obj)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
+			if err := yaml.Unmarshal(doc, &obj); err != nil {
 				var typeErr *yaml.TypeError
-				if errors.As(err, &typeErr) {
-					continue // a document of another shape (a list, a scalar): no Namespace
+				if !errors.As(err, &typeErr) {
+					continue
 				}
-				break
+				// A document of another shape (a list, a scalar) in places: what decoded still counts.
 			}
-			if obj.APIVersion == "v1" && obj.Kind == "Namespace" && obj.Metadata.Name != "" {
-				out = append(out, obj.Metadata.Name)
+			objs := []namespaceObject{obj.namespaceObject}
+			if strings.HasSuffix(obj.Kind, "List") {
+				objs = obj.Items
+			}
+			for _, o := range objs {
+				if o.APIVersion == "v1" && o.Kind == "Namespace" && o.Metadata.Name != "" {
+					out = append(out, o.Metadata.Name)
+				}
 			}
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// namespaceObject is what NamespacesIn reads of an object.
+type namespaceObject struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+}
+
+// documents splits a YAML stream at its document markers (a line that starts with ---, which no block or quoted
+// scalar may hold); each part keeps its marker line.
+func documents(data []byte) [][]byte {
+	var out [][]byte
+	start := 0
+	for i := 0; i < len(data); {
+		end := bytes.IndexByte(data[i:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += i + 1
+		}
+		line := data[i:end]
+		if i > start && bytes.HasPrefix(line, []byte("---")) && (len(line) == 3 || strings.ContainsRune(" \t\r\n", rune(line[3]))) {
+			out = append(out, data[start:i])
+			start = i
+		}
+		i = end
+	}
+	return append(out, data[start:])
+}
+
+// mayHoldNamespace says whether data holds a kind: Namespace entry, in block or flow YAML or in JSON, quoted or not:
+// every Namespace object does. (A CRD's text says Namespace often, in descriptions and as Namespaced; seldom so.)
+func mayHoldNamespace(data []byte) bool {
+	word := func(c byte) bool {
+		return c == '_' || c == '-' || c == '.' || c == '/' || unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c))
+	}
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte("Namespace"))
+		if j < 0 {
+			return false
+		}
+		j += i
+		i = j + len("Namespace")
+		if i < len(data) && word(data[i]) {
+			continue // Namespaced, NamespaceSelector
+		}
+		k := j
+		if k > 0 && (data[k-1] == '"' || data[k-1] == '\'') {
+			k--
+		}
+		for k > 0 && (data[k-1] == ' ' || data[k-1] == '\t') {
+			k--
+		}
+		if k == 0 || data[k-1] != ':' {
+			continue
+		}
+		k--
+		for k > 0 && (data[k-1] == ' ' || data[k-1] == '\t') {
+			k--
+		}
+		if k > 0 && (data[k-1] == '"' || data[k-1] == '\'') {
+			k--
+		}
+		if k >= 4 && string(data[k-4:k]) == "kind" && (k == 4 || !word(data[k-5])) {
+			return true
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package flux
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -66,6 +67,14 @@ func TestLintWarnsOfNamespacesTheClusterMayNotHave(t *testing.T) {
 			files{"clusters/lab/ns.txt": ns}, []string{"clusters[0].secrets[0].namespace"}},
 		{"a Namespace of another API", "kube-system", "flux-system", []string{"apps"},
 			files{"clusters/lab/ns.yaml": strings.Replace(ns, "v1", "example.com/v1", 1)}, []string{"clusters[0].secrets[0].namespace"}},
+		// kustomize inlines the items of a kind ending in List, which kustomize-controller then applies.
+		{"a Namespace in a List", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/ns.yaml": "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: apps}\n"}, nil},
+		{"a Namespace written as JSON", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/ns.yaml": `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"apps"}}`}, nil},
+		{"a Namespace's name in another field", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/ns.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: apps}\ndata: {kind: Namespace}\n"},
+			[]string{"clusters[0].secrets[0].namespace"}},
 		{"Cilium in a namespace nothing creates, a secret there", "cilium", "flux-system", []string{"cilium"}, nil,
 			[]string{"clusters[0].cilium.namespace", "clusters[0].secrets[0].namespace"}},
 		{"Cilium's namespace created under the cluster's folder", "apps", "flux-system", []string{"apps"},
@@ -101,5 +110,27 @@ func TestLintSaysWhatFailsAndHowToFixIt(t *testing.T) {
 		`outside the tree creates it, that Kustomization fails until it does)`
 	if got := w[0].String(); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// flux bootstrap's gotk-components.yaml, under every cluster's folder, is hundreds of KB of CRDs whose text says
+// Namespace many times, and creates the Flux namespace: the lint runs on every generate and check, so it parses only
+// the documents that may be a Namespace, not the CRDs (a 100-cluster fleet paid about a second a run).
+func TestNamespacesInParsesOnlyWhatMayBeANamespace(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: c%d.example.com\n"+
+			"spec:\n  scope: Namespaced\n  names: {kind: C%d}\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n"+
+			"        properties:\n          namespace: {type: string, description: Namespace of the referent.}\n"+
+			"          kind: {type: string, enum: [Namespace, Secret]}\n", i, i)
+	}
+	tree := files{"clusters/lab/flux-system/gotk-components.yaml": b.String(), "clusters/lab/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"}
+	if got := NamespacesIn(tree, "clusters/lab"); !slices.Equal(got, []string{"apps", "flux-system"}) {
+		t.Fatalf("NamespacesIn = %v", got)
+	}
+	// Parsing the CRDs with yaml.v3 takes tens of thousands of allocations; the two Namespaces, a few hundred.
+	if allocs := testing.AllocsPerRun(5, func() { NamespacesIn(tree, "clusters/lab") }); allocs > 2000 {
+		t.Errorf("NamespacesIn made %.0f allocations: it parses documents that cannot be a Namespace", allocs)
 	}
 }
