@@ -27,8 +27,9 @@ type Files interface {
 // an object in a namespace that does not exist, and kustomize-controller applies a Kustomization all or nothing: one
 // Secret in a missing namespace keeps every secret of the cluster from being applied or updated, and a missing Cilium
 // namespace keeps Cilium from being installed or upgraded. Known are the system namespaces, the Flux namespace (flux
-// bootstrap creates it), and those that a Namespace object in a YAML file under the cluster's folder creates: flux
-// bootstrap's Kustomization applies them, and a Kustomization that needs one retries until it exists. The tree itself
+// bootstrap creates it), and those that a Namespace object in a YAML file under the cluster's folder creates, as flux
+// bootstrap's Kustomization builds that folder (see appliedFiles): it applies them, and a Kustomization that needs
+// one retries until it exists. The tree itself
 // creates none: a Namespace in a generated folder would be pruned, with all it holds, once the spec no longer needed
 // it. These are warnings: something outside the tree may create the namespace (another Kustomization of the
 // repository, kubectl). tree is the tree on disk (nil: none), read only when a namespace is not known otherwise.
@@ -54,8 +55,9 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 			return !slices.Contains(created, ns)
 		}
 		kustomization := func(name string) string { return path.Join(c.Flux.Path, name+".yaml") }
-		hint := fmt.Sprintf("create it: a Namespace in a YAML file under %s/, which flux bootstrap's Kustomization "+
-			"applies; if something outside the tree creates it, that Kustomization fails until it does", c.Flux.Path)
+		hint := fmt.Sprintf("create it: a Namespace in a YAML file under %s/ (named in the kustomization.yaml on its "+
+			"way, if a folder has one), which flux bootstrap's Kustomization applies; if something outside the tree "+
+			"creates it, that Kustomization fails until it does", c.Flux.Path)
 		if missing(c.Cilium.Namespace) {
 			warnings = append(warnings, m.Problem(fmt.Sprintf("clusters[%d].cilium.namespace", i), hint,
 				"namespace %q is not one the cluster is known to have (%s), and no Namespace under %s/ creates it: "+
@@ -79,19 +81,17 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 	return warnings
 }
 
-// NamespacesIn lists, sorted, the namespaces that Namespace objects (apiVersion v1) in the YAML files below dir create,
-// those in the items of a List too (kustomize applies them one by one). Only the documents that hold a kind:
-// Namespace entry are parsed: flux bootstrap's gotk-components.yaml, below every cluster's folder, is hundreds of KB
-// of CRDs, and this runs on every generate and check. A document that does not parse creates none.
+// NamespacesIn lists, sorted, the namespaces that Namespace objects (apiVersion v1) create in the files
+// kustomize-controller applies for a Kustomization at dir (see appliedFiles), those in the items of a List too
+// (kustomize applies them one by one). Only the documents that hold a kind: Namespace entry are parsed: flux
+// bootstrap's gotk-components.yaml, below every cluster's folder, is hundreds of KB of CRDs, and this runs on every
+// generate and check. A document that does not parse creates none.
 func NamespacesIn(tree Files, dir string) []string {
 	if tree == nil {
 		return nil
 	}
 	var out []string
-	for _, p := range tree.Paths() {
-		if !strings.HasPrefix(p, dir+"/") || (path.Ext(p) != ".yaml" && path.Ext(p) != ".yml") {
-			continue
-		}
+	for _, p := range appliedFiles(tree, dir) {
 		data, ok := tree.File(p)
 		if !ok || !mayHoldNamespace(data) {
 			continue
@@ -125,6 +125,76 @@ func NamespacesIn(tree Files, dir string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// appliedFiles lists the files of the tree that kustomize-controller builds for a Kustomization whose path is dir:
+// a folder with a kustomization file, the resources that names (any file, whatever its name; a folder, as kustomize
+// builds it); a folder without one, as kustomize-controller generates its kustomization: every .yaml and .yml file
+// in it and below, down to the folders that have a kustomization file, built from that.
+func appliedFiles(tree Files, dir string) []string {
+	paths := tree.Paths()
+	isFile := make(map[string]bool, len(paths))
+	kustomizations := map[string]string{} // folder -> its kustomization file (kustomize refuses a folder with two)
+	for _, p := range paths {
+		isFile[p] = true
+		if slices.Contains(kustomizationFiles, path.Base(p)) && kustomizations[path.Dir(p)] == "" {
+			kustomizations[path.Dir(p)] = p
+		}
+	}
+	kustomizationIn := func(d string) string { return kustomizations[d] }
+	var out []string
+	seen := map[string]bool{}
+	var build func(d string)
+	build = func(d string) {
+		if seen[d] {
+			return
+		}
+		seen[d] = true
+		if k := kustomizationIn(d); k != "" {
+			data, _ := tree.File(k)
+			var kust struct {
+				Resources, Crds, Bases []string
+			}
+			if err := yaml.Unmarshal(data, &kust); err != nil {
+				return // kustomize cannot read it: the Kustomization fails, and applies nothing
+			}
+			for _, r := range slices.Concat(kust.Resources, kust.Crds, kust.Bases) {
+				r = path.Clean(path.Join(d, r)) // one that leaves the tree, or is a URL, names nothing here
+				if strings.HasPrefix(r, "../") {
+					continue
+				}
+				if isFile[r] {
+					out = append(out, r)
+				} else {
+					build(r)
+				}
+			}
+			return
+		}
+		for _, p := range paths {
+			if !strings.HasPrefix(p, d+"/") {
+				continue
+			}
+			sub := ""
+			for f := path.Dir(p); f != d; f = path.Dir(f) {
+				if kustomizationIn(f) != "" {
+					sub = f
+				}
+			}
+			switch {
+			case sub != "":
+				build(sub)
+			case path.Ext(p) == ".yaml" || path.Ext(p) == ".yml":
+				out = append(out, p)
+			}
+		}
+	}
+	build(dir)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// kustomizationFiles are the names kustomize reads a folder's kustomization from (konfig's recognized names).
+var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
 // namespaceObject is what NamespacesIn reads of an object.
 type namespaceObject struct {

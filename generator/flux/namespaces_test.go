@@ -75,6 +75,22 @@ func TestLintWarnsOfNamespacesTheClusterMayNotHave(t *testing.T) {
 		{"a Namespace's name in another field", "kube-system", "flux-system", []string{"apps"},
 			files{"clusters/lab/ns.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: apps}\ndata: {kind: Namespace}\n"},
 			[]string{"clusters[0].secrets[0].namespace"}},
+		// kustomize-controller builds a folder with a kustomization file from that file alone, and reads every
+		// resource it names, whatever the file's name; a folder without one, every YAML file down to the folders
+		// that have one.
+		{"in a subfolder whose kustomization does not name it", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/extra/kustomization.yaml": "resources: [other.yaml]\n", "clusters/lab/extra/other.yaml": "kind: ConfigMap\n",
+				"clusters/lab/extra/ns.yaml": ns}, []string{"clusters[0].secrets[0].namespace"}},
+		{"named by a subfolder's kustomization, whatever its name", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/extra/kustomization.yaml": "resources: [ns.txt]\n", "clusters/lab/extra/ns.txt": ns}, nil},
+		{"the cluster folder's own kustomization does not name it", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/kustomization.yaml": "resources: [flux-system]\n", "clusters/lab/ns.yaml": ns,
+				"clusters/lab/flux-system/kustomization.yaml":   "resources: [gotk-components.yaml]\n",
+				"clusters/lab/flux-system/gotk-components.yaml": strings.Replace(ns, "apps", "flux-system", 1)},
+			[]string{"clusters[0].secrets[0].namespace"}},
+		{"named through the cluster folder's kustomization, from outside it", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/kustomization.yaml": "resources: [infra]\n", "clusters/lab/infra/kustomization.yaml": "resources: [../../../shared/ns.yaml]\n",
+				"shared/ns.yaml": ns}, nil},
 		{"Cilium in a namespace nothing creates, a secret there", "cilium", "flux-system", []string{"cilium"}, nil,
 			[]string{"clusters[0].cilium.namespace", "clusters[0].secrets[0].namespace"}},
 		{"Cilium's namespace created under the cluster's folder", "apps", "flux-system", []string{"apps"},
@@ -106,7 +122,8 @@ func TestLintSaysWhatFailsAndHowToFixIt(t *testing.T) {
 		`(default, kube-node-lease, kube-public, kube-system, flux-system), and no Namespace under clusters/lab/ creates ` +
 		`it: the API server refuses Secret apps/sb, and Flux applies the secrets Kustomization (clusters/lab/secrets.yaml) ` +
 		`all or nothing, so none of the cluster's secrets is applied or updated while it is missing (create it: a ` +
-		`Namespace in a YAML file under clusters/lab/, which flux bootstrap's Kustomization applies; if something ` +
+		`Namespace in a YAML file under clusters/lab/ (named in the kustomization.yaml on its way, if a folder has one), ` +
+		`which flux bootstrap's Kustomization applies; if something ` +
 		`outside the tree creates it, that Kustomization fails until it does)`
 	if got := w[0].String(); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
