@@ -19,7 +19,7 @@ import (
 // (docs/ci.md): kustomize-controller leaves it in the cluster when its Kustomization has prune: false on both sides,
 // when the Kustomization is gone having had prune: false (its finalizer deletes by its deletionPolicy: MirrorPrune,
 // the default, follows prune; Delete deletes whatever prune says; Orphan never deletes), or when the object is
-// annotated kustomize.toolkit.fluxcd.io/prune: disabled; it deletes the rest. When prune turns from false to true in
+// labelled or annotated kustomize.toolkit.fluxcd.io/prune: disabled, the value in any case; it deletes the rest. When prune turns from false to true in
 // the revision that removes the object, either may happen: the Kustomization reconciles the new revision with the
 // spec it has, and flux-system may or may not have applied its new spec yet; an object removed while prune was
 // false leaves the inventory, so a later reconcile with prune: true does not delete it either.
@@ -42,11 +42,8 @@ spec:
     name: flux-system
 %s`, name, name, prune, extra))
 	}
-	configMap := func(ks, name string, annotated bool) {
-		annotations := ""
-		if annotated {
-			annotations = "  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n"
-		}
+	const pruneDisabled = "  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n"
+	configMap := func(ks, name, annotations string) {
 		testenv.WriteFile(t, filepath.Join(f.repo, "apps", ks, name+".yaml"), fmt.Sprintf(
 			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\n%sdata:\n  x: '1'\n", name, ns, annotations))
 	}
@@ -141,41 +138,51 @@ spec:
 	}
 
 	kustomization("keep", false, "")
-	configMap("keep", "keep-a", false)
-	configMap("keep", "keep-b", false)
+	configMap("keep", "keep-a", "")
+	configMap("keep", "keep-b", "")
 	kustomization("prune", true, "")
-	configMap("prune", "prune-a", false)
-	configMap("prune", "prune-b", false)
-	configMap("prune", "prune-c", true)
+	configMap("prune", "prune-a", "")
+	configMap("prune", "prune-b", "")
+	configMap("prune", "prune-c", pruneDisabled)
+	configMap("prune", "prune-d", "  labels:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n")
+	configMap("prune", "prune-e", "  annotations:\n    kustomize.toolkit.fluxcd.io/prune: Disabled\n")
+	configMap("prune", "prune-f", "")
 	kustomization("gone", false, "")
-	configMap("gone", "gone-a", false)
+	configMap("gone", "gone-a", "")
 	kustomization("gone-pruned", true, "")
-	configMap("gone-pruned", "gone-pruned-a", false)
+	configMap("gone-pruned", "gone-pruned-a", "")
 	kustomization("gone-delete", false, "  deletionPolicy: Delete\n")
-	configMap("gone-delete", "gone-delete-a", false)
+	configMap("gone-delete", "gone-delete-a", "")
 	kustomization("gone-orphan", true, "  deletionPolicy: Orphan\n")
-	configMap("gone-orphan", "gone-orphan-a", false)
+	configMap("gone-orphan", "gone-orphan-a", "")
 	kustomization("flip", false, "")
-	configMap("flip", "flip-a", false)
-	configMap("flip", "flip-b", false)
+	configMap("flip", "flip-a", "")
+	configMap("flip", "flip-b", "")
 	kustomization("flip-late", false, "")
-	configMap("flip-late", "flip-late-a", false)
-	configMap("flip-late", "flip-late-b", false)
+	configMap("flip-late", "flip-late-a", "")
+	configMap("flip-late", "flip-late-b", "")
 	f.commit("Kustomizations of the user's own")
 	revision := f.reconcile()
 	for _, n := range []string{"keep", "prune", "gone", "gone-pruned", "gone-delete", "gone-orphan", "flip", "flip-late"} {
 		appliedAt(t, n, revision)
 	}
 
-	t.Run("prune: false on both sides, and the annotation", func(t *testing.T) {
-		remove(t, "apps/keep/keep-b.yaml", "apps/prune/prune-b.yaml", "apps/prune/prune-c.yaml")
-		expect(t, "removed", diff(t), []string{"keep-b", "prune-c"}, []string{"prune-b"})
+	t.Run("prune: false on both sides, and the labels and annotations that keep an object", func(t *testing.T) {
+		// reconcile: disabled added to an object Flux applied: Flux applies it no more, so the object in the cluster
+		// never holds it, and goes with the rest.
+		configMap("prune", "prune-f", "  annotations:\n    kustomize.toolkit.fluxcd.io/reconcile: disabled\n")
+		f.commit("prune-f: reconcile: disabled")
+		appliedAt(t, "prune", f.reconcile())
+		remove(t, "apps/keep/keep-b.yaml", "apps/prune/prune-b.yaml", "apps/prune/prune-c.yaml", "apps/prune/prune-d.yaml",
+			"apps/prune/prune-e.yaml", "apps/prune/prune-f.yaml")
+		expect(t, "removed", diff(t), []string{"keep-b", "prune-c", "prune-d", "prune-e"}, []string{"prune-b", "prune-f"})
 		f.commit("objects removed")
 		revision := f.reconcile()
 		appliedAt(t, "keep", revision)
 		appliedAt(t, "prune", revision)
 		waitGone(t, "prune-b")
-		for _, n := range []string{"keep-b", "prune-c"} {
+		waitGone(t, "prune-f")
+		for _, n := range []string{"keep-b", "prune-c", "prune-d", "prune-e"} {
 			if !exists(n) {
 				t.Errorf("Flux deleted %s", n)
 			}
