@@ -45,8 +45,8 @@ type diffSummary struct {
 	Added   int `json:"added"`
 	Changed int `json:"changed"`
 	Removed int `json:"removed"`
-	// KeptInCluster counts the removed objects Flux leaves in the cluster (prune: false, or annotated
-	// kustomize.toolkit.fluxcd.io/prune: disabled).
+	// KeptInCluster counts the removed objects Flux leaves in the cluster (prune: false, deletionPolicy: Orphan, or
+	// labelled or annotated kustomize.toolkit.fluxcd.io/prune: disabled).
 	KeptInCluster int `json:"keptInCluster"`
 	// Hetzner counts the changed files under hetzner/.
 	Hetzner int `json:"hetzner"`
@@ -102,7 +102,8 @@ unified diff of its YAML, then a summary line. Secret values are always masked; 
 named ("values changed (masked): data.password"), and SOPS ciphertext that changed is named apart ("values
 re-encrypted"): sops encrypts anew with new IVs, so without the key nobody can tell whether the values changed. Files under hetzner/ (the Robot templates, which Flux never
 applies) are compared as files and listed after the objects: upload a changed one to Robot. A removed object that
-kustomize-controller leaves in the cluster (its Kustomization has prune: false, or the object is annotated
+kustomize-controller leaves in the cluster (its Kustomization has prune: false, or is gone and kept what it applied:
+prune: false with the default deletionPolicy, or deletionPolicy: Orphan; or the object is labelled or annotated
 kustomize.toolkit.fluxcd.io/prune: disabled) is marked so, and the summary counts them.
 
 Long unified diffs stop after --max-lines lines with a "... truncated" line; --full-output FILE writes the whole diff

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"slices"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -27,8 +27,9 @@ type Files interface {
 // an object in a namespace that does not exist, and kustomize-controller applies a Kustomization all or nothing: one
 // Secret in a missing namespace keeps every secret of the cluster from being applied or updated, and a missing Cilium
 // namespace keeps Cilium from being installed or upgraded. Known are the system namespaces, the Flux namespace (flux
-// bootstrap creates it), and those that a Namespace object in a YAML file under the cluster's folder creates: flux
-// bootstrap's Kustomization applies them, and a Kustomization that needs one retries until it exists. The tree itself
+// bootstrap creates it), and those that a Namespace object in a YAML file under the cluster's folder creates, as flux
+// bootstrap's Kustomization builds that folder (see appliedFiles): it applies them, and a Kustomization that needs
+// one retries until it exists. The tree itself
 // creates none: a Namespace in a generated folder would be pruned, with all it holds, once the spec no longer needed
 // it. These are warnings: something outside the tree may create the namespace (another Kustomization of the
 // repository, kubectl). tree is the tree on disk (nil: none), read only when a namespace is not known otherwise.
@@ -54,8 +55,9 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 			return !slices.Contains(created, ns)
 		}
 		kustomization := func(name string) string { return path.Join(c.Flux.Path, name+".yaml") }
-		hint := fmt.Sprintf("create it: a Namespace in a YAML file under %s/, which flux bootstrap's Kustomization "+
-			"applies; if something outside the tree creates it, that Kustomization fails until it does", c.Flux.Path)
+		hint := fmt.Sprintf("create it: a Namespace in a YAML file under %s/ (named in the kustomization.yaml on its "+
+			"way, if a folder has one), which flux bootstrap's Kustomization applies; if something outside the tree "+
+			"creates it, that Kustomization fails until it does", c.Flux.Path)
 		if missing(c.Cilium.Namespace) {
 			warnings = append(warnings, m.Problem(fmt.Sprintf("clusters[%d].cilium.namespace", i), hint,
 				"namespace %q is not one the cluster is known to have (%s), and no Namespace under %s/ creates it: "+
@@ -79,46 +81,187 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 	return warnings
 }
 
-// NamespacesIn lists, sorted, the namespaces that Namespace objects (apiVersion v1) in the YAML files below dir create.
-// A file that does not parse adds those of its documents before the one that does not.
+// NamespacesIn lists, sorted, the namespaces that Namespace objects (apiVersion v1) create in the files
+// kustomize-controller applies for a Kustomization at dir (see appliedFiles), those in the items of a List too
+// (kustomize applies them one by one). Only the documents that hold a kind: Namespace entry are parsed: flux
+// bootstrap's gotk-components.yaml, below every cluster's folder, is hundreds of KB of CRDs, and this runs on every
+// generate and check. A document that does not parse creates none.
 func NamespacesIn(tree Files, dir string) []string {
 	if tree == nil {
 		return nil
 	}
 	var out []string
-	for _, p := range tree.Paths() {
-		if !strings.HasPrefix(p, dir+"/") || (path.Ext(p) != ".yaml" && path.Ext(p) != ".yml") {
-			continue
-		}
+	for _, p := range appliedFiles(tree, dir) {
 		data, ok := tree.File(p)
-		if !ok || !bytes.Contains(data, []byte("Namespace")) {
+		if !ok || !mayHoldNamespace(data) {
 			continue
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
+		for _, doc := range documents(data) {
+			if !mayHoldNamespace(doc) {
+				continue
+			}
 			var obj struct {
-				APIVersion string `yaml:"apiVersion"`
-				Kind       string `yaml:"kind"`
-				Metadata   struct {
-					Name string `yaml:"name"`
-				} `yaml:"metadata"`
+				namespaceObject `yaml:",inline"`
+				Items           []namespaceObject `yaml:"items"`
 			}
-			err := dec.Decode(&obj)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
+			if err := yaml.Unmarshal(doc, &obj); err != nil {
 				var typeErr *yaml.TypeError
-				if errors.As(err, &typeErr) {
-					continue // a document of another shape (a list, a scalar): no Namespace
+				if !errors.As(err, &typeErr) {
+					continue
 				}
-				break
+				// A document of another shape (a list, a scalar) in places: what decoded still counts.
 			}
-			if obj.APIVersion == "v1" && obj.Kind == "Namespace" && obj.Metadata.Name != "" {
-				out = append(out, obj.Metadata.Name)
+			objs := []namespaceObject{obj.namespaceObject}
+			if strings.HasSuffix(obj.Kind, "List") {
+				objs = obj.Items
+			}
+			for _, o := range objs {
+				if o.APIVersion == "v1" && o.Kind == "Namespace" && o.Metadata.Name != "" {
+					out = append(out, o.Metadata.Name)
+				}
 			}
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// appliedFiles lists the files of the tree that kustomize-controller builds for a Kustomization whose path is dir:
+// a folder with a kustomization file, the resources that names (any file, whatever its name; a folder, as kustomize
+// builds it); a folder without one, as kustomize-controller generates its kustomization: every .yaml and .yml file
+// in it and below, down to the folders that have a kustomization file, built from that.
+func appliedFiles(tree Files, dir string) []string {
+	paths := tree.Paths()
+	isFile := make(map[string]bool, len(paths))
+	kustomizations := map[string]string{} // folder -> its kustomization file (kustomize refuses a folder with two)
+	for _, p := range paths {
+		isFile[p] = true
+		if slices.Contains(kustomizationFiles, path.Base(p)) && kustomizations[path.Dir(p)] == "" {
+			kustomizations[path.Dir(p)] = p
+		}
+	}
+	kustomizationIn := func(d string) string { return kustomizations[d] }
+	var out []string
+	seen := map[string]bool{}
+	var build func(d string)
+	build = func(d string) {
+		if seen[d] {
+			return
+		}
+		seen[d] = true
+		if k := kustomizationIn(d); k != "" {
+			data, _ := tree.File(k)
+			var kust struct {
+				Resources, Crds, Bases []string
+			}
+			if err := yaml.Unmarshal(data, &kust); err != nil {
+				return // kustomize cannot read it: the Kustomization fails, and applies nothing
+			}
+			for _, r := range slices.Concat(kust.Resources, kust.Crds, kust.Bases) {
+				r = path.Clean(path.Join(d, r)) // one that leaves the tree, or is a URL, names nothing here
+				if strings.HasPrefix(r, "../") {
+					continue
+				}
+				if isFile[r] {
+					out = append(out, r)
+				} else {
+					build(r)
+				}
+			}
+			return
+		}
+		for _, p := range paths {
+			if !strings.HasPrefix(p, d+"/") {
+				continue
+			}
+			sub := ""
+			for f := path.Dir(p); f != d; f = path.Dir(f) {
+				if kustomizationIn(f) != "" {
+					sub = f
+				}
+			}
+			switch {
+			case sub != "":
+				build(sub)
+			case path.Ext(p) == ".yaml" || path.Ext(p) == ".yml":
+				out = append(out, p)
+			}
+		}
+	}
+	build(dir)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// kustomizationFiles are the names kustomize reads a folder's kustomization from (konfig's recognized names).
+var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+// namespaceObject is what NamespacesIn reads of an object.
+type namespaceObject struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+}
+
+// documents splits a YAML stream at its document markers (a line that starts with ---, which no block or quoted
+// scalar may hold); each part keeps its marker line.
+func documents(data []byte) [][]byte {
+	var out [][]byte
+	start := 0
+	for i := 0; i < len(data); {
+		end := bytes.IndexByte(data[i:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += i + 1
+		}
+		line := data[i:end]
+		if i > start && bytes.HasPrefix(line, []byte("---")) && (len(line) == 3 || strings.ContainsRune(" \t\r\n", rune(line[3]))) {
+			out = append(out, data[start:i])
+			start = i
+		}
+		i = end
+	}
+	return append(out, data[start:])
+}
+
+// mayHoldNamespace says whether data holds a kind: Namespace entry, in block or flow YAML or in JSON, quoted or not:
+// every Namespace object does. (A CRD's text says Namespace often, in descriptions and as Namespaced; seldom so.)
+func mayHoldNamespace(data []byte) bool {
+	word := func(c byte) bool {
+		return c == '_' || c == '-' || c == '.' || c == '/' || unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c))
+	}
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte("Namespace"))
+		if j < 0 {
+			return false
+		}
+		j += i
+		i = j + len("Namespace")
+		if i < len(data) && word(data[i]) {
+			continue // Namespaced, NamespaceSelector
+		}
+		k := j
+		if k > 0 && (data[k-1] == '"' || data[k-1] == '\'') {
+			k--
+		}
+		for k > 0 && (data[k-1] == ' ' || data[k-1] == '\t') {
+			k--
+		}
+		if k == 0 || data[k-1] != ':' {
+			continue
+		}
+		k--
+		for k > 0 && (data[k-1] == ' ' || data[k-1] == '\t') {
+			k--
+		}
+		if k > 0 && (data[k-1] == '"' || data[k-1] == '\'') {
+			k--
+		}
+		if k >= 4 && string(data[k-4:k]) == "kind" && (k == 4 || !word(data[k-5])) {
+			return true
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package flux
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -66,6 +67,30 @@ func TestLintWarnsOfNamespacesTheClusterMayNotHave(t *testing.T) {
 			files{"clusters/lab/ns.txt": ns}, []string{"clusters[0].secrets[0].namespace"}},
 		{"a Namespace of another API", "kube-system", "flux-system", []string{"apps"},
 			files{"clusters/lab/ns.yaml": strings.Replace(ns, "v1", "example.com/v1", 1)}, []string{"clusters[0].secrets[0].namespace"}},
+		// kustomize inlines the items of a kind ending in List, which kustomize-controller then applies.
+		{"a Namespace in a List", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/ns.yaml": "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: apps}\n"}, nil},
+		{"a Namespace written as JSON", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/ns.yaml": `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"apps"}}`}, nil},
+		{"a Namespace's name in another field", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/ns.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: apps}\ndata: {kind: Namespace}\n"},
+			[]string{"clusters[0].secrets[0].namespace"}},
+		// kustomize-controller builds a folder with a kustomization file from that file alone, and reads every
+		// resource it names, whatever the file's name; a folder without one, every YAML file down to the folders
+		// that have one.
+		{"in a subfolder whose kustomization does not name it", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/extra/kustomization.yaml": "resources: [other.yaml]\n", "clusters/lab/extra/other.yaml": "kind: ConfigMap\n",
+				"clusters/lab/extra/ns.yaml": ns}, []string{"clusters[0].secrets[0].namespace"}},
+		{"named by a subfolder's kustomization, whatever its name", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/extra/kustomization.yaml": "resources: [ns.txt]\n", "clusters/lab/extra/ns.txt": ns}, nil},
+		{"the cluster folder's own kustomization does not name it", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/kustomization.yaml": "resources: [flux-system]\n", "clusters/lab/ns.yaml": ns,
+				"clusters/lab/flux-system/kustomization.yaml":   "resources: [gotk-components.yaml]\n",
+				"clusters/lab/flux-system/gotk-components.yaml": strings.Replace(ns, "apps", "flux-system", 1)},
+			[]string{"clusters[0].secrets[0].namespace"}},
+		{"named through the cluster folder's kustomization, from outside it", "kube-system", "flux-system", []string{"apps"},
+			files{"clusters/lab/kustomization.yaml": "resources: [infra]\n", "clusters/lab/infra/kustomization.yaml": "resources: [../../../shared/ns.yaml]\n",
+				"shared/ns.yaml": ns}, nil},
 		{"Cilium in a namespace nothing creates, a secret there", "cilium", "flux-system", []string{"cilium"}, nil,
 			[]string{"clusters[0].cilium.namespace", "clusters[0].secrets[0].namespace"}},
 		{"Cilium's namespace created under the cluster's folder", "apps", "flux-system", []string{"apps"},
@@ -97,9 +122,32 @@ func TestLintSaysWhatFailsAndHowToFixIt(t *testing.T) {
 		`(default, kube-node-lease, kube-public, kube-system, flux-system), and no Namespace under clusters/lab/ creates ` +
 		`it: the API server refuses Secret apps/sb, and Flux applies the secrets Kustomization (clusters/lab/secrets.yaml) ` +
 		`all or nothing, so none of the cluster's secrets is applied or updated while it is missing (create it: a ` +
-		`Namespace in a YAML file under clusters/lab/, which flux bootstrap's Kustomization applies; if something ` +
+		`Namespace in a YAML file under clusters/lab/ (named in the kustomization.yaml on its way, if a folder has one), ` +
+		`which flux bootstrap's Kustomization applies; if something ` +
 		`outside the tree creates it, that Kustomization fails until it does)`
 	if got := w[0].String(); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// flux bootstrap's gotk-components.yaml, under every cluster's folder, is hundreds of KB of CRDs whose text says
+// Namespace many times, and creates the Flux namespace: the lint runs on every generate and check, so it parses only
+// the documents that may be a Namespace, not the CRDs (a 100-cluster fleet paid about a second a run).
+func TestNamespacesInParsesOnlyWhatMayBeANamespace(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: c%d.example.com\n"+
+			"spec:\n  scope: Namespaced\n  names: {kind: C%d}\n  versions:\n  - name: v1\n    schema:\n      openAPIV3Schema:\n"+
+			"        properties:\n          namespace: {type: string, description: Namespace of the referent.}\n"+
+			"          kind: {type: string, enum: [Namespace, Secret]}\n", i, i)
+	}
+	tree := files{"clusters/lab/flux-system/gotk-components.yaml": b.String(), "clusters/lab/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"}
+	if got := NamespacesIn(tree, "clusters/lab"); !slices.Equal(got, []string{"apps", "flux-system"}) {
+		t.Fatalf("NamespacesIn = %v", got)
+	}
+	// Parsing the CRDs with yaml.v3 takes tens of thousands of allocations; the two Namespaces, a few hundred.
+	if allocs := testing.AllocsPerRun(5, func() { NamespacesIn(tree, "clusters/lab") }); allocs > 2000 {
+		t.Errorf("NamespacesIn made %.0f allocations: it parses documents that cannot be a Namespace", allocs)
 	}
 }

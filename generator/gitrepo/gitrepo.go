@@ -566,13 +566,14 @@ func (r *Repo) attributesFile() (string, error) { return r.userFile("attributesF
 
 // userFile is the file a core option (excludesFile, attributesFile) names as git config gives it (through the git CLI,
 // which follows includes and GIT_CONFIG_GLOBAL; else go-git's reading of each scope), else git's default for it,
-// $XDG_CONFIG_HOME/git/NAME or ~/.config/git/NAME; "" without a home folder to find that in.
+// $XDG_CONFIG_HOME/git/NAME or ~/.config/git/NAME; "" without a home folder to find that in. A relative path in the
+// option is git's from the work tree's root, where git runs its commands, whatever folder it was started in.
 func (r *Repo) userFile(option, name string) (string, error) {
 	out, found, err := r.git("config", "--path", "--get", "core."+option)
 	var exit *exec.ExitError
 	switch {
 	case found && err == nil:
-		return out, nil
+		return r.fromRoot(out), nil
 	case found && !(errors.As(err, &exit) && exit.ExitCode() == 1): // 1: not set
 		return "", fmt.Errorf("reading core.%s: %w", option, err)
 	case !found:
@@ -593,7 +594,7 @@ func (r *Repo) userFile(option, name string) (string, error) {
 					}
 					f = filepath.Join(home, rest)
 				}
-				return f, nil
+				return r.fromRoot(f), nil
 			}
 		}
 	}
@@ -605,6 +606,14 @@ func (r *Repo) userFile(option, name string) (string, error) {
 		return "", nil
 	}
 	return filepath.Join(home, ".config", "git", name), nil
+}
+
+// fromRoot is a path as git reads it: a relative one from the work tree's root.
+func (r *Repo) fromRoot(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(r.root, p)
 }
 
 // readPatternFile reads an exclude file whose patterns apply from the folder domain (nil for the work tree's root); a

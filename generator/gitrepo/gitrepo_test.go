@@ -368,6 +368,38 @@ func wantCommittable(t *testing.T, name string, r *gitrepo.Repo, files, wantAdda
 	}
 }
 
+// git reads a relative core.attributesFile or core.excludesFile from the work tree's root (git check-attr and
+// check-ignore give the same answer from any folder), not from wherever kronform-gen runs.
+func TestRelativeUserFilesAreReadFromTheWorkTreesRoot(t *testing.T) {
+	dir, r := newRepo(t)
+	t.Chdir(t.TempDir()) // anywhere but the work tree
+	write(t, filepath.Join(dir, "my-attributes"), "*.pass filter=git-crypt\n")
+	write(t, filepath.Join(dir, "my-excludes"), "*.tmp\n")
+	gittest.Run(t, dir, "config", "core.attributesFile", "my-attributes")
+	gittest.Run(t, dir, "config", "core.excludesFile", "my-excludes")
+	pass, key := filepath.Join(dir, "output", "a.pass"), filepath.Join(dir, "output", "b.key")
+	write(t, pass, "x\n")
+	write(t, key, "x\n")
+	write(t, filepath.Join(dir, "output", "c.tmp"), "x\n")
+	if out := gittest.Run(t, filepath.Join(dir, "output"), "check-attr", "filter", "--", "a.pass"); !strings.Contains(out, "filter: git-crypt") {
+		t.Fatalf("git check-attr: %s", out)
+	}
+	_, addable, err := r.Committable([]string{pass, key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(addable, []string{key}) {
+		t.Errorf("addable = %v, want %v: a.pass is encrypted by the filter core.attributesFile names", addable, []string{key})
+	}
+	ignored, err := r.IgnoredUntracked([]string{"c.tmp", "owned.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ignored, []string{"c.tmp"}) {
+		t.Errorf("ignored = %v, want [c.tmp]: core.excludesFile names it", ignored)
+	}
+}
+
 // A conflicted git stash pop leaves unmerged paths and no operation marker. CommitPaths refuses them itself, so no
 // caller can have go-git write a tree holding a path once per stage.
 func TestCommitPathsRefusesUnmergedPaths(t *testing.T) {

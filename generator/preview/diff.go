@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/kronform/kronform-gen/generator/manifest"
@@ -41,16 +42,32 @@ type ObjectChange struct {
 	// value did or not: without the key, nobody can tell which.
 	SecretKeysReencrypted []string `json:"secretKeysReencrypted,omitempty"`
 	// KeptInCluster, for a removed object, says why Flux leaves it in the cluster rather than deleting it: the
-	// Kustomization that applied it has prune: false (before the change and after, or it is gone), or the object is
-	// annotated kustomize.toolkit.fluxcd.io/prune: disabled. Empty when Flux deletes it (or may).
+	// Kustomization that applied it has prune: false before the change and after, or it is gone and its finalizer
+	// keeps what it applied (prune: false with the default deletionPolicy, or deletionPolicy: Orphan), or the object
+	// is labelled or annotated kustomize.toolkit.fluxcd.io/prune: disabled. Empty when Flux deletes it (or may).
 	KeptInCluster string `json:"keptInCluster,omitempty"`
 }
 
-// PruneAnnotation, set to PruneDisabled on an object, keeps kustomize-controller from ever deleting it.
-const (
-	PruneAnnotation = "kustomize.toolkit.fluxcd.io/prune"
-	PruneDisabled   = "disabled"
-)
+// deleteExclusions are the labels and annotations that keep kustomize-controller from deleting an object, whatever
+// prune or the deletionPolicy say, with the value each needs (matched without regard to case). (It skips objects
+// labelled or annotated reconcile: disabled or ssa: Ignore too, but those it does not apply either: one that holds
+// it in the tree may be in the cluster as applied before, without it, and that one it deletes.)
+var deleteExclusions = [][2]string{
+	{"kustomize.toolkit.fluxcd.io/prune", "disabled"},
+}
+
+// deleteExclusion says which of deleteExclusions an object's metadata holds ("it is annotated KEY: VALUE"), or "".
+func deleteExclusion(md map[string]any) string {
+	for _, e := range deleteExclusions {
+		for _, field := range []struct{ name, verb string }{{"labels", "labelled"}, {"annotations", "annotated"}} {
+			m, _ := md[field.name].(map[string]any)
+			if v, _ := m[e[0]].(string); strings.EqualFold(v, e[1]) {
+				return fmt.Sprintf("it is %s %s: %s", field.verb, e[0], v)
+			}
+		}
+	}
+	return ""
+}
 
 // object is what a diff compares under one key: a built object, masked for display and as built for comparison. A
 // name or namespace holding a masked variable prints masked, and objects whose keys differ only there are one entry
@@ -58,7 +75,7 @@ const (
 type object struct {
 	cluster, kind, namespace, name string // as printed
 	build                          string // the Kustomization that built it
-	pruneDisabled                  bool   // every object under the key is annotated PruneAnnotation: PruneDisabled
+	excluded                       string // why kustomize-controller deletes none of the objects under the key (deleteExclusion), or ""
 	masked, raw                    [][]byte
 	values                         map[string][]string // masked scalars by path, as built and as printed (see maskedScalars)
 }
@@ -154,8 +171,7 @@ func objects(builds []*Build) (map[string]*object, error) {
 			md, _ := v["metadata"].(map[string]any)
 			namespace, _ := md["namespace"].(string)
 			name, _ := md["name"].(string)
-			annotations, _ := md["annotations"].(map[string]any)
-			pruneDisabled := annotations[PruneAnnotation] == PruneDisabled
+			excluded := deleteExclusion(md)
 			maskObject(v)
 			maskValuePlaceholders(v)
 			masked, err := manifest.ValueToYAML(v)
@@ -169,10 +185,12 @@ func objects(builds []*Build) (map[string]*object, error) {
 			}
 			o := out[key]
 			if o == nil {
-				o = &object{cluster: b.Cluster, kind: kind, namespace: namespace, name: name, build: b.ID(), values: map[string][]string{}, pruneDisabled: true}
+				o = &object{cluster: b.Cluster, kind: kind, namespace: namespace, name: name, build: b.ID(), values: map[string][]string{}, excluded: excluded}
 				out[key] = o
 			}
-			o.pruneDisabled = o.pruneDisabled && pruneDisabled
+			if excluded == "" {
+				o.excluded = ""
+			}
 			o.masked, o.raw = append(o.masked, masked), append(o.raw, raw)
 			for p, pair := range values {
 				o.values[p] = append(o.values[p], pair...)
@@ -183,22 +201,31 @@ func objects(builds []*Build) (map[string]*object, error) {
 }
 
 // keptInCluster says why kustomize-controller would leave an object that is gone from the tree in the cluster, or ""
-// when it deletes it. It deletes what a Kustomization applied before and no longer builds only with prune: true;
-// when the Kustomization itself is gone, its finalizer deletes what it applied by the spec it had, so prune: false
-// then keeps everything. When prune changes in the same change, which spec the controller uses first depends on the
-// order in which it reconciles the Kustomization and the one that applies it, so the object counts as deleted.
-// before and after are that Kustomization's builds on the two sides (nil where it is not).
+// when it deletes it. It deletes what a Kustomization applied before and no longer builds only with prune: true.
+// When the Kustomization itself is gone, its finalizer deletes what it applied by the deletionPolicy it had:
+// MirrorPrune (the default) deletes with prune: true alone, Delete and WaitForTermination whatever prune says, Orphan
+// never. When prune changes in the same change, which spec the controller uses first depends on the order in which
+// it reconciles the Kustomization and the one that applies it, so the object counts as deleted. before and after
+// are that Kustomization's builds on the two sides (nil where it is not).
 func keptInCluster(o *object, before, after *Build) string {
-	if o.pruneDisabled {
-		return "it is annotated " + PruneAnnotation + ": " + PruneDisabled
+	if o.excluded != "" {
+		return o.excluded
 	}
-	if before == nil || before.Spec.Prune {
+	if before == nil {
 		return ""
 	}
 	if after == nil {
-		return fmt.Sprintf("Kustomization %s had prune: false, and is gone", o.build)
+		switch before.Spec.DeletionPolicy {
+		case "", kustomizev1.DeletionPolicyMirrorPrune:
+			if !before.Spec.Prune {
+				return fmt.Sprintf("Kustomization %s had prune: false, and is gone", o.build)
+			}
+		case kustomizev1.DeletionPolicyOrphan:
+			return fmt.Sprintf("Kustomization %s had deletionPolicy: %s, and is gone", o.build, kustomizev1.DeletionPolicyOrphan)
+		}
+		return ""
 	}
-	if !after.Spec.Prune {
+	if !before.Spec.Prune && !after.Spec.Prune {
 		return fmt.Sprintf("Kustomization %s has prune: false", o.build)
 	}
 	return ""

@@ -31,6 +31,12 @@ func TestDiffSaysWhatFluxLeavesInTheCluster(t *testing.T) {
 	}
 	kept := configMap("kept", "x: '1'")
 	kept = strings.Replace(kept, "  namespace: flux-system\n", "  namespace: flux-system\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n", 1)
+	// kustomize-controller deletes nothing labelled or annotated prune: disabled, whatever the case of the value. It
+	// skips reconcile: disabled and ssa: Ignore too, in the cluster, but does not apply an object that says so either:
+	// the object in the cluster may lack it, and then goes.
+	marked := func(name, where, key, value string) string {
+		return strings.Replace(configMap(name, "x: '1'"), "  namespace: flux-system\n", "  namespace: flux-system\n  "+where+":\n    "+key+": "+value+"\n", 1)
+	}
 	cases := []struct {
 		name     string
 		old, new map[string][]byte
@@ -43,6 +49,28 @@ func TestDiffSaysWhatFluxLeavesInTheCluster(t *testing.T) {
 		{"prune: false, Kustomization gone", tree(apps(false), configMap("b")), tree(""),
 			map[string]string{"c1/ConfigMap/flux-system/a": "Kustomization c1/apps had prune: false, and is gone",
 				"c1/ConfigMap/flux-system/b": "Kustomization c1/apps had prune: false, and is gone"}},
+		// The finalizer deletes by the deletionPolicy it had: MirrorPrune (the default) follows prune, Delete and
+		// WaitForTermination delete whatever prune says, Orphan never deletes.
+		{"prune: false, deletionPolicy: Delete, Kustomization gone", tree(apps(false, "deletionPolicy: Delete"), configMap("b")), tree(""),
+			map[string]string{"c1/ConfigMap/flux-system/a": "", "c1/ConfigMap/flux-system/b": ""}},
+		{"prune: false, deletionPolicy: WaitForTermination, Kustomization gone", tree(apps(false, "deletionPolicy: WaitForTermination"), configMap("b")), tree(""),
+			map[string]string{"c1/ConfigMap/flux-system/a": "", "c1/ConfigMap/flux-system/b": ""}},
+		{"prune: true, deletionPolicy: Orphan, Kustomization gone", tree(apps(true, "deletionPolicy: Orphan"), configMap("b")), tree(""),
+			map[string]string{"c1/ConfigMap/flux-system/a": "Kustomization c1/apps had deletionPolicy: Orphan, and is gone",
+				"c1/ConfigMap/flux-system/b": "Kustomization c1/apps had deletionPolicy: Orphan, and is gone"}},
+		{"prune: false, deletionPolicy: Delete on both sides", tree(apps(false, "deletionPolicy: Delete"), configMap("b")), tree(apps(false, "deletionPolicy: Delete")),
+			map[string]string{"c1/ConfigMap/flux-system/b": "Kustomization c1/apps has prune: false"}},
+		{"labelled, or annotated in another case", tree(apps(true),
+			marked("l", "labels", "kustomize.toolkit.fluxcd.io/prune", "disabled"),
+			marked("r", "annotations", "kustomize.toolkit.fluxcd.io/reconcile", "disabled"),
+			marked("s", "annotations", "kustomize.toolkit.fluxcd.io/ssa", "Ignore"),
+			marked("u", "annotations", "kustomize.toolkit.fluxcd.io/prune", "Disabled"),
+			marked("o", "annotations", "kustomize.toolkit.fluxcd.io/ssa", "IfNotPresent")), tree(apps(true)),
+			map[string]string{"c1/ConfigMap/flux-system/l": "it is labelled kustomize.toolkit.fluxcd.io/prune: disabled",
+				"c1/ConfigMap/flux-system/r": "",
+				"c1/ConfigMap/flux-system/s": "",
+				"c1/ConfigMap/flux-system/u": "it is annotated kustomize.toolkit.fluxcd.io/prune: Disabled",
+				"c1/ConfigMap/flux-system/o": ""}},
 		{"prune turned on", tree(apps(false), configMap("b")), tree(apps(true)),
 			map[string]string{"c1/ConfigMap/flux-system/b": ""}},
 		{"prune turned off", tree(apps(true), configMap("b")), tree(apps(false)),
