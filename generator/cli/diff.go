@@ -16,6 +16,7 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
+	"github.com/kronform/kronform-gen/generator/flux"
 	"github.com/kronform/kronform-gen/generator/gitrepo"
 	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/generator/render"
@@ -166,7 +167,7 @@ Exit codes:
 			if err != nil {
 				return fail(ExitFailure, "%v", err)
 			}
-			hetzner, moves, err := a.hetznerChanges(files, ref)
+			hetzner, moves, err := a.hetznerChanges(files, ref, liveClusters(oldSrc, newSrc))
 			if err != nil {
 				return err
 			}
@@ -391,10 +392,10 @@ func (a *app) printDiffNotes(label string, res *preview.Result) {
 
 // hetznerChanges compares the files under hetzner/ at the ref (files) with the working tree's, sorted by path. They
 // are outside every Flux path, so no build sees them, but a change is one the admin must carry to Robot. A folder
-// that went away while one holding the same Robot template name came (a cluster renamed, its template name kept) is
-// that template moved: its files are compared with their old selves, and when none changed it is listed in moves,
-// with nothing to carry to Robot.
-func (a *app) hetznerChanges(files map[string][]byte, ref string) ([]fileChange, []hetznerMove, error) {
+// that went away while one holding the same Robot template name came for the same live cluster (renamed, its
+// template name kept; see sameCluster) is that template moved: its files are compared with their old selves, and when
+// none changed it is listed in moves, with nothing to carry to Robot.
+func (a *app) hetznerChanges(files map[string][]byte, ref string, same sameCluster) ([]fileChange, []hetznerMove, error) {
 	old := map[string][]byte{}
 	for p, b := range files {
 		if strings.HasPrefix(p, render.HetznerRoot+"/") {
@@ -420,7 +421,7 @@ func (a *app) hetznerChanges(files map[string][]byte, ref string) ([]fileChange,
 	for p := range now {
 		paths[p] = true
 	}
-	from, moves := movedTemplates(old, now)
+	from, moves := movedTemplates(old, now, same)
 	var out []fileChange
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		before, inOld := old[p]
@@ -455,9 +456,9 @@ func (a *app) hetznerChanges(files map[string][]byte, ref string) ([]fileChange,
 }
 
 // movedTemplates pairs the folders under hetzner/ that hold a Robot template only at the ref with those that hold
-// one only in the working tree, by template name. from maps each file of a pair, at its new path and its old one, to
-// its old path; moves are the pairs whose files are all unchanged.
-func movedTemplates(old, now map[string][]byte) (from map[string]string, moves []hetznerMove) {
+// one only in the working tree, by template name, when they are one live cluster's (same). from maps each file of a
+// pair, at its new path and its old one, to its old path; moves are the pairs whose files are all unchanged.
+func movedTemplates(old, now map[string][]byte, same sameCluster) (from map[string]string, moves []hetznerMove) {
 	folders := func(files map[string][]byte) map[string]bool {
 		out := map[string]bool{}
 		for p := range files {
@@ -476,7 +477,7 @@ func movedTemplates(old, now map[string][]byte) (from map[string]string, moves [
 	for _, dir := range slices.Sorted(maps.Keys(newDirs)) {
 		name := render.HetznerTemplateName(now[path.Join(dir, render.HetznerFormFile)])
 		was, ok := gone[name]
-		if name == "" || oldDirs[dir] || !ok {
+		if name == "" || oldDirs[dir] || !ok || !same(path.Base(was), path.Base(dir)) {
 			continue
 		}
 		unchanged := true
@@ -499,4 +500,42 @@ func movedTemplates(old, now map[string][]byte) (from map[string]string, moves [
 		}
 	}
 	return from, moves
+}
+
+// sameCluster says whether the cluster named before in the old tree and the one named after in the new are one live
+// cluster, whose servers a Robot template is applied to.
+type sameCluster func(before, after string) bool
+
+// liveClusters is sameCluster for two trees: a cluster is the live one that Flux applies its infrastructure/<name>/
+// folders from, and that is the folder under clusters/ its Kustomizations are in (flux bootstrap --path), which a
+// cluster renamed as the README says keeps. A Robot template name that another cluster takes over (a new one, whose
+// servers have no template yet) is no move of the template: the same name on other servers is one to upload and apply.
+// The trees' Kustomizations are read at the first question only.
+func liveClusters(before, after *preview.Source) sameCluster {
+	var folders [2]map[string]string
+	return func(was, is string) bool {
+		if folders[0] == nil {
+			folders = [2]map[string]string{clusterFolders(before), clusterFolders(after)}
+		}
+		f := folders[0][was]
+		return f != "" && f == folders[1][is]
+	}
+}
+
+// clusterFolders maps each cluster's name to the folder under clusters/ whose Flux Kustomizations apply its
+// infrastructure/<name>/ folders; none when the tree's Kustomizations cannot be read (then no template is taken as
+// moved, and a moved one shows as removed and added, which asks more of the admin, never less).
+func clusterFolders(src *preview.Source) map[string]string {
+	out := map[string]string{}
+	ks, err := src.Kustomizations()
+	if err != nil {
+		return out
+	}
+	for _, k := range ks {
+		rest, ok := strings.CutPrefix(k.Path, flux.ContentRoot+"/")
+		if name, _, _ := strings.Cut(rest, "/"); ok && name != "" && out[name] == "" {
+			out[name] = k.Cluster
+		}
+	}
+	return out
 }

@@ -132,6 +132,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 				return err
 			}
 			formerForms := a.robotForms()
+			sameLive := a.formerLiveClusters(m, t, formerForms)
 			res, err := w.Write(t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			var unwritable *tree.UnwritableError
@@ -154,7 +155,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 			for _, p := range res.Removed {
 				fmt.Fprintf(a.stderr, "removed %s\n", p)
 			}
-			a.noteHetzner(res, t, formerForms)
+			a.noteHetzner(res, t, formerForms, sameLive)
 			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole,
 			// and on files that look generated anywhere.
 			if entries, err := tree.Entries(a.outDir, []string{"."}); err == nil {
@@ -297,11 +298,58 @@ func (a *app) robotForms() map[string][]byte {
 	return out
 }
 
+// formerLiveClusters is sameCluster for the tree on disk before the write and the one the model generates (see
+// liveClusters): a cluster now is the one Flux applies from its flux.path. The disk's Kustomizations are read before
+// the write, and only when a Robot template's name is in another folder than before, the one case it decides.
+func (a *app) formerLiveClusters(m *spec.Model, t *tree.Tree, former map[string][]byte) sameCluster {
+	now := map[string]string{}   // cluster name -> its folder under clusters/
+	names := map[string]string{} // Robot template name -> its folder under hetzner/ in the new tree
+	for _, c := range m.Clusters {
+		now[c.Name] = strings.TrimPrefix(c.Flux.Path, spec.ClustersDir+"/")
+		if data, ok := t.File(path.Join(render.HetznerDir(c), render.HetznerFormFile)); ok {
+			names[render.HetznerTemplateName(data)] = render.HetznerDir(c)
+		}
+	}
+	var before map[string]string
+	for p, b := range former {
+		if dir, ok := names[render.HetznerTemplateName(b)]; ok && dir != path.Dir(p) {
+			before = a.diskClusterFolders()
+			break
+		}
+	}
+	return func(was, is string) bool {
+		f := before[was]
+		return f != "" && f == now[is]
+	}
+}
+
+// diskClusterFolders is clusterFolders for the tree on disk, read from its clusters/ folder (and its ownership record,
+// which says where its Kustomizations' paths start); none when it cannot be read.
+func (a *app) diskClusterFolders() map[string]string {
+	entries, err := tree.Entries(a.outDir, []string{spec.ClustersDir})
+	if err != nil {
+		return nil
+	}
+	disk := tree.Files(a.outDir)
+	files := map[string][]byte{}
+	for _, p := range append(entries, tree.OwnedFile) {
+		if b, err := fs.ReadFile(disk, p); err == nil {
+			files[p] = b
+		}
+	}
+	src, err := preview.FromFiles(files)
+	if err != nil {
+		return nil
+	}
+	return clusterFolders(src)
+}
+
 // noteHetzner says which clusters' Robot templates the write changed: Flux never applies them, so until the admin
 // uploads one it is not live, whatever verify and explain say about it. former are the forms on disk before. Robot
 // knows a template by its name, so a folder that goes away while one with the same template name comes (a cluster
-// renamed, its template name kept) is that template moved: neither new nor to remove from Robot.
-func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string][]byte) {
+// renamed, its template name kept: same says it is one live cluster) is that template moved: neither new nor to
+// remove from Robot.
+func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string][]byte, same sameCluster) {
 	changed := map[string]bool{}
 	for _, p := range append(slices.Clone(res.Written), res.Removed...) {
 		if rest, ok := strings.CutPrefix(p, render.HetznerRoot+"/"); ok {
@@ -323,7 +371,7 @@ func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string][]byt
 	for dir := range changed {
 		if data, ok := t.File(form(dir)); ok {
 			if _, existed := former[form(dir)]; !existed {
-				if from, ok := gone[render.HetznerTemplateName(data)]; ok {
+				if from, ok := gone[render.HetznerTemplateName(data)]; ok && same(path.Base(from), path.Base(dir)) {
 					movedFrom[dir], movedTo[from] = from, true
 				}
 			}

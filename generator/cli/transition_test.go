@@ -549,6 +549,40 @@ func TestGenerateRobotTemplateMovedWithItsCluster(t *testing.T) {
 	}
 }
 
+// A Robot template name that another cluster takes over (a new one; the cluster that had it renamed, under a new
+// template name) is no move: the new cluster's servers have no template yet, so it is to upload and apply to them,
+// however alike the files are (one node, the same admin: the same form). generate said it "moved ... unchanged: it
+// is the template Robot has, nothing to upload or remove", leaving the new servers without their escape hatch.
+func TestGenerateRobotTemplateNameTakenOverIsNotMoved(t *testing.T) {
+	w := newWorkspace(t)
+	alpha := `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: alpha
+    apiServer: {host: api.alpha.example.com, port: 6443}
+    nodes: [{name: a1, addresses: [198.51.100.1], roles: [control-plane]}]
+    cilium: {version: 1.16.0, auditMode: false}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner: {template: alpha-fw, adminSources: [203.0.113.7/32]}
+`
+	w.mustGenerate(alpha)
+	delta := strings.NewReplacer("alpha-fw", "alpha-fw", "alpha", "delta", "198.51.100.1", "198.51.100.4").Replace(alpha[strings.Index(alpha, "  - name:"):])
+	renamed := strings.NewReplacer("  - name: alpha\n", "  - name: gamma\n    flux: {path: clusters/alpha}\n", "template: alpha-fw", "template: gamma-fw").Replace(alpha)
+	stderr := w.mustGenerate(renamed + delta)
+	for _, want := range []string{
+		"note: the Robot firewall template in hetzner/delta/ is new, and Flux does not apply it: upload hetzner/delta/firewall-template.form",
+		"note: hetzner/alpha/ is no longer generated",
+	} {
+		if !strings.Contains(stderr, want) || strings.Contains(stderr, "moved from") {
+			t.Errorf("a template name another cluster takes over: want %q, and no move, in:\n%s", want, stderr)
+		}
+	}
+	if got := w.read("hetzner/delta/firewall-template.form"); !strings.Contains(got, "name=alpha-fw&") {
+		t.Fatalf("the case needs delta to hold alpha-fw:\n%s", got)
+	}
+}
+
 // A chart version that is written anew but may name the release installed (v1.16.0 for 1.16.0, a range that admits
 // it) installs no new image, so it restarts no agent: the geneve change with audit mode on and VXLAN's port closed
 // is refused as it is without it, and says to restart the agents when let through. A chart that is certainly another
