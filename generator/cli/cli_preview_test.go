@@ -648,6 +648,40 @@ func TestRobotTemplateNameTakenOverIsNotMoved(t *testing.T) {
 	}
 }
 
+// Two clusters that swap names (each its flux.path and template name kept) swap folders under hetzner/: each template
+// is the one Robot has, on the same servers. diff paired only a folder that went away with one that came, so it
+// listed both as changed, to upload, and counted them as differences.
+func TestRobotTemplatesSwappedWithTheirClusters(t *testing.T) {
+	p := newProject(t)
+	delta := `  - name: delta
+    apiServer: {host: api.delta.example.com}
+    nodes:
+      - {name: d1, addresses: [198.51.100.4], roles: [control-plane]}
+    cilium: {version: 1.16.0, auditMode: true}
+    hetzner: {template: delta-fw, adminSources: [89.23.224.44/32, 192.0.2.7/32]}
+`
+	p.editSpec("clusters:\n", "clusters:\n"+delta)
+	if code, _, stderr := p.run("generate"); code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	gitRepo(t, p.dir)
+	p.editSpec("  - name: delta\n", "  - name: kronform-next\n    flux: {path: clusters/delta}\n")
+	p.editSpec("  - name: kronform\n", "  - name: delta\n    flux: {path: clusters/kronform}\n")
+	p.editSpec("  - name: kronform-next\n", "  - name: kronform\n")
+	if code, _, stderr := p.run("generate"); code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	_, stdout, _ := p.run("diff", "--ref", "HEAD")
+	for _, want := range []string{
+		"# hetzner/delta/ moved to hetzner/kronform/: the same Robot template (delta-fw), unchanged: nothing to upload or remove\n",
+		"# hetzner/kronform/ moved to hetzner/delta/: the same Robot template (kronform), unchanged: nothing to upload or remove\n",
+	} {
+		if !strings.Contains(stdout, want) || strings.Contains(stdout, "upload to Robot") || strings.Contains(stdout, "under hetzner/") {
+			t.Errorf("two clusters swapping names: want %q, and no Robot template to carry, in\n%s", want, stdout)
+		}
+	}
+}
+
 // A Robot template that goes away (its cluster removed, or its hetzner block) is nothing to upload: it stays in Robot,
 // and on the servers it is applied to, until the admin removes it there, as generate says. diff said "upload to Robot".
 func TestRemovedRobotTemplatesAreNotToUpload(t *testing.T) {

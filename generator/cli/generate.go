@@ -353,54 +353,56 @@ func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string][]byt
 	changed := map[string]bool{}
 	for _, p := range append(slices.Clone(res.Written), res.Removed...) {
 		if rest, ok := strings.CutPrefix(p, render.HetznerRoot+"/"); ok {
-			if dir, _, ok := strings.Cut(rest, "/"); ok {
-				changed[path.Join(render.HetznerRoot, dir)] = true
+			if cluster, _, ok := strings.Cut(rest, "/"); ok {
+				changed[path.Join(render.HetznerRoot, cluster)] = true
 			}
 		}
 	}
 	form := func(dir string) string { return path.Join(dir, render.HetznerFormFile) }
-	gone := map[string]string{} // Robot template name -> the folder that no longer holds it
-	for dir := range changed {
-		if _, ok := t.File(form(dir)); !ok {
-			if name := render.HetznerTemplateName(former[form(dir)]); name != "" {
-				gone[name] = dir
-			}
-		}
+	before, after := map[string]string{}, map[string]string{} // folder -> the Robot template name its form holds
+	for p, b := range former {
+		before[path.Dir(p)] = render.HetznerTemplateName(b)
 	}
-	movedFrom, movedTo := map[string]string{}, map[string]bool{}
 	for dir := range changed {
 		if data, ok := t.File(form(dir)); ok {
-			if _, existed := former[form(dir)]; !existed {
-				if from, ok := gone[render.HetznerTemplateName(data)]; ok && same(path.Base(from), path.Base(dir)) {
-					movedFrom[dir], movedTo[from] = from, true
-				}
-			}
+			after[dir] = render.HetznerTemplateName(data)
 		}
+	}
+	moved := templateMoves(before, after, same) // new folder -> old one
+	away := map[string]bool{}                   // the folders whose template moved to another
+	for _, was := range moved {
+		away[was] = true
 	}
 	for _, dir := range slices.Sorted(maps.Keys(changed)) {
 		data, ok := t.File(form(dir))
+		_, existed := former[form(dir)]
+		from, in := moved[dir]
 		switch {
-		case !ok && movedTo[dir]:
-			continue // said with the folder it moved to
+		case in && bytes.Equal(former[form(from)], data):
+			fmt.Fprintf(a.stderr, "note: the Robot firewall template %s moved from %s/ to %s/ unchanged: it is the template "+
+				"Robot has, nothing to upload or remove\n", after[dir], from, dir)
+		case ok:
+			what, until := "in "+dir+"/ changed", "the servers keep the old one"
+			switch {
+			case in:
+				what = fmt.Sprintf("%s (moved from %s/ to %s/) changed", after[dir], from, dir)
+			case !existed || away[dir]:
+				what, until = "in "+dir+"/ is new", "it filters nothing"
+			}
+			fmt.Fprintf(a.stderr, "note: the Robot firewall template %s, and Flux does not apply it: upload %s "+
+				"to Robot and apply it to each server of the cluster (docs/firewall.md, \"The Hetzner escape hatch\"); until "+
+				"then %s, whatever verify says\n", what, form(dir), until)
+		}
+		// The template the folder held is no longer generated, unless it moved: the folder went, or holds another
+		// cluster's template moved in (two clusters that swap names swap folders).
+		switch {
+		case !existed || away[dir]:
 		case !ok:
 			fmt.Fprintf(a.stderr, "note: %s/ is no longer generated: its Robot template stays in Robot, and on the servers "+
 				"it is applied to, until you remove it there\n", dir)
-			continue
+		case in:
+			fmt.Fprintf(a.stderr, "note: the Robot firewall template %s that %s/ held is no longer generated: it stays in "+
+				"Robot, and on the servers it is applied to, until you remove it there\n", before[dir], dir)
 		}
-		what, until := "in "+dir+"/ changed", "the servers keep the old one"
-		if from, ok := movedFrom[dir]; ok {
-			name := render.HetznerTemplateName(data)
-			if bytes.Equal(former[form(from)], data) {
-				fmt.Fprintf(a.stderr, "note: the Robot firewall template %s moved from %s/ to %s/ unchanged: it is the template "+
-					"Robot has, nothing to upload or remove\n", name, from, dir)
-				continue
-			}
-			what = fmt.Sprintf("%s (moved from %s/ to %s/) changed", name, from, dir)
-		} else if _, existed := former[form(dir)]; !existed {
-			what, until = "in "+dir+"/ is new", "it filters nothing"
-		}
-		fmt.Fprintf(a.stderr, "note: the Robot firewall template %s, and Flux does not apply it: upload %s "+
-			"to Robot and apply it to each server of the cluster (docs/firewall.md, \"The Hetzner escape hatch\"); until "+
-			"then %s, whatever verify says\n", what, form(dir), until)
 	}
 }

@@ -583,6 +583,44 @@ clusters:
 	}
 }
 
+// Two clusters that swap names (each its flux.path and its template name kept) swap folders under hetzner/: each
+// template is the one Robot has, on the same servers. generate paired only a folder that went away with one that
+// came, so it said both templates changed, to upload, and the servers kept the old ones; and a folder left holding
+// another's template did not say that its own is no longer generated.
+func TestGenerateRobotTemplatesSwappedWithTheirClusters(t *testing.T) {
+	w := newWorkspace(t)
+	two := twoNodes + strings.NewReplacer("alpha", "beta", "198.51.100.", "198.51.101.").Replace(twoNodes[strings.Index(twoNodes, "  - name: alpha"):])
+	named := strings.NewReplacer("hetzner: {adminSources", "hetzner: {template: TEMPLATE, adminSources").Replace(two)
+	named = strings.Replace(named, "TEMPLATE", "alpha-fw", 1)
+	named = strings.Replace(named, "TEMPLATE", "beta-fw", 1)
+	w.mustGenerate(named)
+	swapped := strings.NewReplacer("  - name: alpha\n", "  - name: beta\n    flux: {path: clusters/alpha}\n",
+		"  - name: beta\n", "  - name: alpha\n    flux: {path: clusters/beta}\n").Replace(named)
+	stderr := w.mustGenerate(swapped)
+	for _, want := range []string{
+		"note: the Robot firewall template alpha-fw moved from hetzner/alpha/ to hetzner/beta/ unchanged: it is the template Robot has, nothing to upload or remove\n",
+		"note: the Robot firewall template beta-fw moved from hetzner/beta/ to hetzner/alpha/ unchanged: it is the template Robot has, nothing to upload or remove\n",
+	} {
+		if !strings.Contains(stderr, want) || strings.Contains(stderr, "upload hetzner/") || strings.Contains(stderr, "no longer generated") {
+			t.Errorf("two clusters swapping names: want %q, and nothing to upload or remove, in:\n%s", want, stderr)
+		}
+	}
+	// beta (renamed alpha) keeps its folder clusters/beta and takes beta-fw to hetzner/alpha/, where alpha-fw was; the
+	// cluster that had alpha-fw is gone, so alpha-fw is no longer generated, though its folder is.
+	gone := strings.Replace(named[:strings.Index(named, "  - name: beta")], "  - name: alpha\n", "  - name: placeholder\n", 1)
+	gone = gone[:strings.Index(gone, "  - name: placeholder")] + strings.Replace(named[strings.Index(named, "  - name: beta"):], "  - name: beta\n", "  - name: alpha\n    flux: {path: clusters/beta}\n", 1)
+	w.mustGenerate(named)
+	stderr = w.mustGenerate(gone)
+	for _, want := range []string{
+		"note: the Robot firewall template beta-fw moved from hetzner/beta/ to hetzner/alpha/ unchanged",
+		"note: the Robot firewall template alpha-fw that hetzner/alpha/ held is no longer generated: it stays in Robot, and on the servers it is applied to, until you remove it there\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("a folder left holding another cluster's template: want %q in:\n%s", want, stderr)
+		}
+	}
+}
+
 // A chart version that is written anew but may name the release installed (v1.16.0 for 1.16.0, a range that admits
 // it) installs no new image, so it restarts no agent: the geneve change with audit mode on and VXLAN's port closed
 // is refused as it is without it, and says to restart the agents when let through. A chart that is certainly another
