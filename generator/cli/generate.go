@@ -346,15 +346,14 @@ func (a *app) diskClusterFolders() map[string]string {
 
 // noteHetzner says which clusters' Robot templates the write changed: Flux never applies them, so until the admin
 // uploads one it is not live, whatever verify and explain say about it. former are the forms on disk before. Robot
-// knows a template by its name, so a folder that goes away while one with the same template name comes (a cluster
-// renamed, its template name kept: same says it is one live cluster) is that template moved: neither new nor to
-// remove from Robot.
+// knows a template by its name, so a template name in another folder than before (a cluster renamed, its template
+// name kept; same says it is one live cluster) is that template moved: neither new nor to remove from Robot.
 func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string][]byte, same sameCluster) {
 	changed := map[string]bool{}
 	for _, p := range append(slices.Clone(res.Written), res.Removed...) {
 		if rest, ok := strings.CutPrefix(p, render.HetznerRoot+"/"); ok {
-			if cluster, _, ok := strings.Cut(rest, "/"); ok {
-				changed[path.Join(render.HetznerRoot, cluster)] = true
+			if dir, _, ok := strings.Cut(rest, "/"); ok {
+				changed[path.Join(render.HetznerRoot, dir)] = true
 			}
 		}
 	}
