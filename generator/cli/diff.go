@@ -391,10 +391,11 @@ func (a *app) printDiffNotes(label string, res *preview.Result) {
 }
 
 // hetznerChanges compares the files under hetzner/ at the ref (files) with the working tree's, sorted by path. They
-// are outside every Flux path, so no build sees them, but a change is one the admin must carry to Robot. A folder
-// that went away while one holding the same Robot template name came for the same live cluster (renamed, its
-// template name kept; see sameCluster) is that template moved: its files are compared with their old selves, and when
-// none changed it is listed in moves, with nothing to carry to Robot.
+// are outside every Flux path, so no build sees them, but a change is one the admin must carry to Robot. A Robot
+// template name held in another folder than at the ref, by the same live cluster (renamed, its template name kept;
+// see movedTemplates), is that template moved: its files are compared with their old selves, and when none changed it
+// is listed in moves, with nothing to carry to Robot. A file can be listed twice: a folder holding a template moved in
+// also lists the one it held, when that is no longer generated.
 func (a *app) hetznerChanges(files map[string][]byte, ref string, same sameCluster) ([]fileChange, []hetznerMove, error) {
 	old := map[string][]byte{}
 	for p, b := range files {
