@@ -440,9 +440,13 @@ func (a *app) hetznerChanges(files map[string][]byte, ref string, same sameClust
 		dir, base := path.Dir(p), path.Base(p)
 		before, inOld := old[p]
 		after, inNew := now[p]
+		// Only the template's own files move with it; anything else kept in its folder is compared where it is.
+		tpl := base == render.HetznerFormFile || base == render.HetznerJSONFile
+		was, in := moved[dir]
+		in = in && tpl
+		gone := away[dir] && tpl
 		if inNew {
 			c := fileChange{Path: p, Change: preview.Changed}
-			was, in := moved[dir]
 			switch {
 			case in:
 				// A template moved in: compared with its old self.
@@ -452,7 +456,7 @@ func (a *app) hetznerChanges(files map[string][]byte, ref string, same sameClust
 						return nil, nil, err
 					}
 				}
-			case !inOld || away[dir]:
+			case !inOld || gone:
 				// A new file, or a new template where the one at the ref moved away.
 				c.Change = preview.Added
 				if err := add(c, nil, after); err != nil {
@@ -466,7 +470,7 @@ func (a *app) hetznerChanges(files map[string][]byte, ref string, same sameClust
 		}
 		// The file at the ref is gone, or its folder now holds a template moved in: unless its own template moved, it
 		// is no longer generated.
-		if _, in := moved[dir]; inOld && !away[dir] && (!inNew || in) {
+		if inOld && !gone && (!inNew || in) {
 			if err := add(fileChange{Path: p, Change: preview.Removed}, before, nil); err != nil {
 				return nil, nil, err
 			}
@@ -501,7 +505,7 @@ func movedTemplates(old, now map[string][]byte, same sameCluster) (moved map[str
 		for _, files := range []map[string][]byte{old, now} {
 			for p := range files {
 				d, base := path.Split(p)
-				if d != was+"/" && d != dir+"/" {
+				if d != was+"/" && d != dir+"/" || base != render.HetznerFormFile && base != render.HetznerJSONFile {
 					continue
 				}
 				before, inOld := old[path.Join(was, base)]
