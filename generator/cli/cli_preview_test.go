@@ -61,6 +61,18 @@ func (p *project) run(args ...string) (int, string, string) {
 	return run(p.t, append(args, "--spec", p.spec, "--out", p.out)...)
 }
 
+// editSpec replaces the first old in the project's spec with new.
+func (p *project) editSpec(old, new string) {
+	p.t.Helper()
+	b, err := os.ReadFile(p.spec)
+	if err != nil || !strings.Contains(string(b), old) {
+		p.t.Fatalf("%q is not in the spec (%v)", old, err)
+	}
+	if err := os.WriteFile(p.spec, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
 func (p *project) path(rel string) string { return filepath.Join(p.out, filepath.FromSlash(rel)) }
 
 func (p *project) write(rel, data string) {
@@ -574,13 +586,17 @@ func TestRobotTemplateChangesAreNamed(t *testing.T) {
 func TestMovedRobotTemplateIsNotRemoved(t *testing.T) {
 	p := newProject(t)
 	gitRepo(t, p.dir)
-	if err := os.Rename(p.path("hetzner/kronform"), p.path("hetzner/kf")); err != nil {
-		t.Fatal(err)
+	// Renamed as the README says: flux.path kept, so Flux on the same live cluster (the same servers) applies it.
+	p.editSpec("  - name: kronform\n", "  - name: kf\n    flux: {path: clusters/kronform}\n")
+	if code, _, stderr := p.run("generate"); code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
 	}
+	// The Secret is encrypted anew in its new folder (a difference of its own); the template is none.
 	code, stdout, _ := p.run("diff", "--ref", "HEAD")
 	want := "# hetzner/kronform/ moved to hetzner/kf/: the same Robot template (kronform), unchanged: nothing to upload or remove\n"
-	if code != 0 || !strings.Contains(stdout, want) || strings.Contains(stdout, "remove it from Robot") || strings.Contains(stdout, "upload to Robot") {
-		t.Errorf("an unchanged template moved: exit %d, want 0 and %q in\n%s", code, want, stdout)
+	if !strings.Contains(stdout, want) || strings.Contains(stdout, "remove it from Robot") || strings.Contains(stdout, "upload to Robot") ||
+		strings.Contains(stdout, "under hetzner/") {
+		t.Errorf("an unchanged template moved: exit %d, want %q and no Robot template to carry in\n%s", code, want, stdout)
 	}
 	form, _ := os.ReadFile(p.path("hetzner/kf/firewall-template.form"))
 	p.write("hetzner/kf/firewall-template.form", strings.Replace(string(form), "89.23.224.44", "89.23.224.45", 1))
@@ -596,6 +612,73 @@ func TestMovedRobotTemplateIsNotRemoved(t *testing.T) {
 	}
 	if strings.Contains(stdout, "remove it from Robot") || strings.Contains(stdout, "remove the") || strings.Contains(stdout, "removed;") {
 		t.Errorf("a changed template moved is not to remove:\n%s", stdout)
+	}
+}
+
+// A Robot template name that another cluster takes over (a new cluster, while the one that had it is renamed and
+// takes a new name) is no move: the new cluster's servers have no template yet, so its template is to upload and apply
+// to them, however alike the files are. diff said "moved ...: nothing to upload or remove", with exit 0 for it.
+func TestRobotTemplateNameTakenOverIsNotMoved(t *testing.T) {
+	p := newProject(t)
+	gitRepo(t, p.dir)
+	p.editSpec("  - name: kronform\n", "  - name: kf\n    flux: {path: clusters/kronform}\n")
+	p.editSpec("      template: kronform\n", "      template: kf\n")
+	spec, _ := os.ReadFile(p.spec)
+	delta := `  - name: delta
+    apiServer: {host: api.delta.example.com}
+    nodes:
+      - {name: d1, addresses: [198.51.100.4], roles: [control-plane]}
+    cilium: {version: 1.16.0, auditMode: true}
+    hetzner: {template: kronform, adminSources: [89.23.224.44/32]}
+`
+	if err := os.WriteFile(p.spec, []byte(strings.Replace(string(spec), "clusters:\n", "clusters:\n"+delta, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := p.run("generate"); code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	code, stdout, _ := p.run("diff", "--ref", "HEAD")
+	for _, want := range []string{
+		"+ hetzner/delta/firewall-template.form (added; not applied by Flux: upload to Robot)\n",
+		"+ hetzner/kf/firewall-template.form (added; not applied by Flux: upload to Robot)\n",
+	} {
+		if code != 1 || !strings.Contains(stdout, want) || strings.Contains(stdout, "moved to") || strings.Contains(stdout, "moved from") {
+			t.Errorf("a template name another cluster takes over: exit %d, want %q and no move in\n%s", code, want, stdout)
+		}
+	}
+}
+
+// Two clusters that swap names (each its flux.path and template name kept) swap folders under hetzner/: each template
+// is the one Robot has, on the same servers. diff paired only a folder that went away with one that came, so it
+// listed both as changed, to upload, and counted them as differences.
+func TestRobotTemplatesSwappedWithTheirClusters(t *testing.T) {
+	p := newProject(t)
+	delta := `  - name: delta
+    apiServer: {host: api.delta.example.com}
+    nodes:
+      - {name: d1, addresses: [198.51.100.4], roles: [control-plane]}
+    cilium: {version: 1.16.0, auditMode: true}
+    hetzner: {template: delta-fw, adminSources: [89.23.224.44/32, 192.0.2.7/32]}
+`
+	p.editSpec("clusters:\n", "clusters:\n"+delta)
+	if code, _, stderr := p.run("generate"); code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	gitRepo(t, p.dir)
+	p.editSpec("  - name: delta\n", "  - name: kronform-next\n    flux: {path: clusters/delta}\n")
+	p.editSpec("  - name: kronform\n", "  - name: delta\n    flux: {path: clusters/kronform}\n")
+	p.editSpec("  - name: kronform-next\n", "  - name: kronform\n")
+	if code, _, stderr := p.run("generate"); code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	_, stdout, _ := p.run("diff", "--ref", "HEAD")
+	for _, want := range []string{
+		"# hetzner/delta/ moved to hetzner/kronform/: the same Robot template (delta-fw), unchanged: nothing to upload or remove\n",
+		"# hetzner/kronform/ moved to hetzner/delta/: the same Robot template (kronform), unchanged: nothing to upload or remove\n",
+	} {
+		if !strings.Contains(stdout, want) || strings.Contains(stdout, "upload to Robot") || strings.Contains(stdout, "under hetzner/") {
+			t.Errorf("two clusters swapping names: want %q, and no Robot template to carry, in\n%s", want, stdout)
+		}
 	}
 }
 

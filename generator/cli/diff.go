@@ -16,6 +16,7 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
+	"github.com/kronform/kronform-gen/generator/flux"
 	"github.com/kronform/kronform-gen/generator/gitrepo"
 	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/generator/render"
@@ -167,7 +168,7 @@ Exit codes:
 			if err != nil {
 				return fail(ExitFailure, "%v", err)
 			}
-			hetzner, moves, err := a.hetznerChanges(files, ref)
+			hetzner, moves, err := a.hetznerChanges(files, ref, liveClusters(oldSrc, newSrc))
 			if err != nil {
 				return err
 			}
@@ -391,11 +392,12 @@ func (a *app) printDiffNotes(label string, res *preview.Result) {
 }
 
 // hetznerChanges compares the files under hetzner/ at the ref (files) with the working tree's, sorted by path. They
-// are outside every Flux path, so no build sees them, but a change is one the admin must carry to Robot. A folder
-// that went away while one holding the same Robot template name came (a cluster renamed, its template name kept) is
-// that template moved: its files are compared with their old selves, and when none changed it is listed in moves,
-// with nothing to carry to Robot.
-func (a *app) hetznerChanges(files map[string][]byte, ref string) ([]fileChange, []hetznerMove, error) {
+// are outside every Flux path, so no build sees them, but a change is one the admin must carry to Robot. A Robot
+// template name held in another folder than at the ref, by the same live cluster (renamed, its template name kept;
+// see movedTemplates), is that template moved: its files are compared with their old selves, and when none changed it
+// is listed in moves, with nothing to carry to Robot. A file can be listed twice: a folder holding a template moved in
+// also lists the one it held, when that is no longer generated.
+func (a *app) hetznerChanges(files map[string][]byte, ref string, same sameCluster) ([]fileChange, []hetznerMove, error) {
 	old := map[string][]byte{}
 	for p, b := range files {
 		if strings.HasPrefix(p, render.HetznerRoot+"/") {
@@ -421,83 +423,158 @@ func (a *app) hetznerChanges(files map[string][]byte, ref string) ([]fileChange,
 	for p := range now {
 		paths[p] = true
 	}
-	from, moves := movedTemplates(old, now)
+	moved, moves := movedTemplates(old, now, same)
+	away := map[string]bool{} // the folders whose template at the ref moved to another
+	for _, was := range moved {
+		away[was] = true
+	}
 	var out []fileChange
-	for _, p := range slices.Sorted(maps.Keys(paths)) {
-		before, inOld := old[p]
-		after, inNew := now[p]
-		c := fileChange{Path: p, Change: preview.Changed}
-		switch {
-		case from[p] != "" && inNew:
-			c.From, c.template = from[p], render.HetznerTemplateName(now[path.Join(path.Dir(p), render.HetznerFormFile)])
-			before = old[c.From]
-		case from[p] != "":
-			continue // moved: compared at its new path
-		case !inOld:
-			c.Change = preview.Added
-		case !inNew:
-			c.Change = preview.Removed
-		case bytes.Equal(before, after):
-			continue
-		}
-		if c.From != "" && bytes.Equal(before, after) {
-			continue
-		}
+	add := func(c fileChange, before, after []byte) error {
 		d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 			A: preview.SplitLines(before), B: preview.SplitLines(after), FromFile: ref, ToFile: "working tree", Context: 3,
 		})
-		if err != nil {
-			return nil, nil, err
-		}
 		c.Diff = d
 		out = append(out, c)
+		return err
+	}
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		dir, base := path.Dir(p), path.Base(p)
+		before, inOld := old[p]
+		after, inNew := now[p]
+		// Only the template's own files move with it; anything else kept in its folder is compared where it is.
+		tpl := base == render.HetznerFormFile || base == render.HetznerJSONFile
+		was, in := moved[dir]
+		in = in && tpl
+		gone := away[dir] && tpl
+		if inNew {
+			c := fileChange{Path: p, Change: preview.Changed}
+			switch {
+			case in:
+				// A template moved in: compared with its old self.
+				c.From, c.template = path.Join(was, base), templateName(now, dir)
+				if b, ok := old[c.From]; !ok || !bytes.Equal(b, after) {
+					if err := add(c, b, after); err != nil {
+						return nil, nil, err
+					}
+				}
+			case !inOld || gone:
+				// A new file, or a new template where the one at the ref moved away.
+				c.Change = preview.Added
+				if err := add(c, nil, after); err != nil {
+					return nil, nil, err
+				}
+			case !bytes.Equal(before, after):
+				if err := add(c, before, after); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		// The file at the ref is gone, or its folder now holds a template moved in: unless its own template moved, it
+		// is no longer generated.
+		if inOld && !gone && (!inNew || in) {
+			if err := add(fileChange{Path: p, Change: preview.Removed}, before, nil); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	return out, moves, nil
 }
 
-// movedTemplates pairs the folders under hetzner/ that hold a Robot template only at the ref with those that hold
-// one only in the working tree, by template name. from maps each file of a pair, at its new path and its old one, to
-// its old path; moves are the pairs whose files are all unchanged.
-func movedTemplates(old, now map[string][]byte) (from map[string]string, moves []hetznerMove) {
-	folders := func(files map[string][]byte) map[string]bool {
-		out := map[string]bool{}
+// templateName is the Robot template name the folder's form holds in files, "" when none.
+func templateName(files map[string][]byte, dir string) string {
+	return render.HetznerTemplateName(files[path.Join(dir, render.HetznerFormFile)])
+}
+
+// movedTemplates pairs, by Robot template name, the folders under hetzner/ whose template at the ref is in another
+// folder in the working tree, when both are one live cluster's (same): a cluster renamed, its template name kept,
+// whether or not another cluster took its old name (two clusters swapping names swap folders). moved maps each new
+// folder to its old one; moves are the pairs whose files are all unchanged.
+func movedTemplates(old, now map[string][]byte, same sameCluster) (moved map[string]string, moves []hetznerMove) {
+	folders := func(files map[string][]byte) map[string]string { // folder -> template name
+		out := map[string]string{}
 		for p := range files {
-			out[path.Dir(p)] = true
+			if path.Base(p) == render.HetznerFormFile {
+				out[path.Dir(p)] = render.HetznerTemplateName(files[p])
+			}
 		}
 		return out
 	}
-	oldDirs, newDirs := folders(old), folders(now)
-	gone := map[string]string{} // template name -> folder at the ref only
-	for dir := range oldDirs {
-		if name := render.HetznerTemplateName(old[path.Join(dir, render.HetznerFormFile)]); name != "" && !newDirs[dir] {
-			gone[name] = dir
-		}
-	}
-	from = map[string]string{}
-	for _, dir := range slices.Sorted(maps.Keys(newDirs)) {
-		name := render.HetznerTemplateName(now[path.Join(dir, render.HetznerFormFile)])
-		was, ok := gone[name]
-		if name == "" || oldDirs[dir] || !ok {
-			continue
-		}
+	moved = templateMoves(folders(old), folders(now), same)
+	for _, dir := range slices.Sorted(maps.Keys(moved)) {
+		was := moved[dir]
 		unchanged := true
 		for _, files := range []map[string][]byte{old, now} {
 			for p := range files {
 				d, base := path.Split(p)
-				if d != was+"/" && d != dir+"/" {
+				if d != was+"/" && d != dir+"/" || base != render.HetznerFormFile && base != render.HetznerJSONFile {
 					continue
 				}
 				before, inOld := old[path.Join(was, base)]
 				after, inNew := now[path.Join(dir, base)]
-				if inOld && inNew {
-					from[path.Join(dir, base)], from[path.Join(was, base)] = path.Join(was, base), path.Join(was, base)
-				}
 				unchanged = unchanged && inOld && inNew && bytes.Equal(before, after)
 			}
 		}
 		if unchanged {
-			moves = append(moves, hetznerMove{From: was, To: dir, Template: name})
+			moves = append(moves, hetznerMove{From: was, To: dir, Template: templateName(now, dir)})
 		}
 	}
-	return from, moves
+	return moved, moves
+}
+
+// templateMoves pairs the folders of two trees by the Robot template name each holds (before and after: folder ->
+// name): a name in another folder than before, both folders one live cluster's (same), is that template moved. It
+// maps each new folder to its old one.
+func templateMoves(before, after map[string]string, same sameCluster) map[string]string {
+	where := map[string]string{} // template name -> its folder before
+	for _, dir := range slices.Sorted(maps.Keys(before)) {
+		if name := before[dir]; name != "" && where[name] == "" {
+			where[name] = dir
+		}
+	}
+	out := map[string]string{}
+	for _, dir := range slices.Sorted(maps.Keys(after)) {
+		name := after[dir]
+		if was := where[name]; name != "" && was != "" && was != dir && same(path.Base(was), path.Base(dir)) {
+			out[dir] = was
+		}
+	}
+	return out
+}
+
+// sameCluster says whether the cluster named before in the old tree and the one named after in the new are one live
+// cluster, whose servers a Robot template is applied to.
+type sameCluster func(before, after string) bool
+
+// liveClusters is sameCluster for two trees: a cluster is the live one that Flux applies its infrastructure/<name>/
+// folders from, and that is the folder under clusters/ its Kustomizations are in (flux bootstrap --path), which a
+// cluster renamed as the README says keeps. A Robot template name that another cluster takes over (a new one, whose
+// servers have no template yet) is no move of the template: the same name on other servers is one to upload and apply.
+// The trees' Kustomizations are read at the first question only.
+func liveClusters(before, after *preview.Source) sameCluster {
+	var folders [2]map[string]string
+	return func(was, is string) bool {
+		if folders[0] == nil {
+			folders = [2]map[string]string{clusterFolders(before), clusterFolders(after)}
+		}
+		f := folders[0][was]
+		return f != "" && f == folders[1][is]
+	}
+}
+
+// clusterFolders maps each cluster's name to the folder under clusters/ whose Flux Kustomizations apply its
+// infrastructure/<name>/ folders; none when the tree's Kustomizations cannot be read (then no template is taken as
+// moved, and a moved one shows as removed and added, which asks more of the admin, never less).
+func clusterFolders(src *preview.Source) map[string]string {
+	out := map[string]string{}
+	ks, err := src.Kustomizations()
+	if err != nil {
+		return out
+	}
+	for _, k := range ks {
+		rest, ok := strings.CutPrefix(k.Path, flux.ContentRoot+"/")
+		if name, _, _ := strings.Cut(rest, "/"); ok && name != "" && out[name] == "" {
+			out[name] = k.Cluster
+		}
+	}
+	return out
 }

@@ -132,6 +132,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 				return err
 			}
 			formerForms := a.robotForms()
+			sameLive := a.formerLiveClusters(m, t, formerForms)
 			res, err := w.Write(t, func(_ string, b []byte) bool { return manifest.Owned(b) })
 			var conflict *tree.ConflictError
 			var unwritable *tree.UnwritableError
@@ -154,7 +155,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 			for _, p := range res.Removed {
 				fmt.Fprintf(a.stderr, "removed %s\n", p)
 			}
-			a.noteHetzner(res, t, formerForms)
+			a.noteHetzner(res, t, formerForms, sameLive)
 			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole,
 			// and on files that look generated anywhere.
 			if entries, err := tree.Entries(a.outDir, []string{"."}); err == nil {
@@ -298,11 +299,57 @@ func (a *app) robotForms() map[string][]byte {
 	return out
 }
 
+// formerLiveClusters is sameCluster for the tree on disk before the write and the one the model generates (see
+// liveClusters): a cluster now is the one Flux applies from its flux.path. The disk's Kustomizations are read before
+// the write, and only when a Robot template's name is in another folder than before, the one case it decides.
+func (a *app) formerLiveClusters(m *spec.Model, t *tree.Tree, former map[string][]byte) sameCluster {
+	now := map[string]string{}   // cluster name -> its folder under clusters/
+	names := map[string]string{} // Robot template name -> its folder under hetzner/ in the new tree
+	for _, c := range m.Clusters {
+		now[c.Name] = strings.TrimPrefix(c.Flux.Path, spec.ClustersDir+"/")
+		if data, ok := t.File(path.Join(render.HetznerDir(c), render.HetznerFormFile)); ok {
+			names[render.HetznerTemplateName(data)] = render.HetznerDir(c)
+		}
+	}
+	var before map[string]string
+	for p, b := range former {
+		if dir, ok := names[render.HetznerTemplateName(b)]; ok && dir != path.Dir(p) {
+			before = a.diskClusterFolders()
+			break
+		}
+	}
+	return func(was, is string) bool {
+		f := before[was]
+		return f != "" && f == now[is]
+	}
+}
+
+// diskClusterFolders is clusterFolders for the tree on disk, read from its clusters/ folder (and its ownership record,
+// which says where its Kustomizations' paths start); none when it cannot be read.
+func (a *app) diskClusterFolders() map[string]string {
+	entries, err := tree.Entries(a.outDir, []string{spec.ClustersDir})
+	if err != nil {
+		return nil
+	}
+	disk := tree.Files(a.outDir)
+	files := map[string][]byte{}
+	for _, p := range append(entries, tree.OwnedFile) {
+		if b, err := fs.ReadFile(disk, p); err == nil {
+			files[p] = b
+		}
+	}
+	src, err := preview.FromFiles(files)
+	if err != nil {
+		return nil
+	}
+	return clusterFolders(src)
+}
+
 // noteHetzner says which clusters' Robot templates the write changed: Flux never applies them, so until the admin
 // uploads one it is not live, whatever verify and explain say about it. former are the forms on disk before. Robot
-// knows a template by its name, so a folder that goes away while one with the same template name comes (a cluster
-// renamed, its template name kept) is that template moved: neither new nor to remove from Robot.
-func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string][]byte) {
+// knows a template by its name, so a template name in another folder than before (a cluster renamed, its template
+// name kept; same says it is one live cluster) is that template moved: neither new nor to remove from Robot.
+func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string][]byte, same sameCluster) {
 	changed := map[string]bool{}
 	for _, p := range append(slices.Clone(res.Written), res.Removed...) {
 		if rest, ok := strings.CutPrefix(p, render.HetznerRoot+"/"); ok {
@@ -312,48 +359,50 @@ func (a *app) noteHetzner(res tree.Result, t *tree.Tree, former map[string][]byt
 		}
 	}
 	form := func(dir string) string { return path.Join(dir, render.HetznerFormFile) }
-	gone := map[string]string{} // Robot template name -> the folder that no longer holds it
-	for dir := range changed {
-		if _, ok := t.File(form(dir)); !ok {
-			if name := render.HetznerTemplateName(former[form(dir)]); name != "" {
-				gone[name] = dir
-			}
-		}
+	before, after := map[string]string{}, map[string]string{} // folder -> the Robot template name its form holds
+	for p, b := range former {
+		before[path.Dir(p)] = render.HetznerTemplateName(b)
 	}
-	movedFrom, movedTo := map[string]string{}, map[string]bool{}
 	for dir := range changed {
 		if data, ok := t.File(form(dir)); ok {
-			if _, existed := former[form(dir)]; !existed {
-				if from, ok := gone[render.HetznerTemplateName(data)]; ok {
-					movedFrom[dir], movedTo[from] = from, true
-				}
-			}
+			after[dir] = render.HetznerTemplateName(data)
 		}
+	}
+	moved := templateMoves(before, after, same) // new folder -> old one
+	away := map[string]bool{}                   // the folders whose template moved to another
+	for _, was := range moved {
+		away[was] = true
 	}
 	for _, dir := range slices.Sorted(maps.Keys(changed)) {
 		data, ok := t.File(form(dir))
+		_, existed := former[form(dir)]
+		from, in := moved[dir]
 		switch {
-		case !ok && movedTo[dir]:
-			continue // said with the folder it moved to
+		case in && bytes.Equal(former[form(from)], data):
+			fmt.Fprintf(a.stderr, "note: the Robot firewall template %s moved from %s/ to %s/ unchanged: it is the template "+
+				"Robot has, nothing to upload or remove\n", after[dir], from, dir)
+		case ok:
+			what, until := "in "+dir+"/ changed", "the servers keep the old one"
+			switch {
+			case in:
+				what = fmt.Sprintf("%s (moved from %s/ to %s/) changed", after[dir], from, dir)
+			case !existed || away[dir]:
+				what, until = "in "+dir+"/ is new", "it filters nothing"
+			}
+			fmt.Fprintf(a.stderr, "note: the Robot firewall template %s, and Flux does not apply it: upload %s "+
+				"to Robot and apply it to each server of the cluster (docs/firewall.md, \"The Hetzner escape hatch\"); until "+
+				"then %s, whatever verify says\n", what, form(dir), until)
+		}
+		// The template the folder held is no longer generated, unless it moved: the folder went, or holds another
+		// cluster's template moved in (two clusters that swap names swap folders).
+		switch {
+		case !existed || away[dir]:
 		case !ok:
 			fmt.Fprintf(a.stderr, "note: %s/ is no longer generated: its Robot template stays in Robot, and on the servers "+
 				"it is applied to, until you remove it there\n", dir)
-			continue
+		case in:
+			fmt.Fprintf(a.stderr, "note: the Robot firewall template %s that %s/ held is no longer generated: it stays in "+
+				"Robot, and on the servers it is applied to, until you remove it there\n", before[dir], dir)
 		}
-		what, until := "in "+dir+"/ changed", "the servers keep the old one"
-		if from, ok := movedFrom[dir]; ok {
-			name := render.HetznerTemplateName(data)
-			if bytes.Equal(former[form(from)], data) {
-				fmt.Fprintf(a.stderr, "note: the Robot firewall template %s moved from %s/ to %s/ unchanged: it is the template "+
-					"Robot has, nothing to upload or remove\n", name, from, dir)
-				continue
-			}
-			what = fmt.Sprintf("%s (moved from %s/ to %s/) changed", name, from, dir)
-		} else if _, existed := former[form(dir)]; !existed {
-			what, until = "in "+dir+"/ is new", "it filters nothing"
-		}
-		fmt.Fprintf(a.stderr, "note: the Robot firewall template %s, and Flux does not apply it: upload %s "+
-			"to Robot and apply it to each server of the cluster (docs/firewall.md, \"The Hetzner escape hatch\"); until "+
-			"then %s, whatever verify says\n", what, form(dir), until)
 	}
 }

@@ -549,6 +549,78 @@ func TestGenerateRobotTemplateMovedWithItsCluster(t *testing.T) {
 	}
 }
 
+// A Robot template name that another cluster takes over (a new one; the cluster that had it renamed, under a new
+// template name) is no move: the new cluster's servers have no template yet, so it is to upload and apply to them,
+// however alike the files are (one node, the same admin: the same form). generate said it "moved ... unchanged: it
+// is the template Robot has, nothing to upload or remove", leaving the new servers without their escape hatch.
+func TestGenerateRobotTemplateNameTakenOverIsNotMoved(t *testing.T) {
+	w := newWorkspace(t)
+	alpha := `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: alpha
+    apiServer: {host: api.alpha.example.com, port: 6443}
+    nodes: [{name: a1, addresses: [198.51.100.1], roles: [control-plane]}]
+    cilium: {version: 1.16.0, auditMode: false}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+    hetzner: {template: alpha-fw, adminSources: [203.0.113.7/32]}
+`
+	w.mustGenerate(alpha)
+	delta := strings.NewReplacer("alpha-fw", "alpha-fw", "alpha", "delta", "198.51.100.1", "198.51.100.4").Replace(alpha[strings.Index(alpha, "  - name:"):])
+	renamed := strings.NewReplacer("  - name: alpha\n", "  - name: gamma\n    flux: {path: clusters/alpha}\n", "template: alpha-fw", "template: gamma-fw").Replace(alpha)
+	stderr := w.mustGenerate(renamed + delta)
+	for _, want := range []string{
+		"note: the Robot firewall template in hetzner/delta/ is new, and Flux does not apply it: upload hetzner/delta/firewall-template.form",
+		"note: hetzner/alpha/ is no longer generated",
+	} {
+		if !strings.Contains(stderr, want) || strings.Contains(stderr, "moved from") {
+			t.Errorf("a template name another cluster takes over: want %q, and no move, in:\n%s", want, stderr)
+		}
+	}
+	if got := w.read("hetzner/delta/firewall-template.form"); !strings.Contains(got, "name=alpha-fw&") {
+		t.Fatalf("the case needs delta to hold alpha-fw:\n%s", got)
+	}
+}
+
+// Two clusters that swap names (each its flux.path and its template name kept) swap folders under hetzner/: each
+// template is the one Robot has, on the same servers. generate paired only a folder that went away with one that
+// came, so it said both templates changed, to upload, and the servers kept the old ones; and a folder left holding
+// another's template did not say that its own is no longer generated.
+func TestGenerateRobotTemplatesSwappedWithTheirClusters(t *testing.T) {
+	w := newWorkspace(t)
+	two := twoNodes + strings.NewReplacer("alpha", "beta", "198.51.100.", "198.51.101.").Replace(twoNodes[strings.Index(twoNodes, "  - name: alpha"):])
+	named := strings.NewReplacer("hetzner: {adminSources", "hetzner: {template: TEMPLATE, adminSources").Replace(two)
+	named = strings.Replace(named, "TEMPLATE", "alpha-fw", 1)
+	named = strings.Replace(named, "TEMPLATE", "beta-fw", 1)
+	w.mustGenerate(named)
+	swapped := strings.NewReplacer("  - name: alpha\n", "  - name: beta\n    flux: {path: clusters/alpha}\n",
+		"  - name: beta\n", "  - name: alpha\n    flux: {path: clusters/beta}\n").Replace(named)
+	stderr := w.mustGenerate(swapped)
+	for _, want := range []string{
+		"note: the Robot firewall template alpha-fw moved from hetzner/alpha/ to hetzner/beta/ unchanged: it is the template Robot has, nothing to upload or remove\n",
+		"note: the Robot firewall template beta-fw moved from hetzner/beta/ to hetzner/alpha/ unchanged: it is the template Robot has, nothing to upload or remove\n",
+	} {
+		if !strings.Contains(stderr, want) || strings.Contains(stderr, "upload hetzner/") || strings.Contains(stderr, "no longer generated") {
+			t.Errorf("two clusters swapping names: want %q, and nothing to upload or remove, in:\n%s", want, stderr)
+		}
+	}
+	// beta (renamed alpha) keeps its folder clusters/beta and takes beta-fw to hetzner/alpha/, where alpha-fw was; the
+	// cluster that had alpha-fw is gone, so alpha-fw is no longer generated, though its folder is.
+	gone := strings.Replace(named[:strings.Index(named, "  - name: beta")], "  - name: alpha\n", "  - name: placeholder\n", 1)
+	gone = gone[:strings.Index(gone, "  - name: placeholder")] + strings.Replace(named[strings.Index(named, "  - name: beta"):], "  - name: beta\n", "  - name: alpha\n    flux: {path: clusters/beta}\n", 1)
+	w.mustGenerate(named)
+	stderr = w.mustGenerate(gone)
+	for _, want := range []string{
+		"note: the Robot firewall template beta-fw moved from hetzner/beta/ to hetzner/alpha/ unchanged",
+		"note: the Robot firewall template alpha-fw that hetzner/alpha/ held is no longer generated: it stays in Robot, and on the servers it is applied to, until you remove it there\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("a folder left holding another cluster's template: want %q in:\n%s", want, stderr)
+		}
+	}
+}
+
 // A chart version that is written anew but may name the release installed (v1.16.0 for 1.16.0, a range that admits
 // it) installs no new image, so it restarts no agent: the geneve change with audit mode on and VXLAN's port closed
 // is refused as it is without it, and says to restart the agents when let through. A chart that is certainly another

@@ -28,9 +28,12 @@ const (
 	InstallRetries = 3
 )
 
+// ContentRoot holds the clusters' applied objects, one folder each (ContentDir).
+const ContentRoot = "infrastructure"
+
 // ContentDir is the folder holding a cluster's applied objects, outside the bootstrap path so that the root
 // Kustomization of flux bootstrap applies only the Flux Kustomizations, which then apply these folders in order.
-func ContentDir(c spec.Cluster) string { return path.Join("infrastructure", c.Name) }
+func ContentDir(c spec.Cluster) string { return path.Join(ContentRoot, c.Name) }
 
 // ComponentDir is the folder one Flux Kustomization applies.
 func ComponentDir(c spec.Cluster, component string) string {

@@ -496,14 +496,17 @@ func (v *validator) nodesUnknown(p string) bool {
 // through k8sServiceHost) included, while every firewall check still passes. A node renumbered, or a control plane's
 // old address given to a new worker, leaves such a spec behind. An address no node has may be a VIP or a load
 // balancer, and is taken. p is the cluster's path, to leave the check to the nodes' own problems when they hide roles.
+// An address written in a form the host check refuses (IPv4-mapped, with a zone) is compared as the address its hint
+// says to write, so that following the hint does not bring this problem up only in the next run.
 func (v *validator) apiEndpoint(p, path, host string, nodes []Node) {
 	a, err := netip.ParseAddr(host)
 	if err != nil || v.nodesUnknown(p) {
 		return
 	}
+	a = a.Unmap().WithZone("")
 	for _, n := range nodes {
 		for _, s := range n.Addresses {
-			if b, err := netip.ParseAddr(s); err == nil && b == a && !slices.Contains(n.Roles, RoleControlPlane) {
+			if b, err := netip.ParseAddr(s); err == nil && b.Unmap().WithZone("") == a && !slices.Contains(n.Roles, RoleControlPlane) {
 				v.fail(path, "name a control plane's address, or an address that reaches them all: a VIP, a load balancer, a DNS name",
 					"%s is the address of %s, which is not a control plane: Talos runs the API server on control planes only", host, n.Name)
 				return

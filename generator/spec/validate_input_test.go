@@ -561,6 +561,16 @@ func TestAPIServerOnAWorkersAddress(t *testing.T) {
 	}
 }
 
+// An API server address written in a form the host check refuses, with a hint to write it plainly, is the node's
+// address all the same: both problems come in one run, not the worker's only after the hint is followed.
+func TestAPIServerOnAWorkersAddressWrittenOtherwise(t *testing.T) {
+	worker := []string{"roles: [control-plane]}\n", "roles: [control-plane]}\n      - {name: w1, addresses: [159.69.60.183], roles: [worker]}\n"}
+	wantProblemsIn(t, "", append([]string{"host: api.example.com", `host: "::ffff:159.69.60.183"`}, worker...),
+		`fw.yaml:5:23: clusters[0].apiServer.host: ::ffff:159.69.60.183 is an IPv4-mapped IPv6 address, which no packet carries (write the IPv4 address 159.69.60.183)`,
+		`fw.yaml:5:23: clusters[0].apiServer.host: ::ffff:159.69.60.183 is the address of w1, which is not a control plane: Talos runs the API server on control planes only (name a control plane's address, or an address that reaches them all: a VIP, a load balancer, a DNS name)`,
+	)
+}
+
 // problemsOrNone loads a spec and returns its problems, none when it loads.
 func problemsOrNone(t *testing.T, yaml string) []string {
 	t.Helper()
