@@ -166,12 +166,13 @@ func TestGenerateRefusesLockoutWithAuditOff(t *testing.T) {
 	// An expected deny that is allowed leaves something open; it locks no one out, and the refusal says so.
 	exposed := strings.Replace(seed(false, false), "port: 2379/tcp, expect: denied", "port: icmp, expect: denied", 1)
 	code, _, stderr, _ = runSpec(t, exposed, "generate")
-	want := "kronform-gen: refusing to write output: 1 assertion(s) fail with audit mode off, so these policies would expose what they should deny; fix them"
+	want := "kronform-gen: refusing to write output: 1 assertion(s) fail with audit mode off, so these policies would expose what should be denied; " +
+		"fix them (audit mode is no way to work on these: with it on, the host policies drop nothing at all)\n"
 	if code != ExitFailure || !strings.Contains(stderr, want) {
 		t.Fatalf("an exposure: exit %d, want %q in:\n%s", code, want, stderr)
 	}
 	both := strings.Replace(seed(false, true), "port: 2379/tcp, expect: denied", "port: icmp, expect: denied", 1)
-	if _, _, stderr, _ = runSpec(t, both, "generate"); !strings.Contains(stderr, "so these policies could lock you out and expose what they should deny;") {
+	if _, _, stderr, _ = runSpec(t, both, "generate"); !strings.Contains(stderr, "so these policies could lock you out and expose what should be denied; fix them, or set cilium.auditMode: true while you work on them") {
 		t.Fatalf("a lockout and an exposure:\n%s", stderr)
 	}
 }

@@ -131,6 +131,10 @@ func (a *app) auditGuard(m *spec.Model) error {
 	// would have, and in one out of audit mode a failure it would not lift gets the tree refused with it on too.
 	unliftable := slices.ContainsFunc(checks, func(c firewall.Check) bool { return c.FailsInAuditMode() })
 	if !unliftable {
+		if exposesOnly(checks, refused) {
+			// Audit mode lifts drops; it cannot close what the policies leave open, and with it on they drop nothing.
+			return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail with audit mode off, so these policies %s; fix them (audit mode is no way to work on these: with it on, the host policies drop nothing at all)", a.outDir, n, harm(checks, refused))
+		}
 		return fail(ExitFailure, "refusing to write %s: %d assertion(s) fail with audit mode off, so these policies %s; fix them, or set cilium.auditMode: true while you work on them", a.outDir, n, harm(checks, refused))
 	}
 	// The fault is not (only) in the host policies: audit mode lets their drops pass, so pointing at "these policies",
@@ -155,9 +159,16 @@ func harm(checks []firewall.Check, refused func(firewall.Check) bool) string {
 	}
 	switch {
 	case lockout && exposure:
-		return "could lock you out and expose what they should deny"
+		return "could lock you out and expose what should be denied"
 	case exposure:
-		return "would expose what they should deny"
+		return "would expose what should be denied"
 	}
 	return "could lock you out"
+}
+
+// exposesOnly says whether every refused failure is an expected deny that is allowed: nothing to lift.
+func exposesOnly(checks []firewall.Check, refused func(firewall.Check) bool) bool {
+	return !slices.ContainsFunc(checks, func(c firewall.Check) bool {
+		return !c.OK && refused(c) && c.Assertion.Expect != spec.Denied
+	})
 }
