@@ -38,8 +38,8 @@ var MinCiliumVersion = semver.MustParse("1.13.0")
 // against (the chart and sources of 1.20.2): a later minor may rename a value or change what the host firewall does.
 var NewestCiliumMinor = semver.MustParse("1.20.0")
 
-// CiliumBeyondChecked returns the first release a version or range admits whose minor is newer than
-// NewestCiliumMinor, and whether there is one; false for a version that does not resolve (reported where it is
+// CiliumBeyondChecked returns the first release a version or range admits that is newer than NewestCiliumMinor's
+// minor (a later major included), and whether there is one; false for a version that does not resolve (reported where it is
 // validated).
 func CiliumBeyondChecked(version string) (*semver.Version, bool) {
 	res := resolve(version)
@@ -73,13 +73,19 @@ type resolution struct {
 	err             error
 }
 
+// beyondChecked says whether a release is newer than the minor NewestCiliumMinor names: a later minor of 1.x, or a
+// later major.
+func beyondChecked(major, minor uint64) bool {
+	return major > NewestCiliumMinor.Major() || (major == NewestCiliumMinor.Major() && minor > NewestCiliumMinor.Minor())
+}
+
 // resolveCiliumVersion is ResolveCiliumVersion, with the first admitted release beyond NewestCiliumMinor (nil: none).
 func resolveCiliumVersion(v string) (lowest, beyond *semver.Version, err error) {
 	if exact, err := semver.StrictNewVersion(v); err == nil {
 		if exact.LessThan(MinCiliumVersion) {
 			return nil, nil, fmt.Errorf("Cilium %s is older than %s, the oldest chart kronform-gen writes values for", v, MinCiliumVersion)
 		}
-		if exact.Major() == 1 && exact.Minor() > NewestCiliumMinor.Minor() {
+		if beyondChecked(exact.Major(), exact.Minor()) {
 			beyond = exact
 		}
 		return exact, beyond, nil
@@ -99,7 +105,7 @@ func resolveCiliumVersion(v string) (lowest, beyond *semver.Version, err error) 
 			if lowest == nil {
 				lowest = cand
 			}
-			if beyond == nil && minor > NewestCiliumMinor.Minor() {
+			if beyond == nil && beyondChecked(1, minor) {
 				beyond = cand
 			}
 			highest = cand
@@ -107,6 +113,17 @@ func resolveCiliumVersion(v string) (lowest, beyond *semver.Version, err error) 
 	}
 	if lowest == nil {
 		return nil, nil, fmt.Errorf("range %q admits no Cilium 1.x release", v)
+	}
+	// A range may admit a later major too ("1.20.x || 2.x"), and Flux installs the newest release it admits.
+	for major := uint64(2); beyond == nil && major <= 9; major++ {
+		for minor := uint64(0); beyond == nil && minor <= 60; minor++ {
+			for patch := uint64(0); patch <= 60; patch++ {
+				if cand := semver.New(major, minor, patch, "", ""); c.Check(cand) {
+					beyond = cand
+					break
+				}
+			}
+		}
 	}
 	if lowest.LessThan(MinCiliumVersion) {
 		return nil, nil, fmt.Errorf("range %q admits %s, older than %s, the oldest chart kronform-gen writes values for", v, lowest, MinCiliumVersion)
