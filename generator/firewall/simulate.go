@@ -637,6 +637,8 @@ type CiliumVerdict struct {
 	// policyDrop says the policies dropped it (a deny rule, or default deny): the one drop audit mode lets pass,
 	// whether or not the cluster is in audit mode now.
 	policyDrop bool
+	// overAllow says a deny rule dropped what an allow rule lets through: without the deny it would pass.
+	overAllow bool
 }
 
 // sortedPolicies is Policies in name order, the order verdicts evaluate them in, sorted once.
@@ -722,6 +724,7 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress, v6 bool, peer identity, p
 			v.Policy, v.Rule = r.policy, fmt.Sprintf("%s[%d]", r.kind, r.index)
 			v.Reason = fmt.Sprintf("%s (%s) denies %s %s %s; deny wins over every allow", r.ref(), r.describe(), portText, peerWord, peer)
 			v.Audit, v.policyDrop = s.Cluster.Cilium.AuditMode, true
+			v.overAllow = slices.ContainsFunc(allow, func(a rule) bool { return a.peerMatches(peer) && a.l4Matches(port) })
 			return v
 		}
 	}
