@@ -29,7 +29,7 @@ clusters:
 		// A later major is newer too, exact or admitted by a range that Flux resolves to its newest release.
 		"2.0.0":             `Cilium 2.0.0 is newer than 1.20,`,
 		"1.20.x || 2.x":     `"1.20.x || 2.x" admits Cilium 2.0.0, newer than 1.20,`,
-		"1.20.x || >=3.1.2": `"1.20.x || >=3.1.2" admits Cilium 3.1.2, newer than 1.20,`,
+		"1.20.x || >=3.2.0": `"1.20.x || >=3.2.0" admits Cilium 3.2.0, newer than 1.20,`,
 		"1.20.3-pre":        "",
 		"1.20.9":            "",
 		"~1.20.0":           "",
