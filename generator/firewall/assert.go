@@ -270,8 +270,8 @@ func outsideSenders(sim *Simulator, port spec.FlowPort) []string {
 // Whether a CIDR peer (a CIDR outside its holes) matches is all a rule knows of an outside address, so addresses that
 // every such peer of the rules, allow and deny, matches alike get the same verdict on every node: the address space
 // is cut at the peers' boundaries and at the ranges that cannot be outside, and the first outside address of each
-// piece that some peer tells apart from the world address of its family is tried, in address order. Exact, and at
-// most 2n+1 addresses per family for n boundaries.
+// piece that some peer tells apart from the world address of its family, and that could fare better than it, is
+// tried, in address order. Exact, and at most 2n+1 addresses per family for n boundaries.
 func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 	avoid := slices.Clone(notOutside)
 	for _, n := range sim.Cluster.Nodes {
@@ -282,10 +282,11 @@ func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 		}
 	}
 	var peers []cidrPeer
+	var denies []bool // per peer: a deny rule's
 	var cuts []netip.Prefix
 	for _, p := range sim.sortedPolicies() {
 		allow, deny := sim.rulesOf(p, egress)
-		for _, r := range append(slices.Clone(allow), deny...) {
+		for i, r := range append(slices.Clone(allow), deny...) {
 			if !r.l4Matches(port) {
 				continue
 			}
@@ -299,7 +300,7 @@ func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 				if !ok {
 					continue
 				}
-				peers = append(peers, cp)
+				peers, denies = append(peers, cp), append(denies, i >= len(allow))
 				cuts = append(cuts, cp.cidr)
 				cuts = append(cuts, cp.except...)
 			}
@@ -325,12 +326,24 @@ func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 		if v6 {
 			whole = netip.MustParsePrefix("::/0")
 		}
-		seen := map[string]bool{signature(sim.worldAddress(v6)): true}
+		world := signature(sim.worldAddress(v6))
+		// An address that no allow peer matches but the world address's, and that every deny peer of the world
+		// address matches, gets in (or out) on no node where the world address does not: trying it proves nothing,
+		// and a policy of many deny CIDRs would be tried, and its failures printed, from each.
+		worldCovers := func(sig string) bool {
+			for i := range peers {
+				if denies[i] && world[i] == '1' && sig[i] == '0' || !denies[i] && sig[i] == '1' && world[i] == '0' {
+					return false
+				}
+			}
+			return true
+		}
+		seen := map[string]bool{world: true}
 		for _, a := range pieces(whole, cuts) {
 			if slices.ContainsFunc(avoid, func(p netip.Prefix) bool { return p.Contains(a) }) {
 				continue
 			}
-			if sig := signature(a); !seen[sig] {
+			if sig := signature(a); !seen[sig] && !worldCovers(sig) {
 				seen[sig] = true
 				out = append(out, a.String())
 			}
