@@ -248,12 +248,13 @@ func outsideChecks(sim *Simulator) []Check {
 }
 
 // notOutside are the ranges no sender outside the cluster comes from: unspecified and "this network", loopback,
-// link-local, multicast and IPv4's reserved class E (broadcast included). A rule naming them lets no one in.
+// link-local, multicast, IPv4's reserved class E (broadcast included) and IPv4-mapped IPv6 addresses, which no packet
+// carries (the spec refuses them as peers; the kernel drops an IPv6 packet from one). A rule naming them lets no one in.
 var notOutside = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("169.254.0.0/16"),
 	netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("::/128"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("fe80::/10"),
-	netip.MustParsePrefix("ff00::/8"),
+	netip.MustParsePrefix("::/128"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("::ffff:0:0/96"),
+	netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("ff00::/8"),
 }
 
 // outsideSenders are the senders outside the cluster a spec allows for: the world, and an outside address of every

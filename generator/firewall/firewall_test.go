@@ -522,6 +522,9 @@ clusters:
 		{"224.0.0.0/3", "world"},
 		{"169.254.0.0/15", "world 169.255.0.0"},
 		{"fe80::/10", "world"},
+		// The IPv4-mapped range is not written as a peer (the spec refuses it) but may be what a wider one leaves.
+		{"{cidr: \"::fffe:0:0/95\", except: [\"::fffe:0:0/96\"]}", "world"},
+		{"\"::/64\"", "world ::2"},
 		// Holds the world address: the rest of the world gets in nowhere the world address does not.
 		{"203.0.113.0/24", "world"},
 	} {
