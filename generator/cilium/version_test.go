@@ -21,14 +21,20 @@ clusters:
     cilium: {version: "%V%"}
 `
 	for version, want := range map[string]string{
-		"1.21.0":           `test.yaml:9:23: clusters[0].cilium.version: Cilium 1.21.0 is newer than 1.20,`,
-		"1.22.3":           `Cilium 1.22.3 is newer than 1.20,`,
-		"^1.16.0":          `"^1.16.0" admits Cilium 1.21.0, newer than 1.20,`,
-		">=1.19.0":         `">=1.19.0" admits Cilium 1.21.0`,
-		"1.20.9":           "",
-		"~1.20.0":          "",
-		">=1.19.0 <1.21.0": "",
-		"1.16.5":           "",
+		"1.21.0":      `test.yaml:9:23: clusters[0].cilium.version: Cilium 1.21.0 is newer than 1.20,`,
+		"1.22.3":      `Cilium 1.22.3 is newer than 1.20,`,
+		"^1.16.0":     `"^1.16.0" admits Cilium 1.21.0, newer than 1.20,`,
+		">=1.19.0":    `">=1.19.0" admits Cilium 1.21.0`,
+		"1.21.0-rc.1": `Cilium 1.21.0-rc.1 is newer than 1.20,`,
+		// A later major is newer too, exact or admitted by a range that Flux resolves to its newest release.
+		"2.0.0":             `Cilium 2.0.0 is newer than 1.20,`,
+		"1.20.x || 2.x":     `"1.20.x || 2.x" admits Cilium 2.0.0, newer than 1.20,`,
+		"1.20.x || >=3.2.0": `"1.20.x || >=3.2.0" admits Cilium 3.2.0, newer than 1.20,`,
+		"1.20.3-pre":        "",
+		"1.20.9":            "",
+		"~1.20.0":           "",
+		">=1.19.0 <1.21.0":  "",
+		"1.16.5":            "",
 	} {
 		m, err := spec.Load("test.yaml", []byte(strings.Replace(doc, "%V%", version, 1)), spec.Options{})
 		if err != nil {

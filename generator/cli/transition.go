@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -716,14 +717,15 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 // printMinorSkips warns of a chart version that moves Cilium by more than one minor release from the one the
 // baseline applies, up or down: Cilium tests upgrades and rollbacks only between consecutive minor releases, and its
 // upgrade notes for each minor say what to do before it (docs.cilium.io, Upgrade Guide). A range counts as the
-// lowest release it admits, the one whose values are written.
+// release Flux installs for it, the newest it admits (spec.CiliumInstalledMinor), not the lowest whose values are
+// written: 1.16.0 -> ">=1.17.0 <1.19.0" installs 1.18.
 func (a *app) printMinorSkips(m *spec.Model, steps []transition) {
 	for _, t := range steps {
 		if t.newRelease || t.releaseErr != nil || t.chart[0] == "" {
 			continue
 		}
-		from, err1 := spec.ResolveCiliumVersion(t.chart[0])
-		to, err2 := spec.ResolveCiliumVersion(t.chart[1])
+		from, err1 := spec.CiliumInstalledMinor(t.chart[0])
+		to, err2 := spec.CiliumInstalledMinor(t.chart[1])
 		if err1 != nil || err2 != nil || from.Major() != to.Major() {
 			continue
 		}
@@ -735,10 +737,17 @@ func (a *app) printMinorSkips(m *spec.Model, steps []transition) {
 		if to.Minor() < from.Minor() {
 			step = from.Minor() - 1
 		}
+		// A range names the release Flux installs for it.
+		name := func(v string, installed *semver.Version) string {
+			if _, err := semver.StrictNewVersion(v); err == nil {
+				return v
+			}
+			return fmt.Sprintf("%s (Flux installs the newest %d.%d release it admits)", v, installed.Major(), installed.Minor())
+		}
 		fmt.Fprintf(a.stderr, "warning: cluster %s: Cilium goes from %s to %s, across more than one minor release: Cilium "+
 			"tests upgrades and rollbacks only between consecutive minor releases (its Upgrade Guide), and each minor's upgrade "+
 			"notes say what to do before it; go through %d.%d first (its latest patch), let Flux apply it, then go on\n",
-			m.Clusters[t.cluster].Name, t.chart[0], t.chart[1], from.Major(), step)
+			m.Clusters[t.cluster].Name, name(t.chart[0], from), name(t.chart[1], to), from.Major(), step)
 	}
 }
 

@@ -742,7 +742,7 @@ func TestGenerateRefusesPoliciesAheadOfAgentsWhoseImageIsPinned(t *testing.T) {
 func TestGenerateWarnsOfSkippedCiliumMinors(t *testing.T) {
 	w := newWorkspace(t)
 	w.mustGenerate(twoNodes)
-	version := func(v string) string { return strings.Replace(twoNodes, "version: 1.16.0", "version: "+v, 1) }
+	version := func(v string) string { return strings.Replace(twoNodes, "version: 1.16.0", "version: '"+v+"'", 1) }
 	for _, c := range []struct{ to, want string }{
 		{"1.17.3", ""},
 		{"1.19.0", "warning: cluster alpha: Cilium goes from 1.17.3 to 1.19.0, across more than one minor release: Cilium tests " +
@@ -751,6 +751,15 @@ func TestGenerateWarnsOfSkippedCiliumMinors(t *testing.T) {
 		{"~1.17.0", "go through 1.18 first"},
 		{"1.18.2", ""},
 		{"1.18.3", ""},
+		// A range is the release Flux installs for it, the newest it admits, not the lowest whose values are written;
+		// one open past the newest minor kronform-gen knows counts as that minor.
+		{">=1.18.0 <1.21.0", "Cilium goes from 1.18.3 to >=1.18.0 <1.21.0 (Flux installs the newest 1.20 release it admits), " +
+			"across more than one minor release"},
+		{"1.20.1", ""},
+		{"^1.19.0", ""},
+		{"1.18.0", "Cilium goes from ^1.19.0 (Flux installs the newest 1.20 release it admits) to 1.18.0, across more than one " +
+			"minor release: Cilium tests upgrades and rollbacks only between consecutive minor releases (its Upgrade Guide), " +
+			"and each minor's upgrade notes say what to do before it; go through 1.19 first"},
 	} {
 		stderr := w.mustGenerate(version(c.to))
 		got := strings.Contains(stderr, "across more than one minor release")

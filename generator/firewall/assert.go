@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -212,6 +213,7 @@ const Outside = "outside"
 // owner); when none does, every trace is kept to show why.
 func outsideChecks(sim *Simulator) []Check {
 	var out []Check
+	senders := map[string][]string{} // per port, the same for every control plane
 	for _, n := range sim.Cluster.Nodes {
 		if !slices.Contains(n.Roles, spec.RoleControlPlane) {
 			continue
@@ -221,7 +223,10 @@ func outsideChecks(sim *Simulator) []Check {
 			{"50000/tcp", "someone outside the cluster reaches the Talos API (apid)"},
 		} {
 			port, _ := spec.ParseFlowPort(target.port)
-			senders := outsideSenders(sim, port)
+			if senders[target.port] == nil {
+				senders[target.port] = outsideSenders(sim, port)
+			}
+			senders := senders[target.port]
 			ch := Check{Cluster: sim.Cluster.Name, Assertion: spec.Assertion{From: Outside, To: "node:" + n.Name, Port: target.port, Expect: spec.Allowed},
 				Why: target.why + "; with no hetzner block naming the admin, tried from " + strings.Join(senders, ", ")}
 			var denied []Trace
@@ -248,12 +253,13 @@ func outsideChecks(sim *Simulator) []Check {
 }
 
 // notOutside are the ranges no sender outside the cluster comes from: unspecified and "this network", loopback,
-// link-local, multicast and IPv4's reserved class E (broadcast included). A rule naming them lets no one in.
+// link-local, multicast, IPv4's reserved class E (broadcast included) and IPv4-mapped IPv6 addresses, which no packet
+// carries (the spec refuses them as peers; the kernel drops an IPv6 packet from one). A rule naming them lets no one in.
 var notOutside = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"), netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("169.254.0.0/16"),
 	netip.MustParsePrefix("224.0.0.0/4"), netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("::/128"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("fe80::/10"),
-	netip.MustParsePrefix("ff00::/8"),
+	netip.MustParsePrefix("::/128"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("::ffff:0:0/96"),
+	netip.MustParsePrefix("fe80::/10"), netip.MustParsePrefix("ff00::/8"),
 }
 
 // outsideSenders are the senders outside the cluster a spec allows for: the world, and an outside address of every
@@ -270,8 +276,8 @@ func outsideSenders(sim *Simulator, port spec.FlowPort) []string {
 // Whether a CIDR peer (a CIDR outside its holes) matches is all a rule knows of an outside address, so addresses that
 // every such peer of the rules, allow and deny, matches alike get the same verdict on every node: the address space
 // is cut at the peers' boundaries and at the ranges that cannot be outside, and the first outside address of each
-// piece that some peer tells apart from the world address of its family is tried, in address order. Exact, and at
-// most 2n+1 addresses per family for n boundaries.
+// piece that some peer tells apart from the world address of its family, and that could fare better than it, is
+// tried, in address order. Exact, and at most 2n+1 addresses per family for n boundaries.
 func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 	avoid := slices.Clone(notOutside)
 	for _, n := range sim.Cluster.Nodes {
@@ -282,10 +288,11 @@ func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 		}
 	}
 	var peers []cidrPeer
+	var denies []bool // per peer: a deny rule's
 	var cuts []netip.Prefix
 	for _, p := range sim.sortedPolicies() {
 		allow, deny := sim.rulesOf(p, egress)
-		for _, r := range append(slices.Clone(allow), deny...) {
+		for i, r := range append(slices.Clone(allow), deny...) {
 			if !r.l4Matches(port) {
 				continue
 			}
@@ -299,7 +306,7 @@ func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 				if !ok {
 					continue
 				}
-				peers = append(peers, cp)
+				peers, denies = append(peers, cp), append(denies, i >= len(allow))
 				cuts = append(cuts, cp.cidr)
 				cuts = append(cuts, cp.except...)
 			}
@@ -310,13 +317,41 @@ func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 		return out
 	}
 	cuts = append(cuts, avoid...)
-	signature := func(a netip.Addr) string {
-		b := make([]byte, len(peers))
-		for i, p := range peers {
-			b[i] = '0'
-			if p.matches(a) {
-				b[i] = '1'
+	// The peers an address matches, found by one lookup per prefix length the peers have rather than by trying each
+	// peer: a policy of n CIDRs cuts the space into up to 2n+1 pieces, and trying every peer on each was quadratic.
+	byPrefix := map[netip.Prefix][]int{}
+	var lengths [2][]int // per family (0: IPv4), the prefix lengths of the peers
+	for i, p := range peers {
+		byPrefix[p.cidr] = append(byPrefix[p.cidr], i)
+		f := 0
+		if p.cidr.Addr().Is6() {
+			f = 1
+		}
+		if !slices.Contains(lengths[f], p.cidr.Bits()) {
+			lengths[f] = append(lengths[f], p.cidr.Bits())
+		}
+	}
+	matched := func(a netip.Addr) []int {
+		f := 0
+		if a.Is6() {
+			f = 1
+		}
+		var out []int
+		for _, l := range lengths[f] {
+			at, _ := a.Prefix(l)
+			for _, i := range byPrefix[at] {
+				if peers[i].matches(a) {
+					out = append(out, i)
+				}
 			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	signature := func(m []int) string {
+		b := make([]byte, 0, 4*len(m))
+		for _, i := range m {
+			b = binary.LittleEndian.AppendUint32(b, uint32(i))
 		}
 		return string(b)
 	}
@@ -325,12 +360,30 @@ func outsidePeers(sim *Simulator, port spec.FlowPort, egress bool) []string {
 		if v6 {
 			whole = netip.MustParsePrefix("::/0")
 		}
-		seen := map[string]bool{signature(sim.worldAddress(v6)): true}
+		world := matched(sim.worldAddress(v6))
+		// An address that no allow peer matches but the world address's, and that every deny peer of the world
+		// address matches, gets in (or out) on no node where the world address does not: trying it proves nothing,
+		// and a policy of many deny CIDRs would be tried, and its failures printed, from each.
+		worldCovers := func(m []int) bool {
+			for _, i := range m {
+				if _, in := slices.BinarySearch(world, i); !denies[i] && !in {
+					return false
+				}
+			}
+			for _, i := range world {
+				if _, in := slices.BinarySearch(m, i); denies[i] && !in {
+					return false
+				}
+			}
+			return true
+		}
+		seen := map[string]bool{signature(world): true}
 		for _, a := range pieces(whole, cuts) {
 			if slices.ContainsFunc(avoid, func(p netip.Prefix) bool { return p.Contains(a) }) {
 				continue
 			}
-			if sig := signature(a); !seen[sig] {
+			m := matched(a)
+			if sig := signature(m); !seen[sig] && !worldCovers(m) {
 				seen[sig] = true
 				out = append(out, a.String())
 			}

@@ -522,11 +522,48 @@ clusters:
 		{"224.0.0.0/3", "world"},
 		{"169.254.0.0/15", "world 169.255.0.0"},
 		{"fe80::/10", "world"},
-		{"203.0.113.0/24", "world 1.0.0.0"}, // holds the world address: the rest of the world is told apart
+		// The IPv4-mapped range is not written as a peer (the spec refuses it) but may be what a wider one leaves.
+		{"{cidr: \"::fffe:0:0/95\", except: [\"::fffe:0:0/96\"]}", "world"},
+		{"\"::/64\"", "world ::2"},
+		// Holds the world address: the rest of the world gets in nowhere the world address does not.
+		{"203.0.113.0/24", "world"},
 	} {
 		sim := NewSimulator(load(t, strings.Replace(doc, "%CIDRS%", c.cidrs, 1)).Clusters[0])
 		if got := strings.Join(outsidePeers(sim, port, false), " "); got != c.want {
 			t.Errorf("%s: tried %q, want %q", c.cidrs, got, c.want)
+		}
+	}
+	// A deny rule's hole is tried; the addresses it denies and the world address does not are no way in, however
+	// many: a block list of 200 networks adds no sender (and no failure trace) of its own.
+	var blocked []string
+	for i := range 100 {
+		blocked = append(blocked, fmt.Sprintf("198.%d.%d.0/24", 18+i%2, i), fmt.Sprintf("{cidr: \"2a0%d:%x::/32\", except: [\"2a0%d:%x::/48\"]}", i%10, i, i%10, i))
+	}
+	const denyDoc = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: peers
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: n1, addresses: [10.0.0.1, "2001:db8:ff::1"], roles: [control-plane]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: cp
+        nodes: {}
+        ingress:
+          - {entities: [world], ports: [6443/tcp]}
+        ingressDeny:
+          - {cidrs: [%CIDRS%], ports: [6443/tcp]}
+`
+	for _, c := range []struct{ cidrs, want string }{
+		{"{cidr: 0.0.0.0/0, except: [192.0.2.0/24]}", "world 192.0.2.0"},
+		{"198.18.0.0/15", "world"},
+		{strings.Join(blocked, ", "), "world"},
+	} {
+		sim := NewSimulator(load(t, strings.Replace(denyDoc, "%CIDRS%", c.cidrs, 1)).Clusters[0])
+		if got := strings.Join(outsidePeers(sim, port, false), " "); got != c.want {
+			t.Errorf("deny %.60s: tried %.200q, want %q", c.cidrs, got, c.want)
 		}
 	}
 }
@@ -706,8 +743,9 @@ clusters:
 	}
 }
 
-// A tunnel's packets leave from a port the kernel picks per inner flow: VXLAN in the local port range (32768-60999),
-// Geneve anywhere in 1-65535 (drivers/net/geneve.c: udp_flow_src_port(..., 1, USHRT_MAX, ...)), WireGuard from
+// A tunnel's packets leave from a port the kernel picks per inner flow: VXLAN in the local port range (32768-60998),
+// Geneve anywhere in 1-65534 (drivers/net/geneve.c: udp_flow_src_port(..., 1, USHRT_MAX, ...), whose max is never
+// picked), WireGuard from
 // 51871. A template that accepts the tunnel only from the ephemeral ports passes VXLAN whole and cuts Geneve's flows
 // from low ports: the check must hold for every source port the tunnel may use, not for 32768 alone.
 func TestTunnelSourcePorts(t *testing.T) {
@@ -742,8 +780,13 @@ clusters:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "from source port 1 (Geneve's packets leave from a port in 1-65535 the kernel picks per flow)"; !strings.Contains(traces[0].Hetzner.Reason, want) {
+	if want := "from source port 1 (Geneve's packets leave from a port in 1-65534 the kernel picks per flow)"; !strings.Contains(traces[0].Hetzner.Reason, want) {
 		t.Errorf("the trace does not say which source port is discarded, want %q:\n%s", want, traces[0])
+	}
+	// The top of the range is never picked: a template that takes it out cuts no flow.
+	for proto, top := range map[string]string{"vxlan": "32768-60998", "geneve": "1-65534"} {
+		m := load(t, strings.NewReplacer("%PROTO%", proto, "srcPort: 32768-65535", "srcPort: "+top).Replace(doc))
+		runFlows(t, m, []flowCase{{"n2", "n1", "8472/udp", "allowed", 3, "cp ingress[6]", "allowed"}})
 	}
 }
 

@@ -387,11 +387,20 @@ func worldEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems
 	for _, n := range sim.Cluster.Nodes {
 		// What the node loses, and why: a deny rule (which wins over every allow: narrow it), or default deny (add
 		// an allow rule). A service lost both ways (a deny for one family, default deny for the other) is named in
-		// both, since either fix lets it out.
+		// both, since either fix lets it out; so is one whose deny has no allow rule behind it, which needs both.
 		var lost, byDeny, byDefault, denyPorts, defaultPorts, denies, selected []string
 		for _, svc := range worldServices {
 			port, _ := spec.ParseFlowPort(svc.port)
-			tried, reached, denied, defaulted := false, false, false, false
+			// Per address tried, what lets it out: narrowing the deny that drops it (when an allow rule lets it
+			// through otherwise), an allow rule (default deny), or both (a deny with no allow behind it). The fixes
+			// named are those of the addresses that need the fewest: a deny that drops only addresses default deny
+			// drops anyway is no reason.
+			type need struct {
+				narrow, allow bool
+				deny          string
+			}
+			var needs []need
+			tried, reached := false, false
 			for _, to := range peers[svc.port] {
 				v6 := to.Is6()
 				if _, ok := spec.HostAddress(n, v6); !ok || (v6 && !sim.families.IPv6) || (!v6 && !sim.families.IPv4) {
@@ -406,17 +415,28 @@ func worldEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems
 				if selected == nil {
 					selected = v.Selected
 				}
+				nd := need{allow: !v.overAllow}
 				if v.Policy != "" {
-					denied = true
-					if ref := v.Policy + " " + v.Rule; !slices.Contains(denies, ref) {
-						denies = append(denies, ref)
-					}
-				} else {
-					defaulted = true
+					nd.narrow, nd.deny = true, v.Policy+" "+v.Rule
 				}
+				needs = append(needs, nd)
 			}
 			if !tried || reached {
 				continue
+			}
+			single := slices.ContainsFunc(needs, func(nd need) bool { return nd.narrow != nd.allow })
+			denied, defaulted := false, false
+			for _, nd := range needs {
+				if single && nd.narrow && nd.allow {
+					continue
+				}
+				if nd.narrow {
+					denied = true
+					if !slices.Contains(denies, nd.deny) {
+						denies = append(denies, nd.deny)
+					}
+				}
+				defaulted = defaulted || nd.allow
 			}
 			name := fmt.Sprintf("%s (%s)", svc.name, svc.port)
 			lost = append(lost, name)

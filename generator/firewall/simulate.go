@@ -52,16 +52,17 @@ type tunnel struct {
 }
 
 // tunnelsOf are the cluster's tunnels between nodes. The overlay's port (VXLAN, Geneve, tunnelPort) is sent to from
-// a port the kernel picks by a hash of the inner flow: VXLAN in the local port range (udp_flow_src_port with no
-// range of the device: 32768-60999, Cilium's tunnelSourcePortRange left at its default 0-0), Geneve in 1-65535
-// (drivers/net/geneve.c: udp_flow_src_port(..., 1, USHRT_MAX, ...); Cilium 1.20's setupGeneveDevice in
-// pkg/datapath/loader/netlink.go sets 1-65535 for 0-0 too). WireGuard sends from 51871 to 51871.
+// a port the kernel picks by a hash of the inner flow, udp_flow_src_port(net, skb, min, max, ...) in
+// include/net/udp.h: ((hash * (max - min)) >> 32) + min with a 32-bit hash, so min to max-1, never max. VXLAN with no
+// range of the device takes the local port range, 32768 and 60999, so 32768-60998 (Cilium's tunnelSourcePortRange
+// left at its default 0-0); Geneve takes 1 and USHRT_MAX (drivers/net/geneve.c; Cilium 1.20's setupGeneveDevice in
+// pkg/datapath/loader/netlink.go sets 1-65535 for 0-0 too), so 1-65534. WireGuard sends from 51871 to 51871.
 func tunnelsOf(c spec.Cluster) map[int]tunnel {
 	out := map[int]tunnel{}
 	if o := cilium.OverlayOf(c); o.Port != 0 {
-		t := tunnel{name: o.Name(), low: EphemeralPort, top: 60999}
+		t := tunnel{name: o.Name(), low: EphemeralPort, top: 60999 - 1}
 		if o.Protocol == "geneve" {
-			t.low, t.top = 1, 65535
+			t.low, t.top = 1, 65535-1
 		}
 		out[o.Port] = t
 	}
@@ -637,6 +638,8 @@ type CiliumVerdict struct {
 	// policyDrop says the policies dropped it (a deny rule, or default deny): the one drop audit mode lets pass,
 	// whether or not the cluster is in audit mode now.
 	policyDrop bool
+	// overAllow says a deny rule dropped what an allow rule lets through: without the deny it would pass.
+	overAllow bool
 }
 
 // sortedPolicies is Policies in name order, the order verdicts evaluate them in, sorted once.
@@ -722,6 +725,7 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress, v6 bool, peer identity, p
 			v.Policy, v.Rule = r.policy, fmt.Sprintf("%s[%d]", r.kind, r.index)
 			v.Reason = fmt.Sprintf("%s (%s) denies %s %s %s; deny wins over every allow", r.ref(), r.describe(), portText, peerWord, peer)
 			v.Audit, v.policyDrop = s.Cluster.Cilium.AuditMode, true
+			v.overAllow = slices.ContainsFunc(allow, func(a rule) bool { return a.peerMatches(peer) && a.l4Matches(port) })
 			return v
 		}
 	}

@@ -79,7 +79,7 @@ func (v *validator) ciliumValues(p string, c *Cluster) {
 		}
 	}
 	if x, ok := values["tunnelSourcePortRange"]; ok && x != "0-0" {
-		notModelled("tunnelSourcePortRange", "remove it; the kernel then picks them, which the check models: VXLAN 32768-60999, Geneve 1-65535",
+		notModelled("tunnelSourcePortRange", "remove it; the kernel then picks them, which the check models: VXLAN 32768-60998, Geneve 1-65534",
 			"tunnelSourcePortRange %v changes the source ports of the tunnel's packets, which the Robot firewall filters by", x)
 	}
 	if lb, ok := values["loadBalancer"].(map[string]any); ok {

@@ -28,7 +28,7 @@ func TestRawValuesSayOnlyWhatIsModelled(t *testing.T) {
 		}},
 		// The tunnel's source ports cross the Robot firewall, which the checks judge for the kernel's own picks.
 		{"tunnel source ports", "1.16.5", `{tunnelSourcePortRange: 1000-2000}`, []string{
-			`fw.yaml:10:39: clusters[0].cilium.values.tunnelSourcePortRange: tunnelSourcePortRange 1000-2000 changes the source ports of the tunnel's packets, which the Robot firewall filters by; kronform-gen's lock-out check does not model it, so it cannot promise this spec keeps you in (remove it; the kernel then picks them, which the check models: VXLAN 32768-60999, Geneve 1-65535)`,
+			`fw.yaml:10:39: clusters[0].cilium.values.tunnelSourcePortRange: tunnelSourcePortRange 1000-2000 changes the source ports of the tunnel's packets, which the Robot firewall filters by; kronform-gen's lock-out check does not model it, so it cannot promise this spec keeps you in (remove it; the kernel then picks them, which the check models: VXLAN 32768-60998, Geneve 1-65534)`,
 		}},
 		{"defaults said out loud", "1.16.5", `{policyEnforcementMode: default, policyCIDRMatchMode: [], routingMode: tunnel, tunnelProtocol: geneve, tunnelPort: 6082, tunnelSourcePortRange: 0-0}`, nil},
 		{"overlay keys of 1.14 and later", "~1.15.0", `{tunnel: disabled, routingMode: direct, tunnelProtocol: 6081, tunnelPort: 70000}`, []string{

@@ -38,8 +38,8 @@ var MinCiliumVersion = semver.MustParse("1.13.0")
 // against (the chart and sources of 1.20.2): a later minor may rename a value or change what the host firewall does.
 var NewestCiliumMinor = semver.MustParse("1.20.0")
 
-// CiliumBeyondChecked returns the first release a version or range admits whose minor is newer than
-// NewestCiliumMinor, and whether there is one; false for a version that does not resolve (reported where it is
+// CiliumBeyondChecked returns the first release a version or range admits that is newer than NewestCiliumMinor's
+// minor (a later major included), and whether there is one; false for a version that does not resolve (reported where it is
 // validated).
 func CiliumBeyondChecked(version string) (*semver.Version, bool) {
 	res := resolve(version)
@@ -53,13 +53,33 @@ func ResolveCiliumVersion(v string) (*semver.Version, error) {
 	return res.version, res.err
 }
 
+// CiliumInstalledMinor is the minor release Flux installs for a version or range: source-controller picks the newest
+// release a range admits. Which releases come after NewestCiliumMinor is unknown, so a range that reaches beyond it
+// counts as NewestCiliumMinor (or as its lowest release, when that is later); an exact version is itself.
+func CiliumInstalledMinor(v string) (*semver.Version, error) {
+	res := resolve(v)
+	if res.err != nil {
+		return nil, res.err
+	}
+	minor := func(v *semver.Version) *semver.Version { return semver.New(v.Major(), v.Minor(), 0, "", "") }
+	switch {
+	case res.beyond != nil && res.beyond.Major() > res.highest.Major():
+		return minor(res.beyond), nil // a later major: no minor of 1.x
+	case !beyondChecked(res.highest.Major(), res.highest.Minor()):
+		return minor(res.highest), nil
+	case beyondChecked(res.version.Major(), res.version.Minor()):
+		return minor(res.version), nil
+	}
+	return NewestCiliumMinor, nil
+}
+
 // resolve is resolveCiliumVersion, remembered.
 func resolve(v string) resolution {
 	if r, ok := resolved.Load(v); ok {
 		return r.(resolution)
 	}
 	var res resolution
-	res.version, res.beyond, res.err = resolveCiliumVersion(v)
+	res.version, res.highest, res.beyond, res.err = resolveCiliumVersion(v)
 	resolved.Store(v, res)
 	return res
 }
@@ -70,26 +90,33 @@ var resolved sync.Map
 
 type resolution struct {
 	version, beyond *semver.Version // beyond: see CiliumBeyondChecked
+	highest         *semver.Version // the newest 1.x release admitted
 	err             error
 }
 
-// resolveCiliumVersion is ResolveCiliumVersion, with the first admitted release beyond NewestCiliumMinor (nil: none).
-func resolveCiliumVersion(v string) (lowest, beyond *semver.Version, err error) {
+// beyondChecked says whether a release is newer than the minor NewestCiliumMinor names: a later minor of 1.x, or a
+// later major.
+func beyondChecked(major, minor uint64) bool {
+	return major > NewestCiliumMinor.Major() || (major == NewestCiliumMinor.Major() && minor > NewestCiliumMinor.Minor())
+}
+
+// resolveCiliumVersion is ResolveCiliumVersion, with the newest 1.x release admitted and the first admitted release
+// beyond NewestCiliumMinor (nil: none).
+func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, err error) {
 	if exact, err := semver.StrictNewVersion(v); err == nil {
 		if exact.LessThan(MinCiliumVersion) {
-			return nil, nil, fmt.Errorf("Cilium %s is older than %s, the oldest chart kronform-gen writes values for", v, MinCiliumVersion)
+			return nil, nil, nil, fmt.Errorf("Cilium %s is older than %s, the oldest chart kronform-gen writes values for", v, MinCiliumVersion)
 		}
-		if exact.Major() == 1 && exact.Minor() > NewestCiliumMinor.Minor() {
+		if beyondChecked(exact.Major(), exact.Minor()) {
 			beyond = exact
 		}
-		return exact, beyond, nil
+		return exact, exact, beyond, nil
 	}
 	c, err := semver.NewConstraint(v)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%q is neither a version nor a semver range: %v", v, err)
+		return nil, nil, nil, fmt.Errorf("%q is neither a version nor a semver range: %v", v, err)
 	}
 	// Cilium releases are 1.x.y; probing that grid finds the lowest admitted version and any break inside the range.
-	var highest *semver.Version
 	for minor := uint64(0); minor <= 60; minor++ {
 		for patch := uint64(0); patch <= 60; patch++ {
 			cand := semver.New(1, minor, patch, "", "")
@@ -99,22 +126,35 @@ func resolveCiliumVersion(v string) (lowest, beyond *semver.Version, err error) 
 			if lowest == nil {
 				lowest = cand
 			}
-			if beyond == nil && minor > NewestCiliumMinor.Minor() {
+			if beyond == nil && beyondChecked(1, minor) {
 				beyond = cand
 			}
 			highest = cand
 		}
 	}
 	if lowest == nil {
-		return nil, nil, fmt.Errorf("range %q admits no Cilium 1.x release", v)
+		return nil, nil, nil, fmt.Errorf("range %q admits no Cilium 1.x release", v)
+	}
+	// A range may admit a later major too ("1.20.x || 2.x"), and Flux installs the newest release it admits. The
+	// first and last patch of each minor find every range but one inside a minor's middle patches ("2.3.4 - 2.3.9"),
+	// at a tenth of the grid's cost.
+	for major := uint64(2); beyond == nil && major <= 9; major++ {
+		for minor := uint64(0); beyond == nil && minor <= 60; minor++ {
+			for _, patch := range []uint64{0, 60} {
+				if cand := semver.New(major, minor, patch, "", ""); c.Check(cand) {
+					beyond = cand
+					break
+				}
+			}
+		}
 	}
 	if lowest.LessThan(MinCiliumVersion) {
-		return nil, nil, fmt.Errorf("range %q admits %s, older than %s, the oldest chart kronform-gen writes values for", v, lowest, MinCiliumVersion)
+		return nil, nil, nil, fmt.Errorf("range %q admits %s, older than %s, the oldest chart kronform-gen writes values for", v, lowest, MinCiliumVersion)
 	}
 	for _, b := range CiliumValueBreaks {
 		if lowest.LessThan(b) && !highest.LessThan(b) {
-			return nil, nil, fmt.Errorf("range %q spans %d.%d, where the chart's values changed; narrow it to one side (for example ~%d.%d.0)", v, b.Major(), b.Minor(), lowest.Major(), lowest.Minor())
+			return nil, nil, nil, fmt.Errorf("range %q spans %d.%d, where the chart's values changed; narrow it to one side (for example ~%d.%d.0)", v, b.Major(), b.Minor(), lowest.Major(), lowest.Minor())
 		}
 	}
-	return lowest, beyond, nil
+	return lowest, highest, beyond, nil
 }
