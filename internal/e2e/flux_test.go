@@ -100,27 +100,7 @@ func reconcile(t *testing.T, ciliumVersion, repositoryPath string) {
 	testenv.Git(t, root, "commit", "--quiet", "-m", "kronform-gen: first generation")
 	gitURL := testenv.StartGitServer(t, root)
 
-	// The sops-age Secret, as the README tells users to create it:
-	// kubectl create secret generic sops-age --namespace=flux-system --from-file=age.agekey=e2e.agekey
-	apply(t, api, map[string]any{
-		"apiVersion": "v1", "kind": "Secret",
-		"metadata": map[string]any{"name": "sops-age", "namespace": testenv.FluxNamespace},
-		"data":     map[string]any{"age.agekey": base64.StdEncoding.EncodeToString([]byte(identity.String() + "\n"))},
-	})
-	// What flux bootstrap --path clusters/e2e would have created, and nothing else.
-	source := apply(t, api, map[string]any{
-		"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-		"metadata": map[string]any{"name": "flux-system", "namespace": testenv.FluxNamespace},
-		"spec":     map[string]any{"url": gitURL, "interval": "1m0s", "ref": map[string]any{"branch": "main"}},
-	})
-	apply(t, api, map[string]any{
-		"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-		"metadata": map[string]any{"name": "flux-system", "namespace": testenv.FluxNamespace},
-		"spec": map[string]any{
-			"interval": "10m0s", "path": "./" + path.Join(repositoryPath, "clusters", cluster), "prune": true,
-			"sourceRef": map[string]any{"kind": "GitRepository", "name": "flux-system"},
-		},
-	})
+	source := bootstrapFlux(t, api, identity, gitURL, "./"+path.Join(repositoryPath, "clusters", cluster))
 
 	generated := []string{"secrets", "cilium", "host-policies"}
 	order := waitKustomizationsReady(t, api, append(slices.Clone(generated), "apps"), 4*time.Minute)
@@ -434,6 +414,33 @@ func (g generator) generate() {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		g.t.Fatalf("kronform-gen generate: %v\n%s", err, out)
 	}
+}
+
+// bootstrapFlux creates what the README's kubectl create secret generic sops-age and flux bootstrap --path would
+// have, and nothing else: the sops-age Secret holding the age identity, the flux-system GitRepository following url's
+// main branch, and the flux-system Kustomization applying clusterPath (./...) with prune: true. It returns the
+// GitRepository.
+func bootstrapFlux(t *testing.T, api *testenv.APIServer, identity *age.X25519Identity, url, clusterPath string) *unstructured.Unstructured {
+	t.Helper()
+	apply(t, api, map[string]any{
+		"apiVersion": "v1", "kind": "Secret",
+		"metadata": map[string]any{"name": "sops-age", "namespace": testenv.FluxNamespace},
+		"data":     map[string]any{"age.agekey": base64.StdEncoding.EncodeToString([]byte(identity.String() + "\n"))},
+	})
+	source := apply(t, api, map[string]any{
+		"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+		"metadata": map[string]any{"name": "flux-system", "namespace": testenv.FluxNamespace},
+		"spec":     map[string]any{"url": url, "interval": "1m0s", "ref": map[string]any{"branch": "main"}},
+	})
+	apply(t, api, map[string]any{
+		"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+		"metadata": map[string]any{"name": "flux-system", "namespace": testenv.FluxNamespace},
+		"spec": map[string]any{
+			"interval": "10m0s", "path": clusterPath, "prune": true,
+			"sourceRef": map[string]any{"kind": "GitRepository", "name": "flux-system"},
+		},
+	})
+	return source
 }
 
 func apply(t *testing.T, api *testenv.APIServer, m map[string]any) *unstructured.Unstructured {

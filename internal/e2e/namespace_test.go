@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/base64"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,24 +69,7 @@ clusters:
 	commit("kronform-gen: a secret in a namespace nothing creates")
 	url := testenv.StartGitServer(t, root)
 
-	apply(t, api, map[string]any{
-		"apiVersion": "v1", "kind": "Secret",
-		"metadata": map[string]any{"name": "sops-age", "namespace": testenv.FluxNamespace},
-		"data":     map[string]any{"age.agekey": base64.StdEncoding.EncodeToString([]byte(identity.String() + "\n"))},
-	})
-	source := apply(t, api, map[string]any{
-		"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-		"metadata": map[string]any{"name": "flux-system", "namespace": testenv.FluxNamespace},
-		"spec":     map[string]any{"url": url, "interval": "1m0s", "ref": map[string]any{"branch": "main"}},
-	})
-	apply(t, api, map[string]any{
-		"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-		"metadata": map[string]any{"name": "flux-system", "namespace": testenv.FluxNamespace},
-		"spec": map[string]any{
-			"interval": "10m0s", "path": "./output/clusters/" + cluster, "prune": true,
-			"sourceRef": map[string]any{"kind": "GitRepository", "name": "flux-system"},
-		},
-	})
+	source := bootstrapFlux(t, api, identity, url, "./output/clusters/"+cluster)
 
 	secrets := object(t, "kustomize.toolkit.fluxcd.io/v1", "Kustomization", testenv.FluxNamespace, "secrets")
 	failed, err := api.WaitFor(secrets, "failed on the missing namespace", 2*time.Minute, func(o *unstructured.Unstructured) bool {
