@@ -195,11 +195,9 @@ func TestRunbookAudit(t *testing.T) {
 	}
 }
 
-// Audit mode lets Cilium's policy drops pass, nothing else: a Robot template that discards the admin, or a family
-// the agents do not run, locks the admin out with audit mode on too. generate refuses such a tree in audit mode as
-// well, instead of writing it with a warning that the drops pass.
-func TestGenerateRefusesLockoutAuditModeDoesNotLift(t *testing.T) {
-	robot := `apiVersion: kronform.dev/v1alpha1
+// robotDiscardsAdmin is a cluster in audit mode whose hand-written Robot rules discard everything but ssh and the
+// replies: the admin is locked out of 6443 and 50000 by Robot, which audit mode does not touch.
+const robotDiscardsAdmin = `apiVersion: kronform.dev/v1alpha1
 kind: ClusterSpec
 clusters:
   - name: kf
@@ -217,6 +215,12 @@ clusters:
         - {name: udp replies, ipVersion: ipv4, protocol: udp, dstPort: 32768-65535, action: accept}
         - {name: drop, action: discard}
 `
+
+// Audit mode lets Cilium's policy drops pass, nothing else: a Robot template that discards the admin, or a family
+// the agents do not run, locks the admin out with audit mode on too. generate refuses such a tree in audit mode as
+// well, instead of writing it with a warning that the drops pass.
+func TestGenerateRefusesLockoutAuditModeDoesNotLift(t *testing.T) {
+	robot := robotDiscardsAdmin
 	code, _, stderr, out := runSpec(t, robot, "generate")
 	if code != ExitFailure || !strings.Contains(stderr, "FAIL  kf: built-in: admin -> node:cp1 6443/tcp allowed") ||
 		!strings.Contains(stderr, "audit mode does not lift them all") || strings.Contains(stderr, "audit mode lets the drops pass") {
@@ -248,24 +252,7 @@ clusters:
 // a node has no address in the family) must not offer audit mode as the way to work on them, nor blame the host
 // policies: turning audit mode on gets the same tree refused again.
 func TestGenerateRefusalAuditOffSaysWhenAuditModeWouldNotHelp(t *testing.T) {
-	robot := `apiVersion: kronform.dev/v1alpha1
-kind: ClusterSpec
-clusters:
-  - name: kf
-    apiServer: {host: api.example.com}
-    nodes:
-      - {name: cp1, addresses: [159.69.60.182], roles: [control-plane]}
-    cilium: {version: 1.16.5, auditMode: false}
-    hostPolicies:
-      - {name: cp, preset: talos-control-plane}
-    hetzner:
-      adminSources: [89.23.224.44/32]
-      rules:
-        - {name: ssh, ipVersion: ipv4, protocol: tcp, dstPort: "22", action: accept}
-        - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}
-        - {name: udp replies, ipVersion: ipv4, protocol: udp, dstPort: 32768-65535, action: accept}
-        - {name: drop, action: discard}
-`
+	robot := strings.Replace(robotDiscardsAdmin, "auditMode: true}", "auditMode: false}", 1)
 	family := `apiVersion: kronform.dev/v1alpha1
 kind: ClusterSpec
 clusters:
