@@ -937,6 +937,47 @@ clusters:
 	}
 }
 
+// A CIDR peer written for the whole internet (0.0.0.0/0, ::/0: Cilium's world), or one whose except holes take the
+// node addresses out, does not mean the nodes: no warning. A narrower one holding a node's address still warns.
+func TestCIDRPeerLintLeavesTheWorldAlone(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: lint
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11, "2001:db8:5::11"], roles: [control-plane]}
+    cilium: {version: 1.16.5, values: {ipv6: {enabled: true}}}
+    hostPolicies:
+      - name: cp
+        nodes: {}
+        ingress:
+          - {entities: [world, cluster], icmp: [{type: 8}, {family: IPv6, type: 128}]}
+          - {entities: [world, cluster], ports: [6443/tcp]}
+        ingressDeny:
+          - {cidrs: [%CIDRS%], ports: [6443/tcp]}
+`
+	for cidrs, warned := range map[string]bool{
+		"0.0.0.0/0": false,
+		"\"::/0\"":  false,
+		"{cidr: 0.0.0.0/0, except: [89.23.224.0/24]}":          false,
+		"{cidr: 198.51.100.0/24, except: [198.51.100.0/28]}":   false,
+		"{cidr: 198.51.100.0/24, except: [198.51.100.128/25]}": true,
+		"198.51.100.0/24":   true,
+		"\"2001:db8::/32\"": true,
+	} {
+		_, warnings := Lint(load(t, strings.Replace(doc, "%CIDRS%", cidrs, 1)))
+		got := false
+		for _, w := range warnings {
+			got = got || strings.Contains(w.String(), "CIDR peers never match cluster nodes")
+		}
+		if got != warned {
+			t.Errorf("%s: warned %v, want %v: %v", cidrs, got, warned, warnings)
+		}
+	}
+}
+
 func TestTemplateEncoding(t *testing.T) {
 	m := load(t, strings.ReplaceAll(seedSpec, "%AUDIT%", "false"))
 	tpl, ok := BuildTemplate(m.Clusters[0])

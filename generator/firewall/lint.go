@@ -248,8 +248,9 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 	return errs, warnings
 }
 
-// cidrPeerWarnings flags CIDR peers that hold a node's address: the author meant the nodes, but Cilium gives node
-// traffic the host or remote-node identity, which CIDR peers never match.
+// cidrPeerWarnings flags CIDR peers that hold a node's address outside their except holes: the author meant the
+// nodes, but Cilium gives node traffic the host or remote-node identity, which CIDR peers never match. A /0 is
+// written for the whole internet, not for the nodes.
 func cidrPeerWarnings(m *spec.Model, cp string, c spec.Cluster) spec.Problems {
 	var out spec.Problems
 	for j, p := range c.HostPolicies {
@@ -260,15 +261,23 @@ func cidrPeerWarnings(m *spec.Model, cp string, c spec.Cluster) spec.Problems {
 			for k, r := range dir.rules {
 				for l, peer := range r.CIDRs {
 					prefix, err := netip.ParsePrefix(peer.CIDR)
-					if err != nil {
-						continue
+					if err != nil || prefix.Bits() == 0 {
+						continue // the whole internet (Cilium's world): written for it, not for the nodes
+					}
+					var holes []netip.Prefix
+					for _, e := range peer.Except {
+						if h, err := netip.ParsePrefix(e); err == nil {
+							holes = append(holes, h)
+						}
 					}
 					var hits []string
 					for _, n := range c.Nodes {
 						for _, s := range n.Addresses {
-							if a, err := netip.ParseAddr(s); err == nil && prefix.Contains(a) {
-								hits = append(hits, fmt.Sprintf("%s (%s)", n.Name, a))
+							a, err := netip.ParseAddr(s)
+							if err != nil || !prefix.Contains(a) || slices.ContainsFunc(holes, func(h netip.Prefix) bool { return h.Contains(a) }) {
+								continue
 							}
+							hits = append(hits, fmt.Sprintf("%s (%s)", n.Name, a))
 						}
 					}
 					if len(hits) == 0 {
