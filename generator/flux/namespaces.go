@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"gopkg.in/yaml.v3"
+	"sigs.k8s.io/kustomize/api/konfig"
 
 	"github.com/kronform/kronform-gen/generator/spec"
 )
@@ -136,7 +137,7 @@ func appliedFiles(tree Files, dir string) []string {
 	kustomizations := map[string]string{} // folder -> its kustomization file (kustomize refuses a folder with two)
 	for _, p := range paths {
 		isFile[p] = true
-		if slices.Contains(kustomizationFiles, path.Base(p)) && kustomizations[path.Dir(p)] == "" {
+		if slices.Contains(konfig.RecognizedKustomizationFileNames(), path.Base(p)) && kustomizations[path.Dir(p)] == "" {
 			kustomizations[path.Dir(p)] = p
 		}
 	}
@@ -193,9 +194,6 @@ func appliedFiles(tree Files, dir string) []string {
 	return slices.Compact(out)
 }
 
-// kustomizationFiles are the names kustomize reads a folder's kustomization from (konfig's recognized names).
-var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
-
 // namespaceObject is what NamespacesIn reads of an object.
 type namespaceObject struct {
 	APIVersion string `yaml:"apiVersion"`
@@ -206,7 +204,8 @@ type namespaceObject struct {
 }
 
 // documents splits a YAML stream at its document markers (a line that starts with ---, which no block or quoted
-// scalar may hold); each part keeps its marker line.
+// scalar may hold); each part keeps its marker line. The parts are slices of data, not copies as apimachinery's
+// YAMLReader makes them: gotk-components.yaml's hundreds of documents are split on every run.
 func documents(data []byte) [][]byte {
 	var out [][]byte
 	start := 0

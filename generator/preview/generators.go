@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"sigs.k8s.io/kustomize/api/konfig"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
@@ -15,11 +16,10 @@ import (
 	"github.com/kronform/kronform-gen/generator/manifest"
 )
 
-// kustomizationFiles are the names kustomize reads a folder's kustomization from (konfig's recognized names).
-var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
-
 // IsKustomizationFile says whether kustomize would read a file of this path as its folder's kustomization.
-func IsKustomizationFile(p string) bool { return slices.Contains(kustomizationFiles, path.Base(p)) }
+func IsKustomizationFile(p string) bool {
+	return slices.Contains(konfig.RecognizedKustomizationFileNames(), path.Base(p))
+}
 
 // KustomizationSecrets lists the Secrets a kustomization file (p, relative to the tree) makes or changes with values
 // kept in the clear: every secretGenerator literal, every env or file source that holds a value in the clear (a
@@ -264,7 +264,7 @@ func fileConfigs(p string, read func(string) ([]byte, bool), seen map[string]boo
 		}
 		return out
 	}
-	for _, name := range kustomizationFiles {
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
 		k := path.Join(p, name)
 		data, ok := read(k)
 		if !ok {
