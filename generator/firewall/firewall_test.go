@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,6 +30,18 @@ func load(t *testing.T, yaml string) *spec.Model {
 		t.Fatalf("spec does not load:\n%v", err)
 	}
 	return m
+}
+
+// failedChecks runs every check of a spec and names the ones that fail, sorted.
+func failedChecks(m *spec.Model) []string {
+	var out []string
+	for _, ch := range Verify(m) {
+		if !ch.OK {
+			out = append(out, ch.String())
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // seedSpec is the seed's cluster: one control plane behind the seed's Hetzner template, the seed's final policy.

@@ -112,15 +112,7 @@ clusters:
     hetzner: {adminSources: ["2a02:8108::/32"], filterIPv6: true}
 `
 	failures := func(audit, values string) []string {
-		m := load(t, strings.NewReplacer("%AUDIT%", audit, "%VALUES%", values).Replace(doc))
-		var out []string
-		for _, ch := range Verify(m) {
-			if !ch.OK {
-				out = append(out, ch.String())
-			}
-		}
-		slices.Sort(out)
-		return out
+		return failedChecks(load(t, strings.NewReplacer("%AUDIT%", audit, "%VALUES%", values).Replace(doc)))
 	}
 	want := []string{"admin -> node:cp1 50000/tcp allowed", "admin -> node:cp1 6443/tcp allowed"}
 	for _, audit := range []string{"false", "true"} {
