@@ -504,7 +504,8 @@ clusters:
 // The outside addresses tried for a port: the world, then the first address that can be outside of each range the
 // rules' CIDR peers tell apart from the world address, in address order.
 func TestOutsidePeers(t *testing.T) {
-	const doc = `
+	// peersCluster's one policy, cp, goes on with its rules.
+	const peersCluster = `
 apiVersion: kronform.dev/v1alpha1
 kind: ClusterSpec
 clusters:
@@ -516,7 +517,8 @@ clusters:
     hostPolicies:
       - name: cp
         nodes: {}
-        ingress:
+`
+	const doc = peersCluster + `        ingress:
           - {cidrs: [%CIDRS%], ports: [6443/tcp]}
           - {cidrs: [192.0.2.0/24], ports: [9100/tcp]}
 `
@@ -552,19 +554,7 @@ clusters:
 	for i := range 100 {
 		blocked = append(blocked, fmt.Sprintf("198.%d.%d.0/24", 18+i%2, i), fmt.Sprintf("{cidr: \"2a0%d:%x::/32\", except: [\"2a0%d:%x::/48\"]}", i%10, i, i%10, i))
 	}
-	const denyDoc = `
-apiVersion: kronform.dev/v1alpha1
-kind: ClusterSpec
-clusters:
-  - name: peers
-    apiServer: {host: api.example.com}
-    nodes:
-      - {name: n1, addresses: [10.0.0.1, "2001:db8:ff::1"], roles: [control-plane]}
-    cilium: {version: 1.16.5}
-    hostPolicies:
-      - name: cp
-        nodes: {}
-        ingress:
+	const denyDoc = peersCluster + `        ingress:
           - {entities: [world], ports: [6443/tcp]}
         ingressDeny:
           - {cidrs: [%CIDRS%], ports: [6443/tcp]}
