@@ -103,23 +103,41 @@ func (s *Schemas) Tree(t *tree.Tree) []Finding {
 			paths = append(paths, p)
 		}
 	}
-	// Files are independent and the validators are safe for concurrent use (the API server shares them between
-	// requests), so a large tree is validated on every core.
 	validatedFiles.Add(int64(len(paths)))
-	found := make([][]Finding, len(paths))
-	parallel.For(len(paths), 0, func(i int) {
-		b, _ := t.File(paths[i])
-		found[i] = s.File(paths[i], b)
+	// A file's findings depend on its bytes alone (its name only labels them), and a fleet's clusters share most of
+	// their files (the same policies, the same HelmRepository), so each distinct content is validated once and its
+	// findings are said for every file that holds it.
+	var contents [][]byte
+	holders := map[string][]string{}
+	for _, p := range paths {
+		b, _ := t.File(p)
+		if _, ok := holders[string(b)]; !ok {
+			contents = append(contents, b)
+		}
+		holders[string(b)] = append(holders[string(b)], p)
+	}
+	validatedContents.Add(int64(len(contents)))
+	// Contents are independent and the validators are safe for concurrent use (the API server shares them between
+	// requests), so a large tree is validated on every core.
+	found := make([][]Finding, len(contents))
+	parallel.For(len(contents), 0, func(i int) {
+		found[i] = s.File("", contents[i])
 	})
 	var out []Finding
-	for _, f := range found {
-		out = append(out, f...)
+	for i, fs := range found {
+		for _, p := range holders[string(contents[i])] {
+			for _, f := range fs {
+				f.File = p
+				out = append(out, f)
+			}
+		}
 	}
 	return sortFindings(out)
 }
 
-// validatedFiles counts the files Schemas.Tree validated, for tests of the cache.
-var validatedFiles atomic.Int64
+// validatedFiles counts the files Schemas.Tree validated, and validatedContents the distinct contents among them it
+// parsed and checked, for tests of the cache and of sharing.
+var validatedFiles, validatedContents atomic.Int64
 
 // Validated says whether a file of the tree holds Kubernetes objects: YAML files, except the .sops.yaml creation
 // rules and kronform-gen's own bookkeeping. JSON files (the Hetzner Robot template) are not Kubernetes objects.

@@ -383,3 +383,36 @@ func TestTreeNeverRemembersFilesThatMayHoldASecretValue(t *testing.T) {
 		}
 	}
 }
+
+// Files with the same bytes are validated once, and each of them still gets its own findings: a fleet's clusters
+// share most of their files.
+func TestSameContentIsValidatedOnceAndReportedForEveryFile(t *testing.T) {
+	s, err := DefaultSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: ns\nbogus: 1\n"
+	tr := tree.New()
+	for p, data := range map[string]string{
+		"c1/app.yaml":  bad,
+		"c2/app.yaml":  bad,
+		"c3/app.yaml":  bad,
+		"c1/good.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n",
+	} {
+		if err := tr.Add(p, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := validatedContents.Load()
+	got := strs(s.Tree(tr))
+	if n := validatedContents.Load() - before; n != 2 {
+		t.Errorf("validated %d contents, want 2 (three files share one)", n)
+	}
+	var want []string
+	for _, c := range []string{"c1", "c2", "c3"} {
+		want = append(want, c+"/app.yaml:6:1: ConfigMap ns/x: bogus: unknown field: not declared in the ConfigMap schema")
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
