@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/kronform/kronform-gen/generator/gitrepo"
@@ -122,5 +123,64 @@ spec: {interval: 1m0s, ref: %s, url: ssh://git@github.com/acme/fleet}
 		if err != nil || got != want {
 			t.Errorf("ref %s: %q (%s), %v; want %q", ref, got, why, err, want)
 		}
+	}
+}
+
+// A removal that suspend: true (or prune: false) in flux bootstrap's Kustomization lets through is warned about while
+// the branch Flux follows does not hold that setting: kustomize-controller prunes by the settings it had before the
+// revision that empties the folder, so the hold must be live first. Once it is on the followed branch, no warning.
+func TestRemovalHeldOnlyInThisChangeIsWarned(t *testing.T) {
+	gittest.Isolate(t)
+	w := newWorkspace(t)
+	gittest.Run(t, w.dir, "init", "-q", "-b", "main")
+	gittest.Run(t, w.dir, "remote", "add", "origin", "git@github.com:acme/fleet.git")
+	beta := strings.ReplaceAll(strings.SplitN(twoNodes, "  - name: alpha\n", 2)[1], "alpha", "beta")
+	both := twoNodes + "  - name: beta\n" + strings.ReplaceAll(beta, "198.51.100.", "198.51.101.")
+	w.mustGenerate(both)
+	sync := filepath.Join(w.dir, "output", "clusters", "beta", "flux-system", "gotk-sync.yaml")
+	if err := os.MkdirAll(filepath.Dir(sync), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bootstrap := func(hold string) {
+		t.Helper()
+		if err := os.WriteFile(sync, []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 10m0s, path: ./clusters/beta, `+hold+`, sourceRef: {kind: GitRepository, name: flux-system}}
+`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bootstrap("prune: true")
+	gittest.Run(t, w.dir, "add", "-A")
+	gittest.Run(t, w.dir, "commit", "-q", "-m", "alpha and beta")
+	gittest.Run(t, w.dir, "update-ref", "refs/remotes/origin/main", "HEAD") // as if pushed
+
+	const warning = "warning: clusters/beta: clusters/beta/flux-system/gotk-sync.yaml says %s, but not at origin/main " +
+		"(branch main of ssh://git@github.com/acme/fleet, which Flux follows (clusters/beta/flux-system/gotk-sync.yaml), " +
+		"as this clone last fetched or pushed it): unless it is live on the cluster already (flux suspend kustomization " +
+		"flux-system -n flux-system), Flux prunes by the settings it has when this change lands, and deletes what " +
+		"clusters/beta/cilium.yaml, clusters/beta/host-policies.yaml applied; commit and push the %s on its own first, " +
+		"and let Flux apply it\n"
+	for _, hold := range []struct{ fields, says string }{{"prune: true, suspend: true", "suspend: true"}, {"prune: false", "prune: false"}} {
+		bootstrap(hold.fields)
+		code, stderr := w.generate(twoNodes)
+		if want := fmt.Sprintf(warning, hold.says, hold.says); code != 0 || !strings.Contains(stderr, want) {
+			t.Errorf("%s in this change only: exit %d, want 0 and\n%s\nin:\n%s", hold.says, code, want, stderr)
+		}
+		gittest.Run(t, w.dir, "reset", "-q", "--hard", "HEAD")
+	}
+
+	// The hold committed and pushed on its own: Flux has it, and the removal deletes nothing.
+	bootstrap("prune: true, suspend: true")
+	gittest.Run(t, w.dir, "commit", "-q", "-am", "suspend beta")
+	gittest.Run(t, w.dir, "update-ref", "refs/remotes/origin/main", "HEAD")
+	if code, stderr := w.generate(twoNodes); code != 0 || strings.Contains(stderr, "warning: clusters/beta") {
+		t.Errorf("hold on the followed branch: exit %d, want 0 and no warning:\n%s", code, stderr)
 	}
 }

@@ -245,8 +245,12 @@ func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomizati
 	var blocks, refused, syncFiles, suspends []string
 	for _, folder := range slices.Sorted(maps.Keys(gone)) {
 		b, _, ok := liveBootstrap(folder, boot)
-		if !ok || b.Spec.Suspend || !b.Spec.Prune {
-			continue // Flux does not apply the folder from this tree, or deletes nothing when it empties
+		if !ok {
+			continue // Flux does not apply the folder from this tree
+		}
+		if b.Spec.Suspend || !b.Spec.Prune {
+			a.noteUnfollowedHold(m, folder, b, gone[folder]) // deletes nothing when it empties, if that is live
+			continue
 		}
 		if slices.Contains(allowed, folder) {
 			fmt.Fprintf(a.stderr, "note: --allow-prune=%s: Flux on that cluster will delete what %s applied\n", folder,
@@ -292,6 +296,46 @@ func (a *app) pruneGuard(m *spec.Model, t *tree.Tree, boot []preview.Kustomizati
 		strings.Join(dirs, ", "), strings.Join(syncFiles, ", "), strings.Join(bootDirs, ", "), strings.Join(bootDirs, ", "),
 		strings.Join(syncFiles, ", "),
 		strings.Join(suspends, "; "), strings.Join(refused, ","))
+}
+
+// noteUnfollowedHold warns when what lets a cluster folder's removal through (suspend: true or prune: false in flux
+// bootstrap's Kustomization, b) is in this tree but not in the one Flux follows (its branch as this clone last
+// fetched it, see baselines): kustomize-controller prunes by the settings it had before it applied the revision that
+// empties the folder, so unless the hold is live on the cluster already (flux suspend, or a commit Flux applied
+// first), Flux deletes what files applied. generate cannot see the cluster, so it says so and goes on: the refusal
+// it lifts names both ways to make the hold live.
+func (a *app) noteUnfollowedHold(m *spec.Model, folder string, b preview.Kustomization, files []string) {
+	src := b.Source()
+	c := spec.Cluster{Name: folder, Flux: spec.Flux{Path: spec.ClustersDir + "/" + folder, Namespace: src.Namespace, GitRepository: src.Name}}
+	bases, err := a.baselines(&spec.Model{Spec: spec.Spec{Clusters: []spec.Cluster{c}}})
+	if err != nil || len(bases) != 1 || bases[0].label == "in "+a.outDir {
+		return // no git repository: the tree on disk is all there is to judge by
+	}
+	base := bases[0]
+	dir := path.Dir(b.File)
+	there, err := base.files(dir)
+	if err != nil || len(there) == 0 {
+		return // the clone does not have flux bootstrap's files at that reference: nothing to compare with
+	}
+	ks, err := bootstraps(slices.Sorted(maps.Keys(there)), func(p string) ([]byte, bool) {
+		data, ok := there[p]
+		return data, ok
+	}, m.RepositoryPath)
+	if err != nil {
+		return
+	}
+	followed, _, ok := liveBootstrap(folder, ks)
+	if !ok || followed.Spec.Suspend || !followed.Spec.Prune {
+		return
+	}
+	hold := "suspend: true"
+	if !b.Spec.Suspend {
+		hold = "prune: false"
+	}
+	fmt.Fprintf(a.stderr, "warning: %s/%s: %s says %s, but not %s (%s): unless it is live on the cluster already (flux "+
+		"suspend kustomization %s -n %s), Flux prunes by the settings it has when this change lands, and deletes what %s "+
+		"applied; commit and push the %s on its own first, and let Flux apply it\n", spec.ClustersDir, folder, b.File,
+		hold, base.label, base.why, b.Name, b.Namespace, strings.Join(files, ", "), hold)
 }
 
 // pruned words what Flux on a bootstrapped cluster deletes when the given Kustomization files disappear from its

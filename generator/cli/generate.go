@@ -56,7 +56,8 @@ there to another namespace (cilium.namespace): Flux would prune the old one, and
 with it. It reads the files, not the cluster: it lets the
 removal through when the folder's flux-system is gone (Flux uninstalled from the cluster), when its Kustomization
 says suspend: true or prune: false (live on the cluster before the change lands: Flux prunes by the settings it had
-before), or with --allow-prune=CLUSTER, on purpose.
+before; when the branch Flux follows does not hold it yet, a warning says so), or with --allow-prune=CLUSTER, on
+purpose.
 
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
 committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when
