@@ -30,11 +30,16 @@ clusters:
 		"2.0.0":             `Cilium 2.0.0 is newer than 1.20,`,
 		"1.20.x || 2.x":     `"1.20.x || 2.x" admits Cilium 2.0.0, newer than 1.20,`,
 		"1.20.x || >=3.2.0": `"1.20.x || >=3.2.0" admits Cilium 3.2.0, newer than 1.20,`,
-		"1.20.3-pre":        "",
-		"1.20.9":            "",
-		"~1.20.0":           "",
-		">=1.19.0 <1.21.0":  "",
-		"1.16.5":            "",
+		// A range whose only later releases lie inside one minor's patches, or are pre-releases.
+		"1.20.x || 2.3.4 - 2.3.9":          `"1.20.x || 2.3.4 - 2.3.9" admits Cilium 2.3.4, newer than 1.20,`,
+		"1.20.x || >2.3.4 <2.3.7":          `"1.20.x || >2.3.4 <2.3.7" admits Cilium 2.3.5, newer than 1.20,`,
+		">=1.20.0 <=1.20.9 || 1.21.0-rc.1": `admits Cilium 1.21.0-rc.1, newer than 1.20,`,
+		">=1.21.0-rc.1 <1.21.0":            `">=1.21.0-rc.1 <1.21.0" admits Cilium 1.21.0-rc.1, newer than 1.20,`,
+		"1.20.3-pre":                       "",
+		"1.20.9":                           "",
+		"~1.20.0":                          "",
+		">=1.19.0 <1.21.0":                 "",
+		"1.16.5":                           "",
 	} {
 		m, err := spec.Load("test.yaml", []byte(strings.Replace(doc, "%V%", version, 1)), spec.Options{})
 		if err != nil {

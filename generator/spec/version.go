@@ -2,6 +2,8 @@ package spec
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/Masterminds/semver/v3"
@@ -132,12 +134,29 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, er
 			highest = cand
 		}
 	}
+	// The grid holds no pre-release, and of a later major only the first and last patch of each minor (at a tenth
+	// of the whole grid's cost). What a range admits besides is found through the versions it names: every bound of a
+	// range is one of them or the release after one, so a range admitting only releases inside a minor's middle
+	// patches ("1.20.x || 2.3.4 - 2.3.9") or only pre-releases (">=1.21.0-rc.1 <1.21.0") admits one of these.
+	// The lowest is the grid's when it has one: a pre-release just below it (">=1.16.0-0") would put the range on
+	// the wrong side of a values break.
+	named := namedVersions(v)
+	gridLowest := lowest
+	for _, cand := range named {
+		if cand.Major() != 1 || !c.Check(cand) {
+			continue
+		}
+		if gridLowest == nil && (lowest == nil || cand.LessThan(lowest)) {
+			lowest = cand
+		}
+		if highest == nil || highest.LessThan(cand) {
+			highest = cand
+		}
+	}
 	if lowest == nil {
 		return nil, nil, nil, fmt.Errorf("range %q admits no Cilium 1.x release", v)
 	}
-	// A range may admit a later major too ("1.20.x || 2.x"), and Flux installs the newest release it admits. The
-	// first and last patch of each minor find every range but one inside a minor's middle patches ("2.3.4 - 2.3.9"),
-	// at a tenth of the grid's cost.
+	// A range may admit a later major too ("1.20.x || 2.x"), and Flux installs the newest release it admits.
 	for major := uint64(2); beyond == nil && major <= 9; major++ {
 		for minor := uint64(0); beyond == nil && minor <= 60; minor++ {
 			for _, patch := range []uint64{0, 60} {
@@ -146,6 +165,11 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, er
 					break
 				}
 			}
+		}
+	}
+	for _, cand := range named {
+		if beyondChecked(cand.Major(), cand.Minor()) && c.Check(cand) && (beyond == nil || cand.LessThan(beyond)) {
+			beyond = cand
 		}
 	}
 	if lowest.LessThan(MinCiliumVersion) {
@@ -157,4 +181,22 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, er
 		}
 	}
 	return lowest, highest, beyond, nil
+}
+
+// namedVersion matches what a semver range writes as a version: 1, 1.2, 1.2.x, v1.2.3, 1.2.3-rc.1.
+var namedVersion = regexp.MustCompile(`v?[0-9]+(\.([0-9]+|[xX*]))?(\.([0-9]+|[xX*]))?(-[0-9A-Za-z.-]+)?`)
+
+// namedVersions are the versions a range names (a wildcard as 0), each with the patch, minor and major release after
+// it: a range's bounds are among them.
+func namedVersions(r string) []*semver.Version {
+	var out []*semver.Version
+	for _, m := range namedVersion.FindAllString(r, -1) {
+		n, err := semver.NewVersion(strings.NewReplacer("x", "0", "X", "0", "*", "0").Replace(m))
+		if err != nil {
+			continue
+		}
+		next, minor, major := n.IncPatch(), n.IncMinor(), n.IncMajor()
+		out = append(out, n, &next, &minor, &major)
+	}
+	return out
 }
