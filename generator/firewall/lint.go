@@ -511,23 +511,25 @@ type apiWay struct {
 	port spec.FlowPort
 }
 
-// apiReach is what a node's egress policies make of the ways to one API target: reached when any gets out (or one
-// is local: it never crosses the host firewall), tried when any could be judged; otherwise the policies that select
-// the node for egress and the deny rules that dropped what an allow rule lets out.
+// apiReach is what a node's egress policies make of the ways to one API target: reached when any gets out (or it is
+// local: loopback and the node's own addresses never cross the host firewall, which sits on the network devices),
+// tried when any could be judged; otherwise the policies that select the node for egress, the deny rules that drop
+// what an allow rule lets out, and whether default deny dropped any way (then an allow rule lets it out; a way only
+// a deny drops needs the deny narrowed).
 type apiReach struct {
-	reached, tried    bool
-	selected, denies  []string
-	defaulted, denied bool
+	reached, tried   bool
+	selected, denies []string
+	defaulted        bool
 }
 
-// reach judges the ways at node n's egress.
-func (s *Simulator) reach(n spec.Node, ways []apiWay, local bool) apiReach {
+// reach judges target t's ways at node n's egress.
+func (s *Simulator) reach(n spec.Node, t apiTarget) apiReach {
 	var r apiReach
-	if local || len(ways) == 0 {
+	if t.local || len(t.ways) == 0 {
 		r.reached, r.tried = true, true
 		return r
 	}
-	for _, w := range ways {
+	for _, w := range t.ways {
 		if _, ok := spec.HostAddress(n, w.v6); !ok || (w.v6 && !s.families.IPv6) || (!w.v6 && !s.families.IPv4) {
 			continue // no packet of this family leaves the node: the family lints say so
 		}
@@ -541,7 +543,6 @@ func (s *Simulator) reach(n spec.Node, ways []apiWay, local bool) apiReach {
 			r.selected = v.Selected
 		}
 		if v.Policy != "" && v.overAllow {
-			r.denied = true
 			if d := v.Policy + " " + v.Rule; !slices.Contains(r.denies, d) {
 				r.denies = append(r.denies, d)
 			}
@@ -610,8 +611,8 @@ func (s *Simulator) controlPlaneWays(n spec.Node, port int) apiTarget {
 		if !slices.Contains(d.Roles, spec.RoleControlPlane) {
 			continue
 		}
-		if d.Name == n.Name {
-			t.local = true
+		if d.Name == n.Name || len(d.Addresses) == 0 {
+			t.local = true // n's own, on localhost; or one the spec gives no address to judge: taken as a way out
 			continue
 		}
 		for _, v6 := range []bool{false, true} {
@@ -644,49 +645,81 @@ func apiEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
 	if c.Cilium.AuditMode {
 		audit = " (audit mode lets it through until the policies are enforced)"
 	}
-	at := func(r apiReach) string {
-		name := r.selected[0]
-		if len(r.denies) > 0 {
-			name, _, _ = strings.Cut(r.denies[0], " ")
-		}
-		return fmt.Sprintf("%s.hostPolicies[%d]", cp, slices.IndexFunc(c.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == name }))
-	}
-	// why says who drops the connections to what, and fix what lets them out: narrowing the deny rules, when only
-	// deny rules drop them, else the egress rules of the targets.
-	why := func(r apiReach, what string, targets ...apiTarget) (string, string) {
-		if r.denied && !r.defaulted {
-			return fmt.Sprintf("%s %s its connections to %s, and a deny wins over every allow", strings.Join(r.denies, ", "), verbFor(r.denies, "drops", "drop"), what),
-				fmt.Sprintf("narrow %s so %s to the control planes gets out", strings.Join(r.denies, ", "), targets[len(targets)-1].ways[0].port)
-		}
-		var rules []string
-		for i, t := range targets {
-			if i == 0 || !strings.Contains(rules[0], t.rule) {
-				rules = append(rules, t.rule)
+	// lost says, for targets none of whose ways gets out, where the warning goes, why (default deny, or the deny
+	// rules that win over an allow), and the fix: an egress rule for a target default deny drops, narrowing the deny
+	// rules for one only they drop. whats name the targets in the reason.
+	lost := func(targets []apiTarget, reaches []apiReach, whats []string) (at, why, fix string) {
+		var byDefault, denies, fixes []string
+		for i, r := range reaches {
+			if r.defaulted {
+				byDefault = append(byDefault, whats[i])
+				if rule := "add an egress rule " + targets[i].rule; !slices.ContainsFunc(fixes, func(f string) bool { return strings.Contains(f, targets[i].rule) }) {
+					fixes = append(fixes, rule)
+				}
+				continue
+			}
+			for _, d := range r.denies {
+				if !slices.Contains(denies, d) {
+					denies = append(denies, d)
+				}
 			}
 		}
-		fix := "add an egress rule " + rules[0]
-		if len(rules) > 1 {
-			fix += "; or " + rules[1] + " for KubePrism"
+		var whys []string
+		selected := reaches[0].selected
+		name := selected[0]
+		if len(byDefault) > 0 {
+			whys = append(whys, fmt.Sprintf("once %s %s it for egress, Cilium drops its connections %s",
+				strings.Join(selected, ", "), verbFor(selected, "selects", "select"), joinWays(byDefault)))
 		}
-		return fmt.Sprintf("once %s %s it for egress, Cilium drops its connections to %s", strings.Join(r.selected, ", "), verbFor(r.selected, "selects", "select"), what), fix
+		if len(denies) > 0 {
+			var what []string
+			for i, r := range reaches {
+				if !r.defaulted {
+					what = append(what, whats[i])
+				}
+			}
+			lead := "its connections "
+			if len(byDefault) > 0 {
+				lead = "those "
+			}
+			whys = append(whys, fmt.Sprintf("%s %s %s%s, and a deny wins over every allow", strings.Join(denies, ", "), verbFor(denies, "drops", "drop"), lead, joinWays(what)))
+			fixes = append(fixes, fmt.Sprintf("narrow %s so the connections to the API get out", strings.Join(denies, ", ")))
+			name, _, _ = strings.Cut(denies[0], " ")
+		}
+		at = fmt.Sprintf("%s.hostPolicies[%d]", cp, slices.IndexFunc(c.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == name }))
+		return at, strings.Join(whys, "; "), strings.Join(fixes, "; or ")
 	}
 	for _, n := range c.Nodes {
 		endpoint := sim.apiTargetOf(n, c.APIServer.Host, c.APIServer.Port)
 		cps := sim.controlPlaneWays(n, apiServerLocalPort)
-		kubelet := sim.reach(n, append(slices.Clone(endpoint.ways), cps.ways...), endpoint.local || cps.local)
+		er, cr := sim.reach(n, endpoint), sim.reach(n, cps)
 		agent := endpoint
 		if !prism && (c.Cilium.K8sService.Host != c.APIServer.Host || c.Cilium.K8sService.Port != c.APIServer.Port) {
 			agent = sim.apiTargetOf(n, c.Cilium.K8sService.Host, c.Cilium.K8sService.Port)
 		}
-		if kubelet.tried && !kubelet.reached && len(kubelet.selected) > 0 {
+		// The kubelet: any of KubePrism's upstreams will do.
+		if !er.reached && !cr.reached && (er.tried || cr.tried) && len(er.selected)+len(cr.selected) > 0 {
+			var targets []apiTarget
+			var reaches []apiReach
+			var whats []string
+			for i, r := range []apiReach{er, cr} {
+				if r.tried && len(r.selected) > 0 {
+					targets, reaches = append(targets, []apiTarget{endpoint, cps}[i]), append(reaches, r)
+					whats = append(whats, []string{endpoint.text, "through KubePrism to " + cps.text}[i])
+				}
+			}
 			agentToo := "reaches the API through KubePrism"
 			if !prism {
 				agentToo = "dials " + strings.SplitN(agent.text, " ", 2)[0] + " itself"
 			}
-			reason, fix := why(kubelet, endpoint.text+" and, through KubePrism, to "+cps.text, endpoint, cps)
-			out = append(out, m.Problem(at(kubelet), fix,
+			at, why, fix := lost(targets, reaches, whats)
+			// Two rules to add are the endpoint's, then the control planes' (lost keeps the targets' order).
+			if len(targets) == 2 && strings.Contains(fix, "; or add") {
+				fix += " for KubePrism"
+			}
+			out = append(out, m.Problem(at, fix,
 				"%s cannot reach the Kubernetes API%s: %s; the kubelet loses the API server and the node goes NotReady, and Cilium's agent, which %s, loses it too",
-				n.Name, audit, reason, agentToo))
+				n.Name, audit, why, agentToo))
 			if agent.text == endpoint.text {
 				continue
 			}
@@ -694,15 +727,31 @@ func apiEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
 		if prism {
 			continue
 		}
-		if r := sim.reach(n, agent.ways, agent.local); r.tried && !r.reached && len(r.selected) > 0 {
-			reason, fix := why(r, "it", agent)
-			reason = strings.Replace(reason, "its connections", "the agent's connections", 1)
-			out = append(out, m.Problem(at(r), fix,
+		// Cilium's agent without KubePrism: its k8sService alone.
+		if r := sim.reach(n, agent); r.tried && !r.reached && len(r.selected) > 0 {
+			at, why, fix := lost([]apiTarget{agent}, []apiReach{r}, []string{agent.text})
+			why = strings.Replace(why, "its connections", "the agent's connections", 1)
+			out = append(out, m.Problem(at, fix,
 				"Cilium's agent on %s cannot reach the Kubernetes API at %s (cilium.k8sService)%s: %s; the agent loses the API and with it the policies",
-				n.Name, agent.text, audit, reason))
+				n.Name, agent.text, audit, why))
 		}
 	}
 	return out
+}
+
+// joinWays names the targets a node's connections go to: "to A and through KubePrism to B".
+func joinWays(whats []string) string {
+	var parts []string
+	for i, w := range whats {
+		if !strings.HasPrefix(w, "through ") {
+			w = "to " + w
+		}
+		if i > 0 {
+			w = "and " + w
+		}
+		parts = append(parts, w)
+	}
+	return strings.Join(parts, " ")
 }
 
 // verbFor picks the verb for a list of names as the subject: one, or several.
