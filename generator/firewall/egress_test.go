@@ -90,3 +90,84 @@ clusters:
 		}
 	}
 }
+
+// Under egress policies a node's kubelet, and Cilium's agent in its host network, must still reach the Kubernetes
+// API: the endpoint the spec names (apiServer), or through Talos' KubePrism (localhost:7445) any control plane's
+// 6443 directly, a control plane its own. Cilium without KubePrism dials its k8sService itself, and nothing else.
+// The lint names each node that loses the API, and the rule to add in the spec's words.
+func TestAPIEgressIsWarned(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: api
+    apiServer: {host: %HOST%}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: w1, addresses: [198.51.100.21, "2001:db8:7::21"], roles: [worker]}
+    cilium: {version: 1.16.5%CILIUM%}
+    hostPolicies:
+      - name: out
+        nodes: {role: %ROLE%}
+        egress:
+          - {entities: [world], ports: [53/udp, 123/udp, 443/tcp]}
+%EGRESS%`
+	prism := ", k8sService: {kubePrism: true}"
+	cases := []struct {
+		name, host, role, cilium, egress string
+		want                             []string
+	}{
+		// A name may be a load balancer in the world or the control planes: neither is let out.
+		{"name, nothing out", "api.example.com", "worker", prism, "", []string{
+			"test.yaml:12:9: clusters[0].hostPolicies[0]: w1 cannot reach the Kubernetes API: once out selects it for egress, Cilium drops its connections to api.example.com:6443 and through KubePrism to the control planes' 6443/tcp (cp1 198.51.100.11); the kubelet loses the API server and the node goes NotReady, and Cilium's agent, which reaches the API through KubePrism, loses it too (add an egress rule {entities: [world], ports: [6443/tcp]} (or the load balancer's cidrs) if api.example.com is a load balancer, or {entities: [remote-node], ports: [6443/tcp]} if it names the control planes)"}},
+		{"name, control planes", "api.example.com", "worker", prism, "          - {entities: [remote-node], ports: [6443/tcp]}\n", nil},
+		{"name, world", "api.example.com", "worker", prism, "          - {entities: [world], ports: [6443/tcp]}\n", nil},
+		// A load balancer's address: KubePrism gets around it to the control planes, Cilium's agent without it cannot.
+		{"balancer, KubePrism", "203.0.113.10", "worker", prism, "          - {entities: [remote-node], ports: [6443/tcp]}\n", nil},
+		{"balancer, agent", "203.0.113.10", "worker", "", "          - {entities: [remote-node], ports: [6443/tcp]}\n", []string{
+			"test.yaml:12:9: clusters[0].hostPolicies[0]: Cilium's agent on w1 cannot reach the Kubernetes API at 203.0.113.10:6443 (cilium.k8sService): once out selects it for egress, Cilium drops the agent's connections to 203.0.113.10:6443; the agent loses the API and with it the policies (add an egress rule {cidrs: [203.0.113.10/32], ports: [6443/tcp]})"}},
+		{"balancer, let out", "203.0.113.10", "worker", "", "          - {cidrs: [203.0.113.10/32], ports: [6443/tcp]}\n", nil},
+		{"balancer, another port", "203.0.113.10:8443", "worker", "", "", []string{
+			"w1 cannot reach the Kubernetes API: once out selects it for egress, Cilium drops its connections to 203.0.113.10:8443 and through KubePrism to the control planes' 6443/tcp (cp1 198.51.100.11); the kubelet loses the API server and the node goes NotReady, and Cilium's agent, which dials 203.0.113.10:8443 itself, loses it too (add an egress rule {cidrs: [203.0.113.10/32], ports: [8443/tcp]}; or add an egress rule {entities: [remote-node], ports: [6443/tcp]} for KubePrism)"}},
+		// A proxy of the user's own on the node: loopback crosses no host firewall.
+		{"a local proxy", "203.0.113.10", "worker", ", k8sService: {host: localhost, port: 6444}", "          - {entities: [remote-node], ports: [6443/tcp]}\n", nil},
+		// A control plane's own API server is local to it: KubePrism reaches it on localhost.
+		{"control plane, KubePrism", "203.0.113.10", "control-plane", prism, "", nil},
+		{"control plane, agent", "203.0.113.10", "control-plane", "", "", []string{
+			"Cilium's agent on cp1 cannot reach the Kubernetes API at 203.0.113.10:6443 (cilium.k8sService)"}},
+		{"a control plane's address", "198.51.100.11", "worker", "", "", []string{
+			"w1 cannot reach the Kubernetes API: once out selects it for egress, Cilium drops its connections to 198.51.100.11:6443 (cp1) and through KubePrism to the control planes' 6443/tcp (cp1 198.51.100.11); the kubelet loses the API server and the node goes NotReady, and Cilium's agent, which dials 198.51.100.11:6443 itself, loses it too (add an egress rule {entities: [remote-node], ports: [6443/tcp]})"}},
+		// A deny wins over every allow: it is the one to narrow.
+		{"a deny", "198.51.100.11", "worker", prism, "          - {entities: [all]}\n        egressDeny:\n          - {entities: [remote-node], ports: [6443/tcp]}\n", []string{
+			"w1 cannot reach the Kubernetes API: out egressDeny[0] drops its connections to 198.51.100.11:6443 (cp1) and through KubePrism to the control planes' 6443/tcp (cp1 198.51.100.11), and a deny wins over every allow; the kubelet loses the API server and the node goes NotReady, and Cilium's agent, which reaches the API through KubePrism, loses it too (narrow out egressDeny[0] so the connections to the API get out)"}},
+		// Default deny drops one way, a deny rule the other: either fix lets the node out.
+		{"both", "203.0.113.10", "worker", prism, "          - {entities: [cluster]}\n        egressDeny:\n          - {entities: [remote-node], ports: [6443/tcp]}\n", []string{
+			"test.yaml:12:9: clusters[0].hostPolicies[0]: w1 cannot reach the Kubernetes API: once out selects it for egress, Cilium drops its connections to 203.0.113.10:6443; out egressDeny[0] drops those through KubePrism to the control planes' 6443/tcp (cp1 198.51.100.11), and a deny wins over every allow; the kubelet loses the API server and the node goes NotReady, and Cilium's agent, which reaches the API through KubePrism, loses it too (add an egress rule {cidrs: [203.0.113.10/32], ports: [6443/tcp]}; or narrow out egressDeny[0] so the connections to the API get out)"}},
+	}
+	for _, c := range cases {
+		host, port, _ := strings.Cut(c.host, ":")
+		api := host
+		if port != "" {
+			api = "{host: " + host + ", port: " + port + "}"
+		} else {
+			api = "{host: " + host + "}"
+		}
+		spec := strings.NewReplacer("{host: %HOST%}", api, "%ROLE%", c.role, "%CILIUM%", c.cilium, "%EGRESS%", c.egress).Replace(doc)
+		_, warnings := Lint(load(t, spec))
+		var got []string
+		for _, w := range warnings {
+			if strings.Contains(w.String(), "Kubernetes API") {
+				got = append(got, w.String())
+			}
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%s: got %d warnings, want %d:\n%s", c.name, len(got), len(c.want), strings.Join(got, "\n"))
+			continue
+		}
+		for i, w := range c.want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("%s: warning %d =\n%q\nwant it to hold\n%q", c.name, i, got[i], w)
+			}
+		}
+	}
+}

@@ -126,3 +126,52 @@ clusters:
 		}
 	}
 }
+
+// Cilium gives the kube-apiserver identity to the addresses behind the kubernetes Service (the backends of
+// default/kubernetes: pkg/ipcache/cell/apiserver_watcher.go in 1.20, pkg/k8s/watchers/endpoint.go in 1.13), and each
+// API server advertises one address, in the family of the cluster's services. The simulator gave the identity to
+// every address of a control plane, so on a dual-stack control plane a rule for kube-apiserver was credited for the
+// other family's address too, and an assertion passed for a flow Cilium drops. The model sends node traffic of
+// dual-stack nodes over IPv4 (Simulator.family): that is the address it labels.
+func TestKubeAPIServerIsOneAddress(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: fam
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11, "2001:db8:7::11"], roles: [control-plane]}
+      - {name: cp6, addresses: ["2001:db8:7::16"], roles: [control-plane]}
+      - {name: w1, addresses: [198.51.100.21, "2001:db8:7::21"], roles: [worker]}
+    cilium: {version: 1.16.5, values: {ipv6: {enabled: true}%VALUES%}}
+    hostPolicies:
+      - name: kubelet
+        nodes: {role: worker}
+        ingress: [{entities: [kube-apiserver], ports: [10250/tcp]}]
+        egress:
+          - {entities: [kube-apiserver], ports: [6443/tcp]}
+          - {entities: [world], icmp: [{family: IPv6, type: NeighborSolicitation}]}
+`
+	for _, c := range []struct {
+		values, from, to, port, want string
+	}{
+		{"", "198.51.100.11", "w1", "10250/tcp", "allowed"},
+		{"", "2001:db8:7::11", "w1", "10250/tcp", "denied by Cilium at w1"},
+		{"", "2001:db8:7::16", "w1", "10250/tcp", "allowed"}, // cp6 has IPv6 only: it advertises that
+		{"", "2001:db8:7::21", "cp1", "6443/tcp", "denied by Cilium egress at w1"},
+		{"", "198.51.100.21", "cp1", "6443/tcp", "allowed"},
+		// An IPv6-only cluster: its API servers advertise IPv6 addresses.
+		{", ipv4: {enabled: false}", "2001:db8:7::11", "w1", "10250/tcp", "allowed"},
+		{", ipv4: {enabled: false}", "2001:db8:7::21", "cp1", "6443/tcp", "allowed"},
+	} {
+		sim := NewSimulator(load(t, strings.ReplaceAll(doc, "%VALUES%", c.values)).Clusters[0])
+		traces, err := sim.Evaluate(spec.Assertion{From: c.from, To: c.to, Port: c.port})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(traces) != 1 || traces[0].Result != c.want {
+			t.Errorf("values %q: %s -> %s %s: got %v, want %q", c.values, c.from, c.to, c.port, traces, c.want)
+		}
+	}
+}

@@ -109,9 +109,10 @@ func portProblem(pp cilium.PortProtocol) string {
 
 // Lint finds firewall setups that load but would not do what they say. Errors: a compiled policy Cilium would reject,
 // a template Robot would refuse. Warnings, with the reason and the fix: a default-discard template without the reply
-// rule, a CIDR peer that holds node addresses (it never matches nodes), ping dropped on a node by default deny. The
-// policies that select no node and the label filter trap are cilium.Lint's; host policies with the host firewall off
-// are refused when the spec loads. Only the clusters that loaded whole are looked at (see spec.Model.Sound).
+// rule, a CIDR peer that holds node addresses (it never matches nodes), ping dropped on a node by default deny, a node
+// that egress policies cut off the world's DNS, NTP and HTTPS or off the Kubernetes API. The policies that select no
+// node and the label filter trap are cilium.Lint's; host policies with the host firewall off are refused when the
+// spec loads. Only the clusters that loaded whole are looked at (see spec.Model.Sound).
 func Lint(m *spec.Model) (errs, warnings spec.Problems) {
 	// Clusters are linted on every core; the problems are sorted in the end, so the order of work does not show.
 	type found struct{ errs, warnings spec.Problems }
@@ -243,6 +244,7 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 	}
 	warnings = append(warnings, neighbourDiscoveryWarnings(m, cp, sim)...)
 	warnings = append(warnings, worldEgressWarnings(m, cp, sim)...)
+	warnings = append(warnings, apiEgressWarnings(m, cp, sim)...)
 	warnings = append(warnings, cidrPeerWarnings(m, cp, c)...)
 	warnings = append(warnings, pingWarnings(m, cp, sim)...)
 	return errs, warnings
@@ -496,4 +498,266 @@ func worldEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems
 			n.Name, strings.Join(lost, ", "), audit, strings.Join(why, "; "), n.Name))
 	}
 	return out
+}
+
+// apiServerLocalPort is where each control plane's API server listens: Talos' cluster.controlPlane.localAPIServerPort,
+// 6443 unless changed. KubePrism dials the control planes there directly, and a control plane's own on localhost.
+const apiServerLocalPort = 6443
+
+// apiWay is one way from a node to the Kubernetes API that its egress policies judge: a peer, its family, the port.
+type apiWay struct {
+	peer identity
+	v6   bool
+	port spec.FlowPort
+}
+
+// apiReach is what a node's egress policies make of the ways to one API target: reached when any gets out (or it is
+// local: loopback and the node's own addresses never cross the host firewall, which sits on the network devices),
+// tried when any could be judged; otherwise the policies that select the node for egress, the deny rules that drop
+// what an allow rule lets out, and whether default deny dropped any way (then an allow rule lets it out; a way only
+// a deny drops needs the deny narrowed).
+type apiReach struct {
+	reached, tried   bool
+	selected, denies []string
+	defaulted        bool
+}
+
+// reach judges target t's ways at node n's egress.
+func (s *Simulator) reach(n spec.Node, t apiTarget) apiReach {
+	var r apiReach
+	if t.local || len(t.ways) == 0 {
+		r.reached, r.tried = true, true
+		return r
+	}
+	for _, w := range t.ways {
+		if _, ok := spec.HostAddress(n, w.v6); !ok || (w.v6 && !s.families.IPv6) || (!w.v6 && !s.families.IPv4) {
+			continue // no packet of this family leaves the node: the family lints say so
+		}
+		r.tried = true
+		v := s.ciliumVerdict(n, true, w.v6, w.peer, w.port, w.port.String())
+		if v.Allowed {
+			r.reached = true
+			return r
+		}
+		if r.selected == nil {
+			r.selected = v.Selected
+		}
+		if v.Policy != "" && v.overAllow {
+			if d := v.Policy + " " + v.Rule; !slices.Contains(r.denies, d) {
+				r.denies = append(r.denies, d)
+			}
+		} else {
+			r.defaulted = true
+		}
+	}
+	return r
+}
+
+// apiTarget is an endpoint of the API as a node dials it: the ways its packets may take, whether it is the node
+// itself, how the message names it, and the egress rule, in the spec's words, that lets it out.
+type apiTarget struct {
+	text  string
+	ways  []apiWay
+	local bool
+	rule  string
+}
+
+// apiTargetOf is host:port as node n reaches it. An address of a node is that node (a control plane: validation
+// refuses a worker's), reached with its identity; any other address is the world's, a load balancer or a VIP. A name
+// resolves to either, which the spec does not say: any world address the egress rules for the port tell apart
+// (outsidePeers) or a control plane counts, so the lint never warns about a name that may work.
+func (s *Simulator) apiTargetOf(n spec.Node, host string, port int) apiTarget {
+	fp := spec.FlowPort{Protocol: "tcp", Port: port}
+	t := apiTarget{text: fmt.Sprintf("%s:%d", host, port)}
+	if a, err := netip.ParseAddr(host); strings.EqualFold(host, "localhost") || (err == nil && a.IsLoopback()) {
+		t.local = true // a proxy on the node itself (KubePrism's localhost:7445): loopback crosses no host firewall
+		return t
+	} else if err == nil {
+		a = a.Unmap().WithZone("")
+		t.text = netip.AddrPortFrom(a, uint16(port)).String()
+		for _, d := range s.Cluster.Nodes {
+			if slices.ContainsFunc(d.Addresses, func(x string) bool { b, err := netip.ParseAddr(x); return err == nil && b.Unmap() == a }) {
+				t.text += " (" + d.Name + ")"
+				t.local = d.Name == n.Name
+				t.ways = []apiWay{{s.nodeIdentity(d, false, a.Is6()), a.Is6(), fp}}
+				t.rule = fmt.Sprintf("{entities: [remote-node], ports: [%s]}", fp)
+				return t
+			}
+		}
+		t.ways = []apiWay{{identity{entities: []string{"world"}, addr: a}, a.Is6(), fp}}
+		t.rule = fmt.Sprintf("{cidrs: [%s], ports: [%s]}", netip.PrefixFrom(a, a.BitLen()), fp)
+		return t
+	}
+	for _, v6 := range []bool{false, true} {
+		t.ways = append(t.ways, apiWay{identity{entities: []string{"world"}, addr: s.worldAddress(v6)}, v6, fp})
+	}
+	for _, a := range outsidePeers(s, fp, true)[1:] { // [0] is "world"
+		addr := netip.MustParseAddr(a)
+		t.ways = append(t.ways, apiWay{identity{entities: []string{"world"}, addr: addr}, addr.Is6(), fp})
+	}
+	cps := s.controlPlaneWays(n, port)
+	t.ways, t.local = append(t.ways, cps.ways...), cps.local
+	t.rule = fmt.Sprintf("{entities: [world], ports: [%s]} (or the load balancer's cidrs) if %s is a load balancer, or {entities: [remote-node], ports: [%s]} if it names the control planes", fp, host, fp)
+	return t
+}
+
+// controlPlaneWays are the control planes' API servers on port as node n reaches them: each other control plane's
+// addresses, and n's own when it is one (local).
+func (s *Simulator) controlPlaneWays(n spec.Node, port int) apiTarget {
+	fp := spec.FlowPort{Protocol: "tcp", Port: port}
+	t := apiTarget{rule: fmt.Sprintf("{entities: [remote-node], ports: [%s]}", fp)}
+	var names []string
+	for _, d := range s.Cluster.Nodes {
+		if !slices.Contains(d.Roles, spec.RoleControlPlane) {
+			continue
+		}
+		if d.Name == n.Name || len(d.Addresses) == 0 {
+			t.local = true // n's own, on localhost; or one the spec gives no address to judge: taken as a way out
+			continue
+		}
+		for _, v6 := range []bool{false, true} {
+			if a, ok := spec.HostAddress(d, v6); ok {
+				t.ways = append(t.ways, apiWay{s.nodeIdentity(d, false, v6), v6, fp})
+				names = append(names, d.Name+" "+a.String())
+			}
+		}
+	}
+	t.text = fmt.Sprintf("the control planes' %s (%s)", fp, strings.Join(names, ", "))
+	return t
+}
+
+// apiEgressWarnings flags nodes whose egress policies cut them off the Kubernetes API. The kubelet reaches it
+// through Talos' KubePrism (on by default since Talos 1.6), which balances over the cluster endpoint (apiServer) and
+// every control plane's API server directly, its own on localhost: one way out is enough. Cilium's agent, in the
+// host network, goes through KubePrism with cilium.k8sService.kubePrism and otherwise dials its k8sService (by
+// default apiServer) and nothing else. Cut off, the node goes NotReady and Cilium stops learning policies and
+// identities. The Robot firewall filters what comes in only: the SYN to a load balancer passes it, its replies are
+// the template's reply rule's (the stateless-replies lint), and the node rules of a generated template let the nodes
+// reach each other's 6443.
+func apiEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
+	var out spec.Problems
+	c := sim.Cluster
+	if !*c.Cilium.HostFirewall {
+		return out
+	}
+	prism := c.Cilium.K8sService.KubePrism
+	audit := ""
+	if c.Cilium.AuditMode {
+		audit = " (audit mode lets it through until the policies are enforced)"
+	}
+	// lost says, for targets none of whose ways gets out, where the warning goes, why (default deny, or the deny
+	// rules that win over an allow), and the fix: an egress rule for a target default deny drops, narrowing the deny
+	// rules for one only they drop. whats name the targets in the reason.
+	lost := func(targets []apiTarget, reaches []apiReach, whats []string) (at, why, fix string) {
+		var byDefault, denies, fixes []string
+		for i, r := range reaches {
+			if r.defaulted {
+				byDefault = append(byDefault, whats[i])
+				if rule := "add an egress rule " + targets[i].rule; !slices.ContainsFunc(fixes, func(f string) bool { return strings.Contains(f, targets[i].rule) }) {
+					fixes = append(fixes, rule)
+				}
+				continue
+			}
+			for _, d := range r.denies {
+				if !slices.Contains(denies, d) {
+					denies = append(denies, d)
+				}
+			}
+		}
+		var whys []string
+		selected := reaches[0].selected
+		name := selected[0]
+		if len(byDefault) > 0 {
+			whys = append(whys, fmt.Sprintf("once %s %s it for egress, Cilium drops its connections %s",
+				strings.Join(selected, ", "), verbFor(selected, "selects", "select"), joinWays(byDefault)))
+		}
+		if len(denies) > 0 {
+			var what []string
+			for i, r := range reaches {
+				if !r.defaulted {
+					what = append(what, whats[i])
+				}
+			}
+			lead := "its connections "
+			if len(byDefault) > 0 {
+				lead = "those "
+			}
+			whys = append(whys, fmt.Sprintf("%s %s %s%s, and a deny wins over every allow", strings.Join(denies, ", "), verbFor(denies, "drops", "drop"), lead, joinWays(what)))
+			fixes = append(fixes, fmt.Sprintf("narrow %s so the connections to the API get out", strings.Join(denies, ", ")))
+			name, _, _ = strings.Cut(denies[0], " ")
+		}
+		at = fmt.Sprintf("%s.hostPolicies[%d]", cp, slices.IndexFunc(c.HostPolicies, func(p spec.HostPolicy) bool { return p.Name == name }))
+		return at, strings.Join(whys, "; "), strings.Join(fixes, "; or ")
+	}
+	for _, n := range c.Nodes {
+		endpoint := sim.apiTargetOf(n, c.APIServer.Host, c.APIServer.Port)
+		cps := sim.controlPlaneWays(n, apiServerLocalPort)
+		er, cr := sim.reach(n, endpoint), sim.reach(n, cps)
+		agent := endpoint
+		if !prism && (c.Cilium.K8sService.Host != c.APIServer.Host || c.Cilium.K8sService.Port != c.APIServer.Port) {
+			agent = sim.apiTargetOf(n, c.Cilium.K8sService.Host, c.Cilium.K8sService.Port)
+		}
+		// The kubelet: any of KubePrism's upstreams will do.
+		if !er.reached && !cr.reached && (er.tried || cr.tried) && len(er.selected)+len(cr.selected) > 0 {
+			var targets []apiTarget
+			var reaches []apiReach
+			var whats []string
+			for i, r := range []apiReach{er, cr} {
+				if r.tried && len(r.selected) > 0 {
+					targets, reaches = append(targets, []apiTarget{endpoint, cps}[i]), append(reaches, r)
+					whats = append(whats, []string{endpoint.text, "through KubePrism to " + cps.text}[i])
+				}
+			}
+			agentToo := "reaches the API through KubePrism"
+			if !prism {
+				agentToo = "dials " + strings.SplitN(agent.text, " ", 2)[0] + " itself"
+			}
+			at, why, fix := lost(targets, reaches, whats)
+			// Two rules to add are the endpoint's, then the control planes' (lost keeps the targets' order).
+			if len(targets) == 2 && strings.Contains(fix, "; or add") {
+				fix += " for KubePrism"
+			}
+			out = append(out, m.Problem(at, fix,
+				"%s cannot reach the Kubernetes API%s: %s; the kubelet loses the API server and the node goes NotReady, and Cilium's agent, which %s, loses it too",
+				n.Name, audit, why, agentToo))
+			if agent.text == endpoint.text {
+				continue
+			}
+		}
+		if prism {
+			continue
+		}
+		// Cilium's agent without KubePrism: its k8sService alone.
+		if r := sim.reach(n, agent); r.tried && !r.reached && len(r.selected) > 0 {
+			at, why, fix := lost([]apiTarget{agent}, []apiReach{r}, []string{agent.text})
+			why = strings.Replace(why, "its connections", "the agent's connections", 1)
+			out = append(out, m.Problem(at, fix,
+				"Cilium's agent on %s cannot reach the Kubernetes API at %s (cilium.k8sService)%s: %s; the agent loses the API and with it the policies",
+				n.Name, agent.text, audit, why))
+		}
+	}
+	return out
+}
+
+// joinWays names the targets a node's connections go to: "to A and through KubePrism to B".
+func joinWays(whats []string) string {
+	var parts []string
+	for i, w := range whats {
+		if !strings.HasPrefix(w, "through ") {
+			w = "to " + w
+		}
+		if i > 0 {
+			w = "and " + w
+		}
+		parts = append(parts, w)
+	}
+	return strings.Join(parts, " ")
+}
+
+// verbFor picks the verb for a list of names as the subject: one, or several.
+func verbFor(names []string, one, several string) string {
+	if len(names) > 1 {
+		return several
+	}
+	return one
 }
