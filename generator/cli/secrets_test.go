@@ -273,6 +273,60 @@ func TestRotatedToTheNewKeyOnly(t *testing.T) {
 	}
 }
 
+// A recipient removed from the spec: the first run with its key still opens the files (they list it) and re-wraps
+// them for the recipients left; from then on that key opens nothing, and the error says so (with the key's public key,
+// so its holder knows it) and what to do, not how to rotate to a new key, which is not what happened.
+func TestRemovedRecipientsKey(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "gone")
+	initKey(t, keyDir, "kept")
+	goneR := recipientOf(t, filepath.Join(keyDir, "gone.spec.yaml"))
+	keptR := recipientOf(t, filepath.Join(keyDir, "kept.spec.yaml"))
+	dir := fleet(t, goneR+", "+keptR)
+	t.Setenv("KG_TOKEN", canary)
+	t.Setenv("SOPS_AGE_KEY", "")
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "gone.agekey"))
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	specPath := filepath.Join(dir, "cluster-spec.yaml")
+	text, _ := os.ReadFile(specPath)
+	os.WriteFile(specPath, bytes.Replace(text, []byte(goneR+", "), nil, 1), 0o644)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatalf("generate with the removed recipient's key, the files still listing it: exit %d\n%s", code, errOut)
+	}
+	for _, cmd := range []string{"generate", "check"} {
+		code, stdout, errOut := runIn(t, dir, cmd)
+		for _, out := range []string{stdout, errOut} {
+			if strings.Contains(out, canary) {
+				t.Fatalf("%s printed a secret value", cmd)
+			}
+		}
+		if code != 2 {
+			t.Fatalf("%s with the removed recipient's key: exit %d, want 2\n%s%s", cmd, code, stdout, errOut)
+		}
+		for _, want := range []string{"(public key " + goneR + ") is no recipient in the spec nor of any secret file",
+			"a key whose recipient was removed from the spec opens no file that a run has written since",
+			"run with the key of one of the file's recipients, or without a key"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("%s: the error does not say %q:\n%s", cmd, want, errOut)
+			}
+		}
+		if strings.Contains(errOut, "list the new recipient beside the old ones") {
+			t.Errorf("%s: the error gives the rotation hint for a removed recipient:\n%s", cmd, errOut)
+		}
+	}
+	// As it says: the key still listed, or no key.
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "kept.agekey"))
+	if code, _, errOut := runIn(t, dir, "check"); code != 0 {
+		t.Fatalf("check with the key still listed: exit %d\n%s", code, errOut)
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	if code, _, errOut := runIn(t, dir, "check"); code != 0 {
+		t.Fatalf("check without a key: exit %d\n%s", code, errOut)
+	}
+}
+
 // In a fleet where each cluster has its own recipients, the key of one cluster opens none of the other's files: that
 // is no wrong key, and whoever holds it can run generate and check. The other cluster's files are handled as without
 // a key. A key listed nowhere (the wrong key file) is refused; one listed only by a file (its cluster moved to a new
@@ -328,7 +382,7 @@ func TestFleetKeyOfOneCluster(t *testing.T) {
 	}
 
 	code, _, errOut := runIn(t, dir, "check", "--age-key-file", filepath.Join(keyDir, "stray.agekey"))
-	if code != 2 || !strings.Contains(errOut, "none of the age keys can decrypt this file") || !strings.Contains(errOut, "(the wrong key file?)") {
+	if code != 2 || !strings.Contains(errOut, "none of the age keys can decrypt this file") || !strings.Contains(errOut, "nor does a mistyped key file") {
 		t.Errorf("check with a key listed nowhere: exit %d, want 2\n%s", code, errOut)
 	}
 

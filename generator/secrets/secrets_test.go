@@ -394,7 +394,7 @@ func TestKeyOfTheSpecButNotOfTheFile(t *testing.T) {
 	}
 
 	_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File, Record: Recorded, Keys: b.ids, Path: "p.yaml", Now: now})
-	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "run with a key of one of its recipients, or without a key") {
+	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "run with the key of one of the file's recipients, or without a key") {
 		t.Fatalf("a key of neither the file nor the spec: got %v", err)
 	}
 }
@@ -420,7 +420,7 @@ func TestKeyOfAnotherCluster(t *testing.T) {
 	}
 	c := newKey(t)
 	_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Known: known, Previous: first.File, Record: Recorded, Keys: c.ids, Path: "p.yaml", Now: now})
-	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "the wrong key file?") {
+	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "nor does a mistyped key file") {
 		t.Fatalf("a key listed nowhere: got %v", err)
 	}
 }
