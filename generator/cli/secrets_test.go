@@ -1010,7 +1010,8 @@ func TestSecretInANamespaceNothingCreatesWarns(t *testing.T) {
 	t.Setenv("KG_TOKEN", canary)
 	want := "cluster-spec.yaml:13:20: clusters[0].secrets[0].namespace: namespace \"apps\" is not one the cluster is " +
 		"known to have (default, kube-node-lease, kube-public, kube-system, flux-system), and no Namespace under " +
-		"clusters/lab/ creates it: the API server refuses Secret apps/db, and Flux applies the secrets Kustomization " +
+		"clusters/lab/ nor in a Kustomization the cluster applies from this repository creates it: the API server " +
+		"refuses Secret apps/db, and Flux applies the secrets Kustomization " +
 		"(clusters/lab/secrets.yaml) all or nothing, so none of the cluster's secrets is applied or updated while it " +
 		"is missing (create it: a Namespace in a YAML file under clusters/lab/"
 	for _, cmd := range []string{"generate", "check"} {
@@ -1025,13 +1026,42 @@ func TestSecretInANamespaceNothingCreatesWarns(t *testing.T) {
 			t.Errorf("%s: one warning expected, for apps alone:\n%s", cmd, errOut)
 		}
 	}
+	// The user's own Kustomization, which flux bootstrap's applies, creates it: the warning says so, and what fails
+	// until it has applied it, not that nothing creates it.
 	ns := "# created here so that the secrets Kustomization can apply\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"
-	if err := os.WriteFile(filepath.Join(dir, "output", "clusters", "lab", "namespaces.yaml"), []byte(ns), 0o644); err != nil {
-		t.Fatal(err)
+	write := func(p, text string) {
+		t.Helper()
+		p = filepath.Join(dir, "output", filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
+	write("clusters/lab/apps.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"+
+		"metadata: {name: apps, namespace: flux-system}\nspec: {interval: 10m, path: ./apps, prune: true, "+
+		"sourceRef: {kind: GitRepository, name: flux-system}}\n")
+	write("apps/namespace.yaml", ns)
+	want = "namespace \"apps\" is created by Kustomization flux-system/apps (clusters/lab/apps.yaml), which the secrets " +
+		"Kustomization (clusters/lab/secrets.yaml) does not depend on"
 	for _, cmd := range []string{"generate", "check"} {
-		if code, _, errOut := runIn(t, dir, cmd); code != 0 || strings.Contains(errOut, "known to have") {
+		code, stdout, errOut := runIn(t, dir, cmd)
+		if code != 0 || !strings.Contains(errOut, want) || strings.Contains(errOut, "known to have") {
+			t.Errorf("%s: exit %d, with the namespace created by the apps Kustomization:\n%s", cmd, code, errOut)
+		}
+		if strings.Contains(stdout+errOut, canary) {
+			t.Fatalf("%s printed a secret value", cmd)
+		}
+	}
+	write("clusters/lab/namespaces.yaml", ns)
+	for _, cmd := range []string{"generate", "check"} {
+		code, stdout, errOut := runIn(t, dir, cmd)
+		if code != 0 || strings.Contains(errOut, "namespace \"apps\"") {
 			t.Errorf("%s: exit %d, with the namespace created under clusters/lab/:\n%s", cmd, code, errOut)
+		}
+		if strings.Contains(stdout+errOut, canary) {
+			t.Fatalf("%s printed a secret value", cmd)
 		}
 	}
 }
