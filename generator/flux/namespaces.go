@@ -165,8 +165,8 @@ func clusterAppliers(x *treeIndex, c spec.Cluster, repositoryPath string) []appl
 				continue
 			}
 			for _, doc := range documents(data) {
-				if !mayHoldKind(doc, "Kustomization") {
-					continue
+				if !mayHoldKind(doc, "Kustomization") || !slices.Contains([]string{"", "Kustomization"}, blockKind(doc)) {
+					continue // the Kustomization CRD of gotk-components.yaml (its names say kind: Kustomization) above all
 				}
 				var k struct {
 					APIVersion string `yaml:"apiVersion"`
@@ -425,6 +425,17 @@ func documents(data []byte) [][]byte {
 		i = end
 	}
 	return append(out, data[start:])
+}
+
+// blockKind is the value of a document's top-level kind in block YAML (a line that starts with kind:), unquoted; ""
+// when it has none there (JSON, flow YAML), which only parsing tells.
+func blockKind(doc []byte) string {
+	for line := range bytes.Lines(doc) {
+		if v, ok := bytes.CutPrefix(line, []byte("kind:")); ok {
+			return strings.Trim(strings.TrimSpace(string(v)), `"'`)
+		}
+	}
+	return ""
 }
 
 // mayHoldKind says whether data holds a kind: KIND entry (Namespace, Kustomization), in block or flow YAML or in

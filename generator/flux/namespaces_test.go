@@ -256,3 +256,26 @@ clusters:
 		}
 	}
 }
+
+// The Kustomization CRD in gotk-components.yaml says kind: Kustomization in its names: when a namespace is not known
+// otherwise, the lint looks for the cluster's Kustomizations, and must not parse the CRDs to find them.
+func TestLintParsesOnlyWhatMayBeAKustomization(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: c%d.kustomize.toolkit.fluxcd.io\n"+
+			"spec:\n  group: kustomize.toolkit.fluxcd.io\n  scope: Namespaced\n  names: {kind: Kustomization}\n  versions:\n  - name: v1\n    schema:\n"+
+			"      openAPIV3Schema:\n        properties:\n          kind: {type: string, enum: [Kustomization, Secret]}\n", i)
+	}
+	tree := files{"clusters/lab/flux-system/gotk-components.yaml": b.String(),
+		"clusters/lab/apps.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\n" +
+			"spec: {path: ./apps, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+		"apps/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"}
+	m := lintSpec(t, "kube-system", "flux-system", "apps")
+	if w := Lint(m, tree); len(w) != 1 || !strings.Contains(w[0].String(), "created by Kustomization flux-system/apps") {
+		t.Fatalf("Lint = %v", w)
+	}
+	if allocs := testing.AllocsPerRun(5, func() { Lint(m, tree) }); allocs > 3000 {
+		t.Errorf("Lint made %.0f allocations: it parses documents that cannot be a Flux Kustomization", allocs)
+	}
+}
