@@ -3,10 +3,12 @@ package cli
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -324,6 +326,60 @@ func TestRemovedRecipientsKey(t *testing.T) {
 	t.Setenv("SOPS_AGE_KEY_FILE", "")
 	if code, _, errOut := runIn(t, dir, "check"); code != 0 {
 		t.Fatalf("check without a key: exit %d\n%s", code, errOut)
+	}
+}
+
+// check with the key and a value source that no longer matches the file (or a file behind its source): the masked
+// diff cannot show what differs, so check names the Secret and the keys whose values differ, in text and in JSON,
+// never the values.
+func TestCheckNamesTheKeysWhoseValuesDiffer(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "k")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "k.spec.yaml")))
+	t.Setenv("KG_TOKEN", canary)
+	t.Setenv("SOPS_AGE_KEY", "")
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "k.agekey"))
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	const stale = "STALE-0b9e-must-never-leak"
+	if err := os.WriteFile(filepath.Join(dir, "token.txt"), []byte(stale), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := "infrastructure/lab/secrets/kube-system/creds.yaml"
+	code, stdout, errOut := runIn(t, dir, "check")
+	want := "changed  " + file + "\n# Secret kube-system/creds: values changed (masked): stringData.file-token (the value " +
+		"sources differ from the file's values: run kronform-gen generate to write them, or bring the sources up to date if the file is right)\n"
+	if code != 1 || !strings.Contains(stdout, want) || strings.Contains(stdout, "only masked") {
+		t.Errorf("check: exit %d, want 1 and\n%s\ngot\n%s%s", code, want, stdout, errOut)
+	}
+	for _, v := range []string{canary, stale} {
+		if strings.Contains(stdout+errOut, v) {
+			t.Fatal("check printed a secret value")
+		}
+	}
+	code, stdout, errOut = runIn(t, dir, "check", "--output", "json")
+	var rep checkReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 1 {
+		t.Fatalf("check --output json: exit %d, %v\n%s", code, err, stdout)
+	}
+	found := false
+	for _, f := range rep.Files {
+		if f.Path == file {
+			found = true
+			if f.Secret != "kube-system/creds" || !slices.Equal(f.SecretKeysChanged, []string{"stringData.file-token"}) ||
+				!strings.Contains(f.Diff, "values changed (masked): stringData.file-token") {
+				t.Errorf("check --output json: %+v", f)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("check --output json does not list %s:\n%s", file, stdout)
+	}
+	for _, v := range []string{canary, stale} {
+		if strings.Contains(stdout+errOut, v) {
+			t.Fatal("check --output json printed a secret value")
+		}
 	}
 }
 

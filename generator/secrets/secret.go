@@ -125,6 +125,10 @@ const (
 type Result struct {
 	File []byte
 	Note *Note
+	// ValuesChanged names, sorted, the keys present in the file and the spec whose values the sources change, as the
+	// new file holds them (stringData.KEY, data.KEY): known only with the key, which opens the file. Names, never
+	// values; the masked diff shows every other change (keys added or removed, type, recipients).
+	ValuesChanged []string
 }
 
 // Render decides one secret's file:
@@ -328,7 +332,11 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 	}
 	old, _ := loadEncrypted(req.Previous) // parsed once already by Render
 	if !bytes.Equal(oldPlain, newPlain) || !sameSettings(old.Metadata) {
-		return encryptNew(s, values, req, fail)
+		res, err := encryptNew(s, values, req, fail)
+		if err == nil {
+			res.ValuesChanged = valuesChanged(oldPlain, values)
+		}
+		return res, err
 	}
 	if slices.Equal(recipientsOf(old), sortedCopy(req.Recipients)) {
 		return Result{File: req.Previous}, nil
@@ -338,6 +346,27 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 		return fail("%w", err)
 	}
 	return Result{File: file}, nil
+}
+
+// valuesChanged names, sorted, the keys that the decrypted file and values both hold with different values, where
+// the new file holds them (see Result.ValuesChanged).
+func valuesChanged(oldPlain []byte, values map[string][]byte) []string {
+	old, err := valuesOf(oldPlain)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		if v, ok := old[k]; !ok || bytes.Equal(v, values[k]) {
+			continue
+		}
+		if text(values[k]) {
+			out = append(out, "stringData."+k)
+		} else {
+			out = append(out, "data."+k)
+		}
+	}
+	return out
 }
 
 func encryptNew(s spec.Secret, values map[string][]byte, req Request, fail func(string, ...any) (Result, error)) (Result, error) {

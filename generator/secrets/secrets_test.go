@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -203,6 +204,18 @@ func TestChangedValueReencrypts(t *testing.T) {
 	}
 	if got := decodedValues(t, plain)["token"]; got != "rotated-token" {
 		t.Fatalf("token decrypts to %q", got)
+	}
+	// The keys whose values changed are named where the file holds them; the unchanged ones are not.
+	if !slices.Equal(next.ValuesChanged, []string{"stringData.token"}) {
+		t.Errorf("ValuesChanged = %v, want [stringData.token]", next.ValuesChanged)
+	}
+	changed["blob.bin"] = "\x00other"
+	next = render(t, Request{Secret: hcloud, Recipients: []string{k.recipient()}, Sources: changed, Previous: first.File, Keys: k.ids})
+	if !slices.Equal(next.ValuesChanged, []string{"data.binary", "stringData.token"}) {
+		t.Errorf("ValuesChanged = %v, want [data.binary stringData.token]", next.ValuesChanged)
+	}
+	if again := render(t, Request{Secret: hcloud, Recipients: []string{k.recipient()}, Sources: changed, Previous: next.File, Keys: k.ids}); again.ValuesChanged != nil {
+		t.Errorf("unchanged values: ValuesChanged = %v", again.ValuesChanged)
 	}
 }
 
