@@ -55,6 +55,11 @@ type fileDrift struct {
 	Executable bool `json:"executable,omitempty"`
 	// Diff is a unified diff from the file on disk to the generated one, Secret values masked.
 	Diff string `json:"diff,omitempty"`
+	// Secret and SecretKeysChanged name, for a changed secret file that the age key opens, its Secret
+	// (namespace/name) and the keys whose values the sources change (stringData.KEY, data.KEY), which the masked
+	// diff cannot show: names, never values.
+	Secret            string   `json:"secret,omitempty"`
+	SecretKeysChanged []string `json:"secretKeysChanged,omitempty"`
 }
 
 func (a *app) checkCommand() *cobra.Command {
@@ -86,7 +91,11 @@ only if kustomize could read it (a .yaml, .yml or .json name, or a kustomization
 
 Every generated object on disk is also validated against the CRD schemas (see validate; your own files are not).
 
---output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "foreign", "diff"}],
+With a key, a changed secret file names its Secret and the keys whose values the sources change ("# Secret
+kube-system/hcloud: values changed (masked): stringData.token"), never the values.
+
+--output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "foreign", "diff",
+"secret", "secretKeysChanged"}],
 "plaintextSecrets": [{"path", "document", "namespace", "name", "keys"}], "secrets": [{"path", "secret", "kind",
 "detail"}], "invalidObjects"} (the invalid objects are listed on stderr). A check that fails before its report (a bad
 spec, exit 2) prints {"error", "problems": [{"file", "line", "column", "path", "message", "hint"}]} instead.
@@ -288,8 +297,14 @@ func (a *app) checkReport(d *tree.Disk, r *render.Result, plaintext []preview.Pl
 			return rep, err
 		}
 		foreign := c.Kind == tree.Extra && c.HandEdited && !manifest.Owned(c.Have)
-		rep.Files = append(rep.Files, fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, NotAFile: c.NotAFile,
-			Foreign: foreign, Executable: c.Executable, Diff: diff})
+		f := fileDrift{Path: c.Path, Change: string(c.Kind), HandEdited: c.HandEdited, NotAFile: c.NotAFile,
+			Foreign: foreign, Executable: c.Executable, Diff: diff}
+		if v, ok := r.ValuesChanged[c.Path]; ok && c.Kind == tree.Changed {
+			// The mask hides what changed: the line names it, in place of "only masked Secret values differ".
+			f.Secret, f.SecretKeysChanged = v.Secret, v.Keys
+			f.Diff = strings.TrimSuffix(f.Diff, onlyMasked) + valuesChangedLine(v)
+		}
+		rep.Files = append(rep.Files, f)
 	}
 	// A file the record lists is reported above, once: extra, not stray or leftover as well.
 	listed := make(map[string]bool, len(changes))
@@ -374,9 +389,19 @@ func fileDiff(p string, have, want []byte, onDisk, generated, executable bool) (
 		FromFile: from, ToFile: to, Context: 3,
 	})
 	if err == nil && d == "" && onDisk && generated {
-		d = "# only masked Secret values differ\n"
+		d = onlyMasked
 	}
 	return d, err
+}
+
+// onlyMasked ends the diff of a file whose masked forms are the same.
+const onlyMasked = "# only masked Secret values differ\n"
+
+// valuesChangedLine names the Secret and the keys whose values the sources change, and what to do: never a value.
+func valuesChangedLine(v render.ValuesChanged) string {
+	return fmt.Sprintf("# Secret %s: values changed (masked): %s (the value sources differ from the file's values: "+
+		"run kronform-gen generate to write them, or bring the sources up to date if the file is right)\n",
+		v.Secret, strings.Join(v.Keys, ", "))
 }
 
 // generatedFolders are the folders kronform-gen generates whole: those whose kustomization.yaml it generated (a

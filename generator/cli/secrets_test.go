@@ -3,10 +3,12 @@ package cli
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -273,6 +275,114 @@ func TestRotatedToTheNewKeyOnly(t *testing.T) {
 	}
 }
 
+// A recipient removed from the spec: the first run with its key still opens the files (they list it) and re-wraps
+// them for the recipients left; from then on that key opens nothing, and the error says so (with the key's public key,
+// so its holder knows it) and what to do, not how to rotate to a new key, which is not what happened.
+func TestRemovedRecipientsKey(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "gone")
+	initKey(t, keyDir, "kept")
+	goneR := recipientOf(t, filepath.Join(keyDir, "gone.spec.yaml"))
+	keptR := recipientOf(t, filepath.Join(keyDir, "kept.spec.yaml"))
+	dir := fleet(t, goneR+", "+keptR)
+	t.Setenv("KG_TOKEN", canary)
+	t.Setenv("SOPS_AGE_KEY", "")
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "gone.agekey"))
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	specPath := filepath.Join(dir, "cluster-spec.yaml")
+	text, _ := os.ReadFile(specPath)
+	os.WriteFile(specPath, bytes.Replace(text, []byte(goneR+", "), nil, 1), 0o644)
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatalf("generate with the removed recipient's key, the files still listing it: exit %d\n%s", code, errOut)
+	}
+	for _, cmd := range []string{"generate", "check"} {
+		code, stdout, errOut := runIn(t, dir, cmd)
+		for _, out := range []string{stdout, errOut} {
+			if strings.Contains(out, canary) {
+				t.Fatalf("%s printed a secret value", cmd)
+			}
+		}
+		if code != 2 {
+			t.Fatalf("%s with the removed recipient's key: exit %d, want 2\n%s%s", cmd, code, stdout, errOut)
+		}
+		for _, want := range []string{"(public key " + goneR + ") is no recipient in the spec nor of any secret file",
+			"a key whose recipient was removed from the spec opens no file that a run has written since",
+			"run with the key of one of the file's recipients, or without a key"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("%s: the error does not say %q:\n%s", cmd, want, errOut)
+			}
+		}
+		if strings.Contains(errOut, "list the new recipient beside the old ones") {
+			t.Errorf("%s: the error gives the rotation hint for a removed recipient:\n%s", cmd, errOut)
+		}
+	}
+	// As it says: the key still listed, or no key.
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "kept.agekey"))
+	if code, _, errOut := runIn(t, dir, "check"); code != 0 {
+		t.Fatalf("check with the key still listed: exit %d\n%s", code, errOut)
+	}
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	if code, _, errOut := runIn(t, dir, "check"); code != 0 {
+		t.Fatalf("check without a key: exit %d\n%s", code, errOut)
+	}
+}
+
+// check with the key and a value source that no longer matches the file (or a file behind its source): the masked
+// diff cannot show what differs, so check names the Secret and the keys whose values differ, in text and in JSON,
+// never the values.
+func TestCheckNamesTheKeysWhoseValuesDiffer(t *testing.T) {
+	keyDir := t.TempDir()
+	initKey(t, keyDir, "k")
+	dir := fleet(t, recipientOf(t, filepath.Join(keyDir, "k.spec.yaml")))
+	t.Setenv("KG_TOKEN", canary)
+	t.Setenv("SOPS_AGE_KEY", "")
+	t.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(keyDir, "k.agekey"))
+	if code, _, errOut := runIn(t, dir, "generate"); code != 0 {
+		t.Fatal(errOut)
+	}
+	const stale = "STALE-0b9e-must-never-leak"
+	if err := os.WriteFile(filepath.Join(dir, "token.txt"), []byte(stale), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := "infrastructure/lab/secrets/kube-system/creds.yaml"
+	code, stdout, errOut := runIn(t, dir, "check")
+	want := "changed  " + file + "\n# Secret kube-system/creds: values changed (masked): stringData.file-token (the value " +
+		"sources differ from the file's values: run kronform-gen generate to write them, or bring the sources up to date if the file is right)\n"
+	if code != 1 || !strings.Contains(stdout, want) || strings.Contains(stdout, "only masked") {
+		t.Errorf("check: exit %d, want 1 and\n%s\ngot\n%s%s", code, want, stdout, errOut)
+	}
+	for _, v := range []string{canary, stale} {
+		if strings.Contains(stdout+errOut, v) {
+			t.Fatal("check printed a secret value")
+		}
+	}
+	code, stdout, errOut = runIn(t, dir, "check", "--output", "json")
+	var rep checkReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 1 {
+		t.Fatalf("check --output json: exit %d, %v\n%s", code, err, stdout)
+	}
+	found := false
+	for _, f := range rep.Files {
+		if f.Path == file {
+			found = true
+			if f.Secret != "kube-system/creds" || !slices.Equal(f.SecretKeysChanged, []string{"stringData.file-token"}) ||
+				!strings.Contains(f.Diff, "values changed (masked): stringData.file-token") {
+				t.Errorf("check --output json: %+v", f)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("check --output json does not list %s:\n%s", file, stdout)
+	}
+	for _, v := range []string{canary, stale} {
+		if strings.Contains(stdout+errOut, v) {
+			t.Fatal("check --output json printed a secret value")
+		}
+	}
+}
+
 // In a fleet where each cluster has its own recipients, the key of one cluster opens none of the other's files: that
 // is no wrong key, and whoever holds it can run generate and check. The other cluster's files are handled as without
 // a key. A key listed nowhere (the wrong key file) is refused; one listed only by a file (its cluster moved to a new
@@ -328,7 +438,7 @@ func TestFleetKeyOfOneCluster(t *testing.T) {
 	}
 
 	code, _, errOut := runIn(t, dir, "check", "--age-key-file", filepath.Join(keyDir, "stray.agekey"))
-	if code != 2 || !strings.Contains(errOut, "none of the age keys can decrypt this file") || !strings.Contains(errOut, "(the wrong key file?)") {
+	if code != 2 || !strings.Contains(errOut, "none of the age keys can decrypt this file") || !strings.Contains(errOut, "nor does a mistyped key file") {
 		t.Errorf("check with a key listed nowhere: exit %d, want 2\n%s", code, errOut)
 	}
 
@@ -956,7 +1066,8 @@ func TestSecretInANamespaceNothingCreatesWarns(t *testing.T) {
 	t.Setenv("KG_TOKEN", canary)
 	want := "cluster-spec.yaml:13:20: clusters[0].secrets[0].namespace: namespace \"apps\" is not one the cluster is " +
 		"known to have (default, kube-node-lease, kube-public, kube-system, flux-system), and no Namespace under " +
-		"clusters/lab/ creates it: the API server refuses Secret apps/db, and Flux applies the secrets Kustomization " +
+		"clusters/lab/ nor in a Kustomization the cluster applies from this repository creates it: the API server " +
+		"refuses Secret apps/db, and Flux applies the secrets Kustomization " +
 		"(clusters/lab/secrets.yaml) all or nothing, so none of the cluster's secrets is applied or updated while it " +
 		"is missing (create it: a Namespace in a YAML file under clusters/lab/"
 	for _, cmd := range []string{"generate", "check"} {
@@ -971,13 +1082,42 @@ func TestSecretInANamespaceNothingCreatesWarns(t *testing.T) {
 			t.Errorf("%s: one warning expected, for apps alone:\n%s", cmd, errOut)
 		}
 	}
+	// The user's own Kustomization, which flux bootstrap's applies, creates it: the warning says so, and what fails
+	// until it has applied it, not that nothing creates it.
 	ns := "# created here so that the secrets Kustomization can apply\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"
-	if err := os.WriteFile(filepath.Join(dir, "output", "clusters", "lab", "namespaces.yaml"), []byte(ns), 0o644); err != nil {
-		t.Fatal(err)
+	write := func(p, text string) {
+		t.Helper()
+		p = filepath.Join(dir, "output", filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
+	write("clusters/lab/apps.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"+
+		"metadata: {name: apps, namespace: flux-system}\nspec: {interval: 10m, path: ./apps, prune: true, "+
+		"sourceRef: {kind: GitRepository, name: flux-system}}\n")
+	write("apps/namespace.yaml", ns)
+	want = "namespace \"apps\" is created by Kustomization flux-system/apps (clusters/lab/apps.yaml), which the secrets " +
+		"Kustomization (clusters/lab/secrets.yaml) does not depend on"
 	for _, cmd := range []string{"generate", "check"} {
-		if code, _, errOut := runIn(t, dir, cmd); code != 0 || strings.Contains(errOut, "known to have") {
+		code, stdout, errOut := runIn(t, dir, cmd)
+		if code != 0 || !strings.Contains(errOut, want) || strings.Contains(errOut, "known to have") {
+			t.Errorf("%s: exit %d, with the namespace created by the apps Kustomization:\n%s", cmd, code, errOut)
+		}
+		if strings.Contains(stdout+errOut, canary) {
+			t.Fatalf("%s printed a secret value", cmd)
+		}
+	}
+	write("clusters/lab/namespaces.yaml", ns)
+	for _, cmd := range []string{"generate", "check"} {
+		code, stdout, errOut := runIn(t, dir, cmd)
+		if code != 0 || strings.Contains(errOut, "namespace \"apps\"") {
 			t.Errorf("%s: exit %d, with the namespace created under clusters/lab/:\n%s", cmd, code, errOut)
+		}
+		if strings.Contains(stdout+errOut, canary) {
+			t.Fatalf("%s printed a secret value", cmd)
 		}
 	}
 }

@@ -24,18 +24,26 @@ type Files interface {
 	File(p string) ([]byte, bool)
 }
 
-// Lint warns of the tree's objects placed in a namespace the cluster is not known to have. The API server refuses
-// an object in a namespace that does not exist, and kustomize-controller applies a Kustomization all or nothing: one
-// Secret in a missing namespace keeps every secret of the cluster from being applied or updated, and a missing Cilium
-// namespace keeps Cilium from being installed or upgraded. Known are the system namespaces, the Flux namespace (flux
-// bootstrap creates it), and those that a Namespace object in a YAML file under the cluster's folder creates, as flux
-// bootstrap's Kustomization builds that folder (see appliedFiles): it applies them, and a Kustomization that needs
-// one retries until it exists. The tree itself
-// creates none: a Namespace in a generated folder would be pruned, with all it holds, once the spec no longer needed
-// it. These are warnings: something outside the tree may create the namespace (another Kustomization of the
-// repository, kubectl). tree is the tree on disk (nil: none), read only when a namespace is not known otherwise.
-// Only the clusters that loaded whole are looked at (see spec.Model.Sound).
+// Lint warns of the tree's objects placed in a namespace the cluster may not have when Flux applies them. The API
+// server refuses an object in a namespace that does not exist, and kustomize-controller applies a Kustomization all
+// or nothing: one Secret in a missing namespace keeps every secret of the cluster from being applied or updated, and
+// a missing Cilium namespace keeps Cilium from being installed or upgraded.
+//
+// Known are the system namespaces, the Flux namespace (flux bootstrap creates it), and those that a Namespace object
+// under the cluster's folder creates, as flux bootstrap's Kustomization builds that folder (see appliedFiles): it
+// applies Namespaces before the Kustomization objects it declares, so they exist before any of those reconciles. A
+// namespace that another Kustomization the cluster applies from this repository creates (declared under the
+// cluster's folder, or by such a Kustomization's build, at any depth) is there once that one has applied it. The
+// generated Kustomizations depend on none of the user's, so until then the generated one fails (on a new cluster, its
+// first reconciles, retried every flux.retryInterval); and when the creator depends on the generated one (directly or
+// through others), never, on a cluster without the namespace: each waits for the other. The warning says which.
+// Dependencies are read from the Kustomizations in the tree (the generated ones as they stand on disk). The tree itself creates none: a Namespace in a
+// generated folder would be pruned, with all it holds, once the spec no longer needed it. These are warnings:
+// something outside the repository may create the namespace (kubectl, another source). tree is the tree on disk
+// (nil: none), read only when a namespace is not known otherwise. Only the clusters that loaded whole are looked at
+// (see spec.Model.Sound).
 func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
+	var x *treeIndex // built once, when a namespace is not known otherwise
 	for i, c := range m.Clusters {
 		if !m.Sound(i) {
 			continue
@@ -44,42 +52,213 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 		if !slices.Contains(known, c.Flux.Namespace) {
 			known = append(known, c.Flux.Namespace)
 		}
-		var created []string
-		read := false
-		missing := func(ns string) bool {
-			if slices.Contains(known, ns) {
-				return false
+		var (
+			created  []string
+			appliers []applier
+			read     bool
+		)
+		// whereFrom says how a namespace comes to exist: ok when it is there before any generated Kustomization
+		// reconciles; else the Kustomizations whose builds create it (none: nothing in the repository does). The
+		// generated Kustomizations depend on none of the user's, so none of those is there before them.
+		whereFrom := func(ns string) (ok bool, creators []applier) {
+			if slices.Contains(known, ns) || tree == nil {
+				return slices.Contains(known, ns), nil
 			}
 			if !read {
-				created, read = NamespacesIn(tree, c.Flux.Path), true
+				if x == nil {
+					x = newTreeIndex(tree)
+				}
+				created, appliers = x.namespacesIn(x.appliedFiles(c.Flux.Path)), clusterAppliers(x, c, m.RepositoryPath)
+				read = true
 			}
-			return !slices.Contains(created, ns)
+			if slices.Contains(created, ns) {
+				return true, nil
+			}
+			for _, a := range appliers {
+				if slices.Contains(a.namespaces, ns) {
+					creators = append(creators, a)
+				}
+			}
+			return false, creators
 		}
 		kustomization := func(name string) string { return path.Join(c.Flux.Path, name+".yaml") }
-		hint := fmt.Sprintf("create it: a Namespace in a YAML file under %s/ (named in the kustomization.yaml on its "+
-			"way, if a folder has one), which flux bootstrap's Kustomization applies; if something outside the tree "+
-			"creates it, that Kustomization fails until it does", c.Flux.Path)
-		if missing(c.Cilium.Namespace) {
-			warnings = append(warnings, m.Problem(fmt.Sprintf("clusters[%d].cilium.namespace", i), hint,
-				"namespace %q is not one the cluster is known to have (%s), and no Namespace under %s/ creates it: "+
-					"the API server refuses the HelmRepository and HelmRelease %s there, and the %s Kustomization (%s) "+
-					"fails, so Cilium is neither installed nor upgraded", c.Cilium.Namespace, strings.Join(known, ", "),
-				c.Flux.Path, ReleaseName, CiliumName, kustomization(CiliumName)))
+		warn := func(field, ns, name, consequence string, creators []applier) {
+			id := c.Flux.Namespace + "/" + name
+			hint := fmt.Sprintf("create it: a Namespace in a YAML file under %s/ (named in the kustomization.yaml on its "+
+				"way, if a folder has one), which flux bootstrap's Kustomization applies before the Kustomizations it "+
+				"declares; if something outside the repository creates it, that Kustomization fails until it does", c.Flux.Path)
+			if len(creators) == 0 {
+				warnings = append(warnings, m.Problem(field, hint,
+					"namespace %q is not one the cluster is known to have (%s), and no Namespace under %s/ nor in a "+
+						"Kustomization the cluster applies from this repository creates it: %s while it is missing", ns,
+					strings.Join(known, ", "), c.Flux.Path, consequence))
+				return
+			}
+			// One that does not wait for the target creates the namespace in the end; one that does, never before it.
+			for _, a := range creators {
+				if dependency(appliers, a.id, id) == nil {
+					warnings = append(warnings, m.Problem(field, fmt.Sprintf("to have it there first, create it under %s/ "+
+						"instead (named in the kustomization.yaml on its way, if a folder has one): flux bootstrap's "+
+						"Kustomization applies it before the Kustomizations it declares", c.Flux.Path),
+						"namespace %q is created by Kustomization %s (%s), which the %s Kustomization (%s) does not "+
+							"depend on (kronform-gen's Kustomizations depend on none of yours): where %s has not applied "+
+							"it yet, as on a new cluster, %s until it has (%s retries every %s, flux.retryInterval)",
+						ns, a.id, a.file, name, kustomization(name), a.id, consequence, name, c.Flux.RetryInterval))
+					return
+				}
+			}
+			a := creators[0]
+			warnings = append(warnings, m.Problem(field, fmt.Sprintf("create it under %s/ instead (named in the "+
+				"kustomization.yaml on its way, if a folder has one), which flux bootstrap's Kustomization applies before "+
+				"the Kustomizations it declares, or drop %s's dependency", c.Flux.Path, a.id),
+				"namespace %q is created only by Kustomization %s (%s), which depends on the %s Kustomization (%s): "+
+					"where the namespace does not exist yet, as on a new cluster, %s, and %s waits for %s, so neither "+
+					"is ever applied", ns, a.id, a.file, name, strings.Join(dependency(appliers, a.id, id), " -> "),
+				consequence, a.id, name))
+		}
+		if ok, creators := whereFrom(c.Cilium.Namespace); !ok {
+			warn(fmt.Sprintf("clusters[%d].cilium.namespace", i), c.Cilium.Namespace, CiliumName,
+				fmt.Sprintf("the API server refuses the HelmRepository and HelmRelease %s there, and the %s "+
+					"Kustomization (%s) fails, so Cilium is neither installed nor upgraded", ReleaseName, CiliumName,
+					kustomization(CiliumName)), creators)
 		} else if !slices.Contains(known, c.Cilium.Namespace) {
 			known = append(known, c.Cilium.Namespace)
 		}
 		for j, s := range c.Secrets {
-			if !missing(s.Namespace) {
+			ok, creators := whereFrom(s.Namespace)
+			if ok {
 				continue
 			}
-			warnings = append(warnings, m.Problem(fmt.Sprintf("clusters[%d].secrets[%d].namespace", i, j), hint,
-				"namespace %q is not one the cluster is known to have (%s), and no Namespace under %s/ creates it: "+
-					"the API server refuses Secret %s/%s, and Flux applies the %s Kustomization (%s) all or nothing, "+
-					"so none of the cluster's secrets is applied or updated while it is missing", s.Namespace,
-				strings.Join(known, ", "), c.Flux.Path, s.Namespace, s.Name, SecretsName, kustomization(SecretsName)))
+			warn(fmt.Sprintf("clusters[%d].secrets[%d].namespace", i, j), s.Namespace, SecretsName,
+				fmt.Sprintf("the API server refuses Secret %s/%s, and Flux applies the %s Kustomization (%s) all or "+
+					"nothing, so none of the cluster's secrets is applied or updated", s.Namespace, s.Name, SecretsName,
+					kustomization(SecretsName)), creators)
 		}
 	}
 	return warnings
+}
+
+// applier is a Flux Kustomization that a cluster's Flux applies from this repository, as Lint reads it.
+type applier struct {
+	id         string   // namespace/name
+	file       string   // the file that declares it
+	dependsOn  []string // namespace/name
+	namespaces []string // those that Namespace objects of its build create
+}
+
+// clusterAppliers lists the Flux Kustomizations that the cluster's Flux applies from this repository: those declared
+// in the files flux bootstrap's Kustomization applies (the cluster's folder, see appliedFiles), and those declared in
+// the files each of them applies, at any depth; not flux bootstrap's own, nor one that is suspended, reads another
+// source than the cluster's GitRepository (the spec's flux.gitRepository), or whose path lies outside the tree.
+// Only documents that hold a kind: Kustomization entry are parsed (see mayHoldKind).
+func clusterAppliers(x *treeIndex, c spec.Cluster, repositoryPath string) []applier {
+	var out []applier
+	seen := map[string]bool{}
+	done := map[string]bool{c.Flux.Path: true}
+	queue := []string{c.Flux.Path}
+	for len(queue) > 0 {
+		dir := queue[0]
+		queue = queue[1:]
+		for _, f := range x.appliedFiles(dir) {
+			data, ok := x.tree.File(f)
+			if !ok || !mayHoldKind(data, "Kustomization") || !bytes.Contains(data, []byte("kustomize.toolkit.fluxcd.io")) {
+				continue
+			}
+			for _, doc := range documents(data) {
+				if !mayHoldKind(doc, "Kustomization") || !slices.Contains([]string{"", "Kustomization"}, blockKind(doc)) {
+					continue // the Kustomization CRD of gotk-components.yaml (its names say kind: Kustomization) above all
+				}
+				var k struct {
+					APIVersion string `yaml:"apiVersion"`
+					Kind       string `yaml:"kind"`
+					Metadata   struct{ Name, Namespace string }
+					Spec       struct {
+						Path      string
+						Suspend   bool
+						SourceRef struct{ Kind, Name, Namespace string } `yaml:"sourceRef"`
+						DependsOn []struct{ Name, Namespace string }     `yaml:"dependsOn"`
+					}
+				}
+				if yaml.Unmarshal(doc, &k) != nil || k.Kind != "Kustomization" ||
+					!strings.HasPrefix(k.APIVersion, "kustomize.toolkit.fluxcd.io/") || k.Metadata.Name == "" {
+					continue
+				}
+				src := k.Spec.SourceRef
+				if src.Namespace == "" {
+					src.Namespace = k.Metadata.Namespace
+				}
+				id := k.Metadata.Namespace + "/" + k.Metadata.Name
+				p, inside := treePath(k.Spec.Path, repositoryPath)
+				if seen[id] || k.Spec.Suspend || src.Kind != "GitRepository" || src.Name != c.Flux.GitRepository ||
+					src.Namespace != c.Flux.Namespace || !inside || p == c.Flux.Path {
+					continue
+				}
+				seen[id] = true
+				a := applier{id: id, file: f}
+				for _, d := range k.Spec.DependsOn {
+					if d.Namespace == "" {
+						d.Namespace = k.Metadata.Namespace
+					}
+					a.dependsOn = append(a.dependsOn, d.Namespace+"/"+d.Name)
+				}
+				a.namespaces = x.namespacesIn(x.appliedFiles(p))
+				out = append(out, a)
+				if !done[p] {
+					done[p] = true
+					queue = append(queue, p)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// treePath is a Kustomization's spec.path relative to the tree, as kustomize-controller resolves it from the root of
+// the repository, in which the tree lies at repositoryPath; false when it lies outside the tree.
+func treePath(p, repositoryPath string) (string, bool) {
+	c := strings.TrimLeft(path.Clean("/"+p), "/")
+	if c == "" {
+		c = "."
+	}
+	switch {
+	case repositoryPath == "":
+		return c, true
+	case c == repositoryPath:
+		return ".", true
+	case strings.HasPrefix(c, repositoryPath+"/"):
+		return c[len(repositoryPath)+1:], true
+	}
+	return "", false
+}
+
+// dependency is the chain of dependsOn by which the Kustomization from waits for to (from first, to last), among the
+// appliers (a dependency that is not one of them, a generated Kustomization say, ends a chain); nil when it does not.
+func dependency(appliers []applier, from, to string) []string {
+	deps := map[string][]string{}
+	for _, a := range appliers {
+		deps[a.id] = a.dependsOn
+	}
+	prev := map[string]string{from: ""}
+	queue := []string{from}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		for _, d := range deps[n] {
+			if _, ok := prev[d]; ok {
+				continue
+			}
+			prev[d] = n
+			if d == to {
+				chain := []string{d}
+				for p := n; p != ""; p = prev[p] {
+					chain = append([]string{p}, chain...)
+				}
+				return chain
+			}
+			queue = append(queue, d)
+		}
+	}
+	return nil
 }
 
 // NamespacesIn lists, sorted, the namespaces that Namespace objects (apiVersion v1) create in the files
@@ -91,14 +270,20 @@ func NamespacesIn(tree Files, dir string) []string {
 	if tree == nil {
 		return nil
 	}
+	x := newTreeIndex(tree)
+	return x.namespacesIn(x.appliedFiles(dir))
+}
+
+// namespacesIn lists, sorted, the namespaces that Namespace objects in the files create (see NamespacesIn).
+func (x *treeIndex) namespacesIn(files []string) []string {
 	var out []string
-	for _, p := range appliedFiles(tree, dir) {
-		data, ok := tree.File(p)
-		if !ok || !mayHoldNamespace(data) {
+	for _, p := range files {
+		data, ok := x.tree.File(p)
+		if !ok || !mayHoldKind(data, "Namespace") {
 			continue
 		}
 		for _, doc := range documents(data) {
-			if !mayHoldNamespace(doc) {
+			if !mayHoldKind(doc, "Namespace") {
 				continue
 			}
 			var obj struct {
@@ -127,21 +312,34 @@ func NamespacesIn(tree Files, dir string) []string {
 	return slices.Compact(out)
 }
 
+// treeIndex is the tree's paths and the folders that hold a kustomization file, read once for every folder
+// appliedFiles is asked about.
+type treeIndex struct {
+	tree           Files
+	paths          []string
+	isFile         map[string]bool
+	kustomizations map[string]string // folder -> its kustomization file (kustomize refuses a folder with two)
+}
+
+func newTreeIndex(tree Files) *treeIndex {
+	paths := tree.Paths()
+	x := &treeIndex{tree: tree, paths: paths, isFile: make(map[string]bool, len(paths)), kustomizations: map[string]string{}}
+	for _, p := range paths {
+		x.isFile[p] = true
+		if slices.Contains(konfig.RecognizedKustomizationFileNames(), path.Base(p)) && x.kustomizations[path.Dir(p)] == "" {
+			x.kustomizations[path.Dir(p)] = p
+		}
+	}
+	return x
+}
+
 // appliedFiles lists the files of the tree that kustomize-controller builds for a Kustomization whose path is dir:
 // a folder with a kustomization file, the resources that names (any file, whatever its name; a folder, as kustomize
 // builds it); a folder without one, as kustomize-controller generates its kustomization: every .yaml and .yml file
 // in it and below, down to the folders that have a kustomization file, built from that.
-func appliedFiles(tree Files, dir string) []string {
-	paths := tree.Paths()
-	isFile := make(map[string]bool, len(paths))
-	kustomizations := map[string]string{} // folder -> its kustomization file (kustomize refuses a folder with two)
-	for _, p := range paths {
-		isFile[p] = true
-		if slices.Contains(konfig.RecognizedKustomizationFileNames(), path.Base(p)) && kustomizations[path.Dir(p)] == "" {
-			kustomizations[path.Dir(p)] = p
-		}
-	}
-	kustomizationIn := func(d string) string { return kustomizations[d] }
+func (x *treeIndex) appliedFiles(dir string) []string {
+	paths, isFile := x.paths, x.isFile
+	kustomizationIn := func(d string) string { return x.kustomizations[d] }
 	var out []string
 	seen := map[string]bool{}
 	var build func(d string)
@@ -151,7 +349,7 @@ func appliedFiles(tree Files, dir string) []string {
 		}
 		seen[d] = true
 		if k := kustomizationIn(d); k != "" {
-			data, _ := tree.File(k)
+			data, _ := x.tree.File(k)
 			var kust struct {
 				Resources, Crds, Bases []string
 			}
@@ -172,13 +370,16 @@ func appliedFiles(tree Files, dir string) []string {
 			return
 		}
 		for _, p := range paths {
-			if !strings.HasPrefix(p, d+"/") {
+			if !strings.HasPrefix(p, d+"/") && d != "." {
 				continue
 			}
 			sub := ""
 			for f := path.Dir(p); f != d; f = path.Dir(f) {
 				if kustomizationIn(f) != "" {
 					sub = f
+				}
+				if f == "." {
+					break
 				}
 			}
 			switch {
@@ -226,19 +427,31 @@ func documents(data []byte) [][]byte {
 	return append(out, data[start:])
 }
 
-// mayHoldNamespace says whether data holds a kind: Namespace entry, in block or flow YAML or in JSON, quoted or not:
-// every Namespace object does. (A CRD's text says Namespace often, in descriptions and as Namespaced; seldom so.)
-func mayHoldNamespace(data []byte) bool {
+// blockKind is the value of a document's top-level kind in block YAML (a line that starts with kind:), unquoted; ""
+// when it has none there (JSON, flow YAML), which only parsing tells.
+func blockKind(doc []byte) string {
+	for line := range bytes.Lines(doc) {
+		if v, ok := bytes.CutPrefix(line, []byte("kind:")); ok {
+			return strings.Trim(strings.TrimSpace(string(v)), `"'`)
+		}
+	}
+	return ""
+}
+
+// mayHoldKind says whether data holds a kind: KIND entry (Namespace, Kustomization), in block or flow YAML or in
+// JSON, quoted or not: every such object does. (A CRD's text says Namespace often, in descriptions and as
+// Namespaced; seldom so.)
+func mayHoldKind(data []byte, kind string) bool {
 	word := func(c byte) bool {
 		return c == '_' || c == '-' || c == '.' || c == '/' || unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c))
 	}
 	for i := 0; ; {
-		j := bytes.Index(data[i:], []byte("Namespace"))
+		j := bytes.Index(data[i:], []byte(kind))
 		if j < 0 {
 			return false
 		}
 		j += i
-		i = j + len("Namespace")
+		i = j + len(kind)
 		if i < len(data) && word(data[i]) {
 			continue // Namespaced, NamespaceSelector
 		}

@@ -119,12 +119,13 @@ func TestLintSaysWhatFailsAndHowToFixIt(t *testing.T) {
 		t.Fatalf("want one warning, got %v", w)
 	}
 	want := `spec.yaml:13:31: clusters[0].secrets[1].namespace: namespace "apps" is not one the cluster is known to have ` +
-		`(default, kube-node-lease, kube-public, kube-system, flux-system), and no Namespace under clusters/lab/ creates ` +
-		`it: the API server refuses Secret apps/sb, and Flux applies the secrets Kustomization (clusters/lab/secrets.yaml) ` +
-		`all or nothing, so none of the cluster's secrets is applied or updated while it is missing (create it: a ` +
-		`Namespace in a YAML file under clusters/lab/ (named in the kustomization.yaml on its way, if a folder has one), ` +
-		`which flux bootstrap's Kustomization applies; if something ` +
-		`outside the tree creates it, that Kustomization fails until it does)`
+		`(default, kube-node-lease, kube-public, kube-system, flux-system), and no Namespace under clusters/lab/ nor in a ` +
+		`Kustomization the cluster applies from this repository creates it: the API server refuses Secret apps/sb, and ` +
+		`Flux applies the secrets Kustomization (clusters/lab/secrets.yaml) all or nothing, so none of the cluster's ` +
+		`secrets is applied or updated while it is missing (create it: a Namespace in a YAML file under clusters/lab/ ` +
+		`(named in the kustomization.yaml on its way, if a folder has one), which flux bootstrap's Kustomization applies ` +
+		`before the Kustomizations it declares; if something outside the repository creates it, that Kustomization ` +
+		`fails until it does)`
 	if got := w[0].String(); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -149,5 +150,132 @@ func TestNamespacesInParsesOnlyWhatMayBeANamespace(t *testing.T) {
 	// Parsing the CRDs with yaml.v3 takes tens of thousands of allocations; the two Namespaces, a few hundred.
 	if allocs := testing.AllocsPerRun(5, func() { NamespacesIn(tree, "clusters/lab") }); allocs > 2000 {
 		t.Errorf("NamespacesIn made %.0f allocations: it parses documents that cannot be a Namespace", allocs)
+	}
+}
+
+// A namespace that another Kustomization the cluster applies from this repository creates (the user's own, declared
+// under the cluster's folder or by such a Kustomization's build) is there once that one has applied it. The generated
+// Kustomizations depend on none of the user's: the warning says that the first reconciles on a new cluster fail until
+// then, not that nothing creates it; and when the creator itself waits for secrets, that neither is ever applied. One
+// that Flux does not apply from this repository (suspended, another source, a path outside the tree) creates nothing.
+func TestLintNamespaceOfAnotherKustomization(t *testing.T) {
+	const ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"
+	ks := func(name, path, extra string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name +
+			"\n  namespace: flux-system\nspec:\n  interval: 10m\n  path: " + path + "\n  prune: true\n" +
+			"  sourceRef: {kind: GitRepository, name: flux-system}\n" + extra
+	}
+	notDependedOn := `namespace "apps" is created by Kustomization flux-system/apps (clusters/lab/apps.yaml), which the ` +
+		`secrets Kustomization (clusters/lab/secrets.yaml) does not depend on (kronform-gen's Kustomizations depend on ` +
+		`none of yours): where flux-system/apps has not applied it yet, as on a new cluster, the API server refuses ` +
+		`Secret apps/sa, and Flux applies the secrets Kustomization (clusters/lab/secrets.yaml) all or nothing, so none ` +
+		`of the cluster's secrets is applied or updated until it has (secrets retries every 2m, flux.retryInterval) ` +
+		`(to have it there first, create it under clusters/lab/ instead`
+	nothing := `and no Namespace under clusters/lab/ nor in a Kustomization the cluster applies from this repository creates it`
+	cases := []struct {
+		name string
+		tree files
+		want string // in the one warning; "" for none
+	}{
+		{"the user's Kustomization creates it", files{"clusters/lab/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns}, notDependedOn},
+		{"through its kustomization.yaml, a List", files{"clusters/lab/apps.yaml": ks("apps", "apps", ""),
+			"apps/kustomization.yaml": "resources: [base]\n", "apps/base/kustomization.yaml": "resources: [all.json]\n",
+			"apps/base/all.json": `{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"apps"}}]}`},
+			notDependedOn},
+		{"declared in a subfolder of the cluster's, with other documents", files{
+			"clusters/lab/apps/ks.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n" + ks("apps", "./apps", ""),
+			"apps/ns.yaml":              ns}, `created by Kustomization flux-system/apps (clusters/lab/apps/ks.yaml), which the secrets Kustomization`},
+		{"declared by another Kustomization's build", files{"clusters/lab/infra.yaml": ks("infra", "./infra", ""),
+			"infra/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns},
+			`created by Kustomization flux-system/apps (infra/apps.yaml), which the secrets Kustomization`},
+		{"the creator waits for secrets", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  dependsOn: [{name: secrets}]\n"), "apps/ns.yaml": ns},
+			`namespace "apps" is created only by Kustomization flux-system/apps (clusters/lab/apps.yaml), which depends on the ` +
+				`secrets Kustomization (flux-system/apps -> flux-system/secrets): where the namespace does not exist yet, as ` +
+				`on a new cluster, the API server refuses Secret apps/sa`},
+		{"the creator waits for secrets through cilium", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  dependsOn: [{name: cilium, namespace: flux-system}]\n"),
+			"clusters/lab/cilium.yaml": ks("cilium", "./infrastructure/lab/cilium", "  dependsOn: [{name: secrets}]\n"), "apps/ns.yaml": ns},
+			`(flux-system/apps -> flux-system/cilium -> flux-system/secrets)`},
+		{"suspended", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  suspend: true\n"), "apps/ns.yaml": ns}, nothing},
+		{"from another source", files{"clusters/lab/apps.yaml": strings.Replace(ks("apps", "./apps", ""), "name: flux-system}", "name: other}", 1), "apps/ns.yaml": ns}, nothing},
+		{"a Kustomization of another API group", files{"clusters/lab/apps.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
+			"metadata: {name: apps, namespace: flux-system}\nspec: {path: ./apps, sourceRef: {kind: GitRepository, name: flux-system}}\n", "apps/ns.yaml": ns}, nothing},
+		{"another cluster's", files{"clusters/lab2/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns}, nothing},
+		{"not applied: its file is not in the cluster folder's kustomization", files{"clusters/lab/kustomization.yaml": "resources: [flux-system]\n",
+			"clusters/lab/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns}, nothing},
+		{"created under the cluster's folder as well", files{"clusters/lab/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns,
+			"clusters/lab/ns.yaml": ns}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := Lint(lintSpec(t, "kube-system", "flux-system", "apps"), c.tree)
+			if c.want == "" {
+				if len(w) > 0 {
+					t.Fatalf("want no warning, got %v", w)
+				}
+				return
+			}
+			if len(w) != 1 {
+				t.Fatalf("want one warning, got %v", w)
+			}
+			if !strings.Contains(w[0].String(), c.want) {
+				t.Errorf("got  %s\nwant it to say %s", w[0], c.want)
+			}
+		})
+	}
+}
+
+// The tree lies in the folder repositoryPath of the repository Flux follows: spec.path starts there.
+func TestLintKustomizationPathsFromTheRepositoryRoot(t *testing.T) {
+	text := `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+repositoryPath: output
+defaults:
+  ageRecipients: [age13l5xnu5xcrr9cvqg3k2dtpezkygelplytj7nmg3hxcx9ul40ryzslcc2p9]
+clusters:
+  - name: lab
+    apiServer: {host: api.lab.example.com}
+    nodes: [{name: cp1, addresses: [192.0.2.10], roles: [control-plane]}]
+    cilium: {version: 1.16.5, namespace: apps}
+`
+	m, err := spec.Load("spec.yaml", []byte(text), spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := func(path string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\n" +
+			"spec: {path: " + path + ", sourceRef: {kind: GitRepository, name: flux-system}}\n"
+	}
+	ns := "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n"
+	for path, want := range map[string]string{
+		"./output/apps": "created by Kustomization flux-system/apps (clusters/lab/apps.yaml), which the cilium Kustomization",
+		"./apps":        "no Namespace under clusters/lab/ nor in a Kustomization the cluster applies from this repository creates it: the API server refuses the HelmRepository",
+	} {
+		w := Lint(m, files{"clusters/lab/apps.yaml": ks(path), "apps/ns.yaml": ns})
+		if len(w) != 1 || !strings.Contains(w[0].String(), want) {
+			t.Errorf("spec.path %s: got %v, want a warning saying %s", path, w, want)
+		}
+	}
+}
+
+// The Kustomization CRD in gotk-components.yaml says kind: Kustomization in its names: when a namespace is not known
+// otherwise, the lint looks for the cluster's Kustomizations, and must not parse the CRDs to find them.
+func TestLintParsesOnlyWhatMayBeAKustomization(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: c%d.kustomize.toolkit.fluxcd.io\n"+
+			"spec:\n  group: kustomize.toolkit.fluxcd.io\n  scope: Namespaced\n  names: {kind: Kustomization}\n  versions:\n  - name: v1\n    schema:\n"+
+			"      openAPIV3Schema:\n        properties:\n          kind: {type: string, enum: [Kustomization, Secret]}\n", i)
+	}
+	tree := files{"clusters/lab/flux-system/gotk-components.yaml": b.String(),
+		"clusters/lab/apps.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\n" +
+			"spec: {path: ./apps, sourceRef: {kind: GitRepository, name: flux-system}}\n",
+		"apps/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"}
+	m := lintSpec(t, "kube-system", "flux-system", "apps")
+	if w := Lint(m, tree); len(w) != 1 || !strings.Contains(w[0].String(), "created by Kustomization flux-system/apps") {
+		t.Fatalf("Lint = %v", w)
+	}
+	if allocs := testing.AllocsPerRun(5, func() { Lint(m, tree) }); allocs > 3000 {
+		t.Errorf("Lint made %.0f allocations: it parses documents that cannot be a Flux Kustomization", allocs)
 	}
 }

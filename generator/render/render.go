@@ -48,6 +48,15 @@ type Result struct {
 	// Notes list secrets whose files were kept without full verification, sorted by path. A stuck note (Note.Stuck)
 	// means the tree is not what the spec says: check must fail on it, generate must not write.
 	Notes []secrets.Note
+	// ValuesChanged are, by secret file path, the secret files whose values the sources change (with the key only:
+	// without it the file's values cannot be read), and which keys: names, never values.
+	ValuesChanged map[string]ValuesChanged
+}
+
+// ValuesChanged is a Secret (namespace/name) and the keys whose values the render changed (secrets.Result).
+type ValuesChanged struct {
+	Secret string
+	Keys   []string
 }
 
 // Stuck lists the notes that say the tree could not be brought in line with the spec.
@@ -115,6 +124,12 @@ func Fleet(m *spec.Model, opts Options) (*Result, error) {
 			}
 		}
 		res.Notes = append(res.Notes, part.Notes...)
+		for p, v := range part.ValuesChanged {
+			if res.ValuesChanged == nil {
+				res.ValuesChanged = map[string]ValuesChanged{}
+			}
+			res.ValuesChanged[p] = v
+		}
 	}
 	if len(problems) > 0 {
 		return nil, problems.Sorted()
@@ -214,6 +229,12 @@ func renderSecrets(res *Result, c spec.Cluster, opts Options) error {
 		}
 		if err != nil {
 			return err
+		}
+		if len(out.ValuesChanged) > 0 {
+			if res.ValuesChanged == nil {
+				res.ValuesChanged = map[string]ValuesChanged{}
+			}
+			res.ValuesChanged[p] = ValuesChanged{Secret: s.Namespace + "/" + s.Name, Keys: out.ValuesChanged}
 		}
 		add := res.Tree.Add
 		if out.Note != nil {

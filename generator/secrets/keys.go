@@ -44,6 +44,22 @@ func (i *Identities) AnyListed(recipients []string) bool {
 	return false
 }
 
+// Recipients lists, sorted, the public keys of the identities whose public key is known (not age plugins'): what
+// a message can name a key by, since the private key is never shown.
+func (i *Identities) Recipients() []string {
+	if i == nil {
+		return nil
+	}
+	var out []string
+	for _, id := range i.ids {
+		if x, ok := id.(*age.X25519Identity); ok {
+			out = append(out, x.Recipient().String())
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // Origin names where the keys were read from.
 func (i *Identities) Origin() string {
 	if i == nil {

@@ -125,6 +125,10 @@ const (
 type Result struct {
 	File []byte
 	Note *Note
+	// ValuesChanged names, sorted, the keys present in the file and the spec whose values the sources change, as the
+	// new file holds them (stringData.KEY, data.KEY): known only with the key, which opens the file. Names, never
+	// values; the masked diff shows every other change (keys added or removed, type, recipients).
+	ValuesChanged []string
 }
 
 // Render decides one secret's file:
@@ -201,6 +205,26 @@ func Render(req Request) (Result, error) {
 	return renderWithKey(req, values, absent, unreadable, fail)
 }
 
+// wrongKeyHint says what a key listed nowhere in the run is, and what to do: it is what a key becomes once its
+// recipient is removed from the spec and a run re-wraps (or encrypts anew) the files for the recipients left.
+const wrongKeyHint = "a key whose recipient was removed from the spec opens no file that a run has written since " +
+	"(each run re-wraps or encrypts a file for the spec's recipients alone), nor does a mistyped key file; run with " +
+	"the key of one of the file's recipients, or without a key (a file that matches the spec is then kept, its " +
+	"values unverified); to give this key access, list its recipient in the spec and generate with a key the " +
+	"file lists"
+
+// publicKeys names the keys by their public keys (never the private ones), for messages.
+func publicKeys(ids *Identities) string {
+	r := ids.Recipients()
+	switch len(r) {
+	case 0:
+		return "the age key from " + ids.Origin()
+	case 1:
+		return fmt.Sprintf("the age key from %s (public key %s)", ids.Origin(), r[0])
+	}
+	return fmt.Sprintf("the age keys from %s (public keys %s)", ids.Origin(), strings.Join(r, ", "))
+}
+
 // rotateHint says how a new key comes to open the files.
 const rotateHint = "a new key opens the files only after a run with an old key re-wraps them: list the new recipient " +
 	"beside the old ones and generate with an old key, then remove the old one"
@@ -264,9 +288,10 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 	s := req.Secret
 	oldPlain, dataKey, err := decrypt(req.Previous, req.Keys)
 	if errors.Is(err, ErrWrongKey) {
-		// The key is a recipient of nothing in the spec or the tree: most likely the wrong key file.
-		return fail("%w; the key is no recipient in the spec nor of any secret file in the tree (the wrong key file?): "+
-			"run with a key of one of its recipients, or without a key; %s", err, rotateHint)
+		// The key is a recipient of nothing in the spec or the tree: a key whose recipient was removed from the spec
+		// (once a run re-wrapped the files without it), or the wrong key file. Which, the run cannot tell: the
+		// message names the key's public key, so its holder can, and says what opens the file now.
+		return fail("%w; %s is no recipient in the spec nor of any secret file in the tree: %s", err, publicKeys(req.Keys), wrongKeyHint)
 	}
 	if errors.Is(err, ErrTampered) {
 		// Nothing of it can be trusted, nor is it written over: the way out is the user's.
@@ -307,7 +332,11 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 	}
 	old, _ := loadEncrypted(req.Previous) // parsed once already by Render
 	if !bytes.Equal(oldPlain, newPlain) || !sameSettings(old.Metadata) {
-		return encryptNew(s, values, req, fail)
+		res, err := encryptNew(s, values, req, fail)
+		if err == nil {
+			res.ValuesChanged = valuesChanged(oldPlain, values)
+		}
+		return res, err
 	}
 	if slices.Equal(recipientsOf(old), sortedCopy(req.Recipients)) {
 		return Result{File: req.Previous}, nil
@@ -317,6 +346,27 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 		return fail("%w", err)
 	}
 	return Result{File: file}, nil
+}
+
+// valuesChanged names, sorted, the keys that the decrypted file and values both hold with different values, where
+// the new file holds them (see Result.ValuesChanged).
+func valuesChanged(oldPlain []byte, values map[string][]byte) []string {
+	old, err := valuesOf(oldPlain)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		if v, ok := old[k]; !ok || bytes.Equal(v, values[k]) {
+			continue
+		}
+		if text(values[k]) {
+			out = append(out, "stringData."+k)
+		} else {
+			out = append(out, "data."+k)
+		}
+	}
+	return out
 }
 
 func encryptNew(s spec.Secret, values map[string][]byte, req Request, fail func(string, ...any) (Result, error)) (Result, error) {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -204,6 +205,18 @@ func TestChangedValueReencrypts(t *testing.T) {
 	if got := decodedValues(t, plain)["token"]; got != "rotated-token" {
 		t.Fatalf("token decrypts to %q", got)
 	}
+	// The keys whose values changed are named where the file holds them; the unchanged ones are not.
+	if !slices.Equal(next.ValuesChanged, []string{"stringData.token"}) {
+		t.Errorf("ValuesChanged = %v, want [stringData.token]", next.ValuesChanged)
+	}
+	changed["blob.bin"] = "\x00other"
+	next = render(t, Request{Secret: hcloud, Recipients: []string{k.recipient()}, Sources: changed, Previous: first.File, Keys: k.ids})
+	if !slices.Equal(next.ValuesChanged, []string{"data.binary", "stringData.token"}) {
+		t.Errorf("ValuesChanged = %v, want [data.binary stringData.token]", next.ValuesChanged)
+	}
+	if again := render(t, Request{Secret: hcloud, Recipients: []string{k.recipient()}, Sources: changed, Previous: next.File, Keys: k.ids}); again.ValuesChanged != nil {
+		t.Errorf("unchanged values: ValuesChanged = %v", again.ValuesChanged)
+	}
 }
 
 func TestChangedRecipientsRewrapTheDataKey(t *testing.T) {
@@ -394,7 +407,7 @@ func TestKeyOfTheSpecButNotOfTheFile(t *testing.T) {
 	}
 
 	_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: first.File, Record: Recorded, Keys: b.ids, Path: "p.yaml", Now: now})
-	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "run with a key of one of its recipients, or without a key") {
+	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "run with the key of one of the file's recipients, or without a key") {
 		t.Fatalf("a key of neither the file nor the spec: got %v", err)
 	}
 }
@@ -420,7 +433,7 @@ func TestKeyOfAnotherCluster(t *testing.T) {
 	}
 	c := newKey(t)
 	_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Known: known, Previous: first.File, Record: Recorded, Keys: c.ids, Path: "p.yaml", Now: now})
-	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "the wrong key file?") {
+	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), "nor does a mistyped key file") {
 		t.Fatalf("a key listed nowhere: got %v", err)
 	}
 }
