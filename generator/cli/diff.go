@@ -164,6 +164,7 @@ Exit codes:
 			if err != nil {
 				return err
 			}
+			a.printShared(preview.SharedObjects(newBuilds))
 			changes, err := preview.Diff(oldBuilds, newBuilds, ref, "working tree")
 			if err != nil {
 				return fail(ExitFailure, "%v", err)

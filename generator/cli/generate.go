@@ -168,6 +168,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 				}
 				a.warnPlaintext(entries, t)
 			}
+			a.warnShared(t)
 			a.printRestartNotes(m, steps)
 			a.printMinorSkips(m, steps)
 			a.warnValueFiles(m)
