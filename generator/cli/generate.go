@@ -182,6 +182,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 			}
 			a.warnShared(t)
 			a.printRestartNotes(m, steps)
+			a.printTakeovers(m, steps, boot)
 			a.printMinorSkips(m, steps)
 			a.warnValueFiles(m)
 			if pending != nil {
