@@ -73,6 +73,12 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 			if err := a.checkOut(false); err != nil {
 				return err
 			}
+			if here := a.bootstrappedHere(); here != "" {
+				// Written there, the tree would be one Flux never reads, beside the one it does.
+				return fail(ExitUsage, "%s does not exist, and %s (generate would write a new tree into %s, which that "+
+					"bootstrap does not apply; to write it there all the same, create the folder first); nothing was written",
+					a.outDir, here, a.outDir)
+			}
 			// git refuses an empty message; an explicit -m "" must not fall back to the default either.
 			if doCommit && cmd.Flags().Changed("message") && strings.TrimSpace(msg) == "" {
 				return fail(ExitUsage, "-m: the commit message is empty; give one, or leave -m out for the default. "+
