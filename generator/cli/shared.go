@@ -31,7 +31,21 @@ func (a *app) printShared(shared []preview.Shared) {
 // Kustomizations alone shares nothing (their objects are unique by construction) and is not built. A tree that does
 // not build warns of nothing here: check and build report it.
 func (a *app) warnShared(t *tree.Tree) {
-	src, err := preview.FromDir(a.outDir)
+	// A large file no kustomize reads (a disk image beside the tree at a repository's root) is not read whole.
+	disk, err := tree.ReadDisk(a.outDir)
+	if err != nil {
+		return
+	}
+	files := map[string][]byte{}
+	for _, p := range disk.Paths() {
+		if disk.Size(p) > tree.ReadWhole && !preview.ManifestName(p) {
+			continue
+		}
+		if b, ok := disk.File(p); ok {
+			files[p] = b
+		}
+	}
+	src, err := preview.FromFiles(files)
 	if err != nil {
 		return
 	}
