@@ -87,6 +87,7 @@ Exit codes:
 			builds := res.Builds
 			a.printSkipped("", res.Skipped)
 			a.printBuildNotes(builds)
+			a.printShared(preview.SharedObjects(builds))
 			if err != nil {
 				return buildFailed(err)
 			}

@@ -242,7 +242,11 @@ func (a *app) runCheck(output string) error {
 	var why []string
 	// A mistyped --out reads as a tree with every file missing: say so first.
 	if _, err := os.Stat(a.outDir); errors.Is(err, fs.ErrNotExist) {
-		why = append(why, fmt.Sprintf("%s does not exist (a mistyped --out, or generate never ran)", a.outDir))
+		hint := "a mistyped --out, or generate never ran"
+		if here := a.bootstrappedHere(); here != "" {
+			hint = here
+		}
+		why = append(why, fmt.Sprintf("%s does not exist (%s)", a.outDir, hint))
 	}
 	strays, leftovers, foreign := 0, 0, 0
 	for _, f := range rep.Files {

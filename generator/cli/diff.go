@@ -146,7 +146,11 @@ Exit codes:
 			}
 			// A mistyped --out would otherwise compare nothing with nothing and pass.
 			if _, err := os.Lstat(a.outDir); errors.Is(err, fs.ErrNotExist) && len(files) == 0 {
-				return fail(ExitUsage, "%s exists neither in the working tree nor at %s (give the output folder with --out)", a.outDir, ref)
+				hint := "give the output folder with --out"
+				if here := a.bootstrappedHere(); here != "" {
+					hint = here
+				}
+				return fail(ExitUsage, "%s exists neither in the working tree nor at %s (%s)", a.outDir, ref, hint)
 			}
 			oldSrc, err := preview.FromFiles(files)
 			if err != nil {
@@ -164,6 +168,7 @@ Exit codes:
 			if err != nil {
 				return err
 			}
+			a.printShared(preview.SharedObjects(newBuilds))
 			changes, err := preview.Diff(oldBuilds, newBuilds, ref, "working tree")
 			if err != nil {
 				return fail(ExitFailure, "%v", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/kronform/kronform-gen/generator/manifest"
 	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/generator/render"
+	"github.com/kronform/kronform-gen/generator/secrets"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
 )
@@ -72,6 +73,12 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := a.checkOut(false); err != nil {
 				return err
+			}
+			if here := a.bootstrappedHere(); here != "" {
+				// Written there, the tree would be one Flux never reads, beside the one it does.
+				return fail(ExitUsage, "%s does not exist, and %s (generate would write a new tree into %s, which that "+
+					"bootstrap does not apply; to write it there all the same, create the folder first); nothing was written",
+					a.outDir, here, a.outDir)
 			}
 			// git refuses an empty message; an explicit -m "" must not fall back to the default either.
 			if doCommit && cmd.Flags().Changed("message") && strings.TrimSpace(msg) == "" {
@@ -139,6 +146,17 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 			var unwritable *tree.UnwritableError
 			switch {
 			case errors.As(err, &conflict):
+				if slices.Contains(conflict.Paths, secrets.ConfigFile) {
+					// Moved away or deleted as the refusal says, a user's own .sops.yaml takes its rules with it:
+					// sops then finds kronform-gen's, which match none of the user's files ("no matching creation
+					// rules found").
+					return fail(ExitUsage, "%s: %v; %s is not kronform-gen's: generate writes its own there, whose creation "+
+						"rules match only the secret files it generates, so sops would find no rule for the files yours "+
+						"encrypts. Keep your rules in a .sops.yaml beside those files (sops reads the nearest one above "+
+						"the folder it runs in: %s in apps/ when you run sops there) or in a file you give sops with "+
+						"--config, then move %s away; nothing was written", a.outDir, err, secrets.ConfigFile,
+						secrets.ConfigFile, secrets.ConfigFile)
+				}
 				return fail(ExitUsage, "%s: %v", a.outDir, err)
 			case errors.As(err, &unwritable):
 				// Found before anything was written: names the spec makes that this file system cannot hold, or an
@@ -169,7 +187,9 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 				}
 				a.warnPlaintext(entries, t)
 			}
+			a.warnShared(t)
 			a.printRestartNotes(m, steps)
+			a.printTakeovers(m, steps, boot)
 			a.printMinorSkips(m, steps)
 			a.warnValueFiles(m)
 			if pending != nil {

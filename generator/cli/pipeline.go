@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -53,6 +54,9 @@ func (a *app) checkOut(mustExist bool) error {
 	case errors.Is(err, fs.ErrNotExist) && !mustExist:
 		return nil
 	case errors.Is(err, fs.ErrNotExist):
+		if here := a.bootstrappedHere(); here != "" {
+			return fail(ExitUsage, "%s not found (%s)", a.outDir, here)
+		}
 		return fail(ExitUsage, "%s not found (give another with --out)", a.outDir)
 	case errors.Is(err, syscall.ENOTDIR):
 		return fail(ExitUsage, "--out %s: a folder on the way is a file", a.outDir)
@@ -250,4 +254,25 @@ func sopsConfigDir(goos string, lookupEnv func(string) (string, bool), userConfi
 		}
 	}
 	return userConfigDir()
+}
+
+// bootstrappedHere names the folders clusters/<cluster>/flux-system of the current folder that hold flux bootstrap's
+// gotk-sync.yaml, when --out names another folder that does not exist: a repository flux bootstrap made has its tree
+// at the root, and a user who adopts kronform-gen there and leaves --out at its default (output) checks or writes a
+// folder Flux never reads. "" when there are none, or --out exists.
+func (a *app) bootstrappedHere() string {
+	if filepath.Clean(a.outDir) == "." {
+		return ""
+	}
+	if _, err := os.Lstat(a.outDir); !errors.Is(err, fs.ErrNotExist) {
+		return ""
+	}
+	found, _ := filepath.Glob(filepath.Join(spec.ClustersDir, "*", "flux-system", "gotk-sync.yaml"))
+	if len(found) == 0 {
+		return ""
+	}
+	for i, f := range found {
+		found[i] = filepath.ToSlash(filepath.Dir(f)) + "/"
+	}
+	return fmt.Sprintf("%s here holds flux bootstrap's files: if this repository's root is the tree, give --out .", strings.Join(found, ", "))
 }

@@ -46,6 +46,11 @@ type ObjectChange struct {
 	// keeps what it applied (prune: false with the default deletionPolicy, or deletionPolicy: Orphan), or the object
 	// is labelled or annotated kustomize.toolkit.fluxcd.io/prune: disabled. Empty when Flux deletes it (or may).
 	KeptInCluster string `json:"keptInCluster,omitempty"`
+	// MovedFrom, for a changed object that another Kustomization of the cluster applied before, names that one when it
+	// can delete the object: it prunes what it no longer builds, and nothing orders its reconcile after the one of the
+	// Kustomization that applies the object now (a HelmRelease so deleted is uninstalled, and installed again). Empty
+	// when the object stays with its Kustomization, or the old one leaves it in the cluster (see KeptInCluster).
+	MovedFrom string `json:"movedFrom,omitempty"`
 }
 
 // deleteExclusions are the labels and annotations that keep kustomize-controller from deleting an object, whatever
@@ -118,6 +123,9 @@ func Diff(old, new []*Build, oldName, newName string) ([]ObjectChange, error) {
 		default:
 			c.Change, from, to = Changed, o.joined(), n.joined()
 			c.Cluster, c.Kind, c.Namespace, c.Name = n.cluster, n.kind, n.namespace, n.name
+			if o.build != n.build && keptInCluster(o, oldByID[o.build], newByID[o.build]) == "" {
+				c.MovedFrom = o.build
+			}
 			for _, k := range slices.Sorted(maps.Keys(n.values)) {
 				ov, ok := o.values[k]
 				switch {
@@ -141,6 +149,11 @@ func Diff(old, new []*Build, oldName, newName string) ([]ObjectChange, error) {
 		}
 		if c.KeptInCluster != "" {
 			d += "# Flux leaves it in the cluster: " + c.KeptInCluster + "\n"
+		}
+		if c.MovedFrom != "" {
+			d += fmt.Sprintf("# moves from Kustomization %s to %s: %s can prune it before %s applies it (a HelmRelease "+
+				"so pruned is uninstalled): annotate it kustomize.toolkit.fluxcd.io/prune: disabled where %s applies it, "+
+				"and make that live first\n", c.MovedFrom, n.build, c.MovedFrom, n.build, c.MovedFrom)
 		}
 		if len(c.SecretKeysReencrypted) > 0 {
 			d += "# values re-encrypted (SOPS; without the key, whether they changed cannot be told): " +

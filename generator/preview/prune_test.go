@@ -114,3 +114,62 @@ func TestDiffSaysWhatFluxLeavesInTheCluster(t *testing.T) {
 		}
 	}
 }
+
+// A user's own Cilium HelmRelease handed to kronform-gen's cilium Kustomization is one object in both trees, so the
+// diff lists it changed: but the Kustomization that applied it before prunes what it no longer builds, and may
+// reconcile before the new one applies it, which deletes the HelmRelease and uninstalls Cilium. The diff says so,
+// unless the old one leaves it in the cluster (annotated prune: disabled, or prune: false on both sides).
+func TestDiffSaysWhenAnObjectMovesToAnotherKustomization(t *testing.T) {
+	release := helmRelease("helm.toolkit.fluxcd.io/v2", "kube-system", "cilium")
+	annotated := strings.Replace(release, "  namespace: kube-system\n", "  namespace: kube-system\n  annotations:\n    kustomize.toolkit.fluxcd.io/prune: disabled\n", 1)
+	mine := func(r string, prune bool) map[string][]byte {
+		k := fluxKustomization("infra-controllers", "./infrastructure/controllers")
+		if !prune {
+			k = strings.Replace(k, "  prune: true\n", "  prune: false\n", 1)
+		}
+		return map[string][]byte{
+			"clusters/c1/infrastructure.yaml":         []byte(k),
+			"infrastructure/controllers/release.yaml": []byte(r),
+			"infrastructure/controllers/other.yaml":   []byte(configMap("other")),
+			"clusters/c1/apps.yaml":                   []byte(fluxKustomization("apps", "./apps")),
+			"apps/cm.yaml":                            []byte(configMap("apps")),
+		}
+	}
+	handed := func(prune bool) map[string][]byte {
+		files := mine("", prune)
+		delete(files, "infrastructure/controllers/release.yaml")
+		files["clusters/c1/cilium.yaml"] = []byte(fluxKustomization("cilium", "./infrastructure/c1/cilium"))
+		files["infrastructure/c1/cilium/helmrelease.yaml"] = []byte(strings.Replace(release, "interval: 10m", "interval: 5m", 1))
+		return files
+	}
+	for _, c := range []struct {
+		name     string
+		old, new map[string][]byte
+		want     string
+	}{
+		{"pruned by the old one", mine(release, true), handed(true), "c1/infra-controllers"},
+		{"annotated prune: disabled first", mine(annotated, true), handed(true), ""},
+		{"prune: false on both sides", mine(release, false), handed(false), ""},
+	} {
+		changes, err := preview.Diff(buildFiles(t, c.old, preview.Options{}), buildFiles(t, c.new, preview.Options{}), "HEAD", "working tree")
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var found *preview.ObjectChange
+		for i, ch := range changes {
+			if ch.Key == "c1/HelmRelease/kube-system/cilium" {
+				found = &changes[i]
+			}
+		}
+		if found == nil || found.Change != preview.Changed {
+			t.Fatalf("%s: the HelmRelease is not listed changed: %+v", c.name, changes)
+		}
+		if found.MovedFrom != c.want {
+			t.Errorf("%s: MovedFrom = %q, want %q", c.name, found.MovedFrom, c.want)
+		}
+		note := "# moves from Kustomization c1/infra-controllers to c1/cilium: c1/infra-controllers can prune it before c1/cilium applies it"
+		if strings.Contains(found.Diff, note) != (c.want != "") {
+			t.Errorf("%s: the diff's note does not match MovedFrom %q:\n%s", c.name, c.want, found.Diff)
+		}
+	}
+}
