@@ -191,19 +191,22 @@ func TestAddresses(t *testing.T) {
 	}
 }
 
-// except CIDRs are checked as cidr is, host bits included; a zone in a CIDR gets a hint that makes sense.
+// except CIDRs are checked as cidr is, host bits included; a zone in a CIDR, or an address where a CIDR belongs, gets
+// a hint that makes sense.
 func TestCIDRPeers(t *testing.T) {
 	wantProblems(t, `    hostPolicies:
       - name: p
         nodes: {}
         ingress:
-          - cidrs: [{cidr: 10.1.0.0/16, except: ["10.1.0.1/24", "::ffff:10.1.0.0/112"]}, "fe80::%eth0/64", "192.0.2.1", "fe80::1%eth0"]
+          - cidrs: [{cidr: 10.1.0.0/16, except: ["10.1.0.1/24", "::ffff:10.1.0.0/112"]}, "fe80::%eth0/64", "192.0.2.1", "fe80::1%eth0", "::ffff:192.0.2.1"]
 `,
 		`fw.yaml:13:50: clusters[0].hostPolicies[0].ingress[0].cidrs[0].except[0]: 10.1.0.1/24 has host bits set (write 10.1.0.0/24)`,
 		`fw.yaml:13:65: clusters[0].hostPolicies[0].ingress[0].cidrs[0].except[1]: ::ffff:10.1.0.0/112 is an IPv4-mapped IPv6 CIDR, which no packet carries; write the IPv4 CIDR 10.1.0.0/16`,
 		`fw.yaml:13:90: clusters[0].hostPolicies[0].ingress[0].cidrs[1].cidr: "fe80::%eth0/64" is not a CIDR: a CIDR has no zone`,
 		`fw.yaml:13:108: clusters[0].hostPolicies[0].ingress[0].cidrs[2].cidr: "192.0.2.1" is not a CIDR; write 192.0.2.1/32 for one address`,
 		`fw.yaml:13:121: clusters[0].hostPolicies[0].ingress[0].cidrs[3].cidr: "fe80::1%eth0" is not a CIDR`,
+		// The one address of an IPv4-mapped address is the IPv4 address's: its /128 would be refused in turn.
+		`fw.yaml:13:137: clusters[0].hostPolicies[0].ingress[0].cidrs[4].cidr: "::ffff:192.0.2.1" is not a CIDR; write 192.0.2.1/32 for one address`,
 	)
 }
 
