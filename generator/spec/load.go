@@ -960,6 +960,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 	for i := 0; i+1 < len(content); i += 2 {
 		k, val := content[i], content[i+1]
 		kpath := joinPath(path, k.Value)
+		if k.Kind != yaml.ScalarNode {
+			// Not a field named "" (a list or mapping has no value of its own): said as decodeMap says it.
+			d.report(k, path, "", "expected a string key, got %s", d.describe(k))
+			continue
+		}
 		if first, ok := seen[k.Value]; ok {
 			if i < merged {
 				d.report(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)

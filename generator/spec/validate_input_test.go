@@ -281,6 +281,17 @@ func TestOneDecodeErrorHidesNothingNextToIt(t *testing.T) {
 	)
 }
 
+// A key that is not a string, in a mapping of the spec's own fields as in a free-form one, is said to be one, at the
+// key and with the mapping's path: it is no field named "", and the fields next to it are still decoded.
+func TestAKeyThatIsNoStringIsNoUnknownField(t *testing.T) {
+	wantProblemsIn(t, "", []string{"apiServer: {host: api.example.com}", "apiServer: {host: api.example.com, [port]: 6443, port: 0}",
+		"cilium: {version: 1.16.5}", "cilium:\n      version: 1.16.5\n      hubble:\n        ? {relay: true}\n        : true"},
+		`fw.yaml:5:40: clusters[0].apiServer: expected a string key, got a list`,
+		`fw.yaml:5:60: clusters[0].apiServer.port: port 0 is out of range 1-65535`,
+		`fw.yaml:11:11: clusters[0].cilium.hubble: expected a string key, got a mapping`,
+	)
+}
+
 // Messages say what is wrong and a hint that works: quoting keeps a tag, so the hint drops it; a missing apiVersion
 // is missing, not unsupported; roles that do not decode give one problem, not others about the roles no node has.
 func TestMessagesSayWhatIsWrong(t *testing.T) {
