@@ -199,10 +199,13 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 	icmps := repeats{v: v, list: p + ".icmp"}
 	for i, t := range r.ICMP {
 		ip := fmt.Sprintf("%s.icmp[%d]", p, i)
-		bad := false
-		if t.Family == "" {
+		// A family that did not decode (reported where it stands) is not IPv4: nothing to compare, nor names to read.
+		bad := v.failed[ip+".family"]
+		switch {
+		case bad:
+		case t.Family == "":
 			v.emptyWritten(ip+".family", "leave it out for IPv4")
-		} else if t.Family != "IPv4" && t.Family != "IPv6" {
+		case t.Family != "IPv4" && t.Family != "IPv6":
 			v.fail(ip+".family", "IPv4 or IPv6", "unknown ICMP family %q", t.Family)
 			bad = true
 		}

@@ -292,6 +292,20 @@ func TestAKeyThatIsNoStringIsNoUnknownField(t *testing.T) {
 	)
 }
 
+// An ICMP family that did not decode is not IPv4: the entry is neither a repeat of an IPv4 one nor an IPv4 type name
+// that is not one. Only the decoding problem is said.
+func TestAnICMPFamilyThatDidNotDecodeIsNoFamily(t *testing.T) {
+	wantProblems(t, `    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - icmp: [{type: 8}, {family: [IPv6], type: 8}, {family: {IPv6: true}, type: NeighborSolicitation}]
+`,
+		`fw.yaml:13:40: clusters[0].hostPolicies[0].ingress[0].icmp[1].family: expected a string, got a list`,
+		`fw.yaml:13:67: clusters[0].hostPolicies[0].ingress[0].icmp[2].family: expected a string, got a mapping`,
+	)
+}
+
 // Messages say what is wrong and a hint that works: quoting keeps a tag, so the hint drops it; a missing apiVersion
 // is missing, not unsupported; roles that do not decode give one problem, not others about the roles no node has.
 func TestMessagesSayWhatIsWrong(t *testing.T) {
