@@ -300,9 +300,47 @@ func TestAnICMPFamilyThatDidNotDecodeIsNoFamily(t *testing.T) {
         nodes: {}
         ingress:
           - icmp: [{type: 8}, {family: [IPv6], type: 8}, {family: {IPv6: true}, type: NeighborSolicitation}]
+      - name: q
+        preset: talos-control-plane
+        ingress:
+          - icmp: [{type: 0}, {family: [IPv6], type: 0}]
 `,
 		`fw.yaml:13:40: clusters[0].hostPolicies[0].ingress[0].icmp[1].family: expected a string, got a list`,
 		`fw.yaml:13:67: clusters[0].hostPolicies[0].ingress[0].icmp[2].family: expected a string, got a mapping`,
+		// In a policy that extends a preset, its own rules are the ones after the preset's.
+		`fw.yaml:17:40: clusters[0].hostPolicies[1].ingress[0].icmp[1].family: expected a string, got a list`,
+	)
+}
+
+// A field that did not decode is left zero, and what other checks would make of that zero (a source missing, a rule
+// empty, a Robot rule without its ip_version or protocol, a policy without its preset's nodes and rules, an admin the
+// cluster does not have) is noise: only the decoding problem is said.
+func TestAFieldThatDidNotDecodeIsNotMissing(t *testing.T) {
+	wantProblemsIn(t, `    hostPolicies:
+      - name: p
+        preset: [talos-control-plane]
+      - name: q
+        nodes: {}
+        egress:
+          - entities: world
+    secrets:
+      - {name: s, namespace: default, data: {a: {env: [A]}, b: {file: {f: g}}}}
+    ageRecipients: [age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p]
+    hetzner:
+      adminSources: 192.0.2.9
+      rules:
+        - {name: a, ipVersion: [ipv4], srcIP: 192.0.2.9, action: accept}
+        - {name: b, ipVersion: ipv4, protocol: 6, tcpFlags: syn, action: accept}
+    assertions:
+      - {from: admin, to: n1, port: 6443/tcp, expect: allowed}
+`, nil,
+		`fw.yaml:11:17: clusters[0].hostPolicies[0].preset: expected a string, got a list`,
+		`fw.yaml:15:23: clusters[0].hostPolicies[1].egress[0].entities: expected a list, got the string "world"`,
+		`fw.yaml:17:55: clusters[0].secrets[0].data.a.env: expected a string, got a list`,
+		`fw.yaml:17:71: clusters[0].secrets[0].data.b.file: expected a string, got a mapping`,
+		`fw.yaml:20:21: clusters[0].hetzner.adminSources: expected a list, got the string "192.0.2.9"`,
+		`fw.yaml:22:32: clusters[0].hetzner.rules[0].ipVersion: expected a string, got a list`,
+		`fw.yaml:23:48: clusters[0].hetzner.rules[1].protocol: expected a string, got the number 6 (quote it: "6")`,
 	)
 }
 
