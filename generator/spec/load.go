@@ -626,6 +626,10 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 		v.SetBool(b)
 	case reflect.Interface:
+		if !d.checkMerges(n, path, map[*yaml.Node]bool{}) {
+			d.markFailed(path) // reported where it stands, as merge keys are in the spec's own fields
+			return
+		}
 		x, err := decodeAny(n)
 		if err != nil {
 			d.fail(n, path, "", "%v", err)
@@ -676,6 +680,48 @@ func (d *decoder) checkFreeForm(n *yaml.Node, path string) bool {
 		if msg, hint := changedScalar(n); msg != "" {
 			d.report(n, path, hint, "%s", msg)
 			return false
+		}
+	}
+	return ok
+}
+
+// checkMerges reports the merge keys of free-form values that yaml.v3 would refuse with an error naming neither the
+// key nor where it stands: one whose value is not a mapping or a list of mappings, or brings in the mapping that
+// holds it. It says whether there was none. holding are the mappings n is inside. Aliases are checked where their
+// anchor stands.
+func (d *decoder) checkMerges(n *yaml.Node, path string, holding map[*yaml.Node]bool) bool {
+	ok := true
+	switch n.Kind {
+	case yaml.MappingNode:
+		holding[n] = true
+		defer delete(holding, n)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode || k.Tag != "!!merge" {
+				ok = d.checkMerges(val, joinPath(path, k.Value), holding) && ok
+				continue
+			}
+			sources := []*yaml.Node{val}
+			if val.Kind == yaml.SequenceNode {
+				sources = val.Content
+			}
+			for _, src := range sources {
+				if src.Kind == yaml.AliasNode {
+					src = src.Alias
+				}
+				switch {
+				case src.Kind == yaml.MappingNode && holding[src]:
+					d.report(src, joinPath(path, "<<"), "", "a merge key brings in the mapping that holds it")
+					ok = false
+				case src.Kind != yaml.MappingNode:
+					d.report(src, joinPath(path, "<<"), "", "a merge key takes a mapping or a list of mappings, got %s", d.describe(src))
+					ok = false
+				}
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			ok = d.checkMerges(c, indexPath(path, i), holding) && ok
 		}
 	}
 	return ok
