@@ -282,6 +282,8 @@ func ParseCIDR(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
 		if a, aerr := netip.ParseAddr(s); aerr == nil && a.Zone() == "" {
+			// The IPv4-mapped form's /128 would be refused in turn: its one address is the IPv4 address's /32.
+			a = a.Unmap()
 			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR; write %s/%d for one address", s, a, a.BitLen())
 		}
 		if addr, _, ok := strings.Cut(s, "/"); ok && strings.Contains(addr, "%") {

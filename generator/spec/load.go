@@ -203,6 +203,20 @@ type decoder struct {
 	// secret is how many secret value sources the current value is inside: a scalar there may be the secret itself,
 	// written in place of {env: ...} or {file: ...}, and messages never show it.
 	secret int
+	// secretAnchors are the anchored nodes inside a secret value source: an alias to one, elsewhere, would bring the
+	// value where messages quote it (secretAlias).
+	secretAnchors map[*yaml.Node]bool
+}
+
+// secretAlias says an alias brings in a node anchored inside a secret value source, and reports it where the alias
+// stands: the value may be the secret itself, which the checks of the field it lands in would quote.
+func (d *decoder) secretAlias(alias *yaml.Node, path string) bool {
+	if alias.Kind != yaml.AliasNode || !d.secretAnchors[alias.Alias] {
+		return false
+	}
+	d.fail(alias, path, "write the value here, and give the secret's from env: or file:",
+		"an alias to a value written in a secret's data (not shown: it may be the secret itself)")
+	return true
 }
 
 var secretSourceType = reflect.TypeFor[SecretSource]()
@@ -536,6 +550,9 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 	}
 	if n.Kind == yaml.AliasNode {
+		if d.secretAlias(n, path) {
+			return
+		}
 		// The Go types do not nest into themselves, so an alias cannot recurse forever; it can only multiply.
 		d.aliasDepth++
 		defer func() { d.aliasDepth-- }()
@@ -545,6 +562,12 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	if v.Type() == secretSourceType {
 		d.secret++
 		defer func() { d.secret-- }()
+	}
+	if d.secret > 0 && n.Anchor != "" {
+		if d.secretAnchors == nil {
+			d.secretAnchors = map[*yaml.Node]bool{}
+		}
+		d.secretAnchors[n] = true
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		if d.nulls != nil {
@@ -626,6 +649,10 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 		v.SetBool(b)
 	case reflect.Interface:
+		if !d.checkMerges(n, path, map[*yaml.Node]bool{}) {
+			d.markFailed(path) // reported where it stands, as merge keys are in the spec's own fields
+			return
+		}
 		x, err := decodeAny(n)
 		if err != nil {
 			d.fail(n, path, "", "%v", err)
@@ -676,6 +703,54 @@ func (d *decoder) checkFreeForm(n *yaml.Node, path string) bool {
 		if msg, hint := changedScalar(n); msg != "" {
 			d.report(n, path, hint, "%s", msg)
 			return false
+		}
+	}
+	return ok
+}
+
+// checkMerges reports the merge keys of free-form values that yaml.v3 would refuse with an error naming neither the
+// key nor where it stands: one whose value is not a mapping or a list of mappings, or brings in the mapping that
+// holds it; and the aliases that bring in a value written in a secret's data (secretAlias). It says whether there was
+// none. holding are the mappings n is inside. Aliases are checked where their anchor stands.
+func (d *decoder) checkMerges(n *yaml.Node, path string, holding map[*yaml.Node]bool) bool {
+	ok := true
+	switch n.Kind {
+	case yaml.AliasNode:
+		return !d.secretAlias(n, path)
+	case yaml.MappingNode:
+		holding[n] = true
+		defer delete(holding, n)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode || k.Tag != "!!merge" {
+				ok = d.checkMerges(val, joinPath(path, k.Value), holding) && ok
+				continue
+			}
+			sources := []*yaml.Node{val}
+			if val.Kind == yaml.SequenceNode {
+				sources = val.Content
+			}
+			for _, src := range sources {
+				if d.secretAlias(src, joinPath(path, "<<")) {
+					ok = false
+					continue
+				}
+				if src.Kind == yaml.AliasNode {
+					src = src.Alias
+				}
+				switch {
+				case src.Kind == yaml.MappingNode && holding[src]:
+					d.report(src, joinPath(path, "<<"), "", "a merge key brings in the mapping that holds it")
+					ok = false
+				case src.Kind != yaml.MappingNode:
+					d.report(src, joinPath(path, "<<"), "", "a merge key takes a mapping or a list of mappings, got %s", d.describe(src))
+					ok = false
+				}
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			ok = d.checkMerges(c, indexPath(path, i), holding) && ok
 		}
 	}
 	return ok
@@ -960,6 +1035,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 	for i := 0; i+1 < len(content); i += 2 {
 		k, val := content[i], content[i+1]
 		kpath := joinPath(path, k.Value)
+		if k.Kind != yaml.ScalarNode {
+			// Not a field named "" (a list or mapping has no value of its own): said as decodeMap says it.
+			d.report(k, path, "", "expected a string key, got %s", d.describe(k))
+			continue
+		}
 		if first, ok := seen[k.Value]; ok {
 			if i < merged {
 				d.report(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
@@ -1000,6 +1080,9 @@ func (d *decoder) mergeChain(n *yaml.Node, path string, chain map[*yaml.Node]boo
 	merged = len(content)
 	var add func(src *yaml.Node, top bool)
 	add = func(src *yaml.Node, top bool) {
+		if d.secretAlias(src, joinPath(path, "<<")) {
+			return
+		}
 		if src.Kind == yaml.AliasNode {
 			src = src.Alias
 		}

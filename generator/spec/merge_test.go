@@ -55,6 +55,28 @@ clusters:
 		}
 	}
 
+	// In free-form values (Helm values, read by yaml.v3) a merge key is said to be wrong as it is everywhere else: at
+	// its value (an alias's where its anchor stands), and not as a yaml.v3 error at the mapping that holds it.
+	_, err = Load("m.yaml", []byte(`apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: lab
+    apiServer: {host: api.lab.example.com}
+    nodes:
+      - {name: cp1, addresses: [192.0.2.10], roles: [control-plane]}
+    cilium:
+      version: 1.16.5
+      values:
+        operator: {replicas: 1, <<: x}
+        hubble: {relay: {replicas: &two 2, <<: [{a: 1}, *two]}}
+        prometheus: &p {enabled: true, <<: *p}
+`), Options{})
+	if want := `m.yaml:11:37: clusters[0].cilium.values.operator.<<: a merge key takes a mapping or a list of mappings, got the string "x"
+m.yaml:12:36: clusters[0].cilium.values.hubble.relay.<<: a merge key takes a mapping or a list of mappings, got the number 2
+m.yaml:13:21: clusters[0].cilium.values.prometheus.<<: a merge key brings in the mapping that holds it`; err == nil || err.Error() != want {
+		t.Errorf("free-form values:\ngot  %v\nwant %s", err, want)
+	}
+
 	// An anchor is known from the start of its node, so a mapping can merge itself: refused, never expanded forever.
 	_, err = Load("m.yaml", []byte("apiVersion: kronform.dev/v1alpha1\nkind: ClusterSpec\nclusters:\n  - &c\n    name: lab\n    <<: *c\n"), Options{})
 	if err == nil || !strings.Contains(err.Error(), "m.yaml:4:5: clusters[0].<<: a merge key brings in the mapping that holds it") {

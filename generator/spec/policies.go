@@ -63,6 +63,9 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 			v.fail(pp+".name", "", "host policy %q is already defined at %s", hp.Name, first)
 		}
 		names[hp.Name] = pp
+		if v.undecoded(pp + ".preset") {
+			continue // its nodes and rules may have been meant to come from a preset: the same noise
+		}
 		if hp.Preset != "" {
 			preset, ok := v.m.Presets[hp.Preset]
 			if !ok {
@@ -111,7 +114,8 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 
 // rule checks one policy rule; ranges says whether the cluster's chart has port ranges (version names it).
 func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
-	if len(r.Entities)+len(r.Endpoints)+len(r.CIDRs)+len(r.Ports)+len(r.ICMP) == 0 {
+	if len(r.Entities)+len(r.Endpoints)+len(r.CIDRs)+len(r.Ports)+len(r.ICMP) == 0 &&
+		!v.undecoded(p+".entities", p+".endpoints", p+".cidrs", p+".ports", p+".icmp") {
 		v.fail(p, "name peers, ports or icmp; entities: [all] allows everything", "an empty rule is ambiguous")
 	}
 	// An empty peer list is no peer field to the compiler, which leaves it out (any peer), but Cilium reads it as any
@@ -199,16 +203,19 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 	icmps := repeats{v: v, list: p + ".icmp"}
 	for i, t := range r.ICMP {
 		ip := fmt.Sprintf("%s.icmp[%d]", p, i)
-		bad := false
-		if t.Family == "" {
+		// A family that did not decode (reported where it stands) is not IPv4: nothing to compare, nor names to read.
+		bad := v.undecoded(ip + ".family")
+		switch {
+		case bad:
+		case t.Family == "":
 			v.emptyWritten(ip+".family", "leave it out for IPv4")
-		} else if t.Family != "IPv4" && t.Family != "IPv6" {
+		case t.Family != "IPv4" && t.Family != "IPv6":
 			v.fail(ip+".family", "IPv4 or IPv6", "unknown ICMP family %q", t.Family)
 			bad = true
 		}
 		family := cmp.Or(t.Family, "IPv4")
 		switch {
-		case v.failed[ip+".type"]:
+		case v.undecoded(ip + ".type"):
 			bad = true // reported where it stands, and no type to compare
 		case t.Type == nil:
 			// Cilium requires it too, and has no wildcard: a rule allows the types it lists.

@@ -114,6 +114,24 @@ func cutIndex(path, field string) (i int, tail string, ok bool) {
 	return i, rest[j+1:], err == nil
 }
 
+// undecoded says a field at one of the paths of the loaded model did not decode, in the spec or in the preset a host
+// policy took it from: it is left zero (its problem is reported where it stands), and what a check of another field
+// would make of that zero (missing, empty, the default) is noise.
+func (v *validator) undecoded(paths ...string) bool {
+	for _, path := range paths {
+		_, _, _, shown, inPreset := v.m.locate(path)
+		failed := v.failed
+		if inPreset {
+			policy, _, _ := cutPolicy(path)
+			failed = v.m.fromPreset[policy].source.failed
+		}
+		if failed[shown] {
+			return true
+		}
+	}
+	return false
+}
+
 func (v *validator) fail(path, hint, format string, args ...any) {
 	if coveredBy(path, v.inherited) {
 		return // reported where defaults writes the value

@@ -168,15 +168,15 @@ func (v *validator) hetznerRule(p string, r HetznerRule) {
 			v.emptyWritten(p+"."+f.field, f.hint)
 		}
 	}
-	switch r.IPVersion {
-	case "":
+	switch {
+	case v.undecoded(p + ".ipVersion"):
+	case r.IPVersion == "":
 		for field, value := range map[string]string{"srcIP": r.SrcIP, "dstIP": r.DstIP, "protocol": r.Protocol} {
 			if value != "" {
 				v.fail(p+"."+field, "set ipVersion: ipv4 or ipv6", "Robot accepts %s only in a rule with an ip_version", field)
 			}
 		}
-	case "ipv4", "ipv6":
-	default:
+	case r.IPVersion != "ipv4" && r.IPVersion != "ipv6":
 		v.fail(p+".ipVersion", "ipv4 or ipv6, or leave it out for both", "unknown ip_version %q", r.IPVersion)
 	}
 	for field, value := range map[string]string{"srcIP": r.SrcIP, "dstIP": r.DstIP} {
@@ -209,7 +209,7 @@ func (v *validator) hetznerRule(p string, r HetznerRule) {
 		if _, _, err := ParseTCPFlags(r.TCPFlags); err != nil {
 			v.fail(p+".tcpFlags", "", "%v", err)
 		}
-		if r.Protocol != "tcp" {
+		if r.Protocol != "tcp" && !v.undecoded(p+".protocol") {
 			v.fail(p+".tcpFlags", "set protocol: tcp (and an ipVersion)", "TCP flags need protocol tcp")
 		}
 	}
@@ -225,9 +225,11 @@ func (v *validator) assertions(p string, c *Cluster) {
 		var absent absentError
 		return unknown && errors.As(err, &absent)
 	}
+	// So is an admin the cluster seems not to have when its Hetzner settings did not decode.
+	adminUnknown := v.undecoded(p+".hetzner", p+".hetzner.adminSources")
 	for i, a := range c.Assertions {
 		ap := fmt.Sprintf("%s.assertions[%d]", p, i)
-		if _, err := ParseFlowSource(*c, a.From); err != nil && !noise(err) {
+		if _, err := ParseFlowSource(*c, a.From); err != nil && !noise(err) && !(a.From == SourceAdmin && adminUnknown) {
 			v.fail(ap+".from", "", "%v", err)
 		}
 		if _, err := ParseFlowTarget(*c, a.To); err != nil && !noise(err) {

@@ -191,19 +191,22 @@ func TestAddresses(t *testing.T) {
 	}
 }
 
-// except CIDRs are checked as cidr is, host bits included; a zone in a CIDR gets a hint that makes sense.
+// except CIDRs are checked as cidr is, host bits included; a zone in a CIDR, or an address where a CIDR belongs, gets
+// a hint that makes sense.
 func TestCIDRPeers(t *testing.T) {
 	wantProblems(t, `    hostPolicies:
       - name: p
         nodes: {}
         ingress:
-          - cidrs: [{cidr: 10.1.0.0/16, except: ["10.1.0.1/24", "::ffff:10.1.0.0/112"]}, "fe80::%eth0/64", "192.0.2.1", "fe80::1%eth0"]
+          - cidrs: [{cidr: 10.1.0.0/16, except: ["10.1.0.1/24", "::ffff:10.1.0.0/112"]}, "fe80::%eth0/64", "192.0.2.1", "fe80::1%eth0", "::ffff:192.0.2.1"]
 `,
 		`fw.yaml:13:50: clusters[0].hostPolicies[0].ingress[0].cidrs[0].except[0]: 10.1.0.1/24 has host bits set (write 10.1.0.0/24)`,
 		`fw.yaml:13:65: clusters[0].hostPolicies[0].ingress[0].cidrs[0].except[1]: ::ffff:10.1.0.0/112 is an IPv4-mapped IPv6 CIDR, which no packet carries; write the IPv4 CIDR 10.1.0.0/16`,
 		`fw.yaml:13:90: clusters[0].hostPolicies[0].ingress[0].cidrs[1].cidr: "fe80::%eth0/64" is not a CIDR: a CIDR has no zone`,
 		`fw.yaml:13:108: clusters[0].hostPolicies[0].ingress[0].cidrs[2].cidr: "192.0.2.1" is not a CIDR; write 192.0.2.1/32 for one address`,
 		`fw.yaml:13:121: clusters[0].hostPolicies[0].ingress[0].cidrs[3].cidr: "fe80::1%eth0" is not a CIDR`,
+		// The one address of an IPv4-mapped address is the IPv4 address's: its /128 would be refused in turn.
+		`fw.yaml:13:137: clusters[0].hostPolicies[0].ingress[0].cidrs[4].cidr: "::ffff:192.0.2.1" is not a CIDR; write 192.0.2.1/32 for one address`,
 	)
 }
 
@@ -275,6 +278,69 @@ func TestOneDecodeErrorHidesNothingNextToIt(t *testing.T) {
 		`fw.yaml:26:11: clusters[0].secrets[0].data.bad key: "bad key" is not a valid Secret key: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (letters, digits, '-', '_' and '.')`,
 		`fw.yaml:27:13: clusters[0].secrets[0].data: expected a string key, got a list`,
 		`fw.yaml:29:15: clusters[0].secrets[0].data.ok: give env or file, not both`,
+	)
+}
+
+// A key that is not a string, in a mapping of the spec's own fields as in a free-form one, is said to be one, at the
+// key and with the mapping's path: it is no field named "", and the fields next to it are still decoded.
+func TestAKeyThatIsNoStringIsNoUnknownField(t *testing.T) {
+	wantProblemsIn(t, "", []string{"apiServer: {host: api.example.com}", "apiServer: {host: api.example.com, [port]: 6443, port: 0}",
+		"cilium: {version: 1.16.5}", "cilium:\n      version: 1.16.5\n      hubble:\n        ? {relay: true}\n        : true"},
+		`fw.yaml:5:40: clusters[0].apiServer: expected a string key, got a list`,
+		`fw.yaml:5:60: clusters[0].apiServer.port: port 0 is out of range 1-65535`,
+		`fw.yaml:11:11: clusters[0].cilium.hubble: expected a string key, got a mapping`,
+	)
+}
+
+// An ICMP family that did not decode is not IPv4: the entry is neither a repeat of an IPv4 one nor an IPv4 type name
+// that is not one. Only the decoding problem is said.
+func TestAnICMPFamilyThatDidNotDecodeIsNoFamily(t *testing.T) {
+	wantProblems(t, `    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - icmp: [{type: 8}, {family: [IPv6], type: 8}, {family: {IPv6: true}, type: NeighborSolicitation}]
+      - name: q
+        preset: talos-control-plane
+        ingress:
+          - icmp: [{type: 0}, {family: [IPv6], type: 0}]
+`,
+		`fw.yaml:13:40: clusters[0].hostPolicies[0].ingress[0].icmp[1].family: expected a string, got a list`,
+		`fw.yaml:13:67: clusters[0].hostPolicies[0].ingress[0].icmp[2].family: expected a string, got a mapping`,
+		// In a policy that extends a preset, its own rules are the ones after the preset's.
+		`fw.yaml:17:40: clusters[0].hostPolicies[1].ingress[0].icmp[1].family: expected a string, got a list`,
+	)
+}
+
+// A field that did not decode is left zero, and what other checks would make of that zero (a source missing, a rule
+// empty, a Robot rule without its ip_version or protocol, a policy without its preset's nodes and rules, an admin the
+// cluster does not have) is noise: only the decoding problem is said.
+func TestAFieldThatDidNotDecodeIsNotMissing(t *testing.T) {
+	wantProblemsIn(t, `    hostPolicies:
+      - name: p
+        preset: [talos-control-plane]
+      - name: q
+        nodes: {}
+        egress:
+          - entities: world
+    secrets:
+      - {name: s, namespace: default, data: {a: {env: [A]}, b: {file: {f: g}}}}
+    ageRecipients: [age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p]
+    hetzner:
+      adminSources: 192.0.2.9
+      rules:
+        - {name: a, ipVersion: [ipv4], srcIP: 192.0.2.9, action: accept}
+        - {name: b, ipVersion: ipv4, protocol: 6, tcpFlags: syn, action: accept}
+    assertions:
+      - {from: admin, to: n1, port: 6443/tcp, expect: allowed}
+`, nil,
+		`fw.yaml:11:17: clusters[0].hostPolicies[0].preset: expected a string, got a list`,
+		`fw.yaml:15:23: clusters[0].hostPolicies[1].egress[0].entities: expected a list, got the string "world"`,
+		`fw.yaml:17:55: clusters[0].secrets[0].data.a.env: expected a string, got a list`,
+		`fw.yaml:17:71: clusters[0].secrets[0].data.b.file: expected a string, got a mapping`,
+		`fw.yaml:20:21: clusters[0].hetzner.adminSources: expected a list, got the string "192.0.2.9"`,
+		`fw.yaml:22:32: clusters[0].hetzner.rules[0].ipVersion: expected a string, got a list`,
+		`fw.yaml:23:48: clusters[0].hetzner.rules[1].protocol: expected a string, got the number 6 (quote it: "6")`,
 	)
 }
 

@@ -85,7 +85,7 @@ func (v *validator) secretSource(kp, key string, src SecretSource) {
 	switch {
 	case src.Env != "" && src.File != "":
 		v.fail(kp, "", "give env or file, not both")
-	case src.Env == "" && src.File == "":
+	case src.Env == "" && src.File == "" && !v.undecoded(kp+".env", kp+".file"):
 		v.fail(kp, "env: VARIABLE or file: PATH", "a value source is required (values never stand in the spec)")
 	case src.Env != "" && !envName.MatchString(src.Env):
 		// Not shown: a value that is no variable name may be the secret itself, written in the wrong place.

@@ -206,3 +206,42 @@ func TestAPrivateKeyPastedAnyWayIsNotShown(t *testing.T) {
 		}
 	}
 }
+
+// A value written in place of a secret's source and anchored there is not shown when an alias brings it into another
+// field either (a name, a template, an address, through a merge key): the alias is refused where it stands, and what
+// the field's checks would say, quoting the value, is not said.
+func TestAValueInPlaceOfASourceIsNotShownThroughAnAlias(t *testing.T) {
+	text := specWithSecrets(`      - name: a
+        namespace: default
+        data:
+          password: &pw "Hunter2-SECRET4711!"
+          token: {env: &env "SECRET4711 x", file: &m {template: "SECRET4711!"}}
+      - name: *pw
+        namespace: *env
+        data: {x: {env: X}}
+    hetzner: {<<: *m, adminSources: [*pw]}
+`)
+	_, err := Load("spec.yaml", []byte(text), Options{})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	want := `spec.yaml:15:21: clusters[0].secrets[0].data.password: expected a mapping, got a value (not shown: it may be the secret itself, and values never stand in the spec)
+spec.yaml:16:24: clusters[0].secrets[0].data.token.env: not an environment variable name (not shown: it may be the secret itself) (letters, digits and _, not starting with a digit)
+spec.yaml:16:51: clusters[0].secrets[0].data.token.file: expected a string, got a mapping
+spec.yaml:17:15: clusters[0].secrets[1].name: an alias to a value written in a secret's data (not shown: it may be the secret itself) (write the value here, and give the secret's from env: or file:)
+spec.yaml:18:20: clusters[0].secrets[1].namespace: an alias to a value written in a secret's data (not shown: it may be the secret itself) (write the value here, and give the secret's from env: or file:)
+spec.yaml:20:19: clusters[0].hetzner.<<: an alias to a value written in a secret's data (not shown: it may be the secret itself) (write the value here, and give the secret's from env: or file:)
+spec.yaml:20:38: clusters[0].hetzner.adminSources[0]: an alias to a value written in a secret's data (not shown: it may be the secret itself) (write the value here, and give the secret's from env: or file:)`
+	if got := err.Error(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	// Nor in Helm values, at any depth.
+	text = strings.Replace(text, "    hetzner: {<<: *m, adminSources: [*pw]}\n", "    cilium: {version: 1.16.5, values: {tunnel: *pw, hubble: {ui: [{<<: *m}]}}}\n", 1)
+	text = strings.Replace(text, "    cilium: {version: 1.16.5}\n", "", 1)
+	_, err = Load("spec.yaml", []byte(text), Options{})
+	if err == nil || strings.Contains(err.Error(), "4711") ||
+		!strings.Contains(err.Error(), "spec.yaml:19:48: clusters[0].cilium.values.tunnel: an alias to a value written in a secret's data") ||
+		!strings.Contains(err.Error(), "spec.yaml:19:72: clusters[0].cilium.values.hubble.ui[0].<<: an alias to a value written in a secret's data") {
+		t.Errorf("values: %v", err)
+	}
+}

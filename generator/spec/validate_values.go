@@ -89,7 +89,20 @@ func (v *validator) ciliumValues(p string, c *Cluster) {
 	}
 
 	// The overlay is modelled: the built-in checks test its port between every pair of nodes, so it must be one the
-	// chart understands, in the words of this chart version.
+	// chart understands, in the words of this chart version. Without a version (one that did not decode or resolve,
+	// which is reported at cilium.version) those words are not known: saying the keys are wrong would only add noise.
+	if _, err := ResolveCiliumVersion(c.Cilium.Version); err == nil {
+		v.overlayKeys(vp, c.Cilium.Version, values)
+	}
+	if x, ok := values["tunnelPort"]; ok {
+		if n, isInt := x.(int); !isInt || n < 0 || n > 65535 {
+			v.fail(vp+".tunnelPort", "a UDP port, or 0 for the protocol's own: 8472 VXLAN, 6081 Geneve", "tunnelPort %v is not a port number", x)
+		}
+	}
+}
+
+// overlayKeys checks the overlay's keys in raw values (at vp) in the words of a chart version that resolves.
+func (v *validator) overlayKeys(vp, version string, values map[string]any) {
 	oneOf := func(key string, allowed ...string) {
 		x, ok := values[key]
 		if !ok {
@@ -99,10 +112,10 @@ func (v *validator) ciliumValues(p string, c *Cluster) {
 			v.fail(vp+"."+key, "one of "+strings.Join(quoteAll(allowed), ", "), "%s %v is not a value the Cilium chart knows", key, x)
 		}
 	}
-	if CiliumTunnelKeys(c.Cilium.Version) {
+	if CiliumTunnelKeys(version) {
 		if _, ok := values["tunnel"]; ok {
 			v.fail(vp+".tunnel", "write routingMode: native for no tunnel, or tunnelProtocol: vxlan or geneve",
-				"1.14 replaced tunnel with routingMode and tunnelProtocol (1.15 removed it); for Cilium %s kronform-gen reads those", c.Cilium.Version)
+				"1.14 replaced tunnel with routingMode and tunnelProtocol (1.15 removed it); for Cilium %s kronform-gen reads those", version)
 		}
 		oneOf("routingMode", "", "tunnel", "native")
 		oneOf("tunnelProtocol", "", "vxlan", "geneve")
@@ -110,15 +123,10 @@ func (v *validator) ciliumValues(p string, c *Cluster) {
 		for _, key := range []string{"routingMode", "tunnelProtocol"} {
 			if _, ok := values[key]; ok {
 				v.fail(vp+"."+key, "write tunnel: disabled for native routing, or tunnel: vxlan or geneve",
-					"Cilium %s has no %s value; it came with 1.14", c.Cilium.Version, key)
+					"Cilium %s has no %s value; it came with 1.14", version, key)
 			}
 		}
 		oneOf("tunnel", "vxlan", "geneve", "disabled")
-	}
-	if x, ok := values["tunnelPort"]; ok {
-		if n, isInt := x.(int); !isInt || n < 0 || n > 65535 {
-			v.fail(vp+".tunnelPort", "a UDP port, or 0 for the protocol's own: 8472 VXLAN, 6081 Geneve", "tunnelPort %v is not a port number", x)
-		}
 	}
 }
 

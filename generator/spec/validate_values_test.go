@@ -40,6 +40,13 @@ func TestRawValuesSayOnlyWhatIsModelled(t *testing.T) {
 		{"overlay keys before 1.14", "1.13.4", `{routingMode: native, tunnel: disabled}`, []string{
 			`fw.yaml:10:29: clusters[0].cilium.values.routingMode: Cilium 1.13.4 has no routingMode value; it came with 1.14 (write tunnel: disabled for native routing, or tunnel: vxlan or geneve)`,
 		}},
+		// Which overlay keys a chart reads is not known without its version: only the version's problem is said.
+		{"overlay keys of a version that did not decode", "[1.13.4]", `{tunnel: vxlan}`, []string{
+			`fw.yaml:9:16: clusters[0].cilium.version: expected a string, got a list`,
+		}},
+		{"overlay keys of no version", "bogus", `{tunnel: vxlan}`, []string{
+			`fw.yaml:9:16: clusters[0].cilium.version: "bogus" is neither a version nor a semver range: improper constraint: "bogus"`,
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			base := strings.Replace(firewallBase, "cilium: {version: 1.16.5}", "cilium:\n      version: "+tc.version+"\n      values: "+tc.values, 1)
