@@ -171,3 +171,41 @@ clusters:
 		}
 	}
 }
+
+// Cilium labels kube-apiserver only the address a control plane's API server advertises: a cluster endpoint on a
+// control plane's second address of that family is a plain remote-node, and an egress rule for kube-apiserver does
+// not let the node out to it.
+func TestAPIEgressToAnAddressNotAdvertised(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: api
+    apiServer: {host: %HOST%}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11, 198.51.100.12], roles: [control-plane]}
+      - {name: w1, addresses: [198.51.100.21], roles: [worker]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: out
+        nodes: {role: worker}
+        egress:
+          - {entities: [world], ports: [53/udp, 123/udp, 443/tcp]}
+          - {entities: [kube-apiserver], ports: [6443/tcp]}
+`
+	for host, want := range map[string]string{
+		"198.51.100.11": "",
+		"198.51.100.12": "test.yaml:12:9: clusters[0].hostPolicies[0]: Cilium's agent on w1 cannot reach the Kubernetes API at 198.51.100.12:6443 (cp1) (cilium.k8sService): once out selects it for egress, Cilium drops the agent's connections to 198.51.100.12:6443 (cp1); the agent loses the API and with it the policies (add an egress rule {entities: [remote-node], ports: [6443/tcp]})",
+	} {
+		_, warnings := Lint(load(t, strings.Replace(doc, "%HOST%", host, 1)))
+		var got []string
+		for _, w := range warnings {
+			if strings.Contains(w.String(), "Kubernetes API") {
+				got = append(got, w.String())
+			}
+		}
+		if strings.Join(got, "\n") != want {
+			t.Errorf("apiServer %s: got\n%s\nwant\n%s", host, strings.Join(got, "\n"), want)
+		}
+	}
+}

@@ -579,7 +579,7 @@ func (s *Simulator) apiTargetOf(n spec.Node, host string, port int) apiTarget {
 			if slices.ContainsFunc(d.Addresses, func(x string) bool { b, err := netip.ParseAddr(x); return err == nil && b.Unmap() == a }) {
 				t.text += " (" + d.Name + ")"
 				t.local = d.Name == n.Name
-				t.ways = []apiWay{{s.nodeIdentity(d, false, a.Is6()), a.Is6(), fp}}
+				t.ways = []apiWay{{s.nodeIdentity(d, false, a), a.Is6(), fp}}
 				t.rule = fmt.Sprintf("{entities: [remote-node], ports: [%s]}", fp)
 				return t
 			}
@@ -617,7 +617,7 @@ func (s *Simulator) controlPlaneWays(n spec.Node, port int) apiTarget {
 		}
 		for _, v6 := range []bool{false, true} {
 			if a, ok := spec.HostAddress(d, v6); ok {
-				t.ways = append(t.ways, apiWay{s.nodeIdentity(d, false, v6), v6, fp})
+				t.ways = append(t.ways, apiWay{s.nodeIdentity(d, false, a), v6, fp})
 				names = append(names, d.Name+" "+a.String())
 			}
 		}
