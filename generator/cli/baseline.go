@@ -30,6 +30,7 @@ type baseline struct {
 	// why says how the baseline was chosen, for a refusal; unpushed counts the commits of HEAD that change the output
 	// folder and that the baseline lacks (nil: none can), only when a refusal needs it.
 	why      string
+	tag      string // the tag Flux follows, when it follows one: a commit reaches Flux when the tag moves to it
 	unpushed func() (int, error)
 	read     func(p string) ([]byte, error)              // a file, by its path in the tree; fs.ErrNotExist when absent
 	files    func(dir string) (map[string][]byte, error) // the files directly in a folder of the tree
@@ -105,6 +106,9 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 			snap, err = repo.HeadSnapshot()
 		} else {
 			b.label = "at " + shortRef(ref)
+			if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
+				b.tag = t
+			}
 			snap, err = repo.RefSnapshot(ref)
 			b.unpushed = func() (int, error) { return repo.Unpushed(ref) }
 		}

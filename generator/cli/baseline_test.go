@@ -184,3 +184,58 @@ spec: {interval: 10m0s, path: ./clusters/beta, `+hold+`, sourceRef: {kind: GitRe
 		t.Errorf("hold on the followed branch: exit %d, want 0 and no warning:\n%s", code, stderr)
 	}
 }
+
+// Flux following a tag applies a commit when the tag moves to it: the warning about a hold not yet followed says to
+// move the tag, not to push the branch (which Flux does not read), and is quiet once the tag holds it.
+func TestRemovalHeldOnlyInThisChangeIsWarnedWithATag(t *testing.T) {
+	gittest.Isolate(t)
+	w := newWorkspace(t)
+	gittest.Run(t, w.dir, "init", "-q", "-b", "main")
+	gittest.Run(t, w.dir, "remote", "add", "origin", "git@github.com:acme/fleet.git")
+	beta := strings.ReplaceAll(strings.SplitN(twoNodes, "  - name: alpha\n", 2)[1], "alpha", "beta")
+	w.mustGenerate(twoNodes + "  - name: beta\n" + strings.ReplaceAll(beta, "198.51.100.", "198.51.101."))
+	sync := filepath.Join(w.dir, "output", "clusters", "beta", "flux-system", "gotk-sync.yaml")
+	if err := os.MkdirAll(filepath.Dir(sync), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bootstrap := func(hold string) {
+		t.Helper()
+		if err := os.WriteFile(sync, []byte(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m0s, ref: {tag: v1}, url: ssh://git@github.com/acme/fleet}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 10m0s, path: ./clusters/beta, `+hold+`, sourceRef: {kind: GitRepository, name: flux-system}}
+`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bootstrap("prune: true")
+	gittest.Run(t, w.dir, "add", "-A")
+	gittest.Run(t, w.dir, "commit", "-q", "-m", "alpha and beta")
+	gittest.Run(t, w.dir, "tag", "v1")
+	gittest.Run(t, w.dir, "update-ref", "refs/remotes/origin/main", "HEAD")
+
+	// The hold committed and the branch pushed: the tag Flux follows does not have it.
+	bootstrap("prune: true, suspend: true")
+	gittest.Run(t, w.dir, "commit", "-q", "-am", "suspend beta")
+	gittest.Run(t, w.dir, "update-ref", "refs/remotes/origin/main", "HEAD")
+	const want = "warning: clusters/beta: clusters/beta/flux-system/gotk-sync.yaml says suspend: true, but not at v1 (tag v1, " +
+		"which Flux follows (clusters/beta/flux-system/gotk-sync.yaml), as this clone last fetched it): unless it is live on " +
+		"the cluster already (flux suspend kustomization flux-system -n flux-system), Flux prunes by the settings it has when " +
+		"this change lands, and deletes what clusters/beta/cilium.yaml, clusters/beta/host-policies.yaml applied; commit the " +
+		"suspend: true on its own first, move the tag v1 to that commit and push it, and let Flux apply it\n"
+	if code, stderr := w.generate(twoNodes); code != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("hold not on the tag: exit %d, want 0 and\n%s\nin:\n%s", code, want, stderr)
+	}
+	gittest.Run(t, w.dir, "reset", "-q", "--hard", "HEAD")
+
+	// The tag moved to the hold: Flux has it.
+	gittest.Run(t, w.dir, "tag", "-f", "v1")
+	if code, stderr := w.generate(twoNodes); code != 0 || strings.Contains(stderr, "warning: clusters/beta") {
+		t.Errorf("hold on the tag: exit %d, want 0 and no warning:\n%s", code, stderr)
+	}
+}

@@ -332,10 +332,15 @@ func (a *app) noteUnfollowedHold(m *spec.Model, folder string, b preview.Kustomi
 	if !b.Spec.Suspend {
 		hold = "prune: false"
 	}
+	// Flux following a tag applies a commit when the tag moves to it: pushing the branch alone does not bring it.
+	first := "commit and push the " + hold + " on its own first"
+	if base.tag != "" {
+		first = fmt.Sprintf("commit the %s on its own first, move the tag %s to that commit and push it", hold, base.tag)
+	}
 	fmt.Fprintf(a.stderr, "warning: %s/%s: %s says %s, but not %s (%s): unless it is live on the cluster already (flux "+
 		"suspend kustomization %s -n %s), Flux prunes by the settings it has when this change lands, and deletes what %s "+
-		"applied; commit and push the %s on its own first, and let Flux apply it\n", spec.ClustersDir, folder, b.File,
-		hold, base.label, base.why, b.Name, b.Namespace, strings.Join(files, ", "), hold)
+		"applied; %s, and let Flux apply it\n", spec.ClustersDir, folder, b.File,
+		hold, base.label, base.why, b.Name, b.Namespace, strings.Join(files, ", "), first)
 }
 
 // pruned words what Flux on a bootstrapped cluster deletes when the given Kustomization files disappear from its

@@ -140,6 +140,11 @@ clusters:
 		// A deny wins over every allow: it is the one to narrow.
 		{"a deny", "198.51.100.11", "worker", prism, "          - {entities: [all]}\n        egressDeny:\n          - {entities: [remote-node], ports: [6443/tcp]}\n", []string{
 			"w1 cannot reach the Kubernetes API: out egressDeny[0] drops its connections to 198.51.100.11:6443 (cp1) and through KubePrism to the control planes' 6443/tcp (cp1 198.51.100.11), and a deny wins over every allow; the kubelet loses the API server and the node goes NotReady, and Cilium's agent, which reaches the API through KubePrism, loses it too (narrow out egressDeny[0] so the connections to the API get out)"}},
+		// A name: a deny drops it as a load balancer, default deny as the control planes. The allow rule for the world
+		// is there already: the fix is the control planes' rule, or the deny narrowed.
+		{"a name, its world way denied", "api.example.com", "worker", prism, "          - {entities: [world], ports: [6443/tcp]}\n        egressDeny:\n          - {entities: [world], ports: [6443/tcp]}\n", []string{
+			"w1 cannot reach the Kubernetes API: once out selects it for egress, Cilium drops its connections to api.example.com:6443 as the control planes and through KubePrism to the control planes' 6443/tcp (cp1 198.51.100.11); out egressDeny[0] drops those to api.example.com:6443 as a load balancer, and a deny wins over every allow; the kubelet loses the API server and the node goes NotReady, and Cilium's agent, which reaches the API through KubePrism, loses it too (add an egress rule {entities: [remote-node], ports: [6443/tcp]} if it names the control planes; or narrow out egressDeny[0] so the connections to the API get out)"}},
+		{"a name, its world way denied, the fix", "api.example.com", "worker", prism, "          - {entities: [world], ports: [6443/tcp]}\n          - {entities: [remote-node], ports: [6443/tcp]}\n        egressDeny:\n          - {entities: [world], ports: [6443/tcp]}\n", nil},
 		// Default deny drops one way, a deny rule the other: either fix lets the node out.
 		{"both", "203.0.113.10", "worker", prism, "          - {entities: [cluster]}\n        egressDeny:\n          - {entities: [remote-node], ports: [6443/tcp]}\n", []string{
 			"test.yaml:12:9: clusters[0].hostPolicies[0]: w1 cannot reach the Kubernetes API: once out selects it for egress, Cilium drops its connections to 203.0.113.10:6443; out egressDeny[0] drops those through KubePrism to the control planes' 6443/tcp (cp1 198.51.100.11), and a deny wins over every allow; the kubelet loses the API server and the node goes NotReady, and Cilium's agent, which reaches the API through KubePrism, loses it too (add an egress rule {cidrs: [203.0.113.10/32], ports: [6443/tcp]}; or narrow out egressDeny[0] so the connections to the API get out)"}},
@@ -168,6 +173,44 @@ clusters:
 			if !strings.Contains(got[i], w) {
 				t.Errorf("%s: warning %d =\n%q\nwant it to hold\n%q", c.name, i, got[i], w)
 			}
+		}
+	}
+}
+
+// Cilium labels kube-apiserver only the address a control plane's API server advertises: a cluster endpoint on a
+// control plane's second address of that family is a plain remote-node, and an egress rule for kube-apiserver does
+// not let the node out to it.
+func TestAPIEgressToAnAddressNotAdvertised(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: api
+    apiServer: {host: %HOST%}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11, 198.51.100.12], roles: [control-plane]}
+      - {name: w1, addresses: [198.51.100.21], roles: [worker]}
+    cilium: {version: 1.16.5}
+    hostPolicies:
+      - name: out
+        nodes: {role: worker}
+        egress:
+          - {entities: [world], ports: [53/udp, 123/udp, 443/tcp]}
+          - {entities: [kube-apiserver], ports: [6443/tcp]}
+`
+	for host, want := range map[string]string{
+		"198.51.100.11": "",
+		"198.51.100.12": "test.yaml:12:9: clusters[0].hostPolicies[0]: Cilium's agent on w1 cannot reach the Kubernetes API at 198.51.100.12:6443 (cp1) (cilium.k8sService): once out selects it for egress, Cilium drops the agent's connections to 198.51.100.12:6443 (cp1); the agent loses the API and with it the policies (add an egress rule {entities: [remote-node], ports: [6443/tcp]})",
+	} {
+		_, warnings := Lint(load(t, strings.Replace(doc, "%HOST%", host, 1)))
+		var got []string
+		for _, w := range warnings {
+			if strings.Contains(w.String(), "Kubernetes API") {
+				got = append(got, w.String())
+			}
+		}
+		if strings.Join(got, "\n") != want {
+			t.Errorf("apiServer %s: got\n%s\nwant\n%s", host, strings.Join(got, "\n"), want)
 		}
 	}
 }

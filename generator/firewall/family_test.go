@@ -132,7 +132,8 @@ clusters:
 // API server advertises one address, in the family of the cluster's services. The simulator gave the identity to
 // every address of a control plane, so on a dual-stack control plane a rule for kube-apiserver was credited for the
 // other family's address too, and an assertion passed for a flow Cilium drops. The model sends node traffic of
-// dual-stack nodes over IPv4 (Simulator.family): that is the address it labels.
+// dual-stack nodes over IPv4 (Simulator.family): that is the address it labels. A control plane with two addresses
+// in that family advertises one, the first, which it sends from: its second is a plain remote-node too.
 func TestKubeAPIServerIsOneAddress(t *testing.T) {
 	doc := `
 apiVersion: kronform.dev/v1alpha1
@@ -143,6 +144,7 @@ clusters:
     nodes:
       - {name: cp1, addresses: [198.51.100.11, "2001:db8:7::11"], roles: [control-plane]}
       - {name: cp6, addresses: ["2001:db8:7::16"], roles: [control-plane]}
+      - {name: cp2, addresses: [198.51.100.12, 198.51.100.13], roles: [control-plane]}
       - {name: w1, addresses: [198.51.100.21, "2001:db8:7::21"], roles: [worker]}
     cilium: {version: 1.16.5, values: {ipv6: {enabled: true}%VALUES%}}
     hostPolicies:
@@ -161,6 +163,8 @@ clusters:
 		{"", "2001:db8:7::16", "w1", "10250/tcp", "allowed"}, // cp6 has IPv6 only: it advertises that
 		{"", "2001:db8:7::21", "cp1", "6443/tcp", "denied by Cilium egress at w1"},
 		{"", "198.51.100.21", "cp1", "6443/tcp", "allowed"},
+		{"", "198.51.100.12", "w1", "10250/tcp", "allowed"},
+		{"", "198.51.100.13", "w1", "10250/tcp", "denied by Cilium at w1"},
 		// An IPv6-only cluster: its API servers advertise IPv6 addresses.
 		{", ipv4: {enabled: false}", "2001:db8:7::11", "w1", "10250/tcp", "allowed"},
 		{", ipv4: {enabled: false}", "2001:db8:7::21", "cp1", "6443/tcp", "allowed"},

@@ -504,23 +504,28 @@ func worldEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems
 // 6443 unless changed. KubePrism dials the control planes there directly, and a control plane's own on localhost.
 const apiServerLocalPort = 6443
 
-// apiWay is one way from a node to the Kubernetes API that its egress policies judge: a peer, its family, the port.
+// apiWay is one way from a node to the Kubernetes API that its egress policies judge: a peer, its family, the port,
+// and whether the peer is a control plane (else a load balancer or VIP in the world).
 type apiWay struct {
 	peer identity
 	v6   bool
 	port spec.FlowPort
+	cp   bool
 }
 
 // apiReach is what a node's egress policies make of the ways to one API target: reached when any gets out (or it is
 // local: loopback and the node's own addresses never cross the host firewall, which sits on the network devices),
 // tried when any could be judged; otherwise the policies that select the node for egress, the deny rules that drop
-// what an allow rule lets out, and whether default deny dropped any way (then an allow rule lets it out; a way only
-// a deny drops needs the deny narrowed).
+// what an allow rule lets out, and whether default deny dropped any way to the world ([0]) or to a control plane
+// ([1]) (then an allow rule lets it out; a way only a deny drops needs the deny narrowed).
 type apiReach struct {
 	reached, tried   bool
 	selected, denies []string
-	defaulted        bool
+	defaulted        [2]bool
 }
+
+// byDefault says whether default deny dropped any way.
+func (r apiReach) byDefault() bool { return r.defaulted[0] || r.defaulted[1] }
 
 // reach judges target t's ways at node n's egress.
 func (s *Simulator) reach(n spec.Node, t apiTarget) apiReach {
@@ -547,19 +552,31 @@ func (s *Simulator) reach(n spec.Node, t apiTarget) apiReach {
 				r.denies = append(r.denies, d)
 			}
 		} else {
-			r.defaulted = true
+			r.defaulted[btoi(w.cp)] = true
 		}
 	}
 	return r
 }
 
 // apiTarget is an endpoint of the API as a node dials it: the ways its packets may take, whether it is the node
-// itself, how the message names it, and the egress rule, in the spec's words, that lets it out.
+// itself, how the message names it, and the egress rule, in the spec's words, that lets it out. A name may be a load
+// balancer or the control planes: kinds holds the rule for each ([0] the world's, [1] the control planes'), and how
+// the message names the name as each.
 type apiTarget struct {
 	text  string
 	ways  []apiWay
 	local bool
 	rule  string
+	kinds [2]struct{ rule, as string }
+}
+
+// ruleFor is the egress rule that lets out the ways default deny dropped (r.defaulted): for a name, the rule of the
+// one kind of way when the other kind is not dropped by default deny.
+func (t apiTarget) ruleFor(r apiReach) string {
+	if t.kinds[0].rule != "" && r.defaulted[0] != r.defaulted[1] {
+		return t.kinds[btoi(r.defaulted[1])].rule
+	}
+	return t.rule
 }
 
 // apiTargetOf is host:port as node n reaches it. An address of a node is that node (a control plane: validation
@@ -579,25 +596,28 @@ func (s *Simulator) apiTargetOf(n spec.Node, host string, port int) apiTarget {
 			if slices.ContainsFunc(d.Addresses, func(x string) bool { b, err := netip.ParseAddr(x); return err == nil && b.Unmap() == a }) {
 				t.text += " (" + d.Name + ")"
 				t.local = d.Name == n.Name
-				t.ways = []apiWay{{s.nodeIdentity(d, false, a.Is6()), a.Is6(), fp}}
+				t.ways = []apiWay{{s.nodeIdentity(d, false, a), a.Is6(), fp, true}}
 				t.rule = fmt.Sprintf("{entities: [remote-node], ports: [%s]}", fp)
 				return t
 			}
 		}
-		t.ways = []apiWay{{identity{entities: []string{"world"}, addr: a}, a.Is6(), fp}}
+		t.ways = []apiWay{{identity{entities: []string{"world"}, addr: a}, a.Is6(), fp, false}}
 		t.rule = fmt.Sprintf("{cidrs: [%s], ports: [%s]}", netip.PrefixFrom(a, a.BitLen()), fp)
 		return t
 	}
 	for _, v6 := range []bool{false, true} {
-		t.ways = append(t.ways, apiWay{identity{entities: []string{"world"}, addr: s.worldAddress(v6)}, v6, fp})
+		t.ways = append(t.ways, apiWay{identity{entities: []string{"world"}, addr: s.worldAddress(v6)}, v6, fp, false})
 	}
 	for _, a := range outsidePeers(s, fp, true)[1:] { // [0] is "world"
 		addr := netip.MustParseAddr(a)
-		t.ways = append(t.ways, apiWay{identity{entities: []string{"world"}, addr: addr}, addr.Is6(), fp})
+		t.ways = append(t.ways, apiWay{identity{entities: []string{"world"}, addr: addr}, addr.Is6(), fp, false})
 	}
 	cps := s.controlPlaneWays(n, port)
 	t.ways, t.local = append(t.ways, cps.ways...), cps.local
-	t.rule = fmt.Sprintf("{entities: [world], ports: [%s]} (or the load balancer's cidrs) if %s is a load balancer, or {entities: [remote-node], ports: [%s]} if it names the control planes", fp, host, fp)
+	t.kinds[0].rule = fmt.Sprintf("{entities: [world], ports: [%s]} (or the load balancer's cidrs) if %s is a load balancer", fp, host)
+	t.kinds[1].rule = fmt.Sprintf("{entities: [remote-node], ports: [%s]} if it names the control planes", fp)
+	t.kinds[0].as, t.kinds[1].as = " as a load balancer", " as the control planes"
+	t.rule = t.kinds[0].rule + ", or " + t.kinds[1].rule
 	return t
 }
 
@@ -617,7 +637,7 @@ func (s *Simulator) controlPlaneWays(n spec.Node, port int) apiTarget {
 		}
 		for _, v6 := range []bool{false, true} {
 			if a, ok := spec.HostAddress(d, v6); ok {
-				t.ways = append(t.ways, apiWay{s.nodeIdentity(d, false, v6), v6, fp})
+				t.ways = append(t.ways, apiWay{s.nodeIdentity(d, false, a), v6, fp, true})
 				names = append(names, d.Name+" "+a.String())
 			}
 		}
@@ -647,17 +667,31 @@ func apiEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
 	}
 	// lost says, for targets none of whose ways gets out, where the warning goes, why (default deny, or the deny
 	// rules that win over an allow), and the fix: an egress rule for a target default deny drops, narrowing the deny
-	// rules for one only they drop. whats name the targets in the reason.
+	// rules for one only they drop. whats name the targets in the reason. A name whose ways to one kind of peer (a
+	// load balancer, the control planes) default deny drops and to the other a deny rule drops needs both said: the
+	// rule for the first kind, the deny to narrow for the other (the allow rule for that kind is there already).
 	lost := func(targets []apiTarget, reaches []apiReach, whats []string) (at, why, fix string) {
-		var byDefault, denies, fixes []string
+		var byDefault, denies, denied, fixes []string
 		for i, r := range reaches {
-			if r.defaulted {
-				byDefault = append(byDefault, whats[i])
-				if rule := "add an egress rule " + targets[i].rule; !slices.ContainsFunc(fixes, func(f string) bool { return strings.Contains(f, targets[i].rule) }) {
-					fixes = append(fixes, rule)
+			what, deniedWhat := whats[i], whats[i]
+			if r.byDefault() && len(r.denies) > 0 && r.defaulted[0] != r.defaulted[1] {
+				what += targets[i].kinds[btoi(r.defaulted[1])].as
+				deniedWhat += targets[i].kinds[btoi(r.defaulted[0])].as
+			}
+			if r.byDefault() {
+				byDefault = append(byDefault, what)
+				rule := targets[i].ruleFor(r)
+				if !slices.ContainsFunc(fixes, func(f string) bool { return strings.Contains(f, rule) }) {
+					fixes = append(fixes, "add an egress rule "+rule)
 				}
+				if r.defaulted[0] == r.defaulted[1] || targets[i].kinds[0].rule == "" {
+					continue // every kind of way is default deny's to let out
+				}
+			}
+			if len(r.denies) == 0 {
 				continue
 			}
+			denied = append(denied, deniedWhat)
 			for _, d := range r.denies {
 				if !slices.Contains(denies, d) {
 					denies = append(denies, d)
@@ -672,17 +706,11 @@ func apiEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
 				strings.Join(selected, ", "), verbFor(selected, "selects", "select"), joinWays(byDefault)))
 		}
 		if len(denies) > 0 {
-			var what []string
-			for i, r := range reaches {
-				if !r.defaulted {
-					what = append(what, whats[i])
-				}
-			}
 			lead := "its connections "
 			if len(byDefault) > 0 {
 				lead = "those "
 			}
-			whys = append(whys, fmt.Sprintf("%s %s %s%s, and a deny wins over every allow", strings.Join(denies, ", "), verbFor(denies, "drops", "drop"), lead, joinWays(what)))
+			whys = append(whys, fmt.Sprintf("%s %s %s%s, and a deny wins over every allow", strings.Join(denies, ", "), verbFor(denies, "drops", "drop"), lead, joinWays(denied)))
 			fixes = append(fixes, fmt.Sprintf("narrow %s so the connections to the API get out", strings.Join(denies, ", ")))
 			name, _, _ = strings.Cut(denies[0], " ")
 		}
@@ -752,6 +780,14 @@ func joinWays(whats []string) string {
 		parts = append(parts, w)
 	}
 	return strings.Join(parts, " ")
+}
+
+// btoi is 1 for true, 0 for false: an index.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // verbFor picks the verb for a list of names as the subject: one, or several.

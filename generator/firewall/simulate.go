@@ -411,32 +411,35 @@ func (id identity) String() string {
 	return strings.Join(id.entities, "+")
 }
 
-// nodeIdentity is how a node's address of one family looks from another node: remote-node, plus kube-apiserver for
-// the address a control plane's API server advertises. Cilium gives that identity to the backends of the kubernetes
-// Service (pkg/ipcache/cell/apiserver_watcher.go; pkg/k8s/watchers/endpoint.go before 1.16), and an API server
-// advertises one address, in the family of the cluster's services; its other address is a plain remote-node. Which
-// one the spec does not say: it is taken to be the address the model sends the node's own traffic from (see
-// apiServerFamily). The node itself is host, one identity for all its addresses, which Cilium labels kube-apiserver
-// too on a control plane. A node without addresses in the spec is judged as Cilium names it, kube-apiserver included.
-func (s *Simulator) nodeIdentity(n spec.Node, local, v6 bool) identity {
+// nodeIdentity is how a node's address looks from another node: remote-node, plus kube-apiserver for the address a
+// control plane's API server advertises. Cilium gives that identity to the backends of the kubernetes Service
+// (pkg/ipcache/cell/apiserver_watcher.go; pkg/k8s/watchers/endpoint.go before 1.16), and an API server advertises
+// one address, in the family of the cluster's services; its other addresses, of either family, are a plain
+// remote-node. Which one the spec does not say: it is taken to be the address the model sends the node's own traffic
+// from (see advertisedAddress). The node itself is host, one identity for all its addresses, which Cilium labels
+// kube-apiserver too on a control plane. A node without addresses in the spec is judged as Cilium names it,
+// kube-apiserver included.
+func (s *Simulator) nodeIdentity(n spec.Node, local bool, addr netip.Addr) identity {
 	id := identity{entities: []string{"remote-node"}}
 	if local {
 		id.entities = []string{"host"}
 	}
-	if slices.Contains(n.Roles, spec.RoleControlPlane) && (local || len(n.Addresses) == 0 || s.apiServerFamily(n) == v6) {
+	if slices.Contains(n.Roles, spec.RoleControlPlane) && (local || len(n.Addresses) == 0 || s.advertisedAddress(n) == addr.Unmap().WithZone("")) {
 		id.entities = append(id.entities, "kube-apiserver")
 	}
 	return id
 }
 
-// apiServerFamily is the family of the address a control plane's API server advertises (true IPv6): the family the
-// model gives the node's traffic (Simulator.family), IPv4 unless the node has no IPv4 address or the agents run
-// IPv6 only. Kubernetes wants the advertised address in the family of the cluster's first service range, and Talos'
-// default ranges are IPv4; an IPv6-first dual-stack cluster is outside what the model tells apart.
-func (s *Simulator) apiServerFamily(n spec.Node) bool {
+// advertisedAddress is the address a control plane's API server advertises: the node's first address in the family
+// the model gives its traffic (Simulator.family), IPv4 unless the node has no IPv4 address or the agents run IPv6
+// only; the zero address when it has none. Kubernetes wants the advertised address in the family of the cluster's
+// first service range, and Talos' default ranges are IPv4; an IPv6-first dual-stack cluster is outside what the model
+// tells apart. A second address of that family is not advertised: the node sends from its first (spec.HostAddress).
+func (s *Simulator) advertisedAddress(n spec.Node) netip.Addr {
 	_, has4 := spec.HostAddress(n, false)
 	_, has6 := spec.HostAddress(n, true)
-	return has6 && (!has4 || !s.families.IPv4)
+	a, _ := spec.HostAddress(n, has6 && (!has4 || !s.families.IPv4))
+	return a
 }
 
 func (s *Simulator) sourceIdentity(f Flow) identity {
@@ -444,11 +447,7 @@ func (s *Simulator) sourceIdentity(f Flow) identity {
 	case spec.SourceAdmin, spec.SourceWorld, spec.SourceAddress:
 		return identity{entities: []string{"world"}, addr: f.SourceAddr}
 	case spec.SourceNode:
-		v6 := s.family(f.port, s.node(f.SourceNode), s.node(f.To))
-		if f.SourceAddr.IsValid() {
-			v6 = f.SourceAddr.Is6()
-		}
-		return s.nodeIdentity(s.node(f.SourceNode), f.SourceNode == f.To, v6)
+		return s.nodeIdentity(s.node(f.SourceNode), f.SourceNode == f.To, f.SourceAddr)
 	case spec.SourceEntity:
 		return identity{entities: []string{f.Source.Entity}}
 	default:
@@ -846,7 +845,7 @@ func (s *Simulator) Explain(f Flow) Trace {
 	// An IPv6 packet between addresses needs neighbour discovery at the node that sends or receives it.
 	ndp := v6 && f.SourceAddr.IsValid() && !neighbourDiscoveryType(f.port)
 	if f.Source.Kind == spec.SourceNode {
-		e := s.ciliumVerdict(s.node(f.SourceNode), true, v6, s.nodeIdentity(dst, false, v6), f.port, f.Port)
+		e := s.ciliumVerdict(s.node(f.SourceNode), true, v6, s.nodeIdentity(dst, false, f.ToAddr), f.port, f.Port)
 		if ndp {
 			e = s.withNeighbourDiscovery(e, s.node(f.SourceNode))
 		}

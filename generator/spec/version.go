@@ -175,8 +175,11 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, er
 	if lowest.LessThan(MinCiliumVersion) {
 		return nil, nil, nil, fmt.Errorf("range %q admits %s, older than %s, the oldest chart kronform-gen writes values for", v, lowest, MinCiliumVersion)
 	}
+	// A pre-release of a break's release is on its far side, as CiliumInstalledMinor counts it: "~1.15.0 ||
+	// 1.16.0-rc.1" installs 1.16.0-rc.1, the 1.16 chart, and would get the values of 1.15.
+	release := func(v *semver.Version) *semver.Version { return semver.New(v.Major(), v.Minor(), v.Patch(), "", "") }
 	for _, b := range CiliumValueBreaks {
-		if lowest.LessThan(b) && !highest.LessThan(b) {
+		if release(lowest).LessThan(b) && !release(highest).LessThan(b) {
 			return nil, nil, nil, fmt.Errorf("range %q spans %d.%d, where the chart's values changed; narrow it to one side (for example ~%d.%d.0)", v, b.Major(), b.Minor(), lowest.Major(), lowest.Minor())
 		}
 	}

@@ -1,6 +1,9 @@
 package spec
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // The values are written for the lowest release a range admits, which a range of pre-releases only has too (it was
 // refused as admitting nothing); a pre-release just below a range's first release does not move the lowest across a
@@ -21,6 +24,23 @@ func TestCiliumRangesNamingPreReleases(t *testing.T) {
 		installed, err := CiliumInstalledMinor(v)
 		if err != nil || lowest.String() != want[0] || installed.String() != want[1] {
 			t.Errorf("%s: lowest %s, installed minor %s (%v), want %s and %s", v, lowest, installed, err, want[0], want[1])
+		}
+	}
+}
+
+// A range admitting a pre-release of a break's release besides releases before the break spans it: Flux installs the
+// pre-release (the newest release admitted), the later minor's chart, which the values of the lowest do not fit.
+func TestCiliumRangesReachingAPreReleaseOfABreak(t *testing.T) {
+	for _, v := range []string{"~1.15.0 || 1.16.0-rc.1", ">=1.15.0 <=1.16.0-rc.1", "~1.13.0 || 1.14.0-pre.3"} {
+		if lowest, err := ResolveCiliumVersion(v); err == nil || !strings.Contains(err.Error(), "where the chart's values changed") {
+			installed, _ := CiliumInstalledMinor(v)
+			t.Errorf("%s: lowest %s (values of its minor), installed minor %s, error %v; want it refused as spanning a break", v, lowest, installed, err)
+		}
+	}
+	// Pre-releases of one minor alone stay on one side.
+	for _, v := range []string{">=1.16.0-rc.1 <1.16.0", "^1.16.0-0", "~1.15.0 || 1.15.7-rc.1"} {
+		if _, err := ResolveCiliumVersion(v); err != nil {
+			t.Errorf("%s: %v", v, err)
 		}
 	}
 }
