@@ -382,7 +382,7 @@ var worldServices = []struct{ name, port string }{{"DNS", "53/udp"}, {"NTP", "12
 // allow, so it must be narrowed; default deny needs an allow rule.
 func worldEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
 	var out spec.Problems
-	if !*sim.Cluster.Cilium.HostFirewall {
+	if !*sim.Cluster.Cilium.HostFirewall || !sim.anyEgress() {
 		return out
 	}
 	peers := map[string][]netip.Addr{} // per port, the world addresses to try
@@ -657,7 +657,7 @@ func (s *Simulator) controlPlaneWays(n spec.Node, port int) apiTarget {
 func apiEgressWarnings(m *spec.Model, cp string, sim *Simulator) spec.Problems {
 	var out spec.Problems
 	c := sim.Cluster
-	if !*c.Cilium.HostFirewall {
+	if !*c.Cilium.HostFirewall || !sim.anyEgress() {
 		return out
 	}
 	prism := c.Cilium.K8sService.KubePrism

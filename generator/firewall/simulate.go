@@ -89,6 +89,17 @@ type ruleKey struct {
 
 type policyRules struct{ allow, deny []rule }
 
+// anyEgress says whether any of the cluster's host policies has egress rules: without one, no node is under egress
+// default deny, and the egress lints have nothing to find.
+func (s *Simulator) anyEgress() bool {
+	for _, p := range s.sortedPolicies() {
+		if a, d := s.rulesOf(p, true); len(a)+len(d) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // rulesOf is rulesOf, computed once per policy and direction.
 func (s *Simulator) rulesOf(p cilium.ClusterwideNetworkPolicy, egress bool) (allow, deny []rule) {
 	k := ruleKey{p.Name, egress}
