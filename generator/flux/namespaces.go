@@ -393,13 +393,13 @@ func (x *treeIndex) namespacesIn(files []appliedFile) []string {
 // appliedFiles is asked about.
 type treeIndex struct {
 	tree           Files
-	paths          []string
+	paths          []string // sorted
 	isFile         map[string]bool
 	kustomizations map[string]string // folder -> its kustomization file (kustomize refuses a folder with two)
 }
 
 func newTreeIndex(tree Files) *treeIndex {
-	paths := tree.Paths()
+	paths := slices.Sorted(slices.Values(tree.Paths()))
 	x := &treeIndex{tree: tree, paths: paths, isFile: make(map[string]bool, len(paths)), kustomizations: map[string]string{}}
 	for _, p := range paths {
 		x.isFile[p] = true
@@ -457,10 +457,13 @@ func (x *treeIndex) appliedFiles(dir, targetNamespace string) []appliedFile {
 			}
 			return
 		}
-		for _, p := range paths {
-			if !strings.HasPrefix(p, d+"/") && d != "." {
-				continue
-			}
+		below := paths // sorted: those below d are the ones from d/ up to, not with, d0 ('0' follows '/')
+		if d != "." {
+			lo, _ := slices.BinarySearch(paths, d+"/")
+			hi, _ := slices.BinarySearch(paths, d+"0")
+			below = paths[lo:hi]
+		}
+		for _, p := range below {
 			sub := ""
 			for f := path.Dir(p); f != d; f = path.Dir(f) {
 				if kustomizationIn(f) != "" {
