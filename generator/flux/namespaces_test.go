@@ -225,6 +225,9 @@ func TestLintNamespaceOfAnotherKustomization(t *testing.T) {
 		{"another cluster's", files{"clusters/lab2/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns}, nothing},
 		{"not applied: its file is not in the cluster folder's kustomization", files{"clusters/lab/kustomization.yaml": "resources: [flux-system]\n",
 			"clusters/lab/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns}, nothing},
+		{"created under the cluster's folder, renamed by a kustomization.yaml namespace", files{
+			"clusters/lab/ns/kustomization.yaml": "namespace: apps\nresources: [ns.yaml]\n",
+			"clusters/lab/ns/ns.yaml":            strings.Replace(ns, "name: apps", "name: other", 1)}, ""},
 		{"created under the cluster's folder as well", files{"clusters/lab/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns,
 			"clusters/lab/ns.yaml": ns}, ""},
 	}
