@@ -193,61 +193,77 @@ func clusterAppliers(x *treeIndex, c spec.Cluster, repositoryPath string) []appl
 				continue
 			}
 			for _, doc := range documents(data) {
-				if !mayHoldKind(doc, "Kustomization") || !slices.Contains([]string{"", "Kustomization"}, blockKind(doc)) {
+				if kind := blockKind(doc); !mayHoldKind(doc, "Kustomization") || kind != "" && kind != "Kustomization" &&
+					!strings.HasSuffix(kind, "List") {
 					continue // the Kustomization CRD of gotk-components.yaml (its names say kind: Kustomization) above all
 				}
-				var k struct {
-					APIVersion string `yaml:"apiVersion"`
-					Kind       string `yaml:"kind"`
-					Metadata   struct{ Name, Namespace string }
-					Spec       struct {
-						Path            string
-						Suspend         bool
-						TargetNamespace string                                 `yaml:"targetNamespace"`
-						SourceRef       struct{ Kind, Name, Namespace string } `yaml:"sourceRef"`
-						DependsOn       []struct{ Name, Namespace string }     `yaml:"dependsOn"`
-					}
+				var obj struct {
+					fluxKustomization `yaml:",inline"`
+					Items             []fluxKustomization
 				}
-				if yaml.Unmarshal(doc, &k) != nil || k.Kind != "Kustomization" ||
-					!strings.HasPrefix(k.APIVersion, "kustomize.toolkit.fluxcd.io/") || k.Metadata.Name == "" {
+				if yaml.Unmarshal(doc, &obj) != nil {
 					continue
 				}
-				if af.namespace != "" {
-					k.Metadata.Namespace = af.namespace // kustomize's namespace transformer sets it
+				objs := []fluxKustomization{obj.fluxKustomization}
+				if strings.HasSuffix(obj.Kind, "List") {
+					objs = obj.Items // kustomize applies a List's items one by one
 				}
-				src := k.Spec.SourceRef
-				if src.Namespace == "" {
-					src.Namespace = k.Metadata.Namespace
-				}
-				id := k.Metadata.Namespace + "/" + k.Metadata.Name
-				p, inside := treePath(k.Spec.Path, repositoryPath)
-				if seen[id] || inside && p == c.Flux.Path {
-					continue
-				}
-				seen[id] = true
-				a := applier{id: id, file: f, suspended: k.Spec.Suspend}
-				a.applied = !k.Spec.Suspend && src.Kind == "GitRepository" && src.Name == c.Flux.GitRepository &&
-					src.Namespace == c.Flux.Namespace && inside
-				for _, d := range k.Spec.DependsOn {
-					if d.Namespace == "" {
-						d.Namespace = k.Metadata.Namespace
+				for _, k := range objs {
+					if k.Kind != "Kustomization" || !strings.HasPrefix(k.APIVersion, "kustomize.toolkit.fluxcd.io/") ||
+						k.Metadata.Name == "" {
+						continue
 					}
-					a.dependsOn = append(a.dependsOn, d.Namespace+"/"+d.Name)
-				}
-				if a.applied {
-					// kustomize-controller builds the path with the targetNamespace as the kustomization's namespace.
-					a.namespaces = x.namespacesIn(x.appliedFiles(p, k.Spec.TargetNamespace))
-					if !done[p] {
-						done[p] = true
-						dirNamespace[p] = k.Spec.TargetNamespace
-						queue = append(queue, p)
+					if af.namespace != "" {
+						k.Metadata.Namespace = af.namespace // kustomize's namespace transformer sets it
 					}
+					src := k.Spec.SourceRef
+					if src.Namespace == "" {
+						src.Namespace = k.Metadata.Namespace
+					}
+					id := k.Metadata.Namespace + "/" + k.Metadata.Name
+					p, inside := treePath(k.Spec.Path, repositoryPath)
+					if seen[id] || inside && p == c.Flux.Path {
+						continue
+					}
+					seen[id] = true
+					a := applier{id: id, file: f, suspended: k.Spec.Suspend}
+					a.applied = !k.Spec.Suspend && src.Kind == "GitRepository" && src.Name == c.Flux.GitRepository &&
+						src.Namespace == c.Flux.Namespace && inside
+					for _, d := range k.Spec.DependsOn {
+						if d.Namespace == "" {
+							d.Namespace = k.Metadata.Namespace
+						}
+						a.dependsOn = append(a.dependsOn, d.Namespace+"/"+d.Name)
+					}
+					if a.applied {
+						// kustomize-controller builds the path with the targetNamespace as the kustomization's namespace.
+						a.namespaces = x.namespacesIn(x.appliedFiles(p, k.Spec.TargetNamespace))
+						if !done[p] {
+							done[p] = true
+							dirNamespace[p] = k.Spec.TargetNamespace
+							queue = append(queue, p)
+						}
+					}
+					out = append(out, a)
 				}
-				out = append(out, a)
 			}
 		}
 	}
 	return out
+}
+
+// fluxKustomization is what clusterAppliers reads of a Flux Kustomization.
+type fluxKustomization struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct{ Name, Namespace string }
+	Spec       struct {
+		Path            string
+		Suspend         bool
+		TargetNamespace string                                 `yaml:"targetNamespace"`
+		SourceRef       struct{ Kind, Name, Namespace string } `yaml:"sourceRef"`
+		DependsOn       []struct{ Name, Namespace string }     `yaml:"dependsOn"`
+	}
 }
 
 // treePath is a Kustomization's spec.path relative to the tree, as kustomize-controller resolves it from the root of

@@ -218,6 +218,9 @@ func TestLintNamespaceOfAnotherKustomization(t *testing.T) {
 			"clusters/lab/apps/kustomization.yaml": "namespace: flux-system\nresources: [ks.yaml]\n",
 			"clusters/lab/apps/ks.yaml":            strings.Replace(ks("apps", "./apps", ""), "  namespace: flux-system\n", "", 1), "apps/ns.yaml": ns},
 			`created by Kustomization flux-system/apps (clusters/lab/apps/ks.yaml), which the secrets Kustomization`},
+		{"declared in a List", files{"clusters/lab/list.yaml": "apiVersion: v1\nkind: List\nitems:\n- " +
+			strings.ReplaceAll(strings.TrimSuffix(ks("apps", "./apps", ""), "\n"), "\n", "\n  ") + "\n", "apps/ns.yaml": ns},
+			`created by Kustomization flux-system/apps (clusters/lab/list.yaml), which the secrets Kustomization`},
 		{"suspended", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  suspend: true\n"), "apps/ns.yaml": ns}, nothing},
 		{"from another source", files{"clusters/lab/apps.yaml": strings.Replace(ks("apps", "./apps", ""), "name: flux-system}", "name: other}", 1), "apps/ns.yaml": ns}, nothing},
 		{"a Kustomization of another API group", files{"clusters/lab/apps.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
