@@ -116,27 +116,27 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 				// is; a suspended one is never reconciled on a new cluster.
 				hint := fmt.Sprintf("create it under %s/ instead (named in the kustomization.yaml on its way, if a folder "+
 					"has one), which flux bootstrap's Kustomization applies before the Kustomizations it declares, or "+
-					"fix %s's dependsOn", c.Flux.Path, a.id)
+					"fix the dependsOn on that chain", c.Flux.Path)
 				chain := neverReady(appliers, a.id)
 				if last := chain[len(chain)-1]; slices.Index(chain, last) == len(chain)-1 {
 					warnings = append(warnings, m.Problem(field, hint, "namespace %q is created only by Kustomization %s "+
 						"(%s), which is never applied on a new cluster: it waits for %s, which is suspended (%s): %s "+
-						"while the namespace is missing", ns, a.id, a.file, last, strings.Join(chain, " -> "), consequence))
+						"while the namespace is missing", ns, a.id, a.file, last, chainText(appliers, chain), consequence))
 					return
 				}
 				warnings = append(warnings, m.Problem(field, hint, "namespace %q is created only by Kustomization %s (%s), "+
 					"which is never applied: its dependsOn closes a cycle (%s), and a Kustomization waits for every one "+
 					"it depends on to be ready: %s while the namespace is missing", ns, a.id, a.file,
-					strings.Join(chain, " -> "), consequence))
+					chainText(appliers, chain), consequence))
 				return
 			}
 			a := creators[0]
 			warnings = append(warnings, m.Problem(field, fmt.Sprintf("create it under %s/ instead (named in the "+
 				"kustomization.yaml on its way, if a folder has one), which flux bootstrap's Kustomization applies before "+
-				"the Kustomizations it declares, or drop %s's dependency", c.Flux.Path, a.id),
+				"the Kustomizations it declares, or break that chain", c.Flux.Path),
 				"namespace %q is created only by Kustomization %s (%s), which depends on the %s Kustomization (%s): "+
 					"where the namespace does not exist yet, as on a new cluster, %s, and %s waits for %s, so neither "+
-					"is ever applied", ns, a.id, a.file, name, strings.Join(dependency(appliers, a.id, id), " -> "),
+					"is ever applied", ns, a.id, a.file, name, chainText(appliers, dependency(appliers, a.id, id)),
 				consequence, a.id, name))
 		}
 		if ok, creators := whereFrom(c.Cilium.Namespace); !ok {
@@ -166,6 +166,7 @@ type applier struct {
 	id         string   // namespace/name
 	file       string   // the file that declares it
 	dependsOn  []string // namespace/name
+	declaredBy string   // the Kustomization whose build declares it; "" for flux bootstrap's
 	suspended  bool
 	applied    bool     // applied from this repository: not suspended, from the cluster's source, inside the tree
 	namespaces []string // those that Namespace objects of its build create (applied ones only)
@@ -182,6 +183,7 @@ func clusterAppliers(x *treeIndex, c spec.Cluster, repositoryPath string) []appl
 	seen := map[string]bool{}
 	done := map[string]bool{c.Flux.Path: true}
 	dirNamespace := map[string]string{} // the targetNamespace a folder is built with
+	declarer := map[string]string{}     // the Kustomization that builds a folder
 	queue := []string{c.Flux.Path}
 	for len(queue) > 0 {
 		dir := queue[0]
@@ -226,7 +228,7 @@ func clusterAppliers(x *treeIndex, c spec.Cluster, repositoryPath string) []appl
 						continue
 					}
 					seen[id] = true
-					a := applier{id: id, file: f, suspended: k.Spec.Suspend}
+					a := applier{id: id, file: f, declaredBy: declarer[dir], suspended: k.Spec.Suspend}
 					a.applied = !k.Spec.Suspend && src.Kind == "GitRepository" && src.Name == c.Flux.GitRepository &&
 						src.Namespace == c.Flux.Namespace && inside
 					for _, d := range k.Spec.DependsOn {
@@ -241,6 +243,7 @@ func clusterAppliers(x *treeIndex, c spec.Cluster, repositoryPath string) []appl
 						if !done[p] {
 							done[p] = true
 							dirNamespace[p] = k.Spec.TargetNamespace
+							declarer[p] = id
 							queue = append(queue, p)
 						}
 					}
@@ -284,12 +287,37 @@ func treePath(p, repositoryPath string) (string, bool) {
 	return "", false
 }
 
-// dependency is the chain of dependsOn by which the Kustomization from waits for to (from first, to last), among the
+// waitsFor lists the Kustomizations a waits for: those it depends on, and the one that declares it (it exists only
+// once that one has applied it).
+func (a applier) waitsFor() []string {
+	if a.declaredBy == "" || slices.Contains(a.dependsOn, a.declaredBy) {
+		return a.dependsOn
+	}
+	return append(slices.Clip(a.dependsOn), a.declaredBy)
+}
+
+// chainText shows a chain of Kustomizations each waiting for the next, saying where one waits for the Kustomization
+// that declares it rather than depends on it.
+func chainText(appliers []applier, chain []string) string {
+	byID := map[string]applier{}
+	for _, a := range appliers {
+		byID[a.id] = a
+	}
+	parts := slices.Clone(chain)
+	for i := 1; i < len(chain); i++ {
+		if a := byID[chain[i-1]]; a.declaredBy == chain[i] && !slices.Contains(a.dependsOn, chain[i]) {
+			parts[i] += " (which declares it)"
+		}
+	}
+	return strings.Join(parts, " -> ")
+}
+
+// dependency is the chain of dependsOn (or declaring Kustomizations, see waitsFor) by which the Kustomization from waits for to (from first, to last), among the
 // appliers (a dependency that is not one of them ends a chain); nil when it does not.
 func dependency(appliers []applier, from, to string) []string {
 	deps := map[string][]string{}
 	for _, a := range appliers {
-		deps[a.id] = a.dependsOn
+		deps[a.id] = a.waitsFor()
 	}
 	prev := map[string]string{from: ""}
 	queue := []string{from}
@@ -314,7 +342,7 @@ func dependency(appliers []applier, from, to string) []string {
 	return nil
 }
 
-// neverReady is the chain of dependsOn by which the Kustomization from waits, among the appliers, for one that is
+// neverReady is the chain of dependsOn (or declaring Kustomizations, see waitsFor) by which the Kustomization from waits, among the appliers, for one that is
 // never ready on a new cluster: the chain closes a cycle (its last is one before it, as in a -> b -> a or a -> a), or
 // ends at a suspended one (never reconciled); nil when there is none.
 func neverReady(appliers []applier, from string) []string {
@@ -333,7 +361,7 @@ func neverReady(appliers []applier, from string) []string {
 		}
 		if state[n] == 0 {
 			state[n] = 1
-			for _, d := range a.dependsOn {
+			for _, d := range a.waitsFor() {
 				if visit(d) {
 					return true
 				}

@@ -221,6 +221,13 @@ func TestLintNamespaceOfAnotherKustomization(t *testing.T) {
 		{"declared in a List", files{"clusters/lab/list.yaml": "apiVersion: v1\nkind: List\nitems:\n- " +
 			strings.ReplaceAll(strings.TrimSuffix(ks("apps", "./apps", ""), "\n"), "\n", "\n  ") + "\n", "apps/ns.yaml": ns},
 			`created by Kustomization flux-system/apps (clusters/lab/list.yaml), which the secrets Kustomization`},
+		{"declared by a Kustomization that waits for secrets", files{"clusters/lab/infra.yaml": ks("infra", "./infra", "  dependsOn: [{name: secrets}]\n"),
+			"infra/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns},
+			`namespace "apps" is created only by Kustomization flux-system/apps (infra/apps.yaml), which depends on the secrets ` +
+				`Kustomization (flux-system/apps -> flux-system/infra (which declares it) -> flux-system/secrets)`},
+		{"declared by a Kustomization on a cycle", files{"clusters/lab/infra.yaml": ks("infra", "./infra", "  dependsOn: [{name: infra}]\n"),
+			"infra/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns},
+			`which is never applied: its dependsOn closes a cycle (flux-system/apps -> flux-system/infra (which declares it) -> flux-system/infra)`},
 		{"suspended", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  suspend: true\n"), "apps/ns.yaml": ns}, nothing},
 		{"from another source", files{"clusters/lab/apps.yaml": strings.Replace(ks("apps", "./apps", ""), "name: flux-system}", "name: other}", 1), "apps/ns.yaml": ns}, nothing},
 		{"a Kustomization of another API group", files{"clusters/lab/apps.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
