@@ -118,7 +118,16 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 					"has one), which flux bootstrap's Kustomization applies before the Kustomizations it declares, or "+
 					"fix the dependsOn on that chain", c.Flux.Path)
 				chain := neverReady(appliers, a.id)
-				if last := chain[len(chain)-1]; slices.Index(chain, last) == len(chain)-1 {
+				last := chain[len(chain)-1]
+				if !slices.ContainsFunc(appliers, func(b applier) bool { return b.id == last }) {
+					warnings = append(warnings, m.Problem(field, hint, "namespace %q is created only by Kustomization %s "+
+						"(%s), which waits for %s, which no Kustomization of this repository declares for the cluster "+
+						"(%s): Flux applies no Kustomization whose dependsOn it cannot find, so unless something outside "+
+						"the repository creates %s, %s while the namespace is missing", ns, a.id, a.file, last,
+						chainText(appliers, chain), last, consequence))
+					return
+				}
+				if slices.Index(chain, last) == len(chain)-1 {
 					warnings = append(warnings, m.Problem(field, hint, "namespace %q is created only by Kustomization %s "+
 						"(%s), which is never applied on a new cluster: it waits for %s, which is suspended (%s): %s "+
 						"while the namespace is missing", ns, a.id, a.file, last, chainText(appliers, chain), consequence))
@@ -224,13 +233,14 @@ func clusterAppliers(x *treeIndex, c spec.Cluster, repositoryPath string) []appl
 					}
 					id := k.Metadata.Namespace + "/" + k.Metadata.Name
 					p, inside := treePath(k.Spec.Path, repositoryPath)
-					if seen[id] || inside && p == c.Flux.Path {
+					if seen[id] {
 						continue
 					}
 					seen[id] = true
 					a := applier{id: id, file: f, declaredBy: declarer[dir], suspended: k.Spec.Suspend}
+					// flux bootstrap's own counts for what depends on it; its build is the one Lint reads first.
 					a.applied = !k.Spec.Suspend && src.Kind == "GitRepository" && src.Name == c.Flux.GitRepository &&
-						src.Namespace == c.Flux.Namespace && inside
+						src.Namespace == c.Flux.Namespace && inside && p != c.Flux.Path
 					for _, d := range k.Spec.DependsOn {
 						if d.Namespace == "" {
 							d.Namespace = k.Metadata.Namespace
@@ -342,9 +352,11 @@ func dependency(appliers []applier, from, to string) []string {
 	return nil
 }
 
-// neverReady is the chain of dependsOn (or declaring Kustomizations, see waitsFor) by which the Kustomization from waits, among the appliers, for one that is
-// never ready on a new cluster: the chain closes a cycle (its last is one before it, as in a -> b -> a or a -> a), or
-// ends at a suspended one (never reconciled); nil when there is none.
+// neverReady is the chain of dependsOn (or declaring Kustomizations, see waitsFor) by which the Kustomization from
+// waits for one that is never ready on a new cluster: the chain closes a cycle (its last is one before it, as in
+// a -> b -> a or a -> a), or ends at a suspended one (never reconciled), or at one that is none of the appliers (that
+// the repository does not declare for the cluster: kustomize-controller does not apply a Kustomization whose
+// dependency it cannot find); nil when there is none.
 func neverReady(appliers []applier, from string) []string {
 	byID := map[string]applier{}
 	for _, a := range appliers {
@@ -356,7 +368,7 @@ func neverReady(appliers []applier, from string) []string {
 	visit = func(n string) bool {
 		chain = append(chain, n)
 		a, ok := byID[n]
-		if state[n] == 1 || ok && a.suspended {
+		if state[n] == 1 || ok && a.suspended || !ok && n != from {
 			return true
 		}
 		if state[n] == 0 {

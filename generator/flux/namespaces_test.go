@@ -228,6 +228,14 @@ func TestLintNamespaceOfAnotherKustomization(t *testing.T) {
 		{"declared by a Kustomization on a cycle", files{"clusters/lab/infra.yaml": ks("infra", "./infra", "  dependsOn: [{name: infra}]\n"),
 			"infra/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns},
 			`which is never applied: its dependsOn closes a cycle (flux-system/apps -> flux-system/infra (which declares it) -> flux-system/infra)`},
+		{"the creator depends on a Kustomization nothing declares", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  dependsOn: [{name: secrets, namespace: team}]\n"),
+			"apps/ns.yaml": ns},
+			`namespace "apps" is created only by Kustomization flux-system/apps (clusters/lab/apps.yaml), which waits for ` +
+				`team/secrets, which no Kustomization of this repository declares for the cluster (flux-system/apps -> team/secrets): ` +
+				`Flux applies no Kustomization whose dependsOn it cannot find, so unless something outside the repository creates ` +
+				`team/secrets, the API server refuses Secret apps/sa`},
+		{"the creator depends on flux bootstrap's Kustomization", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  dependsOn: [{name: flux-system}]\n"),
+			"clusters/lab/flux-system/gotk-sync.yaml": ks("flux-system", "./clusters/lab", ""), "apps/ns.yaml": ns}, notDependedOn},
 		{"suspended", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  suspend: true\n"), "apps/ns.yaml": ns}, nothing},
 		{"from another source", files{"clusters/lab/apps.yaml": strings.Replace(ks("apps", "./apps", ""), "name: flux-system}", "name: other}", 1), "apps/ns.yaml": ns}, nothing},
 		{"a Kustomization of another API group", files{"clusters/lab/apps.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
