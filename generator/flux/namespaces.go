@@ -68,14 +68,14 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 				if x == nil {
 					x = newTreeIndex(tree)
 				}
-				created, appliers = x.namespacesIn(x.appliedFiles(c.Flux.Path)), clusterAppliers(x, c, m.RepositoryPath)
+				created, appliers = x.namespacesIn(x.appliedFiles(c.Flux.Path, "")), clusterAppliers(x, c, m.RepositoryPath)
 				read = true
 			}
 			if slices.Contains(created, ns) {
 				return true, nil
 			}
 			for _, a := range appliers {
-				if slices.Contains(a.namespaces, ns) {
+				if a.applied && slices.Contains(a.namespaces, ns) {
 					creators = append(creators, a)
 				}
 			}
@@ -94,9 +94,10 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 					strings.Join(known, ", "), c.Flux.Path, consequence))
 				return
 			}
-			// One that does not wait for the target creates the namespace in the end; one that does, never before it.
+			// One that does not wait for the target, nor for one that is never ready, creates the namespace in the end;
+			// one that does, never before it.
 			for _, a := range creators {
-				if dependency(appliers, a.id, id) == nil {
+				if dependency(appliers, a.id, id) == nil && neverReady(appliers, a.id) == nil {
 					warnings = append(warnings, m.Problem(field, fmt.Sprintf("to have it there first, create it under %s/ "+
 						"instead (named in the kustomization.yaml on its way, if a folder has one): flux bootstrap's "+
 						"Kustomization applies it before the Kustomizations it declares", c.Flux.Path),
@@ -107,13 +108,44 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 					return
 				}
 			}
+			for _, a := range creators {
+				if dependency(appliers, a.id, id) != nil {
+					continue
+				}
+				// Never ready: a Kustomization waits for each one it depends on to be ready, and one on a cycle never
+				// is; a suspended one is never reconciled on a new cluster.
+				hint := fmt.Sprintf("create it under %s/ instead (named in the kustomization.yaml on its way, if a folder "+
+					"has one), which flux bootstrap's Kustomization applies before the Kustomizations it declares, or "+
+					"fix the dependsOn on that chain", c.Flux.Path)
+				chain := neverReady(appliers, a.id)
+				last := chain[len(chain)-1]
+				if !slices.ContainsFunc(appliers, func(b applier) bool { return b.id == last }) {
+					warnings = append(warnings, m.Problem(field, hint, "namespace %q is created only by Kustomization %s "+
+						"(%s), which waits for %s, which no Kustomization of this repository declares for the cluster "+
+						"(%s): Flux applies no Kustomization whose dependsOn it cannot find, so unless something outside "+
+						"the repository creates %s, %s while the namespace is missing", ns, a.id, a.file, last,
+						chainText(appliers, chain), last, consequence))
+					return
+				}
+				if slices.Index(chain, last) == len(chain)-1 {
+					warnings = append(warnings, m.Problem(field, hint, "namespace %q is created only by Kustomization %s "+
+						"(%s), which is never applied on a new cluster: it waits for %s, which is suspended (%s): %s "+
+						"while the namespace is missing", ns, a.id, a.file, last, chainText(appliers, chain), consequence))
+					return
+				}
+				warnings = append(warnings, m.Problem(field, hint, "namespace %q is created only by Kustomization %s (%s), "+
+					"which is never applied: its dependsOn closes a cycle (%s), and a Kustomization waits for every one "+
+					"it depends on to be ready: %s while the namespace is missing", ns, a.id, a.file,
+					chainText(appliers, chain), consequence))
+				return
+			}
 			a := creators[0]
 			warnings = append(warnings, m.Problem(field, fmt.Sprintf("create it under %s/ instead (named in the "+
 				"kustomization.yaml on its way, if a folder has one), which flux bootstrap's Kustomization applies before "+
-				"the Kustomizations it declares, or drop %s's dependency", c.Flux.Path, a.id),
+				"the Kustomizations it declares, or break that chain", c.Flux.Path),
 				"namespace %q is created only by Kustomization %s (%s), which depends on the %s Kustomization (%s): "+
 					"where the namespace does not exist yet, as on a new cluster, %s, and %s waits for %s, so neither "+
-					"is ever applied", ns, a.id, a.file, name, strings.Join(dependency(appliers, a.id, id), " -> "),
+					"is ever applied", ns, a.id, a.file, name, chainText(appliers, dependency(appliers, a.id, id)),
 				consequence, a.id, name))
 		}
 		if ok, creators := whereFrom(c.Cilium.Namespace); !ok {
@@ -138,79 +170,113 @@ func Lint(m *spec.Model, tree Files) (warnings spec.Problems) {
 	return warnings
 }
 
-// applier is a Flux Kustomization that a cluster's Flux applies from this repository, as Lint reads it.
+// applier is a Flux Kustomization that the cluster's Flux has, as Lint reads it.
 type applier struct {
 	id         string   // namespace/name
 	file       string   // the file that declares it
 	dependsOn  []string // namespace/name
-	namespaces []string // those that Namespace objects of its build create
+	declaredBy string   // the Kustomization whose build declares it; "" for flux bootstrap's
+	suspended  bool
+	applied    bool     // applied from this repository: not suspended, from the cluster's source, inside the tree
+	namespaces []string // those that Namespace objects of its build create (applied ones only)
 }
 
-// clusterAppliers lists the Flux Kustomizations that the cluster's Flux applies from this repository: those declared
-// in the files flux bootstrap's Kustomization applies (the cluster's folder, see appliedFiles), and those declared in
-// the files each of them applies, at any depth; not flux bootstrap's own, nor one that is suspended, reads another
-// source than the cluster's GitRepository (the spec's flux.gitRepository), or whose path lies outside the tree.
+// clusterAppliers lists the Flux Kustomizations that the cluster's Flux has from this repository: those declared in
+// the files flux bootstrap's Kustomization applies (the cluster's folder, see appliedFiles), and those declared in
+// the files each applied one applies, at any depth; not flux bootstrap's own. Applied are those that are not
+// suspended, read the cluster's GitRepository (the spec's flux.gitRepository) and whose path lies inside the tree:
+// only their builds are read. The others count for their dependsOn alone: one waits for them all the same.
 // Only documents that hold a kind: Kustomization entry are parsed (see mayHoldKind).
 func clusterAppliers(x *treeIndex, c spec.Cluster, repositoryPath string) []applier {
 	var out []applier
 	seen := map[string]bool{}
 	done := map[string]bool{c.Flux.Path: true}
+	dirNamespace := map[string]string{} // the targetNamespace a folder is built with
+	declarer := map[string]string{}     // the Kustomization that builds a folder
 	queue := []string{c.Flux.Path}
 	for len(queue) > 0 {
 		dir := queue[0]
 		queue = queue[1:]
-		for _, f := range x.appliedFiles(dir) {
+		for _, af := range x.appliedFiles(dir, dirNamespace[dir]) {
+			f := af.path
 			data, ok := x.tree.File(f)
 			if !ok || !mayHoldKind(data, "Kustomization") || !bytes.Contains(data, []byte("kustomize.toolkit.fluxcd.io")) {
 				continue
 			}
 			for _, doc := range documents(data) {
-				if !mayHoldKind(doc, "Kustomization") || !slices.Contains([]string{"", "Kustomization"}, blockKind(doc)) {
+				if kind := blockKind(doc); !mayHoldKind(doc, "Kustomization") || kind != "" && kind != "Kustomization" &&
+					!strings.HasSuffix(kind, "List") {
 					continue // the Kustomization CRD of gotk-components.yaml (its names say kind: Kustomization) above all
 				}
-				var k struct {
-					APIVersion string `yaml:"apiVersion"`
-					Kind       string `yaml:"kind"`
-					Metadata   struct{ Name, Namespace string }
-					Spec       struct {
-						Path      string
-						Suspend   bool
-						SourceRef struct{ Kind, Name, Namespace string } `yaml:"sourceRef"`
-						DependsOn []struct{ Name, Namespace string }     `yaml:"dependsOn"`
-					}
+				var obj struct {
+					fluxKustomization `yaml:",inline"`
+					Items             []fluxKustomization
 				}
-				if yaml.Unmarshal(doc, &k) != nil || k.Kind != "Kustomization" ||
-					!strings.HasPrefix(k.APIVersion, "kustomize.toolkit.fluxcd.io/") || k.Metadata.Name == "" {
+				if yaml.Unmarshal(doc, &obj) != nil {
 					continue
 				}
-				src := k.Spec.SourceRef
-				if src.Namespace == "" {
-					src.Namespace = k.Metadata.Namespace
+				objs := []fluxKustomization{obj.fluxKustomization}
+				if strings.HasSuffix(obj.Kind, "List") {
+					objs = obj.Items // kustomize applies a List's items one by one
 				}
-				id := k.Metadata.Namespace + "/" + k.Metadata.Name
-				p, inside := treePath(k.Spec.Path, repositoryPath)
-				if seen[id] || k.Spec.Suspend || src.Kind != "GitRepository" || src.Name != c.Flux.GitRepository ||
-					src.Namespace != c.Flux.Namespace || !inside || p == c.Flux.Path {
-					continue
-				}
-				seen[id] = true
-				a := applier{id: id, file: f}
-				for _, d := range k.Spec.DependsOn {
-					if d.Namespace == "" {
-						d.Namespace = k.Metadata.Namespace
+				for _, k := range objs {
+					if k.Kind != "Kustomization" || !strings.HasPrefix(k.APIVersion, "kustomize.toolkit.fluxcd.io/") ||
+						k.Metadata.Name == "" {
+						continue
 					}
-					a.dependsOn = append(a.dependsOn, d.Namespace+"/"+d.Name)
-				}
-				a.namespaces = x.namespacesIn(x.appliedFiles(p))
-				out = append(out, a)
-				if !done[p] {
-					done[p] = true
-					queue = append(queue, p)
+					if af.namespace != "" {
+						k.Metadata.Namespace = af.namespace // kustomize's namespace transformer sets it
+					}
+					src := k.Spec.SourceRef
+					if src.Namespace == "" {
+						src.Namespace = k.Metadata.Namespace
+					}
+					id := k.Metadata.Namespace + "/" + k.Metadata.Name
+					p, inside := treePath(k.Spec.Path, repositoryPath)
+					if seen[id] {
+						continue
+					}
+					seen[id] = true
+					a := applier{id: id, file: f, declaredBy: declarer[dir], suspended: k.Spec.Suspend}
+					// flux bootstrap's own counts for what depends on it; its build is the one Lint reads first.
+					a.applied = !k.Spec.Suspend && src.Kind == "GitRepository" && src.Name == c.Flux.GitRepository &&
+						src.Namespace == c.Flux.Namespace && inside && p != c.Flux.Path
+					for _, d := range k.Spec.DependsOn {
+						if d.Namespace == "" {
+							d.Namespace = k.Metadata.Namespace
+						}
+						a.dependsOn = append(a.dependsOn, d.Namespace+"/"+d.Name)
+					}
+					if a.applied {
+						// kustomize-controller builds the path with the targetNamespace as the kustomization's namespace.
+						a.namespaces = x.namespacesIn(x.appliedFiles(p, k.Spec.TargetNamespace))
+						if !done[p] {
+							done[p] = true
+							dirNamespace[p] = k.Spec.TargetNamespace
+							declarer[p] = id
+							queue = append(queue, p)
+						}
+					}
+					out = append(out, a)
 				}
 			}
 		}
 	}
 	return out
+}
+
+// fluxKustomization is what clusterAppliers reads of a Flux Kustomization.
+type fluxKustomization struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct{ Name, Namespace string }
+	Spec       struct {
+		Path            string
+		Suspend         bool
+		TargetNamespace string                                 `yaml:"targetNamespace"`
+		SourceRef       struct{ Kind, Name, Namespace string } `yaml:"sourceRef"`
+		DependsOn       []struct{ Name, Namespace string }     `yaml:"dependsOn"`
+	}
 }
 
 // treePath is a Kustomization's spec.path relative to the tree, as kustomize-controller resolves it from the root of
@@ -231,12 +297,37 @@ func treePath(p, repositoryPath string) (string, bool) {
 	return "", false
 }
 
-// dependency is the chain of dependsOn by which the Kustomization from waits for to (from first, to last), among the
-// appliers (a dependency that is not one of them, a generated Kustomization say, ends a chain); nil when it does not.
+// waitsFor lists the Kustomizations a waits for: those it depends on, and the one that declares it (it exists only
+// once that one has applied it).
+func (a applier) waitsFor() []string {
+	if a.declaredBy == "" || slices.Contains(a.dependsOn, a.declaredBy) {
+		return a.dependsOn
+	}
+	return append(slices.Clip(a.dependsOn), a.declaredBy)
+}
+
+// chainText shows a chain of Kustomizations each waiting for the next, saying where one waits for the Kustomization
+// that declares it rather than depends on it.
+func chainText(appliers []applier, chain []string) string {
+	byID := map[string]applier{}
+	for _, a := range appliers {
+		byID[a.id] = a
+	}
+	parts := slices.Clone(chain)
+	for i := 1; i < len(chain); i++ {
+		if a := byID[chain[i-1]]; a.declaredBy == chain[i] && !slices.Contains(a.dependsOn, chain[i]) {
+			parts[i] += " (which declares it)"
+		}
+	}
+	return strings.Join(parts, " -> ")
+}
+
+// dependency is the chain of dependsOn (or declaring Kustomizations, see waitsFor) by which the Kustomization from waits for to (from first, to last), among the
+// appliers (a dependency that is not one of them ends a chain); nil when it does not.
 func dependency(appliers []applier, from, to string) []string {
 	deps := map[string][]string{}
 	for _, a := range appliers {
-		deps[a.id] = a.dependsOn
+		deps[a.id] = a.waitsFor()
 	}
 	prev := map[string]string{from: ""}
 	queue := []string{from}
@@ -261,6 +352,43 @@ func dependency(appliers []applier, from, to string) []string {
 	return nil
 }
 
+// neverReady is the chain of dependsOn (or declaring Kustomizations, see waitsFor) by which the Kustomization from
+// waits for one that is never ready on a new cluster: the chain closes a cycle (its last is one before it, as in
+// a -> b -> a or a -> a), or ends at a suspended one (never reconciled), or at one that is none of the appliers (that
+// the repository does not declare for the cluster: kustomize-controller does not apply a Kustomization whose
+// dependency it cannot find); nil when there is none.
+func neverReady(appliers []applier, from string) []string {
+	byID := map[string]applier{}
+	for _, a := range appliers {
+		byID[a.id] = a
+	}
+	var chain []string
+	state := map[string]int{} // 1: on the chain; 2: leads to none
+	var visit func(n string) bool
+	visit = func(n string) bool {
+		chain = append(chain, n)
+		a, ok := byID[n]
+		if state[n] == 1 || ok && a.suspended || !ok && n != from {
+			return true
+		}
+		if state[n] == 0 {
+			state[n] = 1
+			for _, d := range a.waitsFor() {
+				if visit(d) {
+					return true
+				}
+			}
+			state[n] = 2
+		}
+		chain = chain[:len(chain)-1]
+		return false
+	}
+	if visit(from) {
+		return chain
+	}
+	return nil
+}
+
 // NamespacesIn lists, sorted, the namespaces that Namespace objects (apiVersion v1) create in the files
 // kustomize-controller applies for a Kustomization at dir (see appliedFiles), those in the items of a List too
 // (kustomize applies them one by one). Only the documents that hold a kind: Namespace entry are parsed: flux
@@ -271,14 +399,16 @@ func NamespacesIn(tree Files, dir string) []string {
 		return nil
 	}
 	x := newTreeIndex(tree)
-	return x.namespacesIn(x.appliedFiles(dir))
+	return x.namespacesIn(x.appliedFiles(dir, ""))
 }
 
-// namespacesIn lists, sorted, the namespaces that Namespace objects in the files create (see NamespacesIn).
-func (x *treeIndex) namespacesIn(files []string) []string {
+// namespacesIn lists, sorted, the namespaces that Namespace objects in the files create (see NamespacesIn): a file
+// built with a namespace (a kustomization's namespace, a targetNamespace) creates that one, as kustomize's namespace
+// transformer renames every Namespace to it.
+func (x *treeIndex) namespacesIn(files []appliedFile) []string {
 	var out []string
-	for _, p := range files {
-		data, ok := x.tree.File(p)
+	for _, f := range files {
+		data, ok := x.tree.File(f.path)
 		if !ok || !mayHoldKind(data, "Namespace") {
 			continue
 		}
@@ -303,6 +433,9 @@ func (x *treeIndex) namespacesIn(files []string) []string {
 			}
 			for _, o := range objs {
 				if o.APIVersion == "v1" && o.Kind == "Namespace" && o.Metadata.Name != "" {
+					if f.namespace != "" {
+						o.Metadata.Name = f.namespace
+					}
 					out = append(out, o.Metadata.Name)
 				}
 			}
@@ -316,13 +449,13 @@ func (x *treeIndex) namespacesIn(files []string) []string {
 // appliedFiles is asked about.
 type treeIndex struct {
 	tree           Files
-	paths          []string
+	paths          []string // sorted
 	isFile         map[string]bool
 	kustomizations map[string]string // folder -> its kustomization file (kustomize refuses a folder with two)
 }
 
 func newTreeIndex(tree Files) *treeIndex {
-	paths := tree.Paths()
+	paths := slices.Sorted(slices.Values(tree.Paths()))
 	x := &treeIndex{tree: tree, paths: paths, isFile: make(map[string]bool, len(paths)), kustomizations: map[string]string{}}
 	for _, p := range paths {
 		x.isFile[p] = true
@@ -333,17 +466,24 @@ func newTreeIndex(tree Files) *treeIndex {
 	return x
 }
 
-// appliedFiles lists the files of the tree that kustomize-controller builds for a Kustomization whose path is dir:
-// a folder with a kustomization file, the resources that names (any file, whatever its name; a folder, as kustomize
-// builds it); a folder without one, as kustomize-controller generates its kustomization: every .yaml and .yml file
-// in it and below, down to the folders that have a kustomization file, built from that.
-func (x *treeIndex) appliedFiles(dir string) []string {
+// appliedFile is a file that a Kustomization builds, and the namespace kustomize sets on its objects ("" for none):
+// that of the outermost kustomization file on its way that has one, or the Kustomization's targetNamespace.
+type appliedFile struct {
+	path, namespace string
+}
+
+// appliedFiles lists the files of the tree that kustomize-controller builds for a Kustomization whose path is dir,
+// with targetNamespace (""for none): a folder with a kustomization file, the resources that names (any file, whatever
+// its name; a folder, as kustomize builds it); a folder without one, as kustomize-controller generates its
+// kustomization: every .yaml and .yml file in it and below, down to the folders that have a kustomization file,
+// built from that.
+func (x *treeIndex) appliedFiles(dir, targetNamespace string) []appliedFile {
 	paths, isFile := x.paths, x.isFile
 	kustomizationIn := func(d string) string { return x.kustomizations[d] }
-	var out []string
+	var out []appliedFile
 	seen := map[string]bool{}
-	var build func(d string)
-	build = func(d string) {
+	var build func(d, ns string)
+	build = func(d, ns string) {
 		if seen[d] {
 			return
 		}
@@ -351,10 +491,14 @@ func (x *treeIndex) appliedFiles(dir string) []string {
 		if k := kustomizationIn(d); k != "" {
 			data, _ := x.tree.File(k)
 			var kust struct {
+				Namespace              string
 				Resources, Crds, Bases []string
 			}
 			if err := yaml.Unmarshal(data, &kust); err != nil {
 				return // kustomize cannot read it: the Kustomization fails, and applies nothing
+			}
+			if ns == "" {
+				ns = kust.Namespace
 			}
 			for _, r := range slices.Concat(kust.Resources, kust.Crds, kust.Bases) {
 				r = path.Clean(path.Join(d, r)) // one that leaves the tree, or is a URL, names nothing here
@@ -362,17 +506,20 @@ func (x *treeIndex) appliedFiles(dir string) []string {
 					continue
 				}
 				if isFile[r] {
-					out = append(out, r)
+					out = append(out, appliedFile{r, ns})
 				} else {
-					build(r)
+					build(r, ns)
 				}
 			}
 			return
 		}
-		for _, p := range paths {
-			if !strings.HasPrefix(p, d+"/") && d != "." {
-				continue
-			}
+		below := paths // sorted: those below d are the ones from d/ up to, not with, d0 ('0' follows '/')
+		if d != "." {
+			lo, _ := slices.BinarySearch(paths, d+"/")
+			hi, _ := slices.BinarySearch(paths, d+"0")
+			below = paths[lo:hi]
+		}
+		for _, p := range below {
 			sub := ""
 			for f := path.Dir(p); f != d; f = path.Dir(f) {
 				if kustomizationIn(f) != "" {
@@ -384,15 +531,15 @@ func (x *treeIndex) appliedFiles(dir string) []string {
 			}
 			switch {
 			case sub != "":
-				build(sub)
+				build(sub, ns)
 			case path.Ext(p) == ".yaml" || path.Ext(p) == ".yml":
-				out = append(out, p)
+				out = append(out, appliedFile{p, ns})
 			}
 		}
 	}
-	build(dir)
-	slices.Sort(out)
-	return slices.Compact(out)
+	build(dir, targetNamespace)
+	slices.SortFunc(out, func(a, b appliedFile) int { return strings.Compare(a.path, b.path) })
+	return slices.CompactFunc(out, func(a, b appliedFile) bool { return a.path == b.path })
 }
 
 // namespaceObject is what NamespacesIn reads of an object.

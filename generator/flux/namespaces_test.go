@@ -195,6 +195,47 @@ func TestLintNamespaceOfAnotherKustomization(t *testing.T) {
 		{"the creator waits for secrets through cilium", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  dependsOn: [{name: cilium, namespace: flux-system}]\n"),
 			"clusters/lab/cilium.yaml": ks("cilium", "./infrastructure/lab/cilium", "  dependsOn: [{name: secrets}]\n"), "apps/ns.yaml": ns},
 			`(flux-system/apps -> flux-system/cilium -> flux-system/secrets)`},
+		{"the creator waits for secrets through a Kustomization of another source", files{
+			"clusters/lab/apps.yaml": ks("apps", "./apps", "  dependsOn: [{name: ext}]\n"), "apps/ns.yaml": ns,
+			"clusters/lab/ext.yaml": strings.Replace(ks("ext", "./ext", "  dependsOn: [{name: secrets}]\n"), "name: flux-system}", "name: other}", 1)},
+			`(flux-system/apps -> flux-system/ext -> flux-system/secrets)`},
+		{"the creator depends on itself", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  dependsOn: [{name: apps}]\n"), "apps/ns.yaml": ns},
+			`namespace "apps" is created only by Kustomization flux-system/apps (clusters/lab/apps.yaml), which is never ` +
+				`applied: its dependsOn closes a cycle (flux-system/apps -> flux-system/apps), and a Kustomization waits for ` +
+				`every one it depends on to be ready: the API server refuses Secret apps/sa`},
+		{"the creator waits on a cycle of others", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  dependsOn: [{name: b}]\n"), "apps/ns.yaml": ns,
+			"clusters/lab/b.yaml": ks("b", "./b", "  dependsOn: [{name: c}]\n"), "clusters/lab/c.yaml": ks("c", "./c", "  dependsOn: [{name: b}]\n")},
+			`which is never applied: its dependsOn closes a cycle (flux-system/apps -> flux-system/b -> flux-system/c -> flux-system/b)`},
+		{"the creator waits for a suspended one", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  dependsOn: [{name: s}]\n"), "apps/ns.yaml": ns,
+			"clusters/lab/s.yaml": ks("s", "./s", "  suspend: true\n")},
+			`which is never applied on a new cluster: it waits for flux-system/s, which is suspended (flux-system/apps -> flux-system/s)`},
+		{"targetNamespace renames the Namespace of its build", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  targetNamespace: apps\n"),
+			"apps/ns.yaml": strings.Replace(ns, "name: apps", "name: other", 1)}, notDependedOn},
+		{"a kustomization.yaml namespace renames the Namespace of its build", files{"clusters/lab/apps.yaml": ks("apps", "./apps", ""),
+			"apps/kustomization.yaml": "namespace: apps\nresources: [ns.yaml]\n", "apps/ns.yaml": strings.Replace(ns, "name: apps", "name: other", 1)},
+			notDependedOn},
+		{"a kustomization.yaml namespace places the Kustomizations it declares", files{
+			"clusters/lab/apps/kustomization.yaml": "namespace: flux-system\nresources: [ks.yaml]\n",
+			"clusters/lab/apps/ks.yaml":            strings.Replace(ks("apps", "./apps", ""), "  namespace: flux-system\n", "", 1), "apps/ns.yaml": ns},
+			`created by Kustomization flux-system/apps (clusters/lab/apps/ks.yaml), which the secrets Kustomization`},
+		{"declared in a List", files{"clusters/lab/list.yaml": "apiVersion: v1\nkind: List\nitems:\n- " +
+			strings.ReplaceAll(strings.TrimSuffix(ks("apps", "./apps", ""), "\n"), "\n", "\n  ") + "\n", "apps/ns.yaml": ns},
+			`created by Kustomization flux-system/apps (clusters/lab/list.yaml), which the secrets Kustomization`},
+		{"declared by a Kustomization that waits for secrets", files{"clusters/lab/infra.yaml": ks("infra", "./infra", "  dependsOn: [{name: secrets}]\n"),
+			"infra/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns},
+			`namespace "apps" is created only by Kustomization flux-system/apps (infra/apps.yaml), which depends on the secrets ` +
+				`Kustomization (flux-system/apps -> flux-system/infra (which declares it) -> flux-system/secrets)`},
+		{"declared by a Kustomization on a cycle", files{"clusters/lab/infra.yaml": ks("infra", "./infra", "  dependsOn: [{name: infra}]\n"),
+			"infra/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns},
+			`which is never applied: its dependsOn closes a cycle (flux-system/apps -> flux-system/infra (which declares it) -> flux-system/infra)`},
+		{"the creator depends on a Kustomization nothing declares", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  dependsOn: [{name: secrets, namespace: team}]\n"),
+			"apps/ns.yaml": ns},
+			`namespace "apps" is created only by Kustomization flux-system/apps (clusters/lab/apps.yaml), which waits for ` +
+				`team/secrets, which no Kustomization of this repository declares for the cluster (flux-system/apps -> team/secrets): ` +
+				`Flux applies no Kustomization whose dependsOn it cannot find, so unless something outside the repository creates ` +
+				`team/secrets, the API server refuses Secret apps/sa`},
+		{"the creator depends on flux bootstrap's Kustomization", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  dependsOn: [{name: flux-system}]\n"),
+			"clusters/lab/flux-system/gotk-sync.yaml": ks("flux-system", "./clusters/lab", ""), "apps/ns.yaml": ns}, notDependedOn},
 		{"suspended", files{"clusters/lab/apps.yaml": ks("apps", "./apps", "  suspend: true\n"), "apps/ns.yaml": ns}, nothing},
 		{"from another source", files{"clusters/lab/apps.yaml": strings.Replace(ks("apps", "./apps", ""), "name: flux-system}", "name: other}", 1), "apps/ns.yaml": ns}, nothing},
 		{"a Kustomization of another API group", files{"clusters/lab/apps.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
@@ -202,6 +243,9 @@ func TestLintNamespaceOfAnotherKustomization(t *testing.T) {
 		{"another cluster's", files{"clusters/lab2/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns}, nothing},
 		{"not applied: its file is not in the cluster folder's kustomization", files{"clusters/lab/kustomization.yaml": "resources: [flux-system]\n",
 			"clusters/lab/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns}, nothing},
+		{"created under the cluster's folder, renamed by a kustomization.yaml namespace", files{
+			"clusters/lab/ns/kustomization.yaml": "namespace: apps\nresources: [ns.yaml]\n",
+			"clusters/lab/ns/ns.yaml":            strings.Replace(ns, "name: apps", "name: other", 1)}, ""},
 		{"created under the cluster's folder as well", files{"clusters/lab/apps.yaml": ks("apps", "./apps", ""), "apps/ns.yaml": ns,
 			"clusters/lab/ns.yaml": ns}, ""},
 	}

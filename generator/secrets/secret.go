@@ -210,19 +210,20 @@ func Render(req Request) (Result, error) {
 const wrongKeyHint = "a key whose recipient was removed from the spec opens no file that a run has written since " +
 	"(each run re-wraps or encrypts a file for the spec's recipients alone), nor does a mistyped key file; run with " +
 	"the key of one of the file's recipients, or without a key (a file that matches the spec is then kept, its " +
-	"values unverified); to give this key access, list its recipient in the spec and generate with a key the " +
+	"values unverified); to give a key access, list its recipient in the spec and generate with a key the " +
 	"file lists"
 
-// publicKeys names the keys by their public keys (never the private ones), for messages.
-func publicKeys(ids *Identities) string {
+// publicKeys names the keys by their public keys (never the private ones), for messages, and says whether it names
+// several.
+func publicKeys(ids *Identities) (string, bool) {
 	r := ids.Recipients()
 	switch len(r) {
 	case 0:
-		return "the age key from " + ids.Origin()
+		return "the age key from " + ids.Origin(), false
 	case 1:
-		return fmt.Sprintf("the age key from %s (public key %s)", ids.Origin(), r[0])
+		return fmt.Sprintf("the age key from %s (public key %s)", ids.Origin(), r[0]), false
 	}
-	return fmt.Sprintf("the age keys from %s (public keys %s)", ids.Origin(), strings.Join(r, ", "))
+	return fmt.Sprintf("the age keys from %s (public keys %s)", ids.Origin(), strings.Join(r, ", ")), true
 }
 
 // rotateHint says how a new key comes to open the files.
@@ -291,7 +292,19 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 		// The key is a recipient of nothing in the spec or the tree: a key whose recipient was removed from the spec
 		// (once a run re-wrapped the files without it), or the wrong key file. Which, the run cannot tell: the
 		// message names the key's public key, so its holder can, and says what opens the file now.
-		return fail("%w; %s is no recipient in the spec nor of any secret file in the tree: %s", err, publicKeys(req.Keys), wrongKeyHint)
+		subject, plural := publicKeys(req.Keys)
+		if listed, _ := FileRecipients(req.Previous); req.Keys.AnyListed(listed) {
+			// The file names the key's recipient, yet the key opens no entry: an entry changed outside sops (sops'
+			// MAC covers the values, not the recipients), so the file is not what a run wrote.
+			return fail("%w; the file lists its recipient, but the key does not open the file's entry for it (%s): "+
+				"the file's sops metadata was changed outside sops; restore it from git, or delete it for generate to "+
+				"encrypt it anew from the sources", err, subject)
+		}
+		verb := "is no recipient"
+		if plural {
+			verb = "are no recipients"
+		}
+		return fail("%w; %s %s in the spec nor of any secret file in the tree: %s", err, subject, verb, wrongKeyHint)
 	}
 	if errors.Is(err, ErrTampered) {
 		// Nothing of it can be trusted, nor is it written over: the way out is the user's.

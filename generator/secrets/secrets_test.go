@@ -693,3 +693,39 @@ func TestRenderNamesEverySourceItCannotRead(t *testing.T) {
 		t.Errorf("with the key (-want +got):\n%s", diff)
 	}
 }
+
+// A key file of several keys listed nowhere: the error names each by its public key, in the plural, and never a
+// private key.
+func TestWrongKeysNamedByTheirPublicKeys(t *testing.T) {
+	a, b, c := newKey(t), newKey(t), newKey(t)
+	first := render(t, Request{Secret: hcloud, Recipients: []string{a.recipient()}, Sources: values})
+	both := &Identities{ids: []age.Identity{b.id, c.id}, origin: "test keys"}
+	_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Known: []string{a.recipient()}, Previous: first.File,
+		Record: Recorded, Keys: both, Path: "p.yaml", Now: now})
+	keys := []string{b.recipient(), c.recipient()}
+	slices.Sort(keys)
+	want := "the age keys from test keys (public keys " + strings.Join(keys, ", ") + ") are no recipients in the spec nor of any secret file in the tree"
+	if !errors.Is(err, ErrWrongKey) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v\nwant it to say %s", err, want)
+	}
+	for _, k := range []key{b, c} {
+		if strings.Contains(err.Error(), k.id.String()) {
+			t.Fatal("the error holds a private key")
+		}
+	}
+}
+
+// A file that lists the key's recipient, but whose entry for it the key does not open (its recipient line edited
+// outside sops: sops' MAC does not cover its metadata), is not the wrong key: the message must not say that the key is
+// no recipient of any file.
+func TestListedKeyWhoseEntryDoesNotOpen(t *testing.T) {
+	a, b := newKey(t), newKey(t)
+	first := render(t, Request{Secret: hcloud, Recipients: []string{b.recipient()}, Sources: values})
+	edited := bytes.ReplaceAll(first.File, []byte(b.recipient()), []byte(a.recipient()))
+	_, err := Render(Request{Secret: hcloud, Recipients: []string{a.recipient()}, Previous: edited, Record: ChangedSince,
+		Keys: a.ids, Path: "p.yaml", Now: now})
+	if err == nil || strings.Contains(err.Error(), "no recipient in the spec nor of any secret file") ||
+		!strings.Contains(err.Error(), "lists its recipient, but the key does not open the file's entry for it") {
+		t.Fatalf("got %v", err)
+	}
+}
