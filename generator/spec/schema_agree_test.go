@@ -281,6 +281,8 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"port: 6443}", "port: 0}", bad, ""},
 		{"roles: [control-plane]", "roles: []", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: []}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [127.0.0.1]}", bad, "which addresses no machine has takes parsing the address"},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [0.0.0.0/0, '::/0']}", ok, ""},
 		{"nodes: {role: control-plane}", "nodes: {role: \"\"}", bad, ""},
 		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: \"\", type: 8}]", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: \"\"}]}", bad, ""},

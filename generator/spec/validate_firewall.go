@@ -105,6 +105,11 @@ func (v *validator) hetzner(p string, c *Cluster) {
 			v.fail(sp, "", "%v", err)
 			continue
 		}
+		// One address is the admin's own, as a node address is the node's: one no machine has lets no admin in.
+		if kind := notANodeAddress(pfx.Addr()); kind != "" && pfx.IsSingleIP() {
+			v.fail(sp, "list the public addresses you connect from, e.g. [203.0.113.7/32]", "%s is %s address, which no admin connects from", s, kind)
+			continue
+		}
 		// Each source is a Robot rule, of 10: a repeat spends one on nothing.
 		if first, ok := sources[pfx]; ok {
 			v.fail(sp, "remove the repeat", "%q is listed twice (first as adminSources[%d])", s, first)

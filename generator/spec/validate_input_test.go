@@ -654,3 +654,21 @@ func problemsOrNone(t *testing.T, yaml string) []string {
 	}
 	return out
 }
+
+// An admin source is where the admin connects from, as a node address is where a node is reached at: one address no
+// machine has as its own (a single address, or its /32 or /128) is refused alike. A CIDR, the whole internet's
+// included, is the admin's to choose.
+func TestAdminSourcesAreAddressesAMachineHas(t *testing.T) {
+	wantProblems(t, `    hetzner:
+      adminSources: [0.0.0.0, 127.0.0.1, 224.0.0.1, 255.255.255.255, "::", "::1", ff02::1, 127.0.0.2/32, 0.0.0.0/0, "::/0", 10.0.0.0/8]
+`,
+		`fw.yaml:10:22: clusters[0].hetzner.adminSources[0]: 0.0.0.0 is the unspecified address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:31: clusters[0].hetzner.adminSources[1]: 127.0.0.1 is a loopback address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:42: clusters[0].hetzner.adminSources[2]: 224.0.0.1 is a multicast address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:53: clusters[0].hetzner.adminSources[3]: 255.255.255.255 is the broadcast address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:70: clusters[0].hetzner.adminSources[4]: :: is the unspecified address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:76: clusters[0].hetzner.adminSources[5]: ::1 is a loopback address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:83: clusters[0].hetzner.adminSources[6]: ff02::1 is a multicast address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:92: clusters[0].hetzner.adminSources[7]: 127.0.0.2/32 is a loopback address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+	)
+}
