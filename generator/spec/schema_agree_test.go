@@ -233,6 +233,11 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		// The path is per cluster.
 		{"  flux: {interval: 10m}", "  flux: {interval: 10m, path: clusters/x}", bad, ""},
 		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: clusters/x}", ok, ""},
+		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: clusters/zürich-東京}", ok, ""},
+		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: \"clusters/la\\u200bb\"}", bad, ""},
+		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: \"clusters/l\\x01ab\"}", bad, ""},
+		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: \"clusters/l\\x7fab\"}", bad, ""},
+		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: \"clusters/l\\U000E0001ab\"}", bad, "ECMA-262 without the u flag reads a character beyond the BMP as two"},
 		// A secret has keys, each from exactly one source.
 		{"data: {k: {env: K}}", "data: {}", bad, ""},
 		{"data: {k: {env: K}}", "data: null", bad, ""},
