@@ -151,6 +151,13 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 	cidrs := repeats{v: v, list: p + ".cidrs"}
 	for i, c := range r.CIDRs {
 		cp := fmt.Sprintf("%s.cidrs[%d]", p, i)
+		if c.CIDR == "" && !v.m.writtenRule(cp+".cidr") {
+			if !v.undecoded(cp + ".cidr") {
+				v.fail(cp+".cidr", "write cidr: 10.0.0.0/8, the CIDR its except entries are cut from; or the CIDR alone in place of the mapping",
+					"a CIDR is required")
+			}
+			continue
+		}
 		prefix, ok := v.cidr(cp+".cidr", c.CIDR)
 		if !ok {
 			continue

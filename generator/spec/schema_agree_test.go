@@ -216,6 +216,7 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"cidrs: [192.0.2.0/24]", "cidrs: [{cidr: 192.0.2.0/24, except: null}]", ok, ""},
 		{"cidrs: [192.0.2.0/24]", "cidrs: [null]", bad, ""},
 		{"cidrs: [192.0.2.0/24]", "cidrs: [{cidr: null}]", bad, ""},
+		{"cidrs: [192.0.2.0/24]", "cidrs: [{except: [192.0.2.0/25]}]", bad, ""},
 		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: null, type: 8}]", ok, ""},
 		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: IPv4, type: EchoRequest}]", ok, ""},
 		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: IPv6, type: NeighborSolicitation}]", ok, ""},

@@ -672,3 +672,19 @@ func TestAdminSourcesAreAddressesAMachineHas(t *testing.T) {
 		`fw.yaml:10:92: clusters[0].hetzner.adminSources[7]: 127.0.0.2/32 is a loopback address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
 	)
 }
+
+// A CIDR peer written as a mapping without its cidr (left out or null) is told the field is required, at the entry;
+// one written empty is no CIDR, and one that did not decode is said once, where it stands.
+func TestACIDRPeerNeedsItsCIDR(t *testing.T) {
+	wantProblems(t, `    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - cidrs: [{except: [10.1.0.0/16]}, {cidr: null}, {cidr: ""}, {cidr: [10.0.0.0/8]}]
+`,
+		`fw.yaml:13:21: clusters[0].hostPolicies[0].ingress[0].cidrs[0].cidr: a CIDR is required (write cidr: 10.0.0.0/8, the CIDR its except entries are cut from; or the CIDR alone in place of the mapping)`,
+		`fw.yaml:13:53: clusters[0].hostPolicies[0].ingress[0].cidrs[1].cidr: a CIDR is required (write cidr: 10.0.0.0/8, the CIDR its except entries are cut from; or the CIDR alone in place of the mapping)`,
+		`fw.yaml:13:67: clusters[0].hostPolicies[0].ingress[0].cidrs[2].cidr: "" is not a CIDR`,
+		`fw.yaml:13:79: clusters[0].hostPolicies[0].ingress[0].cidrs[3].cidr: expected a string, got a list`,
+	)
+}
