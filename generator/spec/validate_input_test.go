@@ -688,3 +688,34 @@ func TestACIDRPeerNeedsItsCIDR(t *testing.T) {
 		`fw.yaml:13:79: clusters[0].hostPolicies[0].ingress[0].cidrs[3].cidr: expected a string, got a list`,
 	)
 }
+
+// A preset that did not decode or is unknown leaves the policy's nodes and rules unknown, not its own: what the policy
+// writes (a role, a port, a CIDR) is checked still, and only the nodes and rules it leaves to the preset are not
+// said to be missing.
+func TestAPresetThatIsNotKnownHidesNothingThePolicyWrites(t *testing.T) {
+	for _, preset := range []string{"[talos-control-plane]", "nosuch"} {
+		got := problemsOf(t, `    hostPolicies:
+      - name: p
+        preset: `+preset+`
+        nodes: {role: bogus}
+        ingress:
+          - {ports: ["22"], cidrs: [10.0.0.1/8]}
+      - name: q
+        preset: `+preset+`
+`)
+		want := []string{
+			`clusters[0].hostPolicies[0].nodes.role: unknown role "bogus" (control-plane or worker)`,
+			`clusters[0].hostPolicies[0].ingress[0].ports[0]: "22" has no protocol; write 22/tcp or 22/udp`,
+			`clusters[0].hostPolicies[0].ingress[0].cidrs[0].cidr: 10.0.0.1/8 has host bits set (write 10.0.0.0/8)`,
+		}
+		joined := strings.Join(got, "\n")
+		for _, w := range want {
+			if !strings.Contains(joined, w) {
+				t.Errorf("preset %s: no %q in\n%s", preset, w, joined)
+			}
+		}
+		if len(got) != len(want)+2 {
+			t.Errorf("preset %s: want the two preset problems and %d more, got\n%s", preset, len(want), joined)
+		}
+	}
+}
