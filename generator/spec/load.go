@@ -231,7 +231,7 @@ func (d *decoder) markSecret(n *yaml.Node) {
 
 // carriesSecret says a scalar written inside a secret value source is n or inside it, through aliases too.
 func (d *decoder) carriesSecret(n *yaml.Node, seen map[*yaml.Node]bool) bool {
-	if seen[n] {
+	if len(d.secretNodes) == 0 || seen[n] {
 		return false // a mapping that merges itself is reported as such
 	}
 	seen[n] = true
