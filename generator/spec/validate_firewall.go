@@ -218,7 +218,11 @@ func (v *validator) hetznerRule(p string, r HetznerRule) {
 			v.fail(p+".tcpFlags", "set protocol: tcp (and an ipVersion)", "TCP flags need protocol tcp")
 		}
 	}
-	if r.Action != "accept" && r.Action != "discard" {
+	switch {
+	case v.undecoded(p + ".action"):
+	case r.Action == "" && !v.m.written(p+".action"):
+		v.fail(p+".action", "accept or discard", "a rule needs an action")
+	case r.Action != "accept" && r.Action != "discard":
 		v.fail(p+".action", "accept or discard", "unknown action %q", r.Action)
 	}
 }

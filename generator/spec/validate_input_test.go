@@ -719,3 +719,19 @@ func TestAPresetThatIsNotKnownHidesNothingThePolicyWrites(t *testing.T) {
 		}
 	}
 }
+
+// A Robot rule without its action is told it needs one, as it is told it needs a name: not that "" is an action
+// nobody knows.
+func TestARobotRuleNeedsItsAction(t *testing.T) {
+	wantProblems(t, `    hetzner:
+      adminSources: [192.0.2.1]
+      rules:
+        - {name: a}
+        - {name: b, action: null}
+        - {name: c, action: ""}
+`,
+		`fw.yaml:12:11: clusters[0].hetzner.rules[0].action: a rule needs an action (accept or discard)`,
+		`fw.yaml:13:29: clusters[0].hetzner.rules[1].action: a rule needs an action (accept or discard)`,
+		`fw.yaml:14:29: clusters[0].hetzner.rules[2].action: unknown action "" (accept or discard)`,
+	)
+}
