@@ -735,3 +735,18 @@ func TestARobotRuleNeedsItsAction(t *testing.T) {
 		`fw.yaml:14:29: clusters[0].hetzner.rules[2].action: unknown action "" (accept or discard)`,
 	)
 }
+
+// An assertion that leaves a field out is told it needs it, not that "" is no source, target, port or verdict; one
+// written empty is still judged as written.
+func TestAnAssertionNeedsItsFields(t *testing.T) {
+	wantProblems(t, `    assertions:
+      - {}
+      - {from: "", to: n1, port: 6443/tcp, expect: allowed}
+`,
+		`fw.yaml:10:9: clusters[0].assertions[0].expect: an assertion needs a verdict (allowed or denied)`,
+		`fw.yaml:10:9: clusters[0].assertions[0].from: an assertion needs a source (admin, world, an address or CIDR, an entity, a node or role name, or pod:KEY=VALUE)`,
+		`fw.yaml:10:9: clusters[0].assertions[0].port: an assertion needs a port (PORT/PROTO such as 6443/tcp, or icmp:TYPE such as icmp:EchoRequest)`,
+		`fw.yaml:10:9: clusters[0].assertions[0].to: an assertion needs a target (a node or role: NAME, node:NAME or role:NAME)`,
+		`fw.yaml:11:16: clusters[0].assertions[1].from: "" is not a source: write admin, world, an address or CIDR, an entity, a node or role name, or pod:KEY=VALUE`,
+	)
+}
