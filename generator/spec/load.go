@@ -203,20 +203,76 @@ type decoder struct {
 	// secret is how many secret value sources the current value is inside: a scalar there may be the secret itself,
 	// written in place of {env: ...} or {file: ...}, and messages never show it.
 	secret int
-	// secretAnchors are the anchored nodes inside a secret value source: an alias to one, elsewhere, would bring the
-	// value where messages quote it (secretAlias).
-	secretAnchors map[*yaml.Node]bool
+	// secretNodes are the nodes written inside a secret value source, whether decoding reached them or not (a list,
+	// an unknown field, a repeated key in its place): a scalar among them may be the secret itself, and an alias that
+	// brings one where no secret source stands would bring it where messages quote it (secretAlias).
+	secretNodes map[*yaml.Node]bool
+	// via is the alias (or merge key's value) the current value was reached through, outermost first, and viaPath
+	// where it stands; nil when the value is written where it is decoded.
+	via     *yaml.Node
+	viaPath string
+	// viaRefused are the aliases already reported by secretAlias: one problem per alias, however much it brings.
+	viaRefused map[*yaml.Node]bool
 }
 
-// secretAlias says an alias brings in a node anchored inside a secret value source, and reports it where the alias
-// stands: the value may be the secret itself, which the checks of the field it lands in would quote.
-func (d *decoder) secretAlias(alias *yaml.Node, path string) bool {
-	if alias.Kind != yaml.AliasNode || !d.secretAnchors[alias.Alias] {
-		return false
+// markSecret records n and everything written inside it as written inside a secret value source.
+func (d *decoder) markSecret(n *yaml.Node) {
+	if d.secretNodes == nil {
+		d.secretNodes = map[*yaml.Node]bool{}
 	}
-	d.fail(alias, path, "write the value here, and give the secret's from env: or file:",
+	if d.secretNodes[n] {
+		return
+	}
+	d.secretNodes[n] = true
+	for _, c := range n.Content {
+		d.markSecret(c) // an alias node is marked, not what it brings: that was written elsewhere
+	}
+}
+
+// carriesSecret says a scalar written inside a secret value source is n or inside it, through aliases too.
+func (d *decoder) carriesSecret(n *yaml.Node, seen map[*yaml.Node]bool) bool {
+	if len(d.secretNodes) == 0 || seen[n] {
+		return false // a mapping that merges itself is reported as such
+	}
+	seen[n] = true
+	switch n.Kind {
+	case yaml.AliasNode:
+		return d.carriesSecret(n.Alias, seen)
+	case yaml.ScalarNode:
+		return d.secretNodes[n]
+	}
+	for _, c := range n.Content {
+		if d.carriesSecret(c, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// secretAlias reports, where the alias stands (path), that an alias brings a value written in a secret value source
+// where no secret source stands: the value may be the secret itself, which the checks of the field it lands in would
+// quote. One problem per alias. An alias that brings a source to another source ({file: ...} written once, used
+// twice) is not one: it is decoded as a source again.
+func (d *decoder) secretAlias(alias *yaml.Node, path string) {
+	if d.viaRefused == nil {
+		d.viaRefused = map[*yaml.Node]bool{}
+	}
+	d.markFailed(path)
+	if d.viaRefused[alias] {
+		return
+	}
+	d.viaRefused[alias] = true
+	d.report(alias, path, "write the value here, and give the secret's from env: or file:",
 		"an alias to a value written in a secret's data (not shown: it may be the secret itself)")
-	return true
+}
+
+// through sets via, unless the value is already inside an alias; the returned func restores it.
+func (d *decoder) through(alias *yaml.Node, path string) func() {
+	if d.via != nil {
+		return func() {}
+	}
+	d.via, d.viaPath = alias, path
+	return func() { d.via, d.viaPath = nil, "" }
 }
 
 var secretSourceType = reflect.TypeFor[SecretSource]()
@@ -224,7 +280,7 @@ var secretSourceType = reflect.TypeFor[SecretSource]()
 // describe names what a node is for a message: kindName, except that a scalar inside a secret value source, or one
 // holding a private key (an age key file's line pasted as its recipients), is not shown.
 func (d *decoder) describe(n *yaml.Node) string {
-	if d.secret > 0 && n.Kind == yaml.ScalarNode {
+	if (d.secret > 0 || d.secretNodes[n]) && n.Kind == yaml.ScalarNode {
 		return "a value (not shown: it may be the secret itself, and values never stand in the spec)"
 	}
 	if n.Kind == yaml.ScalarNode && privateKey(n.Value) {
@@ -550,9 +606,7 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		}
 	}
 	if n.Kind == yaml.AliasNode {
-		if d.secretAlias(n, path) {
-			return
-		}
+		defer d.through(n, path)()
 		// The Go types do not nest into themselves, so an alias cannot recurse forever; it can only multiply.
 		d.aliasDepth++
 		defer func() { d.aliasDepth-- }()
@@ -562,12 +616,13 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	if v.Type() == secretSourceType {
 		d.secret++
 		defer func() { d.secret-- }()
+		d.markSecret(n)
 	}
-	if d.secret > 0 && n.Anchor != "" {
-		if d.secretAnchors == nil {
-			d.secretAnchors = map[*yaml.Node]bool{}
-		}
-		d.secretAnchors[n] = true
+	if d.secret == 0 && d.via != nil && (n.Kind == yaml.ScalarNode && d.secretNodes[n] ||
+		v.Kind() == reflect.Interface && d.carriesSecret(n, map[*yaml.Node]bool{})) {
+		d.secretAlias(d.via, d.viaPath)
+		d.markFailed(path) // left zero, as a value that did not decode
+		return
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		if d.nulls != nil {
@@ -716,7 +771,10 @@ func (d *decoder) checkMerges(n *yaml.Node, path string, holding map[*yaml.Node]
 	ok := true
 	switch n.Kind {
 	case yaml.AliasNode:
-		return !d.secretAlias(n, path)
+		if d.carriesSecret(n, map[*yaml.Node]bool{}) {
+			d.secretAlias(n, path)
+			return false
+		}
 	case yaml.MappingNode:
 		holding[n] = true
 		defer delete(holding, n)
@@ -731,7 +789,8 @@ func (d *decoder) checkMerges(n *yaml.Node, path string, holding map[*yaml.Node]
 				sources = val.Content
 			}
 			for _, src := range sources {
-				if d.secretAlias(src, joinPath(path, "<<")) {
+				if src.Kind == yaml.AliasNode && d.carriesSecret(src, map[*yaml.Node]bool{}) {
+					d.secretAlias(src, joinPath(path, "<<"))
 					ok = false
 					continue
 				}
@@ -975,7 +1034,7 @@ func (d *decoder) decodeMap(n *yaml.Node, path string, v reflect.Value) {
 		v.Set(reflect.MakeMap(v.Type()))
 	}
 	seen := map[string]*yaml.Node{}
-	content, merged := d.withMerges(n, path)
+	content, merged, from := d.withMerges(n, path)
 	for i := 0; i+1 < len(content); i += 2 {
 		k, val := content[i], content[i+1]
 		kpath := joinPath(path, k.Value)
@@ -994,7 +1053,7 @@ func (d *decoder) decodeMap(n *yaml.Node, path string, v reflect.Value) {
 			d.keys[kpath] = Pos{k.Line, k.Column}
 		}
 		elem := reflect.New(v.Type().Elem()).Elem()
-		d.decodeMerged(i >= merged, val, kpath, elem)
+		d.decodeMerged(i >= merged, mergedBy(from, merged, i), path, val, kpath, elem)
 		v.SetMapIndex(reflect.ValueOf(k.Value), elem)
 	}
 }
@@ -1031,7 +1090,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 	}
 	fields := structFields(v.Type())
 	seen := map[string]*yaml.Node{}
-	content, merged := d.withMerges(n, path)
+	content, merged, from := d.withMerges(n, path)
 	for i := 0; i+1 < len(content); i += 2 {
 		k, val := content[i], content[i+1]
 		kpath := joinPath(path, k.Value)
@@ -1052,20 +1111,21 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 			d.report(k, kpath, suggest(k.Value, fields), "unknown field %q", k.Value)
 			continue
 		}
-		d.decodeMerged(i >= merged, val, kpath, v.Field(f.index))
+		d.decodeMerged(i >= merged, mergedBy(from, merged, i), path, val, kpath, v.Field(f.index))
 	}
 }
 
 // withMerges is a mapping's content with the keys its merge keys (<<: *anchor, or a list of them) bring in appended,
 // as YAML's merge key type says: a key the mapping writes itself wins, and so does an earlier merged mapping over a
-// later one. merged is where the merged pairs start; a merged key that repeats is dropped, not a duplicate.
-func (d *decoder) withMerges(n *yaml.Node, path string) (content []*yaml.Node, merged int) {
+// later one. merged is where the merged pairs start; a merged key that repeats is dropped, not a duplicate. from
+// holds, for each merged pair, the merge key's value (or item of its list) that brought it.
+func (d *decoder) withMerges(n *yaml.Node, path string) (content []*yaml.Node, merged int, from []*yaml.Node) {
 	return d.mergeChain(n, path, map[*yaml.Node]bool{n: true})
 }
 
 // mergeChain is withMerges, with the mappings whose merges are being expanded: an anchor is known from the start of
 // its node, so a mapping can merge itself (&a {<<: *a}), which would never end.
-func (d *decoder) mergeChain(n *yaml.Node, path string, chain map[*yaml.Node]bool) (content []*yaml.Node, merged int) {
+func (d *decoder) mergeChain(n *yaml.Node, path string, chain map[*yaml.Node]bool) (content []*yaml.Node, merged int, from []*yaml.Node) {
 	var sources []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
@@ -1075,12 +1135,13 @@ func (d *decoder) mergeChain(n *yaml.Node, path string, chain map[*yaml.Node]boo
 		content = append(content, n.Content[i], n.Content[i+1])
 	}
 	if sources == nil {
-		return n.Content, len(n.Content)
+		return n.Content, len(n.Content), nil
 	}
 	merged = len(content)
-	var add func(src *yaml.Node, top bool)
-	add = func(src *yaml.Node, top bool) {
-		if d.secretAlias(src, joinPath(path, "<<")) {
+	var add func(src, by *yaml.Node, top bool)
+	add = func(src, by *yaml.Node, top bool) {
+		if d.secret == 0 && src.Kind == yaml.AliasNode && src.Alias.Kind == yaml.ScalarNode && d.secretNodes[src.Alias] {
+			d.secretAlias(src, joinPath(path, "<<"))
 			return
 		}
 		if src.Kind == yaml.AliasNode {
@@ -1091,30 +1152,43 @@ func (d *decoder) mergeChain(n *yaml.Node, path string, chain map[*yaml.Node]boo
 			d.report(src, joinPath(path, "<<"), "", "a merge key brings in the mapping that holds it")
 		case src.Kind == yaml.MappingNode:
 			chain[src] = true
-			inner, _ := d.mergeChain(src, path, chain)
+			inner, _, _ := d.mergeChain(src, path, chain)
 			delete(chain, src)
 			content = append(content, inner...)
+			for range len(inner) / 2 {
+				from = append(from, by)
+			}
 		case src.Kind == yaml.SequenceNode && top:
 			for _, s := range src.Content {
-				add(s, false)
+				add(s, s, false)
 			}
 		default:
 			d.report(src, joinPath(path, "<<"), "", "a merge key takes a mapping or a list of mappings, got %s", d.describe(src))
 		}
 	}
 	for _, src := range sources {
-		add(src, true)
+		add(src, src, true)
 	}
-	return content, merged
+	return content, merged, from
 }
 
-// decodeMerged decodes a value a merge key brought in as an aliased one: it counts toward the alias limit.
-func (d *decoder) decodeMerged(merged bool, n *yaml.Node, path string, v reflect.Value) {
+// decodeMerged decodes a value a merge key brought in as an aliased one: it counts toward the alias limit, and was
+// reached through by (at the mapping's path) when merged.
+func (d *decoder) decodeMerged(merged bool, by *yaml.Node, path string, n *yaml.Node, kpath string, v reflect.Value) {
 	if merged {
 		d.aliasDepth++
 		defer func() { d.aliasDepth-- }()
+		defer d.through(by, joinPath(path, "<<"))()
 	}
-	d.decode(n, path, v)
+	d.decode(n, kpath, v)
+}
+
+// mergedBy is what brought the pair at i of withMerges' content; nil for a pair written in the mapping.
+func mergedBy(from []*yaml.Node, merged, i int) *yaml.Node {
+	if i < merged {
+		return nil
+	}
+	return from[(i-merged)/2]
 }
 
 // suggest names the known field closest to a misspelt one, or lists them all when none is close.

@@ -63,28 +63,30 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 			v.fail(pp+".name", "", "host policy %q is already defined at %s", hp.Name, first)
 		}
 		names[hp.Name] = pp
-		if v.undecoded(pp + ".preset") {
-			continue // its nodes and rules may have been meant to come from a preset: the same noise
-		}
-		if hp.Preset != "" {
-			preset, ok := v.m.Presets[hp.Preset]
-			if !ok {
+		// A preset that did not decode, is unknown, or whose file could not be read (each reported where it stands) would
+		// have brought nodes and rules: saying they are missing is only noise. What the policy writes is checked still.
+		presetUnknown := v.undecoded(pp + ".preset")
+		if preset, ok := v.m.Presets[hp.Preset]; hp.Preset != "" && !presetUnknown {
+			switch {
+			case !ok:
 				v.fail(pp+".preset", "known presets: "+strings.Join(slices.Sorted(maps.Keys(v.m.Presets)), ", "), "unknown preset %q", hp.Preset)
-				continue // its nodes and rules would come from the preset: saying they are missing is only noise
+				presetUnknown = true
+			case v.m.presetSources[hp.Preset].fatal:
+				presetUnknown = true
+			default:
+				if v.m.fromPreset == nil {
+					v.m.fromPreset = map[string]presetParts{}
+				}
+				v.m.fromPreset[pp] = presetParts{source: v.m.presetSources[hp.Preset], nodes: hp.Nodes == nil, rules: map[string]int{
+					"ingress": len(preset.Ingress), "ingressDeny": len(preset.IngressDeny), "egress": len(preset.Egress), "egressDeny": len(preset.EgressDeny),
+				}}
+				*hp = resolvePreset(*hp, preset)
 			}
-			if v.m.presetSources[hp.Preset].fatal {
-				continue // the preset file could not be read (reported there): the same noise
-			}
-			if v.m.fromPreset == nil {
-				v.m.fromPreset = map[string]presetParts{}
-			}
-			v.m.fromPreset[pp] = presetParts{source: v.m.presetSources[hp.Preset], nodes: hp.Nodes == nil, rules: map[string]int{
-				"ingress": len(preset.Ingress), "ingressDeny": len(preset.IngressDeny), "egress": len(preset.Egress), "egressDeny": len(preset.EgressDeny),
-			}}
-			*hp = resolvePreset(*hp, preset)
 		}
 		if hp.Nodes == nil {
-			v.fail(pp+".nodes", "write nodes: {role: control-plane}, or nodes: {} for every node", "a host policy must say which nodes it selects")
+			if !presetUnknown {
+				v.fail(pp+".nodes", "write nodes: {role: control-plane}, or nodes: {} for every node", "a host policy must say which nodes it selects")
+			}
 		} else {
 			if hp.Nodes.Role == "" {
 				v.emptyWritten(pp+".nodes.role", "leave it out to select nodes of every role")
@@ -100,7 +102,7 @@ func (v *validator) hostPolicies(p string, c *Cluster) {
 			}
 			v.labels(pp+".nodes.labels", hp.Nodes.Labels)
 		}
-		if len(hp.Ingress)+len(hp.IngressDeny)+len(hp.Egress)+len(hp.EgressDeny) == 0 {
+		if len(hp.Ingress)+len(hp.IngressDeny)+len(hp.Egress)+len(hp.EgressDeny) == 0 && !presetUnknown {
 			v.fail(pp, "add ingress or egress rules", "host policy %q has no rules", hp.Name)
 		}
 		ranges := CiliumPortRanges(c.Cilium.Version)
@@ -151,6 +153,13 @@ func (v *validator) rule(p string, r PolicyRule, ranges bool, version string) {
 	cidrs := repeats{v: v, list: p + ".cidrs"}
 	for i, c := range r.CIDRs {
 		cp := fmt.Sprintf("%s.cidrs[%d]", p, i)
+		if c.CIDR == "" && !v.m.writtenRule(cp+".cidr") {
+			if !v.undecoded(cp + ".cidr") {
+				v.fail(cp+".cidr", "write cidr: 10.0.0.0/8, the CIDR its except entries are cut from; or the CIDR alone in place of the mapping",
+					"a CIDR is required")
+			}
+			continue
+		}
 		prefix, ok := v.cidr(cp+".cidr", c.CIDR)
 		if !ok {
 			continue

@@ -1,10 +1,13 @@
 package spec
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/invopop/jsonschema"
 )
@@ -31,7 +34,7 @@ func JSONSchema() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(out, '\n'), nil
+	return append(escapeUnseen(out), '\n'), nil
 }
 
 // fleetFlux gives defaults.flux a definition of its own without path, which is per cluster: the loader refuses a
@@ -264,6 +267,54 @@ func (Flux) JSONSchemaExtend(s *jsonschema.Schema) {
 	}
 	dnsLabel(s, "namespace")
 	dnsSubdomain(s, "gitRepository")
+	path, _ := s.Properties.Get("path")
+	path.Pattern = noUnseenPattern
+}
+
+// noUnseenPattern refuses the control and format characters unseenRune finds, written as the characters themselves
+// in a class: ECMA-262 (the editors') and RE2 read those alike, which their escapes (\u200B, \x{200B}) are not. Only
+// those of the Basic Multilingual Plane: ECMA-262 without the u flag reads a character beyond it as two, so those
+// the loader alone refuses. JSONSchema writes them escaped.
+var noUnseenPattern = func() string {
+	var b strings.Builder
+	b.WriteString("^[^")
+	for r := rune(0); r <= 0xFFFF; r++ {
+		if _, kind := unseenRune(string(r)); kind == "" || r > 0 && unseenIs(r-1) {
+			continue
+		}
+		hi := r
+		for hi < 0xFFFF && unseenIs(hi+1) {
+			hi++
+		}
+		b.WriteRune(r)
+		if hi > r {
+			b.WriteRune('-')
+			b.WriteRune(hi)
+		}
+	}
+	b.WriteString("]*$")
+	return b.String()
+}()
+
+func unseenIs(r rune) bool {
+	_, kind := unseenRune(string(r))
+	return kind != ""
+}
+
+// escapeUnseen writes the control and format characters inside JSON's strings as \u escapes, so that the schema file
+// shows them; JSON's own line breaks stand.
+func escapeUnseen(out []byte) []byte {
+	var b bytes.Buffer
+	for _, r := range string(out) {
+		if r == '\n' || !unseenIs(r) {
+			b.WriteRune(r)
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{r}) {
+			fmt.Fprintf(&b, "\\u%04x", u)
+		}
+	}
+	return b.Bytes()
 }
 
 // JSONSchemaExtend says what a rule needs: a non-empty list of peers, ports or ICMP types, known entities, non-empty

@@ -216,6 +216,7 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"cidrs: [192.0.2.0/24]", "cidrs: [{cidr: 192.0.2.0/24, except: null}]", ok, ""},
 		{"cidrs: [192.0.2.0/24]", "cidrs: [null]", bad, ""},
 		{"cidrs: [192.0.2.0/24]", "cidrs: [{cidr: null}]", bad, ""},
+		{"cidrs: [192.0.2.0/24]", "cidrs: [{except: [192.0.2.0/25]}]", bad, ""},
 		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: null, type: 8}]", ok, ""},
 		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: IPv4, type: EchoRequest}]", ok, ""},
 		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: IPv6, type: NeighborSolicitation}]", ok, ""},
@@ -233,6 +234,11 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		// The path is per cluster.
 		{"  flux: {interval: 10m}", "  flux: {interval: 10m, path: clusters/x}", bad, ""},
 		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: clusters/x}", ok, ""},
+		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: clusters/zürich-東京}", ok, ""},
+		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: \"clusters/la\\u200bb\"}", bad, ""},
+		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: \"clusters/l\\x01ab\"}", bad, ""},
+		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: \"clusters/l\\x7fab\"}", bad, ""},
+		{"    flux: {timeout: 5m}", "    flux: {timeout: 5m, path: \"clusters/l\\U000E0001ab\"}", bad, "ECMA-262 without the u flag reads a character beyond the BMP as two"},
 		// A secret has keys, each from exactly one source.
 		{"data: {k: {env: K}}", "data: {}", bad, ""},
 		{"data: {k: {env: K}}", "data: null", bad, ""},
@@ -281,6 +287,8 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"port: 6443}", "port: 0}", bad, ""},
 		{"roles: [control-plane]", "roles: []", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: []}", bad, ""},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [127.0.0.1]}", bad, "which addresses no machine has takes parsing the address"},
+		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [0.0.0.0/0, '::/0']}", ok, ""},
 		{"nodes: {role: control-plane}", "nodes: {role: \"\"}", bad, ""},
 		{"icmp: [{family: IPv4, type: 8}]", "icmp: [{family: \"\", type: 8}]", bad, ""},
 		{"    hetzner: {adminSources: [192.0.2.9]}", "    hetzner: {adminSources: [192.0.2.9], rules: [{name: a, action: accept, ipVersion: \"\"}]}", bad, ""},

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -181,7 +182,7 @@ func (v *validator) run() {
 		// flux bootstrap takes --path ./clusters/x as well as clusters/x: the model keeps the clean form, which every
 		// check below and every later stage compares. A path not in clean form otherwise is reported by flux.
 		fp, clean := c.Flux.Path, path.Clean(c.Flux.Path)
-		if fp != "" && (clean == fp || "./"+clean == fp) && clean != "." {
+		if _, kind := unseenRune(fp); fp != "" && (clean == fp || "./"+clean == fp) && clean != "." && kind == "" {
 			c.Flux.Path = clean
 			if first, ok := paths[clean]; ok {
 				v.fail(p+".flux.path", "", "path %q is already used by %s", clean, first)
@@ -383,13 +384,29 @@ func (v *validator) flux(p string, f Flux) {
 	v.duration(p+".timeout", f.Timeout)
 	if f.Path != "" {
 		clean := path.Clean(f.Path)
-		switch {
+		switch r, kind := unseenRune(f.Path); {
+		case kind != "":
+			v.fail(p+".path", "write the path without it", "path %q holds %U, a %s character, which no listing shows", f.Path, r, kind)
 		case path.IsAbs(f.Path) || clean == ".." || strings.HasPrefix(clean, "../"):
 			v.fail(p+".path", "a path inside the repository such as clusters/prod", "path %q leaves the repository", f.Path)
 		case clean != strings.TrimPrefix(f.Path, "./") || clean == ".":
 			v.fail(p+".path", "write "+clean, "path %q is not in clean form", f.Path)
 		}
 	}
+}
+
+// unseenRune finds the first control or format character (Unicode Cc, Cf: \x01, a zero-width space, a direction
+// mark) in s, and names its kind; "" when there is none. A folder named with one looks like another in every listing.
+func unseenRune(s string) (r rune, kind string) {
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Cc, r):
+			return r, "control"
+		case unicode.Is(unicode.Cf, r):
+			return r, "format"
+		}
+	}
+	return 0, ""
 }
 
 // clusterFolder says whether a clean path is a folder directly in clusters/, as a cluster's flux.path must be.

@@ -105,6 +105,11 @@ func (v *validator) hetzner(p string, c *Cluster) {
 			v.fail(sp, "", "%v", err)
 			continue
 		}
+		// One address is the admin's own, as a node address is the node's: one no machine has lets no admin in.
+		if kind := notANodeAddress(pfx.Addr()); kind != "" && pfx.IsSingleIP() {
+			v.fail(sp, "list the public addresses you connect from, e.g. [203.0.113.7/32]", "%s is %s address, which no admin connects from", s, kind)
+			continue
+		}
 		// Each source is a Robot rule, of 10: a repeat spends one on nothing.
 		if first, ok := sources[pfx]; ok {
 			v.fail(sp, "remove the repeat", "%q is listed twice (first as adminSources[%d])", s, first)
@@ -213,7 +218,11 @@ func (v *validator) hetznerRule(p string, r HetznerRule) {
 			v.fail(p+".tcpFlags", "set protocol: tcp (and an ipVersion)", "TCP flags need protocol tcp")
 		}
 	}
-	if r.Action != "accept" && r.Action != "discard" {
+	switch {
+	case v.undecoded(p + ".action"):
+	case r.Action == "" && !v.m.written(p+".action"):
+		v.fail(p+".action", "accept or discard", "a rule needs an action")
+	case r.Action != "accept" && r.Action != "discard":
 		v.fail(p+".action", "accept or discard", "unknown action %q", r.Action)
 	}
 }
@@ -229,16 +238,32 @@ func (v *validator) assertions(p string, c *Cluster) {
 	adminUnknown := v.undecoded(p+".hetzner", p+".hetzner.adminSources")
 	for i, a := range c.Assertions {
 		ap := fmt.Sprintf("%s.assertions[%d]", p, i)
-		if _, err := ParseFlowSource(*c, a.From); err != nil && !noise(err) && !(a.From == SourceAdmin && adminUnknown) {
-			v.fail(ap+".from", "", "%v", err)
+		// A field left out (or null) is missing, not the empty string that is no source, target, port or verdict.
+		missing := func(field, value, hint, what string) bool {
+			if value != "" || v.m.written(ap+"."+field) {
+				return false
+			}
+			if !v.undecoded(ap + "." + field) {
+				v.fail(ap+"."+field, hint, "an assertion needs %s", what)
+			}
+			return true
 		}
-		if _, err := ParseFlowTarget(*c, a.To); err != nil && !noise(err) {
-			v.fail(ap+".to", "", "%v", err)
+		if !missing("from", a.From, "admin, world, an address or CIDR, an entity, a node or role name, or pod:KEY=VALUE", "a source") {
+			if _, err := ParseFlowSource(*c, a.From); err != nil && !noise(err) && !(a.From == SourceAdmin && adminUnknown) {
+				v.fail(ap+".from", "", "%v", err)
+			}
 		}
-		if _, err := ParseFlowPort(a.Port); err != nil {
-			v.fail(ap+".port", "", "%v", err)
+		if !missing("to", a.To, "a node or role: NAME, node:NAME or role:NAME", "a target") {
+			if _, err := ParseFlowTarget(*c, a.To); err != nil && !noise(err) {
+				v.fail(ap+".to", "", "%v", err)
+			}
 		}
-		if a.Expect != Allowed && a.Expect != Denied {
+		if !missing("port", a.Port, "PORT/PROTO such as 6443/tcp, or icmp:TYPE such as icmp:EchoRequest", "a port") {
+			if _, err := ParseFlowPort(a.Port); err != nil {
+				v.fail(ap+".port", "", "%v", err)
+			}
+		}
+		if !missing("expect", a.Expect, "allowed or denied", "a verdict") && a.Expect != Allowed && a.Expect != Denied {
 			v.fail(ap+".expect", "allowed or denied", "unknown verdict %q", a.Expect)
 		}
 	}

@@ -654,3 +654,99 @@ func problemsOrNone(t *testing.T, yaml string) []string {
 	}
 	return out
 }
+
+// An admin source is where the admin connects from, as a node address is where a node is reached at: one address no
+// machine has as its own (a single address, or its /32 or /128) is refused alike. A CIDR, the whole internet's
+// included, is the admin's to choose.
+func TestAdminSourcesAreAddressesAMachineHas(t *testing.T) {
+	wantProblems(t, `    hetzner:
+      adminSources: [0.0.0.0, 127.0.0.1, 224.0.0.1, 255.255.255.255, "::", "::1", ff02::1, 127.0.0.2/32, 0.0.0.0/0, "::/0", 10.0.0.0/8]
+`,
+		`fw.yaml:10:22: clusters[0].hetzner.adminSources[0]: 0.0.0.0 is the unspecified address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:31: clusters[0].hetzner.adminSources[1]: 127.0.0.1 is a loopback address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:42: clusters[0].hetzner.adminSources[2]: 224.0.0.1 is a multicast address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:53: clusters[0].hetzner.adminSources[3]: 255.255.255.255 is the broadcast address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:70: clusters[0].hetzner.adminSources[4]: :: is the unspecified address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:76: clusters[0].hetzner.adminSources[5]: ::1 is a loopback address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:83: clusters[0].hetzner.adminSources[6]: ff02::1 is a multicast address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+		`fw.yaml:10:92: clusters[0].hetzner.adminSources[7]: 127.0.0.2/32 is a loopback address, which no admin connects from (list the public addresses you connect from, e.g. [203.0.113.7/32])`,
+	)
+}
+
+// A CIDR peer written as a mapping without its cidr (left out or null) is told the field is required, at the entry;
+// one written empty is no CIDR, and one that did not decode is said once, where it stands.
+func TestACIDRPeerNeedsItsCIDR(t *testing.T) {
+	wantProblems(t, `    hostPolicies:
+      - name: p
+        nodes: {}
+        ingress:
+          - cidrs: [{except: [10.1.0.0/16]}, {cidr: null}, {cidr: ""}, {cidr: [10.0.0.0/8]}]
+`,
+		`fw.yaml:13:21: clusters[0].hostPolicies[0].ingress[0].cidrs[0].cidr: a CIDR is required (write cidr: 10.0.0.0/8, the CIDR its except entries are cut from; or the CIDR alone in place of the mapping)`,
+		`fw.yaml:13:53: clusters[0].hostPolicies[0].ingress[0].cidrs[1].cidr: a CIDR is required (write cidr: 10.0.0.0/8, the CIDR its except entries are cut from; or the CIDR alone in place of the mapping)`,
+		`fw.yaml:13:67: clusters[0].hostPolicies[0].ingress[0].cidrs[2].cidr: "" is not a CIDR`,
+		`fw.yaml:13:79: clusters[0].hostPolicies[0].ingress[0].cidrs[3].cidr: expected a string, got a list`,
+	)
+}
+
+// A preset that did not decode or is unknown leaves the policy's nodes and rules unknown, not its own: what the policy
+// writes (a role, a port, a CIDR) is checked still, and only the nodes and rules it leaves to the preset are not
+// said to be missing.
+func TestAPresetThatIsNotKnownHidesNothingThePolicyWrites(t *testing.T) {
+	for _, preset := range []string{"[talos-control-plane]", "nosuch"} {
+		got := problemsOf(t, `    hostPolicies:
+      - name: p
+        preset: `+preset+`
+        nodes: {role: bogus}
+        ingress:
+          - {ports: ["22"], cidrs: [10.0.0.1/8]}
+      - name: q
+        preset: `+preset+`
+`)
+		want := []string{
+			`clusters[0].hostPolicies[0].nodes.role: unknown role "bogus" (control-plane or worker)`,
+			`clusters[0].hostPolicies[0].ingress[0].ports[0]: "22" has no protocol; write 22/tcp or 22/udp`,
+			`clusters[0].hostPolicies[0].ingress[0].cidrs[0].cidr: 10.0.0.1/8 has host bits set (write 10.0.0.0/8)`,
+		}
+		joined := strings.Join(got, "\n")
+		for _, w := range want {
+			if !strings.Contains(joined, w) {
+				t.Errorf("preset %s: no %q in\n%s", preset, w, joined)
+			}
+		}
+		if len(got) != len(want)+2 {
+			t.Errorf("preset %s: want the two preset problems and %d more, got\n%s", preset, len(want), joined)
+		}
+	}
+}
+
+// A Robot rule without its action is told it needs one, as it is told it needs a name: not that "" is an action
+// nobody knows.
+func TestARobotRuleNeedsItsAction(t *testing.T) {
+	wantProblems(t, `    hetzner:
+      adminSources: [192.0.2.1]
+      rules:
+        - {name: a}
+        - {name: b, action: null}
+        - {name: c, action: ""}
+`,
+		`fw.yaml:12:11: clusters[0].hetzner.rules[0].action: a rule needs an action (accept or discard)`,
+		`fw.yaml:13:29: clusters[0].hetzner.rules[1].action: a rule needs an action (accept or discard)`,
+		`fw.yaml:14:29: clusters[0].hetzner.rules[2].action: unknown action "" (accept or discard)`,
+	)
+}
+
+// An assertion that leaves a field out is told it needs it, not that "" is no source, target, port or verdict; one
+// written empty is still judged as written.
+func TestAnAssertionNeedsItsFields(t *testing.T) {
+	wantProblems(t, `    assertions:
+      - {}
+      - {from: "", to: n1, port: 6443/tcp, expect: allowed}
+`,
+		`fw.yaml:10:9: clusters[0].assertions[0].expect: an assertion needs a verdict (allowed or denied)`,
+		`fw.yaml:10:9: clusters[0].assertions[0].from: an assertion needs a source (admin, world, an address or CIDR, an entity, a node or role name, or pod:KEY=VALUE)`,
+		`fw.yaml:10:9: clusters[0].assertions[0].port: an assertion needs a port (PORT/PROTO such as 6443/tcp, or icmp:TYPE such as icmp:EchoRequest)`,
+		`fw.yaml:10:9: clusters[0].assertions[0].to: an assertion needs a target (a node or role: NAME, node:NAME or role:NAME)`,
+		`fw.yaml:11:16: clusters[0].assertions[1].from: "" is not a source: write admin, world, an address or CIDR, an entity, a node or role name, or pod:KEY=VALUE`,
+	)
+}

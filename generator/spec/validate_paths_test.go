@@ -121,3 +121,23 @@ func TestFluxPathWithRepositoryPath(t *testing.T) {
 		}
 	}
 }
+
+// A control or format character (Unicode Cc, Cf: \x01, a zero-width space) in a Flux path is refused, named by its code
+// point: the folder it names looks like another in every listing and log. Letters of any script are a folder's own.
+func TestFluxPathHasNoUnseenCharacters(t *testing.T) {
+	for _, c := range []struct{ path, want string }{
+		{`"clusters/la\u200Bb"`, `fw.yaml:9:18: clusters[0].flux.path: path "clusters/la\u200bb" holds U+200B, a format character, which no listing shows (write the path without it)`},
+		{`"clusters/l\x01ab"`, `fw.yaml:9:18: clusters[0].flux.path: path "clusters/l\x01ab" holds U+0001, a control character, which no listing shows (write the path without it)`},
+		{`"fleet/\u00ADlab"`, `fw.yaml:9:18: clusters[0].flux.path: path "fleet/\u00adlab" holds U+00AD, a format character, which no listing shows (write the path without it)`},
+	} {
+		got := strings.Join(problemsOf(t, "    flux: {path: "+c.path+"}\n"), "\n")
+		if got != c.want {
+			t.Errorf("path %s:\n%s\nwant\n%s", c.path, got, c.want)
+		}
+	}
+	for _, fp := range []string{"clusters/prod-zürich", "clusters/東京"} {
+		if _, err := Load("fw.yaml", []byte(firewallBase+"    flux: {path: "+fp+"}\n"), Options{}); err != nil {
+			t.Errorf("%s: %v", fp, err)
+		}
+	}
+}

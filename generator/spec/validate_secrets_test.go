@@ -245,3 +245,47 @@ spec.yaml:20:38: clusters[0].hetzner.adminSources[0]: an alias to a value writte
 		t.Errorf("values: %v", err)
 	}
 }
+
+// Nor when the anchor stands where decoding does not go (a list or an unknown field in place of a source, a repeated
+// key) or on what holds the secret's data: every value written inside a source is refused outside one. A source
+// brought to another source ({file: ...} written once, used twice; a list of secrets shared by two clusters) is
+// decoded as a source again, and is no value.
+func TestAValueInASourceIsNotShownThroughAnyAlias(t *testing.T) {
+	text := specWithSecrets(`      - name: a
+        namespace: default
+        data:
+          p1: [&v1 "SECRET4711 a"]
+          p2: {value: &v2 "SECRET4711 b"}
+          p3: {env: A, env: &v3 "SECRET4711 c"}
+      - name: b
+        namespace: default
+        data: &d {host: "SECRET4711 d"}
+    hetzner: {adminSources: [*v1, *v2, *v3]}
+    apiServer: *d
+`)
+	text = strings.Replace(text, "    apiServer: {host: api.lab.example.com}\n", "", 1)
+	_, err := Load("spec.yaml", []byte(text), Options{})
+	if err == nil || strings.Contains(err.Error(), "4711") {
+		t.Fatalf("shown: %v", err)
+	}
+	for _, want := range []string{
+		"spec.yaml:20:30: clusters[0].hetzner.adminSources[0]: an alias to a value written in a secret's data",
+		"spec.yaml:20:35: clusters[0].hetzner.adminSources[1]: an alias to a value written in a secret's data",
+		"spec.yaml:20:40: clusters[0].hetzner.adminSources[2]: an alias to a value written in a secret's data",
+		"spec.yaml:21:16: clusters[0].apiServer: an alias to a value written in a secret's data",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("no %q in\n%v", want, err)
+		}
+	}
+
+	text = specWithSecrets(`      - &s
+        name: a
+        namespace: default
+        data: {x: &src {file: x.txt}, y: *src}
+      - {<<: *s, name: b}
+`)
+	if _, err := Load("spec.yaml", []byte(text), Options{}); err != nil {
+		t.Errorf("a source used twice: %v", err)
+	}
+}
