@@ -1099,8 +1099,16 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 			d.report(k, path, "", "expected a string key, got %s", d.describe(k))
 			continue
 		}
+		// A key that names no field of a secret value source may be the secret itself ({hunter2} is a mapping whose
+		// one key is the value): it is not shown, in the message or in the path.
+		_, known := fields[k.Value]
+		hidden := d.secret > 0 && !known
 		if first, ok := seen[k.Value]; ok {
-			if i < merged {
+			switch {
+			case i >= merged:
+			case hidden:
+				d.report(k, path, "", "duplicate key (not shown: it may be the secret itself) (first at line %d)", first.Line)
+			default:
 				d.report(k, kpath, "", "duplicate key %q (first at line %d)", k.Value, first.Line)
 			}
 			continue
@@ -1108,6 +1116,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		seen[k.Value] = k
 		f, ok := fields[k.Value]
 		if !ok {
+			if hidden {
+				d.report(k, path, suggest(k.Value, fields), "unknown field (not shown: it may be the secret itself)")
+				continue
+			}
 			d.report(k, kpath, suggest(k.Value, fields), "unknown field %q", k.Value)
 			continue
 		}

@@ -289,3 +289,30 @@ func TestAValueInASourceIsNotShownThroughAnyAlias(t *testing.T) {
 		t.Errorf("a source used twice: %v", err)
 	}
 }
+
+// A value written as a key in a source's place ({hunter2} is a mapping whose one key is the value) is not shown as
+// an unknown field's name, nor in the path, nor as a repeated key: a known field's name still is.
+func TestAKeyInPlaceOfASourceIsNotShown(t *testing.T) {
+	text := specWithSecrets(`      - name: a
+        namespace: default
+        data:
+          p1: {Hunter2-SECRET4711}
+          p2: {file: x, "SECRET4711 b": 1, "SECRET4711 b": 2}
+          p3: {fiel: x}
+          p4: {env: A, env: B}
+`)
+	_, err := Load("spec.yaml", []byte(text), Options{})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	want := `spec.yaml:15:15: clusters[0].secrets[0].data.p1: a value source is required (values never stand in the spec) (env: VARIABLE or file: PATH)
+spec.yaml:15:16: clusters[0].secrets[0].data.p1: unknown field (not shown: it may be the secret itself) (known fields: env, file)
+spec.yaml:16:25: clusters[0].secrets[0].data.p2: unknown field (not shown: it may be the secret itself) (known fields: env, file)
+spec.yaml:16:44: clusters[0].secrets[0].data.p2: duplicate key (not shown: it may be the secret itself) (first at line 16)
+spec.yaml:17:15: clusters[0].secrets[0].data.p3: a value source is required (values never stand in the spec) (env: VARIABLE or file: PATH)
+spec.yaml:17:16: clusters[0].secrets[0].data.p3: unknown field (not shown: it may be the secret itself) (did you mean file?)
+spec.yaml:18:24: clusters[0].secrets[0].data.p4.env: duplicate key "env" (first at line 18)`
+	if got := err.Error(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
