@@ -11,13 +11,15 @@ import (
 )
 
 // printShared warns of each object that two Kustomizations of a cluster apply. Flux refuses neither: each applies its
-// copy by turns, and the one that stops building the object prunes it while the other still applies it, which for
-// a HelmRelease is an uninstall. This is how a cluster meets kronform-gen with a Cilium HelmRelease of its own.
+// copy by turns, relabelling the object kustomize.toolkit.fluxcd.io/name and /namespace as its own, and the one that
+// stops building the object prunes it if it applied it last (kustomize-controller deletes only what bears its own
+// labels), while the other still applies it: for a HelmRelease, an uninstall. This is how a cluster meets
+// kronform-gen with a Cilium HelmRelease of its own.
 func (a *app) printShared(shared []preview.Shared) {
 	for _, s := range shared {
-		pruned := "can prune it"
+		pruned := "prunes it if it applied it last (each labels the object as its own)"
 		if s.Kind == "HelmRelease" && s.Group == "helm.toolkit.fluxcd.io" {
-			pruned = "can prune it, and helm-controller then uninstalls the release (for Cilium, the CNI: pods lose their network)"
+			pruned += ", and helm-controller then uninstalls the release (for Cilium, the CNI: pods lose their network)"
 		}
 		fmt.Fprintf(a.stderr, "warning: cluster %s: %s is applied by %d Flux Kustomizations (%s): Flux applies their "+
 			"copies by turns, each undoing the other, and the one that stops applying it %s. Keep one copy, and do "+
