@@ -210,7 +210,7 @@ Kustomizations that apply them in order.
 	}
 	pf := root.PersistentFlags()
 	pf.StringVarP(&a.specPath, "spec", "f", "cluster-spec.yaml", "the cluster spec")
-	pf.StringVar(&a.outDir, "out", "output", "the output tree (the root of the Flux repository)")
+	pf.StringVar(&a.outDir, "out", defaultOut, "the output tree (the root of the Flux repository)")
 	pf.StringVar(&a.templates, "templates", "", "a folder whose presets/*.yaml override the embedded presets")
 	pf.StringVar(&a.ageKeyFile, "age-key-file", "", "age identity file that decrypts existing secrets (default: $SOPS_AGE_KEY_FILE, then $SOPS_AGE_KEY; none: CI mode)")
 	root.AddCommand(

@@ -256,12 +256,16 @@ func sopsConfigDir(goos string, lookupEnv func(string) (string, bool), userConfi
 	return userConfigDir()
 }
 
+// defaultOut is --out when not given.
+const defaultOut = "output"
+
 // bootstrappedHere names the folders clusters/<cluster>/flux-system of the current folder that hold flux bootstrap's
-// gotk-sync.yaml, when --out names another folder that does not exist: a repository flux bootstrap made has its tree
-// at the root, and a user who adopts kronform-gen there and leaves --out at its default (output) checks or writes a
-// folder Flux never reads. "" when there are none, or --out exists.
+// gotk-sync.yaml, when --out is left at its default and that folder does not exist: a repository flux bootstrap made
+// has its tree at the root, and a user who adopts kronform-gen there and leaves --out at its default checks or writes
+// a folder Flux never reads. "" when there are none, --out exists, or --out names another folder (a scratch tree
+// generated to compare, say, which is the user's to choose).
 func (a *app) bootstrappedHere() string {
-	if filepath.Clean(a.outDir) == "." {
+	if a.outDir != defaultOut {
 		return ""
 	}
 	if _, err := os.Lstat(a.outDir); !errors.Is(err, fs.ErrNotExist) {

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/kronform/kronform-gen/generator/preview"
@@ -9,13 +11,15 @@ import (
 )
 
 // printShared warns of each object that two Kustomizations of a cluster apply. Flux refuses neither: each applies its
-// copy by turns, and the one that stops building the object prunes it while the other still applies it, which for
-// a HelmRelease is an uninstall. This is how a cluster meets kronform-gen with a Cilium HelmRelease of its own.
+// copy by turns, relabelling the object kustomize.toolkit.fluxcd.io/name and /namespace as its own, and the one that
+// stops building the object prunes it if it applied it last (kustomize-controller deletes only what bears its own
+// labels), while the other still applies it: for a HelmRelease, an uninstall. This is how a cluster meets
+// kronform-gen with a Cilium HelmRelease of its own.
 func (a *app) printShared(shared []preview.Shared) {
 	for _, s := range shared {
-		pruned := "can prune it"
+		pruned := "prunes it if it applied it last (each labels the object as its own)"
 		if s.Kind == "HelmRelease" && s.Group == "helm.toolkit.fluxcd.io" {
-			pruned = "can prune it, and helm-controller then uninstalls the release (for Cilium, the CNI: pods lose their network)"
+			pruned += ", and helm-controller then uninstalls the release (for Cilium, the CNI: pods lose their network)"
 		}
 		fmt.Fprintf(a.stderr, "warning: cluster %s: %s is applied by %d Flux Kustomizations (%s): Flux applies their "+
 			"copies by turns, each undoing the other, and the one that stops applying it %s. Keep one copy, and do "+
@@ -30,7 +34,16 @@ func (a *app) printShared(shared []preview.Shared) {
 // another applies too: the user's own Cilium HelmRelease, say, of the same name. A cluster of kronform-gen's
 // Kustomizations alone shares nothing (their objects are unique by construction) and is not built. A tree that does
 // not build warns of nothing here: check and build report it.
+//
+// Building every Kustomization of a bootstrapped fleet means parsing flux bootstrap's gotk-components.yaml once per
+// cluster, hundreds of kB of YAML each: ten times a no-op generate of the whole fleet. So the tree is built only when
+// a file that is not kronform-gen's names one of the objects its Kustomizations apply: an object of another
+// Kustomization is one of them only if it bears the name, and kustomize writes a name only from what a file holds
+// (a name made up of a namePrefix and the rest of it, or substituted by postBuild, goes unseen).
 func (a *app) warnShared(t *tree.Tree) {
+	if !a.namedElsewhere(t) {
+		return
+	}
 	// A large file no kustomize reads (a disk image beside the tree at a repository's root) is not read whole.
 	disk, err := tree.ReadDisk(a.outDir)
 	if err != nil {
@@ -82,4 +95,88 @@ func (a *app) warnShared(t *tree.Tree) {
 		}
 	}
 	a.printShared(ours)
+}
+
+// namedElsewhere says whether a file of the folder --out names that kronform-gen did not write (nor a large one
+// kustomize does not read) holds the name of an object that kronform-gen's Kustomizations apply. Each file is read
+// and let go: the whole tree is read only when one does.
+func (a *app) namedElsewhere(t *tree.Tree) bool {
+	names := appliedNames(t)
+	if len(names) == 0 {
+		return false
+	}
+	paths, err := tree.Entries(a.outDir, []string{"."})
+	if err != nil {
+		return true
+	}
+	fsys := tree.Files(a.outDir)
+	for _, p := range paths {
+		// kronform-gen's own bookkeeping names its files, not objects.
+		if _, ours := t.File(p); ours || !preview.ManifestName(p) || strings.HasPrefix(p, tree.StateDir+"/") {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			continue
+		}
+		for _, n := range names {
+			if containsName(b, n) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// containsName says whether b holds name as a whole name: not a part of a longer one (cilium in cilium.io/v2, or in
+// cilium-operator), as an object's name of DNS letters, digits, '-' and '.' stands in YAML or JSON.
+func containsName(b, name []byte) bool {
+	nameByte := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_'
+	}
+	for i := 0; ; {
+		j := bytes.Index(b[i:], name)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(name)
+		if (start == 0 || !nameByte(b[start-1])) && (end == len(b) || !nameByte(b[end])) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+// appliedNames are the metadata names of the objects in kronform-gen's files, but for Kustomizations (kustomize's,
+// and Flux's, which flux bootstrap's Kustomization applies, not one of kronform-gen's). The files are its own
+// encoder's: a document's kind and metadata start at column 0, and the name is the line "  name: " under metadata.
+func appliedNames(t *tree.Tree) [][]byte {
+	seen := map[string]bool{}
+	var out [][]byte
+	for _, p := range t.Paths() {
+		b, _ := t.File(p)
+		for _, doc := range bytes.Split(b, []byte("\n---\n")) {
+			if bytes.HasPrefix(doc, []byte("kind: Kustomization\n")) || bytes.Contains(doc, []byte("\nkind: Kustomization\n")) {
+				continue
+			}
+			_, meta, ok := bytes.Cut(doc, []byte("\nmetadata:\n"))
+			if !ok {
+				continue
+			}
+			for line := range bytes.Lines(meta) {
+				if len(line) == 0 || line[0] != ' ' {
+					break
+				}
+				if name, ok := bytes.CutPrefix(bytes.TrimRight(line, "\r\n"), []byte("  name: ")); ok && len(name) > 0 {
+					name = bytes.Trim(name, `"'`)
+					if !seen[string(name)] {
+						seen[string(name)] = true
+						out = append(out, name)
+					}
+					break
+				}
+			}
+		}
+	}
+	return out
 }

@@ -715,10 +715,12 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 }
 
 // printTakeovers speaks of the clusters whose release is new to kronform-gen while flux bootstrap's files say the
-// cluster is live: pods run there, so a CNI does, and on a Talos cluster set up for Cilium that is a Cilium installed
-// another way (helm install, or a HelmRelease of the user's). The transition checks and restart notes know only the
-// releases kronform-gen wrote, and take this one for a first install; helm-controller instead upgrades the release
-// already installed under the same name to the spec's values, which the agents read only when they restart.
+// cluster is live: Flux's pods run there, so a CNI does, most likely a Cilium installed another way (helm install, or
+// a HelmRelease of the user's), though the tree cannot tell which. The transition checks and restart notes know only
+// the releases kronform-gen wrote, and take this one for a first install; helm-controller instead upgrades a release
+// found under the same name (one it did not install: "release not managed by controller") to the spec's values,
+// resetting the rest (upgrade.preserveValues is not set), which the agents read only when they restart. Under
+// another name, or with another CNI, it installs a second one beside it.
 func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.Kustomization) {
 	for _, t := range steps {
 		c := m.Clusters[t.cluster]
@@ -728,13 +730,14 @@ func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.K
 		if _, ok := preview.Bootstrap(path.Base(c.Flux.Path), boot); !ok {
 			continue
 		}
-		fmt.Fprintf(a.stderr, "note: cluster %s: %s is bootstrapped (a live cluster) and Flux applies no Cilium HelmRelease of "+
-			"kronform-gen's there yet, so the Cilium that runs was installed another way: under the same release name "+
-			"(%s/cilium), helm-controller upgrades it to the spec's values, and drops every value the spec does not set. "+
-			"Compare them first (helm -n %s get values cilium; kronform-gen diff --ref shows a HelmRelease of yours "+
+		fmt.Fprintf(a.stderr, "note: cluster %s: %s is bootstrapped (Flux runs there, so a CNI does) and Flux applies no Cilium "+
+			"HelmRelease of kronform-gen's there yet: a Cilium installed another way under the same release name "+
+			"(%s/cilium; helm -n %s list shows it) is upgraded by helm-controller to the spec's values, which drops every "+
+			"value the spec does not set, while under another name, or beside another CNI, a second one is installed. "+
+			"Compare the values first (helm -n %s get values cilium; kronform-gen diff --ref shows a HelmRelease of yours "+
 			"changing); the agents read new values only when they start, so once Flux has applied this, restart them: "+
 			"kubectl -n %s rollout restart daemonset/cilium\n", c.Name, c.Flux.Path, c.Cilium.Namespace, c.Cilium.Namespace,
-			c.Cilium.Namespace)
+			c.Cilium.Namespace, c.Cilium.Namespace)
 	}
 }
 

@@ -6,9 +6,10 @@ import (
 )
 
 // Shared is one object that two or more Kustomizations of a cluster apply. Flux does not refuse it: each
-// Kustomization applies its own copy in turn (each undoing the other's fields), each lists the object in its
-// inventory, and the one that stops building it prunes it, whatever the other still applies. A HelmRelease so pruned
-// uninstalls its release.
+// Kustomization applies its own copy in turn (each undoing the other's fields, its owner labels
+// kustomize.toolkit.fluxcd.io/name and /namespace included), each lists the object in its inventory, and the one that
+// stops building it prunes it if its labels are on the object then (it applied it last), whatever the other still
+// applies. A HelmRelease so pruned uninstalls its release.
 type Shared struct {
 	Cluster string
 	// Group is the object's API group ("" for the core group), which with Kind, Namespace and Name is its identity in
