@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/tree"
 )
 
@@ -111,8 +112,10 @@ func (a *app) namedElsewhere(t *tree.Tree) bool {
 	}
 	fsys := tree.Files(a.outDir)
 	for _, p := range paths {
-		// kronform-gen's own bookkeeping names its files, not objects.
-		if _, ours := t.File(p); ours || !preview.ManifestName(p) || strings.HasPrefix(p, tree.StateDir+"/") {
+		// kronform-gen's own bookkeeping names its files, not objects; flux bootstrap writes (and rewrites) Flux's own
+		// components alone into gotk-components.yaml, most of what a bootstrapped fleet's tree holds.
+		if _, ours := t.File(p); ours || !preview.ManifestName(p) || strings.HasPrefix(p, tree.StateDir+"/") ||
+			strings.HasSuffix("/"+p, "/"+render.BootstrapDir+"/gotk-components.yaml") {
 			continue
 		}
 		b, err := fs.ReadFile(fsys, p)
