@@ -126,36 +126,44 @@ spec: {interval: 1m0s, ref: %s, url: ssh://git@github.com/acme/fleet}
 	}
 }
 
-// A removal that suspend: true (or prune: false) in flux bootstrap's Kustomization lets through is warned about while
-// the branch Flux follows does not hold that setting: kustomize-controller prunes by the settings it had before the
-// revision that empties the folder, so the hold must be live first. Once it is on the followed branch, no warning.
-func TestRemovalHeldOnlyInThisChangeIsWarned(t *testing.T) {
+// betaToRemove is a workspace in a git repository (remote origin, nothing fetched) whose tree holds the clusters
+// alpha and beta, generated, with beta bootstrapped: Flux there follows ref (a GitRepository spec.ref, in flow
+// style). bootstrap rewrites beta's gotk-sync.yaml with the fields its Kustomization's spec holds besides interval,
+// path and sourceRef.
+func betaToRemove(t *testing.T, ref string) (w *workspace, bootstrap func(fields string)) {
+	t.Helper()
 	gittest.Isolate(t)
-	w := newWorkspace(t)
+	w = newWorkspace(t)
 	gittest.Run(t, w.dir, "init", "-q", "-b", "main")
 	gittest.Run(t, w.dir, "remote", "add", "origin", "git@github.com:acme/fleet.git")
 	beta := strings.ReplaceAll(strings.SplitN(twoNodes, "  - name: alpha\n", 2)[1], "alpha", "beta")
-	both := twoNodes + "  - name: beta\n" + strings.ReplaceAll(beta, "198.51.100.", "198.51.101.")
-	w.mustGenerate(both)
+	w.mustGenerate(twoNodes + "  - name: beta\n" + strings.ReplaceAll(beta, "198.51.100.", "198.51.101."))
 	sync := filepath.Join(w.dir, "output", "clusters", "beta", "flux-system", "gotk-sync.yaml")
 	if err := os.MkdirAll(filepath.Dir(sync), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	bootstrap := func(hold string) {
+	return w, func(fields string) {
 		t.Helper()
 		if err := os.WriteFile(sync, []byte(`apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
 metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
+spec: {interval: 1m0s, ref: `+ref+`, url: ssh://git@github.com/acme/fleet}
 ---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 10m0s, path: ./clusters/beta, `+hold+`, sourceRef: {kind: GitRepository, name: flux-system}}
+spec: {interval: 10m0s, path: ./clusters/beta, `+fields+`, sourceRef: {kind: GitRepository, name: flux-system}}
 `), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// A removal that suspend: true (or prune: false) in flux bootstrap's Kustomization lets through is warned about while
+// the branch Flux follows does not hold that setting: kustomize-controller prunes by the settings it had before the
+// revision that empties the folder, so the hold must be live first. Once it is on the followed branch, no warning.
+func TestRemovalHeldOnlyInThisChangeIsWarned(t *testing.T) {
+	w, bootstrap := betaToRemove(t, "{branch: main}")
 	bootstrap("prune: true")
 	gittest.Run(t, w.dir, "add", "-A")
 	gittest.Run(t, w.dir, "commit", "-q", "-m", "alpha and beta")
@@ -188,31 +196,7 @@ spec: {interval: 10m0s, path: ./clusters/beta, `+hold+`, sourceRef: {kind: GitRe
 // Flux following a tag applies a commit when the tag moves to it: the warning about a hold not yet followed says to
 // move the tag, not to push the branch (which Flux does not read), and is quiet once the tag holds it.
 func TestRemovalHeldOnlyInThisChangeIsWarnedWithATag(t *testing.T) {
-	gittest.Isolate(t)
-	w := newWorkspace(t)
-	gittest.Run(t, w.dir, "init", "-q", "-b", "main")
-	gittest.Run(t, w.dir, "remote", "add", "origin", "git@github.com:acme/fleet.git")
-	beta := strings.ReplaceAll(strings.SplitN(twoNodes, "  - name: alpha\n", 2)[1], "alpha", "beta")
-	w.mustGenerate(twoNodes + "  - name: beta\n" + strings.ReplaceAll(beta, "198.51.100.", "198.51.101."))
-	sync := filepath.Join(w.dir, "output", "clusters", "beta", "flux-system", "gotk-sync.yaml")
-	if err := os.MkdirAll(filepath.Dir(sync), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bootstrap := func(hold string) {
-		t.Helper()
-		if err := os.WriteFile(sync, []byte(`apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m0s, ref: {tag: v1}, url: ssh://git@github.com/acme/fleet}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 10m0s, path: ./clusters/beta, `+hold+`, sourceRef: {kind: GitRepository, name: flux-system}}
-`), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w, bootstrap := betaToRemove(t, "{tag: v1}")
 	bootstrap("prune: true")
 	gittest.Run(t, w.dir, "add", "-A")
 	gittest.Run(t, w.dir, "commit", "-q", "-m", "alpha and beta")
