@@ -72,21 +72,33 @@ clusters:
 	}
 	for _, c := range cases {
 		spec := strings.NewReplacer("%ROLE%", c.role, "%EGRESS%", c.egress).Replace(doc)
-		_, warnings := Lint(load(t, spec))
-		var got []string
-		for _, w := range warnings {
-			if strings.Contains(w.String(), "cannot reach the world") {
-				got = append(got, w.String())
-			}
+		wantWarnings(t, c.name, lintWarnings(t, spec, "cannot reach the world"), c.want)
+	}
+}
+
+// lintWarnings are the warnings Lint gives for spec that hold about.
+func lintWarnings(t *testing.T, spec, about string) []string {
+	t.Helper()
+	_, warnings := Lint(load(t, spec))
+	var got []string
+	for _, w := range warnings {
+		if strings.Contains(w.String(), about) {
+			got = append(got, w.String())
 		}
-		if len(got) != len(c.want) {
-			t.Errorf("%s: got %d warnings, want %d:\n%s", c.name, len(got), len(c.want), strings.Join(got, "\n"))
-			continue
-		}
-		for i, w := range c.want {
-			if !strings.Contains(got[i], w) {
-				t.Errorf("%s: warning %d = %q, want it to hold %q", c.name, i, got[i], w)
-			}
+	}
+	return got
+}
+
+// wantWarnings reports, for case name, unless got holds one warning per want, in order, each holding its want.
+func wantWarnings(t *testing.T, name string, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: got %d warnings, want %d:\n%s", name, len(got), len(want), strings.Join(got, "\n"))
+		return
+	}
+	for i, w := range want {
+		if !strings.Contains(got[i], w) {
+			t.Errorf("%s: warning %d =\n%q\nwant it to hold\n%q", name, i, got[i], w)
 		}
 	}
 }
@@ -158,22 +170,7 @@ clusters:
 			api = "{host: " + host + "}"
 		}
 		spec := strings.NewReplacer("{host: %HOST%}", api, "%ROLE%", c.role, "%CILIUM%", c.cilium, "%EGRESS%", c.egress).Replace(doc)
-		_, warnings := Lint(load(t, spec))
-		var got []string
-		for _, w := range warnings {
-			if strings.Contains(w.String(), "Kubernetes API") {
-				got = append(got, w.String())
-			}
-		}
-		if len(got) != len(c.want) {
-			t.Errorf("%s: got %d warnings, want %d:\n%s", c.name, len(got), len(c.want), strings.Join(got, "\n"))
-			continue
-		}
-		for i, w := range c.want {
-			if !strings.Contains(got[i], w) {
-				t.Errorf("%s: warning %d =\n%q\nwant it to hold\n%q", c.name, i, got[i], w)
-			}
-		}
+		wantWarnings(t, c.name, lintWarnings(t, spec, "Kubernetes API"), c.want)
 	}
 }
 
@@ -202,13 +199,7 @@ clusters:
 		"198.51.100.11": "",
 		"198.51.100.12": "test.yaml:12:9: clusters[0].hostPolicies[0]: Cilium's agent on w1 cannot reach the Kubernetes API at 198.51.100.12:6443 (cp1) (cilium.k8sService): once out selects it for egress, Cilium drops the agent's connections to 198.51.100.12:6443 (cp1); the agent loses the API and with it the policies (add an egress rule {entities: [remote-node], ports: [6443/tcp]})",
 	} {
-		_, warnings := Lint(load(t, strings.Replace(doc, "%HOST%", host, 1)))
-		var got []string
-		for _, w := range warnings {
-			if strings.Contains(w.String(), "Kubernetes API") {
-				got = append(got, w.String())
-			}
-		}
+		got := lintWarnings(t, strings.Replace(doc, "%HOST%", host, 1), "Kubernetes API")
 		if strings.Join(got, "\n") != want {
 			t.Errorf("apiServer %s: got\n%s\nwant\n%s", host, strings.Join(got, "\n"), want)
 		}
