@@ -37,8 +37,9 @@ type Files interface {
 // generated Kustomizations depend on none of the user's, so until then the generated one fails (on a new cluster, its
 // first reconciles, retried every flux.retryInterval); and when the creator depends on the generated one (directly or
 // through others), never, on a cluster without the namespace: each waits for the other. The warning says which.
-// Dependencies are read from the Kustomizations in the tree (the generated ones as they stand on disk). The tree itself creates none: a Namespace in a
-// generated folder would be pruned, with all it holds, once the spec no longer needed it. These are warnings:
+// Dependencies are read from the Kustomizations in the tree (the generated ones as they stand on disk). The tree
+// itself creates none: a Namespace in a generated folder would be pruned, with all it holds, once the spec no longer
+// needed it. These are warnings:
 // something outside the repository may create the namespace (kubectl, another source). tree is the tree on disk
 // (nil: none), read only when a namespace is not known otherwise. Only the clusters that loaded whole are looked at
 // (see spec.Model.Sound).
@@ -322,8 +323,9 @@ func chainText(appliers []applier, chain []string) string {
 	return strings.Join(parts, " -> ")
 }
 
-// dependency is the chain of dependsOn (or declaring Kustomizations, see waitsFor) by which the Kustomization from waits for to (from first, to last), among the
-// appliers (a dependency that is not one of them ends a chain); nil when it does not.
+// dependency is the chain of dependsOn (or declaring Kustomizations, see waitsFor) by which the Kustomization from
+// waits for to (from first, to last), among the appliers (a dependency that is not one of them ends a chain); nil
+// when it does not.
 func dependency(appliers []applier, from, to string) []string {
 	deps := map[string][]string{}
 	for _, a := range appliers {
