@@ -90,6 +90,8 @@ value into a Secret, values sops left unencrypted in an encrypted source include
 only if kustomize could read it (a .yaml, .yml or .json name, or a kustomization naming it).
 
 Every generated object on disk is also validated against the CRD schemas (see validate; your own files are not).
+An object kronform-gen generates that another Flux Kustomization of the cluster applies too (your own Cilium
+HelmRelease, say) draws a warning, as in generate and build; it does not fail check.
 
 With a key, a changed secret file names its Secret and the keys whose values the sources change ("# Secret
 kube-system/hcloud: values changed (masked): stringData.token"), never the values.
@@ -219,6 +221,9 @@ func (a *app) runCheck(output string) error {
 		findingsTo = a.stderr
 	}
 	printFindings(findingsTo, tc.invalid, a.outDir)
+	// An object of kronform-gen's that another Kustomization applies too is no drift, but the pull request that
+	// commits both copies is where to hear of it (generate said so when it wrote them).
+	a.warnShared(t)
 	invalid := len(tc.invalid)
 	rep.InvalidObjects = invalid
 	rep.InSync = len(rep.Files) == 0 && len(rep.PlaintextSecrets) == 0 && len(stuck) == 0 && invalid == 0

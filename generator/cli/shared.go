@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/kronform/kronform-gen/generator/preview"
@@ -102,22 +103,26 @@ func (a *app) warnShared(t *tree.Tree) {
 // kustomize does not read) holds the name of an object that kronform-gen's Kustomizations apply. Each file is read
 // and let go: the whole tree is read only when one does.
 func (a *app) namedElsewhere(t *tree.Tree) bool {
-	names := appliedNames(t)
-	if len(names) == 0 {
-		return false
-	}
 	paths, err := tree.Entries(a.outDir, []string{"."})
 	if err != nil {
 		return true
 	}
+	// kronform-gen's own bookkeeping names its files, not objects; flux bootstrap writes (and rewrites) Flux's own
+	// components alone into gotk-components.yaml, most of what a bootstrapped fleet's tree holds.
+	paths = slices.DeleteFunc(paths, func(p string) bool {
+		_, ours := t.File(p)
+		return ours || !preview.ManifestName(p) || strings.HasPrefix(p, tree.StateDir+"/") ||
+			strings.HasSuffix("/"+p, "/"+render.BootstrapDir+"/gotk-components.yaml")
+	})
+	if len(paths) == 0 {
+		return false // a tree of kronform-gen's files alone: its own files are not read for names
+	}
+	names := appliedNames(t)
+	if len(names) == 0 {
+		return false
+	}
 	fsys := tree.Files(a.outDir)
 	for _, p := range paths {
-		// kronform-gen's own bookkeeping names its files, not objects; flux bootstrap writes (and rewrites) Flux's own
-		// components alone into gotk-components.yaml, most of what a bootstrapped fleet's tree holds.
-		if _, ours := t.File(p); ours || !preview.ManifestName(p) || strings.HasPrefix(p, tree.StateDir+"/") ||
-			strings.HasSuffix("/"+p, "/"+render.BootstrapDir+"/gotk-components.yaml") {
-			continue
-		}
 		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			continue
