@@ -94,8 +94,8 @@ Every generated object on disk is also validated against the CRD schemas (see va
 With a key, a changed secret file names its Secret and the keys whose values the sources change ("# Secret
 kube-system/hcloud: values changed (masked): stringData.token"), never the values.
 
---output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "foreign", "diff",
-"secret", "secretKeysChanged"}],
+--output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "foreign",
+"executable", "diff", "secret", "secretKeysChanged"}],
 "plaintextSecrets": [{"path", "document", "namespace", "name", "keys"}], "secrets": [{"path", "secret", "kind",
 "detail"}], "invalidObjects"} (the invalid objects are listed on stderr). A check that fails before its report (a bad
 spec, exit 2) prints {"error", "problems": [{"file", "line", "column", "path", "message", "hint"}]} instead.
