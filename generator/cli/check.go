@@ -78,7 +78,7 @@ It reports, with a unified diff from disk to generated (Secret values masked as 
   extra     a file kronform-gen generated that the spec no longer makes; when its contents are not what
             kronform-gen wrote (no DO NOT EDIT header), generate will not delete it: move it away or delete it
   changed   a generated file whose contents differ; "(edited by hand)" when it is not what kronform-gen last wrote;
-            "(executable)" when it is executable on disk (git records the bit; generated files are 0644)
+            "(executable: ...)" when it is executable on disk (git records the bit; generated files are 0644)
   stray     a file kronform-gen did not generate inside a folder it generates whole (Flux would not apply it,
             or would apply it unexpectedly); delete or move it
   leftover  a file with kronform-gen's DO NOT EDIT header that this spec does not generate and the record does
