@@ -78,7 +78,7 @@ It reports, with a unified diff from disk to generated (Secret values masked as 
   extra     a file kronform-gen generated that the spec no longer makes; when its contents are not what
             kronform-gen wrote (no DO NOT EDIT header), generate will not delete it: move it away or delete it
   changed   a generated file whose contents differ; "(edited by hand)" when it is not what kronform-gen last wrote;
-            "(executable)" when it is executable on disk (git records the bit; generated files are 0644)
+            "(executable: ...)" when it is executable on disk (git records the bit; generated files are 0644)
   stray     a file kronform-gen did not generate inside a folder it generates whole (Flux would not apply it,
             or would apply it unexpectedly); delete or move it
   leftover  a file with kronform-gen's DO NOT EDIT header that this spec does not generate and the record does
@@ -96,8 +96,8 @@ HelmRelease, say) draws a warning, as in generate and build; it does not fail ch
 With a key, a changed secret file names its Secret and the keys whose values the sources change ("# Secret
 kube-system/hcloud: values changed (masked): stringData.token"), never the values.
 
---output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "foreign", "diff",
-"secret", "secretKeysChanged"}],
+--output json prints {"inSync", "spec", "out", "files": [{"path", "change", "handEdited", "notAFile", "foreign",
+"executable", "diff", "secret", "secretKeysChanged"}],
 "plaintextSecrets": [{"path", "document", "namespace", "name", "keys"}], "secrets": [{"path", "secret", "kind",
 "detail"}], "invalidObjects"} (the invalid objects are listed on stderr). A check that fails before its report (a bad
 spec, exit 2) prints {"error", "problems": [{"file", "line", "column", "path", "message", "hint"}]} instead.
