@@ -14,10 +14,10 @@ import (
 	"github.com/kronform/kronform-gen/internal/gittest"
 )
 
-// Every cluster folder of a bootstrapped fleet holds the same gotk-components.yaml, hundreds of kB of CRDs that name
-// the GitRepository kind; finding each cluster's GitRepository parsed it every time, most of a no-op generate of
-// 1000 such clusters. The same contents are parsed once: each further cluster costs about the bytes read.
-func TestBootstrapSourceParsesTheSameComponentsOnce(t *testing.T) {
+// fakeComponents stands for flux bootstrap's gotk-components.yaml: Flux's CRDs (three of them, about 140 kB), which
+// name the GitRepository and Kustomization kinds as the real file does.
+func fakeComponents(t *testing.T) *bytes.Buffer {
+	t.Helper()
 	var components bytes.Buffer
 	for _, f := range []string{"source.toolkit.fluxcd.io_gitrepositories.yaml", "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
 		"helm.toolkit.fluxcd.io_helmreleases.yaml"} {
@@ -28,6 +28,14 @@ func TestBootstrapSourceParsesTheSameComponentsOnce(t *testing.T) {
 		components.Write(b)
 		components.WriteString("\n---\n")
 	}
+	return &components
+}
+
+// Every cluster folder of a bootstrapped fleet holds the same gotk-components.yaml, hundreds of kB of CRDs that name
+// the GitRepository kind; finding each cluster's GitRepository parsed it every time, most of a no-op generate of
+// 1000 such clusters. The same contents are parsed once: each further cluster costs about the bytes read.
+func TestBootstrapSourceParsesTheSameComponentsOnce(t *testing.T) {
+	components := fakeComponents(t)
 	out := t.TempDir()
 	a := &app{outDir: out}
 	const n = 12

@@ -23,16 +23,7 @@ func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
 	// test, which the git remotes of the tests after it need.
 	t.Setenv("GIT_ALLOW_PROTOCOL", os.Getenv("GIT_ALLOW_PROTOCOL"))
 	t.Setenv("GIT_TERMINAL_PROMPT", os.Getenv("GIT_TERMINAL_PROMPT"))
-	var components bytes.Buffer
-	for _, f := range []string{"source.toolkit.fluxcd.io_gitrepositories.yaml", "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
-		"helm.toolkit.fluxcd.io_helmreleases.yaml"} {
-		b, err := os.ReadFile(filepath.Join("..", "validate", "crds", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		components.Write(b)
-		components.WriteString("\n---\n")
-	}
+	components := fakeComponents(t)
 	release := func(interval string) string {
 		return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: cilium\n  namespace: kube-system\n" +
 			"spec:\n  interval: " + interval + "\n  chart:\n    spec:\n      chart: cilium\n      sourceRef:\n        kind: HelmRepository\n        name: cilium\n"
