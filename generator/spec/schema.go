@@ -26,6 +26,9 @@ func JSONSchema() ([]byte, error) {
 	s.ID = SchemaID
 	s.Title = "kronform-gen cluster spec"
 	fleetFlux(s)
+	if rp, ok := s.Properties.Get("repositoryPath"); ok {
+		rp.Pattern = noUnseenPattern // as flux.path: a folder whose name no listing shows
+	}
 	nullable(s)
 	for _, d := range s.Definitions {
 		nullable(d)

@@ -194,6 +194,7 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: null\n", ok, ""},
 		{"kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: ''\n", bad, ""},
 		{"kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: ../output\n", bad, "a path's form is the loader's to judge"},
+		{"kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: \"out\\u200Bput\"\n", bad, ""},
 		{"addresses: [192.0.2.10]", "addresses: null", ok, ""},
 		{"labels: {zone: a}", "labels: null", ok, ""},
 		{"labels: {zone: a}", "labels: {zone: null}", ok, ""},

@@ -427,7 +427,10 @@ func (v *validator) repositoryPath() string {
 		return ""
 	}
 	clean := path.Clean(rp)
+	r, kind := unseenRune(rp)
 	switch first, _, _ := strings.Cut(clean, "/"); {
+	case kind != "":
+		v.fail(p, "write the path without it", "path %q holds %U, a %s character, which no listing shows", rp, r, kind)
 	case path.IsAbs(rp) || clean == ".." || strings.HasPrefix(clean, "../"):
 		v.fail(p, "the folder that holds the tree, from the repository's root, such as output", "path %q leaves the repository", rp)
 	case clean == ".":

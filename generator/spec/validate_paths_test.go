@@ -83,6 +83,9 @@ func TestRepositoryPath(t *testing.T) {
 		{"output/", `fw.yaml:3:17: repositoryPath: path "output/" is not in clean form (write output)`},
 		{"fleet//output", `repositoryPath: path "fleet//output" is not in clean form (write fleet/output)`},
 		{".git/output", `repositoryPath: path ".git/output" is inside .git, which Flux never reads`},
+		// A folder named with a control or format character looks like another in every listing, as in flux.path.
+		{`"out\u200Bput"`, `fw.yaml:3:17: repositoryPath: path "out\u200bput" holds U+200B, a format character, which no listing shows (write the path without it)`},
+		{`"fleet/\x7Foutput"`, `repositoryPath: path "fleet/\x7foutput" holds U+007F, a control character, which no listing shows`},
 	} {
 		spec := strings.Replace(firewallBase, "kind: ClusterSpec\n", "kind: ClusterSpec\nrepositoryPath: "+c.path+"\n", 1)
 		_, err := Load("fw.yaml", []byte(spec), Options{})
