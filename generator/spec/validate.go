@@ -609,6 +609,9 @@ func (v *validator) cilium(p string, c *Cluster) {
 	cl := &c.Cilium
 	if cl.Version == "" {
 		v.fail(p+".version", "for example 1.16.5 or ~1.16.0", "a chart version is required")
+	} else if t := strings.TrimSpace(cl.Version); t != cl.Version {
+		// semver trims them, and resolves; the HelmRelease would carry them as written.
+		v.fail(p+".version", fmt.Sprintf("write %q", t), "%q has spaces around it, which the HelmRelease would carry", cl.Version)
 	} else if _, err := ResolveCiliumVersion(cl.Version); err != nil {
 		v.fail(p+".version", "", "%v", err)
 	}

@@ -65,3 +65,16 @@ func TestRawValuesSayOnlyWhatIsModelled(t *testing.T) {
 		})
 	}
 }
+
+// A chart version with spaces around it resolves (semver trims them), but the HelmRelease would carry them as
+// written: said, with the version to write.
+func TestCiliumVersionWithSpacesAround(t *testing.T) {
+	for _, version := range []string{`" 1.16.5"`, `"1.16.5 "`, `"~1.16.0\t"`} {
+		base := strings.Replace(firewallBase, "cilium: {version: 1.16.5}", "cilium: {version: "+version+"}", 1)
+		_, err := Load("fw.yaml", []byte(base), Options{})
+		want := `clusters[0].cilium.version: ` + version + ` has spaces around it, which the HelmRelease would carry (write "`
+		if err == nil || !strings.Contains(err.Error(), "fw.yaml:8:23: "+want) {
+			t.Errorf("version %s: %v\nwant %q", version, err, want)
+		}
+	}
+}
