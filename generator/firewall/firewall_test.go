@@ -703,13 +703,10 @@ clusters:
 	})
 }
 
-// Cilium's tunnels get no replies: each node sends its VXLAN (or Geneve) packets to the other's tunnel port from a
-// port of its own, and WireGuard from 51871 to 51871, so the packets back are the other node's flow to the same port,
-// which the built-in checks of the other direction judge. A template that accepts the tunnel ports from the nodes
-// and discards the rest carries both; a check of a reply to an ephemeral port would refuse it for nothing. Other
-// UDP flows keep their reply check, and a reply no rule accepts says so rather than "rule 0".
-func TestTunnelsHaveNoReplies(t *testing.T) {
-	m := load(t, `
+// twoControlPlanes is a cluster of two control planes, n1 and n2, whose policy cp is the talos-control-plane preset:
+// cilium is the value of its cilium field, and rest what follows cp (more policies, hetzner).
+func twoControlPlanes(cilium, rest string) string {
+	return `
 apiVersion: kronform.dev/v1alpha1
 kind: ClusterSpec
 clusters:
@@ -718,10 +715,19 @@ clusters:
     nodes:
       - {name: n1, addresses: [198.51.100.11], roles: [control-plane]}
       - {name: n2, addresses: [198.51.100.12], roles: [control-plane]}
-    cilium: {version: 1.16.5, encryption: wireguard}
+    cilium: ` + cilium + `
     hostPolicies:
       - {name: cp, preset: talos-control-plane}
-      - {name: app, nodes: {}, ingress: [{entities: [remote-node], ports: [9999/udp]}]}
+` + rest
+}
+
+// Cilium's tunnels get no replies: each node sends its VXLAN (or Geneve) packets to the other's tunnel port from a
+// port of its own, and WireGuard from 51871 to 51871, so the packets back are the other node's flow to the same port,
+// which the built-in checks of the other direction judge. A template that accepts the tunnel ports from the nodes
+// and discards the rest carries both; a check of a reply to an ephemeral port would refuse it for nothing. Other
+// UDP flows keep their reply check, and a reply no rule accepts says so rather than "rule 0".
+func TestTunnelsHaveNoReplies(t *testing.T) {
+	m := load(t, twoControlPlanes("{version: 1.16.5, encryption: wireguard}", `      - {name: app, nodes: {}, ingress: [{entities: [remote-node], ports: [9999/udp]}]}
     hetzner:
       adminSources: [89.23.224.44/32]
       rules:
@@ -733,7 +739,7 @@ clusters:
         - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}
         - {name: dns replies, ipVersion: ipv4, protocol: udp, srcPort: "53", dstPort: 32768-65535, action: accept}
         - {name: ntp replies, ipVersion: ipv4, protocol: udp, srcPort: "123", dstPort: 32768-65535, action: accept}
-`)
+`))
 	runFlows(t, m, []flowCase{
 		{"n2", "n1", "8472/udp", "allowed", 3, "cp ingress[6]", "allowed"},
 		{"n2", "n1", "51871/udp", "allowed", 4, "cp ingress[7]", "allowed"},
@@ -752,19 +758,7 @@ clusters:
 // 51871. A template that accepts the tunnel only from the ephemeral ports passes VXLAN whole and cuts Geneve's flows
 // from low ports: the check must hold for every source port the tunnel may use, not for 32768 alone.
 func TestTunnelSourcePorts(t *testing.T) {
-	doc := `
-apiVersion: kronform.dev/v1alpha1
-kind: ClusterSpec
-clusters:
-  - name: two
-    apiServer: {host: api.example.com}
-    nodes:
-      - {name: n1, addresses: [198.51.100.11], roles: [control-plane]}
-      - {name: n2, addresses: [198.51.100.12], roles: [control-plane]}
-    cilium: {version: 1.16.5, values: {tunnelProtocol: %PROTO%, tunnelPort: 8472}}
-    hostPolicies:
-      - {name: cp, preset: talos-control-plane}
-    hetzner:
+	doc := twoControlPlanes("{version: 1.16.5, values: {tunnelProtocol: %PROTO%, tunnelPort: 8472}}", `    hetzner:
       adminSources: [89.23.224.44/32]
       rules:
         - {name: admin, ipVersion: ipv4, srcIP: 89.23.224.44/32, action: accept}
@@ -772,7 +766,7 @@ clusters:
         - {name: tunnel, ipVersion: ipv4, srcIP: 198.51.100.0/24, protocol: udp, srcPort: 32768-65535, dstPort: "8472", action: accept}
         - {name: replies, ipVersion: ipv4, protocol: tcp, dstPort: 32768-65535, tcpFlags: ack, action: accept}
         - {name: udp replies, ipVersion: ipv4, protocol: udp, dstPort: 32768-65535, action: accept}
-`
+`)
 	runFlows(t, load(t, strings.Replace(doc, "%PROTO%", "vxlan", 1)), []flowCase{
 		{"n2", "n1", "8472/udp", "allowed", 3, "cp ingress[6]", "allowed"},
 	})
@@ -796,20 +790,8 @@ clusters:
 // A pod on another node reaches the node inside Cilium's tunnels between node addresses: the trace names the tunnels
 // the cluster runs (Geneve on its port, WireGuard), not VXLAN 8472/udp whatever the values say.
 func TestPodTraceNamesTheTunnels(t *testing.T) {
-	m := load(t, `
-apiVersion: kronform.dev/v1alpha1
-kind: ClusterSpec
-clusters:
-  - name: two
-    apiServer: {host: api.example.com}
-    nodes:
-      - {name: n1, addresses: [198.51.100.11], roles: [control-plane]}
-      - {name: n2, addresses: [198.51.100.12], roles: [control-plane]}
-    cilium: {version: 1.16.5, encryption: wireguard, values: {tunnelProtocol: geneve}}
-    hostPolicies:
-      - {name: cp, preset: talos-control-plane}
-    hetzner: {adminSources: [89.23.224.44/32]}
-`)
+	m := load(t, twoControlPlanes("{version: 1.16.5, encryption: wireguard, values: {tunnelProtocol: geneve}}", `    hetzner: {adminSources: [89.23.224.44/32]}
+`))
 	traces, err := NewSimulator(m.Clusters[0]).Evaluate(spec.Assertion{From: "pod:k8s-app=hubble-relay", To: "n1", Port: "4244/tcp"})
 	if err != nil {
 		t.Fatal(err)
