@@ -223,7 +223,7 @@ func (a *app) runCheck(output string) error {
 	printFindings(findingsTo, tc.invalid, a.outDir)
 	// An object of kronform-gen's that another Kustomization applies too is no drift, but the pull request that
 	// commits both copies is where to hear of it (generate said so when it wrote them).
-	a.warnShared(t)
+	a.warnShared(t, disk.d.Entries(), disk.d)
 	invalid := len(tc.invalid)
 	rep.InvalidObjects = invalid
 	rep.InSync = len(rep.Files) == 0 && len(rep.PlaintextSecrets) == 0 && len(stuck) == 0 && invalid == 0

@@ -177,7 +177,8 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 			a.noteHetzner(res, t, formerForms, sameLive)
 			// generate leaves files it did not write alone, but check fails on those in a folder it generates whole,
 			// and on files that look generated anywhere.
-			if entries, err := tree.Entries(a.outDir, []string{"."}); err == nil {
+			entries, err := tree.Entries(a.outDir, []string{"."})
+			if err == nil {
 				strays, leftovers := unownedFiles(entries, ownedOn(tree.Files(a.outDir)), t, func(string) bool { return false })
 				for _, p := range strays {
 					fmt.Fprintf(a.stderr, "note: stray %s (not generated, in a folder kronform-gen generates whole: the kustomization.yaml there does not list it, so Flux does not apply it, and check fails on it; delete or move it)\n", p)
@@ -187,7 +188,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 				}
 				a.warnPlaintext(entries, t)
 			}
-			a.warnShared(t)
+			a.warnShared(t, entries, nil)
 			a.printRestartNotes(m, steps)
 			a.printTakeovers(m, steps, boot)
 			a.printMinorSkips(m, steps)

@@ -42,14 +42,29 @@ func (a *app) printShared(shared []preview.Shared) {
 // a file that is not kronform-gen's names one of the objects its Kustomizations apply: an object of another
 // Kustomization is one of them only if it bears the name, and kustomize writes a name only from what a file holds
 // (a name made up of a namePrefix and the rest of it, or substituted by postBuild, goes unseen).
-func (a *app) warnShared(t *tree.Tree) {
-	if !a.namedElsewhere(t) {
+//
+// entries are the tree's entries on disk as the caller listed them (nil: listed here), and disk the tree as the
+// caller read it (nil: read here, when a build is needed): generate has walked the tree after its write, and check
+// has read it whole.
+func (a *app) warnShared(t *tree.Tree, entries []string, disk *tree.Disk) {
+	fsys := tree.Files(a.outDir)
+	read := func(p string) ([]byte, error) {
+		if disk != nil {
+			if b, ok := disk.File(p); ok {
+				return b, nil
+			}
+		}
+		return fs.ReadFile(fsys, p)
+	}
+	if !a.namedElsewhere(t, entries, read) {
 		return
 	}
 	// A large file no kustomize reads (a disk image beside the tree at a repository's root) is not read whole.
-	disk, err := tree.ReadDisk(a.outDir)
-	if err != nil {
-		return
+	if disk == nil {
+		var err error
+		if disk, err = tree.ReadDisk(a.outDir); err != nil {
+			return
+		}
 	}
 	files := map[string][]byte{}
 	for _, p := range disk.Paths() {
@@ -101,12 +116,16 @@ func (a *app) warnShared(t *tree.Tree) {
 
 // namedElsewhere says whether a file of the folder --out names that kronform-gen did not write (nor a large one
 // kustomize does not read) holds the name of an object that kronform-gen's Kustomizations apply. Each file is read
-// and let go: the whole tree is read only when one does.
-func (a *app) namedElsewhere(t *tree.Tree) bool {
-	paths, err := tree.Entries(a.outDir, []string{"."})
-	if err != nil {
-		return true
+// and let go: the whole tree is read only when one does. paths are the tree's entries (nil: listed here); read reads
+// one.
+func (a *app) namedElsewhere(t *tree.Tree, paths []string, read func(p string) ([]byte, error)) bool {
+	if paths == nil {
+		var err error
+		if paths, err = tree.Entries(a.outDir, []string{"."}); err != nil {
+			return true
+		}
 	}
+	paths = slices.Clone(paths) // the caller's, which DeleteFunc would reorder
 	// kronform-gen's own bookkeeping names its files, not objects; flux bootstrap writes (and rewrites) Flux's own
 	// components alone into gotk-components.yaml, most of what a bootstrapped fleet's tree holds.
 	paths = slices.DeleteFunc(paths, func(p string) bool {
@@ -121,9 +140,8 @@ func (a *app) namedElsewhere(t *tree.Tree) bool {
 	if len(names) == 0 {
 		return false
 	}
-	fsys := tree.Files(a.outDir)
 	for _, p := range paths {
-		b, err := fs.ReadFile(fsys, p)
+		b, err := read(p)
 		if err != nil {
 			continue
 		}

@@ -78,7 +78,7 @@ spec: {interval: 10m0s, path: ./clusters/`+c+`, prune: true, sourceRef: {kind: G
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		a.warnShared(gen)
+		a.warnShared(gen, nil, nil)
 		runtime.ReadMemStats(&after)
 		return after.TotalAlloc - before.TotalAlloc, stderr.String()
 	}
