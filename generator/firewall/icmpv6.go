@@ -84,32 +84,18 @@ func solicitationsOf(version string) [2]bool {
 		return r.([2]bool)
 	}
 	out := [2]bool{true, true}
-	if _, err := spec.ResolveCiliumVersion(version); err == nil {
-		var admitted func(*semver.Version) bool
-		if exact, err := semver.StrictNewVersion(version); err == nil {
-			admitted = exact.Equal
-		} else if c, err := semver.NewConstraint(version); err == nil {
-			admitted = c.Check
-		}
-		if admitted != nil {
-			out = [2]bool{}
-			for minor := uint64(0); minor <= 60; minor++ {
-				for patch := uint64(0); patch <= 60; patch++ {
-					v := semver.New(1, minor, patch, "", "")
-					if !admitted(v) {
-						continue
-					}
-					out[0] = out[0] || solicitationsReachPolicies(false, v)
-					out[1] = out[1] || solicitationsReachPolicies(true, v)
-				}
-			}
+	if admitted := spec.CiliumAdmitted(version); admitted != nil {
+		out = [2]bool{}
+		for _, v := range admitted {
+			out[0] = out[0] || solicitationsReachPolicies(false, v)
+			out[1] = out[1] || solicitationsReachPolicies(true, v)
 		}
 	}
 	solicitationsCache.Store(version, out)
 	return out
 }
 
-// solicitationsCache remembers each version string's answer: probing a range costs a few thousand constraint checks.
+// solicitationsCache remembers each version string's answer: a wide range admits a few thousand releases.
 var solicitationsCache sync.Map
 
 // neighbourDiscoveryType says whether an ICMPv6 type is part of neighbour or router discovery (133-137), which a flow

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -75,24 +76,41 @@ func CiliumInstalledMinor(v string) (*semver.Version, error) {
 	return NewestCiliumMinor, nil
 }
 
-// resolve is resolveCiliumVersion, remembered.
-func resolve(v string) resolution {
-	if r, ok := resolved.Load(v); ok {
-		return r.(resolution)
+// CiliumAdmitted returns the 1.x releases a version or range admits that kronform-gen can name: an exact version
+// itself; for a range, those on the grid it is probed on (minors and patches 0-60) and those it names (see
+// namedVersions), ascending. nil when the version does not resolve.
+func CiliumAdmitted(v string) []*semver.Version {
+	res := resolve(v)
+	if res.err != nil {
+		return nil
 	}
-	var res resolution
-	res.version, res.highest, res.beyond, res.err = resolveCiliumVersion(v)
-	resolved.Store(v, res)
-	return res
+	return res.admitted
 }
 
-// resolved remembers each version string's answer: a fleet names the same few versions many times, and probing a
-// range costs a few thousand constraint checks.
+// resolve is resolveCiliumVersion, remembered. Callers on every core ask for the same few versions at once, so each
+// is probed by the first and waited for by the rest.
+func resolve(v string) resolution {
+	e, _ := resolved.LoadOrStore(v, &resolving{})
+	r := e.(*resolving)
+	r.once.Do(func() {
+		r.res.version, r.res.highest, r.res.beyond, r.res.admitted, r.res.err = resolveCiliumVersion(v)
+	})
+	return r.res
+}
+
+// resolved remembers each version string's answer (a *resolving): a fleet names the same few versions many times,
+// and probing a range costs a few thousand constraint checks.
 var resolved sync.Map
+
+type resolving struct {
+	once sync.Once
+	res  resolution
+}
 
 type resolution struct {
 	version, beyond *semver.Version // beyond: see CiliumBeyondChecked
 	highest         *semver.Version // the newest 1.x release admitted
+	admitted        []*semver.Version
 	err             error
 }
 
@@ -102,21 +120,21 @@ func beyondChecked(major, minor uint64) bool {
 	return major > NewestCiliumMinor.Major() || (major == NewestCiliumMinor.Major() && minor > NewestCiliumMinor.Minor())
 }
 
-// resolveCiliumVersion is ResolveCiliumVersion, with the newest 1.x release admitted and the first admitted release
-// beyond NewestCiliumMinor (nil: none).
-func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, err error) {
+// resolveCiliumVersion is ResolveCiliumVersion, with the newest 1.x release admitted, the first admitted release
+// beyond NewestCiliumMinor (nil: none) and what CiliumAdmitted returns.
+func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, admitted []*semver.Version, err error) {
 	if exact, err := semver.StrictNewVersion(v); err == nil {
 		if exact.LessThan(MinCiliumVersion) {
-			return nil, nil, nil, fmt.Errorf("Cilium %s is older than %s, the oldest chart kronform-gen writes values for", v, MinCiliumVersion)
+			return nil, nil, nil, nil, fmt.Errorf("Cilium %s is older than %s, the oldest chart kronform-gen writes values for", v, MinCiliumVersion)
 		}
 		if beyondChecked(exact.Major(), exact.Minor()) {
 			beyond = exact
 		}
-		return exact, exact, beyond, nil
+		return exact, exact, beyond, []*semver.Version{exact}, nil
 	}
 	c, err := semver.NewConstraint(v)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%q is neither a version nor a semver range: %v", v, err)
+		return nil, nil, nil, nil, fmt.Errorf("%q is neither a version nor a semver range: %v", v, err)
 	}
 	// Cilium releases are 1.x.y; probing that grid finds the lowest admitted version and any break inside the range.
 	for minor := uint64(0); minor <= 60; minor++ {
@@ -132,6 +150,7 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, er
 				beyond = cand
 			}
 			highest = cand
+			admitted = append(admitted, cand)
 		}
 	}
 	// The grid holds no pre-release, and of a later major only the first and last patch of each minor (at a tenth
@@ -146,6 +165,7 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, er
 		if cand.Major() != 1 || !c.Check(cand) {
 			continue
 		}
+		admitted = append(admitted, cand)
 		if gridLowest == nil && (lowest == nil || cand.LessThan(lowest)) {
 			lowest = cand
 		}
@@ -154,7 +174,7 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, er
 		}
 	}
 	if lowest == nil {
-		return nil, nil, nil, fmt.Errorf("range %q admits no Cilium 1.x release", v)
+		return nil, nil, nil, nil, fmt.Errorf("range %q admits no Cilium 1.x release", v)
 	}
 	// A range may admit a later major too ("1.20.x || 2.x"), and Flux installs the newest release it admits.
 	for major := uint64(2); beyond == nil && major <= 9; major++ {
@@ -173,17 +193,19 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, er
 		}
 	}
 	if lowest.LessThan(MinCiliumVersion) {
-		return nil, nil, nil, fmt.Errorf("range %q admits %s, older than %s, the oldest chart kronform-gen writes values for", v, lowest, MinCiliumVersion)
+		return nil, nil, nil, nil, fmt.Errorf("range %q admits %s, older than %s, the oldest chart kronform-gen writes values for", v, lowest, MinCiliumVersion)
 	}
 	// A pre-release of a break's release is on its far side, as CiliumInstalledMinor counts it: "~1.15.0 ||
 	// 1.16.0-rc.1" installs 1.16.0-rc.1, the 1.16 chart, and would get the values of 1.15.
 	release := func(v *semver.Version) *semver.Version { return semver.New(v.Major(), v.Minor(), v.Patch(), "", "") }
 	for _, b := range CiliumValueBreaks {
 		if release(lowest).LessThan(b) && !release(highest).LessThan(b) {
-			return nil, nil, nil, fmt.Errorf("range %q spans %d.%d, where the chart's values changed; narrow it to one side (for example ~%d.%d.0)", v, b.Major(), b.Minor(), lowest.Major(), lowest.Minor())
+			return nil, nil, nil, nil, fmt.Errorf("range %q spans %d.%d, where the chart's values changed; narrow it to one side (for example ~%d.%d.0)", v, b.Major(), b.Minor(), lowest.Major(), lowest.Minor())
 		}
 	}
-	return lowest, highest, beyond, nil
+	slices.SortFunc(admitted, func(a, b *semver.Version) int { return a.Compare(b) })
+	admitted = slices.CompactFunc(admitted, func(a, b *semver.Version) bool { return a.Equal(b) })
+	return lowest, highest, beyond, admitted, nil
 }
 
 // namedVersion matches what a semver range writes as a version: 1, 1.2, 1.2.x, v1.2.3, 1.2.3-rc.1.

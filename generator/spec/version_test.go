@@ -44,3 +44,36 @@ func TestCiliumRangesReachingAPreReleaseOfABreak(t *testing.T) {
 		}
 	}
 }
+
+// CiliumAdmitted lists what a version or range admits among the releases it can name, ascending and once each, for
+// checks that judge a range by every release Flux may install.
+func TestCiliumAdmitted(t *testing.T) {
+	names := func(v string) string {
+		var out []string
+		for _, r := range CiliumAdmitted(v) {
+			out = append(out, r.String())
+		}
+		return strings.Join(out, " ")
+	}
+	for v, want := range map[string]string{
+		"1.15.6":                    "1.15.6",
+		"1.16.0-rc.1":               "1.16.0-rc.1",
+		">=1.16.3 <=1.16.5":         "1.16.3 1.16.4 1.16.5",
+		"1.14.7 - 1.14.8 || 1.15.1": "1.14.7 1.14.8 1.15.1",
+		">=1.21.0-rc.1 <1.21.0":     "1.21.0-rc.1",
+		"1.20.x || 2.3.4 - 2.3.9":   "",
+		"not a version":             "",
+	} {
+		got := names(v)
+		if v == "1.20.x || 2.3.4 - 2.3.9" {
+			// the whole 1.20 minor on the grid, then nothing of 2.x (a later major is not 1.x)
+			if !strings.HasPrefix(got, "1.20.0 1.20.1 ") || !strings.HasSuffix(got, " 1.20.60") || strings.Contains(got, "2.3") {
+				t.Errorf("%s: %s", v, got)
+			}
+			continue
+		}
+		if got != want {
+			t.Errorf("%s: admits %q, want %q", v, got, want)
+		}
+	}
+}
