@@ -233,7 +233,7 @@ func clusterAppliers(x *treeIndex, c spec.Cluster, repositoryPath string) []appl
 						src.Namespace = k.Metadata.Namespace
 					}
 					id := k.Metadata.Namespace + "/" + k.Metadata.Name
-					p, inside := treePath(k.Spec.Path, repositoryPath)
+					p, inside := spec.InTree(k.Spec.Path, repositoryPath)
 					if seen[id] {
 						continue
 					}
@@ -278,24 +278,6 @@ type fluxKustomization struct {
 		SourceRef       struct{ Kind, Name, Namespace string } `yaml:"sourceRef"`
 		DependsOn       []struct{ Name, Namespace string }     `yaml:"dependsOn"`
 	}
-}
-
-// treePath is a Kustomization's spec.path relative to the tree, as kustomize-controller resolves it from the root of
-// the repository, in which the tree lies at repositoryPath; false when it lies outside the tree.
-func treePath(p, repositoryPath string) (string, bool) {
-	c := strings.TrimLeft(path.Clean("/"+p), "/")
-	if c == "" {
-		c = "."
-	}
-	switch {
-	case repositoryPath == "":
-		return c, true
-	case c == repositoryPath:
-		return ".", true
-	case strings.HasPrefix(c, repositoryPath+"/"):
-		return c[len(repositoryPath)+1:], true
-	}
-	return "", false
 }
 
 // waitsFor lists the Kustomizations a waits for: those it depends on, and the one that declares it (it exists only

@@ -179,24 +179,11 @@ func parseKustomizations(data []byte) ([]Kustomization, error) {
 	}
 }
 
-// specPath makes spec.path relative to the tree, as kustomize-controller resolves it inside the source artifact: from
-// the repository's root (an absolute path too), where the tree lies at its repositoryPath. It may not leave the
-// repository, and a path outside the tree names nothing a build can read.
+// specPath makes spec.path relative to the tree, as kustomize-controller resolves it inside the source artifact
+// (spec.InTree); a path outside the tree names nothing a build can read.
 func (s *Source) specPath(p string) (string, error) {
-	c := strings.TrimLeft(path.Clean(p), "/")
-	if c == ".." || strings.HasPrefix(c, "../") {
-		return "", fmt.Errorf("spec.path %q leaves the repository", p)
-	}
-	if c == "" {
-		c = "."
-	}
-	switch rp := s.repositoryPath; {
-	case rp == "":
+	if c, ok := spec.InTree(p, s.repositoryPath); ok {
 		return c, nil
-	case c == rp:
-		return ".", nil
-	case strings.HasPrefix(c, rp+"/"):
-		return c[len(rp)+1:], nil
 	}
 	return "", &outsideError{p, s.repositoryPath}
 }

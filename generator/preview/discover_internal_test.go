@@ -35,3 +35,33 @@ spec: {interval: 10m, path: ./clusters/alpha, prune: true, sourceRef: {kind: Git
 		t.Errorf("the same contents again: %.0f allocations, parsed anew", allocs)
 	}
 }
+
+// A spec.path climbing above the repository's root is where kustomize-controller's securejoin puts it, the root: Flux
+// builds ../apps/alpha as apps/alpha, and build did not refuse it ("leaves the repository") while Flux applies it.
+func TestSpecPathAboveTheRootIsClampedAsFluxDoes(t *testing.T) {
+	dir := t.TempDir()
+	for p, data := range map[string]string{
+		"clusters/alpha/apps.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec: {interval: 10m, path: ../../apps/alpha, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`,
+		"apps/alpha/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n",
+	} {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, err := FromDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := src.Kustomizations()
+	if err != nil || len(ks) != 1 || ks[0].Path != "apps/alpha" || ks[0].Outside != nil {
+		t.Fatalf("Kustomizations: %+v, %v; want apps at apps/alpha", ks, err)
+	}
+}

@@ -144,3 +144,27 @@ func TestFluxPathHasNoUnseenCharacters(t *testing.T) {
 		}
 	}
 }
+
+// InTree resolves spec.path as kustomize-controller's securejoin does, from the repository's root: ".." stops at the
+// root rather than leaving the repository, and the tree may be a folder of the repository.
+func TestInTree(t *testing.T) {
+	for _, c := range []struct {
+		path, repositoryPath, want string
+		inside                     bool
+	}{
+		{"./clusters/alpha", "", "clusters/alpha", true},
+		{"", "", ".", true},
+		{"/", "", ".", true},
+		{"../apps/alpha", "", "apps/alpha", true},
+		{"/../../apps/./alpha/", "", "apps/alpha", true},
+		{"./output/clusters/alpha", "output", "clusters/alpha", true},
+		{"../output", "output", ".", true},
+		{"./clusters/alpha", "output", "", false},
+		{"./outputs/alpha", "output", "", false},
+	} {
+		got, inside := InTree(c.path, c.repositoryPath)
+		if got != c.want || inside != c.inside {
+			t.Errorf("InTree(%q, %q) = %q, %v; want %q, %v", c.path, c.repositoryPath, got, inside, c.want, c.inside)
+		}
+	}
+}
