@@ -385,6 +385,59 @@ func describeRoot(n *yaml.Node) string {
 // at yaml.v3's line, which is never past the error, and widens from there; it parses at most syntaxSearchBudget bytes
 // in all, so that a very large file is not parsed for long: then the problem names the lines the error is within.
 func yamlSyntaxProblem(file string, data []byte, err error) Problem {
+	p := locateSyntaxError(file, data, err)
+	if q, ok := unclosedQuote(file, data, p); ok {
+		return q
+	}
+	return p
+}
+
+// unclosedQuote reports an error found after a quote left open at the opening quote. YAML lets a quoted value span
+// lines, so an unclosed quote reads on, often for many lines, until another quote character closes it (an apostrophe
+// in a comment), and the parser stops only somewhere after that. The quote was open where the error's line begins
+// when that much of the file fails as a quoted value does at the end of the stream, at a quote character.
+func unclosedQuote(file string, data []byte, p Problem) (Problem, bool) {
+	if p.Pos.Line < 2 || p.Pos.Col == 0 {
+		return p, false
+	}
+	prefix := data[:lineOffset(data, p.Pos.Line, 1)]
+	err := firstSyntaxError(prefix)
+	if err == nil {
+		return p, false
+	}
+	if msg, _ := syntaxMessage(err); msg != "found unexpected end of stream" {
+		return p, false
+	}
+	open := locateSyntaxError(file, prefix, err)
+	if open.Pos.Col == 0 || open.Pos.Line >= p.Pos.Line {
+		return p, false
+	}
+	if at := lineOffset(prefix, open.Pos.Line, open.Pos.Col); at >= len(prefix) || prefix[at] != '"' && prefix[at] != '\'' {
+		return p, false
+	}
+	return Problem{File: file, Pos: open.Pos, Hint: "close it on its own line",
+		Msg: fmt.Sprintf("invalid YAML: this quote is not closed on its line, so the quoted value runs on to line %d, and YAML stops at %d:%d: %s",
+			p.Pos.Line, p.Pos.Line, p.Pos.Col, strings.TrimPrefix(p.Msg, "invalid YAML: "))}, true
+}
+
+// lineOffset is the byte offset of a 1-based line and character column of data, counted as yaml.v3 counts them
+// (a line ends with \n, \r\n or \r); len(data) past its end.
+func lineOffset(data []byte, line, col int) int {
+	i := 0
+	for l := 1; l < line && i < len(data); i++ {
+		if data[i] == '\n' || data[i] == '\r' && (i+1 == len(data) || data[i+1] != '\n') {
+			l++
+		}
+	}
+	for c := 1; c < col && i < len(data); c++ {
+		_, size := utf8.DecodeRune(data[i:])
+		i += size
+	}
+	return i
+}
+
+// locateSyntaxError is yamlSyntaxProblem without the search for an unclosed quote.
+func locateSyntaxError(file string, data []byte, err error) Problem {
 	msg, reported := syntaxMessage(err)
 	p := Problem{File: file, Msg: "invalid YAML: " + msg}
 	s := &prefixSearch{data: data, msg: msg, passes: -1, fails: len(data)}

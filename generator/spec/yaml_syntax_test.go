@@ -22,6 +22,15 @@ func TestYAMLSyntaxErrorPositions(t *testing.T) {
 			"t.yaml:6:31: invalid YAML: unknown anchor 'nop' referenced"},
 		{head + "    apiServer: {host: \"api.example.com}\n    nodes: []\n",
 			"t.yaml:5:23: invalid YAML: found unexpected end of stream"},
+		// An unclosed quote reads on across lines until a quote character closes it; the parser stops only after that,
+		// and the error is said at the quote, with where the parser stopped.
+		{head + "    apiServer: {host: api.example.com}\n    domain: \"example.com\n    nodes: []\n    # the \"exam\": a test\n    cilium: {}\n",
+			"t.yaml:6:13: invalid YAML: this quote is not closed on its line, so the quoted value runs on to line 8, and YAML stops at 8:17: mapping values are not allowed in this context (close it on its own line)"},
+		{head + "    domain: 'example.com\n    nodes: []\n    # the seed's exam\n    cilium: {}\n",
+			"t.yaml:5:13: invalid YAML: this quote is not closed on its line, so the quoted value runs on to line 7, and YAML stops at 7:16: did not find expected key (close it on its own line)"},
+		// A flow collection over several lines is no quote.
+		{head + "    nodes: [{name: n1},\n      {name: n2}}\n",
+			"t.yaml:6:16: invalid YAML: did not find expected ',' or ']'"},
 		{head + "    domain: a: b\n",
 			"t.yaml:5:14: invalid YAML: mapping values are not allowed in this context"},
 		{head + "    apiServer: {host: api.example.com\n    nodes: []\n",
