@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -137,12 +138,14 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, ad
 		return nil, nil, nil, nil, fmt.Errorf("%q is neither a version nor a semver range: %v", v, err)
 	}
 	// Cilium releases are 1.x.y; probing that grid finds the lowest admitted version and any break inside the range.
+	named := namedVersions(v)
+	probe := newReleaseProbe(c, named)
 	for minor := uint64(0); minor <= 60; minor++ {
 		for patch := uint64(0); patch <= 60; patch++ {
-			cand := semver.New(1, minor, patch, "", "")
-			if !c.Check(cand) {
+			if !probe.admits(1, minor, patch) {
 				continue
 			}
+			cand := semver.New(1, minor, patch, "", "")
 			if lowest == nil {
 				lowest = cand
 			}
@@ -159,7 +162,6 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, ad
 	// patches ("1.20.x || 2.3.4 - 2.3.9") or only pre-releases (">=1.21.0-rc.1 <1.21.0") admits one of these.
 	// The lowest is the grid's when it has one: a pre-release just below it (">=1.16.0-0") would put the range on
 	// the wrong side of a values break.
-	named := namedVersions(v)
 	gridLowest := lowest
 	for _, cand := range named {
 		if cand.Major() != 1 || !c.Check(cand) {
@@ -180,8 +182,8 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, ad
 	for major := uint64(2); beyond == nil && major <= 9; major++ {
 		for minor := uint64(0); beyond == nil && minor <= 60; minor++ {
 			for _, patch := range []uint64{0, 60} {
-				if cand := semver.New(major, minor, patch, "", ""); c.Check(cand) {
-					beyond = cand
+				if probe.admits(major, minor, patch) {
+					beyond = semver.New(major, minor, patch, "", "")
 					break
 				}
 			}
@@ -206,6 +208,60 @@ func resolveCiliumVersion(v string) (lowest, highest, beyond *semver.Version, ad
 	slices.SortFunc(admitted, func(a, b *semver.Version) int { return a.Compare(b) })
 	admitted = slices.CompactFunc(admitted, func(a, b *semver.Version) bool { return a.Equal(b) })
 	return lowest, highest, beyond, admitted, nil
+}
+
+// releaseProbe says whether a range admits a release, asking the constraint once per stretch of releases between
+// two versions the range names. Every comparison a range is made of (=, !=, <, <=, >, >=, ~, ^, x-ranges, hyphen
+// ranges) is bounded by a version it names or by the patch, minor or major release after one (namedVersions), so the
+// releases strictly between two consecutive such bounds are all admitted, or all not. The grid is thousands of
+// releases, and the constraint builds an error message for each comparison that fails.
+type releaseProbe struct {
+	c       *semver.Constraints
+	bounds  []*semver.Version // ascending, distinct
+	between map[int]bool      // what the stretch below bounds[i] gets (i == len(bounds): above the last)
+}
+
+func newReleaseProbe(c *semver.Constraints, named []*semver.Version) *releaseProbe {
+	// A wildcard alone (*, x) names no digits: it stands for 0.0.0 (">*" admits all but 0.0.0).
+	zero := semver.New(0, 0, 0, "", "")
+	next, minor, major := zero.IncPatch(), zero.IncMinor(), zero.IncMajor()
+	bounds := append(slices.Clone(named), zero, &next, &minor, &major)
+	slices.SortFunc(bounds, func(a, b *semver.Version) int { return a.Compare(b) })
+	bounds = slices.CompactFunc(bounds, func(a, b *semver.Version) bool { return a.Equal(b) })
+	return &releaseProbe{c: c, bounds: bounds, between: map[int]bool{}}
+}
+
+// admits says whether the constraint admits the release major.minor.patch. A Version is made only to ask the
+// constraint (semver.New formats its text, which is most of the cost of a grid).
+func (p *releaseProbe) admits(major, minor, patch uint64) bool {
+	i, bound := slices.BinarySearchFunc(p.bounds, [3]uint64{major, minor, patch}, compareRelease)
+	if !bound {
+		if ok, asked := p.between[i]; asked {
+			return ok
+		}
+	}
+	ok := p.c.Check(semver.New(major, minor, patch, "", ""))
+	if !bound {
+		p.between[i] = ok
+	}
+	return ok
+}
+
+// compareRelease orders a version against a release: a pre-release of the same numbers comes before it.
+func compareRelease(b *semver.Version, r [3]uint64) int {
+	if c := cmp.Compare(b.Major(), r[0]); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Minor(), r[1]); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Patch(), r[2]); c != 0 {
+		return c
+	}
+	if b.Prerelease() != "" {
+		return -1
+	}
+	return 0
 }
 
 // namedVersion matches what a semver range writes as a version: 1, 1.2, 1.2.x, v1.2.3, 1.2.3-rc.1.

@@ -1,8 +1,11 @@
 package spec
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/Masterminds/semver/v3"
 )
 
 // The values are written for the lowest release a range admits, which a range of pre-releases only has too (it was
@@ -75,5 +78,54 @@ func TestCiliumAdmitted(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: admits %q, want %q", v, got, want)
 		}
+	}
+}
+
+// The probe asks a range about each stretch of releases between the versions it names once: on ranges built from
+// every operator and version form, it admits exactly the releases the constraint itself admits.
+func TestReleaseProbeAgreesWithTheConstraint(t *testing.T) {
+	ops := []string{"", "=", "!=", ">", ">=", "<", "<=", "~", "^"}
+	versions := []string{"1", "1.16", "1.16.x", "1.16.3", "1.16.3-rc.1", "1.x", "*", "0.9", "2", "1.20.60", "0.0.3", "1.0", "x", "1.*", "v1.16.3", "1.16.3+meta", "1.16.X"}
+	var grid []*semver.Version
+	for _, major := range []uint64{0, 1, 2} {
+		for minor := uint64(0); minor <= 22; minor++ {
+			for patch := uint64(0); patch <= 8; patch++ {
+				grid = append(grid, semver.New(major, minor, patch, "", ""))
+			}
+		}
+		grid = append(grid, semver.New(major, 60, 60, "", ""))
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	atom := func() string { return ops[rnd.IntN(len(ops))] + versions[rnd.IntN(len(versions))] }
+	ranges := []string{"1.16.3 - 1.20", "1.14 - 1.16.3", "~1.16.0", "^0.2.3", "^0.0.3", ">1.2", ">1", "<=1.4", "!=1.16.x"}
+	for range 300 {
+		switch rnd.IntN(4) {
+		case 0:
+			ranges = append(ranges, atom())
+		case 1:
+			ranges = append(ranges, atom()+" "+atom())
+		case 2:
+			ranges = append(ranges, atom()+", "+atom()+" || "+atom())
+		default:
+			ranges = append(ranges, versions[rnd.IntN(len(versions))]+" - "+versions[rnd.IntN(len(versions))])
+		}
+	}
+	checked := 0
+	for _, r := range ranges {
+		c, err := semver.NewConstraint(r)
+		if err != nil {
+			continue
+		}
+		checked++
+		probe := newReleaseProbe(c, namedVersions(r))
+		for _, v := range grid {
+			if got, want := probe.admits(v.Major(), v.Minor(), v.Patch()), c.Check(v); got != want {
+				t.Errorf("%q admits %s: probe says %v, the constraint %v", r, v, got, want)
+				break
+			}
+		}
+	}
+	if checked < 250 {
+		t.Errorf("only %d of %d ranges parsed", checked, len(ranges))
 	}
 }
