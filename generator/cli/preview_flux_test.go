@@ -264,3 +264,28 @@ func TestDiffRefusesReflogRefs(t *testing.T) {
 		}
 	}
 }
+
+// go-git drops a ref's :PATH part and its ^{tree} or ^{blob}, so main:output and main^{tree} would quietly be main,
+// where git names a folder or a tree, no commit; and :/TEXT (a message search) resolves to no commit at all. Such refs
+// are refused with what to pass instead.
+func TestDiffRefusesRefsThatNameNoCommit(t *testing.T) {
+	dir, out := fluxTree(t, map[string]string{
+		"clusters/kronform/apps.yaml": fluxKustomization("apps", "./apps"),
+		"apps/cm.yaml":                configMap("app", "a: b"),
+	})
+	r := gitRepo(t, dir)
+	os.WriteFile(filepath.Join(out, "apps/cm.yaml"), []byte(configMap("app", "a: c")), 0o644)
+	commitAll(t, r, "second")
+	for _, ref := range []string{"HEAD:output", "HEAD~1:", "HEAD:output/apps/cm.yaml", ":/second", "HEAD^{tree}", "HEAD~1^{blob}"} {
+		code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "--ref "+ref+": ") || !strings.Contains(stderr, "names no commit") {
+			t.Errorf("diff --ref %s: exit %d\n%s%s", ref, code, stdout, stderr)
+		}
+	}
+	// What names a commit still resolves.
+	for _, ref := range []string{"HEAD^{commit}", "HEAD^{}", "HEAD^{/second}", "HEAD~1^0"} {
+		if code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out); code > 1 {
+			t.Errorf("diff --ref %s: exit %d\n%s%s", ref, code, stdout, stderr)
+		}
+	}
+}
