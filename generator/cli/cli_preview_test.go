@@ -246,6 +246,23 @@ func TestCheckHandEdit(t *testing.T) {
 	}
 }
 
+// A generated file whose last newline was lost (an editor set not to add one) showed no diff at all, under "only
+// masked Secret values differ", in a file holding no Secret. The diff shows the last line changed, with git's marker.
+func TestCheckMissingLastNewline(t *testing.T) {
+	p := newProject(t)
+	const repo = "infrastructure/kronform/cilium/helmrepository.yaml"
+	p.write(repo, strings.TrimSuffix(p.read(repo), "\n"))
+	code, stdout, _ := p.run("check")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	want := "changed  " + repo + " (edited by hand)\n--- a/" + repo + "\n+++ b/" + repo + "\n"
+	if !strings.HasPrefix(stdout, want) || strings.Contains(stdout, "only masked Secret values differ") ||
+		!strings.Contains(stdout, "\n-  url: https://helm.cilium.io/\n\\ No newline at end of file\n+  url: https://helm.cilium.io/\n") {
+		t.Fatalf("check output:\n%s", stdout)
+	}
+}
+
 func TestCheckDeletedFile(t *testing.T) {
 	p := newProject(t)
 	if err := os.Remove(p.path(release)); err != nil {
