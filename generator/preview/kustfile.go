@@ -35,7 +35,8 @@ func kustomizationFile(fs filesys.FileSystem, dir string, k Kustomization) (stri
 		return "", nil, false, fmt.Errorf("%s: %w", kfile, err)
 	}
 	if !generated && len(kus.Resources) == 0 {
-		// kustomize-controller's guard against "kustomization.yaml is empty" for a file that only has generators.
+		// kustomize-controller's guard against "kustomization.yaml is empty" for a file that lists no resources
+		// (generators only, or bases: only).
 		kus.BuildMetadata = []string{"originAnnotations"}
 	}
 	spec := k.Spec
@@ -103,12 +104,15 @@ func hasOverrides(k Kustomization) bool {
 		len(s.Images) > 0 || len(s.Components) > 0 || len(s.BuildMetadata) > 0
 }
 
+// hasResources says whether the file lists resources: Flux's generator gives one that lists none buildMetadata:
+// [originAnnotations] (see kustomizationFile), one that lists its bases under the deprecated bases: included, so only
+// resources: counts.
 func hasResources(data []byte) bool {
 	var kus kustypes.Kustomization
 	if err := sigsyaml.Unmarshal(data, &kus); err != nil {
 		return true // let kustomize report the error in its own words
 	}
-	return len(kus.Resources) > 0 || len(kus.Bases) > 0
+	return len(kus.Resources) > 0
 }
 
 func indexImage(images []kustypes.Image, name string) int {
