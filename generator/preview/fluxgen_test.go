@@ -60,7 +60,9 @@ func documents(b []byte) []string {
 // A folder whose kustomization file lists its bases under the deprecated bases: (and no resources:) was built as
 // written, where Flux's generator gives every kustomization file without resources buildMetadata: [originAnnotations]
 // (its guard against "kustomization.yaml is empty"), so Flux applies its objects with config.kubernetes.io/origin
-// annotations.
+// annotations. A kustomization file with a field kustomize does not know (a typo, commonLabel) failed to build, as the
+// kustomize CLI fails, where Flux's generator reads the file leniently and writes it back without that field, so Flux
+// builds it (and a Kustomization with targetNamespace, which kronform-gen merged in the same way, built it too).
 func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 	fluxKs := func(name, path, extra string) []byte {
 		return []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: " + name +
@@ -76,6 +78,7 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 		"clusters/c/bases.yaml":              fluxKs("bases", "./apps/bases", ""),
 		"clusters/c/generators.yaml":         fluxKs("generators", "./apps/generators", ""),
 		"clusters/c/nofile.yaml":             fluxKs("nofile", "./apps/nofile", ""),
+		"clusters/c/unknown.yaml":            fluxKs("unknown", "./apps/unknown", ""),
 		"clusters/c/overrides.yaml":          fluxKs("overrides", "./apps/bases", "  targetNamespace: prod\n  namePrefix: p-\n"),
 		"apps/base/kustomization.yaml":       []byte("resources: [cm.yaml]\n"),
 		"apps/base/cm.yaml":                  cm("base"),
@@ -84,6 +87,8 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 		"apps/bases/kustomization.yaml":      []byte("bases: [../base]\n"),
 		"apps/generators/kustomization.yaml": []byte("configMapGenerator:\n- name: gen\n  literals: [a=b]\n"),
 		"apps/nofile/cm.yaml":                cm("nofile"),
+		"apps/unknown/kustomization.yaml":    []byte("resources: [cm.yaml]\ncommonLabel: {a: b}\n"),
+		"apps/unknown/cm.yaml":               cm("unknown"),
 	})
 	src, err := preview.FromDir(dir)
 	if err != nil {
@@ -97,8 +102,8 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Builds) != 5 {
-		t.Fatalf("%d builds, want 5", len(res.Builds))
+	if len(res.Builds) != 6 {
+		t.Fatalf("%d builds, want 6", len(res.Builds))
 	}
 	for _, b := range res.Builds {
 		got, err := b.YAML(true)
@@ -109,6 +114,11 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 		// the CLI's order, so the objects are compared as a set.
 		if want := fluxBuild(t, dir, b.Kustomization); !slices.Equal(documents(got), documents(want)) {
 			t.Errorf("%s (%s): build differs from Flux's (-flux +preview):\n%s", b.ID(), b.Path, cmp.Diff(string(want), string(got)))
+		}
+		// What Flux drops is named, as a typo to mend.
+		note := `apps/unknown/kustomization.yaml: unknown field "commonLabel": kustomize-controller drops it`
+		if noted := slices.ContainsFunc(b.Notes, func(n string) bool { return strings.HasPrefix(n, note) }); noted != (b.Name == "unknown") {
+			t.Errorf("%s: notes %q", b.ID(), b.Notes)
 		}
 	}
 	// The tree itself is untouched: Flux's generator wrote only into its copies.

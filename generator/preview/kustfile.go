@@ -25,7 +25,7 @@ func kustomizationFile(fs filesys.FileSystem, dir string, k Kustomization) (stri
 	if err != nil {
 		return "", nil, false, err
 	}
-	if !generated && !hasOverrides(k) && hasResources(data) {
+	if !generated && !hasOverrides(k) && builtAsWritten(data) {
 		return kfile, nil, false, nil
 	}
 	kus := kustypes.Kustomization{TypeMeta: kustypes.TypeMeta{
@@ -98,21 +98,43 @@ func kustomizationFile(fs filesys.FileSystem, dir string, k Kustomization) (stri
 	return kfile, out, generated, nil
 }
 
+// droppedNote says what of the folder's kustomization file (kfile, in the folder k.Path) Flux's generator drops as it
+// rewrites the file: a field kustomize's Kustomization does not have (a typo), which the kustomize CLI refuses, and
+// Flux builds without. "" when it drops nothing.
+func droppedNote(fs filesys.FileSystem, kfile string, k Kustomization) string {
+	data, err := fs.ReadFile(kfile)
+	if err != nil || sigsyaml.Unmarshal(data, &kustypes.Kustomization{}) != nil {
+		return ""
+	}
+	err = sigsyaml.UnmarshalStrict(data, &kustypes.Kustomization{})
+	if err == nil {
+		return ""
+	}
+	why := err.Error()
+	if i := strings.Index(why, "json: "); i >= 0 {
+		why = why[i+len("json: "):]
+	}
+	return fmt.Sprintf("%s: %s: kustomize-controller drops it and builds the rest (the kustomize CLI refuses the file)",
+		filepath.ToSlash(filepath.Join(k.Path, filepath.Base(kfile))), why)
+}
+
 func hasOverrides(k Kustomization) bool {
 	s := k.Spec
 	return s.TargetNamespace != "" || s.NamePrefix != "" || s.NameSuffix != "" || len(s.Patches) > 0 ||
 		len(s.Images) > 0 || len(s.Components) > 0 || len(s.BuildMetadata) > 0
 }
 
-// hasResources says whether the file lists resources: Flux's generator gives one that lists none buildMetadata:
-// [originAnnotations] (see kustomizationFile), one that lists its bases under the deprecated bases: included, so only
-// resources: counts.
-func hasResources(data []byte) bool {
+// builtAsWritten says whether kustomize-controller builds the folder's kustomization file as it is written, when the
+// Kustomization merges nothing into it. Flux's generator reads the file leniently into kustomize's type and writes it
+// back, which is the same file to kustomize, but for one that lists no resources (see kustomizationFile; one that
+// lists its bases under the deprecated bases: included) and one holding a field kustomize's type does not have (a
+// typo: commonLabel), which the lenient read drops, where kustomize, reading the file itself, refuses it.
+func builtAsWritten(data []byte) bool {
 	var kus kustypes.Kustomization
 	if err := sigsyaml.Unmarshal(data, &kus); err != nil {
 		return true // let kustomize report the error in its own words
 	}
-	return len(kus.Resources) > 0
+	return len(kus.Resources) > 0 && sigsyaml.UnmarshalStrict(data, &kustypes.Kustomization{}) == nil
 }
 
 func indexImage(images []kustypes.Image, name string) int {
