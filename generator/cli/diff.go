@@ -280,7 +280,12 @@ func refusedRef(ref string) error {
 	if strings.HasPrefix(ref, ":/") {
 		return fail(ExitUsage, "--ref %s: names no commit that go-git can find (:/TEXT searches commit messages); pass the commit instead: --ref \"$(git rev-parse '%s')\"", ref, ref)
 	}
-	if rev, _, ok := strings.Cut(ref, ":"); ok {
+	// A search of the commit messages (main^{/fix: typo}) names a commit, colon or not; it runs to the end.
+	rev := ref
+	if i := strings.Index(rev, "^{/"); i >= 0 && strings.HasSuffix(rev, "}") {
+		rev = rev[:i]
+	}
+	if rev, _, ok := strings.Cut(rev, ":"); ok {
 		return fail(ExitUsage, "--ref %s: names no commit but a path in one (REV:PATH); pass the commit (%s), and diff reads its output folder itself", ref, rev)
 	}
 	if strings.Contains(ref, "^{tree}") || strings.Contains(ref, "^{blob}") {

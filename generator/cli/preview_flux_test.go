@@ -275,7 +275,7 @@ func TestDiffRefusesRefsThatNameNoCommit(t *testing.T) {
 	})
 	r := gitRepo(t, dir)
 	os.WriteFile(filepath.Join(out, "apps/cm.yaml"), []byte(configMap("app", "a: c")), 0o644)
-	commitAll(t, r, "second")
+	commitAll(t, r, "apps: second")
 	for _, ref := range []string{"HEAD:output", "HEAD~1:", "HEAD:output/apps/cm.yaml", ":/second", "HEAD^{tree}", "HEAD~1^{blob}"} {
 		code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, "--ref "+ref+": ") || !strings.Contains(stderr, "names no commit") {
@@ -283,7 +283,7 @@ func TestDiffRefusesRefsThatNameNoCommit(t *testing.T) {
 		}
 	}
 	// What names a commit still resolves.
-	for _, ref := range []string{"HEAD^{commit}", "HEAD^{}", "HEAD^{/second}", "HEAD~1^0"} {
+	for _, ref := range []string{"HEAD^{commit}", "HEAD^{}", "HEAD^{/apps: second}", "HEAD~1^0"} {
 		if code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out); code > 1 {
 			t.Errorf("diff --ref %s: exit %d\n%s%s", ref, code, stdout, stderr)
 		}
