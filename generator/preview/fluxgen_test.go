@@ -79,6 +79,7 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 		"clusters/c/generators.yaml":         fluxKs("generators", "./apps/generators", ""),
 		"clusters/c/nofile.yaml":             fluxKs("nofile", "./apps/nofile", ""),
 		"clusters/c/unknown.yaml":            fluxKs("unknown", "./apps/unknown", ""),
+		"clusters/c/pasted.yaml":             fluxKs("pasted", "./apps/pasted", ""),
 		"clusters/c/overrides.yaml":          fluxKs("overrides", "./apps/bases", "  targetNamespace: prod\n  namePrefix: p-\n"),
 		"apps/base/kustomization.yaml":       []byte("resources: [cm.yaml]\n"),
 		"apps/base/cm.yaml":                  cm("base"),
@@ -89,6 +90,8 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 		"apps/nofile/cm.yaml":                cm("nofile"),
 		"apps/unknown/kustomization.yaml":    []byte("resources: [cm.yaml]\ncommonLabel: {a: b}\n"),
 		"apps/unknown/cm.yaml":               cm("unknown"),
+		"apps/pasted/kustomization.yaml":     []byte("resources: [cm.yaml]\ns3cr3t-v@lue: x\n"),
+		"apps/pasted/cm.yaml":                cm("pasted"),
 	})
 	src, err := preview.FromDir(dir)
 	if err != nil {
@@ -102,8 +105,8 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Builds) != 6 {
-		t.Fatalf("%d builds, want 6", len(res.Builds))
+	if len(res.Builds) != 7 {
+		t.Fatalf("%d builds, want 7", len(res.Builds))
 	}
 	for _, b := range res.Builds {
 		got, err := b.YAML(true)
@@ -118,6 +121,10 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 		// What Flux drops is named, as a typo to mend.
 		note := `apps/unknown/kustomization.yaml: unknown field "commonLabel": kustomize-controller drops it`
 		if noted := slices.ContainsFunc(b.Notes, func(n string) bool { return strings.HasPrefix(n, note) }); noted != (b.Name == "unknown") {
+			t.Errorf("%s: notes %q", b.ID(), b.Notes)
+		}
+		// ...but not a value pasted where a key belongs.
+		if b.Name == "pasted" && (len(b.Notes) != 1 || strings.Contains(b.Notes[0], "v@lue")) {
 			t.Errorf("%s: notes %q", b.ID(), b.Notes)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/konfig"
@@ -110,13 +111,17 @@ func droppedNote(fs filesys.FileSystem, kfile string, k Kustomization) string {
 	if err == nil {
 		return ""
 	}
-	why := err.Error()
-	if i := strings.Index(why, "json: "); i >= 0 {
-		why = why[i+len("json: "):]
+	// A field is named only when it can be a field's name: a value pasted where a key belongs must not print.
+	why := "a field kustomize's Kustomization does not take as written"
+	if m := unknownField.FindStringSubmatch(err.Error()); m != nil {
+		why = fmt.Sprintf("unknown field %q", m[1])
 	}
 	return fmt.Sprintf("%s: %s: kustomize-controller drops it and builds the rest (the kustomize CLI refuses the file)",
 		filepath.ToSlash(filepath.Join(k.Path, filepath.Base(kfile))), why)
 }
+
+// unknownField finds, in a strict read's error, the unknown field it names, when that is a plain identifier.
+var unknownField = regexp.MustCompile(`json: unknown field "([A-Za-z][A-Za-z0-9_]{0,63})"$`)
 
 func hasOverrides(k Kustomization) bool {
 	s := k.Spec
