@@ -286,6 +286,9 @@ func refusedRef(ref string) error {
 		rev = rev[:i]
 	}
 	if rev, _, ok := strings.Cut(rev, ":"); ok {
+		if rev == "" { // :PATH, :0:PATH: a file of git's index
+			return fail(ExitUsage, "--ref %s: names no commit but a path in git's index (:PATH); pass a commit, and diff reads its output folder itself", ref)
+		}
 		return fail(ExitUsage, "--ref %s: names no commit but a path in one (REV:PATH); pass the commit (%s), and diff reads its output folder itself", ref, rev)
 	}
 	if strings.Contains(ref, "^{tree}") || strings.Contains(ref, "^{blob}") {

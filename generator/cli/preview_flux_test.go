@@ -276,9 +276,10 @@ func TestDiffRefusesRefsThatNameNoCommit(t *testing.T) {
 	r := gitRepo(t, dir)
 	os.WriteFile(filepath.Join(out, "apps/cm.yaml"), []byte(configMap("app", "a: c")), 0o644)
 	commitAll(t, r, "apps: second")
-	for _, ref := range []string{"HEAD:output", "HEAD~1:", "HEAD:output/apps/cm.yaml", ":/second", "HEAD^{tree}", "HEAD~1^{blob}"} {
+	for _, ref := range []string{"HEAD:output", "HEAD~1:", "HEAD:output/apps/cm.yaml", ":/second", "HEAD^{tree}", "HEAD~1^{blob}", ":output", ":0:output/apps/cm.yaml"} {
 		code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out)
-		if code != 2 || stdout != "" || !strings.Contains(stderr, "--ref "+ref+": ") || !strings.Contains(stderr, "names no commit") {
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "--ref "+ref+": ") || !strings.Contains(stderr, "names no commit") ||
+			strings.Contains(stderr, "()") {
 			t.Errorf("diff --ref %s: exit %d\n%s%s", ref, code, stdout, stderr)
 		}
 	}
