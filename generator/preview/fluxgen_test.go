@@ -81,6 +81,14 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 		"clusters/c/unknown.yaml":            fluxKs("unknown", "./apps/unknown", ""),
 		"clusters/c/pasted.yaml":             fluxKs("pasted", "./apps/pasted", ""),
 		"clusters/c/overrides.yaml":          fluxKs("overrides", "./apps/bases", "  targetNamespace: prod\n  namePrefix: p-\n"),
+		"clusters/c/dup.yaml":                fluxKs("dup", "./apps/dup", ""),
+		"clusters/c/yml.yaml":                fluxKs("yml", "./apps/yml", ""),
+		"clusters/c/typos.yaml":              fluxKs("typos", "./apps/typos", ""),
+		"apps/dup/kustomization.yaml":        []byte("resources: [cm.yaml]\nnamePrefix: a-\nnamePrefix: b-\n"),
+		"apps/dup/cm.yaml":                   cm("dup"),
+		"apps/yml/kustomization.yml":         []byte("bases: [../base]\n"),
+		"apps/typos/kustomization.yaml":      []byte("Resources: [cm.yaml]\ncommonLabel: {a: b}\nnameprefx: x-\ns3cr3t-v@lue: x\n"),
+		"apps/typos/cm.yaml":                 cm("typos"),
 		"apps/base/kustomization.yaml":       []byte("resources: [cm.yaml]\n"),
 		"apps/base/cm.yaml":                  cm("base"),
 		"apps/plain/kustomization.yaml":      []byte("resources: [cm.yaml, ../base]\n"),
@@ -105,8 +113,8 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Builds) != 7 {
-		t.Fatalf("%d builds, want 7", len(res.Builds))
+	if len(res.Builds) != 10 {
+		t.Fatalf("%d builds, want 10", len(res.Builds))
 	}
 	for _, b := range res.Builds {
 		got, err := b.YAML(true)
@@ -125,6 +133,16 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 		}
 		// ...but not a value pasted where a key belongs.
 		if b.Name == "pasted" && (len(b.Notes) != 1 || strings.Contains(b.Notes[0], "v@lue")) {
+			t.Errorf("%s: notes %q", b.ID(), b.Notes)
+		}
+		// Every field dropped is named, or counted when it cannot be a field's name.
+		typos := `apps/typos/kustomization.yaml: unknown fields "commonLabel", "nameprefx" and 1 more not shown: ` +
+			`kustomize-controller drops them`
+		if b.Name == "typos" && (len(b.Notes) != 1 || !strings.HasPrefix(b.Notes[0], typos) || strings.Contains(b.Notes[0], "v@lue")) {
+			t.Errorf("%s: notes %q, want one starting %q", b.ID(), b.Notes, typos)
+		}
+		// A repeated key is no field kustomize lacks: the CLI builds the file (the last one counts), and so does Flux.
+		if b.Name == "dup" && len(b.Notes) != 0 {
 			t.Errorf("%s: notes %q", b.ID(), b.Notes)
 		}
 	}
