@@ -60,6 +60,13 @@ func TestBuildAndDiffSeeNestedKustomizations(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "no Flux Kustomization kronform/nope in the tree; there are: kronform/child, kronform/parent") {
 		t.Errorf("build kronform/nope: exit %d\n%s", code, stderr)
 	}
+	// An empty argument (build "$CLUSTER" with the variable unset) or one with a space is shown as given, quoted.
+	for arg, want := range map[string]string{"": `no Flux Kustomization "" in the tree`, " kronform": `no Flux Kustomization " kronform" in the tree`,
+		"kronform/ child": `no Flux Kustomization "kronform/ child" in the tree`} {
+		if code, _, stderr = run(t, "build", arg, "--out", out); code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("build %q: exit %d\n%s", arg, code, stderr)
+		}
+	}
 }
 
 // substituteFrom takes a source after its own substitution; and another Kustomization's failure is not its own.
