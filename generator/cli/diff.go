@@ -280,9 +280,9 @@ func refusedRef(ref string) error {
 	if strings.HasPrefix(ref, ":/") {
 		return fail(ExitUsage, "--ref %s: names no commit that go-git can find (:/TEXT searches commit messages); pass the commit instead: --ref \"$(git rev-parse '%s')\"", ref, ref)
 	}
-	// A search of the commit messages (main^{/fix: typo}) names a commit, colon or not; it runs to the end.
+	// A search of the commit messages (main^{/fix: typo}) names a commit, colon or not.
 	rev := ref
-	if i := strings.Index(rev, "^{/"); i >= 0 && strings.HasSuffix(rev, "}") {
+	if i := strings.Index(rev, "^{/"); i >= 0 { // what follows it, the resolver reads (see gitrepo's commitOf)
 		rev = rev[:i]
 	}
 	if rev, _, ok := strings.Cut(rev, ":"); ok {

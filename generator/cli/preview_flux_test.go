@@ -291,7 +291,7 @@ func TestDiffRefusesRefsThatNameNoCommit(t *testing.T) {
 		}
 	}
 	// What names a commit still resolves.
-	for _, ref := range []string{"HEAD^{commit}", "HEAD^{}", "HEAD^{/apps: second}", "HEAD~1^0"} {
+	for _, ref := range []string{"HEAD^{commit}", "HEAD^{}", "HEAD^{/apps: second}", "HEAD^{/apps: second}~1", "HEAD~1^0"} {
 		if code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out); code > 1 {
 			t.Errorf("diff --ref %s: exit %d\n%s%s", ref, code, stdout, stderr)
 		}

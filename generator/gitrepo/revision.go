@@ -33,10 +33,12 @@ func (r *Repo) commitOf(rev string) (*object.Commit, error) {
 		var step string
 		switch {
 		case strings.HasPrefix(rest, "^{/"):
-			if !strings.HasSuffix(rest, "}") {
-				return nil, fmt.Errorf("%s: a search of commit messages (^{/TEXT}) must end the revision", rev)
+			// The search runs to its last "}" (its text may hold one); only ~N and ^N may follow, as in git.
+			end := strings.LastIndexByte(rest, '}')
+			if end < 0 || strings.Trim(rest[end+1:], "~^0123456789") != "" {
+				return nil, fmt.Errorf("%s: after a search of commit messages (^{/TEXT}) only ~N and ^N are read", rev)
 			}
-			step, rest = rest, ""
+			step, rest = rest[:end+1], rest[end+1:]
 			if c, err = search(c, step[3:len(step)-1]); err != nil {
 				return nil, fmt.Errorf("%s: %w", rev, err)
 			}
@@ -55,7 +57,7 @@ func (r *Repo) commitOf(rev string) (*object.Commit, error) {
 			default:
 				return nil, fmt.Errorf("%s: %s does not name a commit; pass a commit, a branch or a tag", rev, step)
 			}
-		default:
+		case rest[0] == '~' || rest[0] == '^':
 			op := rest[0]
 			digits := len(rest[1:]) - len(strings.TrimLeft(rest[1:], "0123456789"))
 			step, rest = rest[:1+digits], rest[1+digits:]
@@ -68,6 +70,8 @@ func (r *Repo) commitOf(rev string) (*object.Commit, error) {
 			if c, err = walk(c, op, n, done); err != nil {
 				return nil, fmt.Errorf("%s: no such commit: %w", rev, err)
 			}
+		default: // A..B, A...B, A^!, A^-, A^@: ranges, not one commit
+			return nil, fmt.Errorf("%s: names no one commit (%q after %s); pass a commit", rev, rest, done)
 		}
 		done += step
 	}

@@ -75,6 +75,7 @@ func TestCommitOfAgreesWithGit(t *testing.T) {
 		"HEAD^^2", "HEAD~1^2", "HEAD^3", "HEAD~9", "HEAD^2^", "HEAD^{tree}", "HEAD^{blob}",
 		"main^{/fix}", "main^{/^main}", "main^{/!-fix}", "main^{/nomatch}", "main^{/fix: new}", "side^{/fix}",
 		side[:6], side[:7], side[:3], side, ambiguous, hashes[0][:12], "nope", "nope~1",
+		"HEAD~1..HEAD", "HEAD..side", "HEAD...side", "main^!", "main^-", "main^-1", "main^@", "HEAD~1x", "HEAD^{/fix}~1", "HEAD^{/fix}^0", "HEAD^{/^fix: (old|new)}",
 	} {
 		want, gitErr := gittest.Try(dir, "rev-parse", "--verify", "-q", rev+"^{commit}")
 		want = strings.TrimSpace(want)
