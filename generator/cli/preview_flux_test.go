@@ -297,36 +297,3 @@ func TestDiffRefusesRefsThatNameNoCommit(t *testing.T) {
 		}
 	}
 }
-
-// kustomize prints its warning on a deprecated field (bases:) straight to the process's stderr, whichever
-// Kustomization's folder holds it: build kronform/other printed it for apps/old, which it builds only to find the
-// cluster's Kustomizations, without naming the file. The warning is now a note of the build that read the file.
-func TestDeprecationWarningsNameTheirFile(t *testing.T) {
-	_, out := fluxTree(t, map[string]string{
-		"clusters/kronform/old.yaml":   fluxKustomization("old", "./apps/old"),
-		"clusters/kronform/other.yaml": fluxKustomization("other", "./apps/other"),
-		"apps/base/kustomization.yaml": "resources: [cm.yaml]\n",
-		"apps/base/cm.yaml":            configMap("base", "a: b"),
-		"apps/old/kustomization.yaml":  "bases: [../base]\n",
-		"apps/other/cm.yaml":           configMap("other", "a: b"),
-	})
-	stray, err := os.CreateTemp(t.TempDir(), "stderr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := os.Stderr
-	os.Stderr = stray
-	code, _, otherErr := run(t, "build", "kronform/other", "--out", out)
-	_, _, oldErr := run(t, "build", "kronform/old", "--out", out)
-	os.Stderr = saved
-	leaked, err := os.ReadFile(stray.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != 0 || len(leaked) != 0 || strings.Contains(otherErr, "deprecated") {
-		t.Errorf("build kronform/other: exit %d; on the process's stderr: %q; notes:\n%s", code, leaked, otherErr)
-	}
-	if want := "apps/old/kustomization.yaml: 'bases' is deprecated. Please use 'resources' instead."; !strings.Contains(oldErr, want) {
-		t.Errorf("build kronform/old: notes lack %q:\n%s", want, oldErr)
-	}
-}

@@ -199,64 +199,9 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b 
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", k.Path, err)
 	}
-	notes = append(notes, s.deprecationNotes(in)...)
 	return &Build{Kustomization: k, Resources: m.Resources(), KustomizationFile: data, Generated: generated, Notes: notes, noted: noted,
 		opened: opened, keyless: keyless, in: in}, nil
 }
-
-// deprecationNotes are kustomize's warnings on deprecated fields (bases, commonLabels, vars...) in the kustomization
-// files a build read, each after the file's path. kustomize prints them itself, unattributed, on os.Stderr, which
-// quietStderr keeps out of the output: a build of one Kustomization builds the others of its cluster too, in parallel.
-func (s *Source) deprecationNotes(in *inputs) []string {
-	in.mu.Lock()
-	read := slices.Clone(in.read)
-	in.mu.Unlock()
-	var notes []string
-	for _, p := range read {
-		if !slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(p)) {
-			continue
-		}
-		data, err := in.fs.ReadFile(p)
-		var kus kustypes.Kustomization
-		if err != nil || kus.Unmarshal(data) != nil {
-			continue
-		}
-		for _, w := range *kus.CheckDeprecatedFields() {
-			notes = append(notes, s.rel(p)+": "+strings.TrimPrefix(w, "# Warning: "))
-		}
-	}
-	return notes
-}
-
-// quietStderr sends os.Stderr to the null device until the last caller's restore; see deprecationNotes. The builds
-// of a process share it; the command's own stderr is the one it was given, not os.Stderr as it is now.
-func quietStderr() (restore func()) {
-	stderrMu.Lock()
-	defer stderrMu.Unlock()
-	if stderrUsers == 0 {
-		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		if err != nil {
-			return func() {}
-		}
-		savedStderr, os.Stderr = os.Stderr, null
-	}
-	stderrUsers++
-	return func() {
-		stderrMu.Lock()
-		defer stderrMu.Unlock()
-		if stderrUsers--; stderrUsers == 0 {
-			null := os.Stderr
-			os.Stderr = savedStderr
-			null.Close()
-		}
-	}
-}
-
-var (
-	stderrMu    sync.Mutex
-	stderrUsers int
-	savedStderr *os.File
-)
 
 // sourcesNote opens the note on SOPS-encrypted sources that a build without the key cannot decrypt.
 const sourcesNote = "kustomize-controller decrypts "

@@ -88,7 +88,6 @@ func (s *Source) Build(seeds []Kustomization, opts Options) (*Result, error) {
 	if serial {
 		workers = 1
 	}
-	defer quietStderr()()
 	clusters := map[string]*cluster{}
 	var order []*cluster
 	for _, k := range seeds {
