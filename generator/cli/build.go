@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/getsops/sops/v3/cmd/sops/formats"
 	"github.com/spf13/cobra"
@@ -133,7 +135,16 @@ func selectKustomizations(ks []preview.Kustomization, arg string) (cluster, name
 		ids = append(ids, k.ID())
 	}
 	slices.Sort(ids)
-	return "", "", fail(ExitUsage, "no Flux Kustomization %s in the tree; there are: %s", arg, strings.Join(ids, ", "))
+	return "", "", fail(ExitUsage, "no Flux Kustomization %s in the tree; there are: %s", shownArg(arg), strings.Join(ids, ", "))
+}
+
+// shownArg is a CLUSTER[/KUSTOMIZATION] argument as a message shows it: quoted when it is empty (an unset variable)
+// or holds a space, which would not show otherwise.
+func shownArg(arg string) string {
+	if arg == "" || strings.ContainsFunc(arg, unicode.IsSpace) {
+		return strconv.Quote(arg)
+	}
+	return arg
 }
 
 // sopsIdentities are the age keys sops itself would use, in its order: --age-key-file, SOPS_AGE_KEY_FILE,

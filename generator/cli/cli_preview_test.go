@@ -246,6 +246,49 @@ func TestCheckHandEdit(t *testing.T) {
 	}
 }
 
+// A generated file whose last newline was lost (an editor set not to add one) showed no diff at all, under "only
+// masked Secret values differ", in a file holding no Secret. The diff shows the last line changed, with git's marker.
+func TestCheckMissingLastNewline(t *testing.T) {
+	p := newProject(t)
+	const repo = "infrastructure/kronform/cilium/helmrepository.yaml"
+	p.write(repo, strings.TrimSuffix(p.read(repo), "\n"))
+	code, stdout, _ := p.run("check")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	want := "changed  " + repo + " (edited by hand)\n--- a/" + repo + "\n+++ b/" + repo + "\n"
+	if !strings.HasPrefix(stdout, want) || strings.Contains(stdout, "only masked Secret values differ") ||
+		!strings.Contains(stdout, "\n-  url: https://helm.cilium.io/\n\\ No newline at end of file\n+  url: https://helm.cilium.io/\n") {
+		t.Fatalf("check output:\n%s", stdout)
+	}
+}
+
+// The same in a Secret's file: masking re-encoded it and gave it back its last newline, so the diff hid the change.
+// The marker follows the last (masked) line; no value shows.
+func TestCheckMissingLastNewlineInASecretFile(t *testing.T) {
+	p := newProject(t)
+	const secret = "infrastructure/kronform/secrets/kube-system/hcloud.yaml"
+	p.write(secret, strings.TrimSuffix(p.read(secret), "\n"))
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	code, stdout, _ := p.run("check")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	_, diff, _ := strings.Cut(stdout, "changed  "+secret+" (edited by hand)\n")
+	if !strings.Contains(diff, "\n\\ No newline at end of file\n+") {
+		t.Fatalf("check output:\n%s", stdout)
+	}
+	for _, f := range []string{"robot-password", "robot-user"} {
+		v, err := os.ReadFile(filepath.Join(p.dir, "examples", "demo-secrets", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(stdout, strings.TrimSpace(string(v))) {
+			t.Fatalf("check shows the value of %s:\n%s", f, stdout)
+		}
+	}
+}
+
 func TestCheckDeletedFile(t *testing.T) {
 	p := newProject(t)
 	if err := os.Remove(p.path(release)); err != nil {

@@ -195,6 +195,27 @@ func TestCommitRefusesAnEmptyMessage(t *testing.T) {
 	}
 }
 
+// -m is the message of --commit: given without it (or with --commit=false), generate wrote the tree, committed
+// nothing and said nothing of the message, so a user who asked for a commit found none. It is refused, before
+// anything is written.
+func TestCommitMessageWithoutCommitIsRefused(t *testing.T) {
+	p := newProject(t)
+	gittest.Isolate(t)
+	gitRepo(t, p.dir)
+	p.setCilium("1.13.5")
+	head := gittest.Run(t, p.dir, "rev-parse", "HEAD")
+	before := p.read(release)
+	for _, args := range [][]string{{"-m", "cilium 1.13.5"}, {"--commit=false", "--message", "cilium 1.13.5"}} {
+		code, _, stderr := p.run(append([]string{"generate"}, args...)...)
+		if code != 2 || !strings.Contains(stderr, "-m is the commit message of --commit") {
+			t.Errorf("generate %v: exit %d\n%s", args, code, stderr)
+		}
+	}
+	if p.read(release) != before || gittest.Run(t, p.dir, "rev-parse", "HEAD") != head {
+		t.Error("a refused generate -m wrote the tree or committed")
+	}
+}
+
 // The default message names the spec relative to the work tree's root however --spec named it, and by its base name
 // when it lies outside the repository.
 func TestDefaultCommitMessageNamesTheSpecInTheRepository(t *testing.T) {

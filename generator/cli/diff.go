@@ -113,9 +113,9 @@ there. The JSON report (--output json) is never truncated, and --full-output wri
 Exit codes:
   0  no differences
   1  differences, or a side that does not build
-  2  bad input or usage: not a git repository, an unknown ref, a reflog ref (main@{1}: pass its commit), a bad
-     flag value, an unwritable --full-output file, an output folder in neither the working tree nor REF, or one
-     holding an unfinished write (run generate)`,
+  2  bad input or usage: not a git repository, an unknown ref, a reflog ref (main@{1}: pass its commit) or one
+     naming no commit (main:output, main^{tree}), a bad flag value, an unwritable --full-output file, an output
+     folder in neither the working tree nor REF, or one holding an unfinished write (run generate)`,
 		Example: `  kronform-gen diff --ref main
   kronform-gen diff --ref origin/main --output json
   kronform-gen diff --ref HEAD~1 --max-lines 200 --full-output diff.txt`,
@@ -268,11 +268,31 @@ Exit codes:
 	return cmd
 }
 
-// refusedRef refuses a reflog ref (main@{1}, HEAD@{2.days.ago}, @{u}): go-git resolves it by dropping the @{...}
-// part, so the diff would quietly be against the current commit.
+// refusedRef refuses what go-git's revision resolver reads otherwise than git. A reflog ref (main@{1},
+// HEAD@{2.days.ago}, @{u}): go-git drops the @{...} part, so the diff would quietly be against the current commit. A
+// ref naming no commit: go-git drops a :PATH part (main:output, a folder of main's tree in git) and a ^{tree} or
+// ^{blob} peel, so the diff would quietly be against main, where git refuses; :/TEXT, git's search of commit
+// messages, go-git resolves to nothing. No ref name holds a colon (git check-ref-format), nor does a hash.
 func refusedRef(ref string) error {
 	if strings.Contains(ref, "@{") {
 		return fail(ExitUsage, "--ref %s: reflog and upstream refs (@{...}) are not supported; pass the commit instead: --ref \"$(git rev-parse '%s')\"", ref, ref)
+	}
+	if strings.HasPrefix(ref, ":/") {
+		return fail(ExitUsage, "--ref %s: names no commit that go-git can find (:/TEXT searches commit messages); pass the commit instead: --ref \"$(git rev-parse '%s')\"", ref, ref)
+	}
+	// A search of the commit messages (main^{/fix: typo}) names a commit, colon or not.
+	rev := ref
+	if i := strings.Index(rev, "^{/"); i >= 0 { // what follows it, the resolver reads (see gitrepo's commitOf)
+		rev = rev[:i]
+	}
+	if rev, _, ok := strings.Cut(rev, ":"); ok {
+		if rev == "" { // :PATH, :0:PATH: a file of git's index
+			return fail(ExitUsage, "--ref %s: names no commit but a path in git's index (:PATH); pass a commit, and diff reads its output folder itself", ref)
+		}
+		return fail(ExitUsage, "--ref %s: names no commit but a path in one (REV:PATH); pass the commit (%s), and diff reads its output folder itself", ref, rev)
+	}
+	if strings.Contains(ref, "^{tree}") || strings.Contains(ref, "^{blob}") {
+		return fail(ExitUsage, "--ref %s: names no commit but a tree or a file (^{tree}, ^{blob}); pass the commit", ref)
 	}
 	return nil
 }

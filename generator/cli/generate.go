@@ -63,7 +63,8 @@ purpose.
 --commit then commits exactly the files kronform-gen owns (removals included) with go-git, as the author and
 committer git would use, leaving out those git ignores and does not track. It refuses, before writing anything, when
 other changes are staged, commit.gpgsign asks for a signature, -m is empty, or while git is in the middle of a merge,
-rebase, cherry-pick or revert, the index has unmerged paths, or another git process holds it (index.lock).
+rebase, cherry-pick or revert, the index has unmerged paths, or another git process holds it (index.lock). -m
+without --commit is refused too.
 
 ` + exitCodesHelp,
 		Example: `  kronform-gen generate
@@ -79,6 +80,11 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 				return fail(ExitUsage, "%s does not exist, and %s (generate would write a new tree into %s, which that "+
 					"bootstrap does not apply; to write it there all the same, create the folder first); nothing was written",
 					a.outDir, here, a.outDir)
+			}
+			// -m alone would write the tree and commit nothing, when its giver asked for a commit.
+			if !doCommit && cmd.Flags().Changed("message") {
+				return fail(ExitUsage, "-m is the commit message of --commit: give --commit too, or leave -m out. "+
+					"Nothing was written.")
 			}
 			// git refuses an empty message; an explicit -m "" must not fall back to the default either.
 			if doCommit && cmd.Flags().Changed("message") && strings.TrimSpace(msg) == "" {
@@ -201,7 +207,7 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 		},
 	}
 	cmd.Flags().BoolVar(&doCommit, "commit", false, "commit the owned files with go-git after a successful generate")
-	cmd.Flags().StringVarP(&msg, "message", "m", "", "the commit message (default \"kronform-gen: regenerate from SPEC\")")
+	cmd.Flags().StringVarP(&msg, "message", "m", "", "the commit message of --commit (default \"kronform-gen: regenerate from SPEC\")")
 	cmd.Flags().StringSliceVar(&allowPrune, "allow-prune", nil, "let Flux on these bootstrapped clusters (folders under "+
 		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them, "+
 		"or the Cilium HelmRelease, when cilium.namespace moves it")

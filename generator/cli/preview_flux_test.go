@@ -60,6 +60,13 @@ func TestBuildAndDiffSeeNestedKustomizations(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "no Flux Kustomization kronform/nope in the tree; there are: kronform/child, kronform/parent") {
 		t.Errorf("build kronform/nope: exit %d\n%s", code, stderr)
 	}
+	// An empty argument (build "$CLUSTER" with the variable unset) or one with a space is shown as given, quoted.
+	for arg, want := range map[string]string{"": `no Flux Kustomization "" in the tree`, " kronform": `no Flux Kustomization " kronform" in the tree`,
+		"kronform/ child": `no Flux Kustomization "kronform/ child" in the tree`} {
+		if code, _, stderr = run(t, "build", arg, "--out", out); code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("build %q: exit %d\n%s", arg, code, stderr)
+		}
+	}
 }
 
 // substituteFrom takes a source after its own substitution; and another Kustomization's failure is not its own.
@@ -260,6 +267,32 @@ func TestDiffRefusesReflogRefs(t *testing.T) {
 	for _, ref := range []string{"HEAD@{1}", "master@{1}", "@{u}"} {
 		code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, "git rev-parse '"+ref+"'") {
+			t.Errorf("diff --ref %s: exit %d\n%s%s", ref, code, stdout, stderr)
+		}
+	}
+}
+
+// go-git drops a ref's :PATH part and its ^{tree} or ^{blob}, so main:output and main^{tree} would quietly be main,
+// where git names a folder or a tree, no commit; and :/TEXT (a message search) resolves to no commit at all. Such refs
+// are refused with what to pass instead.
+func TestDiffRefusesRefsThatNameNoCommit(t *testing.T) {
+	dir, out := fluxTree(t, map[string]string{
+		"clusters/kronform/apps.yaml": fluxKustomization("apps", "./apps"),
+		"apps/cm.yaml":                configMap("app", "a: b"),
+	})
+	r := gitRepo(t, dir)
+	os.WriteFile(filepath.Join(out, "apps/cm.yaml"), []byte(configMap("app", "a: c")), 0o644)
+	commitAll(t, r, "apps: second")
+	for _, ref := range []string{"HEAD:output", "HEAD~1:", "HEAD:output/apps/cm.yaml", ":/second", "HEAD^{tree}", "HEAD~1^{blob}", ":output", ":0:output/apps/cm.yaml"} {
+		code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "--ref "+ref+": ") || !strings.Contains(stderr, "names no commit") ||
+			strings.Contains(stderr, "()") {
+			t.Errorf("diff --ref %s: exit %d\n%s%s", ref, code, stdout, stderr)
+		}
+	}
+	// What names a commit still resolves.
+	for _, ref := range []string{"HEAD^{commit}", "HEAD^{}", "HEAD^{/apps: second}", "HEAD^{/apps: second}~1", "HEAD~1^0"} {
+		if code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out); code > 1 {
 			t.Errorf("diff --ref %s: exit %d\n%s%s", ref, code, stdout, stderr)
 		}
 	}

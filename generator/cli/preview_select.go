@@ -19,7 +19,7 @@ func notFound(res *preview.Result, opts preview.Options) error {
 		}
 		ids = append(ids, k.ID())
 	}
-	return fail(ExitUsage, "no Flux Kustomization %s/%s in the tree; there are: %s", opts.Cluster, opts.Name, strings.Join(ids, ", "))
+	return fail(ExitUsage, "no Flux Kustomization %s in the tree; there are: %s", shownArg(opts.Cluster+"/"+opts.Name), strings.Join(ids, ", "))
 }
 
 // printSkipped notes, on stderr, each Kustomization that Flux does not apply from this tree and so was not built.

@@ -134,17 +134,13 @@ func resolve(p string) (string, error) {
 	return filepath.Join(r, filepath.Base(p)), nil
 }
 
-// Files reads the output folder's files as they are in the commit that ref names (a branch, tag, commit hash or any
-// revision go-git resolves, such as HEAD~1), straight from the object store. Paths are relative to the output folder.
+// Files reads the output folder's files as they are in the commit that ref names (a branch, tag, commit hash or a
+// revision such as HEAD~1, read as git reads it: see commitOf), straight from the object store. Paths are relative to the output folder.
 // A ref whose commit has no such folder gives an empty tree. Symbolic links and submodules are skipped.
 func (r *Repo) Files(ref string) (map[string][]byte, error) {
-	h, err := r.repo.ResolveRevision(plumbing.Revision(ref))
+	c, err := r.commitOf(ref)
 	if err != nil {
-		return nil, r.resolveError(ref, err)
-	}
-	c, err := r.repo.CommitObject(*h)
-	if err != nil {
-		return nil, fmt.Errorf("%s is not a commit: %w", ref, err)
+		return nil, err
 	}
 	t, err := c.Tree()
 	if err != nil {
@@ -288,29 +284,6 @@ func (s *Snapshot) ReadFile(p string) ([]byte, error) {
 	}
 	defer rd.Close()
 	return io.ReadAll(rd)
-}
-
-// resolveError words a ref that go-git could not resolve. Walking back past the first commit (HEAD~5 in a history of
-// three commits, HEAD^2 of a commit that is no merge) fails in go-git with a bare EOF: say how long the history is.
-func (r *Repo) resolveError(ref string, err error) error {
-	i := strings.IndexAny(ref, "~^")
-	if !errors.Is(err, io.EOF) || i < 0 {
-		return fmt.Errorf("resolving %q: %w", ref, err)
-	}
-	base := ref[:i]
-	if base == "" {
-		base = "HEAD"
-	}
-	h, berr := r.repo.ResolveRevision(plumbing.Revision(base))
-	if berr != nil {
-		return fmt.Errorf("resolving %q: %w", ref, berr)
-	}
-	n := 0
-	for c, cerr := r.repo.CommitObject(*h); cerr == nil; c, cerr = c.Parent(0) {
-		n++
-	}
-	return fmt.Errorf("%s: no such commit: the history of %s has only %d commit(s) along first parents (%s~%d is the oldest)",
-		ref, base, n, base, n-1)
 }
 
 // repoPath turns a path relative to the output folder into one relative to the work tree.

@@ -479,7 +479,7 @@ func TestFilesRefBeyondHistory(t *testing.T) {
 	_, r := newRepo(t)
 	for ref, want := range map[string]string{
 		"HEAD~5": "HEAD~5: no such commit: the history of HEAD has only 1 commit(s) along first parents (HEAD~0 is the oldest)",
-		"HEAD^2": "HEAD^2: no such commit: the history of HEAD has only 1 commit(s) along first parents (HEAD~0 is the oldest)",
+		"HEAD^2": "HEAD^2: no such commit: HEAD has 0 parent(s), not 2",
 		"nope":   `resolving "nope": reference not found`,
 	} {
 		if _, err := r.Files(ref); err == nil || err.Error() != want {

@@ -136,6 +136,11 @@ func (s *Source) kustomize(k Kustomization, resetSchema bool, dec Decryptor) (b 
 		fs = withFiles(fs, map[string][]byte{kfile: data})
 	}
 	var notes []string
+	if data != nil && !generated {
+		if n := droppedNote(in.over(s.fs), kfile, k); n != "" {
+			notes = append(notes, n)
+		}
+	}
 	var noted map[string]bool
 	var opened, keyless int
 	if decrypts(k) {

@@ -319,7 +319,9 @@ func Summary(changes []ObjectChange) (added, changed, removed int) {
 }
 
 // SplitLines cuts text into lines that keep their newline, for difflib (whose own SplitLines adds an empty last line
-// to text that ends in a newline); a last line without one gets one.
+// to text that ends in a newline). A last line without one is followed, as git writes it, by "\ No newline at end of
+// file": it differs from the same line with its newline, so a file that lost (or gained) its last newline and nothing
+// else shows that change rather than no diff at all.
 func SplitLines(b []byte) []string {
 	if len(b) == 0 {
 		return nil
@@ -328,7 +330,10 @@ func SplitLines(b []byte) []string {
 	if lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
 	} else {
-		lines[len(lines)-1] += "\n"
+		lines[len(lines)-1] += "\n" + noNewlineAtEnd
 	}
 	return lines
 }
+
+// noNewlineAtEnd is git's line after a last line that has no newline.
+const noNewlineAtEnd = "\\ No newline at end of file\n"

@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/konfig"
@@ -12,6 +16,7 @@ import (
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/resid"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -25,7 +30,7 @@ func kustomizationFile(fs filesys.FileSystem, dir string, k Kustomization) (stri
 	if err != nil {
 		return "", nil, false, err
 	}
-	if !generated && !hasOverrides(k) && hasResources(data) {
+	if !generated && !hasOverrides(k) && builtAsWritten(data) {
 		return kfile, nil, false, nil
 	}
 	kus := kustypes.Kustomization{TypeMeta: kustypes.TypeMeta{
@@ -35,7 +40,8 @@ func kustomizationFile(fs filesys.FileSystem, dir string, k Kustomization) (stri
 		return "", nil, false, fmt.Errorf("%s: %w", kfile, err)
 	}
 	if !generated && len(kus.Resources) == 0 {
-		// kustomize-controller's guard against "kustomization.yaml is empty" for a file that only has generators.
+		// kustomize-controller's guard against "kustomization.yaml is empty" for a file that lists no resources
+		// (generators only, or bases: only).
 		kus.BuildMetadata = []string{"originAnnotations"}
 	}
 	spec := k.Spec
@@ -97,18 +103,125 @@ func kustomizationFile(fs filesys.FileSystem, dir string, k Kustomization) (stri
 	return kfile, out, generated, nil
 }
 
+// droppedNote says what of the folder's kustomization file (kfile, in the folder k.Path) Flux's generator drops as it
+// rewrites the file: fields kustomize's Kustomization does not have (typos), for which the kustomize CLI refuses the
+// file, and Flux builds without them. "" when it drops nothing. Only a name that can be a field's is shown: a value
+// pasted where a key belongs must not print.
+func droppedNote(fs filesys.FileSystem, kfile string, k Kustomization) string {
+	data, err := fs.ReadFile(kfile)
+	if err != nil || sigsyaml.Unmarshal(data, &kustypes.Kustomization{}) != nil {
+		return ""
+	}
+	err = (&kustypes.Kustomization{}).Unmarshal(data) // kustomize's own read, the CLI's
+	if err == nil {
+		return ""
+	}
+	var named []string
+	hidden := 0
+	for _, f := range unknownTopFields(data) {
+		if fieldName.MatchString(f) {
+			named = append(named, strconv.Quote(f))
+		} else {
+			hidden++
+		}
+	}
+	if len(named) == 0 && hidden == 0 {
+		// Deeper down (a patch's target, say): the strict read names the first one.
+		if m := unknownField.FindStringSubmatch(err.Error()); m != nil && fieldName.MatchString(m[1]) {
+			named = []string{strconv.Quote(m[1])}
+		} else {
+			hidden = 1
+		}
+	}
+	why := "unknown field " + strings.Join(named, "")
+	switch {
+	case len(named) > 1:
+		why = "unknown fields " + strings.Join(named, ", ")
+	case len(named) == 0:
+		why = "unknown field"
+		if hidden > 1 {
+			why += "s"
+		}
+	}
+	switch {
+	case hidden > 0 && len(named) > 0:
+		why += fmt.Sprintf(" and %d more not shown", hidden)
+	case hidden > 0:
+		why = fmt.Sprintf("%d %s not shown (not a field's name)", hidden, why)
+	}
+	them := "it"
+	if len(named)+hidden > 1 {
+		them = "them"
+	}
+	return fmt.Sprintf("%s: %s: kustomize-controller drops %s and builds the rest (the kustomize CLI refuses the file)",
+		filepath.ToSlash(filepath.Join(k.Path, filepath.Base(kfile))), why, them)
+}
+
+// unknownTopFields lists, in the file's order, the top-level keys of a kustomization file that kustomize's
+// Kustomization has no field for (encoding/json matches names whatever their case, and so does this).
+func unknownTopFields(data []byte) []string {
+	top, err := kyaml.Parse(string(data))
+	if err != nil {
+		return nil // a repeated key, for one: the strict read's first name stands for all
+	}
+	keys, err := top.Fields()
+	if err != nil {
+		return nil
+	}
+	known := jsonFieldNames(reflect.TypeOf(kustypes.Kustomization{}))
+	var unknown []string
+	for _, key := range keys {
+		if !slices.ContainsFunc(known, func(n string) bool { return strings.EqualFold(n, key) }) {
+			unknown = append(unknown, key)
+		}
+	}
+	return unknown
+}
+
+// jsonFieldNames are the names encoding/json reads into a struct type, those of embedded structs included.
+func jsonFieldNames(t reflect.Type) []string {
+	var names []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct:
+			names = append(names, jsonFieldNames(f.Type)...)
+		case name == "":
+			names = append(names, f.Name)
+		default:
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// unknownField finds, in a strict read's error, the unknown field it names; fieldName says whether that can be a
+// field's name, and only then is it shown.
+var (
+	unknownField = regexp.MustCompile(`json: unknown field "(.*)"$`)
+	fieldName    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
+)
+
 func hasOverrides(k Kustomization) bool {
 	s := k.Spec
 	return s.TargetNamespace != "" || s.NamePrefix != "" || s.NameSuffix != "" || len(s.Patches) > 0 ||
 		len(s.Images) > 0 || len(s.Components) > 0 || len(s.BuildMetadata) > 0
 }
 
-func hasResources(data []byte) bool {
+// builtAsWritten says whether kustomize-controller builds the folder's kustomization file as it is written, when the
+// Kustomization merges nothing into it. Flux's generator reads the file leniently into kustomize's type and writes it
+// back, which is the same file to kustomize, but for one that lists no resources (see kustomizationFile; one that
+// lists its bases under the deprecated bases: included) and one holding a field kustomize's type does not have (a
+// typo: commonLabel), which the lenient read drops, where kustomize, reading the file itself, refuses it. A key
+// written twice is no such field: both reads take the last.
+func builtAsWritten(data []byte) bool {
 	var kus kustypes.Kustomization
 	if err := sigsyaml.Unmarshal(data, &kus); err != nil {
 		return true // let kustomize report the error in its own words
 	}
-	return len(kus.Resources) > 0 || len(kus.Bases) > 0
+	return len(kus.Resources) > 0 && (&kustypes.Kustomization{}).Unmarshal(data) == nil
 }
 
 func indexImage(images []kustypes.Image, name string) int {

@@ -39,6 +39,10 @@ func MaskFile(data []byte) []byte {
 	if !ok {
 		return []byte("# (not shown: the file could not be re-encoded and may hold Secret values)\n")
 	}
+	if !bytes.HasSuffix(data, []byte("\n")) {
+		// The encoder ends the file with a newline: one the file lacks must stay lacking, or a diff would not show it.
+		out = bytes.TrimSuffix(out, []byte("\n"))
+	}
 	return out
 }
 
