@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kronform/kronform-gen/generator/gitrepo"
+	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
@@ -34,6 +35,8 @@ type baseline struct {
 	unpushed func() (int, error)
 	read     func(p string) ([]byte, error)              // a file, by its path in the tree; fs.ErrNotExist when absent
 	files    func(dir string) (map[string][]byte, error) // the files directly in a folder of the tree
+	// source reads the whole tree, for a build of what a cluster's Flux Kustomizations apply (see userReleases).
+	source func() (*preview.Source, error)
 	// repoPath holds repositoryPath's answer: the ownership record lists every file of the fleet (a megabyte for 1000
 	// clusters), and the transition check asks for each cluster of a baseline that many share.
 	repoPath struct {
@@ -84,6 +87,7 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 				}
 				return files, nil
 			},
+			source: func() (*preview.Source, error) { return preview.FromDir(a.outDir) },
 		}
 		for i := range out {
 			out[i] = b
@@ -116,6 +120,13 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 			return nil, fail(ExitUsage, "reading %s %s: %v", a.outDir, b.label, err)
 		}
 		b.read, b.files = snap.ReadFile, snap.Dir
+		b.source = func() (*preview.Source, error) {
+			files, err := snap.Files()
+			if err != nil {
+				return nil, err
+			}
+			return preview.FromFiles(files)
+		}
 		byRef[ref+"\x00"+why] = b
 		out[i] = b
 	}

@@ -189,8 +189,8 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 				a.warnPlaintext(entries, t)
 			}
 			a.warnShared(t, entries, nil)
-			a.printRestartNotes(m, steps)
 			a.printTakeovers(m, steps, boot)
+			a.printRestartNotes(m, steps)
 			a.printMinorSkips(m, steps)
 			a.warnValueFiles(m)
 			if pending != nil {

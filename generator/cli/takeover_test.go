@@ -1,0 +1,338 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kronform/kronform-gen/internal/gittest"
+)
+
+// takeoverSpec adopts a live cluster whose Cilium runs in audit mode; version and policies are filled in by each test.
+const takeoverSpec = `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: alpha
+    apiServer: {host: api.alpha.example.com, port: 6443}
+    nodes: [{name: a1, addresses: [198.51.100.1], roles: [control-plane]}]
+    cilium: {version: 1.16.5, hostFirewall: true, kubeProxyReplacement: true, auditMode: true}
+`
+
+// adopting is a repository that Flux ran before kronform-gen: flux bootstrap's files for clusters/alpha (its
+// gotk-components.yaml as large as the real one), and a Kustomization of the user's applying ./infrastructure, where
+// the user keeps their own Cilium HelmRelease at kube-system/cilium with the chart version and values given. files
+// adds or replaces files of the tree (relative to it).
+func adopting(t *testing.T, chart, values string, files map[string]string) *workspace {
+	t.Helper()
+	w := newWorkspace(t)
+	all := map[string]string{
+		"clusters/alpha/flux-system/gotk-components.yaml": fakeComponents(t).String(),
+		"clusters/alpha/flux-system/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
+			"resources: [gotk-components.yaml, gotk-sync.yaml]\n",
+		"clusters/alpha/flux-system/gotk-sync.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 10m0s, path: ./clusters/alpha, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`,
+		"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec: {interval: 1h, path: ./infrastructure/controllers, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`,
+		"infrastructure/controllers/cilium.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cilium, namespace: kube-system}
+spec:
+  interval: 30m
+  chart:
+    spec:
+      chart: cilium
+      version: "` + chart + `"
+      sourceRef: {kind: HelmRepository, name: cilium}
+  values:
+` + values,
+	}
+	for p, data := range files {
+		all[p] = data
+	}
+	for p, data := range all {
+		if data == "" {
+			continue // removed
+		}
+		full := filepath.Join(w.dir, "output", filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+// userValues are values a user's Cilium release may have: audit mode off, the host firewall on, IPv6.
+const userValues = `    kubeProxyReplacement: true
+    k8sServiceHost: api.alpha.example.com
+    k8sServicePort: 6443
+    hostFirewall: {enabled: true}
+    ipv6: {enabled: true}
+`
+
+// The generic note for a cluster whose Cilium the tree cannot see.
+const installedAnotherWay = "a Cilium installed another way under the same release name (kube-system/cilium"
+
+// A takeover from the user's own HelmRelease at 1.14 to the spec's 1.16 jumps a minor release: the warning names
+// both versions, as for a release kronform-gen wrote; and the note says the user's release is what was compared.
+func TestTakeoverWarnsOfSkippedMinors(t *testing.T) {
+	w := adopting(t, "1.14.5", userValues, nil)
+	stderr := w.mustGenerate(takeoverSpec)
+	for _, want := range []string{
+		"warning: cluster alpha: Cilium goes from 1.14.5 to 1.16.5, across more than one minor release: Cilium tests upgrades " +
+			"and rollbacks only between consecutive minor releases (its Upgrade Guide), and each minor's upgrade notes say what " +
+			"to do before it; go through 1.15 first (its latest patch), let Flux apply it, then go on\n",
+		"note: cluster alpha: Flux applies a HelmRelease of yours under the name kronform-gen's takes, kube-system/cilium (read in " +
+			"output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers, chart 1.14.5): kronform-gen's " +
+			"replaces it, and helm-controller upgrades that release to the spec's chart and values. The transition checks, the " +
+			"restart note and the warning of skipped minor releases take it for the release before this change; of its values, " +
+			"the spec does not set ipv6: the release takes the chart's defaults for them (to keep one, set it in the spec).\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	// The new chart restarts the agents itself: no restart note, and not the note for a Cilium the tree cannot see.
+	for _, not := range []string{"Cilium's values change", installedAnotherWay} {
+		if strings.Contains(stderr, not) {
+			t.Errorf("stderr has %q:\n%s", not, stderr)
+		}
+	}
+}
+
+// A takeover under the same chart version whose values change what the agents read gets the restart note, naming the
+// values that change (audit mode turned on among them; the operator's needs no restart), and the values of the user's
+// that the spec drops.
+func TestTakeoverNamesTheValuesThatChange(t *testing.T) {
+	w := adopting(t, "1.16.5", userValues+"    bpf: {masquerade: true}\n    operator: {replicas: 1}\n", nil)
+	stderr := w.mustGenerate(takeoverSpec)
+	for _, want := range []string{
+		"note: cluster alpha: Cilium's values change (bpf, cgroup, hubble, ipam, ipv6, policyAuditMode, securityContext): the agents read cilium-config only when they start, and the chart restarts them only with " +
+			"rollOutCiliumPods: true; once Flux has applied this, restart them (until then audit mode stays off): kubectl -n " +
+			"kube-system rollout restart daemonset/cilium\n",
+		"the spec does not set bpf, ipv6, operator: the release takes the chart's defaults for them",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, installedAnotherWay) || strings.Contains(stderr, "across more than one minor") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+}
+
+// The agents of the user's release enforce the host firewall (audit mode off), and the spec turns audit mode on with
+// a policy that leaves Flux out of the API server: the chart (the same version) does not restart the agents, so after
+// host-policies is applied they enforce it under the user's settings until they restart. Taken for a first install,
+// that state went unchecked and the tree was written; judged against the user's release, generate refuses.
+func TestTakeoverIsJudgedAgainstTheUsersRelease(t *testing.T) {
+	w := adopting(t, "1.16.5", userValues, nil)
+	worldOnly := takeoverSpec + `    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress: [{entities: [world], ports: [6443/tcp, 50000/tcp, 50001/tcp]}]
+    hetzner: {adminSources: [203.0.113.7/32]}
+`
+	code, stderr := w.generate(worldOnly)
+	for _, want := range []string{
+		"cluster alpha: Flux applies this change in two steps: 1. cilium: the HelmRelease takes over yours (Kustomization " +
+			"flux-system/infrastructure, path ./infrastructure/controllers); values cgroup, hubble, ipam, ipv6, policyAuditMode, " +
+			"securityContext; 2. host-policies, which waits for it: cp added.",
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host " +
+			"policies, and 1 check(s) fail:\nFAIL  alpha: built-in: pod:app=kustomize-controller,io.kubernetes.pod.namespace=flux-system -> node:a1 6443/tcp allowed",
+		"kronform-gen: refusing to write output: cluster alpha:",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != ExitFailure {
+		t.Fatalf("exit %d, want %d:\n%s", code, ExitFailure, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, "output", "infrastructure", "alpha")); err == nil {
+		t.Fatal("a refused generate wrote the tree")
+	}
+	// The user's release in audit mode too: nothing is enforced before or after, and the tree is written.
+	w = adopting(t, "1.16.5", userValues+"    policyAuditMode: true\n", nil)
+	w.mustGenerate(worldOnly)
+}
+
+// Where the tree applies no HelmRelease kube-system/cilium, the note for a Cilium installed another way stays: the
+// user's release in a folder no Kustomization applies is not what Flux applies, and one under another name is a
+// second release, which that note covers.
+func TestTakeoverWithoutUserReleaseKeepsTheNote(t *testing.T) {
+	for name, files := range map[string]map[string]string{
+		"none": {"infrastructure/controllers/cilium.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n"},
+		"not applied": {"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec: {interval: 1h, path: ./infrastructure/other, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`, "infrastructure/other/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n"},
+		"suspended": {"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec: {suspend: true, interval: 1h, path: ./infrastructure/controllers, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := adopting(t, "1.14.5", userValues, files)
+			stderr := w.mustGenerate(takeoverSpec)
+			if !strings.Contains(stderr, installedAnotherWay) {
+				t.Errorf("stderr lacks the note for a Cilium installed another way:\n%s", stderr)
+			}
+			for _, not := range []string{"HelmRelease of yours under the name", "across more than one minor", "Cilium's values change"} {
+				if strings.Contains(stderr, not) {
+					t.Errorf("stderr has %q:\n%s", not, stderr)
+				}
+			}
+		})
+	}
+	// A Kustomization of the cluster that does not build may hold one: the note says so, naming it, not its error.
+	w := adopting(t, "1.14.5", userValues, map[string]string{"infrastructure/controllers/kustomization.yaml": "resources: [missing.yaml]\n"})
+	stderr := w.mustGenerate(takeoverSpec)
+	if want := "note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: Kustomization " +
+		"flux-system/infrastructure does not build here (kronform-gen build shows why), so whether Flux applies a HelmRelease " +
+		"kube-system/cilium in output is unknown; the transition checks took kronform-gen's release for a first install\n"; !strings.Contains(stderr, installedAnotherWay) || !strings.Contains(stderr, want) {
+		t.Errorf("unbuildable: stderr lacks %q:\n%s", want, stderr)
+	}
+	// Under another name, with the chart's own releaseName: helm-controller installs kronform-gen's beside it.
+	w = adopting(t, "1.14.5", userValues, map[string]string{"infrastructure/controllers/cilium.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cni, namespace: kube-system}
+spec:
+  interval: 30m
+  chart: {spec: {chart: cilium, version: "1.14.5", sourceRef: {kind: HelmRepository, name: cilium}}}
+`})
+	if stderr := w.mustGenerate(takeoverSpec); !strings.Contains(stderr, installedAnotherWay) || strings.Contains(stderr, "of yours under the name") {
+		t.Errorf("another name:\n%s", stderr)
+	}
+}
+
+// The chart version and values are read as kustomize-controller applies them: postBuild substitutes the version from
+// a ConfigMap in the tree. A value substituted from a Secret is not decrypted nor printed: its key is named as
+// compared masked; valuesFrom, which helm-controller reads in the cluster, is named as not compared. A SOPS-encrypted
+// Secret beside the release is built encrypted, and nothing of it prints.
+func TestTakeoverReadsWhatFluxApplies(t *testing.T) {
+	w := adopting(t, "${cilium_version}", userValues+"    ipv4NativeRoutingCIDR: ${native_cidr}\n", map[string]string{
+		"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./infrastructure/controllers
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  decryption: {provider: sops, secretRef: {name: sops-age}}
+  postBuild:
+    substituteFrom:
+      - {kind: ConfigMap, name: versions}
+      - {kind: Secret, name: network}
+`,
+		"infrastructure/controllers/creds.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: kube-system}\n" +
+			"stringData:\n  token: ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:str]\n" +
+			"sops:\n  mac: ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:str]\n  version: 3.13.3\n",
+		"clusters/alpha/versions.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: versions, namespace: flux-system}
+data: {cilium_version: 1.14.2}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: network, namespace: flux-system}
+stringData: {native_cidr: 10.99.77.0/24}
+`,
+	})
+	release := filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")
+	b, err := os.ReadFile(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(release, []byte(string(b)+"  valuesFrom:\n    - {kind: ConfigMap, name: cilium-extra, valuesKey: values.yaml}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr := w.mustGenerate(takeoverSpec)
+	for _, want := range []string{
+		"Cilium goes from 1.14.2 to 1.16.5, across more than one minor release",
+		"; its valuesFrom (ConfigMap/cilium-extra (values.yaml)) is read by helm-controller in the cluster, not here: values set " +
+			"there are not compared, and count as unset; ipv4NativeRoutingCIDR, substituted from a Secret or SOPS-encrypted, which " +
+			"is not decrypted here, is compared masked, so counted as changed.\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "10.99.77") || strings.Contains(stderr, "KRONFORMGENMASKED") || strings.Contains(stderr, "ENC[") {
+		t.Errorf("stderr shows a value substituted from a Secret:\n%s", stderr)
+	}
+}
+
+// In a git repository, what Flux applies is read at the branch it follows: the user's release deleted in the working
+// tree but not pushed is still what helm-controller runs.
+func TestTakeoverReadAtTheBranchFluxFollows(t *testing.T) {
+	gittest.Isolate(t)
+	w := adopting(t, "1.14.5", userValues, nil)
+	gittest.Run(t, w.dir, "init", "-q", "-b", "main")
+	gittest.Run(t, w.dir, "remote", "add", "origin", "ssh://git@github.com/acme/fleet")
+	gittest.Run(t, w.dir, "add", "-A")
+	gittest.Run(t, w.dir, "commit", "-q", "-m", "fleet before kronform-gen")
+	gittest.Run(t, w.dir, "update-ref", "refs/remotes/origin/main", "HEAD") // as if pushed
+	if err := os.Remove(filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	stderr := w.mustGenerate(takeoverSpec)
+	for _, want := range []string{"(read at origin/main: Kustomization flux-system/infrastructure", "Cilium goes from 1.14.5 to 1.16.5"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// A release whose chart comes by chartRef is read through the source it names, where a Kustomization of the cluster
+// applies it: an OCIRepository's spec.ref.tag (or semver) is the chart version. A digest, or no version at all, says
+// none: the release is then not taken for the one before, and the note says why.
+func TestTakeoverReadsTheChartRef(t *testing.T) {
+	release := func(ref string) map[string]string {
+		return map[string]string{"infrastructure/controllers/cilium.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: cilium-chart, namespace: kube-system}
+spec: {interval: 1h, url: oci://quay.io/cilium/charts/cilium, ref: ` + ref + `}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cilium, namespace: kube-system}
+spec:
+  interval: 30m
+  chartRef: {kind: OCIRepository, name: cilium-chart}
+  values: {hostFirewall: {enabled: true}}
+`}
+	}
+	for _, c := range []struct{ ref, want string }{
+		{"{tag: 1.14.5}", "Cilium goes from 1.14.5 to 1.16.5, across more than one minor release"},
+		{"{semver: '~1.14.0'}", "Cilium goes from ~1.14.0 (Flux installs the newest 1.14 release it admits) to 1.16.5"},
+		{"{tag: 1.14.5, digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}",
+			"note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: HelmRelease kube-system/cilium " +
+				"takes its chart by digest (its chartRef, OCIRepository kube-system/cilium-chart): which version that is cannot be " +
+				"read here; the transition checks took kronform-gen's release for a first install\n"},
+		{"{}", "HelmRelease kube-system/cilium names no chart version (its chartRef, OCIRepository kube-system/cilium-chart): " +
+			"which one helm-controller installs cannot be read here"},
+	} {
+		w := adopting(t, "", "", release(c.ref))
+		if stderr := w.mustGenerate(takeoverSpec); !strings.Contains(stderr, c.want) {
+			t.Errorf("ref %s: stderr lacks %q:\n%s", c.ref, c.want, stderr)
+		}
+	}
+}
