@@ -47,6 +47,9 @@ denied now), nothing is written, and the refusal says which state fails and whic
 
 The agents read Cilium's values (cilium-config) only when they start: when values they read change, generate prints
 the restart to run once Flux has applied them (audit mode included); the operator's, Hubble Relay's and UI's need none.
+On a bootstrapped cluster where Flux applies no Cilium release of kronform-gen's yet, a HelmRelease of yours that the
+cluster's Flux Kustomizations apply under its name (cilium.namespace/cilium) is the release before the change: its
+chart version and spec.values (not valuesFrom) are read from a build of those Kustomizations, as build does.
 
 A cluster folder holding flux bootstrap's files (clusters/<cluster>/flux-system) is applied by Flux on a live
 cluster with prune: true. generate refuses (exit 2, nothing written) to write Kustomizations there whose source is
