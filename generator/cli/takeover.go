@@ -38,6 +38,9 @@ type takeover struct {
 	valuesFrom []string
 	secret     []string
 	dropped    []string // the dotted keys of values that the spec's release does not set (see transitions)
+	// reinstall, when set, says how the Helm release it manages differs from kronform-gen's (see releaseTarget): then
+	// helm-controller uninstalls it and installs kronform-gen's, and nothing else of it is read.
+	reinstall string
 }
 
 // userRelease is what looking for a cluster's takeover found: the release, or why what Flux applies could not be
@@ -237,9 +240,16 @@ type userHelmRelease struct {
 		Namespace string `json:"namespace"`
 	} `json:"metadata"`
 	Spec struct {
-		Chart *struct {
+		ReleaseName      string `json:"releaseName"`
+		TargetNamespace  string `json:"targetNamespace"`
+		StorageNamespace string `json:"storageNamespace"`
+		Chart            *struct {
 			Spec struct {
-				Version string `json:"version"`
+				Chart     string `json:"chart"`
+				Version   string `json:"version"`
+				SourceRef struct {
+					Kind string `json:"kind"`
+				} `json:"sourceRef"`
 			} `json:"spec"`
 		} `json:"chart"`
 		ChartRef *struct {
@@ -272,6 +282,9 @@ func readTakeover(r *resource.Resource, builds []*preview.Build, folder string) 
 		return nil, "it cannot be read"
 	}
 	id := hr.Metadata.Namespace + "/" + flux.ReleaseName
+	if moved := releaseTarget(hr); len(moved) > 0 {
+		return &takeover{reinstall: strings.Join(moved, ", ")}, ""
+	}
 	var chart, from, none string // none: why there is no version, when there is none
 	switch {
 	case hr.Spec.ChartRef != nil:
@@ -329,6 +342,38 @@ func readTakeover(r *resource.Resource, builds []*preview.Build, folder string) 
 	return t, ""
 }
 
+// releaseTarget lists how the Helm release a user's HelmRelease manages differs from the one kronform-gen's manages
+// (release cilium of chart cilium, stored in and installed into the HelmRelease's namespace): helm-controller, finding
+// the object's release target changed (its ReleaseTargetChanged: storage namespace, release namespace, release name,
+// chart name), uninstalls the release it installed before it installs the new one. The chart's name is known only for
+// a chart from a HelmRepository (chart.spec.chart names it); nil when nothing differs.
+func releaseTarget(hr userHelmRelease) []string {
+	var out []string
+	name := hr.Spec.ReleaseName
+	if name == "" {
+		name = flux.ReleaseName
+		if hr.Spec.TargetNamespace != "" {
+			name = hr.Spec.TargetNamespace + "-" + flux.ReleaseName
+		}
+	}
+	if name != flux.ReleaseName {
+		out = append(out, fmt.Sprintf("release name %s, not %s", name, flux.ReleaseName))
+	}
+	if ns := hr.Spec.TargetNamespace; ns != "" && ns != hr.Metadata.Namespace {
+		out = append(out, fmt.Sprintf("targetNamespace %s, not %s", ns, hr.Metadata.Namespace))
+	}
+	if ns := hr.Spec.StorageNamespace; ns != "" && ns != hr.Metadata.Namespace {
+		out = append(out, fmt.Sprintf("storageNamespace %s, not %s", ns, hr.Metadata.Namespace))
+	}
+	if c := hr.Spec.Chart; c != nil && c.Spec.SourceRef.Kind == "HelmRepository" && c.Spec.Chart != "cilium" {
+		out = append(out, fmt.Sprintf("chart %s, not cilium", c.Spec.Chart))
+	}
+	for i := range out {
+		out[i] = string(preview.MaskPlaceholders([]byte(out[i])))
+	}
+	return out
+}
+
 // findObject is the object of that kind, namespace and name that one of the cluster's builds applies; nil when none does.
 func findObject(builds []*preview.Build, folder, kind, namespace, name string) map[string]any {
 	for _, b := range builds {
@@ -379,6 +424,16 @@ func maskedKeys(values map[string]any, prefix string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// reinstallWarning words a takeover whose release target differs from kronform-gen's: not an upgrade, an uninstall.
+func (t takeover) reinstallWarning(c spec.Cluster, label string) string {
+	return fmt.Sprintf("warning: cluster %s: Flux applies a HelmRelease of yours under the name kronform-gen's takes, %s/%s (read "+
+		"%s: Kustomization %s), whose Helm release is not kronform-gen's (%s): once kronform-gen's replaces the object, "+
+		"helm-controller finds the release target changed, uninstalls your release (Cilium, the CNI: pods lose their network) "+
+		"and then installs kronform-gen's; kronform-gen cannot write that target, so this is a reinstall of Cilium, not an "+
+		"upgrade, and the transition checks took it for a first install\n", c.Name, c.Cilium.Namespace, flux.ReleaseName,
+		label, t.by, t.reinstall)
 }
 
 // sopsValue says whether a value is SOPS ciphertext (a file encrypted with an encrypted_regex that matches it).

@@ -336,3 +336,38 @@ spec:
 		}
 	}
 }
+
+// A HelmRelease of the user's under kronform-gen's name whose Helm release is another (its own releaseName, a
+// targetNamespace) is not upgraded: helm-controller finds the object's release target changed, uninstalls the user's
+// Cilium and installs kronform-gen's. generate warns of that reinstall, and compares nothing with it.
+func TestTakeoverOfAnotherReleaseTargetIsAReinstall(t *testing.T) {
+	for field, moved := range map[string]string{
+		"releaseName: cilium-cni": "release name cilium-cni, not cilium",
+		"targetNamespace: cni":    "release name cni-cilium, not cilium, targetNamespace cni, not kube-system",
+	} {
+		w := adopting(t, "1.14.5", userValues, nil)
+		release := filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")
+		b, err := os.ReadFile(release)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(release, []byte(strings.Replace(string(b), "  interval: 30m\n", "  interval: 30m\n  "+field+"\n", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		stderr := w.mustGenerate(takeoverSpec)
+		want := "warning: cluster alpha: Flux applies a HelmRelease of yours under the name kronform-gen's takes, kube-system/cilium " +
+			"(read in output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers), whose Helm release is " +
+			"not kronform-gen's (" + moved + "): once kronform-gen's replaces the object, helm-controller finds the release target " +
+			"changed, uninstalls your release (Cilium, the CNI: pods lose their network) and then installs kronform-gen's; " +
+			"kronform-gen cannot write that target, so this is a reinstall of Cilium, not an upgrade, and the transition checks " +
+			"took it for a first install\n"
+		if !strings.Contains(stderr, want) {
+			t.Errorf("%s: stderr lacks %q:\n%s", field, want, stderr)
+		}
+		for _, not := range []string{installedAnotherWay, "across more than one minor", "Cilium's values change"} {
+			if strings.Contains(stderr, not) {
+				t.Errorf("%s: stderr has %q:\n%s", field, not, stderr)
+			}
+		}
+	}
+}

@@ -47,6 +47,7 @@ type transition struct {
 	// when the release is new.
 	takeover  *takeover
 	unread    string
+	reinstall *takeover // a release of the user's whose Helm release target is not kronform-gen's (see releaseTarget)
 	chart     [2]string // the chart version before and after
 	namespace [2]string // the HelmRelease's namespace before and after
 	values    []string  // the dotted keys of the values that change, sorted
@@ -194,6 +195,8 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		switch {
 		case dirsErr != nil:
 			tr.releaseErr, tr.appliedErr = dirsErr, dirsErr
+		case dirs.release == "" && users[i].found != nil && users[i].found.reinstall != "":
+			tr.newRelease, tr.reinstall = true, users[i].found
 		case dirs.release == "" && users[i].found != nil:
 			u := users[i].found
 			tr.takeover, tr.old = u, release{namespace: c.Cilium.Namespace, chart: u.chart, values: u.values}
@@ -753,6 +756,10 @@ func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.K
 		c := m.Clusters[t.cluster]
 		if t.takeover != nil {
 			io.WriteString(a.stderr, t.takeover.note(c, t))
+			continue
+		}
+		if t.reinstall != nil {
+			io.WriteString(a.stderr, t.reinstall.reinstallWarning(c, t.base.label))
 			continue
 		}
 		if !t.newRelease {
