@@ -35,8 +35,11 @@ type baseline struct {
 	unpushed func() (int, error)
 	read     func(p string) ([]byte, error)              // a file, by its path in the tree; fs.ErrNotExist when absent
 	files    func(dir string) (map[string][]byte, error) // the files directly in a folder of the tree
-	// source reads the whole tree, for a build of what a cluster's Flux Kustomizations apply (see userReleases).
-	source func() (*preview.Source, error)
+	// all reads every file of the tree, for a build of what a cluster's Flux Kustomizations apply (see userReleases);
+	// tree names that tree: the baselines of a fleet's bootstrapped clusters differ (why names each one's
+	// gotk-sync.yaml) but read one tree, which is read and built once for all of them.
+	all  func() (map[string][]byte, error)
+	tree string
 	// repoPath holds repositoryPath's answer: the ownership record lists every file of the fleet (a megabyte for 1000
 	// clusters), and the transition check asks for each cluster of a baseline that many share.
 	repoPath struct {
@@ -87,7 +90,8 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 				}
 				return files, nil
 			},
-			source: func() (*preview.Source, error) { return preview.FromDir(a.outDir) },
+			all:  func() (map[string][]byte, error) { return preview.ReadDir(a.outDir) },
+			tree: "disk",
 		}
 		for i := range out {
 			out[i] = b
@@ -119,14 +123,7 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 		if err != nil {
 			return nil, fail(ExitUsage, "reading %s %s: %v", a.outDir, b.label, err)
 		}
-		b.read, b.files = snap.ReadFile, snap.Dir
-		b.source = func() (*preview.Source, error) {
-			files, err := snap.Files()
-			if err != nil {
-				return nil, err
-			}
-			return preview.FromFiles(files)
-		}
+		b.read, b.files, b.all, b.tree = snap.ReadFile, snap.Dir, snap.Files, "git "+ref
 		byRef[ref+"\x00"+why] = b
 		out[i] = b
 	}

@@ -10,7 +10,9 @@ import (
 	"slices"
 	"strings"
 
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kronform/kronform-gen/generator/flux"
 	"github.com/kronform/kronform-gen/generator/preview"
@@ -53,41 +55,41 @@ type userRelease struct {
 // userReleases looks, for the clusters named by want (indexes of m.Clusters whose Cilium release is new to the
 // baseline), for a HelmRelease of the user's that Flux applies now under cilium.namespace/cilium. A cluster counts
 // only when flux bootstrap's Kustomization for its folder is in the baseline: Flux then runs there from this tree.
-// Each baseline's tree is read and built once, for all its clusters that need it; a fleet whose releases are all
-// kronform-gen's already asks for none.
+// Each tree is read and built once, for all the clusters whose baselines read it that need it (by a few at a time);
+// a fleet whose releases are all kronform-gen's already asks for none.
 func userReleases(m *spec.Model, bases []*baseline, want []int) map[int]userRelease {
 	out := map[int]userRelease{}
-	groups := map[*baseline][]int{}
-	var order []*baseline
+	groups := map[string][]int{} // by the tree the baselines read
+	var order []*baseline        // the first baseline of each tree
 	for _, i := range want {
-		c, base := m.Clusters[i], bases[i]
-		if base.source == nil || !bootstrappedAt(c, base, m.RepositoryPath) {
+		base := bases[i]
+		if base.all == nil {
 			continue
 		}
-		if groups[base] == nil {
+		if groups[base.tree] == nil {
 			order = append(order, base)
 		}
-		groups[base] = append(groups[base], i)
+		groups[base.tree] = append(groups[base.tree], i)
 	}
 	for _, base := range order {
-		for i, r := range base.userReleases(m, groups[base]) {
+		for i, r := range base.userReleases(m, groups[base.tree]) {
 			out[i] = r
 		}
 	}
 	return out
 }
 
-// bootstrappedAt says whether the baseline holds flux bootstrap's Kustomization for the cluster's folder: only its
-// flux-system folder is read.
-func bootstrappedAt(c spec.Cluster, base *baseline, repositoryPath string) bool {
-	files, err := base.files(path.Join(c.Flux.Path, render.BootstrapDir))
-	if err != nil || len(files) == 0 {
+// bootstrappedAt says whether the tree holds flux bootstrap's Kustomization for the cluster's folder: only the files
+// directly in its flux-system folder are read (files gives them).
+func bootstrappedAt(c spec.Cluster, files func(dir string) (map[string][]byte, error), repositoryPath string) bool {
+	dir, err := files(path.Join(c.Flux.Path, render.BootstrapDir))
+	if err != nil || len(dir) == 0 {
 		return false
 	}
-	ks, err := bootstraps(slices.Sorted(maps.Keys(files)), func(p string) ([]byte, bool) {
-		b, ok := files[p]
+	ks, err := bootstraps(slices.Sorted(maps.Keys(dir)), func(p string) ([]byte, bool) {
+		b, ok := dir[p]
 		return b, ok
-	}, treeRepositoryPath(base, repositoryPath))
+	}, repositoryPath)
 	if err != nil {
 		return false
 	}
@@ -115,11 +117,36 @@ func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelea
 		}
 		return out
 	}
-	src, err := b.source()
+	repositoryPath := treeRepositoryPath(b, m.RepositoryPath)
+	files, err := b.all()
+	if err != nil {
+		clusters = slices.DeleteFunc(clusters, func(i int) bool { return !bootstrappedAt(m.Clusters[i], b.files, repositoryPath) })
+		return fail(fmt.Sprintf("the tree %s cannot be read", b.label))
+	}
+	if !mayHoldHelmRelease(files) {
+		return out
+	}
+	files = withoutFluxCRDs(files)
+	// The folders are looked up in one pass: a fleet's tree holds thousands of files.
+	byDir := map[string]map[string][]byte{}
+	for p, data := range files {
+		if path.Base(path.Dir(p)) == render.BootstrapDir {
+			if byDir[path.Dir(p)] == nil {
+				byDir[path.Dir(p)] = map[string][]byte{}
+			}
+			byDir[path.Dir(p)][p] = data
+		}
+	}
+	dirFiles := func(dir string) (map[string][]byte, error) { return byDir[dir], nil }
+	clusters = slices.DeleteFunc(clusters, func(i int) bool { return !bootstrappedAt(m.Clusters[i], dirFiles, repositoryPath) })
+	if len(clusters) == 0 {
+		return out
+	}
+	src, err := preview.FromFiles(files)
 	if err != nil {
 		return fail(fmt.Sprintf("the tree %s cannot be read", b.label))
 	}
-	src.SetRepositoryPath(treeRepositoryPath(b, m.RepositoryPath))
+	src.SetRepositoryPath(repositoryPath)
 	ks, err := src.Kustomizations()
 	if err != nil {
 		return fail(fmt.Sprintf("the Flux Kustomizations %s cannot be read", b.label))
@@ -130,6 +157,100 @@ func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelea
 		if err := readUserReleases(src, ks, m, chunk, b.label, out); err != nil {
 			return fail(fmt.Sprintf("what Flux applies %s cannot be built", b.label))
 		}
+	}
+	return out
+}
+
+// mayHoldHelmRelease says whether a build of the tree can hold a HelmRelease at all, before it is built: kustomize
+// writes an object's kind only as a file holds it, so some file names the kind, or a kustomization names a resource,
+// base or component that the tree lacks (a remote one, which is not fetched here: its build fails, and the note says
+// so). flux bootstrap's gotk-components.yaml (Flux's CRDs name the kind) is not read for it: flux bootstrap writes,
+// and rewrites, Flux's own components alone there, as warnShared takes it. A repository Flux runs holds flux
+// bootstrap's files for every cluster, and until kronform-gen's release is pushed, every generate looks here.
+func mayHoldHelmRelease(files map[string][]byte) bool {
+	dirs := map[string]bool{}
+	for p := range files {
+		for d := path.Dir(p); d != "." && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	names := konfig.RecognizedKustomizationFileNames()
+	for p, data := range files {
+		if bootstrapComponents(p) {
+			continue
+		}
+		if bytes.Contains(data, []byte("HelmRelease")) ||
+			slices.Contains(names, path.Base(p)) && namesAbsent(p, data, files, dirs) {
+			return true
+		}
+	}
+	return false
+}
+
+// namesAbsent says whether a kustomization file names, as a resource, base or component, what the tree does not hold
+// (a URL, a remote base, a path outside the tree or missing); a file that cannot be read as one counts as naming one.
+func namesAbsent(file string, data []byte, files map[string][]byte, dirs map[string]bool) bool {
+	var k struct {
+		Resources  []string `json:"resources"`
+		Bases      []string `json:"bases"`
+		Components []string `json:"components"`
+	}
+	if yaml.Unmarshal(data, &k) != nil {
+		return true
+	}
+	for _, r := range slices.Concat(k.Resources, k.Bases, k.Components) {
+		p := path.Join(path.Dir(file), r)
+		if _, ok := files[p]; !ok && !dirs[p] && p != "." || strings.Contains(r, "://") {
+			return true
+		}
+	}
+	return false
+}
+
+// bootstrapComponents says whether a file of the tree is flux bootstrap's gotk-components.yaml.
+func bootstrapComponents(p string) bool {
+	return strings.HasSuffix("/"+p, "/"+render.BootstrapDir+"/gotk-components.yaml")
+}
+
+// withoutFluxCRDs is the tree with the CustomResourceDefinitions left out of flux bootstrap's gotk-components.yaml:
+// nearly all of its bytes (the real file is close to a megabyte), which a build of each bootstrapped cluster's folder
+// would parse again, and none of which a HelmRelease of the user's, a Kustomization or a postBuild source is. The
+// rest of the file stays, for the patches flux-system's kustomization.yaml may apply to Flux's Deployments. The
+// files given are not changed.
+func withoutFluxCRDs(files map[string][]byte) map[string][]byte {
+	out := make(map[string][]byte, len(files))
+	for p, data := range files {
+		if bootstrapComponents(p) {
+			data = withoutCRDs(data)
+		}
+		out[p] = data
+	}
+	return out
+}
+
+// withoutCRDs drops the YAML documents of a multi-document file whose kind, at column 0 as flux bootstrap writes it,
+// is CustomResourceDefinition; every other document is kept, byte for byte.
+func withoutCRDs(data []byte) []byte {
+	var out []byte
+	start, crd := 0, false
+	for i := 0; i < len(data); {
+		next := len(data)
+		if j := bytes.IndexByte(data[i:], '\n'); j >= 0 {
+			next = i + j + 1
+		}
+		line := bytes.TrimRight(data[i:next], " \t\r\n")
+		if rest, ok := bytes.CutPrefix(line, []byte("---")); ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t') && i > start {
+			if !crd {
+				out = append(out, data[start:i]...)
+			}
+			start, crd = i, false
+		} else if string(line) == "kind: CustomResourceDefinition" {
+			crd = true
+		}
+		i = next
+	}
+	if !crd {
+		out = append(out, data[start:]...)
 	}
 	return out
 }

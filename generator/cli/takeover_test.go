@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/internal/gittest"
 )
 
@@ -369,5 +373,136 @@ func TestTakeoverOfAnotherReleaseTargetIsAReinstall(t *testing.T) {
 				t.Errorf("%s: stderr has %q:\n%s", field, not, stderr)
 			}
 		}
+	}
+}
+
+// realComponents stands for flux bootstrap's gotk-components.yaml at its real size, about 700 kB: fakeComponents'
+// CRDs, and copies of them under other groups, as Flux's other controllers' CRDs.
+func realComponents(t *testing.T) string {
+	t.Helper()
+	crds := fakeComponents(t).String()
+	var b strings.Builder
+	b.WriteString(crds)
+	for i := range 4 {
+		b.WriteString(strings.ReplaceAll(crds, "toolkit.fluxcd.io", fmt.Sprintf("toolkit%d.fluxcd.io", i)))
+	}
+	return b.String()
+}
+
+// pushedFleet is a git repository whose tree (its root) holds flux bootstrap's files for n clusters, pushed to
+// the branch they follow, and the files given (relative to the tree) in the same commit; it returns the app for that
+// tree and the model of a spec of those clusters.
+func pushedFleet(t *testing.T, n int, files map[string]string) (*app, *spec.Model) {
+	t.Helper()
+	gittest.Isolate(t)
+	root := t.TempDir()
+	components := realComponents(t)
+	var specText strings.Builder
+	specText.WriteString("apiVersion: kronform.dev/v1alpha1\nkind: ClusterSpec\nclusters:\n")
+	all := maps.Clone(files)
+	if all == nil {
+		all = map[string]string{}
+	}
+	for i := range n {
+		name := fmt.Sprintf("c%02d", i)
+		fmt.Fprintf(&specText, "  - name: %s\n    apiServer: {host: api.%s.example.com, port: 6443}\n"+
+			"    nodes: [{name: n1, addresses: [198.51.100.%d], roles: [control-plane]}]\n    cilium: {version: 1.16.5}\n", name, name, i+1)
+		dir := "clusters/" + name + "/flux-system/"
+		all[dir+"gotk-components.yaml"] = components
+		all[dir+"kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [gotk-components.yaml, gotk-sync.yaml]\n"
+		all[dir+"gotk-sync.yaml"] = fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 10m0s, path: ./clusters/%s, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`, name)
+	}
+	for p, data := range all {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gittest.Run(t, root, "init", "-q", "-b", "main")
+	gittest.Run(t, root, "remote", "add", "origin", "ssh://git@github.com/acme/fleet")
+	gittest.Run(t, root, "add", "-A")
+	gittest.Run(t, root, "commit", "-q", "-m", "flux bootstrap")
+	gittest.Run(t, root, "update-ref", "refs/remotes/origin/main", "HEAD")
+	m, err := spec.Load("cluster-spec.yaml", []byte(specText.String()), spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &app{outDir: root}, m
+}
+
+// Until kronform-gen's release is pushed, every generate in a repository Flux runs looks for a release of the user's
+// on every bootstrapped cluster. Each cluster's baseline names its own gotk-sync.yaml, yet all read one tree: it is
+// read once, not once per cluster. And flux bootstrap's gotk-components.yaml, most of the tree's bytes, is not parsed
+// for it: where no file holds a HelmRelease, nothing is built; where one does (the user's podinfo), Flux's CRDs are
+// left out of the build. Allocation, not time, is what the test measures: reading the tree per cluster and parsing
+// the CRDs in every build cost many times each cluster's gotk-components.yaml.
+func TestTakeoverSearchDoesNotParseFluxComponentsPerCluster(t *testing.T) {
+	const n = 8
+	size := len(realComponents(t))
+	podinfo := map[string]string{"apps/podinfo.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo, namespace: default}
+spec: {interval: 1h, chart: {spec: {chart: podinfo, version: 6.5.0, sourceRef: {kind: HelmRepository, name: podinfo}}}}
+`}
+	for i := range n {
+		podinfo[fmt.Sprintf("clusters/c%02d/apps.yaml", i)] = `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec: {interval: 1h, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`
+	}
+	for name, files := range map[string]map[string]string{"no HelmRelease": nil, "a HelmRelease of another name": podinfo} {
+		t.Run(name, func(t *testing.T) {
+			a, m := pushedFleet(t, n, files)
+			bases, err := a.baselines(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]int, n)
+			for i := range want {
+				want[i] = i
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			users := userReleases(m, bases, want)
+			runtime.ReadMemStats(&after)
+			for i := range n {
+				if u := users[i]; u.found != nil || u.why != "" {
+					t.Errorf("cluster %d: %+v", i, u)
+				}
+			}
+			per := float64(after.TotalAlloc-before.TotalAlloc) / n
+			t.Logf("%.0f bytes allocated per cluster, for %d bytes of gotk-components.yaml", per, size)
+			if per > 3*float64(size) {
+				t.Errorf("each cluster allocates %.1f times its gotk-components.yaml", per/float64(size))
+			}
+		})
+	}
+}
+
+// A tree in which no file holds a HelmRelease is not built; one whose kustomization names a remote base may still
+// apply one (kustomize-controller fetches it, kronform-gen does not): it is built, and the note says its build fails.
+func TestTakeoverOfARemoteBaseIsUnknown(t *testing.T) {
+	w := adopting(t, "1.14.5", userValues, map[string]string{
+		"infrastructure/controllers/cilium.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n",
+		"infrastructure/controllers/kustomization.yaml": "resources: [cilium.yaml, 'github.com/acme/platform//cilium?ref=v1.2.0']\n",
+	})
+	want := "note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: Kustomization " +
+		"flux-system/infrastructure does not build here"
+	if stderr := w.mustGenerate(takeoverSpec); !strings.Contains(stderr, want) || !strings.Contains(stderr, installedAnotherWay) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
 }

@@ -163,11 +163,18 @@ func (r *Repo) Files(ref string) (map[string][]byte, error) {
 }
 
 // treeFiles reads every regular file of a tree, keyed by its slash-separated path in it. Symbolic links and
-// submodules are skipped.
+// submodules are skipped. Files of the same contents (one blob) are read once and share one slice, which callers
+// must not write into: a fleet's flux-system folders hold the same gotk-components.yaml, close to a megabyte, in
+// every cluster.
 func treeFiles(t *object.Tree) (map[string][]byte, error) {
 	files := map[string][]byte{}
+	blobs := map[plumbing.Hash][]byte{}
 	err := t.Files().ForEach(func(f *object.File) error {
 		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
+			return nil
+		}
+		if b, ok := blobs[f.Hash]; ok {
+			files[f.Name] = b
 			return nil
 		}
 		rd, err := f.Reader()
@@ -179,7 +186,7 @@ func treeFiles(t *object.Tree) (map[string][]byte, error) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Name, err)
 		}
-		files[f.Name] = b
+		files[f.Name], blobs[f.Hash] = b, b
 		return nil
 	})
 	return files, err
