@@ -40,6 +40,8 @@ type takeover struct {
 	valuesFrom []string
 	secret     []string
 	dropped    []string // the dotted keys of values that the spec's release does not set (see transitions)
+	// suspended names the Kustomization it is read from when that one is suspended (see readUserReleases).
+	suspended string
 	// reinstall, when set, says how the Helm release it manages differs from kronform-gen's (see releaseTarget): then
 	// helm-controller uninstalls it and installs kronform-gen's, and nothing else of it is read.
 	reinstall string
@@ -271,7 +273,25 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 			seeds = append(seeds, k)
 		}
 	}
-	res, err := src.Build(seeds, preview.Options{})
+	// kustomize-controller returns early for a suspended Kustomization and deletes nothing it applied: if it ever ran,
+	// what it holds is in the cluster, run by the other controllers, and the Kustomizations it declared reconcile on
+	// their own. So a suspended one is built as if resumed, with all it declares (as diff builds one suspended on one
+	// side only), round by round as its build declares more.
+	var opts preview.Options
+	res, err := src.Build(seeds, opts)
+	for {
+		var more []string
+		for _, s := range res.Skipped {
+			if s.Spec.Suspend && !slices.Contains(opts.Resume, s.ID()) {
+				more = append(more, s.ID())
+			}
+		}
+		if len(more) == 0 {
+			break
+		}
+		opts.Resume = append(opts.Resume, more...)
+		res, err = src.Build(seeds, opts)
+	}
 	names := map[string]string{} // namespace/name by ID
 	for _, k := range res.Kustomizations {
 		names[k.ID()] = k.Namespace + "/" + k.Name
@@ -305,6 +325,14 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 				}
 			}
 		}
+		// A copy applied now is what helm-controller runs, whatever a suspended one last applied.
+		if slices.ContainsFunc(copies, func(bd *preview.Build) bool { return !bd.Spec.Suspend }) {
+			for j := len(copies) - 1; j >= 0; j-- {
+				if copies[j].Spec.Suspend {
+					copies, objects = slices.Delete(copies, j, j+1), slices.Delete(objects, j, j+1)
+				}
+			}
+		}
 		id := c.Cilium.Namespace + "/" + flux.ReleaseName
 		switch {
 		case len(copies) == 0 && len(failed[folder]) > 0:
@@ -323,6 +351,10 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 			t, why := readTakeover(objects[0], res.Builds, folder)
 			if t != nil {
 				t.by = fmt.Sprintf("%s/%s, path %s", copies[0].Namespace, copies[0].Name, copies[0].Spec.Path)
+				if copies[0].Spec.Suspend {
+					t.by += ", suspended"
+					t.suspended = copies[0].Namespace + "/" + copies[0].Name
+				}
 			}
 			out[i] = userRelease{found: t, why: why}
 		}
@@ -568,6 +600,10 @@ func (t takeover) note(c spec.Cluster, tr transition) string {
 		"Kustomization %s, chart %s): kronform-gen's replaces it, and helm-controller upgrades that release to the spec's "+
 		"chart and values. The transition checks, the restart note and the warning of skipped minor releases take it for the "+
 		"release before this change", c.Name, c.Cilium.Namespace, flux.ReleaseName, tr.base.label, t.by, t.chart)
+	if t.suspended != "" {
+		fmt.Fprintf(&b, " (Kustomization %s is suspended, which deletes nothing it applied: if it ever applied this release, "+
+			"helm-controller runs it still)", t.suspended)
+	}
 	if len(t.dropped) > 0 {
 		fmt.Fprintf(&b, "; of its values, the spec does not set %s: the release takes the chart's defaults for them (to keep "+
 			"one, set it in the spec)", strings.Join(t.dropped, ", "))

@@ -177,7 +177,7 @@ func TestTakeoverIsJudgedAgainstTheUsersRelease(t *testing.T) {
 
 // Where the tree applies no HelmRelease kube-system/cilium, the note for a Cilium installed another way stays: the
 // user's release in a folder no Kustomization applies is not what Flux applies, and one under another name is a
-// second release, which that note covers.
+// second release, which that note covers. (One in a suspended Kustomization is: see TestTakeoverFromASuspendedKustomization.)
 func TestTakeoverWithoutUserReleaseKeepsTheNote(t *testing.T) {
 	for name, files := range map[string]map[string]string{
 		"none": {"infrastructure/controllers/cilium.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n"},
@@ -186,11 +186,6 @@ kind: Kustomization
 metadata: {name: infrastructure, namespace: flux-system}
 spec: {interval: 1h, path: ./infrastructure/other, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
 `, "infrastructure/other/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n"},
-		"suspended": {"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: infrastructure, namespace: flux-system}
-spec: {suspend: true, interval: 1h, path: ./infrastructure/controllers, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
-`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			w := adopting(t, "1.14.5", userValues, files)
@@ -503,6 +498,58 @@ func TestTakeoverOfARemoteBaseIsUnknown(t *testing.T) {
 	want := "note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: Kustomization " +
 		"flux-system/infrastructure does not build here"
 	if stderr := w.mustGenerate(takeoverSpec); !strings.Contains(stderr, want) || !strings.Contains(stderr, installedAnotherWay) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+}
+
+// kustomize-controller returns early for a suspended Kustomization: it deletes nothing it applied, and the release
+// it applied stays, run by helm-controller, until kronform-gen's replaces it and helm-controller upgrades it. So a
+// release in a suspended Kustomization (or in one that a suspended one declares, which reconciles on its own) is the
+// release before the change, and the note says that it is read from a suspended Kustomization. Taken for a first
+// install, the lock-out check never looked at the agents that enforce the user's settings, and the tree was written.
+func TestTakeoverFromASuspendedKustomization(t *testing.T) {
+	suspended := `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec: {suspend: true, interval: 1h, path: ./infrastructure/controllers, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`
+	w := adopting(t, "1.14.5", userValues, map[string]string{"clusters/alpha/infrastructure.yaml": suspended})
+	stderr := w.mustGenerate(takeoverSpec)
+	for _, want := range []string{
+		"(read in output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers, suspended, chart 1.14.5)",
+		"Kustomization flux-system/infrastructure is suspended, which deletes nothing it applied: if it ever applied this " +
+			"release, helm-controller runs it still",
+		"warning: cluster alpha: Cilium goes from 1.14.5 to 1.16.5, across more than one minor release",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, installedAnotherWay) {
+		t.Errorf("stderr has the note for a Cilium the tree cannot see:\n%s", stderr)
+	}
+	// The lock-out check judges the agents that enforce the user's settings, as for a release applied now.
+	w = adopting(t, "1.16.5", userValues, map[string]string{"clusters/alpha/infrastructure.yaml": suspended})
+	code, stderr := w.generate(takeoverSpec + `    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress: [{entities: [world], ports: [6443/tcp, 50000/tcp, 50001/tcp]}]
+    hetzner: {adminSources: [203.0.113.7/32]}
+`)
+	if code != ExitFailure || !strings.Contains(stderr, "kronform-gen: refusing to write output: cluster alpha:") {
+		t.Errorf("exit %d, want %d and a refusal:\n%s", code, ExitFailure, stderr)
+	}
+	// A suspended copy beside one applied now: the one applied now is what helm-controller runs.
+	w = adopting(t, "1.14.5", userValues, map[string]string{
+		"clusters/alpha/old.yaml": strings.NewReplacer("name: infrastructure", "name: old", "./infrastructure/controllers", "./infrastructure/old").Replace(suspended),
+		"infrastructure/old/cilium.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cilium, namespace: kube-system}
+spec: {interval: 30m, chart: {spec: {chart: cilium, version: "1.13.4", sourceRef: {kind: HelmRepository, name: cilium}}}}
+`,
+	})
+	stderr = w.mustGenerate(takeoverSpec)
+	if want := "(read in output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers, chart 1.14.5)"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
 }
