@@ -57,7 +57,9 @@ not the GitRepository bootstrap made (flux.namespace, flux.gitRepository), and t
 there when the spec no longer generates that folder (a cluster removed or renamed, or its flux.path changed): Flux
 would delete Cilium (the CNI), the host policies and the Secrets; and to move the Cilium HelmRelease Flux applies
 there to another namespace (cilium.namespace): Flux would prune the old one, and helm-controller uninstall Cilium
-with it. It reads the files, not the cluster: it lets the
+with it; and to take over a Cilium HelmRelease of yours that manages another Helm release (its releaseName,
+targetNamespace, storageNamespace or chart): helm-controller would uninstall it before it installs kronform-gen's
+(--allow-prune=CLUSTER lets it). It reads the files, not the cluster: it lets the
 removal through when the folder's flux-system is gone (Flux uninstalled from the cluster), when its Kustomization
 says suspend: true or prune: false (live on the cluster before the change lands: Flux prunes by the settings it had
 before; when the branch Flux follows does not hold it yet, a warning says so), or with --allow-prune=CLUSTER, on
@@ -207,7 +209,8 @@ rebase, cherry-pick or revert, the index has unmerged paths, or another git proc
 	cmd.Flags().StringVarP(&msg, "message", "m", "", "the commit message (default \"kronform-gen: regenerate from SPEC\")")
 	cmd.Flags().StringSliceVar(&allowPrune, "allow-prune", nil, "let Flux on these bootstrapped clusters (folders under "+
 		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them, "+
-		"or the Cilium HelmRelease, when cilium.namespace moves it")
+		"or the Cilium HelmRelease, when cilium.namespace moves it; or let helm-controller reinstall Cilium, when "+
+		"kronform-gen's release takes over a HelmRelease of yours that manages another Helm release")
 	return cmd
 }
 

@@ -338,7 +338,9 @@ spec:
 
 // A HelmRelease of the user's under kronform-gen's name whose Helm release is another (its own releaseName, a
 // targetNamespace) is not upgraded: helm-controller finds the object's release target changed, uninstalls the user's
-// Cilium and installs kronform-gen's. generate warns of that reinstall, and compares nothing with it.
+// Cilium and installs kronform-gen's. That is the CNI uninstalled on a live cluster, as when cilium.namespace moves
+// kronform-gen's own release: generate refuses it (exit 2, nothing written) unless --allow-prune names the cluster,
+// and then warns of that reinstall, and compares nothing with it.
 func TestTakeoverOfAnotherReleaseTargetIsAReinstall(t *testing.T) {
 	for field, moved := range map[string]string{
 		"releaseName: cilium-cni": "release name cilium-cni, not cilium",
@@ -353,7 +355,23 @@ func TestTakeoverOfAnotherReleaseTargetIsAReinstall(t *testing.T) {
 		if err := os.WriteFile(release, []byte(strings.Replace(string(b), "  interval: 30m\n", "  interval: 30m\n  "+field+"\n", 1)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		stderr := w.mustGenerate(takeoverSpec)
+		code, stderr := w.generate(takeoverSpec)
+		refusal := "cluster-spec.yaml:7:13: clusters[0].cilium: taking over your HelmRelease kube-system/cilium (read in output: " +
+			"Kustomization flux-system/infrastructure, path ./infrastructure/controllers) is a reinstall of Cilium on a live " +
+			"cluster, not a Flux change: its Helm release is not kronform-gen's (" + moved + "), so once kronform-gen's replaces " +
+			"the object, helm-controller finds the release target changed and uninstalls your release (Cilium, the CNI: pods " +
+			"lose their network) before it installs kronform-gen's"
+		if code != ExitUsage || !strings.Contains(stderr, refusal) || !strings.Contains(stderr, "--allow-prune=alpha") {
+			t.Errorf("%s: exit %d, want %d and a refusal %q:\n%s", field, code, ExitUsage, refusal, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(w.dir, "output", "infrastructure", "alpha")); err == nil {
+			t.Errorf("%s: a refused generate wrote the tree", field)
+		}
+		code, stderr = w.generate(takeoverSpec, "--allow-prune=alpha")
+		if code != 0 || !strings.Contains(stderr, "note: --allow-prune=alpha: helm-controller on that cluster will uninstall your Cilium "+
+			"release and install kronform-gen's\n") {
+			t.Errorf("%s: --allow-prune: exit %d:\n%s", field, code, stderr)
+		}
 		want := "warning: cluster alpha: Flux applies a HelmRelease of yours under the name kronform-gen's takes, kube-system/cilium " +
 			"(read in output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers), whose Helm release is " +
 			"not kronform-gen's (" + moved + "): once kronform-gen's replaces the object, helm-controller finds the release target " +
