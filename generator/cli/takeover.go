@@ -589,6 +589,36 @@ func (t takeover) reinstallWarning(c spec.Cluster, label string) string {
 		label, t.by, t.reinstall)
 }
 
+// enforcing is the release's values for the lock-out check. helm-controller merges its valuesFrom, which this run
+// cannot read, under its spec.values: what spec.values leaves to it may turn the host firewall on and audit mode off,
+// so the agents may enforce host policies now. A check that took those values as unset (the chart's defaults: no host
+// firewall) would pass a change that shuts the operator out; so, where there is a valuesFrom, hostFirewall.enabled is
+// taken as true and policyAuditMode as false unless spec.values sets them. assumed words those it took so.
+func (t takeover) enforcing() (values map[string]any, assumed []string) {
+	if len(t.valuesFrom) == 0 {
+		return t.values, nil
+	}
+	values = maps.Clone(t.values)
+	if values == nil {
+		values = map[string]any{}
+	}
+	if _, ok := valueAt(values, "hostFirewall.enabled"); !ok {
+		fw, _ := values["hostFirewall"].(map[string]any)
+		fw = maps.Clone(fw)
+		if fw == nil {
+			fw = map[string]any{}
+		}
+		fw["enabled"] = true
+		values["hostFirewall"] = fw
+		assumed = append(assumed, "hostFirewall.enabled: true")
+	}
+	if _, ok := valueAt(values, "policyAuditMode"); !ok {
+		values["policyAuditMode"] = false
+		assumed = append(assumed, "policyAuditMode: false")
+	}
+	return values, assumed
+}
+
 // sopsValue says whether a value is SOPS ciphertext (a file encrypted with an encrypted_regex that matches it).
 func sopsValue(v string) bool { return strings.HasPrefix(v, "ENC[") && strings.HasSuffix(v, "]") }
 
@@ -610,7 +640,8 @@ func (t takeover) note(c spec.Cluster, tr transition) string {
 	}
 	if len(t.valuesFrom) > 0 {
 		fmt.Fprintf(&b, "; its valuesFrom (%s) is read by helm-controller in the cluster, not here: values set there are "+
-			"not compared, and count as unset", strings.Join(t.valuesFrom, ", "))
+			"not compared, and count as unset, but for the lock-out check, which takes the agents as enforcing "+
+			"(hostFirewall.enabled: true, policyAuditMode: false) where spec.values does not set them", strings.Join(t.valuesFrom, ", "))
 	}
 	if len(t.secret) > 0 {
 		fmt.Fprintf(&b, "; %s, substituted from a Secret or SOPS-encrypted, which is not decrypted here, is compared masked, "+

@@ -267,7 +267,8 @@ stringData: {native_cidr: 10.99.77.0/24}
 	for _, want := range []string{
 		"Cilium goes from 1.14.2 to 1.16.5, across more than one minor release",
 		"; its valuesFrom (ConfigMap/cilium-extra (values.yaml)) is read by helm-controller in the cluster, not here: values set " +
-			"there are not compared, and count as unset; ipv4NativeRoutingCIDR, substituted from a Secret or SOPS-encrypted, which " +
+			"there are not compared, and count as unset, but for the lock-out check, which takes the agents as enforcing " +
+			"(hostFirewall.enabled: true, policyAuditMode: false) where spec.values does not set them; ipv4NativeRoutingCIDR, substituted from a Secret or SOPS-encrypted, which " +
 			"is not decrypted here, is compared masked, so counted as changed.\n",
 	} {
 		if !strings.Contains(stderr, want) {
@@ -570,4 +571,55 @@ spec: {interval: 30m, chart: {spec: {chart: cilium, version: "1.13.4", sourceRef
 	if want := "(read in output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers, chart 1.14.5)"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
+}
+
+// helm-controller merges a release's valuesFrom under its spec.values, in the cluster; generate cannot read them. A
+// user's release whose spec.values leave the host firewall and audit mode to its valuesFrom may enforce host policies
+// now: between the steps its agents would enforce the new ones, so the lock-out check takes the host firewall as on
+// and audit mode as off unless spec.values sets them. Taken as unset (the chart's defaults: no host firewall), the
+// check passed and a policy that shuts Flux out of the API server was written.
+func TestTakeoverWithValuesFromIsJudgedAsEnforcing(t *testing.T) {
+	worldOnly := takeoverSpec + `    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress: [{entities: [world], ports: [6443/tcp, 50000/tcp, 50001/tcp]}]
+    hetzner: {adminSources: [203.0.113.7/32]}
+`
+	valuesFrom := "  valuesFrom:\n    - {kind: ConfigMap, name: cilium-extra}\n"
+	noFirewall := "    kubeProxyReplacement: true\n    k8sServiceHost: api.alpha.example.com\n    k8sServicePort: 6443\n"
+	w := adopting(t, "1.16.5", noFirewall, nil)
+	release := filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")
+	b, err := os.ReadFile(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(release, append(b, valuesFrom...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := w.generate(worldOnly)
+	for _, want := range []string{
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host " +
+			"policies, and 1 check(s) fail",
+		"cluster alpha: your release's valuesFrom (ConfigMap/cilium-extra) is read in the cluster, not here, so what its " +
+			"spec.values leaves to it is taken as the agents enforcing (hostFirewall.enabled: true, policyAuditMode: false): set " +
+			"those in its spec.values if that is not what it runs\n",
+		"kronform-gen: refusing to write output: cluster alpha:",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	// spec.values that set them win over valuesFrom: in audit mode, nothing is enforced before, and the tree is written.
+	w = adopting(t, "1.16.5", noFirewall+"    policyAuditMode: true\n", nil)
+	release = filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")
+	if b, err = os.ReadFile(release); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(release, append(b, valuesFrom...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.mustGenerate(worldOnly)
 }

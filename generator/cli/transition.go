@@ -556,8 +556,13 @@ func judge(m *spec.Model, t transition) judgement {
 	label := t.base.label
 	known := !t.newRelease && t.releaseErr == nil
 	var before spec.Cluster // the settings the agents run now
+	var assumed []string    // the values of before that are assumed, not read (see takeover.enforcing)
 	if known {
-		before = cilium.AsReleased(c, t.chart[0], t.old.values)
+		values := t.old.values
+		if t.takeover != nil {
+			values, assumed = t.takeover.enforcing()
+		}
+		before = cilium.AsReleased(c, t.chart[0], values)
 	}
 
 	// holdsNow are the checks expecting a denial that pass now; nil when that is unknown or nothing is enforced.
@@ -631,6 +636,11 @@ func judge(m *spec.Model, t transition) judgement {
 			fmt.Fprintf(&b, "cluster %s: after step 2 and until the agents restart, they run the Cilium settings %s with the new host policies, and %d check(s) fail:\n",
 				c.Name, label, len(failing))
 			printFailures(&b, m, failing, nil)
+			if len(assumed) > 0 {
+				fmt.Fprintf(&b, "cluster %s: your release's valuesFrom (%s) is read in the cluster, not here, so what its spec.values "+
+					"leaves to it is taken as the agents enforcing (%s): set those in its spec.values if that is not what it runs\n",
+					c.Name, strings.Join(t.takeover.valuesFrom, ", "), strings.Join(assumed, ", "))
+			}
 			j.lockouts, j.exposures, failedB = j.lockouts+l, j.exposures+e, true
 		}
 	}
