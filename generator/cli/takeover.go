@@ -594,15 +594,21 @@ func (t takeover) reinstallWarning(c spec.Cluster, label string) string {
 // so the agents may enforce host policies now. A check that took those values as unset (the chart's defaults: no host
 // firewall) would pass a change that shuts the operator out; so, where there is a valuesFrom, hostFirewall.enabled is
 // taken as true and policyAuditMode as false unless spec.values sets them. assumed words those it took so.
+//
+// A value of these two substituted from a Secret (or SOPS ciphertext) is not read either, and is taken so too.
 func (t takeover) enforcing() (values map[string]any, assumed []string) {
-	if len(t.valuesFrom) == 0 {
+	unread := func(key string) bool {
+		_, set := valueAt(t.values, key)
+		return !set && len(t.valuesFrom) > 0 || slices.Contains(t.secret, key)
+	}
+	if !unread("hostFirewall.enabled") && !unread("policyAuditMode") {
 		return t.values, nil
 	}
 	values = maps.Clone(t.values)
 	if values == nil {
 		values = map[string]any{}
 	}
-	if _, ok := valueAt(values, "hostFirewall.enabled"); !ok {
+	if unread("hostFirewall.enabled") {
 		fw, _ := values["hostFirewall"].(map[string]any)
 		fw = maps.Clone(fw)
 		if fw == nil {
@@ -612,7 +618,7 @@ func (t takeover) enforcing() (values map[string]any, assumed []string) {
 		values["hostFirewall"] = fw
 		assumed = append(assumed, "hostFirewall.enabled: true")
 	}
-	if _, ok := valueAt(values, "policyAuditMode"); !ok {
+	if unread("policyAuditMode") {
 		values["policyAuditMode"] = false
 		assumed = append(assumed, "policyAuditMode: false")
 	}

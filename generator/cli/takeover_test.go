@@ -600,9 +600,9 @@ func TestTakeoverWithValuesFromIsJudgedAsEnforcing(t *testing.T) {
 	for _, want := range []string{
 		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host " +
 			"policies, and 1 check(s) fail",
-		"cluster alpha: your release's valuesFrom (ConfigMap/cilium-extra) is read in the cluster, not here, so what its " +
-			"spec.values leaves to it is taken as the agents enforcing (hostFirewall.enabled: true, policyAuditMode: false): set " +
-			"those in its spec.values if that is not what it runs\n",
+		"cluster alpha: what your release's spec.values left to its valuesFrom (ConfigMap/cilium-extra), which helm-controller " +
+			"reads in the cluster, or substituted from a Secret or SOPS-encrypted is not read here, and is taken as the agents " +
+			"enforcing (hostFirewall.enabled: true, policyAuditMode: false): set those in its spec.values if that is not what it runs\n",
 		"kronform-gen: refusing to write output: cluster alpha:",
 	} {
 		if !strings.Contains(stderr, want) {
@@ -622,4 +622,34 @@ func TestTakeoverWithValuesFromIsJudgedAsEnforcing(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.mustGenerate(worldOnly)
+}
+
+// A host firewall switched on or audit mode switched off by a value substituted from a Secret is masked here: the
+// lock-out check takes that value as enforcing, as for valuesFrom.
+func TestTakeoverWithSecretSubstitutedFirewallIsJudgedAsEnforcing(t *testing.T) {
+	w := adopting(t, "1.16.5", "    kubeProxyReplacement: true\n    hostFirewall:\n      enabled: ${host_firewall}\n", map[string]string{
+		"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./infrastructure/controllers
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild: {substituteFrom: [{kind: Secret, name: cilium-switches}]}
+`,
+		"clusters/alpha/switches.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: cilium-switches, namespace: flux-system}\n" +
+			"stringData: {host_firewall: \"true\"}\n",
+	})
+	code, stderr := w.generate(takeoverSpec + `    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress: [{entities: [world], ports: [6443/tcp, 50000/tcp, 50001/tcp]}]
+    hetzner: {adminSources: [203.0.113.7/32]}
+`)
+	want := "cluster alpha: what your release's spec.values substituted from a Secret or SOPS-encrypted is not read here, and " +
+		"is taken as the agents enforcing (hostFirewall.enabled: true): set those in its spec.values if that is not what it runs\n"
+	if code != ExitFailure || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, want %d and %q:\n%s", code, ExitFailure, want, stderr)
+	}
 }

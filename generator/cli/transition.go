@@ -637,9 +637,12 @@ func judge(m *spec.Model, t transition) judgement {
 				c.Name, label, len(failing))
 			printFailures(&b, m, failing, nil)
 			if len(assumed) > 0 {
-				fmt.Fprintf(&b, "cluster %s: your release's valuesFrom (%s) is read in the cluster, not here, so what its spec.values "+
-					"leaves to it is taken as the agents enforcing (%s): set those in its spec.values if that is not what it runs\n",
-					c.Name, strings.Join(t.takeover.valuesFrom, ", "), strings.Join(assumed, ", "))
+				from := "substituted from a Secret or SOPS-encrypted"
+				if len(t.takeover.valuesFrom) > 0 {
+					from = fmt.Sprintf("left to its valuesFrom (%s), which helm-controller reads in the cluster, or %s", strings.Join(t.takeover.valuesFrom, ", "), from)
+				}
+				fmt.Fprintf(&b, "cluster %s: what your release's spec.values %s is not read here, and is taken as the agents "+
+					"enforcing (%s): set those in its spec.values if that is not what it runs\n", c.Name, from, strings.Join(assumed, ", "))
 			}
 			j.lockouts, j.exposures, failedB = j.lockouts+l, j.exposures+e, true
 		}
