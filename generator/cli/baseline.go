@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kronform/kronform-gen/generator/gitrepo"
+	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/generator/render"
 	"github.com/kronform/kronform-gen/generator/spec"
 	"github.com/kronform/kronform-gen/generator/tree"
@@ -34,6 +35,11 @@ type baseline struct {
 	unpushed func() (int, error)
 	read     func(p string) ([]byte, error)              // a file, by its path in the tree; fs.ErrNotExist when absent
 	files    func(dir string) (map[string][]byte, error) // the files directly in a folder of the tree
+	// all reads every file of the tree, for a build of what a cluster's Flux Kustomizations apply (see userReleases);
+	// tree names that tree: the baselines of a fleet's bootstrapped clusters differ (why names each one's
+	// gotk-sync.yaml) but read one tree, which is read and built once for all of them.
+	all  func() (map[string][]byte, error)
+	tree string
 	// repoPath holds repositoryPath's answer: the ownership record lists every file of the fleet (a megabyte for 1000
 	// clusters), and the transition check asks for each cluster of a baseline that many share.
 	repoPath struct {
@@ -84,6 +90,8 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 				}
 				return files, nil
 			},
+			all:  func() (map[string][]byte, error) { return preview.ReadDir(a.outDir) },
+			tree: "disk",
 		}
 		for i := range out {
 			out[i] = b
@@ -115,7 +123,7 @@ func (a *app) baselines(m *spec.Model) ([]*baseline, error) {
 		if err != nil {
 			return nil, fail(ExitUsage, "reading %s %s: %v", a.outDir, b.label, err)
 		}
-		b.read, b.files = snap.ReadFile, snap.Dir
+		b.read, b.files, b.all, b.tree = snap.ReadFile, snap.Dir, snap.Files, "git "+ref
 		byRef[ref+"\x00"+why] = b
 		out[i] = b
 	}

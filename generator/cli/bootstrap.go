@@ -386,6 +386,10 @@ func (a *app) releaseMoves(m *spec.Model, steps []transition, boot []preview.Kus
 	var problems spec.Problems
 	var moved []string
 	for _, t := range steps {
+		if t.reinstall != nil {
+			problems = append(problems, a.reinstalls(m, t, boot, allowed)...)
+			continue
+		}
 		if t.newRelease || t.releaseErr != nil || t.namespace[0] == t.namespace[1] {
 			continue
 		}
@@ -411,6 +415,30 @@ func (a *app) releaseMoves(m *spec.Model, steps []transition, boot []preview.Kus
 			t.base.label, b.File, c.Flux.Path, old, c.Cilium.Namespace))
 	}
 	return problems.Sorted(), moved
+}
+
+// reinstalls refuses the takeover of a HelmRelease of the user's whose Helm release target is not kronform-gen's
+// (see releaseTarget) on a bootstrapped cluster, as releaseMoves refuses a move of kronform-gen's own: once
+// kronform-gen's replaces the object, helm-controller uninstalls the release it tracked (Cilium, the CNI) before it
+// installs kronform-gen's. --allow-prune names the clusters where the user lets that happen.
+func (a *app) reinstalls(m *spec.Model, t transition, boot []preview.Kustomization, allowed []string) spec.Problems {
+	c := m.Clusters[t.cluster]
+	folder := path.Base(c.Flux.Path)
+	if _, ok := preview.Bootstrap(folder, boot); !ok {
+		return nil
+	}
+	if slices.Contains(allowed, folder) {
+		fmt.Fprintf(a.stderr, "note: --allow-prune=%s: helm-controller on that cluster will uninstall your Cilium release and "+
+			"install kronform-gen's\n", folder)
+		return nil
+	}
+	return spec.Problems{m.Problem(fmt.Sprintf("clusters[%d].cilium", t.cluster),
+		fmt.Sprintf("plan the reinstall, as pods have no network until kronform-gen's Cilium runs, and pass --allow-prune=%s "+
+			"to let Flux do it", folder),
+		"taking over your HelmRelease %s/%s (read %s: Kustomization %s) is a reinstall of Cilium on a live cluster, not a Flux "+
+			"change: its Helm release is not kronform-gen's (%s), so once kronform-gen's replaces the object, helm-controller "+
+			"finds the release target changed and uninstalls your release (Cilium, the CNI: pods lose their network) before it "+
+			"installs kronform-gen's", c.Cilium.Namespace, flux.ReleaseName, t.base.label, t.reinstall.by, t.reinstall.reinstall)}
 }
 
 // pruneFolders reads --allow-prune's values as the folders under clusters/ they name: a value may also be written as

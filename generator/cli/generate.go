@@ -47,6 +47,9 @@ denied now), nothing is written, and the refusal says which state fails and whic
 
 The agents read Cilium's values (cilium-config) only when they start: when values they read change, generate prints
 the restart to run once Flux has applied them (audit mode included); the operator's, Hubble Relay's and UI's need none.
+On a bootstrapped cluster where Flux applies no Cilium release of kronform-gen's yet, a HelmRelease of yours that the
+cluster's Flux Kustomizations apply under its name (cilium.namespace/cilium) is the release before the change: its
+chart version and spec.values (not valuesFrom) are read from a build of those Kustomizations, as build does.
 
 A cluster folder holding flux bootstrap's files (clusters/<cluster>/flux-system) is applied by Flux on a live
 cluster with prune: true. generate refuses (exit 2, nothing written) to write Kustomizations there whose source is
@@ -54,7 +57,9 @@ not the GitRepository bootstrap made (flux.namespace, flux.gitRepository), and t
 there when the spec no longer generates that folder (a cluster removed or renamed, or its flux.path changed): Flux
 would delete Cilium (the CNI), the host policies and the Secrets; and to move the Cilium HelmRelease Flux applies
 there to another namespace (cilium.namespace): Flux would prune the old one, and helm-controller uninstall Cilium
-with it. It reads the files, not the cluster: it lets the
+with it; and to take over a Cilium HelmRelease of yours that manages another Helm release (its releaseName,
+targetNamespace, storageNamespace or chart): helm-controller would uninstall it before it installs kronform-gen's
+(--allow-prune=CLUSTER lets it). It reads the files, not the cluster: it lets the
 removal through when the folder's flux-system is gone (Flux uninstalled from the cluster), when its Kustomization
 says suspend: true or prune: false (live on the cluster before the change lands: Flux prunes by the settings it had
 before; when the branch Flux follows does not hold it yet, a warning says so), or with --allow-prune=CLUSTER, on
@@ -195,8 +200,8 @@ without --commit is refused too.
 				a.warnPlaintext(entries, t)
 			}
 			a.warnShared(t, entries, nil)
-			a.printRestartNotes(m, steps)
 			a.printTakeovers(m, steps, boot)
+			a.printRestartNotes(m, steps)
 			a.printMinorSkips(m, steps)
 			a.warnValueFiles(m)
 			if pending != nil {
@@ -210,7 +215,8 @@ without --commit is refused too.
 	cmd.Flags().StringVarP(&msg, "message", "m", "", "the commit message of --commit (default \"kronform-gen: regenerate from SPEC\")")
 	cmd.Flags().StringSliceVar(&allowPrune, "allow-prune", nil, "let Flux on these bootstrapped clusters (folders under "+
 		"clusters/) delete everything kronform-gen's Kustomizations applied there, when the spec no longer generates them, "+
-		"or the Cilium HelmRelease, when cilium.namespace moves it")
+		"or the Cilium HelmRelease, when cilium.namespace moves it; or let helm-controller reinstall Cilium, when "+
+		"kronform-gen's release takes over a HelmRelease of yours that manages another Helm release")
 	return cmd
 }
 

@@ -42,9 +42,15 @@ type transition struct {
 	newRelease bool
 	releaseErr error
 	old        release
-	chart      [2]string // the chart version before and after
-	namespace  [2]string // the HelmRelease's namespace before and after
-	values     []string  // the dotted keys of the values that change, sorted
+	// takeover, when set, is a HelmRelease of the user's that Flux applies now under the name of kronform-gen's new
+	// one: old is read from it (see userReleases). unread says why what Flux applies could not be searched for one,
+	// when the release is new.
+	takeover  *takeover
+	unread    string
+	reinstall *takeover // a release of the user's whose Helm release target is not kronform-gen's (see releaseTarget)
+	chart     [2]string // the chart version before and after
+	namespace [2]string // the HelmRelease's namespace before and after
+	values    []string  // the dotted keys of the values that change, sorted
 	// agentValues are those of values that the agents read (cilium.ReachesAgents): the others change no agent.
 	agentValues []string
 	// restarts says why the chart restarts the agents in step 1; "" when it does not.
@@ -76,6 +82,8 @@ func (t transition) describeCilium() string {
 		return fmt.Sprintf("the HelmRelease applied now cannot be read (%v)", t.releaseErr)
 	case t.newRelease:
 		return "the HelmRelease is new"
+	case t.takeover != nil:
+		parts = append(parts, fmt.Sprintf("the HelmRelease takes over yours (Kustomization %s)", t.takeover.by))
 	}
 	if t.chart[0] != t.chart[1] {
 		parts = append(parts, fmt.Sprintf("chart %s -> %s", t.chart[0], t.chart[1]))
@@ -157,6 +165,18 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		}
 		return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
 	}
+	dirs := make([]applied, len(m.Clusters))
+	dirErrs := make([]error, len(m.Clusters))
+	var fresh []int
+	for i, c := range m.Clusters {
+		if dirs[i], dirErrs[i] = appliedDirs(c, bases[i]); dirErrs[i] == nil && dirs[i].release == "" {
+			fresh = append(fresh, i)
+		}
+	}
+	var users map[int]userRelease
+	if len(fresh) > 0 {
+		users = userReleases(m, bases, fresh)
+	}
 	var out []transition
 	for i, c := range m.Clusters {
 		base := bases[i]
@@ -171,12 +191,18 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		}
 		tr := transition{cluster: i, base: base}
 		tr.chart[1], tr.namespace[1] = newRelease.chart, newRelease.namespace
-		dirs, dirsErr := appliedDirs(c, base)
+		dirs, dirsErr := dirs[i], dirErrs[i]
 		switch {
 		case dirsErr != nil:
 			tr.releaseErr, tr.appliedErr = dirsErr, dirsErr
+		case dirs.release == "" && users[i].found != nil && users[i].found.reinstall != "":
+			tr.newRelease, tr.reinstall = true, users[i].found
+		case dirs.release == "" && users[i].found != nil:
+			u := users[i].found
+			tr.takeover, tr.old = u, release{namespace: c.Cilium.Namespace, chart: u.chart, values: u.values}
+			tr.chart[0], tr.namespace[0] = u.chart, c.Cilium.Namespace
 		case dirs.release == "":
-			tr.newRelease = true
+			tr.newRelease, tr.unread = true, users[i].why
 		default:
 			oldData, err := base.read(dirs.release)
 			switch {
@@ -195,6 +221,9 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 			}
 		}
 		tr.values = changedKeys(tr.old.values, newRelease.values, "")
+		if tr.takeover != nil {
+			tr.takeover.dropped = droppedKeys(tr.values, tr.old.values, newRelease.values)
+		}
 		for _, k := range tr.values {
 			if cilium.ReachesAgents(k) {
 				tr.agentValues = append(tr.agentValues, k)
@@ -527,8 +556,13 @@ func judge(m *spec.Model, t transition) judgement {
 	label := t.base.label
 	known := !t.newRelease && t.releaseErr == nil
 	var before spec.Cluster // the settings the agents run now
+	var assumed []string    // the values of before that are assumed, not read (see takeover.enforcing)
 	if known {
-		before = cilium.AsReleased(c, t.chart[0], t.old.values)
+		values := t.old.values
+		if t.takeover != nil {
+			values, assumed = t.takeover.enforcing()
+		}
+		before = cilium.AsReleased(c, t.chart[0], values)
 	}
 
 	// holdsNow are the checks expecting a denial that pass now; nil when that is unknown or nothing is enforced.
@@ -602,6 +636,14 @@ func judge(m *spec.Model, t transition) judgement {
 			fmt.Fprintf(&b, "cluster %s: after step 2 and until the agents restart, they run the Cilium settings %s with the new host policies, and %d check(s) fail:\n",
 				c.Name, label, len(failing))
 			printFailures(&b, m, failing, nil)
+			if len(assumed) > 0 {
+				from := "substituted from a Secret or SOPS-encrypted"
+				if len(t.takeover.valuesFrom) > 0 {
+					from = fmt.Sprintf("left to its valuesFrom (%s), which helm-controller reads in the cluster, or %s", strings.Join(t.takeover.valuesFrom, ", "), from)
+				}
+				fmt.Fprintf(&b, "cluster %s: what your release's spec.values %s is not read here, and is taken as the agents "+
+					"enforcing (%s): set those in its spec.values if that is not what it runs\n", c.Name, from, strings.Join(assumed, ", "))
+			}
 			j.lockouts, j.exposures, failedB = j.lockouts+l, j.exposures+e, true
 		}
 	}
@@ -715,15 +757,24 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 }
 
 // printTakeovers speaks of the clusters whose release is new to kronform-gen while flux bootstrap's files say the
-// cluster is live: Flux's pods run there, so a CNI does, most likely a Cilium installed another way (helm install, or
-// a HelmRelease of the user's), though the tree cannot tell which. The transition checks and restart notes know only
-// the releases kronform-gen wrote, and take this one for a first install; helm-controller instead upgrades a release
-// found under the same name (one it did not install: "release not managed by controller") to the spec's values,
-// resetting the rest (upgrade.preserveValues is not set), which the agents read only when they restart. Under
-// another name, or with another CNI, it installs a second one beside it.
+// cluster is live. Where Flux applies a HelmRelease of the user's under the name kronform-gen's takes (userReleases),
+// the transition was judged against it, and the note says so, and what it could not compare (valuesFrom, values
+// substituted from a Secret). Elsewhere Flux's pods run, so a CNI does, most likely a Cilium installed another way
+// (helm install), which the tree cannot see: the transition checks and restart notes take this release for a first
+// install; helm-controller instead upgrades a release found under the same name (one it did not install: "release
+// not managed by controller") to the spec's values, resetting the rest (upgrade.preserveValues is not set), which the
+// agents read only when they restart. Under another name, or with another CNI, it installs a second one beside it.
 func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.Kustomization) {
 	for _, t := range steps {
 		c := m.Clusters[t.cluster]
+		if t.takeover != nil {
+			io.WriteString(a.stderr, t.takeover.note(c, t))
+			continue
+		}
+		if t.reinstall != nil {
+			io.WriteString(a.stderr, t.reinstall.reinstallWarning(c, t.base.label))
+			continue
+		}
 		if !t.newRelease {
 			continue
 		}
@@ -738,6 +789,10 @@ func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.K
 			"changing); the agents read new values only when they start, so once Flux has applied this, restart them: "+
 			"kubectl -n %s rollout restart daemonset/cilium\n", c.Name, c.Flux.Path, c.Cilium.Namespace, c.Cilium.Namespace,
 			c.Cilium.Namespace, c.Cilium.Namespace)
+		if t.unread != "" {
+			fmt.Fprintf(a.stderr, "note: cluster %s: a HelmRelease of yours that Flux applies there could not be read: %s; "+
+				"the transition checks took kronform-gen's release for a first install\n", c.Name, t.unread)
+		}
 	}
 }
 

@@ -155,9 +155,22 @@ func (r *Repo) Files(ref string) (map[string][]byte, error) {
 			return nil, fmt.Errorf("%s at %s: %w", r.Sub, ref, err)
 		}
 	}
+	return treeFiles(t)
+}
+
+// treeFiles reads every regular file of a tree, keyed by its slash-separated path in it. Symbolic links and
+// submodules are skipped. Files of the same contents (one blob) are read once and share one slice, which callers
+// must not write into: a fleet's flux-system folders hold the same gotk-components.yaml, close to a megabyte, in
+// every cluster.
+func treeFiles(t *object.Tree) (map[string][]byte, error) {
 	files := map[string][]byte{}
-	err = t.Files().ForEach(func(f *object.File) error {
+	blobs := map[plumbing.Hash][]byte{}
+	err := t.Files().ForEach(func(f *object.File) error {
 		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
+			return nil
+		}
+		if b, ok := blobs[f.Hash]; ok {
+			files[f.Name] = b
 			return nil
 		}
 		rd, err := f.Reader()
@@ -169,7 +182,7 @@ func (r *Repo) Files(ref string) (map[string][]byte, error) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Name, err)
 		}
-		files[f.Name] = b
+		files[f.Name], blobs[f.Hash] = b, b
 		return nil
 	})
 	return files, err
@@ -262,6 +275,15 @@ func (s *Snapshot) Dir(dir string) (map[string][]byte, error) {
 		out[p] = []byte(b)
 	}
 	return out, nil
+}
+
+// Files reads every regular file of the snapshot, keyed by its slash-separated path relative to the output folder, as
+// Repo.Files does for a revision; none when the commit has no output folder.
+func (s *Snapshot) Files() (map[string][]byte, error) {
+	if s.tree == nil {
+		return map[string][]byte{}, nil
+	}
+	return treeFiles(s.tree)
 }
 
 // ReadFile reads a file of the snapshot, by its slash-separated path relative to the output folder. A path that is

@@ -31,6 +31,16 @@ type Source struct {
 // FromDir reads the tree at dir on disk into memory, once (builds then make no system calls, and nothing is ever
 // written there). .git is skipped, and so are symbolic links, so no build can read outside the tree.
 func FromDir(dir string) (*Source, error) {
+	files, err := ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return FromFiles(files)
+}
+
+// ReadDir reads the regular files of the tree at dir on disk, as FromDir does, keyed by their slash-separated paths
+// relative to dir: for a caller that looks at the files before it builds them (FromFiles).
+func ReadDir(dir string) (map[string][]byte, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, err
@@ -72,7 +82,7 @@ func FromDir(dir string) (*Source, error) {
 		}
 		files[filepath.ToSlash(rel)] = data[i]
 	}
-	return FromFiles(files)
+	return files, nil
 }
 
 // FromFiles holds a tree given as slash-separated relative paths and their contents (a git commit's tree, say),

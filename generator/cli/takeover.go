@@ -1,0 +1,687 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kronform/kronform-gen/generator/flux"
+	"github.com/kronform/kronform-gen/generator/preview"
+	"github.com/kronform/kronform-gen/generator/render"
+	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/generator/tree"
+)
+
+// A repository that Flux ran before kronform-gen may already apply a Cilium HelmRelease of the user's under the
+// namespace and name kronform-gen's takes (cilium.namespace/cilium). kronform-gen's then replaces that object, and
+// helm-controller upgrades the release it manages to the spec's chart and values: the user's release is the "before"
+// of the transition, as kronform-gen's own would be. It is found by building, at the baseline, what the cluster's
+// Flux Kustomizations apply (preview: kustomize and postBuild, as kustomize-controller does; SOPS files stay
+// encrypted), and only where the cluster is bootstrapped there and kronform-gen's release is new to it.
+
+// takeover is a HelmRelease of the user's that Flux applies now under the namespace and name of kronform-gen's Cilium
+// release, read as the release before the change.
+type takeover struct {
+	by    string // the Kustomization that applies it, and its path: "flux-system/infra, path ./infrastructure"
+	chart string // its chart version, as a version or range kronform-gen models
+	// values are its spec.values; valuesFrom names what else it reads values from ("ConfigMap/cilium-values"), which
+	// helm-controller reads in the cluster and this run cannot; secret are the dotted keys whose value was substituted
+	// from a Secret (postBuild) or is SOPS ciphertext, which this run does not decrypt.
+	values     map[string]any
+	valuesFrom []string
+	secret     []string
+	dropped    []string // the dotted keys of values that the spec's release does not set (see transitions)
+	// suspended names the Kustomization it is read from when that one is suspended (see readUserReleases).
+	suspended string
+	// reinstall, when set, says how the Helm release it manages differs from kronform-gen's (see releaseTarget): then
+	// helm-controller uninstalls it and installs kronform-gen's, and nothing else of it is read.
+	reinstall string
+}
+
+// userRelease is what looking for a cluster's takeover found: the release, or why what Flux applies could not be
+// read ("" when the tree applies no such release, or the cluster is not bootstrapped there).
+type userRelease struct {
+	found *takeover
+	why   string
+}
+
+// userReleases looks, for the clusters named by want (indexes of m.Clusters whose Cilium release is new to the
+// baseline), for a HelmRelease of the user's that Flux applies now under cilium.namespace/cilium. A cluster counts
+// only when flux bootstrap's Kustomization for its folder is in the baseline: Flux then runs there from this tree.
+// Each tree is read and built once, for all the clusters whose baselines read it that need it (by a few at a time);
+// a fleet whose releases are all kronform-gen's already asks for none.
+func userReleases(m *spec.Model, bases []*baseline, want []int) map[int]userRelease {
+	out := map[int]userRelease{}
+	groups := map[string][]int{} // by the tree the baselines read
+	var order []*baseline        // the first baseline of each tree
+	for _, i := range want {
+		base := bases[i]
+		if base.all == nil {
+			continue
+		}
+		if groups[base.tree] == nil {
+			order = append(order, base)
+		}
+		groups[base.tree] = append(groups[base.tree], i)
+	}
+	for _, base := range order {
+		for i, r := range base.userReleases(m, groups[base.tree]) {
+			out[i] = r
+		}
+	}
+	return out
+}
+
+// bootstrappedAt says whether the tree holds flux bootstrap's Kustomization for the cluster's folder: only the files
+// directly in its flux-system folder are read (files gives them).
+func bootstrappedAt(c spec.Cluster, files func(dir string) (map[string][]byte, error), repositoryPath string) bool {
+	dir, err := files(path.Join(c.Flux.Path, render.BootstrapDir))
+	if err != nil || len(dir) == 0 {
+		return false
+	}
+	ks, err := bootstraps(slices.Sorted(maps.Keys(dir)), func(p string) ([]byte, bool) {
+		b, ok := dir[p]
+		return b, ok
+	}, repositoryPath)
+	if err != nil {
+		return false
+	}
+	_, ok := preview.Bootstrap(path.Base(c.Flux.Path), ks)
+	return ok
+}
+
+// treeRepositoryPath is where the baseline's tree lies in the repository Flux follows: as its ownership record says,
+// or, in a tree kronform-gen has not written yet, as the spec says.
+func treeRepositoryPath(base *baseline, repositoryPath string) string {
+	if _, err := base.read(tree.OwnedFile); err == nil {
+		return base.repositoryPath()
+	}
+	return repositoryPath
+}
+
+// userReleases builds what the baseline's Flux Kustomizations apply for the clusters (indexes of m.Clusters) and
+// reads the HelmRelease cilium.namespace/cilium each applies. Builds that fail are named, never their errors' text: a
+// Kustomization of the user's may hold SOPS-encrypted Secrets, which are not decrypted here, and no value is printed.
+func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelease {
+	out := map[int]userRelease{}
+	fail := func(why string) map[int]userRelease {
+		for _, i := range clusters {
+			out[i] = userRelease{why: why}
+		}
+		return out
+	}
+	repositoryPath := treeRepositoryPath(b, m.RepositoryPath)
+	files, err := b.all()
+	if err != nil {
+		clusters = slices.DeleteFunc(clusters, func(i int) bool { return !bootstrappedAt(m.Clusters[i], b.files, repositoryPath) })
+		return fail(fmt.Sprintf("the tree %s cannot be read", b.label))
+	}
+	if !mayHoldHelmRelease(files) {
+		return out
+	}
+	files = withoutFluxCRDs(files)
+	// The folders are looked up in one pass: a fleet's tree holds thousands of files.
+	byDir := map[string]map[string][]byte{}
+	for p, data := range files {
+		if path.Base(path.Dir(p)) == render.BootstrapDir {
+			if byDir[path.Dir(p)] == nil {
+				byDir[path.Dir(p)] = map[string][]byte{}
+			}
+			byDir[path.Dir(p)][p] = data
+		}
+	}
+	dirFiles := func(dir string) (map[string][]byte, error) { return byDir[dir], nil }
+	clusters = slices.DeleteFunc(clusters, func(i int) bool { return !bootstrappedAt(m.Clusters[i], dirFiles, repositoryPath) })
+	if len(clusters) == 0 {
+		return out
+	}
+	src, err := preview.FromFiles(files)
+	if err != nil {
+		return fail(fmt.Sprintf("the tree %s cannot be read", b.label))
+	}
+	src.SetRepositoryPath(repositoryPath)
+	ks, err := src.Kustomizations()
+	if err != nil {
+		return fail(fmt.Sprintf("the Flux Kustomizations %s cannot be read", b.label))
+	}
+	// A few clusters at a time: a build holds every object of a cluster (flux bootstrap's CRDs among them), and the
+	// whole fleet's at once, on a first generate in a repository Flux already runs, would hold them all.
+	for chunk := range slices.Chunk(clusters, takeoverBatch) {
+		if err := readUserReleases(src, ks, m, chunk, b.label, out); err != nil {
+			return fail(fmt.Sprintf("what Flux applies %s cannot be built", b.label))
+		}
+	}
+	return out
+}
+
+// mayHoldHelmRelease says whether a build of the tree can hold a HelmRelease at all, before it is built: kustomize
+// writes an object's kind only as a file holds it, so some file names the kind, or a kustomization names a resource,
+// base or component that the tree lacks (a remote one, which is not fetched here: its build fails, and the note says
+// so). flux bootstrap's gotk-components.yaml (Flux's CRDs name the kind) is not read for it: flux bootstrap writes,
+// and rewrites, Flux's own components alone there, as warnShared takes it. A repository Flux runs holds flux
+// bootstrap's files for every cluster, and until kronform-gen's release is pushed, every generate looks here.
+func mayHoldHelmRelease(files map[string][]byte) bool {
+	dirs := map[string]bool{}
+	for p := range files {
+		for d := path.Dir(p); d != "." && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	names := konfig.RecognizedKustomizationFileNames()
+	for p, data := range files {
+		if bootstrapComponents(p) {
+			continue
+		}
+		if bytes.Contains(data, []byte("HelmRelease")) ||
+			slices.Contains(names, path.Base(p)) && namesAbsent(p, data, files, dirs) {
+			return true
+		}
+	}
+	return false
+}
+
+// namesAbsent says whether a kustomization file names, as a resource, base or component, what the tree does not hold
+// (a URL, a remote base, a path outside the tree or missing); a file that cannot be read as one counts as naming one.
+func namesAbsent(file string, data []byte, files map[string][]byte, dirs map[string]bool) bool {
+	var k struct {
+		Resources  []string `json:"resources"`
+		Bases      []string `json:"bases"`
+		Components []string `json:"components"`
+	}
+	if yaml.Unmarshal(data, &k) != nil {
+		return true
+	}
+	for _, r := range slices.Concat(k.Resources, k.Bases, k.Components) {
+		p := path.Join(path.Dir(file), r)
+		if _, ok := files[p]; !ok && !dirs[p] && p != "." || strings.Contains(r, "://") {
+			return true
+		}
+	}
+	return false
+}
+
+// bootstrapComponents says whether a file of the tree is flux bootstrap's gotk-components.yaml.
+func bootstrapComponents(p string) bool {
+	return strings.HasSuffix("/"+p, "/"+render.BootstrapDir+"/gotk-components.yaml")
+}
+
+// withoutFluxCRDs is the tree with the CustomResourceDefinitions left out of flux bootstrap's gotk-components.yaml:
+// nearly all of its bytes (the real file is close to a megabyte), which a build of each bootstrapped cluster's folder
+// would parse again, and none of which a HelmRelease of the user's, a Kustomization or a postBuild source is. The
+// rest of the file stays, for the patches flux-system's kustomization.yaml may apply to Flux's Deployments. The
+// files given are not changed.
+func withoutFluxCRDs(files map[string][]byte) map[string][]byte {
+	out := make(map[string][]byte, len(files))
+	for p, data := range files {
+		if bootstrapComponents(p) {
+			data = withoutCRDs(data)
+		}
+		out[p] = data
+	}
+	return out
+}
+
+// withoutCRDs drops the YAML documents of a multi-document file whose kind, at column 0 as flux bootstrap writes it,
+// is CustomResourceDefinition; every other document is kept, byte for byte.
+func withoutCRDs(data []byte) []byte {
+	var out []byte
+	start, crd := 0, false
+	for i := 0; i < len(data); {
+		next := len(data)
+		if j := bytes.IndexByte(data[i:], '\n'); j >= 0 {
+			next = i + j + 1
+		}
+		line := bytes.TrimRight(data[i:next], " \t\r\n")
+		if rest, ok := bytes.CutPrefix(line, []byte("---")); ok && (len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t') && i > start {
+			if !crd {
+				out = append(out, data[start:i]...)
+			}
+			start, crd = i, false
+		} else if string(line) == "kind: CustomResourceDefinition" {
+			crd = true
+		}
+		i = next
+	}
+	if !crd {
+		out = append(out, data[start:]...)
+	}
+	return out
+}
+
+// takeoverBatch is how many clusters userReleases builds at once: enough to keep every core busy.
+const takeoverBatch = 8
+
+// readUserReleases builds what the Kustomizations ks apply for the clusters (indexes of m.Clusters) and records the
+// release each applies in out; an error that is no Kustomization's own fails them all.
+func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.Model, clusters []int, label string, out map[int]userRelease) error {
+	folders := map[string]bool{}
+	for _, i := range clusters {
+		folders[path.Base(m.Clusters[i].Flux.Path)] = true
+	}
+	var seeds []preview.Kustomization
+	for _, k := range ks {
+		if folders[k.Cluster] {
+			seeds = append(seeds, k)
+		}
+	}
+	// kustomize-controller returns early for a suspended Kustomization and deletes nothing it applied: if it ever ran,
+	// what it holds is in the cluster, run by the other controllers, and the Kustomizations it declared reconcile on
+	// their own. So a suspended one is built as if resumed, with all it declares (as diff builds one suspended on one
+	// side only), round by round as its build declares more.
+	var opts preview.Options
+	res, err := src.Build(seeds, opts)
+	for {
+		var more []string
+		for _, s := range res.Skipped {
+			if s.Spec.Suspend && !slices.Contains(opts.Resume, s.ID()) {
+				more = append(more, s.ID())
+			}
+		}
+		if len(more) == 0 {
+			break
+		}
+		opts.Resume = append(opts.Resume, more...)
+		res, err = src.Build(seeds, opts)
+	}
+	names := map[string]string{} // namespace/name by ID
+	for _, k := range res.Kustomizations {
+		names[k.ID()] = k.Namespace + "/" + k.Name
+	}
+	failed := map[string][]string{} // by cluster folder: the Kustomizations that do not build
+	for _, e := range flattenErrors(err) {
+		var be *preview.Error
+		if errors.As(e, &be) {
+			folder, name, _ := strings.Cut(be.ID, "/")
+			if n, ok := names[be.ID]; ok {
+				name = n
+			}
+			failed[folder] = append(failed[folder], string(preview.MaskPlaceholders([]byte(name))))
+		} else if e != nil {
+			return e
+		}
+	}
+	for _, i := range clusters {
+		c := m.Clusters[i]
+		folder := path.Base(c.Flux.Path)
+		var copies []*preview.Build
+		var objects []*resource.Resource
+		for _, bd := range res.Builds {
+			if bd.Cluster != folder {
+				continue
+			}
+			for _, r := range bd.Resources {
+				if r.GetKind() == "HelmRelease" && strings.HasPrefix(r.GetApiVersion(), "helm.toolkit.fluxcd.io/") &&
+					r.GetNamespace() == c.Cilium.Namespace && r.GetName() == flux.ReleaseName {
+					copies, objects = append(copies, bd), append(objects, r)
+				}
+			}
+		}
+		// A copy applied now is what helm-controller runs, whatever a suspended one last applied.
+		if slices.ContainsFunc(copies, func(bd *preview.Build) bool { return !bd.Spec.Suspend }) {
+			for j := len(copies) - 1; j >= 0; j-- {
+				if copies[j].Spec.Suspend {
+					copies, objects = slices.Delete(copies, j, j+1), slices.Delete(objects, j, j+1)
+				}
+			}
+		}
+		id := c.Cilium.Namespace + "/" + flux.ReleaseName
+		switch {
+		case len(copies) == 0 && len(failed[folder]) > 0:
+			slices.Sort(failed[folder])
+			out[i] = userRelease{why: fmt.Sprintf("Kustomization %s does not build here (kronform-gen build shows why), so whether "+
+				"Flux applies a HelmRelease %s %s is unknown", strings.Join(failed[folder], ", "), id, label)}
+		case len(copies) == 0:
+		case !sameObjects(objects):
+			var by []string
+			for _, bd := range copies {
+				by = append(by, bd.Namespace+"/"+bd.Name)
+			}
+			out[i] = userRelease{why: fmt.Sprintf("Kustomizations %s apply different copies of HelmRelease %s %s, by turns, so "+
+				"which one helm-controller runs now is unknown", strings.Join(by, ", "), id, label)}
+		default:
+			t, why := readTakeover(objects[0], res.Builds, folder)
+			if t != nil {
+				t.by = fmt.Sprintf("%s/%s, path %s", copies[0].Namespace, copies[0].Name, copies[0].Spec.Path)
+				if copies[0].Spec.Suspend {
+					t.by += ", suspended"
+					t.suspended = copies[0].Namespace + "/" + copies[0].Name
+				}
+			}
+			out[i] = userRelease{found: t, why: why}
+		}
+	}
+	return nil
+}
+
+// flattenErrors lists the errors joined into err (none for nil).
+func flattenErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// sameObjects says whether the objects are one object as built, byte for byte.
+func sameObjects(objects []*resource.Resource) bool {
+	first, err := objects[0].MarshalJSON()
+	if err != nil {
+		return false
+	}
+	for _, r := range objects[1:] {
+		if b, err := r.MarshalJSON(); err != nil || !bytes.Equal(b, first) {
+			return false
+		}
+	}
+	return true
+}
+
+// userHelmRelease is what readTakeover reads of a HelmRelease.
+type userHelmRelease struct {
+	Metadata struct {
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+	Spec struct {
+		ReleaseName      string `json:"releaseName"`
+		TargetNamespace  string `json:"targetNamespace"`
+		StorageNamespace string `json:"storageNamespace"`
+		Chart            *struct {
+			Spec struct {
+				Chart     string `json:"chart"`
+				Version   string `json:"version"`
+				SourceRef struct {
+					Kind string `json:"kind"`
+				} `json:"sourceRef"`
+			} `json:"spec"`
+		} `json:"chart"`
+		ChartRef *struct {
+			Kind      string `json:"kind"`
+			Name      string `json:"name"`
+			Namespace string `json:"namespace"`
+		} `json:"chartRef"`
+		Values     map[string]any `json:"values"`
+		ValuesFrom []struct {
+			Kind      string `json:"kind"`
+			Name      string `json:"name"`
+			ValuesKey string `json:"valuesKey"`
+		} `json:"valuesFrom"`
+	} `json:"spec"`
+}
+
+// readTakeover reads a user's HelmRelease as built: its chart version (spec.chart.spec.version, or, for a chartRef,
+// the OCIRepository's spec.ref.tag or spec.ref.semver, or the HelmChart's spec.version, found in the cluster's
+// builds), its values and what it reads values from. A version that cannot be read as one kronform-gen models leaves
+// the release unread, and why says so.
+func readTakeover(r *resource.Resource, builds []*preview.Build, folder string) (*takeover, string) {
+	j, err := r.MarshalJSON()
+	if err != nil {
+		return nil, "it cannot be read"
+	}
+	var hr userHelmRelease
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	if err := dec.Decode(&hr); err != nil {
+		return nil, "it cannot be read"
+	}
+	id := hr.Metadata.Namespace + "/" + flux.ReleaseName
+	if moved := releaseTarget(hr); len(moved) > 0 {
+		return &takeover{reinstall: strings.Join(moved, ", ")}, ""
+	}
+	var chart, from, none string // none: why there is no version, when there is none
+	switch {
+	case hr.Spec.ChartRef != nil:
+		ref := hr.Spec.ChartRef
+		ns := ref.Namespace
+		if ns == "" {
+			ns = hr.Metadata.Namespace
+		}
+		from = fmt.Sprintf("its chartRef, %s %s/%s", ref.Kind, ns, ref.Name)
+		src := findObject(builds, folder, ref.Kind, ns, ref.Name)
+		if src == nil {
+			return nil, fmt.Sprintf("HelmRelease %s takes its chart from %s, which no Kustomization of the cluster applies from this "+
+				"tree: its chart version cannot be read", id, from[len("its chartRef, "):])
+		}
+		switch ref.Kind {
+		case "OCIRepository":
+			if chart = stringAt(src, "spec", "ref", "semver"); chart == "" {
+				chart = stringAt(src, "spec", "ref", "tag")
+			}
+			if stringAt(src, "spec", "ref", "digest") != "" {
+				// The digest wins over a tag or a range, and names an artifact, not a version.
+				chart, none = "", fmt.Sprintf("HelmRelease %s takes its chart by digest (%s): which version that is cannot be read here", id, from)
+			}
+		case "HelmChart":
+			chart = stringAt(src, "spec", "version")
+		}
+	case hr.Spec.Chart != nil:
+		from, chart = "spec.chart.spec.version", hr.Spec.Chart.Spec.Version
+	}
+	switch masked := preview.MaskPlaceholders([]byte(chart)); {
+	case none != "":
+		return nil, none
+	case chart == "" && from == "":
+		return nil, fmt.Sprintf("HelmRelease %s names no chart: its chart version cannot be read", id)
+	case chart == "":
+		return nil, fmt.Sprintf("HelmRelease %s names no chart version (%s): which one helm-controller "+
+			"installs cannot be read here", id, from)
+	case !bytes.Equal(masked, []byte(chart)) || sopsValue(chart):
+		return nil, fmt.Sprintf("HelmRelease %s has its chart version (%s) substituted from a Secret or SOPS-encrypted, which is "+
+			"not decrypted here", id, from)
+	}
+	if _, err := spec.ResolveCiliumVersion(chart); err != nil {
+		return nil, fmt.Sprintf("HelmRelease %s names chart version %s (%s), which kronform-gen does not model: %v", id, chart, from, err)
+	}
+	t := &takeover{chart: chart}
+	t.values, _ = wholeNumbers(hr.Spec.Values).(map[string]any)
+	for _, v := range hr.Spec.ValuesFrom {
+		name := v.Kind + "/" + v.Name
+		if v.ValuesKey != "" {
+			name += " (" + v.ValuesKey + ")"
+		}
+		t.valuesFrom = append(t.valuesFrom, string(preview.MaskPlaceholders([]byte(name))))
+	}
+	t.secret = maskedKeys(t.values, "")
+	return t, ""
+}
+
+// releaseTarget lists how the Helm release a user's HelmRelease manages differs from the one kronform-gen's manages
+// (release cilium of chart cilium, stored in and installed into the HelmRelease's namespace): helm-controller, finding
+// the object's release target changed (its ReleaseTargetChanged: storage namespace, release namespace, release name,
+// chart name), uninstalls the release it installed before it installs the new one. The chart's name is known only for
+// a chart from a HelmRepository (chart.spec.chart names it); nil when nothing differs.
+func releaseTarget(hr userHelmRelease) []string {
+	var out []string
+	name := hr.Spec.ReleaseName
+	if name == "" {
+		name = flux.ReleaseName
+		if hr.Spec.TargetNamespace != "" {
+			name = hr.Spec.TargetNamespace + "-" + flux.ReleaseName
+		}
+	}
+	if name != flux.ReleaseName {
+		out = append(out, fmt.Sprintf("release name %s, not %s", name, flux.ReleaseName))
+	}
+	if ns := hr.Spec.TargetNamespace; ns != "" && ns != hr.Metadata.Namespace {
+		out = append(out, fmt.Sprintf("targetNamespace %s, not %s", ns, hr.Metadata.Namespace))
+	}
+	if ns := hr.Spec.StorageNamespace; ns != "" && ns != hr.Metadata.Namespace {
+		out = append(out, fmt.Sprintf("storageNamespace %s, not %s", ns, hr.Metadata.Namespace))
+	}
+	if c := hr.Spec.Chart; c != nil && c.Spec.SourceRef.Kind == "HelmRepository" && c.Spec.Chart != "cilium" {
+		out = append(out, fmt.Sprintf("chart %s, not cilium", c.Spec.Chart))
+	}
+	for i := range out {
+		out[i] = string(preview.MaskPlaceholders([]byte(out[i])))
+	}
+	return out
+}
+
+// findObject is the object of that kind, namespace and name that one of the cluster's builds applies; nil when none does.
+func findObject(builds []*preview.Build, folder, kind, namespace, name string) map[string]any {
+	for _, b := range builds {
+		if b.Cluster != folder {
+			continue
+		}
+		for _, r := range b.Resources {
+			if r.GetKind() == kind && r.GetNamespace() == namespace && r.GetName() == name &&
+				strings.HasPrefix(r.GetApiVersion(), "source.toolkit.fluxcd.io/") {
+				if m, err := r.Map(); err == nil {
+					return m
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// stringAt is the string at a path of fields of an object; "" when there is none.
+func stringAt(obj map[string]any, fields ...string) string {
+	var v any = obj
+	for _, f := range fields {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = m[f]
+	}
+	s, _ := v.(string)
+	return s
+}
+
+// maskedKeys lists, sorted, the dotted keys of values whose value holds a placeholder of preview's (substituted by
+// postBuild from a Secret) or is SOPS ciphertext: neither is decrypted here. Keys print masked.
+func maskedKeys(values map[string]any, prefix string) []string {
+	var out []string
+	for k, v := range values {
+		key := prefix + string(preview.MaskPlaceholders([]byte(k)))
+		switch x := v.(type) {
+		case map[string]any:
+			out = append(out, maskedKeys(x, key+".")...)
+		default:
+			b, _ := json.Marshal(x)
+			if s, _ := x.(string); !bytes.Equal(preview.MaskPlaceholders(b), b) || sopsValue(s) {
+				out = append(out, key)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// reinstallWarning words a takeover whose release target differs from kronform-gen's: not an upgrade, an uninstall.
+func (t takeover) reinstallWarning(c spec.Cluster, label string) string {
+	return fmt.Sprintf("warning: cluster %s: Flux applies a HelmRelease of yours under the name kronform-gen's takes, %s/%s (read "+
+		"%s: Kustomization %s), whose Helm release is not kronform-gen's (%s): once kronform-gen's replaces the object, "+
+		"helm-controller finds the release target changed, uninstalls your release (Cilium, the CNI: pods lose their network) "+
+		"and then installs kronform-gen's; kronform-gen cannot write that target, so this is a reinstall of Cilium, not an "+
+		"upgrade, and the transition checks took it for a first install\n", c.Name, c.Cilium.Namespace, flux.ReleaseName,
+		label, t.by, t.reinstall)
+}
+
+// enforcing is the release's values for the lock-out check. helm-controller merges its valuesFrom, which this run
+// cannot read, under its spec.values: what spec.values leaves to it may turn the host firewall on and audit mode off,
+// so the agents may enforce host policies now. A check that took those values as unset (the chart's defaults: no host
+// firewall) would pass a change that shuts the operator out; so, where there is a valuesFrom, hostFirewall.enabled is
+// taken as true and policyAuditMode as false unless spec.values sets them. assumed words those it took so.
+//
+// A value of these two substituted from a Secret (or SOPS ciphertext) is not read either, and is taken so too.
+func (t takeover) enforcing() (values map[string]any, assumed []string) {
+	unread := func(key string) bool {
+		_, set := valueAt(t.values, key)
+		return !set && len(t.valuesFrom) > 0 || slices.Contains(t.secret, key)
+	}
+	if !unread("hostFirewall.enabled") && !unread("policyAuditMode") {
+		return t.values, nil
+	}
+	values = maps.Clone(t.values)
+	if values == nil {
+		values = map[string]any{}
+	}
+	if unread("hostFirewall.enabled") {
+		fw, _ := values["hostFirewall"].(map[string]any)
+		fw = maps.Clone(fw)
+		if fw == nil {
+			fw = map[string]any{}
+		}
+		fw["enabled"] = true
+		values["hostFirewall"] = fw
+		assumed = append(assumed, "hostFirewall.enabled: true")
+	}
+	if unread("policyAuditMode") {
+		values["policyAuditMode"] = false
+		assumed = append(assumed, "policyAuditMode: false")
+	}
+	return values, assumed
+}
+
+// sopsValue says whether a value is SOPS ciphertext (a file encrypted with an encrypted_regex that matches it).
+func sopsValue(v string) bool { return strings.HasPrefix(v, "ENC[") && strings.HasSuffix(v, "]") }
+
+// note words what a takeover reads, for the note generate prints: what the transition checks took for the release
+// before the change, the values of the user's that the spec drops, and what could not be compared.
+func (t takeover) note(c spec.Cluster, tr transition) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "note: cluster %s: Flux applies a HelmRelease of yours under the name kronform-gen's takes, %s/%s (read %s: "+
+		"Kustomization %s, chart %s): kronform-gen's replaces it, and helm-controller upgrades that release to the spec's "+
+		"chart and values. The transition checks, the restart note and the warning of skipped minor releases take it for the "+
+		"release before this change", c.Name, c.Cilium.Namespace, flux.ReleaseName, tr.base.label, t.by, t.chart)
+	if t.suspended != "" {
+		fmt.Fprintf(&b, " (Kustomization %s is suspended, which deletes nothing it applied: if it ever applied this release, "+
+			"helm-controller runs it still)", t.suspended)
+	}
+	if len(t.dropped) > 0 {
+		fmt.Fprintf(&b, "; of its values, the spec does not set %s: the release takes the chart's defaults for them (to keep "+
+			"one, set it in the spec)", strings.Join(t.dropped, ", "))
+	}
+	if len(t.valuesFrom) > 0 {
+		fmt.Fprintf(&b, "; its valuesFrom (%s) is read by helm-controller in the cluster, not here: values set there are "+
+			"not compared, and count as unset, but for the lock-out check, which takes the agents as enforcing "+
+			"(hostFirewall.enabled: true, policyAuditMode: false) where spec.values does not set them", strings.Join(t.valuesFrom, ", "))
+	}
+	if len(t.secret) > 0 {
+		fmt.Fprintf(&b, "; %s, substituted from a Secret or SOPS-encrypted, which is not decrypted here, is compared masked, "+
+			"so counted as changed", strings.Join(t.secret, ", "))
+	}
+	b.WriteString(".\n")
+	return b.String()
+}
+
+// droppedKeys lists, sorted, those of the changed dotted keys that old sets and new does not.
+func droppedKeys(changed []string, old, new map[string]any) []string {
+	var out []string
+	for _, k := range changed {
+		if _, ok := valueAt(old, k); !ok {
+			continue
+		}
+		if _, ok := valueAt(new, k); !ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// valueAt is the value at a dotted key of values, and whether it is set.
+func valueAt(values map[string]any, key string) (any, bool) {
+	var v any = values
+	for _, k := range strings.Split(key, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}

@@ -1,0 +1,655 @@
+package cli
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/kronform/kronform-gen/generator/spec"
+	"github.com/kronform/kronform-gen/internal/gittest"
+)
+
+// takeoverSpec adopts a live cluster whose Cilium runs in audit mode; version and policies are filled in by each test.
+const takeoverSpec = `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: alpha
+    apiServer: {host: api.alpha.example.com, port: 6443}
+    nodes: [{name: a1, addresses: [198.51.100.1], roles: [control-plane]}]
+    cilium: {version: 1.16.5, hostFirewall: true, kubeProxyReplacement: true, auditMode: true}
+`
+
+// adopting is a repository that Flux ran before kronform-gen: flux bootstrap's files for clusters/alpha (its
+// gotk-components.yaml as large as the real one), and a Kustomization of the user's applying ./infrastructure, where
+// the user keeps their own Cilium HelmRelease at kube-system/cilium with the chart version and values given. files
+// adds or replaces files of the tree (relative to it).
+func adopting(t *testing.T, chart, values string, files map[string]string) *workspace {
+	t.Helper()
+	w := newWorkspace(t)
+	all := map[string]string{
+		"clusters/alpha/flux-system/gotk-components.yaml": fakeComponents(t).String(),
+		"clusters/alpha/flux-system/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
+			"resources: [gotk-components.yaml, gotk-sync.yaml]\n",
+		"clusters/alpha/flux-system/gotk-sync.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 10m0s, path: ./clusters/alpha, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`,
+		"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec: {interval: 1h, path: ./infrastructure/controllers, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`,
+		"infrastructure/controllers/cilium.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cilium, namespace: kube-system}
+spec:
+  interval: 30m
+  chart:
+    spec:
+      chart: cilium
+      version: "` + chart + `"
+      sourceRef: {kind: HelmRepository, name: cilium}
+  values:
+` + values,
+	}
+	for p, data := range files {
+		all[p] = data
+	}
+	for p, data := range all {
+		if data == "" {
+			continue // removed
+		}
+		full := filepath.Join(w.dir, "output", filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+// userValues are values a user's Cilium release may have: audit mode off, the host firewall on, IPv6.
+const userValues = `    kubeProxyReplacement: true
+    k8sServiceHost: api.alpha.example.com
+    k8sServicePort: 6443
+    hostFirewall: {enabled: true}
+    ipv6: {enabled: true}
+`
+
+// The generic note for a cluster whose Cilium the tree cannot see.
+const installedAnotherWay = "a Cilium installed another way under the same release name (kube-system/cilium"
+
+// A takeover from the user's own HelmRelease at 1.14 to the spec's 1.16 jumps a minor release: the warning names
+// both versions, as for a release kronform-gen wrote; and the note says the user's release is what was compared.
+func TestTakeoverWarnsOfSkippedMinors(t *testing.T) {
+	w := adopting(t, "1.14.5", userValues, nil)
+	stderr := w.mustGenerate(takeoverSpec)
+	for _, want := range []string{
+		"warning: cluster alpha: Cilium goes from 1.14.5 to 1.16.5, across more than one minor release: Cilium tests upgrades " +
+			"and rollbacks only between consecutive minor releases (its Upgrade Guide), and each minor's upgrade notes say what " +
+			"to do before it; go through 1.15 first (its latest patch), let Flux apply it, then go on\n",
+		"note: cluster alpha: Flux applies a HelmRelease of yours under the name kronform-gen's takes, kube-system/cilium (read in " +
+			"output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers, chart 1.14.5): kronform-gen's " +
+			"replaces it, and helm-controller upgrades that release to the spec's chart and values. The transition checks, the " +
+			"restart note and the warning of skipped minor releases take it for the release before this change; of its values, " +
+			"the spec does not set ipv6: the release takes the chart's defaults for them (to keep one, set it in the spec).\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	// The new chart restarts the agents itself: no restart note, and not the note for a Cilium the tree cannot see.
+	for _, not := range []string{"Cilium's values change", installedAnotherWay} {
+		if strings.Contains(stderr, not) {
+			t.Errorf("stderr has %q:\n%s", not, stderr)
+		}
+	}
+}
+
+// A takeover under the same chart version whose values change what the agents read gets the restart note, naming the
+// values that change (audit mode turned on among them; the operator's needs no restart), and the values of the user's
+// that the spec drops.
+func TestTakeoverNamesTheValuesThatChange(t *testing.T) {
+	w := adopting(t, "1.16.5", userValues+"    bpf: {masquerade: true}\n    operator: {replicas: 1}\n", nil)
+	stderr := w.mustGenerate(takeoverSpec)
+	for _, want := range []string{
+		"note: cluster alpha: Cilium's values change (bpf, cgroup, hubble, ipam, ipv6, policyAuditMode, securityContext): the agents read cilium-config only when they start, and the chart restarts them only with " +
+			"rollOutCiliumPods: true; once Flux has applied this, restart them (until then audit mode stays off): kubectl -n " +
+			"kube-system rollout restart daemonset/cilium\n",
+		"the spec does not set bpf, ipv6, operator: the release takes the chart's defaults for them",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, installedAnotherWay) || strings.Contains(stderr, "across more than one minor") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+}
+
+// The agents of the user's release enforce the host firewall (audit mode off), and the spec turns audit mode on with
+// a policy that leaves Flux out of the API server: the chart (the same version) does not restart the agents, so after
+// host-policies is applied they enforce it under the user's settings until they restart. Taken for a first install,
+// that state went unchecked and the tree was written; judged against the user's release, generate refuses.
+func TestTakeoverIsJudgedAgainstTheUsersRelease(t *testing.T) {
+	w := adopting(t, "1.16.5", userValues, nil)
+	worldOnly := takeoverSpec + `    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress: [{entities: [world], ports: [6443/tcp, 50000/tcp, 50001/tcp]}]
+    hetzner: {adminSources: [203.0.113.7/32]}
+`
+	code, stderr := w.generate(worldOnly)
+	for _, want := range []string{
+		"cluster alpha: Flux applies this change in two steps: 1. cilium: the HelmRelease takes over yours (Kustomization " +
+			"flux-system/infrastructure, path ./infrastructure/controllers); values cgroup, hubble, ipam, ipv6, policyAuditMode, " +
+			"securityContext; 2. host-policies, which waits for it: cp added.",
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host " +
+			"policies, and 1 check(s) fail:\nFAIL  alpha: built-in: pod:app=kustomize-controller,io.kubernetes.pod.namespace=flux-system -> node:a1 6443/tcp allowed",
+		"kronform-gen: refusing to write output: cluster alpha:",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != ExitFailure {
+		t.Fatalf("exit %d, want %d:\n%s", code, ExitFailure, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, "output", "infrastructure", "alpha")); err == nil {
+		t.Fatal("a refused generate wrote the tree")
+	}
+	// The user's release in audit mode too: nothing is enforced before or after, and the tree is written.
+	w = adopting(t, "1.16.5", userValues+"    policyAuditMode: true\n", nil)
+	w.mustGenerate(worldOnly)
+}
+
+// Where the tree applies no HelmRelease kube-system/cilium, the note for a Cilium installed another way stays: the
+// user's release in a folder no Kustomization applies is not what Flux applies, and one under another name is a
+// second release, which that note covers. (One in a suspended Kustomization is: see TestTakeoverFromASuspendedKustomization.)
+func TestTakeoverWithoutUserReleaseKeepsTheNote(t *testing.T) {
+	for name, files := range map[string]map[string]string{
+		"none": {"infrastructure/controllers/cilium.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n"},
+		"not applied": {"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec: {interval: 1h, path: ./infrastructure/other, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`, "infrastructure/other/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := adopting(t, "1.14.5", userValues, files)
+			stderr := w.mustGenerate(takeoverSpec)
+			if !strings.Contains(stderr, installedAnotherWay) {
+				t.Errorf("stderr lacks the note for a Cilium installed another way:\n%s", stderr)
+			}
+			for _, not := range []string{"HelmRelease of yours under the name", "across more than one minor", "Cilium's values change"} {
+				if strings.Contains(stderr, not) {
+					t.Errorf("stderr has %q:\n%s", not, stderr)
+				}
+			}
+		})
+	}
+	// A Kustomization of the cluster that does not build may hold one: the note says so, naming it, not its error.
+	w := adopting(t, "1.14.5", userValues, map[string]string{"infrastructure/controllers/kustomization.yaml": "resources: [missing.yaml]\n"})
+	stderr := w.mustGenerate(takeoverSpec)
+	if want := "note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: Kustomization " +
+		"flux-system/infrastructure does not build here (kronform-gen build shows why), so whether Flux applies a HelmRelease " +
+		"kube-system/cilium in output is unknown; the transition checks took kronform-gen's release for a first install\n"; !strings.Contains(stderr, installedAnotherWay) || !strings.Contains(stderr, want) {
+		t.Errorf("unbuildable: stderr lacks %q:\n%s", want, stderr)
+	}
+	// Under another name, with the chart's own releaseName: helm-controller installs kronform-gen's beside it.
+	w = adopting(t, "1.14.5", userValues, map[string]string{"infrastructure/controllers/cilium.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cni, namespace: kube-system}
+spec:
+  interval: 30m
+  chart: {spec: {chart: cilium, version: "1.14.5", sourceRef: {kind: HelmRepository, name: cilium}}}
+`})
+	if stderr := w.mustGenerate(takeoverSpec); !strings.Contains(stderr, installedAnotherWay) || strings.Contains(stderr, "of yours under the name") {
+		t.Errorf("another name:\n%s", stderr)
+	}
+}
+
+// The chart version and values are read as kustomize-controller applies them: postBuild substitutes the version from
+// a ConfigMap in the tree. A value substituted from a Secret is not decrypted nor printed: its key is named as
+// compared masked; valuesFrom, which helm-controller reads in the cluster, is named as not compared. A SOPS-encrypted
+// Secret beside the release is built encrypted, and nothing of it prints.
+func TestTakeoverReadsWhatFluxApplies(t *testing.T) {
+	w := adopting(t, "${cilium_version}", userValues+"    ipv4NativeRoutingCIDR: ${native_cidr}\n", map[string]string{
+		"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./infrastructure/controllers
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  decryption: {provider: sops, secretRef: {name: sops-age}}
+  postBuild:
+    substituteFrom:
+      - {kind: ConfigMap, name: versions}
+      - {kind: Secret, name: network}
+`,
+		"infrastructure/controllers/creds.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: kube-system}\n" +
+			"stringData:\n  token: ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:str]\n" +
+			"sops:\n  mac: ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:str]\n  version: 3.13.3\n",
+		"clusters/alpha/versions.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: versions, namespace: flux-system}
+data: {cilium_version: 1.14.2}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: network, namespace: flux-system}
+stringData: {native_cidr: 10.99.77.0/24}
+`,
+	})
+	release := filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")
+	b, err := os.ReadFile(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(release, []byte(string(b)+"  valuesFrom:\n    - {kind: ConfigMap, name: cilium-extra, valuesKey: values.yaml}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr := w.mustGenerate(takeoverSpec)
+	for _, want := range []string{
+		"Cilium goes from 1.14.2 to 1.16.5, across more than one minor release",
+		"; its valuesFrom (ConfigMap/cilium-extra (values.yaml)) is read by helm-controller in the cluster, not here: values set " +
+			"there are not compared, and count as unset, but for the lock-out check, which takes the agents as enforcing " +
+			"(hostFirewall.enabled: true, policyAuditMode: false) where spec.values does not set them; ipv4NativeRoutingCIDR, substituted from a Secret or SOPS-encrypted, which " +
+			"is not decrypted here, is compared masked, so counted as changed.\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "10.99.77") || strings.Contains(stderr, "KRONFORMGENMASKED") || strings.Contains(stderr, "ENC[") {
+		t.Errorf("stderr shows a value substituted from a Secret:\n%s", stderr)
+	}
+}
+
+// In a git repository, what Flux applies is read at the branch it follows: the user's release deleted in the working
+// tree but not pushed is still what helm-controller runs.
+func TestTakeoverReadAtTheBranchFluxFollows(t *testing.T) {
+	gittest.Isolate(t)
+	w := adopting(t, "1.14.5", userValues, nil)
+	gittest.Run(t, w.dir, "init", "-q", "-b", "main")
+	gittest.Run(t, w.dir, "remote", "add", "origin", "ssh://git@github.com/acme/fleet")
+	gittest.Run(t, w.dir, "add", "-A")
+	gittest.Run(t, w.dir, "commit", "-q", "-m", "fleet before kronform-gen")
+	gittest.Run(t, w.dir, "update-ref", "refs/remotes/origin/main", "HEAD") // as if pushed
+	if err := os.Remove(filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	stderr := w.mustGenerate(takeoverSpec)
+	for _, want := range []string{"(read at origin/main: Kustomization flux-system/infrastructure", "Cilium goes from 1.14.5 to 1.16.5"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// A release whose chart comes by chartRef is read through the source it names, where a Kustomization of the cluster
+// applies it: an OCIRepository's spec.ref.tag (or semver) is the chart version. A digest, or no version at all, says
+// none: the release is then not taken for the one before, and the note says why.
+func TestTakeoverReadsTheChartRef(t *testing.T) {
+	release := func(ref string) map[string]string {
+		return map[string]string{"infrastructure/controllers/cilium.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: cilium-chart, namespace: kube-system}
+spec: {interval: 1h, url: oci://quay.io/cilium/charts/cilium, ref: ` + ref + `}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cilium, namespace: kube-system}
+spec:
+  interval: 30m
+  chartRef: {kind: OCIRepository, name: cilium-chart}
+  values: {hostFirewall: {enabled: true}}
+`}
+	}
+	for _, c := range []struct{ ref, want string }{
+		{"{tag: 1.14.5}", "Cilium goes from 1.14.5 to 1.16.5, across more than one minor release"},
+		{"{semver: '~1.14.0'}", "Cilium goes from ~1.14.0 (Flux installs the newest 1.14 release it admits) to 1.16.5"},
+		{"{tag: 1.14.5, digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}",
+			"note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: HelmRelease kube-system/cilium " +
+				"takes its chart by digest (its chartRef, OCIRepository kube-system/cilium-chart): which version that is cannot be " +
+				"read here; the transition checks took kronform-gen's release for a first install\n"},
+		{"{}", "HelmRelease kube-system/cilium names no chart version (its chartRef, OCIRepository kube-system/cilium-chart): " +
+			"which one helm-controller installs cannot be read here"},
+	} {
+		w := adopting(t, "", "", release(c.ref))
+		if stderr := w.mustGenerate(takeoverSpec); !strings.Contains(stderr, c.want) {
+			t.Errorf("ref %s: stderr lacks %q:\n%s", c.ref, c.want, stderr)
+		}
+	}
+}
+
+// A HelmRelease of the user's under kronform-gen's name whose Helm release is another (its own releaseName, a
+// targetNamespace) is not upgraded: helm-controller finds the object's release target changed, uninstalls the user's
+// Cilium and installs kronform-gen's. That is the CNI uninstalled on a live cluster, as when cilium.namespace moves
+// kronform-gen's own release: generate refuses it (exit 2, nothing written) unless --allow-prune names the cluster,
+// and then warns of that reinstall, and compares nothing with it.
+func TestTakeoverOfAnotherReleaseTargetIsAReinstall(t *testing.T) {
+	for field, moved := range map[string]string{
+		"releaseName: cilium-cni": "release name cilium-cni, not cilium",
+		"targetNamespace: cni":    "release name cni-cilium, not cilium, targetNamespace cni, not kube-system",
+	} {
+		w := adopting(t, "1.14.5", userValues, nil)
+		release := filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")
+		b, err := os.ReadFile(release)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(release, []byte(strings.Replace(string(b), "  interval: 30m\n", "  interval: 30m\n  "+field+"\n", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, stderr := w.generate(takeoverSpec)
+		refusal := "cluster-spec.yaml:7:13: clusters[0].cilium: taking over your HelmRelease kube-system/cilium (read in output: " +
+			"Kustomization flux-system/infrastructure, path ./infrastructure/controllers) is a reinstall of Cilium on a live " +
+			"cluster, not a Flux change: its Helm release is not kronform-gen's (" + moved + "), so once kronform-gen's replaces " +
+			"the object, helm-controller finds the release target changed and uninstalls your release (Cilium, the CNI: pods " +
+			"lose their network) before it installs kronform-gen's"
+		if code != ExitUsage || !strings.Contains(stderr, refusal) || !strings.Contains(stderr, "--allow-prune=alpha") {
+			t.Errorf("%s: exit %d, want %d and a refusal %q:\n%s", field, code, ExitUsage, refusal, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(w.dir, "output", "infrastructure", "alpha")); err == nil {
+			t.Errorf("%s: a refused generate wrote the tree", field)
+		}
+		code, stderr = w.generate(takeoverSpec, "--allow-prune=alpha")
+		if code != 0 || !strings.Contains(stderr, "note: --allow-prune=alpha: helm-controller on that cluster will uninstall your Cilium "+
+			"release and install kronform-gen's\n") {
+			t.Errorf("%s: --allow-prune: exit %d:\n%s", field, code, stderr)
+		}
+		want := "warning: cluster alpha: Flux applies a HelmRelease of yours under the name kronform-gen's takes, kube-system/cilium " +
+			"(read in output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers), whose Helm release is " +
+			"not kronform-gen's (" + moved + "): once kronform-gen's replaces the object, helm-controller finds the release target " +
+			"changed, uninstalls your release (Cilium, the CNI: pods lose their network) and then installs kronform-gen's; " +
+			"kronform-gen cannot write that target, so this is a reinstall of Cilium, not an upgrade, and the transition checks " +
+			"took it for a first install\n"
+		if !strings.Contains(stderr, want) {
+			t.Errorf("%s: stderr lacks %q:\n%s", field, want, stderr)
+		}
+		for _, not := range []string{installedAnotherWay, "across more than one minor", "Cilium's values change"} {
+			if strings.Contains(stderr, not) {
+				t.Errorf("%s: stderr has %q:\n%s", field, not, stderr)
+			}
+		}
+	}
+}
+
+// realComponents stands for flux bootstrap's gotk-components.yaml at its real size, about 700 kB: fakeComponents'
+// CRDs, and copies of them under other groups, as Flux's other controllers' CRDs.
+func realComponents(t *testing.T) string {
+	t.Helper()
+	crds := fakeComponents(t).String()
+	var b strings.Builder
+	b.WriteString(crds)
+	for i := range 4 {
+		b.WriteString(strings.ReplaceAll(crds, "toolkit.fluxcd.io", fmt.Sprintf("toolkit%d.fluxcd.io", i)))
+	}
+	return b.String()
+}
+
+// pushedFleet is a git repository whose tree (its root) holds flux bootstrap's files for n clusters, pushed to
+// the branch they follow, and the files given (relative to the tree) in the same commit; it returns the app for that
+// tree and the model of a spec of those clusters.
+func pushedFleet(t *testing.T, n int, files map[string]string) (*app, *spec.Model) {
+	t.Helper()
+	gittest.Isolate(t)
+	root := t.TempDir()
+	components := realComponents(t)
+	var specText strings.Builder
+	specText.WriteString("apiVersion: kronform.dev/v1alpha1\nkind: ClusterSpec\nclusters:\n")
+	all := maps.Clone(files)
+	if all == nil {
+		all = map[string]string{}
+	}
+	for i := range n {
+		name := fmt.Sprintf("c%02d", i)
+		fmt.Fprintf(&specText, "  - name: %s\n    apiServer: {host: api.%s.example.com, port: 6443}\n"+
+			"    nodes: [{name: n1, addresses: [198.51.100.%d], roles: [control-plane]}]\n    cilium: {version: 1.16.5}\n", name, name, i+1)
+		dir := "clusters/" + name + "/flux-system/"
+		all[dir+"gotk-components.yaml"] = components
+		all[dir+"kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [gotk-components.yaml, gotk-sync.yaml]\n"
+		all[dir+"gotk-sync.yaml"] = fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 10m0s, path: ./clusters/%s, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`, name)
+	}
+	for p, data := range all {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gittest.Run(t, root, "init", "-q", "-b", "main")
+	gittest.Run(t, root, "remote", "add", "origin", "ssh://git@github.com/acme/fleet")
+	gittest.Run(t, root, "add", "-A")
+	gittest.Run(t, root, "commit", "-q", "-m", "flux bootstrap")
+	gittest.Run(t, root, "update-ref", "refs/remotes/origin/main", "HEAD")
+	m, err := spec.Load("cluster-spec.yaml", []byte(specText.String()), spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &app{outDir: root}, m
+}
+
+// Until kronform-gen's release is pushed, every generate in a repository Flux runs looks for a release of the user's
+// on every bootstrapped cluster. Each cluster's baseline names its own gotk-sync.yaml, yet all read one tree: it is
+// read once, not once per cluster. And flux bootstrap's gotk-components.yaml, most of the tree's bytes, is not parsed
+// for it: where no file holds a HelmRelease, nothing is built; where one does (the user's podinfo), Flux's CRDs are
+// left out of the build. Allocation, not time, is what the test measures: reading the tree per cluster and parsing
+// the CRDs in every build cost many times each cluster's gotk-components.yaml.
+func TestTakeoverSearchDoesNotParseFluxComponentsPerCluster(t *testing.T) {
+	const n = 8
+	size := len(realComponents(t))
+	podinfo := map[string]string{"apps/podinfo.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo, namespace: default}
+spec: {interval: 1h, chart: {spec: {chart: podinfo, version: 6.5.0, sourceRef: {kind: HelmRepository, name: podinfo}}}}
+`}
+	for i := range n {
+		podinfo[fmt.Sprintf("clusters/c%02d/apps.yaml", i)] = `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec: {interval: 1h, path: ./apps, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`
+	}
+	for name, files := range map[string]map[string]string{"no HelmRelease": nil, "a HelmRelease of another name": podinfo} {
+		t.Run(name, func(t *testing.T) {
+			a, m := pushedFleet(t, n, files)
+			bases, err := a.baselines(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]int, n)
+			for i := range want {
+				want[i] = i
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			users := userReleases(m, bases, want)
+			runtime.ReadMemStats(&after)
+			for i := range n {
+				if u := users[i]; u.found != nil || u.why != "" {
+					t.Errorf("cluster %d: %+v", i, u)
+				}
+			}
+			per := float64(after.TotalAlloc-before.TotalAlloc) / n
+			t.Logf("%.0f bytes allocated per cluster, for %d bytes of gotk-components.yaml", per, size)
+			if per > 3*float64(size) {
+				t.Errorf("each cluster allocates %.1f times its gotk-components.yaml", per/float64(size))
+			}
+		})
+	}
+}
+
+// A tree in which no file holds a HelmRelease is not built; one whose kustomization names a remote base may still
+// apply one (kustomize-controller fetches it, kronform-gen does not): it is built, and the note says its build fails.
+func TestTakeoverOfARemoteBaseIsUnknown(t *testing.T) {
+	w := adopting(t, "1.14.5", userValues, map[string]string{
+		"infrastructure/controllers/cilium.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n",
+		"infrastructure/controllers/kustomization.yaml": "resources: [cilium.yaml, 'github.com/acme/platform//cilium?ref=v1.2.0']\n",
+	})
+	want := "note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: Kustomization " +
+		"flux-system/infrastructure does not build here"
+	if stderr := w.mustGenerate(takeoverSpec); !strings.Contains(stderr, want) || !strings.Contains(stderr, installedAnotherWay) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+}
+
+// kustomize-controller returns early for a suspended Kustomization: it deletes nothing it applied, and the release
+// it applied stays, run by helm-controller, until kronform-gen's replaces it and helm-controller upgrades it. So a
+// release in a suspended Kustomization (or in one that a suspended one declares, which reconciles on its own) is the
+// release before the change, and the note says that it is read from a suspended Kustomization. Taken for a first
+// install, the lock-out check never looked at the agents that enforce the user's settings, and the tree was written.
+func TestTakeoverFromASuspendedKustomization(t *testing.T) {
+	suspended := `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec: {suspend: true, interval: 1h, path: ./infrastructure/controllers, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`
+	w := adopting(t, "1.14.5", userValues, map[string]string{"clusters/alpha/infrastructure.yaml": suspended})
+	stderr := w.mustGenerate(takeoverSpec)
+	for _, want := range []string{
+		"(read in output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers, suspended, chart 1.14.5)",
+		"Kustomization flux-system/infrastructure is suspended, which deletes nothing it applied: if it ever applied this " +
+			"release, helm-controller runs it still",
+		"warning: cluster alpha: Cilium goes from 1.14.5 to 1.16.5, across more than one minor release",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, installedAnotherWay) {
+		t.Errorf("stderr has the note for a Cilium the tree cannot see:\n%s", stderr)
+	}
+	// The lock-out check judges the agents that enforce the user's settings, as for a release applied now.
+	w = adopting(t, "1.16.5", userValues, map[string]string{"clusters/alpha/infrastructure.yaml": suspended})
+	code, stderr := w.generate(takeoverSpec + `    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress: [{entities: [world], ports: [6443/tcp, 50000/tcp, 50001/tcp]}]
+    hetzner: {adminSources: [203.0.113.7/32]}
+`)
+	if code != ExitFailure || !strings.Contains(stderr, "kronform-gen: refusing to write output: cluster alpha:") {
+		t.Errorf("exit %d, want %d and a refusal:\n%s", code, ExitFailure, stderr)
+	}
+	// A suspended copy beside one applied now: the one applied now is what helm-controller runs.
+	w = adopting(t, "1.14.5", userValues, map[string]string{
+		"clusters/alpha/old.yaml": strings.NewReplacer("name: infrastructure", "name: old", "./infrastructure/controllers", "./infrastructure/old").Replace(suspended),
+		"infrastructure/old/cilium.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cilium, namespace: kube-system}
+spec: {interval: 30m, chart: {spec: {chart: cilium, version: "1.13.4", sourceRef: {kind: HelmRepository, name: cilium}}}}
+`,
+	})
+	stderr = w.mustGenerate(takeoverSpec)
+	if want := "(read in output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers, chart 1.14.5)"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+}
+
+// helm-controller merges a release's valuesFrom under its spec.values, in the cluster; generate cannot read them. A
+// user's release whose spec.values leave the host firewall and audit mode to its valuesFrom may enforce host policies
+// now: between the steps its agents would enforce the new ones, so the lock-out check takes the host firewall as on
+// and audit mode as off unless spec.values sets them. Taken as unset (the chart's defaults: no host firewall), the
+// check passed and a policy that shuts Flux out of the API server was written.
+func TestTakeoverWithValuesFromIsJudgedAsEnforcing(t *testing.T) {
+	worldOnly := takeoverSpec + `    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress: [{entities: [world], ports: [6443/tcp, 50000/tcp, 50001/tcp]}]
+    hetzner: {adminSources: [203.0.113.7/32]}
+`
+	valuesFrom := "  valuesFrom:\n    - {kind: ConfigMap, name: cilium-extra}\n"
+	noFirewall := "    kubeProxyReplacement: true\n    k8sServiceHost: api.alpha.example.com\n    k8sServicePort: 6443\n"
+	w := adopting(t, "1.16.5", noFirewall, nil)
+	release := filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")
+	b, err := os.ReadFile(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(release, append(b, valuesFrom...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := w.generate(worldOnly)
+	for _, want := range []string{
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host " +
+			"policies, and 1 check(s) fail",
+		"cluster alpha: what your release's spec.values left to its valuesFrom (ConfigMap/cilium-extra), which helm-controller " +
+			"reads in the cluster, or substituted from a Secret or SOPS-encrypted is not read here, and is taken as the agents " +
+			"enforcing (hostFirewall.enabled: true, policyAuditMode: false): set those in its spec.values if that is not what it runs\n",
+		"kronform-gen: refusing to write output: cluster alpha:",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	// spec.values that set them win over valuesFrom: in audit mode, nothing is enforced before, and the tree is written.
+	w = adopting(t, "1.16.5", noFirewall+"    policyAuditMode: true\n", nil)
+	release = filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")
+	if b, err = os.ReadFile(release); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(release, append(b, valuesFrom...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.mustGenerate(worldOnly)
+}
+
+// A host firewall switched on or audit mode switched off by a value substituted from a Secret is masked here: the
+// lock-out check takes that value as enforcing, as for valuesFrom.
+func TestTakeoverWithSecretSubstitutedFirewallIsJudgedAsEnforcing(t *testing.T) {
+	w := adopting(t, "1.16.5", "    kubeProxyReplacement: true\n    hostFirewall:\n      enabled: ${host_firewall}\n", map[string]string{
+		"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./infrastructure/controllers
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild: {substituteFrom: [{kind: Secret, name: cilium-switches}]}
+`,
+		"clusters/alpha/switches.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: cilium-switches, namespace: flux-system}\n" +
+			"stringData: {host_firewall: \"true\"}\n",
+	})
+	code, stderr := w.generate(takeoverSpec + `    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress: [{entities: [world], ports: [6443/tcp, 50000/tcp, 50001/tcp]}]
+    hetzner: {adminSources: [203.0.113.7/32]}
+`)
+	want := "cluster alpha: what your release's spec.values substituted from a Secret or SOPS-encrypted is not read here, and " +
+		"is taken as the agents enforcing (hostFirewall.enabled: true): set those in its spec.values if that is not what it runs\n"
+	if code != ExitFailure || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, want %d and %q:\n%s", code, ExitFailure, want, stderr)
+	}
+}
