@@ -75,7 +75,9 @@ func (a *app) warnShared(t *tree.Tree, entries []string, disk *tree.Disk) {
 			files[p] = b
 		}
 	}
-	src, err := preview.FromFiles(files)
+	// Flux's CRDs, nearly all of a bootstrapped cluster's bytes, are applied by flux-system alone and never by
+	// kronform-gen: they cannot be shared with its objects, and each build would parse them again.
+	src, err := preview.FromFiles(withoutFluxCRDs(files))
 	if err != nil {
 		return
 	}
