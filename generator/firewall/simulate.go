@@ -23,11 +23,13 @@ type Simulator struct {
 	Policies []cilium.ClusterwideNetworkPolicy // evaluated in name order
 	Template *Template                         // nil when the cluster has no Hetzner block
 
-	// rejected remembers RejectedBy per policy name, rules the rules of a policy per direction, selects whether a
-	// policy selects a node, byName the policies in name order: a fleet's built-in assertions evaluate thousands of
-	// flows against the same few policies and nodes. The policies are not edited after the first verdict.
+	// rejected remembers RejectedBy per policy name, rules the rules of a policy per direction, gathered those of
+	// the policies that select a node per node and direction, selects whether a policy selects a node, byName the
+	// policies in name order: a fleet's built-in assertions evaluate thousands of flows against the same few
+	// policies and nodes. The policies are not edited after the first verdict.
 	rejected map[string][]string
 	rules    map[ruleKey]policyRules
+	gathered map[nodeKey]nodeRules
 	selects  map[[2]string]selection
 	matchers map[string][2]func(spec.Node) bool // per policy: Cilium's match, and the match without its label filter
 	byName   []cilium.ClusterwideNetworkPolicy  // Policies sorted by name
@@ -88,6 +90,11 @@ type ruleKey struct {
 }
 
 type policyRules struct{ allow, deny []rule }
+
+type nodeKey struct {
+	node   string
+	egress bool
+}
 
 // anyEgress says whether any of the cluster's host policies has egress rules: without one, no node is under egress
 // default deny, and the egress lints have nothing to find.
@@ -715,30 +722,9 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress, v6 bool, peer identity, p
 			return v
 		}
 	}
-	var allow, deny []rule
-	var notes []string
-	for _, p := range s.sortedPolicies() {
-		a, d := s.rulesOf(p, egress)
-		if len(a)+len(d) == 0 {
-			continue
-		}
-		if problems := s.rejectedBy(p); len(problems) > 0 {
-			notes = append(notes, fmt.Sprintf("%s is rejected by Cilium (%s) and enforces nothing", p.Name, problems[0]))
-			continue
-		}
-		if sel := s.selectsNode(p, n); !sel.selects {
-			if sel.hidden {
-				notes = append(notes, fmt.Sprintf("%s would select %s but Cilium's label filter hides the labels it matches", p.Name, n.Name))
-			}
-			continue
-		}
-		v.Selected = append(v.Selected, p.Name)
-		allow, deny = append(allow, a...), append(deny, d...)
-	}
-	noteText := ""
-	if len(notes) > 0 {
-		noteText = " (" + strings.Join(notes, "; ") + ")"
-	}
+	on := s.nodeRules(n, egress)
+	allow, deny, noteText := on.allow, on.deny, on.notes
+	v.Selected = on.selected
 	if len(v.Selected) == 0 {
 		v.Allowed = true
 		v.Reason = fmt.Sprintf("no host policy selects %s for %s: Cilium allows everything%s", n.Name, dir, noteText)
@@ -770,6 +756,55 @@ func (s *Simulator) ciliumVerdict(n spec.Node, egress, v6 bool, peer identity, p
 		strings.Join(v.Selected, ", "), n.Name, dir, portText, peerWord, peer, noteText)
 	v.Audit, v.policyDrop = s.Cluster.Cilium.AuditMode, true
 	return v
+}
+
+// nodeRules are the host policies' rules for one node and direction: the names of the policies that select it, in
+// name order, their allow and deny rules in that order, and the note a verdict adds on the policies that would but
+// do not take part (" (...)", or ""). They do not depend on the flow.
+type nodeRules struct {
+	selected    []string
+	allow, deny []rule
+	notes       string
+}
+
+// nodeRules gathers the rules every verdict on the node and direction weighs, once: a node's built-in assertions
+// alone are a flow from each other node on each port, so gathering them per flow cost the square of the nodes
+// times the policies. selected is clipped, so that a caller appending to a verdict's Selected does not write into
+// the verdicts of other flows.
+func (s *Simulator) nodeRules(n spec.Node, egress bool) nodeRules {
+	k := nodeKey{n.Name, egress}
+	if r, ok := s.gathered[k]; ok {
+		return r
+	}
+	if s.gathered == nil {
+		s.gathered = map[nodeKey]nodeRules{}
+	}
+	var r nodeRules
+	var notes []string
+	for _, p := range s.sortedPolicies() {
+		a, d := s.rulesOf(p, egress)
+		if len(a)+len(d) == 0 {
+			continue
+		}
+		if problems := s.rejectedBy(p); len(problems) > 0 {
+			notes = append(notes, fmt.Sprintf("%s is rejected by Cilium (%s) and enforces nothing", p.Name, problems[0]))
+			continue
+		}
+		if sel := s.selectsNode(p, n); !sel.selects {
+			if sel.hidden {
+				notes = append(notes, fmt.Sprintf("%s would select %s but Cilium's label filter hides the labels it matches", p.Name, n.Name))
+			}
+			continue
+		}
+		r.selected = append(r.selected, p.Name)
+		r.allow, r.deny = append(r.allow, a...), append(r.deny, d...)
+	}
+	r.selected = slices.Clip(r.selected)
+	if len(notes) > 0 {
+		r.notes = " (" + strings.Join(notes, "; ") + ")"
+	}
+	s.gathered[k] = r
+	return r
 }
 
 // Trace is the whole answer for one flow: each layer's verdict with what decided, then the end result.

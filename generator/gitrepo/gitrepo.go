@@ -188,9 +188,42 @@ func treeFiles(t *object.Tree) (map[string][]byte, error) {
 	return files, err
 }
 
-// Snapshot is the output folder as one commit holds it, read a file at a time from the object store.
+// Snapshot is the output folder as one commit holds it, read a file at a time from the object store. Like go-git's
+// trees, it is read by one goroutine at a time.
 type Snapshot struct {
 	tree *object.Tree // nil: the commit has no output folder, or there is no commit
+	// dirs are the folders found so far, by slash-separated path. go-git's FindEntry remembers the trees of the
+	// folders on a path except the first, so each read of clusters/<c>/... or infrastructure/<c>/... decoded the
+	// folder holding every cluster again: reading each cluster's files cost the square of the fleet.
+	dirs map[string]*object.Tree
+}
+
+// subtree is the tree of a folder of the snapshot, as s.tree.Tree(dir) finds it, each folder on the way decoded
+// once when dir is a path fs.ValidPath accepts ("." is the output folder). Any other path, which kronform-gen does not
+// make, is left to go-git whole. A folder that is not there, or not a folder, is object.ErrDirectoryNotFound.
+func (s *Snapshot) subtree(dir string) (*object.Tree, error) {
+	if dir == "." {
+		return s.tree, nil
+	}
+	if t, ok := s.dirs[dir]; ok {
+		return t, nil
+	}
+	if !fs.ValidPath(dir) {
+		return s.tree.Tree(dir)
+	}
+	parent, err := s.subtree(path.Dir(dir))
+	if err != nil {
+		return nil, err
+	}
+	t, err := parent.Tree(path.Base(dir))
+	if err != nil {
+		return nil, err
+	}
+	if s.dirs == nil {
+		s.dirs = map[string]*object.Tree{}
+	}
+	s.dirs[dir] = t
+	return t, nil
 }
 
 // HeadSnapshot is the output folder as HEAD holds it; empty when HEAD has no commit yet or no such folder.
@@ -248,16 +281,13 @@ func (s *Snapshot) Dir(dir string) (map[string][]byte, error) {
 	if s.tree == nil {
 		return out, nil
 	}
-	t := s.tree
-	if dir = path.Clean(dir); dir != "." {
-		var err error
-		t, err = s.tree.Tree(dir)
-		if errors.Is(err, object.ErrDirectoryNotFound) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", dir, err)
-		}
+	dir = path.Clean(dir)
+	t, err := s.subtree(dir)
+	if errors.Is(err, object.ErrDirectoryNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	for _, e := range t.Entries {
 		if e.Mode != filemode.Regular && e.Mode != filemode.Executable {
@@ -292,11 +322,21 @@ func (s *Snapshot) ReadFile(p string) ([]byte, error) {
 	if s.tree == nil {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
 	}
-	e, err := s.tree.FindEntry(p)
+	t, name := s.tree, p
+	if fs.ValidPath(p) {
+		// The folder from the ones already found; any other path, which kronform-gen does not make, is left to
+		// go-git whole.
+		var err error
+		if t, err = s.subtree(path.Dir(p)); err != nil {
+			return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
+		}
+		name = path.Base(p)
+	}
+	e, err := t.FindEntry(name)
 	if err != nil || (e.Mode != filemode.Regular && e.Mode != filemode.Executable) {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
 	}
-	f, err := s.tree.TreeEntryFile(e)
+	f, err := t.TreeEntryFile(e)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}

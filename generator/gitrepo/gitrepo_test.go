@@ -454,7 +454,13 @@ func TestHeadSnapshot(t *testing.T) {
 	if files, err := head.Dir("missing"); err != nil || len(files) != 0 {
 		t.Errorf("Dir(missing): %q, %v", files, err)
 	}
-	for _, p := range []string{"sub", "missing.yaml", "sub/missing.yaml", "../Makefile"} {
+	for _, d := range []string{"/sub", "../output/sub", "sub/f.yaml", "missing/sub"} {
+		if files, err := head.Dir(d); err != nil || len(files) != 0 {
+			t.Errorf("Dir(%s): %q, %v", d, files, err)
+		}
+	}
+	for _, p := range []string{"sub", "missing.yaml", "sub/missing.yaml", "../Makefile", "/owned.yaml", "./owned.yaml",
+		"sub/./f.yaml", "sub/../owned.yaml", "owned.yaml/x", "missing/f.yaml", ".", ""} {
 		if _, err := head.ReadFile(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s: %v, want not exist", p, err)
 		}
@@ -471,6 +477,40 @@ func TestHeadSnapshot(t *testing.T) {
 	}
 	if _, err := head.ReadFile("owned.yaml"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a repository without commits: %v, want not exist", err)
+	}
+}
+
+// clusters/ and infrastructure/ hold a folder per cluster. go-git's FindEntry decodes the first folder of a path anew
+// on every call, so reading each cluster's files from a commit cost the square of the fleet (most of a no-op
+// generate of 1000 clusters). A snapshot decodes each folder once: a read costs the same however many folders stand
+// beside the one it reads.
+func TestSnapshotReadsDoNotGrowWithTheFolder(t *testing.T) {
+	allocs := func(clusters int) float64 {
+		dir, r := newRepo(t)
+		for i := range clusters {
+			write(t, filepath.Join(dir, "output", "clusters", fmt.Sprintf("c%04d", i), "cilium.yaml"), fmt.Sprintf("c: %d\n", i))
+		}
+		gittest.Run(t, dir, "add", ".")
+		gittest.Run(t, dir, "commit", "-q", "-m", "fleet")
+		head, err := r.HeadSnapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := func() {
+			if b, err := head.ReadFile("clusters/c0001/cilium.yaml"); err != nil || string(b) != "c: 1\n" {
+				t.Fatalf("%q, %v", b, err)
+			}
+			if files, err := head.Dir("clusters/c0002"); err != nil || string(files["clusters/c0002/cilium.yaml"]) != "c: 2\n" {
+				t.Fatalf("%q, %v", files, err)
+			}
+		}
+		read()
+		return testing.AllocsPerRun(10, read)
+	}
+	few, many := allocs(3), allocs(300)
+	t.Logf("allocations per read: %.0f beside 3 folders, %.0f beside 300", few, many)
+	if many > few {
+		t.Errorf("reading a file beside 300 folders allocates %.0f times, beside 3 %.0f: the folder holding them is decoded per read", many, few)
 	}
 }
 
