@@ -40,6 +40,24 @@ func kustomizeBuild(t *testing.T, dir string) []byte {
 	return out
 }
 
+// buildDir builds every Kustomization of the tree on disk at dir, as build does with no options.
+func buildDir(t *testing.T, dir string) (*preview.Result, []preview.Kustomization) {
+	t.Helper()
+	src, err := preview.FromDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := src.Kustomizations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := src.Build(ks, preview.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, ks
+}
+
 // writeTree writes files under dir.
 func writeTree(t *testing.T, dir string, files map[string][]byte) {
 	t.Helper()

@@ -146,18 +146,7 @@ func TestSOPSSourcesDecryptAsFluxDoes(t *testing.T) {
 // succeeds.
 func TestSOPSSourcesWithoutTheKeyAreNoted(t *testing.T) {
 	dir, _, _, _ := sopsSources(t)
-	src, err := preview.FromDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := src.Kustomizations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := src.Build(ks, preview.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, ks := buildDir(t, dir)
 	b := res.Builds[0]
 	want := []string{
 		"kustomize-controller decrypts apps/app.enc.env, apps/creds.enc.yaml, apps/token.enc, apps/config.enc.json, " +
@@ -187,7 +176,7 @@ func TestSOPSSourcesWithoutTheKeyAreNoted(t *testing.T) {
 	// Without the encrypted patch there is no patch to leave out, and the note does not speak of one; a Secret
 	// holding an encrypted file in a value is then noted on its own.
 	os.WriteFile(filepath.Join(dir, "apps", "kustomization.yaml"), []byte("resources: [embedded.yaml]\n"), 0o644)
-	src, _ = preview.FromDir(dir)
+	src, _ := preview.FromDir(dir)
 	res, err = src.Build(ks, preview.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -101,18 +101,7 @@ func TestBuildEqualsFluxGeneratorAndBuild(t *testing.T) {
 		"apps/pasted/kustomization.yaml":     []byte("resources: [cm.yaml]\ns3cr3t-v@lue: x\n"),
 		"apps/pasted/cm.yaml":                cm("pasted"),
 	})
-	src, err := preview.FromDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := src.Kustomizations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := src.Build(ks, preview.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, _ := buildDir(t, dir)
 	if len(res.Builds) != 10 {
 		t.Fatalf("%d builds, want 10", len(res.Builds))
 	}
