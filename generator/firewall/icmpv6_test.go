@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -158,5 +159,27 @@ func TestNeighbourSolicitationReleases(t *testing.T) {
 		if got := failures(version); got != want {
 			t.Errorf("Cilium %s, ingress solicitations under the preset's default deny: %d failed checks, want %d", version, got, want)
 		}
+	}
+}
+
+// Failures is Verify's failing checks, in Verify's order, traces and all: the guard that reads it judges what Verify
+// would have shown it.
+func TestFailuresAreVerifysFailingChecks(t *testing.T) {
+	m := load(t, strings.NewReplacer("%VERSION%", "1.14.0", "%AUDIT%", "false", "%EXTRA%", "").Replace(icmpv6Spec))
+	var want []Check
+	passing := 0
+	for _, ch := range Verify(m) {
+		if ch.OK {
+			passing++
+		} else {
+			want = append(want, ch)
+		}
+	}
+	got := Failures(m)
+	if len(want) == 0 || passing == 0 {
+		t.Fatalf("the fixture has %d failing and %d passing checks; it needs both", len(want), passing)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Failures: %d checks, want Verify's %d failing ones:\n%v\nwant\n%v", len(got), len(want), got, want)
 	}
 }
