@@ -39,19 +39,8 @@ func TestBuildEqualsKustomizeCLIOnAFleet(t *testing.T) {
 // of the same cluster, an unresolved source, defaults, targetNamespace, namePrefix, images, patches,
 // commonMetadata), and that Secret-sourced values are masked.
 func TestBuildFixture(t *testing.T) {
-	src, err := preview.FromDir(filepath.Join("testdata", "fixture"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := src.Kustomizations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := src.Build(ks, preview.Options{})
+	res, _ := buildDir(t, filepath.Join("testdata", "fixture"))
 	builds := res.Builds
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got bytes.Buffer
 	for _, b := range builds {
 		y, err := b.YAML(false)

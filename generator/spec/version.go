@@ -79,7 +79,7 @@ func CiliumInstalledMinor(v string) (*semver.Version, error) {
 
 // CiliumAdmitted returns the 1.x releases a version or range admits that kronform-gen can name: an exact version
 // itself; for a range, those on the grid it is probed on (minors and patches 0-60) and those it names (see
-// namedVersions), ascending. nil when the version does not resolve.
+// namedVersions), ascending; nil when the version does not resolve. The slice is shared: callers only read it.
 func CiliumAdmitted(v string) []*semver.Version {
 	res := resolve(v)
 	if res.err != nil {
