@@ -105,6 +105,21 @@ func PinsAgentImage(values map[string]any) bool {
 	return false
 }
 
+// ValueAt is the value at a dotted key of Helm values (hostFirewall.enabled), and whether it is set.
+func ValueAt(values map[string]any, key string) (any, bool) {
+	var v any = values
+	for _, k := range strings.Split(key, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
 // AsReleased is cluster c with the Cilium settings a HelmRelease kronform-gen wrote carries, read back from its chart
 // version and values, in place of the spec's: what the agents run until they restart. The values stand whole (they
 // merge last in HelmValues, so they win over every setting the spec's fields write); the fields the firewall
@@ -112,14 +127,7 @@ func PinsAgentImage(values map[string]any) bool {
 // whole numbers as int, as the spec loader gives them.
 func AsReleased(c spec.Cluster, chart string, values map[string]any) spec.Cluster {
 	get := func(key string) any {
-		var v any = values
-		for _, k := range strings.Split(key, ".") {
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[k]
-		}
+		v, _ := ValueAt(values, key)
 		return v
 	}
 	cl := c.Cilium

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/flux"
 	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/generator/render"
@@ -297,7 +298,7 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		names[k.ID()] = k.Namespace + "/" + k.Name
 	}
 	failed := map[string][]string{} // by cluster folder: the Kustomizations that do not build
-	for _, e := range flattenErrors(err) {
+	for _, e := range unjoin(err) {
 		var be *preview.Error
 		if errors.As(e, &be) {
 			folder, name, _ := strings.Cut(be.ID, "/")
@@ -360,17 +361,6 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		}
 	}
 	return nil
-}
-
-// flattenErrors lists the errors joined into err (none for nil).
-func flattenErrors(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // sameObjects says whether the objects are one object as built, byte for byte.
@@ -454,15 +444,15 @@ func readTakeover(r *resource.Resource, builds []*preview.Build, folder string) 
 		}
 		switch ref.Kind {
 		case "OCIRepository":
-			if chart = stringAt(src, "spec", "ref", "semver"); chart == "" {
-				chart = stringAt(src, "spec", "ref", "tag")
+			if chart = stringAt(src, "spec.ref.semver"); chart == "" {
+				chart = stringAt(src, "spec.ref.tag")
 			}
-			if stringAt(src, "spec", "ref", "digest") != "" {
+			if stringAt(src, "spec.ref.digest") != "" {
 				// The digest wins over a tag or a range, and names an artifact, not a version.
 				chart, none = "", fmt.Sprintf("HelmRelease %s takes its chart by digest (%s): which version that is cannot be read here", id, from)
 			}
 		case "HelmChart":
-			chart = stringAt(src, "spec", "version")
+			chart = stringAt(src, "spec.version")
 		}
 	case hr.Spec.Chart != nil:
 		from, chart = "spec.chart.spec.version", hr.Spec.Chart.Spec.Version
@@ -545,16 +535,9 @@ func findObject(builds []*preview.Build, folder, kind, namespace, name string) m
 	return nil
 }
 
-// stringAt is the string at a path of fields of an object; "" when there is none.
-func stringAt(obj map[string]any, fields ...string) string {
-	var v any = obj
-	for _, f := range fields {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return ""
-		}
-		v = m[f]
-	}
+// stringAt is the string at a dotted path of an object's fields; "" when there is none.
+func stringAt(obj map[string]any, key string) string {
+	v, _ := cilium.ValueAt(obj, key)
 	s, _ := v.(string)
 	return s
 }
@@ -598,7 +581,7 @@ func (t takeover) reinstallWarning(c spec.Cluster, label string) string {
 // A value of these two substituted from a Secret (or SOPS ciphertext) is not read either, and is taken so too.
 func (t takeover) enforcing() (values map[string]any, assumed []string) {
 	unread := func(key string) bool {
-		_, set := valueAt(t.values, key)
+		_, set := cilium.ValueAt(t.values, key)
 		return !set && len(t.valuesFrom) > 0 || slices.Contains(t.secret, key)
 	}
 	if !unread("hostFirewall.enabled") && !unread("policyAuditMode") {
@@ -661,27 +644,12 @@ func (t takeover) note(c spec.Cluster, tr transition) string {
 func droppedKeys(changed []string, old, new map[string]any) []string {
 	var out []string
 	for _, k := range changed {
-		if _, ok := valueAt(old, k); !ok {
+		if _, ok := cilium.ValueAt(old, k); !ok {
 			continue
 		}
-		if _, ok := valueAt(new, k); !ok {
+		if _, ok := cilium.ValueAt(new, k); !ok {
 			out = append(out, k)
 		}
 	}
 	return out
-}
-
-// valueAt is the value at a dotted key of values, and whether it is set.
-func valueAt(values map[string]any, key string) (any, bool) {
-	var v any = values
-	for _, k := range strings.Split(key, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = m[k]; !ok {
-			return nil, false
-		}
-	}
-	return v, true
 }
