@@ -31,6 +31,21 @@ func fakeComponents(t *testing.T) *bytes.Buffer {
 	return &components
 }
 
+// gotkSync is flux bootstrap's gotk-sync.yaml for a cluster folder: the GitRepository the fleet's clusters follow
+// (branch main) and the Kustomization that applies clusters/<cluster>.
+func gotkSync(cluster string) string {
+	return `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: flux-system, namespace: flux-system}
+spec: {interval: 10m0s, path: ./clusters/` + cluster + `, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`
+}
+
 // Every cluster folder of a bootstrapped fleet holds the same gotk-components.yaml, hundreds of kB of CRDs that name
 // the GitRepository kind; finding each cluster's GitRepository parsed it every time, most of a no-op generate of
 // 1000 such clusters. The same contents are parsed once: each further cluster costs about the bytes read.
@@ -51,16 +66,7 @@ func TestBootstrapSourceParsesTheSameComponentsOnce(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "gotk-components.yaml"), components.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "gotk-sync.yaml"), fmt.Appendf(nil, `apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 10m0s, path: ./clusters/%s, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
-`, name), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "gotk-sync.yaml"), []byte(gotkSync(name)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

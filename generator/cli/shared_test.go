@@ -45,16 +45,7 @@ func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
 			c := fmt.Sprintf("c%02d", i)
 			write(out, "clusters/"+c+"/flux-system/gotk-components.yaml", components.String())
 			write(out, "clusters/"+c+"/flux-system/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n- gotk-sync.yaml\n")
-			write(out, "clusters/"+c+"/flux-system/gotk-sync.yaml", `apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 10m0s, path: ./clusters/`+c+`, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
-`)
+			write(out, "clusters/"+c+"/flux-system/gotk-sync.yaml", gotkSync(c))
 			for p, s := range map[string]string{
 				"clusters/" + c + "/cilium.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: cilium\n  namespace: flux-system\n" +
 					"spec:\n  interval: 10m0s\n  path: ./infrastructure/" + c + "/cilium\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",

@@ -34,16 +34,7 @@ func adopting(t *testing.T, chart, values string, files map[string]string) *work
 		"clusters/alpha/flux-system/gotk-components.yaml": fakeComponents(t).String(),
 		"clusters/alpha/flux-system/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
 			"resources: [gotk-components.yaml, gotk-sync.yaml]\n",
-		"clusters/alpha/flux-system/gotk-sync.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 10m0s, path: ./clusters/alpha, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
-`,
+		"clusters/alpha/flux-system/gotk-sync.yaml": gotkSync("alpha"),
 		"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: infrastructure, namespace: flux-system}
@@ -424,16 +415,7 @@ func pushedFleet(t *testing.T, n int, files map[string]string) (*app, *spec.Mode
 		dir := "clusters/" + name + "/flux-system/"
 		all[dir+"gotk-components.yaml"] = components
 		all[dir+"kustomization.yaml"] = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [gotk-components.yaml, gotk-sync.yaml]\n"
-		all[dir+"gotk-sync.yaml"] = fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 1m0s, ref: {branch: main}, url: ssh://git@github.com/acme/fleet}
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata: {name: flux-system, namespace: flux-system}
-spec: {interval: 10m0s, path: ./clusters/%s, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
-`, name)
+		all[dir+"gotk-sync.yaml"] = gotkSync(name)
 	}
 	for p, data := range all {
 		full := filepath.Join(root, filepath.FromSlash(p))
