@@ -87,20 +87,16 @@ const installedAnotherWay = "a Cilium installed another way under the same relea
 func TestTakeoverWarnsOfSkippedMinors(t *testing.T) {
 	w := adopting(t, "1.14.5", userValues, nil)
 	stderr := w.mustGenerate(takeoverSpec)
-	for _, want := range []string{
-		"warning: cluster alpha: Cilium goes from 1.14.5 to 1.16.5, across more than one minor release: Cilium tests upgrades " +
-			"and rollbacks only between consecutive minor releases (its Upgrade Guide), and each minor's upgrade notes say what " +
+	wantInStderr(t, stderr,
+		"warning: cluster alpha: Cilium goes from 1.14.5 to 1.16.5, across more than one minor release: Cilium tests upgrades "+
+			"and rollbacks only between consecutive minor releases (its Upgrade Guide), and each minor's upgrade notes say what "+
 			"to do before it; go through 1.15 first (its latest patch), let Flux apply it, then go on\n",
-		"note: cluster alpha: Flux applies a HelmRelease of yours under the name kronform-gen's takes, kube-system/cilium (read in " +
-			"output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers, chart 1.14.5): kronform-gen's " +
-			"replaces it, and helm-controller upgrades that release to the spec's chart and values. The transition checks, the " +
-			"restart note and the warning of skipped minor releases take it for the release before this change; of its values, " +
+		"note: cluster alpha: Flux applies a HelmRelease of yours under the name kronform-gen's takes, kube-system/cilium (read in "+
+			"output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers, chart 1.14.5): kronform-gen's "+
+			"replaces it, and helm-controller upgrades that release to the spec's chart and values. The transition checks, the "+
+			"restart note and the warning of skipped minor releases take it for the release before this change; of its values, "+
 			"the spec does not set ipv6: the release takes the chart's defaults for them (to keep one, set it in the spec).\n",
-	} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
-	}
+	)
 	// The new chart restarts the agents itself: no restart note, and not the note for a Cilium the tree cannot see.
 	for _, not := range []string{"Cilium's values change", installedAnotherWay} {
 		if strings.Contains(stderr, not) {
@@ -115,16 +111,12 @@ func TestTakeoverWarnsOfSkippedMinors(t *testing.T) {
 func TestTakeoverNamesTheValuesThatChange(t *testing.T) {
 	w := adopting(t, "1.16.5", userValues+"    bpf: {masquerade: true}\n    operator: {replicas: 1}\n", nil)
 	stderr := w.mustGenerate(takeoverSpec)
-	for _, want := range []string{
-		"note: cluster alpha: Cilium's values change (bpf, cgroup, hubble, ipam, ipv6, policyAuditMode, securityContext): the agents read cilium-config only when they start, and the chart restarts them only with " +
-			"rollOutCiliumPods: true; once Flux has applied this, restart them (until then audit mode stays off): kubectl -n " +
+	wantInStderr(t, stderr,
+		"note: cluster alpha: Cilium's values change (bpf, cgroup, hubble, ipam, ipv6, policyAuditMode, securityContext): the agents read cilium-config only when they start, and the chart restarts them only with "+
+			"rollOutCiliumPods: true; once Flux has applied this, restart them (until then audit mode stays off): kubectl -n "+
 			"kube-system rollout restart daemonset/cilium\n",
 		"the spec does not set bpf, ipv6, operator: the release takes the chart's defaults for them",
-	} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
-	}
+	)
 	if strings.Contains(stderr, installedAnotherWay) || strings.Contains(stderr, "across more than one minor") {
 		t.Errorf("stderr:\n%s", stderr)
 	}
@@ -143,18 +135,14 @@ func TestTakeoverIsJudgedAgainstTheUsersRelease(t *testing.T) {
     hetzner: {adminSources: [203.0.113.7/32]}
 `
 	code, stderr := w.generate(worldOnly)
-	for _, want := range []string{
-		"cluster alpha: Flux applies this change in two steps: 1. cilium: the HelmRelease takes over yours (Kustomization " +
-			"flux-system/infrastructure, path ./infrastructure/controllers); values cgroup, hubble, ipam, ipv6, policyAuditMode, " +
+	wantInStderr(t, stderr,
+		"cluster alpha: Flux applies this change in two steps: 1. cilium: the HelmRelease takes over yours (Kustomization "+
+			"flux-system/infrastructure, path ./infrastructure/controllers); values cgroup, hubble, ipam, ipv6, policyAuditMode, "+
 			"securityContext; 2. host-policies, which waits for it: cp added.",
-		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host " +
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host "+
 			"policies, and 1 check(s) fail:\nFAIL  alpha: built-in: pod:app=kustomize-controller,io.kubernetes.pod.namespace=flux-system -> node:a1 6443/tcp allowed",
 		"kronform-gen: refusing to write output: cluster alpha:",
-	} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
-	}
+	)
 	if code != ExitFailure {
 		t.Fatalf("exit %d, want %d:\n%s", code, ExitFailure, stderr)
 	}
@@ -255,17 +243,13 @@ stringData: {native_cidr: 10.99.77.0/24}
 		t.Fatal(err)
 	}
 	stderr := w.mustGenerate(takeoverSpec)
-	for _, want := range []string{
+	wantInStderr(t, stderr,
 		"Cilium goes from 1.14.2 to 1.16.5, across more than one minor release",
-		"; its valuesFrom (ConfigMap/cilium-extra (values.yaml)) is read by helm-controller in the cluster, not here: values set " +
-			"there are not compared, and count as unset, but for the lock-out check, which takes the agents as enforcing " +
-			"(hostFirewall.enabled: true, policyAuditMode: false) where spec.values does not set them; ipv4NativeRoutingCIDR, substituted from a Secret or SOPS-encrypted, which " +
+		"; its valuesFrom (ConfigMap/cilium-extra (values.yaml)) is read by helm-controller in the cluster, not here: values set "+
+			"there are not compared, and count as unset, but for the lock-out check, which takes the agents as enforcing "+
+			"(hostFirewall.enabled: true, policyAuditMode: false) where spec.values does not set them; ipv4NativeRoutingCIDR, substituted from a Secret or SOPS-encrypted, which "+
 			"is not decrypted here, is compared masked, so counted as changed.\n",
-	} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
-	}
+	)
 	if strings.Contains(stderr, "10.99.77") || strings.Contains(stderr, "KRONFORMGENMASKED") || strings.Contains(stderr, "ENC[") {
 		t.Errorf("stderr shows a value substituted from a Secret:\n%s", stderr)
 	}
@@ -285,11 +269,7 @@ func TestTakeoverReadAtTheBranchFluxFollows(t *testing.T) {
 		t.Fatal(err)
 	}
 	stderr := w.mustGenerate(takeoverSpec)
-	for _, want := range []string{"(read at origin/main: Kustomization flux-system/infrastructure", "Cilium goes from 1.14.5 to 1.16.5"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
-	}
+	wantInStderr(t, stderr, "(read at origin/main: Kustomization flux-system/infrastructure", "Cilium goes from 1.14.5 to 1.16.5")
 }
 
 // A release whose chart comes by chartRef is read through the source it names, where a Kustomization of the cluster
@@ -516,16 +496,12 @@ spec: {suspend: true, interval: 1h, path: ./infrastructure/controllers, prune: t
 `
 	w := adopting(t, "1.14.5", userValues, map[string]string{"clusters/alpha/infrastructure.yaml": suspended})
 	stderr := w.mustGenerate(takeoverSpec)
-	for _, want := range []string{
+	wantInStderr(t, stderr,
 		"(read in output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers, suspended, chart 1.14.5)",
-		"Kustomization flux-system/infrastructure is suspended, which deletes nothing it applied: if it ever applied this " +
+		"Kustomization flux-system/infrastructure is suspended, which deletes nothing it applied: if it ever applied this "+
 			"release, helm-controller runs it still",
 		"warning: cluster alpha: Cilium goes from 1.14.5 to 1.16.5, across more than one minor release",
-	} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
-	}
+	)
 	if strings.Contains(stderr, installedAnotherWay) {
 		t.Errorf("stderr has the note for a Cilium the tree cannot see:\n%s", stderr)
 	}
@@ -579,18 +555,14 @@ func TestTakeoverWithValuesFromIsJudgedAsEnforcing(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stderr := w.generate(worldOnly)
-	for _, want := range []string{
-		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host " +
+	wantInStderr(t, stderr,
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host "+
 			"policies, and 1 check(s) fail",
-		"cluster alpha: what your release's spec.values left to its valuesFrom (ConfigMap/cilium-extra), which helm-controller " +
-			"reads in the cluster, or substituted from a Secret or SOPS-encrypted is not read here, and is taken as the agents " +
+		"cluster alpha: what your release's spec.values left to its valuesFrom (ConfigMap/cilium-extra), which helm-controller "+
+			"reads in the cluster, or substituted from a Secret or SOPS-encrypted is not read here, and is taken as the agents "+
 			"enforcing (hostFirewall.enabled: true, policyAuditMode: false): set those in its spec.values if that is not what it runs\n",
 		"kronform-gen: refusing to write output: cluster alpha:",
-	} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
-	}
+	)
 	if code != ExitFailure {
 		t.Errorf("exit %d, want %d", code, ExitFailure)
 	}
@@ -633,5 +605,15 @@ spec:
 		"is taken as the agents enforcing (hostFirewall.enabled: true): set those in its spec.values if that is not what it runs\n"
 	if code != ExitFailure || !strings.Contains(stderr, want) {
 		t.Errorf("exit %d, want %d and %q:\n%s", code, ExitFailure, want, stderr)
+	}
+}
+
+// wantInStderr fails the test for each text stderr lacks.
+func wantInStderr(t *testing.T, stderr string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
 	}
 }
