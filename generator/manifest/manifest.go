@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // Header opens every generated YAML file; Owned recognises it.
@@ -45,13 +48,30 @@ func EncodeObject(obj any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding %T: %w", obj, err)
 	}
+	if y, ok := encodings.Load(string(j)); ok {
+		return slices.Clone(y.([]byte)), nil
+	}
 	m, err := decodeJSON(j)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %T: %w", obj, err)
 	}
 	Clean(m)
-	return marshal(m)
+	y, err := marshal(m)
+	if err == nil && encodingsKept.Add(1) <= maxEncodings {
+		encodings.Store(string(j), slices.Clone(y))
+	}
+	return y, err
 }
+
+// encodings remembers the YAML of each object's JSON: a fleet's clusters share most of their objects (the same host
+// policies, the same HelmRepository), and an object's YAML is a function of its JSON alone. At most maxEncodings are
+// kept, so a long-lived process (the tests) does not grow without bound.
+var (
+	encodings     sync.Map // string (JSON) -> []byte (YAML)
+	encodingsKept atomic.Int64
+)
+
+const maxEncodings = 1 << 14
 
 // JSONToYAML is sigs.k8s.io/yaml's JSONToYAML for a JSON object, byte for byte, at a fraction of its cost: it decodes
 // the JSON with encoding/json instead of a YAML parser. kustomize prints every object this way.

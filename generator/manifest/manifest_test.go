@@ -61,3 +61,27 @@ func TestEncodeDropsEmptyStatusAndNullTimestamp(t *testing.T) {
 		t.Error("Owned does not recognise the header")
 	}
 }
+
+// TestEncodeObjectHandsOutCopies: an object's YAML is remembered by its JSON, and what a caller does with the bytes it
+// gets (a render appends to them, a test edits them) must not reach the next caller encoding an equal object.
+func TestEncodeObjectHandsOutCopies(t *testing.T) {
+	obj := map[string]any{"kind": "ConfigMap", "metadata": map[string]any{"name": "copies"}}
+	first, err := EncodeObject(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := string(first)
+	for i := range first {
+		first[i] = 'x'
+	}
+	for range 2 {
+		again, err := EncodeObject(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(again) != want {
+			t.Fatalf("an equal object encodes as %q after the first caller edited its bytes, want %q", again, want)
+		}
+		again[0] = 'y'
+	}
+}
