@@ -36,6 +36,12 @@ type Disk struct {
 	// executable are the files whose owner may execute them: git records that bit (and no other), so on a generated
 	// file it is drift.
 	executable map[string]bool
+	// owned is the ownership record, parsed when first asked for.
+	owned struct {
+		once   sync.Once
+		record Owned
+		err    error
+	}
 }
 
 // ReadWhole is the size up to which ReadDisk reads a file at once; a larger one is read when it is asked for.
@@ -270,13 +276,19 @@ func (d *Disk) fileSum(p string) ([sha256.Size]byte, bool) {
 	return out, true
 }
 
-// Owned is the ownership record in the tree; an empty one when there is none.
+// Owned is the ownership record in the tree; an empty one when there is none. It is parsed once (a fleet's record
+// is over 100 kB of JSON, and check's comparison and validation both read it), so its Files are shared: read them,
+// never change them.
 func (d *Disk) Owned() (Owned, error) {
-	data, ok := d.File(OwnedFile)
-	if !ok {
-		return Owned{Files: map[string]string{}}, nil
-	}
-	return ParseOwned(data)
+	d.owned.once.Do(func() {
+		data, ok := d.File(OwnedFile)
+		if !ok {
+			d.owned.record = Owned{Files: map[string]string{}}
+			return
+		}
+		d.owned.record, d.owned.err = ParseOwned(data)
+	})
+	return d.owned.record, d.owned.err
 }
 
 // ReadFile makes Disk an fs.ReadFileFS, for readers of the previous tree.
