@@ -4,6 +4,8 @@
 #
 #   generator/validate/crds/   the CRDs of the objects kronform-gen writes,
 #                              used to validate output against a real API server
+#                              (generator/validate/crds.json holds the same
+#                              CRDs as JSON: the binary embeds that)
 #   internal/testenv/crds/flux/ every CRD the Flux controllers need to run
 #                              (source-controller also watches HelmChart,
 #                              OCIRepository, Bucket, ...), test-only
@@ -67,6 +69,8 @@ copy_crd "$VALIDATE_DIR" "$SOURCE_CONTROLLER" config/crd/bases/source.toolkit.fl
 copy_crd "$VALIDATE_DIR" "$SOURCE_CONTROLLER" config/crd/bases/source.toolkit.fluxcd.io_helmrepositories.yaml
 copy_crd "$VALIDATE_DIR" "$CILIUM" pkg/k8s/apis/cilium.io/client/crds/v2/ciliumclusterwidenetworkpolicies.yaml
 finish "$VALIDATE_DIR"
+# The binary embeds the CRDs as JSON (generator/validate/crds.json), written from the files above.
+(cd "$ROOT" && go test ./generator/validate -run TestSchemasJSONIsTheCRDs -update >&2)
 
 reset "$FLUX_DIR"
 for mod in "$SOURCE_CONTROLLER" "$KUSTOMIZE_CONTROLLER" "$HELM_CONTROLLER"; do
