@@ -352,7 +352,17 @@ func renderWithKey(req Request, values map[string][]byte, absent []string, unrea
 		return res, err
 	}
 	if slices.Equal(recipientsOf(old), sortedCopy(req.Recipients)) {
-		return Result{File: req.Previous}, nil
+		if req.Record == Recorded {
+			return Result{File: req.Previous}, nil
+		}
+		// The values and recipients are the spec's, but the bytes are not the ones kronform-gen last wrote (a lost
+		// last newline, an edited layout) or nothing vouches for them: the same ciphertext, written as sops writes
+		// it, so that check shows the edit in this file rather than only in the ownership record's digest of it.
+		file, err := emitEncrypted(old)
+		if err != nil {
+			return fail("%w", err)
+		}
+		return Result{File: file}, nil
 	}
 	file, err := rewrap(req.Previous, dataKey, req.Recipients)
 	if err != nil {

@@ -190,6 +190,28 @@ func TestUnchangedSecretKeepsItsBytes(t *testing.T) {
 	}
 }
 
+// TestEditedLayoutIsWrittenAsSopsWrites: with the key, a file whose values and recipients are unchanged but whose
+// bytes are not what kronform-gen wrote (its last newline lost, its layout edited) comes back as sops writes the same
+// ciphertext: kept as it was, the edit showed nowhere in check but in the ownership record's digest of the file.
+func TestEditedLayoutIsWrittenAsSopsWrites(t *testing.T) {
+	k := newKey(t)
+	first := render(t, Request{Secret: hcloud, Recipients: []string{k.recipient()}, Sources: values})
+	for name, edited := range map[string][]byte{
+		"last newline lost": bytes.TrimSuffix(first.File, []byte("\n")),
+		"blank lines added": bytes.Replace(first.File, []byte("\nsops:"), []byte("\n\n\nsops:"), 1),
+	} {
+		if bytes.Equal(edited, first.File) {
+			t.Fatalf("%s: the edit changed nothing", name)
+		}
+		for _, record := range []Record{ChangedSince, NotRecorded} {
+			got := render(t, Request{Secret: hcloud, Recipients: []string{k.recipient()}, Sources: values, Previous: edited, Keys: k.ids, Record: record})
+			if !bytes.Equal(got.File, first.File) || got.Note != nil || got.ValuesChanged != nil {
+				t.Errorf("%s (record %d): rendered\n%s\nwant the file as written (note %v, values changed %v)", name, record, got.File, got.Note, got.ValuesChanged)
+			}
+		}
+	}
+}
+
 func TestChangedValueReencrypts(t *testing.T) {
 	k := newKey(t)
 	first := render(t, Request{Secret: hcloud, Recipients: []string{k.recipient()}, Sources: values})
