@@ -230,7 +230,14 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 			}
 		}
 		switch {
-		case tr.newRelease || tr.releaseErr != nil:
+		case tr.newRelease:
+		case tr.releaseErr != nil:
+			// The release before is unknown, but the chart's checksum of cilium-config in the agents' pod template
+			// changes from one without it or of another cilium-config: either the agents restart in step 1, or they
+			// run this cilium-config already.
+			if cilium.RollsOutAgents(newRelease.values) {
+				tr.restarts = "with rollOutCiliumPods the chart restarts the agents in step 1"
+			}
 		case cilium.NewChart(tr.chart[0], tr.chart[1]) && !cilium.PinsAgentImage(tr.old.values) && !cilium.PinsAgentImage(newRelease.values):
 			tr.restarts = "the new chart version restarts the agents in step 1 (a new image)"
 		case cilium.RollsOutAgents(newRelease.values) || cilium.RollsOutAgents(tr.old.values):
