@@ -43,8 +43,10 @@ type transition struct {
 	releaseErr error
 	old        release
 	// takeover, when set, is a HelmRelease of the user's that Flux applies now under the name of kronform-gen's new
-	// one: old is read from it (see userReleases). unread says why what Flux applies could not be searched for one,
-	// when the release is new.
+	// one: old is read from it (see userReleases). unread, when kronform-gen's release is new, says why what Flux
+	// applies under its name cannot be read (a release of the user's found unreadable, or a build that may hold one):
+	// releaseErr then says so too, as for a release of kronform-gen's that cannot be read, for the agents may run any
+	// settings, not a first install's.
 	takeover  *takeover
 	unread    string
 	reinstall *takeover // a release of the user's whose Helm release target is not kronform-gen's (see releaseTarget)
@@ -78,6 +80,9 @@ func (t transition) agentsLag() bool {
 func (t transition) describeCilium() string {
 	var parts []string
 	switch {
+	case t.unread != "":
+		return fmt.Sprintf("the HelmRelease replaces what Flux applies now under its name, %s/%s, which cannot be read",
+			t.namespace[1], flux.ReleaseName)
 	case t.releaseErr != nil:
 		return fmt.Sprintf("the HelmRelease applied now cannot be read (%v)", t.releaseErr)
 	case t.newRelease:
@@ -201,8 +206,13 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 			u := users[i].found
 			tr.takeover, tr.old = u, release{namespace: c.Cilium.Namespace, chart: u.chart, values: u.values}
 			tr.chart[0], tr.namespace[0] = u.chart, c.Cilium.Namespace
+		case dirs.release == "" && users[i].why != "":
+			// Taken for a first install, the agents were judged in step 1 alone, while they may enforce settings
+			// nobody read when host-policies lands: judged as unknown, the change is refused unless the chart restarts
+			// them in step 1.
+			tr.unread, tr.releaseErr = users[i].why, errors.New(users[i].why)
 		case dirs.release == "":
-			tr.newRelease, tr.unread = true, users[i].why
+			tr.newRelease = true
 		default:
 			oldData, err := base.read(dirs.release)
 			switch {
@@ -771,6 +781,8 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 // install; helm-controller instead upgrades a release found under the same name (one it did not install: "release
 // not managed by controller") to the spec's values, resetting the rest (upgrade.preserveValues is not set), which the
 // agents read only when they restart. Under another name, or with another CNI, it installs a second one beside it.
+// Where what Flux applies under that name cannot be read (unread), the transition was judged as from settings unknown,
+// and a second note says why, and what that let through.
 func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.Kustomization) {
 	for _, t := range steps {
 		c := m.Clusters[t.cluster]
@@ -782,7 +794,7 @@ func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.K
 			io.WriteString(a.stderr, t.reinstall.reinstallWarning(c, t.base.label))
 			continue
 		}
-		if !t.newRelease {
+		if !t.newRelease && t.unread == "" {
 			continue
 		}
 		if _, ok := preview.Bootstrap(path.Base(c.Flux.Path), boot); !ok {
@@ -797,8 +809,15 @@ func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.K
 			"kubectl -n %s rollout restart daemonset/cilium\n", c.Name, c.Flux.Path, c.Cilium.Namespace, c.Cilium.Namespace,
 			c.Cilium.Namespace, c.Cilium.Namespace)
 		if t.unread != "" {
+			judged := "so host policies in the same change are refused unless the chart restarts the agents in step 1 " +
+				"(rollOutCiliumPods: true in cilium.values); later changes are judged as if the agents ran this release, so " +
+				"restart them once Flux has applied it, before any host policies"
+			if t.restarts != "" {
+				judged = "and with rollOutCiliumPods the chart restarts them in step 1: the transition checks judged the new " +
+					"settings alone"
+			}
 			fmt.Fprintf(a.stderr, "note: cluster %s: a HelmRelease of yours that Flux applies there could not be read: %s; "+
-				"the transition checks took kronform-gen's release for a first install\n", c.Name, t.unread)
+				"what the agents run now is unknown, %s\n", c.Name, t.unread, judged)
 		}
 	}
 }
