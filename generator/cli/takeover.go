@@ -580,10 +580,7 @@ func (t takeover) reinstallWarning(c spec.Cluster, label string) string {
 //
 // A value of these two substituted from a Secret (or SOPS ciphertext) is not read either, and is taken so too.
 func (t takeover) enforcing() (values map[string]any, assumed []string) {
-	unread := func(key string) bool {
-		_, set := cilium.ValueAt(t.values, key)
-		return !set && len(t.valuesFrom) > 0 || slices.Contains(t.secret, key)
-	}
+	unread := t.unread
 	if !unread("hostFirewall.enabled") && !unread("policyAuditMode") {
 		return t.values, nil
 	}
@@ -606,6 +603,13 @@ func (t takeover) enforcing() (values map[string]any, assumed []string) {
 		assumed = append(assumed, "policyAuditMode: false")
 	}
 	return values, assumed
+}
+
+// unread says whether the value at a dotted key is not read here: spec.values leaves it to a valuesFrom, or it is
+// substituted from a Secret (or SOPS ciphertext).
+func (t takeover) unread(key string) bool {
+	_, set := cilium.ValueAt(t.values, key)
+	return !set && len(t.valuesFrom) > 0 || slices.Contains(t.secret, key)
 }
 
 // sopsValue says whether a value is SOPS ciphertext (a file encrypted with an encrypted_regex that matches it).

@@ -786,3 +786,26 @@ func TestUnreadableTakeoverRefusedWhenEnforcing(t *testing.T) {
 	}
 	w.mustGenerate(strings.Replace(enforcing, "auditMode: false}", "auditMode: false, values: {rollOutCiliumPods: true}}", 1))
 }
+
+// The restart note speaks of audit mode only as the release before has it: a user's policyAuditMode: false that the
+// spec drops, with audit mode off, stays off (the note said "stays on"), and needs no word; one the user's valuesFrom
+// may set is not known here.
+func TestTakeoverRestartNoteKeepsTheAuditModeBefore(t *testing.T) {
+	enforcing := strings.Replace(takeoverSpec, "auditMode: true", "auditMode: false", 1)
+	for _, c := range []struct {
+		name, values, spec, want, not string
+	}{
+		{"off, dropped", userValues + "    policyAuditMode: false\n", enforcing, "once Flux has applied this, restart them: kubectl", "audit mode stays"},
+		{"on, turned off", userValues + "    policyAuditMode: true\n", enforcing, "restart them (until then audit mode stays on): kubectl", ""},
+		{"left to valuesFrom", userValues + "  valuesFrom: [{kind: ConfigMap, name: cilium-values}]\n", takeoverSpec,
+			"restart them (until then the agents keep the audit mode they run now, which is not read here): kubectl", "audit mode stays"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stderr := adopting(t, "1.16.5", c.values, nil).mustGenerate(c.spec)
+			wantInStderr(t, stderr, "note: cluster alpha: Cilium's values change (", "policyAuditMode", c.want)
+			if c.not != "" && strings.Contains(stderr, c.not) {
+				t.Errorf("stderr has %q:\n%s", c.not, stderr)
+			}
+		})
+	}
+}

@@ -765,12 +765,30 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 		c := m.Clusters[t.cluster]
 		until := ""
 		if slices.Contains(t.agentValues, "policyAuditMode") {
-			until = fmt.Sprintf(" (until then audit mode stays %s)", map[bool]string{true: "off", false: "on"}[c.Cilium.AuditMode])
+			// The key changes (a value of the user's the spec drops, or one it sets): the note speaks of audit mode
+			// only when what the agents run until the restart is known and is not what comes.
+			switch before, known := t.auditModeBefore(); {
+			case !known:
+				until = " (until then the agents keep the audit mode they run now, which is not read here)"
+			case before != c.Cilium.AuditMode:
+				until = fmt.Sprintf(" (until then audit mode stays %s)", map[bool]string{true: "on", false: "off"}[before])
+			}
 		}
 		fmt.Fprintf(a.stderr, "note: cluster %s: Cilium's values change (%s): the agents read cilium-config only when they start, and the chart "+
 			"restarts them only with rollOutCiliumPods: true; once Flux has applied this, restart them%s: kubectl -n %s rollout restart daemonset/cilium\n",
 			c.Name, strings.Join(t.agentValues, ", "), until, c.Cilium.Namespace)
 	}
+}
+
+// auditModeBefore says whether the release before the change has audit mode on (policyAuditMode: true, as the chart
+// reads it; unset is off), and whether that is known: a takeover's value left to its valuesFrom, or substituted from
+// a Secret, is not.
+func (t transition) auditModeBefore() (on, known bool) {
+	if t.takeover != nil && t.takeover.unread("policyAuditMode") {
+		return false, false
+	}
+	v, _ := cilium.ValueAt(t.old.values, "policyAuditMode")
+	return v == true, true
 }
 
 // printTakeovers speaks of the clusters whose release is new to kronform-gen while flux bootstrap's files say the
