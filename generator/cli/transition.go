@@ -63,6 +63,9 @@ type transition struct {
 	applied    []cilium.ClusterwideNetworkPolicy
 	appliedErr error
 	written    []cilium.ClusterwideNetworkPolicy
+	// unreadable, when the Flux Kustomizations in the cluster's folder cannot be read at the baseline (releaseErr and
+	// appliedErr then say so), names the files that cannot: no change passes until they are repaired by hand.
+	unreadable *unreadableKustomizations
 }
 
 // settingsChange says whether step 1 can change what the agents run: the chart, or values they read.
@@ -156,9 +159,39 @@ func appliedDirs(c spec.Cluster, base *baseline) (applied, error) {
 		}
 	}
 	if err != nil {
-		return out, fmt.Errorf("the Flux Kustomizations in %s %s: %w", c.Flux.Path, base.label, err)
+		return out, &unreadableKustomizations{dir: c.Flux.Path, files: unreadableFiles(direct, base.repositoryPath()),
+			err: fmt.Errorf("the Flux Kustomizations in %s %s: %w", c.Flux.Path, base.label, err)}
 	}
 	return out, nil
+}
+
+// unreadableKustomizations is why the Flux Kustomizations in a cluster's folder cannot be read at a baseline: where
+// the cilium and host-policies Kustomizations apply from, so what Flux applies for the cluster, is then unknown,
+// and stays so whatever the spec says until the files are repaired. files names those that cannot be read alone.
+type unreadableKustomizations struct {
+	dir   string
+	files []string
+	err   error
+}
+
+func (u *unreadableKustomizations) Error() string { return u.err.Error() }
+func (u *unreadableKustomizations) Unwrap() error { return u.err }
+
+// unreadableFiles lists, sorted, the files of a folder that cannot be read as Flux Kustomizations each on its own.
+func unreadableFiles(files map[string][]byte, repositoryPath string) []string {
+	var out []string
+	for p, data := range files {
+		src, err := preview.FromFiles(map[string][]byte{p: data})
+		if err == nil {
+			src.SetRepositoryPath(repositoryPath)
+			_, err = src.Kustomizations()
+		}
+		if err != nil {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // transitions compares each cluster's Cilium release and host policies in the new tree with the ones its baseline
@@ -200,6 +233,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		switch {
 		case dirsErr != nil:
 			tr.releaseErr, tr.appliedErr = dirsErr, dirsErr
+			errors.As(dirsErr, &tr.unreadable)
 		case dirs.release == "" && users[i].found != nil && users[i].found.reinstall != "":
 			tr.newRelease, tr.reinstall = true, users[i].found
 		case dirs.release == "" && users[i].found != nil:
@@ -510,7 +544,7 @@ func changedPolicies(old, new []cilium.ClusterwideNetworkPolicy) []string {
 // fails, the failures with their traces, and a way of splitting the change that works.
 func (a *app) transitionGuard(m *spec.Model, steps []transition) error {
 	var refused []string
-	var lockouts, exposures, unknown int
+	var lockouts, exposures, unknown, repair int
 	for _, t := range steps {
 		if len(t.policies) == 0 || !t.settingsChange() {
 			continue // one step, or none, changes: the state in between is the start or the end
@@ -524,6 +558,9 @@ func (a *app) transitionGuard(m *spec.Model, steps []transition) error {
 		lockouts, exposures = lockouts+j.lockouts, exposures+j.exposures
 		if j.unknown {
 			unknown++
+		}
+		if j.repair {
+			repair++
 		}
 	}
 	if len(refused) == 0 {
@@ -539,14 +576,22 @@ func (a *app) transitionGuard(m *spec.Model, steps []transition) error {
 	if unknown > 0 {
 		what = append(what, "the state between Flux's two steps cannot be verified")
 	}
-	return fail(ExitFailure, "refusing to write %s: cluster %s: %s; split the change as given above", a.outDir,
-		strings.Join(refused, ", "), strings.Join(what, "; "))
+	how := "split the change as given above"
+	switch {
+	case repair == len(refused):
+		how = "repair the files named above first"
+	case repair > 0:
+		how = "split the change, or repair the files named, as given above"
+	}
+	return fail(ExitFailure, "refusing to write %s: cluster %s: %s; %s", a.outDir,
+		strings.Join(refused, ", "), strings.Join(what, "; "), how)
 }
 
 // judgement is one cluster's transition judged: the failures in between, and the report that says so.
 type judgement struct {
 	lockouts, exposures int
 	unknown             bool
+	repair              bool // files Flux reads must be repaired by hand: no split of the change helps
 	report              string
 }
 
@@ -681,6 +726,21 @@ func judge(m *spec.Model, t transition) judgement {
 			out = append(out, cilium.CompilePolicy(p, ranges))
 		}
 		return out
+	}
+	if u := t.unreadable; u != nil {
+		// Neither step can be judged, whatever the spec says (an unchanged one too), and no split helps: the files
+		// must be repaired, which generate does not do (it would judge nothing then).
+		what := "the files there"
+		if len(u.files) > 0 {
+			what = strings.Join(u.files, ", ")
+		}
+		fmt.Fprintf(&b, "cluster %s: a way that works: repair %s by hand first (the error above says why it cannot be read): "+
+			"while the Flux Kustomizations in %s cannot be read %s, what Flux applies for the cluster is unknown whatever the "+
+			"spec says, and no split of the change helps; commit, push and let Flux apply that repair alone; then run generate "+
+			"again.\n", c.Name, what, u.dir, label)
+		j.repair = true
+		j.report = b.String()
+		return j
 	}
 	fmt.Fprintf(&b, "cluster %s: a way that works: ", c.Name)
 	switch {

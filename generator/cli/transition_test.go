@@ -802,3 +802,41 @@ func TestUnreadableReleaseRollOutIsAWayOut(t *testing.T) {
 		t.Errorf("rollOutCiliumPods restarts the agents itself:\n%s", stderr)
 	}
 }
+
+// The Flux Kustomizations of the cluster's folder that cannot be read at the baseline leave where Flux applies Cilium
+// and the host policies from unknown, whatever the spec says: generate refused an unchanged spec and the host policies
+// alone, the way out it offered. The refusal names the file to repair by hand; repaired, the change passes.
+func TestUnreadableKustomizationsSayWhatToRepair(t *testing.T) {
+	w := newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	p := filepath.Join(w.dir, "output", "clusters", "alpha", "cilium.yaml")
+	good, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(good), "kind: Kustomization\n", "kind: Kustomization\n  bad: [\n", 1)
+	if err := os.WriteFile(p, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, specText := range []string{twoNodes, strings.Replace(twoNodes, "10250/tcp", "10250/tcp, 10255/tcp", 1)} {
+		code, stderr := w.generate(specText)
+		wantInStderr(t, stderr,
+			"cluster alpha: a way that works: repair clusters/alpha/cilium.yaml by hand first (the error above says why it cannot "+
+				"be read): while the Flux Kustomizations in clusters/alpha cannot be read in output, what Flux applies for the cluster "+
+				"is unknown whatever the spec says, and no split of the change helps; commit, push and let Flux apply that repair "+
+				"alone; then run generate again.\n",
+			"clusters/alpha/cilium.yaml: yaml: line ",
+			"kronform-gen: refusing to write output: cluster alpha: the state between Flux's two steps cannot be verified; "+
+				"repair the files named above first\n")
+		if code != ExitFailure || strings.Contains(stderr, "first the host policies alone") {
+			t.Errorf("exit %d, want %d, and no split offered:\n%s", code, ExitFailure, stderr)
+		}
+		if w.read("clusters/alpha/cilium.yaml") != broken {
+			t.Errorf("a refused generate rewrote the file")
+		}
+	}
+	if err := os.WriteFile(p, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.mustGenerate(strings.Replace(twoNodes, "10250/tcp", "10250/tcp, 10255/tcp", 1))
+}
