@@ -167,8 +167,10 @@ func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelea
 // mayHoldHelmRelease says whether a build of the tree can hold a HelmRelease at all, before it is built: kustomize
 // writes an object's kind only as a file holds it, so some file names the kind, or a kustomization names a resource,
 // base or component that the tree lacks (a remote one, which is not fetched here: its build fails, and the note says
-// so). flux bootstrap's gotk-components.yaml (Flux's CRDs name the kind) is not read for it: flux bootstrap writes,
-// and rewrites, Flux's own components alone there, as warnShared takes it. A repository Flux runs holds flux
+// so), or a Flux Kustomization may be built from elsewhere (another source, a path outside the tree: not read here,
+// and the note says so). flux bootstrap's gotk-components.yaml (Flux's CRDs name the kind) is not read for it: flux
+// bootstrap writes, and rewrites, Flux's own components alone there, as warnShared takes it; nor is its
+// gotk-sync.yaml, whose Kustomization applies the cluster folder from the repository itself. A repository Flux runs holds flux
 // bootstrap's files for every cluster, and until kronform-gen's release is pushed, every generate looks here.
 func mayHoldHelmRelease(files map[string][]byte) bool {
 	dirs := map[string]bool{}
@@ -183,6 +185,7 @@ func mayHoldHelmRelease(files map[string][]byte) bool {
 			continue
 		}
 		if bytes.Contains(data, []byte("HelmRelease")) ||
+			bytes.Contains(data, []byte("kustomize.toolkit.fluxcd.io")) && !bootstrapSync(p) ||
 			slices.Contains(names, path.Base(p)) && namesAbsent(p, data, files, dirs) {
 			return true
 		}
@@ -213,6 +216,11 @@ func namesAbsent(file string, data []byte, files map[string][]byte, dirs map[str
 // bootstrapComponents says whether a file of the tree is flux bootstrap's gotk-components.yaml.
 func bootstrapComponents(p string) bool {
 	return strings.HasSuffix("/"+p, "/"+render.BootstrapDir+"/gotk-components.yaml")
+}
+
+// bootstrapSync says whether a file of the tree is flux bootstrap's gotk-sync.yaml.
+func bootstrapSync(p string) bool {
+	return strings.HasSuffix("/"+p, "/"+render.BootstrapDir+"/gotk-sync.yaml")
 }
 
 // withoutFluxCRDs is the tree with the CustomResourceDefinitions left out of flux bootstrap's gotk-components.yaml:
@@ -298,6 +306,14 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		names[k.ID()] = k.Namespace + "/" + k.Name
 	}
 	failed := map[string][]string{} // by cluster folder: the Kustomizations that do not build
+	// elsewhere, by cluster folder: the Kustomizations Flux builds from elsewhere than this tree (another source, a path
+	// outside it), which may apply the release as well as a build that fails. Every suspended one was resumed above:
+	// one skipped still is built from elsewhere.
+	elsewhere := map[string][]string{}
+	for _, s := range res.Skipped {
+		elsewhere[s.Cluster] = append(elsewhere[s.Cluster], string(preview.MaskPlaceholders([]byte(
+			fmt.Sprintf("%s/%s (%s)", s.Namespace, s.Name, s.Reason)))))
+	}
 	for _, e := range unjoin(err) {
 		var be *preview.Error
 		if errors.As(e, &be) {
@@ -340,6 +356,10 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 			slices.Sort(failed[folder])
 			out[i] = userRelease{why: fmt.Sprintf("Kustomization %s does not build here (kronform-gen build shows why), so whether "+
 				"Flux applies a HelmRelease %s %s is unknown", strings.Join(failed[folder], ", "), id, label)}
+		case len(copies) == 0 && len(elsewhere[folder]) > 0:
+			slices.Sort(elsewhere[folder])
+			out[i] = userRelease{why: fmt.Sprintf("Kustomization %s is not built from this tree, so whether Flux applies a "+
+				"HelmRelease %s is unknown", strings.Join(elsewhere[folder], ", "), id)}
 		case len(copies) == 0:
 		case !sameObjects(objects):
 			var by []string

@@ -719,6 +719,16 @@ spec: {interval: 30m, chart: {spec: {chart: cilium, version: "1.16.4", sourceRef
 			"(kronform-gen build shows why), so whether Flux applies a HelmRelease kube-system/cilium in output is unknown"},
 		"copies by turns": {"1.16.5", byTurns, "Kustomizations flux-system/infrastructure, flux-system/other apply different " +
 			"copies of HelmRelease kube-system/cilium in output, by turns, so which one helm-controller runs now is unknown"},
+		// No file of the tree names a HelmRelease: the Kustomization from another repository may apply one (suspended,
+		// what it applied stays).
+		"another source": {"", map[string]string{"infrastructure/controllers/cilium.yaml": "", "clusters/alpha/infrastructure.yaml": "",
+			"clusters/alpha/platform.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: platform, namespace: flux-system}
+spec: {interval: 1h, path: ./cilium, prune: true, suspend: true, sourceRef: {kind: GitRepository, name: platform}}
+`}, "Kustomization flux-system/platform (its source is GitRepository flux-system/platform, not this repository's GitRepository " +
+			"flux-system/flux-system: Flux builds it from that source) is not built from this tree, so whether Flux applies a " +
+			"HelmRelease kube-system/cilium is unknown"},
 	}
 }
 
