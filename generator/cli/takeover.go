@@ -112,6 +112,7 @@ func treeRepositoryPath(base *baseline, repositoryPath string) string {
 // userReleases builds what the baseline's Flux Kustomizations apply for the clusters (indexes of m.Clusters) and
 // reads the HelmRelease cilium.namespace/cilium each applies. Builds that fail are named, never their errors' text: a
 // Kustomization of the user's may hold SOPS-encrypted Secrets, which are not decrypted here, and no value is printed.
+// Finding the Kustomizations reads files whose errors preview redacts: those are given, so the file can be repaired.
 func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelease {
 	out := map[int]userRelease{}
 	fail := func(why string) map[int]userRelease {
@@ -152,7 +153,8 @@ func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelea
 	src.SetRepositoryPath(repositoryPath)
 	ks, err := src.Kustomizations()
 	if err != nil {
-		return fail(fmt.Sprintf("the Flux Kustomizations %s cannot be read", b.label))
+		// preview's error names the file and why, a file that may hold a Secret redacted: the user repairs it.
+		return fail(fmt.Sprintf("the Flux Kustomizations %s cannot be read (%s)", b.label, strings.ReplaceAll(err.Error(), "\n", "; ")))
 	}
 	// A few clusters at a time: a build holds every object of a cluster (flux bootstrap's CRDs among them), and the
 	// whole fleet's at once, on a first generate in a repository Flux already runs, would hold them all.

@@ -719,6 +719,11 @@ spec: {interval: 30m, chart: {spec: {chart: cilium, version: "1.16.4", sourceRef
 			"(kronform-gen build shows why), so whether Flux applies a HelmRelease kube-system/cilium in output is unknown"},
 		"copies by turns": {"1.16.5", byTurns, "Kustomizations flux-system/infrastructure, flux-system/other apply different " +
 			"copies of HelmRelease kube-system/cilium in output, by turns, so which one helm-controller runs now is unknown"},
+		// The user's release reads well, but the Kustomizations that may apply another copy cannot be found: the
+		// reason names the file to repair.
+		"a Kustomization that does not parse": {"1.16.5", map[string]string{"clusters/alpha/apps/bad.yaml": "apiVersion: " +
+			"kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n  bad: [\n"}, "the Flux Kustomizations in output cannot be read " +
+			"(clusters/alpha/apps/bad.yaml: yaml: line 3: mapping values are not allowed in this context)"},
 		// No file of the tree names a HelmRelease: the Kustomization from another repository may apply one (suspended,
 		// what it applied stays).
 		"another source": {"", map[string]string{"infrastructure/controllers/cilium.yaml": "", "clusters/alpha/infrastructure.yaml": "",
