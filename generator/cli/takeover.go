@@ -112,6 +112,7 @@ func treeRepositoryPath(base *baseline, repositoryPath string) string {
 // userReleases builds what the baseline's Flux Kustomizations apply for the clusters (indexes of m.Clusters) and
 // reads the HelmRelease cilium.namespace/cilium each applies. Builds that fail are named, never their errors' text: a
 // Kustomization of the user's may hold SOPS-encrypted Secrets, which are not decrypted here, and no value is printed.
+// Finding the Kustomizations reads files whose errors preview redacts: those are given, so the file can be repaired.
 func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelease {
 	out := map[int]userRelease{}
 	fail := func(why string) map[int]userRelease {
@@ -152,7 +153,8 @@ func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelea
 	src.SetRepositoryPath(repositoryPath)
 	ks, err := src.Kustomizations()
 	if err != nil {
-		return fail(fmt.Sprintf("the Flux Kustomizations %s cannot be read", b.label))
+		// preview's error names the file and why, a file that may hold a Secret redacted: the user repairs it.
+		return fail(fmt.Sprintf("the Flux Kustomizations %s cannot be read (%s)", b.label, strings.ReplaceAll(err.Error(), "\n", "; ")))
 	}
 	// A few clusters at a time: a build holds every object of a cluster (flux bootstrap's CRDs among them), and the
 	// whole fleet's at once, on a first generate in a repository Flux already runs, would hold them all.
@@ -167,8 +169,10 @@ func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelea
 // mayHoldHelmRelease says whether a build of the tree can hold a HelmRelease at all, before it is built: kustomize
 // writes an object's kind only as a file holds it, so some file names the kind, or a kustomization names a resource,
 // base or component that the tree lacks (a remote one, which is not fetched here: its build fails, and the note says
-// so). flux bootstrap's gotk-components.yaml (Flux's CRDs name the kind) is not read for it: flux bootstrap writes,
-// and rewrites, Flux's own components alone there, as warnShared takes it. A repository Flux runs holds flux
+// so), or a Flux Kustomization may be built from elsewhere (another source, a path outside the tree: not read here,
+// and the note says so). flux bootstrap's gotk-components.yaml (Flux's CRDs name the kind) is not read for it: flux
+// bootstrap writes, and rewrites, Flux's own components alone there, as warnShared takes it; nor is its
+// gotk-sync.yaml, whose Kustomization applies the cluster folder from the repository itself. A repository Flux runs holds flux
 // bootstrap's files for every cluster, and until kronform-gen's release is pushed, every generate looks here.
 func mayHoldHelmRelease(files map[string][]byte) bool {
 	dirs := map[string]bool{}
@@ -183,6 +187,7 @@ func mayHoldHelmRelease(files map[string][]byte) bool {
 			continue
 		}
 		if bytes.Contains(data, []byte("HelmRelease")) ||
+			bytes.Contains(data, []byte("kustomize.toolkit.fluxcd.io")) && !bootstrapSync(p) ||
 			slices.Contains(names, path.Base(p)) && namesAbsent(p, data, files, dirs) {
 			return true
 		}
@@ -213,6 +218,11 @@ func namesAbsent(file string, data []byte, files map[string][]byte, dirs map[str
 // bootstrapComponents says whether a file of the tree is flux bootstrap's gotk-components.yaml.
 func bootstrapComponents(p string) bool {
 	return strings.HasSuffix("/"+p, "/"+render.BootstrapDir+"/gotk-components.yaml")
+}
+
+// bootstrapSync says whether a file of the tree is flux bootstrap's gotk-sync.yaml.
+func bootstrapSync(p string) bool {
+	return strings.HasSuffix("/"+p, "/"+render.BootstrapDir+"/gotk-sync.yaml")
 }
 
 // withoutFluxCRDs is the tree with the CustomResourceDefinitions left out of flux bootstrap's gotk-components.yaml:
@@ -298,6 +308,14 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		names[k.ID()] = k.Namespace + "/" + k.Name
 	}
 	failed := map[string][]string{} // by cluster folder: the Kustomizations that do not build
+	// elsewhere, by cluster folder: the Kustomizations Flux builds from elsewhere than this tree (another source, a path
+	// outside it), which may apply the release as well as a build that fails. Every suspended one was resumed above:
+	// one skipped still is built from elsewhere.
+	elsewhere := map[string][]string{}
+	for _, s := range res.Skipped {
+		elsewhere[s.Cluster] = append(elsewhere[s.Cluster], string(preview.MaskPlaceholders([]byte(
+			fmt.Sprintf("%s/%s (%s)", s.Namespace, s.Name, s.Reason)))))
+	}
 	for _, e := range unjoin(err) {
 		var be *preview.Error
 		if errors.As(e, &be) {
@@ -340,6 +358,10 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 			slices.Sort(failed[folder])
 			out[i] = userRelease{why: fmt.Sprintf("Kustomization %s does not build here (kronform-gen build shows why), so whether "+
 				"Flux applies a HelmRelease %s %s is unknown", strings.Join(failed[folder], ", "), id, label)}
+		case len(copies) == 0 && len(elsewhere[folder]) > 0:
+			slices.Sort(elsewhere[folder])
+			out[i] = userRelease{why: fmt.Sprintf("Kustomization %s is not built from this tree, so whether Flux applies a "+
+				"HelmRelease %s is unknown", strings.Join(elsewhere[folder], ", "), id)}
 		case len(copies) == 0:
 		case !sameObjects(objects):
 			var by []string
@@ -580,10 +602,7 @@ func (t takeover) reinstallWarning(c spec.Cluster, label string) string {
 //
 // A value of these two substituted from a Secret (or SOPS ciphertext) is not read either, and is taken so too.
 func (t takeover) enforcing() (values map[string]any, assumed []string) {
-	unread := func(key string) bool {
-		_, set := cilium.ValueAt(t.values, key)
-		return !set && len(t.valuesFrom) > 0 || slices.Contains(t.secret, key)
-	}
+	unread := t.unread
 	if !unread("hostFirewall.enabled") && !unread("policyAuditMode") {
 		return t.values, nil
 	}
@@ -606,6 +625,13 @@ func (t takeover) enforcing() (values map[string]any, assumed []string) {
 		assumed = append(assumed, "policyAuditMode: false")
 	}
 	return values, assumed
+}
+
+// unread says whether the value at a dotted key is not read here: spec.values leaves it to a valuesFrom, or it is
+// substituted from a Secret (or SOPS ciphertext).
+func (t takeover) unread(key string) bool {
+	_, set := cilium.ValueAt(t.values, key)
+	return !set && len(t.valuesFrom) > 0 || slices.Contains(t.secret, key)
 }
 
 // sopsValue says whether a value is SOPS ciphertext (a file encrypted with an encrypted_regex that matches it).

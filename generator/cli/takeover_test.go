@@ -184,7 +184,9 @@ spec: {interval: 1h, path: ./infrastructure/other, prune: true, sourceRef: {kind
 	stderr := w.mustGenerate(takeoverSpec)
 	if want := "note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: Kustomization " +
 		"flux-system/infrastructure does not build here (kronform-gen build shows why), so whether Flux applies a HelmRelease " +
-		"kube-system/cilium in output is unknown; the transition checks took kronform-gen's release for a first install\n"; !strings.Contains(stderr, installedAnotherWay) || !strings.Contains(stderr, want) {
+		"kube-system/cilium in output is unknown; what the agents run now is unknown, so host policies in the same change are " +
+		"refused unless the chart restarts the agents in step 1 (rollOutCiliumPods: true in cilium.values); later changes are " +
+		"judged as if the agents ran this release, so restart them once Flux has applied it, before any host policies\n"; !strings.Contains(stderr, installedAnotherWay) || !strings.Contains(stderr, want) {
 		t.Errorf("unbuildable: stderr lacks %q:\n%s", want, stderr)
 	}
 	// Under another name, with the chart's own releaseName: helm-controller installs kronform-gen's beside it.
@@ -274,7 +276,8 @@ func TestTakeoverReadAtTheBranchFluxFollows(t *testing.T) {
 
 // A release whose chart comes by chartRef is read through the source it names, where a Kustomization of the cluster
 // applies it: an OCIRepository's spec.ref.tag (or semver) is the chart version. A digest, or no version at all, says
-// none: the release is then not taken for the one before, and the note says why.
+// none: the release is then not taken for the one before, and the note says why (the agents' settings are then
+// unknown: see TestUnreadableTakeoverRefusesPoliciesInBetween).
 func TestTakeoverReadsTheChartRef(t *testing.T) {
 	release := func(ref string) map[string]string {
 		return map[string]string{"infrastructure/controllers/cilium.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
@@ -297,7 +300,9 @@ spec:
 		{"{tag: 1.14.5, digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}",
 			"note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: HelmRelease kube-system/cilium " +
 				"takes its chart by digest (its chartRef, OCIRepository kube-system/cilium-chart): which version that is cannot be " +
-				"read here; the transition checks took kronform-gen's release for a first install\n"},
+				"read here; what the agents run now is unknown, so host policies in the same change are refused unless the " +
+				"chart restarts the agents in step 1 (rollOutCiliumPods: true in cilium.values); later changes are judged as if " +
+				"the agents ran this release, so restart them once Flux has applied it, before any host policies\n"},
 		{"{}", "HelmRelease kube-system/cilium names no chart version (its chartRef, OCIRepository kube-system/cilium-chart): " +
 			"which one helm-controller installs cannot be read here"},
 	} {
@@ -615,5 +620,207 @@ func wantInStderr(t *testing.T, stderr string, wants ...string) {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
+	}
+}
+
+// snapshot is every file under the workspace's output folder, by path: a refused generate leaves them byte for byte.
+func (w *workspace) snapshot() map[string]string {
+	w.t.Helper()
+	out := map[string]string{}
+	root := filepath.Join(w.dir, "output")
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		out[p] = string(b)
+		return err
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return out
+}
+
+// worldOnly is takeoverSpec with a policy that leaves Flux out of the API server: it shuts Flux out wherever the
+// agents enforce it, so a state in between whose settings are unknown may lock the operator out.
+const worldOnly = takeoverSpec + `    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress: [{entities: [world], ports: [6443/tcp, 50000/tcp, 50001/tcp]}]
+    hetzner: {adminSources: [203.0.113.7/32]}
+`
+
+// unreadableTakeovers are trees in which Flux applies (or may apply) a HelmRelease of the user's under kronform-gen's
+// name that generate cannot read, each with the reason the refusal gives. Its values enforce (the host firewall on,
+// audit mode off), and they are not read.
+func unreadableTakeovers() map[string]struct {
+	chart string
+	files map[string]string
+	why   string
+} {
+	chartRef := func(ref string) map[string]string {
+		return map[string]string{"infrastructure/controllers/cilium.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: cilium-chart, namespace: kube-system}
+spec: {interval: 1h, url: oci://quay.io/cilium/charts/cilium, ref: ` + ref + `}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cilium, namespace: kube-system}
+spec:
+  interval: 30m
+  chartRef: {kind: OCIRepository, name: cilium-chart}
+  values: {hostFirewall: {enabled: true}}
+`}
+	}
+	fromSecret := map[string]string{
+		"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./infrastructure/controllers
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+  postBuild: {substituteFrom: [{kind: Secret, name: versions}]}
+`,
+		"clusters/alpha/versions.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: versions, namespace: flux-system}\n" +
+			"stringData: {cilium_version: 1.16.5}\n",
+	}
+	byTurns := map[string]string{
+		"clusters/alpha/other.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: other, namespace: flux-system}
+spec: {interval: 1h, path: ./infrastructure/other, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`,
+		"infrastructure/other/cilium.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cilium, namespace: kube-system}
+spec: {interval: 30m, chart: {spec: {chart: cilium, version: "1.16.4", sourceRef: {kind: HelmRepository, name: cilium}}}}
+`,
+	}
+	return map[string]struct {
+		chart string
+		files map[string]string
+		why   string
+	}{
+		"by digest": {"", chartRef("{tag: 1.16.5, digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}"),
+			"HelmRelease kube-system/cilium takes its chart by digest (its chartRef, OCIRepository kube-system/cilium-chart): " +
+				"which version that is cannot be read here"},
+		"no version": {"", chartRef("{}"), "HelmRelease kube-system/cilium names no chart version (its chartRef, OCIRepository " +
+			"kube-system/cilium-chart): which one helm-controller installs cannot be read here"},
+		"a version not modelled": {"1.12.0", nil, "HelmRelease kube-system/cilium names chart version 1.12.0 (spec.chart.spec.version), " +
+			"which kronform-gen does not model: "},
+		"a version from a Secret": {"${cilium_version}", fromSecret, "HelmRelease kube-system/cilium has its chart version " +
+			"(spec.chart.spec.version) substituted from a Secret or SOPS-encrypted, which is not decrypted here"},
+		"a remote base": {"1.16.5", map[string]string{"infrastructure/controllers/kustomization.yaml": "resources: [cilium.yaml, " +
+			"'github.com/acme/platform//cilium?ref=v1.2.0']\n"}, "Kustomization flux-system/infrastructure does not build here " +
+			"(kronform-gen build shows why), so whether Flux applies a HelmRelease kube-system/cilium in output is unknown"},
+		"copies by turns": {"1.16.5", byTurns, "Kustomizations flux-system/infrastructure, flux-system/other apply different " +
+			"copies of HelmRelease kube-system/cilium in output, by turns, so which one helm-controller runs now is unknown"},
+		// The user's release reads well, but the Kustomizations that may apply another copy cannot be found: the
+		// reason names the file to repair.
+		"a Kustomization that does not parse": {"1.16.5", map[string]string{"clusters/alpha/apps/bad.yaml": "apiVersion: " +
+			"kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n  bad: [\n"}, "the Flux Kustomizations in output cannot be read " +
+			"(clusters/alpha/apps/bad.yaml: yaml: line 3: mapping values are not allowed in this context)"},
+		// No file of the tree names a HelmRelease: the Kustomization from another repository may apply one (suspended,
+		// what it applied stays).
+		"another source": {"", map[string]string{"infrastructure/controllers/cilium.yaml": "", "clusters/alpha/infrastructure.yaml": "",
+			"clusters/alpha/platform.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: platform, namespace: flux-system}
+spec: {interval: 1h, path: ./cilium, prune: true, suspend: true, sourceRef: {kind: GitRepository, name: platform}}
+`}, "Kustomization flux-system/platform (its source is GitRepository flux-system/platform, not this repository's GitRepository " +
+			"flux-system/flux-system: Flux builds it from that source) is not built from this tree, so whether Flux applies a " +
+			"HelmRelease kube-system/cilium is unknown"},
+	}
+}
+
+// A HelmRelease of the user's under kronform-gen's name that generate cannot read runs agents whose settings are
+// unknown: the state after host-policies and before they restart cannot be checked. Taken for a first install, it was
+// not checked at all, and a policy that shuts Flux out of the API server was written beside agents that may enforce
+// it. generate refuses it as it refuses a release of its own it cannot read: exit 1, nothing written, and the ways
+// out, which then pass: rollOutCiliumPods (the chart restarts the agents in step 1), or Cilium first, then the
+// policies.
+func TestUnreadableTakeoverRefusesPoliciesInBetween(t *testing.T) {
+	for name, c := range unreadableTakeovers() {
+		t.Run(name, func(t *testing.T) {
+			w := adopting(t, c.chart, userValues, c.files)
+			before := w.snapshot()
+			code, stderr := w.generate(worldOnly)
+			wantInStderr(t, stderr,
+				"cluster alpha: Flux applies this change in two steps: 1. cilium: the HelmRelease replaces what Flux applies "+
+					"now under its name, kube-system/cilium, which cannot be read; 2. host-policies, which waits for it: cp added. "+
+					"What the agents run now is unknown, and they take the new settings only when they restart, before or after step 2.",
+				"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output, which cannot be read: "+c.why,
+				"cluster alpha: a way that works: set rollOutCiliumPods: true in cilium.values in this change: the chart then restarts "+
+					"the agents in step 1, so only the new Cilium settings with the host policies in output come in between, and they "+
+					"pass. Or first the Cilium change alone, with the host policies in output; commit, push and let Flux apply it; "+
+					"restart the agents (kubectl -n kube-system rollout restart daemonset/cilium; kubectl -n kube-system rollout status "+
+					"daemonset/cilium); then the host policies.\n",
+				"kronform-gen: refusing to write output: cluster alpha: the state between Flux's two steps cannot be verified; "+
+					"split the change as given above\n",
+			)
+			if code != ExitFailure {
+				t.Errorf("exit %d, want %d", code, ExitFailure)
+			}
+			if after := w.snapshot(); !maps.Equal(before, after) {
+				t.Errorf("a refused generate changed the tree")
+			}
+			// rollOutCiliumPods: the agents restart in step 1, and the new settings meet no host policy of kronform-gen's.
+			stderr = w.mustGenerate(strings.Replace(worldOnly, "auditMode: true}", "auditMode: true, values: {rollOutCiliumPods: true}}", 1))
+			wantInStderr(t, stderr, "note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: "+c.why,
+				"; what the agents run now is unknown, and with rollOutCiliumPods the chart restarts them in step 1: the "+
+					"transition checks judged the new settings alone\n")
+
+			// Or split: Cilium alone, then the policies, judged against kronform-gen's release.
+			w = adopting(t, c.chart, userValues, c.files)
+			w.mustGenerate(takeoverSpec)
+			w.mustGenerate(worldOnly)
+		})
+	}
+}
+
+// With audit mode off and policies that pass under the new settings, the agents' unknown settings may still be
+// another overlay or firewall: refused all the same, and rollOutCiliumPods lets the change through, the new settings
+// with no host policy of kronform-gen's in between.
+func TestUnreadableTakeoverRefusedWhenEnforcing(t *testing.T) {
+	c := unreadableTakeovers()["by digest"]
+	enforcing := strings.NewReplacer("auditMode: true}", "auditMode: false}", "entities: [world]", "entities: [world, cluster]").Replace(worldOnly)
+	w := adopting(t, c.chart, userValues, c.files)
+	before := w.snapshot()
+	code, stderr := w.generate(enforcing)
+	wantInStderr(t, stderr, "cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output, which cannot be read: "+c.why,
+		"kronform-gen: refusing to write output: cluster alpha: the state between Flux's two steps cannot be verified")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	if after := w.snapshot(); !maps.Equal(before, after) {
+		t.Errorf("a refused generate changed the tree")
+	}
+	w.mustGenerate(strings.Replace(enforcing, "auditMode: false}", "auditMode: false, values: {rollOutCiliumPods: true}}", 1))
+}
+
+// The restart note speaks of audit mode only as the release before has it: a user's policyAuditMode: false that the
+// spec drops, with audit mode off, stays off (the note said "stays on"), and needs no word; one the user's valuesFrom
+// may set is not known here.
+func TestTakeoverRestartNoteKeepsTheAuditModeBefore(t *testing.T) {
+	enforcing := strings.Replace(takeoverSpec, "auditMode: true", "auditMode: false", 1)
+	for _, c := range []struct {
+		name, values, spec, want, not string
+	}{
+		{"off, dropped", userValues + "    policyAuditMode: false\n", enforcing, "once Flux has applied this, restart them: kubectl", "audit mode stays"},
+		{"on, turned off", userValues + "    policyAuditMode: true\n", enforcing, "restart them (until then audit mode stays on): kubectl", ""},
+		{"left to valuesFrom", userValues + "  valuesFrom: [{kind: ConfigMap, name: cilium-values}]\n", takeoverSpec,
+			"restart them (until then the agents keep the audit mode they run now, which is not read here): kubectl", "audit mode stays"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stderr := adopting(t, "1.16.5", c.values, nil).mustGenerate(c.spec)
+			wantInStderr(t, stderr, "note: cluster alpha: Cilium's values change (", "policyAuditMode", c.want)
+			if c.not != "" && strings.Contains(stderr, c.not) {
+				t.Errorf("stderr has %q:\n%s", c.not, stderr)
+			}
+		})
 	}
 }

@@ -43,8 +43,10 @@ type transition struct {
 	releaseErr error
 	old        release
 	// takeover, when set, is a HelmRelease of the user's that Flux applies now under the name of kronform-gen's new
-	// one: old is read from it (see userReleases). unread says why what Flux applies could not be searched for one,
-	// when the release is new.
+	// one: old is read from it (see userReleases). unread, when kronform-gen's release is new, says why what Flux
+	// applies under its name cannot be read (a release of the user's found unreadable, or a build that may hold one):
+	// releaseErr then says so too, as for a release of kronform-gen's that cannot be read, for the agents may run any
+	// settings, not a first install's.
 	takeover  *takeover
 	unread    string
 	reinstall *takeover // a release of the user's whose Helm release target is not kronform-gen's (see releaseTarget)
@@ -61,6 +63,9 @@ type transition struct {
 	applied    []cilium.ClusterwideNetworkPolicy
 	appliedErr error
 	written    []cilium.ClusterwideNetworkPolicy
+	// unreadable, when the Flux Kustomizations in the cluster's folder cannot be read at the baseline (releaseErr and
+	// appliedErr then say so), names the files that cannot: no change passes until they are repaired by hand.
+	unreadable *unreadableKustomizations
 }
 
 // settingsChange says whether step 1 can change what the agents run: the chart, or values they read.
@@ -78,6 +83,9 @@ func (t transition) agentsLag() bool {
 func (t transition) describeCilium() string {
 	var parts []string
 	switch {
+	case t.unread != "":
+		return fmt.Sprintf("the HelmRelease replaces what Flux applies now under its name, %s/%s, which cannot be read",
+			t.namespace[1], flux.ReleaseName)
 	case t.releaseErr != nil:
 		return fmt.Sprintf("the HelmRelease applied now cannot be read (%v)", t.releaseErr)
 	case t.newRelease:
@@ -151,9 +159,39 @@ func appliedDirs(c spec.Cluster, base *baseline) (applied, error) {
 		}
 	}
 	if err != nil {
-		return out, fmt.Errorf("the Flux Kustomizations in %s %s: %w", c.Flux.Path, base.label, err)
+		return out, &unreadableKustomizations{dir: c.Flux.Path, files: unreadableFiles(direct, base.repositoryPath()),
+			err: fmt.Errorf("the Flux Kustomizations in %s %s: %w", c.Flux.Path, base.label, err)}
 	}
 	return out, nil
+}
+
+// unreadableKustomizations is why the Flux Kustomizations in a cluster's folder cannot be read at a baseline: where
+// the cilium and host-policies Kustomizations apply from, so what Flux applies for the cluster, is then unknown,
+// and stays so whatever the spec says until the files are repaired. files names those that cannot be read alone.
+type unreadableKustomizations struct {
+	dir   string
+	files []string
+	err   error
+}
+
+func (u *unreadableKustomizations) Error() string { return u.err.Error() }
+func (u *unreadableKustomizations) Unwrap() error { return u.err }
+
+// unreadableFiles lists, sorted, the files of a folder that cannot be read as Flux Kustomizations each on its own.
+func unreadableFiles(files map[string][]byte, repositoryPath string) []string {
+	var out []string
+	for p, data := range files {
+		src, err := preview.FromFiles(map[string][]byte{p: data})
+		if err == nil {
+			src.SetRepositoryPath(repositoryPath)
+			_, err = src.Kustomizations()
+		}
+		if err != nil {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // transitions compares each cluster's Cilium release and host policies in the new tree with the ones its baseline
@@ -195,14 +233,20 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		switch {
 		case dirsErr != nil:
 			tr.releaseErr, tr.appliedErr = dirsErr, dirsErr
+			errors.As(dirsErr, &tr.unreadable)
 		case dirs.release == "" && users[i].found != nil && users[i].found.reinstall != "":
 			tr.newRelease, tr.reinstall = true, users[i].found
 		case dirs.release == "" && users[i].found != nil:
 			u := users[i].found
 			tr.takeover, tr.old = u, release{namespace: c.Cilium.Namespace, chart: u.chart, values: u.values}
 			tr.chart[0], tr.namespace[0] = u.chart, c.Cilium.Namespace
+		case dirs.release == "" && users[i].why != "":
+			// Taken for a first install, the agents were judged in step 1 alone, while they may enforce settings
+			// nobody read when host-policies lands: judged as unknown, the change is refused unless the chart restarts
+			// them in step 1.
+			tr.unread, tr.releaseErr = users[i].why, errors.New(users[i].why)
 		case dirs.release == "":
-			tr.newRelease, tr.unread = true, users[i].why
+			tr.newRelease = true
 		default:
 			oldData, err := base.read(dirs.release)
 			switch {
@@ -230,7 +274,14 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 			}
 		}
 		switch {
-		case tr.newRelease || tr.releaseErr != nil:
+		case tr.newRelease:
+		case tr.releaseErr != nil:
+			// The release before is unknown, but the chart's checksum of cilium-config in the agents' pod template
+			// changes from one without it or of another cilium-config: either the agents restart in step 1, or they
+			// run this cilium-config already.
+			if cilium.RollsOutAgents(newRelease.values) {
+				tr.restarts = "with rollOutCiliumPods the chart restarts the agents in step 1"
+			}
 		case cilium.NewChart(tr.chart[0], tr.chart[1]) && !cilium.PinsAgentImage(tr.old.values) && !cilium.PinsAgentImage(newRelease.values):
 			tr.restarts = "the new chart version restarts the agents in step 1 (a new image)"
 		case cilium.RollsOutAgents(newRelease.values) || cilium.RollsOutAgents(tr.old.values):
@@ -493,7 +544,7 @@ func changedPolicies(old, new []cilium.ClusterwideNetworkPolicy) []string {
 // fails, the failures with their traces, and a way of splitting the change that works.
 func (a *app) transitionGuard(m *spec.Model, steps []transition) error {
 	var refused []string
-	var lockouts, exposures, unknown int
+	var lockouts, exposures, unknown, repair int
 	for _, t := range steps {
 		if len(t.policies) == 0 || !t.settingsChange() {
 			continue // one step, or none, changes: the state in between is the start or the end
@@ -507,6 +558,9 @@ func (a *app) transitionGuard(m *spec.Model, steps []transition) error {
 		lockouts, exposures = lockouts+j.lockouts, exposures+j.exposures
 		if j.unknown {
 			unknown++
+		}
+		if j.repair {
+			repair++
 		}
 	}
 	if len(refused) == 0 {
@@ -522,14 +576,22 @@ func (a *app) transitionGuard(m *spec.Model, steps []transition) error {
 	if unknown > 0 {
 		what = append(what, "the state between Flux's two steps cannot be verified")
 	}
-	return fail(ExitFailure, "refusing to write %s: cluster %s: %s; split the change as given above", a.outDir,
-		strings.Join(refused, ", "), strings.Join(what, "; "))
+	how := "split the change as given above"
+	switch {
+	case repair == len(refused):
+		how = "repair the files named above first"
+	case repair > 0:
+		how = "split the change, or repair the files named, as given above"
+	}
+	return fail(ExitFailure, "refusing to write %s: cluster %s: %s; %s", a.outDir,
+		strings.Join(refused, ", "), strings.Join(what, "; "), how)
 }
 
 // judgement is one cluster's transition judged: the failures in between, and the report that says so.
 type judgement struct {
 	lockouts, exposures int
 	unknown             bool
+	repair              bool // files Flux reads must be repaired by hand: no split of the change helps
 	report              string
 }
 
@@ -665,6 +727,21 @@ func judge(m *spec.Model, t transition) judgement {
 		}
 		return out
 	}
+	if u := t.unreadable; u != nil {
+		// Neither step can be judged, whatever the spec says (an unchanged one too), and no split helps: the files
+		// must be repaired, which generate does not do (it would judge nothing then).
+		what := "the files there"
+		if len(u.files) > 0 {
+			what = strings.Join(u.files, ", ")
+		}
+		fmt.Fprintf(&b, "cluster %s: a way that works: repair %s by hand first (the error above says why it cannot be read): "+
+			"while the Flux Kustomizations in %s cannot be read %s, what Flux applies for the cluster is unknown whatever the "+
+			"spec says, and no split of the change helps; commit, push and let Flux apply that repair alone; then run generate "+
+			"again.\n", c.Name, what, u.dir, label)
+		j.repair = true
+		j.report = b.String()
+		return j
+	}
 	fmt.Fprintf(&b, "cluster %s: a way that works: ", c.Name)
 	switch {
 	case t.appliedErr != nil:
@@ -748,12 +825,30 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 		c := m.Clusters[t.cluster]
 		until := ""
 		if slices.Contains(t.agentValues, "policyAuditMode") {
-			until = fmt.Sprintf(" (until then audit mode stays %s)", map[bool]string{true: "off", false: "on"}[c.Cilium.AuditMode])
+			// The key changes (a value of the user's the spec drops, or one it sets): the note speaks of audit mode
+			// only when what the agents run until the restart is known and is not what comes.
+			switch before, known := t.auditModeBefore(); {
+			case !known:
+				until = " (until then the agents keep the audit mode they run now, which is not read here)"
+			case before != c.Cilium.AuditMode:
+				until = fmt.Sprintf(" (until then audit mode stays %s)", map[bool]string{true: "on", false: "off"}[before])
+			}
 		}
 		fmt.Fprintf(a.stderr, "note: cluster %s: Cilium's values change (%s): the agents read cilium-config only when they start, and the chart "+
 			"restarts them only with rollOutCiliumPods: true; once Flux has applied this, restart them%s: kubectl -n %s rollout restart daemonset/cilium\n",
 			c.Name, strings.Join(t.agentValues, ", "), until, c.Cilium.Namespace)
 	}
+}
+
+// auditModeBefore says whether the release before the change has audit mode on (policyAuditMode: true, as the chart
+// reads it; unset is off), and whether that is known: a takeover's value left to its valuesFrom, or substituted from
+// a Secret, is not.
+func (t transition) auditModeBefore() (on, known bool) {
+	if t.takeover != nil && t.takeover.unread("policyAuditMode") {
+		return false, false
+	}
+	v, _ := cilium.ValueAt(t.old.values, "policyAuditMode")
+	return v == true, true
 }
 
 // printTakeovers speaks of the clusters whose release is new to kronform-gen while flux bootstrap's files say the
@@ -764,6 +859,8 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 // install; helm-controller instead upgrades a release found under the same name (one it did not install: "release
 // not managed by controller") to the spec's values, resetting the rest (upgrade.preserveValues is not set), which the
 // agents read only when they restart. Under another name, or with another CNI, it installs a second one beside it.
+// Where what Flux applies under that name cannot be read (unread), the transition was judged as from settings unknown,
+// and a second note says why, and what that let through.
 func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.Kustomization) {
 	for _, t := range steps {
 		c := m.Clusters[t.cluster]
@@ -775,7 +872,7 @@ func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.K
 			io.WriteString(a.stderr, t.reinstall.reinstallWarning(c, t.base.label))
 			continue
 		}
-		if !t.newRelease {
+		if !t.newRelease && t.unread == "" {
 			continue
 		}
 		if _, ok := preview.Bootstrap(path.Base(c.Flux.Path), boot); !ok {
@@ -790,8 +887,15 @@ func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.K
 			"kubectl -n %s rollout restart daemonset/cilium\n", c.Name, c.Flux.Path, c.Cilium.Namespace, c.Cilium.Namespace,
 			c.Cilium.Namespace, c.Cilium.Namespace)
 		if t.unread != "" {
+			judged := "so host policies in the same change are refused unless the chart restarts the agents in step 1 " +
+				"(rollOutCiliumPods: true in cilium.values); later changes are judged as if the agents ran this release, so " +
+				"restart them once Flux has applied it, before any host policies"
+			if t.restarts != "" {
+				judged = "and with rollOutCiliumPods the chart restarts them in step 1: the transition checks judged the new " +
+					"settings alone"
+			}
 			fmt.Fprintf(a.stderr, "note: cluster %s: a HelmRelease of yours that Flux applies there could not be read: %s; "+
-				"the transition checks took kronform-gen's release for a first install\n", c.Name, t.unread)
+				"what the agents run now is unknown, %s\n", c.Name, t.unread, judged)
 		}
 	}
 }

@@ -768,3 +768,75 @@ func TestGenerateWarnsOfSkippedCiliumMinors(t *testing.T) {
 		}
 	}
 }
+
+// A release of kronform-gen's that Flux applies now and that cannot be read leaves the agents' settings unknown: a
+// change of Cilium (audit mode on, Geneve for VXLAN) and the host policies (Geneve's port for VXLAN's) in one go is
+// refused as unverifiable, with rollOutCiliumPods as a way out. That way must then pass: the chart restarts the agents in step 1 whatever the release before it set, so the
+// agents never meet the new policies with the unknown settings. It was offered and then refused again.
+func TestUnreadableReleaseRollOutIsAWayOut(t *testing.T) {
+	w := newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	p := filepath.Join(w.dir, "output", "infrastructure", "alpha", "cilium", "helmrelease.yaml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(b), "kind: HelmRelease\n", "kind: HelmChart\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	geneve := strings.NewReplacer("auditMode: false}", "auditMode: true, values: {routingMode: tunnel, tunnelProtocol: geneve}}",
+		"8472/udp", "6081/udp").Replace(twoNodes)
+	code, stderr := w.generate(geneve)
+	wantInStderr(t, stderr,
+		"1. cilium: the HelmRelease applied now cannot be read (infrastructure/alpha/cilium/helmrelease.yaml: not a HelmRelease);",
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output, which cannot be read: "+
+			"infrastructure/alpha/cilium/helmrelease.yaml: not a HelmRelease\n",
+		"cluster alpha: a way that works: set rollOutCiliumPods: true in cilium.values in this change",
+		"kronform-gen: refusing to write output: cluster alpha: the state between Flux's two steps cannot be verified",
+	)
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	stderr = w.mustGenerate(strings.Replace(geneve, "tunnelProtocol: geneve}", "tunnelProtocol: geneve, rollOutCiliumPods: true}", 1))
+	if strings.Contains(stderr, "Cilium's values change") {
+		t.Errorf("rollOutCiliumPods restarts the agents itself:\n%s", stderr)
+	}
+}
+
+// The Flux Kustomizations of the cluster's folder that cannot be read at the baseline leave where Flux applies Cilium
+// and the host policies from unknown, whatever the spec says: generate refused an unchanged spec and the host policies
+// alone, the way out it offered. The refusal names the file to repair by hand; repaired, the change passes.
+func TestUnreadableKustomizationsSayWhatToRepair(t *testing.T) {
+	w := newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	p := filepath.Join(w.dir, "output", "clusters", "alpha", "cilium.yaml")
+	good, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(good), "kind: Kustomization\n", "kind: Kustomization\n  bad: [\n", 1)
+	if err := os.WriteFile(p, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, specText := range []string{twoNodes, strings.Replace(twoNodes, "10250/tcp", "10250/tcp, 10255/tcp", 1)} {
+		code, stderr := w.generate(specText)
+		wantInStderr(t, stderr,
+			"cluster alpha: a way that works: repair clusters/alpha/cilium.yaml by hand first (the error above says why it cannot "+
+				"be read): while the Flux Kustomizations in clusters/alpha cannot be read in output, what Flux applies for the cluster "+
+				"is unknown whatever the spec says, and no split of the change helps; commit, push and let Flux apply that repair "+
+				"alone; then run generate again.\n",
+			"clusters/alpha/cilium.yaml: yaml: line ",
+			"kronform-gen: refusing to write output: cluster alpha: the state between Flux's two steps cannot be verified; "+
+				"repair the files named above first\n")
+		if code != ExitFailure || strings.Contains(stderr, "first the host policies alone") {
+			t.Errorf("exit %d, want %d, and no split offered:\n%s", code, ExitFailure, stderr)
+		}
+		if w.read("clusters/alpha/cilium.yaml") != broken {
+			t.Errorf("a refused generate rewrote the file")
+		}
+	}
+	if err := os.WriteFile(p, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.mustGenerate(strings.Replace(twoNodes, "10250/tcp", "10250/tcp, 10255/tcp", 1))
+}
