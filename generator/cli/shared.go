@@ -39,9 +39,12 @@ func (a *app) printShared(shared []preview.Shared) {
 //
 // Building every Kustomization of a bootstrapped fleet means parsing flux bootstrap's gotk-components.yaml once per
 // cluster, hundreds of kB of YAML each: ten times a no-op generate of the whole fleet. So the tree is built only when
-// a file that is not kronform-gen's names one of the objects its Kustomizations apply: an object of another
-// Kustomization is one of them only if it bears the name, and kustomize writes a name only from what a file holds
-// (a name made up of a namePrefix and the rest of it, or substituted by postBuild, goes unseen).
+// a file that is not kronform-gen's could make the name of one of the objects its Kustomizations apply (see
+// namedElsewhere): an object of another Kustomization is one of them only if it bears the name, and Flux writes a
+// name only from what the files hold, as kustomize builds it (a namePrefix or nameSuffix added to the rest of it) and
+// postBuild then substitutes it (a variable's value, whole or in part). The build then names each object as Flux
+// applies it, but for a name made of a variable from a Secret: the build masks its values, and so the name, which is
+// then no name of kronform-gen's (a gap, as in build and diff).
 //
 // entries are the tree's entries on disk as the caller listed them (nil: listed here), and disk the tree as the
 // caller read it (nil: read here, when a build is needed): generate has walked the tree after its write, and check
@@ -117,9 +120,13 @@ func (a *app) warnShared(t *tree.Tree, entries []string, disk *tree.Disk) {
 }
 
 // namedElsewhere says whether a file of the folder --out names that kronform-gen did not write (nor a large one
-// kustomize does not read) holds the name of an object that kronform-gen's Kustomizations apply. Each file is read
-// and let go: the whole tree is read only when one does. paths are the tree's entries (nil: listed here); read reads
-// one.
+// kustomize does not read) may make the name of an object that kronform-gen's Kustomizations apply: it holds the name
+// whole, or it may rename what another file holds. Those are a namePrefix or nameSuffix (a kustomization file's,
+// a Component's, a Flux Kustomization's spec) or kustomize's prefix and suffix transformers, which make a name of
+// parts; and a Flux Kustomization's postBuild where a file holds a variable (${), whose value may be the name or a
+// part of it, inline or from a ConfigMap. Which Kustomization's build reads which file is the build's to say, so
+// these count wherever they are: a fleet that uses them is built. Each file is read and let go: the whole tree is
+// read only when one does. paths are the tree's entries (nil: listed here); read reads one.
 func (a *app) namedElsewhere(t *tree.Tree, paths []string, read func(p string) ([]byte, error)) bool {
 	if paths == nil {
 		var err error
@@ -142,15 +149,36 @@ func (a *app) namedElsewhere(t *tree.Tree, paths []string, read func(p string) (
 	if len(names) == 0 {
 		return false
 	}
+	var postBuild, variable bool
 	for _, p := range paths {
 		b, err := read(p)
 		if err != nil {
 			continue
 		}
+		if renames(b) {
+			return true
+		}
+		postBuild = postBuild || bytes.Contains(b, []byte("postBuild"))
+		variable = variable || bytes.Contains(b, []byte("${"))
+		if postBuild && variable {
+			return true
+		}
 		for _, n := range names {
 			if containsName(b, n) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// renames says whether b may add to the names of the objects a build makes: a namePrefix or nameSuffix (kustomize's
+// and Flux's field), or the configuration of kustomize's PrefixSuffixTransformer, PrefixTransformer or
+// SuffixTransformer.
+func renames(b []byte) bool {
+	for _, s := range []string{"namePrefix", "nameSuffix", "PrefixTransformer", "SuffixTransformer"} {
+		if bytes.Contains(b, []byte(s)) {
+			return true
 		}
 	}
 	return false

@@ -16,53 +16,15 @@ import (
 // Kustomization too. In a bootstrapped fleet every cluster has such another one, flux bootstrap's, which applies
 // gotk-components.yaml, hundreds of kB of CRDs: building them all made a no-op generate of 100 clusters ten times
 // slower, and one of 1000 take minutes instead of seconds. Where no file but kronform-gen's names one of its objects
-// (a CiliumNetworkPolicy of the user's says cilium only in cilium.io), nothing is built: each further cluster costs
-// about the bytes read. Where one does, the object is found and warned of.
+// (a CiliumNetworkPolicy of the user's says cilium only in cilium.io) or may rename one (no namePrefix, nameSuffix,
+// nor a postBuild that substitutes a variable), nothing is built: each further cluster costs about the bytes read.
+// Where one does, the object is found and warned of.
 func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
 	// The first build in a process takes git's transports away from it (preview's goOffline): restored after the
 	// test, which the git remotes of the tests after it need.
 	t.Setenv("GIT_ALLOW_PROTOCOL", os.Getenv("GIT_ALLOW_PROTOCOL"))
 	t.Setenv("GIT_TERMINAL_PROMPT", os.Getenv("GIT_TERMINAL_PROMPT"))
 	components := fakeComponents(t)
-	release := func(interval string) string {
-		return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: cilium\n  namespace: kube-system\n" +
-			"spec:\n  interval: " + interval + "\n  chart:\n    spec:\n      chart: cilium\n      sourceRef:\n        kind: HelmRepository\n        name: cilium\n"
-	}
-	write := func(root, p, s string) {
-		t.Helper()
-		p = filepath.Join(root, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fleet := func(n int) (string, *tree.Tree) {
-		out := t.TempDir()
-		gen := tree.New()
-		for i := range n {
-			c := fmt.Sprintf("c%02d", i)
-			write(out, "clusters/"+c+"/flux-system/gotk-components.yaml", components.String())
-			write(out, "clusters/"+c+"/flux-system/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n- gotk-sync.yaml\n")
-			write(out, "clusters/"+c+"/flux-system/gotk-sync.yaml", gotkSync(c))
-			for p, s := range map[string]string{
-				"clusters/" + c + "/cilium.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: cilium\n  namespace: flux-system\n" +
-					"spec:\n  interval: 10m0s\n  path: ./infrastructure/" + c + "/cilium\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
-				"infrastructure/" + c + "/cilium/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- helmrelease.yaml\n",
-				"infrastructure/" + c + "/cilium/helmrelease.yaml":   release("10m"),
-			} {
-				write(out, p, s)
-				if err := gen.Add(p, []byte(s)); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		// The user's own policies speak of Cilium, but name none of kronform-gen's objects.
-		write(out, "apps/policy.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: cilium-operator-egress\n  namespace: apps\n")
-		return out, gen
-	}
-
 	allocs := func(out string, gen *tree.Tree) (uint64, string) {
 		var stderr bytes.Buffer
 		a := &app{outDir: out, stderr: &stderr}
@@ -74,7 +36,14 @@ func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
 		return after.TotalAlloc - before.TotalAlloc, stderr.String()
 	}
 	const n = 8
-	out, gen := fleet(n)
+	out, gen := sharedFleet(t, n)
+	// Nor do the user's apps: a kustomization file that sets a namespace and labels (it renames nothing), and a script
+	// that holds shell variables (no Kustomization substitutes them: none has a postBuild).
+	writeFile(t, out, "clusters/c00/apps.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\n"+
+		"spec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n")
+	writeFile(t, out, "apps/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: apps\n"+
+		"labels:\n- pairs:\n    team: web\nresources:\n- policy.yaml\n- backup.yaml\n")
+	writeFile(t, out, "apps/backup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: backup\ndata:\n  run.sh: |\n    tar czf \"${HOME}/backup.tgz\" /data\n")
 	total, warned := allocs(out, gen)
 	if warned != "" {
 		t.Errorf("warned of an object no other file names:\n%s", warned)
@@ -82,7 +51,7 @@ func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
 	per := float64(total) / n
 	t.Logf("%.0f bytes allocated per cluster, for %d bytes of gotk-components.yaml", per, components.Len())
 	if per > 4*float64(components.Len()) {
-		t.Errorf("each cluster allocates %.1f times its gotk-components.yaml: the fleet is built though no file names an object of kronform-gen's",
+		t.Errorf("each cluster allocates %.1f times its gotk-components.yaml: the fleet is built though no file names, nor may rename, an object of kronform-gen's",
 			per/float64(components.Len()))
 	}
 	// Nor is flux bootstrap's gotk-components.yaml read to look for names: it holds Flux's own components.
@@ -91,7 +60,7 @@ func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
 	}
 
 	// A user's copy of the release, applied by flux bootstrap's Kustomization from the cluster's folder.
-	write(out, "clusters/c03/my-cilium.yaml", release("30m"))
+	writeFile(t, out, "clusters/c03/my-cilium.yaml", ciliumRelease("30m"))
 	if _, warned := allocs(out, gen); !strings.Contains(warned, "warning: cluster c03: HelmRelease kube-system/cilium is applied by 2 Flux Kustomizations (cilium, flux-system)") ||
 		strings.Count(warned, "warning:") != 1 {
 		t.Errorf("the user's copy of the HelmRelease is not warned of once:\n%s", warned)
@@ -99,7 +68,7 @@ func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
 	// A copy in every cluster (a user taking over their Cilium) builds every cluster, but not Flux's CRDs, which
 	// flux-system alone applies: parsing those in each cluster made such a generate of 100 clusters take 40 s.
 	for i := range n {
-		write(out, fmt.Sprintf("clusters/c%02d/my-cilium.yaml", i), release("30m"))
+		writeFile(t, out, fmt.Sprintf("clusters/c%02d/my-cilium.yaml", i), ciliumRelease("30m"))
 	}
 	total, warned = allocs(out, gen)
 	if strings.Count(warned, "warning:") != n {
@@ -110,5 +79,129 @@ func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
 	// About 7 times without the CRDs (a build's own cost, this stand-in being small), 120 times with them.
 	if per > 20*float64(components.Len()) {
 		t.Errorf("each cluster allocates %.1f times its gotk-components.yaml: Flux's CRDs are built", per/float64(components.Len()))
+	}
+}
+
+// sharedFleet is a bootstrapped fleet of n clusters (c00, c01, ...) in a folder: flux bootstrap's files (Flux's CRDs
+// as gotk-components.yaml) and kronform-gen's Kustomization cilium with its HelmRelease kube-system/cilium in each,
+// and a policy of the user's that speaks of Cilium but names none of kronform-gen's objects. The tree returned holds
+// kronform-gen's files.
+func sharedFleet(t *testing.T, n int) (string, *tree.Tree) {
+	t.Helper()
+	components := fakeComponents(t).String()
+	out := t.TempDir()
+	gen := tree.New()
+	for i := range n {
+		c := fmt.Sprintf("c%02d", i)
+		writeFile(t, out, "clusters/"+c+"/flux-system/gotk-components.yaml", components)
+		writeFile(t, out, "clusters/"+c+"/flux-system/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n- gotk-sync.yaml\n")
+		writeFile(t, out, "clusters/"+c+"/flux-system/gotk-sync.yaml", gotkSync(c))
+		for p, s := range map[string]string{
+			"clusters/" + c + "/cilium.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: cilium\n  namespace: flux-system\n" +
+				"spec:\n  interval: 10m0s\n  path: ./infrastructure/" + c + "/cilium\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+			"infrastructure/" + c + "/cilium/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- helmrelease.yaml\n",
+			"infrastructure/" + c + "/cilium/helmrelease.yaml":   ciliumRelease("10m"),
+		} {
+			writeFile(t, out, p, s)
+			if err := gen.Add(p, []byte(s)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	writeFile(t, out, "apps/policy.yaml", "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: cilium-operator-egress\n  namespace: apps\n")
+	return out, gen
+}
+
+// ciliumRelease is a HelmRelease kube-system/cilium of the chart cilium, reconciled at interval.
+func ciliumRelease(interval string) string {
+	return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: cilium\n  namespace: kube-system\n" +
+		"spec:\n  interval: " + interval + "\n  chart:\n    spec:\n      chart: cilium\n      sourceRef:\n        kind: HelmRepository\n        name: cilium\n"
+}
+
+// writeFile writes s to the path p (slashed) under root, making its folders.
+func writeFile(t *testing.T, root, p, s string) {
+	t.Helper()
+	p = filepath.Join(root, filepath.FromSlash(p))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A name need not stand whole in any file: kustomize's namePrefix or nameSuffix (of a kustomization file, or of a Flux
+// Kustomization's spec) adds to the rest of it, and Flux's postBuild substitutes variables, inline or from a
+// ConfigMap the cluster builds. A user's Kustomization that so makes HelmRelease kube-system/cilium applies
+// kronform-gen's object all the same, and is warned of by the name Flux applies.
+func TestWarnSharedSeesNamesMadeByPrefixSuffixAndPostBuild(t *testing.T) {
+	t.Setenv("GIT_ALLOW_PROTOCOL", os.Getenv("GIT_ALLOW_PROTOCOL"))
+	t.Setenv("GIT_TERMINAL_PROMPT", os.Getenv("GIT_TERMINAL_PROMPT"))
+	// The user's release and Kustomization say cilium nowhere: the chart comes through a chartRef.
+	release := func(name string) string {
+		return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: " + name + "\n  namespace: kube-system\n" +
+			"spec:\n  interval: 30m\n  chartRef:\n    kind: OCIRepository\n    name: cni\n"
+	}
+	userKustomization := func(spec string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: cni\n  namespace: flux-system\n" +
+			"spec:\n  interval: 10m\n  path: ./apps/cni\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n" + spec
+	}
+	kustomization := func(fields string) string {
+		return "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" + fields + "resources:\n- release.yaml\n"
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+	}{{
+		name: "namePrefix",
+		files: map[string]string{
+			"clusters/c00/cni.yaml":       userKustomization(""),
+			"apps/cni/kustomization.yaml": kustomization("namePrefix: cil\n"),
+			"apps/cni/release.yaml":       release("ium"),
+		},
+	}, {
+		name: "nameSuffix",
+		files: map[string]string{
+			"clusters/c00/cni.yaml":       userKustomization(""),
+			"apps/cni/kustomization.yaml": kustomization("nameSuffix: um\n"),
+			"apps/cni/release.yaml":       release("cili"),
+		},
+	}, {
+		name: "a Flux Kustomization's namePrefix",
+		files: map[string]string{
+			"clusters/c00/cni.yaml":       userKustomization("  namePrefix: cil\n"),
+			"apps/cni/kustomization.yaml": kustomization(""),
+			"apps/cni/release.yaml":       release("ium"),
+		},
+	}, {
+		name: "postBuild substitute",
+		files: map[string]string{
+			"clusters/c00/cni.yaml":       userKustomization("  postBuild:\n    substitute:\n      cni_rest: ium\n"),
+			"apps/cni/kustomization.yaml": kustomization(""),
+			"apps/cni/release.yaml":       release("cil${cni_rest}"),
+		},
+	}, {
+		name: "postBuild substituteFrom a ConfigMap",
+		files: map[string]string{
+			"clusters/c00/cni.yaml": userKustomization("  postBuild:\n    substituteFrom:\n    - kind: ConfigMap\n      name: cluster-vars\n"),
+			"clusters/c00/vars.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-vars\n  namespace: flux-system\n" +
+				"data:\n  cni_head: cil\n  cni_rest: ium\n",
+			"apps/cni/kustomization.yaml": kustomization(""),
+			"apps/cni/release.yaml":       release("${cni_head}${cni_rest}"),
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, gen := sharedFleet(t, 2)
+			for p, s := range tc.files {
+				writeFile(t, out, p, s)
+			}
+			var stderr bytes.Buffer
+			(&app{outDir: out, stderr: &stderr}).warnShared(gen, nil, nil)
+			warned := stderr.String()
+			if !strings.Contains(warned, "warning: cluster c00: HelmRelease kube-system/cilium is applied by 2 Flux Kustomizations (cilium, cni)") ||
+				strings.Count(warned, "warning:") != 1 {
+				t.Errorf("the user's release, named cilium by Flux, is not warned of once:\n%s", warned)
+			}
+		})
 	}
 }
