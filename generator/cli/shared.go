@@ -2,10 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/kronform/kronform-gen/generator/preview"
 	"github.com/kronform/kronform-gen/generator/render"
@@ -39,12 +44,12 @@ func (a *app) printShared(shared []preview.Shared) {
 //
 // Building every Kustomization of a bootstrapped fleet means parsing flux bootstrap's gotk-components.yaml once per
 // cluster, hundreds of kB of YAML each: ten times a no-op generate of the whole fleet. So the tree is built only when
-// a file that is not kronform-gen's could make the name of one of the objects its Kustomizations apply (see
-// namedElsewhere): an object of another Kustomization is one of them only if it bears the name, and Flux writes a
-// name only from what the files hold, as kustomize builds it (a namePrefix or nameSuffix added to the rest of it) and
-// postBuild then substitutes it (a variable's value, whole or in part). The build then names each object as Flux
-// applies it, but for a name made of a variable from a Secret: the build masks its values, and so the name, which is
-// then no name of kronform-gen's (a gap, as in build and diff).
+// a file that is not kronform-gen's could make the name of one of the objects its Kustomizations apply, or takes
+// kronform-gen's own files into another build (see namedElsewhere): an object of another Kustomization is one of
+// them only if it bears the name, and Flux writes a name only from what the files hold, as kustomize builds it (a
+// namePrefix or nameSuffix added to the rest of it) and postBuild then substitutes it (a variable's value, whole or in
+// part). The build then names each object as Flux applies it, but for a name made of a variable from a Secret: the
+// build masks its values, and so the name, which is then no name of kronform-gen's (a gap, as in build and diff).
 //
 // entries are the tree's entries on disk as the caller listed them (nil: listed here), and disk the tree as the
 // caller read it (nil: read here, when a build is needed): generate has walked the tree after its write, and check
@@ -121,12 +126,13 @@ func (a *app) warnShared(t *tree.Tree, entries []string, disk *tree.Disk) {
 
 // namedElsewhere says whether a file of the folder --out names that kronform-gen did not write (nor a large one
 // kustomize does not read) may make the name of an object that kronform-gen's Kustomizations apply: it holds the name
-// whole, or it may rename what another file holds. Those are a namePrefix or nameSuffix (a kustomization file's,
-// a Component's, a Flux Kustomization's spec) or kustomize's prefix and suffix transformers, which make a name of
-// parts; and a Flux Kustomization's postBuild where a file holds a variable (${), whose value may be the name or a
-// part of it, inline or from a ConfigMap. Which Kustomization's build reads which file is the build's to say, so
-// these count wherever they are: a fleet that uses them is built. Each file is read and let go: the whole tree is
-// read only when one does. paths are the tree's entries (nil: listed here); read reads one.
+// whole, or it may rename what another file holds, or it takes kronform-gen's file of the object into a build of its
+// own (see builds). Those that rename are a namePrefix or nameSuffix (a kustomization file's, a Component's, a Flux
+// Kustomization's spec) or kustomize's prefix and suffix transformers, which make a name of parts; and a Flux
+// Kustomization's postBuild where a file holds a variable (${), whose value may be the name or a part of it, inline or
+// from a ConfigMap. Which Kustomization's build reads which file is the build's to say, so these count wherever they
+// are: a fleet that uses them is built. Each file is read and let go: the whole tree is read only when one does.
+// paths are the tree's entries (nil: listed here); read reads one.
 func (a *app) namedElsewhere(t *tree.Tree, paths []string, read func(p string) ([]byte, error)) bool {
 	if paths == nil {
 		var err error
@@ -145,9 +151,19 @@ func (a *app) namedElsewhere(t *tree.Tree, paths []string, read func(p string) (
 	if len(paths) == 0 {
 		return false // a tree of kronform-gen's files alone: its own files are not read for names
 	}
-	names := appliedNames(t)
+	names, objects := appliedNames(t)
 	if len(names) == 0 {
 		return false
+	}
+	// kronform-gen's files of objects and the folders above them, from the root of the repository Flux follows ("").
+	in := map[string]bool{"": true}
+	for _, o := range objects {
+		for o = path.Join(t.RepositoryPath(), o); !in[o]; o = path.Dir(o) {
+			in[o] = true
+			if !strings.Contains(o, "/") {
+				break
+			}
+		}
 	}
 	var postBuild, variable bool
 	for _, p := range paths {
@@ -168,8 +184,67 @@ func (a *app) namedElsewhere(t *tree.Tree, paths []string, read func(p string) (
 				return true
 			}
 		}
+		// flux bootstrap's Kustomization applies the cluster's folder (bootstrapPathProblems), where kronform-gen
+		// writes its Kustomizations alone; and parsing its gotk-sync.yaml made each cluster cost three times more.
+		if !strings.HasSuffix("/"+p, "/"+render.BootstrapDir+"/gotk-sync.yaml") && builds(p, b, t.RepositoryPath(), in) {
+			return true
+		}
 	}
 	return false
+}
+
+// builds says whether the file p (its contents b) takes kronform-gen's files of objects into a build that is not
+// one of kronform-gen's Kustomizations, though it names none of the objects: a kustomization file whose resources
+// (components, bases, crds) list one of them or a folder that holds one, or a Flux Kustomization whose spec.path is
+// such a folder, however far above them (kustomize-controller builds a folder without a kustomization file as every
+// YAML file below it, down to the folders that have one, built from theirs). in holds the paths, from the root of the
+// repository Flux follows, of kronform-gen's files of objects and of every folder above one ("" for the root), and
+// repositoryPath is the tree's folder there. A Kustomization of another source, or one that cannot build, counts all
+// the same: the build says. Only what may reach such a path is parsed: flux bootstrap's files of every cluster are
+// read on each generate.
+func builds(p string, b []byte, repositoryPath string, in map[string]bool) bool {
+	if preview.IsKustomizationFile(p) {
+		dir := path.Join(repositoryPath, path.Dir(p))
+		if dir == "." {
+			dir = "" // the root, as in holds it
+		}
+		if !in[dir] && !bytes.Contains(b, []byte("..")) {
+			return false // its resources lie in its folder, below, which holds none
+		}
+		var k struct{ Resources, Components, Bases, Crds []string }
+		if yaml.Unmarshal(b, &k) != nil {
+			return false
+		}
+		for _, r := range slices.Concat(k.Resources, k.Components, k.Bases, k.Crds) {
+			if r != "" && in[path.Join(dir, r)] {
+				return true
+			}
+		}
+		return false
+	}
+	if !bytes.Contains(b, []byte("kustomize.toolkit.fluxcd.io")) {
+		return false
+	}
+	docs := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var k struct {
+			APIVersion string `yaml:"apiVersion"`
+			Kind       string `yaml:"kind"`
+			Spec       struct{ Path string }
+		}
+		if err := docs.Decode(&k); errors.Is(err, io.EOF) {
+			return false
+		} else if err != nil {
+			var typeErr *yaml.TypeError
+			if !errors.As(err, &typeErr) {
+				return false // the rest of the stream does not parse
+			}
+		}
+		if k.Kind == "Kustomization" && strings.HasPrefix(k.APIVersion, "kustomize.toolkit.fluxcd.io/") &&
+			in[strings.TrimLeft(path.Clean("/"+k.Spec.Path), "/")] {
+			return true
+		}
+	}
 }
 
 // renames says whether b may add to the names of the objects a build makes: a namePrefix or nameSuffix (kustomize's
@@ -204,13 +279,14 @@ func containsName(b, name []byte) bool {
 }
 
 // appliedNames are the metadata names of the objects in kronform-gen's files, but for Kustomizations (kustomize's,
-// and Flux's, which flux bootstrap's Kustomization applies, not one of kronform-gen's). The files are its own
-// encoder's: a document's kind and metadata start at column 0, and the name is the line "  name: " under metadata.
-func appliedNames(t *tree.Tree) [][]byte {
+// and Flux's, which flux bootstrap's Kustomization applies, not one of kronform-gen's), and the files that hold them.
+// The files are its own encoder's: a document's kind and metadata start at column 0, and the name is the line
+// "  name: " under metadata.
+func appliedNames(t *tree.Tree) (names [][]byte, files []string) {
 	seen := map[string]bool{}
-	var out [][]byte
 	for _, p := range t.Paths() {
 		b, _ := t.File(p)
+		holds := false
 		for _, doc := range bytes.Split(b, []byte("\n---\n")) {
 			if bytes.HasPrefix(doc, []byte("kind: Kustomization\n")) || bytes.Contains(doc, []byte("\nkind: Kustomization\n")) {
 				continue
@@ -224,15 +300,19 @@ func appliedNames(t *tree.Tree) [][]byte {
 					break
 				}
 				if name, ok := bytes.CutPrefix(bytes.TrimRight(line, "\r\n"), []byte("  name: ")); ok && len(name) > 0 {
+					holds = true
 					name = bytes.Trim(name, `"'`)
 					if !seen[string(name)] {
 						seen[string(name)] = true
-						out = append(out, name)
+						names = append(names, name)
 					}
 					break
 				}
 			}
 		}
+		if holds {
+			files = append(files, p)
+		}
 	}
-	return out
+	return names, files
 }

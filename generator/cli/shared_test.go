@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,12 +38,14 @@ func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
 	}
 	const n = 8
 	out, gen := sharedFleet(t, n)
-	// Nor do the user's apps: a kustomization file that sets a namespace and labels (it renames nothing), and a script
-	// that holds shell variables (no Kustomization substitutes them: none has a postBuild).
+	// Nor do the user's apps: a kustomization file that sets a namespace and labels (it renames nothing) and takes a
+	// file from beside its folder (none of kronform-gen's), and a script that holds shell variables (no Kustomization
+	// substitutes them: none has a postBuild).
 	writeFile(t, out, "clusters/c00/apps.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\n"+
 		"spec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n")
 	writeFile(t, out, "apps/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: apps\n"+
-		"labels:\n- pairs:\n    team: web\nresources:\n- policy.yaml\n- backup.yaml\n")
+		"labels:\n- pairs:\n    team: web\nresources:\n- policy.yaml\n- backup.yaml\n- ../shared/limits.yaml\n")
+	writeFile(t, out, "shared/limits.yaml", "apiVersion: v1\nkind: LimitRange\nmetadata:\n  name: limits\nspec:\n  limits:\n  - type: Container\n    max:\n      memory: 1Gi\n")
 	writeFile(t, out, "apps/backup.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: backup\ndata:\n  run.sh: |\n    tar czf \"${HOME}/backup.tgz\" /data\n")
 	total, warned := allocs(out, gen)
 	if warned != "" {
@@ -203,5 +206,101 @@ func TestWarnSharedSeesNamesMadeByPrefixSuffixAndPostBuild(t *testing.T) {
 				t.Errorf("the user's release, named cilium by Flux, is not warned of once:\n%s", warned)
 			}
 		})
+	}
+}
+
+// Another Kustomization applies kronform-gen's objects without any file naming them when its build takes in
+// kronform-gen's files: a Flux Kustomization whose path holds kronform-gen's folders (kustomize-controller builds a
+// folder without a kustomization file as every YAML file below it, and the folders below that have one as they
+// stand), or a kustomization file of the user's that lists one of those folders. Both are warned of.
+func TestWarnSharedSeesKronformGenFilesBuiltByAnotherKustomization(t *testing.T) {
+	t.Setenv("GIT_ALLOW_PROTOCOL", os.Getenv("GIT_ALLOW_PROTOCOL"))
+	t.Setenv("GIT_TERMINAL_PROMPT", os.Getenv("GIT_TERMINAL_PROMPT"))
+	fluxKustomization := func(name, path string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name + "\n  namespace: flux-system\n" +
+			"spec:\n  interval: 10m\n  path: " + path + "\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+	}
+	policy := func(other string) string {
+		names := []string{other, "host-policies"}
+		slices.Sort(names)
+		return "CiliumClusterwideNetworkPolicy host-fw-control-plane is applied by 2 Flux Kustomizations (" + strings.Join(names, ", ") + ")"
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{{
+		name:  "a Flux Kustomization of the folder that holds kronform-gen's",
+		files: map[string]string{"clusters/c00/infrastructure.yaml": fluxKustomization("infrastructure", "./infrastructure")},
+		want: []string{"HelmRelease kube-system/cilium is applied by 2 Flux Kustomizations (cilium, infrastructure)",
+			policy("infrastructure")},
+	}, {
+		name:  "of the cluster's folder of kronform-gen's",
+		files: map[string]string{"clusters/c00/infrastructure.yaml": fluxKustomization("infrastructure", "infrastructure/c00/")},
+		want: []string{"HelmRelease kube-system/cilium is applied by 2 Flux Kustomizations (cilium, infrastructure)",
+			policy("infrastructure")},
+	}, {
+		name: "a kustomization file that lists a folder of kronform-gen's",
+		files: map[string]string{
+			"clusters/c00/apps.yaml":  fluxKustomization("apps", "./apps"),
+			"apps/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../infrastructure/c00/host-policies\n",
+		},
+		want: []string{policy("apps")},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, gen := sharedFleet(t, 1)
+			// kronform-gen's host policies, whose names no file of the user's holds.
+			for p, s := range map[string]string{
+				"clusters/c00/host-policies.yaml":                     fluxKustomization("host-policies", "./infrastructure/c00/host-policies"),
+				"infrastructure/c00/host-policies/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- host-fw-control-plane.yaml\n",
+				"infrastructure/c00/host-policies/host-fw-control-plane.yaml": "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata:\n  name: host-fw-control-plane\n" +
+					"spec:\n  nodeSelector:\n    matchLabels:\n      node-role.kubernetes.io/control-plane: \"\"\n  ingress:\n  - fromEntities:\n    - cluster\n",
+			} {
+				writeFile(t, out, p, s)
+				if err := gen.Add(p, []byte(s)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for p, s := range tc.files {
+				writeFile(t, out, p, s)
+			}
+			var stderr bytes.Buffer
+			(&app{outDir: out, stderr: &stderr}).warnShared(gen, nil, nil)
+			warned := stderr.String()
+			for _, w := range tc.want {
+				if !strings.Contains(warned, "warning: cluster c00: "+w) {
+					t.Errorf("not warned that %s:\n%s", w, warned)
+				}
+			}
+			if strings.Count(warned, "warning:") != len(tc.want) {
+				t.Errorf("%d warnings, want %d:\n%s", strings.Count(warned, "warning:"), len(tc.want), warned)
+			}
+		})
+	}
+}
+
+// spec.path is read from the root of the repository Flux follows, in which the tree may lie in a folder
+// (repositoryPath): a Flux Kustomization of the folder above kronform-gen's takes them in; one of a folder of that name
+// beside the tree does not.
+func TestNamedElsewhereReadsSpecPathFromTheRepositoryRoot(t *testing.T) {
+	gen := tree.New()
+	gen.SetRepositoryPath("fleet")
+	if err := gen.Add("infrastructure/c00/cilium/helmrelease.yaml", []byte(ciliumRelease("10m"))); err != nil {
+		t.Fatal(err)
+	}
+	for spec, want := range map[string]bool{
+		"path: ./fleet/infrastructure":           true,
+		"path: fleet/infrastructure/c00/cilium/": true,
+		"path: ./fleet":                          true,
+		"path: ./":                               true,
+		"{}":                                     true, // no path: the repository's root
+		"path: ./infrastructure":                 false,
+		"path: ./fleet/apps":                     false,
+	} {
+		k := "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: infra, namespace: flux-system}\nspec:\n  " + spec + "\n"
+		read := func(p string) ([]byte, error) { return []byte(k), nil }
+		if got := (&app{}).namedElsewhere(gen, []string{"clusters/c00/infra.yaml"}, read); got != want {
+			t.Errorf("spec %s: built %v, want %v", spec, got, want)
+		}
 	}
 }
