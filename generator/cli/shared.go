@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -129,9 +130,12 @@ func (a *app) warnShared(t *tree.Tree, entries []string, disk *tree.Disk) {
 // whole, or it may rename what another file holds, or it takes kronform-gen's file of the object into a build of its
 // own (see builds). Those that rename are a namePrefix or nameSuffix (a kustomization file's, a Component's, a Flux
 // Kustomization's spec) or kustomize's prefix and suffix transformers, which make a name of parts; and a Flux
-// Kustomization's postBuild where a file holds a variable (${), whose value may be the name or a part of it, inline or
-// from a ConfigMap. Which Kustomization's build reads which file is the build's to say, so these count wherever they
-// are: a fleet that uses them is built. Each file is read and let go: the whole tree is read only when one does.
+// Kustomization's postBuild where a file holds a variable (${) in a name (see nameVariable), or anywhere if a file has
+// kustomize copy values from field to field (copiesValues): its value, inline or from a ConfigMap, may be the name or
+// a part of it. A variable elsewhere (a host, a container's environment) names nothing, and postBuild is common:
+// building a fleet for it made a no-op generate of 1000 bootstrapped clusters three times slower. Which
+// Kustomization's build reads which file is the build's to say, so these count wherever they are: a fleet that uses
+// them is built. Each file is read and let go: the whole tree is read only when one does.
 // paths are the tree's entries (nil: listed here); read reads one.
 func (a *app) namedElsewhere(t *tree.Tree, paths []string, read func(p string) ([]byte, error)) bool {
 	if paths == nil {
@@ -165,7 +169,9 @@ func (a *app) namedElsewhere(t *tree.Tree, paths []string, read func(p string) (
 			}
 		}
 	}
-	var postBuild, variable bool
+	// postBuild substitutes a variable into a name where a file holds it in one, or where some file has kustomize
+	// copy a value (which may hold it) into one.
+	var postBuild, variable, namedByVariable, copies bool
 	for _, p := range paths {
 		b, err := read(p)
 		if err != nil {
@@ -175,8 +181,12 @@ func (a *app) namedElsewhere(t *tree.Tree, paths []string, read func(p string) (
 			return true
 		}
 		postBuild = postBuild || bytes.Contains(b, []byte("postBuild"))
-		variable = variable || bytes.Contains(b, []byte("${"))
-		if postBuild && variable {
+		if bytes.Contains(b, []byte("${")) {
+			variable = true
+			namedByVariable = namedByVariable || variableInName(b)
+		}
+		copies = copies || copiesValues(b)
+		if postBuild && (namedByVariable || variable && copies) {
 			return true
 		}
 		for _, n := range names {
@@ -245,6 +255,149 @@ func builds(p string, b []byte, repositoryPath string, in map[string]bool) bool 
 			return true
 		}
 	}
+}
+
+// copiesValues says whether b may have kustomize copy the value of one field of an object into another, its name
+// among them: replacements (a kustomization file's field, or ReplacementTransformer's configuration), a JSON patch's
+// copy or move, or vars substituted where a configuration's varReference says.
+func copiesValues(b []byte) bool {
+	for _, s := range []string{"replacements", "ReplacementTransformer", "varReference"} {
+		if bytes.Contains(b, []byte(s)) {
+			return true
+		}
+	}
+	return (bytes.Contains(b, []byte("copy")) || bytes.Contains(b, []byte("move"))) && jsonPatchCopies.Match(b)
+}
+
+// jsonPatchCopies is a JSON patch operation (RFC 6902) that copies or moves a value, in YAML or JSON.
+var jsonPatchCopies = regexp.MustCompile(`\bop['"]?\s*:\s*['"]?(copy|move)\b`)
+
+// variableInName says whether b, YAML or JSON documents, holds a variable (${) where kustomize takes the name of an
+// object from (see nameVariable); b that does not parse counts, as kustomize may read it otherwise.
+func variableInName(b []byte) bool {
+	docs := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var doc yaml.Node
+		if err := docs.Decode(&doc); errors.Is(err, io.EOF) {
+			return false
+		} else if err != nil {
+			return true
+		}
+		if nameVariable(&doc, inValue) {
+			return true
+		}
+	}
+}
+
+// nameContext is where a YAML node stands, for nameVariable.
+type nameContext int
+
+const (
+	inValue      nameContext = iota // any other value
+	inName                          // an object's name, whole or in part
+	inMetadata                      // a mapping whose name is an object's: metadata, or a generator's entry
+	inGenerators                    // configMapGenerator's or secretGenerator's entries
+)
+
+// nameVariable says whether the node n, standing in ctx, holds a variable (${) that kustomize may write into an
+// object's name: in the name of a metadata (at any depth: a List's items, a strategic merge patch), of a
+// configMapGenerator's or secretGenerator's entry, in the value of a JSON patch's operation on a name, in a mapping's key, or in a string
+// that is such YAML itself (an inline patch). A variable elsewhere (a host, an environment variable's value, a
+// chart's values) reaches a name only if kustomize copies it there (copiesValues), or if its value makes YAML of the
+// field it stands in (a value of several lines, which no name needs).
+func nameVariable(n *yaml.Node, ctx nameContext) bool {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		return slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return nameVariable(c, ctx) })
+	case yaml.AliasNode:
+		return nameVariable(n.Alias, ctx)
+	case yaml.SequenceNode:
+		if ctx == inGenerators {
+			ctx = inMetadata
+		} else if ctx != inName {
+			ctx = inValue
+		}
+		return slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return nameVariable(c, ctx) })
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return false
+		}
+		if ctx == inName {
+			return true
+		}
+		if !strings.ContainsAny(n.Value, ":\n") {
+			return false
+		}
+		// A string of YAML (an inline patch, a PatchJson6902Transformer's jsonOp); one that does not parse is text.
+		docs := yaml.NewDecoder(strings.NewReader(n.Value))
+		for {
+			var doc yaml.Node
+			if docs.Decode(&doc) != nil {
+				return false
+			}
+			if nameVariable(&doc, inValue) {
+				return true
+			}
+		}
+	case yaml.MappingNode:
+		pairs := mappingPairs(n)
+		// A JSON patch operation's value reaches a name where its path says name (or metadata, whose name the value
+		// holds then).
+		op, opPath := false, ""
+		for _, kv := range pairs {
+			switch kv[0].Value {
+			case "op":
+				op = true
+			case "path":
+				opPath = kv[1].Value
+			}
+		}
+		renaming := op && (strings.Contains(opPath, "name") || strings.HasSuffix(opPath, "metadata") || strings.Contains(opPath, "${"))
+		for _, kv := range pairs {
+			key, value := kv[0], kv[1]
+			if strings.Contains(key.Value, "${") {
+				return true
+			}
+			c := inValue
+			switch {
+			case ctx == inName, ctx == inMetadata && key.Value == "name", renaming && key.Value == "value":
+				c = inName
+			case key.Value == "metadata":
+				c = inMetadata
+			case key.Value == "configMapGenerator", key.Value == "secretGenerator":
+				c = inGenerators
+			}
+			if nameVariable(value, c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mappingPairs are the keys and values of a mapping node, those it merges (<<: *anchor) included.
+func mappingPairs(m *yaml.Node) [][2]*yaml.Node {
+	var out [][2]*yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		key, value := m.Content[i], m.Content[i+1]
+		if key.Tag == "!!merge" || key.Value == "<<" && key.Style == 0 {
+			merged := []*yaml.Node{value}
+			if value.Kind == yaml.SequenceNode {
+				merged = value.Content
+			}
+			for _, v := range merged {
+				for v.Kind == yaml.AliasNode {
+					v = v.Alias
+				}
+				if v.Kind == yaml.MappingNode {
+					out = append(out, mappingPairs(v)...)
+				}
+			}
+			continue
+		}
+		out = append(out, [2]*yaml.Node{key, value})
+	}
+	return out
 }
 
 // renames says whether b may add to the names of the objects a build makes: a namePrefix or nameSuffix (kustomize's

@@ -304,3 +304,87 @@ func TestNamedElsewhereReadsSpecPathFromTheRepositoryRoot(t *testing.T) {
 		}
 	}
 }
+
+// Flux repositories commonly give every cluster's Kustomizations postBuild variables (the cluster's name in an
+// Ingress's host, a container's environment, a chart's values). A variable makes one of kronform-gen's names only
+// where it stands in a name, or where kustomize may copy it into one (replacements, a JSON patch's copy or move):
+// elsewhere it is no reason to build the fleet, which made a no-op generate of 1000 such clusters three times slower.
+func TestWarnSharedDoesNotBuildForVariablesOutsideNames(t *testing.T) {
+	t.Setenv("GIT_ALLOW_PROTOCOL", os.Getenv("GIT_ALLOW_PROTOCOL"))
+	t.Setenv("GIT_TERMINAL_PROMPT", os.Getenv("GIT_TERMINAL_PROMPT"))
+	const n = 8
+	out, gen := sharedFleet(t, n)
+	for i := range n {
+		c := fmt.Sprintf("c%02d", i)
+		writeFile(t, out, "clusters/"+c+"/apps.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\n"+
+			"spec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"+
+			"  postBuild:\n    substitute:\n      cluster_name: "+c+"\n")
+	}
+	writeFile(t, out, "apps/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: apps\n"+
+		"resources:\n- web.yaml\n- policy.yaml\npatches:\n- target:\n    kind: Deployment\n  patch: |-\n    - op: add\n      path: /metadata/labels/cluster\n      value: ${cluster_name}\n")
+	writeFile(t, out, "apps/web.yaml", "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\nspec:\n  rules:\n  - host: web.${cluster_name}.example.com\n"+
+		"---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {app: web}\nspec:\n  template:\n    metadata:\n      labels: {cluster: \"${cluster_name}\"}\n"+
+		"    spec:\n      containers:\n      - name: web\n        image: nginx\n        env:\n        - name: CLUSTER\n          value: ${cluster_name}\n"+
+		"---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: metrics\nspec:\n  values:\n    cluster:\n      name: ${cluster_name}\n")
+	var stderr bytes.Buffer
+	a := &app{outDir: out, stderr: &stderr}
+	read := func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(out, filepath.FromSlash(p))) }
+	if a.namedElsewhere(gen, nil, read) {
+		t.Errorf("the fleet is built for postBuild variables that stand in no name")
+	}
+
+	// Where a variable stands in a name, or may be copied into one, the fleet is built and the name Flux applies is
+	// warned of.
+	userKustomization := "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: cni\n  namespace: flux-system\n" +
+		"spec:\n  interval: 10m\n  path: ./cni\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n" +
+		"  postBuild:\n    substitute:\n      cni: cil\n"
+	release := func(name, values string) string {
+		return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: " + name + "\n  namespace: kube-system\n" +
+			"spec:\n  interval: 30m\n  chartRef:\n    kind: OCIRepository\n    name: cni\n" + values
+	}
+	kustomization := func(fields string) string {
+		return "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- release.yaml\n" + fields
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+	}{{
+		name:  "in metadata.name",
+		files: map[string]string{"cni/kustomization.yaml": kustomization(""), "cni/release.yaml": release("\"${cni}ium\"", "")},
+	}, {
+		name: "in a JSON patch's value, inline",
+		files: map[string]string{
+			"cni/kustomization.yaml": kustomization("patches:\n- target:\n    kind: HelmRelease\n  patch: |-\n    - op: replace\n      path: /metadata/name\n      value: ${cni}ium\n"),
+			"cni/release.yaml":       release("cni", ""),
+		},
+	}, {
+		name: "copied by a replacement",
+		files: map[string]string{
+			"cni/kustomization.yaml": kustomization("replacements:\n- source:\n    kind: HelmRelease\n    fieldPath: spec.values.release\n" +
+				"  targets:\n  - select:\n      kind: HelmRelease\n    fieldPaths:\n    - metadata.name\n"),
+			"cni/release.yaml": release("cni", "  values:\n    release: ${cni}ium\n"),
+		},
+	}, {
+		name: "copied by a JSON patch",
+		files: map[string]string{
+			"cni/kustomization.yaml": kustomization("patches:\n- target:\n    kind: HelmRelease\n  path: rename.json\n"),
+			"cni/rename.json":        `[{"op": "copy", "from": "/spec/values/release", "path": "/metadata/name"}]`,
+			"cni/release.yaml":       release("cni", "  values:\n    release: ${cni}ium\n"),
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, gen := sharedFleet(t, 2)
+			writeFile(t, out, "clusters/c00/cni.yaml", userKustomization)
+			for p, s := range tc.files {
+				writeFile(t, out, p, s)
+			}
+			var stderr bytes.Buffer
+			(&app{outDir: out, stderr: &stderr}).warnShared(gen, nil, nil)
+			warned := stderr.String()
+			if !strings.Contains(warned, "warning: cluster c00: HelmRelease kube-system/cilium is applied by 2 Flux Kustomizations (cilium, cni)") ||
+				strings.Count(warned, "warning:") != 1 {
+				t.Errorf("the user's release, named cilium by Flux, is not warned of once:\n%s", warned)
+			}
+		})
+	}
+}
