@@ -129,14 +129,15 @@ func (a *app) warnShared(t *tree.Tree, entries []string, disk *tree.Disk) {
 // kustomize does not read) may make the name of an object that kronform-gen's Kustomizations apply: it holds the name
 // whole, or it may rename what another file holds, or it takes kronform-gen's file of the object into a build of its
 // own (see builds). Those that rename are a namePrefix or nameSuffix (a kustomization file's, a Component's, a Flux
-// Kustomization's spec) or kustomize's prefix and suffix transformers, which make a name of parts; and a Flux
-// Kustomization's postBuild where a file holds a variable (${) in a name (see nameVariable), or anywhere if a file has
-// kustomize copy values from field to field (copiesValues): its value, inline or from a ConfigMap, may be the name or
-// a part of it. A variable elsewhere (a host, a container's environment) names nothing, and postBuild is common:
-// building a fleet for it made a no-op generate of 1000 bootstrapped clusters three times slower. Which
+// Kustomization's spec) or kustomize's prefix and suffix transformers, which make a name of parts, where one of the
+// names may begin or end with it (see renames); and a Flux Kustomization's postBuild where a file holds a variable (${)
+// in a name (see nameVariable), or anywhere if a file has kustomize copy values from field to field (copiesValues): its
+// value, inline or from a ConfigMap, may be the name or a part of it. A variable elsewhere (a host, a container's
+// environment) names nothing, nor does a prefix no name begins with (an environment's, a team's), and both are common:
+// building a fleet for them made a no-op generate of 1000 bootstrapped clusters three times slower. Which
 // Kustomization's build reads which file is the build's to say, so these count wherever they are: a fleet that uses
-// them is built. Each file is read and let go: the whole tree is read only when one does.
-// paths are the tree's entries (nil: listed here); read reads one.
+// them is built. Each file is read and let go: the whole tree is read only when one does. paths are the tree's entries
+// (nil: listed here); read reads one.
 func (a *app) namedElsewhere(t *tree.Tree, paths []string, read func(p string) ([]byte, error)) bool {
 	if paths == nil {
 		var err error
@@ -177,7 +178,7 @@ func (a *app) namedElsewhere(t *tree.Tree, paths []string, read func(p string) (
 		if err != nil {
 			continue
 		}
-		if renames(b) {
+		if renames(b, names) {
 			return true
 		}
 		postBuild = postBuild || bytes.Contains(b, []byte("postBuild"))
@@ -400,13 +401,78 @@ func mappingPairs(m *yaml.Node) [][2]*yaml.Node {
 	return out
 }
 
-// renames says whether b may add to the names of the objects a build makes: a namePrefix or nameSuffix (kustomize's
-// and Flux's field), or the configuration of kustomize's PrefixSuffixTransformer, PrefixTransformer or
-// SuffixTransformer.
-func renames(b []byte) bool {
-	for _, s := range []string{"namePrefix", "nameSuffix", "PrefixTransformer", "SuffixTransformer"} {
-		if bytes.Contains(b, []byte(s)) {
+// renames says whether b may rename an object to one of names: it sets a namePrefix or nameSuffix (kustomize's and
+// Flux's field), or the prefix or suffix of kustomize's PrefixSuffixTransformer, PrefixTransformer or
+// SuffixTransformer (in a file of its own, or inline in a kustomization file's transformers), that one of names begins
+// or ends with, or that holds a variable (${), which postBuild may substitute. Every name a build makes begins with the
+// last prefix it added and ends with the last suffix: a prefix that begins none of names keeps the object it renames
+// from being one of them. b that does not parse counts, as kustomize may read it otherwise.
+func renames(b []byte, names [][]byte) bool {
+	if !slices.ContainsFunc(affixWords, func(w string) bool { return bytes.Contains(b, []byte(w)) }) {
+		return false
+	}
+	docs := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var doc yaml.Node
+		if err := docs.Decode(&doc); errors.Is(err, io.EOF) {
+			return false
+		} else if err != nil {
 			return true
+		}
+		if renamesTo(&doc, names) {
+			return true
+		}
+	}
+}
+
+// affixWords are the words of a file that may give a prefix or suffix to names.
+var affixWords = []string{"namePrefix", "nameSuffix", "PrefixTransformer", "SuffixTransformer"}
+
+// renamesTo says whether the node n, at any depth, gives a prefix or suffix that may make one of names (see renames).
+func renamesTo(n *yaml.Node, names [][]byte) bool {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		return slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return renamesTo(c, names) })
+	case yaml.AliasNode:
+		return renamesTo(n.Alias, names)
+	case yaml.ScalarNode:
+		// A string of YAML: a transformer's configuration inline in a kustomization file.
+		if !strings.ContainsAny(n.Value, ":\n") || !slices.ContainsFunc(affixWords, func(w string) bool { return strings.Contains(n.Value, w) }) {
+			return false
+		}
+		docs := yaml.NewDecoder(strings.NewReader(n.Value))
+		for {
+			var doc yaml.Node
+			if docs.Decode(&doc) != nil {
+				return false
+			}
+			if renamesTo(&doc, names) {
+				return true
+			}
+		}
+	case yaml.MappingNode:
+		for _, kv := range mappingPairs(n) {
+			key, value := kv[0].Value, kv[1]
+			for value.Kind == yaml.AliasNode {
+				value = value.Alias
+			}
+			var affix func(name, affix []byte) bool
+			switch key {
+			case "namePrefix", "prefix":
+				affix = bytes.HasPrefix
+			case "nameSuffix", "suffix":
+				affix = bytes.HasSuffix
+			}
+			if affix != nil && value.Kind == yaml.ScalarNode && value.Value != "" {
+				if strings.Contains(value.Value, "${") ||
+					slices.ContainsFunc(names, func(name []byte) bool { return affix(name, []byte(value.Value)) }) {
+					return true
+				}
+				continue
+			}
+			if renamesTo(value, names) {
+				return true
+			}
 		}
 	}
 	return false

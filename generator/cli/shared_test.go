@@ -17,8 +17,8 @@ import (
 // Kustomization too. In a bootstrapped fleet every cluster has such another one, flux bootstrap's, which applies
 // gotk-components.yaml, hundreds of kB of CRDs: building them all made a no-op generate of 100 clusters ten times
 // slower, and one of 1000 take minutes instead of seconds. Where no file but kronform-gen's names one of its objects
-// (a CiliumNetworkPolicy of the user's says cilium only in cilium.io) or may rename one (no namePrefix, nameSuffix,
-// nor a postBuild that substitutes a variable), nothing is built: each further cluster costs about the bytes read.
+// (a CiliumNetworkPolicy of the user's says cilium only in cilium.io) or may rename one (no namePrefix or nameSuffix
+// that begins or ends one of its names, nor a postBuild variable in a name), nothing is built: each further cluster costs about the bytes read.
 // Where one does, the object is found and warned of.
 func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
 	// The first build in a process takes git's transports away from it (preview's goOffline): restored after the
@@ -177,6 +177,29 @@ func TestWarnSharedSeesNamesMadeByPrefixSuffixAndPostBuild(t *testing.T) {
 			"apps/cni/release.yaml":       release("ium"),
 		},
 	}, {
+		name: "namePrefix of two layers",
+		files: map[string]string{
+			"clusters/c00/cni.yaml":            userKustomization(""),
+			"apps/cni/kustomization.yaml":      "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamePrefix: c\nresources:\n- base\n",
+			"apps/cni/base/kustomization.yaml": kustomization("namePrefix: il\n"),
+			"apps/cni/base/release.yaml":       release("ium"),
+		},
+	}, {
+		name: "an inline PrefixSuffixTransformer",
+		files: map[string]string{
+			"clusters/c00/cni.yaml": userKustomization(""),
+			"apps/cni/kustomization.yaml": kustomization("transformers:\n- |-\n  apiVersion: builtin\n  kind: PrefixSuffixTransformer\n  metadata:\n    name: cni\n" +
+				"  prefix: cil\n  fieldSpecs:\n  - path: metadata/name\n"),
+			"apps/cni/release.yaml": release("ium"),
+		},
+	}, {
+		name: "namePrefix of a variable",
+		files: map[string]string{
+			"clusters/c00/cni.yaml":       userKustomization("  postBuild:\n    substitute:\n      cni: cil\n"),
+			"apps/cni/kustomization.yaml": kustomization("namePrefix: ${cni}\n"),
+			"apps/cni/release.yaml":       release("ium"),
+		},
+	}, {
 		name: "postBuild substitute",
 		files: map[string]string{
 			"clusters/c00/cni.yaml":       userKustomization("  postBuild:\n    substitute:\n      cni_rest: ium\n"),
@@ -302,6 +325,24 @@ func TestNamedElsewhereReadsSpecPathFromTheRepositoryRoot(t *testing.T) {
 		if got := (&app{}).namedElsewhere(gen, []string{"clusters/c00/infra.yaml"}, read); got != want {
 			t.Errorf("spec %s: built %v, want %v", spec, got, want)
 		}
+	}
+}
+
+// A namePrefix or nameSuffix is common too (an environment's, a team's). Every name a build gives an object begins
+// with the last prefix it added and ends with the last suffix: an object so renamed is one of kronform-gen's only if
+// one of its names begins with such a prefix, or ends with such a suffix (or the prefix is a variable, which postBuild
+// may substitute). Others are no reason to build the fleet.
+func TestWarnSharedDoesNotBuildForAffixesNoNameTakes(t *testing.T) {
+	const n = 4
+	out, gen := sharedFleet(t, n)
+	writeFile(t, out, "clusters/c00/apps.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: apps\n  namespace: flux-system\n"+
+		"spec:\n  interval: 10m\n  path: ./apps\n  prune: true\n  namePrefix: c00-\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n")
+	writeFile(t, out, "apps/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamePrefix: web-\nnameSuffix: -v2\n"+
+		"resources:\n- policy.yaml\ntransformers:\n- team.yaml\n")
+	writeFile(t, out, "apps/team.yaml", "apiVersion: builtin\nkind: PrefixSuffixTransformer\nmetadata:\n  name: team\nprefix: team-\nsuffix: \"\"\nfieldSpecs:\n- path: metadata/name\n")
+	read := func(p string) ([]byte, error) { return os.ReadFile(filepath.Join(out, filepath.FromSlash(p))) }
+	if (&app{outDir: out}).namedElsewhere(gen, nil, read) {
+		t.Errorf("the fleet is built for prefixes and suffixes that no name of kronform-gen's takes")
 	}
 }
 
