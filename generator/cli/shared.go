@@ -251,11 +251,31 @@ func builds(p string, b []byte, repositoryPath string, in map[string]bool) bool 
 				return false // the rest of the stream does not parse
 			}
 		}
-		if k.Kind == "Kustomization" && strings.HasPrefix(k.APIVersion, "kustomize.toolkit.fluxcd.io/") &&
-			in[strings.TrimLeft(path.Clean("/"+k.Spec.Path), "/")] {
+		if k.Kind == "Kustomization" && strings.HasPrefix(k.APIVersion, "kustomize.toolkit.fluxcd.io/") && reaches(k.Spec.Path, in) {
 			return true
 		}
 	}
+}
+
+// reaches says whether a Flux Kustomization's spec.path p, from the root of the repository, is one of in's paths. A
+// Kustomization that another's build declares has its spec substituted by that one's postBuild: a path with a variable
+// (${) may be any folder below the one its part before the variable names (./infrastructure/${cluster}), or any at all
+// if the variable may complete a climb (..). A variable's value that itself climbs (..) goes unseen.
+func reaches(p string, in map[string]bool) bool {
+	head, tail, variable := strings.Cut(p, "${")
+	if !variable {
+		return in[strings.TrimLeft(path.Clean("/"+p), "/")]
+	}
+	if strings.Contains(tail, "..") || strings.HasSuffix(head, ".") {
+		return true
+	}
+	dir := strings.TrimLeft(path.Dir(path.Clean("/"+head+"x")), "/") // the folder the variable's value extends
+	for e := range in {
+		if dir == "" || e == dir || strings.HasPrefix(e, dir+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // copiesValues says whether b may have kustomize copy the value of one field of an object into another, its name

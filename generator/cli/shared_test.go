@@ -269,6 +269,14 @@ func TestWarnSharedSeesKronformGenFilesBuiltByAnotherKustomization(t *testing.T)
 			"apps/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../infrastructure/c00/host-policies\n",
 		},
 		want: []string{policy("apps")},
+	}, {
+		// A Kustomization that another's build declares has its spec substituted by that one's postBuild.
+		name: "a Flux Kustomization whose path a postBuild variable makes",
+		files: map[string]string{
+			"clusters/c00/apps.yaml":   fluxKustomization("apps", "./apps") + "  postBuild:\n    substitute:\n      cluster: c00\n",
+			"apps/infrastructure.yaml": fluxKustomization("infrastructure", "./infrastructure/${cluster}/host-policies"),
+		},
+		want: []string{policy("infrastructure")},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, gen := sharedFleet(t, 1)
@@ -319,6 +327,14 @@ func TestNamedElsewhereReadsSpecPathFromTheRepositoryRoot(t *testing.T) {
 		"{}":                                     true, // no path: the repository's root
 		"path: ./infrastructure":                 false,
 		"path: ./fleet/apps":                     false,
+		// A variable that a postBuild may substitute: any folder below the part before it.
+		"path: ./fleet/infrastructure/${cluster}":        true,
+		"path: ./fleet/infrastructure/c${n}/cilium":      true,
+		"path: ${base}/apps":                             true,
+		"path: ./fleet/apps/${app}/../../infrastructure": true,
+		"path: ./fleet/infrastructure/..${x}":            true,
+		"path: ./fleet/clusters/${cluster}/apps":         false,
+		"path: ./infrastructure/${cluster}":              false,
 	} {
 		k := "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: infra, namespace: flux-system}\nspec:\n  " + spec + "\n"
 		read := func(p string) ([]byte, error) { return []byte(k), nil }
