@@ -50,7 +50,10 @@ func (a *app) printShared(shared []preview.Shared) {
 // them only if it bears the name, and Flux writes a name only from what the files hold, as kustomize builds it (a
 // namePrefix or nameSuffix added to the rest of it) and postBuild then substitutes it (a variable's value, whole or in
 // part). The build then names each object as Flux applies it, but for a name made of a variable from a Secret: the
-// build masks its values, and so the name, which is then no name of kronform-gen's (a gap, as in build and diff).
+// build masks its values, and so the name, which is then no name of kronform-gen's (a gap, as in build and diff). A
+// variable whose value is more than a name or a part of one (lines of YAML; a spec.path's value that climbs with ..)
+// goes unseen by namedElsewhere (see nameVariable and reaches), and so does what is not built: a Kustomization of
+// another source, or one whose build fails.
 //
 // entries are the tree's entries on disk as the caller listed them (nil: listed here), and disk the tree as the
 // caller read it (nil: read here, when a build is needed): generate has walked the tree after its write, and check
