@@ -52,7 +52,7 @@ func (a *app) printShared(shared []preview.Shared) {
 // part). The build then names each object as Flux applies it, but for a name made of a variable from a Secret: the
 // build masks its values, and so the name, which is then no name of kronform-gen's (a gap, as in build and diff). A
 // variable whose value is more than a name or a part of one (lines of YAML; a spec.path's value that climbs with ..)
-// goes unseen by namedElsewhere (see nameVariable and reaches), and so does what is not built: a Kustomization of
+// goes unseen by namedElsewhere (see nameWalk and reaches), and so does what is not built: a Kustomization of
 // another source, or one whose build fails.
 //
 // entries are the tree's entries on disk as the caller listed them (nil: listed here), and disk the tree as the
@@ -134,7 +134,7 @@ func (a *app) warnShared(t *tree.Tree, entries []string, disk *tree.Disk) {
 // own (see builds). Those that rename are a namePrefix or nameSuffix (a kustomization file's, a Component's, a Flux
 // Kustomization's spec) or kustomize's prefix and suffix transformers, which make a name of parts, where one of the
 // names may begin or end with it (see renames); and a Flux Kustomization's postBuild where a file holds a variable (${)
-// in a name (see nameVariable), or anywhere if a file has kustomize copy values from field to field (copiesValues): its
+// in a name (see nameWalk), or anywhere if a file has kustomize copy values from field to field (copiesValues): its
 // value, inline or from a ConfigMap, may be the name or a part of it. A variable elsewhere (a host, a container's
 // environment) names nothing, nor does a prefix no name begins with (an environment's, a team's), and both are common:
 // building a fleet for them made a no-op generate of 1000 bootstrapped clusters three times slower. Which
@@ -297,7 +297,7 @@ func copiesValues(b []byte) bool {
 var jsonPatchCopies = regexp.MustCompile(`\bop['"]?\s*:\s*['"]?(copy|move)\b`)
 
 // variableInName says whether b, YAML or JSON documents, holds a variable (${) where kustomize takes the name of an
-// object from (see nameVariable); b that does not parse counts, as kustomize may read it otherwise.
+// object from (see nameWalk.variable); b that does not parse counts, as kustomize may read it otherwise.
 func variableInName(b []byte) bool {
 	docs := yaml.NewDecoder(bytes.NewReader(b))
 	for {
@@ -307,13 +307,13 @@ func variableInName(b []byte) bool {
 		} else if err != nil {
 			return true
 		}
-		if nameVariable(&doc, inValue) {
+		if (nameWalk{}).variable(&doc, inValue) {
 			return true
 		}
 	}
 }
 
-// nameContext is where a YAML node stands, for nameVariable.
+// nameContext is where a YAML node stands, for nameWalk.
 type nameContext int
 
 const (
@@ -323,25 +323,39 @@ const (
 	inGenerators                    // configMapGenerator's or secretGenerator's entries
 )
 
-// nameVariable says whether the node n, standing in ctx, holds a variable (${) that kustomize may write into an
-// object's name: in the name of a metadata (at any depth: a List's items, a strategic merge patch), of a
-// configMapGenerator's or secretGenerator's entry, in the value of a JSON patch's operation on a name, in a mapping's key, or in a string
+// nameWalk is the nodes of one document that nameWalk.variable has looked at, in each context: an alias's node is
+// looked at once (an anchor may hold an alias to itself, and aliases of aliases make a document of a few lines
+// exponentially large).
+type nameWalk map[nameWalkKey]bool
+
+type nameWalkKey struct {
+	n   *yaml.Node
+	ctx nameContext
+}
+
+// variable says whether the node n, standing in ctx, holds a variable (${) that kustomize may write into an object's
+// name: in the name of a metadata (at any depth: a List's items, a strategic merge patch), of a configMapGenerator's
+// or secretGenerator's entry, in the value of a JSON patch's operation on a name, in a mapping's key, or in a string
 // that is such YAML itself (an inline patch). A variable elsewhere (a host, an environment variable's value, a
 // chart's values) reaches a name only if kustomize copies it there (copiesValues), or if its value makes YAML of the
 // field it stands in (a value of several lines, which no name needs).
-func nameVariable(n *yaml.Node, ctx nameContext) bool {
+func (w nameWalk) variable(n *yaml.Node, ctx nameContext) bool {
+	if w[nameWalkKey{n, ctx}] {
+		return false // looked at already, or being looked at: it holds nothing more
+	}
+	w[nameWalkKey{n, ctx}] = true
 	switch n.Kind {
 	case yaml.DocumentNode:
-		return slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return nameVariable(c, ctx) })
+		return slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return w.variable(c, ctx) })
 	case yaml.AliasNode:
-		return nameVariable(n.Alias, ctx)
+		return w.variable(n.Alias, ctx)
 	case yaml.SequenceNode:
 		if ctx == inGenerators {
 			ctx = inMetadata
 		} else if ctx != inName {
 			ctx = inValue
 		}
-		return slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return nameVariable(c, ctx) })
+		return slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return w.variable(c, ctx) })
 	case yaml.ScalarNode:
 		if !strings.Contains(n.Value, "${") {
 			return false
@@ -359,12 +373,12 @@ func nameVariable(n *yaml.Node, ctx nameContext) bool {
 			if docs.Decode(&doc) != nil {
 				return false
 			}
-			if nameVariable(&doc, inValue) {
+			if (nameWalk{}).variable(&doc, inValue) {
 				return true
 			}
 		}
 	case yaml.MappingNode:
-		pairs := mappingPairs(n)
+		pairs := mappingPairs(n, nil)
 		// A JSON patch operation's value reaches a name where its path says name (or metadata, whose name the value
 		// holds then).
 		op, opPath := false, ""
@@ -391,7 +405,7 @@ func nameVariable(n *yaml.Node, ctx nameContext) bool {
 			case key.Value == "configMapGenerator", key.Value == "secretGenerator":
 				c = inGenerators
 			}
-			if nameVariable(value, c) {
+			if w.variable(value, c) {
 				return true
 			}
 		}
@@ -399,22 +413,30 @@ func nameVariable(n *yaml.Node, ctx nameContext) bool {
 	return false
 }
 
-// mappingPairs are the keys and values of a mapping node, those it merges (<<: *anchor) included.
-func mappingPairs(m *yaml.Node) [][2]*yaml.Node {
+// mappingPairs are the keys and values of a mapping node, those it merges (<<: *anchor) included; merged are the
+// mappings merged on the way to it (nil: none), each taken once.
+func mappingPairs(m *yaml.Node, merged map[*yaml.Node]bool) [][2]*yaml.Node {
+	if merged == nil {
+		merged = map[*yaml.Node]bool{}
+	}
+	if merged[m] {
+		return nil
+	}
+	merged[m] = true
 	var out [][2]*yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		key, value := m.Content[i], m.Content[i+1]
 		if key.Tag == "!!merge" || key.Value == "<<" && key.Style == 0 {
-			merged := []*yaml.Node{value}
+			values := []*yaml.Node{value}
 			if value.Kind == yaml.SequenceNode {
-				merged = value.Content
+				values = value.Content
 			}
-			for _, v := range merged {
+			for _, v := range values {
 				for v.Kind == yaml.AliasNode {
 					v = v.Alias
 				}
 				if v.Kind == yaml.MappingNode {
-					out = append(out, mappingPairs(v)...)
+					out = append(out, mappingPairs(v, merged)...)
 				}
 			}
 			continue
@@ -442,7 +464,7 @@ func renames(b []byte, names [][]byte) bool {
 		} else if err != nil {
 			return true
 		}
-		if renamesTo(&doc, names) {
+		if (affixWalk{names: names, seen: map[*yaml.Node]bool{}}).renames(&doc) {
 			return true
 		}
 	}
@@ -451,13 +473,24 @@ func renames(b []byte, names [][]byte) bool {
 // affixWords are the words of a file that may give a prefix or suffix to names.
 var affixWords = []string{"namePrefix", "nameSuffix", "PrefixTransformer", "SuffixTransformer"}
 
-// renamesTo says whether the node n, at any depth, gives a prefix or suffix that may make one of names (see renames).
-func renamesTo(n *yaml.Node, names [][]byte) bool {
+// affixWalk is a walk of one document for the prefixes and suffixes that may make one of names; seen are the nodes
+// looked at, each once (see nameWalk).
+type affixWalk struct {
+	names [][]byte
+	seen  map[*yaml.Node]bool
+}
+
+// renames says whether the node n, at any depth, gives a prefix or suffix that may make one of names (see renames).
+func (w affixWalk) renames(n *yaml.Node) bool {
+	if w.seen[n] {
+		return false
+	}
+	w.seen[n] = true
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
-		return slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return renamesTo(c, names) })
+		return slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return w.renames(c) })
 	case yaml.AliasNode:
-		return renamesTo(n.Alias, names)
+		return w.renames(n.Alias)
 	case yaml.ScalarNode:
 		// A string of YAML: a transformer's configuration inline in a kustomization file.
 		if !strings.ContainsAny(n.Value, ":\n") || !slices.ContainsFunc(affixWords, func(w string) bool { return strings.Contains(n.Value, w) }) {
@@ -469,12 +502,12 @@ func renamesTo(n *yaml.Node, names [][]byte) bool {
 			if docs.Decode(&doc) != nil {
 				return false
 			}
-			if renamesTo(&doc, names) {
+			if (affixWalk{names: w.names, seen: map[*yaml.Node]bool{}}).renames(&doc) {
 				return true
 			}
 		}
 	case yaml.MappingNode:
-		for _, kv := range mappingPairs(n) {
+		for _, kv := range mappingPairs(n, nil) {
 			key, value := kv[0].Value, kv[1]
 			for value.Kind == yaml.AliasNode {
 				value = value.Alias
@@ -488,12 +521,12 @@ func renamesTo(n *yaml.Node, names [][]byte) bool {
 			}
 			if affix != nil && value.Kind == yaml.ScalarNode && value.Value != "" {
 				if strings.Contains(value.Value, "${") ||
-					slices.ContainsFunc(names, func(name []byte) bool { return affix(name, []byte(value.Value)) }) {
+					slices.ContainsFunc(w.names, func(name []byte) bool { return affix(name, []byte(value.Value)) }) {
 					return true
 				}
 				continue
 			}
-			if renamesTo(value, names) {
+			if w.renames(value) {
 				return true
 			}
 		}

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -443,5 +444,25 @@ func TestWarnSharedDoesNotBuildForVariablesOutsideNames(t *testing.T) {
 				t.Errorf("the user's release, named cilium by Flux, is not warned of once:\n%s", warned)
 			}
 		})
+	}
+}
+
+// A YAML anchor may hold an alias to itself (kustomize refuses such a file, but generate reads every file of the
+// tree): reading a file for names and prefixes takes each node once, and ends.
+func TestNamedElsewhereReadsAnchorsThatHoldThemselves(t *testing.T) {
+	gen := tree.New()
+	if err := gen.Add("infrastructure/c00/cilium/helmrelease.yaml", []byte(ciliumRelease("10m"))); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"clusters/c00/apps.yaml": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: flux-system}\n" +
+			"spec:\n  path: ./apps\n  postBuild:\n    substitute: {cluster: c00}\n",
+		"apps/web.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata: &data\n  host: web.${cluster}.example.com\n  again: *data\n" +
+			"more:\n  <<: &more\n    <<: *more\n    host: ${cluster}\n",
+		"apps/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamePrefix: web-\nlabels: &labels\n- pairs: *labels\n",
+	}
+	read := func(p string) ([]byte, error) { return []byte(files[p]), nil }
+	if (&app{}).namedElsewhere(gen, slices.Sorted(maps.Keys(files)), read) {
+		t.Errorf("built for a prefix and variables that make no name of kronform-gen's")
 	}
 }
