@@ -116,8 +116,21 @@ func (a *app) warnShared(t *tree.Tree, entries []string, disk *tree.Disk) {
 		return
 	}
 	res, _ := src.Build(seeds, preview.Options{})
+	// kronform-gen writes a namespaced object with its namespace, and one without is of a cluster-scoped kind (its
+	// host policies): another build's copy of it may have been given a namespace, which the API server drops.
+	type groupKind struct{ group, kind string }
+	clusterScoped := map[groupKind]bool{}
+	for _, b := range res.Builds {
+		if generated[b.Cluster+"/"+b.Name] {
+			for _, r := range b.Resources {
+				if r.GetNamespace() == "" {
+					clusterScoped[groupKind{r.GetGvk().Group, r.GetGvk().Kind}] = true
+				}
+			}
+		}
+	}
 	var ours []preview.Shared
-	for _, s := range preview.SharedObjects(res.Builds) {
+	for _, s := range preview.SharedObjects(res.Builds, func(group, kind string) bool { return clusterScoped[groupKind{group, kind}] }) {
 		for _, name := range s.Kustomizations {
 			if generated[s.Cluster+"/"+name] {
 				ours = append(ours, s)

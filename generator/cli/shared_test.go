@@ -466,3 +466,61 @@ func TestNamedElsewhereReadsAnchorsThatHoldThemselves(t *testing.T) {
 		t.Errorf("built for a prefix and variables that make no name of kronform-gen's")
 	}
 }
+
+// kustomize gives a namespace (a kustomization file's, a Flux Kustomization's targetNamespace) to a custom resource
+// whose scope it does not know, as a CiliumClusterwideNetworkPolicy: a user's copy of a host policy in a folder of
+// Cilium's things, namespace kube-system, is built with one. The API server drops it, and Flux applies the one
+// cluster-wide object of that name: kronform-gen's policy, which it writes without a namespace. It is warned of.
+func TestWarnSharedSeesClusterScopedObjectsGivenANamespace(t *testing.T) {
+	t.Setenv("GIT_ALLOW_PROTOCOL", os.Getenv("GIT_ALLOW_PROTOCOL"))
+	t.Setenv("GIT_TERMINAL_PROMPT", os.Getenv("GIT_TERMINAL_PROMPT"))
+	fluxKustomization := func(name, path, spec string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name + "\n  namespace: flux-system\n" +
+			"spec:\n  interval: 10m\n  path: " + path + "\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n" + spec
+	}
+	policy := func(name string) string {
+		return "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata:\n  name: " + name + "\n" +
+			"spec:\n  nodeSelector:\n    matchLabels:\n      node-role.kubernetes.io/control-plane: \"\"\n  ingress:\n  - fromEntities:\n    - cluster\n"
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+	}{{
+		name: "a kustomization file's namespace",
+		files: map[string]string{
+			"clusters/c00/my-cilium.yaml":  fluxKustomization("my-cilium", "./my-cilium", ""),
+			"my-cilium/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: kube-system\nresources:\n- host-fw.yaml\n",
+			"my-cilium/host-fw.yaml":       policy("host-fw-control-plane"),
+		},
+	}, {
+		name: "a Flux Kustomization's targetNamespace",
+		files: map[string]string{
+			"clusters/c00/my-cilium.yaml": fluxKustomization("my-cilium", "./my-cilium", "  targetNamespace: kube-system\n"),
+			"my-cilium/host-fw.yaml":      policy("host-fw-control-plane"),
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, gen := sharedFleet(t, 1)
+			for p, s := range map[string]string{
+				"clusters/c00/host-policies.yaml":                             fluxKustomization("host-policies", "./infrastructure/c00/host-policies", ""),
+				"infrastructure/c00/host-policies/kustomization.yaml":         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- host-fw-control-plane.yaml\n",
+				"infrastructure/c00/host-policies/host-fw-control-plane.yaml": policy("host-fw-control-plane"),
+			} {
+				writeFile(t, out, p, s)
+				if err := gen.Add(p, []byte(s)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for p, s := range tc.files {
+				writeFile(t, out, p, s)
+			}
+			var stderr bytes.Buffer
+			(&app{outDir: out, stderr: &stderr}).warnShared(gen, nil, nil)
+			warned := stderr.String()
+			if !strings.Contains(warned, "warning: cluster c00: CiliumClusterwideNetworkPolicy host-fw-control-plane is applied by 2 Flux Kustomizations (host-policies, my-cilium)") ||
+				strings.Count(warned, "warning:") != 1 {
+				t.Errorf("the user's copy of the host policy is not warned of once:\n%s", warned)
+			}
+		})
+	}
+}
