@@ -463,8 +463,9 @@ func mappingPairs(m *yaml.Node, merged map[*yaml.Node]bool) [][2]*yaml.Node {
 // Flux's field), or the prefix or suffix of kustomize's PrefixSuffixTransformer, PrefixTransformer or
 // SuffixTransformer (in a file of its own, or inline in a kustomization file's transformers), that one of names begins
 // or ends with, or that holds a variable (${), which postBuild may substitute. Every name a build makes begins with the
-// last prefix it added and ends with the last suffix: a prefix that begins none of names keeps the object it renames
-// from being one of them. b that does not parse counts, as kustomize may read it otherwise.
+// last prefix it added and ends with the last suffix (but for the hash kustomize then adds to a generated ConfigMap's
+// or Secret's, which one of names would end with only by chance): a prefix that begins none of names keeps the object
+// it renames from being one of them. b that does not parse counts, as kustomize may read it otherwise.
 func renames(b []byte, names [][]byte) bool {
 	if !slices.ContainsFunc(affixWords, func(w string) bool { return bytes.Contains(b, []byte(w)) }) {
 		return false
