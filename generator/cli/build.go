@@ -89,7 +89,7 @@ Exit codes:
 			builds := res.Builds
 			a.printSkipped("", res.Skipped)
 			a.printBuildNotes(builds)
-			a.printShared(preview.SharedObjects(builds))
+			a.printShared(preview.SharedObjects(builds, nil))
 			if err != nil {
 				return buildFailed(err)
 			}

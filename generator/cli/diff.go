@@ -168,7 +168,7 @@ Exit codes:
 			if err != nil {
 				return err
 			}
-			a.printShared(preview.SharedObjects(newBuilds))
+			a.printShared(preview.SharedObjects(newBuilds, nil))
 			changes, err := preview.Diff(oldBuilds, newBuilds, ref, "working tree")
 			if err != nil {
 				return fail(ExitFailure, "%v", err)

@@ -28,15 +28,22 @@ func (s Shared) Object() string {
 }
 
 // SharedObjects lists the objects that more than one of the builds applies in the same cluster, sorted by cluster,
-// kind, namespace and name. Builds of one Kustomization count once.
-func SharedObjects(builds []*Build) []Shared {
+// kind, namespace and name. Builds of one Kustomization count once. clusterScoped says which kinds the caller knows
+// to be cluster-scoped (nil: none): kustomize gives a namespace (a kustomization file's, Flux's targetNamespace) to a
+// custom resource whose scope it does not know, a CiliumClusterwideNetworkPolicy say, and the API server drops it, so
+// an object of such a kind is one whatever namespace a build gives it.
+func SharedObjects(builds []*Build, clusterScoped func(group, kind string) bool) []Shared {
 	type key struct{ cluster, group, kind, namespace, name string }
 	by := map[key][]string{}
 	for _, b := range builds {
 		for _, r := range b.Resources {
 			gvk := r.GetGvk()
+			namespace := r.GetNamespace()
+			if clusterScoped != nil && clusterScoped(gvk.Group, gvk.Kind) {
+				namespace = ""
+			}
 			// As the diff keys them: a name substituted from a Secret prints masked.
-			k := key{b.Cluster, gvk.Group, maskPlaceholders(gvk.Kind), maskPlaceholders(r.GetNamespace()), maskPlaceholders(r.GetName())}
+			k := key{b.Cluster, gvk.Group, maskPlaceholders(gvk.Kind), maskPlaceholders(namespace), maskPlaceholders(r.GetName())}
 			if !slices.Contains(by[k], b.Name) {
 				by[k] = append(by[k], b.Name)
 			}

@@ -37,7 +37,7 @@ func TestSharedObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := preview.SharedObjects(res.Builds)
+	got := preview.SharedObjects(res.Builds, nil)
 	want := []preview.Shared{
 		{Cluster: "hel1", Kind: "ConfigMap", Namespace: "flux-system", Name: "settings", Kustomizations: []string{"apps", "cilium"}},
 		{Cluster: "hel1", Group: "helm.toolkit.fluxcd.io", Kind: "HelmRelease", Namespace: "kube-system", Name: "cilium",
@@ -51,5 +51,14 @@ func TestSharedObjects(t *testing.T) {
 	}
 	if o := got[1].Object(); o != "HelmRelease kube-system/cilium" {
 		t.Errorf("Object() = %q", o)
+	}
+
+	// Of a kind the caller knows to be cluster-scoped, objects of one name are one whatever namespace kustomize gave
+	// them (the API server drops it).
+	got = preview.SharedObjects(res.Builds, func(group, kind string) bool { return group == "helm.toolkit.fluxcd.io" && kind == "HelmRelease" })
+	want[1] = preview.Shared{Cluster: "hel1", Group: "helm.toolkit.fluxcd.io", Kind: "HelmRelease", Name: "cilium",
+		Kustomizations: []string{"apps", "cilium", "infra-controllers"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("shared objects, HelmReleases taken as cluster-scoped (-want +got):\n%s", diff)
 	}
 }
