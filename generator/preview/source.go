@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -151,3 +152,15 @@ func (readOnly) Mkdir(string) error                  { return errReadOnly }
 func (readOnly) MkdirAll(string) error               { return errReadOnly }
 func (readOnly) RemoveAll(string) error              { return errReadOnly }
 func (readOnly) WriteFile(string, []byte) error      { return errReadOnly }
+
+// ReadFile refuses a file whose YAML holds itself through an alias (see loopingAlias): kustomize would crash on it.
+func (r readOnly) ReadFile(p string) ([]byte, error) {
+	b, err := r.FileSystem.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := loopingAlias(b); err != nil {
+		return nil, fmt.Errorf("%s:%w", strings.TrimPrefix(filepath.ToSlash(p), "/"), err)
+	}
+	return b, nil
+}
