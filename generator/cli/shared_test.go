@@ -19,10 +19,6 @@ import (
 // (a CiliumNetworkPolicy of the user's says cilium only in cilium.io), nothing is built: each further cluster costs
 // about the bytes read. Where one does, the object is found and warned of.
 func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
-	// The first build in a process takes git's transports away from it (preview's goOffline): restored after the
-	// test, which the git remotes of the tests after it need.
-	t.Setenv("GIT_ALLOW_PROTOCOL", os.Getenv("GIT_ALLOW_PROTOCOL"))
-	t.Setenv("GIT_TERMINAL_PROMPT", os.Getenv("GIT_TERMINAL_PROMPT"))
 	components := fakeComponents(t)
 	release := func(interval string) string {
 		return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: cilium\n  namespace: kube-system\n" +
