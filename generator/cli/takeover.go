@@ -515,8 +515,12 @@ func readTakeover(r *resource.Resource, builds, by []*preview.Build, folder stri
 	if len(hr.Spec.ValuesFrom) > 0 {
 		// helm-controller (ChartValuesFromReferences) merges each reference in order, then spec.values on top, a
 		// mapping key by key and anything else replacing, as cilium.DeepMerge does; what a reference not read here
-		// sets is unknown, and only what is merged after it is settled.
+		// sets is unknown, and only what is merged after it is settled. A reference with a targetPath is set with
+		// Helm's --set parser into the values merged so far, which from fluxcd/pkg's chartutil on hold spec.values'
+		// own nested maps: it wins over spec.values there, and its value (a comma, then key=value) may set any key.
+		// Only keys set at the top level, which the last merge writes whole, stay settled after one.
 		merged, settled := map[string]any{}, map[string]any{}
+		targetPath := false
 		for _, v := range hr.Spec.ValuesFrom {
 			name := v.Kind + "/" + v.Name
 			if v.ValuesKey != "" {
@@ -527,12 +531,17 @@ func readTakeover(r *resource.Resource, builds, by []*preview.Build, folder stri
 			if why != "" {
 				t.unreadFrom = append(t.unreadFrom, name+": "+why)
 				settled = map[string]any{}
+				targetPath = targetPath || v.TargetPath != ""
 				continue
 			}
 			t.readFrom = append(t.readFrom, name)
 			merged, settled = cilium.DeepMerge(merged, values), cilium.DeepMerge(settled, values)
 		}
 		t.values, t.settled = cilium.DeepMerge(merged, t.values), cilium.DeepMerge(settled, t.values)
+		if targetPath {
+			t.settled = maps.Clone(t.settled)
+			maps.DeleteFunc(t.settled, func(_ string, v any) bool { _, nested := v.(map[string]any); return nested })
+		}
 	}
 	t.secret = maskedKeys(t.values, "")
 	return t, ""
@@ -554,12 +563,13 @@ const (
 // added it in the cluster), values that do not parse (helm-controller then fails, and runs what it ran before).
 func readValuesFrom(ref valuesReference, namespace string, builds, by []*preview.Build, folder string) (map[string]any, string) {
 	switch name := []byte(ref.Name); {
+	case ref.TargetPath != "":
+		return nil, "with a targetPath, which is not read here: helm-controller sets it (Helm's --set syntax, which may " +
+			"name more keys) over spec.values, but for the keys spec.values sets at its top level"
 	case ref.Kind == "Secret":
 		return nil, "a Secret, which is not read here"
 	case ref.Kind != "ConfigMap":
 		return nil, "neither a ConfigMap nor a Secret"
-	case ref.TargetPath != "":
-		return nil, "with a targetPath, which is not read here"
 	case !bytes.Equal(preview.MaskPlaceholders(name), name):
 		return nil, "its name substituted from a Secret"
 	}

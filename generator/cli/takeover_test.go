@@ -667,6 +667,81 @@ spec: {interval: 1h, path: ./infrastructure/values, prune: true, sourceRef: {kin
 	}
 }
 
+// settledTakeover is a user's release on twoNodes whose spec.values set every key the transition checks read of the
+// agents' settings: audit mode off, Geneve, the host firewall as given; what a valuesFrom before them sets of those
+// keys is overridden.
+func settledTakeover(hostFirewall bool) string {
+	return fmt.Sprintf(`    kubeProxyReplacement: true
+    k8sServiceHost: api.alpha.example.com
+    k8sServicePort: 6443
+    policyAuditMode: false
+    routingMode: tunnel
+    tunnelProtocol: geneve
+    tunnelPort: 0
+    encryption: {enabled: false, type: wireguard}
+    hubble: {relay: {enabled: false}}
+    ipv4: {enabled: true}
+    ipv6: {enabled: false}
+    hostFirewall: {enabled: %t}
+`, hostFirewall)
+}
+
+// helm-controller sets a valuesFrom entry's targetPath with Helm's --set parser into values that hold spec.values'
+// maps themselves (fluxcd/pkg chartutil.ChartValuesFromReferences): hostFirewall.enabled from a Secret wins over
+// spec.values' hostFirewall: {enabled: false}, and a value with a comma sets further keys. Only a key spec.values sets
+// at its top level stays its own. Taken as settled by spec.values, the old agents were judged without a host
+// firewall, and a policy that drops their Geneve port was written.
+func TestTakeoverTargetPathMaySetWhatSpecValuesSet(t *testing.T) {
+	targetPath := "  valuesFrom:\n    - {kind: Secret, name: cilium-firewall, valuesKey: enabled, targetPath: hostFirewall.enabled}\n"
+	w := adopting(t, "1.16.0", settledTakeover(false)+targetPath, nil)
+	before := w.snapshot()
+	code, stderr := w.generate(twoNodes)
+	wantInStderr(t, stderr,
+		"they run the Cilium settings in output, which cannot be read: HelmRelease kube-system/cilium (Kustomization "+
+			"flux-system/infrastructure, path ./infrastructure/controllers, chart 1.16.0) leaves encryption.enabled, "+
+			"encryption.type, hostFirewall.enabled, hubble.relay.enabled, ipv4.enabled, ipv6.enabled to its valuesFrom "+
+			"(Secret/cilium-firewall (enabled): with a targetPath, which is not read here: helm-controller sets it (Helm's "+
+			"--set syntax, which may name more keys) over spec.values, but for the keys spec.values sets at its top level)",
+		"cluster alpha: a way that works: set rollOutCiliumPods: true in cilium.values in this change",
+		"kronform-gen: refusing to write output: cluster alpha: the state between Flux's two steps cannot be verified")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	if after := w.snapshot(); !maps.Equal(before, after) {
+		t.Errorf("a refused generate changed the tree")
+	}
+	// The ways out pass: rollOutCiliumPods, or Cilium first.
+	w.mustGenerate(strings.Replace(twoNodes, "auditMode: false}", "auditMode: false, values: {rollOutCiliumPods: true}}", 1))
+	w = adopting(t, "1.16.0", settledTakeover(false)+targetPath, nil)
+	w.mustGenerate(twoNodes[:strings.Index(twoNodes, "    hostPolicies:")] + twoNodes[strings.Index(twoNodes, "    hetzner:"):])
+	w.mustGenerate(twoNodes)
+	// policyAuditMode: true at the top level of spec.values is merged last, over what any entry sets: nothing is
+	// enforced now, and the tree is written.
+	w = adopting(t, "1.16.0", strings.Replace(settledTakeover(false), "policyAuditMode: false", "policyAuditMode: true", 1)+targetPath, nil)
+	w.mustGenerate(twoNodes)
+}
+
+// rollOutCiliumPods: true read from a ConfigMap of the release's valuesFrom says that the upgrade restarts the agents
+// in step 1 (their pods lose the config's checksum), and the check of the old agents under the new policies is
+// skipped: but a Secret merged after it may set it false, and then the agents keep Geneve under a policy that drops
+// it. Unread, it is taken as unset, and the check runs; merged after the Secret, it is read.
+func TestTakeoverRollOutBeforeAnUnreadValuesFromIsUnset(t *testing.T) {
+	files := map[string]string{"infrastructure/controllers/values.yaml": ciliumValues("    rollOutCiliumPods: true\n")}
+	w := adopting(t, "1.16.0", settledTakeover(true)+"  valuesFrom:\n    - {kind: ConfigMap, name: cilium-values}\n"+
+		"    - {kind: Secret, name: cilium-more}\n", files)
+	code, stderr := w.generate(twoNodes)
+	wantInStderr(t, stderr,
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host "+
+			"policies, and 2 check(s) fail:\nFAIL  alpha: built-in: node:a2 -> node:a1 6081/udp allowed",
+		"kronform-gen: refusing to write output: cluster alpha: 2 check(s) fail between Flux's two steps")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	w = adopting(t, "1.16.0", settledTakeover(true)+"  valuesFrom:\n    - {kind: Secret, name: cilium-more}\n"+
+		"    - {kind: ConfigMap, name: cilium-values}\n", files)
+	w.mustGenerate(twoNodes)
+}
+
 // A host firewall switched on or off by a value substituted from a Secret is masked here: the agents' settings are
 // unknown, as with a valuesFrom not read, and the change is refused as for a release that cannot be read.
 func TestTakeoverWithSecretSubstitutedFirewallIsUnknown(t *testing.T) {

@@ -296,7 +296,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 			}
 		case cilium.NewChart(tr.chart[0], tr.chart[1]) && !cilium.PinsAgentImage(tr.old.values) && !cilium.PinsAgentImage(newRelease.values):
 			tr.restarts = "the new chart version restarts the agents in step 1 (a new image)"
-		case cilium.RollsOutAgents(newRelease.values) || cilium.RollsOutAgents(tr.old.values):
+		case cilium.RollsOutAgents(newRelease.values) || tr.oldRollsOut():
 			tr.restarts = "with rollOutCiliumPods the chart restarts the agents in step 1"
 		}
 		written, err := readPolicySource(readNew, flux.ComponentDir(c, flux.HostPoliciesName))
@@ -846,11 +846,22 @@ func (t transition) auditModeBefore() bool {
 	return v == true
 }
 
+// oldRollsOut says whether the release before the change has rollOutCiliumPods: true, so that its agents' pods carry
+// the config's checksum, which the new release changes or drops: the upgrade restarts them. A takeover's value that
+// is not read here (a valuesFrom merged after the one that sets it, a Secret) may be anything: taken as unset, which
+// checks the old agents under the new policies rather than skip it.
+func (t transition) oldRollsOut() bool {
+	if t.takeover != nil && t.takeover.unread("rollOutCiliumPods") {
+		return false
+	}
+	return cilium.RollsOutAgents(t.old.values)
+}
+
 // beforeKeys are the dotted keys of the values of the release before a change, at chart version chart, that judging
 // the change to the release after reads: the agents' settings (cilium.SettingsKeys), and, where the new chart version
 // restarts the agents in step 1 unless the values before pin their image (cilium.NewChart, cilium.PinsAgentImage),
 // those that pin it. rollOutCiliumPods before is read too, but only as a reason to skip the check of the agents
-// lagging: unread, it is taken as unset, which checks more.
+// lagging: unread, it is taken as unset, which checks more (see oldRollsOut).
 func beforeKeys(chart string, after release) []string {
 	keys := cilium.SettingsKeys(chart)
 	if cilium.NewChart(chart, after.chart) && !cilium.PinsAgentImage(after.values) {
