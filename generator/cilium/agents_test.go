@@ -129,7 +129,9 @@ func TestPinsAgentImage(t *testing.T) {
 
 // SettingsKeys are what AsReleased, OverlayOf and FamiliesOf read of a release's values: each key, left out of values
 // that set it, changes the settings read back (in one of the sets, as routingMode: native makes the tunnel's keys
-// moot); values under other keys, set to what is not the chart's default, change nothing.
+// moot); values under other keys, set to what is not the chart's default, change nothing; and the values cut down to
+// the keys read back as the whole does, so a key the checks read that the list lacks fails (leaving one out of the
+// list alone only shrank the loop over it).
 func TestSettingsKeysAreWhatTheChecksRead(t *testing.T) {
 	type settings struct {
 		audit, firewall, relay bool
@@ -184,8 +186,35 @@ func TestSettingsKeysAreWhatTheChecksRead(t *testing.T) {
 			if read(chart, v) != read(chart, DeepMerge(v, others)) {
 				t.Errorf("%s: values under other keys than SettingsKeys change the settings read back", chart)
 			}
+			// The keys are enough: the values cut down to them read back as the whole does, so a key the checks
+			// read that the list lacks (its value above is not the default) fails here.
+			all := DeepMerge(v, others)
+			if got, want := read(chart, only(all, SettingsKeys(chart))), read(chart, all); got != want {
+				t.Errorf("%s: the values under SettingsKeys alone read back %+v, the whole %+v", chart, got, want)
+			}
 		}
 	}
+}
+
+// only is values cut down to the dotted keys given.
+func only(values map[string]any, keys []string) map[string]any {
+	out := map[string]any{}
+	for _, key := range keys {
+		v, ok := ValueAt(values, key)
+		if !ok {
+			continue
+		}
+		path := strings.Split(key, ".")
+		m := out
+		for _, k := range path[:len(path)-1] {
+			if _, ok := m[k].(map[string]any); !ok {
+				m[k] = map[string]any{}
+			}
+			m = m[k].(map[string]any)
+		}
+		m[path[len(path)-1]] = v
+	}
+	return out
 }
 
 // deepCopy copies nested maps of Helm values.
