@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -575,17 +576,31 @@ func readValuesFrom(ref valuesReference, namespace string, builds, by []*preview
 	}
 	var found []*resource.Resource
 	var from []*preview.Build
+	var hashed []string // ConfigMaps a generator named so, with its hash suffix: "flux-system/infra applies ..."
 	for _, b := range builds {
 		if b.Cluster != folder {
 			continue
 		}
 		for _, r := range b.Resources {
-			if r.GetKind() == "ConfigMap" && r.GetApiVersion() == "v1" && r.GetNamespace() == namespace && r.GetName() == ref.Name {
+			if r.GetKind() != "ConfigMap" || r.GetApiVersion() != "v1" || r.GetNamespace() != namespace {
+				continue
+			}
+			if r.GetName() == ref.Name {
 				found, from = append(found, r), append(from, b)
+			} else if suffix, ok := strings.CutPrefix(r.GetName(), ref.Name+"-"); ok && generatorHash.MatchString(suffix) {
+				hashed = append(hashed, fmt.Sprintf("Kustomization %s/%s applies ConfigMap %s/%s", b.Namespace, b.Name,
+					namespace, r.GetName()))
 			}
 		}
 	}
 	switch {
+	case len(found) == 0 && len(hashed) > 0:
+		// kustomize's nameReference knows no HelmRelease: the name stays as written, and helm-controller finds no such
+		// ConfigMap (or another one, applied elsewhere).
+		return nil, fmt.Sprintf("no Kustomization of the cluster applies it from this tree; %s, a name with a generator's "+
+			"hash suffix, which kustomize writes into a HelmRelease's valuesFrom only with a configuration (configurations:) "+
+			"whose nameReference for ConfigMap has the fieldSpec spec/valuesFrom/name of kind HelmRelease",
+			string(preview.MaskPlaceholders([]byte(strings.Join(hashed, ", ")))))
 	case len(found) == 0:
 		return nil, "no Kustomization of the cluster applies it from this tree"
 	case len(found) > 1 || !slices.Contains(by, from[0]):
@@ -624,6 +639,10 @@ func readValuesFrom(ref valuesReference, namespace string, builds, by []*preview
 	values, _ = wholeNumbers(values).(map[string]any)
 	return values, ""
 }
+
+// generatorHash is the suffix kustomize's configMapGenerator adds to a name: a dash, then ten characters of the
+// content's hash.
+var generatorHash = regexp.MustCompile(`^[a-z0-9]{10}$`)
 
 // releaseTarget lists how the Helm release a user's HelmRelease manages differs from the one kronform-gen's manages
 // (release cilium of chart cilium, stored in and installed into the HelmRelease's namespace): helm-controller, finding

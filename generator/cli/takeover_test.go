@@ -667,6 +667,33 @@ spec: {interval: 1h, path: ./infrastructure/values, prune: true, sourceRef: {kin
 	}
 }
 
+// A ConfigMap from a configMapGenerator gets a hash suffix, and kustomize rewrites a HelmRelease's valuesFrom name to it
+// only with a nameReference configuration: without one, helm-controller looks for the name the HelmRelease gives, and
+// the ConfigMap the tree applies is not it. The reason says so, and names the way to have it read, which passes.
+func TestTakeoverValuesFromAGeneratedConfigMap(t *testing.T) {
+	generated := map[string]string{
+		"infrastructure/controllers/kustomization.yaml": "resources: [cilium.yaml]\nconfigMapGenerator:\n" +
+			"- {name: cilium-values, namespace: kube-system, files: [values.yaml=cilium-values.yaml]}\n",
+		"infrastructure/controllers/cilium-values.yaml": "bpf: {masquerade: true}\n",
+	}
+	w := adopting(t, "1.16.0", twoNodesTakeover, generated)
+	code, stderr := w.generate(twoNodes)
+	wantInStderr(t, stderr, "to its valuesFrom (ConfigMap/cilium-values: no Kustomization of the cluster applies it from this "+
+		"tree; Kustomization flux-system/infrastructure applies ConfigMap kube-system/cilium-values-")
+	wantInStderr(t, stderr, ", a name with a generator's hash suffix, which kustomize writes into a HelmRelease's valuesFrom "+
+		"only with a configuration (configurations:) whose nameReference for ConfigMap has the fieldSpec spec/valuesFrom/name "+
+		"of kind HelmRelease)")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	generated["infrastructure/controllers/kustomization.yaml"] = strings.Replace(generated["infrastructure/controllers/kustomization.yaml"],
+		"resources: [cilium.yaml]\n", "resources: [cilium.yaml]\nconfigurations: [kustomizeconfig.yaml]\n", 1)
+	generated["infrastructure/controllers/kustomizeconfig.yaml"] = "nameReference:\n- kind: ConfigMap\n  version: v1\n  fieldSpecs:\n" +
+		"  - {path: spec/valuesFrom/name, kind: HelmRelease}\n"
+	w = adopting(t, "1.16.0", twoNodesTakeover, generated)
+	wantInStderr(t, w.mustGenerate(twoNodes), "of its valuesFrom, ConfigMap/cilium-values-")
+}
+
 // settledTakeover is a user's release on twoNodes whose spec.values set every key the transition checks read of the
 // agents' settings: audit mode off, Geneve, the host firewall as given; what a valuesFrom before them sets of those
 // keys is overridden.
