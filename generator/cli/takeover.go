@@ -732,7 +732,7 @@ func (t takeover) reinstallWarning(c spec.Cluster, label string) string {
 }
 
 // unknownSettings says why the settings the takeover's agents run cannot be read, as far as the transition checks
-// read them (keys, see beforeKeys): the keys among them that its values leave to a valuesFrom not read here, or that
+// read them (keys, cilium.SettingsKeys): the keys among them that its values leave to a valuesFrom not read here, or that
 // are substituted from a Secret (or SOPS ciphertext); "" when every one is read. Those are unknown as a release that
 // cannot be read is: the agents may run anything there. Audit mode read as on (policyAuditMode: true) enforces
 // nothing, whatever the rest: then only it counts.

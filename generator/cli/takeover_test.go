@@ -769,6 +769,29 @@ func TestTakeoverRollOutBeforeAnUnreadValuesFromIsUnset(t *testing.T) {
 	w.mustGenerate(twoNodes)
 }
 
+// Whether the old agents restart in step 1 on a new chart version depends on whether their values pin the image: a
+// valuesFrom not read may. That alone is no reason to refuse: taken as pinned (no restart), the old agents' settings,
+// read, are checked under the new policies. The change passes when they pass (VXLAN, as the new ones), and fails on
+// the check when they do not (Geneve), naming the pin that may keep them.
+func TestTakeoverUnreadImagePinIsChecked(t *testing.T) {
+	secret := "  valuesFrom:\n    - {kind: Secret, name: cilium-more}\n"
+	newChart := strings.Replace(twoNodes, "version: 1.16.0", "version: 1.16.5", 1)
+	vxlan := strings.Replace(settledTakeover(true), "tunnelProtocol: geneve", "tunnelProtocol: vxlan", 1)
+	w := adopting(t, "1.16.0", vxlan+secret, nil)
+	w.mustGenerate(newChart)
+
+	w = adopting(t, "1.16.0", settledTakeover(true)+secret, nil)
+	code, stderr := w.generate(newChart)
+	wantInStderr(t, stderr,
+		"only when they restart, which the chart does not do here (chart 1.16.0 -> 1.16.5, but the values before may pin "+
+			"the agents' image: image.digest, image.override, image.tag, not read here, no rollOutCiliumPods)",
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host "+
+			"policies, and 2 check(s) fail:\nFAIL  alpha: built-in: node:a2 -> node:a1 6081/udp allowed")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+}
+
 // A host firewall switched on or off by a value substituted from a Secret is masked here: the agents' settings are
 // unknown, as with a valuesFrom not read, and the change is refused as for a release that cannot be read.
 func TestTakeoverWithSecretSubstitutedFirewallIsUnknown(t *testing.T) {

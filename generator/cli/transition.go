@@ -237,7 +237,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		user := users[i]
 		if u := user.found; u != nil && u.reinstall == "" {
 			// Settings of the agents' that nobody read are unknown, as those of a release that cannot be read.
-			if why := u.unknownSettings(beforeKeys(u.chart, newRelease)); why != "" {
+			if why := u.unknownSettings(cilium.SettingsKeys(u.chart)); why != "" {
 				user = userRelease{why: why, chart: u.chart}
 			}
 		}
@@ -285,6 +285,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 				tr.agentValues = append(tr.agentValues, k)
 			}
 		}
+		oldPins, _ := tr.oldPinsImage()
 		switch {
 		case tr.newRelease:
 		case tr.releaseErr != nil:
@@ -294,7 +295,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 			if cilium.RollsOutAgents(newRelease.values) {
 				tr.restarts = "with rollOutCiliumPods the chart restarts the agents in step 1"
 			}
-		case cilium.NewChart(tr.chart[0], tr.chart[1]) && !cilium.PinsAgentImage(tr.old.values) && !cilium.PinsAgentImage(newRelease.values):
+		case cilium.NewChart(tr.chart[0], tr.chart[1]) && !oldPins && !cilium.PinsAgentImage(newRelease.values):
 			tr.restarts = "the new chart version restarts the agents in step 1 (a new image)"
 		case cilium.RollsOutAgents(newRelease.values) || tr.oldRollsOut():
 			tr.restarts = "with rollOutCiliumPods the chart restarts the agents in step 1"
@@ -671,6 +672,10 @@ func judge(m *spec.Model, t transition) judgement {
 		switch {
 		case t.chart[0] != t.chart[1] && cilium.NewChart(t.chart[0], t.chart[1]):
 			why = fmt.Sprintf("chart %s -> %s, but the values pin the agents' image", t.chart[0], t.chart[1])
+			if _, unread := t.oldPinsImage(); len(unread) > 0 {
+				why = fmt.Sprintf("chart %s -> %s, but the values before may pin the agents' image: %s, not read here",
+					t.chart[0], t.chart[1], strings.Join(unread, ", "))
+			}
 		case t.chart[0] != t.chart[1]:
 			why = fmt.Sprintf("%s may name the chart %s installed, so no new image", t.chart[1], t.chart[0])
 		}
@@ -857,17 +862,22 @@ func (t transition) oldRollsOut() bool {
 	return cilium.RollsOutAgents(t.old.values)
 }
 
-// beforeKeys are the dotted keys of the values of the release before a change, at chart version chart, that judging
-// the change to the release after reads: the agents' settings (cilium.SettingsKeys), and, where the new chart version
-// restarts the agents in step 1 unless the values before pin their image (cilium.NewChart, cilium.PinsAgentImage),
-// those that pin it. rollOutCiliumPods before is read too, but only as a reason to skip the check of the agents
-// lagging: unread, it is taken as unset, which checks more (see oldRollsOut).
-func beforeKeys(chart string, after release) []string {
-	keys := cilium.SettingsKeys(chart)
-	if cilium.NewChart(chart, after.chart) && !cilium.PinsAgentImage(after.values) {
-		keys = append(keys, "image.digest", "image.override", "image.tag")
+// oldPinsImage says whether the release before the change may pin the agents' image (cilium.PinsAgentImage): then a
+// new chart version need not restart them. unread names the keys that pin it which a takeover leaves unread (a
+// valuesFrom not read here, a Secret), where its read values pin nothing: they may, so the agents are taken as not
+// restarted, and the check of the old agents under the new policies runs rather than be skipped.
+func (t transition) oldPinsImage() (pins bool, unread []string) {
+	if cilium.PinsAgentImage(t.old.values) {
+		return true, nil
 	}
-	return keys
+	if t.takeover != nil {
+		for _, k := range []string{"image.digest", "image.override", "image.tag"} {
+			if t.takeover.unread(k) {
+				unread = append(unread, k)
+			}
+		}
+	}
+	return len(unread) > 0, unread
 }
 
 // findRelease tells how to find whether a HelmRelease runs under the name kronform-gen's takes on the cluster, and
