@@ -120,6 +120,23 @@ func ValueAt(values map[string]any, key string) (any, bool) {
 	return v, true
 }
 
+// SettingsKeys are the dotted keys of a release's values that judging the agents' settings reads, for its chart
+// version: those AsReleased reads back (audit mode, host firewall, encryption, Hubble Relay) and those the firewall
+// simulator reads through OverlayOf (tunnel before 1.14; routingMode and tunnelProtocol from 1.14; tunnelPort) and
+// FamiliesOf (ipv4.enabled, ipv6.enabled). No other value changes what a check of a state finds: devices, ports
+// other than the tunnel's and the like are not modelled. Sorted.
+func SettingsKeys(chart string) []string {
+	keys := []string{"encryption.enabled", "encryption.type", "hostFirewall.enabled", "hubble.relay.enabled", "ipv4.enabled",
+		"ipv6.enabled", "policyAuditMode", "tunnelPort"}
+	if spec.CiliumTunnelKeys(chart) {
+		keys = append(keys, "routingMode", "tunnelProtocol")
+	} else {
+		keys = append(keys, "tunnel")
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // AsReleased is cluster c with the Cilium settings a HelmRelease kronform-gen wrote carries, read back from its chart
 // version and values, in place of the spec's: what the agents run until they restart. The values stand whole (they
 // merge last in HelmValues, so they win over every setting the spec's fields write); the fields the firewall

@@ -1,6 +1,7 @@
 package cilium
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kronform/kronform-gen/generator/spec"
@@ -124,4 +125,106 @@ func TestPinsAgentImage(t *testing.T) {
 			t.Errorf("PinsAgentImage(%v) = %v, want %v", c.values, got, c.want)
 		}
 	}
+}
+
+// SettingsKeys are what AsReleased, OverlayOf and FamiliesOf read of a release's values: each key, left out of values
+// that set it, changes the settings read back (in one of the sets, as routingMode: native makes the tunnel's keys
+// moot); values under other keys, set to what is not the chart's default, change nothing; and the values cut down to
+// the keys read back as the whole does, so a key the checks read that the list lacks fails (leaving one out of the
+// list alone only shrank the loop over it).
+func TestSettingsKeysAreWhatTheChecksRead(t *testing.T) {
+	type settings struct {
+		audit, firewall, relay bool
+		encryption             string
+		overlay                Overlay
+		families               Families
+	}
+	read := func(chart string, values map[string]any) settings {
+		c := AsReleased(cluster("1.16.0"), chart, values)
+		return settings{c.Cilium.AuditMode, *c.Cilium.HostFirewall, c.Cilium.Hubble.Relay, c.Cilium.Encryption, OverlayOf(c), FamiliesOf(c)}
+	}
+	common := func(more map[string]any) map[string]any {
+		v := map[string]any{
+			"policyAuditMode": true, "hostFirewall": map[string]any{"enabled": true},
+			"encryption": map[string]any{"enabled": true, "type": "wireguard"}, "hubble": map[string]any{"relay": map[string]any{"enabled": true}},
+			"ipv4": map[string]any{"enabled": false}, "ipv6": map[string]any{"enabled": true}, "tunnelPort": 7000,
+		}
+		for k, x := range more {
+			v[k] = x
+		}
+		return v
+	}
+	for chart, sets := range map[string][]map[string]any{
+		"1.16.0": {common(map[string]any{"routingMode": "tunnel", "tunnelProtocol": "geneve"}), common(map[string]any{"routingMode": "native"})},
+		"1.13.4": {common(map[string]any{"tunnel": "geneve"})},
+	} {
+		for _, key := range SettingsKeys(chart) {
+			changes := false
+			for _, v := range sets {
+				without := deepCopy(v)
+				path := strings.Split(key, ".")
+				m := without
+				for _, k := range path[:len(path)-1] {
+					m = m[k].(map[string]any)
+				}
+				delete(m, path[len(path)-1])
+				changes = changes || read(chart, v) != read(chart, without)
+			}
+			if !changes {
+				t.Errorf("%s: leaving %s out changes no setting read back", chart, key)
+			}
+		}
+		others := map[string]any{
+			"bpf": map[string]any{"masquerade": true}, "devices": "eth+", "ipam": map[string]any{"mode": "cluster-pool"},
+			"kubeProxyReplacement": false, "k8sServiceHost": "api.example.com", "k8sServicePort": 6443, "rollOutCiliumPods": true,
+			"image": map[string]any{"tag": "v1.15.6"}, "operator": map[string]any{"replicas": 1}, "autoDirectNodeRoutes": true,
+			"hubble":     map[string]any{"ui": map[string]any{"enabled": true}, "enabled": false},
+			"encryption": map[string]any{"nodeEncryption": true}, "hostFirewall": map[string]any{"devices": "eth0"},
+			"ipv4NativeRoutingCIDR": "10.0.0.0/8", "l7Proxy": false, "MTU": 1400,
+		}
+		for _, v := range sets {
+			if read(chart, v) != read(chart, DeepMerge(v, others)) {
+				t.Errorf("%s: values under other keys than SettingsKeys change the settings read back", chart)
+			}
+			// The keys are enough: the values cut down to them read back as the whole does, so a key the checks
+			// read that the list lacks (its value above is not the default) fails here.
+			all := DeepMerge(v, others)
+			if got, want := read(chart, only(all, SettingsKeys(chart))), read(chart, all); got != want {
+				t.Errorf("%s: the values under SettingsKeys alone read back %+v, the whole %+v", chart, got, want)
+			}
+		}
+	}
+}
+
+// only is values cut down to the dotted keys given.
+func only(values map[string]any, keys []string) map[string]any {
+	out := map[string]any{}
+	for _, key := range keys {
+		v, ok := ValueAt(values, key)
+		if !ok {
+			continue
+		}
+		path := strings.Split(key, ".")
+		m := out
+		for _, k := range path[:len(path)-1] {
+			if _, ok := m[k].(map[string]any); !ok {
+				m[k] = map[string]any{}
+			}
+			m = m[k].(map[string]any)
+		}
+		m[path[len(path)-1]] = v
+	}
+	return out
+}
+
+// deepCopy copies nested maps of Helm values.
+func deepCopy(v map[string]any) map[string]any {
+	out := make(map[string]any, len(v))
+	for k, x := range v {
+		if m, ok := x.(map[string]any); ok {
+			x = deepCopy(m)
+		}
+		out[k] = x
+	}
+	return out
 }

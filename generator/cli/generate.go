@@ -49,11 +49,14 @@ The agents read Cilium's values (cilium-config) only when they start: when value
 the restart to run once Flux has applied them (audit mode included); the operator's, Hubble Relay's and UI's need none.
 On a bootstrapped cluster where Flux applies no Cilium release of kronform-gen's yet, a HelmRelease of yours that the
 cluster's Flux Kustomizations apply under its name (cilium.namespace/cilium) is the release before the change: its
-chart version and spec.values (not valuesFrom) are read from a build of those Kustomizations, as build does. One that
+chart version and values are read from a build of those Kustomizations, as build does: spec.values, over the ConfigMaps
+of its valuesFrom that the Kustomization applying it applies with it, merged as helm-controller merges them. One that
 cannot be read (a chart by digest, a version kronform-gen does not model, a Kustomization that does not build here, or
-is built from another source) leaves the agents' settings unknown: new host policies in the same change are refused, as
-for a release of kronform-gen's that cannot be read, unless rollOutCiliumPods: true has the chart restart the agents in
-step 1.
+is built from another source, so that Flux may apply one or none), or whose settings the checks read are left to a
+valuesFrom not read here (a Secret, a targetPath, which is set over spec.values too, a ConfigMap from elsewhere) or
+substituted from a Secret, leaves the agents' settings unknown: new host policies in the same change are refused, as
+for a release of kronform-gen's that cannot be read, unless rollOutCiliumPods: true has the chart restart the agents
+in step 1.
 
 A cluster folder holding flux bootstrap's files (clusters/<cluster>/flux-system) is applied by Flux on a live
 cluster with prune: true. generate refuses (exit 2, nothing written) to write Kustomizations there whose source is

@@ -22,10 +22,6 @@ import (
 // that begins or ends one of its names, nor a postBuild variable in a name), nothing is built: each further cluster costs about the bytes read.
 // Where one does, the object is found and warned of.
 func TestWarnSharedBuildsOnlyWhereAnotherFileNamesAnObject(t *testing.T) {
-	// The first build in a process takes git's transports away from it (preview's goOffline): restored after the
-	// test, which the git remotes of the tests after it need.
-	t.Setenv("GIT_ALLOW_PROTOCOL", os.Getenv("GIT_ALLOW_PROTOCOL"))
-	t.Setenv("GIT_TERMINAL_PROMPT", os.Getenv("GIT_TERMINAL_PROMPT"))
 	components := fakeComponents(t)
 	allocs := func(out string, gen *tree.Tree) (uint64, string) {
 		var stderr bytes.Buffer

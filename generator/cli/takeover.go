@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -32,13 +33,19 @@ import (
 // takeover is a HelmRelease of the user's that Flux applies now under the namespace and name of kronform-gen's Cilium
 // release, read as the release before the change.
 type takeover struct {
+	id    string // its namespace/name
 	by    string // the Kustomization that applies it, and its path: "flux-system/infra, path ./infrastructure"
 	chart string // its chart version, as a version or range kronform-gen models
-	// values are its spec.values; valuesFrom names what else it reads values from ("ConfigMap/cilium-values"), which
-	// helm-controller reads in the cluster and this run cannot; secret are the dotted keys whose value was substituted
-	// from a Secret (postBuild) or is SOPS ciphertext, which this run does not decrypt.
+	// values are its values as helm-controller merges them: the entries of its valuesFrom that this run reads (see
+	// readValuesFrom), in order, then its spec.values. readFrom names those entries ("ConfigMap/cilium-values");
+	// unreadFrom the others, each with why ("ConfigMap/cilium-values: ..."), which helm-controller reads in the
+	// cluster. settled are the values merged after the last of those (its spec.values among them): what none of them
+	// can change. secret are the dotted keys whose value was substituted from a Secret (postBuild) or is SOPS
+	// ciphertext, which this run does not decrypt.
 	values     map[string]any
-	valuesFrom []string
+	readFrom   []string
+	unreadFrom []string
+	settled    map[string]any
 	secret     []string
 	dropped    []string // the dotted keys of values that the spec's release does not set (see transitions)
 	// suspended names the Kustomization it is read from when that one is suspended (see readUserReleases).
@@ -49,10 +56,14 @@ type takeover struct {
 }
 
 // userRelease is what looking for a cluster's takeover found: the release, or why what Flux applies could not be
-// read ("" when the tree applies no such release, or the cluster is not bootstrapped there).
+// read ("" when the tree applies no such release, or the cluster is not bootstrapped there). mayApply says that
+// whether Flux applies such a release at all is what could not be read (a build that fails, one Flux builds from
+// elsewhere): there may be none. chart is the version read of a release found whose settings cannot be read.
 type userRelease struct {
-	found *takeover
-	why   string
+	found    *takeover
+	why      string
+	mayApply bool
+	chart    string
 }
 
 // userReleases looks, for the clusters named by want (indexes of m.Clusters whose Cilium release is new to the
@@ -117,7 +128,7 @@ func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelea
 	out := map[int]userRelease{}
 	fail := func(why string) map[int]userRelease {
 		for _, i := range clusters {
-			out[i] = userRelease{why: why}
+			out[i] = userRelease{why: why, mayApply: true}
 		}
 		return out
 	}
@@ -356,12 +367,12 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		switch {
 		case len(copies) == 0 && len(failed[folder]) > 0:
 			slices.Sort(failed[folder])
-			out[i] = userRelease{why: fmt.Sprintf("Kustomization %s does not build here (kronform-gen build shows why), so whether "+
-				"Flux applies a HelmRelease %s %s is unknown", strings.Join(failed[folder], ", "), id, label)}
+			out[i] = userRelease{mayApply: true, why: fmt.Sprintf("Kustomization %s does not build here (kronform-gen build shows "+
+				"why), so whether Flux applies a HelmRelease %s %s is unknown", strings.Join(failed[folder], ", "), id, label)}
 		case len(copies) == 0 && len(elsewhere[folder]) > 0:
 			slices.Sort(elsewhere[folder])
-			out[i] = userRelease{why: fmt.Sprintf("Kustomization %s is not built from this tree, so whether Flux applies a "+
-				"HelmRelease %s is unknown", strings.Join(elsewhere[folder], ", "), id)}
+			out[i] = userRelease{mayApply: true, why: fmt.Sprintf("Kustomization %s is not built from this tree, so whether Flux "+
+				"applies a HelmRelease %s is unknown", strings.Join(elsewhere[folder], ", "), id)}
 		case len(copies) == 0:
 		case !sameObjects(objects):
 			var by []string
@@ -371,7 +382,7 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 			out[i] = userRelease{why: fmt.Sprintf("Kustomizations %s apply different copies of HelmRelease %s %s, by turns, so "+
 				"which one helm-controller runs now is unknown", strings.Join(by, ", "), id, label)}
 		default:
-			t, why := readTakeover(objects[0], res.Builds, folder)
+			t, why := readTakeover(objects[0], res.Builds, copies, folder)
 			if t != nil {
 				t.by = fmt.Sprintf("%s/%s, path %s", copies[0].Namespace, copies[0].Name, copies[0].Spec.Path)
 				if copies[0].Spec.Suspend {
@@ -422,20 +433,25 @@ type userHelmRelease struct {
 			Name      string `json:"name"`
 			Namespace string `json:"namespace"`
 		} `json:"chartRef"`
-		Values     map[string]any `json:"values"`
-		ValuesFrom []struct {
-			Kind      string `json:"kind"`
-			Name      string `json:"name"`
-			ValuesKey string `json:"valuesKey"`
-		} `json:"valuesFrom"`
+		Values     map[string]any    `json:"values"`
+		ValuesFrom []valuesReference `json:"valuesFrom"`
 	} `json:"spec"`
+}
+
+// valuesReference is one entry of a HelmRelease's spec.valuesFrom.
+type valuesReference struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	ValuesKey  string `json:"valuesKey"`
+	TargetPath string `json:"targetPath"`
+	Optional   bool   `json:"optional"`
 }
 
 // readTakeover reads a user's HelmRelease as built: its chart version (spec.chart.spec.version, or, for a chartRef,
 // the OCIRepository's spec.ref.tag or spec.ref.semver, or the HelmChart's spec.version, found in the cluster's
-// builds), its values and what it reads values from. A version that cannot be read as one kronform-gen models leaves
-// the release unread, and why says so.
-func readTakeover(r *resource.Resource, builds []*preview.Build, folder string) (*takeover, string) {
+// builds), its values and what it reads values from (the ConfigMaps that by, the builds applying it, apply with it
+// are read). A version that cannot be read as one kronform-gen models leaves the release unread, and why says so.
+func readTakeover(r *resource.Resource, builds, by []*preview.Build, folder string) (*takeover, string) {
 	j, err := r.MarshalJSON()
 	if err != nil {
 		return nil, "it cannot be read"
@@ -494,18 +510,139 @@ func readTakeover(r *resource.Resource, builds []*preview.Build, folder string) 
 	if _, err := spec.ResolveCiliumVersion(chart); err != nil {
 		return nil, fmt.Sprintf("HelmRelease %s names chart version %s (%s), which kronform-gen does not model: %v", id, chart, from, err)
 	}
-	t := &takeover{chart: chart}
+	t := &takeover{id: id, chart: chart}
 	t.values, _ = wholeNumbers(hr.Spec.Values).(map[string]any)
-	for _, v := range hr.Spec.ValuesFrom {
-		name := v.Kind + "/" + v.Name
-		if v.ValuesKey != "" {
-			name += " (" + v.ValuesKey + ")"
+	t.settled = t.values
+	if len(hr.Spec.ValuesFrom) > 0 {
+		// helm-controller (ChartValuesFromReferences) merges each reference in order, then spec.values on top, a
+		// mapping key by key and anything else replacing, as cilium.DeepMerge does; what a reference not read here
+		// sets is unknown, and only what is merged after it is settled. A reference with a targetPath is set with
+		// Helm's --set parser into the values merged so far, which from fluxcd/pkg's chartutil on hold spec.values'
+		// own nested maps: it wins over spec.values there, and its value (a comma, then key=value) may set any key.
+		// Only keys set at the top level, which the last merge writes whole, stay settled after one.
+		merged, settled := map[string]any{}, map[string]any{}
+		targetPath := false
+		for _, v := range hr.Spec.ValuesFrom {
+			name := v.Kind + "/" + v.Name
+			if v.ValuesKey != "" {
+				name += " (" + v.ValuesKey + ")"
+			}
+			name = string(preview.MaskPlaceholders([]byte(name)))
+			values, why := readValuesFrom(v, hr.Metadata.Namespace, builds, by, folder)
+			if why != "" {
+				t.unreadFrom = append(t.unreadFrom, name+": "+why)
+				settled = map[string]any{}
+				targetPath = targetPath || v.TargetPath != ""
+				continue
+			}
+			t.readFrom = append(t.readFrom, name)
+			merged, settled = cilium.DeepMerge(merged, values), cilium.DeepMerge(settled, values)
 		}
-		t.valuesFrom = append(t.valuesFrom, string(preview.MaskPlaceholders([]byte(name))))
+		t.values, t.settled = cilium.DeepMerge(merged, t.values), cilium.DeepMerge(settled, t.values)
+		if targetPath {
+			t.settled = maps.Clone(t.settled)
+			maps.DeleteFunc(t.settled, func(_ string, v any) bool { _, nested := v.(map[string]any); return nested })
+		}
 	}
 	t.secret = maskedKeys(t.values, "")
 	return t, ""
 }
+
+// The annotations with which kustomize-controller does not keep an object as the build has it: reconcile: disabled
+// (not applied), and ssa: IfNotPresent, Ignore or Merge (not overwritten, not applied, or merged with what others set).
+const (
+	reconcileAnnotation = "kustomize.toolkit.fluxcd.io/reconcile"
+	ssaAnnotation       = "kustomize.toolkit.fluxcd.io/ssa"
+)
+
+// readValuesFrom reads the values a valuesFrom reference of a HelmRelease in namespace gives, as helm-controller reads
+// them in the cluster, where it can be done exactly: a ConfigMap that one of the builds applying the release (by)
+// applies with it, and no other build of the cluster, read at its valuesKey (values.yaml unless named) as YAML
+// values. Else why says what is not read: a Secret (not decrypted, nor read, here), a targetPath (set with Helm's
+// --set parser), a ConfigMap this tree does not apply with the release (it may be in the cluster all the same), one
+// kustomize-controller does not keep as built, one SOPS-encrypted, a key it lacks (another field manager may have
+// added it in the cluster), values that do not parse (helm-controller then fails, and runs what it ran before).
+func readValuesFrom(ref valuesReference, namespace string, builds, by []*preview.Build, folder string) (map[string]any, string) {
+	switch name := []byte(ref.Name); {
+	case ref.TargetPath != "":
+		return nil, "with a targetPath, which is not read here: helm-controller sets it (Helm's --set syntax, which may " +
+			"name more keys) over spec.values, but for the keys spec.values sets at its top level"
+	case ref.Kind == "Secret":
+		return nil, "a Secret, which is not read here"
+	case ref.Kind != "ConfigMap":
+		return nil, "neither a ConfigMap nor a Secret"
+	case !bytes.Equal(preview.MaskPlaceholders(name), name):
+		return nil, "its name substituted from a Secret"
+	}
+	var found []*resource.Resource
+	var from []*preview.Build
+	var hashed []string // ConfigMaps a generator named so, with its hash suffix: "flux-system/infra applies ..."
+	for _, b := range builds {
+		if b.Cluster != folder {
+			continue
+		}
+		for _, r := range b.Resources {
+			if r.GetKind() != "ConfigMap" || r.GetApiVersion() != "v1" || r.GetNamespace() != namespace {
+				continue
+			}
+			if r.GetName() == ref.Name {
+				found, from = append(found, r), append(from, b)
+			} else if suffix, ok := strings.CutPrefix(r.GetName(), ref.Name+"-"); ok && generatorHash.MatchString(suffix) {
+				hashed = append(hashed, fmt.Sprintf("Kustomization %s/%s applies ConfigMap %s/%s", b.Namespace, b.Name,
+					namespace, r.GetName()))
+			}
+		}
+	}
+	switch {
+	case len(found) == 0 && len(hashed) > 0:
+		// kustomize's nameReference knows no HelmRelease: the name stays as written, and helm-controller finds no such
+		// ConfigMap (or another one, applied elsewhere).
+		return nil, fmt.Sprintf("no Kustomization of the cluster applies it from this tree; %s, a name with a generator's "+
+			"hash suffix, which kustomize writes into a HelmRelease's valuesFrom only with a configuration (configurations:) "+
+			"whose nameReference for ConfigMap has the fieldSpec spec/valuesFrom/name of kind HelmRelease",
+			string(preview.MaskPlaceholders([]byte(strings.Join(hashed, ", ")))))
+	case len(found) == 0:
+		return nil, "no Kustomization of the cluster applies it from this tree"
+	case len(found) > 1 || !slices.Contains(by, from[0]):
+		return nil, "not applied from this tree by the Kustomization that applies the release alone"
+	}
+	obj, err := found[0].Map()
+	if err != nil {
+		return nil, "it cannot be read"
+	}
+	annotations := found[0].GetAnnotations()
+	if annotations[reconcileAnnotation] == "disabled" || annotations[ssaAnnotation] != "" && annotations[ssaAnnotation] != "Override" {
+		return nil, "kustomize-controller does not keep it as this tree has it (" + reconcileAnnotation + ", " + ssaAnnotation + ")"
+	}
+	if _, ok := obj["sops"]; ok {
+		return nil, "SOPS-encrypted, which is not decrypted here"
+	}
+	key := ref.ValuesKey
+	if key == "" {
+		key = "values.yaml"
+	}
+	data, _ := obj["data"].(map[string]any)
+	text, ok := data[key].(string)
+	if !ok {
+		return nil, "it has no key " + string(preview.MaskPlaceholders([]byte(key))) + " here"
+	}
+	j, err := yaml.YAMLToJSON([]byte(text))
+	if err != nil {
+		return nil, "its " + string(preview.MaskPlaceholders([]byte(key))) + " does not parse as values"
+	}
+	var values map[string]any
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	if err := dec.Decode(&values); err != nil {
+		return nil, "its " + string(preview.MaskPlaceholders([]byte(key))) + " does not parse as values"
+	}
+	values, _ = wholeNumbers(values).(map[string]any)
+	return values, ""
+}
+
+// generatorHash is the suffix kustomize's configMapGenerator adds to a name: a dash, then ten characters of the
+// content's hash.
+var generatorHash = regexp.MustCompile(`^[a-z0-9]{10}$`)
 
 // releaseTarget lists how the Helm release a user's HelmRelease manages differs from the one kronform-gen's manages
 // (release cilium of chart cilium, stored in and installed into the HelmRelease's namespace): helm-controller, finding
@@ -594,44 +731,54 @@ func (t takeover) reinstallWarning(c spec.Cluster, label string) string {
 		label, t.by, t.reinstall)
 }
 
-// enforcing is the release's values for the lock-out check. helm-controller merges its valuesFrom, which this run
-// cannot read, under its spec.values: what spec.values leaves to it may turn the host firewall on and audit mode off,
-// so the agents may enforce host policies now. A check that took those values as unset (the chart's defaults: no host
-// firewall) would pass a change that shuts the operator out; so, where there is a valuesFrom, hostFirewall.enabled is
-// taken as true and policyAuditMode as false unless spec.values sets them. assumed words those it took so.
-//
-// A value of these two substituted from a Secret (or SOPS ciphertext) is not read either, and is taken so too.
-func (t takeover) enforcing() (values map[string]any, assumed []string) {
-	unread := t.unread
-	if !unread("hostFirewall.enabled") && !unread("policyAuditMode") {
-		return t.values, nil
+// unknownSettings says why the settings the takeover's agents run cannot be read, as far as the transition checks
+// read them (keys, cilium.SettingsKeys): the keys among them that its values leave to a valuesFrom not read here, or that
+// are substituted from a Secret (or SOPS ciphertext); "" when every one is read. Those are unknown as a release that
+// cannot be read is: the agents may run anything there. Audit mode read as on (policyAuditMode: true) enforces
+// nothing, whatever the rest: then only it counts.
+func (t takeover) unknownSettings(keys []string) string {
+	if audit, _ := cilium.ValueAt(t.values, "policyAuditMode"); audit == true && !t.unread("policyAuditMode") {
+		keys = []string{"policyAuditMode"}
 	}
-	values = maps.Clone(t.values)
-	if values == nil {
-		values = map[string]any{}
-	}
-	if unread("hostFirewall.enabled") {
-		fw, _ := values["hostFirewall"].(map[string]any)
-		fw = maps.Clone(fw)
-		if fw == nil {
-			fw = map[string]any{}
+	var fromFrom, fromSecret []string
+	for _, k := range keys {
+		switch {
+		case len(t.unreadFrom) > 0 && !isSet(t.settled, k):
+			fromFrom = append(fromFrom, k)
+		case slices.Contains(t.secret, k):
+			fromSecret = append(fromSecret, k)
 		}
-		fw["enabled"] = true
-		values["hostFirewall"] = fw
-		assumed = append(assumed, "hostFirewall.enabled: true")
 	}
-	if unread("policyAuditMode") {
-		values["policyAuditMode"] = false
-		assumed = append(assumed, "policyAuditMode: false")
+	if len(fromFrom)+len(fromSecret) == 0 {
+		return ""
 	}
-	return values, assumed
+	var parts []string
+	if len(fromFrom) > 0 {
+		parts = append(parts, fmt.Sprintf("leaves %s to its valuesFrom (%s), which helm-controller reads in the cluster, not here",
+			strings.Join(fromFrom, ", "), strings.Join(t.unreadFrom, "; ")))
+	}
+	if len(fromSecret) > 0 {
+		parts = append(parts, fmt.Sprintf("has %s substituted from a Secret or SOPS-encrypted, which is not decrypted here",
+			strings.Join(fromSecret, ", ")))
+	}
+	them := "them"
+	if len(fromFrom)+len(fromSecret) == 1 {
+		them = "it"
+	}
+	return fmt.Sprintf("HelmRelease %s (Kustomization %s, chart %s) %s: the transition checks read %s of the agents' settings",
+		t.id, t.by, t.chart, strings.Join(parts, ", and "), them)
 }
 
-// unread says whether the value at a dotted key is not read here: spec.values leaves it to a valuesFrom, or it is
-// substituted from a Secret (or SOPS ciphertext).
+// unread says whether the value at a dotted key is not read here: a valuesFrom not read here may set it, and nothing
+// merged after it does, or it is substituted from a Secret (or SOPS ciphertext).
 func (t takeover) unread(key string) bool {
-	_, set := cilium.ValueAt(t.values, key)
-	return !set && len(t.valuesFrom) > 0 || slices.Contains(t.secret, key)
+	return len(t.unreadFrom) > 0 && !isSet(t.settled, key) || slices.Contains(t.secret, key)
+}
+
+// isSet says whether values set the dotted key.
+func isSet(values map[string]any, key string) bool {
+	_, set := cilium.ValueAt(values, key)
+	return set
 }
 
 // sopsValue says whether a value is SOPS ciphertext (a file encrypted with an encrypted_regex that matches it).
@@ -653,10 +800,14 @@ func (t takeover) note(c spec.Cluster, tr transition) string {
 		fmt.Fprintf(&b, "; of its values, the spec does not set %s: the release takes the chart's defaults for them (to keep "+
 			"one, set it in the spec)", strings.Join(t.dropped, ", "))
 	}
-	if len(t.valuesFrom) > 0 {
-		fmt.Fprintf(&b, "; its valuesFrom (%s) is read by helm-controller in the cluster, not here: values set there are "+
-			"not compared, and count as unset, but for the lock-out check, which takes the agents as enforcing "+
-			"(hostFirewall.enabled: true, policyAuditMode: false) where spec.values does not set them", strings.Join(t.valuesFrom, ", "))
+	if len(t.readFrom) > 0 {
+		fmt.Fprintf(&b, "; of its valuesFrom, %s, which the Kustomization applies with it, is read here and merged under its "+
+			"spec.values, as helm-controller merges them", strings.Join(t.readFrom, ", "))
+	}
+	if len(t.unreadFrom) > 0 {
+		fmt.Fprintf(&b, "; its valuesFrom not read here (%s) is read by helm-controller in the cluster: values set there are "+
+			"not compared, and count as unset, but the transition checks read none of them (what they read of the agents' "+
+			"settings is merged after it, or is audit mode on)", strings.Join(t.unreadFrom, "; "))
 	}
 	if len(t.secret) > 0 {
 		fmt.Fprintf(&b, "; %s, substituted from a Secret or SOPS-encrypted, which is not decrypted here, is compared masked, "+

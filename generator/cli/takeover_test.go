@@ -179,14 +179,26 @@ spec: {interval: 1h, path: ./infrastructure/other, prune: true, sourceRef: {kind
 			}
 		})
 	}
-	// A Kustomization of the cluster that does not build may hold one: the note says so, naming it, not its error.
-	w := adopting(t, "1.14.5", userValues, map[string]string{"infrastructure/controllers/kustomization.yaml": "resources: [missing.yaml]\n"})
-	stderr := w.mustGenerate(takeoverSpec)
-	if want := "note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: Kustomization " +
-		"flux-system/infrastructure does not build here (kronform-gen build shows why), so whether Flux applies a HelmRelease " +
-		"kube-system/cilium in output is unknown; what the agents run now is unknown, so host policies in the same change are " +
-		"refused unless the chart restarts the agents in step 1 (rollOutCiliumPods: true in cilium.values); later changes are " +
-		"judged as if the agents ran this release, so restart them once Flux has applied it, before any host policies\n"; !strings.Contains(stderr, installedAnotherWay) || !strings.Contains(stderr, want) {
+	// With rollOutCiliumPods the upgrade restarts the agents: the note does not tell to restart them by hand.
+	w := adopting(t, "1.14.5", userValues, map[string]string{"infrastructure/controllers/cilium.yaml": ""})
+	stderr := w.mustGenerate(strings.Replace(takeoverSpec, "auditMode: true}", "auditMode: true, values: {rollOutCiliumPods: true}}", 1))
+	if want := "the agents read new values only when they start, and with rollOutCiliumPods: true the chart restarts them when " +
+		"helm-controller upgrades the release\n"; !strings.Contains(stderr, installedAnotherWay) || !strings.Contains(stderr, want) ||
+		strings.Contains(stderr, "rollout restart") {
+		t.Errorf("rollOutCiliumPods: stderr lacks %q, or tells to restart the agents:\n%s", want, stderr)
+	}
+	// A Kustomization of the cluster that does not build may hold one: the note says so, naming it, not its error, and
+	// does not take one for applied; it says how to find the one that runs, if one does.
+	w = adopting(t, "1.14.5", userValues, map[string]string{"infrastructure/controllers/kustomization.yaml": "resources: [missing.yaml]\n"})
+	stderr = w.mustGenerate(takeoverSpec)
+	if want := "note: cluster alpha: Flux may apply a HelmRelease of yours there under that name, which could not be read: " +
+		"Kustomization flux-system/infrastructure does not build here (kronform-gen build shows why), so whether Flux applies a " +
+		"HelmRelease kube-system/cilium in output is unknown; what the agents run now is unknown, so host policies in the same " +
+		"change are refused unless the chart restarts the agents in step 1 (rollOutCiliumPods: true in cilium.values); later " +
+		"changes are judged as if the agents ran this release, so restart them once Flux has applied it, before any host " +
+		"policies; to find whether a HelmRelease kube-system/cilium runs there, and which Kustomization applies it: kubectl -n " +
+		"kube-system get helmrelease cilium -o jsonpath='{.metadata.labels}' (its labels kustomize.toolkit.fluxcd.io/name and " +
+		"kustomize.toolkit.fluxcd.io/namespace name the Kustomization)\n"; !strings.Contains(stderr, installedAnotherWay) || !strings.Contains(stderr, want) {
 		t.Errorf("unbuildable: stderr lacks %q:\n%s", want, stderr)
 	}
 	// Under another name, with the chart's own releaseName: helm-controller installs kronform-gen's beside it.
@@ -204,10 +216,10 @@ spec:
 
 // The chart version and values are read as kustomize-controller applies them: postBuild substitutes the version from
 // a ConfigMap in the tree. A value substituted from a Secret is not decrypted nor printed: its key is named as
-// compared masked; valuesFrom, which helm-controller reads in the cluster, is named as not compared. A SOPS-encrypted
-// Secret beside the release is built encrypted, and nothing of it prints.
+// compared masked, in the ConfigMap of its valuesFrom that the same Kustomization applies, which is read and merged
+// under spec.values. A SOPS-encrypted Secret beside the release is built encrypted, and nothing of it prints.
 func TestTakeoverReadsWhatFluxApplies(t *testing.T) {
-	w := adopting(t, "${cilium_version}", userValues+"    ipv4NativeRoutingCIDR: ${native_cidr}\n", map[string]string{
+	w := adopting(t, "${cilium_version}", userValues, map[string]string{
 		"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: infrastructure, namespace: flux-system}
@@ -222,6 +234,8 @@ spec:
       - {kind: ConfigMap, name: versions}
       - {kind: Secret, name: network}
 `,
+		"infrastructure/controllers/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cilium-extra, namespace: kube-system}\n" +
+			"data:\n  values.yaml: |\n    ipv4NativeRoutingCIDR: ${native_cidr}\n    bpf: {masquerade: true}\n",
 		"infrastructure/controllers/creds.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: kube-system}\n" +
 			"stringData:\n  token: ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:str]\n" +
 			"sops:\n  mac: ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:str]\n  version: 3.13.3\n",
@@ -247,10 +261,11 @@ stringData: {native_cidr: 10.99.77.0/24}
 	stderr := w.mustGenerate(takeoverSpec)
 	wantInStderr(t, stderr,
 		"Cilium goes from 1.14.2 to 1.16.5, across more than one minor release",
-		"; its valuesFrom (ConfigMap/cilium-extra (values.yaml)) is read by helm-controller in the cluster, not here: values set "+
-			"there are not compared, and count as unset, but for the lock-out check, which takes the agents as enforcing "+
-			"(hostFirewall.enabled: true, policyAuditMode: false) where spec.values does not set them; ipv4NativeRoutingCIDR, substituted from a Secret or SOPS-encrypted, which "+
-			"is not decrypted here, is compared masked, so counted as changed.\n",
+		"; of its values, the spec does not set bpf, ipv4NativeRoutingCIDR, ipv6: the release takes the chart's defaults for "+
+			"them (to keep one, set it in the spec); of its valuesFrom, ConfigMap/cilium-extra (values.yaml), which the "+
+			"Kustomization applies with it, is read here and merged under its spec.values, as helm-controller merges them; "+
+			"ipv4NativeRoutingCIDR, substituted from a Secret or SOPS-encrypted, which is not decrypted here, is compared masked, "+
+			"so counted as changed.\n",
 	)
 	if strings.Contains(stderr, "10.99.77") || strings.Contains(stderr, "KRONFORMGENMASKED") || strings.Contains(stderr, "ENC[") {
 		t.Errorf("stderr shows a value substituted from a Secret:\n%s", stderr)
@@ -481,8 +496,8 @@ func TestTakeoverOfARemoteBaseIsUnknown(t *testing.T) {
 		"infrastructure/controllers/cilium.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n",
 		"infrastructure/controllers/kustomization.yaml": "resources: [cilium.yaml, 'github.com/acme/platform//cilium?ref=v1.2.0']\n",
 	})
-	want := "note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: Kustomization " +
-		"flux-system/infrastructure does not build here"
+	want := "note: cluster alpha: Flux may apply a HelmRelease of yours there under that name, which could not be read: " +
+		"Kustomization flux-system/infrastructure does not build here"
 	if stderr := w.mustGenerate(takeoverSpec); !strings.Contains(stderr, want) || !strings.Contains(stderr, installedAnotherWay) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
@@ -536,56 +551,250 @@ spec: {interval: 30m, chart: {spec: {chart: cilium, version: "1.13.4", sourceRef
 	}
 }
 
-// helm-controller merges a release's valuesFrom under its spec.values, in the cluster; generate cannot read them. A
-// user's release whose spec.values leave the host firewall and audit mode to its valuesFrom may enforce host policies
-// now: between the steps its agents would enforce the new ones, so the lock-out check takes the host firewall as on
-// and audit mode as off unless spec.values sets them. Taken as unset (the chart's defaults: no host firewall), the
-// check passed and a policy that shuts Flux out of the API server was written.
-func TestTakeoverWithValuesFromIsJudgedAsEnforcing(t *testing.T) {
-	worldOnly := takeoverSpec + `    hostPolicies:
-      - name: cp
-        nodes: {role: control-plane}
-        ingress: [{entities: [world], ports: [6443/tcp, 50000/tcp, 50001/tcp]}]
-    hetzner: {adminSources: [203.0.113.7/32]}
+// twoNodesTakeover is the user's release on two nodes, the host firewall on and audit mode off in its spec.values,
+// with the valuesFrom given; twoNodes (transition_test.go) adopts it, its policy opening VXLAN's 8472/udp between the
+// nodes and not Geneve's 6081/udp.
+const twoNodesTakeover = `    kubeProxyReplacement: true
+    k8sServiceHost: api.alpha.example.com
+    k8sServicePort: 6443
+    hostFirewall: {enabled: true}
+  valuesFrom:
+    - {kind: ConfigMap, name: cilium-values}
 `
-	valuesFrom := "  valuesFrom:\n    - {kind: ConfigMap, name: cilium-extra}\n"
-	noFirewall := "    kubeProxyReplacement: true\n    k8sServiceHost: api.alpha.example.com\n    k8sServicePort: 6443\n"
-	w := adopting(t, "1.16.5", noFirewall, nil)
-	release := filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")
-	b, err := os.ReadFile(release)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(release, append(b, valuesFrom...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, stderr := w.generate(worldOnly)
+
+// ciliumValues is a ConfigMap cilium-values in kube-system holding the values given, as a valuesFrom reads it.
+func ciliumValues(values string) string {
+	return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cilium-values, namespace: kube-system}\ndata:\n  values.yaml: |\n" +
+		values
+}
+
+// The reviewer's repro: the user's release leaves its values to a valuesFrom ConfigMap, which may set tunnelProtocol:
+// geneve; then the old agents tunnel over 6081/udp, which the new policy drops between the steps. Only the host
+// firewall and audit mode were taken as enforcing there, every other setting as the chart's default (VXLAN), and the
+// tree was written. Settings nobody read are unknown: refused as for a release that cannot be read, naming the
+// valuesFrom and the keys the checks read, with the same ways out, which pass.
+func TestTakeoverWithValuesFromNotReadIsUnknown(t *testing.T) {
+	w := adopting(t, "1.16.0", twoNodesTakeover, nil)
+	before := w.snapshot()
+	code, stderr := w.generate(twoNodes)
 	wantInStderr(t, stderr,
-		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host "+
-			"policies, and 1 check(s) fail",
-		"cluster alpha: what your release's spec.values left to its valuesFrom (ConfigMap/cilium-extra), which helm-controller "+
-			"reads in the cluster, or substituted from a Secret or SOPS-encrypted is not read here, and is taken as the agents "+
-			"enforcing (hostFirewall.enabled: true, policyAuditMode: false): set those in its spec.values if that is not what it runs\n",
-		"kronform-gen: refusing to write output: cluster alpha:",
+		"cluster alpha: Flux applies this change in two steps: 1. cilium: the HelmRelease replaces what Flux applies now under its "+
+			"name, kube-system/cilium, which cannot be read; 2. host-policies, which waits for it: cp added.",
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output, which cannot be read: "+
+			"HelmRelease kube-system/cilium (Kustomization flux-system/infrastructure, path ./infrastructure/controllers, chart "+
+			"1.16.0) leaves encryption.enabled, encryption.type, hubble.relay.enabled, ipv4.enabled, ipv6.enabled, policyAuditMode, "+
+			"routingMode, tunnelPort, tunnelProtocol to its valuesFrom (ConfigMap/cilium-values: no Kustomization of the cluster "+
+			"applies it from this tree), which helm-controller reads in the cluster, not here: the transition checks read them "+
+			"of the agents' settings\n",
+		"cluster alpha: a way that works: set rollOutCiliumPods: true in cilium.values in this change",
+		"kronform-gen: refusing to write output: cluster alpha: the state between Flux's two steps cannot be verified; "+
+			"split the change as given above\n",
 	)
 	if code != ExitFailure {
 		t.Errorf("exit %d, want %d", code, ExitFailure)
 	}
-	// spec.values that set them win over valuesFrom: in audit mode, nothing is enforced before, and the tree is written.
-	w = adopting(t, "1.16.5", noFirewall+"    policyAuditMode: true\n", nil)
-	release = filepath.Join(w.dir, "output", "infrastructure", "controllers", "cilium.yaml")
-	if b, err = os.ReadFile(release); err != nil {
-		t.Fatal(err)
+	if after := w.snapshot(); !maps.Equal(before, after) {
+		t.Errorf("a refused generate changed the tree")
 	}
-	if err := os.WriteFile(release, append(b, valuesFrom...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w.mustGenerate(worldOnly)
+	// The ways out: rollOutCiliumPods, or Cilium first.
+	w.mustGenerate(strings.Replace(twoNodes, "auditMode: false}", "auditMode: false, values: {rollOutCiliumPods: true}}", 1))
+	w = adopting(t, "1.16.0", twoNodesTakeover, nil)
+	noPolicies := twoNodes[:strings.Index(twoNodes, "    hostPolicies:")] + twoNodes[strings.Index(twoNodes, "    hetzner:"):]
+	w.mustGenerate(noPolicies)
+	w.mustGenerate(twoNodes)
+
+	// Its spec.values in audit mode: the agents enforce nothing now, whatever the rest, and the tree is written.
+	w = adopting(t, "1.16.0", strings.Replace(twoNodesTakeover, "  valuesFrom:", "    policyAuditMode: true\n  valuesFrom:", 1), nil)
+	wantInStderr(t, w.mustGenerate(twoNodes), "; its valuesFrom not read here (ConfigMap/cilium-values: no Kustomization of the "+
+		"cluster applies it from this tree) is read by helm-controller in the cluster: values set there are not compared, and "+
+		"count as unset, but the transition checks read none of them (what they read of the agents' settings is merged after "+
+		"it, or is audit mode on).\n")
 }
 
-// A host firewall switched on or audit mode switched off by a value substituted from a Secret is masked here: the
-// lock-out check takes that value as enforcing, as for valuesFrom.
-func TestTakeoverWithSecretSubstitutedFirewallIsJudgedAsEnforcing(t *testing.T) {
+// A ConfigMap named by valuesFrom that the Kustomization applying the release applies with it is read, merged under
+// spec.values as helm-controller merges them: its tunnelProtocol: geneve is what the old agents run, and the 6081/udp
+// the new policy drops is the failure named; values the checks do not read leave the change as it is, and the note
+// says the valuesFrom was read. One another Kustomization applies, one kustomize-controller does not keep as built, an
+// entry with a targetPath, or a key the ConfigMap lacks here, is not read (a Secret: see unreadableTakeovers).
+func TestTakeoverReadsValuesFromTheTree(t *testing.T) {
+	geneve := ciliumValues("    routingMode: tunnel\n    tunnelProtocol: geneve\n")
+	w := adopting(t, "1.16.0", twoNodesTakeover, map[string]string{"infrastructure/controllers/values.yaml": geneve})
+	code, stderr := w.generate(twoNodes)
+	wantInStderr(t, stderr,
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host "+
+			"policies, and 2 check(s) fail:\nFAIL  alpha: built-in: node:a2 -> node:a1 6081/udp allowed (Cilium's Geneve overlay "+
+			"carries pod traffic between nodes)\n",
+		"kronform-gen: refusing to write output: cluster alpha: 2 check(s) fail between Flux's two steps",
+	)
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	// spec.values win over the ConfigMap, as in helm-controller.
+	vxlan := strings.Replace(twoNodesTakeover, "  valuesFrom:", "    tunnelProtocol: vxlan\n  valuesFrom:", 1)
+	w = adopting(t, "1.16.0", vxlan, map[string]string{"infrastructure/controllers/values.yaml": geneve})
+	w.mustGenerate(twoNodes)
+
+	w = adopting(t, "1.16.0", twoNodesTakeover, map[string]string{"infrastructure/controllers/values.yaml": ciliumValues("    bpf: {masquerade: true}\n")})
+	stderr = w.mustGenerate(twoNodes)
+	wantInStderr(t, stderr, "the spec does not set bpf: the release takes the chart's defaults for them (to keep one, set it in the spec); of its valuesFrom, "+
+		"ConfigMap/cilium-values, which the Kustomization applies with it, is read here and merged under its spec.values, as "+
+		"helm-controller merges them.\n")
+
+	inTree := map[string]string{"infrastructure/controllers/values.yaml": ciliumValues("    bpf: {masquerade: true}\n")}
+	for name, c := range map[string]struct {
+		values string
+		files  map[string]string
+	}{
+		"applied by another Kustomization": {twoNodesTakeover, map[string]string{
+			"clusters/alpha/values.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: values, namespace: flux-system}
+spec: {interval: 1h, path: ./infrastructure/values, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`,
+			"infrastructure/values/values.yaml": ciliumValues("    bpf: {masquerade: true}\n"),
+		}},
+		"not kept as built": {twoNodesTakeover, map[string]string{"infrastructure/controllers/values.yaml": strings.Replace(
+			ciliumValues("    bpf: {masquerade: true}\n"), "namespace: kube-system}",
+			"namespace: kube-system, annotations: {kustomize.toolkit.fluxcd.io/ssa: IfNotPresent}}", 1)}},
+		"a targetPath": {strings.Replace(twoNodesTakeover, "name: cilium-values}", "name: cilium-values, targetPath: bpf}", 1), inTree},
+		"another key":  {strings.Replace(twoNodesTakeover, "name: cilium-values}", "name: cilium-values, valuesKey: extra.yaml}", 1), inTree},
+	} {
+		w = adopting(t, "1.16.0", c.values, c.files)
+		code, stderr = w.generate(twoNodes)
+		if code != ExitFailure || !strings.Contains(stderr, "to its valuesFrom (ConfigMap/cilium-values") {
+			t.Errorf("%s: exit %d, want %d and the valuesFrom not read:\n%s", name, code, ExitFailure, stderr)
+		}
+	}
+}
+
+// A ConfigMap from a configMapGenerator gets a hash suffix, and kustomize rewrites a HelmRelease's valuesFrom name to it
+// only with a nameReference configuration: without one, helm-controller looks for the name the HelmRelease gives, and
+// the ConfigMap the tree applies is not it. The reason says so, and names the way to have it read, which passes.
+func TestTakeoverValuesFromAGeneratedConfigMap(t *testing.T) {
+	generated := map[string]string{
+		"infrastructure/controllers/kustomization.yaml": "resources: [cilium.yaml]\nconfigMapGenerator:\n" +
+			"- {name: cilium-values, namespace: kube-system, files: [values.yaml=cilium-values.yaml]}\n",
+		"infrastructure/controllers/cilium-values.yaml": "bpf: {masquerade: true}\n",
+	}
+	w := adopting(t, "1.16.0", twoNodesTakeover, generated)
+	code, stderr := w.generate(twoNodes)
+	wantInStderr(t, stderr, "to its valuesFrom (ConfigMap/cilium-values: no Kustomization of the cluster applies it from this "+
+		"tree; Kustomization flux-system/infrastructure applies ConfigMap kube-system/cilium-values-")
+	wantInStderr(t, stderr, ", a name with a generator's hash suffix, which kustomize writes into a HelmRelease's valuesFrom "+
+		"only with a configuration (configurations:) whose nameReference for ConfigMap has the fieldSpec spec/valuesFrom/name "+
+		"of kind HelmRelease)")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	generated["infrastructure/controllers/kustomization.yaml"] = strings.Replace(generated["infrastructure/controllers/kustomization.yaml"],
+		"resources: [cilium.yaml]\n", "resources: [cilium.yaml]\nconfigurations: [kustomizeconfig.yaml]\n", 1)
+	generated["infrastructure/controllers/kustomizeconfig.yaml"] = "nameReference:\n- kind: ConfigMap\n  version: v1\n  fieldSpecs:\n" +
+		"  - {path: spec/valuesFrom/name, kind: HelmRelease}\n"
+	w = adopting(t, "1.16.0", twoNodesTakeover, generated)
+	wantInStderr(t, w.mustGenerate(twoNodes), "of its valuesFrom, ConfigMap/cilium-values-")
+}
+
+// settledTakeover is a user's release on twoNodes whose spec.values set every key the transition checks read of the
+// agents' settings: audit mode off, Geneve, the host firewall as given; what a valuesFrom before them sets of those
+// keys is overridden.
+func settledTakeover(hostFirewall bool) string {
+	return fmt.Sprintf(`    kubeProxyReplacement: true
+    k8sServiceHost: api.alpha.example.com
+    k8sServicePort: 6443
+    policyAuditMode: false
+    routingMode: tunnel
+    tunnelProtocol: geneve
+    tunnelPort: 0
+    encryption: {enabled: false, type: wireguard}
+    hubble: {relay: {enabled: false}}
+    ipv4: {enabled: true}
+    ipv6: {enabled: false}
+    hostFirewall: {enabled: %t}
+`, hostFirewall)
+}
+
+// helm-controller sets a valuesFrom entry's targetPath with Helm's --set parser into values that hold spec.values'
+// maps themselves (fluxcd/pkg chartutil.ChartValuesFromReferences): hostFirewall.enabled from a Secret wins over
+// spec.values' hostFirewall: {enabled: false}, and a value with a comma sets further keys. Only a key spec.values sets
+// at its top level stays its own. Taken as settled by spec.values, the old agents were judged without a host
+// firewall, and a policy that drops their Geneve port was written.
+func TestTakeoverTargetPathMaySetWhatSpecValuesSet(t *testing.T) {
+	targetPath := "  valuesFrom:\n    - {kind: Secret, name: cilium-firewall, valuesKey: enabled, targetPath: hostFirewall.enabled}\n"
+	w := adopting(t, "1.16.0", settledTakeover(false)+targetPath, nil)
+	before := w.snapshot()
+	code, stderr := w.generate(twoNodes)
+	wantInStderr(t, stderr,
+		"they run the Cilium settings in output, which cannot be read: HelmRelease kube-system/cilium (Kustomization "+
+			"flux-system/infrastructure, path ./infrastructure/controllers, chart 1.16.0) leaves encryption.enabled, "+
+			"encryption.type, hostFirewall.enabled, hubble.relay.enabled, ipv4.enabled, ipv6.enabled to its valuesFrom "+
+			"(Secret/cilium-firewall (enabled): with a targetPath, which is not read here: helm-controller sets it (Helm's "+
+			"--set syntax, which may name more keys) over spec.values, but for the keys spec.values sets at its top level)",
+		"cluster alpha: a way that works: set rollOutCiliumPods: true in cilium.values in this change",
+		"kronform-gen: refusing to write output: cluster alpha: the state between Flux's two steps cannot be verified")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	if after := w.snapshot(); !maps.Equal(before, after) {
+		t.Errorf("a refused generate changed the tree")
+	}
+	// The ways out pass: rollOutCiliumPods, or Cilium first.
+	w.mustGenerate(strings.Replace(twoNodes, "auditMode: false}", "auditMode: false, values: {rollOutCiliumPods: true}}", 1))
+	w = adopting(t, "1.16.0", settledTakeover(false)+targetPath, nil)
+	w.mustGenerate(twoNodes[:strings.Index(twoNodes, "    hostPolicies:")] + twoNodes[strings.Index(twoNodes, "    hetzner:"):])
+	w.mustGenerate(twoNodes)
+	// policyAuditMode: true at the top level of spec.values is merged last, over what any entry sets: nothing is
+	// enforced now, and the tree is written.
+	w = adopting(t, "1.16.0", strings.Replace(settledTakeover(false), "policyAuditMode: false", "policyAuditMode: true", 1)+targetPath, nil)
+	w.mustGenerate(twoNodes)
+}
+
+// rollOutCiliumPods: true read from a ConfigMap of the release's valuesFrom says that the upgrade restarts the agents
+// in step 1 (their pods lose the config's checksum), and the check of the old agents under the new policies is
+// skipped: but a Secret merged after it may set it false, and then the agents keep Geneve under a policy that drops
+// it. Unread, it is taken as unset, and the check runs; merged after the Secret, it is read.
+func TestTakeoverRollOutBeforeAnUnreadValuesFromIsUnset(t *testing.T) {
+	files := map[string]string{"infrastructure/controllers/values.yaml": ciliumValues("    rollOutCiliumPods: true\n")}
+	w := adopting(t, "1.16.0", settledTakeover(true)+"  valuesFrom:\n    - {kind: ConfigMap, name: cilium-values}\n"+
+		"    - {kind: Secret, name: cilium-more}\n", files)
+	code, stderr := w.generate(twoNodes)
+	wantInStderr(t, stderr,
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host "+
+			"policies, and 2 check(s) fail:\nFAIL  alpha: built-in: node:a2 -> node:a1 6081/udp allowed",
+		"kronform-gen: refusing to write output: cluster alpha: 2 check(s) fail between Flux's two steps")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	w = adopting(t, "1.16.0", settledTakeover(true)+"  valuesFrom:\n    - {kind: Secret, name: cilium-more}\n"+
+		"    - {kind: ConfigMap, name: cilium-values}\n", files)
+	w.mustGenerate(twoNodes)
+}
+
+// Whether the old agents restart in step 1 on a new chart version depends on whether their values pin the image: a
+// valuesFrom not read may. That alone is no reason to refuse: taken as pinned (no restart), the old agents' settings,
+// read, are checked under the new policies. The change passes when they pass (VXLAN, as the new ones), and fails on
+// the check when they do not (Geneve), naming the pin that may keep them.
+func TestTakeoverUnreadImagePinIsChecked(t *testing.T) {
+	secret := "  valuesFrom:\n    - {kind: Secret, name: cilium-more}\n"
+	newChart := strings.Replace(twoNodes, "version: 1.16.0", "version: 1.16.5", 1)
+	vxlan := strings.Replace(settledTakeover(true), "tunnelProtocol: geneve", "tunnelProtocol: vxlan", 1)
+	w := adopting(t, "1.16.0", vxlan+secret, nil)
+	w.mustGenerate(newChart)
+
+	w = adopting(t, "1.16.0", settledTakeover(true)+secret, nil)
+	code, stderr := w.generate(newChart)
+	wantInStderr(t, stderr,
+		"only when they restart, which the chart does not do here (chart 1.16.0 -> 1.16.5, but the values before may pin "+
+			"the agents' image: image.digest, image.override, image.tag, not read here, no rollOutCiliumPods)",
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host "+
+			"policies, and 2 check(s) fail:\nFAIL  alpha: built-in: node:a2 -> node:a1 6081/udp allowed")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+}
+
+// A host firewall switched on or off by a value substituted from a Secret is masked here: the agents' settings are
+// unknown, as with a valuesFrom not read, and the change is refused as for a release that cannot be read.
+func TestTakeoverWithSecretSubstitutedFirewallIsUnknown(t *testing.T) {
 	w := adopting(t, "1.16.5", "    kubeProxyReplacement: true\n    hostFirewall:\n      enabled: ${host_firewall}\n", map[string]string{
 		"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
@@ -606,8 +815,10 @@ spec:
         ingress: [{entities: [world], ports: [6443/tcp, 50000/tcp, 50001/tcp]}]
     hetzner: {adminSources: [203.0.113.7/32]}
 `)
-	want := "cluster alpha: what your release's spec.values substituted from a Secret or SOPS-encrypted is not read here, and " +
-		"is taken as the agents enforcing (hostFirewall.enabled: true): set those in its spec.values if that is not what it runs\n"
+	want := "cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output, which cannot be " +
+		"read: HelmRelease kube-system/cilium (Kustomization flux-system/infrastructure, path ./infrastructure/controllers, chart " +
+		"1.16.5) has hostFirewall.enabled substituted from a Secret or SOPS-encrypted, which is not decrypted here: the " +
+		"transition checks read it of the agents' settings\n"
 	if code != ExitFailure || !strings.Contains(stderr, want) {
 		t.Errorf("exit %d, want %d and %q:\n%s", code, ExitFailure, want, stderr)
 	}
@@ -651,13 +862,14 @@ const worldOnly = takeoverSpec + `    hostPolicies:
     hetzner: {adminSources: [203.0.113.7/32]}
 `
 
-// unreadableTakeovers are trees in which Flux applies (or may apply) a HelmRelease of the user's under kronform-gen's
-// name that generate cannot read, each with the reason the refusal gives. Its values enforce (the host firewall on,
-// audit mode off), and they are not read.
+// unreadableTakeovers are trees in which Flux applies (or may apply: may) a HelmRelease of the user's under
+// kronform-gen's name that generate cannot read, each with the reason the refusal gives. Its values enforce (the
+// host firewall on, audit mode off), and they are not read.
 func unreadableTakeovers() map[string]struct {
 	chart string
 	files map[string]string
 	why   string
+	may   bool
 } {
 	chartRef := func(ref string) map[string]string {
 		return map[string]string{"infrastructure/controllers/cilium.yaml": `apiVersion: source.toolkit.fluxcd.io/v1
@@ -700,30 +912,40 @@ metadata: {name: cilium, namespace: kube-system}
 spec: {interval: 30m, chart: {spec: {chart: cilium, version: "1.16.4", sourceRef: {kind: HelmRepository, name: cilium}}}}
 `,
 	}
+	valuesFrom := map[string]string{"infrastructure/controllers/cilium.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cilium, namespace: kube-system}
+spec:
+  interval: 30m
+  chart: {spec: {chart: cilium, version: "1.16.5", sourceRef: {kind: HelmRepository, name: cilium}}}
+  values: {hostFirewall: {enabled: true}, policyAuditMode: false}
+  valuesFrom: [{kind: Secret, name: cilium-values}]
+`}
 	return map[string]struct {
 		chart string
 		files map[string]string
 		why   string
+		may   bool
 	}{
 		"by digest": {"", chartRef("{tag: 1.16.5, digest: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}"),
 			"HelmRelease kube-system/cilium takes its chart by digest (its chartRef, OCIRepository kube-system/cilium-chart): " +
-				"which version that is cannot be read here"},
+				"which version that is cannot be read here", false},
 		"no version": {"", chartRef("{}"), "HelmRelease kube-system/cilium names no chart version (its chartRef, OCIRepository " +
-			"kube-system/cilium-chart): which one helm-controller installs cannot be read here"},
+			"kube-system/cilium-chart): which one helm-controller installs cannot be read here", false},
 		"a version not modelled": {"1.12.0", nil, "HelmRelease kube-system/cilium names chart version 1.12.0 (spec.chart.spec.version), " +
-			"which kronform-gen does not model: "},
+			"which kronform-gen does not model: ", false},
 		"a version from a Secret": {"${cilium_version}", fromSecret, "HelmRelease kube-system/cilium has its chart version " +
-			"(spec.chart.spec.version) substituted from a Secret or SOPS-encrypted, which is not decrypted here"},
+			"(spec.chart.spec.version) substituted from a Secret or SOPS-encrypted, which is not decrypted here", false},
 		"a remote base": {"1.16.5", map[string]string{"infrastructure/controllers/kustomization.yaml": "resources: [cilium.yaml, " +
 			"'github.com/acme/platform//cilium?ref=v1.2.0']\n"}, "Kustomization flux-system/infrastructure does not build here " +
-			"(kronform-gen build shows why), so whether Flux applies a HelmRelease kube-system/cilium in output is unknown"},
+			"(kronform-gen build shows why), so whether Flux applies a HelmRelease kube-system/cilium in output is unknown", true},
 		"copies by turns": {"1.16.5", byTurns, "Kustomizations flux-system/infrastructure, flux-system/other apply different " +
-			"copies of HelmRelease kube-system/cilium in output, by turns, so which one helm-controller runs now is unknown"},
+			"copies of HelmRelease kube-system/cilium in output, by turns, so which one helm-controller runs now is unknown", false},
 		// The user's release reads well, but the Kustomizations that may apply another copy cannot be found: the
 		// reason names the file to repair.
 		"a Kustomization that does not parse": {"1.16.5", map[string]string{"clusters/alpha/apps/bad.yaml": "apiVersion: " +
 			"kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n  bad: [\n"}, "the Flux Kustomizations in output cannot be read " +
-			"(clusters/alpha/apps/bad.yaml: yaml: line 3: mapping values are not allowed in this context)"},
+			"(clusters/alpha/apps/bad.yaml: yaml: line 3: mapping values are not allowed in this context)", true},
 		// No file of the tree names a HelmRelease: the Kustomization from another repository may apply one (suspended,
 		// what it applied stays).
 		"another source": {"", map[string]string{"infrastructure/controllers/cilium.yaml": "", "clusters/alpha/infrastructure.yaml": "",
@@ -733,7 +955,13 @@ metadata: {name: platform, namespace: flux-system}
 spec: {interval: 1h, path: ./cilium, prune: true, suspend: true, sourceRef: {kind: GitRepository, name: platform}}
 `}, "Kustomization flux-system/platform (its source is GitRepository flux-system/platform, not this repository's GitRepository " +
 			"flux-system/flux-system: Flux builds it from that source) is not built from this tree, so whether Flux applies a " +
-			"HelmRelease kube-system/cilium is unknown"},
+			"HelmRelease kube-system/cilium is unknown", true},
+		// Read, but what the checks read of the agents' settings is left to a valuesFrom not read here.
+		"values from a Secret": {"", valuesFrom, "HelmRelease kube-system/cilium (Kustomization flux-system/infrastructure, path " +
+			"./infrastructure/controllers, chart 1.16.5) leaves encryption.enabled, encryption.type, hubble.relay.enabled, " +
+			"ipv4.enabled, ipv6.enabled, routingMode, tunnelPort, tunnelProtocol to its valuesFrom (Secret/cilium-values: a " +
+			"Secret, which is not read here), which helm-controller reads in the cluster, not here: the transition checks read " +
+			"them of the agents' settings", false},
 	}
 }
 
@@ -749,9 +977,19 @@ func TestUnreadableTakeoverRefusesPoliciesInBetween(t *testing.T) {
 			w := adopting(t, c.chart, userValues, c.files)
 			before := w.snapshot()
 			code, stderr := w.generate(worldOnly)
+			replaces, note := "what Flux applies now", "a HelmRelease of yours that Flux applies there could not be read: "
+			find := "cluster alpha: to find whether a HelmRelease kube-system/cilium runs there, and which Kustomization applies " +
+				"it: kubectl -n kube-system get helmrelease cilium -o jsonpath='{.metadata.labels}' (its labels " +
+				"kustomize.toolkit.fluxcd.io/name and kustomize.toolkit.fluxcd.io/namespace name the Kustomization)\n"
+			if c.may {
+				replaces, note = "any that Flux may apply now", "Flux may apply a HelmRelease of yours there under that name, which could not be read: "
+				wantInStderr(t, stderr, find)
+			} else if strings.Contains(stderr, find) {
+				t.Errorf("stderr says a release may not exist:\n%s", stderr)
+			}
 			wantInStderr(t, stderr,
-				"cluster alpha: Flux applies this change in two steps: 1. cilium: the HelmRelease replaces what Flux applies "+
-					"now under its name, kube-system/cilium, which cannot be read; 2. host-policies, which waits for it: cp added. "+
+				"cluster alpha: Flux applies this change in two steps: 1. cilium: the HelmRelease replaces "+replaces+" under its "+
+					"name, kube-system/cilium, which cannot be read; 2. host-policies, which waits for it: cp added. "+
 					"What the agents run now is unknown, and they take the new settings only when they restart, before or after step 2.",
 				"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output, which cannot be read: "+c.why,
 				"cluster alpha: a way that works: set rollOutCiliumPods: true in cilium.values in this change: the chart then restarts "+
@@ -770,9 +1008,16 @@ func TestUnreadableTakeoverRefusesPoliciesInBetween(t *testing.T) {
 			}
 			// rollOutCiliumPods: the agents restart in step 1, and the new settings meet no host policy of kronform-gen's.
 			stderr = w.mustGenerate(strings.Replace(worldOnly, "auditMode: true}", "auditMode: true, values: {rollOutCiliumPods: true}}", 1))
-			wantInStderr(t, stderr, "note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: "+c.why,
+			end := "\n"
+			if c.may {
+				end = "; to find whether a HelmRelease kube-system/cilium runs there"
+			}
+			wantInStderr(t, stderr, "note: cluster alpha: "+note+c.why,
 				"; what the agents run now is unknown, and with rollOutCiliumPods the chart restarts them in step 1: the "+
-					"transition checks judged the new settings alone\n")
+					"transition checks judged the new settings alone"+end,
+				// The chart restarts them: the note does not say to.
+				"the agents read new values only when they start, and with rollOutCiliumPods: true the chart restarts them "+
+					"when helm-controller upgrades the release\n")
 
 			// Or split: Cilium alone, then the policies, judged against kronform-gen's release.
 			w = adopting(t, c.chart, userValues, c.files)
@@ -804,20 +1049,31 @@ func TestUnreadableTakeoverRefusedWhenEnforcing(t *testing.T) {
 
 // The restart note speaks of audit mode only as the release before has it: a user's policyAuditMode: false that the
 // spec drops, with audit mode off, stays off (the note said "stays on"), and needs no word; one the user's valuesFrom
-// may set is not known here.
+// sets is read where the ConfigMap is applied with the release, and where it is not, the settings the agents run are
+// unknown: no restart note guesses, and the note for a release that cannot be read says to restart them.
 func TestTakeoverRestartNoteKeepsTheAuditModeBefore(t *testing.T) {
 	enforcing := strings.Replace(takeoverSpec, "auditMode: true", "auditMode: false", 1)
+	valuesFrom := userValues + "  valuesFrom: [{kind: ConfigMap, name: cilium-values}]\n"
 	for _, c := range []struct {
-		name, values, spec, want, not string
+		name, values string
+		files        map[string]string
+		spec         string
+		want         []string
+		not          string
 	}{
-		{"off, dropped", userValues + "    policyAuditMode: false\n", enforcing, "once Flux has applied this, restart them: kubectl", "audit mode stays"},
-		{"on, turned off", userValues + "    policyAuditMode: true\n", enforcing, "restart them (until then audit mode stays on): kubectl", ""},
-		{"left to valuesFrom", userValues + "  valuesFrom: [{kind: ConfigMap, name: cilium-values}]\n", takeoverSpec,
-			"restart them (until then the agents keep the audit mode they run now, which is not read here): kubectl", "audit mode stays"},
+		{"off, dropped", userValues + "    policyAuditMode: false\n", nil, enforcing,
+			[]string{"note: cluster alpha: Cilium's values change (", "policyAuditMode", "once Flux has applied this, restart them: kubectl"}, "audit mode stays"},
+		{"on, turned off", userValues + "    policyAuditMode: true\n", nil, enforcing,
+			[]string{"note: cluster alpha: Cilium's values change (", "policyAuditMode", "restart them (until then audit mode stays on): kubectl"}, ""},
+		{"on in its valuesFrom", valuesFrom, map[string]string{"infrastructure/controllers/values.yaml": ciliumValues("    policyAuditMode: true\n")},
+			enforcing, []string{"note: cluster alpha: Cilium's values change (", "policyAuditMode", "restart them (until then audit mode stays on): kubectl"}, ""},
+		{"left to valuesFrom", valuesFrom, nil, takeoverSpec, []string{"note: cluster alpha: a HelmRelease of yours that Flux applies " +
+			"there could not be read: HelmRelease kube-system/cilium", "later changes are judged as if the agents ran this release, " +
+			"so restart them once Flux has applied it, before any host policies\n"}, "Cilium's values change"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			stderr := adopting(t, "1.16.5", c.values, nil).mustGenerate(c.spec)
-			wantInStderr(t, stderr, "note: cluster alpha: Cilium's values change (", "policyAuditMode", c.want)
+			stderr := adopting(t, "1.16.5", c.values, c.files).mustGenerate(c.spec)
+			wantInStderr(t, stderr, c.want...)
 			if c.not != "" && strings.Contains(stderr, c.not) {
 				t.Errorf("stderr has %q:\n%s", c.not, stderr)
 			}

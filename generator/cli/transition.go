@@ -46,9 +46,10 @@ type transition struct {
 	// one: old is read from it (see userReleases). unread, when kronform-gen's release is new, says why what Flux
 	// applies under its name cannot be read (a release of the user's found unreadable, or a build that may hold one):
 	// releaseErr then says so too, as for a release of kronform-gen's that cannot be read, for the agents may run any
-	// settings, not a first install's.
+	// settings, not a first install's. mayApply says that whether Flux applies one at all is what cannot be read.
 	takeover  *takeover
 	unread    string
+	mayApply  bool
 	reinstall *takeover // a release of the user's whose Helm release target is not kronform-gen's (see releaseTarget)
 	chart     [2]string // the chart version before and after
 	namespace [2]string // the HelmRelease's namespace before and after
@@ -83,6 +84,9 @@ func (t transition) agentsLag() bool {
 func (t transition) describeCilium() string {
 	var parts []string
 	switch {
+	case t.unread != "" && t.mayApply:
+		return fmt.Sprintf("the HelmRelease replaces any that Flux may apply now under its name, %s/%s, which cannot be read",
+			t.namespace[1], flux.ReleaseName)
 	case t.unread != "":
 		return fmt.Sprintf("the HelmRelease replaces what Flux applies now under its name, %s/%s, which cannot be read",
 			t.namespace[1], flux.ReleaseName)
@@ -230,21 +234,29 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		tr := transition{cluster: i, base: base}
 		tr.chart[1], tr.namespace[1] = newRelease.chart, newRelease.namespace
 		dirs, dirsErr := dirs[i], dirErrs[i]
+		user := users[i]
+		if u := user.found; u != nil && u.reinstall == "" {
+			// Settings of the agents' that nobody read are unknown, as those of a release that cannot be read.
+			if why := u.unknownSettings(cilium.SettingsKeys(u.chart)); why != "" {
+				user = userRelease{why: why, chart: u.chart}
+			}
+		}
 		switch {
 		case dirsErr != nil:
 			tr.releaseErr, tr.appliedErr = dirsErr, dirsErr
 			errors.As(dirsErr, &tr.unreadable)
-		case dirs.release == "" && users[i].found != nil && users[i].found.reinstall != "":
-			tr.newRelease, tr.reinstall = true, users[i].found
-		case dirs.release == "" && users[i].found != nil:
-			u := users[i].found
+		case dirs.release == "" && user.found != nil && user.found.reinstall != "":
+			tr.newRelease, tr.reinstall = true, user.found
+		case dirs.release == "" && user.found != nil:
+			u := user.found
 			tr.takeover, tr.old = u, release{namespace: c.Cilium.Namespace, chart: u.chart, values: u.values}
 			tr.chart[0], tr.namespace[0] = u.chart, c.Cilium.Namespace
-		case dirs.release == "" && users[i].why != "":
+		case dirs.release == "" && user.why != "":
 			// Taken for a first install, the agents were judged in step 1 alone, while they may enforce settings
 			// nobody read when host-policies lands: judged as unknown, the change is refused unless the chart restarts
-			// them in step 1.
-			tr.unread, tr.releaseErr = users[i].why, errors.New(users[i].why)
+			// them in step 1. A chart version read still warns of skipped minor releases.
+			tr.unread, tr.releaseErr, tr.mayApply = user.why, errors.New(user.why), user.mayApply
+			tr.chart[0] = user.chart
 		case dirs.release == "":
 			tr.newRelease = true
 		default:
@@ -273,6 +285,7 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 				tr.agentValues = append(tr.agentValues, k)
 			}
 		}
+		oldPins, _ := tr.oldPinsImage()
 		switch {
 		case tr.newRelease:
 		case tr.releaseErr != nil:
@@ -282,9 +295,9 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 			if cilium.RollsOutAgents(newRelease.values) {
 				tr.restarts = "with rollOutCiliumPods the chart restarts the agents in step 1"
 			}
-		case cilium.NewChart(tr.chart[0], tr.chart[1]) && !cilium.PinsAgentImage(tr.old.values) && !cilium.PinsAgentImage(newRelease.values):
+		case cilium.NewChart(tr.chart[0], tr.chart[1]) && !oldPins && !cilium.PinsAgentImage(newRelease.values):
 			tr.restarts = "the new chart version restarts the agents in step 1 (a new image)"
-		case cilium.RollsOutAgents(newRelease.values) || cilium.RollsOutAgents(tr.old.values):
+		case cilium.RollsOutAgents(newRelease.values) || tr.oldRollsOut():
 			tr.restarts = "with rollOutCiliumPods the chart restarts the agents in step 1"
 		}
 		written, err := readPolicySource(readNew, flux.ComponentDir(c, flux.HostPoliciesName))
@@ -618,13 +631,8 @@ func judge(m *spec.Model, t transition) judgement {
 	label := t.base.label
 	known := !t.newRelease && t.releaseErr == nil
 	var before spec.Cluster // the settings the agents run now
-	var assumed []string    // the values of before that are assumed, not read (see takeover.enforcing)
 	if known {
-		values := t.old.values
-		if t.takeover != nil {
-			values, assumed = t.takeover.enforcing()
-		}
-		before = cilium.AsReleased(c, t.chart[0], values)
+		before = cilium.AsReleased(c, t.chart[0], t.old.values)
 	}
 
 	// holdsNow are the checks expecting a denial that pass now; nil when that is unknown or nothing is enforced.
@@ -664,6 +672,10 @@ func judge(m *spec.Model, t transition) judgement {
 		switch {
 		case t.chart[0] != t.chart[1] && cilium.NewChart(t.chart[0], t.chart[1]):
 			why = fmt.Sprintf("chart %s -> %s, but the values pin the agents' image", t.chart[0], t.chart[1])
+			if _, unread := t.oldPinsImage(); len(unread) > 0 {
+				why = fmt.Sprintf("chart %s -> %s, but the values before may pin the agents' image: %s, not read here",
+					t.chart[0], t.chart[1], strings.Join(unread, ", "))
+			}
 		case t.chart[0] != t.chart[1]:
 			why = fmt.Sprintf("%s may name the chart %s installed, so no new image", t.chart[1], t.chart[0])
 		}
@@ -693,19 +705,14 @@ func judge(m *spec.Model, t transition) judgement {
 		if t.releaseErr != nil {
 			fmt.Fprintf(&b, "cluster %s: after step 2 and until the agents restart, they run the Cilium settings %s, which cannot be read: %v\n",
 				c.Name, label, t.releaseErr)
+			if t.mayApply {
+				fmt.Fprintf(&b, "cluster %s: %s\n", c.Name, findRelease(c))
+			}
 			j.unknown, failedB = true, true
 		} else if failing, l, e := failures(before, t.written); len(failing) > 0 {
 			fmt.Fprintf(&b, "cluster %s: after step 2 and until the agents restart, they run the Cilium settings %s with the new host policies, and %d check(s) fail:\n",
 				c.Name, label, len(failing))
 			printFailures(&b, m, failing, nil)
-			if len(assumed) > 0 {
-				from := "substituted from a Secret or SOPS-encrypted"
-				if len(t.takeover.valuesFrom) > 0 {
-					from = fmt.Sprintf("left to its valuesFrom (%s), which helm-controller reads in the cluster, or %s", strings.Join(t.takeover.valuesFrom, ", "), from)
-				}
-				fmt.Fprintf(&b, "cluster %s: what your release's spec.values %s is not read here, and is taken as the agents "+
-					"enforcing (%s): set those in its spec.values if that is not what it runs\n", c.Name, from, strings.Join(assumed, ", "))
-			}
 			j.lockouts, j.exposures, failedB = j.lockouts+l, j.exposures+e, true
 		}
 	}
@@ -826,11 +833,8 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 		until := ""
 		if slices.Contains(t.agentValues, "policyAuditMode") {
 			// The key changes (a value of the user's the spec drops, or one it sets): the note speaks of audit mode
-			// only when what the agents run until the restart is known and is not what comes.
-			switch before, known := t.auditModeBefore(); {
-			case !known:
-				until = " (until then the agents keep the audit mode they run now, which is not read here)"
-			case before != c.Cilium.AuditMode:
+			// only when what the agents run until the restart is not what comes.
+			if before := t.auditModeBefore(); before != c.Cilium.AuditMode {
 				until = fmt.Sprintf(" (until then audit mode stays %s)", map[bool]string{true: "on", false: "off"}[before])
 			}
 		}
@@ -841,14 +845,48 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 }
 
 // auditModeBefore says whether the release before the change has audit mode on (policyAuditMode: true, as the chart
-// reads it; unset is off), and whether that is known: a takeover's value left to its valuesFrom, or substituted from
-// a Secret, is not.
-func (t transition) auditModeBefore() (on, known bool) {
-	if t.takeover != nil && t.takeover.unread("policyAuditMode") {
-		return false, false
-	}
+// reads it; unset is off). A takeover whose value is not read here is not known (see unknownSettings).
+func (t transition) auditModeBefore() bool {
 	v, _ := cilium.ValueAt(t.old.values, "policyAuditMode")
-	return v == true, true
+	return v == true
+}
+
+// oldRollsOut says whether the release before the change has rollOutCiliumPods: true, so that its agents' pods carry
+// the config's checksum, which the new release changes or drops: the upgrade restarts them. A takeover's value that
+// is not read here (a valuesFrom merged after the one that sets it, a Secret) may be anything: taken as unset, which
+// checks the old agents under the new policies rather than skip it.
+func (t transition) oldRollsOut() bool {
+	if t.takeover != nil && t.takeover.unread("rollOutCiliumPods") {
+		return false
+	}
+	return cilium.RollsOutAgents(t.old.values)
+}
+
+// oldPinsImage says whether the release before the change may pin the agents' image (cilium.PinsAgentImage): then a
+// new chart version need not restart them. unread names the keys that pin it which a takeover leaves unread (a
+// valuesFrom not read here, a Secret), where its read values pin nothing: they may, so the agents are taken as not
+// restarted, and the check of the old agents under the new policies runs rather than be skipped.
+func (t transition) oldPinsImage() (pins bool, unread []string) {
+	if cilium.PinsAgentImage(t.old.values) {
+		return true, nil
+	}
+	if t.takeover != nil {
+		for _, k := range []string{"image.digest", "image.override", "image.tag"} {
+			if t.takeover.unread(k) {
+				unread = append(unread, k)
+			}
+		}
+	}
+	return len(unread) > 0, unread
+}
+
+// findRelease tells how to find whether a HelmRelease runs under the name kronform-gen's takes on the cluster, and
+// which Flux Kustomization applies it: kustomize-controller labels what it applies with its name and namespace.
+func findRelease(c spec.Cluster) string {
+	return fmt.Sprintf("to find whether a HelmRelease %s/%s runs there, and which Kustomization applies it: kubectl -n %s get "+
+		"helmrelease %s -o jsonpath='{.metadata.labels}' (its labels kustomize.toolkit.fluxcd.io/name and "+
+		"kustomize.toolkit.fluxcd.io/namespace name the Kustomization)", c.Cilium.Namespace, flux.ReleaseName, c.Cilium.Namespace,
+		flux.ReleaseName)
 }
 
 // printTakeovers speaks of the clusters whose release is new to kronform-gen while flux bootstrap's files say the
@@ -878,14 +916,19 @@ func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.K
 		if _, ok := preview.Bootstrap(path.Base(c.Flux.Path), boot); !ok {
 			continue
 		}
+		// The chart's checksum of cilium-config in the agents' pods, with rollOutCiliumPods, changes from a release
+		// without it or with another cilium-config: the upgrade restarts them.
+		restart := fmt.Sprintf("so once Flux has applied this, restart them: kubectl -n %s rollout restart daemonset/cilium", c.Cilium.Namespace)
+		if values, err := cilium.HelmValues(c); err == nil && cilium.RollsOutAgents(values) {
+			restart = "and with rollOutCiliumPods: true the chart restarts them when helm-controller upgrades the release"
+		}
 		fmt.Fprintf(a.stderr, "note: cluster %s: %s is bootstrapped (Flux runs there, so a CNI does) and Flux applies no Cilium "+
 			"HelmRelease of kronform-gen's there yet: a Cilium installed another way under the same release name "+
 			"(%s/cilium; helm -n %s list shows it) is upgraded by helm-controller to the spec's values, which drops every "+
 			"value the spec does not set, while under another name, or beside another CNI, a second one is installed. "+
 			"Compare the values first (helm -n %s get values cilium; kronform-gen diff --ref shows a HelmRelease of yours "+
-			"changing); the agents read new values only when they start, so once Flux has applied this, restart them: "+
-			"kubectl -n %s rollout restart daemonset/cilium\n", c.Name, c.Flux.Path, c.Cilium.Namespace, c.Cilium.Namespace,
-			c.Cilium.Namespace, c.Cilium.Namespace)
+			"changing); the agents read new values only when they start, %s\n", c.Name, c.Flux.Path, c.Cilium.Namespace,
+			c.Cilium.Namespace, c.Cilium.Namespace, restart)
 		if t.unread != "" {
 			judged := "so host policies in the same change are refused unless the chart restarts the agents in step 1 " +
 				"(rollOutCiliumPods: true in cilium.values); later changes are judged as if the agents ran this release, so " +
@@ -894,8 +937,13 @@ func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.K
 				judged = "and with rollOutCiliumPods the chart restarts them in step 1: the transition checks judged the new " +
 					"settings alone"
 			}
-			fmt.Fprintf(a.stderr, "note: cluster %s: a HelmRelease of yours that Flux applies there could not be read: %s; "+
-				"what the agents run now is unknown, %s\n", c.Name, t.unread, judged)
+			if t.mayApply {
+				fmt.Fprintf(a.stderr, "note: cluster %s: Flux may apply a HelmRelease of yours there under that name, which could "+
+					"not be read: %s; what the agents run now is unknown, %s; %s\n", c.Name, t.unread, judged, findRelease(c))
+			} else {
+				fmt.Fprintf(a.stderr, "note: cluster %s: a HelmRelease of yours that Flux applies there could not be read: %s; "+
+					"what the agents run now is unknown, %s\n", c.Name, t.unread, judged)
+			}
 		}
 	}
 }
@@ -907,8 +955,8 @@ func (a *app) printTakeovers(m *spec.Model, steps []transition, boot []preview.K
 // written: 1.16.0 -> ">=1.17.0 <1.19.0" installs 1.18.
 func (a *app) printMinorSkips(m *spec.Model, steps []transition) {
 	for _, t := range steps {
-		if t.newRelease || t.releaseErr != nil || t.chart[0] == "" {
-			continue
+		if t.newRelease || t.chart[0] == "" {
+			continue // no release before, or none whose chart version is read
 		}
 		from, err1 := spec.CiliumInstalledMinor(t.chart[0])
 		to, err2 := spec.CiliumInstalledMinor(t.chart[1])

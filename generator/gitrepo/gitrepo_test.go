@@ -75,7 +75,7 @@ func TestStagedOutsideWithASubmodule(t *testing.T) {
 	sub := t.TempDir()
 	gittest.Run(t, sub, "init", "-q")
 	gittest.Run(t, sub, "commit", "-q", "--allow-empty", "-m", "sub")
-	gittest.Run(t, dir, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "vendor/sub")
+	gittest.Run(t, dir, "submodule", "add", "-q", sub, "vendor/sub")
 	if got := staged(t, r); !slices.Equal(got, []string{".gitmodules", "vendor/sub"}) {
 		t.Fatalf("a submodule being added: StagedOutside = %v, want [.gitmodules vendor/sub]", got)
 	}

@@ -37,10 +37,14 @@ func Run(t *testing.T, dir string, args ...string) string {
 	return out
 }
 
-// Try runs the git CLI in dir and returns its output and error.
+// Try runs the git CLI in dir and returns its output and error. git gets the local transport (a path or file://
+// remote, a submodule from a folder) whatever the process's environment says: the first build in a test process takes
+// every transport away from the whole process (preview's goOffline, meant for the CLI), and a test's own git push after
+// it failed or passed by the order the tests ran in.
 func Try(dir string, args ...string) (string, error) {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_ALLOW_PROTOCOL=file")
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
