@@ -312,15 +312,21 @@ var jsonPatchCopies = regexp.MustCompile(`\bop['"]?\s*:\s*['"]?(copy|move)\b`)
 // variableInName says whether b, YAML or JSON documents, holds a variable (${) where kustomize takes the name of an
 // object from (see nameWalk.variable); b that does not parse counts, as kustomize may read it otherwise.
 func variableInName(b []byte) bool {
-	docs := yaml.NewDecoder(bytes.NewReader(b))
+	return anyDocument(bytes.NewReader(b), true, func(doc *yaml.Node) bool { return (nameWalk{}).variable(doc, inValue) })
+}
+
+// anyDocument says whether f holds for a YAML document of r; a stream that does not parse from some document on
+// answers unparsed there.
+func anyDocument(r io.Reader, unparsed bool, f func(doc *yaml.Node) bool) bool {
+	docs := yaml.NewDecoder(r)
 	for {
 		var doc yaml.Node
 		if err := docs.Decode(&doc); errors.Is(err, io.EOF) {
 			return false
 		} else if err != nil {
-			return true
+			return unparsed
 		}
-		if (nameWalk{}).variable(&doc, inValue) {
+		if f(&doc) {
 			return true
 		}
 	}
@@ -380,16 +386,7 @@ func (w nameWalk) variable(n *yaml.Node, ctx nameContext) bool {
 			return false
 		}
 		// A string of YAML (an inline patch, a PatchJson6902Transformer's jsonOp); one that does not parse is text.
-		docs := yaml.NewDecoder(strings.NewReader(n.Value))
-		for {
-			var doc yaml.Node
-			if docs.Decode(&doc) != nil {
-				return false
-			}
-			if (nameWalk{}).variable(&doc, inValue) {
-				return true
-			}
-		}
+		return anyDocument(strings.NewReader(n.Value), false, func(doc *yaml.Node) bool { return (nameWalk{}).variable(doc, inValue) })
 	case yaml.MappingNode:
 		pairs := mappingPairs(n, nil)
 		// A JSON patch operation's value reaches a name where its path says name (or metadata, whose name the value
@@ -470,18 +467,9 @@ func renames(b []byte, names [][]byte) bool {
 	if !slices.ContainsFunc(affixWords, func(w string) bool { return bytes.Contains(b, []byte(w)) }) {
 		return false
 	}
-	docs := yaml.NewDecoder(bytes.NewReader(b))
-	for {
-		var doc yaml.Node
-		if err := docs.Decode(&doc); errors.Is(err, io.EOF) {
-			return false
-		} else if err != nil {
-			return true
-		}
-		if (affixWalk{names: names, seen: map[*yaml.Node]bool{}}).renames(&doc) {
-			return true
-		}
-	}
+	return anyDocument(bytes.NewReader(b), true, func(doc *yaml.Node) bool {
+		return (affixWalk{names: names, seen: map[*yaml.Node]bool{}}).renames(doc)
+	})
 }
 
 // affixWords are the words of a file that may give a prefix or suffix to names.
@@ -510,16 +498,9 @@ func (w affixWalk) renames(n *yaml.Node) bool {
 		if !strings.ContainsAny(n.Value, ":\n") || !slices.ContainsFunc(affixWords, func(w string) bool { return strings.Contains(n.Value, w) }) {
 			return false
 		}
-		docs := yaml.NewDecoder(strings.NewReader(n.Value))
-		for {
-			var doc yaml.Node
-			if docs.Decode(&doc) != nil {
-				return false
-			}
-			if (affixWalk{names: w.names, seen: map[*yaml.Node]bool{}}).renames(&doc) {
-				return true
-			}
-		}
+		return anyDocument(strings.NewReader(n.Value), false, func(doc *yaml.Node) bool {
+			return (affixWalk{names: w.names, seen: map[*yaml.Node]bool{}}).renames(doc)
+		})
 	case yaml.MappingNode:
 		for _, kv := range mappingPairs(n, nil) {
 			key, value := kv[0].Value, kv[1]
