@@ -1,9 +1,12 @@
 package cilium
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"text/template"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -150,14 +153,26 @@ func AsReleased(c spec.Cluster, chart string, values map[string]any) spec.Cluste
 	cl := c.Cilium
 	cl.Version = chart
 	cl.Values = values
-	cl.AuditMode = get("policyAuditMode") == true
-	hostFirewall := get("hostFirewall.enabled") == true
+	cl.AuditMode = agentFlag(get("policyAuditMode"))
+	hostFirewall := agentFlag(get("hostFirewall.enabled"))
 	cl.HostFirewall = &hostFirewall
 	cl.Encryption = spec.DefaultEncryption
-	if t, ok := get("encryption.type").(string); ok && get("encryption.enabled") == true {
+	if t, ok := get("encryption.type").(string); ok && agentFlag(get("encryption.enabled")) {
 		cl.Encryption = t
 	}
-	cl.Hubble.Relay = get("hubble.relay.enabled") == true
+	// The chart deploys Hubble Relay where its {{ if }} takes the value as true.
+	cl.Hubble.Relay, _ = template.IsTrue(get("hubble.relay.enabled"))
 	c.Cilium = cl
 	return c
+}
+
+// agentFlag is a boolean value as the agents get it: the chart writes policyAuditMode, hostFirewall.enabled and
+// encryption.enabled into cilium-config with quote, and the agent parses that string as strconv.ParseBool does
+// (anything else is off). A release of the user's may say "true" or 1 where kronform-gen writes true.
+func agentFlag(v any) bool {
+	if v == nil {
+		return false
+	}
+	on, err := strconv.ParseBool(fmt.Sprint(v))
+	return err == nil && on
 }

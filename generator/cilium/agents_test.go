@@ -66,6 +66,47 @@ func TestAsReleasedReadsTheValuesBack(t *testing.T) {
 	}
 }
 
+// A release of the user's may write a setting as a string or a number where kronform-gen writes a boolean. The chart
+// puts policyAuditMode, hostFirewall.enabled and encryption.enabled into cilium-config with quote, and the agent parses
+// that string (strconv.ParseBool; anything else is off), while Hubble Relay is deployed where the chart's {{ if }}
+// takes hubble.relay.enabled as true (any non-empty string), and tunnelPort is read as the agent reads a number. Read
+// as bare booleans, a quoted "true" was off: a host firewall the agents enforce, taken for none.
+func TestAsReleasedReadsValuesAsTheAgentsGetThem(t *testing.T) {
+	m := func(kv ...any) map[string]any {
+		out := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			out[kv[i].(string)] = kv[i+1]
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name                   string
+		values                 map[string]any
+		audit, firewall, relay bool
+		encryption             string
+		port                   int
+	}{
+		{"quoted true", m("policyAuditMode", "true", "hostFirewall", m("enabled", "true"), "encryption", m("enabled", "true", "type", "wireguard"),
+			"hubble", m("relay", m("enabled", "true")), "tunnelPort", "7000"), true, true, true, "wireguard", 7000},
+		{"quoted false", m("policyAuditMode", "false", "hostFirewall", m("enabled", "false"), "encryption", m("enabled", "false", "type", "wireguard"),
+			"hubble", m("relay", m("enabled", "false"))), false, false, true, spec.DefaultEncryption, 8472},
+		{"as ParseBool spells them", m("policyAuditMode", "True", "hostFirewall", m("enabled", "1"), "hubble", m("relay", m("enabled", ""))),
+			true, true, false, spec.DefaultEncryption, 8472},
+		{"numbers", m("policyAuditMode", 1, "hostFirewall", m("enabled", 0), "hubble", m("relay", m("enabled", 1))), true, false, true, spec.DefaultEncryption, 8472},
+		{"words the agent does not parse", m("policyAuditMode", "yes", "hostFirewall", m("enabled", "on"), "tunnelPort", "port"), false, false, false, spec.DefaultEncryption, 8472},
+	} {
+		got := AsReleased(cluster("1.16.0"), "1.16.0", c.values)
+		cl := got.Cilium
+		if cl.AuditMode != c.audit || *cl.HostFirewall != c.firewall || cl.Hubble.Relay != c.relay || cl.Encryption != c.encryption {
+			t.Errorf("%s: audit mode %v, host firewall %v, relay %v, encryption %q; want %v, %v, %v, %q", c.name,
+				cl.AuditMode, *cl.HostFirewall, cl.Hubble.Relay, cl.Encryption, c.audit, c.firewall, c.relay, c.encryption)
+		}
+		if o := OverlayOf(got); o.Port != c.port {
+			t.Errorf("%s: tunnel port %d, want %d", c.name, o.Port, c.port)
+		}
+	}
+}
+
 // A chart version string that changes may still name the release running: v1.16.0 is 1.16.0 to source-controller,
 // and a range may admit the version installed now. Only versions no release satisfies both of restart the agents.
 func TestNewChart(t *testing.T) {

@@ -140,10 +140,26 @@ func OverlayOf(c spec.Cluster) Overlay {
 	if protocol == "geneve" {
 		port = genevePort
 	}
-	if p, ok := v["tunnelPort"].(int); ok && p != 0 {
+	if p := agentNumber(v["tunnelPort"]); p != 0 {
 		port = p
 	}
 	return Overlay{Protocol: protocol, Port: port}
+}
+
+// agentNumber is a number value as the agent gets it: the chart writes tunnelPort into cilium-config with quote when
+// its {{ if }} takes it as true, and the agent parses that string as an integer of any base (0x, 0 prefixes); what it
+// cannot parse is 0. A release of the user's may say "7000" where kronform-gen writes 7000.
+func agentNumber(v any) int {
+	switch x := v.(type) {
+	case int:
+		return x
+	case string:
+		n, err := strconv.ParseInt(x, 0, 0)
+		if err == nil {
+			return int(n)
+		}
+	}
+	return 0
 }
 
 // Families says which address families the agents handle: the chart's ipv4.enabled (default true) and ipv6.enabled
