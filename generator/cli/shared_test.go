@@ -215,16 +215,7 @@ func TestWarnSharedSeesNamesMadeByPrefixSuffixAndPostBuild(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, gen := sharedFleet(t, 2)
-			for p, s := range tc.files {
-				writeFile(t, out, p, s)
-			}
-			var stderr bytes.Buffer
-			(&app{outDir: out, stderr: &stderr}).warnShared(gen, nil, nil)
-			warned := stderr.String()
-			if !strings.Contains(warned, "warning: cluster c00: HelmRelease kube-system/cilium is applied by 2 Flux Kustomizations (cilium, cni)") ||
-				strings.Count(warned, "warning:") != 1 {
-				t.Errorf("the user's release, named cilium by Flux, is not warned of once:\n%s", warned)
-			}
+			wantSharedWarnings(t, out, gen, tc.files, "HelmRelease kube-system/cilium is applied by 2 Flux Kustomizations (cilium, cni)")
 		})
 	}
 }
@@ -289,20 +280,7 @@ func TestWarnSharedSeesKronformGenFilesBuiltByAnotherKustomization(t *testing.T)
 					t.Fatal(err)
 				}
 			}
-			for p, s := range tc.files {
-				writeFile(t, out, p, s)
-			}
-			var stderr bytes.Buffer
-			(&app{outDir: out, stderr: &stderr}).warnShared(gen, nil, nil)
-			warned := stderr.String()
-			for _, w := range tc.want {
-				if !strings.Contains(warned, "warning: cluster c00: "+w) {
-					t.Errorf("not warned that %s:\n%s", w, warned)
-				}
-			}
-			if strings.Count(warned, "warning:") != len(tc.want) {
-				t.Errorf("%d warnings, want %d:\n%s", strings.Count(warned, "warning:"), len(tc.want), warned)
-			}
+			wantSharedWarnings(t, out, gen, tc.files, tc.want...)
 		})
 	}
 }
@@ -429,16 +407,7 @@ func TestWarnSharedDoesNotBuildForVariablesOutsideNames(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			out, gen := sharedFleet(t, 2)
 			writeFile(t, out, "clusters/c00/cni.yaml", userKustomization)
-			for p, s := range tc.files {
-				writeFile(t, out, p, s)
-			}
-			var stderr bytes.Buffer
-			(&app{outDir: out, stderr: &stderr}).warnShared(gen, nil, nil)
-			warned := stderr.String()
-			if !strings.Contains(warned, "warning: cluster c00: HelmRelease kube-system/cilium is applied by 2 Flux Kustomizations (cilium, cni)") ||
-				strings.Count(warned, "warning:") != 1 {
-				t.Errorf("the user's release, named cilium by Flux, is not warned of once:\n%s", warned)
-			}
+			wantSharedWarnings(t, out, gen, tc.files, "HelmRelease kube-system/cilium is applied by 2 Flux Kustomizations (cilium, cni)")
 		})
 	}
 }
@@ -507,16 +476,27 @@ func TestWarnSharedSeesClusterScopedObjectsGivenANamespace(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for p, s := range tc.files {
-				writeFile(t, out, p, s)
-			}
-			var stderr bytes.Buffer
-			(&app{outDir: out, stderr: &stderr}).warnShared(gen, nil, nil)
-			warned := stderr.String()
-			if !strings.Contains(warned, "warning: cluster c00: CiliumClusterwideNetworkPolicy host-fw-control-plane is applied by 2 Flux Kustomizations (host-policies, my-cilium)") ||
-				strings.Count(warned, "warning:") != 1 {
-				t.Errorf("the user's copy of the host policy is not warned of once:\n%s", warned)
-			}
+			wantSharedWarnings(t, out, gen, tc.files, "CiliumClusterwideNetworkPolicy host-fw-control-plane is applied by 2 Flux Kustomizations (host-policies, my-cilium)")
 		})
+	}
+}
+
+// wantSharedWarnings writes files into the tree at out (gen: kronform-gen's files of it), runs the shared-object scan,
+// and wants exactly the warnings given, each as it follows "warning: cluster c00: ".
+func wantSharedWarnings(t *testing.T, out string, gen *tree.Tree, files map[string]string, want ...string) {
+	t.Helper()
+	for p, s := range files {
+		writeFile(t, out, p, s)
+	}
+	var stderr bytes.Buffer
+	(&app{outDir: out, stderr: &stderr}).warnShared(gen, nil, nil)
+	warned := stderr.String()
+	for _, w := range want {
+		if !strings.Contains(warned, "warning: cluster c00: "+w) {
+			t.Errorf("not warned that %s:\n%s", w, warned)
+		}
+	}
+	if n := strings.Count(warned, "warning:"); n != len(want) {
+		t.Errorf("%d warnings, want %d:\n%s", n, len(want), warned)
 	}
 }
