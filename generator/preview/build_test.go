@@ -43,19 +43,41 @@ func kustomizeBuild(t *testing.T, dir string) []byte {
 // buildDir builds every Kustomization of the tree on disk at dir, as build does with no options.
 func buildDir(t *testing.T, dir string) (*preview.Result, []preview.Kustomization) {
 	t.Helper()
-	src, err := preview.FromDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := src.Kustomizations()
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, ks := fromDir(t, dir)
 	res, err := src.Build(ks, preview.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res, ks
+}
+
+// fromDir reads the tree on disk at dir as build does, and lists its Flux Kustomizations.
+func fromDir(t *testing.T, dir string) (*preview.Source, []preview.Kustomization) {
+	t.Helper()
+	src, err := preview.FromDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, kustomizationsOf(t, src)
+}
+
+// fromFiles is fromDir for an in-memory tree.
+func fromFiles(t *testing.T, files map[string][]byte) (*preview.Source, []preview.Kustomization) {
+	t.Helper()
+	src, err := preview.FromFiles(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, kustomizationsOf(t, src)
+}
+
+func kustomizationsOf(t *testing.T, src *preview.Source) []preview.Kustomization {
+	t.Helper()
+	ks, err := src.Kustomizations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
 }
 
 // writeTree writes files under dir.
@@ -99,14 +121,7 @@ func copyDir(t *testing.T, from, to string) {
 // kustomization file, the CLI runs on a copy of the tree holding that same file. It returns how many paths it checked.
 func assertBuildsMatchCLI(t *testing.T, dir string) int {
 	t.Helper()
-	src, err := preview.FromDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := src.Kustomizations()
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, ks := fromDir(t, dir)
 	if len(ks) == 0 {
 		t.Fatalf("no Flux Kustomizations found in %s", dir)
 	}

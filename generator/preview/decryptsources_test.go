@@ -91,14 +91,7 @@ func TestSOPSSourcesDecryptAsFluxDoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := preview.FromDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := src.Kustomizations()
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, ks := fromDir(t, dir)
 	res, err := src.Build(ks, preview.Options{Decrypt: secrets.NewDecryptor(ids)})
 	if err != nil {
 		t.Fatal(err)

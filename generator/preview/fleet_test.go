@@ -38,14 +38,7 @@ func buildTree(t *testing.T, files map[string]string, opts preview.Options) (*pr
 	for p, s := range files {
 		m[p] = []byte(s)
 	}
-	src, err := preview.FromFiles(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := src.Kustomizations()
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, ks := fromFiles(t, m)
 	return src.Build(ks, opts)
 }
 

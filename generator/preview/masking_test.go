@@ -27,14 +27,7 @@ func varsTree(token, config string) map[string][]byte {
 
 func buildFiles(t *testing.T, files map[string][]byte, opts preview.Options) []*preview.Build {
 	t.Helper()
-	src, err := preview.FromFiles(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := src.Kustomizations()
-	if err != nil {
-		t.Fatal(err)
-	}
+	src, ks := fromFiles(t, files)
 	res, err := src.Build(ks, opts)
 	if err != nil {
 		t.Fatal(err)

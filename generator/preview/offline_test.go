@@ -39,18 +39,11 @@ func TestBuildFetchesNothing(t *testing.T) {
 		"http file": server.URL + "/cm.yaml",
 		"git base":  "file://" + repo + "?ref=HEAD",
 	} {
-		src, err := preview.FromFiles(map[string][]byte{
+		src, ks := fromFiles(t, map[string][]byte{
 			"clusters/a/apps.yaml":    []byte(flux),
 			"apps/kustomization.yaml": []byte("resources:\n- " + resource + "\n"),
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ks, err := src.Kustomizations()
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = src.Build(ks, preview.Options{})
+		_, err := src.Build(ks, preview.Options{})
 		if !errors.Is(err, preview.ErrRemote) {
 			t.Errorf("%s: %v, want ErrRemote", name, err)
 		}
