@@ -178,41 +178,35 @@ func TestCommitLeavesOutIgnoredUntrackedFiles(t *testing.T) {
 
 // A message given empty or blank is refused, as git refuses it, rather than replaced by the default or committed.
 func TestCommitRefusesAnEmptyMessage(t *testing.T) {
-	p := newProject(t)
-	gittest.Isolate(t)
-	gitRepo(t, p.dir)
-	p.setCilium("1.13.5")
-	head := gittest.Run(t, p.dir, "rev-parse", "HEAD")
-	before := p.read(release)
-	for _, msg := range []string{"   \n\t", ""} {
-		code, _, stderr := p.run("generate", "--commit", "-m", msg)
-		if code != 2 || !strings.Contains(stderr, "-m: the commit message is empty") {
-			t.Errorf("-m %q: exit %d\n%s", msg, code, stderr)
-		}
-	}
-	if p.read(release) != before || gittest.Run(t, p.dir, "rev-parse", "HEAD") != head {
-		t.Error("a refused generate --commit wrote the tree or committed")
-	}
+	refusedBeforeWriting(t, "-m: the commit message is empty", []string{"--commit", "-m", "   \n\t"}, []string{"--commit", "-m", ""})
 }
 
 // -m is the message of --commit: given without it (or with --commit=false), generate wrote the tree, committed
 // nothing and said nothing of the message, so a user who asked for a commit found none. It is refused, before
 // anything is written.
 func TestCommitMessageWithoutCommitIsRefused(t *testing.T) {
+	refusedBeforeWriting(t, "-m is the commit message of --commit", []string{"-m", "cilium 1.13.5"},
+		[]string{"--commit=false", "--message", "cilium 1.13.5"})
+}
+
+// refusedBeforeWriting runs generate with each list of arguments in a repository whose spec changes the Cilium release,
+// and wants each refused as bad usage (exit 2, stderr holding want) with nothing written or committed.
+func refusedBeforeWriting(t *testing.T, want string, runs ...[]string) {
+	t.Helper()
 	p := newProject(t)
 	gittest.Isolate(t)
 	gitRepo(t, p.dir)
 	p.setCilium("1.13.5")
 	head := gittest.Run(t, p.dir, "rev-parse", "HEAD")
 	before := p.read(release)
-	for _, args := range [][]string{{"-m", "cilium 1.13.5"}, {"--commit=false", "--message", "cilium 1.13.5"}} {
+	for _, args := range runs {
 		code, _, stderr := p.run(append([]string{"generate"}, args...)...)
-		if code != 2 || !strings.Contains(stderr, "-m is the commit message of --commit") {
-			t.Errorf("generate %v: exit %d\n%s", args, code, stderr)
+		if code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("generate %q: exit %d\n%s", args, code, stderr)
 		}
 	}
 	if p.read(release) != before || gittest.Run(t, p.dir, "rev-parse", "HEAD") != head {
-		t.Error("a refused generate -m wrote the tree or committed")
+		t.Error("a refused generate wrote the tree or committed")
 	}
 }
 

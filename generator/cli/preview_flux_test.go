@@ -255,15 +255,23 @@ func TestBuildAndDiffApplySourceIgnoreRules(t *testing.T) {
 	}
 }
 
-// go-git drops a ref's @{...} part, so main@{1} would quietly be the current commit: such refs are refused.
-func TestDiffRefusesReflogRefs(t *testing.T) {
+// appsChangedOnce is a tree of one Flux Kustomization, apps, in a repository of two commits: the ConfigMap it applies
+// changes in the second ("apps: second"). It returns the tree's folder.
+func appsChangedOnce(t *testing.T) string {
+	t.Helper()
 	dir, out := fluxTree(t, map[string]string{
 		"clusters/kronform/apps.yaml": fluxKustomization("apps", "./apps"),
 		"apps/cm.yaml":                configMap("app", "a: b"),
 	})
 	r := gitRepo(t, dir)
 	os.WriteFile(filepath.Join(out, "apps/cm.yaml"), []byte(configMap("app", "a: c")), 0o644)
-	commitAll(t, r, "second")
+	commitAll(t, r, "apps: second")
+	return out
+}
+
+// go-git drops a ref's @{...} part, so main@{1} would quietly be the current commit: such refs are refused.
+func TestDiffRefusesReflogRefs(t *testing.T) {
+	out := appsChangedOnce(t)
 	for _, ref := range []string{"HEAD@{1}", "master@{1}", "@{u}"} {
 		code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, "git rev-parse '"+ref+"'") {
@@ -276,13 +284,7 @@ func TestDiffRefusesReflogRefs(t *testing.T) {
 // where git names a folder or a tree, no commit; and :/TEXT (a message search) resolves to no commit at all. Such refs
 // are refused with what to pass instead.
 func TestDiffRefusesRefsThatNameNoCommit(t *testing.T) {
-	dir, out := fluxTree(t, map[string]string{
-		"clusters/kronform/apps.yaml": fluxKustomization("apps", "./apps"),
-		"apps/cm.yaml":                configMap("app", "a: b"),
-	})
-	r := gitRepo(t, dir)
-	os.WriteFile(filepath.Join(out, "apps/cm.yaml"), []byte(configMap("app", "a: c")), 0o644)
-	commitAll(t, r, "apps: second")
+	out := appsChangedOnce(t)
 	for _, ref := range []string{"HEAD:output", "HEAD~1:", "HEAD:output/apps/cm.yaml", ":/second", "HEAD^{tree}", "HEAD~1^{blob}", ":output", ":0:output/apps/cm.yaml"} {
 		code, stdout, stderr := run(t, "diff", "--ref", ref, "--out", out)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, "--ref "+ref+": ") || !strings.Contains(stderr, "names no commit") ||
