@@ -64,6 +64,9 @@ type userRelease struct {
 	why      string
 	mayApply bool
 	chart    string
+	// refuse, when set, says why generate must not write the tree at all: kustomize-controller does not apply the
+	// release as the file has it, and would not apply kronform-gen's in its place either (see kustomizeMark).
+	refuse string
 }
 
 // userReleases looks, for the clusters named by want (indexes of m.Clusters whose Cilium release is new to the
@@ -170,7 +173,7 @@ func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelea
 	// A few clusters at a time: a build holds every object of a cluster (flux bootstrap's CRDs among them), and the
 	// whole fleet's at once, on a first generate in a repository Flux already runs, would hold them all.
 	for chunk := range slices.Chunk(clusters, takeoverBatch) {
-		if err := readUserReleases(src, ks, m, chunk, b.label, out); err != nil {
+		if err := readUserReleases(src, ks, m, chunk, b.label, files, out); err != nil {
 			return fail(fmt.Sprintf("what Flux applies %s cannot be built", b.label))
 		}
 	}
@@ -283,8 +286,10 @@ func withoutCRDs(data []byte) []byte {
 const takeoverBatch = 8
 
 // readUserReleases builds what the Kustomizations ks apply for the clusters (indexes of m.Clusters) and records the
-// release each applies in out; an error that is no Kustomization's own fails them all.
-func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.Model, clusters []int, label string, out map[int]userRelease) error {
+// release each applies in out; an error that is no Kustomization's own fails them all. files are the tree's files,
+// in which a mark on the release (kustomizeMark) is looked for, to name the file that sets it.
+func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.Model, clusters []int, label string,
+	files map[string][]byte, out map[int]userRelease) error {
 	folders := map[string]bool{}
 	for _, i := range clusters {
 		folders[path.Base(m.Clusters[i].Flux.Path)] = true
@@ -381,6 +386,8 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 			}
 			out[i] = userRelease{why: fmt.Sprintf("Kustomizations %s apply different copies of HelmRelease %s %s, by turns, so "+
 				"which one helm-controller runs now is unknown", strings.Join(by, ", "), id, label)}
+		case kustomizeMark(objects[0]) != nil:
+			out[i] = markedRelease(c, kustomizeMark(objects[0]), copies[0], files)
 		default:
 			t, why := readTakeover(objects[0], res.Builds, copies, folder)
 			if t != nil {
@@ -435,6 +442,7 @@ type userHelmRelease struct {
 		} `json:"chartRef"`
 		Values     map[string]any    `json:"values"`
 		ValuesFrom []valuesReference `json:"valuesFrom"`
+		Suspend    bool              `json:"suspend"`
 	} `json:"spec"`
 }
 
@@ -465,6 +473,17 @@ func readTakeover(r *resource.Resource, builds, by []*preview.Build, folder stri
 	id := hr.Metadata.Namespace + "/" + flux.ReleaseName
 	if moved := releaseTarget(hr); len(moved) > 0 {
 		return &takeover{reinstall: strings.Join(moved, ", ")}, ""
+	}
+	if hr.Spec.Suspend {
+		// helm-controller returns early for a suspended HelmRelease (fluxcd/helm-controller, HelmReleaseReconciler's
+		// Reconcile: "Return early if the HelmRelease is suspended"): the Helm release in the cluster is what it last
+		// ran, whenever that was, not what the file says. kronform-gen's release, applied by kustomize-controller under
+		// the same field manager, sets no spec.suspend: server-side apply drops a field its manager no longer applies
+		// (fluxcd/pkg ssa, ResourceManager.apply: a Patch of type Apply, ForceOwnership, under the controller's field
+		// owner), so helm-controller reconciles it again and upgrades from that unknown state. The ways out of a
+		// release that cannot be read hold here.
+		return nil, fmt.Sprintf("HelmRelease %s has spec.suspend: true, so helm-controller does not reconcile it: the Helm "+
+			"release in the cluster is whatever it last installed or upgraded, not what the file says", id)
 	}
 	var chart, from, none string // none: why there is no version, when there is none
 	switch {
@@ -555,6 +574,113 @@ const (
 	ssaAnnotation       = "kustomize.toolkit.fluxcd.io/ssa"
 )
 
+// mark is a label or annotation of kustomize-controller's that an object carries, and what it does to the object.
+type mark struct {
+	key, value string
+	label      bool // a label, not an annotation
+	// live says that it keeps kustomize-controller from applying the object as built while the object in the cluster
+	// carries it, whatever the build has: kronform-gen's release, which takes the object's place, included.
+	live bool
+}
+
+// kustomizeMark is the mark of kustomize-controller's that keeps it from applying an object as the build has it; nil
+// when the object carries none. kustomize-controller's apply (fluxcd/kustomize-controller, KustomizationReconciler.apply)
+// gives fluxcd/pkg's ssa ResourceManager the ExclusionSelector {reconcile: disabled, ssa: Ignore}, the
+// IfNotPresentSelector {ssa: IfNotPresent}, and the cleanup exclusion {ssa: Merge}; ssa (utils.AnyInMetadata) matches
+// each against labels and annotations alike, the value case-insensitively. So:
+//   - reconcile: disabled, ssa: Ignore: shouldSkipApply skips the object when the object built OR the one in the
+//     cluster matches. The release in the cluster is not what the file says; and once the file drops the mark, the
+//     object in the cluster keeps it (the apply that would drop it is skipped), so kronform-gen's release would not be
+//     applied in its place either, while its host policies would: nothing of this change holds until the mark is
+//     gone from the cluster too. (kustomize-controller's docs, "Suspending and resuming", also say to set it to
+//     enabled in the source: with disabled in the cluster, shouldSkipApply still skips it, so it is removed there.)
+//   - ssa: Merge: the object is applied, but cleanupMetadata, which takes the fields of kubectl's and other field
+//     managers' back, is skipped when the object built OR the one in the cluster carries it: the release in the
+//     cluster holds what others set besides the file, and so would kronform-gen's on its first apply, while the
+//     object in the cluster still carries the mark. Not harmless, then: refused as the two above.
+//   - ssa: IfNotPresent: shouldSkipApply skips the object when the one BUILT carries it and one exists in the cluster.
+//     The release in the cluster is whatever was created first, not what the file says; kronform-gen's release, which
+//     does not carry it, is applied over it. That is a release whose settings cannot be read, and the ways out of one
+//     hold.
+//
+// Any other value (ssa: Override, reconcile: enabled) matches no selector: the object is applied as built.
+func kustomizeMark(r *resource.Resource) *mark {
+	for _, label := range []bool{false, true} {
+		meta := r.GetAnnotations()
+		if label {
+			meta = r.GetLabels()
+		}
+		for _, m := range []mark{{key: reconcileAnnotation, value: "disabled", live: true}, {key: ssaAnnotation, value: "Ignore", live: true},
+			{key: ssaAnnotation, value: "Merge", live: true}, {key: ssaAnnotation, value: "IfNotPresent"}} {
+			if v := meta[m.key]; strings.EqualFold(v, m.value) {
+				m.value, m.label = v, label
+				return &m
+			}
+		}
+	}
+	return nil
+}
+
+// markedRelease is what a user's release that carries a mark of kustomize-controller's (kustomizeMark) gives: why
+// its settings cannot be read (ssa: IfNotPresent), or why generate refuses the change (the others), naming the file
+// of the tree that sets the mark, the mark, and what to do.
+func markedRelease(c spec.Cluster, m *mark, by *preview.Build, files map[string][]byte) userRelease {
+	id := c.Cilium.Namespace + "/" + flux.ReleaseName
+	kind, verb := "annotation", "annotate"
+	if m.label {
+		kind, verb = "label", "label"
+	}
+	where := fmt.Sprintf("what Kustomization %s/%s builds from path %s", by.Namespace, by.Name, by.Spec.Path)
+	if in := filesSetting(files, by, m.key); len(in) > 0 {
+		where = strings.Join(in, ", ")
+	}
+	set := fmt.Sprintf("HelmRelease %s (Kustomization %s/%s, path %s) has the %s %s: %s, set in %s", id, by.Namespace,
+		by.Name, by.Spec.Path, kind, m.key, m.value, where)
+	set = string(preview.MaskPlaceholders([]byte(set)))
+	if !m.live {
+		return userRelease{why: fmt.Sprintf("%s: kustomize-controller creates it when the cluster has none and never applies "+
+			"it over one that exists, so the release in the cluster is whatever was created first, not what the file says "+
+			"(to have it read here, remove the %s from %s and let Flux apply that)", set, kind, where)}
+	}
+	what := fmt.Sprintf("kustomize-controller applies no object that carries it, in the tree or in the cluster: the release "+
+		"in the cluster is not what the file says, and while the object in the cluster carries the %s, kronform-gen's "+
+		"HelmRelease, which replaces it under that name, would not be applied either, while its host policies would", kind)
+	if strings.EqualFold(m.value, "Merge") {
+		what = fmt.Sprintf("kustomize-controller applies the fields the file sets, but keeps those that other field managers "+
+			"(kubectl edit, ...) set in the cluster while the tree or the object in the cluster carries it: the release in "+
+			"the cluster is not only what the file says, and while the object in the cluster carries the %s, kronform-gen's "+
+			"HelmRelease, which replaces it under that name, would keep them too", kind)
+	}
+	return userRelease{refuse: fmt.Sprintf("%s: %s; rollOutCiliumPods cannot settle that. Remove the %s from %s and from "+
+		"the object in the cluster (kubectl -n %s %s helmrelease %s %s-); commit, push and let Flux apply your release as "+
+		"the file says (compare it first: helm -n %s get values %s); then run generate again. Nothing was written",
+		set, what, kind, where, c.Cilium.Namespace, verb, flux.ReleaseName, m.key, c.Cilium.Namespace, flux.ReleaseName)}
+}
+
+// filesSetting lists, sorted, the files of the tree that may set a mark on what the build applies: the Flux
+// Kustomization's own file (its spec.commonMetadata), and those under the folder it builds that name the key and a
+// HelmRelease, or are kustomization files (commonAnnotations, a patch).
+func filesSetting(files map[string][]byte, by *preview.Build, key string) []string {
+	var out []string
+	if data, ok := files[by.File]; ok && by.File != "" && bytes.Contains(data, []byte(key)) {
+		out = append(out, by.File)
+	}
+	if by.Path == "" {
+		return out // outside the tree
+	}
+	names := konfig.RecognizedKustomizationFileNames()
+	for p, data := range files {
+		if p == by.File || by.Path != "." && !strings.HasPrefix(p, by.Path+"/") || !bytes.Contains(data, []byte(key)) {
+			continue
+		}
+		if bytes.Contains(data, []byte("HelmRelease")) || slices.Contains(names, path.Base(p)) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // readValuesFrom reads the values a valuesFrom reference of a HelmRelease in namespace gives, as helm-controller reads
 // them in the cluster, where it can be done exactly: a ConfigMap that one of the builds applying the release (by)
 // applies with it, and no other build of the cluster, read at its valuesKey (values.yaml unless named) as YAML
@@ -610,8 +736,7 @@ func readValuesFrom(ref valuesReference, namespace string, builds, by []*preview
 	if err != nil {
 		return nil, "it cannot be read"
 	}
-	annotations := found[0].GetAnnotations()
-	if annotations[reconcileAnnotation] == "disabled" || annotations[ssaAnnotation] != "" && annotations[ssaAnnotation] != "Override" {
+	if ssa := found[0].GetAnnotations()[ssaAnnotation]; kustomizeMark(found[0]) != nil || ssa != "" && !strings.EqualFold(ssa, "Override") {
 		return nil, "kustomize-controller does not keep it as this tree has it (" + reconcileAnnotation + ", " + ssaAnnotation + ")"
 	}
 	if _, ok := obj["sops"]; ok {
