@@ -443,6 +443,10 @@ type userHelmRelease struct {
 		Values     map[string]any    `json:"values"`
 		ValuesFrom []valuesReference `json:"valuesFrom"`
 		Suspend    bool              `json:"suspend"`
+		Upgrade    struct {
+			PreserveValues bool `json:"preserveValues"`
+		} `json:"upgrade"`
+		PostRenderers []json.RawMessage `json:"postRenderers"`
 	} `json:"spec"`
 }
 
@@ -484,6 +488,21 @@ func readTakeover(r *resource.Resource, builds, by []*preview.Build, folder stri
 		// release that cannot be read hold here.
 		return nil, fmt.Sprintf("HelmRelease %s has spec.suspend: true, so helm-controller does not reconcile it: the Helm "+
 			"release in the cluster is whatever it last installed or upgraded, not what the file says", id)
+	}
+	if hr.Spec.Upgrade.PreserveValues {
+		// helm-controller upgrades with Helm's ReuseValues set from it (fluxcd/helm-controller, internal/action,
+		// newUpgrade): the values of the release it last ran stay under the file's, whatever they were. kronform-gen's
+		// release sets no spec.upgrade, so its upgrade resets them (ResetValues).
+		return nil, fmt.Sprintf("HelmRelease %s has spec.upgrade.preserveValues: true, so helm-controller keeps the values of "+
+			"the release it last ran under the file's: what the release runs is not only what the file says", id)
+	}
+	if len(hr.Spec.PostRenderers) > 0 {
+		// helm-controller runs the rendered manifests through them (kustomize patches and images) before it applies
+		// them: a patch may change cilium-config or the agents' DaemonSet, whatever the values say. kronform-gen's
+		// release has none.
+		return nil, fmt.Sprintf("HelmRelease %s has spec.postRenderers, which helm-controller applies to the chart's "+
+			"manifests after Helm renders them (cilium-config and the agents' DaemonSet among them): what the agents run is "+
+			"not only what its values say", id)
 	}
 	var chart, from, none string // none: why there is no version, when there is none
 	switch {

@@ -962,6 +962,16 @@ spec: {interval: 1h, path: ./cilium, prune: true, suspend: true, sourceRef: {kin
 		"suspended": {"", releaseWith("", "  suspend: true\n"), "HelmRelease kube-system/cilium has spec.suspend: true, so " +
 			"helm-controller does not reconcile it: the Helm release in the cluster is whatever it last installed or " +
 			"upgraded, not what the file says", false},
+		// helm-controller keeps the values of the release it last ran under the file's, or patches what Helm renders:
+		// what the agents run is not only what the file says. kronform-gen's release does neither.
+		"preserveValues": {"", releaseWith("", "  upgrade: {preserveValues: true}\n"), "HelmRelease kube-system/cilium has " +
+			"spec.upgrade.preserveValues: true, so helm-controller keeps the values of the release it last ran under the " +
+			"file's: what the release runs is not only what the file says", false},
+		"postRenderers": {"", releaseWith("", "  postRenderers: [{kustomize: {patches: [{target: {kind: ConfigMap, name: "+
+			"cilium-config}, patch: '[{op: add, path: /data/policy-audit-mode, value: \"false\"}]'}]}}]\n"),
+			"HelmRelease kube-system/cilium has spec.postRenderers, which helm-controller applies to the chart's manifests " +
+				"after Helm renders them (cilium-config and the agents' DaemonSet among them): what the agents run is not only " +
+				"what its values say", false},
 		// Read, but what the checks read of the agents' settings is left to a valuesFrom not read here.
 		"values from a Secret": {"", valuesFrom, "HelmRelease kube-system/cilium (Kustomization flux-system/infrastructure, path " +
 			"./infrastructure/controllers, chart 1.16.5) leaves encryption.enabled, encryption.type, hubble.relay.enabled, " +
