@@ -386,10 +386,16 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 			}
 			out[i] = userRelease{why: fmt.Sprintf("Kustomizations %s apply different copies of HelmRelease %s %s, by turns, so "+
 				"which one helm-controller runs now is unknown", strings.Join(by, ", "), id, label)}
-		case kustomizeMark(objects[0]) != nil:
+		case kustomizeMark(objects[0]) != nil && kustomizeMark(objects[0]).live:
 			out[i] = markedRelease(c, kustomizeMark(objects[0]), copies[0], files)
 		default:
 			t, why := readTakeover(objects[0], res.Builds, copies, folder)
+			if m := kustomizeMark(objects[0]); m != nil && (t == nil || t.reinstall == "") {
+				// ssa: IfNotPresent: what runs is whatever was created first. A release target that is not kronform-gen's
+				// is still taken for one (the refusal of a reinstall is the stronger).
+				out[i] = markedRelease(c, m, copies[0], files)
+				continue
+			}
 			if t != nil {
 				t.by = fmt.Sprintf("%s/%s, path %s", copies[0].Namespace, copies[0].Name, copies[0].Spec.Path)
 				if copies[0].Spec.Suspend {

@@ -382,6 +382,12 @@ func TestTakeoverOfAnotherReleaseTargetIsAReinstall(t *testing.T) {
 			}
 		}
 	}
+	// Marked ssa: IfNotPresent, the release in the cluster is whatever was created first, most likely with this target:
+	// still refused as a reinstall, not merely judged as unknown settings.
+	w := adopting(t, "", "", releaseWith(", annotations: {kustomize.toolkit.fluxcd.io/ssa: IfNotPresent}", "  releaseName: cilium-cni\n"))
+	if code, stderr := w.generate(takeoverSpec); code != ExitUsage || !strings.Contains(stderr, "is a reinstall of Cilium on a live cluster") {
+		t.Errorf("IfNotPresent: exit %d, want %d and the refusal of a reinstall:\n%s", code, ExitUsage, stderr)
+	}
 }
 
 // realComponents stands for flux bootstrap's gotk-components.yaml at its real size, about 700 kB: fakeComponents'
