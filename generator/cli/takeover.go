@@ -606,6 +606,9 @@ type mark struct {
 	// live says that it keeps kustomize-controller from applying the object as built while the object in the cluster
 	// carries it, whatever the build has: kronform-gen's release, which takes the object's place, included.
 	live bool
+	// unknown says that the value is substituted by Flux (spec.postBuild) from what is not read here: a variable left
+	// as written, or a value from a Secret. It may be any of the marks, so it counts as one that is live.
+	unknown bool
 }
 
 // kustomizeMark is the mark of kustomize-controller's that keeps it from applying an object as the build has it; nil
@@ -628,12 +631,21 @@ type mark struct {
 //     does not carry it, is applied over it. That is a release whose settings cannot be read, and the ways out of one
 //     hold.
 //
-// Any other value (ssa: Override, reconcile: enabled) matches no selector: the object is applied as built.
+// Any other value (ssa: Override, reconcile: enabled) matches no selector: the object is applied as built. A value
+// that still holds a variable (${...}: its substituteFrom source is not in the tree) or a Secret's value (masked here)
+// is whatever Flux substitutes in the cluster, and is taken for a live mark: kustomize-controller matches what it
+// applies after postBuild (fluxcd/kustomize-controller, KustomizationReconciler.reconcile: r.build, which substitutes
+// the variables, then r.apply).
 func kustomizeMark(r *resource.Resource) *mark {
 	for _, label := range []bool{false, true} {
 		meta := r.GetAnnotations()
 		if label {
 			meta = r.GetLabels()
+		}
+		for _, key := range []string{reconcileAnnotation, ssaAnnotation} {
+			if v := meta[key]; strings.Contains(v, "${") || !bytes.Equal(preview.MaskPlaceholders([]byte(v)), []byte(v)) {
+				return &mark{key: key, value: v, label: label, live: true, unknown: true}
+			}
 		}
 		for _, m := range []mark{{key: reconcileAnnotation, value: "disabled", live: true}, {key: ssaAnnotation, value: "Ignore", live: true},
 			{key: ssaAnnotation, value: "Merge", live: true}, {key: ssaAnnotation, value: "IfNotPresent"}} {
@@ -670,7 +682,12 @@ func markedRelease(c spec.Cluster, m *mark, by *preview.Build, files map[string]
 	what := fmt.Sprintf("kustomize-controller applies no object that carries it, in the tree or in the cluster: the release "+
 		"in the cluster is not what the file says, and while the object in the cluster carries the %s, kronform-gen's "+
 		"HelmRelease, which replaces it under that name, would not be applied either, while its host policies would", kind)
-	if strings.EqualFold(m.value, "Merge") {
+	if m.unknown {
+		what = fmt.Sprintf("its value is substituted by Flux (spec.postBuild) from what is not read here, and may be "+
+			"disabled, Ignore or Merge, with which kustomize-controller does not apply the release as the file says, and "+
+			"while the object in the cluster carries the %s, would not apply kronform-gen's HelmRelease in its place "+
+			"either, or not only as written", kind)
+	} else if strings.EqualFold(m.value, "Merge") {
 		what = fmt.Sprintf("kustomize-controller applies the fields the file sets, but keeps those that other field managers "+
 			"(kubectl edit, ...) set in the cluster while the tree or the object in the cluster carries it: the release in "+
 			"the cluster is not only what the file says, and while the object in the cluster carries the %s, kronform-gen's "+

@@ -1118,6 +1118,12 @@ func TestTakeoverOfAMarkedReleaseIsRefused(t *testing.T) {
 			"cluster is not what the file says, and while the object in the cluster carries the " + kind + ", kronform-gen's " +
 			"HelmRelease, which replaces it under that name, would not be applied either, while its host policies would"
 	}
+	substituted := func(kind string) string {
+		return "its value is substituted by Flux (spec.postBuild) from what is not read here, and may be disabled, Ignore " +
+			"or Merge, with which kustomize-controller does not apply the release as the file says, and while the object in " +
+			"the cluster carries the " + kind + ", would not apply kronform-gen's HelmRelease in its place either, or not " +
+			"only as written"
+	}
 	for name, c := range map[string]struct {
 		files                  map[string]string
 		kind, verb, key, value string
@@ -1137,6 +1143,16 @@ func TestTakeoverOfAMarkedReleaseIsRefused(t *testing.T) {
 			"commonAnnotations: {kustomize.toolkit.fluxcd.io/reconcile: Disabled}\n"},
 			"annotation", "annotate", "kustomize.toolkit.fluxcd.io/reconcile", "Disabled",
 			"infrastructure/controllers/kustomization.yaml", skipped("annotation")},
+		// A value Flux substitutes from what is not read here (a substituteFrom source not in the tree, a Secret) is
+		// whatever it is in the cluster: disabled as likely as not.
+		"a variable not substituted here": {withVars(releaseWith(", annotations: {kustomize.toolkit.fluxcd.io/reconcile: "+
+			"\"${RECONCILE}\"}", ""), "  postBuild: {substituteFrom: [{kind: ConfigMap, name: cluster-vars}]}\n", nil),
+			"annotation", "annotate", "kustomize.toolkit.fluxcd.io/reconcile", "${RECONCILE}", file, substituted("annotation")},
+		"a value from a Secret": {withVars(releaseWith(", labels: {kustomize.toolkit.fluxcd.io/ssa: \"${SSA}\"}", ""),
+			"  postBuild: {substituteFrom: [{kind: Secret, name: cluster-vars}]}\n", map[string]string{
+				"clusters/alpha/vars.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: cluster-vars, " +
+					"namespace: flux-system}\nstringData: {SSA: Ignore}\n"}),
+			"label", "label", "kustomize.toolkit.fluxcd.io/ssa", "*****", file, substituted("label")},
 	} {
 		t.Run(name, func(t *testing.T) {
 			want := "kronform-gen: refusing to write output: cluster alpha: HelmRelease kube-system/cilium (Kustomization " +
@@ -1169,4 +1185,21 @@ func TestTakeoverOfAMarkedReleaseIsRefused(t *testing.T) {
 		w = adopting(t, "", "", releaseWith(meta, ""))
 		wantInStderr(t, w.refusedGenerate(worldOnly), "they run the Cilium settings in output with the new host policies, and 1 check(s) fail")
 	}
+}
+
+// withVars is files with the Kustomization flux-system/infrastructure given postBuild (an indented spec field) and
+// more files.
+func withVars(files map[string]string, postBuild string, more map[string]string) map[string]string {
+	out := map[string]string{"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./infrastructure/controllers
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+` + postBuild}
+	maps.Copy(out, files)
+	maps.Copy(out, more)
+	return out
 }
