@@ -506,10 +506,10 @@ func wantSharedWarnings(t *testing.T, out string, gen *tree.Tree, files map[stri
 // that killed generate on any tree holding one). It is text there, and still found where it stands in a name.
 func TestVariableWithADefaultIsText(t *testing.T) {
 	for doc, want := range map[string]bool{
-		"spec:\n  values:\n    cluster: ${cluster_name:=alpha}\n":                          false,
-		"spec:\n  values:\n    cluster: \"${cluster_name:-alpha}\"\n":                      false,
-		"spec:\n  values:\n    note: |\n      ${cluster_name:=alpha}\n":                    false,
-		"metadata:\n  name: cni-${cluster_name:=alpha}\n":                                  true,
+		"spec:\n  values:\n    cluster: ${cluster_name:=alpha}\n":                         false,
+		"spec:\n  values:\n    cluster: \"${cluster_name:-alpha}\"\n":                     false,
+		"spec:\n  values:\n    note: |\n      ${cluster_name:=alpha}\n":                   false,
+		"metadata:\n  name: cni-${cluster_name:=alpha}\n":                                 true,
 		"patch: |\n  - {op: replace, path: /metadata/name, value: \"${name:=cilium}\"}\n": true,
 	} {
 		if got := variableInName([]byte(doc)); got != want {
