@@ -617,13 +617,15 @@ type mark struct {
 // IfNotPresentSelector {ssa: IfNotPresent}, and the cleanup exclusion {ssa: Merge}; ssa (utils.AnyInMetadata) matches
 // each against labels and annotations alike, the value case-insensitively. So:
 //   - reconcile: disabled, ssa: Ignore: shouldSkipApply skips the object when the object built OR the one in the
-//     cluster matches. The release in the cluster is not what the file says; and once the file drops the mark, the
-//     object in the cluster keeps it (the apply that would drop it is skipped), so kronform-gen's release would not be
+//     cluster matches. The release in the cluster is not what the file says; and an object in the cluster that carries
+//     the mark (given with kubectl annotate, as Flux's docs suggest to pause one: kustomize-controller, skipping the
+//     object, never writes it there) keeps it once the file drops it, so kronform-gen's release would not be
 //     applied in its place either, while its host policies would: nothing of this change holds until the mark is
 //     gone from the cluster too. (kustomize-controller's docs, "Suspending and resuming", also say to set it to
 //     enabled in the source: with disabled in the cluster, shouldSkipApply still skips it, so it is removed there.)
-//   - ssa: Merge: the object is applied, but cleanupMetadata, which takes the fields of kubectl's and other field
-//     managers' back, is skipped when the object built OR the one in the cluster carries it: the release in the
+//   - ssa: Merge: the object is applied, but cleanupMetadata, which takes back the fields of the field managers
+//     kubectl (kubectl apply) and before-first-apply and its own Update ones (KustomizationReconciler.apply's
+//     Cleanup.FieldManagers; kubectl edit's, kubectl-edit, is none of them and stays in any case), is skipped when the object built OR the one in the cluster carries it: the release in the
 //     cluster holds what others set besides the file, and so would kronform-gen's on its first apply, while the
 //     object in the cluster still carries the mark. Not harmless, then: refused as the two above.
 //   - ssa: IfNotPresent: shouldSkipApply skips the object when the one BUILT carries it and one exists in the cluster.
@@ -688,8 +690,8 @@ func markedRelease(c spec.Cluster, m *mark, by *preview.Build, files map[string]
 			"while the object in the cluster carries the %s, would not apply kronform-gen's HelmRelease in its place "+
 			"either, or not only as written", kind)
 	} else if strings.EqualFold(m.value, "Merge") {
-		what = fmt.Sprintf("kustomize-controller applies the fields the file sets, but keeps those that other field managers "+
-			"(kubectl edit, ...) set in the cluster while the tree or the object in the cluster carries it: the release in "+
+		what = fmt.Sprintf("kustomize-controller applies the fields the file sets, but keeps those that kubectl apply set in "+
+			"the cluster (field manager kubectl, whose fields it otherwise takes back) while the tree or the object in the cluster carries it: the release in "+
 			"the cluster is not only what the file says, and while the object in the cluster carries the %s, kronform-gen's "+
 			"HelmRelease, which replaces it under that name, would keep them too", kind)
 	}

@@ -1135,7 +1135,8 @@ func TestTakeoverOfAMarkedReleaseIsRefused(t *testing.T) {
 			"annotation", "annotate", "kustomize.toolkit.fluxcd.io/ssa", "Ignore", file, skipped("annotation")},
 		"ssa: merge, a label": {releaseWith(", labels: {kustomize.toolkit.fluxcd.io/ssa: merge}", ""),
 			"label", "label", "kustomize.toolkit.fluxcd.io/ssa", "merge", file, "kustomize-controller applies the fields " +
-				"the file sets, but keeps those that other field managers (kubectl edit, ...) set in the cluster while the " +
+				"the file sets, but keeps those that kubectl apply set in the cluster (field manager kubectl, whose fields it " +
+				"otherwise takes back) while the " +
 				"tree or the object in the cluster carries it: the release in the cluster is not only what the file says, " +
 				"and while the object in the cluster carries the label, kronform-gen's HelmRelease, which replaces it under " +
 				"that name, would keep them too"},
