@@ -53,6 +53,9 @@ type takeover struct {
 	// reinstall, when set, says how the Helm release it manages differs from kronform-gen's (see releaseTarget): then
 	// helm-controller uninstalls it and installs kronform-gen's, and nothing else of it is read.
 	reinstall string
+	// unreadable, when set, says why none of the settings its agents run can be read, although its chart version can
+	// (helm-controller adds to the file's values: see readTakeover); unknownSettings gives it.
+	unreadable string
 }
 
 // userRelease is what looking for a cluster's takeover found: the release, or why what Flux applies could not be
@@ -486,7 +489,7 @@ func readTakeover(r *resource.Resource, builds, by []*preview.Build, folder stri
 	}
 	if hr.Spec.Suspend {
 		// helm-controller returns early for a suspended HelmRelease (fluxcd/helm-controller, HelmReleaseReconciler's
-		// Reconcile: "Return early if the HelmRelease is suspended"): the Helm release in the cluster is what it last
+		// Reconcile: "Return early if the object is suspended"): the Helm release in the cluster is what it last
 		// ran, whenever that was, not what the file says. kronform-gen's release, applied by kustomize-controller under
 		// the same field manager, sets no spec.suspend: server-side apply drops a field its manager no longer applies
 		// (fluxcd/pkg ssa, ResourceManager.apply: a Patch of type Apply, ForceOwnership, under the controller's field
@@ -494,21 +497,6 @@ func readTakeover(r *resource.Resource, builds, by []*preview.Build, folder stri
 		// release that cannot be read hold here.
 		return nil, fmt.Sprintf("HelmRelease %s has spec.suspend: true, so helm-controller does not reconcile it: the Helm "+
 			"release in the cluster is whatever it last installed or upgraded, not what the file says", id)
-	}
-	if hr.Spec.Upgrade.PreserveValues {
-		// helm-controller upgrades with Helm's ReuseValues set from it (fluxcd/helm-controller, internal/action,
-		// newUpgrade): the values of the release it last ran stay under the file's, whatever they were. kronform-gen's
-		// release sets no spec.upgrade, so its upgrade resets them (ResetValues).
-		return nil, fmt.Sprintf("HelmRelease %s has spec.upgrade.preserveValues: true, so helm-controller keeps the values of "+
-			"the release it last ran under the file's: what the release runs is not only what the file says", id)
-	}
-	if len(hr.Spec.PostRenderers) > 0 {
-		// helm-controller runs the rendered manifests through them (kustomize patches and images) before it applies
-		// them: a patch may change cilium-config or the agents' DaemonSet, whatever the values say. kronform-gen's
-		// release has none.
-		return nil, fmt.Sprintf("HelmRelease %s has spec.postRenderers, which helm-controller applies to the chart's "+
-			"manifests after Helm renders them (cilium-config and the agents' DaemonSet among them): what the agents run is "+
-			"not only what its values say", id)
 	}
 	var chart, from, none string // none: why there is no version, when there is none
 	switch {
@@ -555,6 +543,22 @@ func readTakeover(r *resource.Resource, builds, by []*preview.Build, folder stri
 		return nil, fmt.Sprintf("HelmRelease %s names chart version %s (%s), which kronform-gen does not model: %v", id, chart, from, err)
 	}
 	t := &takeover{id: id, chart: chart}
+	// What helm-controller adds to the file's values makes none of them readable; the chart version stays the file's
+	// (the warning of skipped minor releases reads it).
+	if hr.Spec.Upgrade.PreserveValues {
+		// helm-controller upgrades with Helm's ReuseValues set from it (fluxcd/helm-controller, internal/action,
+		// newUpgrade): the values of the release it last ran stay under the file's, whatever they were. kronform-gen's
+		// release sets no spec.upgrade, so its upgrade resets them (ResetValues).
+		t.unreadable = fmt.Sprintf("HelmRelease %s has spec.upgrade.preserveValues: true, so helm-controller keeps the values of "+
+			"the release it last ran under the file's: what the release runs is not only what the file says", id)
+	} else if len(hr.Spec.PostRenderers) > 0 {
+		// helm-controller runs the rendered manifests through them (kustomize patches and images) before it applies
+		// them: a patch may change cilium-config or the agents' DaemonSet, whatever the values say. kronform-gen's
+		// release has none.
+		t.unreadable = fmt.Sprintf("HelmRelease %s has spec.postRenderers, which helm-controller applies to the chart's "+
+			"manifests after Helm renders them (cilium-config and the agents' DaemonSet among them): what the agents run is "+
+			"not only what its values say", id)
+	}
 	t.values, _ = wholeNumbers(hr.Spec.Values).(map[string]any)
 	t.settled = t.values
 	if len(hr.Spec.ValuesFrom) > 0 {
@@ -906,6 +910,9 @@ func (t takeover) reinstallWarning(c spec.Cluster, label string) string {
 // cannot be read is: the agents may run anything there. Audit mode read as on (policyAuditMode: true) enforces
 // nothing, whatever the rest: then only it counts.
 func (t takeover) unknownSettings(keys []string) string {
+	if t.unreadable != "" {
+		return t.unreadable
+	}
 	if audit, _ := cilium.ValueAt(t.values, "policyAuditMode"); audit == true && !t.unread("policyAuditMode") {
 		keys = []string{"policyAuditMode"}
 	}

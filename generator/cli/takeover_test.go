@@ -1204,3 +1204,24 @@ spec:
 	maps.Copy(out, more)
 	return out
 }
+
+// A release whose settings cannot be read for what helm-controller adds to its file (upgrade.preserveValues, which
+// keeps the values it last ran; postRenderers, which patch what Helm renders) still runs the chart version its file
+// names: the warning of skipped minor releases reads it, as for a valuesFrom not read.
+func TestUnreadableTakeoverStillWarnsOfSkippedMinors(t *testing.T) {
+	for name, spec := range map[string]string{
+		"preserveValues": "  upgrade: {preserveValues: true}\n",
+		"postRenderers":  "  postRenderers: [{kustomize: {images: [{name: quay.io/cilium/cilium, newTag: v1.14.5}]}}]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			files := releaseWith("", spec)
+			for p, data := range files {
+				files[p] = strings.Replace(data, `version: "1.16.5"`, `version: "1.14.5"`, 1)
+			}
+			w := adopting(t, "", "", files)
+			wantInStderr(t, w.mustGenerate(takeoverSpec),
+				"warning: cluster alpha: Cilium goes from 1.14.5 to 1.16.5, across more than one minor release",
+				"note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: HelmRelease kube-system/cilium has spec.")
+		})
+	}
+}
