@@ -389,6 +389,8 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 			}
 			out[i] = userRelease{why: fmt.Sprintf("Kustomizations %s apply different copies of HelmRelease %s %s, by turns, so "+
 				"which one helm-controller runs now is unknown", strings.Join(by, ", "), id, label)}
+		case markedApplier(res.Builds, folder, copies, id) != "":
+			out[i] = userRelease{mayApply: true, why: markedApplier(res.Builds, folder, copies, id)}
 		case kustomizeMark(objects[0]) != nil && kustomizeMark(objects[0]).live:
 			out[i] = markedRelease(c, kustomizeMark(objects[0]), copies[0], files)
 		default:
@@ -410,6 +412,38 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		}
 	}
 	return nil
+}
+
+// markedApplier says why what the Kustomizations by apply is unknown when one of them, as its parent applies it,
+// carries a mark with which kustomize-controller does not keep it in the cluster as the tree has it (kustomizeMark:
+// reconcile: disabled, ssa: Ignore or IfNotPresent, or a value substituted from what is not read here): the
+// Kustomization in the cluster is whatever was applied before, with whatever path and patches; "" when none does.
+// ssa: Merge still applies every field the tree sets. id is the release's namespace/name.
+func markedApplier(builds []*preview.Build, folder string, by []*preview.Build, id string) string {
+	for _, k := range by {
+		for _, b := range builds {
+			if b.Cluster != folder {
+				continue
+			}
+			for _, r := range b.Resources {
+				if r.GetKind() != "Kustomization" || !strings.HasPrefix(r.GetApiVersion(), "kustomize.toolkit.fluxcd.io/") ||
+					r.GetNamespace() != k.Namespace || r.GetName() != k.Name {
+					continue
+				}
+				if m := kustomizeMark(r); m != nil && (m.unknown || !strings.EqualFold(m.value, "Merge")) {
+					kind := "annotation"
+					if m.label {
+						kind = "label"
+					}
+					return string(preview.MaskPlaceholders([]byte(fmt.Sprintf("Kustomization %s/%s, which applies HelmRelease %s, "+
+						"has the %s %s: %s, so kustomize-controller does not keep it in the cluster as this tree has it: "+
+						"what it applies there is unknown (remove the %s from its file, and from the object in the cluster, "+
+						"to have it read here)", k.Namespace, k.Name, id, kind, m.key, m.value, kind))))
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // sameObjects says whether the objects are one object as built, byte for byte.
