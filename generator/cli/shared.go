@@ -385,8 +385,15 @@ func (w nameWalk) variable(n *yaml.Node, ctx nameContext) bool {
 		if !strings.ContainsAny(n.Value, ":\n") {
 			return false
 		}
-		// A string of YAML (an inline patch, a PatchJson6902Transformer's jsonOp); one that does not parse is text.
-		return anyDocument(strings.NewReader(n.Value), false, func(doc *yaml.Node) bool { return (nameWalk{}).variable(doc, inValue) })
+		// A string of YAML (an inline patch, a PatchJson6902Transformer's jsonOp); one that does not parse is text, and so
+		// is one that parses as a lone string (${var:=default}), which would parse as itself again without end. Every
+		// string inside a mapping or a sequence is shorter than the text it is read from, so the reading ends.
+		return anyDocument(strings.NewReader(n.Value), false, func(doc *yaml.Node) bool {
+			if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.ScalarNode {
+				return false
+			}
+			return (nameWalk{}).variable(doc, inValue)
+		})
 	case yaml.MappingNode:
 		pairs := mappingPairs(n, nil)
 		// A JSON patch operation's value reaches a name where its path says name (or metadata, whose name the value

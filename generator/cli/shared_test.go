@@ -500,3 +500,20 @@ func wantSharedWarnings(t *testing.T, out string, gen *tree.Tree, files map[stri
 		t.Errorf("%d warnings, want %d:\n%s", n, len(want), warned)
 	}
 }
+
+// A variable with a default (${var:=default}, ${var:-default}), as Flux repositories commonly write in values, holds a
+// colon: read as a string of YAML it is the same string again, which was read again without end (a stack overflow
+// that killed generate on any tree holding one). It is text there, and still found where it stands in a name.
+func TestVariableWithADefaultIsText(t *testing.T) {
+	for doc, want := range map[string]bool{
+		"spec:\n  values:\n    cluster: ${cluster_name:=alpha}\n":                         false,
+		"spec:\n  values:\n    cluster: \"${cluster_name:-alpha}\"\n":                     false,
+		"spec:\n  values:\n    note: |\n      ${cluster_name:=alpha}\n":                   false,
+		"metadata:\n  name: cni-${cluster_name:=alpha}\n":                                 true,
+		"patch: |\n  - {op: replace, path: /metadata/name, value: \"${name:=cilium}\"}\n": true,
+	} {
+		if got := variableInName([]byte(doc)); got != want {
+			t.Errorf("variableInName(%q) = %v, want %v", doc, got, want)
+		}
+	}
+}

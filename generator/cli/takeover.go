@@ -53,6 +53,9 @@ type takeover struct {
 	// reinstall, when set, says how the Helm release it manages differs from kronform-gen's (see releaseTarget): then
 	// helm-controller uninstalls it and installs kronform-gen's, and nothing else of it is read.
 	reinstall string
+	// unreadable, when set, says why none of the settings its agents run can be read, although its chart version can
+	// (helm-controller adds to the file's values: see readTakeover); unknownSettings gives it.
+	unreadable string
 }
 
 // userRelease is what looking for a cluster's takeover found: the release, or why what Flux applies could not be
@@ -64,6 +67,9 @@ type userRelease struct {
 	why      string
 	mayApply bool
 	chart    string
+	// refuse, when set, says why generate must not write the tree at all: kustomize-controller does not apply the
+	// release as the file has it, and would not apply kronform-gen's in its place either (see kustomizeMark).
+	refuse string
 }
 
 // userReleases looks, for the clusters named by want (indexes of m.Clusters whose Cilium release is new to the
@@ -170,7 +176,7 @@ func (b *baseline) userReleases(m *spec.Model, clusters []int) map[int]userRelea
 	// A few clusters at a time: a build holds every object of a cluster (flux bootstrap's CRDs among them), and the
 	// whole fleet's at once, on a first generate in a repository Flux already runs, would hold them all.
 	for chunk := range slices.Chunk(clusters, takeoverBatch) {
-		if err := readUserReleases(src, ks, m, chunk, b.label, out); err != nil {
+		if err := readUserReleases(src, ks, m, chunk, b.label, files, out); err != nil {
 			return fail(fmt.Sprintf("what Flux applies %s cannot be built", b.label))
 		}
 	}
@@ -283,8 +289,10 @@ func withoutCRDs(data []byte) []byte {
 const takeoverBatch = 8
 
 // readUserReleases builds what the Kustomizations ks apply for the clusters (indexes of m.Clusters) and records the
-// release each applies in out; an error that is no Kustomization's own fails them all.
-func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.Model, clusters []int, label string, out map[int]userRelease) error {
+// release each applies in out; an error that is no Kustomization's own fails them all. files are the tree's files,
+// in which a mark on the release (kustomizeMark) is looked for, to name the file that sets it.
+func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.Model, clusters []int, label string,
+	files map[string][]byte, out map[int]userRelease) error {
 	folders := map[string]bool{}
 	for _, i := range clusters {
 		folders[path.Base(m.Clusters[i].Flux.Path)] = true
@@ -381,8 +389,18 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 			}
 			out[i] = userRelease{why: fmt.Sprintf("Kustomizations %s apply different copies of HelmRelease %s %s, by turns, so "+
 				"which one helm-controller runs now is unknown", strings.Join(by, ", "), id, label)}
+		case markedApplier(res.Builds, folder, copies, id) != "":
+			out[i] = userRelease{mayApply: true, why: markedApplier(res.Builds, folder, copies, id)}
+		case kustomizeMark(objects[0]) != nil && kustomizeMark(objects[0]).live:
+			out[i] = markedRelease(c, kustomizeMark(objects[0]), copies[0], files)
 		default:
 			t, why := readTakeover(objects[0], res.Builds, copies, folder)
+			if m := kustomizeMark(objects[0]); m != nil && (t == nil || t.reinstall == "") {
+				// ssa: IfNotPresent: what runs is whatever was created first. A release target that is not kronform-gen's
+				// is still taken for one (the refusal of a reinstall is the stronger).
+				out[i] = markedRelease(c, m, copies[0], files)
+				continue
+			}
 			if t != nil {
 				t.by = fmt.Sprintf("%s/%s, path %s", copies[0].Namespace, copies[0].Name, copies[0].Spec.Path)
 				if copies[0].Spec.Suspend {
@@ -394,6 +412,38 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		}
 	}
 	return nil
+}
+
+// markedApplier says why what the Kustomizations by apply is unknown when one of them, as its parent applies it,
+// carries a mark with which kustomize-controller does not keep it in the cluster as the tree has it (kustomizeMark:
+// reconcile: disabled, ssa: Ignore or IfNotPresent, or a value substituted from what is not read here): the
+// Kustomization in the cluster is whatever was applied before, with whatever path and patches; "" when none does.
+// ssa: Merge still applies every field the tree sets. id is the release's namespace/name.
+func markedApplier(builds []*preview.Build, folder string, by []*preview.Build, id string) string {
+	for _, k := range by {
+		for _, b := range builds {
+			if b.Cluster != folder {
+				continue
+			}
+			for _, r := range b.Resources {
+				if r.GetKind() != "Kustomization" || !strings.HasPrefix(r.GetApiVersion(), "kustomize.toolkit.fluxcd.io/") ||
+					r.GetNamespace() != k.Namespace || r.GetName() != k.Name {
+					continue
+				}
+				if m := kustomizeMark(r); m != nil && (m.unknown || !strings.EqualFold(m.value, "Merge")) {
+					kind := "annotation"
+					if m.label {
+						kind = "label"
+					}
+					return string(preview.MaskPlaceholders([]byte(fmt.Sprintf("Kustomization %s/%s, which applies HelmRelease %s, "+
+						"has the %s %s: %s, so kustomize-controller does not keep it in the cluster as this tree has it: "+
+						"what it applies there is unknown (remove the %s from its file, and from the object in the cluster, "+
+						"to have it read here)", k.Namespace, k.Name, id, kind, m.key, m.value, kind))))
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // sameObjects says whether the objects are one object as built, byte for byte.
@@ -435,6 +485,11 @@ type userHelmRelease struct {
 		} `json:"chartRef"`
 		Values     map[string]any    `json:"values"`
 		ValuesFrom []valuesReference `json:"valuesFrom"`
+		Suspend    bool              `json:"suspend"`
+		Upgrade    struct {
+			PreserveValues bool `json:"preserveValues"`
+		} `json:"upgrade"`
+		PostRenderers []json.RawMessage `json:"postRenderers"`
 	} `json:"spec"`
 }
 
@@ -465,6 +520,17 @@ func readTakeover(r *resource.Resource, builds, by []*preview.Build, folder stri
 	id := hr.Metadata.Namespace + "/" + flux.ReleaseName
 	if moved := releaseTarget(hr); len(moved) > 0 {
 		return &takeover{reinstall: strings.Join(moved, ", ")}, ""
+	}
+	if hr.Spec.Suspend {
+		// helm-controller returns early for a suspended HelmRelease (fluxcd/helm-controller, HelmReleaseReconciler's
+		// Reconcile: "Return early if the object is suspended"): the Helm release in the cluster is what it last
+		// ran, whenever that was, not what the file says. kronform-gen's release, applied by kustomize-controller under
+		// the same field manager, sets no spec.suspend: server-side apply drops a field its manager no longer applies
+		// (fluxcd/pkg ssa, ResourceManager.apply: a Patch of type Apply, ForceOwnership, under the controller's field
+		// owner), so helm-controller reconciles it again and upgrades from that unknown state. The ways out of a
+		// release that cannot be read hold here.
+		return nil, fmt.Sprintf("HelmRelease %s has spec.suspend: true, so helm-controller does not reconcile it: the Helm "+
+			"release in the cluster is whatever it last installed or upgraded, not what the file says", id)
 	}
 	var chart, from, none string // none: why there is no version, when there is none
 	switch {
@@ -511,6 +577,22 @@ func readTakeover(r *resource.Resource, builds, by []*preview.Build, folder stri
 		return nil, fmt.Sprintf("HelmRelease %s names chart version %s (%s), which kronform-gen does not model: %v", id, chart, from, err)
 	}
 	t := &takeover{id: id, chart: chart}
+	// What helm-controller adds to the file's values makes none of them readable; the chart version stays the file's
+	// (the warning of skipped minor releases reads it).
+	if hr.Spec.Upgrade.PreserveValues {
+		// helm-controller upgrades with Helm's ReuseValues set from it (fluxcd/helm-controller, internal/action,
+		// newUpgrade): the values of the release it last ran stay under the file's, whatever they were. kronform-gen's
+		// release sets no spec.upgrade, so its upgrade resets them (ResetValues).
+		t.unreadable = fmt.Sprintf("HelmRelease %s has spec.upgrade.preserveValues: true, so helm-controller keeps the values of "+
+			"the release it last ran under the file's: what the release runs is not only what the file says", id)
+	} else if len(hr.Spec.PostRenderers) > 0 {
+		// helm-controller runs the rendered manifests through them (kustomize patches and images) before it applies
+		// them: a patch may change cilium-config or the agents' DaemonSet, whatever the values say. kronform-gen's
+		// release has none.
+		t.unreadable = fmt.Sprintf("HelmRelease %s has spec.postRenderers, which helm-controller applies to the chart's "+
+			"manifests after Helm renders them (cilium-config and the agents' DaemonSet among them): what the agents run is "+
+			"not only what its values say", id)
+	}
 	t.values, _ = wholeNumbers(hr.Spec.Values).(map[string]any)
 	t.settled = t.values
 	if len(hr.Spec.ValuesFrom) > 0 {
@@ -554,6 +636,132 @@ const (
 	reconcileAnnotation = "kustomize.toolkit.fluxcd.io/reconcile"
 	ssaAnnotation       = "kustomize.toolkit.fluxcd.io/ssa"
 )
+
+// mark is a label or annotation of kustomize-controller's that an object carries, and what it does to the object.
+type mark struct {
+	key, value string
+	label      bool // a label, not an annotation
+	// live says that it keeps kustomize-controller from applying the object as built while the object in the cluster
+	// carries it, whatever the build has: kronform-gen's release, which takes the object's place, included.
+	live bool
+	// unknown says that the value is substituted by Flux (spec.postBuild) from what is not read here: a variable left
+	// as written, or a value from a Secret. It may be any of the marks, so it counts as one that is live.
+	unknown bool
+}
+
+// kustomizeMark is the mark of kustomize-controller's that keeps it from applying an object as the build has it; nil
+// when the object carries none. kustomize-controller's apply (fluxcd/kustomize-controller, KustomizationReconciler.apply)
+// gives fluxcd/pkg's ssa ResourceManager the ExclusionSelector {reconcile: disabled, ssa: Ignore}, the
+// IfNotPresentSelector {ssa: IfNotPresent}, and the cleanup exclusion {ssa: Merge}; ssa (utils.AnyInMetadata) matches
+// each against labels and annotations alike, the value case-insensitively. So:
+//   - reconcile: disabled, ssa: Ignore: shouldSkipApply skips the object when the object built OR the one in the
+//     cluster matches. The release in the cluster is not what the file says; and an object in the cluster that carries
+//     the mark (given with kubectl annotate, as Flux's docs suggest to pause one: kustomize-controller, skipping the
+//     object, never writes it there) keeps it once the file drops it, so kronform-gen's release would not be
+//     applied in its place either, while its host policies would: nothing of this change holds until the mark is
+//     gone from the cluster too. (kustomize-controller's docs, "Suspending and resuming", also say to set it to
+//     enabled in the source: with disabled in the cluster, shouldSkipApply still skips it, so it is removed there.)
+//   - ssa: Merge: the object is applied, but cleanupMetadata, which takes back the fields of the field managers
+//     kubectl (kubectl apply) and before-first-apply and its own Update ones (KustomizationReconciler.apply's
+//     Cleanup.FieldManagers; kubectl edit's, kubectl-edit, is none of them and stays in any case), is skipped when the object built OR the one in the cluster carries it: the release in the
+//     cluster holds what others set besides the file, and so would kronform-gen's on its first apply, while the
+//     object in the cluster still carries the mark. Not harmless, then: refused as the two above.
+//   - ssa: IfNotPresent: shouldSkipApply skips the object when the one BUILT carries it and one exists in the cluster.
+//     The release in the cluster is whatever was created first, not what the file says; kronform-gen's release, which
+//     does not carry it, is applied over it. That is a release whose settings cannot be read, and the ways out of one
+//     hold.
+//
+// Any other value (ssa: Override, reconcile: enabled) matches no selector: the object is applied as built. A value
+// that still holds a variable (${...}: its substituteFrom source is not in the tree) or a Secret's value (masked here)
+// is whatever Flux substitutes in the cluster, and is taken for a live mark: kustomize-controller matches what it
+// applies after postBuild (fluxcd/kustomize-controller, KustomizationReconciler.reconcile: r.build, which substitutes
+// the variables, then r.apply).
+func kustomizeMark(r *resource.Resource) *mark {
+	for _, label := range []bool{false, true} {
+		meta := r.GetAnnotations()
+		if label {
+			meta = r.GetLabels()
+		}
+		for _, key := range []string{reconcileAnnotation, ssaAnnotation} {
+			if v := meta[key]; strings.Contains(v, "${") || !bytes.Equal(preview.MaskPlaceholders([]byte(v)), []byte(v)) {
+				return &mark{key: key, value: v, label: label, live: true, unknown: true}
+			}
+		}
+		for _, m := range []mark{{key: reconcileAnnotation, value: "disabled", live: true}, {key: ssaAnnotation, value: "Ignore", live: true},
+			{key: ssaAnnotation, value: "Merge", live: true}, {key: ssaAnnotation, value: "IfNotPresent"}} {
+			if v := meta[m.key]; strings.EqualFold(v, m.value) {
+				m.value, m.label = v, label
+				return &m
+			}
+		}
+	}
+	return nil
+}
+
+// markedRelease is what a user's release that carries a mark of kustomize-controller's (kustomizeMark) gives: why
+// its settings cannot be read (ssa: IfNotPresent), or why generate refuses the change (the others), naming the file
+// of the tree that sets the mark, the mark, and what to do.
+func markedRelease(c spec.Cluster, m *mark, by *preview.Build, files map[string][]byte) userRelease {
+	id := c.Cilium.Namespace + "/" + flux.ReleaseName
+	kind, verb := "annotation", "annotate"
+	if m.label {
+		kind, verb = "label", "label"
+	}
+	where := fmt.Sprintf("what Kustomization %s/%s builds from path %s", by.Namespace, by.Name, by.Spec.Path)
+	if in := filesSetting(files, by, m.key); len(in) > 0 {
+		where = strings.Join(in, ", ")
+	}
+	set := fmt.Sprintf("HelmRelease %s (Kustomization %s/%s, path %s) has the %s %s: %s, set in %s", id, by.Namespace,
+		by.Name, by.Spec.Path, kind, m.key, m.value, where)
+	set = string(preview.MaskPlaceholders([]byte(set)))
+	if !m.live {
+		return userRelease{why: fmt.Sprintf("%s: kustomize-controller creates it when the cluster has none and never applies "+
+			"it over one that exists, so the release in the cluster is whatever was created first, not what the file says "+
+			"(to have it read here, remove the %s from %s and let Flux apply that)", set, kind, where)}
+	}
+	what := fmt.Sprintf("kustomize-controller applies no object that carries it, in the tree or in the cluster: the release "+
+		"in the cluster is not what the file says, and while the object in the cluster carries the %s, kronform-gen's "+
+		"HelmRelease, which replaces it under that name, would not be applied either, while its host policies would", kind)
+	if m.unknown {
+		what = fmt.Sprintf("its value is substituted by Flux (spec.postBuild) from what is not read here, and may be "+
+			"disabled, Ignore or Merge, with which kustomize-controller does not apply the release as the file says, and "+
+			"while the object in the cluster carries the %s, would not apply kronform-gen's HelmRelease in its place "+
+			"either, or not only as written", kind)
+	} else if strings.EqualFold(m.value, "Merge") {
+		what = fmt.Sprintf("kustomize-controller applies the fields the file sets, but keeps those that kubectl apply set in "+
+			"the cluster (field manager kubectl, whose fields it otherwise takes back) while the tree or the object in the cluster carries it: the release in "+
+			"the cluster is not only what the file says, and while the object in the cluster carries the %s, kronform-gen's "+
+			"HelmRelease, which replaces it under that name, would keep them too", kind)
+	}
+	return userRelease{refuse: fmt.Sprintf("%s: %s; rollOutCiliumPods cannot settle that. Remove the %s from %s and from "+
+		"the object in the cluster (kubectl -n %s %s helmrelease %s %s-); commit, push and let Flux apply your release as "+
+		"the file says (compare it first: helm -n %s get values %s); then run generate again. Nothing was written",
+		set, what, kind, where, c.Cilium.Namespace, verb, flux.ReleaseName, m.key, c.Cilium.Namespace, flux.ReleaseName)}
+}
+
+// filesSetting lists, sorted, the files of the tree that may set a mark on what the build applies: the Flux
+// Kustomization's own file (its spec.commonMetadata), and those under the folder it builds that name the key and a
+// HelmRelease, or are kustomization files (commonAnnotations, a patch).
+func filesSetting(files map[string][]byte, by *preview.Build, key string) []string {
+	var out []string
+	if data, ok := files[by.File]; ok && by.File != "" && bytes.Contains(data, []byte(key)) {
+		out = append(out, by.File)
+	}
+	if by.Path == "" {
+		return out // outside the tree
+	}
+	names := konfig.RecognizedKustomizationFileNames()
+	for p, data := range files {
+		if p == by.File || by.Path != "." && !strings.HasPrefix(p, by.Path+"/") || !bytes.Contains(data, []byte(key)) {
+			continue
+		}
+		if bytes.Contains(data, []byte("HelmRelease")) || slices.Contains(names, path.Base(p)) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // readValuesFrom reads the values a valuesFrom reference of a HelmRelease in namespace gives, as helm-controller reads
 // them in the cluster, where it can be done exactly: a ConfigMap that one of the builds applying the release (by)
@@ -610,8 +818,7 @@ func readValuesFrom(ref valuesReference, namespace string, builds, by []*preview
 	if err != nil {
 		return nil, "it cannot be read"
 	}
-	annotations := found[0].GetAnnotations()
-	if annotations[reconcileAnnotation] == "disabled" || annotations[ssaAnnotation] != "" && annotations[ssaAnnotation] != "Override" {
+	if ssa := found[0].GetAnnotations()[ssaAnnotation]; kustomizeMark(found[0]) != nil || ssa != "" && !strings.EqualFold(ssa, "Override") {
 		return nil, "kustomize-controller does not keep it as this tree has it (" + reconcileAnnotation + ", " + ssaAnnotation + ")"
 	}
 	if _, ok := obj["sops"]; ok {
@@ -737,6 +944,9 @@ func (t takeover) reinstallWarning(c spec.Cluster, label string) string {
 // cannot be read is: the agents may run anything there. Audit mode read as on (policyAuditMode: true) enforces
 // nothing, whatever the rest: then only it counts.
 func (t takeover) unknownSettings(keys []string) string {
+	if t.unreadable != "" {
+		return t.unreadable
+	}
 	if audit, _ := cilium.ValueAt(t.values, "policyAuditMode"); audit == true && !t.unread("policyAuditMode") {
 		keys = []string{"policyAuditMode"}
 	}

@@ -382,6 +382,12 @@ func TestTakeoverOfAnotherReleaseTargetIsAReinstall(t *testing.T) {
 			}
 		}
 	}
+	// Marked ssa: IfNotPresent, the release in the cluster is whatever was created first, most likely with this target:
+	// still refused as a reinstall, not merely judged as unknown settings.
+	w := adopting(t, "", "", releaseWith(", annotations: {kustomize.toolkit.fluxcd.io/ssa: IfNotPresent}", "  releaseName: cilium-cni\n"))
+	if code, stderr := w.generate(takeoverSpec); code != ExitUsage || !strings.Contains(stderr, "is a reinstall of Cilium on a live cluster") {
+		t.Errorf("IfNotPresent: exit %d, want %d and the refusal of a reinstall:\n%s", code, ExitUsage, stderr)
+	}
 }
 
 // realComponents stands for flux bootstrap's gotk-components.yaml at its real size, about 700 kB: fakeComponents'
@@ -652,6 +658,10 @@ spec: {interval: 1h, path: ./infrastructure/values, prune: true, sourceRef: {kin
 		"not kept as built": {twoNodesTakeover, map[string]string{"infrastructure/controllers/values.yaml": strings.Replace(
 			ciliumValues("    bpf: {masquerade: true}\n"), "namespace: kube-system}",
 			"namespace: kube-system, annotations: {kustomize.toolkit.fluxcd.io/ssa: IfNotPresent}}", 1)}},
+		// kustomize-controller matches its marks on labels as on annotations, the value in any case.
+		"not kept as built, by a label": {twoNodesTakeover, map[string]string{"infrastructure/controllers/values.yaml": strings.Replace(
+			ciliumValues("    bpf: {masquerade: true}\n"), "namespace: kube-system}",
+			"namespace: kube-system, labels: {kustomize.toolkit.fluxcd.io/reconcile: Disabled}}", 1)}},
 		"a targetPath": {strings.Replace(twoNodesTakeover, "name: cilium-values}", "name: cilium-values, targetPath: bpf}", 1), inTree},
 		"another key":  {strings.Replace(twoNodesTakeover, "name: cilium-values}", "name: cilium-values, valuesKey: extra.yaml}", 1), inTree},
 	} {
@@ -945,6 +955,38 @@ spec: {interval: 1h, path: ./cilium, prune: true, suspend: true, sourceRef: {kin
 `}, "Kustomization flux-system/platform (its source is GitRepository flux-system/platform, not this repository's GitRepository " +
 			"flux-system/flux-system: Flux builds it from that source) is not built from this tree, so whether Flux applies a " +
 			"HelmRelease kube-system/cilium is unknown", true},
+		// kustomize-controller applies a release marked ssa: IfNotPresent only where none exists: the one in the cluster
+		// is whatever was created first. kronform-gen's, unmarked, is applied over it.
+		"ssa: IfNotPresent": {"", releaseWith(", annotations: {kustomize.toolkit.fluxcd.io/ssa: IfNotPresent}", ""),
+			"HelmRelease kube-system/cilium (Kustomization flux-system/infrastructure, path ./infrastructure/controllers) has " +
+				"the annotation kustomize.toolkit.fluxcd.io/ssa: IfNotPresent, set in infrastructure/controllers/cilium.yaml: " +
+				"kustomize-controller creates it when the cluster has none and never applies it over one that exists, so the " +
+				"release in the cluster is whatever was created first, not what the file says (to have it read here, remove " +
+				"the annotation from infrastructure/controllers/cilium.yaml and let Flux apply that)", false},
+		// The Kustomization applying it is not kept in the cluster as the tree has it: its path and patches there, and so
+		// whether and what it applies, are whatever was applied before.
+		"its Kustomization marked": {"1.16.5", map[string]string{"clusters/alpha/infrastructure.yaml": strings.Replace(
+			withVars(nil, "", nil)["clusters/alpha/infrastructure.yaml"], "namespace: flux-system}",
+			"namespace: flux-system, labels: {kustomize.toolkit.fluxcd.io/reconcile: Disabled}}", 1)},
+			"Kustomization flux-system/infrastructure, which applies HelmRelease kube-system/cilium, has the label " +
+				"kustomize.toolkit.fluxcd.io/reconcile: Disabled, so kustomize-controller does not keep it in the cluster as " +
+				"this tree has it: what it applies there is unknown (remove the label from its file, and from the object in " +
+				"the cluster, to have it read here)", true},
+		// helm-controller does not reconcile a suspended release: the Helm release is what it last ran. kronform-gen's,
+		// with no spec.suspend, is reconciled again.
+		"suspended": {"", releaseWith("", "  suspend: true\n"), "HelmRelease kube-system/cilium has spec.suspend: true, so " +
+			"helm-controller does not reconcile it: the Helm release in the cluster is whatever it last installed or " +
+			"upgraded, not what the file says", false},
+		// helm-controller keeps the values of the release it last ran under the file's, or patches what Helm renders:
+		// what the agents run is not only what the file says. kronform-gen's release does neither.
+		"preserveValues": {"", releaseWith("", "  upgrade: {preserveValues: true}\n"), "HelmRelease kube-system/cilium has " +
+			"spec.upgrade.preserveValues: true, so helm-controller keeps the values of the release it last ran under the " +
+			"file's: what the release runs is not only what the file says", false},
+		"postRenderers": {"", releaseWith("", "  postRenderers: [{kustomize: {patches: [{target: {kind: ConfigMap, name: "+
+			"cilium-config}, patch: '[{op: add, path: /data/policy-audit-mode, value: \"false\"}]'}]}}]\n"),
+			"HelmRelease kube-system/cilium has spec.postRenderers, which helm-controller applies to the chart's manifests " +
+				"after Helm renders them (cilium-config and the agents' DaemonSet among them): what the agents run is not only " +
+				"what its values say", false},
 		// Read, but what the checks read of the agents' settings is left to a valuesFrom not read here.
 		"values from a Secret": {"", valuesFrom, "HelmRelease kube-system/cilium (Kustomization flux-system/infrastructure, path " +
 			"./infrastructure/controllers, chart 1.16.5) leaves encryption.enabled, encryption.type, hubble.relay.enabled, " +
@@ -1052,6 +1094,143 @@ func TestTakeoverRestartNoteKeepsTheAuditModeBefore(t *testing.T) {
 			if c.not != "" && strings.Contains(stderr, c.not) {
 				t.Errorf("stderr has %q:\n%s", c.not, stderr)
 			}
+		})
+	}
+}
+
+// releaseWith is the user's Cilium HelmRelease at kube-system/cilium, chart 1.16.5 and enforcing values (audit mode
+// off, the host firewall on), with the metadata fields meta adds (", annotations: {...}") and the spec fields spec
+// adds (indented lines), as files for adopting.
+func releaseWith(meta, spec string) map[string]string {
+	return map[string]string{"infrastructure/controllers/cilium.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: cilium, namespace: kube-system` + meta + `}
+spec:
+  interval: 30m
+` + spec + `  chart: {spec: {chart: cilium, version: "1.16.5", sourceRef: {kind: HelmRepository, name: cilium}}}
+  values:
+` + userValues}
+}
+
+// A release of the user's that kustomize-controller does not apply as its file says, and whose mark in the cluster
+// keeps kronform-gen's release from being applied as written in its place (reconcile: disabled, ssa: Ignore, ssa:
+// Merge; on a label as on an annotation, the value in any case, set by the file or by its kustomization.yaml): the
+// release before is not what the file says, and after the change the host policies would be applied while Cilium
+// stays as it was. Read as its file says, it was taken over and judged as if both were applied. generate refuses it
+// whatever the change (exit 1, nothing written), with or without rollOutCiliumPods, which changes nothing there, and
+// says what to do; once the mark is gone from the repository (and, as the refusal says, from the cluster), the release
+// is taken over as before. Other values (ssa: Override, reconcile: enabled) mark nothing.
+func TestTakeoverOfAMarkedReleaseIsRefused(t *testing.T) {
+	const file = "infrastructure/controllers/cilium.yaml"
+	skipped := func(kind string) string {
+		return "kustomize-controller applies no object that carries it, in the tree or in the cluster: the release in the " +
+			"cluster is not what the file says, and while the object in the cluster carries the " + kind + ", kronform-gen's " +
+			"HelmRelease, which replaces it under that name, would not be applied either, while its host policies would"
+	}
+	substituted := func(kind string) string {
+		return "its value is substituted by Flux (spec.postBuild) from what is not read here, and may be disabled, Ignore " +
+			"or Merge, with which kustomize-controller does not apply the release as the file says, and while the object in " +
+			"the cluster carries the " + kind + ", would not apply kronform-gen's HelmRelease in its place either, or not " +
+			"only as written"
+	}
+	for name, c := range map[string]struct {
+		files                  map[string]string
+		kind, verb, key, value string
+		where, what            string
+	}{
+		"reconcile: disabled": {releaseWith(", annotations: {kustomize.toolkit.fluxcd.io/reconcile: disabled}", ""),
+			"annotation", "annotate", "kustomize.toolkit.fluxcd.io/reconcile", "disabled", file, skipped("annotation")},
+		"ssa: Ignore": {releaseWith(", annotations: {kustomize.toolkit.fluxcd.io/ssa: Ignore}", ""),
+			"annotation", "annotate", "kustomize.toolkit.fluxcd.io/ssa", "Ignore", file, skipped("annotation")},
+		"ssa: merge, a label": {releaseWith(", labels: {kustomize.toolkit.fluxcd.io/ssa: merge}", ""),
+			"label", "label", "kustomize.toolkit.fluxcd.io/ssa", "merge", file, "kustomize-controller applies the fields " +
+				"the file sets, but keeps those that kubectl apply set in the cluster (field manager kubectl, whose fields it " +
+				"otherwise takes back) while the " +
+				"tree or the object in the cluster carries it: the release in the cluster is not only what the file says, " +
+				"and while the object in the cluster carries the label, kronform-gen's HelmRelease, which replaces it under " +
+				"that name, would keep them too"},
+		"commonAnnotations": {map[string]string{"infrastructure/controllers/kustomization.yaml": "resources: [cilium.yaml]\n" +
+			"commonAnnotations: {kustomize.toolkit.fluxcd.io/reconcile: Disabled}\n"},
+			"annotation", "annotate", "kustomize.toolkit.fluxcd.io/reconcile", "Disabled",
+			"infrastructure/controllers/kustomization.yaml", skipped("annotation")},
+		// A value Flux substitutes from what is not read here (a substituteFrom source not in the tree, a Secret) is
+		// whatever it is in the cluster: disabled as likely as not.
+		"a variable not substituted here": {withVars(releaseWith(", annotations: {kustomize.toolkit.fluxcd.io/reconcile: "+
+			"\"${RECONCILE}\"}", ""), "  postBuild: {substituteFrom: [{kind: ConfigMap, name: cluster-vars}]}\n", nil),
+			"annotation", "annotate", "kustomize.toolkit.fluxcd.io/reconcile", "${RECONCILE}", file, substituted("annotation")},
+		"a value from a Secret": {withVars(releaseWith(", labels: {kustomize.toolkit.fluxcd.io/ssa: \"${SSA}\"}", ""),
+			"  postBuild: {substituteFrom: [{kind: Secret, name: cluster-vars}]}\n", map[string]string{
+				"clusters/alpha/vars.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: cluster-vars, " +
+					"namespace: flux-system}\nstringData: {SSA: Ignore}\n"}),
+			"label", "label", "kustomize.toolkit.fluxcd.io/ssa", "*****", file, substituted("label")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want := "kronform-gen: refusing to write output: cluster alpha: HelmRelease kube-system/cilium (Kustomization " +
+				"flux-system/infrastructure, path ./infrastructure/controllers) has the " + c.kind + " " + c.key + ": " + c.value +
+				", set in " + c.where + ": " + c.what + "; rollOutCiliumPods cannot settle that. Remove the " + c.kind + " from " +
+				c.where + " and from the object in the cluster (kubectl -n kube-system " + c.verb + " helmrelease cilium " +
+				c.key + "-); commit, push and let Flux apply your release as the file says (compare it first: helm -n " +
+				"kube-system get values cilium); then run generate again. Nothing was written\n"
+			w := adopting(t, "1.14.5", userValues, c.files)
+			for _, specText := range []string{takeoverSpec, worldOnly,
+				strings.Replace(worldOnly, "auditMode: true}", "auditMode: true, values: {rollOutCiliumPods: true}}", 1)} {
+				if stderr := w.refusedGenerate(specText); !strings.HasSuffix(stderr, want) {
+					t.Errorf("stderr does not end with %q:\n%s", want, stderr)
+				}
+			}
+			// The mark removed from the repository (and from the cluster, which this run cannot see): taken over.
+			w = adopting(t, "1.14.5", userValues, nil)
+			wantInStderr(t, w.mustGenerate(takeoverSpec), "note: cluster alpha: Flux applies a HelmRelease of yours under the "+
+				"name kronform-gen's takes, kube-system/cilium (read in output: Kustomization flux-system/infrastructure, path "+
+				"./infrastructure/controllers, chart 1.14.5)")
+		})
+	}
+	// Values that select nothing: taken over as any release, and judged against it.
+	for _, meta := range []string{", annotations: {kustomize.toolkit.fluxcd.io/ssa: Override}",
+		", annotations: {kustomize.toolkit.fluxcd.io/reconcile: enabled}"} {
+		w := adopting(t, "", "", releaseWith(meta, ""))
+		wantInStderr(t, w.mustGenerate(takeoverSpec), "note: cluster alpha: Flux applies a HelmRelease of yours under the name "+
+			"kronform-gen's takes, kube-system/cilium (read in output: Kustomization flux-system/infrastructure, path "+
+			"./infrastructure/controllers, chart 1.16.5)")
+		w = adopting(t, "", "", releaseWith(meta, ""))
+		wantInStderr(t, w.refusedGenerate(worldOnly), "they run the Cilium settings in output with the new host policies, and 1 check(s) fail")
+	}
+}
+
+// withVars is files with the Kustomization flux-system/infrastructure given postBuild (an indented spec field) and
+// more files.
+func withVars(files map[string]string, postBuild string, more map[string]string) map[string]string {
+	out := map[string]string{"clusters/alpha/infrastructure.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec:
+  interval: 1h
+  path: ./infrastructure/controllers
+  prune: true
+  sourceRef: {kind: GitRepository, name: flux-system}
+` + postBuild}
+	maps.Copy(out, files)
+	maps.Copy(out, more)
+	return out
+}
+
+// A release whose settings cannot be read for what helm-controller adds to its file (upgrade.preserveValues, which
+// keeps the values it last ran; postRenderers, which patch what Helm renders) still runs the chart version its file
+// names: the warning of skipped minor releases reads it, as for a valuesFrom not read.
+func TestUnreadableTakeoverStillWarnsOfSkippedMinors(t *testing.T) {
+	for name, spec := range map[string]string{
+		"preserveValues": "  upgrade: {preserveValues: true}\n",
+		"postRenderers":  "  postRenderers: [{kustomize: {images: [{name: quay.io/cilium/cilium, newTag: v1.14.5}]}}]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			files := releaseWith("", spec)
+			for p, data := range files {
+				files[p] = strings.Replace(data, `version: "1.16.5"`, `version: "1.14.5"`, 1)
+			}
+			w := adopting(t, "", "", files)
+			wantInStderr(t, w.mustGenerate(takeoverSpec),
+				"warning: cluster alpha: Cilium goes from 1.14.5 to 1.16.5, across more than one minor release",
+				"note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: HelmRelease kube-system/cilium has spec.")
 		})
 	}
 }

@@ -235,6 +235,11 @@ func (a *app) transitions(m *spec.Model, t *tree.Tree, bases []*baseline) ([]tra
 		tr.chart[1], tr.namespace[1] = newRelease.chart, newRelease.namespace
 		dirs, dirsErr := dirs[i], dirErrs[i]
 		user := users[i]
+		if user.refuse != "" {
+			// Neither the release before nor kronform-gen's in its place is what the files say: no check of the change
+			// means anything, whatever it changes (see kustomizeMark).
+			return nil, fail(ExitFailure, "refusing to write %s: cluster %s: %s", a.outDir, c.Name, user.refuse)
+		}
 		if u := user.found; u != nil && u.reinstall == "" {
 			// Settings of the agents' that nobody read are unknown, as those of a release that cannot be read.
 			if why := u.unknownSettings(cilium.SettingsKeys(u.chart)); why != "" {
