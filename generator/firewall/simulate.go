@@ -35,8 +35,10 @@ type Simulator struct {
 	byName   []cilium.ClusterwideNetworkPolicy  // Policies sorted by name
 	cuts     []netip.Prefix                     // boundaries: the address ranges the layers name
 	families cilium.Families                    // the address families the agents handle
-	// solicitations says whether the chart hands the node's neighbour solicitations to the host policies, for
-	// ingress and egress (any release of a range doing so counts).
+	// agents are the release(s) the agents run (the chart's, or the image the values pin); solicitations says
+	// whether they hand the node's neighbour solicitations to the host policies, for ingress and egress (any release
+	// they may run doing so counts).
+	agents        cilium.Agents
 	solicitations [2]bool
 	// tunnels are the UDP ports of Cilium's tunnels between nodes (the overlay's, WireGuard's), and the source ports
 	// each sends from.
@@ -177,7 +179,8 @@ func NewSimulator(c spec.Cluster) *Simulator {
 // its spec compiles to: those still applied while Flux has rolled out new Cilium settings but not the new policies.
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	s := &Simulator{Cluster: c, Policies: policies, families: cilium.FamiliesOf(c)}
-	s.solicitations = solicitationsOf(c.Cilium.Version)
+	s.agents = cilium.AgentsOf(c.Cilium.Version, c.Cilium.Values)
+	s.solicitations = solicitationsOf(s.agents)
 	s.tunnels = tunnelsOf(c)
 	if t, ok := BuildTemplate(c); ok {
 		s.Template = &t
