@@ -160,6 +160,9 @@ func AgentsOf(chart string, values map[string]any) Agents {
 		a.PinKey = "image.override"
 		s, _ := o.(string)
 		if tag, v := referenceVersion(s); v != nil {
+			if exact, err := semver.StrictNewVersion(strings.TrimPrefix(chart, "v")); err == nil && exact.Equal(v) {
+				return Agents{Chart: chart}
+			}
 			a.PinTag, a.Pinned = tag, v
 		} else {
 			a.Any = true
@@ -232,6 +235,9 @@ func AgentsOf(chart string, values map[string]any) Agents {
 	if out.any {
 		a.Any = true
 		return a
+	}
+	if exact, err := semver.StrictNewVersion(strings.TrimPrefix(chart, "v")); err == nil && exact.Equal(out.pinned) {
+		return Agents{Chart: chart} // the chart's own release: nothing to tell apart
 	}
 	a.Pinned, a.WithChart, a.PinTag = out.pinned, out.chart, tag
 	return a

@@ -1,0 +1,117 @@
+package firewall
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// pinnedSpec is icmpv6Spec with the agents' image pinned in the values (%IMAGE%, a flow mapping).
+func pinnedSpec(version, image, extra string) string {
+	doc := strings.Replace(icmpv6Spec, "values: {ipv6: {enabled: true}}", "values: {ipv6: {enabled: true}, image: "+image+"}", 1)
+	return strings.NewReplacer("%VERSION%", version, "%AUDIT%", "false", "%EXTRA%", extra).Replace(doc)
+}
+
+// The agents run the image the values pin, not the chart's: with chart 1.16.5 (neighbour solicitations arriving at
+// the node pass around the host policies) and image.tag v1.15.1 (1.15.1 hands them to the policies in both
+// directions), the preset's ingress default deny cuts the node's IPv6, and the checks must say so: they judged
+// 1.16.5's datapath before, and passed.
+func TestPinnedAgentImageDecidesNeighbourDiscovery(t *testing.T) {
+	admin := []string{"admin -> node:cp1 50000/tcp allowed", "admin -> node:cp1 6443/tcp allowed"}
+	if got := failedChecks(load(t, pinnedSpec("1.16.5", "{repository: quay.io/cilium/cilium}", ""))); len(got) != 0 {
+		t.Fatalf("chart 1.16.5, image not pinned: failures %v, want none", got)
+	}
+	for _, image := range []string{"{tag: v1.15.1}", "{tag: v1.15.1, useDigest: false}", "{tag: 1.15.1, digest: 'sha256:0123'}",
+		"{override: 'quay.io/cilium/cilium:v1.15.1@sha256:0123'}"} {
+		if got := failedChecks(load(t, pinnedSpec("1.16.5", image, ""))); !slices.Equal(got, admin) {
+			t.Errorf("chart 1.16.5, image %s: failures %v, want %v", image, got, admin)
+		}
+	}
+	sim := NewSimulator(load(t, pinnedSpec("1.16.5", "{tag: v1.15.1, useDigest: false}", "")).Clusters[0])
+	tr := explainOne(t, sim, "admin", "6443/tcp")
+	want := "the policies pass it (cp ingress[0] (fromEntities [world cluster], toPorts [6443/TCP]) allows 6443/tcp from world 2a02:8108::), but cp1's " +
+		"neighbour discovery is cut, so no IPv6 packet gets to or from it: its ingress neighbour solicitations (icmpv6:135, Cilium 1.15.1 (the agents' " +
+		"image.tag v1.15.1; chart 1.16.5) hands them to the host policies): default deny: cp selects cp1 for ingress and no allow rule matches icmpv6:135 " +
+		"from world fe80::1"
+	if tr.Allowed || tr.Cilium.Reason != want {
+		t.Errorf("admin 6443 with agents pinned to 1.15.1: allowed %v, reason\n%s\nwant\n%s", tr.Allowed, tr.Cilium.Reason, want)
+	}
+	// The lint says so too, naming the release the agents run.
+	doc := strings.Replace(pinnedSpec("1.16.5", "{tag: v1.15.1, useDigest: false}", ""), `"2a02:8108::/32"`, "89.23.224.44/32", 1)
+	_, warnings := Lint(load(t, doc))
+	var lost []string
+	for _, w := range warnings {
+		if strings.Contains(w.String(), "loses IPv6") {
+			lost = append(lost, w.String())
+		}
+	}
+	wantLint := "test.yaml:14:9: clusters[0].hostPolicies[0]: cp1 loses IPv6: Cilium 1.15.1 (the agents' image.tag v1.15.1; chart 1.16.5) hands its ingress " +
+		"neighbour solicitations (icmpv6:135) to the host policies, and default deny: cp selects cp1 for ingress and no allow rule matches icmpv6:135 from " +
+		"world fe80::1 " +
+		"(add an ingress rule icmp: [{family: IPv6, type: NeighborSolicitation}] with entities: [world])"
+	if len(lost) != 1 || lost[0] != wantLint {
+		t.Errorf("lint with agents pinned to 1.15.1: %q\nwant %q", lost, wantLint)
+	}
+}
+
+// A pin that names no release that can be read is judged as every release kronform-gen models: 1.14.0 to 1.15.1 hand
+// ingress solicitations to the policies, so the preset's default deny fails, whatever the chart.
+func TestUnreadablePinIsJudgedAsEveryRelease(t *testing.T) {
+	admin := []string{"admin -> node:cp1 50000/tcp allowed", "admin -> node:cp1 6443/tcp allowed"}
+	for _, image := range []string{"{digest: 'sha256:0123'}", "{tag: latest, useDigest: false}", "{override: 'registry.example/cilium@sha256:0123'}",
+		"{tag: v1.16.5-acme.1, useDigest: false}"} {
+		if got := failedChecks(load(t, pinnedSpec("1.16.5", image, ""))); !slices.Equal(got, admin) {
+			t.Errorf("chart 1.16.5, image %s: failures %v, want %v", image, got, admin)
+		}
+	}
+	// With an ICMPv6 135 rule both ways, every release passes.
+	ns := "      - {name: ndp, nodes: {}, ingress: [{entities: [world], icmp: [{family: IPv6, type: 135}]}], egress: [{entities: [world], icmp: [{family: IPv6, type: 135}]}, {entities: [all]}]}"
+	if got := failedChecks(load(t, pinnedSpec("1.16.5", "{digest: 'sha256:0123'}", ns))); len(got) != 0 {
+		t.Errorf("chart 1.16.5, digest pinned, with a 135 rule both ways: failures %v, want none", got)
+	}
+	sim := NewSimulator(load(t, pinnedSpec("1.16.5", "{digest: 'sha256:0123'}", "")).Clusters[0])
+	if tr := explainOne(t, sim, "admin", "6443/tcp"); tr.Allowed || !strings.Contains(tr.Cilium.Reason,
+		"Cilium (any release: the agents' image.digest names none that kronform-gen can read; chart 1.16.5) hands them to the host policies") {
+		t.Errorf("admin 6443 with agents pinned by digest: allowed %v, reason %q", tr.Allowed, tr.Cilium.Reason)
+	}
+}
+
+// A pin of the chart's own release changes nothing: the same checks, word for word.
+func TestPinOfTheChartsReleaseChangesNothing(t *testing.T) {
+	out := "      - {name: out, nodes: {}, egress: [{entities: [cluster]}]}"
+	for _, version := range []string{"1.14.0", "1.16.5"} {
+		want := Verify(load(t, strings.NewReplacer("%VERSION%", version, "%AUDIT%", "false", "%EXTRA%", out).Replace(icmpv6Spec)))
+		for _, image := range []string{"{tag: v" + version + "}", "{tag: " + version + ", useDigest: false}", "{override: 'quay.io/cilium/cilium:v" + version + "'}"} {
+			got := Verify(load(t, pinnedSpec(version, image, out)))
+			if len(got) != len(want) {
+				t.Fatalf("%s, image %s: %d checks, want %d", version, image, len(got), len(want))
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s, image %s: checks\n%v\nwant\n%v", version, image, got, want)
+			}
+		}
+	}
+}
+
+// The runbook's CLI is the agents': cilium before 1.15.0, cilium-dbg from it, and, for agents that may run either,
+// the one the pod has.
+func TestRunbookUsesTheAgentsCLI(t *testing.T) {
+	for image, want := range map[string]string{
+		"{repository: quay.io/cilium/cilium}": "-- cilium-dbg endpoint config",
+		"{tag: v1.14.3, useDigest: false}":    "-- cilium endpoint config",
+		"{digest: 'sha256:0123'}":             `-- "$CLI" endpoint config`,
+	} {
+		text, err := AuditRunbook(load(t, pinnedSpec("1.16.5", image, "")).Clusters[0], true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text, want) {
+			t.Errorf("image %s: runbook lacks %q:\n%s", image, want, text)
+		}
+		probe := "CLI=$(kubectl -n kube-system exec \"$POD\" -c cilium-agent -- sh -c 'command -v cilium-dbg >/dev/null && echo cilium-dbg || echo cilium')"
+		if strings.Contains(text, probe) != strings.Contains(want, "$CLI") {
+			t.Errorf("image %s: probe line present %v:\n%s", image, strings.Contains(text, probe), text)
+		}
+	}
+}
