@@ -129,8 +129,8 @@ clusters:
 		"{digest: 'sha256:0123'}": "test.yaml:12:16: clusters[0].cilium.values.image.digest: the agents' image.digest names no Cilium release that kronform-gen can read: " +
 			"its checks judge the agents as every release from 1.13 to 1.20 (what any of them does with traffic before the host policies counts), while the chart (1.16.5) " +
 			"writes cilium-config for its own (pin a version tag (image.tag: vX.Y.Z, with image.digest that image's digest), or drop the pin)",
-		"{tag: v1.16.0}":          "",
-		"{tag: v1.16.5}":          "",
+		"{tag: v1.16.0}":         "",
+		"{tag: v1.16.5}":         "",
 		"{repository: mirror/c}": "",
 	} {
 		m, err := spec.Load("test.yaml", []byte(strings.Replace(doc, "%IMAGE%", image, 1)), spec.Options{})
