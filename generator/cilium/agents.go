@@ -130,6 +130,8 @@ type Agents struct {
 	// tag such as latest or a custom build's, a value substituted from a Secret): the agents may run any release it
 	// models, and are judged as each of them.
 	Any bool
+	// unread says the values that compose the image are not all read here (UnreadValue).
+	unread bool
 }
 
 // UnreadValue stands in for a value of the agents' image that a release leaves to something not read here (a
@@ -156,7 +158,10 @@ func AgentsOf(chart string, values map[string]any) Agents {
 		v, set := image[k]
 		return v, set
 	}
-	if o, _ := value("override"); o != nil && o != "" && o != false {
+	if o, _ := value("override"); o == UnreadValue {
+		a.PinKey, a.Any, a.unread = "image", true, true
+		return a
+	} else if o != nil && o != "" && o != false {
 		a.PinKey = "image.override"
 		s, _ := o.(string)
 		if tag, v := referenceVersion(s); v != nil {
@@ -328,6 +333,8 @@ func (a Agents) String() string {
 	switch {
 	case a.PinKey == "":
 		return a.Chart
+	case a.unread:
+		return fmt.Sprintf("(any release: values not read here may pin the agents' image; chart %s)", a.Chart)
 	case a.Any:
 		return fmt.Sprintf("(any release: the agents' %s names none that kronform-gen can read; chart %s)", a.PinKey, a.Chart)
 	case a.WithChart:
