@@ -37,6 +37,14 @@ func TestPinnedAgentImageDecidesNeighbourDiscovery(t *testing.T) {
 	if tr.Allowed || tr.Cilium.Reason != want {
 		t.Errorf("admin 6443 with agents pinned to 1.15.1: allowed %v, reason\n%s\nwant\n%s", tr.Allowed, tr.Cilium.Reason, want)
 	}
+	// The tag alone, as most write it: the chart's own digest follows it, so both releases count, and the reason names
+	// both.
+	sim = NewSimulator(load(t, pinnedSpec("1.16.5", "{tag: v1.15.1}", "")).Clusters[0])
+	if tr := explainOne(t, sim, "admin", "6443/tcp"); tr.Allowed || !strings.Contains(tr.Cilium.Reason, "its ingress neighbour solicitations "+
+		"(icmpv6:135, Cilium 1.15.1 or 1.16.5 (the agents' image.tag v1.15.1, which the chart's own image digest overrides unless "+
+		"image.useDigest is false) hands them to the host policies): default deny") {
+		t.Errorf("admin 6443 with image.tag v1.15.1 alone: allowed %v, reason %q", tr.Allowed, tr.Cilium.Reason)
+	}
 	// The lint says so too, naming the release the agents run.
 	doc := strings.Replace(pinnedSpec("1.16.5", "{tag: v1.15.1, useDigest: false}", ""), `"2a02:8108::/32"`, "89.23.224.44/32", 1)
 	_, warnings := Lint(load(t, doc))
