@@ -123,3 +123,65 @@ func TestRunbookUsesTheAgentsCLI(t *testing.T) {
 		}
 	}
 }
+
+// rangeSpec is one control plane under a 1.16 chart with an allow range (etcd's 2379-2380) and a deny range, and an
+// assertion inside the deny range; %IMAGE% is the agents' image values.
+const rangeSpec = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: r
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+      - {name: cp2, addresses: [198.51.100.12], roles: [control-plane]}
+    cilium:
+      version: 1.16.5
+      values: {image: %IMAGE%}
+    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress:
+          - {entities: [world, cluster], ports: [6443/tcp, 50000/tcp, 50001/tcp]}
+          - {entities: [remote-node], ports: [2379-2380/tcp, 10250/tcp, 8472/udp, 4240/tcp]}
+          - {entities: [world], ports: [8000/tcp, 8005/tcp]}
+        ingressDeny:
+          - {entities: [world], ports: [8000-8010/tcp]}
+    hetzner: {adminSources: [89.23.224.44/32]}
+    assertions:
+      - {from: world, to: cp1, port: 8005/tcp, expect: denied}
+`
+
+// Agents that may run a release before 1.16 (no endPort: a range is its first port) or one from it are judged both
+// ways: the allow range loses 2380 on the first, the deny range stops only 8000 there, so the assertion inside it
+// fails too. Pinned to 1.16.x they pass; pinned to 1.15.1 alone only the first way counts.
+func TestPortRangesJudgedForEveryAgentRelease(t *testing.T) {
+	fails := func(image string) []Check {
+		var out []Check
+		for _, ch := range Verify(load(t, strings.Replace(rangeSpec, "%IMAGE%", image, 1))) {
+			if !ch.OK {
+				out = append(out, ch)
+			}
+		}
+		return out
+	}
+	if got := fails("{tag: v1.16.2, useDigest: false}"); len(got) != 0 {
+		t.Errorf("agents 1.16.2: failures %v, want none", got)
+	}
+	want := []string{"world -> cp1 8005/tcp denied", "node:cp2 -> node:cp1 2380/tcp allowed", "node:cp1 -> node:cp2 2380/tcp allowed"}
+	for _, image := range []string{"{digest: 'sha256:0123'}", "{tag: v1.15.1}", "{tag: v1.15.1, useDigest: false}"} {
+		got := fails(image)
+		var names []string
+		for _, ch := range got {
+			names = append(names, ch.String())
+		}
+		if !slices.Equal(names, want) {
+			t.Errorf("image %s: failures %q, want %q", image, names, want)
+			continue
+		}
+		note := "(as an agent before 1.16.0 enforces the policies: no endPort, so a port range is its first port; the agents may run Cilium "
+		if r := got[1].Traces[0].Cilium.Reason; !strings.Contains(r, note) {
+			t.Errorf("image %s: the 2380 trace %q does not say why", image, r)
+		}
+	}
+}
