@@ -109,14 +109,19 @@ func PinsAgentImage(values map[string]any) bool {
 }
 
 // Agents says which Cilium release(s) a HelmRelease's agents run: the image the chart composes from its values
-// (cilium.image in the chart's templates/_helpers.tpl, checked for the charts of 1.13 to 1.20). image.override, when
-// set, is the whole reference. Otherwise it is image.repository, then :image.tag unless that is empty, then
-// @image.digest when image.useDigest is true. A released chart's values carry its own release's tag and digest with
-// useDigest: true (cilium/cilium "install: Update image digests for vX.Y.Z", since #22732 made digests the default),
-// and the container runtime pulls a reference with both by its digest (containerd's ParseDockerRef drops the tag):
-// a tag pinned alone still runs the chart's own image, unless the chart ships no digest. Judging the agents' datapath
-// (what reaches the host policies) or their CLI needs this release, not the chart's; what the chart renders (its
-// values vocabulary, its CRDs) stays the chart's.
+// (cilium.image in the chart's templates/_helpers.tpl, read in the sources of 1.15.6 and 1.20.2). image.override,
+// when set, is the whole reference. Otherwise it is image.repository, then :image.tag, then @image.digest when
+// image.useDigest is true. An empty tag is left out since cilium/cilium#34891 (1.20.2 does, 1.15.6 renders
+// "repo:@...", which no runtime pulls): either way no release is read from it. The values in the source tree have
+// digest "" and useDigest: false, but a released chart is built with its own release's digests (cilium/charts
+// generate_helm_release.sh writes them into install/kubernetes/Makefile.digests before make RELEASE=yes, and
+// Makefile.values sets USE_DIGESTS true once no digest there is empty), and the container runtime pulls a reference
+// with both by its digest (containerd's ParseDockerRef drops the tag): a tag pinned alone still runs the chart's own
+// image, unless the chart ships no digest. Judging the agents' datapath (what reaches the host policies) or their CLI
+// needs this release, not the chart's; the values' vocabulary stays the chart's. The CiliumClusterwideNetworkPolicy
+// CRD (which keeps or prunes endPort) is the operator's: its image registers the CRDs it embeds (cilium/cilium
+// pkg/k8s/apis/cilium.io/client/register.go, CreateCustomResourceDefinitions). It is taken as the chart's release:
+// operator.image pins are not read.
 type Agents struct {
 	Chart string // the chart version or range
 	// PinKey is the value that names the agents' image in place of the chart's own ("image.tag"), "" when none does;

@@ -890,3 +890,30 @@ func TestTakeoverJudgesThePinnedAgentImage(t *testing.T) {
 	w = adopting(t, "1.16.0", values, nil)
 	w.mustGenerate(singlePorts(twoNodes))
 }
+
+// The other way round: the tree written before pins agents of 1.15.1 (single ports, which they enforce), and the
+// change drops the pin and writes port ranges. Until the agents restart, the 1.15.1 agents run with the new policies
+// and enforce each range as its first port: the state after step 2 must be judged as theirs, not as the chart's 1.16.0,
+// and the change refused with a way out that works (the Cilium change first, the agents restarted, then the ranges).
+func TestTransitionJudgesTheOldPinnedAgentImage(t *testing.T) {
+	w := newWorkspace(t)
+	pinned := strings.Replace(singlePorts(twoNodes), "auditMode: false}", "auditMode: false, values: {image: {tag: v1.15.1, useDigest: false}}}", 1)
+	w.mustGenerate(pinned)
+	code, stderr := w.generate(twoNodes)
+	wantInStderr(t, stderr,
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output (agents judged as "+
+			"Cilium 1.15.1 (the agents' image.tag v1.15.1; chart 1.16.0)) with the new host policies, and 4 check(s) fail:\n",
+		"FAIL  alpha: built-in: node:a2 -> node:a1 2380/tcp allowed (etcd peers reach each other)",
+		"cluster alpha: a way that works: set rollOutCiliumPods: true in cilium.values in this change",
+		"kronform-gen: refusing to write output: cluster alpha: 4 check(s) fail between Flux's two steps")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	// The ways out given: rollOutCiliumPods; or the Cilium change alone (the pin dropped, the single ports kept), then
+	// the ranges.
+	w.mustGenerate(strings.Replace(twoNodes, "auditMode: false}", "auditMode: false, values: {rollOutCiliumPods: true}}", 1))
+	w = newWorkspace(t)
+	w.mustGenerate(pinned)
+	w.mustGenerate(singlePorts(twoNodes))
+	w.mustGenerate(twoNodes)
+}
