@@ -120,7 +120,8 @@ func PinsAgentImage(values map[string]any) bool {
 // image, unless the chart ships no digest. Judging the agents' datapath (what reaches the host policies) or their CLI
 // needs this release, not the chart's; the values' vocabulary stays the chart's. The CiliumClusterwideNetworkPolicy
 // CRD (which keeps or prunes endPort) is the operator's: its image registers the CRDs it embeds (cilium/cilium
-// pkg/k8s/apis/cilium.io/client/register.go, CreateCustomResourceDefinitions). It is taken as the chart's release:
+// pkg/k8s/apis/cilium.io/client/register.go, CreateCustomResourceDefinitions; pkg/k8s/apis/crdhelpers
+// NeedsUpdateV1Factory replaces only one of an older schema version). It is taken as the chart's release:
 // operator.image pins are not read.
 type Agents struct {
 	Chart string // the chart version or range
