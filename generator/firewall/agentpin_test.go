@@ -185,3 +185,41 @@ func TestPortRangesJudgedForEveryAgentRelease(t *testing.T) {
 		}
 	}
 }
+
+// An agent before 1.16 enforces a range as its first port, so under a pin that may run one the deny range 8000-8010
+// stops only 8000 and the rest opens to the world, and the allow range 2379-2380 loses 2380: the checks see that only
+// where an assertion names such a port (TestPortRangesJudgedForEveryAgentRelease), and none needs to. The lint names
+// the ranges at their policy, whatever the assertions; not for agents that all know endPort.
+func TestPortRangesUnderAnOldAgentAreWarnedOf(t *testing.T) {
+	noAssertion := func(image string) string {
+		doc := strings.Replace(rangeSpec, "%IMAGE%", image, 1)
+		return doc[:strings.Index(doc, "    assertions:")]
+	}
+	ranges := func(image string) []string {
+		_, warnings := Lint(load(t, noAssertion(image)))
+		var out []string
+		for _, w := range warnings {
+			if strings.Contains(w.String(), "endPort") {
+				out = append(out, w.String())
+			}
+		}
+		return out
+	}
+	for _, image := range []string{"{tag: v1.16.2, useDigest: false}", "{repository: mirror.example/cilium/cilium}"} {
+		if got := ranges(image); len(got) != 0 {
+			t.Errorf("image %s: warned %q", image, got)
+		}
+	}
+	want := "test.yaml:14:9: clusters[0].hostPolicies[0]: the agents may run Cilium 1.15.1 (the agents' image.tag v1.15.1; chart 1.16.5), " +
+		"and an agent before 1.16.0 knows no endPort: it enforces a port range as its first port, so the allow range 2379-2380/tcp lets " +
+		"only its first port through, and the deny range 8000-8010/tcp stops only its first port, the rest open; the checks see this only " +
+		"where an assertion names such a port (pin the agents' image to a release from 1.16.0 by its version tag, or drop the pin)"
+	if got := ranges("{tag: v1.15.1, useDigest: false}"); len(got) != 1 || got[0] != want {
+		t.Errorf("agents 1.15.1: warnings %q\nwant %q", got, want)
+	}
+	for _, image := range []string{"{digest: 'sha256:0123'}", "{tag: v1.15.1}"} {
+		if got := ranges(image); len(got) != 1 || !strings.Contains(got[0], "the deny range 8000-8010/tcp stops only its first port") {
+			t.Errorf("image %s: warnings %q, want one naming the deny range", image, got)
+		}
+	}
+}
