@@ -223,3 +223,41 @@ func TestPortRangesUnderAnOldAgentAreWarnedOf(t *testing.T) {
 		}
 	}
 }
+
+// The note that an agent before 1.16 enforces a range as its first port goes only on the checks that this fails: the
+// admin's 6443, cut with agents of 1.15.1 by their neighbour discovery while a policy has a port range elsewhere, says
+// nothing of port ranges, which would send the reader to the wrong rule; etcd's 2380, which the range holds, does.
+func TestPortRangeNoteOnlyWhereRangesDecide(t *testing.T) {
+	etcd := "      - {name: etcd, nodes: {}, ingress: [{entities: [remote-node], ports: [2379-2380/tcp]}]}"
+	for _, image := range []string{"{tag: v1.15.1, useDigest: false}", "{tag: v1.15.1}"} {
+		checks := Verify(load(t, pinnedSpec("1.16.5", image, etcd)))
+		var failed []string
+		for _, ch := range checks {
+			if ch.OK {
+				continue
+			}
+			failed = append(failed, ch.String())
+			for _, tr := range ch.Traces {
+				if strings.Contains(tr.Cilium.Reason, "no endPort") {
+					t.Errorf("image %s: %s: trace says %q", image, ch, tr.Cilium.Reason)
+				}
+			}
+		}
+		if want := []string{"admin -> node:cp1 6443/tcp allowed", "admin -> node:cp1 50000/tcp allowed"}; !slices.Equal(failed, want) {
+			t.Errorf("image %s: failures %q, want %q", image, failed, want)
+		}
+	}
+	// Where the range decides, the note stays (agents 1.15.1 alone: the etcd peers' 2380).
+	found := false
+	for _, ch := range Verify(load(t, strings.Replace(rangeSpec, "%IMAGE%", "{tag: v1.15.1, useDigest: false}", 1))) {
+		if ch.String() == "node:cp2 -> node:cp1 2380/tcp allowed" {
+			found = true
+			if ch.OK || !strings.Contains(ch.Traces[0].Cilium.Reason, "no endPort") {
+				t.Errorf("2380 with agents 1.15.1: ok %v, trace %q", ch.OK, ch.Traces[0].Cilium.Reason)
+			}
+		}
+	}
+	if !found {
+		t.Error("no check of 2380 between the control planes")
+	}
+}
