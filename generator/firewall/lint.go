@@ -809,19 +809,6 @@ func oldAgentRangeWarnings(m *spec.Model, cp string, c spec.Cluster) spec.Proble
 	if without, _ := endPortAgents(agents); !without || !agents.Pins() || !spec.CiliumPortRanges(c.Cilium.Version) {
 		return nil
 	}
-	rangesOf := func(ruleLists ...[]spec.PolicyRule) []string {
-		var out []string
-		for _, rules := range ruleLists {
-			for _, r := range rules {
-				for _, s := range r.Ports {
-					if pr, err := spec.ParsePort(s); err == nil && pr.High != pr.Low && !slices.Contains(out, pr.String()) {
-						out = append(out, pr.String())
-					}
-				}
-			}
-		}
-		return out
-	}
 	plural := func(what string, ranges []string, verb string) string {
 		if len(ranges) == 1 {
 			return fmt.Sprintf("the %s range %s %ss only its first port", what, ranges[0], verb)
@@ -831,10 +818,10 @@ func oldAgentRangeWarnings(m *spec.Model, cp string, c spec.Cluster) spec.Proble
 	var out spec.Problems
 	for j, p := range c.HostPolicies {
 		var parts []string
-		if allow := rangesOf(p.Ingress, p.Egress); len(allow) > 0 {
+		if allow := cilium.PortRangesOf(p.Ingress, p.Egress); len(allow) > 0 {
 			parts = append(parts, plural("allow", allow, "let")+" through")
 		}
-		if deny := rangesOf(p.IngressDeny, p.EgressDeny); len(deny) > 0 {
+		if deny := cilium.PortRangesOf(p.IngressDeny, p.EgressDeny); len(deny) > 0 {
 			parts = append(parts, plural("deny", deny, "stop")+", the rest open")
 		}
 		if len(parts) == 0 {
