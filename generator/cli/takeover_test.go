@@ -750,16 +750,20 @@ func TestTakeoverTargetPathMaySetWhatSpecValuesSet(t *testing.T) {
 // rollOutCiliumPods: true read from a ConfigMap of the release's valuesFrom says that the upgrade restarts the agents
 // in step 1 (their pods lose the config's checksum), and the check of the old agents under the new policies is
 // skipped: but a Secret merged after it may set it false, and then the agents keep Geneve under a policy that drops
-// it. Unread, it is taken as unset, and the check runs; merged after the Secret, it is read.
+// it. Unread, it is taken as unset, and the check runs; merged after the Secret, it is read. The Secret may pin the
+// agents' image too, so they are judged as any release: those before 1.16 know no endPort, and enforce the ranges
+// 2379-2380 and 50000-50001 as their first ports.
 func TestTakeoverRollOutBeforeAnUnreadValuesFromIsUnset(t *testing.T) {
 	files := map[string]string{"infrastructure/controllers/values.yaml": ciliumValues("    rollOutCiliumPods: true\n")}
 	w := adopting(t, "1.16.0", settledTakeover(true)+"  valuesFrom:\n    - {kind: ConfigMap, name: cilium-values}\n"+
 		"    - {kind: Secret, name: cilium-more}\n", files)
 	code, stderr := w.generate(twoNodes)
 	wantInStderr(t, stderr,
-		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host "+
-			"policies, and 2 check(s) fail:\nFAIL  alpha: built-in: node:a2 -> node:a1 6081/udp allowed",
-		"kronform-gen: refusing to write output: cluster alpha: 2 check(s) fail between Flux's two steps")
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output (agents judged as "+
+			"Cilium (any release: values not read here may pin the agents' image; chart 1.16.0)) with the new host policies, and 6 check(s) fail:",
+		"FAIL  alpha: built-in: node:a2 -> node:a1 6081/udp allowed",
+		"FAIL  alpha: built-in: node:a2 -> node:a1 2380/tcp allowed",
+		"kronform-gen: refusing to write output: cluster alpha: 6 check(s) fail between Flux's two steps")
 	if code != ExitFailure {
 		t.Errorf("exit %d, want %d", code, ExitFailure)
 	}
@@ -770,21 +774,34 @@ func TestTakeoverRollOutBeforeAnUnreadValuesFromIsUnset(t *testing.T) {
 
 // Whether the old agents restart in step 1 on a new chart version depends on whether their values pin the image: a
 // valuesFrom not read may. That alone is no reason to refuse: taken as pinned (no restart), the old agents' settings,
-// read, are checked under the new policies. The change passes when they pass (VXLAN, as the new ones), and fails on
-// the check when they do not (Geneve), naming the pin that may keep them.
+// read, are checked under the new policies, as agents of any release (the pin is not read). The change passes when
+// they pass (VXLAN, as the new ones, and policies without port ranges, which agents before 1.16 would enforce as their
+// first ports), and fails on the check when they do not (Geneve), naming the pin that may keep them.
 func TestTakeoverUnreadImagePinIsChecked(t *testing.T) {
 	secret := "  valuesFrom:\n    - {kind: Secret, name: cilium-more}\n"
 	newChart := strings.Replace(twoNodes, "version: 1.16.0", "version: 1.16.5", 1)
 	vxlan := strings.Replace(settledTakeover(true), "tunnelProtocol: geneve", "tunnelProtocol: vxlan", 1)
 	w := adopting(t, "1.16.0", vxlan+secret, nil)
-	w.mustGenerate(newChart)
+	code, stderr := w.generate(newChart)
+	wantInStderr(t, stderr,
+		"they run the Cilium settings in output (agents judged as Cilium (any release: values not read here may pin the agents' "+
+			"image; chart 1.16.0)) with the new host policies, and 4 check(s) fail:",
+		"cilium   deny     ingress at a1: default deny: cp selects a1 for ingress and no allow rule matches 2380/tcp from "+
+			"remote-node+kube-apiserver (as an agent before 1.16.0 enforces the policies: no endPort, so a port range is its first "+
+			"port; the agents may run Cilium (any release: values not read here may pin the agents' image; chart 1.16.0))")
+	if code != ExitFailure {
+		t.Errorf("VXLAN with port ranges: exit %d, want %d", code, ExitFailure)
+	}
+	w = adopting(t, "1.16.0", vxlan+secret, nil)
+	w.mustGenerate(singlePorts(newChart))
 
 	w = adopting(t, "1.16.0", settledTakeover(true)+secret, nil)
-	code, stderr := w.generate(newChart)
+	code, stderr = w.generate(singlePorts(newChart))
 	wantInStderr(t, stderr,
 		"only when they restart, which the chart does not do here (chart 1.16.0 -> 1.16.5, but the values before may pin "+
 			"the agents' image: image.digest, image.override, image.tag, not read here, no rollOutCiliumPods)",
-		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host "+
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output (agents judged as "+
+			"Cilium (any release: values not read here may pin the agents' image; chart 1.16.0)) with the new host "+
 			"policies, and 2 check(s) fail:\nFAIL  alpha: built-in: node:a2 -> node:a1 6081/udp allowed")
 	if code != ExitFailure {
 		t.Errorf("exit %d, want %d", code, ExitFailure)
@@ -1233,4 +1250,9 @@ func TestUnreadableTakeoverStillWarnsOfSkippedMinors(t *testing.T) {
 				"note: cluster alpha: a HelmRelease of yours that Flux applies there could not be read: HelmRelease kube-system/cilium has spec.")
 		})
 	}
+}
+
+// singlePorts is a spec with twoNodes' port ranges written as single ports, which agents of any release enforce alike.
+func singlePorts(doc string) string {
+	return strings.NewReplacer("50000-50001/tcp", "50000/tcp, 50001/tcp", "2379-2380/tcp", "2379/tcp, 2380/tcp").Replace(doc)
 }

@@ -614,18 +614,13 @@ type judgement struct {
 }
 
 // stateChecks evaluates the cluster's checks with the agents running settings (a cluster of the model, or one
-// cilium.AsReleased) and enforcing policies; nil when those settings enforce nothing (audit mode). An agent before
-// 1.16 knows no endPort: a range written for a later one is enforced as its first port.
+// cilium.AsReleased) and enforcing policies; nil when those settings enforce nothing (audit mode). The agents' own
+// behaviour follows the release they run, the image the settings' values pin or else the chart's (cilium.AgentsOf):
+// what reaches the host policies, and, before 1.16, no endPort, so a range written for a later one is enforced as its
+// first port (firewall.VerifyWith).
 func stateChecks(i int, settings spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) []firewall.Check {
 	if settings.Cilium.AuditMode {
 		return nil
-	}
-	if !spec.CiliumPortRanges(settings.Cilium.Version) {
-		shrunk := make([]cilium.ClusterwideNetworkPolicy, len(policies))
-		for k, p := range policies {
-			shrunk[k] = cilium.WithoutPortRanges(p)
-		}
-		policies = shrunk
 	}
 	return firewall.VerifyWith(i, settings, policies)
 }
@@ -638,6 +633,10 @@ func judge(m *spec.Model, t transition) judgement {
 	var before spec.Cluster // the settings the agents run now
 	if known {
 		before = cilium.AsReleased(c, t.chart[0], t.old.values)
+		if t.agentImageUnread() {
+			// The agents' image may be pinned where this run does not read (a valuesFrom, a Secret): any release.
+			before.Cilium.Values = cilium.DeepMerge(before.Cilium.Values, map[string]any{"image": map[string]any{"override": cilium.UnreadValue}})
+		}
 	}
 
 	// holdsNow are the checks expecting a denial that pass now; nil when that is unknown or nothing is enforced.
@@ -699,8 +698,8 @@ func judge(m *spec.Model, t transition) judgement {
 			c.Name, label, t.appliedErr)
 		j.unknown, failedA = true, true
 	case len(failing) > 0:
-		fmt.Fprintf(&b, "cluster %s: after step 1 and before step 2, the agents run the new Cilium settings with the host policies %s, and %d check(s) fail:\n",
-			c.Name, label, len(failing))
+		fmt.Fprintf(&b, "cluster %s: after step 1 and before step 2, the agents run the new Cilium settings%s with the host policies %s, and %d check(s) fail:\n",
+			c.Name, pinnedAgents(c), label, len(failing))
 		printFailures(&b, m, failing, nil)
 		j.lockouts, j.exposures, failedA = j.lockouts+l, j.exposures+e, true
 	}
@@ -715,8 +714,8 @@ func judge(m *spec.Model, t transition) judgement {
 			}
 			j.unknown, failedB = true, true
 		} else if failing, l, e := failures(before, t.written); len(failing) > 0 {
-			fmt.Fprintf(&b, "cluster %s: after step 2 and until the agents restart, they run the Cilium settings %s with the new host policies, and %d check(s) fail:\n",
-				c.Name, label, len(failing))
+			fmt.Fprintf(&b, "cluster %s: after step 2 and until the agents restart, they run the Cilium settings %s%s with the new host policies, and %d check(s) fail:\n",
+				c.Name, label, pinnedAgents(before), len(failing))
 			printFailures(&b, m, failing, nil)
 			j.lockouts, j.exposures, failedB = j.lockouts+l, j.exposures+e, true
 		}
@@ -785,6 +784,16 @@ func judge(m *spec.Model, t transition) judgement {
 	}
 	j.report = b.String()
 	return j
+}
+
+// pinnedAgents names the release(s) the checks judged the agents of settings as, where the values pin their image
+// (cilium.AgentsOf): " (agents judged as Cilium 1.15.1 (...))"; "" where they run the chart's.
+func pinnedAgents(settings spec.Cluster) string {
+	a := cilium.AgentsOf(settings.Cilium.Version, settings.Cilium.Values)
+	if !a.Pins() {
+		return ""
+	}
+	return fmt.Sprintf(" (agents judged as Cilium %s)", a)
 }
 
 // fitsWithoutRanges says whether the cluster's host policies can be written for a chart without port ranges: no rule
@@ -883,6 +892,19 @@ func (t transition) oldPinsImage() (pins bool, unread []string) {
 		}
 	}
 	return len(unread) > 0, unread
+}
+
+// agentImageUnread says whether a takeover leaves a value that composes the agents' image (image.override, tag, digest,
+// useDigest: see cilium.AgentsOf) unread here, a valuesFrom not read or a Secret, where an override read does not
+// decide it whatever they say: then the agents may run any release.
+func (t transition) agentImageUnread() bool {
+	if t.takeover == nil {
+		return false
+	}
+	if o, _ := cilium.ValueAt(t.old.values, "image.override"); o != nil && o != "" && !t.takeover.unread("image.override") {
+		return false
+	}
+	return slices.ContainsFunc([]string{"image.override", "image.tag", "image.digest", "image.useDigest"}, t.takeover.unread)
 }
 
 // findRelease tells how to find whether a HelmRelease runs under the name kronform-gen's takes on the cluster, and

@@ -840,3 +840,80 @@ func TestUnreadableKustomizationsSayWhatToRepair(t *testing.T) {
 	}
 	w.mustGenerate(strings.Replace(twoNodes, "10250/tcp", "10250/tcp, 10255/tcp", 1))
 }
+
+// The agents run the image the values pin, and the transition checks judge them as that release: pinning agents of
+// 1.15.1 (which know no endPort) under a 1.16.0 chart restarts them in step 1 with the policies written for 1.16,
+// whose port ranges they enforce as their first ports: etcd's 2380 and trustd's 50001 are cut between the steps. The
+// chart alone said 1.16.0, and the change was written. With the single ports first, it passes.
+func TestTransitionJudgesThePinnedAgentImage(t *testing.T) {
+	w := newWorkspace(t)
+	w.mustGenerate(twoNodes)
+	pinned := strings.Replace(singlePorts(twoNodes), "auditMode: false}", "auditMode: false, values: {image: {tag: v1.15.1, useDigest: false}}}", 1)
+	code, stderr := w.generate(pinned)
+	for _, want := range []string{
+		"cluster alpha: after step 1 and before step 2, the agents run the new Cilium settings (agents judged as Cilium 1.15.1 " +
+			"(the agents' image.tag v1.15.1; chart 1.16.0)) with the host policies in output, and 4 check(s) fail:\n",
+		"FAIL  alpha: built-in: node:a2 -> node:a1 2380/tcp allowed (etcd peers reach each other)",
+		"no allow rule matches 2380/tcp from remote-node+kube-apiserver (as an agent before 1.16.0 enforces the policies: no " +
+			"endPort, so a port range is its first port; the agents may run Cilium 1.15.1 (the agents' image.tag v1.15.1; chart 1.16.0))",
+		"cluster alpha: a way that works: first the host policies alone, with the Cilium settings in output;",
+		"kronform-gen: refusing to write output: cluster alpha: 4 check(s) fail between Flux's two steps",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
+	}
+	// The way out: the single ports first, then the pin.
+	w.mustGenerate(singlePorts(twoNodes))
+	w.mustGenerate(pinned)
+	// A pin of the chart's own release changes nothing the checks see: the ranges pass.
+	w = newWorkspace(t)
+	w.mustGenerate(singlePorts(twoNodes))
+	w.mustGenerate(strings.Replace(twoNodes, "auditMode: false}", "auditMode: false, values: {image: {tag: v1.16.0, useDigest: false}}}", 1))
+}
+
+// A release of the user's taken over is judged as the release its values pin: agents of 1.15.1 under its 1.16.0
+// chart (the takeover's values: image.tag v1.15.1, useDigest: false) run the old settings with the new policies until
+// they restart, and enforce their port ranges as the first ports.
+func TestTakeoverJudgesThePinnedAgentImage(t *testing.T) {
+	values := strings.Replace(settledTakeover(true), "tunnelProtocol: geneve", "tunnelProtocol: vxlan", 1) +
+		"    image: {tag: v1.15.1, useDigest: false}\n"
+	w := adopting(t, "1.16.0", values, nil)
+	code, stderr := w.generate(twoNodes)
+	wantInStderr(t, stderr,
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output (agents judged as "+
+			"Cilium 1.15.1 (the agents' image.tag v1.15.1; chart 1.16.0)) with the new host policies, and 4 check(s) fail:\n",
+		"FAIL  alpha: built-in: node:a1 -> node:a2 50001/tcp allowed (nodes get certificates from trustd)")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	w = adopting(t, "1.16.0", values, nil)
+	w.mustGenerate(singlePorts(twoNodes))
+}
+
+// The other way round: the tree written before pins agents of 1.15.1 (single ports, which they enforce), and the
+// change drops the pin and writes port ranges. Until the agents restart, the 1.15.1 agents run with the new policies
+// and enforce each range as its first port: the state after step 2 must be judged as theirs, not as the chart's 1.16.0,
+// and the change refused with a way out that works (the Cilium change first, the agents restarted, then the ranges).
+func TestTransitionJudgesTheOldPinnedAgentImage(t *testing.T) {
+	w := newWorkspace(t)
+	pinned := strings.Replace(singlePorts(twoNodes), "auditMode: false}", "auditMode: false, values: {image: {tag: v1.15.1, useDigest: false}}}", 1)
+	w.mustGenerate(pinned)
+	code, stderr := w.generate(twoNodes)
+	wantInStderr(t, stderr,
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output (agents judged as "+
+			"Cilium 1.15.1 (the agents' image.tag v1.15.1; chart 1.16.0)) with the new host policies, and 4 check(s) fail:\n",
+		"FAIL  alpha: built-in: node:a2 -> node:a1 2380/tcp allowed (etcd peers reach each other)",
+		"cluster alpha: a way that works: set rollOutCiliumPods: true in cilium.values in this change",
+		"kronform-gen: refusing to write output: cluster alpha: 4 check(s) fail between Flux's two steps")
+	if code != ExitFailure {
+		t.Errorf("exit %d, want %d", code, ExitFailure)
+	}
+	// The ways out given: rollOutCiliumPods; or the Cilium change alone (the pin dropped, the single ports kept), then
+	// the ranges.
+	w.mustGenerate(strings.Replace(twoNodes, "auditMode: false}", "auditMode: false, values: {rollOutCiliumPods: true}}", 1))
+	w = newWorkspace(t)
+	w.mustGenerate(pinned)
+	w.mustGenerate(singlePorts(twoNodes))
+	w.mustGenerate(twoNodes)
+}

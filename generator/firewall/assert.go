@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -189,10 +190,52 @@ func verify(m *spec.Model, drop func(Check) bool) []Check {
 // the ones its spec compiles to (see NewSimulatorWith); i is its index in the model, for the checks' paths. c may be
 // a cluster of the model with other Cilium settings (cilium.AsReleased): the built-in checks follow those.
 func VerifyWith(i int, c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) []Check {
-	return verifySimulated(i, NewSimulatorWith(c, policies))
+	return verifyAgents(i, c, policies)
 }
 
-func verifyCluster(i int, c spec.Cluster) []Check { return verifySimulated(i, NewSimulator(c)) }
+func verifyCluster(i int, c spec.Cluster) []Check { return verifyAgents(i, c, compiledPolicies(c)) }
+
+// verifyAgents checks the cluster with the policies as its agents enforce them (NewSimulatorWith). Agents that may run
+// a release with port ranges and one without (a pin that names no release, a tag pinned alone beside a chart of
+// another side of 1.16) are judged both ways: a check holds only where it holds for both, since shrinking a range
+// narrows what an allow rule lets through and what a deny rule stops alike.
+func verifyAgents(i int, c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) []Check {
+	agents := cilium.AgentsOf(c.Cilium.Version, c.Cilium.Values)
+	checks := verifySimulated(i, NewSimulatorWith(c, policies))
+	shrunk, ranges := withoutPortRanges(policies)
+	without, with := endPortAgents(agents)
+	// A failing trace shows the policies as an agent without endPort enforces them: where that is the pinned image's
+	// doing, say so, or a range that holds the port would seem to be ignored.
+	noted := func(ch Check) Check {
+		ch.Traces = slices.Clone(ch.Traces)
+		for t := range ch.Traces {
+			ch.Traces[t].Cilium.Reason += fmt.Sprintf(" (as an agent before %s enforces the policies: no endPort, so a port range is its first port; the agents may run Cilium %s)",
+				spec.CiliumPortRangesSince, agents)
+		}
+		return ch
+	}
+	switch {
+	case !without || !ranges:
+		return checks
+	case !with:
+		// Only where the ranges decide: a check the policies as written pass (a failure for another reason, the
+		// agents' neighbour discovery, is not the ranges' doing).
+		if agents.Pins() {
+			for k, ch := range verifySimulated(i, newSimulator(c, agents, policies)) {
+				if k < len(checks) && !checks[k].OK && ch.OK && reflect.DeepEqual(checks[k].Assertion, ch.Assertion) {
+					checks[k] = noted(checks[k])
+				}
+			}
+		}
+		return checks
+	}
+	for k, ch := range verifySimulated(i, newSimulator(c, agents, shrunk)) {
+		if k < len(checks) && checks[k].OK && !ch.OK && reflect.DeepEqual(checks[k].Assertion, ch.Assertion) {
+			checks[k] = noted(ch)
+		}
+	}
+	return checks
+}
 
 func verifySimulated(i int, sim *Simulator) []Check {
 	var out []Check

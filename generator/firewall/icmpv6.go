@@ -7,6 +7,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/spec"
 )
 
@@ -74,28 +75,30 @@ func solicitationsReachPolicies(egress bool, v *semver.Version) bool {
 	return egress && v.LessThan(cilium1202)
 }
 
-// solicitationsOf says, for ingress and egress, whether the chart a version or range names hands neighbour
-// solicitations to the host policies. A range is judged by every release it admits, not by its lowest one: Flux may
+// solicitationsOf says, for ingress and egress, whether the agents hand neighbour solicitations to the host
+// policies. It is the agents' datapath that does, so the release they run counts (cilium.AgentsOf: the image the
+// values pin, else the chart's). A range is judged by every release it admits, not by its lowest one: Flux may
 // install any of them, and solicitations moved within a minor release (1.14.8, 1.15.2), so a release that hands them
-// to the policies anywhere in the range counts. A version that does not resolve (the loader refuses those) is taken
-// as handing them to the policies.
-func solicitationsOf(version string) [2]bool {
-	if r, ok := solicitationsCache.Load(version); ok {
+// to the policies anywhere in the range counts; a pin that names no release that can be read counts as every one.
+// A version that does not resolve (the loader refuses those) is taken as handing them to the policies.
+func solicitationsOf(agents cilium.Agents) [2]bool {
+	key := agents.Key()
+	if r, ok := solicitationsCache.Load(key); ok {
 		return r.([2]bool)
 	}
 	out := [2]bool{true, true}
-	if admitted := spec.CiliumAdmitted(version); admitted != nil {
+	if admitted := agents.Releases(); admitted != nil {
 		out = [2]bool{}
 		for _, v := range admitted {
 			out[0] = out[0] || solicitationsReachPolicies(false, v)
 			out[1] = out[1] || solicitationsReachPolicies(true, v)
 		}
 	}
-	solicitationsCache.Store(version, out)
+	solicitationsCache.Store(key, out)
 	return out
 }
 
-// solicitationsCache remembers each version string's answer: a wide range admits a few thousand releases.
+// solicitationsCache remembers each release set's answer (by Agents.Key): a wide range admits a few thousand releases.
 var solicitationsCache sync.Map
 
 // neighbourDiscoveryType says whether an ICMPv6 type is part of neighbour or router discovery (133-137), which a flow
@@ -135,6 +138,6 @@ func (s *Simulator) withNeighbourDiscovery(v CiliumVerdict, n spec.Node) CiliumV
 	out := *nd
 	out.Direction = v.Direction
 	out.Reason = fmt.Sprintf("the policies pass it (%s), but %s's neighbour discovery is cut, so no IPv6 packet gets to or from it: its %s neighbour solicitations (icmpv6:135, Cilium %s hands them to the host policies): %s",
-		v.Reason, n.Name, nd.Direction, s.Cluster.Cilium.Version, nd.Reason)
+		v.Reason, n.Name, nd.Direction, s.agents, nd.Reason)
 	return out
 }

@@ -213,6 +213,7 @@ func lintCluster(m *spec.Model, i int) (errs, warnings spec.Problems) {
 		}
 	}
 	warnings = append(warnings, workerRoleWarnings(m, cp, c)...)
+	warnings = append(warnings, oldAgentRangeWarnings(m, cp, c)...)
 	// The nodes with an address of each family, as "n1 (2001:db8::1)".
 	var v4, v6 []string
 	for _, n := range c.Nodes {
@@ -365,7 +366,7 @@ func neighbourDiscoveryWarnings(m *spec.Model, cp string, sim *Simulator) spec.P
 		field := "icmp: [{family: IPv6, type: NeighborSolicitation}] with entities: [world]"
 		out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
 			fmt.Sprintf("add an %s rule %s", nd.Direction, field),
-			"%s loses IPv6: Cilium %s hands its %s neighbour solicitations (icmpv6:135) to the host policies, and %s", n.Name, sim.Cluster.Cilium.Version, nd.Direction, nd.Reason))
+			"%s loses IPv6: Cilium %s hands its %s neighbour solicitations (icmpv6:135) to the host policies, and %s", n.Name, sim.agents, nd.Direction, nd.Reason))
 	}
 	return out
 }
@@ -796,4 +797,40 @@ func verbFor(names []string, one, several string) string {
 		return several
 	}
 	return one
+}
+
+// oldAgentRangeWarnings warns, at each host policy with port ranges, where the chart writes them with endPort but the
+// values pin the agents' image to a release before 1.16, or may (a pin that cannot be read, a tag alone beside the
+// chart's digest): such an agent knows no endPort and enforces a range as its first port, so an allow range lets
+// only that through and a deny range stops only that. The checks see it only where an assertion names such a port
+// (Verify judges the policies both ways), and no built-in one names the rest of a deny range.
+func oldAgentRangeWarnings(m *spec.Model, cp string, c spec.Cluster) spec.Problems {
+	agents := cilium.AgentsOf(c.Cilium.Version, c.Cilium.Values)
+	if without, _ := endPortAgents(agents); !without || !agents.Pins() || !spec.CiliumPortRanges(c.Cilium.Version) {
+		return nil
+	}
+	plural := func(what string, ranges []string, verb string) string {
+		if len(ranges) == 1 {
+			return fmt.Sprintf("the %s range %s %ss only its first port", what, ranges[0], verb)
+		}
+		return fmt.Sprintf("the %s ranges %s %s only their first ports", what, strings.Join(ranges, ", "), verb)
+	}
+	var out spec.Problems
+	for j, p := range c.HostPolicies {
+		var parts []string
+		if allow := cilium.PortRangesOf(p.Ingress, p.Egress); len(allow) > 0 {
+			parts = append(parts, plural("allow", allow, "let")+" through")
+		}
+		if deny := cilium.PortRangesOf(p.IngressDeny, p.EgressDeny); len(deny) > 0 {
+			parts = append(parts, plural("deny", deny, "stop")+", the rest open")
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, j),
+			fmt.Sprintf("pin the agents' image to a release from %s by its version tag, or drop the pin", spec.CiliumPortRangesSince),
+			"the agents may run Cilium %s, and an agent before %s knows no endPort: it enforces a port range as its first port, so %s; the checks see this only where an assertion names such a port",
+			agents, spec.CiliumPortRangesSince, strings.Join(parts, ", and ")))
+	}
+	return out
 }

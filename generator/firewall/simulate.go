@@ -35,8 +35,10 @@ type Simulator struct {
 	byName   []cilium.ClusterwideNetworkPolicy  // Policies sorted by name
 	cuts     []netip.Prefix                     // boundaries: the address ranges the layers name
 	families cilium.Families                    // the address families the agents handle
-	// solicitations says whether the chart hands the node's neighbour solicitations to the host policies, for
-	// ingress and egress (any release of a range doing so counts).
+	// agents are the release(s) the agents run (the chart's, or the image the values pin); solicitations says
+	// whether they hand the node's neighbour solicitations to the host policies, for ingress and egress (any release
+	// they may run doing so counts).
+	agents        cilium.Agents
 	solicitations [2]bool
 	// tunnels are the UDP ports of Cilium's tunnels between nodes (the overlay's, WireGuard's), and the source ports
 	// each sends from.
@@ -165,19 +167,35 @@ func (s *Simulator) rejectedBy(p cilium.ClusterwideNetworkPolicy) []string {
 }
 
 // NewSimulator compiles the cluster's host policies and template.
-func NewSimulator(c spec.Cluster) *Simulator {
+func NewSimulator(c spec.Cluster) *Simulator { return NewSimulatorWith(c, compiledPolicies(c)) }
+
+// compiledPolicies are the cluster's host policies as the tree writes them: with port ranges where the chart's CRD
+// has endPort (spec.CiliumPortRanges).
+func compiledPolicies(c spec.Cluster) []cilium.ClusterwideNetworkPolicy {
 	var policies []cilium.ClusterwideNetworkPolicy
 	for _, p := range c.HostPolicies {
 		policies = append(policies, cilium.CompilePolicy(p, spec.CiliumPortRanges(c.Cilium.Version)))
 	}
-	return NewSimulatorWith(c, policies)
+	return policies
 }
 
 // NewSimulatorWith evaluates the cluster's Cilium settings and template with the given policies in place of the ones
 // its spec compiles to: those still applied while Flux has rolled out new Cilium settings but not the new policies.
+// Agents that all run a release without port ranges (before 1.16, as the values may pin) enforce a range as its first
+// port; agents that may run either are judged both ways by Verify and VerifyWith, and as written here.
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
+	agents := cilium.AgentsOf(c.Cilium.Version, c.Cilium.Values)
+	if without, with := endPortAgents(agents); without && !with {
+		policies, _ = withoutPortRanges(policies)
+	}
+	return newSimulator(c, agents, policies)
+}
+
+// newSimulator is NewSimulatorWith with the policies as the agents enforce them.
+func newSimulator(c spec.Cluster, agents cilium.Agents, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	s := &Simulator{Cluster: c, Policies: policies, families: cilium.FamiliesOf(c)}
-	s.solicitations = solicitationsOf(c.Cilium.Version)
+	s.agents = agents
+	s.solicitations = solicitationsOf(s.agents)
 	s.tunnels = tunnelsOf(c)
 	if t, ok := BuildTemplate(c); ok {
 		s.Template = &t
@@ -1036,4 +1054,55 @@ func (t Trace) String() string {
 	}
 	fmt.Fprintf(&b, "  result   %s\n", t.Result)
 	return b.String()
+}
+
+// endPortAgents says whether the agents may run a release without port ranges (before spec.CiliumPortRangesSince:
+// their policy types have no endPort, so a range is enforced as its first port), and whether they may run one with
+// them. It is the agents' release that counts (cilium.AgentsOf), not the chart's, whose CRD keeps endPort or prunes it.
+func endPortAgents(a cilium.Agents) (without, with bool) {
+	releases := a.Releases()
+	if releases == nil {
+		ranges := spec.CiliumPortRanges(a.Chart)
+		return !ranges, ranges
+	}
+	for _, v := range releases {
+		if v.LessThan(spec.CiliumPortRangesSince) {
+			without = true
+		} else {
+			with = true
+		}
+	}
+	return without, with
+}
+
+// withoutPortRanges is cilium.WithoutPortRanges of each policy, and whether any had a range; the same slice when none
+// had.
+func withoutPortRanges(policies []cilium.ClusterwideNetworkPolicy) ([]cilium.ClusterwideNetworkPolicy, bool) {
+	if !slices.ContainsFunc(policies, hasPortRange) {
+		return policies, false
+	}
+	out := make([]cilium.ClusterwideNetworkPolicy, len(policies))
+	for i, p := range policies {
+		out[i] = cilium.WithoutPortRanges(p)
+	}
+	return out, true
+}
+
+// hasPortRange says whether a policy has a port range (an endPort) in any rule.
+func hasPortRange(p cilium.ClusterwideNetworkPolicy) bool {
+	var rules [][]cilium.PortRule
+	for _, r := range slices.Concat(p.Spec.Ingress, p.Spec.IngressDeny) {
+		rules = append(rules, r.ToPorts)
+	}
+	for _, r := range slices.Concat(p.Spec.Egress, p.Spec.EgressDeny) {
+		rules = append(rules, r.ToPorts)
+	}
+	for _, ports := range rules {
+		for _, pr := range ports {
+			if slices.ContainsFunc(pr.Ports, func(pp cilium.PortProtocol) bool { return pp.EndPort != 0 }) {
+				return true
+			}
+		}
+	}
+	return false
 }
