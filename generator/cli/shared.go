@@ -332,6 +332,19 @@ func anyDocument(r io.Reader, unparsed bool, f func(doc *yaml.Node) bool) bool {
 	}
 }
 
+// anyDocumentInText is anyDocument for a string value that may be YAML of its own (an inline patch, a transformer's
+// configuration). One that does not parse is text, and so is one that parses as a lone scalar (${var:=default}, a URL,
+// a note): it would be that same string again, read without end. Every string inside a mapping or a sequence is
+// shorter than the text it is read from, so a walk that reads strings again through this ends.
+func anyDocumentInText(s string, f func(doc *yaml.Node) bool) bool {
+	return anyDocument(strings.NewReader(s), false, func(doc *yaml.Node) bool {
+		if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.ScalarNode {
+			return false
+		}
+		return f(doc)
+	})
+}
+
 // nameContext is where a YAML node stands, for nameWalk.
 type nameContext int
 
@@ -385,15 +398,8 @@ func (w nameWalk) variable(n *yaml.Node, ctx nameContext) bool {
 		if !strings.ContainsAny(n.Value, ":\n") {
 			return false
 		}
-		// A string of YAML (an inline patch, a PatchJson6902Transformer's jsonOp); one that does not parse is text, and so
-		// is one that parses as a lone string (${var:=default}), which would parse as itself again without end. Every
-		// string inside a mapping or a sequence is shorter than the text it is read from, so the reading ends.
-		return anyDocument(strings.NewReader(n.Value), false, func(doc *yaml.Node) bool {
-			if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.ScalarNode {
-				return false
-			}
-			return (nameWalk{}).variable(doc, inValue)
-		})
+		// A string of YAML: an inline patch, a PatchJson6902Transformer's jsonOp.
+		return anyDocumentInText(n.Value, func(doc *yaml.Node) bool { return (nameWalk{}).variable(doc, inValue) })
 	case yaml.MappingNode:
 		pairs := mappingPairs(n, nil)
 		// A JSON patch operation's value reaches a name where its path says name (or metadata, whose name the value
@@ -505,7 +511,7 @@ func (w affixWalk) renames(n *yaml.Node) bool {
 		if !strings.ContainsAny(n.Value, ":\n") || !slices.ContainsFunc(affixWords, func(w string) bool { return strings.Contains(n.Value, w) }) {
 			return false
 		}
-		return anyDocument(strings.NewReader(n.Value), false, func(doc *yaml.Node) bool {
+		return anyDocumentInText(n.Value, func(doc *yaml.Node) bool {
 			return (affixWalk{names: w.names, seen: map[*yaml.Node]bool{}}).renames(doc)
 		})
 	case yaml.MappingNode:

@@ -517,3 +517,21 @@ func TestVariableWithADefaultIsText(t *testing.T) {
 		}
 	}
 }
+
+// A string that names an affix word and holds a colon, but parses as a lone string (a URL, a note), was read as YAML
+// again and again, as itself, until the stack overflowed: generate died on a kustomization file that wrote one. It is
+// text; an affix written in a string of YAML is still found.
+func TestAffixWordInTextIsText(t *testing.T) {
+	names := [][]byte{[]byte("cilium")}
+	for doc, want := range map[string]bool{
+		"namePrefix: x-\nnote: see https://example.com/namePrefix\n":                   false,
+		"namePrefix: x-\nnote: \"${prefix:=nameSuffix}\"\n":                            false,
+		"transformers:\n  - |\n    kind: PrefixTransformer\n    prefix: cil\n":         true,
+		"transformers:\n  - |\n    kind: PrefixTransformer\n    prefix: other-\n":      false,
+		"namePrefix: x-\ntransformers:\n  - \"url: https://example.com/namePrefix\"\n": false,
+	} {
+		if got := renames([]byte(doc), names); got != want {
+			t.Errorf("renames(%q) = %v, want %v", doc, got, want)
+		}
+	}
+}
