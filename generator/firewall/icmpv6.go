@@ -138,6 +138,6 @@ func (s *Simulator) withNeighbourDiscovery(v CiliumVerdict, n spec.Node) CiliumV
 	out := *nd
 	out.Direction = v.Direction
 	out.Reason = fmt.Sprintf("the policies pass it (%s), but %s's neighbour discovery is cut, so no IPv6 packet gets to or from it: its %s neighbour solicitations (icmpv6:135, Cilium %s hands them to the host policies): %s",
-		v.Reason, n.Name, nd.Direction, s.agents, nd.Reason)
+		v.Reason, n.Name, nd.Direction, s.agentsName, nd.Reason)
 	return out
 }

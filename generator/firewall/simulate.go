@@ -40,6 +40,8 @@ type Simulator struct {
 	// they may run doing so counts).
 	agents        cilium.Agents
 	solicitations [2]bool
+	// agentsName names the agents' release(s) in messages: agents.String(), or the releases of one agentClass.
+	agentsName string
 	// tunnels are the UDP ports of Cilium's tunnels between nodes (the overlay's, WireGuard's), and the source ports
 	// each sends from.
 	tunnels map[int]tunnel
@@ -194,7 +196,7 @@ func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy
 // newSimulator is NewSimulatorWith with the policies as the agents enforce them.
 func newSimulator(c spec.Cluster, agents cilium.Agents, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	s := &Simulator{Cluster: c, Policies: policies, families: cilium.FamiliesOf(c)}
-	s.agents = agents
+	s.agents, s.agentsName = agents, agents.String()
 	s.solicitations = solicitationsOf(s.agents)
 	s.tunnels = tunnelsOf(c)
 	if t, ok := BuildTemplate(c); ok {
@@ -832,9 +834,12 @@ type Trace struct {
 	Egress  *CiliumVerdict  `json:"egress,omitempty"` // the sending node's host firewall, for node-to-node flows
 	Cilium  CiliumVerdict   `json:"cilium"`
 	Reply   *HetznerVerdict `json:"reply,omitempty"` // the reply at the sending node's Robot firewall (stateless)
-	Allowed bool            `json:"allowed"`         // the verdict with every layer enforcing
-	Passes  bool            `json:"passes"`          // what happens now: audit mode lets Cilium's drops through
-	Result  string          `json:"result"`
+	// ByRelease holds the trace on each set of the releases the agents may run whose verdicts differ (see
+	// ExplainAssertion); the layers above are then the first that denies it.
+	ByRelease []ReleaseTrace `json:"byRelease,omitempty"`
+	Allowed   bool           `json:"allowed"` // the verdict with every layer enforcing
+	Passes    bool           `json:"passes"`  // what happens now: audit mode lets Cilium's drops through
+	Result    string         `json:"result"`
 
 	// passesInAudit is what would happen with audit mode on, whatever the cluster's mode: Passes for a cluster in
 	// audit mode; for one out of it, whether audit mode would be a way to work on a failure.
@@ -1019,10 +1024,30 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 	return s.Template.EvaluateConnection(p, []string{"syn"})
 }
 
-// String is the trace as explain prints it.
+// String is the trace as explain prints it: where the releases the agents may run give different verdicts, each
+// one's layers and result under "on Cilium RELEASES:", then the worst.
 func (t Trace) String() string {
 	var b strings.Builder
 	fmt.Fprintln(&b, t.Flow)
+	if len(t.ByRelease) == 0 {
+		b.WriteString(t.layers())
+		return b.String()
+	}
+	for _, r := range t.ByRelease {
+		fmt.Fprintf(&b, "  on Cilium %s:\n", r.Releases)
+		for _, line := range strings.SplitAfter(r.Trace.layers(), "\n") {
+			if line != "" {
+				b.WriteString("  " + line)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "  result   %s\n", t.Result)
+	return b.String()
+}
+
+// layers are the lines of String after the flow: each layer's verdict, then the result.
+func (t Trace) layers() string {
+	var b strings.Builder
 	word := func(ok bool, yes, no string) string {
 		if ok {
 			return yes
