@@ -184,7 +184,8 @@ func compiledPolicies(c spec.Cluster) []cilium.ClusterwideNetworkPolicy {
 // NewSimulatorWith evaluates the cluster's Cilium settings and template with the given policies in place of the ones
 // its spec compiles to: those still applied while Flux has rolled out new Cilium settings but not the new policies.
 // Agents that all run a release without port ranges (before 1.16, as the values may pin) enforce a range as its first
-// port; agents that may run either are judged both ways by Verify and VerifyWith, and as written here.
+// port; agents that may run releases whose verdicts differ are judged as each by Verify, VerifyWith and
+// ExplainAssertion (agentClasses), and here with the policies as written and the neighbour solicitations of any.
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	agents := cilium.AgentsOf(c.Cilium.Version, c.Cilium.Values)
 	if without, with := endPortAgents(agents); without && !with {
