@@ -861,9 +861,14 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 				until = fmt.Sprintf(" (until then audit mode stays %s)", map[bool]string{true: "on", false: "off"}[before])
 			}
 		}
+		// A change of the image the chart renders rolls the agents' DaemonSet too (see the transition's message).
+		only := "only with rollOutCiliumPods: true"
+		if slices.ContainsFunc(t.agentValues, func(k string) bool { return k == "image" || strings.HasPrefix(k, "image.") }) {
+			only += " or where the image reference it renders changes, which this run does not judge"
+		}
 		fmt.Fprintf(a.stderr, "note: cluster %s: Cilium's values change (%s): the agents read cilium-config only when they start, and the chart "+
-			"restarts them only with rollOutCiliumPods: true; once Flux has applied this, restart them%s: kubectl -n %s rollout restart daemonset/cilium\n",
-			c.Name, strings.Join(t.agentValues, ", "), until, c.Cilium.Namespace)
+			"restarts them %s; once Flux has applied this, restart them%s: kubectl -n %s rollout restart daemonset/cilium\n",
+			c.Name, strings.Join(t.agentValues, ", "), only, until, c.Cilium.Namespace)
 	}
 }
 

@@ -758,6 +758,21 @@ func TestGenerateSaysAPinChangeMayRestartTheAgents(t *testing.T) {
 	}
 }
 
+// The restart note after a change of the pinned image alone says the chart may restart the agents for it, not that
+// it restarts them only with rollOutCiliumPods.
+func TestRestartNoteOfAPinChange(t *testing.T) {
+	pinned := strings.Replace(twoNodes, "auditMode: false}", "auditMode: false, values: {image: {override: quay.io/cilium/cilium:v1.16.0}}}", 1)
+	w := newWorkspace(t)
+	w.mustGenerate(pinned)
+	stderr := w.mustGenerate(strings.Replace(pinned, "v1.16.0", "v1.16.1", 1))
+	want := "note: cluster alpha: Cilium's values change (image.override): the agents read cilium-config only when they start, and the " +
+		"chart restarts them only with rollOutCiliumPods: true or where the image reference it renders changes, which this run " +
+		"does not judge; once Flux has applied this, restart them: kubectl -n kube-system rollout restart daemonset/cilium\n"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+}
+
 // Cilium tests upgrades and rollbacks only between consecutive minor releases: a change of more than one minor from
 // what Flux applies, either way, is warned about, naming the release to go through; the tree is written all the same.
 func TestGenerateWarnsOfSkippedCiliumMinors(t *testing.T) {
