@@ -1,0 +1,120 @@
+package firewall
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/kronform/kronform-gen/generator/cilium"
+	"github.com/kronform/kronform-gen/generator/spec"
+)
+
+// everyReleaseSpec is a dual-stack cluster whose agents may run any release kronform-gen models (a digest pinned
+// alone), with port ranges in allow and deny rules, the rules for neighbour solicitations of %ND%, and assertions of
+// both verdicts on IPv6 flows that the datapath's handling of solicitations and of ranges decides. %IMAGE% replaced by
+// a pin of one release gives the cluster whose agents run that release alone.
+const everyReleaseSpec = `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: every
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11, "2a01:4f8:1:2::2"], roles: [control-plane]}
+      - {name: cp2, addresses: [198.51.100.12, "2a01:4f8:1:2::3"], roles: [control-plane]}
+    cilium:
+      version: 1.20.2
+      values: {ipv6: {enabled: true}, image: %IMAGE%}
+    hostPolicies:
+      - {name: cp, preset: talos-control-plane}
+      - name: extra
+        nodes: {role: control-plane}
+        ingress:
+          - {entities: [world], ports: [8000-8010/tcp]}
+        ingressDeny:
+          - {entities: [world], ports: [8004-8006/tcp]}
+%ND%
+    hetzner: {adminSources: ["2a02:8108::/32"], filterIPv6: true}
+    assertions:
+%ASSERTIONS%
+`
+
+// The verdicts of agents that may run several releases are those of each release alone: a check holds exactly where it
+// holds on the agents of every release they may run, and explain gives a flow one verdict exactly where every release
+// does, the worst. Judged against each release pinned alone, for every rule set of neighbour solicitations (none, on
+// ingress, on egress, both): this holds whatever the release table says of the directions in which a release hands
+// solicitations to the policies, and of port ranges.
+func TestVerifyAndExplainAreEachReleasesVerdicts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("verifies the cluster as each modelled release")
+	}
+	ndRule := map[string]string{
+		"ingress": "        ingress:\n          - {entities: [world], icmp: [{family: IPv6, type: NeighborSolicitation}]}\n",
+		"egress":  "        egress:\n          - {entities: [world], icmp: [{family: IPv6, type: NeighborSolicitation}]}\n",
+	}
+	var assertions strings.Builder
+	for _, a := range [][3]string{{"admin", "cp1", "6443/tcp"}, {"world", "cp1", "icmpv6:135"}, {"world", "cp1", "8001/tcp"},
+		{"world", "cp1", "8005/tcp"}, {"world", "cp1", "8008/tcp"}, {"node:cp2", "cp1", "icmpv6:NeighborSolicitation"}} {
+		for _, expect := range []string{"allowed", "denied"} {
+			fmt.Fprintf(&assertions, "      - {from: %q, to: %s, port: %q, expect: %s}\n", a[0], a[1], a[2], expect)
+		}
+	}
+	for _, nd := range []string{"", "ingress", "egress", "ingress egress"} {
+		policy := ""
+		if nd != "" {
+			policy = "      - name: nd\n        nodes: {role: control-plane}\n"
+			for _, dir := range strings.Fields(nd) {
+				policy += ndRule[dir]
+			}
+		}
+		model := func(image string) *spec.Model {
+			return load(t, strings.NewReplacer("%IMAGE%", image, "%ND%", policy, "%ASSERTIONS%", assertions.String()).Replace(everyReleaseSpec))
+		}
+		every := model(`{digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}`)
+		releases := cilium.AgentsOf(every.Clusters[0].Cilium.Version, every.Clusters[0].Cilium.Values).Releases()
+		if len(releases) < 400 {
+			t.Fatalf("%d releases, want every one modelled", len(releases))
+		}
+		checks := Verify(every)
+		holds := make([]bool, len(checks)) // the check holds on every release alone
+		for k := range holds {
+			holds[k] = true
+		}
+		allowed := map[string]bool{} // a flow of an assertion, allowed on every release alone
+		some := map[string]bool{}    // allowed on some release
+		for _, v := range releases {
+			one := model(fmt.Sprintf("{tag: v%s, useDigest: false}", v))
+			for k, ch := range Verify(one) {
+				if ch.Assertion != checks[k].Assertion {
+					t.Fatalf("%s: check %d is %s alone, %s on every release", v, k, ch, checks[k])
+				}
+				holds[k] = holds[k] && ch.OK
+				for _, tr := range ch.Traces {
+					key := ch.Assertion.From + " " + ch.Assertion.Port + " " + tr.Flow.String()
+					if _, seen := allowed[key]; !seen {
+						allowed[key] = true
+					}
+					allowed[key] = allowed[key] && tr.Allowed
+					some[key] = some[key] || tr.Allowed
+				}
+			}
+		}
+		for k, ch := range checks {
+			if ch.OK != holds[k] {
+				t.Errorf("ND rules %q: %s: ok %v, but on each release alone it holds: %v", nd, ch, ch.OK, holds[k])
+			}
+			traces, err := ExplainAssertion(every.Clusters[0], ch.Assertion)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tr := range traces {
+				key := ch.Assertion.From + " " + ch.Assertion.Port + " " + tr.Flow.String()
+				split := some[key] && !allowed[key]
+				if tr.Allowed != allowed[key] || (len(tr.ByRelease) > 0) != split {
+					t.Errorf("ND rules %q: explain %s: allowed %v, %d traces by release; on each release alone: allowed on all %v, on some %v",
+						nd, key, tr.Allowed, len(tr.ByRelease), allowed[key], some[key])
+				}
+			}
+		}
+	}
+}
