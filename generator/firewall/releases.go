@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -26,11 +27,32 @@ type agentClass struct {
 // their first release; nil when all of them treat flows alike (then the simulator's one answer is each release's), or
 // when the releases do not resolve (the loader refuses those; the simulator takes the worst case).
 func agentClasses(c spec.Cluster, agents cilium.Agents, ranges bool) []agentClass {
+	key := classesKey{agents.Key(), cilium.FamiliesOf(c).IPv6, ranges}
+	if r, ok := classesCache.Load(key); ok {
+		return r.([]agentClass)
+	}
+	out := splitAgents(agents, key.v6, ranges)
+	classesCache.Store(key, out)
+	return out
+}
+
+// classesKey is what agentClasses depends on: the releases (Agents.Key), whether the agents handle IPv6, and whether
+// the policies have port ranges.
+type classesKey struct {
+	agents    string
+	v6, ranges bool
+}
+
+// classesCache remembers agentClasses by classesKey: every check of every cluster asks, and naming a few thousand
+// releases (releaseRuns) costs more than a cluster's checks. Callers must not change what it gives.
+var classesCache sync.Map
+
+// splitAgents is agentClasses, not remembered.
+func splitAgents(agents cilium.Agents, v6, ranges bool) []agentClass {
 	releases := agents.Releases()
 	if len(releases) < 2 {
 		return nil
 	}
-	v6 := cilium.FamiliesOf(c).IPv6
 	var out []agentClass
 	for _, v := range releases {
 		k := agentClass{noEndPort: ranges && v.LessThan(spec.CiliumPortRangesSince)}

@@ -118,3 +118,20 @@ func TestVerifyAndExplainAreEachReleasesVerdicts(t *testing.T) {
 		}
 	}
 }
+
+// Splitting the releases is remembered: every check of every cluster asks, and agents that may run any release would
+// name a few thousand releases each time, more than a cluster's checks cost.
+func TestAgentClassesAreRemembered(t *testing.T) {
+	m := load(t, strings.NewReplacer("%IMAGE%", `{digest: "sha256:0123"}`, "%ND%", "", "%ASSERTIONS%", "").Replace(everyReleaseSpec))
+	c := m.Clusters[0]
+	agents := cilium.AgentsOf(c.Cilium.Version, c.Cilium.Values)
+	if n := len(agentClasses(c, agents, true)); n != 5 {
+		t.Fatalf("%d classes, want 5 (before 1.16: three ways with solicitations; from it: two)", n)
+	}
+	if a, b := agentClasses(c, agents, true), agentClasses(c, agents, true); &a[0] != &b[0] {
+		t.Errorf("agentClasses split the releases again on a second call")
+	}
+	if a, b := agentClasses(c, agents, true), agentClasses(c, agents, false); len(a) == len(b) {
+		t.Errorf("without port ranges: %d classes, as with them", len(b))
+	}
+}
