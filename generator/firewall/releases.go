@@ -39,7 +39,7 @@ func agentClasses(c spec.Cluster, agents cilium.Agents, ranges bool) []agentClas
 // classesKey is what agentClasses depends on: the releases (Agents.Key), whether the agents handle IPv6, and whether
 // the policies have port ranges.
 type classesKey struct {
-	agents    string
+	agents     string
 	v6, ranges bool
 }
 
