@@ -20,7 +20,7 @@ type agentClass struct {
 	releases      []*semver.Version
 	noEndPort     bool
 	solicitations [2]bool
-	name          string // the releases, for messages: "1.15.1", "1.14.8 to 1.14.x, 1.15.2 to 1.15.x"
+	name          string // the releases, for messages: "1.15.1", "1.14.8 and later 1.14 patches, 1.15.2 and later 1.15 patches"
 }
 
 // agentClasses splits the releases the agents may run into the classes whose verdicts may differ, in the order of
@@ -80,28 +80,45 @@ func splitAgents(agents cilium.Agents, v6, ranges bool) []agentClass {
 const lastModelledPatch = 60
 
 // releaseRuns names some of the releases of all (both ascending) as runs of consecutive ones: "1.15.1",
-// "1.16.0 to 1.19.5"; a run that ends at the last patch kronform-gen models of a minor ends at "1.19.x", one that is
-// a whole minor is "1.13.x".
+// "1.16.0 to 1.19.5"; a run that ends at the last patch kronform-gen models of a minor is "1.13.x" where it is the
+// whole minor, "1.15.2 and later 1.15 patches" where it starts within it, and ends at "1.19.x" where it starts in an
+// earlier one. Releases with others between them that are not in all (a tag pinned beside a chart's range: 1.15.60
+// and 1.16.3) are not one run.
 func releaseRuns(some, all []*semver.Version) string {
 	in := func(v *semver.Version) bool {
 		return slices.ContainsFunc(some, func(x *semver.Version) bool { return x.Equal(v) })
 	}
 	last := func(v *semver.Version) bool { return v.Prerelease() == "" && v.Patch() == lastModelledPatch }
+	// follows says whether b is the release after a; a pre-release is taken as next to its neighbours in all.
+	follows := func(a, b *semver.Version) bool {
+		switch {
+		case a.Prerelease() != "" || b.Prerelease() != "":
+			return true
+		case a.Major() != b.Major():
+			return false
+		case a.Minor() == b.Minor():
+			return b.Patch() == a.Patch()+1
+		}
+		return last(a) && b.Minor() == a.Minor()+1 && b.Patch() == 0
+	}
 	var runs []string
 	for i := 0; i < len(all); i++ {
 		if !in(all[i]) {
 			continue
 		}
 		j := i
-		for j+1 < len(all) && in(all[j+1]) {
+		for j+1 < len(all) && in(all[j+1]) && follows(all[j], all[j+1]) {
 			j++
 		}
 		a, b := all[i], all[j]
+		sameMinor := a.Minor() == b.Minor() && a.Major() == b.Major()
 		switch {
 		case a.Equal(b):
 			runs = append(runs, a.String())
-		case last(b) && a.Patch() == 0 && a.Prerelease() == "" && a.Minor() == b.Minor() && a.Major() == b.Major():
+		case last(b) && sameMinor && a.Patch() == 0 && a.Prerelease() == "":
 			runs = append(runs, fmt.Sprintf("%d.%d.x", b.Major(), b.Minor()))
+		case last(b) && sameMinor:
+			runs = append(runs, fmt.Sprintf("%s and later %d.%d patches", a, b.Major(), b.Minor()))
 		case last(b):
 			runs = append(runs, fmt.Sprintf("%s to %d.%d.x", a, b.Major(), b.Minor()))
 		default:

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/kronform/kronform-gen/generator/cilium"
 	"github.com/kronform/kronform-gen/generator/spec"
 )
@@ -133,5 +135,44 @@ func TestAgentClassesAreRemembered(t *testing.T) {
 	}
 	if a, b := agentClasses(c, agents, true), agentClasses(c, agents, false); len(a) == len(b) {
 		t.Errorf("without port ranges: %d classes, as with them", len(b))
+	}
+}
+
+// Runs of releases are named as what they are: a run that starts after a minor's first patch and ends at its last is
+// "and later" patches of it, not "to 1.15.x" (1.15.x is every 1.15 release); releases the agents may run with others
+// between them that they may not (a tag pinned beside a chart's range) are not one run.
+func TestReleaseRunsNames(t *testing.T) {
+	vs := func(s ...string) []*semver.Version {
+		var out []*semver.Version
+		for _, v := range s {
+			out = append(out, semver.MustParse(v))
+		}
+		return out
+	}
+	minor := func(m uint64, from, to uint64) []*semver.Version {
+		var out []*semver.Version
+		for p := from; p <= to; p++ {
+			out = append(out, semver.New(1, m, p, "", ""))
+		}
+		return out
+	}
+	all := append(append(minor(13, 0, 60), minor(14, 0, 60)...), minor(15, 0, 60)...)
+	pinned := append(minor(15, 0, 60), vs("1.16.3")...)
+	for _, c := range []struct {
+		some, all []*semver.Version
+		want      string
+	}{
+		{vs("1.15.1"), all, "1.15.1"},
+		{minor(13, 0, 60), all, "1.13.x"},
+		{append(minor(13, 0, 60), minor(14, 0, 7)...), all, "1.13.0 to 1.14.7"},
+		{minor(15, 2, 60), all, "1.15.2 and later 1.15 patches"},
+		{append(minor(14, 8, 60), minor(15, 0, 60)...), all, "1.14.8 to 1.15.x"},
+		{append(minor(14, 8, 60), minor(15, 2, 60)...), all, "1.14.8 and later 1.14 patches, 1.15.2 and later 1.15 patches"},
+		{append(minor(15, 2, 60), vs("1.16.3")...), pinned, "1.15.2 and later 1.15 patches, 1.16.3"},
+		{append(minor(15, 58, 60), vs("1.16.3")...), pinned, "1.15.58 and later 1.15 patches, 1.16.3"},
+	} {
+		if got := releaseRuns(c.some, c.all); got != c.want {
+			t.Errorf("releaseRuns(%s ... %s) = %q, want %q", c.some[0], c.some[len(c.some)-1], got, c.want)
+		}
 	}
 }

@@ -65,7 +65,7 @@ func TestExplainJudgesEachAgentRelease(t *testing.T) {
 	// ICMPv6: 1.15.0 and 1.15.1 hand the node's ingress neighbour solicitations to the preset's default deny, which
 	// cuts its IPv6; later 1.15 releases answer them in the datapath.
 	tr = explainAll(t, icmpv6Range(t, ""), "admin", "cp1", "6443/tcp")[0]
-	if tr.Allowed || !strings.HasPrefix(tr.Result, "denied on Cilium 1.15.0 to 1.15.1, allowed on Cilium 1.15.2 to 1.15.x: ") ||
+	if tr.Allowed || !strings.HasPrefix(tr.Result, "denied on Cilium 1.15.0 to 1.15.1, allowed on Cilium 1.15.2 and later 1.15 patches: ") ||
 		len(tr.ByRelease) != 2 || !strings.Contains(tr.ByRelease[0].Trace.Cilium.Reason, "its ingress neighbour solicitations (icmpv6:135, Cilium 1.15.0 to 1.15.1 hands them to the host policies)") {
 		t.Errorf("~1.15.0 admin 6443 over IPv6: allowed %v, result %q, by release %+v", tr.Allowed, tr.Result, tr.ByRelease)
 	}
@@ -121,7 +121,7 @@ func TestVerifyFailsADenyThatSomeReleaseAllows(t *testing.T) {
 	if ch.OK || len(ch.Traces) == 0 {
 		t.Fatalf("%s: ok %v, want a failure", ch, ch.OK)
 	}
-	want := "(on agents of Cilium 1.15.2 to 1.15.x, which the agents may run: Cilium ~1.15.0)"
+	want := "(on agents of Cilium 1.15.2 and later 1.15 patches, which the agents may run: Cilium ~1.15.0)"
 	if r := ch.Traces[0].Cilium.Reason; !ch.Traces[0].Allowed || !strings.HasSuffix(r, want) {
 		t.Errorf("trace allowed %v, reason %q, want it to end with %q", ch.Traces[0].Allowed, r, want)
 	}
