@@ -40,7 +40,8 @@ type Simulator struct {
 	// they may run doing so counts).
 	agents        cilium.Agents
 	solicitations [2]bool
-	// agentsName names the agents' release(s) in messages: agents.String(), or the releases of one agentClass.
+	// agentsName names the releases of one agentClass in messages; "" for agents judged as all their releases at once
+	// (see handing).
 	agentsName string
 	// tunnels are the UDP ports of Cilium's tunnels between nodes (the overlay's, WireGuard's), and the source ports
 	// each sends from.
@@ -197,7 +198,7 @@ func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy
 // newSimulator is NewSimulatorWith with the policies as the agents enforce them.
 func newSimulator(c spec.Cluster, agents cilium.Agents, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	s := &Simulator{Cluster: c, Policies: policies, families: cilium.FamiliesOf(c)}
-	s.agents, s.agentsName = agents, agents.String()
+	s.agents = agents
 	s.solicitations = solicitationsOf(s.agents)
 	s.tunnels = tunnelsOf(c)
 	if t, ok := BuildTemplate(c); ok {
