@@ -173,8 +173,14 @@ func ExplainAssertion(c spec.Cluster, a spec.Assertion) ([]Trace, error) {
 			return traces, nil // the same flows in every class: an assertion's flows do not depend on the agents
 		}
 		if cl.noEndPort {
+			// As verify says it: only where the policies as written give the class's agents another verdict.
+			w := cl
+			w.noEndPort = false
+			written, err := classSimulator(c, agents, policies, w).Evaluate(a)
 			for i := range per[k] {
-				per[k][i].Cilium.Reason += portRangeNote(agents)
+				if err == nil && len(written) == len(per[k]) && written[i].Allowed != per[k][i].Allowed {
+					per[k][i].Cilium.Reason += portRangeNote(agents)
+				}
 			}
 		}
 	}

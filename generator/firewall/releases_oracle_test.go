@@ -176,3 +176,34 @@ func TestReleaseRunsNames(t *testing.T) {
 		}
 	}
 }
+
+// explain says a verdict is the port ranges' doing (an agent before 1.16 enforces a range as its first port) only
+// where it is: where the policies as written give another verdict, as verify says it.
+func TestExplainNotesPortRangesOnlyWhereTheyDecide(t *testing.T) {
+	nd := "      - name: nd\n        nodes: {role: control-plane}\n" +
+		"        ingress:\n          - {entities: [world], icmp: [{family: IPv6, type: NeighborSolicitation}]}\n"
+	for _, c := range []struct {
+		nd, port string
+		noted    bool
+	}{
+		{"", "6443/tcp", false}, // 1.14.0-1.14.7 and 1.15.0-1.15.1 cut the node's IPv6 whatever the ranges
+		{nd, "8001/tcp", true},  // inside the allow range, beyond its first port
+	} {
+		m := load(t, strings.NewReplacer("%IMAGE%", `{digest: "sha256:0123"}`, "%ND%", c.nd, "%ASSERTIONS%", "").Replace(everyReleaseSpec))
+		from := "admin"
+		if c.port != "6443/tcp" {
+			from = "2a02:8108::1"
+		}
+		traces := explainAll(t, m, from, "cp1", c.port)
+		if len(traces) != 1 || len(traces[0].ByRelease) == 0 {
+			t.Fatalf("%s: %d traces, by release %v; want one the releases judge apart", c.port, len(traces), traces)
+		}
+		for _, r := range traces[0].ByRelease {
+			old := !strings.Contains(r.Releases, "1.16") && !strings.Contains(r.Releases, "1.19") && !strings.Contains(r.Releases, "1.20")
+			noted := strings.Contains(r.Trace.Cilium.Reason, "no endPort, so a port range is its first port")
+			if want := old && !r.Trace.Allowed && c.noted; noted != want {
+				t.Errorf("%s on Cilium %s: allowed %v, noted %v, want %v: %s", c.port, r.Releases, r.Trace.Allowed, noted, want, r.Trace.Cilium.Reason)
+			}
+		}
+	}
+}
