@@ -26,6 +26,12 @@ type agentClass struct {
 // agentClasses splits the releases the agents may run into the classes whose verdicts may differ, in the order of
 // their first release; nil when all of them treat flows alike (then the simulator's one answer is each release's), or
 // when the releases do not resolve (the loader refuses those; the simulator takes the worst case).
+//
+// The simulator of all the releases at once (NewSimulatorWith: solicitations handed on in a direction where any
+// release does) denies a flow only where some class does, whatever the directions a release hands them in: a flow is
+// cut by a policy verdict on a single direction (a solicitation's own, or one of the node's neighbour discovery), and
+// the class of a release that hands them on in that direction meets the same verdict. So where the classes agree, it
+// agrees with them; TestVerifyAndExplainAreEachReleasesVerdicts checks this against each release alone.
 func agentClasses(c spec.Cluster, agents cilium.Agents, ranges bool) []agentClass {
 	key := classesKey{agents.Key(), cilium.FamiliesOf(c).IPv6, ranges}
 	if r, ok := classesCache.Load(key); ok {
