@@ -213,3 +213,51 @@ clusters:
 		}
 	}
 }
+
+// A pinned agent image newer than the newest release kronform-gen was checked against is warned of at the value that
+// pins it, as a chart version is: the checks judge the agents as that release, which is not modelled. A pin within
+// the checked releases, or of the minor of a chart already warned of, is not.
+func TestAgentPinNewerThanCheckedIsWarned(t *testing.T) {
+	doc := `
+apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: c
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+    cilium:
+      version: "%V%"
+      values:
+        image: {tag: %T%, useDigest: false}
+`
+	for _, c := range []struct{ version, tag, want string }{
+		{"1.20.2", "v1.22.0", "test.yaml:12:16: clusters[0].cilium.values.image.tag: the agents' image.tag v1.22.0 is Cilium 1.22.0, " +
+			"newer than 1.20, the newest release kronform-gen was checked against: what verify models of the agents' host firewall " +
+			"(address families, ICMPv6, port ranges) is 1.20's, and may not hold (pin the agents to a 1.20 release (or drop the pin), " +
+			"or read the new release's upgrade notes before trusting generate and verify)"},
+		{"1.20.2", "v2.0.1", "clusters[0].cilium.values.image.tag: the agents' image.tag v2.0.1 is Cilium 2.0.1, newer than 1.20,"},
+		{"1.20.2", "v1.20.9", ""},
+		{"1.20.2", "v1.16.3", ""},
+		{"1.21.0", "v1.21.3", ""}, // the chart's warning says it
+	} {
+		text := strings.NewReplacer("%V%", c.version, "%T%", c.tag).Replace(doc)
+		m, err := spec.Load("test.yaml", []byte(text), spec.Options{})
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.version, c.tag, err)
+		}
+		_, warnings := Lint(m)
+		var got []string
+		for _, w := range warnings {
+			if strings.Contains(w.String(), "values.image.tag") && strings.Contains(w.String(), "the newest release kronform-gen was checked against") {
+				got = append(got, w.String())
+			}
+		}
+		switch {
+		case c.want == "" && len(got) > 0:
+			t.Errorf("%s %s: warned %q", c.version, c.tag, got)
+		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
+			t.Errorf("%s %s: warnings %q, want one holding %q", c.version, c.tag, got, c.want)
+		}
+	}
+}

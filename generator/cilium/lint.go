@@ -81,6 +81,9 @@ func Lint(m *spec.Model) (errs, warnings spec.Problems) {
 		if w, ok := agentPinWarning(m, i, c); ok {
 			warnings = append(warnings, w)
 		}
+		if w, ok := agentPinBeyondWarning(m, i, c); ok {
+			warnings = append(warnings, w)
+		}
 		if w, ok := operatorPinWarning(m, i, c); ok {
 			warnings = append(warnings, w)
 		}
@@ -131,6 +134,26 @@ func agentPinWarning(m *spec.Model, i int, c spec.Cluster) (spec.Problem, bool) 
 	return m.Problem(path, fmt.Sprintf("pin the chart to the agents' release (cilium.version: %s), or drop the image pin", a.Pinned),
 		"the agents' %s %s is Cilium %s, another minor release than the chart's (%s): the chart writes cilium-config for its own, which %s agents may read otherwise, and kronform-gen cannot model that; its checks judge the agents' own behaviour (what reaches the host policies, the CLI) as %s",
 		a.PinKey, a.PinTag, a.Pinned, c.Cilium.Version, minor(a.Pinned), judged), true
+}
+
+// agentPinBeyondWarning warns of values that pin the agents' image to a release newer than spec.NewestCiliumMinor, as
+// the chart's version is warned of: the checks judge the agents' datapath (what reaches the host policies, port
+// ranges) as that release's, which kronform-gen models only up to the newest it was checked against. A chart beyond it
+// too, of the pin's minor, is warned of at the chart's version, which says as much.
+func agentPinBeyondWarning(m *spec.Model, i int, c spec.Cluster) (spec.Problem, bool) {
+	a := AgentsOf(c.Cilium.Version, c.Cilium.Values)
+	minor := func(v *semver.Version) *semver.Version { return semver.New(v.Major(), v.Minor(), 0, "", "") }
+	if a.Pinned == nil || !minor(a.Pinned).GreaterThan(spec.NewestCiliumMinor) {
+		return spec.Problem{}, false
+	}
+	if v, ok := spec.CiliumBeyondChecked(c.Cilium.Version); ok && minor(v).Equal(minor(a.Pinned)) {
+		return spec.Problem{}, false
+	}
+	checked := fmt.Sprintf("%d.%d", spec.NewestCiliumMinor.Major(), spec.NewestCiliumMinor.Minor())
+	return m.Problem(fmt.Sprintf("clusters[%d].cilium.values.%s", i, a.PinKey),
+		fmt.Sprintf("pin the agents to a %s release (or drop the pin), or read the new release's upgrade notes before trusting generate and verify", checked),
+		"the agents' %s %s is Cilium %s, newer than %s, the newest release kronform-gen was checked against: what verify models of the agents' host firewall (address families, ICMPv6, port ranges) is %s's, and may not hold",
+		a.PinKey, a.PinTag, a.Pinned, checked, checked), true
 }
 
 // operatorPinWarning warns of values that pin the operator's image to a release before spec.CiliumPortRangesSince,

@@ -61,6 +61,13 @@ each), a node or role name (node:NAME, role:NAME; node-to-node traffic), pod:KEY
 Ports: PORT/tcp, PORT/udp, PORT/sctp, icmp (ping), icmp:TYPE, icmpv6, icmpv6:TYPE (TYPE a number, or Cilium's
 name for it in that family: icmpv6:NeighborSolicitation).
 
+The agents are judged as the Cilium release(s) they may run (the chart's version or range, or the image the values
+pin), as verify judges them. Where those releases give the flow different verdicts (an agent before 1.16 enforces a
+port range as its first port; some releases hand neighbour solicitations to the host policies, others pass them), each
+set of releases gets its own trace under "on Cilium RELEASES:", and the result says which releases allow the flow and
+which drop it; it counts as allowed only where every release allows it (JSON: "allowed" is false, "byRelease" holds
+each trace), and verify fails an assertion of either verdict on it.
+
 explain exits 0 whatever the verdict; verify turns verdicts into pass or fail.
 
 ` + exitCodesHelp,
@@ -87,8 +94,7 @@ explain exits 0 whatever the verdict; verify turns verdicts into pass or fail.
 			if err != nil {
 				return err
 			}
-			sim := firewall.NewSimulator(c)
-			traces, err := sim.Evaluate(spec.Assertion{From: from, To: to, Port: port})
+			traces, err := firewall.ExplainAssertion(c, spec.Assertion{From: from, To: to, Port: port})
 			if err != nil {
 				return fail(ExitUsage, "%v", err)
 			}

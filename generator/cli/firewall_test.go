@@ -73,6 +73,63 @@ func TestExplain(t *testing.T) {
 	}
 }
 
+// pinnedRangeSpec pins the agents' image to 1.15.1 by its tag alone under a 1.16.5 chart (so they may run either) and
+// opens 6800-7300/tcp to the world: an agent before 1.16 knows no endPort and enforces the range as 6800 alone.
+const pinnedRangeSpec = `apiVersion: kronform.dev/v1alpha1
+kind: ClusterSpec
+clusters:
+  - name: r
+    apiServer: {host: api.example.com}
+    nodes:
+      - {name: cp1, addresses: [198.51.100.11], roles: [control-plane]}
+    cilium:
+      version: 1.16.5
+      values: {image: {tag: v1.15.1}}
+    hostPolicies:
+      - name: cp
+        nodes: {role: control-plane}
+        ingress:
+          - {entities: [world], ports: [6443/tcp, 50000/tcp, 6800-7300/tcp]}
+    hetzner: {adminSources: [89.23.224.44/32]}
+    assertions:
+      - {from: world, to: cp1, port: 7000/tcp, expect: allowed}
+`
+
+// explain judges the agents as verify does: a port inside a range beyond its first is dropped by agents before 1.16,
+// which explain shows per release, and counts the flow as allowed nowhere; verify fails the assertion that it is.
+func TestExplainShowsEachAgentRelease(t *testing.T) {
+	code, stdout, stderr, _ := runSpec(t, pinnedRangeSpec, "explain", "--from", "world", "--to", "cp1", "--port", "7000/tcp")
+	agents := "Cilium 1.15.1 or 1.16.5 (the agents' image.tag v1.15.1, which the chart's own image digest overrides unless image.useDigest is false)"
+	want := `world 203.0.113.1 -> cp1 198.51.100.11 7000/tcp
+  on Cilium 1.15.1:
+    hetzner  accept   rule 4 "accept rest" (every packet: accept) of template r-escape-hatch
+    cilium   deny     ingress at cp1: default deny: cp selects cp1 for ingress and no allow rule matches 7000/tcp from world 203.0.113.1 (as an agent before 1.16.0 enforces the policies: no endPort, so a port range is its first port; the agents may run ` + agents + `)
+    result   denied by Cilium at cp1
+  on Cilium 1.16.5:
+    hetzner  accept   rule 4 "accept rest" (every packet: accept) of template r-escape-hatch
+    cilium   allow    ingress at cp1: cp ingress[0] (fromEntities [world], toPorts [6443/TCP 50000/TCP 6800-7300/TCP]) allows 7000/tcp from world 203.0.113.1
+    reply    pass     conntrack lets the replies of an allowed connection through Cilium
+    result   allowed
+  result   denied on Cilium 1.15.1, allowed on Cilium 1.16.5: the agents may run ` + agents + `, and the release decides (verify fails an assertion of either verdict)
+`
+	if code != 0 || stdout != want {
+		t.Fatalf("exit %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, stdout, want, stderr)
+	}
+	code, stdout, _, _ = runSpec(t, pinnedRangeSpec, "explain", "--from", "world", "--to", "cp1", "--port", "7000/tcp", "--output", "json")
+	var traces []map[string]any
+	if err := json.Unmarshal([]byte(stdout), &traces); err != nil || code != 0 || len(traces) != 1 {
+		t.Fatalf("exit %d, %v:\n%s", code, err, stdout)
+	}
+	by, _ := traces[0]["byRelease"].([]any)
+	if traces[0]["allowed"] != false || len(by) != 2 || by[0].(map[string]any)["releases"] != "1.15.1" {
+		t.Fatalf("json trace: %s", stdout)
+	}
+	code, stdout, _, _ = runSpec(t, pinnedRangeSpec, "verify")
+	if code != ExitFailure || !strings.Contains(stdout, "FAIL  r: cluster-spec.yaml:18:9: clusters[0].assertions[0]: world -> cp1 7000/tcp allowed\n") {
+		t.Fatalf("verify: exit %d:\n%s", code, stdout)
+	}
+}
+
 func TestExplainBadInput(t *testing.T) {
 	for _, tc := range []struct {
 		args []string

@@ -1023,7 +1023,12 @@ func (t takeover) note(c spec.Cluster, tr transition) string {
 		fmt.Fprintf(&b, "; %s, substituted from a Secret or SOPS-encrypted, which is not decrypted here, is compared masked, "+
 			"so counted as changed", strings.Join(t.secret, ", "))
 	}
-	b.WriteString(".\n")
+	// A mark given in the cluster alone (kubectl annotate, as Flux's docs pause one object) is not in any file: with
+	// it kustomize-controller leaves the user's release as it is while it applies the host policies (kustomizeMark).
+	fmt.Fprintf(&b, ". A %s: disabled or %s: Ignore mark set on it in the cluster alone (kubectl annotate or label) cannot "+
+		"be seen here, and with it kustomize-controller would not apply kronform-gen's HelmRelease while it applies the host "+
+		"policies: before pushing, check kubectl -n %s get helmrelease %s -o jsonpath='{.metadata.annotations} "+
+		"{.metadata.labels}' and remove such a mark first.\n", reconcileAnnotation, ssaAnnotation, c.Cilium.Namespace, flux.ReleaseName)
 	return b.String()
 }
 

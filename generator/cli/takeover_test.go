@@ -95,7 +95,11 @@ func TestTakeoverWarnsOfSkippedMinors(t *testing.T) {
 			"output: Kustomization flux-system/infrastructure, path ./infrastructure/controllers, chart 1.14.5): kronform-gen's "+
 			"replaces it, and helm-controller upgrades that release to the spec's chart and values. The transition checks, the "+
 			"restart note and the warning of skipped minor releases take it for the release before this change; of its values, "+
-			"the spec does not set ipv6: the release takes the chart's defaults for them (to keep one, set it in the spec).\n",
+			"the spec does not set ipv6: the release takes the chart's defaults for them (to keep one, set it in the spec). "+
+			"A kustomize.toolkit.fluxcd.io/reconcile: disabled or kustomize.toolkit.fluxcd.io/ssa: Ignore mark set on it in the "+
+			"cluster alone (kubectl annotate or label) cannot be seen here, and with it kustomize-controller would not apply "+
+			"kronform-gen's HelmRelease while it applies the host policies: before pushing, check kubectl -n kube-system get "+
+			"helmrelease cilium -o jsonpath='{.metadata.annotations} {.metadata.labels}' and remove such a mark first.\n",
 	)
 	// The new chart restarts the agents itself: no restart note, and not the note for a Cilium the tree cannot see.
 	for _, not := range []string{"Cilium's values change", installedAnotherWay} {
@@ -265,7 +269,7 @@ stringData: {native_cidr: 10.99.77.0/24}
 			"them (to keep one, set it in the spec); of its valuesFrom, ConfigMap/cilium-extra (values.yaml), which the "+
 			"Kustomization applies with it, is read here and merged under its spec.values, as helm-controller merges them; "+
 			"ipv4NativeRoutingCIDR, substituted from a Secret or SOPS-encrypted, which is not decrypted here, is compared masked, "+
-			"so counted as changed.\n",
+			"so counted as changed. A ",
 	)
 	if strings.Contains(stderr, "10.99.77") || strings.Contains(stderr, "KRONFORMGENMASKED") || strings.Contains(stderr, "ENC[") {
 		t.Errorf("stderr shows a value substituted from a Secret:\n%s", stderr)
@@ -610,7 +614,7 @@ func TestTakeoverWithValuesFromNotReadIsUnknown(t *testing.T) {
 	wantInStderr(t, w.mustGenerate(twoNodes), "; its valuesFrom not read here (ConfigMap/cilium-values: no Kustomization of the "+
 		"cluster applies it from this tree) is read by helm-controller in the cluster: values set there are not compared, and "+
 		"count as unset, but the transition checks read none of them (what they read of the agents' settings is merged after "+
-		"it, or is audit mode on).\n")
+		"it, or is audit mode on). A ")
 }
 
 // A ConfigMap named by valuesFrom that the Kustomization applying the release applies with it is read, merged under
@@ -640,7 +644,7 @@ func TestTakeoverReadsValuesFromTheTree(t *testing.T) {
 	stderr = w.mustGenerate(twoNodes)
 	wantInStderr(t, stderr, "the spec does not set bpf: the release takes the chart's defaults for them (to keep one, set it in the spec); of its valuesFrom, "+
 		"ConfigMap/cilium-values, which the Kustomization applies with it, is read here and merged under its spec.values, as "+
-		"helm-controller merges them.\n")
+		"helm-controller merges them. A ")
 
 	inTree := map[string]string{"infrastructure/controllers/values.yaml": ciliumValues("    bpf: {masquerade: true}\n")}
 	for name, c := range map[string]struct {

@@ -683,8 +683,17 @@ func judge(m *spec.Model, t transition) judgement {
 		case t.chart[0] != t.chart[1]:
 			why = fmt.Sprintf("%s may name the chart %s installed, so no new image", t.chart[1], t.chart[0])
 		}
-		fmt.Fprintf(&b, " The agents take the new values (%s) only when they restart, which the chart does not do here (%s, "+
-			"no rollOutCiliumPods): that may be before or after step 2.", strings.Join(t.agentValues, ", "), why)
+		// A change of the image the chart renders changes the agents' pod template, which rolls the DaemonSet: where
+		// image.* values change, the chart may restart them after all. The check stays as strict (the old agents under
+		// the new policies); only the words must not say the chart does not restart them.
+		does, images := "does not do", ""
+		if changed := slices.DeleteFunc(slices.Clone(t.agentValues), func(k string) bool { return k != "image" && !strings.HasPrefix(k, "image.") }); len(changed) > 0 {
+			does = "may not do"
+			images = fmt.Sprintf("; %s change, which restarts them only if that changes the image reference the chart renders, not judged here",
+				strings.Join(changed, ", "))
+		}
+		fmt.Fprintf(&b, " The agents take the new values (%s) only when they restart, which the chart %s here (%s, "+
+			"no rollOutCiliumPods%s): that may be before or after step 2.", strings.Join(t.agentValues, ", "), does, why, images)
 	}
 	fmt.Fprintf(&b, " What Flux applies now is read %s: %s.%s\n", label, t.base.why, t.base.unpushedNote())
 
@@ -852,9 +861,14 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 				until = fmt.Sprintf(" (until then audit mode stays %s)", map[bool]string{true: "on", false: "off"}[before])
 			}
 		}
+		// A change of the image the chart renders rolls the agents' DaemonSet too (see the transition's message).
+		only := "only with rollOutCiliumPods: true"
+		if slices.ContainsFunc(t.agentValues, func(k string) bool { return k == "image" || strings.HasPrefix(k, "image.") }) {
+			only += " or where the image reference it renders changes, which this run does not judge"
+		}
 		fmt.Fprintf(a.stderr, "note: cluster %s: Cilium's values change (%s): the agents read cilium-config only when they start, and the chart "+
-			"restarts them only with rollOutCiliumPods: true; once Flux has applied this, restart them%s: kubectl -n %s rollout restart daemonset/cilium\n",
-			c.Name, strings.Join(t.agentValues, ", "), until, c.Cilium.Namespace)
+			"restarts them %s; once Flux has applied this, restart them%s: kubectl -n %s rollout restart daemonset/cilium\n",
+			c.Name, strings.Join(t.agentValues, ", "), only, until, c.Cilium.Namespace)
 	}
 }
 

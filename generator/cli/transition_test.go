@@ -737,6 +737,42 @@ func TestGenerateRefusesPoliciesAheadOfAgentsWhoseImageIsPinned(t *testing.T) {
 	}
 }
 
+// A change of the pinned image with the same chart changes the agents' pod template, which may restart them: the
+// message must not say the chart does not, while the check still judges the old agents under the new policies.
+func TestGenerateSaysAPinChangeMayRestartTheAgents(t *testing.T) {
+	pinned := strings.Replace(twoNodes, "auditMode: false}", "auditMode: false, values: {image: {override: quay.io/cilium/cilium:v1.16.0}}}", 1)
+	geneve := strings.NewReplacer("v1.16.0", "v1.16.1", "values: {", "auditMode: true, values: {routingMode: tunnel, tunnelProtocol: geneve, ",
+		"auditMode: false, ", "", "8472/udp", "6081/udp")
+	w := newWorkspace(t)
+	w.mustGenerate(pinned)
+	code, stderr := w.generate(geneve.Replace(pinned))
+	for _, want := range []string{
+		"The agents take the new values (image.override, policyAuditMode, routingMode, tunnelProtocol) only when they restart, " +
+			"which the chart may not do here (no new chart version, no rollOutCiliumPods; image.override change, which restarts " +
+			"them only if that changes the image reference the chart renders, not judged here): that may be before or after step 2.",
+		"cluster alpha: after step 2 and until the agents restart, they run the Cilium settings in output with the new host policies, and 2 check(s) fail:\n",
+	} {
+		if code != ExitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr)
+		}
+	}
+}
+
+// The restart note after a change of the pinned image alone says the chart may restart the agents for it, not that
+// it restarts them only with rollOutCiliumPods.
+func TestRestartNoteOfAPinChange(t *testing.T) {
+	pinned := strings.Replace(twoNodes, "auditMode: false}", "auditMode: false, values: {image: {override: quay.io/cilium/cilium:v1.16.0}}}", 1)
+	w := newWorkspace(t)
+	w.mustGenerate(pinned)
+	stderr := w.mustGenerate(strings.Replace(pinned, "v1.16.0", "v1.16.1", 1))
+	want := "note: cluster alpha: Cilium's values change (image.override): the agents read cilium-config only when they start, and the " +
+		"chart restarts them only with rollOutCiliumPods: true or where the image reference it renders changes, which this run " +
+		"does not judge; once Flux has applied this, restart them: kubectl -n kube-system rollout restart daemonset/cilium\n"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+}
+
 // Cilium tests upgrades and rollbacks only between consecutive minor releases: a change of more than one minor from
 // what Flux applies, either way, is warned about, naming the release to go through; the tree is written all the same.
 func TestGenerateWarnsOfSkippedCiliumMinors(t *testing.T) {

@@ -22,7 +22,10 @@ compiled Cilium host policies, offline. Built-in assertions are always added: th
 50000 on every control plane (without a hetzner block: someone outside the cluster does, the world or an address of
 a CIDR the policies let in); nodes reach each other where Talos, etcd, the kubelet and Cilium need it; hubble-relay
 reaches 4244 on every node when the relay is on. An assertion is judged on the enforced verdict: audit mode does not
-make a drop pass. Each failure is printed with its explain trace.
+make a drop pass. The agents are judged as every Cilium release they may run (the chart's version or range, or the
+image the values pin): an assertion holds only where it holds on each, so a flow some releases drop and others allow
+fails an assertion of either verdict (explain shows each release's trace). Each failure is printed with its explain
+trace.
 
 generate runs the same checks and refuses to write a tree with audit mode off while any of them fails.
 

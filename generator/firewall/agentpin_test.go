@@ -41,8 +41,8 @@ func TestPinnedAgentImageDecidesNeighbourDiscovery(t *testing.T) {
 	// both.
 	sim = NewSimulator(load(t, pinnedSpec("1.16.5", "{tag: v1.15.1}", "")).Clusters[0])
 	if tr := explainOne(t, sim, "admin", "6443/tcp"); tr.Allowed || !strings.Contains(tr.Cilium.Reason, "its ingress neighbour solicitations "+
-		"(icmpv6:135, Cilium 1.15.1 or 1.16.5 (the agents' image.tag v1.15.1, which the chart's own image digest overrides unless "+
-		"image.useDigest is false) hands them to the host policies): default deny") {
+		"(icmpv6:135, Cilium 1.15.1 (among the releases the agents may run: Cilium 1.15.1 or 1.16.5 (the agents' image.tag v1.15.1, which "+
+		"the chart's own image digest overrides unless image.useDigest is false)) hands them to the host policies): default deny") {
 		t.Errorf("admin 6443 with image.tag v1.15.1 alone: allowed %v, reason %q", tr.Allowed, tr.Cilium.Reason)
 	}
 	// The lint says so too, naming the release the agents run.
@@ -80,7 +80,8 @@ func TestUnreadablePinIsJudgedAsEveryRelease(t *testing.T) {
 	}
 	sim := NewSimulator(load(t, pinnedSpec("1.16.5", "{digest: 'sha256:0123'}", "")).Clusters[0])
 	if tr := explainOne(t, sim, "admin", "6443/tcp"); tr.Allowed || !strings.Contains(tr.Cilium.Reason,
-		"Cilium (any release: the agents' image.digest names none that kronform-gen can read; chart 1.16.5) hands them to the host policies") {
+		"Cilium 1.14.0 to 1.14.7, 1.15.0 to 1.15.1 (among the releases the agents may run: Cilium (any release: the agents' image.digest "+
+			"names none that kronform-gen can read; chart 1.16.5)) hands them to the host policies") {
 		t.Errorf("admin 6443 with agents pinned by digest: allowed %v, reason %q", tr.Allowed, tr.Cilium.Reason)
 	}
 }

@@ -196,42 +196,65 @@ func VerifyWith(i int, c spec.Cluster, policies []cilium.ClusterwideNetworkPolic
 func verifyCluster(i int, c spec.Cluster) []Check { return verifyAgents(i, c, compiledPolicies(c)) }
 
 // verifyAgents checks the cluster with the policies as its agents enforce them (NewSimulatorWith). Agents that may run
-// a release with port ranges and one without (a pin that names no release, a tag pinned alone beside a chart of
-// another side of 1.16) are judged both ways: a check holds only where it holds for both, since shrinking a range
-// narrows what an allow rule lets through and what a deny rule stops alike.
+// releases whose verdicts differ (agentClasses: port ranges on both sides of spec.CiliumPortRangesSince, neighbour
+// solicitations handed to the host policies by some and not others) are judged as each: a check holds only where it
+// holds for every class, since shrinking a range narrows what an allow rule lets through and what a deny rule stops
+// alike, and a release whose datapath passes a flow the others drop fails an expected deny. ExplainAssertion shows
+// the same verdicts.
 func verifyAgents(i int, c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) []Check {
 	agents := cilium.AgentsOf(c.Cilium.Version, c.Cilium.Values)
 	checks := verifySimulated(i, NewSimulatorWith(c, policies))
-	shrunk, ranges := withoutPortRanges(policies)
+	ranges := slices.ContainsFunc(policies, hasPortRange)
 	without, with := endPortAgents(agents)
 	// A failing trace shows the policies as an agent without endPort enforces them: where that is the pinned image's
 	// doing, say so, or a range that holds the port would seem to be ignored.
-	noted := func(ch Check) Check {
+	noted := func(ch Check, note string) Check {
 		ch.Traces = slices.Clone(ch.Traces)
 		for t := range ch.Traces {
-			ch.Traces[t].Cilium.Reason += fmt.Sprintf(" (as an agent before %s enforces the policies: no endPort, so a port range is its first port; the agents may run Cilium %s)",
-				spec.CiliumPortRangesSince, agents)
+			ch.Traces[t].Cilium.Reason += note
 		}
 		return ch
 	}
-	switch {
-	case !without || !ranges:
-		return checks
-	case !with:
+	if without && !with && ranges && agents.Pins() {
 		// Only where the ranges decide: a check the policies as written pass (a failure for another reason, the
 		// agents' neighbour discovery, is not the ranges' doing).
-		if agents.Pins() {
-			for k, ch := range verifySimulated(i, newSimulator(c, agents, policies)) {
-				if k < len(checks) && !checks[k].OK && ch.OK && reflect.DeepEqual(checks[k].Assertion, ch.Assertion) {
-					checks[k] = noted(checks[k])
-				}
+		for k, ch := range verifySimulated(i, newSimulator(c, agents, policies)) {
+			if k < len(checks) && !checks[k].OK && ch.OK && reflect.DeepEqual(checks[k].Assertion, ch.Assertion) {
+				checks[k] = noted(checks[k], portRangeNote(agents))
 			}
 		}
-		return checks
 	}
-	for k, ch := range verifySimulated(i, newSimulator(c, agents, shrunk)) {
-		if k < len(checks) && checks[k].OK && !ch.OK && reflect.DeepEqual(checks[k].Assertion, ch.Assertion) {
-			checks[k] = noted(ch)
+	// The checks above are those of agents that enforce the policies as NewSimulatorWith does, with the solicitations
+	// of any release: a class whose agents do the same gives the same verdicts, and is not run again.
+	shrunk, union := without && !with && ranges, solicitationsOf(agents)
+	classes := agentClasses(c, agents, ranges)
+	var base []Check
+	if classes != nil {
+		base = slices.Clone(checks)
+	}
+	for _, cl := range classes {
+		if cl.noEndPort == shrunk && cl.solicitations == union {
+			continue
+		}
+		var written []Check // the class's checks with the policies as written, where its agents know no endPort
+		for k, ch := range verifySimulated(i, classSimulator(c, agents, policies, cl)) {
+			if k >= len(checks) || !checks[k].OK || ch.OK || !reflect.DeepEqual(checks[k].Assertion, ch.Assertion) {
+				continue
+			}
+			note := fmt.Sprintf(" (on agents of Cilium %s, which the agents may run: Cilium %s)", cl.name, agents)
+			if cl.noEndPort {
+				if written == nil && !shrunk && cl.solicitations == union {
+					written = base
+				} else if written == nil {
+					k := cl
+					k.noEndPort = false
+					written = verifySimulated(i, classSimulator(c, agents, policies, k))
+				}
+				if k < len(written) && written[k].OK {
+					note = portRangeNote(agents)
+				}
+			}
+			checks[k] = noted(ch, note)
 		}
 	}
 	return checks

@@ -138,6 +138,42 @@ func (s *Simulator) withNeighbourDiscovery(v CiliumVerdict, n spec.Node) CiliumV
 	out := *nd
 	out.Direction = v.Direction
 	out.Reason = fmt.Sprintf("the policies pass it (%s), but %s's neighbour discovery is cut, so no IPv6 packet gets to or from it: its %s neighbour solicitations (icmpv6:135, Cilium %s hands them to the host policies): %s",
-		v.Reason, n.Name, nd.Direction, s.agents, nd.Reason)
+		v.Reason, n.Name, nd.Direction, s.handing(nd.Direction == "egress"), nd.Reason)
 	return out
 }
+
+// handing names, for "Cilium %s hands them to the host policies", the releases the simulator's agents may run that
+// hand the node's neighbour solicitations to the host policies in a direction: a class's (agentsName), else those of
+// the agents' releases that do, where not all of them do ("1.15.0 to 1.15.1 (among the releases the agents may run:
+// Cilium ~1.15.0)"), else the agents'.
+func (s *Simulator) handing(egress bool) string {
+	if s.agentsName != "" {
+		return s.agentsName
+	}
+	return handingReleases(s.agents, egress)
+}
+
+// handingReleases is Simulator.handing for agents judged as all their releases at once, remembered per agents and
+// direction: a trace of every IPv6 flow of a node whose neighbour discovery is cut asks.
+func handingReleases(agents cilium.Agents, egress bool) string {
+	key := fmt.Sprint(agents.Key(), "|", agents, "|", egress)
+	if r, ok := handingCache.Load(key); ok {
+		return r.(string)
+	}
+	name := agents.String()
+	releases := agents.Releases()
+	var some []*semver.Version
+	for _, v := range releases {
+		if solicitationsReachPolicies(egress, v) {
+			some = append(some, v)
+		}
+	}
+	if len(some) > 0 && len(some) < len(releases) {
+		name = fmt.Sprintf("%s (among the releases the agents may run: Cilium %s)", releaseRuns(some, releases), agents)
+	}
+	handingCache.Store(key, name)
+	return name
+}
+
+// handingCache remembers handingReleases' answers.
+var handingCache sync.Map

@@ -134,6 +134,11 @@ func TestNeighbourDiscoveryLint(t *testing.T) {
 	if got := warned("1.16.5", ""); len(got) != 0 {
 		t.Errorf("1.16.5 without egress policies: %v; want none", got)
 	}
+	// A range names the releases of it that hand them to the policies, not all of it: 1.15.2 on answer them.
+	want := "cp1 loses IPv6: Cilium 1.15.0 to 1.15.1 (among the releases the agents may run: Cilium ~1.15.0) hands its ingress neighbour solicitations (icmpv6:135) to the host policies"
+	if got := warned(`"~1.15.0"`, ""); len(got) != 1 || !strings.Contains(got[0], want) {
+		t.Errorf("~1.15.0: %v; want one warning with %q", got, want)
+	}
 	out := "      - {name: out, nodes: {}, egress: [{entities: [cluster]}]}"
 	// The hint is in the spec's words: an egress rule's peers are entities, as an ingress rule's (toEntities is
 	// Cilium's field, which the spec does not have).

@@ -366,7 +366,7 @@ func neighbourDiscoveryWarnings(m *spec.Model, cp string, sim *Simulator) spec.P
 		field := "icmp: [{family: IPv6, type: NeighborSolicitation}] with entities: [world]"
 		out = append(out, m.Problem(fmt.Sprintf("%s.hostPolicies[%d]", cp, idx),
 			fmt.Sprintf("add an %s rule %s", nd.Direction, field),
-			"%s loses IPv6: Cilium %s hands its %s neighbour solicitations (icmpv6:135) to the host policies, and %s", n.Name, sim.agents, nd.Direction, nd.Reason))
+			"%s loses IPv6: Cilium %s hands its %s neighbour solicitations (icmpv6:135) to the host policies, and %s", n.Name, sim.handing(nd.Direction == "egress"), nd.Direction, nd.Reason))
 	}
 	return out
 }

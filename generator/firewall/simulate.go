@@ -40,6 +40,9 @@ type Simulator struct {
 	// they may run doing so counts).
 	agents        cilium.Agents
 	solicitations [2]bool
+	// agentsName names the releases of one agentClass in messages; "" for agents judged as all their releases at once
+	// (see handing).
+	agentsName string
 	// tunnels are the UDP ports of Cilium's tunnels between nodes (the overlay's, WireGuard's), and the source ports
 	// each sends from.
 	tunnels map[int]tunnel
@@ -182,7 +185,8 @@ func compiledPolicies(c spec.Cluster) []cilium.ClusterwideNetworkPolicy {
 // NewSimulatorWith evaluates the cluster's Cilium settings and template with the given policies in place of the ones
 // its spec compiles to: those still applied while Flux has rolled out new Cilium settings but not the new policies.
 // Agents that all run a release without port ranges (before 1.16, as the values may pin) enforce a range as its first
-// port; agents that may run either are judged both ways by Verify and VerifyWith, and as written here.
+// port; agents that may run releases whose verdicts differ are judged as each by Verify, VerifyWith and
+// ExplainAssertion (agentClasses), and here with the policies as written and the neighbour solicitations of any.
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	agents := cilium.AgentsOf(c.Cilium.Version, c.Cilium.Values)
 	if without, with := endPortAgents(agents); without && !with {
@@ -832,9 +836,12 @@ type Trace struct {
 	Egress  *CiliumVerdict  `json:"egress,omitempty"` // the sending node's host firewall, for node-to-node flows
 	Cilium  CiliumVerdict   `json:"cilium"`
 	Reply   *HetznerVerdict `json:"reply,omitempty"` // the reply at the sending node's Robot firewall (stateless)
-	Allowed bool            `json:"allowed"`         // the verdict with every layer enforcing
-	Passes  bool            `json:"passes"`          // what happens now: audit mode lets Cilium's drops through
-	Result  string          `json:"result"`
+	// ByRelease holds the trace on each set of the releases the agents may run whose verdicts differ (see
+	// ExplainAssertion); the layers above are then the first that denies it.
+	ByRelease []ReleaseTrace `json:"byRelease,omitempty"`
+	Allowed   bool           `json:"allowed"` // the verdict with every layer enforcing
+	Passes    bool           `json:"passes"`  // what happens now: audit mode lets Cilium's drops through
+	Result    string         `json:"result"`
 
 	// passesInAudit is what would happen with audit mode on, whatever the cluster's mode: Passes for a cluster in
 	// audit mode; for one out of it, whether audit mode would be a way to work on a failure.
@@ -1019,10 +1026,30 @@ func (s *Simulator) hetzner(f Flow) HetznerVerdict {
 	return s.Template.EvaluateConnection(p, []string{"syn"})
 }
 
-// String is the trace as explain prints it.
+// String is the trace as explain prints it: where the releases the agents may run give different verdicts, each
+// one's layers and result under "on Cilium RELEASES:", then the worst.
 func (t Trace) String() string {
 	var b strings.Builder
 	fmt.Fprintln(&b, t.Flow)
+	if len(t.ByRelease) == 0 {
+		b.WriteString(t.layers())
+		return b.String()
+	}
+	for _, r := range t.ByRelease {
+		fmt.Fprintf(&b, "  on Cilium %s:\n", r.Releases)
+		for _, line := range strings.SplitAfter(r.Trace.layers(), "\n") {
+			if line != "" {
+				b.WriteString("  " + line)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "  result   %s\n", t.Result)
+	return b.String()
+}
+
+// layers are the lines of String after the flow: each layer's verdict, then the result.
+func (t Trace) layers() string {
+	var b strings.Builder
 	word := func(ok bool, yes, no string) string {
 		if ok {
 			return yes
