@@ -3,8 +3,6 @@ package cilium
 import (
 	"strings"
 	"testing"
-
-	"github.com/kronform/kronform-gen/generator/spec"
 )
 
 // The agents run the image the chart composes from image.*: the pinned tag's release where it names one, every
@@ -133,23 +131,7 @@ clusters:
 		"{tag: v1.16.5}":         "",
 		"{repository: mirror/c}": "",
 	} {
-		m, err := spec.Load("test.yaml", []byte(strings.Replace(doc, "%IMAGE%", image, 1)), spec.Options{})
-		if err != nil {
-			t.Fatalf("%s: %v", image, err)
-		}
-		_, warnings := Lint(m)
-		var got []string
-		for _, w := range warnings {
-			if strings.Contains(w.String(), "the agents' image") {
-				got = append(got, w.String())
-			}
-		}
-		switch {
-		case want == "" && len(got) > 0:
-			t.Errorf("%s: warned %q", image, got)
-		case want != "" && (len(got) != 1 || !strings.Contains(got[0], want)):
-			t.Errorf("%s: warnings %q, want one holding %q", image, got, want)
-		}
+		wantWarning(t, image, lintWarnings(t, strings.Replace(doc, "%IMAGE%", image, 1), "the agents' image"), want)
 	}
 }
 
@@ -176,18 +158,7 @@ clusters:
         ingress: [{entities: [remote-node], ports: [%PORTS%]}]
 `
 	warned := func(image, ports string) []string {
-		m, err := spec.Load("test.yaml", []byte(strings.NewReplacer("%IMAGE%", image, "%PORTS%", ports).Replace(doc)), spec.Options{})
-		if err != nil {
-			t.Fatalf("%s: %v", image, err)
-		}
-		_, warnings := Lint(m)
-		var got []string
-		for _, w := range warnings {
-			if strings.Contains(w.String(), "operator") {
-				got = append(got, w.String())
-			}
-		}
-		return got
+		return lintWarnings(t, strings.NewReplacer("%IMAGE%", image, "%PORTS%", ports).Replace(doc), "operator")
 	}
 	want := "test.yaml:12:19: clusters[0].cilium.values.operator.image.tag: the operator's image.tag v1.15.6 names Cilium 1.15.6, and the " +
 		"operator registers the CiliumClusterwideNetworkPolicy CRD its image holds: one before 1.16.0 has no endPort, which the API server " +
@@ -241,23 +212,8 @@ clusters:
 		{"1.20.2", "v1.16.3", ""},
 		{"1.21.0", "v1.21.3", ""}, // the chart's warning says it
 	} {
-		text := strings.NewReplacer("%V%", c.version, "%T%", c.tag).Replace(doc)
-		m, err := spec.Load("test.yaml", []byte(text), spec.Options{})
-		if err != nil {
-			t.Fatalf("%s %s: %v", c.version, c.tag, err)
-		}
-		_, warnings := Lint(m)
-		var got []string
-		for _, w := range warnings {
-			if strings.Contains(w.String(), "values.image.tag") && strings.Contains(w.String(), "the newest release kronform-gen was checked against") {
-				got = append(got, w.String())
-			}
-		}
-		switch {
-		case c.want == "" && len(got) > 0:
-			t.Errorf("%s %s: warned %q", c.version, c.tag, got)
-		case c.want != "" && (len(got) != 1 || !strings.Contains(got[0], c.want)):
-			t.Errorf("%s %s: warnings %q, want one holding %q", c.version, c.tag, got, c.want)
-		}
+		got := lintWarnings(t, strings.NewReplacer("%V%", c.version, "%T%", c.tag).Replace(doc),
+			"values.image.tag", "the newest release kronform-gen was checked against")
+		wantWarning(t, c.version+" "+c.tag, got, c.want)
 	}
 }
