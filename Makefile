@@ -52,6 +52,8 @@ fuzz:
 	cd generator/spec && $(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
 	cd generator/manifest && $(GO) test -run '^$$' -fuzz FuzzEmit -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
 	cd generator/manifest && $(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
+	cd generator/cli && $(GO) test -run '^$$' -fuzz FuzzSharedScan -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
+	cd generator/preview && $(GO) test -run '^$$' -fuzz FuzzUserFile -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
 
 ## schema: refresh schema/cluster-spec.schema.json from the Go types
 schema:
