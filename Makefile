@@ -54,6 +54,7 @@ fuzz:
 	cd generator/manifest && $(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
 	cd generator/cli && $(GO) test -run '^$$' -fuzz FuzzSharedScan -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
 	cd generator/preview && $(GO) test -run '^$$' -fuzz FuzzUserFile -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
+	cd generator/firewall && $(GO) test -run '^$$' -fuzz FuzzReleasedSettings -fuzztime $(FUZZTIME) -fuzzminimizetime 3s
 
 ## schema: refresh schema/cluster-spec.schema.json from the Go types
 schema:
