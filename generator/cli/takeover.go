@@ -392,13 +392,13 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		case markedApplier(res.Builds, folder, copies, id) != "":
 			out[i] = userRelease{mayApply: true, why: markedApplier(res.Builds, folder, copies, id)}
 		case kustomizeMark(objects[0]) != nil && kustomizeMark(objects[0]).live:
-			out[i] = markedRelease(c, kustomizeMark(objects[0]), copies[0], files)
+			out[i] = markedRelease(c, objects[0], kustomizeMark(objects[0]), copies[0], files)
 		default:
 			t, why := readTakeover(objects[0], res.Builds, copies, folder)
 			if m := kustomizeMark(objects[0]); m != nil && (t == nil || t.reinstall == "") {
 				// ssa: IfNotPresent: what runs is whatever was created first. A release target that is not kronform-gen's
 				// is still taken for one (the refusal of a reinstall is the stronger).
-				out[i] = markedRelease(c, m, copies[0], files)
+				out[i] = markedRelease(c, objects[0], m, copies[0], files)
 				continue
 			}
 			if t != nil {
@@ -698,10 +698,10 @@ func kustomizeMark(r *resource.Resource) *mark {
 	return nil
 }
 
-// markedRelease is what a user's release that carries a mark of kustomize-controller's (kustomizeMark) gives: why
+// markedRelease is what a user's release r that carries a mark of kustomize-controller's (kustomizeMark) gives: why
 // its settings cannot be read (ssa: IfNotPresent), or why generate refuses the change (the others), naming the file
-// of the tree that sets the mark, the mark, and what to do.
-func markedRelease(c spec.Cluster, m *mark, by *preview.Build, files map[string][]byte) userRelease {
+// of the tree that sets the mark, the mark, and what to do (with the Helm release to compare: helmReleaseOf).
+func markedRelease(c spec.Cluster, r *resource.Resource, m *mark, by *preview.Build, files map[string][]byte) userRelease {
 	id := c.Cilium.Namespace + "/" + flux.ReleaseName
 	kind, verb := "annotation", "annotate"
 	if m.label {
@@ -733,10 +733,38 @@ func markedRelease(c spec.Cluster, m *mark, by *preview.Build, files map[string]
 			"the cluster is not only what the file says, and while the object in the cluster carries the %s, kronform-gen's "+
 			"HelmRelease, which replaces it under that name, would keep them too", kind)
 	}
+	storage, release := helmReleaseOf(r)
 	return userRelease{refuse: fmt.Sprintf("%s: %s; rollOutCiliumPods cannot settle that. Remove the %s from %s and from "+
 		"the object in the cluster (kubectl -n %s %s helmrelease %s %s-); commit, push and let Flux apply your release as "+
 		"the file says (compare it first: helm -n %s get values %s); then run generate again. Nothing was written",
-		set, what, kind, where, c.Cilium.Namespace, verb, flux.ReleaseName, m.key, c.Cilium.Namespace, flux.ReleaseName)}
+		set, what, kind, where, c.Cilium.Namespace, verb, flux.ReleaseName, m.key,
+		preview.MaskPlaceholders([]byte(storage)), preview.MaskPlaceholders([]byte(release)))}
+}
+
+// helmReleaseOf is where helm-controller keeps the Helm release of a HelmRelease, as helm's -n and release name: its
+// spec.storageNamespace, else its namespace; its spec.releaseName, else its name after spec.targetNamespace and a
+// hyphen where that is set (fluxcd/helm-controller api/v2, HelmRelease.GetReleaseName and GetStorageNamespace). The
+// HelmRelease's own namespace and name where it cannot be read.
+func helmReleaseOf(r *resource.Resource) (namespace, name string) {
+	namespace, name = r.GetNamespace(), r.GetName()
+	j, err := r.MarshalJSON()
+	if err != nil {
+		return namespace, name
+	}
+	var hr userHelmRelease
+	if json.Unmarshal(j, &hr) != nil {
+		return namespace, name
+	}
+	if hr.Spec.StorageNamespace != "" {
+		namespace = hr.Spec.StorageNamespace
+	}
+	switch {
+	case hr.Spec.ReleaseName != "":
+		name = hr.Spec.ReleaseName
+	case hr.Spec.TargetNamespace != "":
+		name = hr.Spec.TargetNamespace + "-" + name
+	}
+	return namespace, name
 }
 
 // filesSetting lists, sorted, the files of the tree that may set a mark on what the build applies: the Flux

@@ -1206,6 +1206,16 @@ func TestTakeoverOfAMarkedReleaseIsRefused(t *testing.T) {
 				"./infrastructure/controllers, chart 1.14.5)")
 		})
 	}
+	// The Helm release to compare is the one helm-controller manages: its releaseName (or targetNamespace-name), stored
+	// in its storageNamespace.
+	for spec, helm := range map[string]string{
+		"  releaseName: cilium-cni\n":                           "helm -n kube-system get values cilium-cni)",
+		"  targetNamespace: cni\n  storageNamespace: cni\n":     "helm -n cni get values cni-cilium)",
+		"  releaseName: c\n  storageNamespace: flux-releases\n": "helm -n flux-releases get values c)",
+	} {
+		w := adopting(t, "", "", releaseWith(", annotations: {kustomize.toolkit.fluxcd.io/reconcile: disabled}", spec))
+		wantInStderr(t, w.refusedGenerate(takeoverSpec), "(compare it first: "+helm)
+	}
 	// Values that select nothing: taken over as any release, and judged against it.
 	for _, meta := range []string{", annotations: {kustomize.toolkit.fluxcd.io/ssa: Override}",
 		", annotations: {kustomize.toolkit.fluxcd.io/reconcile: enabled}"} {
