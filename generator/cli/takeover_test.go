@@ -1270,3 +1270,41 @@ func TestUnreadableTakeoverStillWarnsOfSkippedMinors(t *testing.T) {
 func singlePorts(doc string) string {
 	return strings.NewReplacer("50000-50001/tcp", "50000/tcp, 50001/tcp", "2379-2380/tcp", "2379/tcp, 2380/tcp").Replace(doc)
 }
+
+// A release of the user's that helm-controller runs in another cluster (spec.kubeConfig) is not this cluster's
+// Cilium: kronform-gen's would replace the object, install Cilium here and leave that cluster's release unmanaged.
+// generate refuses it whatever the change, and says how to move it out of the way without uninstalling that release;
+// moved so (a copy under another name that keeps its Helm release), kronform-gen's is a first install here.
+func TestTakeoverOfAReleaseInAnotherClusterIsRefused(t *testing.T) {
+	for spec, c := range map[string]struct{ secret, release, storage string }{
+		"  kubeConfig: {secretRef: {name: edge-kubeconfig}}\n":                                       {"edge-kubeconfig", "cilium", "kube-system"},
+		"  kubeConfig: {secretRef: {name: edge}}\n  targetNamespace: cni\n  storageNamespace: cni\n": {"edge", "cni-cilium", "cni"},
+	} {
+		want := "kronform-gen: refusing to write output: cluster alpha: HelmRelease kube-system/cilium (Kustomization " +
+			"flux-system/infrastructure, path ./infrastructure/controllers) has spec.kubeConfig (Secret " + c.secret + "): " +
+			"helm-controller runs it in the cluster that kubeconfig names, not in this one. kronform-gen's HelmRelease would " +
+			"replace it under that name; helm-controller would then install Cilium in this cluster and leave the release in the " +
+			"other cluster running as it is, no longer managed (a changed kubeConfig is no release target change to " +
+			"helm-controller, so nothing uninstalls it). Move yours out of the way without uninstalling that release: set " +
+			"spec.suspend: true on it and let Flux apply that (a HelmRelease deleted while not suspended uninstalls its " +
+			"release); then replace it by a copy under another name whose spec.releaseName is " + c.release + " (and " +
+			"spec.storageNamespace " + c.storage + "), which takes that release over; commit, push and let Flux apply it; then " +
+			"run generate again. Nothing was written\n"
+		w := adopting(t, "", "", releaseWith("", spec))
+		for _, specText := range []string{takeoverSpec, worldOnly,
+			strings.Replace(worldOnly, "auditMode: true}", "auditMode: true, values: {rollOutCiliumPods: true}}", 1)} {
+			if stderr := w.refusedGenerate(specText); !strings.HasSuffix(stderr, want) {
+				t.Errorf("stderr does not end with %q:\n%s", want, stderr)
+			}
+		}
+	}
+	// Moved out of the way as the refusal says: a copy under another name that keeps the Helm release. No HelmRelease of
+	// the user's takes kronform-gen's name any more, and generate writes.
+	files := releaseWith("", "  kubeConfig: {secretRef: {name: edge-kubeconfig}}\n  releaseName: cilium\n")
+	files["infrastructure/controllers/cilium.yaml"] = strings.Replace(files["infrastructure/controllers/cilium.yaml"],
+		"name: cilium, namespace: kube-system", "name: edge-cilium, namespace: kube-system", 1)
+	w := adopting(t, "", "", files)
+	if stderr := w.mustGenerate(takeoverSpec); strings.Contains(stderr, "kubeConfig") {
+		t.Errorf("a release under another name is refused:\n%s", stderr)
+	}
+}
