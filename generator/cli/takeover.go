@@ -323,8 +323,10 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		res, err = src.Build(seeds, opts)
 	}
 	names := map[string]string{} // namespace/name by ID
+	byID := map[string]preview.Kustomization{}
 	for _, k := range res.Kustomizations {
 		names[k.ID()] = k.Namespace + "/" + k.Name
+		byID[k.ID()] = k
 	}
 	failed := map[string][]string{} // by cluster folder: the Kustomizations that do not build
 	// elsewhere, by cluster folder: the Kustomizations Flux builds from elsewhere than this tree (another source, a path
@@ -353,7 +355,7 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		var copies []*preview.Build
 		var objects []*resource.Resource
 		for _, bd := range res.Builds {
-			if bd.Cluster != folder {
+			if bd.Cluster != folder || appliedElsewhere(bd.Kustomization, byID) {
 				continue
 			}
 			for _, r := range bd.Resources {
@@ -414,6 +416,26 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		}
 	}
 	return nil
+}
+
+// appliedElsewhere says that kustomize-controller applies what k builds in another cluster: k, or a Kustomization
+// that declares it (byID holds the build's Kustomizations by ID), has spec.kubeConfig, with which kustomize-controller
+// applies all a build holds, the Kustomizations it declares among them, in the cluster that kubeconfig names
+// (fluxcd/kustomize-controller v1.9.6, KustomizationReconciler.reconcile: runtimeClient.WithKubeConfig). A HelmRelease
+// it applies is another cluster's object, which kronform-gen's does not replace: no takeover.
+func appliedElsewhere(k preview.Kustomization, byID map[string]preview.Kustomization) bool {
+	for seen := map[string]bool{}; !seen[k.ID()]; {
+		seen[k.ID()] = true
+		if k.Spec.KubeConfig != nil {
+			return true
+		}
+		parent, ok := byID[k.DeclaredBy]
+		if !ok {
+			return false
+		}
+		k = parent
+	}
+	return false
 }
 
 // markedApplier says why what the Kustomizations by apply is unknown when one of them, as its parent applies it,

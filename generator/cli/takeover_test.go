@@ -1308,3 +1308,39 @@ func TestTakeoverOfAReleaseInAnotherClusterIsRefused(t *testing.T) {
 		t.Errorf("a release under another name is refused:\n%s", stderr)
 	}
 }
+
+// A release of the user's that a Flux Kustomization with spec.kubeConfig applies (or one that such a Kustomization
+// declares: kustomize-controller applies it, and what it declares, in the cluster that kubeconfig names) is an object
+// of another cluster: kronform-gen's HelmRelease does not replace it, and is a first install in this one. It is not
+// taken over (here a release target kronform-gen's does not have, which a takeover refuses as a reinstall), nor
+// refused for a spec.kubeConfig of its own.
+func TestReleaseAppliedInAnotherClusterIsNoTakeover(t *testing.T) {
+	const remote = `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec: {interval: 1h, path: ./infrastructure/controllers, prune: true, sourceRef: {kind: GitRepository, name: flux-system},
+  kubeConfig: {secretRef: {name: edge-kubeconfig}}}
+`
+	for name, files := range map[string]map[string]string{
+		"its Kustomization":      releaseWith("", "  releaseName: cilium-cni\n"),
+		"its own kubeConfig too": releaseWith("", "  releaseName: cilium-cni\n  kubeConfig: {secretRef: {name: edge}}\n"),
+		"declared by it": {
+			"infrastructure/controllers/cilium.yaml": "",
+			"infrastructure/controllers/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
+				"resources: [cni.yaml]\n",
+			"infrastructure/controllers/cni.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: cni, namespace: flux-system}
+spec: {interval: 1h, path: ./infrastructure/cni, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`,
+			"infrastructure/cni/cilium.yaml": releaseWith("", "  releaseName: cilium-cni\n")["infrastructure/controllers/cilium.yaml"],
+		},
+	} {
+		files["clusters/alpha/infrastructure.yaml"] = remote
+		w := adopting(t, "", "", files)
+		code, stderr := w.generate(takeoverSpec)
+		if code != 0 || !strings.Contains(stderr, installedAnotherWay) {
+			t.Errorf("%s: exit %d, want 0 and a first install:\n%s", name, code, stderr)
+		}
+	}
+}
