@@ -518,6 +518,9 @@ type userHelmRelease struct {
 			SecretRef *struct {
 				Name string `json:"name"`
 			} `json:"secretRef"`
+			ConfigMapRef *struct {
+				Name string `json:"name"`
+			} `json:"configMapRef"`
 		} `json:"kubeConfig"`
 	} `json:"spec"`
 }
@@ -793,6 +796,8 @@ func remoteRelease(c spec.Cluster, r *resource.Resource, by *preview.Build) stri
 	kubeconfig := "spec.kubeConfig"
 	if ref := hr.Spec.KubeConfig.SecretRef; ref != nil && ref.Name != "" {
 		kubeconfig += " (Secret " + ref.Name + ")"
+	} else if ref := hr.Spec.KubeConfig.ConfigMapRef; ref != nil && ref.Name != "" {
+		kubeconfig += " (ConfigMap " + ref.Name + ")"
 	}
 	storage, release := helmReleaseOf(r)
 	id := c.Cilium.Namespace + "/" + flux.ReleaseName

@@ -1276,12 +1276,14 @@ func singlePorts(doc string) string {
 // generate refuses it whatever the change, and says how to move it out of the way without uninstalling that release;
 // moved so (a copy under another name that keeps its Helm release), kronform-gen's is a first install here.
 func TestTakeoverOfAReleaseInAnotherClusterIsRefused(t *testing.T) {
-	for spec, c := range map[string]struct{ secret, release, storage string }{
-		"  kubeConfig: {secretRef: {name: edge-kubeconfig}}\n":                                       {"edge-kubeconfig", "cilium", "kube-system"},
-		"  kubeConfig: {secretRef: {name: edge}}\n  targetNamespace: cni\n  storageNamespace: cni\n": {"edge", "cni-cilium", "cni"},
+	for spec, c := range map[string]struct{ ref, release, storage string }{
+		"  kubeConfig: {secretRef: {name: edge-kubeconfig}}\n":                                       {"Secret edge-kubeconfig", "cilium", "kube-system"},
+		"  kubeConfig: {secretRef: {name: edge}}\n  targetNamespace: cni\n  storageNamespace: cni\n": {"Secret edge", "cni-cilium", "cni"},
+		// Flux 2.7's configMapRef (workload identity), which helm-controller v1.6 reads (buildRESTClientGetter).
+		"  kubeConfig: {configMapRef: {name: edge-cluster}}\n": {"ConfigMap edge-cluster", "cilium", "kube-system"},
 	} {
 		want := "kronform-gen: refusing to write output: cluster alpha: HelmRelease kube-system/cilium (Kustomization " +
-			"flux-system/infrastructure, path ./infrastructure/controllers) has spec.kubeConfig (Secret " + c.secret + "): " +
+			"flux-system/infrastructure, path ./infrastructure/controllers) has spec.kubeConfig (" + c.ref + "): " +
 			"helm-controller runs it in the cluster that kubeconfig names, not in this one. kronform-gen's HelmRelease would " +
 			"replace it under that name; helm-controller would then install Cilium in this cluster and leave the release in the " +
 			"other cluster running as it is, no longer managed (a changed kubeConfig is no release target change to " +
