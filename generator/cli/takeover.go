@@ -323,8 +323,10 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		res, err = src.Build(seeds, opts)
 	}
 	names := map[string]string{} // namespace/name by ID
+	byID := map[string]preview.Kustomization{}
 	for _, k := range res.Kustomizations {
 		names[k.ID()] = k.Namespace + "/" + k.Name
+		byID[k.ID()] = k
 	}
 	failed := map[string][]string{} // by cluster folder: the Kustomizations that do not build
 	// elsewhere, by cluster folder: the Kustomizations Flux builds from elsewhere than this tree (another source, a path
@@ -353,7 +355,7 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		var copies []*preview.Build
 		var objects []*resource.Resource
 		for _, bd := range res.Builds {
-			if bd.Cluster != folder {
+			if bd.Cluster != folder || appliedElsewhere(bd.Kustomization, byID) {
 				continue
 			}
 			for _, r := range bd.Resources {
@@ -389,6 +391,8 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 			}
 			out[i] = userRelease{why: fmt.Sprintf("Kustomizations %s apply different copies of HelmRelease %s %s, by turns, so "+
 				"which one helm-controller runs now is unknown", strings.Join(by, ", "), id, label)}
+		case remoteRelease(c, objects[0], copies[0]) != "":
+			out[i] = userRelease{refuse: remoteRelease(c, objects[0], copies[0])}
 		case markedApplier(res.Builds, folder, copies, id) != "":
 			out[i] = userRelease{mayApply: true, why: markedApplier(res.Builds, folder, copies, id)}
 		case kustomizeMark(objects[0]) != nil && kustomizeMark(objects[0]).live:
@@ -412,6 +416,26 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 		}
 	}
 	return nil
+}
+
+// appliedElsewhere says that kustomize-controller applies what k builds in another cluster: k, or a Kustomization
+// that declares it (byID holds the build's Kustomizations by ID), has spec.kubeConfig, with which kustomize-controller
+// applies all a build holds, the Kustomizations it declares among them, in the cluster that kubeconfig names
+// (fluxcd/kustomize-controller v1.9.6, KustomizationReconciler.reconcile: runtimeClient.WithKubeConfig). A HelmRelease
+// it applies is another cluster's object, which kronform-gen's does not replace: no takeover.
+func appliedElsewhere(k preview.Kustomization, byID map[string]preview.Kustomization) bool {
+	for seen := map[string]bool{}; !seen[k.ID()]; {
+		seen[k.ID()] = true
+		if k.Spec.KubeConfig != nil {
+			return true
+		}
+		parent, ok := byID[k.DeclaredBy]
+		if !ok {
+			return false
+		}
+		k = parent
+	}
+	return false
 }
 
 // markedApplier says why what the Kustomizations by apply is unknown when one of them, as its parent applies it,
@@ -490,7 +514,27 @@ type userHelmRelease struct {
 			PreserveValues bool `json:"preserveValues"`
 		} `json:"upgrade"`
 		PostRenderers []json.RawMessage `json:"postRenderers"`
+		KubeConfig    *struct {
+			SecretRef *struct {
+				Name string `json:"name"`
+			} `json:"secretRef"`
+			ConfigMapRef *struct {
+				Name string `json:"name"`
+			} `json:"configMapRef"`
+		} `json:"kubeConfig"`
 	} `json:"spec"`
+}
+
+// decodeRelease is a user's HelmRelease as built, numbers as json.Number.
+func decodeRelease(r *resource.Resource) (userHelmRelease, error) {
+	var hr userHelmRelease
+	j, err := r.MarshalJSON()
+	if err != nil {
+		return hr, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	return hr, dec.Decode(&hr)
 }
 
 // valuesReference is one entry of a HelmRelease's spec.valuesFrom.
@@ -507,14 +551,8 @@ type valuesReference struct {
 // builds), its values and what it reads values from (the ConfigMaps that by, the builds applying it, apply with it
 // are read). A version that cannot be read as one kronform-gen models leaves the release unread, and why says so.
 func readTakeover(r *resource.Resource, builds, by []*preview.Build, folder string) (*takeover, string) {
-	j, err := r.MarshalJSON()
+	hr, err := decodeRelease(r)
 	if err != nil {
-		return nil, "it cannot be read"
-	}
-	var hr userHelmRelease
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.UseNumber()
-	if err := dec.Decode(&hr); err != nil {
 		return nil, "it cannot be read"
 	}
 	id := hr.Metadata.Namespace + "/" + flux.ReleaseName
@@ -741,18 +779,47 @@ func markedRelease(c spec.Cluster, r *resource.Resource, m *mark, by *preview.Bu
 		preview.MaskPlaceholders([]byte(storage)), preview.MaskPlaceholders([]byte(release)))}
 }
 
+// remoteRelease says why generate refuses a user's release r that helm-controller runs in another cluster
+// (spec.kubeConfig), applied by the build by; "" when it runs in this one. kronform-gen's release would replace the
+// object under that name, and a changed kubeConfig is no release target change to helm-controller
+// (fluxcd/helm-controller internal/action ReleaseTargetChanged compares the storage namespace, the release namespace
+// and name and the chart name only): it would install Cilium in this cluster and leave the other cluster's release
+// running unmanaged. Moving the object out of the way must not uninstall that release: helm-controller uninstalls the
+// release of a HelmRelease deleted while not suspended (HelmReleaseReconciler.reconcileDelete), and a HelmRelease
+// under another name whose releaseName names an existing release takes it over by an upgrade (internal/reconcile
+// DetermineReleaseState: "found existing release in storage", unmanaged).
+func remoteRelease(c spec.Cluster, r *resource.Resource, by *preview.Build) string {
+	hr, err := decodeRelease(r)
+	if err != nil || hr.Spec.KubeConfig == nil {
+		return ""
+	}
+	kubeconfig := "spec.kubeConfig"
+	if ref := hr.Spec.KubeConfig.SecretRef; ref != nil && ref.Name != "" {
+		kubeconfig += " (Secret " + ref.Name + ")"
+	} else if ref := hr.Spec.KubeConfig.ConfigMapRef; ref != nil && ref.Name != "" {
+		kubeconfig += " (ConfigMap " + ref.Name + ")"
+	}
+	storage, release := helmReleaseOf(r)
+	id := c.Cilium.Namespace + "/" + flux.ReleaseName
+	return string(preview.MaskPlaceholders([]byte(fmt.Sprintf("HelmRelease %s (Kustomization %s/%s, path %s) has %s: "+
+		"helm-controller runs it in the cluster that kubeconfig names, not in this one. kronform-gen's HelmRelease would "+
+		"replace it under that name; helm-controller would then install Cilium in this cluster and leave the release in the "+
+		"other cluster running as it is, no longer managed (a changed kubeConfig is no release target change to "+
+		"helm-controller, so nothing uninstalls it). Move yours out of the way without uninstalling that release: set "+
+		"spec.suspend: true on it and let Flux apply that (a HelmRelease deleted while not suspended uninstalls its "+
+		"release); then replace it by a copy under another name whose spec.releaseName is %s (and spec.storageNamespace "+
+		"%s), which takes that release over; commit, push and let Flux apply it; then run generate again. Nothing was written",
+		id, by.Namespace, by.Name, by.Spec.Path, kubeconfig, release, storage))))
+}
+
 // helmReleaseOf is where helm-controller keeps the Helm release of a HelmRelease, as helm's -n and release name: its
 // spec.storageNamespace, else its namespace; its spec.releaseName, else its name after spec.targetNamespace and a
 // hyphen where that is set (fluxcd/helm-controller api/v2, HelmRelease.GetReleaseName and GetStorageNamespace). The
 // HelmRelease's own namespace and name where it cannot be read.
 func helmReleaseOf(r *resource.Resource) (namespace, name string) {
 	namespace, name = r.GetNamespace(), r.GetName()
-	j, err := r.MarshalJSON()
+	hr, err := decodeRelease(r)
 	if err != nil {
-		return namespace, name
-	}
-	var hr userHelmRelease
-	if json.Unmarshal(j, &hr) != nil {
 		return namespace, name
 	}
 	if hr.Spec.StorageNamespace != "" {

@@ -1270,3 +1270,79 @@ func TestUnreadableTakeoverStillWarnsOfSkippedMinors(t *testing.T) {
 func singlePorts(doc string) string {
 	return strings.NewReplacer("50000-50001/tcp", "50000/tcp, 50001/tcp", "2379-2380/tcp", "2379/tcp, 2380/tcp").Replace(doc)
 }
+
+// A release of the user's that helm-controller runs in another cluster (spec.kubeConfig) is not this cluster's
+// Cilium: kronform-gen's would replace the object, install Cilium here and leave that cluster's release unmanaged.
+// generate refuses it whatever the change, and says how to move it out of the way without uninstalling that release;
+// moved so (a copy under another name that keeps its Helm release), kronform-gen's is a first install here.
+func TestTakeoverOfAReleaseInAnotherClusterIsRefused(t *testing.T) {
+	for spec, c := range map[string]struct{ ref, release, storage string }{
+		"  kubeConfig: {secretRef: {name: edge-kubeconfig}}\n":                                       {"Secret edge-kubeconfig", "cilium", "kube-system"},
+		"  kubeConfig: {secretRef: {name: edge}}\n  targetNamespace: cni\n  storageNamespace: cni\n": {"Secret edge", "cni-cilium", "cni"},
+		// Flux 2.7's configMapRef (workload identity), which helm-controller v1.6 reads (buildRESTClientGetter).
+		"  kubeConfig: {configMapRef: {name: edge-cluster}}\n": {"ConfigMap edge-cluster", "cilium", "kube-system"},
+	} {
+		want := "kronform-gen: refusing to write output: cluster alpha: HelmRelease kube-system/cilium (Kustomization " +
+			"flux-system/infrastructure, path ./infrastructure/controllers) has spec.kubeConfig (" + c.ref + "): " +
+			"helm-controller runs it in the cluster that kubeconfig names, not in this one. kronform-gen's HelmRelease would " +
+			"replace it under that name; helm-controller would then install Cilium in this cluster and leave the release in the " +
+			"other cluster running as it is, no longer managed (a changed kubeConfig is no release target change to " +
+			"helm-controller, so nothing uninstalls it). Move yours out of the way without uninstalling that release: set " +
+			"spec.suspend: true on it and let Flux apply that (a HelmRelease deleted while not suspended uninstalls its " +
+			"release); then replace it by a copy under another name whose spec.releaseName is " + c.release + " (and " +
+			"spec.storageNamespace " + c.storage + "), which takes that release over; commit, push and let Flux apply it; then " +
+			"run generate again. Nothing was written\n"
+		w := adopting(t, "", "", releaseWith("", spec))
+		for _, specText := range []string{takeoverSpec, worldOnly,
+			strings.Replace(worldOnly, "auditMode: true}", "auditMode: true, values: {rollOutCiliumPods: true}}", 1)} {
+			if stderr := w.refusedGenerate(specText); !strings.HasSuffix(stderr, want) {
+				t.Errorf("stderr does not end with %q:\n%s", want, stderr)
+			}
+		}
+	}
+	// Moved out of the way as the refusal says: a copy under another name that keeps the Helm release. No HelmRelease of
+	// the user's takes kronform-gen's name any more, and generate writes.
+	files := releaseWith("", "  kubeConfig: {secretRef: {name: edge-kubeconfig}}\n  releaseName: cilium\n")
+	files["infrastructure/controllers/cilium.yaml"] = strings.Replace(files["infrastructure/controllers/cilium.yaml"],
+		"name: cilium, namespace: kube-system", "name: edge-cilium, namespace: kube-system", 1)
+	w := adopting(t, "", "", files)
+	if stderr := w.mustGenerate(takeoverSpec); strings.Contains(stderr, "kubeConfig") {
+		t.Errorf("a release under another name is refused:\n%s", stderr)
+	}
+}
+
+// A release of the user's that a Flux Kustomization with spec.kubeConfig applies (or one that such a Kustomization
+// declares: kustomize-controller applies it, and what it declares, in the cluster that kubeconfig names) is an object
+// of another cluster: kronform-gen's HelmRelease does not replace it, and is a first install in this one. It is not
+// taken over (here a release target kronform-gen's does not have, which a takeover refuses as a reinstall), nor
+// refused for a spec.kubeConfig of its own.
+func TestReleaseAppliedInAnotherClusterIsNoTakeover(t *testing.T) {
+	const remote = `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infrastructure, namespace: flux-system}
+spec: {interval: 1h, path: ./infrastructure/controllers, prune: true, sourceRef: {kind: GitRepository, name: flux-system},
+  kubeConfig: {secretRef: {name: edge-kubeconfig}}}
+`
+	for name, files := range map[string]map[string]string{
+		"its Kustomization":      releaseWith("", "  releaseName: cilium-cni\n"),
+		"its own kubeConfig too": releaseWith("", "  releaseName: cilium-cni\n  kubeConfig: {secretRef: {name: edge}}\n"),
+		"declared by it": {
+			"infrastructure/controllers/cilium.yaml": "",
+			"infrastructure/controllers/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
+				"resources: [cni.yaml]\n",
+			"infrastructure/controllers/cni.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: cni, namespace: flux-system}
+spec: {interval: 1h, path: ./infrastructure/cni, prune: true, sourceRef: {kind: GitRepository, name: flux-system}}
+`,
+			"infrastructure/cni/cilium.yaml": releaseWith("", "  releaseName: cilium-cni\n")["infrastructure/controllers/cilium.yaml"],
+		},
+	} {
+		files["clusters/alpha/infrastructure.yaml"] = remote
+		w := adopting(t, "", "", files)
+		code, stderr := w.generate(takeoverSpec)
+		if code != 0 || !strings.Contains(stderr, installedAnotherWay) {
+			t.Errorf("%s: exit %d, want 0 and a first install:\n%s", name, code, stderr)
+		}
+	}
+}
