@@ -391,31 +391,42 @@ func readUserReleases(src *preview.Source, ks []preview.Kustomization, m *spec.M
 			}
 			out[i] = userRelease{why: fmt.Sprintf("Kustomizations %s apply different copies of HelmRelease %s %s, by turns, so "+
 				"which one helm-controller runs now is unknown", strings.Join(by, ", "), id, label)}
-		case remoteRelease(c, objects[0], copies[0]) != "":
-			out[i] = userRelease{refuse: remoteRelease(c, objects[0], copies[0])}
-		case markedApplier(res.Builds, folder, copies, id) != "":
-			out[i] = userRelease{mayApply: true, why: markedApplier(res.Builds, folder, copies, id)}
-		case kustomizeMark(objects[0]) != nil && kustomizeMark(objects[0]).live:
-			out[i] = markedRelease(c, objects[0], kustomizeMark(objects[0]), copies[0], files)
 		default:
-			t, why := readTakeover(objects[0], res.Builds, copies, folder)
-			if m := kustomizeMark(objects[0]); m != nil && (t == nil || t.reinstall == "") {
-				// ssa: IfNotPresent: what runs is whatever was created first. A release target that is not kronform-gen's
-				// is still taken for one (the refusal of a reinstall is the stronger).
-				out[i] = markedRelease(c, objects[0], m, copies[0], files)
-				continue
-			}
-			if t != nil {
-				t.by = fmt.Sprintf("%s/%s, path %s", copies[0].Namespace, copies[0].Name, copies[0].Spec.Path)
-				if copies[0].Spec.Suspend {
-					t.by += ", suspended"
-					t.suspended = copies[0].Namespace + "/" + copies[0].Name
-				}
-			}
-			out[i] = userRelease{found: t, why: why}
+			out[i] = readApplied(c, objects[0], copies, res.Builds, folder, files)
 		}
 	}
 	return nil
+}
+
+// readApplied is what the one release r that the Kustomizations by apply (builds are all the cluster's) gives: a
+// refusal where it runs in another cluster (remoteRelease) or carries a mark with which kustomize-controller would not
+// apply kronform-gen's in its place (kustomizeMark); unknown where a Kustomization that applies it is so marked
+// (markedApplier) or it is marked ssa: IfNotPresent; else the takeover as read (readTakeover).
+func readApplied(c spec.Cluster, r *resource.Resource, by, builds []*preview.Build, folder string, files map[string][]byte) userRelease {
+	if why := remoteRelease(c, r, by[0]); why != "" {
+		return userRelease{refuse: why}
+	}
+	if why := markedApplier(builds, folder, by, c.Cilium.Namespace+"/"+flux.ReleaseName); why != "" {
+		return userRelease{mayApply: true, why: why}
+	}
+	mark := kustomizeMark(r)
+	if mark != nil && mark.live {
+		return markedRelease(c, r, mark, by[0], files)
+	}
+	t, why := readTakeover(r, builds, by, folder)
+	if mark != nil && (t == nil || t.reinstall == "") {
+		// ssa: IfNotPresent: what runs is whatever was created first. A release target that is not kronform-gen's is
+		// still taken for one (the refusal of a reinstall is the stronger).
+		return markedRelease(c, r, mark, by[0], files)
+	}
+	if t != nil {
+		t.by = fmt.Sprintf("%s/%s, path %s", by[0].Namespace, by[0].Name, by[0].Spec.Path)
+		if by[0].Spec.Suspend {
+			t.by += ", suspended"
+			t.suspended = by[0].Namespace + "/" + by[0].Name
+		}
+	}
+	return userRelease{found: t, why: why}
 }
 
 // appliedElsewhere says that kustomize-controller applies what k builds in another cluster: k, or a Kustomization
