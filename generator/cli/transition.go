@@ -687,7 +687,7 @@ func judge(m *spec.Model, t transition) judgement {
 		// image.* values change, the chart may restart them after all. The check stays as strict (the old agents under
 		// the new policies); only the words must not say the chart does not restart them.
 		does, images := "does not do", ""
-		if changed := slices.DeleteFunc(slices.Clone(t.agentValues), func(k string) bool { return k != "image" && !strings.HasPrefix(k, "image.") }); len(changed) > 0 {
+		if changed := slices.DeleteFunc(slices.Clone(t.agentValues), func(k string) bool { return !imageKey(k) }); len(changed) > 0 {
 			does = "may not do"
 			images = fmt.Sprintf("; %s change, which restarts them only if that changes the image reference the chart renders, not judged here",
 				strings.Join(changed, ", "))
@@ -795,6 +795,10 @@ func judge(m *spec.Model, t transition) judgement {
 	return j
 }
 
+// imageKey says whether a dotted key of the values composes the agents' image (image, image.*), whose change rolls
+// the agents' DaemonSet where it changes the image reference the chart renders.
+func imageKey(k string) bool { return k == "image" || strings.HasPrefix(k, "image.") }
+
 // pinnedAgents names the release(s) the checks judged the agents of settings as, where the values pin their image
 // (cilium.AgentsOf): " (agents judged as Cilium 1.15.1 (...))"; "" where they run the chart's.
 func pinnedAgents(settings spec.Cluster) string {
@@ -863,7 +867,7 @@ func (a *app) printRestartNotes(m *spec.Model, steps []transition) {
 		}
 		// A change of the image the chart renders rolls the agents' DaemonSet too (see the transition's message).
 		only := "only with rollOutCiliumPods: true"
-		if slices.ContainsFunc(t.agentValues, func(k string) bool { return k == "image" || strings.HasPrefix(k, "image.") }) {
+		if slices.ContainsFunc(t.agentValues, imageKey) {
 			only += " or where the image reference it renders changes, which this run does not judge"
 		}
 		fmt.Fprintf(a.stderr, "note: cluster %s: Cilium's values change (%s): the agents read cilium-config only when they start, and the chart "+
