@@ -174,6 +174,25 @@ func egressRules(r spec.PolicyRule, ranges bool) []EgressRule {
 	return out
 }
 
+// HasPortRange says whether a policy has a port range (an endPort) in any rule: what WithoutPortRanges shrinks.
+func HasPortRange(p ClusterwideNetworkPolicy) bool {
+	var rules [][]PortRule
+	for _, r := range slices.Concat(p.Spec.Ingress, p.Spec.IngressDeny) {
+		rules = append(rules, r.ToPorts)
+	}
+	for _, r := range slices.Concat(p.Spec.Egress, p.Spec.EgressDeny) {
+		rules = append(rules, r.ToPorts)
+	}
+	for _, ports := range rules {
+		for _, pr := range ports {
+			if slices.ContainsFunc(pr.Ports, func(pp PortProtocol) bool { return pp.EndPort != 0 }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // WithoutPortRanges is a policy as an agent without port ranges enforces it (ranges false: a chart before 1.16, whose
 // agent and CRD have no endPort): every range shrinks to its first port. A policy written for 1.16 or later still
 // applied after a downgrade is enforced so. The policy given is not changed.

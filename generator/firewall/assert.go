@@ -204,7 +204,7 @@ func verifyCluster(i int, c spec.Cluster) []Check { return verifyAgents(i, c, co
 func verifyAgents(i int, c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) []Check {
 	agents := cilium.AgentsOf(c.Cilium.Version, c.Cilium.Values)
 	checks := verifySimulated(i, NewSimulatorWith(c, policies))
-	ranges := slices.ContainsFunc(policies, hasPortRange)
+	ranges := slices.ContainsFunc(policies, cilium.HasPortRange)
 	without, with := endPortAgents(agents)
 	// A failing trace shows the policies as an agent without endPort enforces them: where that is the pinned image's
 	// doing, say so, or a range that holds the port would seem to be ignored.

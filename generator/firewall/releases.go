@@ -139,7 +139,7 @@ func releaseRuns(some, all []*semver.Version) string {
 // handling of neighbour solicitations, named by the class's releases in messages.
 func classSimulator(c spec.Cluster, agents cilium.Agents, policies []cilium.ClusterwideNetworkPolicy, k agentClass) *Simulator {
 	if k.noEndPort {
-		policies, _ = withoutPortRanges(policies)
+		policies = withoutPortRanges(policies)
 	}
 	s := newSimulator(c, agents, policies)
 	s.solicitations = k.solicitations
@@ -169,7 +169,7 @@ func ExplainAssertion(c spec.Cluster, a spec.Assertion) ([]Trace, error) {
 	policies := compiledPolicies(c)
 	agents := cilium.AgentsOf(c.Cilium.Version, c.Cilium.Values)
 	traces, err := NewSimulatorWith(c, policies).Evaluate(a)
-	classes := agentClasses(c, agents, slices.ContainsFunc(policies, hasPortRange))
+	classes := agentClasses(c, agents, slices.ContainsFunc(policies, cilium.HasPortRange))
 	if err != nil || classes == nil {
 		return traces, err
 	}

@@ -190,7 +190,7 @@ func compiledPolicies(c spec.Cluster) []cilium.ClusterwideNetworkPolicy {
 func NewSimulatorWith(c spec.Cluster, policies []cilium.ClusterwideNetworkPolicy) *Simulator {
 	agents := cilium.AgentsOf(c.Cilium.Version, c.Cilium.Values)
 	if without, with := endPortAgents(agents); without && !with {
-		policies, _ = withoutPortRanges(policies)
+		policies = withoutPortRanges(policies)
 	}
 	return newSimulator(c, agents, policies)
 }
@@ -1102,34 +1102,14 @@ func endPortAgents(a cilium.Agents) (without, with bool) {
 	return without, with
 }
 
-// withoutPortRanges is cilium.WithoutPortRanges of each policy, and whether any had a range; the same slice when none
-// had.
-func withoutPortRanges(policies []cilium.ClusterwideNetworkPolicy) ([]cilium.ClusterwideNetworkPolicy, bool) {
-	if !slices.ContainsFunc(policies, hasPortRange) {
-		return policies, false
+// withoutPortRanges is cilium.WithoutPortRanges of each policy; the same slice when none has a range.
+func withoutPortRanges(policies []cilium.ClusterwideNetworkPolicy) []cilium.ClusterwideNetworkPolicy {
+	if !slices.ContainsFunc(policies, cilium.HasPortRange) {
+		return policies
 	}
 	out := make([]cilium.ClusterwideNetworkPolicy, len(policies))
 	for i, p := range policies {
 		out[i] = cilium.WithoutPortRanges(p)
 	}
-	return out, true
-}
-
-// hasPortRange says whether a policy has a port range (an endPort) in any rule.
-func hasPortRange(p cilium.ClusterwideNetworkPolicy) bool {
-	var rules [][]cilium.PortRule
-	for _, r := range slices.Concat(p.Spec.Ingress, p.Spec.IngressDeny) {
-		rules = append(rules, r.ToPorts)
-	}
-	for _, r := range slices.Concat(p.Spec.Egress, p.Spec.EgressDeny) {
-		rules = append(rules, r.ToPorts)
-	}
-	for _, ports := range rules {
-		for _, pr := range ports {
-			if slices.ContainsFunc(pr.Ports, func(pp cilium.PortProtocol) bool { return pp.EndPort != 0 }) {
-				return true
-			}
-		}
-	}
-	return false
+	return out
 }
