@@ -159,19 +159,20 @@ func AgentsOf(chart string, values map[string]any) Agents {
 		a.PinKey, a.Any = "image", true
 		return a
 	}
-	// Helm merges a null over the chart's default by deleting the key, and the template takes an empty value as unset.
-	value := func(k string) (any, bool) {
-		v, set := image[k]
-		return v, set
+	// isChart says a release is the chart's own, where the chart names one exactly: nothing to tell apart.
+	isChart := func(v *semver.Version) bool {
+		exact, err := semver.StrictNewVersion(strings.TrimPrefix(chart, "v"))
+		return err == nil && exact.Equal(v)
 	}
-	if o, _ := value("override"); o == UnreadValue {
+	// Helm merges a null over the chart's default by deleting the key, and the template takes an empty value as unset.
+	if o := image["override"]; o == UnreadValue {
 		a.PinKey, a.Any, a.unread = "image", true, true
 		return a
 	} else if o != nil && o != "" && o != false {
 		a.PinKey = "image.override"
 		s, _ := o.(string)
 		if tag, v := referenceVersion(s); v != nil {
-			if exact, err := semver.StrictNewVersion(strings.TrimPrefix(chart, "v")); err == nil && exact.Equal(v) {
+			if isChart(v) {
 				return Agents{Chart: chart}
 			}
 			a.PinTag, a.Pinned = tag, v
@@ -180,9 +181,9 @@ func AgentsOf(chart string, values map[string]any) Agents {
 		}
 		return a
 	}
-	tagRaw, tagSet := value("tag")
-	digestRaw, _ := value("digest")
-	useRaw, useSet := value("useDigest")
+	tagRaw, tagSet := image["tag"]
+	digestRaw := image["digest"]
+	useRaw, useSet := image["useDigest"]
 	ownDigest := digestRaw != nil && digestRaw != ""
 	if !tagSet && !ownDigest && !useSet {
 		return a
@@ -247,7 +248,7 @@ func AgentsOf(chart string, values map[string]any) Agents {
 		a.Any = true
 		return a
 	}
-	if exact, err := semver.StrictNewVersion(strings.TrimPrefix(chart, "v")); err == nil && exact.Equal(out.pinned) {
+	if isChart(out.pinned) {
 		return Agents{Chart: chart} // the chart's own release: nothing to tell apart
 	}
 	a.Pinned, a.WithChart, a.PinTag = out.pinned, out.chart, tag
